@@ -1,0 +1,2 @@
+"""trainerlab."""
+__version__ = "0.1.0"

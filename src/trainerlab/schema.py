@@ -1,0 +1,163 @@
+"""Versioned DDL for the warehouse. docs/warehouse.md describes every table.
+
+Migrations are applied in version order and recorded in ``schema_version``;
+a migration is never edited after it lands, a new one is appended instead.
+Version ranges are reserved per area so that work on different modules does
+not collide: 1-9 core and ingest, 10-19 agreement, 20-29 uplift and gates,
+30-39 error analysis, 40-49 drift, 50-59 operations, 60-69 dataset QA,
+70-79 judges, 80-89 responsible AI, 90-99 reports.
+
+Column conventions: ``ingest_batch`` on every ingested table points at
+``ingest_log.batch_id`` (lineage); ``batch_id`` in ``annotations`` is the
+annotation program's own work batch, as in the design card.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .warehouse import Warehouse
+
+# Tables that `trainerlab ingest KIND` accepts.
+INGEST_KINDS = ("items", "annotations", "gold", "audits", "requests", "eval_results", "preferences", "interactions")
+
+# Tables whose content defines "the data" of a report run (manifest fingerprint).
+CANONICAL_TABLES = (
+    "items", "annotations", "label_schemas", "gold", "audits", "requests",
+    "eval_results", "preferences", "interactions", "ingest_log", "quarantine",
+)
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE IF NOT EXISTS items (
+            item_id VARCHAR NOT NULL PRIMARY KEY,
+            dataset VARCHAR,
+            prompt VARCHAR,
+            response VARCHAR,
+            intent VARCHAR,
+            language VARCHAR,
+            source VARCHAR,
+            template_id VARCHAR,      -- items sharing a prompt template: the cluster for clustered SEs
+            created_at TIMESTAMP,
+            meta JSON,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS annotations (
+            item_id VARCHAR NOT NULL,
+            annotator_id VARCHAR NOT NULL,
+            task VARCHAR NOT NULL,
+            label VARCHAR,            -- the category as text; NULL only for a rater's explicit skip
+            annotated_at TIMESTAMP,
+            batch_id VARCHAR,         -- the program's work batch
+            vendor VARCHAR,
+            guideline_version VARCHAR,
+            duration_s DOUBLE,
+            is_rework BOOLEAN DEFAULT FALSE,
+            suggested_label VARCHAR,  -- a model's pre-label shown to the rater, if any
+            comment VARCHAR,
+            meta JSON,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS label_schemas (
+            task VARCHAR NOT NULL PRIMARY KEY,
+            level VARCHAR NOT NULL CHECK (level IN ('nominal', 'ordinal', 'interval', 'ratio')),
+            categories VARCHAR[] NOT NULL,  -- ordered for ordinal/interval/ratio
+            provisional BOOLEAN NOT NULL DEFAULT FALSE,
+            updated_at TIMESTAMP,
+            note VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS gold (
+            item_id VARCHAR NOT NULL,
+            task VARCHAR NOT NULL,
+            gold_label VARCHAR NOT NULL,
+            gold_set_version VARCHAR NOT NULL DEFAULT 'v1',
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS audits (
+            item_id VARCHAR NOT NULL,
+            annotator_id VARCHAR NOT NULL,
+            task VARCHAR NOT NULL,
+            auditor_id VARCHAR,
+            passed BOOLEAN NOT NULL,
+            error_category VARCHAR,
+            audited_at TIMESTAMP,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS requests (
+            request_id VARCHAR NOT NULL,
+            kind VARCHAR,
+            priority VARCHAR,         -- severity: high | medium | low
+            opened_at TIMESTAMP NOT NULL,
+            triaged_at TIMESTAMP,
+            closed_at TIMESTAMP,
+            status VARCHAR,
+            owner VARCHAR,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS eval_results (
+            run_id VARCHAR NOT NULL,
+            model_version VARCHAR NOT NULL,
+            suite VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            category VARCHAR,
+            metric VARCHAR NOT NULL,
+            score DOUBLE,
+            passed BOOLEAN,
+            must_not_fail BOOLEAN DEFAULT FALSE,
+            evaluated_at TIMESTAMP,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS preferences (
+            item_id VARCHAR NOT NULL,
+            model_a VARCHAR NOT NULL,
+            model_b VARCHAR NOT NULL,
+            winner VARCHAR CHECK (winner IN ('a', 'b', 'tie')),
+            judge_id VARCHAR,
+            judged_at TIMESTAMP,
+            a_shown_first BOOLEAN,    -- position in the judge's prompt, where known
+            len_a INTEGER,            -- output lengths in characters, where known
+            len_b INTEGER,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS interactions (
+            day DATE NOT NULL,
+            model_version VARCHAR NOT NULL,
+            segment VARCHAR,          -- e.g. language or region; NULL for the total
+            n_interactions BIGINT NOT NULL,
+            n_unsafe BIGINT,
+            n_pii BIGINT,
+            n_escalated BIGINT,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS ingest_log (
+            batch_id VARCHAR NOT NULL PRIMARY KEY,
+            source_file VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            format VARCHAR,
+            task VARCHAR,
+            rows_in BIGINT NOT NULL,
+            rows_accepted BIGINT NOT NULL,
+            rows_quarantined BIGINT NOT NULL,
+            ingested_at TIMESTAMP NOT NULL,
+            note VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS quarantine (
+            batch_id VARCHAR NOT NULL,
+            row_number BIGINT NOT NULL,   -- 1-based data row (line number for JSONL)
+            raw VARCHAR,
+            reason VARCHAR NOT NULL,
+            column_name VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS truth (
+            key VARCHAR NOT NULL PRIMARY KEY,  -- the planted truth of a demo program
+            value JSON NOT NULL)""",
+    ],
+}
+
+
+def apply_migrations(wh: "Warehouse") -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied."""
+    wh.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT now())"
+    )
+    done = set(wh.query("SELECT version FROM schema_version")["version"].tolist())
+    applied = []
+    for version in sorted(MIGRATIONS):
+        if version in done:
+            continue
+        with wh.transaction():
+            for statement in MIGRATIONS[version]:
+                wh.execute(statement)
+            wh.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+        applied.append(version)
+    return applied

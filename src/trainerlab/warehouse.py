@@ -1,0 +1,174 @@
+"""The one engine interface: every SQL statement in trainerlab goes through here.
+
+A :class:`Warehouse` runs a query with bound parameters and returns a pandas
+DataFrame (``query``) or an Arrow table (``arrow``). No other module opens its
+own connection or formats values into SQL strings; reductions are written in
+plain, portable SQL so that another backend can run them later. DuckDB-only
+conveniences (file readers, ``hash``) stay in this module and in ingest.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import duckdb
+import pandas as pd
+
+from . import paths
+from .schema import CANONICAL_TABLES, apply_migrations
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    """Quote a table or column name after checking it is a plain identifier."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+class Warehouse:
+    """A DuckDB file with trainerlab's canonical tables.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The DuckDB file; ``None`` resolves ``TRAINERLAB_DB`` then
+        ``data/warehouse.duckdb`` (see :mod:`trainerlab.paths`). ``":memory:"``
+        gives a throwaway in-memory warehouse.
+    read_only : bool
+        Open without write access (several readers may share the file).
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
+        if str(path) == ":memory:":
+            self.path = None
+            self._con = duckdb.connect(":memory:")
+        else:
+            self.path = paths.db_path(path)
+            if read_only and not self.path.exists():
+                raise FileNotFoundError(f"{self.path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest`)")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        self.read_only = read_only
+        if not read_only:
+            apply_migrations(self)
+
+    # -- the engine interface -------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        """Run a query with bound parameters and return a DataFrame."""
+        return self._con.execute(sql, params or []).df()
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
+        """Run a query with bound parameters and return a pyarrow Table."""
+        result = self._con.execute(sql, params or [])
+        return result.arrow() if hasattr(result, "arrow") else result.fetch_arrow_table()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+        row = self._con.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+        self._con.execute(sql, params or [])
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._con.executemany(sql, rows)
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
+        """Append a DataFrame to ``table`` by column name; returns the rows written.
+
+        Columns of the table missing from the frame get their defaults (NULL).
+        """
+        if frame.empty:
+            return 0
+        cols = [c for c in self.columns(table) if c in frame.columns]
+        unknown = set(frame.columns) - set(self.columns(table))
+        if unknown:
+            raise ValueError(f"{table}: unknown columns {sorted(unknown)}")
+        name = "_trainerlab_frame"
+        self._con.register(name, frame[cols])
+        try:
+            col_sql = ", ".join(_ident(c) for c in cols)
+            self._con.execute(f"INSERT INTO {_ident(table)} ({col_sql}) SELECT {col_sql} FROM {name}")
+        finally:
+            self._con.unregister(name)
+        return len(frame)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Warehouse"]:
+        """All-or-nothing: commit on success, roll back on any exception."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+
+    # -- introspection ---------------------------------------------------------
+    def tables(self) -> list[str]:
+        df = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+        )
+        return df["table_name"].tolist()
+
+    def columns(self, table: str) -> list[str]:
+        df = self.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        )
+        return df["column_name"].tolist()
+
+    def count(self, table: str) -> int:
+        return int(self.scalar(f"SELECT count(*) FROM {_ident(table)}"))
+
+    def table_hash(self, table: str) -> str:
+        """An order-independent content hash of a table (DuckDB's row hash, xor-folded)."""
+        value = self.scalar(f"SELECT coalesce(bit_xor(hash(t)), 0) FROM {_ident(table)} AS t")
+        return f"{int(value):016x}"
+
+    def fingerprint(self, tables: Sequence[str] | None = None) -> dict:
+        """Row counts and content hashes of the given (default: canonical) tables,
+        plus the ingest batches behind them. Same data, same fingerprint."""
+        names = [t for t in (tables or CANONICAL_TABLES) if t in set(self.tables())]
+        out: dict[str, Any] = {"tables": {}}
+        for name in names:
+            out["tables"][name] = {"rows": self.count(name), "hash": self.table_hash(name)}
+        if "ingest_log" in self.tables():
+            batches = self.query("SELECT batch_id, kind, source_file, sha256 FROM ingest_log ORDER BY batch_id")
+            out["batches"] = batches.to_dict(orient="records")
+        combined = "|".join(f"{k}:{v['rows']}:{v['hash']}" for k, v in sorted(out["tables"].items()))
+        import hashlib
+
+        out["hash"] = hashlib.sha256(combined.encode()).hexdigest()[:16]
+        return out
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path) if self.path else ':memory:'})"
+
+
+def connect(db: str | os.PathLike | None = None, read_only: bool = False) -> Warehouse:
+    """Open the warehouse (creating it and its tables when writable)."""
+    return Warehouse(db, read_only=read_only)
+
+
+def ensure_exists(db: str | os.PathLike | None) -> Path:
+    path = paths.db_path(db)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first)")
+    return path
