@@ -24,3 +24,19 @@ def cli_env(tmp_path) -> dict:
     env["TRAINERLAB_HOME"] = str(ROOT)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The seeded demo warehouse (seed 7), built once per test session.
+
+    Read-only by convention: tests that change data copy it first
+    (``shutil.copy(demo_db, tmp_path / 'w.duckdb')``).
+    """
+    from trainerlab.demo import build_demo
+    from trainerlab.warehouse import Warehouse
+
+    path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    with Warehouse(path) as wh:
+        build_demo(wh, seed=7)
+    return path
