@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..cli import UsageError, add_db, add_json, emit
-from .. import labels
-from ..warehouse import connect
+
+# Heavy imports (pandas, duckdb) stay inside the handlers so that `--help` is instant.
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
 def register(sub) -> None:
@@ -16,7 +17,7 @@ def register(sub) -> None:
     show.set_defaults(func=_show)
     setp = ssub.add_parser("set", help="make a task's schema explicit; unknown labels are quarantined from then on")
     setp.add_argument("task")
-    setp.add_argument("--level", required=True, choices=labels.LEVELS)
+    setp.add_argument("--level", required=True, choices=LEVELS)
     setp.add_argument("--categories", required=True, help="comma-separated, in order for ordinal/interval/ratio")
     add_db(setp); add_json(setp)
     setp.set_defaults(func=_set)
@@ -24,6 +25,9 @@ def register(sub) -> None:
 
 
 def _show(args) -> int:
+    from .. import labels
+    from ..warehouse import connect
+
     with connect(args.db) as wh:
         frame = labels.list_schemas(wh)
     emit(args, frame, lambda f: f.to_string(index=False) if len(f) else "no label schemas yet")
@@ -31,6 +35,9 @@ def _show(args) -> int:
 
 
 def _set(args) -> int:
+    from .. import labels
+    from ..warehouse import connect
+
     cats = [c.strip() for c in args.categories.split(",") if c.strip()]
     try:
         with connect(args.db) as wh:
