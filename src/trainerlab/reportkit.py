@@ -1,0 +1,465 @@
+"""Helpers for report notebooks: offline plotly, the verdict box, tables, figures, sections.
+
+A report notebook (``notebooks/NAME.ipynb``) is a readout, not a program. It
+calls :func:`setup` once, opens the warehouse with :func:`open_warehouse`,
+calls library functions, and shows their results with the helpers here:
+
+>>> from trainerlab import reportkit as rk          # doctest: +SKIP
+>>> rk.setup()                                       # doctest: +SKIP
+>>> rk.verdict(["...", "...", "..."], status="ok")   # doctest: +SKIP
+>>> rk.section("Volumes", "Items labelled per week.")  # doctest: +SKIP
+>>> rk.table(frame, formats={"share": "pct"})        # doctest: +SKIP
+>>> rk.figure(fig)                                   # doctest: +SKIP
+
+Conventions the report runner (:mod:`trainerlab.reports`) relies on:
+
+* :func:`verdict` is the first output of every report. Besides the visible box
+  it emits a machine-readable copy (mimetype :data:`VERDICT_MIME`) that the
+  runner copies into ``manifest.json``; ``trainerlab publish`` shows its
+  headline (the first sentence) in ``reports/index.html``.
+* Figures are emitted as an HTML ``div`` plus a ``Plotly.newPlot`` call without
+  plotly.js itself; the runner links one shared copy from
+  ``reports/assets/`` into each page, so pages stay small and work offline.
+* Every string cell of a table, every sentence of a verdict or note passes
+  through :func:`trainerlab.pii.redact` (reports never show raw PII).
+"""
+from __future__ import annotations
+
+import html as _html
+import json
+import logging
+import os
+import re
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+from .pii import redact
+
+__all__ = [
+    "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
+    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame",
+]
+
+VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
+# ok: nothing to do; warn: watch or act soon; alert: act now; info: descriptive report.
+VERDICT_STATUSES = ("ok", "warn", "alert", "info")
+_STATUS_STYLE = {
+    "ok": ("#1b7f3b", "#eaf6ee", "No action needed"),
+    "warn": ("#9a6700", "#fff8e1", "Watch"),
+    "alert": ("#b42318", "#fdecea", "Action needed"),
+    "info": ("#1d4e89", "#eaf1fb", "Readout"),
+}
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+_FIGURE_COUNTER = [0]
+_TABLE_COUNTER = [0]  # element ids count up per run: two runs on the same data give identical HTML
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ISO_WEEK = re.compile(r"^\d{4}-W\d{2}$")
+
+
+# --------------------------------------------------------------------------- setup
+def setup(*, quiet: bool = True) -> None:
+    """Prepare a report kernel: offline plotly renderer, no warnings or progress-bar noise.
+
+    Registers the ``trainerlab`` plotly renderer (so ``fig.show()`` works like
+    :func:`figure`), silences warnings, tqdm progress bars and numba/umap/hdbscan
+    chatter, and sets pandas display options. Call it once, in the first code
+    cell after the parameters.
+    """
+    import plotly.io as pio
+
+    pio.renderers["trainerlab"] = _OfflineRenderer()
+    pio.renderers.default = "trainerlab"
+    pio.templates.default = "plotly_white"
+    _FIGURE_COUNTER[0] = 0
+    _TABLE_COUNTER[0] = 0
+    if quiet:
+        warnings.filterwarnings("ignore")
+        # tqdm >= 4.66 honours TQDM_DISABLE; older versions get a patched default below.
+        os.environ["TQDM_DISABLE"] = "1"
+        os.environ.setdefault("NUMBA_DISABLE_PERFORMANCE_WARNINGS", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        for name in ("numba", "umap", "hdbscan", "bertopic", "BERTopic", "pynndescent", "matplotlib",
+                     "py.warnings", "papermill", "traitlets", "duckdb"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        logging.captureWarnings(True)
+        try:
+            import tqdm
+            import tqdm.auto
+
+            for cls in {tqdm.tqdm, getattr(tqdm.auto, "tqdm", tqdm.tqdm)}:
+                if not getattr(cls, "_trainerlab_quiet", False):
+                    original = cls.__init__
+
+                    def _quiet_init(self, *args, __orig=original, **kwargs):
+                        kwargs["disable"] = True
+                        __orig(self, *args, **kwargs)
+
+                    cls.__init__ = _quiet_init
+                    cls._trainerlab_quiet = True
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            pass
+    try:
+        import pandas as pd
+
+        pd.set_option("display.max_rows", 30)
+        pd.set_option("display.max_columns", 30)
+        pd.set_option("display.width", 160)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def open_warehouse(db: str | os.PathLike | None = None):
+    """The warehouse opened read-only (reports never write), resolving ``db`` like the CLI."""
+    from .warehouse import connect
+
+    return connect(db or None, read_only=True)
+
+
+# --------------------------------------------------------------------------- display
+def _display(bundle: dict, metadata: dict | None = None) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - outside a kernel
+        print(bundle.get("text/plain", ""))
+        return
+    display(bundle, raw=True, metadata=metadata or {})
+
+
+def _as_sentences(sentences: str | Sequence[str]) -> list[str]:
+    if isinstance(sentences, str):
+        parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", sentences.strip())
+    else:
+        parts = list(sentences)
+    out = [str(s).strip() for s in parts if str(s).strip()]
+    return out
+
+
+def verdict(sentences: str | Sequence[str], status: str = "info", *, headline: str | None = None) -> None:
+    """Show the verdict box (3 to 5 plain sentences) and record it for the index.
+
+    Parameters
+    ----------
+    sentences : list of str, or str
+        What changed, whether it is statistically real, and what to do, in 3
+        to 5 sentences (a string is split on sentence ends).
+    status : {"ok", "warn", "alert", "info"}
+        ``ok`` nothing to do, ``warn`` watch, ``alert`` act now, ``info`` a
+        descriptive readout with no decision attached.
+    headline : str, optional
+        The one line shown in ``reports/index.html``; default the first sentence.
+
+    The record ``{"status", "headline", "sentences"}`` travels inside the
+    executed notebook (mimetype :data:`VERDICT_MIME`); the runner copies it
+    into ``manifest.json``. Nothing is returned, so the cell shows only the box.
+
+    Raises
+    ------
+    ValueError
+        Unknown status, or fewer than 3 / more than 5 sentences: the run fails
+        closed rather than publishing a report without a readable verdict.
+    """
+    if status not in VERDICT_STATUSES:
+        raise ValueError(f"verdict status must be one of {VERDICT_STATUSES}, got {status!r}")
+    items = [redact(s) for s in _as_sentences(sentences)]
+    if not 3 <= len(items) <= 5:
+        raise ValueError(f"a verdict has 3 to 5 sentences (what changed, is it real, what to do); got {len(items)}")
+    line = redact(headline).strip() if headline else items[0]
+    color, background, label = _STATUS_STYLE[status]
+    body = " ".join(_html.escape(s) for s in items)
+    box = (
+        f'<div class="tl-verdict tl-verdict-{status}" role="note" aria-label="verdict" '
+        f'style="border-left:6px solid {color};background:{background};padding:14px 18px;margin:6px 0 18px 0;'
+        f'border-radius:4px;font-size:15px;line-height:1.55;max-width:60em">'
+        f'<div style="font-weight:700;color:{color};text-transform:uppercase;letter-spacing:.04em;'
+        f'font-size:12px;margin-bottom:6px">Verdict &middot; {label}</div>'
+        f'<div>{body}</div></div>'
+    )
+    record = {"status": status, "headline": line, "sentences": items}
+    _display({"text/html": box, "text/plain": f"VERDICT ({status}): " + " ".join(items), VERDICT_MIME: record})
+
+
+def section(title: str, intro: str | None = None) -> None:
+    """A section heading with an optional one-sentence introduction."""
+    html = f'<h2 class="tl-section" style="margin-top:1.6em">{_html.escape(redact(title))}</h2>'
+    if intro:
+        html += f'<p class="tl-intro" style="max-width:60em">{_html.escape(redact(intro))}</p>'
+    _display({"text/html": html, "text/plain": f"== {title} ==" + (f"\n{intro}" if intro else "")})
+
+
+def note(text: str) -> None:
+    """One paragraph of interpretation (redacted)."""
+    clean = redact(text)
+    _display({"text/html": f'<p class="tl-note" style="max-width:60em">{_html.escape(clean)}</p>', "text/plain": clean})
+
+
+def kpis(values: Mapping[str, Any], *, formats: Mapping[str, str] | None = None) -> None:
+    """A row of headline numbers, e.g. ``{"items": 4200, "raters": 12}``."""
+    formats = dict(formats or {})
+    cells = []
+    for name, value in values.items():
+        shown = _format_value(value, formats.get(name))
+        cells.append(
+            '<div style="display:inline-block;min-width:9em;margin:0 14px 10px 0;padding:8px 12px;'
+            'border:1px solid #d0d7de;border-radius:4px">'
+            f'<div style="font-size:22px;font-weight:600">{_html.escape(shown)}</div>'
+            f'<div style="font-size:12px;color:#57606a">{_html.escape(redact(str(name)))}</div></div>'
+        )
+    _display({"text/html": '<div class="tl-kpis">' + "".join(cells) + "</div>",
+              "text/plain": ", ".join(f"{k}: {_format_value(v, formats.get(k))}" for k, v in values.items())})
+
+
+# --------------------------------------------------------------------------- tables
+_NAMED_FORMATS = {
+    "int": "{:,.0f}",
+    "float": "{:,.3f}",
+    "float1": "{:,.1f}",
+    "float2": "{:,.2f}",
+    "pct": "{:.1%}",
+    "pct0": "{:.0%}",
+    "pvalue": "pvalue",
+    "seconds": "{:,.1f} s",
+    "text": "{}",
+}
+
+
+def _format_value(value: Any, fmt: str | None = None) -> str:
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return "–"
+    except ImportError:  # pragma: no cover
+        pass
+    spec = _NAMED_FORMATS.get(fmt, fmt) if fmt else None
+    if spec == "pvalue":
+        v = float(value)
+        return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    if spec:
+        try:
+            return spec.format(value)
+        except (ValueError, TypeError):
+            return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return f"{int(value):,}"
+    if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "f"):
+        v = float(value)
+        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
+            return f"{v:.3g}"
+        return f"{v:,.3f}"
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text.replace("T", " ")
+    return str(value)
+
+
+def _redact_cell(value: Any) -> Any:
+    if isinstance(value, str) and not (_ISO_DATE.match(value) or _ISO_WEEK.match(value)):
+        return redact(value)
+    return value
+
+
+def redact_frame(frame, columns: Iterable[str] | None = None):
+    """A copy of ``frame`` with the string cells of ``columns`` (default: all text columns) redacted.
+
+    Cells that are exactly an ISO date, datetime or week (``2026-06-01``,
+    ``2026-W23``) are kept: they are not PII, and the phone pattern would
+    otherwise eat them.
+    """
+    out = frame.copy()
+    cols = list(columns) if columns is not None else [
+        c for c in out.columns if out[c].dtype == object or str(out[c].dtype).startswith(("string", "str"))
+    ]
+    for col in cols:
+        out[col] = out[col].map(_redact_cell)
+    return out
+
+
+def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | None = None,
+          max_rows: int = 25, columns: Sequence[str] | None = None, rename: Mapping[str, str] | None = None,
+          highlight: str | None = None, show_index: bool = False) -> None:
+    """Show a DataFrame as a styled, readable table.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Tidy results (estimate, ci_low, ci_high, n, method, ...).
+    caption : str, optional
+        One line above the table saying what it shows.
+    formats : mapping column -> format
+        A named format (``int``, ``float``, ``float1``, ``float2``, ``pct``,
+        ``pct0``, ``pvalue``, ``seconds``, ``text``) or a ``str.format`` spec
+        such as ``"{:.2f}"``. Unlisted numeric columns get thousands separators
+        (integers) or 3 decimals (floats); NaN shows as an en dash.
+    max_rows : int
+        Row cap (default 25): longer frames show their first ``max_rows`` rows
+        and a note "first 25 of 2,000 rows". Sort before calling.
+    columns, rename : optional
+        Columns to keep (in order) and display names.
+    highlight : str, optional
+        A boolean column; rows where it is true are shaded (the column is hidden).
+    show_index : bool
+        Show the DataFrame index (off by default).
+
+    Every text cell passes through :func:`trainerlab.pii.redact`.
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        frame = pd.DataFrame(frame)
+    total = len(frame)
+    shown = frame.head(max_rows) if max_rows and total > max_rows else frame
+    flags = None
+    if highlight is not None:
+        flags = shown[highlight].fillna(False).astype(bool).tolist()
+        shown = shown.drop(columns=[highlight])
+    if columns is not None:
+        shown = shown[list(columns)]
+    shown = redact_frame(shown)
+    formats = dict(formats or {})
+    if rename:
+        shown = shown.rename(columns=dict(rename))
+        formats = {rename.get(k, k): v for k, v in formats.items()}
+    numeric_cols = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
+    styler = shown.style.format(lambda v: _format_value(v), na_rep="–")
+    for col in shown.columns:
+        if col in formats:
+            styler = styler.format(lambda v, f=formats[col]: _format_value(v, f), subset=[col], na_rep="–")
+    if not show_index:
+        styler = styler.hide(axis="index")
+    styler = styler.set_table_attributes('class="tl-table"')
+    styler = styler.set_table_styles([
+        {"selector": "", "props": "border-collapse:collapse;font-size:13px;margin:4px 0 14px 0;"},
+        {"selector": "th", "props": "background:#f6f8fa;border-bottom:2px solid #d0d7de;padding:5px 10px;text-align:left;font-weight:600;"},
+        {"selector": "td", "props": "border-bottom:1px solid #eaeef2;padding:4px 10px;"},
+        {"selector": "tr:nth-child(even) td", "props": "background:#fbfcfd;"},
+    ])
+    if numeric_cols:
+        styler = styler.set_properties(subset=numeric_cols, **{"text-align": "right", "font-variant-numeric": "tabular-nums"})
+    if flags is not None and any(flags):
+        mask = pd.DataFrame({c: ["background:#fff4e5" if f else "" for f in flags] for c in shown.columns}, index=shown.index)
+        styler = styler.apply(lambda _: mask, axis=None)
+    _TABLE_COUNTER[0] += 1
+    styler = styler.set_uuid(f"tl{_TABLE_COUNTER[0]}")
+    body = styler.to_html()
+    head = f'<div class="tl-caption" style="font-weight:600;margin-top:8px">{_html.escape(redact(caption))}</div>' if caption else ""
+    tail = ""
+    if total > len(shown):
+        tail = f'<div class="tl-rowcap" style="font-size:12px;color:#57606a">first {len(shown):,} of {total:,} rows</div>'
+    if total == 0:
+        tail = '<div class="tl-rowcap" style="font-size:12px;color:#57606a">no rows</div>'
+    text = shown.to_string(index=show_index, max_rows=max_rows)
+    _display({"text/html": f'<div class="tl-table-wrap" style="overflow-x:auto">{head}{body}{tail}</div>', "text/plain": text})
+
+
+# --------------------------------------------------------------------------- figures
+def _check_figure(fig) -> None:
+    layout = fig.layout
+    title = layout.title.text if layout.title is not None else None
+    if not title:
+        raise ValueError("a report figure needs a title (fig.update_layout(title=...))")
+    for name in ("xaxis", "yaxis"):
+        axis = getattr(layout, name, None)
+        has_cartesian = any(getattr(t, "type", "") not in ("pie", "table", "sunburst", "treemap", "indicator", "sankey")
+                            for t in fig.data)
+        if has_cartesian and fig.data and axis is not None and not (axis.title and axis.title.text):
+            raise ValueError(f"a report figure needs axis labels with units: {name} title is empty "
+                             f"(fig.update_layout({name}_title=...))")
+
+
+def _figure_html(fig_dict: dict, div_id: str) -> str:
+    import plotly.io as pio
+
+    height = (fig_dict.get("layout") or {}).get("height") or 420
+    return pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, div_id=div_id,
+                       default_width="100%", default_height=f"{int(height)}px", validate=False,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _next_div_id() -> str:
+    _FIGURE_COUNTER[0] += 1
+    return f"tl-fig-{_FIGURE_COUNTER[0]}"
+
+
+def figure(fig, *, caption: str | None = None, check: bool = True) -> None:
+    """Show a plotly figure, interactive offline, without embedding plotly.js.
+
+    The figure must have a title and axis titles (with units); the check fails
+    the run otherwise. ``caption`` adds one sentence under the figure.
+    """
+    if check:
+        _check_figure(fig)
+    fig_dict = fig.to_plotly_json()
+    html = _figure_html(fig_dict, _next_div_id())
+    if caption:
+        html += f'<p class="tl-figcaption" style="font-size:13px;color:#57606a;max-width:60em">{_html.escape(redact(caption))}</p>'
+    title = fig.layout.title.text if fig.layout.title is not None else ""
+    _display({"text/html": f'<div class="tl-figure">{html}</div>', "text/plain": f"<figure: {title}>",
+              PLOTLY_MIME: json.loads(fig.to_json())})
+
+
+try:  # the renderer behind `fig.show()` after setup()
+    from plotly.io._base_renderers import MimetypeRenderer as _MimetypeRenderer
+except ImportError:  # pragma: no cover
+    _MimetypeRenderer = object
+
+
+class _OfflineRenderer(_MimetypeRenderer):
+    def to_mimebundle(self, fig_dict):
+        return {"text/html": f'<div class="tl-figure">{_figure_html(fig_dict, _next_div_id())}</div>', PLOTLY_MIME: fig_dict}
+
+
+def line_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, color: str | None = None,
+            title: str, x_title: str, y_title: str, percent: bool = False):
+    """A line of estimates with a shaded confidence band per group; returns the figure.
+
+    ``frame`` holds one row per (group, x) with the estimate and its interval,
+    as the library's tidy results do.
+    """
+    import plotly.graph_objects as go
+    import plotly.colors as pc
+
+    fig = go.Figure()
+    groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=True))
+    palette = pc.qualitative.Plotly
+    for i, (name, part) in enumerate(groups):
+        part = part.sort_values(x)
+        rgb = pc.hex_to_rgb(palette[i % len(palette)])
+        label = str(name) if name is not None else y
+        fig.add_trace(go.Scatter(x=list(part[x]) + list(part[x])[::-1],
+                                 y=list(part[ci_high]) + list(part[ci_low])[::-1],
+                                 fill="toself", fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.15)",
+                                 line={"width": 0}, hoverinfo="skip", showlegend=False, name=f"{label} CI"))
+        fig.add_trace(go.Scatter(x=part[x], y=part[y], mode="lines+markers", name=label,
+                                 line={"color": palette[i % len(palette)]}))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, hovermode="x unified")
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def bar_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, title: str, x_title: str, y_title: str,
+           color: str | None = None, percent: bool = False, horizontal: bool = False):
+    """Bars of estimates with error bars from ``ci_low``/``ci_high``; returns the figure."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=True))
+    for name, part in groups:
+        plus = (part[ci_high] - part[y]).tolist()
+        minus = (part[y] - part[ci_low]).tolist()
+        err = {"type": "data", "array": plus, "arrayminus": minus, "visible": True}
+        if horizontal:
+            fig.add_trace(go.Bar(y=part[x], x=part[y], orientation="h", error_x=err, name=str(name or y)))
+        else:
+            fig.add_trace(go.Bar(x=part[x], y=part[y], error_y=err, name=str(name or y)))
+    fig.update_layout(title=title, xaxis_title=y_title if horizontal else x_title,
+                      yaxis_title=x_title if horizontal else y_title, barmode="group")
+    if percent:
+        (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".0%")
+    return fig
