@@ -1,0 +1,13 @@
+"""The report pipeline: render notebooks into offline HTML readouts with manifests.
+
+* :mod:`.runner`     validate a request, execute with papermill, write the run folder, move ``latest``
+* :mod:`.parameters` read a notebook's ``parameters`` cell and check values against it
+* :mod:`.kernel`     the project's own kernel over Unix sockets (no port clashes)
+* :mod:`.html`       executed notebook -> small offline page with code hidden
+* :mod:`.index`      ``reports/index.html`` from the manifests
+* :mod:`.schedule`   ``reports.toml`` jobs and what is due
+
+See docs/reports.md for the authoring guide and the run contract.
+"""
+from .runner import ReportUsageError, RunResult, list_reports, read_latest, run_report  # noqa: F401
+from .index import publish  # noqa: F401
