@@ -430,7 +430,7 @@ class _Program:
         # the moment the rater opens the item: a working day of its week, 08:00-18:00
         day = rng.integers(0, 5, len(item))
         sec = rng.integers(8 * 3600, 18 * 3600, len(item))
-        start = (np.array([_week_start(w) for w in week], dtype="datetime64[s]")
+        start = (PROGRAM_START + (7 * (week - 1)).astype("timedelta64[D]")
                  + day.astype("timedelta64[D]") + sec.astype("timedelta64[s]"))
         self._annotation_units = pd.DataFrame({"item": item, "rater": rater, "week": week,
                                                "gold_check": is_gold_check, "start": start})
@@ -487,9 +487,18 @@ class _Program:
         ann["annotator_id"] = np.array(RATERS)[rater[u]]
         ann["vendor"] = ann["annotator_id"].map(VENDOR)
         ann["guideline_version"] = np.where(gi[u] == 1, "v2", "v1")
-        ann["batch_id"] = [f"batch-w{w:02d}" for w in week[u]]
-        ann["label"] = [TASKS[t][1][j] for t, j in zip(ann["task"], ann["label_idx"])]
-        ann["suggested_label"] = [TASKS[t][1][j] if j >= 0 else None for t, j in zip(ann["task"], ann["sugg_idx"])]
+        ann["batch_id"] = np.array([f"batch-w{w:02d}" for w in range(N_WEEKS + 1)], dtype=object)[week[u]]
+        label = np.empty(len(ann), dtype=object)
+        sugg = np.full(len(ann), None, dtype=object)
+        task_col = ann["task"].to_numpy()
+        for task, (_, cats) in TASKS.items():
+            m = task_col == task
+            label[m] = np.array(cats, dtype=object)[ann["label_idx"].to_numpy()[m]]
+            s_idx = ann["sugg_idx"].to_numpy()[m]
+            sugg_m = np.full(m.sum(), None, dtype=object)
+            sugg_m[s_idx >= 0] = np.array(cats, dtype=object)[s_idx[s_idx >= 0]]
+            sugg[m] = sugg_m
+        ann["label"], ann["suggested_label"] = label, sugg
         # rework: redone after a reviewer sent the item back (more often for r12 and drifted r05)
         p_rework = np.where((rater[u] == RATERS.index(CARELESS)) | (drifted[u] == 1), 0.08, 0.03)
         ann["is_rework"] = rng.random(len(ann)) < p_rework

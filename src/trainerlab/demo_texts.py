@@ -10,6 +10,8 @@ All randomness comes from the numpy Generator passed in.
 """
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 
 # -- intents: (name, prompt templates) in long-tail order (most frequent first)
@@ -139,12 +141,12 @@ GREETING = {"en": "", "de": "Hallo, ", "es": "Hola, ", "fr": "Bonjour, ", "ja": 
 LOCAL_FRAMES = {
     "de": ["Hallo, ich habe ein Problem: {topic}. Können Sie mir helfen?",
            "Guten Tag, es geht um {topic}. Bestellung {order}.",
-           "Ich brauche dringend Hilfe wegen {topic}."],
+           "Ich brauche dringend Hilfe, Thema: {topic}."],
     "es": ["Hola, tengo un problema con {topic}. ¿Me pueden ayudar?",
            "Buenas, les escribo por {topic}. Pedido {order}.",
            "Necesito ayuda urgente con {topic}."],
     "fr": ["Bonjour, j'ai un problème : {topic}. Pouvez-vous m'aider ?",
-           "Bonjour, je vous écris au sujet de {topic}. Commande {order}.",
+           "Bonjour, je vous écris concernant {topic}. Commande {order}.",
            "J'ai besoin d'aide rapidement pour {topic}."],
     "ja": ["こんにちは。{topic}について問題があります。助けていただけますか？",
            "注文{order}の{topic}について問い合わせです。",
@@ -404,11 +406,24 @@ class Draws:
         return [seq[i] for _, i in sorted(zip(keys, range(len(seq))))]
 
 
+_DATES: dict = {}
+
+
+def _dates(start_day) -> list[str]:
+    key = str(start_day)
+    if key not in _DATES:
+        _DATES[key] = [str(x) for x in np.datetime64(key, "D") + np.arange(100)]
+    return _DATES[key]
+
+
+def _ascii(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+
+
 def entities(d: Draws, start_day: np.datetime64) -> dict:
     """One draw of every slot value (fake, reserved data only)."""
     first, last = d.pick(FIRST), d.pick(LAST)
     first2, last2 = d.pick(FIRST), d.pick(LAST)
-    day = start_day + np.timedelta64(d.integers(0, 100), "D")
     sep = d.pick([".", "_", ""])
     line = f"01{d.integers(0, 100):02d}"
     area = d.integers(201, 990)
@@ -416,12 +431,12 @@ def entities(d: Draws, start_day: np.datetime64) -> dict:
     return {
         "order": f"#{d.pick(['A', 'B', 'C', 'K'])}{d.integers(100000, 999999)}",
         "amount": f"{d.pick(['$', '€', '£'])}{d.integers(5, 400)}.{d.integers(0, 100):02d}",
-        "date": str(day.astype("datetime64[D]")),
+        "date": _dates(start_day)[d.integers(0, 100)],
         "product": d.pick(PRODUCTS),
         "plan": d.pick(PLANS),
         "name": f"{first2} {last2}",
-        "email": f"{first.lower()}{sep}{last.lower()}@{d.pick(DOMAINS)}",
-        "email2": f"{first2.lower()}.{last2.lower()}{d.integers(1, 99)}@{d.pick(DOMAINS)}",
+        "email": f"{_ascii(first)}{sep}{_ascii(last)}@{d.pick(DOMAINS)}",
+        "email2": f"{_ascii(first2)}.{_ascii(last2)}{d.integers(1, 99)}@{d.pick(DOMAINS)}",
         "phone": phone,
         "address": f"{d.integers(1, 250)} {d.pick(STREETS)}, {d.pick(CITIES)}",
         "num": str(d.integers(1000, 9999)),
