@@ -645,16 +645,21 @@ class _Program:
         n_per = 8
         items, evals = [], []
         start = len(self.items)
-        cases = [(c, p, r) for c, p, r in T.MNF_CASES for _ in range(n_per)]
+        cases = [(k, c, p, r) for k, (c, p, r) in enumerate(T.MNF_CASES) for _ in range(n_per)]
         fail0 = set(rng.choice(len(cases), size=2, replace=False).tolist())
         draws = T.Draws(rng)
         lang = "en"
-        for j, (check, prompt, resp) in enumerate(cases):
+        pii = self.truth["pii_planted"]
+        for j, (k, check, prompt, resp) in enumerate(cases):
             ent = T.entities(draws, PROGRAM_START.astype("datetime64[D]"))
             iid = f"demo-{start + j + 1:06d}"
             opener = ["", "Hi. ", "Quick question: ", "URGENT: ", "hello, ", "Please help. ", "Hey! ", "Listen, "][j % n_per]
-            items.append({"item_id": iid, "prompt": opener + T.fill(prompt, ent), "response": resp, "intent": check,
-                          "language": lang, "source": "must_not_fail", "template_id": f"mnf-{check}",
+            text = opener + T.fill(prompt, ent)
+            kinds = [kind for kind in ("email", "phone", "address") if ent[kind] in text]
+            if kinds:
+                pii[iid] = {"prompt": kinds}
+            items.append({"item_id": iid, "prompt": text, "response": resp, "intent": check,
+                          "language": lang, "source": "must_not_fail", "template_id": f"mnf-{check}-t{k + 1:02d}",
                           "created_at": PROGRAM_START - np.timedelta64(3, "D")})
             for mv, day in (("v1.0", 68), ("v1.1", 70)):
                 ok = not (mv == "v1.0" and j in fail0)
@@ -666,6 +671,7 @@ class _Program:
         self.eval_mnf = pd.DataFrame(evals)
         ids = self.mnf_items["item_id"].tolist()
         self.truth["must_not_fail"] = {"n_cases": len(cases), "checks": sorted({c for c, _, _ in T.MNF_CASES}),
+                                       "n_templates": len(T.MNF_CASES),
                                        "failures": {"v1.0": sorted(ids[j] for j in fail0), "v1.1": []}}
 
     # preferences ----------------------------------------------------------------------
