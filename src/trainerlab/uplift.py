@@ -172,7 +172,8 @@ def paired_table(frame: pd.DataFrame, item: str, model: str, score: str, baselin
     bad = np.isnan(values) & pd.notna(pd.Series(raw)).to_numpy()
     if bad.any():
         first = frame.index[np.flatnonzero(keep)[np.flatnonzero(bad)[0]]]
-        raise ValueError(f"column {score!r}: non-numeric value {frame.loc[first, score]!r} at row {first}")
+        raise ValueError(f"column {score!r}: non-numeric value {frame.loc[first, score]!r} at "
+                         f"{frame.index.name or 'row'} {first}")
     item_codes, items = pd.factorize(frame[item].astype(str).to_numpy()[keep], sort=True)
     ver = is_cand[keep].astype(np.int64)
     ok = ~np.isnan(values)

@@ -1,0 +1,98 @@
+"""`trainerlab uplift`: paired comparison of two model versions on the same items."""
+from __future__ import annotations
+
+from ..cli import NEGATIVE, UsageError, add_json, emit
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "uplift", help="did the candidate beat the baseline on the same items? (paired, clustered, powered)",
+        description="Paired comparison of two versions scored on the same items (CSV, JSONL or Parquet; "
+                    ".gz read transparently): mean difference candidate - baseline with CLT or cluster-robust "
+                    "SE, a seeded paired bootstrap CI and the minimum detectable effect at 80%% power. "
+                    "With --category, a per-category breakdown with Holm or BH correction; with --margin, "
+                    "a non-inferiority test (exit 1 when non-inferiority is not shown).",
+        epilog="Example: trainerlab uplift evals.csv --item item_id --model model_version --score passed "
+               "--baseline v1.0 --candidate v1.1 --cluster template_id --json")
+    p.add_argument("file", help="long format: one row per item and version (repeats are averaged)")
+    p.add_argument("--item", required=True, help="item id column")
+    p.add_argument("--model", required=True, help="model version column")
+    p.add_argument("--score", required=True, help="numeric score column (pass/fail as 0/1 or true/false)")
+    p.add_argument("--baseline", required=True, help="baseline version (a value of --model)")
+    p.add_argument("--candidate", required=True, help="candidate version (a value of --model)")
+    p.add_argument("--cluster", help="column constant within item (e.g. template id): cluster-robust SE")
+    p.add_argument("--category", help="column constant within item (e.g. intent): per-category breakdown")
+    p.add_argument("--correction", default="holm", choices=["holm", "fdr_bh", "bonferroni", "none"],
+                   help="multiple-comparison correction across categories (default holm)")
+    p.add_argument("--margin", type=float, help="non-inferiority margin in score units (e.g. 0.02)")
+    p.add_argument("--n-boot", type=int, default=2000, help="paired bootstrap replicates (0 skips; default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    add_json(p)
+    p.set_defaults(func=_run)
+
+
+_BOOL = {"true": 1.0, "false": 0.0, "pass": 1.0, "fail": 0.0, "passed": 1.0, "failed": 0.0, "yes": 1.0, "no": 0.0}
+
+
+def _scores(frame, column):
+    """true/false, pass/fail and yes/no become 1/0 so pass/fail files work as they are."""
+    lowered = frame[column].astype("string").str.strip().str.lower()
+    if lowered.isin(list(_BOOL)).any():
+        frame[column] = [(_BOOL.get(v, raw) if isinstance(v, str) else raw)
+                         for v, raw in zip(lowered.tolist(), frame[column].tolist())]
+    return frame
+
+
+def _text(r: dict) -> str:
+    d = r["difference"]
+    lines = [f"{r['candidate']} vs {r['baseline']} on {r['n_items']} paired items"
+             f"{' in ' + str(r['n_clusters']) + ' clusters' if r.get('n_clusters') else ''}",
+             f"  means: baseline {r['baseline_mean']:.4f}, candidate {r['candidate_mean']:.4f}",
+             f"  difference {d['estimate']:+.4f}  (95% CI {d['ci_low']:+.4f} to {d['ci_high']:+.4f}, "
+             f"SE {d['se']:.4f}, p = {d['p_value']:.3g})",
+             f"  method: {d['method']}",
+             f"  bootstrap CI {r['bootstrap']['ci_low']:+.4f} to {r['bootstrap']['ci_high']:+.4f}",
+             f"  minimum detectable effect at 80% power: {r['mde_80']:.4f}"]
+    if "non_inferiority" in r:
+        ni = r["non_inferiority"]
+        lines.append(f"  non-inferior at margin {ni['margin']}: {ni['non_inferior']} "
+                     f"(lower bound {ni['lower_bound']:+.4f}, p = {ni['p_value']:.3g})")
+    for row in r.get("by_category", []):
+        mark = "*" if row["flagged"] else " "
+        lines.append(f"  {mark} {row['category']:<24} n={row['n']:<5} {row['estimate']:+.4f} "
+                     f"({row['ci_low']:+.4f} to {row['ci_high']:+.4f}) p_adj={row['p_adjusted']:.3g}")
+    return "\n".join(lines)
+
+
+def _run(args) -> int:
+    from .. import uplift
+    from ._tables import read_table
+
+    if args.n_boot < 0:
+        raise UsageError("--n-boot must be >= 0")
+    if not 0 < args.alpha < 1:
+        raise UsageError("--alpha must lie between 0 and 1")
+    cols = [args.item, args.model, args.score, args.cluster, args.category]
+    frame = read_table(args.file, [c for c in cols if c])
+    frame = _scores(frame, args.score)
+    try:
+        result = uplift.paired_difference(frame, args.item, args.model, args.score, args.baseline, args.candidate,
+                                          cluster=args.cluster, n_boot=args.n_boot, seed=args.seed,
+                                          alpha=args.alpha)
+        if args.category:
+            table = uplift.compare_by_category(frame, args.item, args.model, args.score, args.baseline,
+                                               args.candidate, args.category, correction=args.correction,
+                                               alpha=args.alpha, cluster=args.cluster)
+            result["by_category"] = table.to_dict(orient="records")
+    except ValueError as exc:
+        raise UsageError(f"{args.file}: {exc}") from exc
+    code = 0
+    if args.margin is not None:
+        d = result["difference"]
+        ni = uplift.non_inferiority(d["estimate"], d["se"], args.margin, alpha=args.alpha,
+                                    df=d["df"] if args.cluster else None)
+        result["non_inferiority"] = ni
+        code = 0 if ni["non_inferior"] else NEGATIVE
+    emit(args, result, _text)
+    return code
