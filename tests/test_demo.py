@@ -272,3 +272,42 @@ def test_every_truth_key_is_documented(truth):
     missing = sorted(set(truth) - documented)
     assert not missing, f"truth keys missing from docs/demo.md: {missing}"
     assert not documented - set(truth), f"documented but not planted: {sorted(documented - set(truth))}"
+
+
+def test_raters_anchor_on_wrong_prelabels(wh, truth):
+    true = truth["true_labels"]["safety"]
+    df = wh.query(f"SELECT item_id, label, suggested_label FROM annotations WHERE task = 'safety' AND {DEMO} "
+                  "AND label IS NOT NULL AND annotated_at >= TIMESTAMP '2026-06-29'")   # pre-labels from week 5
+    df["true"] = df["item_id"].map(true)
+    wrong = df[df["suggested_label"].notna() & (df["suggested_label"] != df["true"])]
+    assert len(wrong) > 200
+    followed = (wrong["label"] == wrong["suggested_label"]).mean()
+    # without a pre-label, a given wrong label is chosen far less often
+    plain = df[df["suggested_label"].isna() & (df["true"] == "safe")]
+    base = max((plain["label"] == "sensitive").mean(), (plain["label"] == "unsafe").mean())
+    assert followed > base + 0.15
+    assert truth["prelabel"]["anchoring"] == 0.25 and truth["prelabel"]["accuracy"]["safety"] == 0.85
+
+
+def test_pii_spike_and_canary_in_interactions(wh, truth):
+    spike = truth["interactions"]["pii_spike"]
+    df = wh.query("SELECT day, n_pii * 1.0 / n_interactions AS rate FROM interactions "
+                  "WHERE model_version = ? AND segment = ? ORDER BY day", [spike["model_version"], spike["segment"]])
+    on = df[df["day"].astype(str).str[:10].isin(spike["days"])]["rate"]
+    assert len(on) == 3 and on.min() > 3 * df["rate"].median()
+    share = wh.query("SELECT min(day) AS first_day FROM interactions WHERE model_version = 'v1.1'")
+    assert str(share["first_day"][0])[:10] == "2026-08-03"    # week 10
+
+
+def test_input_drift_and_stale_requests(wh, truth):
+    drift = truth["input_drift"]
+    df = wh.query("""SELECT created_at >= TIMESTAMP '2026-08-03' AS late,
+                            avg(CASE WHEN intent = ? THEN 1.0 ELSE 0.0 END) AS share
+                     FROM items WHERE source = 'production_sample' GROUP BY 1""", [drift["intent"]])
+    share = dict(zip(df["late"], df["share"]))
+    assert share[True] > 2 * share[False]
+    stale = truth["requests"]["stale_open_ids"]
+    rows = wh.query("SELECT request_id, opened_at, closed_at, status FROM requests WHERE request_id IN "
+                    f"({', '.join('?' * len(stale))})", stale)
+    assert len(rows) == 8 and rows["closed_at"].isna().all()
+    assert (rows["opened_at"] < "2026-06-29").all() and set(rows["status"]) <= {"open", "triaged"}

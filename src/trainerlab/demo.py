@@ -873,13 +873,15 @@ def _set_schemas(wh) -> None:
 
 # The bundled real datasets ingested into the demo warehouse: (kind, path, options).
 EXTERNAL = [
-    ("preferences", "alpaca_eval/results/llama-2-7b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {}),
-    ("preferences", "alpaca_eval/results/llama-2-13b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {}),
-    ("preferences", "alpaca_eval/results/llama-2-70b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {}),
-    ("preferences", "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_gpt4_turbo_fn/annotations.json.gz", {}),
-    ("preferences", "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_cot_gpt4_turbo_fn/annotations.json.gz", {}),
-    ("items", "halueval/general_data.jsonl.gz", {}),
-    ("annotations", "wmt_mqm/ted/ende/mqm_ted_ende.tsv.gz", {}),
+    ("preferences", "alpaca_eval/results/llama-2-7b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
+    ("preferences", "alpaca_eval/results/llama-2-13b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
+    ("preferences", "alpaca_eval/results/llama-2-70b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
+    ("preferences", "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_gpt4_turbo_fn/annotations.json.gz",
+     {"fmt": "alpaca_eval"}),
+    ("preferences", "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_cot_gpt4_turbo_fn/annotations.json.gz",
+     {"fmt": "alpaca_eval"}),
+    ("items", "halueval/general_data.jsonl.gz", {"fmt": "halueval"}),
+    ("annotations", "wmt_mqm/ted/ende/mqm_ted_ende.tsv.gz", {"fmt": "mqm"}),
 ]
 
 
