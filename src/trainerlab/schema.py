@@ -142,6 +142,25 @@ MIGRATIONS: dict[int, list[str]] = {
             key VARCHAR NOT NULL PRIMARY KEY,  -- the planted truth of a demo program
             value JSON NOT NULL)""",
     ],
+    # 20-29 uplift and release gates
+    20: [
+        """CREATE TABLE IF NOT EXISTS release_decisions (
+            decision_id VARCHAR NOT NULL PRIMARY KEY,
+            decided_at TIMESTAMP NOT NULL,
+            candidate VARCHAR NOT NULL,
+            baseline VARCHAR NOT NULL,
+            verdict VARCHAR NOT NULL CHECK (verdict IN ('GO', 'NO-GO')),
+            gate_name VARCHAR,
+            gate_file VARCHAR,
+            gate_sha256 VARCHAR NOT NULL,     -- hash of the gate file's bytes
+            eval_runs JSON,                   -- {suite: {model_version: run_id}} the checks read
+            eval_rows_sha256 VARCHAR,         -- hash of the eval rows themselves
+            data_fingerprint JSON,            -- Warehouse.fingerprint(): row counts, content hashes, ingest batches
+            checks JSON NOT NULL,             -- one object per check: name, type, status, evidence, numbers
+            trainerlab_version VARCHAR,
+            decided_by VARCHAR,
+            note VARCHAR)""",
+    ],
 }
 
 
