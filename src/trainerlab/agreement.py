@@ -187,6 +187,22 @@ class Ratings:
     def q(self) -> int:
         return len(self.categories)
 
+    @classmethod
+    def from_codes(cls, unit: np.ndarray, rater: np.ndarray, label: np.ndarray, categories: Sequence,
+                   level: str = "nominal") -> "Ratings":
+        """Ratings from integer codes (simulations, warehouse reductions); no validation beyond shapes."""
+        unit, rater, label = (np.asarray(x, dtype=np.int64) for x in (unit, rater, label))
+        if not (len(unit) == len(rater) == len(label)):
+            raise ValueError("unit, rater and label codes must have the same length")
+        cats = list(categories)
+        numbers = [_as_number(_label_key(c)) for c in cats]
+        values = (np.asarray(numbers, dtype=float) if all(v is not None for v in numbers)
+                  else np.arange(len(cats), dtype=float))
+        n_units = int(unit.max()) + 1 if len(unit) else 0
+        n_raters = int(rater.max()) + 1 if len(rater) else 0
+        return cls(np.arange(n_units, dtype=object), np.arange(n_raters, dtype=object), cats, values, level,
+                   unit, rater, label, "given")
+
     def counts(self) -> np.ndarray:
         """Units x categories matrix of rating counts (``r_ik`` in Gwet's notation)."""
         flat = np.bincount(self.unit * self.q + self.label, minlength=self.n_units * self.q)
@@ -488,8 +504,9 @@ MAX_PATTERNS = 50_000
 RANDOM_GROUPS = 10_000
 
 
-def _grouped(family: _Family, seed: int | None, stream: int, groups: int = RANDOM_GROUPS) -> _Family:
+def _grouped(family: _Family, seed: int | None, stream: int, groups: int | None = None) -> _Family:
     """The family with seeded random groups of units as the resampling units."""
+    groups = int(groups or RANDOM_GROUPS)
     rng = np.random.default_rng([0 if seed is None else int(seed), stream, 7])
     n = family.n
     unit_pattern = family.unit_pattern
