@@ -161,6 +161,31 @@ MIGRATIONS: dict[int, list[str]] = {
             decided_by VARCHAR,
             note VARCHAR)""",
     ],
+    # 40-49 drift monitoring
+    40: [
+        """CREATE TABLE IF NOT EXISTS alerts (
+            alert_id VARCHAR NOT NULL PRIMARY KEY,
+            source VARCHAR NOT NULL,          -- what was scanned: 'warehouse' or a file path
+            signal VARCHAR NOT NULL,          -- gold_accuracy, consensus_agreement, label_shift, off_peer,
+                                              -- label_drift, agreement_drift, input_drift
+            entity VARCHAR NOT NULL,          -- the rater, task or input feature
+            task VARCHAR NOT NULL DEFAULT '', -- '' when the signal pools tasks
+            status VARCHAR NOT NULL CHECK (status IN ('new', 'ongoing', 'resolved')),
+            since VARCHAR,                    -- estimated onset: a value of the time column, ISO text
+            flagged_at VARCHAR,               -- the period in which the rule turned on
+            window_start VARCHAR,             -- the scan's monitoring window
+            window_end VARCHAR,
+            magnitude DOUBLE,
+            p_value DOUBLE,
+            q_value DOUBLE,
+            direction VARCHAR,
+            method VARCHAR,
+            first_seen_at TIMESTAMP NOT NULL, -- when a scan first reported it (as new)
+            last_seen_at TIMESTAMP NOT NULL,  -- the last scan that still found it
+            resolved_at TIMESTAMP,            -- the first scan that no longer found it
+            times_seen INTEGER NOT NULL DEFAULT 1,
+            detail JSON)""",
+    ],
 }
 
 
