@@ -65,7 +65,10 @@ class Warehouse:
     def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
         """Run a query with bound parameters and return a pyarrow Table."""
         result = self._con.execute(sql, params or [])
-        return result.arrow() if hasattr(result, "arrow") else result.fetch_arrow_table()
+        for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):  # duckdb 2.x, 1.x, older
+            if hasattr(result, name):
+                return getattr(result, name)()
+        raise RuntimeError("this duckdb version returns no Arrow tables")  # pragma: no cover
 
     def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
         row = self._con.execute(sql, params or []).fetchone()
@@ -109,6 +112,82 @@ class Warehouse:
             raise
         else:
             self._con.execute("COMMIT")
+
+    # -- file readers and staged tables (DuckDB-only edge; used by trainerlab.ingest) --
+    def stage_csv(self, name: str, path: str | os.PathLike, columns: dict[str, str], *, delim: str = ",",
+                  quote: str = '"', escape: str = '"', header: bool = True,
+                  max_line_size: int = 1 << 28) -> pd.DataFrame:
+        """Read a delimited text file (``.gz`` too) into the temporary table ``name``.
+
+        ``columns`` maps every column of the file, in order, to a DuckDB type; the
+        reader casts while parsing. Records it cannot parse (wrong number of
+        fields, unterminated quote, a value that does not cast, a line longer than
+        ``max_line_size`` bytes) are left out of the table and returned as a frame
+        with ``line`` (record number counting the header as 1), ``column_name``,
+        ``error_type``, ``csv_line`` (the raw text) and ``error_message``.
+        ``rowid`` of the temporary table is the position among the records read.
+        """
+        rejects, scans = f"{name}__rejects", f"{name}__scans"
+        self.drop_temp(name, rejects, scans)
+        self._con.execute(
+            f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_csv(?, auto_detect = false, columns = ?, "
+            "header = ?, delim = ?, quote = ?, escape = ?, max_line_size = ?, store_rejects = true, "
+            "rejects_table = ?, rejects_scan = ?)",
+            [str(path), dict(columns), header, delim, quote, escape, int(max_line_size), rejects, scans])
+        try:
+            return self._con.execute(
+                f"SELECT line, column_name, error_type, csv_line, error_message FROM {_ident(rejects)} "
+                "ORDER BY line, column_idx").df()
+        finally:
+            self.drop_temp(rejects, scans)
+
+    def stage_lines(self, name: str, path: str | os.PathLike, max_line_size: int = 1 << 28) -> None:
+        """Read a text file (``.gz`` too) into the temporary table ``name`` with one
+        VARCHAR column ``line``: one row per physical line (blank lines are NULL),
+        in file order, so ``rowid + 1`` is the line number."""
+        self.drop_temp(name)
+        # No quoting, and a delimiter (ASCII unit separator) that valid JSON text cannot
+        # contain unescaped, so every line arrives whole.
+        self._con.execute(
+            f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_csv(?, auto_detect = false, "
+            "columns = {'line': 'VARCHAR'}, header = false, delim = ?, quote = '', escape = '', "
+            "max_line_size = ?, strict_mode = false, null_padding = true)",
+            [str(path), "\x1f", int(max_line_size)])
+
+    def stage_parquet(self, name: str, path: str | os.PathLike) -> None:
+        """Read a Parquet file into the temporary table ``name`` with its row number
+        (``file_row_number``, 0-based) as an extra column."""
+        self.drop_temp(name)
+        self._con.execute(
+            f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_parquet(?, file_row_number = true)",
+            [str(path)])
+
+    def stage_frame(self, name: str, frame) -> int:
+        """Copy a pandas DataFrame or Arrow table into the temporary table ``name``;
+        returns its row count. ``rowid`` follows the frame's row order."""
+        self.drop_temp(name)
+        with self.registered(f"{name}__src", frame) as src:
+            self._con.execute(f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM {_ident(src)}")
+        return int(self.scalar(f"SELECT count(*) FROM {_ident(name)}"))
+
+    @contextlib.contextmanager
+    def registered(self, name: str, obj) -> Iterator[str]:
+        """Make a pandas DataFrame or Arrow table queryable as ``name`` for the block."""
+        _ident(name)
+        self._con.register(name, obj)
+        try:
+            yield name
+        finally:
+            self._con.unregister(name)
+
+    def drop_temp(self, *names: str) -> None:
+        for name in names:
+            self._con.execute(f"DROP TABLE IF EXISTS temp.main.{_ident(name)}")
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column name -> DuckDB type of a table or temporary table, in order."""
+        df = self._con.execute(f"DESCRIBE {_ident(table)}").df()
+        return dict(zip(df["column_name"], df["column_type"]))
 
     # -- introspection ---------------------------------------------------------
     def tables(self) -> list[str]:

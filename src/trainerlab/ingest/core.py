@@ -1,0 +1,324 @@
+"""``ingest_file``: one file into the warehouse, every row accounted for.
+
+Order of work:
+1. one pass over the bytes: sha256, and for text, UTF-8 / NUL / empty checks
+   (an unreadable file raises :class:`IngestError` and nothing is written);
+2. the batch id ``<kind>-<sha256[:12]>[-<task>]``: if ``ingest_log`` has it, the
+   stored result is returned with ``already_ingested: true`` and nothing changes;
+3. the file is read in bulk by DuckDB into temporary tables (``readers``, or an
+   adapter for a tool's export);
+4. validation in SQL (``validate``) gives each bad row a reason;
+5. in ONE transaction: accepted rows into their tables, one quarantine row per
+   rejected record, the ``ingest_log`` row, provisional label schemas.
+   Any error rolls the whole batch back.
+"""
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .adapters import ADAPTERS, adapter
+from .errors import IngestError
+from .kinds import SPECS
+from .readers import (FORMATS, GENERIC_FORMATS, Prepared, detect_format, extract_single_member, is_tarball,
+                      load_json_document, refine_json_format, scan_file, source_name, spec_for, stage_delimited,
+                      stage_jsonl, stage_parquet, stage_records)
+from .validate import Validator
+
+# quarantine.raw keeps at most this many characters of a record (a 10 MB field stays out)
+MAX_RAW_CHARS = 10_000
+
+
+def batch_id_for(kind: str, sha256: str, task: str | None = None) -> str:
+    bid = f"{kind}-{sha256[:12]}"
+    return f"{bid}-{task}" if task else bid
+
+
+def _now(now) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    ts = pd.Timestamp(now)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.to_pydatetime()
+
+
+def _sort_categories(values) -> list[str]:
+    vals = sorted({str(v) for v in values})
+    try:
+        return sorted(vals, key=float)
+    except ValueError:
+        return vals
+
+
+def previous_result(wh, batch_id: str) -> dict | None:
+    log = wh.query("SELECT * FROM ingest_log WHERE batch_id = ?", [batch_id])
+    if log.empty:
+        return None
+    row = log.iloc[0]
+    reasons = wh.query("SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? GROUP BY reason "
+                       "ORDER BY n DESC, reason", [batch_id])
+    note = {}
+    if isinstance(row["note"], str) and row["note"].startswith("{"):
+        note = json.loads(row["note"])
+    out = {"batch_id": batch_id, "kind": row["kind"], "format": row["format"], "source_file": row["source_file"],
+           "sha256": row["sha256"], "rows_in": int(row["rows_in"]), "rows_accepted": int(row["rows_accepted"]),
+           "rows_quarantined": int(row["rows_quarantined"]),
+           "reasons": {r: int(n) for r, n in zip(reasons["reason"], reasons["n"])},
+           "already_ingested": True, "ingested_at": row["ingested_at"]}
+    if note.get("tables"):
+        out["tables"] = note["tables"]
+    return out
+
+
+def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None = None, now=None) -> dict:
+    """Validate one file and load it into the warehouse; return the accounting.
+
+    Parameters
+    ----------
+    wh : Warehouse
+    kind : str
+        The canonical table (``annotations``, ``items``, ``gold``, ``audits``,
+        ``requests``, ``eval_results``, ``preferences``, ``interactions``). For an
+        adapter any table it writes is accepted (the batch is named by its main one).
+    path : path-like
+        CSV, TSV, JSON Lines, JSON array or Parquet, optionally ``.gz``; or a
+        tool's export (see ``fmt``).
+    fmt : str, optional
+        One of ``csv, tsv, jsonl, json, parquet, label_studio, prodigy, alpaca_eval,
+        mqm, halueval``. Default: from the extension and, for JSON and TSV, the content.
+    task : str, optional
+        The task for files without a ``task`` column (rows naming another task are
+        quarantined as ``task_mismatch``); for MQM, the task-name prefix.
+    now : datetime-like, optional
+        The ingest clock written to ``ingest_log`` and provisional schemas
+        (default: the current UTC time). Fixing it makes a warehouse reproducible.
+
+    Returns
+    -------
+    dict with ``batch_id, kind, format, source_file, sha256, rows_in, rows_accepted,
+    rows_quarantined, reasons`` ({reason: records}), ``already_ingested``,
+    ``tables`` ({table: rows written}), and when it applies ``provisional_schema``
+    ({task: {categories, new_categories, note}}) and ``ignored_columns``.
+    ``rows_in == rows_accepted + rows_quarantined`` always.
+
+    Raises
+    ------
+    IngestError
+        The file cannot be read at all (no such file, empty, not UTF-8, binary,
+        not the format, no data rows, a required column missing). Nothing is written.
+    ValueError
+        An unknown kind or format, or a kind the adapter does not write.
+    """
+    path = Path(path)
+    spec_for(kind)
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if task is not None and not str(task).strip():
+        task = None
+    with tempfile.TemporaryDirectory(prefix="trainerlab-ingest-") as tmp:
+        data_path = path
+        if path.exists() and path.is_file() and is_tarball(path):
+            facts_tar = scan_file(path, text=False)
+            data_path = extract_single_member(path, Path(tmp))
+            facts = scan_file(data_path, text=True)
+            facts.sha256, facts.size = facts_tar.sha256, facts_tar.size
+        else:
+            facts = scan_file(path, text=fmt != "parquet" and not _looks_parquet(path))
+        document = None
+        if fmt is None:
+            fmt = "parquet" if _looks_parquet(data_path) else detect_format(data_path, facts.head)
+            if fmt == "json":
+                document = load_json_document(data_path)
+                fmt = refine_json_format(document)
+        primary = adapter(fmt).PRIMARY if fmt in ADAPTERS else kind
+        if fmt in ADAPTERS and kind not in adapter(fmt).KINDS:
+            raise ValueError(f"format {fmt} writes {', '.join(adapter(fmt).KINDS)}, not {kind}")
+        batch_id = batch_id_for(primary, facts.sha256, task)
+        previous = previous_result(wh, batch_id)
+        if previous is not None:
+            return previous
+        return _ingest_new(wh, primary, path, data_path, facts, fmt=fmt, task=task, now=_now(now),
+                           batch_id=batch_id, document=document)
+
+
+def _looks_parquet(path: Path) -> bool:
+    if not path.exists() or not path.is_file():
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
+def _prefix(batch_id: str) -> str:
+    return "ing_" + re.sub(r"[^A-Za-z0-9_]", "_", batch_id)[:60]
+
+
+def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document) -> Prepared:
+    spec = SPECS[kind]
+    if fmt in ("csv", "tsv"):
+        return stage_delimited(wh, path, spec, facts, delim="," if fmt == "csv" else "\t", task=task,
+                               table=f"{prefix}__stage", fmt=fmt)
+    if fmt == "jsonl":
+        return stage_jsonl(wh, path, spec, task=task, table=f"{prefix}__stage")
+    if fmt == "parquet":
+        return stage_parquet(wh, path, spec, task=task, table=f"{prefix}__stage")
+    if fmt == "json":
+        doc = document if document is not None else load_json_document(path)
+        return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage")
+    mod = adapter(fmt)
+    if fmt in ("alpaca_eval", "label_studio"):
+        return mod.prepare(wh, path, task=task, prefix=prefix, document=document)
+    if fmt == "mqm":
+        return mod.prepare(wh, path, task=task, prefix=prefix, facts=facts)
+    return mod.prepare(wh, path, task=task, prefix=prefix)
+
+
+def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, task, now: datetime,
+                batch_id: str, document) -> dict:
+    prefix = _prefix(batch_id)
+    old_tz = wh.scalar("SELECT current_setting('TimeZone')")
+    wh.execute("SET TimeZone = 'UTC'")  # naive timestamps in files are UTC
+    prepared: Prepared | None = None
+    validators: list[Validator] = []
+    temp = [f"{prefix}__badrec", f"{prefix}__rejects", f"{prefix}__newcats"]
+    try:
+        prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document)
+        # label schemas: explicit ones are enforced; an adapter's known domain counts as explicit
+        # for a task that has no schema yet (it is written in the transaction below)
+        schemas = wh.query("SELECT task, categories, provisional FROM label_schemas")
+        explicit = {t: list(c) for t, c, p in zip(schemas["task"], schemas["categories"], schemas["provisional"])
+                    if not p}
+        known = set(schemas["task"])
+        hinted = {t: v for t, v in prepared.label_schemas.items() if t not in known}
+        for t, (_, cats) in hinted.items():
+            explicit[t] = list(cats)
+        task_override = task if fmt in GENERIC_FORMATS else None
+        results = []
+        for i, st in enumerate(prepared.staged):
+            v = Validator(wh, SPECS[st.kind], st, batch_id=batch_id, task_override=task_override,
+                          explicit_schemas=explicit, prefix=f"{prefix}_{i}")
+            validators.append(v)
+            results.append(v.run())
+        # records with any bad row: first reason by table order, then row
+        badrec = f"{prefix}__badrec"
+        wh.drop_temp(badrec)
+        parts = []
+        for i, (v, st) in enumerate(zip(validators, prepared.staged)):
+            parts.append(f"SELECT {i} AS ord, b.k, {st.rec_sql} AS rec, {st.raw_sql} AS raw, b.reason, "
+                         f"b.column_name FROM \"{st.table}\" s JOIN \"{v.prefix}__bad\" b ON b.k = s.rowid")
+        wh.execute(f"CREATE TEMP TABLE \"{badrec}\" AS SELECT rec, raw, reason, column_name FROM ("
+                   f"SELECT *, row_number() OVER (PARTITION BY rec ORDER BY ord, k) AS rn FROM ("
+                   f"{' UNION ALL '.join(parts)})) WHERE rn = 1")
+        rejects = prepared.rejects
+        wh.stage_frame(f"{prefix}__rejects", pd.DataFrame({
+            "rec": rejects["rec"].astype("int64"), "raw": rejects["raw"].astype(object),
+            "reason": rejects["reason"].astype(object), "column_name": rejects["column_name"].astype(object)})
+            if len(rejects) else pd.DataFrame({"rec": pd.Series([], dtype="int64"),
+                                               "raw": pd.Series([], dtype=object),
+                                               "reason": pd.Series([], dtype=object),
+                                               "column_name": pd.Series([], dtype=object)}))
+        n_bad_records = int(wh.scalar(f'SELECT count(*) FROM "{badrec}"'))
+        rows_quarantined = n_bad_records + len(rejects)
+        rows_accepted = prepared.rows_in - rows_quarantined
+        if rows_accepted < 0:  # pragma: no cover - an accounting bug must never pass silently
+            raise RuntimeError(f"{path}: accounting error ({prepared.rows_in} in, {rows_quarantined} quarantined)")
+
+        tables: dict[str, int] = {}
+        provisional: dict[str, dict] = {}
+        with wh.transaction():
+            multi = len(prepared.staged) > 1
+            for v, st in zip(validators, prepared.staged):
+                if multi:
+                    exclude = (f"SELECT s.rowid FROM \"{st.table}\" s WHERE s._rec IN (SELECT rec FROM \"{badrec}\") "
+                               f"UNION ALL SELECT k FROM \"{v.prefix}__skip\"")
+                else:
+                    exclude = f"SELECT k FROM \"{v.prefix}__bad\" UNION ALL SELECT k FROM \"{v.prefix}__skip\""
+                tables[st.kind] = tables.get(st.kind, 0) + v.insert(exclude)
+            cap = (f"CASE WHEN length(raw) > {MAX_RAW_CHARS} THEN left(raw, {MAX_RAW_CHARS}) || "
+                   f"' ... [truncated: ' || length(raw) || ' characters]' ELSE raw END")
+            for source in (badrec, f"{prefix}__rejects"):
+                wh.execute(f"INSERT INTO quarantine (batch_id, row_number, raw, reason, column_name) "
+                           f"SELECT ?, rec, {cap}, reason, column_name FROM \"{source}\" ORDER BY rec", [batch_id])
+            provisional = _update_provisional(wh, prepared, batch_id, explicit, hinted, now, prefix)
+            reasons_df = wh.query("SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? "
+                                  "GROUP BY reason ORDER BY n DESC, reason", [batch_id])
+            reasons = {r: int(n) for r, n in zip(reasons_df["reason"], reasons_df["n"])}
+            if sum(reasons.values()) != rows_quarantined:  # pragma: no cover
+                raise RuntimeError(f"{path}: quarantine holds {sum(reasons.values())} rows, expected {rows_quarantined}")
+            note = {"tables": tables, "reasons": reasons}
+            ignored = [c for st in prepared.staged for c in st.extras if "meta" not in SPECS[st.kind].names]
+            if ignored:
+                note["ignored_columns"] = ignored
+            if provisional:
+                note["provisional_schema"] = sorted(provisional)
+            wh.execute("INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
+                       "rows_accepted, rows_quarantined, ingested_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [batch_id, source_name(path), facts.sha256, kind, fmt, task, prepared.rows_in, rows_accepted,
+                        rows_quarantined, now, json.dumps(note, sort_keys=True)])
+        result: dict[str, Any] = {
+            "batch_id": batch_id, "kind": kind, "format": fmt, "source_file": source_name(path),
+            "sha256": facts.sha256, "rows_in": prepared.rows_in, "rows_accepted": rows_accepted,
+            "rows_quarantined": rows_quarantined, "reasons": reasons, "already_ingested": False,
+            "tables": tables, "ingested_at": now}
+        if provisional:
+            result["provisional_schema"] = provisional
+        if ignored:
+            result["ignored_columns"] = ignored
+        return result
+    finally:
+        for v in validators:
+            v.cleanup()
+        if prepared is not None:
+            wh.drop_temp(*prepared.temp_tables)
+        wh.drop_temp(*temp)
+        wh.execute(f"SET TimeZone = '{_tz_name(old_tz)}'")
+
+
+def _tz_name(name: str) -> str:
+    """A time zone name read back from DuckDB's own setting (checked, since SET takes no parameter)."""
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", str(name or "")):
+        return "UTC"
+    return str(name)
+
+
+def _update_provisional(wh, prepared: Prepared, batch_id: str, explicit: dict, hinted: dict, now: datetime,
+                        prefix: str) -> dict:
+    """Write adapter-known schemas; record observed categories for tasks without an
+    explicit schema as a provisional nominal schema. Returns {task: info} for the result."""
+    for t, (level, cats) in hinted.items():
+        wh.execute("INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
+                   "VALUES (?, ?, ?, false, ?, ?)", [t, level, list(cats), now, f"from the {prepared.fmt} importer"])
+    label_kinds = sorted({st.kind for st in prepared.staged if SPECS[st.kind].label_column})
+    out: dict[str, dict] = {}
+    for kind in label_kinds:
+        spec = SPECS[kind]
+        observed = wh.query(
+            f'SELECT "{spec.task_column}" AS task, list(DISTINCT "{spec.label_column}") AS labels FROM "{kind}" '
+            f'WHERE ingest_batch = ? AND "{spec.label_column}" IS NOT NULL GROUP BY 1', [batch_id])
+        for t, labels in zip(observed["task"], observed["labels"]):
+            if t in explicit:
+                continue
+            current = wh.query("SELECT categories FROM label_schemas WHERE task = ?", [t])
+            before = list(current["categories"].iloc[0]) if len(current) else []
+            merged = _sort_categories(set(before) | set(labels))
+            new = [c for c in merged if c not in before]
+            if current.empty:
+                wh.execute("INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
+                           "VALUES (?, 'nominal', ?, true, ?, ?)", [t, merged, now, "provisional: observed at ingest"])
+            elif new:
+                wh.execute("UPDATE label_schemas SET categories = ?, updated_at = ? WHERE task = ?", [merged, now, t])
+            if t in out:
+                out[t]["new_categories"] = sorted(set(out[t]["new_categories"]) | set(new))
+                out[t]["categories"] = merged
+            else:
+                out[t] = {"level": "nominal", "categories": merged, "new_categories": new,
+                          "note": f"no explicit schema for task {t!r}: observed categories recorded as a provisional "
+                                  f"nominal schema; make it explicit with `trainerlab schema set {t} --level L "
+                                  f"--categories A,B,...` (unknown labels are quarantined from then on)"}
+    return out

@@ -1,0 +1,527 @@
+"""From a file on disk to a staged (temporary) table: checks, format detection, readers.
+
+Everything here happens before the warehouse is touched. A file that cannot be
+read at all raises :class:`IngestError` naming the file and line; a record
+that can be read but not used is left for validation (and quarantine).
+
+One streaming pass over the bytes computes the sha256 (of the file as stored,
+compressed or not) and, for text formats, checks that the decompressed text is
+UTF-8 without NUL bytes and has something in it. The rows themselves are read
+by DuckDB's readers through :class:`~trainerlab.warehouse.Warehouse`
+(``stage_csv``, ``stage_lines``, ``stage_parquet``), in bulk.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import IngestError
+from .kinds import SPECS, TYPES, KindSpec
+
+GENERIC_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
+ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
+FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
+
+_CHUNK = 1 << 24  # 16 MiB
+_HEAD = 1 << 16   # what format sniffing looks at
+
+
+# -- the bytes -----------------------------------------------------------------------
+@dataclass
+class FileFacts:
+    sha256: str
+    size: int
+    compressed: bool
+    text_bytes: int        # decompressed size of a text file
+    head: str              # first decoded characters (for sniffing and the header)
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def scan_file(path: Path, text: bool) -> FileFacts:
+    """sha256 of the stored bytes; for text, also UTF-8/NUL/empty checks on the
+    decompressed stream. Raises IngestError naming the line of the first bad byte."""
+    if not path.exists():
+        raise IngestError(path, "no such file")
+    if path.is_dir():
+        raise IngestError(path, "is a directory, not a file")
+    compressed = _is_gzip(path)
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if compressed else None
+    size = text_bytes = lines_before = 0
+    head_parts: list[str] = []
+    head_len = 0
+    nonblank = False
+
+    def feed(data: bytes, final: bool = False) -> None:
+        nonlocal text_bytes, lines_before, head_len, nonblank
+        if not text:
+            return
+        zero = data.find(b"\x00")
+        if zero >= 0:
+            line = lines_before + data.count(b"\n", 0, zero) + 1
+            raise IngestError(path, "NUL byte: this is a binary file, not text (is it compressed or "
+                                    "a spreadsheet? save it as CSV, JSON Lines or Parquet)", line=line)
+        try:
+            decoded = decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            line = lines_before + data.count(b"\n", 0, max(exc.start, 0)) + 1
+            col = exc.start - (data.rfind(b"\n", 0, max(exc.start, 0)) + 1) + 1
+            bad = data[exc.start:exc.start + 1].hex()
+            if text_bytes == 0 and data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                msg = "UTF-16 text (byte-order mark); re-save the file as UTF-8"
+            else:
+                msg = (f"not UTF-8 text (byte 0x{bad} at character {col}; latin-1/cp1252 export?); "
+                       "re-save the file as UTF-8")
+            raise IngestError(path, msg, line=line) from None
+        if not nonblank and decoded.strip():
+            nonblank = True
+        if head_len < _HEAD:
+            head_parts.append(decoded[: _HEAD - head_len])
+            head_len += len(head_parts[-1])
+        lines_before += data.count(b"\n")
+        text_bytes += len(data)
+
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            digest.update(chunk)
+            if inflate is not None and text:
+                try:
+                    feed(inflate.decompress(chunk))
+                    while inflate.unused_data:  # concatenated gzip members
+                        rest = inflate.unused_data
+                        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                        feed(inflate.decompress(rest))
+                except zlib.error as exc:
+                    raise IngestError(path, f"corrupt gzip data ({exc})") from None
+            elif text:
+                feed(chunk)
+    if inflate is not None and text:
+        try:
+            feed(inflate.flush(), final=True)
+        except zlib.error as exc:  # pragma: no cover
+            raise IngestError(path, f"corrupt gzip data ({exc})") from None
+        if not inflate.eof:
+            raise IngestError(path, "truncated gzip file (the compressed stream ends early)")
+    elif text:
+        feed(b"", final=True)
+    if size == 0:
+        raise IngestError(path, "empty file (0 bytes): no header and no rows")
+    if text and not nonblank:
+        raise IngestError(path, "empty file (only whitespace): no header and no rows", line=1)
+    return FileFacts(sha256=digest.hexdigest(), size=size, compressed=compressed, text_bytes=text_bytes,
+                     head="".join(head_parts))
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a (possibly gzip-compressed) UTF-8 text file."""
+    if _is_gzip(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
+
+
+# -- tarballs (the WMT generalMT2023 MQM release is a .tsv inside a .tar.gz) ------------
+def extract_single_member(path: Path, workdir: Path) -> Path:
+    """The one data file inside a tarball, extracted into ``workdir``."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and not Path(m.name).name.startswith(".")]
+            if len(members) != 1:
+                raise IngestError(path, f"a tarball must hold exactly one data file, this one has "
+                                        f"{len(members)}: {[m.name for m in members][:5]}")
+            member = members[0]
+            target = workdir / Path(member.name).name
+            with tar.extractfile(member) as src, open(target, "wb") as dst:  # type: ignore[union-attr]
+                while chunk := src.read(_CHUNK):
+                    dst.write(chunk)
+            return target
+    except tarfile.TarError as exc:
+        raise IngestError(path, f"not a readable tarball ({exc})") from None
+
+
+def is_tarball(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".tar", ".tar.gz", ".tgz")) and tarfile.is_tarfile(path)
+
+
+# -- format detection -----------------------------------------------------------------
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for comp in (".gz", ".gzip"):
+        if name.endswith(comp):
+            name = name[: -len(comp)]
+    return Path(name).suffix.lstrip(".")
+
+
+def _first_json_line(head: str) -> dict | None:
+    for line in head.splitlines():
+        if line.strip():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                return None
+            return obj if isinstance(obj, dict) else None
+    return None
+
+
+def _header_names(head: str, delim: str) -> list[str]:
+    first = next(csv.reader(io.StringIO(head.lstrip("\ufeff")), delimiter=delim), [])
+    return [h.strip() for h in first]
+
+
+MQM_COLUMNS = {"system", "rater", "category", "severity"}
+
+
+def detect_format(path: Path, head: str) -> str:
+    """Pick a format from the extension and, for JSON and TSV, from the content."""
+    ext = _suffix(path)
+    if ext in ("parquet", "pq"):
+        return "parquet"
+    if ext == "tsv":
+        names = {h.lower() for h in _header_names(head, "\t")}
+        return "mqm" if MQM_COLUMNS <= names else "tsv"
+    if ext == "csv":
+        return "csv"
+    stripped = head.lstrip("\ufeff \t\r\n")
+    if ext in ("jsonl", "ndjson", "json", "") and stripped.startswith("{"):
+        record = _first_json_line(head)
+        if record is not None:
+            return _jsonl_flavour(record)
+        if ext in ("json", ""):  # a single JSON object spread over lines: not a format we read
+            return "json"
+    if ext in ("json", "") and stripped.startswith("["):
+        return "json"  # refined to label_studio / alpaca_eval once parsed (see refine_json_format)
+    if ext in ("jsonl", "ndjson"):
+        return "jsonl"
+    if ext == "json":
+        return "json"
+    raise IngestError(path, f"cannot tell the format from the name {path.name!r}; "
+                            f"pass --format (one of {', '.join(FORMATS)})")
+
+
+def _jsonl_flavour(record: dict) -> str:
+    if "_input_hash" in record or ("answer" in record and "_task_hash" in record):
+        return "prodigy"
+    if "hallucination" in record and "user_query" in record:
+        return "halueval"
+    return "jsonl"
+
+
+def refine_json_format(records: Any) -> str:
+    """A JSON array's flavour from its first element."""
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        first = records[0]
+        if "annotations" in first and "data" in first:
+            return "label_studio"
+        if "preference" in first and ("generator_2" in first or "output_2" in first):
+            return "alpaca_eval"
+    return "json"
+
+
+def load_json_document(path: Path) -> Any:
+    """Parse a whole JSON document; a syntax error names its line and column."""
+    with open_text(path) as fh:
+        text = fh.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IngestError(path, f"not valid JSON ({exc.msg})", line=exc.lineno, column=exc.colno) from None
+
+
+# -- staged tables --------------------------------------------------------------------
+@dataclass
+class Staged:
+    """A temporary table holding one target table's rows before validation.
+
+    ``mapping`` maps target columns to stage columns; ``constants`` gives target
+    columns a fixed value (e.g. the task from ``--task``); ``rec_sql`` and
+    ``raw_sql`` are SQL expressions over the stage row (alias ``s``) for the
+    source record number and raw text used in quarantine.
+    """
+    table: str
+    kind: str
+    mapping: dict[str, str]
+    extras: list[str] = field(default_factory=list)
+    constants: dict[str, Any] = field(default_factory=dict)
+    rec_sql: str = "s._rec"
+    raw_sql: str = "s._raw"
+    role: str = "primary"              # primary rows are the records; secondary rows are derived
+    pre_reason: str | None = None      # stage column: a reason decided while reading
+    skip_col: str | None = None        # stage column: TRUE where a missing label is an explicit skip
+    reader_typed: bool = False         # the reader already converted typed columns
+    rows: int = 0
+
+
+@dataclass
+class Prepared:
+    """Everything read from one file, ready for validation."""
+    kind: str                          # the primary kind (names the batch)
+    fmt: str
+    staged: list[Staged]
+    rows_in: int
+    rejects: pd.DataFrame              # records the reader could not parse: rec, raw, reason, column_name
+    label_schemas: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # task -> (level, cats) if absent
+    ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    temp_tables: list[str] = field(default_factory=list)
+
+
+def empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({"rec": pd.Series([], dtype="int64"), "raw": pd.Series([], dtype="object"),
+                         "reason": pd.Series([], dtype="object"), "column_name": pd.Series([], dtype="object")})
+
+
+def map_columns(path: Path, spec: KindSpec, names: list[str], *, task: str | None,
+                line: int | None = 1) -> tuple[dict[str, str], list[str]]:
+    """Target column -> source column by name (case-insensitive, with aliases);
+    the unmapped source columns. Raises IngestError for a missing required column
+    or a duplicated header."""
+    seen: dict[str, str] = {}
+    for name in names:
+        low = name.strip().lower()
+        if low in seen:
+            raise IngestError(path, f"column {name!r} appears twice in the header", line=line)
+        seen[low] = name
+    mapping: dict[str, str] = {}
+    for col in spec.names:
+        if col in seen:
+            mapping[col] = seen[col]
+    for alias, col in spec.aliases.items():
+        if col not in mapping and alias in seen:
+            mapping[col] = seen[alias]
+    used = set(mapping.values())
+    extras = [n for n in names if n not in used]
+    missing = [c for c in spec.required if c not in mapping and not (c == spec.task_column and task)]
+    if missing:
+        hint = ""
+        if len(names) == 1 and any(d in names[0] for d in (";", "\t", "|")):
+            hint = " (one column only: is the delimiter wrong?)"
+        elif spec.task_column in missing:
+            hint = " (or give the task with --task)"
+        raise IngestError(path, f"missing required column(s) {', '.join(missing)} for {spec.kind}; "
+                                f"the header has: {', '.join(names) or '(nothing)'}{hint}", line=line)
+    return mapping, extras
+
+
+def reader_type(spec: KindSpec, column: str) -> str:
+    """The DuckDB type the CSV reader converts a target column to while parsing."""
+    logical = spec.column(column).type
+    if logical == "timestamp":
+        return "TIMESTAMPTZ"   # honours +02:00 / Z offsets; naive values are UTC (session time zone)
+    if logical in ("integer", "int32"):
+        return "DOUBLE"        # the reader would round 1.5 to 2; integrality is checked in SQL
+    if logical == "json":
+        return "VARCHAR"
+    return TYPES[logical][0]
+
+
+_REJECT_REASONS = {
+    "MISSING COLUMNS": "wrong_column_count",
+    "TOO MANY COLUMNS": "wrong_column_count",
+    "UNQUOTED VALUE": "bad_quoting",
+    "LINE SIZE OVER MAXIMUM": "field_too_large",
+    "INVALID ENCODING": "bad_encoding",
+    "INVALID STATE": "bad_quoting",
+}
+
+
+def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: str, task: str | None,
+                    table: str, fmt: str) -> Prepared:
+    names = _header_names(facts.head, delim)
+    if not names or all(not n for n in names):
+        raise IngestError(path, "no header row", line=1)
+    if len(set(names)) != len(names) and "" not in names:
+        dup = next(n for n in names if names.count(n) > 1)
+        raise IngestError(path, f"column {dup!r} appears twice in the header", line=1)
+    if "" in names:
+        raise IngestError(path, f"the header has an empty column name (position {names.index('') + 1})", line=1)
+    mapping, extras = map_columns(path, spec, names, task=task)
+    by_source = {src: tgt for tgt, src in mapping.items()}
+    columns = {n: (reader_type(spec, by_source[n]) if n in by_source else "VARCHAR") for n in names}
+    try:
+        rejects = wh.stage_csv(table, path, columns, delim=delim)
+    except Exception as exc:  # the reader gave up on the whole file
+        raise IngestError(path, f"not readable as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
+    staged_rows = int(wh.scalar(f'SELECT count(*) FROM "{table}"'))
+    rej = empty_rejects()
+    if len(rejects):
+        rows = []
+        for r in rejects.itertuples(index=False):
+            reason = _REJECT_REASONS.get(r.error_type)
+            column = r.column_name if isinstance(r.column_name, str) else None
+            if r.error_type == "CAST" and column in by_source:
+                logical = spec.column(by_source[column]).type
+                reason = TYPES[logical][1]
+            reason = reason or f"unreadable_row:{str(r.error_type).lower().replace(' ', '_')}"
+            rows.append((int(r.line) - 1, r.csv_line, reason, column))
+        # a record can be reported twice (e.g. two bad casts): keep its first reason
+        rej = pd.DataFrame(rows, columns=["rec", "raw", "reason", "column_name"]).drop_duplicates("rec")
+    if staged_rows + len(rej) == 0:
+        raise IngestError(path, "no data rows after the header", line=2)
+    # rowid -> record number: the k-th staged record comes after the rejected records
+    # whose (record number - rank) <= k; computed only for rows that need a number.
+    shift = (rej["rec"].sort_values().to_numpy() - range(1, len(rej) + 1)) if len(rej) else []
+    if len(shift):
+        wh.stage_frame(f"{table}__shift", pd.DataFrame({"t": shift}))
+        rec_sql = f's.rowid + 1 + (SELECT count(*) FROM "{table}__shift" WHERE t <= s.rowid)'
+    else:
+        rec_sql = "s.rowid + 1"
+    raw_sql = csv_raw_sql(names, delim)
+    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, rec_sql=rec_sql, raw_sql=raw_sql,
+                reader_typed=True, rows=staged_rows)
+    if task and spec.task_column and spec.task_column not in mapping:
+        st.constants[spec.task_column] = task
+    prep = Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=staged_rows + len(rej), rejects=rej,
+                    temp_tables=[table, f"{table}__shift"])
+    return prep
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def csv_raw_sql(names: list[str], delim: str) -> str:
+    """SQL re-creating a staged row's CSV text (quoted where needed)."""
+    special = "[\"\\n\\r" + ("\\t" if delim == "\t" else delim.replace("]", "\\]")) + "]"
+    parts = []
+    for n in names:
+        v = f"CAST(s.{_q(n)} AS VARCHAR)"
+        parts.append(f"CASE WHEN {v} IS NULL THEN '' WHEN regexp_matches({v}, {_sql_str(special)}) "
+                     f"THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END")
+    return f" || {_sql_str(delim)} || ".join(parts)
+
+
+def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str, fmt: str = "jsonl") -> Prepared:
+    lines = f"{table}__lines"
+    try:
+        wh.stage_lines(lines, path)
+    except Exception as exc:
+        raise IngestError(path, f"not readable as text lines: {str(exc).splitlines()[0]}") from None
+    valid = "json_valid(l.line) AND json_type(l.line) = 'OBJECT'"
+    keys = wh.query(f'SELECT k, min(l.rowid) AS first FROM (SELECT rowid, line FROM "{lines}") l, '
+                    f"unnest(json_keys(l.line)) AS u(k) WHERE l.line IS NOT NULL AND {valid} GROUP BY k ORDER BY first")
+    names = keys["k"].tolist()
+    n_lines = int(wh.scalar(f"SELECT count(*) FROM \"{lines}\" l WHERE l.line IS NOT NULL AND trim(l.line) <> ''"))
+    if n_lines == 0:
+        raise IngestError(path, "no data rows", line=1)
+    if not names:
+        first_bad = wh.scalar(f'SELECT min(l.rowid) + 1 FROM "{lines}" l WHERE l.line IS NOT NULL AND NOT ({valid})')
+        raise IngestError(path, "no line is a JSON object: not JSON Lines", line=first_bad)
+    mapping, extras = map_columns(path, spec, names, task=task, line=None)
+    select = [f"CASE WHEN {valid} THEN json_extract_string(l.line, ?) END AS {_q(n)}" for n in names]
+    params = ["$." + json.dumps(n) for n in names]
+    wh.drop_temp(table)
+    wh.execute(
+        f'CREATE TEMP TABLE "{table}" AS SELECT l.rowid + 1 AS _rec, l.line AS _raw, '
+        f"CASE WHEN NOT json_valid(l.line) THEN 'bad_json' WHEN json_type(l.line) <> 'OBJECT' THEN 'not_an_object' "
+        f"END AS _pre, {', '.join(select)} FROM \"{lines}\" l WHERE l.line IS NOT NULL AND trim(l.line) <> '' "
+        f"ORDER BY l.rowid", params)
+    wh.drop_temp(lines)
+    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, pre_reason="_pre", rows=n_lines)
+    if task and spec.task_column and spec.task_column not in mapping:
+        st.constants[spec.task_column] = task
+    return Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=n_lines, rejects=empty_rejects(),
+                    temp_tables=[table])
+
+
+def stage_parquet(wh, path: Path, spec: KindSpec, *, task: str | None, table: str) -> Prepared:
+    try:
+        wh.stage_parquet(table, path)
+    except Exception as exc:
+        raise IngestError(path, f"not readable as Parquet: {str(exc).splitlines()[0]}") from None
+    names = [n for n in wh.column_types(table) if n != "file_row_number"]
+    rows = int(wh.scalar(f'SELECT count(*) FROM "{table}"'))
+    if rows == 0:
+        raise IngestError(path, "no data rows (the Parquet file has a schema and no rows)")
+    mapping, extras = map_columns(path, spec, names, task=task, line=None)
+    raw = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := s.{_q(n)}" for n in names) + "))::VARCHAR"
+    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, rec_sql="s.file_row_number + 1",
+                raw_sql=raw, rows=rows)
+    if task and spec.task_column and spec.task_column not in mapping:
+        st.constants[spec.task_column] = task
+    return Prepared(kind=spec.kind, fmt="parquet", staged=[st], rows_in=rows, rejects=empty_rejects(),
+                    temp_tables=[table])
+
+
+def stage_records(wh, path: Path, spec: KindSpec, records: list, *, task: str | None, table: str,
+                  fmt: str = "json") -> Prepared:
+    """A JSON array of flat objects (one record per element)."""
+    if not isinstance(records, list):
+        raise IngestError(path, "a JSON file must hold an array of records (objects)", line=1)
+    if not records:
+        raise IngestError(path, "no data rows (an empty JSON array)", line=1)
+    names: list[str] = []
+    for r in records:
+        if isinstance(r, dict):
+            for k in r:
+                if k not in names:
+                    names.append(k)
+    mapping, extras = map_columns(path, spec, names, task=task, line=None)
+    frame = {"_rec": list(range(1, len(records) + 1)),
+             "_raw": [json.dumps(r, ensure_ascii=False) for r in records],
+             "_pre": [None if isinstance(r, dict) else "not_an_object" for r in records]}
+    for n in names:
+        frame[n] = [_as_text(r.get(n)) if isinstance(r, dict) else None for r in records]
+    wh.stage_frame(table, pd.DataFrame(frame, dtype=object).astype({"_rec": "int64"}))
+    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, pre_reason="_pre", rows=len(records))
+    if task and spec.task_column and spec.task_column not in mapping:
+        st.constants[spec.task_column] = task
+    return Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=len(records), rejects=empty_rejects(),
+                    temp_tables=[table])
+
+
+def _as_text(value: Any) -> str | None:
+    """A JSON value as the text a CSV cell would hold (objects/arrays as JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    return str(value)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def spec_for(kind: str) -> KindSpec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(SPECS)}") from None
+
+
+def source_name(path: Path) -> str:
+    """The path recorded in ingest_log: relative to the project root when inside it
+    (so the same data gives the same warehouse on every checkout), else absolute."""
+    from .. import paths
+
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(paths.project_root()).as_posix()
+    except ValueError:
+        return str(resolved)
+
