@@ -186,6 +186,58 @@ MIGRATIONS: dict[int, list[str]] = {
             times_seen INTEGER NOT NULL DEFAULT 1,
             detail JSON)""",
     ],
+    # 60-69 dataset QA and governance (trainerlab.datasets)
+    60: [
+        """CREATE TABLE IF NOT EXISTS dataset_snapshots (
+            snapshot_id VARCHAR NOT NULL PRIMARY KEY,   -- NAME@vN
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            content_hash VARCHAR NOT NULL,    -- sha256 of column names + sorted row digests (order-free)
+            path VARCHAR NOT NULL,            -- folder with data.parquet, manifest.json, datasheet.md
+            n_rows BIGINT NOT NULL,
+            schema JSON NOT NULL,             -- [{name, dtype}]
+            parents JSON,                     -- {snapshots, tables, datasets, sources (ingest batches)}
+            transform VARCHAR,                -- the SQL that made it
+            consent VARCHAR,
+            retention_days INTEGER,
+            expires_at TIMESTAMP,
+            tags JSON,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR,
+            manifest JSON NOT NULL,
+            UNIQUE (name, version))""",
+        """CREATE TABLE IF NOT EXISTS lineage_edges (
+            src_kind VARCHAR NOT NULL,        -- source_file | ingest_batch | table | snapshot | eval_run | ...
+            src_id VARCHAR NOT NULL,
+            dst_kind VARCHAR NOT NULL,        -- snapshot | export | training_run | release_decision | ...
+            dst_id VARCHAR NOT NULL,
+            relation VARCHAR NOT NULL,        -- derived_into | selected_into | contributed_to | exported_as | used_by
+            created_at TIMESTAMP NOT NULL,
+            detail JSON)""",
+        """CREATE TABLE IF NOT EXISTS dataset_exports (
+            export_id VARCHAR NOT NULL,       -- NAME@vN:FORMAT:hash12
+            snapshot_id VARCHAR NOT NULL,
+            format VARCHAR NOT NULL CHECK (format IN ('sft', 'preference')),
+            path VARCHAR,
+            export_hash VARCHAR NOT NULL,     -- sha256 over the train and eval files' digests
+            n_train BIGINT,
+            n_eval BIGINT,
+            n_refused BIGINT,
+            pii_records BIGINT,
+            pii_policy VARCHAR,               -- refused | allowed | redacted
+            allow_pii_reason VARCHAR,         -- the logged reason when PII was allowed
+            params JSON,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS retention_policies (
+            scope VARCHAR NOT NULL,           -- dataset | source (columns of items) | snapshot
+            value VARCHAR NOT NULL,
+            retention_days INTEGER NOT NULL CHECK (retention_days > 0),
+            date_column VARCHAR NOT NULL DEFAULT 'created_at',
+            note VARCHAR,
+            set_at TIMESTAMP,
+            PRIMARY KEY (scope, value))""",
+    ],
 }
 
 
