@@ -43,6 +43,7 @@ __all__ = [
     "read_alpaca_eval", "preference_scores", "win_rate", "paired_preference_difference",
     "BradleyTerry", "judge_agreement", "cohen_kappa",
     "two_proportion_test", "poisson_rate_ci", "incident_rate_ratio", "diff_in_diff",
+    "load_eval_results", "uplift_study", "uplift_verdict", "power_statement", "flipped_examples",
 ]
 
 _NAN = float("nan")
@@ -1311,3 +1312,170 @@ def diff_in_diff(frame: pd.DataFrame, outcome: str, treated: str, post: str, clu
             "ci_high": float(high), "p_value": float(robust.pvalues[term]), "se_naive": float(naive.bse[term]),
             "n": int(len(data)), "n_clusters": int(g),
             "method": f"OLS difference-in-differences, cluster-robust SE by {cluster} (G={g}), t({g - 1})"}
+
+
+# ---------------------------------------------------------------------------
+# Uplift studies on the warehouse (what the uplift report calls)
+# ---------------------------------------------------------------------------
+def load_eval_results(wh, suite: str, models: Sequence[str], item_columns: Sequence[str] = (),
+                      metric: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Eval results of ``models`` on ``suite`` (each model's latest run), joined to item columns.
+
+    Returns (frame, runs): frame has item_id, model_version, run_id, category,
+    score (``passed`` as 0/1 where ``score`` is NULL) and the requested
+    ``items`` columns; runs maps model version to the run_id used. Item column
+    names are checked against the ``items`` table before they reach SQL.
+    """
+    known = set(wh.columns("items"))
+    for col in item_columns:
+        if col not in known:
+            raise ValueError(f"items has no column {col!r} (columns: {sorted(known)})")
+    runs = {}
+    for model in models:
+        df = wh.query("SELECT run_id, max(evaluated_at) AS last_at FROM eval_results WHERE model_version = ? "
+                      "AND suite = ? GROUP BY run_id ORDER BY last_at DESC NULLS LAST, run_id DESC",
+                      [str(model), suite])
+        if df.empty:
+            present = wh.query("SELECT DISTINCT model_version FROM eval_results WHERE suite = ? ORDER BY 1",
+                               [suite])["model_version"].tolist()
+            raise ValueError(f"no eval_results for {model!r} in suite {suite!r} (versions: {present})")
+        runs[str(model)] = str(df["run_id"].iloc[0])
+    metrics = wh.query("SELECT DISTINCT metric FROM eval_results WHERE suite = ? ORDER BY 1", [suite])["metric"].tolist()
+    if metric is None:
+        if len(metrics) != 1:
+            raise ValueError(f"suite {suite!r} has metrics {metrics}: choose one")
+        metric = metrics[0]
+    extra = "".join(f', i."{c}"' for c in item_columns)
+    marks = ", ".join("?" for _ in runs)
+    frame = wh.query(f"SELECT e.item_id, e.model_version, e.run_id, e.category, e.score, e.passed{extra} "
+                     f"FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id "
+                     f"WHERE e.suite = ? AND e.metric = ? AND e.run_id IN ({marks}) ORDER BY e.item_id, e.model_version",
+                     [suite, metric, *runs.values()])
+    frame["score"] = frame["score"].astype(float)
+    fill = frame["score"].isna() & frame["passed"].notna()
+    frame.loc[fill, "score"] = frame.loc[fill, "passed"].astype(float)
+    return frame, runs
+
+
+def uplift_study(wh, baseline: str, candidate: str, suite: str = "core", cluster: str | None = "template_id",
+                 category: str = "category", n_boot: int = 2000, seed: int = 7, correction: str = "holm",
+                 alpha: float = 0.05, target_effect: float | None = None) -> dict:
+    """The whole uplift readout for two model versions on one suite of the warehouse.
+
+    Returns {"overall", "by_category", "power", "runs", "suite", "cluster",
+    "correction", "proportion"}: the paired difference (cluster-robust when
+    ``cluster`` names an ``items`` column), the per-category table corrected
+    with ``correction``, and a power statement (the minimum detectable effect at
+    80% power for this design and the items needed for ``target_effect``, by
+    default half the MDE).
+    """
+    cols = [c for c in (cluster,) if c]
+    item_cat = category if category != "category" else None
+    if item_cat:
+        cols.append(item_cat)
+    frame, runs = load_eval_results(wh, suite, [baseline, candidate], item_columns=cols)
+    cat_col = item_cat or "category"
+    frame[cat_col] = frame[cat_col].fillna("(none)")
+    overall = paired_difference(frame, "item_id", "model_version", "score", baseline, candidate, cluster=cluster,
+                                n_boot=n_boot, seed=seed, alpha=alpha)
+    by_cat = compare_by_category(frame, "item_id", "model_version", "score", baseline, candidate, cat_col,
+                                 correction=correction, alpha=alpha)
+    d = overall["difference"]
+    table, _ = paired_table(frame, "item_id", "model_version", "score", baseline, candidate)
+    sd = float(table["diff"].std(ddof=1)) if len(table) > 1 else _NAN
+    deff = d.get("design_effect", 1.0) if cluster else 1.0
+    mde = overall["mde_80"]
+    target = target_effect if target_effect is not None else (mde / 2 if math.isfinite(mde) else _NAN)
+    need = required_n(target, sd, design_effect=deff) if math.isfinite(target) and target > 0 and sd > 0 else None
+    power = {"n_items": overall["n_items"], "se": d["se"], "sd_diff": sd, "design_effect": deff,
+             "correlation": overall["correlation"], "mde_80": mde, "target_effect": target, "n_for_target": need,
+             "power_at_observed": power_paired(d["estimate"], d["se"], alpha) if math.isfinite(d["se"]) else _NAN}
+    proportion = bool(frame["score"].dropna().between(0, 1).all())
+    return {"overall": overall, "by_category": by_cat, "power": power, "runs": runs, "suite": suite,
+            "cluster": cluster, "correction": correction, "alpha": alpha, "proportion": proportion,
+            "frame": frame}
+
+
+def _fmt_diff(x: float, proportion: bool) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{100 * x:+.1f}" if proportion else f"{x:+.3f}"
+
+
+def uplift_verdict(study: dict) -> tuple[list[str], str]:
+    """Three to five plain sentences and a status (ok, warn, alert) for an uplift study."""
+    o, by_cat, prop = study["overall"], study["by_category"], study["proportion"]
+    d = o["difference"]
+    unit = "points" if prop else "score units"
+    how = f"clustered by {study['cluster']}" if study["cluster"] else "items treated as independent"
+    level = f"{100 * (1 - study['alpha']):.0f}%"
+    rate = (lambda x: f"{100 * x:.1f}%") if prop else (lambda x: f"{x:.3f}")
+    s = [f"{o['candidate']} scores {rate(o['candidate_mean'])} on the {o['n_items']:,} {study['suite']} items against "
+         f"{rate(o['baseline_mean'])} for {o['baseline']}: {_fmt_diff(d['estimate'], prop)} {unit} "
+         f"({level} CI {_fmt_diff(d['ci_low'], prop)} to {_fmt_diff(d['ci_high'], prop)}, {how})."]
+    real = math.isfinite(d["ci_low"]) and (d["ci_low"] > 0 or d["ci_high"] < 0)
+    if real:
+        s.append(f"The change is real: the interval excludes zero (p = {d['p_value']:.2g}), and the paired "
+                 f"bootstrap agrees ({_fmt_diff(o['bootstrap']['ci_low'], prop)} to "
+                 f"{_fmt_diff(o['bootstrap']['ci_high'], prop)}).")
+    else:
+        s.append(f"The change is not distinguishable from zero (p = {d['p_value']:.2g}); this design detects "
+                 f"{_fmt_diff(o['mde_80'], prop).lstrip('+')} {unit} with 80% power.")
+    regressed = by_cat[by_cat["flagged"] & (by_cat["estimate"] < 0)]
+    name = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni", "none": "unadjusted"}[
+        study["correction"]]
+    if len(regressed):
+        r = regressed.iloc[0]
+        more = f" (and {len(regressed) - 1} more)" if len(regressed) > 1 else ""
+        s.append(f"But {r['category']} regressed{more}: {_fmt_diff(r['estimate'], prop)} {unit} ({level} CI "
+                 f"{_fmt_diff(r['ci_low'], prop)} to {_fmt_diff(r['ci_high'], prop)}, n = {r['n']}, "
+                 f"{name}-adjusted p = {r['p_adjusted']:.2g}).")
+        s.append(f"Fix {r['category']} before release: the overall gain does not make up for a whole category "
+                 "getting worse; the release gate will block it.")
+        status = "alert"
+    else:
+        s.append(f"No category regressed after the {name} correction across {len(by_cat)} categories.")
+        s.append("Proceed to the release gate." if real and d["estimate"] > 0 else
+                 "Collect more items or keep the baseline: there is no evidence of a gain yet.")
+        status = "ok" if real and d["estimate"] > 0 else "warn"
+    return s, status
+
+
+def power_statement(study: dict) -> str:
+    """One sentence on what this study could and could not detect."""
+    p, prop = study["power"], study["proportion"]
+    unit = "points" if prop else "score units"
+    text = (f"With {p['n_items']:,} paired items (pairing correlation {p['correlation']:.2f}, design effect "
+            f"{p['design_effect']:.2f}), the study detects a true difference of "
+            f"{_fmt_diff(p['mde_80'], prop).lstrip('+')} {unit} with 80% power at the 5% level")
+    if p.get("n_for_target"):
+        text += (f"; detecting {_fmt_diff(p['target_effect'], prop).lstrip('+')} {unit} would take about "
+                 f"{p['n_for_target']:,} items of the same design")
+    return text + "."
+
+
+def flipped_examples(wh, study: dict, limit: int = 5) -> pd.DataFrame:
+    """Items whose outcome changed between the versions, with redacted prompt and response.
+
+    Regressions first (worst category first), then improvements; ``limit`` of each.
+    """
+    from .pii import redact
+
+    o = study["overall"]
+    frame = study["frame"]
+    flips = flipped_items(frame, "item_id", "model_version", "score", o["baseline"], o["candidate"], limit=10 ** 6)
+    cats = frame.drop_duplicates("item_id").set_index("item_id")["category"]
+    flips["category"] = flips["item"].map(cats)
+    order = {c: i for i, c in enumerate(study["by_category"]["category"])}
+    flips["rank"] = flips["category"].map(order)
+    worse = flips[flips["change"] == "regressed"].sort_values(["rank", "item"]).head(limit)
+    better = flips[flips["change"] == "improved"].sort_values(["rank", "item"], ascending=[False, True]).head(limit)
+    out = pd.concat([worse, better], ignore_index=True)
+    if out.empty:
+        return out.assign(prompt=[], response=[])
+    marks = ", ".join("?" for _ in out["item"])
+    texts = wh.query(f"SELECT item_id, prompt, response FROM items WHERE item_id IN ({marks})", list(out["item"]))
+    texts = texts.set_index("item_id")
+    out["prompt"] = out["item"].map(texts["prompt"]).map(lambda t: redact(t) if isinstance(t, str) else t)
+    out["response"] = out["item"].map(texts["response"]).map(lambda t: redact(t) if isinstance(t, str) else t)
+    return out[["item", "category", "change", "baseline", "candidate", "prompt", "response"]]
