@@ -872,12 +872,13 @@ def _set_schemas(wh) -> None:
 
 
 # The bundled real datasets ingested into the demo warehouse: (kind, path, options).
+# Mistral-7B-Instruct-v0.2 has one file only: the bundled `alpaca_eval_gpt4_turbo_fn`
+# copy is byte-identical to the `alpaca_eval_cot_gpt4_turbo_fn` one (its rows name the
+# cot annotator), so ingesting both would add nothing.
 EXTERNAL = [
     ("preferences", "alpaca_eval/results/llama-2-7b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
     ("preferences", "alpaca_eval/results/llama-2-13b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
     ("preferences", "alpaca_eval/results/llama-2-70b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
-    ("preferences", "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_gpt4_turbo_fn/annotations.json.gz",
-     {"fmt": "alpaca_eval"}),
     ("preferences", "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_cot_gpt4_turbo_fn/annotations.json.gz",
      {"fmt": "alpaca_eval"}),
     ("items", "halueval/general_data.jsonl.gz", {"fmt": "halueval"}),
