@@ -91,7 +91,7 @@ AUDIT_SHARE = 0.06
 # Named random streams: adding a component never changes another one's draws.
 _STREAMS = {name: k for k, name in enumerate([
     "items", "eval", "modes", "labels", "texts", "gold", "assign", "annot", "prelabel",
-    "audits", "requests", "interactions", "prefs", "mnf", "extras"])}
+    "audits", "requests", "interactions", "prefs", "mnf", "extras", "meta"])}
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
@@ -839,7 +839,7 @@ class _Program:
     def frames(self) -> dict[str, pd.DataFrame]:
         it = self.items
         meta = [json.dumps({"channel": ch, "response_model": "v1.1"}) for ch in
-                np.array(["chat", "email", "app"])[_weighted_choice(self.rng("extras"), [0.6, 0.25, 0.15], len(it))]]
+                np.array(["chat", "email", "app"])[_weighted_choice(self.rng("meta"), [0.6, 0.25, 0.15], len(it))]]
         items = pd.DataFrame({
             "item_id": it["item_id"], "dataset": "demo", "prompt": it["prompt"], "response": it["response"],
             "intent": it["intent"], "language": it["language"],
