@@ -154,7 +154,7 @@ def _names_an_identifier(text: str, start: int) -> bool:
 
 
 # -- detectors -------------------------------------------------------------------------
-_EMAIL = re.compile(r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(r"(?<![\w.+%-])(?<![A-Za-z]')[A-Za-z0-9](?:[A-Za-z0-9._%+-]|'(?=[A-Za-z]))*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])", re.ASCII)
 
 
@@ -163,7 +163,8 @@ _EMAIL_OBFUSCATED = re.compile(
     r"(?<![\w.])[A-Za-z0-9][A-Za-z0-9._+-]*(?:\s*(?:\[dot\]|\(dot\)|\sdot\s)\s*[A-Za-z0-9_+-]+)*"
     r"\s*(?:\[at\]|\(at\)|\{at\}|\sat\s)\s*"
     r"[A-Za-z0-9-]+(?:\s*(?:\[dot\]|\(dot\)|\{dot\}|\sdot\s|\.)\s*[A-Za-z0-9-]+)*"
-    r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\sdot\s)\s*[A-Za-z]{2,6}(?![\w])", re.IGNORECASE | re.ASCII)
+    r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\sdot\s)\s*[A-Za-z]{2,6}(?![\w])"
+    r"(?!\s*(?:\[at\]|\(at\)|\{at\}|\sat\s))", re.IGNORECASE | re.ASCII)  # the domain is not itself a local part
 
 
 def _emails(text: str):
@@ -220,8 +221,8 @@ def _phone_ok(text: str, start: int, s: str) -> bool:
         shape = tuple(len(g) for g in groups)
         if seps == {"."} and shape not in ((3, 3, 4), (1, 3, 3, 4), (2, 2, 2, 2, 2), (3, 4, 4), (2, 4, 4)):
             return False  # 10.0.19041.1234, 123.456.789.012: versions, IP-like, numbering
-        if len(groups) >= 3 and all(len(g) == 3 for g in groups[1:]):
-            return False  # 1 234 567 890: thousands separators
+        if len(groups) >= 3 and all(len(g) == 3 for g in groups[1:]) and not groups[0].startswith("0"):
+            return False  # 1 234 567 890: thousands separators (a leading 0 is a trunk prefix: 0412 555 678)
         if any(len(g) == 1 for g in groups[1:]):
             return False  # single-digit groups appear in phones only as a leading trunk/country digit
         if len(groups) >= 2 and max(map(len, groups)) >= 5 and len(groups[0]) >= 4 and groups[0].startswith(("19", "20")):
