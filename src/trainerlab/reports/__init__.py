@@ -9,5 +9,13 @@
 
 See docs/reports.md for the authoring guide and the run contract.
 """
+import sys as _sys
+
+# nbformat validates notebooks with jsonschema, whose format checker imports
+# rfc3987_syntax when it is installed; that module compiles a grammar at import
+# time (~1.7 s of CPU per process). Notebook schemas use no IRI formats, so the
+# checker is not needed: mark the module absent unless something loaded it already.
+_sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 from .runner import ReportUsageError, RunResult, list_reports, read_latest, run_report  # noqa: F401
 from .index import publish  # noqa: F401

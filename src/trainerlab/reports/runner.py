@@ -406,6 +406,7 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
             pass
         if exc is not None:
             error = _describe_failure(exc, nb, timeout, progress.get("cell"))
+            error = _source_cell(error, nb, nb_path)
         elif nb is None:
             error = {"cell": None, "execution_count": None, "ename": "RuntimeError", "evalue": "",
                      "message": "the executed notebook was not written"}
@@ -415,6 +416,8 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
                 index, cell = _unexecuted_cell(nb)
                 if index is not None:
                     error = _error_doc(index, cell, "NotExecuted", "the run stopped before this cell (sys.exit?)")
+            if error is not None:
+                error = _source_cell(error, nb, nb_path)
             if error is None:
                 verdict, reason = extract_verdict(nb)
                 if reason:
@@ -448,6 +451,29 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         _update_latest(report_dir, run_id, manifest["started_at"])
     return RunResult(report=name, run_id=run_id, status=status, html=str(html_path) if html_path else None,
                      manifest=str(manifest_path), duration_s=manifest["duration_s"], error=error, verdict=verdict)
+
+
+def _source_cell(error: dict, executed, nb_path: Path) -> dict:
+    """Renumber ``error["cell"]`` from the executed notebook to the author's notebook (0-based).
+
+    papermill inserts an ``injected-parameters`` cell (and an error banner), so
+    the executed notebook's indexes are off by one or two from what the
+    author sees.
+    """
+    index = error.get("cell")
+    if index is None or executed is None or index >= len(executed.cells):
+        return error
+    try:
+        source = nbformat.read(str(nb_path), as_version=4)
+    except Exception:  # noqa: BLE001
+        return error
+    cell_id = executed.cells[index].get("id")
+    ids = [c.get("id") for c in source.cells]
+    if cell_id and cell_id in ids:
+        return {**error, "cell": ids.index(cell_id)}
+    shift = sum(1 for c in executed.cells[:index]
+                if {"injected-parameters", "papermill-error-cell-tag"} & set(c.metadata.get("tags") or []))
+    return {**error, "cell": index - shift}
 
 
 def _describe_failure(exc: Exception, nb, timeout: float, current: int | None) -> dict:
