@@ -60,6 +60,8 @@ def test_other_seed_gives_other_content(wh):
         other = build_demo(w, seed=8, external=False)
         assert w.fingerprint(synthetic_only)["hash"] != wh.fingerprint(synthetic_only)["hash"]
         assert w.count("annotations") == wh.scalar(f"SELECT count(*) FROM annotations WHERE {DEMO}")  # same design
+        again = build_demo(w, seed=8, external=False, clear=True)    # rebuilt in place
+        assert again["fingerprint"] == other["fingerprint"]
     assert other["seed"] == 8 and other["external"] == []
 
 
