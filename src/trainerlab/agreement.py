@@ -248,6 +248,9 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         if col not in df.columns:
             raise ValueError(f"column {col!r} not found; the columns are {list(df.columns)}")
     frame = df[[item, rater, label, *[k for k in keep if k not in (item, rater, label)]]]
+    # errors name the file's line when the frame is indexed by it (trainerlab's file readers), else the row
+    where_word = "line" if df.index.name == "line" else "row"
+    original_rows = (np.asarray(df.index) if df.index.name in ("line", "row") else np.arange(1, len(df) + 1))
     frame = frame.reset_index(drop=True)
     lab = frame[label]
     missing = lab.isna().to_numpy().copy()
@@ -258,10 +261,10 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         bad = frame[col].isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"row {row + 1}: column {col!r} is empty ({int(bad.sum())} rows in total)")
+            raise ValueError(f"{where_word} {original_rows[row]}: column {col!r} is empty ({int(bad.sum())} rows in total)")
     n_missing = int(missing.sum())
     frame = frame.loc[~missing].reset_index(drop=True)
-    row_numbers = np.flatnonzero(~missing) + 1
+    row_numbers = original_rows[~missing]
 
     unit_codes, units = pd.factorize(frame[item], sort=True)
     rater_codes, raters = pd.factorize(frame[rater], sort=True)
@@ -275,7 +278,7 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         dup = np.isin(pair, repeated)
         rows = row_numbers[dup][:4]
         first = frame.loc[np.flatnonzero(dup)[0]]
-        raise ValueError(f"rows {', '.join(map(str, rows))}: rater {_show(first[rater])} rated item {_show(first[item])} "
+        raise ValueError(f"{where_word}s {', '.join(map(str, rows))}: rater {_show(first[rater])} rated item {_show(first[item])} "
                          f"more than once ({int(dup.sum())} duplicate rows); keep one rating per item and rater")
 
     label_codes_raw, label_uniques = pd.factorize(frame[label], sort=False)
@@ -289,7 +292,7 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         unknown = [k for k in keys if k not in position]
         if unknown:
             where = np.flatnonzero(np.isin(keys[label_codes_raw], unknown))[0]
-            raise ValueError(f"row {row_numbers[where]}: column {label!r} has {_show(frame[label].iloc[where])}, "
+            raise ValueError(f"{where_word} {row_numbers[where]}: column {label!r} has {_show(frame[label].iloc[where])}, "
                              f"which is not in the categories {cats}")
         source = "given"
     else:

@@ -1,0 +1,93 @@
+"""`trainerlab annotators`: rater quality from a ratings file (Dawid-Skene, gold accuracy, consensus)."""
+from __future__ import annotations
+
+import math
+
+from ..cli import UsageError, add_json, emit
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "annotators", help="rater quality: Dawid-Skene score and flags, accuracy against gold, consensus agreement",
+        description="Per rater in FILE (CSV, JSONL or Parquet; one row per rating): the number of ratings, "
+                    "accuracy against gold with a Wilson interval (with --gold), agreement with the "
+                    "leave-one-out majority of the other raters, the Dawid-Skene quality score (chance-corrected "
+                    "accuracy against the latent true label: 1 perfect, about 0 random) and a flag "
+                    "('careless': quality below 0.3; 'outlier': far below the other raters).",
+        epilog="Example: trainerlab annotators ratings.csv --item item_id --rater annotator_id --label label "
+               "--gold gold.csv --gold-item item_id --gold-label gold_label --json")
+    p.add_argument("file", help="ratings file (.csv, .tsv, .jsonl, .parquet)")
+    p.add_argument("--item", default="item", help="column with the item id (default: item)")
+    p.add_argument("--rater", default="rater", help="column with the rater id (default: rater)")
+    p.add_argument("--label", default="label", help="column with the label (default: label)")
+    p.add_argument("--categories", help="the category domain, comma-separated (default: the labels seen)")
+    p.add_argument("--gold", metavar="FILE", help="gold labels file; its items' true labels are clamped")
+    p.add_argument("--gold-item", help="gold file's item column (default: the --item name)")
+    p.add_argument("--gold-label", help="gold file's label column (default: the --label name)")
+    p.add_argument("--tolerance", type=int, default=0,
+                   help="count a label within this many positions of gold as correct (ordinal scales)")
+    p.add_argument("--n-boot", type=int, default=0, help="item-bootstrap replicates for quality CIs (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed for tie-breaks and the bootstrap (default 0)")
+    add_json(p)
+    p.set_defaults(func=_run)
+
+
+def _num(x):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _text(r: dict) -> str:
+    lines = [f"{r['n_raters']} raters, {r['n_items']} items, {r['n_ratings']} ratings"
+             + (f", {r['n_gold_items']} gold items" if r.get("n_gold_items") is not None else "")]
+    lines.append(f"  {'rater':<10} {'n':>6} {'quality':>8} {'gold acc':>18} {'consensus':>10}  flag")
+    for x in r["raters"]:
+        g = x["accuracy_vs_gold"]
+        gold = "-" if g is None else f"{g['estimate']:.3f} [{g['ci_low']:.2f},{g['ci_high']:.2f}]"
+        q = "NaN" if x["quality"] is None else f"{x['quality']:.3f}"
+        c = "NaN" if x["agreement_with_consensus"] is None else f"{x['agreement_with_consensus']:.3f}"
+        lines.append(f"  {str(x['rater']):<10} {x['n']:>6} {q:>8} {gold:>18} {c:>10}  {x['flag'] or ''}")
+    return "\n".join(lines)
+
+
+def _run(args) -> int:
+    from .. import annotators as N
+    from ._tables import read_table
+
+    if args.n_boot < 0:
+        raise UsageError("--n-boot must be 0 or more")
+    frame = read_table(args.file, [args.item, args.rater, args.label])
+    cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    gold = None
+    gold_item = args.gold_item or args.item
+    gold_label = args.gold_label or args.label
+    if args.gold:
+        gold = read_table(args.gold, [gold_item, gold_label])
+    try:
+        report, model = N.rater_report(frame, args.item, args.rater, args.label, categories=cats, gold=gold,
+                                       gold_item=gold_item, gold_label=gold_label, seed=args.seed,
+                                       n_boot=args.n_boot, tolerance=args.tolerance)
+    except ValueError as exc:
+        raise UsageError(f"{args.gold if str(exc).startswith('gold') else args.file}: {exc}") from exc
+    raters = []
+    for row in report.itertuples(index=False):
+        acc = None
+        if gold is not None and getattr(row, "gold_n", 0) > 0:
+            acc = {"estimate": _num(row.gold_accuracy), "ci_low": _num(row.gold_ci_low),
+                   "ci_high": _num(row.gold_ci_high), "n": int(row.gold_n)}
+        raters.append({"rater": str(row.rater), "n": int(row.n), "accuracy_vs_gold": acc,
+                       "agreement_with_consensus": _num(row.agreement_with_consensus),
+                       "quality": _num(row.quality), "flag": row.flag,
+                       "quality_ci_low": _num(row.quality_ci_low), "quality_ci_high": _num(row.quality_ci_high),
+                       "reason": row.reason})
+    result = {"file": args.file, "n_raters": len(model.raters_), "n_items": len(model.items_),
+              "n_ratings": int(model.n_ratings_.sum()), "categories": [str(c) for c in model.classes_],
+              "n_gold_items": model.n_gold_ if gold is not None else None,
+              "model": {"method": "Dawid-Skene EM", "n_iter": model.n_iter_, "converged": bool(model.converged_),
+                        "seed": args.seed},
+              "raters": raters}
+    emit(args, result, _text)
+    return 0
