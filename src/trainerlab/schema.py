@@ -161,6 +161,61 @@ MIGRATIONS: dict[int, list[str]] = {
             decided_by VARCHAR,
             note VARCHAR)""",
     ],
+    # 30-39 error analysis (trainerlab.errors): clustering runs, failure modes, regression cases
+    30: [
+        """CREATE TABLE IF NOT EXISTS error_runs (
+            run_id VARCHAR NOT NULL PRIMARY KEY,  -- err-<hash of source, params and items>
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR,
+            source JSON,                      -- what was clustered: model_version, suite, eval run, dates, text column
+            params JSON,                      -- clusterer parameters, including the seed
+            n_texts BIGINT NOT NULL,
+            n_clusters INTEGER NOT NULL,
+            n_fine_clusters INTEGER,
+            outlier_share DOUBLE,
+            merge JSON,                       -- the paraphrase-merge rule and cut
+            data_fingerprint VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS error_assignments (
+            run_id VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            cluster_id INTEGER NOT NULL,      -- -1 = outlier
+            fine_cluster_id INTEGER,          -- HDBSCAN's cluster before merging
+            PRIMARY KEY (run_id, item_id))""",
+        """CREATE TABLE IF NOT EXISTS error_clusters (
+            run_id VARCHAR NOT NULL,
+            cluster_id INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            keywords VARCHAR[],
+            profile JSON,                     -- {word: share of the cluster's texts containing it}, top words
+            mode_id VARCHAR,                  -- the named failure mode this cluster matched, if any
+            match_score DOUBLE,
+            PRIMARY KEY (run_id, cluster_id))""",
+        """CREATE TABLE IF NOT EXISTS failure_modes (
+            mode_id VARCHAR NOT NULL,         -- fm-0001, stable across runs
+            version INTEGER NOT NULL,         -- every rename or note appends a version
+            name VARCHAR NOT NULL,
+            note VARCHAR,
+            status VARCHAR NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'fixed', 'wont_fix')),
+            run_id VARCHAR,                   -- the clustering run the analyst named it in
+            cluster_id INTEGER,
+            keywords VARCHAR[],
+            profile JSON,                     -- word-presence profile used to match later runs' clusters
+            named_by VARCHAR,
+            named_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (mode_id, version))""",
+        """CREATE TABLE IF NOT EXISTS regression_cases (
+            suite VARCHAR NOT NULL,           -- a must-not-fail suite, e.g. 'must_not_fail'
+            item_id VARCHAR NOT NULL,
+            prompt VARCHAR,
+            failing_response VARCHAR,         -- the response that failed (the incident)
+            mode_id VARCHAR,
+            source_run VARCHAR,               -- error_runs.run_id (or an eval run) it came from
+            cluster_id INTEGER,
+            added_by VARCHAR NOT NULL,
+            added_at TIMESTAMP NOT NULL,
+            reason VARCHAR NOT NULL,
+            PRIMARY KEY (suite, item_id))""",
+    ],
     # 40-49 drift monitoring
     40: [
         """CREATE TABLE IF NOT EXISTS alerts (
