@@ -519,7 +519,8 @@ def release_gate(wh, gate: dict | str | os.PathLike, candidate: str, baseline: s
             out = CHECK_TYPES[check["type"]](ctx, check)
         except GateDataError as exc:
             out = {"status": ERROR, "evidence": f"missing data: {exc}", "details": {}}
-        results.append({"name": check["name"], "type": check["type"], **out})
+        config = {k: v for k, v in check.items() if k not in ("index", "name", "type")}
+        results.append({"name": check["name"], "type": check["type"], **out, "config": config})
     statuses = {r["status"] for r in results}
     verdict = "ERROR" if ERROR in statuses else ("NO-GO" if FAIL in statuses else "GO")
     row_hash = hashlib.sha256("|".join(f"{k}:{v}" for k, v in sorted(ctx.row_hashes.items())).encode()).hexdigest()
@@ -612,3 +613,138 @@ def evaluation_summary(wh, candidate: str, baseline: str) -> pd.DataFrame:
                          "pass_rate": ci["estimate"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
                          "method": ci["method"]})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# The sign-off package (what the release-readiness report calls)
+# ---------------------------------------------------------------------------
+def resolve_gate_path(name: str | os.PathLike) -> Path:
+    """A gate file given as an absolute path, or relative to the working directory or the project root."""
+    from . import paths
+
+    p = Path(name)
+    if p.is_absolute() or p.exists():
+        return p
+    return paths.project_root() / p
+
+
+def readiness_verdict(result: dict) -> tuple[list[str], str]:
+    """Three to five plain sentences and a status for the release-readiness report."""
+    checks = result["checks"]
+    failed = [c for c in checks if c["status"] == FAIL]
+    errored = [c for c in checks if c["status"] == ERROR]
+    passed = [c["name"] for c in checks if c["status"] == PASS]
+    who = f"{result['candidate']} against {result['baseline']}"
+    cmd = f"trainerlab gate {result['gate'].get('path') or 'GATE'} --candidate {result['candidate']} " \
+          f"--baseline {result['baseline']}"
+    if result["verdict"] == "ERROR":
+        s = [f"No verdict for {who}: {len(errored)} of {len(checks)} gate checks could not run for lack of data.",
+             f"{errored[0]['name']}: {errored[0]['evidence']}.",
+             "A gate that skips a check cannot say GO; load the missing data and render this report again."]
+        return s, "warn"
+    if result["verdict"] == "GO":
+        s = [f"GO for {who}: all {len(checks)} gate checks pass.",
+             f"{checks[0]['name']}: {checks[0]['evidence']}." if checks else "",
+             "Record the decision with `" + cmd + "` and collect the sign-offs below."]
+        return [x for x in s if x], "ok"
+    s = [f"NO-GO for {who}: {len(failed)} of {len(checks)} gate checks fail "
+         f"({', '.join(c['name'] for c in failed)})."]
+    s += [f"{c['name']}: {c['evidence']}." for c in failed[:2]]
+    if passed:
+        s.append(f"Passing: {', '.join(passed)}.")
+    s.append("Do not ship: fix the failing checks, then re-run the gate.")
+    return s[:5], "alert"
+
+
+def residual_risks(wh, result: dict, wide_ci_points: float = 0.10) -> pd.DataFrame:
+    """Known residual risks behind a gate result, each with evidence and a mitigation.
+
+    Rows come from: failed checks (blocking); categories whose interval still
+    allows a regression beyond the gate's margin although they were not flagged
+    (wide CIs at small n); incident-rate segments where the candidate's rate is
+    higher than the baseline's (exact conditional rate ratio); and named failure
+    modes still open in ``failure_modes`` when that table exists.
+    """
+    rows = []
+    for c in result["checks"]:
+        if c["status"] == FAIL:
+            rows.append({"risk": f"gate check fails: {c['name']}", "severity": "blocking", "evidence": c["evidence"],
+                         "mitigation": _MITIGATION.get(c["type"], "fix and re-run the gate")})
+    by_type = {c["type"]: c for c in result["checks"]}
+    reg = by_type.get("category_regression")
+    if reg and isinstance(reg.get("details", {}).get("table"), pd.DataFrame):
+        table = reg["details"]["table"]
+        margin = float(reg.get("config", {}).get("margin") or 0.0)
+        loose = table[~table["flagged"] & (table["ci_low"] < -max(margin, 0))
+                      & ((table["ci_high"] - table["ci_low"]) > wide_ci_points)]
+        for r in loose.sort_values("ci_low").itertuples():
+            rows.append({"risk": f"{r.category}: a regression cannot be ruled out", "severity": "watch",
+                         "evidence": f"{100 * r.estimate:+.1f} points, 95% CI {100 * r.ci_low:+.1f} to "
+                                     f"{100 * r.ci_high:+.1f} (n = {r.n}): the interval reaches below the "
+                                     f"-{100 * margin:.1f}-point margin",
+                         "mitigation": f"evaluate more {r.category} items before the next release"})
+    inc = [c for c in result["checks"] if c["type"] == "incident_rate"]
+    kinds = sorted({str(c.get("config", {}).get("kind", "unsafe")) for c in inc}) or ["unsafe"]
+    for kind in kinds:
+        for r in _segment_ratios(wh, result["candidate"], result["baseline"], kind):
+            if r["ratio"]["estimate"] > 1:
+                significant = r["ratio"]["ci_low"] > 1
+                rows.append({"risk": f"{kind} incidents higher for {result['candidate']} in segment {r['segment']}",
+                             "severity": "high" if significant else "watch",
+                             "evidence": f"{r['candidate']['estimate']:.2f} vs {r['baseline']['estimate']:.2f} per 1,000; "
+                                         f"rate ratio {r['ratio']['estimate']:.2f} (95% CI {r['ratio']['ci_low']:.2f} "
+                                         f"to {r['ratio']['ci_high']:.2f}, exact), {r['candidate']['count']} incidents "
+                                         f"in {r['candidate']['exposure']:,.0f}",
+                             "mitigation": f"hold the rollout share in {r['segment']} and review its {kind} incidents"})
+    if "failure_modes" in wh.tables():
+        cols = set(wh.columns("failure_modes"))
+        if {"name"} <= cols:
+            status_sql = " WHERE status = 'open'" if "status" in cols else ""
+            modes = wh.query(f"SELECT DISTINCT name FROM failure_modes{status_sql} ORDER BY 1")["name"].tolist()
+            for m in modes[:10]:
+                rows.append({"risk": f"open failure mode: {m}", "severity": "watch",
+                             "evidence": "named in the error analysis (failure_modes)",
+                             "mitigation": "add regression cases for it to the must-not-fail suite"})
+    out = pd.DataFrame(rows, columns=["risk", "severity", "evidence", "mitigation"])
+    order = {"blocking": 0, "high": 1, "watch": 2}
+    return out.sort_values("severity", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+_MITIGATION = {
+    "must_not_fail": "fix every failing case; add the fix's regression test to the suite",
+    "non_inferiority": "find the regressed items (uplift report), fix, re-evaluate the whole core suite",
+    "category_regression": "fix the regressed categories (see their flipped items in the uplift report), re-evaluate",
+    "label_reliability": "calibrate raters on the disputed items, clarify the guideline, re-label a sample "
+                         "and re-measure alpha",
+    "incident_rate": "pause the canary, review the incidents by segment, fix before widening the rollout",
+    "coverage": "evaluate the candidate on the missing items or categories",
+}
+
+
+def _segment_ratios(wh, candidate: str, baseline: str, kind: str) -> list[dict]:
+    col = INCIDENT_KINDS.get(kind)
+    if col is None or "interactions" not in wh.tables():
+        return []
+    df = wh.query(f"SELECT segment, model_version, sum(n_interactions) AS n, sum({col}) AS k FROM interactions "
+                  "WHERE model_version IN (?, ?) AND segment IS NOT NULL GROUP BY segment, model_version",
+                  [str(candidate), str(baseline)])
+    out = []
+    for seg, part in df.groupby("segment", sort=True):
+        by = part.set_index("model_version")
+        if str(candidate) not in by.index or str(baseline) not in by.index:
+            continue
+        kc, nc = int(by.loc[str(candidate), "k"]), float(by.loc[str(candidate), "n"])
+        kb, nb = int(by.loc[str(baseline), "k"]), float(by.loc[str(baseline), "n"])
+        if nc <= 0 or nb <= 0:
+            continue
+        out.append({"segment": seg, "candidate": uplift.poisson_rate_ci(kc, nc), "baseline": uplift.poisson_rate_ci(kb, nb),
+                    "ratio": uplift.incident_rate_ratio(kc, nc, kb, nb)})
+    return out
+
+
+def signoff_table(result: dict, roles: tuple[str, ...] = ("Evaluation lead", "Safety reviewer",
+                                                          "Annotation program lead", "Product owner")) -> pd.DataFrame:
+    """The sign-off sheet: one row per role, with the gate verdict and empty name/date/decision fields."""
+    return pd.DataFrame([{"role": r, "name": "", "date": "", "decision (GO / NO-GO)": "",
+                          "gate verdict": result["verdict"], "gate sha256": str(result["gate"].get("sha256"))[:12]}
+                         for r in roles])

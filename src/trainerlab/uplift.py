@@ -44,6 +44,7 @@ __all__ = [
     "BradleyTerry", "judge_agreement", "cohen_kappa",
     "two_proportion_test", "poisson_rate_ci", "incident_rate_ratio", "diff_in_diff",
     "load_eval_results", "uplift_study", "uplift_verdict", "power_statement", "flipped_examples",
+    "difference_table", "category_table",
 ]
 
 _NAN = float("nan")
@@ -1479,3 +1480,36 @@ def flipped_examples(wh, study: dict, limit: int = 5) -> pd.DataFrame:
     out["prompt"] = out["item"].map(texts["prompt"]).map(lambda t: redact(t) if isinstance(t, str) else t)
     out["response"] = out["item"].map(texts["response"]).map(lambda t: redact(t) if isinstance(t, str) else t)
     return out[["item", "category", "change", "baseline", "candidate", "prompt", "response"]]
+
+
+def difference_table(study: dict) -> pd.DataFrame:
+    """The overall difference by each method side by side (naive CLT, the reported SE, bootstrap)."""
+    o = study["overall"]
+    d, b = o["difference"], o["bootstrap"]
+    z = _z(study["alpha"])
+    rows = [{"method": d["method"], "estimate": d["estimate"], "se": d["se"], "ci_low": d["ci_low"],
+             "ci_high": d["ci_high"], "p_value": d["p_value"]}]
+    if study["cluster"]:
+        rows.append({"method": "naive CLT (ignores clusters)", "estimate": d["estimate"], "se": d["se_naive"],
+                     "ci_low": d["estimate"] - z * d["se_naive"], "ci_high": d["estimate"] + z * d["se_naive"],
+                     "p_value": float(2 * special.ndtr(-abs(d["estimate"] / d["se_naive"])))
+                     if d["se_naive"] > 0 else _NAN})
+    if b.get("method"):
+        rows.append({"method": b["method"], "estimate": b["estimate"], "se": b["se"], "ci_low": b["ci_low"],
+                     "ci_high": b["ci_high"], "p_value": _NAN})
+    out = pd.DataFrame(rows)
+    if study["proportion"]:
+        for col in ("estimate", "se", "ci_low", "ci_high"):
+            out[col] = out[col] * 100
+    return out
+
+
+def category_table(study: dict) -> pd.DataFrame:
+    """The per-category table for reading: differences in points (pass rates) or score units."""
+    t = study["by_category"].copy()
+    scale = 100.0 if study["proportion"] else 1.0
+    for col in ("estimate", "ci_low", "ci_high"):
+        t[col] = t[col] * scale
+    cols = ["category", "n", "baseline_mean", "candidate_mean", "estimate", "ci_low", "ci_high", "p_value",
+            "p_adjusted", "direction", "flagged"]
+    return t[cols].rename(columns={"estimate": "difference"})
