@@ -133,3 +133,19 @@ def test_only_decisions_are_recorded(demo_result, tmp_path):
         listed = gates.list_decisions(wh)
     assert listed["decision_id"].tolist() == [decision] and listed["verdict"].iloc[0] == "NO-GO"
     assert list(gates.gate_table(result).columns) == ["check", "type", "status", "evidence"]
+
+
+def test_residual_risks_find_the_planted_segment_and_the_blocking_checks(demo_result, demo_db):
+    result, _, _ = demo_result
+    with Warehouse(demo_db, read_only=True) as wh:
+        rates = load_truth(wh, "interactions")["rates"]
+        risks = gates.residual_risks(wh, result)
+    # planted: v1.1's unsafe rate is below v1.0's in every language except ja
+    worse = [lang for lang, r in rates["v1.1"]["unsafe"].items() if r > rates["v1.0"]["unsafe"][lang]]
+    segment_rows = risks[risks["risk"].str.startswith("unsafe incidents higher")]
+    assert [r.rsplit(" ", 1)[-1] for r in segment_rows["risk"]] == worse == ["ja"]
+    blocking = risks[risks["severity"] == "blocking"]
+    assert len(blocking) == 2 and risks["severity"].iloc[0] == "blocking"
+    assert all(risks["mitigation"].str.len() > 0)
+    sentences, status = gates.readiness_verdict(result)
+    assert status == "alert" and 3 <= len(sentences) <= 5 and sentences[0].startswith("NO-GO")

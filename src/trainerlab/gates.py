@@ -696,15 +696,16 @@ def residual_risks(wh, result: dict, wide_ci_points: float = 0.10) -> pd.DataFra
                                          f"to {r['ratio']['ci_high']:.2f}, exact), {r['candidate']['count']} incidents "
                                          f"in {r['candidate']['exposure']:,.0f}",
                              "mitigation": f"hold the rollout share in {r['segment']} and review its {kind} incidents"})
-    if "failure_modes" in wh.tables():
-        cols = set(wh.columns("failure_modes"))
-        if {"name"} <= cols:
-            status_sql = " WHERE status = 'open'" if "status" in cols else ""
-            modes = wh.query(f"SELECT DISTINCT name FROM failure_modes{status_sql} ORDER BY 1")["name"].tolist()
-            for m in modes[:10]:
-                rows.append({"risk": f"open failure mode: {m}", "severity": "watch",
-                             "evidence": "named in the error analysis (failure_modes)",
-                             "mitigation": "add regression cases for it to the must-not-fail suite"})
+    if "failure_modes" in wh.tables() and {"mode_id", "version", "name", "status"} <= set(wh.columns("failure_modes")):
+        # failure modes are versioned: a mode is open when its latest version says so
+        modes = wh.query("SELECT mode_id, name, note FROM (SELECT mode_id, name, note, status, row_number() OVER "
+                         "(PARTITION BY mode_id ORDER BY version DESC) AS rn FROM failure_modes) AS latest "
+                         "WHERE rn = 1 AND status = 'open' ORDER BY mode_id")
+        for m in modes.head(10).itertuples():
+            rows.append({"risk": f"open failure mode: {m.name}", "severity": "watch",
+                         "evidence": f"{m.mode_id} named in the error analysis" + (f": {m.note}" if m.note else ""),
+                         "mitigation": "add regression cases for it to the must-not-fail suite "
+                                       "(trainerlab errors add-regression)"})
     out = pd.DataFrame(rows, columns=["risk", "severity", "evidence", "mitigation"])
     order = {"blocking": 0, "high": 1, "watch": 2}
     return out.sort_values("severity", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
