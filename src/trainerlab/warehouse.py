@@ -116,7 +116,8 @@ class Warehouse:
     # -- file readers and staged tables (DuckDB-only edge; used by trainerlab.ingest) --
     def stage_csv(self, name: str, path: str | os.PathLike, columns: dict[str, str], *, delim: str = ",",
                   quote: str = '"', escape: str = '"', header: bool = True,
-                  max_line_size: int = 1 << 28) -> pd.DataFrame:
+                  max_line_size: int = 1 << 28, select: str = "*", outer: str | None = None,
+                  params: dict | None = None) -> pd.DataFrame:
         """Read a delimited text file (``.gz`` too) into the temporary table ``name``.
 
         ``columns`` maps every column of the file, in order, to a DuckDB type; the
@@ -126,14 +127,23 @@ class Warehouse:
         with ``line`` (record number counting the header as 1), ``column_name``,
         ``error_type``, ``csv_line`` (the raw text) and ``error_message``.
         ``rowid`` of the temporary table is the position among the records read.
+
+        ``select`` is the select list over the parsed records (alias ``s``) and
+        ``outer`` an optional select list over that (alias ``v``), so that
+        converting and checking happen in the same pass as parsing; their
+        parameters are named (``$name``) and given in ``params``.
         """
         rejects, scans = f"{name}__rejects", f"{name}__scans"
         self.drop_temp(name, rejects, scans)
-        self._con.execute(
-            f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_csv(?, auto_detect = false, columns = ?, "
-            "header = ?, delim = ?, quote = ?, escape = ?, max_line_size = ?, store_rejects = true, "
-            "rejects_table = ?, rejects_scan = ?)",
-            [str(path), dict(columns), header, delim, quote, escape, int(max_line_size), rejects, scans])
+        bound = {"_path": str(path), "_columns": dict(columns), "_header": header, "_delim": delim,
+                 "_quote": quote, "_escape": escape, "_max_line": int(max_line_size), "_rejects": rejects,
+                 "_scans": scans, **(params or {})}
+        inner = (f"SELECT {select} FROM read_csv($_path, auto_detect = false, "
+                 "columns = $_columns, header = $_header, delim = $_delim, quote = $_quote, escape = $_escape, "
+                 "max_line_size = $_max_line, store_rejects = true, rejects_table = $_rejects, "
+                 "rejects_scan = $_scans) s")
+        query = f"SELECT {outer} FROM ({inner}) v" if outer else inner
+        self._con.execute(f"CREATE TEMP TABLE {_ident(name)} AS {query}", bound)
         try:
             return self._con.execute(
                 f"SELECT line, column_name, error_type, csv_line, error_message FROM {_ident(rejects)} "

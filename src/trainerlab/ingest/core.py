@@ -26,7 +26,7 @@ import pandas as pd
 from .adapters import ADAPTERS, adapter
 from .errors import IngestError
 from .kinds import SPECS
-from .readers import (FORMATS, GENERIC_FORMATS, Prepared, detect_format, extract_single_member, is_tarball,
+from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, detect_format, extract_single_member, is_tarball,
                       load_json_document, refine_json_format, scan_file, source_name, spec_for, stage_delimited,
                       stage_jsonl, stage_parquet, stage_records)
 from .validate import Validator
@@ -130,7 +130,9 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
             facts = scan_file(data_path, text=True)
             facts.sha256, facts.size = facts_tar.sha256, facts_tar.size
         else:
-            facts = scan_file(path, text=fmt != "parquet" and not _looks_parquet(path))
+            # CSV/TSV: DuckDB's reader checks the encoding of every record; only the head is decoded here
+            light = (fmt or _suffix(path)) in ("csv", "tsv")
+            facts = scan_file(path, text=fmt != "parquet" and not _looks_parquet(path), check_all=not light)
         document = None
         if fmt is None:
             fmt = "parquet" if _looks_parquet(data_path) else detect_format(data_path, facts.head)
@@ -159,11 +161,11 @@ def _prefix(batch_id: str) -> str:
     return "ing_" + re.sub(r"[^A-Za-z0-9_]", "_", batch_id)[:60]
 
 
-def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document) -> Prepared:
+def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document, explicit: dict) -> Prepared:
     spec = SPECS[kind]
     if fmt in ("csv", "tsv"):
         return stage_delimited(wh, path, spec, facts, delim="," if fmt == "csv" else "\t", task=task,
-                               table=f"{prefix}__stage", fmt=fmt)
+                               table=f"{prefix}__stage", fmt=fmt, task_override=task, explicit_schemas=explicit)
     if fmt == "jsonl":
         return stage_jsonl(wh, path, spec, task=task, table=f"{prefix}__stage")
     if fmt == "parquet":
@@ -188,13 +190,14 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
     validators: list[Validator] = []
     temp = [f"{prefix}__badrec", f"{prefix}__rejects", f"{prefix}__newcats"]
     try:
-        prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document)
         # label schemas: explicit ones are enforced; an adapter's known domain counts as explicit
         # for a task that has no schema yet (it is written in the transaction below)
         schemas = wh.query("SELECT task, categories, provisional FROM label_schemas")
         explicit = {t: list(c) for t, c, p in zip(schemas["task"], schemas["categories"], schemas["provisional"])
                     if not p}
         known = set(schemas["task"])
+        prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document,
+                            explicit=dict(explicit))
         hinted = {t: v for t, v in prepared.label_schemas.items() if t not in known}
         for t, (_, cats) in hinted.items():
             explicit[t] = list(cats)
@@ -211,7 +214,7 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
         parts = []
         for i, (v, st) in enumerate(zip(validators, prepared.staged)):
             parts.append(f"SELECT {i} AS ord, b.k, {st.rec_sql} AS rec, {st.raw_sql} AS raw, b.reason, "
-                         f"b.column_name FROM \"{st.table}\" s JOIN \"{v.prefix}__bad\" b ON b.k = s.rowid")
+                         f"b.column_name FROM \"{v.table}\" s JOIN \"{v.prefix}__bad\" b ON b.k = s.rowid")
         wh.execute(f"CREATE TEMP TABLE \"{badrec}\" AS SELECT rec, raw, reason, column_name FROM ("
                    f"SELECT *, row_number() OVER (PARTITION BY rec ORDER BY ord, k) AS rn FROM ("
                    f"{' UNION ALL '.join(parts)})) WHERE rn = 1")
@@ -233,12 +236,14 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
         provisional: dict[str, dict] = {}
         with wh.transaction():
             multi = len(prepared.staged) > 1
-            for v, st in zip(validators, prepared.staged):
+            for v, st, res in zip(validators, prepared.staged, results):
                 if multi:
-                    exclude = (f"SELECT s.rowid FROM \"{st.table}\" s WHERE s._rec IN (SELECT rec FROM \"{badrec}\") "
+                    exclude = (f"SELECT s.rowid FROM \"{v.table}\" s WHERE s._rec IN (SELECT rec FROM \"{badrec}\") "
                                f"UNION ALL SELECT k FROM \"{v.prefix}__skip\"")
-                else:
+                elif res.bad or res.skipped:
                     exclude = f"SELECT k FROM \"{v.prefix}__bad\" UNION ALL SELECT k FROM \"{v.prefix}__skip\""
+                else:
+                    exclude = None
                 tables[st.kind] = tables.get(st.kind, 0) + v.insert(exclude)
             cap = (f"CASE WHEN length(raw) > {MAX_RAW_CHARS} THEN left(raw, {MAX_RAW_CHARS}) || "
                    f"' ... [truncated: ' || length(raw) || ' characters]' ELSE raw END")

@@ -53,9 +53,13 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
-def scan_file(path: Path, text: bool) -> FileFacts:
+def scan_file(path: Path, text: bool, check_all: bool = True) -> FileFacts:
     """sha256 of the stored bytes; for text, also UTF-8/NUL/empty checks on the
-    decompressed stream. Raises IngestError naming the line of the first bad byte."""
+    decompressed stream. Raises IngestError naming the line of the first bad byte.
+
+    ``check_all=False`` checks only the first 16 MiB: for CSV/TSV, whose reader
+    (DuckDB) reports invalid UTF-8 itself with the record number, so the bulk of
+    a large file is only hashed."""
     if not path.exists():
         raise IngestError(path, "no such file")
     if path.is_dir():
@@ -105,6 +109,8 @@ def scan_file(path: Path, text: bool) -> FileFacts:
                 break
             size += len(chunk)
             digest.update(chunk)
+            if text and not check_all and text_bytes > 0:
+                continue  # hash only
             if inflate is not None and text:
                 try:
                     feed(inflate.decompress(chunk))
@@ -116,7 +122,9 @@ def scan_file(path: Path, text: bool) -> FileFacts:
                     raise IngestError(path, f"corrupt gzip data ({exc})") from None
             elif text:
                 feed(chunk)
-    if inflate is not None and text:
+    if text and not check_all and text_bytes > 0:
+        pass
+    elif inflate is not None and text:
         try:
             feed(inflate.flush(), final=True)
         except zlib.error as exc:  # pragma: no cover
@@ -268,7 +276,9 @@ class Staged:
     role: str = "primary"              # primary rows are the records; secondary rows are derived
     pre_reason: str | None = None      # stage column: a reason decided while reading
     skip_col: str | None = None        # stage column: TRUE where a missing label is an explicit skip
-    reader_typed: bool = False         # the reader already converted typed columns
+    converted: bool = False            # ``table`` already holds converted columns and check flags
+    has_bad: dict = field(default_factory=dict)  # (converted tables) columns with a does-not-convert flag
+    codes: list = field(default_factory=list)    # (converted tables) _code -> (reason, column)
     rows: int = 0
 
 
@@ -346,7 +356,8 @@ _REJECT_REASONS = {
 
 
 def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: str, task: str | None,
-                    table: str, fmt: str) -> Prepared:
+                    table: str, fmt: str, task_override: str | None = None,
+                    explicit_schemas: dict | None = None) -> Prepared:
     names = _header_names(facts.head, delim)
     if not names or all(not n for n in names):
         raise IngestError(path, "no header row", line=1)
@@ -358,10 +369,22 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
     mapping, extras = map_columns(path, spec, names, task=task)
     by_source = {src: tgt for tgt, src in mapping.items()}
     columns = {n: (reader_type(spec, by_source[n]) if n in by_source else "VARCHAR") for n in names}
+    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, converted=True)
+    if task and spec.task_column and spec.task_column not in mapping:
+        st.constants[spec.task_column] = task
+    # parse, convert and flag in one pass of DuckDB's reader (see validate.conversion_select)
+    from .validate import conversion
+
+    conv = conversion(spec, st, columns, task_override, explicit_schemas or {})
+    st.has_bad, st.codes = conv.has_bad, conv.codes
     try:
-        rejects = wh.stage_csv(table, path, columns, delim=delim)
+        rejects = wh.stage_csv(table, path, columns, delim=delim, select=conv.inner, outer=conv.outer,
+                               params=conv.params)
     except Exception as exc:  # the reader gave up on the whole file
         raise IngestError(path, f"not readable as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
+    if len(rejects) and (rejects["error_type"] == "INVALID ENCODING").any():
+        line = int(rejects.loc[rejects["error_type"] == "INVALID ENCODING", "line"].min())
+        raise IngestError(path, "not UTF-8 text (latin-1/cp1252 export?); re-save the file as UTF-8", line=line)
     staged_rows = int(wh.scalar(f'SELECT count(*) FROM "{table}"'))
     rej = empty_rejects()
     if len(rejects):
@@ -386,11 +409,15 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
         rec_sql = f's.rowid + 1 + (SELECT count(*) FROM "{table}__shift" WHERE t <= s.rowid)'
     else:
         rec_sql = "s.rowid + 1"
-    raw_sql = csv_raw_sql(names, delim)
-    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, rec_sql=rec_sql, raw_sql=raw_sql,
-                reader_typed=True, rows=staged_rows)
-    if task and spec.task_column and spec.task_column not in mapping:
-        st.constants[spec.task_column] = task
+    # the raw text of a record that fails a later check, rebuilt from the staged values
+    exprs = []
+    for n in names:
+        if n in by_source:
+            tgt = by_source[n]
+            exprs.append(f"s.{_q('_s_' + tgt)}" if tgt in st.has_bad else f"s.{_q(tgt)}")
+        else:
+            exprs.append(f"s.{_q('_x' + str(extras.index(n)))}")
+    st.rec_sql, st.raw_sql, st.rows = rec_sql, csv_raw_sql(exprs, delim), staged_rows
     prep = Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=staged_rows + len(rej), rejects=rej,
                     temp_tables=[table, f"{table}__shift"])
     return prep
@@ -400,12 +427,13 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def csv_raw_sql(names: list[str], delim: str) -> str:
-    """SQL re-creating a staged row's CSV text (quoted where needed)."""
+def csv_raw_sql(columns: list[str], delim: str) -> str:
+    """SQL re-creating a staged row's CSV text (quoted where needed) from column
+    expressions in file order (plain names are taken as columns of alias ``s``)."""
     special = "[\"\\n\\r" + ("\\t" if delim == "\t" else delim.replace("]", "\\]")) + "]"
     parts = []
-    for n in names:
-        v = f"CAST(s.{_q(n)} AS VARCHAR)"
+    for n in columns:
+        v = f"CAST({n if n.startswith('s.') else 's.' + _q(n)} AS VARCHAR)"
         parts.append(f"CASE WHEN {v} IS NULL THEN '' WHEN regexp_matches({v}, {_sql_str(special)}) "
                      f"THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END")
     return f" || {_sql_str(delim)} || ".join(parts)

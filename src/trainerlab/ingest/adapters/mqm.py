@@ -35,7 +35,7 @@ import re
 from pathlib import Path
 
 from ..errors import IngestError
-from ..readers import Prepared, Staged, _header_names, _q, csv_raw_sql, empty_rejects, scan_file
+from ..readers import Prepared, Staged, _header_names, _q, empty_rejects, scan_file
 
 PRIMARY = "annotations"
 KINDS = ("annotations", "items")
@@ -69,6 +69,9 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, facts=None) -> Pre
         rejects = wh.stage_csv(stage, path, {n: "VARCHAR" for n in names}, delim="\t", quote="", escape="")
     except Exception as exc:
         raise IngestError(path, f"not readable as TSV: {str(exc).splitlines()[0]}") from None
+    if len(rejects) and (rejects["error_type"] == "INVALID ENCODING").any():
+        line = int(rejects.loc[rejects["error_type"] == "INVALID ENCODING", "line"].min())
+        raise IngestError(path, "not UTF-8 text; re-save the file as UTF-8", line=line)
     staged_rows = int(wh.scalar(f'SELECT count(*) FROM "{stage}"'))
     import pandas as pd
 
@@ -88,7 +91,8 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, facts=None) -> Pre
         rec_sql = f's.rowid + 1 + (SELECT count(*) FROM "{stage}__shift" WHERE t <= s.rowid)'
     else:
         rec_sql = "s.rowid + 1"
-    wh.execute(f'CREATE TEMP TABLE "{records}" AS SELECT {rec_sql} AS _rec, {csv_raw_sql(names, chr(9))} AS _raw, '
+    raw = " || chr(9) || ".join(f"coalesce(s.{_q(n)}, '')" for n in names)  # the TSV line (no quoting in MQM)
+    wh.execute(f'CREATE TEMP TABLE "{records}" AS SELECT {rec_sql} AS _rec, {raw} AS _raw, '
                f's.* FROM "{stage}" s ORDER BY s.rowid')
     name = stem(path)
     col = {c: f"r.{_q(lower[c])}" for c in REQUIRED}
