@@ -47,9 +47,11 @@ def test_cli_rebuild_gives_the_same_fingerprint_and_replaces_the_file(tmp_path, 
     assert proc.returncode in (0, 3), proc.stderr
     out = json.loads(proc.stdout)         # exactly one JSON document
     assert out["seed"] == 7
-    assert out["fingerprint"] == wh.fingerprint()["hash"]
     with Warehouse(db, read_only=True) as w:
-        assert w.fingerprint()["hash"] == out["fingerprint"]
+        rebuilt = w.fingerprint()
+        assert rebuilt["hash"] == out["fingerprint"]
+        assert rebuilt["tables"] == wh.fingerprint()["tables"]   # per table: a failure names the table
+        assert rebuilt["hash"] == wh.fingerprint()["hash"]
         assert w.scalar("SELECT count(*) FROM requests WHERE request_id = 'OLD-1'") == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]   # no temporary files left
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -404,7 +403,7 @@ class _Program:
         it = self.items
         R = len(RATERS)
         workload = np.array([1.0, 1.2, 1.0, 1.1, 1.0, 0.9, 0.8, 1.0, 1.1, 0.9, 1.0, 1.0])
-        rows_item, rows_rater, rows_time, rows_kind = [], [], [], []
+        rows_item, rows_rater, rows_kind = [], [], []
         pool = np.flatnonzero(~it["is_gold"].to_numpy())
         # three distinct raters per item (Gumbel top-k on log workload)
         g = np.log(workload)[None, :] + rng.gumbel(size=(len(pool), R))
@@ -510,7 +509,6 @@ class _Program:
         self.truth["n_skipped"] = int(skip.sum())
         self.truth["prelabel_counts"] = suggestions
         self.annotations = ann
-        self._ann_units = u
 
     def _comments(self, rng, ann, skip):
         out = np.full(len(ann), None, dtype=object)
