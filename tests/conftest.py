@@ -40,3 +40,16 @@ def demo_db(tmp_path_factory) -> Path:
     with Warehouse(path) as wh:
         build_demo(wh, seed=7)
     return path
+
+
+@pytest.fixture(scope="session")
+def rendered_overview(demo_db, tmp_path_factory):
+    """`notebooks/overview.ipynb` rendered once on the demo warehouse (shared by the report and browser tests).
+
+    Returns the run's JSON document (report, run_id, status, html, manifest, duration_s, error).
+    """
+    from trainerlab.reports.runner import run_report
+
+    reports = tmp_path_factory.mktemp("rendered") / "reports"
+    result = run_report("overview", db=demo_db, reports_dir=reports, notebooks_dir=ROOT / "notebooks")
+    return {**result.as_json(), "error": result.error, "reports_dir": str(reports), "db": str(demo_db)}

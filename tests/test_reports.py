@@ -97,6 +97,18 @@ def renders(space):
     return out
 
 
+@pytest.fixture(scope="module")
+def second_wave(space, renders):
+    """After the first renders: a failing render of `ok` (latest must stay) and a `--due` render of `ok2`, side by side."""
+    (space["base"] / "reports.toml").write_text(
+        '[defaults]\ntimeout = 120\n\n[[job]]\nname = "ok2-weekly"\nreport = "ok2"\ncadence = "weekly"\n'
+        '[job.parameters]\nseed = 11\n')
+    latest_before = os.readlink(space["reports"] / "ok" / "latest")
+    failing = start(space, "report", "ok", "-p", "fail_at_end", "true", "--json")
+    due = start(space, "report", "--due", "--as-of", "2026-06-03", "--json")
+    return {"latest_before": latest_before, "failing": finish(failing), "due": finish(due)}
+
+
 def manifest_of(result) -> dict:
     return json.loads(Path(result["doc"]["manifest"]).read_text())
 
@@ -268,27 +280,27 @@ def test_a_hung_cell_is_stopped_at_the_timeout(renders):
     assert m["duration_s"] < 90  # the cell sleeps 600 s
 
 
-def test_a_failed_run_leaves_latest_on_the_last_good_run(space, renders):
-    before = os.readlink(space["reports"] / "ok" / "latest")
-    res = cli(space, "report", "ok", "-p", "fail_at_end", "true", "--json")
-    assert res.returncode == 1
-    doc = json.loads(res.stdout)
+def test_a_failed_run_leaves_latest_on_the_last_good_run(space, second_wave):
+    code, doc, err = second_wave["failing"]
+    assert code == 1, err
     assert doc["status"] == "failed" and "planted failure at the end" in doc["error"]["message"]
-    assert os.readlink(space["reports"] / "ok" / "latest") == before
+    assert os.readlink(space["reports"] / "ok" / "latest") == second_wave["latest_before"]
     assert (space["reports"] / "ok" / "latest" / "report.html").is_file()
 
 
 # ----------------------------------------------------------------------------- index, schedules
-def test_publish_lists_every_report_with_status_verdict_and_errors(space, renders):
+def test_publish_lists_every_report_with_status_verdict_and_errors(space, renders, second_wave):
     res = cli(space, "publish", "--json")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     page = Path(summary["index"]).read_text()
-    for name in ("ok", "raises", "sysexit", "hangs", "noverdict", "fresh"):
+    for name in ("ok", "ok2", "raises", "sysexit", "hangs", "noverdict", "fresh"):
         assert f'id="{name}"' in page
     assert "Fixture report for the runner tests." in page
     assert "ValueError: planted failure in cell 2" in page and "CellTimeoutError" in page
-    assert set(summary["failed"]) >= {"raises", "sysexit", "hangs", "noverdict"}
+    assert set(summary["failed"]) == {"ok", "raises", "sysexit", "hangs", "noverdict"}  # newest run of `ok` failed
+    assert "newest run failed: RuntimeError: planted failure at the end" in page
+    assert summary["latest"]["ok"] == second_wave["latest_before"]
     runs = report_index.collect_runs(space["reports"])
     starts = [r["started_at"] for r in runs["ok"]]
     assert starts == sorted(starts, reverse=True)  # newest first
@@ -317,20 +329,16 @@ def test_malformed_schedules_are_refused(tmp_path):
         schedule.load_schedule(bad)
 
 
-def test_due_renders_once_per_period(space, renders):
-    (space["base"] / "reports.toml").write_text(
-        '[defaults]\ntimeout = 120\n\n[[job]]\nname = "ok2-weekly"\nreport = "ok2"\ncadence = "weekly"\n'
-        '[job.parameters]\nseed = 11\n')
-    first = cli(space, "report", "--due", "--as-of", "2026-06-03", "--json")
-    assert first.returncode == 0, first.stderr
-    doc = json.loads(first.stdout)
+def test_due_renders_once_per_period(space, second_wave):
+    code, doc, err = second_wave["due"]
+    assert code == 0, err
     assert [r["status"] for r in doc["runs"]] == ["ok"]
     m = json.loads(Path(doc["runs"][0]["manifest"]).read_text())
     assert (m["job"], m["period"], m["parameters"]["seed"], m["timeout_s"]) == ("ok2-weekly", "2026-W23", 11, 120)
     runs_before = sorted(p.name for p in (space["reports"] / "ok2").iterdir())
-    second = cli(space, "report", "--due", "--as-of", "2026-06-07", "--json")  # same ISO week
-    assert second.returncode == 0
-    assert [r["status"] for r in json.loads(second.stdout)["runs"]] == ["skipped"]
+    code, again, err = in_process(space, "report", "--due", "--as-of", "2026-06-07", "--json")  # same ISO week
+    assert code == 0, err
+    assert [r["status"] for r in again["runs"]] == ["skipped"]
     assert sorted(p.name for p in (space["reports"] / "ok2").iterdir()) == runs_before
     jobs, _ = schedule.load_schedule(space["base"] / "reports.toml")
     assert [p for _, p in schedule.due_jobs(jobs, dt.date(2026, 6, 8), space["reports"])] == ["2026-W24"]

@@ -439,7 +439,7 @@ def line_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, color: str | No
                                  line={"color": palette[i % len(palette)]}))
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, hovermode="x unified")
     if percent:
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".1%")
     return fig
 
 
@@ -461,5 +461,5 @@ def bar_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, title: str, x_ti
     fig.update_layout(title=title, xaxis_title=y_title if horizontal else x_title,
                       yaxis_title=x_title if horizontal else y_title, barmode="group")
     if percent:
-        (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".0%")
+        (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".1%")
     return fig
