@@ -259,28 +259,30 @@ def _s_curve(s: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return 1.0 - (1.0 - s ** rows) ** bands
 
 
-def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
-    """(bands, rows) with bands*rows <= num_perm minimising the weighted error areas.
+def lsh_params(threshold: float, num_perm: int, recall: float = 0.95) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= num_perm for a near-duplicate search at ``threshold``.
 
-    The probability that two sets with Jaccard similarity s share a bucket in at
-    least one band is 1 - (1 - s^r)^b; the false-positive area is its integral
-    over [0, threshold], the false-negative area that of its complement over
-    [threshold, 1] (Leskovec, Rajaraman, Ullman, *Mining of Massive Datasets*, 3.4).
+    Two sets with Jaccard similarity s share a bucket in at least one band with
+    probability P(s) = 1 - (1 - s^r)^b (Leskovec, Rajaraman, Ullman, *Mining of
+    Massive Datasets*, 3.4.2). Candidates are verified afterwards, so a false
+    positive costs only time while a false negative is a missed duplicate: among
+    the splits with P(threshold) >= ``recall`` this picks the one with the smallest
+    false-positive area (the integral of P over [0, threshold]); if none reaches
+    ``recall``, the split with the largest P(threshold).
     """
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     lo = np.linspace(0.0, threshold, 201)
-    hi = np.linspace(threshold, 1.0, 201)
-    best, best_err = (1, num_perm), math.inf
+    best, best_key = (1, num_perm), (math.inf, math.inf)
     for b in range(1, num_perm + 1):
         r = num_perm // b
         if r < 1:
             break
-        fp = np.trapezoid(_s_curve(lo, b, r), lo)
-        fn = np.trapezoid(1.0 - _s_curve(hi, b, r), hi)
-        err = fp_weight * fp + fn_weight * fn
-        if err < best_err - 1e-12:
-            best, best_err = (b, r), err
+        p_at = float(_s_curve(np.array(threshold), b, r))
+        fp_area = float(np.trapezoid(_s_curve(lo, b, r), lo))
+        key = (0.0, fp_area) if p_at >= recall else (1.0, -p_at)
+        if key < best_key:
+            best, best_key = (b, r), key
     return best
 
 
@@ -300,8 +302,9 @@ class MinHashLSH:
     unit : {"word", "char"}
     seed : int
         Seeds the hash functions; same seed, same signatures.
-    weights : (float, float)
-        False-positive and false-negative weights for :func:`lsh_params`.
+    recall : float
+        Probability that a pair exactly at the threshold becomes a candidate (see
+        :func:`lsh_params`); pairs above it are found more often.
     verify : {"exact", "estimate"}
         How candidate pairs are confirmed (see :meth:`fit`).
 
@@ -317,7 +320,7 @@ class MinHashLSH:
     """
 
     def __init__(self, threshold: float = 0.7, num_perm: int = 128, ngram: int = 3, unit: str = "word",
-                 seed: int = 7, weights: tuple[float, float] = (0.3, 0.7), chunk_size: int = 20000,
+                 seed: int = 7, recall: float = 0.95, chunk_size: int = 20000,
                  max_bucket: int = 24, verify: str = "exact"):
         if verify not in ("exact", "estimate"):
             raise ValueError(f"verify must be 'exact' or 'estimate', got {verify!r}")
@@ -327,13 +330,13 @@ class MinHashLSH:
         if ngram < 1 or num_perm < 2:
             raise ValueError("ngram must be >= 1 and num_perm >= 2")
         self.threshold, self.num_perm, self.ngram, self.unit, self.seed = threshold, num_perm, ngram, unit, seed
-        self.weights, self.chunk_size, self.max_bucket = weights, chunk_size, max_bucket
+        self.recall, self.chunk_size, self.max_bucket = recall, chunk_size, max_bucket
         rng = np.random.default_rng(seed)
         # h_p(x) = a_p * x + b_p mod 2**32 with a_p odd: a permutation of the 32-bit shingle ids
         # (x is the top half of a splitmix64-mixed n-gram hash); uint32 arithmetic keeps numpy fast.
         self._a = (rng.integers(0, 2**31, size=num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1))
         self._b = rng.integers(0, 2**32, size=num_perm, dtype=np.uint32)
-        self.bands_, self.rows_ = lsh_params(threshold, num_perm, *weights)
+        self.bands_, self.rows_ = lsh_params(threshold, num_perm, recall)
         self._band_mult = rng.integers(0, 2**63, size=self.rows_, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
     # -- signatures --
@@ -849,7 +852,8 @@ def contamination(train_texts: Sequence[Any], bench_texts: Sequence[Any], n: int
         if k not in idx_cache:
             idx_cache[k] = train_index(k)
         uniq, sh, docs, order, _ = idx_cache[k]
-        found = np.isin(grams, uniq)
+        pos = np.minimum(np.searchsorted(uniq, grams), max(len(uniq) - 1, 0))
+        found = (uniq[pos] == grams) if len(uniq) else np.zeros(len(grams), dtype=bool)
         matched: list = []
         if found.any():
             sorted_sh = sh[order]

@@ -1,0 +1,287 @@
+"""Dataset QA: dedup against exact Jaccard and planted duplicates, MinHash against theory,
+contamination against planted overlap, schema compliance, PII summaries, the report call."""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainerlab import dataqa as dq
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTERNAL = ROOT / "data" / "external"
+
+
+# -- normalisation and exact duplicates ---------------------------------------------------
+@pytest.mark.parametrize("raw, norm", [
+    ("  Hello,   WORLD!! ", "hello world"),
+    ("reset_my password?", "reset my password"),
+    ("Größe", "grösse"),
+    ("ｆｕｌｌ width", "full width"),                      # NFKC folds full-width letters
+    ("返品の方法", "返 品 の 方 法"),                        # CJK: one token per character
+    ("", ""), (None, ""), (float("nan"), ""),
+])
+def test_normalize_text(raw, norm):
+    assert dq.normalize_text(raw) == norm
+
+
+def test_exact_duplicates_groups_equal_normalised_texts():
+    texts = ["Reset my password!", "reset my PASSWORD", "Where is my order?", "", "   ", "where is my order"]
+    frame = dq.exact_duplicates(texts, ids=list("abcdef"))
+    assert frame["group"].tolist() == [0, 0, 2, 3, 4, 2]
+    assert frame["is_duplicate"].tolist() == [False, True, False, False, False, True]
+    assert frame["empty"].tolist() == [False, False, False, True, True, False]  # empties never duplicates
+
+
+# -- MinHash against theory ----------------------------------------------------------------
+def _pair_with_jaccard(rng, n_union: int, jaccard: float) -> tuple[str, str]:
+    """Two texts of distinct words whose unigram sets have exactly the given Jaccard."""
+    common = int(round(jaccard * n_union))
+    rest = n_union - common
+    words = [f"w{x}" for x in rng.choice(10**7, size=n_union, replace=False)]
+    a = words[:common] + words[common:common + rest // 2]
+    b = words[:common] + words[common + rest // 2:]
+    return " ".join(rng.permutation(a)), " ".join(rng.permutation(b))
+
+
+def test_minhash_estimates_jaccard_without_bias_and_with_the_binomial_spread():
+    """E[estimate] = J and sd = sqrt(J(1-J)/k) for k independent permutations (Broder 1997)."""
+    rng = np.random.default_rng(11)
+    lsh = dq.MinHashLSH(threshold=0.5, num_perm=128, ngram=1, seed=3)
+    for jaccard in (0.2, 0.5, 0.8):
+        pairs = [_pair_with_jaccard(rng, 60, jaccard) for _ in range(150)]
+        texts = [t for p in pairs for t in p]
+        sig, has = lsh.signatures([dq.normalize_text(t) for t in texts])
+        est = (sig[0::2] == sig[1::2]).mean(axis=1)
+        sd = math.sqrt(jaccard * (1 - jaccard) / 128)
+        assert abs(est.mean() - jaccard) < 4 * sd / math.sqrt(len(est)), (jaccard, est.mean())
+        assert 0.7 * sd < est.std() < 1.3 * sd, (jaccard, est.std(), sd)
+
+
+def test_lsh_candidate_rate_follows_the_s_curve():
+    rng = np.random.default_rng(5)
+    lsh = dq.MinHashLSH(threshold=0.6, num_perm=64, ngram=1, seed=1)
+    b, r = lsh.bands_, lsh.rows_
+    assert b * r <= 64
+    for jaccard in (0.3, 0.6, 0.9):
+        pairs = [_pair_with_jaccard(rng, 40, jaccard) for _ in range(200)]
+        texts = [t for p in pairs for t in p]
+        sig, has = lsh.signatures([dq.normalize_text(t) for t in texts])
+        cand = {tuple(p) for p in lsh.candidate_pairs(sig, has).tolist()}
+        rate = np.mean([(2 * i, 2 * i + 1) in cand for i in range(len(pairs))])
+        expected = 1 - (1 - jaccard ** r) ** b
+        lo, hi = dq.wilson_interval(int(round(rate * 200)), 200, z=3.3)
+        assert lo <= expected <= hi, (jaccard, rate, expected)
+
+
+def test_lsh_params_reach_the_recall_target_at_the_threshold():
+    for threshold in (0.5, 0.7, 0.8, 0.9):
+        b, r = dq.lsh_params(threshold, 128, recall=0.95)
+        assert b * r <= 128
+        assert 1 - (1 - threshold ** r) ** b >= 0.95
+        # one more row per band (same budget) would miss the target: the split is the tightest that works
+        b2 = 128 // (r + 1)
+        assert 1 - (1 - threshold ** (r + 1)) ** b2 < 0.95
+    with pytest.raises(ValueError):
+        dq.lsh_params(1.2, 128)
+
+
+def test_near_duplicates_match_exact_jaccard_on_a_planted_corpus():
+    rng = np.random.default_rng(2)
+    vocab = [f"word{i}" for i in range(3000)]
+    base = [" ".join(rng.choice(vocab, size=rng.integers(12, 30))) for _ in range(400)]
+    texts = list(base)
+    for i in range(0, 400, 4):  # plant a one-word edit of every 4th text
+        words = base[i].split()
+        words[rng.integers(len(words))] = "edited"
+        texts.append(" ".join(words))
+    reference = dq.exact_jaccard_pairs(texts, 0.7)
+    report = dq.find_duplicates(texts, threshold=0.7)
+    ours = {(min(a, b), max(a, b)) for a, b in zip(report.pairs["id_a"], report.pairs["id_b"])}
+    ref = set(zip(reference["a"], reference["b"]))
+    assert len(ref) >= 50
+    assert ours <= ref                                   # exact verification: no pair below the threshold
+    assert len(ours & ref) / len(ref) >= 0.95            # LSH recall of the true pairs
+    assert report.summary["near_duplicates"] == len(ours & ref) > 0
+    assert (report.pairs["jaccard"] >= 0.7).all()
+
+
+@pytest.fixture(scope="module")
+def real_prompts():
+    if not (EXTERNAL / "alpaca_eval").exists():
+        pytest.skip("data/external not bundled")
+    ann = json.load(gzip.open(EXTERNAL / "alpaca_eval/results/alpaca-7b/alpaca_eval_gpt4/annotations.json.gz"))
+    alpaca = [(f"alpaca:{r['dataset']}:{i}", r["instruction"]) for i, r in enumerate(ann)]
+    with gzip.open(EXTERNAL / "halueval/general_data.jsonl.gz", "rt", encoding="utf-8") as fh:
+        halu = [(f"halueval:{json.loads(line)['ID']}", json.loads(line)["user_query"]) for line in fh]
+    return alpaca, halu
+
+
+def test_real_data_near_duplicates_agree_with_exact_jaccard(real_prompts):
+    alpaca, halu = real_prompts
+    ids, texts = zip(*(alpaca + halu))
+    reference = dq.exact_jaccard_pairs(texts, 0.7)
+    norm = [dq.normalize_text(t) for t in texts]
+    ref = {(ids[a], ids[b]) for a, b in zip(reference["a"], reference["b"]) if norm[a] != norm[b]}
+    report = dq.find_duplicates(list(texts), list(ids), threshold=0.7)
+    ours = set(zip(report.pairs["id_a"], report.pairs["id_b"]))
+    assert ours <= ref and len(ours) / len(ref) >= 0.95
+    # the known AlpacaEval helpful_base template "I like to host guests ... recipe for ..." is one group
+    biggest = report.groups.iloc[0]
+    assert biggest["size"] >= 10 and biggest["id"].startswith("alpaca:helpful_base")
+
+
+def test_demo_planted_duplicate_prompts_are_exact_duplicates(demo_db):
+    from trainerlab.warehouse import connect
+
+    with connect(demo_db, read_only=True) as wh:
+        pairs = json.loads(wh.scalar("SELECT value FROM truth WHERE key = 'duplicate_prompt_pairs'"))
+        items = wh.query("SELECT item_id, prompt FROM items WHERE dataset = 'demo' ORDER BY item_id")
+    report = dq.find_duplicates(items["prompt"].tolist(), items["item_id"].tolist(), near=False)
+    group = dict(zip(report.rows["id"], report.rows["exact_group"]))
+    assert len(pairs) == 25
+    assert all(group[a] == group[b] for a, b in pairs)
+
+
+# -- contamination --------------------------------------------------------------------------
+def test_contamination_finds_planted_13gram_overlap():
+    rng = np.random.default_rng(4)
+    vocab = [f"v{i}" for i in range(5000)]
+    bench = [" ".join(rng.choice(vocab, size=30)) for _ in range(40)]
+    train = [" ".join(rng.choice(vocab, size=50)) for _ in range(300)]
+    leaked = list(range(0, 40, 5))
+    for k, i in enumerate(leaked):  # copy a 13-token window of the bench item into a training text
+        window = bench[i].split()[7:20]
+        words = train[k].split()
+        train[k] = " ".join(words[:10] + window + words[10:])
+    # a near miss: 12 consecutive tokens only
+    train[50] = train[50] + " " + " ".join(bench[1].split()[:12])
+    items, summary = dq.contamination(train, bench, n=13, train_ids=[f"t{i}" for i in range(300)])
+    assert items.loc[items["contaminated"], "id"].tolist() == leaked
+    assert items.loc[0, "matched_ids"] == ["t0"]
+    assert items.loc[0, "overlapping"] == 1 and items.loc[0, "ngrams"] == 18
+    assert summary["contaminated"] == len(leaked)
+    lo, hi = dq.wilson_interval(len(leaked), 40)
+    assert summary["rate"]["ci_low"] == pytest.approx(lo) and summary["rate"]["ci_high"] == pytest.approx(hi)
+
+
+def test_contamination_short_items():
+    train = ["please tell me the capital city of france today", "hello there"]
+    bench = ["Tell me the capital city of France", "Hello there!", "capital of spain please now ok"]
+    items, _ = dq.contamination(train, bench, n=13, min_tokens=5)
+    assert items["contaminated"].tolist() == [True, True, False]
+    assert "whole item" in items.loc[0, "method"] and "exact" in items.loc[1, "method"]
+
+
+def test_contamination_between_alpacaeval_and_halueval(real_prompts):
+    alpaca, halu = real_prompts
+    items, summary = dq.contamination([t for _, t in halu], [t for _, t in alpaca],
+                                      train_ids=[i for i, _ in halu], bench_ids=[i for i, _ in alpaca])
+    assert summary["n_bench"] == 805
+    # every flagged item really shares a normalised 13-gram (or is a verbatim short item)
+    by_id = dict(halu)
+    for row in items[items["contaminated"]].itertuples():
+        item = dq.tokenize(dict(alpaca)[row.id])
+        other = " ".join(dq.tokenize(by_id[row.matched_ids[0]]))
+        n = min(13, len(item))
+        assert any(" ".join(item[i:i + n]) in other for i in range(len(item) - n + 1))
+
+
+# -- PII summaries -------------------------------------------------------------------------------
+def test_wilson_interval_matches_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    for k, n in [(0, 10), (3, 10), (10, 10), (17, 1000), (500, 1000)]:
+        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert dq.wilson_interval(k, n) == pytest.approx((lo, hi), abs=1e-12)
+    assert all(math.isnan(x) for x in dq.wilson_interval(0, 0))
+
+
+def test_pii_summary_counts_leakage_and_coverage():
+    frame = pd.DataFrame({"prompt": ["mail a@b.co", "nothing", None, "call +44 20 7946 0958 or c@d.org"],
+                          "response": ["ok", "card 4111 1111 1111 1111", "fine", "ok"]})
+    s = dq.pii_summary(frame, ["prompt", "response"])
+    assert s["counts"]["EMAIL"] == 2 and s["counts"]["PHONE"] == 1 and s["counts"]["CARD"] == 1
+    assert s["records_with_pii"] == 3
+    lo, hi = dq.wilson_interval(3, 4)
+    assert s["leakage"]["estimate"] == pytest.approx(750.0)
+    assert (s["leakage"]["ci_low"], s["leakage"]["ci_high"]) == pytest.approx((lo * 1000, hi * 1000))
+    assert s["scan_coverage"]["estimate"] == pytest.approx(7 / 8)
+    assert s["redaction_coverage"]["estimate"] == 1.0
+    by_type = s["by_type"].set_index("type")
+    assert by_type.loc["EMAIL", "records"] == 2 and by_type.loc["EMAIL", "per_1000"] == pytest.approx(500.0)
+
+
+def test_evaluate_pii_counts_by_hand():
+    records = [
+        {"text": "a@b.co and 4111 1111 1111 1111", "spans": [{"type": "EMAIL", "start": 0, "end": 6},
+                                                             {"type": "CARD", "start": 11, "end": 30}]},
+        {"text": "call me", "spans": [{"type": "PHONE", "start": 5, "end": 7}]},   # missed on purpose
+        {"text": "IP 10.0.0.1", "spans": []},                                      # an unlabelled hit
+    ]
+    t = dq.evaluate_pii(records).set_index("type")
+    assert (t.loc["EMAIL", "tp"], t.loc["CARD", "tp"], t.loc["PHONE", "fn"], t.loc["IPV4", "fp"]) == (1, 1, 1, 1)
+    assert t.loc["ALL", "precision"] == pytest.approx(2 / 3) and t.loc["ALL", "recall"] == pytest.approx(2 / 3)
+    assert math.isnan(t.loc["IBAN", "precision"])
+
+
+# -- schema compliance ----------------------------------------------------------------------------
+def test_schema_compliance_of_a_frame_against_the_items_contract():
+    frame = pd.DataFrame({"item_id": ["a", "b", "b", None], "prompt": ["hi", "", "yo", "x"],
+                          "created_at": ["2026-06-01", "not a date", None, "2026-06-02T10:00"], "extra": [1, 2, 3, 4]})
+    r = dq.schema_compliance(frame, "items")
+    rules = sorted(zip(r["errors"]["row"], r["errors"]["rule"]))
+    assert rules == [(2, "text"), (2, "type"), (3, "unique"), (4, "required")]
+    assert r["unexpected_columns"] == ["extra"]
+    assert r["rows_with_errors"] == 3 and r["compliance"]["k"] == 1
+
+
+def test_schema_compliance_of_files(tmp_path):
+    jsonl = tmp_path / "x.jsonl"
+    jsonl.write_text('{"prompt": "a"}\n{broken\n{"prompt": ""}\n[1, 2]\n', encoding="utf-8")
+    r = dq.schema_compliance(jsonl, text_columns=["prompt"])
+    assert r["rows"] == 4 and r["n_errors"] == 3
+    assert sorted(r["errors"]["rule"]) == ["parse", "parse", "text"]
+    assert "line 2" in r["errors"].loc[r["errors"]["rule"] == "parse", "message"].iloc[0]
+    csv = tmp_path / "x.csv"
+    csv.write_text("winner,item_id,model_a,model_b\na,1,x,y\nc,2,x,y\n", encoding="utf-8")
+    r = dq.schema_compliance(csv, "preferences")
+    assert r["errors"]["rule"].tolist() == ["allowed"] and r["errors"]["row"].tolist() == [2]
+    (tmp_path / "latin.csv").write_bytes("prompt\ncaf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin.csv: not UTF-8"):
+        dq.schema_compliance(tmp_path / "latin.csv", text_columns=["prompt"])
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match="empty file"):
+        dq.schema_compliance(tmp_path / "empty.csv")
+
+
+def test_table_schema_compliance_on_the_demo(demo_db):
+    from trainerlab.warehouse import connect
+
+    with connect(demo_db, read_only=True) as wh:
+        items = dq.table_schema_compliance(wh, "items")
+        ann = dq.table_schema_compliance(wh, "annotations")
+        n_items = wh.count("items")
+        empty = wh.scalar("SELECT count(*) FROM items WHERE prompt IS NULL OR trim(prompt) = ''")
+    assert items["rows"] == n_items and items["n_errors"] == empty
+    assert ann["rows"] > 0 and ann["n_errors"] >= 0
+
+
+# -- the report call -------------------------------------------------------------------------------
+def test_dataset_qa_on_the_demo(demo_db):
+    from trainerlab.warehouse import connect
+
+    with connect(demo_db, read_only=True) as wh:
+        out = dq.dataset_qa(wh, dataset="demo", as_of="2026-09-01")
+    assert out["rows"] == 3064
+    checks = out["checks"].set_index("check")
+    assert checks.loc["PII", "status"] == "alert"                  # planted fake PII
+    assert out["duplicates"]["prompt"].summary["exact_duplicates"] > 0
+    assert out["contamination"]["summary"]["n_bench"] > 0
+    assert out["verdict"]["status"] == "alert" and 3 <= len(out["verdict"]["sentences"]) <= 5
+    assert out["pii"]["counts"]["EMAIL"] > 0
