@@ -463,3 +463,15 @@ def test_diff_in_diff_recovers_planted_coaching_effect():
     assert_allclose(r["estimate"], manual, atol=1e-12)
     assert r["ci_low"] <= 0.08 <= r["ci_high"]
     assert r["se"] > 1.5 * r["se_naive"]
+
+
+def test_bradley_terry_ties_independent_of_strength_shrink_gaps_unless_dropped():
+    # documented caveat: "half a win" is unbiased only when ties carry strength information
+    rng = np.random.default_rng(99)
+    theta = np.linspace(-1.2, 1.2, 8)
+    battles = _simulate_battles(rng, theta, 30000, tie_rate=0.3)
+    centred = theta - theta.mean()
+    half = u.BradleyTerry(n_boot=0, ties="half").fit(battles).theta_.sort_index().to_numpy()
+    drop = u.BradleyTerry(n_boot=0, ties="drop").fit(battles).theta_.sort_index().to_numpy()
+    slope = lambda est: float(np.polyfit(centred, est, 1)[0])  # noqa: E731
+    assert slope(half) < 0.85 and 0.93 < slope(drop) < 1.07

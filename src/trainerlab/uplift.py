@@ -246,7 +246,7 @@ def _bootstrap_means_items(values: np.ndarray, n_boot: int, rng: np.random.Gener
         draws = rng.multinomial(n, counts / n, size=n_boot)
         return draws @ uniq / n
     out = np.empty(n_boot)
-    chunk = max(1, int(2e7 // max(n, 1)))
+    chunk = max(1, int(1e6 // max(n, 1)))  # cache-sized chunks: a larger gather is memory-bound
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
@@ -267,7 +267,7 @@ def _bootstrap_means_clusters(values: np.ndarray, groups: np.ndarray, n_boot: in
         draws = rng.multinomial(g, counts / g, size=n_boot)
         return (draws @ pairs[:, 0]) / (draws @ pairs[:, 1])
     out = np.empty(n_boot)
-    chunk = max(1, int(2e7 // max(g, 1)))
+    chunk = max(1, int(1e6 // max(g, 1)))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         idx = rng.integers(0, g, size=(stop - start, g))
