@@ -302,6 +302,40 @@ def test_scan_frames_are_tidy_with_cis_and_methods(planted):
     assert planted.stability["band_status"].isin(["within band", "outside band", "inconclusive", "no data"]).all()
 
 
+def test_homogeneous_association_matches_a_poisson_loglinear_fit():
+    """G2 of no three-way interaction = deviance of the Poisson GLM with all two-way terms."""
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    T = np.array([[[30, 12, 8], [60, 30, 10]], [[20, 20, 10], [58, 33, 9]]], float)
+    res = drift.homogeneous_association_test(T)
+    # design of n ~ W*G + W*K + G*K (treatment coding, K = 3)
+    X, y = [], []
+    for w in range(2):
+        for g in range(2):
+            for k in range(3):
+                kk = [k == 1, k == 2]
+                X.append([1, w, g, *kk, w * g, *(w * np.array(kk)), *(g * np.array(kk))])
+                y.append(T[w, g, k])
+    fit = GLM(np.array(y), np.array(X, float), family=families.Poisson()).fit()
+    assert res["statistic"] == pytest.approx(fit.deviance, rel=1e-6) and res["dof"] == fit.df_resid == 2
+    # a constant difference between the groups is no interaction at all
+    same = np.array([[[40, 10, 10], [30, 20, 10]], [[80, 20, 20], [60, 40, 20]]], float)
+    assert drift.homogeneous_association_test(same)["statistic"] == pytest.approx(0, abs=1e-8)
+
+
+def test_label_shift_fires_for_a_new_bias_but_not_for_an_old_one():
+    sim = drift.simulate_ratings(n_periods=12, n_raters=12, items_per_period=250, gold_share=0.3, seed=8,
+                                 label_bias={"r03": (7, "unsafe", 0.35), "r09": (1, "sensitive", 0.2)})
+    scan = drift.scan_frame(sim, time="period", entity="rater", label="label", item="item", reference_end=4,
+                            config=drift.DriftConfig(n_sim=99, n_boot=20))
+    shift = scan.alerts[scan.alerts["signal"] == "label_shift"]
+    assert shift["entity"].tolist() == ["r03"]
+    assert 7 <= shift["since"].iloc[0] <= 8 and shift["flagged_at"].iloc[0] <= 9
+    ref = scan.tests[(scan.tests["test"] == "labels_vs_peers")].set_index("entity")
+    assert ref.loc["r09", "q_value"] < 0.05  # the old bias shows as a level difference in the panel
+
+
 # --------------------------------------------------------------------------- scans: false alarms
 @pytest.fixture(scope="module")
 def stable_scans():

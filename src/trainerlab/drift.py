@@ -31,10 +31,11 @@ How the alert rules keep false alarms down (docs/drift.md has the figures):
 * Rater drift is judged against the rater's **own baseline** (the reference
   window) with a one-sided tabular CUSUM on gold accuracy and on agreement with
   the consensus; a guideline change that *improves* everyone cannot trip it.
-* Label-distribution drift of a rater is alerted **relative to peers on the same
-  items** in the same period, so a shift everyone shares (a new guideline
-  version) cancels; the shift against the rater's own baseline is reported in
-  the panel, not alerted.
+* Label-distribution drift of a rater is alerted when the rater's **deviation
+  from its peers on the same items changes** from the reference window (a test
+  of no three-way interaction): a shift everyone shares (a new guideline
+  version) cancels, and so does a stable difference (a lenient rater); the shift
+  against the rater's own baseline is reported in the panel, not alerted.
 * Off-peer (careless) raters are a *level* problem, tested once per scan with a
   non-inferiority margin, so a rater a point below the median is not flagged.
 """
@@ -56,7 +57,7 @@ from scipy import stats
 __all__ = [
     # primitives
     "wilson_interval", "p_chart", "ewma_chart", "cusum_chart", "binomial_change_point",
-    "psi", "js_distance", "distribution_shift", "bh_adjust",
+    "psi", "js_distance", "distribution_shift", "homogeneous_association_test", "bh_adjust",
     # agreement by period
     "weekly_alpha", "alpha_backend", "cusum_arl0",
     # text
@@ -77,7 +78,7 @@ EWMA_ARL500 = {0.05: 2.615, 0.10: 2.814, 0.20: 2.962, 0.25: 2.998, 0.40: 3.054}
 ALERT_SIGNALS = {
     "gold_accuracy": "the entity's accuracy on gold items dropped below its own baseline (one-sided CUSUM)",
     "consensus_agreement": "the entity's agreement with the leave-one-out consensus dropped below its own baseline (one-sided CUSUM)",
-    "label_shift": "the entity's label distribution departs from its peers' on the same items in a period (G-test, BH across entities), having matched them in the reference window",
+    "label_shift": "the entity's deviation from its peers' labels on the same items changed since the reference window (G-test of no three-way interaction, BH across entities)",
     "off_peer": "the entity is below its peers by more than the margin over the whole scan (score test for non-inferiority, BH across entities)",
     "label_drift": "a task's label distribution in a period departs from the reference window (G-test, BH across periods; PSI or a share change at least the threshold)",
     "agreement_drift": "a task's Krippendorff's alpha in a period is below the reference window's (bootstrap over units)",
@@ -642,8 +643,8 @@ def weekly_alpha(unit_counts: pd.DataFrame, categories: Sequence, level: str = "
     ----------
     unit_counts : DataFrame
         Long counts with columns ``period``, ``item``, ``label``, ``n`` (how many
-        raters gave ``label`` to ``item``); a unit belongs to one period (that of
-        its first annotation).
+        raters gave ``label`` to ``item`` in that period); a unit is an item within
+        a period, so an item rated in two periods is a unit of each.
     categories : sequence
         The ordered category domain (from the label schema).
     level : {"nominal", "ordinal", "interval", "ratio"}
@@ -1075,10 +1076,11 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
             "GROUP BY entity, task, period")
         out["peers"] = wh.query(
             cte + "SELECT entity, task, period, other AS label, sum(m) AS n FROM j GROUP BY entity, task, period, other")
+        # weekly alpha's units: an item's ratings within one period (a gold item checked
+        # in several weeks is a unit of each of those weeks)
         out["units"] = wh.query(
-            "WITH u AS (SELECT task, item, min(period) AS period FROM drift_src WHERE item IS NOT NULL GROUP BY task, item) "
-            "SELECT s.task, u.period, s.item, s.label, count(*) AS n FROM drift_src s "
-            "JOIN u ON u.task = s.task AND u.item = s.item GROUP BY s.task, u.period, s.item, s.label")
+            "SELECT task, period, item, label, count(*) AS n FROM drift_src WHERE item IS NOT NULL "
+            "GROUP BY task, period, item, label")
     else:
         out["consensus"] = out["peers"] = out["units"] = pd.DataFrame()
     out["vendor_gold"] = wh.query(
@@ -1392,16 +1394,63 @@ def _batch_tests(rows: list[dict]) -> list[dict]:
     return out
 
 
+def homogeneous_association_test(tables) -> dict[str, np.ndarray]:
+    """G-test of no three-way interaction in 2 x 2 x K tables (window x group x label).
+
+    The model ``[WG][WK][GK]`` says the group's deviation from the other group
+    (rater vs peers) is the same in both windows (reference vs now); it is fitted
+    by iterative proportional fitting (Bishop, Fienberg & Holland 1975, ch. 3)
+    and ``G2 = 2 sum O ln(O / fitted)`` has ``K - 1`` degrees of freedom (K = labels
+    used). A stable difference between a rater and its peers (a lenient or an
+    excellent rater) leaves no interaction; a shift everyone shares (a guideline
+    change) moves both groups alike and leaves none either; a rater who starts
+    labelling differently from its peers makes one.
+
+    Parameters
+    ----------
+    tables : array (..., 2, 2, K) of counts.
+
+    Returns
+    -------
+    dict of arrays: statistic, dof, p_value (NaN when a window or group is empty).
+    """
+    T = np.asarray(tables, dtype=float)
+    m = np.ones_like(T)
+    wg = T.sum(axis=-1)
+    wk = T.sum(axis=-2)
+    gk = T.sum(axis=-3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(100):
+            prev = m
+            s = m.sum(axis=-1)
+            m = m * np.where(s > 0, wg / np.where(s > 0, s, 1), 0.0)[..., None]
+            s = m.sum(axis=-2)
+            m = m * np.where(s > 0, wk / np.where(s > 0, s, 1), 0.0)[..., None, :]
+            s = m.sum(axis=-3)
+            m = m * np.where(s > 0, gk / np.where(s > 0, s, 1), 0.0)[..., None, :, :]
+            if np.nanmax(np.abs(m - prev), initial=0.0) < 1e-9:
+                break
+        g2 = np.where(T > 0, 2 * T * np.log(np.where(T > 0, T, 1) / np.where(m > 0, m, 1)), 0.0)
+    stat = g2.sum(axis=(-3, -2, -1))
+    used = T.sum(axis=(-3, -2)) > 0
+    dof = used.sum(axis=-1) - 1
+    ok = (dof >= 1) & (wg > 0).all(axis=(-2, -1))
+    p = np.where(ok, stats.chi2.sf(stat, np.maximum(dof, 1)), np.nan)
+    return {"statistic": np.where(ok, stat, np.nan), "dof": dof, "p_value": p}
+
+
 def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, windows: pd.DataFrame,
                  cats_by_task: dict, cfg: DriftConfig):
-    """Entity vs peers, label distributions: the reference window, each period, and a rolling window.
+    """Entity vs peers, label distributions: the level in the reference window, and its change.
 
-    The test of period t pools periods t - w + 1 .. t (``cfg.shift_window``, monitored
-    periods only), which steadies a weekly G-test without letting old data mask
-    a new shift. BH runs across entities and tasks within each period. A rater
-    is *on* in period t when its rolling test is significant while its
-    reference-window test is not (off from the start is a level difference, for
-    the off-peer test, not drift).
+    ``reference`` rows: the entity's labels vs its peers' on the same items in
+    the reference window (G-test; a level difference, for the panel).
+    ``rolling`` rows, period t: has the entity's deviation from its peers changed
+    between the reference window and periods t - w + 1 .. t (``cfg.shift_window``,
+    monitored periods)? A test of no three-way interaction
+    (:func:`homogeneous_association_test`); BH across entities and tasks within
+    the period; the entity is *on* while it is significant. ``period`` rows: the
+    same test for period t alone (dates the onset).
     """
     win = windows["window"].to_numpy()
     T = len(win)
@@ -1427,45 +1476,64 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
     own_r = _label_vectors(lab[lab["period"].isin(ref_periods)], ["entity", "task"], cats_by_task)
     peer_r = _label_vectors(peer[peer["period"].isin(ref_periods)], ["entity", "task"], cats_by_task)
     w = max(1, int(cfg.shift_window))
-    rows = []
+    level_rows, change_rows = [], []
     for (ent, task), a in own_r.items():
         b = peer_r.get((ent, task))
         if b is not None:
-            rows.append({"entity": ent, "task": task, "period": -1, "kind": "reference", "a": a, "b": b})
-    pairs = sorted({(e, tk) for (e, tk, _) in own_v})
-    for ent, task in pairs:
-        K = len(cats_by_task[task])
+            level_rows.append({"entity": ent, "task": task, "period": -1, "kind": "reference", "a": a, "b": b})
+    for (ent, task), ra in own_r.items():
+        rb = peer_r.get((ent, task))
+        if rb is None:
+            continue
+        K = len(ra)
         for t in range(T):
-            if (ent, task, t) in own_v and (ent, task, t) in peer_v:
-                rows.append({"entity": ent, "task": task, "period": t, "kind": "period",
-                             "a": own_v[(ent, task, t)], "b": peer_v[(ent, task, t)]})
-            if mon[t]:
-                span = [u for u in range(t - w + 1, t + 1) if u >= 0 and mon[u]]
+            if not mon[t]:
+                continue
+            for kind, span in (("period", [t]), ("rolling", [u for u in range(t - w + 1, t + 1) if u >= 0 and mon[u]])):
                 a = sum((own_v.get((ent, task, u), np.zeros(K)) for u in span), np.zeros(K))
                 b = sum((peer_v.get((ent, task, u), np.zeros(K)) for u in span), np.zeros(K))
                 if a.sum() > 0 and b.sum() > 0:
-                    rows.append({"entity": ent, "task": task, "period": t, "kind": "rolling", "a": a, "b": b})
-    if not rows:
+                    change_rows.append({"entity": ent, "task": task, "period": t, "kind": kind,
+                                        "table": np.stack([np.stack([ra, rb]), np.stack([a, b])]), "a": a, "b": b})
+    if not level_rows and not change_rows:
         return pd.DataFrame(), [], pd.DataFrame()
-    res = _batch_tests(rows)
-    out = pd.DataFrame([{**{k: r[k] for k in ("entity", "task", "period", "kind")}, **x} for r, x in zip(rows, res)])
+    frames = []
+    if level_rows:
+        res = _batch_tests(level_rows)
+        frames.append(pd.DataFrame([{**{k: r[k] for k in ("entity", "task", "period", "kind")}, **x}
+                                    for r, x in zip(level_rows, res)]))
+    if change_rows:
+        js = _batch_tests(change_rows)
+        by_k: dict[int, list] = {}
+        for i, r in enumerate(change_rows):
+            by_k.setdefault(r["table"].shape[-1], []).append(i)
+        out_rows = [None] * len(change_rows)
+        for _, idx in by_k.items():
+            res = homogeneous_association_test(np.stack([change_rows[i]["table"] for i in idx]))
+            for j, i in enumerate(idx):
+                r = change_rows[i]
+                out_rows[i] = {"entity": r["entity"], "task": r["task"], "period": r["period"], "kind": r["kind"],
+                               "n_entity": js[i]["n_entity"], "n_peers": js[i]["n_peers"],
+                               "statistic": res["statistic"][j], "dof": int(res["dof"][j]),
+                               "p_value": res["p_value"][j], "js_distance": js[i]["js_distance"]}
+        frames.append(pd.DataFrame(out_rows))
+    out = pd.concat(frames, ignore_index=True)
     out["q_value"] = np.nan
     for _, idx in out.groupby(["kind", "period"]).groups.items():
         out.loc[idx, "q_value"] = bh_adjust(out.loc[idx, "p_value"])
     out["window"] = [("reference (pooled)" if t < 0 else win[t]) for t in out["period"]]
-    out["method"] = np.where(out["kind"] == "rolling",
-                             f"G-test, entity vs {peer_desc}, periods t-{w - 1}..t pooled; BH across entities and tasks",
-                             f"G-test, entity vs {peer_desc}; BH across entities and tasks")
-    refq = out[out["kind"] == "reference"].set_index(["entity", "task"])["q_value"].to_dict()
+    out["method"] = np.where(
+        out["kind"] == "reference", f"G-test, entity vs {peer_desc} in the reference window; BH across entities and tasks",
+        f"change of the entity's deviation from {peer_desc} since the reference window (G-test of no three-way "
+        f"interaction, IPF)" + np.where(out["kind"] == "rolling", f", periods t-{w - 1}..t pooled", "")
+        + "; BH across entities and tasks within the period")
     roll = out[out["kind"] == "rolling"]
     per = out[out["kind"] == "period"].set_index(["entity", "task", "period"])["p_value"].to_dict()
     alerts, states = [], []
     for (ent, task), sub in roll.groupby(["entity", "task"], sort=True):
-        rq = refq.get((ent, task), np.nan)
         on = np.zeros(T, bool)
-        if np.isfinite(rq) and rq >= cfg.alpha:
-            for r in sub.itertuples(index=False):
-                on[int(r.period)] = bool(r.q_value < cfg.alpha)
+        for r in sub.itertuples(index=False):
+            on[int(r.period)] = bool(r.q_value < cfg.alpha)
         states.append(pd.DataFrame({"signal": "label_shift", "entity": ent, "task": task, "period": np.arange(T), "on": on}))
         t_flag = _run_start(on, t_last)
         if t_flag is None:
@@ -1477,9 +1545,10 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
         alerts.append({"signal": "label_shift", "entity": ent, "task": task, "since_period": t_since,
                        "flagged_period": t_flag, "magnitude": float(last["js_distance"]),
                        "p_value": float(last["p_value"]), "q_value": float(last["q_value"]), "direction": "two-sided",
-                       "method": f"G-test vs {peer_desc} over the last {w} periods (BH within period); "
-                                 "magnitude = Jensen-Shannon distance",
-                       "detail": {"reference_q": rq}})
+                       "method": f"change of the entity's deviation from {peer_desc} since the reference window, "
+                                 f"last {w} periods (G-test of no three-way interaction, BH within period); "
+                                 "magnitude = Jensen-Shannon distance to peers now",
+                       "detail": {}})
     return out, alerts, (pd.concat(states, ignore_index=True) if states else pd.DataFrame())
 
 
@@ -1950,6 +2019,7 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
                      categories: Sequence[str] = ("safe", "sensitive", "unsafe"),
                      class_probs: Sequence[float] | None = (0.6, 0.25, 0.15), accuracy: float = 0.85,
                      rater_accuracy: dict | None = None, drift: dict | None = None, careless: Sequence[str] = (),
+                     label_bias: dict | None = None,
                      gold_share: float = 0.25, confusable: tuple[str, str] | None = None,
                      confusion_rate: float = 0.0, confusion_until: int | None = None,
                      start: str = "2026-06-01", seed: int = 0) -> pd.DataFrame:
@@ -1964,6 +2034,9 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
         one of the other categories uniformly. ``rater_accuracy`` overrides it
         per rater; ``careless`` raters answer uniformly at random.
     drift : {rater: (onset_period, accuracy_after)}; periods are 1-based.
+    label_bias : {rater: (onset_period, category, probability)}: from the onset the
+        rater answers ``category`` with that probability whatever the item (a
+        rater who starts over-using one label).
     gold_share : share of items in the gold set (their ``gold`` is the truth).
     confusable, confusion_rate, confusion_until : before period
         ``confusion_until`` (1-based, the guideline change), a rater who would
@@ -2010,6 +2083,9 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
         if careless_idx:
             flip &= ~np.isin(r_idx, careless_idx)
         lab = np.where(flip, np.where(t_row == a, b, a), lab)
+    for r, (onset, cat, prob) in (label_bias or {}).items():
+        m = (r_idx == raters.index(r)) & (p_row >= onset) & (rng.random(len(r_idx)) < prob)
+        lab = np.where(m, int(np.flatnonzero(cats == cat)[0]), lab)
     day = rng.integers(0, 7, size=len(r_idx))
     at = pd.Timestamp(start) + pd.to_timedelta((p_row - 1) * 7 + day, unit="D") + pd.to_timedelta(rng.integers(0, 86400, size=len(r_idx)), unit="s")
     gold = np.where(is_gold[item_idx], cats[t_row], None)
@@ -2170,7 +2246,8 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
                 if not (nb and na):
                     continue
                 try:
-                    p = float(test_proportions_2indep(ka, na, kb, nb, method="score", compare="diff").pvalue)
+                    with np.errstate(divide="ignore", invalid="ignore"):  # ratio/odds of a 0 share: unused here
+                        p = float(test_proportions_2indep(ka, na, kb, nb, method="score", compare="diff").pvalue)
                 except Exception:
                     p = np.nan
                 conf_rows.append({"task": task, "gold": gl, "label": lab, "share_before": kb / nb, "n_before": nb,

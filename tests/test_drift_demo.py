@@ -1,0 +1,131 @@
+"""Drift monitoring on the demo warehouse: the planted truth (docs/demo.md) is recovered."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainerlab import drift
+from trainerlab.warehouse import Warehouse
+
+
+def _truth(wh, key):
+    return json.loads(wh.scalar("SELECT value FROM truth WHERE key = ?", [key]))
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db):
+    with Warehouse(demo_db, read_only=True) as wh:
+        truth = {k: _truth(wh, k) for k in ("drift", "raters", "guideline_change", "input_drift", "careless_rater")}
+        # current window = the last three weeks, where the planted input drift lives
+        scan = drift.scan_warehouse(wh, dataset="demo", current=("2026-08-03", None),
+                                    config=drift.DriftConfig(n_sim=199, n_boot=100))
+    return scan, truth
+
+
+def _week(date) -> int:
+    return int((pd.Timestamp(date) - pd.Timestamp("2026-06-01")).days // 7) + 1
+
+
+def test_drifting_rater_flagged_within_two_weeks_with_since_within_a_week(demo):
+    scan, truth = demo
+    onset = truth["drift"]["from_week"]
+    a = scan.alerts
+    mine = a[(a["entity"] == truth["drift"]["rater"]) & a["signal"].isin(["gold_accuracy", "consensus_agreement"])]
+    assert set(mine["signal"]) == {"gold_accuracy", "consensus_agreement"}
+    assert min(_week(f) for f in mine["flagged_at"]) <= onset + 2
+    assert all(abs(_week(s) - onset) <= 1 for s in mine["since"])
+    assert (mine["magnitude"] < 0).all() and (mine["p_value"] < 0.01).all()
+
+
+def test_careless_rater_is_off_peer(demo):
+    scan, truth = demo
+    off = scan.alerts[scan.alerts["signal"] == "off_peer"]
+    assert off["entity"].tolist() == [truth["careless_rater"]]
+    assert off["magnitude"].iloc[0] < -0.2
+
+
+def test_no_alert_for_the_stable_raters_and_few_on_weeks(demo):
+    scan, truth = demo
+    stable = [r for r, v in truth["raters"].items() if v["profile"] in ("excellent", "good", "lenient_helpfulness")]
+    rater_signals = ["gold_accuracy", "consensus_agreement", "label_shift", "off_peer"]
+    assert not set(scan.alerts.loc[scan.alerts["signal"].isin(rater_signals), "entity"]) & set(stable)
+    st = scan.states
+    m = st["signal"].isin(rater_signals) & st["entity"].isin(stable) & st["window"].isin(["between", "current"])
+    on_weeks = st[m].groupby(["entity", "period"])["on"].any()
+    assert len(on_weeks) == len(stable) * 8 and on_weeks.mean() <= 0.05
+
+
+def test_guideline_v2_improves_safety_only(demo):
+    scan, truth = demo
+    g = scan.extras["guideline"]
+    change = truth["guideline_change"]
+    assert (g["before"], g["after"]) == (change["from"], change["to"])
+    assert pd.Timestamp(g["change_at"]) == pd.Timestamp(change["date"])
+    assert set(g["excluded"]) == {"r05", "r12"}
+    by = g["by_task"].set_index("task")
+    assert by.loc["safety", "q_value"] < 0.001 and by.loc["safety", "diff"] > 0.05
+    assert by.loc["safety", "ci_low"] > 0
+    for other in ("helpfulness", "correctness"):
+        assert by.loc[other, "q_value"] >= 0.05 and by.loc[other, "ci_low"] < 0 < by.loc[other, "ci_high"]
+    did = g["did"].set_index("task")
+    assert list(did.index) == ["safety"] and did.loc["safety", "ci_low"] > 0
+    conf = g["confusion"]
+    pair = conf[(conf["task"] == "safety") & conf["gold"].isin(change["labels"]) & conf["label"].isin(change["labels"])]
+    assert len(pair) == 2 and (pair["change"] < -0.05).all() and (pair["q_value"] < 0.05).all()
+    # the largest drops in safety are exactly the sensitive <-> unsafe cells
+    top = conf[conf["task"] == "safety"].nsmallest(2, "change")
+    assert set(zip(top["gold"], top["label"])) == {("sensitive", "unsafe"), ("unsafe", "sensitive")}
+
+
+def test_planted_input_drift_is_found_in_the_intent_mix(demo):
+    scan, truth = demo
+    inp = scan.extras["input"].set_index("feature")
+    assert inp.loc["intent", "top"] == truth["input_drift"]["intent"] and inp.loc["intent", "top_change"] > 0.03
+    a = scan.alerts[scan.alerts["signal"] == "input_drift"]
+    assert "intent" in set(a["entity"])
+    assert not {"language", "prompt_length"} & set(a["entity"])
+
+
+def test_weekly_alpha_matches_the_agreement_module_on_the_same_week(demo, demo_db):
+    """Weekly alpha's units (an item's ratings within the week) against an independent path:
+    the agreement module on the week's ratings read by its own warehouse reader."""
+    from trainerlab import agreement
+
+    scan, _ = demo
+    ag = scan.agreement
+    row = ag[(ag["task"] == "helpfulness") & (ag["period"].astype(str) == "2")].iloc[0]
+    with Warehouse(demo_db, read_only=True) as wh:
+        r = agreement.ratings_from_warehouse(wh, "helpfulness", start="2026-06-15", end="2026-06-22", with_items=True)
+        ids = set(wh.query("SELECT item_id FROM items WHERE dataset = 'demo'")["item_id"])
+    r = r[r["item"].isin(ids) & r["label"].notna()]
+    ref = agreement.krippendorff_alpha(r, level="ordinal", categories=list("12345"), n_boot=0)
+    assert row["estimate"] == pytest.approx(ref.estimate, abs=1e-9) and row["n_units"] == ref.n_units
+    assert ((ag["ci_low"] <= ag["estimate"] + 1e-12) & (ag["estimate"] <= ag["ci_high"] + 1e-12)).all()
+
+
+def test_alerts_are_reported_once_then_tracked_then_resolved(demo, demo_db, tmp_path):
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, path)
+    scan, _ = demo
+    with Warehouse(path) as wh:
+        t0, t1, t2 = (pd.Timestamp("2026-08-24 09:00") + pd.Timedelta(days=d) for d in (0, 7, 14))
+        first = drift.record_alerts(wh, scan.alerts, source="warehouse:demo", now=t0)
+        assert (first["status"] == "new").all() and len(first) == len(scan.alerts) > 0
+        second = drift.record_alerts(wh, scan.alerts, source="warehouse:demo", now=t1)
+        assert (second["status"] == "ongoing").all()
+        assert second["alert_id"].tolist() == first["alert_id"].tolist()
+        table = drift.load_alerts(wh, "warehouse:demo")
+        assert (table["times_seen"] == 2).all() and (table["status"] == "ongoing").all()
+        assert (pd.to_datetime(table["first_seen_at"]) == t0).all()
+        # the next scan finds only the off-peer rater: the others resolve
+        keep = scan.alerts[scan.alerts["signal"] == "off_peer"]
+        third = drift.record_alerts(wh, keep, source="warehouse:demo", now=t2)
+        assert set(third.loc[third["status"] == "resolved", "signal"]) == set(scan.alerts["signal"]) - {"off_peer"} \
+            or (third["status"] == "resolved").sum() == len(scan.alerts) - len(keep)
+        assert drift.match_alerts(wh, scan.alerts, "warehouse:demo")["status"].value_counts().to_dict() == \
+            {"new": len(scan.alerts) - len(keep), "ongoing": len(keep)}
+        # another source is tracked separately
+        assert (drift.match_alerts(wh, scan.alerts, "file:elsewhere")["status"] == "new").all()
