@@ -1,0 +1,62 @@
+"""Disagreement explorer: items whose raters disagree, filtered by task, label, rater and guideline version.
+
+Run with `trainerlab explore disagreements` (serves on 127.0.0.1). Every text
+shown is redacted by trainerlab.pii.redact (inside trainerlab.disputes).
+"""
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="full", app_title="trainerlab: disagreements")
+
+
+@app.cell
+def _():
+    import marimo as mo
+
+    from trainerlab import disputes
+    from trainerlab.warehouse import connect
+
+    wh = connect(None, read_only=True)  # $TRAINERLAB_DB, set by `trainerlab explore --db`
+    options = disputes.filter_options(wh)
+    return disputes, mo, options, wh
+
+
+@app.cell
+def _(mo, options):
+    task = mo.ui.dropdown(options["tasks"], value=(options["tasks"] or [None])[0], label="task")
+    rater = mo.ui.dropdown(["(any)"] + options["raters"], value="(any)", label="rater")
+    guideline = mo.ui.dropdown(["(any)"] + options["guideline_versions"], value="(any)", label="guideline version")
+    return guideline, rater, task
+
+
+@app.cell
+def _(guideline, mo, options, rater, task):
+    label = mo.ui.dropdown(["(any)"] + options["labels"].get(task.value, []), value="(any)", label="label")
+    mo.vstack([
+        mo.md("# Disagreements\nItems whose raters gave different labels, most contested first. "
+              "Texts are redacted."),
+        mo.hstack([task, label, rater, guideline], justify="start", gap=1.5),
+    ])
+    return (label,)
+
+
+@app.cell
+def _(disputes, guideline, label, mo, rater, task, wh):
+    def _pick(widget):
+        return None if widget.value in (None, "(any)") else widget.value
+
+    frame = disputes.disputed_items(wh, task.value, label=_pick(label), rater=_pick(rater),
+                                    guideline_version=_pick(guideline), limit=500)
+    total = int(frame["disputed_total"].iloc[0]) if len(frame) else 0
+    shown = frame.drop(columns=["disputed_total"]).assign(
+        top_share=frame["top_share"].round(2), gold_label=frame["gold_label"].fillna("–"))
+    mo.vstack([
+        mo.md(f"**{total:,} disputed items** for task `{task.value}`"
+              + (f" (showing the {len(frame):,} most contested)" if total > len(frame) else "")),
+        mo.ui.table(shown, selection=None, page_size=15, show_column_summaries=False),
+    ])
+    return
+
+
+if __name__ == "__main__":
+    app.run()
