@@ -238,19 +238,18 @@ def _bootstrap_means_items(values: np.ndarray, n_boot: int, rng: np.random.Gener
     distinct value were drawn, which is Multinomial(n, share of each value); for
     pass/fail or rating data (few distinct values) this draws the counts
     directly, exactly the same distribution as resampling indices at a tiny
-    fraction of the cost. Continuous data falls back to index resampling in chunks.
+    fraction of the cost. Continuous data (more than 256 distinct values) falls
+    back to resampling indices, at the cost of the plain loop.
     """
     n = values.size
     uniq, counts = np.unique(values, return_counts=True)
     if uniq.size <= 256:
         draws = rng.multinomial(n, counts / n, size=n_boot)
         return draws @ uniq / n
+    # continuous values: plain index resampling (the random draws dominate; batching does not help)
     out = np.empty(n_boot)
-    chunk = max(1, int(1e6 // max(n, 1)))  # cache-sized chunks: a larger gather is memory-bound
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        out[start:stop] = values[idx].mean(axis=1)
+    for b in range(n_boot):
+        out[b] = values.take(rng.integers(0, n, n)).mean()
     return out
 
 
