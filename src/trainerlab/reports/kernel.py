@@ -35,7 +35,7 @@ KERNEL_ENV = {
 
 
 def kernel_argv(python: str | None = None) -> list[str]:
-    return [python or sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    return [python or sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
 
 def kernel_manager_class(ipc_dir: str, env: dict[str, str] | None = None) -> type[AsyncKernelManager]:
