@@ -299,7 +299,8 @@ def test_scan_frames_are_tidy_with_cis_and_methods(planted):
     assert (c.loc[ok, "estimate"] <= c.loc[ok, "ci_high"] + 1e-12).all()
     assert planted.alerts["method"].str.len().min() > 20
     assert set(planted.panel["entity"]) == {f"r{i:02d}" for i in range(1, 13)}
-    assert planted.stability["band_status"].isin(["within band", "outside band", "inconclusive", "no data"]).all()
+    assert planted.stability["band_status"].isin(["within band", "outside band", "outside, not significant",
+                                                  "no data"]).all()
 
 
 def test_homogeneous_association_matches_a_poisson_loglinear_fit():
@@ -396,3 +397,37 @@ def test_textbook_limits_would_cry_wolf_where_calibrated_ones_do_not():
     c = scan.charts
     on = c.loc[(c["signal"] == "gold_accuracy") & (c["window"] == "current"), "on"]
     assert on.mean() > 2 * scan.config.false_alarm_rate
+
+
+# --------------------------------------------------------------------------- real data
+def test_mqm_generalmt2023_attention_checks_single_out_two_raters():
+    """WMT 2023 en-de side-by-side MQM (3 raters per segment): the published attention checks
+    ('HOTW-test' rows, Found/Missed) act as gold. docs/drift.md reports this analysis."""
+    import json
+    import tarfile
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data/external/wmt_mqm/generalMT2023/ende" / \
+        "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz"
+    with tarfile.open(path) as tf:
+        raw = pd.read_csv(tf.extractfile(tf.getmembers()[0]), sep="\t", quoting=3)
+    raw["at"] = pd.to_datetime(raw["metadata"].map(lambda s: json.loads(s)["timestamp"]), unit="ms")
+    raw["item"] = raw["system"] + ":" + raw["globalSegId"].astype(str)
+    rank = {"No-error": 0, "Minor": 1, "Major": 2}
+    err = raw[raw["severity"].isin(rank)].assign(s=lambda d: d["severity"].map(rank))
+    worst = err.groupby(["rater", "item"], as_index=False).agg(s=("s", "max"), at=("at", "min"))
+    worst["label"] = worst["s"].map({0: "no-error", 1: "minor", 2: "major"})
+    worst["task"], worst["gold"] = "severity", None
+    hotw = raw[raw["severity"] == "HOTW-test"]
+    checks = pd.DataFrame({"rater": hotw["rater"], "item": hotw["item"] + ":hotw", "at": hotw["at"],
+                           "task": "attention", "label": hotw["category"].str.lower(), "gold": "found"})
+    long = pd.concat([worst[["rater", "item", "at", "task", "label", "gold"]], checks], ignore_index=True)
+    scan = drift.scan_frame(long, time="at", granularity="week", entity="rater", label="label", gold="gold",
+                            item="item", task="task", reference_end="2024-08-19",
+                            config=drift.DriftConfig(n_sim=199, n_boot=50))
+    off = scan.alerts[scan.alerts["signal"] == "off_peer"]
+    assert sorted(off["entity"]) == ["rater4", "rater9"]
+    t = scan.tests[scan.tests["test"] == "off_peer_gold_accuracy"].set_index("entity")
+    # rater4 found 22 of 32 injected errors, rater9 12 of 19 (published Found/Missed counts)
+    assert (t.loc["rater4", "n"], t.loc["rater4", "estimate"]) == (32, pytest.approx(22 / 32))
+    assert (t.loc["rater9", "n"], t.loc["rater9", "estimate"]) == (19, pytest.approx(12 / 19))

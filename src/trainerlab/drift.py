@@ -603,11 +603,19 @@ def _alpha_window(sub: pd.DataFrame, categories: Sequence, level: str, n_boot: i
     if sub.empty:
         return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_units": 0,
                 "replicates": np.full(n_boot, np.nan), "reason": "no units"}
+    m_u = sub.groupby("item")["n"].sum()
+    if (m_u >= 2).sum() < 1:
+        return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_units": 0,
+                "replicates": np.full(n_boot, np.nan), "reason": "no unit with two or more ratings (nothing pairable)"}
     long = _long_from_counts(sub)
     if alpha_backend() == "trainerlab.agreement":
         from .agreement import krippendorff_alpha
 
-        res = krippendorff_alpha(long, level=level, categories=list(categories), n_boot=n_boot, seed=seed, ci=ci)
+        try:
+            res = krippendorff_alpha(long, level=level, categories=list(categories), n_boot=n_boot, seed=seed, ci=ci)
+        except ValueError as exc:
+            return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_units": 0,
+                    "replicates": np.full(n_boot, np.nan), "reason": str(exc)}
         reps = res.replicates if res.replicates is not None else np.full(n_boot, np.nan)
         return {"estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high, "n_units": res.n_units,
                 "replicates": np.asarray(reps, float), "reason": res.reason}
@@ -1114,8 +1122,9 @@ def _assign_windows(periods: pd.DataFrame, reference=None, current=None, referen
 
     ``reference`` and ``current`` are (start, end) bounds in the buckets' type
     (None = open); ``reference_end`` is a shorthand for ``reference=(None, end)``.
-    Default: the first third of the periods (at least one) is the reference,
-    the rest is current.
+    Defaults: the first third of the periods (at least one) is the reference and
+    the last third (after the reference) is current; periods in between are
+    ``between``: charted and monitored, but not pooled into "current".
     """
     p = periods.copy()
     buckets = p["bucket"].tolist()
@@ -1142,7 +1151,8 @@ def _assign_windows(periods: pd.DataFrame, reference=None, current=None, referen
     last_ref = int(np.flatnonzero(ref)[-1])
     first_ref = int(np.flatnonzero(ref)[0])
     if current is None:
-        cur = np.arange(T) > last_ref
+        n_cur = max(1, int(math.ceil(T / 3)))
+        cur = (np.arange(T) > last_ref) & (np.arange(T) >= T - n_cur)
     else:
         lo = _coerce_like(current[0], sample, "current window start")
         hi = _coerce_like(current[1], sample, "current window end")
@@ -1571,8 +1581,9 @@ def _off_peer(frame: pd.DataFrame, metric: str, cfg: DriftConfig, first_period: 
             reason = "no peers or no observations"
         else:
             try:
-                res = test_proportions_2indep(r.k, r.n, k_p, n_p, value=-cfg.off_peer_margin, method="score",
-                                              compare="diff", alternative="smaller")
+                with np.errstate(divide="ignore", invalid="ignore"):  # ratio/odds of a 0 share: unused here
+                    res = test_proportions_2indep(r.k, r.n, k_p, n_p, value=-cfg.off_peer_margin, method="score",
+                                                  compare="diff", alternative="smaller")
                 p = float(res.pvalue)
             except Exception as exc:  # degenerate tables (all correct) have no score statistic
                 reason = f"score test undefined: {exc}"
@@ -1726,10 +1737,11 @@ def _stability(gold: pd.DataFrame, vendor_gold: pd.DataFrame, windows: pd.DataFr
         chart = p_chart(k, n, reference=ref, sigma=cfg.p_chart_sigma, labels=buckets)
         lo, hi = wilson_interval(k, n, cfg.alpha)
         center = chart["center"].iloc[0]
-        status = np.where(n == 0, "no data",
-                          np.where((lo >= center - cfg.band) & (hi <= center + cfg.band), "within band",
-                                   np.where((hi < center - cfg.band) | (lo > center + cfg.band), "outside band",
-                                            "inconclusive")))
+        p_hat = np.asarray(chart["p"], dtype=float)
+        inside = (p_hat >= center - cfg.band) & (p_hat <= center + cfg.band)
+        surely_out = (hi < center - cfg.band) | (lo > center + cfg.band)
+        status = np.where(n == 0, "no data", np.where(inside, "within band", np.where(
+            surely_out, "outside band", "outside, not significant")))
         frames.append(pd.DataFrame({
             "group": kind, "name": name, "period": np.arange(T), "bucket": buckets, "window": win,
             "n": n, "k": k, "estimate": chart["p"], "ci_low": lo, "ci_high": hi, "baseline": center,
@@ -1737,7 +1749,7 @@ def _stability(gold: pd.DataFrame, vendor_gold: pd.DataFrame, windows: pd.DataFr
             "pchart_lcl": chart["lcl"], "pchart_ucl": chart["ucl"], "below_lcl": chart["below"],
             "above_ucl": chart["above"],
             "method": f"Wilson {100 * (1 - cfg.alpha):g}% CI; p-chart {cfg.p_chart_sigma:g}-sigma from the reference window; "
-                      f"band +-{cfg.band:g}"}))
+                      f"band: baseline +-{cfg.band:g}; 'outside band' only when the whole CI is outside"}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -2339,7 +2351,8 @@ def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | Non
     granularity : period length (``week`` by default; day, month, quarter, year).
     reference, current : (start, end) windows as period starts (dates); None ends
         are open. Default: the first third of the periods is the reference and
-        everything after it is current. ``reference_end`` is a shorthand.
+        the last third is current; rater charts monitor every period after the
+        reference. ``reference_end`` is a shorthand.
     config : :class:`DriftConfig` (levels, chart design, margins, seeds).
     guideline, inputs, text : also run :func:`guideline_impact` (raters with a
         rater alert excluded) and :func:`input_drift` (``text`` adds the domain
@@ -2496,3 +2509,112 @@ def _jsonable(v):
     if isinstance(v, (pd.Timestamp, datetime)):
         return v.isoformat()
     return v
+
+
+# =============================================================================
+# Readout helpers for the report (sentences and figures; the numbers come from the scan)
+# =============================================================================
+_SIGNAL_WORDS = {
+    "gold_accuracy": "gold accuracy dropped", "consensus_agreement": "agreement with the consensus dropped",
+    "label_shift": "labels moved away from peers", "off_peer": "below peers overall",
+    "label_drift": "label mix changed", "agreement_drift": "agreement (alpha) dropped",
+    "input_drift": "input changed",
+}
+
+
+def report_summary(scan: DriftScan, alerts: pd.DataFrame | None = None) -> dict:
+    """The verdict of a drift readout: 3 to 5 plain sentences and a status.
+
+    ``alerts`` is the scan's alerts with a ``status`` column (from
+    :func:`match_alerts`); new alerts make the status ``alert``, tracked ones ``warn``.
+    """
+    a = scan.alerts if alerts is None else alerts
+    status_col = a["status"] if "status" in a.columns else pd.Series(["new"] * len(a), index=a.index)
+    new = a[status_col == "new"]
+    cur = scan.periods[scan.periods["window"] == "current"]["bucket"]
+    when = f"{_plain(cur.iloc[0])} to {_plain(cur.iloc[-1])}" if len(cur) else "the current window"
+    sentences = []
+    if a.empty:
+        sentences.append(f"No drift alert in {when}: every rater is within its control limits and in line with its peers.")
+        status = "ok"
+    else:
+        raters = a[a["signal"].isin(["gold_accuracy", "consensus_agreement", "label_shift", "off_peer"])]
+        parts = []
+        for ent, sub in raters.groupby("entity", sort=True):
+            words = ", ".join(sorted({_SIGNAL_WORDS[s] for s in sub["signal"]}))
+            since = min(str(s) for s in sub["since"])
+            parts.append(f"{ent} ({words}; since {since[:10]})")
+        if parts:
+            sentences.append(f"{len(parts)} rater(s) need attention in {when}: " + "; ".join(parts) + ".")
+        rest = a[~a.index.isin(raters.index)]
+        if len(rest):
+            sentences.append("Other signals: " + "; ".join(
+                f"{_SIGNAL_WORDS[r.signal]} for {r.entity} since {str(r.since)[:10]}" for r in rest.itertuples()) + ".")
+        lead = a.loc[a["p_value"].astype(float).idxmin()]
+        sentences.append(f"The strongest is {lead['signal'].replace('_', ' ')} for {lead['entity']}: magnitude "
+                         f"{float(lead['magnitude']):+.3f}, p = {float(lead['p_value']):.2g} "
+                         f"({int(len(new))} of {len(a)} alerts are new).")
+        status = "alert" if len(new) else "warn"
+    g = scan.extras.get("guideline")
+    if g and not g["by_task"].empty:
+        sig = g["by_task"][g["by_task"]["q_value"] < scan.config.alpha]
+        if len(sig):
+            r = sig.iloc[0]
+            sentences.append(f"Guideline {g['after']} (from {g['change_at']}) changed gold accuracy on {r['task']} by "
+                             f"{100 * r['diff']:+.1f} points (95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f}), "
+                             f"and on no other task.") if len(sig) == 1 else sentences.append(
+                f"Guideline {g['after']} changed gold accuracy on {', '.join(sig['task'])}.")
+        else:
+            sentences.append(f"Guideline {g['after']} (from {g['change_at']}) made no significant difference to gold accuracy.")
+    if status == "alert":
+        sentences.append("Review the new alerts below with the raters' leads before the next batch ships.")
+    elif status == "warn":
+        sentences.append("Nothing new since the last recorded scan; keep tracking the open alerts.")
+    else:
+        sentences.append("No action needed; the next scan runs on the next period's data.")
+    return {"sentences": sentences[:5] if len(sentences) >= 3 else sentences + ["Details follow below."],
+            "status": status}
+
+
+def control_chart_figure(scan: DriftScan, signal: str, entity: str):
+    """One rater's chart: estimate per period with its Wilson CI, the baseline, the p-chart
+    limits and the EWMA with its lower limit; periods where the rule is on are marked."""
+    import plotly.graph_objects as go
+
+    c = scan.charts[(scan.charts["signal"] == signal) & (scan.charts["entity"] == entity)]
+    x = [str(_plain(b)) for b in c["bucket"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=c["estimate"], mode="markers+lines", name="estimate (95% CI)",
+                             error_y={"type": "data", "array": (c["ci_high"] - c["estimate"]).tolist(),
+                                      "arrayminus": (c["estimate"] - c["ci_low"]).tolist()}))
+    fig.add_trace(go.Scatter(x=x, y=c["baseline"], mode="lines", name="baseline (reference window)",
+                             line={"dash": "dash", "color": "#57606a"}))
+    fig.add_trace(go.Scatter(x=x, y=c["pchart_lcl"], mode="lines", name="p-chart lower limit",
+                             line={"dash": "dot", "color": "#9a6700"}))
+    fig.add_trace(go.Scatter(x=x, y=c["ewma"], mode="lines", name="EWMA", line={"color": "#1d4e89"}))
+    fig.add_trace(go.Scatter(x=x, y=c["ewma_lcl"], mode="lines", name="EWMA lower limit",
+                             line={"dash": "dot", "color": "#1d4e89"}))
+    on = c[c["on"]]
+    fig.add_trace(go.Scatter(x=[str(_plain(b)) for b in on["bucket"]], y=on["estimate"], mode="markers",
+                             name="rule on", marker={"color": "#b42318", "size": 12, "symbol": "x"}))
+    fig.update_layout(title=f"{entity}: {signal.replace('_', ' ')} by period",
+                      xaxis_title="period (start)", yaxis_title=f"{signal.replace('_', ' ')} (share)",
+                      yaxis_tickformat=".0%")
+    return fig
+
+
+def cusum_figure(scan: DriftScan, signal: str, entities: Sequence[str] | None = None):
+    """Lower CUSUM of each rater in units of its decision interval h (on above 1)."""
+    import plotly.graph_objects as go
+
+    c = scan.charts[(scan.charts["signal"] == signal) & scan.charts["cusum"].notna()]
+    if entities is not None:
+        c = c[c["entity"].isin(list(entities))]
+    fig = go.Figure()
+    for ent, sub in c.groupby("entity", sort=True):
+        fig.add_trace(go.Scatter(x=[str(_plain(b)) for b in sub["bucket"]], y=sub["cusum"] / sub["cusum_h"],
+                                 mode="lines+markers", name=str(ent)))
+    fig.add_hline(y=1.0, line_dash="dash", line_color="#b42318")
+    fig.update_layout(title=f"CUSUM of {signal.replace('_', ' ')} per rater, relative to its limit h",
+                      xaxis_title="period (start)", yaxis_title="lower CUSUM / h (alert above 1)")
+    return fig

@@ -32,7 +32,7 @@ def register(sub) -> None:
                    help="bucket a date/time column into periods (warehouse default: week)")
     p.add_argument("--reference-end", metavar="VALUE",
                    help="last value of the time column in the reference window (default: the first third of the periods)")
-    p.add_argument("--current-start", metavar="VALUE", help="first period of the current window (default: after the reference)")
+    p.add_argument("--current-start", metavar="VALUE", help="first period of the current window (default: the last third of the periods)")
     p.add_argument("--current-end", metavar="VALUE", help="last period of the current window (default: the last period)")
     p.add_argument("--dataset", help="warehouse scan: only items of this dataset (e.g. demo)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level and BH false-discovery rate (default 0.05)")
