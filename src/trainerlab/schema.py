@@ -241,6 +241,17 @@ MIGRATIONS: dict[int, list[str]] = {
             times_seen INTEGER NOT NULL DEFAULT 1,
             detail JSON)""",
     ],
+    # 50-59 operations (trainerlab.vendors): coaching sessions, for coaching effectiveness
+    50: [
+        """CREATE TABLE IF NOT EXISTS coaching_sessions (
+            annotator_id VARCHAR NOT NULL,    -- the rater coached
+            vendor VARCHAR,
+            coached_at TIMESTAMP NOT NULL,    -- the session; effectiveness compares gold checks before and after
+            topic VARCHAR,                    -- e.g. 'gold accuracy down since week 7'
+            coach VARCHAR,
+            note VARCHAR,
+            recorded_at TIMESTAMP)""",
+    ],
     # 60-69 dataset QA and governance (trainerlab.datasets)
     60: [
         """CREATE TABLE IF NOT EXISTS dataset_snapshots (
