@@ -165,7 +165,8 @@ def demo(demo_db):
 
     with Warehouse(demo_db, read_only=True) as wh:
         truth = load_truth(wh)
-        ratings = {task: A.ratings_from_warehouse(wh, task) for task in ("safety", "helpfulness", "correctness")}
+        ratings = {task: A.ratings_from_warehouse(wh, task, with_meta=True)
+                   for task in ("safety", "helpfulness", "correctness")}
         early = A.ratings_from_warehouse(wh, "correctness", end="2026-06-29")
         gold = {task: N.gold_from_warehouse(wh, task) for task in ratings}
         texts = wh.query("SELECT item_id AS item, prompt, response FROM items WHERE dataset = 'demo'")

@@ -461,8 +461,10 @@ class _Family:
     def totals(self, weights: np.ndarray) -> np.ndarray:
         """``weights`` (b x P) -> totals (b x d)."""
         if sparse.issparse(self.features):
-            return np.asarray((self.features.T @ weights.T).T, dtype=float)
-        return weights.astype(self.features.dtype) @ self.features
+            if getattr(self, "_ft", None) is None:
+                self._ft = self.features.T.tocsr()
+            return np.asarray(self._ft @ weights.T.astype(float)).T
+        return weights.astype(float) @ self.features
 
     def point(self) -> dict:
         return {k: float(v[0]) for k, v in self.stat(self.totals(self.freq[None, :])).items()}
@@ -479,7 +481,8 @@ def _resample(freq: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: in
     P = len(freq)
     n = int(freq.sum())
     if chunk is None:
-        chunk = max(1, min(n_boot, 2_000_000 // max(P, 1)))
+        # large blocks: BLAS is slow on skinny products, and a block of 25M counts is 200 MB
+        chunk = max(1, min(n_boot, 25_000_000 // max(P, 1)))
     groups = [np.flatnonzero(strata == s) for s in np.unique(strata)] if strata is not None else None
     done = 0
     while done < n_boot:
@@ -503,7 +506,7 @@ def _resample(freq: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: in
 
 # Above this many distinct patterns, exact unit resampling costs O(n) per replicate; units are then
 # resampled in RANDOM_GROUPS seeded random groups (the random-group method, Wolter 2007, ch. 2).
-MAX_PATTERNS = 50_000
+MAX_PATTERNS = 20_000
 RANDOM_GROUPS = 10_000
 
 
@@ -689,8 +692,6 @@ def _conger_family(R: Ratings, W: np.ndarray) -> _Family:
     col = gi * q + (rows[pi_, gi] - 1)
     x = sparse.csr_matrix((np.ones(len(pi_)), (pi_, col)), shape=(P, nr * q))
     feats = sparse.hstack([sparse.csr_matrix(base), x], format="csr")
-    if P <= MAX_PATTERNS:
-        feats = feats.toarray()
 
     def stat(T: np.ndarray) -> dict:
         T = np.atleast_2d(T)
@@ -706,7 +707,7 @@ def _conger_family(R: Ratings, W: np.ndarray) -> _Family:
             pe = (r ** 2 * np.sum((pbar @ W) * pbar, axis=1) - s) / (r * (r - 1))
             pa = np.where(pairs > 0, agree / np.where(pairs > 0, pairs, 1), np.nan)
             kappa = np.where((pe < 1 - 1e-12) & (r >= 2), (pa - pe) / (1 - pe), np.nan)
-        return {"conger_kappa": kappa, "pe_conger": pe}
+        return {"conger_kappa": kappa, "pe_conger": pe, "pa_conger": pa}
 
     return _Family(feats, freq, stat, inverse)
 
@@ -1000,7 +1001,7 @@ def _compute(df: pd.DataFrame | Ratings, names: Sequence[str], item: str, rater:
                        "the jackknife (random-group method)")
         reps = _bootstrap(fam, n_boot, seed, 1) if n_boot > 0 else {}
         jack = _jackknife(fam)
-        pa = float(np.sum(fam.features[:, 2] * fam.freq) / n_pairable) if n_pairable else math.nan
+        pa = pt["pa_conger"]
         se_c = _gwet_se_conger(R, W, pt["conger_kappa"], pt["pe_conger"], pa)
         finish("conger_kappa", pt["conger_kappa"], pa, pt["pe_conger"], reps.get("conger_kappa"),
                jack.get("conger_kappa"), fam.freq, se_c, R.n_units, n_pairable, method, wname)
@@ -1531,19 +1532,20 @@ def interpret(estimate: float, scale: str = "landis_koch", ci_low: float | None 
 # ---------------------------------------------------------------------------------------------
 def ratings_from_warehouse(wh, task: str, start=None, end=None, vendor: str | None = None,
                            guideline_version: str | None = None, raters: Iterable[str] | None = None,
-                           with_items: bool = False) -> pd.DataFrame:
+                           with_meta: bool = False, with_items: bool = False) -> pd.DataFrame:
     """Long ratings of one task from the ``annotations`` table (filters bound as parameters).
 
-    Columns ``item``, ``rater``, ``label`` plus ``annotated_at``, ``vendor``,
-    ``guideline_version`` (and ``intent``, ``language`` with ``with_items``).
-    Explicit skips (NULL labels) are kept as missing ratings.
+    Columns ``item``, ``rater``, ``label``; ``with_meta`` adds ``annotated_at``,
+    ``vendor``, ``guideline_version``; ``with_items`` adds the item's ``intent`` and
+    ``language``. Explicit skips (NULL labels) are kept as missing ratings. Fetched
+    through Arrow (several times faster than row conversion for millions of rows).
     """
     where = ["a.task = ?"]
     params: list[Any] = [task]
-    if start is not None:
+    if start:
         where.append("a.annotated_at >= ?")
         params.append(pd.Timestamp(start).to_pydatetime())
-    if end is not None:
+    if end:
         where.append("a.annotated_at < ?")
         params.append(pd.Timestamp(end).to_pydatetime())
     if vendor:
@@ -1556,13 +1558,15 @@ def ratings_from_warehouse(wh, task: str, start=None, end=None, vendor: str | No
         raters = list(raters)
         where.append(f"a.annotator_id IN ({', '.join('?' for _ in raters)})")
         params.extend(raters)
-    cols = "a.item_id AS item, a.annotator_id AS rater, a.label AS label, a.annotated_at, a.vendor, a.guideline_version"
+    cols = "a.item_id AS item, a.annotator_id AS rater, a.label AS label"
+    if with_meta or with_items:
+        cols += ", a.annotated_at, a.vendor, a.guideline_version"
     join = ""
     if with_items:
         cols += ", i.intent, i.language"
         join = " LEFT JOIN items AS i ON i.item_id = a.item_id"
-    sql = f"SELECT {cols} FROM annotations AS a{join} WHERE {' AND '.join(where)} ORDER BY a.item_id, a.annotator_id"
-    return wh.query(sql, params)
+    sql = f"SELECT {cols} FROM annotations AS a{join} WHERE {' AND '.join(where)}"
+    return wh.arrow(sql, params).to_pandas()
 
 
 def schema_for(wh, task: str) -> dict | None:
@@ -1570,3 +1574,156 @@ def schema_for(wh, task: str) -> dict | None:
     from .labels import get_schema
 
     return get_schema(wh, task)
+
+
+# ---------------------------------------------------------------------------------------------
+# the weekly agreement readout (used by notebooks/agreement.ipynb)
+# ---------------------------------------------------------------------------------------------
+def agreement_study(wh, task: str, start=None, end=None, vendor: str | None = None,
+                    guideline_version: str | None = None, n_boot: int = 1000, seed: int = 0,
+                    top_items: int = 20, quality_boot: int = 100) -> dict:
+    """Everything the agreement report shows, computed from the warehouse.
+
+    Returns a dict with the ratings' ``schema`` (level and domain, from
+    ``label_schemas`` when recorded), ``summary`` counts, the coefficient
+    ``table``, ``per_category``, ``pairs`` (pairwise), ``loro``
+    (leave-one-rater-out), ``by_language`` (subgroup alpha, global expected
+    disagreement), ``raters`` (gold accuracy, consensus, Dawid-Skene quality and
+    flags), the fitted ``model``, ``clarity`` (disputes per 100 items by guideline
+    version and label pair) and ``pack`` (the top disputed items, texts redacted).
+    """
+    from . import annotators as N
+
+    df = ratings_from_warehouse(wh, task, start=start, end=end, vendor=vendor or None,
+                                guideline_version=guideline_version or None, with_items=True)
+    if df.empty:
+        raise ValueError(f"no annotations for task {task!r} with these filters")
+    schema = schema_for(wh, task) or {"level": "nominal", "categories": None, "provisional": True}
+    level = schema["level"]
+    cats = schema["categories"]
+    R = prepare_ratings(df, "item", "rater", "label", cats, level, keep=["language", "guideline_version"])
+    weights = "quadratic" if level in ("ordinal", "interval", "ratio") else None
+    table = agreement_table(R, level=level, weights=weights, n_boot=n_boot, seed=seed)
+    gold = N.gold_from_warehouse(wh, task)
+    gold = gold if len(gold) else None
+    raters, model = N.rater_report(R, gold=gold, seed=seed, n_boot=quality_boot,
+                                   tolerance=1 if level == "ordinal" else 0)
+    texts = wh.query("SELECT item_id AS item, prompt, response FROM items WHERE item_id IN "
+                     "(SELECT DISTINCT item_id FROM annotations WHERE task = ?)", [task])
+    per_item_language = R.extra["language"].fillna("(unknown)")
+    lang_ratings = Ratings(**{**R.__dict__, "extra": pd.DataFrame({"language": per_item_language})})
+    by_language = subgroup_alpha(lang_ratings, group="language", level=level, n_boot=n_boot, seed=seed)
+    clarity = N.clarity_index(df.assign(task=task).dropna(subset=["label"]),
+                              by=("task", "guideline_version"), categories=cats)
+    counts = R.counts().sum(1)
+    return {
+        "task": task, "filters": {"start": start, "end": end, "vendor": vendor, "guideline_version": guideline_version},
+        "schema": {"level": level, "categories": list(R.categories), "provisional": schema.get("provisional")},
+        "weights": _weights_name(weights), "n_boot": n_boot, "seed": seed,
+        "summary": {"items": int(R.n_units), "raters": int(R.n_raters), "ratings": int(R.n_ratings),
+                    "single-rated items": int((counts == 1).sum()), "empty labels": int(R.n_missing)},
+        "table": table,
+        "per_category": per_category_agreement(R, n_boot=n_boot, seed=seed),
+        "pairs": pairwise_agreement(R, weights=weights),
+        "loro": leave_one_rater_out(R, level=level, n_boot=n_boot, seed=seed),
+        "by_language": by_language,
+        "raters": raters, "model": model, "clarity": clarity,
+        "pack": N.calibration_pack(R, texts=texts, model=model, gold=gold, top=top_items),
+    }
+
+
+def agreement_verdict(study: dict) -> tuple[list[str], str]:
+    """Three to five plain sentences and a status for the report's verdict box.
+
+    Status: ``alert`` when alpha is below .667 or a rater is flagged careless;
+    ``warn`` when the lower CI bound is below .800 or a rater is an outlier;
+    ``ok`` otherwise (Krippendorff's thresholds, judged on the interval).
+    """
+    t = study["table"].set_index("coefficient")
+    a = t.loc["krippendorff_alpha"]
+    n_items, n_raters = study["summary"]["items"], study["summary"]["raters"]
+    task = study["task"]
+    sentences = []
+    if not np.isfinite(a["estimate"]):
+        return ([f"Krippendorff's alpha for {task} is undefined: {a['reason']}.",
+                 f"{n_items:,} items and {n_raters} raters match the filters.",
+                 "Check the filters and the label schema before reading the tables below."], "alert")
+    band = interpret(a["estimate"], "krippendorff", ci_low=a["ci_low"])
+    ci = (f"95% CI {a['ci_low']:.2f} to {a['ci_high']:.2f}" if np.isfinite(a["ci_low"]) else "no CI")
+    sentences.append(f"Krippendorff's alpha ({study['schema']['level']}) for {task} is {a['estimate']:.2f} "
+                     f"({ci}) on {n_items:,} items from {n_raters} raters: {band['band']}.")
+    pa = t.loc["percent_agreement", "estimate"]
+    fk = t.loc["fleiss_kappa", "estimate"]
+    ac = t.loc["gwet_ac", "estimate"]
+    paradox = interpret(fk, pa=pa)["caveat"]
+    sentences.append(f"Raters agree on {pa:.0%} of rating pairs"
+                     + (" (weighted)" if study["weights"] != "none" else "")
+                     + f"; Fleiss' kappa is {fk:.2f} and Gwet's AC is {ac:.2f}"
+                     + (" - high agreement with a low kappa: one category dominates (prevalence paradox)."
+                        if "prevalence paradox" in paradox else "."))
+    raters = study["raters"]
+    flagged = raters[raters["flag"].notna()]
+    loro = study["loro"].set_index("rater")
+    careless = flagged[flagged["flag"] == "careless"]
+    if len(flagged):
+        parts = []
+        for row in flagged.itertuples(index=False):
+            d = loro.loc[row.rater] if row.rater in loro.index else None
+            gain = ("" if d is None or not np.isfinite(d["delta"]) else
+                    f"; without them alpha changes by {d['delta']:+.2f} (95% CI {d['ci_low']:+.2f} to "
+                    f"{d['ci_high']:+.2f})")
+            parts.append(f"{row.rater} ({row.flag}, quality {row.quality:.2f}{gain})")
+        sentences.append("Flagged raters: " + "; ".join(parts) + ".")
+    else:
+        sentences.append("No rater is flagged by the Dawid-Skene model.")
+    per = study["per_category"].dropna(subset=["kappa"])
+    if len(per) and per["kappa"].round(6).nunique() == 1:  # two categories: one kappa for both
+        sentences.append(f"The {len(study['pack'])} most disputed items are listed for a calibration session.")
+    elif len(per):
+        worst = per.loc[per["kappa"].idxmin()]
+        sentences.append(f"The least reproducible category is '{worst['category']}' (category kappa "
+                         f"{worst['kappa']:.2f}); the {len(study['pack'])} most disputed items are listed for a "
+                         "calibration session.")
+    if a["estimate"] < 0.667 or len(careless):
+        status = "alert"
+        action = ("Coach or pause the flagged raters and hold a calibration session before training on these labels."
+                  if len(flagged) else "Hold a calibration session and clarify the guideline before training on these labels.")
+    elif (np.isfinite(a["ci_low"]) and a["ci_low"] < 0.8) or len(flagged):
+        status = "warn"
+        action = "Use these labels with care: review the disputed items and the least reproducible category."
+    else:
+        status = "ok"
+        action = "The labels are reliable enough to train on; keep monitoring weekly."
+    sentences.append(action)
+    return sentences[:5], status
+
+
+def coefficient_figure(table: pd.DataFrame, title: str):
+    """Coefficients with their bootstrap intervals (plotly), the thresholds .667 and .800 marked."""
+    import plotly.graph_objects as go
+
+    t = table.dropna(subset=["estimate"])
+    fig = go.Figure(go.Scatter(
+        x=t["estimate"], y=t["coefficient"], mode="markers", marker=dict(size=10),
+        error_x=dict(type="data", symmetric=False, array=(t["ci_high"] - t["estimate"]).fillna(0),
+                     arrayminus=(t["estimate"] - t["ci_low"]).fillna(0)),
+        hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    for x, name in ((0.667, ".667"), (0.8, ".800")):
+        fig.add_vline(x=x, line_dash="dot", line_color="#999", annotation_text=name)
+    fig.update_layout(title=title, xaxis_title="coefficient (95% bootstrap CI)", yaxis_title="coefficient",
+                      height=380, yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def pairwise_heatmap(pairs: pd.DataFrame, value: str = "kappa", title: str = "Agreement between rater pairs"):
+    """Rater x rater heatmap of one column of :func:`pairwise_agreement` (blank: no shared items)."""
+    import plotly.graph_objects as go
+
+    mat = pairwise_matrix(pairs, value)
+    n = pairwise_matrix(pairs, "n_common")
+    fig = go.Figure(go.Heatmap(z=mat.to_numpy(), x=list(map(str, mat.columns)), y=list(map(str, mat.index)),
+                               customdata=n.to_numpy(), zmin=-0.2 if value == "kappa" else 0, zmax=1,
+                               colorscale="RdYlGn", colorbar=dict(title=value),
+                               hovertemplate="%{y} vs %{x}: %{z:.2f} on %{customdata:.0f} shared items<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="rater", yaxis_title="rater", height=520)
+    return fig

@@ -260,8 +260,9 @@ class DawidSkene:
             lse = np.where(has, S[np.arange(n), np.maximum(clamp, 0)], lse)
         return T, float(lse.sum())
 
-    def _em(self, u, g, l, n, nr, q, clamp, T=None, params=None, max_iter=None):
+    def _em(self, u, g, l, n, nr, q, clamp, T=None, params=None, max_iter=None, tol=None):
         alpha = self.smoothing
+        tol = self.tol if tol is None else tol
         if params is not None:
             prior, conf = params
             T, ll = self._e_step(prior, conf, u, g, l, n, q, clamp)
@@ -273,7 +274,7 @@ class DawidSkene:
             prior, conf = self._m_step(T, u, g, l, nr, q, alpha)
             T, ll = self._e_step(prior, conf, u, g, l, n, q, clamp)
             history.append(ll)
-            if abs(ll - ll_old) <= self.tol * max(1.0, abs(ll)):
+            if abs(ll - ll_old) <= tol * max(1.0, abs(ll)):
                 converged = True
                 break
             ll_old = ll
@@ -341,8 +342,9 @@ class DawidSkene:
                 sizes = start[pick + 1] - start[pick]
                 rows = order[np.repeat(start[pick], sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))]
                 new_u = np.repeat(np.arange(n), sizes)
+                # warm start from the fit: a few EM steps reach the replicate's optimum
                 pb, cb, *_ = self._em(new_u, g[rows], l[rows], n, nr, q, clamp[pick], params=(prior, conf),
-                                      max_iter=50)
+                                      max_iter=30, tol=1e-6)
                 seen = np.bincount(g[rows], minlength=nr) > 0
                 reps[b] = np.where(seen, self._quality(pb, cb)[1], np.nan)
             lo, hi = np.nanquantile(reps, [0.025, 0.975], axis=0)
@@ -602,3 +604,23 @@ def clarity_index(df, item="item", rater="rater", label="label", by: Sequence[st
     out["ci_low"], out["ci_high"] = 100 * lo, 100 * hi
     out["method"] = "items whose raters gave both labels, per 100 items with two or more ratings; Wilson interval"
     return out
+
+
+def confusion_figure(model: DawidSkene, raters: Sequence, title: str = "Dawid-Skene confusion matrices"):
+    """Side-by-side heatmaps of some raters' estimated P(given label | true label) (plotly)."""
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    raters = [r for r in raters if str(r) in set(map(str, model.raters_))]
+    fig = make_subplots(rows=1, cols=max(len(raters), 1), subplot_titles=[str(r) for r in raters],
+                        horizontal_spacing=0.06)
+    cls = [str(c) for c in model.classes_]
+    for j, r in enumerate(raters, start=1):
+        m = model.confusion(r).to_numpy()
+        fig.add_trace(go.Heatmap(z=m, x=cls, y=cls, zmin=0, zmax=1, colorscale="Blues", showscale=(j == 1),
+                                 text=np.round(m, 2), texttemplate="%{text}",
+                                 hovertemplate="true %{y}, given %{x}: %{z:.2f}<extra></extra>"), row=1, col=j)
+        fig.update_xaxes(title_text="label given", row=1, col=j)
+        fig.update_yaxes(title_text="true label (latent)" if j == 1 else None, autorange="reversed", row=1, col=j)
+    fig.update_layout(title=title, height=380, xaxis_title="label given", yaxis_title="true label (latent)")
+    return fig
