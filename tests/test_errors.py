@@ -168,3 +168,28 @@ def test_cli_contract(demo_failures, tmp_path, capsys):
     assert set(out["assignments"]) <= ids | {-1}
     assert sum(c["size"] for c in out["clusters"]) == sum(a != -1 for a in out["assignments"])
     assert out["outlier_share"] == pytest.approx(out["assignments"].count(-1) / 160)
+
+
+def test_cli_run_name_and_add_regression(demo_db, demo_failures, tmp_path, capsys):
+    from trainerlab.cli import main
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, db)
+    assert main(["errors", "run", "--db", str(db), "--model-version", "v1.1", "--suite", "core",
+                 "--seed", str(SEED), "--by", "ana", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["run_id"].startswith("err-") and run["n_texts"] == len(demo_failures["failures"]) and run["n_clusters"] >= 6
+    assert main(["errors", "name", "--db", str(db), "--run", run["run_id"], "--cluster", "0",
+                 "--name", "invented policy", "--by", "ana", "--json"]) == 0
+    named = json.loads(capsys.readouterr().out)
+    assert (named["mode_id"], named["version"]) == ("fm-0001", 1)
+    assert main(["errors", "modes", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["modes"][0]["name"] == "invented policy"
+    assert main(["errors", "add-regression", "--db", str(db), "--run", run["run_id"], "--cluster", "0",
+                 "--limit", "2", "--reason", "invented refund terms", "--by", "ana", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert added["added"] == 2 and added["suite"] == "must_not_fail"
+    with Warehouse(db, read_only=True) as wh:
+        cases = errors.regression_cases(wh)
+    assert set(cases["mode_id"]) == {"fm-0001"} and set(cases["source_run"]) == {run["run_id"]}
+    assert main(["errors", "name", "--db", str(db), "--run", "err-nope", "--cluster", "0", "--name", "x"]) == 2

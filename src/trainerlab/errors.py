@@ -1089,11 +1089,13 @@ def save_run(wh, clusterer: FailureClusterer, failures: pd.DataFrame, source: di
 
 def list_modes(wh) -> pd.DataFrame:
     """The current (latest) version of every named failure mode."""
-    return wh.query(
+    frame = wh.query(
         "SELECT m.mode_id, m.version, m.name, m.note, m.status, m.run_id, m.cluster_id, m.keywords, "
         "m.named_by, m.named_at FROM failure_modes m JOIN (SELECT mode_id, max(version) AS version "
         "FROM failure_modes GROUP BY mode_id) AS latest ON latest.mode_id = m.mode_id AND latest.version = m.version "
         "ORDER BY m.mode_id")
+    frame["keywords"] = [list(v) if v is not None else [] for v in frame["keywords"]]
+    return frame
 
 
 def carry_names(wh, run_id: str, min_match: float = 0.6) -> pd.DataFrame:
