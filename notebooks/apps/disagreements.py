@@ -58,5 +58,37 @@ def _(disputes, guideline, label, mo, rater, task, wh):
     return
 
 
+@app.cell
+def _(guideline, mo, task, wh):
+    # Rater quality for the selected task (trainerlab.annotators): the Dawid-Skene model and its flags
+    from trainerlab import agreement as agreement_lib
+    from trainerlab import annotators as annotators_lib
+
+    _version = None if guideline.value in (None, "(any)") else guideline.value
+    ds_ratings = agreement_lib.ratings_from_warehouse(wh, task.value, guideline_version=_version)
+    _schema = agreement_lib.schema_for(wh, task.value)
+    ds_model = annotators_lib.DawidSkene(seed=0).fit(ds_ratings, categories=_schema["categories"] if _schema else None)
+    _quality = ds_model.raters_frame()[["rater", "n", "quality", "accuracy", "flag", "reason"]].round(3)
+    mo.vstack([
+        mo.md("## Rater quality\nDawid-Skene quality: chance-corrected accuracy against the inferred true label "
+              "(1 perfect, about 0 random). Flagged raters need coaching before their labels are used."),
+        mo.ui.table(_quality, selection=None, page_size=12, show_column_summaries=False),
+    ])
+    return agreement_lib, annotators_lib, ds_model, ds_ratings
+
+
+@app.cell
+def _(annotators_lib, ds_model, ds_ratings, mo):
+    # Calibration ranking: disputes among reliable raters first (entropy of quality-weighted labels)
+    _ranked = annotators_lib.disputed_items(ds_ratings, model=ds_model, top=200)
+    _cols = ["rank", "item", "dispute", "labels", "label_pair", "model_label", "model_confidence"]
+    mo.vstack([
+        mo.md("## Calibration ranking\nItems whose *reliable* raters disagree, most disputed first: each rating "
+              "weighs its rater's quality, so a careless rater's dissent alone does not make an item disputed."),
+        mo.ui.table(_ranked[_cols].round(3), selection=None, page_size=15, show_column_summaries=False),
+    ])
+    return
+
+
 if __name__ == "__main__":
     app.run()
