@@ -285,3 +285,15 @@ def test_dataset_qa_on_the_demo(demo_db):
     assert out["contamination"]["summary"]["n_bench"] > 0
     assert out["verdict"]["status"] == "alert" and 3 <= len(out["verdict"]["sentences"]) <= 5
     assert out["pii"]["counts"]["EMAIL"] > 0
+    assert out["schema"]["rows"] == 3064                                # schema checks follow the dataset filter
+    tables = dq.dataset_qa_tables(out)
+    assert set(tables) == {"kpis", "checks", "schema_errors", "duplicates", "groups", "pii", "contaminated",
+                           "retention"}
+    assert tables["kpis"]["records with PII"] == out["pii"]["records_with_pii"]
+    from trainerlab.pii import find_pii
+
+    shown = " ".join(tables["groups"]["example"]) + " ".join(out["verdict"]["sentences"])
+    assert find_pii(shown) == []                                        # examples are redacted
+    with pytest.raises(KeyError, match="no rows of dataset 'nope'"):
+        with connect(demo_db, read_only=True) as wh:
+            dq.dataset_qa(wh, dataset="nope")

@@ -51,7 +51,7 @@ __all__ = [
     "wilson_interval", "normalize_text", "tokenize", "text_hash", "exact_duplicates", "lsh_params", "MinHashLSH",
     "DuplicateReport", "find_duplicates", "exact_jaccard_pairs", "pii_scan", "pii_summary", "load_pii_corpus",
     "evaluate_pii", "contamination", "read_table_file", "canonical_contract", "schema_compliance",
-    "table_schema_compliance", "dataset_qa",
+    "table_schema_compliance", "dataset_qa", "dataset_qa_tables", "duplicates_across",
 ]
 
 Z95 = 1.959963984540054
@@ -343,8 +343,8 @@ class MinHashLSH:
     def signatures(self, normalized: Sequence[str], keep_shingles: bool = False):
         """MinHash signatures of already-normalised texts, and which texts had shingles.
 
-        With ``keep_shingles`` also returns each text's distinct shingles (sorted,
-        concatenated) and their offsets, for exact Jaccard verification.
+        With ``keep_shingles`` also returns each text's shingles (concatenated, repeats
+        included) and their offsets, for exact Jaccard verification.
         """
         n = len(normalized)
         sig = np.full((n, self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
@@ -354,10 +354,9 @@ class MinHashLSH:
             chunk = normalized[lo:lo + self.chunk_size]
             toks, lengths = _token_arrays(chunk, self.unit)
             shingles, counts = _ngram_hashes(toks, lengths, self.ngram)
-            if keep_shingles:
-                uniq, ucounts = _distinct_per_doc(shingles, counts)
-                kept.append(uniq)
-                kept_counts.append(ucounts)
+            if keep_shingles:  # raw shingles; _pair_jaccard dedupes the few documents it compares
+                kept.append(shingles)
+                kept_counts.append(counts)
             docs = np.flatnonzero(counts > 0)
             if not len(docs):
                 continue
@@ -464,16 +463,26 @@ def _distinct_per_doc(shingles: np.ndarray, counts: np.ndarray) -> tuple[np.ndar
     return s[first], np.bincount(d[first], minlength=len(counts)).astype(np.int64)
 
 
+def _unique_pairs(pid: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((vals, pid))
+    p, v = pid[order], vals[order]
+    first = np.concatenate(([True], (p[1:] != p[:-1]) | (v[1:] != v[:-1]))) if len(p) else np.zeros(0, dtype=bool)
+    return p[first], v[first]
+
+
 def _pair_jaccard(flat: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact Jaccard of the distinct-shingle sets of documents a[i] and b[i], vectorised."""
-    la, lb = offsets[a + 1] - offsets[a], offsets[b + 1] - offsets[b]
+    """Exact Jaccard of the shingle sets of documents a[i] and b[i], vectorised over the pairs."""
 
-    def gather(doc, lens):
+    def gather(doc):
+        lens = offsets[doc + 1] - offsets[doc]
         pos = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-        return flat[np.repeat(offsets[doc], lens) + pos]
+        return _unique_pairs(np.repeat(np.arange(len(doc)), lens), flat[np.repeat(offsets[doc], lens) + pos])
 
-    pid = np.concatenate((np.repeat(np.arange(len(a)), la), np.repeat(np.arange(len(b)), lb)))
-    vals = np.concatenate((gather(a, la), gather(b, lb)))
+    pa, va = gather(a)
+    pb, vb = gather(b)
+    la, lb = np.bincount(pa, minlength=len(a)), np.bincount(pb, minlength=len(b))
+    pid = np.concatenate((pa, pb))
+    vals = np.concatenate((va, vb))
     order = np.lexsort((vals, pid))
     p, v = pid[order], vals[order]
     same = (p[1:] == p[:-1]) & (v[1:] == v[:-1])
@@ -1143,10 +1152,13 @@ def schema_compliance(data: pd.DataFrame | str | os.PathLike, contract: Mapping 
             "compliance": _rate(ok_rows, n_rows, "rows"), "frame": frame}
 
 
-def table_schema_compliance(wh, table: str, max_examples: int = 20) -> dict:
+def table_schema_compliance(wh, table: str, max_examples: int = 20, dataset: str | None = None) -> dict:
     """Checks on a warehouse table the DDL does not enforce, as portable SQL reductions:
     allowed values, unique keys, non-empty texts, labels outside the task's label
     schema (annotations, gold) and requests closed before they were opened.
+
+    ``dataset`` restricts the rows to one ``items.dataset`` (directly, or through
+    ``item_id`` for tables without a ``dataset`` column).
 
     Returns the same keys as :func:`schema_compliance` (``errors`` holds up to
     ``max_examples`` example rows per rule, ``n_errors`` the full count).
@@ -1154,9 +1166,17 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20) -> dict:
     from .warehouse import _ident
 
     contract = canonical_contract(table) if table in _canonical_tables() else {"columns": {}, "unique": []}
-    t = _ident(table)
-    n_rows = int(wh.scalar(f"SELECT count(*) FROM {t}"))
     have = set(wh.columns(table))
+    base: list = []
+    if dataset is not None and "dataset" in have:
+        src, base = f"(SELECT * FROM {_ident(table)} WHERE dataset = ?)", [dataset]
+    elif dataset is not None and "item_id" in have:
+        src, base = (f"(SELECT * FROM {_ident(table)} WHERE item_id IN "
+                     f"(SELECT item_id FROM items WHERE dataset = ?))"), [dataset]
+    else:
+        src = _ident(table)
+    t = f"{src} AS t"
+    n_rows = int(wh.scalar(f"SELECT count(*) FROM {t}", base))
     checks: list[tuple[str, str, str, str]] = []  # (rule, column, where-clause, message)
     for col, spec in contract["columns"].items():
         if col not in have:
@@ -1171,7 +1191,7 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20) -> dict:
     params_of = {col: list(spec.get("allowed") or []) for col, spec in contract["columns"].items()}
     errors, total, bad_rows = [], 0, 0
     for rule, col, where, message in checks:
-        params = params_of[col] if rule == "allowed" else []
+        params = base + (params_of[col] if rule == "allowed" else [])
         k = int(wh.scalar(f"SELECT count(*) FROM {t} WHERE {where}", params))
         total += k
         bad_rows += k
@@ -1182,9 +1202,9 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20) -> dict:
     if key:
         cols = ", ".join(_ident(c) for c in key)
         dup = wh.query(f"SELECT {cols}, count(*) AS n FROM {t} GROUP BY {cols} HAVING count(*) > 1 "
-                       f"ORDER BY n DESC LIMIT {int(max_examples)}")
+                       f"ORDER BY n DESC LIMIT {int(max_examples)}", base)
         k = int(wh.scalar(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {t} GROUP BY {cols} "
-                          "HAVING count(*) > 1) AS d"))
+                          "HAVING count(*) > 1) AS d", base))
         total += k
         bad_rows += k
         errors += [{"row": None, "column": ",".join(key), "rule": "unique",
@@ -1192,9 +1212,9 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20) -> dict:
                    for _, r in dup.iterrows()]
     if table in ("annotations", "gold") and "label_schemas" in wh.tables():
         label = "label" if table == "annotations" else "gold_label"
-        observed = wh.query(f"SELECT a.task, a.{label} AS label, count(*) AS n FROM {t} AS a "
-                            f"JOIN label_schemas AS s ON s.task = a.task WHERE a.{label} IS NOT NULL "
-                            f"GROUP BY a.task, a.{label}")
+        observed = wh.query(f"SELECT t.task, t.{label} AS label, count(*) AS n FROM {t} "
+                            f"JOIN label_schemas AS s ON s.task = t.task WHERE t.{label} IS NOT NULL "
+                            f"GROUP BY t.task, t.{label}", base)
         schemas = wh.query("SELECT task, categories FROM label_schemas")
         allowed = {r.task: set(map(str, r.categories)) for r in schemas.itertuples()}
         for r in observed.itertuples():
@@ -1204,7 +1224,7 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20) -> dict:
                 errors.append({"row": None, "column": label, "rule": "allowed", "value": _show(r.label),
                                "message": f"{int(r.n)} rows: not a category of task {r.task!r}"})
     if table == "requests" and {"opened_at", "closed_at"} <= have:
-        k = int(wh.scalar(f"SELECT count(*) FROM {t} WHERE closed_at < opened_at"))
+        k = int(wh.scalar(f"SELECT count(*) FROM {t} WHERE closed_at < opened_at", base))
         total += k
         bad_rows += k
         if k:
@@ -1212,8 +1232,8 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20) -> dict:
                            "message": f"{k} requests closed before they were opened"})
     err = pd.DataFrame(errors, columns=["row", "column", "rule", "value", "message"])
     bad_rows = min(bad_rows, n_rows)
-    return {"source": f"table {table}", "rows": n_rows, "errors": err, "n_errors": total,
-            "rows_with_errors": bad_rows, "missing_columns": [], "unexpected_columns": [],
+    return {"source": f"table {table}" + (f" (dataset {dataset})" if base else ""), "rows": n_rows, "errors": err,
+            "n_errors": total, "rows_with_errors": bad_rows, "missing_columns": [], "unexpected_columns": [],
             "compliance": {**_rate(n_rows - bad_rows, n_rows, "rows"),
                            "note": "rows with errors counted per failed check (an upper bound when a row fails several)"}}
 
@@ -1227,7 +1247,7 @@ def _canonical_tables() -> tuple[str, ...]:
 # -- the report's one call ---------------------------------------------------------------------------------
 def dataset_qa(wh, table: str = "items", dataset: str | None = None, text_columns: Sequence[str] = ("prompt", "response"),
                id_column: str = "item_id", benchmark: str = "gold", threshold: float = 0.7, ngram_n: int = 13,
-               as_of: str | None = None, max_dup_rate: float = 0.01, n_jobs: int = 1) -> dict:
+               as_of: str | None = None, max_dup_rate: float = 0.01, n_jobs: int = 1, seed: int = 7) -> dict:
     """Everything the dataset QA report shows, for one table (optionally one ``dataset``).
 
     ``benchmark`` names the items to test for contamination: ``"gold"`` (items in
@@ -1254,10 +1274,13 @@ def dataset_qa(wh, table: str = "items", dataset: str | None = None, text_column
         where, params = "WHERE dataset = ?", [dataset]
     select = ", ".join(_ident(c) for c in dict.fromkeys([id_column, *cols]) if c in have)
     frame = wh.query(f"SELECT {select} FROM {_ident(table)} {where} ORDER BY {_ident(id_column)}", params)
+    if dataset is not None and frame.empty:
+        have_ds = wh.query(f"SELECT DISTINCT dataset FROM {_ident(table)} ORDER BY dataset")["dataset"].tolist()
+        raise KeyError(f"{table} has no rows of dataset {dataset!r} (datasets: {', '.join(map(str, have_ds))})")
     out: dict[str, Any] = {"table": table, "dataset": dataset, "rows": len(frame), "text_columns": cols}
-    out["schema"] = table_schema_compliance(wh, table)
-    out["duplicates"] = {c: find_duplicates(frame[c].tolist(), frame[id_column].tolist(), threshold=threshold)
-                         for c in cols}
+    out["schema"] = table_schema_compliance(wh, table, dataset=dataset)
+    out["duplicates"] = {c: find_duplicates(frame[c].tolist(), frame[id_column].tolist(), threshold=threshold,
+                                            seed=seed) for c in cols}
     out["pii"] = pii_summary(frame, cols, n_jobs=n_jobs)
     # contamination
     out["contamination"] = None
@@ -1356,3 +1379,97 @@ def _qa_verdict(out: dict) -> dict:
     while len(sentences) < 3:
         sentences.append(f"Checked: schema, duplicates, PII, contamination and retention on {out['rows']:,} rows.")
     return {"status": status, "sentences": sentences[:5]}
+
+
+def dataset_qa_tables(out: dict, max_groups: int = 15, max_items: int = 25) -> dict[str, pd.DataFrame]:
+    """The report's tables from :func:`dataset_qa`, tidy and redacted.
+
+    Keys: ``kpis`` (a dict of headline numbers), ``checks``, ``schema_errors``,
+    ``duplicates`` (one row per text column: rows, exact, near, dedup rate with
+    Wilson CI), ``groups`` (largest duplicate groups, redacted example text),
+    ``pii`` (per type: spans, records, per 1,000 records with CI), ``contaminated``
+    (benchmark items sharing an n-gram with training, with matched ids) and
+    ``retention`` (one row per policy).
+    """
+    dup_rows, groups = [], []
+    for col, rep in out["duplicates"].items():
+        s = rep.summary
+        r = s["dedup_rate"]
+        dup_rows.append({"column": col, "rows": s["rows"], "exact_duplicates": s["exact_duplicates"],
+                         "near_duplicates": s["near_duplicates"], "dedup_rate": r["estimate"], "ci_low": r["ci_low"],
+                         "ci_high": r["ci_high"], "method": s["method"]})
+        g = rep.groups.head(max_groups).copy()
+        g.insert(0, "column", col)
+        groups.append(g)
+    groups_frame = (pd.concat(groups, ignore_index=True) if groups else pd.DataFrame())
+    if len(groups_frame):
+        groups_frame = groups_frame.sort_values("size", ascending=False, kind="stable").head(max_groups)
+        groups_frame = groups_frame[["column", "size", "kind", "id", "example"]].reset_index(drop=True)
+    pii = out["pii"]["by_type"].copy()
+    c = out["contamination"]
+    if c is None:
+        contaminated = pd.DataFrame(columns=["id", "tokens", "overlap", "matched_ids", "method"])
+    else:
+        items = c["items"]
+        contaminated = items[items["contaminated"]].sort_values(["overlap", "id"], ascending=[False, True])
+        contaminated = contaminated.head(max_items).assign(
+            matched_ids=lambda f: f["matched_ids"].map(lambda ids: ", ".join(map(str, ids))))
+        contaminated = contaminated[["id", "tokens", "overlap", "matched_ids", "method"]].reset_index(drop=True)
+    retention = out["retention"].copy()
+    sc = out["schema"]
+    first_dup = next(iter(out["duplicates"].values()), None)
+    kpis = {"rows": out["rows"],
+            "schema errors": sc["n_errors"],
+            "exact duplicates": first_dup.summary["exact_duplicates"] if first_dup else 0,
+            "near duplicates": (first_dup.summary["near_duplicates"] or 0) if first_dup else 0,
+            "records with PII": out["pii"]["records_with_pii"],
+            "contaminated items": c["summary"]["contaminated"] if c else 0,
+            "past retention": int(retention["expired"].sum()) if len(retention) else 0}
+    errors = sc["errors"].copy()
+    return {"kpis": kpis, "checks": out["checks"], "schema_errors": errors, "duplicates": pd.DataFrame(dup_rows),
+            "groups": groups_frame, "pii": pii, "contaminated": contaminated, "retention": retention}
+
+
+def duplicates_across(sets: Mapping[str, Sequence[Any]], threshold: float = 0.7, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Exact and near duplicates within and between named text sets.
+
+    Returns
+    -------
+    per_set : DataFrame ``set``, ``texts``, ``exact_duplicates``, ``near_duplicates``
+        (within the set, as in :func:`find_duplicates`)
+    pairs : DataFrame ``set_a``, ``set_b``, ``exact_pairs`` (text pairs equal after
+        normalisation), ``near_pairs`` (distinct texts with Jaccard >= threshold),
+        counted once per unordered pair of rows; ``set_a == set_b`` rows are within a set
+    """
+    names, texts, ids = [], [], []
+    for name, values in sets.items():
+        for i, t in enumerate(values):
+            names.append(name)
+            texts.append(t)
+            ids.append(f"{name}:{i}")
+    rep = find_duplicates(texts, ids, threshold=threshold, seed=seed)
+    per_set = []
+    for name, values in sets.items():
+        s = find_duplicates(list(values), threshold=threshold, seed=seed).summary
+        per_set.append({"set": name, "texts": s["rows"], "exact_duplicates": s["exact_duplicates"],
+                        "near_duplicates": s["near_duplicates"]})
+    set_of = dict(zip(ids, names))
+    counts: Counter = Counter()
+    rows = rep.rows
+    for _, grp in rows[~rows["empty"]].groupby("exact_group"):
+        members = grp["id"].tolist()
+        for i in range(len(members)):
+            for j in range(i + 1, len(members)):
+                counts[tuple(sorted((set_of[members[i]], set_of[members[j]]))) + ("exact",)] += 1
+    # near pairs are between distinct texts; expand each to the exact copies on either side
+    size_of = rows.groupby("exact_group")["id"].apply(list).to_dict()
+    group_of = dict(zip(rows["id"], rows["exact_group"]))
+    for a, b in zip(rep.pairs["id_a"], rep.pairs["id_b"]):
+        for x in size_of[group_of[a]]:
+            for y in size_of[group_of[b]]:
+                counts[tuple(sorted((set_of[x], set_of[y]))) + ("near",)] += 1
+    keys = sorted({k[:2] for k in counts})
+    pairs = pd.DataFrame([{"set_a": a, "set_b": b, "exact_pairs": counts[(a, b, "exact")],
+                           "near_pairs": counts[(a, b, "near")]} for a, b in keys],
+                         columns=["set_a", "set_b", "exact_pairs", "near_pairs"])
+    return pd.DataFrame(per_set), pairs

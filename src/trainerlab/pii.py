@@ -167,13 +167,13 @@ _EMAIL_OBFUSCATED = re.compile(
     r"(?!\s*(?:\[at\]|\(at\)|\{at\}|\sat\s))", re.IGNORECASE | re.ASCII)  # the domain is not itself a local part
 
 
-def _emails(text: str):
+def _emails(text: str, lowered: str | None = None):
     if "@" in text:
         for m in _EMAIL.finditer(text):
             if text[m.end():m.end() + 1] == ":" and re.match(r":[\w~./-]+", text[m.end():]):
                 continue  # git@github.com:org/repo.git is an scp-style path, not a mailbox
             yield m.start(), m.end()
-    lowered = text.lower()
+    lowered = text.lower() if lowered is None else lowered
     if "dot" in lowered and "at" in lowered:
         for m in _EMAIL_OBFUSCATED.finditer(text):
             bracketed = re.search(r"[\[({](?:at|dot)[\])}]", m.group(), re.IGNORECASE)
@@ -406,11 +406,11 @@ _KEY_PREFIXES = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "
 _KEY_WORDS = ("key", "secret", "token", "passw", "pwd", "bearer")
 
 
-def _api_keys(text: str, longest: int = 10**9):
+def _api_keys(text: str, longest: int = 10**9, lowered: str | None = None):
     if any(p in text for p in _KEY_PREFIXES):
         for m in _KEY_PREFIXED.finditer(text):
             yield m.start(), m.end()
-    lowered = text.lower()
+    lowered = text.lower() if lowered is None else lowered
     if any(w in lowered for w in _KEY_WORDS):
         yield from _assigned_keys(text)
     if longest >= 32:
@@ -478,8 +478,8 @@ _ROMANCE_STREET_WORDS = ("rue", "calle", "via", "viale", "piazza", "plaza", "ave
                          "place", "chemin", "allée", "impasse", "quai")
 
 
-def _addresses(text: str):
-    lowered = text.lower()
+def _addresses(text: str, lowered: str | None = None):
+    lowered = text.lower() if lowered is None else lowered
     patterns = []
     if _ADDRESS_EN_HINT.search(text):
         patterns.append(_ADDRESS_EN)
@@ -557,6 +557,7 @@ def find_pii(text: str, types: tuple[str, ...] | None = None) -> list[tuple[str,
     n_digits = sum(map(text.count, "0123456789"))
     has_digit = n_digits > 0
     longest = max(map(len, text.split()), default=0)
+    lowered = text.lower()
     candidates: list[tuple[int, int, int, str]] = []
     for kind, detector in _DETECTORS:
         if types is not None and kind not in types:
@@ -564,11 +565,15 @@ def find_pii(text: str, types: tuple[str, ...] | None = None) -> list[tuple[str,
         if kind == "API_KEY":
             if longest < 12 and "PRIVATE KEY" not in text:
                 continue
-            found = _api_keys(text, longest)
+            found = _api_keys(text, longest, lowered)
         elif kind == "EMAIL":
-            if "@" not in text and "dot" not in text.lower():
+            if "@" not in text and "dot" not in lowered:
                 continue
-            found = detector(text)
+            found = _emails(text, lowered)
+        elif kind == "ADDRESS":
+            if not n_digits:
+                continue
+            found = _addresses(text, lowered)
         elif n_digits < _MIN_DIGITS[kind]:
             continue
         elif kind == "IPV4" and text.count(".") < 3:

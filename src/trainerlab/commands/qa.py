@@ -24,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--kind", help="check against a warehouse table's contract (items, annotations, ...)")
     p.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"], help="override the file extension")
     p.add_argument("--threshold", type=float, default=0.7, help="near-duplicate Jaccard threshold (default 0.7)")
+    p.add_argument("--ngram", type=int, default=3, help="shingle length for near duplicates (default 3)")
+    p.add_argument("--unit", choices=["word", "char"], default="word",
+                   help="shingles of words (default) or characters (catches 'airspeed' vs 'air speed')")
     p.add_argument("--no-near", action="store_true", help="skip near duplicates (exact only)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any schema error, duplicate or PII is found")
     p.add_argument("--jobs", type=int, default=1, help="processes for the PII scan (default 1; 0 = all cores)")
@@ -58,7 +61,10 @@ def _run(args) -> int:
         raise UsageError(f"{args.file}: no column(s) {missing}; columns are {list(frame.columns)}")
     ids = frame[args.id].astype(str).tolist() if args.id and args.id in frame.columns else None
     texts = frame[cols[0]] if len(cols) == 1 else frame[cols].astype("string").fillna("").agg("\n".join, axis=1)
-    dups = dataqa.find_duplicates(texts.tolist(), ids, threshold=args.threshold, near=not args.no_near)
+    if args.ngram < 1:
+        raise UsageError(f"--ngram must be at least 1, got {args.ngram}")
+    dups = dataqa.find_duplicates(texts.tolist(), ids, threshold=args.threshold, near=not args.no_near,
+                                  ngram=args.ngram, unit=args.unit)
     findings = dataqa.pii_scan(frame, cols, n_jobs=args.jobs)
     counts = findings["type"].value_counts().to_dict() if len(findings) else {}
     result = {
