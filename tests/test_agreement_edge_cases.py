@@ -158,3 +158,11 @@ def test_pairwise_pair_without_shared_items_has_reason():
     pairs = A.pairwise_agreement(df).set_index(["rater_a", "rater_b"])
     assert pairs.loc[("b", "c"), "n_common"] == 0
     assert math.isnan(pairs.loc[("b", "c"), "kappa"]) and "shared" in pairs.loc[("b", "c"), "reason"]
+
+
+def test_subgroup_with_missing_group_value_gets_its_own_group():
+    df = pd.DataFrame({"item": [1, 1, 2, 2, 3, 3, 4, 4], "rater": list("abababab"), "label": [0, 0, 1, 1, 0, 1, 1, 1],
+                       "lang": ["en", "en", "en", "en", None, None, "de", "de"]})
+    out = A.subgroup_alpha(df, group="lang", n_boot=0).set_index("group")
+    assert set(out.index) == {"en", "de", "(missing)"}
+    assert out.loc["(missing)", "n_units"] == 1

@@ -1410,7 +1410,8 @@ def subgroup_alpha(df, group: str, item="item", rater="rater", label="label", le
                                                                               level, keep=[group])
     if R.extra is None or group not in R.extra.columns:
         raise ValueError(f"column {group!r} not found")
-    per_unit = pd.DataFrame({"u": R.unit, "g": R.extra[group].to_numpy()}).drop_duplicates()
+    groups = R.extra[group].astype(object).where(R.extra[group].notna(), "(missing)")
+    per_unit = pd.DataFrame({"u": R.unit, "g": groups.to_numpy()}).drop_duplicates()
     if per_unit["u"].duplicated().any():
         bad = R.units[per_unit.loc[per_unit["u"].duplicated(), "u"].iloc[0]]
         raise ValueError(f"column {group!r} varies within item {bad!r}; a subgroup must be a set of items")
