@@ -81,8 +81,8 @@ def renders(space):
     """Every fixture rendered once. Two renders of `ok` and one of `fresh` (a `new-report` copy of the
     template) run at the same time in separate processes, as cron or two users would start them;
     meanwhile the failure fixtures run one after another in this process."""
-    made = cli(space, "new-report", "fresh", "--json")
-    assert made.returncode == 0, made.stderr
+    code, made, err = in_process(space, "new-report", "fresh", "--json")
+    assert code == 0, err
     t0 = time.perf_counter()
     procs = {key: start(space, "report", name, "--json") for key, name in
              (("ok_a", "ok"), ("ok_b", "ok"), ("fresh", "fresh"))}
@@ -165,7 +165,7 @@ def test_parameter_types_follow_the_defaults():
     declared = read_parameters(FIXTURES / "ok.ipynb")
     assert {k: v.type_name for k, v in declared.items()} == {
         "db": "str", "seed": "int", "n": "int", "scale": "float", "label": "str", "flag": "bool", "fail_at_end": "bool"}
-    assert declared["fail_at_end"].help == "fixture switch: raise in the last cell"
+    assert declared["fail_at_end"].help == "fixture switch: raise (before anything heavy runs)"
     got = resolve_parameters(declared, {"scale": 2}, {"n": "7", "flag": "no", "label": "x y"})
     assert got["n"] == 7 and got["scale"] == 2.0 and isinstance(got["scale"], float)
     assert got["flag"] is False and got["label"] == "x y" and got["seed"] == 7
@@ -248,9 +248,9 @@ def test_new_report_copies_the_template_which_renders(space, renders):
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
     assert renders["fresh"]["code"] == 0, renders["fresh"]["stderr"]
     assert manifest_of(renders["fresh"])["verdict"]["headline"] == "The warehouse holds 2 items."
-    again = cli(space, "new-report", "fresh")
-    assert again.returncode == 2 and "exists already" in again.stderr
-    assert cli(space, "new-report", "../x").returncode == 2
+    code, _, err = in_process(space, "new-report", "fresh")
+    assert code == 2 and "exists already" in err
+    assert in_process(space, "new-report", "../x")[0] == 2
 
 
 # ----------------------------------------------------------------------------- failures

@@ -40,9 +40,9 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         return (math.nan, math.nan)
     if not 0 <= successes <= n:
         raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
-    from scipy.stats import norm
+    from statistics import NormalDist
 
-    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom

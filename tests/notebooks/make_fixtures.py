@@ -17,14 +17,14 @@ P = ("code", 'db = ""\nseed = 7\n', ["parameters"])
 SETUP = ("code", "from trainerlab import reportkit as rk\nrk.setup()")
 VERDICT = ("code", 'rk.verdict(["Fixture report for the runner tests.", "Nothing here is statistics.", "Nothing to do."], status="info")')
 D = "tests/notebooks/"
-nb([("md", "# OK fixture\n\nA tiny report that renders."), ("code", 'db = ""\nseed = 7\nn = 5  # rows\nscale = 1.5\nlabel = "demo"\nflag = True\nfail_at_end = False  # fixture switch: raise in the last cell\n', ["parameters"]), SETUP, VERDICT,
+nb([("md", "# OK fixture\n\nA tiny report that renders."), ("code", 'db = ""\nseed = 7\nn = 5  # rows\nscale = 1.5\nlabel = "demo"\nflag = True\nfail_at_end = False  # fixture switch: raise (before anything heavy runs)\n', ["parameters"]),
+    ("code", 'if fail_at_end:\n    raise RuntimeError("planted failure at the end")'), SETUP, VERDICT,
     ("md", "## Numbers"),
     ("code", 'import warnings, sys\nwarnings.warn("noise that must not reach the page")\nprint("noise on stderr", file=sys.stderr)\n'
              'import pandas as pd\nframe = pd.DataFrame({"k": list(range(n)), "value": [i * scale for i in range(n)], "text": ["mail bob@example.com"] * n})\n'
              'rk.table(frame, caption=f"{label}: {n} rows", formats={"value": "float2"})'),
     ("code", 'import plotly.express as px\nfig = px.line(frame, x="k", y="value", title="Value by k")\n'
-             'fig.update_layout(xaxis_title="k (index)", yaxis_title="value (units)")\nrk.figure(fig)'),
-    ("code", 'if fail_at_end:\n    raise RuntimeError("planted failure at the end")')], D + "ok.ipynb")
+             'fig.update_layout(xaxis_title="k (index)", yaxis_title="value (units)")\nrk.figure(fig)')], D + "ok.ipynb")
 nb([("md", "# Second OK fixture"), P, SETUP, VERDICT, ("code", 'import plotly.graph_objects as go\nfig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))\n'
      'fig.update_layout(title="Bars", xaxis_title="letter", yaxis_title="count (n)")\nrk.figure(fig)')], D + "ok2.ipynb")
 # The failure fixtures import nothing heavy: they fail before a verdict would matter.

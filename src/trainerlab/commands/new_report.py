@@ -15,9 +15,9 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    import nbformat
+    from ..reports.runner import NAME_RE, notebooks_root  # first: it keeps nbformat's import light
 
-    from ..reports.runner import NAME_RE, notebooks_root
+    import nbformat
 
     if not NAME_RE.match(args.name):
         raise UsageError(f"{args.name!r} is not a report name (lower-case letters, digits, '-' and '_'; "

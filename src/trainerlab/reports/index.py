@@ -58,7 +58,7 @@ def _date(value: str) -> str:
 
 
 def _params(params: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+    return ", ".join(f"{k}={v!r}" if v == "" else f"{k}={v}" for k, v in params.items()) or "defaults"
 
 
 def _badge(text: str, color: str) -> str:
