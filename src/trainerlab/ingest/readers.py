@@ -456,14 +456,15 @@ def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
         first_bad = wh.scalar(f'SELECT min(l.rowid) + 1 FROM "{lines}" l WHERE l.line IS NOT NULL AND NOT ({valid})')
         raise IngestError(path, "no line is a JSON object: not JSON Lines", line=first_bad)
     mapping, extras = map_columns(path, spec, names, task=task, line=None)
-    select = [f"CASE WHEN {valid} THEN json_extract_string(l.line, ?) END AS {_q(n)}" for n in names]
+    # j is the line when it is a JSON object, else '{}' (so extraction never sees bad JSON)
+    select = [f"json_extract_string(l.j, ?) AS {_q(n)}" for n in names]
     params = ["$." + json.dumps(n) for n in names]
     wh.drop_temp(table)
     wh.execute(
         f'CREATE TEMP TABLE "{table}" AS SELECT l.rowid + 1 AS _rec, l.line AS _raw, '
         f"CASE WHEN NOT json_valid(l.line) THEN 'bad_json' WHEN json_type(l.line) <> 'OBJECT' THEN 'not_an_object' "
-        f"END AS _pre, {', '.join(select)} FROM \"{lines}\" l WHERE l.line IS NOT NULL AND trim(l.line) <> '' "
-        f"ORDER BY l.rowid", params)
+        f"END AS _pre, {', '.join(select)} FROM (SELECT rowid, line, CASE WHEN {valid} THEN line ELSE '{{}}' END AS j "
+        f"FROM \"{lines}\" l) l WHERE l.line IS NOT NULL AND trim(l.line) <> '' ORDER BY l.rowid", params)
     wh.drop_temp(lines)
     st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, pre_reason="_pre", rows=n_lines)
     if task and spec.task_column and spec.task_column not in mapping:
@@ -482,9 +483,11 @@ def stage_parquet(wh, path: Path, spec: KindSpec, *, task: str | None, table: st
     if rows == 0:
         raise IngestError(path, "no data rows (the Parquet file has a schema and no rows)")
     mapping, extras = map_columns(path, spec, names, task=task, line=None)
-    raw = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := s.{_q(n)}" for n in names) + "))::VARCHAR"
-    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, rec_sql="s.file_row_number + 1",
-                raw_sql=raw, rows=rows)
+    wh.execute(f'ALTER TABLE "{table}" RENAME COLUMN file_row_number TO _rec')
+    wh.execute(f'UPDATE "{table}" SET _rec = _rec + 1')
+    # the raw text of a quarantined row: the record as JSON, from the staged (converted) values
+    raw = "CAST(to_json(struct_pack(" + ", ".join(f"{_q(c)} := s.{_q(c)}" for c in mapping) + ")) AS VARCHAR)"
+    st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, raw_sql=raw, rows=rows)
     if task and spec.task_column and spec.task_column not in mapping:
         st.constants[spec.task_column] = task
     return Prepared(kind=spec.kind, fmt="parquet", staged=[st], rows_in=rows, rejects=empty_rejects(),

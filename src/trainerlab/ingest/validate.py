@@ -36,8 +36,12 @@ import pandas as pd
 from .kinds import MAX_FIELD_CHARS, MISSING_LABEL_TOKENS, TYPES, KindSpec
 from .readers import Staged, _q
 
-# Long free text keeps its whitespace; identifiers and labels are trimmed.
-NO_TRIM = {"prompt", "response", "comment"}
+def trimmed_columns(spec: KindSpec) -> set[str]:
+    """Identifiers, keys, tasks and labels lose outer spaces (`` safe`` is ``safe``);
+    other text is kept as written (trimming every value of a big file costs)."""
+    out = set(spec.required) | set(spec.key)
+    out |= {c for c in (spec.label_column, spec.task_column) if c}
+    return out | {c.name for c in spec.columns if c.name.endswith("_id") or c.name in ("winner", "segment")}
 
 
 @dataclass
@@ -63,14 +67,14 @@ def _utc(tstz: str) -> str:
     return f"make_timestamp(epoch_us({tstz}))"
 
 
-def _convert(logical: str, duck: str, col: str, src: str, stype: str) -> tuple[str, str | None]:
+def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool = True) -> tuple[str, str | None]:
     """(SQL of the converted value, SQL TRUE when a present value does not convert)."""
     text = _is_text(stype)
     trimmed = _trim(src) if text else src
     as_text = trimmed if text else f"CAST({src} AS VARCHAR)"
     if logical == "text":
         if text:
-            return (f"nullif({src}, '')" if col in NO_TRIM else trimmed), None
+            return (trimmed if trim else f"nullif({src}, '')"), None
         return f"CAST({src} AS VARCHAR)", None
     if logical == "timestamp":
         if stype.startswith("TIMESTAMP WITH TIME ZONE") or stype == "TIMESTAMPTZ":
@@ -132,6 +136,7 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
                explicit_schemas: dict[str, list[str]]) -> Conversion:
     params: dict = {}
     out, has_bad = [], {}
+    trim = trimmed_columns(spec)
     for name in spec.names:
         col = spec.column(name)
         duck = TYPES[col.type][0]
@@ -142,7 +147,8 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
         elif name not in st.mapping:
             sql = col.default or f"CAST(NULL AS {duck})"
         else:
-            sql, bad = _convert(col.type, duck, name, f"s.{_q(st.mapping[name])}", src_types[st.mapping[name]].upper())
+            sql, bad = _convert(col.type, duck, name, f"s.{_q(st.mapping[name])}", src_types[st.mapping[name]].upper(),
+                                trim=name in trim)
             if col.default is not None:
                 sql = f"coalesce({sql}, {col.default})"
         if name == spec.task_column and name in st.mapping and task_override:
@@ -283,18 +289,21 @@ class Validator:
         secondary = st.role != "primary"
         values = self.values()
         all_cols = ", ".join(f"x.{_q(c)}" for c in spec.names)
-        n_bad0 = int(wh.scalar(f"SELECT count(*) FROM {_q(bad)}"))
-        # rows that passed the checks (the anti-join is skipped when nothing failed)
-        passed = f"rowid NOT IN (SELECT k FROM {_q(bad)})" if n_bad0 else "true"
-
-        # exact repeats inside the file (the first occurrence stays)
-        groups = f"SELECT _h FROM {T} WHERE {passed} GROUP BY _h HAVING count(*) > 1"
-        if wh.scalar(f"SELECT count(*) FROM ({groups})"):
+        # exact repeats inside the file (the first occurrence stays). Exact copies fail or pass
+        # the checks together, so the search needs no exclusion of bad rows: a copy of a bad
+        # row keeps its own reason. The hash finds the few candidate groups; the window
+        # compares the values themselves.
+        groups = f"{P}__groups"
+        self.temp.append(groups)
+        wh.drop_temp(groups)
+        wh.execute(f"CREATE TEMP TABLE {_q(groups)} AS SELECT _h FROM {T} GROUP BY _h HAVING count(*) > 1")
+        if wh.scalar(f"SELECT count(*) FROM {_q(groups)}"):
             dup = f"{P}__dup"
             wh.drop_temp(dup)
             wh.execute(f"CREATE TEMP TABLE {_q(dup)} AS SELECT k FROM (SELECT x.k, row_number() OVER "
-                       f"(PARTITION BY {all_cols} ORDER BY x.k) AS rn FROM ({values}) x WHERE x.k IN "
-                       f"(SELECT rowid FROM {T} WHERE {passed} AND _h IN ({groups}))) WHERE rn > 1")
+                       f"(PARTITION BY {all_cols} ORDER BY x.k) AS rn FROM (SELECT x.rowid AS k, "
+                       f"{', '.join('x.' + _q(c) for c in spec.names)} FROM {T} x SEMI JOIN {_q(groups)} g "
+                       f"ON g._h = x._h) x) WHERE rn > 1 AND k NOT IN (SELECT k FROM {_q(bad)})")
             if secondary:
                 wh.execute(f"INSERT INTO {_q(skip)} SELECT k FROM {_q(dup)}")
             else:
@@ -302,16 +311,21 @@ class Validator:
         excluded = f"(SELECT k FROM {_q(bad)} UNION ALL SELECT k FROM {_q(skip)})"
         key_name = _lit(",".join(spec.key))
 
-        # one logical key, different content
+        # one logical key, different content (the first row that passed the checks stays).
+        # Candidate keys by hash (same key hash, more than one content hash), then exact.
+        def candidates(hash_col: str, hashes: str) -> str:
+            """Rows (k and values) whose hash is in ``hashes``, minus rows already excluded."""
+            cols = ", ".join("x." + _q(c) for c in spec.names)
+            return (f"SELECT * FROM (SELECT x.rowid AS k, {cols} FROM {T} x SEMI JOIN ({hashes}) g "
+                    f"ON g.hv = x.{hash_col}) x WHERE x.k NOT IN {excluded}")
+
         if spec.key:
             key_cols = ", ".join(f"x.{_q(c)}" for c in spec.key)
-            kgroups = (f"SELECT _kh FROM {T} WHERE rowid NOT IN {excluded} "
-                       f"GROUP BY _kh HAVING count(*) > 1")
+            kgroups = f"SELECT _kh AS hv FROM {T} GROUP BY _kh HAVING count(DISTINCT _h) > 1"
             if wh.scalar(f"SELECT count(*) FROM ({kgroups})"):
                 wh.execute(
                     f"INSERT INTO {_q(bad)} SELECT k, 'duplicate_key', {key_name} FROM (SELECT x.k, row_number() "
-                    f"OVER (PARTITION BY {key_cols} ORDER BY x.k) AS rn FROM ({values}) x WHERE x.k NOT IN "
-                    f"{excluded} AND x.k IN (SELECT rowid FROM {T} WHERE _kh IN ({kgroups}))) "
+                    f"OVER (PARTITION BY {key_cols} ORDER BY x.k) AS rn FROM ({candidates('_kh', kgroups)}) x) "
                     f"WHERE rn > 1")
 
         # against what the warehouse already holds
@@ -320,20 +334,19 @@ class Validator:
             all_eq = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM w.{_q(c)}" for c in spec.names)
             same = f"{P}__same"
             wh.drop_temp(same)
-            wh.execute(f"CREATE TEMP TABLE {_q(same)} AS SELECT DISTINCT x.k FROM ({values}) x JOIN {target} w "
-                       f"ON {all_eq} WHERE x.k IN (SELECT rowid FROM {T} WHERE rowid NOT IN "
-                       f"{excluded} AND _h IN (SELECT {self.hash_sql('w', spec.names)} FROM {target} w))")
+            held = f"SELECT DISTINCT {self.hash_sql('w', spec.names)} AS hv FROM {target} w"
+            wh.execute(f"CREATE TEMP TABLE {_q(same)} AS SELECT DISTINCT x.k FROM ({candidates('_h', held)}) x "
+                       f"JOIN {target} w ON {all_eq}")
             if secondary:
                 wh.execute(f"INSERT INTO {_q(skip)} SELECT k FROM {_q(same)}")
             else:
                 wh.execute(f"INSERT INTO {_q(bad)} SELECT k, 'already_in_warehouse', NULL FROM {_q(same)}")
             if spec.key:
                 key_eq = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM w.{_q(c)}" for c in spec.key)
+                held_keys = f"SELECT DISTINCT {self.hash_sql('w', spec.key)} AS hv FROM {target} w"
                 wh.execute(
                     f"INSERT INTO {_q(bad)} SELECT DISTINCT x.k, 'conflicts_with_warehouse', {key_name} "
-                    f"FROM ({values}) x JOIN {target} w ON {key_eq} WHERE x.k IN (SELECT rowid FROM {T} WHERE "
-                    f"rowid NOT IN {excluded} AND _kh IN "
-                    f"(SELECT {self.hash_sql('w', spec.key)} FROM {target} w))")
+                    f"FROM ({candidates('_kh', held_keys)}) x JOIN {target} w ON {key_eq}")
         n_bad = int(wh.scalar(f"SELECT count(*) FROM {_q(bad)}"))
         n_skip = int(wh.scalar(f"SELECT count(*) FROM {_q(skip)}"))
         return TableResult(kind=spec.kind, role=st.role, staged=st.rows, bad=n_bad, skipped=n_skip)

@@ -46,7 +46,9 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
         raise IngestError(path, "no data rows", line=1)
     name = stem(path)
     valid = "json_valid(l.line) AND json_type(l.line) = 'OBJECT'"
-    base = (f"FROM (SELECT rowid + 1 AS _rec, line FROM \"{lines}\") l, "
+    # j is the line when it is a JSON object, else '{}' (so extraction never sees bad JSON)
+    base = (f"FROM (SELECT rowid + 1 AS _rec, line, CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' "
+            f"THEN line ELSE '{{}}' END AS j FROM \"{lines}\") l, "
             f"(SELECT ? AS id_prefix, ? AS dataset, ? AS task, ? AS gold_version) c "
             "WHERE l.line IS NOT NULL AND trim(l.line) <> ''")
     params = [f"halueval-{name}-", f"halueval_{name}", task or TASK, f"halueval-{name}"]
@@ -58,15 +60,15 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
         f"THEN 'not_an_object' END AS _pre, "
         f"c.id_prefix || CAST(l._rec AS VARCHAR) AS item_id, "
         f"c.dataset AS dataset, "
-        f"CASE WHEN {valid} THEN json_extract_string(l.line, '$.user_query') END AS prompt, "
-        f"CASE WHEN {valid} THEN json_extract_string(l.line, '$.chatgpt_response') END AS response, "
+        f"CASE WHEN {valid} THEN json_extract_string(l.j, '$.user_query') END AS prompt, "
+        f"CASE WHEN {valid} THEN json_extract_string(l.j, '$.chatgpt_response') END AS response, "
         f"'chatgpt' AS source, 'en' AS language, "
-        f"CASE WHEN {valid} THEN CAST(json_object('ID', json_extract(l.line, '$.ID'), 'hallucination_spans', "
-        f"json_extract(l.line, '$.hallucination_spans')) AS VARCHAR) END AS meta {base} ORDER BY l._rec", params)
+        f"CASE WHEN {valid} THEN CAST(json_object('ID', json_extract(l.j, '$.ID'), 'hallucination_spans', "
+        f"json_extract(l.j, '$.hallucination_spans')) AS VARCHAR) END AS meta {base} ORDER BY l._rec", params)
     wh.execute(
         f"CREATE TEMP TABLE \"{gold}\" AS SELECT l._rec, l.line AS _raw, "
         f"c.id_prefix || CAST(l._rec AS VARCHAR) AS item_id, c.task AS task, "
-        f"json_extract_string(l.line, '$.hallucination') AS gold_label, c.gold_version AS gold_set_version "
+        f"json_extract_string(l.j, '$.hallucination') AS gold_label, c.gold_version AS gold_set_version "
         f"{base} AND {valid} ORDER BY l._rec", params)
     wh.drop_temp(lines)
     cols_items = ["item_id", "dataset", "prompt", "response", "source", "language", "meta"]
