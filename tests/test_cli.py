@@ -2,6 +2,7 @@
 import argparse
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +60,12 @@ def test_schema_set_rejects_duplicate_categories_with_exit_2(cli_env):
 
 def test_json_output_turns_nan_into_null():
     assert json.loads(dumps({"x": float("nan"), "y": 1.5})) == {"x": None, "y": 1.5}
+
+
+def test_building_the_parser_imports_no_heavy_package():
+    # `trainerlab VERB --help` must be instant: verbs import pandas, duckdb and friends lazily.
+    code = ("import sys, trainerlab.cli as c; c.build_parser(); "
+            "heavy = [m for m in ('pandas', 'numpy', 'duckdb', 'scipy', 'statsmodels', 'umap', 'sklearn', "
+            "'plotly', 'papermill', 'bertopic') if m in sys.modules]; print(','.join(heavy)); sys.exit(bool(heavy))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, f"imported at parse time: {proc.stdout.strip()}"
