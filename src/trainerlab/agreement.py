@@ -316,8 +316,6 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         values = np.arange(len(cats), dtype=float)
     if level == "ratio" and (values < 0).any():
         raise ValueError(f"level 'ratio' needs non-negative categories; got {cats}")
-    if level in ("ordinal", "interval", "ratio") and source == "given" and all(v is not None for v in numbers):
-        pass  # the given order is the order
     extra = frame[[k for k in keep if k not in (item, rater, label)]] if keep else None
     return Ratings(np.asarray(units, dtype=object), np.asarray(raters, dtype=object), cats, values, level,
                    unit_codes.astype(np.int64), rater_codes.astype(np.int64), label_codes, source,
@@ -1068,7 +1066,7 @@ def percent_agreement(df, item="item", rater="rater", label="label", weights=Non
 
     Always read it beside a chance-corrected coefficient: with a dominant category both
     can disagree sharply (the prevalence paradox, Feinstein & Cicchetti 1990).
-    """ + _DOC_PARAMS
+    """
     return _one("percent_agreement", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
@@ -1079,7 +1077,7 @@ def cohen_kappa(df, item="item", rater="rater", label="label", weights=None, cat
     ``kappa = (pa - pe) / (1 - pe)`` with ``pe = sum_kl w_kl p_k. p_.l``; the
     analytic SE is Fleiss, Cohen & Everitt (1969). NaN with a reason unless there
     are exactly two raters.
-    """ + _DOC_PARAMS
+    """
     return _one("cohen_kappa", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
@@ -1089,7 +1087,7 @@ def scott_pi(df, item="item", rater="rater", label="label", weights=None, catego
     (``pi_k = sum_i r_ik / sum_i r_i``). Equals Fleiss' kappa when every unit has the
     same number of ratings; differs from it only through how units with missing
     ratings weigh into the marginals.
-    """ + _DOC_PARAMS
+    """
     return _one("scott_pi", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
@@ -1097,7 +1095,7 @@ def fleiss_kappa(df, item="item", rater="rater", label="label", weights=None, ca
                  n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
     """Fleiss' (1971) kappa; missing ratings handled as in Gwet (2014):
     ``pi_k = mean_i r_ik / r_i`` over units with a rating, ``pe = sum_kl w_kl pi_k pi_l``.
-    """ + _DOC_PARAMS
+    """
     return _one("fleiss_kappa", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
@@ -1106,7 +1104,7 @@ def conger_kappa(df, item="item", rater="rater", label="label", weights=None, ca
     """Conger's (1980) kappa: chance agreement averages ``sum_kl w_kl p_gk p_hl`` over rater pairs,
     each rater's ``p_g`` from the units that rater rated. Reduces to Cohen's kappa for two raters
     with complete data.
-    """ + _DOC_PARAMS
+    """
     return _one("conger_kappa", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
@@ -1114,7 +1112,7 @@ def brennan_prediger(df, item="item", rater="rater", label="label", weights=None
                      n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
     """Brennan & Prediger (1981): uniform chance agreement ``pe = sum(W) / q^2``. Depends on the
     size of the category domain, so pass ``categories`` when some were never used.
-    """ + _DOC_PARAMS
+    """
     return _one("brennan_prediger", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci,
                 ci_method)
 
@@ -1123,7 +1121,7 @@ def gwet_ac(df, item="item", rater="rater", label="label", weights=None, categor
             n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
     """Gwet's AC1 (unweighted) or AC2 (weighted): ``pe = sum(W) / (q (q - 1)) sum_k pi_k (1 - pi_k)``
     (Gwet 2008). Stable under skewed prevalence where kappa collapses; depends on ``q``.
-    """ + _DOC_PARAMS
+    """
     return _one("gwet_ac", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
@@ -1142,13 +1140,20 @@ def krippendorff_alpha(df, item="item", rater="rater", label="label", level="nom
     Krippendorff (2004) suggests relying on data with alpha >= .800 and drawing
     tentative conclusions for .667 <= alpha < .800; use the lower CI bound (or
     ``result.p_below(0.667)``) rather than the point estimate for that decision.
-    """ + _DOC_PARAMS.replace("    weights : {None, 'none', 'linear', 'quadratic'} or (q x q) array\n"
-                              "        Agreement weights (1 on the diagonal); positions in the ordered domain, or\n"
-                              "        the category values when ``level`` is interval/ratio.\n",
-                              "    level : {'nominal', 'ordinal', 'interval', 'ratio'}\n"
-                              "        The metric (difference function).\n")
+    """
     return _compute(df, ["krippendorff_alpha"], item, rater, label, level, None, categories, n_boot, seed, ci,
                     ci_method, True)["krippendorff_alpha"]
+
+
+for _f in (percent_agreement, cohen_kappa, scott_pi, fleiss_kappa, conger_kappa, brennan_prediger, gwet_ac):
+    _f.__doc__ = (_f.__doc__ or "").rstrip() + "\n" + _DOC_PARAMS
+krippendorff_alpha.__doc__ = krippendorff_alpha.__doc__.rstrip() + "\n" + _DOC_PARAMS.replace(
+    "    weights : {None, 'none', 'linear', 'quadratic'} or (q x q) array\n"
+    "        Agreement weights (1 on the diagonal); positions in the ordered domain, or\n"
+    "        the category values when ``level`` is interval/ratio.\n",
+    "    level : {'nominal', 'ordinal', 'interval', 'ratio'}\n"
+    "        The metric (difference function).\n")
+del _f
 
 
 def agreement_table(df, item="item", rater="rater", label="label", level="nominal", weights=None,
