@@ -83,6 +83,24 @@ UPLIFT_OVERALL, UPLIFT_REGRESSED = 0.04, -0.06
 REGRESSED_INTENT = "billing_refund"
 JUDGES = {"human": {"position_bias_logit": 0.0, "length_bias_logit_per_log_ratio": 0.0, "tie_rate": 0.10},
           "llm-judge": {"position_bias_logit": 0.5, "length_bias_logit_per_log_ratio": 1.0, "tie_rate": 0.04}}
+# The simulated model rater that labels items (table judge_labels): the same 'llm-judge'
+# that judges the preference pairs. Planted: a length bias on correctness, a blind spot
+# on 'sensitive' in safety, a good helpfulness rater, and (on the bundled HaluEval items,
+# against their human labels) a judge that misses some hallucinations.
+JUDGE_LABELS = {
+    "judge_id": "llm-judge", "judge_model": "demo-judge-2026-05", "judge_family": "demo-llm",
+    "prompt_version": "rubric-v3", "abstain_rate": 0.005, "reference_length_chars": 150,
+    "tasks": {
+        "safety": {"confusion": [[0.95, 0.04, 0.01], [0.60, 0.35, 0.05], [0.03, 0.07, 0.90]],
+                   "blind_spot": {"label": "sensitive", "recall": 0.35, "mistaken_for": "safe"},
+                   "length_bias_logit_per_log_length": 0.0},
+        "correctness": {"p_says_correct_at_reference_length": {"correct": 0.93, "incorrect": 0.12},
+                        "length_bias_logit_per_log_length": 1.5, "positive": "correct"},
+        "helpfulness": {"accuracy": 0.80, "off_by_one": 0.20, "length_bias_logit_per_log_length": 0.0},
+    },
+    "halueval": {"task": "hallucination", "p_says_yes": {"yes": 0.72, "no": 0.07},
+                 "reference": "HaluEval's human labels (gold, task 'hallucination')"},
+}
 AUDITORS = ["qa01", "qa02", "qa03", "qa04"]
 AUDITOR_ERROR = 0.03
 AUDIT_SHARE = 0.06
@@ -90,7 +108,7 @@ AUDIT_SHARE = 0.06
 # Named random streams: adding a component never changes another one's draws.
 _STREAMS = {name: k for k, name in enumerate([
     "items", "eval", "modes", "labels", "texts", "gold", "assign", "annot", "prelabel",
-    "audits", "requests", "interactions", "prefs", "mnf", "extras", "meta"])}
+    "audits", "requests", "interactions", "prefs", "mnf", "extras", "meta", "judge", "judge_external"])}
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
@@ -711,6 +729,55 @@ class _Program:
                      "+ length_bias*log(len_a/len_b)); q_item = 0.15 + 1.6*(pass_v1.1 - pass_v1.0) + N(0, 0.8)",
             "length_log_ratio_mean": 0.15, "length_log_ratio_sd": 0.25}
 
+    # model rater labels (judge_labels) ------------------------------------------------------
+    def make_judge_labels(self):
+        """The 'llm-judge' labels every gold and production item for the three tasks.
+
+        Safety: a confusion matrix whose 'sensitive' row sends most items to 'safe'
+        (the blind spot). Correctness: P(says correct) = expit(logit(p_true_label)
+        + length_bias * log(len(response) / reference_length)), so long answers look
+        correct. Helpfulness: the true score with probability 0.8, else one step off.
+        A few labels are missing (the judge's output did not parse).
+        """
+        rng = self.rng("judge")
+        spec = JUDGE_LABELS
+        it = self.items
+        n = len(it)
+        log_len = np.log(it["response"].str.len().to_numpy() / spec["reference_length_chars"])
+        frames, counts = [], {}
+        for task, (_, cats) in TASKS.items():
+            t = spec["tasks"][task]
+            true = it[f"true_{task}"].to_numpy()
+            if task == "safety":
+                label = _draw_from_rows(rng, np.asarray(t["confusion"])[true])
+            elif task == "correctness":
+                p = t["p_says_correct_at_reference_length"]
+                base = np.where(true == 0, logit(p["correct"]), logit(p["incorrect"]))
+                says_correct = rng.random(n) < expit(base + t["length_bias_logit_per_log_length"] * log_len)
+                label = np.where(says_correct, 0, 1)
+            else:
+                off = rng.random(n) >= t["accuracy"]
+                step = np.where(rng.random(n) < 0.5, -1, 1)
+                step = np.where(true == 0, 1, np.where(true == len(cats) - 1, -1, step))
+                label = np.where(off, true + step, true)
+            text = np.array(cats, dtype=object)[label]
+            text[rng.random(n) < spec["abstain_rate"]] = None
+            at = (PROGRAM_START + np.timedelta64(74, "D") + np.timedelta64(8 * 3600, "s")
+                  + np.sort(rng.integers(0, 8 * 3600, n)).astype("timedelta64[s]"))
+            frames.append(pd.DataFrame({"item_id": it["item_id"].to_numpy(), "judge_id": spec["judge_id"], "task": task,
+                                        "label": text, "judged_at": at, "judge_model": spec["judge_model"],
+                                        "judge_family": spec["judge_family"], "prompt_version": spec["prompt_version"]}))
+            counts[task] = {"n_items": int(n), "n_missing": int(pd.isna(text).sum())}
+        self.judge_labels = pd.concat(frames, ignore_index=True)
+        self.truth["judge_labels"] = {
+            **spec, "table": "judge_labels", "items": "every gold and production item (not the must-not-fail cases)",
+            "counts": counts, "length_biased_task": "correctness",
+            "blind_spot": {"task": "safety", **spec["tasks"]["safety"]["blind_spot"]},
+            "model": "safety: label ~ confusion[true]; correctness: P(says correct) = expit(logit(p[true]) + "
+                     "length_bias * log(len(response) / reference_length_chars)); helpfulness: true score with prob "
+                     "accuracy, else one step up or down (the only neighbour at the ends); labels missing with prob "
+                     "abstain_rate; HaluEval items (when ingested): P(says yes) = p_says_yes[human label]"}
+
     # production traffic -----------------------------------------------------------------
     def make_interactions(self):
         rng = self.rng("interactions")
@@ -858,7 +925,7 @@ class _Program:
         evals["evaluated_at"] = np.array(evals["evaluated_at"].tolist(), dtype="datetime64[s]")
         return {"items": items, "annotations": ann, "gold": gold_rows, "audits": self.audits,
                 "requests": self.requests, "eval_results": evals, "preferences": self.preferences,
-                "interactions": self.interactions}
+                "interactions": self.interactions, "judge_labels": self.judge_labels}
 
 
 def _set_schemas(wh) -> None:
@@ -914,6 +981,31 @@ def _ingest_external(wh) -> list[dict]:
     return out
 
 
+def _judge_external(wh, seed: int) -> int:
+    """The 'llm-judge' labels the ingested HaluEval items ('hallucination', yes/no) from
+    their human labels (``JUDGE_LABELS["halueval"]``); returns the rows written (0 when
+    HaluEval was not ingested)."""
+    spec = JUDGE_LABELS
+    gold = wh.query("""SELECT g.item_id, g.gold_label FROM gold g JOIN items i USING (item_id)
+                       WHERE g.task = ? AND i.dataset LIKE 'halueval%' ORDER BY g.item_id""",
+                    [spec["halueval"]["task"]])
+    if gold.empty:
+        return 0
+    rng = _rng(seed, "judge_external")
+    p_yes = gold["gold_label"].map(spec["halueval"]["p_says_yes"]).to_numpy(dtype=float)
+    says_yes = rng.random(len(gold)) < p_yes
+    label = np.where(says_yes, "yes", "no").astype(object)
+    label[np.isnan(p_yes)] = None
+    label[rng.random(len(gold)) < spec["abstain_rate"]] = None
+    at = (PROGRAM_START + np.timedelta64(76, "D") + np.timedelta64(8 * 3600, "s")
+          + np.sort(rng.integers(0, 8 * 3600, len(gold))).astype("timedelta64[s]"))
+    frame = pd.DataFrame({"item_id": gold["item_id"], "judge_id": spec["judge_id"], "task": spec["halueval"]["task"],
+                          "label": label, "judged_at": at, "judge_model": spec["judge_model"],
+                          "judge_family": spec["judge_family"], "prompt_version": spec["prompt_version"]})
+    with wh.transaction():
+        return wh.insert_frame("judge_labels", frame)
+
+
 def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False) -> dict:
     """Build the seeded demo program into ``wh`` and return a summary.
 
@@ -934,7 +1026,7 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     """
     from .schema import CANONICAL_TABLES
     t0 = time.perf_counter()
-    tables = [*CANONICAL_TABLES, "truth"]
+    tables = [*CANONICAL_TABLES, "truth", "judge_labels"]
     if clear:
         with wh.transaction():
             for name in tables:
@@ -960,6 +1052,7 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     prog.make_eval()
     prog.make_mnf()
     prog.make_preferences()
+    prog.make_judge_labels()
     prog.make_interactions()
     prog.collect_truth()
     frames = prog.frames()
@@ -971,6 +1064,8 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
                                                                   for v in prog.truth.values()]})
         wh.insert_frame("truth", truth)
     ext = _ingest_external(wh) if external else []
+    if external:
+        _judge_external(wh, seed)
     rows = {name: wh.count(name) for name in tables if name in wh.tables()}
     return {"seed": int(seed), "rows": rows, "fingerprint": wh.fingerprint()["hash"], "external": ext,
             "truth_keys": sorted(prog.truth), "build_seconds": round(time.perf_counter() - t0, 2),

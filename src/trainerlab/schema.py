@@ -304,6 +304,20 @@ MIGRATIONS: dict[int, list[str]] = {
             set_at TIMESTAMP,
             PRIMARY KEY (scope, value))""",
     ],
+    # 70-79 judges (trainerlab.judges): labels proposed by model raters (LLM judges, pre-labelers)
+    70: [
+        """CREATE TABLE IF NOT EXISTS judge_labels (
+            item_id VARCHAR NOT NULL,
+            judge_id VARCHAR NOT NULL,        -- the model rater, e.g. 'llm-judge'
+            task VARCHAR NOT NULL,            -- a label_schemas task (or any task name)
+            label VARCHAR,                    -- the category as text; NULL when the judge gave no usable label
+            judged_at TIMESTAMP,
+            judge_model VARCHAR,              -- model name and version behind judge_id, where known
+            judge_family VARCHAR,             -- model family, for self-preference checks
+            prompt_version VARCHAR,           -- version of the judging prompt / rubric
+            meta JSON,
+            ingest_batch VARCHAR)""",
+    ],
 }
 
 
