@@ -240,6 +240,7 @@ def corrective_actions(wh, as_of=None, *, scan=None, week_start=None, dataset=No
     rows += _clarify_actions(wh, as_of, dataset, task, float(acfg.get("clarify_min_excess", 0.15)))
     rows += _retriage_actions(wh, as_of, float(acfg.get("retriage_after_days", 14)))
     out = pd.DataFrame(rows, columns=ACTION_COLUMNS)
+    out["since_week"] = out["since_week"].astype("Int64")
     if len(out):
         out["_p"] = out["priority"].map(_PRIORITY)
         out["_a"] = out["action"].map({"coach": 0, "retriage": 1, "clarify": 2, "raise_audit_rate": 3})
@@ -288,7 +289,8 @@ def weekly_verdict(kpi_table: pd.DataFrame, actions: pd.DataFrame, alerts: pd.Da
         sentences.append(f"Drift alerts are not available this week: {notes['drift']}.")
     elif len(coach):
         sentences.append("Raters drifting or below their peers: " + "; ".join(
-            f"{r.entity} since week {r.since_week}" for r in coach.itertuples(index=False)) + ".")
+            f"{r.entity} since week {int(r.since_week)}" if pd.notna(r.since_week) else str(r.entity)
+            for r in coach.itertuples(index=False)) + ".")
     elif alerts is not None:
         sentences.append("No rater has a drift alert.")
     if len(actions):

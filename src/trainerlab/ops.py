@@ -63,9 +63,9 @@ __all__ = [
     "KPI_NAMES", "DEFAULT_CONFIG", "load_kpi_config", "resolve_as_of", "week_window", "program_start",
     "program_week", "business_days_between", "open_requests", "backlog_summary", "triage_times",
     "time_to_triage", "throughput", "audit_pass_rate", "rework_rate", "gold_accuracy", "dispute_rate",
-    "contested_pairs", "audit_error_categories", "cost_per_accepted_label", "regression_escapes",
+    "contested_pairs", "agreement_by_task", "audit_error_categories", "cost_per_accepted_label", "regression_escapes",
     "evaluation_coverage", "kpi_status", "kpi_trend", "kpi_table", "kpis", "kpi_history",
-    "capacity_forecast", "request_capacity", "median_ci",
+    "capacity_forecast", "request_capacity", "capacity_figure", "median_ci",
 ]
 
 KPI_NAMES = (
@@ -663,6 +663,43 @@ def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guidel
     return out
 
 
+def agreement_by_task(wh, start=None, end=None, *, dataset=None, task=None, vendor=None,
+                      coefficients: Sequence[str] = ("percent_agreement", "gwet_ac", "krippendorff_alpha"),
+                      n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Inter-annotator agreement of each task's labels in ``[start, end)``, with bootstrap CIs.
+
+    Calls :func:`trainerlab.agreement.agreement_table` per task (level and categories from
+    the label schema; percent agreement beside the chance-corrected coefficients). Long
+    format: task, coefficient, estimate, ci_low, ci_high, n_units, n_raters, method, reason.
+    """
+    from .agreement import agreement_table
+    from .labels import get_schema
+
+    join, where, params = _scope("a", dataset=dataset, task=task, vendor=vendor)
+    w, p = _window("a.annotated_at", start, end)
+    where = ["a.label IS NOT NULL", *w, *where]
+    df = wh.query(f"SELECT a.task, a.item_id AS item, a.annotator_id AS rater, a.label FROM annotations a{join} "
+                  f"WHERE {' AND '.join(where)}", [*p, *params])
+    frames = []
+    for tk, sub in df.groupby("task", sort=True):
+        schema = get_schema(wh, tk)
+        level = schema["level"] if schema else "nominal"
+        cats = [str(c) for c in schema["categories"]] if schema else None
+        try:
+            tab = agreement_table(sub, level=level, categories=cats, n_boot=n_boot, seed=seed,
+                                  coefficients=list(coefficients))
+        except ValueError as exc:
+            tab = pd.DataFrame([{"coefficient": c, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                 "n_units": sub["item"].nunique(), "n_raters": sub["rater"].nunique(),
+                                 "method": None, "reason": str(exc)} for c in coefficients])
+        tab.insert(0, "task", tk)
+        tab["level"] = level
+        frames.append(tab[["task", "coefficient", "estimate", "ci_low", "ci_high", "n_units", "n_raters", "level",
+                           "method", "reason"]])
+    cols = ["task", "coefficient", "estimate", "ci_low", "ci_high", "n_units", "n_raters", "level", "method", "reason"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
 def audit_error_categories(wh, start=None, end=None, *, dataset=None, task=None, vendor=None,
                            previous_weeks: int = 4) -> pd.DataFrame:
     """Failed audits by error category in ``[start, end)`` beside the ``previous_weeks``
@@ -1024,6 +1061,7 @@ def kpi_table(wh, as_of=None, *, config: dict | None = None, dataset=None, task=
                "status": kpi_status(v["value"], target, direction, v["ci_low"], v["ci_high"], limit),
                "ci_low": v["ci_low"], "ci_high": v["ci_high"], "n": v["n"], "unit": UNITS.get(name),
                "method": v["method"], "reason": v["reason"], "as_of": as_of}
+        row["off_target"] = row["status"] == "breach"
         if hist is not None:
             series = hist.loc[hist["kpi"] == name, "value"].to_numpy(float)
             tr = kpi_trend(series, direction)
@@ -1201,6 +1239,32 @@ def request_capacity(wh, as_of=None, weeks: int = 12, horizon: int = 52, n_sims:
                                    "closed": closed, "opened": opened})
     out["as_of"] = as_of
     return out
+
+
+def capacity_figure(res: dict, title: str = "Request backlog: weekly throughput and forecast"):
+    """A plotly figure of :func:`request_capacity`: closed and opened per week, then the
+    throughput forecast (mean and prediction band) and the median backlog path."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    hist = res.get("history")
+    if hist is not None and len(hist):
+        fig.add_trace(go.Bar(x=hist["week_start"], y=hist["closed"], name="closed (throughput)", marker_color="#1f77b4"))
+        fig.add_trace(go.Bar(x=hist["week_start"], y=hist["opened"], name="opened (inflow)", marker_color="#ff7f0e"))
+    fc = res.get("forecast")
+    if fc is not None and len(fc) and res.get("as_of") is not None:
+        fc = fc.head(26)
+        x = [res["as_of"] + pd.Timedelta(days=7 * (w - 1)) for w in fc["week_ahead"]]
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(fc["throughput_pi_high"]) + list(fc["throughput_pi_low"])[::-1],
+                                 fill="toself", fillcolor="rgba(31,119,180,0.15)", line={"width": 0},
+                                 name=f"throughput {int(100 * res['level'])}% prediction band", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=fc["throughput_mean"], mode="lines", name="throughput forecast",
+                                 line={"color": "#1f77b4", "dash": "dash"}))
+        fig.add_trace(go.Scatter(x=x, y=fc["backlog_median"], mode="lines", name="open backlog (median path)",
+                                 line={"color": "#d62728"}))
+    fig.update_layout(title=title, xaxis_title="week (start date)", yaxis_title="requests per week / open requests",
+                      barmode="group", hovermode="x unified")
+    return fig
 
 
 def median_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:

@@ -70,10 +70,12 @@ def vendor_consistency(wh, start=None, end=None, *, dataset=None, task=None, ven
 
 def vendor_turnaround(wh, start=None, end=None, *, dataset=None, task=None, vendor=None) -> pd.DataFrame:
     """Hours from an item's export (``items.created_at``) to each label of it, per vendor:
-    median with the order-statistic 95% CI, 90th percentile, n."""
+    median with the order-statistic 95% CI, 90th percentile, n. Gold items are left out."""
     join, where, params = _scope("a", dataset=dataset, task=task, vendor=vendor)
     w, p = _window("a.annotated_at", start, end)
-    where = ["a.label IS NOT NULL", "a.vendor IS NOT NULL", "i.created_at IS NOT NULL", *w, *where]
+    # gold items are checks seeded into every week's work, not exported work: no turnaround
+    where = ["a.label IS NOT NULL", "a.vendor IS NOT NULL", "i.created_at IS NOT NULL",
+             "a.item_id NOT IN (SELECT item_id FROM gold)", *w, *where]
     df = wh.query(f"SELECT a.vendor, a.annotated_at, i.created_at FROM annotations a JOIN items i "
                   f"ON i.item_id = a.item_id{join} WHERE {' AND '.join(where)}", [*p, *params])
     df["hours"] = (pd.to_datetime(df["annotated_at"]) - pd.to_datetime(df["created_at"])) / pd.Timedelta(hours=1)
