@@ -326,10 +326,11 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
         shown = shown.rename(columns=dict(rename))
         formats = {rename.get(k, k): v for k, v in formats.items()}
     numeric_cols = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
-    styler = shown.style.format(lambda v: _format_value(v), na_rep="–")
+    # Cells are escaped after formatting: cell text is data (prompts may hold markup), never page structure.
+    styler = shown.style.format(lambda v: _html.escape(_format_value(v)), na_rep="–")
     for col in shown.columns:
         if col in formats:
-            styler = styler.format(lambda v, f=formats[col]: _format_value(v, f), subset=[col], na_rep="–")
+            styler = styler.format(lambda v, f=formats[col]: _html.escape(_format_value(v, f)), subset=[col], na_rep="–")
     if not show_index:
         styler = styler.hide(axis="index")
     styler = styler.set_table_attributes('class="tl-table"')

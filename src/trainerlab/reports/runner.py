@@ -350,13 +350,13 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         timeout = float(os.environ.get("TRAINERLAB_CELL_TIMEOUT", DEFAULT_TIMEOUT))
     if timeout <= 0:
         raise ReportUsageError(f"timeout must be positive, got {timeout}")
-    root = reports_root(reports_dir)
-    report_dir = root / name
-    report_dir.mkdir(parents=True, exist_ok=True)
     if run_id is None:
         run_id = new_run_id()
     elif not RUN_ID_RE.match(run_id) or run_id == "latest":
         raise ReportUsageError(f"{run_id!r} is not a usable run id (letters, digits, '.', '_', '-'; not 'latest')")
+    root = reports_root(reports_dir)
+    report_dir = root / name
+    report_dir.mkdir(parents=True, exist_ok=True)
     run_dir = report_dir / run_id
     try:
         run_dir.mkdir()
@@ -397,7 +397,14 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
     out_nb = run_dir / "report.ipynb"
     if error is None:
         progress: dict[str, Any] = {}
-        exc = _execute(nb_path, out_nb, params, timeout, start_timeout, retries, paths.project_root(), progress)
+        try:
+            exc = _execute(nb_path, out_nb, params, timeout, start_timeout, retries, paths.project_root(), progress)
+        except BaseException as interrupt:  # Ctrl-C or SIGTERM: the run is recorded as failed, then re-raised
+            manifest.update(status="failed", finished_at=_iso(_now()), duration_s=round(time.perf_counter() - t0, 3),
+                            error={"cell": None, "execution_count": None, "ename": type(interrupt).__name__,
+                                   "evalue": "the render was interrupted", "message": "the render was interrupted"})
+            _write_json_atomic(manifest_path, manifest)
+            raise
         manifest["kernel_attempts"] = progress.get("attempts")
         nb = None
         try:

@@ -1,0 +1,102 @@
+"""reportkit without a kernel: what each helper emits (captured bundles), and the contracts it enforces."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from trainerlab import reportkit as rk
+
+
+@pytest.fixture()
+def shown(monkeypatch):
+    bundles: list[dict] = []
+    monkeypatch.setattr(rk, "_display", lambda bundle, metadata=None: bundles.append(bundle))
+    rk._FIGURE_COUNTER[0] = rk._TABLE_COUNTER[0] = 0
+    return bundles
+
+
+def test_verdict_box_and_its_record(shown):
+    rk.verdict(["Accuracy fell for bob@example.com's team.", "The drop is real.", "Retrain vendor_b."], status="warn")
+    record = shown[0][rk.VERDICT_MIME]
+    assert record == {"status": "warn", "headline": "Accuracy fell for [EMAIL]'s team.",
+                      "sentences": ["Accuracy fell for [EMAIL]'s team.", "The drop is real.", "Retrain vendor_b."]}
+    assert "tl-verdict-warn" in shown[0]["text/html"] and "bob@" not in shown[0]["text/html"]
+    rk.verdict("One thing changed. It is real. Do this. Then that.", headline="Short line")
+    assert shown[1][rk.VERDICT_MIME]["headline"] == "Short line"
+    assert len(shown[1][rk.VERDICT_MIME]["sentences"]) == 4
+
+
+@pytest.mark.parametrize("sentences, status, message", [
+    (["Only one."], "ok", "3 to 5 sentences"),
+    (["a.", "b.", "c.", "d.", "e.", "f."], "ok", "3 to 5 sentences"),
+    (["a.", "b.", "c."], "great", "status must be one of"),
+])
+def test_verdict_contract(shown, sentences, status, message):
+    with pytest.raises(ValueError, match=message):
+        rk.verdict(sentences, status=status)
+    assert shown == []
+
+
+def test_table_formats_caps_and_redacts(shown):
+    frame = pd.DataFrame({"n": range(30), "share": [i / 100 for i in range(30)], "p": [0.0004] + [0.2] * 29,
+                          "text": ["call 555-0142"] + ["<script>alert(1)</script>"] * 29, "day": ["2026-06-01"] * 30,
+                          "x": [1234.5678] + [math.nan] * 29, "flag": [True] + [False] * 29})
+    rk.table(frame, caption="Caption", formats={"share": "pct", "p": "pvalue"}, max_rows=10, highlight="flag")
+    html = shown[0]["text/html"]
+    assert "first 10 of 30 rows" in html and "Caption" in html
+    assert "555-0142" not in html and "[PHONE]" in html
+    assert "2026-06-01" in html  # ISO dates are not phone numbers
+    assert "<script>" not in html and "&lt;script&gt;" in html  # cell text is escaped
+    assert "9.0%" in html and "&lt; 0.001" in html and "1,234.568" in html and "–" in html
+    assert "background:#fff4e5" in html.replace(": ", ":") and ">flag<" not in html
+    assert 'id="T_tl1"' in html
+    rk.table(frame.head(0))
+    assert "no rows" in shown[1]["text/html"] and 'id="T_tl2"' in shown[1]["text/html"]
+
+
+def test_format_value():
+    assert rk._format_value(1234567) == "1,234,567"
+    assert rk._format_value(0.1234) == "0.123" and rk._format_value(2.5e-5) == "2.5e-05"
+    assert rk._format_value(None) == "–" and rk._format_value(float("nan")) == "–"
+    assert rk._format_value(pd.Timestamp("2026-06-01")) == "2026-06-01"
+    assert rk._format_value(0.25, "pct0") == "25%" and rk._format_value(3.21, "seconds") == "3.2 s"
+
+
+def test_figures_need_titles_and_axis_labels(shown):
+    with pytest.raises(ValueError, match="needs a title"):
+        rk.figure(go.Figure(go.Bar(x=[1], y=[2])))
+    with pytest.raises(ValueError, match="yaxis title is empty"):
+        rk.figure(go.Figure(go.Bar(x=[1], y=[2]), layout={"title": "t", "xaxis_title": "x (s)"}))
+    rk.figure(go.Figure(go.Pie(values=[1, 2]), layout={"title": "A pie needs no axes"}))
+    fig = go.Figure(go.Bar(x=[1], y=[2]), layout={"title": "t", "xaxis_title": "x (s)", "yaxis_title": "y (n)"})
+    rk.figure(fig, caption="mail bob@example.com")
+    html = shown[-1]["text/html"]
+    assert 'id="tl-fig-2"' in html and "Plotly.newPlot" in html and "[EMAIL]" in html
+    assert "plotly.min.js" not in html and "cdn" not in html.lower() and len(html) < 20_000
+    assert rk.PLOTLY_MIME in shown[-1]
+
+
+def test_ci_helpers_draw_bands_and_error_bars():
+    frame = pd.DataFrame({"week": [1, 2, 1, 2], "g": ["a", "a", "b", "b"], "est": [0.5, 0.6, 0.4, 0.3],
+                          "lo": [0.4, 0.5, 0.3, 0.2], "hi": [0.6, 0.7, 0.5, 0.4]})
+    fig = rk.line_ci(frame, x="week", y="est", ci_low="lo", ci_high="hi", color="g", title="t", x_title="week",
+                     y_title="share", percent=True)
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(bands) == 2 and list(bands[0].y) == [0.6, 0.7, 0.5, 0.4]
+    bars = rk.bar_ci(frame[frame.g == "a"], x="week", y="est", ci_low="lo", ci_high="hi", title="t",
+                     x_title="week", y_title="share")
+    assert list(bars.data[0].error_y.array) == pytest.approx([0.1, 0.1])
+    assert list(bars.data[0].error_y.arrayminus) == pytest.approx([0.1, 0.1])
+
+
+def test_setup_registers_the_offline_renderer():
+    import plotly.io as pio
+
+    rk.setup()
+    assert pio.renderers.default == "trainerlab"
+    bundle = pio.renderers["trainerlab"].to_mimebundle(
+        go.Figure(go.Bar(x=[1], y=[1]), layout={"title": "t"}).to_plotly_json())
+    assert "Plotly.newPlot" in bundle["text/html"] and "<script src" not in bundle["text/html"]
