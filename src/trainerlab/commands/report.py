@@ -48,9 +48,17 @@ def _text(result: dict) -> str:
     return f"{result['report']}: {result.get('status')}  {err}  (manifest: {result.get('manifest', '-')})"
 
 
+def _terminate(signum, frame):  # SIGTERM from cron/Airflow: unwind so the kernel is stopped and the run recorded
+    raise SystemExit(128 + signum)
+
+
 def _run(args) -> int:
+    import signal
+
     from ..reports import runner
     from ..reports.parameters import read_parameters
+
+    signal.signal(signal.SIGTERM, _terminate)
 
     modes = sum(bool(x) for x in (args.name, args.all, args.due, args.list))
     if modes != 1:
