@@ -193,3 +193,18 @@ def test_cli_run_name_and_add_regression(demo_db, demo_failures, tmp_path, capsy
         cases = errors.regression_cases(wh)
     assert set(cases["mode_id"]) == {"fm-0001"} and set(cases["source_run"]) == {run["run_id"]}
     assert main(["errors", "name", "--db", str(db), "--run", "err-nope", "--cluster", "0", "--name", "x"]) == 2
+
+
+def test_report_study_and_verdict(fitted, demo_db):
+    with Warehouse(demo_db, read_only=True) as wh:
+        study = errors.error_study(wh, model_version="v1.1", suite="core", seed=SEED, model=fitted)
+    s = study["summary"]
+    assert s["failures"] == len(fitted.labels_) and s["evaluated"] == len(study["traffic"])
+    assert s["failure_rate_ci"][0] < s["failure_rate"] < s["failure_rate_ci"][1]
+    assert study["coverage"]["summary"]["n_top"] == 20
+    # every mode lacks a must-not-fail case in the demo: each gets suggested regression cases
+    assert set(study["regressions"]["cluster"]) == set(range(fitted.n_clusters_))
+    assert study["additions"]["failing_response"].str.contains("@example.").sum() == 0
+    sentences, status = errors.error_verdict(study)
+    assert 3 <= len(sentences) <= 5 and status in ("warn", "alert")
+    assert sentences[0].startswith(f"{s['failures']:,} of {s['evaluated']:,} evaluated responses failed")

@@ -20,8 +20,8 @@ with that kind of answer. Per fine cluster we take the share of its documents th
 contain each word (a word-presence profile) and compare clusters by the cosine of the
 square roots of these profiles (the Hellinger affinity of the two profiles). Clusters
 are joined by average linkage, and the dendrogram is cut at the largest gap in its
-merge heights below ``max_merge_distance``: paraphrase clusters of one mode merge low,
-different modes merge high. ``merge=None`` switches it off, ``merge=K`` asks for K
+merge heights below ``max_merge_distance`` (if that gap is at least 0.05; no clear
+break, no merge): paraphrase clusters of one mode merge low, different modes merge high. ``merge=None`` switches it off, ``merge=K`` asks for K
 clusters, ``merge=0.4`` cuts at that distance. docs/errors.md reports what it buys on
 the demo's planted modes and what it costs on real data.
 """
@@ -44,7 +44,8 @@ __all__ = [
     "FailureClusterer", "cluster_failures", "bertopic_offline_defaults", "recovery",
     "load_failures", "load_error_spans", "load_traffic", "describe_clusters", "failure_map", "coverage",
     "save_run", "name_mode", "carry_names", "list_modes", "add_regression",
-    "regression_cases", "suggest_additions", "top_failure_modes",
+    "regression_cases", "suggest_additions", "top_failure_modes", "error_study", "error_verdict", "match_modes",
+    "failure_filters", "cluster_examples", "cluster_gaps", "cluster_profiles", "run_names",
 ]
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -115,7 +116,8 @@ def _presence_profiles(texts: Sequence[str], labels: np.ndarray, ids: Sequence[i
     return prof / np.where(norms > 0, norms, 1.0)
 
 
-def _merge_plan(profiles: np.ndarray, merge, max_merge_distance: float) -> tuple[np.ndarray, dict]:
+def _merge_plan(profiles: np.ndarray, merge, max_merge_distance: float, min_gap: float = 0.05
+                ) -> tuple[np.ndarray, dict]:
     """Group fine clusters: returns a group index per row of ``profiles`` and a summary."""
     k = len(profiles)
     if merge is None or merge is False or k < 2:
@@ -146,9 +148,9 @@ def _merge_plan(profiles: np.ndarray, merge, max_merge_distance: float) -> tuple
             gap = heights[j + 1] - heights[j]
             if gap > best:
                 best, cut = gap, float(heights[j])
-        if cut is None:
-            return np.arange(k), {"rule": "auto (no merge below the ceiling)", "cut": None,
-                                  "heights": heights.round(4).tolist()}
+        if cut is None or best < min_gap:
+            why = "no merge below the ceiling" if cut is None else f"no clear break (largest gap {best:.3f} < {min_gap:g})"
+            return np.arange(k), {"rule": f"auto ({why})", "cut": None, "heights": heights.round(4).tolist()}
         rule = f"auto: largest gap ({best:.3f}) below {max_merge_distance:g}"
     else:
         raise ValueError(f"merge must be 'auto', None, an int (number of clusters) or a float (distance); got {merge!r}")
@@ -853,7 +855,7 @@ def describe_clusters(clusterer: FailureClusterer, failures: pd.DataFrame, traff
         g = f[f["cluster"] == c]
         size = len(g)
         lo, hi = _wilson(size, n)
-        row = {"cluster": c, "name": names.get(c), "size": size, "share": size / n, "share_ci_low": lo,
+        row = {"cluster": c, "name": names.get(c) or "", "size": size, "share": size / n, "share_ci_low": lo,
                "share_ci_high": hi, "keywords": ", ".join(clusterer.keywords_.get(c, [])),
                "examples": [redact(clusterer.texts_[i]) for i in reps.get(c, [])],
                "intents": _mix(g.get("intent", pd.Series(dtype=object))),
@@ -918,11 +920,13 @@ def cluster_examples(clusterer: FailureClusterer, failures: pd.DataFrame, k: int
 
 
 def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = None, names: dict | None = None,
-                title: str = "Failure map: each point is a failing response, colour = failure mode"):
+                title: str = "Failure map: each point is a failing response, colour = failure mode",
+                max_points: int = 3000):
     """A 2D UMAP of the failures as an interactive plotly scatter, hover text redacted.
 
     The 2D layout is a seeded UMAP of the clusterer's 5D UMAP coordinates (cheap: the
-    neighbourhoods are already computed in a low dimension). Outliers are grey.
+    neighbourhoods are already computed in a low dimension). Outliers are grey. Above
+    ``max_points`` texts a seeded random sample is drawn (the page stays small).
     """
     import plotly.graph_objects as go
 
@@ -946,8 +950,12 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
     f = failures.reset_index(drop=True) if failures is not None else pd.DataFrame(index=range(n))
     fig = go.Figure()
     groups = list(range(clusterer.n_clusters_)) + [-1]
+    shown = np.ones(n, dtype=bool)
+    if n > max_points:
+        shown[:] = False
+        shown[np.random.default_rng(clusterer.seed).choice(n, max_points, replace=False)] = True
     for c in groups:
-        idx = np.flatnonzero(clusterer.labels_ == c)
+        idx = np.flatnonzero((clusterer.labels_ == c) & shown)
         if not len(idx):
             continue
         label = "outliers" if c == -1 else f"{c}: {names.get(c) or ', '.join(clusterer.keywords_.get(c, [])[:3])}"
@@ -957,7 +965,7 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
             text = text if len(text) <= 200 else text[:199] + "…"
             intent = f["intent"].iloc[i] if "intent" in f else ""
             hover.append(f"<b>{label}</b><br>{intent}<br>{text}")
-        fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=label,
+        fig.add_trace(go.Scatter(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=label,
                                    hovertext=hover, hoverinfo="text",
                                    marker={"size": 6, "opacity": 0.75,
                                            **({"color": "lightgrey"} if c == -1 else {})}))
@@ -1319,14 +1327,16 @@ def add_regression(wh, *, item_ids: Sequence[str] | None = None, run_id: str | N
     present = set(wh.query("SELECT item_id FROM regression_cases WHERE suite = ?", [suite])["item_id"])
     when, who = _now(at), _user(by)
     new = [i for i in chosen if i not in present]
+    cluster_of, mode_of = {}, {}
     if run_id and cluster is None:
         assigned = wh.query("SELECT item_id, cluster_id FROM error_assignments WHERE run_id = ?", [run_id])
         cluster_of = dict(zip(assigned["item_id"], assigned["cluster_id"]))
-    else:
-        cluster_of = {}
+        named = wh.query("SELECT cluster_id, mode_id FROM error_clusters WHERE run_id = ? AND mode_id IS NOT NULL",
+                         [run_id])
+        mode_of = dict(zip(named["cluster_id"], named["mode_id"]))
     rows = pd.DataFrame([{
         "suite": suite, "item_id": i, "prompt": items.at[i, "prompt"], "failing_response": items.at[i, "response"],
-        "mode_id": mode_id, "source_run": run_id,
+        "mode_id": mode_id if cluster is not None else mode_of.get(cluster_of.get(i)), "source_run": run_id,
         "cluster_id": int(cluster) if cluster is not None else (int(cluster_of[i]) if i in cluster_of else None),
         "added_by": who, "added_at": when, "reason": reason} for i in new])
     with wh.transaction():
@@ -1356,3 +1366,142 @@ def top_failure_modes(table: pd.DataFrame, k: int = 3) -> list[str]:
         sentences.append(f"{label}: {r.share:.0%} of failures (95% CI {r.share_ci_low:.0%} to "
                          f"{r.share_ci_high:.0%}, n = {r.size}){where}{trend}.")
     return sentences
+
+
+# ----------------------------------------------------------------------------- the report's study
+def match_modes(wh, clusterer: FailureClusterer, failures: pd.DataFrame, min_match: float = 0.6) -> dict[int, str]:
+    """``{cluster: name}`` of the named failure modes that this (unsaved) clustering's
+    clusters match, by word-presence profile or item overlap (as :func:`carry_names`,
+    without writing anything: for read-only reports)."""
+    if "failure_modes" not in wh.tables():
+        return {}
+    modes = wh.query(
+        "SELECT m.mode_id, m.name, m.run_id, m.cluster_id, m.profile FROM failure_modes m JOIN "
+        "(SELECT mode_id, max(version) AS version FROM failure_modes GROUP BY mode_id) AS latest "
+        "ON latest.mode_id = m.mode_id AND latest.version = m.version ORDER BY m.mode_id")
+    if modes.empty or clusterer.n_clusters_ == 0:
+        return {}
+    profiles = cluster_profiles(clusterer)
+    ids = failures["item_id"].astype(str).to_numpy() if "item_id" in failures else np.array([], dtype=str)
+    out = {}
+    for c in range(clusterer.n_clusters_):
+        mine = set(ids[clusterer.labels_ == c]) if len(ids) else set()
+        best = (0.0, None)
+        for m in modes.itertuples():
+            score = profile_affinity(profiles.get(c, {}), json.loads(m.profile) if m.profile else {})
+            if mine and m.run_id is not None and not pd.isna(m.cluster_id):
+                theirs = set(wh.query("SELECT item_id FROM error_assignments WHERE run_id = ? AND cluster_id = ?",
+                                      [m.run_id, int(m.cluster_id)])["item_id"])
+                if mine | theirs:
+                    score = max(score, len(mine & theirs) / len(mine | theirs))
+            if score > best[0]:
+                best = (score, m.name)
+        if best[1] is not None and best[0] >= min_match:
+            out[c] = best[1]
+    return out
+
+
+def error_study(wh, *, model_version: str | None = None, suite: str | None = None, eval_run: str | None = None,
+                start=None, end=None, text: str = "response", source: str = "eval", dataset: str | None = None,
+                gold_task: str = "correctness", gold_label: str = "incorrect", min_cluster_size: int = 10,
+                seed: int = 0, merge="auto", reduce_outliers: bool = False, top_n_intents: int = 20,
+                n_examples: int = 5, model: FailureClusterer | None = None) -> dict:
+    """Everything the error-analysis report shows, computed once.
+
+    Returns a dict: ``failures``, ``traffic``, ``model`` (the fitted clusterer),
+    ``names`` (carried from named modes), ``table`` (:func:`describe_clusters`),
+    ``examples``, ``coverage``, ``gaps``, ``additions`` (suggested training data),
+    ``regressions`` (suggested must-not-fail cases), ``summary`` (headline numbers
+    with intervals) and ``params``. ``model`` reuses a clusterer already fitted on
+    exactly these failures (same texts, same order).
+    """
+    failures = load_failures(wh, model_version=model_version, suite=suite, run_id=eval_run, start=start, end=end,
+                             text=text, source=source, dataset=dataset, correctness_task=gold_task,
+                             incorrect_label=gold_label)
+    traffic = (load_traffic(wh, model_version=model_version, suite=suite, run_id=eval_run, start=start, end=end,
+                            dataset=dataset) if source == "eval" else None)
+    if model is None:
+        model = FailureClusterer(min_cluster_size=min_cluster_size, seed=seed, merge=merge,
+                                 reduce_outliers=reduce_outliers).fit(failures["text"].tolist())
+    elif list(model.texts_) != failures["text"].tolist():
+        raise ValueError("the given model was fitted on other texts than these failures")
+    names = match_modes(wh, model, failures)
+    table = describe_clusters(model, failures, traffic, names=names, n_examples=3)
+    try:
+        cov = coverage(wh, top_n=top_n_intents, dataset=dataset if source != "gold" else None)
+    except ValueError as exc:
+        cov = {"summary": {"covered_share": float("nan"), "reason": str(exc)}, "intents": pd.DataFrame(),
+               "uncovered": pd.DataFrame(), "by_suite": pd.DataFrame()}
+    gaps = cluster_gaps(wh, model, failures)
+    reps = model.representatives(2)
+    regress = []
+    for r in gaps.itertuples():
+        if r.gap is None or (isinstance(r.gap, float) and math.isnan(r.gap)):
+            continue
+        label = names.get(r.cluster) or ", ".join(model.keywords_.get(r.cluster, [])[:3])
+        for i in reps.get(r.cluster, []):
+            item = failures["item_id"].iloc[i]
+            regress.append({"cluster": r.cluster, "mode": label, "item_id": item, "gap": r.gap,
+                            "command": f"trainerlab errors add-regression --item {item} --reason \"{label}\""})
+    n_fail = len(failures)
+    n_traffic = len(traffic) if traffic is not None else None
+    f_lo, f_hi = _wilson(n_fail, n_traffic) if n_traffic else (float("nan"), float("nan"))
+    o_lo, o_hi = _wilson(int((model.labels_ == -1).sum()), n_fail) if n_fail else (float("nan"), float("nan"))
+    summary = {"failures": n_fail, "evaluated": n_traffic,
+               "failure_rate": n_fail / n_traffic if n_traffic else float("nan"), "failure_rate_ci": (f_lo, f_hi),
+               "clusters": model.n_clusters_, "fine_clusters": int(len(set(model.fine_labels_.tolist()) - {-1})),
+               "outlier_share": model.outlier_share_, "outlier_share_ci": (o_lo, o_hi),
+               "coverage": cov["summary"].get("covered_share"), "reason": model.reason_}
+    return {"failures": failures, "traffic": traffic, "model": model, "names": names, "table": table,
+            "examples": cluster_examples(model, failures, k=n_examples), "coverage": cov, "gaps": gaps,
+            "additions": suggest_additions(model, failures), "regressions": pd.DataFrame(
+                regress, columns=["cluster", "mode", "item_id", "gap", "command"]),
+            "summary": summary,
+            "params": {"model_version": model_version, "suite": suite, "eval_run": eval_run, "start": start,
+                       "end": end, "text": text, "source": source, "dataset": dataset, **model.get_params()}}
+
+
+def error_verdict(study: dict) -> tuple[list[str], str]:
+    """3-5 plain sentences and a status (ok / warn / alert) for the report's verdict box."""
+    s, table, gaps = study["summary"], study["table"], study["gaps"]
+    if not s["failures"]:
+        return (["No failing responses match these filters.",
+                 "Nothing to cluster: widen the date range or pick another model version or suite.",
+                 "Coverage and regression suggestions need failures to act on."], "info")
+    if s["evaluated"]:
+        first = (f"{s['failures']:,} of {s['evaluated']:,} evaluated responses failed ({s['failure_rate']:.1%}, 95% CI "
+                 f"{s['failure_rate_ci'][0]:.1%} to {s['failure_rate_ci'][1]:.1%}); they form {s['clusters']} failure "
+                 f"modes, with {s['outlier_share']:.0%} left as outliers.")
+    else:
+        first = (f"{s['failures']:,} failing responses form {s['clusters']} failure modes, with "
+                 f"{s['outlier_share']:.0%} left as outliers.")
+    if s["clusters"] == 0:
+        return ([first, f"No mode is large enough to report ({s['reason'] or 'all texts are outliers'}).",
+                 "Lower the minimum cluster size or collect more failures."], "warn")
+    top = top_failure_modes(table, k=2 if len(table) > 1 else 1)
+    open_gaps = gaps[gaps["gap"].notna()] if len(gaps) else gaps
+    cov = s.get("coverage")
+    action = []
+    if len(open_gaps):
+        big = table.set_index("cluster").loc[open_gaps["cluster"].iloc[0]]
+        label = big["name"] if isinstance(big["name"], str) and big["name"] else f"cluster {open_gaps['cluster'].iloc[0]}"
+        action.append(f"add must-not-fail cases for the {len(open_gaps)} modes that have none, starting with {label}")
+    action.append("send the suggested items below to trainers for corrected responses")
+    rising = table[table["trend"] == "rising"]
+    cov_txt = ""
+    if cov is not None and np.isfinite(cov):
+        target = study["coverage"]["summary"].get("target", 0.8)
+        cov_txt = (f" Benchmark suites cover {cov:.0%} of the top production intents "
+                   f"({'meets' if cov >= target else 'below'} the {target:.0%} target).")
+    last = "Next: " + "; ".join(action) + "." + cov_txt
+    sentences = [first, *top, last]
+    status = "alert" if len(rising) or (cov is not None and np.isfinite(cov) and cov < 0.8) else "warn"
+    return sentences[:5], status
+
+
+def failure_filters(wh) -> dict:
+    """Choices for an app's filters: model versions and suites that have failing eval results."""
+    rows = wh.query("SELECT DISTINCT model_version, suite FROM eval_results WHERE passed = FALSE "
+                    "ORDER BY model_version, suite")
+    return {"model_versions": sorted(rows["model_version"].dropna().unique().tolist()),
+            "suites": sorted(rows["suite"].dropna().unique().tolist())}
