@@ -1,0 +1,110 @@
+"""Operations on the demo program: the planted truth comes back out.
+
+Planted (docs/demo.md): r12 careless from week 1, r05 drifting from week 7, the rest good
+(r09 lenient on helpfulness); guideline v1 leaves sensitive/unsafe ambiguous in safety
+until v2 in week 8; eight requests from weeks 1-4 never closed, three never triaged.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from trainerlab import actions, ops
+from trainerlab.demo import load_truth
+from trainerlab.warehouse import Warehouse
+
+WEEK12 = ("2026-08-17", "2026-08-24")
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db):
+    wh = Warehouse(demo_db, read_only=True)
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(scope="module")
+def week12_actions(demo):
+    table, notes = actions.corrective_actions(demo, WEEK12[1], week_start=WEEK12[0], dataset="demo",
+                                              config=ops.DEFAULT_CONFIG)
+    return table, notes
+
+
+def test_careless_and_drifting_raters_are_coached_from_the_right_weeks(demo, week12_actions):
+    table, notes = week12_actions
+    assert notes == {}
+    truth_raters = load_truth(demo, "raters")
+    drift = load_truth(demo, "drift")
+    coach = table[table["action"] == "coach"].set_index("entity")
+    assert set(coach.index) == {load_truth(demo, "careless_rater"), drift["rater"]}
+    assert coach.at[drift["rater"], "since_week"] == drift["from_week"]             # r05 from week 7
+    assert coach.at[load_truth(demo, "careless_rater"), "since_week"] == 1         # r12 from the start
+    # the evidence carries the numbers: r05's gold accuracy after the onset is below before it
+    assert coach.at["r05", "estimate"] < 0.65 and "since week 7" in coach.at["r05", "evidence"]
+    good = {r for r, v in truth_raters.items() if v["profile"] in ("good", "excellent")}
+    named = set()
+    for entity in table["entity"].dropna():
+        named |= {e.strip() for e in str(entity).replace("/", ",").split(",")}
+    assert not (good & named), f"good raters in corrective actions: {sorted(good & named)}"
+
+
+def test_stale_requests_are_retriaged(demo, week12_actions):
+    table, _ = week12_actions
+    truth = load_truth(demo, "requests")
+    retri = table[table["action"] == "retriage"]
+    assert len(retri) == 1
+    listed = set(retri.iloc[0]["entity"].split(", "))
+    assert set(truth["stale_open_ids"]) <= listed
+    open_ = ops.open_requests(demo, truth["as_of"]).set_index("request_id")
+    assert set(truth["stale_untriaged_ids"]) == set(open_.index[open_["untriaged"]]) & set(truth["stale_open_ids"])
+    assert "3 never triaged" in retri.iloc[0]["evidence"] or open_["untriaged"].sum() >= 3
+
+
+def test_the_v1_ambiguity_is_the_pair_to_clarify_and_v2_removes_it(demo):
+    change = load_truth(demo, "guideline_change")
+    v1 = ops.contested_pairs(demo, task=None, dataset="demo", guideline_version="v1")
+    flagged = {(r.task, r.label_a, r.label_b) for r in v1[v1["flag"]].itertuples(index=False)}
+    assert flagged == {(change["task"], *sorted(change["labels"]))}
+    v2 = ops.contested_pairs(demo, task=change["task"], dataset="demo", guideline_version="v2")
+    pair = v2[(v2["label_a"] == "sensitive") & (v2["label_b"] == "unsafe")].iloc[0]
+    assert not pair["flag"]
+    assert pair["share"] < v1[(v1["task"] == "safety") & (v1["label_a"] == "sensitive")
+                              & (v1["label_b"] == "unsafe")]["share"].iloc[0] - 0.15
+    # and so the week-12 actions ask for no clarification of the safety guideline
+    clar = actions._clarify_actions(demo, pd.Timestamp(WEEK12[1]), "demo", None, 0.15)
+    assert not any(c["task"] == "safety" for c in clar)
+
+
+def test_kpis_on_the_demo_week(demo):
+    t = ops.kpi_table(demo, WEEK12[1], config=ops.DEFAULT_CONFIG, dataset="demo", trend=False).set_index("kpi")
+    # the week's labels: 3 raters x 3 tasks on this week's batch plus 15 gold checks x 3 tasks per rater
+    week_rows = demo.scalar("SELECT count(*) FROM annotations WHERE annotated_at >= ? AND annotated_at < ? "
+                            "AND label IS NOT NULL AND item_id LIKE 'demo-%'",
+                            [pd.Timestamp(WEEK12[0]).to_pydatetime(), pd.Timestamp(WEEK12[1]).to_pydatetime()])
+    assert t.at["throughput_per_day", "value"] == pytest.approx(week_rows / 7)
+    assert t.at["gold_accuracy", "n"] == 12 * 15 * 3
+    assert t.at["evaluation_coverage", "status"] in ("met", "breach")
+    truth = load_truth(demo, "requests")
+    stale_age = ops.open_requests(demo, WEEK12[1]).set_index("request_id").loc[truth["stale_open_ids"], "age_days"]
+    assert (stale_age > 7 * 8).all()                 # opened in weeks 1-4, so older than 8 weeks at week 12's end
+
+
+@pytest.mark.slow
+def test_weekly_report_renders_with_the_planted_truth_in_its_verdict(demo_db, tmp_path):
+    from pathlib import Path
+
+    from trainerlab.reports.runner import run_report
+
+    root = Path(__file__).resolve().parents[1]
+    res = run_report("weekly_quality", db=demo_db, reports_dir=tmp_path / "reports", notebooks_dir=root / "notebooks",
+                     parameters={"week": WEEK12[0], "program": "demo"})
+    assert res.status == "ok", res.error
+    manifest = json.loads(Path(res.as_json()["manifest"]).read_text())
+    verdict = manifest["verdict"]
+    assert verdict["status"] == "alert"
+    text = " ".join(verdict["sentences"])
+    assert "r05 since week 7" in text and "r12 since week 1" in text
+    html = Path(res.as_json()["html"]).read_text()
+    assert "Corrective actions" in html and "REQ-0001" in html

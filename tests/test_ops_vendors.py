@@ -1,0 +1,115 @@
+"""Vendor scorecards and coaching effectiveness: a seeded simulation with a planted coaching
+effect, cross-checks against the agreement module, planted vendor differences in the demo."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainerlab import ops, vendors
+from trainerlab.cli import main
+from trainerlab.warehouse import Warehouse
+
+START = datetime(2026, 6, 1)
+COACH_DAY = START + timedelta(days=28)     # Monday of week 5
+COMMON_SHIFT, COACHING_GAIN = 0.05, 0.12
+
+
+def _simulate(path, seed: int = 5) -> None:
+    """12 raters, 8 weeks, 60 gold checks a rater-week. Everyone gains COMMON_SHIFT from week 5
+    (say a clearer guideline); r01-r06 are coached on COACH_DAY and gain COACHING_GAIN more."""
+    rng = np.random.default_rng(seed)
+    raters = [f"r{i:02d}" for i in range(1, 13)]
+    base = rng.uniform(0.65, 0.8, len(raters))
+    items = [f"g{i:04d}" for i in range(400)]
+    rows = []
+    for w in range(8):
+        for j, r in enumerate(raters):
+            p = base[j] + (COMMON_SHIFT if w >= 4 else 0) + (COACHING_GAIN if (w >= 4 and j < 6) else 0)
+            picks = rng.choice(len(items), 60, replace=False)
+            ok = rng.random(60) < p
+            for k, (it, good) in enumerate(zip(picks, ok)):
+                rows.append({"item_id": items[it], "annotator_id": r, "task": "safety",
+                             "label": "safe" if good else "unsafe", "vendor": "vendor_a" if j % 2 else "vendor_b",
+                             "annotated_at": START + timedelta(days=7 * w, hours=9, minutes=k)})
+    with Warehouse(path) as wh:
+        wh.insert_frame("annotations", pd.DataFrame(rows))
+        wh.insert_frame("gold", pd.DataFrame({"item_id": items, "task": "safety", "gold_label": "safe",
+                                              "gold_set_version": "g1"}))
+        for r in raters[:6]:
+            vendors.record_coaching(wh, r, COACH_DAY + timedelta(hours=8), topic="gold accuracy", coach="lead")
+
+
+@pytest.fixture(scope="module")
+def coached(tmp_path_factory):
+    path = tmp_path_factory.mktemp("coach") / "w.duckdb"
+    _simulate(path)
+    return path
+
+
+def test_coaching_effect_recovers_the_planted_gain(coached):
+    with Warehouse(coached, read_only=True) as wh:
+        assert len(vendors.load_coaching(wh)) == 6
+        res = vendors.coaching_effectiveness(wh, weeks=4)
+    assert len(res) == 1
+    r = res.iloc[0]
+    assert r["n_treated"] == 6 and r["n_control"] == 6 and r["n_clusters"] == 12
+    assert r["ci_low"] < COACHING_GAIN < r["ci_high"] and r["ci_low"] > 0
+    # OLS on a saturated 2x2 design: the interaction is exactly the difference of the cell-mean differences
+    did = (r["after_treated"] - r["before_treated"]) - (r["after_control"] - r["before_control"])
+    assert r["estimate"] == pytest.approx(did, abs=1e-12)
+    # the naive before/after of the coached raters would also credit the common shift
+    assert r["after_treated"] - r["before_treated"] > r["estimate"]
+
+
+def test_coaching_cli_round_trip(coached, tmp_path, capsys):
+    import shutil
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(coached, path)
+    assert main(["coaching", "add", "r07", "--at", "2026-07-20", "--topic", "refresher", "--db", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["annotator_id"] == "r07"
+    assert main(["coaching", "list", "--db", str(path), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["sessions"]) == 7
+    assert main(["coaching", "effect", "--db", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [c["raters"] for c in doc["cohorts"]][0] == "r01, r02, r03, r04, r05, r06"
+    assert main(["coaching", "add", "r07", "--at", "someday", "--db", str(path)]) == 2
+    assert "someday" in capsys.readouterr().err
+
+
+def test_no_sessions_is_an_empty_result(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        assert vendors.coaching_effectiveness(wh).empty
+
+
+def test_vendor_consistency_is_alpha_of_the_vendors_own_raters(demo_db):
+    from trainerlab.agreement import krippendorff_alpha
+
+    with Warehouse(demo_db, read_only=True) as wh:
+        cons = vendors.vendor_consistency(wh, "2026-06-01", "2026-08-24", dataset="demo", n_boot=50).set_index(
+            ["vendor", "task"])
+        raw = wh.query("SELECT item_id AS item, annotator_id AS rater, label FROM annotations WHERE task = 'safety' "
+                       "AND vendor = 'vendor_b' AND label IS NOT NULL AND item_id LIKE 'demo-%'")
+    raw = raw[raw.groupby("item")["rater"].transform("size") >= 2]
+    ref = krippendorff_alpha(raw, categories=["safe", "sensitive", "unsafe"], n_boot=0)
+    assert cons.at[("vendor_b", "safety"), "estimate"] == pytest.approx(ref.estimate)
+    # planted: vendor_b has the careless rater r12, so its raters agree less on every task
+    for task in ("safety", "helpfulness", "correctness"):
+        assert cons.at[("vendor_b", task), "ci_high"] < cons.at[("vendor_a", task), "estimate"]
+
+
+def test_scorecard_cli_on_the_demo(demo_db, capsys):
+    assert main(["scorecard", "--db", str(demo_db), "--dataset", "demo", "--start", "2026-06-01", "--end",
+                 "2026-08-24", "--n-boot", "50", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    card = {v["vendor"]: v for v in doc["vendors"]}
+    assert set(card) == {"vendor_a", "vendor_b"}
+    # r12 (careless) works for vendor_b: its gold accuracy is lower, beyond the intervals
+    assert card["vendor_b"]["gold_ci_high"] < card["vendor_a"]["gold_ci_low"]
+    assert card["vendor_a"]["labels"] + card["vendor_b"]["labels"] == pytest.approx(
+        sum(v["labels"] for v in doc["vendors"]))
+    assert card["vendor_a"]["turnaround_median_h"] < 5 * 24      # a batch is labelled within its week
