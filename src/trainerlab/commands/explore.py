@@ -49,6 +49,7 @@ def _run(args) -> int:
     env["TRAINERLAB_DB"] = str(db)
     env.setdefault("TRAINERLAB_HOME", str(paths.project_root()))
     env["PYTHONWARNINGS"] = "ignore"
+    env["MARIMO_SKIP_UPDATE_CHECK"] = "1"  # no network: never ask PyPI for a newer marimo
     cmd = [sys.executable, "-m", "marimo", "-q", "-y", "run", str(apps_dir() / f"{args.app}.py"),
            "--host", "127.0.0.1", "--port", str(args.port), "--headless", "--no-token", "--no-sandbox",
            "--no-check"]
