@@ -431,3 +431,52 @@ def test_mqm_generalmt2023_attention_checks_single_out_two_raters():
     # rater4 found 22 of 32 injected errors, rater9 12 of 19 (published Found/Missed counts)
     assert (t.loc["rater4", "n"], t.loc["rater4", "estimate"]) == (32, pytest.approx(22 / 32))
     assert (t.loc["rater9", "n"], t.loc["rater9", "estimate"]) == (19, pytest.approx(12 / 19))
+
+
+def test_weekly_alpha_pattern_bootstrap_agrees_with_the_agreement_module():
+    """Same estimate as trainerlab.agreement.krippendorff_alpha (ordinal), and a bootstrap SE
+    within 15% of its unit bootstrap (both resample units; different random draws)."""
+    from trainerlab import agreement
+
+    sim = drift.simulate_ratings(n_periods=1, n_raters=8, items_per_period=400, categories=list("12345"),
+                                 class_probs=[0.1, 0.2, 0.3, 0.25, 0.15], accuracy=0.6, seed=12)
+    counts = sim.groupby(["period", "item", "label"], as_index=False).size().rename(columns={"size": "n"})
+    ours = drift.weekly_alpha(counts, list("12345"), "ordinal", n_boot=2000, seed=3)
+    ref = agreement.krippendorff_alpha(sim, item="item", rater="rater", label="label", level="ordinal",
+                                       categories=list("12345"), n_boot=2000, seed=3)
+    assert ours["estimate"].iloc[0] == pytest.approx(ref.estimate, abs=1e-12)
+    se_ours = (ours["ci_high"].iloc[0] - ours["ci_low"].iloc[0]) / 3.92
+    se_ref = (ref.ci_high - ref.ci_low) / 3.92
+    assert se_ours == pytest.approx(se_ref, rel=0.15)
+
+
+def test_consensus_reduction_matches_a_brute_force_leave_one_out_count():
+    """The SQL credit (1 unique plurality of the others, 1/t for a t-way tie, else 0) against
+    a direct count per annotation, on items with 2, 3 and 4 raters (ties included)."""
+    from collections import Counter
+
+    from trainerlab.warehouse import Warehouse
+
+    parts = [drift.simulate_ratings(n_periods=2, n_raters=6, items_per_period=40, raters_per_item=k, accuracy=0.5,
+                                    seed=k).assign(item=lambda d, k=k: d["item"] + f"-{k}") for k in (2, 3, 4)]
+    sim = pd.concat(parts, ignore_index=True)
+    expect = {}
+    for item, grp in sim.groupby("item"):
+        labels = grp["label"].tolist()
+        for (rater, period, lab), i in zip(grp[["rater", "period", "label"]].itertuples(index=False), range(len(grp))):
+            others = Counter(labels[:i] + labels[i + 1:])
+            top = max(others.values())
+            tied = [l for l, c in others.items() if c == top]
+            credit = (1 / len(tied)) if lab in tied else 0.0
+            n, k = expect.get((rater, period), (0, 0.0))
+            expect[(rater, period)] = (n + 1, k + credit)
+    with Warehouse(":memory:") as wh:
+        wh.execute("CREATE TABLE t (rater VARCHAR, period BIGINT, item VARCHAR, label VARCHAR)")
+        wh.insert_frame("t", sim[["rater", "period", "item", "label"]])
+        drift._prepare_table(wh, "t", time="period", entity="rater", label="label", item="item")
+        got = drift._reduce(wh)["consensus"]
+    got["period"] = got["period"] + 1  # 0-based periods of the scan vs the simulation's 1-based
+    for r in got.itertuples(index=False):
+        n, k = expect[(r.entity, r.period)]
+        assert r.n == n and r.k == pytest.approx(k)
+    assert len(got) == len(expect)

@@ -45,6 +45,7 @@ import hashlib
 import json
 import math
 import re
+import warnings
 from dataclasses import dataclass, field, asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,7 +60,7 @@ __all__ = [
     "wilson_interval", "p_chart", "ewma_chart", "cusum_chart", "binomial_change_point",
     "psi", "js_distance", "distribution_shift", "homogeneous_association_test", "bh_adjust",
     # agreement by period
-    "weekly_alpha", "alpha_backend", "cusum_arl0",
+    "weekly_alpha", "cusum_arl0",
     # text
     "text_embeddings", "domain_classifier_drift", "length_drift",
     # scans and alerts
@@ -579,72 +580,137 @@ def distribution_shift(reference_counts, current_counts, categories: Sequence | 
 # =============================================================================
 # Agreement by period: Krippendorff's alpha with a unit bootstrap
 # =============================================================================
-def alpha_backend() -> str:
-    """Which implementation computes weekly alpha: ``trainerlab.agreement`` when it
-    provides ``krippendorff_alpha`` (unit bootstrap over rating patterns), else the
-    ``krippendorff`` package with a plain unit bootstrap."""
-    try:
-        from . import agreement
-    except Exception:  # pragma: no cover - the module ships with trainerlab
-        return "krippendorff"
-    return "trainerlab.agreement" if hasattr(agreement, "krippendorff_alpha") else "krippendorff"
+def _delta2(level: str, n_c: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Krippendorff's (2011) squared difference function; ``n_c`` may be stacked (..., K)."""
+    K = n_c.shape[-1]
+    if level == "nominal":
+        return np.broadcast_to(1.0 - np.eye(K), n_c.shape[:-1] + (K, K))
+    if level == "ordinal":
+        # delta^2_ck = (sum_{g=c..k} n_g - (n_c + n_k) / 2)^2, from the marginal counts
+        cum = np.cumsum(n_c, axis=-1)
+        lo = np.minimum.outer(np.arange(K), np.arange(K))
+        hi = np.maximum.outer(np.arange(K), np.arange(K))
+        before = np.where(lo > 0, np.take(cum, np.maximum(lo - 1, 0), axis=-1), 0.0)
+        span = np.take(cum, hi, axis=-1) - before
+        return (span - (n_c[..., :, None] + n_c[..., None, :]) / 2) ** 2
+    v = np.asarray(values, dtype=float)
+    d = (v[:, None] - v[None, :]) ** 2
+    if level == "ratio":
+        tot = v[:, None] + v[None, :]
+        d = np.where(tot != 0, d / np.where(tot != 0, tot, 1) ** 2, 0.0)
+    return np.broadcast_to(d, n_c.shape[:-1] + (K, K))
 
 
-def _long_from_counts(sub: pd.DataFrame) -> pd.DataFrame:
-    """(item, label, n) counts to long ratings with stand-in rater ids (alpha ignores who rated)."""
-    rep = sub.loc[sub.index.repeat(sub["n"].astype(int)), ["item", "label"]].reset_index(drop=True)
-    rep["rater"] = rep.groupby("item").cumcount().astype(str)
-    return rep
+def _alpha_from_coincidence(o: np.ndarray, level: str, values: np.ndarray) -> np.ndarray:
+    """alpha = 1 - (n - 1) sum o_ck d_ck / sum n_c n_k d_ck for coincidence matrices o (..., K, K)."""
+    n_c = o.sum(axis=-1)
+    n = n_c.sum(axis=-1)
+    d = _delta2(level, n_c, values)
+    do = (o * d).sum(axis=(-2, -1))
+    de = (n_c[..., :, None] * n_c[..., None, :] * d).sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((de > 1e-12) & (n >= 2), 1 - (n - 1) * do / np.where(de > 0, de, 1), np.nan)
 
 
-def _alpha_window(sub: pd.DataFrame, categories: Sequence, level: str, n_boot: int, seed: int,
-                  ci: float) -> dict:
-    """alpha, CI and bootstrap replicates for one window of unit counts."""
-    if sub.empty:
-        return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_units": 0,
-                "replicates": np.full(n_boot, np.nan), "reason": "no units"}
-    m_u = sub.groupby("item")["n"].sum()
-    if (m_u >= 2).sum() < 1:
-        return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_units": 0,
-                "replicates": np.full(n_boot, np.nan), "reason": "no unit with two or more ratings (nothing pairable)"}
-    long = _long_from_counts(sub)
-    if alpha_backend() == "trainerlab.agreement":
-        from .agreement import krippendorff_alpha
+def _pattern_alpha(patterns: np.ndarray, freq: np.ndarray, level: str, values: np.ndarray, n_boot: int,
+                   rng: np.random.Generator) -> tuple[float, np.ndarray, int]:
+    """alpha and its unit bootstrap from rating patterns (count vectors) and their frequencies.
 
-        try:
-            res = krippendorff_alpha(long, level=level, categories=list(categories), n_boot=n_boot, seed=seed, ci=ci)
-        except ValueError as exc:
-            return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_units": 0,
-                    "replicates": np.full(n_boot, np.nan), "reason": str(exc)}
-        reps = res.replicates if res.replicates is not None else np.full(n_boot, np.nan)
-        return {"estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high, "n_units": res.n_units,
-                "replicates": np.asarray(reps, float), "reason": res.reason}
-    import krippendorff  # pragma: no cover - fallback when trainerlab.agreement is absent
+    Units with the same pattern contribute the same coincidences, so resampling
+    units with replacement is drawing pattern multiplicities from
+    Multinomial(U, freq / U): the exact unit bootstrap at the cost of a small
+    matrix product (the approach of :mod:`trainerlab.agreement`).
+    """
+    m = patterns.sum(axis=1)
+    keep = (m >= 2) & (freq > 0)
+    pat, f = patterns[keep].astype(float), freq[keep].astype(float)
+    U = int(f.sum())
+    if U < 1:
+        return np.nan, np.full(n_boot, np.nan), 0
+    K = pat.shape[1]
+    O = pat[:, :, None] * pat[:, None, :]
+    idx = np.arange(K)
+    O[:, idx, idx] -= pat
+    O = (O / (m[keep] - 1)[:, None, None]).reshape(len(f), K * K)
+    est = float(_alpha_from_coincidence((f @ O).reshape(K, K), level, values))
+    if n_boot <= 0 or U < 2:
+        return est, np.full(max(n_boot, 0), np.nan), U
+    W = rng.multinomial(U, f / U, size=n_boot).astype(float)
+    reps = _alpha_from_coincidence((W @ O).reshape(n_boot, K, K), level, values)
+    return est, reps, U
 
-    cats = list(map(str, categories))
-    mat = pd.crosstab(sub["item"], sub["label"].astype(str), values=sub["n"], aggfunc="sum").reindex(
-        columns=cats, fill_value=0).fillna(0).to_numpy()
-    mat = mat[mat.sum(axis=1) >= 2]
-    domain = [float(c) for c in cats] if level in ("interval", "ratio") else list(range(len(cats)))
 
-    def alpha_of(m):
-        try:
-            return float(krippendorff.alpha(value_counts=m, value_domain=domain, level_of_measurement=level))
-        except (ValueError, ZeroDivisionError):
-            return np.nan
-    est = alpha_of(mat) if len(mat) >= 2 else np.nan
+def _category_values(categories: Sequence, level: str) -> np.ndarray:
+    if level in ("interval", "ratio"):
+        return np.array([float(c) for c in categories])
+    return np.arange(len(categories), dtype=float)
+
+
+def _patterns_from_counts(frame: pd.DataFrame, cats: list) -> dict:
+    """{period: (patterns P x K, freq P)} from long (period, item, label, n) unit counts."""
+    pos = {c: i for i, c in enumerate(cats)}
+    out = {}
+    for p, sub in frame.groupby("period", sort=True):
+        codes, uniq = pd.factorize(sub["item"])
+        mat = np.zeros((len(uniq), len(cats)))
+        np.add.at(mat, (codes, sub["label"].map(pos).to_numpy(int)), sub["n"].to_numpy(float))
+        pats, freq = np.unique(mat, axis=0, return_counts=True)
+        out[p] = (pats, freq.astype(float))
+    return out
+
+
+def _weekly_alpha(patterns: dict, categories: Sequence, level: str, reference: Iterable, n_boot: int, seed: int,
+                  alpha: float) -> pd.DataFrame:
+    cats = [str(c) for c in categories]
+    values = _category_values(cats, level)
     rng = np.random.default_rng(seed)
-    reps = np.array([alpha_of(mat[rng.integers(0, len(mat), len(mat))]) for _ in range(n_boot)]) if len(mat) >= 2 \
-        else np.full(n_boot, np.nan)
-    ok = np.isfinite(reps)
-    lo, hi = np.percentile(reps[ok], [50 * (1 - ci), 100 - 50 * (1 - ci)]) if ok.sum() > 10 else (np.nan, np.nan)
-    return {"estimate": est, "ci_low": lo, "ci_high": hi, "n_units": len(mat), "replicates": reps,
-            "reason": None if np.isfinite(est) else "fewer than two pairable units or no variation"}
+    method = f"Krippendorff's alpha ({level}), unit bootstrap over rating patterns ({n_boot}), seed {seed}"
+    lo_q, hi_q = 50 * alpha, 100 - 50 * alpha
+    ref_set = set(reference or [])
+    rows = []
+
+    def interval(reps):
+        ok = np.isfinite(reps)
+        return tuple(np.percentile(reps[ok], [lo_q, hi_q])) if ok.sum() > 10 else (np.nan, np.nan)
+
+    def reason(est, units):
+        return None if np.isfinite(est) else ("no unit with two or more ratings" if units == 0
+                                              else "no variation: one category used")
+    ref = None
+    if ref_set:
+        parts = [patterns[p] for p in ref_set if p in patterns]
+        if parts:
+            allp = np.vstack([x[0] for x in parts])
+            pats, inv = np.unique(allp, axis=0, return_inverse=True)
+            freq = np.bincount(inv.ravel(), weights=np.concatenate([x[1] for x in parts]), minlength=len(pats))
+            ref = _pattern_alpha(pats, freq, level, values, n_boot, rng)
+        else:
+            ref = (np.nan, np.full(n_boot, np.nan), 0)
+        lo, hi = interval(ref[1])
+        rows.append({"period": "reference", "estimate": ref[0], "ci_low": lo, "ci_high": hi, "n_units": ref[2],
+                     "diff": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_value": np.nan,
+                     "is_reference": True, "method": method, "reason": reason(ref[0], ref[2])})
+    for p in sorted(patterns):
+        est, reps, units = _pattern_alpha(*patterns[p], level, values, n_boot, rng)
+        lo, hi = interval(reps)
+        row = {"period": p, "estimate": est, "ci_low": lo, "ci_high": hi, "n_units": units, "diff": np.nan,
+               "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_value": np.nan, "is_reference": p in ref_set,
+               "method": method, "reason": reason(est, units)}
+        if ref is not None and p not in ref_set and np.isfinite(est) and np.isfinite(ref[0]):
+            d = reps - ref[1]
+            d = d[np.isfinite(d)]
+            if len(d) > 10:
+                row["diff"] = est - ref[0]
+                row["diff_ci_low"], row["diff_ci_high"] = np.percentile(d, [lo_q, hi_q])
+                se = float(np.std(d, ddof=1))
+                row["p_value"] = float(2 * stats.norm.sf(abs(row["diff"]) / se)) if se > 0 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def weekly_alpha(unit_counts: pd.DataFrame, categories: Sequence, level: str = "nominal",
                  reference: Iterable | None = None, n_boot: int = 500, seed: int = 0,
-                 alpha: float = 0.05, periods: Sequence | None = None) -> pd.DataFrame:
+                 alpha: float = 0.05) -> pd.DataFrame:
     """Krippendorff's alpha per period with bootstrap CIs, and its change from a reference.
 
     Parameters
@@ -661,7 +727,6 @@ def weekly_alpha(unit_counts: pd.DataFrame, categories: Sequence, level: str = "
         from it gets a bootstrap CI and a two-sided p-value (normal approximation
         with the bootstrap standard error of the difference; units are resampled
         independently in the two windows).
-    periods : which periods to report (default: all present, sorted).
 
     Returns
     -------
@@ -671,9 +736,12 @@ def weekly_alpha(unit_counts: pd.DataFrame, categories: Sequence, level: str = "
 
     Notes
     -----
-    Point estimate and unit bootstrap come from :func:`trainerlab.agreement.krippendorff_alpha`
-    (the pairable-values alpha of Krippendorff 2011, which agrees with the
-    ``krippendorff`` package); see :func:`alpha_backend`.
+    The pairable-values alpha of Krippendorff (2011) from the coincidence matrix,
+    with the unit bootstrap drawn over rating patterns (the same bootstrap as
+    :func:`trainerlab.agreement.krippendorff_alpha`, whose estimates it matches;
+    tests check both against the ``krippendorff`` package). A scan needs one
+    alpha per task and period, hundreds at a time, so it runs on the pattern
+    counts that the warehouse reduction returns instead of the raw ratings.
     """
     frame = unit_counts.copy()
     frame["label"] = frame["label"].astype(str)
@@ -681,34 +749,7 @@ def weekly_alpha(unit_counts: pd.DataFrame, categories: Sequence, level: str = "
     unknown = sorted(set(frame["label"]) - set(cats))
     if unknown:
         raise ValueError(f"labels outside the category domain {cats}: {unknown[:5]}")
-    ci = 1 - alpha
-    method = f"Krippendorff's alpha ({level}; {alpha_backend()}), unit bootstrap ({n_boot}), seed {seed}"
-    rows = []
-    ref_set = set(reference or [])
-    ref = None
-    if ref_set:
-        ref = _alpha_window(frame[frame["period"].isin(ref_set)], cats, level, n_boot, seed, ci)
-        rows.append({"period": "reference", "estimate": ref["estimate"], "ci_low": ref["ci_low"],
-                     "ci_high": ref["ci_high"], "n_units": ref["n_units"], "diff": np.nan, "diff_ci_low": np.nan,
-                     "diff_ci_high": np.nan, "p_value": np.nan, "is_reference": True, "method": method,
-                     "reason": ref["reason"]})
-    for i, p in enumerate(sorted(frame["period"].unique()) if periods is None else periods):
-        res = _alpha_window(frame[frame["period"] == p], cats, level, n_boot, seed + 1 + i, ci)
-        row = {"period": p, "estimate": res["estimate"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
-               "n_units": res["n_units"], "diff": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan,
-               "p_value": np.nan, "is_reference": p in ref_set, "method": method, "reason": res["reason"]}
-        if ref is not None and p not in ref_set and np.isfinite(res["estimate"]) and np.isfinite(ref["estimate"]):
-            a, b = res["replicates"], ref["replicates"]
-            m = min(len(a), len(b))
-            d = a[:m] - b[:m]
-            d = d[np.isfinite(d)]
-            if len(d) > 10:
-                row["diff"] = res["estimate"] - ref["estimate"]
-                row["diff_ci_low"], row["diff_ci_high"] = np.percentile(d, [50 * alpha, 100 - 50 * alpha])
-                se = float(np.std(d, ddof=1))
-                row["p_value"] = float(2 * stats.norm.sf(abs(row["diff"]) / se)) if se > 0 else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return _weekly_alpha(_patterns_from_counts(frame, cats), cats, level, reference or [], n_boot, seed, alpha)
 
 
 # =============================================================================
@@ -859,8 +900,9 @@ class DriftConfig:
     min_reference_n : smallest baseline (observations in the reference window)
         for a rater's chart; below it the chart is NaN with a reason.
     n_sim, n_boot : Monte Carlo replicates (change-point p-values, bootstrap).
-    false_alarm_rate : the configured level of each rater chart: the share of an
-        in-control rater's monitored periods in which the chart is beyond its limit.
+    false_alarm_rate : the configured level of each rater chart: the probability that
+        an in-control rater's chart is beyond its limit in any given monitored period
+        (so also the share of its rater-weeks, and its chance to be on the alert list).
     calibrate : set each rater chart's decision interval (CUSUM h, EWMA L) so that,
         in a parametric bootstrap of that rater's in-control process (its own
         baseline size and period sizes, the baseline re-estimated in every
@@ -869,7 +911,7 @@ class DriftConfig:
         baseline estimated from data is noisy; both inflate the false alarms of
         textbook limits, which assume normal input and a known mean. With
         ``calibrate=False`` the charts use ``cusum_h`` and ``ewma_L`` as given.
-    calibration_sims : minimum replicates of that bootstrap (at least 20,000 periods in all).
+    calibration_sims : replicates of that bootstrap (per rater).
     seed : every random step derives from it.
     """
     alpha: float = 0.05
@@ -890,7 +932,7 @@ class DriftConfig:
     n_boot: int = 300
     false_alarm_rate: float = 0.01
     calibrate: bool = True
-    calibration_sims: int = 400
+    calibration_sims: int = 2000
     seed: int = 0
 
     def __post_init__(self):
@@ -985,6 +1027,13 @@ def _check_columns(wh, table: str, wanted: dict[str, str | None], where: str) ->
                              f"columns are {', '.join(sorted(cols))}")
 
 
+# Number the periods 0, 1, ... in bucket order: rank the few distinct buckets, then join
+# (a window over every row would sort millions of rows to rank a handful of values).
+_NUMBER_PERIODS = (", p AS (SELECT bucket, row_number() OVER (ORDER BY bucket) - 1 AS period "
+                   "FROM (SELECT DISTINCT bucket FROM base) AS d) "
+                   "SELECT base.*, p.period FROM base JOIN p ON p.bucket = base.bucket")
+
+
 def _prepare_table(wh, table: str, *, time: str, entity: str, label: str, gold: str | None = None,
                    item: str | None = None, task: str | None = None, granularity: str | None = None,
                    where: str | None = None) -> dict:
@@ -1016,7 +1065,7 @@ def _prepare_table(wh, table: str, *, time: str, entity: str, label: str, gold: 
             "CREATE OR REPLACE TEMP TABLE drift_src AS "
             f"WITH base AS (SELECT {', '.join(sel)} FROM {src} WHERE {t} IS NOT NULL AND {_q(entity)} IS NOT NULL "
             f"AND {_q(label)} IS NOT NULL AND CAST({_q(label)} AS VARCHAR) <> '') "
-            "SELECT *, dense_rank() OVER (ORDER BY bucket) - 1 AS period FROM base")
+            + _NUMBER_PERIODS)
     except Exception as exc:  # e.g. a time column that is not a timestamp with --granularity
         raise ValueError(f"{where}: column {time!r} cannot be bucketed by {granularity}: {exc}".split("\n")[0]) from exc
     excluded = {f"missing {time}": int(counts["null_time"] or 0), f"missing {entity}": int(counts["null_entity"] or 0),
@@ -1042,7 +1091,7 @@ def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str 
         f"a.vendor, a.guideline_version AS guideline, date_trunc('{granularity}', a.annotated_at) AS bucket, "
         "a.annotated_at AS t FROM annotations a LEFT JOIN g ON g.item_id = a.item_id AND g.task = a.task "
         f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}) "
-        "SELECT *, dense_rank() OVER (ORDER BY bucket) - 1 AS period FROM base", params)
+        + _NUMBER_PERIODS, params)
     n_in = int(wh.scalar("SELECT count(*) FROM annotations" + (" WHERE task IN (" + ", ".join("?" for _ in tasks) + ")" if tasks else ""), params))
     skipped = int(wh.scalar("SELECT count(*) FROM annotations a WHERE (a.annotated_at IS NULL OR a.label IS NULL)"
                             + task_filter, params))
@@ -1050,7 +1099,7 @@ def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str 
 
 
 def _reduce(wh) -> dict[str, pd.DataFrame]:
-    """The scan's SQL reductions over ``drift_src`` (plain GROUP BY / window SQL)."""
+    """The scan's SQL reductions over ``drift_src`` (plain GROUP BY and joins)."""
     out = {}
     out["periods"] = wh.query(
         "SELECT period, min(bucket) AS bucket, min(t) AS first_value, count(*) AS n_rows "
@@ -1063,32 +1112,42 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
     has_item = bool(wh.scalar("SELECT count(*) FROM drift_src WHERE item IS NOT NULL"))
     out["has_item"] = has_item
     if has_item:
-        # Agreement with the leave-one-out consensus: for each annotation, the other
-        # annotations of the same (task, item); credit 1 if its label is the plurality
-        # of the others, 1/t if tied with t-1 other labels, 0 otherwise; items with no
-        # other annotation are not scored.
-        cte = (
-            "WITH c AS (SELECT task, item, label, count(*) AS n FROM drift_src WHERE item IS NOT NULL "
-            "GROUP BY task, item, label), "
-            "a AS (SELECT row_number() OVER () AS rid, entity, task, period, item, label FROM drift_src "
-            "WHERE item IS NOT NULL), "
-            "j AS (SELECT a.rid, a.entity, a.task, a.period, c.label AS other, (c.label = a.label) AS own, "
-            "c.n - CASE WHEN c.label = a.label THEN 1 ELSE 0 END AS m FROM a JOIN c ON c.task = a.task AND c.item = a.item) ")
+        # Agreement with the leave-one-out consensus. For an annotation with label L on an
+        # item whose label counts are c(l), the other annotations have c(l) - [l = L]; the
+        # credit is 1 when L is their unique plurality, 1/t when L ties with t - 1 other
+        # labels, else 0 (items with a single annotation are not scored). L can only be
+        # (co-)top among the others when it is the item's unique top label (count c1, held
+        # by t1 = 1 label); it then ties with the u labels counted c1 - 1: credit 1/(1 + u).
+        # So the credit is one value per (task, item, label), joined back to the annotations:
+        # no per-annotation window over millions of rows.
+        wh.execute("CREATE OR REPLACE TEMP TABLE drift_counts AS SELECT task, item, label, count(*) AS n "
+                   "FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label")
+        credit = (
+            "WITH s1 AS (SELECT task, item, max(n) AS c1, sum(n) AS m FROM drift_counts GROUP BY task, item), "
+            "s2 AS (SELECT c.task, c.item, max(s1.c1) AS c1, max(s1.m) AS m, "
+            "sum(CASE WHEN c.n = s1.c1 THEN 1 ELSE 0 END) AS t1, "
+            "sum(CASE WHEN c.n = s1.c1 - 1 THEN 1 ELSE 0 END) AS u "
+            "FROM drift_counts c JOIN s1 ON s1.task = c.task AND s1.item = c.item GROUP BY c.task, c.item), "
+            "cr AS (SELECT c.task, c.item, c.label, s2.m, "
+            "CASE WHEN c.n = s2.c1 AND s2.t1 = 1 THEN 1.0 / (1 + s2.u) ELSE 0.0 END AS credit "
+            "FROM drift_counts c JOIN s2 ON s2.task = c.task AND s2.item = c.item) ")
         out["consensus"] = wh.query(
-            cte + ", j2 AS (SELECT *, max(m) OVER (PARTITION BY rid) AS top FROM j), "
-            "r AS (SELECT rid, entity, task, period, max(top) AS top, "
-            "sum(CASE WHEN m = top AND m > 0 THEN 1 ELSE 0 END) AS n_tied, "
-            "max(CASE WHEN own AND m = top AND m > 0 THEN 1 ELSE 0 END) AS own_top "
-            "FROM j2 GROUP BY rid, entity, task, period) "
-            "SELECT entity, task, period, count(*) AS n, sum(own_top * 1.0 / n_tied) AS k FROM r WHERE top > 0 "
-            "GROUP BY entity, task, period")
+            credit + "SELECT a.entity, a.task, a.period, count(*) AS n, sum(cr.credit) AS k FROM drift_src a "
+            "JOIN cr ON cr.task = a.task AND cr.item = a.item AND cr.label = a.label WHERE cr.m >= 2 "
+            "GROUP BY a.entity, a.task, a.period")
+        # peers' labels on the entity's items: every label count of the item minus the entity's own label
         out["peers"] = wh.query(
-            cte + "SELECT entity, task, period, other AS label, sum(m) AS n FROM j GROUP BY entity, task, period, other")
+            "SELECT a.entity, a.task, a.period, c.label, "
+            "sum(c.n - CASE WHEN c.label = a.label THEN 1 ELSE 0 END) AS n "
+            "FROM drift_src a JOIN drift_counts c ON c.task = a.task AND c.item = a.item "
+            "GROUP BY a.entity, a.task, a.period, c.label")
         # weekly alpha's units: an item's ratings within one period (a gold item checked
-        # in several weeks is a unit of each of those weeks)
+        # in several weeks is a unit of each); only their rating patterns (the sorted labels)
+        # and how often each occurs leave the engine
         out["units"] = wh.query(
-            "SELECT task, period, item, label, count(*) AS n FROM drift_src WHERE item IS NOT NULL "
-            "GROUP BY task, period, item, label")
+            "WITH u AS (SELECT task, period, item, string_agg(label, chr(31) ORDER BY label) AS pattern, "
+            "count(*) AS m FROM drift_src WHERE item IS NOT NULL GROUP BY task, period, item) "
+            "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern")
     else:
         out["consensus"] = out["peers"] = out["units"] = pd.DataFrame()
     out["vendor_gold"] = wh.query(
@@ -1197,9 +1256,11 @@ def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], c
     Each replicate draws a baseline k0 ~ Bin(n0, pv) and the monitored periods
     k_t ~ Bin(n_t, pv) (the entity's own period sizes over the monitoring window),
     computes the very statistics the scan computes (baseline re-estimated), and
-    sets h (L) to the ``1 - cfg.false_alarm_rate`` quantile of the simulated sums
-    (standardised EWMA deviations): the smallest limit whose in-control share of
-    monitored periods beyond it is at most the configured rate.
+    sets h to the ``1 - cfg.false_alarm_rate`` quantile of the simulated sums at
+    the last period and L to the largest per-period quantile of the standardised
+    EWMA deviations: the smallest limits that an in-control rater exceeds with
+    probability at most the configured rate in every monitored period, the last
+    one (the alert list) included.
 
     The window matters: with an estimated baseline every period shares the
     baseline's error, so the longer a chart runs on one baseline the more it
@@ -1209,13 +1270,13 @@ def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], c
     """
     E = len(pv)
     H = max(1, max((len(v) for v in n_mon), default=1))
-    B = max(cfg.calibration_sims, int(math.ceil(20000 / H)))
+    B = cfg.calibration_sims
     rng = np.random.default_rng(seed)
     target = cfg.false_alarm_rate
     h_out = np.full(E, np.nan)
     L_out = np.full(E, np.nan)
     lam = cfg.ewma_lambda
-    chunk = max(1, int(2e6 // (H * B)))
+    chunk = max(1, int(4e6 // (H * B)))
     for lo in range(0, E, chunk):
         idx = np.arange(lo, min(E, lo + chunk))
         m = len(idx)
@@ -1236,14 +1297,14 @@ def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], c
         bvar = pv0 * (1 - pv0) / nb[:, None]
         z = np.where(has, (x - p0s[None]) / np.sqrt(var + bvar[None]), 0.0)
         C = np.zeros((m, B))
-        cs = np.full((m, H, B), np.nan)
         for t in range(H):
-            live = has[t]  # a period without data holds the sum and is not counted
+            live = has[t]  # a period without data holds the sum
             C = np.where(live, np.maximum(0.0, C - z[t] - cfg.cusum_k), C)
-            cs[:, t, :] = np.where(live, C, np.nan)
-        # share of periods beyond h <= target  <=>  h >= the (1 - target) quantile of the sums
-        # (floored at 1: a sum that is almost never positive in control should not alarm on a hair)
-        h_out[idx] = np.maximum(1.0, np.nanquantile(cs.reshape(m, -1), 1 - target, axis=1))
+        # From zero the in-control sum is stochastically increasing (a reflected random walk),
+        # so P(C_t > h) <= target in every period once it holds for the last one: h is the
+        # (1 - target) quantile of the final sums (floored at 1, so that a sum that is almost
+        # never positive in control does not alarm on a hair).
+        h_out[idx] = np.maximum(1.0, np.quantile(C, 1 - target, axis=1))
         zz = p0s.copy()
         acc = np.zeros((m, B))
         w = np.zeros((m, B))
@@ -1253,8 +1314,12 @@ def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], c
             zz = np.where(live, lam * x[t] + (1 - lam) * zz, zz)
             acc = np.where(live, (1 - lam) ** 2 * acc + lam ** 2 * var[t], acc)
             w = np.where(live, (1 - lam) * w + lam, w)
-            r[:, t, :] = np.where(live, (p0s - zz) / np.sqrt(acc + w ** 2 * bvar), np.nan)
-        L_out[idx] = np.nanquantile(r.reshape(m, -1), 1 - target, axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r[:, t, :] = np.where(live, (p0s - zz) / np.sqrt(acc + w ** 2 * bvar), np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanquantile(r, 1 - target, axis=2)
+        L_out[idx] = np.nanmax(np.where(np.isfinite(q), q, -np.inf), axis=1)
     return h_out, L_out
 
 
@@ -1288,7 +1353,7 @@ def _binary_signal(name: str, frame: pd.DataFrame, windows: pd.DataFrame, cfg: D
     entities = [k[0] for k in keys]
     N, Kc = arr.get("n", np.zeros((0, T))), arr.get("k", np.zeros((0, T)))
     E = len(entities)
-    charts, alerts, summary, states = [], [], [], []
+    alerts, summary = [], []
     if E == 0:
         return pd.DataFrame(), alerts, pd.DataFrame(), pd.DataFrame()
     n0 = N[:, ref].sum(axis=1)
@@ -1325,23 +1390,29 @@ def _binary_signal(name: str, frame: pd.DataFrame, windows: pd.DataFrame, cfg: D
     detector = {"cusum": "one-sided CUSUM k={k:g} h={h:.3g}", "ewma": "EWMA lambda={lam:g} L={L:.3g}",
                 "either": "CUSUM (h={h:.3g}) or EWMA (L={L:.3g})"}[cfg.detector]
     calib = (f", limits calibrated to {cfg.false_alarm_rate:g} false alarms per period" if cfg.calibrate else "")
+    reasons = np.array([None if usable[e] else f"reference window has {int(n0[e])} observations "
+                        f"(< {cfg.min_reference_n})" for e in range(E)], dtype=object)
+    rep = lambda v: np.repeat(np.asarray(v), T)  # noqa: E731  per-entity value, one per period
+    flat = lambda a: np.asarray(a).reshape(-1)  # noqa: E731  entity-major, like rep
+    charts = pd.DataFrame({
+        "signal": name, "entity": rep(np.array(entities, dtype=object)), "period": np.tile(np.arange(T), E),
+        "bucket": np.tile(np.array(buckets, dtype=object), E), "window": np.tile(win, E),
+        "n": flat(N), "k": flat(Kc), "estimate": flat(x), "ci_low": flat(lo), "ci_high": flat(hi),
+        "baseline": rep(p0), "pchart_lcl": flat(np.clip(p0[:, None] - cfg.p_chart_sigma * se0, 0, 1)),
+        "pchart_ucl": flat(np.clip(p0[:, None] + cfg.p_chart_sigma * se0, 0, 1)),
+        "ewma": flat(ew), "ewma_lcl": flat(np.where(np.isfinite(ew), ew_lcl, np.nan)),
+        "ewma_ucl": flat(np.where(np.isfinite(ew), ew_ucl, np.nan)), "cusum": flat(cus),
+        "cusum_h": rep(h_e), "ewma_L": rep(L_e), "cusum_on": flat(cusum_on), "ewma_on": flat(ewma_on),
+        "on": flat(on), "reason": rep(reasons)})
+    states = charts[["signal", "entity", "period", "on"]].assign(task=None)
+    cur_mask = win == "current"
+    ncur = N[:, cur_mask].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est_cur = np.where(ncur > 0, Kc[:, cur_mask].sum(axis=1) / np.where(ncur > 0, ncur, 1), np.nan)
     for e, ent in enumerate(entities):
-        reason = None if usable[e] else f"reference window has {int(n0[e])} observations (< {cfg.min_reference_n})"
-        frame_e = pd.DataFrame({
-            "signal": name, "entity": ent, "period": np.arange(T), "bucket": buckets, "window": win,
-            "n": N[e], "k": Kc[e], "estimate": x[e], "ci_low": lo[e], "ci_high": hi[e], "baseline": p0[e],
-            "pchart_lcl": np.clip(p0[e] - cfg.p_chart_sigma * se0[e], 0, 1),
-            "pchart_ucl": np.clip(p0[e] + cfg.p_chart_sigma * se0[e], 0, 1),
-            "ewma": ew[e], "ewma_lcl": np.where(np.isfinite(ew[e]), ew_lcl[e], np.nan),
-            "ewma_ucl": np.where(np.isfinite(ew[e]), ew_ucl[e], np.nan),
-            "cusum": cus[e], "cusum_h": h_e[e], "ewma_L": L_e[e],
-            "cusum_on": cusum_on[e], "ewma_on": ewma_on[e], "on": on[e], "reason": reason})
-        charts.append(frame_e)
-        cur_mask = win == "current"
-        ncur = N[e, cur_mask].sum()
         row = {"entity": ent, "test": name, "window": "reference vs current", "n_ref": n0[e], "estimate_ref": p0[e],
-               "n": ncur, "estimate": Kc[e, cur_mask].sum() / ncur if ncur > 0 else np.nan,
-               "flagged_at": None, "since": None, "magnitude": np.nan, "p_value": np.nan, "reason": reason}
+               "n": ncur[e], "estimate": est_cur[e], "flagged_at": None, "since": None, "magnitude": np.nan,
+               "p_value": np.nan, "reason": reasons[e]}
         t_flag = _run_start(on[e], t_last) if usable[e] else None
         if t_flag is not None:
             cand = np.flatnonzero(mon)
@@ -1362,9 +1433,7 @@ def _binary_signal(name: str, frame: pd.DataFrame, windows: pd.DataFrame, cfg: D
                                       "estimate_since": p0[e] + mag if np.isfinite(mag) else None}})
             row.update({"flagged_at": buckets[t_flag], "since": buckets[t_since], "magnitude": mag, "p_value": cp["p_value"]})
         summary.append(row)
-        states.append(pd.DataFrame({"signal": name, "entity": ent, "task": None, "period": np.arange(T), "on": on[e]}))
-    return (pd.concat(charts, ignore_index=True), alerts, pd.DataFrame(summary),
-            pd.concat(states, ignore_index=True))
+    return charts, alerts, pd.DataFrame(summary), states
 
 
 def _label_vectors(frame: pd.DataFrame, keys: list[str], cats_by_task: dict[str, list]) -> dict:
@@ -1383,24 +1452,6 @@ def _label_vectors(frame: pd.DataFrame, keys: list[str], cats_by_task: dict[str,
         keyvals = sub[keys].to_numpy(object)[first]
         for c, kv in zip(codes[first], keyvals):
             out[tuple(kv)] = mat[c]
-    return out
-
-
-def _batch_tests(rows: list[dict]) -> list[dict]:
-    """G-test and JS distance for many (a, b) count-vector pairs, grouped by length."""
-    by_k: dict[int, list] = {}
-    for i, r in enumerate(rows):
-        by_k.setdefault(len(r["a"]), []).append(i)
-    out = [None] * len(rows)
-    for _, idx in by_k.items():
-        A = np.vstack([rows[i]["a"] for i in idx])
-        B = np.vstack([rows[i]["b"] for i in idx])
-        res = _two_row_tests(A, B, "g")
-        jsd = js_distance(A, B)
-        for j, i in enumerate(idx):
-            out[i] = {"n_entity": res["n_ref"][j], "n_peers": res["n_cur"][j], "statistic": res["statistic"][j],
-                      "dof": int(res["dof"][j]), "p_value": res["p_value"][j], "min_expected": res["min_expected"][j],
-                      "js_distance": jsd[j]}
     return out
 
 
@@ -1449,6 +1500,18 @@ def homogeneous_association_test(tables) -> dict[str, np.ndarray]:
     return {"statistic": np.where(ok, stat, np.nan), "dof": dof, "p_value": p}
 
 
+def _dense(frame: pd.DataFrame, entities: list, T: int, cats: list) -> np.ndarray:
+    """Counts (entity x period x category) from a long (entity, period, label, n) frame."""
+    out = np.zeros((len(entities), T, len(cats)))
+    if frame.empty:
+        return out
+    e = pd.Categorical(frame["entity"], categories=entities).codes
+    k = pd.Categorical(frame["label"].astype(str), categories=cats).codes
+    ok = (e >= 0) & (k >= 0)
+    np.add.at(out, (e[ok], frame["period"].to_numpy(int)[ok], k[ok]), frame["n"].to_numpy(float)[ok])
+    return out
+
+
 def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, windows: pd.DataFrame,
                  cats_by_task: dict, cfg: DriftConfig):
     """Entity vs peers, label distributions: the level in the reference window, and its change.
@@ -1465,12 +1528,12 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
     win = windows["window"].to_numpy()
     T = len(win)
     mon = np.isin(win, ["between", "current"])
+    refm = win == "reference"
     cur_idx = np.flatnonzero(win == "current")
     t_last = int(cur_idx[-1]) if len(cur_idx) else -1
-    ref_periods = set(np.flatnonzero(win == "reference"))
-    lab = labels.copy()
+    lab = labels
     if has_item and not peers.empty:
-        peer = peers.copy()
+        peer = peers
         peer_desc = "peers' labels on the same items"
     else:
         tot = lab.groupby(["task", "period", "label"], as_index=False)["n"].sum()
@@ -1481,70 +1544,61 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
         peer["n"] = peer["n"] - peer["n_own"].fillna(0)
         peer = peer[["entity", "task", "period", "label", "n"]]
         peer_desc = "other entities' labels in the same period"
-    own_v = _label_vectors(lab, ["entity", "task", "period"], cats_by_task)
-    peer_v = _label_vectors(peer, ["entity", "task", "period"], cats_by_task)
-    own_r = _label_vectors(lab[lab["period"].isin(ref_periods)], ["entity", "task"], cats_by_task)
-    peer_r = _label_vectors(peer[peer["period"].isin(ref_periods)], ["entity", "task"], cats_by_task)
     w = max(1, int(cfg.shift_window))
-    level_rows, change_rows = [], []
-    for (ent, task), a in own_r.items():
-        b = peer_r.get((ent, task))
-        if b is not None:
-            level_rows.append({"entity": ent, "task": task, "period": -1, "kind": "reference", "a": a, "b": b})
-    for (ent, task), ra in own_r.items():
-        rb = peer_r.get((ent, task))
-        if rb is None:
-            continue
-        K = len(ra)
-        for t in range(T):
-            if not mon[t]:
-                continue
-            for kind, span in (("period", [t]), ("rolling", [u for u in range(t - w + 1, t + 1) if u >= 0 and mon[u]])):
-                a = sum((own_v.get((ent, task, u), np.zeros(K)) for u in span), np.zeros(K))
-                b = sum((peer_v.get((ent, task, u), np.zeros(K)) for u in span), np.zeros(K))
-                if a.sum() > 0 and b.sum() > 0:
-                    change_rows.append({"entity": ent, "task": task, "period": t, "kind": kind,
-                                        "table": np.stack([np.stack([ra, rb]), np.stack([a, b])]), "a": a, "b": b})
-    if not level_rows and not change_rows:
-        return pd.DataFrame(), [], pd.DataFrame()
     frames = []
-    if level_rows:
-        res = _batch_tests(level_rows)
-        frames.append(pd.DataFrame([{**{k: r[k] for k in ("entity", "task", "period", "kind")}, **x}
-                                    for r, x in zip(level_rows, res)]))
-    if change_rows:
-        js = _batch_tests(change_rows)
-        by_k: dict[int, list] = {}
-        for i, r in enumerate(change_rows):
-            by_k.setdefault(r["table"].shape[-1], []).append(i)
-        out_rows = [None] * len(change_rows)
-        for _, idx in by_k.items():
-            res = homogeneous_association_test(np.stack([change_rows[i]["table"] for i in idx]))
-            for j, i in enumerate(idx):
-                r = change_rows[i]
-                out_rows[i] = {"entity": r["entity"], "task": r["task"], "period": r["period"], "kind": r["kind"],
-                               "n_entity": js[i]["n_entity"], "n_peers": js[i]["n_peers"],
-                               "statistic": res["statistic"][j], "dof": int(res["dof"][j]),
-                               "p_value": res["p_value"][j], "js_distance": js[i]["js_distance"]}
-        frames.append(pd.DataFrame(out_rows))
+    for task, lt in lab.groupby("task", sort=True):
+        cats = cats_by_task[task]
+        ents = sorted(lt["entity"].unique())
+        O = _dense(lt, ents, T, cats)
+        P = _dense(peer[peer["task"] == task], ents, T, cats)
+        Oref, Pref = O[:, refm].sum(axis=1), P[:, refm].sum(axis=1)
+        E = len(ents)
+        # the level: entity vs peers in the reference window (plain G-test)
+        lv = _two_row_tests(Oref, Pref, "g")
+        has_ref = (Oref.sum(axis=1) > 0) & (Pref.sum(axis=1) > 0)
+        frames.append(pd.DataFrame({
+            "entity": ents, "task": task, "period": -1, "kind": "reference", "n_entity": lv["n_ref"],
+            "n_peers": lv["n_cur"], "statistic": lv["statistic"], "dof": lv["dof"], "p_value": lv["p_value"],
+            "js_distance": js_distance(Oref, Pref)})[has_ref])
+        # the change: period t alone, and the rolling window ending at t (monitored periods only)
+        Om, Pm = O * mon[None, :, None], P * mon[None, :, None]
+        cO, cP = np.cumsum(Om, axis=1), np.cumsum(Pm, axis=1)
+        pad = lambda c: np.concatenate([np.zeros((E, w, c.shape[2])), c], axis=1)  # noqa: E731
+        RO = cO - pad(cO)[:, :T]
+        RP = cP - pad(cP)[:, :T]
+        for kind, A, B in (("period", Om, Pm), ("rolling", RO, RP)):
+            tables = np.stack([np.broadcast_to(np.stack([Oref, Pref], axis=1)[:, None], (E, T, 2, len(cats))),
+                               np.stack([A, B], axis=2)], axis=2)  # (E, T, window, group, K)
+            ok = has_ref[:, None] & mon[None, :] & (A.sum(axis=2) > 0) & (B.sum(axis=2) > 0)
+            res = homogeneous_association_test(tables[ok])
+            ei, ti = np.nonzero(ok)
+            frames.append(pd.DataFrame({
+                "entity": np.array(ents, dtype=object)[ei], "task": task, "period": ti, "kind": kind,
+                "n_entity": A[ok].sum(axis=1), "n_peers": B[ok].sum(axis=1), "statistic": res["statistic"],
+                "dof": res["dof"], "p_value": res["p_value"], "js_distance": js_distance(A[ok], B[ok])}))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(), [], pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
     out["q_value"] = np.nan
     for _, idx in out.groupby(["kind", "period"]).groups.items():
         out.loc[idx, "q_value"] = bh_adjust(out.loc[idx, "p_value"])
-    out["window"] = [("reference (pooled)" if t < 0 else win[t]) for t in out["period"]]
-    out["method"] = np.where(
-        out["kind"] == "reference", f"G-test, entity vs {peer_desc} in the reference window; BH across entities and tasks",
-        f"change of the entity's deviation from {peer_desc} since the reference window (G-test of no three-way "
-        f"interaction, IPF)" + np.where(out["kind"] == "rolling", f", periods t-{w - 1}..t pooled", "")
-        + "; BH across entities and tasks within the period")
+    out["window"] = np.where(out["period"] < 0, "reference (pooled)", win[np.maximum(out["period"].to_numpy(int), 0)])
+    change = (f"change of the entity's deviation from {peer_desc} since the reference window (G-test of no "
+              "three-way interaction, IPF)")
+    out["method"] = np.select(
+        [out["kind"] == "reference", out["kind"] == "rolling"],
+        [f"G-test, entity vs {peer_desc} in the reference window; BH across entities and tasks",
+         change + f", periods t-{w - 1}..t pooled; BH across entities and tasks within the period"],
+        change + "; BH across entities and tasks within the period")
     roll = out[out["kind"] == "rolling"]
+    on_rows = roll[roll["q_value"] < cfg.alpha]
+    states = roll[["entity", "task", "period"]].assign(signal="label_shift", on=roll["q_value"] < cfg.alpha)
+    alerts = []
     per = out[out["kind"] == "period"].set_index(["entity", "task", "period"])["p_value"].to_dict()
-    alerts, states = [], []
-    for (ent, task), sub in roll.groupby(["entity", "task"], sort=True):
+    for (ent, task), sub in on_rows.groupby(["entity", "task"], sort=True):
         on = np.zeros(T, bool)
-        for r in sub.itertuples(index=False):
-            on[int(r.period)] = bool(r.q_value < cfg.alpha)
-        states.append(pd.DataFrame({"signal": "label_shift", "entity": ent, "task": task, "period": np.arange(T), "on": on}))
+        on[sub["period"].to_numpy(int)] = True
         t_flag = _run_start(on, t_last)
         if t_flag is None:
             continue
@@ -1559,7 +1613,7 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
                                  f"last {w} periods (G-test of no three-way interaction, BH within period); "
                                  "magnitude = Jensen-Shannon distance to peers now",
                        "detail": {}})
-    return out, alerts, (pd.concat(states, ignore_index=True) if states else pd.DataFrame())
+    return out, alerts, states[["signal", "entity", "task", "period", "on"]]
 
 
 def _off_peer(frame: pd.DataFrame, metric: str, cfg: DriftConfig, first_period: dict):
@@ -1698,8 +1752,16 @@ def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, 
     ref_periods = list(np.flatnonzero(win == "reference"))
     for i, (task, sub) in enumerate(units.groupby("task", sort=True)):
         sch = schemas[task]
-        res = weekly_alpha(sub, sch["categories"], sch["level"], reference=ref_periods, n_boot=cfg.n_boot,
-                           seed=cfg.seed + 101 * i, alpha=cfg.alpha)
+        cats = [str(c) for c in sch["categories"]]
+        pos = {c: j for j, c in enumerate(cats)}
+        patterns = {}
+        for p, part in sub.groupby("period", sort=True):
+            mat = np.zeros((len(part), len(cats)))
+            for r, pattern in enumerate(part["pattern"]):
+                for lab in str(pattern).split("\x1f"):
+                    mat[r, pos[lab]] += 1
+            patterns[int(p)] = (mat, part["freq"].to_numpy(float))
+        res = _weekly_alpha(patterns, cats, sch["level"], ref_periods, cfg.n_boot, cfg.seed + 101 * i, cfg.alpha)
         res.insert(0, "task", task)
         res["level"] = sch["level"]
         res["bucket"] = [buckets[int(p)] if p != "reference" else None for p in res["period"]]
@@ -2040,7 +2102,7 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
     Parameters
     ----------
     n_periods, n_raters, items_per_period, raters_per_item : the program's size;
-        raters are 'r01', 'r02', ... and each item gets ``raters_per_item``
+        raters are 'r01', 'r02', ... ('r001' from 100 raters) and each item gets ``raters_per_item``
         distinct raters, uniformly.
     accuracy : a rater's probability of giving the true label; an error picks
         one of the other categories uniformly. ``rater_accuracy`` overrides it
@@ -2064,7 +2126,8 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
     cats = np.array(list(categories), dtype=object)
     K = len(cats)
     probs = np.full(K, 1.0 / K) if class_probs is None else np.asarray(class_probs, float) / np.sum(class_probs)
-    raters = [f"r{i + 1:02d}" for i in range(n_raters)]
+    width = max(2, len(str(n_raters)))
+    raters = [f"r{i + 1:0{width}d}" for i in range(n_raters)]
     n_items = n_periods * items_per_period
     period = np.repeat(np.arange(1, n_periods + 1), items_per_period)
     truth = rng.choice(K, size=n_items, p=probs)
@@ -2101,8 +2164,9 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
     day = rng.integers(0, 7, size=len(r_idx))
     at = pd.Timestamp(start) + pd.to_timedelta((p_row - 1) * 7 + day, unit="D") + pd.to_timedelta(rng.integers(0, 86400, size=len(r_idx)), unit="s")
     gold = np.where(is_gold[item_idx], cats[t_row], None)
+    item_ids = np.array([f"it-{i:06d}" for i in range(n_items)], dtype=object)
     return pd.DataFrame({
-        "item": np.char.add("it-", np.char.zfill(item_idx.astype(str), 6)), "rater": np.array(raters, dtype=object)[r_idx],
+        "item": item_ids[item_idx], "rater": np.array(raters, dtype=object)[r_idx],
         "period": p_row, "annotated_at": at, "label": cats[lab], "truth": cats[t_row], "gold": gold,
         "guideline": np.where(p_row < (confusion_until or n_periods + 1), "v1", "v2"),
     })
