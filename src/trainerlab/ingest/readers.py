@@ -278,7 +278,7 @@ class Staged:
     skip_col: str | None = None        # stage column: TRUE where a missing label is an explicit skip
     converted: bool = False            # ``table`` already holds converted columns and check flags
     has_bad: dict = field(default_factory=dict)  # (converted tables) columns with a does-not-convert flag
-    codes: list = field(default_factory=list)    # (converted tables) _code -> (reason, column)
+    conversion: object = None                    # (converted tables) the validate.Conversion used
     rows: int = 0
 
 
@@ -376,7 +376,7 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
     from .validate import conversion
 
     conv = conversion(spec, st, columns, task_override, explicit_schemas or {})
-    st.has_bad, st.codes = conv.has_bad, conv.codes
+    st.has_bad, st.conversion = conv.has_bad, conv
     try:
         rejects = wh.stage_csv(table, path, columns, delim=delim, select=conv.inner, outer=conv.outer,
                                params=conv.params)

@@ -130,6 +130,9 @@ class Conversion:
     params: dict
     has_bad: dict
     codes: list
+    flags: set = None          # which flag columns exist (_too_large, _pre, _pre_col, _skip, _task_mismatch)
+    hashed: list = None        # the columns in _h
+    size_cols: list = None     # (staged column, source column name) of text fields, for field_too_large
 
 
 def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_override: str | None,
@@ -163,23 +166,31 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
         if bad:
             out.append(f"coalesce({bad}, false) AS {_q('_bad_' + name)}")
             has_bad[name] = True
+    # flags that do not apply to this source are left out (constant columns still cost per row)
+    flags: set[str] = set()
+    by_source = {src: tgt for tgt, src in st.mapping.items()}
     texts = [c for c in [*st.mapping.values(), *st.extras] if _is_text(src_types[c]) and src_types[c].upper() != "JSON"]
+    # the staged column holding each text field (the converted column, or the kept extra)
+    size_cols = [(by_source[c] if c in by_source else f"_x{st.extras.index(c)}", c) for c in texts
+                 if c not in by_source or spec.column(by_source[c]).type == "text"]
     if texts:
         out.append("(" + " OR ".join(f"coalesce(strlen(s.{_q(c)}) > {MAX_FIELD_CHARS}, false)" for c in texts)
                    + ") AS _too_large")
-        out.append("CASE " + " ".join(f"WHEN strlen(s.{_q(c)}) > {MAX_FIELD_CHARS} THEN {_lit(c)}" for c in texts)
-                   + " END AS _too_large_col")
-    else:
-        out += ["false AS _too_large", "CAST(NULL AS VARCHAR) AS _too_large_col"]
-    out.append(f"s.{_q(st.pre_reason)} AS _pre" if st.pre_reason else "CAST(NULL AS VARCHAR) AS _pre")
-    out.append("s._pre_col AS _pre_col" if "_pre_col" in src_types else "CAST(NULL AS VARCHAR) AS _pre_col")
-    out.append(f"coalesce(s.{_q(st.skip_col)}, false) AS _skip" if st.skip_col else "false AS _skip")
+        flags.add("_too_large")
+    if st.pre_reason:
+        out.append(f"s.{_q(st.pre_reason)} AS _pre")
+        flags.add("_pre")
+        if "_pre_col" in src_types:
+            out.append("s._pre_col AS _pre_col")
+            flags.add("_pre_col")
+    if st.skip_col:
+        out.append(f"coalesce(s.{_q(st.skip_col)}, false) AS _skip")
+        flags.add("_skip")
     if spec.task_column and spec.task_column in st.mapping and task_override:
         src = _trim(f"s.{_q(st.mapping[spec.task_column])}")
         out.append(f"coalesce({src} <> $task_override, false) AS _task_mismatch")
         params["task_override"] = task_override
-    else:
-        out.append("false AS _task_mismatch")
+        flags.add("_task_mismatch")
     for keep in ("_rec", "_raw"):
         if keep in src_types:
             out.append(f"s.{keep} AS {keep}")
@@ -195,11 +206,15 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
         codes.append((reason, column))
         return len(codes)
 
-    whens = ["WHEN v._pre IS NOT NULL THEN 0", f"WHEN v._too_large THEN {code('field_too_large', None)}"]
+    whens = []
+    if "_pre" in flags:
+        whens.append("WHEN v._pre IS NOT NULL THEN 0")
+    if "_too_large" in flags:
+        whens.append(f"WHEN v._too_large THEN {code('field_too_large', None)}")
     for name in spec.names:
         if has_bad.get(name):
             whens.append(f"WHEN v.{_q('_bad_' + name)} THEN {code(TYPES[spec.column(name).type][1], name)}")
-    if spec.task_column:
+    if "_task_mismatch" in flags:
         whens.append(f"WHEN v._task_mismatch THEN {code('task_mismatch', spec.task_column)}")
     label = spec.label_column
     for name in spec.required:
@@ -207,12 +222,17 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
             whens.append(f"WHEN v.{_q(name)} IS NULL THEN {code('missing_value', name)}")
     # label rules come next (they need the schema tables: see Validator.run), then the kind's own rules
     later = [f"WHEN {check.sql} THEN {code(check.reason, check.column)}" for check in spec.checks]
-    outer = ["v.*", "CASE " + " ".join(whens) + " END AS _code",
+    # the row hash covers the columns that vary in this file (the others are the same constant
+    # for every row, so they cannot tell rows apart); matches are confirmed on all columns
+    hashed = [c for c in spec.names if c in st.mapping or c in st.constants or c == "meta" and st.extras] \
+        or list(spec.names)
+    outer = ["v.*", ("CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS INTEGER)") + " AS _code",
              ("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2",
-             "hash(" + ", ".join(f"v.{_q(c)}" for c in spec.names) + ") AS _h"]
+             "hash(" + ", ".join(f"v.{_q(c)}" for c in hashed) + ") AS _h"]
     if spec.key:
         outer.append("hash(" + ", ".join(f"v.{_q(c)}" for c in spec.key) + ") AS _kh")
-    return Conversion(inner=", ".join(out), outer=", ".join(outer), params=params, has_bad=has_bad, codes=codes)
+    return Conversion(inner=", ".join(out), outer=", ".join(outer), params=params, has_bad=has_bad, codes=codes,
+                      flags=flags, hashed=hashed, size_cols=size_cols)
 
 
 class Validator:
@@ -233,15 +253,17 @@ class Validator:
         wh.stage_frame(self.tasks, pd.DataFrame({"task": list(explicit_schemas) or [None]}, dtype=object))
         self.temp += [self.cats, self.tasks]
         if st.converted:
-            self.table, self.codes = st.table, list(st.codes)
+            self.table, conv = st.table, st.conversion
+            self.codes = list(conv.codes)
         else:
             self.table = f"{prefix}__conv"
             conv = conversion(spec, st, wh.column_types(st.table), task_override, explicit_schemas)
-            self.codes = conv.codes
+            self.codes = list(conv.codes)
             wh.drop_temp(self.table)
             wh.execute(f"CREATE TEMP TABLE {_q(self.table)} AS SELECT {conv.outer} FROM (SELECT {conv.inner} "
                        f"FROM {_q(st.table)} s ORDER BY s.rowid) v", conv.params)
             self.temp.append(self.table)
+        self.conv = conv
 
     def values(self) -> str:
         """The converted rows with their position ``k``."""
@@ -263,11 +285,12 @@ class Validator:
         joins = ""
         if label:
             lv = f"x.{_q(label)}"
+            skip_ok = "NOT x._skip" if "_skip" in self.conv.flags else "true"
             # the usual spellings of "missing" (lower, UPPER, Title) compared as they are (lower() costs)
             spellings = sorted({f(t) for t in MISSING_LABEL_TOKENS for f in (str.lower, str.upper, str.title)}
                                | {"NaN", "NaT", "N/A", "<NA>"})
             tokens = ", ".join("'" + t + "'" for t in spellings)
-            missing = f"({lv} IS NULL AND NOT x._skip) OR ({lv} IN ({tokens}) AND c.n IS NULL)"
+            missing = f"({lv} IS NULL AND {skip_ok}) OR ({lv} IN ({tokens}) AND c.n IS NULL)"
             unknown = f"({lv} IS NOT NULL AND t.task IS NOT NULL AND c.n IS NULL)"
             n_missing, n_unknown = len(self.codes) + 1, len(self.codes) + 2
             self.codes += [("missing_label", label), ("unknown_label", label)]
@@ -279,11 +302,16 @@ class Validator:
         frame = pd.DataFrame({"code": list(range(1, len(self.codes) + 1)), "reason": [c[0] for c in self.codes],
                               "column_name": [c[1] for c in self.codes]}, dtype=object)
         wh.stage_frame(codes, frame.astype({"code": "int64"}))
+        fl = self.conv.flags
+        pre = "x._pre" if "_pre" in fl else "CAST(NULL AS VARCHAR)"
+        pre_col = "x._pre_col" if "_pre_col" in fl else "CAST(NULL AS VARCHAR)"
+        big = ("CASE " + " ".join(f"WHEN strlen(x.{_q(c)}) > {MAX_FIELD_CHARS} THEN {_lit(name)}"
+                                  for c, name in self.conv.size_cols) + " END") if self.conv.size_cols else "NULL"
         wh.execute(
             f"CREATE TEMP TABLE {_q(bad)} AS SELECT b.k, coalesce(b._pre, d.reason) AS reason, "
             f"CASE WHEN b._pre IS NOT NULL THEN b._pre_col WHEN d.reason = 'field_too_large' THEN b._too_large_col "
-            f"ELSE d.column_name END AS column_name FROM (SELECT x.rowid AS k, x._pre, x._pre_col, x._too_large_col, "
-            f"coalesce(x._code, {code}) AS code FROM {T} x{joins} WHERE {fail}) b "
+            f"ELSE d.column_name END AS column_name FROM (SELECT x.rowid AS k, {pre} AS _pre, {pre_col} AS _pre_col, "
+            f"{big} AS _too_large_col, coalesce(x._code, {code}) AS code FROM {T} x{joins} WHERE {fail}) b "
             f"LEFT JOIN {_q(codes)} d ON d.code = b.code")
         wh.execute(f"CREATE TEMP TABLE {_q(skip)} (k BIGINT)")
         secondary = st.role != "primary"
@@ -334,7 +362,7 @@ class Validator:
             all_eq = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM w.{_q(c)}" for c in spec.names)
             same = f"{P}__same"
             wh.drop_temp(same)
-            held = f"SELECT DISTINCT {self.hash_sql('w', spec.names)} AS hv FROM {target} w"
+            held = f"SELECT DISTINCT {self.hash_sql('w', self.conv.hashed)} AS hv FROM {target} w"
             wh.execute(f"CREATE TEMP TABLE {_q(same)} AS SELECT DISTINCT x.k FROM ({candidates('_h', held)}) x "
                        f"JOIN {target} w ON {all_eq}")
             if secondary:
