@@ -360,3 +360,17 @@ def test_kpis_cli_bad_input(small, tmp_path, capsys):
     bad.write_text("[kpi.backlog_age_median_days]\ndirection = 'sideways'\n")
     assert main(["kpis", "--db", str(path), "--config", str(bad)]) == 2
     assert "k.toml" in capsys.readouterr().err
+
+
+def test_dashboard_helpers(small):
+    wh, _ = small
+    opts = ops.filter_options(wh)
+    assert opts["tasks"] == ["helpfulness", "safety"] and opts["vendors"] == ["vendor_a", "vendor_b"]
+    assert opts["datasets"] == ["p"] and opts["first"] == pd.Timestamp("2026-06-02")
+    hist = ops.kpi_history(wh, AS_OF, 3, config=ops.DEFAULT_CONFIG, names=["throughput_per_day", "rework_rate"])
+    assert hist["as_of"].drop_duplicates().tolist() == [pd.Timestamp("2026-05-27"), pd.Timestamp("2026-06-03"),
+                                                        pd.Timestamp(AS_OF)]
+    last = hist[(hist["kpi"] == "throughput_per_day")].iloc[-1]
+    assert last["value"] == pytest.approx(11 / 7)
+    fig = ops.kpi_history_figure(hist, "rework_rate", 0.05)
+    assert fig.layout.title.text and fig.layout.yaxis.title.text

@@ -65,7 +65,7 @@ __all__ = [
     "time_to_triage", "throughput", "audit_pass_rate", "rework_rate", "gold_accuracy", "dispute_rate",
     "contested_pairs", "agreement_by_task", "audit_error_categories", "cost_per_accepted_label", "regression_escapes",
     "evaluation_coverage", "kpi_status", "kpi_trend", "kpi_table", "kpis", "kpi_history",
-    "capacity_forecast", "request_capacity", "capacity_figure", "median_ci",
+    "capacity_forecast", "request_capacity", "capacity_figure", "kpi_history_figure", "filter_options", "median_ci",
 ]
 
 KPI_NAMES = (
@@ -1239,6 +1239,41 @@ def request_capacity(wh, as_of=None, weeks: int = 12, horizon: int = 52, n_sims:
                                    "closed": closed, "opened": opened})
     out["as_of"] = as_of
     return out
+
+
+def filter_options(wh) -> dict[str, Any]:
+    """What the dashboard's filters offer: datasets, tasks and vendors with timestamped
+    annotations, and the date range of the data (first annotation, as-of default)."""
+    tasks = wh.query("SELECT DISTINCT task FROM annotations WHERE annotated_at IS NOT NULL ORDER BY 1")["task"].tolist()
+    vendors = wh.query("SELECT DISTINCT vendor FROM annotations WHERE annotated_at IS NOT NULL AND vendor IS NOT NULL "
+                       "ORDER BY 1")["vendor"].tolist()
+    datasets = wh.query("SELECT DISTINCT i.dataset FROM annotations a JOIN items i ON i.item_id = a.item_id "
+                        "WHERE a.annotated_at IS NOT NULL AND i.dataset IS NOT NULL ORDER BY 1")["dataset"].tolist()
+    first = wh.scalar("SELECT min(annotated_at) FROM annotations")
+    try:
+        last = resolve_as_of(wh)
+    except ValueError:
+        last = None
+    return {"tasks": tasks, "vendors": vendors, "datasets": datasets,
+            "first": None if first is None or pd.isna(first) else _ts(first).normalize(), "as_of": last}
+
+
+def kpi_history_figure(history: pd.DataFrame, name: str, target: float | None = None):
+    """A plotly line of one KPI's weekly values with its CI band (where it has one) and the target."""
+    import plotly.graph_objects as go
+
+    h = history[history["kpi"] == name].sort_values("as_of")
+    fig = go.Figure()
+    if h["ci_low"].notna().any():
+        fig.add_trace(go.Scatter(x=list(h["as_of"]) + list(h["as_of"])[::-1],
+                                 y=list(h["ci_high"]) + list(h["ci_low"])[::-1], fill="toself",
+                                 fillcolor="rgba(31,119,180,0.15)", line={"width": 0}, name="95% CI", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=h["as_of"], y=h["value"], mode="lines+markers", name=name, line={"color": "#1f77b4"}))
+    if target is not None:
+        fig.add_hline(y=float(target), line_dash="dot", line_color="#d62728", annotation_text="target")
+    fig.update_layout(title=f"{name.replace('_', ' ')} per week", xaxis_title="as of (end of each 7-day window)",
+                      yaxis_title=f"{name.replace('_', ' ')} ({UNITS.get(name, '')})", hovermode="x unified")
+    return fig
 
 
 def capacity_figure(res: dict, title: str = "Request backlog: weekly throughput and forecast"):
