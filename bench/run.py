@@ -212,6 +212,12 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run benchmarks (bench/bench_*.py) and write bench/RESULTS.md.")
     parser.add_argument("--only", action="append", metavar="NAME",
@@ -241,11 +247,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         modules = [m for m in modules if m in wanted]
 
-    results = load_results()
     failed = 0
     for module in modules:
         print(f"== {short_name(module)}{' (quick)' if ns.quick else ''} ...", flush=True)
         entry = run_module_subprocess(module, ns.quick, ns.timeout)
+        # re-read just before writing: another run (--only OTHER) may have finished meanwhile
+        results = load_results()
         results[module] = entry
         if entry["status"] != "ok":
             failed += 1
@@ -254,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   {row['name']}: ours {_fmt(row['ours_s'])} s, {row['reference']} {_fmt(row['reference_s'])} s, "
                   f"ratio {_fmt(row['ratio'])} (target {_fmt(row['target'])}: {target_met(row)}), "
                   f"peak {_fmt(row['peak_mb'], 4)} MB", flush=True)
-        RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-        RESULTS_MD.write_text(render(results) + "\n")
+        _write_atomic(RESULTS_JSON, json.dumps(results, indent=2, sort_keys=True) + "\n")
+        _write_atomic(RESULTS_MD, render(results) + "\n")
     print(f"wrote {RESULTS_MD.relative_to(ROOT)}")
     return 1 if failed else 0
 
