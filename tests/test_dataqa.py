@@ -193,12 +193,15 @@ def test_contamination_between_alpacaeval_and_halueval(real_prompts):
 
 
 # -- PII summaries -------------------------------------------------------------------------------
-def test_wilson_interval_matches_statsmodels():
-    from statsmodels.stats.proportion import proportion_confint
-
-    for k, n in [(0, 10), (3, 10), (10, 10), (17, 1000), (500, 1000)]:
-        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-        assert dq.wilson_interval(k, n) == pytest.approx((lo, hi), abs=1e-12)
+# Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (score interval without correction).
+@pytest.mark.parametrize("k, n, low, high", [
+    (81, 263, 0.2553, 0.3662),
+    (15, 148, 0.0624, 0.1605),
+    (0, 20, 0.0, 0.1611),
+    (1, 29, 0.0061, 0.1718),
+])
+def test_wilson_interval_matches_newcombe_1998(k, n, low, high):
+    assert dq.wilson_interval(k, n) == pytest.approx((low, high), abs=6e-5)
     assert all(math.isnan(x) for x in dq.wilson_interval(0, 0))
 
 

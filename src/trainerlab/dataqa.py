@@ -105,6 +105,27 @@ def normalize_text(text: Any) -> str:
     return " ".join(_TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
+def _normalize_many(texts: Sequence[Any]) -> list[str]:
+    """:func:`normalize_text` of every text; ASCII texts are translated and collapsed in one pass."""
+    out: list[str] = [""] * len(texts)
+    ascii_idx, ascii_parts = [], []
+    for i, t in enumerate(texts):
+        if isinstance(t, str) and t:
+            if t.isascii() and "\n" not in t:
+                ascii_idx.append(i)
+                ascii_parts.append(t)
+            else:
+                out[i] = normalize_text(t)
+    if ascii_parts:
+        blob = "\n".join(ascii_parts).encode("ascii").translate(_ASCII_TABLE_NL)
+        for i, line in zip(ascii_idx, blob.split(b"\n")):
+            out[i] = b" ".join(line.split()).decode("ascii")
+    return out
+
+
+_ASCII_TABLE_NL = bytes(10 if c == 10 else v for c, v in enumerate(_ASCII_TABLE))
+
+
 def tokenize(text: Any) -> list[str]:
     """The tokens of :func:`normalize_text`."""
     return normalize_text(text).split()
@@ -134,6 +155,23 @@ _P = 0x5851F42D4C957F2D
 _P_INV = pow(_P, -1, 2**64)
 
 
+_POWERS: list = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
+
+
+def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**k and P**-k mod 2**64 for k < size, computed once per process and grown on demand."""
+    if len(_POWERS[0]) < size:
+        n = max(size, 2 * len(_POWERS[0]))
+        with np.errstate(over="ignore"):
+            p = np.empty(n, dtype=np.uint64)
+            q = np.empty(n, dtype=np.uint64)
+            p[0] = q[0] = 1
+            np.cumprod(np.full(n - 1, _P, dtype=np.uint64), out=p[1:])
+            np.cumprod(np.full(n - 1, _P_INV, dtype=np.uint64), out=q[1:])
+        _POWERS[:] = [p, q]
+    return _POWERS[0], _POWERS[1]
+
+
 def _token_arrays(normalized: Sequence[str], unit: str = "word") -> tuple[np.ndarray, np.ndarray]:
     """Flat uint64 token hashes (in text order) and the token count per text.
 
@@ -156,16 +194,10 @@ def _token_arrays(normalized: Sequence[str], unit: str = "word") -> tuple[np.nda
     starts = np.flatnonzero(nonsep & np.concatenate(([True], is_sep[:-1])))
     ends = np.flatnonzero(nonsep & np.concatenate((is_sep[1:], [True]))) + 1
     size = len(arr)
+    ppow, qpow = _powers(size + 1)
     with np.errstate(over="ignore"):
-        ppow = np.empty(size + 1, dtype=np.uint64)
-        ppow[0] = 1
-        np.cumprod(np.full(size, _P, dtype=np.uint64), out=ppow[1:])
-        qpow = np.empty(size, dtype=np.uint64)
-        qpow[0] = 1
-        if size > 1:
-            np.cumprod(np.full(size - 1, _P_INV, dtype=np.uint64), out=qpow[1:])
         prefix = np.zeros(size + 1, dtype=np.uint64)
-        np.cumsum(arr.astype(np.uint64) * qpow, out=prefix[1:])
+        np.cumsum(arr.astype(np.uint64) * qpow[:size], out=prefix[1:])
         tokens = (prefix[ends] - prefix[starts]) * ppow[ends - 1] + (ends - starts).astype(np.uint64)
     lengths = np.bincount(doc_of_byte[starts], minlength=n).astype(np.int64)
     return _mix64(tokens), lengths
@@ -238,7 +270,7 @@ def exact_duplicates(texts: Sequence[Any], ids: Sequence[Any] | None = None) -> 
     (nothing left after normalisation; empty texts are not counted as duplicates).
     """
     texts = list(texts)
-    normalized = [normalize_text(t) for t in texts]
+    normalized = _normalize_many(texts)
     codes, _ = pd.factorize(pd.Series(normalized, dtype=object))
     return _exact_frame(codes, np.array([not t for t in normalized], dtype=bool), _ids(ids, len(texts)))
 
@@ -398,8 +430,9 @@ class MinHashLSH:
             return np.zeros((0, 2), dtype=np.int64)
         pair_codes = []
         n_total = np.int64(len(sig))
+        sub = sig if len(idx) == len(sig) else sig[idx]
         for band in range(self.bands_):
-            keys = self._band_keys(sig[idx], band)
+            keys = self._band_keys(sub, band)
             order = np.argsort(keys, kind="stable")
             sk = keys[order]
             bounds = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1], [True])))
@@ -463,31 +496,27 @@ def _distinct_per_doc(shingles: np.ndarray, counts: np.ndarray) -> tuple[np.ndar
     return s[first], np.bincount(d[first], minlength=len(counts)).astype(np.int64)
 
 
-def _unique_pairs(pid: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((vals, pid))
-    p, v = pid[order], vals[order]
-    first = np.concatenate(([True], (p[1:] != p[:-1]) | (v[1:] != v[:-1]))) if len(p) else np.zeros(0, dtype=bool)
-    return p[first], v[first]
+def _pair_keys(pid: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """One uint64 per (pair, shingle): equal exactly when both are equal (up to a 2**-64 chance)."""
+    with np.errstate(over="ignore"):
+        return _mix64(vals ^ (pid.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)))
 
 
 def _pair_jaccard(flat: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact Jaccard of the shingle sets of documents a[i] and b[i], vectorised over the pairs."""
 
-    def gather(doc):
+    def side(doc):
         lens = offsets[doc + 1] - offsets[doc]
         pos = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-        return _unique_pairs(np.repeat(np.arange(len(doc)), lens), flat[np.repeat(offsets[doc], lens) + pos])
+        pid = np.repeat(np.arange(len(doc)), lens)
+        keys, first = np.unique(_pair_keys(pid, flat[np.repeat(offsets[doc], lens) + pos]), return_index=True)
+        return keys, pid[first]
 
-    pa, va = gather(a)
-    pb, vb = gather(b)
-    la, lb = np.bincount(pa, minlength=len(a)), np.bincount(pb, minlength=len(b))
-    pid = np.concatenate((pa, pb))
-    vals = np.concatenate((va, vb))
-    order = np.lexsort((vals, pid))
-    p, v = pid[order], vals[order]
-    same = (p[1:] == p[:-1]) & (v[1:] == v[:-1])
-    inter = np.bincount(p[1:][same], minlength=len(a))
-    union = la + lb - inter
+    ka, pa = side(a)
+    kb, pb = side(b)
+    _, ia, _ = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
+    inter = np.bincount(pa[ia], minlength=len(a))
+    union = np.bincount(pa, minlength=len(a)) + np.bincount(pb, minlength=len(b)) - inter
     return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
 
 
@@ -575,7 +604,7 @@ def find_duplicates(texts: Sequence[Any], ids: Sequence[Any] | None = None, thre
     texts = list(texts)
     n = len(texts)
     id_arr = _ids(ids, n)
-    normalized = [normalize_text(t) for t in texts]
+    normalized = _normalize_many(texts)
     empty = np.fromiter((not t for t in normalized), dtype=bool, count=n)
     codes, _ = pd.factorize(pd.Series(normalized, dtype=object))
     exact = _exact_frame(codes, empty, id_arr)
