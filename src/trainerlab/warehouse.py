@@ -64,10 +64,13 @@ class Warehouse:
 
     def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
         """Run a query with bound parameters and return a pyarrow Table."""
-        result = self._con.execute(sql, params or [])
-        for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):  # duckdb 2.x, 1.x, older
-            if hasattr(result, name):
-                return getattr(result, name)()
+        # A relation hands its rows to Arrow directly; the DB-API result would copy them once more.
+        relation = self._con.sql(sql, params=params or None)
+        if relation is None:  # a statement without a result set
+            raise ValueError("arrow() needs a query that returns rows")
+        for name in ("to_arrow_table", "arrow"):  # duckdb 2.x, 1.x
+            if hasattr(relation, name):
+                return getattr(relation, name)()
         raise RuntimeError("this duckdb version returns no Arrow tables")  # pragma: no cover
 
     def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
