@@ -48,6 +48,8 @@ class KindSpec:
     task_column: str | None = None
     checks: tuple[Check, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)  # header name -> column
+    # columns whose hash finds candidate duplicates (confirmed on every column); default: all
+    identity: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -79,6 +81,7 @@ SPECS: dict[str, KindSpec] = {
          C("suggested_label"), C("comment"), C("meta", "json")),
         label_column="label", task_column="task",
         checks=(Check("out_of_range", "duration_s", "v.duration_s < 0"),),
+        identity=("item_id", "annotator_id", "task", "label", "annotated_at"),
         aliases={"item": "item_id", "unit": "item_id", "rater": "annotator_id", "rater_id": "annotator_id",
                  "annotator": "annotator_id", "worker": "annotator_id", "worker_id": "annotator_id",
                  "timestamp": "annotated_at", "created_at": "annotated_at", "duration": "duration_s"},

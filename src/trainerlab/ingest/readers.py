@@ -375,7 +375,7 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
     # parse, convert and flag in one pass of DuckDB's reader (see validate.conversion_select)
     from .validate import conversion
 
-    conv = conversion(spec, st, columns, task_override, explicit_schemas or {})
+    conv = conversion(spec, st, columns, task_override, explicit_schemas or {}, empty_is_null=True)
     st.has_bad, st.conversion = conv.has_bad, conv
     try:
         rejects = wh.stage_csv(table, path, columns, delim=delim, select=conv.inner, outer=conv.outer,

@@ -57,9 +57,12 @@ def _is_text(t: str) -> bool:
     return t.upper().startswith("VARCHAR") or t.upper() == "JSON"
 
 
-def _trim(src: str) -> str:
-    # trim() is costly on millions of values; only values with an outer space need it
-    return f"nullif(CASE WHEN {src} LIKE ' %' OR {src} LIKE '% ' THEN trim({src}) ELSE {src} END, '')"
+def _trim(src: str, empty_is_null: bool = False) -> str:
+    """Outer spaces off, empty -> NULL. trim() is costly on millions of values, so it
+    runs only on values containing a space (a fast byte search). ``empty_is_null``:
+    the reader already gives NULL for an empty field (DuckDB's CSV reader does)."""
+    core = f"CASE WHEN contains({src}, ' ') THEN nullif(trim({src}), '') ELSE {src} END"
+    return core if empty_is_null else f"nullif({core}, '')"
 
 
 def _utc(tstz: str) -> str:
@@ -67,14 +70,15 @@ def _utc(tstz: str) -> str:
     return f"make_timestamp(epoch_us({tstz}))"
 
 
-def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool = True) -> tuple[str, str | None]:
+def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool = True,
+             empty_is_null: bool = False) -> tuple[str, str | None]:
     """(SQL of the converted value, SQL TRUE when a present value does not convert)."""
     text = _is_text(stype)
-    trimmed = _trim(src) if text else src
+    trimmed = _trim(src, empty_is_null) if text else src
     as_text = trimmed if text else f"CAST({src} AS VARCHAR)"
     if logical == "text":
         if text:
-            return (trimmed if trim else f"nullif({src}, '')"), None
+            return (trimmed if trim else (src if empty_is_null else f"nullif({src}, '')")), None
         return f"CAST({src} AS VARCHAR)", None
     if logical == "timestamp":
         if stype.startswith("TIMESTAMP WITH TIME ZONE") or stype == "TIMESTAMPTZ":
@@ -136,7 +140,9 @@ class Conversion:
 
 
 def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_override: str | None,
-               explicit_schemas: dict[str, list[str]]) -> Conversion:
+               explicit_schemas: dict[str, list[str]], empty_is_null: bool = False) -> Conversion:
+    """The conversion and check SQL for a staged source; ``empty_is_null`` when the
+    reader already turns empty fields into NULL (DuckDB's CSV reader)."""
     params: dict = {}
     out, has_bad = [], {}
     trim = trimmed_columns(spec)
@@ -151,7 +157,7 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
             sql = col.default or f"CAST(NULL AS {duck})"
         else:
             sql, bad = _convert(col.type, duck, name, f"s.{_q(st.mapping[name])}", src_types[st.mapping[name]].upper(),
-                                trim=name in trim)
+                                trim=name in trim, empty_is_null=empty_is_null)
             if col.default is not None:
                 sql = f"coalesce({sql}, {col.default})"
         if name == spec.task_column and name in st.mapping and task_override:
@@ -226,6 +232,8 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
     # for every row, so they cannot tell rows apart); matches are confirmed on all columns
     hashed = [c for c in spec.names if c in st.mapping or c in st.constants or c == "meta" and st.extras] \
         or list(spec.names)
+    if spec.identity and not spec.key and all(c in hashed for c in spec.identity):
+        hashed = list(spec.identity)  # enough to find the candidates; cheaper to hash
     outer = ["v.*", ("CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS INTEGER)") + " AS _code",
              ("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2",
              "hash(" + ", ".join(f"v.{_q(c)}" for c in hashed) + ") AS _h"]
