@@ -108,7 +108,7 @@ AUDIT_SHARE = 0.06
 # Named random streams: adding a component never changes another one's draws.
 _STREAMS = {name: k for k, name in enumerate([
     "items", "eval", "modes", "labels", "texts", "gold", "assign", "annot", "prelabel",
-    "audits", "requests", "interactions", "prefs", "mnf", "extras", "meta", "judge", "judge_external"])}
+    "audits", "requests", "interactions", "prefs", "mnf", "extras", "meta", "judge", "judge_external", "safety"])}
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
@@ -818,6 +818,13 @@ class _Program:
                                       "day_level_rate_sd_log": 0.1, "weekend_traffic_factor": 0.6,
                                       "daily_traffic_week1_weekday": 20000, "weekly_growth": 0.01}
 
+    # responsible AI: incidents by harm category, refusal suite, reviews (demo_safety) ---
+    def make_safety(self):
+        from .demo_safety import make_safety_tables
+        self.safety_tables, self.truth["responsible_ai"] = make_safety_tables(
+            self.rng("safety"), self.interactions, LANGUAGES, ("v1.0", "v1.1"),
+            PROGRAM_START + np.timedelta64(75, "D"))
+
     # truth ------------------------------------------------------------------------------
     def collect_truth(self):
         it = self.items
@@ -925,7 +932,7 @@ class _Program:
         evals["evaluated_at"] = np.array(evals["evaluated_at"].tolist(), dtype="datetime64[s]")
         return {"items": items, "annotations": ann, "gold": gold_rows, "audits": self.audits,
                 "requests": self.requests, "eval_results": evals, "preferences": self.preferences,
-                "interactions": self.interactions, "judge_labels": self.judge_labels}
+                "interactions": self.interactions, "judge_labels": self.judge_labels, **self.safety_tables}
 
 
 def _set_schemas(wh) -> None:
@@ -1026,7 +1033,7 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     """
     from .schema import CANONICAL_TABLES
     t0 = time.perf_counter()
-    tables = [*CANONICAL_TABLES, "truth", "judge_labels"]
+    tables = [*CANONICAL_TABLES, "truth", "judge_labels", "safety_incidents", "refusal_cases", "safety_reviews"]
     if clear:
         with wh.transaction():
             for name in tables:
@@ -1054,6 +1061,7 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     prog.make_preferences()
     prog.make_judge_labels()
     prog.make_interactions()
+    prog.make_safety()
     prog.collect_truth()
     frames = prog.frames()
     _set_schemas(wh)   # set_schema runs its own transaction

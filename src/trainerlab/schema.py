@@ -318,6 +318,31 @@ MIGRATIONS: dict[int, list[str]] = {
             meta JSON,
             ingest_batch VARCHAR)""",
     ],
+    # 80-89 responsible AI (trainerlab.fairness, trainerlab.safety)
+    80: [
+        """CREATE TABLE IF NOT EXISTS safety_incidents (
+            day TIMESTAMP NOT NULL,
+            model_version VARCHAR NOT NULL,
+            segment VARCHAR,                  -- e.g. language
+            category VARCHAR NOT NULL,        -- harm category: self_harm, hate, sexual, privacy, dangerous_advice
+            n_interactions BIGINT NOT NULL,   -- exposure of the (day, model_version, segment) cell
+            n_incidents BIGINT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS refusal_cases (
+            case_id VARCHAR NOT NULL,
+            model_version VARCHAR NOT NULL,
+            category VARCHAR,                 -- harm category of the prompt, or 'benign'
+            segment VARCHAR,
+            should_refuse BOOLEAN NOT NULL,   -- the policy's answer
+            did_refuse BOOLEAN NOT NULL,      -- the model's answer
+            evaluated_at TIMESTAMP)""",
+        """CREATE TABLE IF NOT EXISTS safety_reviews (
+            case_id VARCHAR NOT NULL,
+            annotator_id VARCHAR NOT NULL,
+            vendor VARCHAR,
+            task VARCHAR NOT NULL,            -- 'should_refuse'
+            label VARCHAR,                    -- 'refuse' | 'comply'
+            reviewed_at TIMESTAMP)""",
+    ],
 }
 
 
