@@ -1144,12 +1144,31 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
         # weekly alpha's units: an item's ratings within one period (a gold item checked
         # in several weeks is a unit of each); only their rating patterns (the sorted labels)
         # and how often each occurs leave the engine
-        out["units"] = wh.query(
-            "WITH u AS (SELECT task, period, item, string_agg(label, chr(31) ORDER BY label) AS pattern, "
-            "count(*) AS m FROM drift_src WHERE item IS NOT NULL GROUP BY task, period, item) "
-            "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern")
+        # and how often each occurs leave the engine. A pattern is encoded as an integer,
+        # sum over its ratings of 32^code(label), when every task has at most 12 labels and
+        # no unit has 32 ratings; otherwise as the sorted labels joined by a separator.
+        codes = out["labels"][["task", "label"]].drop_duplicates().sort_values(["task", "label"])
+        codes["code"] = codes.groupby("task").cumcount()
+        max_m = wh.scalar("SELECT max(n) FROM drift_counts") or 0
+        if int(codes["code"].max()) < 12 and max_m < 32:
+            codes["weight"] = [32 ** int(c) for c in codes["code"]]
+            wh.execute("CREATE OR REPLACE TEMP TABLE drift_codes (task VARCHAR, label VARCHAR, code INTEGER, weight BIGINT)")
+            wh.insert_frame("drift_codes", codes)
+            out["units"] = wh.query(
+                "WITH u AS (SELECT s.task, s.period, s.item, sum(k.weight) AS pattern, count(*) AS m FROM drift_src s "
+                "JOIN drift_codes k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL "
+                "GROUP BY s.task, s.period, s.item) "
+                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern")
+            out["unit_codes"] = {t: g.sort_values("code")["label"].tolist() for t, g in codes.groupby("task")}
+        else:
+            out["units"] = wh.query(
+                "WITH u AS (SELECT task, period, item, string_agg(label, chr(31) ORDER BY label) AS pattern, "
+                "count(*) AS m FROM drift_src WHERE item IS NOT NULL GROUP BY task, period, item) "
+                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern")
+            out["unit_codes"] = None
     else:
         out["consensus"] = out["peers"] = out["units"] = pd.DataFrame()
+        out["unit_codes"] = None
     out["vendor_gold"] = wh.query(
         "SELECT vendor, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
         "FROM drift_src WHERE gold IS NOT NULL AND vendor IS NOT NULL GROUP BY vendor, period")
@@ -1316,9 +1335,8 @@ def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], c
             w = np.where(live, (1 - lam) * w + lam, w)
             with np.errstate(invalid="ignore", divide="ignore"):
                 r[:, t, :] = np.where(live, (p0s - zz) / np.sqrt(acc + w ** 2 * bvar), np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            q = np.nanquantile(r, 1 - target, axis=2)
+        # a period is live for all replicates or none: plain quantiles (NaN where not live)
+        q = np.quantile(r, 1 - target, axis=2)
         L_out[idx] = np.nanmax(np.where(np.isfinite(q), q, -np.inf), axis=1)
     return h_out, L_out
 
@@ -1742,7 +1760,8 @@ def _task_alerts(out: pd.DataFrame, signal: str, windows: pd.DataFrame, magnitud
     return alerts, (pd.concat(states, ignore_index=True) if states else pd.DataFrame())
 
 
-def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, cfg: DriftConfig):
+def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, cfg: DriftConfig,
+                     unit_codes: dict | None = None):
     """Weekly alpha per task with bootstrap CIs and the change from the reference window."""
     win = windows["window"].to_numpy()
     buckets = windows["bucket"].tolist()
@@ -1757,9 +1776,16 @@ def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, 
         patterns = {}
         for p, part in sub.groupby("period", sort=True):
             mat = np.zeros((len(part), len(cats)))
-            for r, pattern in enumerate(part["pattern"]):
-                for lab in str(pattern).split("\x1f"):
-                    mat[r, pos[lab]] += 1
+            if unit_codes is not None:  # integer patterns: base-32 digits are the label counts
+                col = np.array([pos[lab] for lab in unit_codes[task]])
+                rest = part["pattern"].to_numpy(np.int64).copy()
+                for c in range(len(col)):
+                    mat[:, col[c]] += rest % 32
+                    rest //= 32
+            else:
+                for r, pattern in enumerate(part["pattern"]):
+                    for lab in str(pattern).split("\x1f"):
+                        mat[r, pos[lab]] += 1
             patterns[int(p)] = (mat, part["freq"].to_numpy(float))
         res = _weekly_alpha(patterns, cats, sch["level"], ref_periods, cfg.n_boot, cfg.seed + 101 * i, cfg.alpha)
         res.insert(0, "task", task)
@@ -1897,7 +1923,7 @@ def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=No
     label_drift, a, st = _task_label_drift(labels, periods, cats_by_task, cfg)
     all_alerts += a
     state_frames.append(st)
-    agreement, a, st = _agreement_drift(red["units"], periods, schemas, cfg) if red["has_item"] \
+    agreement, a, st = _agreement_drift(red["units"], periods, schemas, cfg, red["unit_codes"]) if red["has_item"] \
         else (pd.DataFrame(), [], pd.DataFrame())
     all_alerts += a
     state_frames.append(st)
