@@ -90,10 +90,17 @@ def _coach_actions(wh, scan, as_of, start, signals, dataset, task) -> list[dict]
     alerts = rater_alerts(scan, signals)
     if alerts.empty:
         return []
+    # one reduction: gold checks per (rater, week); every rater's before/after comes from it
+    weekly = ops.gold_accuracy(wh, start, as_of, ("rater", "week"), dataset=dataset, task=task)
+    weekly["week"] = pd.to_datetime(weekly["week"])
+    known = set(weekly["rater"])
+    what = {"gold_accuracy": "gold accuracy below its own baseline",
+            "consensus_agreement": "agreement with the other raters below its own baseline",
+            "off_peer": "below its peers over the whole scan",
+            "label_shift": "labels shifted against its peers on the same items"}
     out = []
-    raters = set(wh.query("SELECT DISTINCT annotator_id FROM annotations")["annotator_id"])
     for rater, sub in alerts.groupby("entity", sort=True):
-        if rater not in raters:
+        if rater not in known:
             continue
         sigs = sorted(set(sub["signal"]))
         gold = sub[sub["signal"] == "gold_accuracy"]
@@ -101,30 +108,18 @@ def _coach_actions(wh, scan, as_of, start, signals, dataset, task) -> list[dict]
         since = min(_ts(s) for s in since_src["since"].dropna()) if since_src["since"].notna().any() else start
         since = max(_ts(since), start)
         week = ops.program_week(since, start)
-        after = ops.gold_accuracy(wh, since, as_of, ("rater",), dataset=dataset, task=task)
-        after = after[after["rater"] == rater]
+        mine = weekly[weekly["rater"] == rater]
+        after = _pooled(mine[mine["week"] >= since])
         if week and week > 1:
-            before = ops.gold_accuracy(wh, start, since, ("rater",), dataset=dataset, task=task)
-            before = before[before["rater"] == rater]
-            ref_text = "before" if len(before) else None
+            ref, ref_text = _pooled(mine[mine["week"] < since]), "before"
         else:
-            before = ops.gold_accuracy(wh, since, as_of, ("rater",), dataset=dataset, task=task)
-            before = before[before["rater"] != rater]
-            k, n = before["k"].sum(), before["n"].sum()
-            lo, hi = ops.wilson_interval(np.array([k]), np.array([n]))
-            before = pd.DataFrame([{"estimate": k / n if n else np.nan, "ci_low": lo[0], "ci_high": hi[0], "n": n}])
-            ref_text = "the other raters"
-        what = {"gold_accuracy": "gold accuracy below its own baseline",
-                "consensus_agreement": "agreement with the other raters below its own baseline",
-                "off_peer": "below its peers over the whole scan",
-                "label_shift": "labels shifted against its peers on the same items"}
+            ref, ref_text = _pooled(weekly[(weekly["rater"] != rater) & (weekly["week"] >= since)]), "for the other raters"
         reasons = "; ".join(what.get(s, s) for s in sigs)
-        if len(after):
-            a = after.iloc[0]
-            ev = f"gold accuracy {_acc_text(a)} since week {week}"
-            if ref_text and len(before):
-                ev += f" vs {_acc_text(before.iloc[0])} {'before' if ref_text == 'before' else 'for ' + ref_text}"
-            est, lo, hi, n = a["estimate"], a["ci_low"], a["ci_high"], int(a["n"])
+        if after["n"]:
+            ev = f"gold accuracy {_acc_text(after)} since week {week}"
+            if ref["n"]:
+                ev += f" vs {_acc_text(ref)} {ref_text}"
+            est, lo, hi, n = after["estimate"], after["ci_low"], after["ci_high"], int(after["n"])
         else:
             ev, est, lo, hi, n = "no gold checks since the onset", np.nan, np.nan, np.nan, 0
         tasks = sorted({str(t) for t in sub["task"].dropna() if str(t)})
@@ -134,6 +129,13 @@ def _coach_actions(wh, scan, as_of, start, signals, dataset, task) -> list[dict]
                     "evidence": f"{ev}; drift: {reasons}.", "estimate": est, "ci_low": lo, "ci_high": hi, "n": n,
                     "method": "drift alerts (trainerlab.drift); gold accuracy with Wilson 95% CIs"})
     return out
+
+
+def _pooled(frame: pd.DataFrame) -> dict:
+    k, n = float(frame["k"].sum()), float(frame["n"].sum())
+    lo, hi = ops.wilson_interval(np.array([k]), np.array([n]))
+    return {"estimate": k / n if n else np.nan, "ci_low": float(lo[0]) if n else np.nan,
+            "ci_high": float(hi[0]) if n else np.nan, "n": n}
 
 
 def _clarify_actions(wh, as_of, dataset, task, min_excess) -> list[dict]:
