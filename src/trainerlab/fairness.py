@@ -1,0 +1,496 @@
+"""Fairness across user segments and rater groups.
+
+- :func:`representation`: each segment's share of training data, gold sets and
+  benchmark suites against its share of production traffic; under-covered segments.
+- :func:`segment_disparities`: a pass rate, a mean score or an incident rate per
+  segment against the rest (difference and ratio with CIs), Benjamini-Hochberg across
+  segments, and a minimum-n rule ("not enough data" instead of a finding).
+- :func:`model_change_by_segment`: v-next against v-now per segment (did the update
+  help everyone?), paired on items where possible, or as rate ratios for incidents.
+- :func:`rater_group_effects`: do rater groups label the same items differently?
+  Item-centred linear mixed model (rater random intercept) per label, plus agreement
+  within and between groups (:func:`group_agreement`).
+
+Every result is a tidy DataFrame with estimate, ci_low, ci_high, n, method, and a
+``status`` (``finding``, ``no clear difference``, ``not enough data``) plus ``reason``
+where a number is undefined. The statistics come from :mod:`trainerlab.uplift`
+(Wilson/Newcombe, exact Poisson, paired comparisons) and :mod:`trainerlab.agreement`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import uplift
+from .drift import bh_adjust
+
+__all__ = ["representation", "segment_disparities", "model_change_by_segment", "rater_group_effects",
+           "group_agreement", "alpaca_source_changes", "NOT_ENOUGH", "FINDING", "NO_CLEAR"]
+
+NOT_ENOUGH, FINDING, NO_CLEAR = "not enough data", "finding", "no clear difference"
+_NAN = float("nan")
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str | None], what: str = "input") -> None:
+    missing = [c for c in columns if c is not None and c not in frame.columns]
+    if missing:
+        raise KeyError(f"{what}: missing column(s) {missing}; columns are {list(frame.columns)}")
+
+
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+# ---------------------------------------------------------------------------
+# Representation
+# ---------------------------------------------------------------------------
+def representation(sources: Mapping[str, pd.Series | pd.DataFrame], traffic: pd.Series, segment: str | None = None,
+                   min_ratio: float = 0.5, alpha: float = 0.05) -> pd.DataFrame:
+    """Share of each segment in each data source against its share of traffic.
+
+    Parameters
+    ----------
+    sources : {name: Series of segment values, or DataFrame with column ``segment``}
+        e.g. ``{"training": items.language, "gold": gold_items.language, "core suite": ...}``.
+    traffic : Series indexed by segment with traffic volumes (e.g. interactions).
+    min_ratio : a segment is ``under-covered`` when the upper Wilson limit of its share
+        in a source is below ``min_ratio`` times its traffic share (so a small source
+        is not called under-covered by chance), ``absent`` when it has no rows there.
+
+    Returns
+    -------
+    One row per source and segment: n, share (estimate, Wilson CI), traffic share,
+    ratio (share / traffic share), status, traffic (volume, to rank the gaps).
+    """
+    traffic = pd.Series(traffic, dtype=float)
+    if (traffic < 0).any() or traffic.sum() <= 0:
+        raise ValueError("traffic: volumes must be non-negative with a positive total")
+    t_share = traffic / traffic.sum()
+    rows = []
+    for name, values in sources.items():
+        if isinstance(values, pd.DataFrame):
+            _require(values, [segment], f"source {name!r}")
+            values = values[segment]
+        counts = pd.Series(values).dropna().astype(str).value_counts()
+        n = int(counts.sum())
+        for seg in sorted(set(t_share.index.astype(str)) | set(counts.index)):
+            k = int(counts.get(seg, 0))
+            ci = uplift.proportion_ci(k, n, alpha=alpha)
+            ts = float(t_share.get(seg, 0.0))
+            ratio = ci["estimate"] / ts if ts > 0 else _NAN
+            if n == 0:
+                status = NOT_ENOUGH
+            elif ts == 0:
+                status = "not in traffic"
+            elif k == 0:
+                status = "absent"
+            elif ci["ci_high"] < min_ratio * ts:
+                status = "under-covered"
+            elif ci["ci_low"] > ts / min_ratio:
+                status = "over-covered"
+            else:
+                status = "covered"
+            rows.append({"source": name, "segment": seg, "n": k, "n_source": n, "share": ci["estimate"],
+                         "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "traffic_share": ts, "ratio": ratio,
+                         "traffic": float(traffic.get(seg, 0.0)), "status": status,
+                         "method": f"Wilson score; under-covered if ci_high < {min_ratio} x traffic share"})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# Segment against the rest
+# ---------------------------------------------------------------------------
+def _ratio_ci_proportions(x1: int, n1: int, x0: int, n0: int, alpha: float) -> tuple[float, float, float]:
+    """Risk ratio segment / rest with the Katz log interval (0.5 added when a count is 0)."""
+    if n1 == 0 or n0 == 0:
+        return _NAN, _NAN, _NAN
+    if x0 == 0 and x1 == 0:
+        return _NAN, _NAN, _NAN
+    est = (x1 / n1) / (x0 / n0) if x0 > 0 else math.inf
+    a, c = (x1, x0) if x1 > 0 and x0 > 0 else (x1 + 0.5, x0 + 0.5)
+    b, d = (n1, n0) if x1 > 0 and x0 > 0 else (n1 + 0.5, n0 + 0.5)
+    se = math.sqrt(1 / a - 1 / b + 1 / c - 1 / d)
+    centre = math.log((a / b) / (c / d))
+    return est, math.exp(centre - _z(alpha) * se), math.exp(centre + _z(alpha) * se)
+
+
+def _mean_compare(y1: np.ndarray, y0: np.ndarray, alpha: float) -> dict:
+    """Welch difference of means (segment - rest) and the delta-method ratio of means."""
+    n1, n0 = len(y1), len(y0)
+    m1, m0 = float(y1.mean()), float(y0.mean())
+    v1, v0 = float(y1.var(ddof=1)) / n1, float(y0.var(ddof=1)) / n0
+    se = math.sqrt(v1 + v0)
+    if se == 0:
+        return {"estimate": m1 - m0, "ci_low": _NAN, "ci_high": _NAN, "p_value": _NAN, "ratio": _NAN,
+                "ratio_low": _NAN, "ratio_high": _NAN, "reason": "zero variance"}
+    df = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1))
+    t = stats.t(df)
+    crit = float(t.ppf(1 - alpha / 2))
+    d = m1 - m0
+    out = {"estimate": d, "ci_low": d - crit * se, "ci_high": d + crit * se,
+           "p_value": float(2 * t.sf(abs(d / se)))}
+    if m1 > 0 and m0 > 0:
+        se_log = math.sqrt(v1 / m1 ** 2 + v0 / m0 ** 2)
+        out.update(ratio=m1 / m0, ratio_low=math.exp(math.log(m1 / m0) - _z(alpha) * se_log),
+                   ratio_high=math.exp(math.log(m1 / m0) + _z(alpha) * se_log))
+    else:
+        out.update(ratio=_NAN, ratio_low=_NAN, ratio_high=_NAN)
+    return out
+
+
+def segment_disparities(frame: pd.DataFrame, segment: str, outcome: str, kind: str = "auto",
+                        exposure: str | None = None, min_n: int = 30, min_events: int = 10,
+                        min_exposure: float = 1000.0, alpha: float = 0.05, correction: str = "fdr_bh",
+                        higher_is_better: bool = True) -> pd.DataFrame:
+    """Each segment against the rest of the data, with BH across segments.
+
+    Parameters
+    ----------
+    frame : long data, one row per unit (item, conversation) or, for rates, per cell.
+    segment : segment column (language, region, intent group, ...).
+    outcome : a 0/1 or boolean column (``kind="proportion"``: pass rate), a numeric
+        score (``"mean"``: helpfulness), or an event count (``"rate"``, with
+        ``exposure``: incidents per 1,000 interactions). ``"auto"`` picks proportion
+        for 0/1 values, rate when ``exposure`` is given, else mean.
+    min_n : segments (or their rest) with fewer units get status ``not enough data``
+        and no test. For rates: exposure below ``min_exposure`` or fewer than
+        ``min_events`` incidents in segment and rest together.
+    higher_is_better : sets ``direction`` (``worse`` / ``better``); False for incidents.
+
+    Returns
+    -------
+    One row per segment: n, segment_rate / rest_rate (with the rate's own CI), the
+    difference segment - rest (``estimate``, ``ci_low``, ``ci_high``; Newcombe for
+    proportions, Welch for means, per 1,000 for rates), the ratio (``ratio``,
+    ``ratio_low``, ``ratio_high``; Katz log CI, delta method, exact conditional
+    Poisson), p_value, p_adjusted (BH by default), status, direction, method, reason.
+
+    Notes
+    -----
+    The rest is everything outside the segment, so segments are not independent of
+    each other; BH stays valid under the positive dependence this gives. A segment
+    that is most of the data has a small rest: its comparison is the mirror of the
+    others' and is read as such.
+    """
+    _require(frame, [segment, outcome, exposure])
+    data = frame[[c for c in (segment, outcome, exposure) if c]].copy()
+    bad = data[outcome].isna()
+    data = data[~bad & data[segment].notna()]
+    if kind == "auto":
+        vals = pd.unique(data[outcome].astype(float))
+        kind = "rate" if exposure else ("proportion" if np.isin(vals, [0.0, 1.0]).all() else "mean")
+    if kind not in ("proportion", "mean", "rate"):
+        raise ValueError("kind must be 'auto', 'proportion', 'mean' or 'rate'")
+    if kind == "rate" and not exposure:
+        raise ValueError("kind='rate' needs an exposure column")
+    y = data[outcome].astype(float)
+    if kind == "proportion" and not np.isin(y.unique(), [0.0, 1.0]).all():
+        raise ValueError(f"column {outcome!r}: a proportion outcome must be 0/1 or boolean")
+    data[outcome] = y
+    rows = []
+    for seg in sorted(data[segment].astype(str).unique()):
+        inside = data[segment].astype(str) == seg
+        part, rest = data[inside], data[~inside]
+        row: dict = {"segment": seg, "n": int(len(part)), "n_rest": int(len(rest)), "kind": kind, "reason": None}
+        if kind == "rate":
+            k1, e1 = int(part[outcome].sum()), float(part[exposure].sum())
+            k0, e0 = int(rest[outcome].sum()), float(rest[exposure].sum())
+            r1, r0 = uplift.poisson_rate_ci(k1, e1), uplift.poisson_rate_ci(k0, e0)
+            row.update(n=int(k1), exposure=e1, segment_rate=r1["estimate"], segment_low=r1["ci_low"],
+                       segment_high=r1["ci_high"], rest_rate=r0["estimate"], unit="per 1,000")
+            if e1 < min_exposure or k1 + k0 < min_events or e0 <= 0:
+                row.update(status=NOT_ENOUGH, reason=f"exposure {e1:.0f} < {min_exposure:.0f} or fewer than "
+                                                     f"{min_events} incidents in all")
+            else:
+                rr = uplift.incident_rate_ratio(k1, e1, k0, e0, alpha=alpha)
+                z = _z(alpha)
+                se = 1000 * math.sqrt(k1 / e1 ** 2 + k0 / e0 ** 2)
+                d = r1["estimate"] - r0["estimate"]
+                row.update(estimate=d, ci_low=d - z * se, ci_high=d + z * se, ratio=rr["estimate"],
+                           ratio_low=rr["ci_low"], ratio_high=rr["ci_high"], p_value=rr["p_value"],
+                           method="exact Poisson rates (Garwood); exact conditional rate ratio; Wald difference")
+        else:
+            y1, y0 = part[outcome].to_numpy(), rest[outcome].to_numpy()
+            if kind == "proportion":
+                ci = uplift.proportion_ci(y1.sum(), len(y1), alpha=alpha)
+                row.update(segment_rate=ci["estimate"], segment_low=ci["ci_low"], segment_high=ci["ci_high"],
+                           rest_rate=float(y0.mean()) if len(y0) else _NAN)
+            else:
+                row.update(segment_rate=float(y1.mean()) if len(y1) else _NAN,
+                           rest_rate=float(y0.mean()) if len(y0) else _NAN)
+            if len(y1) < min_n or len(y0) < min_n:
+                row.update(status=NOT_ENOUGH, reason=f"n = {len(y1)} (rest {len(y0)}) < minimum {min_n}")
+            elif kind == "proportion":
+                x1, x0 = int(y1.sum()), int(y0.sum())
+                t = uplift.two_proportion_test(x0, len(y0), x1, len(y1), alpha=alpha)
+                est, lo, hi = _ratio_ci_proportions(x1, len(y1), x0, len(y0), alpha)
+                row.update(estimate=t["estimate"], ci_low=t["ci_low"], ci_high=t["ci_high"], p_value=t["p_value"],
+                           ratio=est, ratio_low=lo, ratio_high=hi, reason=t.get("reason"),
+                           method="Newcombe hybrid score CI; pooled z test; Katz log risk ratio")
+            else:
+                row.update(**_mean_compare(y1, y0, alpha), method="Welch t; delta-method ratio of means")
+        rows.append(row)
+    return _finish(pd.DataFrame(rows), alpha, correction, higher_is_better)
+
+
+def _finish(out: pd.DataFrame, alpha: float, correction: str, higher_is_better: bool) -> pd.DataFrame:
+    for col in ("estimate", "ci_low", "ci_high", "ratio", "ratio_low", "ratio_high", "p_value", "method"):
+        if col not in out.columns:
+            out[col] = _NAN if col != "method" else None
+    if "status" not in out.columns:
+        out["status"] = None
+    p = out["p_value"].to_numpy(dtype=float)
+    testable = out["status"].ne(NOT_ENOUGH).to_numpy() & np.isfinite(p)
+    q = np.full(len(out), _NAN)
+    if testable.any():
+        if correction == "fdr_bh":
+            q[testable] = bh_adjust(p[testable])
+        elif correction == "none":
+            q[testable] = p[testable]
+        else:
+            from statsmodels.stats.multitest import multipletests
+            q[testable] = multipletests(p[testable], method=correction)[1]
+    out["p_adjusted"] = q
+    out["correction"] = correction
+    flagged = np.isfinite(q) & (q < alpha)
+    out["status"] = np.where(out["status"].eq(NOT_ENOUGH), NOT_ENOUGH, np.where(flagged, FINDING, NO_CLEAR))
+    sign = np.sign(out["estimate"].to_numpy(dtype=float)) * (1 if higher_is_better else -1)
+    out["direction"] = np.where(~flagged, "", np.where(sign < 0, "worse", "better"))
+    out.loc[out["status"].eq(NO_CLEAR) & ~np.isfinite(p), "reason"] = out["reason"].fillna("test undefined")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Did the update help everyone?
+# ---------------------------------------------------------------------------
+def model_change_by_segment(frame: pd.DataFrame, segment: str, outcome: str, model: str, baseline: str,
+                            candidate: str, item: str | None = None, exposure: str | None = None,
+                            min_n: int = 30, min_events: int = 10, min_exposure: float = 1000.0,
+                            alpha: float = 0.05, correction: str = "fdr_bh",
+                            higher_is_better: bool = True) -> pd.DataFrame:
+    """Candidate against baseline within each segment, BH across segments.
+
+    With ``item`` the comparison is paired on items (:func:`trainerlab.uplift.compare_by_category`:
+    Newcombe paired CI and exact McNemar for 0/1 outcomes, paired CLT otherwise);
+    with ``exposure`` it is an incident-rate ratio candidate / baseline (exact
+    conditional) and a difference per 1,000; otherwise two independent proportions
+    (Newcombe) or means (Welch). Segments under ``min_n`` items (for rates: exposure
+    below ``min_exposure`` in an arm or fewer than ``min_events`` incidents) are
+    ``not enough data``.
+    """
+    _require(frame, [segment, outcome, model, item, exposure])
+    data = frame[frame[model].astype(str).isin([baseline, candidate])].copy()
+    data[segment] = data[segment].astype(str)
+    if data.empty:
+        raise ValueError(f"column {model!r}: neither {baseline!r} nor {candidate!r} occurs")
+    rows = []
+    if item is not None and exposure is None:
+        table = uplift.compare_by_category(data, item, model, outcome, baseline, candidate, category=segment,
+                                           correction="none", alpha=alpha)
+        for _, r in table.iterrows():
+            row = {"segment": r["category"], "n": int(r["n"]), "baseline_rate": r["baseline_mean"],
+                   "candidate_rate": r["candidate_mean"], "estimate": r["estimate"], "ci_low": r["ci_low"],
+                   "ci_high": r["ci_high"], "p_value": r["p_value"], "method": r["method"],
+                   "reason": r.get("reason"), "ratio": (r["candidate_mean"] / r["baseline_mean"]
+                                                        if r["baseline_mean"] > 0 else _NAN)}
+            if r["n"] < min_n:
+                row.update(status=NOT_ENOUGH, reason=f"n = {int(r['n'])} paired items < minimum {min_n}")
+            rows.append(row)
+    else:
+        for seg, part in data.groupby(segment, sort=True):
+            b = part[part[model].astype(str) == baseline]
+            c = part[part[model].astype(str) == candidate]
+            row: dict = {"segment": seg, "reason": None}
+            if exposure is not None:
+                kb, eb = int(b[outcome].sum()), float(b[exposure].sum())
+                kc, ec = int(c[outcome].sum()), float(c[exposure].sum())
+                rb, rc = uplift.poisson_rate_ci(kb, eb), uplift.poisson_rate_ci(kc, ec)
+                row.update(n=kc, exposure_baseline=eb, exposure_candidate=ec, baseline_rate=rb["estimate"],
+                           candidate_rate=rc["estimate"], candidate_low=rc["ci_low"], candidate_high=rc["ci_high"],
+                           unit="per 1,000")
+                if min(eb, ec) < min_exposure or kb + kc < min_events:
+                    row.update(status=NOT_ENOUGH, reason=f"exposure below {min_exposure:.0f} in an arm or fewer "
+                                                         f"than {min_events} incidents in both")
+                else:
+                    rr = uplift.incident_rate_ratio(kc, ec, kb, eb, alpha=alpha)
+                    z = _z(alpha)
+                    se = 1000 * math.sqrt(kc / ec ** 2 + kb / eb ** 2)
+                    d = rc["estimate"] - rb["estimate"]
+                    row.update(estimate=d, ci_low=d - z * se, ci_high=d + z * se, ratio=rr["estimate"],
+                               ratio_low=rr["ci_low"], ratio_high=rr["ci_high"], p_value=rr["p_value"],
+                               method="exact conditional rate ratio; Wald difference per 1,000")
+            else:
+                yb, yc = b[outcome].astype(float).to_numpy(), c[outcome].astype(float).to_numpy()
+                row.update(n=int(min(len(yb), len(yc))), baseline_rate=float(yb.mean()) if len(yb) else _NAN,
+                           candidate_rate=float(yc.mean()) if len(yc) else _NAN)
+                if min(len(yb), len(yc)) < min_n:
+                    row.update(status=NOT_ENOUGH, reason=f"n = {len(yb)} / {len(yc)} < minimum {min_n}")
+                elif np.isin(np.concatenate([yb, yc]), [0.0, 1.0]).all():
+                    t = uplift.two_proportion_test(int(yb.sum()), len(yb), int(yc.sum()), len(yc), alpha=alpha)
+                    est, lo, hi = _ratio_ci_proportions(int(yc.sum()), len(yc), int(yb.sum()), len(yb), alpha)
+                    row.update(estimate=t["estimate"], ci_low=t["ci_low"], ci_high=t["ci_high"],
+                               p_value=t["p_value"], ratio=est, ratio_low=lo, ratio_high=hi,
+                               method="Newcombe hybrid score CI; pooled z test (independent samples)")
+                else:
+                    row.update(**_mean_compare(yc, yb, alpha), method="Welch t (independent samples)")
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    out.insert(1, "baseline", baseline)
+    out.insert(2, "candidate", candidate)
+    return _finish(out, alpha, correction, higher_is_better)
+
+
+# ---------------------------------------------------------------------------
+# Rater groups
+# ---------------------------------------------------------------------------
+def rater_group_effects(frame: pd.DataFrame, group: str, item: str = "item", rater: str = "rater",
+                        label: str = "label", reference: str | None = None, categories: Sequence | None = None,
+                        numeric: bool = False, min_items: int = 30, alpha: float = 0.05,
+                        correction: str = "fdr_bh") -> pd.DataFrame:
+    """Do rater groups label the same items differently?
+
+    For each label category (or the numeric score when ``numeric``), the indicator
+    ``label == category`` is centred on its item mean over all raters (item as a
+    stratum: only within-item differences remain), then a linear mixed model with
+    a random intercept per rater estimates each group's shift against the
+    ``reference`` group. Only items labelled by at least two groups count.
+
+    Returns
+    -------
+    One row per (group, category): estimate (the group's excess share of that
+    label on the same items, in probability points; or score points), ci_low,
+    ci_high, p_value, p_adjusted (BH across rows), n_items, n_raters, n_labels,
+    status, method. Falls back to a rater-clustered (t with raters - 1 df)
+    comparison when the mixed model does not converge.
+    """
+    _require(frame, [group, item, rater, label])
+    data = frame[[item, rater, group, label]].dropna().copy()
+    data[group] = data[group].astype(str)
+    groups_per_item = data.groupby(item)[group].nunique()
+    shared = groups_per_item[groups_per_item >= 2].index
+    data = data[data[item].isin(shared)]
+    groups = sorted(data[group].unique())
+    if len(groups) < 2:
+        return pd.DataFrame([{"group": g, "category": None, "estimate": _NAN, "ci_low": _NAN, "ci_high": _NAN,
+                              "p_value": _NAN, "p_adjusted": _NAN, "status": NOT_ENOUGH,
+                              "reason": "fewer than two rater groups label the same items",
+                              "method": None} for g in groups or [None]])
+    reference = reference if reference is not None else groups[0]
+    if reference not in groups:
+        raise ValueError(f"reference group {reference!r} not among {groups}")
+    if numeric:
+        data["_y"] = pd.to_numeric(data[label], errors="raise")
+        targets = [("score", "_y")]
+    else:
+        cats = list(categories) if categories is not None else sorted(data[label].astype(str).unique())
+        if len(cats) == 2:
+            cats = cats[1:]   # the two indicators mirror each other
+        for c in cats:
+            data[f"_y_{c}"] = (data[label].astype(str) == str(c)).astype(float)
+        targets = [(c, f"_y_{c}") for c in cats]
+    n_items = int(data[item].nunique())
+    rows = []
+    for cat, col in targets:
+        y = data[col] - data.groupby(item)[col].transform("mean")
+        for g in groups:
+            if g == reference:
+                continue
+            sub = pd.DataFrame({"y": y, "g": (data[group] == g).astype(float), "rater": data[rater].astype(str)})
+            sub = sub[data[group].isin([g, reference]).to_numpy()]
+            row = {"group": g, "reference": reference, "category": cat, "n_items": n_items,
+                   "n_raters": int(sub["rater"].nunique()), "n_labels": int(len(sub)), "reason": None}
+            if n_items < min_items:
+                row.update(estimate=_NAN, ci_low=_NAN, ci_high=_NAN, p_value=_NAN, status=NOT_ENOUGH,
+                           reason=f"{n_items} items labelled by two groups < minimum {min_items}", method=None)
+            else:
+                row.update(_group_shift(sub, alpha))
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    return _finish(out, alpha, correction, higher_is_better=True).drop(columns=["direction"])
+
+
+def _group_shift(sub: pd.DataFrame, alpha: float) -> dict:
+    import warnings
+
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            fit = smf.mixedlm("y ~ g", sub, groups=sub["rater"]).fit(reml=True)
+        est, se = float(fit.params["g"]), float(fit.bse["g"])
+        if not (math.isfinite(se) and se > 0):
+            raise ValueError("singular fit")
+        z = _z(alpha)
+        return {"estimate": est, "ci_low": est - z * se, "ci_high": est + z * se,
+                "p_value": float(2 * stats.norm.sf(abs(est / se))),
+                "method": "item-centred linear mixed model, rater random intercept (REML)"}
+    except Exception:   # noqa: BLE001 - fall back to the rater-clustered comparison
+        per_rater = sub.groupby("rater").agg(y=("y", "mean"), g=("g", "first"))
+        a, b = per_rater.loc[per_rater["g"] == 1, "y"], per_rater.loc[per_rater["g"] == 0, "y"]
+        if len(a) < 2 or len(b) < 2:
+            return {"estimate": float(a.mean() - b.mean()) if len(a) and len(b) else _NAN, "ci_low": _NAN,
+                    "ci_high": _NAN, "p_value": _NAN, "method": None,
+                    "reason": "fewer than two raters in a group: no rater-level CI"}
+        r = _mean_compare(a.to_numpy(), b.to_numpy(), alpha)
+        return {k: r[k] for k in ("estimate", "ci_low", "ci_high", "p_value")} | {
+            "method": "item-centred, Welch t over rater means (mixed model did not converge)"}
+
+
+def group_agreement(frame: pd.DataFrame, group: str, item: str = "item", rater: str = "rater",
+                    label: str = "label", level: str = "nominal", n_boot: int = 500, seed: int = 0,
+                    alpha: float = 0.05) -> pd.DataFrame:
+    """Agreement within each rater group (Krippendorff's alpha and percent agreement
+    from :mod:`trainerlab.agreement`, bootstrap CIs) and between groups: the share of
+    cross-group rater pairs on the same item that agree (Wilson CI; pairs on one item
+    are not independent, so the CI is optimistic and n_items is reported beside it).
+    """
+    from . import agreement
+    _require(frame, [group, item, rater, label])
+    data = frame[[item, rater, group, label]].dropna()
+    rows = []
+    for g, part in data.groupby(group, sort=True):
+        tab = agreement.agreement_table(part, item=item, rater=rater, label=label, level=level, n_boot=n_boot,
+                                        seed=seed, coefficients=("percent_agreement", "krippendorff_alpha"))
+        for _, r in tab.iterrows():
+            if r["coefficient"] in ("krippendorff_alpha", "percent_agreement"):
+                rows.append({"scope": f"within {g}", "coefficient": r["coefficient"], "estimate": r["estimate"],
+                             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n_items": r.get("n_units", _NAN),
+                             "method": r.get("method"), "reason": r.get("reason")})
+    groups = sorted(data[group].astype(str).unique())
+    for i, g1 in enumerate(groups):
+        for g2 in groups[i + 1:]:
+            a = data[data[group].astype(str) == g1][[item, label]]
+            b = data[data[group].astype(str) == g2][[item, label]]
+            pairs = a.merge(b, on=item, suffixes=("_a", "_b"))
+            k = int((pairs[f"{label}_a"].astype(str) == pairs[f"{label}_b"].astype(str)).sum())
+            ci = uplift.proportion_ci(k, len(pairs), alpha=alpha)
+            rows.append({"scope": f"between {g1} and {g2}", "coefficient": "percent_agreement",
+                         "estimate": ci["estimate"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
+                         "n_items": int(pairs[item].nunique()), "n_pairs": int(len(pairs)),
+                         "method": "share of agreeing cross-group pairs, Wilson", "reason": ci.get("reason")})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# Real data: AlpacaEval sources
+# ---------------------------------------------------------------------------
+def alpaca_source_changes(baseline_path, candidate_path, min_n: int = 30, alpha: float = 0.05) -> pd.DataFrame:
+    """Which of AlpacaEval's ``dataset`` sources did an update help? Win rate against
+    the shared reference per source, candidate vs baseline paired on instruction
+    (:func:`model_change_by_segment`, BH across the sources)."""
+    a = uplift.read_alpaca_eval(baseline_path)
+    b = uplift.read_alpaca_eval(candidate_path)
+    for frame in (a, b):
+        _require(frame, ["instruction", "dataset", "preference"], "alpaca_eval annotations")
+    a = a.assign(model="baseline", score=uplift.preference_scores(a["preference"]))
+    b = b.assign(model="candidate", score=uplift.preference_scores(b["preference"]))
+    both = pd.concat([a, b], ignore_index=True).dropna(subset=["score"])
+    both = both.drop_duplicates(["instruction", "model"])
+    return model_change_by_segment(both, "dataset", "score", "model", "baseline", "candidate", item="instruction",
+                                   min_n=min_n, alpha=alpha)
