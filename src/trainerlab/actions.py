@@ -243,6 +243,7 @@ def corrective_actions(wh, as_of=None, *, scan=None, week_start=None, dataset=No
     rows += _retriage_actions(wh, as_of, float(acfg.get("retriage_after_days", 14)))
     out = pd.DataFrame(rows, columns=ACTION_COLUMNS)
     out["since_week"] = out["since_week"].astype("Int64")
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").round().astype("Int64")
     if len(out):
         out["_p"] = out["priority"].map(_PRIORITY)
         out["_a"] = out["action"].map({"coach": 0, "retriage": 1, "clarify": 2, "raise_audit_rate": 3})
