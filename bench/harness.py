@@ -13,9 +13,10 @@ modules) from carrying over between repeats::
 The called function (``module:function`` importable from ``bench/``) does its
 own setup, times only the operation under test with ``time.perf_counter`` and
 returns ``{"seconds": elapsed, ...}``; this module adds ``peak_mb`` (the child's
-peak resident set, ``ru_maxrss``) and ``baseline_mb`` (resident set after
+peak resident set) and ``baseline_mb`` (resident set after
 imports and setup, just before the call, as reported by the function when it
-measures it, else after imports).
+measures it, else after imports). Peak memory is the child's own high-water mark
+(``VmHWM``), not ``ru_maxrss``, which Linux inherits from the parent across exec.
 """
 from __future__ import annotations
 
@@ -45,7 +46,19 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
-    """Peak resident set size of this process in MiB (ru_maxrss is KiB on Linux)."""
+    """Peak resident set size of this process in MiB.
+
+    On Linux this is ``VmHWM`` from /proc/self/status, the high-water mark of this
+    program's own memory. ``ru_maxrss`` is not used there: Linux carries it over
+    ``fork`` + ``exec``, so a child started by a big parent would report the
+    parent's peak."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # pragma: no cover - non-Linux
+        pass
     value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return value / 1024 if sys.platform != "darwin" else value / 2**20
 

@@ -15,7 +15,8 @@ Contract for a benchmark module ``bench/bench_<name>.py``: it exposes
   ratio        throughput ratio ours / reference = reference_s / ours_s
                (1.0 = as fast as the reference, 0.5 = half its throughput, 2.0 = twice)
   target       the minimum acceptable ratio (float), or None when there is no target
-  peak_mb      peak resident memory (MiB) of the process that ran our operation
+  peak_mb      peak resident memory (MiB) of the process that ran our operation (its own
+               high-water mark, VmHWM on Linux; see bench/harness.py)
   notes        free text: sizes, repeats, what is included in the timing
 
 Extra keys are kept in bench/results.json but not shown in the table.
@@ -175,7 +176,7 @@ def render(results: dict) -> str:
         "**ratio** = our throughput / the reference's throughput on the same input in the same run",
         "= reference_s / ours_s (1.0 = as fast as the reference; higher is better). **target** is the",
         "minimum acceptable ratio. Times are medians over the repeats stated in the notes, each repeat",
-        "in a fresh process; **peak MB** is that process's peak resident set (`ru_maxrss`), which",
+        "in a fresh process; **peak MB** is that process's own peak resident set (`VmHWM`), which",
         "includes the interpreter and imported libraries.",
         "",
     ]
