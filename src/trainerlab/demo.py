@@ -98,7 +98,7 @@ JUDGE_LABELS = {
                         "length_bias_logit_per_log_length": 1.5, "positive": "correct"},
         "helpfulness": {"accuracy": 0.80, "off_by_one": 0.20, "length_bias_logit_per_log_length": 0.0},
     },
-    "halueval": {"task": "hallucination", "p_says_yes": {"yes": 0.72, "no": 0.07},
+    "halueval": {"task": "hallucination", "p_says_yes": {"yes": 0.80, "no": 0.05},
                  "reference": "HaluEval's human labels (gold, task 'hallucination')"},
 }
 AUDITORS = ["qa01", "qa02", "qa03", "qa04"]

@@ -1,0 +1,135 @@
+"""`trainerlab judges`: a model rater's labels against a human reference, with its biases and a decision."""
+from __future__ import annotations
+
+from ..cli import UsageError, add_json, emit
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "judges", help="validate a model rater (LLM judge, pre-labels) against human labels: agreement, biases, decision",
+        description="Compare a model rater's labels (--judge) with a human reference (--reference: gold or consensus) "
+                    "on the same items, one row per item in FILE (CSV, TSV, JSONL or Parquet). Prints percent "
+                    "agreement, Cohen's kappa, Gwet's AC1 and Krippendorff's alpha with bootstrap CIs, the confusion "
+                    "matrix, recall and precision per category (blind spots), the judge's over- or under-use of each "
+                    "label, length bias with --length, agreement per segment with --segment, and the decision "
+                    "(replace / assist / must_not_use) from the thresholds file with the reasons. Rows with an "
+                    "empty judge or reference label are dropped and counted. Exit 0 for replace or assist, 1 for "
+                    "must_not_use, 2 for unusable input.",
+        epilog="Example: trainerlab judges labels.csv --judge model_label --reference gold_label --item item_id "
+               "--length response --json")
+    p.add_argument("file", help="one row per item (.csv, .tsv, .jsonl, .parquet; .gz allowed for text)")
+    p.add_argument("--judge", required=True, metavar="COL", help="column with the model rater's label")
+    p.add_argument("--reference", required=True, metavar="COL", help="column with the human reference label")
+    p.add_argument("--item", metavar="COL", help="column with the item id (default: the row number)")
+    p.add_argument("--length", metavar="COL", help="column with the judged text, or its length: length bias")
+    p.add_argument("--segment", metavar="COL", help="column to break agreement down by (language, intent, ...)")
+    p.add_argument("--level", default="nominal", choices=LEVELS, help="level of measurement (default nominal)")
+    p.add_argument("--categories", help="the ordered category domain, comma-separated (default: the labels seen)")
+    p.add_argument("--task", help="task name, for per-task overrides in the thresholds file")
+    p.add_argument("--thresholds", metavar="PATH", help="decision thresholds (default: judges.yaml in the project)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates; 0 skips the CIs (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    add_json(p)
+    p.set_defaults(func=_run)
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{x * 100:.1f}%"
+
+
+def _text(r: dict) -> str:
+    lines = [f"{r['file']}: {r['n_items']} items with both labels ({r['n_dropped']} rows dropped: "
+             f"{r['n_missing_judge']} without a judge label, {r['n_missing_reference']} without a reference); "
+             f"level {r['level']}, categories {','.join(r['categories'])}"]
+    lines.append("agreement (judge vs reference):")
+    for name, c in r["agreement"].items():
+        if c["estimate"] is None:
+            lines.append(f"  {name:<20} NaN ({c['reason']})")
+        else:
+            ci = "" if c["ci_low"] is None else f"  [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"
+            lines.append(f"  {name:<20} {c['estimate']:.3f}{ci}")
+    lines.append("per category (reference label): recall [95% CI], judge share - reference share")
+    for c in r["per_category"]:
+        rec = "n/a" if c["recall"] is None else f"{_pct(c['recall'])} [{_pct(c['recall_ci_low'])}, {_pct(c['recall_ci_high'])}]"
+        lines.append(f"  {c['category']:<12} n={c['n_reference']:<6} recall {rec}  shift {c['shift'] * 100:+.1f} points")
+    lb = r["biases"]["length"]
+    if isinstance(lb, dict):
+        lines.append(f"length bias: {lb['reason']}")
+    else:
+        for row in lb:
+            if row["estimate"] is None:
+                lines.append(f"length bias ({row['category']}): NaN ({row['reason']})")
+            else:
+                lines.append(f"length bias ({row['category']}): {row['estimate']:+.2f} [{row['ci_low']:+.2f}, "
+                             f"{row['ci_high']:+.2f}] per unit log length ratio, Holm p = {row['p_adjusted']:.3g}")
+    d = r["decision"]
+    lines.append(f"decision: {d['decision']} ({'; '.join(d['reasons'])})")
+    lines.append(f"  evidence: {d['evidence']}")
+    lines.append(f"  thresholds: {d['thresholds']}")
+    return "\n".join(lines)
+
+
+def _records(frame) -> list[dict]:
+    from ..cli import _jsonable
+
+    return [_jsonable(r) for r in frame.to_dict(orient="records")]
+
+
+def _run(args) -> int:
+    from .. import judges as J
+    from ._tables import read_table
+
+    if args.n_boot < 0:
+        raise UsageError("--n-boot must be 0 or more")
+    try:
+        thresholds = J.load_thresholds(args.thresholds)
+    except FileNotFoundError:
+        raise UsageError(f"{args.thresholds}: no such thresholds file") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    cols = [c for c in (args.judge, args.reference, args.item, args.length, args.segment) if c]
+    frame = read_table(args.file, cols)
+    cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    try:
+        res = J.judge_vs_reference(frame, args.judge, args.reference, item=args.item, level=args.level,
+                                   categories=cats, segment=args.segment, length=args.length,
+                                   n_boot=args.n_boot, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(f"{args.file}: {exc}") from exc
+    evidence = J.label_evidence(res, None, coefficient_name=thresholds["coefficient"])
+    decision = J.decide(evidence, thresholds, args.task)
+    agreement = {}
+    for row in res["agreement"].itertuples(index=False):
+        agreement[row.coefficient] = {"estimate": _num(row.estimate), "ci_low": _num(row.ci_low),
+                                      "ci_high": _num(row.ci_high), "n_units": int(row.n_units),
+                                      "method": row.method, "reason": row.reason}
+    conf = res["confusion"]
+    shift = res["per_category"]
+    biases = {"label_shift": _records(shift.loc[shift["p_adjusted"] < 0.05,
+                                                ["category", "shift", "shift_ci_low", "shift_ci_high", "p_adjusted"]]),
+              "length": (_records(res["length_bias"]) if res["length_bias"] is not None
+                         else {"reason": "no --length column given"})}
+    result = {"file": args.file, "judge": args.judge, "reference": args.reference,
+              **{k: res[k] for k in ("n_rows", "n_items", "n_dropped", "n_missing_judge", "n_missing_reference",
+                                     "categories", "categories_source", "level", "n_boot", "seed")},
+              "agreement": agreement,
+              "confusion": {"rows": "reference", "columns": "judge", "labels": list(conf.columns),
+                            "matrix": conf.to_numpy().tolist()},
+              "per_category": _records(shift.drop(columns=["method"])),
+              "biases": biases,
+              "by_segment": _records(res["by_segment"]) if res["by_segment"] is not None else None,
+              "decision": {"decision": decision["decision"], "reasons": decision["reasons"],
+                           "evidence": J.evidence_sentence(evidence), "task": args.task,
+                           "thresholds": thresholds.get("source")}}
+    emit(args, result, _text)
+    return 1 if decision["decision"] == "must_not_use" else 0
+
+
+def _num(x):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
