@@ -1,0 +1,131 @@
+"""`trainerlab fairness`: per-segment outcomes against the rest, or candidate against
+baseline per segment, with CIs, Benjamini-Hochberg and a minimum-n rule."""
+from __future__ import annotations
+
+from ..cli import NEGATIVE, UsageError, add_json, emit
+
+_BOOL = {"true": 1.0, "false": 0.0, "pass": 1.0, "fail": 0.0, "passed": 1.0, "failed": 0.0, "yes": 1.0, "no": 0.0}
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "fairness", help="per-segment estimates, CIs and flags (segment vs rest, or did the update help everyone?)",
+        description="Reads a CSV, JSONL or Parquet file (.gz transparently). Without --model: each segment's "
+                    "outcome against the rest of the data (pass rate: Newcombe difference and Katz risk ratio; "
+                    "numeric score: Welch; with --exposure: incidents per 1,000 with exact Poisson CIs and the "
+                    "exact conditional rate ratio). With --model/--baseline/--candidate: candidate against "
+                    "baseline within each segment (paired on --item when given). Benjamini-Hochberg across "
+                    "segments; segments under --min-n are 'not enough data'. Exit 1 when a segment is flagged "
+                    "worse, 0 otherwise, 2 for unusable input.",
+        epilog="Examples: trainerlab fairness evals.csv --segment language --outcome passed --json\n"
+               "  trainerlab fairness evals.csv --segment language --outcome passed --model model_version "
+               "--baseline v1.0 --candidate v1.1 --item item_id\n"
+               "  trainerlab fairness traffic.csv --segment language --outcome n_unsafe --exposure "
+               "n_interactions --lower-is-better")
+    p.add_argument("file", help="long format: one row per unit (or per cell with --exposure)")
+    p.add_argument("--segment", required=True, help="segment column (language, region, intent group, ...)")
+    p.add_argument("--outcome", required=True, help="outcome column: 0/1, true/false, pass/fail, a score or a count")
+    p.add_argument("--model", help="model version column (with --baseline and --candidate)")
+    p.add_argument("--baseline", help="baseline version (a value of --model)")
+    p.add_argument("--candidate", help="candidate version (a value of --model)")
+    p.add_argument("--item", help="item id column: pair candidate and baseline on items")
+    p.add_argument("--exposure", help="exposure column (e.g. n_interactions): --outcome is an incident count")
+    p.add_argument("--min-n", type=int, default=30, help="minimum units per segment (default 30)")
+    p.add_argument("--lower-is-better", action="store_true", help="the outcome is bad (incidents, refusals)")
+    p.add_argument("--correction", default="fdr_bh", choices=["fdr_bh", "holm", "bonferroni", "none"],
+                   help="correction across segments (default fdr_bh)")
+    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level and FDR (default 0.05)")
+    add_json(p)
+    p.set_defaults(func=_run)
+
+
+def _numeric(frame, column, path):
+    import pandas as pd
+
+    raw = frame[column]
+    lowered = raw.astype("string").str.strip().str.lower()
+    mapped = lowered.map(lambda v: _BOOL.get(v, v) if isinstance(v, str) else v)
+    values = pd.to_numeric(mapped, errors="coerce")
+    bad = values.isna() & raw.notna() & lowered.ne("")
+    if bad.any():
+        line = bad[bad].index[0]
+        raise UsageError(f"{path}: line {line}, column {column!r}: {raw.loc[line]!r} is not a number, "
+                         "true/false or pass/fail")
+    frame[column] = values
+    return frame
+
+
+def _text(r: dict) -> str:
+    head = (f"{r['candidate']} vs {r['baseline']} per {r['segment_column']}" if r.get("candidate")
+            else f"{r['outcome']} per {r['segment_column']}: each segment against the rest")
+    lines = [head, f"  {'segment':<18} {'n':>7} {'estimate':>10} {'95% CI':>22} {'ratio':>7} {'p_adj':>8}  status"]
+    for row in r["segments"]:
+        est, lo, hi = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
+        ci = f"{lo:+.4f} to {hi:+.4f}" if lo is not None and hi is not None else "-"
+        ratio = f"{row['ratio']:.3f}" if row.get("ratio") is not None else "-"
+        q = f"{row['p_adjusted']:.3g}" if row.get("p_adjusted") is not None else "-"
+        status = row["status"] + (f" ({row['direction']})" if row.get("direction") else "")
+        lines.append(f"  {str(row['segment']):<18} {row['n']:>7} {(f'{est:+.4f}' if est is not None else '-'):>10} "
+                     f"{ci:>22} {ratio:>7} {q:>8}  {status}")
+    lines.append(f"  method: {r['method']}; {r['correction']} across segments")
+    if r["worse"]:
+        lines.append(f"  flagged worse: {', '.join(map(str, r['worse']))}")
+    return "\n".join(lines)
+
+
+def _run(args) -> int:
+    import math
+
+    from .. import fairness
+    from ._tables import read_table
+
+    if not 0 < args.alpha < 1:
+        raise UsageError("--alpha must lie between 0 and 1")
+    if args.min_n < 1:
+        raise UsageError("--min-n must be >= 1")
+    compare = [args.model, args.baseline, args.candidate]
+    if any(compare) and not all(compare):
+        raise UsageError("--model, --baseline and --candidate go together")
+    if args.item and not args.model:
+        raise UsageError("--item pairs candidate and baseline: give --model, --baseline and --candidate")
+    cols = [c for c in (args.segment, args.outcome, args.model, args.item, args.exposure) if c]
+    try:
+        frame = read_table(args.file, cols)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from exc
+    frame = _numeric(frame, args.outcome, args.file)
+    if args.exposure:
+        frame = _numeric(frame, args.exposure, args.file)
+    if frame[args.segment].isna().any():
+        line = frame.index[frame[args.segment].isna()][0]
+        raise UsageError(f"{args.file}: line {line}, column {args.segment!r}: empty segment")
+    frame[args.segment] = frame[args.segment].astype(str)
+    try:
+        if args.model:
+            present = set(frame[args.model].astype(str))
+            for v in (args.baseline, args.candidate):
+                if v not in present:
+                    raise UsageError(f"{args.file}: column {args.model!r} has no rows for {v!r}")
+            table = fairness.model_change_by_segment(
+                frame, args.segment, args.outcome, args.model, args.baseline, args.candidate, item=args.item,
+                exposure=args.exposure, min_n=args.min_n, alpha=args.alpha, correction=args.correction,
+                higher_is_better=not args.lower_is_better)
+        else:
+            table = fairness.segment_disparities(
+                frame, args.segment, args.outcome, exposure=args.exposure, min_n=args.min_n, alpha=args.alpha,
+                correction=args.correction, higher_is_better=not args.lower_is_better)
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"{args.file}: {exc}") from exc
+    records = table.to_dict(orient="records")
+    clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+             for row in records]
+    worse = [row["segment"] for row in clean if row.get("direction") == "worse"]
+    methods = sorted({str(m) for m in table["method"].dropna()})
+    result = {"file": str(args.file), "segment_column": args.segment, "outcome": args.outcome,
+              "baseline": args.baseline, "candidate": args.candidate, "paired_on": args.item,
+              "exposure": args.exposure, "min_n": args.min_n, "alpha": args.alpha, "correction": args.correction,
+              "method": "; ".join(methods) or "none (no segment has enough data)",
+              "worse": worse, "not_enough_data": [r["segment"] for r in clean if r["status"] == "not enough data"],
+              "segments": clean}
+    emit(args, result, _text)
+    return NEGATIVE if worse else 0
