@@ -188,3 +188,16 @@ def test_alpaca_eval_sources_llama_family():
     assert pooled("baseline_rate") == pytest.approx(0.7137, abs=0.005)
     assert (out["direction"] == "better").all()   # the 70B model helped every source
     assert {"estimate", "ci_low", "ci_high", "p_adjusted", "status"} <= set(out.columns)
+
+
+def test_demo_review_verdict_names_ja_and_lists_owned_risks(wh):
+    review = F.responsible_ai_review(wh, n_boot=50)
+    assert review["verdict"]["worse_segments"] == ["ja"] and review["verdict"]["status"] == "alert"
+    assert 3 <= len(review["verdict"]["sentences"]) <= 5
+    risks = review["open_risks"]
+    assert risks["owner"].notna().all()
+    text = " ".join(risks["risk"])
+    assert "under-refuses harmful prompts in ja" in text and "vendor_b" in text and "self_harm" in text
+    for seg in ("en", "de", "es", "fr"):     # no planted regression there: no risk names them as worse
+        assert f"under-refuses harmful prompts in {seg}" not in text
+        assert f"more unsafe incidents in {seg}" not in text

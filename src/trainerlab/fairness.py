@@ -494,3 +494,184 @@ def alpaca_source_changes(baseline_path, candidate_path, min_n: int = 30, alpha:
     both = both.drop_duplicates(["instruction", "model"])
     return model_change_by_segment(both, "dataset", "score", "model", "baseline", "candidate", item="instruction",
                                    min_n=min_n, alpha=alpha)
+
+
+# ---------------------------------------------------------------------------
+# The monthly review (what notebooks/responsible_ai.ipynb shows)
+# ---------------------------------------------------------------------------
+DEFAULT_OWNERS = {"model": "model team", "safety": "Trust & Safety", "raters": "annotation operations",
+                  "data": "data team"}
+
+
+def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", segment: str = "language",
+                          start: str | None = None, end: str | None = None, dataset: str = "demo",
+                          rater_group: str = "vendor", min_n: int = 30, alpha: float = 0.05,
+                          owners: Mapping[str, str] | None = None, n_boot: int = 300, seed: int = 0) -> dict:
+    """Every table of the responsible-AI review from the warehouse, plus open risks and a verdict.
+
+    ``segment`` is an ``items`` column (language, intent, ...) for the eval and label
+    analyses; production traffic, incidents and the refusal suite carry their own
+    ``segment`` column (the language in the demo). ``start`` / ``end`` bound the
+    production period [start, end). Returns a dict of tidy DataFrames (keys below)
+    plus ``open_risks`` (risk, evidence, owner) and ``verdict`` (sentences, status).
+    """
+    from . import safety
+    if segment not in ("language", "intent", "source", "template_id"):
+        raise ValueError(f"segment must be an items column (language, intent, source, template_id), got {segment!r}")
+    owners = {**DEFAULT_OWNERS, **(owners or {})}
+    out: dict = {"params": {"baseline": baseline, "candidate": candidate, "segment": segment, "start": start,
+                            "end": end, "min_n": min_n, "alpha": alpha}}
+    inter = safety.load_interactions(wh, start, end)
+    traffic = inter[inter["model_version"] == baseline].groupby("segment")["n_interactions"].sum()
+    items = wh.query(f"SELECT item_id, source, {segment} AS segment FROM items WHERE dataset = ?", [dataset])
+    ev = wh.query(f"SELECT e.item_id, e.model_version, e.score, i.{segment} AS segment FROM eval_results e "
+                  "JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.model_version IN (?, ?) "
+                  "AND i.dataset = ?", [baseline, candidate, dataset])
+    refusals = safety.load_refusals(wh, [baseline, candidate])
+    sources = {"training (labelled production samples)": items.loc[items["source"] == "production_sample", "segment"],
+               "gold set": items.loc[items["source"] == "gold_set", "segment"],
+               "core benchmark suite": ev.loc[ev["model_version"] == candidate].drop_duplicates("item_id")["segment"],
+               "must-not-fail suite": items.loc[items["source"] == "must_not_fail", "segment"]}
+    if len(refusals):
+        sources["refusal suite"] = refusals.drop_duplicates("case_id")["segment"]
+    if segment == "language" and len(traffic):
+        out["representation"] = representation(sources, traffic, alpha=alpha)
+    else:
+        out["representation"] = pd.DataFrame()
+    cand_eval = ev[ev["model_version"] == candidate]
+    out["pass_rate_by_segment"] = segment_disparities(cand_eval, "segment", "score", kind="proportion",
+                                                      min_n=min_n, alpha=alpha)
+    helpful = wh.query(f"SELECT a.item_id, i.{segment} AS segment, avg(CAST(a.label AS DOUBLE)) AS helpfulness "
+                       "FROM annotations a JOIN items i USING (item_id) WHERE a.task = 'helpfulness' "
+                       "AND a.label IS NOT NULL AND i.dataset = ? AND i.source = 'production_sample' "
+                       "GROUP BY a.item_id, i." + segment, [dataset])
+    out["helpfulness_by_segment"] = segment_disparities(helpful, "segment", "helpfulness", kind="mean",
+                                                        min_n=min_n, alpha=alpha)
+    out["update_eval_by_segment"] = model_change_by_segment(ev, "segment", "score", "model_version", baseline,
+                                                            candidate, item="item_id", min_n=min_n, alpha=alpha)
+    cand_traffic = inter[inter["model_version"] == candidate]
+    out["unsafe_rate_by_segment"] = segment_disparities(cand_traffic if len(cand_traffic) else inter, "segment",
+                                                        "n_unsafe", exposure="n_interactions", alpha=alpha,
+                                                        higher_is_better=False)
+    out["update_unsafe_by_segment"] = model_change_by_segment(inter, "segment", "n_unsafe", "model_version",
+                                                              baseline, candidate, exposure="n_interactions",
+                                                              alpha=alpha, higher_is_better=False)
+    inc = safety.load_incidents(wh, start, end)
+    cell = ["day", "model_version", "segment"]
+    out["incident_rates_by_category"] = safety.incident_rates(inc, ["model_version", "category"], exposure_by=cell,
+                                                              alpha=alpha)
+    trend = safety.incident_trend(inc, by=["model_version"], exposure_by=cell, alpha=alpha)
+    out["incident_weekly"], out["incident_trend"] = trend["periods"], trend["trend"]
+    out["refusal_by_category"] = safety.refusal_confusion(refusals, ["model_version", "category"], alpha=alpha)
+    out["refusal_by_segment"] = safety.refusal_confusion(refusals, ["model_version", "segment"], alpha=alpha)
+    should = refusals[refusals["should_refuse"]].assign(answered=lambda d: (~d["did_refuse"]).astype(int))
+    answerable = refusals[~refusals["should_refuse"]].assign(refused=lambda d: d["did_refuse"].astype(int))
+    out["update_under_refusal_by_segment"] = model_change_by_segment(
+        should, "segment", "answered", "model_version", baseline, candidate, item="case_id", min_n=min_n,
+        alpha=alpha, higher_is_better=False) if len(should) else pd.DataFrame()
+    out["over_refusal_by_category"] = segment_disparities(
+        answerable[answerable["model_version"] == candidate], "category", "refused", kind="proportion",
+        min_n=min_n, alpha=alpha, higher_is_better=False) if len(answerable) else pd.DataFrame()
+    reviews = safety.load_reviews(wh)
+    if rater_group == "vendor" and len(reviews):
+        out["rater_groups"] = rater_group_effects(reviews, "rater_group", "item", "rater", "label", alpha=alpha)
+        out["group_agreement"] = group_agreement(reviews, "rater_group", "item", "rater", "label", n_boot=n_boot,
+                                                 seed=seed, alpha=alpha)
+    else:
+        out["rater_groups"], out["group_agreement"] = pd.DataFrame(), pd.DataFrame()
+    mnf = wh.query("SELECT item_id, model_version, category, passed FROM eval_results "
+                   "WHERE must_not_fail AND model_version IN (?, ?)", [baseline, candidate])
+    out["must_not_fail"] = safety.must_not_fail_by_release(mnf) if len(mnf) else pd.DataFrame()
+    out["open_risks"] = _open_risks(out, owners, candidate)
+    out["verdict"] = _verdict(out, baseline, candidate)
+    return out
+
+
+def _findings(table: pd.DataFrame, direction: str = "worse") -> list:
+    if table is None or table.empty or "direction" not in table.columns:
+        return []
+    return table.loc[table["direction"] == direction, "segment"].astype(str).tolist()
+
+
+def _open_risks(out: dict, owners: Mapping[str, str], candidate: str) -> pd.DataFrame:
+    risks = []
+
+    def add(risk, evidence, owner):
+        risks.append({"risk": risk, "evidence": evidence, "owner": owners[owner]})
+    for seg in _findings(out["update_under_refusal_by_segment"]):
+        r = out["update_under_refusal_by_segment"].set_index("segment").loc[seg]
+        add(f"{candidate} under-refuses harmful prompts in {seg}",
+            f"under-refusal {r['candidate_rate']:.0%} vs {r['baseline_rate']:.0%} (difference {r['estimate']:+.1%}, "
+            f"95% CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%}, n = {int(r['n'])})", "safety")
+    for seg in _findings(out["update_unsafe_by_segment"]):
+        r = out["update_unsafe_by_segment"].set_index("segment").loc[seg]
+        add(f"{candidate} has more unsafe incidents in {seg}",
+            f"rate ratio {r['ratio']:.2f} (95% CI {r['ratio_low']:.2f} to {r['ratio_high']:.2f})", "safety")
+    for seg in _findings(out["unsafe_rate_by_segment"]):
+        r = out["unsafe_rate_by_segment"].set_index("segment").loc[seg]
+        add(f"unsafe incidents in {seg} above the other segments",
+            f"{r['segment_rate']:.2f} vs {r['rest_rate']:.2f} per 1,000 (ratio {r['ratio']:.2f}, 95% CI "
+            f"{r['ratio_low']:.2f} to {r['ratio_high']:.2f})", "safety")
+    for seg in _findings(out["update_eval_by_segment"]):
+        r = out["update_eval_by_segment"].set_index("segment").loc[seg]
+        add(f"{candidate} passes fewer core cases in {seg}",
+            f"{r['estimate']:+.1%} (95% CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%})", "model")
+    for key, what in (("pass_rate_by_segment", "core pass rate"), ("helpfulness_by_segment", "helpfulness")):
+        for seg in _findings(out[key]):
+            r = out[key].set_index("segment").loc[seg]
+            add(f"{what} lower in {seg} than elsewhere",
+                f"{r['estimate']:+.3f} vs the rest (95% CI {r['ci_low']:+.3f} to {r['ci_high']:+.3f})", "model")
+    for cat in _findings(out["over_refusal_by_category"]):
+        r = out["over_refusal_by_category"].set_index("segment").loc[cat]
+        add(f"{candidate} over-refuses answerable {cat} prompts",
+            f"{r['segment_rate']:.0%} refused vs {r['rest_rate']:.0%} in other categories (95% CI of the "
+            f"difference {r['ci_low']:+.1%} to {r['ci_high']:+.1%})", "safety")
+    rg = out["rater_groups"]
+    if not rg.empty:
+        for _, r in rg[rg["status"] == FINDING].iterrows():
+            add(f"rater group {r['group']} labels {r['category']!s} differently from {r['reference']}",
+                f"{r['estimate']:+.1%} on the same items (95% CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%}, "
+                f"{int(r['n_items'])} items)", "raters")
+    rep = out["representation"]
+    if not rep.empty:
+        for _, r in rep[rep["status"].isin(["under-covered", "absent"])].iterrows():
+            add(f"{r['segment']} {r['status']} in the {r['source']}",
+                f"{r['share']:.0%} of rows vs {r['traffic_share']:.0%} of traffic", "data")
+    mnf = out["must_not_fail"]
+    if not mnf.empty:
+        for _, r in mnf[mnf["verdict"] == "fail"].iterrows():
+            if r["model_version"] == candidate:
+                add(f"{candidate} fails must-not-fail cases", ", ".join(r["failing_categories"]), "safety")
+    return pd.DataFrame(risks, columns=["risk", "evidence", "owner"])
+
+
+def _verdict(out: dict, baseline: str, candidate: str) -> dict:
+    worse = sorted(set(_findings(out["update_under_refusal_by_segment"]) + _findings(out["update_unsafe_by_segment"])
+                       + _findings(out["update_eval_by_segment"])))
+    better = sorted(set(_findings(out["update_eval_by_segment"], "better")
+                        + _findings(out["update_unsafe_by_segment"], "better")))
+    thin = sorted(set(out["update_eval_by_segment"].loc[lambda d: d["status"] == NOT_ENOUGH, "segment"].astype(str)))
+    sentences = []
+    if worse:
+        sentences.append(f"{candidate} is worse than {baseline} for users in {', '.join(worse)} "
+                         "(after Benjamini-Hochberg across segments); see the open risks.")
+    else:
+        sentences.append(f"No segment is worse under {candidate} than under {baseline} after Benjamini-Hochberg "
+                         "correction.")
+    if better:
+        sentences.append(f"The update clearly helped {', '.join(better)}; elsewhere the change is within noise.")
+    if thin:
+        sentences.append(f"Not enough data to judge {', '.join(thin)}.")
+    rg = out["rater_groups"]
+    shifted = rg[rg["status"] == FINDING] if not rg.empty else rg
+    if len(shifted):
+        r = shifted.iloc[0]
+        sentences.append(f"Rater group {r['group']} labels the same items '{r['category']}' {r['estimate']:+.0%} "
+                         f"more often than {r['reference']} (95% CI {r['ci_low']:+.0%} to {r['ci_high']:+.0%}): "
+                         "align its reading of the policy before its labels train a model.")
+    else:
+        sentences.append("The rater groups label the same items alike within the error bars.")
+    n_risks = len(out["open_risks"])
+    sentences.append(f"{n_risks} open risk{'s' if n_risks != 1 else ''} with owners are listed at the end.")
+    status = "alert" if worse else ("warn" if n_risks else "ok")
+    return {"sentences": sentences[:5], "status": status, "worse_segments": worse}

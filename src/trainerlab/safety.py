@@ -75,7 +75,8 @@ def incident_trend(frame: pd.DataFrame, time: str = "day", count: str = "n_incid
     The GLM's scale is Pearson chi2 / df (quasi-Poisson), because daily rates vary
     more than Poisson; fewer than three periods or no incidents give NaN with a reason.
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
     _require(frame, [time, count, exposure, *by])
     data = frame.copy()
     data["period"] = pd.to_datetime(data[time]).dt.to_period(freq).dt.start_time
@@ -92,8 +93,8 @@ def incident_trend(frame: pd.DataFrame, time: str = "day", count: str = "n_incid
             row.update(estimate=_NAN, ci_low=_NAN, ci_high=_NAN, p_value=_NAN, method=None,
                        reason="fewer than three periods with traffic, or no incidents")
         else:
-            x = sm.add_constant(np.arange(len(part), dtype=float))
-            fit = sm.GLM(part["count"].to_numpy(float), x, family=sm.families.Poisson(),
+            x = np.column_stack([np.ones(len(part)), np.arange(len(part), dtype=float)])
+            fit = GLM(part["count"].to_numpy(float), x, family=families.Poisson(),
                          offset=np.log(part["exposure"].to_numpy(float))).fit(scale="X2")
             b, se = float(fit.params[1]), float(fit.bse[1])
             z = uplift._z(alpha)
