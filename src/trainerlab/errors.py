@@ -416,6 +416,13 @@ class FailureClusterer:
             "reason": self.reason_,
         }
 
+    def labels_without_outliers(self) -> np.ndarray:
+        """The final labels with every outlier moved to its most similar cluster (mean
+        embedding, cosine), without refitting: what ``reduce_outliers=True`` would assign."""
+        if not (self.labels_ != -1).any():
+            return self.labels_.copy()
+        return self._reduce_outliers(self.labels_)
+
     def representatives(self, k: int = 5) -> dict[int, list[int]]:
         """Per cluster, up to ``k`` row indices of distinct texts nearest the cluster's
         mean embedding (the most typical members)."""
