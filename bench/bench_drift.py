@@ -79,7 +79,7 @@ def ours_consensus(path: str) -> dict:
     wh.execute("CREATE TABLE drift_input AS SELECT * FROM read_parquet(?)", [path])
     drift._prepare_table(wh, "drift_input", time="period", entity="rater", label="label", item="item", task="task")
     t = time.perf_counter()
-    out = drift._reduce(wh)["consensus"]
+    out = drift._consensus_agreement(wh)
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "agree": float(out["k"].sum()), "n": float(out["n"].sum())}
 
@@ -89,6 +89,7 @@ def ref_consensus(path: str) -> dict:
     import pandas as pd
 
     df = _frame(path)
+    df["period"] = df["period"] - 1  # the scan's 0-based periods
     t = time.perf_counter()
     df["rid"] = np.arange(len(df))
     c = df.groupby(["task", "item", "label"], sort=False).size().rename("n").reset_index()

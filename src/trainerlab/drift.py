@@ -44,7 +44,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import warnings
 from dataclasses import dataclass, field, asdict
 from datetime import datetime, timezone
@@ -57,21 +56,20 @@ from scipy import stats
 
 __all__ = [
     # primitives
-    "wilson_interval", "p_chart", "ewma_chart", "cusum_chart", "binomial_change_point",
+    "wilson_interval", "p_chart", "ewma_chart", "cusum_chart", "cusum_arl0", "binomial_change_point",
     "psi", "js_distance", "distribution_shift", "homogeneous_association_test", "bh_adjust",
     # agreement by period
-    "weekly_alpha", "cusum_arl0",
+    "weekly_alpha",
     # text
     "text_embeddings", "domain_classifier_drift", "length_drift",
     # scans and alerts
     "DriftConfig", "DriftScan", "scan_frame", "scan_file", "scan_table", "scan_warehouse",
     "guideline_impact", "input_drift", "record_alerts", "match_alerts", "load_alerts",
     "simulate_ratings", "ALERT_SIGNALS",
+    # readout
+    "report_summary", "control_chart_figure", "cusum_figure",
 ]
 
-# The in-control average run length of the one-sided tabular CUSUM with k = 0.5,
-# h = 5 on independent N(0, 1) inputs (Montgomery, Table 9.3 / Lucas & Crosier 1982).
-CUSUM_ARL0 = {(0.5, 4.0): 168.0, (0.5, 5.0): 465.0}
 # EWMA (lambda, L) pairs with an in-control ARL of about 500 (Lucas & Saccucci 1990,
 # reproduced in Montgomery's Table 9.11).
 EWMA_ARL500 = {0.05: 2.615, 0.10: 2.814, 0.20: 2.962, 0.25: 2.998, 0.40: 3.054}
@@ -1011,7 +1009,6 @@ def _plain(v):
     return v
 
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
 
 
@@ -1098,6 +1095,34 @@ def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str 
     return {"n_in": n_in, "excluded": {"missing annotated_at or label (skips)": skipped} if skipped else {}}
 
 
+def _consensus_agreement(wh) -> pd.DataFrame:
+    """Agreement with the leave-one-out consensus per (entity, task, period), in SQL.
+
+    For an annotation with label L on an item whose label counts are c(l), the other
+    annotations have c(l) - [l = L]; the credit is 1 when L is their unique plurality,
+    1/t when L ties with t - 1 other labels, else 0 (items with a single annotation are
+    not scored). L can only be (co-)top among the others when it is the item's unique
+    top label (count c1, held by t1 = 1 label); it then ties with the u labels counted
+    c1 - 1: credit 1/(1 + u). So the credit is one value per (task, item, label), joined
+    back to the annotations: no per-annotation window over millions of rows. Leaves the
+    per-(task, item, label) counts in the temp table ``drift_counts``.
+    """
+    wh.execute("CREATE OR REPLACE TEMP TABLE drift_counts AS SELECT task, item, label, count(*) AS n "
+               "FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label")
+    return wh.query(
+        "WITH s1 AS (SELECT task, item, max(n) AS c1, sum(n) AS m FROM drift_counts GROUP BY task, item), "
+        "s2 AS (SELECT c.task, c.item, max(s1.c1) AS c1, max(s1.m) AS m, "
+        "sum(CASE WHEN c.n = s1.c1 THEN 1 ELSE 0 END) AS t1, "
+        "sum(CASE WHEN c.n = s1.c1 - 1 THEN 1 ELSE 0 END) AS u "
+        "FROM drift_counts c JOIN s1 ON s1.task = c.task AND s1.item = c.item GROUP BY c.task, c.item), "
+        "cr AS (SELECT c.task, c.item, c.label, s2.m, "
+        "CASE WHEN c.n = s2.c1 AND s2.t1 = 1 THEN 1.0 / (1 + s2.u) ELSE 0.0 END AS credit "
+        "FROM drift_counts c JOIN s2 ON s2.task = c.task AND s2.item = c.item) "
+        "SELECT a.entity, a.task, a.period, count(*) AS n, sum(cr.credit) AS k FROM drift_src a "
+        "JOIN cr ON cr.task = a.task AND cr.item = a.item AND cr.label = a.label WHERE cr.m >= 2 "
+        "GROUP BY a.entity, a.task, a.period")
+
+
 def _reduce(wh) -> dict[str, pd.DataFrame]:
     """The scan's SQL reductions over ``drift_src`` (plain GROUP BY and joins)."""
     out = {}
@@ -1112,29 +1137,7 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
     has_item = bool(wh.scalar("SELECT count(*) FROM drift_src WHERE item IS NOT NULL"))
     out["has_item"] = has_item
     if has_item:
-        # Agreement with the leave-one-out consensus. For an annotation with label L on an
-        # item whose label counts are c(l), the other annotations have c(l) - [l = L]; the
-        # credit is 1 when L is their unique plurality, 1/t when L ties with t - 1 other
-        # labels, else 0 (items with a single annotation are not scored). L can only be
-        # (co-)top among the others when it is the item's unique top label (count c1, held
-        # by t1 = 1 label); it then ties with the u labels counted c1 - 1: credit 1/(1 + u).
-        # So the credit is one value per (task, item, label), joined back to the annotations:
-        # no per-annotation window over millions of rows.
-        wh.execute("CREATE OR REPLACE TEMP TABLE drift_counts AS SELECT task, item, label, count(*) AS n "
-                   "FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label")
-        credit = (
-            "WITH s1 AS (SELECT task, item, max(n) AS c1, sum(n) AS m FROM drift_counts GROUP BY task, item), "
-            "s2 AS (SELECT c.task, c.item, max(s1.c1) AS c1, max(s1.m) AS m, "
-            "sum(CASE WHEN c.n = s1.c1 THEN 1 ELSE 0 END) AS t1, "
-            "sum(CASE WHEN c.n = s1.c1 - 1 THEN 1 ELSE 0 END) AS u "
-            "FROM drift_counts c JOIN s1 ON s1.task = c.task AND s1.item = c.item GROUP BY c.task, c.item), "
-            "cr AS (SELECT c.task, c.item, c.label, s2.m, "
-            "CASE WHEN c.n = s2.c1 AND s2.t1 = 1 THEN 1.0 / (1 + s2.u) ELSE 0.0 END AS credit "
-            "FROM drift_counts c JOIN s2 ON s2.task = c.task AND s2.item = c.item) ")
-        out["consensus"] = wh.query(
-            credit + "SELECT a.entity, a.task, a.period, count(*) AS n, sum(cr.credit) AS k FROM drift_src a "
-            "JOIN cr ON cr.task = a.task AND cr.item = a.item AND cr.label = a.label WHERE cr.m >= 2 "
-            "GROUP BY a.entity, a.task, a.period")
+        out["consensus"] = _consensus_agreement(wh)
         # peers' labels on the entity's items: every label count of the item minus the entity's own label
         out["peers"] = wh.query(
             "SELECT a.entity, a.task, a.period, c.label, "
@@ -1143,7 +1146,6 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
             "GROUP BY a.entity, a.task, a.period, c.label")
         # weekly alpha's units: an item's ratings within one period (a gold item checked
         # in several weeks is a unit of each); only their rating patterns (the sorted labels)
-        # and how often each occurs leave the engine
         # and how often each occurs leave the engine. A pattern is encoded as an integer,
         # sum over its ratings of 32^code(label), when every task has at most 12 labels and
         # no unit has 32 ratings; otherwise as the sorted labels joined by a separator.
