@@ -506,14 +506,17 @@ DEFAULT_OWNERS = {"model": "model team", "safety": "Trust & Safety", "raters": "
 def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", segment: str = "language",
                           start: str | None = None, end: str | None = None, dataset: str = "demo",
                           rater_group: str = "vendor", min_n: int = 30, alpha: float = 0.05,
-                          owners: Mapping[str, str] | None = None, n_boot: int = 300, seed: int = 0) -> dict:
+                          owners: Mapping[str, str] | None = None, n_boot: int = 300, seed: int = 0,
+                          more_segments: Sequence[str] = ()) -> dict:
     """Every table of the responsible-AI review from the warehouse, plus open risks and a verdict.
 
     ``segment`` is an ``items`` column (language, intent, ...) for the eval and label
     analyses; production traffic, incidents and the refusal suite carry their own
     ``segment`` column (the language in the demo). ``start`` / ``end`` bound the
-    production period [start, end). Returns a dict of tidy DataFrames (keys below)
-    plus ``open_risks`` (risk, evidence, owner) and ``verdict`` (sentences, status).
+    production period [start, end). ``more_segments``: further ``items`` columns
+    (e.g. ``intent``) for which the update is also compared per value (key
+    ``update_eval_by``: {column: table}). Returns a dict of tidy DataFrames plus
+    ``open_risks`` (risk, evidence, owner) and ``verdict`` (sentences, status).
     """
     from . import safety
     if segment not in ("language", "intent", "source", "template_id"):
@@ -582,6 +585,15 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
     mnf = wh.query("SELECT item_id, model_version, category, passed FROM eval_results "
                    "WHERE must_not_fail AND model_version IN (?, ?)", [baseline, candidate])
     out["must_not_fail"] = safety.must_not_fail_by_release(mnf) if len(mnf) else pd.DataFrame()
+    out["update_eval_by"] = {}
+    for col in more_segments:
+        if col not in ("language", "intent", "source", "template_id"):
+            raise ValueError(f"more_segments: {col!r} is not an items column (language, intent, source, template_id)")
+        frame = wh.query(f"SELECT e.item_id, e.model_version, e.score, i.{col} AS segment FROM eval_results e "
+                         "JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.model_version IN (?, ?) "
+                         "AND i.dataset = ?", [baseline, candidate, dataset])
+        out["update_eval_by"][col] = model_change_by_segment(frame, "segment", "score", "model_version", baseline,
+                                                             candidate, item="item_id", min_n=min_n, alpha=alpha)
     out["open_risks"] = _open_risks(out, owners, candidate)
     out["verdict"] = _verdict(out, baseline, candidate)
     return out
@@ -616,6 +628,11 @@ def _open_risks(out: dict, owners: Mapping[str, str], candidate: str) -> pd.Data
         r = out["update_eval_by_segment"].set_index("segment").loc[seg]
         add(f"{candidate} passes fewer core cases in {seg}",
             f"{r['estimate']:+.1%} (95% CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%})", "model")
+    for col, table in out.get("update_eval_by", {}).items():
+        for seg in _findings(table):
+            r = table.set_index("segment").loc[seg]
+            add(f"{candidate} passes fewer core cases for {col} = {seg}",
+                f"{r['estimate']:+.1%} (95% CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%}, n = {int(r['n'])})", "model")
     for key, what in (("pass_rate_by_segment", "core pass rate"), ("helpfulness_by_segment", "helpfulness")):
         for seg in _findings(out[key]):
             r = out[key].set_index("segment").loc[seg]
