@@ -333,7 +333,8 @@ def _log_length(length: Sequence, reference_length: float | None = None) -> tupl
 
 def length_bias_labels(pairs: pd.DataFrame, length: str, categories: Sequence, level: str = "nominal",
                        reference_length: float | None = None, cluster: str | None = None, alpha: float = 0.05,
-                       correction: str = "holm", judge: str = "judge", reference: str = "reference") -> pd.DataFrame:
+                       correction: str = "holm", judge: str = "judge", reference: str = "reference",
+                       min_informative: int = 10) -> pd.DataFrame:
     """Does the judge's label depend on the length of what it judges, given the reference label?
 
     Nominal tasks: for each category k, a logistic regression of [judge says k]
@@ -351,6 +352,13 @@ def length_bias_labels(pairs: pd.DataFrame, length: str, categories: Sequence, l
     the coefficient measures the length effect among items with the same
     reference label. With a noisy reference (a human consensus) some of the true
     label's effect can leak into ``x``.
+
+    Only the judge's *less common* answers within each reference label carry
+    information about ``x`` (``n_informative``: the sum over reference labels of
+    the smaller of "says k" and "does not"). With fewer than ``min_informative``
+    of them the coefficient would rest on a handful of items and its Wald
+    interval is unreliable (near separation); it is NaN with that reason (the
+    events-per-variable rule of Peduzzi et al. 1996).
     """
     x, ref_len = _log_length(pairs[length], reference_length)
     ok = np.isfinite(x)
@@ -383,14 +391,20 @@ def length_bias_labels(pairs: pd.DataFrame, length: str, categories: Sequence, l
     names = [f"reference={categories[k]}" for k in present] + ["x"]
     for k in range(1 if q == 2 else q):
         y = (jc == k).astype(float)
-        if y.min() == y.max():
+        says = np.bincount(rc, weights=y, minlength=q)
+        total = np.bincount(rc, minlength=q)
+        informative = int(np.minimum(says, total - says).sum())
+        if y.min() == y.max() or informative < min_informative:
             rows.append({**base, "category": str(categories[k]), "estimate": _NAN, "ci_low": _NAN, "ci_high": _NAN,
-                         "p_value": _NAN, "reason": "the judge always or never uses this category", "method": None})
+                         "p_value": _NAN, "n_informative": informative, "method": None,
+                         "reason": ("the judge always or never uses this category" if y.min() == y.max() else
+                                    f"only {informative} informative items (the judge's less common answer within "
+                                    f"each reference label; at least {min_informative} needed)")})
             continue
         res, reason, what = _fit_glm(y, X, names, groups)
         c = _coef(res, "x", alpha) if res is not None else {}
         est = c.get("estimate", _NAN)
-        rows.append({**base, "category": str(categories[k]),
+        rows.append({**base, "category": str(categories[k]), "n_informative": informative,
                      **{key: c.get(key, _NAN) for key in ("estimate", "se", "ci_low", "ci_high", "p_value")},
                      "odds_ratio_doubling": math.exp(est * math.log(2)) if math.isfinite(est) else _NAN,
                      "unit": "log-odds of the judge saying this category per unit log length ratio",
@@ -908,8 +922,9 @@ def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_mo
     term, linearly on the logit scale; nothing else that moves with length (real
     quality included) is separated from it, so LC removes any *value* of longer
     answers too; a model whose outputs are almost always longer than the
-    baseline's is extrapolated to equal length (``share_near_equal`` = share of
-    pairs with ``|difference / sd| < 0.5`` says how much data supports it).
+    baseline's is extrapolated to equal length (``share_near_equal``, the share of
+    pairs whose two lengths are within a factor 1.5 of each other, says how much
+    data supports it).
     Unlike AlpacaEval LC, there is no instruction-difficulty term and no
     regularisation towards the baseline (both need data AlpacaEval downloads), so
     the values differ from its published LC numbers.
@@ -917,9 +932,12 @@ def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_mo
     rows = []
     for name, g in frame.groupby(by, sort=True):
         s = g[score].to_numpy(dtype=float)
-        d = (g[len_model].to_numpy(dtype=float) - g[len_baseline].to_numpy(dtype=float))
+        lm_all, lb_all = g[len_model].to_numpy(dtype=float), g[len_baseline].to_numpy(dtype=float)
+        d = lm_all - lb_all
         ok = np.isfinite(s) & np.isfinite(d)
         s, d = s[ok], d[ok]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lm_ok, lb_ok = np.maximum(lm_all[ok], 1.0), np.maximum(lb_all[ok], 1.0)
         raw = uplift.proportion_ci(float(s.sum()), int(len(s)), "wilson", alpha)
         row = {by: name, "n": int(len(s)), "win_rate": raw["estimate"] * 100, "win_rate_ci_low": raw["ci_low"] * 100,
                "win_rate_ci_high": raw["ci_high"] * 100,
@@ -942,7 +960,8 @@ def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_mo
                      "lc_ci_low": float(expit(b0["ci_low"])) * 100, "lc_ci_high": float(expit(b0["ci_high"])) * 100,
                      "length_coef": b1["estimate"], "length_coef_ci_low": b1["ci_low"],
                      "length_coef_ci_high": b1["ci_high"], "length_sd": sd,
-                     "share_near_equal": float(np.mean(np.abs(z) < 0.5)), "reason": None,
+                     "share_near_equal": float(np.mean(np.abs(np.log(lm_ok / lb_ok)) < math.log(1.5))),
+                     "reason": None,
                      "method": ("logistic regression of the score (ties as half) on tanh(length difference / its "
                                 f"SD); LC = expit(intercept), {what} SE; raw: Wilson on wins + draws/2")})
     return pd.DataFrame(rows)
@@ -1904,6 +1923,121 @@ def judges_verdict(study: dict) -> tuple[list[str], str]:
         sentences.append("Thresholds live in judges.yaml; change them there, not in the report.")
     status = "alert" if by["must_not_use"] else "warn" if by["assist"] else "ok"
     return sentences[:5], status
+
+
+# ---------------------------------------------------------------------------------------------
+# readout tables (what the report shows; tidy frames from a judge_study)
+# ---------------------------------------------------------------------------------------------
+def agreement_overview(study: dict) -> pd.DataFrame:
+    """Per task, every agreement coefficient of the judge with the reference, with its CI."""
+    rows = []
+    for task, s in study["tasks"].items():
+        if "compare" not in s:
+            continue
+        t = s["compare"]["agreement"]
+        for r in t.itertuples(index=False):
+            rows.append({"task": task, "reference": s["reference"], "coefficient": r.coefficient,
+                         "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n_units),
+                         "reason": r.reason})
+    return pd.DataFrame(rows)
+
+
+def rater_overview(study: dict) -> pd.DataFrame:
+    """Per task: alpha of the humans with and without the judge, and the judge minus a typical human."""
+    rows = []
+    for task, s in study["tasks"].items():
+        a, g = s.get("as_rater"), s.get("gap")
+        if not a and not g:
+            continue
+        rows.append({"task": task, "alpha_humans": a["alpha_humans"] if a else _NAN,
+                     "alpha_with_judge": a["alpha_with_judge"] if a else _NAN,
+                     "change": a["change"] if a else _NAN, "change_ci_low": a["ci_low"] if a else _NAN,
+                     "change_ci_high": a["ci_high"] if a else _NAN,
+                     "judge_agreement": g.get("judge_agreement", _NAN) if g else _NAN,
+                     "human_agreement": g.get("human_agreement", _NAN) if g else _NAN,
+                     "gap": g.get("estimate", _NAN) if g else _NAN, "gap_ci_low": g.get("ci_low", _NAN) if g else _NAN,
+                     "gap_ci_high": g.get("ci_high", _NAN) if g else _NAN,
+                     "judge_rank": g.get("judge_rank") if g else None,
+                     "n_humans": a["n_human_raters"] if a else None})
+    return pd.DataFrame(rows)
+
+
+def category_overview(study: dict) -> pd.DataFrame:
+    """Per task and reference category: the judge's recall (and the humans'), precision and label shift."""
+    frames = []
+    for task, s in study["tasks"].items():
+        if "compare" not in s:
+            continue
+        pc = s["compare"]["per_category"].drop(columns=["method"]).assign(task=task)
+        frames.append(pc)
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    first = ["task", "category", "n_reference", "recall", "recall_ci_low", "recall_ci_high"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def length_overview(study: dict) -> pd.DataFrame:
+    """Per task: the judge's length coefficient beside the human raters' (same reference)."""
+    rows = []
+    for task, s in study["tasks"].items():
+        c = s.get("compare") or {}
+        for who, lb in (("judge", c.get("length_bias")), ("humans", s.get("human_length_bias"))):
+            if lb is None:
+                continue
+            for r in lb.itertuples(index=False):
+                rows.append({"task": task, "rater": who, "category": r.category, "estimate": r.estimate,
+                             "ci_low": r.ci_low, "ci_high": r.ci_high, "p_adjusted": getattr(r, "p_adjusted", _NAN),
+                             "n": r.n, "reason": r.reason})
+    return pd.DataFrame(rows)
+
+
+def segment_overview(study: dict) -> pd.DataFrame:
+    """Per task and segment: exact-match rate and alpha of judge and reference, with the difference from the rest."""
+    frames = []
+    for task, s in study["tasks"].items():
+        seg = (s.get("compare") or {}).get("by_segment")
+        if seg is not None and len(seg):
+            frames.append(seg.drop(columns=["method"]).assign(task=task))
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    return out[["task"] + [c for c in out.columns if c != "task"]]
+
+
+def preference_overview(study: dict) -> pd.DataFrame:
+    """The pairwise judge against the reference judge: one row per measure, with its CI."""
+    p = study.get("preferences")
+    if not p:
+        return pd.DataFrame()
+    judge, ref = p["judge"], p["reference_judge"]
+    pos = p["position"].set_index("judge")
+    lb = p["length"].set_index("judge")
+    rows = []
+    for j in pos.index:
+        r = pos.loc[j]
+        rows.append({"measure": f"{j}: first-shown answer wins (share of decisive verdicts)",
+                     "estimate": r.get("first_wins", _NAN), "ci_low": r.get("first_wins_ci_low", _NAN),
+                     "ci_high": r.get("first_wins_ci_high", _NAN), "n": r.get("n")})
+        rows.append({"measure": f"{j}: position effect (log-odds, +1 first / -1 second)",
+                     "estimate": r.get("logit", _NAN), "ci_low": r.get("logit_ci_low", _NAN),
+                     "ci_high": r.get("logit_ci_high", _NAN), "n": r.get("n")})
+    for j in lb.index:
+        r = lb.loc[j]
+        rows.append({"measure": f"{j}: length effect (log-odds per unit log length ratio)",
+                     "estimate": r.get("estimate", _NAN), "ci_low": r.get("ci_low", _NAN),
+                     "ci_high": r.get("ci_high", _NAN), "n": r.get("n")})
+    ex, gap, ag = p["excess_length"], p["gap"], p.get("agreement")
+    rows.append({"measure": f"{judge} length effect beyond {ref}'s", "estimate": ex.get("estimate", _NAN),
+                 "ci_low": ex.get("ci_low", _NAN), "ci_high": ex.get("ci_high", _NAN), "n": ex.get("n_items")})
+    rows.append({"measure": f"win rate of model a: {judge} minus {ref} (points)", "estimate": gap.get("estimate", _NAN),
+                 "ci_low": gap.get("ci_low", _NAN), "ci_high": gap.get("ci_high", _NAN), "n": gap.get("n_items")})
+    if ag:
+        for key, name in (("percent_agreement", "percent agreement"), ("cohen_kappa", "Cohen's kappa")):
+            rows.append({"measure": f"{judge} vs {ref}: {name} (a wins / tie / b wins)",
+                         "estimate": ag[key]["estimate"], "ci_low": ag[key]["ci_low"], "ci_high": ag[key]["ci_high"],
+                         "n": ag["n"]})
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------
