@@ -191,8 +191,10 @@ def test_alpaca_eval_sources_llama_family():
 
 
 def test_demo_review_verdict_names_ja_and_lists_owned_risks(wh):
-    review = F.responsible_ai_review(wh, n_boot=50)
-    assert review["verdict"]["worse_segments"] == ["ja"] and review["verdict"]["status"] == "alert"
+    review = F.responsible_ai_review(wh, n_boot=50, more_segments=["intent"])
+    # the planted regressions: ja (refusals) and the billing_refund intent (truth.eval.regressed_intent)
+    assert review["verdict"]["worse_segments"] == ["ja", "intent billing_refund"]
+    assert review["verdict"]["status"] == "alert"
     assert 3 <= len(review["verdict"]["sentences"]) <= 5
     risks = review["open_risks"]
     assert risks["owner"].notna().all()

@@ -665,12 +665,13 @@ def _open_risks(out: dict, owners: Mapping[str, str], candidate: str) -> pd.Data
 def _verdict(out: dict, baseline: str, candidate: str) -> dict:
     worse = sorted(set(_findings(out["update_under_refusal_by_segment"]) + _findings(out["update_unsafe_by_segment"])
                        + _findings(out["update_eval_by_segment"])))
+    worse += [f"{col} {seg}" for col, table in out.get("update_eval_by", {}).items() for seg in _findings(table)]
     better = sorted(set(_findings(out["update_eval_by_segment"], "better")
                         + _findings(out["update_unsafe_by_segment"], "better")))
     thin = sorted(set(out["update_eval_by_segment"].loc[lambda d: d["status"] == NOT_ENOUGH, "segment"].astype(str)))
     sentences = []
     if worse:
-        sentences.append(f"{candidate} is worse than {baseline} for users in {', '.join(worse)} "
+        sentences.append(f"{candidate} is worse than {baseline} for {', '.join(worse)} "
                          "(after Benjamini-Hochberg across segments); see the open risks.")
     else:
         sentences.append(f"No segment is worse under {candidate} than under {baseline} after Benjamini-Hochberg "
