@@ -203,3 +203,32 @@ def test_demo_review_verdict_names_ja_and_lists_owned_risks(wh):
     for seg in ("en", "de", "es", "fr"):     # no planted regression there: no risk names them as worse
         assert f"under-refuses harmful prompts in {seg}" not in text
         assert f"more unsafe incidents in {seg}" not in text
+
+
+def test_rater_effects_recover_planted_severity_offsets():
+    rng = np.random.default_rng(21)
+    offsets = {"r1": 0.0, "r2": 0.0, "r3": 2.0, "r4": 0.0, "r5": -1.5}
+    rows = []
+    for i in range(400):
+        quality = rng.gamma(2.0, 2.0)
+        for r in rng.choice(list(offsets), 3, replace=False):
+            rows.append({"item": i, "rater": r, "score": quality + offsets[r] + rng.normal(0, 1)})
+    out = F.rater_effects(pd.DataFrame(rows)).set_index("rater")
+    assert out.loc["r3", "direction"] == "higher" and out.loc["r5", "direction"] == "lower"
+    assert (out.loc[["r1", "r2", "r4"], "status"] != F.FINDING).all()
+    # leave-one-out difference: offset minus the mean offset of two co-raters drawn from the other four
+    for r in ("r3", "r5"):
+        others = np.mean([v for k, v in offsets.items() if k != r])
+        assert out.loc[r, "ci_low"] < offsets[r] - others < out.loc[r, "ci_high"]
+
+
+def test_mqm_general_2023_three_raters_per_segment():
+    from pathlib import Path
+    path = (Path(__file__).resolve().parents[1] / "data/external/wmt_mqm/generalMT2023/ende"
+            / "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz")
+    scores = F.read_mqm_scores(path)
+    assert scores["item"].nunique() == 1040 and scores["rater"].nunique() == 10
+    assert (scores.groupby("item")["rater"].nunique() == 3).all()
+    assert (scores["score"] >= 0).all()
+    eff = F.rater_effects(scores)
+    assert len(eff) == 10 and eff["ci_low"].notna().all()

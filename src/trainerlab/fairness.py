@@ -28,7 +28,8 @@ from scipy import stats
 from . import uplift
 from .drift import bh_adjust
 
-__all__ = ["representation", "segment_disparities", "model_change_by_segment", "rater_group_effects",
+__all__ = ["representation", "segment_disparities", "model_change_by_segment", "rater_group_effects", "rater_effects",
+           "read_mqm_scores", "responsible_ai_review",
            "group_agreement", "alpaca_source_changes", "NOT_ENOUGH", "FINDING", "NO_CLEAR"]
 
 NOT_ENOUGH, FINDING, NO_CLEAR = "not enough data", "finding", "no clear difference"
@@ -693,3 +694,89 @@ def _verdict(out: dict, baseline: str, candidate: str) -> dict:
     sentences.append(f"{n_risks} open risk{'s' if n_risks != 1 else ''} with owners are listed at the end.")
     status = "alert" if worse else ("warn" if n_risks else "ok")
     return {"sentences": sentences[:5], "status": status, "worse_segments": worse}
+
+
+# ---------------------------------------------------------------------------
+# Single raters against their co-raters; real data: MQM
+# ---------------------------------------------------------------------------
+def rater_effects(frame: pd.DataFrame, item: str = "item", rater: str = "rater", score: str = "score",
+                  min_items: int = 30, alpha: float = 0.05, correction: str = "fdr_bh") -> pd.DataFrame:
+    """Each rater's severity against the other raters of the same items.
+
+    For every item a rater scored with at least one other rater, the difference
+    between its score and the mean of the others (leave-one-out, so the rater does
+    not pull its own reference); the rater's effect is the mean difference over its
+    items with a t interval across items, BH across raters. Positive = scores
+    higher than its co-raters on the same items (for MQM: more severe).
+    """
+    _require(frame, [item, rater, score])
+    data = frame[[item, rater, score]].dropna().copy()
+    data[score] = pd.to_numeric(data[score], errors="raise")
+    data = data.groupby([item, rater], as_index=False)[score].mean()
+    g = data.groupby(item)[score]
+    total, count = g.transform("sum"), g.transform("count")
+    data = data[count >= 2]
+    data["diff"] = data[score] - (total[data.index] - data[score]) / (count[data.index] - 1)
+    rows = []
+    for r, part in data.groupby(rater, sort=True):
+        d = part["diff"].to_numpy(float)
+        row = {"rater": r, "n_items": int(len(d)), "mean_score": float(part[score].mean()), "reason": None}
+        if len(d) < min_items:
+            row.update(estimate=float(d.mean()) if len(d) else _NAN, ci_low=_NAN, ci_high=_NAN, p_value=_NAN,
+                       status=NOT_ENOUGH, reason=f"{len(d)} shared items < minimum {min_items}", method=None)
+        else:
+            se = float(d.std(ddof=1) / math.sqrt(len(d)))
+            t = stats.t(len(d) - 1)
+            est = float(d.mean())
+            crit = float(t.ppf(1 - alpha / 2))
+            row.update(estimate=est, ci_low=est - crit * se, ci_high=est + crit * se,
+                       p_value=float(2 * t.sf(abs(est / se))) if se > 0 else _NAN,
+                       method="mean difference to the leave-one-out mean of co-raters on the same items, t")
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["segment"] = out["rater"]
+    out = _finish(out, alpha, correction, higher_is_better=True).drop(columns=["segment"])
+    out["direction"] = out["direction"].replace({"better": "higher", "worse": "lower"})
+    return out
+
+
+# MQM severity weights of Freitag et al. (2021), TACL 9:1460, Table 2: Major 5, Minor 1,
+# Minor Fluency/Punctuation 0.1, Non-translation 25 (per segment).
+MQM_WEIGHTS = {"major": 5.0, "minor": 1.0, "minor_punctuation": 0.1, "non_translation": 25.0, "no-error": 0.0}
+
+
+def read_mqm_scores(path) -> pd.DataFrame:
+    """Segment-level MQM scores per system, segment and rater from a WMT MQM TSV
+    (``.tsv``, ``.tsv.gz`` or the ``.tsv.tar.gz`` of the side-by-side releases).
+
+    Attention-check rows (severity ``HOTW-test``) are left out; a rated segment with
+    only ``No-error`` rows scores 0. Returns item (system + segment), system, segment,
+    rater, score.
+    """
+    import csv
+    import tarfile
+    from pathlib import Path
+    path = Path(path)
+    read = dict(sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
+    if path.name.endswith(".tar.gz"):
+        with tarfile.open(path) as tf:
+            member = next((m for m in tf.getmembers() if m.name.endswith(".tsv")), None)
+            if member is None:
+                raise ValueError(f"{path}: no .tsv inside the archive")
+            df = pd.read_csv(tf.extractfile(member), **read, usecols=range(9))
+    else:
+        df = pd.read_csv(path, **read, usecols=range(9))
+    seg = "globalSegId" if "globalSegId" in df.columns else "seg_id"
+    _require(df, ["system", "rater", "category", "severity", seg], str(path))
+    df = df[df["severity"] != "HOTW-test"]
+    sev = df["severity"].str.lower()
+    cat = df["category"].str.lower()
+    w = np.where(cat.str.startswith("non-translation"), MQM_WEIGHTS["non_translation"],
+                 np.where(sev == "major", MQM_WEIGHTS["major"],
+                          np.where((sev == "minor") & (cat == "fluency/punctuation"), MQM_WEIGHTS["minor_punctuation"],
+                                   np.where(sev == "minor", MQM_WEIGHTS["minor"], 0.0))))
+    df = df.assign(weight=w)
+    out = df.groupby(["system", seg, "rater"], as_index=False)["weight"].sum().rename(
+        columns={seg: "segment", "weight": "score"})
+    out.insert(0, "item", out["system"] + ":" + out["segment"].astype(str))
+    return out
