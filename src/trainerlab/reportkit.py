@@ -98,14 +98,13 @@ def setup(*, quiet: bool = True) -> None:
                     cls._trainerlab_quiet = True
         except ImportError:  # pragma: no cover - tqdm is a dependency
             pass
-    try:
-        import pandas as pd
+    import sys
 
+    pd = sys.modules.get("pandas")  # text display options only; importing pandas just for them costs seconds
+    if pd is not None:
         pd.set_option("display.max_rows", 30)
         pd.set_option("display.max_columns", 30)
         pd.set_option("display.width", 160)
-    except ImportError:  # pragma: no cover
-        pass
 
 
 def open_warehouse(db: str | os.PathLike | None = None):
