@@ -11,7 +11,8 @@ reports: setup
 	$(TL) demo --seed $(SEED)
 	$(TL) report --all
 	$(TL) publish
-	@echo "open $(CURDIR)/reports/weekly_quality/latest/report.html   (the weekly quality report; every report: $(CURDIR)/reports/index.html)"
+	@echo "weekly quality report: $(CURDIR)/reports/weekly_quality/latest/report.html"
+	@echo "every report:          $(CURDIR)/reports/index.html"
 
 # The tests (what .ci/run runs).
 test: setup
