@@ -108,3 +108,24 @@ def test_weekly_report_renders_with_the_planted_truth_in_its_verdict(demo_db, tm
     assert "r05 since week 7" in text and "r12 since week 1" in text
     html = Path(res.as_json()["html"]).read_text()
     assert "Corrective actions" in html and "REQ-0001" in html
+
+
+def test_trend_windows_in_one_pass_equal_window_by_window(demo):
+    """kpi_history joins the windows as a table; each window must equal the one-window queries."""
+    ends = [pd.Timestamp("2026-08-10"), pd.Timestamp("2026-08-17"), pd.Timestamp("2026-08-24")]
+    hist = ops.kpi_history(demo, ends[-1], 3, config=ops.DEFAULT_CONFIG, dataset="demo", vendor="vendor_b")
+    for end in ends:
+        start = end - pd.Timedelta(days=7)
+        got = hist[hist["as_of"] == end].set_index("kpi")
+        thr = ops.throughput(demo, start, end, None, dataset="demo", vendor="vendor_b").iloc[0]
+        assert got.at["throughput_per_day", "value"] == pytest.approx(thr["n_labels"] / 7)
+        assert got.at["rework_rate", "value"] == pytest.approx(thr["n_rework"] / thr["n_labels"])
+        gold = ops.gold_accuracy(demo, start, end, dataset="demo", vendor="vendor_b").iloc[0]
+        assert (got.at["gold_accuracy", "value"], got.at["gold_accuracy", "n"]) == (pytest.approx(gold["estimate"]), gold["n"])
+        aud = ops.audit_pass_rate(demo, start, end, dataset="demo", vendor="vendor_b", task=["safety"]).iloc[0]
+        assert got.at["audit_pass_rate", "n"] == aud["n"]
+        assert got.at["audit_pass_rate", "ci_low"] == pytest.approx(aud["ci_low"])
+        disp = ops.dispute_rate(demo, start, end, None, dataset="demo", vendor="vendor_b").iloc[0]
+        assert got.at["clarity_disputes_per_100", "value"] == pytest.approx(disp["estimate"])
+        cost = ops.cost_per_accepted_label(demo, start, end, dataset="demo", vendor="vendor_b").set_index("vendor")
+        assert got.at["cost_per_accepted_label", "value"] == pytest.approx(cost.at["all", "estimate"])

@@ -335,6 +335,27 @@ def _by_sql(by: Sequence[str] | str | None, mapping: dict) -> tuple[list[str], l
     return [f"{mapping[b]} AS {b}" for b in by], by
 
 
+def _window_sql(ts_col: str, start, end, windows: pd.DataFrame | None):
+    """(join, select, where, params) restricting ``ts_col`` to ``[start, end)`` or, with
+    ``windows`` (a frame of non-overlapping windows ``w_start``, ``w_end``), labelling each
+    row with the end of the window that holds it (a CASE expression, portable SQL):
+    several trailing windows in one pass, grouped by ``window_end``. Parameters are in
+    text order: the select list's, then the WHERE clause's."""
+    if windows is None:
+        w, p = _window(ts_col, start, end)
+        return "", [], w, p
+    w = windows.sort_values("w_start")
+    starts, ends = [_ts(x) for x in w["w_start"]], [_ts(x) for x in w["w_end"]]
+    if any(starts[i + 1] < ends[i] for i in range(len(starts) - 1)):
+        raise ValueError("windows must not overlap")
+    case = "CASE " + " ".join(f"WHEN {ts_col} >= ? AND {ts_col} < ? THEN CAST(? AS TIMESTAMP)" for _ in starts) + " END"
+    params = []
+    for ws, we in zip(starts, ends):
+        params += [_py(ws), _py(we), _py(we)]
+    where, wp = _window(ts_col, min(starts), max(ends))
+    return "", [f"{case} AS window_end"], where, params + wp
+
+
 # =============================================================================
 # queue health: backlog, triage
 # =============================================================================
@@ -453,17 +474,20 @@ def time_to_triage(wh, as_of, window_days: float = 28, by: str | None = "priorit
 # throughput, audits, rework, gold, clarity
 # =============================================================================
 def throughput(wh, start=None, end=None, by: Sequence[str] | str | None = ("task",), *, dataset=None, task=None,
-               vendor=None) -> pd.DataFrame:
+               vendor=None, windows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Labels and items delivered in ``[start, end)``, per group.
 
     A label is an annotation with a non-empty label (explicit skips are counted
     apart in ``n_skips``); ``n_items`` counts distinct items; ``n_rework`` the rework
     labels. ``by`` takes task, vendor, rater, guideline_version, week, day.
     ``labels_per_day`` divides by the window's calendar days (when both ends are given).
+    ``windows`` (a frame with ``w_start`` and ``w_end``) computes several windows in one
+    pass instead of ``[start, end)``, one group per ``window_end``.
     """
     sel, names = _by_sql(by, _BY_COLUMNS)
     join, where, params = _scope("a", dataset=dataset, task=task, vendor=vendor)
-    w, p = _window("a.annotated_at", start, end)
+    wj, wsel, w, p = _window_sql("a.annotated_at", start, end, windows)
+    join, sel, names = wj + join, wsel + sel, (["window_end"] if wsel else []) + names
     where = ["a.annotated_at IS NOT NULL", *w, *where]
     params = [*p, *params]
     group = (" GROUP BY " + ", ".join(str(i + 1) for i in range(len(names)))) if names else ""
@@ -478,14 +502,14 @@ def throughput(wh, start=None, end=None, by: Sequence[str] | str | None = ("task
         + (" ORDER BY " + ", ".join(names) if names else ""), params)
     for col in ("n_labels", "n_skips", "n_rework", "n_items", "n_raters"):
         df[col] = df[col].fillna(0).astype(int)
-    if start is not None and end is not None:
+    if start is not None and end is not None and windows is None:
         days = (_ts(end) - _ts(start)) / _DAY
         df["labels_per_day"] = df["n_labels"] / days
     return df
 
 
 def audit_pass_rate(wh, start=None, end=None, by: Sequence[str] | str | None = None, *, dataset=None, task=None,
-                    vendor=None, alpha: float = 0.05) -> pd.DataFrame:
+                    vendor=None, alpha: float = 0.05, windows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Share of audited labels that passed, with Wilson intervals.
 
     ``by`` takes task, vendor, rater, week, error_category (the last one counts failures
@@ -498,14 +522,15 @@ def audit_pass_rate(wh, start=None, end=None, by: Sequence[str] | str | None = N
     if "vendor" in names:
         join += (" LEFT JOIN (SELECT annotator_id, max(vendor) AS vendor FROM annotations GROUP BY annotator_id) AS rv2 "
                  "ON rv2.annotator_id = au.annotator_id")
-    w, p = _window("au.audited_at", start, end)
+    wj, wsel, w, p = _window_sql("au.audited_at", start, end, windows)
+    join, sel, names = wj + join, wsel + sel, (["window_end"] if wsel else []) + names
     where = [*w, *where] or ["TRUE"]
     group = (" GROUP BY " + ", ".join(str(i + 1) for i in range(len(names)))) if names else ""
     df = wh.query(
-        f"SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
-        "sum(CASE WHEN au.passed THEN 1 ELSE 0 END) AS k FROM audits au"
-        f"{join} WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""),
-        [*p, *params])
+              f"SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
+              "sum(CASE WHEN au.passed THEN 1 ELSE 0 END) AS k FROM audits au"
+              f"{join} WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""),
+              [*p, *params])
     df["n"] = df["n"].fillna(0).astype(int)
     df["k"] = df["k"].fillna(0).astype(int)
     df = _wilson_cols(df, "k", "n", alpha)
@@ -532,20 +557,22 @@ def _gold_cte() -> str:
 
 
 def gold_accuracy(wh, start=None, end=None, by: Sequence[str] | str | None = None, *, dataset=None, task=None,
-                  vendor=None, alpha: float = 0.05) -> pd.DataFrame:
+                  vendor=None, alpha: float = 0.05, windows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Share of gold checks (annotations of gold items) whose label equals the gold label,
     per group, with Wilson intervals. Exact match on every scale (per-rater accuracy with
     a tolerance for ordinal scales is :func:`trainerlab.annotators.gold_accuracy`)."""
     sel, names = _by_sql(by, _BY_COLUMNS)
     join, where, params = _scope("a", dataset=dataset, task=task, vendor=vendor)
-    w, p = _window("a.annotated_at", start, end)
+    wj, wsel, w, p = _window_sql("a.annotated_at", start, end, windows)
+    join, sel, names = wj + join, wsel + sel, (["window_end"] if wsel else []) + names
     where = ["a.label IS NOT NULL", *w, *where]
     group = (" GROUP BY " + ", ".join(str(i + 1) for i in range(len(names)))) if names else ""
     df = wh.query(
-        f"WITH {_gold_cte()} SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
-        "sum(CASE WHEN a.label = g.gold_label THEN 1 ELSE 0 END) AS k "
-        f"FROM annotations a JOIN g ON g.item_id = a.item_id AND g.task = a.task{join} "
-        f"WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""), [*p, *params])
+              f"WITH {_gold_cte()} SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
+              "sum(CASE WHEN a.label = g.gold_label THEN 1 ELSE 0 END) AS k "
+              f"FROM annotations a JOIN g ON g.item_id = a.item_id AND g.task = a.task{join} "
+              f"WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""),
+              [*p, *params])
     df["n"] = df["n"].fillna(0).astype(int)
     df["k"] = df["k"].fillna(0).astype(int)
     df = _wilson_cols(df, "k", "n", alpha)
@@ -555,7 +582,8 @@ def gold_accuracy(wh, start=None, end=None, by: Sequence[str] | str | None = Non
 
 
 def dispute_rate(wh, start=None, end=None, by: Sequence[str] | str | None = ("task",), *, dataset=None, task=None,
-                 vendor=None, include_gold: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+                 vendor=None, include_gold: bool = False, alpha: float = 0.05,
+                 windows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Guideline clarity index: items whose raters gave more than one label, per 100 items
     with two or more labels (the ``(any)`` row of :func:`trainerlab.annotators.clarity_index`,
     as one SQL reduction). Gold items are left out unless ``include_gold`` (they are
@@ -563,7 +591,8 @@ def dispute_rate(wh, start=None, end=None, by: Sequence[str] | str | None = ("ta
     mapping = {k: v for k, v in _BY_COLUMNS.items() if k != "rater"}
     sel, names = _by_sql(by, mapping)
     join, where, params = _scope("a", dataset=dataset, task=task, vendor=vendor)
-    w, p = _window("a.annotated_at", start, end)
+    wj, wsel, w, p = _window_sql("a.annotated_at", start, end, windows)
+    join, sel, names = wj + join, wsel + sel, (["window_end"] if wsel else []) + names
     where = ["a.label IS NOT NULL", *w, *where]
     if not include_gold:
         where.append("a.item_id NOT IN (SELECT item_id FROM gold)")
@@ -571,11 +600,12 @@ def dispute_rate(wh, start=None, end=None, by: Sequence[str] | str | None = ("ta
     # an item disputes within one task: the unit is (task, item) whatever the grouping
     inner_group = ", ".join(str(i + 1) for i in range(len(names) + 2))
     df = wh.query(
-        f"WITH per AS (SELECT {', '.join(sel) + ', ' if sel else ''}a.task AS task_, a.item_id, count(*) AS m, "
-        f"count(DISTINCT a.label) AS d FROM annotations a{join} WHERE {' AND '.join(where)} GROUP BY {inner_group}) "
-        f"SELECT {keys + ', ' if names else ''}sum(CASE WHEN m >= 2 THEN 1 ELSE 0 END) AS n, "
-        "sum(CASE WHEN m >= 2 AND d > 1 THEN 1 ELSE 0 END) AS k FROM per"
-        + (f" GROUP BY {keys} ORDER BY {keys}" if names else ""), [*p, *params])
+              f"WITH per AS (SELECT {', '.join(sel) + ', ' if sel else ''}a.task AS task_, a.item_id, count(*) AS m, "
+              f"count(DISTINCT a.label) AS d FROM annotations a{join} WHERE {' AND '.join(where)} "
+              f"GROUP BY {inner_group}) "
+              f"SELECT {keys + ', ' if names else ''}sum(CASE WHEN m >= 2 THEN 1 ELSE 0 END) AS n, "
+              "sum(CASE WHEN m >= 2 AND d > 1 THEN 1 ELSE 0 END) AS k FROM per"
+              + (f" GROUP BY {keys} ORDER BY {keys}" if names else ""), [*p, *params])
     df["n"] = df["n"].fillna(0).astype(int)
     df["k"] = df["k"].fillna(0).astype(int)
     df = _wilson_cols(df, "k", "n", alpha)
@@ -744,10 +774,16 @@ def cost_per_accepted_label(wh, start=None, end=None, *, rates: dict | None = No
     """
     cfg = config or DEFAULT_CONFIG
     rates = rates if rates is not None else cfg.get("costs", {})
+    thr = throughput(wh, start, end, ("vendor",), dataset=dataset, task=task, vendor=vendor)
+    aud = audit_pass_rate(wh, start, end, ("vendor",), dataset=dataset, task=task, vendor=vendor)
+    return _cost_table(thr, aud, rates)
+
+
+def _cost_table(thr: pd.DataFrame, aud: pd.DataFrame, rates: dict) -> pd.DataFrame:
+    """Cost per accepted label from labels by vendor (:func:`throughput`) and audits by vendor."""
     per_hour = dict(rates.get("per_hour", {}) or {})
     per_label = dict(rates.get("per_label", {}) or {})
-    thr = throughput(wh, start, end, ("vendor",), dataset=dataset, task=task, vendor=vendor)
-    aud = audit_pass_rate(wh, start, end, ("vendor",), dataset=dataset, task=task, vendor=vendor).set_index("vendor")
+    aud = aud.set_index("vendor")
     rows = []
     for r in thr.itertuples(index=False):
         v = r.vendor
@@ -917,74 +953,51 @@ def _row(name, value, ci_low=np.nan, ci_high=np.nan, n=None, method=None, reason
 def _kpi_values(wh, as_of: pd.Timestamp, cfg: dict, *, dataset=None, task=None, vendor=None,
                 names: Sequence[str] = KPI_NAMES, coverage_cache: dict | None = None) -> dict[str, dict]:
     """Every KPI's value at ``as_of`` (one window), as {name: row}."""
+    return _kpi_values_many(wh, [as_of], cfg, dataset=dataset, task=task, vendor=vendor, names=names,
+                            coverage_cache=coverage_cache)[_ts(as_of)]
+
+
+def _pick_window(frame: pd.DataFrame, end: pd.Timestamp, **match) -> pd.DataFrame:
+    sub = frame[pd.to_datetime(frame["window_end"]) == end] if len(frame) else frame
+    for k, v in match.items():
+        sub = sub[sub[k] == v]
+    return sub
+
+
+def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None, vendor=None,
+                     names: Sequence[str] = KPI_NAMES, coverage_cache: dict | None = None) -> dict:
+    """Every KPI at each as-of time, as {as_of: {name: row}}. The annotation and audit KPIs
+    of all windows come from one grouped query each (the windows joined as a small table);
+    the request KPIs are computed per window (the requests table is small)."""
     spec = cfg["kpi"]
     days = float(cfg["window"]["days"])
-    start = as_of - pd.Timedelta(days=days)
-    out: dict[str, dict] = {}
+    ends = sorted({_ts(t) for t in as_ofs})
+    if any(b - a < pd.Timedelta(days=days) for a, b in zip(ends, ends[1:])):
+        # overlapping windows (window longer than the step): one pass per window
+        out = {}
+        for t in ends:
+            out.update(_kpi_values_many(wh, [t], cfg, dataset=dataset, task=task, vendor=vendor, names=names,
+                                        coverage_cache=coverage_cache))
+        return out
+    windows = pd.DataFrame({"w_start": [t - pd.Timedelta(days=days) for t in ends], "w_end": ends})
     scope = {"dataset": dataset, "task": task, "vendor": vendor}
-    if "backlog_age_median_days" in names:
-        b = backlog_summary(wh, as_of, older_than_days=spec["backlog_age_median_days"].get("target", 14)).iloc[0]
-        out["backlog_age_median_days"] = _row("backlog_age_median_days", b["median_age_days"], n=int(b["n_open"]),
-                                              method=b["method"], reason=b["reason"])
-    thr = None
-    if "throughput_per_day" in names or "rework_rate" in names:
-        thr = throughput(wh, start, as_of, None, **scope).iloc[0]
-    if "throughput_per_day" in names:
-        out["throughput_per_day"] = _row("throughput_per_day", thr["n_labels"] / days, n=int(thr["n_labels"]),
-                                         method=f"labels (non-empty) in the {days:g} days before as-of / {days:g}; "
-                                                "a census (no CI)")
-    if "audit_pass_rate" in names:
-        hs = _as_list(spec["audit_pass_rate"].get("tasks"))
-        tasks = _as_list(task)
-        if hs and tasks:
-            tasks = [t for t in tasks if t in hs]
-        elif hs:
-            tasks = hs
-        if tasks == []:
-            out["audit_pass_rate"] = _row("audit_pass_rate", np.nan, n=0,
-                                          reason="the task filter holds no high-stakes task")
-        else:
-            a = audit_pass_rate(wh, start, as_of, None, dataset=dataset, task=tasks, vendor=vendor).iloc[0]
-            out["audit_pass_rate"] = _row("audit_pass_rate", a["estimate"], a["ci_low"], a["ci_high"], int(a["n"]),
-                                          a["method"] + (f" (tasks {', '.join(tasks)})" if tasks else ""), a["reason"])
-    if "rework_rate" in names:
-        n, k = int(thr["n_labels"]), int(thr["n_rework"])
-        lo, hi = wilson_interval(np.array([k]), np.array([n]))
-        out["rework_rate"] = _row("rework_rate", k / n if n else np.nan, float(lo[0]) if n else np.nan,
-                                  float(hi[0]) if n else np.nan, n, "rework labels / labels; Wilson 95% CI",
-                                  None if n else "no labels in the window")
-    if "time_to_triage_median_days" in names:
-        s = spec["time_to_triage_median_days"]
-        sev = s.get("severity")
-        tt = time_to_triage(wh, as_of, s.get("window_days", 28), by="priority",
-                            target_days=s.get("target", 1) or 1, config=cfg)
-        row = tt[tt["group"] == (sev or "all")]
-        if row.empty:
-            out["time_to_triage_median_days"] = _row("time_to_triage_median_days", np.nan, n=0,
-                                                     reason=f"no {sev} requests opened in the window")
-        else:
-            r = row.iloc[0]
-            out["time_to_triage_median_days"] = _row(
-                "time_to_triage_median_days", r["estimate"], r["ci_low"], r["ci_high"], int(r["n"]),
-                r["method"] + (f"; severity {sev}" if sev else ""), r["reason"])
-    if "gold_accuracy" in names:
-        g = gold_accuracy(wh, start, as_of, None, **scope).iloc[0]
-        out["gold_accuracy"] = _row("gold_accuracy", g["estimate"], g["ci_low"], g["ci_high"], int(g["n"]),
-                                    g["method"], g["reason"])
-    if "clarity_disputes_per_100" in names:
-        c = dispute_rate(wh, start, as_of, None, **scope).iloc[0]
-        out["clarity_disputes_per_100"] = _row("clarity_disputes_per_100", c["estimate"], c["ci_low"], c["ci_high"],
-                                               int(c["n_items"]), c["method"], c["reason"])
-    if "cost_per_accepted_label" in names:
-        c = cost_per_accepted_label(wh, start, as_of, config=cfg, **scope)
-        c = c[c["vendor"] == "all"]
-        if c.empty:
-            out["cost_per_accepted_label"] = _row("cost_per_accepted_label", np.nan, n=0, reason="no labels in the window")
-        else:
-            r = c.iloc[0]
-            out["cost_per_accepted_label"] = _row("cost_per_accepted_label", r["estimate"], r["ci_low"], r["ci_high"],
-                                                  int(r["labels"]), r["method"], r["reason"])
-    if "evaluation_coverage" in names:
+    need = set(names)
+    thr = throughput(wh, by=None, windows=windows, **scope) if need & {"throughput_per_day", "rework_rate"} else None
+    aud = gold = disp = thr_v = aud_v = None
+    hs = _as_list(spec["audit_pass_rate"].get("tasks"))
+    tasks = _as_list(task)
+    audit_tasks = ([t for t in tasks if t in hs] if (hs and tasks) else (hs or tasks))
+    if "audit_pass_rate" in need and audit_tasks != []:
+        aud = audit_pass_rate(wh, by=None, dataset=dataset, task=audit_tasks, vendor=vendor, windows=windows)
+    if "gold_accuracy" in need:
+        gold = gold_accuracy(wh, by=None, windows=windows, **scope)
+    if "clarity_disputes_per_100" in need:
+        disp = dispute_rate(wh, by=None, windows=windows, **scope)
+    if "cost_per_accepted_label" in need:
+        thr_v = throughput(wh, by=("vendor",), windows=windows, **scope)
+        aud_v = audit_pass_rate(wh, by=("vendor",), windows=windows, **scope)
+    cov = None
+    if "evaluation_coverage" in need:
         if coverage_cache is not None and "evaluation_coverage" in coverage_cache:
             cov = coverage_cache["evaluation_coverage"]
         else:
@@ -992,20 +1005,96 @@ def _kpi_values(wh, as_of: pd.Timestamp, cfg: dict, *, dataset=None, task=None, 
                                       target=spec["evaluation_coverage"].get("target", 0.8))
             if coverage_cache is not None:
                 coverage_cache["evaluation_coverage"] = cov
-        out["evaluation_coverage"] = _row("evaluation_coverage", cov.get("covered_share", np.nan), n=cov.get("n_top"),
-                                          method=cov.get("method"), reason=cov.get("reason"))
-    if "regression_escapes_per_release" in names:
-        esc = regression_escapes(wh, as_of)
-        if esc.empty:
-            out["regression_escapes_per_release"] = _row("regression_escapes_per_release", np.nan, n=0,
-                                                         reason="no GO release decisions recorded")
-        else:
-            r = esc.iloc[-1]
-            out["regression_escapes_per_release"] = _row(
-                "regression_escapes_per_release", float(r["n_escapes"]), n=int(r["n_escapes"]),
-                method=f"regression cases found in production since the latest release ({r['candidate']}); a count",
-                reason=None)
-    return out
+    result: dict = {}
+    for as_of in ends:
+        out: dict[str, dict] = {}
+        if "backlog_age_median_days" in need:
+            b = backlog_summary(wh, as_of, older_than_days=spec["backlog_age_median_days"].get("target", 14)).iloc[0]
+            out["backlog_age_median_days"] = _row("backlog_age_median_days", b["median_age_days"], n=int(b["n_open"]),
+                                                  method=b["method"], reason=b["reason"])
+        if thr is not None:
+            t = _pick_window(thr, as_of)
+            n_lab = int(t["n_labels"].sum()) if len(t) else 0
+            n_rew = int(t["n_rework"].sum()) if len(t) else 0
+            if "throughput_per_day" in need:
+                out["throughput_per_day"] = _row("throughput_per_day", n_lab / days, n=n_lab,
+                                                 method=f"labels (non-empty) in the {days:g} days before as-of / "
+                                                        f"{days:g}; a census (no CI)")
+            if "rework_rate" in need:
+                lo, hi = wilson_interval(np.array([n_rew]), np.array([n_lab]))
+                out["rework_rate"] = _row("rework_rate", n_rew / n_lab if n_lab else np.nan,
+                                          float(lo[0]) if n_lab else np.nan, float(hi[0]) if n_lab else np.nan, n_lab,
+                                          "rework labels / labels; Wilson 95% CI", None if n_lab else "no labels in the window")
+        if "audit_pass_rate" in need:
+            if aud is None:
+                out["audit_pass_rate"] = _row("audit_pass_rate", np.nan, n=0,
+                                              reason="the task filter holds no high-stakes task")
+            else:
+                out["audit_pass_rate"] = _share_row("audit_pass_rate", _pick_window(aud, as_of),
+                                                    "passed audits / audits in the window; Wilson 95% CI"
+                                                    + (f" (tasks {', '.join(audit_tasks)})" if audit_tasks else ""),
+                                                    "no audits in the window")
+        if "time_to_triage_median_days" in need:
+            sp = spec["time_to_triage_median_days"]
+            sev = sp.get("severity")
+            tt = time_to_triage(wh, as_of, sp.get("window_days", 28), by="priority",
+                                target_days=sp.get("target", 1) or 1, config=cfg)
+            row = tt[tt["group"] == (sev or "all")]
+            if row.empty:
+                out["time_to_triage_median_days"] = _row("time_to_triage_median_days", np.nan, n=0,
+                                                         reason=f"no {sev} requests opened in the window")
+            else:
+                r = row.iloc[0]
+                out["time_to_triage_median_days"] = _row(
+                    "time_to_triage_median_days", r["estimate"], r["ci_low"], r["ci_high"], int(r["n"]),
+                    r["method"] + (f"; severity {sev}" if sev else ""), r["reason"])
+        if gold is not None:
+            out["gold_accuracy"] = _share_row("gold_accuracy", _pick_window(gold, as_of),
+                                              "gold checks labelled as the newest gold label / gold checks; Wilson 95% CI",
+                                              "no gold checks in the window")
+        if disp is not None:
+            d = _pick_window(disp, as_of)
+            k, n = (int(d["n_disputes"].sum()), int(d["n_items"].sum())) if len(d) else (0, 0)
+            lo, hi = wilson_interval(np.array([k]), np.array([n]))
+            out["clarity_disputes_per_100"] = _row(
+                "clarity_disputes_per_100", 100 * k / n if n else np.nan, 100 * float(lo[0]) if n else np.nan,
+                100 * float(hi[0]) if n else np.nan, n,
+                "items with more than one distinct label per 100 items with two or more labels; Wilson 95% CI",
+                None if n else "no items with two or more labels")
+        if thr_v is not None:
+            c = _cost_table(_pick_window(thr_v, as_of).drop(columns=["window_end"]),
+                            _pick_window(aud_v, as_of).drop(columns=["window_end"]), cfg.get("costs", {}))
+            c = c[c["vendor"] == "all"]
+            if c.empty:
+                out["cost_per_accepted_label"] = _row("cost_per_accepted_label", np.nan, n=0,
+                                                      reason="no labels in the window")
+            else:
+                r = c.iloc[0]
+                out["cost_per_accepted_label"] = _row("cost_per_accepted_label", r["estimate"], r["ci_low"],
+                                                      r["ci_high"], int(r["labels"]), r["method"], r["reason"])
+        if cov is not None:
+            out["evaluation_coverage"] = _row("evaluation_coverage", cov.get("covered_share", np.nan),
+                                              n=cov.get("n_top"), method=cov.get("method"), reason=cov.get("reason"))
+        if "regression_escapes_per_release" in need:
+            esc = regression_escapes(wh, as_of)
+            if esc.empty:
+                out["regression_escapes_per_release"] = _row("regression_escapes_per_release", np.nan, n=0,
+                                                             reason="no GO release decisions recorded")
+            else:
+                r = esc.iloc[-1]
+                out["regression_escapes_per_release"] = _row(
+                    "regression_escapes_per_release", float(r["n_escapes"]), n=int(r["n_escapes"]),
+                    method=f"regression cases found in production since the latest release ({r['candidate']}); a count",
+                    reason=None)
+        result[as_of] = out
+    return result
+
+
+def _share_row(name: str, frame: pd.DataFrame, method: str, empty_reason: str) -> dict:
+    k, n = (int(frame["k"].sum()), int(frame["n"].sum())) if len(frame) else (0, 0)
+    lo, hi = wilson_interval(np.array([k]), np.array([n]))
+    return _row(name, k / n if n else np.nan, float(lo[0]) if n else np.nan, float(hi[0]) if n else np.nan, n,
+                method, None if n else empty_reason)
 
 
 def kpi_history(wh, as_of=None, weeks: int | None = None, *, config: dict | None = None, dataset=None, task=None,
@@ -1018,11 +1107,12 @@ def kpi_history(wh, as_of=None, weeks: int | None = None, *, config: dict | None
     as_of = resolve_as_of(wh, as_of)
     weeks = int(weeks or cfg["window"].get("trend_weeks", 8))
     cache: dict = {} if _cache is None else _cache
+    ends = [as_of - pd.Timedelta(days=7 * w) for w in range(weeks - 1, -1, -1)]
+    many = _kpi_values_many(wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=names,
+                            coverage_cache=cache)
     frames = []
-    for w in range(weeks - 1, -1, -1):
-        t = as_of - pd.Timedelta(days=7 * w)
-        vals = _kpi_values(wh, t, cfg, dataset=dataset, task=task, vendor=vendor, names=names, coverage_cache=cache)
-        for name, row in vals.items():
+    for t in ends:
+        for name, row in many[t].items():
             frames.append({"kpi": name, "as_of": t, "value": row["value"], "ci_low": row["ci_low"],
                            "ci_high": row["ci_high"], "n": row["n"]})
     return pd.DataFrame(frames)
@@ -1039,16 +1129,13 @@ def kpi_table(wh, as_of=None, *, config: dict | None = None, dataset=None, task=
     """
     cfg = config or load_kpi_config()
     as_of = resolve_as_of(wh, as_of)
-    cache: dict = {}
-    vals = _kpi_values(wh, as_of, cfg, dataset=dataset, task=task, vendor=vendor, names=names, coverage_cache=cache)
+    weeks = int(cfg["window"].get("trend_weeks", 8)) if trend else 1
+    ends = [as_of - pd.Timedelta(days=7 * w) for w in range(weeks - 1, -1, -1)]
+    many = _kpi_values_many(wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=names, coverage_cache={})
+    vals = many[as_of]
     hist = None
     if trend:
-        weeks = int(cfg["window"].get("trend_weeks", 8))
-        current = pd.DataFrame([{"kpi": k, "as_of": as_of, "value": v["value"], "ci_low": v["ci_low"],
-                                 "ci_high": v["ci_high"], "n": v["n"]} for k, v in vals.items()])
-        earlier = kpi_history(wh, as_of - pd.Timedelta(days=7), weeks - 1, config=cfg, dataset=dataset, task=task,
-                              vendor=vendor, names=names, _cache=cache) if weeks > 1 else None
-        hist = pd.concat([f for f in (earlier, current) if f is not None and len(f)], ignore_index=True)
+        hist = pd.DataFrame([{"kpi": k, "as_of": t, "value": v["value"]} for t in ends for k, v in many[t].items()])
     rows = []
     for name in names:
         v = vals.get(name)
