@@ -278,6 +278,31 @@ def test_length_controlled_win_rate_recovers_the_win_rate_at_equal_length():
     assert lc.loc["verbose", "win_rate"] > lc.loc["verbose", "lc_win_rate"] + 15   # the raw rate rewards length
 
 
+def test_prompt_difficulty_removes_part_of_the_confounding_of_length_with_hard_prompts():
+    # harder prompts get longer answers and lower win rates: length and difficulty are confounded
+    rng = np.random.default_rng(12)
+    n_prompts = 800
+    hard = rng.normal(0, 1.0, n_prompts)
+    rows, truth = [], {}
+    for m, theta in enumerate([-1.0, -0.5, 0.0, 0.2, 0.5, 0.8, 1.0, 1.5, 1.8, 2.0, 2.5, 3.0]):
+        d = rng.normal(300, 300, n_prompts) + 250 * hard
+        s = (rng.random(n_prompts) < expit(theta + np.tanh(d / d.std(ddof=1)) - hard)).astype(float)
+        truth[f"m{m}"] = 100 * expit(theta - hard).mean()         # the win rate at equal length
+        rows.append(pd.DataFrame({"model": f"m{m}", "instruction": np.arange(n_prompts), "score": s,
+                                  "len_baseline": 1000, "len_model": np.maximum(1000 + d, 10)}))
+    f = pd.concat(rows, ignore_index=True)
+    f["difficulty"] = J.instruction_difficulty(f)
+    with_d = J.length_controlled_win_rate(f, difficulty="difficulty").set_index("model")["lc_win_rate"]
+    without = J.length_controlled_win_rate(f).set_index("model")["lc_win_rate"]
+    raw = J.length_controlled_win_rate(f).set_index("model")["win_rate"]
+    err_with = (with_d - pd.Series(truth)).abs()
+    err_without = (without - pd.Series(truth)).abs()
+    assert (err_with < err_without).sum() >= 11          # closer to the truth for (almost) every model
+    assert ((raw - pd.Series(truth)) > err_with).all()   # and both closer than the raw win rate
+    # an estimated difficulty (from ~11 other verdicts per prompt) corrects only part of the confounding
+    assert err_with.mean() > 2
+
+
 def test_raw_win_rates_equal_the_published_alpacaeval_leaderboard():
     files = [ALPACA / m / "alpaca_eval_gpt4" / "annotations.json.gz"
              for m in ("zephyr-7b-beta", "llama-2-7b-chat-hf", "alpaca-7b")]

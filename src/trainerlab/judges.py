@@ -53,10 +53,12 @@ __all__ = [
     "judge_vs_reference", "confusion_matrix", "per_category", "agreement_by_segment", "length_bias_labels",
     "judge_as_rater", "gap_to_humans", "preference_frame", "position_bias", "position_consistency",
     "length_bias_pairwise", "length_bias_excess", "win_rate_gap", "pairwise_agreement", "self_preference",
-    "length_controlled_win_rate", "win_probability_by_length", "alpaca_eval_frame", "identical_judge_files",
+    "length_controlled_win_rate", "instruction_difficulty", "win_probability_by_length", "alpaca_eval_frame",
+    "identical_judge_files",
     "alpaca_eval_study", "prelabel_actions", "prelabel_acceptance", "anchoring", "load_thresholds",
     "thresholds_for", "decide", "decision_table", "judge_study", "preference_study", "prelabel_study",
-    "judges_verdict", "DEFAULT_THRESHOLDS",
+    "judges_verdict", "DEFAULT_THRESHOLDS", "recall_figure", "length_curve_figure", "length_effect_figure",
+    "lc_figure", "position_figure",
 ]
 
 
@@ -906,17 +908,39 @@ def self_preference(pf: pd.DataFrame, judge: str, judge_family: str, model_famil
 # ---------------------------------------------------------------------------------------------
 # length-controlled win rate (in the spirit of AlpacaEval LC)
 # ---------------------------------------------------------------------------------------------
+def instruction_difficulty(frame: pd.DataFrame, item: str = "instruction", by: str = "model",
+                           score: str = "score") -> pd.Series:
+    """How hard each prompt is, from the *other* models' results on it (for :func:`length_controlled_win_rate`).
+
+    For a row of model m on prompt x: ``-logit((s_x - s_mx + 0.5) / (n_x - 1 + 1))``,
+    with ``s_x`` the sum of the scores of every model on x and ``n_x`` their number
+    (leave the row's own model out, add half a win and half a loss so prompts every
+    other model won or lost stay finite), centred to mean 0. High = the other
+    models mostly lost on it. Needs several models on the same prompts.
+    """
+    s = frame[score].astype(float)
+    grp = frame.groupby(item)[score]
+    total, count = frame[item].map(grp.sum()), frame[item].map(grp.count())
+    p_other = (total - s + 0.5) / (count - 1 + 1.0)
+    d = -logit(p_other.to_numpy(dtype=float))
+    d = d - np.nanmean(d)
+    return pd.Series(d, index=frame.index, name="instruction_difficulty")
+
+
 def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_model: str = "len_model",
-                               len_baseline: str = "len_baseline", by: str = "model", alpha: float = 0.05,
-                               min_n: int = 20) -> pd.DataFrame:
+                               len_baseline: str = "len_baseline", by: str = "model",
+                               difficulty: str | None = None, alpha: float = 0.05, min_n: int = 20) -> pd.DataFrame:
     """Raw and length-controlled win rates of each model against its baseline, in percent.
 
     Per model, a logistic regression of the score (1 model wins, 0 baseline wins,
     0.5 tie: AlpacaEval's soft target) on ``tanh((len_model - len_baseline) / sd)``,
     ``sd`` the standard deviation of that model's length differences (as AlpacaEval's
-    ``length_controlled_v1`` GLM). The length-controlled win rate is the fitted win
-    probability at a length difference of zero, ``expit(intercept)``, with the
-    interval from the intercept's robust (HC0) standard error.
+    ``length_controlled_v1`` GLM), and, with ``difficulty`` (a column, e.g. from
+    :func:`instruction_difficulty`), the prompt's difficulty with its own weight.
+    The length-controlled win rate is the fitted win probability with the length
+    term set to zero, averaged over the prompts: ``mean_x expit(a + c * difficulty_x)``
+    (``expit(a)`` without difficulty), with a delta-method interval from the fit's
+    robust (HC0) covariance.
 
     Assumptions: the judge's preference depends on length only through this one
     term, linearly on the logit scale; nothing else that moves with length (real
@@ -924,46 +948,56 @@ def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_mo
     answers too; a model whose outputs are almost always longer than the
     baseline's is extrapolated to equal length (``share_near_equal``, the share of
     pairs whose two lengths are within a factor 1.5 of each other, says how much
-    data supports it).
-    Unlike AlpacaEval LC, there is no instruction-difficulty term and no
-    regularisation towards the baseline (both need data AlpacaEval downloads), so
-    the values differ from its published LC numbers.
+    data supports it). Unlike AlpacaEval LC there is no regularisation towards the
+    baseline and the difficulty comes from the models in the frame (AlpacaEval
+    downloads both), so the values differ from its published LC numbers.
     """
     rows = []
+    z_crit = stats.norm.ppf(1 - alpha / 2)
     for name, g in frame.groupby(by, sort=True):
         s = g[score].to_numpy(dtype=float)
         lm_all, lb_all = g[len_model].to_numpy(dtype=float), g[len_baseline].to_numpy(dtype=float)
         d = lm_all - lb_all
-        ok = np.isfinite(s) & np.isfinite(d)
-        s, d = s[ok], d[ok]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lm_ok, lb_ok = np.maximum(lm_all[ok], 1.0), np.maximum(lb_all[ok], 1.0)
+        gam = g[difficulty].to_numpy(dtype=float) if difficulty else np.zeros(len(g))
+        ok = np.isfinite(s) & np.isfinite(d) & np.isfinite(gam)
+        s, d, gam = s[ok], d[ok], gam[ok]
+        lm_ok, lb_ok = np.maximum(lm_all[ok], 1.0), np.maximum(lb_all[ok], 1.0)
         raw = uplift.proportion_ci(float(s.sum()), int(len(s)), "wilson", alpha)
         row = {by: name, "n": int(len(s)), "win_rate": raw["estimate"] * 100, "win_rate_ci_low": raw["ci_low"] * 100,
                "win_rate_ci_high": raw["ci_high"] * 100,
-               "median_length_ratio": float(np.median((g[len_model] / g[len_baseline].where(g[len_baseline] > 0))
-                                                      .to_numpy(dtype=float)[ok])) if len(s) else _NAN}
+               "median_length_ratio": float(np.median(lm_ok / lb_ok)) if len(s) else _NAN}
         sd = float(np.std(d, ddof=1)) if len(d) > 1 else _NAN
         if len(s) < min_n or not sd > 0:
             rows.append({**row, "lc_win_rate": _NAN, "reason": (f"fewer than {min_n} judged pairs" if len(s) < min_n
                                                                 else "no variation in length difference")})
             continue
-        z = d / sd
-        X = np.column_stack([np.ones(len(z)), np.tanh(z)])
-        res, reason, what = _fit_glm(s, X, ["const", "length"], fractional=True)
+        cols, names = [np.ones(len(s)), np.tanh(d / sd)], ["const", "length"]
+        if difficulty:
+            cols.append(gam)
+            names.append("difficulty")
+        res, reason, what = _fit_glm(s, np.column_stack(cols), names, fractional=True)
         if res is None:
             rows.append({**row, "lc_win_rate": _NAN, "reason": reason})
             continue
-        b0 = _coef(res, "const", alpha)
+        beta = res.params.to_numpy()
+        cov = np.asarray(res.cov_params())
+        c_gam = beta[2] if difficulty else 0.0
+        p = expit(beta[0] + c_gam * gam)
+        w = p * (1 - p)
+        grad = np.array([w.mean(), 0.0] + ([np.mean(w * gam)] if difficulty else []))
+        lc, se = float(p.mean()), float(np.sqrt(grad @ cov @ grad))
         b1 = _coef(res, "length", alpha)
-        rows.append({**row, "lc_win_rate": float(expit(b0["estimate"])) * 100,
-                     "lc_ci_low": float(expit(b0["ci_low"])) * 100, "lc_ci_high": float(expit(b0["ci_high"])) * 100,
+        rows.append({**row, "lc_win_rate": lc * 100, "lc_ci_low": max(0.0, lc - z_crit * se) * 100,
+                     "lc_ci_high": min(1.0, lc + z_crit * se) * 100, "lc_se": se * 100,
                      "length_coef": b1["estimate"], "length_coef_ci_low": b1["ci_low"],
                      "length_coef_ci_high": b1["ci_high"], "length_sd": sd,
+                     "difficulty_coef": float(c_gam) if difficulty else _NAN,
                      "share_near_equal": float(np.mean(np.abs(np.log(lm_ok / lb_ok)) < math.log(1.5))),
                      "reason": None,
-                     "method": ("logistic regression of the score (ties as half) on tanh(length difference / its "
-                                f"SD); LC = expit(intercept), {what} SE; raw: Wilson on wins + draws/2")})
+                     "method": ("logistic regression of the score (ties as half) on tanh(length difference / its SD)"
+                                + (" and prompt difficulty" if difficulty else "") + "; LC = mean fitted win "
+                                f"probability at zero length difference, delta-method CI from the {what} covariance; "
+                                "raw: Wilson on wins + draws/2")})
     return pd.DataFrame(rows)
 
 
@@ -974,9 +1008,11 @@ def win_probability_by_length(frame: pd.DataFrame, score: str = "score", x: str 
 
     ``bins``: equal-count bins of ``x`` (e.g. ``log(len_model / len_baseline)``);
     each with its mean ``x``, win rate (ties as half) and Wilson interval. ``curve``:
-    the logistic fit of the score on ``x`` (plus one intercept per ``by`` group,
-    averaged over groups), with a pointwise 95% band, on a grid over the central
-    98% of ``x``. ``slope``: the coefficient with its interval (clustered by
+    the logistic fit of the score on ``x`` (plus one intercept per ``by`` group;
+    the curve is that of the average group, intercepts weighted by group size),
+    with a pointwise 95% band, on a grid over the central 98% of ``x``. With
+    groups, the binned points pool groups that differ in level *and* in length
+    (short-answer models may simply be weaker): read the slope, not the bins. ``slope``: the coefficient with its interval (clustered by
     ``cluster`` when given).
     """
     f = frame[np.isfinite(frame[x].to_numpy(dtype=float)) & np.isfinite(frame[score].to_numpy(dtype=float))]
@@ -1007,11 +1043,11 @@ def win_probability_by_length(frame: pd.DataFrame, score: str = "score", x: str 
     z = stats.norm.ppf(1 - alpha / 2)
     curve = []
     for v in gx:
-        # the curve averaged over groups; its band from the linear predictor of the average group
+        # the average group's linear predictor and its pointwise band
         c = np.concatenate([weights, [v]])
         eta, se = float(c @ beta), float(np.sqrt(c @ cov @ c))
-        curve.append({"x": v, "p": float(np.sum(weights * expit(beta[:-1] + beta[-1] * v))),
-                      "ci_low": float(expit(eta - z * se)), "ci_high": float(expit(eta + z * se))})
+        curve.append({"x": v, "p": float(expit(eta)), "ci_low": float(expit(eta - z * se)),
+                      "ci_high": float(expit(eta + z * se))})
     return {"bins": pd.DataFrame(rows), "curve": pd.DataFrame(curve), "slope": {
         **_coef(res, "x", alpha), "n": int(len(f)), "n_groups": len(levels),
         "method": f"logistic regression of the score on {x}" + (f" with one intercept per {by}" if by else "")
@@ -1130,7 +1166,14 @@ def alpaca_eval_study(root: str | Path | None = None, judge_dir: str = "alpaca_e
         return out
     frame = alpaca_eval_frame(files)
     out["models"] = sorted(frame["model"].unique())
-    out["lc"] = length_controlled_win_rate(frame).sort_values("win_rate", ascending=False).reset_index(drop=True)
+    frame = frame[frame["score"].notna()].copy()
+    many = frame["model"].nunique() >= 3
+    if many:
+        frame["instruction_difficulty"] = instruction_difficulty(frame)
+    out["lc"] = length_controlled_win_rate(frame, difficulty="instruction_difficulty" if many else None).sort_values(
+        "win_rate", ascending=False).reset_index(drop=True)
+    plain = length_controlled_win_rate(frame).set_index("model")["lc_win_rate"]
+    out["lc"]["lc_without_difficulty"] = out["lc"]["model"].map(plain)
     pf = alpaca_preferences(frame)
     pooled = length_bias_pairwise(pf, ties="half")
     out["pooled"] = pooled.iloc[0].to_dict() if len(pooled) else uplift._undefined("no data")
@@ -2086,6 +2129,26 @@ def length_curve_figure(curves: Mapping[str, dict], title: str, x_title: str = "
     return fig
 
 
+def length_effect_figure(by_model: pd.DataFrame, pooled: Mapping | None = None,
+                         title: str = "Length effect of the judge per model", label: str = "model"):
+    """Forest plot: each model's length coefficient (log-odds per unit log length ratio) with
+    its 95% CI, and the pooled estimate as a line with its interval shaded."""
+    import plotly.graph_objects as go
+
+    f = by_model[by_model["estimate"].notna()].sort_values("estimate")
+    fig = go.Figure(go.Scatter(x=f["estimate"], y=f[label], mode="markers", name="per model",
+                               error_x={"type": "data", "symmetric": False, "array": f["ci_high"] - f["estimate"],
+                                        "arrayminus": f["estimate"] - f["ci_low"]}))
+    if pooled and math.isfinite(pooled.get("estimate", _NAN)):
+        fig.add_vrect(x0=pooled["ci_low"], x1=pooled["ci_high"], opacity=0.15, line_width=0)
+        fig.add_vline(x=pooled["estimate"], line_dash="dash")
+    fig.add_vline(x=0, line_color="grey")
+    fig.update_layout(title=title, xaxis_title="log-odds of winning per unit log length ratio (95% CI)",
+                      yaxis_title=label, height=max(400, 28 * len(f) + 150))
+    fig.update_yaxes(type="category", tickmode="array", tickvals=list(f[label]))
+    return fig
+
+
 def lc_figure(lc: pd.DataFrame, title: str = "Raw and length-controlled win rates"):
     """Raw and length-controlled win rates per model with their intervals."""
     import plotly.graph_objects as go
@@ -2097,7 +2160,9 @@ def lc_figure(lc: pd.DataFrame, title: str = "Raw and length-controlled win rate
         fig.add_trace(go.Scatter(x=lc[col], y=lc["model"], mode="markers", name=name,
                                  error_x={"type": "data", "symmetric": False, "array": lc[hi] - lc[col],
                                           "arrayminus": lc[col] - lc[lo]}))
-    fig.update_layout(title=title, xaxis_title="win rate against the baseline (%)", yaxis_title="model")
+    fig.update_layout(title=title, xaxis_title="win rate against the baseline (%)", yaxis_title="model",
+                      height=max(400, 28 * len(lc) + 150))
+    fig.update_yaxes(type="category", tickmode="array", tickvals=list(lc["model"]))
     return fig
 
 
