@@ -239,9 +239,10 @@ def segment_disparities(frame: pd.DataFrame, segment: str, outcome: str, kind: s
 
 
 def _finish(out: pd.DataFrame, alpha: float, correction: str, higher_is_better: bool) -> pd.DataFrame:
-    for col in ("estimate", "ci_low", "ci_high", "ratio", "ratio_low", "ratio_high", "p_value", "method"):
+    for col in ("segment", "n", "estimate", "ci_low", "ci_high", "ratio", "ratio_low", "ratio_high", "p_value",
+                "method", "reason"):
         if col not in out.columns:
-            out[col] = _NAN if col != "method" else None
+            out[col] = None if col in ("method", "reason", "segment") else _NAN
     if "status" not in out.columns:
         out["status"] = None
     p = out["p_value"].to_numpy(dtype=float)
@@ -261,7 +262,9 @@ def _finish(out: pd.DataFrame, alpha: float, correction: str, higher_is_better: 
     out["status"] = np.where(out["status"].eq(NOT_ENOUGH), NOT_ENOUGH, np.where(flagged, FINDING, NO_CLEAR))
     sign = np.sign(out["estimate"].to_numpy(dtype=float)) * (1 if higher_is_better else -1)
     out["direction"] = np.where(~flagged, "", np.where(sign < 0, "worse", "better"))
-    out.loc[out["status"].eq(NO_CLEAR) & ~np.isfinite(p), "reason"] = out["reason"].fillna("test undefined")
+    undefined = out["status"].eq(NO_CLEAR).to_numpy() & ~np.isfinite(p)
+    out["reason"] = out["reason"].astype(object)
+    out.loc[undefined & out["reason"].isna().to_numpy(), "reason"] = "test undefined"
     return out
 
 
