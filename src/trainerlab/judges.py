@@ -1012,8 +1012,8 @@ def win_probability_by_length(frame: pd.DataFrame, score: str = "score", x: str 
     the curve is that of the average group, intercepts weighted by group size),
     with a pointwise 95% band, on a grid over the central 98% of ``x``. With
     groups, the binned points pool groups that differ in level *and* in length
-    (short-answer models may simply be weaker): read the slope, not the bins. ``slope``: the coefficient with its interval (clustered by
-    ``cluster`` when given).
+    (short-answer models may simply be weaker): read the slope, not the bins.
+    ``slope``: the coefficient with its interval (clustered by ``cluster`` when given).
     """
     f = frame[np.isfinite(frame[x].to_numpy(dtype=float)) & np.isfinite(frame[score].to_numpy(dtype=float))]
     if len(f) < 10:
@@ -1654,21 +1654,22 @@ def decide(evidence: dict, thresholds: dict, task: str | None = None) -> dict:
 
 def evidence_sentence(evidence: dict) -> str:
     """The evidence in one line, for the decision table."""
+    def est(key: str, **fmt) -> str:
+        return _fmt_ci(evidence.get(key, _NAN), evidence.get(f"{key}_ci_low", _NAN),
+                       evidence.get(f"{key}_ci_high", _NAN), **fmt)
+
     if evidence.get("kind") == "preferences":
-        parts = [f"n = {evidence.get('n_items', 0)} pairs",
-                 f"kappa {_fmt_ci(evidence.get('kappa', _NAN), evidence.get('kappa_ci_low', _NAN), evidence.get('kappa_ci_high', _NAN))}",
-                 f"first-shown wins {_fmt_ci(evidence.get('first_wins', _NAN), evidence.get('first_wins_ci_low', _NAN), evidence.get('first_wins_ci_high', _NAN), pct=True)}",
-                 f"excess length bias {_fmt_ci(evidence.get('length_bias', _NAN), evidence.get('length_bias_ci_low', _NAN), evidence.get('length_bias_ci_high', _NAN))}",
-                 f"win-rate gap {_fmt_ci(evidence.get('win_rate_gap', _NAN), evidence.get('win_rate_gap_ci_low', _NAN), evidence.get('win_rate_gap_ci_high', _NAN), digits=1)} points"]
+        parts = [f"n = {evidence.get('n_items', 0)} pairs", f"kappa {est('kappa')}",
+                 f"first-shown wins {est('first_wins', pct=True)}", f"excess length bias {est('length_bias')}",
+                 f"win-rate gap {est('win_rate_gap', digits=1)} points"]
         return "; ".join(parts)
-    parts = [f"n = {evidence['n_items']}",
-             f"{evidence['coefficient']} {_fmt_ci(evidence['agreement'], evidence['agreement_ci_low'], evidence['agreement_ci_high'])}",
-             f"lowest recall {evidence['min_recall_category']!s} "
-             f"{_fmt_ci(evidence['min_recall'], evidence['min_recall_ci_low'], evidence['min_recall_ci_high'], pct=True)}"]
+    parts = [f"n = {evidence['n_items']}", f"{evidence['coefficient']} {est('agreement')}",
+             f"lowest recall {evidence['min_recall_category']!s} {est('min_recall', pct=True)}"]
     if math.isfinite(evidence.get("gap_to_humans", _NAN)):
-        parts.append(f"vs humans {_fmt_ci(evidence['gap_to_humans'], evidence['gap_ci_low'], evidence['gap_ci_high'], digits=3)}")
+        parts.append("vs humans " + _fmt_ci(evidence["gap_to_humans"], evidence["gap_ci_low"], evidence["gap_ci_high"],
+                                            digits=3))
     if math.isfinite(evidence.get("length_bias", _NAN)):
-        parts.append(f"length bias {_fmt_ci(evidence['length_bias'], evidence['length_bias_ci_low'], evidence['length_bias_ci_high'])}")
+        parts.append(f"length bias {est('length_bias')}")
     return "; ".join(parts)
 
 
