@@ -1031,11 +1031,20 @@ _NUMBER_PERIODS = (", p AS (SELECT bucket, row_number() OVER (ORDER BY bucket) -
                    "SELECT base.*, p.period FROM base JOIN p ON p.bucket = base.bucket")
 
 
+def _quiet(wh) -> None:
+    """No engine progress bar: a scan's output (``--json``, a report) must stay clean."""
+    try:
+        wh.execute("SET enable_progress_bar = false")
+    except Exception:  # another engine, or a setting it does not know
+        pass
+
+
 def _prepare_table(wh, table: str, *, time: str, entity: str, label: str, gold: str | None = None,
                    item: str | None = None, task: str | None = None, granularity: str | None = None,
                    where: str | None = None) -> dict:
     """Build the standard TEMP table ``drift_src`` from any long table; returns row accounting."""
     where = where or table
+    _quiet(wh)
     _check_columns(wh, table, {"time": time, "entity": entity, "label": label, "gold_label": gold,
                                "item": item, "task": task}, where)
     if granularity is not None and granularity not in GRANULARITIES:
@@ -1074,6 +1083,7 @@ def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str 
     """``drift_src`` from the warehouse's annotations, joined to the newest gold label."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
+    _quiet(wh)
     params: list = []
     task_filter = ""
     if tasks:
@@ -2090,6 +2100,7 @@ def scan_file(path, *, time: str, entity: str, label: str, granularity: str | No
         raise FileNotFoundError(f"{path}: no such file")
     wh = Warehouse(":memory:")
     try:
+        _quiet(wh)
         _read_file(wh, path)
         _check_columns(wh, "drift_input", {"time": time, "entity": entity, "label": label,
                                            "gold_label": kwargs.get("gold"), "item": kwargs.get("item"),
