@@ -1033,7 +1033,8 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     """
     from .schema import CANONICAL_TABLES
     t0 = time.perf_counter()
-    tables = [*CANONICAL_TABLES, "truth", "judge_labels", "safety_incidents", "refusal_cases", "safety_reviews"]
+    tables = list(dict.fromkeys([*CANONICAL_TABLES, "truth", "judge_labels", "safety_incidents", "refusal_cases",
+                                 "safety_reviews"]))
     if clear:
         with wh.transaction():
             for name in tables:

@@ -25,6 +25,8 @@ INGEST_KINDS = ("items", "annotations", "gold", "audits", "requests", "eval_resu
 CANONICAL_TABLES = (
     "items", "annotations", "label_schemas", "gold", "audits", "requests",
     "eval_results", "preferences", "interactions", "ingest_log", "quarantine",
+    # input tables added by later migrations (judges, safety, coaching); absent ones are skipped
+    "judge_labels", "safety_incidents", "refusal_cases", "safety_reviews", "coaching_sessions",
 )
 
 MIGRATIONS: dict[int, list[str]] = {
