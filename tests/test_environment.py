@@ -42,3 +42,15 @@ def test_default_install_is_torch_free():
     for module in ("torch", "sentence_transformers"):
         code = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is not None)"
         assert subprocess.run([sys.executable, "-c", code]).returncode == 0, f"{module} is installed"
+
+
+def test_every_scheduled_job_names_a_shipped_report_and_its_parameters():
+    from trainerlab.reports import parameters, schedule
+
+    jobs, _ = schedule.load_schedule(ROOT / "reports.toml")
+    assert jobs
+    for job in jobs:
+        notebook = ROOT / "notebooks" / f"{job.report}.ipynb"
+        assert notebook.exists(), f"{job.name}: no notebook {notebook.name}"
+        unknown = set(job.parameters) - set(parameters.read_parameters(notebook))
+        assert not unknown, f"{job.name}: {sorted(unknown)} are not parameters of {notebook.name}"
