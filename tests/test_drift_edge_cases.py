@@ -122,3 +122,10 @@ def test_load_alerts_on_a_warehouse_without_the_table_is_empty(tmp_path):
         def tables(self):
             return []
     assert drift.load_alerts(NoTable()).empty
+
+
+def test_a_raw_timestamp_column_asks_for_a_granularity():
+    df = _frame()
+    df["at"] = pd.Timestamp("2026-06-01") + pd.to_timedelta(np.arange(len(df)), unit="min")
+    with pytest.raises(ValueError, match="granularity"):
+        drift.scan_frame(df, time="at", entity="rater", label="label", config=FAST)

@@ -1891,6 +1891,9 @@ def _schemas(wh, labels: pd.DataFrame) -> tuple[dict, list[str]]:
 def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=None, reference_end=None,
                  since_from: str = "first_value") -> DriftScan:
     red = _reduce(wh)
+    if len(red["periods"]) > 200:
+        raise ValueError(f"{len(red['periods'])} distinct time values: bucket them into periods with a granularity "
+                         "(--granularity day/week/month)")
     periods = _assign_windows(red["periods"], reference=reference, current=current, reference_end=reference_end)
     T = len(periods)
     labels = red["labels"]
@@ -1900,12 +1903,19 @@ def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=No
     chart_frames, summaries, state_frames = [], [], []
     seed = cfg.seed
     gold = red["gold"]
-    if not gold.empty:
-        c, a, s, st = _binary_signal("gold_accuracy", gold, periods, cfg, seed + 1000)
-        chart_frames.append(c); summaries.append(s); state_frames.append(st); all_alerts += a
     cons = red["consensus"]
+    jobs = []
+    if not gold.empty:
+        jobs.append(("gold_accuracy", gold, seed + 1000))
     if red["has_item"] and not cons.empty:
-        c, a, s, st = _binary_signal("consensus_agreement", cons, periods, cfg, seed + 2000)
+        jobs.append(("consensus_agreement", cons, seed + 2000))
+    # the two charts' calibrations are independent numpy work (each with its own seeded
+    # generator): run them side by side, the engine is idle by now
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        results = list(pool.map(lambda job: _binary_signal(job[0], job[1], periods, cfg, job[2]), jobs))
+    for c, a, s, st in results:
         chart_frames.append(c); summaries.append(s); state_frames.append(st); all_alerts += a
     shift, a, st = _label_shift(labels, red["peers"], red["has_item"], periods, cats_by_task, cfg)
     all_alerts += a

@@ -56,11 +56,13 @@ def _text(doc: dict) -> str:
         lines.append(f"excluded {doc['n_excluded']} rows: " + ", ".join(f"{k}: {v}" for k, v in doc["excluded"].items()))
     if not doc["alerts"]:
         lines.append("no alerts")
+    def num(v, fmt):
+        return "-" if v is None or v != v else format(v, fmt)
+
     for a in doc["alerts"]:
-        p = a["p_value"]
-        lines.append(f"  [{a['status']}] {a['signal']:<20} {a['entity']:<14} {('task ' + a['task']) if a.get('task') else '':<18} "
-                     f"since {a['since']}  magnitude {a['magnitude']:+.3f}  p {p:.3g}" if p is not None else
-                     f"  [{a['status']}] {a['signal']:<20} {a['entity']:<14} since {a['since']}")
+        task = ("task " + a["task"]) if a.get("task") else ""
+        lines.append(f"  [{a['status']}] {a['signal']:<20} {a['entity']:<14} {task:<18} since {a['since']}  "
+                     f"magnitude {num(a['magnitude'], '+.3f')}  p {num(a['p_value'], '.3g')}")
     for r in doc.get("resolved", []):
         lines.append(f"  [resolved] {r['signal']:<20} {r['entity']}")
     for note in doc.get("notes", []):
