@@ -7,7 +7,8 @@ The clustering is BERTopic's pipeline run offline and seeded:
    (TF-IDF + truncated SVD; cached on disk), or any embedder you pass;
 2. **UMAP** to 5 dimensions (cosine, ``random_state=seed``);
 3. **HDBSCAN** (``min_cluster_size``, excess-of-mass selection): the *fine* clusters
-   and the outliers (label -1);
+   and the outliers (label -1); above ``max_fit_texts`` (3,000) steps 2-4 run on a seeded
+   sample and the other texts join the nearest cluster;
 4. **merge** fine clusters that are paraphrases of one failure mode (below);
 5. optionally **reduce outliers** (each outlier to its nearest cluster);
 6. **c-TF-IDF keywords** of the final clusters (BERTopic's class-based TF-IDF).
@@ -60,9 +61,12 @@ def _timed_classes():
 
     class TimedUMAP(UMAP):
         seconds_ = 0.0
+        distances_ = None  # a precomputed distance matrix to use instead of X (metric="precomputed")
 
         def fit_transform(self, X, y=None, **kw):
             t = time.perf_counter()
+            if self.distances_ is not None:
+                X = self.distances_
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out = super().fit_transform(X, y=y, **kw)
@@ -174,8 +178,9 @@ class FailureClusterer:
 
     Parameters
     ----------
-    min_cluster_size : int
-        HDBSCAN's smallest cluster (also BERTopic's ``min_topic_size``).
+    min_cluster_size : int or None
+        HDBSCAN's smallest cluster (also BERTopic's ``min_topic_size``); None (default)
+        means 1% of the fitted texts, at least 10 (10 up to 1,000 texts, 30 for 3,000).
     seed : int
         Seeds the SVD and UMAP; same seed and texts, same clusters.
     embedder : str or object
@@ -184,7 +189,13 @@ class FailureClusterer:
     merge : "auto", None, int or float
         Paraphrase merging of fine clusters (see the module notes).
     max_merge_distance : float
-        Ceiling of the automatic cut (Hellinger distance of word-presence profiles).
+        Ceiling of the automatic cut (Hellinger distance of word-presence profiles; 0.6).
+    max_fit_texts : int
+        Above this many texts, UMAP, HDBSCAN and the merge run on a seeded sample of this
+        size and every other text joins the cluster with the most similar mean embedding
+        (or is an outlier when less similar than that cluster's own 5th percentile).
+        Keeps 100,000 texts in minutes, and the clusters at the granularity the merge
+        was checked at (failure-mode structure, not near-duplicate crumbs).
     reduce_outliers : bool
         Assign every outlier to its most similar cluster (BERTopic's
         ``reduce_outliers(strategy="embeddings")``); the share before reduction
@@ -202,6 +213,10 @@ class FailureClusterer:
         Final cluster per input text (0 = largest, -1 = outlier).
     fine_labels_ : ndarray of int
         HDBSCAN's clusters before merging (BERTopic's topic ids).
+    min_cluster_size_ : int
+        The minimum cluster size used (resolved when ``min_cluster_size`` is None).
+    fit_index_ : ndarray of int
+        Rows UMAP and HDBSCAN saw (all rows up to ``max_fit_texts``).
     outlier_share_ : float
     clusters_ : DataFrame
         ``cluster, size, share, keywords, fine_clusters``.
@@ -210,17 +225,21 @@ class FailureClusterer:
     embeddings_, umap_embeddings_ : ndarray
     topic_model_ : bertopic.BERTopic
     timings_ : dict
-        Seconds spent embedding, in UMAP, HDBSCAN, merging and keywords.
+        Seconds spent embedding, in UMAP, HDBSCAN, merging, assigning the texts outside
+        the fitted sample, and keywords.
     reason_ : str or None
         Why nothing could be clustered (too few texts), else None.
     """
 
-    def __init__(self, min_cluster_size: int = 10, seed: int = 0, embedder="tfidf-svd", merge="auto",
-                 max_merge_distance: float = 0.5, reduce_outliers: bool = False, n_neighbors: int = 15,
-                 n_components: int = 5, top_n_words: int = 8, cache: bool = True):
-        if int(min_cluster_size) < 2:
+    def __init__(self, min_cluster_size: int | None = None, seed: int = 0, embedder="tfidf-svd", merge="auto",
+                 max_merge_distance: float = 0.6, reduce_outliers: bool = False, n_neighbors: int = 15,
+                 n_components: int = 5, top_n_words: int = 8, max_fit_texts: int = 3000, cache: bool = True):
+        if min_cluster_size is not None and int(min_cluster_size) < 2:
             raise ValueError("min_cluster_size must be at least 2")
-        self.min_cluster_size = int(min_cluster_size)
+        if int(max_fit_texts) < 100:
+            raise ValueError("max_fit_texts must be at least 100")
+        self.min_cluster_size = None if min_cluster_size is None else int(min_cluster_size)
+        self.max_fit_texts = int(max_fit_texts)
         self.seed = int(seed)
         self.embedder = embedder
         self.merge = merge
@@ -233,7 +252,8 @@ class FailureClusterer:
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in ("min_cluster_size", "seed", "merge", "max_merge_distance",
-                                              "reduce_outliers", "n_neighbors", "n_components", "top_n_words")} | {
+                                              "reduce_outliers", "n_neighbors", "n_components", "top_n_words",
+                                              "max_fit_texts")} | {
             "embedder": self.embedder if isinstance(self.embedder, str) else type(self.embedder).__name__}
 
     # -- fitting -----------------------------------------------------------------------
@@ -242,7 +262,7 @@ class FailureClusterer:
         n = len(texts)
         self.texts_ = texts
         self.n_texts_ = n
-        self.timings_ = {"embedding": 0.0, "umap": 0.0, "hdbscan": 0.0, "merge": 0.0, "keywords": 0.0}
+        self.timings_ = {"embedding": 0.0, "umap": 0.0, "hdbscan": 0.0, "merge": 0.0, "assign": 0.0, "keywords": 0.0}
         self.reason_ = None
         self.merge_ = {"rule": "none", "cut": None, "heights": []}
         self.topic_model_ = None
@@ -253,32 +273,44 @@ class FailureClusterer:
             raise ValueError(f"embeddings have {len(embeddings)} rows for {n} texts")
         self.embeddings_ = np.asarray(embeddings, dtype=np.float32)
         self.timings_["embedding"] = time.perf_counter() - t
-        if n < max(self.min_cluster_size, 3):
-            self.reason_ = (f"{n} texts: fewer than min_cluster_size={self.min_cluster_size}" if n >= 3 or
-                            self.min_cluster_size <= n else f"{n} texts: too few to cluster")
+        # the texts UMAP and HDBSCAN see: all of them, or a seeded sample of max_fit_texts
+        if n > self.max_fit_texts:
+            self.fit_index_ = np.sort(np.random.default_rng(self.seed).choice(n, self.max_fit_texts, replace=False))
+        else:
+            self.fit_index_ = np.arange(n)
+        n_fit = len(self.fit_index_)
+        self.min_cluster_size_ = (self.min_cluster_size if self.min_cluster_size is not None
+                                  else max(10, int(round(n_fit / 100))))
+        if n < max(self.min_cluster_size_, 3):
+            self.reason_ = (f"{n} texts: fewer than min_cluster_size={self.min_cluster_size_}" if n >= 3 or
+                            self.min_cluster_size_ <= n else f"{n} texts: too few to cluster")
             self._finish_degenerate()
             return self
-        fine, umap_emb, model = self._fit_bertopic(texts)
-        self.fine_labels_ = fine
+        fit_texts = [texts[i] for i in self.fit_index_]
+        fine_fit, umap_emb, model = self._fit_bertopic(fit_texts, self.embeddings_[self.fit_index_])
         self.umap_embeddings_ = umap_emb
         self.topic_model_ = model
-        # merge paraphrase clusters
+        # merge paraphrase clusters (on the fitted texts)
         t = time.perf_counter()
-        ids = sorted(set(fine.tolist()) - {-1})
-        labels = fine.copy()
-        groups_of = {c: [c] for c in ids}
+        ids = sorted(set(fine_fit.tolist()) - {-1})
+        to_rep = {c: c for c in ids}
         if len(ids) >= 2 and self.merge is not None:
-            profiles = _presence_profiles(texts, fine, ids)
+            profiles = _presence_profiles(fit_texts, fine_fit, ids)
             groups, self.merge_ = _merge_plan(profiles, self.merge, self.max_merge_distance)
             rep = {}
             for c, g in zip(ids, groups):
                 rep.setdefault(int(g), c)
             to_rep = {c: rep[int(g)] for c, g in zip(ids, groups)}
-            labels = pd.Series(fine).map(to_rep).fillna(-1).astype(int).to_numpy()
-            groups_of = {}
-            for c, g in zip(ids, groups):
-                groups_of.setdefault(rep[int(g)], []).append(c)
         self.timings_["merge"] = time.perf_counter() - t
+        # every text gets a fine cluster: its own (fitted) or the nearest fitted one (the rest)
+        t = time.perf_counter()
+        fine = np.full(n, -1, dtype=int)
+        fine[self.fit_index_] = fine_fit
+        if n_fit < n:
+            fine = self._assign_rest(fine, fine_fit, ids)
+        self.timings_["assign"] = time.perf_counter() - t
+        self.fine_labels_ = fine
+        labels = pd.Series(fine).map(to_rep).fillna(-1).astype(int).to_numpy()
         self.outlier_share_before_reduction_ = float(np.mean(labels == -1))
         if self.reduce_outliers and (labels == -1).any() and (labels != -1).any():
             labels = self._reduce_outliers(labels)
@@ -286,8 +318,7 @@ class FailureClusterer:
         old_to_new = {}
         for old, new in zip(labels, final):
             old_to_new[int(old)] = int(new)
-        self.fine_to_final_ = {int(c): old_to_new.get(rep_c, -1) for rep_c, members in groups_of.items()
-                               for c in members}
+        self.fine_to_final_ = {int(c): old_to_new.get(r, -1) for c, r in to_rep.items()}
         self.labels_ = final
         t = time.perf_counter()
         self.keywords_ = self._keywords(texts, final)
@@ -295,10 +326,35 @@ class FailureClusterer:
         self._summarise()
         return self
 
+    def _assign_rest(self, fine: np.ndarray, fine_fit: np.ndarray, ids: list[int]) -> np.ndarray:
+        """Texts outside the fitted sample: the fine cluster with the most similar mean
+        embedding (cosine), or outlier when less similar than the 5th percentile of that
+        cluster's own fitted members (so the outlier rule matches the sample's)."""
+        if not ids:
+            return fine
+        E = self.embeddings_
+        fitted = E[self.fit_index_]
+        cent = np.vstack([fitted[fine_fit == c].mean(axis=0) for c in ids])
+        cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
+        own = fitted[fine_fit != -1] @ cent.T
+        member = np.array([ids.index(c) for c in fine_fit[fine_fit != -1]])
+        own_sim = own[np.arange(len(member)), member]
+        floor = np.array([np.percentile(own_sim[member == j], 5) if (member == j).sum() >= 10
+                          else np.percentile(own_sim, 5) for j in range(len(ids))])
+        rest = np.setdiff1d(np.arange(len(E)), self.fit_index_)
+        out = fine.copy()
+        for start in range(0, len(rest), 20_000):  # bounded memory on 100,000s of texts
+            chunk = rest[start:start + 20_000]
+            sims = E[chunk] @ cent.T
+            best = np.argmax(sims, axis=1)
+            ok = sims[np.arange(len(chunk)), best] >= floor[best]
+            out[chunk] = np.where(ok, np.array(ids)[best], -1)
+        return out
+
     def fit_predict(self, texts, embeddings=None) -> np.ndarray:
         return self.fit(texts, embeddings).labels_
 
-    def _fit_bertopic(self, texts: list[str]):
+    def _fit_bertopic(self, texts: list[str], embeddings: np.ndarray):
         import logging
 
         logging.getLogger("BERTopic").setLevel(logging.ERROR)
@@ -317,29 +373,38 @@ class FailureClusterer:
         # corpora 15 neighbours would span everything, so cap it at a quarter of the texts
         n_neighbors = max(2, min(self.n_neighbors, n - 1, max(3, n // 4)))
         n_components = max(2, min(self.n_components, n - 2))
-        umap_model = TimedUMAP(n_neighbors=n_neighbors, n_components=n_components, min_dist=0.0, metric="cosine",
-                               random_state=self.seed, init="spectral" if n >= 50 else "random", low_memory=True,
-                               n_jobs=1)
-        hdb = TimedHDBSCAN(min_cluster_size=self.min_cluster_size, metric="euclidean",
+        # Below 4,096 texts UMAP computes exact distances through a Python-level callable
+        # (slow: ~15 s for 3,000 texts); the same cosine distances precomputed in numpy
+        # give the same neighbourhoods in a fraction of the time.
+        exact = n < 4096
+        umap_model = TimedUMAP(n_neighbors=n_neighbors, n_components=n_components, min_dist=0.0,
+                               metric="precomputed" if exact else "cosine", random_state=self.seed,
+                               init="spectral" if n >= 50 else "random", low_memory=True, n_jobs=1)
+        if exact:
+            umap_model.distances_ = np.clip(1.0 - embeddings.astype(np.float64) @ embeddings.T.astype(np.float64),
+                                            0.0, 2.0)
+            np.fill_diagonal(umap_model.distances_, 0.0)
+        hdb = TimedHDBSCAN(min_cluster_size=self.min_cluster_size_, metric="euclidean",
                            cluster_selection_method="eom", prediction_data=False)
         model = BERTopic(embedding_model=_Backend(), umap_model=umap_model, hdbscan_model=hdb,
                          vectorizer_model=_keyword_vectorizer(n), top_n_words=self.top_n_words,
-                         min_topic_size=self.min_cluster_size, calculate_probabilities=False, verbose=False)
+                         min_topic_size=self.min_cluster_size_, calculate_probabilities=False, verbose=False)
         logging.getLogger("BERTopic").setLevel(logging.ERROR)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                topics, _ = model.fit_transform(texts, embeddings=self.embeddings_)
+                topics, _ = model.fit_transform(texts, embeddings=embeddings)
             except ValueError as exc:
                 if "vocabulary" not in str(exc):
                     raise
                 model.vectorizer_model = _keyword_vectorizer(n, stop_words=None)
-                topics, _ = model.fit_transform(texts, embeddings=self.embeddings_)
+                topics, _ = model.fit_transform(texts, embeddings=embeddings)
         total = time.perf_counter() - t0
         self.timings_["umap"] = umap_model.seconds_
         self.timings_["hdbscan"] = hdb.seconds_
         self.timings_["keywords"] = max(0.0, total - umap_model.seconds_ - hdb.seconds_)
+        umap_model.distances_ = None  # do not keep an n x n matrix on the fitted model
         return np.asarray(topics, dtype=int), np.asarray(umap_model.embedding_), model
 
     def _reduce_outliers(self, labels: np.ndarray) -> np.ndarray:
@@ -410,6 +475,7 @@ class FailureClusterer:
                          for r in self.clusters_.itertuples()],
             "assignments": [int(x) for x in self.labels_],
             "n_fine_clusters": int(len(set(self.fine_labels_.tolist()) - {-1})),
+            "min_cluster_size": self.min_cluster_size_, "n_fitted": int(len(self.fit_index_)),
             "merge": {k: v for k, v in self.merge_.items() if k != "heights"},
             "params": self.get_params(),
             "timings_s": {k: round(v, 3) for k, v in self.timings_.items()},
@@ -940,31 +1006,37 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
     from .pii import redact
 
     n = clusterer.n_texts_
-    if n >= 5 and clusterer.umap_embeddings_.shape[1] > 2:
+    # the texts UMAP saw (all, or the clusterer's fitted sample), at most max_points of them
+    base = np.asarray(getattr(clusterer, "fit_index_", np.arange(n)))
+    U = clusterer.umap_embeddings_
+    if len(base) != len(U):  # degenerate fits keep no UMAP coordinates per text
+        base, U = np.arange(n), np.zeros((n, 2))
+    keep = np.arange(len(base))
+    if len(base) > max_points:
+        keep = np.sort(np.random.default_rng(clusterer.seed).choice(len(base), max_points, replace=False))
+    base, U = base[keep], U[keep]
+    m = len(base)
+    if m >= 5 and U.shape[1] > 2:
         prepare_umap()
         from umap import UMAP
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            xy = UMAP(n_components=2, n_neighbors=max(2, min(15, n - 1)), min_dist=0.1,
-                      random_state=clusterer.seed, init="spectral" if n >= 50 else "random",
-                      n_jobs=1).fit_transform(clusterer.umap_embeddings_)
+            xy = UMAP(n_components=2, n_neighbors=max(2, min(15, m - 1)), min_dist=0.1,
+                      random_state=clusterer.seed, init="spectral" if m >= 50 else "random",
+                      n_jobs=1).fit_transform(U)
     else:
-        xy = np.zeros((n, 2)) if n else np.zeros((0, 2))
-        if n and clusterer.umap_embeddings_.shape[1] >= 2:
-            xy = clusterer.umap_embeddings_[:, :2]
+        xy = U[:, :2] if U.shape[1] >= 2 else np.zeros((m, 2))
     names = names or {}
     f = failures.reset_index(drop=True) if failures is not None else pd.DataFrame(index=range(n))
     fig = go.Figure()
     groups = list(range(clusterer.n_clusters_)) + [-1]
-    shown = np.ones(n, dtype=bool)
-    if n > max_points:
-        shown[:] = False
-        shown[np.random.default_rng(clusterer.seed).choice(n, max_points, replace=False)] = True
+    labels = clusterer.labels_[base]
     for c in groups:
-        idx = np.flatnonzero((clusterer.labels_ == c) & shown)
-        if not len(idx):
+        pos = np.flatnonzero(labels == c)
+        if not len(pos):
             continue
+        idx = base[pos]
         label = "outliers" if c == -1 else f"{c}: {names.get(c) or ', '.join(clusterer.keywords_.get(c, [])[:3])}"
         hover = []
         for i in idx:
@@ -972,7 +1044,7 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
             text = text if len(text) <= 200 else text[:199] + "…"
             intent = f["intent"].iloc[i] if "intent" in f else ""
             hover.append(f"<b>{label}</b><br>{intent}<br>{text}")
-        fig.add_trace(go.Scatter(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=label,
+        fig.add_trace(go.Scatter(x=xy[pos, 0], y=xy[pos, 1], mode="markers", name=label,
                                    hovertext=hover, hoverinfo="text",
                                    marker={"size": 6, "opacity": 0.75,
                                            **({"color": "lightgrey"} if c == -1 else {})}))
@@ -1410,7 +1482,7 @@ def match_modes(wh, clusterer: FailureClusterer, failures: pd.DataFrame, min_mat
 
 def error_study(wh, *, model_version: str | None = None, suite: str | None = None, eval_run: str | None = None,
                 start=None, end=None, text: str = "response", source: str = "eval", dataset: str | None = None,
-                gold_task: str = "correctness", gold_label: str = "incorrect", min_cluster_size: int = 10,
+                gold_task: str = "correctness", gold_label: str = "incorrect", min_cluster_size: int | None = None,
                 seed: int = 0, merge="auto", reduce_outliers: bool = False, top_n_intents: int = 20,
                 n_examples: int = 5, model: FailureClusterer | None = None) -> dict:
     """Everything the error-analysis report shows, computed once.

@@ -53,7 +53,8 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def _add_cluster_options(p) -> None:
-    p.add_argument("--min-cluster-size", type=int, default=10, metavar="N", help="HDBSCAN's smallest cluster (default 10)")
+    p.add_argument("--min-cluster-size", type=int, default=None, metavar="N",
+                   help="HDBSCAN's smallest cluster (default: 1%% of the clustered texts, at least 10)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the SVD and UMAP (default 0)")
     p.add_argument("--merge", default="auto", metavar="auto|none|K|D",
                    help="paraphrase merging: auto (default), none, an int K (that many clusters) "
@@ -101,7 +102,7 @@ def _file(argv) -> int:
     _add_cluster_options(p)
     add_json(p)
     a = p.parse_args(argv)
-    if a.min_cluster_size < 2:
+    if a.min_cluster_size is not None and a.min_cluster_size < 2:
         raise UsageError("--min-cluster-size must be at least 2")
     from ._tables import read_table
 
