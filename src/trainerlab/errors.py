@@ -250,6 +250,8 @@ class FailureClusterer:
         self.top_n_words = int(top_n_words)
         self.cache = bool(cache)
 
+    init = "pca"  # UMAP's starting layout: "pca" (reproducible), "spectral" or "random"
+
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in ("min_cluster_size", "seed", "merge", "max_merge_distance",
                                               "reduce_outliers", "n_neighbors", "n_components", "top_n_words",
@@ -379,7 +381,8 @@ class FailureClusterer:
         exact = n < 4096
         umap_model = TimedUMAP(n_neighbors=n_neighbors, n_components=n_components, min_dist=0.0,
                                metric="precomputed" if exact else "cosine", random_state=self.seed,
-                               init="spectral" if n >= 50 else "random", low_memory=True, n_jobs=1)
+                               init=self._umap_init(embeddings, n_components) if n >= 50 else "random",
+                               low_memory=True, n_jobs=1)
         if exact:
             umap_model.distances_ = np.clip(1.0 - embeddings.astype(np.float64) @ embeddings.T.astype(np.float64),
                                             0.0, 2.0)
@@ -406,6 +409,26 @@ class FailureClusterer:
         self.timings_["keywords"] = max(0.0, total - umap_model.seconds_ - hdb.seconds_)
         umap_model.distances_ = None  # do not keep an n x n matrix on the fitted model
         return np.asarray(topics, dtype=int), np.asarray(umap_model.embedding_), model
+
+    def _umap_init(self, embeddings: np.ndarray, n_components: int):
+        """UMAP's starting layout. ``init`` (class attribute, default "pca"): "pca" is the
+        first principal components of the embeddings scaled to UMAP's +-10 box, fully
+        determined by the data; "spectral" is UMAP's default, which is not reproducible
+        across processes when the neighbour graph falls into many components (e.g. many
+        identical texts: seen on MQM spans)."""
+        if self.init != "pca":
+            return self.init
+        X = embeddings.astype(np.float64) - embeddings.mean(axis=0)
+        k = min(n_components, X.shape[1])
+        U, S, _ = np.linalg.svd(X, full_matrices=False)
+        Y = U[:, :k] * S[:k]
+        # a deterministic sign per component (largest absolute entry positive)
+        signs = np.sign(Y[np.argmax(np.abs(Y), axis=0), np.arange(k)])
+        Y = Y * np.where(signs == 0, 1, signs)
+        if k < n_components:
+            Y = np.hstack([Y, np.zeros((len(Y), n_components - k))])
+        scale = np.abs(Y).max()
+        return (10.0 * Y / scale if scale > 0 else Y).astype(np.float32)
 
     def _reduce_outliers(self, labels: np.ndarray) -> np.ndarray:
         """Each outlier to the cluster whose mean embedding is most similar (cosine)."""
@@ -552,8 +575,8 @@ def _table_scores(ct: np.ndarray, outlier_row: int | None) -> dict:
     """ARI, purity, inverse purity and NMI from a clusters x classes count table.
 
     ``outlier_row`` is the row of the outliers (label -1) or None. ARI and NMI count
-    the outliers as one more cluster; purity counts each outlier as its own
-    (singleton) cluster so that outliers are never rewarded."""
+    the outliers as one more cluster; purity counts every outlier as wrong (it joined
+    no cluster, so it never adds to a majority)."""
     def comb2(x):
         return x * (x - 1) / 2.0
 
@@ -564,8 +587,7 @@ def _table_scores(ct: np.ndarray, outlier_row: int | None) -> dict:
     top = (sa + sb) / 2.0
     ari = 1.0 if top == expected else (index - expected) / (top - expected)
     inliers = ct if outlier_row is None else np.delete(ct, outlier_row, axis=0)
-    n_out = 0.0 if outlier_row is None else ct[outlier_row].sum()
-    purity = (inliers.max(axis=1).sum() if len(inliers) else 0.0) + n_out
+    purity = inliers.max(axis=1).sum() if len(inliers) else 0.0
     inverse = ct.max(axis=0).sum()
     nz = ct > 0
     pij = ct[nz] / n
@@ -598,8 +620,8 @@ def recovery(labels: Sequence[int], truth: Sequence, n_boot: int = 500, seed: in
     - ``ari``: adjusted Rand index (Hubert and Arabie 1985), outliers counted as one
       more cluster (they are mistakes unless a class is all outliers);
     - ``ari_clustered``: ARI on the non-outlier texts only;
-    - ``purity``: share of texts in their cluster's majority class, each outlier its
-      own cluster (outliers are not rewarded);
+    - ``purity``: share of texts in their cluster's majority class, outliers counted
+      as wrong (so a clustering cannot look pure by leaving texts out);
     - ``inverse_purity``: share of texts in their class's majority cluster (merging
       everything scores 1 on this and low on purity);
     - ``nmi``: normalised mutual information (arithmetic mean normalisation);
@@ -782,7 +804,7 @@ def load_error_spans(wh, *, task: str = "mqm_category", dataset: str | None = No
     where, params = _where([("i.dataset = ?", dataset)])
     rows = wh.query("SELECT a.item_id, a.annotator_id, a.label AS category, a.meta FROM annotations a "
                     f"JOIN items i ON i.item_id = a.item_id WHERE a.task = ? AND {where} "
-                    "ORDER BY a.item_id, a.annotator_id", [task, *params])
+                    "ORDER BY a.item_id, a.annotator_id, a.label, CAST(a.meta AS VARCHAR)", [task, *params])
     metas = [json.loads(m) if isinstance(m, str) and m else {} for m in rows["meta"]]
     rows["text"] = [str(m.get(span_key) or "").strip() for m in metas]
     rows["severity"] = [m.get(severity_key) for m in metas]
