@@ -146,9 +146,11 @@ def test_recovery_agrees_with_scikit_learn():
 
 def test_recovery_by_hand():
     # clusters {0,0,0,1,1,-1} vs classes {a,a,b,b,b,b}: cluster 0 majority a (2 of 3), cluster 1 b (2 of 2),
-    # the outlier is its own cluster (1 of 1): purity = 5/6
+    # the outlier counts as wrong: purity = 4/6; inverse purity: class a all in cluster 0 (2), class b's
+    # majority cluster is 1 (2 of 4): 4/6
     rec = errors.recovery([0, 0, 0, 1, 1, -1], list("aabbbb"), n_boot=50).set_index("measure")
-    assert rec.loc["purity", "estimate"] == pytest.approx(5 / 6)
+    assert rec.loc["purity", "estimate"] == pytest.approx(4 / 6)
+    assert rec.loc["inverse_purity", "estimate"] == pytest.approx(4 / 6)
     assert rec.loc["outlier_share", "estimate"] == pytest.approx(1 / 6)
     assert rec.loc["ari", "ci_low"] <= rec.loc["ari", "estimate"] <= rec.loc["ari", "ci_high"]
     with pytest.raises(ValueError):
