@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from . import resample
+
 __all__ = [
     "proportion_ci", "rule_of_three",
     "paired_table", "paired_difference", "paired_difference_arrays", "paired_bootstrap", "mcnemar_exact", "paired_proportion_ci",
@@ -238,19 +240,16 @@ def _bootstrap_means_items(values: np.ndarray, n_boot: int, rng: np.random.Gener
     distinct value were drawn, which is Multinomial(n, share of each value); for
     pass/fail or rating data (few distinct values) this draws the counts
     directly, exactly the same distribution as resampling indices at a tiny
-    fraction of the cost. Continuous data (more than 256 distinct values) falls
-    back to resampling indices, at the cost of the plain loop.
+    fraction of the cost. Continuous data (more than 256 distinct values)
+    resamples indices in the compiled kernel of :mod:`trainerlab.resample`
+    (parallel over replicates, seeded from ``rng``).
     """
     n = values.size
     uniq, counts = np.unique(values, return_counts=True)
     if uniq.size <= 256:
         draws = rng.multinomial(n, counts / n, size=n_boot)
         return draws @ uniq / n
-    # continuous values: plain index resampling (the random draws dominate; batching does not help)
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        out[b] = values.take(rng.integers(0, n, n)).mean()
-    return out
+    return resample.bootstrap_means(values, n_boot, rng)
 
 
 def _bootstrap_means_clusters(values: np.ndarray, groups: np.ndarray, n_boot: int,
@@ -265,13 +264,7 @@ def _bootstrap_means_clusters(values: np.ndarray, groups: np.ndarray, n_boot: in
     if len(pairs) <= 512:
         draws = rng.multinomial(g, counts / g, size=n_boot)
         return (draws @ pairs[:, 0]) / (draws @ pairs[:, 1])
-    out = np.empty(n_boot)
-    chunk = max(1, int(1e6 // max(g, 1)))
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        idx = rng.integers(0, g, size=(stop - start, g))
-        out[start:stop] = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
-    return out
+    return resample.bootstrap_ratios(sums, sizes, n_boot, rng)
 
 
 def paired_bootstrap(diff: Sequence[float], cluster: Sequence | None = None, n_boot: int = 2000,
