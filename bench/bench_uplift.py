@@ -53,7 +53,13 @@ def paired_ours(n: int, n_boot: int, kind: str) -> dict:
     d = _paired_data(n, kind)
     t0 = time.perf_counter()
     r = uplift.paired_bootstrap(d, n_boot=n_boot, seed=1)
-    return {"seconds": time.perf_counter() - t0, "ci": [r["ci_low"], r["ci_high"]], "se": r["se"]}
+    first = time.perf_counter() - t0
+    # a second study in the same process: what a notebook or report pays per comparison once
+    # the process has loaded what the first call needed (for continuous scores: numba)
+    t0 = time.perf_counter()
+    uplift.paired_bootstrap(d, n_boot=n_boot, seed=2)
+    second = time.perf_counter() - t0
+    return {"seconds": first, "second_s": second, "ci": [r["ci_low"], r["ci_high"]], "se": r["se"]}
 
 
 def paired_loop(n: int, n_boot: int, kind: str) -> dict:
@@ -145,16 +151,28 @@ def run(quick: bool) -> list[dict]:
             "notes": (f"target within {target_s:.0f} s: {'met' if ours_s <= target_s else 'NOT met'} "
                       f"({ours_s:.2f} s); CI ours {np.round(ours[-1]['ci'], 4).tolist()} vs loop "
                       f"{np.round(ref[0]['ci'], 4).tolist()}; median of {repeats} fresh-process repeats "
-                      f"(loop run once)"),
+                      f"{[round(r['seconds'], 2) for r in ours]} s (loop run once); first call in the process"),
             "target_s": target_s, "ours_all_s": [r["seconds"] for r in ours],
+            "second_all_s": [r["second_s"] for r in ours],
         })
     # the absolute budgets as reference rows (ratio = budget / ours; >= 1 meets it)
     for row in list(rows):
         if row["name"].endswith("(pass/fail scores)") or row["name"].endswith("(continuous scores)"):
-            rows.append({"name": row["name"].replace("paired bootstrap", "paired bootstrap vs budget"),
+            rows.append({"name": row["name"].replace("paired bootstrap", "paired bootstrap vs budget, first call"),
                          "ours_s": row["ours_s"], "reference": "the issue's 2 s budget (2 cores)",
                          "reference_s": 2.0, "ratio": 2.0 / row["ours_s"], "target": 1.0,
-                         "peak_mb": row["peak_mb"], "notes": "same timing as the row above"})
+                         "peak_mb": row["peak_mb"],
+                         "notes": "same timing as the paired bootstrap row: the first call in a fresh process"
+                                  + ("; for continuous scores it includes importing numba (about 1 s) and loading "
+                                     "the cached compiled kernel (about 1.3 s); the very first run on a machine "
+                                     "also compiles it" if "continuous" in row["name"] else "")})
+            second = median(row["second_all_s"])
+            rows.append({"name": row["name"].replace("paired bootstrap", "paired bootstrap vs budget, next call"),
+                         "ours_s": second, "reference": "the issue's 2 s budget (2 cores)",
+                         "reference_s": 2.0, "ratio": 2.0 / second, "target": 1.0, "peak_mb": row["peak_mb"],
+                         "notes": f"a second bootstrap (another seed) in the same process, median of {repeats} "
+                                  f"{[round(x, 2) for x in row['second_all_s']]} s: the cost per comparison "
+                                  "in a report or notebook after the first"})
     ours = [isolated("bench_uplift:bt_ours", n=N_BATTLES, k=N_MODELS, n_boot=bt_boot) for _ in range(repeats)]
     ref = isolated("bench_uplift:bt_statsmodels", n=N_BATTLES, k=N_MODELS, replicates=ref_reps)
     ours_s = median([r["seconds"] for r in ours])
