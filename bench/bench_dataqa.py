@@ -186,7 +186,7 @@ def run(quick: bool) -> list[dict]:
         "ours_s": round(qa["seconds"], 2), "reference": "issue budget: 120 s, 4 GB, 2 cores",
         "reference_s": BUDGET_S, "ratio": round(BUDGET_S / qa["seconds"], 3), "target": 1.0,
         "peak_mb": round(peak_all, 1),
-        "notes": (f"wall time on a shared machine (load average after the run {qa['load_after']}); CPU time: "
+        "notes": (f"wall time (load average after the run {[round(x, 2) for x in qa['load_after']]}); CPU time: "
                   f"PII {qa['pii_cpu_s']:.1f} s over 2 workers + dedup {qa['dedup_cpu_s']:.1f} s, i.e. about "
                   f"{qa['dedicated_estimate_s']:.0f} s wall on 2 dedicated cores; "
                   f"PII scan {qa['pii_s']:.1f} s wall (2 processes; worker peak {qa['workers_peak_mb']:.0f} MB), "
