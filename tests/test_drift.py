@@ -385,6 +385,75 @@ def test_label_shift_and_off_peer_rarely_fire_on_stable_raters(stable_scans):
     assert fired / weeks <= 0.01
 
 
+def _within_level(on, level):
+    """The observed rate against the configured level plus three binomial standard errors."""
+    on = np.asarray(on, bool)
+    assert len(on) > 0
+    return on.mean() <= level + 3 * np.sqrt(level * (1 - level) / len(on))
+
+
+@pytest.mark.parametrize("signal", ["gold_accuracy", "consensus_agreement"])
+def test_each_calibrated_ewma_holds_the_configured_false_alarm_rate(stable_scans, signal):
+    """The EWMA chart (detector="ewma") is calibrated like the CUSUM: per monitored rater-period
+    it is beyond its limit in at most ``false_alarm_rate`` of stable rater-weeks."""
+    level = stable_scans[0].config.false_alarm_rate
+    on = []
+    for scan in stable_scans:
+        c = scan.charts
+        m = (c["signal"] == signal) & c["window"].isin(["between", "current"]) & c["ewma"].notna()
+        on.append(c.loc[m, "ewma_on"].to_numpy(bool))
+    on = np.concatenate(on)
+    assert len(on) == 2 * 40 * 8
+    assert _within_level(on, level)
+
+
+def test_label_shift_alone_holds_alpha_per_rater_period(stable_scans):
+    """Label shift: BH at ``alpha`` within each period, so per (rater, task, period) the
+    rule is on in at most ``alpha`` of the stable cases."""
+    level = stable_scans[0].config.alpha
+    on = []
+    for scan in stable_scans:
+        st = scan.states
+        m = (st["signal"] == "label_shift") & st["window"].isin(["between", "current"])
+        on.append(st.loc[m, "on"].to_numpy(bool))
+    on = np.concatenate(on)
+    assert len(on) == 2 * 40 * 8
+    assert _within_level(on, level)
+
+
+def test_off_peer_alone_holds_alpha_over_the_raters_within_the_margin(stable_scans):
+    """Off-peer: the null is 'no more than the margin below peers'. The planted accuracies
+    (linspace 0.78..0.90) put r01-r04 beyond the 5-point margin (true alternatives); over the
+    other 36 raters per program the test may reject in at most ``alpha`` of cases."""
+    cfg = stable_scans[0].config
+    acc = np.linspace(0.78, 0.9, 40)
+    peers = (acc.sum() - acc) / 39
+    null = [f"r{i + 1:02d}" for i in range(40) if acc[i] - peers[i] >= -cfg.off_peer_margin]
+    assert len(null) == 36
+    on = []
+    for scan in stable_scans:
+        off = scan.tests[scan.tests["test"] == "off_peer_gold_accuracy"].set_index("entity")
+        assert off["p_value"].notna().all()
+        on.append((off.loc[null, "q_value"] < cfg.alpha).to_numpy())
+    assert _within_level(np.concatenate(on), cfg.alpha)
+
+
+@pytest.mark.parametrize("signal", ["label_drift", "agreement_drift"])
+def test_scan_level_task_rules_hold_alpha_on_stable_programs(stable_scans, signal):
+    """The task-level rules (label mix vs the reference window; weekly alpha below the reference
+    window's) on stable programs: on in at most ``alpha`` of the monitored task-periods (only 16
+    here, two programs x 8 weeks, so the bound is loose: 0.05 + 3 SE = 0.21)."""
+    level = stable_scans[0].config.alpha
+    on = []
+    for scan in stable_scans:
+        st = scan.states
+        m = (st["signal"] == signal) & st["window"].isin(["between", "current"])
+        on.append(st.loc[m, "on"].to_numpy(bool))
+    on = np.concatenate(on)
+    assert len(on) == 2 * 8
+    assert _within_level(on, level)
+
+
 def test_all_rater_rules_together_stay_under_five_percent_of_rater_weeks(stable_scans):
     rates = []
     for scan in stable_scans:
