@@ -87,3 +87,28 @@ def test_help_names_the_contract():
     assert proc.returncode == 0
     for flag in ("--judge", "--reference", "--item", "--json", "--length"):
         assert flag in proc.stdout
+
+
+def test_text_output_shows_the_confusion_matrix_and_the_segments(tmp_path, capsys):
+    # planted counts: (reference, judge, language, number of items)
+    plan = [("safe", "safe", "en", 40), ("safe", "safe", "de", 10), ("safe", "safe", "fr", 5),
+            ("safe", "sensitive", "de", 3), ("sensitive", "safe", "de", 7), ("sensitive", "sensitive", "en", 20),
+            ("unsafe", "unsafe", "en", 10), ("unsafe", "safe", "de", 2)]
+    rows = [(ref, judge, lang) for ref, judge, lang, k in plan for _ in range(k)]
+    path = tmp_path / "planted.csv"
+    pd.DataFrame(rows, columns=["gold_label", "model_label", "language"]).to_csv(path, index=False)
+    code, out, _ = _run([path, "--judge", "model_label", "--reference", "gold_label", "--segment", "language",
+                         "--n-boot", "0"], capsys)
+    assert code in (0, 1)
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
+    assert lines[head + 1].split()[-3:] == ["safe", "sensitive", "unsafe"]
+    matrix = {line.split()[0]: [int(v) for v in line.split()[1:]] for line in lines[head + 2:head + 5]}
+    assert matrix == {"safe": [55, 3, 0], "sensitive": [7, 20, 0], "unsafe": [2, 0, 10]}
+    seg = {line.split()[0]: line for line in lines if re.match(r"\s+(de|en|fr)\s+n=", line)}
+    assert "n=22" in seg["de"] and "exact match 45.5%" in seg["de"]          # 10 of 22 agree
+    assert "difference -54.5 points" in seg["de"]                           # 10/22 - 75/75
+    assert "n=70" in seg["en"] and "exact match 100.0%" in seg["en"]
+    assert "n=5" in seg["fr"] and "NaN (fewer than 10 items)" in seg["fr"]
+    code, out, _ = _run([path, "--judge", "model_label", "--reference", "gold_label", "--n-boot", "0"], capsys)
+    assert "by segment: no --segment column given" in out

@@ -113,3 +113,16 @@ def test_study_on_a_warehouse_without_model_raters(tmp_db):
         sentences, status = J.judges_verdict(study)
         assert status == "info" and 3 <= len(sentences) <= 5
         assert J.prelabel_study(wh) is None
+
+
+def test_judge_labels_are_hashed_in_the_data_fingerprint(tmp_db):
+    # docs/judges.md: a report manifest's fingerprint covers judge_labels (schema.CANONICAL_TABLES)
+    with Warehouse(tmp_db) as wh:
+        wh.insert_frame("judge_labels", pd.DataFrame({"item_id": ["i1", "i2"], "judge_id": "llm-judge",
+                                                      "task": "safety", "label": ["safe", "unsafe"]}))
+        before = wh.fingerprint()
+        wh.execute("UPDATE judge_labels SET label = 'safe' WHERE item_id = ?", ["i2"])
+        after = wh.fingerprint()
+    assert before["tables"]["judge_labels"]["rows"] == 2
+    assert before["tables"]["judge_labels"]["hash"] != after["tables"]["judge_labels"]["hash"]
+    assert before["hash"] != after["hash"]

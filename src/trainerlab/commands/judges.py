@@ -54,6 +54,16 @@ def _text(r: dict) -> str:
     for c in r["per_category"]:
         rec = "n/a" if c["recall"] is None else f"{_pct(c['recall'])} [{_pct(c['recall_ci_low'])}, {_pct(c['recall_ci_high'])}]"
         lines.append(f"  {c['category']:<12} n={c['n_reference']:<6} recall {rec}  shift {c['shift'] * 100:+.1f} points")
+    conf = r["confusion"]
+    labels = [str(c) for c in conf["labels"]]
+    corner = "reference \\ judge"
+    width = max([len(corner)] + [len(c) for c in labels])
+    cell = max([6] + [len(c) for c in labels] + [len(str(v)) for row in conf["matrix"] for v in row])
+    lines.append("confusion matrix (rows: reference label, columns: judge label; counts of items):")
+    lines.append(f"  {corner:<{width}} " + " ".join(f"{c:>{cell}}" for c in labels))
+    for name, row in zip(labels, conf["matrix"]):
+        lines.append(f"  {name:<{width}} " + " ".join(f"{v:>{cell}}" for v in row))
+    lines.extend(_segment_lines(r["by_segment"], r.get("segment")))
     lb = r["biases"]["length"]
     if isinstance(lb, dict):
         lines.append(f"length bias: {lb['reason']}")
@@ -69,6 +79,27 @@ def _text(r: dict) -> str:
     lines.append(f"  evidence: {d['evidence']}")
     lines.append(f"  thresholds: {d['thresholds']}")
     return "\n".join(lines)
+
+
+def _segment_lines(rows: list[dict] | None, segment: str | None) -> list[str]:
+    """Per-segment agreement as text: exact match [95% CI], alpha, difference from the rest, Holm p."""
+    if rows is None:
+        return ["by segment: no --segment column given"]
+    out = [f"by segment ({segment}): exact match [95% CI], alpha, difference from the other segments "
+           "[95% CI], Holm p"]
+    for s in rows:
+        head = f"  {str(s['segment']):<12} n={s['n_items']:<6}"
+        if s.get("agreement") is None:
+            out.append(f"{head} NaN ({s.get('reason')})")
+            continue
+        alpha = "n/a" if s.get("alpha") is None else f"{s['alpha']:.3f}"
+        diff = ("n/a" if s.get("difference_from_rest") is None else
+                f"{s['difference_from_rest'] * 100:+.1f} points [{s['difference_ci_low'] * 100:+.1f}, "
+                f"{s['difference_ci_high'] * 100:+.1f}]")
+        p = "n/a" if s.get("p_adjusted") is None else f"{s['p_adjusted']:.3g}"
+        out.append(f"{head} exact match {_pct(s['agreement'])} [{_pct(s['agreement_ci_low'])}, "
+                   f"{_pct(s['agreement_ci_high'])}]  alpha {alpha}  difference {diff}  Holm p = {p}")
+    return out
 
 
 def _records(frame) -> list[dict]:
@@ -111,7 +142,7 @@ def _run(args) -> int:
                                                 ["category", "shift", "shift_ci_low", "shift_ci_high", "p_adjusted"]]),
               "length": (_records(res["length_bias"]) if res["length_bias"] is not None
                          else {"reason": "no --length column given"})}
-    result = {"file": args.file, "judge": args.judge, "reference": args.reference,
+    result = {"file": args.file, "judge": args.judge, "reference": args.reference, "segment": args.segment,
               **{k: res[k] for k in ("n_rows", "n_items", "n_dropped", "n_missing_judge", "n_missing_reference",
                                      "categories", "categories_source", "level", "n_boot", "seed")},
               "agreement": agreement,
