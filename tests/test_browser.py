@@ -1,7 +1,9 @@
 """Real-browser checks in headless Chromium: a rendered report draws its figures; the marimo app serves and answers.
 
 Marked ``browser``; skipped when /usr/bin/chromium-headless-shell or playwright is
-missing (CI installs Debian's chromium-headless-shell, see .ci/run).
+missing, except where ``TRAINERLAB_REQUIRE_BROWSER=1`` is set (``.ci/run`` sets it, and
+installs Debian's chromium-headless-shell): there a missing browser fails the tests,
+so CI cannot pass without having opened a page.
 """
 from __future__ import annotations
 
@@ -25,15 +27,48 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def browser_missing(reason: str) -> None:
+    """Skip the browser tests, or fail them where a browser is required (``TRAINERLAB_REQUIRE_BROWSER=1``)."""
+    if os.environ.get("TRAINERLAB_REQUIRE_BROWSER", "").strip() not in ("", "0"):
+        pytest.fail(f"{reason}, and TRAINERLAB_REQUIRE_BROWSER is set: the browser tests must run here", pytrace=False)
+    pytest.skip(reason)
+
+
+def load_playwright(chromium: str = CHROMIUM):
+    """``playwright.sync_api`` when it and ``chromium`` are installed; otherwise :func:`browser_missing`."""
+    if not Path(chromium).exists():
+        browser_missing(f"{chromium} is not installed")
+    try:
+        import playwright.sync_api as sync_api
+    except ImportError as exc:
+        browser_missing(f"playwright is not importable ({exc})")
+    return sync_api
+
+
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
+    playwright = load_playwright()
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield chromium
         chromium.close()
+
+
+@pytest.mark.parametrize("required, outcome", [("1", pytest.fail.Exception), ("", pytest.skip.Exception),
+                                               ("0", pytest.skip.Exception)])
+def test_a_missing_browser_fails_where_one_is_required(monkeypatch, tmp_path, required, outcome):
+    monkeypatch.setenv("TRAINERLAB_REQUIRE_BROWSER", required)
+    with pytest.raises(outcome, match="not installed"):
+        load_playwright(str(tmp_path / "no-chromium-here"))
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # as if playwright were not installed
+    with pytest.raises(outcome, match="playwright is not importable"):
+        load_playwright(sys.executable)  # an executable that exists
+
+
+def test_ci_requires_the_browser():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "export TRAINERLAB_REQUIRE_BROWSER=1" in script
+    assert script.index("TRAINERLAB_REQUIRE_BROWSER=1") < script.index("make test")
 
 
 def _watch(page) -> list[str]:

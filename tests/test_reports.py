@@ -374,3 +374,35 @@ def test_every_report_notebook_declares_db_and_opens_with_a_verdict():
         nb = nbformat.read(str(path), as_version=4)
         code = [c.source for c in nb.cells if c.cell_type == "code"]
         assert any("verdict(" in src for src in code), path.name
+
+
+# ----------------------------------------------------------------------------- make reports
+FAKE_TL = """#!/bin/sh
+echo "$*" >> "{log}"
+case "$1" in
+  report) exit {report_rc};;
+  publish) exit {publish_rc};;
+esac
+exit 0
+"""
+
+
+@pytest.mark.parametrize("report_rc, publish_rc, recipe_rc", [(0, 0, 0), (3, 0, 3), (1, 0, 1), (0, 2, 2), (3, 2, 3)])
+def test_make_reports_publishes_and_prints_paths_even_when_a_report_fails(tmp_path, report_rc, publish_rc, recipe_rc):
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    log = tmp_path / "calls.log"
+    fake = tmp_path / "trainerlab"
+    fake.write_text(FAKE_TL.format(log=log, report_rc=report_rc, publish_rc=publish_rc))
+    fake.chmod(0o755)
+    # -o: treat the environment as made (no bootstrap); TL=: the fake CLI records the calls and their order.
+    proc = subprocess.run(["make", "-s", "-C", str(ROOT), "-o", "setup", "-o", ".venv/.trainerlab-installed",
+                           "reports", f"TL={fake}"], capture_output=True, text=True, timeout=60)
+    assert log.read_text().splitlines() == ["demo --seed 7", "report --all", "publish"]
+    assert f"{ROOT}/reports/weekly_quality/latest/report.html" in proc.stdout
+    assert f"{ROOT}/reports/index.html" in proc.stdout
+    if recipe_rc == 0:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode != 0  # make's own status is 2 for any failed recipe
+        assert f"Error {recipe_rc}" in proc.stderr, proc.stderr
