@@ -75,7 +75,7 @@ def make_csv(path: str, n: int) -> dict:
                  WHEN i % 997 = 13 AND i % 5 = 4 THEN
                    strftime(TIMESTAMP '2026-06-01 08:00:00' + to_seconds((i - 1) * 1.3), '%Y-%m-%dT%H:%M:%S')
                  ELSE annotated_at END AS annotated_at,
-            CASE WHEN i % 997 = 13 AND i % 5 = 4 THEN 'b' || CAST((i - 1) // 5000 AS VARCHAR) ELSE batch_id END,
+            CASE WHEN i % 997 = 13 AND i % 5 = 4 THEN 'b' || CAST((i - 1) // 5000 AS VARCHAR) ELSE batch_id END AS batch_id,
             CASE WHEN i % 997 = 13 AND i % 5 = 4 THEN CASE WHEN (i - 1) % 12 < 6 THEN 'vendor_a' ELSE 'vendor_b' END
                  ELSE vendor END AS vendor,
             CASE WHEN i % 997 = 13 AND i % 5 = 4 THEN CASE WHEN i - 1 < {n} * 7 / 12 THEN 'v1' ELSE 'v2' END
