@@ -243,6 +243,16 @@ MIGRATIONS: dict[int, list[str]] = {
             times_seen INTEGER NOT NULL DEFAULT 1,
             detail JSON)""",
     ],
+    # the guideline change log: which tasks a guideline version was written for (drift's
+    # difference-in-differences takes its treated tasks from here, not from the data)
+    41: [
+        """CREATE TABLE IF NOT EXISTS guideline_changes (
+            version VARCHAR NOT NULL,         -- the guideline_version that introduced the change
+            task VARCHAR NOT NULL,            -- a task the change was written for
+            effective_from DATE,              -- when the version took effect
+            note VARCHAR,                     -- what changed, in words
+            PRIMARY KEY (version, task))""",
+    ],
     # 50-59 operations (trainerlab.vendors): coaching sessions, for coaching effectiveness
     50: [
         """CREATE TABLE IF NOT EXISTS coaching_sessions (
