@@ -18,7 +18,10 @@ def demo(demo_db):
     with Warehouse(demo_db, read_only=True) as wh:
         truth = {k: _truth(wh, k) for k in ("drift", "raters", "guideline_change", "input_drift", "careless_rater")}
         # current window = the last three weeks, where the planted input drift lives
+        # the treated task is named from outside the data (here the planted truth; in use the
+        # guideline change log), so the difference-in-differences is a test, not a confirmation
         scan = drift.scan_warehouse(wh, dataset="demo", current=("2026-08-03", None),
+                                    treated=[truth["guideline_change"]["task"]],
                                     config=drift.DriftConfig(n_sim=199, n_boot=100))
     return scan, truth
 
@@ -69,7 +72,9 @@ def test_guideline_v2_improves_safety_only(demo):
     for other in ("helpfulness", "correctness"):
         assert by.loc[other, "q_value"] >= 0.05 and by.loc[other, "ci_low"] < 0 < by.loc[other, "ci_high"]
     did = g["did"].set_index("task")
-    assert list(did.index) == ["safety"] and did.loc["safety", "ci_low"] > 0
+    assert g["treated"] == ["safety"] and "named by the caller" in g["did"]["method"].iloc[0]
+    assert list(did.index) == ["safety"] and did.loc["safety", "did"] > 0 and did.loc["safety", "ci_low"] > 0
+    assert did.loc["safety", "control"] == "correctness, helpfulness"
     conf = g["confusion"]
     pair = conf[(conf["task"] == "safety") & conf["gold"].isin(change["labels"]) & conf["label"].isin(change["labels"])]
     assert len(pair) == 2 and (pair["change"] < -0.05).all() and (pair["q_value"] < 0.05).all()
@@ -129,3 +134,35 @@ def test_alerts_are_reported_once_then_tracked_then_resolved(demo, demo_db, tmp_
             {"new": len(scan.alerts) - len(keep), "ongoing": len(keep)}
         # another source is tracked separately
         assert (drift.match_alerts(wh, scan.alerts, "file:elsewhere")["status"] == "new").all()
+
+
+def test_guideline_did_placebo_on_an_untouched_task_covers_zero(demo_db):
+    """A control task named as treated (helpfulness against correctness; v2 changed neither):
+    the difference-in-differences' CI covers 0."""
+    with Warehouse(demo_db, read_only=True) as wh:
+        g = drift.guideline_impact(wh, tasks=["helpfulness", "correctness"], dataset="demo",
+                                   exclude=["r05", "r12"], treated=["helpfulness"])
+    did = g["did"].set_index("task")
+    assert list(did.index) == ["helpfulness"] and did.loc["helpfulness", "control"] == "correctness"
+    assert did.loc["helpfulness", "ci_low"] < 0 < did.loc["helpfulness", "ci_high"]
+    assert did.loc["helpfulness", "n"] > 1000
+
+
+def test_guideline_treated_tasks_default_to_the_change_log(demo_db, tmp_path):
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, path)
+    with Warehouse(path) as wh:
+        # no log entry: the data-driven default, and the method says it is circular
+        g = drift.guideline_impact(wh, dataset="demo", exclude=["r05", "r12"])
+        assert "circular" in g["did"]["method"].iloc[0]
+        # the log names correctness (say, a mistaken entry): the DiD follows the log, not the data
+        wh.execute("INSERT INTO guideline_changes (version, task, effective_from, note) VALUES (?, ?, ?, ?)",
+                   ["v2", "correctness", "2026-07-20", "test entry"])
+        assert drift.changed_tasks(wh, "v2") == ["correctness"]
+        g = drift.guideline_impact(wh, dataset="demo", exclude=["r05", "r12"])
+    assert g["treated"] == ["correctness"] and "change log" in g["did"]["method"].iloc[0]
+    did = g["did"].set_index("task")
+    # correctness against safety (which v2 did improve) and helpfulness: a negative DiD
+    assert list(did.index) == ["correctness"] and did.loc["correctness", "did"] < 0

@@ -64,7 +64,7 @@ __all__ = [
     "text_embeddings", "domain_classifier_drift", "length_drift",
     # scans and alerts
     "DriftConfig", "DriftScan", "scan_frame", "scan_file", "scan_table", "scan_warehouse",
-    "guideline_impact", "input_drift", "record_alerts", "match_alerts", "load_alerts",
+    "guideline_impact", "changed_tasks", "input_drift", "record_alerts", "match_alerts", "load_alerts",
     "simulate_ratings", "ALERT_SIGNALS",
     # readout
     "report_summary", "control_chart_figure", "cusum_figure",
@@ -2241,6 +2241,15 @@ def _prepare_warehouse_filtered(wh, tasks, granularity, dataset) -> dict:
     return acct
 
 
+def changed_tasks(wh, version: str) -> list[str]:
+    """The tasks the guideline change log (``guideline_changes``) lists for ``version``
+    (empty when the warehouse has no log or no row for it)."""
+    if "guideline_changes" not in wh.tables():
+        return []
+    return wh.query("SELECT DISTINCT task FROM guideline_changes WHERE version = ? ORDER BY task",
+                    [str(version)])["task"].tolist()
+
+
 def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | None = None,
                      exclude: Sequence[str] = (), treated: Sequence[str] | None = None, granularity: str = "week",
                      alpha: float = 0.05, _prepared: bool = False) -> dict:
@@ -2260,13 +2269,18 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
     ----------
     exclude : raters left out (those flagged for drift or off-peer: a rater's own
         drift around the change date would otherwise be credited to the guideline).
-    treated : the tasks the new version was written for, when known; by default
-        the tasks whose before/after change is significant.
+    treated : the tasks the new version was written for. By default they come from
+        the guideline change log (the ``guideline_changes`` table: the rows of the
+        latest version); only when the log has no row for that version are they
+        the tasks whose before/after change is significant, and then the
+        difference-in-differences is circular (it confirms a size, it does not
+        test afresh) and its ``method`` says so.
 
     Returns
     -------
     dict: before, after, change_at (first period of the new version), excluded,
-    by_task, did, confusion (DataFrames), reason (when undefined).
+    treated (the tasks used as treated), by_task, did, confusion (DataFrames),
+    reason (when undefined).
     """
     if not _prepared:
         _prepare_warehouse_filtered(wh, tasks, granularity, dataset)
@@ -2275,7 +2289,8 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
 
     versions = wh.query("SELECT guideline, min(t) AS first_at, min(bucket) AS first_bucket, count(*) AS n "
                         "FROM drift_src WHERE guideline IS NOT NULL GROUP BY guideline ORDER BY first_at")
-    empty = {"before": None, "after": None, "change_at": None, "excluded": list(exclude), "by_task": pd.DataFrame(),
+    empty = {"before": None, "after": None, "change_at": None, "excluded": list(exclude), "treated": [],
+             "by_task": pd.DataFrame(),
              "did": pd.DataFrame(), "confusion": pd.DataFrame(), "reason": None}
     if len(versions) < 2:
         return {**empty, "reason": "fewer than two guideline versions in the data"}
@@ -2318,15 +2333,22 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
     by_task["method"] = ("gold accuracy after minus before; Newcombe hybrid-score CI, score test, BH across tasks; "
                          f"{len(exclude)} rater(s) excluded")
     # Difference-in-differences: the tasks the change touched against those it did not.
-    # ``treated`` names them; by default they are the tasks whose before/after change
-    # is significant (a data-driven choice: the DiD then confirms the size against
-    # the secular trend of the untouched tasks rather than testing afresh).
+    # ``treated`` names them; by default the change log does. Only without a log entry
+    # are they the tasks whose before/after change is significant (a data-driven choice:
+    # the DiD then confirms the size against the untouched tasks' trend, it is no test).
     if treated is None:
-        treated = by_task.loc[by_task["q_value"] < alpha, "task"].tolist()
-        treated_how = "tasks whose before/after change is significant"
+        logged = changed_tasks(wh, after)
+        if logged:
+            treated = [t for t in logged if t in set(g["task"])]
+            treated_how = f"the tasks the change log (guideline_changes) lists for {after}"
+        else:
+            treated = by_task.loc[by_task["q_value"] < alpha, "task"].tolist()
+            treated_how = ("tasks whose before/after change is significant (no change-log entry for "
+                           f"{after}: circular, a confirmation of size, not a test)")
     else:
         treated = [t for t in treated if t in set(g["task"])]
         treated_how = "named by the caller"
+    out["treated"] = list(treated)
     controls = sorted(set(g["task"]) - set(treated))
     did_rows = []
     codes = pd.factorize(g["item"])[0]
@@ -2454,7 +2476,8 @@ def input_drift(wh, windows: pd.DataFrame, cfg: DriftConfig | None = None, text:
 
 def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | None = None, granularity: str = "week",
                    reference=None, current=None, reference_end=None, config: DriftConfig | None = None,
-                   guideline: bool = True, inputs: bool = True, text: bool = True) -> DriftScan:
+                   guideline: bool = True, inputs: bool = True, text: bool = True,
+                   treated: Sequence[str] | None = None) -> DriftScan:
     """The full drift scan of the annotation program in the warehouse.
 
     Parameters
@@ -2470,6 +2493,9 @@ def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | Non
     guideline, inputs, text : also run :func:`guideline_impact` (raters with a
         rater alert excluded) and :func:`input_drift` (``text`` adds the domain
         classifier).
+    treated : the tasks the latest guideline version was written for (the
+        difference-in-differences' treated group); default: the change log
+        (``guideline_changes``), see :func:`guideline_impact`.
 
     Returns
     -------
@@ -2488,7 +2514,8 @@ def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | Non
     if guideline:
         flagged = sorted(set(scan.alerts.loc[scan.alerts["signal"].isin(
             ["gold_accuracy", "consensus_agreement", "off_peer", "label_shift"]), "entity"]))
-        scan.extras["guideline"] = guideline_impact(wh, exclude=flagged, alpha=cfg.alpha, _prepared=True)
+        scan.extras["guideline"] = guideline_impact(wh, exclude=flagged, treated=treated, alpha=cfg.alpha,
+                                                    _prepared=True)
     if inputs:
         inp, extra_alerts = input_drift(wh, scan.periods, cfg, text=text)
         scan.extras["input"] = inp

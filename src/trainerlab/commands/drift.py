@@ -41,6 +41,9 @@ def register(sub) -> None:
     p.add_argument("--n-sim", type=int, default=999, help="Monte Carlo replicates for change-point p-values (default 999)")
     p.add_argument("--n-boot", type=int, default=300, help="bootstrap replicates for weekly alpha (default 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random step (default 0)")
+    p.add_argument("--treated", metavar="TASK[,TASK]",
+                   help="warehouse scan: the tasks the latest guideline version was written for (the "
+                        "difference-in-differences' treated group; default: the guideline_changes log)")
     p.add_argument("--no-text", action="store_true", help="warehouse scan: skip the prompt-text domain classifier")
     p.add_argument("--record", action="store_true",
                    help="write the alerts to the warehouse's alerts table (--db) and report new/ongoing/resolved")
@@ -107,7 +110,7 @@ def _run(args) -> int:
             with connect(args.db, read_only=not args.record) as wh:
                 scan = drift.scan_warehouse(wh, dataset=args.dataset, granularity=args.granularity or "week",
                                             reference_end=args.reference_end, current=current, config=cfg,
-                                            text=not args.no_text)
+                                            text=not args.no_text, treated=_tasks(args.treated))
                 if not args.record:
                     scan.alerts = drift.match_alerts(wh, scan.alerts, _source(args))
             source = _source(args)
@@ -134,6 +137,12 @@ def _run(args) -> int:
     if any(a["status"] in ("new", "unrecorded") for a in doc["alerts"]):
         return NEGATIVE
     return PARTIAL if doc["n_excluded"] else OK
+
+
+def _tasks(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [t.strip() for t in value.split(",") if t.strip()]
 
 
 def _source(args) -> str:
