@@ -238,6 +238,19 @@ def test_demo_calibration_pack_is_redacted_and_exported(demo, tmp_path):
     model = N.DawidSkene(seed=0).fit(df, categories=truth["label_categories"]["safety"])
     pack = N.calibration_pack(df, texts=texts, model=model, gold=gold["safety"], top=40)
     assert len(pack) == 40 and list(pack["rank"]) == list(range(1, 41))
+    # gold: the gold set's label on gold items, empty elsewhere (the demo's gold table, not the pack's)
+    gold_map = dict(zip(gold["safety"]["item"], gold["safety"]["label"]))
+    expected_gold = pack["item"].map(gold_map)
+    assert "gold_label" in pack.columns
+    assert expected_gold.notna().sum() >= 1, "the top disputed items should include gold items"
+    assert pack["gold_label"].isna().equals(expected_gold.isna())
+    assert (pack["gold_label"][expected_gold.notna()] == expected_gold.dropna()).all()
+    # a full pack (every disputed item) carries every disputed gold item's label
+    full = N.calibration_pack(df, model=model, gold=gold["safety"], top=0)
+    on_gold = full[full["item"].isin(gold_map)]
+    assert len(on_gold) >= 20
+    assert (on_gold["gold_label"] == on_gold["item"].map(gold_map)).all()
+    assert full.loc[~full["item"].isin(gold_map), "gold_label"].isna().all()
     assert pack["dispute"].is_monotonic_decreasing
     assert (pack["n_distinct_labels"] > 1).all()
     assert any(c.startswith("rater_") for c in pack.columns)
@@ -246,8 +259,17 @@ def test_demo_calibration_pack_is_redacted_and_exported(demo, tmp_path):
     written = N.write_calibration_pack(pack, tmp_path / "pack.csv", tmp_path / "pack.html", title="safety <pack>")
     back = pd.read_csv(written["csv"])
     assert len(back) == 40
+    assert "gold_label" in back.columns
+    assert list(back["item"]) == list(pack["item"])
+    assert back["gold_label"].fillna("").tolist() == expected_gold.fillna("").tolist()
     page = (tmp_path / "pack.html").read_text()
     assert "safety &lt;pack&gt;" in page and "<script" not in page
+    import re
+    assert "<th>gold_label</th>" in page
+    html_items = re.findall(r"<td class='item'>([^<]*)</td>", page)
+    html_gold = re.findall(r"<td class='gold_label'>([^<]*)</td>", page)
+    assert html_items == list(pack["item"])
+    assert html_gold == expected_gold.fillna("").tolist()
 
 
 def test_reliability_weights_rank_careful_disputes_first():
@@ -258,3 +280,51 @@ def test_reliability_weights_rank_careful_disputes_first():
     assert list(ranked["item"]) == [1]  # item 2's only dissent has weight 0: no dispute left
     equal = N.disputed_items(df)
     assert list(equal["item"]) == [1, 2] or list(equal["item"]) == [2, 1]
+
+
+# --------------------------------------------------------------------------------------------
+# a systematically confused rater: accurate on two classes, swaps the other two
+# --------------------------------------------------------------------------------------------
+def simulate_confused(seed=5, n_items=2000, per_item=4):
+    """Uniform prior over 4 classes; 8 good raters (accuracy 0.85-0.92, errors spread evenly),
+    s08 careless (uniform labels), s09 confused: 0.9 accurate on classes 0 and 1, but labels a
+    true 2 as 3 (and a true 3 as 2) 80% of the time. Its quality is about
+    (0.525 - 0.25) / 0.75 = 0.37: above the careless cut, far below the good raters' ~0.85."""
+    rng = np.random.default_rng(seed)
+    q = 4
+    accs = [0.92, 0.91, 0.9, 0.89, 0.88, 0.87, 0.86, 0.85]
+    conf = [np.full((q, q), (1 - a) / (q - 1)) + np.eye(q) * (a - (1 - a) / (q - 1)) for a in accs]
+    conf.append(np.full((q, q), 1 / q))
+    swap = np.full((q, q), 0.05 / 2)
+    swap[0] = [0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3]
+    swap[1] = [0.1 / 3, 0.9, 0.1 / 3, 0.1 / 3]
+    swap[2] = [0.025, 0.025, 0.15, 0.8]
+    swap[3] = [0.025, 0.025, 0.8, 0.15]
+    conf.append(swap)
+    conf = np.array(conf)
+    nr = len(conf)
+    z = rng.integers(0, q, size=n_items)
+    raters = np.argsort(rng.random((n_items, nr)), axis=1)[:, :per_item]
+    unit = np.repeat(np.arange(n_items), per_item)
+    rat = raters.ravel()
+    cum = np.cumsum(conf[rat, z[unit]], axis=1)
+    label = np.minimum((rng.random(len(unit))[:, None] > cum).sum(1), q - 1)
+    return pd.DataFrame({"item": unit, "rater": [f"s{g:02d}" for g in rat], "label": label}), conf
+
+
+def test_systematically_confused_rater_is_flagged_outlier():
+    df, conf = simulate_confused()
+    m = N.DawidSkene(seed=0).fit(df, categories=[0, 1, 2, 3])
+    good = [f"s{g:02d}" for g in range(8)]
+    assert m.flags_["s09"] == "outlier"
+    assert m.flags_["s08"] == "careless"          # the careless rater keeps its own flag
+    assert m.flags_[good].isna().all()            # no good rater is flagged
+    # why: its quality is above the careless cut but far below the good raters' (robust z < -3)
+    assert m.careless_quality <= m.quality_["s09"] < m.quality_[good].min()
+    assert m.z_["s09"] < m.outlier_z
+    # and the model has found the planted swap, not just a low score
+    j = list(m.raters_).index("s09")
+    assert m.confusions_[j, 2, 3] > 0.7 and m.confusions_[j, 3, 2] > 0.7
+    assert m.confusions_[j, 0, 0] > 0.85
+    frame = m.raters_frame().set_index("rater")
+    assert frame.loc["s09", "flag"] == "outlier"
