@@ -129,3 +129,27 @@ def test_trend_windows_in_one_pass_equal_window_by_window(demo):
         assert got.at["clarity_disputes_per_100", "value"] == pytest.approx(disp["estimate"])
         cost = ops.cost_per_accepted_label(demo, start, end, dataset="demo", vendor="vendor_b").set_index("vendor")
         assert got.at["cost_per_accepted_label", "value"] == pytest.approx(cost.at["all", "estimate"])
+
+
+def test_the_planted_input_drift_raises_the_audit_rate_from_its_week(demo, week12_actions):
+    """Planted: intent shipping_delay three times as likely from week 10 (docs/demo.md, truth 'input_drift')."""
+    table, _ = week12_actions
+    planted = load_truth(demo, "input_drift")
+    audit = table[table["action"] == "raise_audit_rate"].set_index("entity")
+    key = f"intent = {planted['intent']}"
+    assert key in audit.index, audit.index.tolist()
+    assert audit.at[key, "since_week"] == planted["from_week"]
+    assert audit.at[key, "signal"] == "input_drift"
+    # no other intent or language is flagged: the drift is in one category
+    assert [e for e in audit.index if e.startswith(("intent =", "language ="))] == [key]
+    # the evidence: its share after the onset is about `factor` times its share before (hand count on the items)
+    cats = actions.category_drift(demo, WEEK12[0], WEEK12[1], dataset="demo").set_index(["feature", "category"])
+    row = cats.loc[("intent", planted["intent"])]
+    first = demo.query("SELECT i.intent, min(a.annotated_at) AS t FROM annotations a JOIN items i USING (item_id) "
+                       "WHERE i.source = 'production_sample' AND a.annotated_at < ? GROUP BY i.item_id, i.intent",
+                       [pd.Timestamp(WEEK12[1]).to_pydatetime()])
+    onset = pd.Timestamp(load_truth(demo, "program")["start"]) + pd.Timedelta(weeks=planted["from_week"] - 1)
+    after = first[pd.to_datetime(first["t"]) >= onset]
+    assert row["n_after"] == len(after)
+    assert row["share_after"] == pytest.approx((after["intent"] == planted["intent"]).mean())
+    assert 2 < row["share_after"] / row["share_before"] < 4.5          # planted factor 3

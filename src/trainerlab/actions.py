@@ -13,8 +13,10 @@ Four kinds of action, each traced to a signal and carrying the numbers behind it
     larger share of the items where it is in play than the task's comparable pairs
     (:func:`trainerlab.ops.contested_pairs`; Holm-adjusted, with a practical size).
 ``raise_audit_rate``
-    A task or an input category that drifts (task-level label or agreement drift, input
-    mix drift): audit more of it until the drift is understood.
+    A task or an input category that drifts (task-level label or agreement drift; an
+    intent or language whose share of the incoming items changed, located in time by a
+    binomial change point, :func:`category_drift`; prompt length or text drift): audit
+    more of it until the drift is understood.
 ``retriage``
     Requests open for longer than the backlog target (untriaged ones first).
 
@@ -33,7 +35,7 @@ import pandas as pd
 from . import ops
 from .ops import _ts
 
-__all__ = ["drift_scan", "corrective_actions", "weekly_verdict", "ACTION_COLUMNS", "rater_alerts"]
+__all__ = ["drift_scan", "category_drift", "corrective_actions", "weekly_verdict", "ACTION_COLUMNS", "rater_alerts"]
 
 ACTION_COLUMNS = ["priority", "action", "entity", "task", "since_week", "since", "signal", "evidence", "estimate",
                   "ci_low", "ci_high", "n", "method"]
@@ -162,10 +164,12 @@ def _clarify_actions(wh, as_of, dataset, task, min_excess) -> list[dict]:
     return out
 
 
-def _audit_actions(scan, start, signals) -> list[dict]:
+def _audit_actions(scan, start, signals, skip_mix: bool = False) -> list[dict]:
     if scan is None or scan.alerts is None or scan.alerts.empty:
         return []
     a = scan.alerts[scan.alerts["signal"].isin(list(signals))]
+    if skip_mix:   # intent and language mixes: per category, with its onset (_category_actions)
+        a = a[~((a["signal"] == "input_drift") & a["entity"].isin(["intent", "language"]))]
     out = []
     for r in a.itertuples(index=False):
         detail = r.detail if isinstance(r.detail, dict) else {}
@@ -190,6 +194,90 @@ def _audit_actions(scan, start, signals) -> list[dict]:
                     "evidence": f"{ev} (magnitude {mag:.3g}" + (f", q = {q:.2g}" if q is not None and not pd.isna(q) else "")
                                 + f") since week {week}.",
                     "estimate": mag, "ci_low": np.nan, "ci_high": np.nan, "n": None, "method": r.method})
+    return out
+
+
+def category_drift(wh, week_start, as_of=None, *, dataset=None, features: Sequence[str] = ("intent", "language"),
+                   min_share_change: float = 0.03, alpha: float = 0.05, n_sim: int = 1999, seed: int = 0) -> pd.DataFrame:
+    """Input categories whose share of the incoming items changed, and since which week.
+
+    Items (gold-set items left out: they are checks, not traffic) are placed in the
+    program week of their first annotation, up to the report week. For each category of
+    each feature (intent, language), the weekly series "items of this category / items"
+    gets a single binomial change point (:func:`trainerlab.drift.binomial_change_point`,
+    max likelihood ratio, parametric-bootstrap p-value that accounts for the search over
+    splits); the split may fall only after the reference weeks (the first third of the
+    program, as in :func:`drift_scan`), so the new regime runs from ``since_week`` through
+    the report week. BH across every category tested; a category drifts when q < ``alpha``
+    and its share moved by at least ``min_share_change``. One row per category tested:
+    feature, category, since_week, share_before, share_after, change, n_before, n_after,
+    p_value, q_value, flag, method, reason.
+    """
+    from .drift import bh_adjust, binomial_change_point
+
+    cols = ["feature", "category", "since_week", "since", "share_before", "share_after", "change", "n_before",
+            "n_after", "lr", "p_value", "q_value", "flag", "method", "reason"]
+    start = ops.program_start(wh, dataset)
+    if start is None:
+        return pd.DataFrame(columns=cols)
+    week_start = _ts(week_start)
+    as_of = _ts(as_of) if as_of is not None else week_start + pd.Timedelta(days=7)
+    n_weeks = ops.program_week(week_start, start)
+    n_ref = max(1, math.ceil(n_weeks / 3))
+    if n_weeks - n_ref < 1:
+        return pd.DataFrame(columns=cols)
+    params: list = [ops._py(as_of)]
+    ds = ops._as_list(dataset)
+    where = ""
+    if ds:
+        where = " AND i.dataset IN (" + ", ".join("?" for _ in ds) + ")"
+        params += ds
+    feats = [f for f in features if f in ("intent", "language")]
+    items = wh.query(
+        "SELECT i.item_id, " + ", ".join(f"i.{f}" for f in feats) + ", min(a.annotated_at) AS first_at "
+        "FROM annotations a JOIN items i ON i.item_id = a.item_id "
+        "WHERE a.annotated_at < ? AND i.item_id NOT IN (SELECT item_id FROM gold)" + where
+        + " GROUP BY i.item_id, " + ", ".join(f"i.{f}" for f in feats), params)
+    if items.empty:
+        return pd.DataFrame(columns=cols)
+    items["week"] = ((pd.to_datetime(items["first_at"]) - start) // pd.Timedelta(days=7)).astype(int) + 1
+    items = items[(items["week"] >= 1) & (items["week"] <= n_weeks)]
+    weeks = np.arange(1, n_weeks + 1)
+    n_t = items.groupby("week").size().reindex(weeks, fill_value=0).to_numpy(float)
+    method = (f"binomial single change point of the category's weekly share (max LR, parametric bootstrap {n_sim}), "
+              f"splits after the {n_ref} reference week(s); BH across categories")
+    rows = []
+    for f in feats:
+        counts = items.dropna(subset=[f]).groupby([f, "week"]).size().unstack(fill_value=0)
+        counts = counts.reindex(columns=weeks, fill_value=0)
+        for cat, k_t in counts.iterrows():
+            res = binomial_change_point(k_t.to_numpy(float), n_t, candidates=range(n_ref, n_weeks), direction="both",
+                                        n_sim=n_sim, seed=seed)
+            wk = int(res["index"]) + 1 if res["index"] is not None else None
+            rows.append({"feature": f, "category": str(cat), "since_week": wk,
+                         "since": (start + pd.Timedelta(days=7 * (wk - 1))).date().isoformat() if wk else None,
+                         "share_before": res["p_before"], "share_after": res["p_after"],
+                         "change": res["p_after"] - res["p_before"], "n_before": res["n_before"],
+                         "n_after": res["n_after"], "lr": res["lr"], "p_value": res["p_value"],
+                         "method": method, "reason": res["reason"]})
+    out = pd.DataFrame(rows, columns=[c for c in cols if c not in ("q_value", "flag")])
+    out["q_value"] = bh_adjust(out["p_value"]) if len(out) else []
+    out["flag"] = (out["q_value"] < alpha) & (out["change"].abs() >= min_share_change)
+    return out[cols].sort_values(["flag", "q_value"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _category_actions(wh, week_start, as_of, dataset, acfg: dict) -> list[dict]:
+    cats = category_drift(wh, week_start, as_of, dataset=dataset,
+                          min_share_change=float(acfg.get("category_min_share_change", 0.03)))
+    out = []
+    for r in cats[cats["flag"]].itertuples(index=False):
+        out.append({"priority": "medium", "action": "raise_audit_rate", "entity": f"{r.feature} = {r.category}",
+                    "task": None, "since_week": r.since_week, "since": r.since, "signal": "input_drift",
+                    "evidence": (f"{r.feature} {r.category}: {_fmt_pct(r.share_after)} of incoming items since week "
+                                 f"{r.since_week} (n = {int(r.n_after):,}) vs {_fmt_pct(r.share_before)} before "
+                                 f"(n = {int(r.n_before):,}); change point q = {r.q_value:.2g}."),
+                    "estimate": r.change, "ci_low": np.nan, "ci_high": np.nan, "n": int(r.n_after),
+                    "method": r.method})
     return out
 
 
@@ -238,7 +326,11 @@ def corrective_actions(wh, as_of=None, *, scan=None, week_start=None, dataset=No
     rows: list[dict] = []
     if scan is not None and start is not None:
         rows += _coach_actions(wh, scan, as_of, start, acfg.get("coach_signals", []), dataset, task)
-        rows += _audit_actions(scan, start, acfg.get("audit_signals", []))
+        audit_signals = acfg.get("audit_signals", [])
+        mix = "input_drift" in audit_signals
+        rows += _audit_actions(scan, start, audit_signals, skip_mix=mix)
+        if mix:
+            rows += _category_actions(wh, week_start, as_of, dataset, acfg)
     rows += _clarify_actions(wh, as_of, dataset, task, float(acfg.get("clarify_min_excess", 0.15)))
     rows += _retriage_actions(wh, as_of, float(acfg.get("retriage_after_days", 14)))
     out = pd.DataFrame(rows, columns=ACTION_COLUMNS)
