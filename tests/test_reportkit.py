@@ -100,3 +100,48 @@ def test_setup_registers_the_offline_renderer():
     bundle = pio.renderers["trainerlab"].to_mimebundle(
         go.Figure(go.Bar(x=[1], y=[1]), layout={"title": "t"}).to_plotly_json())
     assert "Plotly.newPlot" in bundle["text/html"] and "<script src" not in bundle["text/html"]
+
+
+def test_every_visible_string_of_a_figure_is_redacted(shown):
+    import json
+
+    import numpy as np
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=["2026-06-01", "2026-06-08"], y=[0.5, 0.6], name="rater ann@example.com",
+                             hovertext=["flagged by bob@example.com", "ok"], text=["call +1 415 555 0100", "fine"],
+                             hovertemplate="%{x}: %{y:.1%} (carol@example.com)<extra></extra>"))
+    fig.add_trace(go.Bar(x=np.array(["dave@example.com", "billing_refund"], dtype=object), y=[3, 4], name="counts"))
+    fig.update_layout(title="Queue of eve@example.com", xaxis_title="week (owner frank@example.com)",
+                      yaxis_title="share", legend_title_text="grace@example.com",
+                      annotations=[{"text": "see heidi@example.com", "x": 0, "y": 0}])
+    fig.update_yaxes(tickvals=[0.5, 0.6], ticktext=["half (ivan@example.com)", "0.6"])
+    rk.figure(fig)
+    html = shown[0]["text/html"]
+    bundle = json.dumps(shown[0][rk.PLOTLY_MIME])
+    for page in (html, bundle, shown[0]["text/plain"]):
+        assert "@example.com" not in page
+    data = shown[0][rk.PLOTLY_MIME]["data"]
+    assert data[0]["name"] == "rater [EMAIL]"
+    assert data[0]["hovertext"] == ["flagged by [EMAIL]", "ok"]
+    assert data[0]["text"] == ["call [PHONE]", "fine"]
+    assert data[0]["x"] == ["2026-06-01", "2026-06-08"]  # dates are data, not phone numbers
+    assert "%{x}: %{y:.1%} ([EMAIL])" in data[0]["hovertemplate"]
+    assert data[1]["x"] == ["[EMAIL]", "billing_refund"]  # category values on the axis
+    assert data[0]["y"] == [0.5, 0.6]  # numbers untouched
+    layout = shown[0][rk.PLOTLY_MIME]["layout"]
+    assert layout["title"]["text"] == "Queue of [EMAIL]" and layout["legend"]["title"]["text"] == "[EMAIL]"
+    assert layout["xaxis"]["title"]["text"] == "week (owner [EMAIL])"
+    assert layout["yaxis"]["ticktext"] == ["half ([EMAIL])", "0.6"]
+    assert layout["annotations"][0]["text"] == "see [EMAIL]"
+    assert '"rater [EMAIL]"' in html and "flagged by [EMAIL]" in html  # the page shows the redacted figure
+
+
+def test_fig_show_after_setup_is_redacted_too():
+    import plotly.io as pio
+
+    rk.setup()
+    fig = go.Figure(go.Bar(x=[1], y=[1], name="ann@example.com", hovertext=["bob@example.com"]), layout={"title": "t"})
+    bundle = pio.renderers["trainerlab"].to_mimebundle(fig.to_plotly_json())
+    assert "@example.com" not in bundle["text/html"]
+    assert bundle[rk.PLOTLY_MIME]["data"][0]["name"] == "[EMAIL]"

@@ -20,8 +20,10 @@ Conventions the report runner (:mod:`trainerlab.reports`) relies on:
 * Figures are emitted as an HTML ``div`` plus a ``Plotly.newPlot`` call without
   plotly.js itself; the runner links one shared copy from
   ``reports/assets/`` into each page, so pages stay small and work offline.
-* Every string cell of a table, every sentence of a verdict or note passes
-  through :func:`trainerlab.pii.redact` (reports never show raw PII).
+* Every string cell of a table, every sentence of a verdict or note, and every
+  reader-visible string of a figure (trace names, texts, hover texts, category
+  values, tick texts, titles, legends, annotations) passes through
+  :func:`trainerlab.pii.redact` (reports never show raw PII).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from .pii import redact
 
 __all__ = [
     "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
-    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame",
+    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure",
 ]
 
 VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
@@ -372,6 +374,53 @@ def _check_figure(fig) -> None:
                              f"(fig.update_layout({name}_title=...))")
 
 
+# Keys whose strings a reader sees: labels, hover and legend texts, titles, tick texts, annotations.
+_FIGURE_TEXT_KEYS = frozenset({
+    "name", "text", "hovertext", "hovertemplate", "texttemplate", "ticktext", "labels", "title",
+    "legendgroup", "ids", "parents", "header", "cells", "values", "customdata", "tickvals",
+})
+# Keys whose strings are category values shown on axes, in hover labels and in legends.
+_FIGURE_CATEGORY_KEYS = frozenset({"x", "y", "z", "categoryarray", "dimensions", "label"})
+
+
+def _redact_strings(value: Any) -> Any:
+    """``value`` with every string in it (nested lists, numpy arrays of text) redacted; numbers untouched."""
+    if isinstance(value, str):
+        return _redact_cell(value)
+    if isinstance(value, dict):
+        return {k: _redact_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_strings(v) for v in value]
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind in ("O", "U", "S") and hasattr(value, "tolist"):
+        return _redact_strings(value.tolist())
+    return value
+
+
+def _redact_figure_part(value: Any, key: str | None = None) -> Any:
+    if key in _FIGURE_TEXT_KEYS or key in _FIGURE_CATEGORY_KEYS:
+        return _redact_strings(value)
+    if isinstance(value, dict):
+        return {k: _redact_figure_part(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_figure_part(v) for v in value]
+    return value
+
+
+def redact_figure(fig_dict: dict) -> dict:
+    """A copy of a plotly figure dict with every reader-visible string passed through :func:`redact`.
+
+    Trace names, texts, hover texts and templates, category values on the
+    axes (string ``x``/``y``/``z``), pie labels, table cells, tick texts,
+    titles, legend titles and annotations are redacted; numbers, dates and
+    style settings (colours, modes, axis references) are left alone. ISO
+    dates and weeks are kept as they are (the phone pattern would eat them).
+    """
+    return {"data": _redact_figure_part(list(fig_dict.get("data") or [])),
+            "layout": _redact_figure_part(dict(fig_dict.get("layout") or {})),
+            **{k: v for k, v in fig_dict.items() if k not in ("data", "layout")}}
+
+
 def _figure_html(fig_dict: dict, div_id: str) -> str:
     import plotly.io as pio
 
@@ -390,17 +439,20 @@ def figure(fig, *, caption: str | None = None, check: bool = True) -> None:
     """Show a plotly figure, interactive offline, without embedding plotly.js.
 
     The figure must have a title and axis titles (with units); the check fails
-    the run otherwise. ``caption`` adds one sentence under the figure.
+    the run otherwise. ``caption`` adds one sentence under the figure. Every
+    string a reader can see passes through :func:`redact_figure`.
     """
+    import plotly.io as pio
+
     if check:
         _check_figure(fig)
-    fig_dict = fig.to_plotly_json()
+    fig_dict = redact_figure(fig.to_plotly_json())
     html = _figure_html(fig_dict, _next_div_id())
     if caption:
         html += f'<p class="tl-figcaption" style="font-size:13px;color:#57606a;max-width:60em">{_html.escape(redact(caption))}</p>'
-    title = fig.layout.title.text if fig.layout.title is not None else ""
+    title = redact(fig.layout.title.text or "") if fig.layout.title is not None else ""
     _display({"text/html": f'<div class="tl-figure">{html}</div>', "text/plain": f"<figure: {title}>",
-              PLOTLY_MIME: json.loads(fig.to_json())})
+              PLOTLY_MIME: json.loads(pio.to_json(fig_dict, validate=False))})
 
 
 try:  # the renderer behind `fig.show()` after setup()
@@ -411,6 +463,7 @@ except ImportError:  # pragma: no cover
 
 class _OfflineRenderer(_MimetypeRenderer):
     def to_mimebundle(self, fig_dict):
+        fig_dict = redact_figure(fig_dict)
         return {"text/html": f'<div class="tl-figure">{_figure_html(fig_dict, _next_div_id())}</div>', PLOTLY_MIME: fig_dict}
 
 
