@@ -132,6 +132,22 @@ def test_runs_names_and_regression_cases(fitted, demo_failures, demo_db, tmp_pat
         run2 = errors.save_run(wh, fitted, renamed, source={"model_version": "v1.2"}, by="ana", at="2026-08-31")
         carried = errors.run_names(wh, run2)
         assert carried[0] == "invented refund terms" and len(carried) == fitted.n_clusters_
+        # a refit with another clusterer seed on a seeded 80% subsample (another UMAP layout,
+        # other cluster numbers): every carried name lands on the cluster of the same planted mode
+        keep = np.sort(np.random.default_rng(3).choice(len(failures), int(0.8 * len(failures)), replace=False))
+        sub = failures.iloc[keep].reset_index(drop=True)
+        refit = errors.FailureClusterer(seed=SEED + 1, cache=False).fit(sub["text"])
+        assert not np.array_equal(refit.labels_, fitted.labels_[keep])  # a genuinely different clustering
+        run3 = errors.save_run(wh, refit, sub, source={"model_version": "v1.1", "sample": 0.8}, by="ana",
+                               at="2026-09-07")
+        carried3 = errors.run_names(wh, run3)
+        expected = {}  # planted mode -> the names its clusters were given (two clusters of one mode: two names)
+        for c, m in majority.items():
+            expected.setdefault(m, set()).add("invented refund terms" if c == 0 else m.replace("_", " "))
+        refit_majority = _majority_mode(refit, demo_failures["modes"][keep])
+        assert len(carried3) == refit.n_clusters_
+        for c, m in refit_majority.items():
+            assert carried3[c] in expected[m], (c, m, carried3[c])
         # from incident to must-not-fail case, with provenance
         leak = [c for c, m in majority.items() if m == "pii_leak"][0]
         out = errors.add_regression(wh, run_id=run, cluster=leak, reason="never show another customer's data",
@@ -154,7 +170,9 @@ def test_runs_names_and_regression_cases(fitted, demo_failures, demo_db, tmp_pat
 def test_cli_contract(demo_failures, tmp_path, capsys):
     from trainerlab.cli import main
 
-    sub = demo_failures["failures"].head(160)[["item_id", "text"]]
+    # rows shuffled (seeded), so that input order is neither item-id nor cluster order
+    head = demo_failures["failures"].head(160)[["item_id", "text"]]
+    sub = head.iloc[np.random.default_rng(5).permutation(160)].reset_index(drop=True)
     path = tmp_path / "failures.csv"
     sub.to_csv(path, index=False)
     code = main(["errors", str(path), "--text", "text", "--min-cluster-size", "8", "--seed", "3", "--json"])
@@ -168,6 +186,10 @@ def test_cli_contract(demo_failures, tmp_path, capsys):
     assert set(out["assignments"]) <= ids | {-1}
     assert sum(c["size"] for c in out["clusters"]) == sum(a != -1 for a in out["assignments"])
     assert out["outlier_share"] == pytest.approx(out["assignments"].count(-1) / 160)
+    # assignments are the clusterer's labels of each input row, in input order
+    direct = errors.FailureClusterer(min_cluster_size=8, seed=3, cache=False).fit(sub["text"].tolist())
+    assert out["assignments"] == direct.labels_.tolist()
+    assert out["assignments"] != sorted(out["assignments"])
 
 
 def test_cli_run_name_and_add_regression(demo_db, demo_failures, tmp_path, capsys):
@@ -208,3 +230,12 @@ def test_report_study_and_verdict(fitted, demo_db):
     sentences, status = errors.error_verdict(study)
     assert 3 <= len(sentences) <= 5 and status in ("warn", "alert")
     assert sentences[0].startswith(f"{s['failures']:,} of {s['evaluated']:,} evaluated responses failed")
+    # the verdict: the top 3 failure modes (by size, counted here from the labels) and what to do
+    sizes = np.bincount(fitted.labels_[fitted.labels_ >= 0])
+    top3 = np.argsort(-sizes, kind="stable")[:3]
+    assert len(sentences) == 5 and sentences[4].startswith("Next: ")
+    for sentence, c in zip(sentences[1:4], top3):
+        assert sentence.startswith(f"cluster {c} (") and f"n = {sizes[c]})" in sentence
+    # fewer modes than three: all of them are named, and the verdict shrinks
+    two = errors.error_verdict({**study, "table": study["table"].head(2)})[0]
+    assert len(two) == 4 and [t.split(" (")[0] for t in two[1:3]] == ["cluster 0", "cluster 1"]

@@ -220,3 +220,53 @@ def test_cli_usage_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["errors", str(path), "--text", "text", "--min-cluster-size", "two"])
     assert exc.value.code == 2
+
+
+# -- gaps: benchmark cover judged by intent, so production-flagged failures can be gaps ------------
+def test_cluster_gaps_on_production_flagged_failures(tmp_path):
+    from types import SimpleNamespace
+
+    # planted: 12 production failures flagged by raters, in three modes; the benchmark
+    # suite 'core' evaluates other items of billing_refund and order_status, none of gift_cards
+    modes = {"billing_refund": 5, "gift_cards": 4, "order_status": 3}
+    items, notes, evals = [], [], []
+    for intent, n in modes.items():
+        for k in range(n):
+            iid = f"prod-{intent}-{k}"
+            items.append({"item_id": iid, "dataset": "prod", "intent": intent, "source": "production_sample",
+                          "response": f"{intent} answer {k}", "created_at": pd.Timestamp("2026-06-02")})
+            notes.append({"item_id": iid, "annotator_id": "r01", "task": "correctness", "label": "incorrect"})
+    for intent, n in (("billing_refund", 3), ("order_status", 2)):
+        for k in range(n):
+            iid = f"bench-{intent}-{k}"
+            items.append({"item_id": iid, "dataset": "bench", "intent": intent, "source": "benchmark",
+                          "response": "ok", "created_at": pd.Timestamp("2026-06-01")})
+            evals.append({"run_id": "r1", "model_version": "v1", "suite": "core", "item_id": iid,
+                          "category": intent, "metric": "pass", "score": 1.0, "passed": True})
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.insert_frame("items", pd.DataFrame(items))
+        wh.insert_frame("annotations", pd.DataFrame(notes))
+        wh.insert_frame("eval_results", pd.DataFrame(evals))
+        failures = errors.load_failures(wh, source="annotations", dataset="prod")
+        assert len(failures) == 12 and not failures["in_benchmark"].any()
+        # the planted clusters (a clusterer's fitted labels, here given): one per mode
+        planted = {"billing_refund": 0, "gift_cards": 1, "order_status": 2}
+        model = SimpleNamespace(labels_=failures["intent"].map(planted).to_numpy(), n_clusters_=3)
+        gaps = errors.cluster_gaps(wh, model, failures).set_index("cluster")
+        assert gaps.loc[1, "gap"] == "no benchmark items" and gaps.loc[1, "n_benchmark_items"] == 0
+        assert gaps.loc[1, "uncovered_intents"] == "gift_cards" and gaps.loc[1, "benchmark_intent_share"] == 0
+        # the covered modes are not benchmark gaps (their items are not benchmark items themselves)
+        assert gaps.loc[0, "gap"] == gaps.loc[2, "gap"] == "no must-not-fail case"
+        assert gaps.loc[[0, 2], "n_benchmark_items"].tolist() == [3, 2]
+        assert (gaps.loc[[0, 2], "benchmark_intent_share"] == 1).all()
+        # a mixed cluster is covered for the share of its items in benchmarked intents
+        mixed = SimpleNamespace(labels_=np.where(failures["intent"] == "order_status", 1, 0), n_clusters_=2)
+        share = errors.cluster_gaps(wh, mixed, failures).set_index("cluster")["benchmark_intent_share"]
+        assert share[0] == pytest.approx(5 / 9) and share[1] == 1
+        # a stricter floor (3 items per intent) leaves order_status uncovered too
+        strict = errors.cluster_gaps(wh, model, failures, min_items=3).set_index("cluster")
+        assert strict.loc[2, "gap"] == "no benchmark items" and strict.loc[0, "gap"] == "no must-not-fail case"
+        # a regression case added for a production item closes that mode's must-not-fail gap
+        errors.add_regression(wh, item_ids=["prod-gift_cards-0"], reason="never sell expired gift cards", by="ana")
+        after = errors.cluster_gaps(wh, model, failures).set_index("cluster")
+        assert after.loc[1, "n_regression_cases"] == 1 and after.loc[1, "gap"] == "no benchmark items"

@@ -1366,22 +1366,66 @@ def coverage(wh, *, top_n: int = 20, suites: Sequence[str] | None = None, min_it
 
 
 def cluster_gaps(wh, clusterer: FailureClusterer, failures: pd.DataFrame,
-                 regression_suite: str = "must_not_fail") -> pd.DataFrame:
-    """Per cluster: how many of its items are benchmark items at all, and how many are
-    guarded by a must-not-fail case (an eval result with ``must_not_fail`` true or a
-    row in ``regression_cases``). ``gap`` names what is missing."""
+                 regression_suite: str = "must_not_fail", suites: Sequence[str] | None = None,
+                 min_items: int = 1) -> pd.DataFrame:
+    """Per failure cluster: does the benchmark test this kind of request at all, and is
+    the mode guarded by a must-not-fail case?
+
+    Benchmark cover is judged by **intent**, not by item id: failures flagged in
+    production (``load_failures(source="annotations")``) are never benchmark items
+    themselves, but the benchmark covers them when its suites evaluate items of the
+    same intents. An intent counts as covered when the suites (``suites``; default every
+    suite in ``eval_results``) hold at least ``min_items`` distinct evaluated items of
+    it, as in :func:`coverage`. A failing item is covered when it is a benchmark item
+    itself or its intent is covered.
+
+    Returns
+    -------
+    DataFrame with ``cluster, size, n_benchmark_items`` (distinct benchmark items in the
+    cluster's intents, plus the cluster's own items that are benchmark items),
+    ``n_regression_cases`` (the cluster's items guarded by an eval result with
+    ``must_not_fail`` true or a row in ``regression_cases``), ``gap``,
+    ``benchmark_intent_share`` (share of the cluster's items that are covered) and
+    ``uncovered_intents`` (the cluster's intents the suites have no items of, largest
+    first). ``gap`` is ``no benchmark items`` when none of the cluster's items is
+    covered, else ``no must-not-fail case`` when none is guarded, else None.
+
+    Notes
+    -----
+    Intent is a coarse proxy: a mode that cuts across covered intents (a PII leak in
+    every intent) counts as covered although the suites may hold no item of that kind.
+    """
     f = failures.reset_index(drop=True).copy()
-    f["cluster"] = clusterer.labels_
+    f["cluster"] = np.asarray(clusterer.labels_)
+    if "intent" not in f:
+        f["intent"] = None
     guarded = set(wh.query("SELECT DISTINCT item_id FROM eval_results WHERE must_not_fail = TRUE")["item_id"])
-    guarded |= set(wh.query("SELECT DISTINCT item_id FROM regression_cases")["item_id"])
-    bench = set(wh.query("SELECT DISTINCT item_id FROM eval_results")["item_id"])
+    guarded |= set(wh.query("SELECT DISTINCT item_id FROM regression_cases WHERE suite = ?",
+                            [regression_suite])["item_id"])
+    bench = wh.query("SELECT e.suite, e.item_id, i.intent FROM eval_results e LEFT JOIN items i "
+                     "ON i.item_id = e.item_id GROUP BY e.suite, e.item_id, i.intent")
+    if suites:
+        bench = bench[bench["suite"].isin(list(suites))]
+    bench_items = set(bench["item_id"])
+    per_intent = bench.dropna(subset=["intent"]).groupby("intent")["item_id"].nunique()
+    covered_intents = set(per_intent[per_intent >= min_items].index)
     rows = []
     for c in range(clusterer.n_clusters_):
-        ids = set(f.loc[f["cluster"] == c, "item_id"])
-        nb, ng = len(ids & bench), len(ids & guarded)
-        gap = "no benchmark items" if nb == 0 else ("no must-not-fail case" if ng == 0 else None)
-        rows.append({"cluster": c, "size": len(ids), "n_benchmark_items": nb, "n_regression_cases": ng, "gap": gap})
-    return pd.DataFrame(rows, columns=["cluster", "size", "n_benchmark_items", "n_regression_cases", "gap"])
+        members = f[f["cluster"] == c]
+        ids = set(members["item_id"])
+        intents = members["intent"].dropna()
+        own = ids & bench_items
+        in_intents = set(bench.loc[bench["intent"].isin(set(intents)), "item_id"])
+        covered = members["item_id"].isin(bench_items) | members["intent"].isin(covered_intents)
+        share = float(covered.mean()) if len(members) else float("nan")
+        uncovered = intents[~intents.isin(covered_intents)].value_counts()
+        ng = len(ids & guarded)
+        gap = "no benchmark items" if not covered.any() else ("no must-not-fail case" if ng == 0 else None)
+        rows.append({"cluster": c, "size": len(ids), "n_benchmark_items": len(in_intents | own),
+                     "n_regression_cases": ng, "gap": gap, "benchmark_intent_share": share,
+                     "uncovered_intents": ", ".join(map(str, uncovered.index))})
+    return pd.DataFrame(rows, columns=["cluster", "size", "n_benchmark_items", "n_regression_cases", "gap",
+                                       "benchmark_intent_share", "uncovered_intents"])
 
 
 # ----------------------------------------------------------------------------- regression cases
@@ -1579,7 +1623,8 @@ def error_verdict(study: dict) -> tuple[list[str], str]:
     if s["clusters"] == 0:
         return ([first, f"No mode is large enough to report ({s['reason'] or 'all texts are outliers'}).",
                  "Lower the minimum cluster size or collect more failures."], "warn")
-    top = top_failure_modes(table, k=2 if len(table) > 1 else 1)
+    # the opening, the top three modes and the next steps: five sentences at most
+    top = top_failure_modes(table, k=3)
     open_gaps = gaps[gaps["gap"].notna()] if len(gaps) else gaps
     cov = s.get("coverage")
     action = []
