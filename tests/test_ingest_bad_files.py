@@ -115,14 +115,15 @@ def test_header_only_is_unreadable_no_data_rows(wh):
     nothing_written(wh)
 
 
-def test_a_10_mb_field_is_quarantined_and_its_raw_text_capped(wh, tmp_path):
-    path = tmp_path / "big_field.csv"
+def test_a_10_mb_field_is_quarantined_and_its_raw_text_capped(wh):
+    # big_field.csv.gz (10 kB compressed, read through ingest's transparent .gz support) holds
+    # "item_id,annotator_id,task,label,comment", "i1,r01,safety,safe,short",
+    # "i2,r01,safety,safe," + "x" * 10 MiB, "i3,r02,safety,unsafe,"; made with gzip.GzipFile(mtime=0).
+    path = BAD / "big_field.csv.gz"
     big = "x" * (10 * 2**20)
-    path.write_text("item_id,annotator_id,task,label,comment\n"
-                    "i1,r01,safety,safe,short\n"
-                    f"i2,r01,safety,safe,{big}\n"
-                    "i3,r02,safety,unsafe,\n")
+    assert path.stat().st_size < 100_000  # the corpus file stays small in git
     r = ingest_file(wh, "annotations", path, now=NOW)
+    assert r["source_file"].endswith("big_field.csv.gz")
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (3, 2, 1)
     (row, reason, col, raw), = quarantined(wh, r)
