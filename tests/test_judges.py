@@ -313,6 +313,37 @@ def test_raw_win_rates_equal_the_published_alpacaeval_leaderboard():
         assert 0 < lc.loc[model, "share_near_equal"] < 1 and np.isfinite(lc.loc[model, "lc_win_rate"])
 
 
+def _published_alpaca_eval_1_leaderboard() -> dict:
+    """The AlpacaEval 1 leaderboard values tests/test_uplift.py checks the win rates against
+    (alpaca_eval_gpt4_leaderboard.csv of github.com/tatsu-lab/alpaca_eval; provenance there):
+    model -> (win_rate, standard_error, n_wins, n_wins_base, n_draws, n_total)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_uplift_published", Path(__file__).with_name("test_uplift.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ALPACA_EVAL_1_LEADERBOARD
+
+
+def test_alpaca_eval_study_on_the_bundled_files_matches_the_leaderboard_and_finds_a_length_effect():
+    published = _published_alpaca_eval_1_leaderboard()
+    real = J.alpaca_eval_study(ROOT / "data" / "external" / "alpaca_eval", n_boot=0)
+    assert real["n_files"] == 16 and len(real["models"]) == 16 and set(real["models"]) == set(published)
+    lc = real["lc"].set_index("model")
+    for model, (win_rate, _se, wins, losses, draws, n_total) in published.items():
+        assert lc.loc[model, "win_rate"] == pytest.approx(win_rate, abs=1e-9)
+        assert lc.loc[model, "n"] == n_total == wins + losses + draws
+    # the pooled length slope: every judged pair of the 16 models (ties as half), one intercept per model
+    pooled = real["pooled"]
+    # judged pairs with an empty model output have no log length ratio (counted in the raw files)
+    empty = sum(1 for path in ALPACA.glob("*/alpaca_eval_gpt4/annotations.json.gz")
+                for rec in json.load(gzip.open(path)) if rec["preference"] is not None and not rec["output_2"])
+    assert empty == 3 and pooled["n"] == 12_858 == sum(v[5] for v in published.values()) - empty
+    assert pooled["n_pairings"] == 16 and pooled["ci_low"] > 0 and pooled["ci_low"] <= pooled["estimate"]
+    assert len(real["by_model"]) == 16 and real["by_model"]["n"].sum() == 12_858
+    assert not real["mistral_files"]["meaningful"]
+
+
 # -- real data: the two Mistral judge files ---------------------------------------------------------
 def test_the_two_bundled_mistral_judges_are_one_file_and_are_not_reported_as_agreement(tmp_path):
     a = MISTRAL / "alpaca_eval_gpt4_turbo_fn" / "annotations.json.gz"
@@ -320,18 +351,42 @@ def test_the_two_bundled_mistral_judges_are_one_file_and_are_not_reported_as_agr
     res = J.identical_judge_files(a, b, n_boot=0)
     assert res["identical_bytes"] and not res["meaningful"] and "data problem" in res["reason"]
     assert res["annotators_a"] == res["annotators_b"] == ["alpaca_eval_cot_gpt4_turbo_fn"]
-    # a genuinely different second judge (every 5th verdict flipped, renamed) is meaningful
+    assert res["disagreements"].empty and (res["disagreement_by_source"]["n_disagree"] == 0).all()
+    # a genuinely different second judge is meaningful: rename it and flip a planted number of
+    # verdicts per AlpacaEval dataset source (the first k records of each source, in file order)
+    planted = {"helpful_base": 12, "koala": 0, "oasst": 30, "selfinstruct": 5, "vicuna": 16}
     records = json.load(gzip.open(b))
-    for i, r in enumerate(records):
+    seen = {k: 0 for k in planted}
+    flipped, to_model = set(), {k: 0 for k in planted}
+    for r in records:
         r["annotator"] = "other_judge"
-        if i % 5 == 0:
+        src = r["dataset"]
+        if seen[src] < planted[src]:
+            seen[src] += 1
+            flipped.add(r["instruction"])
+            to_model[src] += float(r["preference"]) == 1      # baseline win turned into a model win
             r["preference"] = 2 if float(r["preference"]) == 1 else 1
+    assert seen == planted
     other = tmp_path / "annotations.json.gz"
     with gzip.open(other, "wt") as fh:
         json.dump(records, fh)
     res2 = J.identical_judge_files(b, other, n_boot=0)
     assert res2["meaningful"] and res2["n_pairs"] == 805
-    assert res2["agreement"]["percent_agreement"]["estimate"] == pytest.approx(1 - 161 / 805)
+    assert res2["agreement"]["percent_agreement"]["estimate"] == pytest.approx(1 - 63 / 805)
+    pairs = res2["disagreements"]
+    assert set(pairs["instruction"]) == flipped and len(pairs) == 63
+    assert pairs["dataset"].value_counts().to_dict() == {k: v for k, v in planted.items() if v}
+    by = res2["disagreement_by_source"].set_index("dataset")
+    sizes = {"helpful_base": 129, "koala": 156, "oasst": 188, "selfinstruct": 252, "vicuna": 80}   # in the file
+    assert by["n_pairs"].to_dict() == sizes and by["n_disagree"].to_dict() == planted
+    assert by["n_b_favours_model"].to_dict() == to_model
+    assert (by["n_b_favours_model"] + by["n_b_favours_baseline"]).to_dict() == planted
+    for src, k in planted.items():
+        assert by.loc[src, "rate"] == pytest.approx(k / sizes[src])
+        assert by.loc[src, "ci_low"] <= k / sizes[src] <= by.loc[src, "ci_high"]
+    # vicuna (16 of 80) disagrees more than the other sources (47 of 725), koala (0 of 156) less
+    assert by.loc["vicuna", "difference_from_rest"] == pytest.approx(16 / 80 - 47 / 725)
+    assert by.loc["vicuna", "p_adjusted"] < 0.05 and by.loc["koala", "difference_ci_high"] < 0
 
 
 def test_mistral_cot_judge_positions_come_from_referenced_models():

@@ -1122,6 +1122,44 @@ def _sha256(path: Path, decompress: bool = False) -> str:
     return h.hexdigest()
 
 
+def _disagreements_by_source(m: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pairs two judges decide differently, and their count per AlpacaEval ``dataset`` source."""
+    src = m["dataset_a"] if "dataset_a" in m.columns else m.get("dataset", pd.Series(np.nan, index=m.index))
+    if "dataset_b" in m.columns:
+        src = src.where(src.notna(), m["dataset_b"])
+    src = src.astype(object).where(src.notna(), "(unknown)").astype(str)
+    pa, pb = m["preference_a"].to_numpy(dtype=float), m["preference_b"].to_numpy(dtype=float)
+    ok = ~(np.isnan(pa) | np.isnan(pb))
+    sa, sb = np.full(len(m), np.nan), np.full(len(m), np.nan)
+    sa[ok] = np.round(uplift.preference_scores(pa[ok]) * 2) / 2      # outcomes, as uplift.judge_agreement
+    sb[ok] = np.round(uplift.preference_scores(pb[ok]) * 2) / 2
+    differ = ok & (sa != sb)
+    pairs = pd.DataFrame({"instruction": m["instruction"].to_numpy(), "dataset": src.to_numpy(),
+                          "model": m["model"].to_numpy(), "preference_a": pa, "preference_b": pb,
+                          "score_a": sa, "score_b": sb})[differ].reset_index(drop=True)
+    rows = []
+    srcs = src.to_numpy()
+    for name in sorted(set(srcs[ok])):
+        inside = ok & (srcs == name)
+        rest = ok & (srcs != name)
+        n, k = int(inside.sum()), int(differ[inside].sum())
+        est, lo, hi = _wilson(k, n, alpha)
+        test = (uplift.two_proportion_test(int(differ[rest].sum()), int(rest.sum()), k, n, alpha) if rest.any()
+                else {})
+        rows.append({"dataset": name, "n_pairs": n, "n_disagree": k, "rate": est, "ci_low": lo, "ci_high": hi,
+                     "n_b_favours_model": int(np.sum(differ[inside] & (sb[inside] > sa[inside]))),
+                     "n_b_favours_baseline": int(np.sum(differ[inside] & (sb[inside] < sa[inside]))),
+                     "difference_from_rest": test.get("estimate", _NAN), "difference_ci_low": test.get("ci_low", _NAN),
+                     "difference_ci_high": test.get("ci_high", _NAN), "p_value": test.get("p_value", _NAN)})
+    cols = ["dataset", "n_pairs", "n_disagree", "rate", "ci_low", "ci_high", "n_b_favours_model",
+            "n_b_favours_baseline", "difference_from_rest", "difference_ci_low", "difference_ci_high", "p_value"]
+    out = pd.DataFrame(rows, columns=cols)
+    out["p_adjusted"] = _holm(out["p_value"]) if len(out) else []
+    out["method"] = ("pairs whose outcomes (model wins / draw / baseline wins) differ, per AlpacaEval dataset "
+                     "source; Wilson interval; each source against the others: Newcombe interval, z test, Holm")
+    return pairs, out
+
+
 def identical_judge_files(path_a: str | Path, path_b: str | Path, n_boot: int = 1000, seed: int = 0) -> dict:
     """Are two "judges'" annotation files really two judges?
 
@@ -1130,6 +1168,14 @@ def identical_judge_files(path_a: str | Path, path_b: str | Path, n_boot: int = 
     (:func:`trainerlab.uplift.judge_agreement`). ``meaningful`` is False when the
     files are identical or their annotations agree on every pair: then their
     agreement is a data problem, not evidence about judges, and ``reason`` says so.
+
+    Where they disagree: ``disagreements`` lists the pairs whose outcomes (model
+    wins / draw / baseline wins, fractional preferences rounded as in the
+    agreement) differ, with the AlpacaEval ``dataset`` source of the instruction;
+    ``disagreement_by_source`` counts them per source (``n_pairs``, ``n_disagree``,
+    the rate with its Wilson interval, and how many went each way: judge b more
+    favourable to the model than judge a, or less), with each source's rate against
+    the other sources' (Newcombe interval, z test) Holm-adjusted across sources.
     """
     pa, pb = Path(path_a), Path(path_b)
     a, b = uplift.read_alpaca_eval(pa), uplift.read_alpaca_eval(pb)
@@ -1137,10 +1183,12 @@ def identical_judge_files(path_a: str | Path, path_b: str | Path, n_boot: int = 
     same_content = same_bytes or _sha256(pa, True) == _sha256(pb, True)
     m = a.merge(b, on=["instruction", "model"], suffixes=("_a", "_b"))
     agree = uplift.judge_agreement(m["preference_a"], m["preference_b"], n_boot=n_boot, seed=seed)
+    disagreements, by_source = _disagreements_by_source(m)
     names = (sorted(a["annotator"].dropna().astype(str).unique()), sorted(b["annotator"].dropna().astype(str).unique()))
     out = {"file_a": str(pa), "file_b": str(pb), "identical_bytes": same_bytes, "identical_content": same_content,
            "annotators_a": names[0], "annotators_b": names[1], "n_pairs": int(len(m)),
            "identical_annotations": bool(agree["identical_inputs"]), "agreement": agree,
+           "disagreements": disagreements, "disagreement_by_source": by_source,
            "meaningful": not (same_content or agree["identical_inputs"] or names[0] == names[1])}
     if not out["meaningful"]:
         why = ("the two files are byte-identical" if same_bytes else "the two files have identical content"
