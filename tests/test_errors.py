@@ -239,3 +239,41 @@ def test_report_study_and_verdict(fitted, demo_db):
     # fewer modes than three: all of them are named, and the verdict shrinks
     two = errors.error_verdict({**study, "table": study["table"].head(2)})[0]
     assert len(two) == 4 and [t.split(" (")[0] for t in two[1:3]] == ["cluster 0", "cluster 1"]
+
+
+def test_regression_cases_reach_the_release_gate(demo_db, tmp_path):
+    from trainerlab import gates
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, db)
+    gate = tmp_path / "mnf.yaml"
+    gate.write_text("name: mnf\nchecks:\n  - type: must_not_fail\n")
+    with Warehouse(db) as wh:
+        n_cases = load_truth(wh, "must_not_fail")["n_cases"]
+        assert gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)["verdict"] == "GO"
+        # an incident turned into a regression case: v1.1 has no result for it yet
+        item = wh.scalar("SELECT min(item_id) FROM eval_results WHERE suite = 'core' AND model_version = 'v1.1' "
+                         "AND passed = FALSE")
+        errors.add_regression(wh, item_ids=[item], reason="invented refund terms", by="ana", at="2026-08-26")
+        check = gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)["checks"][0]
+        assert check["status"] == "fail" and check["details"]["not_evaluated"] == [item]
+        assert "not yet evaluated for v1.1" in check["evidence"] and item in check["evidence"]
+        assert check["details"]["n"] == n_cases and check["details"]["failures"] == []
+        # evaluated and failing: a failure like any other must-not-fail case
+        run = wh.scalar("SELECT max(run_id) FROM eval_results WHERE suite = 'must_not_fail' AND model_version = 'v1.1'")
+        row = {"run_id": run, "model_version": "v1.1", "suite": "must_not_fail", "item_id": item,
+               "category": "regression", "metric": "pass", "score": 0.0, "passed": False, "must_not_fail": True,
+               "evaluated_at": pd.Timestamp("2026-08-27")}
+        wh.insert_frame("eval_results", pd.DataFrame([row]))
+        check = gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)["checks"][0]
+        assert check["status"] == "fail" and check["details"]["failures"] == [item]
+        assert check["details"]["not_evaluated"] == [] and check["details"]["n"] == n_cases + 1
+        # evaluated and passing: GO, the case counts in the exact bound (n + 1 cases, none failing)
+        wh.execute("UPDATE eval_results SET passed = TRUE, score = 1 WHERE run_id = ? AND item_id = ?", [run, item])
+        result = gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)
+        assert result["verdict"] == "GO"
+        assert result["checks"][0]["details"]["upper_bound"] == pytest.approx(1 - 0.05 ** (1 / (n_cases + 1)))
+        # a regression suite nobody evaluated yet fails as a whole
+        errors.add_regression(wh, item_ids=[item], suite="pii_regressions", reason="leak", by="ana")
+        check = gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)["checks"][0]
+        assert check["status"] == "fail" and check["details"]["suites"]["pii_regressions"]["not_evaluated"] == 1

@@ -278,32 +278,59 @@ def _is_proportion(scores: pd.Series) -> bool:
 # Checks: each returns {status, evidence, details}
 # ---------------------------------------------------------------------------
 def _check_must_not_fail(ctx: _Context, c: dict) -> dict:
-    suites = c["suites"] or ctx.wh.query(
-        "SELECT DISTINCT suite FROM eval_results WHERE must_not_fail ORDER BY 1")["suite"].tolist()
+    """Every must-not-fail case passes: the candidate's latest run of each must-not-fail
+    suite, plus every regression case (``regression_cases``, added by ``trainerlab errors
+    add-regression``) of those suites. A regression case without a result for the
+    candidate in its suite's latest run is *not yet evaluated* and fails the check: a
+    case nobody ran guards nothing."""
+    cases = (ctx.wh.query("SELECT suite, item_id FROM regression_cases ORDER BY suite, item_id")
+             if "regression_cases" in ctx.wh.tables() else pd.DataFrame(columns=["suite", "item_id"]))
+    suites = c["suites"] or sorted(set(ctx.wh.query(
+        "SELECT DISTINCT suite FROM eval_results WHERE must_not_fail ORDER BY 1")["suite"].tolist())
+        | set(cases["suite"]))
     if not suites:
         raise GateDataError("no must-not-fail suite in eval_results (no rows with must_not_fail = true)")
-    n_total, failures, per_suite = 0, [], {}
+    n_total, failures, unevaluated, per_suite = 0, [], [], {}
     for suite in suites:
+        wanted = cases.loc[cases["suite"] == suite, "item_id"].tolist()
+        has_results = ctx.wh.scalar("SELECT count(*) FROM eval_results WHERE suite = ? AND model_version = ?",
+                                    [suite, ctx.candidate])
+        if wanted and not has_results:
+            # regression cases only, never evaluated for the candidate: all of them are open
+            unevaluated += wanted
+            per_suite[suite] = {"n": 0, "failures": 0, "run_id": None, "regression_cases": len(wanted),
+                                "not_evaluated": len(wanted)}
+            continue
         run = ctx.latest_run(ctx.candidate, suite)
         df = ctx.wh.query("SELECT item_id, category, passed, score FROM eval_results WHERE run_id = ? AND suite = ? "
                           "AND model_version = ? ORDER BY item_id", [run, suite, ctx.candidate])
         ok = df["passed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         n_total += len(df)
         failures += df.loc[~ok, "item_id"].tolist()
-        per_suite[suite] = {"n": int(len(df)), "failures": int((~ok).sum()), "run_id": run}
-    bound = uplift.rule_of_three(n_total, len(failures), alpha=c["alpha"])
+        missing = [i for i in wanted if i not in set(df["item_id"])]
+        unevaluated += missing
+        per_suite[suite] = {"n": int(len(df)), "failures": int((~ok).sum()), "run_id": run,
+                            "regression_cases": len(wanted), "not_evaluated": len(missing)}
     level = f"{100 * (1 - c['alpha']):.0f}%"
+    bound = (uplift.rule_of_three(n_total, len(failures), alpha=c["alpha"]) if n_total
+             else {"upper": float("nan")})
+    problems = []
     if failures:
         shown = ", ".join(failures[:5]) + (" ..." if len(failures) > 5 else "")
-        evidence = (f"{len(failures)} of {n_total} must-not-fail cases fail in {', '.join(suites)} ({shown}); "
-                    f"every one must pass")
+        problems.append(f"{len(failures)} of {n_total} must-not-fail cases fail in {', '.join(suites)} ({shown})")
+    if unevaluated:
+        shown = ", ".join(unevaluated[:5]) + (" ..." if len(unevaluated) > 5 else "")
+        problems.append(f"{len(unevaluated)} regression case(s) not yet evaluated for {ctx.candidate} ({shown})")
+    if problems:
+        evidence = "; ".join(problems) + "; every one must pass"
         status = FAIL
     else:
         evidence = (f"all {n_total} must-not-fail cases pass in {', '.join(suites)}; failure rate below "
                     f"{100 * bound['upper']:.1f}% ({level} upper bound; rule of three 3/n = {300 / n_total:.1f}%)")
         status = PASS
     return {"status": status, "evidence": evidence,
-            "details": {"n": n_total, "failures": failures, "upper_bound": bound["upper"], "suites": per_suite}}
+            "details": {"n": n_total, "failures": failures, "not_evaluated": unevaluated,
+                        "upper_bound": bound["upper"], "suites": per_suite}}
 
 
 def _check_non_inferiority(ctx: _Context, c: dict) -> dict:
