@@ -87,7 +87,9 @@ def renders(space):
     procs = {key: start(space, "report", name, "--json") for key, name in
              (("ok_a", "ok"), ("ok_b", "ok"), ("fresh", "fresh"))}
     out = {}
-    for key, args in (("raises", ()), ("sysexit", ()), ("hangs", ("--timeout", "6")), ("noverdict", ())):
+    pid_file = space["base"] / "hangs.pid"
+    for key, args in (("raises", ()), ("sysexit", ()), ("hangs", ("--timeout", "6", "-p", "pid_file", str(pid_file))),
+                      ("noverdict", ())):
         code, doc, err = in_process(space, "report", key, "--json", *args)
         out[key] = {"code": code, "doc": doc, "stderr": err}
     for key, proc in procs.items():
@@ -274,10 +276,42 @@ def test_failures_exit_1_with_the_failing_cell_and_no_page(space, renders, key, 
     assert f"{key} failed" in res["stderr"]
 
 
-def test_a_hung_cell_is_stopped_at_the_timeout(renders):
+def _process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no procfs (macOS): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def test_a_hung_cell_is_stopped_at_the_timeout(space, renders):
     m = manifest_of(renders["hangs"])
     assert m["timeout_s"] == 6
     assert m["duration_s"] < 90  # the cell sleeps 600 s
+    # The kernel wrote its process id before sleeping: the process must be gone, not left sleeping.
+    pid = int((space["base"] / "hangs.pid").read_text())
+    assert pid != os.getpid()
+    deadline = time.monotonic() + 10
+    while _process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _process_alive(pid), f"the hung kernel (pid {pid}) is still running"
+
+
+def test_process_alive_sees_a_running_and_a_finished_process():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert _process_alive(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not _process_alive(proc.pid)
 
 
 def test_a_failed_run_leaves_latest_on_the_last_good_run(space, second_wave):

@@ -29,7 +29,9 @@ nb([("md", "# Second OK fixture"), P, SETUP, VERDICT, ("code", 'import plotly.gr
      'fig.update_layout(title="Bars", xaxis_title="letter", yaxis_title="count (n)")\nrk.figure(fig)')], D + "ok2.ipynb")
 # The failure fixtures import nothing heavy: they fail before a verdict would matter.
 nb([("md", "# Raises"), P, ("code", 'raise ValueError("planted failure in cell 2")'), ("code", 'print("never runs")')], D + "raises.ipynb")
-nb([("md", "# Hangs"), P, ("code", 'import time\ntime.sleep(600)'), ("code", 'print("never runs")')], D + "hangs.ipynb")
+nb([("md", "# Hangs"), ("code", 'db = ""\nseed = 7\npid_file = ""  # where the kernel writes its process id (the test checks it is gone after the timeout)\n', ["parameters"]),
+    ("code", 'import os, time\nif pid_file:\n    with open(pid_file, "w") as handle:\n        handle.write(str(os.getpid()))\ntime.sleep(600)'),
+    ("code", 'print("never runs")')], D + "hangs.ipynb")
 nb([("md", "# Bad parameters cell"), ("code", 'db = ""\nweeks = = 3\n', ["parameters"]), SETUP, VERDICT], D + "badparams.ipynb")
 nb([("md", "# Exits"), P, ("code", 'import sys\nsys.exit(0)'), ("code", 'print("never runs")')], D + "sysexit.ipynb")
 nb([("md", "# No verdict"), P, ("code", 'print("a report without a verdict")')], D + "noverdict.ipynb")
