@@ -559,7 +559,7 @@ def non_inferiority(estimate: float, se: float, margin: float, alpha: float = 0.
 
 def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, baseline: str, candidate: str,
                         category: str, correction: str = "holm", alpha: float = 0.05,
-                        cluster: str | None = None) -> pd.DataFrame:
+                        cluster: str | None = None, min_clusters: int = 30) -> pd.DataFrame:
     """Per-category paired differences with a multiple-comparison correction.
 
     For pass/fail scores (every score 0 or 1) each category gets Newcombe's paired
@@ -568,6 +568,15 @@ def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, 
     p-values are adjusted across categories with Holm (family-wise error) or
     Benjamini-Hochberg (``"fdr_bh"``, false discovery rate); ``flagged`` marks
     adjusted p < alpha and ``direction`` says which way.
+
+    Pass/fail scores with ``cluster``: a category with at least ``min_clusters``
+    clusters gets the cluster-robust (CR1) interval and p-value with a t(G-1)
+    distribution, as the overall difference does; a category with fewer keeps
+    Newcombe/McNemar, which treat its items as independent, and its ``method``
+    says so ("items treated as independent; cluster column ignored: G clusters
+    in category"): with few clusters a cluster-robust SE is itself too noisy,
+    and the exact small-n interval is the lesser evil, but it is too narrow when
+    items within a cluster move together. ``n_clusters`` gives G.
 
     Returns a tidy DataFrame, one row per category, sorted by estimate.
     """
@@ -580,15 +589,33 @@ def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, 
     rows = []
     for cat, part in table.groupby("category", sort=True):
         n = len(part)
+        g = int(part["cluster"].nunique(dropna=False)) if cluster is not None else None
         if binary:
             base, cand = part["baseline"].to_numpy() == 1, part["candidate"].to_numpy() == 1
             a, b = int(np.sum(base & cand)), int(np.sum(base & ~cand))
             c, d = int(np.sum(~base & cand)), int(np.sum(~base & ~cand))
-            ci = paired_proportion_ci(a, b, c, d, alpha=alpha)
             test = mcnemar_exact(base, cand)
-            row = {"estimate": ci["estimate"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
-                   "p_value": test["p_value"], "n_discordant": test["n_discordant"],
-                   "method": "Newcombe paired CI; McNemar exact p"}
+            se = _NAN
+            if cluster is not None and g >= min_clusters:
+                diff = part["diff"].to_numpy()
+                se, _ = _cluster_se(diff, part["cluster"].to_numpy())
+            if math.isfinite(se) and se > 0:
+                est = float(diff.mean())
+                crit = float(special.stdtrit(g - 1, 1 - alpha / 2))
+                row = {"estimate": est, "ci_low": est - crit * se, "ci_high": est + crit * se,
+                       "p_value": float(2 * special.stdtr(g - 1, -abs(est / se))),
+                       "n_discordant": test["n_discordant"],
+                       "method": f"paired difference of pass rates, cluster-robust SE by {cluster} (CR1, G={g}), "
+                                 f"t({g - 1}) interval and p"}
+            else:
+                ci = paired_proportion_ci(a, b, c, d, alpha=alpha)
+                method = "Newcombe paired CI; McNemar exact p"
+                if cluster is not None:
+                    why = (f"{g} clusters in category (cluster-robust needs >= {min_clusters})" if g < min_clusters
+                           else f"{g} clusters in category, but no discordant pairs (cluster-robust SE 0)")
+                    method += f"; items treated as independent; cluster column ignored: {why}"
+                row = {"estimate": ci["estimate"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
+                       "p_value": test["p_value"], "n_discordant": test["n_discordant"], "method": method}
         else:
             d = part["diff"].to_numpy()
             if n < 2 or d.std() == 0:
@@ -609,7 +636,7 @@ def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, 
                     row = {"estimate": est, "ci_low": est - crit * se, "ci_high": est + crit * se,
                            "p_value": float(2 * dist.sf(abs(est / se))), "n_discordant": None,
                            "method": "paired CLT" + (" cluster-robust" if cluster else "")}
-        rows.append({"category": cat, "n": n, "baseline_mean": float(part["baseline"].mean()),
+        rows.append({"category": cat, "n": n, "n_clusters": g, "baseline_mean": float(part["baseline"].mean()),
                      "candidate_mean": float(part["candidate"].mean()), **row})
     out = pd.DataFrame(rows)
     if "reason" not in out.columns:
