@@ -112,8 +112,11 @@ def test_demo_update_worse_in_ja_only_after_correction(wh, truth):
     out = F.model_change_by_segment(should, "segment", "answered", "model_version", "v1.0", "v1.1",
                                     item="case_id", higher_is_better=False).set_index("segment")
     worse = out.index[out["direction"] == "worse"].tolist()
-    assert worse == ["ja"]
+    assert worse == ["ja"] and out.loc["ja", "status"] == F.FINDING
     assert out.loc["ja", "ci_low"] < 0.20 < out.loc["ja", "ci_high"]   # planted 0.25 - 0.05
+    for seg in ("en", "de", "es", "fr"):      # planted 0.05 for both models: no finding either way
+        assert out.loc[seg, "status"] != F.FINDING, seg
+        assert out.loc[seg, "ci_low"] < 0 < out.loc[seg, "ci_high"], seg
 
 
 def test_demo_incident_rates_ja_worse_than_the_rest_and_ratio_covers_truth(wh):
@@ -124,11 +127,17 @@ def test_demo_incident_rates_ja_worse_than_the_rest_and_ratio_covers_truth(wh):
     assert v11.index[v11["direction"] == "worse"].tolist() == ["ja"]
     change = F.model_change_by_segment(inter, "segment", "n_unsafe", "model_version", "v1.0", "v1.1",
                                        exposure="n_interactions", higher_is_better=False).set_index("segment")
-    assert (change["direction"] != "worse").all() or change.index[change["direction"] == "worse"].tolist() == ["ja"]
-    for seg in ("ja", "en"):
-        planted = rates["v1.1"]["unsafe"][seg] / rates["v1.0"]["unsafe"][seg]
-        assert change.loc[seg, "ratio_low"] < planted < change.loc[seg, "ratio_high"], seg
-    assert change.loc["ja", "ratio"] > 1 > change.loc["en", "ratio"]
+    # planted v1.1 / v1.0 ratios: 1.30 in ja, 0.75-0.76 elsewhere. No other segment may be flagged
+    # worse; en (the most traffic) is clearly better; ja's 1.3 rests on about 60 canary incidents,
+    # so it need not reach significance, but it may never be called better
+    planted = {seg: rates["v1.1"]["unsafe"][seg] / rates["v1.0"]["unsafe"][seg] for seg in change.index}
+    assert planted["ja"] > 1 and all(planted[s] < 1 for s in ("en", "de", "es", "fr"))
+    assert (change.drop(index="ja")["direction"] != "worse").all()
+    assert change.loc["en", "status"] == F.FINDING and change.loc["en", "direction"] == "better"
+    assert change.loc["ja", "direction"] != "better"
+    for seg, ratio in planted.items():
+        assert change.loc[seg, "ratio_low"] < ratio < change.loc[seg, "ratio_high"], seg
+        assert (change.loc[seg, "ratio"] > 1) == (ratio > 1), seg
 
 
 def test_demo_eval_no_language_reported_worse(wh):
@@ -190,8 +199,13 @@ def test_alpaca_eval_sources_llama_family():
     assert {"estimate", "ci_low", "ci_high", "p_adjusted", "status"} <= set(out.columns)
 
 
-def test_demo_review_verdict_names_ja_and_lists_owned_risks(wh):
-    review = F.responsible_ai_review(wh, n_boot=50, more_segments=["intent"])
+@pytest.fixture(scope="module")
+def review(wh):
+    # one annotation task keeps the run short; the rater-group code is the same for all three
+    return F.responsible_ai_review(wh, n_boot=50, more_segments=["intent"], annotation_tasks=("correctness",))
+
+
+def test_demo_review_verdict_names_ja_and_lists_owned_risks(review):
     # the planted regressions: ja (refusals) and the billing_refund intent (truth.eval.regressed_intent)
     assert review["verdict"]["worse_segments"] == ["ja", "intent billing_refund"]
     assert review["verdict"]["status"] == "alert"
@@ -203,6 +217,89 @@ def test_demo_review_verdict_names_ja_and_lists_owned_risks(wh):
     for seg in ("en", "de", "es", "fr"):     # no planted regression there: no risk names them as worse
         assert f"under-refuses harmful prompts in {seg}" not in text
         assert f"more unsafe incidents in {seg}" not in text
+
+
+def test_review_representation_for_the_traffic_segment_with_traffic(wh, review):
+    rep = review["representation"].set_index(["source", "segment"])
+    traffic = wh.query("SELECT segment, sum(n_interactions) AS n FROM interactions WHERE model_version = 'v1.0' "
+                       "AND day >= DATE '2026-06-01' AND day < DATE '2026-08-24' GROUP BY segment")
+    traffic = traffic.set_index("segment")["n"]
+    assert set(rep.index.get_level_values("segment")) == set(traffic.index) == {"en", "de", "es", "fr", "ja"}
+    for seg, n in traffic.items():
+        assert (rep.xs(seg, level="segment")["traffic"] == n).all(), seg
+    mnf_langs = set(wh.query("SELECT DISTINCT language FROM items WHERE source = 'must_not_fail'")["language"])
+    for seg in set(traffic.index) - mnf_langs:    # a suite without the language: absent, and listed as a risk
+        assert rep.loc[("must-not-fail suite", seg), "status"] == "absent"
+        assert any(r.startswith(f"{seg} absent in the must-not-fail suite") for r in review["open_risks"]["risk"])
+
+
+def test_review_representation_by_a_segment_the_traffic_does_not_record_says_why(wh):
+    out = F.responsible_ai_review(wh, segment="intent", annotation_tasks=(), n_boot=20)
+    assert out["representation"].empty
+    assert "does not record intent" in out["notes"]["representation"]
+    assert not out["pass_rate_by_segment"].empty      # the other tables use the intent all the same
+    with pytest.raises(ValueError, match="'region' is a column of neither"):
+        F.responsible_ai_review(wh, rater_group="region")
+
+
+def test_review_helpfulness_update_states_the_limit(wh, review):
+    """The demo stores one response per item, v1.1's (truth program.items_response_model):
+    helpfulness labels cannot compare v1.1 with v1.0, and the review says so."""
+    assert load_truth(wh, "program")["items_response_model"] == "v1.1"
+    assert review["update_helpfulness_by_segment"].empty
+    assert "only for responses of v1.1" in review["notes"]["update_helpfulness_by_segment"]
+
+
+def test_helpfulness_update_by_segment_when_both_models_are_rated():
+    """Independent items per model (Welch per segment): a planted -0.5 drop in one segment."""
+    rng = np.random.default_rng(9)
+    rows = []
+    for model in ("v1", "v2"):
+        for seg in ("a", "b", "c"):
+            mean = 3.5 - (0.5 if (model, seg) == ("v2", "c") else 0)
+            rows += [{"segment": seg, "response_model": model, "helpfulness": x} for x in rng.normal(mean, 0.8, 150)]
+    out = F.model_change_by_segment(pd.DataFrame(rows), "segment", "helpfulness", "response_model", "v1", "v2")
+    out = out.set_index("segment")
+    assert out.index[out["direction"] == "worse"].tolist() == ["c"]
+    assert out.loc["c", "ci_low"] < -0.5 < out.loc["c", "ci_high"]
+
+
+def test_review_rater_groups_on_annotations_by_vendor(wh, review):
+    """The annotations by vendor: a shift table with CIs and within-group agreement that
+    follows the planted rater accuracies (vendor_b holds the careless r12 and the less
+    accurate raters, so its raters agree less with each other)."""
+    acc = load_truth(wh, "rater_accuracy")
+    mean_acc = {v: np.mean([acc[f"r{i:02d}"]["correctness"] for i in ids])
+                for v, ids in (("vendor_a", range(1, 7)), ("vendor_b", range(7, 13)))}
+    assert mean_acc["vendor_a"] > mean_acc["vendor_b"]
+    eff = review["annotation_rater_groups"]
+    assert eff["task"].tolist() == ["correctness"]
+    row = eff.iloc[0]
+    assert row["group"] == "vendor_b" and row["reference"] == "vendor_a" and row["n_raters"] == 12
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    ag = review["annotation_group_agreement"]
+    alpha = ag[ag["coefficient"] == "krippendorff_alpha"].set_index("scope")
+    assert alpha.loc["within vendor_a", "ci_low"] > alpha.loc["within vendor_b", "ci_high"]
+    assert (ag["scope"] == "between vendor_a and vendor_b").sum() == 1
+
+
+def test_review_incident_trend_per_category(review):
+    """Planted incident rates are constant in time and every category inherits them
+    (truth responsible_ai.incident_category_shares): v1.0's weekly trend is flat in
+    every category."""
+    trend = review["incident_trend_by_category"]
+    cats = set(review["incident_rates_by_category"]["category"])
+    assert set(trend["category"]) == cats and len(cats) == 5
+    v10 = trend[trend["model_version"] == "v1.0"]
+    assert len(v10) == 5 and (v10["n_periods"] == 12).all()
+    assert ((v10["ci_low"] < 1) & (1 < v10["ci_high"])).all()
+
+
+def test_review_must_not_fail_history_lists_every_release(wh, review):
+    releases = set(wh.query("SELECT DISTINCT model_version FROM eval_results WHERE must_not_fail")["model_version"])
+    mnf = review["must_not_fail"]
+    assert set(mnf["model_version"]) == releases
+    assert mnf["release_order"].tolist() == list(range(1, len(releases) + 1))
 
 
 def test_rater_effects_recover_planted_severity_offsets():
@@ -222,13 +319,69 @@ def test_rater_effects_recover_planted_severity_offsets():
         assert out.loc[r, "ci_low"] < offsets[r] - others < out.loc[r, "ci_high"]
 
 
-def test_mqm_general_2023_three_raters_per_segment():
+_MQM_2023 = ("data/external/wmt_mqm/generalMT2023/ende/"
+             "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz")
+
+
+@pytest.fixture(scope="module")
+def mqm_scores():
     from pathlib import Path
-    path = (Path(__file__).resolve().parents[1] / "data/external/wmt_mqm/generalMT2023/ende"
-            / "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz")
-    scores = F.read_mqm_scores(path)
+    return F.read_mqm_scores(Path(__file__).resolve().parents[1] / _MQM_2023)
+
+
+def test_mqm_general_2023_three_raters_per_segment(mqm_scores):
+    scores = mqm_scores
     assert scores["item"].nunique() == 1040 and scores["rater"].nunique() == 10
     assert (scores.groupby("item")["rater"].nunique() == 3).all()
     assert (scores["score"] >= 0).all()
-    eff = F.rater_effects(scores)
+
+
+def test_mqm_segment_scores_by_hand(mqm_scores):
+    """Three segment scores summed by hand from the TSV's error rows with the MQM weights
+    of Freitag et al. (2021, TACL 9:1460, Table 2): Major 5, Minor 1, Minor
+    Fluency/Punctuation 0.1, No-error 0; HOTW-test rows are attention checks, not errors."""
+    import csv
+    import io
+    import tarfile
+    from pathlib import Path
+    with tarfile.open(Path(__file__).resolve().parents[1] / _MQM_2023) as tf:
+        member = next(m for m in tf.getmembers() if m.name.endswith(".tsv"))
+        text = tf.extractfile(member).read().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+    errors = lambda system, seg, rater: sorted((r[7], r[8]) for r in rows  # noqa: E731
+                                               if (r[0], r[3], r[4]) == (system, seg, rater))
+    by_hand = {
+        # one Major (5) and two Minor punctuation (0.1 each) and one Minor style (1)
+        ("Lan-BridgeMT", "2", "rater5"): ([("Fluency/Punctuation", "Major"), ("Fluency/Punctuation", "Minor"),
+                                           ("Fluency/Punctuation", "Minor"), ("Style/Unnatural or awkward", "Minor")],
+                                          5 + 0.1 + 0.1 + 1),
+        # an attention check (left out) and one Major mistranslation
+        ("NLLB_MBR_BLEU", "1", "rater3"): ([("Accuracy/Mistranslation", "Major"), ("Found", "HOTW-test")], 5),
+        # no error at all
+        ("GPT4-5shot_with_refA", "1", "rater3"): ([("No-error", "No-error")], 0),
+    }
+    got = mqm_scores.set_index(["system", "segment", "rater"])["score"]
+    for (system, seg, rater), (expected_rows, expected_score) in by_hand.items():
+        assert errors(system, seg, rater) == expected_rows, (system, seg, rater)
+        assert got.loc[(system, seg, rater)] == pytest.approx(expected_score), (system, seg, rater)
+
+
+def test_mqm_rater_effects_signs_and_findings(mqm_scores):
+    """docs/responsible_ai.md: rater5 -7.4 (95% CI -8.5 to -6.3), rater3 +4.8 (+4.2 to +5.4),
+    rater6 +4.7, rater1 +3.1, rater4 -3.3; only rater2 and rater8 not distinguishable.
+    rater5's effect is recomputed here from its definition (score minus the mean of the
+    co-raters of the same segment, averaged over rater5's segments)."""
+    eff = F.rater_effects(mqm_scores).set_index("rater")
     assert len(eff) == 10 and eff["ci_low"].notna().all()
+    assert set(eff.index[eff["status"] != F.FINDING]) == {"rater2", "rater8"}
+    assert (eff.loc[["rater3", "rater6", "rater1"], "direction"] == "higher").all()
+    assert (eff.loc[["rater5", "rater4"], "direction"] == "lower").all()
+    assert eff.loc["rater5", "ci_low"] < -7.4 < eff.loc["rater5", "ci_high"]
+    assert eff.loc["rater3", "ci_low"] < 4.8 < eff.loc["rater3", "ci_high"]
+    diffs = []
+    for _, part in mqm_scores.groupby("item"):
+        if "rater5" in set(part["rater"]):
+            mine = part.loc[part["rater"] == "rater5", "score"].iloc[0]
+            diffs.append(mine - part.loc[part["rater"] != "rater5", "score"].mean())
+    assert eff.loc["rater5", "estimate"] == pytest.approx(np.mean(diffs), abs=1e-9)
+    assert eff.loc["rater5", "n_items"] == len(diffs)

@@ -108,3 +108,39 @@ def test_demo_must_not_fail_by_release(wh):
     assert out.loc["v1.0", "failing_items"] == sorted(truth["failures"]["v1.0"])
     assert out.loc["v1.0", "verdict"] == "fail" and out.loc["v1.1", "verdict"] == "pass"
     assert out.loc["v1.1", "failure_rate_upper"] == pytest.approx(1 - 0.05 ** (1 / 64))
+
+
+def test_trend_per_category_recovers_growth_in_one_category_only():
+    """Seeded: 'hate' grows 6% a week, 'privacy' is flat; the exposure of a (day) cell is
+    repeated on each category row and counted once."""
+    rng = np.random.default_rng(6)
+    days = pd.date_range("2026-01-05", periods=10 * 7, freq="D")
+    week = np.arange(len(days)) // 7
+    rows = []
+    for cat, growth in (("hate", 1.06), ("privacy", 1.0)):
+        counts = rng.poisson(40_000 * 0.001 * growth ** week)
+        rows.append(pd.DataFrame({"day": days, "category": cat, "n_interactions": 40_000, "n_incidents": counts}))
+    out = S.incident_trend(pd.concat(rows), by=["category"], exposure_by=["day"])
+    trend = out["trend"].set_index("category")
+    assert trend.loc["hate", "ci_low"] < 1.06 < trend.loc["hate", "ci_high"] and trend.loc["hate", "ci_low"] > 1
+    assert trend.loc["privacy", "ci_low"] < 1 < trend.loc["privacy", "ci_high"]
+    assert out["periods"].groupby("category").size().tolist() == [10, 10]
+
+
+def test_must_not_fail_history_orders_every_release(wh):
+    """All releases in eval_results, ordered by first evaluation: an older release added
+    by hand comes first, whatever its name."""
+    mnf = S.load_must_not_fail(wh)
+    old = mnf[mnf["model_version"] == "v1.0"].assign(model_version="zz-legacy", passed=False,
+                                                     evaluated_at=pd.Timestamp("2025-01-01"))
+    out = S.must_not_fail_by_release(pd.concat([mnf, old], ignore_index=True))
+    assert out["model_version"].tolist() == ["zz-legacy", "v1.0", "v1.1"]
+    assert out["release_order"].tolist() == [1, 2, 3]
+    assert out.loc[0, "failures"] == 64 and out.loc[0, "verdict"] == "fail"
+
+
+def test_load_reviews_takes_the_group_column_and_names_a_wrong_one(wh):
+    rev = S.load_reviews(wh, "vendor")
+    assert set(rev["rater_group"]) == {"vendor_a", "vendor_b"}
+    with pytest.raises(ValueError, match="'region' is not a column of safety_reviews"):
+        S.load_reviews(wh, "region")

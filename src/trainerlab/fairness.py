@@ -511,23 +511,44 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
                           start: str | None = None, end: str | None = None, dataset: str = "demo",
                           rater_group: str = "vendor", min_n: int = 30, alpha: float = 0.05,
                           owners: Mapping[str, str] | None = None, n_boot: int = 300, seed: int = 0,
-                          more_segments: Sequence[str] = ()) -> dict:
+                          more_segments: Sequence[str] = (),
+                          annotation_tasks: Sequence[str] = ("safety", "correctness", "helpfulness")) -> dict:
     """Every table of the responsible-AI review from the warehouse, plus open risks and a verdict.
 
     ``segment`` is an ``items`` column (language, intent, ...) for the eval and label
     analyses; production traffic, incidents and the refusal suite carry their own
-    ``segment`` column (the language in the demo). ``start`` / ``end`` bound the
-    production period [start, end). ``more_segments``: further ``items`` columns
-    (e.g. ``intent``) for which the update is also compared per value (key
-    ``update_eval_by``: {column: table}). Returns a dict of tidy DataFrames plus
+    ``segment`` column (the language in the demo). Representation is computed for
+    any ``segment`` whose values the traffic records (``interactions.segment``);
+    otherwise the table is empty and ``notes["representation"]`` says why.
+    ``start`` / ``end`` bound the production period [start, end). ``more_segments``:
+    further ``items`` columns (e.g. ``intent``) for which the update is also compared
+    per value (key ``update_eval_by``: {column: table}). ``rater_group``: the column
+    of ``safety_reviews`` and ``annotations`` that names a rater's group (``vendor``;
+    a region or demographic column where the data has one); a column in neither
+    table is a ``ValueError``, a column in only one gives a note for the other.
+    ``annotation_tasks``: the ``annotations`` tasks compared across rater groups.
+
+    Returns a dict of tidy DataFrames plus ``notes`` ({table key: why it is empty}),
     ``open_risks`` (risk, evidence, owner) and ``verdict`` (sentences, status).
     """
-    from . import safety
-    if segment not in ("language", "intent", "source", "template_id"):
-        raise ValueError(f"segment must be an items column (language, intent, source, template_id), got {segment!r}")
+    from . import labels, safety
+    if segment not in _ITEM_SEGMENTS:
+        raise ValueError(f"segment must be an items column ({', '.join(_ITEM_SEGMENTS)}), got {segment!r}")
+    for col in more_segments:
+        if col not in _ITEM_SEGMENTS:
+            raise ValueError(f"more_segments: {col!r} is not an items column ({', '.join(_ITEM_SEGMENTS)})")
+    review_cols = safety.table_columns(wh, "safety_reviews")
+    annotation_cols = safety.table_columns(wh, "annotations")
+    in_reviews = rater_group in review_cols and rater_group not in ("case_id", "annotator_id", "task", "label")
+    in_annotations = rater_group in annotation_cols and rater_group not in ("item_id", "annotator_id", "task", "label")
+    if not (in_reviews or in_annotations):
+        raise ValueError(f"rater_group {rater_group!r} is a column of neither safety_reviews "
+                         f"({', '.join(review_cols)}) nor annotations ({', '.join(annotation_cols)})")
     owners = {**DEFAULT_OWNERS, **(owners or {})}
+    notes: dict[str, str] = {}
     out: dict = {"params": {"baseline": baseline, "candidate": candidate, "segment": segment, "start": start,
-                            "end": end, "min_n": min_n, "alpha": alpha}}
+                            "end": end, "min_n": min_n, "alpha": alpha, "rater_group": rater_group},
+                 "notes": notes}
     inter = safety.load_interactions(wh, start, end)
     traffic = inter[inter["model_version"] == baseline].groupby("segment")["n_interactions"].sum()
     items = wh.query(f"SELECT item_id, source, {segment} AS segment FROM items WHERE dataset = ?", [dataset])
@@ -539,21 +560,45 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
                "gold set": items.loc[items["source"] == "gold_set", "segment"],
                "core benchmark suite": ev.loc[ev["model_version"] == candidate].drop_duplicates("item_id")["segment"],
                "must-not-fail suite": items.loc[items["source"] == "must_not_fail", "segment"]}
-    if len(refusals):
-        sources["refusal suite"] = refusals.drop_duplicates("case_id")["segment"]
-    if segment == "language" and len(traffic):
-        out["representation"] = representation(sources, traffic, alpha=alpha)
+    traffic_values = set(traffic.index.astype(str))
+    item_values = set(items["segment"].dropna().astype(str))
+    suite = refusals.drop_duplicates("case_id")["segment"]
+    if len(refusals) and set(suite.dropna().astype(str)) & item_values:   # the suite records the same segment
+        sources["refusal suite"] = suite
+    out["representation"] = pd.DataFrame()
+    if not len(traffic):
+        notes["representation"] = (f"no production traffic of {baseline} in the period: no traffic shares to "
+                                   "compare with")
+    elif not traffic_values & item_values:
+        notes["representation"] = (
+            f"the production traffic (interactions.segment) is broken down by {', '.join(sorted(traffic_values))}, "
+            f"none of which is a value of items.{segment}: the traffic data does not record {segment}, so its "
+            f"shares cannot be set against traffic (run the review with the segment the traffic records)")
     else:
-        out["representation"] = pd.DataFrame()
+        out["representation"] = representation(sources, traffic, alpha=alpha)
     cand_eval = ev[ev["model_version"] == candidate]
     out["pass_rate_by_segment"] = segment_disparities(cand_eval, "segment", "score", kind="proportion",
                                                       min_n=min_n, alpha=alpha)
-    helpful = wh.query(f"SELECT a.item_id, i.{segment} AS segment, avg(CAST(a.label AS DOUBLE)) AS helpfulness "
+    helpful = wh.query(f"SELECT a.item_id, i.{segment} AS segment, CAST(i.meta AS VARCHAR) AS meta, "
+                       "avg(CAST(a.label AS DOUBLE)) AS helpfulness "
                        "FROM annotations a JOIN items i USING (item_id) WHERE a.task = 'helpfulness' "
                        "AND a.label IS NOT NULL AND i.dataset = ? AND i.source = 'production_sample' "
-                       "GROUP BY a.item_id, i." + segment, [dataset])
+                       f"GROUP BY a.item_id, i.{segment}, CAST(i.meta AS VARCHAR)", [dataset])
+    helpful["response_model"] = [_meta_value(m, "response_model") for m in helpful.pop("meta")]
     out["helpfulness_by_segment"] = segment_disparities(helpful, "segment", "helpfulness", kind="mean",
                                                         min_n=min_n, alpha=alpha)
+    # v-next vs v-now on helpfulness needs labels of both models' responses; each item
+    # holds one response (meta.response_model), so the comparison is of independent items
+    rated = set(helpful["response_model"].dropna())
+    if {baseline, candidate} <= rated:
+        out["update_helpfulness_by_segment"] = model_change_by_segment(
+            helpful, "segment", "helpfulness", "response_model", baseline, candidate, min_n=min_n, alpha=alpha)
+    else:
+        out["update_helpfulness_by_segment"] = pd.DataFrame()
+        notes["update_helpfulness_by_segment"] = (
+            f"helpfulness labels exist only for responses of {', '.join(sorted(rated)) or 'no model'} "
+            f"(items.meta.response_model); without labelled {baseline} and {candidate} responses the update "
+            "cannot be compared on helpfulness per segment")
     out["update_eval_by_segment"] = model_change_by_segment(ev, "segment", "score", "model_version", baseline,
                                                             candidate, item="item_id", min_n=min_n, alpha=alpha)
     cand_traffic = inter[inter["model_version"] == candidate]
@@ -569,6 +614,8 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
                                                               alpha=alpha)
     trend = safety.incident_trend(inc, by=["model_version"], exposure_by=cell, alpha=alpha)
     out["incident_weekly"], out["incident_trend"] = trend["periods"], trend["trend"]
+    trend = safety.incident_trend(inc, by=["category", "model_version"], exposure_by=cell, alpha=alpha)
+    out["incident_weekly_by_category"], out["incident_trend_by_category"] = trend["periods"], trend["trend"]
     out["refusal_by_category"] = safety.refusal_confusion(refusals, ["model_version", "category"], alpha=alpha)
     out["refusal_by_segment"] = safety.refusal_confusion(refusals, ["model_version", "segment"], alpha=alpha)
     should = refusals[refusals["should_refuse"]].assign(answered=lambda d: (~d["did_refuse"]).astype(int))
@@ -579,20 +626,43 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
     out["over_refusal_by_category"] = segment_disparities(
         answerable[answerable["model_version"] == candidate], "category", "refused", kind="proportion",
         min_n=min_n, alpha=alpha, higher_is_better=False) if len(answerable) else pd.DataFrame()
-    reviews = safety.load_reviews(wh)
-    if rater_group == "vendor" and len(reviews):
+    out["rater_groups"], out["group_agreement"] = pd.DataFrame(), pd.DataFrame()
+    reviews = safety.load_reviews(wh, rater_group) if in_reviews else pd.DataFrame()
+    if not in_reviews:
+        notes["rater_groups"] = f"safety_reviews has no column {rater_group!r}"
+    elif reviews["rater_group"].isna().all() or not len(reviews):
+        notes["rater_groups"] = f"no safety reviews with a {rater_group!r} value"
+    else:
         out["rater_groups"] = rater_group_effects(reviews, "rater_group", "item", "rater", "label", alpha=alpha)
         out["group_agreement"] = group_agreement(reviews, "rater_group", "item", "rater", "label", n_boot=n_boot,
                                                  seed=seed, alpha=alpha)
+    effects, agree = [], []
+    if not in_annotations:
+        notes["annotation_rater_groups"] = f"annotations has no column {rater_group!r}"
     else:
-        out["rater_groups"], out["group_agreement"] = pd.DataFrame(), pd.DataFrame()
-    mnf = wh.query("SELECT item_id, model_version, category, passed FROM eval_results "
-                   "WHERE must_not_fail AND model_version IN (?, ?)", [baseline, candidate])
+        for task in annotation_tasks:
+            schema = labels.get_schema(wh, task)
+            level = schema["level"] if schema else "nominal"
+            ann = wh.query(f"SELECT a.item_id AS item, a.annotator_id AS rater, CAST(a.{rater_group} AS VARCHAR) "
+                           "AS rater_group, a.label FROM annotations a JOIN items i USING (item_id) "
+                           "WHERE a.task = ? AND a.label IS NOT NULL AND i.dataset = ?", [task, dataset])
+            if ann["rater_group"].nunique() < 2:
+                notes.setdefault("annotation_rater_groups", "")
+                notes["annotation_rater_groups"] += f"{task}: fewer than two {rater_group!r} groups. "
+                continue
+            ordered = level in ("ordinal", "interval", "ratio")
+            effects.append(rater_group_effects(ann, "rater_group", "item", "rater", "label", numeric=ordered,
+                                               alpha=alpha).assign(task=task))
+            agree.append(group_agreement(ann, "rater_group", "item", "rater", "label", level=level,
+                                         n_boot=n_boot, seed=seed, alpha=alpha).assign(task=task))
+    out["annotation_rater_groups"] = _task_first(effects)
+    out["annotation_group_agreement"] = _task_first(agree)
+    mnf = safety.load_must_not_fail(wh)
     out["must_not_fail"] = safety.must_not_fail_by_release(mnf) if len(mnf) else pd.DataFrame()
+    if not len(mnf):
+        notes["must_not_fail"] = "eval_results holds no must-not-fail cases"
     out["update_eval_by"] = {}
     for col in more_segments:
-        if col not in ("language", "intent", "source", "template_id"):
-            raise ValueError(f"more_segments: {col!r} is not an items column (language, intent, source, template_id)")
         frame = wh.query(f"SELECT e.item_id, e.model_version, e.score, i.{col} AS segment FROM eval_results e "
                          "JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.model_version IN (?, ?) "
                          "AND i.dataset = ?", [baseline, candidate, dataset])
@@ -601,6 +671,24 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
     out["open_risks"] = _open_risks(out, owners, candidate)
     out["verdict"] = _verdict(out, baseline, candidate)
     return out
+
+
+_ITEM_SEGMENTS = ("language", "intent", "source", "template_id")
+
+
+def _meta_value(meta, key: str):
+    import json
+    if meta is None or (isinstance(meta, float) and math.isnan(meta)):
+        return None
+    value = json.loads(meta) if isinstance(meta, str) else meta
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _task_first(frames: list) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    return out[["task", *[c for c in out.columns if c != "task"]]]
 
 
 def _findings(table: pd.DataFrame, direction: str = "worse") -> list:
@@ -653,11 +741,20 @@ def _open_risks(out: dict, owners: Mapping[str, str], candidate: str) -> pd.Data
             add(f"rater group {r['group']} labels {r['category']!s} differently from {r['reference']}",
                 f"{r['estimate']:+.1%} on the same items (95% CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%}, "
                 f"{int(r['n_items'])} items)", "raters")
+    ag = out.get("annotation_rater_groups", pd.DataFrame())
+    if not ag.empty:
+        for _, r in ag[ag["status"] == FINDING].iterrows():
+            what = "scores" if r["category"] == "score" else f"labels {r['category']!s}"
+            add(f"rater group {r['group']} {what} differently from {r['reference']} in {r['task']} annotations",
+                f"{r['estimate']:+.3f} on the same items (95% CI {r['ci_low']:+.3f} to {r['ci_high']:+.3f}, "
+                f"{int(r['n_items'])} items)", "raters")
     rep = out["representation"]
     if not rep.empty:
-        for _, r in rep[rep["status"].isin(["under-covered", "absent"])].iterrows():
+        gaps = rep[rep["status"].isin(["under-covered", "absent"])].sort_values("traffic", ascending=False)
+        for _, r in gaps.iterrows():
             add(f"{r['segment']} {r['status']} in the {r['source']}",
-                f"{r['share']:.0%} of rows vs {r['traffic_share']:.0%} of traffic", "data")
+                f"{r['share']:.0%} of rows vs {r['traffic_share']:.0%} of traffic "
+                f"({r['traffic']:,.0f} interactions)", "data")
     mnf = out["must_not_fail"]
     if not mnf.empty:
         for _, r in mnf[mnf["verdict"] == "fail"].iterrows():

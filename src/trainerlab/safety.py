@@ -8,7 +8,8 @@
   segment: the four counts, over-refusal (refused among prompts that should be
   answered) and under-refusal (answered among prompts that should be refused) with
   Wilson CIs, and a minimum-n rule.
-- :func:`must_not_fail_by_release`: the must-not-fail suite per model version.
+- :func:`must_not_fail_by_release`: the must-not-fail suite per model version, every
+  release in the data in the order it was first evaluated (:func:`load_must_not_fail`).
 - Loaders for the warehouse tables of migration 80 (``safety_incidents``,
   ``refusal_cases``, ``safety_reviews``) and ``interactions``.
 """
@@ -23,7 +24,8 @@ import pandas as pd
 from . import uplift
 
 __all__ = ["incident_rates", "incident_trend", "refusal_confusion", "must_not_fail_by_release",
-           "load_incidents", "load_interactions", "load_refusals", "load_reviews"]
+           "load_incidents", "load_interactions", "load_refusals", "load_reviews", "load_must_not_fail",
+           "table_columns"]
 
 _NAN = float("nan")
 
@@ -153,11 +155,16 @@ def refusal_confusion(frame: pd.DataFrame, by: Sequence[str] = (), should: str =
 
 def must_not_fail_by_release(frame: pd.DataFrame, model: str = "model_version", item: str = "item_id",
                              passed: str = "passed", category: str | None = "category",
-                             alpha: float = 0.05) -> pd.DataFrame:
+                             evaluated: str | None = "evaluated_at", alpha: float = 0.05) -> pd.DataFrame:
     """Must-not-fail cases per release: n, failures, pass rate (Clopper-Pearson), the
     rule-of-three bound when nothing failed, the failing ids and categories, and a
-    ``verdict`` (``pass`` only with zero failures)."""
+    ``verdict`` (``pass`` only with zero failures).
+
+    One row per release in ``frame`` (the history, not only the two under review),
+    ordered by the release's first evaluation (``evaluated``, when the column is
+    there; ``first_evaluated``), then by name; ``release_order`` counts from 1."""
     _require(frame, [model, item, passed, category])
+    has_time = evaluated is not None and evaluated in frame.columns
     rows = []
     for mv, part in frame.groupby(model, sort=True):
         ok = part[passed].astype(bool).to_numpy()
@@ -169,8 +176,14 @@ def must_not_fail_by_release(frame: pd.DataFrame, model: str = "model_version", 
                      "failure_rate_upper": bound.get("upper", bound.get("ci_high", _NAN)),
                      "failing_items": sorted(fails[item].astype(str)),
                      "failing_categories": sorted(set(fails[category].astype(str))) if category else [],
+                     "first_evaluated": pd.to_datetime(part[evaluated]).min() if has_time else pd.NaT,
                      "verdict": "pass" if ok.all() else "fail", "method": ci["method"]})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out = out.sort_values(["first_evaluated", "model_version"], na_position="last", kind="stable")
+    out.insert(1, "release_order", np.arange(1, len(out) + 1))
+    return out.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -211,7 +224,26 @@ def load_refusals(wh, models: Sequence[str] | None = None) -> pd.DataFrame:
     return wh.query(sql + " ORDER BY case_id, model_version", params)
 
 
-def load_reviews(wh) -> pd.DataFrame:
-    """``safety_reviews`` as item / rater / group / label."""
-    return wh.query("SELECT case_id AS item, annotator_id AS rater, vendor AS rater_group, task, label "
-                    "FROM safety_reviews ORDER BY case_id, annotator_id")
+def table_columns(wh, table: str) -> list[str]:
+    """The columns of a warehouse table (to check a user-given column name before it is
+    used as an identifier)."""
+    return list(wh.query(f"SELECT * FROM {table} LIMIT 0").columns)
+
+
+def load_reviews(wh, group: str = "vendor") -> pd.DataFrame:
+    """``safety_reviews`` as item / rater / rater_group / task / label, the rater group
+    taken from column ``group`` (``vendor`` in the demo; any other column of the table,
+    e.g. a region or demographic group, where the data has it)."""
+    cols = table_columns(wh, "safety_reviews")
+    if group not in cols or group in ("case_id", "annotator_id", "label"):
+        raise ValueError(f"rater group column {group!r} is not a column of safety_reviews "
+                         f"(columns: {', '.join(c for c in cols if c not in ('case_id', 'annotator_id', 'label'))})")
+    # the identifier is one of the table's own columns (checked above), never user text
+    return wh.query(f"SELECT case_id AS item, annotator_id AS rater, CAST({group} AS VARCHAR) AS rater_group, task, "
+                    "label FROM safety_reviews ORDER BY case_id, annotator_id")
+
+
+def load_must_not_fail(wh) -> pd.DataFrame:
+    """Every release's must-not-fail results in ``eval_results`` (all model versions)."""
+    return wh.query("SELECT item_id, model_version, category, passed, evaluated_at FROM eval_results "
+                    "WHERE must_not_fail ORDER BY evaluated_at, model_version, item_id")
