@@ -163,6 +163,10 @@ def test_throughput_rework_gold_audits_by_hand(small):
     # 12 rows in [06-03, 06-10): 11 labels + 1 skip; 2 rework labels; 4 items
     assert (thr["n_labels"], thr["n_skips"], thr["n_rework"], thr["n_items"]) == (11, 1, 2, 4)
     assert thr["labels_per_day"] == pytest.approx(11 / 7)
+    assert thr["items_per_day"] == pytest.approx(4 / 7)
+    # items per day by task: helpfulness touched i2 and i3 (i1's labels fall outside), safety i1-i4
+    items = ops.throughput(wh, start, end, ("task",)).set_index("task")["items_per_day"].to_dict()
+    assert items == {"helpfulness": pytest.approx(2 / 7), "safety": pytest.approx(4 / 7)}
     by = ops.throughput(wh, start, end, ("task", "vendor")).set_index(["task", "vendor"])["n_labels"].to_dict()
     assert by == {("helpfulness", "vendor_a"): 1, ("helpfulness", "vendor_b"): 2, ("safety", "vendor_a"): 4,
                   ("safety", "vendor_b"): 4}

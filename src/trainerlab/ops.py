@@ -6,7 +6,7 @@ the answer from the warehouse, each against a target from ``kpis.toml``:
 
 ==============================  ===================================================================
 ``backlog_age_median_days``     median age (calendar days) of the requests open at the as-of time
-``throughput_per_day``          labels delivered per calendar day in the window
+``throughput_per_day``          labels (not items) delivered per calendar day in the window
 ``audit_pass_rate``             share of audited labels that passed (high-stakes tasks), Wilson CI
 ``rework_rate``                 share of the window's labels that were rework, Wilson CI
 ``time_to_triage_median_days``  median business days from opening to triage (Kaplan-Meier: requests
@@ -15,7 +15,8 @@ the answer from the warehouse, each against a target from ``kpis.toml``:
 ``clarity_disputes_per_100``    guideline clarity index: items whose raters disagreed per 100 items
 ``cost_per_accepted_label``     vendor cost / labels that were neither rework nor (by audit) rejected
 ``evaluation_coverage``         share of the top production intents with evaluation items
-``regression_escapes_per_release``  known regressions found in production after the latest release
+``regression_escapes_per_release``  regression cases from production (the release's own responses)
+                                added since the latest GO release, exact Poisson CI
 ==============================  ===================================================================
 
 Every KPI is a tidy row: value, target, status (``met``, ``watch``, ``breach``,
@@ -46,6 +47,7 @@ annotations stays an engine job and only small tables reach numpy.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import tomllib
@@ -93,7 +95,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "costs": {"per_hour": {"vendor_a": 24.0, "vendor_b": 18.0}, "per_label": {}},
     "actions": {"retriage_after_days": 14, "clarify_min_excess": 0.15,
                 "coach_signals": ["gold_accuracy", "consensus_agreement", "off_peer", "label_shift"],
-                "audit_signals": ["label_drift", "agreement_drift", "input_drift"]},
+                "audit_signals": ["label_drift", "agreement_drift", "input_drift"],
+                "category_min_share_change": 0.03},
 }
 
 UNITS = {
@@ -480,7 +483,9 @@ def throughput(wh, start=None, end=None, by: Sequence[str] | str | None = ("task
     A label is an annotation with a non-empty label (explicit skips are counted
     apart in ``n_skips``); ``n_items`` counts distinct items; ``n_rework`` the rework
     labels. ``by`` takes task, vendor, rater, guideline_version, week, day.
-    ``labels_per_day`` divides by the window's calendar days (when both ends are given).
+    ``labels_per_day`` and ``items_per_day`` divide by the window's calendar days (when both
+    ends are given); an item counts once per group however many raters and tasks labelled it,
+    so items per day do not add up across groups.
     ``windows`` (a frame with ``w_start`` and ``w_end``) computes several windows in one
     pass instead of ``[start, end)``, one group per ``window_end``.
     """
@@ -505,6 +510,7 @@ def throughput(wh, start=None, end=None, by: Sequence[str] | str | None = ("task
     if start is not None and end is not None and windows is None:
         days = (_ts(end) - _ts(start)) / _DAY
         df["labels_per_day"] = df["n_labels"] / days
+        df["items_per_day"] = df["n_items"] / days
     return df
 
 
@@ -854,43 +860,76 @@ def evaluation_coverage(wh, *, dataset=None, top_n: int = 20, target: float = 0.
     return summary
 
 
+def _production_case(source, meta, candidate: str) -> tuple[bool, str]:
+    """Is a regression case an escape of ``candidate``? (counts, why not)."""
+    if source is None or pd.isna(source) or not str(source).lower().startswith("production"):
+        return False, "not from production (item source is " + (repr(source) if source is not None and not pd.isna(source)
+                                                                   else "unknown") + ")"
+    model = None
+    if isinstance(meta, str) and meta.strip():
+        try:
+            meta = json.loads(meta)
+        except ValueError:
+            meta = None
+    if isinstance(meta, dict):
+        model = meta.get("response_model") or meta.get("model_version")
+    if model is not None and str(model) != str(candidate):
+        return False, f"the failing response is from {model}, not from the release {candidate}"
+    return True, ""
+
+
 def regression_escapes(wh, as_of=None) -> pd.DataFrame:
     """Known regressions found in production per release.
 
     A release is a GO in ``release_decisions`` (its candidate model version); it is in
-    production from its decision until the next GO. Escapes are regression cases
-    (``regression_cases``) added in that interval (before ``as_of``). ``per_100k`` divides
-    by the release's production interactions in the interval (``interactions``), with an
-    exact Poisson (Garwood) interval. No GO decisions: an empty frame.
+    production from its decision until the next GO (or ``as_of``; decisions at or after
+    ``as_of`` are not yet releases). Its escapes are the
+    regression cases (``regression_cases``, :func:`trainerlab.errors.add_regression`)
+    added in that interval whose item comes from production (``items.source`` starting
+    with ``production``, e.g. the demo's ``production_sample``) and whose failing response
+    is the release's own (``items.meta`` ``response_model``, when recorded, equals the
+    candidate). Cases from test suites, gold sets or curated prompts, and production
+    failures of another model version, are counted in ``n_cases`` but not as escapes.
+
+    ``n_escapes`` is a count with an exact Poisson (Garwood) 95% interval (``count_ci_low``,
+    ``count_ci_high``); ``per_100k`` divides it by the release's production interactions in
+    the interval (``interactions``), with the same interval scaled (``ci_low``, ``ci_high``).
+    No GO decisions: an empty frame.
     """
     from scipy import stats
 
-    cols = ["candidate", "decided_at", "until", "n_escapes", "interactions", "per_100k", "ci_low", "ci_high",
-            "method", "reason"]
+    cols = ["candidate", "decided_at", "until", "n_cases", "n_escapes", "count_ci_low", "count_ci_high",
+            "interactions", "per_100k", "ci_low", "ci_high", "method", "reason"]
     tables = set(wh.tables())
     if "release_decisions" not in tables or "regression_cases" not in tables:
         return pd.DataFrame(columns=cols)
-    rel = wh.query("SELECT candidate, decided_at FROM release_decisions WHERE verdict = 'GO' ORDER BY decided_at")
+    as_of = _ts(as_of) if as_of is not None else None
+    rw, rp = _window("decided_at", None, as_of)          # releases decided before the as-of time only
+    rel = wh.query("SELECT candidate, decided_at FROM release_decisions WHERE verdict = 'GO'"
+                   + "".join(f" AND {c}" for c in rw) + " ORDER BY decided_at", rp)
     if rel.empty:
         return pd.DataFrame(columns=cols)
-    as_of = _ts(as_of) if as_of is not None else None
     rows = []
     for i, r in enumerate(rel.itertuples(index=False)):
         start = _ts(r.decided_at)
         until = _ts(rel["decided_at"].iloc[i + 1]) if i + 1 < len(rel) else as_of
-        w, p = _window("added_at", start, until)
-        n = int(wh.scalar("SELECT count(*) FROM regression_cases WHERE " + " AND ".join(w), p) or 0)
+        w, p = _window("c.added_at", start, until)
+        cases = wh.query("SELECT c.item_id, i.source, i.meta FROM regression_cases c "
+                         "LEFT JOIN items i ON i.item_id = c.item_id WHERE " + " AND ".join(w), p)
+        n = sum(_production_case(c.source, c.meta, r.candidate)[0] for c in cases.itertuples(index=False))
         wi, pi = _window("CAST(day AS TIMESTAMP)", start.normalize(), until)
         exp = wh.scalar("SELECT sum(n_interactions) FROM interactions WHERE model_version = ? AND "
-                        + " AND ".join(wi), [r.candidate, *pi])
+                        + " AND ".join(wi), [r.candidate, *pi]) if "interactions" in tables else None
         exp = float(exp) if exp is not None and not pd.isna(exp) else 0.0
-        lo = 0.0 if n == 0 else stats.chi2.ppf(0.025, 2 * n) / 2
-        hi = stats.chi2.ppf(0.975, 2 * n + 2) / 2
-        rows.append({"candidate": r.candidate, "decided_at": start, "until": until, "n_escapes": n,
+        lo = 0.0 if n == 0 else float(stats.chi2.ppf(0.025, 2 * n) / 2)
+        hi = float(stats.chi2.ppf(0.975, 2 * n + 2) / 2)
+        rows.append({"candidate": r.candidate, "decided_at": start, "until": until, "n_cases": len(cases),
+                     "n_escapes": int(n), "count_ci_low": lo, "count_ci_high": hi,
                      "interactions": exp, "per_100k": 1e5 * n / exp if exp else np.nan,
                      "ci_low": 1e5 * lo / exp if exp else np.nan, "ci_high": 1e5 * hi / exp if exp else np.nan,
-                     "method": "regression cases added while the release was the latest GO; exact Poisson CI per 100k interactions",
-                     "reason": None if exp else "no production interactions recorded for the release"})
+                     "method": ("regression cases from production items with the release's own response, added while "
+                                "the release was the latest GO; exact Poisson (Garwood) 95% CI"),
+                     "reason": None if exp else "no production interactions recorded for the release: no rate"})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -1018,8 +1057,8 @@ def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None
             n_rew = int(t["n_rework"].sum()) if len(t) else 0
             if "throughput_per_day" in need:
                 out["throughput_per_day"] = _row("throughput_per_day", n_lab / days, n=n_lab,
-                                                 method=f"labels (non-empty) in the {days:g} days before as-of / "
-                                                        f"{days:g}; a census (no CI)")
+                                                 method=f"labels (non-empty; labels, not items) in the {days:g} days "
+                                                        f"before as-of / {days:g}; a census (no CI)")
             if "rework_rate" in need:
                 lo, hi = wilson_interval(np.array([n_rew]), np.array([n_lab]))
                 out["rework_rate"] = _row("rework_rate", n_rew / n_lab if n_lab else np.nan,
@@ -1083,8 +1122,11 @@ def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None
             else:
                 r = esc.iloc[-1]
                 out["regression_escapes_per_release"] = _row(
-                    "regression_escapes_per_release", float(r["n_escapes"]), n=int(r["n_escapes"]),
-                    method=f"regression cases found in production since the latest release ({r['candidate']}); a count",
+                    "regression_escapes_per_release", float(r["n_escapes"]), r["count_ci_low"], r["count_ci_high"],
+                    n=int(r["n_cases"]),
+                    method=(f"regression cases from production (the release's own responses) added since the latest "
+                            f"release ({r['candidate']}); a count of {int(r['n_cases'])} cases in the interval; "
+                            "exact Poisson 95% CI"),
                     reason=None)
         result[as_of] = out
     return result
