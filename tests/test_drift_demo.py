@@ -166,3 +166,78 @@ def test_guideline_treated_tasks_default_to_the_change_log(demo_db, tmp_path):
     did = g["did"].set_index("task")
     # correctness against safety (which v2 did improve) and helpfulness: a negative DiD
     assert list(did.index) == ["correctness"] and did.loc["correctness", "did"] < 0
+
+
+def test_scheduled_drift_job_records_so_an_alert_is_new_once_then_ongoing(demo, demo_db, tmp_path):
+    """The weekly job (reports.toml) sets the report's ``record`` parameter; the notebook then opens
+    the warehouse read-write and tracks the scan's alerts. Two consecutive weekly runs on the same
+    findings: every alert is new in the first and ongoing in the second, with the same ids."""
+    import shutil
+    from pathlib import Path
+
+    import nbformat
+
+    from trainerlab.reports.schedule import load_schedule
+
+    root = Path(__file__).resolve().parents[1]
+    jobs, _ = load_schedule(root / "reports.toml")
+    (job,) = [j for j in jobs if j.report == "drift"]
+    record = job.parameters.get("record")
+    assert record is True and job.cadence == "weekly"
+    # the notebook passes that parameter to the library calls exercised below
+    nb = nbformat.read(root / "notebooks" / "drift.ipynb", as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "drift.open_warehouse(db, record=record)" in code
+    assert "drift.track_alerts(wh, scan, source, record=record)" in code
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, path)
+    scan, _ = demo
+    assert len(scan.alerts) > 0
+    statuses = []
+    for week in (0, 7):  # two scheduled runs, a week apart
+        wh = drift.open_warehouse(path, record=record)
+        try:
+            tracked = drift.track_alerts(wh, scan, "warehouse:demo", record=record,
+                                         now=pd.Timestamp("2026-08-24 06:15") + pd.Timedelta(days=week))
+        finally:
+            wh.close()
+        statuses.append(tracked)
+    first, second = statuses
+    assert (first["status"] == "new").all() and (second["status"] == "ongoing").all()
+    assert second["alert_id"].tolist() == first["alert_id"].tolist()
+    s = drift.report_summary(scan, second)
+    assert s["status"] == "warn"  # nothing new in the second run: watch, not page
+    # without record (an ad-hoc render) the warehouse stays read-only and nothing is written
+    wh = drift.open_warehouse(path, record=False)
+    try:
+        assert (drift.track_alerts(wh, scan, "warehouse:demo")["status"] == "ongoing").all()
+        assert (drift.load_alerts(wh, "warehouse:demo")["times_seen"] == 2).all()
+        with pytest.raises(Exception):
+            wh.execute("DELETE FROM alerts")
+    finally:
+        wh.close()
+
+
+def test_stability_has_vendors_pchart_limits_and_the_band_by_hand(demo):
+    """Gold-set stability per vendor (r01-r06 vendor_a, r07-r12 vendor_b): the p-chart limits and
+    the band recomputed by hand from each row's counts and the reference window's pooled accuracy."""
+    scan, truth = demo
+    st = scan.stability
+    vendors = sorted({v["vendor"] for v in truth["raters"].values()})
+    assert sorted(st.loc[st["group"] == "vendor", "name"].unique()) == vendors
+    for (group, name), sub in st.groupby(["group", "name"]):
+        ref = sub[sub["window"] == "reference"]
+        p0 = ref["k"].sum() / ref["n"].sum()
+        live = sub[sub["n"] > 0]
+        assert np.allclose(live["baseline"], p0)
+        assert np.allclose(live["band_low"], p0 - 0.02) and np.allclose(live["band_high"], p0 + 0.02)
+        se = np.sqrt(p0 * (1 - p0) / live["n"])
+        assert np.allclose(live["pchart_lcl"], np.clip(p0 - 3 * se, 0, 1))
+        assert np.allclose(live["pchart_ucl"], np.clip(p0 + 3 * se, 0, 1))
+    fig = drift.stability_figure(scan, "vendor", vendors[0])
+    names = [t.name for t in fig.data]
+    assert any("stability band" in n for n in names) and any("p-chart" in n for n in names)
+    band = fig.data[0]
+    vend = st[(st["group"] == "vendor") & (st["name"] == vendors[0]) & (st["n"] > 0)]
+    assert max(band.y) == pytest.approx(vend["band_high"].max()) and min(band.y) == pytest.approx(vend["band_low"].min())

@@ -65,9 +65,10 @@ __all__ = [
     # scans and alerts
     "DriftConfig", "DriftScan", "scan_frame", "scan_file", "scan_table", "scan_warehouse",
     "guideline_impact", "changed_tasks", "input_drift", "record_alerts", "match_alerts", "load_alerts",
+    "track_alerts", "monitored_window", "open_warehouse",
     "simulate_ratings", "ALERT_SIGNALS",
     # readout
-    "report_summary", "control_chart_figure", "cusum_figure",
+    "report_summary", "control_chart_figure", "cusum_figure", "stability_figure",
 ]
 
 # EWMA (lambda, L) pairs with an in-control ARL of about 500 (Lucas & Saccucci 1990,
@@ -2637,6 +2638,37 @@ def record_alerts(wh, alerts: pd.DataFrame, source: str = "warehouse", window: t
     return out
 
 
+def open_warehouse(db=None, record: bool = False):
+    """The warehouse for a drift readout: read-only (a report never writes), unless the run
+    records its alerts (``record=True``, the scheduled job): then read-write."""
+    from .warehouse import connect, ensure_exists
+
+    if record:
+        ensure_exists(db or None)  # recording into a warehouse that is not there would create an empty one
+    return connect(db or None, read_only=not record)
+
+
+def monitored_window(scan: DriftScan) -> tuple | None:
+    """(first, last) monitored period of a scan: the window recorded with its alerts."""
+    mon = scan.periods[scan.periods["window"].isin(["between", "current"])]["bucket"]
+    return (mon.iloc[0], mon.iloc[-1]) if len(mon) else None
+
+
+def track_alerts(wh, scan: DriftScan, source: str = "warehouse", record: bool = False,
+                 now: datetime | None = None) -> pd.DataFrame:
+    """A scan's alerts with their status: ``new`` or ``ongoing`` (and ``resolved`` rows).
+
+    ``record=False`` only compares with the ``alerts`` table (:func:`match_alerts`;
+    the warehouse may be read-only), so every run shows an unrecorded alert as new.
+    ``record=True`` writes them (:func:`record_alerts`, with the scan's monitored
+    window): the scheduled drift report does this, so an alert is new in the
+    first weekly run that finds it and ongoing in the next.
+    """
+    if not record:
+        return match_alerts(wh, scan.alerts, source)
+    return record_alerts(wh, scan.alerts, source=source, window=monitored_window(scan), now=now)
+
+
 def _jsonable(v):
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
@@ -2740,6 +2772,41 @@ def control_chart_figure(scan: DriftScan, signal: str, entity: str):
     fig.update_layout(title=f"{entity}: {signal.replace('_', ' ')} by period",
                       xaxis_title="period (start)", yaxis_title=f"{signal.replace('_', ' ')} (share)",
                       yaxis_tickformat=".0%")
+    return fig
+
+
+def stability_figure(scan: DriftScan, group: str = "overall", name: str = "all"):
+    """Gold-set stability of one group (``overall``/``all``, ``task``/<task>, ``vendor``/<vendor>):
+    accuracy per period with its Wilson CI, the baseline, the stability band (shaded,
+    baseline +- ``band``) and the p-chart limits; periods beyond a p-chart limit are marked."""
+    import plotly.graph_objects as go
+
+    st = scan.stability
+    c = st[(st["group"] == group) & (st["name"] == name) & (st["n"] > 0)].sort_values("period")
+    if c.empty:
+        raise ValueError(f"no gold-set stability rows for {group} {name!r}")
+    x = [str(_plain(b)) for b in c["bucket"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=c["band_high"].tolist() + c["band_low"].tolist()[::-1], fill="toself",
+                             fillcolor="rgba(27,127,59,0.12)", line={"width": 0}, hoverinfo="skip",
+                             name=f"stability band (baseline +-{100 * scan.config.band:g} points)"))
+    fig.add_trace(go.Scatter(x=x, y=c["baseline"], mode="lines", name="baseline (reference window)",
+                             line={"dash": "dash", "color": "#57606a"}))
+    fig.add_trace(go.Scatter(x=x, y=c["pchart_lcl"], mode="lines", name=f"p-chart limits ({scan.config.p_chart_sigma:g} sigma)",
+                             line={"dash": "dot", "color": "#9a6700"}, legendgroup="pchart"))
+    fig.add_trace(go.Scatter(x=x, y=c["pchart_ucl"], mode="lines", name="p-chart upper limit", showlegend=False,
+                             line={"dash": "dot", "color": "#9a6700"}, legendgroup="pchart"))
+    fig.add_trace(go.Scatter(x=x, y=c["estimate"], mode="markers+lines", name="gold accuracy (95% CI)",
+                             line={"color": "#1d4e89"},
+                             error_y={"type": "data", "array": (c["ci_high"] - c["estimate"]).tolist(),
+                                      "arrayminus": (c["estimate"] - c["ci_low"]).tolist()}))
+    out = c[c["below_lcl"].astype(bool) | c["above_ucl"].astype(bool)]
+    if len(out):
+        fig.add_trace(go.Scatter(x=[str(_plain(b)) for b in out["bucket"]], y=out["estimate"], mode="markers",
+                                 name="beyond a p-chart limit", marker={"color": "#b42318", "size": 12, "symbol": "x"}))
+    label = "all gold annotations" if group == "overall" else f"{group} {name}"
+    fig.update_layout(title=f"Gold-set stability: {label}", xaxis_title="period (start)",
+                      yaxis_title="gold accuracy (share correct)", yaxis_tickformat=".0%")
     return fig
 
 

@@ -119,10 +119,8 @@ def _run(args) -> int:
     doc = scan.to_json()
     resolved = []
     if args.record:
-        mon = scan.periods[scan.periods["window"].isin(["between", "current"])]["bucket"]
-        window = (mon.iloc[0], mon.iloc[-1]) if len(mon) else None
         with connect(args.db) as wh:
-            recorded = drift.record_alerts(wh, scan.alerts, source=source, window=window)
+            recorded = drift.track_alerts(wh, scan, source=source, record=True)
         live = recorded[recorded["status"] != "resolved"]
         for a, status in zip(doc["alerts"], live["status"].tolist()):
             a["status"] = status
