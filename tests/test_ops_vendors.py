@@ -110,6 +110,47 @@ def test_scorecard_cli_on_the_demo(demo_db, capsys):
     assert set(card) == {"vendor_a", "vendor_b"}
     # r12 (careless) works for vendor_b: its gold accuracy is lower, beyond the intervals
     assert card["vendor_b"]["gold_ci_high"] < card["vendor_a"]["gold_ci_low"]
-    assert card["vendor_a"]["labels"] + card["vendor_b"]["labels"] == pytest.approx(
-        sum(v["labels"] for v in doc["vendors"]))
+    # labels per vendor, counted straight from the annotations (non-empty labels of demo items in the period)
+    with Warehouse(demo_db, read_only=True) as wh:
+        counts = wh.query("SELECT a.vendor, count(*) AS n FROM annotations a JOIN items i ON i.item_id = a.item_id "
+                          "WHERE i.dataset = 'demo' AND a.label IS NOT NULL AND a.annotated_at >= ? "
+                          "AND a.annotated_at < ? GROUP BY a.vendor",
+                          [datetime(2026, 6, 1), datetime(2026, 8, 24)]).set_index("vendor")["n"]
+    assert {v: card[v]["labels"] for v in card} == {v: int(n) for v, n in counts.items()}
+    assert card["vendor_a"]["labels"] > 0 and card["vendor_b"]["labels"] > 0
     assert card["vendor_a"]["turnaround_median_h"] < 5 * 24      # a batch is labelled within its week
+
+
+def test_coaching_section_on_the_demo_with_a_recorded_session(demo_db, tmp_path):
+    """The scorecard's coaching section (vendors.coaching_effectiveness) on the demo, once a
+    session is recorded: the demo plants no coaching effect, so r05 (drifting since week 7)
+    and r12 (careless throughout) coached on Monday of week 11 gain nothing beyond the others."""
+    import shutil
+
+    from trainerlab.demo import load_truth
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, path)
+    day = datetime(2026, 8, 10)                      # Monday of program week 11
+    with Warehouse(path) as wh:
+        for r in ("r05", "r12"):
+            vendors.record_coaching(wh, r, day + timedelta(hours=10), topic="gold accuracy", coach="lead")
+        eff = vendors.coaching_effectiveness(wh, weeks=4, dataset="demo")
+        per_week = load_truth(wh, "program")["gold_checks_per_rater_week"]
+        gold = wh.query("SELECT a.annotator_id AS rater, a.annotated_at >= ? AS post, "
+                        "CASE WHEN a.label = g.gold_label THEN 1 ELSE 0 END AS correct FROM annotations a "
+                        "JOIN gold g ON g.item_id = a.item_id AND g.task = a.task "
+                        "WHERE a.label IS NOT NULL AND a.annotated_at >= ? AND a.annotated_at < ?",
+                        [day, day - timedelta(weeks=4), day + timedelta(weeks=4)])
+    assert len(eff) == 1                             # the section is not empty
+    r = eff.iloc[0]
+    assert r["raters"] == "r05, r12" and r["n_treated"] == 2 and r["n_control"] == 10
+    # weeks 7-12 (the program ends with week 12): 12 raters x 15 gold checks x 3 tasks x 6 weeks
+    assert r["n"] == 12 * per_week * 3 * 6 == len(gold)
+    gold["treated"] = gold["rater"].isin(["r05", "r12"])
+    cell = gold.groupby(["treated", "post"])["correct"].mean()
+    assert r["before_treated"] == pytest.approx(cell[(True, False)])
+    assert r["after_control"] == pytest.approx(cell[(False, True)])
+    assert r["estimate"] == pytest.approx((cell[(True, True)] - cell[(True, False)])
+                                          - (cell[(False, True)] - cell[(False, False)]))
+    assert r["ci_low"] < 0 < r["ci_high"]            # no planted coaching effect
