@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
+import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -178,18 +181,55 @@ def test_contamination_short_items():
     assert "whole item" in items.loc[0, "method"] and "exact" in items.loc[1, "method"]
 
 
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+
+
+def _brute_contaminated(train: list[str], bench: list[str], n: int, min_tokens: int) -> list[bool]:
+    """Set intersection of word n-gram tuples, written out independently of dataqa's hashing:
+    n-grams for items of >= n tokens, the whole item for min_tokens..n-1, exact text below."""
+    def words(t):
+        return _WORD.findall(unicodedata.normalize("NFKC", t or "").casefold())
+
+    train_words = [words(t) for t in train]
+    grams: dict[int, set] = {}
+
+    def of_length(k):
+        if k not in grams:
+            grams[k] = {tuple(w[i:i + k]) for w in train_words for i in range(len(w) - k + 1)}
+        return grams[k]
+
+    whole = {tuple(w) for w in train_words if w}
+    out = []
+    for t in bench:
+        b = words(t)
+        if not b:
+            out.append(False)
+        elif len(b) >= n:
+            out.append(any(tuple(b[i:i + n]) in of_length(n) for i in range(len(b) - n + 1)))
+        elif len(b) >= min_tokens:
+            out.append(tuple(b) in of_length(len(b)))
+        else:
+            out.append(tuple(b) in whole)
+    return out
+
+
 def test_contamination_between_alpacaeval_and_halueval(real_prompts):
+    """docs/dataqa.md: 0 of 805 AlpacaEval instructions share a 13-gram with a HaluEval query, and 0 of
+    4,507 HaluEval queries with an AlpacaEval instruction; checked against a brute-force set intersection,
+    and item for item at 6-grams, where the brute force does find overlap (so the comparison can fail)."""
     alpaca, halu = real_prompts
-    items, summary = dq.contamination([t for _, t in halu], [t for _, t in alpaca],
-                                      train_ids=[i for i, _ in halu], bench_ids=[i for i, _ in alpaca])
-    assert summary["n_bench"] == 805
-    # every flagged item really shares a normalised 13-gram (or is a verbatim short item)
-    by_id = dict(halu)
-    for row in items[items["contaminated"]].itertuples():
-        item = dq.tokenize(dict(alpaca)[row.id])
-        other = " ".join(dq.tokenize(by_id[row.matched_ids[0]]))
-        n = min(13, len(item))
-        assert any(" ".join(item[i:i + n]) in other for i in range(len(item) - n + 1))
+    a_texts, h_texts = [t for _, t in alpaca], [t for _, t in halu]
+    for train, bench, documented in ((h_texts, a_texts, 0), (a_texts, h_texts, 0)):
+        reference = _brute_contaminated(train, bench, 13, 8)
+        items, summary = dq.contamination(train, bench)
+        assert summary["n_bench"] == len(bench) and sum(reference) == documented
+        assert items["contaminated"].tolist() == reference
+        reference6 = _brute_contaminated(train, bench, 6, 4)
+        items6, _ = dq.contamination(train, bench, n=6, min_tokens=4)
+        assert sum(reference6) >= 10
+        assert items6["contaminated"].tolist() == reference6
+    assert len(a_texts) == 805 and len(h_texts) == 4507
 
 
 # -- PII summaries -------------------------------------------------------------------------------
@@ -233,6 +273,40 @@ def test_evaluate_pii_counts_by_hand():
     assert math.isnan(t.loc["IBAN", "precision"])
 
 
+def test_detection_coverage_recall_and_wilson_on_a_planted_corpus(tmp_path):
+    # 20 e-mails the detector finds; 29 phone spans of which 28 are written as words (a documented gap)
+    lines = [f"mail [[EMAIL|user{i}@example.org]] today" for i in range(20)]
+    lines += ["call [[PHONE|+44 20 7946 0958]] now"]
+    lines += [f"call [[PHONE|five five five {w} two three four]] now" for w in ["one", "two", "six", "nine"] * 7]
+    (tmp_path / "c.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    t = dq.detection_coverage({"planted": [tmp_path / "c.txt"], "gone": [tmp_path / "nope.txt"]}).set_index(["corpus", "type"])
+    assert (t.loc[("planted", "EMAIL"), "gold"], t.loc[("planted", "EMAIL"), "detected"]) == (20, 20)
+    assert (t.loc[("planted", "PHONE"), "gold"], t.loc[("planted", "PHONE"), "detected"]) == (29, 1)
+    # Newcombe (1998) Table I, method 3: 1/29 -> 0.0061-0.1718; 20/20 mirrors 0/20 -> 0.8389-1
+    assert (t.loc[("planted", "PHONE"), "ci_low"], t.loc[("planted", "PHONE"), "ci_high"]) == pytest.approx((0.0061, 0.1718), abs=6e-5)
+    assert t.loc[("planted", "EMAIL"), "ci_low"] == pytest.approx(1 - 0.1611, abs=6e-5)
+    assert math.isnan(t.loc[("planted", "IBAN"), "recall"]) and "no labelled span" in t.loc[("planted", "IBAN"), "reason"]
+    assert math.isnan(t.loc[("gone", "EMAIL"), "recall"]) and "missing" in t.loc[("gone", "EMAIL"), "reason"]
+
+
+def test_detection_coverage_reads_the_shipped_corpora():
+    import re
+
+    t = dq.detection_coverage(root=ROOT)
+    held = t[t["corpus"] == "held-out"].set_index("type")
+    # labelled spans counted straight from the files' inline marks, independently of load_pii_corpus
+    marks = Counter(m for f in ("pii_holdout.txt", "pii_holdout2.txt")
+                    for line in (ROOT / "tests/fixtures" / f).read_text(encoding="utf-8").splitlines()
+                    if not line.startswith("#") for m in re.findall(r"\[\[([A-Z_0-9]+)\|", line))
+    assert held["gold"].to_dict() == {k: marks.get(k, 0) for k in held.index}
+    dev = t[t["corpus"] == "development"].set_index("type")
+    spans = Counter(s["type"] for line in (ROOT / "tests/fixtures/pii_corpus.jsonl").read_text(encoding="utf-8").splitlines()
+                    if line.strip() for s in json.loads(line)["spans"])
+    assert dev["gold"].to_dict() == {k: spans.get(k, 0) for k in dev.index}
+    assert ((t["ci_low"] <= t["recall"] + 1e-12) & (t["recall"] <= t["ci_high"] + 1e-12)).all()
+    assert (t["detected"] <= t["gold"]).all() and t["recall"].notna().all()
+
+
 # -- schema compliance ----------------------------------------------------------------------------
 def test_schema_compliance_of_a_frame_against_the_items_contract():
     frame = pd.DataFrame({"item_id": ["a", "b", "b", None], "prompt": ["hi", "", "yo", "x"],
@@ -272,7 +346,27 @@ def test_table_schema_compliance_on_the_demo(demo_db):
         n_items = wh.count("items")
         empty = wh.scalar("SELECT count(*) FROM items WHERE prompt IS NULL OR trim(prompt) = ''")
     assert items["rows"] == n_items and items["n_errors"] == empty
-    assert ann["rows"] > 0 and ann["n_errors"] >= 0
+    assert ann["rows"] > 0 and ann["n_errors"] == 0           # the demo writes only labels of each task's schema
+
+
+def test_table_schema_compliance_counts_planted_bad_labels(demo_db, tmp_path):
+    import shutil
+
+    from trainerlab.warehouse import connect
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, path)
+    with connect(path) as wh:
+        row = wh.query("SELECT * FROM annotations WHERE task = 'safety' ORDER BY item_id, annotator_id LIMIT 1")
+        planted = pd.concat([row] * 5, ignore_index=True)
+        # by hand: 'unsure' is not a safety category, '6' and '0' are not helpfulness levels -> 3 violations;
+        # a NULL label and a label of a task without a schema are not violations
+        planted["task"] = ["safety", "helpfulness", "helpfulness", "safety", "no_schema_task"]
+        planted["label"] = ["unsure", "6", "0", None, "whatever"]
+        wh.insert_frame("annotations", planted)
+        ann = dq.table_schema_compliance(wh, "annotations")
+    assert ann["n_errors"] == 3 and ann["rows_with_errors"] == 3
+    assert sorted(ann["errors"]["value"]) == ["0", "6", "unsure"]
 
 
 # -- the report call -------------------------------------------------------------------------------
@@ -290,8 +384,12 @@ def test_dataset_qa_on_the_demo(demo_db):
     assert out["pii"]["counts"]["EMAIL"] > 0
     assert out["schema"]["rows"] == 3064                                # schema checks follow the dataset filter
     tables = dq.dataset_qa_tables(out)
-    assert set(tables) == {"kpis", "checks", "schema_errors", "duplicates", "groups", "pii", "contaminated",
-                           "retention"}
+    assert set(tables) == {"kpis", "checks", "schema_errors", "duplicates", "groups", "pii", "pii_detection",
+                           "contaminated", "retention"}
+    pii = tables["pii"].set_index("type")                              # detection recall next to the counts
+    held = out["pii_detection"].query("corpus == 'held-out'").set_index("type")
+    assert pii.loc["PHONE", "detection_recall"] == pytest.approx(held.loc["PHONE", "detected"] / held.loc["PHONE", "gold"])
+    assert "not detection recall" in out["pii"]["redaction_coverage"]["what"]
     assert tables["kpis"]["records with PII"] == out["pii"]["records_with_pii"]
     from trainerlab.pii import find_pii
 
