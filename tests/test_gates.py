@@ -149,3 +149,46 @@ def test_residual_risks_find_the_planted_segment_and_the_blocking_checks(demo_re
     assert all(risks["mitigation"].str.len() > 0)
     sentences, status = gates.readiness_verdict(result)
     assert status == "alert" and 3 <= len(sentences) <= 5 and sentences[0].startswith("NO-GO")
+
+
+def test_evaluation_summary_against_planted_pass_rates(demo_db):
+    """Both suites, both versions: counts from the demo's design (2,800 core items, 64
+    must-not-fail cases with two planted v1.0 failures), realized pass rates from
+    `truth.eval.sample`, Wilson intervals as statsmodels computes them."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    with Warehouse(demo_db, read_only=True) as wh:
+        truth = load_truth(wh, "eval")
+        mnf = load_truth(wh, "must_not_fail")
+        summary = gates.evaluation_summary(wh, "v1.1", "v1.0")
+    s = summary.set_index(["suite", "model_version"])
+    assert sorted(s.index) == [("core", "v1.0"), ("core", "v1.1"), ("must_not_fail", "v1.0"),
+                               ("must_not_fail", "v1.1")]
+    for version in ("v1.0", "v1.1"):
+        assert s.loc[("core", version), "n"] == 2800
+        assert s.loc[("core", version), "pass_rate"] == pytest.approx(truth["sample"]["pass_rate"][version], abs=1e-12)
+        assert s.loc[("must_not_fail", version), "n"] == mnf["n_cases"]
+        assert s.loc[("must_not_fail", version), "passed"] == mnf["n_cases"] - len(mnf["failures"][version])
+    assert s.loc[("must_not_fail", "v1.0"), "passed"] == 62 and s.loc[("must_not_fail", "v1.1"), "passed"] == 64
+    # the planted +4-point uplift (realized +3.4) is the difference of the two core pass rates
+    assert s.loc[("core", "v1.1"), "pass_rate"] - s.loc[("core", "v1.0"), "pass_rate"] == pytest.approx(
+        truth["sample"]["uplift_overall"], abs=1e-12)
+    for row in summary.itertuples():
+        lo, hi = proportion_confint(row.passed, row.n, method="wilson")
+        assert row.ci_low == pytest.approx(lo, abs=1e-12) and row.ci_high == pytest.approx(hi, abs=1e-12)
+    assert summary["run_id"].notna().all() and (summary["method"] == "Wilson score").all()
+
+
+def test_signoff_table_carries_the_verdict_and_the_gate_file_hash(demo_result):
+    import hashlib
+
+    result, _, _ = demo_result
+    sheet = gates.signoff_table(result)
+    assert sheet["role"].tolist() == ["Evaluation lead", "Safety reviewer", "Annotation program lead", "Product owner"]
+    # the planted regression makes it NO-GO; the hash identifies the gate file that was read
+    assert (sheet["gate verdict"] == "NO-GO").all()
+    assert (sheet["gate sha256"] == hashlib.sha256(GATES.read_bytes()).hexdigest()[:12]).all()
+    for col in ("name", "date", "decision (GO / NO-GO)"):
+        assert (sheet[col] == "").all()  # left for the people who sign
+    custom = gates.signoff_table(result, roles=("Release manager",))
+    assert custom["role"].tolist() == ["Release manager"] and len(custom) == 1
