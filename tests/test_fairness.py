@@ -234,10 +234,16 @@ def test_review_representation_for_the_traffic_segment_with_traffic(wh, review):
 
 
 def test_review_representation_by_a_segment_the_traffic_does_not_record_says_why(wh):
-    out = F.responsible_ai_review(wh, segment="intent", annotation_tasks=(), n_boot=20)
+    # guideline_version is a column of annotations only: the safety reviews get a note
+    out = F.responsible_ai_review(wh, segment="intent", rater_group="guideline_version",
+                                  annotation_tasks=("correctness",), n_boot=20)
     assert out["representation"].empty
     assert "does not record intent" in out["notes"]["representation"]
     assert not out["pass_rate_by_segment"].empty      # the other tables use the intent all the same
+    assert out["rater_groups"].empty and "no column 'guideline_version'" in out["notes"]["rater_groups"]
+    assert set(out["annotation_rater_groups"]["task"]) == {"correctness"}
+    row = out["annotation_rater_groups"].iloc[0]       # gold items are labelled under both guidelines
+    assert (row["group"], row["reference"]) == ("v2", "v1") and row["ci_low"] < row["ci_high"]
     with pytest.raises(ValueError, match="'region' is a column of neither"):
         F.responsible_ai_review(wh, rater_group="region")
 

@@ -782,12 +782,21 @@ def _verdict(out: dict, baseline: str, candidate: str) -> dict:
     if thin:
         sentences.append(f"Not enough data to judge {', '.join(thin)}.")
     rg = out["rater_groups"]
+    ag = out.get("annotation_rater_groups", pd.DataFrame())
     shifted = rg[rg["status"] == FINDING] if not rg.empty else rg
+    shifted_ann = ag[ag["status"] == FINDING] if not ag.empty else ag
     if len(shifted):
         r = shifted.iloc[0]
         sentences.append(f"Rater group {r['group']} labels the same items '{r['category']}' {r['estimate']:+.0%} "
                          f"more often than {r['reference']} (95% CI {r['ci_low']:+.0%} to {r['ci_high']:+.0%}): "
                          "align its reading of the policy before its labels train a model.")
+    elif len(shifted_ann):
+        r = shifted_ann.iloc[0]
+        sentences.append(f"Rater group {r['group']} differs from {r['reference']} on the same {r['task']} items "
+                         f"({r['category']}: {r['estimate']:+.3f}, 95% CI {r['ci_low']:+.3f} to {r['ci_high']:+.3f}); "
+                         "see the rater groups.")
+    elif rg.empty and ag.empty:
+        sentences.append("The rater groups could not be compared (see the notes in the rater-group section).")
     else:
         sentences.append("The rater groups label the same items alike within the error bars.")
     n_risks = len(out["open_risks"])

@@ -235,9 +235,10 @@ def load_reviews(wh, group: str = "vendor") -> pd.DataFrame:
     taken from column ``group`` (``vendor`` in the demo; any other column of the table,
     e.g. a region or demographic group, where the data has it)."""
     cols = table_columns(wh, "safety_reviews")
-    if group not in cols or group in ("case_id", "annotator_id", "label"):
+    reserved = ("case_id", "annotator_id", "task", "label")
+    if group not in cols or group in reserved:
         raise ValueError(f"rater group column {group!r} is not a column of safety_reviews "
-                         f"(columns: {', '.join(c for c in cols if c not in ('case_id', 'annotator_id', 'label'))})")
+                         f"(columns: {', '.join(c for c in cols if c not in reserved)})")
     # the identifier is one of the table's own columns (checked above), never user text
     return wh.query(f"SELECT case_id AS item, annotator_id AS rater, CAST({group} AS VARCHAR) AS rater_group, task, "
                     "label FROM safety_reviews ORDER BY case_id, annotator_id")
