@@ -559,3 +559,30 @@ def test_consensus_reduction_matches_a_brute_force_leave_one_out_count():
         n, k = expect[(r.entity, r.period)]
         assert r.n == n and r.k == pytest.approx(k)
     assert len(got) == len(expect)
+
+
+def test_rater_vs_peers_psi_and_js_match_a_hand_computation():
+    """The entity-vs-peers comparison in the reference window carries PSI and the Jensen-Shannon
+    distance next to the G-test; both recomputed here from the raw rows: the rater's labels on
+    its items, and every other rater's labels on those same items."""
+    sim = drift.simulate_ratings(n_periods=6, n_raters=6, items_per_period=120, seed=3,
+                                 label_bias={"r02": (1, "unsafe", 0.3)})
+    scan = drift.scan_frame(sim, time="period", entity="rater", label="label", item="item", reference_end=3,
+                            config=drift.DriftConfig(n_sim=99, n_boot=20))
+    ref = scan.label_shift[scan.label_shift["kind"] == "reference"].set_index("entity")
+    cats = ["safe", "sensitive", "unsafe"]
+    win = sim[sim["period"] <= 3]
+    for rater in ("r02", "r05"):
+        items = set(win.loc[win["rater"] == rater, "item"])
+        own = win[win["rater"] == rater]["label"].value_counts().reindex(cats, fill_value=0).to_numpy(float)
+        peers = win[win["item"].isin(items) & (win["rater"] != rater)]["label"].value_counts() \
+            .reindex(cats, fill_value=0).to_numpy(float)
+        e = (peers + 0.5) / (peers + 0.5).sum()  # peers' shares are the expected ones; 0.5 per bin
+        a = (own + 0.5) / (own + 0.5).sum()
+        psi_hand = sum((a[i] - e[i]) * np.log(a[i] / e[i]) for i in range(3))
+        assert ref.loc[rater, "psi"] == pytest.approx(psi_hand, rel=1e-9)
+        assert ref.loc[rater, "js_distance"] == pytest.approx(jensenshannon(own, peers, base=2), rel=1e-9)
+        assert ref.loc[rater, "n_entity"] == own.sum() and ref.loc[rater, "n_peers"] == peers.sum()
+    # the biased rater over-uses 'unsafe' against its peers: a moderate-or-larger PSI; the other not
+    assert ref.loc["r02", "psi"] > 0.1 > ref.loc["r05", "psi"]
+    assert scan.panel.set_index("entity").loc["r02", "labels_vs_peers_ref_psi"] == pytest.approx(ref.loc["r02", "psi"])

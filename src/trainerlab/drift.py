@@ -956,7 +956,9 @@ class DriftScan:
     tests : the panel's tests in long form, one row per (entity, test[, task]) with
         statistic, p_value, q_value (BH), psi, js_distance, method, reason.
     label_shift : per (entity, task, period, kind): the entity-vs-peers G-test
-        (kind "reference", "period" or "rolling").
+        (kind "reference", "period" or "rolling"), with the Jensen-Shannon distance
+        and the PSI (peers' shares as the expected ones) of the entity's labels
+        against its peers' on the same items.
     stability : gold-set stability per (group, period) with Wilson CI and band status.
     label_drift, agreement : task-level frames (empty when not applicable).
     alerts : signal, entity, task, since, since_period, flagged_at, magnitude,
@@ -1590,7 +1592,7 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
         frames.append(pd.DataFrame({
             "entity": ents, "task": task, "period": -1, "kind": "reference", "n_entity": lv["n_ref"],
             "n_peers": lv["n_cur"], "statistic": lv["statistic"], "dof": lv["dof"], "p_value": lv["p_value"],
-            "js_distance": js_distance(Oref, Pref)})[has_ref])
+            "js_distance": js_distance(Oref, Pref), "psi": psi(Pref, Oref)})[has_ref])
         # the change: period t alone, and the rolling window ending at t (monitored periods only)
         Om, Pm = O * mon[None, :, None], P * mon[None, :, None]
         cO, cP = np.cumsum(Om, axis=1), np.cumsum(Pm, axis=1)
@@ -1606,7 +1608,8 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
             frames.append(pd.DataFrame({
                 "entity": np.array(ents, dtype=object)[ei], "task": task, "period": ti, "kind": kind,
                 "n_entity": A[ok].sum(axis=1), "n_peers": B[ok].sum(axis=1), "statistic": res["statistic"],
-                "dof": res["dof"], "p_value": res["p_value"], "js_distance": js_distance(A[ok], B[ok])}))
+                "dof": res["dof"], "p_value": res["p_value"], "js_distance": js_distance(A[ok], B[ok]),
+                "psi": psi(B[ok], A[ok])}))
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(), [], pd.DataFrame()
@@ -1991,7 +1994,8 @@ def _panel(labels: pd.DataFrame, tests: pd.DataFrame, alerts: pd.DataFrame) -> p
         out = out.merge(g.reset_index(), on="entity", how="left")
     peer = tests[tests["test"] == "labels_vs_peers"]
     if not peer.empty:
-        g = peer.groupby("entity").agg(labels_vs_peers_ref_q=("q_value", "min"), labels_vs_peers_ref_js=("js_distance", "max"))
+        g = peer.groupby("entity").agg(labels_vs_peers_ref_q=("q_value", "min"), labels_vs_peers_ref_js=("js_distance", "max"),
+                                       labels_vs_peers_ref_psi=("psi", "max"))
         out = out.merge(g.reset_index(), on="entity", how="left")
     rater_alerts = alerts[alerts["signal"].isin(["gold_accuracy", "consensus_agreement", "label_shift", "off_peer"])]
     names = rater_alerts.groupby("entity")["signal"].apply(lambda s: ", ".join(sorted(set(s)))).to_dict()
