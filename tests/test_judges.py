@@ -222,6 +222,13 @@ def test_position_consistency_in_a_swapped_design():
 
 
 def _pairwise_sim(n=3000, seed=8, pos_bias=0.4, len_bias=0.9, self_bias=0.0):
+    return J.preference_frame(_pairwise_rows(n, seed, pos_bias, len_bias, self_bias))
+
+
+def _pairwise_rows(n=3000, seed=8, pos_bias=0.4, len_bias=0.9, self_bias=0.0):
+    """Verdicts of 'human' and 'llm' on the same n pairs (the preferences table's columns):
+    P(a wins) = expit(q + pos_bias * (+1 first / -1 second) + len_bias * log(len_a / len_b)
+    + self_bias * [model_a is the judge's family 'gpt']), the biases for 'llm' only."""
     rng = np.random.default_rng(seed)
     q = rng.normal(0.2, 1.0, n)
     x = rng.normal(0.2, 0.4, n)
@@ -234,7 +241,7 @@ def _pairwise_sim(n=3000, seed=8, pos_bias=0.4, len_bias=0.9, self_bias=0.0):
         rows.append(pd.DataFrame({"item_id": np.arange(n), "judge_id": judge, "winner": np.where(win, "a", "b"),
                                   "a_shown_first": first, "len_a": np.round(200 * np.exp(x)).astype(int),
                                   "len_b": 200, "model_a": np.where(own, "gpt-x", "other-a"), "model_b": "base"}))
-    return J.preference_frame(pd.concat(rows, ignore_index=True))
+    return pd.concat(rows, ignore_index=True)
 
 
 def test_pairwise_biases_planted_in_a_simulation_are_recovered():
@@ -259,6 +266,37 @@ def test_self_preference_needs_a_reference_and_finds_a_planted_one():
     assert math.isnan(none["estimate"]) and "reference judge" in none["reason"]
     clean = J.self_preference(_pairwise_sim(pos_bias=0.0, len_bias=0.0), "llm", "gpt", fam, "human", n_boot=0)
     assert clean["p_value"] > 0.001          # no planted self-preference (checked at the 0.1% level)
+
+
+def test_self_preference_is_found_through_the_study_when_the_family_is_known(tmp_db):
+    from scipy import integrate, stats
+
+    from trainerlab.warehouse import Warehouse
+
+    rows = _pairwise_rows(n=2000, seed=21, pos_bias=0.0, len_bias=0.0, self_bias=0.8)
+    with Warehouse(tmp_db) as wh:
+        wh.insert_frame("preferences", rows.assign(item_id=rows["item_id"].astype(str)))
+        thr = J.load_thresholds(ROOT / "judges.yaml")
+        thr["families"] = {"llm": "gpt", "gpt-x": "gpt", "other-a": "other", "base": "other"}
+        study = J.judge_study(wh, judge_id="llm", reference_judge="human", thresholds=thr, n_boot=0,
+                              prelabels=False)
+        unknown = J.preference_study(wh, "llm", "human", n_boot=0, families={"gpt-x": "gpt", "base": "other"})
+    sp = study["preferences"]["self_preference"]
+    # planted: on the own-family pairs the judge's P(own answer wins) is expit(q + 0.8) where people's is
+    # expit(q), q ~ N(0.2, 1): the expected difference in points
+    planted = 100 * integrate.quad(lambda q: (expit(q + 0.8) - expit(q)) * stats.norm.pdf(q, 0.2, 1.0), -9, 9)[0]
+    assert sp["judge_family"] == "gpt" and sp["ci_low"] > 0 and sp["ci_low"] <= planted <= sp["ci_high"]
+    assert sp["n"] == int((rows["judge_id"] == "llm").mul(rows["model_a"] == "gpt-x").sum())
+    assert any("own model family (gpt)" in s for s in J.judges_verdict(study)[0])
+    row = J.preference_overview(study).set_index("measure").filter(like="self-preference", axis=0).iloc[0]
+    assert row["estimate"] == sp["estimate"]
+    # the judge's family unknown: NaN with the reason; 'other-a' unlisted: its pairs are left out and counted
+    assert math.isnan(unknown["self_preference"]["estimate"]) and "not known" in unknown["self_preference"]["reason"]
+    with Warehouse(tmp_db) as wh:
+        partial = J.preference_study(wh, "llm", "human", n_boot=0, judge_family="gpt",
+                                     families={"gpt-x": "gpt", "base": "other"})["self_preference"]
+    assert partial["n_unknown_family"] == int(((rows["judge_id"] == "llm") & (rows["model_a"] == "other-a")).sum())
+    assert partial["n"] == sp["n"]
 
 
 # -- length-controlled win rate ------------------------------------------------------------------
@@ -342,6 +380,11 @@ def test_alpaca_eval_study_on_the_bundled_files_matches_the_leaderboard_and_find
     assert pooled["n_pairings"] == 16 and pooled["ci_low"] > 0 and pooled["ci_low"] <= pooled["estimate"]
     assert len(real["by_model"]) == 16 and real["by_model"]["n"].sum() == 12_858
     assert not real["mistral_files"]["meaningful"]
+    # self-preference of the GPT-4 judge: no people on these pairs, so NaN; its own-family win rate is
+    # gpt4_1106_preview's published one
+    sp = real["self_preference"]
+    assert math.isnan(sp["estimate"]) and "reference judge" in sp["reason"]
+    assert sp["judge_own_family_win_rate"] == pytest.approx(published["gpt4_1106_preview"][0], abs=1e-9)
 
 
 # -- real data: the two Mistral judge files ---------------------------------------------------------
@@ -491,6 +534,12 @@ def test_thresholds_file_loads_and_names_bad_keys(tmp_path):
     bad.write_text("must_not_use:\n  min_agreement: -1\n")
     with pytest.raises(ValueError, match="must_not_use.min_agreement must be a non-negative number"):
         J.load_thresholds(bad)
+    assert thr["families"] == {}                          # shipped with examples commented out
+    bad.write_text("families:\n  llm-judge: 3\n")
+    with pytest.raises(ValueError, match=r"t\.yaml: families\.llm-judge must be a family name"):
+        J.load_thresholds(bad)
+    bad.write_text("families:\n  llm-judge: gpt-4\n  gpt4_1106_preview: gpt-4\n")
+    assert J.load_thresholds(bad)["families"] == {"llm-judge": "gpt-4", "gpt4_1106_preview": "gpt-4"}
     bad.write_text("coefficient: accuracy\n")
     with pytest.raises(ValueError, match="coefficient must be one of"):
         J.load_thresholds(bad)

@@ -20,6 +20,6 @@ def test_report_renders_on_the_demo(demo_db, tmp_path, monkeypatch, capsys):
     assert verdict["status"] == "alert" and verdict["headline"].startswith("llm-judge can replace people on helpfulness")
     page = open(doc["html"]).read()
     for section in ("Decision per task", "Blind spots", "Length bias in labelling", "Pairwise judging",
-                    "Pre-labels: acceptance and anchoring", "must_not_use"):
+                    "Self-preference", "Pre-labels: acceptance and anchoring", "must_not_use"):
         assert section in page, section
     assert "Traceback" not in page and "@example.com" not in page

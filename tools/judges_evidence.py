@@ -76,6 +76,10 @@ def demo_section(wh) -> None:
     po = J.preference_overview(study)
     print(md(pd.DataFrame({"measure": po["measure"], "estimate (95% CI)": [
         ci(a, b, c, "{:.3f}") for a, b, c in zip(po["estimate"], po["ci_low"], po["ci_high"])], "n": po["n"]})) + "\n")
+    sp = study["preferences"]["self_preference"]
+    print("Self-preference: " + (sp["reason"] if sp.get("reason") else
+                                 f"{ci(sp['estimate'], sp['ci_low'], sp['ci_high'], '{:+.1f}')} points, n = {sp['n']}")
+          + "\n")
     pl = study["prelabels"]
     print(f"### Pre-labels (reference: {pl['reference']})\n")
     an = pl["anchoring"]
@@ -112,6 +116,10 @@ def real_section() -> None:
     m = real["mistral_files"]
     print(f"Mistral files: identical bytes {m['identical_bytes']}, annotators {m['annotators_a']} / {m['annotators_b']}, "
           f"meaningful {m['meaningful']}: {m.get('reason')}\n")
+    by = m["disagreement_by_source"]
+    print(md(pd.DataFrame({"dataset": by["dataset"], "pairs": by["n_pairs"], "disagree": by["n_disagree"],
+                           "rate (95% CI)": [ci(a, b, c, "{:.3f}") for a, b, c in
+                                             zip(by["rate"], by["ci_low"], by["ci_high"])]})) + "\n")
     mp = real["mistral_position"].iloc[0]
     print(f"Mistral CoT judge position: first-shown wins {ci(mp['first_wins'], mp['first_wins_ci_low'], mp['first_wins_ci_high'], '{:.3f}')}, "
           f"gap {ci(mp['gap'], mp['gap_ci_low'], mp['gap_ci_high'], '{:+.3f}')}, logit "

@@ -872,37 +872,47 @@ def self_preference(pf: pd.DataFrame, judge: str, judge_family: str, model_famil
     """Does the judge favour outputs of its own model family?
 
     On pairs where exactly one side belongs to ``judge_family`` (per
-    ``model_family``: model -> family), the own-family side's score (ties as half)
-    under the judge minus under ``reference_judge`` on the same pairs, in points.
-    Without a reference judge the quantity is not identifiable (a judge's high win
-    rate for its own family may be deserved): NaN with that reason.
+    ``model_family``: model -> family) and the other side's family is known to be
+    another, the own-family side's score (ties as half) under the judge minus under
+    ``reference_judge`` on the same pairs, in points. Pairs with a model missing from
+    ``model_family`` are left out and counted (``n_unknown_family``: the judge's
+    verdicts on them). Without a reference judge the quantity is not identifiable (a
+    judge's high win rate for its own family may be deserved): NaN with that reason.
     """
-    fam_a = pf["model_a"].map(model_family)
-    fam_b = pf["model_b"].map(model_family)
-    own_a = (fam_a == judge_family) & (fam_b != judge_family)
-    own_b = (fam_b == judge_family) & (fam_a != judge_family)
+    model_family = {str(k): str(v) for k, v in (model_family or {}).items()}
+    fam_a = pf["model_a"].astype(str).map(model_family)
+    fam_b = pf["model_b"].astype(str).map(model_family)
+    own_a = (fam_a == judge_family) & fam_b.notna() & (fam_b != judge_family)
+    own_b = (fam_b == judge_family) & fam_a.notna() & (fam_a != judge_family)
+    n_unknown = int(((fam_a.isna() | fam_b.isna()) & (pf["judge"] == judge)).sum())
     g = pf[own_a | own_b].copy()
     g["own_score"] = np.where(own_a[own_a | own_b], g["score"], 1.0 - g["score"])
     n_own = int((g["judge"] == judge).sum())
     if n_own == 0:
-        return uplift._undefined(f"no pair puts a {judge_family!r} model against another family", n=0)
+        return uplift._undefined(f"no pair puts a {judge_family!r} model against a model of a known other family "
+                                 f"(list the judged models' families under families: in judges.yaml)", n=0,
+                                 n_unknown_family=n_unknown, judge_family=judge_family)
     raw = float(g.loc[g["judge"] == judge, "own_score"].mean()) * 100
     if reference_judge is None or not (g["judge"] == reference_judge).any():
         return {**uplift._undefined("self-preference needs a reference judge (people) on the same pairs: the "
                                     "judge's own win rate for its family cannot separate favouritism from quality"),
-                "judge_own_family_win_rate": raw, "n": n_own}
+                "judge_own_family_win_rate": raw, "n": n_own, "n_unknown_family": n_unknown,
+                "judge_family": judge_family}
     a = g[g["judge"] == reference_judge].groupby(["item", "model_a", "model_b"])["own_score"].mean()
     b = g[g["judge"] == judge].groupby(["item", "model_a", "model_b"])["own_score"].mean()
     common = a.index.intersection(b.index)
     if len(common) < 2:
-        return uplift._undefined("fewer than two own-family pairs judged by both", n=len(common))
+        return uplift._undefined("fewer than two own-family pairs judged by both", n=len(common),
+                                 n_unknown_family=n_unknown, judge_family=judge_family)
     r = uplift.paired_difference_arrays(a.loc[common].to_numpy() * 100, b.loc[common].to_numpy() * 100,
                                         n_boot=n_boot, seed=seed, alpha=alpha)
     d = r["difference"]
     return {"estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"], "p_value": d.get("p_value"),
             "judge_own_family_win_rate": r["candidate_mean"], "reference_own_family_win_rate": r["baseline_mean"],
-            "n": r["n_items"], "judge_family": judge_family,
-            "method": "own-family win rate under the judge minus under the reference judge, paired, points"}
+            "n": r["n_items"], "n_unknown_family": n_unknown, "judge_family": judge_family,
+            "judge": judge, "reference_judge": reference_judge, "reason": None,
+            "method": ("own-family win rate under the judge minus under the reference judge, paired, points; "
+                       + str(d.get("method")))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1237,7 +1247,8 @@ def alpaca_eval_study(root: str | Path | None = None, judge_dir: str = "alpaca_e
         cot = alpaca_preferences(alpaca_eval_frame([pair[1]], positions=True))
         out["mistral_position"] = position_bias(cot)
     out["self_preference"] = self_preference(pf, "alpaca_eval_gpt4", "gpt-4",
-                                             {"gpt4_1106_preview": "gpt-4"}, reference_judge=None)
+                                             {"gpt4_1106_preview": "gpt-4", "text_davinci_003": "gpt-3.5"},
+                                             reference_judge=None)
     return out
 
 
@@ -1458,6 +1469,7 @@ DEFAULT_THRESHOLDS: dict = {
     "preferences": {"min_kappa": 0.0, "max_win_rate_gap": 5.0, "max_position_bias": 0.05,
                     "max_length_bias": 0.5},
     "tasks": {},
+    "families": {},         # model family of judge ids and judged models: self-preference where known
 }
 _SECTIONS = ("must_not_use", "replace", "preferences")
 
@@ -1492,6 +1504,15 @@ def _validate_thresholds(thr: dict, source: str) -> dict:
                     raise ValueError(f"{source}: tasks.{task} may override {sorted(_SECTIONS)} and min_items only")
                 _validate_thresholds(over, f"{source}: tasks.{task}")
             out["tasks"] = value
+        elif key == "families":
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise ValueError(f"{source}: 'families' must map judge ids and model names to their model family")
+            for name, fam in value.items():
+                if not isinstance(fam, str) or not fam.strip():
+                    raise ValueError(f"{source}: families.{name} must be a family name (text), not {fam!r}")
+            out["families"] = {str(k): v.strip() for k, v in value.items()}
         elif key == "coefficient":
             if value not in AGREEMENT_COEFFICIENTS:
                 raise ValueError(f"{source}: coefficient must be one of {AGREEMENT_COEFFICIENTS}, not {value!r}")
@@ -1850,9 +1871,25 @@ def label_task_study(wh, task: str, judge_id: str = "llm-judge", reference: str 
     return out
 
 
+def judge_family_from_warehouse(wh, judge_id: str) -> str | None:
+    """The model family recorded for ``judge_id`` in ``judge_labels.judge_family`` (None unless exactly one)."""
+    if "judge_labels" not in wh.tables():
+        return None
+    fams = wh.query("SELECT DISTINCT judge_family FROM judge_labels WHERE judge_id = ? AND judge_family IS NOT NULL",
+                    [judge_id])["judge_family"]
+    return str(fams.iloc[0]) if len(fams) == 1 else None
+
+
 def preference_study(wh, judge_id: str = "llm-judge", reference_judge: str = "human", n_boot: int = 500,
-                     seed: int = 0, bins: int = 6) -> dict | None:
-    """The judge's pairwise verdicts against the reference judge's on the same pairs."""
+                     seed: int = 0, bins: int = 6, families: Mapping[str, str] | None = None,
+                     judge_family: str | None = None) -> dict | None:
+    """The judge's pairwise verdicts against the reference judge's on the same pairs.
+
+    Self-preference (:func:`self_preference`) is measured where the judge's family is
+    known: ``judge_family``, else ``families[judge_id]`` (``families:`` in
+    judges.yaml), else the one family ``judge_labels`` records for the judge; the
+    judged models' families come from ``families``. Otherwise it is NaN with the reason.
+    """
     prefs = wh.query("SELECT item_id, model_a, model_b, winner, judge_id, a_shown_first, len_a, len_b "
                      "FROM preferences WHERE judge_id IN (?, ?)", [judge_id, reference_judge])
     if not (prefs["judge_id"] == judge_id).any():
@@ -1867,6 +1904,16 @@ def preference_study(wh, judge_id: str = "llm-judge", reference_judge: str = "hu
     out["gap"] = win_rate_gap(pf, judge_id, reference_judge, n_boot=n_boot, seed=seed) if has_ref else \
         uplift._undefined(f"no verdicts by {reference_judge!r}")
     out["agreement"] = pairwise_agreement(pf, judge_id, reference_judge, n_boot=n_boot, seed=seed) if has_ref else None
+    families = {str(k): str(v) for k, v in (families or {}).items()}
+    fam = judge_family or families.get(judge_id) or judge_family_from_warehouse(wh, judge_id)
+    if fam:
+        out["self_preference"] = self_preference(pf, judge_id, fam, families,
+                                                 reference_judge=reference_judge if has_ref else None,
+                                                 n_boot=n_boot, seed=seed)
+    else:
+        out["self_preference"] = uplift._undefined(
+            f"the model family of {judge_id!r} is not known: list it (and the judged models' families) under "
+            "families: in judges.yaml, or record judge_family in judge_labels")
     curve_frame = pf[~pf["tie"]].assign(score=lambda d: d["score"])
     out["curves"] = {j: win_probability_by_length(curve_frame[curve_frame["judge"] == j], bins=bins, cluster="item")
                      for j in sorted(set(pf["judge"]))}
@@ -1940,7 +1987,8 @@ def judge_study(wh, judge_id: str = "llm-judge", tasks: Sequence[str] | None = N
         s = label_task_study(wh, t, judge_id, reference, segment, n_boot, seed)
         if s is not None:
             per_task[t] = s
-    prefs = preference_study(wh, judge_id, reference_judge, n_boot=n_boot, seed=seed)
+    prefs = preference_study(wh, judge_id, reference_judge, n_boot=n_boot, seed=seed,
+                             families=thr.get("families"))
     evidences = {t: s["evidence"] for t, s in per_task.items() if "evidence" in s}
     if prefs is not None and prefs["evidence"].get("n_items"):
         evidences["preferences"] = prefs["evidence"]
@@ -1998,6 +2046,12 @@ def judges_verdict(study: dict) -> tuple[list[str], str]:
                              f"; 50% is unbiased), and its win rate differs from {study['reference_judge']}'s by "
                              f"{ev.get('win_rate_gap', _NAN):+.1f} points (95% CI {ev.get('win_rate_gap_ci_low', _NAN):+.1f} "
                              f"to {ev.get('win_rate_gap_ci_high', _NAN):+.1f}).")
+    sp = (prefs or {}).get("self_preference") or {}
+    if len(sentences) < 5 and math.isfinite(sp.get("ci_low", _NAN)) and (sp["ci_low"] > 0 or sp["ci_high"] < 0):
+        sentences.append(f"It {'favours' if sp['estimate'] > 0 else 'disfavours'} its own model family "
+                         f"({sp['judge_family']}): the own-family answer's win rate is {sp['estimate']:+.1f} points "
+                         f"(95% CI {sp['ci_low']:+.1f} to {sp['ci_high']:+.1f}) from {study['reference_judge']}'s "
+                         f"on the same {sp['n']} pairs.")
     pl = study.get("prelabels")
     if pl and pl.get("anchoring") is not None and len(sentences) < 5:
         an = pl["anchoring"]
@@ -2124,6 +2178,11 @@ def preference_overview(study: dict) -> pd.DataFrame:
                  "ci_low": ex.get("ci_low", _NAN), "ci_high": ex.get("ci_high", _NAN), "n": ex.get("n_items")})
     rows.append({"measure": f"win rate of model a: {judge} minus {ref} (points)", "estimate": gap.get("estimate", _NAN),
                  "ci_low": gap.get("ci_low", _NAN), "ci_high": gap.get("ci_high", _NAN), "n": gap.get("n_items")})
+    sp = p.get("self_preference") or {}
+    rows.append({"measure": f"{judge} self-preference: own-family ({sp.get('judge_family') or 'family unknown'}) "
+                            f"win rate minus {ref}'s (points)", "estimate": sp.get("estimate", _NAN),
+                 "ci_low": sp.get("ci_low", _NAN), "ci_high": sp.get("ci_high", _NAN), "n": sp.get("n"),
+                 "reason": sp.get("reason")})
     if ag:
         for key, name in (("percent_agreement", "percent agreement"), ("cohen_kappa", "Cohen's kappa")):
             rows.append({"measure": f"{judge} vs {ref}: {name} (a wins / tie / b wins)",
