@@ -10,7 +10,16 @@ process, median of the repeats):
    tests, label drift, weekly alpha with a 300-replicate bootstrap per task and week)
    vs the issue's 30 s budget on 2 cores (ratio = 30 s / ours, target 1); peak
    memory against the 4 GB budget in the notes.
-2. The scan's heaviest reduction, agreement with the leave-one-out consensus per
+2. The full *warehouse* scan, ``trainerlab.drift.scan_warehouse``: everything in row 1
+   plus the stages a file scan skips, the guideline-version impact (before/after per
+   task, difference-in-differences, confusion cells; the program switches from
+   guideline v1 to v2 at week 27) and input drift (intent and language mix, prompt
+   length, and the prompt-text domain classifier with 999 permutations). The warehouse
+   (annotations, items with synthetic intents, languages and prompts, gold) is built
+   from the same Parquet file beforehand (not timed). The notes give the time of the two
+   extra stages, rerun on their own in the same process after the scan. Ratio = 30 s
+   budget / ours.
+3. The scan's heaviest reduction, agreement with the leave-one-out consensus per
    (rater, task, week), in the warehouse's SQL vs the same computation in pandas
    (groupby + merge), same input already in memory (ratio = pandas / ours).
 """
@@ -51,6 +60,33 @@ def make_file(path: Path, rows: int) -> dict:
     return {"rows": len(frame), "items": int(frame["item"].nunique())}
 
 
+def make_warehouse(parquet: Path, db: Path) -> dict:
+    """A warehouse holding the same program: annotations (vendor by rater parity, guideline v1
+    up to week 26 and v2 from week 27), one items row per item id (intent, language and a
+    prompt derived from the id's hash, so the mix is stable), and the gold labels."""
+    from trainerlab.warehouse import Warehouse
+
+    with Warehouse(db) as wh:
+        src = "read_parquet(?)"
+        wh.execute(
+            "INSERT INTO annotations (item_id, annotator_id, task, label, annotated_at, vendor, guideline_version) "
+            "SELECT item, rater, task, label, annotated_at, "
+            "CASE WHEN CAST(substr(rater, 2) AS INTEGER) % 2 = 0 THEN 'vendor_b' ELSE 'vendor_a' END, "
+            f"CASE WHEN period <= 26 THEN 'v1' ELSE 'v2' END FROM {src}", [str(parquet)])
+        wh.execute(
+            "INSERT INTO items (item_id, dataset, prompt, intent, language) "
+            "SELECT item, 'bench', 'please help with my ' || intent || ' request number ' || CAST(h % 997 AS VARCHAR) "
+            "|| CASE WHEN h % 3 = 0 THEN ' as soon as possible' ELSE '' END, intent, "
+            "CASE WHEN h % 10 < 7 THEN 'en' WHEN h % 10 < 9 THEN 'de' ELSE 'ja' END "
+            "FROM (SELECT item, h, 'intent_' || CAST(h % 20 AS VARCHAR) AS intent FROM "
+            f"(SELECT DISTINCT item, hash(item) AS h FROM {src}) AS d) AS x", [str(parquet)])
+        wh.execute(
+            "INSERT INTO gold (item_id, task, gold_label, gold_set_version) "
+            f"SELECT DISTINCT item, task, gold, 'gold-v1' FROM {src} WHERE gold IS NOT NULL", [str(parquet)])
+        return {"annotations": int(wh.scalar("SELECT count(*) FROM annotations")),
+                "items": int(wh.scalar("SELECT count(*) FROM items"))}
+
+
 # -- timed operations (each runs in a fresh process via harness.isolated) ----------------------
 def ours_scan(path: str) -> dict:
     from trainerlab import drift
@@ -62,6 +98,28 @@ def ours_scan(path: str) -> dict:
     cpu = time.process_time() - cpu
     a = scan.alerts
     return {"seconds": seconds, "cpu_seconds": cpu, "n_rows": scan.n_rows,
+            "alerts": sorted(f"{r.signal}:{r.entity}" + (f":{r.task}" if r.task else "") for r in a.itertuples())}
+
+
+def ours_warehouse_scan(db: str) -> dict:
+    from trainerlab import drift
+    from trainerlab.warehouse import Warehouse
+
+    with Warehouse(db, read_only=True) as wh:
+        t, cpu = time.perf_counter(), time.process_time()
+        scan = drift.scan_warehouse(wh, reference_end="2026-08-24")  # weeks 1-13, as in the file scan
+        seconds = time.perf_counter() - t
+        cpu = time.process_time() - cpu
+        # the two stages a file scan skips, once more on their own (drift_src is still there)
+        t = time.perf_counter()
+        g = drift.guideline_impact(wh, alpha=scan.config.alpha, _prepared=True)
+        t_guideline = time.perf_counter() - t
+        t = time.perf_counter()
+        inp, _ = drift.input_drift(wh, scan.periods, scan.config)
+        t_input = time.perf_counter() - t
+    a = scan.alerts
+    return {"seconds": seconds, "cpu_seconds": cpu, "n_rows": scan.n_rows, "guideline_s": t_guideline,
+            "input_s": t_input, "guideline_reason": g["reason"], "input_features": inp["feature"].tolist(),
             "alerts": sorted(f"{r.signal}:{r.entity}" + (f":{r.task}" if r.task else "") for r in a.itertuples())}
 
 
@@ -127,6 +185,20 @@ def run(quick: bool) -> list[dict]:
                      f"planted drift r017 (week 30) and careless r200 found: "
                      f"{', '.join(found) or 'none'}; other rater alerts: {len(others)}; {repeats} repeats",
             "alerts": ours["alerts"],
+        })
+        db = Path(tmp) / "warehouse.duckdb"
+        winfo = make_warehouse(path, db)
+        wsc = isolated_repeats("bench_drift:ours_warehouse_scan", repeats, db=str(db))
+        out.append({
+            "name": "full drift scan of the warehouse (row 1 plus guideline impact and input drift)",
+            "ours_s": wsc["seconds"], "reference": "the issue's 30 s budget (2 cores)", "reference_s": 30.0,
+            "ratio": 30.0 / wsc["seconds"], "target": 1.0, "peak_mb": wsc["peak_mb"],
+            "notes": f"{winfo['annotations']:,} annotations, {winfo['items']:,} items (synthetic intents, languages, "
+                     f"prompts), guideline v1 -> v2 at week 27; process CPU {wsc['cpu_seconds']:.1f} s; the stages a "
+                     f"file scan skips, rerun alone: guideline impact {wsc['guideline_s']:.1f} s"
+                     f"{' (' + wsc['guideline_reason'] + ')' if wsc['guideline_reason'] else ''}, input drift "
+                     f"{wsc['input_s']:.1f} s ({', '.join(wsc['input_features'])}); {repeats} repeats",
+            "alerts": wsc["alerts"],
         })
         sql = isolated_repeats("bench_drift:ours_consensus", repeats, path=str(path))
         pdx = isolated_repeats("bench_drift:ref_consensus", repeats, path=str(path))
