@@ -270,6 +270,45 @@ def test_helpfulness_update_by_segment_when_both_models_are_rated():
     assert out.loc["c", "ci_low"] < -0.5 < out.loc["c", "ci_high"]
 
 
+def test_preference_by_segment_reference_values_and_planted_loss():
+    """Win rate (ties as half) against statsmodels' Wilson interval, the sign test against
+    scipy's exact binomial test, and a seeded segment where the candidate loses (P(win |
+    no tie) = 0.35) flagged worse, the others (0.5) not."""
+    from scipy.stats import binomtest
+    from statsmodels.stats.proportion import proportion_confint
+    rng = np.random.default_rng(14)
+    rows = []
+    for seg, p_win in (("s0", 0.5), ("s1", 0.5), ("s2", 0.35), ("s3", 0.5)):
+        tie = rng.random(300) < 0.1
+        win = rng.random(300) < p_win
+        rows += [{"seg": seg, "winner": "tie" if t else ("a" if w else "b")} for t, w in zip(tie, win)]
+    df = pd.DataFrame(rows)
+    out = F.preference_by_segment(df, "seg").set_index("segment")
+    assert out.index[out["direction"] == "worse"].tolist() == ["s2"]
+    w = df[df["seg"] == "s2"]["winner"]
+    wins, losses, ties = int((w == "a").sum()), int((w == "b").sum()), int((w == "tie").sum())
+    assert out.loc["s2", "win_rate"] == pytest.approx((wins + ties / 2) / len(w))
+    lo, hi = proportion_confint(wins + ties / 2, len(w), method="wilson")
+    assert (out.loc["s2", "win_low"], out.loc["s2", "win_high"]) == pytest.approx((lo, hi))
+    assert out.loc["s2", "p_value"] == pytest.approx(binomtest(wins, wins + losses, 0.5).pvalue)
+    flipped = F.preference_by_segment(df, "seg", candidate_side="b").set_index("segment")
+    assert flipped.index[flipped["direction"] == "better"].tolist() == ["s2"]
+    with pytest.raises(ValueError, match="expected a, b or tie"):
+        F.preference_by_segment(pd.DataFrame({"seg": ["x"], "winner": ["left"]}), "seg")
+
+
+def test_review_preferences_per_segment_cover_the_planted_win_rate(wh, review):
+    """Human judges, v1.1 against v1.0: planted P(v1.1 wins | no tie) with a 10% tie rate
+    (truth preferences); no language is planted worse, and each interval covers it."""
+    t = load_truth(wh, "preferences")
+    tie = t["judges"]["human"]["tie_rate"]
+    planted = tie * 0.5 + (1 - tie) * t["expected_win_rate_a_given_no_tie"]["human"]
+    pref = review["update_preference_by_segment"].set_index("segment")
+    assert set(pref.index) == {"en", "de", "es", "fr", "ja"}
+    assert (pref["direction"] != "worse").all()
+    assert ((pref["win_low"] < planted) & (planted < pref["win_high"])).all()
+
+
 def test_review_rater_groups_on_annotations_by_vendor(wh, review):
     """The annotations by vendor: a shift table with CIs and within-group agreement that
     follows the planted rater accuracies (vendor_b holds the careless r12 and the less

@@ -28,7 +28,8 @@ from scipy import stats
 from . import uplift
 from .drift import bh_adjust
 
-__all__ = ["representation", "segment_disparities", "model_change_by_segment", "rater_group_effects", "rater_effects",
+__all__ = ["representation", "segment_disparities", "model_change_by_segment", "preference_by_segment",
+           "rater_group_effects", "rater_effects",
            "read_mqm_scores", "responsible_ai_review",
            "group_agreement", "alpaca_source_changes", "NOT_ENOUGH", "FINDING", "NO_CLEAR"]
 
@@ -348,6 +349,47 @@ def model_change_by_segment(frame: pd.DataFrame, segment: str, outcome: str, mod
     return _finish(out, alpha, correction, higher_is_better)
 
 
+def preference_by_segment(frame: pd.DataFrame, segment: str, winner: str = "winner", candidate_side: str = "a",
+                          min_n: int = 30, alpha: float = 0.05, correction: str = "fdr_bh") -> pd.DataFrame:
+    """Head-to-head judgements of candidate against baseline per segment.
+
+    ``winner`` holds ``a``, ``b`` or ``tie`` per judged pair; ``candidate_side`` says
+    which of a / b is the candidate. Per segment: the candidate's win rate (ties as
+    half a win, Wilson interval; :func:`trainerlab.uplift.win_rate`), ``estimate`` =
+    win rate - 0.5 (negative: the judges prefer the baseline there) with the same
+    interval shifted, and an exact two-sided sign test of wins against losses (ties
+    dropped); BH across segments, ``not enough data`` under ``min_n`` pairs.
+    """
+    _require(frame, [segment, winner])
+    if candidate_side not in ("a", "b"):
+        raise ValueError("candidate_side must be 'a' or 'b'")
+    data = frame[[segment, winner]].dropna().copy()
+    bad = ~data[winner].astype(str).isin(["a", "b", "tie"])
+    if bad.any():
+        raise ValueError(f"column {winner!r}: expected a, b or tie, got {data.loc[bad, winner].iloc[0]!r} "
+                         f"(row {int(np.flatnonzero(bad.to_numpy())[0]) + 1})")
+    other = "b" if candidate_side == "a" else "a"
+    rows = []
+    for seg, part in data.groupby(data[segment].astype(str), sort=True):
+        w = part[winner].astype(str)
+        pref = np.where(w == candidate_side, 1.0, np.where(w == other, 0.0, 0.5))
+        wr = uplift.win_rate(1.0 + pref, alpha=alpha, percent=False)   # AlpacaEval coding: 1 loss, 2 win
+        row = {"segment": seg, "n": int(len(pref)), "n_wins": wr["n_wins"], "n_losses": wr["n_losses"],
+               "n_ties": wr["n_draws"], "win_rate": wr["estimate"], "win_low": wr["ci_low"],
+               "win_high": wr["ci_high"], "estimate": wr["estimate"] - 0.5, "ci_low": wr["ci_low"] - 0.5,
+               "ci_high": wr["ci_high"] - 0.5, "reason": None}
+        decisive = wr["n_wins"] + wr["n_losses"]
+        if len(pref) < min_n:
+            row.update(status=NOT_ENOUGH, reason=f"n = {len(pref)} judged pairs < minimum {min_n}", p_value=_NAN)
+        elif decisive == 0:
+            row.update(p_value=_NAN, reason="only ties")
+        else:
+            row["p_value"] = float(stats.binomtest(wr["n_wins"], decisive, 0.5).pvalue)
+        row["method"] = "win rate with ties as half (Wilson); exact sign test on wins vs losses"
+        rows.append(row)
+    return _finish(pd.DataFrame(rows), alpha, correction, higher_is_better=True)
+
+
 # ---------------------------------------------------------------------------
 # Rater groups
 # ---------------------------------------------------------------------------
@@ -512,7 +554,8 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
                           rater_group: str = "vendor", min_n: int = 30, alpha: float = 0.05,
                           owners: Mapping[str, str] | None = None, n_boot: int = 300, seed: int = 0,
                           more_segments: Sequence[str] = (),
-                          annotation_tasks: Sequence[str] = ("safety", "correctness", "helpfulness")) -> dict:
+                          annotation_tasks: Sequence[str] = ("safety", "correctness", "helpfulness"),
+                          preference_judge: str = "human") -> dict:
     """Every table of the responsible-AI review from the warehouse, plus open risks and a verdict.
 
     ``segment`` is an ``items`` column (language, intent, ...) for the eval and label
@@ -527,6 +570,8 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
     a region or demographic column where the data has one); a column in neither
     table is a ``ValueError``, a column in only one gives a note for the other.
     ``annotation_tasks``: the ``annotations`` tasks compared across rater groups.
+    ``preference_judge``: whose head-to-head preferences (``preferences.judge_id``)
+    give ``update_preference_by_segment`` (the candidate's win rate per segment).
 
     Returns a dict of tidy DataFrames plus ``notes`` ({table key: why it is empty}),
     ``open_risks`` (risk, evidence, owner) and ``verdict`` (sentences, status).
@@ -599,6 +644,20 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
             f"helpfulness labels exist only for responses of {', '.join(sorted(rated)) or 'no model'} "
             f"(items.meta.response_model); without labelled {baseline} and {candidate} responses the update "
             "cannot be compared on helpfulness per segment")
+    # the closest paired measure the data may hold: judges' head-to-head preferences
+    prefs = wh.query(f"SELECT p.model_a, p.winner, i.{segment} AS segment FROM preferences p JOIN items i "
+                     "USING (item_id) WHERE p.judge_id = ? AND i.dataset = ? AND p.winner IS NOT NULL AND "
+                     "((p.model_a = ? AND p.model_b = ?) OR (p.model_a = ? AND p.model_b = ?))",
+                     [preference_judge, dataset, candidate, baseline, baseline, candidate])
+    if len(prefs):
+        # orient every pair so that side 'a' is the candidate
+        prefs["winner"] = np.where(prefs["winner"] == "tie", "tie",
+                                   np.where((prefs["winner"] == "a") == (prefs["model_a"] == candidate), "a", "b"))
+        out["update_preference_by_segment"] = preference_by_segment(prefs, "segment", min_n=min_n, alpha=alpha)
+    else:
+        out["update_preference_by_segment"] = pd.DataFrame()
+        notes["update_preference_by_segment"] = (f"no {preference_judge!r} preferences between {candidate} and "
+                                                 f"{baseline}")
     out["update_eval_by_segment"] = model_change_by_segment(ev, "segment", "score", "model_version", baseline,
                                                             candidate, item="item_id", min_n=min_n, alpha=alpha)
     cand_traffic = inter[inter["model_version"] == candidate]
@@ -725,6 +784,12 @@ def _open_risks(out: dict, owners: Mapping[str, str], candidate: str) -> pd.Data
             r = table.set_index("segment").loc[seg]
             add(f"{candidate} passes fewer core cases for {col} = {seg}",
                 f"{r['estimate']:+.1%} (95% CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%}, n = {int(r['n'])})", "model")
+    pref = out.get("update_preference_by_segment", pd.DataFrame())
+    for seg in _findings(pref):
+        r = pref.set_index("segment").loc[seg]
+        add(f"judges prefer {out['params']['baseline']} over {candidate} in {seg}",
+            f"{candidate} win rate {r['win_rate']:.0%} (95% CI {r['win_low']:.0%} to {r['win_high']:.0%}, "
+            f"{int(r['n'])} pairs, ties as half)", "model")
     for key, what in (("pass_rate_by_segment", "core pass rate"), ("helpfulness_by_segment", "helpfulness")):
         for seg in _findings(out[key]):
             r = out[key].set_index("segment").loc[seg]
