@@ -388,6 +388,8 @@ def _redact_strings(value: Any) -> Any:
     if isinstance(value, str):
         return _redact_cell(value)
     if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:
+            return value  # plotly's typed array (base64 numbers): nothing a reader sees as text
         return {k: _redact_strings(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redact_strings(v) for v in value]
