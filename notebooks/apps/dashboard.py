@@ -71,7 +71,9 @@ def _(mo, table):
 def _(cfg, kpi_choice, mo, ops, scope, when, wh):
     _history = ops.kpi_history(wh, when, config=cfg, names=[kpi_choice.value], **scope)
     _target = cfg["kpi"].get(kpi_choice.value, {}).get("target")
-    mo.ui.plotly(ops.kpi_history_figure(_history, kpi_choice.value, _target))
+    # plotly.js inline in an iframe: mo.ui.plotly would fetch MathJax from a CDN (no network here)
+    mo.iframe(ops.kpi_history_figure(_history, kpi_choice.value, _target).to_html(
+        include_plotlyjs=True, full_html=True, config={"displaylogo": False}), height="480px")
     return
 
 
