@@ -1,6 +1,7 @@
 """Evidence for docs/errors.md: failure-mode recovery on planted truth and on real data.
 
     .venv/bin/python tools/errors_evidence.py [--demo-seeds 7,8,11] [--seeds 0,1,2] [--skip-real]
+                                              [--boilerplate mode|shared|none|all]
 
 1. Demo warehouses (one per demo seed, built in a temporary folder): the failing
    v1.1 core responses against ``truth.failure_mode_by_item``; ARI, purity and the
@@ -8,6 +9,11 @@
    paraphrase merge, (c) our pipeline; clusterer seeds as given.
 2. MQM TED en-de (data/external): the marked error spans against the rater's error
    category (ARI, purity, majority-class baseline).
+   ``--boilerplate`` is an ablation of the demo's texts: ``mode`` (as shipped: every
+   mode has its own pool of openings, extra sentences and closings), ``shared`` (one
+   pool, the union of all modes' pools, for every mode), ``none`` (no openings, extras
+   or closings: only the mode's core sentences and entities), ``all`` (the three).
+   It asks whether the paraphrase merge leans on mode-specific boilerplate.
 3. HaluEval general: the 815 responses labelled as hallucinated; outlier share and the
    top clusters (no mode ground truth exists, so no ARI).
 Prints Markdown tables.
@@ -26,7 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from trainerlab import errors  # noqa: E402
+from trainerlab import demo_texts, errors  # noqa: E402
 from trainerlab.demo import build_demo, load_truth  # noqa: E402
 from trainerlab.pii import redact  # noqa: E402
 from trainerlab.warehouse import Warehouse  # noqa: E402
@@ -52,13 +58,38 @@ def _scores(labels, truth) -> dict:
             "k": len(set(np.asarray(labels).tolist()) - {-1})}
 
 
-def demo_table(demo_seeds, seeds) -> pd.DataFrame:
+BOILERPLATE = ("open", "extra", "close")
+
+
+def boilerplate_pools(variant: str) -> dict[str, dict]:
+    """The demo's failure-mode specs with their openings, extra sentences and closings
+    as shipped (``mode``), drawn from one pool shared by all modes (``shared``: the
+    union of every mode's pool, in first-seen order) or removed (``none``)."""
+    specs = {m: dict(spec) for m, spec in demo_texts.FAILURE_MODES.items()}
+    if variant == "mode":
+        return specs
+    if variant == "shared":
+        pools = {k: list(dict.fromkeys(x for spec in specs.values() for x in spec[k])) for k in BOILERPLATE}
+    elif variant == "none":
+        pools = {"open": [""], "extra": [], "close": [""]}
+    else:
+        raise ValueError(f"boilerplate variant must be mode, shared or none, got {variant!r}")
+    return {m: {**spec, **pools} for m, spec in specs.items()}
+
+
+def demo_table(demo_seeds, seeds, boilerplate: str = "mode") -> pd.DataFrame:
     rows = []
+    shipped = demo_texts.FAILURE_MODES
     with tempfile.TemporaryDirectory() as tmp:
         for ds in demo_seeds:
-            path = Path(tmp) / f"demo{ds}.duckdb"
+            path = Path(tmp) / f"demo{ds}-{boilerplate}.duckdb"
             with Warehouse(path) as wh:
-                build_demo(wh, seed=ds, external=False)
+                # failing_response() reads the module-level specs: swap them for this build only
+                demo_texts.FAILURE_MODES = boilerplate_pools(boilerplate)
+                try:
+                    build_demo(wh, seed=ds, external=False)
+                finally:
+                    demo_texts.FAILURE_MODES = shipped
                 failures = errors.load_failures(wh, model_version="v1.1", suite="core")
                 truth = failures["item_id"].map(load_truth(wh, "failure_mode_by_item")).to_numpy()
             texts = failures["text"].tolist()
@@ -74,7 +105,8 @@ def demo_table(demo_seeds, seeds) -> pd.DataFrame:
                                            ("ours (merge=auto)", model.labels_, t_ours),
                                            ("ours, outliers reassigned", model.labels_without_outliers(),
                                             float("nan"))):
-                    rows.append({"demo_seed": ds, "seed": s, "n": len(texts), "method": name,
+                    rows.append({"boilerplate": boilerplate, "demo_seed": ds, "seed": s, "n": len(texts),
+                                 "method": name,
                                  **_scores(labels, truth), "seconds": secs})
     return pd.DataFrame(rows)
 
@@ -130,15 +162,18 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--boilerplate", default="mode", choices=["mode", "shared", "none", "all"])
     a = ap.parse_args()
     demo_seeds = [int(x) for x in a.demo_seeds.split(",")]
     seeds = [int(x) for x in a.seeds.split(",")]
     pd.set_option("display.width", 200)
     if not a.skip_demo:
-        demo = demo_table(demo_seeds, seeds)
+        variants = ["mode", "shared", "none"] if a.boilerplate == "all" else [a.boilerplate]
+        demo = pd.concat([demo_table(demo_seeds, seeds, v) for v in variants], ignore_index=True)
         print("## Demo: planted failure modes\n")
         print(markdown(demo))
-        summary = demo.groupby("method")[["ari", "purity", "outliers", "k"]].agg(["mean", "min", "max"])
+        summary = demo.groupby(["boilerplate", "method"], sort=False)[["ari", "purity", "outliers", "k"]].agg(
+            ["mean", "min", "max"])
         summary.columns = [f"{a} {b}" for a, b in summary.columns]
         print("\n" + markdown(summary, index=True) + "\n")
     if a.skip_real:
