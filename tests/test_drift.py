@@ -586,3 +586,20 @@ def test_rater_vs_peers_psi_and_js_match_a_hand_computation():
     # the biased rater over-uses 'unsafe' against its peers: a moderate-or-larger PSI; the other not
     assert ref.loc["r02", "psi"] > 0.1 > ref.loc["r05", "psi"]
     assert scan.panel.set_index("entity").loc["r02", "labels_vs_peers_ref_psi"] == pytest.approx(ref.loc["r02", "psi"])
+
+
+def test_label_share_design_effect_follows_kish():
+    """Kish's design effect for clusters of m labels, 1 + (m - 1) rho: items whose m ratings always
+    agree (rho = 1) give m; ratings drawn independently of the item (rho = 0) give about 1."""
+    rng = np.random.default_rng(4)
+    U, m, K = 4000, 3, 3
+    truth = rng.choice(K, size=U, p=[0.6, 0.25, 0.15])
+    same = np.zeros((U, K))
+    same[np.arange(U), truth] = m
+    d, N = drift._design_effects(same, np.ones(U))
+    assert N == U * m and d == pytest.approx(np.full(K, m), rel=1e-3)  # U/(U-1) is the only slack
+    indep = np.zeros((U, K))
+    for j in range(m):
+        np.add.at(indep, (np.arange(U), rng.choice(K, size=U, p=[0.6, 0.25, 0.15])), 1)
+    d, _ = drift._design_effects(indep, np.ones(U))
+    assert np.all(np.abs(d - 1) < 0.1)

@@ -1716,25 +1716,61 @@ def _own_baseline(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task: dic
     return out
 
 
-def _task_label_drift(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task: dict, cfg: DriftConfig):
-    """Each task's label distribution per period vs the pooled reference window."""
+def _task_label_drift(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task: dict, cfg: DriftConfig,
+                      units: pd.DataFrame | None = None, unit_codes: dict | None = None):
+    """Each task's label distribution per period vs the pooled reference window.
+
+    With an item column the labels come in clusters (an item's several ratings share its
+    truth), so the G-test, which counts labels as independent, is too liberal. The statistic
+    is then divided by the Rao-Scott first-order design effect of the two samples
+    (``delta = sum_k (1 - p_k) d_k / (K - 1)``, each category's effect pooled over the period and
+    the reference window by their variances; floored at 1) and referred to chi-square.
+    """
     win = windows["window"].to_numpy()
     buckets = windows["bucket"].tolist()
     lab = labels.groupby(["task", "period", "label"], as_index=False)["n"].sum()
     lab["w"] = win[lab["period"].to_numpy(int)]
     ref = _label_vectors(lab[lab["w"] == "reference"], ["task"], cats_by_task)
     per = _label_vectors(lab, ["task", "period"], cats_by_task)
+    deff: dict = {}
+    if units is not None and not units.empty:
+        refp = set(np.flatnonzero(win == "reference").tolist())
+        for task, sub in units.groupby("task", sort=True):
+            if task not in cats_by_task:
+                continue
+            cats = [str(c) for c in cats_by_task[task]]
+            mats = {int(p): (_unit_matrix(part, cats, None if unit_codes is None else unit_codes[task]),
+                             part["freq"].to_numpy(float)) for p, part in sub.groupby("period", sort=True)}
+            for p, (mat, f) in mats.items():
+                deff[(task, p)] = _design_effects(mat, f)
+            rm = [mats[p] for p in mats if p in refp]
+            if rm:
+                deff[(task, "reference")] = _design_effects(np.vstack([x[0] for x in rm]),
+                                                            np.concatenate([x[1] for x in rm]))
     rows = []
     for (task, t), b in sorted(per.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         a = ref.get((task,))
         if a is None:
             continue
         res = distribution_shift(a, b, categories=cats_by_task[task], n_sim=cfg.n_sim, seed=cfg.seed + int(t))
+        delta = 1.0
+        dr, dt = deff.get((task, "reference")), deff.get((task, int(t)))
+        if dr is not None and dt is not None and dr[1] > 0 and dt[1] > 0 and np.isfinite(res["statistic"]):
+            pooled = (a + b) / max(1.0, float((a + b).sum()))
+            dk = (dt[0] / dt[1] + dr[0] / dr[1]) / (1 / dt[1] + 1 / dr[1])
+            K = int((pooled > 0).sum())
+            if K > 1:
+                delta = max(1.0, float(((1 - pooled) * dk)[pooled > 0].sum() / (K - 1)))
+            if delta > 1.0:
+                res = {**res, "statistic": res["statistic"] / delta,
+                       "p_value": float(stats.chi2.sf(res["statistic"] / delta, res["dof"])),
+                       "method": res["method"] + f"; Rao-Scott first-order correction for labels clustered in "
+                                                 f"items (design effect {delta:.2f})"}
         shares = b / b.sum() if b.sum() > 0 else b
         rows.append({"task": task, "period": int(t), "bucket": buckets[int(t)], "window": win[int(t)],
                      "n": res["n_cur"], "n_ref": res["n_ref"], "statistic": res["statistic"], "dof": res["dof"],
                      "p_value": res["p_value"], "psi": res["psi"], "js_distance": res["js_distance"],
-                     "top_category": res["top_category"], "top_change": res["top_change"],
+                     "design_effect": delta, "top_category": res["top_category"], "top_change": res["top_change"],
                      "shares": dict(zip(cats_by_task[task], np.round(shares, 4).tolist())),
                      "method": res["method"], "reason": res["reason"]})
     out = pd.DataFrame(rows)
@@ -1776,6 +1812,44 @@ def _task_alerts(out: pd.DataFrame, signal: str, windows: pd.DataFrame, magnitud
     return alerts, (pd.concat(states, ignore_index=True) if states else pd.DataFrame())
 
 
+def _unit_matrix(part: pd.DataFrame, cats: list, codes: list | None) -> np.ndarray:
+    """Label counts per unit (rows of ``part``, one per rating pattern) over ``cats``."""
+    pos = {c: j for j, c in enumerate(cats)}
+    mat = np.zeros((len(part), len(cats)))
+    if codes is not None:  # integer patterns: base-32 digits are the label counts
+        col = np.array([pos[lab] for lab in codes])
+        rest = part["pattern"].to_numpy(np.int64).copy()
+        for c in range(len(col)):
+            mat[:, col[c]] += rest % 32
+            rest //= 32
+    else:
+        for r, pattern in enumerate(part["pattern"]):
+            for lab in str(pattern).split("\x1f"):
+                mat[r, pos[lab]] += 1
+    return mat
+
+
+def _design_effects(mat: np.ndarray, freq: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per-category design effects of label shares when labels come in clusters (an item's ratings).
+
+    Shares are ratio estimates ``p_k = sum y_ik / sum m_i`` over units i with m_i labels;
+    their cluster (linearisation) variance ``U/(U-1) sum (y_ik - p_k m_i)^2 / N^2`` against the
+    independent-labels variance ``p_k (1 - p_k) / N`` (Rao & Scott 1981). Returns (d_k, N)."""
+    f = np.asarray(freq, float)
+    m = mat.sum(axis=1)
+    N = float((f * m).sum())
+    U = float(f.sum())
+    if N <= 0 or U < 2:
+        return np.ones(mat.shape[1]), N
+    p = (f[:, None] * mat).sum(axis=0) / N
+    resid = mat - p[None, :] * m[:, None]
+    v_clu = U / (U - 1) * (f[:, None] * resid ** 2).sum(axis=0) / N ** 2
+    v_srs = p * (1 - p) / N
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(v_srs > 0, v_clu / np.where(v_srs > 0, v_srs, 1), 1.0)
+    return d, N
+
+
 def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, cfg: DriftConfig,
                      unit_codes: dict | None = None):
     """Weekly alpha per task with bootstrap CIs and the change from the reference window."""
@@ -1791,18 +1865,8 @@ def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, 
         pos = {c: j for j, c in enumerate(cats)}
         patterns = {}
         for p, part in sub.groupby("period", sort=True):
-            mat = np.zeros((len(part), len(cats)))
-            if unit_codes is not None:  # integer patterns: base-32 digits are the label counts
-                col = np.array([pos[lab] for lab in unit_codes[task]])
-                rest = part["pattern"].to_numpy(np.int64).copy()
-                for c in range(len(col)):
-                    mat[:, col[c]] += rest % 32
-                    rest //= 32
-            else:
-                for r, pattern in enumerate(part["pattern"]):
-                    for lab in str(pattern).split("\x1f"):
-                        mat[r, pos[lab]] += 1
-            patterns[int(p)] = (mat, part["freq"].to_numpy(float))
+            patterns[int(p)] = (_unit_matrix(part, cats, None if unit_codes is None else unit_codes[task]),
+                                part["freq"].to_numpy(float))
         res = _weekly_alpha(patterns, cats, sch["level"], ref_periods, cfg.n_boot, cfg.seed + 101 * i, cfg.alpha)
         res.insert(0, "task", task)
         res["level"] = sch["level"]
@@ -1946,7 +2010,8 @@ def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=No
     tests += [s for s in summaries if not s.empty]
     tests = pd.concat([f for f in tests if f is not None and not f.empty], ignore_index=True) \
         if any(f is not None and not f.empty for f in tests) else pd.DataFrame()
-    label_drift, a, st = _task_label_drift(labels, periods, cats_by_task, cfg)
+    label_drift, a, st = _task_label_drift(labels, periods, cats_by_task, cfg,
+                                           red["units"] if red["has_item"] else None, red["unit_codes"])
     all_alerts += a
     state_frames.append(st)
     agreement, a, st = _agreement_drift(red["units"], periods, schemas, cfg, red["unit_codes"]) if red["has_item"] \
