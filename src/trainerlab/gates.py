@@ -9,8 +9,10 @@ gate file's hash, so that a release can be traced back to its data.
 
 Check types (docs/gates.md has the full reference)
 --------------------------------------------------
-``must_not_fail``        every must-not-fail case passes; reports the exact upper
-                         bound on the failure rate ("rule of three")
+``must_not_fail``        every must-not-fail case passes, and so does every regression
+                         case added by ``errors add-regression`` (a case with no result
+                         for the candidate fails as "not yet evaluated"); reports the
+                         exact upper bound on the failure rate ("rule of three")
 ``non_inferiority``      the candidate is not worse than the baseline on a suite by
                          more than ``margin`` (paired, optionally cluster-robust)
 ``category_regression``  no category regresses by more than ``margin`` after a
