@@ -1,0 +1,166 @@
+"""Every shipped report renders on the demo warehouse through the run API, and a seeded report is deterministic.
+
+The reports rendered elsewhere are not rendered again here: ``overview`` (the
+``rendered_overview`` fixture in conftest.py, used by test_overview.py and
+test_browser.py), ``agreement`` (test_agreement_report.py), ``judges``
+(test_judges_report.py) and ``weekly_quality`` (test_ops_demo.py). A test
+below checks that this list and the notebooks folder agree, so a new report
+cannot go untested.
+
+All renders share one copy of the demo warehouse and run two at a time (the
+kernels do the work; the machine has two cores), in one module fixture; the
+tests read the results. Bootstrap replicate counts are lowered to the
+smallest values that still give a usable interval, to keep the module in
+CI's budget; everything else runs with the notebooks' defaults.
+"""
+from __future__ import annotations
+
+import html as _html
+import json
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from trainerlab.reportkit import VERDICT_MIME
+from trainerlab.reports.runner import PAGE_BUDGET_BYTES, list_reports, run_report
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+RENDERED_ELSEWHERE = {"overview", "agreement", "judges", "weekly_quality"}
+# The smallest bootstrap sizes that still give a percentile interval worth reading (2.5% tails of 200 draws).
+PARAMETERS = {
+    "uplift": {"n_boot": 200},
+    "responsible_ai": {"n_boot": 200},
+}
+REPORTS = ["drift", "uplift", "release_readiness", "error_analysis", "dataset_qa", "responsible_ai", "vendor_scorecard"]
+SEEDED = "uplift"  # rendered twice for the determinism test (a paired cluster bootstrap with a seed)
+
+
+@pytest.fixture(scope="module")
+def render_db(demo_db, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("renders_db") / "warehouse.duckdb"
+    shutil.copy(demo_db, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(render_db, tmp_path_factory) -> dict:
+    """Each report of REPORTS rendered once, plus a second render of SEEDED (same data, same parameters)."""
+    reports = tmp_path_factory.mktemp("renders") / "reports"
+    jobs = [(name, name) for name in REPORTS] + [(f"{SEEDED}#2", SEEDED)]
+
+    def render(job):
+        key, name = job
+        return key, run_report(name, parameters=dict(PARAMETERS.get(name, {})), db=render_db,
+                               reports_dir=reports, notebooks_dir=NOTEBOOKS)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(render, jobs))
+
+
+def test_every_report_is_rendered_by_some_test():
+    assert set(list_reports(NOTEBOOKS)) == RENDERED_ELSEWHERE | set(REPORTS)
+
+
+# ----------------------------------------------------------------------------- what each page must show
+def _section_titles(name: str) -> list[str]:
+    """The notebook's section headings: markdown headings and the literal titles of ``rk.section(...)`` calls."""
+    nb = nbformat.read(str(NOTEBOOKS / f"{name}.ipynb"), as_version=4)
+    titles = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            titles += [m.group(1) for m in re.finditer(r"^#{1,4}\s+(.+?)\s*$", cell.source, re.M)]
+        elif cell.cell_type == "code":
+            titles += [m.group(2) for m in re.finditer(r"rk\.section\(\s*(['\"])(.+?)\1", cell.source)]
+    return [re.sub(r"[`*_]", "", t).strip() for t in titles]
+
+
+class _Text(HTMLParser):
+    """The visible text of a page (scripts and styles left out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style") and self._skip > 0
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _visible_text(page: str) -> str:
+    parser = _Text()
+    parser.feed(page)
+    return re.sub(r"\s+", " ", _html.unescape(" ".join(parser.parts)))
+
+
+def test_section_titles_are_read_from_the_notebooks():
+    # The heading extraction itself must see every section, or the page check below would check nothing.
+    assert _section_titles("uplift") == ["Uplift study", "Overall difference", "Where it changed", "Power",
+                                         "Items that flipped", "Method"]
+    for name in REPORTS:
+        assert len(_section_titles(name)) >= 4, name
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_renders_on_the_demo(rendered, name):
+    result = rendered[name]
+    assert result.status == "ok", result.error
+    manifest = json.loads(Path(result.manifest).read_text())
+    assert manifest["status"] == "ok" and manifest["warnings"] == []
+    assert manifest["parameters"]["db"] and manifest["data"]["fingerprint"]["hash"]
+
+    page_path = Path(result.html)
+    assert page_path.stat().st_size < PAGE_BUDGET_BYTES == 1_500_000
+    assert manifest["html_bytes"] == page_path.stat().st_size
+
+    # The verdict is the first output of the executed notebook (nothing, not even stderr, before it).
+    executed = nbformat.read(str(page_path.parent / "report.ipynb"), as_version=4)
+    outputs = [out for cell in executed.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
+    assert outputs and VERDICT_MIME in outputs[0].get("data", {}), outputs[:1]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    verdict = outputs[0]["data"][VERDICT_MIME]
+    assert 3 <= len(verdict["sentences"]) <= 5 and verdict == manifest["verdict"]
+
+    page = page_path.read_text(encoding="utf-8")
+    assert page.index('class="tl-verdict') < page.index("<h2")  # the verdict box comes before any section
+    text = _visible_text(page)
+    assert verdict["sentences"][0] in text
+    missing = [t for t in _section_titles(name) if t not in text]
+    assert not missing, f"{name}: section headings not on the page: {missing}"
+    assert "Traceback" not in text and "Warning:" not in text
+
+
+# ----------------------------------------------------------------------------- determinism
+def _outputs(result) -> list:
+    nb = nbformat.read(str(Path(result.html).parent / "report.ipynb"), as_version=4)
+    return [[{k: v for k, v in out.items() if k != "execution_count"} for out in cell.get("outputs", [])]
+            for cell in nb.cells if cell.cell_type == "code"]
+
+
+def test_same_data_and_parameters_give_the_same_numbers_and_fingerprint(rendered):
+    first, second = rendered[SEEDED], rendered[f"{SEEDED}#2"]
+    assert first.status == second.status == "ok", (first.error, second.error)
+    assert first.run_id != second.run_id
+    m1, m2 = (json.loads(Path(r.manifest).read_text()) for r in (first, second))
+    assert m1["parameters"] == m2["parameters"] and m1["parameters"]["n_boot"] == 200
+    assert m1["data"]["fingerprint"] == m2["data"]["fingerprint"]
+    assert m1["verdict"] == m2["verdict"]
+    out1, out2 = _outputs(first), _outputs(second)
+    # The bootstrap intervals are in the outputs: with a seed they must come out the same, digit for digit.
+    assert re.search(r"\d\.\d{3}", json.dumps(out1))
+    assert out1 == out2
+    assert sum(len(cell) for cell in out1) >= 8
