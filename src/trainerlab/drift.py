@@ -80,7 +80,7 @@ ALERT_SIGNALS = {
     "consensus_agreement": "the entity's agreement with the leave-one-out consensus dropped below its own baseline (one-sided CUSUM)",
     "label_shift": "the entity's deviation from its peers' labels on the same items changed since the reference window (G-test of no three-way interaction, BH across entities)",
     "off_peer": "the entity is below its peers by more than the margin over the whole scan (score test for non-inferiority, BH across entities)",
-    "label_drift": "a task's label distribution in a period departs from the reference window (G-test, BH across periods; PSI or a share change at least the threshold)",
+    "label_drift": "a task's label distribution in a period departs from the reference window (G-test, Rao-Scott corrected for labels clustered in items, BH across periods; PSI or a share change at least the threshold)",
     "agreement_drift": "a task's Krippendorff's alpha in a period is below the reference window's (bootstrap over units)",
     "input_drift": "the input mix (intent, language), prompt length or prompt text of the current window departs from the reference window",
 }
