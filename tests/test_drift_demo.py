@@ -154,7 +154,14 @@ def test_guideline_treated_tasks_default_to_the_change_log(demo_db, tmp_path):
     path = tmp_path / "w.duckdb"
     shutil.copy(demo_db, path)
     with Warehouse(path) as wh:
+        # the demo logs its planted change (v2 for safety): the default follows the log
+        assert drift.changed_tasks(wh, "v2") == ["safety"]
+        g = drift.guideline_impact(wh, dataset="demo", exclude=["r05", "r12"])
+        assert g["treated"] == ["safety"] and "change log" in g["did"]["method"].iloc[0]
+        safety = g["did"].set_index("task").loc["safety"]
+        assert safety["did"] > 0 and safety["ci_low"] > 0
         # no log entry: the data-driven default, and the method says it is circular
+        wh.execute("DELETE FROM guideline_changes")
         g = drift.guideline_impact(wh, dataset="demo", exclude=["r05", "r12"])
         assert "circular" in g["did"]["method"].iloc[0]
         # the log names correctness (say, a mistaken entry): the DiD follows the log, not the data

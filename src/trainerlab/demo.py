@@ -1072,6 +1072,13 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
         truth = pd.DataFrame({"key": list(prog.truth), "value": [json.dumps(v, sort_keys=True, default=_json_default)
                                                                   for v in prog.truth.values()]})
         wh.insert_frame("truth", truth)
+        if "guideline_changes" in wh.tables():
+            # the guideline change log: v2 was written for the safety task (drift's DiD reads it)
+            change = prog.truth["guideline_change"]
+            wh.execute("DELETE FROM guideline_changes WHERE version = ? AND task = ?", [change["to"], change["task"]])
+            wh.execute("INSERT INTO guideline_changes (version, task, effective_from, note) VALUES (?, ?, ?, ?)",
+                       [change["to"], change["task"], change["date"],
+                        "v2 removes the ambiguity between " + " and ".join(change["labels"])])
     ext = _ingest_external(wh) if external else []
     if external:
         _judge_external(wh, seed)
