@@ -132,6 +132,26 @@ def test_a_10_mb_field_is_quarantined_and_its_raw_text_capped(wh):
     assert "truncated" in raw and f"{len(big) + len('i2,r01,safety,safe,'):}" in raw
 
 
+def test_a_record_over_the_reader_line_limit_is_quarantined_not_lost(wh, tmp_path):
+    # a record longer than the reader's limit (Warehouse.MAX_LINE_BYTES, 16 MiB) cannot be parsed:
+    # it is quarantined as unreadable, the records around it are read, nothing is lost
+    import gzip
+
+    path = tmp_path / "huge_record.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("item_id,annotator_id,task,label,comment\n")
+        fh.write("i1,r01,safety,safe,short\n")
+        fh.write("i2,r01,safety,safe," + "y" * (Warehouse.MAX_LINE_BYTES + 1024) + "\n")
+        fh.write("i3,r02,safety,unsafe,\n")
+    r = ingest_file(wh, "annotations", path, now=NOW)
+    accounting(wh, r)
+    assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (3, 2, 1)
+    (row, reason, _col, raw), = quarantined(wh, r)
+    assert (row, reason) == (2, "field_too_large")
+    assert len(raw) < MAX_RAW_CHARS + 100
+    assert sorted(wh.query("SELECT item_id FROM annotations")["item_id"]) == ["i1", "i3"]
+
+
 def test_mixed_types_quarantine_the_values_that_do_not_convert(wh):
     r = ingest_file(wh, "annotations", BAD / "mixed_types.csv", now=NOW)
     accounting(wh, r)
