@@ -60,7 +60,10 @@ def main() -> int:
     if uv is not None:
         overrides = VENV / "overrides.txt"
         overrides.write_text("".join(f'{d} ; sys_platform == "never"\n' for d in drop))
-        rc = run([uv, "pip", "install", "--python", PY, "--override", overrides, "-e", ".[dev]"])
+        # --compile-bytecode: uv leaves .pyc files out by default, and where PYTHONDONTWRITEBYTECODE is
+        # set (as on some CI machines) every process would then compile pandas & co. again (~1.5 s each)
+        rc = run([uv, "pip", "install", "--python", PY, "--compile-bytecode", "--override", overrides,
+                  "-e", ".[dev]"])
     else:
         plain = [d for d in deps if requirement_name(d) not in no_deps]
         rc = run([PY, "-m", "pip", "install", "-q", *plain])
