@@ -124,6 +124,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for_http(url: str, proc: subprocess.Popen, timeout: float, poll: float = 0.5) -> int | None:
+    """The HTTP status of ``url`` once the server answers (None if ``proc`` exits or time runs out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status
+        except OSError:
+            time.sleep(poll)
+    return None
+
+
 def test_explore_serves_the_disagreement_app_on_loopback(browser, demo_db, tmp_path):
     port = _free_port()
     env = dict(os.environ, TRAINERLAB_HOME=str(ROOT), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -134,14 +146,7 @@ def test_explore_serves_the_disagreement_app_on_loopback(browser, demo_db, tmp_p
                             start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline, status = time.monotonic() + 90, None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    status = response.status
-                    break
-            except OSError:
-                time.sleep(0.5)
+        status = _wait_for_http(url, proc, timeout=90)
         assert status == 200, (tmp_path / "explore.log").read_text()[-2000:]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
             assert response.status == 200

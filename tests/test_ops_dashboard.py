@@ -13,14 +13,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from test_browser import _free_port, _watch, browser  # noqa: F401  (browser is a fixture)
+from test_browser import _free_port, _wait_for_http, _watch, browser  # noqa: F401  (browser is a fixture)
 from trainerlab.warehouse import Warehouse
 
 pytestmark = pytest.mark.browser
@@ -58,14 +56,7 @@ def test_dashboard_serves_the_demo_kpis(browser, demo_db, tmp_path):  # noqa: F8
                             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline, status = time.monotonic() + 60, None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    status = response.status
-                    break
-            except OSError:
-                time.sleep(0.3)
+        status = _wait_for_http(url, proc, timeout=60, poll=0.3)
         assert status == 200, (tmp_path / "marimo.log").read_text()[-2000:]
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         problems = _watch(page)

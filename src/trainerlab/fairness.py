@@ -47,6 +47,17 @@ def _z(alpha: float) -> float:
     return float(stats.norm.ppf(1 - alpha / 2))
 
 
+def _rate_contrast(k1: int, e1: float, k0: float, e0: float, rate1: float, rate0: float, alpha: float) -> dict:
+    """Rate 1 against rate 0 (events k over exposure e, rates per 1,000): the Wald difference per
+    1,000 with its CI, and the exact conditional rate ratio with its CI and p-value."""
+    rr = uplift.incident_rate_ratio(k1, e1, k0, e0, alpha=alpha)
+    z = _z(alpha)
+    se = 1000 * math.sqrt(k1 / e1 ** 2 + k0 / e0 ** 2)
+    d = rate1 - rate0
+    return {"estimate": d, "ci_low": d - z * se, "ci_high": d + z * se, "ratio": rr["estimate"],
+            "ratio_low": rr["ci_low"], "ratio_high": rr["ci_high"], "p_value": rr["p_value"]}
+
+
 # ---------------------------------------------------------------------------
 # Representation
 # ---------------------------------------------------------------------------
@@ -208,12 +219,7 @@ def segment_disparities(frame: pd.DataFrame, segment: str, outcome: str, kind: s
                 row.update(status=NOT_ENOUGH, reason=f"exposure {e1:.0f} < {min_exposure:.0f} or fewer than "
                                                      f"{min_events} incidents in all")
             else:
-                rr = uplift.incident_rate_ratio(k1, e1, k0, e0, alpha=alpha)
-                z = _z(alpha)
-                se = 1000 * math.sqrt(k1 / e1 ** 2 + k0 / e0 ** 2)
-                d = r1["estimate"] - r0["estimate"]
-                row.update(estimate=d, ci_low=d - z * se, ci_high=d + z * se, ratio=rr["estimate"],
-                           ratio_low=rr["ci_low"], ratio_high=rr["ci_high"], p_value=rr["p_value"],
+                row.update(**_rate_contrast(k1, e1, k0, e0, r1["estimate"], r0["estimate"], alpha),
                            method="exact Poisson rates (Garwood); exact conditional rate ratio; Wald difference")
         else:
             y1, y0 = part[outcome].to_numpy(), rest[outcome].to_numpy()
@@ -321,12 +327,7 @@ def model_change_by_segment(frame: pd.DataFrame, segment: str, outcome: str, mod
                     row.update(status=NOT_ENOUGH, reason=f"exposure below {min_exposure:.0f} in an arm or fewer "
                                                          f"than {min_events} incidents in both")
                 else:
-                    rr = uplift.incident_rate_ratio(kc, ec, kb, eb, alpha=alpha)
-                    z = _z(alpha)
-                    se = 1000 * math.sqrt(kc / ec ** 2 + kb / eb ** 2)
-                    d = rc["estimate"] - rb["estimate"]
-                    row.update(estimate=d, ci_low=d - z * se, ci_high=d + z * se, ratio=rr["estimate"],
-                               ratio_low=rr["ci_low"], ratio_high=rr["ci_high"], p_value=rr["p_value"],
+                    row.update(**_rate_contrast(kc, ec, kb, eb, rc["estimate"], rb["estimate"], alpha),
                                method="exact conditional rate ratio; Wald difference per 1,000")
             else:
                 yb, yc = b[outcome].astype(float).to_numpy(), c[outcome].astype(float).to_numpy()
