@@ -136,6 +136,16 @@ def _wait_for_http(url: str, proc: subprocess.Popen, timeout: float, poll: float
     return None
 
 
+def _stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server started in its own session: SIGTERM to its process group, SIGKILL after 20 s."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 def test_explore_serves_the_disagreement_app_on_loopback(browser, demo_db, tmp_path):
     port = _free_port()
     env = dict(os.environ, TRAINERLAB_HOME=str(ROOT), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -168,11 +178,6 @@ def test_explore_serves_the_disagreement_app_on_loopback(browser, demo_db, tmp_p
         page.close()
         assert not [p for p in problems if "favicon" not in p], problems
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        _stop_server(proc)
         log.close()
     assert proc.returncode is not None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import _free_port, _wait_for_http, _watch, browser  # noqa: F401  (browser is a fixture)
+from test_browser import _free_port, _stop_server, _wait_for_http, _watch, browser  # noqa: F401  (browser is a fixture)
 from trainerlab.warehouse import Warehouse
 
 pytestmark = pytest.mark.browser
@@ -78,10 +77,5 @@ def test_dashboard_serves_the_demo_kpis(browser, demo_db, tmp_path):  # noqa: F8
         page.close()
         assert not [p for p in problems if "favicon" not in p], problems
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        _stop_server(proc)
         log.close()
