@@ -5,10 +5,15 @@ Each verb lives in its own module under :mod:`trainerlab.commands` and exposes
 edits a shared file.
 
 Exit codes (scripts depend on them):
-  0 success; 1 a negative verdict where the verb has one; 2 unusable input or
-  usage (message on stderr naming file, line and column where it applies);
-  3 partial success (for example some rows quarantined).
-With ``--json`` a verb prints exactly one JSON document on stdout.
+  0 success; 1 a negative verdict where the verb has one (and only that);
+  2 unusable input or usage (message on stderr naming file, line and column
+  where it applies); 3 partial success (for example some rows quarantined);
+  4 the warehouse is busy: another process holds its lock past
+  ``--lock-timeout`` (retry later); 5 an internal error (a bug: one line on
+  stderr, the traceback only with ``TRAINERLAB_DEBUG=1``).
+With ``--json`` a verb prints exactly one JSON document on stdout; when it
+fails with 2, 4 or 5 that document is ``{"error": {"code": "usage" |
+"warehouse_busy" | "internal", "message": ...}}``.
 """
 from __future__ import annotations
 
@@ -16,13 +21,17 @@ import argparse
 import importlib
 import json
 import math
+import os
 import pkgutil
 import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-OK, NEGATIVE, USAGE, PARTIAL = 0, 1, 2, 3
+OK, NEGATIVE, USAGE, PARTIAL, BUSY, INTERNAL = 0, 1, 2, 3, 4, 5
+EXIT_CODES = ("Exit codes: 0 success, 1 negative verdict, 2 unusable input or usage, 3 partial success, "
+              "4 warehouse busy (another process holds its lock past --lock-timeout: retry), "
+              "5 internal error (TRAINERLAB_DEBUG=1 shows the traceback).")
 
 
 class UsageError(Exception):
@@ -66,6 +75,43 @@ def emit(args: argparse.Namespace, result: Any, text: Callable[[Any], str] | str
 
 def add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH", help="warehouse file (default: $TRAINERLAB_DB or data/warehouse.duckdb)")
+    parser.add_argument("--lock-timeout", metavar="SECONDS", action=_LockTimeout,
+                        help="wait this long for another process's lock on the warehouse, then exit 4 "
+                             "(default: $TRAINERLAB_LOCK_TIMEOUT or 10)")
+
+
+class _LockTimeout(argparse.Action):
+    """``--lock-timeout``: checked at parse time, handed to every warehouse opener (and a
+    report's kernel) through ``$TRAINERLAB_LOCK_TIMEOUT``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .warehouse_lock import LOCK_TIMEOUT_ENV, parse_lock_timeout
+
+        try:
+            seconds = parse_lock_timeout(values)
+        except ValueError as exc:
+            parser.error(str(exc))
+        os.environ[LOCK_TIMEOUT_ENV] = repr(seconds)
+        setattr(namespace, self.dest, seconds)
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type`` for a finite number: NaN and infinity are usage errors (exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type`` for a finite number > 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +119,10 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
+    last_error: str | None = None  # the message of the last usage error, for main()'s --json document
+
     def error(self, message: str) -> None:  # argparse's own exit code is 2 already; keep the format
+        _Parser.last_error = f"{self.prog}: {message}"
         self.print_usage(sys.stderr)
         self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
@@ -83,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="trainerlab", description="trainerlab: agreement, drift, uplift, error analysis and release gates for human-feedback programs.",
                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog="Exit codes: 0 success, 1 negative verdict, 2 unusable input or usage, 3 partial success.")
+                     epilog=EXIT_CODES + " With --json a failure prints {\"error\": {\"code\", \"message\"}}.")
     parser.add_argument("--version", action="version", version=f"trainerlab {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -94,22 +143,86 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error_document(code: str, message: str) -> None:
+    """The one JSON document of a failed ``--json`` run (stdout)."""
+    sys.stdout.write(dumps({"error": {"code": code, "message": message}}) + "\n")
+    sys.stdout.flush()
+
+
+def _wants_json(argv: list[str], args: argparse.Namespace | None = None) -> bool:
+    if args is not None and getattr(args, "json", False):
+        return True
+    tokens = argv[:argv.index("--")] if "--" in argv else argv  # forms that parse their own options (errors)
+    return "--json" in tokens
+
+
+def _fail(verb: str, code: int, kind: str, message: str, as_json: bool) -> int:
+    message = " ".join(str(message).split())  # one line, whatever the exception held
+    print(f"trainerlab {verb}: {message}".rstrip(), file=sys.stderr)
+    if as_json:
+        _error_document(kind, message)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return USAGE
+    """Run one verb and return its exit code (see the module docstring).
+
+    Nothing escapes as a traceback: a usage error is 2, a busy warehouse 4 and
+    any other exception 5 with one line on stderr (``TRAINERLAB_DEBUG=1``
+    re-raises it instead, traceback and all).
+    """
+    from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, parse_lock_timeout
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    saved_timeout = os.environ.get(LOCK_TIMEOUT_ENV)  # --lock-timeout sets it for this run only
+    debug = os.environ.get("TRAINERLAB_DEBUG", "") not in ("", "0")
+    verb = argv[0] if argv and not argv[0].startswith("-") else ""
+    args = None
     try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:
+            if exc.code == USAGE and _wants_json(argv):
+                _error_document("usage", _Parser.last_error or "usage error (see stderr)")
+            raise
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return USAGE
+        verb = args.verb or verb
+        if os.environ.get(LOCK_TIMEOUT_ENV, "").strip():
+            try:
+                parse_lock_timeout(os.environ[LOCK_TIMEOUT_ENV], LOCK_TIMEOUT_ENV)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
         code = args.func(args)
-    except UsageError as exc:
-        print(f"trainerlab {args.verb}: {exc}", file=sys.stderr)
-        return USAGE
-    except FileNotFoundError as exc:
-        print(f"trainerlab {args.verb}: {exc}", file=sys.stderr)
-        return USAGE
+    except SystemExit as exc:  # a form's own parser (errors FORM ...) or a verb's sys.exit
+        if exc.code == USAGE and args is not None and _wants_json(argv, args):
+            _error_document("usage", _Parser.last_error or "usage error (see stderr)")
+        raise
+    except (UsageError, FileNotFoundError) as exc:
+        return _fail(verb, USAGE, "usage", str(exc), _wants_json(argv, args))
+    except WarehouseBusy as exc:
+        return _fail(verb, BUSY, "warehouse_busy", f"warehouse busy: {exc}", _wants_json(argv, args))
     except BrokenPipeError:  # pragma: no cover - e.g. `| head`
         return OK
+    except KeyboardInterrupt:
+        print(f"trainerlab {verb}: interrupted".rstrip(), file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 5
+        busy = WarehouseBusy.from_error(exc)  # a lock met outside Warehouse() (a library's own connect)
+        if busy is not None:
+            return _fail(verb, BUSY, "warehouse_busy", f"warehouse busy: {busy}", _wants_json(argv, args))
+        if debug:
+            raise
+        return _fail(verb, INTERNAL, "internal",
+                     f"internal error: {type(exc).__name__}: {exc} (TRAINERLAB_DEBUG=1 shows the traceback)",
+                     _wants_json(argv, args))
+    finally:
+        if saved_timeout is None:
+            os.environ.pop(LOCK_TIMEOUT_ENV, None)
+        else:
+            os.environ[LOCK_TIMEOUT_ENV] = saved_timeout
     return OK if code is None else int(code)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import paths
 from .schema import CANONICAL_TABLES, apply_migrations
+from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, lock_timeout_from_env  # noqa: F401 (re-exported)
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -28,6 +29,45 @@ def _ident(name: str) -> str:
     if not _IDENT.match(name):
         raise ValueError(f"not a plain SQL identifier: {name!r}")
     return f'"{name}"'
+
+
+def _connect_waiting(path: Path, read_only: bool, config: dict, lock_timeout: float | None):
+    """``duckdb.connect`` that retries while another process holds the lock, then raises WarehouseBusy."""
+    import time
+
+    timeout = lock_timeout_from_env() if lock_timeout is None else float(lock_timeout)
+    start = time.monotonic()
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            waited = time.monotonic() - start
+            busy = WarehouseBusy.from_error(exc, path, round(waited, 1))
+            if busy is None:
+                raise
+            if waited >= timeout:
+                raise busy from None
+            time.sleep(min(pause, max(timeout - waited, 0.01)))
+            pause = min(pause * 2, 0.5)
+
+
+@contextlib.contextmanager
+def exclusive(path: str | os.PathLike, lock_timeout: float | None = None) -> Iterator[None]:
+    """Hold the write lock of an existing warehouse file for the block (waiting like
+    :class:`Warehouse`); a path with no file, or a file DuckDB cannot open, is not locked."""
+    target = Path(path)
+    con = None
+    if target.exists():
+        try:
+            con = _connect_waiting(target, False, {}, lock_timeout)
+        except duckdb.Error:
+            con = None  # not a DuckDB file: nothing to wait for
+    try:
+        yield
+    finally:
+        if con is not None:
+            con.close()
 
 
 class Warehouse:
@@ -41,18 +81,33 @@ class Warehouse:
         gives a throwaway in-memory warehouse.
     read_only : bool
         Open without write access (several readers may share the file).
+    lock_timeout : float, optional
+        Seconds to wait, retrying, while another process holds the file's
+        lock; then :class:`WarehouseBusy` is raised. Default
+        ``$TRAINERLAB_LOCK_TIMEOUT`` or 10.
+    external_access : bool
+        ``False`` opens with DuckDB's ``enable_external_access = false``: no
+        file, URL or extension can be read through SQL (snapshot queries).
+
+    Notes
+    -----
+    DuckDB locks the file per process: a writer excludes every other
+    process, readers exclude a writer; readers share. Within one process
+    connections share one database instance.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
+    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False,
+                 lock_timeout: float | None = None, external_access: bool = True):
+        config = {} if external_access else {"enable_external_access": False}
         if str(path) == ":memory:":
             self.path = None
-            self._con = duckdb.connect(":memory:")
+            self._con = duckdb.connect(":memory:", config=config)
         else:
             self.path = paths.db_path(path)
             if read_only and not self.path.exists():
                 raise FileNotFoundError(f"{self.path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest`)")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
+            self._con = _connect_waiting(self.path, read_only, config, lock_timeout)
         self.read_only = read_only
         if not read_only:
             apply_migrations(self)

@@ -33,20 +33,23 @@ def _remove(path) -> None:
 def _run(args) -> int:
     from .. import paths
     from ..demo import build_demo
-    from ..warehouse import Warehouse
+    from ..warehouse import Warehouse, exclusive
 
     target = paths.db_path(args.db)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
     _remove(tmp)
+    with exclusive(target):  # busy now: say so before building, not after
+        pass
     try:
         with Warehouse(tmp) as wh:
             summary = build_demo(wh, seed=args.seed, external=not args.no_external)
-        # a stale write-ahead log of the old file must not be replayed onto the new one
-        wal = target.with_name(target.name + ".wal")
-        if wal.exists():
-            wal.unlink()
-        os.replace(tmp, target)
+        with exclusive(target):  # never swap the file under a process that has it open
+            # a stale write-ahead log of the old file must not be replayed onto the new one
+            wal = target.with_name(target.name + ".wal")
+            if wal.exists():
+                wal.unlink()
+            os.replace(tmp, target)
     finally:
         _remove(tmp)
     summary["db"] = str(target)

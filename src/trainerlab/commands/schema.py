@@ -28,7 +28,7 @@ def _show(args) -> int:
     from .. import labels
     from ..warehouse import connect
 
-    with connect(args.db) as wh:
+    with connect(args.db, read_only=True) as wh:
         frame = labels.list_schemas(wh)
     emit(args, frame, lambda f: f.to_string(index=False) if len(f) else "no label schemas yet")
     return 0

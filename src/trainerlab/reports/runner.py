@@ -354,6 +354,17 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         run_id = new_run_id()
     elif not RUN_ID_RE.match(run_id) or run_id == "latest":
         raise ReportUsageError(f"{run_id!r} is not a usable run id (letters, digits, '.', '_', '-'; not 'latest')")
+    from ..warehouse import WarehouseBusy, connect
+
+    fingerprint, open_error = None, None
+    try:
+        with connect(params["db"], read_only=True) as wh:
+            fingerprint = wh.fingerprint()
+    except WarehouseBusy:
+        raise  # before any run folder: a busy warehouse is no failed run, the caller retries
+    except Exception as exc:  # noqa: BLE001
+        open_error = {"cell": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000],
+                      "message": f"could not read the warehouse: {exc}"[:500]}
     root = reports_root(reports_dir)
     report_dir = root / name
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -382,17 +393,10 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
     }
     _write_json_atomic(manifest_path, manifest)
 
-    error: dict | None = None
+    error: dict | None = open_error
     verdict: dict | None = None
     html_path: Path | None = None
-    try:
-        from ..warehouse import connect
-
-        with connect(params["db"], read_only=True) as wh:
-            manifest["data"]["fingerprint"] = wh.fingerprint()
-    except Exception as exc:  # noqa: BLE001
-        error = {"cell": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000],
-                 "message": f"could not read the warehouse: {exc}"[:500]}
+    manifest["data"]["fingerprint"] = fingerprint
 
     out_nb = run_dir / "report.ipynb"
     if error is None:
@@ -456,6 +460,10 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
     _write_json_atomic(manifest_path, manifest)
     if status == "ok":
         _update_latest(report_dir, run_id, manifest["started_at"])
+    elif error.get("ename") == "WarehouseBusy" or WarehouseBusy.from_error(error.get("evalue") or ""):
+        busy = WarehouseBusy(params["db"])  # a cell met the lock after the wait: recorded, and the caller retries
+        busy.args = (f"{error.get('evalue') or busy} (run {run_id} recorded as failed)",)
+        raise busy
     return RunResult(report=name, run_id=run_id, status=status, html=str(html_path) if html_path else None,
                      manifest=str(manifest_path), duration_s=manifest["duration_s"], error=error, verdict=verdict)
 
