@@ -119,14 +119,6 @@ def _file_sha256(path: Path) -> str:
 
 
 # -- snapshots ------------------------------------------------------------------------------------------
-_TABLE_REF = re.compile(r"\b(?:from|join)\s+\"?([A-Za-z_][A-Za-z0-9_]*)\"?", re.IGNORECASE)
-
-
-def _tables_in(sql: str, known: Sequence[str]) -> list[str]:
-    found = [m.group(1) for m in _TABLE_REF.finditer(sql)]
-    return sorted({t for t in found if t in set(known)})
-
-
 def _source_batches(wh, frame: pd.DataFrame) -> list[dict]:
     """Ingest batches behind the rows: their own ``ingest_batch`` column, or their items'."""
     batches: set[str] = set()
@@ -201,7 +193,8 @@ def read_snapshot(wh, ref: str) -> pd.DataFrame:
 def snapshot(wh, name: str, query: str, params: Sequence[Any] | None = None, parents: Sequence[str] = (),
              consent: str | None = None, retention_days: int | None = None, tags: dict | None = None,
              purpose: str | None = None, owner: str | None = None, license: str | None = None,
-             text_columns: Sequence[str] | None = None, root: str | os.PathLike | None = None) -> dict:
+             text_columns: Sequence[str] | None = None, root: str | os.PathLike | None = None,
+             result: tuple | None = None) -> dict:
     """Freeze the result of ``query`` as snapshot ``NAME@vN``.
 
     Parameters
@@ -214,6 +207,9 @@ def snapshot(wh, name: str, query: str, params: Sequence[Any] | None = None, par
     purpose, owner, license : datasheet answers (a missing one is marked as a gap)
     text_columns : columns scanned for PII and duplicates in the datasheet
         (default: ``prompt``, ``response``, ``chosen``, ``rejected``, ``text`` if present)
+    result : ``(frame, tables)`` from :func:`trainerlab.snapshot_query.run_snapshot_query`,
+        which ran ``query`` on a read-only connection without external access (the
+        CLI's way); without it the query is checked the same way and run on ``wh``.
 
     Returns
     -------
@@ -225,13 +221,20 @@ def snapshot(wh, name: str, query: str, params: Sequence[Any] | None = None, par
 
     if not _NAME.match(name or ""):
         raise DatasetError(f"bad dataset name {name!r}: letters, digits, '_', '.', '-' (up to 100)")
-    if not re.match(r"^\s*(with|select|from|values|\()", query, re.IGNORECASE):
-        raise DatasetError("the query must be a SELECT (or WITH ... SELECT)")
+    from .snapshot_query import SnapshotQueryError, check_snapshot_query
+
     parent_recs = [get_snapshot(wh, p) for p in parents]
-    try:
-        frame = wh.query(query, list(params or []))
-    except Exception as exc:  # duckdb raises its own error types; say what failed
-        raise DatasetError(f"query failed: {exc}") from exc
+    if result is not None:
+        frame, tables = result
+    else:
+        try:  # exactly one SELECT over warehouse tables, by DuckDB's parser
+            tables = check_snapshot_query(query, wh.tables())
+        except SnapshotQueryError as exc:
+            raise DatasetError(str(exc)) from None
+        try:
+            frame = wh.query(query, list(params or []))
+        except Exception as exc:  # duckdb raises its own error types; say what failed
+            raise DatasetError(f"query failed: {exc}") from exc
     digest = content_hash(frame)
     existing = wh.query("SELECT snapshot_id, version FROM dataset_snapshots WHERE name = ? AND content_hash = ? "
                         "ORDER BY version DESC LIMIT 1", [name, digest])
@@ -249,7 +252,6 @@ def snapshot(wh, name: str, query: str, params: Sequence[Any] | None = None, par
     pq.write_table(table, folder / "data.parquet", compression="zstd")
     created = _now()
     expires = created + timedelta(days=int(retention_days)) if retention_days else None
-    tables = _tables_in(query, wh.tables())
     sources = _source_batches(wh, frame)
     datasets_in = sorted(frame["dataset"].dropna().astype(str).unique().tolist()) if "dataset" in frame.columns else []
     text_cols = list(text_columns) if text_columns is not None else [

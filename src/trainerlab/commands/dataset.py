@@ -118,10 +118,16 @@ def _snapshot(args) -> int:
         tags[key] = value
     if args.retention_days is not None and args.retention_days <= 0:
         raise UsageError("--retention-days must be a positive number of days")
+    from ..snapshot_query import SnapshotQueryError, run_snapshot_query
+
+    try:  # checked by DuckDB's parser, run read-only without file or URL access (docs/security.md)
+        result = run_snapshot_query(args.db, args.query, args.param)
+    except SnapshotQueryError as exc:
+        raise UsageError(f"--query: {exc}") from None
     with _open(args) as wh:
         r = _call(datasets.snapshot, wh, args.name, args.query, params=args.param, parents=args.parent,
                   consent=args.consent, retention_days=args.retention_days, tags=tags, purpose=args.purpose,
-                  owner=args.owner, license=args.license, text_columns=args.text, root=args.out)
+                  owner=args.owner, license=args.license, text_columns=args.text, root=args.out, result=result)
     out = {k: r[k] for k in ("snapshot_id", "version", "content_hash", "rows", "path", "datasheet", "already_snapshotted")}
     out["manifest"] = r["path"] + "/manifest.json"
     emit(args, out, lambda o: (f"{o['snapshot_id']}: {o['rows']:,} rows, content hash {o['content_hash'][:16]}"
