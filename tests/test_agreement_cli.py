@@ -98,7 +98,7 @@ def test_agreement_bad_input_exits_2_naming_file_and_line(tmp_path, cli):
     path = tmp_path / "dup.csv"
     path.write_text("item,rater,label\n1,a,x\n1,b,y\n1,a,y\n2,a,x\n2,b,x\n")
     proc = cli(["agreement", path, "--json"], 2)
-    assert proc.stdout == ""
+    assert json.loads(proc.stdout)["error"]["code"] == "usage"  # --json: one error document
     assert str(path) in proc.stderr and "lines 2, 4" in proc.stderr and "more than once" in proc.stderr
     proc = cli(["agreement", path, "--label", "grade"], 2)
     assert "missing column" in proc.stderr and "grade" in proc.stderr

@@ -93,7 +93,7 @@ def test_uplift_bad_input_names_file_line_and_column(capsys, tmp_path, evals_csv
     bad.to_csv(bad_path, index=False)
     code, out, err = run(capsys, "uplift", str(bad_path), "--item", "item_id", "--model", "model_version",
                          "--score", "passed", "--baseline", "v1.0", "--candidate", "v1.1", "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and json.loads(out)["error"]["code"] == "usage"  # --json: one error document
     assert str(bad_path) in err and "'passed'" in err and "line 9" in err  # header is line 1, row 7 is line 9
     code, _, err = run(capsys, "uplift", str(path), "--item", "item_id", "--model", "model_version",
                        "--score", "nope", "--baseline", "v1.0", "--candidate", "v1.1")

@@ -95,23 +95,33 @@ class _LockTimeout(argparse.Action):
         setattr(namespace, self.dest, seconds)
 
 
-def finite_float(text: str) -> float:
-    """An argparse ``type`` for a finite number: NaN and infinity are usage errors (exit 2)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
+def float_range(low: float | None = None, high: float | None = None, *, open_low: bool = False,
+                open_high: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number within [low, high] (``open_*``: excluding that end).
 
+    NaN and infinity are refused, so a typo such as ``--timeout nan`` is a usage
+    error (exit 2), never a verdict computed from a NaN.
+    """
+    lo = "(" if open_low else "["
+    hi = ")" if open_high else "]"
+    span = f"{lo}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{hi}"
 
-def positive_float(text: str) -> float:
-    """An argparse ``type`` for a finite number > 0."""
-    value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return value
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        ok = math.isfinite(value)
+        if ok and low is not None:
+            ok = value > low if open_low else value >= low
+        if ok and high is not None:
+            ok = value < high if open_high else value <= high
+        if not ok:
+            raise argparse.ArgumentTypeError(f"must be a finite number in {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

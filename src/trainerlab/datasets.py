@@ -49,7 +49,7 @@ __all__ = [
     "SFT_SCHEMA", "PREFERENCE_SCHEMA", "validate_record", "DatasetError",
 ]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")  # \Z: `$` would let a final newline through
 
 
 class DatasetError(ValueError):
@@ -595,7 +595,7 @@ def set_retention(wh, scope: str, value: str, days: int, date_column: str = "cre
         raise DatasetError(f"scope must be one of {_SCOPES}, got {scope!r}")
     if int(days) <= 0:
         raise DatasetError(f"retention must be a positive number of days, got {days}")
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", date_column):
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\Z", date_column):
         raise DatasetError(f"bad date column {date_column!r}")
     with wh.transaction():
         wh.execute("DELETE FROM retention_policies WHERE scope = ? AND value = ?", [scope, value])

@@ -54,8 +54,8 @@ _STATUS_STYLE = {
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _FIGURE_COUNTER = [0]
 _TABLE_COUNTER = [0]  # element ids count up per run: two runs on the same data give identical HTML
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-_ISO_WEEK = re.compile(r"^\d{4}-W\d{2}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\Z")
+_ISO_WEEK = re.compile(r"^\d{4}-W\d{2}\Z")
 
 
 # --------------------------------------------------------------------------- setup

@@ -21,7 +21,7 @@ from . import paths
 from .schema import CANONICAL_TABLES, apply_migrations
 from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, lock_timeout_from_env  # noqa: F401 (re-exported)
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: `$` would let a final newline through
 
 
 def _ident(name: str) -> str:

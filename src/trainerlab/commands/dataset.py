@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..cli import NEGATIVE, PARTIAL, UsageError, add_db, add_json, emit
+from ..cli import NEGATIVE, PARTIAL, UsageError, add_db, add_json, emit, float_range
 
 
 def register(sub) -> None:
@@ -51,9 +51,9 @@ def register(sub) -> None:
     ex.add_argument("name", help="NAME (latest version) or NAME@vN")
     ex.add_argument("--format", required=True, choices=["sft", "preference"])
     ex.add_argument("--out", help="output folder (default: the snapshot's exports/FORMAT)")
-    ex.add_argument("--eval-fraction", type=float, default=0.1, help="share of prompt groups for eval (default 0.1)")
+    ex.add_argument("--eval-fraction", type=float_range(0, 1, open_high=True), default=0.1, help="share of prompt groups for eval (default 0.1)")
     ex.add_argument("--seed", type=int, default=7, help="split seed (default 7)")
-    ex.add_argument("--near-threshold", type=float, default=0.7,
+    ex.add_argument("--near-threshold", type=float_range(0, 1, open_low=True, open_high=True), default=0.7,
                     help="Jaccard threshold that groups near-duplicate prompts (default 0.7)")
     ex.add_argument("--allow-pii", metavar="REASON", help="export records with detected PII; the reason is logged")
     ex.add_argument("--redact-pii", action="store_true", help="export records with PII redacted instead of refusing them")

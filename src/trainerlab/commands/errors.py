@@ -217,7 +217,9 @@ def _coverage(argv) -> int:
     p.add_argument("--top-n", type=int, default=20, metavar="N")
     p.add_argument("--suite", action="append", metavar="S", help="count only this suite (repeatable)")
     p.add_argument("--min-items", type=int, default=1, metavar="N", help="items an intent needs to count as covered")
-    p.add_argument("--target", type=float, default=0.8)
+    from ..cli import float_range  # NaN, inf and out-of-range values are usage errors
+
+    p.add_argument("--target", type=float_range(0, 1), default=0.8)
     p.add_argument("--dataset", metavar="NAME")
     add_db(p)
     add_json(p)

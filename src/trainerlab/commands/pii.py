@@ -1,7 +1,7 @@
 """`trainerlab pii`: measure the PII detectors on a labelled corpus, or scan a file."""
 from __future__ import annotations
 
-from ..cli import NEGATIVE, UsageError, add_json, emit
+from ..cli import NEGATIVE, UsageError, add_json, emit, float_range
 
 
 def register(sub) -> None:
@@ -13,7 +13,7 @@ def register(sub) -> None:
     psub = p.add_subparsers(dest="action", metavar="ACTION")
     ev = psub.add_parser("eval", help="precision and recall per type on a labelled corpus")
     ev.add_argument("corpus", help="e.g. tests/fixtures/pii_corpus.jsonl or tests/fixtures/pii_holdout.txt")
-    ev.add_argument("--min-recall", type=float, help="exit 1 if recall of EMAIL, PHONE or CARD is below this")
+    ev.add_argument("--min-recall", type=float_range(0, 1), help="exit 1 if recall of EMAIL, PHONE or CARD is below this")
     add_json(ev)
     ev.set_defaults(func=_eval)
     sc = psub.add_parser("scan", help="PII per type in a file's text columns")

@@ -24,7 +24,9 @@ def register(sub) -> None:
     p.add_argument("--category", help="column constant within item (e.g. intent): per-category breakdown")
     p.add_argument("--correction", default="holm", choices=["holm", "fdr_bh", "bonferroni", "none"],
                    help="multiple-comparison correction across categories (default holm)")
-    p.add_argument("--margin", type=float, help="non-inferiority margin in score units (e.g. 0.02)")
+    from ..cli import float_range  # NaN, inf and out-of-range values are usage errors
+
+    p.add_argument("--margin", type=float_range(0), help="non-inferiority margin in score units (e.g. 0.02)")
     p.add_argument("--n-boot", type=int, default=2000, help="paired bootstrap replicates (0 skips; default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")

@@ -17,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("--model", help="name to report for the model (default: the results/<model>/ folder, "
                                    "else generator_2 in the file)")
     p.add_argument("--method", default="wilson", choices=["wilson", "normal"], help="interval (default wilson)")
-    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    from ..cli import float_range  # NaN, inf and out-of-range values are usage errors
+
+    p.add_argument("--alpha", type=float_range(0, 1, open_low=True, open_high=True), default=0.05, help="1 - confidence level (default 0.05)")
     add_json(p)
     p.set_defaults(func=_run)
 

@@ -19,6 +19,7 @@ import datetime as _dt
 import fcntl
 import json
 import logging
+import math
 import os
 import platform
 import re
@@ -39,8 +40,8 @@ from ..reportkit import VERDICT_MIME
 from .kernel import kernel_manager_class
 from .parameters import ParameterError, read_parameters, resolve_parameters
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let a final newline through
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")
 DEFAULT_TIMEOUT = 600
 PAGE_BUDGET_BYTES = 1_500_000
 KEY_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "duckdb", "statsmodels", "scikit-learn", "krippendorff",
@@ -347,9 +348,13 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
     nb_path, params, given = prepare_run(name, parameters=parameters, text_parameters=text_parameters, db=db,
                                          notebooks_dir=notebooks_dir)
     if timeout is None:
-        timeout = float(os.environ.get("TRAINERLAB_CELL_TIMEOUT", DEFAULT_TIMEOUT))
-    if timeout <= 0:
-        raise ReportUsageError(f"timeout must be positive, got {timeout}")
+        try:
+            timeout = float(os.environ.get("TRAINERLAB_CELL_TIMEOUT", DEFAULT_TIMEOUT))
+        except ValueError:
+            raise ReportUsageError(f"TRAINERLAB_CELL_TIMEOUT: not a number of seconds: "
+                                   f"{os.environ['TRAINERLAB_CELL_TIMEOUT']!r}") from None
+    if not math.isfinite(timeout) or timeout <= 0:  # NaN passes `<= 0`
+        raise ReportUsageError(f"timeout must be positive (a finite number of seconds), got {timeout}")
     if run_id is None:
         run_id = new_run_id()
     elif not RUN_ID_RE.match(run_id) or run_id == "latest":

@@ -22,7 +22,7 @@ from .. import paths
 from .runner import NAME_RE, ReportUsageError, file_lock, load_manifest, reports_root
 
 CADENCES = ("daily", "weekly", "monthly")
-_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
 @dataclass(frozen=True)
