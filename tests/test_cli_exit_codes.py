@@ -207,3 +207,21 @@ def test_help_and_readme_document_exit_codes_4_and_5(cli_env):
     assert "4 the warehouse is busy" in cli.__doc__ and "5 an internal error" in cli.__doc__
     readme = " ".join((paths.project_root() / "README.md").read_text(encoding="utf-8").split())
     assert "4 warehouse busy" in readme and "5 internal error" in readme
+
+
+def test_a_report_cell_that_meets_the_lock_exits_4_and_records_the_run(warehouse, cli_env, tmp_path):
+    # tests/notebooks/busy.ipynb: a second process takes the write lock, then the cell opens the warehouse.
+    from trainerlab import paths
+
+    env = {**cli_env, "TRAINERLAB_REPORTS": str(tmp_path / "reports")}
+    proc = subprocess.run(["trainerlab", "report", "busy", "--db", str(warehouse), "--lock-timeout", "0.5",
+                           "--notebooks", str(paths.project_root() / "tests" / "notebooks"), "--json"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 4, proc.stderr
+    assert json.loads(proc.stdout)["error"]["code"] == "warehouse_busy"
+    assert "recorded as failed" in _one_line(proc.stderr)
+    manifests = list((tmp_path / "reports" / "busy").glob("*/manifest.json"))
+    assert len(manifests) == 1
+    manifest = json.loads(manifests[0].read_text())
+    assert manifest["status"] == "failed" and manifest["error"]["ename"] == "WarehouseBusy"
+    assert not (tmp_path / "reports" / "busy" / "latest").exists()

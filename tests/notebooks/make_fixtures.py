@@ -37,3 +37,9 @@ nb([("md", "# Exits"), P, ("code", 'import sys\nsys.exit(0)'), ("code", 'print("
 nb([("md", "# No verdict"), P, ("code", 'print("a report without a verdict")')], D + "noverdict.ipynb")
 nb([("md", "# Empty"), ("code", 'db = ""', ["parameters"]), SETUP, VERDICT], D + "empty.ipynb")
 nb([("md", "# No db parameter"), ("code", 'seed = 7', ["parameters"]), SETUP, VERDICT], D + "nodb.ipynb")
+# A cell that meets a busy warehouse: a second process takes the write lock, then the report opens the warehouse.
+nb([("md", "# Busy"), P, SETUP,
+    ("code", 'import subprocess, sys\nholder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); '
+             'print(1, flush=True); sys.stdin.read()", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)\n'
+             'try:\n    holder.stdout.readline()\n    rk.open_warehouse(db)\nfinally:\n    holder.stdin.close()\n    holder.wait()'),
+    VERDICT], D + "busy.ipynb")
