@@ -225,3 +225,14 @@ def test_a_report_cell_that_meets_the_lock_exits_4_and_records_the_run(warehouse
     manifest = json.loads(manifests[0].read_text())
     assert manifest["status"] == "failed" and manifest["error"]["ename"] == "WarehouseBusy"
     assert not (tmp_path / "reports" / "busy" / "latest").exists()
+
+
+def test_a_file_that_is_not_a_warehouse_is_unusable_input_not_an_internal_error(tmp_path, cli_env):
+    # Before: a DuckDB traceback (then: exit 5). It is the user's file that is wrong: exit 2.
+    junk = tmp_path / "notes.duckdb"
+    junk.write_text("not a database\n", encoding="utf-8")
+    proc = subprocess.run(["trainerlab", "schema", "show", "--db", str(junk), "--json"],
+                          capture_output=True, text=True, env=cli_env)
+    assert proc.returncode == 2
+    assert "not a usable warehouse" in _one_line(proc.stderr) and str(junk) in proc.stderr
+    assert json.loads(proc.stdout)["error"]["code"] == "usage"

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     any other exception 5 with one line on stderr (``TRAINERLAB_DEBUG=1``
     re-raises it instead, traceback and all).
     """
-    from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, parse_lock_timeout
+    from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, WarehouseUnusable, parse_lock_timeout
 
     argv = list(sys.argv[1:] if argv is None else argv)
     saved_timeout = os.environ.get(LOCK_TIMEOUT_ENV)  # --lock-timeout sets it for this run only
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code == USAGE and args is not None and _wants_json(argv, args):
             _error_document("usage", _Parser.last_error or "usage error (see stderr)")
         raise
-    except (UsageError, FileNotFoundError) as exc:
+    except (UsageError, FileNotFoundError, WarehouseUnusable) as exc:
         return _fail(verb, USAGE, "usage", str(exc), _wants_json(argv, args))
     except WarehouseBusy as exc:
         return _fail(verb, BUSY, "warehouse_busy", f"warehouse busy: {exc}", _wants_json(argv, args))

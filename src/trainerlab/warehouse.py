@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import paths
 from .schema import CANONICAL_TABLES, apply_migrations
-from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, lock_timeout_from_env  # noqa: F401 (re-exported)
+from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, WarehouseUnusable, lock_timeout_from_env  # noqa: F401
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: `$` would let a final newline through
 
@@ -45,7 +45,7 @@ def _connect_waiting(path: Path, read_only: bool, config: dict, lock_timeout: fl
             waited = time.monotonic() - start
             busy = WarehouseBusy.from_error(exc, path, round(waited, 1))
             if busy is None:
-                raise
+                raise WarehouseUnusable(f"{path}: not a usable warehouse: {' '.join(str(exc).split())}") from exc
             if waited >= timeout:
                 raise busy from None
             time.sleep(min(pause, max(timeout - waited, 0.01)))
@@ -61,7 +61,7 @@ def exclusive(path: str | os.PathLike, lock_timeout: float | None = None) -> Ite
     if target.exists():
         try:
             con = _connect_waiting(target, False, {}, lock_timeout)
-        except duckdb.Error:
+        except WarehouseUnusable:
             con = None  # not a DuckDB file: nothing to wait for
     try:
         yield

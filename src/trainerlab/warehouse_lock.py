@@ -38,6 +38,11 @@ class WarehouseBusy(RuntimeError):
         return cls(m.group("path") or str(path), pid, m.group("program"), waited)
 
 
+class WarehouseUnusable(Exception):
+    """The warehouse path exists but DuckDB cannot open it (not a DuckDB file, a newer
+    storage version, no permission): unusable input (CLI exit 2)."""
+
+
 def lock_timeout_from_env() -> float:
     """``$TRAINERLAB_LOCK_TIMEOUT`` in seconds (default 10); ``ValueError`` if it is not a number >= 0."""
     text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
