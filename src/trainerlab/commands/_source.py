@@ -111,19 +111,21 @@ class Source:
 
 
 @contextlib.contextmanager
-def open_source(args, kind: str, *, column_options: tuple[str, ...] = ()) -> Iterator[Source]:
+def open_source(args, kind: str, *, column_options: tuple[str, ...] = (),
+                plain_options: tuple[str, ...] = ()) -> Iterator[Source]:
     """The verb's data source; the warehouse is opened read-only and closed afterwards.
 
     ``kind`` is the table a ``--format`` FILE is ingested as (``annotations``,
     ``eval_results``, ...). ``column_options`` are the verb's FILE-column options:
     giving one without a plain FILE is a usage error (they name columns of FILE).
+    ``plain_options`` are filter options that also mean something for a plain FILE.
     """
     from ..lab import Lab
 
     file = getattr(args, "file", None)
     fmt = getattr(args, "format", None)
     if file and not fmt:
-        flags = given_filters(args)
+        flags = [f for f in given_filters(args) if f[2:].replace("-", "_") not in plain_options]
         if flags:
             raise UsageError(f"{', '.join(flags)} filter the warehouse or a file read with --format F; "
                              f"a plain FILE is analysed whole (filter it first, or add --format csv/jsonl/...)")
