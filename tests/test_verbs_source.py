@@ -442,3 +442,10 @@ def test_usage_errors_name_the_choices(program, exports, capsys):
     assert "--vendor filter the warehouse or a file read with --format F" in run(
         capsys, ["agreement", exports["csv"], "--vendor", "acme"], code=2)
     assert "no warehouse here" in run(capsys, ["agreement", "--db", program["dir"] / "nope.duckdb"], code=2)
+
+
+def test_the_verbs_offer_exactly_ingest_formats():
+    from trainerlab.commands._source import FORMATS
+    from trainerlab.ingest import FORMATS as INGEST_FORMATS
+
+    assert FORMATS == INGEST_FORMATS

@@ -27,6 +27,9 @@ from typing import Any, Iterator
 from ..cli import UsageError
 
 ANNOTATION_FILTERS = ("task", "start", "end", "vendor", "guideline_version")
+# the formats `trainerlab ingest` reads (trainerlab.ingest.FORMATS; spelled out here so that building
+# the parser imports no pandas: a test checks the two agree)
+FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
 EVAL_FILTERS = ("start", "end", "model_version", "suite", "metric")
 
 # A format's container: how the bytes are laid out, before any tool's flavour.
@@ -43,8 +46,6 @@ _TOOL_NAME = {"label_studio": "a Label Studio export", "prodigy": "a Prodigy exp
 def add_source_options(p, *, evals: bool = False, annotations: bool = True, file_help: str | None = None,
                        formats: bool = True) -> None:
     """FILE (optional), ``--db``, ``--format`` and the filters of the report the verb mirrors."""
-    from ..ingest import FORMATS
-
     if file_help is not None:
         p.add_argument("file", nargs="?", help=file_help)
     g = p.add_argument_group("warehouse (without FILE, or with FILE --format F)")

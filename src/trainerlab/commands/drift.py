@@ -51,7 +51,7 @@ def register(sub) -> None:
     p.add_argument("--end", metavar="DATE", help="warehouse scan: annotations before DATE (exclusive)")
     p.add_argument("--vendor", metavar="V", help="warehouse scan: only this vendor's annotations")
     p.add_argument("--guideline-version", metavar="G", help="warehouse scan: only annotations under this version")
-    from ..ingest import FORMATS
+    from ._source import FORMATS
 
     p.add_argument("--format", dest="format", choices=FORMATS, metavar="F",
                    help="read FILE as `trainerlab ingest annotations` does (" + ", ".join(FORMATS) + ") and scan "

@@ -96,9 +96,8 @@ def _dispatch(args) -> int:
     if head in ("-h", "--help"):
         import sys
 
-        sys.stdout.write(args._errors_parser.format_help().replace("usage: trainerlab errors [FILE|FORM ...]",
-                                                                   "usage: trainerlab errors FILE|FORM ..."))
-        return 0
+        sys.stdout.write(args._errors_parser.format_help())
+        raise SystemExit(0)  # as argparse's own --help does
     if head.startswith("-"):
         return _warehouse(rest)
     handlers = {"run": _run, "name": _name, "modes": _modes, "coverage": _coverage, "add-regression": _add_regression}
