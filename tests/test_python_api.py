@@ -94,3 +94,16 @@ def test_start_here_notebook_runs_with_papermill_on_the_demo_warehouse(demo_db, 
     first_row = raters.splitlines()[1]
     assert "r12" in first_row and "careless" in first_row
     assert any("krippendorff_alpha" in t for t in texts) and any("candidate pass rate" in t for t in texts)
+
+
+def test_make_lab_serves_localhost_with_the_project_kernel_and_the_warehouse(tmp_path):
+    """`make -n lab`: the command it would run (tests never start a server)."""
+    db = tmp_path / "w.duckdb"
+    proc = subprocess.run(["make", "-n", "lab", f"DB={db}", "LAB_PORT=8899"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "ipykernel install --sys-prefix --name trainerlab" in out
+    assert f'TRAINERLAB_DB="{db}"' in out and f'TRAINERLAB_HOME="{ROOT}"' in out
+    assert "jupyter lab --ip 127.0.0.1" in out and "--port 8899" in out and "--no-browser" in out
+    assert "--MappingKernelManager.default_kernel_name=trainerlab" in out
