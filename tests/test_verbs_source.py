@@ -442,6 +442,11 @@ def test_usage_errors_name_the_choices(program, exports, capsys):
     assert "--vendor filter the warehouse or a file read with --format F" in run(
         capsys, ["agreement", exports["csv"], "--vendor", "acme"], code=2)
     assert "no warehouse here" in run(capsys, ["agreement", "--db", program["dir"] / "nope.duckdb"], code=2)
+    assert "no annotations for task 'Tone'; tasks: safety, tone" in run(
+        capsys, ["drift", "--db", db, "--task", "Tone"], code=2)
+    assert "--model required" in run(capsys, ["winrate", "--db", db], code=2)
+    assert "--start apply to the warehouse's preferences (no FILE)" in run(
+        capsys, ["winrate", exports["csv"], "--start", "2026-01-01"], code=2)
 
 
 def test_the_verbs_offer_exactly_ingest_formats():

@@ -135,6 +135,10 @@ def _run(args) -> int:
                     scan = drift.scan_warehouse(wh, **kwargs)
             else:
                 with open_source(args, "annotations") as src:
+                    known = src.lab.tasks()
+                    unknown = [t for t in tasks or [] if t not in known]
+                    if unknown:
+                        raise UsageError(f"no annotations for task {unknown[0]!r}; tasks: {', '.join(known)}")
                     scan = drift.scan_warehouse(src.lab, **kwargs)
                     if src.kind == "warehouse":
                         scan.alerts = drift.match_alerts(src.lab, scan.alerts, _source(args))
