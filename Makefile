@@ -4,7 +4,7 @@ TL        := .venv/bin/trainerlab
 SEED      ?= 7
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: reports test bench setup demo clean
+.PHONY: reports test bench setup demo clean lab
 
 # The main job: environment, demo warehouse, every report, the index.
 # A report that fails does not stop the index: publish still runs (the index shows the
@@ -34,6 +34,18 @@ setup: .venv/.trainerlab-installed
 
 demo: setup
 	$(TL) demo --seed $(SEED)
+
+# JupyterLab for analysts (docs/python.md): 127.0.0.1 only, the project's kernel (registered inside .venv),
+# TRAINERLAB_DB set so that tl.open() opens DB. `make lab DB=path/to/warehouse.duckdb LAB_PORT=8890`.
+DB       ?= $(or $(TRAINERLAB_DB),$(CURDIR)/data/warehouse.duckdb)
+LAB_PORT ?= 8888
+# containers often run as root, and JupyterLab refuses root without --allow-root
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: setup
+	$(PY) -m ipykernel install --sys-prefix --name trainerlab --display-name "Python (trainerlab)" >/dev/null
+	TRAINERLAB_DB="$(abspath $(DB))" TRAINERLAB_HOME="$(CURDIR)" $(PY) -m jupyter lab --ip 127.0.0.1 \
+	  --port $(LAB_PORT) --no-browser --ServerApp.root_dir="$(CURDIR)/notebooks" \
+	  --MappingKernelManager.default_kernel_name=trainerlab $(LAB_ROOT)
 
 clean:
 	rm -rf .venv data/warehouse.duckdb data/cache reports/*/ reports/index.html

@@ -1082,16 +1082,26 @@ def _prepare_table(wh, table: str, *, time: str, entity: str, label: str, gold: 
     return {"n_in": int(counts["n_in"]), "excluded": {k: v for k, v in excluded.items() if v}}
 
 
-def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str = "week") -> dict:
-    """``drift_src`` from the warehouse's annotations, joined to the newest gold label."""
+def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str = "week",
+                       filters: dict | None = None) -> dict:
+    """``drift_src`` from the warehouse's annotations, joined to the newest gold label.
+
+    ``filters`` (``start``, ``end``, ``vendor``, ``guideline_version``, ...: see
+    :func:`trainerlab.lab.where_clause`) select the annotations, as bound parameters."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
     _quiet(wh)
+    from .lab import where_clause
+
     params: list = []
     task_filter = ""
     if tasks:
         task_filter = " AND a.task IN (" + ", ".join("?" for _ in tasks) + ")"
         params.extend(tasks)
+    if filters:
+        extra_sql, extra_params = where_clause("annotations", "a", **filters)
+        task_filter += f" AND {extra_sql}"
+        params.extend(extra_params)
     wh.execute(
         "CREATE OR REPLACE TEMP TABLE drift_src AS "
         "WITH g AS (SELECT item_id, task, gold_label FROM ("
@@ -1102,7 +1112,7 @@ def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str 
         "a.annotated_at AS t FROM annotations a LEFT JOIN g ON g.item_id = a.item_id AND g.task = a.task "
         f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}) "
         + _NUMBER_PERIODS, params)
-    n_in = int(wh.scalar("SELECT count(*) FROM annotations" + (" WHERE task IN (" + ", ".join("?" for _ in tasks) + ")" if tasks else ""), params))
+    n_in = int(wh.scalar("SELECT count(*) FROM annotations a WHERE TRUE" + task_filter, params))
     skipped = int(wh.scalar("SELECT count(*) FROM annotations a WHERE (a.annotated_at IS NULL OR a.label IS NULL)"
                             + task_filter, params))
     return {"n_in": n_in, "excluded": {"missing annotated_at or label (skips)": skipped} if skipped else {}}
@@ -2294,7 +2304,7 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
 # =============================================================================
 # The warehouse scan: annotations, guideline impact, input drift
 # =============================================================================
-def _prepare_warehouse_filtered(wh, tasks, granularity, dataset) -> dict:
+def _prepare_warehouse_filtered(wh, tasks, granularity, dataset, filters: dict | None = None) -> dict:
     """``drift_src`` from the warehouse; tasks default to those with timestamped annotations."""
     if tasks is None:
         tasks = wh.query("SELECT DISTINCT task FROM annotations WHERE annotated_at IS NOT NULL ORDER BY task")["task"].tolist()
@@ -2304,7 +2314,7 @@ def _prepare_warehouse_filtered(wh, tasks, granularity, dataset) -> dict:
         tasks = [t for t in tasks if t in ids]
     if not tasks:
         raise ValueError("no timestamped annotations to scan" + (f" in dataset {dataset!r}" if dataset else ""))
-    acct = _prepare_warehouse(wh, tasks, granularity)
+    acct = _prepare_warehouse(wh, tasks, granularity, filters)
     if dataset is not None:
         wh.execute("DELETE FROM drift_src WHERE item NOT IN (SELECT item_id FROM items WHERE dataset = ?)", [dataset])
     acct["tasks"] = list(tasks)
@@ -2547,7 +2557,7 @@ def input_drift(wh, windows: pd.DataFrame, cfg: DriftConfig | None = None, text:
 def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | None = None, granularity: str = "week",
                    reference=None, current=None, reference_end=None, config: DriftConfig | None = None,
                    guideline: bool = True, inputs: bool = True, text: bool = True,
-                   treated: Sequence[str] | None = None) -> DriftScan:
+                   treated: Sequence[str] | None = None, filters: dict | None = None) -> DriftScan:
     """The full drift scan of the annotation program in the warehouse.
 
     Parameters
@@ -2566,6 +2576,9 @@ def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | Non
     treated : the tasks the latest guideline version was written for (the
         difference-in-differences' treated group); default: the change log
         (``guideline_changes``), see :func:`guideline_impact`.
+    filters : only the annotations matching these (``start``, ``end``, ``vendor``,
+        ``guideline_version``; see :func:`trainerlab.lab.where_clause`), bound as
+        parameters. Input drift still reads every item of the periods.
 
     Returns
     -------
@@ -2574,7 +2587,7 @@ def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | Non
     the start of its period (e.g. the Monday of the week).
     """
     cfg = config or DriftConfig()
-    acct = _prepare_warehouse_filtered(wh, tasks, granularity, dataset)
+    acct = _prepare_warehouse_filtered(wh, tasks, granularity, dataset, filters)
     if not wh.scalar("SELECT count(*) FROM drift_src"):
         raise ValueError("no annotations to scan")
     scan = _scan_source(wh, acct, cfg, reference=reference, current=current, reference_end=reference_end,

@@ -1764,7 +1764,7 @@ def judge_labels_from_warehouse(wh, judge_id: str, task: str) -> pd.DataFrame:
                     "ORDER BY item_id", [judge_id, task])
 
 
-def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int = 0) -> pd.DataFrame:
+def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int = 0, **filters) -> pd.DataFrame:
     """Reference labels of one task: ``item``, ``label``.
 
     ``consensus``: the strict majority of the human raters of each item with at
@@ -1787,7 +1787,7 @@ def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int
         raise ValueError(f"reference must be consensus, gold or truth, not {source!r}")
     from .annotators import majority_vote
 
-    r = A.ratings_from_warehouse(wh, task)
+    r = A.ratings_from_warehouse(wh, task, **filters)
     r = r[~_missing(r["label"])]
     if r.empty or r["rater"].nunique() < 1:
         return pd.DataFrame({"item": [], "label": []})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..cli import UsageError, add_json, emit
+from ._source import ANNOTATION_FILTERS, add_source_options, filters, open_source, resolve_task
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 WEIGHTS = ("none", "linear", "quadratic")
@@ -11,18 +12,23 @@ def register(sub) -> None:
     p = sub.add_parser(
         "agreement", help="inter-annotator agreement: kappas, Gwet's AC, Krippendorff's alpha, with CIs",
         description="Agreement of the ratings in FILE (CSV, JSONL or Parquet; one row per rating: item, rater, "
-                    "label). Prints percent agreement, Cohen's kappa (exactly two raters), Scott's pi, Fleiss' "
+                    "label), in a tool's export read with --format (label_studio, prodigy, ...), or, without FILE, "
+                    "of one task in the warehouse (--db, --task; with the agreement report's filters). Prints percent agreement, Cohen's kappa (exactly two raters), Scott's pi, Fleiss' "
                     "kappa, Conger's kappa, Brennan-Prediger, Gwet's AC1/AC2 and Krippendorff's alpha, each with "
                     "a unit-bootstrap confidence interval. Weights apply to the kappa family and Gwet's AC (AC2 "
                     "when weighted); alpha's metric follows --level. Empty labels are missing ratings; units with "
                     "one rating are excluded and counted; undefined coefficients are null with a reason.",
-        epilog="Example: trainerlab agreement ratings.csv --item item_id --rater annotator_id --label label "
-               "--level ordinal --weights quadratic --categories 1,2,3,4,5 --json")
-    p.add_argument("file", help="ratings file (.csv, .tsv, .jsonl, .parquet; .gz allowed for text)")
-    p.add_argument("--item", default="item", help="column with the item (unit) id (default: item)")
-    p.add_argument("--rater", default="rater", help="column with the rater id (default: rater)")
-    p.add_argument("--label", default="label", help="column with the label (default: label)")
-    p.add_argument("--level", default="nominal", choices=LEVELS, help="level of measurement for alpha's metric")
+        epilog="Examples: trainerlab agreement ratings.csv --item item_id --rater annotator_id --label label "
+               "--level ordinal --weights quadratic --categories 1,2,3,4,5 --json\n"
+               "  trainerlab agreement export.json --format label_studio --task sentiment --json\n"
+               "  trainerlab agreement --db data/warehouse.duckdb --task safety --start 2026-03-02 --vendor acme --json")
+    add_source_options(p, file_help="ratings file (.csv, .tsv, .jsonl, .parquet; .gz allowed for text); "
+                                    "omit to read the warehouse")
+    p.add_argument("--item", help="FILE's column with the item (unit) id (default: item)")
+    p.add_argument("--rater", help="FILE's column with the rater id (default: rater)")
+    p.add_argument("--label", help="FILE's column with the label (default: label)")
+    p.add_argument("--level", choices=LEVELS, help="level of measurement for alpha's metric (default: the task's "
+                                                   "label schema in the warehouse, else nominal)")
     p.add_argument("--weights", default="none", choices=WEIGHTS,
                    help="agreement weights for the kappa family and Gwet's AC (default: none)")
     p.add_argument("--categories", help="the ordered category domain, comma-separated (default: the labels seen, "
@@ -60,6 +66,19 @@ def read_ratings(path: str, item: str, rater: str, label: str, extra=()):
     return frame
 
 
+def ratings_source(src, args, extra_columns=()):
+    """(frame, item, rater, label, task, schema) of the task in a warehouse-like source."""
+    from ..labels import get_schema
+
+    task = resolve_task(src, args)
+    flt = filters(args, ANNOTATION_FILTERS)
+    flt["task"] = task
+    frame = src.lab.annotations(columns=["item_id", "annotator_id", "label", *extra_columns], **flt)
+    if frame.empty:
+        raise UsageError(f"{src.path}: no annotations of task {task!r} match these filters")
+    return frame, "item_id", "annotator_id", "label", task, get_schema(src.lab, task)
+
+
 def _run(args) -> int:
     from .. import agreement as A
 
@@ -67,14 +86,30 @@ def _run(args) -> int:
         raise UsageError("--n-boot must be 0 or more")
     if not 0 < args.ci < 1:
         raise UsageError("--ci must be between 0 and 1")
-    frame = read_ratings(args.file, args.item, args.rater, args.label)
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
-    try:
-        result = A.agreement_summary(frame, args.item, args.rater, args.label, level=args.level,
-                                     weights=args.weights, categories=cats, n_boot=args.n_boot, seed=args.seed,
-                                     ci=args.ci)
-    except ValueError as exc:
-        raise UsageError(f"{args.file}: {exc}") from exc
-    result = {"file": args.file, **result}
+    level = args.level
+    task = None
+    with open_source(args, "annotations", column_options=("item", "rater", "label")) as src:
+        if src.canonical:
+            frame, item, rater, label, task, schema = ratings_source(src, args)
+            if schema and not schema["provisional"]:  # an explicit schema: its level and ordered categories
+                level = level or schema["level"]
+                cats = cats or schema["categories"]
+        else:
+            item, rater, label = args.item or "item", args.rater or "rater", args.label or "label"
+            frame = read_ratings(args.file, item, rater, label)
+        where = args.file or src.path
+        try:
+            result = A.agreement_summary(frame, item, rater, label, level=level or "nominal",
+                                         weights=args.weights, categories=cats, n_boot=args.n_boot, seed=args.seed,
+                                         ci=args.ci)
+        except ValueError as exc:
+            raise UsageError(f"{where}: {exc}") from exc
+        head = {"file": args.file, "source": src.describe(), "task": task,
+                "filters": filters(args, ANNOTATION_FILTERS[1:])}
+        notes = list(src.notes)
+    result = {**head, **result}
+    if notes:
+        result["notes"] = notes
     emit(args, result, _text)
     return 0

@@ -4,22 +4,26 @@ from __future__ import annotations
 import math
 
 from ..cli import UsageError, add_json, emit
+from ._source import ANNOTATION_FILTERS, add_source_options, filters, open_source
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "annotators", help="rater quality: Dawid-Skene score and flags, accuracy against gold, consensus agreement",
-        description="Per rater in FILE (CSV, JSONL or Parquet; one row per rating): the number of ratings, "
+        description="Per rater in FILE (CSV, JSONL or Parquet; one row per rating; a tool's export with "
+                    "--format) or, without FILE, in one task of the warehouse (--db, --task, with the agreement "
+                    "report's filters; gold from the warehouse's gold table, newest gold set version): the number of ratings, "
                     "accuracy against gold with a Wilson interval (with --gold), agreement with the "
                     "leave-one-out majority of the other raters, the Dawid-Skene quality score (chance-corrected "
                     "accuracy against the latent true label: 1 perfect, about 0 random) and a flag "
                     "('careless': quality below 0.3; 'outlier': far below the other raters).",
         epilog="Example: trainerlab annotators ratings.csv --item item_id --rater annotator_id --label label "
-               "--gold gold.csv --gold-item item_id --gold-label gold_label --json")
-    p.add_argument("file", help="ratings file (.csv, .tsv, .jsonl, .parquet)")
-    p.add_argument("--item", default="item", help="column with the item id (default: item)")
-    p.add_argument("--rater", default="rater", help="column with the rater id (default: rater)")
-    p.add_argument("--label", default="label", help="column with the label (default: label)")
+               "--gold gold.csv --gold-item item_id --gold-label gold_label --json\n"
+               "  trainerlab annotators --db data/warehouse.duckdb --task safety --vendor acme --json")
+    add_source_options(p, file_help="ratings file (.csv, .tsv, .jsonl, .parquet); omit to read the warehouse")
+    p.add_argument("--item", help="FILE's column with the item id (default: item)")
+    p.add_argument("--rater", help="FILE's column with the rater id (default: rater)")
+    p.add_argument("--label", help="FILE's column with the label (default: label)")
     p.add_argument("--categories", help="the category domain, comma-separated (default: the labels seen)")
     p.add_argument("--gold", metavar="FILE", help="gold labels file; its items' true labels are clamped")
     p.add_argument("--gold-item", help="gold file's item column (default: the --item name)")
@@ -56,22 +60,41 @@ def _text(r: dict) -> str:
 def _run(args) -> int:
     from .. import annotators as N
     from ._tables import read_table
+    from .agreement import ratings_source
 
     if args.n_boot < 0:
         raise UsageError("--n-boot must be 0 or more")
-    frame = read_table(args.file, [args.item, args.rater, args.label])
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
-    gold = None
-    gold_item = args.gold_item or args.item
-    gold_label = args.gold_label or args.label
-    if args.gold:
-        gold = read_table(args.gold, [gold_item, gold_label])
+    task = None
+    with open_source(args, "annotations", column_options=("item", "rater", "label")) as src:
+        if src.canonical:
+            frame, item, rater, label, task, schema = ratings_source(src, args)
+            if cats is None and schema and not schema["provisional"]:
+                cats = schema["categories"]
+            gold_item, gold_label = args.gold_item or "item_id", args.gold_label or "gold_label"
+            if args.gold:
+                gold = read_table(args.gold, [gold_item, gold_label])
+            else:
+                gold = src.lab.gold(task=task, latest=True, columns=["item_id", "gold_label"])
+                gold_item, gold_label = "item_id", "gold_label"
+                gold = gold if len(gold) else None
+        else:
+            item, rater, label = args.item or "item", args.rater or "rater", args.label or "label"
+            frame = read_table(args.file, [item, rater, label])
+            gold = None
+            gold_item = args.gold_item or item
+            gold_label = args.gold_label or label
+            if args.gold:
+                gold = read_table(args.gold, [gold_item, gold_label])
+        source = src.describe()
+        notes = list(src.notes)
+    where = args.file or source["path"]
     try:
-        report, model = N.rater_report(frame, args.item, args.rater, args.label, categories=cats, gold=gold,
+        report, model = N.rater_report(frame, item, rater, label, categories=cats, gold=gold,
                                        gold_item=gold_item, gold_label=gold_label, seed=args.seed,
                                        n_boot=args.n_boot, tolerance=args.tolerance)
     except ValueError as exc:
-        raise UsageError(f"{args.gold if str(exc).startswith('gold') else args.file}: {exc}") from exc
+        raise UsageError(f"{args.gold if str(exc).startswith('gold') else where}: {exc}") from exc
     raters = []
     for row in report.itertuples(index=False):
         acc = None
@@ -83,11 +106,14 @@ def _run(args) -> int:
                        "quality": _num(row.quality), "flag": row.flag,
                        "quality_ci_low": _num(row.quality_ci_low), "quality_ci_high": _num(row.quality_ci_high),
                        "reason": row.reason})
-    result = {"file": args.file, "n_raters": len(model.raters_), "n_items": len(model.items_),
+    result = {"file": args.file, "source": source, "task": task, "filters": filters(args, ANNOTATION_FILTERS[1:]),
+              "n_raters": len(model.raters_), "n_items": len(model.items_),
               "n_ratings": int(model.n_ratings_.sum()), "categories": [str(c) for c in model.classes_],
               "n_gold_items": model.n_gold_ if gold is not None else None,
               "model": {"method": "Dawid-Skene EM", "n_iter": model.n_iter_, "converged": bool(model.converged_),
                         "seed": args.seed},
               "raters": raters}
+    if notes:
+        result["notes"] = notes
     emit(args, result, _text)
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..cli import NEGATIVE, OK, PARTIAL, UsageError, add_db, add_json, emit
+from ._source import check_plain_table, filters, open_source
 
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
 
@@ -27,7 +28,8 @@ def register(sub) -> None:
     p.add_argument("--label", help="label column")
     p.add_argument("--gold-label", help="gold label column (empty where the item is not gold)")
     p.add_argument("--item", help="item column: enables consensus agreement, peers on the same items and weekly alpha")
-    p.add_argument("--task", help="task column (one label domain per task)")
+    p.add_argument("--task", help="FILE: the task column (one label domain per task); warehouse or FILE with "
+                                  "--format: the task(s) to scan, comma-separated (default: every task)")
     p.add_argument("--granularity", choices=GRANULARITIES,
                    help="bucket a date/time column into periods (warehouse default: week)")
     p.add_argument("--reference-end", metavar="VALUE",
@@ -45,6 +47,15 @@ def register(sub) -> None:
                    help="warehouse scan: the tasks the latest guideline version was written for (the "
                         "difference-in-differences' treated group; default: the guideline_changes log)")
     p.add_argument("--no-text", action="store_true", help="warehouse scan: skip the prompt-text domain classifier")
+    p.add_argument("--start", metavar="DATE", help="warehouse scan: annotations from DATE (inclusive)")
+    p.add_argument("--end", metavar="DATE", help="warehouse scan: annotations before DATE (exclusive)")
+    p.add_argument("--vendor", metavar="V", help="warehouse scan: only this vendor's annotations")
+    p.add_argument("--guideline-version", metavar="G", help="warehouse scan: only annotations under this version")
+    from ._source import FORMATS
+
+    p.add_argument("--format", dest="format", choices=FORMATS, metavar="F",
+                   help="read FILE as `trainerlab ingest annotations` does (" + ", ".join(FORMATS) + ") and scan "
+                        "it like the warehouse")
     p.add_argument("--record", action="store_true",
                    help="write the alerts to the warehouse's alerts table (--db) and report new/ongoing/resolved")
     add_db(p)
@@ -63,7 +74,7 @@ def _text(doc: dict) -> str:
         return "-" if v is None or v != v else format(v, fmt)
 
     for a in doc["alerts"]:
-        task = ("task " + a["task"]) if a.get("task") else ""
+        task = ("task " + a["task"]) if isinstance(a.get("task"), str) and a["task"] else ""
         lines.append(f"  [{a['status']}] {a['signal']:<20} {a['entity']:<14} {task:<18} since {a['since']}  "
                      f"magnitude {num(a['magnitude'], '+.3f')}  p {num(a['p_value'], '.3g')}")
     for r in doc.get("resolved", []):
@@ -90,30 +101,48 @@ def _run(args) -> int:
     current = None
     if args.current_start or args.current_end:
         current = (args.current_start, args.current_end)
+    flt = filters(args, ("start", "end", "vendor", "guideline_version"))
     try:
-        if args.file:
+        if args.file and not args.format:
             missing = [f"--{n}" for n in ("time", "entity", "label") if not getattr(args, n)]
             if missing:
                 raise UsageError(f"{args.file}: {', '.join(missing)} required (the columns to scan)")
+            if flt:
+                raise UsageError(f"{', '.join('--' + k.replace('_', '-') for k in flt)} "
+                                 "filter the warehouse or a FILE read with --format F; a plain FILE is scanned whole")
+            check_plain_table(args.file)
             scan = drift.scan_file(args.file, time=args.time, entity=args.entity, label=args.label,
                                    gold=args.gold_label, item=args.item, task=args.task,
                                    granularity=args.granularity, reference_end=args.reference_end,
                                    current=current, config=cfg)
             source = f"file:{Path(args.file).resolve()}"
         else:
-            given = [f"--{n.replace('_', '-')}" for n in ("time", "entity", "label", "gold_label", "item", "task")
+            given = [f"--{n.replace('_', '-')}" for n in ("time", "entity", "label", "gold_label", "item")
                      if getattr(args, n)]
             if given:
-                raise UsageError(f"{', '.join(given)} name columns of FILE; without FILE the warehouse's "
-                                 "annotations are scanned")
-            ensure_exists(args.db)
-            with connect(args.db, read_only=not args.record) as wh:
-                scan = drift.scan_warehouse(wh, dataset=args.dataset, granularity=args.granularity or "week",
-                                            reference_end=args.reference_end, current=current, config=cfg,
-                                            text=not args.no_text, treated=_tasks(args.treated))
-                if not args.record:
-                    scan.alerts = drift.match_alerts(wh, scan.alerts, _source(args))
-            source = _source(args)
+                raise UsageError(f"{', '.join(given)} name columns of a plain FILE; without FILE the warehouse's "
+                                 "annotations are scanned (their columns are the canonical ones, as in a FILE read "
+                                 "with --format)")
+            if args.file and args.record:
+                raise UsageError("--record writes alerts to the warehouse; it does not apply to a FILE")
+            args.task, tasks = None, _tasks(args.task)
+            kwargs = dict(tasks=tasks, dataset=args.dataset, granularity=args.granularity or "week",
+                          reference_end=args.reference_end, current=current, config=cfg, text=not args.no_text,
+                          treated=_tasks(args.treated), filters=flt)
+            if args.record:
+                ensure_exists(args.db)
+                with connect(args.db) as wh:
+                    scan = drift.scan_warehouse(wh, **kwargs)
+            else:
+                with open_source(args, "annotations") as src:
+                    known = src.lab.tasks()
+                    unknown = [t for t in tasks or [] if t not in known]
+                    if unknown:
+                        raise UsageError(f"no annotations for task {unknown[0]!r}; tasks: {', '.join(known)}")
+                    scan = drift.scan_warehouse(src.lab, **kwargs)
+                    if src.kind == "warehouse":
+                        scan.alerts = drift.match_alerts(src.lab, scan.alerts, _source(args))
+            source = _source(args) if not args.file else f"file:{Path(args.file).resolve()}"
     except (ValueError, KeyError) as exc:
         raise UsageError(str(exc).strip("'\"")) from exc
     doc = scan.to_json()
@@ -144,4 +173,7 @@ def _tasks(value: str | None) -> list[str] | None:
 
 
 def _source(args) -> str:
-    return "warehouse" + (f":{args.dataset}" if args.dataset else "")
+    """The alerts' source key: the same scan (dataset and filters) tracks the same alerts."""
+    parts = [f"{args.dataset}"] if args.dataset else []
+    parts += [f"{k}={v}" for k, v in filters(args, ("start", "end", "vendor", "guideline_version")).items()]
+    return "warehouse" + (":" + ",".join(parts) if parts else "")

@@ -4,6 +4,7 @@ and turn incidents into regression cases.
 Forms (the first word after ``errors`` picks one):
 
   trainerlab errors FILE --text COL [--min-cluster-size N] [--seed S] [--json]
+  trainerlab errors [--db PATH] [--model-version V] [--suite S] [--start D] [--end D] [--text response] [--json]
   trainerlab errors run [--model-version V] [--suite S] [--start D] [--end D] [--text response] [--db PATH] [--json]
   trainerlab errors name --run RUN --cluster N --name NAME [--note TEXT] [--db PATH]
   trainerlab errors modes [--db PATH] [--json]
@@ -26,6 +27,9 @@ keywords), seeded and reproducible; the outlier share is always reported.
       cluster the texts of a CSV, JSONL or Parquet file; --json prints
       {"n_texts", "n_clusters", "outlier_share", "clusters": [{"id", "size", "keywords"}],
        "assignments": [cluster per input row, -1 = outlier]}
+  trainerlab errors [--db PATH] [--model-version V] [--suite S] [--start D] [--end D] [--text response]
+      the same clustering of the warehouse's failing eval items (passed = false), read-only:
+      the same JSON with "ids" = their item ids (nothing is saved; `errors run` saves a run)
   trainerlab errors run [--model-version V] [--suite S] [--start D] [--end D] [--text response]
       cluster the warehouse's failing eval items and save the run (prints its run id)
   trainerlab errors name --run RUN --cluster N --name NAME [--note TEXT]
@@ -39,12 +43,15 @@ keywords), seeded and reproducible; the outlier share is always reported.
 
 
 def register(sub) -> None:
+    # prefix "+" so that every word after `errors` (also "--db ...", the warehouse form) reaches the
+    # dispatcher; argparse cannot start a REMAINDER with an option. --help is answered there.
     p = sub.add_parser("errors", help="failure-mode clustering, coverage and gaps, regression cases",
                        description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="Exit codes: 0 success, 1 coverage below target (coverage form), 2 unusable input or usage.")
+                       epilog="Exit codes: 0 success, 1 coverage below target (coverage form), 2 unusable input or usage.",
+                       prefix_chars="+", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="FILE|FORM ...",
                    help="a file to cluster, or one of: " + ", ".join(FORMS))
-    p.set_defaults(func=_dispatch)
+    p.set_defaults(func=_dispatch, _errors_parser=p)
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -86,6 +93,13 @@ def _dispatch(args) -> int:
     if not rest:
         raise UsageError("give a FILE to cluster or a form (" + ", ".join(FORMS) + "); see `trainerlab errors --help`")
     head, tail = rest[0], rest[1:]
+    if head in ("-h", "--help"):
+        import sys
+
+        sys.stdout.write(args._errors_parser.format_help())
+        raise SystemExit(0)  # as argparse's own --help does
+    if head.startswith("-"):
+        return _warehouse(rest)
     handlers = {"run": _run, "name": _name, "modes": _modes, "coverage": _coverage, "add-regression": _add_regression}
     if head in handlers:
         return handlers[head](tail)
@@ -104,8 +118,10 @@ def _file(argv) -> int:
     a = p.parse_args(argv)
     if a.min_cluster_size is not None and a.min_cluster_size < 2:
         raise UsageError("--min-cluster-size must be at least 2")
+    from ._source import check_plain_table
     from ._tables import read_table
 
+    check_plain_table(a.file)
     frame = read_table(a.file, [a.text] + ([a.id] if a.id else []))
     from .. import errors
 
@@ -113,9 +129,49 @@ def _file(argv) -> int:
                                     reduce_outliers=a.reduce_outliers)
     model.fit(frame[a.text].tolist())
     result = model.summary()
-    result = {"file": a.file, "text_column": a.text, **result}
+    result = {"file": a.file, "source": {"kind": "file", "path": a.file}, "text_column": a.text, **result}
     if a.id:
         result["ids"] = frame[a.id].astype(str).tolist()
+    emit(a, result, _cluster_text)
+    return 0
+
+
+def _warehouse(argv) -> int:
+    p = _parser("", "Cluster the warehouse's failing eval items (eval_results.passed = false), read-only; the "
+                    "JSON is FILE's, with \"ids\" = the item ids (nothing is saved: `errors run` saves a run).")
+    p.prog = "trainerlab errors"
+    p.add_argument("--model-version", metavar="V")
+    p.add_argument("--suite", metavar="S")
+    p.add_argument("--eval-run", metavar="RUN_ID", help="one eval run (eval_results.run_id)")
+    p.add_argument("--start", metavar="DATE", help="items seen on or after DATE")
+    p.add_argument("--end", metavar="DATE", help="items seen before DATE")
+    p.add_argument("--text", default="response", choices=("response", "prompt", "prompt_response", "comment"))
+    _add_cluster_options(p)
+    add_db(p)
+    add_json(p)
+    a = p.parse_args(argv)
+    if a.min_cluster_size is not None and a.min_cluster_size < 2:
+        raise UsageError("--min-cluster-size must be at least 2")
+    from .. import errors
+    from ._source import open_source
+
+    a.file = None
+    with open_source(a, "eval_results") as src:
+        try:
+            failures = errors.load_failures(src.lab, model_version=a.model_version, suite=a.suite,
+                                            run_id=a.eval_run, start=a.start, end=a.end, text=a.text)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        source = src.describe()
+    if failures.empty:
+        raise UsageError("no failing eval results match these filters")
+    model = errors.FailureClusterer(min_cluster_size=a.min_cluster_size, seed=a.seed, merge=_merge_value(a.merge),
+                                    reduce_outliers=a.reduce_outliers)
+    model.fit(failures["text"].tolist())
+    result = {"file": None, "source": source, "text_column": a.text, **model.summary(),
+              "ids": failures["item_id"].astype(str).tolist(),
+              "selection": {k: v for k, v in {"model_version": a.model_version, "suite": a.suite,
+                                               "eval_run": a.eval_run, "start": a.start, "end": a.end}.items() if v}}
     emit(a, result, _cluster_text)
     return 0
 

@@ -3,6 +3,7 @@ baseline per segment, with CIs, Benjamini-Hochberg and a minimum-n rule."""
 from __future__ import annotations
 
 from ..cli import NEGATIVE, UsageError, add_json, emit
+from ._source import add_source_options, eval_frame, filters, open_source, outcome_column
 
 _BOOL = {"true": 1.0, "false": 0.0, "pass": 1.0, "fail": 0.0, "passed": 1.0, "failed": 0.0, "yes": 1.0, "no": 0.0}
 
@@ -10,7 +11,10 @@ _BOOL = {"true": 1.0, "false": 0.0, "pass": 1.0, "fail": 0.0, "passed": 1.0, "fa
 def register(sub) -> None:
     p = sub.add_parser(
         "fairness", help="per-segment estimates, CIs and flags (segment vs rest, or did the update help everyone?)",
-        description="Reads a CSV, JSONL or Parquet file (.gz transparently). Without --model: each segment's "
+        description="Reads a CSV, JSONL or Parquet file (.gz transparently; with --format as `trainerlab ingest "
+                    "eval_results` reads it) or, without FILE, the warehouse's eval_results joined to items "
+                    "(--segment language|intent|category|..., --outcome passed|score; with --exposure, the "
+                    "interactions table per segment). Without --model: each segment's "
                     "outcome against the rest of the data (pass rate: Newcombe difference and Katz risk ratio; "
                     "numeric score: Welch; with --exposure: incidents per 1,000 with exact Poisson CIs and the "
                     "exact conditional rate ratio). With --model/--baseline/--candidate: candidate against "
@@ -22,10 +26,14 @@ def register(sub) -> None:
                "--baseline v1.0 --candidate v1.1 --item item_id\n"
                "  trainerlab fairness traffic.csv --segment language --outcome n_unsafe --exposure "
                "n_interactions --lower-is-better")
-    p.add_argument("file", help="long format: one row per unit (or per cell with --exposure)")
+    add_source_options(p, evals=True, annotations=False,
+                       file_help="long format: one row per unit (or per cell with --exposure); omit to read the "
+                                 "warehouse")
     p.add_argument("--segment", required=True, help="segment column (language, region, intent group, ...)")
-    p.add_argument("--outcome", required=True, help="outcome column: 0/1, true/false, pass/fail, a score or a count")
-    p.add_argument("--model", help="model version column (with --baseline and --candidate)")
+    p.add_argument("--outcome", help="outcome column: 0/1, true/false, pass/fail, a score or a count "
+                                     "(warehouse: passed, the default when present, or score)")
+    p.add_argument("--model", help="FILE's model version column (with --baseline and --candidate; the warehouse "
+                                   "uses model_version)")
     p.add_argument("--baseline", help="baseline version (a value of --model)")
     p.add_argument("--candidate", help="candidate version (a value of --model)")
     p.add_argument("--item", help="item id column: pair candidate and baseline on items")
@@ -83,49 +91,105 @@ def _run(args) -> int:
         raise UsageError("--alpha must lie between 0 and 1")
     if args.min_n < 1:
         raise UsageError("--min-n must be >= 1")
-    compare = [args.model, args.baseline, args.candidate]
-    if any(compare) and not all(compare):
-        raise UsageError("--model, --baseline and --candidate go together")
-    if args.item and not args.model:
-        raise UsageError("--item pairs candidate and baseline: give --model, --baseline and --candidate")
-    cols = [c for c in (args.segment, args.outcome, args.model, args.item, args.exposure) if c]
-    try:
-        frame = read_table(args.file, cols)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from exc
-    frame = _numeric(frame, args.outcome, args.file)
-    if args.exposure:
-        frame = _numeric(frame, args.exposure, args.file)
+    with open_source(args, "eval_results", column_options=("model",)) as src:
+        if src.canonical:
+            frame, model, item, outcome, exposure, chosen = _warehouse_frame(src, args)
+            where = src.path
+        else:
+            chosen = {}
+            model, item, outcome, exposure, where = args.model, args.item, args.outcome, args.exposure, args.file
+            if not outcome:
+                raise UsageError(f"{args.file}: --outcome required (FILE's column)")
+            compare = [model, args.baseline, args.candidate]
+            if any(compare) and not all(compare):
+                raise UsageError("--model, --baseline and --candidate go together")
+            if item and not model:
+                raise UsageError("--item pairs candidate and baseline: give --model, --baseline and --candidate")
+            cols = [c for c in (args.segment, outcome, model, item, exposure) if c]
+            try:
+                frame = read_table(args.file, cols)
+            except FileNotFoundError as exc:
+                raise UsageError(str(exc)) from exc
+        source, notes = src.describe(), list(src.notes)
+    frame = _numeric(frame, outcome, where)
+    if exposure:
+        frame = _numeric(frame, exposure, where)
     if frame[args.segment].isna().any():
         line = frame.index[frame[args.segment].isna()][0]
-        raise UsageError(f"{args.file}: line {line}, column {args.segment!r}: empty segment")
+        raise UsageError(f"{where}: line {line}, column {args.segment!r}: empty segment")
     frame[args.segment] = frame[args.segment].astype(str)
     try:
-        if args.model:
-            present = set(frame[args.model].astype(str))
+        if model:
+            present = set(frame[model].astype(str))
             for v in (args.baseline, args.candidate):
                 if v not in present:
-                    raise UsageError(f"{args.file}: column {args.model!r} has no rows for {v!r}")
+                    raise UsageError(f"{where}: column {model!r} has no rows for {v!r}")
             table = fairness.model_change_by_segment(
-                frame, args.segment, args.outcome, args.model, args.baseline, args.candidate, item=args.item,
-                exposure=args.exposure, min_n=args.min_n, alpha=args.alpha, correction=args.correction,
+                frame, args.segment, outcome, model, args.baseline, args.candidate, item=item,
+                exposure=exposure, min_n=args.min_n, alpha=args.alpha, correction=args.correction,
                 higher_is_better=not args.lower_is_better)
         else:
             table = fairness.segment_disparities(
-                frame, args.segment, args.outcome, exposure=args.exposure, min_n=args.min_n, alpha=args.alpha,
+                frame, args.segment, outcome, exposure=exposure, min_n=args.min_n, alpha=args.alpha,
                 correction=args.correction, higher_is_better=not args.lower_is_better)
     except (ValueError, KeyError) as exc:
-        raise UsageError(f"{args.file}: {exc}") from exc
+        raise UsageError(f"{where}: {exc}") from exc
     records = table.to_dict(orient="records")
     clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
              for row in records]
     worse = [row["segment"] for row in clean if row.get("direction") == "worse"]
     methods = sorted({str(m) for m in table["method"].dropna()})
-    result = {"file": str(args.file), "segment_column": args.segment, "outcome": args.outcome,
-              "baseline": args.baseline, "candidate": args.candidate, "paired_on": args.item,
-              "exposure": args.exposure, "min_n": args.min_n, "alpha": args.alpha, "correction": args.correction,
+    result = {"file": str(args.file), "segment_column": args.segment, "outcome": outcome,
+              "baseline": args.baseline, "candidate": args.candidate, "paired_on": item,
+              "exposure": exposure, "min_n": args.min_n, "alpha": args.alpha, "correction": args.correction,
               "method": "; ".join(methods) or "none (no segment has enough data)",
               "worse": worse, "not_enough_data": [r["segment"] for r in clean if r["status"] == "not enough data"],
-              "segments": clean}
+              "segments": clean, "source": source}
+    if chosen:
+        result["selection"] = chosen
+    if notes:
+        result["notes"] = notes
     emit(args, result, _text)
     return NEGATIVE if worse else 0
+
+
+def _warehouse_frame(src, args):
+    """(frame, model, item, outcome, exposure, selection) from the warehouse: eval_results joined to
+    items, or the interactions table with --exposure."""
+    import pandas as pd
+
+    if args.exposure:
+        if args.segment != "segment" or args.baseline or args.candidate:
+            raise UsageError("with --exposure the warehouse's interactions table is read: --segment segment, "
+                             "one --model-version, no --baseline/--candidate")
+        versions = args.model_version or []
+        if len(versions) != 1:
+            raise UsageError("with --exposure give exactly one --model-version (interactions per model version)")
+        frame = src.lab.interactions(model_version=versions[0], start=args.start, end=args.end)
+        frame = frame[frame["segment"].notna()].reset_index(drop=True)
+        if frame.empty:
+            raise UsageError(f"{src.path}: no interactions with a segment match these filters")
+        for col in (args.outcome, args.exposure):
+            if col not in frame.columns:
+                raise UsageError(f"interactions has no column {col!r}")
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+        return frame, None, None, args.outcome, args.exposure, {"table": "interactions", "model_version": versions[0]}
+    frame, chosen = eval_frame(src, args, [args.segment])
+    outcome = outcome_column(frame, args.outcome)
+    frame[outcome] = pd.to_numeric(frame[outcome].astype("object").map(
+        lambda v: None if v is None or v is pd.NA else float(v)), errors="coerce")
+    frame = frame[frame[outcome].notna()].reset_index(drop=True)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    model = item = None
+    if args.baseline or args.candidate:
+        if not (args.baseline and args.candidate):
+            raise UsageError("--baseline and --candidate go together")
+        model, item = "model_version", (args.item or "item_id")
+        if item != "item_id":
+            raise UsageError("on the warehouse candidate and baseline are paired on item_id")
+    else:
+        versions = sorted(frame["model_version"].astype(str).unique())
+        if len(versions) > 1:
+            raise UsageError(f"several model versions: {', '.join(versions)}; choose one with --model-version, "
+                             "or compare two with --baseline and --candidate")
+    return frame, model, item, outcome, None, {**chosen, "outcome": outcome}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..cli import UsageError, add_json, emit
+from ._source import ANNOTATION_FILTERS, add_source_options, filters, open_source, resolve_task
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
@@ -16,18 +17,27 @@ def register(sub) -> None:
                     "label, length bias with --length, agreement per segment with --segment, and the decision "
                     "(replace / assist / must_not_use) from the thresholds file with the reasons. Rows with an "
                     "empty judge or reference label are dropped and counted. Exit 0 for replace or assist, 1 for "
-                    "must_not_use, 2 for unusable input.",
+                    "must_not_use, 2 for unusable input. Without FILE the warehouse is read: the judge's labels of "
+                    "--task from judge_labels (--judge JUDGE_ID, default the only judge; --start/--end on "
+                    "judged_at) against --reference gold (the newest gold set version; the default when the task "
+                    "has gold) or consensus (the strict majority of the human raters, filtered by --vendor and "
+                    "--guideline-version); --segment and --length name items columns (language, intent; "
+                    "response).",
         epilog="Example: trainerlab judges labels.csv --judge model_label --reference gold_label --item item_id "
-               "--length response --json")
-    p.add_argument("file", help="one row per item (.csv, .tsv, .jsonl, .parquet; .gz allowed for text)")
-    p.add_argument("--judge", required=True, metavar="COL", help="column with the model rater's label")
-    p.add_argument("--reference", required=True, metavar="COL", help="column with the human reference label")
+               "--length response --json\n"
+               "  trainerlab judges --db data/warehouse.duckdb --task safety --judge llm-judge --reference gold "
+               "--segment language --json")
+    add_source_options(p, formats=False, file_help="one row per item (.csv, .tsv, .jsonl, .parquet; .gz allowed "
+                                                   "for text); omit to read the warehouse")
+    p.add_argument("--judge", metavar="COL", help="FILE's column with the model rater's label (warehouse: the "
+                                                  "judge_id)")
+    p.add_argument("--reference", metavar="COL", help="FILE's column with the human reference label (warehouse: "
+                                                      "gold or consensus)")
     p.add_argument("--item", metavar="COL", help="column with the item id (default: the row number)")
     p.add_argument("--length", metavar="COL", help="column with the judged text, or its length: length bias")
     p.add_argument("--segment", metavar="COL", help="column to break agreement down by (language, intent, ...)")
     p.add_argument("--level", default="nominal", choices=LEVELS, help="level of measurement (default nominal)")
     p.add_argument("--categories", help="the ordered category domain, comma-separated (default: the labels seen)")
-    p.add_argument("--task", help="task name, for per-task overrides in the thresholds file")
     p.add_argument("--thresholds", metavar="PATH", help="decision thresholds (default: judges.yaml in the project)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates; 0 skips the CIs (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -40,7 +50,7 @@ def _pct(x) -> str:
 
 
 def _text(r: dict) -> str:
-    lines = [f"{r['file']}: {r['n_items']} items with both labels ({r['n_dropped']} rows dropped: "
+    lines = [f"{r['file'] or r['source']['path']}: {r['n_items']} items with both labels ({r['n_dropped']} rows dropped: "
              f"{r['n_missing_judge']} without a judge label, {r['n_missing_reference']} without a reference); "
              f"level {r['level']}, categories {','.join(r['categories'])}"]
     lines.append("agreement (judge vs reference):")
@@ -120,15 +130,30 @@ def _run(args) -> int:
         raise UsageError(f"{args.thresholds}: no such thresholds file") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    cols = [c for c in (args.judge, args.reference, args.item, args.length, args.segment) if c]
-    frame = read_table(args.file, cols)
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    level = args.level
+    selection = None
+    with open_source(args, "judge_labels", column_options=("item",), plain_options=("task",)) as src:
+        if src.canonical:
+            frame, judge, reference, item, selection, schema = _warehouse_pairs(src, args)
+            if schema and not schema["provisional"]:
+                level = level or schema["level"]
+                cats = cats or list(schema["categories"])
+        else:
+            missing = [f"--{n}" for n in ("judge", "reference") if not getattr(args, n)]
+            if missing:
+                raise UsageError(f"{args.file}: {', '.join(missing)} required (FILE's columns)")
+            judge, reference, item = args.judge, args.reference, args.item
+            cols = [c for c in (judge, reference, item, args.length, args.segment) if c]
+            frame = read_table(args.file, cols)
+        source = src.describe()
+    where = args.file or source["path"]
     try:
-        res = J.judge_vs_reference(frame, args.judge, args.reference, item=args.item, level=args.level,
+        res = J.judge_vs_reference(frame, judge, reference, item=item, level=level or "nominal",
                                    categories=cats, segment=args.segment, length=args.length,
                                    n_boot=args.n_boot, seed=args.seed)
     except ValueError as exc:
-        raise UsageError(f"{args.file}: {exc}") from exc
+        raise UsageError(f"{where}: {exc}") from exc
     evidence = J.label_evidence(res, None, coefficient_name=thresholds["coefficient"])
     decision = J.decide(evidence, thresholds, args.task)
     agreement = {}
@@ -142,7 +167,8 @@ def _run(args) -> int:
                                                 ["category", "shift", "shift_ci_low", "shift_ci_high", "p_adjusted"]]),
               "length": (_records(res["length_bias"]) if res["length_bias"] is not None
                          else {"reason": "no --length column given"})}
-    result = {"file": args.file, "judge": args.judge, "reference": args.reference, "segment": args.segment,
+    result = {"file": args.file, "source": source, "judge": selection["judge_id"] if selection else judge,
+              "reference": selection["reference"] if selection else reference, "segment": args.segment,
               **{k: res[k] for k in ("n_rows", "n_items", "n_dropped", "n_missing_judge", "n_missing_reference",
                                      "categories", "categories_source", "level", "n_boot", "seed")},
               "agreement": agreement,
@@ -154,8 +180,60 @@ def _run(args) -> int:
               "decision": {"decision": decision["decision"], "reasons": decision["reasons"],
                            "evidence": J.evidence_sentence(evidence), "task": args.task,
                            "thresholds": thresholds.get("source")}}
+    if selection:
+        result["selection"] = selection
     emit(args, result, _text)
     return 1 if decision["decision"] == "must_not_use" else 0
+
+
+def _warehouse_pairs(src, args):
+    """One row per item: the judge's label and the reference label (plus items columns)."""
+    from .. import judges as J
+    from ..labels import get_schema
+    from ..warehouse import _ident
+
+    lab = src.lab
+    tasks = lab.query("SELECT DISTINCT task FROM judge_labels ORDER BY task")["task"].tolist()
+    if args.task:
+        if args.task not in tasks:
+            raise UsageError(f"no judge labels for task {args.task!r}; tasks: {', '.join(tasks) or '(none)'}")
+        task = args.task
+    elif len(tasks) == 1:
+        task = tasks[0]
+    else:
+        raise UsageError(f"several tasks: {', '.join(tasks) or '(none)'}; choose one with --task")
+    judges = lab.query("SELECT DISTINCT judge_id FROM judge_labels WHERE task = ? ORDER BY 1", [task])["judge_id"].tolist()
+    judge_id = args.judge or (judges[0] if len(judges) == 1 else None)
+    if judge_id not in judges:
+        raise UsageError(f"judges of task {task!r}: {', '.join(judges)}; choose one with --judge")
+    has_gold = bool(lab.scalar("SELECT count(*) FROM gold WHERE task = ?", [task]))
+    ref_source = args.reference or ("gold" if has_gold else "consensus")
+    if ref_source not in ("gold", "consensus"):
+        raise UsageError(f"--reference on the warehouse is gold or consensus, not {ref_source!r}")
+    labels = lab.judge_labels(task=task, judge_id=judge_id, start=args.start, end=args.end,
+                              columns=["item_id", "label"]).rename(columns={"label": "judge"})
+    ref_filters = {k: v for k, v in filters(args, ("vendor", "guideline_version")).items()}
+    ref = J.reference_from_warehouse(lab, task, ref_source, seed=args.seed, **ref_filters)
+    ref = ref.rename(columns={"item": "item_id", "label": "reference"})
+    frame = labels.merge(ref, on="item_id", how="inner")
+    extra = [c for c in (args.segment, args.length) if c]
+    if extra:
+        known = set(lab.columns("items"))
+        bad = [c for c in extra if c not in known]
+        if bad:
+            raise UsageError(f"{bad[0]!r} is not a column of items ({', '.join(sorted(known))})")
+        cols = ", ".join(_ident(c) for c in dict.fromkeys(extra))
+        info = lab.query(f"SELECT item_id, {cols} FROM items WHERE item_id IN (SELECT item_id FROM judge_labels "
+                         "WHERE task = ? AND judge_id = ?)", [task, judge_id])
+        frame = frame.merge(info, on="item_id", how="left")
+    frame = frame.sort_values("item_id").reset_index(drop=True)
+    if frame.empty:
+        raise UsageError(f"{src.path}: no item of task {task!r} has both a {judge_id} label and a {ref_source} "
+                         "reference under these filters")
+    args.task = task
+    selection = {"task": task, "judge_id": judge_id, "reference": ref_source,
+                 **filters(args, ("start", "end", "vendor", "guideline_version"))}
+    return frame, "judge", "reference", "item_id", selection, get_schema(lab, task)
 
 
 def _num(x):

@@ -2,26 +2,37 @@
 from __future__ import annotations
 
 from ..cli import NEGATIVE, UsageError, add_json, emit
+from ._source import EVAL_FILTERS, add_source_options, eval_frame, filters, open_source, outcome_column
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "uplift", help="did the candidate beat the baseline on the same items? (paired, clustered, powered)",
         description="Paired comparison of two versions scored on the same items (CSV, JSONL or Parquet; "
-                    ".gz read transparently): mean difference candidate - baseline with CLT or cluster-robust "
+                    ".gz read transparently; with --format read as `trainerlab ingest eval_results` reads it) or, "
+                    "without FILE, of the warehouse's eval_results (--db, one --suite and --metric, filtered by "
+                    "--start/--end on evaluated_at; --score passed (a pass rate, the default when the rows have it) "
+                    "or score; repeated runs are averaged per item and version): mean difference candidate - baseline with CLT or cluster-robust "
                     "SE, a seeded paired bootstrap CI and the minimum detectable effect at 80%% power. "
                     "With --category, a per-category breakdown with Holm or BH correction; with --margin, "
                     "a non-inferiority test (exit 1 when non-inferiority is not shown).",
         epilog="Example: trainerlab uplift evals.csv --item item_id --model model_version --score passed "
-               "--baseline v1.0 --candidate v1.1 --cluster template_id --json")
-    p.add_argument("file", help="long format: one row per item and version (repeats are averaged)")
-    p.add_argument("--item", required=True, help="item id column")
-    p.add_argument("--model", required=True, help="model version column")
-    p.add_argument("--score", required=True, help="numeric score column (pass/fail as 0/1 or true/false)")
+               "--baseline v1.0 --candidate v1.1 --cluster template_id --json\n"
+               "  trainerlab uplift --db data/warehouse.duckdb --suite core --baseline v1.0 --candidate v1.1 "
+               "--cluster template_id --category category --json")
+    add_source_options(p, evals=True, annotations=False,
+                       file_help="long format: one row per item and version (repeats are averaged); "
+                                 "omit to read the warehouse")
+    p.add_argument("--item", help="FILE's item id column")
+    p.add_argument("--model", help="FILE's model version column")
+    p.add_argument("--score", help="FILE's numeric score column (pass/fail as 0/1 or true/false); on the "
+                                   "warehouse: passed (default when present) or score")
     p.add_argument("--baseline", required=True, help="baseline version (a value of --model)")
     p.add_argument("--candidate", required=True, help="candidate version (a value of --model)")
-    p.add_argument("--cluster", help="column constant within item (e.g. template id): cluster-robust SE")
-    p.add_argument("--category", help="column constant within item (e.g. intent): per-category breakdown")
+    p.add_argument("--cluster", help="column constant within item (e.g. template id): cluster-robust SE; on the "
+                                     "warehouse a column of eval_results or items (template_id)")
+    p.add_argument("--category", help="column constant within item (e.g. intent): per-category breakdown; on the "
+                                      "warehouse category, intent, language, ...")
     p.add_argument("--correction", default="holm", choices=["holm", "fdr_bh", "bonferroni", "none"],
                    help="multiple-comparison correction across categories (default holm)")
     from ..cli import float_range  # NaN, inf and out-of-range values are usage errors
@@ -75,20 +86,34 @@ def _run(args) -> int:
         raise UsageError("--n-boot must be >= 0")
     if not 0 < args.alpha < 1:
         raise UsageError("--alpha must lie between 0 and 1")
-    cols = [args.item, args.model, args.score, args.cluster, args.category]
-    frame = read_table(args.file, [c for c in cols if c])
-    frame = _scores(frame, args.score)
+    chosen = {}
+    with open_source(args, "eval_results", column_options=("item", "model")) as src:
+        if src.canonical:
+            frame, chosen = eval_frame(src, args, [args.cluster, args.category])
+            item, model = "item_id", "model_version"
+            score = outcome_column(frame, args.score)
+            frame[score] = frame[score].astype("float64")
+        else:
+            missing = [f"--{n}" for n in ("item", "model", "score") if not getattr(args, n)]
+            if missing:
+                raise UsageError(f"{args.file}: {', '.join(missing)} required (FILE's columns)")
+            item, model, score = args.item, args.model, args.score
+            cols = [item, model, score, args.cluster, args.category]
+            frame = read_table(args.file, [c for c in cols if c])
+            frame = _scores(frame, score)
+        source, notes = src.describe(), list(src.notes)
+    where = args.file or source["path"]
     try:
-        result = uplift.paired_difference(frame, args.item, args.model, args.score, args.baseline, args.candidate,
+        result = uplift.paired_difference(frame, item, model, score, args.baseline, args.candidate,
                                           cluster=args.cluster, n_boot=args.n_boot, seed=args.seed,
                                           alpha=args.alpha)
         if args.category:
-            table = uplift.compare_by_category(frame, args.item, args.model, args.score, args.baseline,
+            table = uplift.compare_by_category(frame, item, model, score, args.baseline,
                                                args.candidate, args.category, correction=args.correction,
                                                alpha=args.alpha, cluster=args.cluster)
             result["by_category"] = table.to_dict(orient="records")
     except ValueError as exc:
-        raise UsageError(f"{args.file}: {exc}") from exc
+        raise UsageError(f"{where}: {exc}") from exc
     code = 0
     if args.margin is not None:
         d = result["difference"]
@@ -96,5 +121,10 @@ def _run(args) -> int:
                                     df=d["df"] if args.cluster else None)
         result["non_inferiority"] = ni
         code = 0 if ni["non_inferior"] else NEGATIVE
+    result["source"] = source
+    if src.canonical:
+        result["selection"] = {**chosen, "score": score, **filters(args, ("start", "end", "model_version"))}
+    if notes:
+        result["notes"] = notes
     emit(args, result, _text)
     return code

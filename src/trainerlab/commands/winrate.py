@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..cli import UsageError, add_json, emit
+from ._source import add_source_options, filters, given_filters, open_source
 
 
 def register(sub) -> None:
@@ -9,13 +10,21 @@ def register(sub) -> None:
         "winrate", help="win rate against a baseline, ties as half (AlpacaEval's rule), with a CI",
         description="Win rate of a model against its baseline from an AlpacaEval annotations file "
                     "(annotations.json or .json.gz): preference 2 = model wins, 1 = baseline wins, 0 or 1.5 "
-                    "= draw (half a win), empty = dropped and counted. Prints the rate in percent with "
+                    "= draw (half a win), empty = dropped and counted; or, without FILE, from the warehouse's preferences "
+                    "(--model M against --baseline B, the other side of its comparisons by default; --judge J when "
+                    "several judges rated it; "
+                    "--start/--end on judged_at; winner a/b/tie with tie as half a win). Prints the rate in percent with "
                     "Wilson's interval (or the normal one with --method normal) and AlpacaEval's standard error.",
-        epilog="Example: trainerlab winrate results/zephyr-7b-beta/alpaca_eval_gpt4/annotations.json.gz --json")
-    p.add_argument("file", help="AlpacaEval annotations.json[.gz]")
+        epilog="Examples: trainerlab winrate results/zephyr-7b-beta/alpaca_eval_gpt4/annotations.json.gz --json\n"
+               "  trainerlab winrate --db data/warehouse.duckdb --model v1.1 --baseline v1.0 --json")
+    add_source_options(p, formats=False, annotations=False,
+                       file_help="AlpacaEval annotations.json[.gz]; omit to read the warehouse's preferences")
     p.add_argument("--format", default="alpaca_eval", choices=["alpaca_eval"], help="input format (alpaca_eval)")
     p.add_argument("--model", help="name to report for the model (default: the results/<model>/ folder, "
-                                   "else generator_2 in the file)")
+                                   "else generator_2 in the file); warehouse: the model whose win rate is wanted")
+    p.add_argument("--baseline", help="warehouse: the model it is compared with (default: the only other side)")
+    p.add_argument("--judge", help="warehouse: only this judge_id's preferences (required when several judges "
+                                   "rated the model)")
     p.add_argument("--method", default="wilson", choices=["wilson", "normal"], help="interval (default wilson)")
     from ..cli import float_range  # NaN, inf and out-of-range values are usage errors
 
@@ -35,21 +44,67 @@ def _text(r: dict) -> str:
 def _run(args) -> int:
     from .. import uplift
 
-    try:
-        frame = uplift.read_alpaca_eval(args.file, model=args.model)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    if args.file:
+        flags = given_filters(args) + [f"--{n}" for n in ("baseline", "judge") if getattr(args, n)]
+        if flags:
+            raise UsageError(f"{', '.join(flags)} apply to the warehouse's preferences (no FILE)")
+        try:
+            frame = uplift.read_alpaca_eval(args.file, model=args.model)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        source = {"kind": "file", "path": args.file, "format": args.format}
+    else:
+        with open_source(args, "preferences") as src:
+            frame = _preferences(src, args)
+            source = src.describe()
     for col in ("model", "baseline"):
         names = sorted(frame[col].dropna().astype(str).unique())
         if len(names) != 1:
             raise UsageError(f"{args.file}: expected one {col} per file, found {names[:10]}")
     r = uplift.win_rate(frame["preference"], alpha=args.alpha, method=args.method)
+    annotators = sorted(frame["annotator"].dropna().astype(str).unique())
     result = {"model": str(frame["model"].iloc[0]), "baseline": str(frame["baseline"].iloc[0]),
-              "annotator": str(frame["annotator"].iloc[0]) if frame["annotator"].notna().any() else None,
+              "annotator": ", ".join(annotators) if annotators else None,
               "n": r["n"], "n_dropped": r["n_dropped"], "n_wins": r["n_wins"], "n_losses": r["n_losses"],
               "n_draws": r["n_draws"],
-              "win_rate": {k: r[k] for k in ("estimate", "ci_low", "ci_high", "method", "se")}}
+              "win_rate": {k: r[k] for k in ("estimate", "ci_low", "ci_high", "method", "se")},
+              "source": source}
     if r["n"] == 0:
         result["win_rate"]["reason"] = r.get("reason")
     emit(args, result, _text)
     return 0
+
+
+# winner -> AlpacaEval's preference scale, from the model's side: 2 = model wins, 1 = baseline wins, 1.5 = draw
+_AS_B = {"b": 2.0, "a": 1.0, "tie": 1.5}
+_AS_A = {"a": 2.0, "b": 1.0, "tie": 1.5}
+
+
+def _preferences(src, args):
+    """The model's pairwise judgements against the baseline as AlpacaEval preferences."""
+    import pandas as pd
+
+    if not args.model:
+        models = src.lab.query("SELECT m FROM (SELECT model_a AS m FROM preferences UNION SELECT model_b "
+                               "FROM preferences) ORDER BY m")["m"].tolist()
+        raise UsageError(f"--model required: the model whose win rate is wanted ({', '.join(models[:20])})")
+    rows = []
+    for side, other, mapping in (("model_b", "model_a", _AS_B), ("model_a", "model_b", _AS_A)):
+        part = src.lab.preferences(judge_id=args.judge, start=args.start, end=args.end,
+                                   **{side: args.model, **({other: args.baseline} if args.baseline else {})})
+        if len(part):
+            rows.append(pd.DataFrame({"item_id": part["item_id"], "model": part[side], "baseline": part[other],
+                                      "annotator": part["judge_id"],
+                                      "preference": part["winner"].map(mapping).astype("float64")}))
+    if not rows:
+        raise UsageError(f"{src.path}: no preferences of {args.model!r}"
+                         + (f" against {args.baseline!r}" if args.baseline else "") + " match these filters")
+    frame = pd.concat(rows, ignore_index=True)
+    baselines = sorted(frame["baseline"].astype(str).unique())
+    if len(baselines) > 1:
+        raise UsageError(f"{args.model!r} is compared with several models: {', '.join(baselines[:20])}; "
+                         "choose one with --baseline")
+    judges = sorted(frame["annotator"].dropna().astype(str).unique())
+    if len(judges) > 1:
+        raise UsageError(f"several judges rated {args.model!r}: {', '.join(judges)}; choose one with --judge")
+    return frame
