@@ -68,14 +68,29 @@ def rater_labels(wh, ids: Iterable) -> dict:
     return out
 
 
-def label_raters(wh, frame: pd.DataFrame, column: str = "annotator_id") -> pd.DataFrame:
+def label_raters(wh, frame: pd.DataFrame, column: str = "annotator_id", rows=None) -> pd.DataFrame:
     """A copy of ``frame`` whose ``column`` of rater ids reads ``"rater 13 (J.D.)"``
-    (for a table shown on a page; keep the raw ids for joins and downloads)."""
-    if frame is None or column not in getattr(frame, "columns", []):
+    (for a table shown on a page; keep the raw ids for joins and downloads).
+    ``rows``: a boolean mask of the rows whose column holds a rater (default: all)."""
+    if frame is None or column not in getattr(frame, "columns", []) or not len(frame):
         return frame
     out = frame.copy()
-    out[column] = out[column].map(rater_labels(wh, out[column])).fillna(out[column])
+    mask = pd.Series(True, index=out.index) if rows is None else pd.Series(rows, index=out.index).fillna(False)
+    ids = out.loc[mask, column]
+    out[column] = out[column].astype(object)
+    out.loc[mask, column] = ids.map(rater_labels(wh, ids)).fillna(ids)
     return out
+
+
+# drift signals whose entity is a rater (the others name a task or an input feature)
+RATER_SIGNALS = ("gold_accuracy", "consensus_agreement", "label_shift", "off_peer")
+
+
+def label_alert_raters(wh, alerts: pd.DataFrame, column: str = "entity") -> pd.DataFrame:
+    """Drift alerts (or actions) with the rater entities labelled ``"rater 13 (J.D.)"``."""
+    if alerts is None or "signal" not in getattr(alerts, "columns", []):
+        return alerts
+    return label_raters(wh, alerts, column, rows=alerts["signal"].isin(RATER_SIGNALS))
 
 
 def list_raters(wh) -> pd.DataFrame:
