@@ -82,6 +82,25 @@ def label_raters(wh, frame: pd.DataFrame, column: str = "annotator_id", rows=Non
     return out
 
 
+def label_rater_votes(wh, texts: pd.Series, sep: str = " | ") -> pd.Series:
+    """``"13: pos | 14: neg"`` (a disputed item's votes) -> ``"rater 13 (J.D.): pos | rater 14 (K.L.): neg"``."""
+    if texts is None or not len(texts):
+        return texts
+    ids = {part.split(": ", 1)[0] for t in texts.dropna() for part in str(t).split(sep) if ": " in part}
+    names = rater_labels(wh, sorted(ids))
+
+    def one(t):
+        if not isinstance(t, str):
+            return t
+        parts = []
+        for part in t.split(sep):
+            who, colon, what = part.partition(": ")
+            parts.append(f"{names.get(who, who)}: {what}" if colon else part)
+        return sep.join(parts)
+
+    return texts.map(one)
+
+
 # drift signals whose entity is a rater (the others name a task or an input feature)
 RATER_SIGNALS = ("gold_accuracy", "consensus_agreement", "label_shift", "off_peer")
 
