@@ -336,3 +336,18 @@ def test_cli_map_batches_undo_raters(tmp_path, cli_env):
     assert got == {"bob@example.com": (1, None), "jane.doe@example.com": (3, "acme")}
     p = run("raters", "set", "x")
     assert p.returncode == 2 and "--name" in p.stderr
+
+
+def test_overview_counts_leave_out_undone_batches(wh, tmp_path):
+    from trainerlab import overview
+
+    f = tmp_path / "a.csv"
+    f.write_text("item_id,annotator_id,task,label\ni1,r1,t,a\ni2,r1,t,\n")
+    g = tmp_path / "b.csv"
+    g.write_text("item_id,annotator_id,task,label\ni3,r2,t,b\n")
+    first = ingest_file(wh, "annotations", f, now=NOW)
+    ingest_file(wh, "annotations", g, now=NOW)
+    assert overview.quarantine_by_kind(wh)[["batches", "rows_in", "rows_quarantined"]].values.tolist() == [[2, 3, 1]]
+    undo_batch(wh, first["batch_id"])
+    assert overview.quarantine_by_kind(wh)[["batches", "rows_in", "rows_quarantined"]].values.tolist() == [[1, 1, 0]]
+    assert overview.provenance(wh)["batch_id"].tolist() == ["annotations-" + _sha(g)[:12]]
