@@ -351,3 +351,26 @@ def test_overview_counts_leave_out_undone_batches(wh, tmp_path):
     undo_batch(wh, first["batch_id"])
     assert overview.quarantine_by_kind(wh)[["batches", "rows_in", "rows_quarantined"]].values.tolist() == [[1, 1, 0]]
     assert overview.provenance(wh)["batch_id"].tolist() == ["annotations-" + _sha(g)[:12]]
+
+
+def test_alert_and_vote_tables_label_only_raters(wh):
+    from trainerlab.raters import label_alert_raters, label_rater_votes
+
+    set_rater(wh, "13", name="Jane Doe")
+    alerts = pd.DataFrame({"signal": ["gold_accuracy", "input_drift", "off_peer"],
+                           "entity": ["13", "prompt_length", "14"]})
+    shown = label_alert_raters(wh, alerts)
+    assert shown["entity"].tolist() == ["rater 13 (J.D.)", "prompt_length", "rater 14"]
+    assert alerts["entity"].tolist() == ["13", "prompt_length", "14"]  # the input is not changed
+    votes = pd.Series(["13: pos | 14: neg", None])
+    assert label_rater_votes(wh, votes).tolist()[0] == "rater 13 (J.D.): pos | rater 14: neg"
+
+
+def test_confusion_figure_titles_use_page_labels():
+    from trainerlab.annotators import DawidSkene, confusion_figure
+
+    frame = pd.DataFrame({"item": [1, 1, 2, 2, 3, 3], "rater": ["13", "14"] * 3, "label": list("aabbab")})
+    model = DawidSkene(seed=0).fit(frame, "item", "rater", "label")
+    fig = confusion_figure(model, ["13", "14"], labels={"13": "rater 13 (J.D.)"})
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["rater 13 (J.D.)", "14"]
