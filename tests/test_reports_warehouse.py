@@ -236,3 +236,15 @@ def test_missing_shared_plotly_is_said_on_the_page(space, tmp_path):
             assert requests == [alone.as_uri()], requests
         finally:
             browser.close()
+
+
+def test_a_warehouse_that_cannot_be_opened_skips_the_check(space):
+    # writable in this process: a read-only open of the same file fails; the check must not crash
+    # the request (the run then records why it could not read the warehouse, as before)
+    with Warehouse(space["db"]):
+        nb, params, given = runner.prepare_run("paramcheck", text_parameters={"task": "Sentiment"}, db=space["db"],
+                                               notebooks_dir=space["notebooks"])
+    assert given == {"task": "Sentiment"} and nb.name == "paramcheck.ipynb"
+    with pytest.raises(runner.ReportUsageError, match="Sentiment"):
+        runner.prepare_run("paramcheck", text_parameters={"task": "Sentiment"}, db=space["db"],
+                           notebooks_dir=space["notebooks"])

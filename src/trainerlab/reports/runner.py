@@ -337,7 +337,7 @@ def warehouse_label(db: str | os.PathLike) -> str:
 
 def _check_values(name: str, db_file: Path, given: dict, declared: dict) -> None:
     """Given task/vendor/suite/model... values must be in the warehouse (exit 2 listing them)."""
-    from .warehouse_values import ENUMERABLE, check_enumerable
+    from .warehouse_values import ENUMERABLE, UnknownValue, check_enumerable
 
     if not any(k in ENUMERABLE and v not in ("", None) for k, v in given.items()):
         return
@@ -346,8 +346,10 @@ def _check_values(name: str, db_file: Path, given: dict, declared: dict) -> None
     try:
         with connect(db_file, read_only=True) as wh:
             check_enumerable(wh, name, given, declared, warehouse_label(db_file))
-    except ValueError as exc:
+    except UnknownValue as exc:
         raise ReportUsageError(str(exc)) from None
+    except Exception:  # noqa: BLE001 - a warehouse that cannot be opened now (busy, damaged) fails the run
+        return         # as before, with the reason in its manifest; the check is a courtesy on top
 
 
 def run_report(name: str, *, parameters: dict | None = None, text_parameters: dict | None = None,

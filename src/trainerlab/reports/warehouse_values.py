@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import difflib
 
+
+class UnknownValue(ValueError):
+    """A given parameter value that the warehouse does not hold."""
+
 # parameter -> what it names, and the (table, column) pairs holding the known values
 ENUMERABLE: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "task": ("tasks", (("annotations", "task"), ("label_schemas", "task"), ("gold", "task"),
@@ -58,7 +62,7 @@ def _split(value, help_text: str) -> list[str]:
 
 
 def check_enumerable(wh, report: str, given: dict, declared: dict, db_label: str) -> None:
-    """Raise ValueError when a given enumerable parameter names a value the warehouse lacks."""
+    """Raise :class:`UnknownValue` when a given enumerable parameter names a value the warehouse lacks."""
     for name, value in given.items():
         if name not in ENUMERABLE or name not in declared or value in ("", None) or isinstance(value, bool):
             continue
@@ -78,4 +82,4 @@ def check_enumerable(wh, report: str, given: dict, declared: dict, db_label: str
             if close:
                 hint = f" (did you mean {close[0]!r}?)"
         have = f"its {what}: {listed}" if known else f"it has no {what} at all"
-        raise ValueError(f"{report}: {name} {bad!r} is not in the warehouse {db_label}; {have}{hint}")
+        raise UnknownValue(f"{report}: {name} {bad!r} is not in the warehouse {db_label}; {have}{hint}")
