@@ -294,7 +294,8 @@ def test_label_studio_export(wh):
     assert got == [
         ("labelstudio-101", "3", "helpfulness", "4", None, 31.5, "2026-06-02 09:15:00.123456"),
         ("labelstudio-101", "3", "safety", "safe", "safe", 31.5, "2026-06-02 09:15:00.123456"),
-        ("labelstudio-101", "ann@example.com", "safety", "sensitive", "safe", 12.0, "2026-06-02 10:00:00"),
+        # completed_by {"id": 5, "email": ...}: the id is the rater id, the e-mail a display name in raters
+        ("labelstudio-101", "5", "safety", "sensitive", "safe", 12.0, "2026-06-02 10:00:00"),
         ("labelstudio-102", "3", "safety", "safe", None, 5.0, "2026-06-03 08:00:00"),
         ("labelstudio-102", "3", "safety", "sensitive", None, 5.0, "2026-06-03 08:00:00")]
     items = rows(wh, "SELECT item_id, prompt, response, CAST(meta AS VARCHAR) FROM items ORDER BY item_id")
@@ -302,18 +303,33 @@ def test_label_studio_export(wh):
                       '{"intent":"password_reset"}'),
                      ("labelstudio-102", "Where is my order?", None, None)]
     assert r["tables"] == {"annotations": 5, "items": 2}
+    assert rows(wh, "SELECT annotator_id, display_name, source FROM raters") == [("5", "ann@example.com",
+                                                                                 "label_studio")]
 
 
-def test_prodigy_jsonl(wh):
-    r = balanced(ingest_file(wh, "annotations", FIX / "prodigy.jsonl", now=NOW))
+def test_prodigy_jsonl(wh, tmp_path):
+    # the choice example (line 4, with `options`) names no task: without --task the file is refused
+    with pytest.raises(IngestError, match=r"line 4: .*names no task.*--task"):
+        ingest_file(wh, "annotations", FIX / "prodigy.jsonl", now=NOW)
+    assert wh.count("ingest_log") == 0 and wh.count("annotations") == 0
+    lines = (FIX / "prodigy.jsonl").read_text().splitlines(keepends=True)
+    assert '"options"' in lines[3]
+    binary, choice = tmp_path / "binary.jsonl", tmp_path / "choice.jsonl"
+    binary.write_text("".join(lines[:3] + ["\n"] + lines[4:]))  # the choice line blanked: line numbers stay
+    choice.write_text(lines[3])
+    c = balanced(ingest_file(wh, "annotations", choice, task="intent", now=NOW))
+    assert (c["rows_in"], c["rows_accepted"]) == (1, 1)
+    assert rows(wh, "SELECT item_id, annotator_id, task, label FROM annotations") == [
+        ("prodigy-113", "intents-carol", "intent", "billing")]
+    wh.execute("DELETE FROM annotations")
+    r = balanced(ingest_file(wh, "annotations", binary, now=NOW))
     assert r["format"] == "prodigy"
-    assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (6, 4, {"bad_json": 1, "bad_answer": 1})
+    assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (5, 3, {"bad_json": 1, "bad_answer": 1})
     got = rows(wh, "SELECT item_id, annotator_id, task, label, CAST(annotated_at AS VARCHAR) FROM annotations "
                    "ORDER BY annotated_at")
     assert got == [("prodigy-111", "insults-alice", "INSULT", "accept", "2026-06-01 08:00:00"),
                    ("prodigy-111", "insults-bob", "INSULT", "reject", "2026-06-01 08:01:00"),
-                   ("prodigy-112", "insults-alice", "INSULT", None, "2026-06-01 08:01:40"),  # ignore = explicit skip
-                   ("prodigy-113", "intents-carol", "prodigy_choice", "billing", "2026-06-01 08:03:20")]
+                   ("prodigy-112", "insults-alice", "INSULT", None, "2026-06-01 08:01:40")]  # ignore = explicit skip
     assert rows(wh, "SELECT row_number, reason FROM quarantine ORDER BY row_number") == [(5, "bad_json"),
                                                                                           (6, "bad_answer")]
     assert labels.get_schema(wh, "INSULT")["categories"] == ["accept", "reject"]

@@ -35,7 +35,8 @@ def test_wilson_interval_is_undefined_without_rows():
 def planted(tmp_path):
     """An ingest log with known counts: 81 of 263 item rows quarantined, none of 100 gold rows."""
     wh = Warehouse(tmp_path / "w.duckdb")
-    wh.execute("INSERT INTO ingest_log VALUES "
+    wh.execute("INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
+               "rows_accepted, rows_quarantined, ingested_at, note) VALUES "
                "('b1', 'in/items_a.csv', 'aa', 'items', 'csv', NULL, 200, 150, 50, TIMESTAMP '2026-06-01 09:00', NULL), "
                "('b2', 'in\\\\items_b.csv', 'bb', 'items', 'csv', NULL, 63, 32, 31, TIMESTAMP '2026-06-02 09:00', NULL), "
                "('b3', 'in/gold.csv', 'cc', 'gold', 'csv', NULL, 100, 100, 0, TIMESTAMP '2026-06-03 09:00', NULL)")

@@ -39,7 +39,9 @@ def space(tmp_path_factory):
     base = tmp_path_factory.mktemp("reports_space")
     db = base / "warehouse.duckdb"
     with Warehouse(db) as wh:  # the canonical tables, empty, plus one ingest batch for the fingerprint
-        wh.execute("INSERT INTO ingest_log VALUES ('b1', 'x.csv', 'abc', 'items', 'csv', NULL, 2, 2, 0, "
+        wh.execute("INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
+                   "rows_accepted, rows_quarantined, ingested_at, note) "
+                   "VALUES ('b1', 'x.csv', 'abc', 'items', 'csv', NULL, 2, 2, 0, "
                    "TIMESTAMP '2026-06-01 00:00:00', NULL)")
         wh.execute("INSERT INTO items (item_id, dataset, prompt) VALUES ('i1', 'd', 'p1'), ('i2', 'd', 'p2')")
     notebooks = base / "notebooks"

@@ -606,13 +606,15 @@ def clarity_index(df, item="item", rater="rater", label="label", by: Sequence[st
     return out
 
 
-def confusion_figure(model: DawidSkene, raters: Sequence, title: str = "Dawid-Skene confusion matrices"):
-    """Side-by-side heatmaps of some raters' estimated P(given label | true label) (plotly)."""
+def confusion_figure(model: DawidSkene, raters: Sequence, title: str = "Dawid-Skene confusion matrices",
+                     labels: dict | None = None):
+    """Side-by-side heatmaps of some raters' estimated P(given label | true label) (plotly).
+    ``labels``: {rater id: the name a page shows} (e.g. :func:`trainerlab.raters.rater_labels`)."""
     from plotly.subplots import make_subplots
     import plotly.graph_objects as go
 
     raters = [r for r in raters if str(r) in set(map(str, model.raters_))]
-    fig = make_subplots(rows=1, cols=max(len(raters), 1), subplot_titles=[str(r) for r in raters],
+    fig = make_subplots(rows=1, cols=max(len(raters), 1), subplot_titles=[str((labels or {}).get(r, r)) for r in raters],
                         horizontal_spacing=0.06)
     cls = [str(c) for c in model.classes_]
     for j, r in enumerate(raters, start=1):

@@ -85,7 +85,7 @@ def program_totals(wh, dataset: str | None = None) -> dict[str, Any]:
     ).iloc[0].to_dict()
     row["items"] = int(wh.scalar("SELECT count(*) FROM items WHERE ? IS NULL OR dataset = ?", [dataset or None, dataset or None]))
     row["gold_items"] = int(wh.scalar("SELECT count(DISTINCT item_id) FROM gold"))
-    row["batches"] = int(wh.scalar("SELECT count(*) FROM ingest_log"))
+    row["batches"] = int(wh.scalar(f"SELECT count(*) FROM ingest_log{_active_batches(wh)}"))
     return {k: (None if (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v) for k, v in row.items()}
 
 
@@ -132,11 +132,17 @@ def dataset_mix(wh) -> pd.DataFrame:
     )
 
 
+def _active_batches(wh) -> str:
+    """A WHERE clause leaving out undone batches (`trainerlab batches undo`); none on a warehouse
+    opened read-only from before the undo columns existed."""
+    return " WHERE undone_at IS NULL" if "undone_at" in wh.columns("ingest_log") else ""
+
+
 def provenance(wh) -> pd.DataFrame:
     """Every ingest batch: what came in from which file, and the share of its rows quarantined (Wilson CI)."""
     frame = wh.query(
         "SELECT batch_id, kind, source_file, format, sha256, rows_in, rows_accepted, rows_quarantined, ingested_at "
-        "FROM ingest_log ORDER BY ingested_at, batch_id"
+        f"FROM ingest_log{_active_batches(wh)} ORDER BY ingested_at, batch_id"
     )
     if frame.empty:
         return _share(frame.assign(rows_quarantined=pd.Series(dtype="int64"), rows_in=pd.Series(dtype="int64")),
@@ -151,7 +157,7 @@ def quarantine_by_kind(wh) -> pd.DataFrame:
     frame = wh.query(
         "SELECT kind, count(*) AS batches, CAST(sum(rows_in) AS BIGINT) AS rows_in, "
         "CAST(sum(rows_accepted) AS BIGINT) AS rows_accepted, CAST(sum(rows_quarantined) AS BIGINT) AS rows_quarantined "
-        "FROM ingest_log GROUP BY kind ORDER BY kind"
+        f"FROM ingest_log{_active_batches(wh)} GROUP BY kind ORDER BY kind"
     )
     return _share(frame, "rows_quarantined", "rows_in")
 

@@ -144,6 +144,22 @@ MIGRATIONS: dict[int, list[str]] = {
             key VARCHAR NOT NULL PRIMARY KEY,  -- the planted truth of a demo program
             value JSON NOT NULL)""",
     ],
+    # undo (trainerlab batches undo): the batch's row stays in ingest_log, marked undone,
+    # with what was removed (lineage stays true; a re-ingest gets a new batch id)
+    5: [
+        "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS undone_at TIMESTAMP",
+        "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS undo_note VARCHAR",
+    ],
+    # rater identity: a display name kept beside the rater id (pages show initials only)
+    6: [
+        """CREATE TABLE IF NOT EXISTS raters (
+            annotator_id VARCHAR NOT NULL PRIMARY KEY,  -- the id in annotations (Label Studio: the user id)
+            display_name VARCHAR,             -- name or e-mail as exported or set; PII: never shown raw on pages
+            vendor VARCHAR,
+            source VARCHAR NOT NULL,          -- 'label_studio' (from an export) | 'raters set' (by hand)
+            ingest_batch VARCHAR,             -- the batch the name came from, if any
+            updated_at TIMESTAMP)""",
+    ],
     # 20-29 uplift and release gates
     20: [
         """CREATE TABLE IF NOT EXISTS release_decisions (

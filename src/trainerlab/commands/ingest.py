@@ -23,7 +23,16 @@ def register(sub) -> None:
     p.add_argument("--format", dest="fmt", choices=FORMATS, metavar="F",
                    help=f"file format (default: from the name and content): {', '.join(FORMATS)}")
     p.add_argument("--task", metavar="T", help="task for files without a task column (rows naming another task "
-                                               "are quarantined); for MQM the task-name prefix")
+                                               "are quarantined); for MQM the task-name prefix. Required for a "
+                                               "Label Studio or Prodigy export that names no task")
+    p.add_argument("--map", dest="maps", action="append", metavar="SRC=DST", default=[],
+                   help="read the file's column SRC as the table's column DST (repeatable), e.g. "
+                        "--map rater_email=annotator_id")
+    p.add_argument("--set", dest="sets", action="append", metavar="COL=VALUE", default=[],
+                   help="give the table's column COL the value VALUE in every row (repeatable; a column the file "
+                        "does not have), e.g. --set suite=regression --set metric=pass")
+    p.add_argument("--mapping", metavar="FILE.toml", help="a saved mapping ([map] SRC = \"DST\", [set] COL = "
+                                                          "\"VALUE\"); --map/--set add to it. See docs/ingest.md")
     add_db(p)
     add_json(p)
     p.set_defaults(func=_run)
@@ -44,6 +53,14 @@ def _text(r: dict) -> str:
                      f"(set it with `trainerlab schema set {task} --level L --categories ...`)")
     if r.get("ignored_columns"):
         lines.append(f"  columns not stored (no such column in {r['kind']}): {', '.join(r['ignored_columns'])}")
+    if r.get("mapping"):
+        m = r["mapping"]
+        parts = [f"--map {a}={b}" for a, b in (m.get("map") or {}).items()]
+        parts += [f"--set {a}={b}" for a, b in (m.get("set") or {}).items()]
+        lines.append(f"  mapping: {' '.join(parts)}" + (f" (from {m['file']})" if m.get("file") else ""))
+    if r["already_ingested"]:
+        lines.append(f"  to read it again (another mapping or task), undo it first: trainerlab batches undo "
+                     f"{r['batch_id']}")
     if r["rows_quarantined"] and not r["already_ingested"]:
         lines.append(f"  see the rows: SELECT * FROM quarantine WHERE batch_id = '{r['batch_id']}'")
     return "\n".join(lines)
@@ -51,11 +68,13 @@ def _text(r: dict) -> str:
 
 def _run(args) -> int:
     from ..ingest import IngestError, ingest_file
+    from ..ingest.mapping import build_mapping
     from ..warehouse import connect
 
     try:
+        mapping = build_mapping(args.maps, args.sets, args.mapping)
         with connect(args.db) as wh:
-            result = ingest_file(wh, args.kind, args.file, fmt=args.fmt, task=args.task)
+            result = ingest_file(wh, args.kind, args.file, fmt=args.fmt, task=args.task, mapping=mapping)
     except IngestError as exc:
         raise UsageError(str(exc)) from exc
     except ValueError as exc:

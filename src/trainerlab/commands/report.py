@@ -28,6 +28,10 @@ def register(sub) -> None:
     p.add_argument("--schedule", metavar="PATH", help="with --due: the schedule file (default reports.toml)")
     p.add_argument("--list", action="store_true", help="list the report names and their parameters")
     p.add_argument("--notebooks", metavar="DIR", help=argparse_suppress())
+    p.add_argument("--reports-dir", metavar="DIR", help="where runs and index.html go (default $TRAINERLAB_REPORTS or "
+                                                        "reports/): one folder per warehouse keeps their pages apart")
+    p.add_argument("--standalone", action="store_true", help="write report.html as one self-contained file "
+                                                             "(plotly.js inside, ~4.8 MB): for an e-mail attachment")
     add_db(p)
     add_json(p)
     p.set_defaults(func=_run)
@@ -86,7 +90,8 @@ def _run(args) -> int:
                     raise UsageError(f"parameter {key!r} given twice")
                 text_params[key] = value
             result = runner.run_report(args.name, text_parameters=text_params, run_id=args.run_id, db=args.db,
-                                       timeout=args.timeout, notebooks_dir=args.notebooks)
+                                       timeout=args.timeout, notebooks_dir=args.notebooks,
+                                       reports_dir=args.reports_dir, standalone=args.standalone)
             doc = result.as_json()
             emit(args, doc, _text)
             if not result.ok:
@@ -98,7 +103,8 @@ def _run(args) -> int:
             for name in names:
                 try:
                     results.append(runner.run_report(name, db=args.db, timeout=args.timeout,
-                                                      notebooks_dir=args.notebooks).as_json())
+                                                      notebooks_dir=args.notebooks, reports_dir=args.reports_dir,
+                                                      standalone=args.standalone).as_json())
                 except runner.ReportUsageError as exc:
                     results.append({"report": name, "status": "unusable", "error": {"message": str(exc)}})
             return _summarise(args, results)
@@ -111,7 +117,7 @@ def _run(args) -> int:
             except ValueError:
                 raise UsageError(f"--as-of: not a date (YYYY-MM-DD): {args.as_of!r}") from None
         results = run_due(as_of=as_of, schedule=args.schedule, db=args.db, notebooks_dir=args.notebooks,
-                          timeout=args.timeout)
+                          timeout=args.timeout, reports_dir=args.reports_dir)
         return _summarise(args, results)
     except runner.ReportUsageError as exc:
         raise UsageError(str(exc)) from exc

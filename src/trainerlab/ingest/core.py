@@ -26,6 +26,7 @@ import pandas as pd
 from .adapters import ADAPTERS, adapter
 from .errors import IngestError
 from .kinds import SPECS
+from .mapping import ColumnMapping, apply_mapping, check_mapping, suggest, verify_staged
 from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, detect_format, extract_single_member, is_tarball,
                       load_json_document, refine_json_format, scan_file, source_name, spec_for, stage_delimited,
                       stage_jsonl, stage_parquet, stage_records)
@@ -57,8 +58,27 @@ def _sort_categories(values) -> list[str]:
         return vals
 
 
+def _active_batches(wh, sha256: str, kind: str) -> pd.DataFrame:
+    """The batches of these bytes and this main table that are not undone."""
+    return wh.query("SELECT batch_id, task FROM ingest_log WHERE sha256 = ? AND kind = ? AND undone_at IS NULL "
+                    "ORDER BY ingested_at, batch_id", [sha256, kind])
+
+
+def _fresh_batch_id(wh, base: str) -> str:
+    """``base``, or ``base.N`` when earlier batches of the same file were undone (the
+    undone rows stay in ``ingest_log`` under their own ids: lineage stays true)."""
+    used = set(wh.query("SELECT batch_id FROM ingest_log WHERE batch_id = ? OR starts_with(batch_id, ?)",
+                        [base, base + "."])["batch_id"])
+    if base not in used:
+        return base
+    n = 2
+    while f"{base}.{n}" in used:
+        n += 1
+    return f"{base}.{n}"
+
+
 def previous_result(wh, batch_id: str) -> dict | None:
-    log = wh.query("SELECT * FROM ingest_log WHERE batch_id = ?", [batch_id])
+    log = wh.query("SELECT * FROM ingest_log WHERE batch_id = ? AND undone_at IS NULL", [batch_id])
     if log.empty:
         return None
     row = log.iloc[0]
@@ -74,10 +94,13 @@ def previous_result(wh, batch_id: str) -> dict | None:
            "already_ingested": True, "ingested_at": row["ingested_at"]}
     if note.get("tables"):
         out["tables"] = note["tables"]
+    if note.get("mapping"):
+        out["mapping"] = note["mapping"]
     return out
 
 
-def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None = None, now=None) -> dict:
+def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None = None, now=None,
+                mapping: ColumnMapping | None = None) -> dict:
     """Validate one file and load it into the warehouse; return the accounting.
 
     Parameters
@@ -99,6 +122,9 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
     now : datetime-like, optional
         The ingest clock written to ``ingest_log`` and provisional schemas
         (default: the current UTC time). Fixing it makes a warehouse reproducible.
+    mapping : ColumnMapping, optional
+        Source columns renamed to table columns and constant columns
+        (:mod:`trainerlab.ingest.mapping`); recorded in ``ingest_log.note``.
 
     Returns
     -------
@@ -114,10 +140,12 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
         The file cannot be read at all (no such file, empty, not UTF-8, binary,
         not the format, no data rows, a required column missing). Nothing is written.
     ValueError
-        An unknown kind or format, or a kind the adapter does not write.
+        An unknown kind or format, or a kind the adapter does not write, or a
+        mapping that does not fit the table.
     """
     path = Path(path)
     spec_for(kind)
+    mapping = mapping or None
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if task is not None and not str(task).strip():
@@ -142,12 +170,22 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
         primary = adapter(fmt).PRIMARY if fmt in ADAPTERS else kind
         if fmt in ADAPTERS and kind not in adapter(fmt).KINDS:
             raise ValueError(f"format {fmt} writes {', '.join(adapter(fmt).KINDS)}, not {kind}")
-        batch_id = batch_id_for(primary, facts.sha256, task)
-        previous = previous_result(wh, batch_id)
-        if previous is not None:
-            return previous
+        if mapping:
+            if fmt in ADAPTERS and mapping.rename:
+                raise ValueError(f"--map applies to {', '.join(GENERIC_FORMATS)} files; a {fmt} export has fixed "
+                                 f"fields (see docs/ingest.md, Adapters); --set works for it")
+            check_mapping(mapping, SPECS[primary])
+        active = _active_batches(wh, facts.sha256, primary)
+        same = active[active["task"].map(lambda t: (t if isinstance(t, str) else None) == task)]
+        if len(same):
+            previous = previous_result(wh, same["batch_id"].iloc[0])
+            if previous is not None:
+                return previous
+        others = active[active["task"].map(lambda t: (t if isinstance(t, str) else None) != task)]
+        batch_id = _fresh_batch_id(wh, batch_id_for(primary, facts.sha256, task))
         return _ingest_new(wh, primary, path, data_path, facts, fmt=fmt, task=task, now=_now(now),
-                           batch_id=batch_id, document=document)
+                           batch_id=batch_id, document=document, mapping=mapping,
+                           other_task_batches=others.to_dict(orient="records"))
 
 
 def _looks_parquet(path: Path) -> bool:
@@ -161,8 +199,9 @@ def _prefix(batch_id: str) -> str:
     return "ing_" + re.sub(r"[^A-Za-z0-9_]", "_", batch_id)[:60]
 
 
-def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document, explicit: dict) -> Prepared:
-    spec = SPECS[kind]
+def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document, explicit: dict,
+             spec=None) -> Prepared:
+    spec = spec or SPECS[kind]
     if fmt in ("csv", "tsv"):
         return stage_delimited(wh, path, spec, facts, delim="," if fmt == "csv" else "\t", task=task,
                                table=f"{prefix}__stage", fmt=fmt, task_override=task, explicit_schemas=explicit)
@@ -182,7 +221,8 @@ def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, docume
 
 
 def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, task, now: datetime,
-                batch_id: str, document) -> dict:
+                batch_id: str, document, mapping: ColumnMapping | None = None,
+                other_task_batches: list | None = None) -> dict:
     prefix = _prefix(batch_id)
     old_tz = wh.scalar("SELECT current_setting('TimeZone')")
     wh.execute("SET TimeZone = 'UTC'")  # naive timestamps in files are UTC
@@ -196,15 +236,23 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
         explicit = {t: list(c) for t, c, p in zip(schemas["task"], schemas["categories"], schemas["provisional"])
                     if not p}
         known = set(schemas["task"])
-        prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document,
-                            explicit=dict(explicit))
+        spec = apply_mapping(SPECS[kind], mapping)
+        try:
+            prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document,
+                                explicit=dict(explicit), spec=spec)
+        except IngestError as exc:
+            raise _with_mapping_hint(exc, spec, mapping, data_path, fmt, facts, document, wh) from None
+        main = prepared.staged[0]
+        if fmt in GENERIC_FORMATS:
+            verify_staged(path, mapping, main.mapping, [*main.mapping.values(), *main.extras])
+        _refuse_second_task(path, spec, fmt, main, task, other_task_batches or [])
         hinted = {t: v for t, v in prepared.label_schemas.items() if t not in known}
         for t, (_, cats) in hinted.items():
             explicit[t] = list(cats)
         task_override = task if fmt in GENERIC_FORMATS else None
         results = []
         for i, st in enumerate(prepared.staged):
-            v = Validator(wh, SPECS[st.kind], st, batch_id=batch_id, task_override=task_override,
+            v = Validator(wh, spec if st.kind == kind else SPECS[st.kind], st, batch_id=batch_id, task_override=task_override,
                           explicit_schemas=explicit, prefix=f"{prefix}_{i}")
             validators.append(v)
             results.append(v.run())
@@ -251,12 +299,18 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
                 wh.execute(f"INSERT INTO quarantine (batch_id, row_number, raw, reason, column_name) "
                            f"SELECT ?, rec, {cap}, reason, column_name FROM \"{source}\" ORDER BY rec", [batch_id])
             provisional = _update_provisional(wh, prepared, batch_id, explicit, hinted, now, prefix)
+            if prepared.raters:
+                from ..raters import record_export_names
+
+                record_export_names(wh, prepared.raters, batch_id, now)
             reasons_df = wh.query("SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? "
                                   "GROUP BY reason ORDER BY n DESC, reason", [batch_id])
             reasons = {r: int(n) for r, n in zip(reasons_df["reason"], reasons_df["n"])}
             if sum(reasons.values()) != rows_quarantined:  # pragma: no cover
                 raise RuntimeError(f"{path}: quarantine holds {sum(reasons.values())} rows, expected {rows_quarantined}")
             note = {"tables": tables, "reasons": reasons}
+            if mapping:
+                note["mapping"] = mapping.as_note()
             ignored = [c for st in prepared.staged for c in st.extras if "meta" not in SPECS[st.kind].names]
             if ignored:
                 note["ignored_columns"] = ignored
@@ -275,6 +329,8 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
             result["provisional_schema"] = provisional
         if ignored:
             result["ignored_columns"] = ignored
+        if mapping:
+            result["mapping"] = mapping.as_note()
         return result
     finally:
         for v in validators:
@@ -283,6 +339,73 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
             wh.drop_temp(*prepared.temp_tables)
         wh.drop_temp(*temp)
         wh.execute(f"SET TimeZone = '{_tz_name(old_tz)}'")
+
+
+def _refuse_second_task(path, spec, fmt: str, main, task, others: list) -> None:
+    """The same bytes already loaded under another task: when the task comes from the
+    command line (an adapter's ``--task``, or a file without a task column) a second
+    task would duplicate every row under a new name; refuse and point at the undo."""
+    if not others:
+        return
+    if fmt in GENERIC_FORMATS and spec.task_column and spec.task_column in main.mapping:
+        return  # the file names its tasks; --task selects one of them (task_mismatch for the rest)
+    b = others[0]
+    named = f"task {b['task']!r}" if isinstance(b["task"], str) else "no --task"
+    raise IngestError(path, f"these bytes are already ingested as batch {b['batch_id']} ({named}); ingesting them "
+                            f"again with --task {task!r} would duplicate every row under a second task. "
+                            f"Undo that batch first (trainerlab batches undo {b['batch_id']}) and ingest again")
+
+
+_MISSING = re.compile(r"missing required column\(s\) (.+?) for ")
+
+
+def _with_mapping_hint(exc: IngestError, spec, mapping, path: Path, fmt: str, facts, document, wh) -> IngestError:
+    """A missing-column error with the ``--map``/``--set`` that would fix it."""
+    m = _MISSING.search(exc.reason or "")
+    if not m or fmt not in GENERIC_FORMATS:
+        return exc
+    missing = [c.strip() for c in m.group(1).split(",")]
+    try:
+        columns = _file_columns(path, fmt, facts, document, wh)
+    except Exception:  # the hint is a courtesy: never replace the real error
+        return exc
+    hint = suggest(spec, missing, columns, mapping)
+    if not hint:
+        return exc
+    new = IngestError(exc.path, f"{exc.reason}: try {hint} (docs/ingest.md, Column mapping)", line=exc.line,
+                      column=exc.column)
+    return new
+
+
+def _file_columns(path: Path, fmt: str, facts, document, wh) -> list[str]:
+    import csv
+    import io
+
+    if fmt in ("csv", "tsv"):
+        first = next(csv.reader(io.StringIO(facts.head.lstrip("\ufeff")), delimiter="," if fmt == "csv" else "\t"), [])
+        return [h.strip() for h in first]
+    if fmt == "jsonl":
+        names: list[str] = []
+        for line in facts.head.splitlines()[:200]:
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                names += [k for k in obj if k not in names]
+        return names
+    if fmt == "json":
+        doc = document if document is not None else load_json_document(path)
+        names = []
+        for r in doc if isinstance(doc, list) else []:
+            if isinstance(r, dict):
+                names += [k for k in r if k not in names]
+        return names
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    return []
 
 
 def _tz_name(name: str) -> str:

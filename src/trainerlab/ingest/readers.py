@@ -294,6 +294,7 @@ class Prepared:
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     temp_tables: list[str] = field(default_factory=list)
+    raters: dict[str, str] = field(default_factory=dict)  # annotator_id -> display name from the export
 
 
 def empty_rejects() -> pd.DataFrame:

@@ -44,6 +44,8 @@ h3 { font-size:17px; }
 .output_stderr { display:none; }
 table { border-collapse:collapse; }
 .rendered_html table:not(.tl-table) td, .rendered_html table:not(.tl-table) th { border-bottom:1px solid #eaeef2; padding:4px 10px; }
+.tl-plotly-missing { margin:12px 0; padding:10px 14px; border:2px solid #b42318; border-radius:6px; background:#fff5f5;
+                     color:#b42318; font-weight:600; }
 .tl-footer { max-width:1120px; margin:0 auto; padding:12px 24px 32px 24px; font-size:12px; color:var(--muted); border-top:1px solid #eaeef2; }
 """
 
@@ -86,9 +88,35 @@ def _reader_copy(nb) -> Any:
     return nb
 
 
+def plotly_source() -> str:
+    """plotly.js itself (for a standalone page), safe to put inside a ``<script>`` element."""
+    import plotly
+
+    text = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+    return text.replace("</script", "<\\/script")
+
+
+def _missing_plotly_banner(plotly_src: str) -> str:
+    """A warning shown when the shared plotly.js did not load (the page was copied without
+    ``assets/``, or the file was removed): visible unless a script finds ``window.Plotly``,
+    so it also shows where scripts do not run at all (and charts cannot be drawn either)."""
+    return (f'<div class="tl-plotly-missing" id="tl-plotly-missing" role="alert">The charts on this page cannot be '
+            f'shown: the shared plotly.js ({html.escape(plotly_src)}) could not be loaded. Open the page inside its '
+            f'reports folder (with assets/ beside it), or render a standalone copy '
+            f'(<code>trainerlab report NAME --standalone</code>), which carries plotly.js inside the page.</div>\n')
+
+
+_HIDE_BANNER = ('<script>(function(){var b=document.getElementById("tl-plotly-missing");'
+                'if(b&&window.Plotly!==undefined){b.style.display="none";}})();</script>\n')
+
+
 def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str | None,
-                     index_href: str = "../../index.html") -> str:
-    """The reader's page for an executed notebook (code, prompts, stderr and errors removed)."""
+                     index_href: str | None = "../../index.html", plotly_inline: str | None = None) -> str:
+    """The reader's page for an executed notebook (code, prompts, stderr and errors removed).
+
+    ``plotly_inline``: plotly.js itself, written into the page (a standalone page: one file,
+    nothing else loaded; pass ``index_href=None`` too, so it links to no local file).
+    Otherwise a page with figures loads ``plotly_src`` and says visibly when it could not."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
@@ -98,14 +126,21 @@ def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str 
     body = _EXTERNAL_LINK.sub("", body)
     meta = "".join(f"<span>{html.escape(k)}: {html.escape(str(v))}</span>" for k, v in header.items())
     script = f'<script src="{html.escape(plotly_src)}" charset="utf-8"></script>\n' if plotly_src else ""
+    has_figures = "Plotly.newPlot" in body or "plotly-graph-div" in body
+    banner = hide = ""
+    if plotly_inline is not None:
+        script = f'<script charset="utf-8">{plotly_inline}</script>\n'
+    elif plotly_src and has_figures:
+        banner, hide = _missing_plotly_banner(plotly_src), _HIDE_BANNER
+    back = (f"<a href=\"{html.escape(index_href)}\">&larr; all reports</a> &nbsp; " if index_href else "")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<title>{html.escape(title)}</title>\n{script}<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
-        f"<div class=\"tl-header\"><a href=\"{html.escape(index_href)}\">&larr; all reports</a> &nbsp; "
+        f"<div class=\"tl-header\">{back}"
         f"<span class=\"tl-name\">{html.escape(title)}</span><span class=\"tl-meta\">{meta}</span></div>\n"
-        f"<main>\n{body}\n</main>\n"
+        f"<main>\n{banner}{body}\n</main>\n"
         "<div class=\"tl-footer\">Rendered by trainerlab. Example texts are redacted; "
         "the audit trail of this run (parameters, versions, data fingerprint) is in manifest.json next to this page.</div>\n"
-        "</body>\n</html>\n"
+        f"{hide}</body>\n</html>\n"
     )

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .runner import load_manifest, read_latest, reports_root
+from .runner import load_manifest, read_latest, reports_root, warehouse_label
 
 _STATUS_COLORS = {"ok": "#1b7f3b", "failed": "#b42318", "running": "#9a6700", "incomplete": "#57606a"}
 _VERDICT_COLORS = {"ok": "#1b7f3b", "warn": "#9a6700", "alert": "#b42318", "info": "#1d4e89"}
@@ -46,11 +46,23 @@ def collect_runs(reports_dir: str | os.PathLike | None = None) -> dict[str, list
                 "html": f"{report_dir.name}/{run_dir.name}/{html_file}" if html_file else None,
                 "latest": run_dir.name == latest, "job": manifest.get("job"), "period": manifest.get("period"),
                 "data_hash": ((manifest.get("data") or {}).get("fingerprint") or {}).get("hash"),
+                "warehouse": _warehouse(manifest), "standalone": bool(manifest.get("standalone")),
             })
         if runs:
             runs.sort(key=lambda r: (r["started_at"], r["run_id"]), reverse=True)
             out[report_dir.name] = runs
     return out
+
+
+def _warehouse(manifest: dict) -> str | None:
+    db = (manifest.get("data") or {}).get("db")
+    return warehouse_label(db) if db else None
+
+
+def _data_line(run: dict) -> str:
+    """Which warehouse a run read: path and data fingerprint."""
+    return (f'<div class="meta">warehouse {html.escape(str(run.get("warehouse") or "–"))} &middot; '
+            f'data {html.escape(str(run.get("data_hash") or "–"))}</div>')
 
 
 def _date(value: str) -> str:
@@ -92,6 +104,7 @@ def render_index(runs_by_report: dict[str, list[dict]], generated: _dt.datetime 
         if latest:
             lines.append(f'<p class="headline">{html.escape(verdict.get("headline", ""))}</p>')
             lines.append(f'<p class="meta">last good run {html.escape(latest["run_id"])}, {_date(latest["started_at"])}'
+                         f' &middot; warehouse {html.escape(str(latest.get("warehouse") or "–"))}'
                          f' &middot; data {html.escape(str(latest.get("data_hash") or "–"))}</p>')
         else:
             lines.append('<p class="meta">no successful run yet</p>')
@@ -106,7 +119,7 @@ def render_index(runs_by_report: dict[str, list[dict]], generated: _dt.datetime 
                 f'<tr><td>{link}{" <em>(latest)</em>" if run["latest"] else ""}</td>'
                 f'<td>{_badge(run["status"], _STATUS_COLORS.get(run["status"], "#57606a"))}</td>'
                 f'<td>{_date(run["started_at"])}</td><td class="num">{dur}</td>'
-                f'<td>{html.escape(_params(run["parameters"]))}</td><td>{_summary(run)}</td></tr>')
+                f'<td>{html.escape(_params(run["parameters"]))}{_data_line(run)}</td><td>{_summary(run)}</td></tr>')
         lines.append(f'<details{" open" if len(runs) <= 5 else ""}><summary>{len(runs)} run{"s" if len(runs) != 1 else ""}'
                      '</summary><table><thead><tr><th>run</th><th>status</th><th>started</th><th>duration</th>'
                      '<th>parameters</th><th>verdict / error</th></tr></thead><tbody>' + "".join(rows)

@@ -323,14 +323,41 @@ def prepare_run(name: str, *, parameters: dict | None = None, text_parameters: d
         raise ReportUsageError(f"{db_file}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first, or pass --db)")
     params["db"] = str(db_file)
     shown_given = {**given, **{k: params[k] for k in text}}
+    _check_values(name, db_file, shown_given, declared)
     return nb_path, params, shown_given
+
+
+def warehouse_label(db: str | os.PathLike) -> str:
+    """The warehouse path as pages and the index show it: relative to the project root when inside it."""
+    path = Path(db).resolve()
+    try:
+        return path.relative_to(paths.project_root()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _check_values(name: str, db_file: Path, given: dict, declared: dict) -> None:
+    """Given task/vendor/suite/model... values must be in the warehouse (exit 2 listing them)."""
+    from .warehouse_values import ENUMERABLE, UnknownValue, check_enumerable
+
+    if not any(k in ENUMERABLE and v not in ("", None) for k, v in given.items()):
+        return
+    from ..warehouse import connect
+
+    try:
+        with connect(db_file, read_only=True) as wh:
+            check_enumerable(wh, name, given, declared, warehouse_label(db_file))
+    except UnknownValue as exc:
+        raise ReportUsageError(str(exc)) from None
+    except Exception:  # noqa: BLE001 - a warehouse that cannot be opened now (busy, damaged) fails the run
+        return         # as before, with the reason in its manifest; the check is a courtesy on top
 
 
 def run_report(name: str, *, parameters: dict | None = None, text_parameters: dict | None = None,
                run_id: str | None = None, db: str | os.PathLike | None = None, timeout: float | None = None,
                notebooks_dir: str | os.PathLike | None = None, reports_dir: str | os.PathLike | None = None,
                job: str | None = None, period: str | None = None, start_timeout: float = 60,
-               retries: int = 2) -> RunResult:
+               retries: int = 2, standalone: bool = False) -> RunResult:
     """Render one report. Raises :class:`ReportUsageError` before running anything when the request is unusable.
 
     Parameters
@@ -344,6 +371,11 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         The run folder's name; default ``YYYYMMDDTHHMMSSZ-xxxxxx``.
     timeout : float, optional
         Seconds per cell (default ``$TRAINERLAB_CELL_TIMEOUT`` or 600).
+    reports_dir : path, optional
+        Where runs go (default ``$TRAINERLAB_REPORTS`` or ``reports/``).
+    standalone : bool
+        Write ``report.html`` as one self-contained file (plotly.js inside, no link to
+        any local file): a page to attach to an e-mail.
     """
     nb_path, params, given = prepare_run(name, parameters=parameters, text_parameters=text_parameters, db=db,
                                          notebooks_dir=notebooks_dir)
@@ -395,6 +427,7 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         "data": {"db": params["db"], "fingerprint": None},
         "verdict": None, "error": None, "job": job, "period": period,
         "files": {"notebook": "report.ipynb", "html": None}, "html_bytes": None, "warnings": [],
+        "standalone": bool(standalone),
     }
     _write_json_atomic(manifest_path, manifest)
 
@@ -442,19 +475,26 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         if error is None:
             from .html import notebook_to_html, plotly_asset
 
-            asset = plotly_asset(root)
-            page = notebook_to_html(
-                nb, title=name,
-                header={"run": run_id, "rendered": started.strftime("%Y-%m-%d %H:%M UTC"),
-                        "data": manifest["data"]["fingerprint"]["hash"],
-                        "parameters": ", ".join(f"{k}={v}" for k, v in params.items() if k != "db") or "defaults"},
-                plotly_src=os.path.relpath(asset, run_dir),
-            )
+            header = {"run": run_id, "rendered": started.strftime("%Y-%m-%d %H:%M UTC"),
+                      "data": manifest["data"]["fingerprint"]["hash"],
+                      "parameters": ", ".join(f"{k}={v}" for k, v in params.items() if k != "db") or "defaults",
+                      "warehouse": warehouse_label(params["db"])}
+            inline = None
+            if standalone:
+                from .html import plotly_source
+
+                inline = plotly_source()
+                page = notebook_to_html(nb, title=name, header=header, plotly_src=None, index_href=None,
+                                        plotly_inline=inline)
+            else:
+                asset = plotly_asset(root)
+                page = notebook_to_html(nb, title=name, header=header, plotly_src=os.path.relpath(asset, run_dir))
             html_path = run_dir / "report.html"
             _write_text_atomic(html_path, page)
             manifest["files"]["html"] = "report.html"
             manifest["html_bytes"] = html_path.stat().st_size
-            if manifest["html_bytes"] > PAGE_BUDGET_BYTES:
+            own_bytes = manifest["html_bytes"] - (len(inline.encode("utf-8")) if inline else 0)
+            if own_bytes > PAGE_BUDGET_BYTES:
                 manifest["warnings"].append(f"report.html is {manifest['html_bytes']:,} bytes, above the "
                                             f"{PAGE_BUDGET_BYTES:,}-byte budget (show fewer rows or points)")
 

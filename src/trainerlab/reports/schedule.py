@@ -32,6 +32,7 @@ class Job:
     cadence: str
     parameters: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
+    standalone: bool = False  # write report.html as one self-contained file (plotly.js inside)
 
 
 def schedule_path(path: str | os.PathLike | None = None) -> Path:
@@ -56,7 +57,7 @@ def load_schedule(path: str | os.PathLike | None = None) -> tuple[list[Job], dic
         where = f"{file}: [[job]] #{i}"
         if not isinstance(raw, dict):
             raise ReportUsageError(f"{where}: not a table")
-        unknown = set(raw) - {"name", "report", "cadence", "parameters", "timeout"}
+        unknown = set(raw) - {"name", "report", "cadence", "parameters", "timeout", "standalone"}
         if unknown:
             raise ReportUsageError(f"{where}: unknown key(s) {sorted(unknown)}")
         report = raw.get("report")
@@ -74,9 +75,12 @@ def load_schedule(path: str | os.PathLike | None = None) -> tuple[list[Job], dic
         if not isinstance(params, dict):
             raise ReportUsageError(f"{where} ({name}): 'parameters' must be a table")
         timeout = raw.get("timeout", defaults.get("timeout"))
+        standalone = raw.get("standalone", defaults.get("standalone", False))
+        if not isinstance(standalone, bool):
+            raise ReportUsageError(f"{where} ({name}): 'standalone' must be true or false, got {standalone!r}")
         seen.add(name)
         jobs.append(Job(name=name, report=report, cadence=cadence, parameters=dict(params),
-                        timeout=float(timeout) if timeout is not None else None))
+                        timeout=float(timeout) if timeout is not None else None, standalone=standalone))
     return jobs, defaults
 
 
@@ -131,7 +135,7 @@ def run_due(*, as_of: _dt.date | None = None, schedule: str | os.PathLike | None
             try:
                 result = run_report(job.report, parameters=job.parameters, db=db, reports_dir=root,
                                     notebooks_dir=notebooks_dir, timeout=timeout or job.timeout,
-                                    job=job.name, period=period)
+                                    job=job.name, period=period, standalone=job.standalone)
             except ReportUsageError as exc:
                 results.append({"job": job.name, "report": job.report, "period": period, "status": "unusable",
                                 "error": {"message": str(exc)}})

@@ -4,9 +4,12 @@ Mapping (one record = one ``result`` entry of one annotation; an annotation
 that was cancelled or has no results is one record, quarantined as
 ``cancelled_annotation`` / ``empty_annotation``):
 - ``annotations``: item_id = ``data.item_id`` if the task has one, else
-  ``labelstudio-<task id>``; annotator_id = ``completed_by`` (the user's email
-  when exported as an object, else the user id); task = the control's
-  ``from_name`` (or ``--task``); label = the chosen value: ``choices`` give
+  ``labelstudio-<task id>``; annotator_id = the user id of ``completed_by``
+  (an integer, or the ``id`` of an exported user object); when the export
+  carries the user's name or e-mail (``completed_by.first_name/last_name/email``,
+  or ``created_username`` = ``"email, id"``) it is kept as the rater's display
+  name in ``raters`` (pages show initials only); task = the control's
+  ``from_name`` (or ``--task``; a result without one needs ``--task``); label = the chosen value: ``choices`` give
   one row per chosen choice, ``rating`` gives the number as text (``4``),
   ``number`` likewise; annotated_at = ``created_at``; duration_s =
   ``lead_time``; suggested_label = the first prediction's value for the same
@@ -48,11 +51,24 @@ def _num(x) -> str:
     return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
 
 
-def _annotator(a: dict) -> str | None:
+def _annotator(a: dict) -> tuple[str | None, str | None]:
+    """(rater id, display name or None) of one annotation."""
     who = a.get("completed_by")
+    name = None
     if isinstance(who, dict):
-        who = who.get("email") or who.get("id")
-    return None if who is None else str(who)
+        full = " ".join(str(who.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+        name = full or (str(who.get("email")).strip() if who.get("email") else None) or None
+        who = who.get("id") if who.get("id") is not None else who.get("email")
+    created = a.get("created_username")
+    if isinstance(created, str) and created.strip():
+        # Label Studio writes "email, id" (sometimes with a leading space)
+        head, _, tail = created.strip().rpartition(",")
+        if head.strip() and (who is None or tail.strip() == str(who)):
+            name = name or head.strip()
+            who = who if who is not None else (tail.strip() or None)
+    if isinstance(who, float) and who.is_integer():
+        who = int(who)
+    return (None if who is None else str(who)), name
 
 
 def _predicted(task: dict) -> dict[str, str]:
@@ -70,6 +86,7 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
     if not isinstance(tasks, list):
         raise IngestError(path, "a Label Studio export is a JSON array of tasks", line=1)
     rows, items = [], []
+    raters: dict[str, str] = {}
     rec = 0
     for t in tasks:
         if not isinstance(t, dict):
@@ -87,7 +104,10 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
             if not isinstance(a, dict):
                 continue
             results = [r for r in (a.get("result") or []) if isinstance(r, dict)]
-            base = {"item_id": iid, "annotator_id": _annotator(a), "annotated_at": a.get("created_at"),
+            rater, display = _annotator(a)
+            if rater is not None and display:
+                raters.setdefault(rater, display)
+            base = {"item_id": iid, "annotator_id": rater, "annotated_at": a.get("created_at"),
                     "duration_s": a.get("lead_time")}
             if a.get("was_cancelled") or not results:
                 rec += 1
@@ -99,6 +119,9 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
                 rec += 1
                 raw = raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"), "result": r})
                 name = task or r.get("from_name")
+                if not name:
+                    raise IngestError(path, f"a result of task {t.get('id')} names no control (`from_name`): give "
+                                            f"the task with --task NAME", line=None)
                 meta = {"task_id": t.get("id"), "annotation_id": a.get("id"), "result_id": r.get("id")}
                 vals, unsupported = _values(r)
                 if vals is None:
@@ -116,4 +139,4 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
     if items:
         staged.append(stage_rows(wh, f"{prefix}__s_items", "items", items, role="secondary"))
     return Prepared(kind=PRIMARY, fmt="label_studio", staged=staged, rows_in=rec, rejects=empty_rejects(),
-                    temp_tables=[s.table for s in staged])
+                    temp_tables=[s.table for s in staged], raters=raters)

@@ -11,7 +11,8 @@ Mapping (one record = one line; a line that is not JSON is ``bad_json``):
   annotated_at = ``_timestamp``.
   * binary (a ``label`` and no ``options``): task = ``--task`` or the label,
     label = the answer (``accept``/``reject``);
-  * choice (``options``): task = ``--task`` or ``prodigy_choice``; an accepted
+  * choice (``options``): task = ``--task``, required (a choice example names
+    no task: without ``--task`` the file is refused, exit 2); an accepted
     example gives one row per selected option id; a rejected one one row with
     no label;
   * ``ignore`` is the rater's explicit skip: one row with no label (kept, not
@@ -71,7 +72,10 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
                              "_pre_col": "answer"})
                 continue
             if "options" in ex:
-                name = task or "prodigy_choice"
+                if not task:
+                    raise IngestError(path, "a Prodigy choice example (with `options`) names no task: give the "
+                                            "task with --task NAME (e.g. --task intent)", line=lineno)
+                name = task
                 chosen = ex.get("accept") or []
                 if answer == "accept" and chosen:
                     rows += [{**base, "task": name, "label": str(c)} for c in chosen]

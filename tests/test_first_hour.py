@@ -1,0 +1,217 @@
+"""The first hour with your own data, as docs/own_data.md walks through it.
+
+Generated Label Studio, Prodigy and eval-harness exports (no gold) go into a fresh
+warehouse with its own reports folder, through the command line a new user types.
+Every count and number checked here is computed in this file from the generated
+files (csv/json + numpy), never taken from the code under test.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import first_hour_data as data
+from trainerlab.cli import main
+
+
+def run(env: dict, *args) -> tuple[int, dict | None, str, str]:
+    """The CLI in this process (as `trainerlab ...` with env): (exit code, JSON or None, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    text = out.getvalue()
+    doc = None
+    if "--json" in args and text.strip():
+        doc = json.loads(text)
+    return code, doc, text, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory):
+    """Steps 1-5 of docs/own_data.md; each step's output is kept for the tests below."""
+    base = tmp_path_factory.mktemp("first_hour")
+    files = {"ls": base / "sentiment_export.json", "prodigy": base / "intents.jsonl", "eval": base / "harness.csv"}
+    truth = {"ls": data.label_studio_export(files["ls"]), "prodigy": data.prodigy_export(files["prodigy"]),
+             "eval": data.eval_csv(files["eval"])}
+    mapping = base / "harness.toml"
+    mapping.write_text('kind = "eval_results"\n[map]\nmodel = "model_version"\ncase = "item_id"\n'
+                       '[set]\nsuite = "regression"\nmetric = "pass"\n')
+    env = {"TRAINERLAB_DB": str(base / "team.duckdb"), "TRAINERLAB_REPORTS": str(base / "team-reports")}
+    steps = {}
+    # 1. the Label Studio export: raters by their Label Studio user id, names kept aside
+    steps["ls"] = run(env, "ingest", "annotations", str(files["ls"]), "--json")
+    steps["raters"] = run(env, "raters", "list", "--json")
+    # 2. Prodigy: the choice interface names no task
+    steps["prodigy_no_task"] = run(env, "ingest", "annotations", str(files["prodigy"]))
+    steps["prodigy"] = run(env, "ingest", "annotations", str(files["prodigy"]), "--task", "intent", "--json")
+    steps["prodigy_again"] = run(env, "ingest", "annotations", str(files["prodigy"]), "--task", "intents")
+    # 3. the eval harness: its own column names; a typo in the suite, undone and redone
+    steps["eval_unmapped"] = run(env, "ingest", "eval_results", str(files["eval"]))
+    steps["eval_typo"] = run(env, "ingest", "eval_results", str(files["eval"]), "--mapping", str(mapping),
+                             "--set", "run_id=nightly-1", "--set", "suite=regresion", "--json")
+    steps["undo"] = run(env, "batches", "undo", steps["eval_typo"][1]["batch_id"], "--json")
+    steps["eval"] = run(env, "ingest", "eval_results", str(files["eval"]), "--mapping", str(mapping),
+                        "--set", "run_id=nightly-1", "--json")
+    steps["batches"] = run(env, "batches", "list", "--json")
+    # 4. a report asked for a task spelled wrong: nothing runs
+    steps["bad_task"] = run(env, "report", "agreement", "-p", "task", "Sentiment")
+    return {"base": base, "files": files, "truth": truth, "env": env, "steps": steps}
+
+
+def test_label_studio_export_and_rater_identity(walk):
+    code, doc, _, err = walk["steps"]["ls"]
+    n_results = sum(len(a["result"]) for t in walk["truth"]["ls"] for a in t["annotations"])
+    assert code == 0, err
+    assert (doc["rows_in"], doc["rows_accepted"], doc["rows_quarantined"]) == (n_results, n_results, 0) == (120, 120, 0)
+    assert doc["tables"] == {"annotations": 120, "items": 40}
+    raters = {r["annotator_id"]: r for r in walk["steps"]["raters"][1]["raters"]}
+    per_id = Counter(str(a["completed_by"]["id"]) for t in walk["truth"]["ls"] for a in t["annotations"])
+    for uid, first, last, email in data.PEOPLE:
+        r = raters[str(uid)]
+        assert r["label"] == f"rater {uid} ({first[0]}.{last[0]}.)"
+        assert r["display_name"] == f"{first} {last}"
+        assert r["n_annotations"] == per_id[str(uid)] == 40
+
+
+def test_prodigy_needs_a_task_once(walk):
+    code, _, _, err = walk["steps"]["prodigy_no_task"]
+    assert code == 2 and "names no task" in err and "--task" in err
+    code, doc, _, _ = walk["steps"]["prodigy"]
+    lines = walk["truth"]["prodigy"]
+    assert code == 0 and doc["rows_accepted"] == len(lines) == 40
+    code, _, _, err = walk["steps"]["prodigy_again"]
+    assert code == 2 and f"trainerlab batches undo {doc['batch_id']}" in err
+
+
+def test_eval_harness_mapping_and_undo(walk):
+    code, _, _, err = walk["steps"]["eval_unmapped"]
+    assert code == 2 and "--map case=item_id" in err and "--set suite=VALUE" in err and "--set run_id=VALUE" in err
+    rows = walk["truth"]["eval"]
+    typo, undo, good = (walk["steps"][k][1] for k in ("eval_typo", "undo", "eval"))
+    assert typo["rows_accepted"] == len(rows) == 120
+    assert undo["rows_removed"] == {"eval_results": len(rows)} and undo["fingerprint_before"] != undo["fingerprint_after"]
+    assert good["batch_id"] == typo["batch_id"] + ".2" and good["rows_accepted"] == len(rows)
+    assert good["mapping"]["set"] == {"suite": "regression", "metric": "pass", "run_id": "nightly-1"}
+    batches = {b["batch_id"]: b["status"] for b in walk["steps"]["batches"][1]["batches"]}
+    assert batches[typo["batch_id"]] == "undone" and batches[good["batch_id"]] == "active"
+    from trainerlab.warehouse import Warehouse
+
+    with Warehouse(walk["env"]["TRAINERLAB_DB"], read_only=True) as wh:
+        got = wh.query("SELECT suite, model_version, count(*) AS n, sum(CAST(passed AS INT)) AS k, "
+                       "round(avg(score), 6) AS mean FROM eval_results GROUP BY ALL ORDER BY model_version")
+    for model, g in got.groupby("model_version"):
+        mine = [r for r in rows if r["model"] == model]
+        assert g["suite"].tolist() == ["regression"]
+        assert int(g["n"].iloc[0]) == len(mine) and int(g["k"].iloc[0]) == sum(r["passed"] == "yes" for r in mine)
+        assert g["mean"].iloc[0] == pytest.approx(np.mean([float(r["score"]) for r in mine]), abs=1e-6)
+
+
+def test_a_misspelt_task_stops_before_anything_runs(walk):
+    code, _, _, err = walk["steps"]["bad_task"]
+    assert code == 2
+    assert "task 'Sentiment' is not in the warehouse" in err and "intent, sentiment" in err
+    assert "did you mean 'sentiment'" in err
+    assert not (walk["base"] / "team-reports" / "agreement").exists()
+
+
+# -- the pages ------------------------------------------------------------------------------------
+def _visible_text(page: str) -> str:
+    text = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    text = re.sub(r"<style.*?</style>", " ", text, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+
+
+def _item_votes(export) -> dict[int, list[tuple[str, str, datetime]]]:
+    return {t["id"]: [(str(a["completed_by"]["id"]), a["result"][0]["value"]["choices"][0],
+                       datetime.fromisoformat(a["created_at"].replace("Z", "+00:00")).replace(tzinfo=None))
+                      for a in t["annotations"]] for t in export}
+
+
+def _percent_agreement(votes: list[list[str]]) -> float:
+    """Mean over items of the share of agreeing rater pairs (by hand)."""
+    per_item = []
+    for labels in votes:
+        n = len(labels)
+        agree = sum(c * (c - 1) for c in Counter(labels).values())
+        per_item.append(agree / (n * (n - 1)))
+    return float(np.mean(per_item))
+
+
+def _fleiss_kappa(votes: list[list[str]]) -> float:
+    """Fleiss (1971): (P_bar - P_e) / (1 - P_e), equal numbers of ratings per item."""
+    cats = sorted({x for v in votes for x in v})
+    counts = np.array([[Counter(v)[c] for c in cats] for v in votes], dtype=float)
+    n = counts.sum(1)[0]
+    p_bar = np.mean((counts * (counts - 1)).sum(1) / (n * (n - 1)))
+    p_j = counts.sum(0) / counts.sum()
+    p_e = float((p_j ** 2).sum())
+    return float((p_bar - p_e) / (1 - p_e))
+
+
+@pytest.fixture(scope="module")
+def weekly(walk):
+    code, doc, _, err = run(walk["env"], "report", "weekly_quality", "--json")
+    assert code == 0, err
+    return doc
+
+
+def test_weekly_quality_numbers_against_the_export(walk, weekly):
+    page = Path(weekly["html"]).read_text()
+    assert Path(weekly["html"]).is_relative_to(walk["base"] / "team-reports")
+    text = _visible_text(page)
+    week = date.fromisoformat(re.search(r"Week of (\d{4}-\d{2}-\d{2})", text).group(1))
+    start, end = datetime.combine(week, datetime.min.time()), datetime.combine(week + timedelta(days=7),
+                                                                              datetime.min.time())
+    votes = [[lab for _, lab, at in v if start <= at < end] for v in _item_votes(walk["truth"]["ls"]).values()]
+    votes = [v for v in votes if len(v) >= 2]
+    n_labels = sum(len(v) for v in votes)
+    row = re.search(r"sentiment percent_agreement (\S+) (\S+) (\S+) (\d+) (\d+) nominal", text)
+    assert row, text[:2000]
+    assert float(row.group(1)) == pytest.approx(_percent_agreement(votes), abs=5e-4)
+    assert (int(row.group(4)), int(row.group(5))) == (len(votes), 3)
+    thr = re.search(r"throughput_per_day (\S+) .*? (\d+) labels/day", text)
+    assert float(thr.group(1)) == pytest.approx(n_labels / 7, abs=5e-3) and int(thr.group(2)) == n_labels
+    # the warehouse the run read, on the page header
+    from trainerlab.warehouse import Warehouse
+
+    with Warehouse(walk["env"]["TRAINERLAB_DB"], read_only=True) as wh:
+        fingerprint = wh.fingerprint()["hash"]
+    assert f"warehouse: {walk['env']['TRAINERLAB_DB']}" in page and f"data: {fingerprint}" in page
+    for _, _, _, email in data.PEOPLE:
+        assert email not in page
+
+
+def test_the_index_of_the_team_folder(walk, weekly):
+    code, doc, _, _ = run(walk["env"], "publish", "--json")
+    assert code == 0 and doc["index"] == str(walk["base"] / "team-reports" / "index.html")
+    index = Path(doc["index"]).read_text()
+    assert f"warehouse {walk['env']['TRAINERLAB_DB']}" in index
+    assert doc["failed"] == [] and doc["reports"] == 1  # the misspelt task left no failed run behind
+
+
+@pytest.mark.xfail(reason="the agreement report needs a gold set today (KeyError 'gold_label'); "
+                          "passes once every report renders on minimal data", strict=False)
+def test_agreement_page_numbers_and_rater_labels(walk):
+    code, doc, _, err = run(walk["env"], "report", "agreement", "-p", "task", "sentiment", "--json")
+    assert code == 0, err
+    page = Path(doc["html"]).read_text()
+    text = _visible_text(page)
+    votes = [[lab for _, lab, _ in v] for v in _item_votes(walk["truth"]["ls"]).values()]
+    pa = re.search(r"Raters agree on (\d+)% of rating pairs; Fleiss' kappa is (-?[0-9.]+)", text)
+    assert pa, text[:3000]
+    assert int(pa.group(1)) == round(100 * _percent_agreement(votes))
+    assert float(pa.group(2)) == pytest.approx(_fleiss_kappa(votes), abs=0.005)
+    for uid, first, last, email in data.PEOPLE:
+        assert f"rater {uid} ({first[0]}.{last[0]}.)" in text
+        assert email not in page and f"{first} {last}" not in page
