@@ -441,6 +441,7 @@ def test_usage_errors_name_the_choices(program, exports, capsys):
                                                                   "--item", "x"], code=2)
     assert "--vendor filter the warehouse or a file read with --format F" in run(
         capsys, ["agreement", exports["csv"], "--vendor", "acme"], code=2)
+    assert "give FILE" in run(capsys, ["agreement", exports["csv"], "--db", db], code=2)
     assert "no warehouse here" in run(capsys, ["agreement", "--db", program["dir"] / "nope.duckdb"], code=2)
     assert "no annotations for task 'Tone'; tasks: safety, tone" in run(
         capsys, ["drift", "--db", db, "--task", "Tone"], code=2)

@@ -19,7 +19,6 @@ where a verb reads evaluations), as SQL with bound parameters through
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -125,6 +124,8 @@ def open_source(args, kind: str, *, column_options: tuple[str, ...] = (),
 
     file = getattr(args, "file", None)
     fmt = getattr(args, "format", None)
+    if file and getattr(args, "db", None):
+        raise UsageError(f"give FILE ({file}) or --db (the warehouse), not both")
     if file and not fmt:
         flags = [f for f in given_filters(args) if f[2:].replace("-", "_") not in plain_options]
         if flags:
