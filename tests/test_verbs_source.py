@@ -455,3 +455,22 @@ def test_the_verbs_offer_exactly_ingest_formats():
     from trainerlab.ingest import FORMATS as INGEST_FORMATS
 
     assert FORMATS == INGEST_FORMATS
+
+
+def test_agreement_takes_the_tasks_explicit_schema_on_the_warehouse(program, tmp_path, capsys):
+    import shutil
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(program["db"], db)
+    # provisional (observed at ingest): the labels seen, nominal, as for a file
+    doc = run(capsys, ["agreement", "--db", db, "--task", "tone", "--n-boot", "0", "--json"])
+    assert doc["level"] == "nominal"
+    assert main(["schema", "set", "tone", "--level", "ordinal", "--categories", "1,2,3,4,5", "--db", str(db)]) == 0
+    doc = run(capsys, ["agreement", "--db", db, "--task", "tone", "--n-boot", "100", "--json"])
+    assert doc["level"] == "ordinal" and doc["categories"] == ["1", "2", "3", "4", "5"]
+    assert doc["categories_source"] == "label schema"
+    tone = _ann_filter(program["data"]["annotations"], "tone")
+    path = _write(tone, tmp_path / "tone.csv")
+    same(run(capsys, ["agreement", path, "--item", "item_id", "--rater", "annotator_id", "--level", "ordinal",
+                      "--categories", "1,2,3,4,5", "--n-boot", "100", "--json"]), doc,
+         ignore=("file", "source", "task", "filters", "notes", "categories_source"))
