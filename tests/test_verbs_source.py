@@ -430,6 +430,9 @@ def test_more_wrong_format_messages(exports, tmp_path, capsys):
     obj = tmp_path / "one.json"
     obj.write_text('{\n  "item": "a"\n}\n')
     assert "this is a single JSON object, not JSON Lines" in run(capsys, ["agreement", obj], code=2)
+    broken = tmp_path / "broken.jsonl"  # a bad first record is the reader's to name, with its line
+    broken.write_text('{"item": "a",, "rater": "x"}\n{"item": "a", "rater": "y", "label": "safe"}\n')
+    assert "line 1, column" in run(capsys, ["agreement", broken], code=2)
 
 
 def test_usage_errors_name_the_choices(program, exports, capsys):

@@ -215,8 +215,12 @@ def sniff(path: Path) -> tuple[str, str | None]:
     if head.startswith("{"):
         record = _first_json_line(raw_head)
         if record is None:
-            # a first line longer than the head cannot be judged: leave it to the reader
-            return ("lines" if "\n" not in raw_head.strip() else "object"), None
+            # a pretty-printed object opens with a line that is not a whole object ("{" or '{"a": {');
+            # a JSON Lines file with a broken first record (or one longer than the head) is left to
+            # its reader, which names the line
+            first = head.split("\n", 1)[0].rstrip()
+            whole = "\n" not in head.strip() or first.endswith("}")
+            return ("lines" if whole else "object"), None
         flavour = _jsonl_flavour(record)
         return "lines", (None if flavour == "jsonl" else flavour)
     try:
