@@ -430,6 +430,9 @@ def test_more_wrong_format_messages(exports, tmp_path, capsys):
     obj = tmp_path / "one.json"
     obj.write_text('{\n  "item": "a"\n}\n')
     assert "this is a single JSON object, not JSON Lines" in run(capsys, ["agreement", obj], code=2)
+    broken = tmp_path / "broken.jsonl"  # a bad first record is the reader's to name, with its line
+    broken.write_text('{"item": "a",, "rater": "x"}\n{"item": "a", "rater": "y", "label": "safe"}\n')
+    assert "line 1, column" in run(capsys, ["agreement", broken], code=2)
 
 
 def test_usage_errors_name_the_choices(program, exports, capsys):
@@ -441,6 +444,7 @@ def test_usage_errors_name_the_choices(program, exports, capsys):
                                                                   "--item", "x"], code=2)
     assert "--vendor filter the warehouse or a file read with --format F" in run(
         capsys, ["agreement", exports["csv"], "--vendor", "acme"], code=2)
+    assert "give FILE" in run(capsys, ["agreement", exports["csv"], "--db", db], code=2)
     assert "no warehouse here" in run(capsys, ["agreement", "--db", program["dir"] / "nope.duckdb"], code=2)
     assert "no annotations for task 'Tone'; tasks: safety, tone" in run(
         capsys, ["drift", "--db", db, "--task", "Tone"], code=2)
@@ -454,3 +458,56 @@ def test_the_verbs_offer_exactly_ingest_formats():
     from trainerlab.ingest import FORMATS as INGEST_FORMATS
 
     assert FORMATS == INGEST_FORMATS
+
+
+def test_agreement_takes_the_tasks_explicit_schema_on_the_warehouse(program, tmp_path, capsys):
+    import shutil
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(program["db"], db)
+    # provisional (observed at ingest): the labels seen, nominal, as for a file
+    doc = run(capsys, ["agreement", "--db", db, "--task", "tone", "--n-boot", "0", "--json"])
+    assert doc["level"] == "nominal"
+    assert main(["schema", "set", "tone", "--level", "ordinal", "--categories", "1,2,3,4,5", "--db", str(db)]) == 0
+    doc = run(capsys, ["agreement", "--db", db, "--task", "tone", "--n-boot", "100", "--json"])
+    assert doc["level"] == "ordinal" and doc["categories"] == ["1", "2", "3", "4", "5"]
+    assert doc["categories_source"] == "label schema"
+    tone = _ann_filter(program["data"]["annotations"], "tone")
+    path = _write(tone, tmp_path / "tone.csv")
+    same(run(capsys, ["agreement", path, "--item", "item_id", "--rater", "annotator_id", "--level", "ordinal",
+                      "--categories", "1,2,3,4,5", "--n-boot", "100", "--json"]), doc,
+         ignore=("file", "source", "task", "filters", "notes", "categories_source"))
+
+
+def test_fairness_with_exposure_reads_interactions(program, tmp_path, capsys):
+    import shutil
+
+    from trainerlab.warehouse import Warehouse
+
+    rng = np.random.default_rng(11)
+    days = pd.date_range("2026-03-02", periods=20, freq="D")
+    rows = [{"day": d.date(), "model_version": mv, "segment": seg, "n_interactions": int(n),
+             "n_unsafe": int(rng.binomial(n, 0.004 if seg != "fr" else 0.009))}
+            for d in days for mv in ("v1.0", "v1.1") for seg in ("en", "de", "fr")
+            for n in [rng.integers(800, 1200)]]
+    frame = pd.DataFrame(rows)
+    db = tmp_path / "w.duckdb"
+    shutil.copy(program["db"], db)
+    with Warehouse(db) as wh:
+        wh.insert_frame("interactions", frame)
+    sub = frame[(frame["model_version"] == "v1.1") & (pd.to_datetime(frame["day"]) >= "2026-03-09")]
+    path = _write(sub, tmp_path / "traffic.csv")
+    opts = ["--segment", "segment", "--outcome", "n_unsafe", "--exposure", "n_interactions", "--lower-is-better",
+            "--min-n", "1", "--json"]
+    capsys.readouterr()
+    code_file = main(["fairness", path, *opts])
+    from_file = json.loads(capsys.readouterr().out)
+    code_db = main(["fairness", "--db", str(db), "--model-version", "v1.1", "--start", "2026-03-09", *opts])
+    from_db = json.loads(capsys.readouterr().out)
+    assert code_file == code_db and from_db["selection"] == {"table": "interactions", "model_version": "v1.1"}
+    fr = next(s for s in from_db["segments"] if s["segment"] == "fr")
+    fr_rows = sub[sub["segment"] == "fr"]
+    assert fr["n"] == int(fr_rows["n_unsafe"].sum()) and fr["exposure"] == int(fr_rows["n_interactions"].sum())
+    assert fr["segment_rate"] == pytest.approx(1000 * fr["n"] / fr["exposure"])
+    assert fr["direction"] == "worse" and from_db["worse"] == ["fr"]  # the planted 0.9% against 0.4%
+    same(from_file, from_db)

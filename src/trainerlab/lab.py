@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -237,7 +237,3 @@ def open(path: str | os.PathLike | None = None, read_only: bool = True) -> Lab: 
     project root. A missing file is an error in read-only mode (nothing is created).
     """
     return Lab(path, read_only=read_only)
-
-
-def distinct(values: Iterable) -> list[str]:
-    return sorted({str(v) for v in values if v is not None and v == v})

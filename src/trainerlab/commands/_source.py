@@ -19,7 +19,6 @@ where a verb reads evaluations), as SQL with bound parameters through
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -125,6 +124,8 @@ def open_source(args, kind: str, *, column_options: tuple[str, ...] = (),
 
     file = getattr(args, "file", None)
     fmt = getattr(args, "format", None)
+    if file and getattr(args, "db", None):
+        raise UsageError(f"give FILE ({file}) or --db (the warehouse), not both")
     if file and not fmt:
         flags = [f for f in given_filters(args) if f[2:].replace("-", "_") not in plain_options]
         if flags:
@@ -194,13 +195,17 @@ def sniff(path: Path) -> tuple[str, str | None]:
     detect (``label_studio``, ``prodigy``, ``alpaca_eval``, ``mqm``, ``halueval``) or None."""
     from ..ingest.errors import IngestError
     from ..ingest.readers import (_first_json_line, _jsonl_flavour, detect_format, load_json_document,
-                                  refine_json_format, scan_file)
+                                  open_text, refine_json_format)
 
     with open(path, "rb") as fh:
         if fh.read(4) == b"PAR1":
             return "parquet", None
-    facts = scan_file(path, text=True, check_all=False)
-    head = facts.head.lstrip("\ufeff \t\r\n")
+    try:  # the first 64 KiB only: a large table is not read twice (its reader checks the rest)
+        with open_text(path) as fh:
+            raw_head = fh.read(1 << 16)
+    except (UnicodeDecodeError, OSError, EOFError):
+        return "text", None
+    head = raw_head.lstrip("\ufeff \t\r\n")
     if head.startswith("["):
         try:
             flavour = refine_json_format(load_json_document(path))
@@ -208,13 +213,18 @@ def sniff(path: Path) -> tuple[str, str | None]:
             flavour = "json"
         return "array", (None if flavour == "json" else flavour)
     if head.startswith("{"):
-        record = _first_json_line(facts.head)
+        record = _first_json_line(raw_head)
         if record is None:
-            return "object", None
+            # a pretty-printed object opens with a line that is not a whole object ("{" or '{"a": {');
+            # a JSON Lines file with a broken first record (or one longer than the head) is left to
+            # its reader, which names the line
+            first = head.split("\n", 1)[0].rstrip()
+            whole = "\n" not in head.strip() or first.endswith("}")
+            return ("lines" if whole else "object"), None
         flavour = _jsonl_flavour(record)
         return "lines", (None if flavour == "jsonl" else flavour)
     try:
-        detected = detect_format(path, facts.head)
+        detected = detect_format(path, raw_head)
     except IngestError:
         detected = "csv"
     return "text", ("mqm" if detected == "mqm" else None)

@@ -89,10 +89,12 @@ def _run(args) -> int:
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
     level = args.level
     task = None
+    from_schema = False
     with open_source(args, "annotations", column_options=("item", "rater", "label")) as src:
         if src.canonical:
             frame, item, rater, label, task, schema = ratings_source(src, args)
             if schema and not schema["provisional"]:  # an explicit schema: its level and ordered categories
+                from_schema = cats is None
                 level = level or schema["level"]
                 cats = cats or schema["categories"]
         else:
@@ -109,6 +111,8 @@ def _run(args) -> int:
                 "filters": filters(args, ANNOTATION_FILTERS[1:])}
         notes = list(src.notes)
     result = {**head, **result}
+    if from_schema:
+        result["categories_source"] = "label schema"
     if notes:
         result["notes"] = notes
     emit(args, result, _text)
