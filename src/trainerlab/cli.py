@@ -167,7 +167,8 @@ def _wants_json(argv: list[str], args: argparse.Namespace | None = None) -> bool
 
 
 def _fail(verb: str, code: int, kind: str, message: str, as_json: bool) -> int:
-    message = " ".join(str(message).split())  # one line, whatever the exception held
+    if code != USAGE:  # busy and internal: one line, whatever the exception held
+        message = " ".join(str(message).split())
     print(f"trainerlab {verb}: {message}".rstrip(), file=sys.stderr)
     if as_json:
         _error_document(kind, message)
