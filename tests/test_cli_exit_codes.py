@@ -236,3 +236,16 @@ def test_a_file_that_is_not_a_warehouse_is_unusable_input_not_an_internal_error(
     assert proc.returncode == 2
     assert "not a usable warehouse" in _one_line(proc.stderr) and str(junk) in proc.stderr
     assert json.loads(proc.stdout)["error"]["code"] == "usage"
+
+
+def test_a_report_on_a_file_that_is_not_a_warehouse_exits_2_and_records_no_run(tmp_path, cli_env):
+    from trainerlab import paths
+
+    junk = tmp_path / "notes.duckdb"
+    junk.write_text("not a database\n", encoding="utf-8")
+    env = {**cli_env, "TRAINERLAB_REPORTS": str(tmp_path / "reports")}
+    proc = subprocess.run(["trainerlab", "report", "ok", "--db", str(junk),
+                           "--notebooks", str(paths.project_root() / "tests" / "notebooks")],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "not a usable warehouse" in _one_line(proc.stderr)
+    assert not (tmp_path / "reports" / "ok").exists()

@@ -98,3 +98,32 @@ def test_the_report_runner_refuses_a_nan_timeout_from_python_too(warehouse, tmp_
         with pytest.raises(ReportUsageError):
             run_report("ok", db=warehouse, timeout=bad, notebooks_dir=ROOT / "tests" / "notebooks",
                        reports_dir=tmp_path / "reports")
+
+
+@pytest.mark.parametrize("argv", [
+    ["agreement", "f.csv"], ["annotators", "f.csv"], ["judges", "f.csv", "--judge", "j", "--reference", "r"],
+    ["uplift", "f.csv", "--item", "i", "--model", "m", "--score", "s", "--baseline", "a", "--candidate", "b"],
+    ["drift", "f.csv"], ["errors", "f.csv", "--text", "t"], ["errors", "run"], ["demo"],
+    ["dataset", "export", "s", "--format", "sft"],
+], ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_a_seed_outside_numpy_and_sklearn_range_is_a_usage_error(argv, seed, capsys, tmp_path, monkeypatch):
+    # Before: `errors FILE --seed -1` crashed inside scikit-learn; other verbs blamed the input file
+    # ("f.csv: expected non-negative integer").
+    monkeypatch.setenv("TRAINERLAB_DB", str(tmp_path / "w.duckdb"))
+    try:
+        code = main([*argv, "--seed", seed, "--json"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    out = capsys.readouterr()
+    assert "--seed" in out.err and "must be an integer in [0, 4294967295]" in out.err and "f.csv" not in out.err
+    assert json.loads(out.out)["error"]["code"] == "usage"
+    assert not (tmp_path / "w.duckdb").exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize("option, value", [("--top-n", "-1"), ("--top-n", "0"), ("--min-items", "-1")])
+def test_errors_coverage_counts_are_positive(option, value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["errors", "coverage", option, value])
+    assert exc.value.code == 2 and "must be an integer" in capsys.readouterr().err

@@ -124,6 +124,34 @@ def float_range(low: float | None = None, high: float | None = None, *, open_low
     return parse
 
 
+def int_range(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer within [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            span = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+            raise argparse.ArgumentTypeError(f"must be an integer in {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's seeds: 0 .. 2**32 - 1
+
+
+def _check_seed(args: argparse.Namespace) -> None:
+    """Every verb's ``--seed`` is a seed numpy and scikit-learn take (a negative one used to be
+    reported as a problem of the input file, or to crash in scikit-learn)."""
+    seed = getattr(args, "seed", None)
+    if isinstance(seed, int) and not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer in [0, {MAX_SEED}], got {seed}")
+
+
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
 
@@ -167,7 +195,8 @@ def _wants_json(argv: list[str], args: argparse.Namespace | None = None) -> bool
 
 
 def _fail(verb: str, code: int, kind: str, message: str, as_json: bool) -> int:
-    message = " ".join(str(message).split())  # one line, whatever the exception held
+    if code != USAGE:  # busy and internal: one line, whatever the exception held
+        message = " ".join(str(message).split())
     print(f"trainerlab {verb}: {message}".rstrip(), file=sys.stderr)
     if as_json:
         _error_document(kind, message)
@@ -205,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 parse_lock_timeout(os.environ[LOCK_TIMEOUT_ENV], LOCK_TIMEOUT_ENV)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
+        _check_seed(args)
         code = args.func(args)
     except SystemExit as exc:  # a form's own parser (errors FORM ...) or a verb's sys.exit
         if exc.code == USAGE and args is not None and _wants_json(argv, args):

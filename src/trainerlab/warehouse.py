@@ -43,7 +43,7 @@ def _connect_waiting(path: Path, read_only: bool, config: dict, lock_timeout: fl
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             waited = time.monotonic() - start
-            busy = WarehouseBusy.from_error(exc, path, round(waited, 1))
+            busy = WarehouseBusy.from_error(exc, path, timeout)  # the message names the timeout it waited out
             if busy is None:
                 raise WarehouseUnusable(f"{path}: not a usable warehouse: {' '.join(str(exc).split())}") from exc
             if waited >= timeout:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 
 from ..cli import USAGE, UsageError, _Parser, add_db, add_json, emit
+from ..cli import MAX_SEED, float_range, int_range  # NaN, inf, negatives and out-of-range values are usage errors
 
 FORMS = ("run", "name", "modes", "coverage", "add-regression")
 
@@ -62,7 +63,7 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
 def _add_cluster_options(p) -> None:
     p.add_argument("--min-cluster-size", type=int, default=None, metavar="N",
                    help="HDBSCAN's smallest cluster (default: 1%% of the clustered texts, at least 10)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the SVD and UMAP (default 0)")
+    p.add_argument("--seed", type=int_range(0, MAX_SEED), default=0, metavar="S", help="seed of the SVD and UMAP (default 0)")
     p.add_argument("--merge", default="auto", metavar="auto|none|K|D",
                    help="paraphrase merging: auto (default), none, an int K (that many clusters) "
                         "or a float D (cut at that distance)")
@@ -270,11 +271,9 @@ def _modes(argv) -> int:
 def _coverage(argv) -> int:
     p = _parser("coverage", "Share of the top production intents (by volume) that the benchmark suites cover; "
                             "exit 1 when it is below the target.")
-    p.add_argument("--top-n", type=int, default=20, metavar="N")
+    p.add_argument("--top-n", type=int_range(1), default=20, metavar="N")
     p.add_argument("--suite", action="append", metavar="S", help="count only this suite (repeatable)")
-    p.add_argument("--min-items", type=int, default=1, metavar="N", help="items an intent needs to count as covered")
-    from ..cli import float_range  # NaN, inf and out-of-range values are usage errors
-
+    p.add_argument("--min-items", type=int_range(1), default=1, metavar="N", help="items an intent needs to count as covered")
     p.add_argument("--target", type=float_range(0, 1), default=0.8)
     p.add_argument("--dataset", metavar="NAME")
     add_db(p)

@@ -11,7 +11,8 @@ def register(sub) -> None:
                     "against BASELINE and print GO or NO-GO with one line of evidence per check. The decision "
                     "is recorded in release_decisions with the eval runs, a hash of the eval rows, the data "
                     "fingerprint and the gate file's hash. Exit 0 GO, 1 NO-GO, 2 unusable gate file or "
-                    "missing data (the message says which check and what is missing).",
+                    "missing data (the message says which check and what is missing), 4 the warehouse is "
+                    "busy (another process holds it past --lock-timeout: retry; never read it as NO-GO).",
         epilog="Example: trainerlab gate gates.yaml --candidate v1.1 --baseline v1.0 --json")
     p.add_argument("file", help="gate file (YAML)")
     p.add_argument("--candidate", required=True, help="the model version to release")

@@ -15,7 +15,7 @@ def register(sub) -> None:
         description="Execute notebooks/NAME.ipynb with papermill in the project's kernel and write "
                     "reports/NAME/RUN_ID/{report.html, report.ipynb, manifest.json}; reports/NAME/latest "
                     "points at the last good run. Exit 0 rendered, 1 the run failed (latest unchanged), "
-                    "2 unusable request (nothing ran), 3 some of --all/--due failed.")
+                    "2 unusable request (nothing ran), 3 some of --all/--due failed, 4 the warehouse is busy (retry).")
     p.add_argument("name", nargs="?", help="report name (a notebook in notebooks/)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[],
                    help="set a parameter (converted to the type of its default); repeatable")

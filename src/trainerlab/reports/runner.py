@@ -391,14 +391,14 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         run_id = new_run_id()
     elif not RUN_ID_RE.match(run_id) or run_id == "latest":
         raise ReportUsageError(f"{run_id!r} is not a usable run id (letters, digits, '.', '_', '-'; not 'latest')")
-    from ..warehouse import WarehouseBusy, connect
+    from ..warehouse import WarehouseBusy, WarehouseUnusable, connect
 
     fingerprint, open_error = None, None
     try:
         with connect(params["db"], read_only=True) as wh:
             fingerprint = wh.fingerprint()
-    except WarehouseBusy:
-        raise  # before any run folder: a busy warehouse is no failed run, the caller retries
+    except (WarehouseBusy, WarehouseUnusable):
+        raise  # before any run folder: busy (retry) or not a warehouse (exit 2) is no failed run
     except Exception as exc:  # noqa: BLE001
         open_error = {"cell": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000],
                       "message": f"could not read the warehouse: {exc}"[:500]}
