@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,9 @@ def _luhn(digits: str) -> bool:
 
 
 def _mod97(iban: str) -> bool:
-    s = iban.replace(" ", "")
+    # NFKC turns full-width forms and no-break spaces into ASCII (the standard's fold,
+    # independent of trainerlab.pii's own table); lower case is the same IBAN
+    s = "".join(unicodedata.normalize("NFKC", iban).split()).upper()
     moved = s[4:] + s[:4]
     return int("".join(str(ord(c) - 55) if c.isalpha() else c for c in moved)) % 97 == 1
 
@@ -69,6 +72,11 @@ def test_corpus_labels_are_valid_by_definition(dev, holdout):
     kinds = {r.get("note") for r in dev if r.get("kind") == "negative"}
     for group in ("isbn", "order_number", "timestamp", "version", "hash"):
         assert group in kinds  # the tricky negatives the issue names are all there
+    for group in ("datetime_spaced", "time", "version_intl", "order_intl", "price"):
+        assert group in kinds  # and those of the international formats
+    notes = {r.get("note") for r in dev if r.get("kind") == "positive"}
+    for lang in ("de", "es", "fr", "ja", "en"):
+        assert any(n.startswith(f"national format ({lang})") for n in notes), lang  # the demo's languages
 
 
 def test_dev_corpus_precision_and_recall(dev):
