@@ -153,9 +153,12 @@ def _word_before(text: str, start: int) -> str:
     return m.group(1).lower().rstrip(".:-#")
 
 
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
 def _words_before(text: str, start: int, n: int = 3) -> list[str]:
     window = text[max(0, start - 40):start].lower()
-    return re.findall(r"[^\W\d_]+", window)[-n:]
+    return _LETTER_RUN.findall(window)[-n:]
 
 
 _CJK_RUN = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
@@ -256,6 +259,13 @@ def _country_code_ok(rest: str) -> bool:
     return any(first[:k] in _COUNTRY_CODES for k in (1, 2, 3))
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+_NON_DIGIT = re.compile(r"\D")
+_NANP_LOCAL = re.compile(r"[2-9]\d\d[- ]\d{4}")
+_CC_PREFIX = re.compile(r"^\+\d{1,3}")
+_PHONE_SEPS = re.compile(r"[^\d()]+")
+
+
 def _phone_ok(text: str, start: int, s: str) -> bool:
     intl = _INTL_00.match(s)
     if intl:
@@ -263,12 +273,11 @@ def _phone_ok(text: str, start: int, s: str) -> bool:
         if not _country_code_ok(s[intl.end():]):
             return False
         s = "+" + s[intl.end():]
-    digits = re.sub(r"\D", "", s)
-    nd = len(digits)
+    groups = _DIGIT_RUN.findall(s)
+    nd = sum(map(len, groups))
     has_plus = s.startswith("+")
     has_paren = "(" in s
-    groups = re.findall(r"\d+", s)
-    if nd == 7 and re.fullmatch(r"[2-9]\d\d[- ]\d{4}", s):
+    if nd == 7 and _NANP_LOCAL.fullmatch(s):
         # a North American local number (NXX-XXXX) only where a word around it says phone
         return bool(set(_words_before(text, start, 5)) & _LOCAL_PHONE_WORDS) and not _names_an_identifier(text, start)
     if nd < 8 or nd > 15:
@@ -279,7 +288,7 @@ def _phone_ok(text: str, start: int, s: str) -> bool:
         # Spain has no trunk prefix: 612 345 678, 91 234 56 78, 612 34 56 78 are national
         # numbers, and so are thousands groups; only a phone word before decides
         shape = tuple(len(g) for g in groups)
-        if shape in ((9,), (3, 3, 3), (3, 2, 2, 2), (2, 3, 2, 2)) and len(set(re.findall(r"\D", s))) <= 1:
+        if shape in ((9,), (3, 3, 3), (3, 2, 2, 2), (2, 3, 2, 2)) and len(set(_NON_DIGIT.findall(s))) <= 1:
             return _phone_word_near(text, start) and not _names_an_identifier(text, start)
     if not has_plus and nd < 10 and not has_paren:
         return False  # national numbers without trunk prefix are 10+ digits in the formats we accept
@@ -289,8 +298,8 @@ def _phone_ok(text: str, start: int, s: str) -> bool:
         # a bare run of digits is a phone only when a word says so
         if not _phone_word_near(text, start, 3):
             return False
-    body = re.sub(r"^\+\d{1,3}", "", s) if has_plus else s
-    seps = set(re.findall(r"[^\d()]+", body.strip()))
+    body = _CC_PREFIX.sub("", s) if has_plus else s
+    seps = set(_PHONE_SEPS.findall(body.strip()))
     if "." in "".join(seps) and len(seps) > 1:
         return False  # 11314.50 - 8000: a decimal point among other separators
     if not has_plus and not has_paren:
@@ -343,15 +352,18 @@ def _card_brand_ok(digits: str) -> bool:
     return False
 
 
+_CARD_SEP = re.compile(r"[ .-]")
+
+
 def _cards(text: str):
     for m in _CARD.finditer(text):
         s = m.group()
         digits = s.replace(" ", "").replace("-", "").replace(".", "")
         if not 12 <= len(digits) <= 19:
             continue
-        groups = re.split(r"[ .-]", s)
+        groups = _CARD_SEP.split(s)
         if len(groups) > 1:
-            if len(set(re.findall(r"[ .-]", s))) > 1:
+            if len(set(_CARD_SEP.findall(s))) > 1:
                 continue  # mixed separators
             if any(len(g) < 4 for g in groups[:-1]) or len(groups) > 5:
                 continue  # cards are printed in groups of 4 (or 4-6-5)
