@@ -375,9 +375,22 @@ _IBAN = re.compile(r"(?<![\w])([A-Z]{2}\d{2}(?:[ ]{0,2}[A-Z0-9]){10,30})(?![a-z0
 
 
 def _one_case(candidate: str) -> bool:
-    """DE89..., de89...: an IBAN is written in capitals or, typed in a hurry, all in lower case."""
-    letters = [c for c in candidate if c.isalpha()]
-    return all(c.isupper() for c in letters) or all(c.islower() for c in letters)
+    """DE89..., de89...: an IBAN is written in capitals or, typed in a hurry, all in lower case.
+
+    ``candidate`` starts with the two letters of the country code, so it has a cased
+    character and ``isupper``/``islower`` say "every letter"."""
+    return candidate.isupper() or candidate.islower()
+
+
+_IBAN_BODY: dict[int, re.Pattern] = {}
+
+
+def _iban_body(length: int) -> re.Pattern:
+    """Exactly ``length`` alphanumerics, one or two spaces allowed between them."""
+    pattern = _IBAN_BODY.get(length)
+    if pattern is None:
+        pattern = _IBAN_BODY[length] = re.compile(rf"[A-Za-z0-9](?: {{0,2}}[A-Za-z0-9]){{{length - 1}}}", re.ASCII)
+    return pattern
 
 
 def _iban_shapes(text: str):
@@ -395,21 +408,15 @@ def _iban_shapes(text: str):
             return
         s = m.group(1)
         length = IBAN_LENGTHS.get(s[:2].upper())
-        found = False
-        if length is not None:
-            # take exactly `length` alphanumerics (a following word may have been swallowed)
-            count, end = 0, 0
-            for i, c in enumerate(s):
-                if c.isalnum():
-                    count += 1
-                    if count == length:
-                        end = i + 1
-                        break
-            glued = end < len(s) and s[end] != " " and s[end].isalnum()
-            if count == length and _one_case(s[:end]):
-                valid = not glued and iban_valid(s[:end])
-                yield m.start(1), m.start(1) + end, m.end(1), valid
-                found = valid
+        found, end = False, 0
+        # take exactly `length` alphanumerics (a following word may have been swallowed)
+        body = _iban_body(length).match(s) if length is not None else None
+        if body is not None and _one_case(body.group()):
+            end = body.end()
+            glued = end < len(s) and s[end] != " "
+            valid = not glued and iban_valid(body.group())
+            yield m.start(1), m.start(1) + end, m.end(1), valid
+            found = valid
         pos = m.start(1) + end if found else m.start(1) + 1
 
 
