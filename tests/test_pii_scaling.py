@@ -4,8 +4,8 @@ A report cell redacts every text it shows, so a field of a megabyte (under the
 ingest limit) with tens of thousands of matches, or built to make a regular
 expression backtrack, must not stall a render. Each test checks the growth
 (the same input at two sizes: time ratio near the size ratio, far below its
-square) and a generous absolute bound; best-of-N timings keep a loaded CI
-machine from failing them. The measured figures are in bench/RESULTS.md
+square) and a generous absolute bound. Times are the process's own CPU time, best
+of several runs, so that a loaded CI machine does not fail them. The measured figures are in bench/RESULTS.md
 (``.venv/bin/python bench/run.py --only pii``).
 """
 from __future__ import annotations
@@ -18,11 +18,16 @@ from trainerlab.pii import find_pii, redact
 
 
 def _best_of(fn, arg, repeats: int = 3, stop_after: float = 10.0) -> float:
+    """Least CPU time of this process over ``repeats`` calls.
+
+    CPU time, not wall time: on a machine shared with other jobs the wall clock also
+    counts the time spent waiting for a core (ratios of 20 for a 4x input were seen
+    under a load of 10 on 2 cores), the process's own CPU time does not."""
     best = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn(arg)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
         if best > stop_after:
             break  # already far past any bound: do not wait for more repeats
     return best
@@ -38,11 +43,15 @@ def _email_line(n: int, size: int | None = None) -> str:
 def test_a_one_megabyte_line_with_20000_emails_redacts_in_under_a_second():
     line = _email_line(20_000, size=1_000_000)
     assert len(line) == 1_000_000
+    t0 = time.process_time()
     out = redact(line)
+    elapsed = time.process_time() - t0
     assert out.count("[EMAIL]") == 20_000 and "@" not in out
-    # the target is 1 s (measured on an idle machine: bench/RESULTS.md); the bound leaves
-    # room for a loaded CI machine, and the quadratic resolution took over 30 s
-    assert _best_of(redact, line) < 3.0
+    if elapsed >= 1.0:
+        elapsed = min(elapsed, _best_of(redact, line, repeats=2))  # a second look before failing
+    # the promise is 1 s (bench/RESULTS.md has the idle figure, about 0.2 s); the
+    # quadratic overlap check took over 30 s
+    assert elapsed < 1.0, elapsed
 
 
 def test_find_pii_time_is_linear_in_the_number_of_matches():
@@ -74,9 +83,9 @@ def test_find_pii_is_linear_for_every_type(kind):
     small, large = unit * 500, unit * 5_000
     n_small = len(find_pii(small))
     t_small = _best_of(find_pii, small, repeats=5)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     n_large = len(find_pii(large))
-    t_large = time.perf_counter() - t0
+    t_large = time.process_time() - t0
     if t_large / t_small > 15:
         t_large = min(t_large, _best_of(find_pii, large, repeats=2))  # a second look before failing
     assert n_small > 0 and n_large == 10 * n_small  # every repeat is found: nothing lost at scale
@@ -123,11 +132,11 @@ def test_report_helpers_redact_a_huge_cell_in_linear_time():
 
     line = _email_line(20_000, size=1_000_000)
     frame = pd.DataFrame({"text": [line], "n": [1]})
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     shown = reportkit.redact_frame(frame)
     fig = reportkit.redact_figure({"data": [{"type": "scatter", "x": [1], "y": [2], "hovertext": [line]}],
                                    "layout": {"title": {"text": "jane@example.com"}}})
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert shown["text"].iloc[0].count("[EMAIL]") == 20_000
     assert fig["data"][0]["hovertext"][0].count("[EMAIL]") == 20_000
     assert fig["layout"]["title"]["text"] == "[EMAIL]"
