@@ -7,14 +7,19 @@ it (reports never show raw PII). ``find_pii(text)`` returns the spans.
 Types (the placeholder is the type in brackets):
 
 ========  ==================================================================
-EMAIL     addresses ``local@domain.tld``
+EMAIL     addresses ``local@domain.tld``, internationalized ones too
+          (``jürgen@müller.de``, RFC 6531: Latin, Greek and Cyrillic letters)
 PHONE     international and national formats (``+44 20 7946 0958``,
-          ``(415) 555-2671``, ``03-1234-5678``), 8-15 digits (E.164 allows
-          at most 15); a bare digit run only after a word such as "phone"
-CARD      payment card numbers, 12-19 digits, issuer prefix and length
-          plausible, Luhn checksum valid (ISO/IEC 7812-1)
-IBAN      international bank account numbers, country length from the
-          ISO 13616 registry and the mod-97 checksum equal to 1
+          ``0044 20 7946 0958``, ``+49 (0)30 1234567``, ``(415) 555-2671``,
+          ``030/1234567``, ``01.23.45.67.89``, ``03(1234)5678``), 8-15 digits
+          (E.164 allows at most 15); a bare digit run, or Spain's nine digits,
+          only after a word such as "phone", "Telefon", "teléfono", "電話"
+CARD      payment card numbers, 12-19 digits grouped with spaces, hyphens or
+          dots, issuer prefix and length plausible, Luhn checksum valid
+          (ISO/IEC 7812-1)
+IBAN      international bank account numbers in capitals or lower case, any
+          spacing, country length from the ISO 13616 registry and the mod-97
+          checksum equal to 1
 SSN       US social security numbers ``AAA-GG-SSSS`` outside the ranges the
           SSA never issues (area 000, 666, 900-999; group 00; serial 0000)
 IPV4      dotted quads with every octet 0-255
@@ -34,6 +39,12 @@ version shapes) and rejects a number that a preceding word names as something
 else ("order", "ISBN", "invoice", "version", "#", ...). Precision and recall per
 type on the labelled corpus ``tests/fixtures/pii_corpus.jsonl`` are in
 ``docs/dataqa.md``.
+
+The detectors read a folded copy of the text (:func:`fold_text`: full-width forms,
+Unicode spaces and dashes to ASCII, zero-width characters removed) and the spans are
+mapped back, so ``redact`` replaces the characters the value was written with.
+Time is linear in the length of the text, whatever it holds
+(``tests/test_pii_scaling.py``; the figures in ``bench/RESULTS.md``).
 """
 from __future__ import annotations
 
