@@ -97,3 +97,20 @@ def test_runner_error_messages_are_redacted():
 
     doc = _error_doc(3, {"execution_count": 4}, "ValueError", f"no rows for {PAYLOAD}\nmore")
     assert "jane.doe@" not in doc["message"] and "jane.doe@" not in doc["evalue"] and "[EMAIL]" in doc["message"]
+
+
+def test_a_bare_dataframe_in_a_kernel_is_redacted_and_escaped():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        rk.setup(quiet=False)
+        frame = pd.DataFrame({PAYLOAD: [PAYLOAD, "2026-06-01"]})
+        data, _ = shell.display_formatter.format(frame)
+        _no_markup_from_data(data["text/html"])
+        assert "2026-06-01" in data["text/html"]
+        assert "jane.doe@" not in data["text/plain"] and "[EMAIL]" in data["text/plain"]
+        data, _ = shell.display_formatter.format(frame[PAYLOAD])
+        assert "jane.doe@" not in data["text/html"] and "jane.doe@" not in data["text/plain"]
+    finally:
+        InteractiveShell.clear_instance()

@@ -140,6 +140,7 @@ def setup(*, quiet: bool = True) -> None:
                     cls._trainerlab_quiet = True
         except ImportError:  # pragma: no cover - tqdm is a dependency
             pass
+    _redact_bare_frames()
     import sys
 
     pd = sys.modules.get("pandas")  # text display options only; importing pandas just for them costs seconds
@@ -147,6 +148,38 @@ def setup(*, quiet: bool = True) -> None:
         pd.set_option("display.max_rows", 30)
         pd.set_option("display.max_columns", 30)
         pd.set_option("display.width", 160)
+
+
+def _frame_html(frame) -> str:
+    """A DataFrame or Series left bare at the end of a cell: redacted (cells and labels), then escaped by pandas."""
+    if hasattr(frame, "to_frame") and not hasattr(frame, "columns"):
+        frame = frame.to_frame()
+    shown = redact_frame(frame.head(30))
+    shown = shown.rename(columns=lambda c: _redact_cell(str(c)), index=lambda i: _redact_cell(i) if isinstance(i, str) else i)
+    shown.columns.names = [None if n is None else _redact_cell(str(n)) for n in shown.columns.names]
+    shown.index.names = [None if n is None else _redact_cell(str(n)) for n in shown.index.names]
+    note = f"<p>first 30 of {len(frame):,} rows</p>" if len(frame) > 30 else ""
+    return shown.to_html(escape=True, border=0) + note
+
+
+def _redact_bare_frames() -> None:
+    """In a kernel, a DataFrame or Series shown without :func:`table` is redacted too (pandas' own HTML is not)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - outside a kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    html = shell.display_formatter.formatters["text/html"]
+    plain = shell.display_formatter.formatters["text/plain"]
+    # By name, so pandas need not be imported here; pandas 3 reports its classes' module as "pandas".
+    for module, name in (("pandas", "DataFrame"), ("pandas", "Series"), ("pandas.core.frame", "DataFrame"),
+                         ("pandas.core.series", "Series")):
+        html.for_type_by_name(module, name, _frame_html)
+        plain.for_type_by_name(module, name, lambda obj, p, cycle: p.text(
+            redact_frame(obj.to_frame() if not hasattr(obj, "columns") else obj).head(30)
+            .rename(columns=lambda c: _redact_cell(str(c))).to_string()))
 
 
 def open_warehouse(db: str | os.PathLike | None = None):
