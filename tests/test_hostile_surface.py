@@ -38,7 +38,7 @@ NOTEBOOKS = ROOT / "notebooks"
 FAILED = "drift-failed"  # a run that fails with a hostile value in its error message
 FAILED_VALUE = H.hostile("fortnight", "failed-run", 1)
 # Kinds of names whose payload must be visible (as text) on at least one page.
-MUST_REACH = {"vendor", "rater", "task", "intent", "language", "category", "model_version", "dataset",
+MUST_REACH = {"vendor", "rater", "task", "intent", "language", "category", "model_version", "suite", "dataset",
               "guideline_version", "error_category", "judge", "source_file", "items.response", "failed-run"}
 
 
