@@ -9,16 +9,14 @@ regression cases) the same way, through :func:`writing`.
 
 Everything an app shows from data passes through the reports' redaction
 (:func:`trainerlab.pii.redact`): :func:`table` for tables (cells and column names),
-:func:`md_text` for a value inside ``mo.md`` (redacted, HTML-escaped, and markdown
-punctuation escaped, so a value cannot become a link, an image or markup), and
+:func:`md_text` for a value inside ``mo.md`` (redacted, and every HTML, markdown and
+math character as an entity, so a value cannot become a link, an image, math or markup), and
 :func:`figure` for plotly figures (:func:`trainerlab.reportkit.redact_figure`).
 """
 from __future__ import annotations
 
 import contextlib
-import html
 import os
-import re
 import time
 from typing import Any, Iterator
 
@@ -27,7 +25,7 @@ from .pii import redact
 __all__ = ["reading", "writing", "table", "md_text", "figure", "choices", "redact"]
 
 LOCK_WAIT_S = 30.0
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_MD_SPECIAL = frozenset("<>&\"'\\`*_{}[]()#+-.!|~$=:")
 
 
 def _lock_wait() -> float:
@@ -95,9 +93,15 @@ def table(frame, **kwargs):
 
 
 def md_text(value: Any) -> str:
-    """A data value to put inside ``mo.md(...)``: redacted, HTML-escaped, markdown punctuation escaped."""
-    text = _MD_SPECIAL.sub(r"\\\1", redact("" if value is None else str(value)))
-    return html.escape(text, quote=True)  # after the markdown escapes: they must not split an entity
+    """A data value to put inside ``mo.md(...)``: redacted, then every markup character as a numeric entity.
+
+    HTML characters (``<>&"'``), markdown punctuation (links, emphasis, headings, code) and
+    marimo's math delimiters (``\\(``, ``\\[``, ``$``) all become ``&#NN;``: a backslash
+    escape would not do, since ``\\(`` and ``\\[`` open math in marimo. The browser shows the
+    characters themselves.
+    """
+    text = redact("" if value is None else str(value))
+    return "".join(f"&#{ord(c)};" if c in _MD_SPECIAL else c for c in text)
 
 
 def figure(fig):
