@@ -53,3 +53,16 @@ def rendered_overview(demo_db, tmp_path_factory):
     reports = tmp_path_factory.mktemp("rendered") / "reports"
     result = run_report("overview", db=demo_db, reports_dir=reports, notebooks_dir=ROOT / "notebooks")
     return {**result.as_json(), "error": result.error, "reports_dir": str(reports), "db": str(demo_db)}
+
+
+@pytest.fixture(scope="session")
+def hostile_warehouse(demo_db, tmp_path_factory):
+    """The demo warehouse with script payloads and PII in every name and free-text field, built once.
+
+    Returns ``(path, renamed)``: ``renamed`` maps ``(kind, original value)`` to the hostile name
+    (see ``tests/hostile_warehouse.py``). Read-only by convention, like ``demo_db``.
+    """
+    import hostile_warehouse
+
+    path = tmp_path_factory.mktemp("hostile") / "warehouse.duckdb"
+    return path, hostile_warehouse.build(demo_db, path)

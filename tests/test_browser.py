@@ -8,6 +8,7 @@ so CI cannot pass without having opened a page.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -155,9 +156,10 @@ def test_explore_serves_the_disagreement_app_on_loopback(browser, demo_db, tmp_p
                             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        status = _wait_for_http(url, proc, timeout=90)
+        status = _wait_for_http(f"http://127.0.0.1:{port}/health", proc, timeout=90)
         assert status == 200, (tmp_path / "explore.log").read_text()[-2000:]
+        # The URL printed at start carries the launch's token (tests/test_explore_security.py: refused without it).
+        url = re.search(r"http://127\.0\.0\.1:\d+/\?access_token=\S+", (tmp_path / "explore.log").read_text()).group(0)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
             assert response.status == 200
         page = browser.new_page(viewport={"width": 1400, "height": 900})

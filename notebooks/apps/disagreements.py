@@ -1,7 +1,8 @@
 """Disagreement explorer: items whose raters disagree, filtered by task, label, rater and guideline version.
 
-Run with `trainerlab explore disagreements` (serves on 127.0.0.1). Every text
-shown is redacted by trainerlab.pii.redact (inside trainerlab.disputes).
+Run with `trainerlab explore disagreements` (serves on 127.0.0.1). Every text and
+name shown is redacted by trainerlab.pii.redact (trainerlab.appkit); each cell opens
+the warehouse read-only for its queries only, so ingests can run while the app is open.
 """
 import marimo
 
@@ -13,25 +14,27 @@ app = marimo.App(width="full", app_title="trainerlab: disagreements")
 def _():
     import marimo as mo
 
-    from trainerlab import disputes
-    from trainerlab.warehouse import connect
+    from trainerlab import appkit, disputes
 
-    wh = connect(None, read_only=True)  # $TRAINERLAB_DB, set by `trainerlab explore --db`
-    options = disputes.filter_options(wh)
-    return disputes, mo, options, wh
+    with appkit.reading() as _wh:  # $TRAINERLAB_DB, set by `trainerlab explore --db`
+        options = disputes.filter_options(_wh)
+    return appkit, disputes, mo, options
 
 
 @app.cell
-def _(mo, options):
-    task = mo.ui.dropdown(options["tasks"], value=(options["tasks"] or [None])[0], label="task")
-    rater = mo.ui.dropdown(["(any)"] + options["raters"], value="(any)", label="rater")
-    guideline = mo.ui.dropdown(["(any)"] + options["guideline_versions"], value="(any)", label="guideline version")
+def _(appkit, mo, options):
+    _tasks = appkit.choices(options["tasks"])
+    task = mo.ui.dropdown(_tasks, value=next(iter(_tasks), None), label="task")
+    rater = mo.ui.dropdown(appkit.choices(["(any)"] + options["raters"]), value="(any)", label="rater")
+    guideline = mo.ui.dropdown(appkit.choices(["(any)"] + options["guideline_versions"]), value="(any)",
+                               label="guideline version")
     return guideline, rater, task
 
 
 @app.cell
-def _(guideline, mo, options, rater, task):
-    label = mo.ui.dropdown(["(any)"] + options["labels"].get(task.value, []), value="(any)", label="label")
+def _(appkit, guideline, mo, options, rater, task):
+    label = mo.ui.dropdown(appkit.choices(["(any)"] + options["labels"].get(task.value, [])), value="(any)",
+                           label="label")
     mo.vstack([
         mo.md("# Disagreements\nItems whose raters gave different labels, most contested first. "
               "Texts are redacted."),
@@ -41,51 +44,53 @@ def _(guideline, mo, options, rater, task):
 
 
 @app.cell
-def _(disputes, guideline, label, mo, rater, task, wh):
+def _(appkit, disputes, guideline, label, mo, rater, task):
     def _pick(widget):
         return None if widget.value in (None, "(any)") else widget.value
 
-    frame = disputes.disputed_items(wh, task.value, label=_pick(label), rater=_pick(rater),
-                                    guideline_version=_pick(guideline), limit=500)
+    with appkit.reading() as _wh:
+        frame = disputes.disputed_items(_wh, task.value, label=_pick(label), rater=_pick(rater),
+                                        guideline_version=_pick(guideline), limit=500)
     total = int(frame["disputed_total"].iloc[0]) if len(frame) else 0
     shown = frame.drop(columns=["disputed_total"]).assign(
         top_share=frame["top_share"].round(2), gold_label=frame["gold_label"].fillna("–"))
     mo.vstack([
-        mo.md(f"**{total:,} disputed items** for task `{task.value}`"
+        mo.md(f"**{total:,} disputed items** for task *{appkit.md_text(task.value)}*"
               + (f" (showing the {len(frame):,} most contested)" if total > len(frame) else "")),
-        mo.ui.table(shown, selection=None, page_size=15, show_column_summaries=False),
+        appkit.table(shown, page_size=15),
     ])
     return
 
 
 @app.cell
-def _(guideline, mo, task, wh):
+def _(appkit, guideline, mo, task):
     # Rater quality for the selected task (trainerlab.annotators): the Dawid-Skene model and its flags
     from trainerlab import agreement as agreement_lib
     from trainerlab import annotators as annotators_lib
 
     _version = None if guideline.value in (None, "(any)") else guideline.value
-    ds_ratings = agreement_lib.ratings_from_warehouse(wh, task.value, guideline_version=_version)
-    _schema = agreement_lib.schema_for(wh, task.value)
+    with appkit.reading() as _wh:
+        ds_ratings = agreement_lib.ratings_from_warehouse(_wh, task.value, guideline_version=_version)
+        _schema = agreement_lib.schema_for(_wh, task.value)
     ds_model = annotators_lib.DawidSkene(seed=0).fit(ds_ratings, categories=_schema["categories"] if _schema else None)
     _quality = ds_model.raters_frame()[["rater", "n", "quality", "accuracy", "flag", "reason"]].round(3)
     mo.vstack([
         mo.md("## Rater quality\nDawid-Skene quality: chance-corrected accuracy against the inferred true label "
               "(1 perfect, about 0 random). Flagged raters need coaching before their labels are used."),
-        mo.ui.table(_quality, selection=None, page_size=12, show_column_summaries=False),
+        appkit.table(_quality, page_size=12),
     ])
     return agreement_lib, annotators_lib, ds_model, ds_ratings
 
 
 @app.cell
-def _(annotators_lib, ds_model, ds_ratings, mo):
+def _(annotators_lib, appkit, ds_model, ds_ratings, mo):
     # Calibration ranking: disputes among reliable raters first (entropy of quality-weighted labels)
     _ranked = annotators_lib.disputed_items(ds_ratings, model=ds_model, top=200)
     _cols = ["rank", "item", "dispute", "labels", "label_pair", "model_label", "model_confidence"]
     mo.vstack([
         mo.md("## Calibration ranking\nItems whose *reliable* raters disagree, most disputed first: each rating "
               "weighs its rater's quality, so a careless rater's dissent alone does not make an item disputed."),
-        mo.ui.table(_ranked[_cols].round(3), selection=None, page_size=15, show_column_summaries=False),
+        appkit.table(_ranked[_cols].round(3), page_size=15),
     ])
     return
 

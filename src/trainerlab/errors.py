@@ -834,12 +834,19 @@ def load_traffic(wh, *, model_version: str | None = None, suite: str | None = No
 
 # ----------------------------------------------------------------------------- per-cluster profile
 def _mix(values: pd.Series, k: int = 3) -> str:
-    """'a 61%, b 22%, c 9%' for the k most common values (missing values skipped)."""
+    """'a 61%, b 22%, c 9%' for the k most common values (missing values skipped).
+
+    Each value is redacted before it is joined with its share: redacting the joined
+    text instead would let a number beside a value hide PII (a card number followed
+    by ' 6%' fails its checksum) or be eaten by it (a phone number swallowing '46').
+    """
+    from .pii import redact
+
     v = values.dropna()
     if v.empty:
         return ""
     share = v.value_counts(normalize=True)
-    return ", ".join(f"{name} {p:.0%}" for name, p in share.head(k).items())
+    return ", ".join(f"{redact(str(name))} {p:.0%}" for name, p in share.head(k).items())
 
 
 def _katz_ratio(a: float, n1: float, b: float, n2: float, z: float = 1.959963984540054):

@@ -20,10 +20,11 @@ Conventions the report runner (:mod:`trainerlab.reports`) relies on:
 * Figures are emitted as an HTML ``div`` plus a ``Plotly.newPlot`` call without
   plotly.js itself; the runner links one shared copy from
   ``reports/assets/`` into each page, so pages stay small and work offline.
-* Every string cell of a table, every sentence of a verdict or note, and every
-  reader-visible string of a figure (trace names, texts, hover texts, category
+* Every string cell and header of a table, every sentence of a verdict or note, and
+  every reader-visible string of a figure (trace names, texts, hover texts, category
   values, tick texts, titles, legends, annotations) passes through
-  :func:`trainerlab.pii.redact` (reports never show raw PII).
+  :func:`trainerlab.pii.redact` (reports never show raw PII) and is HTML-escaped
+  (:func:`safe_text`, :func:`plotly_text`): text from data is never page structure.
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ from .pii import redact
 
 __all__ = [
     "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
-    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure",
+    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure", "safe_text",
+    "plotly_text",
 ]
 
 VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
@@ -56,6 +58,44 @@ _FIGURE_COUNTER = [0]
 _TABLE_COUNTER = [0]  # element ids count up per run: two runs on the same data give identical HTML
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\Z")
 _ISO_WEEK = re.compile(r"^\d{4}-W\d{2}\Z")
+
+
+# --------------------------------------------------------------------------- text on a page
+def safe_text(value: Any) -> str:
+    """``value`` as text that is safe inside HTML: redacted by :func:`redact`, then HTML-escaped.
+
+    A string that is exactly an ISO date, datetime or week is kept as it is (see
+    :func:`redact_frame`).
+
+    The one way a string from data or from a user reaches a page: table cells and
+    headers, captions, verdicts, notes, KPI labels, the page header and the index.
+    """
+    return _html.escape(_redact_cell("" if value is None else str(value)), quote=True)
+
+
+# plotly.js draws its texts as SVG and understands a few attribute-free formatting tags;
+# everything else in a string (a data value's <img onerror=...>, <a href=...>) is escaped and
+# shown as the characters it is (plotly turns &lt; back into a visible '<').
+_PLOTLY_TAG = re.compile(r"<(?:/?(?:b|i|em|sup|sub|extra|s|u)|br\s*/?)>", re.I)
+
+
+def plotly_text(value: str) -> str:
+    """A figure string, redacted, with every character that could form markup escaped.
+
+    Keeps only plotly's attribute-free formatting tags (``<br>``, ``<b>``, ``<i>``,
+    ``<em>``, ``<sup>``, ``<sub>``, ``<s>``, ``<u>``, ``<extra>``) so hover templates
+    written by the library still format; ``%{x}`` placeholders are untouched.
+    """
+    text = _redact_cell(value)
+    if not isinstance(text, str):
+        return text
+    out, pos = [], 0
+    for match in _PLOTLY_TAG.finditer(text):
+        out.append(_html.escape(text[pos:match.start()], quote=False))
+        out.append(match.group(0))
+        pos = match.end()
+    out.append(_html.escape(text[pos:], quote=False))
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- setup
@@ -100,6 +140,7 @@ def setup(*, quiet: bool = True) -> None:
                     cls._trainerlab_quiet = True
         except ImportError:  # pragma: no cover - tqdm is a dependency
             pass
+    _redact_bare_frames()
     import sys
 
     pd = sys.modules.get("pandas")  # text display options only; importing pandas just for them costs seconds
@@ -107,6 +148,38 @@ def setup(*, quiet: bool = True) -> None:
         pd.set_option("display.max_rows", 30)
         pd.set_option("display.max_columns", 30)
         pd.set_option("display.width", 160)
+
+
+def _frame_html(frame) -> str:
+    """A DataFrame or Series left bare at the end of a cell: redacted (cells and labels), then escaped by pandas."""
+    if hasattr(frame, "to_frame") and not hasattr(frame, "columns"):
+        frame = frame.to_frame()
+    shown = redact_frame(frame.head(30))
+    shown = shown.rename(columns=lambda c: _redact_cell(str(c)), index=lambda i: _redact_cell(i) if isinstance(i, str) else i)
+    shown.columns.names = [None if n is None else _redact_cell(str(n)) for n in shown.columns.names]
+    shown.index.names = [None if n is None else _redact_cell(str(n)) for n in shown.index.names]
+    note = f"<p>first 30 of {len(frame):,} rows</p>" if len(frame) > 30 else ""
+    return shown.to_html(escape=True, border=0) + note
+
+
+def _redact_bare_frames() -> None:
+    """In a kernel, a DataFrame or Series shown without :func:`table` is redacted too (pandas' own HTML is not)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - outside a kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    html = shell.display_formatter.formatters["text/html"]
+    plain = shell.display_formatter.formatters["text/plain"]
+    # By name, so pandas need not be imported here; pandas 3 reports its classes' module as "pandas".
+    for module, name in (("pandas", "DataFrame"), ("pandas", "Series"), ("pandas.core.frame", "DataFrame"),
+                         ("pandas.core.series", "Series")):
+        html.for_type_by_name(module, name, _frame_html)
+        plain.for_type_by_name(module, name, lambda obj, p, cycle: p.text(
+            redact_frame(obj.to_frame() if not hasattr(obj, "columns") else obj).head(30)
+            .rename(columns=lambda c: _redact_cell(str(c))).to_string()))
 
 
 def open_warehouse(db: str | os.PathLike | None = None):
@@ -202,11 +275,12 @@ def kpis(values: Mapping[str, Any], *, formats: Mapping[str, str] | None = None)
         cells.append(
             '<div style="display:inline-block;min-width:9em;margin:0 14px 10px 0;padding:8px 12px;'
             'border:1px solid #d0d7de;border-radius:4px">'
-            f'<div style="font-size:22px;font-weight:600">{_html.escape(shown)}</div>'
-            f'<div style="font-size:12px;color:#57606a">{_html.escape(redact(str(name)))}</div></div>'
+            f'<div style="font-size:22px;font-weight:600">{safe_text(shown)}</div>'
+            f'<div style="font-size:12px;color:#57606a">{safe_text(name)}</div></div>'
         )
     _display({"text/html": '<div class="tl-kpis">' + "".join(cells) + "</div>",
-              "text/plain": ", ".join(f"{k}: {_format_value(v, formats.get(k))}" for k, v in values.items())})
+              "text/plain": ", ".join(f"{redact(str(k))}: {redact(_format_value(v, formats.get(k)))}"
+                                      for k, v in values.items())})
 
 
 # --------------------------------------------------------------------------- tables
@@ -328,11 +402,17 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
         formats = {rename.get(k, k): v for k, v in formats.items()}
     numeric_cols = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
     # Cells are escaped after formatting: cell text is data (prompts may hold markup), never page structure.
+    # Headers too: a column built from data values (a pivot by vendor) is data, never page structure.
+    shown.columns = shown.columns.set_names([None if n is None else safe_text(n) for n in shown.columns.names])
+    shown.index = shown.index.set_names([None if n is None else safe_text(n) for n in shown.index.names])
     styler = shown.style.format(lambda v: _html.escape(_format_value(v)), na_rep="–")
     for col in shown.columns:
         if col in formats:
             styler = styler.format(lambda v, f=formats[col]: _html.escape(_format_value(v, f)), subset=[col], na_rep="–")
-    if not show_index:
+    styler = styler.format_index(safe_text, axis=1)
+    if show_index:
+        styler = styler.format_index(lambda v: safe_text(v if isinstance(v, str) else _format_value(v)), axis=0)
+    else:
         styler = styler.hide(axis="index")
     styler = styler.set_table_attributes('class="tl-table"')
     styler = styler.set_table_styles([
@@ -349,13 +429,13 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
     _TABLE_COUNTER[0] += 1
     styler = styler.set_uuid(f"tl{_TABLE_COUNTER[0]}")
     body = styler.to_html()
-    head = f'<div class="tl-caption" style="font-weight:600;margin-top:8px">{_html.escape(redact(caption))}</div>' if caption else ""
+    head = f'<div class="tl-caption" style="font-weight:600;margin-top:8px">{safe_text(caption)}</div>' if caption else ""
     tail = ""
     if total > len(shown):
         tail = f'<div class="tl-rowcap" style="font-size:12px;color:#57606a">first {len(shown):,} of {total:,} rows</div>'
     if total == 0:
         tail = '<div class="tl-rowcap" style="font-size:12px;color:#57606a">no rows</div>'
-    text = shown.to_string(index=show_index, max_rows=max_rows)
+    text = shown.rename(columns=lambda c: redact(str(c))).to_string(index=show_index, max_rows=max_rows)
     _display({"text/html": f'<div class="tl-table-wrap" style="overflow-x:auto">{head}{body}{tail}</div>', "text/plain": text})
 
 
@@ -374,19 +454,10 @@ def _check_figure(fig) -> None:
                              f"(fig.update_layout({name}_title=...))")
 
 
-# Keys whose strings a reader sees: labels, hover and legend texts, titles, tick texts, annotations.
-_FIGURE_TEXT_KEYS = frozenset({
-    "name", "text", "hovertext", "hovertemplate", "texttemplate", "ticktext", "labels", "title",
-    "legendgroup", "ids", "parents", "header", "cells", "values", "customdata", "tickvals",
-})
-# Keys whose strings are category values shown on axes, in hover labels and in legends.
-_FIGURE_CATEGORY_KEYS = frozenset({"x", "y", "z", "categoryarray", "dimensions", "label"})
-
-
 def _redact_strings(value: Any) -> Any:
     """``value`` with every string in it (nested lists, numpy arrays of text) redacted; numbers untouched."""
     if isinstance(value, str):
-        return _redact_cell(value)
+        return plotly_text(value)
     if isinstance(value, dict):
         if "bdata" in value and "dtype" in value:
             return value  # plotly's typed array (base64 numbers): nothing a reader sees as text
@@ -399,27 +470,26 @@ def _redact_strings(value: Any) -> Any:
     return value
 
 
-def _redact_figure_part(value: Any, key: str | None = None) -> Any:
-    if key in _FIGURE_TEXT_KEYS or key in _FIGURE_CATEGORY_KEYS:
-        return _redact_strings(value)
-    if isinstance(value, dict):
-        return {k: _redact_figure_part(v, k) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact_figure_part(v) for v in value]
-    return value
-
-
 def redact_figure(fig_dict: dict) -> dict:
-    """A copy of a plotly figure dict with every reader-visible string passed through :func:`redact`.
+    """A copy of a plotly figure dict with every string in its data and layout redacted and escaped.
 
-    Trace names, texts, hover texts and templates, category values on the
-    axes (string ``x``/``y``/``z``), pie labels, table cells, tick texts,
-    titles, legend titles and annotations are redacted; numbers, dates and
-    style settings (colours, modes, axis references) are left alone. ISO
-    dates and weeks are kept as they are (the phone pattern would eat them).
+    Each string passes through :func:`plotly_text` (:func:`redact`, then markup
+    escaped except plotly's attribute-free formatting tags): trace names, texts,
+    hover texts and templates, category values, pie labels, table cells, tick
+    texts, titles, legend titles, annotations, and also the strings a reader
+    does not see but that travel in the page (``offsetgroup``, ``alignmentgroup``,
+    ``customdata``, ``meta``, ids). Every key is covered, not a list of known
+    text keys: plotly express copies data values into keys such a list misses.
+    Numbers and style strings (colours, modes) pass unchanged (nothing in them
+    matches); ISO dates and weeks are kept as they are (the phone pattern would
+    eat them). The layout's ``template`` (the theme, no data) is left alone.
     """
-    return {"data": _redact_figure_part(list(fig_dict.get("data") or [])),
-            "layout": _redact_figure_part(dict(fig_dict.get("layout") or {})),
+    layout = dict(fig_dict.get("layout") or {})
+    template = layout.pop("template", None)
+    layout = _redact_strings(layout)
+    if template is not None:
+        layout["template"] = template
+    return {"data": _redact_strings(list(fig_dict.get("data") or [])), "layout": layout,
             **{k: v for k, v in fig_dict.items() if k not in ("data", "layout")}}
 
 
@@ -451,7 +521,7 @@ def figure(fig, *, caption: str | None = None, check: bool = True) -> None:
     fig_dict = redact_figure(fig.to_plotly_json())
     html = _figure_html(fig_dict, _next_div_id())
     if caption:
-        html += f'<p class="tl-figcaption" style="font-size:13px;color:#57606a;max-width:60em">{_html.escape(redact(caption))}</p>'
+        html += f'<p class="tl-figcaption" style="font-size:13px;color:#57606a;max-width:60em">{safe_text(caption)}</p>'
     title = redact(fig.layout.title.text or "") if fig.layout.title is not None else ""
     _display({"text/html": f'<div class="tl-figure">{html}</div>', "text/plain": f"<figure: {title}>",
               PLOTLY_MIME: json.loads(pio.to_json(fig_dict, validate=False))})

@@ -1,8 +1,14 @@
-"""`trainerlab explore APP`: serve a marimo app from notebooks/apps/ on 127.0.0.1."""
+"""`trainerlab explore APP`: serve a marimo app from notebooks/apps/ on 127.0.0.1, for this user only.
+
+The app runs behind :mod:`trainerlab.appserver`: loopback only, a random token per
+launch in the printed URL, and requests or WebSockets from any other origin refused.
+"""
 from __future__ import annotations
 
+import errno
 import os
 import re
+import secrets
 import sys
 
 from ..cli import UsageError, add_db
@@ -12,8 +18,11 @@ _APP = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 def register(sub) -> None:
     p = sub.add_parser("explore", help="run an interactive marimo app (notebooks/apps/APP.py) on 127.0.0.1",
-                       description="Run `marimo run notebooks/apps/APP.py` bound to 127.0.0.1, headless (no "
-                                   "browser opened) and without a token; open the printed URL. Stop with Ctrl-C.")
+                       description="Serve notebooks/apps/APP.py (marimo, run mode) on 127.0.0.1 only, headless "
+                                   "(no browser opened). Open the printed URL: it carries a random token made for "
+                                   "this launch, and requests without it, or from another web origin, are refused. "
+                                   "The app reads the warehouse without holding its lock, so ingests can run. "
+                                   "A port in use exits 2. Stop with Ctrl-C.")
     p.add_argument("app", nargs="?", help="app name, e.g. disagreements (omit to list the apps)")
     p.add_argument("--port", type=int, default=2718, help="port on 127.0.0.1 (default 2718)")
     add_db(p)
@@ -45,15 +54,24 @@ def _run(args) -> int:
     db = paths.db_path(args.db)
     if not db.exists():
         raise UsageError(f"{db}: no warehouse here (run `trainerlab demo` first, or pass --db)")
+    from ..appserver import TOKEN_ENV, bind, port_in_use_message
+
+    try:  # fail here, with exit 2, rather than after the banner (the server binds again, and says so too)
+        bind(args.port).close()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(port_in_use_message(args.port)) from None
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
+    token = secrets.token_urlsafe(24)
     env = dict(os.environ)
     env["TRAINERLAB_DB"] = str(db)
     env.setdefault("TRAINERLAB_HOME", str(paths.project_root()))
     env["PYTHONWARNINGS"] = "ignore"
     env["MARIMO_SKIP_UPDATE_CHECK"] = "1"  # no network: never ask PyPI for a newer marimo
-    cmd = [sys.executable, "-m", "marimo", "-q", "-y", "run", str(apps_dir() / f"{args.app}.py"),
-           "--host", "127.0.0.1", "--port", str(args.port), "--headless", "--no-token", "--no-sandbox",
-           "--no-check"]
-    print(f"trainerlab explore {args.app}: http://127.0.0.1:{args.port}/  (warehouse {db}; Ctrl-C stops)", flush=True)
+    env[TOKEN_ENV] = token  # the environment, not argv: other local users can read a command line
+    cmd = [sys.executable, "-m", "trainerlab.appserver", str(apps_dir() / f"{args.app}.py"), "--port", str(args.port)]
+    print(f"trainerlab explore {args.app}: http://127.0.0.1:{args.port}/?access_token={token}  "
+          f"(warehouse {db}; Ctrl-C stops)", flush=True)
     sys.stdout.flush()
     # Replace this process: the caller's pid is the server's pid, so stopping it stops the app.
     os.execve(sys.executable, cmd, env)

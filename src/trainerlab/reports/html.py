@@ -124,7 +124,10 @@ def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str 
     body, _ = exporter.from_notebook_node(_reader_copy(nb))
     body = _EXTERNAL_SCRIPT.sub("", body)
     body = _EXTERNAL_LINK.sub("", body)
-    meta = "".join(f"<span>{html.escape(k)}: {html.escape(str(v))}</span>" for k, v in header.items())
+    from ..reportkit import safe_text
+
+    # Header values include `-p` parameters typed by a user: redacted and escaped like any data.
+    meta = "".join(f"<span>{safe_text(k)}: {safe_text(v)}</span>" for k, v in header.items())
     script = f'<script src="{html.escape(plotly_src)}" charset="utf-8"></script>\n' if plotly_src else ""
     has_figures = "Plotly.newPlot" in body or "plotly-graph-div" in body
     banner = hide = ""
@@ -136,9 +139,9 @@ def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str 
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{html.escape(title)}</title>\n{script}<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{safe_text(title)}</title>\n{script}<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
         f"<div class=\"tl-header\">{back}"
-        f"<span class=\"tl-name\">{html.escape(title)}</span><span class=\"tl-meta\">{meta}</span></div>\n"
+        f"<span class=\"tl-name\">{safe_text(title)}</span><span class=\"tl-meta\">{meta}</span></div>\n"
         f"<main>\n{banner}{body}\n</main>\n"
         "<div class=\"tl-footer\">Rendered by trainerlab. Example texts are redacted; "
         "the audit trail of this run (parameters, versions, data fingerprint) is in manifest.json next to this page.</div>\n"

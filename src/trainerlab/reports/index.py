@@ -1,5 +1,9 @@
 """``reports/index.html``: every report, its runs, status, date, parameters and verdict, newest first.
 
+Every text taken from a manifest (parameters, verdict headlines, error messages,
+run ids) is redacted and HTML-escaped (:func:`trainerlab.reportkit.safe_text`):
+a manifest is written from user input and data.
+
 Built from the ``manifest.json`` files alone (a run folder without one is
 shown as incomplete), so it can be rebuilt at any time and by any process;
 the page is written to a temporary name and renamed into place.
@@ -12,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..reportkit import safe_text
 from .runner import load_manifest, read_latest, reports_root, warehouse_label
 
 _STATUS_COLORS = {"ok": "#1b7f3b", "failed": "#b42318", "running": "#9a6700", "incomplete": "#57606a"}
@@ -61,12 +66,12 @@ def _warehouse(manifest: dict) -> str | None:
 
 def _data_line(run: dict) -> str:
     """Which warehouse a run read: path and data fingerprint."""
-    return (f'<div class="meta">warehouse {html.escape(str(run.get("warehouse") or "–"))} &middot; '
-            f'data {html.escape(str(run.get("data_hash") or "–"))}</div>')
+    return (f'<div class="meta">warehouse {safe_text(run.get("warehouse") or "–")} &middot; '
+            f'data {safe_text(run.get("data_hash") or "–")}</div>')
 
 
 def _date(value: str) -> str:
-    return value[:16].replace("T", " ") + " UTC" if value else "–"
+    return safe_text(str(value)[:16].replace("T", " ") + " UTC") if value else "–"
 
 
 def _params(params: dict) -> str:
@@ -74,14 +79,14 @@ def _params(params: dict) -> str:
 
 
 def _badge(text: str, color: str) -> str:
-    return (f'<span class="badge" style="border-color:{color};color:{color}">{html.escape(text)}</span>')
+    return (f'<span class="badge" style="border-color:{color};color:{color}">{safe_text(text)}</span>')
 
 
 def _summary(run: dict) -> str:
     if run["status"] == "ok" and run.get("verdict"):
-        return html.escape(run["verdict"].get("headline", ""))
+        return safe_text(run["verdict"].get("headline", ""))
     if run.get("error"):
-        return '<span class="err">' + html.escape(run["error"].get("message", "failed")) + "</span>"
+        return '<span class="err">' + safe_text(run["error"].get("message", "failed")) + "</span>"
     return ""
 
 
@@ -102,24 +107,24 @@ def render_index(runs_by_report: dict[str, list[dict]], generated: _dt.datetime 
                  + (" " + _badge(f"verdict: {vstatus}", _VERDICT_COLORS.get(vstatus, "#57606a")) if vstatus else "")
                  + "</h2>"]
         if latest:
-            lines.append(f'<p class="headline">{html.escape(verdict.get("headline", ""))}</p>')
-            lines.append(f'<p class="meta">last good run {html.escape(latest["run_id"])}, {_date(latest["started_at"])}'
-                         f' &middot; warehouse {html.escape(str(latest.get("warehouse") or "–"))}'
-                         f' &middot; data {html.escape(str(latest.get("data_hash") or "–"))}</p>')
+            lines.append(f'<p class="headline">{safe_text(verdict.get("headline", ""))}</p>')
+            lines.append(f'<p class="meta">last good run {safe_text(latest["run_id"])}, {_date(latest["started_at"])}'
+                         f' &middot; warehouse {safe_text(latest.get("warehouse") or "–")}'
+                         f' &middot; data {safe_text(latest.get("data_hash") or "–")}</p>')
         else:
             lines.append('<p class="meta">no successful run yet</p>')
         if newest["status"] == "failed" and newest.get("error"):
-            lines.append(f'<p class="err">newest run failed: {html.escape(newest["error"].get("message", ""))}</p>')
+            lines.append(f'<p class="err">newest run failed: {safe_text(newest["error"].get("message", ""))}</p>')
         rows = []
         for run in runs:
-            link = (f'<a href="{html.escape(run["html"])}">{html.escape(run["run_id"])}</a>' if run["html"]
-                    else html.escape(run["run_id"]))
+            link = (f'<a href="{html.escape(run["html"])}">{safe_text(run["run_id"])}</a>' if run["html"]
+                    else safe_text(run["run_id"]))
             dur = f'{run["duration_s"]:.1f} s' if isinstance(run.get("duration_s"), (int, float)) else "–"
             rows.append(
                 f'<tr><td>{link}{" <em>(latest)</em>" if run["latest"] else ""}</td>'
                 f'<td>{_badge(run["status"], _STATUS_COLORS.get(run["status"], "#57606a"))}</td>'
                 f'<td>{_date(run["started_at"])}</td><td class="num">{dur}</td>'
-                f'<td>{html.escape(_params(run["parameters"]))}{_data_line(run)}</td><td>{_summary(run)}</td></tr>')
+                f'<td>{safe_text(_params(run["parameters"]))}{_data_line(run)}</td><td>{_summary(run)}</td></tr>')
         lines.append(f'<details{" open" if len(runs) <= 5 else ""}><summary>{len(runs)} run{"s" if len(runs) != 1 else ""}'
                      '</summary><table><thead><tr><th>run</th><th>status</th><th>started</th><th>duration</th>'
                      '<th>parameters</th><th>verdict / error</th></tr></thead><tbody>' + "".join(rows)

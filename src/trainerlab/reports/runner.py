@@ -218,7 +218,10 @@ def _first_error(nb) -> dict | None:
 
 
 def _error_doc(index: int | None, cell, ename: str, evalue: str) -> dict:
-    evalue = evalue.strip()
+    from ..pii import redact
+
+    # The manifest sits next to the page and the index shows its message: an error quoting data is redacted.
+    evalue = redact(evalue.strip())
     first = evalue.splitlines()[0] if evalue else ""
     message = f"{ename}: {first}" if first else ename
     return {"cell": index, "execution_count": cell.get("execution_count") if cell is not None else None,
