@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from typing import Any, Iterator
 
 from .pii import redact
@@ -35,26 +34,14 @@ def _lock_wait() -> float:
         return LOCK_WAIT_S
 
 
-def _is_lock_conflict(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "lock" in text and ("conflicting" in text or "could not set" in text)
-
-
 @contextlib.contextmanager
 def _open(read_only: bool, wait: float | None) -> Iterator[Any]:
-    from .warehouse import connect
+    from .warehouse import Warehouse
 
-    deadline = time.monotonic() + (_lock_wait() if wait is None else wait)
-    delay = 0.05
-    while True:
-        try:
-            wh = connect(None, read_only=read_only)  # $TRAINERLAB_DB, set by `trainerlab explore --db`
-            break
-        except Exception as exc:  # noqa: BLE001 - duckdb.IOException; anything else is re-raised
-            if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+    # The warehouse itself retries while another process holds the lock (raising
+    # WarehouseBusy after the wait); apps wait longer than a verb by default.
+    wh = Warehouse(None, read_only=read_only,  # $TRAINERLAB_DB, set by `trainerlab explore --db`
+                   lock_timeout=_lock_wait() if wait is None else wait)
     try:
         yield wh
     finally:
