@@ -28,6 +28,7 @@ import pytest
 
 import hostile_warehouse as H
 from test_browser import CHROMIUM, FLAGS, load_playwright
+from trainerlab.reports.html import _HIDE_BANNER
 from trainerlab.reports.index import publish
 from trainerlab.reports.runner import list_reports, run_report
 
@@ -124,7 +125,7 @@ def _visit(browser, path: Path) -> dict:
             cell.hover(timeout=250)
         except Exception:  # noqa: BLE001 - hidden or detached elements: the static checks below cover them
             pass
-    found = page.evaluate("""() => {
+    found = page.evaluate("""(banner) => {
         const all = Array.from(document.querySelectorAll('*'));
         const handlers = all.flatMap(el => Array.from(el.attributes)
             .filter(a => a.name.toLowerCase().startsWith('on')).map(a => el.tagName + '[' + a.name + ']'));
@@ -134,15 +135,21 @@ def _visit(browser, path: Path) -> dict:
         // (whose JSON strings may quote a payload: that is data inside a string literal, never code).
         const plot = /^\\s*window\\.PLOTLYENV=window\\.PLOTLYENV \\|\\| \\{\\};\\s*if \\(document\\.getElementById\\("tl-fig-\\d+"\\)\\) \\{\\s*Plotly\\.newPlot\\(/;
         const scripts = Array.from(document.querySelectorAll('script'))
-            .filter(s => !(s.src && /assets\\/plotly-[\\d.]+\\.min\\.js$/.test(s.src)) && !plot.test(s.textContent))
+            .filter(s => !(s.src && /assets\\/plotly-[\\d.]+\\.min\\.js$/.test(s.src)) && !plot.test(s.textContent)
+                    && s.textContent !== banner)
             .map(s => (s.src || '') + ' ' + s.textContent.slice(0, 200));
         const svgText = Array.from(document.querySelectorAll('svg text')).map(t => t.textContent).join('\\n');
         return {handlers, jsUrls, iframes: document.querySelectorAll('iframe, object, embed').length,
                 otherScripts: scripts, text: document.body.innerText + '\\n' + svgText,
                 dom: document.documentElement.outerHTML};
-    }""")
+    }""", _BANNER_SCRIPT)
     page.close()
     return {**seen, **found, "file": path.read_text(encoding="utf-8")}
+
+
+# The one inline script a page may carry besides the figures: it hides the "plotly.js could not
+# be loaded" banner once plotly.js is there (a constant of the page template, no data in it).
+_BANNER_SCRIPT = re.sub(r"^<script>|</script>\n$", "", _HIDE_BANNER)
 
 
 def test_no_page_runs_a_payload(pages):
