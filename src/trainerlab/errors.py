@@ -95,13 +95,45 @@ def _clean_texts(texts: Iterable) -> list[str]:
     return out
 
 
-def _keyword_vectorizer(n_texts: int, stop_words="english"):
+def _keyword_vectorizer(texts: Sequence[str]):
+    """The c-TF-IDF vectorizer, with its vocabulary chosen on the texts themselves.
+
+    BERTopic fits its vectorizer on one joined document *per cluster*, so a ``min_df``
+    there counts clusters, not texts: ``min_df=2`` with a single cluster (or two
+    clusters with no word in common) leaves no terms and scikit-learn raises. The
+    pruning is meant for texts (drop words seen in one text only, from 50 texts up),
+    so it runs here, on the texts, and the vectorizer gets the fixed vocabulary it
+    leaves. Stop words go first (English, plus the stubs the default tokenizer leaves
+    of contractions: I'll, don't); if nothing is left the stop words stay, then the
+    rare words. Returns None when the texts hold no word at all (two or more letters
+    or digits).
+    """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-    if stop_words == "english":  # plus the stubs the default tokenizer leaves of contractions (I'll, don't)
-        stop_words = sorted(ENGLISH_STOP_WORDS | {"ll", "ve", "re", "don", "doesn", "isn", "didn", "won", "can"})
-    return CountVectorizer(stop_words=stop_words, ngram_range=(1, 1), min_df=2 if n_texts >= 50 else 1,
-                           strip_accents="unicode")
+    stop = sorted(ENGLISH_STOP_WORDS | {"ll", "ve", "re", "don", "doesn", "isn", "didn", "won", "can"})
+    docs = [t.replace("\n", " ").replace("\t", " ") for t in texts]  # as BERTopic preprocesses them
+    n = len(docs)
+    for stop_words, min_df in ((stop, 2 if n >= 50 else 1), (stop, 1), (None, 2 if n >= 50 else 1), (None, 1)):
+        probe = CountVectorizer(stop_words=stop_words, ngram_range=(1, 1), min_df=min_df, strip_accents="unicode")
+        try:
+            probe.fit(docs)
+        except ValueError:  # empty vocabulary, or nothing left after pruning
+            continue
+        vocab = sorted(probe.vocabulary_)
+        if vocab:
+            return CountVectorizer(ngram_range=(1, 1), strip_accents="unicode", vocabulary=vocab)
+    return None
+
+
+def _ctfidf(vectorizer):
+    """BERTopic's class-based TF-IDF; without the IDF when the vocabulary is one word (its
+    IDF is a constant there, and BERTopic's transformer cannot build a 1 x 1 diagonal)."""
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    one_word = vectorizer is not None and len(vectorizer.vocabulary) < 2
+    model = ClassTfidfTransformer()
+    model.use_idf = not one_word  # inherited from scikit-learn's TfidfTransformer, not an __init__ argument
+    return model
 
 
 def _presence_profiles(texts: Sequence[str], labels: np.ndarray, ids: Sequence[int]) -> np.ndarray:
@@ -283,13 +315,27 @@ class FailureClusterer:
         n_fit = len(self.fit_index_)
         self.min_cluster_size_ = (self.min_cluster_size if self.min_cluster_size is not None
                                   else max(10, int(round(n_fit / 100))))
+        # degenerate corpora: a result with a reason, never an exception (docs/errors.md)
         if n < max(self.min_cluster_size_, 3):
-            self.reason_ = (f"{n} texts: fewer than min_cluster_size={self.min_cluster_size_}" if n >= 3 or
-                            self.min_cluster_size_ <= n else f"{n} texts: too few to cluster")
+            self.reason_ = (f"{n} texts: fewer than min_cluster_size={self.min_cluster_size_}"
+                            if n < self.min_cluster_size_ else f"{n} texts: too few to cluster (at least 3 needed)")
             self._finish_degenerate()
             return self
         fit_texts = [texts[i] for i in self.fit_index_]
+        if not any(_WORD.search(t) for t in fit_texts):
+            self.reason_ = (f"{n} texts without a word to cluster on (empty, whitespace, single characters or "
+                            "punctuation only)")
+            self._finish_degenerate()
+            return self
+        if n and float(np.ptp(self.embeddings_, axis=0).max(initial=0.0)) <= 1e-6:
+            # one point repeated: nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
+            # returns the whole data set as a cluster), yet the texts are plainly one group
+            self.reason_ = f"all {n} texts have the same embedding (identical up to case, punctuation or repeats): one cluster"
+            self._finish_degenerate(single=True)
+            return self
         fine_fit, umap_emb, model = self._fit_bertopic(fit_texts, self.embeddings_[self.fit_index_])
+        if (fine_fit == -1).all():
+            fine_fit = self._single_cluster_fallback(umap_emb, len(fit_texts))
         self.umap_embeddings_ = umap_emb
         self.topic_model_ = model
         # merge paraphrase clusters (on the fitted texts)
@@ -389,20 +435,16 @@ class FailureClusterer:
             np.fill_diagonal(umap_model.distances_, 0.0)
         hdb = TimedHDBSCAN(min_cluster_size=self.min_cluster_size_, metric="euclidean",
                            cluster_selection_method="eom", prediction_data=False)
-        model = BERTopic(embedding_model=_Backend(), umap_model=umap_model, hdbscan_model=hdb,
-                         vectorizer_model=_keyword_vectorizer(n), top_n_words=self.top_n_words,
-                         min_topic_size=self.min_cluster_size_, calculate_probabilities=False, verbose=False)
-        logging.getLogger("BERTopic").setLevel(logging.ERROR)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                topics, _ = model.fit_transform(texts, embeddings=embeddings)
-            except ValueError as exc:
-                if "vocabulary" not in str(exc):
-                    raise
-                model.vectorizer_model = _keyword_vectorizer(n, stop_words=None)
-                topics, _ = model.fit_transform(texts, embeddings=embeddings)
+            # fit() checked that these texts hold words, so the vocabulary is never empty
+            vectorizer = _keyword_vectorizer(texts)
+            model = BERTopic(embedding_model=_Backend(), umap_model=umap_model, hdbscan_model=hdb,
+                             vectorizer_model=vectorizer, ctfidf_model=_ctfidf(vectorizer), top_n_words=self.top_n_words,
+                             min_topic_size=self.min_cluster_size_, calculate_probabilities=False, verbose=False)
+            logging.getLogger("BERTopic").setLevel(logging.ERROR)
+            topics, _ = model.fit_transform(texts, embeddings=embeddings)
         total = time.perf_counter() - t0
         self.timings_["umap"] = umap_model.seconds_
         self.timings_["hdbscan"] = hdb.seconds_
@@ -451,26 +493,59 @@ class FailureClusterer:
         logging.getLogger("BERTopic").setLevel(logging.ERROR)  # BERTopic() resets it to WARNING
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                model.update_topics(texts, topics=labels.tolist(), top_n_words=self.top_n_words,
-                                    vectorizer_model=_keyword_vectorizer(len(texts)))
-            except ValueError:
-                model.update_topics(texts, topics=labels.tolist(), top_n_words=self.top_n_words,
-                                    vectorizer_model=_keyword_vectorizer(len(texts), stop_words=None))
+            vectorizer = _keyword_vectorizer(texts)
+            if vectorizer is None:  # no words in any text
+                return {c: [] for c in sorted(set(labels.tolist()) - {-1})}
+            model.update_topics(texts, topics=labels.tolist(), top_n_words=self.top_n_words,
+                                vectorizer_model=vectorizer, ctfidf_model=_ctfidf(vectorizer))
         out = {}
         for c in sorted(set(labels.tolist()) - {-1}):
             words = model.get_topic(c) or []
             out[c] = [w for w, s in words if w and s > 0][: self.top_n_words]
         return out
 
-    def _finish_degenerate(self) -> None:
+    def _single_cluster_fallback(self, umap_emb: np.ndarray, n_fit: int) -> np.ndarray:
+        """HDBSCAN found no cluster. It never returns the whole data set as one cluster
+        (``allow_single_cluster=False``), so a corpus that is one homogeneous group comes
+        back as all outliers; ask once more with ``allow_single_cluster=True`` and say so
+        in ``reason_``. Still nothing: every text is an outlier, with that reason."""
+        from hdbscan import HDBSCAN
+
+        mcs = self.min_cluster_size_
+        labels = np.full(n_fit, -1, dtype=int)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                labels = np.asarray(HDBSCAN(min_cluster_size=mcs, metric="euclidean", cluster_selection_method="eom",
+                                            allow_single_cluster=True).fit(umap_emb).labels_, dtype=int)
+        except ValueError:  # pragma: no cover - hdbscan refuses the layout (e.g. non-finite values)
+            pass
+        if (labels != -1).any():
+            self.reason_ = (f"no split into clusters of at least min_cluster_size={mcs}: the texts form one group "
+                            "(HDBSCAN's single-cluster result)")
+        else:
+            self.reason_ = f"no group of at least min_cluster_size={mcs} similar texts: every text is an outlier"
+        return labels
+
+    def _finish_degenerate(self, single: bool = False) -> None:
+        """All texts outliers (``single=False``) or all one cluster (``single=True``)."""
         n = self.n_texts_
-        self.labels_ = np.full(n, -1, dtype=int)
+        self.labels_ = np.full(n, 0 if single and n else -1, dtype=int)
         self.fine_labels_ = self.labels_.copy()
-        self.fine_to_final_ = {}
+        self.fine_to_final_ = {0: 0} if single and n else {}
         self.umap_embeddings_ = np.zeros((n, 2), dtype=np.float32)
         self.keywords_ = {}
-        self.outlier_share_before_reduction_ = 1.0 if n else float("nan")
+        if single and n:
+            # one class: c-TF-IDF's ranking is the ranking by count
+            vec = _keyword_vectorizer(self.texts_)
+            if vec is not None:
+                counts = np.asarray(vec.fit_transform(self.texts_).sum(axis=0)).ravel()
+                words = vec.get_feature_names_out()
+                order = sorted(range(len(words)), key=lambda j: (-counts[j], words[j]))
+                self.keywords_ = {0: [str(words[j]) for j in order[: self.top_n_words] if counts[j] > 0]}
+            else:
+                self.keywords_ = {0: []}
+        self.outlier_share_before_reduction_ = float(np.mean(self.labels_ == -1)) if n else float("nan")
         self._summarise()
 
     def _summarise(self) -> None:
@@ -1359,7 +1434,8 @@ def coverage(wh, *, top_n: int = 20, suites: Sequence[str] | None = None, min_it
                "suites": chosen, "min_items": min_items,
                "method": (f"share of the top {n_top} intents by production volume ({volume_source!r} items) with "
                           f">= {min_items} evaluated item(s) in the suites; a census of intents, not a sample"),
-               "reason": None if n_top else "no production items with an intent"}
+               "reason": ("no production items with an intent" if not n_top else
+                          None if chosen else "no benchmark suite has eval results: nothing covers the top intents")}
     return {"summary": summary, "intents": top.reset_index(drop=True),
             "uncovered": top.loc[~top["covered"], ["intent", "volume", "volume_share", "rank"]].reset_index(drop=True),
             "by_suite": pd.DataFrame(by_suite, columns=["suite", "covered_intents", "n_top", "covered_share"])}
