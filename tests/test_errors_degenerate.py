@@ -88,19 +88,30 @@ def test_one_keyword_vocabulary_gets_its_keyword():
     assert model.n_clusters_ >= 1 and all(model.keywords_[c] == ["refund"] for c in range(model.n_clusters_))
 
 
-def test_no_split_is_said_not_silent():
-    # one homogeneous group: HDBSCAN alone returns all outliers; the result says why
+def test_no_cluster_is_said_not_silent():
+    # one homogeneous group: HDBSCAN returns all outliers; the result says why
     rng = random.Random(1)
     model = _fit([" ".join(rng.sample(MONEY + PARCEL, 5)) for _ in range(83)])
-    assert model.reason_ and ("one group" in model.reason_ or "every text is an outlier" in model.reason_)
-    assert len(model.labels_) == 83
+    assert model.n_clusters_ == 0 and "every text is an outlier" in model.reason_
+
+
+def test_groups_of_exactly_min_cluster_size_are_not_merged_into_one():
+    # two clearly different groups of 10 with min_cluster_size 10: HDBSCAN finds no
+    # cluster (a cluster needs more than min_cluster_size close texts); the result must say
+    # so, not put both groups into one cluster. With a smaller minimum both are found.
+    texts = ["Your refund was denied."] * 10 + ["The parcel is late."] * 10
+    model = _fit(texts)
+    assert model.n_clusters_ == 0 and "smaller min_cluster_size" in model.reason_
+    model = _fit(texts, min_cluster_size=5)
+    assert model.n_clusters_ == 2 and _separates(model.labels_, ["a"] * 10 + ["b"] * 10) and model.reason_ is None
 
 
 @pytest.mark.parametrize("texts", [["the and of it is"] * 30 + ["it is not the one"] * 30,
                                    ["404 500 !!!"] * 30 + ["... ??? 12 13"] * 30])
 def test_stopword_and_number_texts_cluster_on_what_they_have(texts):
     model = _fit(texts)
-    assert model.n_clusters_ >= 1 and all(model.keywords_[c] for c in range(model.n_clusters_))
+    assert model.n_clusters_ == 2 and _separates(model.labels_, ["a"] * 30 + ["b"] * 30)
+    assert all(model.keywords_[c] for c in (0, 1))
 
 
 # -- scripts, duplicates, a very long text ---------------------------------------------------------------------

@@ -260,7 +260,9 @@ class FailureClusterer:
         Seconds spent embedding, in UMAP, HDBSCAN, merging, assigning the texts outside
         the fitted sample, and keywords.
     reason_ : str or None
-        Why nothing could be clustered (too few texts), else None.
+        Why the result is degenerate, else None: too few texts, no words, all texts
+        identical (one cluster), or no cluster found (all outliers). Degenerate inputs
+        never raise; docs/errors.md lists them.
     """
 
     def __init__(self, min_cluster_size: int | None = None, seed: int = 0, embedder="tfidf-svd", merge="auto",
@@ -335,7 +337,13 @@ class FailureClusterer:
             return self
         fine_fit, umap_emb, model = self._fit_bertopic(fit_texts, self.embeddings_[self.fit_index_])
         if (fine_fit == -1).all():
-            fine_fit = self._single_cluster_fallback(umap_emb, len(fit_texts))
+            # HDBSCAN never returns the whole data set as one cluster, and a group of
+            # exactly min_cluster_size texts is no cluster (each point's core distance
+            # reaches min_samples = min_cluster_size *other* points). No fallback here:
+            # allow_single_cluster merged two clearly separate groups of 10 on 20 texts.
+            self.reason_ = (f"no group of more than min_cluster_size={self.min_cluster_size_} similar texts: "
+                            "every text is an outlier (one homogeneous group, or groups too small; "
+                            "a smaller min_cluster_size may find them)")
         self.umap_embeddings_ = umap_emb
         self.topic_model_ = model
         # merge paraphrase clusters (on the fitted texts)
@@ -503,29 +511,6 @@ class FailureClusterer:
             words = model.get_topic(c) or []
             out[c] = [w for w, s in words if w and s > 0][: self.top_n_words]
         return out
-
-    def _single_cluster_fallback(self, umap_emb: np.ndarray, n_fit: int) -> np.ndarray:
-        """HDBSCAN found no cluster. It never returns the whole data set as one cluster
-        (``allow_single_cluster=False``), so a corpus that is one homogeneous group comes
-        back as all outliers; ask once more with ``allow_single_cluster=True`` and say so
-        in ``reason_``. Still nothing: every text is an outlier, with that reason."""
-        from hdbscan import HDBSCAN
-
-        mcs = self.min_cluster_size_
-        labels = np.full(n_fit, -1, dtype=int)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                labels = np.asarray(HDBSCAN(min_cluster_size=mcs, metric="euclidean", cluster_selection_method="eom",
-                                            allow_single_cluster=True).fit(umap_emb).labels_, dtype=int)
-        except ValueError:  # pragma: no cover - hdbscan refuses the layout (e.g. non-finite values)
-            pass
-        if (labels != -1).any():
-            self.reason_ = (f"no split into clusters of at least min_cluster_size={mcs}: the texts form one group "
-                            "(HDBSCAN's single-cluster result)")
-        else:
-            self.reason_ = f"no group of at least min_cluster_size={mcs} similar texts: every text is an outlier"
-        return labels
 
     def _finish_degenerate(self, single: bool = False) -> None:
         """All texts outliers (``single=False``) or all one cluster (``single=True``)."""
