@@ -121,7 +121,8 @@ def test_non_latin_scripts_separate(a, b):
     texts = [a] * 12 + [b] * 12
     model = _fit(texts)
     assert model.n_clusters_ == 2 and _separates(model.labels_, ["a"] * 12 + ["b"] * 12)
-    assert all(model.keywords_[c] for c in (0, 1))
+    # keywords as written (no accent stripping: it would turn Japanese が into か)
+    assert {model.keywords_[c][0] for c in (0, 1)} <= set(a.split()) | set(b.split())
 
 
 def test_many_duplicates_of_two_texts_separate():

@@ -114,14 +114,15 @@ def _keyword_vectorizer(texts: Sequence[str]):
     docs = [t.replace("\n", " ").replace("\t", " ") for t in texts]  # as BERTopic preprocesses them
     n = len(docs)
     for stop_words, min_df in ((stop, 2 if n >= 50 else 1), (stop, 1), (None, 2 if n >= 50 else 1), (None, 1)):
-        probe = CountVectorizer(stop_words=stop_words, ngram_range=(1, 1), min_df=min_df, strip_accents="unicode")
+        # accents kept: a keyword is shown as written ("unicode" stripping turns Japanese が into か)
+        probe = CountVectorizer(stop_words=stop_words, ngram_range=(1, 1), min_df=min_df)
         try:
             probe.fit(docs)
         except ValueError:  # empty vocabulary, or nothing left after pruning
             continue
         vocab = sorted(probe.vocabulary_)
         if vocab:
-            return CountVectorizer(ngram_range=(1, 1), strip_accents="unicode", vocabulary=vocab)
+            return CountVectorizer(ngram_range=(1, 1), vocabulary=vocab)
     return None
 
 
