@@ -67,6 +67,14 @@ def test_identical_texts_are_one_cluster_with_a_reason(texts):
     assert "same embedding" in s["reason"] and s["clusters"][0]["keywords"][0] in {"refund", "denied"}
 
 
+def test_identical_texts_and_a_few_blank_ones():
+    # 60 identical texts and 3 empty ones (fewer than min_cluster_size): HDBSCAN alone sees
+    # no cluster (it will not return a split-off whole); the 60 are one cluster, the 3 outliers
+    model = _fit(["Refund denied."] * 60 + ["", " ", "?"])
+    assert model.labels_.tolist() == [0] * 60 + [-1] * 3
+    assert "3 texts without a word are outliers" in model.reason_ and model.keywords_[0][0] in {"refund", "denied"}
+
+
 @pytest.mark.parametrize("texts", [[""] * 20, ["   \n\t "] * 20, ["a b c", "?!", "..."] * 7, [None] * 12])
 def test_texts_without_words_are_outliers_with_a_reason(texts):
     s = _fit(texts).summary()

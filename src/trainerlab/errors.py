@@ -330,11 +330,17 @@ class FailureClusterer:
                             "punctuation only)")
             self._finish_degenerate()
             return self
-        if n and float(np.ptp(self.embeddings_, axis=0).max(initial=0.0)) <= 1e-6:
-            # one point repeated: nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
+        worded = np.array([bool(_WORD.search(t)) for t in texts], dtype=bool)
+        n_blank = int(n - worded.sum())
+        if ((n_blank == 0 or n_blank < self.min_cluster_size_) and worded.sum() >= self.min_cluster_size_
+                and float(np.ptp(self.embeddings_[worded], axis=0).max(initial=0.0)) <= 1e-6):
+            # one point repeated (plus a few texts without a word, too few for a cluster of
+            # their own): nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
             # returns the whole data set as a cluster), yet the texts are plainly one group
-            self.reason_ = f"all {n} texts have the same embedding (identical up to case, punctuation or repeats): one cluster"
-            self._finish_degenerate(single=True)
+            self.reason_ = (f"all {int(worded.sum())} texts" + (" with words" if n_blank else "") +
+                            " have the same embedding (identical up to case, punctuation or repeats): one cluster"
+                            + (f"; {n_blank} texts without a word are outliers" if n_blank else ""))
+            self._finish_degenerate(members=worded)
             return self
         fine_fit, umap_emb, model = self._fit_bertopic(fit_texts, self.embeddings_[self.fit_index_])
         if (fine_fit == -1).all():
@@ -513,19 +519,22 @@ class FailureClusterer:
             out[c] = [w for w, s in words if w and s > 0][: self.top_n_words]
         return out
 
-    def _finish_degenerate(self, single: bool = False) -> None:
-        """All texts outliers (``single=False``) or all one cluster (``single=True``)."""
+    def _finish_degenerate(self, members: np.ndarray | None = None) -> None:
+        """All texts outliers (``members=None``), or the ``members`` (a boolean mask) one
+        cluster and the other texts outliers."""
         n = self.n_texts_
-        self.labels_ = np.full(n, 0 if single and n else -1, dtype=int)
+        single = members is not None and bool(np.any(members))
+        self.labels_ = np.where(members, 0, -1).astype(int) if single else np.full(n, -1, dtype=int)
         self.fine_labels_ = self.labels_.copy()
-        self.fine_to_final_ = {0: 0} if single and n else {}
+        self.fine_to_final_ = {0: 0} if single else {}
         self.umap_embeddings_ = np.zeros((n, 2), dtype=np.float32)
         self.keywords_ = {}
-        if single and n:
+        if single:
             # one class: c-TF-IDF's ranking is the ranking by count
-            vec = _keyword_vectorizer(self.texts_)
+            texts = [t for t, m in zip(self.texts_, members) if m]
+            vec = _keyword_vectorizer(texts)
             if vec is not None:
-                counts = np.asarray(vec.fit_transform(self.texts_).sum(axis=0)).ravel()
+                counts = np.asarray(vec.fit_transform(texts).sum(axis=0)).ravel()
                 words = vec.get_feature_names_out()
                 order = sorted(range(len(words)), key=lambda j: (-counts[j], words[j]))
                 self.keywords_ = {0: [str(words[j]) for j in order[: self.top_n_words] if counts[j] > 0]}
