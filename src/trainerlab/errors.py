@@ -95,13 +95,46 @@ def _clean_texts(texts: Iterable) -> list[str]:
     return out
 
 
-def _keyword_vectorizer(n_texts: int, stop_words="english"):
+def _keyword_vectorizer(texts: Sequence[str]):
+    """The c-TF-IDF vectorizer, with its vocabulary chosen on the texts themselves.
+
+    BERTopic fits its vectorizer on one joined document *per cluster*, so a ``min_df``
+    there counts clusters, not texts: ``min_df=2`` with a single cluster (or two
+    clusters with no word in common) leaves no terms and scikit-learn raises. The
+    pruning is meant for texts (drop words seen in one text only, from 50 texts up),
+    so it runs here, on the texts, and the vectorizer gets the fixed vocabulary it
+    leaves. Stop words go first (English, plus the stubs the default tokenizer leaves
+    of contractions: I'll, don't); if nothing is left the stop words stay, then the
+    rare words. Returns None when the texts hold no word at all (two or more letters
+    or digits).
+    """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-    if stop_words == "english":  # plus the stubs the default tokenizer leaves of contractions (I'll, don't)
-        stop_words = sorted(ENGLISH_STOP_WORDS | {"ll", "ve", "re", "don", "doesn", "isn", "didn", "won", "can"})
-    return CountVectorizer(stop_words=stop_words, ngram_range=(1, 1), min_df=2 if n_texts >= 50 else 1,
-                           strip_accents="unicode")
+    stop = sorted(ENGLISH_STOP_WORDS | {"ll", "ve", "re", "don", "doesn", "isn", "didn", "won", "can"})
+    docs = [t.replace("\n", " ").replace("\t", " ") for t in texts]  # as BERTopic preprocesses them
+    n = len(docs)
+    for stop_words, min_df in ((stop, 2 if n >= 50 else 1), (stop, 1), (None, 2 if n >= 50 else 1), (None, 1)):
+        # accents kept: a keyword is shown as written ("unicode" stripping turns Japanese が into か)
+        probe = CountVectorizer(stop_words=stop_words, ngram_range=(1, 1), min_df=min_df)
+        try:
+            probe.fit(docs)
+        except ValueError:  # empty vocabulary, or nothing left after pruning
+            continue
+        vocab = sorted(probe.vocabulary_)
+        if vocab:
+            return CountVectorizer(ngram_range=(1, 1), vocabulary=vocab)
+    return None
+
+
+def _ctfidf(vectorizer):
+    """BERTopic's class-based TF-IDF; without the IDF when the vocabulary is one word (its
+    IDF is a constant there, and BERTopic's transformer cannot build a 1 x 1 diagonal)."""
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    one_word = vectorizer is not None and len(vectorizer.vocabulary) < 2
+    model = ClassTfidfTransformer()
+    model.use_idf = not one_word  # inherited from scikit-learn's TfidfTransformer, not an __init__ argument
+    return model
 
 
 def _presence_profiles(texts: Sequence[str], labels: np.ndarray, ids: Sequence[int]) -> np.ndarray:
@@ -228,7 +261,9 @@ class FailureClusterer:
         Seconds spent embedding, in UMAP, HDBSCAN, merging, assigning the texts outside
         the fitted sample, and keywords.
     reason_ : str or None
-        Why nothing could be clustered (too few texts), else None.
+        Why the result is degenerate, else None: too few texts, no words, all texts
+        identical (one cluster), or no cluster found (all outliers). Degenerate inputs
+        never raise; docs/errors.md lists them.
     """
 
     def __init__(self, min_cluster_size: int | None = None, seed: int = 0, embedder="tfidf-svd", merge="auto",
@@ -283,13 +318,39 @@ class FailureClusterer:
         n_fit = len(self.fit_index_)
         self.min_cluster_size_ = (self.min_cluster_size if self.min_cluster_size is not None
                                   else max(10, int(round(n_fit / 100))))
+        # degenerate corpora: a result with a reason, never an exception (docs/errors.md)
         if n < max(self.min_cluster_size_, 3):
-            self.reason_ = (f"{n} texts: fewer than min_cluster_size={self.min_cluster_size_}" if n >= 3 or
-                            self.min_cluster_size_ <= n else f"{n} texts: too few to cluster")
+            self.reason_ = (f"{n} texts: fewer than min_cluster_size={self.min_cluster_size_}"
+                            if n < self.min_cluster_size_ else f"{n} texts: too few to cluster (at least 3 needed)")
             self._finish_degenerate()
             return self
         fit_texts = [texts[i] for i in self.fit_index_]
+        if not any(_WORD.search(t) for t in fit_texts):
+            self.reason_ = (f"{n} texts without a word to cluster on (empty, whitespace, single characters or "
+                            "punctuation only)")
+            self._finish_degenerate()
+            return self
+        worded = np.array([bool(_WORD.search(t)) for t in texts], dtype=bool)
+        n_blank = int(n - worded.sum())
+        if ((n_blank == 0 or n_blank < self.min_cluster_size_) and worded.sum() >= self.min_cluster_size_
+                and float(np.ptp(self.embeddings_[worded], axis=0).max(initial=0.0)) <= 1e-6):
+            # one point repeated (plus a few texts without a word, too few for a cluster of
+            # their own): nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
+            # returns the whole data set as a cluster), yet the texts are plainly one group
+            self.reason_ = (f"all {int(worded.sum())} texts" + (" with words" if n_blank else "") +
+                            " have the same embedding (identical up to case, punctuation or repeats): one cluster"
+                            + (f"; {n_blank} texts without a word are outliers" if n_blank else ""))
+            self._finish_degenerate(members=worded)
+            return self
         fine_fit, umap_emb, model = self._fit_bertopic(fit_texts, self.embeddings_[self.fit_index_])
+        if (fine_fit == -1).all():
+            # HDBSCAN never returns the whole data set as one cluster, and a group of
+            # exactly min_cluster_size texts is no cluster (each point's core distance
+            # reaches min_samples = min_cluster_size *other* points). No fallback here:
+            # allow_single_cluster merged two clearly separate groups of 10 on 20 texts.
+            self.reason_ = (f"no group of more than min_cluster_size={self.min_cluster_size_} similar texts: "
+                            "every text is an outlier (one homogeneous group, or groups too small; "
+                            "a smaller min_cluster_size may find them)")
         self.umap_embeddings_ = umap_emb
         self.topic_model_ = model
         # merge paraphrase clusters (on the fitted texts)
@@ -389,20 +450,16 @@ class FailureClusterer:
             np.fill_diagonal(umap_model.distances_, 0.0)
         hdb = TimedHDBSCAN(min_cluster_size=self.min_cluster_size_, metric="euclidean",
                            cluster_selection_method="eom", prediction_data=False)
-        model = BERTopic(embedding_model=_Backend(), umap_model=umap_model, hdbscan_model=hdb,
-                         vectorizer_model=_keyword_vectorizer(n), top_n_words=self.top_n_words,
-                         min_topic_size=self.min_cluster_size_, calculate_probabilities=False, verbose=False)
-        logging.getLogger("BERTopic").setLevel(logging.ERROR)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                topics, _ = model.fit_transform(texts, embeddings=embeddings)
-            except ValueError as exc:
-                if "vocabulary" not in str(exc):
-                    raise
-                model.vectorizer_model = _keyword_vectorizer(n, stop_words=None)
-                topics, _ = model.fit_transform(texts, embeddings=embeddings)
+            # fit() checked that these texts hold words, so the vocabulary is never empty
+            vectorizer = _keyword_vectorizer(texts)
+            model = BERTopic(embedding_model=_Backend(), umap_model=umap_model, hdbscan_model=hdb,
+                             vectorizer_model=vectorizer, ctfidf_model=_ctfidf(vectorizer), top_n_words=self.top_n_words,
+                             min_topic_size=self.min_cluster_size_, calculate_probabilities=False, verbose=False)
+            logging.getLogger("BERTopic").setLevel(logging.ERROR)
+            topics, _ = model.fit_transform(texts, embeddings=embeddings)
         total = time.perf_counter() - t0
         self.timings_["umap"] = umap_model.seconds_
         self.timings_["hdbscan"] = hdb.seconds_
@@ -451,26 +508,39 @@ class FailureClusterer:
         logging.getLogger("BERTopic").setLevel(logging.ERROR)  # BERTopic() resets it to WARNING
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                model.update_topics(texts, topics=labels.tolist(), top_n_words=self.top_n_words,
-                                    vectorizer_model=_keyword_vectorizer(len(texts)))
-            except ValueError:
-                model.update_topics(texts, topics=labels.tolist(), top_n_words=self.top_n_words,
-                                    vectorizer_model=_keyword_vectorizer(len(texts), stop_words=None))
+            vectorizer = _keyword_vectorizer(texts)
+            if vectorizer is None:  # no words in any text
+                return {c: [] for c in sorted(set(labels.tolist()) - {-1})}
+            model.update_topics(texts, topics=labels.tolist(), top_n_words=self.top_n_words,
+                                vectorizer_model=vectorizer, ctfidf_model=_ctfidf(vectorizer))
         out = {}
         for c in sorted(set(labels.tolist()) - {-1}):
             words = model.get_topic(c) or []
             out[c] = [w for w, s in words if w and s > 0][: self.top_n_words]
         return out
 
-    def _finish_degenerate(self) -> None:
+    def _finish_degenerate(self, members: np.ndarray | None = None) -> None:
+        """All texts outliers (``members=None``), or the ``members`` (a boolean mask) one
+        cluster and the other texts outliers."""
         n = self.n_texts_
-        self.labels_ = np.full(n, -1, dtype=int)
+        single = members is not None and bool(np.any(members))
+        self.labels_ = np.where(members, 0, -1).astype(int) if single else np.full(n, -1, dtype=int)
         self.fine_labels_ = self.labels_.copy()
-        self.fine_to_final_ = {}
+        self.fine_to_final_ = {0: 0} if single else {}
         self.umap_embeddings_ = np.zeros((n, 2), dtype=np.float32)
         self.keywords_ = {}
-        self.outlier_share_before_reduction_ = 1.0 if n else float("nan")
+        if single:
+            # one class: c-TF-IDF's ranking is the ranking by count
+            texts = [t for t, m in zip(self.texts_, members) if m]
+            vec = _keyword_vectorizer(texts)
+            if vec is not None:
+                counts = np.asarray(vec.fit_transform(texts).sum(axis=0)).ravel()
+                words = vec.get_feature_names_out()
+                order = sorted(range(len(words)), key=lambda j: (-counts[j], words[j]))
+                self.keywords_ = {0: [str(words[j]) for j in order[: self.top_n_words] if counts[j] > 0]}
+            else:
+                self.keywords_ = {0: []}
+        self.outlier_share_before_reduction_ = float(np.mean(self.labels_ == -1)) if n else float("nan")
         self._summarise()
 
     def _summarise(self) -> None:
@@ -1366,7 +1436,8 @@ def coverage(wh, *, top_n: int = 20, suites: Sequence[str] | None = None, min_it
                "suites": chosen, "min_items": min_items,
                "method": (f"share of the top {n_top} intents by production volume ({volume_source!r} items) with "
                           f">= {min_items} evaluated item(s) in the suites; a census of intents, not a sample"),
-               "reason": None if n_top else "no production items with an intent"}
+               "reason": ("no production items with an intent" if not n_top else
+                          None if chosen else "no benchmark suite has eval results: nothing covers the top intents")}
     return {"summary": summary, "intents": top.reset_index(drop=True),
             "uncovered": top.loc[~top["covered"], ["intent", "volume", "volume_share", "rank"]].reset_index(drop=True),
             "by_suite": pd.DataFrame(by_suite, columns=["suite", "covered_intents", "n_top", "covered_share"])}

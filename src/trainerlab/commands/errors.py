@@ -292,6 +292,8 @@ def _coverage(argv) -> int:
     result = {**cov["summary"], "uncovered": cov["uncovered"], "by_suite": cov["by_suite"]}
 
     def text(r):
+        if not r["n_top"]:
+            return f"coverage undefined: {r['reason']}"
         s = (f"coverage {r['covered_share']:.0%} of the top {r['n_top']} intents "
              f"({r['volume_covered_share']:.0%} of their volume); target {r['target']:.0%}")
         if len(cov["uncovered"]):
