@@ -59,22 +59,21 @@ def _(disputes, guideline, label, mo, rater, task, wh):
 
 
 @app.cell
-def _(guideline, mo, task, wh):
-    # Rater quality for the selected task (trainerlab.annotators): the Dawid-Skene model and its flags
-    from trainerlab import agreement as agreement_lib
+def _(disputes, guideline, mo, task, wh):
+    # Rater quality for the selected task: the same library call, inputs and seed as the agreement report
+    # (gold labels anchor the model when the task has them), so the explorer and the report agree.
     from trainerlab import annotators as annotators_lib
 
     _version = None if guideline.value in (None, "(any)") else guideline.value
-    ds_ratings = agreement_lib.ratings_from_warehouse(wh, task.value, guideline_version=_version)
-    _schema = agreement_lib.schema_for(wh, task.value)
-    ds_model = annotators_lib.DawidSkene(seed=0).fit(ds_ratings, categories=_schema["categories"] if _schema else None)
-    _quality = ds_model.raters_frame()[["rater", "n", "quality", "accuracy", "flag", "reason"]].round(3)
+    quality_table, _study = disputes.rater_quality(wh, task.value, guideline_version=_version)
+    ds_ratings, ds_model = _study["ratings"], _study["model"]
     mo.vstack([
         mo.md("## Rater quality\nDawid-Skene quality: chance-corrected accuracy against the inferred true label "
-              "(1 perfect, about 0 random). Flagged raters need coaching before their labels are used."),
-        mo.ui.table(_quality, selection=None, page_size=12, show_column_summaries=False),
+              "(1 perfect, about 0 random)" + (", anchored on the task's gold labels" if _study["uses_gold"] else "")
+              + ". Flagged raters need coaching before their labels are used. Same numbers as the agreement report."),
+        mo.ui.table(quality_table.round(3), selection=None, page_size=12, show_column_summaries=False),
     ])
-    return agreement_lib, annotators_lib, ds_model, ds_ratings
+    return annotators_lib, ds_model, ds_ratings, quality_table
 
 
 @app.cell

@@ -598,9 +598,10 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
     inter = safety.load_interactions(wh, start, end)
     traffic = inter[inter["model_version"] == baseline].groupby("segment")["n_interactions"].sum()
     items = wh.query(f"SELECT item_id, source, {segment} AS segment FROM items WHERE dataset = ?", [dataset])
-    ev = wh.query(f"SELECT e.item_id, e.model_version, e.score, i.{segment} AS segment FROM eval_results e "
-                  "JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.model_version IN (?, ?) "
-                  "AND i.dataset = ?", [baseline, candidate, dataset])
+    # A pass rate comes from eval_results.passed only (a graded score is not a pass rate).
+    ev = wh.query(f"SELECT e.item_id, e.model_version, CAST(e.passed AS DOUBLE) AS score, i.{segment} AS segment "
+                  "FROM eval_results e JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.passed IS NOT NULL "
+                  "AND e.model_version IN (?, ?) AND i.dataset = ?", [baseline, candidate, dataset])
     refusals = safety.load_refusals(wh, [baseline, candidate])
     sources = {"training (labelled production samples)": items.loc[items["source"] == "production_sample", "segment"],
                "gold set": items.loc[items["source"] == "gold_set", "segment"],
@@ -723,9 +724,10 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
         notes["must_not_fail"] = "eval_results holds no must-not-fail cases"
     out["update_eval_by"] = {}
     for col in more_segments:
-        frame = wh.query(f"SELECT e.item_id, e.model_version, e.score, i.{col} AS segment FROM eval_results e "
-                         "JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.model_version IN (?, ?) "
-                         "AND i.dataset = ?", [baseline, candidate, dataset])
+        frame = wh.query(f"SELECT e.item_id, e.model_version, CAST(e.passed AS DOUBLE) AS score, i.{col} AS segment "
+                         "FROM eval_results e JOIN items i USING (item_id) WHERE e.suite = 'core' "
+                         "AND e.passed IS NOT NULL AND e.model_version IN (?, ?) AND i.dataset = ?",
+                         [baseline, candidate, dataset])
         out["update_eval_by"][col] = model_change_by_segment(frame, "segment", "score", "model_version", baseline,
                                                              candidate, item="item_id", min_n=min_n, alpha=alpha)
     out["open_risks"] = _open_risks(out, owners, candidate)

@@ -39,7 +39,7 @@ from .pii import redact
 
 __all__ = [
     "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
-    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure",
+    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure", "no_data",
 ]
 
 VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
@@ -191,6 +191,20 @@ def note(text: str) -> None:
     """One paragraph of interpretation (redacted)."""
     clean = redact(text)
     _display({"text/html": f'<p class="tl-note" style="max-width:60em">{_html.escape(clean)}</p>', "text/plain": clean})
+
+
+def no_data(reason: str) -> None:
+    """The one line that stands in place of a section's table or figure when there is nothing to show.
+
+    ``reason`` says what is missing and, where it helps, what would fill it
+    ("no gold labels for task sentiment: ingest a gold file to see accuracy").
+    Pages show it as "No data: <reason>" (class ``tl-nodata``), so a reader
+    never meets an empty table or a blank chart.
+    """
+    clean = redact(str(reason)).strip().rstrip(".")
+    _display({"text/html": f'<p class="tl-nodata" style="max-width:60em;color:#57606a;font-style:italic">'
+                           f'No data: {_html.escape(clean)}.</p>',
+              "text/plain": f"No data: {clean}."})
 
 
 def kpis(values: Mapping[str, Any], *, formats: Mapping[str, str] | None = None) -> None:
