@@ -9,6 +9,11 @@ warehouses rather than dozens:
             one week of timestamps; no gold, audits, vendors, guideline
             versions, languages, intents, templates, eval results,
             preferences, interactions or requests.
+``team``    the ``labels`` data over three weeks (60 items) from one vendor,
+            with a model judge's labels of the task (``judge_labels``): what
+            the vendor scorecard, the judge report and drift strictly need
+            (a vendor, a judge, more than one period); still no gold, audits,
+            languages, guideline versions or eval results.
 ``evals``   two model versions on one suite with a graded ``score`` *and* a
             yes/no ``passed`` per item, one metric, no categories; items
             with only a prompt and a response; nothing else.
@@ -29,8 +34,9 @@ LABEL_CLASSES = ("negative", "neutral", "positive")
 RATERS = ("r01", "r02")
 
 
-def write_label_files(folder: Path, seed: int = 11, n_items: int = 40) -> dict[str, Path]:
-    """items.csv and annotations.csv of the ``labels`` warehouse."""
+def write_label_files(folder: Path, seed: int = 11, n_items: int = 40, days: int = 4,
+                      vendor: str | None = None) -> dict[str, Path]:
+    """items.csv and annotations.csv of the ``labels`` warehouse (``days`` of timestamps, optional vendor)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     ids = [f"ls-{i:03d}" for i in range(1, n_items + 1)]
@@ -44,9 +50,11 @@ def write_label_files(folder: Path, seed: int = 11, n_items: int = 40) -> dict[s
         noise = 0.1 if r == 0 else 0.35   # one careful rater, one less careful
         for i, iid in enumerate(ids):
             label = truth[i] if rng.random() > noise else rng.integers(0, 3)
-            rows.append({"item_id": iid, "annotator_id": rater, "task": LABELS_TASK,
-                         "label": LABEL_CLASSES[label],
-                         "annotated_at": (day0 + pd.Timedelta(hours=int(rng.integers(0, 96)))).isoformat()})
+            row = {"item_id": iid, "annotator_id": rater, "task": LABELS_TASK, "label": LABEL_CLASSES[label],
+                   "annotated_at": (day0 + pd.Timedelta(hours=int(rng.integers(0, 24 * days)))).isoformat()}
+            if vendor:
+                row["vendor"] = vendor
+            rows.append(row)
     paths = {"items": folder / "items.csv", "annotations": folder / "annotations.csv"}
     items.to_csv(paths["items"], index=False)
     pd.DataFrame(rows).to_csv(paths["annotations"], index=False)
@@ -81,6 +89,23 @@ def write_eval_files(folder: Path, seed: int = 5, n_items: int = 400) -> dict[st
     return paths
 
 
+JUDGE = "llm-judge"
+
+
+def write_team_files(folder: Path, seed: int = 13) -> dict[str, Path]:
+    """The ``labels`` files over three weeks from one vendor, plus the judge's labels (judge_labels.csv)."""
+    paths = write_label_files(folder, seed=seed, n_items=60, days=21, vendor="acme")
+    rng = np.random.default_rng(seed + 1)
+    ann = pd.read_csv(paths["annotations"])
+    first = ann[ann["annotator_id"] == RATERS[0]].set_index("item_id")["label"]
+    judge = [lab if rng.random() > 0.2 else LABEL_CLASSES[rng.integers(0, 3)] for lab in first]
+    frame = pd.DataFrame({"item_id": first.index, "judge_id": JUDGE, "task": LABELS_TASK, "label": judge,
+                          "judged_at": pd.Timestamp("2026-08-20 12:00"), "judge_model": "judge-model-1"})
+    paths["judge_labels"] = folder / "judge_labels.csv"
+    frame.to_csv(paths["judge_labels"], index=False)
+    return paths
+
+
 def build_warehouse(folder: Path, files: dict[str, Path]) -> Path:
     """Ingest ``files`` ({kind: path}, items first) into ``folder/warehouse.duckdb``."""
     from trainerlab.ingest import ingest_file
@@ -89,12 +114,15 @@ def build_warehouse(folder: Path, files: dict[str, Path]) -> Path:
     db = folder / "warehouse.duckdb"
     with Warehouse(db) as wh:
         for kind, path in files.items():
+            if kind == "judge_labels":  # no ingest kind for model labels: the table is loaded as it is
+                wh.insert_frame("judge_labels", pd.read_csv(path, parse_dates=["judged_at"]))
+                continue
             result = ingest_file(wh, kind, path)
             assert result["rows_quarantined"] == 0, result
     return db
 
 
 def build(name: str, folder: Path) -> tuple[Path, dict[str, Path]]:
-    writers = {"labels": write_label_files, "evals": write_eval_files}
+    writers = {"labels": write_label_files, "team": write_team_files, "evals": write_eval_files}
     files = writers[name](folder)
     return build_warehouse(folder, files), files

@@ -53,8 +53,20 @@ def test_table_formats_caps_and_redacts(shown):
     assert "9.0%" in html and "&lt; 0.001" in html and "1,234.568" in html and "–" in html
     assert "background:#fff4e5" in html.replace(": ", ":") and ">flag<" not in html
     assert 'id="T_tl1"' in html
-    rk.table(frame.head(0))
-    assert "no rows" in shown[1]["text/html"] and 'id="T_tl2"' in shown[1]["text/html"]
+    rk.table(frame.head(0), empty="no gold labels for this task")
+    # an empty frame is never an empty table: one line says why there is nothing
+    assert "<table" not in shown[1]["text/html"] and "No data: no gold labels for this task." in shown[1]["text/html"]
+    assert 'class="tl-nodata"' in shown[1]["text/html"]
+
+
+def test_table_headers_are_plain_language(shown):
+    frame = pd.DataFrame({"ci_low": [0.1], "p_adjusted": [0.2], "agreement_with_consensus": [0.5], "my_col": [1]})
+    rk.table(frame, rename={"my_col": "mine"})
+    html = shown[0]["text/html"]
+    for plain in (">95% CI low<", ">adjusted p-value<", ">agreement with the majority<", ">mine<"):
+        assert plain in html
+    assert ">ci_low<" not in html and ">p_adjusted<" not in html
+    assert rk.header("n_items") == "items" and rk.header("some_new_column") == "some new column"
 
 
 def test_format_value():

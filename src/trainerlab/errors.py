@@ -399,9 +399,13 @@ class FailureClusterer:
             try:
                 topics, _ = model.fit_transform(texts, embeddings=embeddings)
             except ValueError as exc:
-                if "vocabulary" not in str(exc):
+                if "vocabulary" in str(exc):
+                    model.vectorizer_model = _keyword_vectorizer(n, stop_words=None)
+                elif "max_df corresponds to < documents than min_df" in str(exc):
+                    # c-TF-IDF runs on one document per topic: with a single topic, min_df=2 cannot hold
+                    model.vectorizer_model = _keyword_vectorizer(1)
+                else:
                     raise
-                model.vectorizer_model = _keyword_vectorizer(n, stop_words=None)
                 topics, _ = model.fit_transform(texts, embeddings=embeddings)
         total = time.perf_counter() - t0
         self.timings_["umap"] = umap_model.seconds_
@@ -1033,6 +1037,7 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
     U = clusterer.umap_embeddings_
     if len(base) != len(U):  # degenerate fits keep no UMAP coordinates per text
         base, U = np.arange(n), np.zeros((n, 2))
+    U = np.where(np.isfinite(U), U, 0.0)  # near-identical short texts can leave UMAP coordinates undefined
     keep = np.arange(len(base))
     if len(base) > max_points:
         keep = np.sort(np.random.default_rng(clusterer.seed).choice(len(base), max_points, replace=False))

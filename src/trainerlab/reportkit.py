@@ -40,6 +40,7 @@ from .pii import redact
 __all__ = [
     "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
     "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure", "no_data",
+    "HEADERS", "header",
 ]
 
 VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
@@ -295,9 +296,43 @@ def redact_frame(frame, columns: Iterable[str] | None = None):
     return out
 
 
+# Plain-language column headers for pages, shared by every report (raw names stay in the data, JSON and CSV).
+# A column not listed here shows its raw name with underscores as spaces. Terms are explained in docs/glossary.md.
+HEADERS: dict[str, str] = {
+    "n": "n", "n_items": "items", "n_units": "items", "n_ratings": "ratings", "n_raters": "raters",
+    "n_labels": "labels", "n_disputes": "disputed items", "n_reference": "reference items",
+    "estimate": "estimate", "ci_low": "95% CI low", "ci_high": "95% CI high", "se": "standard error",
+    "p_value": "p-value", "p_adjusted": "adjusted p-value", "pa": "observed agreement", "pe": "chance agreement",
+    "se_gwet": "standard error (Gwet)", "reason": "why undefined", "method": "method",
+    "quality": "quality (Dawid-Skene)", "quality_ci_low": "quality 95% CI low", "quality_ci_high": "quality 95% CI high",
+    "accuracy": "accuracy", "gold_n": "gold items", "gold_accuracy": "gold accuracy", "gold_ci_low": "gold 95% CI low",
+    "gold_ci_high": "gold 95% CI high", "agreement_with_consensus": "agreement with the majority",
+    "flag": "flag", "kappa": "category kappa", "kappa_ci_low": "kappa 95% CI low", "kappa_ci_high": "kappa 95% CI high",
+    "prevalence": "share of ratings", "specific_agreement": "specific agreement",
+    "specific_agreement_ci_low": "specific agreement 95% CI low",
+    "specific_agreement_ci_high": "specific agreement 95% CI high",
+    "alpha_all": "alpha, all raters", "alpha_without": "alpha without the rater", "delta": "change in alpha",
+    "per_100": "disputes per 100 items", "label_a": "label A", "label_b": "label B",
+    "guideline_version": "guideline version", "model_label": "inferred label", "gold_label": "gold label",
+    "dispute": "dispute (0-1)", "baseline_mean": "baseline", "candidate_mean": "candidate",
+    "difference": "difference", "direction": "direction", "pass_rate": "pass rate", "model_version": "model version",
+    "run_id": "eval run", "audit_pass_rate": "audit pass rate", "audit_ci_low": "audit 95% CI low",
+    "audit_ci_high": "audit 95% CI high", "audit_status": "audit status", "rework_rate": "rework rate",
+    "alpha_mean": "mean alpha", "turnaround_median_h": "median turnaround (h)",
+    "cost_per_accepted_label": "cost per accepted label", "gold_trend": "gold trend",
+    "p_adj": "adjusted p-value", "psi": "population stability index", "bucket": "period",
+}
+
+
+def header(column: str) -> str:
+    """The page header of a raw column name (:data:`HEADERS`, else underscores as spaces)."""
+    column = str(column)
+    return HEADERS.get(column, column.replace("_", " "))
+
+
 def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | None = None,
           max_rows: int = 25, columns: Sequence[str] | None = None, rename: Mapping[str, str] | None = None,
-          highlight: str | None = None, show_index: bool = False) -> None:
+          highlight: str | None = None, show_index: bool = False, empty: str | None = None) -> None:
     """Show a DataFrame as a styled, readable table.
 
     Parameters
@@ -321,13 +356,22 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
     show_index : bool
         Show the DataFrame index (off by default).
 
-    Every text cell passes through :func:`trainerlab.pii.redact`.
+    empty : str, optional
+        The reason shown (as :func:`no_data`) when ``frame`` has no rows: a page
+        never shows an empty table. Default: a generic "no rows" reason.
+
+    Every text cell passes through :func:`trainerlab.pii.redact`. Column
+    headers are shown in plain language (:func:`header`) unless ``rename`` names
+    them.
     """
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
     total = len(frame)
+    if total == 0:
+        no_data(empty or (f"{caption.rstrip('.')}: no rows" if caption else "no rows to show"))
+        return
     shown = frame.head(max_rows) if max_rows and total > max_rows else frame
     flags = None
     if highlight is not None:
@@ -337,9 +381,12 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
         shown = shown[list(columns)]
     shown = redact_frame(shown)
     formats = dict(formats or {})
-    if rename:
-        shown = shown.rename(columns=dict(rename))
-        formats = {rename.get(k, k): v for k, v in formats.items()}
+    given = dict(rename or {})
+    rename = {c: given.get(c) or header(c) for c in shown.columns}
+    if len(set(rename.values())) < len(rename):  # two raw names with one plain header: keep the raw names
+        rename = {c: given.get(c, c) for c in shown.columns}
+    shown = shown.rename(columns=rename)
+    formats = {rename.get(k, k): v for k, v in formats.items()}
     numeric_cols = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
     # Cells are escaped after formatting: cell text is data (prompts may hold markup), never page structure.
     styler = shown.style.format(lambda v: _html.escape(_format_value(v)), na_rep="–")
@@ -451,15 +498,31 @@ def _next_div_id() -> str:
     return f"tl-fig-{_FIGURE_COUNTER[0]}"
 
 
-def figure(fig, *, caption: str | None = None, check: bool = True) -> None:
+def _has_data(fig) -> bool:
+    """Whether any trace of ``fig`` has a data point (a blank chart is replaced by a one-line reason)."""
+    for trace in fig.data:
+        for key in ("x", "y", "z", "values", "r", "lat", "dimensions", "cells"):
+            value = getattr(trace, key, None) if key in trace else None
+            if value is not None and len(value) > 0:
+                return True
+    return False
+
+
+def figure(fig, *, caption: str | None = None, check: bool = True, empty: str | None = None) -> None:
     """Show a plotly figure, interactive offline, without embedding plotly.js.
 
     The figure must have a title and axis titles (with units); the check fails
     the run otherwise. ``caption`` adds one sentence under the figure. Every
-    string a reader can see passes through :func:`redact_figure`.
+    string a reader can see passes through :func:`redact_figure`. A figure
+    without a single data point is replaced by :func:`no_data` (``empty``
+    gives the reason).
     """
     import plotly.io as pio
 
+    if not _has_data(fig):
+        no_data(empty or (f"{fig.layout.title.text}: nothing to plot" if fig.layout.title and fig.layout.title.text
+                          else "nothing to plot"))
+        return
     if check:
         _check_figure(fig)
     fig_dict = redact_figure(fig.to_plotly_json())

@@ -44,8 +44,20 @@ h3 { font-size:17px; }
 .output_stderr { display:none; }
 table { border-collapse:collapse; }
 .rendered_html table:not(.tl-table) td, .rendered_html table:not(.tl-table) th { border-bottom:1px solid #eaeef2; padding:4px 10px; }
+/* wide tables scroll inside their own box instead of widening the page */
+.tl-table-wrap, .output_html, .output_subarea { max-width:100%; overflow-x:auto; }
+.tl-glossary { max-width:60em; font-size:13px; color:var(--muted); border-top:1px solid #eaeef2; margin-top:28px; padding-top:8px; }
 .tl-footer { max-width:1120px; margin:0 auto; padding:12px 24px 32px 24px; font-size:12px; color:var(--muted); border-top:1px solid #eaeef2; }
 """
+
+
+# The "what these numbers mean" footnote of every report page (one place, so every report carries it).
+GLOSSARY_NOTE = (
+    '<p class="tl-glossary" id="what-these-numbers-mean"><strong>What these numbers mean.</strong> '
+    "Every coefficient, test and chart on this page is explained in the project glossary, docs/glossary.md "
+    "(what it is, how to read it, its range and its reference). Intervals are 95%; a dash is an undefined "
+    'value; "No data" names what the warehouse lacks for a section; shares are percentages, coefficients decimals.</p>\n'
+)
 
 
 def plotly_asset(reports_root: Path) -> Path:
@@ -104,7 +116,7 @@ def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str 
         f"<title>{html.escape(title)}</title>\n{script}<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
         f"<div class=\"tl-header\"><a href=\"{html.escape(index_href)}\">&larr; all reports</a> &nbsp; "
         f"<span class=\"tl-name\">{html.escape(title)}</span><span class=\"tl-meta\">{meta}</span></div>\n"
-        f"<main>\n{body}\n</main>\n"
+        f"<main>\n{body}\n{GLOSSARY_NOTE}</main>\n"
         "<div class=\"tl-footer\">Rendered by trainerlab. Example texts are redacted; "
         "the audit trail of this run (parameters, versions, data fingerprint) is in manifest.json next to this page.</div>\n"
         "</body>\n</html>\n"
