@@ -157,3 +157,21 @@ def test_fig_show_after_setup_is_redacted_too():
     bundle = pio.renderers["trainerlab"].to_mimebundle(fig.to_plotly_json())
     assert "@example.com" not in bundle["text/html"]
     assert bundle[rk.PLOTLY_MIME]["data"][0]["name"] == "[EMAIL]"
+
+
+def test_figure_labels_are_made_to_fit():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(x=["a very long category label indeed"] * 2, y=[1, 2]))
+    fig.update_layout(title="A title long enough that plotly would clip it at the right edge of a report column, "
+                            "as the drift and judge figures did",
+                      xaxis_title="an axis title that is far too long to sit under a narrow plot without wrapping",
+                      yaxis_title="y")
+    rk.fit_labels(fig)
+    assert "<br>" in fig.layout.title.text and max(len(l) for l in fig.layout.title.text.split("<br>")) <= 80
+    assert "<br>" in fig.layout.xaxis.title.text
+    assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin and fig.layout.margin.t >= 82
+
+
+def test_points_format_for_differences_of_shares():
+    assert rk._format_value(0.0345, "points") == "+3.5 pts" and rk._format_value(-0.1, "points") == "-10.0 pts"

@@ -40,7 +40,7 @@ from .pii import redact
 __all__ = [
     "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
     "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure", "no_data",
-    "HEADERS", "header",
+    "HEADERS", "header", "fit_labels",
 ]
 
 VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
@@ -233,6 +233,7 @@ _NAMED_FORMATS = {
     "pct": "{:.1%}",
     "pct0": "{:.0%}",
     "pvalue": "pvalue",
+    "points": "points",
     "seconds": "{:,.1f} s",
     "text": "{}",
 }
@@ -251,6 +252,8 @@ def _format_value(value: Any, fmt: str | None = None) -> str:
     except ImportError:  # pragma: no cover
         pass
     spec = _NAMED_FORMATS.get(fmt, fmt) if fmt else None
+    if spec == "points":  # a difference of two shares, in percentage points (never a bare fraction beside percents)
+        return f"{100 * float(value):+.1f} pts"
     if spec == "pvalue":
         v = float(value)
         return "< 0.001" if v < 0.001 else f"{v:.3f}"
@@ -498,6 +501,44 @@ def _next_div_id() -> str:
     return f"tl-fig-{_FIGURE_COUNTER[0]}"
 
 
+def _wrap(text: str, width: int) -> str:
+    """``text`` broken with ``<br>`` at word boundaries into lines of at most ``width`` characters."""
+    if not text or len(text) <= width or "<br>" in text:
+        return text
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join(lines + [line])
+
+
+def fit_labels(fig, title_width: int = 80, axis_width: int = 55):
+    """Make a figure's labels fit its box: long titles and axis titles wrap, axes make room for tick labels.
+
+    Plotly clips a title wider than the plot and lets long category labels run
+    under the axis title; this wraps titles (``<br>``), turns on ``automargin``
+    for every cartesian axis and adds top margin for a wrapped title. Returns ``fig``.
+    """
+    title = fig.layout.title.text if fig.layout.title is not None else None
+    if title:
+        wrapped = _wrap(title, title_width)
+        fig.update_layout(title_text=wrapped)
+        if "<br>" in wrapped:
+            top = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 80
+            fig.update_layout(margin_t=max(top, 60 + 22 * wrapped.count("<br>")))
+    for axis in [a for a in fig.layout if a.startswith(("xaxis", "yaxis"))]:
+        obj = fig.layout[axis]
+        if obj is None:
+            continue
+        obj.automargin = True
+        if obj.title is not None and obj.title.text:
+            obj.title.text = _wrap(obj.title.text, axis_width)
+    return fig
+
+
 def _has_data(fig) -> bool:
     """Whether any trace of ``fig`` has a data point (a blank chart is replaced by a one-line reason)."""
     for trace in fig.data:
@@ -525,6 +566,7 @@ def figure(fig, *, caption: str | None = None, check: bool = True, empty: str | 
         return
     if check:
         _check_figure(fig)
+    fit_labels(fig)
     fig_dict = redact_figure(fig.to_plotly_json())
     html = _figure_html(fig_dict, _next_div_id())
     if caption:
