@@ -31,7 +31,9 @@ def _wide_page(tmp_path, monkeypatch) -> Path:
                     for b in shown]
     nb.cells = [nbformat.v4.new_markdown_cell("# Wide table"), cell]
     page = tmp_path / "report.html"
-    page.write_text(notebook_to_html(nb, title="wide", header={"run": "x"}, plotly_src=None), encoding="utf-8")
+    # a long parameter list in the page header (drift: 16 parameters on one line) must wrap, not widen the page
+    header = {"run": "x", "parameters": ", ".join(f"parameter_{i}=value_{i}" for i in range(40))}
+    page.write_text(notebook_to_html(nb, title="wide", header=header, plotly_src=None), encoding="utf-8")
     return page
 
 

@@ -46,6 +46,8 @@ table { border-collapse:collapse; }
 .rendered_html table:not(.tl-table) td, .rendered_html table:not(.tl-table) th { border-bottom:1px solid #eaeef2; padding:4px 10px; }
 /* wide tables scroll inside their own box instead of widening the page */
 .tl-table-wrap, .output_html, .output_subarea { max-width:100%; overflow-x:auto; }
+/* a long header entry (many parameters, a long warehouse path) wraps instead of widening the page */
+.tl-header .tl-meta span { white-space:normal; overflow-wrap:anywhere; }
 .tl-glossary { max-width:60em; font-size:13px; color:var(--muted); border-top:1px solid #eaeef2; margin-top:28px; padding-top:8px; }
 .tl-footer { max-width:1120px; margin:0 auto; padding:12px 24px 32px 24px; font-size:12px; color:var(--muted); border-top:1px solid #eaeef2; }
 """
