@@ -16,8 +16,6 @@ line (``rk.no_data``), and a group "(unknown)" (a column the data does not
 have) never stands in for a breakdown. The uplift page must show the pass
 rate computed from ``passed`` (checked against pandas on the CSV file).
 
-Not in the matrix: ``responsible_ai`` (it reads the demo's own tables:
-interactions, safety reviews, refusal suites; see docs/reports.md).
 """
 from __future__ import annotations
 
@@ -47,7 +45,7 @@ MATRIX = {
     "team": {"vendor_scorecard": {}, "drift": {"dataset": ""},
              "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False}},
     "evals": {"uplift": {"n_boot": 200}, "release_readiness": {}, "error_analysis": {}, "overview": {},
-              "dataset_qa": {}},
+              "dataset_qa": {}, "responsible_ai": {"n_boot": 100}},
 }
 JOBS = [(wh, name) for wh, reports in MATRIX.items() for name in reports]
 
@@ -73,11 +71,11 @@ def minimal_renders(minimal_warehouses, tmp_path_factory) -> dict:
         return dict(pool.map(render, JOBS))
 
 
-def test_every_report_but_one_is_in_the_matrix():
+def test_every_report_is_in_the_matrix():
     from trainerlab.reports.runner import list_reports
 
     covered = {name for reports in MATRIX.values() for name in reports}
-    assert set(list_reports(ROOT / "notebooks")) - covered == {"responsible_ai"}
+    assert set(list_reports(ROOT / "notebooks")) == covered
 
 
 def _outputs(result):
@@ -142,3 +140,10 @@ def test_uplift_page_shows_the_pass_rate_from_passed(minimal_renders, minimal_wa
     assert f"{100 * (rate['v1.1'] - rate['v1.0']):+.1f} points" in text
     verdict = json.loads(Path(result.manifest).read_text())["verdict"]
     assert "pass rate (passed)" in verdict["sentences"][0]
+
+
+def test_responsible_ai_without_its_inputs_does_not_say_ok(minimal_renders):
+    # a review that could not look at traffic, incidents or refusals is no clean bill of health
+    verdict = json.loads(Path(minimal_renders[("evals", "responsible_ai")].manifest).read_text())["verdict"]
+    assert verdict["status"] == "warn"
+    assert any(s.startswith("Not reviewed for lack of data") for s in verdict["sentences"])

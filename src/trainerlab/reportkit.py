@@ -599,6 +599,9 @@ def line_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, color: str | No
     import plotly.colors as pc
 
     fig = go.Figure()
+    if len(frame) == 0:  # nothing to draw: rk.figure shows a no-data line in its place
+        fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title)
+        return fig
     groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=True))
     palette = pc.qualitative.Plotly
     for i, (name, part) in enumerate(groups):
@@ -623,6 +626,10 @@ def bar_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, title: str, x_ti
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    if len(frame) == 0:  # nothing to draw: rk.figure shows a no-data line in its place
+        fig.update_layout(title=title, xaxis_title=y_title if horizontal else x_title,
+                          yaxis_title=x_title if horizontal else y_title)
+        return fig
     groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=True))
     for name, part in groups:
         plus = (part[ci_high] - part[y]).tolist()
