@@ -53,8 +53,20 @@ def test_table_formats_caps_and_redacts(shown):
     assert "9.0%" in html and "&lt; 0.001" in html and "1,234.568" in html and "–" in html
     assert "background:#fff4e5" in html.replace(": ", ":") and ">flag<" not in html
     assert 'id="T_tl1"' in html
-    rk.table(frame.head(0))
-    assert "no rows" in shown[1]["text/html"] and 'id="T_tl2"' in shown[1]["text/html"]
+    rk.table(frame.head(0), empty="no gold labels for this task")
+    # an empty frame is never an empty table: one line says why there is nothing
+    assert "<table" not in shown[1]["text/html"] and "No data: no gold labels for this task." in shown[1]["text/html"]
+    assert 'class="tl-nodata"' in shown[1]["text/html"]
+
+
+def test_table_headers_are_plain_language(shown):
+    frame = pd.DataFrame({"ci_low": [0.1], "p_adjusted": [0.2], "agreement_with_consensus": [0.5], "my_col": [1]})
+    rk.table(frame, rename={"my_col": "mine"})
+    html = shown[0]["text/html"]
+    for plain in (">95% CI low<", ">adjusted p-value<", ">agreement with the majority<", ">mine<"):
+        assert plain in html
+    assert ">ci_low<" not in html and ">p_adjusted<" not in html
+    assert rk.header("n_items") == "items" and rk.header("some_new_column") == "some new column"
 
 
 def test_format_value():
@@ -145,3 +157,21 @@ def test_fig_show_after_setup_is_redacted_too():
     bundle = pio.renderers["trainerlab"].to_mimebundle(fig.to_plotly_json())
     assert "@example.com" not in bundle["text/html"]
     assert bundle[rk.PLOTLY_MIME]["data"][0]["name"] == "[EMAIL]"
+
+
+def test_figure_labels_are_made_to_fit():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(x=["a very long category label indeed"] * 2, y=[1, 2]))
+    fig.update_layout(title="A title long enough that plotly would clip it at the right edge of a report column, "
+                            "as the drift and judge figures did",
+                      xaxis_title="an axis title that is far too long to sit under a narrow plot without wrapping",
+                      yaxis_title="y")
+    rk.fit_labels(fig)
+    assert "<br>" in fig.layout.title.text and max(len(l) for l in fig.layout.title.text.split("<br>")) <= 80
+    assert "<br>" in fig.layout.xaxis.title.text
+    assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin and fig.layout.margin.t >= 82
+
+
+def test_points_format_for_differences_of_shares():
+    assert rk._format_value(0.0345, "points") == "+3.5 pts" and rk._format_value(-0.1, "points") == "-10.0 pts"

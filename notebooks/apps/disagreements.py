@@ -63,23 +63,22 @@ def _(appkit, disputes, guideline, label, mo, rater, task):
 
 
 @app.cell
-def _(appkit, guideline, mo, task):
-    # Rater quality for the selected task (trainerlab.annotators): the Dawid-Skene model and its flags
-    from trainerlab import agreement as agreement_lib
+def _(appkit, disputes, guideline, mo, task):
+    # Rater quality for the selected task: the same library call, inputs and seed as the agreement report
+    # (gold labels anchor the model when the task has them), so the explorer and the report agree.
     from trainerlab import annotators as annotators_lib
 
     _version = None if guideline.value in (None, "(any)") else guideline.value
     with appkit.reading() as _wh:
-        ds_ratings = agreement_lib.ratings_from_warehouse(_wh, task.value, guideline_version=_version)
-        _schema = agreement_lib.schema_for(_wh, task.value)
-    ds_model = annotators_lib.DawidSkene(seed=0).fit(ds_ratings, categories=_schema["categories"] if _schema else None)
-    _quality = ds_model.raters_frame()[["rater", "n", "quality", "accuracy", "flag", "reason"]].round(3)
+        quality_table, _study = disputes.rater_quality(_wh, task.value, guideline_version=_version)
+    ds_ratings, ds_model = _study["ratings"], _study["model"]
     mo.vstack([
         mo.md("## Rater quality\nDawid-Skene quality: chance-corrected accuracy against the inferred true label "
-              "(1 perfect, about 0 random). Flagged raters need coaching before their labels are used."),
-        appkit.table(_quality, page_size=12),
+              "(1 perfect, about 0 random)" + (", anchored on the task's gold labels" if _study["uses_gold"] else "")
+              + ". Flagged raters need coaching before their labels are used. Same numbers as the agreement report."),
+        appkit.table(quality_table.round(3), page_size=12),
     ])
-    return agreement_lib, annotators_lib, ds_model, ds_ratings
+    return annotators_lib, ds_model, ds_ratings, quality_table
 
 
 @app.cell

@@ -1600,20 +1600,14 @@ def agreement_study(wh, task: str, start=None, end=None, vendor: str | None = No
     """
     from . import annotators as N
 
-    df = ratings_from_warehouse(wh, task, start=start, end=end, vendor=vendor or None,
-                                guideline_version=guideline_version or None, with_items=True)
-    if df.empty:
-        raise ValueError(f"no annotations for task {task!r} with these filters")
-    schema = schema_for(wh, task) or {"level": "nominal", "categories": None, "provisional": True}
-    level = schema["level"]
+    # Rater quality through the same call as the disagreement explorer (same ratings, gold, seed: same numbers).
+    quality = N.rater_quality_study(wh, task, start=start, end=end, vendor=vendor, guideline_version=guideline_version,
+                                    seed=seed, n_boot=quality_boot)
+    df, schema, level, R = quality["frame"], quality["schema"], quality["level"], quality["ratings"]
     cats = schema["categories"]
-    R = prepare_ratings(df, "item", "rater", "label", cats, level, keep=["language", "guideline_version"])
     weights = "quadratic" if level in ("ordinal", "interval", "ratio") else None
     table = agreement_table(R, level=level, weights=weights, n_boot=n_boot, seed=seed)
-    gold = N.gold_from_warehouse(wh, task)
-    gold = gold if len(gold) else None
-    raters, model = N.rater_report(R, gold=gold, seed=seed, n_boot=quality_boot,
-                                   tolerance=1 if level == "ordinal" else 0)
+    gold, raters, model = quality["gold"], quality["raters"], quality["model"]
     texts = wh.query("SELECT item_id AS item, prompt, response FROM items WHERE item_id IN "
                      "(SELECT DISTINCT item_id FROM annotations WHERE task = ?)", [task])
     per_item_language = R.extra["language"].fillna("(unknown)")
@@ -1622,8 +1616,26 @@ def agreement_study(wh, task: str, start=None, end=None, vendor: str | None = No
     clarity = N.clarity_index(df.assign(task=task).dropna(subset=["label"]),
                               by=("task", "guideline_version"), categories=cats)
     counts = R.counts().sum(1)
+    loro = leave_one_rater_out(R, level=level, n_boot=n_boot, seed=seed)
+    # Sections without data get a reason instead of an empty table or figure (the report shows it in their place).
+    notes = {}
+    if gold is None:
+        notes["gold"] = (f"no gold labels for task {task}: rater quality rests on the raters' agreement alone "
+                         "(ingest a gold file to see accuracy against gold)")
+    if (per_item_language == "(unknown)").all():
+        notes["by_language"] = "the items record no language (items.language is empty)"
+    elif per_item_language.nunique() < 2:
+        notes["by_language"] = f"every item is in one language ({per_item_language.iloc[0]}): nothing to compare"
+    if R.n_raters < 3:
+        notes["loro"] = (f"only {R.n_raters} raters: leaving one out leaves a single rater, whose agreement is "
+                         "undefined")
+    if not df["guideline_version"].notna().any():
+        notes["guideline_version"] = "the annotations record no guideline version"
+    pack = N.calibration_pack(R, texts=texts, model=model, gold=gold, top=top_items)
+    if not len(pack):
+        notes["pack"] = "no item was disputed: every item's raters gave the same label"
     return {
-        "task": task, "filters": {"start": start, "end": end, "vendor": vendor, "guideline_version": guideline_version},
+        "task": task, "notes": notes, "filters": {"start": start, "end": end, "vendor": vendor, "guideline_version": guideline_version},
         "schema": {"level": level, "categories": list(R.categories), "provisional": schema.get("provisional")},
         "weights": _weights_name(weights), "n_boot": n_boot, "seed": seed,
         "summary": {"items": int(R.n_units), "raters": int(R.n_raters), "ratings": int(R.n_ratings),
@@ -1631,10 +1643,10 @@ def agreement_study(wh, task: str, start=None, end=None, vendor: str | None = No
         "table": table,
         "per_category": per_category_agreement(R, n_boot=n_boot, seed=seed),
         "pairs": pairwise_agreement(R, weights=weights),
-        "loro": leave_one_rater_out(R, level=level, n_boot=n_boot, seed=seed),
+        "loro": loro,
         "by_language": by_language,
         "raters": raters, "model": model, "clarity": clarity,
-        "pack": N.calibration_pack(R, texts=texts, model=model, gold=gold, top=top_items),
+        "pack": pack,
     }
 
 

@@ -13,7 +13,10 @@ import pandas as pd
 
 from .pii import redact
 
-__all__ = ["filter_options", "disputed_items"]
+__all__ = ["filter_options", "disputed_items", "rater_quality", "QUALITY_SEED"]
+
+# The agreement report's default seed: the explorer scores raters exactly as the report's default run does.
+QUALITY_SEED = 7
 
 
 def filter_options(wh) -> dict[str, Any]:
@@ -100,3 +103,26 @@ def disputed_items(wh, task: str, *, label: str | None = None, rater: str | None
     out["prompt"] = out["prompt"].map(redact)
     out["response"] = out["response"].map(redact)
     return out[columns]
+
+
+def rater_quality(wh, task: str, *, start=None, end=None, vendor: str | None = None,
+                  guideline_version: str | None = None, seed: int = QUALITY_SEED) -> tuple[pd.DataFrame, dict]:
+    """The explorer's rater-quality table and the study behind it.
+
+    Goes through :func:`trainerlab.annotators.rater_quality_study`, the call the
+    agreement report makes, with the report's inputs (its filters, the task's
+    gold labels when there are any, its seed): the explorer and the report show
+    the same quality and the same flags. Returns (table, study): the table has
+    ``rater, n, quality, accuracy, gold_accuracy, flag, reason`` (gold accuracy
+    NaN without gold).
+    """
+    from .annotators import rater_quality_study
+
+    study = rater_quality_study(wh, task, start=start, end=end, vendor=vendor, guideline_version=guideline_version,
+                                seed=seed, n_boot=0)
+    raters = study["raters"]
+    if "gold_accuracy" not in raters:
+        raters = raters.assign(gold_accuracy=float("nan"))
+    table = raters[["rater", "n", "quality", "accuracy", "gold_accuracy", "flag", "reason"]].copy()
+    table["rater"] = table["rater"].map(redact)
+    return table, study

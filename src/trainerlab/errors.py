@@ -1110,6 +1110,7 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
     U = clusterer.umap_embeddings_
     if len(base) != len(U):  # degenerate fits keep no UMAP coordinates per text
         base, U = np.arange(n), np.zeros((n, 2))
+    U = np.where(np.isfinite(U), U, 0.0)  # near-identical short texts can leave UMAP coordinates undefined
     keep = np.arange(len(base))
     if len(base) > max_points:
         keep = np.sort(np.random.default_rng(clusterer.seed).choice(len(base), max_points, replace=False))

@@ -598,9 +598,10 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
     inter = safety.load_interactions(wh, start, end)
     traffic = inter[inter["model_version"] == baseline].groupby("segment")["n_interactions"].sum()
     items = wh.query(f"SELECT item_id, source, {segment} AS segment FROM items WHERE dataset = ?", [dataset])
-    ev = wh.query(f"SELECT e.item_id, e.model_version, e.score, i.{segment} AS segment FROM eval_results e "
-                  "JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.model_version IN (?, ?) "
-                  "AND i.dataset = ?", [baseline, candidate, dataset])
+    # A pass rate comes from eval_results.passed only (a graded score is not a pass rate).
+    ev = wh.query(f"SELECT e.item_id, e.model_version, CAST(e.passed AS DOUBLE) AS score, i.{segment} AS segment "
+                  "FROM eval_results e JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.passed IS NOT NULL "
+                  "AND e.model_version IN (?, ?) AND i.dataset = ?", [baseline, candidate, dataset])
     refusals = safety.load_refusals(wh, [baseline, candidate])
     sources = {"training (labelled production samples)": items.loc[items["source"] == "production_sample", "segment"],
                "gold set": items.loc[items["source"] == "gold_set", "segment"],
@@ -659,25 +660,50 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
         out["update_preference_by_segment"] = pd.DataFrame()
         notes["update_preference_by_segment"] = (f"no {preference_judge!r} preferences between {candidate} and "
                                                  f"{baseline}")
-    out["update_eval_by_segment"] = model_change_by_segment(ev, "segment", "score", "model_version", baseline,
-                                                            candidate, item="item_id", min_n=min_n, alpha=alpha)
-    cand_traffic = inter[inter["model_version"] == candidate]
-    out["unsafe_rate_by_segment"] = segment_disparities(cand_traffic if len(cand_traffic) else inter, "segment",
-                                                        "n_unsafe", exposure="n_interactions", alpha=alpha,
-                                                        higher_is_better=False)
-    out["update_unsafe_by_segment"] = model_change_by_segment(inter, "segment", "n_unsafe", "model_version",
-                                                              baseline, candidate, exposure="n_interactions",
-                                                              alpha=alpha, higher_is_better=False)
+    # A review on a warehouse without some of its inputs (no traffic, no incidents, no refusal suite, no eval
+    # results of these versions) keeps going: each missing table is empty with its reason in `notes`.
+    if ev["model_version"].isin([baseline, candidate]).any():
+        out["update_eval_by_segment"] = model_change_by_segment(ev, "segment", "score", "model_version", baseline,
+                                                                candidate, item="item_id", min_n=min_n, alpha=alpha)
+    else:
+        out["update_eval_by_segment"] = pd.DataFrame()
+        notes["update_eval_by_segment"] = (f"no core-suite eval results with a pass/fail outcome for {baseline} or "
+                                           f"{candidate} on items of dataset {dataset!r}")
+    if len(inter):
+        cand_traffic = inter[inter["model_version"] == candidate]
+        out["unsafe_rate_by_segment"] = segment_disparities(cand_traffic if len(cand_traffic) else inter, "segment",
+                                                            "n_unsafe", exposure="n_interactions", alpha=alpha,
+                                                            higher_is_better=False)
+    else:
+        out["unsafe_rate_by_segment"] = pd.DataFrame()
+        notes["unsafe_rate_by_segment"] = "no production traffic (interactions) in the period"
+    if inter["model_version"].isin([baseline, candidate]).any():
+        out["update_unsafe_by_segment"] = model_change_by_segment(inter, "segment", "n_unsafe", "model_version",
+                                                                  baseline, candidate, exposure="n_interactions",
+                                                                  alpha=alpha, higher_is_better=False)
+    else:
+        out["update_unsafe_by_segment"] = pd.DataFrame()
+        notes["update_unsafe_by_segment"] = f"no production traffic of {baseline} or {candidate} in the period"
     inc = safety.load_incidents(wh, start, end)
     cell = ["day", "model_version", "segment"]
-    out["incident_rates_by_category"] = safety.incident_rates(inc, ["model_version", "category"], exposure_by=cell,
-                                                              alpha=alpha)
-    trend = safety.incident_trend(inc, by=["model_version"], exposure_by=cell, alpha=alpha)
-    out["incident_weekly"], out["incident_trend"] = trend["periods"], trend["trend"]
-    trend = safety.incident_trend(inc, by=["category", "model_version"], exposure_by=cell, alpha=alpha)
-    out["incident_weekly_by_category"], out["incident_trend_by_category"] = trend["periods"], trend["trend"]
-    out["refusal_by_category"] = safety.refusal_confusion(refusals, ["model_version", "category"], alpha=alpha)
-    out["refusal_by_segment"] = safety.refusal_confusion(refusals, ["model_version", "segment"], alpha=alpha)
+    if len(inc):
+        out["incident_rates_by_category"] = safety.incident_rates(inc, ["model_version", "category"],
+                                                                  exposure_by=cell, alpha=alpha)
+        trend = safety.incident_trend(inc, by=["model_version"], exposure_by=cell, alpha=alpha)
+        out["incident_weekly"], out["incident_trend"] = trend["periods"], trend["trend"]
+        trend = safety.incident_trend(inc, by=["category", "model_version"], exposure_by=cell, alpha=alpha)
+        out["incident_weekly_by_category"], out["incident_trend_by_category"] = trend["periods"], trend["trend"]
+    else:
+        for key in ("incident_rates_by_category", "incident_weekly", "incident_trend", "incident_weekly_by_category",
+                    "incident_trend_by_category"):
+            out[key] = pd.DataFrame()
+        notes["incidents"] = "no safety incidents or production traffic recorded in the period"
+    if len(refusals):
+        out["refusal_by_category"] = safety.refusal_confusion(refusals, ["model_version", "category"], alpha=alpha)
+        out["refusal_by_segment"] = safety.refusal_confusion(refusals, ["model_version", "segment"], alpha=alpha)
+    else:
+        out["refusal_by_category"] = out["refusal_by_segment"] = pd.DataFrame()
+        notes["refusals"] = f"no refusal-suite results for {baseline} or {candidate}"
     should = refusals[refusals["should_refuse"]].assign(answered=lambda d: (~d["did_refuse"]).astype(int))
     answerable = refusals[~refusals["should_refuse"]].assign(refused=lambda d: d["did_refuse"].astype(int))
     out["update_under_refusal_by_segment"] = model_change_by_segment(
@@ -723,11 +749,13 @@ def responsible_ai_review(wh, baseline: str = "v1.0", candidate: str = "v1.1", s
         notes["must_not_fail"] = "eval_results holds no must-not-fail cases"
     out["update_eval_by"] = {}
     for col in more_segments:
-        frame = wh.query(f"SELECT e.item_id, e.model_version, e.score, i.{col} AS segment FROM eval_results e "
-                         "JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.model_version IN (?, ?) "
-                         "AND i.dataset = ?", [baseline, candidate, dataset])
-        out["update_eval_by"][col] = model_change_by_segment(frame, "segment", "score", "model_version", baseline,
-                                                             candidate, item="item_id", min_n=min_n, alpha=alpha)
+        frame = wh.query(f"SELECT e.item_id, e.model_version, CAST(e.passed AS DOUBLE) AS score, i.{col} AS segment "
+                         "FROM eval_results e JOIN items i USING (item_id) WHERE e.suite = 'core' "
+                         "AND e.passed IS NOT NULL AND e.model_version IN (?, ?) AND i.dataset = ?",
+                         [baseline, candidate, dataset])
+        out["update_eval_by"][col] = (model_change_by_segment(frame, "segment", "score", "model_version", baseline,
+                                                              candidate, item="item_id", min_n=min_n, alpha=alpha)
+                                      if frame["model_version"].isin([baseline, candidate]).any() else pd.DataFrame())
     out["open_risks"] = _open_risks(out, owners, candidate)
     out["verdict"] = _verdict(out, baseline, candidate)
     return out
@@ -835,7 +863,9 @@ def _verdict(out: dict, baseline: str, candidate: str) -> dict:
     worse += [f"{col} {seg}" for col, table in out.get("update_eval_by", {}).items() for seg in _findings(table)]
     better = sorted(set(_findings(out["update_eval_by_segment"], "better")
                         + _findings(out["update_unsafe_by_segment"], "better")))
-    thin = sorted(set(out["update_eval_by_segment"].loc[lambda d: d["status"] == NOT_ENOUGH, "segment"].astype(str)))
+    by_seg = out["update_eval_by_segment"]
+    thin = (sorted(set(by_seg.loc[by_seg["status"] == NOT_ENOUGH, "segment"].astype(str))) if "status" in by_seg
+            else [])
     sentences = []
     if worse:
         sentences.append(f"{candidate} is worse than {baseline} for {', '.join(worse)} "
@@ -865,9 +895,17 @@ def _verdict(out: dict, baseline: str, candidate: str) -> dict:
         sentences.append("The rater groups could not be compared (see the notes in the rater-group section).")
     else:
         sentences.append("The rater groups label the same items alike within the error bars.")
+    # A review without its inputs is not a clean bill of health: say what was not reviewed, and do not say OK.
+    unreviewed = [what for key, what in (("update_eval_by_segment", "the core pass rate per segment"),
+                                         ("unsafe_rate_by_segment", "production safety incidents"),
+                                         ("refusal_by_category", "refusals"))
+                  if out.get(key) is None or out[key].empty]
     n_risks = len(out["open_risks"])
+    if unreviewed:
+        sentences = sentences[:3]
+        sentences.append(f"Not reviewed for lack of data: {', '.join(unreviewed)}; load them before signing off.")
     sentences.append(f"{n_risks} open risk{'s' if n_risks != 1 else ''} with owners are listed at the end.")
-    status = "alert" if worse else ("warn" if n_risks else "ok")
+    status = "alert" if worse else ("warn" if n_risks or unreviewed else "ok")
     return {"sentences": sentences[:5], "status": status, "worse_segments": worse}
 
 

@@ -66,10 +66,10 @@ _COMMON = {"name": str, "type": str, "alpha": float}
 _SPECS: dict[str, dict[str, tuple[type | tuple, Any]]] = {
     # key: (type, default); default REQUIRED means the key must be given
     "must_not_fail": {"suites": (list, None), "alpha": (float, None)},
-    "non_inferiority": {"suite": (str, "REQUIRED"), "metric": (str, None), "margin": (float, "REQUIRED"),
-                        "cluster": (str, None), "alpha": (float, None)},
-    "category_regression": {"suite": (str, "REQUIRED"), "metric": (str, None), "margin": (float, 0.0),
-                            "correction": (str, "holm"), "alpha": (float, None)},
+    "non_inferiority": {"suite": (str, "REQUIRED"), "metric": (str, None), "outcome": (str, None),
+                        "margin": (float, "REQUIRED"), "cluster": (str, None), "alpha": (float, None)},
+    "category_regression": {"suite": (str, "REQUIRED"), "metric": (str, None), "outcome": (str, None),
+                            "margin": (float, 0.0), "correction": (str, "holm"), "alpha": (float, None)},
     "label_reliability": {"task": (str, "REQUIRED"), "min_alpha": (float, "REQUIRED"), "use": (str, "ci_low"),
                           "dataset": (str, None), "guideline_version": (str, None), "n_boot": (int, 1000),
                           "seed": (int, 0), "alpha": (float, None)},
@@ -179,6 +179,8 @@ def _validate_values(check: dict, where: str) -> None:
     for key in ("margin", "max_rate", "per"):
         if key in check and check[key] is not None and check[key] < 0:
             raise GateConfigError(f"{where} ({kind}): {key} must be >= 0")
+    if check.get("outcome") not in (None, "passed", "score"):
+        raise GateConfigError(f"{where} ({kind}): outcome must be passed (a pass rate) or score (a mean score)")
     if kind == "category_regression" and check["correction"] not in ("holm", "fdr_bh", "bonferroni"):
         raise GateConfigError(f"{where}: correction must be holm, fdr_bh or bonferroni")
     if kind == "label_reliability":
@@ -245,7 +247,8 @@ class _Context:
             raise GateDataError(f"items has no column {name!r} (columns: {self.wh.columns('items')})")
         return name
 
-    def eval_rows(self, suite: str, metric: str, models: list[str], cluster: str | None = None) -> pd.DataFrame:
+    def eval_rows(self, suite: str, metric: str, models: list[str], cluster: str | None = None,
+                  outcome: str | None = None) -> pd.DataFrame:
         runs = [self.latest_run(m, suite) for m in models]
         cluster_sql = f', i."{self.item_column(cluster)}" AS cluster' if cluster else ""
         marks = ", ".join("?" for _ in runs)
@@ -254,10 +257,11 @@ class _Context:
             f"FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id "
             f"WHERE e.suite = ? AND e.metric = ? AND e.run_id IN ({marks}) ORDER BY e.run_id, e.item_id",
             [suite, metric, *runs])
-        df["score"] = df["score"].astype(float)
-        missing = df["score"].isna() & df["passed"].notna()
-        df.loc[missing, "score"] = df.loc[missing, "passed"].astype(float)
-        key = f"{suite}/{metric}/" + ",".join(runs)
+        # The compared value: a pass rate from `passed` only, or the mean graded `score` (never a mix).
+        values, chosen = uplift.choose_outcome(df, outcome)
+        df["score"] = values.to_numpy()
+        df.attrs["outcome"] = chosen
+        key = f"{suite}/{metric}/{chosen}/" + ",".join(runs)
         if key not in self.row_hashes:
             payload = df[["run_id", "model_version", "item_id", "score"]].to_csv(index=False).encode()
             self.row_hashes[key] = hashlib.sha256(payload).hexdigest()
@@ -269,11 +273,6 @@ def _pts(x: float, proportion: bool = True) -> str:
     if not math.isfinite(x):
         return "NaN"
     return f"{100 * x:+.1f}" if proportion else f"{x:+.3f}"
-
-
-def _is_proportion(scores: pd.Series) -> bool:
-    s = scores.dropna()
-    return bool(len(s)) and bool(s.between(0, 1).all())
 
 
 # ---------------------------------------------------------------------------
@@ -337,7 +336,8 @@ def _check_must_not_fail(ctx: _Context, c: dict) -> dict:
 
 def _check_non_inferiority(ctx: _Context, c: dict) -> dict:
     metric = ctx.metric_for(c["suite"], c["metric"])
-    df = ctx.eval_rows(c["suite"], metric, [ctx.baseline, ctx.candidate], cluster=c["cluster"])
+    df = ctx.eval_rows(c["suite"], metric, [ctx.baseline, ctx.candidate], cluster=c["cluster"],
+                       outcome=c.get("outcome"))
     res = uplift.paired_difference(df, "item_id", "model_version", "score", ctx.baseline, ctx.candidate,
                                    cluster="cluster" if c["cluster"] else None, n_boot=0, alpha=c["alpha"])
     d = res["difference"]
@@ -348,9 +348,9 @@ def _check_non_inferiority(ctx: _Context, c: dict) -> dict:
                                 df=d["df"] if c["cluster"] else None)
     how = f"cluster-robust by {c['cluster']}" if c["cluster"] else "CLT"
     level = f"{100 * (1 - c['alpha']):.0f}%"
-    prop = _is_proportion(df["score"])
+    prop = df.attrs["outcome"] == "passed"  # a pass rate in points; a mean score in score units
     unit = "points" if prop else "score units"
-    evidence = (f"{c['suite']}: {_pts(d['estimate'], prop)} {unit} ({100 * (1 - c['alpha']):.0f}% CI "
+    evidence = (f"{c['suite']} {uplift.outcome_label(df.attrs['outcome'], metric)}: {_pts(d['estimate'], prop)} {unit} ({100 * (1 - c['alpha']):.0f}% CI "
                 f"{_pts(d['ci_low'], prop)} to {_pts(d['ci_high'], prop)}, {how}, {res['n_items']} paired items); "
                 f"one-sided {level} lower bound {_pts(ni['lower_bound'], prop)} "
                 f"{'above' if ni['non_inferior'] else 'not above'} the margin {_pts(-c['margin'], prop)}")
@@ -362,7 +362,7 @@ def _check_non_inferiority(ctx: _Context, c: dict) -> dict:
 
 def _check_category_regression(ctx: _Context, c: dict) -> dict:
     metric = ctx.metric_for(c["suite"], c["metric"])
-    df = ctx.eval_rows(c["suite"], metric, [ctx.baseline, ctx.candidate])
+    df = ctx.eval_rows(c["suite"], metric, [ctx.baseline, ctx.candidate], outcome=c.get("outcome"))
     if df["category"].isna().all():
         raise GateDataError(f"suite {c['suite']!r} has no categories in eval_results.category")
     df["category"] = df["category"].fillna("(none)")
@@ -370,18 +370,19 @@ def _check_category_regression(ctx: _Context, c: dict) -> dict:
                                        "category", correction=c["correction"], alpha=c["alpha"])
     bad = table[table["flagged"] & (table["estimate"] < -c["margin"])]
     name = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}[c["correction"]]
-    prop = _is_proportion(df["score"])
+    prop = df.attrs["outcome"] == "passed"  # a pass rate in points; a mean score in score units
     unit = "points" if prop else "score units"
     margin = f"{100 * c['margin']:.1f} points" if prop else f"{c['margin']:.3f}"
+    what = uplift.outcome_label(df.attrs["outcome"], metric)
     if len(bad):
         parts = [f"{r.category} {_pts(r.estimate, prop)} {unit} ({100 * (1 - c['alpha']):.0f}% CI "
                  f"{_pts(r.ci_low, prop)} to {_pts(r.ci_high, prop)}, n={r.n}, {name}-adjusted p = {r.p_adjusted:.2g})"
                  for r in bad.itertuples()]
-        evidence = f"{c['suite']}: regressed beyond {margin}: " + "; ".join(parts)
+        evidence = f"{c['suite']} {what}: regressed beyond {margin}: " + "; ".join(parts)
         status = FAIL
     else:
         worst = table.iloc[0]
-        evidence = (f"{c['suite']}: no category regressed beyond {margin} after {name} "
+        evidence = (f"{c['suite']} {what}: no category regressed beyond {margin} after {name} "
                     f"({len(table)} categories; lowest {worst['category']} {_pts(worst['estimate'], prop)} {unit}, "
                     f"adjusted p = {worst['p_adjusted']:.2g})")
         status = PASS

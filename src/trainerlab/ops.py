@@ -200,6 +200,12 @@ def week_window(week=None, as_of=None, wh=None) -> tuple[pd.Timestamp, pd.Timest
             raise ValueError("give a week, an as-of date or a warehouse")
         end = resolve_as_of(wh, as_of) if wh is not None else _ts(as_of)
         end = end.normalize() - pd.Timedelta(days=end.normalize().weekday())
+        if wh is not None and as_of is None:
+            first = program_start(wh)
+            if first is not None and end <= first:
+                # Less than one complete week of data (a team's first export): the week the data is in, not an
+                # empty week before it.
+                return end, end + pd.Timedelta(days=7)
         return end - pd.Timedelta(days=7), end
     text = str(week).strip()
     try:

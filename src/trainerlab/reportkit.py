@@ -41,7 +41,7 @@ from .pii import redact
 __all__ = [
     "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
     "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure", "safe_text",
-    "plotly_text",
+    "plotly_text", "no_data", "HEADERS", "header", "fit_labels",
 ]
 
 VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
@@ -266,6 +266,20 @@ def note(text: str) -> None:
     _display({"text/html": f'<p class="tl-note" style="max-width:60em">{_html.escape(clean)}</p>', "text/plain": clean})
 
 
+def no_data(reason: str) -> None:
+    """The one line that stands in place of a section's table or figure when there is nothing to show.
+
+    ``reason`` says what is missing and, where it helps, what would fill it
+    ("no gold labels for task sentiment: ingest a gold file to see accuracy").
+    Pages show it as "No data: <reason>" (class ``tl-nodata``), so a reader
+    never meets an empty table or a blank chart.
+    """
+    clean = redact(str(reason)).strip().rstrip(".")
+    _display({"text/html": f'<p class="tl-nodata" style="max-width:60em;color:#57606a;font-style:italic">'
+                           f'No data: {_html.escape(clean)}.</p>',
+              "text/plain": f"No data: {clean}."})
+
+
 def kpis(values: Mapping[str, Any], *, formats: Mapping[str, str] | None = None) -> None:
     """A row of headline numbers, e.g. ``{"items": 4200, "raters": 12}``."""
     formats = dict(formats or {})
@@ -292,6 +306,7 @@ _NAMED_FORMATS = {
     "pct": "{:.1%}",
     "pct0": "{:.0%}",
     "pvalue": "pvalue",
+    "points": "points",
     "seconds": "{:,.1f} s",
     "text": "{}",
 }
@@ -310,6 +325,8 @@ def _format_value(value: Any, fmt: str | None = None) -> str:
     except ImportError:  # pragma: no cover
         pass
     spec = _NAMED_FORMATS.get(fmt, fmt) if fmt else None
+    if spec == "points":  # a difference of two shares, in percentage points (never a bare fraction beside percents)
+        return f"{100 * float(value):+.1f} pts"
     if spec == "pvalue":
         v = float(value)
         return "< 0.001" if v < 0.001 else f"{v:.3f}"
@@ -355,9 +372,43 @@ def redact_frame(frame, columns: Iterable[str] | None = None):
     return out
 
 
+# Plain-language column headers for pages, shared by every report (raw names stay in the data, JSON and CSV).
+# A column not listed here shows its raw name with underscores as spaces. Terms are explained in docs/glossary.md.
+HEADERS: dict[str, str] = {
+    "n": "n", "n_items": "items", "n_units": "items", "n_ratings": "ratings", "n_raters": "raters",
+    "n_labels": "labels", "n_disputes": "disputed items", "n_reference": "reference items",
+    "estimate": "estimate", "ci_low": "95% CI low", "ci_high": "95% CI high", "se": "standard error",
+    "p_value": "p-value", "p_adjusted": "adjusted p-value", "pa": "observed agreement", "pe": "chance agreement",
+    "se_gwet": "standard error (Gwet)", "reason": "why undefined", "method": "method",
+    "quality": "quality (Dawid-Skene)", "quality_ci_low": "quality 95% CI low", "quality_ci_high": "quality 95% CI high",
+    "accuracy": "accuracy", "gold_n": "gold items", "gold_accuracy": "gold accuracy", "gold_ci_low": "gold 95% CI low",
+    "gold_ci_high": "gold 95% CI high", "agreement_with_consensus": "agreement with the majority",
+    "flag": "flag", "kappa": "category kappa", "kappa_ci_low": "kappa 95% CI low", "kappa_ci_high": "kappa 95% CI high",
+    "prevalence": "share of ratings", "specific_agreement": "specific agreement",
+    "specific_agreement_ci_low": "specific agreement 95% CI low",
+    "specific_agreement_ci_high": "specific agreement 95% CI high",
+    "alpha_all": "alpha, all raters", "alpha_without": "alpha without the rater", "delta": "change in alpha",
+    "per_100": "disputes per 100 items", "label_a": "label A", "label_b": "label B",
+    "guideline_version": "guideline version", "model_label": "inferred label", "gold_label": "gold label",
+    "dispute": "dispute (0-1)", "baseline_mean": "baseline", "candidate_mean": "candidate",
+    "difference": "difference", "direction": "direction", "pass_rate": "pass rate", "model_version": "model version",
+    "run_id": "eval run", "audit_pass_rate": "audit pass rate", "audit_ci_low": "audit 95% CI low",
+    "audit_ci_high": "audit 95% CI high", "audit_status": "audit status", "rework_rate": "rework rate",
+    "alpha_mean": "mean alpha", "turnaround_median_h": "median turnaround (h)",
+    "cost_per_accepted_label": "cost per accepted label", "gold_trend": "gold trend",
+    "p_adj": "adjusted p-value", "psi": "population stability index", "bucket": "period",
+}
+
+
+def header(column: str) -> str:
+    """The page header of a raw column name (:data:`HEADERS`, else underscores as spaces)."""
+    column = str(column)
+    return HEADERS.get(column, column.replace("_", " "))
+
+
 def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | None = None,
           max_rows: int = 25, columns: Sequence[str] | None = None, rename: Mapping[str, str] | None = None,
-          highlight: str | None = None, show_index: bool = False) -> None:
+          highlight: str | None = None, show_index: bool = False, empty: str | None = None) -> None:
     """Show a DataFrame as a styled, readable table.
 
     Parameters
@@ -381,13 +432,22 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
     show_index : bool
         Show the DataFrame index (off by default).
 
-    Every text cell passes through :func:`trainerlab.pii.redact`.
+    empty : str, optional
+        The reason shown (as :func:`no_data`) when ``frame`` has no rows: a page
+        never shows an empty table. Default: a generic "no rows" reason.
+
+    Every text cell passes through :func:`trainerlab.pii.redact`. Column
+    headers are shown in plain language (:func:`header`) unless ``rename`` names
+    them.
     """
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
     total = len(frame)
+    if total == 0:
+        no_data(empty or (f"{caption.rstrip('.')}: no rows" if caption else "no rows to show"))
+        return
     shown = frame.head(max_rows) if max_rows and total > max_rows else frame
     flags = None
     if highlight is not None:
@@ -397,9 +457,12 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
         shown = shown[list(columns)]
     shown = redact_frame(shown)
     formats = dict(formats or {})
-    if rename:
-        shown = shown.rename(columns=dict(rename))
-        formats = {rename.get(k, k): v for k, v in formats.items()}
+    given = dict(rename or {})
+    rename = {c: given.get(c) or header(c) for c in shown.columns}
+    if len(set(rename.values())) < len(rename):  # two raw names with one plain header: keep the raw names
+        rename = {c: given.get(c, c) for c in shown.columns}
+    shown = shown.rename(columns=rename)
+    formats = {rename.get(k, k): v for k, v in formats.items()}
     numeric_cols = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
     # Cells are escaped after formatting: cell text is data (prompts may hold markup), never page structure.
     # Headers too: a column built from data values (a pivot by vendor) is data, never page structure.
@@ -507,17 +570,72 @@ def _next_div_id() -> str:
     return f"tl-fig-{_FIGURE_COUNTER[0]}"
 
 
-def figure(fig, *, caption: str | None = None, check: bool = True) -> None:
+def _wrap(text: str, width: int) -> str:
+    """``text`` broken with ``<br>`` at word boundaries into lines of at most ``width`` characters."""
+    if not text or len(text) <= width or "<br>" in text:
+        return text
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join(lines + [line])
+
+
+def fit_labels(fig, title_width: int = 80, axis_width: int = 55):
+    """Make a figure's labels fit its box: long titles and axis titles wrap, axes make room for tick labels.
+
+    Plotly clips a title wider than the plot and lets long category labels run
+    under the axis title; this wraps titles (``<br>``), turns on ``automargin``
+    for every cartesian axis and adds top margin for a wrapped title. Returns ``fig``.
+    """
+    title = fig.layout.title.text if fig.layout.title is not None else None
+    if title:
+        wrapped = _wrap(title, title_width)
+        fig.update_layout(title_text=wrapped)
+        if "<br>" in wrapped:
+            top = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 80
+            fig.update_layout(margin_t=max(top, 60 + 22 * wrapped.count("<br>")))
+    for axis in [a for a in fig.layout if a.startswith(("xaxis", "yaxis"))]:
+        obj = fig.layout[axis]
+        if obj is None:
+            continue
+        obj.automargin = True
+        if obj.title is not None and obj.title.text:
+            obj.title.text = _wrap(obj.title.text, axis_width)
+    return fig
+
+
+def _has_data(fig) -> bool:
+    """Whether any trace of ``fig`` has a data point (a blank chart is replaced by a one-line reason)."""
+    for trace in fig.data:
+        for key in ("x", "y", "z", "values", "r", "lat", "dimensions", "cells"):
+            value = getattr(trace, key, None) if key in trace else None
+            if value is not None and len(value) > 0:
+                return True
+    return False
+
+
+def figure(fig, *, caption: str | None = None, check: bool = True, empty: str | None = None) -> None:
     """Show a plotly figure, interactive offline, without embedding plotly.js.
 
     The figure must have a title and axis titles (with units); the check fails
     the run otherwise. ``caption`` adds one sentence under the figure. Every
-    string a reader can see passes through :func:`redact_figure`.
+    string a reader can see passes through :func:`redact_figure`. A figure
+    without a single data point is replaced by :func:`no_data` (``empty``
+    gives the reason).
     """
     import plotly.io as pio
 
+    if not _has_data(fig):
+        no_data(empty or (f"{fig.layout.title.text}: nothing to plot" if fig.layout.title and fig.layout.title.text
+                          else "nothing to plot"))
+        return
     if check:
         _check_figure(fig)
+    fit_labels(fig)
     fig_dict = redact_figure(fig.to_plotly_json())
     html = _figure_html(fig_dict, _next_div_id())
     if caption:
@@ -550,6 +668,9 @@ def line_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, color: str | No
     import plotly.colors as pc
 
     fig = go.Figure()
+    if len(frame) == 0:  # nothing to draw: rk.figure shows a no-data line in its place
+        fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title)
+        return fig
     groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=True))
     palette = pc.qualitative.Plotly
     for i, (name, part) in enumerate(groups):
@@ -574,6 +695,10 @@ def bar_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, title: str, x_ti
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    if len(frame) == 0:  # nothing to draw: rk.figure shows a no-data line in its place
+        fig.update_layout(title=title, xaxis_title=y_title if horizontal else x_title,
+                          yaxis_title=x_title if horizontal else y_title)
+        return fig
     groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=True))
     for name, part in groups:
         plus = (part[ci_high] - part[y]).tolist()

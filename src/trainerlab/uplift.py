@@ -1337,14 +1337,52 @@ def diff_in_diff(frame: pd.DataFrame, outcome: str, treated: str, post: str, clu
 # ---------------------------------------------------------------------------
 # Uplift studies on the warehouse (what the uplift report calls)
 # ---------------------------------------------------------------------------
+OUTCOMES = ("passed", "score")
+
+
+def outcome_label(outcome: str, metric: str | None = None) -> str:
+    """What an uplift compares, in words: ``pass rate (passed)`` or ``mean score (score)``."""
+    base = "pass rate (passed)" if outcome == "passed" else "mean score (score)"
+    return base if not metric else f"{base[:-1]}, metric {metric})"
+
+
+def choose_outcome(frame: pd.DataFrame, outcome: str | None = None) -> tuple[pd.Series, str]:
+    """The per-row values an uplift compares, and which column they come from.
+
+    ``outcome="passed"``: the pass/fail column as 0/1 (a pass rate); ``"score"``:
+    the graded score as it is (a mean score). ``None`` or ``""``: ``passed``
+    when any row has it, else ``score``. The two are never mixed: a pass rate
+    comes from ``passed`` only, rows without a value are left out (and counted
+    by :func:`paired_table`).
+    """
+    if outcome in (None, ""):
+        outcome = "passed" if "passed" in frame and frame["passed"].notna().any() else "score"
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    if outcome not in frame:
+        raise ValueError(f"eval results have no {outcome!r} column")
+    col = frame[outcome]
+    if outcome == "passed":
+        values = col.astype("boolean").astype("Float64").astype(float)
+    else:
+        values = pd.to_numeric(col, errors="coerce").astype(float)
+    if values.notna().sum() == 0:
+        raise ValueError(f"eval_results.{outcome} is empty for these runs: choose outcome "
+                         f"{'score' if outcome == 'passed' else 'passed'}")
+    return values, outcome
+
+
 def load_eval_results(wh, suite: str, models: Sequence[str], item_columns: Sequence[str] = (),
-                      metric: str | None = None) -> tuple[pd.DataFrame, dict]:
+                      metric: str | None = None, outcome: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Eval results of ``models`` on ``suite`` (each model's latest run), joined to item columns.
 
     Returns (frame, runs): frame has item_id, model_version, run_id, category,
-    score (``passed`` as 0/1 where ``score`` is NULL) and the requested
-    ``items`` columns; runs maps model version to the run_id used. Item column
-    names are checked against the ``items`` table before they reach SQL.
+    the raw ``passed`` and ``raw_score`` columns, ``score`` (the compared value:
+    see :func:`choose_outcome`) and the requested ``items`` columns; runs maps
+    model version to the run_id used. ``frame.attrs`` holds ``outcome`` and
+    ``metric``. Item column names are checked against the ``items`` table
+    before they reach SQL; ``metric`` (an ``eval_results.metric``) may be
+    omitted when the suite has one metric.
     """
     known = set(wh.columns("items"))
     for col in item_columns:
@@ -1361,41 +1399,55 @@ def load_eval_results(wh, suite: str, models: Sequence[str], item_columns: Seque
             raise ValueError(f"no eval_results for {model!r} in suite {suite!r} (versions: {present})")
         runs[str(model)] = str(df["run_id"].iloc[0])
     metrics = wh.query("SELECT DISTINCT metric FROM eval_results WHERE suite = ? ORDER BY 1", [suite])["metric"].tolist()
-    if metric is None:
+    if metric in (None, ""):
         if len(metrics) != 1:
             raise ValueError(f"suite {suite!r} has metrics {metrics}: choose one")
         metric = metrics[0]
+    elif metric not in metrics:
+        raise ValueError(f"suite {suite!r} has no metric {metric!r} (metrics: {metrics})")
     extra = "".join(f', i."{c}"' for c in item_columns)
     marks = ", ".join("?" for _ in runs)
-    frame = wh.query(f"SELECT e.item_id, e.model_version, e.run_id, e.category, e.score, e.passed{extra} "
+    frame = wh.query(f"SELECT e.item_id, e.model_version, e.run_id, e.category, e.score AS raw_score, e.passed{extra} "
                      f"FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id "
                      f"WHERE e.suite = ? AND e.metric = ? AND e.run_id IN ({marks}) ORDER BY e.item_id, e.model_version",
                      [suite, metric, *runs.values()])
-    frame["score"] = frame["score"].astype(float)
-    fill = frame["score"].isna() & frame["passed"].notna()
-    frame.loc[fill, "score"] = frame.loc[fill, "passed"].astype(float)
+    values, chosen = choose_outcome(frame.rename(columns={"raw_score": "score"})[["score", "passed"]], outcome)
+    frame["score"] = values.to_numpy()
+    frame.attrs.update(outcome=chosen, metric=metric)
     return frame, runs
 
 
 def uplift_study(wh, baseline: str, candidate: str, suite: str = "core", cluster: str | None = "template_id",
                  category: str = "category", n_boot: int = 2000, seed: int = 7, correction: str = "holm",
-                 alpha: float = 0.05, target_effect: float | None = None) -> dict:
+                 alpha: float = 0.05, target_effect: float | None = None, metric: str | None = None,
+                 outcome: str | None = None) -> dict:
     """The whole uplift readout for two model versions on one suite of the warehouse.
 
     Returns {"overall", "by_category", "power", "runs", "suite", "cluster",
-    "correction", "proportion"}: the paired difference (cluster-robust when
+    "correction", "proportion", "outcome", "metric", "label"}: the paired difference (cluster-robust when
     ``cluster`` names an ``items`` column), the per-category table corrected
     with ``correction``, and a power statement (the minimum detectable effect at
     80% power for this design and the items needed for ``target_effect``, by
-    default half the MDE).
+    default half the MDE). ``metric`` picks the ``eval_results.metric`` (needed
+    when the suite has several); ``outcome`` is ``passed`` (a pass rate, from
+    the pass/fail column only) or ``score`` (the mean graded score); by default
+    ``passed`` when the results have it. ``label`` says which in words.
     """
     cols = [c for c in (cluster,) if c]
     item_cat = category if category != "category" else None
     if item_cat:
         cols.append(item_cat)
-    frame, runs = load_eval_results(wh, suite, [baseline, candidate], item_columns=cols)
+    frame, runs = load_eval_results(wh, suite, [baseline, candidate], item_columns=cols, metric=metric,
+                                    outcome=outcome)
     cat_col = item_cat or "category"
     frame[cat_col] = frame[cat_col].fillna("(none)")
+    notes = {}
+    if cluster and frame[cluster].isna().all():
+        # A warehouse without prompt templates has nothing to cluster on: say so, treat items as independent.
+        notes["cluster"] = f"items.{cluster} is empty for these items: items treated as independent (no clustering)"
+        cluster = None
+    if (frame[cat_col] == "(none)").all():
+        notes["by_category"] = f"eval_results has no {cat_col} for these runs: no per-category comparison"
     overall = paired_difference(frame, "item_id", "model_version", "score", baseline, candidate, cluster=cluster,
                                 n_boot=n_boot, seed=seed, alpha=alpha)
     by_cat = compare_by_category(frame, "item_id", "model_version", "score", baseline, candidate, cat_col,
@@ -1410,10 +1462,12 @@ def uplift_study(wh, baseline: str, candidate: str, suite: str = "core", cluster
     power = {"n_items": overall["n_items"], "se": d["se"], "sd_diff": sd, "design_effect": deff,
              "correlation": overall["correlation"], "mde_80": mde, "target_effect": target, "n_for_target": need,
              "power_at_observed": power_paired(d["estimate"], d["se"], alpha) if math.isfinite(d["se"]) else _NAN}
-    proportion = bool(frame["score"].dropna().between(0, 1).all())
+    # A pass rate is a proportion (shown in percent, differences in points); a mean score stays in score units,
+    # even when the scores happen to lie in [0, 1]: calling a mean score a pass rate is the error to avoid.
+    chosen, used_metric = frame.attrs["outcome"], frame.attrs["metric"]
     return {"overall": overall, "by_category": by_cat, "power": power, "runs": runs, "suite": suite,
-            "cluster": cluster, "correction": correction, "alpha": alpha, "proportion": proportion,
-            "frame": frame}
+            "cluster": cluster, "correction": correction, "alpha": alpha, "proportion": chosen == "passed",
+            "outcome": chosen, "metric": used_metric, "label": outcome_label(chosen), "notes": notes, "frame": frame}
 
 
 def _fmt_diff(x: float, proportion: bool) -> str:
@@ -1430,8 +1484,9 @@ def uplift_verdict(study: dict) -> tuple[list[str], str]:
     how = f"clustered by {study['cluster']}" if study["cluster"] else "items treated as independent"
     level = f"{100 * (1 - study['alpha']):.0f}%"
     rate = (lambda x: f"{100 * x:.1f}%") if prop else (lambda x: f"{x:.3f}")
-    s = [f"{o['candidate']} scores {rate(o['candidate_mean'])} on the {o['n_items']:,} {study['suite']} items against "
-         f"{rate(o['baseline_mean'])} for {o['baseline']}: {_fmt_diff(d['estimate'], prop)} {unit} "
+    what = study.get("label", "pass rate" if prop else "mean score")
+    s = [f"{o['candidate']}'s {what} is {rate(o['candidate_mean'])} on the {o['n_items']:,} {study['suite']} items "
+         f"against {rate(o['baseline_mean'])} for {o['baseline']}: {_fmt_diff(d['estimate'], prop)} {unit} "
          f"({level} CI {_fmt_diff(d['ci_low'], prop)} to {_fmt_diff(d['ci_high'], prop)}, {how})."]
     real = math.isfinite(d["ci_low"]) and (d["ci_low"] > 0 or d["ci_high"] < 0)
     if real:
@@ -1453,8 +1508,14 @@ def uplift_verdict(study: dict) -> tuple[list[str], str]:
         s.append(f"Fix {r['category']} before release: the overall gain does not make up for a whole category "
                  "getting worse; the release gate will block it.")
         status = "alert"
+    elif "by_category" in study.get("notes", {}):
+        s.append("The results carry no categories, so no per-category regression check was possible.")
+        s.append("Proceed to the release gate." if real and d["estimate"] > 0 else
+                 "Collect more items or keep the baseline: there is no evidence of a gain yet.")
+        status = "ok" if real and d["estimate"] > 0 else "warn"
     else:
-        s.append(f"No category regressed after the {name} correction across {len(by_cat)} categories.")
+        s.append(f"No category regressed after the {name} correction across {len(by_cat)} "
+                 f"categor{'y' if len(by_cat) == 1 else 'ies'}.")
         s.append("Proceed to the release gate." if real and d["estimate"] > 0 else
                  "Collect more items or keep the baseline: there is no evidence of a gain yet.")
         status = "ok" if real and d["estimate"] > 0 else "warn"

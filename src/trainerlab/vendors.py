@@ -159,11 +159,19 @@ def scorecard_verdict(card: pd.DataFrame, consistency: pd.DataFrame | None = Non
                  "Check the period and the program filter."], "info")
     sentences = []
     for r in card.itertuples(index=False):
-        sentences.append(
-            f"{r.vendor}: audit pass rate {_pct(r.audit_pass_rate)} ({_pct(r.audit_ci_low)}-{_pct(r.audit_ci_high)}, "
-            f"n = {r.audits:,}), gold accuracy {_pct(r.gold_accuracy)} ({_pct(r.gold_ci_low)}-{_pct(r.gold_ci_high)}), "
-            f"gold trend {r.gold_trend}.")
+        parts = []
+        if r.audits:
+            parts.append(f"audit pass rate {_pct(r.audit_pass_rate)} ({_pct(r.audit_ci_low)}-{_pct(r.audit_ci_high)}, "
+                         f"n = {r.audits:,})")
+        if pd.notna(r.gold_accuracy):
+            parts.append(f"gold accuracy {_pct(r.gold_accuracy)} ({_pct(r.gold_ci_low)}-{_pct(r.gold_ci_high)}), "
+                         f"gold trend {r.gold_trend}")
+        if not parts:  # a program without audits or a gold set: say what there is instead of a row of dashes
+            parts.append(f"{r.labels:,} labels from {r.raters} raters, no audits and no gold checks in the period")
+        sentences.append(f"{r.vendor}: " + ", ".join(parts) + ".")
     sentences = sentences[:3]
+    if len(card) == 1:
+        sentences.append(f"{card['vendor'].iloc[0]} is the only vendor in the period: nothing to compare it with.")
     ok = card.dropna(subset=["gold_ci_low", "gold_ci_high"])
     if len(ok) >= 2:
         best = ok.sort_values("gold_accuracy", ascending=False).iloc[0]

@@ -46,8 +46,22 @@ table { border-collapse:collapse; }
 .rendered_html table:not(.tl-table) td, .rendered_html table:not(.tl-table) th { border-bottom:1px solid #eaeef2; padding:4px 10px; }
 .tl-plotly-missing { margin:12px 0; padding:10px 14px; border:2px solid #b42318; border-radius:6px; background:#fff5f5;
                      color:#b42318; font-weight:600; }
+/* wide tables scroll inside their own box instead of widening the page */
+.tl-table-wrap, .output_html, .output_subarea { max-width:100%; overflow-x:auto; }
+/* a long header entry (many parameters, a long warehouse path) wraps instead of widening the page */
+.tl-header .tl-meta span { white-space:normal; overflow-wrap:anywhere; }
+.tl-glossary { max-width:60em; font-size:13px; color:var(--muted); border-top:1px solid #eaeef2; margin-top:28px; padding-top:8px; }
 .tl-footer { max-width:1120px; margin:0 auto; padding:12px 24px 32px 24px; font-size:12px; color:var(--muted); border-top:1px solid #eaeef2; }
 """
+
+
+# The "what these numbers mean" footnote of every report page (one place, so every report carries it).
+GLOSSARY_NOTE = (
+    '<p class="tl-glossary" id="what-these-numbers-mean"><strong>What these numbers mean.</strong> '
+    "Every coefficient, test and chart on this page is explained in the project glossary, docs/glossary.md "
+    "(what it is, how to read it, its range and its reference). Intervals are 95%; a dash is an undefined "
+    'value; "No data" names what the warehouse lacks for a section; shares are percentages, coefficients decimals.</p>\n'
+)
 
 
 def plotly_asset(reports_root: Path) -> Path:
@@ -142,7 +156,7 @@ def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str 
         f"<title>{safe_text(title)}</title>\n{script}<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
         f"<div class=\"tl-header\">{back}"
         f"<span class=\"tl-name\">{safe_text(title)}</span><span class=\"tl-meta\">{meta}</span></div>\n"
-        f"<main>\n{banner}{body}\n</main>\n"
+        f"<main>\n{banner}{body}\n{GLOSSARY_NOTE}</main>\n"
         "<div class=\"tl-footer\">Rendered by trainerlab. Example texts are redacted; "
         "the audit trail of this run (parameters, versions, data fingerprint) is in manifest.json next to this page.</div>\n"
         f"{hide}</body>\n</html>\n"

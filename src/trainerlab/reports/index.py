@@ -21,6 +21,19 @@ from .runner import load_manifest, read_latest, reports_root, warehouse_label
 
 _STATUS_COLORS = {"ok": "#1b7f3b", "failed": "#b42318", "running": "#9a6700", "incomplete": "#57606a"}
 _VERDICT_COLORS = {"ok": "#1b7f3b", "warn": "#9a6700", "alert": "#b42318", "info": "#1d4e89"}
+# The index keeps two things apart: whether the page rendered, and what its verdict says.
+RENDER_LABELS = {"ok": "rendered", "failed": "failed", "running": "running", "incomplete": "incomplete"}
+VERDICT_LABELS = {"ok": "OK", "warn": "ATTENTION", "alert": "ALERT", "info": "READOUT"}
+
+
+def _render_badge(status: str) -> str:
+    return _badge(RENDER_LABELS.get(status, status), _STATUS_COLORS.get(status, "#57606a"))
+
+
+def _verdict_badge(status: str | None) -> str:
+    if not status:
+        return ""
+    return _badge(f"verdict: {VERDICT_LABELS.get(status, status)}", _VERDICT_COLORS.get(status, "#57606a"))
 
 
 def collect_runs(reports_dir: str | os.PathLike | None = None) -> dict[str, list[dict]]:
@@ -103,8 +116,8 @@ def render_index(runs_by_report: dict[str, list[dict]], generated: _dt.datetime 
         verdict = (latest or {}).get("verdict") or {}
         vstatus = verdict.get("status")
         lines = [f'<section class="report" id="{html.escape(name)}"><h2>{head_link} '
-                 + _badge(newest["status"], _STATUS_COLORS.get(newest["status"], "#57606a"))
-                 + (" " + _badge(f"verdict: {vstatus}", _VERDICT_COLORS.get(vstatus, "#57606a")) if vstatus else "")
+                 + _render_badge(newest["status"])
+                 + (" " + _verdict_badge(vstatus) if vstatus else "")
                  + "</h2>"]
         if latest:
             lines.append(f'<p class="headline">{safe_text(verdict.get("headline", ""))}</p>')
@@ -122,11 +135,12 @@ def render_index(runs_by_report: dict[str, list[dict]], generated: _dt.datetime 
             dur = f'{run["duration_s"]:.1f} s' if isinstance(run.get("duration_s"), (int, float)) else "–"
             rows.append(
                 f'<tr><td>{link}{" <em>(latest)</em>" if run["latest"] else ""}</td>'
-                f'<td>{_badge(run["status"], _STATUS_COLORS.get(run["status"], "#57606a"))}</td>'
+                f'<td>{_render_badge(run["status"])}</td>'
+                f'<td>{_verdict_badge((run.get("verdict") or {}).get("status")) or "–"}</td>'
                 f'<td>{_date(run["started_at"])}</td><td class="num">{dur}</td>'
                 f'<td>{safe_text(_params(run["parameters"]))}{_data_line(run)}</td><td>{_summary(run)}</td></tr>')
         lines.append(f'<details{" open" if len(runs) <= 5 else ""}><summary>{len(runs)} run{"s" if len(runs) != 1 else ""}'
-                     '</summary><table><thead><tr><th>run</th><th>status</th><th>started</th><th>duration</th>'
+                     '</summary><table><thead><tr><th>run</th><th>render</th><th>verdict</th><th>started</th><th>duration</th>'
                      '<th>parameters</th><th>verdict / error</th></tr></thead><tbody>' + "".join(rows)
                      + "</tbody></table></details></section>")
         blocks.append("\n".join(lines))

@@ -1,0 +1,149 @@
+"""Every report renders on the minimal data a team has in its first hour, and says so where a section has none.
+
+Three minimal warehouses (``tests/minimal_data.py``) combine the absences so
+that each report renders once or twice, not once per absence:
+
+* ``labels``: one task, 40 items x a single rater pair, one week; no gold,
+  audits, vendors, guideline versions, languages, eval results, preferences.
+* ``team``: the same over three weeks from one vendor, plus a model judge's
+  labels; still no gold, audits, languages or eval results.
+* ``evals``: two model versions with a graded score and a yes/no ``passed``,
+  one metric, no categories, no templates; no annotations at all.
+
+Each page must render (status ok), and no section may be empty: an empty
+table or a figure without data points is replaced by one "No data: <reason>"
+line (``rk.no_data``), and a group "(unknown)" (a column the data does not
+have) never stands in for a breakdown. The uplift page must show the pass
+rate computed from ``passed`` (checked against pandas on the CSV file).
+
+"""
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from trainerlab.reportkit import PLOTLY_MIME
+from trainerlab.reports.runner import run_report
+
+import minimal_data
+from conftest import ROOT
+from test_report_renders import _visible_text
+
+pytestmark = pytest.mark.slow
+
+# Which report renders on which minimal warehouse, with the parameters such data needs (a team's task name,
+# no demo dataset, a consensus reference without gold) and small bootstrap sizes to keep CI bounded.
+MATRIX = {
+    "labels": {"agreement": {"task": minimal_data.LABELS_TASK, "n_boot": 200, "quality_boot": 20},
+               "weekly_quality": {}, "overview": {}, "dataset_qa": {}},
+    "team": {"vendor_scorecard": {}, "drift": {"dataset": ""},
+             "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False}},
+    "evals": {"uplift": {"n_boot": 200}, "release_readiness": {}, "error_analysis": {}, "overview": {},
+              "dataset_qa": {}, "responsible_ai": {"n_boot": 100}},
+}
+JOBS = [(wh, name) for wh, reports in MATRIX.items() for name in reports]
+
+
+@pytest.fixture(scope="session")
+def minimal_warehouses(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("minimal")
+    return {name: minimal_data.build(name, root / name) for name in MATRIX}
+
+
+@pytest.fixture(scope="session")
+def minimal_renders(minimal_warehouses, tmp_path_factory) -> dict:
+    """Each (warehouse, report) of the matrix rendered once, two at a time."""
+    reports = tmp_path_factory.mktemp("minimal_reports")
+
+    def render(job):
+        wh, name = job
+        db, _ = minimal_warehouses[wh]
+        return job, run_report(name, parameters=dict(MATRIX[wh][name]), db=db, reports_dir=reports / wh,
+                               notebooks_dir=ROOT / "notebooks")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(render, JOBS))
+
+
+def test_every_report_is_in_the_matrix():
+    from trainerlab.reports.runner import list_reports
+
+    covered = {name for reports in MATRIX.values() for name in reports}
+    assert set(list_reports(ROOT / "notebooks")) == covered
+
+
+def _outputs(result):
+    nb = nbformat.read(str(Path(result.html).parent / "report.ipynb"), as_version=4)
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
+
+
+def _figure_points(fig: dict) -> int:
+    n = 0
+    for trace in fig.get("data", []):
+        for key in ("x", "y", "z", "values", "cells", "dimensions"):
+            value = trace.get(key)
+            if isinstance(value, dict) and "bdata" in value:
+                return 1
+            if isinstance(value, (list, tuple)):
+                n += len(value)
+    return n
+
+
+@pytest.mark.parametrize("job", JOBS, ids=[f"{w}-{n}" for w, n in JOBS])
+def test_report_renders_on_minimal_data(minimal_renders, job):
+    result = minimal_renders[job]
+    assert result.status == "ok", result.error
+    page = Path(result.html).read_text(encoding="utf-8")
+    text = _visible_text(page)
+    assert "Traceback" not in text
+    # no empty tables and no blank charts: a section without data says so in one line instead
+    # ... and each no-data line gives its reason, not the generic fallback of rk.table / rk.figure
+    generic = re.findall(r"No data: [^.]*(?:no rows|nothing to plot)[^.]*\.", text)
+    assert not generic, f"{job}: sections without a specific reason: {generic}"
+    assert not re.search(r"<table[^>]*>\s*<thead>.*?</thead>\s*<tbody>\s*</tbody>", page, re.S)
+    for out in _outputs(result):
+        fig = out.get("data", {}).get(PLOTLY_MIME)
+        if fig:
+            assert _figure_points(fig) > 0, f"{job}: a figure without data points"
+    # a breakdown by a column the data does not have is a note, not a section of "(unknown)"
+    assert "(unknown)" not in text, f"{job}: a breakdown by an absent column"
+    # every h2 section has something after its heading (a table, a figure, a note or a no-data line)
+    sections = re.split(r"<h2[^>]*>", page)[1:]
+    for section in sections:
+        body = section.split("</h2>", 1)[1]
+        assert re.search(r"tl-table|tl-figure|tl-note|tl-nodata|tl-kpis|<p>|<table|tl-intro", body), section[:200]
+
+
+def test_agreement_without_gold_says_so(minimal_renders):
+    text = _visible_text(Path(minimal_renders[("labels", "agreement")].html).read_text(encoding="utf-8"))
+    assert "no gold labels for task sentiment" in text
+    assert "No data: the items record no language" in text        # By language
+    assert "No data: only 2 raters" in text                        # Without each rater
+
+
+def test_uplift_page_shows_the_pass_rate_from_passed(minimal_renders, minimal_warehouses):
+    _, files = minimal_warehouses["evals"]
+    raw = pd.read_csv(files["eval_results"])
+    rate = raw.assign(p=raw["passed"].astype(str).str.lower().eq("true")).groupby("model_version")["p"].mean()
+    score = raw.groupby("model_version")["score"].mean()
+    result = minimal_renders[("evals", "uplift")]
+    text = _visible_text(Path(result.html).read_text(encoding="utf-8"))
+    assert f"v1.0 pass rate (passed)" in text and f"v1.1 pass rate (passed)" in text
+    assert f"{100 * rate['v1.0']:.1f}%" in text and f"{100 * rate['v1.1']:.1f}%" in text
+    assert f"{100 * score['v1.0']:.1f}%" not in text   # the mean score is not shown as a rate
+    assert f"{100 * (rate['v1.1'] - rate['v1.0']):+.1f} points" in text
+    verdict = json.loads(Path(result.manifest).read_text())["verdict"]
+    assert "pass rate (passed)" in verdict["sentences"][0]
+
+
+def test_responsible_ai_without_its_inputs_does_not_say_ok(minimal_renders):
+    # a review that could not look at traffic, incidents or refusals is no clean bill of health
+    verdict = json.loads(Path(minimal_renders[("evals", "responsible_ai")].manifest).read_text())["verdict"]
+    assert verdict["status"] == "warn"
+    assert any(s.startswith("Not reviewed for lack of data") for s in verdict["sentences"])
