@@ -200,8 +200,6 @@ def test_the_index_of_the_team_folder(walk, weekly):
     assert doc["failed"] == [] and doc["reports"] == 1  # the misspelt task left no failed run behind
 
 
-@pytest.mark.xfail(reason="the agreement report needs a gold set today (KeyError 'gold_label'); "
-                          "passes once every report renders on minimal data", strict=False)
 def test_agreement_page_numbers_and_rater_labels(walk):
     code, doc, _, err = run(walk["env"], "report", "agreement", "-p", "task", "sentiment", "--json")
     assert code == 0, err
