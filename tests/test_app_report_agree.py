@@ -45,7 +45,6 @@ def test_app_shows_the_reports_rater_quality(demo_db, monkeypatch):
     _, defs = module.app.run()
     task = defs["task"].value
     _assert_same(defs["quality_table"], _report_raters(demo_db, task))
-    defs["wh"].close()
 
 
 @pytest.mark.parametrize("task", ["safety"])

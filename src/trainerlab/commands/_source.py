@@ -266,6 +266,8 @@ def check_plain_table(file: str) -> None:
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory, not a file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise UsageError(f"{path}: empty file (no data rows)")
     try:
         container, flavour = sniff(path)
     except IngestError as exc:
