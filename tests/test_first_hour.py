@@ -39,7 +39,7 @@ def run(env: dict, *args) -> tuple[int, dict | None, str, str]:
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory):
-    """Steps 1-5 of docs/own_data.md; each step's output is kept for the tests below."""
+    """Steps 1-5 of docs/own_data.md (before the pages); each step's output is kept for the tests below."""
     base = tmp_path_factory.mktemp("first_hour")
     files = {"ls": base / "sentiment_export.json", "prodigy": base / "intents.jsonl", "eval": base / "harness.csv"}
     truth = {"ls": data.label_studio_export(files["ls"]), "prodigy": data.prodigy_export(files["prodigy"]),
@@ -64,8 +64,20 @@ def walk(tmp_path_factory):
     steps["eval"] = run(env, "ingest", "eval_results", str(files["eval"]), "--mapping", str(mapping),
                         "--set", "run_id=nightly-1", "--json")
     steps["batches"] = run(env, "batches", "list", "--json")
-    # 4. a report asked for a task spelled wrong: nothing runs
+    # 4. the analysis verbs on the warehouse (and on the file), a rater's vendor, Python
+    steps["agree_file"] = run(env, "agreement", str(files["ls"]), "--format", "label_studio", "--json")
+    steps["agree_db"] = run(env, "agreement", "--db", env["TRAINERLAB_DB"], "--task", "sentiment", "--json")
+    steps["annotators"] = run(env, "annotators", "--task", "sentiment", "--json")
+    steps["raters_set"] = run(env, "raters", "set", "14", "--vendor", "acme", "--json")
+    steps["raters_after"] = run(env, "raters", "list", "--json")
+    import trainerlab as tl
+
+    with tl.open(env["TRAINERLAB_DB"]) as lab:  # read-only; closed before the next write
+        steps["python"] = {task: len(lab.annotations(task=task)) for task in ("sentiment", "intent", "safety")}
+        steps["python_eval"] = lab.eval_results(suite="regression")
+    # 5. a report asked for a task spelled wrong, or on the demo's dataset: nothing runs
     steps["bad_task"] = run(env, "report", "agreement", "-p", "task", "Sentiment")
+    steps["drift_default"] = run(env, "report", "drift")
     return {"base": base, "files": files, "truth": truth, "env": env, "steps": steps}
 
 
@@ -213,3 +225,60 @@ def test_agreement_page_numbers_and_rater_labels(walk):
     for uid, first, last, email in data.PEOPLE:
         assert f"rater {uid} ({first[0]}.{last[0]}.)" in text
         assert email not in page and f"{first} {last}" not in page
+
+
+# -- the analysis verbs, a rater's vendor, Python --------------------------------------------------
+def test_agreement_verb_reads_the_warehouse_as_it_reads_the_file(walk):
+    (code_f, from_file, _, err_f), (code_w, from_db, _, err_w) = walk["steps"]["agree_file"], walk["steps"]["agree_db"]
+    assert code_f == 0 and code_w == 0, (err_f, err_w)
+    assert from_file["source"]["kind"] == "ingested" and from_db["source"] == {"kind": "warehouse",
+                                                                             "path": walk["env"]["TRAINERLAB_DB"]}
+    strip = lambda d: {k: v for k, v in d.items() if k not in ("file", "source")}  # noqa: E731
+    assert strip(from_file) == strip(from_db)
+    votes = [[lab for _, lab, _ in v] for v in _item_votes(walk["truth"]["ls"]).values()]
+    coef = from_db["coefficients"]
+    assert (from_db["n_items"], from_db["n_raters"], from_db["n_ratings"]) == (40, 3, 120)
+    assert coef["percent_agreement"]["estimate"] == pytest.approx(_percent_agreement(votes), abs=1e-12)
+    assert coef["fleiss_kappa"]["estimate"] == pytest.approx(_fleiss_kappa(votes), abs=1e-9)
+
+
+def test_annotators_verb_against_the_other_two_raters(walk):
+    code, doc, _, err = walk["steps"]["annotators"]
+    assert code == 0, err
+    assert doc["source"]["kind"] == "warehouse" and doc["n_gold_items"] is None  # no gold: consensus only
+    by_item = _item_votes(walk["truth"]["ls"])
+    for r in doc["raters"]:
+        # the consensus of the others: items where the other two agree; the share where this rater matches
+        hits = []
+        for votes in by_item.values():
+            mine = [lab for who, lab, _ in votes if who == r["rater"]]
+            others = [lab for who, lab, _ in votes if who != r["rater"]]
+            if mine and len(set(others)) == 1:
+                hits.append(mine[0] == others[0])
+        assert r["n"] == 40 and r["accuracy_vs_gold"] is None
+        assert r["agreement_with_consensus"] == pytest.approx(np.mean(hits), abs=1e-12), r
+
+
+def test_raters_set_a_vendor_keeps_the_export_name(walk):
+    code, doc, _, err = walk["steps"]["raters_set"]
+    assert code == 0, err
+    raters = {r["annotator_id"]: r for r in walk["steps"]["raters_after"][1]["raters"]}
+    assert raters["14"]["vendor"] == "acme" and raters["14"]["display_name"] == "Kim Lee"
+    assert raters["14"]["label"] == "rater 14 (K.L.)" and raters["13"]["vendor"] != "acme"
+
+
+def test_python_reads_the_same_rows(walk):
+    n = walk["steps"]["python"]
+    assert n == {"sentiment": len(walk["truth"]["ls"]) * 3, "intent": len(walk["truth"]["prodigy"]), "safety": 0}
+    ev = walk["steps"]["python_eval"]
+    rows = walk["truth"]["eval"]
+    assert len(ev) == len(rows)  # the undone typo batch is gone, the re-ingested one is there once
+    assert ev["passed"].sum() == sum(r["passed"] == "yes" for r in rows)
+
+
+def test_drift_on_the_demo_dataset_stops_before_anything_runs(walk):
+    code, _, _, err = walk["steps"]["drift_default"]
+    assert code == 2
+    assert "dataset 'demo' is not in the warehouse" in err and "label_studio, prodigy" in err
+    assert "-p dataset ''" in err
+    assert not (walk["base"] / "team-reports" / "drift").exists()
