@@ -321,6 +321,7 @@ def test_uplift_page_pass_rates_from_passed(walk, uplift_pages):
     assert float(row.group(3)) == pytest.approx(d.mean() - 1.959964 * se, abs=0.01)
     assert float(row.group(4)) == pytest.approx(d.mean() + 1.959964 * se, abs=0.01)
     assert "60 paired items" in text and "items.template_id is empty" in text
+    assert "0 clusters" not in text  # nothing was clustered: no cluster count at all
     for category, g in df.groupby("category"):
         r = g.groupby("model")["passed"].mean()
         n = g["case"].nunique()
