@@ -343,7 +343,10 @@ def _check_values(name: str, db_file: Path, given: dict, declared: dict) -> None
     """Given task/vendor/suite/model... values must be in the warehouse (exit 2 listing them)."""
     from .warehouse_values import ENUMERABLE, UnknownValue, check_enumerable
 
-    if not any(k in ENUMERABLE and v not in ("", None) for k, v in given.items()):
+    from .warehouse_values import CHECKED_DEFAULTS
+
+    if not any(k in ENUMERABLE and v not in ("", None) for k, v in given.items()) and not any(
+            n in declared and n not in given and declared[n].default not in ("", None) for n in CHECKED_DEFAULTS):
         return
     from ..warehouse import connect
 

@@ -6,8 +6,11 @@ empty page). :func:`check_enumerable` compares each *given* value (command line,
 ``reports.toml``, the Python API) with the values the warehouse holds and raises
 a :class:`ValueError` that lists them: ``-p task Sentiment`` on a warehouse with
 tasks ``safety, sentiment`` stops before a kernel starts. Empty values mean
-"all" and are not checked; defaults are not checked either (a report's default
-may name data it reports as missing in a note).
+"all" and are not checked. Defaults are not checked either (a report's default
+may name data it reports as missing in a note), except those in
+:data:`CHECKED_DEFAULTS`: a default ``dataset`` (drift's ``"demo"``) keeps only the
+items of a dataset, and on a team's own warehouse without it the report has
+nothing to read; the message says the value was the default and how to choose.
 """
 from __future__ import annotations
 
@@ -39,6 +42,10 @@ ENUMERABLE: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
+# parameters whose non-empty default is checked too (they filter the items every section reads)
+CHECKED_DEFAULTS = ("dataset", "program")
+
+
 def known_values(wh, name: str) -> list[str]:
     """The values of parameter ``name`` the warehouse holds (sorted)."""
     _, sources = ENUMERABLE[name]
@@ -62,8 +69,13 @@ def _split(value, help_text: str) -> list[str]:
 
 
 def check_enumerable(wh, report: str, given: dict, declared: dict, db_label: str) -> None:
-    """Raise :class:`UnknownValue` when a given enumerable parameter names a value the warehouse lacks."""
-    for name, value in given.items():
+    """Raise :class:`UnknownValue` when a given enumerable parameter names a value the warehouse lacks.
+
+    The defaults of :data:`CHECKED_DEFAULTS` that ``given`` does not override are checked as well.
+    """
+    defaults = {n: declared[n].default for n in CHECKED_DEFAULTS
+                if n in declared and n not in given and isinstance(declared[n].default, str)}
+    for name, value in {**given, **defaults}.items():
         if name not in ENUMERABLE or name not in declared or value in ("", None) or isinstance(value, bool):
             continue
         what, _ = ENUMERABLE[name]
@@ -82,4 +94,6 @@ def check_enumerable(wh, report: str, given: dict, declared: dict, db_label: str
             if close:
                 hint = f" (did you mean {close[0]!r}?)"
         have = f"its {what}: {listed}" if known else f"it has no {what} at all"
+        if name in defaults:
+            hint += f"; {name} {bad!r} is the report's default: choose one with -p {name} NAME, or -p {name} '' for all"
         raise UnknownValue(f"{report}: {name} {bad!r} is not in the warehouse {db_label}; {have}{hint}")
