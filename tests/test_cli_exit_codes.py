@@ -109,6 +109,7 @@ def _sweep(tmp_path, warehouse):
               ["errors", "add-regression", "--item", "i1", "--reason", "r", *db],
               ["gate", ROOT_GATE, "--candidate", "a", "--baseline", "b", *db],
               ["drift", "--record", *db],
+              ["batches", "undo", "no-such-batch", *db], ["raters", "set", "r1", "--name", "R One", *db],
               ["demo", "--no-external", *db]]
     reads = [["schema", "show", *db], ["dataset", "list", *db], ["dataset", "retention", *db],
              ["errors", "modes", *db], ["errors", "coverage", *db], ["coaching", "list", *db],
@@ -116,6 +117,11 @@ def _sweep(tmp_path, warehouse):
              ["scorecard", "--start", "2026-05-01", "--end", "2026-06-01", *db],
              ["actions", "--week", "2026-06-01", *db], ["drift", *db],
              ["gate", ROOT_GATE, "--candidate", "a", "--baseline", "b", "--no-record", *db],
+             # the analysis verbs in their warehouse mode (FILE omitted), and the record verbs
+             ["agreement", "--task", "t", *db], ["annotators", "--task", "t", *db],
+             ["uplift", "--baseline", "a", "--candidate", "b", *db],
+             ["winrate", "--model", "b", *db], ["judges", *db], ["fairness", "--segment", "language", *db], ["errors", *db],
+             ["batches", "list", *db], ["raters", "list", *db],
              ["report", "overview", *db]]
     return writes, reads
 
@@ -153,7 +159,7 @@ def test_verbs_that_only_read_open_the_warehouse_read_only(tmp_path, warehouse, 
             code, out = _run_in_process(argv, capsys)
             assert code in (0, 1, 2), (argv, code, out.err)
             assert "busy" not in out.err, argv
-        for argv in writes[:4]:
+        for argv in writes[:4] + writes[-3:-1]:
             code, out = _run_in_process(argv, capsys)
             assert code == 4, (argv, code, out.err)
 

@@ -50,6 +50,11 @@ def add_source_options(p, *, evals: bool = False, annotations: bool = True, file
     g = p.add_argument_group("warehouse (without FILE, or with FILE --format F)")
     g.add_argument("--db", metavar="PATH", help="warehouse file (default: $TRAINERLAB_DB or data/warehouse.duckdb); "
                                                  "opened read-only")
+    from ..cli import _LockTimeout
+
+    g.add_argument("--lock-timeout", metavar="SECONDS", action=_LockTimeout,
+                   help="wait this long for another process's lock on the warehouse, then exit 4 "
+                        "(default: $TRAINERLAB_LOCK_TIMEOUT or 10)")
     if formats:
         g.add_argument("--format", dest="format", choices=FORMATS, metavar="F",
                        help="read FILE the way `trainerlab ingest` does (" + ", ".join(FORMATS) + ") and analyse "

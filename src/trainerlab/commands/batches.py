@@ -27,7 +27,7 @@ def _list(args) -> int:
     from ..warehouse import connect, ensure_exists
 
     ensure_exists(args.db)
-    with connect(args.db) as wh:  # writable: an older warehouse gets the undo columns
+    with connect(args.db, read_only=True) as wh:  # listing only reads: an open app or report does not block it
         frame = list_batches(wh, include_undone=not args.active)
 
     def text(f) -> str:

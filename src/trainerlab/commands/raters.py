@@ -27,7 +27,7 @@ def _list(args) -> int:
     from ..warehouse import connect, ensure_exists
 
     ensure_exists(args.db)
-    with connect(args.db) as wh:
+    with connect(args.db, read_only=True) as wh:  # listing only reads
         frame = list_raters(wh)
     emit(args, {"raters": frame},
          lambda r: frame.fillna("").to_string(index=False) if len(frame) else "no raters yet")

@@ -26,9 +26,11 @@ def list_batches(wh, include_undone: bool = True) -> pd.DataFrame:
     """One row per batch, newest first: batch_id, source_file, kind, format, task,
     rows_in, rows_accepted, rows_quarantined, ingested_at, undone_at, status
     (``active`` or ``undone``) and the mapping used (if any)."""
+    # A warehouse opened read-only may predate the undo columns: no batch of it was undone.
+    undone = "undone_at" if "undone_at" in wh.columns("ingest_log") else "CAST(NULL AS TIMESTAMP) AS undone_at"
     log = wh.query("SELECT batch_id, source_file, sha256, kind, format, task, rows_in, rows_accepted, "
-                   "rows_quarantined, ingested_at, undone_at, note FROM ingest_log "
-                   + ("" if include_undone else "WHERE undone_at IS NULL ")
+                   f"rows_quarantined, ingested_at, {undone}, note FROM ingest_log "
+                   + ("" if include_undone or undone != "undone_at" else "WHERE undone_at IS NULL ")
                    + "ORDER BY ingested_at DESC, batch_id")
     log["status"] = ["undone" if pd.notna(u) else "active" for u in log["undone_at"]]
     log["mapping"] = [_note(n).get("mapping") for n in log["note"]]
