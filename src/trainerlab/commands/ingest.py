@@ -24,6 +24,9 @@ def register(sub) -> None:
                    help=f"file format (default: from the name and content): {', '.join(FORMATS)}")
     p.add_argument("--task", metavar="T", help="task for files without a task column (rows naming another task "
                                                "are quarantined); for MQM the task-name prefix")
+    p.add_argument("--max-bytes", metavar="SIZE", default=None,
+                   help="largest (decompressed) text read, e.g. 500M or 2G (default: TRAINERLAB_INGEST_MAX_BYTES "
+                        "or 4G); a larger file is refused (exit 2). Other limits: docs/ingest.md")
     add_db(p)
     add_json(p)
     p.set_defaults(func=_run)
@@ -53,9 +56,15 @@ def _run(args) -> int:
     from ..ingest import IngestError, ingest_file
     from ..warehouse import connect
 
+    from ..ingest.limits import parse_size
+
+    try:
+        max_bytes = parse_size(args.max_bytes) if args.max_bytes is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--max-bytes: {exc}") from exc
     try:
         with connect(args.db) as wh:
-            result = ingest_file(wh, args.kind, args.file, fmt=args.fmt, task=args.task)
+            result = ingest_file(wh, args.kind, args.file, fmt=args.fmt, task=args.task, max_bytes=max_bytes)
     except IngestError as exc:
         raise UsageError(str(exc)) from exc
     except ValueError as exc:

@@ -26,9 +26,11 @@ import pandas as pd
 from .adapters import ADAPTERS, adapter
 from .errors import IngestError
 from .kinds import SPECS
-from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, detect_format, extract_single_member, is_tarball,
-                      load_json_document, refine_json_format, scan_file, source_name, spec_for, stage_delimited,
-                      stage_jsonl, stage_parquet, stage_records)
+from . import limits
+from .limits import Limits
+from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, check_regular_file, clean_for_reader, detect_format,
+                      extract_single_member, is_tarball, load_json_document, refine_json_format, scan_file,
+                      source_name, spec_for, stage_delimited, stage_jsonl, stage_parquet, stage_records)
 from .validate import Validator
 
 # quarantine.raw keeps at most this many characters of a record (a 10 MB field stays out)
@@ -77,7 +79,8 @@ def previous_result(wh, batch_id: str) -> dict | None:
     return out
 
 
-def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None = None, now=None) -> dict:
+def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None = None, now=None,
+                max_bytes: int | str | None = None) -> dict:
     """Validate one file and load it into the warehouse; return the accounting.
 
     Parameters
@@ -99,6 +102,10 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
     now : datetime-like, optional
         The ingest clock written to ``ingest_log`` and provisional schemas
         (default: the current UTC time). Fixing it makes a warehouse reproducible.
+    max_bytes : int or str, optional
+        The largest (decompressed) text size read, e.g. ``"500M"``; default
+        ``TRAINERLAB_INGEST_MAX_BYTES`` or 4 GiB. The other limits are read from
+        the environment (``trainerlab.ingest.limits``, docs/ingest.md).
 
     Returns
     -------
@@ -118,26 +125,30 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
     """
     path = Path(path)
     spec_for(kind)
+    lim = limits.current(max_bytes)
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if task is not None and not str(task).strip():
         task = None
     with tempfile.TemporaryDirectory(prefix="trainerlab-ingest-") as tmp:
         data_path = path
-        if path.exists() and path.is_file() and is_tarball(path):
-            facts_tar = scan_file(path, text=False)
-            data_path = extract_single_member(path, Path(tmp))
-            facts = scan_file(data_path, text=True)
+        check_regular_file(path)
+        if is_tarball(path):
+            facts_tar = scan_file(path, text=False, limits=lim)
+            data_path = extract_single_member(path, Path(tmp), max_bytes=lim.max_bytes)
+            facts = scan_file(data_path, text=True, limits=lim, records=_record_quote(fmt, data_path))
             facts.sha256, facts.size = facts_tar.sha256, facts_tar.size
         else:
             # CSV/TSV: DuckDB's reader checks the encoding of every record; only the head is decoded here
             light = (fmt or _suffix(path)) in ("csv", "tsv")
-            facts = scan_file(path, text=fmt != "parquet" and not _looks_parquet(path), check_all=not light)
+            binary = fmt == "parquet" or _looks_parquet(path)
+            facts = scan_file(path, text=not binary, check_all=not light, limits=lim,
+                              records=False if binary else _record_quote(fmt, path))
         document = None
         if fmt is None:
             fmt = "parquet" if _looks_parquet(data_path) else detect_format(data_path, facts.head)
             if fmt == "json":
-                document = load_json_document(data_path)
+                document = load_json_document(data_path, lim)
                 fmt = refine_json_format(document)
         primary = adapter(fmt).PRIMARY if fmt in ADAPTERS else kind
         if fmt in ADAPTERS and kind not in adapter(fmt).KINDS:
@@ -147,7 +158,12 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
         if previous is not None:
             return previous
         return _ingest_new(wh, primary, path, data_path, facts, fmt=fmt, task=task, now=_now(now),
-                           batch_id=batch_id, document=document)
+                           batch_id=batch_id, document=document, limits=lim, workdir=Path(tmp))
+
+
+def _record_quote(fmt: str | None, path: Path) -> str | None:
+    """The quote character that delimits records (CSV/TSV), or None (one record per line)."""
+    return '"' if (fmt or _suffix(path)) in ("csv", "tsv") else None
 
 
 def _looks_parquet(path: Path) -> bool:
@@ -161,18 +177,29 @@ def _prefix(batch_id: str) -> str:
     return "ing_" + re.sub(r"[^A-Za-z0-9_]", "_", batch_id)[:60]
 
 
-def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document, explicit: dict) -> Prepared:
+def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document, explicit: dict,
+             limits: Limits, workdir: Path) -> Prepared:
     spec = SPECS[kind]
     if fmt in ("csv", "tsv"):
         return stage_delimited(wh, path, spec, facts, delim="," if fmt == "csv" else "\t", task=task,
-                               table=f"{prefix}__stage", fmt=fmt, task_override=task, explicit_schemas=explicit)
+                               table=f"{prefix}__stage", fmt=fmt, task_override=task, explicit_schemas=explicit,
+                               limits=limits, workdir=workdir)
     if fmt == "jsonl":
-        return stage_jsonl(wh, path, spec, task=task, table=f"{prefix}__stage")
+        return stage_jsonl(wh, path, spec, task=task, table=f"{prefix}__stage", facts=facts, limits=limits,
+                           workdir=workdir)
     if fmt == "parquet":
-        return stage_parquet(wh, path, spec, task=task, table=f"{prefix}__stage")
+        return stage_parquet(wh, path, spec, task=task, table=f"{prefix}__stage", limits=limits)
     if fmt == "json":
-        doc = document if document is not None else load_json_document(path)
-        return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage")
+        doc = document if document is not None else load_json_document(path, limits)
+        return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage", limits=limits)
+    if facts.needs_cleaning:
+        # the adapters read whole lines: one longer than the record limit cannot be read (exit 2)
+        _, removed = clean_for_reader(path, facts, limits, workdir, quote=None, keep_blank=True)
+        if removed:
+            r = removed[0]
+            raise IngestError(path, f"a line of {r.size:,} bytes, over the record limit of "
+                                    f"{limits.max_record_bytes:,} bytes (TRAINERLAB_INGEST_MAX_RECORD_BYTES)",
+                              line=r.line)
     mod = adapter(fmt)
     if fmt in ("alpaca_eval", "label_studio"):
         return mod.prepare(wh, path, task=task, prefix=prefix, document=document)
@@ -182,10 +209,14 @@ def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, docume
 
 
 def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, task, now: datetime,
-                batch_id: str, document) -> dict:
+                batch_id: str, document, limits: Limits, workdir: Path) -> dict:
     prefix = _prefix(batch_id)
     old_tz = wh.scalar("SELECT current_setting('TimeZone')")
     wh.execute("SET TimeZone = 'UTC'")  # naive timestamps in files are UTC
+    old_memory = _bound_memory(wh, limits)
+    old_depth = int(wh.scalar("SELECT current_setting('max_expression_depth')"))
+    # a wide file (up to limits.max_columns columns) builds long select lists and OR/|| chains
+    wh.execute(f"SET max_expression_depth = {max(old_depth, 20 * limits.max_columns)}")
     prepared: Prepared | None = None
     validators: list[Validator] = []
     temp = [f"{prefix}__badrec", f"{prefix}__rejects", f"{prefix}__newcats"]
@@ -197,7 +228,7 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
                     if not p}
         known = set(schemas["task"])
         prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document,
-                            explicit=dict(explicit))
+                            explicit=dict(explicit), limits=limits, workdir=workdir)
         hinted = {t: v for t, v in prepared.label_schemas.items() if t not in known}
         for t, (_, cats) in hinted.items():
             explicit[t] = list(cats)
@@ -283,6 +314,22 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
             wh.drop_temp(*prepared.temp_tables)
         wh.drop_temp(*temp)
         wh.execute(f"SET TimeZone = '{_tz_name(old_tz)}'")
+        if old_memory is not None:
+            wh.execute(f"SET memory_limit = '{old_memory}'")
+        wh.execute(f"SET max_expression_depth = {int(old_depth)}")
+
+
+def _bound_memory(wh, limits: Limits) -> str | None:
+    """Cap DuckDB's memory for the ingest (it spills staged tables to its temp directory,
+    next to a warehouse file); returns the setting to restore. An in-memory warehouse has
+    nowhere to spill, so it keeps its setting."""
+    if wh.path is None:
+        return None
+    old = str(wh.scalar("SELECT current_setting('memory_limit')"))
+    if not re.fullmatch(r"[0-9.]+ ?[KMGTP]i?B", old):
+        return None
+    wh.execute(f"SET memory_limit = '{limits.memory}'")  # checked by limits.current()
+    return old
 
 
 def _tz_name(name: str) -> str:
