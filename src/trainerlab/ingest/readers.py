@@ -636,7 +636,8 @@ def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
         wh.stage_lines(lines, read_path, max_line_size=limits.max_record_bytes)
     except Exception as exc:
         raise IngestError(path, f"not readable as text lines: {str(exc).splitlines()[0]}") from None
-    valid = "json_valid(l.line) AND json_type(l.line) = 'OBJECT'"
+    # CASE, not AND: DuckDB may evaluate both sides of an AND, and json_type() fails on bad JSON
+    valid = "coalesce(CASE WHEN json_valid(l.line) THEN json_type(l.line) = 'OBJECT' END, false)"
     keys = wh.query(f'SELECT k, min(l.rowid) AS first FROM (SELECT rowid, line FROM "{lines}") l, '
                     f"unnest(json_keys(l.line)) AS u(k) WHERE l.line IS NOT NULL AND {valid} GROUP BY k ORDER BY first")
     names = keys["k"].tolist()
