@@ -392,3 +392,16 @@ def test_label_studio_annotations_and_results_that_are_not_objects_are_counted(w
     # list, annotations that are not a list, a result whose value is not an object: 7 records
     assert r["rows_in"] == 7 and r["rows_accepted"] == 1
     assert r["reasons"] == {"not_an_object": 3, "not_a_list": 2, "unsupported_result_type": 1}
+
+
+def test_a_lone_brace_in_json_lines_is_a_bad_line_not_a_duckdb_error(wh, tmp_path):
+    # found by the fuzz test: json_type() raised on invalid JSON because DuckDB evaluated both
+    # sides of "json_valid(line) AND json_type(line) = 'OBJECT'"
+    path = tmp_path / "brace.jsonl"
+    path.write_text("{")
+    with pytest.raises(IngestError, match="no line is a JSON object"):
+        ingest_file(wh, "annotations", path)
+    path.write_text('{"item_id": "i1", "annotator_id": "r1", "task": "t", "label": "a"}\n{\n')
+    r = ingest_file(wh, "annotations", path, now=NOW)
+    accounting(wh, r)
+    assert [(n, why) for n, why, *_ in quarantined(wh, r)] == [(2, "bad_json")]
