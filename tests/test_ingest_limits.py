@@ -406,3 +406,24 @@ def test_a_lone_brace_in_json_lines_is_a_bad_line_not_a_duckdb_error(wh, tmp_pat
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert [(n, why) for n, why, *_ in quarantined(wh, r)] == [(2, "bad_json")]
+
+
+def test_an_adapter_line_over_the_limit_is_refused_with_its_line(wh, tmp_path, monkeypatch):
+    limit = small_limit(monkeypatch)
+    good = {"text": "x", "label": "SAFE", "answer": "accept", "_input_hash": 1, "_task_hash": 2,
+            "_annotator_id": "a", "_timestamp": 1780300800}
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "text": "y" * limit}) + "\n")
+    with pytest.raises(IngestError, match=r"line 2: a line of [\d,]+ bytes, over the record limit of 4,096"):
+        ingest_file(wh, "annotations", path)
+
+
+def test_a_halueval_file_cut_after_a_brace_quarantines_the_cut_line(wh, tmp_path):
+    # found by the long fuzz run: the HaluEval adapter had the same AND as JSON Lines
+    line = {"ID": "1", "user_query": "q", "chatgpt_response": "a", "hallucination": "no",
+            "hallucination_spans": []}
+    path = tmp_path / "general_data.jsonl"
+    path.write_text(json.dumps(line) + "\n" + json.dumps({**line, "ID": "2"}) + "\n{")
+    r = ingest_file(wh, "items", path, now=NOW)
+    accounting(wh, r)
+    assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (3, 2, {"bad_json": 1})

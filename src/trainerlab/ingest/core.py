@@ -28,9 +28,10 @@ from .errors import IngestError
 from .kinds import SPECS
 from . import limits
 from .limits import Limits
-from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, check_regular_file, clean_for_reader, detect_format,
+from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, check_regular_file, detect_format,
                       extract_single_member, is_tarball, load_json_document, refine_json_format, scan_file,
                       source_name, spec_for, stage_delimited, stage_jsonl, stage_parquet, stage_records)
+from .records import clean_copy
 from .validate import Validator
 
 # quarantine.raw keeps at most this many characters of a record (a 10 MB field stays out)
@@ -192,14 +193,16 @@ def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, docume
     if fmt == "json":
         doc = document if document is not None else load_json_document(path, limits)
         return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage", limits=limits)
-    if facts.needs_cleaning:
+    cap = min(limits.max_record_bytes, wh.MAX_LINE_BYTES)  # the adapters' readers take lines up to this
+    if facts.needs_cleaning or facts.longest_record > cap:
         # the adapters read whole lines: one longer than the record limit cannot be read (exit 2)
-        _, removed = clean_for_reader(path, facts, limits, workdir, quote=None, keep_blank=True)
+        removed = clean_copy(path, facts.compressed, workdir / "adapter-lines", limit=cap, quote=None,
+                             keep_blank=True)
+        (workdir / "adapter-lines").unlink(missing_ok=True)
         if removed:
             r = removed[0]
-            raise IngestError(path, f"a line of {r.size:,} bytes, over the record limit of "
-                                    f"{limits.max_record_bytes:,} bytes (TRAINERLAB_INGEST_MAX_RECORD_BYTES)",
-                              line=r.line)
+            raise IngestError(path, f"a line of {r.size:,} bytes, over the record limit of {cap:,} bytes "
+                                    "(TRAINERLAB_INGEST_MAX_RECORD_BYTES)", line=r.line)
     mod = adapter(fmt)
     if fmt in ("alpaca_eval", "label_studio"):
         return mod.prepare(wh, path, task=task, prefix=prefix, document=document)
