@@ -427,3 +427,17 @@ def test_a_halueval_file_cut_after_a_brace_quarantines_the_cut_line(wh, tmp_path
     r = ingest_file(wh, "items", path, now=NOW)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (3, 2, {"bad_json": 1})
+
+
+def test_huge_json_numbers_are_a_message_or_a_bad_value(wh, tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text('[{"item_id": "i1", "annotator_id": "r", "task": "t", "label": ' + "9" * 5000 + "}]")
+    with pytest.raises(IngestError, match="not valid JSON"):  # was: a bare ValueError from int()
+        ingest_file(wh, "annotations", path)
+    judgment = {"instruction": "q", "output_1": "a", "output_2": "b", "generator_1": "g1", "generator_2": "g2",
+                "annotator": "j", "preference": 1}
+    alpaca = tmp_path / "annotations.json"
+    alpaca.write_text(json.dumps([judgment, {**judgment, "instruction": "q2"}]).replace(
+        '"preference": 1}]', '"preference": 1' + "0" * 400 + "}]"))
+    r = ingest_file(wh, "preferences", alpaca, now=NOW)  # was: OverflowError in float()
+    assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (2, 1, {"bad_preference": 1})

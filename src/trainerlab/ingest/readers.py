@@ -384,6 +384,8 @@ def load_json_document(path: Path, limits: Limits | None = None, *, strict_keys:
         raise IngestError(path, f"not valid JSON ({exc.msg})", line=exc.lineno, column=exc.colno) from None
     except TooDeep as exc:
         raise IngestError(path, f"the JSON document is {exc} (TRAINERLAB_INGEST_MAX_JSON_DEPTH)") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's 4,300-digit limit
+        raise IngestError(path, f"not valid JSON ({exc})") from None
     if strict_keys:
         require_unique_keys(path, doc)
     return doc

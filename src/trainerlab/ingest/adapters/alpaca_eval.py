@@ -39,7 +39,7 @@ def winner(pref) -> tuple[str | None, str | None]:
         return None, "missing_preference"
     try:
         p = float(pref)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of hundreds of digits
         return None, "bad_preference"
     if math.isnan(p):
         return None, "missing_preference"
