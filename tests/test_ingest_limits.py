@@ -441,3 +441,15 @@ def test_huge_json_numbers_are_a_message_or_a_bad_value(wh, tmp_path):
         '"preference": 1}]', '"preference": 1' + "0" * 400 + "}]"))
     r = ingest_file(wh, "preferences", alpaca, now=NOW)  # was: OverflowError in float()
     assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (2, 1, {"bad_preference": 1})
+
+
+def test_a_one_line_json_export_longer_than_the_record_limit_is_read(wh, tmp_path, monkeypatch):
+    limit = small_limit(monkeypatch)
+    choice = {"id": "r", "type": "choices", "from_name": "safety", "value": {"choices": ["safe"]}}
+    export = [{"id": i, "data": {"text": "t" * 100}, "annotations": [{"id": i, "completed_by": 1, "result": [choice]}]}
+              for i in range(limit // 100)]
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps(export))  # one line, longer than the record limit: not a line format
+    assert path.stat().st_size > limit
+    r = ingest_file(wh, "annotations", path, now=NOW)
+    assert (r["rows_in"], r["rows_accepted"]) == (limit // 100, limit // 100)

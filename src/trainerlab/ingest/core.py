@@ -193,8 +193,9 @@ def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, docume
     if fmt == "json":
         doc = document if document is not None else load_json_document(path, limits)
         return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage", limits=limits)
-    cap = min(limits.max_record_bytes, wh.MAX_LINE_BYTES)  # the adapters' readers take lines up to this
-    if facts.needs_cleaning or facts.longest_record > cap:
+    cap = min(limits.max_record_bytes, wh.MAX_LINE_BYTES)  # the line adapters' readers take lines up to this
+    by_line = fmt in ("prodigy", "halueval", "mqm")          # (the others parse a whole JSON document)
+    if by_line and (facts.needs_cleaning or facts.longest_record > cap):
         # the adapters read whole lines: one longer than the record limit cannot be read (exit 2)
         removed = clean_copy(path, facts.compressed, workdir / "adapter-lines", limit=cap, quote=None,
                              keep_blank=True)
