@@ -68,7 +68,8 @@ def _seeds() -> list[tuple[str, str, bytes]]:
     out.append(("general_data.jsonl", "items", _head_lines(halu, 15)))
     ted = gzip.decompress((EXT / "wmt_mqm/ted/ende/mqm_ted_ende.tsv.gz").read_bytes())
     out.append(("mqm_ted_ende.tsv", "annotations", _head_lines(ted, 25)))
-    with tarfile.open(EXT / "wmt_mqm/generalMT2023/ende/sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz") as tar:
+    tarball = EXT / "wmt_mqm/generalMT2023/ende/sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz"
+    with tarfile.open(tarball) as tar:
         member = next(m for m in tar.getmembers() if m.isfile() and m.name.endswith(".tsv"))
         general = _head_lines(tar.extractfile(member).read(400_000), 25)  # type: ignore[union-attr]
     out.append(("mqm_generalMT2023_ende.tsv", "annotations", general))

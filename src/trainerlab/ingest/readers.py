@@ -602,7 +602,10 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
     for n in names:
         if n in by_source:
             tgt = by_source[n]
-            exprs.append(f"s.{_q('_s_' + tgt)}" if tgt in st.has_bad else f"s.{_q(tgt)}")
+            # the source text where it did not convert, else the converted value
+            source, value = f"s.{_q('_s_' + tgt)}", f"s.{_q(tgt)}"
+            exprs.append(f"coalesce(CAST({source} AS VARCHAR), CAST({value} AS VARCHAR))" if tgt in st.has_bad
+                         else value)
         else:
             exprs.append(f"s.{_q('_x' + str(extras.index(n)))}")
     st.rec_sql, st.raw_sql, st.rows = rec_sql, csv_raw_sql(exprs, delim), staged_rows
@@ -621,7 +624,7 @@ def csv_raw_sql(columns: list[str], delim: str) -> str:
     special = "[\"\\n\\r" + ("\\t" if delim == "\t" else delim.replace("]", "\\]")) + "]"
     parts = []
     for n in columns:
-        v = f"CAST({n if n.startswith('s.') else 's.' + _q(n)} AS VARCHAR)"
+        v = f"CAST({n if n.startswith(('s.', 'coalesce(')) else 's.' + _q(n)} AS VARCHAR)"
         parts.append(f"CASE WHEN {v} IS NULL THEN '' WHEN regexp_matches({v}, {_sql_str(special)}) "
                      f"THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END")
     # one concat() call, not a chain of || (a chain nests one level per column: slow to plan when wide)

@@ -194,7 +194,8 @@ def clean_copy(path: Path, compressed: bool, target: Path, *, limit: int, quote:
             # the record in progress ends at the first end
             e0 = int(ends[0]) + 1
             first_len = cur_len + e0
-            head = bytes(cur_head + piece[:RAW_HEAD_CHARS * 4]) if len(cur_head) < RAW_HEAD_CHARS * 4 else bytes(cur_head)
+            head = bytes(cur_head + piece[:RAW_HEAD_CHARS * 4]) if len(cur_head) < RAW_HEAD_CHARS * 4 \
+                else bytes(cur_head)
             if first_len <= limit:
                 finish(first_len, [*cur_parts, piece[:e0]], head, cur_line, None, out)
             else:

@@ -108,7 +108,8 @@ def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool
             return f"CASE WHEN NOT isinf({src}) THEN {src} END", f"coalesce(isinf({src}), false)"
         if stype.startswith("TIMESTAMP"):
             return f"CASE WHEN NOT isinf({src}) THEN CAST({src} AS DATE) END", f"coalesce(isinf({src}), false)"
-        conv = f"CASE WHEN regexp_full_match({as_text}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN TRY_CAST({as_text} AS DATE) END"
+        iso = r"'\d{4}-\d{2}-\d{2}'"
+        conv = f"CASE WHEN regexp_full_match({as_text}, {iso}) THEN TRY_CAST({as_text} AS DATE) END"
         return conv, f"({as_text} IS NOT NULL AND {conv} IS NULL)"
     if logical == "number":
         if text:
@@ -160,7 +161,7 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
     """The conversion and check SQL for a staged source; ``empty_is_null`` when the
     reader already turns empty fields into NULL (DuckDB's CSV reader)."""
     params: dict = {}
-    out, has_bad = [], {}
+    out, has_bad, bad_sql = [], {}, {}
     trim = trimmed_columns(spec)
     for name in spec.names:
         col = spec.column(name)
@@ -188,6 +189,7 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
         if bad:
             out.append(f"coalesce({bad}, false) AS {_q('_bad_' + name)}")
             has_bad[name] = True
+            bad_sql[name] = f"coalesce({bad}, false)"
     # flags that do not apply to this source are left out (constant columns still cost per row)
     flags: set[str] = set()
     by_source = {src: tgt for tgt, src in st.mapping.items()}
@@ -220,8 +222,8 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
             out.append(f"s.{keep} AS {keep}")
     for i, e in enumerate(st.extras):  # kept for the raw text of quarantined rows
         out.append(f"s.{_q(e)} AS {_q(f'_x{i}')}")
-    for name in has_bad:  # the source value of a column that may not convert, for the raw text
-        out.append(f"s.{_q(st.mapping[name])} AS {_q('_s_' + name)}")
+    for name in has_bad:  # the source value where it does not convert, for the raw text (NULL, so cheap, elsewhere)
+        out.append(f"CASE WHEN {bad_sql[name]} THEN s.{_q(st.mapping[name])} END AS {_q('_s_' + name)}")
 
     # the checks, first failing rule wins; codes index (reason, column)
     codes: list[tuple[str, str | None]] = []
