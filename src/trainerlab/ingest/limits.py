@@ -10,7 +10,7 @@ limit                          default (variable)                past it
 text size (decompressed)       4 GiB (``TRAINERLAB_INGEST_MAX_BYTES``,  exit 2 before anything is staged
                                ``--max-bytes``)
 record size (CSV/TSV, lines)   16 MiB (``TRAINERLAB_INGEST_MAX_RECORD_BYTES``)  the record is quarantined
-whole-JSON documents           256 MiB (``TRAINERLAB_INGEST_MAX_JSON_BYTES``)  exit 2 (parsed in memory)
+whole-JSON documents           64 MiB (``TRAINERLAB_INGEST_MAX_JSON_BYTES``)  exit 2 (parsed in memory)
 JSON nesting depth             64 (``TRAINERLAB_INGEST_MAX_JSON_DEPTH``)  exit 2 (document) / quarantined (line)
 columns in a header            1,000 (``TRAINERLAB_INGEST_MAX_COLUMNS``)  exit 2
 DuckDB memory during ingest    512 MB (``TRAINERLAB_INGEST_MEMORY``)  DuckDB spills to its temp directory
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 DEFAULT_MAX_BYTES = 4 << 30
 DEFAULT_MAX_RECORD_BYTES = 16 << 20
-DEFAULT_MAX_JSON_BYTES = 256 << 20
+DEFAULT_MAX_JSON_BYTES = 64 << 20   # parsed in memory: about 13x its size (868 MB for 68 MB)
 DEFAULT_MAX_JSON_DEPTH = 64
 DEFAULT_MAX_COLUMNS = 1000
 DEFAULT_MEMORY = "512MB"
