@@ -33,6 +33,9 @@ def register(sub) -> None:
                         "does not have), e.g. --set suite=regression --set metric=pass")
     p.add_argument("--mapping", metavar="FILE.toml", help="a saved mapping ([map] SRC = \"DST\", [set] COL = "
                                                           "\"VALUE\"); --map/--set add to it. See docs/ingest.md")
+    p.add_argument("--max-bytes", metavar="SIZE", default=None,
+                   help="largest (decompressed) text read, e.g. 500M or 2G (default: TRAINERLAB_INGEST_MAX_BYTES "
+                        "or 4G); a larger file is refused (exit 2). Other limits: docs/ingest.md")
     add_db(p)
     add_json(p)
     p.set_defaults(func=_run)
@@ -71,10 +74,17 @@ def _run(args) -> int:
     from ..ingest.mapping import build_mapping
     from ..warehouse import connect
 
+    from ..ingest.limits import parse_size
+
+    try:
+        max_bytes = parse_size(args.max_bytes) if args.max_bytes is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--max-bytes: {exc}") from exc
     try:
         mapping = build_mapping(args.maps, args.sets, args.mapping)
         with connect(args.db) as wh:
-            result = ingest_file(wh, args.kind, args.file, fmt=args.fmt, task=args.task, mapping=mapping)
+            result = ingest_file(wh, args.kind, args.file, fmt=args.fmt, task=args.task, mapping=mapping,
+                                 max_bytes=max_bytes)
     except IngestError as exc:
         raise UsageError(str(exc)) from exc
     except ValueError as exc:

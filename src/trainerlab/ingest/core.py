@@ -26,10 +26,13 @@ import pandas as pd
 from .adapters import ADAPTERS, adapter
 from .errors import IngestError
 from .kinds import SPECS
+from . import limits
+from .limits import Limits
 from .mapping import ColumnMapping, apply_mapping, check_mapping, suggest, verify_staged
-from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, detect_format, extract_single_member, is_tarball,
-                      load_json_document, refine_json_format, scan_file, source_name, spec_for, stage_delimited,
-                      stage_jsonl, stage_parquet, stage_records)
+from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, check_regular_file, detect_format,
+                      extract_single_member, is_tarball, load_json_document, refine_json_format, scan_file,
+                      source_name, spec_for, stage_delimited, stage_jsonl, stage_parquet, stage_records)
+from .records import clean_copy
 from .validate import Validator
 
 # quarantine.raw keeps at most this many characters of a record (a 10 MB field stays out)
@@ -100,7 +103,7 @@ def previous_result(wh, batch_id: str) -> dict | None:
 
 
 def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None = None, now=None,
-                mapping: ColumnMapping | None = None) -> dict:
+                mapping: ColumnMapping | None = None, max_bytes: int | str | None = None) -> dict:
     """Validate one file and load it into the warehouse; return the accounting.
 
     Parameters
@@ -125,6 +128,10 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
     mapping : ColumnMapping, optional
         Source columns renamed to table columns and constant columns
         (:mod:`trainerlab.ingest.mapping`); recorded in ``ingest_log.note``.
+    max_bytes : int or str, optional
+        The largest (decompressed) text size read, e.g. ``"500M"``; default
+        ``TRAINERLAB_INGEST_MAX_BYTES`` or 4 GiB. The other limits are read from
+        the environment (``trainerlab.ingest.limits``, docs/ingest.md).
 
     Returns
     -------
@@ -146,26 +153,30 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
     path = Path(path)
     spec_for(kind)
     mapping = mapping or None
+    lim = limits.current(max_bytes)
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if task is not None and not str(task).strip():
         task = None
     with tempfile.TemporaryDirectory(prefix="trainerlab-ingest-") as tmp:
         data_path = path
-        if path.exists() and path.is_file() and is_tarball(path):
-            facts_tar = scan_file(path, text=False)
-            data_path = extract_single_member(path, Path(tmp))
-            facts = scan_file(data_path, text=True)
+        check_regular_file(path)
+        if is_tarball(path):
+            facts_tar = scan_file(path, text=False, limits=lim)
+            data_path = extract_single_member(path, Path(tmp), max_bytes=lim.max_bytes)
+            facts = scan_file(data_path, text=True, limits=lim, records=_record_quote(fmt, data_path))
             facts.sha256, facts.size = facts_tar.sha256, facts_tar.size
         else:
             # CSV/TSV: DuckDB's reader checks the encoding of every record; only the head is decoded here
             light = (fmt or _suffix(path)) in ("csv", "tsv")
-            facts = scan_file(path, text=fmt != "parquet" and not _looks_parquet(path), check_all=not light)
+            binary = fmt == "parquet" or _looks_parquet(path)
+            facts = scan_file(path, text=not binary, check_all=not light, limits=lim,
+                              records=False if binary else _record_quote(fmt, path))
         document = None
         if fmt is None:
             fmt = "parquet" if _looks_parquet(data_path) else detect_format(data_path, facts.head)
             if fmt == "json":
-                document = load_json_document(data_path)
+                document = load_json_document(data_path, lim)
                 fmt = refine_json_format(document)
         primary = adapter(fmt).PRIMARY if fmt in ADAPTERS else kind
         if fmt in ADAPTERS and kind not in adapter(fmt).KINDS:
@@ -185,7 +196,12 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
         batch_id = _fresh_batch_id(wh, batch_id_for(primary, facts.sha256, task))
         return _ingest_new(wh, primary, path, data_path, facts, fmt=fmt, task=task, now=_now(now),
                            batch_id=batch_id, document=document, mapping=mapping,
-                           other_task_batches=others.to_dict(orient="records"))
+                           other_task_batches=others.to_dict(orient="records"), limits=lim, workdir=Path(tmp))
+
+
+def _record_quote(fmt: str | None, path: Path) -> str | None:
+    """The quote character that delimits records (CSV/TSV), or None (one record per line)."""
+    return '"' if (fmt or _suffix(path)) in ("csv", "tsv") else None
 
 
 def _looks_parquet(path: Path) -> bool:
@@ -200,18 +216,31 @@ def _prefix(batch_id: str) -> str:
 
 
 def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document, explicit: dict,
-             spec=None) -> Prepared:
+             limits: Limits, workdir: Path, spec=None) -> Prepared:
     spec = spec or SPECS[kind]
     if fmt in ("csv", "tsv"):
         return stage_delimited(wh, path, spec, facts, delim="," if fmt == "csv" else "\t", task=task,
-                               table=f"{prefix}__stage", fmt=fmt, task_override=task, explicit_schemas=explicit)
+                               table=f"{prefix}__stage", fmt=fmt, task_override=task, explicit_schemas=explicit,
+                               limits=limits, workdir=workdir)
     if fmt == "jsonl":
-        return stage_jsonl(wh, path, spec, task=task, table=f"{prefix}__stage")
+        return stage_jsonl(wh, path, spec, task=task, table=f"{prefix}__stage", facts=facts, limits=limits,
+                           workdir=workdir)
     if fmt == "parquet":
-        return stage_parquet(wh, path, spec, task=task, table=f"{prefix}__stage")
+        return stage_parquet(wh, path, spec, task=task, table=f"{prefix}__stage", limits=limits)
     if fmt == "json":
-        doc = document if document is not None else load_json_document(path)
-        return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage")
+        doc = document if document is not None else load_json_document(path, limits)
+        return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage", limits=limits)
+    cap = min(limits.max_record_bytes, wh.MAX_LINE_BYTES)  # the line adapters' readers take lines up to this
+    by_line = fmt in ("prodigy", "halueval", "mqm")          # (the others parse a whole JSON document)
+    if by_line and (facts.needs_cleaning or facts.longest_record > cap):
+        # the adapters read whole lines: one longer than the record limit cannot be read (exit 2)
+        removed = clean_copy(path, facts.compressed, workdir / "adapter-lines", limit=cap, quote=None,
+                             keep_blank=True)
+        (workdir / "adapter-lines").unlink(missing_ok=True)
+        if removed:
+            r = removed[0]
+            raise IngestError(path, f"a line of {r.size:,} bytes, over the record limit of {cap:,} bytes "
+                                    "(TRAINERLAB_INGEST_MAX_RECORD_BYTES)", line=r.line)
     mod = adapter(fmt)
     if fmt in ("alpaca_eval", "label_studio"):
         return mod.prepare(wh, path, task=task, prefix=prefix, document=document)
@@ -221,11 +250,15 @@ def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, docume
 
 
 def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, task, now: datetime,
-                batch_id: str, document, mapping: ColumnMapping | None = None,
+                batch_id: str, document, limits: Limits, workdir: Path, mapping: ColumnMapping | None = None,
                 other_task_batches: list | None = None) -> dict:
     prefix = _prefix(batch_id)
     old_tz = wh.scalar("SELECT current_setting('TimeZone')")
     wh.execute("SET TimeZone = 'UTC'")  # naive timestamps in files are UTC
+    old_memory = _bound_memory(wh, limits)
+    old_depth = int(wh.scalar("SELECT current_setting('max_expression_depth')"))
+    # a wide file (up to limits.max_columns columns) builds long select lists and OR/|| chains
+    wh.execute(f"SET max_expression_depth = {max(old_depth, 20 * limits.max_columns)}")
     prepared: Prepared | None = None
     validators: list[Validator] = []
     temp = [f"{prefix}__badrec", f"{prefix}__rejects", f"{prefix}__newcats"]
@@ -239,7 +272,8 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
         spec = apply_mapping(SPECS[kind], mapping)
         try:
             prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document,
-                                explicit=dict(explicit), spec=spec)
+                                explicit=dict(explicit), spec=spec, limits=limits,
+                                workdir=workdir)
         except IngestError as exc:
             raise _with_mapping_hint(exc, spec, mapping, data_path, fmt, facts, document, wh) from None
         main = prepared.staged[0]
@@ -339,6 +373,22 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
             wh.drop_temp(*prepared.temp_tables)
         wh.drop_temp(*temp)
         wh.execute(f"SET TimeZone = '{_tz_name(old_tz)}'")
+        if old_memory is not None:
+            wh.execute(f"SET memory_limit = '{old_memory}'")
+        wh.execute(f"SET max_expression_depth = {int(old_depth)}")
+
+
+def _bound_memory(wh, limits: Limits) -> str | None:
+    """Cap DuckDB's memory for the ingest (it spills staged tables to its temp directory,
+    next to a warehouse file); returns the setting to restore. An in-memory warehouse has
+    nowhere to spill, so it keeps its setting."""
+    if wh.path is None:
+        return None
+    old = str(wh.scalar("SELECT current_setting('memory_limit')"))
+    if not re.fullmatch(r"[0-9.]+ ?[KMGTP]i?B", old):
+        return None
+    wh.execute(f"SET memory_limit = '{limits.memory}'")  # checked by limits.current()
+    return old
 
 
 def _refuse_second_task(path, spec, fmt: str, main, task, others: list) -> None:

@@ -215,7 +215,10 @@ def apply_mapping(spec: KindSpec, mapping: ColumnMapping | None) -> KindSpec:
     if not mapping:
         return spec
     aliases = {src.strip().lower(): dst for src, dst in mapping.rename.items()}
-    aliases.update({a: c for a, c in spec.aliases.items() if a not in aliases})
+    # An explicit --map decides its column: a built-in alias of the same column is then an
+    # ordinary extra column (kept in meta), not a second source for it.
+    mapped = set(aliases.values())
+    aliases.update({a: c for a, c in spec.aliases.items() if a not in aliases and c not in mapped})
     columns = tuple(dataclasses.replace(c, required=False, default=_literal(spec, c.name, mapping.constants[c.name]))
                     if c.name in mapping.constants else c for c in spec.columns)
     return dataclasses.replace(spec, aliases=aliases, columns=columns)

@@ -19,16 +19,19 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tarfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from . import limits as limit_mod
 from .errors import IngestError
 from .kinds import SPECS, TYPES, KindSpec
+from .limits import Limits, human
+from .records import RecordScan, clean_copy, text_pieces
 
 GENERIC_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
@@ -46,6 +49,8 @@ class FileFacts:
     compressed: bool
     text_bytes: int        # decompressed size of a text file
     head: str              # first decoded characters (for sniffing and the header)
+    needs_cleaning: bool = False   # a record over the limit or an unclosed quote (see records.py)
+    longest_record: int = 0        # bytes
 
 
 def _is_gzip(path: Path) -> bool:
@@ -53,29 +58,67 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
-def scan_file(path: Path, text: bool, check_all: bool = True) -> FileFacts:
+def check_regular_file(path: Path) -> None:
+    """Refuse what is not a regular file before opening it: a FIFO or a device
+    (``/dev/zero``) would block or never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise IngestError(path, "no such file") from None
+    except OSError as exc:
+        raise IngestError(path, f"cannot read the file ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise IngestError(path, "is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise IngestError(path, f"{what}, not a regular file: ingest reads regular files only")
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
+def scan_file(path: Path, text: bool, check_all: bool = True, *, limits: Limits | None = None,
+              records: str | None | bool = False) -> FileFacts:
     """sha256 of the stored bytes; for text, also UTF-8/NUL/empty checks on the
     decompressed stream. Raises IngestError naming the line of the first bad byte.
 
-    ``check_all=False`` checks only the first 16 MiB: for CSV/TSV, whose reader
+    ``check_all=False`` decodes only the first 16 MiB: for CSV/TSV, whose reader
     (DuckDB) reports invalid UTF-8 itself with the record number, so the bulk of
-    a large file is only hashed."""
-    if not path.exists():
-        raise IngestError(path, "no such file")
-    if path.is_dir():
-        raise IngestError(path, "is a directory, not a file")
+    a large file is only hashed (and scanned for record boundaries).
+
+    ``records``: scan the record boundaries (:class:`~trainerlab.ingest.records.RecordScan`)
+    with this quote character (``""``/None: one record per line); the result's
+    ``needs_cleaning`` says whether a record is over the limit or never ends.
+    The decompressed size is bounded by ``limits.max_bytes`` (exit 2 past it)."""
+    limits = limits or limit_mod.current()
+    check_regular_file(path)
+    size_on_disk = os.stat(path).st_size
     compressed = _is_gzip(path)
+    if not compressed and size_on_disk > limits.max_bytes:
+        raise IngestError(path, f"the file is {human(size_on_disk)}, over the size limit of "
+                                f"{human(limits.max_bytes)} (--max-bytes / TRAINERLAB_INGEST_MAX_BYTES)")
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if compressed else None
     size = text_bytes = lines_before = 0
     head_parts: list[str] = []
     head_len = 0
     nonblank = False
+    scan = RecordScan(limits.max_record_bytes, records or None) if records is not False else None
+    decoding = True
 
     def feed(data: bytes, final: bool = False) -> None:
-        nonlocal text_bytes, lines_before, head_len, nonblank
-        if not text:
+        nonlocal text_bytes, lines_before, head_len, nonblank, decoding
+        if text_bytes == 0 and data:
+            for bom, name in _BOMS:
+                if data.startswith(bom):
+                    raise IngestError(path, f"{name} text (byte-order mark {bom.hex(' ')}); ingest reads UTF-8: "
+                                            "re-save the file as UTF-8", line=1)
+        if scan is not None:
+            scan.feed(data)
+        if not decoding:
+            text_bytes += len(data)
             return
         zero = data.find(b"\x00")
         if zero >= 0:
@@ -88,11 +131,8 @@ def scan_file(path: Path, text: bool, check_all: bool = True) -> FileFacts:
             line = lines_before + data.count(b"\n", 0, max(exc.start, 0)) + 1
             col = exc.start - (data.rfind(b"\n", 0, max(exc.start, 0)) + 1) + 1
             bad = data[exc.start:exc.start + 1].hex()
-            if text_bytes == 0 and data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                msg = "UTF-16 text (byte-order mark); re-save the file as UTF-8"
-            else:
-                msg = (f"not UTF-8 text (byte 0x{bad} at character {col}; latin-1/cp1252 export?); "
-                       "re-save the file as UTF-8")
+            msg = (f"not UTF-8 text (byte 0x{bad} at character {col}; latin-1/cp1252 export?); "
+                   "re-save the file as UTF-8")
             raise IngestError(path, msg, line=line) from None
         if not nonblank and decoded.strip():
             nonblank = True
@@ -101,44 +141,38 @@ def scan_file(path: Path, text: bool, check_all: bool = True) -> FileFacts:
             head_len += len(head_parts[-1])
         lines_before += data.count(b"\n")
         text_bytes += len(data)
+        if not check_all and text_bytes >= _CHUNK and nonblank:
+            decoding = False  # the reader checks the encoding of the rest
 
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(_CHUNK)
-            if not chunk:
-                break
+    stored: list[bytes] = []
+    if not text:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                size += len(chunk)
+                digest.update(chunk)
+    else:
+        piece = min(_CHUNK, limits.max_record_bytes)
+        for data in text_pieces(path, compressed, piece, stored):
+            for chunk in stored:
+                size += len(chunk)
+                digest.update(chunk)
+            stored.clear()
+            if text_bytes + len(data) > limits.max_bytes:
+                raise IngestError(path, f"decompressed, the file is over the size limit of {human(limits.max_bytes)} "
+                                        "(--max-bytes / TRAINERLAB_INGEST_MAX_BYTES); nothing was read")
+            feed(data)
+        for chunk in stored:
             size += len(chunk)
             digest.update(chunk)
-            if text and not check_all and text_bytes > 0:
-                continue  # hash only
-            if inflate is not None and text:
-                try:
-                    feed(inflate.decompress(chunk))
-                    while inflate.unused_data:  # concatenated gzip members
-                        rest = inflate.unused_data
-                        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                        feed(inflate.decompress(rest))
-                except zlib.error as exc:
-                    raise IngestError(path, f"corrupt gzip data ({exc})") from None
-            elif text:
-                feed(chunk)
-    if text and not check_all and text_bytes > 0:
-        pass
-    elif inflate is not None and text:
-        try:
-            feed(inflate.flush(), final=True)
-        except zlib.error as exc:  # pragma: no cover
-            raise IngestError(path, f"corrupt gzip data ({exc})") from None
-        if not inflate.eof:
-            raise IngestError(path, "truncated gzip file (the compressed stream ends early)")
-    elif text:
-        feed(b"", final=True)
+        if decoding:
+            feed(b"", final=True)
     if size == 0:
         raise IngestError(path, "empty file (0 bytes): no header and no rows")
     if text and not nonblank:
         raise IngestError(path, "empty file (only whitespace): no header and no rows", line=1)
     return FileFacts(sha256=digest.hexdigest(), size=size, compressed=compressed, text_bytes=text_bytes,
-                     head="".join(head_parts))
+                     head="".join(head_parts), needs_cleaning=bool(scan and scan.needs_cleaning),
+                     longest_record=scan.longest if scan else 0)
 
 
 def open_text(path: Path) -> io.TextIOBase:
@@ -149,8 +183,9 @@ def open_text(path: Path) -> io.TextIOBase:
 
 
 # -- tarballs (the WMT generalMT2023 MQM release is a .tsv inside a .tar.gz) ------------
-def extract_single_member(path: Path, workdir: Path) -> Path:
-    """The one data file inside a tarball, extracted into ``workdir``."""
+def extract_single_member(path: Path, workdir: Path, max_bytes: int | None = None) -> Path:
+    """The one data file inside a tarball, extracted into ``workdir`` (at most ``max_bytes``)."""
+    max_bytes = max_bytes or limit_mod.current().max_bytes
     try:
         with tarfile.open(path, "r:*") as tar:
             members = [m for m in tar.getmembers() if m.isfile() and not Path(m.name).name.startswith(".")]
@@ -158,9 +193,17 @@ def extract_single_member(path: Path, workdir: Path) -> Path:
                 raise IngestError(path, f"a tarball must hold exactly one data file, this one has "
                                         f"{len(members)}: {[m.name for m in members][:5]}")
             member = members[0]
+            too_big = IngestError(path, f"the tarball's file {member.name!r} is over the size limit of "
+                                        f"{human(max_bytes)} (--max-bytes / TRAINERLAB_INGEST_MAX_BYTES)")
+            if member.size > max_bytes:
+                raise too_big
             target = workdir / Path(member.name).name
+            written = 0
             with tar.extractfile(member) as src, open(target, "wb") as dst:  # type: ignore[union-attr]
                 while chunk := src.read(_CHUNK):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise too_big
                     dst.write(chunk)
             return target
     except tarfile.TarError as exc:
@@ -246,14 +289,106 @@ def refine_json_format(records: Any) -> str:
     return "json"
 
 
-def load_json_document(path: Path) -> Any:
-    """Parse a whole JSON document; a syntax error names its line and column."""
-    with open_text(path) as fh:
-        text = fh.read()
+class DuplicateKeys(dict):
+    """A JSON object that named a key twice (the last value is kept, as json.loads would);
+    ``duplicates`` lists the keys. Records holding one are quarantined (``duplicate_json_key``)."""
+    duplicates: list
+
+
+def _pairs(pairs: list) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set = set()
+        dup = DuplicateKeys(out)
+        dup.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]
+        return dup
+    return out
+
+
+class TooDeep(ValueError):
+    pass
+
+
+def json_depth_ok(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests at most ``limit`` arrays/objects deep (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        elif not isinstance(v, list):
+            continue
+        if d > limit:
+            return False
+        stack.extend((x, d + 1) for x in v if isinstance(x, (dict, list)))
+    return True
+
+
+def first_duplicate_key(value: Any) -> str | None:
+    """The first key named twice in any object of a parsed value (see :class:`DuplicateKeys`)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, DuplicateKeys):
+            return str(v.duplicates[0])
+        if isinstance(v, dict):
+            stack.extend(x for x in v.values() if isinstance(x, (dict, list)))
+        elif isinstance(v, list):
+            stack.extend(x for x in v if isinstance(x, (dict, list)))
+    return None
+
+
+def require_unique_keys(path: Path, doc: Any) -> None:
+    """An export whose objects name a key twice is unreadable (exit 2): which value is meant?"""
+    dup = first_duplicate_key(doc)
+    if dup is not None:
+        raise IngestError(path, f"the key {dup!r} appears twice in one JSON object; which value is meant?")
+
+
+def loads(text: str, limits: Limits | None = None) -> Any:
+    """``json.loads`` with the depth limit and duplicate keys marked. Raises TooDeep or
+    json.JSONDecodeError."""
+    limits = limits or limit_mod.current()
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=_pairs)
+    except RecursionError:
+        raise TooDeep(f"nested deeper than {limits.max_json_depth} levels") from None
+    if not json_depth_ok(value, limits.max_json_depth):
+        raise TooDeep(f"nested deeper than {limits.max_json_depth} levels")
+    return value
+
+
+def load_json_document(path: Path, limits: Limits | None = None, *, strict_keys: bool = False) -> Any:
+    """Parse a whole JSON document (in memory: bounded by ``limits.max_json_bytes``);
+    a syntax error names its line and column. ``strict_keys``: a key named twice in
+    any object makes the file unreadable (the adapters; generic JSON arrays
+    quarantine such a record instead)."""
+    limits = limits or limit_mod.current()
+    check_regular_file(path)
+    opener = gzip.open if _is_gzip(path) else open
+    with opener(path, "rb") as fh:
+        data = fh.read(limits.max_json_bytes + 1)
+    if len(data) > limits.max_json_bytes:
+        raise IngestError(path, f"a JSON document is parsed whole, in memory, and this one is over the limit of "
+                                f"{human(limits.max_json_bytes)} (TRAINERLAB_INGEST_MAX_JSON_BYTES); "
+                                "save it as JSON Lines (one record per line), which streams")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise IngestError(path, "not UTF-8 text; re-save the file as UTF-8", line=line) from None
+    del data
+    try:
+        doc = loads(text, limits)
     except json.JSONDecodeError as exc:
         raise IngestError(path, f"not valid JSON ({exc.msg})", line=exc.lineno, column=exc.colno) from None
+    except TooDeep as exc:
+        raise IngestError(path, f"the JSON document is {exc} (TRAINERLAB_INGEST_MAX_JSON_DEPTH)") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's 4,300-digit limit
+        raise IngestError(path, f"not valid JSON ({exc})") from None
+    if strict_keys:
+        require_unique_keys(path, doc)
+    return doc
 
 
 # -- staged tables --------------------------------------------------------------------
@@ -318,8 +453,12 @@ def map_columns(path: Path, spec: KindSpec, names: list[str], *, task: str | Non
         if col in seen:
             mapping[col] = seen[col]
     for alias, col in spec.aliases.items():
-        if col not in mapping and alias in seen:
-            mapping[col] = seen[alias]
+        if alias not in seen:
+            continue
+        if col in mapping:
+            raise IngestError(path, f"columns {mapping[col]!r} and {seen[alias]!r} both give {col} "
+                                    f"({seen[alias]!r} is read as {col} by a built-in alias or --map); keep one", line=line)
+        mapping[col] = seen[alias]
     used = set(mapping.values())
     extras = [n for n in names if n not in used]
     missing = [c for c in spec.required if c not in mapping and not (c == spec.task_column and task)]
@@ -338,7 +477,7 @@ def reader_type(spec: KindSpec, column: str) -> str:
     """The DuckDB type the CSV reader converts a target column to while parsing."""
     logical = spec.column(column).type
     if logical == "timestamp":
-        return "TIMESTAMPTZ"   # honours +02:00 / Z offsets; naive values are UTC (session time zone)
+        return "VARCHAR"       # checked against the ISO spellings, then cast (see validate._iso_ok)
     if logical in ("integer", "int32"):
         return "DOUBLE"        # the reader would round 1.5 to 2; integrality is checked in SQL
     if logical == "json":
@@ -356,12 +495,56 @@ _REJECT_REASONS = {
 }
 
 
+def clean_for_reader(path: Path, facts: FileFacts, limits: Limits, workdir: Path | None, *, quote: str | None,
+                     keep_blank: bool = False) -> tuple[Path, list]:
+    """The file the reader should read, and the records taken out of it (see records.py):
+    the file itself when every record fits and ends, else a clean copy in ``workdir``."""
+    if not facts.needs_cleaning:
+        return path, []
+    import tempfile
+
+    folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="trainerlab-clean-"))
+    target = folder / ("clean-" + path.name.removesuffix(".gz").removesuffix(".gzip"))
+    removed = clean_copy(path, facts.compressed, target, limit=limits.max_record_bytes, quote=quote,
+                         keep_blank=keep_blank)
+    return target, removed
+
+
+def clean_to_original(recs, removed: list) -> list[int]:
+    """Record numbers in the clean copy -> numbers in the original file (the removed records
+    are absent from the copy)."""
+    import numpy as np
+
+    if not removed:
+        return [int(r) for r in recs]
+    gone = np.sort(np.array([r.rec for r in removed], dtype=np.int64))
+    keys = gone - np.arange(len(gone))
+    recs = np.asarray(list(recs), dtype=np.int64)
+    return (recs + np.searchsorted(keys, recs, side="right")).tolist()
+
+
+def removed_frame(removed: list) -> pd.DataFrame:
+    return pd.DataFrame({"rec": pd.Series([r.rec for r in removed], dtype="int64"),
+                         "raw": pd.Series([r.raw for r in removed], dtype=object),
+                         "reason": pd.Series([r.reason for r in removed], dtype=object),
+                         "column_name": pd.Series([None] * len(removed), dtype=object)})
+
+
+def check_columns(path: Path, names: list[str], limits: Limits) -> None:
+    if len(names) > limits.max_columns:
+        raise IngestError(path, f"the header has {len(names):,} columns, over the limit of {limits.max_columns:,} "
+                                "(TRAINERLAB_INGEST_MAX_COLUMNS); is the delimiter right?", line=1)
+
+
 def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: str, task: str | None,
                     table: str, fmt: str, task_override: str | None = None,
-                    explicit_schemas: dict | None = None) -> Prepared:
+                    explicit_schemas: dict | None = None, limits: Limits | None = None,
+                    workdir: Path | None = None) -> Prepared:
+    limits = limits or limit_mod.current()
     names = _header_names(facts.head, delim)
     if not names or all(not n for n in names):
         raise IngestError(path, "no header row", line=1)
+    check_columns(path, names, limits)
     if len(set(names)) != len(names) and "" not in names:
         dup = next(n for n in names if names.count(n) > 1)
         raise IngestError(path, f"column {dup!r} appears twice in the header", line=1)
@@ -378,9 +561,10 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
 
     conv = conversion(spec, st, columns, task_override, explicit_schemas or {}, empty_is_null=True)
     st.has_bad, st.conversion = conv.has_bad, conv
+    read_path, removed = clean_for_reader(path, facts, limits, workdir, quote='"')
     try:
-        rejects = wh.stage_csv(table, path, columns, delim=delim, select=conv.inner, outer=conv.outer,
-                               params=conv.params)
+        rejects = wh.stage_csv(table, read_path, columns, delim=delim, select=conv.inner, outer=conv.outer,
+                               params=conv.params, max_line_size=limits.max_record_bytes)
     except Exception as exc:  # the reader gave up on the whole file
         raise IngestError(path, f"not readable as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
     if len(rejects) and (rejects["error_type"] == "INVALID ENCODING").any():
@@ -400,6 +584,10 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
             rows.append((int(r.line) - 1, r.csv_line, reason, column))
         # a record can be reported twice (e.g. two bad casts): keep its first reason
         rej = pd.DataFrame(rows, columns=["rec", "raw", "reason", "column_name"]).drop_duplicates("rec")
+    if removed:
+        rej["rec"] = clean_to_original(rej["rec"], removed)
+        rej = pd.concat([rej, removed_frame(removed)], ignore_index=True).sort_values("rec", kind="stable")
+        rej = rej.reset_index(drop=True)
     if staged_rows + len(rej) == 0:
         raise IngestError(path, "no data rows after the header", line=2)
     # rowid -> record number: the k-th staged record comes after the rejected records
@@ -415,7 +603,10 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
     for n in names:
         if n in by_source:
             tgt = by_source[n]
-            exprs.append(f"s.{_q('_s_' + tgt)}" if tgt in st.has_bad else f"s.{_q(tgt)}")
+            # the source text where it did not convert, else the converted value
+            source, value = f"s.{_q('_s_' + tgt)}", f"s.{_q(tgt)}"
+            exprs.append(f"coalesce(CAST({source} AS VARCHAR), CAST({value} AS VARCHAR))" if tgt in st.has_bad
+                         else value)
         else:
             exprs.append(f"s.{_q('_x' + str(extras.index(n)))}")
     st.rec_sql, st.raw_sql, st.rows = rec_sql, csv_raw_sql(exprs, delim), staged_rows
@@ -434,28 +625,37 @@ def csv_raw_sql(columns: list[str], delim: str) -> str:
     special = "[\"\\n\\r" + ("\\t" if delim == "\t" else delim.replace("]", "\\]")) + "]"
     parts = []
     for n in columns:
-        v = f"CAST({n if n.startswith('s.') else 's.' + _q(n)} AS VARCHAR)"
+        v = f"CAST({n if n.startswith(('s.', 'coalesce(')) else 's.' + _q(n)} AS VARCHAR)"
         parts.append(f"CASE WHEN {v} IS NULL THEN '' WHEN regexp_matches({v}, {_sql_str(special)}) "
                      f"THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END")
-    return f" || {_sql_str(delim)} || ".join(parts)
+    # one concat() call, not a chain of || (a chain nests one level per column: slow to plan when wide)
+    return f"concat({f', {_sql_str(delim)}, '.join(parts)})" if len(parts) > 1 else parts[0]
 
 
-def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str, fmt: str = "jsonl") -> Prepared:
+def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str, fmt: str = "jsonl",
+                facts: FileFacts | None = None, limits: Limits | None = None, workdir: Path | None = None) -> Prepared:
+    limits = limits or limit_mod.current()
     lines = f"{table}__lines"
+    read_path, removed = (clean_for_reader(path, facts, limits, workdir, quote=None, keep_blank=True)
+                          if facts is not None else (path, []))
     try:
-        wh.stage_lines(lines, path)
+        wh.stage_lines(lines, read_path, max_line_size=limits.max_record_bytes)
     except Exception as exc:
         raise IngestError(path, f"not readable as text lines: {str(exc).splitlines()[0]}") from None
-    valid = "json_valid(l.line) AND json_type(l.line) = 'OBJECT'"
+    # CASE, not AND: DuckDB may evaluate both sides of an AND, and json_type() fails on bad JSON
+    valid = "coalesce(CASE WHEN json_valid(l.line) THEN json_type(l.line) = 'OBJECT' END, false)"
     keys = wh.query(f'SELECT k, min(l.rowid) AS first FROM (SELECT rowid, line FROM "{lines}") l, '
                     f"unnest(json_keys(l.line)) AS u(k) WHERE l.line IS NOT NULL AND {valid} GROUP BY k ORDER BY first")
     names = keys["k"].tolist()
     n_lines = int(wh.scalar(f"SELECT count(*) FROM \"{lines}\" l WHERE l.line IS NOT NULL AND trim(l.line) <> ''"))
+    n_lines += len(removed)
     if n_lines == 0:
         raise IngestError(path, "no data rows", line=1)
     if not names:
         first_bad = wh.scalar(f'SELECT min(l.rowid) + 1 FROM "{lines}" l WHERE l.line IS NOT NULL AND NOT ({valid})')
-        raise IngestError(path, "no line is a JSON object: not JSON Lines", line=first_bad)
+        raise IngestError(path, "no line is a JSON object: not JSON Lines", line=first_bad or
+                          (removed[0].line if removed else None))
+    check_columns(path, names, limits)
     mapping, extras = map_columns(path, spec, names, task=task, line=None)
     # j is the line when it is a JSON object, else '{}' (so extraction never sees bad JSON)
     select = [f"json_extract_string(l.j, ?) AS {_q(n)}" for n in names]
@@ -464,9 +664,12 @@ def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
     wh.execute(
         f'CREATE TEMP TABLE "{table}" AS SELECT l.rowid + 1 AS _rec, l.line AS _raw, '
         f"CASE WHEN NOT json_valid(l.line) THEN 'bad_json' WHEN json_type(l.line) <> 'OBJECT' THEN 'not_an_object' "
+        f"WHEN len(json_keys(l.line)) <> len(list_distinct(json_keys(l.line))) THEN 'duplicate_json_key' "
         f"END AS _pre, {', '.join(select)} FROM (SELECT rowid, line, CASE WHEN {valid} THEN line ELSE '{{}}' END AS j "
         f"FROM \"{lines}\" l) l WHERE l.line IS NOT NULL AND trim(l.line) <> '' ORDER BY l.rowid", params)
     wh.drop_temp(lines)
+    for r in removed:  # lines over the record limit: blank in the copy the reader saw
+        wh.execute(f'INSERT INTO "{table}" (_rec, _raw, _pre) VALUES (?, ?, ?)', [r.line, r.raw, r.reason])
     st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, pre_reason="_pre", rows=n_lines)
     if task and spec.task_column and spec.task_column not in mapping:
         st.constants[spec.task_column] = task
@@ -474,7 +677,28 @@ def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
                     temp_tables=[table])
 
 
-def stage_parquet(wh, path: Path, spec: KindSpec, *, task: str | None, table: str) -> Prepared:
+def _parquet_columns(path: Path) -> list[str]:
+    """The top-level column names of a Parquet file, from its footer (duplicates kept)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:
+        raise IngestError(path, f"not readable as Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def stage_parquet(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
+                  limits: Limits | None = None) -> Prepared:
+    limits = limits or limit_mod.current()
+    seen: dict[str, str] = {}
+    for name in _parquet_columns(path):
+        low = name.strip().lower()
+        if low in seen:
+            raise IngestError(path, f"column {name!r} appears twice in the Parquet schema"
+                                    + (f" (as {seen[low]!r} and {name!r})" if seen[low] != name else "")
+                                    + "; which one is meant?")
+        seen[low] = name
+    check_columns(path, list(seen), limits)
     try:
         wh.stage_parquet(table, path)
     except Exception as exc:
@@ -496,8 +720,9 @@ def stage_parquet(wh, path: Path, spec: KindSpec, *, task: str | None, table: st
 
 
 def stage_records(wh, path: Path, spec: KindSpec, records: list, *, task: str | None, table: str,
-                  fmt: str = "json") -> Prepared:
+                  fmt: str = "json", limits: Limits | None = None) -> Prepared:
     """A JSON array of flat objects (one record per element)."""
+    limits = limits or limit_mod.current()
     if not isinstance(records, list):
         raise IngestError(path, "a JSON file must hold an array of records (objects)", line=1)
     if not records:
@@ -508,10 +733,12 @@ def stage_records(wh, path: Path, spec: KindSpec, records: list, *, task: str | 
             for k in r:
                 if k not in names:
                     names.append(k)
+    check_columns(path, names, limits)
     mapping, extras = map_columns(path, spec, names, task=task, line=None)
     frame = {"_rec": list(range(1, len(records) + 1)),
              "_raw": [json.dumps(r, ensure_ascii=False) for r in records],
-             "_pre": [None if isinstance(r, dict) else "not_an_object" for r in records]}
+             "_pre": ["not_an_object" if not isinstance(r, dict) else
+                      "duplicate_json_key" if first_duplicate_key(r) is not None else None for r in records]}
     for n in names:
         frame[n] = [_as_text(r.get(n)) if isinstance(r, dict) else None for r in records]
     wh.stage_frame(table, pd.DataFrame(frame, dtype=object).astype({"_rec": "int64"}))

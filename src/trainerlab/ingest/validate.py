@@ -65,6 +65,20 @@ def _trim(src: str, empty_is_null: bool = False) -> str:
     return core if empty_is_null else f"nullif({core}, '')"
 
 
+# ISO 8601 as docs/ingest.md lists it: a date, a time after T or a space, fractions, and a zone
+# Z or +hh[:mm] with |offset| <= 18:00 (DuckDB's cast alone takes +25:00, +99:99, 'infinity', 'epoch')
+ISO_TIMESTAMP = (r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)? ?"
+                 r"(Z|[+-](0\d|1[0-7])(:?[0-5]\d)?|[+-]18(:?00)?)?")
+
+
+def _iso_ok(text: str) -> str:
+    """SQL TRUE when a timestamp text is an ISO spelling we take. The common shapes
+    (2026-06-01, 2026-06-01T08:00:00, no zone) pass a cheap test; the rest meet the regex."""
+    return (f"((strlen({text}) IN (10, 19) AND {text}[1] BETWEEN '0' AND '9' AND NOT contains({text}, '+') "
+            f"AND NOT contains(substr({text}, 11), '-') AND NOT contains({text}, 'Z')) "
+            f"OR regexp_full_match({text}, '{ISO_TIMESTAMP}'))")
+
+
 def _utc(tstz: str) -> str:
     # TIMESTAMPTZ -> naive UTC TIMESTAMP by arithmetic (a time-zone cast runs ICU per value)
     return f"make_timestamp(epoch_us({tstz}))"
@@ -81,18 +95,21 @@ def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool
             return (trimmed if trim else (src if empty_is_null else f"nullif({src}, '')")), None
         return f"CAST({src} AS VARCHAR)", None
     if logical == "timestamp":
+        # infinite values (Parquet, or DuckDB's 'infinity'/'epoch' spellings) are not times
         if stype.startswith("TIMESTAMP WITH TIME ZONE") or stype == "TIMESTAMPTZ":
-            return _utc(src), None
+            return f"CASE WHEN NOT isinf({src}) THEN {_utc(src)} END", f"coalesce(isinf({src}), false)"
         if stype.startswith("TIMESTAMP") or stype == "DATE":
-            return f"CAST({src} AS TIMESTAMP)", None
-        conv = _utc(f"TRY_CAST({as_text} AS TIMESTAMPTZ)")
+            return (f"CASE WHEN NOT isinf({src}) THEN CAST({src} AS TIMESTAMP) END",
+                    f"coalesce(isinf({src}), false)")
+        conv = f"CASE WHEN {_iso_ok(as_text)} THEN {_utc(f'TRY_CAST({as_text} AS TIMESTAMPTZ)')} END"
         return conv, f"({as_text} IS NOT NULL AND {conv} IS NULL)"
     if logical == "date":
         if stype == "DATE":
-            return src, None
+            return f"CASE WHEN NOT isinf({src}) THEN {src} END", f"coalesce(isinf({src}), false)"
         if stype.startswith("TIMESTAMP"):
-            return f"CAST({src} AS DATE)", None
-        conv = f"TRY_CAST({as_text} AS DATE)"
+            return f"CASE WHEN NOT isinf({src}) THEN CAST({src} AS DATE) END", f"coalesce(isinf({src}), false)"
+        iso = r"'\d{4}-\d{2}-\d{2}'"
+        conv = f"CASE WHEN regexp_full_match({as_text}, {iso}) THEN TRY_CAST({as_text} AS DATE) END"
         return conv, f"({as_text} IS NOT NULL AND {conv} IS NULL)"
     if logical == "number":
         if text:
@@ -144,7 +161,7 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
     """The conversion and check SQL for a staged source; ``empty_is_null`` when the
     reader already turns empty fields into NULL (DuckDB's CSV reader)."""
     params: dict = {}
-    out, has_bad = [], {}
+    out, has_bad, bad_sql = [], {}, {}
     trim = trimmed_columns(spec)
     for name in spec.names:
         col = spec.column(name)
@@ -172,6 +189,7 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
         if bad:
             out.append(f"coalesce({bad}, false) AS {_q('_bad_' + name)}")
             has_bad[name] = True
+            bad_sql[name] = f"coalesce({bad}, false)"
     # flags that do not apply to this source are left out (constant columns still cost per row)
     flags: set[str] = set()
     by_source = {src: tgt for tgt, src in st.mapping.items()}
@@ -180,8 +198,10 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
     size_cols = [(by_source[c] if c in by_source else f"_x{st.extras.index(c)}", c) for c in texts
                  if c not in by_source or spec.column(by_source[c]).type == "text"]
     if texts:
-        out.append("(" + " OR ".join(f"coalesce(strlen(s.{_q(c)}) > {MAX_FIELD_CHARS}, false)" for c in texts)
-                   + ") AS _too_large")
+        # greatest() of the lengths: one call, where an OR chain nests a level per column
+        lengths = ", ".join(f"coalesce(strlen(s.{_q(c)}), 0)" for c in texts)
+        out.append(f"(greatest({lengths}) > {MAX_FIELD_CHARS}) AS _too_large" if len(texts) > 1 else
+                   f"coalesce(strlen(s.{_q(texts[0])}) > {MAX_FIELD_CHARS}, false) AS _too_large")
         flags.add("_too_large")
     if st.pre_reason:
         out.append(f"s.{_q(st.pre_reason)} AS _pre")
@@ -202,8 +222,8 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
             out.append(f"s.{keep} AS {keep}")
     for i, e in enumerate(st.extras):  # kept for the raw text of quarantined rows
         out.append(f"s.{_q(e)} AS {_q(f'_x{i}')}")
-    for name in has_bad:  # the source value of a column that may not convert, for the raw text
-        out.append(f"s.{_q(st.mapping[name])} AS {_q('_s_' + name)}")
+    for name in has_bad:  # the source value where it does not convert, for the raw text (NULL, so cheap, elsewhere)
+        out.append(f"CASE WHEN {bad_sql[name]} THEN s.{_q(st.mapping[name])} END AS {_q('_s_' + name)}")
 
     # the checks, first failing rule wins; codes index (reason, column)
     codes: list[tuple[str, str | None]] = []

@@ -26,7 +26,7 @@ import math
 from pathlib import Path
 
 from ..errors import IngestError
-from ..readers import Prepared, empty_rejects, load_json_document
+from ..readers import Prepared, empty_rejects, load_json_document, require_unique_keys
 from ._common import raw_json, stable_id, stage_rows
 
 PRIMARY = "preferences"
@@ -39,7 +39,7 @@ def winner(pref) -> tuple[str | None, str | None]:
         return None, "missing_preference"
     try:
         p = float(pref)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of hundreds of digits
         return None, "bad_preference"
     if math.isnan(p):
         return None, "missing_preference"
@@ -58,6 +58,7 @@ def item_id(instruction: str) -> str:
 
 def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> Prepared:
     records = document if document is not None else load_json_document(path)
+    require_unique_keys(path, records)
     if not isinstance(records, list):
         raise IngestError(path, "an AlpacaEval annotations file is a JSON array of judgments", line=1)
     if not records:

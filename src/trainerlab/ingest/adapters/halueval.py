@@ -45,10 +45,11 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
     if n == 0:
         raise IngestError(path, "no data rows", line=1)
     name = stem(path)
-    valid = "json_valid(l.line) AND json_type(l.line) = 'OBJECT'"
+    # CASE, not AND: DuckDB may evaluate both sides of an AND, and json_type() fails on bad JSON
+    valid = "coalesce(CASE WHEN json_valid(l.line) THEN json_type(l.line) = 'OBJECT' END, false)"
     # j is the line when it is a JSON object, else '{}' (so extraction never sees bad JSON)
-    base = (f"FROM (SELECT rowid + 1 AS _rec, line, CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' "
-            f"THEN line ELSE '{{}}' END AS j FROM \"{lines}\") l, "
+    base = (f"FROM (SELECT rowid + 1 AS _rec, line, CASE WHEN coalesce(CASE WHEN json_valid(line) THEN "
+            f"json_type(line) = 'OBJECT' END, false) THEN line ELSE '{{}}' END AS j FROM \"{lines}\") l, "
             f"(SELECT ? AS id_prefix, ? AS dataset, ? AS task, ? AS gold_version) c "
             "WHERE l.line IS NOT NULL AND trim(l.line) <> ''")
     params = [f"halueval-{name}-", f"halueval_{name}", task or TASK, f"halueval-{name}"]
@@ -57,7 +58,8 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
     wh.execute(
         f"CREATE TEMP TABLE \"{items}\" AS SELECT l._rec, l.line AS _raw, "
         f"CASE WHEN NOT json_valid(l.line) THEN 'bad_json' WHEN json_type(l.line) <> 'OBJECT' "
-        f"THEN 'not_an_object' END AS _pre, "
+        f"THEN 'not_an_object' WHEN len(json_keys(l.line)) <> len(list_distinct(json_keys(l.line))) "
+        f"THEN 'duplicate_json_key' END AS _pre, "
         f"c.id_prefix || CAST(l._rec AS VARCHAR) AS item_id, "
         f"c.dataset AS dataset, "
         f"CASE WHEN {valid} THEN json_extract_string(l.j, '$.user_query') END AS prompt, "

@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import IngestError
-from ..readers import Prepared, empty_rejects, load_json_document
+from ..readers import Prepared, empty_rejects, load_json_document, require_unique_keys
 from ._common import first, raw_json, stage_rows
 
 PRIMARY = "annotations"
@@ -38,6 +38,8 @@ def _values(result: dict) -> tuple[list[str] | None, str | None]:
     """The label values of one result, or (None, result type) when unsupported."""
     rtype = result.get("type")
     value = result.get("value") or {}
+    if not isinstance(value, dict):
+        return None, f"{rtype} (value is not an object)"
     if rtype == "choices" and isinstance(value.get("choices"), list):
         return [str(c) for c in value["choices"]], None
     if rtype == "rating" and "rating" in value:
@@ -73,8 +75,10 @@ def _annotator(a: dict) -> tuple[str | None, str | None]:
 
 def _predicted(task: dict) -> dict[str, str]:
     out: dict[str, str] = {}
-    for pred in task.get("predictions") or []:
-        for r in (pred.get("result") or []) if isinstance(pred, dict) else []:
+    preds = task.get("predictions") or []
+    for pred in preds if isinstance(preds, list) else []:
+        listed = pred.get("result") or [] if isinstance(pred, dict) else []
+        for r in listed if isinstance(listed, list) else []:
             vals, _ = _values(r) if isinstance(r, dict) else (None, None)
             if vals and r.get("from_name") not in out:
                 out[r.get("from_name")] = vals[0]
@@ -83,6 +87,7 @@ def _predicted(task: dict) -> dict[str, str]:
 
 def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> Prepared:
     tasks = document if document is not None else load_json_document(path)
+    require_unique_keys(path, tasks)
     if not isinstance(tasks, list):
         raise IngestError(path, "a Label Studio export is a JSON array of tasks", line=1)
     rows, items = [], []
@@ -100,15 +105,39 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
         rest = {k: v for k, v in data.items() if k not in (*PROMPT_KEYS, *RESPONSE_KEYS, "item_id", "dataset")}
         item = {"item_id": iid, "dataset": data.get("dataset") or "label_studio", "prompt": prompt,
                 "response": response, "source": "label_studio", "meta": rest or None}
-        for a in t.get("annotations") or []:
-            if not isinstance(a, dict):
+        annotations = t.get("annotations") or []
+        if not isinstance(annotations, list):
+            rec += 1
+            rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotations": annotations}),
+                         "_pre": "not_a_list", "_pre_col": "annotations"})
+            continue
+        for a in annotations:
+            if not isinstance(a, dict):  # counted, never dropped
+                rec += 1
+                rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotation": a}),
+                             "_pre": "not_an_object", "_pre_col": "annotations"})
                 continue
-            results = [r for r in (a.get("result") or []) if isinstance(r, dict)]
             rater, display = _annotator(a)
             if rater is not None and display:
                 raters.setdefault(rater, display)
             base = {"item_id": iid, "annotator_id": rater, "annotated_at": a.get("created_at"),
                     "duration_s": a.get("lead_time")}
+            listed = a.get("result") or []
+            if not isinstance(listed, list):
+                rec += 1
+                rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"),
+                                                            "result": listed}), **base, "task": task,
+                             "_pre": "not_a_list", "_pre_col": "result"})
+                continue
+            for r in listed:
+                if not isinstance(r, dict):
+                    rec += 1
+                    rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"),
+                                                                "result": r}), **base, "task": task,
+                                 "_pre": "not_an_object", "_pre_col": "result"})
+            results = [r for r in listed if isinstance(r, dict)]
+            if not results and len(listed):
+                continue  # every result was counted above
             if a.get("was_cancelled") or not results:
                 rec += 1
                 raw = raw_json({"task_id": t.get("id"), "annotation": {k: v for k, v in a.items() if k != "result"}})

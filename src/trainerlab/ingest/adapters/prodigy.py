@@ -23,12 +23,11 @@ Mapping (one record = one line; a line that is not JSON is ``bad_json``):
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import IngestError
-from ..readers import Prepared, empty_rejects, open_text
+from ..readers import Prepared, TooDeep, empty_rejects, first_duplicate_key, loads, open_text
 from ._common import first, stage_rows
 
 PRIMARY = "annotations"
@@ -52,12 +51,19 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
             n += 1
             raw = line.rstrip("\r\n")
             try:
-                ex = json.loads(line)
+                ex = loads(line)
+            except TooDeep:
+                rows.append({"_rec": lineno, "_raw": raw, "_pre": "json_too_deep"})
+                continue
             except ValueError:
                 rows.append({"_rec": lineno, "_raw": raw, "_pre": "bad_json"})
                 continue
             if not isinstance(ex, dict):
                 rows.append({"_rec": lineno, "_raw": raw, "_pre": "not_an_object"})
+                continue
+            if first_duplicate_key(ex) is not None:
+                rows.append({"_rec": lineno, "_raw": raw, "_pre": "duplicate_json_key",
+                             "_pre_col": first_duplicate_key(ex)})
                 continue
             meta_in = ex.get("meta") if isinstance(ex.get("meta"), dict) else {}
             h = ex.get("_input_hash")
