@@ -15,10 +15,11 @@ Notebooks map a column of ids in one call::
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Iterable
 
 import pandas as pd
+
+from .clock import utc_naive as _now
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -173,10 +174,3 @@ def record_export_names(wh, names: dict[str, str], batch_id: str, now) -> int:
     return n
 
 
-def _now(now) -> datetime:
-    if now is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    ts = pd.Timestamp(now)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()

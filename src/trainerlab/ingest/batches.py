@@ -15,11 +15,11 @@ the undone rows). Rater display names (``raters``) are kept.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 
 from ..schema import INGEST_KINDS
+from ..clock import utc_naive as _now
 
 
 def list_batches(wh, include_undone: bool = True) -> pd.DataFrame:
@@ -102,10 +102,3 @@ def undo_batch(wh, batch_id: str, now=None) -> dict:
             "fingerprint_before": before, "fingerprint_after": after}
 
 
-def _now(now) -> datetime:
-    if now is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    ts = pd.Timestamp(now)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()

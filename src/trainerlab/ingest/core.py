@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, check_regular
                       source_name, spec_for, stage_delimited, stage_jsonl, stage_parquet, stage_records)
 from .records import clean_copy
 from .validate import Validator
+from ..clock import utc_naive as _now
 
 # quarantine.raw keeps at most this many characters of a record (a 10 MB field stays out)
 MAX_RAW_CHARS = 10_000
@@ -42,15 +43,6 @@ MAX_RAW_CHARS = 10_000
 def batch_id_for(kind: str, sha256: str, task: str | None = None) -> str:
     bid = f"{kind}-{sha256[:12]}"
     return f"{bid}-{task}" if task else bid
-
-
-def _now(now) -> datetime:
-    if now is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    ts = pd.Timestamp(now)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
 
 
 def _sort_categories(values) -> list[str]:
