@@ -79,6 +79,15 @@ def _iso_ok(text: str) -> str:
             f"OR regexp_full_match({text}, '{ISO_TIMESTAMP}'))")
 
 
+def _naive_fast(text: str) -> str:
+    """SQL TRUE for the common zone-less shapes ``2026-06-01`` and ``2026-06-01T08:00:00``
+    (or a space for T): the cheap test of :func:`_iso_ok` plus the separators' places, so
+    that no zone name (``08:00 UT``) can reach the zone-less cast."""
+    return (f"(strlen({text}) IN (10, 19) AND {text}[1] BETWEEN '0' AND '9' AND NOT contains({text}, '+') "
+            f"AND NOT contains(substr({text}, 11), '-') AND NOT contains({text}, 'Z') "
+            f"AND (strlen({text}) = 10 OR ({text}[11] IN ('T', ' ') AND {text}[14] = ':' AND {text}[17] = ':')))")
+
+
 def _utc(tstz: str) -> str:
     # TIMESTAMPTZ -> naive UTC TIMESTAMP by arithmetic (a time-zone cast runs ICU per value)
     return f"make_timestamp(epoch_us({tstz}))"
@@ -101,7 +110,10 @@ def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool
         if stype.startswith("TIMESTAMP") or stype == "DATE":
             return (f"CASE WHEN NOT isinf({src}) THEN CAST({src} AS TIMESTAMP) END",
                     f"coalesce(isinf({src}), false)")
-        conv = f"CASE WHEN {_iso_ok(as_text)} THEN {_utc(f'TRY_CAST({as_text} AS TIMESTAMPTZ)')} END"
+        # a naive value (no zone: most files) is cast as TIMESTAMP, the same instant as the
+        # TIMESTAMPTZ cast under the ingest's UTC session but without ICU (2 s of 5 M values)
+        conv = (f"CASE WHEN {_naive_fast(as_text)} THEN TRY_CAST({as_text} AS TIMESTAMP) "
+                f"WHEN {_iso_ok(as_text)} THEN {_utc(f'TRY_CAST({as_text} AS TIMESTAMPTZ)')} END")
         return conv, f"({as_text} IS NOT NULL AND {conv} IS NULL)"
     if logical == "date":
         if stype == "DATE":
