@@ -16,15 +16,9 @@ from trainerlab import reportkit as rk
 from trainerlab.reports.html import notebook_to_html
 from trainerlab.reports.index import render_index
 
+from test_reportkit import shown  # noqa: F401 - the same capturing fixture (what a cell would display)
+
 PAYLOAD = 'x <img src=x onerror=alert(1)> "\'><b onmouseover=alert(2)> jane.doe@example.org'
-
-
-@pytest.fixture()
-def shown(monkeypatch):
-    bundles: list[dict] = []
-    monkeypatch.setattr(rk, "_display", lambda bundle, metadata=None: bundles.append(bundle))
-    rk._FIGURE_COUNTER[0] = rk._TABLE_COUNTER[0] = 0
-    return bundles
 
 
 def _no_markup_from_data(html: str) -> None:

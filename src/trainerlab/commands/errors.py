@@ -137,16 +137,21 @@ def _file(argv) -> int:
     return 0
 
 
-def _warehouse(argv) -> int:
-    p = _parser("", "Cluster the warehouse's failing eval items (eval_results.passed = false), read-only; the "
-                    "JSON is FILE's, with \"ids\" = the item ids (nothing is saved: `errors run` saves a run).")
-    p.prog = "trainerlab errors"
+def _add_selection_options(p) -> None:
+    """Which failing eval items the warehouse forms cluster (shared by `errors` and `errors run`)."""
     p.add_argument("--model-version", metavar="V")
     p.add_argument("--suite", metavar="S")
     p.add_argument("--eval-run", metavar="RUN_ID", help="one eval run (eval_results.run_id)")
     p.add_argument("--start", metavar="DATE", help="items seen on or after DATE")
     p.add_argument("--end", metavar="DATE", help="items seen before DATE")
     p.add_argument("--text", default="response", choices=("response", "prompt", "prompt_response", "comment"))
+
+
+def _warehouse(argv) -> int:
+    p = _parser("", "Cluster the warehouse's failing eval items (eval_results.passed = false), read-only; the "
+                    "JSON is FILE's, with \"ids\" = the item ids (nothing is saved: `errors run` saves a run).")
+    p.prog = "trainerlab errors"
+    _add_selection_options(p)
     _add_cluster_options(p)
     add_db(p)
     add_json(p)
@@ -191,12 +196,7 @@ def _cluster_text(r) -> str:
 def _run(argv) -> int:
     p = _parser("run", "Cluster the warehouse's failing eval items (eval_results.passed = false) and save the "
                        "run, carrying analyst names over from earlier runs.")
-    p.add_argument("--model-version", metavar="V")
-    p.add_argument("--suite", metavar="S")
-    p.add_argument("--eval-run", metavar="RUN_ID", help="one eval run (eval_results.run_id)")
-    p.add_argument("--start", metavar="DATE", help="items seen on or after DATE")
-    p.add_argument("--end", metavar="DATE", help="items seen before DATE")
-    p.add_argument("--text", default="response", choices=("response", "prompt", "prompt_response", "comment"))
+    _add_selection_options(p)
     p.add_argument("--by", metavar="WHO", help="who ran it (default: the login name)")
     _add_cluster_options(p)
     add_db(p)
