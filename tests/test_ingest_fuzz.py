@@ -29,13 +29,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+# hypothesis is a declared dependency: a missing install fails here instead of skipping the fuzz test
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from trainerlab.cli import main  # noqa: E402
-from trainerlab.warehouse import Warehouse  # noqa: E402
+from trainerlab.cli import main
+from trainerlab.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "tests" / "fixtures" / "bad"
