@@ -4,7 +4,7 @@ TL        := .venv/bin/trainerlab
 SEED      ?= 7
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: reports test bench setup demo clean lab
+.PHONY: reports test lint bench setup demo clean lab
 
 # The main job: environment, demo warehouse, every report, the index.
 # A report that fails does not stop the index: publish still runs (the index shows the
@@ -19,9 +19,15 @@ reports: setup
 	elif [ $$prc -ne 0 ]; then rc=$$prc; echo "make reports: trainerlab publish failed (exit $$prc)" >&2; fi; \
 	exit $$rc
 
-# The tests (what .ci/run runs).
-test: setup
+# The tests (what .ci/run runs): lint and format check first, then pytest.
+test: lint
 	$(PY) -m pytest -q
+
+# ruff lint and format check (configured in pyproject.toml); `ruff format` fixes the format.
+LINTED := src tests bench tools
+lint: setup
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 
 # Benchmarks against reference packages, side by side; writes bench/RESULTS.md.
 bench: setup

@@ -15,6 +15,7 @@ Rows (each contender timed in its own fresh process, median of the repeats):
 4. The fast bootstrap vs naive recomputation: 1,000 resamples each recomputed with
    ``krippendorff.alpha`` (timed on a few replicates and scaled to 1,000).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -22,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from harness import isolated_repeats
 
 N_ITEMS = 1_000_000
@@ -98,8 +98,12 @@ def ours_table(db: str) -> dict:
     table = A.agreement_table(df, n_boot=1000, seed=0)
     seconds = time.perf_counter() - t
     est = dict(zip(table["coefficient"], table["estimate"].astype(float)))
-    return {"seconds": seconds, "load_seconds": loaded, "estimates": est,
-            "conger_method": table.set_index("coefficient").loc["conger_kappa", "method"]}
+    return {
+        "seconds": seconds,
+        "load_seconds": loaded,
+        "estimates": est,
+        "conger_method": table.set_index("coefficient").loc["conger_kappa", "method"],
+    }
 
 
 def _four_rating_counts(unit, rater, label):
@@ -139,8 +143,9 @@ def naive_bootstrap(npz: str, n_items: int, replicates: int) -> dict:
     rng = np.random.default_rng(0)
     t = time.perf_counter()
     for _ in range(replicates):
-        krippendorff.alpha(reliability_data=mat[:, rng.integers(0, n_items, size=n_items)],
-                           level_of_measurement="nominal")
+        krippendorff.alpha(
+            reliability_data=mat[:, rng.integers(0, n_items, size=n_items)], level_of_measurement="nominal"
+        )
     per = (time.perf_counter() - t) / replicates
     return {"seconds": per * 1000, "per_replicate": per}
 
@@ -151,12 +156,14 @@ def _warehouse(path: Path, data: dict) -> None:
     from trainerlab.warehouse import Warehouse
 
     labels = np.array([f"c{k}" for k in range(Q)], dtype=object)
-    frame = pd.DataFrame({
-        "item_id": pd.Series(data["unit"]).map("b{:07d}".format),
-        "annotator_id": pd.Series(data["rater"]).map("r{:02d}".format),
-        "task": "bench",
-        "label": np.where(data["label"] >= 0, labels[np.maximum(data["label"], 0)], None),
-    })
+    frame = pd.DataFrame(
+        {
+            "item_id": pd.Series(data["unit"]).map("b{:07d}".format),
+            "annotator_id": pd.Series(data["rater"]).map("r{:02d}".format),
+            "task": "bench",
+            "label": np.where(data["label"] >= 0, labels[np.maximum(data["label"], 0)], None),
+        }
+    )
     with Warehouse(path) as wh:
         wh.insert_frame("annotations", frame)
 
@@ -177,50 +184,77 @@ def run(quick: bool) -> list[dict]:
 
         ours = isolated_repeats("bench_agreement:ours_alpha", repeats, npz=npz)
         ref = isolated_repeats("bench_agreement:ref_alpha", repeats, npz=npz, n_items=n_items)
-        rows.append({
-            "name": "Krippendorff's alpha + 1,000-replicate bootstrap CI",
-            "ours_s": ours["seconds"], "reference": "krippendorff.alpha (one call, point estimate)",
-            "reference_s": ref["seconds"], "ratio": ref["seconds"] / ours["seconds"], "target": 1 / 3,
-            "peak_mb": ours["peak_mb"],
-            "notes": f"{size}; ours from the long frame of integer codes (encoding included), the package from "
-                     f"the ready rater x item matrix; alpha ours {ours['estimate']:.6f} vs package "
-                     f"{ref['estimate']:.6f}; CI [{ours['ci'][0]:.4f}, {ours['ci'][1]:.4f}]; package peak "
-                     f"{ref['peak_mb']:.0f} MB; {repeats} repeats",
-        })
+        rows.append(
+            {
+                "name": "Krippendorff's alpha + 1,000-replicate bootstrap CI",
+                "ours_s": ours["seconds"],
+                "reference": "krippendorff.alpha (one call, point estimate)",
+                "reference_s": ref["seconds"],
+                "ratio": ref["seconds"] / ours["seconds"],
+                "target": 1 / 3,
+                "peak_mb": ours["peak_mb"],
+                "notes": f"{size}; ours from the long frame of integer codes (encoding included), the package from "
+                f"the ready rater x item matrix; alpha ours {ours['estimate']:.6f} vs package "
+                f"{ref['estimate']:.6f}; CI [{ours['ci'][0]:.4f}, {ours['ci'][1]:.4f}]; package peak "
+                f"{ref['peak_mb']:.0f} MB; {repeats} repeats",
+            }
+        )
 
         table = isolated_repeats("bench_agreement:ours_table", repeats, db=str(db))
         est = table["estimates"]
         grouped = "random groups" in table["conger_method"]
-        rows.append({
-            "name": "all 8 coefficients, 1,000-replicate CIs each, from the warehouse",
-            "ours_s": table["seconds"], "reference": "the issue's 30 s budget (2 cores)", "reference_s": 30.0,
-            "ratio": 30.0 / table["seconds"], "target": 1.0, "peak_mb": table["peak_mb"],
-            "notes": f"{size}; SQL read {table['load_seconds']:.1f} s included; budget 4,096 MB peak; "
-                     f"estimates " + ", ".join(f"{k} {v:.4f}" for k, v in est.items() if np.isfinite(v))
-                     + ("; Conger's bootstrap over 10,000 random groups of items (almost every item has its own "
-                        "rater pattern)" if grouped else "") + f"; {repeats} repeats",
-        })
+        rows.append(
+            {
+                "name": "all 8 coefficients, 1,000-replicate CIs each, from the warehouse",
+                "ours_s": table["seconds"],
+                "reference": "the issue's 30 s budget (2 cores)",
+                "reference_s": 30.0,
+                "ratio": 30.0 / table["seconds"],
+                "target": 1.0,
+                "peak_mb": table["peak_mb"],
+                "notes": f"{size}; SQL read {table['load_seconds']:.1f} s included; budget 4,096 MB peak; "
+                f"estimates "
+                + ", ".join(f"{k} {v:.4f}" for k, v in est.items() if np.isfinite(v))
+                + (
+                    "; Conger's bootstrap over 10,000 random groups of items (almost every item has its own "
+                    "rater pattern)"
+                    if grouped
+                    else ""
+                )
+                + f"; {repeats} repeats",
+            }
+        )
 
         ours_f = isolated_repeats("bench_agreement:ours_fleiss4", repeats, npz=npz)
         ref_f = isolated_repeats("bench_agreement:ref_fleiss4", repeats, npz=npz)
-        rows.append({
-            "name": "Fleiss' kappa + 1,000-replicate CI (items with 4 ratings)",
-            "ours_s": ours_f["seconds"], "reference": "statsmodels fleiss_kappa (point estimate)",
-            "reference_s": ref_f["seconds"], "ratio": ref_f["seconds"] / ours_f["seconds"], "target": None,
-            "peak_mb": ours_f["peak_mb"],
-            "notes": f"statsmodels needs the same number of raters per item: the items with exactly 4 ratings; "
-                     f"ours {ours_f['estimate']:.6f} vs statsmodels {ref_f['estimate']:.6f}; statsmodels gets the "
-                     f"ready count table; {repeats} repeats",
-        })
+        rows.append(
+            {
+                "name": "Fleiss' kappa + 1,000-replicate CI (items with 4 ratings)",
+                "ours_s": ours_f["seconds"],
+                "reference": "statsmodels fleiss_kappa (point estimate)",
+                "reference_s": ref_f["seconds"],
+                "ratio": ref_f["seconds"] / ours_f["seconds"],
+                "target": None,
+                "peak_mb": ours_f["peak_mb"],
+                "notes": f"statsmodels needs the same number of raters per item: the items with exactly 4 ratings; "
+                f"ours {ours_f['estimate']:.6f} vs statsmodels {ref_f['estimate']:.6f}; statsmodels gets the "
+                f"ready count table; {repeats} repeats",
+            }
+        )
 
         k = 2 if quick else 3
         naive = isolated_repeats("bench_agreement:naive_bootstrap", 1, npz=npz, n_items=n_items, replicates=k)
-        rows.append({
-            "name": "alpha bootstrap, 1,000 replicates: pattern weights vs naive recomputation",
-            "ours_s": ours["seconds"], "reference": "naive: krippendorff.alpha on each resample",
-            "reference_s": naive["seconds"], "ratio": naive["seconds"] / ours["seconds"], "target": None,
-            "peak_mb": ours["peak_mb"],
-            "notes": f"naive time = {k} resamples timed ({naive['per_replicate']:.2f} s each) x 1,000; ours as in "
-                     f"row 1 (point estimate, CI, jackknife and Gwet SE included)",
-        })
+        rows.append(
+            {
+                "name": "alpha bootstrap, 1,000 replicates: pattern weights vs naive recomputation",
+                "ours_s": ours["seconds"],
+                "reference": "naive: krippendorff.alpha on each resample",
+                "reference_s": naive["seconds"],
+                "ratio": naive["seconds"] / ours["seconds"],
+                "target": None,
+                "peak_mb": ours["peak_mb"],
+                "notes": f"naive time = {k} resamples timed ({naive['per_replicate']:.2f} s each) x 1,000; ours as in "
+                f"row 1 (point estimate, CI, jackknife and Gwet SE included)",
+            }
+        )
     return rows

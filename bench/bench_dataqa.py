@@ -23,6 +23,7 @@ Rows:
    from a sparse text-by-shingle matrix product (scipy); notes give our recall and
    precision of the pairs against that exact answer.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -39,8 +40,16 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(BENCH_DIR))
 
 BUDGET_S = 120.0
-PII_VALUES = ["jane.doe@example.com", "j.smith+news@mail.example.org", "+44 20 7946 0958", "(415) 555-0132",
-              "+49 30 12345678", "4111 1111 1111 1111", "5555 5555 5555 4444", "378282246310005"]
+PII_VALUES = [
+    "jane.doe@example.com",
+    "j.smith+news@mail.example.org",
+    "+44 20 7946 0958",
+    "(415) 555-0132",
+    "+49 30 12345678",
+    "4111 1111 1111 1111",
+    "5555 5555 5555 4444",
+    "378282246310005",
+]
 
 
 def _real_lines() -> list[str]:
@@ -93,8 +102,11 @@ def make_texts(n: int, seed: int = 7) -> tuple[list[str], dict]:
     position = np.empty_like(order)
     position[order] = np.arange(len(order))
     texts = [texts[i] for i in order]
-    truth = {"near_pairs": [(int(position[a]), int(position[b])) for a, b in near_pairs],
-             "pii_rows": sorted(int(position[i]) for i in pii_rows), "exact_planted": n_exact}
+    truth = {
+        "near_pairs": [(int(position[a]), int(position[b])) for a, b in near_pairs],
+        "pii_rows": sorted(int(position[i]) for i in pii_rows),
+        "exact_planted": n_exact,
+    }
     return texts, truth
 
 
@@ -123,8 +135,14 @@ class TotalMemorySampler:
     def _rollup(pid: int) -> dict | None:
         try:
             with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
-                return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in fh if ":" in line and
-                                                          line.split(":", 1)[1].strip().endswith("kB"))}
+                return {
+                    k: int(v.split()[0])
+                    for k, v in (
+                        line.split(":", 1)
+                        for line in fh
+                        if ":" in line and line.split(":", 1)[1].strip().endswith("kB")
+                    )
+                }
         except (OSError, ValueError):
             return None
 
@@ -142,7 +160,7 @@ class TotalMemorySampler:
                     fields = fh.read().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
-            if int(fields[1]) == self.pid:          # field 4 of stat, ppid
+            if int(fields[1]) == self.pid:  # field 4 of stat, ppid
                 kids.append(int(entry))
         return kids
 
@@ -167,7 +185,7 @@ class TotalMemorySampler:
         while not self._stop.wait(self.interval):
             self.sample()
 
-    def __enter__(self) -> "TotalMemorySampler":
+    def __enter__(self) -> TotalMemorySampler:
         if self.available:
             self.sample()
             self._thread.start()
@@ -192,11 +210,10 @@ def _cpu_s() -> tuple[float, float]:
 
 def qa_once(n: int) -> dict:
     """Time PII scan + exact + near duplicates on n texts (data built before the clock starts)."""
-    import numpy as np
 
     import scipy.sparse.csgraph  # noqa: F401  (imported before the clock, like any warm library)
-
     from harness import rss_mb
+
     from trainerlab import dataqa
 
     texts, truth = make_texts(n)
@@ -216,14 +233,18 @@ def qa_once(n: int) -> dict:
     dedup_cpu = (c2[0] - c1[0]) + (c2[1] - c1[1])
     # planted recall (outside the clock)
     rows = report.rows
-    exact_g, near_g = rows["exact_group"].to_numpy(), rows["near_group"].to_numpy()
+    _exact_g, near_g = rows["exact_group"].to_numpy(), rows["near_group"].to_numpy()
+
     # recall among planted pairs whose word 3-gram sets really reach the threshold (exact Jaccard)
     def grams(t):
         w = dataqa.tokenize(t)
-        return {tuple(w[i:i + 3]) for i in range(len(w) - 2)} if len(w) >= 3 else {tuple(w)}
+        return {tuple(w[i : i + 3]) for i in range(len(w) - 2)} if len(w) >= 3 else {tuple(w)}
 
-    above = [(a, b) for a, b in truth["near_pairs"]
-             if len(grams(texts[a]) & grams(texts[b])) / len(grams(texts[a]) | grams(texts[b])) >= 0.7]
+    above = [
+        (a, b)
+        for a, b in truth["near_pairs"]
+        if len(grams(texts[a]) & grams(texts[b])) / len(grams(texts[a]) | grams(texts[b])) >= 0.7
+    ]
     found_near = sum(near_g[a] == near_g[b] for a, b in above)
     pii_rows = set(findings["row"].tolist())
     found_pii = sum(r in pii_rows for r in truth["pii_rows"])
@@ -231,19 +252,33 @@ def qa_once(n: int) -> dict:
         load = list(os.getloadavg())
     except OSError:  # pragma: no cover
         load = None
-    return {"seconds": t2 - t0, "pii_s": t1 - t0, "dedup_s": t2 - t1, "baseline_mb": baseline,
-            "pii_cpu_s": pii_cpu, "dedup_cpu_s": dedup_cpu, "dedicated_estimate_s": pii_cpu / 2 + dedup_cpu,
-            "load_after": load,
-            "workers_peak_mb": _peak_children_mb(), "n": len(texts),
-            "total_pss_peak_mb": memory.peak_mb if memory.available else None,
-            "parent_pss_peak_mb": memory.peak_parent_mb if memory.available else None,
-            "total_conservative_peak_mb": memory.peak_conservative_mb if memory.available else None,
-            "pss_samples": memory.samples, "pss_interval_s": memory.interval, "workers_seen": memory.max_children,
-            "exact_duplicates": int(report.summary["exact_duplicates"]),
-            "near_duplicates": int(report.summary["near_duplicates"]), "exact_planted": truth["exact_planted"],
-            "near_recall": found_near / max(1, len(above)), "near_planted_above": len(above),
-            "near_planted": len(truth["near_pairs"]), "pii_recall": found_pii / len(truth["pii_rows"]),
-            "records_with_pii": len(pii_rows), "candidates": int(report.summary["candidate_pairs"])}
+    return {
+        "seconds": t2 - t0,
+        "pii_s": t1 - t0,
+        "dedup_s": t2 - t1,
+        "baseline_mb": baseline,
+        "pii_cpu_s": pii_cpu,
+        "dedup_cpu_s": dedup_cpu,
+        "dedicated_estimate_s": pii_cpu / 2 + dedup_cpu,
+        "load_after": load,
+        "workers_peak_mb": _peak_children_mb(),
+        "n": len(texts),
+        "total_pss_peak_mb": memory.peak_mb if memory.available else None,
+        "parent_pss_peak_mb": memory.peak_parent_mb if memory.available else None,
+        "total_conservative_peak_mb": memory.peak_conservative_mb if memory.available else None,
+        "pss_samples": memory.samples,
+        "pss_interval_s": memory.interval,
+        "workers_seen": memory.max_children,
+        "exact_duplicates": int(report.summary["exact_duplicates"]),
+        "near_duplicates": int(report.summary["near_duplicates"]),
+        "exact_planted": truth["exact_planted"],
+        "near_recall": found_near / max(1, len(above)),
+        "near_planted_above": len(above),
+        "near_planted": len(truth["near_pairs"]),
+        "pii_recall": found_pii / len(truth["pii_rows"]),
+        "records_with_pii": len(pii_rows),
+        "candidates": int(report.summary["candidate_pairs"]),
+    }
 
 
 def lsh_once(n: int) -> dict:
@@ -259,9 +294,15 @@ def lsh_once(n: int) -> dict:
     t2 = time.perf_counter()
     ours = set(zip(lsh.pairs_["a"].tolist(), lsh.pairs_["b"].tolist()))
     exact = set(zip(ref["a"].tolist(), ref["b"].tolist()))
-    return {"seconds": t1 - t0, "reference_seconds": t2 - t1, "n": len(distinct), "pairs_exact": len(exact),
-            "pairs_ours": len(ours), "recall": len(ours & exact) / max(1, len(exact)),
-            "precision": len(ours & exact) / max(1, len(ours))}
+    return {
+        "seconds": t1 - t0,
+        "reference_seconds": t2 - t1,
+        "n": len(distinct),
+        "pairs_exact": len(exact),
+        "pairs_ours": len(ours),
+        "recall": len(ours & exact) / max(1, len(exact)),
+        "precision": len(ours & exact) / max(1, len(ours)),
+    }
 
 
 def run(quick: bool) -> list[dict]:
@@ -273,51 +314,74 @@ def run(quick: bool) -> list[dict]:
     # Honest total: the sampled peak of their summed PSS. Strict upper bound (shared pages counted
     # once per process): the parent's high-water mark plus 2 x the largest worker's high-water mark.
     upper_mb = qa["peak_mb"] + 2 * qa["workers_peak_mb"]
-    total_mb = (max(qa["total_pss_peak_mb"], qa["total_conservative_peak_mb"])
-                if qa["total_pss_peak_mb"] is not None else None)
-    memory_note = (f"memory: peak total of parent + workers {total_mb:,.0f} MB, the larger of summed PSS "
-                   f"{qa['total_pss_peak_mb']:,.0f} MB and summed anonymous PSS + the largest file-backed resident "
-                   f"set {qa['total_conservative_peak_mb']:,.0f} MB (sampled every "
-                   f"{qa['pss_interval_s']} s, {qa['pss_samples']} samples, up to {qa['workers_seen']} workers seen; "
-                   f"budget 4,096 MB: {'met' if total_mb <= 4096 else 'NOT met'}); strict upper bound parent "
-                   f"high-water mark {qa['peak_mb']:,.0f} + 2 x worker high-water mark {qa['workers_peak_mb']:,.0f} = "
-                   f"{upper_mb:,.0f} MB (counts copy-on-write pages shared with the parent up to three times)"
-                   if total_mb is not None else
-                   f"memory: /proc/<pid>/smaps_rollup not readable, so only the strict upper bound: parent "
-                   f"{qa['peak_mb']:,.0f} + 2 x worker {qa['workers_peak_mb']:,.0f} = {upper_mb:,.0f} MB")
+    total_mb = (
+        max(qa["total_pss_peak_mb"], qa["total_conservative_peak_mb"]) if qa["total_pss_peak_mb"] is not None else None
+    )
+    memory_note = (
+        f"memory: peak total of parent + workers {total_mb:,.0f} MB, the larger of summed PSS "
+        f"{qa['total_pss_peak_mb']:,.0f} MB and summed anonymous PSS + the largest file-backed resident "
+        f"set {qa['total_conservative_peak_mb']:,.0f} MB (sampled every "
+        f"{qa['pss_interval_s']} s, {qa['pss_samples']} samples, up to {qa['workers_seen']} workers seen; "
+        f"budget 4,096 MB: {'met' if total_mb <= 4096 else 'NOT met'}); strict upper bound parent "
+        f"high-water mark {qa['peak_mb']:,.0f} + 2 x worker high-water mark {qa['workers_peak_mb']:,.0f} = "
+        f"{upper_mb:,.0f} MB (counts copy-on-write pages shared with the parent up to three times)"
+        if total_mb is not None
+        else f"memory: /proc/<pid>/smaps_rollup not readable, so only the strict upper bound: parent "
+        f"{qa['peak_mb']:,.0f} + 2 x worker {qa['workers_peak_mb']:,.0f} = {upper_mb:,.0f} MB"
+    )
     peak_all = total_mb if total_mb is not None else upper_mb
-    rows = [{
-        "name": f"PII scan + exact + near duplicates, {qa['n']:,} texts",
-        "ours_s": round(qa["seconds"], 2), "reference": "issue budget: 120 s, 4 GB, 2 cores",
-        "reference_s": BUDGET_S, "ratio": round(BUDGET_S / qa["seconds"], 3), "target": 1.0,
-        "peak_mb": round(peak_all, 1),
-        "notes": (f"wall time (load average after the run {[round(x, 2) for x in qa['load_after']]}); CPU time: "
-                  f"PII {qa['pii_cpu_s']:.1f} s over 2 workers + dedup {qa['dedup_cpu_s']:.1f} s, i.e. about "
-                  f"{qa['dedicated_estimate_s']:.0f} s wall on 2 dedicated cores; "
-                  f"PII scan {qa['pii_s']:.1f} s wall (2 processes; worker peak {qa['workers_peak_mb']:.0f} MB), "
-                  f"exact+near dedup {qa['dedup_s']:.1f} s (MinHash 128 perms, word 3-grams, Jaccard >= 0.7, "
-                  f"{qa['candidates']:,} LSH candidates verified exactly); found {qa['exact_duplicates']:,} exact "
-                  f"({qa['exact_planted']:,} planted) and {qa['near_duplicates']:,} near duplicates; recall of the "
-                  f"{qa['near_planted_above']:,} planted one-word edits whose exact Jaccard is >= 0.7 (of "
-                  f"{qa['near_planted']:,} planted) {qa['near_recall']:.3f}, of planted PII rows {qa['pii_recall']:.3f}; "
-                  f"one run; data built from real AlpacaEval/HaluEval lines before the clock starts; {memory_note}"),
-        "near_recall": qa["near_recall"], "pii_recall": qa["pii_recall"],
-        "total_peak_mb": total_mb, "total_pss_peak_mb": qa["total_pss_peak_mb"],
-        "total_conservative_peak_mb": qa["total_conservative_peak_mb"], "memory_upper_bound_mb": upper_mb, "parent_peak_mb": qa["peak_mb"],
-        "workers_peak_mb": qa["workers_peak_mb"], "memory_budget_mb": 4096,
-        "cpu_estimate_s": qa["dedicated_estimate_s"],
-    }]
+    rows = [
+        {
+            "name": f"PII scan + exact + near duplicates, {qa['n']:,} texts",
+            "ours_s": round(qa["seconds"], 2),
+            "reference": "issue budget: 120 s, 4 GB, 2 cores",
+            "reference_s": BUDGET_S,
+            "ratio": round(BUDGET_S / qa["seconds"], 3),
+            "target": 1.0,
+            "peak_mb": round(peak_all, 1),
+            "notes": (
+                f"wall time (load average after the run {[round(x, 2) for x in qa['load_after']]}); CPU time: "
+                f"PII {qa['pii_cpu_s']:.1f} s over 2 workers + dedup {qa['dedup_cpu_s']:.1f} s, i.e. about "
+                f"{qa['dedicated_estimate_s']:.0f} s wall on 2 dedicated cores; "
+                f"PII scan {qa['pii_s']:.1f} s wall (2 processes; worker peak {qa['workers_peak_mb']:.0f} MB), "
+                f"exact+near dedup {qa['dedup_s']:.1f} s (MinHash 128 perms, word 3-grams, Jaccard >= 0.7, "
+                f"{qa['candidates']:,} LSH candidates verified exactly); found {qa['exact_duplicates']:,} exact "
+                f"({qa['exact_planted']:,} planted) and {qa['near_duplicates']:,} near duplicates; recall of the "
+                f"{qa['near_planted_above']:,} planted one-word edits whose exact Jaccard is >= 0.7 (of "
+                f"{qa['near_planted']:,} planted) {qa['near_recall']:.3f}, of planted PII rows {qa['pii_recall']:.3f}; "
+                f"one run; data built from real AlpacaEval/HaluEval lines before the clock starts; {memory_note}"
+            ),
+            "near_recall": qa["near_recall"],
+            "pii_recall": qa["pii_recall"],
+            "total_peak_mb": total_mb,
+            "total_pss_peak_mb": qa["total_pss_peak_mb"],
+            "total_conservative_peak_mb": qa["total_conservative_peak_mb"],
+            "memory_upper_bound_mb": upper_mb,
+            "parent_peak_mb": qa["peak_mb"],
+            "workers_peak_mb": qa["workers_peak_mb"],
+            "memory_budget_mb": 4096,
+            "cpu_estimate_s": qa["dedicated_estimate_s"],
+        }
+    ]
     m = 5_000 if quick else 20_000
     lsh = isolated("bench_dataqa:lsh_once", n=m)
-    rows.append({
-        "name": f"near duplicates (Jaccard >= 0.7), {lsh['n']:,} distinct texts",
-        "ours_s": round(lsh["seconds"], 3), "reference": "exact all-pairs Jaccard (scipy sparse X @ X.T)",
-        "reference_s": round(lsh["reference_seconds"], 3), "ratio": round(lsh["reference_seconds"] / lsh["seconds"], 3),
-        "target": None, "peak_mb": round(lsh["peak_mb"], 1),
-        "notes": (f"pairs: exact {lsh['pairs_exact']:,}, ours {lsh['pairs_ours']:,}; recall {lsh['recall']:.3f}, "
-                  f"precision {lsh['precision']:.3f} against the exact answer; one run each"),
-        "recall": lsh["recall"], "precision": lsh["precision"],
-    })
+    rows.append(
+        {
+            "name": f"near duplicates (Jaccard >= 0.7), {lsh['n']:,} distinct texts",
+            "ours_s": round(lsh["seconds"], 3),
+            "reference": "exact all-pairs Jaccard (scipy sparse X @ X.T)",
+            "reference_s": round(lsh["reference_seconds"], 3),
+            "ratio": round(lsh["reference_seconds"] / lsh["seconds"], 3),
+            "target": None,
+            "peak_mb": round(lsh["peak_mb"], 1),
+            "notes": (
+                f"pairs: exact {lsh['pairs_exact']:,}, ours {lsh['pairs_ours']:,}; recall {lsh['recall']:.3f}, "
+                f"precision {lsh['precision']:.3f} against the exact answer; one run each"
+            ),
+            "recall": lsh["recall"],
+            "precision": lsh["precision"],
+        }
+    )
     return rows
 
 

@@ -23,6 +23,7 @@ process, median of the repeats):
    (rater, task, week), in the warehouse's SQL vs the same computation in pandas
    (groupby + merge), same input already in memory (ratio = pandas / ours).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -30,7 +31,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from harness import isolated_repeats
 
 N_RATERS = 200
@@ -50,9 +50,18 @@ def make_file(path: Path, rows: int) -> dict:
     frames = []
     for i, task in enumerate(TASKS):
         sim = drift.simulate_ratings(
-            n_periods=N_WEEKS, n_raters=N_RATERS, items_per_period=items_per_week, raters_per_item=3,
-            categories=("a", "b", "c") if i != 2 else ("yes", "no"), class_probs=None, accuracy=0.85,
-            drift={"r017": (30, 0.6)}, careless=["r200"], gold_share=0.1, seed=SEED + i)
+            n_periods=N_WEEKS,
+            n_raters=N_RATERS,
+            items_per_period=items_per_week,
+            raters_per_item=3,
+            categories=("a", "b", "c") if i != 2 else ("yes", "no"),
+            class_probs=None,
+            accuracy=0.85,
+            drift={"r017": (30, 0.6)},
+            careless=["r200"],
+            gold_share=0.1,
+            seed=SEED + i,
+        )
         sim = sim.drop(columns=["truth", "guideline"]).assign(task=task)
         frames.append(sim)
     frame = pd.concat(frames, ignore_index=True)
@@ -72,19 +81,27 @@ def make_warehouse(parquet: Path, db: Path) -> dict:
             "INSERT INTO annotations (item_id, annotator_id, task, label, annotated_at, vendor, guideline_version) "
             "SELECT item, rater, task, label, annotated_at, "
             "CASE WHEN CAST(substr(rater, 2) AS INTEGER) % 2 = 0 THEN 'vendor_b' ELSE 'vendor_a' END, "
-            f"CASE WHEN period <= 26 THEN 'v1' ELSE 'v2' END FROM {src}", [str(parquet)])
+            f"CASE WHEN period <= 26 THEN 'v1' ELSE 'v2' END FROM {src}",
+            [str(parquet)],
+        )
         wh.execute(
             "INSERT INTO items (item_id, dataset, prompt, intent, language) "
             "SELECT item, 'bench', 'please help with my ' || intent || ' request number ' || CAST(h % 997 AS VARCHAR) "
             "|| CASE WHEN h % 3 = 0 THEN ' as soon as possible' ELSE '' END, intent, "
             "CASE WHEN h % 10 < 7 THEN 'en' WHEN h % 10 < 9 THEN 'de' ELSE 'ja' END "
             "FROM (SELECT item, h, 'intent_' || CAST(h % 20 AS VARCHAR) AS intent FROM "
-            f"(SELECT DISTINCT item, hash(item) AS h FROM {src}) AS d) AS x", [str(parquet)])
+            f"(SELECT DISTINCT item, hash(item) AS h FROM {src}) AS d) AS x",
+            [str(parquet)],
+        )
         wh.execute(
             "INSERT INTO gold (item_id, task, gold_label, gold_set_version) "
-            f"SELECT DISTINCT item, task, gold, 'gold-v1' FROM {src} WHERE gold IS NOT NULL", [str(parquet)])
-        return {"annotations": int(wh.scalar("SELECT count(*) FROM annotations")),
-                "items": int(wh.scalar("SELECT count(*) FROM items"))}
+            f"SELECT DISTINCT item, task, gold, 'gold-v1' FROM {src} WHERE gold IS NOT NULL",
+            [str(parquet)],
+        )
+        return {
+            "annotations": int(wh.scalar("SELECT count(*) FROM annotations")),
+            "items": int(wh.scalar("SELECT count(*) FROM items")),
+        }
 
 
 # -- timed operations (each runs in a fresh process via harness.isolated) ----------------------
@@ -92,13 +109,18 @@ def ours_scan(path: str) -> dict:
     from trainerlab import drift
 
     t, cpu = time.perf_counter(), time.process_time()
-    scan = drift.scan_file(path, time="period", entity="rater", label="label", gold="gold", item="item",
-                           task="task", reference_end=13)
+    scan = drift.scan_file(
+        path, time="period", entity="rater", label="label", gold="gold", item="item", task="task", reference_end=13
+    )
     seconds = time.perf_counter() - t
     cpu = time.process_time() - cpu
     a = scan.alerts
-    return {"seconds": seconds, "cpu_seconds": cpu, "n_rows": scan.n_rows,
-            "alerts": sorted(f"{r.signal}:{r.entity}" + (f":{r.task}" if r.task else "") for r in a.itertuples())}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "n_rows": scan.n_rows,
+        "alerts": sorted(f"{r.signal}:{r.entity}" + (f":{r.task}" if r.task else "") for r in a.itertuples()),
+    }
 
 
 def ours_warehouse_scan(db: str) -> dict:
@@ -118,9 +140,16 @@ def ours_warehouse_scan(db: str) -> dict:
         inp, _ = drift.input_drift(wh, scan.periods, scan.config)
         t_input = time.perf_counter() - t
     a = scan.alerts
-    return {"seconds": seconds, "cpu_seconds": cpu, "n_rows": scan.n_rows, "guideline_s": t_guideline,
-            "input_s": t_input, "guideline_reason": g["reason"], "input_features": inp["feature"].tolist(),
-            "alerts": sorted(f"{r.signal}:{r.entity}" + (f":{r.task}" if r.task else "") for r in a.itertuples())}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "n_rows": scan.n_rows,
+        "guideline_s": t_guideline,
+        "input_s": t_input,
+        "guideline_reason": g["reason"],
+        "input_features": inp["feature"].tolist(),
+        "alerts": sorted(f"{r.signal}:{r.entity}" + (f":{r.task}" if r.task else "") for r in a.itertuples()),
+    }
 
 
 def _frame(path: str):
@@ -144,7 +173,6 @@ def ours_consensus(path: str) -> dict:
 
 def ref_consensus(path: str) -> dict:
     """The same leave-one-out plurality agreement in pandas."""
-    import pandas as pd
 
     df = _frame(path)
     df["period"] = df["period"] - 1  # the scan's 0-based periods
@@ -156,8 +184,14 @@ def ref_consensus(path: str) -> dict:
     j["top"] = j.groupby("rid")["m"].transform("max")
     j["tied"] = ((j["m"] == j["top"]) & (j["m"] > 0)).astype(int)
     j["own_top"] = ((j["label_o"] == j["label"]) & (j["m"] == j["top"]) & (j["m"] > 0)).astype(int)
-    r = j.groupby("rid").agg(rater=("rater", "first"), task=("task", "first"), period=("period", "first"),
-                             top=("top", "max"), n_tied=("tied", "sum"), own_top=("own_top", "max"))
+    r = j.groupby("rid").agg(
+        rater=("rater", "first"),
+        task=("task", "first"),
+        period=("period", "first"),
+        top=("top", "max"),
+        n_tied=("tied", "sum"),
+        own_top=("own_top", "max"),
+    )
     r = r[r["top"] > 0]
     r["credit"] = r["own_top"] / r["n_tied"]
     out = r.groupby(["rater", "task", "period"]).agg(n=("credit", "size"), k=("credit", "sum"))
@@ -172,43 +206,62 @@ def run(quick: bool) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench_drift_") as tmp:
         path = Path(tmp) / "annotations.parquet"
         info = make_file(path, rows_wanted)
-        size = (f"{info['rows']:,} rows, {info['items']:,} items x 3 raters, {N_RATERS} raters, {N_WEEKS} weeks, "
-                f"{len(TASKS)} tasks, 10% gold")
+        size = (
+            f"{info['rows']:,} rows, {info['items']:,} items x 3 raters, {N_RATERS} raters, {N_WEEKS} weeks, "
+            f"{len(TASKS)} tasks, 10% gold"
+        )
         ours = isolated_repeats("bench_drift:ours_scan", repeats, path=str(path))
         found = [a for a in ours["alerts"] if a.split(":")[1] in ("r017", "r200")]
         others = [a for a in ours["alerts"] if a.split(":")[1] not in ("r017", "r200") and a.split(":")[1] not in TASKS]
-        out.append({
-            "name": "full drift scan of a Parquet file (SQL reductions in DuckDB, statistics in numpy)",
-            "ours_s": ours["seconds"], "reference": "the issue's 30 s budget (2 cores)", "reference_s": 30.0,
-            "ratio": 30.0 / ours["seconds"], "target": 1.0, "peak_mb": ours["peak_mb"],
-            "notes": f"{size}; process CPU {ours['cpu_seconds']:.1f} s (all threads); budget 4,096 MB peak; "
-                     f"planted drift r017 (week 30) and careless r200 found: "
-                     f"{', '.join(found) or 'none'}; other rater alerts: {len(others)}; {repeats} repeats",
-            "alerts": ours["alerts"],
-        })
+        out.append(
+            {
+                "name": "full drift scan of a Parquet file (SQL reductions in DuckDB, statistics in numpy)",
+                "ours_s": ours["seconds"],
+                "reference": "the issue's 30 s budget (2 cores)",
+                "reference_s": 30.0,
+                "ratio": 30.0 / ours["seconds"],
+                "target": 1.0,
+                "peak_mb": ours["peak_mb"],
+                "notes": f"{size}; process CPU {ours['cpu_seconds']:.1f} s (all threads); budget 4,096 MB peak; "
+                f"planted drift r017 (week 30) and careless r200 found: "
+                f"{', '.join(found) or 'none'}; other rater alerts: {len(others)}; {repeats} repeats",
+                "alerts": ours["alerts"],
+            }
+        )
         db = Path(tmp) / "warehouse.duckdb"
         winfo = make_warehouse(path, db)
         wsc = isolated_repeats("bench_drift:ours_warehouse_scan", repeats, db=str(db))
-        out.append({
-            "name": "full drift scan of the warehouse (row 1 plus guideline impact and input drift)",
-            "ours_s": wsc["seconds"], "reference": "the issue's 30 s budget (2 cores)", "reference_s": 30.0,
-            "ratio": 30.0 / wsc["seconds"], "target": 1.0, "peak_mb": wsc["peak_mb"],
-            "notes": f"{winfo['annotations']:,} annotations, {winfo['items']:,} items (synthetic intents, languages, "
-                     f"prompts), guideline v1 -> v2 at week 27; process CPU {wsc['cpu_seconds']:.1f} s; the stages a "
-                     f"file scan skips, rerun alone: guideline impact {wsc['guideline_s']:.1f} s"
-                     f"{' (' + wsc['guideline_reason'] + ')' if wsc['guideline_reason'] else ''}, input drift "
-                     f"{wsc['input_s']:.1f} s ({', '.join(wsc['input_features'])}); {repeats} repeats",
-            "alerts": wsc["alerts"],
-        })
+        out.append(
+            {
+                "name": "full drift scan of the warehouse (row 1 plus guideline impact and input drift)",
+                "ours_s": wsc["seconds"],
+                "reference": "the issue's 30 s budget (2 cores)",
+                "reference_s": 30.0,
+                "ratio": 30.0 / wsc["seconds"],
+                "target": 1.0,
+                "peak_mb": wsc["peak_mb"],
+                "notes": f"{winfo['annotations']:,} annotations, {winfo['items']:,} items (synthetic intents, languages, "
+                f"prompts), guideline v1 -> v2 at week 27; process CPU {wsc['cpu_seconds']:.1f} s; the stages a "
+                f"file scan skips, rerun alone: guideline impact {wsc['guideline_s']:.1f} s"
+                f"{' (' + wsc['guideline_reason'] + ')' if wsc['guideline_reason'] else ''}, input drift "
+                f"{wsc['input_s']:.1f} s ({', '.join(wsc['input_features'])}); {repeats} repeats",
+                "alerts": wsc["alerts"],
+            }
+        )
         sql = isolated_repeats("bench_drift:ours_consensus", repeats, path=str(path))
         pdx = isolated_repeats("bench_drift:ref_consensus", repeats, path=str(path))
         same = abs(sql["agree"] - pdx["agree"]) < 1e-6 * max(1.0, pdx["agree"]) and sql["n"] == pdx["n"]
-        out.append({
-            "name": "agreement with the leave-one-out consensus per rater, task and week",
-            "ours_s": sql["seconds"], "reference": "pandas groupby + merge, same computation",
-            "reference_s": pdx["seconds"], "ratio": pdx["seconds"] / sql["seconds"], "target": 1.0,
-            "peak_mb": sql["peak_mb"],
-            "notes": f"{size}; results identical: {same} (credit {sql['agree']:.1f} of {sql['n']:.0f} scored labels); "
-                     f"pandas peak {pdx['peak_mb']:.0f} MB; {repeats} repeats",
-        })
+        out.append(
+            {
+                "name": "agreement with the leave-one-out consensus per rater, task and week",
+                "ours_s": sql["seconds"],
+                "reference": "pandas groupby + merge, same computation",
+                "reference_s": pdx["seconds"],
+                "ratio": pdx["seconds"] / sql["seconds"],
+                "target": 1.0,
+                "peak_mb": sql["peak_mb"],
+                "notes": f"{size}; results identical: {same} (credit {sql['agree']:.1f} of {sql['n']:.0f} scored labels); "
+                f"pandas peak {pdx['peak_mb']:.0f} MB; {repeats} repeats",
+            }
+        )
     return out

@@ -16,6 +16,7 @@ empty ``NUMBA_CACHE_DIR``, so compilation is included as on a fresh machine):
 Notes carry the split (embedding, UMAP incl. compilation, HDBSCAN, merge, keywords),
 the ARI of both against the planted modes, and the outlier shares.
 """
+
 from __future__ import annotations
 
 import os
@@ -75,9 +76,14 @@ def ours(parquet: str) -> dict:
 
     model = FailureClusterer(seed=SEED, cache=False).fit(frame["text"].tolist())
     seconds, cpu = time.perf_counter() - t, _cpu() - c
-    return {"seconds": seconds, "cpu_s": cpu, "timings": {k: round(v, 2) for k, v in model.timings_.items()},
-            "ari": adjusted_rand_score(frame["mode"], model.labels_), "outlier_share": model.outlier_share_,
-            "n_clusters": model.n_clusters_}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "timings": {k: round(v, 2) for k, v in model.timings_.items()},
+        "ari": adjusted_rand_score(frame["mode"], model.labels_),
+        "outlier_share": model.outlier_share_,
+        "n_clusters": model.n_clusters_,
+    }
 
 
 def bertopic_defaults(parquet: str) -> dict:
@@ -91,8 +97,13 @@ def bertopic_defaults(parquet: str) -> dict:
 
     topics = bertopic_offline_defaults(frame["text"].tolist(), seed=SEED)
     seconds, cpu = time.perf_counter() - t, _cpu() - c
-    return {"seconds": seconds, "cpu_s": cpu, "ari": adjusted_rand_score(frame["mode"], topics),
-            "outlier_share": float((topics == -1).mean()), "n_clusters": int(len(set(topics.tolist()) - {-1}))}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "ari": adjusted_rand_score(frame["mode"], topics),
+        "outlier_share": float((topics == -1).mean()),
+        "n_clusters": int(len(set(topics.tolist()) - {-1})),
+    }
 
 
 def run(quick: bool) -> list[dict]:
@@ -106,32 +117,52 @@ def run(quick: bool) -> list[dict]:
             mine = isolated("bench_errors:ours", parquet=path)
             theirs = isolated("bench_errors:bertopic_defaults", parquet=path)
             t = mine["timings"]
-            split = (f"embedding {t['embedding']:.1f} s, UMAP {t['umap']:.1f} s (numba compilation included), "
-                     f"HDBSCAN {t['hdbscan']:.1f} s, merge {t['merge']:.1f} s, keywords {t['keywords']:.1f} s; "
-                     f"imports and setup {mine['seconds'] - sum(t.values()):.1f} s; CPU time {mine['cpu_s']:.0f} s "
-                     f"(load average {load[0]:.1f} on {os.cpu_count()} cores at start: wall time includes waiting "
-                     f"for other processes)")
-            quality = (f"ARI vs the 8 planted modes: ours {mine['ari']:.3f} ({mine['n_clusters']} clusters, "
-                       f"outliers {mine['outlier_share']:.1%}), BERTopic defaults {theirs['ari']:.3f} "
-                       f"({theirs['n_clusters']} clusters, outliers {theirs['outlier_share']:.1%})")
+            split = (
+                f"embedding {t['embedding']:.1f} s, UMAP {t['umap']:.1f} s (numba compilation included), "
+                f"HDBSCAN {t['hdbscan']:.1f} s, merge {t['merge']:.1f} s, keywords {t['keywords']:.1f} s; "
+                f"imports and setup {mine['seconds'] - sum(t.values()):.1f} s; CPU time {mine['cpu_s']:.0f} s "
+                f"(load average {load[0]:.1f} on {os.cpu_count()} cores at start: wall time includes waiting "
+                f"for other processes)"
+            )
+            quality = (
+                f"ARI vs the 8 planted modes: ours {mine['ari']:.3f} ({mine['n_clusters']} clusters, "
+                f"outliers {mine['outlier_share']:.1%}), BERTopic defaults {theirs['ari']:.3f} "
+                f"({theirs['n_clusters']} clusters, outliers {theirs['outlier_share']:.1%})"
+            )
             mem = MEMORY_BUDGET_MB.get(n)
-            rows.append({
-                "name": f"cluster {n:,} failure texts, cold numba cache (budget {budget:.0f} s)",
-                "ours_s": mine["seconds"], "reference": f"budget {budget:.0f} s" + (f", {mem / 1024:.0f} GB" if mem else ""),
-                "reference_s": budget, "ratio": budget / mine["seconds"], "target": 1.0, "peak_mb": mine["peak_mb"],
-                "notes": f"{split}. Peak memory {mine['peak_mb']:.0f} MiB" +
-                         (f" (budget {mem:.0f} MiB)." if mem else "."),
-                "ari": mine["ari"], "timings": t, "memory_ok": (mine["peak_mb"] <= mem) if mem else None,
-                "cpu_s": mine["cpu_s"], "load_avg": load,
-            })
-            rows.append({
-                "name": f"cluster {n:,} failure texts vs BERTopic offline defaults",
-                "ours_s": mine["seconds"], "reference": "BERTopic(TfidfVectorizer+TruncatedSVD(100), default UMAP, HDBSCAN)",
-                "reference_s": theirs["seconds"], "ratio": theirs["seconds"] / mine["seconds"], "target": None,
-                "peak_mb": mine["peak_mb"],
-                "notes": f"{quality}; BERTopic peak {theirs['peak_mb']:.0f} MiB; CPU time ours {mine['cpu_s']:.0f} s, "
-                         f"BERTopic {theirs['cpu_s']:.0f} s. Both cold numba caches, seed {SEED}.",
-                "cpu_s": mine["cpu_s"], "cpu_s_reference": theirs["cpu_s"],
-                "ari_reference": theirs["ari"], "ari": mine["ari"],
-            })
+            rows.append(
+                {
+                    "name": f"cluster {n:,} failure texts, cold numba cache (budget {budget:.0f} s)",
+                    "ours_s": mine["seconds"],
+                    "reference": f"budget {budget:.0f} s" + (f", {mem / 1024:.0f} GB" if mem else ""),
+                    "reference_s": budget,
+                    "ratio": budget / mine["seconds"],
+                    "target": 1.0,
+                    "peak_mb": mine["peak_mb"],
+                    "notes": f"{split}. Peak memory {mine['peak_mb']:.0f} MiB"
+                    + (f" (budget {mem:.0f} MiB)." if mem else "."),
+                    "ari": mine["ari"],
+                    "timings": t,
+                    "memory_ok": (mine["peak_mb"] <= mem) if mem else None,
+                    "cpu_s": mine["cpu_s"],
+                    "load_avg": load,
+                }
+            )
+            rows.append(
+                {
+                    "name": f"cluster {n:,} failure texts vs BERTopic offline defaults",
+                    "ours_s": mine["seconds"],
+                    "reference": "BERTopic(TfidfVectorizer+TruncatedSVD(100), default UMAP, HDBSCAN)",
+                    "reference_s": theirs["seconds"],
+                    "ratio": theirs["seconds"] / mine["seconds"],
+                    "target": None,
+                    "peak_mb": mine["peak_mb"],
+                    "notes": f"{quality}; BERTopic peak {theirs['peak_mb']:.0f} MiB; CPU time ours {mine['cpu_s']:.0f} s, "
+                    f"BERTopic {theirs['cpu_s']:.0f} s. Both cold numba caches, seed {SEED}.",
+                    "cpu_s": mine["cpu_s"],
+                    "cpu_s_reference": theirs["cpu_s"],
+                    "ari_reference": theirs["ari"],
+                    "ari": mine["ari"],
+                }
+            )
     return rows

@@ -18,6 +18,7 @@ reference  ``CREATE TABLE t AS SELECT * FROM read_csv(csv)`` into a fresh DuckDB
 Each repeat runs in its own process (setup untimed: creating the warehouse and
 its schemas); ours and the reference alternate, so a busy machine slows both.
 """
+
 from __future__ import annotations
 
 import os
@@ -89,9 +90,11 @@ def make_csv(path: str, n: int) -> dict:
     return {"rows": n, "bytes": os.path.getsize(path), "planted_bad": planted}
 
 
-SCHEMAS = {"safety": ("nominal", ["safe", "sensitive", "unsafe"]),
-           "helpfulness": ("ordinal", ["1", "2", "3", "4", "5"]),
-           "correctness": ("nominal", ["correct", "incorrect"])}
+SCHEMAS = {
+    "safety": ("nominal", ["safe", "sensitive", "unsafe"]),
+    "helpfulness": ("ordinal", ["1", "2", "3", "4", "5"]),
+    "correctness": ("nominal", ["correct", "incorrect"]),
+}
 
 
 def ours_once(csv: str, workdir: str) -> dict:
@@ -110,8 +113,14 @@ def ours_once(csv: str, workdir: str) -> dict:
         rows = wh.count("annotations")
     for suffix in ("", ".wal"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    return {"seconds": seconds, "rows_in": result["rows_in"], "rows_accepted": result["rows_accepted"],
-            "rows_quarantined": result["rows_quarantined"], "reasons": result["reasons"], "rows_in_table": rows}
+    return {
+        "seconds": seconds,
+        "rows_in": result["rows_in"],
+        "rows_accepted": result["rows_accepted"],
+        "rows_quarantined": result["rows_quarantined"],
+        "reasons": result["reasons"],
+        "rows_in_table": rows,
+    }
 
 
 def reference_once(csv: str, workdir: str) -> dict:
@@ -146,28 +155,32 @@ def run(quick: bool) -> list[dict]:
         ours_s = median([r["seconds"] for r in ours])
         ref_s = median([r["seconds"] for r in ref])
         last = ours[-1]
-        notes = (f"{n:,} rows, {facts['bytes'] / 2**20:.0f} MiB CSV, {facts['planted_bad']:,} planted bad rows; "
-                 f"ours accepted {last['rows_accepted']:,} and quarantined {last['rows_quarantined']:,} "
-                 f"({', '.join(f'{k} {v}' for k, v in last['reasons'].items())}); "
-                 f"median of {repeats} alternating repeats, each in a fresh process; "
-                 f"ours {[round(r['seconds'], 2) for r in ours]} s, reference {[round(r['seconds'], 2) for r in ref]} s; "
-                 f"throughput ours {n / ours_s:,.0f} rows/s vs {n / ref_s:,.0f} rows/s; "
-                 f"reference peak {max(r['peak_mb'] for r in ref):,.0f} MB")
-        return [{
-            "name": f"ingest {n:,} annotation rows from CSV (validated)",
-            "ours_s": ours_s,
-            "reference": "duckdb read_csv -> CREATE TABLE (same file)",
-            "reference_s": ref_s,
-            "ratio": ref_s / ours_s,
-            "target": TARGET,
-            "peak_mb": max(r["peak_mb"] for r in ours),
-            "notes": notes,
-            "reference_peak_mb": max(r["peak_mb"] for r in ref),
-            "ours_all_s": [r["seconds"] for r in ours],
-            "reference_all_s": [r["seconds"] for r in ref],
-            "rows": n,
-            "rows_accepted": last["rows_accepted"],
-            "rows_quarantined": last["rows_quarantined"],
-        }]
+        notes = (
+            f"{n:,} rows, {facts['bytes'] / 2**20:.0f} MiB CSV, {facts['planted_bad']:,} planted bad rows; "
+            f"ours accepted {last['rows_accepted']:,} and quarantined {last['rows_quarantined']:,} "
+            f"({', '.join(f'{k} {v}' for k, v in last['reasons'].items())}); "
+            f"median of {repeats} alternating repeats, each in a fresh process; "
+            f"ours {[round(r['seconds'], 2) for r in ours]} s, reference {[round(r['seconds'], 2) for r in ref]} s; "
+            f"throughput ours {n / ours_s:,.0f} rows/s vs {n / ref_s:,.0f} rows/s; "
+            f"reference peak {max(r['peak_mb'] for r in ref):,.0f} MB"
+        )
+        return [
+            {
+                "name": f"ingest {n:,} annotation rows from CSV (validated)",
+                "ours_s": ours_s,
+                "reference": "duckdb read_csv -> CREATE TABLE (same file)",
+                "reference_s": ref_s,
+                "ratio": ref_s / ours_s,
+                "target": TARGET,
+                "peak_mb": max(r["peak_mb"] for r in ours),
+                "notes": notes,
+                "reference_peak_mb": max(r["peak_mb"] for r in ref),
+                "ours_all_s": [r["seconds"] for r in ours],
+                "reference_all_s": [r["seconds"] for r in ref],
+                "rows": n,
+                "rows_accepted": last["rows_accepted"],
+                "rows_quarantined": last["rows_quarantined"],
+            }
+        ]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -21,6 +21,7 @@ process (``harness.isolated_repeats``). Redaction is single-threaded, so on an i
 its wall time equals its CPU time; on a machine shared with other jobs the wall clock
 also counts the wait for a core (the notes give the last repeat's wall time).
 """
+
 from __future__ import annotations
 
 import sys
@@ -43,8 +44,10 @@ def email_line(n: int, size: int = SIZE) -> str:
     return line
 
 
-MIXED_UNIT = ("mail a@ex.com call +44 20 7946 0958 card 4111 1111 1111 1111 ip 10.0.1.1 at 12 rue de la Paix; "
-              "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ ０３－１２３４－５６７８ +44\u00a020\u00a07946\u200b0958 ")
+MIXED_UNIT = (
+    "mail a@ex.com call +44 20 7946 0958 card 4111 1111 1111 1111 ip 10.0.1.1 at 12 rue de la Paix; "
+    "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ ０３－１２３４－５６７８ +44\u00a020\u00a07946\u200b0958 "
+)
 
 
 def make_text(kind: str, n: int = 20_000, size: int = SIZE) -> str:
@@ -70,9 +73,11 @@ def redact_once(kind: str, n: int = 20_000, size: int = SIZE) -> dict:
 
 
 def _notes(r: dict, repeats: int) -> str:
-    return (f"{r['placeholders']:,} placeholders written; CPU seconds of the redact call "
-            f"{', '.join(f'{x:.3f}' for x in r['seconds_all'])} (median of {repeats} fresh-process repeats); "
-            f"wall time of the last repeat {r['wall_seconds']:.3f} s")
+    return (
+        f"{r['placeholders']:,} placeholders written; CPU seconds of the redact call "
+        f"{', '.join(f'{x:.3f}' for x in r['seconds_all'])} (median of {repeats} fresh-process repeats); "
+        f"wall time of the last repeat {r['wall_seconds']:.3f} s"
+    )
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -84,26 +89,48 @@ def run(quick: bool = False) -> list[dict]:
     rows = []
     big = isolated_repeats("bench_pii:redact_once", repeats=repeats, kind="emails", n=n_large, size=size)
     small = isolated_repeats("bench_pii:redact_once", repeats=repeats, kind="emails", n=n_small, size=size)
-    rows.append({
-        "name": f"redact one {size:,}-character line with {n_large:,} e-mail addresses",
-        "ours_s": big["seconds"], "reference": "the issue's budget: 1 s", "reference_s": BUDGET_S,
-        "ratio": BUDGET_S / big["seconds"], "target": 1.0, "peak_mb": big.get("peak_mb"),
-        "notes": _notes(big, repeats),
-    })
-    rows.append({
-        "name": f"growth: {n_large:,} vs {n_small:,} e-mails in the same {size:,} characters",
-        "ours_s": big["seconds"], "reference": f"{n_small:,} e-mails (same length)", "reference_s": small["seconds"],
-        "ratio": small["seconds"] / big["seconds"], "target": None, "peak_mb": big.get("peak_mb"),
-        "notes": (f"time ratio {big['seconds'] / small['seconds']:.2f} for 10x the matches: linear in the text "
-                  "plus a small per-match cost (the former pairwise overlap check: about 100x)"),
-    })
-    for kind, label in (("mixed", "every type, full-width and zero-width forms"),
-                        ("adversarial", "adversarial run 1-1-1-... dot at! (formerly quadratic)")):
+    rows.append(
+        {
+            "name": f"redact one {size:,}-character line with {n_large:,} e-mail addresses",
+            "ours_s": big["seconds"],
+            "reference": "the issue's budget: 1 s",
+            "reference_s": BUDGET_S,
+            "ratio": BUDGET_S / big["seconds"],
+            "target": 1.0,
+            "peak_mb": big.get("peak_mb"),
+            "notes": _notes(big, repeats),
+        }
+    )
+    rows.append(
+        {
+            "name": f"growth: {n_large:,} vs {n_small:,} e-mails in the same {size:,} characters",
+            "ours_s": big["seconds"],
+            "reference": f"{n_small:,} e-mails (same length)",
+            "reference_s": small["seconds"],
+            "ratio": small["seconds"] / big["seconds"],
+            "target": None,
+            "peak_mb": big.get("peak_mb"),
+            "notes": (
+                f"time ratio {big['seconds'] / small['seconds']:.2f} for 10x the matches: linear in the text "
+                "plus a small per-match cost (the former pairwise overlap check: about 100x)"
+            ),
+        }
+    )
+    for kind, label in (
+        ("mixed", "every type, full-width and zero-width forms"),
+        ("adversarial", "adversarial run 1-1-1-... dot at! (formerly quadratic)"),
+    ):
         r = isolated_repeats("bench_pii:redact_once", repeats=repeats, kind=kind, size=size)
-        rows.append({
-            "name": f"redact one {size:,}-character line: {label}",
-            "ours_s": r["seconds"], "reference": "the issue's budget: 1 s", "reference_s": BUDGET_S,
-            "ratio": BUDGET_S / r["seconds"], "target": 1.0, "peak_mb": r.get("peak_mb"),
-            "notes": _notes(r, repeats),
-        })
+        rows.append(
+            {
+                "name": f"redact one {size:,}-character line: {label}",
+                "ours_s": r["seconds"],
+                "reference": "the issue's budget: 1 s",
+                "reference_s": BUDGET_S,
+                "ratio": BUDGET_S / r["seconds"],
+                "target": 1.0,
+                "peak_mb": r.get("peak_mb"),
+                "notes": _notes(r, repeats),
+            }
+        )
     return rows

@@ -17,6 +17,7 @@ Each timing is one fresh process (harness.isolated); imports happen before the
 clock starts in both contenders, so the figures compare the render itself.
 Report sizes (page, executed notebook, shared plotly.js) go into the notes.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,12 @@ def ours_once(name: str, notebooks: str, db: str, workdir: str) -> dict:
         raise RuntimeError(f"{name} failed: {result.error}")
     run_dir = Path(result.manifest).parent
     asset = next((reports / "assets").glob("plotly-*.min.js"))
-    return {"seconds": seconds, "html_bytes": (run_dir / "report.html").stat().st_size,
-            "ipynb_bytes": (run_dir / "report.ipynb").stat().st_size, "asset_bytes": asset.stat().st_size}
+    return {
+        "seconds": seconds,
+        "html_bytes": (run_dir / "report.html").stat().st_size,
+        "ipynb_bytes": (run_dir / "report.ipynb").stat().st_size,
+        "asset_bytes": asset.stat().st_size,
+    }
 
 
 # ----------------------------------------------------------------------------- the benchmark
@@ -70,8 +75,10 @@ def _empty_notebook(path: Path) -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    }
     cell = nbformat.v4.new_code_cell('db = ""')
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [cell]
@@ -100,10 +107,14 @@ def run(quick: bool) -> list[dict]:
         for _ in range(repeats):
             floor_runs.append(isolated("bench_render:bare_once", notebook=str(empty), db=str(db), workdir=str(work)))
             for name, folder in cases:
-                runs[name]["bare"].append(isolated("bench_render:bare_once", notebook=str(folder / f"{name}.ipynb"),
-                                                   db=str(db), workdir=str(work)))
-                runs[name]["ours"].append(isolated("bench_render:ours_once", name=name, notebooks=str(folder),
-                                                   db=str(db), workdir=str(work)))
+                runs[name]["bare"].append(
+                    isolated(
+                        "bench_render:bare_once", notebook=str(folder / f"{name}.ipynb"), db=str(db), workdir=str(work)
+                    )
+                )
+                runs[name]["ours"].append(
+                    isolated("bench_render:ours_once", name=name, notebooks=str(folder), db=str(db), workdir=str(work))
+                )
         floor_s = median([r["seconds"] for r in floor_runs])
         rows = []
         for name, _ in cases:
@@ -115,26 +126,35 @@ def run(quick: bool) -> list[dict]:
             compute = max(ref_s - floor_s, 0.0)
             budget = 1.5 * floor_s + compute
             last = ours[-1]
-            rows.append({
-                "name": f"render report '{name}' (demo warehouse)",
-                "ours_s": round(ours_s, 3),
-                "reference": "bare papermill.execute_notebook + nbconvert HTMLExporter, same notebook",
-                "reference_s": round(ref_s, 3),
-                "ratio": round(ref_s / ours_s, 3),
-                "target": round((floor_s + compute) / budget, 3),
-                "peak_mb": round(max(r["peak_mb"] for r in ours), 1),
-                "notes": (f"floor (empty notebook, bare) {floor_s:.2f} s; compute {compute:.2f} s; "
-                          f"budget 1.5 x floor + compute = {budget:.2f} s; ours {ours_s:.2f} s "
-                          f"({'within' if ours_s <= budget else 'OVER'} budget); paired overhead ours - bare "
-                          f"{overhead:+.2f} s; page {last['html_bytes'] / 1e3:,.0f} kB, executed notebook "
-                          f"{last['ipynb_bytes'] / 1e3:,.0f} kB, shared plotly.js {last['asset_bytes'] / 1e6:.2f} MB "
-                          f"(once per reports/); median of {repeats} interleaved repeats, fresh process each"),
-                "floor_s": round(floor_s, 3), "budget_s": round(budget, 3), "overhead_s": round(overhead, 3),
-                "ours_all_s": [round(r["seconds"], 3) for r in ours], "bare_all_s": [round(r["seconds"], 3) for r in bare],
-                "floor_all_s": [round(r["seconds"], 3) for r in floor_runs],
-                "html_bytes": last["html_bytes"], "ipynb_bytes": last["ipynb_bytes"], "asset_bytes": last["asset_bytes"],
-                "bare_html_bytes": bare[-1]["html_bytes"],
-            })
+            rows.append(
+                {
+                    "name": f"render report '{name}' (demo warehouse)",
+                    "ours_s": round(ours_s, 3),
+                    "reference": "bare papermill.execute_notebook + nbconvert HTMLExporter, same notebook",
+                    "reference_s": round(ref_s, 3),
+                    "ratio": round(ref_s / ours_s, 3),
+                    "target": round((floor_s + compute) / budget, 3),
+                    "peak_mb": round(max(r["peak_mb"] for r in ours), 1),
+                    "notes": (
+                        f"floor (empty notebook, bare) {floor_s:.2f} s; compute {compute:.2f} s; "
+                        f"budget 1.5 x floor + compute = {budget:.2f} s; ours {ours_s:.2f} s "
+                        f"({'within' if ours_s <= budget else 'OVER'} budget); paired overhead ours - bare "
+                        f"{overhead:+.2f} s; page {last['html_bytes'] / 1e3:,.0f} kB, executed notebook "
+                        f"{last['ipynb_bytes'] / 1e3:,.0f} kB, shared plotly.js {last['asset_bytes'] / 1e6:.2f} MB "
+                        f"(once per reports/); median of {repeats} interleaved repeats, fresh process each"
+                    ),
+                    "floor_s": round(floor_s, 3),
+                    "budget_s": round(budget, 3),
+                    "overhead_s": round(overhead, 3),
+                    "ours_all_s": [round(r["seconds"], 3) for r in ours],
+                    "bare_all_s": [round(r["seconds"], 3) for r in bare],
+                    "floor_all_s": [round(r["seconds"], 3) for r in floor_runs],
+                    "html_bytes": last["html_bytes"],
+                    "ipynb_bytes": last["ipynb_bytes"],
+                    "asset_bytes": last["asset_bytes"],
+                    "bare_html_bytes": bare[-1]["html_bytes"],
+                }
+            )
         return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)

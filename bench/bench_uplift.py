@@ -26,6 +26,7 @@ Bradley-Terry      1,000 bootstrap replicates over 100,000 battles among 20 mode
 
 Each timing runs in a fresh process (harness.isolated); setup (data generation) is untimed.
 """
+
 from __future__ import annotations
 
 import time
@@ -144,54 +145,99 @@ def run(quick: bool) -> list[dict]:
         ref.append(isolated("bench_uplift:paired_loop", n=N_ITEMS, n_boot=n_boot, kind=kind))
         ours_s, ref_s = median([r["seconds"] for r in ours]), ref[0]["seconds"]
         target_s = 2.0
-        rows.append({
-            "name": f"paired bootstrap, {n_boot:,} replicates on {N_ITEMS:,} items ({kind} scores)",
-            "ours_s": ours_s, "reference": "loop: resample indices, recompute the mean (numpy)",
-            "reference_s": ref_s, "ratio": ref_s / ours_s, "target": None,
-            "peak_mb": max(r["peak_mb"] for r in ours),
-            "notes": (f"target within {target_s:.0f} s: {'met' if ours_s <= target_s else 'NOT met'} "
-                      f"({ours_s:.2f} s); CI ours {np.round(ours[-1]['ci'], 4).tolist()} vs loop "
-                      f"{np.round(ref[0]['ci'], 4).tolist()}; median of {repeats} fresh-process repeats "
-                      f"{[round(r['seconds'], 2) for r in ours]} s (loop run once); first call in the process"),
-            "target_s": target_s, "ours_all_s": [r["seconds"] for r in ours],
-            "second_all_s": [r["second_s"] for r in ours],
-        })
+        rows.append(
+            {
+                "name": f"paired bootstrap, {n_boot:,} replicates on {N_ITEMS:,} items ({kind} scores)",
+                "ours_s": ours_s,
+                "reference": "loop: resample indices, recompute the mean (numpy)",
+                "reference_s": ref_s,
+                "ratio": ref_s / ours_s,
+                "target": None,
+                "peak_mb": max(r["peak_mb"] for r in ours),
+                "notes": (
+                    f"target within {target_s:.0f} s: {'met' if ours_s <= target_s else 'NOT met'} "
+                    f"({ours_s:.2f} s); CI ours {np.round(ours[-1]['ci'], 4).tolist()} vs loop "
+                    f"{np.round(ref[0]['ci'], 4).tolist()}; median of {repeats} fresh-process repeats "
+                    f"{[round(r['seconds'], 2) for r in ours]} s (loop run once); first call in the process"
+                ),
+                "target_s": target_s,
+                "ours_all_s": [r["seconds"] for r in ours],
+                "second_all_s": [r["second_s"] for r in ours],
+            }
+        )
     # the issue's absolute budgets as reference rows (ratio = budget / ours; >= 1 meets it)
     for row in list(rows):
         if row["name"].endswith("(pass/fail scores)") or row["name"].endswith("(continuous scores)"):
-            rows.append({"name": row["name"].replace("paired bootstrap", "paired bootstrap vs budget, first call"),
-                         "ours_s": row["ours_s"], "reference": "the issue's 2 s budget (2 cores)",
-                         "reference_s": 2.0, "ratio": 2.0 / row["ours_s"], "target": 1.0,
-                         "peak_mb": row["peak_mb"],
-                         "notes": "same timing as the paired bootstrap row: the first call in a fresh process"
-                                  + ("; for continuous scores it includes importing numba (about 1 s) and loading "
-                                     "the cached compiled kernel (about 1.3 s); the very first run on a machine "
-                                     "also compiles it" if "continuous" in row["name"] else "")})
+            rows.append(
+                {
+                    "name": row["name"].replace("paired bootstrap", "paired bootstrap vs budget, first call"),
+                    "ours_s": row["ours_s"],
+                    "reference": "the issue's 2 s budget (2 cores)",
+                    "reference_s": 2.0,
+                    "ratio": 2.0 / row["ours_s"],
+                    "target": 1.0,
+                    "peak_mb": row["peak_mb"],
+                    "notes": "same timing as the paired bootstrap row: the first call in a fresh process"
+                    + (
+                        "; for continuous scores it includes importing numba (about 1 s) and loading "
+                        "the cached compiled kernel (about 1.3 s); the very first run on a machine "
+                        "also compiles it"
+                        if "continuous" in row["name"]
+                        else ""
+                    ),
+                }
+            )
             second = median(row["second_all_s"])
-            rows.append({"name": row["name"].replace("paired bootstrap", "paired bootstrap vs budget, next call"),
-                         "ours_s": second, "reference": "the issue's 2 s budget (2 cores)",
-                         "reference_s": 2.0, "ratio": 2.0 / second, "target": 1.0, "peak_mb": row["peak_mb"],
-                         "notes": f"a second bootstrap (another seed) in the same process, median of {repeats} "
-                                  f"{[round(x, 2) for x in row['second_all_s']]} s: the cost per comparison "
-                                  "in a report or notebook after the first"})
+            rows.append(
+                {
+                    "name": row["name"].replace("paired bootstrap", "paired bootstrap vs budget, next call"),
+                    "ours_s": second,
+                    "reference": "the issue's 2 s budget (2 cores)",
+                    "reference_s": 2.0,
+                    "ratio": 2.0 / second,
+                    "target": 1.0,
+                    "peak_mb": row["peak_mb"],
+                    "notes": f"a second bootstrap (another seed) in the same process, median of {repeats} "
+                    f"{[round(x, 2) for x in row['second_all_s']]} s: the cost per comparison "
+                    "in a report or notebook after the first",
+                }
+            )
     ours = [isolated("bench_uplift:bt_ours", n=N_BATTLES, k=N_MODELS, n_boot=bt_boot) for _ in range(repeats)]
     ref = isolated("bench_uplift:bt_statsmodels", n=N_BATTLES, k=N_MODELS, replicates=ref_reps)
     ours_s = median([r["seconds"] for r in ours])
     ref_s = ref["seconds"] * bt_boot
     target_s = 30.0
-    rows.append({
-        "name": f"Bradley-Terry bootstrap, {bt_boot:,} replicates over {N_BATTLES:,} battles among {N_MODELS} models",
-        "ours_s": ours_s, "reference": (f"per replicate: resample battles + statsmodels GLM logistic fit "
-                                     f"(extrapolated from {ref_reps} replicates to {bt_boot:,})"),
-        "reference_s": ref_s, "ratio": ref_s / ours_s, "target": None,
-        "peak_mb": max(r["peak_mb"] for r in ours),
-        "notes": (f"target within {target_s:.0f} s: {'met' if ours_s <= target_s else 'NOT met'} ({ours_s:.2f} s); "
-                  f"reference measured on {ref_reps} replicates (median {ref['seconds']:.2f} s each) and scaled "
-                  f"to {bt_boot:,}; 10% ties as half wins; fit + bootstrap timed together"),
-        "target_s": target_s, "reference_per_replicate_s": ref["per_replicate_all"],
-    })
-    rows.append({"name": rows[-1]["name"].replace("Bradley-Terry bootstrap", "Bradley-Terry bootstrap vs budget"),
-                 "ours_s": ours_s, "reference": "the issue's 30 s budget (2 cores)", "reference_s": target_s,
-                 "ratio": target_s / ours_s, "target": 1.0, "peak_mb": rows[-1]["peak_mb"],
-                 "notes": "same timing as the row above"})
+    rows.append(
+        {
+            "name": f"Bradley-Terry bootstrap, {bt_boot:,} replicates over {N_BATTLES:,} battles among {N_MODELS} models",
+            "ours_s": ours_s,
+            "reference": (
+                f"per replicate: resample battles + statsmodels GLM logistic fit "
+                f"(extrapolated from {ref_reps} replicates to {bt_boot:,})"
+            ),
+            "reference_s": ref_s,
+            "ratio": ref_s / ours_s,
+            "target": None,
+            "peak_mb": max(r["peak_mb"] for r in ours),
+            "notes": (
+                f"target within {target_s:.0f} s: {'met' if ours_s <= target_s else 'NOT met'} ({ours_s:.2f} s); "
+                f"reference measured on {ref_reps} replicates (median {ref['seconds']:.2f} s each) and scaled "
+                f"to {bt_boot:,}; 10% ties as half wins; fit + bootstrap timed together"
+            ),
+            "target_s": target_s,
+            "reference_per_replicate_s": ref["per_replicate_all"],
+        }
+    )
+    rows.append(
+        {
+            "name": rows[-1]["name"].replace("Bradley-Terry bootstrap", "Bradley-Terry bootstrap vs budget"),
+            "ours_s": ours_s,
+            "reference": "the issue's 30 s budget (2 cores)",
+            "reference_s": target_s,
+            "ratio": target_s / ours_s,
+            "target": 1.0,
+            "peak_mb": rows[-1]["peak_mb"],
+            "notes": "same timing as the row above",
+        }
+    )
     return rows

@@ -18,6 +18,7 @@ imports and setup, just before the call, as reported by the function when it
 measures it, else after imports). Peak memory is the child's own high-water mark
 (``VmHWM``), not ``ru_maxrss``, which Linux inherits from the parent across exec.
 """
+
 from __future__ import annotations
 
 import importlib

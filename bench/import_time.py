@@ -7,6 +7,7 @@ Measured with and without cached bytecode (this project's environment sets
 PYTHONDONTWRITEBYTECODE, so every process compiles the package's own modules).
 The file is restored afterwards.
 """
+
 import os
 import shutil
 import statistics
@@ -28,16 +29,21 @@ def batch(text: str, cache: bool, n: int = 60) -> list[int]:
         subprocess.run([PY, "-c", "import trainerlab"], env=env, check=True)
     out = []
     for _ in range(n):
-        err = subprocess.run([PY, "-X", "importtime", "-c", "import trainerlab"], capture_output=True, text=True,
-                             env=env).stderr
+        err = subprocess.run(
+            [PY, "-X", "importtime", "-c", "import trainerlab"], capture_output=True, text=True, env=env
+        ).stderr
         out.append(int([l for l in err.splitlines() if l.rstrip().endswith("| trainerlab")][-1].split("|")[1]))
     return out
 
 
 def main(rev: str = "24dfdd9") -> None:
     new_text = INIT.read_text()
-    old_text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:src/trainerlab/__init__.py"],
-                              capture_output=True, text=True, check=True).stdout
+    old_text = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:src/trainerlab/__init__.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     try:
         for cache in (False, True):
             old, new = [], []
@@ -45,8 +51,10 @@ def main(rev: str = "24dfdd9") -> None:
                 old += batch(old_text, cache)
                 new += batch(new_text, cache)
             before, after = statistics.median(old), statistics.median(new)
-            print(f"{'cached bytecode' if cache else 'no bytecode cache'}: before {before:.0f} us, "
-                  f"after {after:.0f} us, ratio {after / before:.3f}")
+            print(
+                f"{'cached bytecode' if cache else 'no bytecode cache'}: before {before:.0f} us, "
+                f"after {after:.0f} us, ratio {after / before:.3f}"
+            )
     finally:
         INIT.write_text(new_text)
         shutil.rmtree(INIT.parent / "__pycache__", ignore_errors=True)

@@ -26,6 +26,7 @@ others; its error is recorded). Results are merged into ``bench/results.json``
 by module, so ``--only`` refreshes one benchmark and keeps the others' last
 figures; ``bench/RESULTS.md`` is rendered from that file every time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -45,8 +46,17 @@ ROOT = BENCH_DIR.parent
 RESULTS_JSON = BENCH_DIR / "results.json"
 RESULTS_MD = BENCH_DIR / "RESULTS.md"
 ROW_KEYS = ("name", "ours_s", "reference", "reference_s", "ratio", "target", "peak_mb", "notes")
-VERSION_PACKAGES = ("trainerlab", "duckdb", "pyarrow", "pandas", "numpy", "scipy", "statsmodels",
-                    "krippendorff", "scikit-learn")
+VERSION_PACKAGES = (
+    "trainerlab",
+    "duckdb",
+    "pyarrow",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "krippendorff",
+    "scikit-learn",
+)
 
 
 def discover() -> list[str]:
@@ -54,7 +64,7 @@ def discover() -> list[str]:
 
 
 def short_name(module: str) -> str:
-    return module[len("bench_"):] if module.startswith("bench_") else module
+    return module[len("bench_") :] if module.startswith("bench_") else module
 
 
 # -- the machine -------------------------------------------------------------------
@@ -85,9 +95,15 @@ def machine_info() -> dict:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:  # pragma: no cover
         load = None
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": usable, "memory_gib": mem_gib,
-            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-            "load_avg_1_5_15": load}
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_gib": mem_gib,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "load_avg_1_5_15": load,
+    }
 
 
 def versions() -> dict:
@@ -126,8 +142,13 @@ def run_module_subprocess(module: str, quick: bool, timeout: float | None) -> di
     if quick:
         cmd.append("--quick")
     started = time.perf_counter()
-    entry = {"module": module, "quick": quick, "machine": machine_info(), "versions": versions(),
-             "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    entry = {
+        "module": module,
+        "quick": quick,
+        "machine": machine_info(),
+        "versions": versions(),
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     try:
         proc = subprocess.run(cmd, cwd=str(ROOT), timeout=timeout, capture_output=True, text=True)
     except subprocess.TimeoutExpired:
@@ -182,13 +203,17 @@ def render(results: dict) -> str:
     ]
     if not results:
         return "\n".join(lines + ["No benchmark has been run yet.", ""])
-    lines += ["| benchmark | measurement | ours (s) | reference | reference (s) | ratio | target | met | peak MB | notes |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| benchmark | measurement | ours (s) | reference | reference (s) | ratio | target | met | peak MB | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for module in sorted(results):
         entry = results[module]
         if entry.get("status") != "ok":
-            lines.append(f"| {short_name(module)} | {entry.get('status')} | — | — | — | — | — | — | — | "
-                         f"{_fmt(entry.get('error', '')).splitlines()[-1] if entry.get('error') else ''} |")
+            lines.append(
+                f"| {short_name(module)} | {entry.get('status')} | — | — | — | — | — | — | — | "
+                f"{_fmt(entry.get('error', '')).splitlines()[-1] if entry.get('error') else ''} |"
+            )
             continue
         for row in entry["rows"]:
             notes = str(row.get("notes") or "").replace("|", "/").replace("\n", " ")
@@ -197,19 +222,23 @@ def render(results: dict) -> str:
             lines.append(
                 f"| {short_name(module)} | {row['name']} | {_fmt(row['ours_s'])} | {row['reference']} | "
                 f"{_fmt(row['reference_s'])} | {_fmt(row['ratio'])} | {_fmt(row['target'])} | {target_met(row)} | "
-                f"{_fmt(row['peak_mb'], 4)} | {notes} |")
+                f"{_fmt(row['peak_mb'], 4)} | {notes} |"
+            )
     lines += ["", "## Machines and versions", ""]
     for module in sorted(results):
         entry = results[module]
         m, v = entry.get("machine", {}), entry.get("versions", {})
-        lines += [f"### {short_name(module)}", "",
-                  f"- measured: {entry.get('measured_at')}{' (quick)' if entry.get('quick') else ''}; "
-                  f"whole module wall time {entry.get('wall_s', '—')} s",
-                  f"- machine: {m.get('cpu')}; {m.get('logical_cores')} logical cores "
-                  f"({m.get('usable_cores')} usable); {m.get('memory_gib')} GiB; {m.get('os')}; "
-                  f"load average before the run (1/5/15 min): {m.get('load_avg_1_5_15')}",
-                  f"- python {m.get('python')}; " + ", ".join(f"{k} {val}" for k, val in v.items() if val),
-                  ""]
+        lines += [
+            f"### {short_name(module)}",
+            "",
+            f"- measured: {entry.get('measured_at')}{' (quick)' if entry.get('quick') else ''}; "
+            f"whole module wall time {entry.get('wall_s', '—')} s",
+            f"- machine: {m.get('cpu')}; {m.get('logical_cores')} logical cores "
+            f"({m.get('usable_cores')} usable); {m.get('memory_gib')} GiB; {m.get('os')}; "
+            f"load average before the run (1/5/15 min): {m.get('load_avg_1_5_15')}",
+            f"- python {m.get('python')}; " + ", ".join(f"{k} {val}" for k, val in v.items() if val),
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -221,8 +250,12 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run benchmarks (bench/bench_*.py) and write bench/RESULTS.md.")
-    parser.add_argument("--only", action="append", metavar="NAME",
-                        help="run only this benchmark (e.g. ingest or bench_ingest); repeatable")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this benchmark (e.g. ingest or bench_ingest); repeatable",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes and fewer repeats (a smoke test)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark module (default 3600)")
@@ -243,8 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         wanted = {o if o.startswith("bench_") else f"bench_{o}" for o in ns.only}
         unknown = wanted - set(modules)
         if unknown:
-            print(f"bench/run.py: no such benchmark: {', '.join(sorted(unknown))} "
-                  f"(have: {', '.join(short_name(m) for m in modules)})", file=sys.stderr)
+            print(
+                f"bench/run.py: no such benchmark: {', '.join(sorted(unknown))} "
+                f"(have: {', '.join(short_name(m) for m in modules)})",
+                file=sys.stderr,
+            )
             return 2
         modules = [m for m in modules if m in wanted]
 
@@ -259,9 +295,12 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             print(f"   {entry['status']}: {entry.get('error', '')[-600:]}", file=sys.stderr)
         for row in entry["rows"]:
-            print(f"   {row['name']}: ours {_fmt(row['ours_s'])} s, {row['reference']} {_fmt(row['reference_s'])} s, "
-                  f"ratio {_fmt(row['ratio'])} (target {_fmt(row['target'])}: {target_met(row)}), "
-                  f"peak {_fmt(row['peak_mb'], 4)} MB", flush=True)
+            print(
+                f"   {row['name']}: ours {_fmt(row['ours_s'])} s, {row['reference']} {_fmt(row['reference_s'])} s, "
+                f"ratio {_fmt(row['ratio'])} (target {_fmt(row['target'])}: {target_met(row)}), "
+                f"peak {_fmt(row['peak_mb'], 4)} MB",
+                flush=True,
+            )
         _write_atomic(RESULTS_JSON, json.dumps(results, indent=2, sort_keys=True) + "\n")
         _write_atomic(RESULTS_MD, render(results) + "\n")
     print(f"wrote {RESULTS_MD.relative_to(ROOT)}")

@@ -1,4 +1,5 @@
 """Shared fixtures. Tests build their own warehouses in temporary folders."""
+
 from __future__ import annotations
 
 import os

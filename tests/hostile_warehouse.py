@@ -12,6 +12,7 @@ them too).
 
 Payloads call ``alert("<field>")``: a dialog names the field whose value ran as script.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,12 +24,18 @@ PAYLOADS = (
     '<img src=x onerror=alert("{f}")>',
     '<svg onload=alert("{f}")>',
     '"\'><b onmouseover=alert("{f}")>',
-    '<a href="javascript:alert(\'{f}\')">{f}</a>',
-    '<iframe src="javascript:alert(\'{f}\')"></iframe>',
+    "<a href=\"javascript:alert('{f}')\">{f}</a>",
+    "<iframe src=\"javascript:alert('{f}')\"></iframe>",
 )
 # What a page may never show. Each is found by trainerlab.pii.redact (checked by the tests).
-PII = ("jane.doe@example.org", "+1 415 555 2671", "4111 1111 1111 1111", "leak.bob@example.net",
-       "+44 20 7946 0958", "5500 0000 0000 0004")
+PII = (
+    "jane.doe@example.org",
+    "+1 415 555 2671",
+    "4111 1111 1111 1111",
+    "leak.bob@example.net",
+    "+44 20 7946 0958",
+    "5500 0000 0000 0004",
+)
 
 # (tables, column, values to rename (None: every distinct value), the name's kind). Values of one kind
 # get the same hostile name in every table (a language is also an interaction segment, an intent
@@ -36,15 +43,23 @@ PII = ("jane.doe@example.org", "+1 415 555 2671", "4111 1111 1111 1111", "leak.b
 NAME_FIELDS: list[tuple[tuple[str, ...], str, tuple[str, ...] | None, str]] = [
     (("annotations", "safety_reviews", "coaching_sessions"), "vendor", None, "vendor"),
     (("annotations", "audits", "safety_reviews", "coaching_sessions"), "annotator_id", None, "rater"),
-    (("annotations", "gold", "audits", "judge_labels", "label_schemas", "guideline_changes", "ingest_log"), "task",
-     ("safety",), "task"),
+    (
+        ("annotations", "gold", "audits", "judge_labels", "label_schemas", "guideline_changes", "ingest_log"),
+        "task",
+        ("safety",),
+        "task",
+    ),
     (("items",), "intent", ("billing_refund", "order_status", "password_reset", "shipping_delay"), "intent"),
     (("eval_results",), "category", ("billing_refund", "order_status", "password_reset", "shipping_delay"), "intent"),
     (("items",), "language", ("de", "ja"), "language"),
     (("interactions", "safety_incidents", "refusal_cases"), "segment", ("de", "ja"), "language"),
     (("safety_incidents", "refusal_cases"), "category", ("privacy", "hate"), "category"),
-    (("eval_results", "interactions", "safety_incidents", "refusal_cases"), "model_version", ("v1.0", "v1.1"),
-     "model_version"),
+    (
+        ("eval_results", "interactions", "safety_incidents", "refusal_cases"),
+        "model_version",
+        ("v1.0", "v1.1"),
+        "model_version",
+    ),
     (("preferences",), "model_a", ("v1.0", "v1.1"), "model_version"),
     (("preferences",), "model_b", ("v1.0", "v1.1"), "model_version"),
     (("eval_results",), "suite", ("must_not_fail",), "suite"),
@@ -61,8 +76,13 @@ NAME_FIELDS: list[tuple[tuple[str, ...], str, tuple[str, ...] | None, str]] = [
     (("requests",), "kind", None, "request_kind"),
 ]
 # Free texts: a payload and PII appended to a share of the rows (every `every`-th by rowid).
-TEXT_FIELDS = [("items", "prompt", 7), ("items", "response", 5), ("annotations", "comment", 3),
-               ("quarantine", "raw", 1), ("quarantine", "reason", 1)]
+TEXT_FIELDS = [
+    ("items", "prompt", 7),
+    ("items", "response", 5),
+    ("annotations", "comment", 3),
+    ("quarantine", "raw", 1),
+    ("quarantine", "reason", 1),
+]
 
 
 def hostile(value: str, field: str, k: int) -> str:
@@ -81,14 +101,27 @@ def build(demo_db: Path, target: Path) -> dict:
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         counter = 0
         for names, column, values, kind in NAME_FIELDS:
-            present = [t for t in names if t in tables and column in
-                       {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
-                                                  "WHERE table_name = ?", [t]).fetchall()}]
+            present = [
+                t
+                for t in names
+                if t in tables
+                and column
+                in {
+                    c
+                    for (c,) in con.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [t]
+                    ).fetchall()
+                }
+            ]
             if values is None:
                 found = set()
                 for t in present:
-                    found |= {v for (v,) in con.execute(f'SELECT DISTINCT "{column}" FROM "{t}" '
-                                                        f'WHERE "{column}" IS NOT NULL').fetchall()}
+                    found |= {
+                        v
+                        for (v,) in con.execute(
+                            f'SELECT DISTINCT "{column}" FROM "{t}" WHERE "{column}" IS NOT NULL'
+                        ).fetchall()
+                    }
                 values = tuple(sorted(found))
             for value in values:
                 key = (kind, value)
@@ -101,9 +134,11 @@ def build(demo_db: Path, target: Path) -> dict:
             if table not in tables:
                 continue
             for k in range(len(PAYLOADS)):
-                con.execute(f'UPDATE "{table}" SET "{column}" = coalesce("{column}", \'\') || ? '
-                            f'WHERE rowid % ? = 0 AND (rowid // ?) % ? = ?',
-                            [" " + hostile("", f"{table}.{column}", k), every, every, len(PAYLOADS), k])
+                con.execute(
+                    f'UPDATE "{table}" SET "{column}" = coalesce("{column}", \'\') || ? '
+                    f"WHERE rowid % ? = 0 AND (rowid // ?) % ? = ?",
+                    [" " + hostile("", f"{table}.{column}", k), every, every, len(PAYLOADS), k],
+                )
         # label_schemas stores each task's categories; the guideline change log its note.
         con.execute("CHECKPOINT")
     finally:
@@ -120,8 +155,11 @@ def report_parameters(renamed: dict) -> dict[str, dict]:
         "dataset_qa": {"dataset": renamed[("dataset", "halueval_general")]},
         "drift": {},
         "error_analysis": {"model_version": v11},
-        "judges": {"judge": renamed[("judge", "llm-judge")], "reference_judge": renamed[("judge", "human")],
-                   "n_boot": 100},
+        "judges": {
+            "judge": renamed[("judge", "llm-judge")],
+            "reference_judge": renamed[("judge", "human")],
+            "n_boot": 100,
+        },
         "overview": {},
         "release_readiness": {"candidate": v11, "baseline": v10},
         "responsible_ai": {"candidate": v11, "baseline": v10, "n_boot": 50},

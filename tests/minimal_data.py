@@ -22,6 +22,7 @@ The generators are seeded; the files are kept beside the warehouse so tests
 can compute every expected number from them independently (pandas on the
 CSV, never the library under test).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,24 +35,35 @@ LABEL_CLASSES = ("negative", "neutral", "positive")
 RATERS = ("r01", "r02")
 
 
-def write_label_files(folder: Path, seed: int = 11, n_items: int = 40, days: int = 4,
-                      vendor: str | None = None) -> dict[str, Path]:
+def write_label_files(
+    folder: Path, seed: int = 11, n_items: int = 40, days: int = 4, vendor: str | None = None
+) -> dict[str, Path]:
     """items.csv and annotations.csv of the ``labels`` warehouse (``days`` of timestamps, optional vendor)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     ids = [f"ls-{i:03d}" for i in range(1, n_items + 1)]
-    items = pd.DataFrame({"item_id": ids, "dataset": "own",
-                          "prompt": [f"Review number {i} of the product." for i in range(n_items)],
-                          "response": [f"The product was fine, review {i}." for i in range(n_items)]})
+    items = pd.DataFrame(
+        {
+            "item_id": ids,
+            "dataset": "own",
+            "prompt": [f"Review number {i} of the product." for i in range(n_items)],
+            "response": [f"The product was fine, review {i}." for i in range(n_items)],
+        }
+    )
     truth = rng.integers(0, 3, n_items)
     rows = []
     day0 = pd.Timestamp("2026-08-10 09:00")
     for r, rater in enumerate(RATERS):
-        noise = 0.1 if r == 0 else 0.35   # one careful rater, one less careful
+        noise = 0.1 if r == 0 else 0.35  # one careful rater, one less careful
         for i, iid in enumerate(ids):
             label = truth[i] if rng.random() > noise else rng.integers(0, 3)
-            row = {"item_id": iid, "annotator_id": rater, "task": LABELS_TASK, "label": LABEL_CLASSES[label],
-                   "annotated_at": (day0 + pd.Timedelta(hours=int(rng.integers(0, 24 * days)))).isoformat()}
+            row = {
+                "item_id": iid,
+                "annotator_id": rater,
+                "task": LABELS_TASK,
+                "label": LABEL_CLASSES[label],
+                "annotated_at": (day0 + pd.Timedelta(hours=int(rng.integers(0, 24 * days)))).isoformat(),
+            }
             if vendor:
                 row["vendor"] = vendor
             rows.append(row)
@@ -71,8 +83,13 @@ def write_eval_files(folder: Path, seed: int = 5, n_items: int = 400) -> dict[st
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     ids = [f"ev-{i:04d}" for i in range(1, n_items + 1)]
-    items = pd.DataFrame({"item_id": ids, "prompt": [f"Question {i}?" for i in range(n_items)],
-                          "response": [f"Answer {i}." for i in range(n_items)]})
+    items = pd.DataFrame(
+        {
+            "item_id": ids,
+            "prompt": [f"Question {i}?" for i in range(n_items)],
+            "response": [f"Answer {i}." for i in range(n_items)],
+        }
+    )
     ease = rng.normal(0, 1, n_items)
     rows = []
     for model, shift, run in (("v1.0", 0.0, "run-base"), ("v1.1", 0.18, "run-cand")):
@@ -80,9 +97,18 @@ def write_eval_files(folder: Path, seed: int = 5, n_items: int = 400) -> dict[st
         score = np.round(1 / (1 + np.exp(-(latent * 0.7 + 0.35))), 3)
         passed = (latent + rng.normal(0, 0.8, n_items)) > -0.6
         for iid, s, p in zip(ids, score, passed):
-            rows.append({"run_id": run, "model_version": model, "suite": "core", "item_id": iid,
-                         "metric": "quality", "score": float(s), "passed": "true" if p else "false",
-                         "evaluated_at": "2026-08-12T10:00:00"})
+            rows.append(
+                {
+                    "run_id": run,
+                    "model_version": model,
+                    "suite": "core",
+                    "item_id": iid,
+                    "metric": "quality",
+                    "score": float(s),
+                    "passed": "true" if p else "false",
+                    "evaluated_at": "2026-08-12T10:00:00",
+                }
+            )
     paths = {"items": folder / "items.csv", "eval_results": folder / "eval_results.csv"}
     items.to_csv(paths["items"], index=False)
     pd.DataFrame(rows).to_csv(paths["eval_results"], index=False)
@@ -99,8 +125,16 @@ def write_team_files(folder: Path, seed: int = 13) -> dict[str, Path]:
     ann = pd.read_csv(paths["annotations"])
     first = ann[ann["annotator_id"] == RATERS[0]].set_index("item_id")["label"]
     judge = [lab if rng.random() > 0.2 else LABEL_CLASSES[rng.integers(0, 3)] for lab in first]
-    frame = pd.DataFrame({"item_id": first.index, "judge_id": JUDGE, "task": LABELS_TASK, "label": judge,
-                          "judged_at": pd.Timestamp("2026-08-20 12:00"), "judge_model": "judge-model-1"})
+    frame = pd.DataFrame(
+        {
+            "item_id": first.index,
+            "judge_id": JUDGE,
+            "task": LABELS_TASK,
+            "label": judge,
+            "judged_at": pd.Timestamp("2026-08-20 12:00"),
+            "judge_model": "judge-model-1",
+        }
+    )
     paths["judge_labels"] = folder / "judge_labels.csv"
     frame.to_csv(paths["judge_labels"], index=False)
     return paths

@@ -17,7 +17,10 @@ test_inter_rater.py). Sources:
 * SAS PROC FREQ output for statsmodels' ``table10`` (same file), and the
   Randolph online kappa calculator values used there.
 """
+
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,8 +28,6 @@ import pytest
 from numpy.testing import assert_allclose
 
 from trainerlab import agreement as A
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REL = ROOT / "data" / "external" / "reliability"
@@ -141,10 +142,16 @@ def test_raw4raters_quadratic_matches_irrcac_weighting_vignette(raw4raters):
     assert_allclose(got["brennan_prediger"].se_gwet, 0.11089, atol=5e-6)
 
 
-@pytest.mark.parametrize("level, expected", [
-    # Krippendorff (2011), p. 8 (and the krippendorff package's doctests on the same data)
-    ("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797),
-])
+@pytest.mark.parametrize(
+    "level, expected",
+    [
+        # Krippendorff (2011), p. 8 (and the krippendorff package's doctests on the same data)
+        ("nominal", 0.743),
+        ("ordinal", 0.815),
+        ("interval", 0.849),
+        ("ratio", 0.797),
+    ],
+)
 def test_krippendorff_2011_example(raw4raters, level, expected):
     res = A.krippendorff_alpha(raw4raters, level=level, n_boot=0)
     assert round(res.estimate, 3) == expected
@@ -159,8 +166,10 @@ def test_alpha_equals_krippendorff_package_with_missing_data(level):
     for _ in range(4):
         data = rng.integers(1, 6, size=(5, 30)).astype(float)
         data[rng.random(data.shape) < 0.35] = np.nan
-        long = pd.DataFrame([(j, i, data[i, j]) for i in range(5) for j in range(30) if not np.isnan(data[i, j])],
-                            columns=["item", "rater", "label"])
+        long = pd.DataFrame(
+            [(j, i, data[i, j]) for i in range(5) for j in range(30) if not np.isnan(data[i, j])],
+            columns=["item", "rater", "label"],
+        )
         ours = A.krippendorff_alpha(long, level=level, categories=[1, 2, 3, 4, 5], n_boot=0).estimate
         ref = krippendorff.alpha(reliability_data=data, level_of_measurement=level, value_domain=[1, 2, 3, 4, 5])
         assert_allclose(ours, ref, rtol=0, atol=1e-12)
@@ -367,8 +376,11 @@ def test_category_kappas_decompose_fleiss_kappa(diagnoses):
 def test_binary_category_kappas_equal_overall_kappa():
     rng = np.random.default_rng(3)
     truth = rng.random(60) < 0.3
-    rows = [(i, f"r{g}", "yes" if (truth[i] if rng.random() < 0.8 else rng.random() < 0.5) else "no")
-            for i in range(60) for g in range(4)]
+    rows = [
+        (i, f"r{g}", "yes" if (truth[i] if rng.random() < 0.8 else rng.random() < 0.5) else "no")
+        for i in range(60)
+        for g in range(4)
+    ]
     long = pd.DataFrame(rows, columns=["item", "rater", "label"])
     per = A.per_category_agreement(long, n_boot=0)
     overall = A.fleiss_kappa(long, n_boot=0).estimate

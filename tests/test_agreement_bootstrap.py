@@ -1,6 +1,7 @@
 """The intervals are honest: coverage of a planted population value, 1/sqrt(n) widths, and the
 fast pattern bootstrap is the unit bootstrap (checked against recomputation with the
 ``krippendorff`` package on resampled data)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,8 @@ def population_alpha() -> float:
     """Nominal alpha of infinitely many units: 1 - D_o / D_e with
     D_o = P(two ratings of a unit differ), D_e = P(two ratings of different units differ)."""
     marg = PI @ CONFUSION
-    d_o = 1 - np.sum(PI[:, None] * CONFUSION ** 2)
-    d_e = 1 - np.sum(marg ** 2)
+    d_o = 1 - np.sum(PI[:, None] * CONFUSION**2)
+    d_e = 1 - np.sum(marg**2)
     return 1 - d_o / d_e
 
 
@@ -50,8 +51,10 @@ def test_bootstrap_ci_width_shrinks_as_one_over_sqrt_n():
     rng = np.random.default_rng(7)
     widths = {}
     for n in (100, 400):
-        w = [np.subtract(*reversed([(r := A.krippendorff_alpha(panel(rng, n), n_boot=500, seed=k)).ci_low,
-                                    r.ci_high])) for k in range(100)]
+        w = [
+            np.subtract(*reversed([(r := A.krippendorff_alpha(panel(rng, n), n_boot=500, seed=k)).ci_low, r.ci_high]))
+            for k in range(100)
+        ]
         widths[n] = np.mean(w)
     assert 1.8 <= widths[100] / widths[400] <= 2.2, widths
 
@@ -81,8 +84,12 @@ def test_fast_bootstrap_matches_naive_recomputation_in_distribution():
     R = panel(rng, 200)
     counts = R.counts()
     fast = A.krippendorff_alpha(R, n_boot=2000, seed=5)
-    naive = np.array([krippendorff.alpha(value_counts=counts[rng.integers(0, 200, size=200)],
-                                         level_of_measurement="nominal") for _ in range(600)])
+    naive = np.array(
+        [
+            krippendorff.alpha(value_counts=counts[rng.integers(0, 200, size=200)], level_of_measurement="nominal")
+            for _ in range(600)
+        ]
+    )
     assert fast.se_boot == pytest.approx(naive.std(ddof=1), rel=0.12)
     assert fast.ci_low == pytest.approx(np.quantile(naive, 0.025), abs=0.02)
     assert fast.ci_high == pytest.approx(np.quantile(naive, 0.975), abs=0.02)

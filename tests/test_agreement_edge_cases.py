@@ -1,9 +1,9 @@
 """Undefined and bad-input cases: NaN with a reason, never 0, never a crash; clear errors."""
+
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -79,7 +79,8 @@ def test_missing_labels_are_missing_ratings_not_a_category():
     assert s2["n_missing"] == 13
     assert s2["categories"] == ["x", "y"]
     assert s1["coefficients"]["fleiss_kappa"]["estimate"] == pytest.approx(
-        s2["coefficients"]["fleiss_kappa"]["estimate"])
+        s2["coefficients"]["fleiss_kappa"]["estimate"]
+    )
 
 
 def test_numeric_and_text_labels_are_the_same_categories():
@@ -147,8 +148,9 @@ def test_interpret_bands_and_paradox_note():
 
 
 def test_subgroup_must_be_constant_within_item():
-    df = pd.DataFrame({"item": [1, 1, 2, 2], "rater": ["a", "b", "a", "b"], "label": [0, 0, 1, 1],
-                       "week": [1, 2, 1, 1]})
+    df = pd.DataFrame(
+        {"item": [1, 1, 2, 2], "rater": ["a", "b", "a", "b"], "label": [0, 0, 1, 1], "week": [1, 2, 1, 1]}
+    )
     with pytest.raises(ValueError, match="varies within item 1"):
         A.subgroup_alpha(df, group="week")
 
@@ -161,8 +163,14 @@ def test_pairwise_pair_without_shared_items_has_reason():
 
 
 def test_subgroup_with_missing_group_value_gets_its_own_group():
-    df = pd.DataFrame({"item": [1, 1, 2, 2, 3, 3, 4, 4], "rater": list("abababab"), "label": [0, 0, 1, 1, 0, 1, 1, 1],
-                       "lang": ["en", "en", "en", "en", None, None, "de", "de"]})
+    df = pd.DataFrame(
+        {
+            "item": [1, 1, 2, 2, 3, 3, 4, 4],
+            "rater": list("abababab"),
+            "label": [0, 0, 1, 1, 0, 1, 1, 1],
+            "lang": ["en", "en", "en", "en", None, None, "de", "de"],
+        }
+    )
     out = A.subgroup_alpha(df, group="lang", n_boot=0).set_index("group")
     assert set(out.index) == {"en", "de", "(missing)"}
     assert out.loc["(missing)", "n_units"] == 1

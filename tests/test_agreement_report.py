@@ -1,4 +1,5 @@
 """The agreement readout: library study and verdict on the demo program, and the rendered report."""
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,12 @@ def test_study_on_the_demo_names_the_careless_rater(safety_study):
     flagged = s["raters"].dropna(subset=["flag"])
     assert list(flagged["rater"]) == ["r12"]
     top = s["loro"].iloc[0]
-    assert top["rater"] == "r12" and top["ci_low"] > 0   # the data are more reliable without r12
+    assert top["rater"] == "r12" and top["ci_low"] > 0  # the data are more reliable without r12
     assert len(s["pack"]) == 10 and s["pack"]["dispute"].is_monotonic_decreasing
     assert set(s["by_language"]["group"]) == {"en", "de", "es", "fr", "ja"}
     sentences, status = A.agreement_verdict(s)
     assert 3 <= len(sentences) <= 5
-    assert status == "alert"                          # alpha far below .667 and a careless rater
+    assert status == "alert"  # alpha far below .667 and a careless rater
     assert "r12 (careless" in " ".join(sentences)
     assert sentences[0].startswith("Krippendorff's alpha (nominal) for safety is ")
 
@@ -45,8 +46,24 @@ def test_report_renders_on_the_demo(demo_db, tmp_path, monkeypatch, capsys):
     from trainerlab.cli import main
 
     monkeypatch.setenv("TRAINERLAB_REPORTS", str(tmp_path / "reports"))
-    code = main(["report", "agreement", "--db", str(demo_db), "-p", "n_boot", "100", "-p", "quality_boot", "0",
-                 "-p", "task", "helpfulness", "--json"])
+    code = main(
+        [
+            "report",
+            "agreement",
+            "--db",
+            str(demo_db),
+            "-p",
+            "n_boot",
+            "100",
+            "-p",
+            "quality_boot",
+            "0",
+            "-p",
+            "task",
+            "helpfulness",
+            "--json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["status"] == "ok", doc
     manifest = json.loads(open(doc["manifest"]).read())

@@ -1,5 +1,6 @@
 """Annotator quality against planted truth (seeded simulations and the demo program) and
 reference implementations (statsmodels' Wilson interval)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -75,7 +76,7 @@ def test_dawid_skene_quality_ranks_and_flags(sim):
     assert spearmanr(m.quality_.to_numpy(), accs).statistic > 0.95
     assert m.flags_["s09"] == "careless"  # the random rater
     assert m.flags_.drop("s09").isna().all()
-    assert abs(m.quality_["s09"]) < 0.1   # chance-corrected: about 0 for a random rater
+    assert abs(m.quality_["s09"]) < 0.1  # chance-corrected: about 0 for a random rater
     frame = m.raters_frame()
     assert set(frame.columns) >= {"rater", "n", "quality", "accuracy", "flag", "reason"}
     assert "chance" in frame.set_index("rater").loc["s09", "reason"]
@@ -105,8 +106,13 @@ def test_dawid_skene_is_seeded_and_rejects_bad_gold(sim):
 # majority vote, gold accuracy, consensus agreement
 # --------------------------------------------------------------------------------------------
 def test_majority_vote_tie_policies():
-    df = pd.DataFrame({"item": [1, 1, 2, 2, 2, 3, 3], "rater": ["a", "b", "a", "b", "c", "a", "b"],
-                       "label": ["x", "y", "x", "x", "y", "y", "y"]})
+    df = pd.DataFrame(
+        {
+            "item": [1, 1, 2, 2, 2, 3, 3],
+            "rater": ["a", "b", "a", "b", "c", "a", "b"],
+            "label": ["x", "y", "x", "x", "y", "y", "y"],
+        }
+    )
     first = N.majority_vote(df, tie="first").set_index("item")
     assert first.loc[1, "label"] == "x" and first.loc[1, "tied"]
     assert first.loc[2, "label"] == "x" and not first.loc[2, "tied"] and first.loc[2, "share"] == pytest.approx(2 / 3)
@@ -114,14 +120,15 @@ def test_majority_vote_tie_policies():
     assert pd.isna(abstain.loc[1, "label"]) and abstain.loc[3, "label"] == "y"
     picks = {N.majority_vote(df, tie="random", seed=s).set_index("item").loc[1, "label"] for s in range(20)}
     assert picks == {"x", "y"}
-    assert (N.majority_vote(df, tie="random", seed=4)["label"] == N.majority_vote(df, tie="random", seed=4)["label"]).all()
+    assert (
+        N.majority_vote(df, tie="random", seed=4)["label"] == N.majority_vote(df, tie="random", seed=4)["label"]
+    ).all()
 
 
 def test_gold_accuracy_wilson_matches_statsmodels():
     from statsmodels.stats.proportion import proportion_confint
 
-    df = pd.DataFrame({"item": list(range(10)) * 2, "rater": ["a"] * 10 + ["b"] * 10,
-                       "label": [0] * 10 + [0, 1] * 5})
+    df = pd.DataFrame({"item": list(range(10)) * 2, "rater": ["a"] * 10 + ["b"] * 10, "label": [0] * 10 + [0, 1] * 5})
     gold = pd.DataFrame({"item": range(10), "label": [0] * 9 + [1]})
     acc = N.gold_accuracy(df, gold).set_index("rater")
     assert acc.loc["a", "correct"] == 9 and acc.loc["b", "correct"] == 6
@@ -136,8 +143,13 @@ def test_gold_accuracy_wilson_matches_statsmodels():
 
 
 def test_consensus_agreement_leaves_the_rater_out():
-    df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2, 3, 3], "rater": ["a", "b", "c", "a", "b", "c", "a", "b"],
-                       "label": ["x", "x", "y", "y", "x", "x", "x", "y"]})
+    df = pd.DataFrame(
+        {
+            "item": [1, 1, 1, 2, 2, 2, 3, 3],
+            "rater": ["a", "b", "c", "a", "b", "c", "a", "b"],
+            "label": ["x", "x", "y", "y", "x", "x", "x", "y"],
+        }
+    )
     out = N.consensus_agreement(df).set_index("rater")
     # a: item1 others {x,y} tie -> skipped; item2 others {x,x} -> x != y; item3 others {y} -> y != x
     assert out.loc["a", "n"] == 2 and out.loc["a", "agree"] == 0 and out.loc["a", "n_tied"] == 1
@@ -146,8 +158,15 @@ def test_consensus_agreement_leaves_the_rater_out():
 
 
 def test_clarity_index_counts_label_pairs():
-    df = pd.DataFrame({"item": [1, 1, 2, 2, 3, 3, 3], "rater": ["a", "b", "a", "b", "a", "b", "c"],
-                       "label": ["s", "u", "s", "s", "s", "u", "n"], "task": "safety", "guideline_version": "v1"})
+    df = pd.DataFrame(
+        {
+            "item": [1, 1, 2, 2, 3, 3, 3],
+            "rater": ["a", "b", "a", "b", "a", "b", "c"],
+            "label": ["s", "u", "s", "s", "s", "u", "n"],
+            "task": "safety",
+            "guideline_version": "v1",
+        }
+    )
     out = N.clarity_index(df).set_index(["label_a", "label_b"])
     assert out.loc[("(any)", "(any)"), "n_disputes"] == 2 and out.loc[("(any)", "(any)"), "n_items"] == 3
     assert out.loc[("s", "u"), "per_100"] == pytest.approx(200 / 3)
@@ -165,8 +184,10 @@ def demo(demo_db):
 
     with Warehouse(demo_db, read_only=True) as wh:
         truth = load_truth(wh)
-        ratings = {task: A.ratings_from_warehouse(wh, task, with_meta=True)
-                   for task in ("safety", "helpfulness", "correctness")}
+        ratings = {
+            task: A.ratings_from_warehouse(wh, task, with_meta=True)
+            for task in ("safety", "helpfulness", "correctness")
+        }
         early = A.ratings_from_warehouse(wh, "correctness", end="2026-06-29")
         gold = {task: N.gold_from_warehouse(wh, task) for task in ratings}
         texts = wh.query("SELECT item_id AS item, prompt, response FROM items WHERE dataset = 'demo'")
@@ -213,8 +234,9 @@ def test_demo_confusions_recovered_where_the_model_holds(demo):
 
 def test_demo_gold_accuracy_and_report(demo):
     truth, ratings, _, gold, _ = demo
-    report, model = N.rater_report(ratings["safety"], categories=truth["label_categories"]["safety"],
-                                   gold=gold["safety"], seed=0)
+    report, model = N.rater_report(
+        ratings["safety"], categories=truth["label_categories"]["safety"], gold=gold["safety"], seed=0
+    )
     rep = report.set_index("rater")
     assert rep.loc["r12", "flag"] == "careless"
     assert rep["gold_accuracy"].idxmax() == "r01" and rep["gold_accuracy"].idxmin() == "r12"
@@ -265,6 +287,7 @@ def test_demo_calibration_pack_is_redacted_and_exported(demo, tmp_path):
     page = (tmp_path / "pack.html").read_text()
     assert "safety &lt;pack&gt;" in page and "<script" not in page
     import re
+
     assert "<th>gold_label</th>" in page
     html_items = re.findall(r"<td class='item'>([^<]*)</td>", page)
     html_gold = re.findall(r"<td class='gold_label'>([^<]*)</td>", page)
@@ -274,8 +297,9 @@ def test_demo_calibration_pack_is_redacted_and_exported(demo, tmp_path):
 
 def test_reliability_weights_rank_careful_disputes_first():
     # item 1: two careful raters disagree; item 2: a careful majority against a careless rater
-    df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "rater": ["a", "b", "z", "a", "b", "z"],
-                       "label": ["x", "y", "x", "x", "x", "y"]})
+    df = pd.DataFrame(
+        {"item": [1, 1, 1, 2, 2, 2], "rater": ["a", "b", "z", "a", "b", "z"], "label": ["x", "y", "x", "x", "x", "y"]}
+    )
     ranked = N.disputed_items(df, reliability={"a": 0.9, "b": 0.9, "z": 0.0})
     assert list(ranked["item"]) == [1]  # item 2's only dissent has weight 0: no dispute left
     equal = N.disputed_items(df)
@@ -317,8 +341,8 @@ def test_systematically_confused_rater_is_flagged_outlier():
     m = N.DawidSkene(seed=0).fit(df, categories=[0, 1, 2, 3])
     good = [f"s{g:02d}" for g in range(8)]
     assert m.flags_["s09"] == "outlier"
-    assert m.flags_["s08"] == "careless"          # the careless rater keeps its own flag
-    assert m.flags_[good].isna().all()            # no good rater is flagged
+    assert m.flags_["s08"] == "careless"  # the careless rater keeps its own flag
+    assert m.flags_[good].isna().all()  # no good rater is flagged
     # why: its quality is above the careless cut but far below the good raters' (robust z < -3)
     assert m.careless_quality <= m.quality_["s09"] < m.quality_[good].min()
     assert m.z_["s09"] < m.outlier_z

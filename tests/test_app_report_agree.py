@@ -6,6 +6,7 @@ inputs: the report's filters, the task's gold labels, the report's seed. The
 app is executed for real (marimo's ``App.run`` on the demo warehouse) and its
 displayed quality table is compared with the report's rater table.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -13,10 +14,9 @@ import importlib.util
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from trainerlab import agreement, disputes
 from trainerlab.warehouse import Warehouse
-
-from conftest import ROOT
 
 
 def _report_raters(db, task):
@@ -29,12 +29,14 @@ def _report_raters(db, task):
 def _assert_same(app_table, report):
     app = app_table.set_index("rater")
     assert sorted(app.index) == sorted(report.index)
-    np.testing.assert_allclose(app["quality"].to_numpy(float), report.loc[app.index, "quality"].to_numpy(float),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        app["quality"].to_numpy(float), report.loc[app.index, "quality"].to_numpy(float), rtol=0, atol=1e-12
+    )
     assert app["flag"].fillna("").tolist() == report.loc[app.index, "flag"].fillna("").tolist()
     if "gold_accuracy" in report:
-        np.testing.assert_allclose(app["gold_accuracy"].to_numpy(float),
-                                   report.loc[app.index, "gold_accuracy"].to_numpy(float), equal_nan=True)
+        np.testing.assert_allclose(
+            app["gold_accuracy"].to_numpy(float), report.loc[app.index, "gold_accuracy"].to_numpy(float), equal_nan=True
+        )
 
 
 def test_app_shows_the_reports_rater_quality(demo_db, monkeypatch):

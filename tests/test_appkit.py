@@ -1,4 +1,5 @@
 """The apps' helpers: texts from data redacted and escaped, the warehouse opened without keeping its lock."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -6,7 +7,7 @@ import pandas as pd
 from trainerlab import appkit
 from trainerlab.warehouse import connect
 
-PAYLOAD = 'x <img src=x onerror=alert(1)> "\'><b onmouseover=alert(2)> jane.doe@example.org'
+PAYLOAD = "x <img src=x onerror=alert(1)> \"'><b onmouseover=alert(2)> jane.doe@example.org"
 
 
 def test_app_markdown_values_cannot_become_markup_or_links():

@@ -5,6 +5,7 @@ missing, except where ``TRAINERLAB_REQUIRE_BROWSER=1`` is set (``.ci/run`` sets 
 installs Debian's chromium-headless-shell): there a missing browser fails the tests,
 so CI cannot pass without having opened a page.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,16 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("TRAINERLAB_CHROMIUM", "/usr/bin/chromium-headless-shell")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-         "--disable-extensions", "--disable-sync", "--no-first-run", "--mute-audio"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-extensions",
+    "--disable-sync",
+    "--no-first-run",
+    "--mute-audio",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,8 +64,9 @@ def browser():
         chromium.close()
 
 
-@pytest.mark.parametrize("required, outcome", [("1", pytest.fail.Exception), ("", pytest.skip.Exception),
-                                               ("0", pytest.skip.Exception)])
+@pytest.mark.parametrize(
+    "required, outcome", [("1", pytest.fail.Exception), ("", pytest.skip.Exception), ("0", pytest.skip.Exception)]
+)
 def test_a_missing_browser_fails_where_one_is_required(monkeypatch, tmp_path, required, outcome):
     monkeypatch.setenv("TRAINERLAB_REQUIRE_BROWSER", required)
     with pytest.raises(outcome, match="not installed"):
@@ -85,14 +95,22 @@ def test_rendered_report_draws_its_figures_offline(browser, rendered_overview, t
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems = _watch(page)
     external = []
-    page.route("**/*", lambda route: (external.append(route.request.url), route.abort())
-               if not route.request.url.startswith(("file:", "data:", "blob:")) else route.continue_())
+    page.route(
+        "**/*",
+        lambda route: (
+            (external.append(route.request.url), route.abort())
+            if not route.request.url.startswith(("file:", "data:", "blob:"))
+            else route.continue_()
+        ),
+    )
     page.goto(Path(rendered_overview["html"]).as_uri())
     n_figures = page.locator(".tl-figure").count()
     assert n_figures >= 3
     page.wait_for_function(
         "n => window.Plotly !== undefined && document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-        arg=n_figures, timeout=30_000)
+        arg=n_figures,
+        timeout=30_000,
+    )
     drawn = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(div => ({
         marks: div.querySelectorAll('.plot .trace path, .plot .trace rect, .bars path, .scatterlayer path').length,
         title: (div.querySelector('.gtitle') || {}).textContent || '',
@@ -149,12 +167,28 @@ def _stop_server(proc: subprocess.Popen) -> None:
 
 def test_explore_serves_the_disagreement_app_on_loopback(browser, demo_db, tmp_path):
     port = _free_port()
-    env = dict(os.environ, TRAINERLAB_HOME=str(ROOT), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ,
+        TRAINERLAB_HOME=str(ROOT),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     log = open(tmp_path / "explore.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "trainerlab"), "explore", "disagreements",
-                             "--port", str(port), "--db", str(demo_db)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "trainerlab"),
+            "explore",
+            "disagreements",
+            "--port",
+            str(port),
+            "--db",
+            str(demo_db),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         status = _wait_for_http(f"http://127.0.0.1:{port}/health", proc, timeout=90)
         assert status == 200, (tmp_path / "explore.log").read_text()[-2000:]

@@ -4,6 +4,7 @@ The page is built by the report runner's own HTML step (``notebook_to_html``)
 from a notebook whose output is a real ``rk.table`` of 40 columns, the shape of
 drift's rater panel (2,158 px of table in a 1,072 px column).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,10 +13,9 @@ import nbformat
 import pandas as pd
 import pytest
 
+from test_browser import CHROMIUM, FLAGS, load_playwright
 from trainerlab import reportkit as rk
 from trainerlab.reports.html import notebook_to_html
-
-from test_browser import CHROMIUM, FLAGS, load_playwright
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +27,10 @@ def _wide_page(tmp_path, monkeypatch) -> Path:
     rk.table(frame, caption="A wide rater panel")
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("rk.table(frame)")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={k: v for k, v in b.items() if k.startswith("text/")})
-                    for b in shown]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={k: v for k, v in b.items() if k.startswith("text/")})
+        for b in shown
+    ]
     nb.cells = [nbformat.v4.new_markdown_cell("# Wide table"), cell]
     page = tmp_path / "report.html"
     # a long parameter list in the page header (drift: 16 parameters on one line) must wrap, not widen the page
@@ -57,7 +59,7 @@ def test_wide_table_scrolls_inside_the_page_column(tmp_path, monkeypatch):
             }""")
         finally:
             browser.close()
-    assert m["table"] > m["column"], m            # the table really is wider than the column
-    assert m["box"] <= m["column"] + 0.5, m       # its box is not
-    assert m["wrapScroll"] > m["wrapClient"], m   # it scrolls inside the box
-    assert m["pageScroll"] <= m["viewport"], m    # and the page itself does not scroll sideways
+    assert m["table"] > m["column"], m  # the table really is wider than the column
+    assert m["box"] <= m["column"] + 0.5, m  # its box is not
+    assert m["wrapScroll"] > m["wrapClient"], m  # it scrolls inside the box
+    assert m["pageScroll"] <= m["viewport"], m  # and the page itself does not scroll sideways

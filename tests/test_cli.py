@@ -1,4 +1,5 @@
 """The CLI contract that scripts depend on: --help everywhere, exit codes, one JSON document."""
+
 import argparse
 import json
 import subprocess
@@ -43,8 +44,12 @@ def test_installed_console_script_reports_usage_errors_with_exit_2(cli_env):
 
 
 def test_schema_set_then_show_prints_one_json_document(cli_env):
-    proc = subprocess.run(["trainerlab", "schema", "set", "helpfulness", "--level", "ordinal",
-                           "--categories", "1,2,3,4,5", "--json"], capture_output=True, text=True, env=cli_env)
+    proc = subprocess.run(
+        ["trainerlab", "schema", "set", "helpfulness", "--level", "ordinal", "--categories", "1,2,3,4,5", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["categories"] == ["1", "2", "3", "4", "5"]
     proc = subprocess.run(["trainerlab", "schema", "show", "--json"], capture_output=True, text=True, env=cli_env)
@@ -53,8 +58,12 @@ def test_schema_set_then_show_prints_one_json_document(cli_env):
 
 
 def test_schema_set_rejects_duplicate_categories_with_exit_2(cli_env):
-    proc = subprocess.run(["trainerlab", "schema", "set", "t", "--level", "nominal", "--categories", "a,a"],
-                          capture_output=True, text=True, env=cli_env)
+    proc = subprocess.run(
+        ["trainerlab", "schema", "set", "t", "--level", "nominal", "--categories", "a,a"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+    )
     assert proc.returncode == 2 and "duplicate categories" in proc.stderr
 
 
@@ -64,8 +73,10 @@ def test_json_output_turns_nan_into_null():
 
 def test_building_the_parser_imports_no_heavy_package():
     # `trainerlab VERB --help` must be instant: verbs import pandas, duckdb and friends lazily.
-    code = ("import sys, trainerlab.cli as c; c.build_parser(); "
-            "heavy = [m for m in ('pandas', 'numpy', 'duckdb', 'scipy', 'statsmodels', 'umap', 'sklearn', "
-            "'plotly', 'papermill', 'bertopic') if m in sys.modules]; print(','.join(heavy)); sys.exit(bool(heavy))")
+    code = (
+        "import sys, trainerlab.cli as c; c.build_parser(); "
+        "heavy = [m for m in ('pandas', 'numpy', 'duckdb', 'scipy', 'statsmodels', 'umap', 'sklearn', "
+        "'plotly', 'papermill', 'bertopic') if m in sys.modules]; print(','.join(heavy)); sys.exit(bool(heavy))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, f"imported at parse time: {proc.stdout.strip()}"

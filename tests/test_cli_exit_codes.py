@@ -2,6 +2,7 @@
 
 The lock is held by a real second process (DuckDB locks the file per process), never simulated.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,16 +16,22 @@ import pytest
 from trainerlab.cli import main
 
 ROOT_GATE = "gates.yaml"
-_HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
-         "print('held', flush=True); t = float(sys.argv[3]); sys.stdin.read() if t < 0 else time.sleep(t)")
+_HOLD = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
+    "print('held', flush=True); t = float(sys.argv[3]); sys.stdin.read() if t < 0 else time.sleep(t)"
+)
 
 
 @contextlib.contextmanager
 def held(path, mode: str = "rw", seconds: float = -1):
     """Another process holding ``path`` (``rw``: the write lock; ``ro``: a reader's lock) until the block
     ends, or for ``seconds`` if given."""
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path), mode, str(seconds)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(path), mode, str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "held"
         yield proc.pid
@@ -53,9 +60,26 @@ def test_gate_on_a_locked_warehouse_exits_4_busy_not_1_no_go(warehouse, cli_env)
     # Before: a DuckDB traceback and exit 1, which a release pipeline reads as NO-GO.
     with held(warehouse) as pid:
         t0 = time.perf_counter()
-        proc = subprocess.run(["trainerlab", "gate", ROOT_GATE, "--candidate", "v1.1", "--baseline", "v1.0",
-                               "--db", str(warehouse), "--lock-timeout", "1", "--json"],
-                              capture_output=True, text=True, env=cli_env, cwd=cli_env["TRAINERLAB_HOME"])
+        proc = subprocess.run(
+            [
+                "trainerlab",
+                "gate",
+                ROOT_GATE,
+                "--candidate",
+                "v1.1",
+                "--baseline",
+                "v1.0",
+                "--db",
+                str(warehouse),
+                "--lock-timeout",
+                "1",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env,
+            cwd=cli_env["TRAINERLAB_HOME"],
+        )
         elapsed = time.perf_counter() - t0
     assert proc.returncode == 4, proc.stderr
     line = _one_line(proc.stderr)
@@ -69,12 +93,18 @@ def test_gate_on_a_locked_warehouse_exits_4_busy_not_1_no_go(warehouse, cli_env)
 def test_the_lock_timeout_comes_from_the_environment_too(warehouse, cli_env):
     env = {**cli_env, "TRAINERLAB_LOCK_TIMEOUT": "0.5"}
     with held(warehouse):
-        proc = subprocess.run(["trainerlab", "schema", "set", "t", "--level", "nominal", "--categories", "a,b",
-                               "--db", str(warehouse)], capture_output=True, text=True, env=env)
+        proc = subprocess.run(
+            ["trainerlab", "schema", "set", "t", "--level", "nominal", "--categories", "a,b", "--db", str(warehouse)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
     assert proc.returncode == 4 and proc.stdout == ""
     assert "waited 0.5 s" in _one_line(proc.stderr)
     env["TRAINERLAB_LOCK_TIMEOUT"] = "soon"
-    proc = subprocess.run(["trainerlab", "schema", "show", "--db", str(warehouse)], capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        ["trainerlab", "schema", "show", "--db", str(warehouse)], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 2 and "TRAINERLAB_LOCK_TIMEOUT" in _one_line(proc.stderr)
 
 
@@ -100,29 +130,46 @@ def _sweep(tmp_path, warehouse):
     batch = tmp_path / "labels.csv"
     batch.write_text("item_id,annotator_id,label\ni1,r1,yes\n", encoding="utf-8")
     db = ["--db", str(warehouse)]
-    writes = [["ingest", "annotations", str(batch), "--task", "t", *db],
-              ["schema", "set", "t", "--level", "nominal", "--categories", "a,b", *db],
-              ["coaching", "add", "r1", "--at", "2026-06-01", *db],
-              ["dataset", "snapshot", "s", "--query", "SELECT 1 AS x", *db],
-              ["dataset", "use", "s", "--by", "training_run:x", *db],
-              ["errors", "run", *db], ["errors", "name", "--run", "r", "--cluster", "1", "--name", "n", *db],
-              ["errors", "add-regression", "--item", "i1", "--reason", "r", *db],
-              ["gate", ROOT_GATE, "--candidate", "a", "--baseline", "b", *db],
-              ["drift", "--record", *db],
-              ["batches", "undo", "no-such-batch", *db], ["raters", "set", "r1", "--name", "R One", *db],
-              ["demo", "--no-external", *db]]
-    reads = [["schema", "show", *db], ["dataset", "list", *db], ["dataset", "retention", *db],
-             ["errors", "modes", *db], ["errors", "coverage", *db], ["coaching", "list", *db],
-             ["coaching", "effect", *db], ["kpis", "--as-of", "2026-06-01", *db],
-             ["scorecard", "--start", "2026-05-01", "--end", "2026-06-01", *db],
-             ["actions", "--week", "2026-06-01", *db], ["drift", *db],
-             ["gate", ROOT_GATE, "--candidate", "a", "--baseline", "b", "--no-record", *db],
-             # the analysis verbs in their warehouse mode (FILE omitted), and the record verbs
-             ["agreement", "--task", "t", *db], ["annotators", "--task", "t", *db],
-             ["uplift", "--baseline", "a", "--candidate", "b", *db],
-             ["winrate", "--model", "b", *db], ["judges", *db], ["fairness", "--segment", "language", *db], ["errors", *db],
-             ["batches", "list", *db], ["raters", "list", *db],
-             ["report", "overview", *db]]
+    writes = [
+        ["ingest", "annotations", str(batch), "--task", "t", *db],
+        ["schema", "set", "t", "--level", "nominal", "--categories", "a,b", *db],
+        ["coaching", "add", "r1", "--at", "2026-06-01", *db],
+        ["dataset", "snapshot", "s", "--query", "SELECT 1 AS x", *db],
+        ["dataset", "use", "s", "--by", "training_run:x", *db],
+        ["errors", "run", *db],
+        ["errors", "name", "--run", "r", "--cluster", "1", "--name", "n", *db],
+        ["errors", "add-regression", "--item", "i1", "--reason", "r", *db],
+        ["gate", ROOT_GATE, "--candidate", "a", "--baseline", "b", *db],
+        ["drift", "--record", *db],
+        ["batches", "undo", "no-such-batch", *db],
+        ["raters", "set", "r1", "--name", "R One", *db],
+        ["demo", "--no-external", *db],
+    ]
+    reads = [
+        ["schema", "show", *db],
+        ["dataset", "list", *db],
+        ["dataset", "retention", *db],
+        ["errors", "modes", *db],
+        ["errors", "coverage", *db],
+        ["coaching", "list", *db],
+        ["coaching", "effect", *db],
+        ["kpis", "--as-of", "2026-06-01", *db],
+        ["scorecard", "--start", "2026-05-01", "--end", "2026-06-01", *db],
+        ["actions", "--week", "2026-06-01", *db],
+        ["drift", *db],
+        ["gate", ROOT_GATE, "--candidate", "a", "--baseline", "b", "--no-record", *db],
+        # the analysis verbs in their warehouse mode (FILE omitted), and the record verbs
+        ["agreement", "--task", "t", *db],
+        ["annotators", "--task", "t", *db],
+        ["uplift", "--baseline", "a", "--candidate", "b", *db],
+        ["winrate", "--model", "b", *db],
+        ["judges", *db],
+        ["fairness", "--segment", "language", *db],
+        ["errors", *db],
+        ["batches", "list", *db],
+        ["raters", "list", *db],
+        ["report", "overview", *db],
+    ]
     return writes, reads
 
 
@@ -167,15 +214,21 @@ def test_verbs_that_only_read_open_the_warehouse_read_only(tmp_path, warehouse, 
 def test_demo_never_replaces_a_warehouse_another_process_has_open(warehouse, cli_env):
     before = warehouse.stat().st_ino
     with held(warehouse, "ro"):
-        proc = subprocess.run(["trainerlab", "demo", "--no-external", "--db", str(warehouse), "--lock-timeout", "0"],
-                              capture_output=True, text=True, env=cli_env)
+        proc = subprocess.run(
+            ["trainerlab", "demo", "--no-external", "--db", str(warehouse), "--lock-timeout", "0"],
+            capture_output=True,
+            text=True,
+            env=cli_env,
+        )
     assert proc.returncode == 4, proc.stderr
     assert warehouse.stat().st_ino == before
 
 
-_RAISE = ("import sys, trainerlab.cli as cli, trainerlab.commands.publish as p\n"
-          "def broken(args):\n    raise KeyError('a bug')\n"
-          "p._run = broken\nsys.exit(cli.main(sys.argv[1:]))\n")
+_RAISE = (
+    "import sys, trainerlab.cli as cli, trainerlab.commands.publish as p\n"
+    "def broken(args):\n    raise KeyError('a bug')\n"
+    "p._run = broken\nsys.exit(cli.main(sys.argv[1:]))\n"
+)
 
 
 def test_an_unexpected_error_exits_5_with_one_line_and_no_traceback(cli_env, tmp_path):
@@ -192,13 +245,22 @@ def test_an_unexpected_error_exits_5_with_one_line_and_no_traceback(cli_env, tmp
     assert proc.returncode == 1 and "Traceback" in proc.stderr and "a bug" in proc.stderr
 
 
-@pytest.mark.parametrize("argv", [["gate", "--json"],                       # argparse: a missing argument
-                                  ["errors", "modes", "--bogus", "--json"],  # a form's own parser
-                                  ["dataset", "datasheet", "nosuch", "--json"]],  # a verb's UsageError
-                         ids=["argparse", "form-parser", "verb"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["gate", "--json"],  # argparse: a missing argument
+        ["errors", "modes", "--bogus", "--json"],  # a form's own parser
+        ["dataset", "datasheet", "nosuch", "--json"],
+    ],  # a verb's UsageError
+    ids=["argparse", "form-parser", "verb"],
+)
 def test_usage_errors_under_json_print_one_error_document(argv, cli_env, warehouse):
-    proc = subprocess.run(["trainerlab", *argv, "--db", str(warehouse)] if argv[0] == "dataset" else ["trainerlab", *argv],
-                          capture_output=True, text=True, env=cli_env)
+    proc = subprocess.run(
+        ["trainerlab", *argv, "--db", str(warehouse)] if argv[0] == "dataset" else ["trainerlab", *argv],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+    )
     assert proc.returncode == 2, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["error"]["code"] == "usage" and doc["error"]["message"]
@@ -220,9 +282,23 @@ def test_a_report_cell_that_meets_the_lock_exits_4_and_records_the_run(warehouse
     from trainerlab import paths
 
     env = {**cli_env, "TRAINERLAB_REPORTS": str(tmp_path / "reports")}
-    proc = subprocess.run(["trainerlab", "report", "busy", "--db", str(warehouse), "--lock-timeout", "0.5",
-                           "--notebooks", str(paths.project_root() / "tests" / "notebooks"), "--json"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [
+            "trainerlab",
+            "report",
+            "busy",
+            "--db",
+            str(warehouse),
+            "--lock-timeout",
+            "0.5",
+            "--notebooks",
+            str(paths.project_root() / "tests" / "notebooks"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 4, proc.stderr
     assert json.loads(proc.stdout)["error"]["code"] == "warehouse_busy"
     assert "recorded as failed" in _one_line(proc.stderr)
@@ -237,8 +313,9 @@ def test_a_file_that_is_not_a_warehouse_is_unusable_input_not_an_internal_error(
     # Before: a DuckDB traceback (then: exit 5). It is the user's file that is wrong: exit 2.
     junk = tmp_path / "notes.duckdb"
     junk.write_text("not a database\n", encoding="utf-8")
-    proc = subprocess.run(["trainerlab", "schema", "show", "--db", str(junk), "--json"],
-                          capture_output=True, text=True, env=cli_env)
+    proc = subprocess.run(
+        ["trainerlab", "schema", "show", "--db", str(junk), "--json"], capture_output=True, text=True, env=cli_env
+    )
     assert proc.returncode == 2
     assert "not a usable warehouse" in _one_line(proc.stderr) and str(junk) in proc.stderr
     assert json.loads(proc.stdout)["error"]["code"] == "usage"
@@ -250,8 +327,19 @@ def test_a_report_on_a_file_that_is_not_a_warehouse_exits_2_and_records_no_run(t
     junk = tmp_path / "notes.duckdb"
     junk.write_text("not a database\n", encoding="utf-8")
     env = {**cli_env, "TRAINERLAB_REPORTS": str(tmp_path / "reports")}
-    proc = subprocess.run(["trainerlab", "report", "ok", "--db", str(junk),
-                           "--notebooks", str(paths.project_root() / "tests" / "notebooks")],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [
+            "trainerlab",
+            "report",
+            "ok",
+            "--db",
+            str(junk),
+            "--notebooks",
+            str(paths.project_root() / "tests" / "notebooks"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 2 and "not a usable warehouse" in _one_line(proc.stderr)
     assert not (tmp_path / "reports" / "ok").exists()

@@ -1,4 +1,5 @@
 """Names and numbers from the command line: a final newline is not a name, NaN is not a number."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,23 @@ def warehouse(tmp_path):
 def test_a_run_id_with_a_final_newline_is_refused(cli_env, tmp_path, warehouse):
     # Before: `^...$` matched before the newline and the run folder was named "nightly\n".
     env = {**cli_env, "TRAINERLAB_REPORTS": str(tmp_path / "reports")}
-    proc = subprocess.run(["trainerlab", "report", "ok", "--run-id", "nightly\n", "--db", str(warehouse),
-                           "--notebooks", str(ROOT / "tests" / "notebooks"), "--json"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [
+            "trainerlab",
+            "report",
+            "ok",
+            "--run-id",
+            "nightly\n",
+            "--db",
+            str(warehouse),
+            "--notebooks",
+            str(ROOT / "tests" / "notebooks"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "not a usable run id" in proc.stderr and json.loads(proc.stdout)["error"]["code"] == "usage"
     assert not (tmp_path / "reports" / "ok").exists() or not any((tmp_path / "reports" / "ok").iterdir())
@@ -60,17 +75,35 @@ def test_the_same_anchor_bug_is_gone_from_every_name_check():
         warehouse._ident("items\n")
 
 
-@pytest.mark.parametrize("argv", [
-    ["report", "ok", "--timeout", "{v}"],
-    ["uplift", "f.csv", "--item", "i", "--model", "m", "--score", "s", "--baseline", "a", "--candidate", "b",
-     "--margin", "{v}"],
-    ["winrate", "f.json", "--alpha", "{v}"],
-    ["pii", "eval", "corpus.jsonl", "--min-recall", "{v}"],
-    ["errors", "coverage", "--target", "{v}"],
-    ["dataset", "export", "s", "--format", "sft", "--near-threshold", "{v}"],
-    ["dataset", "export", "s", "--format", "sft", "--eval-fraction", "{v}"],
-    ["schema", "show", "--lock-timeout", "{v}"],
-], ids=lambda a: " ".join(a[:2]) + " " + a[-2])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "ok", "--timeout", "{v}"],
+        [
+            "uplift",
+            "f.csv",
+            "--item",
+            "i",
+            "--model",
+            "m",
+            "--score",
+            "s",
+            "--baseline",
+            "a",
+            "--candidate",
+            "b",
+            "--margin",
+            "{v}",
+        ],
+        ["winrate", "f.json", "--alpha", "{v}"],
+        ["pii", "eval", "corpus.jsonl", "--min-recall", "{v}"],
+        ["errors", "coverage", "--target", "{v}"],
+        ["dataset", "export", "s", "--format", "sft", "--near-threshold", "{v}"],
+        ["dataset", "export", "s", "--format", "sft", "--eval-fraction", "{v}"],
+        ["schema", "show", "--lock-timeout", "{v}"],
+    ],
+    ids=lambda a: " ".join(a[:2]) + " " + a[-2],
+)
 @pytest.mark.parametrize("value", ["nan", "inf", "-1"])
 def test_nan_inf_and_out_of_range_numbers_are_usage_errors(argv, value, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAINERLAB_REPORTS", str(tmp_path / "reports"))
@@ -96,16 +129,30 @@ def test_the_report_runner_refuses_a_nan_timeout_from_python_too(warehouse, tmp_
 
     for bad in (float("nan"), float("inf"), 0.0):
         with pytest.raises(ReportUsageError):
-            run_report("ok", db=warehouse, timeout=bad, notebooks_dir=ROOT / "tests" / "notebooks",
-                       reports_dir=tmp_path / "reports")
+            run_report(
+                "ok",
+                db=warehouse,
+                timeout=bad,
+                notebooks_dir=ROOT / "tests" / "notebooks",
+                reports_dir=tmp_path / "reports",
+            )
 
 
-@pytest.mark.parametrize("argv", [
-    ["agreement", "f.csv"], ["annotators", "f.csv"], ["judges", "f.csv", "--judge", "j", "--reference", "r"],
-    ["uplift", "f.csv", "--item", "i", "--model", "m", "--score", "s", "--baseline", "a", "--candidate", "b"],
-    ["drift", "f.csv"], ["errors", "f.csv", "--text", "t"], ["errors", "run"], ["demo"],
-    ["dataset", "export", "s", "--format", "sft"],
-], ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["agreement", "f.csv"],
+        ["annotators", "f.csv"],
+        ["judges", "f.csv", "--judge", "j", "--reference", "r"],
+        ["uplift", "f.csv", "--item", "i", "--model", "m", "--score", "s", "--baseline", "a", "--candidate", "b"],
+        ["drift", "f.csv"],
+        ["errors", "f.csv", "--text", "t"],
+        ["errors", "run"],
+        ["demo"],
+        ["dataset", "export", "s", "--format", "sft"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
 @pytest.mark.parametrize("seed", ["-1", str(2**32)])
 def test_a_seed_outside_numpy_and_sklearn_range_is_a_usage_error(argv, seed, capsys, tmp_path, monkeypatch):
     # Before: `errors FILE --seed -1` crashed inside scikit-learn; other verbs blamed the input file

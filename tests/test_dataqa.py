@@ -1,5 +1,6 @@
 """Dataset QA: dedup against exact Jaccard and planted duplicates, MinHash against theory,
 contamination against planted overlap, schema compliance, PII summaries, the report call."""
+
 from __future__ import annotations
 
 import gzip
@@ -21,14 +22,19 @@ EXTERNAL = ROOT / "data" / "external"
 
 
 # -- normalisation and exact duplicates ---------------------------------------------------
-@pytest.mark.parametrize("raw, norm", [
-    ("  Hello,   WORLD!! ", "hello world"),
-    ("reset_my password?", "reset my password"),
-    ("Größe", "grösse"),
-    ("ｆｕｌｌ width", "full width"),                      # NFKC folds full-width letters
-    ("返品の方法", "返 品 の 方 法"),                        # CJK: one token per character
-    ("", ""), (None, ""), (float("nan"), ""),
-])
+@pytest.mark.parametrize(
+    "raw, norm",
+    [
+        ("  Hello,   WORLD!! ", "hello world"),
+        ("reset_my password?", "reset my password"),
+        ("Größe", "grösse"),
+        ("ｆｕｌｌ width", "full width"),  # NFKC folds full-width letters
+        ("返品の方法", "返 品 の 方 法"),  # CJK: one token per character
+        ("", ""),
+        (None, ""),
+        (float("nan"), ""),
+    ],
+)
 def test_normalize_text(raw, norm):
     assert dq.normalize_text(raw) == norm
 
@@ -47,8 +53,8 @@ def _pair_with_jaccard(rng, n_union: int, jaccard: float) -> tuple[str, str]:
     common = int(round(jaccard * n_union))
     rest = n_union - common
     words = [f"w{x}" for x in rng.choice(10**7, size=n_union, replace=False)]
-    a = words[:common] + words[common:common + rest // 2]
-    b = words[:common] + words[common + rest // 2:]
+    a = words[:common] + words[common : common + rest // 2]
+    b = words[:common] + words[common + rest // 2 :]
     return " ".join(rng.permutation(a)), " ".join(rng.permutation(b))
 
 
@@ -77,7 +83,7 @@ def test_lsh_candidate_rate_follows_the_s_curve():
         sig, has = lsh.signatures([dq.normalize_text(t) for t in texts])
         cand = {tuple(p) for p in lsh.candidate_pairs(sig, has).tolist()}
         rate = np.mean([(2 * i, 2 * i + 1) in cand for i in range(len(pairs))])
-        expected = 1 - (1 - jaccard ** r) ** b
+        expected = 1 - (1 - jaccard**r) ** b
         lo, hi = dq.wilson_interval(int(round(rate * 200)), 200, z=3.3)
         assert lo <= expected <= hi, (jaccard, rate, expected)
 
@@ -86,7 +92,7 @@ def test_lsh_params_reach_the_recall_target_at_the_threshold():
     for threshold in (0.5, 0.7, 0.8, 0.9):
         b, r = dq.lsh_params(threshold, 128, recall=0.95)
         assert b * r <= 128
-        assert 1 - (1 - threshold ** r) ** b >= 0.95
+        assert 1 - (1 - threshold**r) ** b >= 0.95
         # one more row per band (same budget) would miss the target: the split is the tightest that works
         b2 = 128 // (r + 1)
         assert 1 - (1 - threshold ** (r + 1)) ** b2 < 0.95
@@ -108,8 +114,8 @@ def test_near_duplicates_match_exact_jaccard_on_a_planted_corpus():
     ours = {(min(a, b), max(a, b)) for a, b in zip(report.pairs["id_a"], report.pairs["id_b"])}
     ref = set(zip(reference["a"], reference["b"]))
     assert len(ref) >= 50
-    assert ours <= ref                                   # exact verification: no pair below the threshold
-    assert len(ours & ref) / len(ref) >= 0.95            # LSH recall of the true pairs
+    assert ours <= ref  # exact verification: no pair below the threshold
+    assert len(ours & ref) / len(ref) >= 0.95  # LSH recall of the true pairs
     assert report.summary["near_duplicates"] == len(ours & ref) > 0
     assert (report.pairs["jaccard"] >= 0.7).all()
 
@@ -188,6 +194,7 @@ _WORD = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
 def _brute_contaminated(train: list[str], bench: list[str], n: int, min_tokens: int) -> list[bool]:
     """Set intersection of word n-gram tuples, written out independently of dataqa's hashing:
     n-grams for items of >= n tokens, the whole item for min_tokens..n-1, exact text below."""
+
     def words(t):
         return _WORD.findall(unicodedata.normalize("NFKC", t or "").casefold())
 
@@ -196,7 +203,7 @@ def _brute_contaminated(train: list[str], bench: list[str], n: int, min_tokens: 
 
     def of_length(k):
         if k not in grams:
-            grams[k] = {tuple(w[i:i + k]) for w in train_words for i in range(len(w) - k + 1)}
+            grams[k] = {tuple(w[i : i + k]) for w in train_words for i in range(len(w) - k + 1)}
         return grams[k]
 
     whole = {tuple(w) for w in train_words if w}
@@ -206,7 +213,7 @@ def _brute_contaminated(train: list[str], bench: list[str], n: int, min_tokens: 
         if not b:
             out.append(False)
         elif len(b) >= n:
-            out.append(any(tuple(b[i:i + n]) in of_length(n) for i in range(len(b) - n + 1)))
+            out.append(any(tuple(b[i : i + n]) in of_length(n) for i in range(len(b) - n + 1)))
         elif len(b) >= min_tokens:
             out.append(tuple(b) in of_length(len(b)))
         else:
@@ -234,20 +241,27 @@ def test_contamination_between_alpacaeval_and_halueval(real_prompts):
 
 # -- PII summaries -------------------------------------------------------------------------------
 # Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (score interval without correction).
-@pytest.mark.parametrize("k, n, low, high", [
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-])
+@pytest.mark.parametrize(
+    "k, n, low, high",
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_wilson_interval_matches_newcombe_1998(k, n, low, high):
     assert dq.wilson_interval(k, n) == pytest.approx((low, high), abs=6e-5)
     assert all(math.isnan(x) for x in dq.wilson_interval(0, 0))
 
 
 def test_pii_summary_counts_leakage_and_coverage():
-    frame = pd.DataFrame({"prompt": ["mail a@b.co", "nothing", None, "call +44 20 7946 0958 or c@d.org"],
-                          "response": ["ok", "card 4111 1111 1111 1111", "fine", "ok"]})
+    frame = pd.DataFrame(
+        {
+            "prompt": ["mail a@b.co", "nothing", None, "call +44 20 7946 0958 or c@d.org"],
+            "response": ["ok", "card 4111 1111 1111 1111", "fine", "ok"],
+        }
+    )
     s = dq.pii_summary(frame, ["prompt", "response"])
     assert s["counts"]["EMAIL"] == 2 and s["counts"]["PHONE"] == 1 and s["counts"]["CARD"] == 1
     assert s["records_with_pii"] == 3
@@ -262,10 +276,12 @@ def test_pii_summary_counts_leakage_and_coverage():
 
 def test_evaluate_pii_counts_by_hand():
     records = [
-        {"text": "a@b.co and 4111 1111 1111 1111", "spans": [{"type": "EMAIL", "start": 0, "end": 6},
-                                                             {"type": "CARD", "start": 11, "end": 30}]},
-        {"text": "call me", "spans": [{"type": "PHONE", "start": 5, "end": 7}]},   # missed on purpose
-        {"text": "IP 10.0.0.1", "spans": []},                                      # an unlabelled hit
+        {
+            "text": "a@b.co and 4111 1111 1111 1111",
+            "spans": [{"type": "EMAIL", "start": 0, "end": 6}, {"type": "CARD", "start": 11, "end": 30}],
+        },
+        {"text": "call me", "spans": [{"type": "PHONE", "start": 5, "end": 7}]},  # missed on purpose
+        {"text": "IP 10.0.0.1", "spans": []},  # an unlabelled hit
     ]
     t = dq.evaluate_pii(records).set_index("type")
     assert (t.loc["EMAIL", "tp"], t.loc["CARD", "tp"], t.loc["PHONE", "fn"], t.loc["IPV4", "fp"]) == (1, 1, 1, 1)
@@ -279,13 +295,19 @@ def test_detection_coverage_recall_and_wilson_on_a_planted_corpus(tmp_path):
     lines += ["call [[PHONE|+44 20 7946 0958]] now"]
     lines += [f"call [[PHONE|five five five {w} two three four]] now" for w in ["one", "two", "six", "nine"] * 7]
     (tmp_path / "c.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    t = dq.detection_coverage({"planted": [tmp_path / "c.txt"], "gone": [tmp_path / "nope.txt"]}).set_index(["corpus", "type"])
+    t = dq.detection_coverage({"planted": [tmp_path / "c.txt"], "gone": [tmp_path / "nope.txt"]}).set_index(
+        ["corpus", "type"]
+    )
     assert (t.loc[("planted", "EMAIL"), "gold"], t.loc[("planted", "EMAIL"), "detected"]) == (20, 20)
     assert (t.loc[("planted", "PHONE"), "gold"], t.loc[("planted", "PHONE"), "detected"]) == (29, 1)
     # Newcombe (1998) Table I, method 3: 1/29 -> 0.0061-0.1718; 20/20 mirrors 0/20 -> 0.8389-1
-    assert (t.loc[("planted", "PHONE"), "ci_low"], t.loc[("planted", "PHONE"), "ci_high"]) == pytest.approx((0.0061, 0.1718), abs=6e-5)
+    assert (t.loc[("planted", "PHONE"), "ci_low"], t.loc[("planted", "PHONE"), "ci_high"]) == pytest.approx(
+        (0.0061, 0.1718), abs=6e-5
+    )
     assert t.loc[("planted", "EMAIL"), "ci_low"] == pytest.approx(1 - 0.1611, abs=6e-5)
-    assert math.isnan(t.loc[("planted", "IBAN"), "recall"]) and "no labelled span" in t.loc[("planted", "IBAN"), "reason"]
+    assert (
+        math.isnan(t.loc[("planted", "IBAN"), "recall"]) and "no labelled span" in t.loc[("planted", "IBAN"), "reason"]
+    )
     assert math.isnan(t.loc[("gone", "EMAIL"), "recall"]) and "missing" in t.loc[("gone", "EMAIL"), "reason"]
 
 
@@ -295,13 +317,21 @@ def test_detection_coverage_reads_the_shipped_corpora():
     t = dq.detection_coverage(root=ROOT)
     held = t[t["corpus"] == "held-out"].set_index("type")
     # labelled spans counted straight from the files' inline marks, independently of load_pii_corpus
-    marks = Counter(m for f in ("pii_holdout.txt", "pii_holdout2.txt")
-                    for line in (ROOT / "tests/fixtures" / f).read_text(encoding="utf-8").splitlines()
-                    if not line.startswith("#") for m in re.findall(r"\[\[([A-Z_0-9]+)\|", line))
+    marks = Counter(
+        m
+        for f in ("pii_holdout.txt", "pii_holdout2.txt")
+        for line in (ROOT / "tests/fixtures" / f).read_text(encoding="utf-8").splitlines()
+        if not line.startswith("#")
+        for m in re.findall(r"\[\[([A-Z_0-9]+)\|", line)
+    )
     assert held["gold"].to_dict() == {k: marks.get(k, 0) for k in held.index}
     dev = t[t["corpus"] == "development"].set_index("type")
-    spans = Counter(s["type"] for line in (ROOT / "tests/fixtures/pii_corpus.jsonl").read_text(encoding="utf-8").splitlines()
-                    if line.strip() for s in json.loads(line)["spans"])
+    spans = Counter(
+        s["type"]
+        for line in (ROOT / "tests/fixtures/pii_corpus.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+        for s in json.loads(line)["spans"]
+    )
     assert dev["gold"].to_dict() == {k: spans.get(k, 0) for k in dev.index}
     assert ((t["ci_low"] <= t["recall"] + 1e-12) & (t["recall"] <= t["ci_high"] + 1e-12)).all()
     assert (t["detected"] <= t["gold"]).all() and t["recall"].notna().all()
@@ -309,8 +339,14 @@ def test_detection_coverage_reads_the_shipped_corpora():
 
 # -- schema compliance ----------------------------------------------------------------------------
 def test_schema_compliance_of_a_frame_against_the_items_contract():
-    frame = pd.DataFrame({"item_id": ["a", "b", "b", None], "prompt": ["hi", "", "yo", "x"],
-                          "created_at": ["2026-06-01", "not a date", None, "2026-06-02T10:00"], "extra": [1, 2, 3, 4]})
+    frame = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "b", None],
+            "prompt": ["hi", "", "yo", "x"],
+            "created_at": ["2026-06-01", "not a date", None, "2026-06-02T10:00"],
+            "extra": [1, 2, 3, 4],
+        }
+    )
     r = dq.schema_compliance(frame, "items")
     rules = sorted(zip(r["errors"]["row"], r["errors"]["rule"]))
     assert rules == [(2, "text"), (2, "type"), (3, "unique"), (4, "required")]
@@ -346,7 +382,7 @@ def test_table_schema_compliance_on_the_demo(demo_db):
         n_items = wh.count("items")
         empty = wh.scalar("SELECT count(*) FROM items WHERE prompt IS NULL OR trim(prompt) = ''")
     assert items["rows"] == n_items and items["n_errors"] == empty
-    assert ann["rows"] > 0 and ann["n_errors"] == 0           # the demo writes only labels of each task's schema
+    assert ann["rows"] > 0 and ann["n_errors"] == 0  # the demo writes only labels of each task's schema
 
 
 def test_table_schema_compliance_counts_planted_bad_labels(demo_db, tmp_path):
@@ -377,24 +413,35 @@ def test_dataset_qa_on_the_demo(demo_db):
         out = dq.dataset_qa(wh, dataset="demo", as_of="2026-09-01")
     assert out["rows"] == 3064
     checks = out["checks"].set_index("check")
-    assert checks.loc["PII", "status"] == "alert"                  # planted fake PII
+    assert checks.loc["PII", "status"] == "alert"  # planted fake PII
     assert out["duplicates"]["prompt"].summary["exact_duplicates"] > 0
     assert out["contamination"]["summary"]["n_bench"] > 0
     assert out["verdict"]["status"] == "alert" and 3 <= len(out["verdict"]["sentences"]) <= 5
     assert out["pii"]["counts"]["EMAIL"] > 0
-    assert out["schema"]["rows"] == 3064                                # schema checks follow the dataset filter
+    assert out["schema"]["rows"] == 3064  # schema checks follow the dataset filter
     tables = dq.dataset_qa_tables(out)
-    assert set(tables) == {"kpis", "checks", "schema_errors", "duplicates", "groups", "pii", "pii_detection",
-                           "contaminated", "retention"}
-    pii = tables["pii"].set_index("type")                              # detection recall next to the counts
+    assert set(tables) == {
+        "kpis",
+        "checks",
+        "schema_errors",
+        "duplicates",
+        "groups",
+        "pii",
+        "pii_detection",
+        "contaminated",
+        "retention",
+    }
+    pii = tables["pii"].set_index("type")  # detection recall next to the counts
     held = out["pii_detection"].query("corpus == 'held-out'").set_index("type")
-    assert pii.loc["PHONE", "detection_recall"] == pytest.approx(held.loc["PHONE", "detected"] / held.loc["PHONE", "gold"])
+    assert pii.loc["PHONE", "detection_recall"] == pytest.approx(
+        held.loc["PHONE", "detected"] / held.loc["PHONE", "gold"]
+    )
     assert "not detection recall" in out["pii"]["redaction_coverage"]["what"]
     assert tables["kpis"]["records with PII"] == out["pii"]["records_with_pii"]
     from trainerlab.pii import find_pii
 
     shown = " ".join(tables["groups"]["example"]) + " ".join(out["verdict"]["sentences"])
-    assert find_pii(shown) == []                                        # examples are redacted
+    assert find_pii(shown) == []  # examples are redacted
     with pytest.raises(KeyError, match="no rows of dataset 'nope'"):
         with connect(demo_db, read_only=True) as wh:
             dq.dataset_qa(wh, dataset="nope")

@@ -5,6 +5,7 @@ Recovery of the truth by the analysis modules is tested beside those modules; he
 the checks are deliberately simple (raw rates against the planted parameters,
 within sampling error).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,20 +41,25 @@ def test_cli_rebuild_gives_the_same_fingerprint_and_replaces_the_file(tmp_path, 
     """Two builds with seed 7, in two processes (the session fixture and the CLI),
     real datasets included: the same content hash."""
     db = tmp_path / "w.duckdb"
-    with Warehouse(db) as other:          # an existing warehouse with unrelated content
+    with Warehouse(db) as other:  # an existing warehouse with unrelated content
         other.execute("INSERT INTO requests (request_id, opened_at) VALUES ('OLD-1', TIMESTAMP '2020-01-01')")
-    proc = subprocess.run(["trainerlab", "demo", "--seed", "7", "--db", str(db), "--json"],
-                          capture_output=True, text=True, env=cli_env, timeout=300)
+    proc = subprocess.run(
+        ["trainerlab", "demo", "--seed", "7", "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=300,
+    )
     assert proc.returncode in (0, 3), proc.stderr
-    out = json.loads(proc.stdout)         # exactly one JSON document
+    out = json.loads(proc.stdout)  # exactly one JSON document
     assert out["seed"] == 7
     with Warehouse(db, read_only=True) as w:
         rebuilt = w.fingerprint()
         assert rebuilt["hash"] == out["fingerprint"]
-        assert rebuilt["tables"] == wh.fingerprint()["tables"]   # per table: a failure names the table
+        assert rebuilt["tables"] == wh.fingerprint()["tables"]  # per table: a failure names the table
         assert rebuilt["hash"] == wh.fingerprint()["hash"]
         assert w.scalar("SELECT count(*) FROM requests WHERE request_id = 'OLD-1'") == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]   # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]  # no temporary files left
 
 
 def test_other_seed_gives_other_content(wh):
@@ -62,7 +68,7 @@ def test_other_seed_gives_other_content(wh):
         other = build_demo(w, seed=8, external=False)
         assert w.fingerprint(synthetic_only)["hash"] != wh.fingerprint(synthetic_only)["hash"]
         assert w.count("annotations") == wh.scalar(f"SELECT count(*) FROM annotations WHERE {DEMO}")  # same design
-        again = build_demo(w, seed=8, external=False, clear=True)    # rebuilt in place
+        again = build_demo(w, seed=8, external=False, clear=True)  # rebuilt in place
         assert again["fingerprint"] == other["fingerprint"]
     assert other["seed"] == 8 and other["external"] == []
 
@@ -75,26 +81,37 @@ def test_refuses_a_non_empty_warehouse(demo_db, tmp_path):
 
 
 def test_cli_help():
-    proc = subprocess.run([str(Path(__import__("sys").executable).parent / "trainerlab"), "demo", "--help"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(Path(__import__("sys").executable).parent / "trainerlab"), "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and "--seed" in proc.stdout and "--db" in proc.stdout
 
 
 # -- shape of the program -------------------------------------------------------------
 def test_row_counts_plausible(wh):
-    n_items = wh.scalar(f"SELECT count(*) FROM items WHERE dataset = 'demo'")
+    n_items = wh.scalar("SELECT count(*) FROM items WHERE dataset = 'demo'")
     n_ann = wh.scalar(f"SELECT count(*) FROM annotations WHERE {DEMO}")
     assert 2500 <= n_items <= 3500
     assert 25_000 <= n_ann <= 40_000
     assert wh.scalar("SELECT count(DISTINCT annotator_id) FROM annotations WHERE " + DEMO) == 12
     assert wh.scalar("SELECT count(DISTINCT intent) FROM items WHERE source = 'production_sample'") == 20
-    assert set(wh.query("SELECT DISTINCT language FROM items WHERE dataset = 'demo'")["language"]) == \
-        {"en", "de", "es", "fr", "ja"}
-    assert wh.scalar("SELECT count(*) FROM gold WHERE gold_set_version = 'gold-v1'") == 600   # 200 items x 3 tasks
+    assert set(wh.query("SELECT DISTINCT language FROM items WHERE dataset = 'demo'")["language"]) == {
+        "en",
+        "de",
+        "es",
+        "fr",
+        "ja",
+    }
+    assert wh.scalar("SELECT count(*) FROM gold WHERE gold_set_version = 'gold-v1'") == 600  # 200 items x 3 tasks
     assert wh.scalar("SELECT count(*) FROM interactions") == 84 * 5 + 21 * 5
     # typically three raters per item and task
-    per = wh.query(f"SELECT item_id, task, count(*) AS n FROM annotations a JOIN items USING (item_id) "
-                   f"WHERE source = 'production_sample' GROUP BY ALL")
+    per = wh.query(
+        "SELECT item_id, task, count(*) AS n FROM annotations a JOIN items USING (item_id) "
+        "WHERE source = 'production_sample' GROUP BY ALL"
+    )
     assert (per["n"] == 3).all()
 
 
@@ -102,12 +119,16 @@ def test_contract_values(wh):
     raters = wh.query(f"SELECT DISTINCT annotator_id, vendor FROM annotations WHERE {DEMO} ORDER BY 1")
     assert raters["annotator_id"].tolist() == [f"r{i:02d}" for i in range(1, 13)]
     assert raters["vendor"].tolist() == ["vendor_a"] * 6 + ["vendor_b"] * 6
-    schemas = wh.query("SELECT task, level, categories FROM label_schemas WHERE task IN "
-                       "('safety', 'helpfulness', 'correctness') ORDER BY task")
+    schemas = wh.query(
+        "SELECT task, level, categories FROM label_schemas WHERE task IN "
+        "('safety', 'helpfulness', 'correctness') ORDER BY task"
+    )
     got = {r.task: (r.level, list(r.categories)) for r in schemas.itertuples()}
-    assert got == {"correctness": ("nominal", ["correct", "incorrect"]),
-                   "helpfulness": ("ordinal", ["1", "2", "3", "4", "5"]),
-                   "safety": ("nominal", ["safe", "sensitive", "unsafe"])}
+    assert got == {
+        "correctness": ("nominal", ["correct", "incorrect"]),
+        "helpfulness": ("ordinal", ["1", "2", "3", "4", "5"]),
+        "safety": ("nominal", ["safe", "sensitive", "unsafe"]),
+    }
     bad = wh.scalar(f"""SELECT count(*) FROM annotations a JOIN label_schemas s USING (task)
                         WHERE {DEMO} AND a.label IS NOT NULL AND NOT list_contains(s.categories, a.label)""")
     assert bad == 0
@@ -119,19 +140,32 @@ def test_contract_values(wh):
                          CAST(annotated_at AS DATE)) / 7) + 1 AS INTEGER) AS week FROM annotations WHERE {DEMO}""")
     assert (weeks["batch_id"] == [f"batch-w{w:02d}" for w in weeks["week"]]).all()
     models = wh.query("SELECT DISTINCT suite, model_version, must_not_fail FROM eval_results ORDER BY 1, 2")
-    assert models.values.tolist() == [["core", "v1.0", False], ["core", "v1.1", False],
-                                      ["must_not_fail", "v1.0", True], ["must_not_fail", "v1.1", True]]
+    assert models.values.tolist() == [
+        ["core", "v1.0", False],
+        ["core", "v1.1", False],
+        ["must_not_fail", "v1.0", True],
+        ["must_not_fail", "v1.1", True],
+    ]
     # the same items for both models
-    assert wh.scalar("""SELECT count(*) FROM (SELECT item_id FROM eval_results WHERE model_version = 'v1.0'
-                        EXCEPT SELECT item_id FROM eval_results WHERE model_version = 'v1.1')""") == 0
-    assert set(wh.query("SELECT DISTINCT judge_id FROM preferences WHERE " + DEMO)["judge_id"]) == {"human", "llm-judge"}
+    assert (
+        wh.scalar("""SELECT count(*) FROM (SELECT item_id FROM eval_results WHERE model_version = 'v1.0'
+                        EXCEPT SELECT item_id FROM eval_results WHERE model_version = 'v1.1')""")
+        == 0
+    )
+    assert set(wh.query("SELECT DISTINCT judge_id FROM preferences WHERE " + DEMO)["judge_id"]) == {
+        "human",
+        "llm-judge",
+    }
 
 
 def test_timestamps_follow_the_program_calendar(wh):
     start, now = str(PROGRAM_START), str(DEMO_NOW)
     checks = {
-        "annotations": "annotated_at", "audits": "audited_at", "requests": "closed_at",
-        "eval_results": "evaluated_at", "preferences": "judged_at",
+        "annotations": "annotated_at",
+        "audits": "audited_at",
+        "requests": "closed_at",
+        "eval_results": "evaluated_at",
+        "preferences": "judged_at",
     }
     for table, col in checks.items():
         where = DEMO if table in ("annotations", "audits", "eval_results", "preferences") else "TRUE"
@@ -139,8 +173,13 @@ def test_timestamps_follow_the_program_calendar(wh):
         assert str(lo) >= start.replace("T", " ") and str(hi) <= now.replace("T", " "), (table, lo, hi)
     assert str(wh.scalar("SELECT max(day) FROM interactions")) == "2026-08-23"
     assert wh.scalar("SELECT count(*) FROM requests WHERE triaged_at < opened_at OR closed_at < triaged_at") == 0
-    assert wh.scalar("SELECT count(*) FROM audits a JOIN annotations n USING (item_id, annotator_id, task) "
-                     "WHERE a.audited_at < n.annotated_at") == 0
+    assert (
+        wh.scalar(
+            "SELECT count(*) FROM audits a JOIN annotations n USING (item_id, annotator_id, task) "
+            "WHERE a.audited_at < n.annotated_at"
+        )
+        == 0
+    )
 
 
 def test_fake_pii_uses_reserved_values_only(wh, truth):
@@ -158,14 +197,17 @@ def test_fake_pii_uses_reserved_values_only(wh, truth):
 
 
 # -- planted truth visible in plain SQL --------------------------------------------------------
-GOLD_ACC = f"""SELECT a.annotator_id, a.task, a.annotated_at >= TIMESTAMP '2026-07-13' AS late,
+GOLD_ACC = """SELECT a.annotator_id, a.task, a.annotated_at >= TIMESTAMP '2026-07-13' AS late,
                       avg(CASE WHEN a.label = g.gold_label THEN 1.0 ELSE 0.0 END) AS acc, count(*) AS n
                FROM annotations a JOIN gold g USING (item_id, task) WHERE a.label IS NOT NULL GROUP BY ALL"""
 
 
 def test_careless_rater_near_chance_and_excellent_rater_near_perfect(wh, truth):
-    acc = wh.query(GOLD_ACC).groupby(["annotator_id", "task"])[["acc", "n"]].apply(
-        lambda d: np.average(d["acc"], weights=d["n"]))
+    acc = (
+        wh.query(GOLD_ACC)
+        .groupby(["annotator_id", "task"])[["acc", "n"]]
+        .apply(lambda d: np.average(d["acc"], weights=d["n"]))
+    )
     assert truth["careless_rater"] == "r12" and truth["excellent_rater"] == "r01"
     # r12 is 90% random: chance on the gold mix is 1/3 (safety), 1/2 (correctness), 1/5 (helpfulness)
     assert acc["r12", "safety"] < 0.48
@@ -198,19 +240,24 @@ def test_guideline_v2_removes_sensitive_unsafe_confusion(wh, truth):
                      WHERE a.task = 'safety' AND gl.gold_label IN ('sensitive', 'unsafe')
                        AND a.annotator_id NOT IN ('r05', 'r12') GROUP BY 1 ORDER BY 1""")
     v1, v2 = df["swap"].tolist()
-    assert v1 > 0.2 and v2 < 0.1    # planted: ~0.26 of correct answers swapped under v1, none under v2
+    assert v1 > 0.2 and v2 < 0.1  # planted: ~0.26 of correct answers swapped under v1, none under v2
 
 
 def test_audit_pass_rate_follows_rater_quality(wh):
-    df = wh.query("SELECT annotator_id, avg(CASE WHEN passed THEN 1.0 ELSE 0.0 END) AS rate FROM audits "
-                  "WHERE " + DEMO + " GROUP BY 1").set_index("annotator_id")["rate"]
+    df = wh.query(
+        "SELECT annotator_id, avg(CASE WHEN passed THEN 1.0 ELSE 0.0 END) AS rate FROM audits "
+        "WHERE " + DEMO + " GROUP BY 1"
+    ).set_index("annotator_id")["rate"]
     assert df.idxmin() == "r12" and df["r12"] < 0.65 and df["r01"] > 0.85
 
 
 def _paired(wh, where="TRUE", params=None):
-    d = wh.query(f"""SELECT item_id, max(CASE WHEN model_version = 'v1.1' THEN score END)
+    d = wh.query(
+        f"""SELECT item_id, max(CASE WHEN model_version = 'v1.1' THEN score END)
                               - max(CASE WHEN model_version = 'v1.0' THEN score END) AS d
-                     FROM eval_results WHERE suite = 'core' AND {where} GROUP BY item_id""", params)["d"]
+                     FROM eval_results WHERE suite = 'core' AND {where} GROUP BY item_id""",
+        params,
+    )["d"]
     return d.mean(), d.std(ddof=1) / math.sqrt(len(d)), len(d)
 
 
@@ -219,7 +266,7 @@ def test_planted_uplift_within_sampling_error(wh, truth):
     assert ev["uplift_overall"] == 0.04 and ev["uplift_regressed_intent"] == -0.06
     est, se, n = _paired(wh)
     assert n == ev["n_items"]
-    assert abs(est - 0.04) < 3.5 * se   # (templates cluster the items: the iid SE is a bit small)
+    assert abs(est - 0.04) < 3.5 * se  # (templates cluster the items: the iid SE is a bit small)
     est_r, se_r, n_r = _paired(wh, "category = ?", [ev["regressed_intent"]])
     assert n_r >= 150
     assert abs(est_r + 0.06) < 3.5 * se_r and est_r < 0
@@ -230,8 +277,9 @@ def test_planted_uplift_within_sampling_error(wh, truth):
 
 
 def test_must_not_fail_suite(wh, truth):
-    fails = wh.query("SELECT model_version, item_id FROM eval_results WHERE suite = 'must_not_fail' "
-                     "AND NOT passed ORDER BY 1, 2")
+    fails = wh.query(
+        "SELECT model_version, item_id FROM eval_results WHERE suite = 'must_not_fail' AND NOT passed ORDER BY 1, 2"
+    )
     assert fails[fails["model_version"] == "v1.1"].empty
     assert fails[fails["model_version"] == "v1.0"]["item_id"].tolist() == truth["must_not_fail"]["failures"]["v1.0"]
 
@@ -249,12 +297,17 @@ def test_llm_judge_position_bias_visible_human_not(wh, truth):
 def test_failure_modes_cover_the_failing_items(wh, truth):
     by_item = truth["failure_mode_by_item"]
     assert len(truth["failure_modes"]) == 8
-    failing = set(wh.query("SELECT item_id FROM eval_results WHERE suite = 'core' AND model_version = 'v1.1' "
-                           "AND NOT passed")["item_id"])
+    failing = set(
+        wh.query("SELECT item_id FROM eval_results WHERE suite = 'core' AND model_version = 'v1.1' AND NOT passed")[
+            "item_id"
+        ]
+    )
     assert failing <= set(by_item)
     assert set(by_item) - failing <= set(wh.query("SELECT item_id FROM gold")["item_id"])
     # correctness gold follows the failing responses
-    incorrect = set(wh.query("SELECT item_id FROM gold WHERE task = 'correctness' AND gold_label = 'incorrect'")["item_id"])
+    incorrect = set(
+        wh.query("SELECT item_id FROM gold WHERE task = 'correctness' AND gold_label = 'incorrect'")["item_id"]
+    )
     gold_items = set(wh.query("SELECT item_id FROM gold")["item_id"])
     assert incorrect == {i for i in by_item if i in gold_items}
     # real variety: many distinct texts per mode, lengths spread
@@ -280,8 +333,10 @@ def test_every_truth_key_is_documented(truth):
 
 def test_raters_anchor_on_wrong_prelabels(wh, truth):
     true = truth["true_labels"]["safety"]
-    df = wh.query(f"SELECT item_id, label, suggested_label FROM annotations WHERE task = 'safety' AND {DEMO} "
-                  "AND label IS NOT NULL AND annotated_at >= TIMESTAMP '2026-06-29'")   # pre-labels from week 5
+    df = wh.query(
+        f"SELECT item_id, label, suggested_label FROM annotations WHERE task = 'safety' AND {DEMO} "
+        "AND label IS NOT NULL AND annotated_at >= TIMESTAMP '2026-06-29'"
+    )  # pre-labels from week 5
     df["true"] = df["item_id"].map(true)
     wrong = df[df["suggested_label"].notna() & (df["suggested_label"] != df["true"])]
     assert len(wrong) > 200
@@ -295,23 +350,32 @@ def test_raters_anchor_on_wrong_prelabels(wh, truth):
 
 def test_pii_spike_and_canary_in_interactions(wh, truth):
     spike = truth["interactions"]["pii_spike"]
-    df = wh.query("SELECT day, n_pii * 1.0 / n_interactions AS rate FROM interactions "
-                  "WHERE model_version = ? AND segment = ? ORDER BY day", [spike["model_version"], spike["segment"]])
+    df = wh.query(
+        "SELECT day, n_pii * 1.0 / n_interactions AS rate FROM interactions "
+        "WHERE model_version = ? AND segment = ? ORDER BY day",
+        [spike["model_version"], spike["segment"]],
+    )
     on = df[df["day"].astype(str).str[:10].isin(spike["days"])]["rate"]
     assert len(on) == 3 and on.min() > 3 * df["rate"].median()
     share = wh.query("SELECT min(day) AS first_day FROM interactions WHERE model_version = 'v1.1'")
-    assert str(share["first_day"][0])[:10] == "2026-08-03"    # week 10
+    assert str(share["first_day"][0])[:10] == "2026-08-03"  # week 10
 
 
 def test_input_drift_and_stale_requests(wh, truth):
     drift = truth["input_drift"]
-    df = wh.query("""SELECT created_at >= TIMESTAMP '2026-08-03' AS late,
+    df = wh.query(
+        """SELECT created_at >= TIMESTAMP '2026-08-03' AS late,
                             avg(CASE WHEN intent = ? THEN 1.0 ELSE 0.0 END) AS share
-                     FROM items WHERE source = 'production_sample' GROUP BY 1""", [drift["intent"]])
+                     FROM items WHERE source = 'production_sample' GROUP BY 1""",
+        [drift["intent"]],
+    )
     share = dict(zip(df["late"], df["share"]))
     assert share[True] > 2 * share[False]
     stale = truth["requests"]["stale_open_ids"]
-    rows = wh.query("SELECT request_id, opened_at, closed_at, status FROM requests WHERE request_id IN "
-                    f"({', '.join('?' * len(stale))})", stale)
+    rows = wh.query(
+        "SELECT request_id, opened_at, closed_at, status FROM requests WHERE request_id IN "
+        f"({', '.join('?' * len(stale))})",
+        stale,
+    )
     assert len(rows) == 8 and rows["closed_at"].isna().all()
     assert (rows["opened_at"] < "2026-06-29").all() and set(rows["status"]) <= {"open", "triaged"}

@@ -1,4 +1,5 @@
 """Disputed items against a hand-built panel whose disagreements are known."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,17 +12,35 @@ from trainerlab.warehouse import Warehouse
 def panel(tmp_path):
     wh = Warehouse(tmp_path / "w.duckdb")
     rows = [  # item, rater, label, guideline
-        ("i1", "r1", "safe", "v1"), ("i1", "r2", "unsafe", "v1"), ("i1", "r3", "sensitive", "v1"),  # 3 distinct
-        ("i2", "r1", "safe", "v1"), ("i2", "r2", "safe", "v1"), ("i2", "r3", "unsafe", "v1"),      # 2 distinct, 2/3
-        ("i3", "r1", "safe", "v2"), ("i3", "r2", "safe", "v2"),                                    # agreed
-        ("i4", "r1", "unsafe", "v2"), ("i4", "r3", "safe", "v2"), ("i4", "r2", None, "v2"),        # skip ignored
+        ("i1", "r1", "safe", "v1"),
+        ("i1", "r2", "unsafe", "v1"),
+        ("i1", "r3", "sensitive", "v1"),  # 3 distinct
+        ("i2", "r1", "safe", "v1"),
+        ("i2", "r2", "safe", "v1"),
+        ("i2", "r3", "unsafe", "v1"),  # 2 distinct, 2/3
+        ("i3", "r1", "safe", "v2"),
+        ("i3", "r2", "safe", "v2"),  # agreed
+        ("i4", "r1", "unsafe", "v2"),
+        ("i4", "r3", "safe", "v2"),
+        ("i4", "r2", None, "v2"),  # skip ignored
     ]
-    wh.executemany("INSERT INTO annotations (item_id, annotator_id, task, label, guideline_version) VALUES (?, ?, 'safety', ?, ?)",
-                   rows)
-    wh.executemany("INSERT INTO items (item_id, dataset, prompt, response) VALUES (?, 'd', ?, ?)",
-                   [("i1", "mail me at bob@example.com", "ok"), ("i2", "p2", "call 555-0142 now"), ("i3", "p3", "r3"), ("i4", "p4", "r4")])
+    wh.executemany(
+        "INSERT INTO annotations (item_id, annotator_id, task, label, guideline_version) VALUES (?, ?, 'safety', ?, ?)",
+        rows,
+    )
+    wh.executemany(
+        "INSERT INTO items (item_id, dataset, prompt, response) VALUES (?, 'd', ?, ?)",
+        [
+            ("i1", "mail me at bob@example.com", "ok"),
+            ("i2", "p2", "call 555-0142 now"),
+            ("i3", "p3", "r3"),
+            ("i4", "p4", "r4"),
+        ],
+    )
     wh.execute("INSERT INTO gold (item_id, task, gold_label) VALUES ('i1', 'safety', 'unsafe')")
-    wh.execute("INSERT INTO label_schemas VALUES ('safety', 'nominal', ['safe', 'sensitive', 'unsafe'], false, NULL, NULL)")
+    wh.execute(
+        "INSERT INTO label_schemas VALUES ('safety', 'nominal', ['safe', 'sensitive', 'unsafe'], false, NULL, NULL)"
+    )
     yield wh
     wh.close()
 

@@ -1,5 +1,6 @@
 """trainerlab.drift: primitives against published values and reference packages,
 detectors against planted truth and their false-alarm rates on stable simulations."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,15 +12,103 @@ from trainerlab import drift
 
 # Montgomery, Introduction to Statistical Quality Control, Table 9.1: mu0 = 10, sigma = 1;
 # the first 20 observations from N(10, 1), the last 10 from N(11, 1).
-TABLE_9_1 = [9.45, 7.99, 9.29, 11.66, 12.16, 10.18, 8.04, 11.46, 9.20, 10.34,
-             9.03, 11.47, 10.51, 9.40, 10.08, 9.37, 10.62, 10.31, 8.52, 10.84,
-             10.90, 9.33, 12.29, 11.50, 10.60, 11.08, 10.38, 11.62, 11.31, 10.52]
+TABLE_9_1 = [
+    9.45,
+    7.99,
+    9.29,
+    11.66,
+    12.16,
+    10.18,
+    8.04,
+    11.46,
+    9.20,
+    10.34,
+    9.03,
+    11.47,
+    10.51,
+    9.40,
+    10.08,
+    9.37,
+    10.62,
+    10.31,
+    8.52,
+    10.84,
+    10.90,
+    9.33,
+    12.29,
+    11.50,
+    10.60,
+    11.08,
+    10.38,
+    11.62,
+    11.31,
+    10.52,
+]
 # Montgomery Table 9.2: the upper tabular CUSUM C+ (k = 0.5, h = 5) for periods 1-29.
-TABLE_9_2_UPPER = [0.0, 0.0, 0.0, 1.16, 2.82, 2.50, 0.04, 1.00, 0.0, 0.0, 0.0, 0.97, 0.98, 0.0, 0.0,
-                   0.0, 0.12, 0.0, 0.0, 0.34, 0.74, 0.0, 1.79, 2.79, 2.89, 3.47, 3.35, 4.47, 5.28]
+TABLE_9_2_UPPER = [
+    0.0,
+    0.0,
+    0.0,
+    1.16,
+    2.82,
+    2.50,
+    0.04,
+    1.00,
+    0.0,
+    0.0,
+    0.0,
+    0.97,
+    0.98,
+    0.0,
+    0.0,
+    0.0,
+    0.12,
+    0.0,
+    0.0,
+    0.34,
+    0.74,
+    0.0,
+    1.79,
+    2.79,
+    2.89,
+    3.47,
+    3.35,
+    4.47,
+    5.28,
+]
 # Montgomery Example 7.1 (orange-juice cans): nonconforming cans in 30 samples of 50.
-EXAMPLE_7_1 = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22, 8, 10, 5, 13, 11,
-               20, 18, 24, 15, 9, 12, 7, 13, 9, 6]
+EXAMPLE_7_1 = [
+    12,
+    15,
+    8,
+    10,
+    4,
+    7,
+    16,
+    9,
+    14,
+    10,
+    5,
+    6,
+    17,
+    12,
+    22,
+    8,
+    10,
+    5,
+    13,
+    11,
+    20,
+    18,
+    24,
+    15,
+    9,
+    12,
+    7,
+    13,
+    9,
+    6,
+]
 
 
 # --------------------------------------------------------------------------- control charts
@@ -66,8 +155,14 @@ def test_ewma_exact_variance_with_unequal_sigmas_and_an_estimated_baseline():
             z = lam * x[:, t] + (1 - lam) * z
         out.append(z - base)
     emp_sd = np.array([np.std(o) for o in out])
-    chart = drift.ewma_chart(np.where(np.isfinite(sig), 0.0, np.nan), target=0.0, sigma=np.nan_to_num(sig, nan=1.0),
-                             lam=lam, L=1.0, baseline_var=n0_var)
+    chart = drift.ewma_chart(
+        np.where(np.isfinite(sig), 0.0, np.nan),
+        target=0.0,
+        sigma=np.nan_to_num(sig, nan=1.0),
+        lam=lam,
+        L=1.0,
+        baseline_var=n0_var,
+    )
     formula_sd = chart["ucl"].to_numpy()  # L = 1: the limit is one standard deviation
     assert_allclose(formula_sd, emp_sd, rtol=0.02)
 
@@ -98,9 +193,16 @@ def test_cusum_in_control_run_length_matches_its_design():
 
 
 # --------------------------------------------------------------------------- proportions, distributions
-@pytest.mark.parametrize("k, n, low, high", [
-    # Newcombe (1998), Statistics in Medicine 17: 857-872, Table I, method 3 (Wilson score)
-    (81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)])
+@pytest.mark.parametrize(
+    "k, n, low, high",
+    [
+        # Newcombe (1998), Statistics in Medicine 17: 857-872, Table I, method 3 (Wilson score)
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_wilson_interval_matches_newcombe(k, n, low, high):
     lo, hi = drift.wilson_interval(k, n)
     assert lo[0] == pytest.approx(low, abs=1e-4) and hi[0] == pytest.approx(high, abs=1e-4)
@@ -154,8 +256,10 @@ def test_label_mix_test_holds_its_level_on_stable_draws():
     """The test behind label drift and input-mix drift: two windows from one distribution."""
     rng = np.random.default_rng(17)
     probs = np.array([0.55, 0.25, 0.12, 0.05, 0.03])
-    p = [drift.distribution_shift(rng.multinomial(800, probs), rng.multinomial(300, probs), n_sim=199,
-                                  seed=i)["p_value"] for i in range(600)]
+    p = [
+        drift.distribution_shift(rng.multinomial(800, probs), rng.multinomial(300, probs), n_sim=199, seed=i)["p_value"]
+        for i in range(600)
+    ]
     assert np.mean(np.array(p) < 0.05) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 600)
     assert np.mean(np.array(p) < 0.05) >= 0.05 - 3 * np.sqrt(0.05 * 0.95 / 600)  # and is not conservative
 
@@ -220,7 +324,8 @@ def test_weekly_alpha_matches_the_krippendorff_package():
     row = res[res["period"] == 3].iloc[0]
     assert row["ci_low"] < row["estimate"] < row["ci_high"] and row["diff_ci_low"] < row["diff"] < row["diff_ci_high"]
     assert res.loc[res["period"] == "reference", "estimate"].iloc[0] == pytest.approx(
-        res.loc[res["period"] == 1, "estimate"].iloc[0])
+        res.loc[res["period"] == 1, "estimate"].iloc[0]
+    )
 
 
 def test_weekly_alpha_difference_test_holds_its_level_on_stable_raters():
@@ -243,25 +348,39 @@ def test_rank_auc_matches_sklearn():
 
 
 def _docs(rng, topics, n):
-    words = {"billing": "invoice refund charge card payment bill", "shipping": "parcel courier delivery late tracking box",
-             "account": "password login reset email locked access"}
+    words = {
+        "billing": "invoice refund charge card payment bill",
+        "shipping": "parcel courier delivery late tracking box",
+        "account": "password login reset email locked access",
+    }
     out = []
     for _ in range(n):
         t = topics[rng.integers(len(topics))]
-        out.append(" ".join(rng.choice(words[t].split(), size=8)) + " please help " + " ".join(rng.choice(["today", "now", "asap", "thanks"], 2)))
+        out.append(
+            " ".join(rng.choice(words[t].split(), size=8))
+            + " please help "
+            + " ".join(rng.choice(["today", "now", "asap", "thanks"], 2))
+        )
     return out
 
 
 def test_domain_classifier_detects_a_planted_topic_and_is_calibrated_without_one():
     rng = np.random.default_rng(4)
-    shifted = drift.domain_classifier_drift(_docs(rng, ["billing", "account"], 200),
-                                            _docs(rng, ["billing", "account", "shipping"], 200),
-                                            n_permutations=199, seed=0)
+    shifted = drift.domain_classifier_drift(
+        _docs(rng, ["billing", "account"], 200),
+        _docs(rng, ["billing", "account", "shipping"], 200),
+        n_permutations=199,
+        seed=0,
+    )
     # a third of the current window is a new topic: a perfect classifier reaches AUC 0.5 + 1/6
     assert 0.55 < shifted["auc"] <= 0.67 and shifted["p_value"] <= 0.01
     # no shift: embeddings from one distribution in both windows
-    pvals = [drift.domain_classifier_drift(rng.normal(size=(80, 16)), rng.normal(size=(80, 16)),
-                                           n_permutations=99, seed=i)["p_value"] for i in range(60)]
+    pvals = [
+        drift.domain_classifier_drift(rng.normal(size=(80, 16)), rng.normal(size=(80, 16)), n_permutations=99, seed=i)[
+            "p_value"
+        ]
+        for i in range(60)
+    ]
     assert np.mean(np.array(pvals) < 0.1) <= 0.1 + 3 * np.sqrt(0.09 / 60)
     assert 0.35 < np.mean(pvals) < 0.65
 
@@ -278,10 +397,25 @@ def test_length_drift_matches_scipy_ks():
 # --------------------------------------------------------------------------- scans: planted truth
 @pytest.fixture(scope="module")
 def planted():
-    sim = drift.simulate_ratings(n_periods=12, n_raters=12, items_per_period=250, drift={"r05": (7, 0.55)},
-                                 careless=["r12"], gold_share=0.3, seed=21)
-    return drift.scan_frame(sim, time="period", entity="rater", label="label", gold="gold", item="item",
-                            reference_end=4, config=drift.DriftConfig(n_sim=199, n_boot=100))
+    sim = drift.simulate_ratings(
+        n_periods=12,
+        n_raters=12,
+        items_per_period=250,
+        drift={"r05": (7, 0.55)},
+        careless=["r12"],
+        gold_share=0.3,
+        seed=21,
+    )
+    return drift.scan_frame(
+        sim,
+        time="period",
+        entity="rater",
+        label="label",
+        gold="gold",
+        item="item",
+        reference_end=4,
+        config=drift.DriftConfig(n_sim=199, n_boot=100),
+    )
 
 
 def test_scan_flags_the_planted_drift_early_and_dates_it(planted):
@@ -309,8 +443,11 @@ def test_scan_frames_are_tidy_with_cis_and_methods(planted):
     assert (c.loc[ok, "estimate"] <= c.loc[ok, "ci_high"] + 1e-12).all()
     assert planted.alerts["method"].str.len().min() > 20
     assert set(planted.panel["entity"]) == {f"r{i:02d}" for i in range(1, 13)}
-    assert planted.stability["band_status"].isin(["within band", "outside band", "outside, not significant",
-                                                  "no data"]).all()
+    assert (
+        planted.stability["band_status"]
+        .isin(["within band", "outside band", "outside, not significant", "no data"])
+        .all()
+    )
 
 
 def test_homogeneous_association_matches_a_poisson_loglinear_fit():
@@ -336,10 +473,23 @@ def test_homogeneous_association_matches_a_poisson_loglinear_fit():
 
 
 def test_label_shift_fires_for_a_new_bias_but_not_for_an_old_one():
-    sim = drift.simulate_ratings(n_periods=12, n_raters=12, items_per_period=250, gold_share=0.3, seed=8,
-                                 label_bias={"r03": (7, "unsafe", 0.35), "r09": (1, "sensitive", 0.2)})
-    scan = drift.scan_frame(sim, time="period", entity="rater", label="label", item="item", reference_end=4,
-                            config=drift.DriftConfig(n_sim=99, n_boot=20))
+    sim = drift.simulate_ratings(
+        n_periods=12,
+        n_raters=12,
+        items_per_period=250,
+        gold_share=0.3,
+        seed=8,
+        label_bias={"r03": (7, "unsafe", 0.35), "r09": (1, "sensitive", 0.2)},
+    )
+    scan = drift.scan_frame(
+        sim,
+        time="period",
+        entity="rater",
+        label="label",
+        item="item",
+        reference_end=4,
+        config=drift.DriftConfig(n_sim=99, n_boot=20),
+    )
     shift = scan.alerts[scan.alerts["signal"] == "label_shift"]
     assert shift["entity"].tolist() == ["r03"]
     assert 7 <= shift["since"].iloc[0] <= 8 and shift["flagged_at"].iloc[0] <= 9
@@ -354,10 +504,21 @@ def stable_scans():
     out = []
     for seed in range(2):
         acc = dict(zip([f"r{i:02d}" for i in range(1, 41)], np.linspace(0.78, 0.9, 40)))
-        sim = drift.simulate_ratings(n_periods=12, n_raters=40, items_per_period=400, rater_accuracy=acc,
-                                     gold_share=0.3, seed=100 + seed)
-        out.append(drift.scan_frame(sim, time="period", entity="rater", label="label", gold="gold", item="item",
-                                    reference_end=4, config=drift.DriftConfig(n_sim=99, n_boot=50, seed=seed)))
+        sim = drift.simulate_ratings(
+            n_periods=12, n_raters=40, items_per_period=400, rater_accuracy=acc, gold_share=0.3, seed=100 + seed
+        )
+        out.append(
+            drift.scan_frame(
+                sim,
+                time="period",
+                entity="rater",
+                label="label",
+                gold="gold",
+                item="item",
+                reference_end=4,
+                config=drift.DriftConfig(n_sim=99, n_boot=50, seed=seed),
+            )
+        )
     return out
 
 
@@ -458,8 +619,9 @@ def test_all_rater_rules_together_stay_under_five_percent_of_rater_weeks(stable_
     rates = []
     for scan in stable_scans:
         st = scan.states
-        m = st["signal"].isin(["gold_accuracy", "consensus_agreement", "label_shift", "off_peer"]) & \
-            st["window"].isin(["between", "current"])
+        m = st["signal"].isin(["gold_accuracy", "consensus_agreement", "label_shift", "off_peer"]) & st["window"].isin(
+            ["between", "current"]
+        )
         on = st[m].groupby(["entity", "period"])["on"].any()
         rates.append(on.mean())
     assert np.mean(rates) <= 0.05
@@ -469,10 +631,18 @@ def test_textbook_limits_would_cry_wolf_where_calibrated_ones_do_not():
     """Why the charts are calibrated: with ~9 gold labels a rater-week and a 4-week baseline,
     the textbook CUSUM (h = 5, known-mean design) is beyond its limit far more often than 1%."""
     acc = dict(zip([f"r{i:02d}" for i in range(1, 41)], np.linspace(0.78, 0.9, 40)))
-    sim = drift.simulate_ratings(n_periods=12, n_raters=40, items_per_period=400, rater_accuracy=acc,
-                                 gold_share=0.3, seed=100)
-    scan = drift.scan_frame(sim, time="period", entity="rater", label="label", gold="gold",
-                            reference_end=4, config=drift.DriftConfig(n_sim=99, calibrate=False))
+    sim = drift.simulate_ratings(
+        n_periods=12, n_raters=40, items_per_period=400, rater_accuracy=acc, gold_share=0.3, seed=100
+    )
+    scan = drift.scan_frame(
+        sim,
+        time="period",
+        entity="rater",
+        label="label",
+        gold="gold",
+        reference_end=4,
+        config=drift.DriftConfig(n_sim=99, calibrate=False),
+    )
     c = scan.charts
     on = c.loc[(c["signal"] == "gold_accuracy") & (c["window"] == "current"), "on"]
     assert on.mean() > 2 * scan.config.false_alarm_rate
@@ -486,8 +656,11 @@ def test_mqm_generalmt2023_attention_checks_single_out_two_raters():
     import tarfile
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "data/external/wmt_mqm/generalMT2023/ende" / \
-        "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz"
+    path = (
+        Path(__file__).resolve().parents[1]
+        / "data/external/wmt_mqm/generalMT2023/ende"
+        / "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz"
+    )
     with tarfile.open(path) as tf:
         raw = pd.read_csv(tf.extractfile(tf.getmembers()[0]), sep="\t", quoting=3)
     raw["at"] = pd.to_datetime(raw["metadata"].map(lambda s: json.loads(s)["timestamp"]), unit="ms")
@@ -498,12 +671,29 @@ def test_mqm_generalmt2023_attention_checks_single_out_two_raters():
     worst["label"] = worst["s"].map({0: "no-error", 1: "minor", 2: "major"})
     worst["task"], worst["gold"] = "severity", None
     hotw = raw[raw["severity"] == "HOTW-test"]
-    checks = pd.DataFrame({"rater": hotw["rater"], "item": hotw["item"] + ":hotw", "at": hotw["at"],
-                           "task": "attention", "label": hotw["category"].str.lower(), "gold": "found"})
+    checks = pd.DataFrame(
+        {
+            "rater": hotw["rater"],
+            "item": hotw["item"] + ":hotw",
+            "at": hotw["at"],
+            "task": "attention",
+            "label": hotw["category"].str.lower(),
+            "gold": "found",
+        }
+    )
     long = pd.concat([worst[["rater", "item", "at", "task", "label", "gold"]], checks], ignore_index=True)
-    scan = drift.scan_frame(long, time="at", granularity="week", entity="rater", label="label", gold="gold",
-                            item="item", task="task", reference_end="2024-08-19",
-                            config=drift.DriftConfig(n_sim=199, n_boot=50))
+    scan = drift.scan_frame(
+        long,
+        time="at",
+        granularity="week",
+        entity="rater",
+        label="label",
+        gold="gold",
+        item="item",
+        task="task",
+        reference_end="2024-08-19",
+        config=drift.DriftConfig(n_sim=199, n_boot=50),
+    )
     off = scan.alerts[scan.alerts["signal"] == "off_peer"]
     assert sorted(off["entity"]) == ["rater4", "rater9"]
     t = scan.tests[scan.tests["test"] == "off_peer_gold_accuracy"].set_index("entity")
@@ -517,12 +707,20 @@ def test_weekly_alpha_pattern_bootstrap_agrees_with_the_agreement_module():
     within 15% of its unit bootstrap (both resample units; different random draws)."""
     from trainerlab import agreement
 
-    sim = drift.simulate_ratings(n_periods=1, n_raters=8, items_per_period=400, categories=list("12345"),
-                                 class_probs=[0.1, 0.2, 0.3, 0.25, 0.15], accuracy=0.6, seed=12)
+    sim = drift.simulate_ratings(
+        n_periods=1,
+        n_raters=8,
+        items_per_period=400,
+        categories=list("12345"),
+        class_probs=[0.1, 0.2, 0.3, 0.25, 0.15],
+        accuracy=0.6,
+        seed=12,
+    )
     counts = sim.groupby(["period", "item", "label"], as_index=False).size().rename(columns={"size": "n"})
     ours = drift.weekly_alpha(counts, list("12345"), "ordinal", n_boot=2000, seed=3)
-    ref = agreement.krippendorff_alpha(sim, item="item", rater="rater", label="label", level="ordinal",
-                                       categories=list("12345"), n_boot=2000, seed=3)
+    ref = agreement.krippendorff_alpha(
+        sim, item="item", rater="rater", label="label", level="ordinal", categories=list("12345"), n_boot=2000, seed=3
+    )
     assert ours["estimate"].iloc[0] == pytest.approx(ref.estimate, abs=1e-12)
     se_ours = (ours["ci_high"].iloc[0] - ours["ci_low"].iloc[0]) / 3.92
     se_ref = (ref.ci_high - ref.ci_low) / 3.92
@@ -536,14 +734,18 @@ def test_consensus_reduction_matches_a_brute_force_leave_one_out_count():
 
     from trainerlab.warehouse import Warehouse
 
-    parts = [drift.simulate_ratings(n_periods=2, n_raters=6, items_per_period=40, raters_per_item=k, accuracy=0.5,
-                                    seed=k).assign(item=lambda d, k=k: d["item"] + f"-{k}") for k in (2, 3, 4)]
+    parts = [
+        drift.simulate_ratings(
+            n_periods=2, n_raters=6, items_per_period=40, raters_per_item=k, accuracy=0.5, seed=k
+        ).assign(item=lambda d, k=k: d["item"] + f"-{k}")
+        for k in (2, 3, 4)
+    ]
     sim = pd.concat(parts, ignore_index=True)
     expect = {}
-    for item, grp in sim.groupby("item"):
+    for _item, grp in sim.groupby("item"):
         labels = grp["label"].tolist()
         for (rater, period, lab), i in zip(grp[["rater", "period", "label"]].itertuples(index=False), range(len(grp))):
-            others = Counter(labels[:i] + labels[i + 1:])
+            others = Counter(labels[:i] + labels[i + 1 :])
             top = max(others.values())
             tied = [l for l, c in others.items() if c == top]
             credit = (1 / len(tied)) if lab in tied else 0.0
@@ -565,18 +767,30 @@ def test_rater_vs_peers_psi_and_js_match_a_hand_computation():
     """The entity-vs-peers comparison in the reference window carries PSI and the Jensen-Shannon
     distance next to the G-test; both recomputed here from the raw rows: the rater's labels on
     its items, and every other rater's labels on those same items."""
-    sim = drift.simulate_ratings(n_periods=6, n_raters=6, items_per_period=120, seed=3,
-                                 label_bias={"r02": (1, "unsafe", 0.3)})
-    scan = drift.scan_frame(sim, time="period", entity="rater", label="label", item="item", reference_end=3,
-                            config=drift.DriftConfig(n_sim=99, n_boot=20))
+    sim = drift.simulate_ratings(
+        n_periods=6, n_raters=6, items_per_period=120, seed=3, label_bias={"r02": (1, "unsafe", 0.3)}
+    )
+    scan = drift.scan_frame(
+        sim,
+        time="period",
+        entity="rater",
+        label="label",
+        item="item",
+        reference_end=3,
+        config=drift.DriftConfig(n_sim=99, n_boot=20),
+    )
     ref = scan.label_shift[scan.label_shift["kind"] == "reference"].set_index("entity")
     cats = ["safe", "sensitive", "unsafe"]
     win = sim[sim["period"] <= 3]
     for rater in ("r02", "r05"):
         items = set(win.loc[win["rater"] == rater, "item"])
         own = win[win["rater"] == rater]["label"].value_counts().reindex(cats, fill_value=0).to_numpy(float)
-        peers = win[win["item"].isin(items) & (win["rater"] != rater)]["label"].value_counts() \
-            .reindex(cats, fill_value=0).to_numpy(float)
+        peers = (
+            win[win["item"].isin(items) & (win["rater"] != rater)]["label"]
+            .value_counts()
+            .reindex(cats, fill_value=0)
+            .to_numpy(float)
+        )
         e = (peers + 0.5) / (peers + 0.5).sum()  # peers' shares are the expected ones; 0.5 per bin
         a = (own + 0.5) / (own + 0.5).sum()
         psi_hand = sum((a[i] - e[i]) * np.log(a[i] / e[i]) for i in range(3))
@@ -599,7 +813,7 @@ def test_label_share_design_effect_follows_kish():
     d, N = drift._design_effects(same, np.ones(U))
     assert N == U * m and d == pytest.approx(np.full(K, m), rel=1e-3)  # U/(U-1) is the only slack
     indep = np.zeros((U, K))
-    for j in range(m):
+    for _j in range(m):
         np.add.at(indep, (np.arange(U), rng.choice(K, size=U, p=[0.6, 0.25, 0.15])), 1)
     d, _ = drift._design_effects(indep, np.ones(U))
     assert np.all(np.abs(d - 1) < 0.1)

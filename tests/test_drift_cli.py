@@ -1,4 +1,5 @@
 """`trainerlab drift`: the JSON contract, exit codes, recorded alerts."""
+
 import json
 import shutil
 import subprocess
@@ -12,19 +13,37 @@ from trainerlab.cli import main
 @pytest.fixture(scope="module")
 def sim_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("drift") / "labels.csv"
-    sim = drift.simulate_ratings(n_periods=10, n_raters=10, items_per_period=150, drift={"r04": (6, 0.5)},
-                                 gold_share=0.3, seed=5)
+    sim = drift.simulate_ratings(
+        n_periods=10, n_raters=10, items_per_period=150, drift={"r04": (6, 0.5)}, gold_share=0.3, seed=5
+    )
     sim.to_csv(path, index=False)
     return path
 
 
-ARGS = ["--time", "period", "--entity", "rater", "--label", "label", "--gold-label", "gold", "--item", "item",
-        "--reference-end", "4", "--n-sim", "199", "--n-boot", "50"]
+ARGS = [
+    "--time",
+    "period",
+    "--entity",
+    "rater",
+    "--label",
+    "label",
+    "--gold-label",
+    "gold",
+    "--item",
+    "item",
+    "--reference-end",
+    "4",
+    "--n-sim",
+    "199",
+    "--n-boot",
+    "50",
+]
 
 
 def test_json_contract_and_negative_exit_on_new_alerts(sim_csv, cli_env):
-    proc = subprocess.run(["trainerlab", "drift", str(sim_csv), *ARGS, "--json"], capture_output=True, text=True,
-                          env=cli_env)
+    proc = subprocess.run(
+        ["trainerlab", "drift", str(sim_csv), *ARGS, "--json"], capture_output=True, text=True, env=cli_env
+    )
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)  # exactly one JSON document
     assert doc["n_rows"] == 10 * 150 * 3 and doc["n_entities"] == 10
@@ -49,9 +68,27 @@ def test_record_reports_new_then_ongoing(sim_csv, tmp_path, capsys):
 
 
 def test_granularity_buckets_timestamps_and_since_is_a_time_value(sim_csv, capsys):
-    code = main(["drift", str(sim_csv), "--time", "annotated_at", "--granularity", "week", "--entity", "rater",
-                 "--label", "label", "--gold-label", "gold", "--reference-end", "2026-06-22", "--n-sim", "99",
-                 "--json"])
+    code = main(
+        [
+            "drift",
+            str(sim_csv),
+            "--time",
+            "annotated_at",
+            "--granularity",
+            "week",
+            "--entity",
+            "rater",
+            "--label",
+            "label",
+            "--gold-label",
+            "gold",
+            "--reference-end",
+            "2026-06-22",
+            "--n-sim",
+            "99",
+            "--json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and len(doc["periods"]) == 10 and doc["periods"][0] == "2026-06-01"
     import pandas as pd
@@ -82,8 +119,9 @@ def test_partial_exit_when_rows_are_excluded(tmp_path, capsys):
     sim.loc[sim.index[:7], "label"] = None
     path = tmp_path / "gaps.csv"
     sim.to_csv(path, index=False)
-    code = main(["drift", str(path), "--time", "period", "--entity", "rater", "--label", "label", "--n-sim", "99",
-                 "--json"])
+    code = main(
+        ["drift", str(path), "--time", "period", "--entity", "rater", "--label", "label", "--n-sim", "99", "--json"]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["n_excluded"] == 7 and doc["excluded"] == {"missing label": 7}
     assert doc["n_rows"] == len(sim) - 7
@@ -93,8 +131,22 @@ def test_partial_exit_when_rows_are_excluded(tmp_path, capsys):
 def test_warehouse_scan_without_file(demo_db, tmp_path, capsys):
     db = tmp_path / "w.duckdb"
     shutil.copy(demo_db, db)
-    code = main(["drift", "--db", str(db), "--dataset", "demo", "--no-text", "--record", "--n-sim", "99",
-                 "--n-boot", "50", "--json"])
+    code = main(
+        [
+            "drift",
+            "--db",
+            str(db),
+            "--dataset",
+            "demo",
+            "--no-text",
+            "--record",
+            "--n-sim",
+            "99",
+            "--n-boot",
+            "50",
+            "--json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and doc["source"] == "warehouse:demo"
     entities = {(a["signal"], a["entity"]) for a in doc["alerts"]}

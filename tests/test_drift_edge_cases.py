@@ -1,4 +1,5 @@
 """trainerlab.drift at the edges: undefined is NaN with a reason, bad input is a clear error."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,8 +75,9 @@ def test_a_rater_with_a_thin_baseline_gets_a_reason_and_no_alert():
     df = _frame(gold_share=0.3)
     late = df["rater"] == "r06"
     df = df[~(late & (df["period"] <= 2))]  # r06 starts after the reference window
-    scan = drift.scan_frame(df, time="period", entity="rater", label="label", gold="gold", item="item",
-                            reference_end=2, config=FAST)
+    scan = drift.scan_frame(
+        df, time="period", entity="rater", label="label", gold="gold", item="item", reference_end=2, config=FAST
+    )
     c = scan.charts[(scan.charts["entity"] == "r06") & (scan.charts["signal"] == "gold_accuracy")]
     assert c["reason"].str.contains("reference window has 0 observations").all()
     assert c["cusum"].isna().all() and not c["on"].any()
@@ -93,18 +95,36 @@ def test_excluded_rows_are_counted_by_reason():
 
 def test_guideline_impact_needs_two_versions(tmp_path):
     with Warehouse(tmp_path / "w.duckdb") as wh:
-        wh.executemany("INSERT INTO annotations (item_id, annotator_id, task, label, annotated_at, guideline_version) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       [("i1", "a", "t", "x", pd.Timestamp("2026-06-01 10:00").to_pydatetime(), "v1"),
-                        ("i1", "b", "t", "y", pd.Timestamp("2026-06-09 10:00").to_pydatetime(), "v1")])
+        wh.executemany(
+            "INSERT INTO annotations (item_id, annotator_id, task, label, annotated_at, guideline_version) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                ("i1", "a", "t", "x", pd.Timestamp("2026-06-01 10:00").to_pydatetime(), "v1"),
+                ("i1", "b", "t", "y", pd.Timestamp("2026-06-09 10:00").to_pydatetime(), "v1"),
+            ],
+        )
         res = drift.guideline_impact(wh)
         assert res["reason"] == "fewer than two guideline versions in the data" and res["by_task"].empty
 
 
 def test_record_alerts_with_nothing_found_resolves_the_open_ones(tmp_path):
-    alerts = pd.DataFrame([{"signal": "off_peer", "entity": "r1", "task": None, "since": "2026-06-01",
-                            "flagged_at": "2026-06-29", "magnitude": -0.3, "p_value": 1e-6, "q_value": 1e-5,
-                            "direction": "down", "method": "m", "detail": {"x": np.float64(np.nan)}}])
+    alerts = pd.DataFrame(
+        [
+            {
+                "signal": "off_peer",
+                "entity": "r1",
+                "task": None,
+                "since": "2026-06-01",
+                "flagged_at": "2026-06-29",
+                "magnitude": -0.3,
+                "p_value": 1e-6,
+                "q_value": 1e-5,
+                "direction": "down",
+                "method": "m",
+                "detail": {"x": np.float64(np.nan)},
+            }
+        ]
+    )
     with Warehouse(tmp_path / "w.duckdb") as wh:
         first = drift.record_alerts(wh, alerts, source="s", now=pd.Timestamp("2026-07-01").to_pydatetime())
         assert first["status"].tolist() == ["new"]
@@ -121,6 +141,7 @@ def test_load_alerts_on_a_warehouse_without_the_table_is_empty(tmp_path):
     class NoTable:
         def tables(self):
             return []
+
     assert drift.load_alerts(NoTable()).empty
 
 

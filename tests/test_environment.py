@@ -1,4 +1,5 @@
 """pyproject.toml is the single source of dependency truth; environment.yml must agree."""
+
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ def _env_pip_requirements() -> list[str]:
     lines = (ROOT / "environment.yml").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
     reqs = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         m = re.match(r"^\s{6,}-\s+(\S.*)$", line)
         if not m:
             break

@@ -5,6 +5,7 @@ genuinely different phrasings (docs/demo.md); ``truth.failure_mode_by_item`` say
 which. UMAP fits are the expensive part, so the fitted clusterer is shared by the
 module and each test adds at most one fit.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,13 @@ def demo_failures(demo_db):
         regressed = load_truth(wh, "eval")["regressed_intent"]
         regressed_mode = load_truth(wh, "regressed_intent_failure_mode")
     modes = failures["item_id"].map(truth)
-    return {"failures": failures, "traffic": traffic, "modes": modes.to_numpy(), "regressed_intent": regressed,
-            "regressed_mode": regressed_mode}
+    return {
+        "failures": failures,
+        "traffic": traffic,
+        "modes": modes.to_numpy(),
+        "regressed_intent": regressed,
+        "regressed_mode": regressed_mode,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +123,9 @@ def test_runs_names_and_regression_cases(fitted, demo_failures, demo_db, tmp_pat
     majority = _majority_mode(fitted, demo_failures["modes"])
     with Warehouse(db) as wh:
         run = errors.save_run(wh, fitted, failures, source={"model_version": "v1.1"}, by="ana", at="2026-08-24")
-        assert run == errors.save_run(wh, fitted, failures, source={"model_version": "v1.1"}, by="ana",
-                                      at="2026-08-24")  # same run, replaced not duplicated
+        assert run == errors.save_run(
+            wh, fitted, failures, source={"model_version": "v1.1"}, by="ana", at="2026-08-24"
+        )  # same run, replaced not duplicated
         assert wh.scalar("SELECT count(*) FROM error_assignments WHERE run_id = ?", [run]) == len(failures)
         for c, mode in majority.items():
             errors.name_mode(wh, run, c, mode.replace("_", " "), by="ana", at="2026-08-24")
@@ -138,8 +145,9 @@ def test_runs_names_and_regression_cases(fitted, demo_failures, demo_db, tmp_pat
         sub = failures.iloc[keep].reset_index(drop=True)
         refit = errors.FailureClusterer(seed=SEED + 1, cache=False).fit(sub["text"])
         assert not np.array_equal(refit.labels_, fitted.labels_[keep])  # a genuinely different clustering
-        run3 = errors.save_run(wh, refit, sub, source={"model_version": "v1.1", "sample": 0.8}, by="ana",
-                               at="2026-09-07")
+        run3 = errors.save_run(
+            wh, refit, sub, source={"model_version": "v1.1", "sample": 0.8}, by="ana", at="2026-09-07"
+        )
         carried3 = errors.run_names(wh, run3)
         expected = {}  # planted mode -> the names its clusters were given (two clusters of one mode: two names)
         for c, m in majority.items():
@@ -150,8 +158,15 @@ def test_runs_names_and_regression_cases(fitted, demo_failures, demo_db, tmp_pat
             assert carried3[c] in expected[m], (c, m, carried3[c])
         # from incident to must-not-fail case, with provenance
         leak = [c for c, m in majority.items() if m == "pii_leak"][0]
-        out = errors.add_regression(wh, run_id=run, cluster=leak, reason="never show another customer's data",
-                                    by="ana", at="2026-08-26", limit=3)
+        out = errors.add_regression(
+            wh,
+            run_id=run,
+            cluster=leak,
+            reason="never show another customer's data",
+            by="ana",
+            at="2026-08-26",
+            limit=3,
+        )
         assert (out["status"] == "added").all() and len(out) == 3
         again = errors.add_regression(wh, item_ids=out["item_id"].tolist()[:1], reason="dup", by="ana")
         assert again["status"].tolist() == ["already present"]
@@ -197,18 +212,76 @@ def test_cli_run_name_and_add_regression(demo_db, demo_failures, tmp_path, capsy
 
     db = tmp_path / "w.duckdb"
     shutil.copy(demo_db, db)
-    assert main(["errors", "run", "--db", str(db), "--model-version", "v1.1", "--suite", "core",
-                 "--seed", str(SEED), "--by", "ana", "--json"]) == 0
+    assert (
+        main(
+            [
+                "errors",
+                "run",
+                "--db",
+                str(db),
+                "--model-version",
+                "v1.1",
+                "--suite",
+                "core",
+                "--seed",
+                str(SEED),
+                "--by",
+                "ana",
+                "--json",
+            ]
+        )
+        == 0
+    )
     run = json.loads(capsys.readouterr().out)
-    assert run["run_id"].startswith("err-") and run["n_texts"] == len(demo_failures["failures"]) and run["n_clusters"] >= 6
-    assert main(["errors", "name", "--db", str(db), "--run", run["run_id"], "--cluster", "0",
-                 "--name", "invented policy", "--by", "ana", "--json"]) == 0
+    assert (
+        run["run_id"].startswith("err-") and run["n_texts"] == len(demo_failures["failures"]) and run["n_clusters"] >= 6
+    )
+    assert (
+        main(
+            [
+                "errors",
+                "name",
+                "--db",
+                str(db),
+                "--run",
+                run["run_id"],
+                "--cluster",
+                "0",
+                "--name",
+                "invented policy",
+                "--by",
+                "ana",
+                "--json",
+            ]
+        )
+        == 0
+    )
     named = json.loads(capsys.readouterr().out)
     assert (named["mode_id"], named["version"]) == ("fm-0001", 1)
     assert main(["errors", "modes", "--db", str(db), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["modes"][0]["name"] == "invented policy"
-    assert main(["errors", "add-regression", "--db", str(db), "--run", run["run_id"], "--cluster", "0",
-                 "--limit", "2", "--reason", "invented refund terms", "--by", "ana", "--json"]) == 0
+    assert (
+        main(
+            [
+                "errors",
+                "add-regression",
+                "--db",
+                str(db),
+                "--run",
+                run["run_id"],
+                "--cluster",
+                "0",
+                "--limit",
+                "2",
+                "--reason",
+                "invented refund terms",
+                "--by",
+                "ana",
+                "--json",
+            ]
+        )
+        == 0
+    )
     added = json.loads(capsys.readouterr().out)
     assert added["added"] == 2 and added["suite"] == "must_not_fail"
     with Warehouse(db, read_only=True) as wh:
@@ -252,8 +325,9 @@ def test_regression_cases_reach_the_release_gate(demo_db, tmp_path):
         n_cases = load_truth(wh, "must_not_fail")["n_cases"]
         assert gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)["verdict"] == "GO"
         # an incident turned into a regression case: v1.1 has no result for it yet
-        item = wh.scalar("SELECT min(item_id) FROM eval_results WHERE suite = 'core' AND model_version = 'v1.1' "
-                         "AND passed = FALSE")
+        item = wh.scalar(
+            "SELECT min(item_id) FROM eval_results WHERE suite = 'core' AND model_version = 'v1.1' AND passed = FALSE"
+        )
         errors.add_regression(wh, item_ids=[item], reason="invented refund terms", by="ana", at="2026-08-26")
         check = gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)["checks"][0]
         assert check["status"] == "fail" and check["details"]["not_evaluated"] == [item]
@@ -261,9 +335,18 @@ def test_regression_cases_reach_the_release_gate(demo_db, tmp_path):
         assert check["details"]["n"] == n_cases and check["details"]["failures"] == []
         # evaluated and failing: a failure like any other must-not-fail case
         run = wh.scalar("SELECT max(run_id) FROM eval_results WHERE suite = 'must_not_fail' AND model_version = 'v1.1'")
-        row = {"run_id": run, "model_version": "v1.1", "suite": "must_not_fail", "item_id": item,
-               "category": "regression", "metric": "pass", "score": 0.0, "passed": False, "must_not_fail": True,
-               "evaluated_at": pd.Timestamp("2026-08-27")}
+        row = {
+            "run_id": run,
+            "model_version": "v1.1",
+            "suite": "must_not_fail",
+            "item_id": item,
+            "category": "regression",
+            "metric": "pass",
+            "score": 0.0,
+            "passed": False,
+            "must_not_fail": True,
+            "evaluated_at": pd.Timestamp("2026-08-27"),
+        }
         wh.insert_frame("eval_results", pd.DataFrame([row]))
         check = gates.release_gate(wh, gate, "v1.1", "v1.0", fingerprint=False)["checks"][0]
         assert check["status"] == "fail" and check["details"]["failures"] == [item]

@@ -1,5 +1,6 @@
 """Degenerate inputs to error analysis: a result with a reason (or exit 2 with one line),
 never a traceback; planted structure still recovered where there is some."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,10 @@ def test_few_distinct_words_through_the_cli(tmp_path, capsys):
 
 
 # -- one group, no words, too few ---------------------------------------------------------------------------
-@pytest.mark.parametrize("texts", [["Refund denied by policy."] * 83, ["refund"] * 30,
-                                   ["Refund denied!", "refund DENIED", "refund -- denied."] * 5])
+@pytest.mark.parametrize(
+    "texts",
+    [["Refund denied by policy."] * 83, ["refund"] * 30, ["Refund denied!", "refund DENIED", "refund -- denied."] * 5],
+)
 def test_identical_texts_are_one_cluster_with_a_reason(texts):
     model = _fit(texts)
     s = model.summary()
@@ -81,9 +84,15 @@ def test_texts_without_words_are_outliers_with_a_reason(texts):
     assert s["n_clusters"] == 0 and s["outlier_share"] == 1.0 and "without a word" in s["reason"]
 
 
-@pytest.mark.parametrize("n, mcs, why", [(0, None, "fewer than min_cluster_size=10"),
-                                         (1, 2, "fewer than min_cluster_size=2"), (2, 2, "too few to cluster"),
-                                         (7, 10, "fewer than min_cluster_size=10")])
+@pytest.mark.parametrize(
+    "n, mcs, why",
+    [
+        (0, None, "fewer than min_cluster_size=10"),
+        (1, 2, "fewer than min_cluster_size=2"),
+        (2, 2, "too few to cluster"),
+        (7, 10, "fewer than min_cluster_size=10"),
+    ],
+)
 def test_too_few_texts_name_the_reason(n, mcs, why):
     s = _fit([f"refund {i} denied" for i in range(n)], min_cluster_size=mcs).summary()
     assert s["n_clusters"] == 0 and s["assignments"] == [-1] * n and why in s["reason"]
@@ -114,8 +123,9 @@ def test_groups_of_exactly_min_cluster_size_are_not_merged_into_one():
     assert model.n_clusters_ == 2 and _separates(model.labels_, ["a"] * 10 + ["b"] * 10) and model.reason_ is None
 
 
-@pytest.mark.parametrize("texts", [["the and of it is"] * 30 + ["it is not the one"] * 30,
-                                   ["404 500 !!!"] * 30 + ["... ??? 12 13"] * 30])
+@pytest.mark.parametrize(
+    "texts", [["the and of it is"] * 30 + ["it is not the one"] * 30, ["404 500 !!!"] * 30 + ["... ??? 12 13"] * 30]
+)
 def test_stopword_and_number_texts_cluster_on_what_they_have(texts):
     model = _fit(texts)
     assert model.n_clusters_ == 2 and _separates(model.labels_, ["a"] * 30 + ["b"] * 30)
@@ -123,8 +133,10 @@ def test_stopword_and_number_texts_cluster_on_what_they_have(texts):
 
 
 # -- scripts, duplicates, a very long text ---------------------------------------------------------------------
-@pytest.mark.parametrize("a, b", [("返金が拒否されました", "荷物が遅れています"),
-                                  ("تم رفض استرداد المبلغ بسبب السياسة", "الطرد متأخر في المستودع")])
+@pytest.mark.parametrize(
+    "a, b",
+    [("返金が拒否されました", "荷物が遅れています"), ("تم رفض استرداد المبلغ بسبب السياسة", "الطرد متأخر في المستودع")],
+)
 def test_non_latin_scripts_separate(a, b):
     texts = [a] * 12 + [b] * 12
     model = _fit(texts)
@@ -173,8 +185,15 @@ def test_coverage_empty_traffic_and_empty_suites(tmp_path, capsys):
         cov = errors.coverage(wh)["summary"]
         assert np.isnan(cov["covered_share"]) and cov["n_top"] == 0 and cov["meets_target"] is None
         assert "no production items" in cov["reason"]
-        wh.insert_frame("items", pd.DataFrame([{"item_id": f"p{i}", "dataset": "d", "intent": "refund",
-                                                "source": "production_sample"} for i in range(3)]))
+        wh.insert_frame(
+            "items",
+            pd.DataFrame(
+                [
+                    {"item_id": f"p{i}", "dataset": "d", "intent": "refund", "source": "production_sample"}
+                    for i in range(3)
+                ]
+            ),
+        )
         cov = errors.coverage(wh)["summary"]
         assert cov["covered_share"] == 0.0 and cov["meets_target"] is False and "no benchmark suite" in cov["reason"]
         with pytest.raises(ValueError, match="no eval results"):
@@ -191,9 +210,16 @@ def test_coverage_empty_traffic_and_empty_suites(tmp_path, capsys):
 
 def test_requested_sizes_larger_than_the_corpus_are_bounded():
     # 8 texts, yet 50 UMAP dimensions, 200 neighbours and a 100-dimensional SVD asked for
-    texts = ["refund denied by policy", "refund denied again by policy", "policy denied my refund",
-             "refund was denied per policy", "parcel late at the depot", "the parcel is late again",
-             "depot says parcel late", "late parcel stuck at depot"]
+    texts = [
+        "refund denied by policy",
+        "refund denied again by policy",
+        "policy denied my refund",
+        "refund was denied per policy",
+        "parcel late at the depot",
+        "the parcel is late again",
+        "depot says parcel late",
+        "late parcel stuck at depot",
+    ]
     model = _fit(texts, min_cluster_size=3, n_components=50, n_neighbors=200)
     assert model.umap_embeddings_.shape[1] == 6  # n - 2
     assert model.n_clusters_ == 2 and _separates(model.labels_, ["money"] * 4 + ["parcel"] * 4)

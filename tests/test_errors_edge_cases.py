@@ -1,4 +1,5 @@
 """Edge cases of error analysis: tiny corpora, the merge rule, intervals, coverage, CLI usage."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,10 +12,18 @@ from trainerlab.warehouse import Warehouse
 
 
 # -- embeddings: sized for tiny vocabularies -----------------------------------------------
-@pytest.mark.parametrize("texts", [
-    ["refund"], ["refund", "refund"], ["refund late", "late parcel"], ["a", "b", "c"],
-    ["", None, "   "], ["the", "and"], [f"order {i} late" for i in range(30)],
-])
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["refund"],
+        ["refund", "refund"],
+        ["refund late", "late parcel"],
+        ["a", "b", "c"],
+        ["", None, "   "],
+        ["the", "and"],
+        [f"order {i} late" for i in range(30)],
+    ],
+)
 def test_embedder_never_asks_for_more_components_than_exist(texts):
     emb = TfidfSvdEmbedder(n_components=100)
     X = emb.embed(texts)
@@ -59,8 +68,9 @@ def test_too_few_texts_are_all_outliers_with_a_reason(texts):
 
 
 def test_small_corpus_clusters(tmp_path):
-    texts = ([f"Your refund of {i} dollars was denied by policy." for i in range(6)]
-             + [f"Parcel {i} is delayed at the depot again." for i in range(6)])
+    texts = [f"Your refund of {i} dollars was denied by policy." for i in range(6)] + [
+        f"Parcel {i} is delayed at the depot again." for i in range(6)
+    ]
     model = errors.FailureClusterer(min_cluster_size=3, seed=0, cache=False).fit(texts)
     assert len(model.labels_) == 12 and 0.0 <= model.outlier_share_ <= 1.0
     assert model.n_clusters_ >= 1
@@ -73,7 +83,7 @@ def _profiles(groups, noise, seed=0):
     rows = []
     for g, n in enumerate(groups):
         base = np.zeros(200)
-        base[g * 20:(g + 1) * 20] = 0.8
+        base[g * 20 : (g + 1) * 20] = 0.8
         for _ in range(n):
             own = np.zeros(200)
             own[100 + rng.choice(100, 5, replace=False)] = 0.9
@@ -168,10 +178,18 @@ def _coverage_wh(path):
             rows.append({"item_id": f"p{n}", "dataset": "d", "intent": intent, "source": "production_sample"})
     wh.insert_frame("items", pd.DataFrame(rows))
     bench = [("b1", "order_status"), ("b2", "order_status"), ("b3", "refund"), ("b4", "invoice")]
-    wh.insert_frame("items", pd.DataFrame([{"item_id": i, "dataset": "d", "intent": t, "source": "benchmark"}
-                                           for i, t in bench]))
-    wh.insert_frame("eval_results", pd.DataFrame([{"run_id": "r", "model_version": "v1", "suite": "core",
-                                                   "item_id": i, "metric": "pass", "passed": True} for i, _ in bench]))
+    wh.insert_frame(
+        "items", pd.DataFrame([{"item_id": i, "dataset": "d", "intent": t, "source": "benchmark"} for i, t in bench])
+    )
+    wh.insert_frame(
+        "eval_results",
+        pd.DataFrame(
+            [
+                {"run_id": "r", "model_version": "v1", "suite": "core", "item_id": i, "metric": "pass", "passed": True}
+                for i, _ in bench
+            ]
+        ),
+    )
     return wh
 
 
@@ -233,16 +251,42 @@ def test_cluster_gaps_on_production_flagged_failures(tmp_path):
     for intent, n in modes.items():
         for k in range(n):
             iid = f"prod-{intent}-{k}"
-            items.append({"item_id": iid, "dataset": "prod", "intent": intent, "source": "production_sample",
-                          "response": f"{intent} answer {k}", "created_at": pd.Timestamp("2026-06-02")})
+            items.append(
+                {
+                    "item_id": iid,
+                    "dataset": "prod",
+                    "intent": intent,
+                    "source": "production_sample",
+                    "response": f"{intent} answer {k}",
+                    "created_at": pd.Timestamp("2026-06-02"),
+                }
+            )
             notes.append({"item_id": iid, "annotator_id": "r01", "task": "correctness", "label": "incorrect"})
     for intent, n in (("billing_refund", 3), ("order_status", 2)):
         for k in range(n):
             iid = f"bench-{intent}-{k}"
-            items.append({"item_id": iid, "dataset": "bench", "intent": intent, "source": "benchmark",
-                          "response": "ok", "created_at": pd.Timestamp("2026-06-01")})
-            evals.append({"run_id": "r1", "model_version": "v1", "suite": "core", "item_id": iid,
-                          "category": intent, "metric": "pass", "score": 1.0, "passed": True})
+            items.append(
+                {
+                    "item_id": iid,
+                    "dataset": "bench",
+                    "intent": intent,
+                    "source": "benchmark",
+                    "response": "ok",
+                    "created_at": pd.Timestamp("2026-06-01"),
+                }
+            )
+            evals.append(
+                {
+                    "run_id": "r1",
+                    "model_version": "v1",
+                    "suite": "core",
+                    "item_id": iid,
+                    "category": intent,
+                    "metric": "pass",
+                    "score": 1.0,
+                    "passed": True,
+                }
+            )
     with Warehouse(tmp_path / "w.duckdb") as wh:
         wh.insert_frame("items", pd.DataFrame(items))
         wh.insert_frame("annotations", pd.DataFrame(notes))

@@ -14,6 +14,7 @@ payloads and PII in every name, see tests/hostile_warehouse.py). Against it:
 
 And ``explore`` on a port in use exits 2 with a message.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -36,8 +37,11 @@ TRAINERLAB = str(Path(sys.executable).parent / "trainerlab")
 
 
 def _env() -> dict:
-    return dict(os.environ, TRAINERLAB_HOME=str(ROOT),
-                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    return dict(
+        os.environ,
+        TRAINERLAB_HOME=str(ROOT),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
 
 
 def test_explore_on_a_port_in_use_exits_2(demo_db):
@@ -45,8 +49,14 @@ def test_explore_on_a_port_in_use_exits_2(demo_db):
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        run = subprocess.run([TRAINERLAB, "explore", "disagreements", "--port", str(port), "--db", str(demo_db)],
-                             env=_env(), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        run = subprocess.run(
+            [TRAINERLAB, "explore", "disagreements", "--port", str(port), "--db", str(demo_db)],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
     assert run.returncode == 2, (run.returncode, run.stdout, run.stderr)
     assert f"port {port}" in run.stderr and "in use" in run.stderr
     assert "Traceback" not in run.stderr and run.stdout == ""
@@ -62,9 +72,14 @@ def app(hostile_warehouse, tmp_path_factory):
     port = _free_port()
     log_path = folder / "explore.log"
     log = open(log_path, "w")
-    proc = subprocess.Popen([TRAINERLAB, "explore", "disagreements", "--port", str(port), "--db", str(db)],
-                            env=_env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [TRAINERLAB, "explore", "disagreements", "--port", str(port), "--db", str(db)],
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         url = None
         deadline = time.monotonic() + 120
@@ -75,8 +90,14 @@ def app(hostile_warehouse, tmp_path_factory):
                 break
             time.sleep(0.5)
         assert url, log_path.read_text()[-3000:]
-        yield {"port": port, "url": url, "token": re.search(r"access_token=(.+)$", url).group(1), "db": db,
-               "log": log_path, "proc": proc}
+        yield {
+            "port": port,
+            "url": url,
+            "token": re.search(r"access_token=(.+)$", url).group(1),
+            "db": db,
+            "log": log_path,
+            "proc": proc,
+        }
     finally:
         _stop_server(proc)
         log.close()
@@ -125,8 +146,12 @@ def _websocket(port: int, origin: str, cookie: str | None):
     from websockets.sync.client import connect
 
     headers = {"Cookie": cookie} if cookie else {}
-    return connect(f"ws://127.0.0.1:{port}/ws?session_id=s_test{time.monotonic_ns()}", origin=origin,
-                   additional_headers=headers, open_timeout=10)
+    return connect(
+        f"ws://127.0.0.1:{port}/ws?session_id=s_test{time.monotonic_ns()}",
+        origin=origin,
+        additional_headers=headers,
+        open_timeout=10,
+    )
 
 
 def _websocket_refused(port: int, origin: str, cookie: str | None) -> bool:
@@ -196,12 +221,20 @@ def test_the_app_loads_with_the_token_shows_no_raw_pii_and_runs_no_payload(app):
 
 def test_an_ingest_runs_while_the_app_is_open(app, tmp_path):
     items = tmp_path / "items.csv"
-    items.write_text("item_id,dataset,prompt,response\n"
-                     "explore-1,explore_check,Where is my order?,It ships today.\n"
-                     "explore-2,explore_check,Cancel my plan,Done.\n", encoding="utf-8")
+    items.write_text(
+        "item_id,dataset,prompt,response\n"
+        "explore-1,explore_check,Where is my order?,It ships today.\n"
+        "explore-2,explore_check,Cancel my plan,Done.\n",
+        encoding="utf-8",
+    )
     assert app["proc"].poll() is None
-    run = subprocess.run([TRAINERLAB, "ingest", "items", str(items), "--db", str(app["db"]), "--json"],
-                         env=_env(), capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [TRAINERLAB, "ingest", "items", str(items), "--db", str(app["db"]), "--json"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
     assert app["proc"].poll() is None  # the app is still serving
     assert _status("GET", app["port"], "/health") == 200

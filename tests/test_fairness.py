@@ -1,6 +1,7 @@
 """trainerlab.fairness: reference values (statsmodels), seeded simulations with a
 planted disparity, and recovery of the demo's planted truth (truth key
 ``responsible_ai``: v1.1 worse in ja, vendor_b's stricter reading)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +38,7 @@ def _simulated(seed=3, n=600, planted=("g3", -0.12)):
 def test_risk_ratio_matches_statsmodels_katz_interval():
     df = pd.DataFrame({"seg": ["a"] * 50 + ["b"] * 200, "y": [1] * 20 + [0] * 30 + [1] * 120 + [0] * 80})
     out = F.segment_disparities(df, "seg", "y").set_index("segment")
-    ref = Table2x2(np.array([[20, 30], [120, 80]]))       # segment a vs rest (b)
+    ref = Table2x2(np.array([[20, 30], [120, 80]]))  # segment a vs rest (b)
     lo, hi = ref.riskratio_confint()
     assert out.loc["a", "ratio"] == pytest.approx(ref.riskratio, rel=1e-12)
     assert (out.loc["a", "ratio_low"], out.loc["a", "ratio_high"]) == pytest.approx((lo, hi), rel=1e-9)
@@ -53,20 +54,27 @@ def test_bh_across_segments_equals_statsmodels():
 def test_planted_segment_found_and_null_segments_not_reported():
     out = F.segment_disparities(_simulated(), "segment", "passed").set_index("segment")
     assert out.loc["g3", "status"] == F.FINDING and out.loc["g3", "direction"] == "worse"
-    assert out.loc["g3", "ci_low"] < -0.12 * 5 / 6 < out.loc["g3", "ci_high"]   # vs the rest (which includes no g3)
+    assert out.loc["g3", "ci_low"] < -0.12 * 5 / 6 < out.loc["g3", "ci_high"]  # vs the rest (which includes no g3)
     assert (out.drop(index="g3")["direction"] != "worse").all()
 
 
 def test_null_simulation_false_discoveries_are_rare():
     """No segment differs: across 20 seeded data sets BH at 0.05 flags few segments."""
-    flagged = sum(int((F.segment_disparities(_simulated(seed=s, n=300, planted=("none", 0)), "segment", "passed")
-                       ["status"] == F.FINDING).sum()) for s in range(20))
+    flagged = sum(
+        int(
+            (
+                F.segment_disparities(_simulated(seed=s, n=300, planted=("none", 0)), "segment", "passed")["status"]
+                == F.FINDING
+            ).sum()
+        )
+        for s in range(20)
+    )
     assert flagged <= 3
 
 
 def test_minimum_n_gives_not_enough_data_not_a_finding():
     df = _simulated()
-    tiny = pd.DataFrame({"segment": ["tiny"] * 8, "passed": [False] * 8})   # 0/8 looks dramatic
+    tiny = pd.DataFrame({"segment": ["tiny"] * 8, "passed": [False] * 8})  # 0/8 looks dramatic
     out = F.segment_disparities(pd.concat([df, tiny]), "segment", "passed", min_n=30).set_index("segment")
     assert out.loc["tiny", "status"] == F.NOT_ENOUGH
     assert np.isnan(out.loc["tiny", "p_adjusted"]) and "minimum 30" in out.loc["tiny", "reason"]
@@ -74,8 +82,11 @@ def test_minimum_n_gives_not_enough_data_not_a_finding():
 
 def test_mean_outcome_welch_matches_scipy():
     from scipy import stats
+
     rng = np.random.default_rng(5)
-    df = pd.DataFrame({"seg": ["a"] * 80 + ["b"] * 120, "score": np.r_[rng.normal(3.5, 1, 80), rng.normal(3.0, 1, 120)]})
+    df = pd.DataFrame(
+        {"seg": ["a"] * 80 + ["b"] * 120, "score": np.r_[rng.normal(3.5, 1, 80), rng.normal(3.0, 1, 120)]}
+    )
     out = F.segment_disparities(df, "seg", "score", kind="mean").set_index("segment")
     ref = stats.ttest_ind(df.score[:80], df.score[80:], equal_var=False)
     assert out.loc["a", "p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
@@ -109,12 +120,13 @@ def test_demo_update_worse_in_ja_only_after_correction(wh, truth):
     assert truth["regressed_segment"]["segment"] == "ja"
     ref = S.load_refusals(wh)
     should = ref[ref["should_refuse"]].assign(answered=lambda d: (~d["did_refuse"]).astype(int))
-    out = F.model_change_by_segment(should, "segment", "answered", "model_version", "v1.0", "v1.1",
-                                    item="case_id", higher_is_better=False).set_index("segment")
+    out = F.model_change_by_segment(
+        should, "segment", "answered", "model_version", "v1.0", "v1.1", item="case_id", higher_is_better=False
+    ).set_index("segment")
     worse = out.index[out["direction"] == "worse"].tolist()
     assert worse == ["ja"] and out.loc["ja", "status"] == F.FINDING
-    assert out.loc["ja", "ci_low"] < 0.20 < out.loc["ja", "ci_high"]   # planted 0.25 - 0.05
-    for seg in ("en", "de", "es", "fr"):      # planted 0.05 for both models: no finding either way
+    assert out.loc["ja", "ci_low"] < 0.20 < out.loc["ja", "ci_high"]  # planted 0.25 - 0.05
+    for seg in ("en", "de", "es", "fr"):  # planted 0.05 for both models: no finding either way
         assert out.loc[seg, "status"] != F.FINDING, seg
         assert out.loc[seg, "ci_low"] < 0 < out.loc[seg, "ci_high"], seg
 
@@ -122,11 +134,17 @@ def test_demo_update_worse_in_ja_only_after_correction(wh, truth):
 def test_demo_incident_rates_ja_worse_than_the_rest_and_ratio_covers_truth(wh):
     rates = load_truth(wh, "interactions")["rates"]
     inter = S.load_interactions(wh)
-    v11 = F.segment_disparities(inter[inter["model_version"] == "v1.1"], "segment", "n_unsafe",
-                                exposure="n_interactions", higher_is_better=False).set_index("segment")
+    v11 = F.segment_disparities(
+        inter[inter["model_version"] == "v1.1"],
+        "segment",
+        "n_unsafe",
+        exposure="n_interactions",
+        higher_is_better=False,
+    ).set_index("segment")
     assert v11.index[v11["direction"] == "worse"].tolist() == ["ja"]
-    change = F.model_change_by_segment(inter, "segment", "n_unsafe", "model_version", "v1.0", "v1.1",
-                                       exposure="n_interactions", higher_is_better=False).set_index("segment")
+    change = F.model_change_by_segment(
+        inter, "segment", "n_unsafe", "model_version", "v1.0", "v1.1", exposure="n_interactions", higher_is_better=False
+    ).set_index("segment")
     # planted v1.1 / v1.0 ratios: 1.30 in ja, 0.75-0.76 elsewhere. No other segment may be flagged
     # worse; en (the most traffic) is clearly better; ja's 1.3 rests on about 60 canary incidents,
     # so it need not reach significance, but it may never be called better
@@ -142,8 +160,10 @@ def test_demo_incident_rates_ja_worse_than_the_rest_and_ratio_covers_truth(wh):
 
 def test_demo_eval_no_language_reported_worse(wh):
     """The core-suite uplift is planted positive in every language: none is reported worse."""
-    ev = wh.query("SELECT e.item_id, e.model_version, e.score, i.language FROM eval_results e "
-                  "JOIN items i USING (item_id) WHERE e.suite = 'core'")
+    ev = wh.query(
+        "SELECT e.item_id, e.model_version, e.score, i.language FROM eval_results e "
+        "JOIN items i USING (item_id) WHERE e.suite = 'core'"
+    )
     out = F.model_change_by_segment(ev, "language", "score", "model_version", "v1.0", "v1.1", item="item_id")
     assert set(out["segment"]) == {"en", "de", "es", "fr", "ja"}
     assert not (out["direction"] == "worse").any()
@@ -185,9 +205,12 @@ def test_group_agreement_within_lower_for_the_shifted_group(wh):
 
 def test_alpaca_eval_sources_llama_family():
     from pathlib import Path
+
     root = Path(__file__).resolve().parents[1] / "data/external/alpaca_eval/results"
-    out = F.alpaca_source_changes(f"{root}/llama-2-7b-chat-hf/alpaca_eval_gpt4/annotations.json.gz",
-                                  f"{root}/llama-2-70b-chat-hf/alpaca_eval_gpt4/annotations.json.gz")
+    out = F.alpaca_source_changes(
+        f"{root}/llama-2-7b-chat-hf/alpaca_eval_gpt4/annotations.json.gz",
+        f"{root}/llama-2-70b-chat-hf/alpaca_eval_gpt4/annotations.json.gz",
+    )
     assert set(out["segment"]) == {"helpful_base", "koala", "oasst", "selfinstruct", "vicuna"}
     assert out["n"].sum() >= 800
     # AlpacaEval 1 leaderboard (alpaca_eval_gpt4 vs text-davinci-003): Llama 2 Chat 70B 92.66%,
@@ -195,7 +218,7 @@ def test_alpaca_eval_sources_llama_family():
     pooled = lambda col: float((out[col] * out["n"]).sum() / out["n"].sum())  # noqa: E731
     assert pooled("candidate_rate") == pytest.approx(0.9266, abs=0.005)
     assert pooled("baseline_rate") == pytest.approx(0.7137, abs=0.005)
-    assert (out["direction"] == "better").all()   # the 70B model helped every source
+    assert (out["direction"] == "better").all()  # the 70B model helped every source
     assert {"estimate", "ci_low", "ci_high", "p_adjusted", "status"} <= set(out.columns)
 
 
@@ -214,35 +237,38 @@ def test_demo_review_verdict_names_ja_and_lists_owned_risks(review):
     assert risks["owner"].notna().all()
     text = " ".join(risks["risk"])
     assert "under-refuses harmful prompts in ja" in text and "vendor_b" in text and "self_harm" in text
-    for seg in ("en", "de", "es", "fr"):     # no planted regression there: no risk names them as worse
+    for seg in ("en", "de", "es", "fr"):  # no planted regression there: no risk names them as worse
         assert f"under-refuses harmful prompts in {seg}" not in text
         assert f"more unsafe incidents in {seg}" not in text
 
 
 def test_review_representation_for_the_traffic_segment_with_traffic(wh, review):
     rep = review["representation"].set_index(["source", "segment"])
-    traffic = wh.query("SELECT segment, sum(n_interactions) AS n FROM interactions WHERE model_version = 'v1.0' "
-                       "AND day >= DATE '2026-06-01' AND day < DATE '2026-08-24' GROUP BY segment")
+    traffic = wh.query(
+        "SELECT segment, sum(n_interactions) AS n FROM interactions WHERE model_version = 'v1.0' "
+        "AND day >= DATE '2026-06-01' AND day < DATE '2026-08-24' GROUP BY segment"
+    )
     traffic = traffic.set_index("segment")["n"]
     assert set(rep.index.get_level_values("segment")) == set(traffic.index) == {"en", "de", "es", "fr", "ja"}
     for seg, n in traffic.items():
         assert (rep.xs(seg, level="segment")["traffic"] == n).all(), seg
     mnf_langs = set(wh.query("SELECT DISTINCT language FROM items WHERE source = 'must_not_fail'")["language"])
-    for seg in set(traffic.index) - mnf_langs:    # a suite without the language: absent, and listed as a risk
+    for seg in set(traffic.index) - mnf_langs:  # a suite without the language: absent, and listed as a risk
         assert rep.loc[("must-not-fail suite", seg), "status"] == "absent"
         assert any(r.startswith(f"{seg} absent in the must-not-fail suite") for r in review["open_risks"]["risk"])
 
 
 def test_review_representation_by_a_segment_the_traffic_does_not_record_says_why(wh):
     # guideline_version is a column of annotations only: the safety reviews get a note
-    out = F.responsible_ai_review(wh, segment="intent", rater_group="guideline_version",
-                                  annotation_tasks=("correctness",), n_boot=20)
+    out = F.responsible_ai_review(
+        wh, segment="intent", rater_group="guideline_version", annotation_tasks=("correctness",), n_boot=20
+    )
     assert out["representation"].empty
     assert "does not record intent" in out["notes"]["representation"]
-    assert not out["pass_rate_by_segment"].empty      # the other tables use the intent all the same
+    assert not out["pass_rate_by_segment"].empty  # the other tables use the intent all the same
     assert out["rater_groups"].empty and "no column 'guideline_version'" in out["notes"]["rater_groups"]
     assert set(out["annotation_rater_groups"]["task"]) == {"correctness"}
-    row = out["annotation_rater_groups"].iloc[0]       # gold items are labelled under both guidelines
+    row = out["annotation_rater_groups"].iloc[0]  # gold items are labelled under both guidelines
     assert (row["group"], row["reference"]) == ("v2", "v1") and row["ci_low"] < row["ci_high"]
     with pytest.raises(ValueError, match="'region' is a column of neither"):
         F.responsible_ai_review(wh, rater_group="region")
@@ -276,6 +302,7 @@ def test_preference_by_segment_reference_values_and_planted_loss():
     no tie) = 0.35) flagged worse, the others (0.5) not."""
     from scipy.stats import binomtest
     from statsmodels.stats.proportion import proportion_confint
+
     rng = np.random.default_rng(14)
     rows = []
     for seg, p_win in (("s0", 0.5), ("s1", 0.5), ("s2", 0.35), ("s3", 0.5)):
@@ -314,8 +341,10 @@ def test_review_rater_groups_on_annotations_by_vendor(wh, review):
     follows the planted rater accuracies (vendor_b holds the careless r12 and the less
     accurate raters, so its raters agree less with each other)."""
     acc = load_truth(wh, "rater_accuracy")
-    mean_acc = {v: np.mean([acc[f"r{i:02d}"]["correctness"] for i in ids])
-                for v, ids in (("vendor_a", range(1, 7)), ("vendor_b", range(7, 13)))}
+    mean_acc = {
+        v: np.mean([acc[f"r{i:02d}"]["correctness"] for i in ids])
+        for v, ids in (("vendor_a", range(1, 7)), ("vendor_b", range(7, 13)))
+    }
     assert mean_acc["vendor_a"] > mean_acc["vendor_b"]
     eff = review["annotation_rater_groups"]
     assert eff["task"].tolist() == ["correctness"]
@@ -364,13 +393,13 @@ def test_rater_effects_recover_planted_severity_offsets():
         assert out.loc[r, "ci_low"] < offsets[r] - others < out.loc[r, "ci_high"]
 
 
-_MQM_2023 = ("data/external/wmt_mqm/generalMT2023/ende/"
-             "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz")
+_MQM_2023 = "data/external/wmt_mqm/generalMT2023/ende/sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz"
 
 
 @pytest.fixture(scope="module")
 def mqm_scores():
     from pathlib import Path
+
     return F.read_mqm_scores(Path(__file__).resolve().parents[1] / _MQM_2023)
 
 
@@ -389,17 +418,30 @@ def test_mqm_segment_scores_by_hand(mqm_scores):
     import io
     import tarfile
     from pathlib import Path
+
     with tarfile.open(Path(__file__).resolve().parents[1] / _MQM_2023) as tf:
         member = next(m for m in tf.getmembers() if m.name.endswith(".tsv"))
         text = tf.extractfile(member).read().decode("utf-8")
     rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
-    errors = lambda system, seg, rater: sorted((r[7], r[8]) for r in rows  # noqa: E731
-                                               if (r[0], r[3], r[4]) == (system, seg, rater))
+
+    def errors(system, seg, rater):
+        return sorted(
+            (r[7], r[8])
+            for r in rows  # noqa: E731
+            if (r[0], r[3], r[4]) == (system, seg, rater)
+        )
+
     by_hand = {
         # one Major (5) and two Minor punctuation (0.1 each) and one Minor style (1)
-        ("Lan-BridgeMT", "2", "rater5"): ([("Fluency/Punctuation", "Major"), ("Fluency/Punctuation", "Minor"),
-                                           ("Fluency/Punctuation", "Minor"), ("Style/Unnatural or awkward", "Minor")],
-                                          5 + 0.1 + 0.1 + 1),
+        ("Lan-BridgeMT", "2", "rater5"): (
+            [
+                ("Fluency/Punctuation", "Major"),
+                ("Fluency/Punctuation", "Minor"),
+                ("Fluency/Punctuation", "Minor"),
+                ("Style/Unnatural or awkward", "Minor"),
+            ],
+            5 + 0.1 + 0.1 + 1,
+        ),
         # an attention check (left out) and one Major mistranslation
         ("NLLB_MBR_BLEU", "1", "rater3"): ([("Accuracy/Mistranslation", "Major"), ("Found", "HOTW-test")], 5),
         # no error at all

@@ -1,5 +1,6 @@
 """`trainerlab fairness`: the CLI contract (one JSON document, exit codes, errors
 naming file, line and column) on a seeded file with a planted worse segment."""
+
 from __future__ import annotations
 
 import json
@@ -24,6 +25,7 @@ def run(capsys):
         code = main(["fairness", *map(str, args)])
         out = capsys.readouterr()
         return _Done(code, out.out, out.err)
+
     return _call
 
 
@@ -38,27 +40,46 @@ def paired_csv(tmp_path):
         for i in range(n):
             u = rng.random()
             rows.append({"item": f"s{s}-{i}", "seg": f"s{s}", "model": "v1", "passed": u < 0.8})
-            rows.append({"item": f"s{s}-{i}", "seg": f"s{s}", "model": "v2",
-                         "passed": u < (0.65 if s == 4 else 0.8)})
+            rows.append({"item": f"s{s}-{i}", "seg": f"s{s}", "model": "v2", "passed": u < (0.65 if s == 4 else 0.8)})
     path = tmp_path / "evals.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
 
 
 def test_installed_entry_point_help_and_one_json_document(cli_env, paired_csv):
-    proc = subprocess.run(["trainerlab", "fairness", "--help"], capture_output=True, text=True, env=cli_env,
-                          timeout=120)
+    proc = subprocess.run(
+        ["trainerlab", "fairness", "--help"], capture_output=True, text=True, env=cli_env, timeout=120
+    )
     assert proc.returncode == 0 and "--segment" in proc.stdout and "--baseline" in proc.stdout
-    proc = subprocess.run(["trainerlab", "fairness", str(paired_csv), "--segment", "seg", "--outcome", "passed",
-                           "--json"], capture_output=True, text=True, env=cli_env, timeout=120)
+    proc = subprocess.run(
+        ["trainerlab", "fairness", str(paired_csv), "--segment", "seg", "--outcome", "passed", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=120,
+    )
     assert proc.returncode in (0, 1), proc.stderr
     assert json.loads(proc.stdout)["segment_column"] == "seg"
 
 
 def test_update_by_segment_flags_the_planted_segment_only(run, paired_csv):
-    proc = run(paired_csv, "--segment", "seg", "--outcome", "passed", "--model", "model",
-                "--baseline", "v1", "--candidate", "v2", "--item", "item", "--json")
-    assert proc.returncode == 1, proc.stderr          # a segment flagged worse: negative verdict
+    proc = run(
+        paired_csv,
+        "--segment",
+        "seg",
+        "--outcome",
+        "passed",
+        "--model",
+        "model",
+        "--baseline",
+        "v1",
+        "--candidate",
+        "v2",
+        "--item",
+        "item",
+        "--json",
+    )
+    assert proc.returncode == 1, proc.stderr  # a segment flagged worse: negative verdict
     out = json.loads(proc.stdout)
     assert out["worse"] == ["s4"]
     assert out["not_enough_data"] == ["s5"]
@@ -80,17 +101,31 @@ def null_csv(tmp_path):
 
 def test_segment_vs_rest_text_output_and_exit_0(run, null_csv):
     proc = run(null_csv, "--segment", "seg", "--outcome", "passed")
-    assert proc.returncode == 0, proc.stdout     # no planted gap: no segment flagged worse
+    assert proc.returncode == 0, proc.stdout  # no planted gap: no segment flagged worse
     assert "each segment against the rest" in proc.stdout and "not enough data" in proc.stdout
     assert "flagged worse" not in proc.stdout
 
 
 def test_rates_with_exposure(run, tmp_path):
     path = tmp_path / "traffic.csv"
-    pd.DataFrame({"lang": ["en", "en", "ja", "ja", "de"], "n_unsafe": [40, 44, 30, 28, 9],
-                  "n_interactions": [10_000, 11_000, 3_000, 3_100, 2_000]}).to_csv(path, index=False)
-    proc = run(path, "--segment", "lang", "--outcome", "n_unsafe", "--exposure", "n_interactions",
-                "--lower-is-better", "--json")
+    pd.DataFrame(
+        {
+            "lang": ["en", "en", "ja", "ja", "de"],
+            "n_unsafe": [40, 44, 30, 28, 9],
+            "n_interactions": [10_000, 11_000, 3_000, 3_100, 2_000],
+        }
+    ).to_csv(path, index=False)
+    proc = run(
+        path,
+        "--segment",
+        "lang",
+        "--outcome",
+        "n_unsafe",
+        "--exposure",
+        "n_interactions",
+        "--lower-is-better",
+        "--json",
+    )
     out = json.loads(proc.stdout)
     assert out["worse"] == ["ja"] and proc.returncode == 1
     ja = {r["segment"]: r for r in out["segments"]}["ja"]

@@ -1,5 +1,6 @@
 """Edge cases of trainerlab.fairness and trainerlab.safety: empty input, one segment,
 no variation, one rater group: NaN with a reason, never a crash and never 0."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def test_rates_without_incidents_are_not_enough_data():
     df = pd.DataFrame({"s": ["a", "b"], "k": [0, 0], "e": [50_000, 50_000]})
     out = F.segment_disparities(df, "s", "k", exposure="e")
     assert (out["status"] == F.NOT_ENOUGH).all()
-    assert out["segment_high"].gt(0).all()        # zero incidents still bound the rate from above
+    assert out["segment_high"].gt(0).all()  # zero incidents still bound the rate from above
 
 
 def test_one_rater_group_gives_a_reason():

@@ -5,6 +5,7 @@ warehouse with its own reports folder, through the command line a new user types
 Every count and number checked here is computed in this file from the generated
 files (csv/json + numpy), never taken from the code under test.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,11 +44,16 @@ def walk(tmp_path_factory):
     """Steps 1-5 of docs/own_data.md (before the pages); each step's output is kept for the tests below."""
     base = tmp_path_factory.mktemp("first_hour")
     files = {"ls": base / "sentiment_export.json", "prodigy": base / "intents.jsonl", "eval": base / "harness.csv"}
-    truth = {"ls": data.label_studio_export(files["ls"]), "prodigy": data.prodigy_export(files["prodigy"]),
-             "eval": data.eval_csv(files["eval"])}
+    truth = {
+        "ls": data.label_studio_export(files["ls"]),
+        "prodigy": data.prodigy_export(files["prodigy"]),
+        "eval": data.eval_csv(files["eval"]),
+    }
     mapping = base / "harness.toml"
-    mapping.write_text('kind = "eval_results"\n[map]\nmodel = "model_version"\ncase = "item_id"\n'
-                       '[set]\nsuite = "regression"\nmetric = "pass"\n')
+    mapping.write_text(
+        'kind = "eval_results"\n[map]\nmodel = "model_version"\ncase = "item_id"\n'
+        '[set]\nsuite = "regression"\nmetric = "pass"\n'
+    )
     env = {"TRAINERLAB_DB": str(base / "team.duckdb"), "TRAINERLAB_REPORTS": str(base / "team-reports")}
     steps = {}
     # 1. the Label Studio export: raters by their Label Studio user id, names kept aside
@@ -59,11 +65,31 @@ def walk(tmp_path_factory):
     steps["prodigy_again"] = run(env, "ingest", "annotations", str(files["prodigy"]), "--task", "intents")
     # 3. the eval harness: its own column names; a typo in the suite, undone and redone
     steps["eval_unmapped"] = run(env, "ingest", "eval_results", str(files["eval"]))
-    steps["eval_typo"] = run(env, "ingest", "eval_results", str(files["eval"]), "--mapping", str(mapping),
-                             "--set", "run_id=nightly-1", "--set", "suite=regresion", "--json")
+    steps["eval_typo"] = run(
+        env,
+        "ingest",
+        "eval_results",
+        str(files["eval"]),
+        "--mapping",
+        str(mapping),
+        "--set",
+        "run_id=nightly-1",
+        "--set",
+        "suite=regresion",
+        "--json",
+    )
     steps["undo"] = run(env, "batches", "undo", steps["eval_typo"][1]["batch_id"], "--json")
-    steps["eval"] = run(env, "ingest", "eval_results", str(files["eval"]), "--mapping", str(mapping),
-                        "--set", "run_id=nightly-1", "--json")
+    steps["eval"] = run(
+        env,
+        "ingest",
+        "eval_results",
+        str(files["eval"]),
+        "--mapping",
+        str(mapping),
+        "--set",
+        "run_id=nightly-1",
+        "--json",
+    )
     steps["batches"] = run(env, "batches", "list", "--json")
     # 4. the analysis verbs on the warehouse (and on the file), a rater's vendor, Python
     steps["agree_file"] = run(env, "agreement", str(files["ls"]), "--format", "label_studio", "--json")
@@ -90,7 +116,7 @@ def test_label_studio_export_and_rater_identity(walk):
     assert doc["tables"] == {"annotations": 120, "items": 40}
     raters = {r["annotator_id"]: r for r in walk["steps"]["raters"][1]["raters"]}
     per_id = Counter(str(a["completed_by"]["id"]) for t in walk["truth"]["ls"] for a in t["annotations"])
-    for uid, first, last, email in data.PEOPLE:
+    for uid, first, last, _email in data.PEOPLE:
         r = raters[str(uid)]
         assert r["label"] == f"rater {uid} ({first[0]}.{last[0]}.)"
         assert r["display_name"] == f"{first} {last}"
@@ -113,7 +139,9 @@ def test_eval_harness_mapping_and_undo(walk):
     rows = walk["truth"]["eval"]
     typo, undo, good = (walk["steps"][k][1] for k in ("eval_typo", "undo", "eval"))
     assert typo["rows_accepted"] == len(rows) == 120
-    assert undo["rows_removed"] == {"eval_results": len(rows)} and undo["fingerprint_before"] != undo["fingerprint_after"]
+    assert (
+        undo["rows_removed"] == {"eval_results": len(rows)} and undo["fingerprint_before"] != undo["fingerprint_after"]
+    )
     assert good["batch_id"] == typo["batch_id"] + ".2" and good["rows_accepted"] == len(rows)
     assert good["mapping"]["set"] == {"suite": "regression", "metric": "pass", "run_id": "nightly-1"}
     batches = {b["batch_id"]: b["status"] for b in walk["steps"]["batches"][1]["batches"]}
@@ -121,8 +149,10 @@ def test_eval_harness_mapping_and_undo(walk):
     from trainerlab.warehouse import Warehouse
 
     with Warehouse(walk["env"]["TRAINERLAB_DB"], read_only=True) as wh:
-        got = wh.query("SELECT suite, model_version, count(*) AS n, sum(CAST(passed AS INT)) AS k, "
-                       "round(avg(score), 6) AS mean FROM eval_results GROUP BY ALL ORDER BY model_version")
+        got = wh.query(
+            "SELECT suite, model_version, count(*) AS n, sum(CAST(passed AS INT)) AS k, "
+            "round(avg(score), 6) AS mean FROM eval_results GROUP BY ALL ORDER BY model_version"
+        )
     for model, g in got.groupby("model_version"):
         mine = [r for r in rows if r["model"] == model]
         assert g["suite"].tolist() == ["regression"]
@@ -146,9 +176,17 @@ def _visible_text(page: str) -> str:
 
 
 def _item_votes(export) -> dict[int, list[tuple[str, str, datetime]]]:
-    return {t["id"]: [(str(a["completed_by"]["id"]), a["result"][0]["value"]["choices"][0],
-                       datetime.fromisoformat(a["created_at"].replace("Z", "+00:00")).replace(tzinfo=None))
-                      for a in t["annotations"]] for t in export}
+    return {
+        t["id"]: [
+            (
+                str(a["completed_by"]["id"]),
+                a["result"][0]["value"]["choices"][0],
+                datetime.fromisoformat(a["created_at"].replace("Z", "+00:00")).replace(tzinfo=None),
+            )
+            for a in t["annotations"]
+        ]
+        for t in export
+    }
 
 
 def _percent_agreement(votes: list[list[str]]) -> float:
@@ -168,7 +206,7 @@ def _fleiss_kappa(votes: list[list[str]]) -> float:
     n = counts.sum(1)[0]
     p_bar = np.mean((counts * (counts - 1)).sum(1) / (n * (n - 1)))
     p_j = counts.sum(0) / counts.sum()
-    p_e = float((p_j ** 2).sum())
+    p_e = float((p_j**2).sum())
     return float((p_bar - p_e) / (1 - p_e))
 
 
@@ -184,8 +222,10 @@ def test_weekly_quality_numbers_against_the_export(walk, weekly):
     assert Path(weekly["html"]).is_relative_to(walk["base"] / "team-reports")
     text = _visible_text(page)
     week = date.fromisoformat(re.search(r"Week of (\d{4}-\d{2}-\d{2})", text).group(1))
-    start, end = datetime.combine(week, datetime.min.time()), datetime.combine(week + timedelta(days=7),
-                                                                              datetime.min.time())
+    start, end = (
+        datetime.combine(week, datetime.min.time()),
+        datetime.combine(week + timedelta(days=7), datetime.min.time()),
+    )
     votes = [[lab for _, lab, at in v if start <= at < end] for v in _item_votes(walk["truth"]["ls"]).values()]
     votes = [v for v in votes if len(v) >= 2]
     n_labels = sum(len(v) for v in votes)
@@ -229,8 +269,10 @@ def test_agreement_page_numbers_and_rater_labels(walk, agreement):
 def test_agreement_verb_reads_the_warehouse_as_it_reads_the_file(walk):
     (code_f, from_file, _, err_f), (code_w, from_db, _, err_w) = walk["steps"]["agree_file"], walk["steps"]["agree_db"]
     assert code_f == 0 and code_w == 0, (err_f, err_w)
-    assert from_file["source"]["kind"] == "ingested" and from_db["source"] == {"kind": "warehouse",
-                                                                             "path": walk["env"]["TRAINERLAB_DB"]}
+    assert from_file["source"]["kind"] == "ingested" and from_db["source"] == {
+        "kind": "warehouse",
+        "path": walk["env"]["TRAINERLAB_DB"],
+    }
     strip = lambda d: {k: v for k, v in d.items() if k not in ("file", "source")}  # noqa: E731
     assert strip(from_file) == strip(from_db)
     votes = [[lab for _, lab, _ in v] for v in _item_votes(walk["truth"]["ls"]).values()]
@@ -291,8 +333,20 @@ def uplift_pages(walk):
     code, doc, _, err = run(walk["env"], "report", "uplift", *UPLIFT, "--json")
     assert code == 0, err
     # the graded score, as one file to attach to an e-mail
-    code2, doc2, _, err2 = run(walk["env"], "report", "uplift", *UPLIFT, "-p", "outcome", "score",
-                               "-p", "n_boot", "200", "--standalone", "--json")
+    code2, doc2, _, err2 = run(
+        walk["env"],
+        "report",
+        "uplift",
+        *UPLIFT,
+        "-p",
+        "outcome",
+        "score",
+        "-p",
+        "n_boot",
+        "200",
+        "--standalone",
+        "--json",
+    )
     assert code2 == 0, err2
     return {"passed": doc, "score": doc2}
 
@@ -310,8 +364,10 @@ def test_uplift_page_pass_rates_from_passed(walk, uplift_pages):
     base, cand = rate["m-2026-06"], rate["m-2026-07"]
     assert f"{100 * base:.1f}% m-2026-06 pass rate (passed)" in text
     assert f"{100 * cand:.1f}% m-2026-07 pass rate (passed)" in text
-    assert f"m-2026-07's pass rate (passed) is {100 * cand:.1f}% on the 60 regression items against " \
-           f"{100 * base:.1f}% for m-2026-06: {100 * (cand - base):+.1f} points" in text
+    assert (
+        f"m-2026-07's pass rate (passed) is {100 * cand:.1f}% on the 60 regression items against "
+        f"{100 * base:.1f}% for m-2026-06: {100 * (cand - base):+.1f} points" in text
+    )
     row = re.search(r"paired mean difference, CLT SE, normal interval (\S+) (\S+) (\S+) (\S+)", text)
     paired = df.pivot(index="case", columns="model", values="passed")
     d = 100 * (paired["m-2026-07"] - paired["m-2026-06"])
@@ -325,9 +381,11 @@ def test_uplift_page_pass_rates_from_passed(walk, uplift_pages):
     for category, g in df.groupby("category"):
         r = g.groupby("model")["passed"].mean()
         n = g["case"].nunique()
-        shown = f"{category} {n} {100 * r['m-2026-06']:.1f}% {100 * r['m-2026-07']:.1f}% " \
-                f"{100 * (r['m-2026-07'] - r['m-2026-06']):+.1f} "
-        assert shown in text, (shown, text[text.find("Per category"):][:600])
+        shown = (
+            f"{category} {n} {100 * r['m-2026-06']:.1f}% {100 * r['m-2026-07']:.1f}% "
+            f"{100 * (r['m-2026-07'] - r['m-2026-06']):+.1f} "
+        )
+        assert shown in text, (shown, text[text.find("Per category") :][:600])
     assert "mean score" not in text
 
 
@@ -337,7 +395,7 @@ def test_uplift_page_of_the_graded_score_never_says_pass_rate(walk, uplift_pages
     df = _eval_frame(walk)
     mean = df.groupby("model")["score"].mean()
     assert "pass rate" not in text.lower() and "percentage points" not in text
-    assert f"m-2026-06 mean score (score)" in text and "score units" in text
+    assert "m-2026-06 mean score (score)" in text and "score units" in text
     kpi = re.search(r"([0-9.]+) m-2026-06 mean score \(score\) ([0-9.]+) m-2026-07 mean score \(score\)", text)
     assert float(kpi.group(1)) == pytest.approx(mean["m-2026-06"], abs=0.005)
     assert float(kpi.group(2)) == pytest.approx(mean["m-2026-07"], abs=0.005)
@@ -381,7 +439,7 @@ def _alpha_nominal(df: pd.DataFrame) -> float:
                     o[a, b] += 1 / (m - 1)
     n_c, n = o.sum(1), o.sum()
     d_o = n - np.trace(o)
-    d_e = (n * n - (n_c ** 2).sum()) / (n - 1)
+    d_e = (n * n - (n_c**2).sum()) / (n - 1)
     return float(1 - d_o / d_e)
 
 
@@ -389,7 +447,9 @@ def test_drift_page_numbers_against_the_export(walk, drift_page):
     text = drift_page
     df = _ls_frame(walk)
     weeks = sorted(df["week"].unique())
-    kpi = re.search(r"(\d+) annotations (\d+) raters (\d+) periods (\S+) to (\S+) reference (\S+) to (\S+) current", text)
+    kpi = re.search(
+        r"(\d+) annotations (\d+) raters (\d+) periods (\S+) to (\S+) reference (\S+) to (\S+) current", text
+    )
     assert kpi, text[:3000]
     assert (int(kpi.group(1)), int(kpi.group(2)), int(kpi.group(3))) == (len(df), df["rater"].nunique(), len(weeks))
     assert kpi.group(4) == weeks[0] and kpi.group(7) == weeks[-1]
@@ -400,10 +460,10 @@ def test_drift_page_numbers_against_the_export(walk, drift_page):
     later = [w for w in weeks if w > kpi.group(5)]
     for week in later:
         g = df[df["week"] == week]
-        change = (g["label"].value_counts(normalize=True).reindex(ref_share.index, fill_value=0) - ref_share)
+        change = g["label"].value_counts(normalize=True).reindex(ref_share.index, fill_value=0) - ref_share
         top = change.abs().idxmax()
         shown = re.search(rf"sentiment {week} (\d+) \S+ \S+ (\w+) (\S+)%", text)
-        assert shown, (week, text[text.find("Label drift per task"):][:800])
+        assert shown, (week, text[text.find("Label drift per task") :][:800])
         assert int(shown.group(1)) == len(g)
         assert shown.group(2) == top and float(shown.group(3)) == pytest.approx(100 * change[top], abs=0.051)
     # agreement drift: Krippendorff's alpha per week (units: items rated at least twice that week)
@@ -420,11 +480,14 @@ def test_drift_page_numbers_against_the_export(walk, drift_page):
     for uid, first, last, _ in data.PEOPLE:
         label = f"rater {uid} ({first[0]}.{last[0]}.)"
         row = re.search(re.escape(label) + r" (\d+) (\d+) (\S+)% (\d+) (\S+)%", text)
-        assert row, text[text.find("Rater panel"):][:800]
+        assert row, text[text.find("Rater panel") :][:800]
         shares = []
         for window in (ref, cur):
-            per_item = [np.mean([o == lab for o in g.loc[g["rater"] != str(uid), "label"]])
-                        for _, g in window.groupby("item") for lab in g.loc[g["rater"] == str(uid), "label"]]
+            per_item = [
+                np.mean([o == lab for o in g.loc[g["rater"] != str(uid), "label"]])
+                for _, g in window.groupby("item")
+                for lab in g.loc[g["rater"] == str(uid), "label"]
+            ]
             shares.append((len(per_item), 100 * np.mean(per_item)))
         assert int(row.group(1)) == (df["rater"] == str(uid)).sum()
         assert (int(row.group(2)), int(row.group(4))) == (shares[0][0], shares[1][0])

@@ -1,4 +1,5 @@
 """Release gates on the demo warehouse (planted truth) and the `trainerlab gate` contract."""
+
 from __future__ import annotations
 
 import json
@@ -74,12 +75,12 @@ def test_gate_cli_go_records_decision_traceable_to_data(demo_db, tmp_path, capsy
         "  - type: must_not_fail\n"
         "  - {type: non_inferiority, suite: core, metric: pass, margin: 0.02, cluster: template_id}\n"
         "  - {type: incident_rate, kind: unsafe, max_rate: 5}\n"
-        "  - {type: coverage, suite: core, min_coverage: 0.95}\n")
+        "  - {type: coverage, suite: core, min_coverage: 0.95}\n"
+    )
     code = main(["gate", str(gate), "--candidate", "v1.1", "--baseline", "v1.0", "--db", str(db), "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["verdict"] == "GO" and doc["decision_id"]
-    code = main(["gate", str(GATES), "--candidate", "v1.1", "--baseline", "v1.0", "--db", str(db),
-                 "--note", "REL-42"])
+    code = main(["gate", str(GATES), "--candidate", "v1.1", "--baseline", "v1.0", "--db", str(db), "--note", "REL-42"])
     text = capsys.readouterr().out
     assert code == 1 and text.startswith("NO-GO") and "billing_refund" in text
     assert sum(line.strip().split()[0] in ("PASS", "FAIL", "ERROR") for line in text.splitlines()) == 6
@@ -99,23 +100,30 @@ def test_gate_cli_go_records_decision_traceable_to_data(demo_db, tmp_path, capsy
 
 
 def test_gate_missing_data_exits_2_and_says_which(demo_db, capsys):
-    code = main(["gate", str(GATES), "--candidate", "v9", "--baseline", "v1.0", "--db", str(demo_db),
-                 "--no-record", "--json"])
+    code = main(
+        ["gate", str(GATES), "--candidate", "v9", "--baseline", "v1.0", "--db", str(demo_db), "--no-record", "--json"]
+    )
     out, err = capsys.readouterr()
     doc = json.loads(out)
     assert code == 2 and doc["verdict"] == "ERROR" and doc["decision_id"] is None
     assert "no eval_results for 'v9' in suite 'core'" in err and "canary traffic" in err
 
 
-@pytest.mark.parametrize("text,message", [
-    ("name: x\nchecks:\n  - type: non_inferiority\n    suite: core\n    margni: 0.02\n", "unknown key(s) ['margni']"),
-    ("name: x\nchecks:\n  - type: non_inferiority\n    suite: core\n", "missing required key 'margin'"),
-    ("name: x\nchecks:\n  - type: shipit\n", "unknown type 'shipit'"),
-    ("name: x\nchecks: []\n", "non-empty list"),
-    ("name: x\nchecks:\n  - type: coverage\n    suite: core\n    min_coverage: 80\n", "share in (0, 1]"),
-    ("name: x\nchecks:\n  - type: incident_rate\n    kind: spam\n    max_rate: 1\n", "kind must be one of"),
-    ("name: x\nchecks:\n  - type: must_not_fail\n  bad: [\n", "line 4"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "name: x\nchecks:\n  - type: non_inferiority\n    suite: core\n    margni: 0.02\n",
+            "unknown key(s) ['margni']",
+        ),
+        ("name: x\nchecks:\n  - type: non_inferiority\n    suite: core\n", "missing required key 'margin'"),
+        ("name: x\nchecks:\n  - type: shipit\n", "unknown type 'shipit'"),
+        ("name: x\nchecks: []\n", "non-empty list"),
+        ("name: x\nchecks:\n  - type: coverage\n    suite: core\n    min_coverage: 80\n", "share in (0, 1]"),
+        ("name: x\nchecks:\n  - type: incident_rate\n    kind: spam\n    max_rate: 1\n", "kind must be one of"),
+        ("name: x\nchecks:\n  - type: must_not_fail\n  bad: [\n", "line 4"),
+    ],
+)
 def test_unusable_gate_files_exit_2_naming_the_problem(tmp_path, capsys, demo_db, text, message):
     gate = tmp_path / "gate.yaml"
     gate.write_text(text)
@@ -162,8 +170,7 @@ def test_evaluation_summary_against_planted_pass_rates(demo_db):
         mnf = load_truth(wh, "must_not_fail")
         summary = gates.evaluation_summary(wh, "v1.1", "v1.0")
     s = summary.set_index(["suite", "model_version"])
-    assert sorted(s.index) == [("core", "v1.0"), ("core", "v1.1"), ("must_not_fail", "v1.0"),
-                               ("must_not_fail", "v1.1")]
+    assert sorted(s.index) == [("core", "v1.0"), ("core", "v1.1"), ("must_not_fail", "v1.0"), ("must_not_fail", "v1.1")]
     for version in ("v1.0", "v1.1"):
         assert s.loc[("core", version), "n"] == 2800
         assert s.loc[("core", version), "pass_rate"] == pytest.approx(truth["sample"]["pass_rate"][version], abs=1e-12)
@@ -172,7 +179,8 @@ def test_evaluation_summary_against_planted_pass_rates(demo_db):
     assert s.loc[("must_not_fail", "v1.0"), "passed"] == 62 and s.loc[("must_not_fail", "v1.1"), "passed"] == 64
     # the planted +4-point uplift (realized +3.4) is the difference of the two core pass rates
     assert s.loc[("core", "v1.1"), "pass_rate"] - s.loc[("core", "v1.0"), "pass_rate"] == pytest.approx(
-        truth["sample"]["uplift_overall"], abs=1e-12)
+        truth["sample"]["uplift_overall"], abs=1e-12
+    )
     for row in summary.itertuples():
         lo, hi = proportion_confint(row.passed, row.n, method="wilson")
         assert row.ci_low == pytest.approx(lo, abs=1e-12) and row.ci_high == pytest.approx(hi, abs=1e-12)

@@ -17,6 +17,7 @@ error message; then the index is published. Each page is opened in headless Chro
 Cost: one warehouse copy, each report rendered once (about 2.5 minutes on two busy cores,
 error_analysis's clustering most of it), one page load per report.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,23 @@ NOTEBOOKS = ROOT / "notebooks"
 FAILED = "drift-failed"  # a run that fails with a hostile value in its error message
 FAILED_VALUE = H.hostile("fortnight", "failed-run", 1)
 # Kinds of names whose payload must be visible (as text) on at least one page.
-MUST_REACH = {"vendor", "rater", "task", "intent", "language", "category", "model_version", "suite", "dataset",
-              "guideline_version", "error_category", "judge", "source_file", "items.response", "failed-run"}
+MUST_REACH = {
+    "vendor",
+    "rater",
+    "task",
+    "intent",
+    "language",
+    "category",
+    "model_version",
+    "suite",
+    "dataset",
+    "guideline_version",
+    "error_category",
+    "judge",
+    "source_file",
+    "items.response",
+    "failed-run",
+}
 
 
 def _pii_variants() -> set[str]:
@@ -65,8 +81,14 @@ def hostile_site(hostile_warehouse, tmp_path_factory) -> dict:
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(pool.map(render, jobs))
     summary = publish(reports)
-    return {"db": db, "reports": reports, "results": results, "index": Path(summary["index"]),
-            "parameters": parameters, "renamed": renamed}
+    return {
+        "db": db,
+        "reports": reports,
+        "results": results,
+        "index": Path(summary["index"]),
+        "parameters": parameters,
+        "renamed": renamed,
+    }
 
 
 def test_the_hostile_warehouse_reaches_every_report(hostile_site):
@@ -111,21 +133,30 @@ def _visit(browser, path: Path) -> dict:
     page.on("pageerror", lambda exc: seen["problems"].append(f"pageerror: {exc}"))
     page.on("console", lambda m: seen["problems"].append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
     page.on("requestfailed", lambda r: seen["problems"].append(f"requestfailed: {r.url}"))
-    page.route("**/*", lambda route: (seen["outside"].append(route.request.url), route.abort())
-               if not route.request.url.startswith(("file:", "data:", "blob:")) else route.continue_())
+    page.route(
+        "**/*",
+        lambda route: (
+            (seen["outside"].append(route.request.url), route.abort())
+            if not route.request.url.startswith(("file:", "data:", "blob:"))
+            else route.continue_()
+        ),
+    )
     page.goto(path.as_uri())
     n_figures = page.locator(".tl-figure").count()
     if n_figures:
-        page.wait_for_function("n => window.Plotly !== undefined && "
-                               "document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-                               arg=n_figures, timeout=60_000)
+        page.wait_for_function(
+            "n => window.Plotly !== undefined && document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
+            arg=n_figures,
+            timeout=60_000,
+        )
     # Move the pointer over table cells and figure marks: an onmouseover that slipped through would fire.
     for cell in page.locator("td, th, .legendtext, .xtick text, .ytick text").all()[:60]:
         try:
             cell.hover(timeout=250)
         except Exception:  # noqa: BLE001 - hidden or detached elements: the static checks below cover them
             pass
-    found = page.evaluate("""(banner) => {
+    found = page.evaluate(
+        """(banner) => {
         const all = Array.from(document.querySelectorAll('*'));
         const handlers = all.flatMap(el => Array.from(el.attributes)
             .filter(a => a.name.toLowerCase().startsWith('on')).map(a => el.tagName + '[' + a.name + ']'));
@@ -142,7 +173,9 @@ def _visit(browser, path: Path) -> dict:
         return {handlers, jsUrls, iframes: document.querySelectorAll('iframe, object, embed').length,
                 otherScripts: scripts, text: document.body.innerText + '\\n' + svgText,
                 dom: document.documentElement.outerHTML};
-    }""", _BANNER_SCRIPT)
+    }""",
+        _BANNER_SCRIPT,
+    )
     page.close()
     return {**seen, **found, "file": path.read_text(encoding="utf-8")}
 
@@ -167,8 +200,10 @@ def test_no_page_runs_a_payload(pages):
 
 def test_no_page_shows_raw_pii(pages):
     pii = _pii_variants()
-    leaks = {key: sorted({p for p in pii for where in ("file", "dom", "text") if p in page[where]})
-             for key, page in pages.items()}
+    leaks = {
+        key: sorted({p for p in pii for where in ("file", "dom", "text") if p in page[where]})
+        for key, page in pages.items()
+    }
     leaks = {k: v for k, v in leaks.items() if v}
     assert not leaks, leaks
 

@@ -1,4 +1,5 @@
 """Ingest: formats, adapters (with the bundled real data), idempotence, label schemas, the CLI."""
+
 from __future__ import annotations
 
 import gzip
@@ -42,20 +43,27 @@ def balanced(r: dict) -> dict:
 
 def rows(wh, sql: str, params=None) -> list[tuple]:
     """Query result as tuples, missing values as None (pandas gives NaN for text too)."""
-    return [tuple(None if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else v for v in x)
-            for x in wh.query(sql, params).itertuples(index=False)]
+    return [
+        tuple(None if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else v for v in x)
+        for x in wh.query(sql, params).itertuples(index=False)
+    ]
 
 
 # -- formats -------------------------------------------------------------------------
 def _annotation_rows(wh):
-    return rows(wh, "SELECT item_id, annotator_id, task, label, CAST(annotated_at AS VARCHAR), duration_s, is_rework "
-                    "FROM annotations ORDER BY item_id, annotator_id, task")
+    return rows(
+        wh,
+        "SELECT item_id, annotator_id, task, label, CAST(annotated_at AS VARCHAR), duration_s, is_rework "
+        "FROM annotations ORDER BY item_id, annotator_id, task",
+    )
 
 
-EXPECTED = [("i1", "r01", "safety", "safe", "2026-06-01 08:00:00", 12.5, False),
-            ("i1", "r02", "safety", "unsafe", "2026-06-01 08:05:00", 8.0, False),
-            ("i2", "r01", "safety", "sensitive", "2026-06-01 09:00:00", None, True),
-            ("i2", "r02", "helpfulness", "4", "2026-06-01 09:30:00", 3.25, False)]
+EXPECTED = [
+    ("i1", "r01", "safety", "safe", "2026-06-01 08:00:00", 12.5, False),
+    ("i1", "r02", "safety", "unsafe", "2026-06-01 08:05:00", 8.0, False),
+    ("i2", "r01", "safety", "sensitive", "2026-06-01 09:00:00", None, True),
+    ("i2", "r02", "helpfulness", "4", "2026-06-01 09:30:00", 3.25, False),
+]
 
 
 def _norm(rs):
@@ -109,32 +117,49 @@ def test_format_option_overrides_the_extension(wh, tmp_path):
 
 # -- every kind, and its own rules ------------------------------------------------------
 KIND_FILES = {
-    "items": ("item_id,dataset,prompt,response,intent,language,template_id,created_at\n"
-              "d1,demo,Hi,Hello,greeting,en,t1,2026-06-01\n"
-              "d2,demo,Refund?,Sure,billing_refund,en,t2,2026-06-01\n"
-              "d2,demo,Refund!,No,billing_refund,en,t2,2026-06-01\n",
-              (3, 2, {"duplicate_key": 1})),
-    "gold": ("item_id,task,gold_label,gold_set_version\nd1,safety,safe,g1\nd2,safety,unsafe,g1\nd2,safety,safe,g1\n"
-             "d3,safety,,g1\n", (4, 2, {"duplicate_key": 1, "missing_label": 1})),
-    "audits": ("item_id,annotator_id,task,auditor_id,passed,error_category,audited_at\n"
-               "d1,r01,safety,q1,true,,2026-06-03\nd2,r02,safety,q1,false,guideline,2026-06-03\n"
-               "d3,r03,safety,q1,,x,2026-06-03\n", (3, 2, {"missing_value": 1})),
-    "requests": ("request_id,kind,priority,opened_at,triaged_at,closed_at,status,owner\n"
-                 "q1,relabel,high,2026-06-01 09:00,2026-06-01 10:00,2026-06-02 09:00,closed,ops\n"
-                 "q2,guideline,low,2026-06-01 09:00,2026-06-01 08:00,,triage,ops\n"
-                 "q3,guideline,low,,,,open,ops\n", (3, 1, {"time_order": 1, "missing_value": 1})),
-    "eval_results": ("run_id,model_version,suite,item_id,category,metric,score,passed,must_not_fail\n"
-                     "e1,v1.0,core,d1,billing,pass,1,true,false\ne1,v1.0,core,d2,billing,pass,0,false,false\n"
-                     "e1,v1.0,core,d2,billing,pass,1,true,false\ne1,v1.1,core,d1,billing,pass,1,true,false\n",
-                     (4, 3, {"duplicate_key": 1})),
-    "preferences": ("item_id,model_a,model_b,winner,judge_id,a_shown_first,len_a,len_b\n"
-                    "d1,v1.0,v1.1,b,human,true,120,140\nd2,v1.0,v1.1,tie,human,false,80,80\n"
-                    "d3,v1.0,v1.1,model_b,human,true,1,2\nd4,v1.0,v1.0,a,human,true,1,2\nd5,v1.0,v1.1,a,human,true,1.5,2\n",
-                    (5, 2, {"bad_value": 2, "bad_integer": 1})),
-    "interactions": ("day,model_version,segment,n_interactions,n_unsafe,n_pii,n_escalated\n"
-                     "2026-06-01,v1.0,en,1000,3,1,20\n2026-06-01,v1.0,de,200,0,0,4\n"
-                     "2026-06-02,v1.0,en,100,101,0,0\n2026-06-02,v1.0,de,-5,0,0,0\n2026-06-03,v1.0,en,12.5,0,0,0\n",
-                     (5, 2, {"out_of_range": 2, "bad_integer": 1})),
+    "items": (
+        "item_id,dataset,prompt,response,intent,language,template_id,created_at\n"
+        "d1,demo,Hi,Hello,greeting,en,t1,2026-06-01\n"
+        "d2,demo,Refund?,Sure,billing_refund,en,t2,2026-06-01\n"
+        "d2,demo,Refund!,No,billing_refund,en,t2,2026-06-01\n",
+        (3, 2, {"duplicate_key": 1}),
+    ),
+    "gold": (
+        "item_id,task,gold_label,gold_set_version\nd1,safety,safe,g1\nd2,safety,unsafe,g1\nd2,safety,safe,g1\n"
+        "d3,safety,,g1\n",
+        (4, 2, {"duplicate_key": 1, "missing_label": 1}),
+    ),
+    "audits": (
+        "item_id,annotator_id,task,auditor_id,passed,error_category,audited_at\n"
+        "d1,r01,safety,q1,true,,2026-06-03\nd2,r02,safety,q1,false,guideline,2026-06-03\n"
+        "d3,r03,safety,q1,,x,2026-06-03\n",
+        (3, 2, {"missing_value": 1}),
+    ),
+    "requests": (
+        "request_id,kind,priority,opened_at,triaged_at,closed_at,status,owner\n"
+        "q1,relabel,high,2026-06-01 09:00,2026-06-01 10:00,2026-06-02 09:00,closed,ops\n"
+        "q2,guideline,low,2026-06-01 09:00,2026-06-01 08:00,,triage,ops\n"
+        "q3,guideline,low,,,,open,ops\n",
+        (3, 1, {"time_order": 1, "missing_value": 1}),
+    ),
+    "eval_results": (
+        "run_id,model_version,suite,item_id,category,metric,score,passed,must_not_fail\n"
+        "e1,v1.0,core,d1,billing,pass,1,true,false\ne1,v1.0,core,d2,billing,pass,0,false,false\n"
+        "e1,v1.0,core,d2,billing,pass,1,true,false\ne1,v1.1,core,d1,billing,pass,1,true,false\n",
+        (4, 3, {"duplicate_key": 1}),
+    ),
+    "preferences": (
+        "item_id,model_a,model_b,winner,judge_id,a_shown_first,len_a,len_b\n"
+        "d1,v1.0,v1.1,b,human,true,120,140\nd2,v1.0,v1.1,tie,human,false,80,80\n"
+        "d3,v1.0,v1.1,model_b,human,true,1,2\nd4,v1.0,v1.0,a,human,true,1,2\nd5,v1.0,v1.1,a,human,true,1.5,2\n",
+        (5, 2, {"bad_value": 2, "bad_integer": 1}),
+    ),
+    "interactions": (
+        "day,model_version,segment,n_interactions,n_unsafe,n_pii,n_escalated\n"
+        "2026-06-01,v1.0,en,1000,3,1,20\n2026-06-01,v1.0,de,200,0,0,4\n"
+        "2026-06-02,v1.0,en,100,101,0,0\n2026-06-02,v1.0,de,-5,0,0,0\n2026-06-03,v1.0,en,12.5,0,0,0\n",
+        (5, 2, {"out_of_range": 2, "bad_integer": 1}),
+    ),
 }
 
 
@@ -151,14 +176,16 @@ def test_each_kind_checks_its_own_rules(wh, tmp_path, kind):
 def test_reader_rejects_do_not_shift_the_row_numbers_of_later_rows(wh, tmp_path):
     labels.set_schema(wh, "safety", "nominal", ["safe", "unsafe"])
     path = tmp_path / "shift.csv"
-    path.write_text("item_id,annotator_id,task,label\n"
-                    "i1,r1,safety,safe\n"      # 1
-                    "i2,r1,safety\n"           # 2 wrong column count (reader)
-                    "i3,r1,safety,safe\n"      # 3
-                    "i4,r1,safety,safe,x\n"    # 4 wrong column count (reader)
-                    "i5,r1,safety,\"multi\nline\"\n"  # 5 one record on two lines: unknown label
-                    "i6,r1,safety,unsafe\n"    # 6
-                    "i7,r1,safety,nope\n")     # 7 unknown label
+    path.write_text(
+        "item_id,annotator_id,task,label\n"
+        "i1,r1,safety,safe\n"  # 1
+        "i2,r1,safety\n"  # 2 wrong column count (reader)
+        "i3,r1,safety,safe\n"  # 3
+        "i4,r1,safety,safe,x\n"  # 4 wrong column count (reader)
+        'i5,r1,safety,"multi\nline"\n'  # 5 one record on two lines: unknown label
+        "i6,r1,safety,unsafe\n"  # 6
+        "i7,r1,safety,nope\n"
+    )  # 7 unknown label
     r = balanced(ingest_file(wh, "annotations", path, now=NOW))
     got = rows(wh, "SELECT row_number, reason FROM quarantine ORDER BY row_number")
     assert got == [(2, "wrong_column_count"), (4, "wrong_column_count"), (5, "unknown_label"), (7, "unknown_label")]
@@ -198,8 +225,9 @@ def test_reingesting_the_same_bytes_changes_nothing(wh, tmp_path):
     before = wh.fingerprint()
     again = ingest_file(wh, "annotations", path)
     assert again["already_ingested"] is True and first["already_ingested"] is False
-    assert {k: again[k] for k in ("batch_id", "rows_in", "rows_accepted", "rows_quarantined", "reasons", "sha256")} == \
-        {k: first[k] for k in ("batch_id", "rows_in", "rows_accepted", "rows_quarantined", "reasons", "sha256")}
+    assert {k: again[k] for k in ("batch_id", "rows_in", "rows_accepted", "rows_quarantined", "reasons", "sha256")} == {
+        k: first[k] for k in ("batch_id", "rows_in", "rows_accepted", "rows_quarantined", "reasons", "sha256")
+    }
     copy = tmp_path / "renamed.csv"
     shutil.copy(path, copy)
     assert ingest_file(wh, "annotations", copy)["already_ingested"] is True
@@ -212,10 +240,12 @@ def test_rows_already_in_the_warehouse_are_not_loaded_twice(wh, tmp_path):
     a = tmp_path / "a.csv"
     a.write_text(ANNOTATIONS_CSV)
     b = tmp_path / "b.csv"  # overlaps a: two old rows, one new
-    b.write_text("item_id,annotator_id,task,label,annotated_at,duration_s,is_rework\n"
-                 "i1,r01,safety,safe,2026-06-01 08:00:00,12.5,false\n"
-                 "i2,r02,helpfulness,4,2026-06-01 09:30:00,3.25,false\n"
-                 "i3,r01,safety,safe,2026-06-01 10:00:00,1,false\n")
+    b.write_text(
+        "item_id,annotator_id,task,label,annotated_at,duration_s,is_rework\n"
+        "i1,r01,safety,safe,2026-06-01 08:00:00,12.5,false\n"
+        "i2,r02,helpfulness,4,2026-06-01 09:30:00,3.25,false\n"
+        "i3,r01,safety,safe,2026-06-01 10:00:00,1,false\n"
+    )
     ingest_file(wh, "annotations", a, now=NOW)
     r = balanced(ingest_file(wh, "annotations", b, now=NOW))
     assert r["reasons"] == {"already_in_warehouse": 2} and wh.count("annotations") == 5
@@ -263,8 +293,12 @@ def test_unknown_task_gets_a_provisional_schema_then_schema_set_enforces_it(tmp_
         r = balanced(ingest_file(wh, "annotations", first, now=NOW))
         assert r["provisional_schema"]["tone"]["categories"] == ["polite", "rude"]
         assert "schema set tone" in r["provisional_schema"]["tone"]["note"]
-        assert labels.get_schema(wh, "tone") == {"task": "tone", "level": "nominal",
-                                                 "categories": ["polite", "rude"], "provisional": True}
+        assert labels.get_schema(wh, "tone") == {
+            "task": "tone",
+            "level": "nominal",
+            "categories": ["polite", "rude"],
+            "provisional": True,
+        }
     second = tmp_path / "second.csv"  # a new category while provisional: accepted, schema grows
     second.write_text("item_id,annotator_id,task,label\ni4,r1,tone,neutral\n")
     with Warehouse(db) as wh:
@@ -272,8 +306,10 @@ def test_unknown_task_gets_a_provisional_schema_then_schema_set_enforces_it(tmp_
         assert r2["rows_accepted"] == 1 and r2["provisional_schema"]["tone"]["new_categories"] == ["neutral"]
     from trainerlab.cli import main  # the CLI in process (the subprocess path is tested below)
 
-    assert main(["schema", "set", "tone", "--level", "ordinal", "--categories", "rude,neutral,polite",
-                 "--db", str(db)]) == 0
+    assert (
+        main(["schema", "set", "tone", "--level", "ordinal", "--categories", "rude,neutral,polite", "--db", str(db)])
+        == 0
+    )
     third = tmp_path / "third.csv"
     third.write_text("item_id,annotator_id,task,label\ni5,r1,tone,polite\ni6,r1,tone,sarcastic\n")
     with Warehouse(db) as wh:
@@ -289,22 +325,33 @@ def test_label_studio_export(wh):
     # 6 records: 4 results used, a text area (unsupported) and a cancelled annotation
     assert (r["rows_in"], r["rows_accepted"]) == (6, 4)
     assert r["reasons"] == {"unsupported_result_type": 1, "cancelled_annotation": 1}
-    got = rows(wh, "SELECT item_id, annotator_id, task, label, suggested_label, duration_s, "
-                   "CAST(annotated_at AS VARCHAR) FROM annotations ORDER BY annotated_at, task, label")
+    got = rows(
+        wh,
+        "SELECT item_id, annotator_id, task, label, suggested_label, duration_s, "
+        "CAST(annotated_at AS VARCHAR) FROM annotations ORDER BY annotated_at, task, label",
+    )
     assert got == [
         ("labelstudio-101", "3", "helpfulness", "4", None, 31.5, "2026-06-02 09:15:00.123456"),
         ("labelstudio-101", "3", "safety", "safe", "safe", 31.5, "2026-06-02 09:15:00.123456"),
         # completed_by {"id": 5, "email": ...}: the id is the rater id, the e-mail a display name in raters
         ("labelstudio-101", "5", "safety", "sensitive", "safe", 12.0, "2026-06-02 10:00:00"),
         ("labelstudio-102", "3", "safety", "safe", None, 5.0, "2026-06-03 08:00:00"),
-        ("labelstudio-102", "3", "safety", "sensitive", None, 5.0, "2026-06-03 08:00:00")]
+        ("labelstudio-102", "3", "safety", "sensitive", None, 5.0, "2026-06-03 08:00:00"),
+    ]
     items = rows(wh, "SELECT item_id, prompt, response, CAST(meta AS VARCHAR) FROM items ORDER BY item_id")
-    assert items == [("labelstudio-101", "How do I reset my password?", "Click 'Forgot password' on the sign-in page.",
-                      '{"intent":"password_reset"}'),
-                     ("labelstudio-102", "Where is my order?", None, None)]
+    assert items == [
+        (
+            "labelstudio-101",
+            "How do I reset my password?",
+            "Click 'Forgot password' on the sign-in page.",
+            '{"intent":"password_reset"}',
+        ),
+        ("labelstudio-102", "Where is my order?", None, None),
+    ]
     assert r["tables"] == {"annotations": 5, "items": 2}
-    assert rows(wh, "SELECT annotator_id, display_name, source FROM raters") == [("5", "ann@example.com",
-                                                                                 "label_studio")]
+    assert rows(wh, "SELECT annotator_id, display_name, source FROM raters") == [
+        ("5", "ann@example.com", "label_studio")
+    ]
 
 
 def test_prodigy_jsonl(wh, tmp_path):
@@ -320,18 +367,26 @@ def test_prodigy_jsonl(wh, tmp_path):
     c = balanced(ingest_file(wh, "annotations", choice, task="intent", now=NOW))
     assert (c["rows_in"], c["rows_accepted"]) == (1, 1)
     assert rows(wh, "SELECT item_id, annotator_id, task, label FROM annotations") == [
-        ("prodigy-113", "intents-carol", "intent", "billing")]
+        ("prodigy-113", "intents-carol", "intent", "billing")
+    ]
     wh.execute("DELETE FROM annotations")
     r = balanced(ingest_file(wh, "annotations", binary, now=NOW))
     assert r["format"] == "prodigy"
     assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (5, 3, {"bad_json": 1, "bad_answer": 1})
-    got = rows(wh, "SELECT item_id, annotator_id, task, label, CAST(annotated_at AS VARCHAR) FROM annotations "
-                   "ORDER BY annotated_at")
-    assert got == [("prodigy-111", "insults-alice", "INSULT", "accept", "2026-06-01 08:00:00"),
-                   ("prodigy-111", "insults-bob", "INSULT", "reject", "2026-06-01 08:01:00"),
-                   ("prodigy-112", "insults-alice", "INSULT", None, "2026-06-01 08:01:40")]  # ignore = explicit skip
-    assert rows(wh, "SELECT row_number, reason FROM quarantine ORDER BY row_number") == [(5, "bad_json"),
-                                                                                          (6, "bad_answer")]
+    got = rows(
+        wh,
+        "SELECT item_id, annotator_id, task, label, CAST(annotated_at AS VARCHAR) FROM annotations "
+        "ORDER BY annotated_at",
+    )
+    assert got == [
+        ("prodigy-111", "insults-alice", "INSULT", "accept", "2026-06-01 08:00:00"),
+        ("prodigy-111", "insults-bob", "INSULT", "reject", "2026-06-01 08:01:00"),
+        ("prodigy-112", "insults-alice", "INSULT", None, "2026-06-01 08:01:40"),
+    ]  # ignore = explicit skip
+    assert rows(wh, "SELECT row_number, reason FROM quarantine ORDER BY row_number") == [
+        (5, "bad_json"),
+        (6, "bad_answer"),
+    ]
     assert labels.get_schema(wh, "INSULT")["categories"] == ["accept", "reject"]
 
 
@@ -386,8 +441,10 @@ def test_alpaca_eval_preference_mapping(alpaca):
         assert got == {k: v for k, v in expect.items() if v}
         one = rows(wh, "SELECT model_a, model_b, judge_id FROM preferences WHERE model_b = 'phi-2' LIMIT 1")[0]
         assert one == ("text_davinci_003", "phi-2", "alpaca_eval_gpt4")
-        lens = wh.query("SELECT p.len_b, length(i.response) AS n FROM preferences p JOIN items i "
-                        "ON i.item_id = p.item_id || ':phi-2' WHERE p.model_b = 'phi-2'")
+        lens = wh.query(
+            "SELECT p.len_b, length(i.response) AS n FROM preferences p JOIN items i "
+            "ON i.item_id = p.item_id || ':phi-2' WHERE p.model_b = 'phi-2'"
+        )
         assert (lens["len_b"] == lens["n"]).all() and len(lens) == 799
         q = rows(wh, "SELECT reason, column_name FROM quarantine WHERE batch_id = ?", [r["batch_id"]])
         assert q == [("missing_preference", "preference")] * 6
@@ -398,20 +455,25 @@ def test_halueval_items_and_gold(wh):
     assert (r["format"], r["rows_in"], r["rows_accepted"]) == ("halueval", 4507, 4507)
     assert wh.count("items") == 4507
     assert dict(rows(wh, "SELECT gold_label, count(*) FROM gold GROUP BY 1")) == {"yes": 815, "no": 3692}
-    assert labels.get_schema(wh, "hallucination") == {"task": "hallucination", "level": "nominal",
-                                                      "categories": ["no", "yes"], "provisional": False}
+    assert labels.get_schema(wh, "hallucination") == {
+        "task": "hallucination",
+        "level": "nominal",
+        "categories": ["no", "yes"],
+        "provisional": False,
+    }
 
 
 def test_mqm_ted_en_de(wh):
     r = balanced(ingest_file(wh, "annotations", EXT / "wmt_mqm/ted/ende/mqm_ted_ende.tsv.gz", now=NOW))
     assert (r["format"], r["rows_in"], r["rows_accepted"], r["reasons"]) == ("mqm", 8435, 8435, {})
-    assert dict(rows(wh, "SELECT task, count(*) FROM annotations GROUP BY 1")) == {"mqm_category": 8435,
-                                                                                   "mqm_severity": 8435}
+    assert dict(rows(wh, "SELECT task, count(*) FROM annotations GROUP BY 1")) == {
+        "mqm_category": 8435,
+        "mqm_severity": 8435,
+    }
     sev = dict(rows(wh, "SELECT label, count(*) FROM annotations WHERE task = 'mqm_severity' GROUP BY 1"))
     assert sev == {"No-error": 4404, "Minor": 2164, "Major": 1867}
     assert wh.scalar("SELECT count(DISTINCT annotator_id) FROM annotations") == 4
-    assert wh.scalar("SELECT count(*) FROM items") == wh.scalar(
-        "SELECT count(DISTINCT item_id) FROM annotations")
+    assert wh.scalar("SELECT count(*) FROM items") == wh.scalar("SELECT count(DISTINCT item_id) FROM annotations")
     assert labels.get_schema(wh, "mqm_severity")["level"] == "ordinal"
 
 

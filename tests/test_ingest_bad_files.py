@@ -1,5 +1,6 @@
 """The corpus of bad files (tests/fixtures/bad/): one test per file, checking the
 error message or the quarantine reasons, and the row accounting every time."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,21 +24,30 @@ def wh(tmp_db):
 def accounting(wh, result: dict) -> None:
     """rows_in = accepted + quarantined, and the warehouse agrees with the result."""
     assert result["rows_in"] == result["rows_accepted"] + result["rows_quarantined"]
-    q = wh.query("SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? GROUP BY reason",
-                 [result["batch_id"]])
+    q = wh.query(
+        "SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? GROUP BY reason", [result["batch_id"]]
+    )
     assert dict(zip(q["reason"], q["n"])) == result["reasons"]
     assert sum(result["reasons"].values()) == result["rows_quarantined"]
-    log = wh.query("SELECT rows_in, rows_accepted, rows_quarantined FROM ingest_log WHERE batch_id = ?",
-                   [result["batch_id"]]).iloc[0]
+    log = wh.query(
+        "SELECT rows_in, rows_accepted, rows_quarantined FROM ingest_log WHERE batch_id = ?", [result["batch_id"]]
+    ).iloc[0]
     assert (log["rows_in"], log["rows_accepted"], log["rows_quarantined"]) == (
-        result["rows_in"], result["rows_accepted"], result["rows_quarantined"])
+        result["rows_in"],
+        result["rows_accepted"],
+        result["rows_quarantined"],
+    )
 
 
 def quarantined(wh, result) -> list[tuple]:
-    q = wh.query("SELECT row_number, reason, column_name, raw FROM quarantine WHERE batch_id = ? ORDER BY row_number",
-                 [result["batch_id"]])
-    return [(int(r), reason, col if isinstance(col, str) else None, raw)
-            for r, reason, col, raw in zip(q["row_number"], q["reason"], q["column_name"], q["raw"])]
+    q = wh.query(
+        "SELECT row_number, reason, column_name, raw FROM quarantine WHERE batch_id = ? ORDER BY row_number",
+        [result["batch_id"]],
+    )
+    return [
+        (int(r), reason, col if isinstance(col, str) else None, raw)
+        for r, reason, col, raw in zip(q["row_number"], q["reason"], q["column_name"], q["raw"])
+    ]
 
 
 def nothing_written(wh) -> None:
@@ -49,7 +59,7 @@ def test_truncated_csv_keeps_complete_rows_and_quarantines_the_cut_one(wh):
     r = ingest_file(wh, "annotations", BAD / "truncated.csv", now=NOW)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (4, 3, 1)
-    (row, reason, _, raw), = quarantined(wh, r)
+    ((row, reason, _, raw),) = quarantined(wh, r)
     assert (row, reason, raw) == (4, "wrong_column_count", "i4,r01,saf")
     assert wh.count("annotations") == 3
 
@@ -126,7 +136,7 @@ def test_a_10_mb_field_is_quarantined_and_its_raw_text_capped(wh):
     assert r["source_file"].endswith("big_field.csv.gz")
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (3, 2, 1)
-    (row, reason, col, raw), = quarantined(wh, r)
+    ((row, reason, col, raw),) = quarantined(wh, r)
     assert (row, reason, col) == (2, "field_too_large", "comment")
     assert len(raw) < MAX_RAW_CHARS + 100 and raw.startswith("i2,r01,safety,safe,xxx")
     assert "truncated" in raw and f"{len(big) + len('i2,r01,safety,safe,'):}" in raw
@@ -146,7 +156,7 @@ def test_a_record_over_the_reader_line_limit_is_quarantined_not_lost(wh, tmp_pat
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (3, 2, 1)
-    (row, reason, _col, raw), = quarantined(wh, r)
+    ((row, reason, _col, raw),) = quarantined(wh, r)
     assert (row, reason) == (2, "field_too_large")
     assert len(raw) < MAX_RAW_CHARS + 100
     assert sorted(wh.query("SELECT item_id FROM annotations")["item_id"]) == ["i1", "i3"]
@@ -157,10 +167,16 @@ def test_mixed_types_quarantine_the_values_that_do_not_convert(wh):
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (6, 3, 3)
     assert [(row, reason, col) for row, reason, col, _ in quarantined(wh, r)] == [
-        (2, "bad_number", "duration_s"), (3, "bad_boolean", "is_rework"), (5, "out_of_range", "duration_s")]
+        (2, "bad_number", "duration_s"),
+        (3, "bad_boolean", "is_rework"),
+        (5, "out_of_range", "duration_s"),
+    ]
     got = wh.query("SELECT item_id, duration_s, is_rework FROM annotations ORDER BY item_id")
-    assert got.to_dict("list") == {"item_id": ["i1", "i4", "i6"], "duration_s": [12.5, 10.0, 7.0],
-                                   "is_rework": [False, True, True]}
+    assert got.to_dict("list") == {
+        "item_id": ["i1", "i4", "i6"],
+        "duration_s": [12.5, 10.0, 7.0],
+        "is_rework": [False, True, True],
+    }
 
 
 def test_mixed_timestamp_formats_iso_accepted_ambiguous_quarantined(wh):
@@ -168,19 +184,29 @@ def test_mixed_timestamp_formats_iso_accepted_ambiguous_quarantined(wh):
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (10, 6, 4)
     assert [(row, reason) for row, reason, *_ in quarantined(wh, r)] == [
-        (7, "bad_timestamp"), (8, "bad_timestamp"), (9, "bad_timestamp"), (10, "bad_timestamp")]
+        (7, "bad_timestamp"),
+        (8, "bad_timestamp"),
+        (9, "bad_timestamp"),
+        (10, "bad_timestamp"),
+    ]
     got = wh.query("SELECT item_id, CAST(annotated_at AS VARCHAR) AS t FROM annotations ORDER BY item_id")
     ts = dict(zip(got["item_id"], got["t"]))
     # naive values are UTC; an offset is honoured (10:00+02:00 is 08:00 UTC)
-    assert ts == {"i1": "2026-06-01 08:00:00", "i2": "2026-06-01 08:00:00", "i3": "2026-06-01 08:00:00",
-                  "i4": "2026-06-01 08:00:00", "i5": "2026-06-01 00:00:00", "i6": "2026-06-01 08:00:00.25"}
+    assert ts == {
+        "i1": "2026-06-01 08:00:00",
+        "i2": "2026-06-01 08:00:00",
+        "i3": "2026-06-01 08:00:00",
+        "i4": "2026-06-01 08:00:00",
+        "i5": "2026-06-01 00:00:00",
+        "i6": "2026-06-01 08:00:00.25",
+    }
 
 
 def test_jsonl_with_one_broken_line(wh):
     r = ingest_file(wh, "annotations", BAD / "broken_line.jsonl", now=NOW)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (4, 3, 1)
-    (row, reason, _, raw), = quarantined(wh, r)
+    ((row, reason, _, raw),) = quarantined(wh, r)
     assert (row, reason) == (3, "bad_json")
     assert raw == (BAD / "broken_line.jsonl").read_text().splitlines()[2]
     assert sorted(wh.query("SELECT item_id FROM annotations")["item_id"]) == ["i1", "i2", "i4"]

@@ -17,6 +17,7 @@ The record limit is lowered to 4 KiB (TRAINERLAB_INGEST_MAX_RECORD_BYTES) so gia
 are cheap. CI runs a fixed set of examples (derandomized); a longer random run:
 ``TRAINERLAB_FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest -q tests/test_ingest_fuzz.py``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,7 +29,6 @@ import tarfile
 import zlib
 from pathlib import Path
 
-import pytest
 # hypothesis is a declared dependency: a missing install fails here instead of skipping the fuzz test
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,8 +60,9 @@ def _seeds() -> list[tuple[str, str, bytes]]:
             out.append((path.name, "annotations", data))
     out.append(("label_studio.json", "annotations", (FIX / "label_studio.json").read_bytes()))
     out.append(("prodigy.jsonl", "annotations", (FIX / "prodigy.jsonl").read_bytes()))
-    alpaca = json.loads(gzip.decompress(
-        (EXT / "alpaca_eval/results/phi-2/alpaca_eval_gpt4/annotations.json.gz").read_bytes()))
+    alpaca = json.loads(
+        gzip.decompress((EXT / "alpaca_eval/results/phi-2/alpaca_eval_gpt4/annotations.json.gz").read_bytes())
+    )
     out.append(("annotations.json", "preferences", json.dumps(alpaca[:12], indent=1).encode()))
     halu = gzip.decompress((EXT / "halueval/general_data.jsonl.gz").read_bytes())
     out.append(("general_data.jsonl", "items", _head_lines(halu, 15)))
@@ -83,17 +84,44 @@ def _parquet_seed() -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({"item_id": ["i1", "i2", "i3"], "annotator_id": ["r1", "r2", "r1"],
-                      "task": ["safety", "safety", "safety"], "label": ["safe", "unsafe", None],
-                      "duration_s": [1.5, -2.0, 3.0]})
+    table = pa.table(
+        {
+            "item_id": ["i1", "i2", "i3"],
+            "annotator_id": ["r1", "r2", "r1"],
+            "task": ["safety", "safety", "safety"],
+            "label": ["safe", "unsafe", None],
+            "duration_s": [1.5, -2.0, 3.0],
+        }
+    )
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
 
 
 # -- mutations ---------------------------------------------------------------------------
-INSERTS = [b'"', b'""', b"\n", b"\r\n", b",", b"\t", b"\x00", b"\xff", b"\xc3", b"{", b"}", b"[", b"]", b"\\",
-           "é".encode(), b"\xef\xbb\xbf", b"NaN", b"infinity", b"+25:00", b'"rater": 1, "rater": 2', b"\x1f\x8b"]
+INSERTS = [
+    b'"',
+    b'""',
+    b"\n",
+    b"\r\n",
+    b",",
+    b"\t",
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\\",
+    "é".encode(),
+    b"\xef\xbb\xbf",
+    b"NaN",
+    b"infinity",
+    b"+25:00",
+    b'"rater": 1, "rater": 2',
+    b"\x1f\x8b",
+]
 
 
 @st.composite
@@ -109,7 +137,7 @@ def mutate(data: bytes, name: str, op: tuple) -> tuple[bytes, str]:
         return data[: a % n], name
     if kind == "flip":
         pos = a % n
-        return data[:pos] + bytes([b % 256]) + data[pos + 1:], name
+        return data[:pos] + bytes([b % 256]) + data[pos + 1 :], name
     if kind == "insert":
         pos = a % (len(data) + 1)
         return data[:pos] + INSERTS[b % len(INSERTS)] + data[pos:], name
@@ -163,7 +191,10 @@ def check_accounting(db: Path, result: dict) -> None:
         assert len(log) == 1
         row = log.iloc[0]
         assert (int(row["rows_in"]), int(row["rows_accepted"]), int(row["rows_quarantined"])) == (
-            result["rows_in"], result["rows_accepted"], result["rows_quarantined"])
+            result["rows_in"],
+            result["rows_accepted"],
+            result["rows_quarantined"],
+        )
         assert int(row["rows_in"]) == int(row["rows_accepted"]) + int(row["rows_quarantined"])
         batch = result["batch_id"]
         assert wh.scalar("SELECT count(*) FROM quarantine WHERE batch_id = ?", [batch]) == result["rows_quarantined"]
@@ -182,9 +213,13 @@ def nothing_written(db: Path) -> None:
             assert wh.count(table) == 0, table
 
 
-@settings(max_examples=EXAMPLES or 100, deadline=None, derandomize=not EXAMPLES, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES or 100,
+    deadline=None,
+    derandomize=not EXAMPLES,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @given(seed=st.integers(0, len(SEEDS)), ops=st.lists(mutation(), min_size=1, max_size=4))
 def test_mutated_files_exit_cleanly_and_account_for_every_row(tmp_path_factory, monkeypatch, seed, ops):
     monkeypatch.setenv("TRAINERLAB_INGEST_MAX_RECORD_BYTES", str(LIMIT))

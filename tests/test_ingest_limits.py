@@ -5,6 +5,7 @@ Most tests lower the record limit through TRAINERLAB_INGEST_MAX_RECORD_BYTES so 
 unterminated quote in a 100 MB file) check the default limit against DuckDB's real
 behaviour, and a child process measures peak memory on a gzip bomb.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,10 +33,14 @@ def wh(tmp_db):
 def accounting(wh, r: dict) -> None:
     """rows_in = accepted + quarantined, checked against the tables themselves."""
     assert r["rows_in"] == r["rows_accepted"] + r["rows_quarantined"]
-    log = wh.query("SELECT rows_in, rows_accepted, rows_quarantined FROM ingest_log WHERE batch_id = ?",
-                   [r["batch_id"]]).iloc[0]
+    log = wh.query(
+        "SELECT rows_in, rows_accepted, rows_quarantined FROM ingest_log WHERE batch_id = ?", [r["batch_id"]]
+    ).iloc[0]
     assert (int(log["rows_in"]), int(log["rows_accepted"]), int(log["rows_quarantined"])) == (
-        r["rows_in"], r["rows_accepted"], r["rows_quarantined"])
+        r["rows_in"],
+        r["rows_accepted"],
+        r["rows_quarantined"],
+    )
     assert wh.scalar("SELECT count(*) FROM quarantine WHERE batch_id = ?", [r["batch_id"]]) == r["rows_quarantined"]
     primary = r["kind"]
     stored = wh.scalar(f'SELECT count(*) FROM "{primary}" WHERE ingest_batch = ?', [r["batch_id"]])
@@ -44,10 +49,14 @@ def accounting(wh, r: dict) -> None:
 
 
 def quarantined(wh, r) -> list[tuple]:
-    q = wh.query("SELECT row_number, reason, column_name, raw FROM quarantine WHERE batch_id = ? "
-                 "ORDER BY row_number", [r["batch_id"]])
-    return [(int(n), reason, col if isinstance(col, str) else None, raw)
-            for n, reason, col, raw in zip(q["row_number"], q["reason"], q["column_name"], q["raw"])]
+    q = wh.query(
+        "SELECT row_number, reason, column_name, raw FROM quarantine WHERE batch_id = ? ORDER BY row_number",
+        [r["batch_id"]],
+    )
+    return [
+        (int(n), reason, col if isinstance(col, str) else None, raw)
+        for n, reason, col, raw in zip(q["row_number"], q["reason"], q["column_name"], q["raw"])
+    ]
 
 
 def small_limit(monkeypatch, n: int = 4096) -> int:
@@ -66,7 +75,7 @@ def test_a_record_over_the_limit_in_a_gzip_csv_is_quarantined_with_its_line(wh, 
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (3, 2, 1)
-    (row, reason, _, raw), = quarantined(wh, r)
+    ((row, reason, _, raw),) = quarantined(wh, r)
     assert (row, reason) == (2, "field_too_large")
     assert raw.startswith("i2,r01,safety,safe,xxx") and "from line 3" in raw and f"{limit * 5 + 20:,} bytes" in raw
 
@@ -83,7 +92,7 @@ def test_an_unterminated_quote_swallows_the_rest_into_one_quarantined_record(wh,
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert r["rows_in"] == bad + 1 and r["rows_accepted"] == bad
-    (row, reason, _, raw), = quarantined(wh, r)
+    ((row, reason, _, raw),) = quarantined(wh, r)
     assert (row, reason) == (bad + 1, "bad_quoting")
     assert raw.startswith(f'i{bad + 1},r01,safety,safe,"never closed') and f"from line {bad + 2}" in raw
 
@@ -96,9 +105,17 @@ def test_records_at_the_limit_and_around_it_blank_lines_and_quoted_newlines(wh, 
         head = prefix.format(i)
         return head + "y" * (size - len(head) - 1) + "\n"
 
-    body = [rec(1, 100), "\n", rec(2, limit - 1), "\r\n", rec(3, limit + 1), rec(4, 50),
-            'i5,r01,safety,safe,"a quoted\nfield over\nthree lines"\n',
-            'i6,r01,safety,safe,"quoted and long ' + "z\n" * limit + '"\n', rec(7, 60)]
+    body = [
+        rec(1, 100),
+        "\n",
+        rec(2, limit - 1),
+        "\r\n",
+        rec(3, limit + 1),
+        rec(4, 50),
+        'i5,r01,safety,safe,"a quoted\nfield over\nthree lines"\n',
+        'i6,r01,safety,safe,"quoted and long ' + "z\n" * limit + '"\n',
+        rec(7, 60),
+    ]
     path = tmp_path / "edges.csv"
     path.write_text(HEADER + "".join(body))
     r = ingest_file(wh, "annotations", path, now=NOW)
@@ -107,8 +124,7 @@ def test_records_at_the_limit_and_around_it_blank_lines_and_quoted_newlines(wh, 
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (7, 5, 2)
     got = [(row, reason) for row, reason, *_ in quarantined(wh, r)]
     assert got == [(3, "field_too_large"), (6, "field_too_large")]
-    kept = wh.query("SELECT item_id, comment FROM annotations "
-                    "ORDER BY item_id")
+    kept = wh.query("SELECT item_id, comment FROM annotations ORDER BY item_id")
     assert kept["item_id"].tolist() == ["i1", "i2", "i4", "i5", "i7"]
     assert kept["comment"].tolist()[3] == "a quoted\nfield over\nthree lines"
 
@@ -122,7 +138,7 @@ def test_a_jsonl_line_over_the_limit_is_quarantined_and_later_lines_keep_their_n
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (5, 4, 1)
-    (row, reason, _, raw), = quarantined(wh, r)
+    ((row, reason, _, raw),) = quarantined(wh, r)
     assert (row, reason) == (2, "field_too_large") and "from line 2" in raw
     r2 = ingest_file(wh, "annotations", _bad_jsonl(tmp_path), now=NOW)
     assert [(n, why) for n, why, *_ in quarantined(wh, r2)] == [(3, "field_too_large"), (5, "bad_json")]
@@ -179,7 +195,7 @@ def test_a_real_size_unterminated_quote_does_not_load_the_tail(wh, tmp_path):
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (1001, 1000, 1)
-    (row, reason, _, raw), = quarantined(wh, r)
+    ((row, reason, _, raw),) = quarantined(wh, r)
     assert (row, reason) == (1001, "bad_quoting") and raw.startswith('ix,r01,safety,safe,"oops')
     from trainerlab.ingest.limits import DEFAULT_MAX_RECORD_BYTES
 
@@ -201,14 +217,17 @@ def _peak_child(cmd: list[str], env: dict) -> tuple[subprocess.CompletedProcess,
     """Run a command in a child; its exit and its peak resident memory in MB. The child reports
     its own VmHWM (Linux): ru_maxrss would carry over the forked parent's memory across exec."""
     probe = Path(env["TRAINERLAB_DB"]).with_suffix(".rss")
-    code = ("import sys; sys.argv = sys.argv[1:]\nfrom trainerlab.cli import main\n"
-            "try:\n    code = main()\n"
-            "finally:\n"
-            "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
-            f"    open({str(probe)!r}, 'w').write(hwm)\n"
-            "sys.exit(code)\n")
-    done = subprocess.run([sys.executable, "-c", code, "trainerlab", *cmd], env=env, capture_output=True, text=True,
-                          timeout=300)
+    code = (
+        "import sys; sys.argv = sys.argv[1:]\nfrom trainerlab.cli import main\n"
+        "try:\n    code = main()\n"
+        "finally:\n"
+        "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+        f"    open({str(probe)!r}, 'w').write(hwm)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "trainerlab", *cmd], env=env, capture_output=True, text=True, timeout=300
+    )
     return done, int(probe.read_text()) / 1024
 
 
@@ -246,8 +265,12 @@ def test_a_bad_limit_variable_is_a_usage_error(tmp_path, cli_env):
     env = {**cli_env, "TRAINERLAB_INGEST_MAX_RECORD_BYTES": "lots"}
     done = subprocess.run(["trainerlab", "ingest", "annotations", str(path)], env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "TRAINERLAB_INGEST_MAX_RECORD_BYTES" in done.stderr
-    bad = subprocess.run(["trainerlab", "ingest", "annotations", str(path), "--max-bytes", "huge"], env=cli_env,
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        ["trainerlab", "ingest", "annotations", str(path), "--max-bytes", "huge"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "--max-bytes" in bad.stderr
 
 
@@ -256,8 +279,13 @@ def test_a_fifo_and_a_device_are_refused_at_once(tmp_path, cli_env):
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     for target, what in ((fifo, "named pipe"), (Path("/dev/zero"), "device")):
-        done = subprocess.run(["trainerlab", "ingest", "annotations", str(target)], env=cli_env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["trainerlab", "ingest", "annotations", str(target)],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 2 and what in done.stderr and "not a regular file" in done.stderr
 
 
@@ -276,14 +304,24 @@ def test_json_nested_too_deep_is_a_clear_error_not_a_recursion_error(wh, tmp_pat
     path.write_text(deep)
     with pytest.raises(IngestError, match="nested deeper than 64 levels"):
         ingest_file(wh, "annotations", path)
-    path.write_text(json.dumps([{"item_id": "i1", "annotator_id": "r", "task": "t", "label": "a",
-                                 "meta": json.loads("[" * 70 + "]" * 70)}]))
+    path.write_text(
+        json.dumps(
+            [{"item_id": "i1", "annotator_id": "r", "task": "t", "label": "a", "meta": json.loads("[" * 70 + "]" * 70)}]
+        )
+    )
     with pytest.raises(IngestError, match="nested deeper"):
         ingest_file(wh, "annotations", path)
     # Prodigy lines are parsed one by one: a deep line is quarantined
     prodigy = tmp_path / "p.jsonl"
-    good = {"text": "x", "label": "SAFE", "answer": "accept", "_input_hash": 1, "_task_hash": 2,
-            "_annotator_id": "a", "_timestamp": 1780300800}
+    good = {
+        "text": "x",
+        "label": "SAFE",
+        "answer": "accept",
+        "_input_hash": 1,
+        "_task_hash": 2,
+        "_annotator_id": "a",
+        "_timestamp": 1780300800,
+    }
     prodigy.write_text(json.dumps(good) + "\n" + '{"text": ' + "[" * 5000 + "]" * 5000 + ', "_input_hash": 3}\n')
     r = ingest_file(wh, "annotations", prodigy, now=NOW)
     assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (2, 1, {"json_too_deep": 1})
@@ -293,8 +331,14 @@ def test_json_nested_too_deep_is_a_clear_error_not_a_recursion_error(wh, tmp_pat
 def test_hundreds_of_columns_read_or_refused_with_a_message(wh, tmp_path, n):
     names = ["item_id", "annotator_id", "task", "label"] + [f"c{i}" for i in range(n)]
     path = tmp_path / "wide.csv"
-    path.write_text(",".join(names) + "\n" + ",".join(["i1", "r1", "t", "a"] + ["v"] * n) + "\n"
-                    + ",".join(["i2", "r1", "t", ""] + ["v"] * n) + "\n")
+    path.write_text(
+        ",".join(names)
+        + "\n"
+        + ",".join(["i1", "r1", "t", "a"] + ["v"] * n)
+        + "\n"
+        + ",".join(["i2", "r1", "t", ""] + ["v"] * n)
+        + "\n"
+    )
     if n > 1000:
         with pytest.raises(IngestError, match=f"the header has {n + 4:,} columns, over the limit of 1,000"):
             ingest_file(wh, "annotations", path)
@@ -302,7 +346,7 @@ def test_hundreds_of_columns_read_or_refused_with_a_message(wh, tmp_path, n):
     r = ingest_file(wh, "annotations", path, now=NOW)  # was: DuckDB ParserException (expression depth)
     accounting(wh, r)
     assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (2, 1, {"missing_label": 1})
-    (_, _, _, raw), = quarantined(wh, r)
+    ((_, _, _, raw),) = quarantined(wh, r)
     assert raw == ",".join(["i2", "r1", "t", ""] + ["v"] * n)
 
 
@@ -311,8 +355,10 @@ def test_duplicate_parquet_column_names_are_refused(wh, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    t = pa.table([pa.array(["i1"]), pa.array(["r1"]), pa.array(["r2"]), pa.array(["t"]), pa.array(["a"])],
-                 names=["item_id", "annotator_id", "annotator_id", "task", "label"])
+    t = pa.table(
+        [pa.array(["i1"]), pa.array(["r1"]), pa.array(["r2"]), pa.array(["t"]), pa.array(["a"])],
+        names=["item_id", "annotator_id", "annotator_id", "task", "label"],
+    )
     path = tmp_path / "dup.parquet"
     pq.write_table(t, path)
     with pytest.raises(IngestError, match="'annotator_id' appears twice in the Parquet schema"):
@@ -346,32 +392,54 @@ def test_an_alias_and_its_column_in_one_header_are_refused(wh, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_impossible_offsets_and_infinite_timestamps_are_bad_timestamps(wh, tmp_path, fmt):
-    values = ["2026-06-01 08:00:00+25:00", "infinity", "-infinity", "epoch", "2026-06-01T08:00:00+99:99",
-              "2026-06-01 08:00:00+1800", "2026-06-01T10:00:00+02:00", "2026-06-01 08:00:00-14:30",
-              "2026-06-01T08:00:00Z", "2026-06-01"]
+    values = [
+        "2026-06-01 08:00:00+25:00",
+        "infinity",
+        "-infinity",
+        "epoch",
+        "2026-06-01T08:00:00+99:99",
+        "2026-06-01 08:00:00+1800",
+        "2026-06-01T10:00:00+02:00",
+        "2026-06-01 08:00:00-14:30",
+        "2026-06-01T08:00:00Z",
+        "2026-06-01",
+    ]
     path = tmp_path / f"ts.{fmt}"
     if fmt == "csv":
-        path.write_text("item_id,annotator_id,task,label,annotated_at\n"
-                        + "".join(f"i{i},r1,t,a,{v}\n" for i, v in enumerate(values, 1)))
+        path.write_text(
+            "item_id,annotator_id,task,label,annotated_at\n"
+            + "".join(f"i{i},r1,t,a,{v}\n" for i, v in enumerate(values, 1))
+        )
     else:
-        path.write_text("".join(json.dumps({"item_id": f"i{i}", "annotator_id": "r1", "task": "t", "label": "a",
-                                            "annotated_at": v}) + "\n" for i, v in enumerate(values, 1)))
+        path.write_text(
+            "".join(
+                json.dumps({"item_id": f"i{i}", "annotator_id": "r1", "task": "t", "label": "a", "annotated_at": v})
+                + "\n"
+                for i, v in enumerate(values, 1)
+            )
+        )
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert [(n, why) for n, why, *_ in quarantined(wh, r)] == [(n, "bad_timestamp") for n in (1, 2, 3, 4, 5)]
     got = wh.query("SELECT item_id, CAST(annotated_at AS VARCHAR) AS t FROM annotations ORDER BY item_id")
     assert dict(zip(got["item_id"], got["t"])) == {
-        "i6": "2026-05-31 14:00:00", "i7": "2026-06-01 08:00:00", "i8": "2026-06-01 22:30:00",
-        "i9": "2026-06-01 08:00:00", "i10": "2026-06-01 00:00:00"}
+        "i6": "2026-05-31 14:00:00",
+        "i7": "2026-06-01 08:00:00",
+        "i8": "2026-06-01 22:30:00",
+        "i9": "2026-06-01 08:00:00",
+        "i10": "2026-06-01 00:00:00",
+    }
 
 
 def test_parquet_infinite_timestamps_are_bad_timestamps(wh, tmp_path):
     import duckdb
 
     path = tmp_path / "inf.parquet"
-    duckdb.sql("COPY (SELECT * FROM (VALUES ('i1', 'r1', 't', 'a', TIMESTAMP 'infinity'), "
-               "('i2', 'r1', 't', 'a', TIMESTAMP '2026-06-01 08:00:00')) v(item_id, annotator_id, task, label, "
-               f"annotated_at)) TO '{path}' (FORMAT parquet)")
+    duckdb.sql(
+        "COPY (SELECT * FROM (VALUES ('i1', 'r1', 't', 'a', TIMESTAMP 'infinity'), "
+        "('i2', 'r1', 't', 'a', TIMESTAMP '2026-06-01 08:00:00')) v(item_id, annotator_id, task, label, "
+        f"annotated_at)) TO '{path}' (FORMAT parquet)"
+    )
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
     assert [(n, why) for n, why, *_ in quarantined(wh, r)] == [(1, "bad_timestamp")]
@@ -379,12 +447,29 @@ def test_parquet_infinite_timestamps_are_bad_timestamps(wh, tmp_path):
 
 def test_label_studio_annotations_and_results_that_are_not_objects_are_counted(wh, tmp_path):
     choice = {"id": "r1", "type": "choices", "from_name": "safety", "value": {"choices": ["safe"]}}
-    export = [{"id": 1, "data": {"text": "a"},
-               "annotations": [{"id": 10, "completed_by": 1, "result": [choice, "oops", 7]}, "not an annotation",
-                               {"id": 11, "completed_by": 2, "result": {"not": "a list"}}]},
-              {"id": 2, "data": {"text": "b"}, "annotations": "nope"},
-              {"id": 3, "data": {"text": "c"}, "annotations": [{"id": 12, "completed_by": 3, "result": [
-                  {"id": "r2", "type": "choices", "from_name": "safety", "value": ["safe"]}]}]}]
+    export = [
+        {
+            "id": 1,
+            "data": {"text": "a"},
+            "annotations": [
+                {"id": 10, "completed_by": 1, "result": [choice, "oops", 7]},
+                "not an annotation",
+                {"id": 11, "completed_by": 2, "result": {"not": "a list"}},
+            ],
+        },
+        {"id": 2, "data": {"text": "b"}, "annotations": "nope"},
+        {
+            "id": 3,
+            "data": {"text": "c"},
+            "annotations": [
+                {
+                    "id": 12,
+                    "completed_by": 3,
+                    "result": [{"id": "r2", "type": "choices", "from_name": "safety", "value": ["safe"]}],
+                }
+            ],
+        },
+    ]
     path = tmp_path / "ls.json"
     path.write_text(json.dumps(export))
     r = ingest_file(wh, "annotations", path, now=NOW)
@@ -410,8 +495,15 @@ def test_a_lone_brace_in_json_lines_is_a_bad_line_not_a_duckdb_error(wh, tmp_pat
 
 def test_an_adapter_line_over_the_limit_is_refused_with_its_line(wh, tmp_path, monkeypatch):
     limit = small_limit(monkeypatch)
-    good = {"text": "x", "label": "SAFE", "answer": "accept", "_input_hash": 1, "_task_hash": 2,
-            "_annotator_id": "a", "_timestamp": 1780300800}
+    good = {
+        "text": "x",
+        "label": "SAFE",
+        "answer": "accept",
+        "_input_hash": 1,
+        "_task_hash": 2,
+        "_annotator_id": "a",
+        "_timestamp": 1780300800,
+    }
     path = tmp_path / "p.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "text": "y" * limit}) + "\n")
     with pytest.raises(IngestError, match=r"line 2: a line of [\d,]+ bytes, over the record limit of 4,096"):
@@ -420,8 +512,7 @@ def test_an_adapter_line_over_the_limit_is_refused_with_its_line(wh, tmp_path, m
 
 def test_a_halueval_file_cut_after_a_brace_quarantines_the_cut_line(wh, tmp_path):
     # found by the long fuzz run: the HaluEval adapter had the same AND as JSON Lines
-    line = {"ID": "1", "user_query": "q", "chatgpt_response": "a", "hallucination": "no",
-            "hallucination_spans": []}
+    line = {"ID": "1", "user_query": "q", "chatgpt_response": "a", "hallucination": "no", "hallucination_spans": []}
     path = tmp_path / "general_data.jsonl"
     path.write_text(json.dumps(line) + "\n" + json.dumps({**line, "ID": "2"}) + "\n{")
     r = ingest_file(wh, "items", path, now=NOW)
@@ -434,11 +525,21 @@ def test_huge_json_numbers_are_a_message_or_a_bad_value(wh, tmp_path):
     path.write_text('[{"item_id": "i1", "annotator_id": "r", "task": "t", "label": ' + "9" * 5000 + "}]")
     with pytest.raises(IngestError, match="not valid JSON"):  # was: a bare ValueError from int()
         ingest_file(wh, "annotations", path)
-    judgment = {"instruction": "q", "output_1": "a", "output_2": "b", "generator_1": "g1", "generator_2": "g2",
-                "annotator": "j", "preference": 1}
+    judgment = {
+        "instruction": "q",
+        "output_1": "a",
+        "output_2": "b",
+        "generator_1": "g1",
+        "generator_2": "g2",
+        "annotator": "j",
+        "preference": 1,
+    }
     alpaca = tmp_path / "annotations.json"
-    alpaca.write_text(json.dumps([judgment, {**judgment, "instruction": "q2"}]).replace(
-        '"preference": 1}]', '"preference": 1' + "0" * 400 + "}]"))
+    alpaca.write_text(
+        json.dumps([judgment, {**judgment, "instruction": "q2"}]).replace(
+            '"preference": 1}]', '"preference": 1' + "0" * 400 + "}]"
+        )
+    )
     r = ingest_file(wh, "preferences", alpaca, now=NOW)  # was: OverflowError in float()
     assert (r["rows_in"], r["rows_accepted"], r["reasons"]) == (2, 1, {"bad_preference": 1})
 
@@ -446,8 +547,10 @@ def test_huge_json_numbers_are_a_message_or_a_bad_value(wh, tmp_path):
 def test_a_one_line_json_export_longer_than_the_record_limit_is_read(wh, tmp_path, monkeypatch):
     limit = small_limit(monkeypatch)
     choice = {"id": "r", "type": "choices", "from_name": "safety", "value": {"choices": ["safe"]}}
-    export = [{"id": i, "data": {"text": "t" * 100}, "annotations": [{"id": i, "completed_by": 1, "result": [choice]}]}
-              for i in range(limit // 100)]
+    export = [
+        {"id": i, "data": {"text": "t" * 100}, "annotations": [{"id": i, "completed_by": 1, "result": [choice]}]}
+        for i in range(limit // 100)
+    ]
     path = tmp_path / "ls.json"
     path.write_text(json.dumps(export))  # one line, longer than the record limit: not a line format
     assert path.stat().st_size > limit

@@ -3,6 +3,7 @@
 Expected counts come from the files themselves (read with the csv/json modules
 here), never from the code under test.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,10 @@ def csv_rows(path) -> list[dict]:
 
 
 def tuples(wh, sql, params=None):
-    return [tuple(None if (isinstance(v, float) and v != v) else v for v in r)
-            for r in wh.query(sql, params).itertuples(index=False)]
+    return [
+        tuple(None if (isinstance(v, float) and v != v) else v for v in r)
+        for r in wh.query(sql, params).itertuples(index=False)
+    ]
 
 
 # -- column mapping -----------------------------------------------------------------------
@@ -69,8 +72,9 @@ def test_map_renames_a_column_and_lineage_records_it(wh, tmp_path):
     f.write_text(RATER_CSV)
     src = csv_rows(f)
     with_label = [r for r in src if r["label"]]
-    r = ingest_file(wh, "annotations", f, task="sentiment", now=NOW,
-                    mapping=build_mapping(["rater_email=annotator_id"]))
+    r = ingest_file(
+        wh, "annotations", f, task="sentiment", now=NOW, mapping=build_mapping(["rater_email=annotator_id"])
+    )
     assert (r["rows_in"], r["rows_accepted"], r["rows_quarantined"]) == (len(src), len(with_label), 1)
     assert r["reasons"] == {"missing_label": 1}
     got = tuples(wh, "SELECT item_id, annotator_id, label FROM annotations ORDER BY annotated_at")
@@ -86,7 +90,8 @@ def test_map_beats_a_builtin_alias(wh, tmp_path):
     f.write_text("item_id,rater,rater_email,label\ni1,7,x@example.com,a\n")
     ingest_file(wh, "annotations", f, task="t", now=NOW, mapping=build_mapping(["rater_email=annotator_id"]))
     assert tuples(wh, "SELECT annotator_id, json_extract_string(meta, '$.rater') FROM annotations") == [
-        ("x@example.com", "7")]
+        ("x@example.com", "7")
+    ]
 
 
 def test_map_errors_name_the_column(wh, tmp_path):
@@ -108,18 +113,25 @@ def test_set_gives_constant_columns_and_mapping_file(wh, tmp_path):
     f = tmp_path / "harness.csv"
     f.write_text(EVAL_CSV)
     m = tmp_path / "harness.toml"
-    m.write_text('kind = "eval_results"\n[map]\nmodel = "model_version"\ncase = "item_id"\n'
-                 '[set]\nsuite = "regression"\nmetric = "pass@1"\n')
+    m.write_text(
+        'kind = "eval_results"\n[map]\nmodel = "model_version"\ncase = "item_id"\n'
+        '[set]\nsuite = "regression"\nmetric = "pass@1"\n'
+    )
     with pytest.raises(IngestError, match=r"try .*--set run_id=VALUE"):
         ingest_file(wh, "eval_results", f, mapping=load_mapping_file(m))
     mapping = build_mapping(sets=["run_id=nightly-7"], mapping_file=m)
     r = ingest_file(wh, "eval_results", f, now=NOW, mapping=mapping)
     src = csv_rows(f)
     assert (r["rows_in"], r["rows_accepted"]) == (len(src), len(src))
-    got = tuples(wh, "SELECT run_id, model_version, suite, item_id, metric, passed, score FROM eval_results "
-                     "ORDER BY model_version, item_id")
-    assert got == [("nightly-7", x["model"], "regression", x["case"], "pass@1", x["passed"] == "true",
-                    float(x["score"])) for x in src]
+    got = tuples(
+        wh,
+        "SELECT run_id, model_version, suite, item_id, metric, passed, score FROM eval_results "
+        "ORDER BY model_version, item_id",
+    )
+    assert got == [
+        ("nightly-7", x["model"], "regression", x["case"], "pass@1", x["passed"] == "true", float(x["score"]))
+        for x in src
+    ]
     note = json.loads(wh.scalar("SELECT note FROM ingest_log"))["mapping"]
     assert note["set"] == {"suite": "regression", "metric": "pass@1", "run_id": "nightly-7"}
     assert note["file"] == str(m)
@@ -130,11 +142,16 @@ def test_set_refuses_a_column_the_file_has_and_bad_values(wh, tmp_path):
     f.write_text(EVAL_CSV)
     base = ["model=model_version", "case=item_id"]
     with pytest.raises(IngestError, match="already has a column 'passed'"):
-        ingest_file(wh, "eval_results", f, mapping=build_mapping(base, ["run_id=r", "suite=s", "metric=m",
-                                                                      "passed=true"]))
+        ingest_file(
+            wh, "eval_results", f, mapping=build_mapping(base, ["run_id=r", "suite=s", "metric=m", "passed=true"])
+        )
     with pytest.raises(ValueError, match="not a valid boolean"):
-        ingest_file(wh, "eval_results", f, mapping=build_mapping(base, ["run_id=r", "suite=s", "metric=m",
-                                                                      "must_not_fail=maybe"]))
+        ingest_file(
+            wh,
+            "eval_results",
+            f,
+            mapping=build_mapping(base, ["run_id=r", "suite=s", "metric=m", "must_not_fail=maybe"]),
+        )
     with pytest.raises(ValueError, match="is for eval_results, not annotations"):
         m = tmp_path / "m.toml"
         m.write_text('kind = "eval_results"\n[set]\nsuite = "x"\n')
@@ -172,10 +189,14 @@ def test_undo_removes_rows_and_quarantine_and_allows_reingest(wh, tmp_path):
     assert tuples(wh, "SELECT item_id FROM annotations") == [("z1",)]
     assert wh.scalar("SELECT count(*) FROM quarantine") == 0
     log = list_batches(wh)
-    assert dict(zip(log["batch_id"], log["status"])) == {first["batch_id"]: "undone",
-                                                         "annotations-" + _sha(other)[:12]: "active"}
+    assert dict(zip(log["batch_id"], log["status"])) == {
+        first["batch_id"]: "undone",
+        "annotations-" + _sha(other)[:12]: "active",
+    }
     assert json.loads(wh.scalar("SELECT undo_note FROM ingest_log WHERE batch_id = ?", [first["batch_id"]])) == {
-        "quarantine_removed": 1, "rows_removed": {"annotations": n_ok}}
+        "quarantine_removed": 1,
+        "rows_removed": {"annotations": n_ok},
+    }
     with pytest.raises(ValueError, match="already undone"):
         undo_batch(wh, first["batch_id"])
     with pytest.raises(KeyError, match="no batch"):
@@ -191,6 +212,7 @@ def test_undo_removes_rows_and_quarantine_and_allows_reingest(wh, tmp_path):
 
 def _sha(path) -> str:
     import hashlib
+
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -200,17 +222,34 @@ def _hash_after_reingest_reference(tmp_path, f, other, mapping) -> str:
         r1 = ingest_file(ref, "annotations", f, task="sentiment", now=NOW, mapping=mapping)
         ingest_file(ref, "annotations", other, now=NOW)
         # the batch id is part of each row: rename to the id the re-ingest got
-        ref.execute("UPDATE annotations SET ingest_batch = ingest_batch || '.2' WHERE ingest_batch = ?",
-                    [r1["batch_id"]])
+        ref.execute(
+            "UPDATE annotations SET ingest_batch = ingest_batch || '.2' WHERE ingest_batch = ?", [r1["batch_id"]]
+        )
         return ref.table_hash("annotations")
 
 
 # -- tasks for tool exports -------------------------------------------------------------------
 PRODIGY_CHOICE = [
-    {"text": "Refund please", "options": [{"id": "billing"}, {"id": "shipping"}], "accept": ["billing"],
-     "_input_hash": 1, "_task_hash": 11, "answer": "accept", "_annotator_id": "s-alice", "_timestamp": 1780300800},
-    {"text": "Refund please", "options": [{"id": "billing"}, {"id": "shipping"}], "accept": ["shipping"],
-     "_input_hash": 1, "_task_hash": 11, "answer": "accept", "_annotator_id": "s-bob", "_timestamp": 1780300860},
+    {
+        "text": "Refund please",
+        "options": [{"id": "billing"}, {"id": "shipping"}],
+        "accept": ["billing"],
+        "_input_hash": 1,
+        "_task_hash": 11,
+        "answer": "accept",
+        "_annotator_id": "s-alice",
+        "_timestamp": 1780300800,
+    },
+    {
+        "text": "Refund please",
+        "options": [{"id": "billing"}, {"id": "shipping"}],
+        "accept": ["shipping"],
+        "_input_hash": 1,
+        "_task_hash": 11,
+        "answer": "accept",
+        "_annotator_id": "s-bob",
+        "_timestamp": 1780300860,
+    },
 ]
 
 
@@ -242,16 +281,37 @@ def test_csv_with_task_column_may_be_split_by_task(wh, tmp_path):
 
 
 LS_EXPORT = [
-    {"id": 1, "data": {"text": "great"}, "annotations": [
-        {"id": 11, "completed_by": {"id": 13, "email": "jane.doe@example.com", "first_name": "Jane",
-                                    "last_name": "Doe"},
-         "created_at": "2026-06-01T08:00:00Z", "result": [
-            {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}]},
-        {"id": 12, "completed_by": 14, "created_username": " kim.lee@example.com, 14",
-         "created_at": "2026-06-01T08:01:00Z", "result": [
-            {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["neg"]}}]},
-        {"id": 13, "completed_by": 15, "created_at": "2026-06-01T08:02:00Z", "result": [
-            {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}]}]},
+    {
+        "id": 1,
+        "data": {"text": "great"},
+        "annotations": [
+            {
+                "id": 11,
+                "completed_by": {"id": 13, "email": "jane.doe@example.com", "first_name": "Jane", "last_name": "Doe"},
+                "created_at": "2026-06-01T08:00:00Z",
+                "result": [
+                    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}
+                ],
+            },
+            {
+                "id": 12,
+                "completed_by": 14,
+                "created_username": " kim.lee@example.com, 14",
+                "created_at": "2026-06-01T08:01:00Z",
+                "result": [
+                    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["neg"]}}
+                ],
+            },
+            {
+                "id": 13,
+                "completed_by": 15,
+                "created_at": "2026-06-01T08:02:00Z",
+                "result": [
+                    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}
+                ],
+            },
+        ],
+    },
 ]
 
 
@@ -260,9 +320,14 @@ def test_label_studio_rater_ids_and_display_names(wh, tmp_path):
     f.write_text(json.dumps(LS_EXPORT))
     ingest_file(wh, "annotations", f, now=NOW, mapping=ColumnMapping(constants={"vendor": "acme"}))
     assert tuples(wh, "SELECT annotator_id, label, vendor FROM annotations ORDER BY annotated_at") == [
-        ("13", "pos", "acme"), ("14", "neg", "acme"), ("15", "pos", "acme")]
+        ("13", "pos", "acme"),
+        ("14", "neg", "acme"),
+        ("15", "pos", "acme"),
+    ]
     assert tuples(wh, "SELECT annotator_id, display_name FROM raters ORDER BY annotator_id") == [
-        ("13", "Jane Doe"), ("14", "kim.lee@example.com")]
+        ("13", "Jane Doe"),
+        ("14", "kim.lee@example.com"),
+    ]
     assert rater_label(wh, "13") == "rater 13 (J.D.)"
     assert rater_label(wh, "14") == "rater 14 (K.L.)"
     assert rater_label(wh, "15") == "rater 15"
@@ -290,9 +355,18 @@ def test_label_studio_result_without_control_needs_task(wh, tmp_path):
     assert r["rows_accepted"] == 3
 
 
-@pytest.mark.parametrize("name,expected", [("Jane Doe", "J.D."), ("jane.doe@example.com", "J.D."),
-                                           ("jdoe@x.org", "J."), ("  ", None), (None, None),
-                                           ("Anna Maria de la Cruz", "A.M.D."), ("李 小龍", "李.小.")])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("Jane Doe", "J.D."),
+        ("jane.doe@example.com", "J.D."),
+        ("jdoe@x.org", "J."),
+        ("  ", None),
+        (None, None),
+        ("Anna Maria de la Cruz", "A.M.D."),
+        ("李 小龍", "李.小."),
+    ],
+)
 def test_initials(name, expected):
     assert initials(name) == expected
 
@@ -319,7 +393,8 @@ def test_cli_map_batches_undo_raters(tmp_path, cli_env):
     assert p.returncode == 0
     listed = json.loads(p.stdout)["batches"]
     assert [(b["batch_id"], b["status"], b["mapping"]) for b in listed] == [
-        (batch, "active", {"map": {"rater_email": "annotator_id"}})]
+        (batch, "active", {"map": {"rater_email": "annotator_id"}})
+    ]
     p = run("ingest", "annotations", str(f), "--task", "other", "--map", "rater_email=annotator_id")
     assert p.returncode == 2 and f"batches undo {batch}" in p.stderr
     p = run("batches", "undo", batch, "--json")
@@ -358,8 +433,9 @@ def test_alert_and_vote_tables_label_only_raters(wh):
     from trainerlab.raters import label_alert_raters, label_rater_votes
 
     set_rater(wh, "13", name="Jane Doe")
-    alerts = pd.DataFrame({"signal": ["gold_accuracy", "input_drift", "off_peer"],
-                           "entity": ["13", "prompt_length", "14"]})
+    alerts = pd.DataFrame(
+        {"signal": ["gold_accuracy", "input_drift", "off_peer"], "entity": ["13", "prompt_length", "14"]}
+    )
     shown = label_alert_raters(wh, alerts)
     assert shown["entity"].tolist() == ["rater 13 (J.D.)", "prompt_length", "rater 14"]
     assert alerts["entity"].tolist() == ["13", "prompt_length", "14"]  # the input is not changed

@@ -4,6 +4,7 @@ The expected instants are written out by hand (naive values are UTC; an offset
 is subtracted); a zone name or a non-ISO spelling is quarantined as a bad
 timestamp, whichever path the value takes.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,7 +21,7 @@ CASES = [  # (text, stored instant or None for quarantined)
     ("2026-06-01T08:00:00-05", datetime(2026, 6, 1, 13, 0)),
     ("2026-06-01T08:00:00.250", datetime(2026, 6, 1, 8, 0, 0, 250000)),
     ("2026-06-01 08:00", datetime(2026, 6, 1, 8, 0)),
-    ("2026-06-01 08:00 UT", None),      # 19 characters, no +/-/Z, but a zone name: not ISO
+    ("2026-06-01 08:00 UT", None),  # 19 characters, no +/-/Z, but a zone name: not ISO
     ("2026-06-01T08:00CET", None),
     ("2026-02-30T08:00:00", None),
     ("2026-06-01T08:00:00+25:00", None),

@@ -1,5 +1,6 @@
 """trainerlab.judges against published values, textbook formulas and seeded simulations
 with planted truth (never against its own earlier output)."""
+
 from __future__ import annotations
 
 import gzip
@@ -65,7 +66,7 @@ def test_blind_spot_planted_in_a_simulation_is_the_only_one_flagged():
     n = 3000
     ref = rng.choice(["safe", "sensitive", "unsafe"], n, p=[0.7, 0.2, 0.1])
     judge = ref.copy()
-    miss = (ref == "sensitive") & (rng.random(n) < 0.7)          # planted recall 0.3 on 'sensitive'
+    miss = (ref == "sensitive") & (rng.random(n) < 0.7)  # planted recall 0.3 on 'sensitive'
     judge[miss] = "safe"
     noise = rng.random(n) < 0.05
     judge[noise] = rng.choice(["safe", "sensitive", "unsafe"], noise.sum())
@@ -87,15 +88,20 @@ def _length_sim(beta, n=4000, seed=5):
     length = np.exp(np.log(150) + rng.normal(0, 0.35, n) + 0.3 * true_correct)
     base = np.where(true_correct, 2.5, -2.0)
     says = rng.random(n) < expit(base + beta * np.log(length / 150))
-    return pd.DataFrame({"judge": np.where(says, "correct", "incorrect"),
-                         "reference": np.where(true_correct, "correct", "incorrect"), "length": length})
+    return pd.DataFrame(
+        {
+            "judge": np.where(says, "correct", "incorrect"),
+            "reference": np.where(true_correct, "correct", "incorrect"),
+            "length": length,
+        }
+    )
 
 
 def test_length_bias_on_labels_recovers_the_planted_coefficient():
     f = _length_sim(1.2)
     lb = J.judge_vs_reference(f, length="length", n_boot=0, categories=["correct", "incorrect"])["length_bias"]
     row = lb.iloc[0]
-    assert row["category"] == "correct" and len(lb) == 1       # two categories: one row (the other mirrors it)
+    assert row["category"] == "correct" and len(lb) == 1  # two categories: one row (the other mirrors it)
     assert row["ci_low"] <= 1.2 <= row["ci_high"] and row["ci_low"] > 0
     assert row["odds_ratio_doubling"] == pytest.approx(2 ** row["estimate"])
 
@@ -104,11 +110,16 @@ def test_length_bias_interval_covers_zero_in_95_percent_of_null_simulations_desp
     covered = 0
     for seed in range(50):
         f = _length_sim(0.0, n=600, seed=100 + seed)
-        pairs = pd.DataFrame({"judge": (f["judge"] == "incorrect").astype(int),
-                              "reference": (f["reference"] == "incorrect").astype(int), "length": f["length"]})
+        pairs = pd.DataFrame(
+            {
+                "judge": (f["judge"] == "incorrect").astype(int),
+                "reference": (f["reference"] == "incorrect").astype(int),
+                "length": f["length"],
+            }
+        )
         row = J.length_bias_labels(pairs, "length", ["correct", "incorrect"]).iloc[0]
         covered += row["ci_low"] <= 0 <= row["ci_high"]
-    assert 44 <= covered <= 50          # P(fewer than 44 of 50 | 95% coverage) is about 1%
+    assert 44 <= covered <= 50  # P(fewer than 44 of 50 | 95% coverage) is about 1%
     # ignoring the reference label would show a spurious "bias": long answers are more often correct
     import statsmodels.api as sm
 
@@ -137,8 +148,9 @@ def _panel(seed=2, n=600, judge_acc=0.9, human_acc=0.75, q=3):
         lab = np.where(rng.random(len(items)) < human_acc, truth[items], rng.integers(0, q, len(items)))
         rows.append(pd.DataFrame({"item": items, "rater": f"h{r}", "label": lab}))
     humans = pd.concat(rows, ignore_index=True)
-    judge = pd.DataFrame({"item": np.arange(n), "label": np.where(rng.random(n) < judge_acc, truth,
-                                                                   rng.integers(0, q, n))})
+    judge = pd.DataFrame(
+        {"item": np.arange(n), "label": np.where(rng.random(n) < judge_acc, truth, rng.integers(0, q, n))}
+    )
     gold = pd.DataFrame({"item": np.arange(n), "label": truth})
     return humans, judge, gold, q
 
@@ -156,7 +168,7 @@ def test_judge_as_rater_alphas_match_the_krippendorff_package():
     both = pd.concat([humans, judge.assign(rater="model")], ignore_index=True)
     assert res["alpha_humans"] == pytest.approx(alpha_of(humans), abs=1e-10)
     assert res["alpha_with_judge"] == pytest.approx(alpha_of(both[both["item"].isin(humans["item"])]), abs=1e-10)
-    assert res["change"] > 0 and res["ci_low"] <= res["change"] <= res["ci_high"]   # a better-than-human judge
+    assert res["change"] > 0 and res["ci_low"] <= res["change"] <= res["ci_high"]  # a better-than-human judge
 
 
 def test_gap_to_humans_recovers_the_planted_accuracy_difference_against_gold():
@@ -173,8 +185,9 @@ def test_gap_to_humans_consensus_of_the_others_by_hand():
     # The reference of each human rating is the majority of the *other* raters of the item:
     # x/h1 and x/h2 see {a, b} (a tie: skipped); x/h3 sees {a, a}: human b wrong, judge b wrong;
     # the three ratings of y see {a, a}: humans right, judge right.
-    humans = pd.DataFrame({"item": ["x"] * 3 + ["y"] * 3, "rater": ["h1", "h2", "h3"] * 2,
-                           "label": ["a", "a", "b", "a", "a", "a"]})
+    humans = pd.DataFrame(
+        {"item": ["x"] * 3 + ["y"] * 3, "rater": ["h1", "h2", "h3"] * 2, "label": ["a", "a", "b", "a", "a", "a"]}
+    )
     judge = pd.DataFrame({"item": ["x", "y"], "label": ["b", "a"]})
     g = J.gap_to_humans(humans, judge, None, n_boot=0)
     assert g["n_rows"] == 4 and g["n_ties_skipped"] == 2
@@ -187,7 +200,7 @@ def test_gap_to_humans_consensus_of_the_others_by_hand():
 def test_position_logit_is_half_the_log_odds_ratio_with_woolfs_standard_error():
     # 2x2 of (a shown first?) x (a wins?): the logistic coefficient of a +-1 position code is
     # log(OR) / 2 and its SE sqrt(1/a + 1/b + 1/c + 1/d) / 2 (Woolf 1955)
-    a, b, c, d = 130, 70, 95, 105       # first: 130 wins / 70 losses; second: 95 wins / 105 losses
+    a, b, c, d = 130, 70, 95, 105  # first: 130 wins / 70 losses; second: 95 wins / 105 losses
     winner = ["a"] * a + ["b"] * b + ["a"] * c + ["b"] * d
     first = [True] * (a + b) + [False] * (c + d)
     prefs = pd.DataFrame({"item_id": range(len(winner)), "judge_id": "j", "winner": winner, "a_shown_first": first})
@@ -232,15 +245,26 @@ def _pairwise_rows(n=3000, seed=8, pos_bias=0.4, len_bias=0.9, self_bias=0.0):
     rng = np.random.default_rng(seed)
     q = rng.normal(0.2, 1.0, n)
     x = rng.normal(0.2, 0.4, n)
-    own = rng.random(n) < 0.5               # model_a is the judge's own family in half of the pairs
+    own = rng.random(n) < 0.5  # model_a is the judge's own family in half of the pairs
     rows = []
     for judge, pb, lb, sb in (("human", 0.0, 0.0, 0.0), ("llm", pos_bias, len_bias, self_bias)):
         first = rng.random(n) < 0.5
         p = expit(q + pb * np.where(first, 1, -1) + lb * x + sb * own)
         win = rng.random(n) < p
-        rows.append(pd.DataFrame({"item_id": np.arange(n), "judge_id": judge, "winner": np.where(win, "a", "b"),
-                                  "a_shown_first": first, "len_a": np.round(200 * np.exp(x)).astype(int),
-                                  "len_b": 200, "model_a": np.where(own, "gpt-x", "other-a"), "model_b": "base"}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "item_id": np.arange(n),
+                    "judge_id": judge,
+                    "winner": np.where(win, "a", "b"),
+                    "a_shown_first": first,
+                    "len_a": np.round(200 * np.exp(x)).astype(int),
+                    "len_b": 200,
+                    "model_a": np.where(own, "gpt-x", "other-a"),
+                    "model_b": "base",
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -265,7 +289,7 @@ def test_self_preference_needs_a_reference_and_finds_a_planted_one():
     none = J.self_preference(pf, "llm", "gpt", fam, reference_judge=None)
     assert math.isnan(none["estimate"]) and "reference judge" in none["reason"]
     clean = J.self_preference(_pairwise_sim(pos_bias=0.0, len_bias=0.0), "llm", "gpt", fam, "human", n_boot=0)
-    assert clean["p_value"] > 0.001          # no planted self-preference (checked at the 0.1% level)
+    assert clean["p_value"] > 0.001  # no planted self-preference (checked at the 0.1% level)
 
 
 def test_self_preference_is_found_through_the_study_when_the_family_is_known(tmp_db):
@@ -278,8 +302,7 @@ def test_self_preference_is_found_through_the_study_when_the_family_is_known(tmp
         wh.insert_frame("preferences", rows.assign(item_id=rows["item_id"].astype(str)))
         thr = J.load_thresholds(ROOT / "judges.yaml")
         thr["families"] = {"llm": "gpt", "gpt-x": "gpt", "other-a": "other", "base": "other"}
-        study = J.judge_study(wh, judge_id="llm", reference_judge="human", thresholds=thr, n_boot=0,
-                              prelabels=False)
+        study = J.judge_study(wh, judge_id="llm", reference_judge="human", thresholds=thr, n_boot=0, prelabels=False)
         unknown = J.preference_study(wh, "llm", "human", n_boot=0, families={"gpt-x": "gpt", "base": "other"})
     sp = study["preferences"]["self_preference"]
     # planted: on the own-family pairs the judge's P(own answer wins) is expit(q + 0.8) where people's is
@@ -293,8 +316,9 @@ def test_self_preference_is_found_through_the_study_when_the_family_is_known(tmp
     # the judge's family unknown: NaN with the reason; 'other-a' unlisted: its pairs are left out and counted
     assert math.isnan(unknown["self_preference"]["estimate"]) and "not known" in unknown["self_preference"]["reason"]
     with Warehouse(tmp_db) as wh:
-        partial = J.preference_study(wh, "llm", "human", n_boot=0, judge_family="gpt",
-                                     families={"gpt-x": "gpt", "base": "other"})["self_preference"]
+        partial = J.preference_study(
+            wh, "llm", "human", n_boot=0, judge_family="gpt", families={"gpt-x": "gpt", "base": "other"}
+        )["self_preference"]
     assert partial["n_unknown_family"] == int(((rows["judge_id"] == "llm") & (rows["model_a"] == "other-a")).sum())
     assert partial["n"] == sp["n"]
 
@@ -308,12 +332,12 @@ def test_length_controlled_win_rate_recovers_the_win_rate_at_equal_length():
         d = rng.normal(shift, 300, n)
         p = expit(a + b * np.tanh(d / d.std(ddof=1)))
         s = (rng.random(n) < p).astype(float)
-        s[rng.random(n) < 0.05] = 0.5                     # a few draws
+        s[rng.random(n) < 0.05] = 0.5  # a few draws
         rows.append(pd.DataFrame({"model": model, "score": s, "len_baseline": 1000, "len_model": 1000 + d}))
     lc = J.length_controlled_win_rate(pd.concat(rows, ignore_index=True)).set_index("model")
     assert lc.loc["verbose", "lc_ci_low"] <= 50 <= lc.loc["verbose", "lc_ci_high"]
     assert lc.loc["concise", "lc_ci_low"] <= 100 * expit(0.4) <= lc.loc["concise", "lc_ci_high"]
-    assert lc.loc["verbose", "win_rate"] > lc.loc["verbose", "lc_win_rate"] + 15   # the raw rate rewards length
+    assert lc.loc["verbose", "win_rate"] > lc.loc["verbose", "lc_win_rate"] + 15  # the raw rate rewards length
 
 
 def test_prompt_difficulty_removes_part_of_the_confounding_of_length_with_hard_prompts():
@@ -325,9 +349,18 @@ def test_prompt_difficulty_removes_part_of_the_confounding_of_length_with_hard_p
     for m, theta in enumerate([-1.0, -0.5, 0.0, 0.2, 0.5, 0.8, 1.0, 1.5, 1.8, 2.0, 2.5, 3.0]):
         d = rng.normal(300, 300, n_prompts) + 250 * hard
         s = (rng.random(n_prompts) < expit(theta + np.tanh(d / d.std(ddof=1)) - hard)).astype(float)
-        truth[f"m{m}"] = 100 * expit(theta - hard).mean()         # the win rate at equal length
-        rows.append(pd.DataFrame({"model": f"m{m}", "instruction": np.arange(n_prompts), "score": s,
-                                  "len_baseline": 1000, "len_model": np.maximum(1000 + d, 10)}))
+        truth[f"m{m}"] = 100 * expit(theta - hard).mean()  # the win rate at equal length
+        rows.append(
+            pd.DataFrame(
+                {
+                    "model": f"m{m}",
+                    "instruction": np.arange(n_prompts),
+                    "score": s,
+                    "len_baseline": 1000,
+                    "len_model": np.maximum(1000 + d, 10),
+                }
+            )
+        )
     f = pd.concat(rows, ignore_index=True)
     f["difficulty"] = J.instruction_difficulty(f)
     with_d = J.length_controlled_win_rate(f, difficulty="difficulty").set_index("model")["lc_win_rate"]
@@ -335,15 +368,17 @@ def test_prompt_difficulty_removes_part_of_the_confounding_of_length_with_hard_p
     raw = J.length_controlled_win_rate(f).set_index("model")["win_rate"]
     err_with = (with_d - pd.Series(truth)).abs()
     err_without = (without - pd.Series(truth)).abs()
-    assert (err_with < err_without).sum() >= 11          # closer to the truth for (almost) every model
-    assert ((raw - pd.Series(truth)) > err_with).all()   # and both closer than the raw win rate
+    assert (err_with < err_without).sum() >= 11  # closer to the truth for (almost) every model
+    assert ((raw - pd.Series(truth)) > err_with).all()  # and both closer than the raw win rate
     # an estimated difficulty (from ~11 other verdicts per prompt) corrects only part of the confounding
     assert err_with.mean() > 2
 
 
 def test_raw_win_rates_equal_the_published_alpacaeval_leaderboard():
-    files = [ALPACA / m / "alpaca_eval_gpt4" / "annotations.json.gz"
-             for m in ("zephyr-7b-beta", "llama-2-7b-chat-hf", "alpaca-7b")]
+    files = [
+        ALPACA / m / "alpaca_eval_gpt4" / "annotations.json.gz"
+        for m in ("zephyr-7b-beta", "llama-2-7b-chat-hf", "alpaca-7b")
+    ]
     lc = J.length_controlled_win_rate(J.alpaca_eval_frame(files)).set_index("model")
     # AlpacaEval 1 leaderboard (alpaca_eval_gpt4_leaderboard.csv, see docs/uplift.md)
     for model, published in (("zephyr-7b-beta", 90.60), ("llama-2-7b-chat-hf", 71.37), ("alpaca-7b", 26.46)):
@@ -374,8 +409,12 @@ def test_alpaca_eval_study_on_the_bundled_files_matches_the_leaderboard_and_find
     # the pooled length slope: every judged pair of the 16 models (ties as half), one intercept per model
     pooled = real["pooled"]
     # judged pairs with an empty model output have no log length ratio (counted in the raw files)
-    empty = sum(1 for path in ALPACA.glob("*/alpaca_eval_gpt4/annotations.json.gz")
-                for rec in json.load(gzip.open(path)) if rec["preference"] is not None and not rec["output_2"])
+    empty = sum(
+        1
+        for path in ALPACA.glob("*/alpaca_eval_gpt4/annotations.json.gz")
+        for rec in json.load(gzip.open(path))
+        if rec["preference"] is not None and not rec["output_2"]
+    )
     assert empty == 3 and pooled["n"] == 12_858 == sum(v[5] for v in published.values()) - empty
     assert pooled["n_pairings"] == 16 and pooled["ci_low"] > 0 and pooled["ci_low"] <= pooled["estimate"]
     assert len(real["by_model"]) == 16 and real["by_model"]["n"].sum() == 12_858
@@ -407,7 +446,7 @@ def test_the_two_bundled_mistral_judges_are_one_file_and_are_not_reported_as_agr
         if seen[src] < planted[src]:
             seen[src] += 1
             flipped.add(r["instruction"])
-            to_model[src] += float(r["preference"]) == 1      # baseline win turned into a model win
+            to_model[src] += float(r["preference"]) == 1  # baseline win turned into a model win
             r["preference"] = 2 if float(r["preference"]) == 1 else 1
     assert seen == planted
     other = tmp_path / "annotations.json.gz"
@@ -420,7 +459,7 @@ def test_the_two_bundled_mistral_judges_are_one_file_and_are_not_reported_as_agr
     assert set(pairs["instruction"]) == flipped and len(pairs) == 63
     assert pairs["dataset"].value_counts().to_dict() == {k: v for k, v in planted.items() if v}
     by = res2["disagreement_by_source"].set_index("dataset")
-    sizes = {"helpful_base": 129, "koala": 156, "oasst": 188, "selfinstruct": 252, "vicuna": 80}   # in the file
+    sizes = {"helpful_base": 129, "koala": 156, "oasst": 188, "selfinstruct": 252, "vicuna": 80}  # in the file
     assert by["n_pairs"].to_dict() == sizes and by["n_disagree"].to_dict() == planted
     assert by["n_b_favours_model"].to_dict() == to_model
     assert (by["n_b_favours_model"] + by["n_b_favours_baseline"]).to_dict() == planted
@@ -435,7 +474,7 @@ def test_the_two_bundled_mistral_judges_are_one_file_and_are_not_reported_as_agr
 def test_mistral_cot_judge_positions_come_from_referenced_models():
     path = MISTRAL / "alpaca_eval_cot_gpt4_turbo_fn" / "annotations.json.gz"
     records = json.load(gzip.open(path))
-    model_first = sum(r["referenced_models"]["m"] == "output_2" for r in records)   # 'm' is shown first
+    model_first = sum(r["referenced_models"]["m"] == "output_2" for r in records)  # 'm' is shown first
     frame = J.alpaca_eval_frame([path], positions=True)
     assert int(frame["model_shown_first"].sum()) == model_first and frame["model_shown_first"].notna().all()
     pos = J.position_bias(J.alpaca_preferences(frame)).iloc[0]
@@ -455,8 +494,17 @@ def _prelabel_sim(copy=0.3, n_items=3000, seed=6):
     for r in range(5):
         own = np.where(rng.random(n_items) < 0.85, truth, (truth + rng.integers(1, 3, n_items)) % 3)
         lab = np.where(shown & (rng.random(n_items) < copy), sugg, own)
-        rows.append(pd.DataFrame({"item": np.arange(n_items), "rater": f"r{r}", "task": "t", "label": cats[lab],
-                                  "suggested_label": np.where(shown, cats[sugg], None)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "item": np.arange(n_items),
+                    "rater": f"r{r}",
+                    "task": "t",
+                    "label": cats[lab],
+                    "suggested_label": np.where(shown, cats[sugg], None),
+                }
+            )
+        )
     ann = pd.concat(rows, ignore_index=True)
     ref = pd.DataFrame({"item": np.arange(n_items), "label": cats[truth], "task": "t"})
     return ann, ref
@@ -466,14 +514,15 @@ def test_anchoring_recovers_the_planted_copy_probability():
     ann, ref = _prelabel_sim(copy=0.3)
     an = J.anchoring(ann, ref, by=("task",), n_boot=200, seed=1).iloc[0]
     assert an["anchoring_ci_low"] <= 0.3 <= an["anchoring_ci_high"]
-    assert an["expected_rate"] == pytest.approx(0.075, abs=0.01)        # (1 - 0.85) / 2
+    assert an["expected_rate"] == pytest.approx(0.075, abs=0.01)  # (1 - 0.85) / 2
     none = J.anchoring(*_prelabel_sim(copy=0.0, seed=7), by=("task",), n_boot=200, seed=1).iloc[0]
     assert abs(none["anchoring"]) < 0.06
 
 
 def test_prelabel_actions_and_acceptance_by_correctness():
-    ann = pd.DataFrame({"item": [1, 2, 3, 4], "task": "t", "label": ["a", "b", None, "a"],
-                        "suggested_label": ["a", "a", "a", None]})
+    ann = pd.DataFrame(
+        {"item": [1, 2, 3, 4], "task": "t", "label": ["a", "b", None, "a"], "suggested_label": ["a", "a", "a", None]}
+    )
     assert J.prelabel_actions(ann).tolist() == ["accept", "edit", "reject", None]
     ann, ref = _prelabel_sim(copy=0.3)
     acc = J.prelabel_acceptance(ann, by=("task",), reference=ref).set_index("suggestion_correct")
@@ -484,42 +533,76 @@ def test_prelabel_actions_and_acceptance_by_correctness():
 
 # -- decisions ------------------------------------------------------------------------------------
 def _evidence(**kw):
-    ev = {"kind": "labels", "n_items": 500, "coefficient": "krippendorff_alpha", "agreement": 0.9,
-          "agreement_ci_low": 0.86, "agreement_ci_high": 0.93, "recall": {"a": (0.9, 0.85, 0.94, 300),
-                                                                            "b": (0.88, 0.8, 0.93, 200)},
-          "gap_to_humans": 0.01, "gap_ci_low": -0.01, "gap_ci_high": 0.03, "length_bias": 0.1,
-          "length_bias_ci_low": -0.2, "length_bias_ci_high": 0.4, "max_label_shift": 0.0}
+    ev = {
+        "kind": "labels",
+        "n_items": 500,
+        "coefficient": "krippendorff_alpha",
+        "agreement": 0.9,
+        "agreement_ci_low": 0.86,
+        "agreement_ci_high": 0.93,
+        "recall": {"a": (0.9, 0.85, 0.94, 300), "b": (0.88, 0.8, 0.93, 200)},
+        "gap_to_humans": 0.01,
+        "gap_ci_low": -0.01,
+        "gap_ci_high": 0.03,
+        "length_bias": 0.1,
+        "length_bias_ci_low": -0.2,
+        "length_bias_ci_high": 0.4,
+        "max_label_shift": 0.0,
+    }
     ev.update(kw)
     return ev
 
 
-@pytest.mark.parametrize("change, decision, words", [
-    ({}, "replace", "within the thresholds"),
-    ({"n_items": 50}, "must_not_use", "min_items"),
-    ({"agreement": 0.6, "agreement_ci_low": 0.5}, "must_not_use", "< 0.667"),
-    ({"recall": {"a": (0.95, 0.9, 0.97, 300), "b": (0.3, 0.2, 0.42, 60)}}, "must_not_use", "blind spot on 'b'"),
-    ({"recall": {"a": (0.95, 0.9, 0.97, 300), "b": (0.45, 0.2, 0.75, 12)}}, "assist", "recall on 'b'"),
-    ({"agreement_ci_low": 0.75}, "assist", "lower bound"),
-    ({"gap_to_humans": -0.03, "gap_ci_low": -0.06}, "assist", "trails a typical human"),
-    ({"gap_to_humans": math.nan, "gap_ci_low": math.nan}, "assist", "no human benchmark"),
-    ({"length_bias": 1.4, "length_bias_ci_low": 0.9, "length_bias_ci_high": 1.9}, "assist", "length bias"),
-    ({"length_bias": 0.3, "length_bias_ci_low": 0.1, "length_bias_ci_high": 0.5}, "replace", "within"),
-    ({"max_label_shift": -0.08, "max_label_shift_category": "b"}, "assist", "less often"),
-])
+@pytest.mark.parametrize(
+    "change, decision, words",
+    [
+        ({}, "replace", "within the thresholds"),
+        ({"n_items": 50}, "must_not_use", "min_items"),
+        ({"agreement": 0.6, "agreement_ci_low": 0.5}, "must_not_use", "< 0.667"),
+        ({"recall": {"a": (0.95, 0.9, 0.97, 300), "b": (0.3, 0.2, 0.42, 60)}}, "must_not_use", "blind spot on 'b'"),
+        ({"recall": {"a": (0.95, 0.9, 0.97, 300), "b": (0.45, 0.2, 0.75, 12)}}, "assist", "recall on 'b'"),
+        ({"agreement_ci_low": 0.75}, "assist", "lower bound"),
+        ({"gap_to_humans": -0.03, "gap_ci_low": -0.06}, "assist", "trails a typical human"),
+        ({"gap_to_humans": math.nan, "gap_ci_low": math.nan}, "assist", "no human benchmark"),
+        ({"length_bias": 1.4, "length_bias_ci_low": 0.9, "length_bias_ci_high": 1.9}, "assist", "length bias"),
+        ({"length_bias": 0.3, "length_bias_ci_low": 0.1, "length_bias_ci_high": 0.5}, "replace", "within"),
+        ({"max_label_shift": -0.08, "max_label_shift_category": "b"}, "assist", "less often"),
+    ],
+)
 def test_decision_rules(change, decision, words):
     d = J.decide(_evidence(**change), J.DEFAULT_THRESHOLDS)
     assert d["decision"] == decision and words in "; ".join(d["reasons"])
 
 
 def test_preference_decisions():
-    ev = {"kind": "preferences", "n_items": 1000, "kappa": 0.3, "kappa_ci_low": 0.25, "first_wins": 0.51,
-          "first_wins_ci_low": 0.48, "first_wins_ci_high": 0.54, "length_bias": 0.1, "length_bias_ci_low": -0.2,
-          "length_bias_ci_high": 0.4, "win_rate_gap": 0.5, "win_rate_gap_ci_low": -2.0, "win_rate_gap_ci_high": 3.0}
+    ev = {
+        "kind": "preferences",
+        "n_items": 1000,
+        "kappa": 0.3,
+        "kappa_ci_low": 0.25,
+        "first_wins": 0.51,
+        "first_wins_ci_low": 0.48,
+        "first_wins_ci_high": 0.54,
+        "length_bias": 0.1,
+        "length_bias_ci_low": -0.2,
+        "length_bias_ci_high": 0.4,
+        "win_rate_gap": 0.5,
+        "win_rate_gap_ci_low": -2.0,
+        "win_rate_gap_ci_high": 3.0,
+    }
     assert J.decide(ev, J.DEFAULT_THRESHOLDS)["decision"] == "replace"
-    assert J.decide({**ev, "first_wins": 0.6, "first_wins_ci_low": 0.57, "first_wins_ci_high": 0.63},
-                    J.DEFAULT_THRESHOLDS)["decision"] == "assist"
-    assert J.decide({**ev, "win_rate_gap": 9.0, "win_rate_gap_ci_low": 6.0, "win_rate_gap_ci_high": 12.0},
-                    J.DEFAULT_THRESHOLDS)["decision"] == "must_not_use"
+    assert (
+        J.decide(
+            {**ev, "first_wins": 0.6, "first_wins_ci_low": 0.57, "first_wins_ci_high": 0.63}, J.DEFAULT_THRESHOLDS
+        )["decision"]
+        == "assist"
+    )
+    assert (
+        J.decide(
+            {**ev, "win_rate_gap": 9.0, "win_rate_gap_ci_low": 6.0, "win_rate_gap_ci_high": 12.0}, J.DEFAULT_THRESHOLDS
+        )["decision"]
+        == "must_not_use"
+    )
 
 
 def test_thresholds_file_loads_and_names_bad_keys(tmp_path):
@@ -534,7 +617,7 @@ def test_thresholds_file_loads_and_names_bad_keys(tmp_path):
     bad.write_text("must_not_use:\n  min_agreement: -1\n")
     with pytest.raises(ValueError, match="must_not_use.min_agreement must be a non-negative number"):
         J.load_thresholds(bad)
-    assert thr["families"] == {}                          # shipped with examples commented out
+    assert thr["families"] == {}  # shipped with examples commented out
     bad.write_text("families:\n  llm-judge: 3\n")
     with pytest.raises(ValueError, match=r"t\.yaml: families\.llm-judge must be a family name"):
         J.load_thresholds(bad)

@@ -1,5 +1,6 @@
 """trainerlab.judges on the demo program: the analysis finds what was planted (docs/demo.md,
 truth keys ``judge_labels``, ``preferences`` and ``prelabel``)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,14 +31,23 @@ def against_truth(wh, truth):
     items = wh.query("SELECT item_id AS item, length(response) AS length FROM items")
     for task, cats in truth["label_categories"].items():
         j = J.judge_labels_from_warehouse(wh, "llm-judge", task).rename(columns={"label": "judge"})
-        ref = pd.DataFrame({"item": list(truth["true_labels"][task]), "reference": list(truth["true_labels"][task].values())})
+        ref = pd.DataFrame(
+            {"item": list(truth["true_labels"][task]), "reference": list(truth["true_labels"][task].values())}
+        )
         f = j.merge(ref, on="item").merge(items, on="item")
-        out[task] = J.judge_vs_reference(f, item="item", categories=cats, length="length", n_boot=0,
-                                         level="ordinal" if task == "helpfulness" else "nominal")
+        out[task] = J.judge_vs_reference(
+            f,
+            item="item",
+            categories=cats,
+            length="length",
+            n_boot=0,
+            level="ordinal" if task == "helpfulness" else "nominal",
+        )
     j = J.judge_labels_from_warehouse(wh, "llm-judge", "hallucination").rename(columns={"label": "judge"})
     gold = J.reference_from_warehouse(wh, "hallucination", "gold").rename(columns={"label": "reference"})
-    out["hallucination"] = J.judge_vs_reference(j.merge(gold, on="item"), item="item", categories=["no", "yes"],
-                                                n_boot=0)
+    out["hallucination"] = J.judge_vs_reference(
+        j.merge(gold, on="item"), item="item", categories=["no", "yes"], n_boot=0
+    )
     return out
 
 
@@ -69,7 +79,7 @@ def test_the_length_bias_on_correctness_is_found_and_nowhere_else(against_truth,
     row = against_truth["correctness"]["length_bias"].iloc[0]
     assert row["category"] == "correct" and planted == 1.5
     assert _covers(row["ci_low"], row["ci_high"], planted) and row["ci_low"] > 0 and row["p_adjusted"] < 0.001
-    for task in ("safety", "helpfulness"):        # no length bias planted (checked at the 0.1% level)
+    for task in ("safety", "helpfulness"):  # no length bias planted (checked at the 0.1% level)
         assert (against_truth[task]["length_bias"]["p_adjusted"] > 0.001).all(), task
 
 
@@ -81,13 +91,14 @@ def test_helpfulness_and_halueval_rates_match_the_planted_judge(against_truth, t
     assert _covers(ci["ci_low"], ci["ci_high"], accuracy)
     # every score level alike (five intervals at once: checked at the 0.1% level each)
     pc = against_truth["helpfulness"]["per_category"]
-    assert all(abs(r.recall - accuracy) < 3.3 * np.sqrt(accuracy * (1 - accuracy) / r.n_reference)
-               for r in pc.itertuples())
+    assert all(
+        abs(r.recall - accuracy) < 3.3 * np.sqrt(accuracy * (1 - accuracy) / r.n_reference) for r in pc.itertuples()
+    )
     h = against_truth["hallucination"]["per_category"].set_index("category")
     p_yes = truth["judge_labels"]["halueval"]["p_says_yes"]
     assert _covers(h.loc["yes", "recall_ci_low"], h.loc["yes", "recall_ci_high"], p_yes["yes"])
     assert _covers(h.loc["no", "recall_ci_low"], h.loc["no", "recall_ci_high"], 1 - p_yes["no"])
-    for task, counts in truth["judge_labels"]["counts"].items():   # unparsable outputs are counted, not labels
+    for task, counts in truth["judge_labels"]["counts"].items():  # unparsable outputs are counted, not labels
         assert against_truth[task]["n_missing_judge"] == counts["n_missing"]
 
 
@@ -95,12 +106,24 @@ def test_pairwise_position_and_length_biases_of_the_llm_judge(study, truth):
     judges = truth["preferences"]["judges"]
     p = study["preferences"]
     pos = p["position"].set_index("judge")
-    assert _covers(pos.loc["llm-judge", "logit_ci_low"], pos.loc["llm-judge", "logit_ci_high"],
-                   judges["llm-judge"]["position_bias_logit"]) and pos.loc["llm-judge", "logit_ci_low"] > 0
+    assert (
+        _covers(
+            pos.loc["llm-judge", "logit_ci_low"],
+            pos.loc["llm-judge", "logit_ci_high"],
+            judges["llm-judge"]["position_bias_logit"],
+        )
+        and pos.loc["llm-judge", "logit_ci_low"] > 0
+    )
     assert pos.loc["human", "p_value"] > 0.001 and pos.loc["llm-judge", "first_wins_ci_low"] > 0.5
     lb = p["length"].set_index("judge")
-    assert _covers(lb.loc["llm-judge", "ci_low"], lb.loc["llm-judge", "ci_high"],
-                   judges["llm-judge"]["length_bias_logit_per_log_ratio"]) and lb.loc["llm-judge", "ci_low"] > 0
+    assert (
+        _covers(
+            lb.loc["llm-judge", "ci_low"],
+            lb.loc["llm-judge", "ci_high"],
+            judges["llm-judge"]["length_bias_logit_per_log_ratio"],
+        )
+        and lb.loc["llm-judge", "ci_low"] > 0
+    )
     assert lb.loc["human", "p_value"] > 0.001
     assert p["excess_length"]["ci_low"] > 0
     # the win-rate gap the planted biases imply (ties as half a win)
@@ -113,7 +136,7 @@ def test_pairwise_position_and_length_biases_of_the_llm_judge(study, truth):
 
 def test_anchoring_on_wrong_prelabels_recovers_the_planted_copy_probability(study, truth):
     pl = study["prelabels"]
-    assert pl["reference"] == "planted true labels (demo)"     # the demo shows no pre-labels on gold items
+    assert pl["reference"] == "planted true labels (demo)"  # the demo shows no pre-labels on gold items
     an = pl["anchoring"].set_index("task")
     planted = truth["prelabel"]
     assert set(an.index) == set(planted["tasks"])
@@ -122,8 +145,11 @@ def test_anchoring_on_wrong_prelabels_recovers_the_planted_copy_probability(stud
         assert an.loc[task, "follow_rate"] > an.loc[task, "expected_rate"] + 0.15
     by_rater = pl["anchoring_by_rater"].set_index("rater")
     assert by_rater["anchoring"].idxmax() == "r12"
-    assert _covers(by_rater.loc["r12", "anchoring_ci_low"], by_rater.loc["r12", "anchoring_ci_high"],
-                   planted["anchoring_by_rater"]["r12"])
+    assert _covers(
+        by_rater.loc["r12", "anchoring_ci_low"],
+        by_rater.loc["r12", "anchoring_ci_high"],
+        planted["anchoring_by_rater"]["r12"],
+    )
     acc = pl["acceptance_by_correctness"].set_index(["task", "suggestion_correct"])
     assert (acc.xs(False, level=1)["accept"] < acc.xs(True, level=1)["accept"] - 0.3).all()
 

@@ -1,4 +1,5 @@
 """trainerlab.judges at the edges: undefined is NaN with a reason, bad input is an error naming row and column."""
+
 from __future__ import annotations
 
 import math
@@ -118,8 +119,12 @@ def test_study_on_a_warehouse_without_model_raters(tmp_db):
 def test_judge_labels_are_hashed_in_the_data_fingerprint(tmp_db):
     # docs/judges.md: a report manifest's fingerprint covers judge_labels (schema.CANONICAL_TABLES)
     with Warehouse(tmp_db) as wh:
-        wh.insert_frame("judge_labels", pd.DataFrame({"item_id": ["i1", "i2"], "judge_id": "llm-judge",
-                                                      "task": "safety", "label": ["safe", "unsafe"]}))
+        wh.insert_frame(
+            "judge_labels",
+            pd.DataFrame(
+                {"item_id": ["i1", "i2"], "judge_id": "llm-judge", "task": "safety", "label": ["safe", "unsafe"]}
+            ),
+        )
         before = wh.fingerprint()
         wh.execute("UPDATE judge_labels SET label = 'safe' WHERE item_id = ?", ["i2"])
         after = wh.fingerprint()

@@ -17,6 +17,7 @@ have) never stands in for a breakdown. The uplift page must show the pass
 rate computed from ``passed`` (checked against pandas on the CSV file).
 
 """
+
 from __future__ import annotations
 
 import json
@@ -28,24 +29,36 @@ import nbformat
 import pandas as pd
 import pytest
 
-from trainerlab.reportkit import PLOTLY_MIME
-from trainerlab.reports.runner import run_report
-
 import minimal_data
 from conftest import ROOT
 from test_report_renders import _visible_text
+from trainerlab.reportkit import PLOTLY_MIME
+from trainerlab.reports.runner import run_report
 
 pytestmark = pytest.mark.slow
 
 # Which report renders on which minimal warehouse, with the parameters such data needs (a team's task name,
 # no demo dataset, a consensus reference without gold) and small bootstrap sizes to keep CI bounded.
 MATRIX = {
-    "labels": {"agreement": {"task": minimal_data.LABELS_TASK, "n_boot": 200, "quality_boot": 20},
-               "weekly_quality": {}, "overview": {}, "dataset_qa": {}},
-    "team": {"vendor_scorecard": {}, "drift": {"dataset": ""},
-             "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False}},
-    "evals": {"uplift": {"n_boot": 200}, "release_readiness": {}, "error_analysis": {}, "overview": {},
-              "dataset_qa": {}, "responsible_ai": {"n_boot": 100}},
+    "labels": {
+        "agreement": {"task": minimal_data.LABELS_TASK, "n_boot": 200, "quality_boot": 20},
+        "weekly_quality": {},
+        "overview": {},
+        "dataset_qa": {},
+    },
+    "team": {
+        "vendor_scorecard": {},
+        "drift": {"dataset": ""},
+        "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False},
+    },
+    "evals": {
+        "uplift": {"n_boot": 200},
+        "release_readiness": {},
+        "error_analysis": {},
+        "overview": {},
+        "dataset_qa": {},
+        "responsible_ai": {"n_boot": 100},
+    },
 }
 JOBS = [(wh, name) for wh, reports in MATRIX.items() for name in reports]
 
@@ -64,8 +77,9 @@ def minimal_renders(minimal_warehouses, tmp_path_factory) -> dict:
     def render(job):
         wh, name = job
         db, _ = minimal_warehouses[wh]
-        return job, run_report(name, parameters=dict(MATRIX[wh][name]), db=db, reports_dir=reports / wh,
-                               notebooks_dir=ROOT / "notebooks")
+        return job, run_report(
+            name, parameters=dict(MATRIX[wh][name]), db=db, reports_dir=reports / wh, notebooks_dir=ROOT / "notebooks"
+        )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(render, JOBS))
@@ -123,8 +137,8 @@ def test_report_renders_on_minimal_data(minimal_renders, job):
 def test_agreement_without_gold_says_so(minimal_renders):
     text = _visible_text(Path(minimal_renders[("labels", "agreement")].html).read_text(encoding="utf-8"))
     assert "no gold labels for task sentiment" in text
-    assert "No data: the items record no language" in text        # By language
-    assert "No data: only 2 raters" in text                        # Without each rater
+    assert "No data: the items record no language" in text  # By language
+    assert "No data: only 2 raters" in text  # Without each rater
 
 
 def test_uplift_page_shows_the_pass_rate_from_passed(minimal_renders, minimal_warehouses):
@@ -134,9 +148,9 @@ def test_uplift_page_shows_the_pass_rate_from_passed(minimal_renders, minimal_wa
     score = raw.groupby("model_version")["score"].mean()
     result = minimal_renders[("evals", "uplift")]
     text = _visible_text(Path(result.html).read_text(encoding="utf-8"))
-    assert f"v1.0 pass rate (passed)" in text and f"v1.1 pass rate (passed)" in text
+    assert "v1.0 pass rate (passed)" in text and "v1.1 pass rate (passed)" in text
     assert f"{100 * rate['v1.0']:.1f}%" in text and f"{100 * rate['v1.1']:.1f}%" in text
-    assert f"{100 * score['v1.0']:.1f}%" not in text   # the mean score is not shown as a rate
+    assert f"{100 * score['v1.0']:.1f}%" not in text  # the mean score is not shown as a rate
     assert f"{100 * (rate['v1.1'] - rate['v1.0']):+.1f} points" in text
     verdict = json.loads(Path(result.manifest).read_text())["verdict"]
     assert "pass rate (passed)" in verdict["sentences"][0]

@@ -3,6 +3,7 @@
 The fixture is small enough to compute every number by hand; the expected values
 below are written out from the definitions in docs/ops.md, not taken from the code.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,28 +30,71 @@ def small(tmp_path):
     """A hand-countable program: 5 requests, 14 annotations, 1 gold item, 5 audits."""
     path = tmp_path / "small.duckdb"
     wh = Warehouse(path)
-    wh.insert_frame("requests", pd.DataFrame([
-        # opened Friday 16:00, triaged Monday 10:00: 8 h on Friday + 10 h on Monday = 0.75 business days
-        {"request_id": "R1", "priority": "high", "opened_at": _t("2026-06-05 16:00"), "triaged_at": _t("2026-06-08 10:00"),
-         "closed_at": _t("2026-06-09 12:00"), "status": "closed"},
-        # opened Saturday 10:00, triaged Monday 09:00: the clock starts Monday 00:00 -> 9/24 = 0.375
-        {"request_id": "R2", "priority": "high", "opened_at": _t("2026-06-06 10:00"), "triaged_at": _t("2026-06-08 09:00"),
-         "closed_at": None, "status": "triaged"},
-        # opened and triaged on Wednesday 12:00 -> 18:00: 0.25; closed after the as-of date, so open at as-of
-        {"request_id": "R3", "priority": "high", "opened_at": _t("2026-06-03 12:00"), "triaged_at": _t("2026-06-03 18:00"),
-         "closed_at": _t("2026-06-20 09:00"), "status": "closed"},
-        # never triaged: Thu, Fri, Mon, Tue before as-of = 4 business days so far (censored)
-        {"request_id": "R4", "priority": "low", "opened_at": _t("2026-06-04 00:00"), "triaged_at": None,
-         "closed_at": None, "status": "open"},
-        # closed long before: not in the backlog, not in the 28-day triage window
-        {"request_id": "R5", "priority": "medium", "opened_at": _t("2026-05-01 09:00"), "triaged_at": _t("2026-05-01 10:00"),
-         "closed_at": _t("2026-05-02 09:00"), "status": "closed"},
-        # opened exactly at as-of: not yet part of the backlog
-        {"request_id": "R6", "priority": "high", "opened_at": _t("2026-06-10 00:00"), "triaged_at": None,
-         "closed_at": None, "status": "open"},
-    ]))
-    wh.insert_frame("items", pd.DataFrame({"item_id": ["i1", "i2", "i3", "i4"], "dataset": "p",
-                                           "created_at": _t("2026-06-01 06:00")}))
+    wh.insert_frame(
+        "requests",
+        pd.DataFrame(
+            [
+                # opened Friday 16:00, triaged Monday 10:00: 8 h on Friday + 10 h on Monday = 0.75 business days
+                {
+                    "request_id": "R1",
+                    "priority": "high",
+                    "opened_at": _t("2026-06-05 16:00"),
+                    "triaged_at": _t("2026-06-08 10:00"),
+                    "closed_at": _t("2026-06-09 12:00"),
+                    "status": "closed",
+                },
+                # opened Saturday 10:00, triaged Monday 09:00: the clock starts Monday 00:00 -> 9/24 = 0.375
+                {
+                    "request_id": "R2",
+                    "priority": "high",
+                    "opened_at": _t("2026-06-06 10:00"),
+                    "triaged_at": _t("2026-06-08 09:00"),
+                    "closed_at": None,
+                    "status": "triaged",
+                },
+                # opened and triaged on Wednesday 12:00 -> 18:00: 0.25; closed after the as-of date, so open at as-of
+                {
+                    "request_id": "R3",
+                    "priority": "high",
+                    "opened_at": _t("2026-06-03 12:00"),
+                    "triaged_at": _t("2026-06-03 18:00"),
+                    "closed_at": _t("2026-06-20 09:00"),
+                    "status": "closed",
+                },
+                # never triaged: Thu, Fri, Mon, Tue before as-of = 4 business days so far (censored)
+                {
+                    "request_id": "R4",
+                    "priority": "low",
+                    "opened_at": _t("2026-06-04 00:00"),
+                    "triaged_at": None,
+                    "closed_at": None,
+                    "status": "open",
+                },
+                # closed long before: not in the backlog, not in the 28-day triage window
+                {
+                    "request_id": "R5",
+                    "priority": "medium",
+                    "opened_at": _t("2026-05-01 09:00"),
+                    "triaged_at": _t("2026-05-01 10:00"),
+                    "closed_at": _t("2026-05-02 09:00"),
+                    "status": "closed",
+                },
+                # opened exactly at as-of: not yet part of the backlog
+                {
+                    "request_id": "R6",
+                    "priority": "high",
+                    "opened_at": _t("2026-06-10 00:00"),
+                    "triaged_at": None,
+                    "closed_at": None,
+                    "status": "open",
+                },
+            ]
+        ),
+    )
+    wh.insert_frame(
+        "items",
+        pd.DataFrame({"item_id": ["i1", "i2", "i3", "i4"], "dataset": "p", "created_at": _t("2026-06-01 06:00")}),
+    )
     rows = [
         # (item, rater, vendor, task, label, at, duration_s, rework)
         ("i1", "ra", "vendor_a", "safety", "safe", "2026-06-03 09:00", 3600, False),
@@ -64,24 +108,76 @@ def small(tmp_path):
         ("i2", "ra", "vendor_a", "helpfulness", "4", "2026-06-08 09:00", 3600, True),
         ("i2", "rb", "vendor_b", "helpfulness", "4", "2026-06-09 23:59", 1800, False),
         ("i3", "ra", "vendor_a", "helpfulness", None, "2026-06-09 09:00", 3600, False),  # an explicit skip
-        ("i1", "ra", "vendor_a", "helpfulness", "3", "2026-06-02 23:59", 3600, False),   # before the window
-        ("i1", "rb", "vendor_b", "helpfulness", "2", "2026-06-10 00:00", 1800, False),   # at as-of: after it
+        ("i1", "ra", "vendor_a", "helpfulness", "3", "2026-06-02 23:59", 3600, False),  # before the window
+        ("i1", "rb", "vendor_b", "helpfulness", "2", "2026-06-10 00:00", 1800, False),  # at as-of: after it
         ("i3", "rb", "vendor_b", "helpfulness", "5", "2026-06-09 12:00", 1800, False),
     ]
-    wh.insert_frame("annotations", pd.DataFrame(
-        [{"item_id": i, "annotator_id": r, "vendor": v, "task": t, "label": l, "annotated_at": _t(at),
-          "duration_s": d, "is_rework": rw, "guideline_version": "v1"} for i, r, v, t, l, at, d, rw in rows]))
-    wh.insert_frame("gold", pd.DataFrame([{"item_id": "i1", "task": "safety", "gold_label": "safe",
-                                           "gold_set_version": "g1"}]))
-    wh.insert_frame("audits", pd.DataFrame([
-        {"item_id": "i1", "annotator_id": "ra", "task": "safety", "passed": True, "audited_at": _t("2026-06-04 12:00")},
-        {"item_id": "i2", "annotator_id": "ra", "task": "safety", "passed": True, "audited_at": _t("2026-06-05 12:00")},
-        {"item_id": "i3", "annotator_id": "rb", "task": "safety", "passed": True, "audited_at": _t("2026-06-06 12:00")},
-        {"item_id": "i1", "annotator_id": "rb", "task": "safety", "passed": False, "error_category": "missed_harm",
-         "audited_at": _t("2026-06-07 12:00")},
-        {"item_id": "i2", "annotator_id": "rb", "task": "helpfulness", "passed": False,
-         "error_category": "rating_too_high", "audited_at": _t("2026-06-09 12:00")},
-    ]))
+    wh.insert_frame(
+        "annotations",
+        pd.DataFrame(
+            [
+                {
+                    "item_id": i,
+                    "annotator_id": r,
+                    "vendor": v,
+                    "task": t,
+                    "label": l,
+                    "annotated_at": _t(at),
+                    "duration_s": d,
+                    "is_rework": rw,
+                    "guideline_version": "v1",
+                }
+                for i, r, v, t, l, at, d, rw in rows
+            ]
+        ),
+    )
+    wh.insert_frame(
+        "gold", pd.DataFrame([{"item_id": "i1", "task": "safety", "gold_label": "safe", "gold_set_version": "g1"}])
+    )
+    wh.insert_frame(
+        "audits",
+        pd.DataFrame(
+            [
+                {
+                    "item_id": "i1",
+                    "annotator_id": "ra",
+                    "task": "safety",
+                    "passed": True,
+                    "audited_at": _t("2026-06-04 12:00"),
+                },
+                {
+                    "item_id": "i2",
+                    "annotator_id": "ra",
+                    "task": "safety",
+                    "passed": True,
+                    "audited_at": _t("2026-06-05 12:00"),
+                },
+                {
+                    "item_id": "i3",
+                    "annotator_id": "rb",
+                    "task": "safety",
+                    "passed": True,
+                    "audited_at": _t("2026-06-06 12:00"),
+                },
+                {
+                    "item_id": "i1",
+                    "annotator_id": "rb",
+                    "task": "safety",
+                    "passed": False,
+                    "error_category": "missed_harm",
+                    "audited_at": _t("2026-06-07 12:00"),
+                },
+                {
+                    "item_id": "i2",
+                    "annotator_id": "rb",
+                    "task": "helpfulness",
+                    "passed": False,
+                    "error_category": "rating_too_high",
+                    "audited_at": _t("2026-06-09 12:00"),
+                },
+            ]
+        ),
+    )
     wh.close()
     ro = Warehouse(path, read_only=True)  # the CLI opens it read-only in the same process
     yield ro, path
@@ -90,16 +186,26 @@ def small(tmp_path):
 
 # --------------------------------------------------------------------------- business days
 def test_business_days_across_a_weekend():
-    start = pd.to_datetime(["2026-06-05 16:00", "2026-06-06 10:00", "2026-06-03 12:00", "2026-06-04 00:00",
-                            "2026-06-05 16:00", None])
-    end = pd.to_datetime(["2026-06-08 10:00", "2026-06-08 09:00", "2026-06-03 18:00", "2026-06-10 00:00",
-                          "2026-06-05 17:00", "2026-06-08 10:00"])
+    start = pd.to_datetime(
+        ["2026-06-05 16:00", "2026-06-06 10:00", "2026-06-03 12:00", "2026-06-04 00:00", "2026-06-05 16:00", None]
+    )
+    end = pd.to_datetime(
+        [
+            "2026-06-08 10:00",
+            "2026-06-08 09:00",
+            "2026-06-03 18:00",
+            "2026-06-10 00:00",
+            "2026-06-05 17:00",
+            "2026-06-08 10:00",
+        ]
+    )
     got = ops.business_days_between(start, end)
     np.testing.assert_allclose(got[:5], [0.75, 0.375, 0.25, 4.0, 1 / 24], rtol=0, atol=1e-12)
     assert math.isnan(got[5])
     # a holiday on Monday 2026-06-08 pushes the Friday request's clock to Tuesday
-    hol = ops.business_days_between(pd.to_datetime(["2026-06-05 16:00"]), pd.to_datetime(["2026-06-09 10:00"]),
-                                    holidays=["2026-06-08"])
+    hol = ops.business_days_between(
+        pd.to_datetime(["2026-06-05 16:00"]), pd.to_datetime(["2026-06-09 10:00"]), holidays=["2026-06-08"]
+    )
     assert hol[0] == pytest.approx(8 / 24 + 10 / 24, abs=1e-12)
     # a whole weekend counts nothing: Saturday 08:00 -> Sunday 20:00
     assert ops.business_days_between(pd.to_datetime(["2026-06-06 08:00"]), pd.to_datetime(["2026-06-07 20:00"]))[0] == 0
@@ -109,7 +215,7 @@ def test_business_days_across_a_weekend():
 def test_backlog_ages_as_of_a_date(small):
     wh, _ = small
     open_ = ops.open_requests(wh, AS_OF)
-    assert open_["request_id"].tolist() == ["R3", "R4", "R2"]          # oldest first; R1 closed, R5 old, R6 at as-of
+    assert open_["request_id"].tolist() == ["R3", "R4", "R2"]  # oldest first; R1 closed, R5 old, R6 at as-of
     ages = dict(zip(open_["request_id"], open_["age_days"]))
     assert ages == pytest.approx({"R3": 6.5, "R4": 6.0, "R2": 3 + 14 / 24}, abs=1e-12)
     assert open_.set_index("request_id")["untriaged"].to_dict() == {"R3": False, "R4": True, "R2": False}
@@ -168,8 +274,12 @@ def test_throughput_rework_gold_audits_by_hand(small):
     items = ops.throughput(wh, start, end, ("task",)).set_index("task")["items_per_day"].to_dict()
     assert items == {"helpfulness": pytest.approx(2 / 7), "safety": pytest.approx(4 / 7)}
     by = ops.throughput(wh, start, end, ("task", "vendor")).set_index(["task", "vendor"])["n_labels"].to_dict()
-    assert by == {("helpfulness", "vendor_a"): 1, ("helpfulness", "vendor_b"): 2, ("safety", "vendor_a"): 4,
-                  ("safety", "vendor_b"): 4}
+    assert by == {
+        ("helpfulness", "vendor_a"): 1,
+        ("helpfulness", "vendor_b"): 2,
+        ("safety", "vendor_a"): 4,
+        ("safety", "vendor_b"): 4,
+    }
     per_day = ops.throughput(wh, start, end, ("day",)).set_index("day")["n_labels"]
     assert per_day.sum() == 11 and per_day.max() == 2
     rw = ops.rework_rate(wh, start, end).iloc[0]
@@ -192,8 +302,10 @@ def test_dispute_rate_is_the_clarity_index(small):
     from trainerlab.annotators import clarity_index
 
     got = ops.dispute_rate(wh, "2026-06-01", "2026-06-11", include_gold=True).set_index("task")
-    raw = wh.query("SELECT item_id AS item, annotator_id AS rater, label, task, guideline_version FROM annotations "
-                   "WHERE label IS NOT NULL")
+    raw = wh.query(
+        "SELECT item_id AS item, annotator_id AS rater, label, task, guideline_version FROM annotations "
+        "WHERE label IS NOT NULL"
+    )
     ref = clarity_index(raw, by=("task",))
     ref = ref[ref["label_a"] == "(any)"].set_index("task")
     for task in ("safety", "helpfulness"):
@@ -206,8 +318,9 @@ def test_dispute_rate_is_the_clarity_index(small):
 
 def test_cost_per_accepted_label_by_hand(small):
     wh, _ = small
-    cost = ops.cost_per_accepted_label(wh, "2026-06-03", AS_OF, rates={"per_hour": {"vendor_a": 20.0},
-                                                                        "per_label": {"vendor_b": 1.5}})
+    cost = ops.cost_per_accepted_label(
+        wh, "2026-06-03", AS_OF, rates={"per_hour": {"vendor_a": 20.0}, "per_label": {"vendor_b": 1.5}}
+    )
     c = cost.set_index("vendor")
     # vendor_a: 5 rows with duration in the window (4 safety + 1 rework + 1 skip = 6 rows x 1 h) -> 6 h x 20
     assert c.at["vendor_a", "cost"] == pytest.approx(6 * 20.0)
@@ -225,7 +338,7 @@ def test_cost_per_accepted_label_by_hand(small):
 def test_kpi_status_rules():
     assert ops.kpi_status(10, 14, "below") == "met"
     assert ops.kpi_status(20, 14, "below") == "breach"
-    assert ops.kpi_status(0.93, 0.95, "above", 0.82, 0.98) == "watch"       # CI still includes the target
+    assert ops.kpi_status(0.93, 0.95, "above", 0.82, 0.98) == "watch"  # CI still includes the target
     assert ops.kpi_status(0.80, 0.95, "above", 0.75, 0.85) == "breach"
     assert ops.kpi_status(0.07, 0.05, "below", 0.06, 0.08, limit=0.10) == "watch"  # between target and limit
     assert ops.kpi_status(float("nan"), 14, "below") == "no data"
@@ -302,12 +415,14 @@ def test_capacity_forecast_recovers_a_planted_burn_down():
     # the point forecast is statsmodels' own ETS forecast of the same series
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    cands = [ETSModel(done, error="add", trend=None).fit(disp=False),
-             ETSModel(done, error="add", trend="add", damped_trend=True).fit(disp=False)]
+    cands = [
+        ETSModel(done, error="add", trend=None).fit(disp=False),
+        ETSModel(done, error="add", trend="add", damped_trend=True).fit(disp=False),
+    ]
     best = min(cands, key=lambda f: f.aicc)
     assert res["throughput_forecast_next"] == pytest.approx(float(np.asarray(best.forecast(1))[0]), rel=1e-6)
     again = ops.capacity_forecast(done, 100, inflow, n_sims=2000, seed=1)
-    assert again["weeks_to_clear"] == res["weeks_to_clear"]          # seeded
+    assert again["weeks_to_clear"] == res["weeks_to_clear"]  # seeded
 
 
 def test_capacity_forecast_edges():
@@ -326,13 +441,13 @@ def test_kpi_table_by_hand(small):
     assert t.at["backlog_age_median_days", "value"] == pytest.approx(6.0)
     assert t.at["backlog_age_median_days", "status"] == "met"
     assert t.at["throughput_per_day", "value"] == pytest.approx(11 / 7)
-    assert t.at["audit_pass_rate", "value"] == pytest.approx(3 / 4)       # high-stakes tasks: safety
+    assert t.at["audit_pass_rate", "value"] == pytest.approx(3 / 4)  # high-stakes tasks: safety
     assert t.at["rework_rate", "value"] == pytest.approx(2 / 11)
     assert t.at["rework_rate", "status"] in ("watch", "breach")
     assert t.at["time_to_triage_median_days", "value"] == pytest.approx(0.375)
     assert t.at["time_to_triage_median_days", "status"] == "met"
     assert t.at["gold_accuracy", "value"] == pytest.approx(0.5)
-    assert pd.isna(t.at["backlog_age_median_days", "ci_low"])            # a census
+    assert pd.isna(t.at["backlog_age_median_days", "ci_low"])  # a census
     assert t.at["regression_escapes_per_release", "status"] == "no data"
 
 
@@ -341,8 +456,13 @@ def test_kpis_cli_contract(small, capsys):
     assert main(["kpis", "--db", str(path), "--as-of", AS_OF, "--json", "--no-trend"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["as_of"] == "2026-06-10T00:00:00"
-    for name in ("backlog_age_median_days", "throughput_per_day", "audit_pass_rate", "rework_rate",
-                 "time_to_triage_median_days"):
+    for name in (
+        "backlog_age_median_days",
+        "throughput_per_day",
+        "audit_pass_rate",
+        "rework_rate",
+        "time_to_triage_median_days",
+    ):
         assert {"value", "target", "status", "ci_low", "ci_high"} <= set(doc["kpis"][name]), name
     k = doc["kpis"]
     assert k["backlog_age_median_days"]["value"] == pytest.approx(6.0)
@@ -372,8 +492,11 @@ def test_dashboard_helpers(small):
     assert opts["tasks"] == ["helpfulness", "safety"] and opts["vendors"] == ["vendor_a", "vendor_b"]
     assert opts["datasets"] == ["p"] and opts["first"] == pd.Timestamp("2026-06-02")
     hist = ops.kpi_history(wh, AS_OF, 3, config=ops.DEFAULT_CONFIG, names=["throughput_per_day", "rework_rate"])
-    assert hist["as_of"].drop_duplicates().tolist() == [pd.Timestamp("2026-05-27"), pd.Timestamp("2026-06-03"),
-                                                        pd.Timestamp(AS_OF)]
+    assert hist["as_of"].drop_duplicates().tolist() == [
+        pd.Timestamp("2026-05-27"),
+        pd.Timestamp("2026-06-03"),
+        pd.Timestamp(AS_OF),
+    ]
     last = hist[(hist["kpi"] == "throughput_per_day")].iloc[-1]
     assert last["value"] == pytest.approx(11 / 7)
     fig = ops.kpi_history_figure(hist, "rework_rate", 0.05)

@@ -5,6 +5,7 @@ the by-vendor table from it. The values looked for on the page are counted here 
 from the annotations, not taken from trainerlab.ops. Uses the browser fixtures of
 tests/test_browser.py (skipped, or failed where TRAINERLAB_REQUIRE_BROWSER=1, without Chromium).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,14 +30,24 @@ def _by_vendor_labels(db: Path) -> tuple[datetime, dict[str, int]]:
     """The dashboard's default as-of (the data's last timestamp rounded up to midnight) and each
     vendor's non-empty labels in the 7 days before it, counted from the annotations."""
     with Warehouse(db, read_only=True) as wh:
-        last = max(t for t in (
-            wh.scalar("SELECT max(annotated_at) FROM annotations"), wh.scalar("SELECT max(audited_at) FROM audits"),
-            wh.scalar("SELECT max(opened_at) FROM requests"), wh.scalar("SELECT max(triaged_at) FROM requests"),
-            wh.scalar("SELECT max(closed_at) FROM requests")) if t is not None)
+        last = max(
+            t
+            for t in (
+                wh.scalar("SELECT max(annotated_at) FROM annotations"),
+                wh.scalar("SELECT max(audited_at) FROM audits"),
+                wh.scalar("SELECT max(opened_at) FROM requests"),
+                wh.scalar("SELECT max(triaged_at) FROM requests"),
+                wh.scalar("SELECT max(closed_at) FROM requests"),
+            )
+            if t is not None
+        )
         as_of = datetime(last.year, last.month, last.day)
         as_of += timedelta(days=0 if last == as_of else 1)
-        rows = wh.query("SELECT vendor, count(*) AS n FROM annotations WHERE label IS NOT NULL AND annotated_at >= ? "
-                        "AND annotated_at < ? GROUP BY vendor", [as_of - timedelta(days=7), as_of])
+        rows = wh.query(
+            "SELECT vendor, count(*) AS n FROM annotations WHERE label IS NOT NULL AND annotated_at >= ? "
+            "AND annotated_at < ? GROUP BY vendor",
+            [as_of - timedelta(days=7), as_of],
+        )
     return as_of, {r.vendor: int(r.n) for r in rows.itertuples(index=False)}
 
 
@@ -46,13 +57,38 @@ def test_dashboard_serves_the_demo_kpis(browser, demo_db, tmp_path):  # noqa: F8
     as_of, labels = _by_vendor_labels(db)
     assert set(labels) == {"vendor_a", "vendor_b"} and min(labels.values()) > 0
     port = _free_port()
-    env = dict(os.environ, TRAINERLAB_DB=str(db), TRAINERLAB_HOME=str(ROOT), PYTHONWARNINGS="ignore",
-               MARIMO_SKIP_UPDATE_CHECK="1")
+    env = dict(
+        os.environ,
+        TRAINERLAB_DB=str(db),
+        TRAINERLAB_HOME=str(ROOT),
+        PYTHONWARNINGS="ignore",
+        MARIMO_SKIP_UPDATE_CHECK="1",
+    )
     log = open(tmp_path / "marimo.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "marimo", "-q", "-y", "run", str(ROOT / "notebooks/apps/dashboard.py"),
-                             "--host", "127.0.0.1", "--port", str(port), "--headless", "--no-token", "--no-sandbox",
-                             "--no-check"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "marimo",
+            "-q",
+            "-y",
+            "run",
+            str(ROOT / "notebooks/apps/dashboard.py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--headless",
+            "--no-token",
+            "--no-sandbox",
+            "--no-check",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/"
         status = _wait_for_http(url, proc, timeout=60, poll=0.3)

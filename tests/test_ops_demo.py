@@ -4,6 +4,7 @@ Planted (docs/demo.md): r12 careless from week 1, r05 drifting from week 7, the 
 (r09 lenient on helpfulness); guideline v1 leaves sensitive/unsafe ambiguous in safety
 until v2 in week 8; eight requests from weeks 1-4 never closed, three never triaged.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ def demo(demo_db):
 
 @pytest.fixture(scope="module")
 def week12_actions(demo):
-    table, notes = actions.corrective_actions(demo, WEEK12[1], week_start=WEEK12[0], dataset="demo",
-                                              config=ops.DEFAULT_CONFIG)
+    table, notes = actions.corrective_actions(
+        demo, WEEK12[1], week_start=WEEK12[0], dataset="demo", config=ops.DEFAULT_CONFIG
+    )
     return table, notes
 
 
@@ -39,8 +41,8 @@ def test_careless_and_drifting_raters_are_coached_from_the_right_weeks(demo, wee
     drift = load_truth(demo, "drift")
     coach = table[table["action"] == "coach"].set_index("entity")
     assert set(coach.index) == {load_truth(demo, "careless_rater"), drift["rater"]}
-    assert coach.at[drift["rater"], "since_week"] == drift["from_week"]             # r05 from week 7
-    assert coach.at[load_truth(demo, "careless_rater"), "since_week"] == 1         # r12 from the start
+    assert coach.at[drift["rater"], "since_week"] == drift["from_week"]  # r05 from week 7
+    assert coach.at[load_truth(demo, "careless_rater"), "since_week"] == 1  # r12 from the start
     # the evidence carries the numbers: r05's gold accuracy after the onset is below before it
     assert coach.at["r05", "estimate"] < 0.65 and "since week 7" in coach.at["r05", "evidence"]
     good = {r for r, v in truth_raters.items() if v["profile"] in ("good", "excellent")}
@@ -70,8 +72,11 @@ def test_the_v1_ambiguity_is_the_pair_to_clarify_and_v2_removes_it(demo):
     v2 = ops.contested_pairs(demo, task=change["task"], dataset="demo", guideline_version="v2")
     pair = v2[(v2["label_a"] == "sensitive") & (v2["label_b"] == "unsafe")].iloc[0]
     assert not pair["flag"]
-    assert pair["share"] < v1[(v1["task"] == "safety") & (v1["label_a"] == "sensitive")
-                              & (v1["label_b"] == "unsafe")]["share"].iloc[0] - 0.15
+    assert (
+        pair["share"]
+        < v1[(v1["task"] == "safety") & (v1["label_a"] == "sensitive") & (v1["label_b"] == "unsafe")]["share"].iloc[0]
+        - 0.15
+    )
     # and so the week-12 actions ask for no clarification of the safety guideline
     clar = actions._clarify_actions(demo, pd.Timestamp(WEEK12[1]), "demo", None, 0.15)
     assert not any(c["task"] == "safety" for c in clar)
@@ -80,15 +85,17 @@ def test_the_v1_ambiguity_is_the_pair_to_clarify_and_v2_removes_it(demo):
 def test_kpis_on_the_demo_week(demo):
     t = ops.kpi_table(demo, WEEK12[1], config=ops.DEFAULT_CONFIG, dataset="demo", trend=False).set_index("kpi")
     # the week's labels: 3 raters x 3 tasks on this week's batch plus 15 gold checks x 3 tasks per rater
-    week_rows = demo.scalar("SELECT count(*) FROM annotations WHERE annotated_at >= ? AND annotated_at < ? "
-                            "AND label IS NOT NULL AND item_id LIKE 'demo-%'",
-                            [pd.Timestamp(WEEK12[0]).to_pydatetime(), pd.Timestamp(WEEK12[1]).to_pydatetime()])
+    week_rows = demo.scalar(
+        "SELECT count(*) FROM annotations WHERE annotated_at >= ? AND annotated_at < ? "
+        "AND label IS NOT NULL AND item_id LIKE 'demo-%'",
+        [pd.Timestamp(WEEK12[0]).to_pydatetime(), pd.Timestamp(WEEK12[1]).to_pydatetime()],
+    )
     assert t.at["throughput_per_day", "value"] == pytest.approx(week_rows / 7)
     assert t.at["gold_accuracy", "n"] == 12 * 15 * 3
     assert t.at["evaluation_coverage", "status"] in ("met", "breach")
     truth = load_truth(demo, "requests")
     stale_age = ops.open_requests(demo, WEEK12[1]).set_index("request_id").loc[truth["stale_open_ids"], "age_days"]
-    assert (stale_age > 7 * 8).all()                 # opened in weeks 1-4, so older than 8 weeks at week 12's end
+    assert (stale_age > 7 * 8).all()  # opened in weeks 1-4, so older than 8 weeks at week 12's end
 
 
 @pytest.mark.slow
@@ -98,8 +105,13 @@ def test_weekly_report_renders_with_the_planted_truth_in_its_verdict(demo_db, tm
     from trainerlab.reports.runner import run_report
 
     root = Path(__file__).resolve().parents[1]
-    res = run_report("weekly_quality", db=demo_db, reports_dir=tmp_path / "reports", notebooks_dir=root / "notebooks",
-                     parameters={"week": WEEK12[0], "program": "demo"})
+    res = run_report(
+        "weekly_quality",
+        db=demo_db,
+        reports_dir=tmp_path / "reports",
+        notebooks_dir=root / "notebooks",
+        parameters={"week": WEEK12[0], "program": "demo"},
+    )
     assert res.status == "ok", res.error
     manifest = json.loads(Path(res.as_json()["manifest"]).read_text())
     verdict = manifest["verdict"]
@@ -121,7 +133,10 @@ def test_trend_windows_in_one_pass_equal_window_by_window(demo):
         assert got.at["throughput_per_day", "value"] == pytest.approx(thr["n_labels"] / 7)
         assert got.at["rework_rate", "value"] == pytest.approx(thr["n_rework"] / thr["n_labels"])
         gold = ops.gold_accuracy(demo, start, end, dataset="demo", vendor="vendor_b").iloc[0]
-        assert (got.at["gold_accuracy", "value"], got.at["gold_accuracy", "n"]) == (pytest.approx(gold["estimate"]), gold["n"])
+        assert (got.at["gold_accuracy", "value"], got.at["gold_accuracy", "n"]) == (
+            pytest.approx(gold["estimate"]),
+            gold["n"],
+        )
         aud = ops.audit_pass_rate(demo, start, end, dataset="demo", vendor="vendor_b", task=["safety"]).iloc[0]
         assert got.at["audit_pass_rate", "n"] == aud["n"]
         assert got.at["audit_pass_rate", "ci_low"] == pytest.approx(aud["ci_low"])
@@ -145,11 +160,13 @@ def test_the_planted_input_drift_raises_the_audit_rate_from_its_week(demo, week1
     # the evidence: its share after the onset is about `factor` times its share before (hand count on the items)
     cats = actions.category_drift(demo, WEEK12[0], WEEK12[1], dataset="demo").set_index(["feature", "category"])
     row = cats.loc[("intent", planted["intent"])]
-    first = demo.query("SELECT i.intent, min(a.annotated_at) AS t FROM annotations a JOIN items i USING (item_id) "
-                       "WHERE i.source = 'production_sample' AND a.annotated_at < ? GROUP BY i.item_id, i.intent",
-                       [pd.Timestamp(WEEK12[1]).to_pydatetime()])
+    first = demo.query(
+        "SELECT i.intent, min(a.annotated_at) AS t FROM annotations a JOIN items i USING (item_id) "
+        "WHERE i.source = 'production_sample' AND a.annotated_at < ? GROUP BY i.item_id, i.intent",
+        [pd.Timestamp(WEEK12[1]).to_pydatetime()],
+    )
     onset = pd.Timestamp(load_truth(demo, "program")["start"]) + pd.Timedelta(weeks=planted["from_week"] - 1)
     after = first[pd.to_datetime(first["t"]) >= onset]
     assert row["n_after"] == len(after)
     assert row["share_after"] == pytest.approx((after["intent"] == planted["intent"]).mean())
-    assert 2 < row["share_after"] / row["share_before"] < 4.5          # planted factor 3
+    assert 2 < row["share_after"] / row["share_before"] < 4.5  # planted factor 3

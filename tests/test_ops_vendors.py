@@ -1,5 +1,6 @@
 """Vendor scorecards and coaching effectiveness: a seeded simulation with a planted coaching
 effect, cross-checks against the agreement module, planted vendor differences in the demo."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trainerlab import ops, vendors
+from trainerlab import vendors
 from trainerlab.cli import main
 from trainerlab.warehouse import Warehouse
 
 START = datetime(2026, 6, 1)
-COACH_DAY = START + timedelta(days=28)     # Monday of week 5
+COACH_DAY = START + timedelta(days=28)  # Monday of week 5
 COMMON_SHIFT, COACHING_GAIN = 0.05, 0.12
 
 
@@ -32,13 +33,21 @@ def _simulate(path, seed: int = 5) -> None:
             picks = rng.choice(len(items), 60, replace=False)
             ok = rng.random(60) < p
             for k, (it, good) in enumerate(zip(picks, ok)):
-                rows.append({"item_id": items[it], "annotator_id": r, "task": "safety",
-                             "label": "safe" if good else "unsafe", "vendor": "vendor_a" if j % 2 else "vendor_b",
-                             "annotated_at": START + timedelta(days=7 * w, hours=9, minutes=k)})
+                rows.append(
+                    {
+                        "item_id": items[it],
+                        "annotator_id": r,
+                        "task": "safety",
+                        "label": "safe" if good else "unsafe",
+                        "vendor": "vendor_a" if j % 2 else "vendor_b",
+                        "annotated_at": START + timedelta(days=7 * w, hours=9, minutes=k),
+                    }
+                )
     with Warehouse(path) as wh:
         wh.insert_frame("annotations", pd.DataFrame(rows))
-        wh.insert_frame("gold", pd.DataFrame({"item_id": items, "task": "safety", "gold_label": "safe",
-                                              "gold_set_version": "g1"}))
+        wh.insert_frame(
+            "gold", pd.DataFrame({"item_id": items, "task": "safety", "gold_label": "safe", "gold_set_version": "g1"})
+        )
         for r in raters[:6]:
             vendors.record_coaching(wh, r, COACH_DAY + timedelta(hours=8), topic="gold accuracy", coach="lead")
 
@@ -70,7 +79,9 @@ def test_coaching_cli_round_trip(coached, tmp_path, capsys):
 
     path = tmp_path / "copy.duckdb"
     shutil.copy(coached, path)
-    assert main(["coaching", "add", "r07", "--at", "2026-07-20", "--topic", "refresher", "--db", str(path), "--json"]) == 0
+    assert (
+        main(["coaching", "add", "r07", "--at", "2026-07-20", "--topic", "refresher", "--db", str(path), "--json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["annotator_id"] == "r07"
     assert main(["coaching", "list", "--db", str(path), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["sessions"]) == 7
@@ -91,9 +102,12 @@ def test_vendor_consistency_is_alpha_of_the_vendors_own_raters(demo_db):
 
     with Warehouse(demo_db, read_only=True) as wh:
         cons = vendors.vendor_consistency(wh, "2026-06-01", "2026-08-24", dataset="demo", n_boot=50).set_index(
-            ["vendor", "task"])
-        raw = wh.query("SELECT item_id AS item, annotator_id AS rater, label FROM annotations WHERE task = 'safety' "
-                       "AND vendor = 'vendor_b' AND label IS NOT NULL AND item_id LIKE 'demo-%'")
+            ["vendor", "task"]
+        )
+        raw = wh.query(
+            "SELECT item_id AS item, annotator_id AS rater, label FROM annotations WHERE task = 'safety' "
+            "AND vendor = 'vendor_b' AND label IS NOT NULL AND item_id LIKE 'demo-%'"
+        )
     raw = raw[raw.groupby("item")["rater"].transform("size") >= 2]
     ref = krippendorff_alpha(raw, categories=["safe", "sensitive", "unsafe"], n_boot=0)
     assert cons.at[("vendor_b", "safety"), "estimate"] == pytest.approx(ref.estimate)
@@ -103,8 +117,25 @@ def test_vendor_consistency_is_alpha_of_the_vendors_own_raters(demo_db):
 
 
 def test_scorecard_cli_on_the_demo(demo_db, capsys):
-    assert main(["scorecard", "--db", str(demo_db), "--dataset", "demo", "--start", "2026-06-01", "--end",
-                 "2026-08-24", "--n-boot", "50", "--json"]) == 0
+    assert (
+        main(
+            [
+                "scorecard",
+                "--db",
+                str(demo_db),
+                "--dataset",
+                "demo",
+                "--start",
+                "2026-06-01",
+                "--end",
+                "2026-08-24",
+                "--n-boot",
+                "50",
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     card = {v["vendor"]: v for v in doc["vendors"]}
     assert set(card) == {"vendor_a", "vendor_b"}
@@ -112,13 +143,15 @@ def test_scorecard_cli_on_the_demo(demo_db, capsys):
     assert card["vendor_b"]["gold_ci_high"] < card["vendor_a"]["gold_ci_low"]
     # labels per vendor, counted straight from the annotations (non-empty labels of demo items in the period)
     with Warehouse(demo_db, read_only=True) as wh:
-        counts = wh.query("SELECT a.vendor, count(*) AS n FROM annotations a JOIN items i ON i.item_id = a.item_id "
-                          "WHERE i.dataset = 'demo' AND a.label IS NOT NULL AND a.annotated_at >= ? "
-                          "AND a.annotated_at < ? GROUP BY a.vendor",
-                          [datetime(2026, 6, 1), datetime(2026, 8, 24)]).set_index("vendor")["n"]
+        counts = wh.query(
+            "SELECT a.vendor, count(*) AS n FROM annotations a JOIN items i ON i.item_id = a.item_id "
+            "WHERE i.dataset = 'demo' AND a.label IS NOT NULL AND a.annotated_at >= ? "
+            "AND a.annotated_at < ? GROUP BY a.vendor",
+            [datetime(2026, 6, 1), datetime(2026, 8, 24)],
+        ).set_index("vendor")["n"]
     assert {v: card[v]["labels"] for v in card} == {v: int(n) for v, n in counts.items()}
     assert card["vendor_a"]["labels"] > 0 and card["vendor_b"]["labels"] > 0
-    assert card["vendor_a"]["turnaround_median_h"] < 5 * 24      # a batch is labelled within its week
+    assert card["vendor_a"]["turnaround_median_h"] < 5 * 24  # a batch is labelled within its week
 
 
 def test_coaching_section_on_the_demo_with_a_recorded_session(demo_db, tmp_path):
@@ -131,18 +164,20 @@ def test_coaching_section_on_the_demo_with_a_recorded_session(demo_db, tmp_path)
 
     path = tmp_path / "w.duckdb"
     shutil.copy(demo_db, path)
-    day = datetime(2026, 8, 10)                      # Monday of program week 11
+    day = datetime(2026, 8, 10)  # Monday of program week 11
     with Warehouse(path) as wh:
         for r in ("r05", "r12"):
             vendors.record_coaching(wh, r, day + timedelta(hours=10), topic="gold accuracy", coach="lead")
         eff = vendors.coaching_effectiveness(wh, weeks=4, dataset="demo")
         per_week = load_truth(wh, "program")["gold_checks_per_rater_week"]
-        gold = wh.query("SELECT a.annotator_id AS rater, a.annotated_at >= ? AS post, "
-                        "CASE WHEN a.label = g.gold_label THEN 1 ELSE 0 END AS correct FROM annotations a "
-                        "JOIN gold g ON g.item_id = a.item_id AND g.task = a.task "
-                        "WHERE a.label IS NOT NULL AND a.annotated_at >= ? AND a.annotated_at < ?",
-                        [day, day - timedelta(weeks=4), day + timedelta(weeks=4)])
-    assert len(eff) == 1                             # the section is not empty
+        gold = wh.query(
+            "SELECT a.annotator_id AS rater, a.annotated_at >= ? AS post, "
+            "CASE WHEN a.label = g.gold_label THEN 1 ELSE 0 END AS correct FROM annotations a "
+            "JOIN gold g ON g.item_id = a.item_id AND g.task = a.task "
+            "WHERE a.label IS NOT NULL AND a.annotated_at >= ? AND a.annotated_at < ?",
+            [day, day - timedelta(weeks=4), day + timedelta(weeks=4)],
+        )
+    assert len(eff) == 1  # the section is not empty
     r = eff.iloc[0]
     assert r["raters"] == "r05, r12" and r["n_treated"] == 2 and r["n_control"] == 10
     # weeks 7-12 (the program ends with week 12): 12 raters x 15 gold checks x 3 tasks x 6 weeks
@@ -151,6 +186,7 @@ def test_coaching_section_on_the_demo_with_a_recorded_session(demo_db, tmp_path)
     cell = gold.groupby(["treated", "post"])["correct"].mean()
     assert r["before_treated"] == pytest.approx(cell[(True, False)])
     assert r["after_control"] == pytest.approx(cell[(False, True)])
-    assert r["estimate"] == pytest.approx((cell[(True, True)] - cell[(True, False)])
-                                          - (cell[(False, True)] - cell[(False, False)]))
-    assert r["ci_low"] < 0 < r["ci_high"]            # no planted coaching effect
+    assert r["estimate"] == pytest.approx(
+        (cell[(True, True)] - cell[(True, False)]) - (cell[(False, True)] - cell[(False, False)])
+    )
+    assert r["ci_low"] < 0 < r["ci_high"]  # no planted coaching effect

@@ -1,4 +1,5 @@
 """The overview's reductions, against published interval values and the demo program's design."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,12 +15,15 @@ from trainerlab.warehouse import Warehouse
 
 
 # Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (score interval without correction).
-@pytest.mark.parametrize("k, n, low, high", [
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-])
+@pytest.mark.parametrize(
+    "k, n, low, high",
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_wilson_interval_matches_newcombe_1998(k, n, low, high):
     got = overview.wilson_interval(k, n)
     assert got[0] == pytest.approx(low, abs=6e-5) and got[1] == pytest.approx(high, abs=6e-5)
@@ -35,11 +39,13 @@ def test_wilson_interval_is_undefined_without_rows():
 def planted(tmp_path):
     """An ingest log with known counts: 81 of 263 item rows quarantined, none of 100 gold rows."""
     wh = Warehouse(tmp_path / "w.duckdb")
-    wh.execute("INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
-               "rows_accepted, rows_quarantined, ingested_at, note) VALUES "
-               "('b1', 'in/items_a.csv', 'aa', 'items', 'csv', NULL, 200, 150, 50, TIMESTAMP '2026-06-01 09:00', NULL), "
-               "('b2', 'in\\\\items_b.csv', 'bb', 'items', 'csv', NULL, 63, 32, 31, TIMESTAMP '2026-06-02 09:00', NULL), "
-               "('b3', 'in/gold.csv', 'cc', 'gold', 'csv', NULL, 100, 100, 0, TIMESTAMP '2026-06-03 09:00', NULL)")
+    wh.execute(
+        "INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
+        "rows_accepted, rows_quarantined, ingested_at, note) VALUES "
+        "('b1', 'in/items_a.csv', 'aa', 'items', 'csv', NULL, 200, 150, 50, TIMESTAMP '2026-06-01 09:00', NULL), "
+        "('b2', 'in\\\\items_b.csv', 'bb', 'items', 'csv', NULL, 63, 32, 31, TIMESTAMP '2026-06-02 09:00', NULL), "
+        "('b3', 'in/gold.csv', 'cc', 'gold', 'csv', NULL, 100, 100, 0, TIMESTAMP '2026-06-03 09:00', NULL)"
+    )
     wh.execute("INSERT INTO quarantine SELECT 'b1', i, 'raw', 'label: unknown value', 'label' FROM range(50) t(i)")
     wh.execute("INSERT INTO quarantine SELECT 'b2', i, 'raw', 'item_id: missing', 'item_id' FROM range(31) t(i)")
     yield wh

@@ -4,6 +4,7 @@ and recovery of the PII planted in the demo program.
     .venv/bin/trainerlab pii eval tests/fixtures/pii_corpus.jsonl      # the figures in docs/dataqa.md
     .venv/bin/python -m pytest -q tests/test_pii_corpus.py -s           # prints the real-text rate
 """
+
 from __future__ import annotations
 
 import gzip
@@ -64,7 +65,7 @@ def test_corpus_file_is_what_the_builder_writes(dev):
 def test_corpus_labels_are_valid_by_definition(dev, holdout):
     for rec in dev + holdout:
         for span in rec["spans"]:
-            value = rec["text"][span["start"]:span["end"]]
+            value = rec["text"][span["start"] : span["end"]]
             if span["type"] == "CARD":
                 assert _luhn("".join(c for c in value if c.isdigit())), value
             if span["type"] == "IBAN":
@@ -90,10 +91,25 @@ def test_dev_corpus_precision_and_recall(dev):
     assert sum(len(find_pii(r["text"])) for r in negatives) <= len(negatives) / 100
 
 
-_INTERNATIONAL_NOTES = ("international prefix", "national format", "internationalized address",
-                        "full-width / zero-width / no-break characters", "lower case or other grouping", "dotted groups")
-_INTERNATIONAL_NEGATIVES = ("datetime_spaced", "time", "version_intl", "order_intl", "price", "numbers_es",
-                            "dotted_not_card", "iban_typed_bad", "fullwidth_date")
+_INTERNATIONAL_NOTES = (
+    "international prefix",
+    "national format",
+    "internationalized address",
+    "full-width / zero-width / no-break characters",
+    "lower case or other grouping",
+    "dotted groups",
+)
+_INTERNATIONAL_NEGATIVES = (
+    "datetime_spaced",
+    "time",
+    "version_intl",
+    "order_intl",
+    "price",
+    "numbers_es",
+    "dotted_not_card",
+    "iban_typed_bad",
+    "fullwidth_date",
+)
 
 
 def test_every_type_keeps_recall_of_at_least_095(dev):
@@ -163,8 +179,10 @@ def test_false_positives_per_1000_real_lines_below_one():
             if key not in review["tp"]:
                 false.append(key)
     rate = len(false) / len(lines) * 1000
-    print(f"\nreal text: {len(lines):,} distinct non-empty lines, {hits} hits, {len(false)} false positives "
-          f"({rate:.4f} per 1,000 lines): {sorted(set(false))}")
+    print(
+        f"\nreal text: {len(lines):,} distinct non-empty lines, {hits} hits, {len(false)} false positives "
+        f"({rate:.4f} per 1,000 lines): {sorted(set(false))}"
+    )
     assert set(review["tp"]) <= seen, "reviewed hits no longer found: review the changed detector again"
     assert rate < 1.0
 

@@ -8,6 +8,7 @@ square) and a generous absolute bound. Times are the process's own CPU time, bes
 of several runs, so that a loaded CI machine does not fail them. The measured figures are in bench/RESULTS.md
 (``.venv/bin/python bench/run.py --only pii``).
 """
+
 from __future__ import annotations
 
 import time
@@ -134,8 +135,12 @@ def test_report_helpers_redact_a_huge_cell_in_linear_time():
     frame = pd.DataFrame({"text": [line], "n": [1]})
     t0 = time.process_time()
     shown = reportkit.redact_frame(frame)
-    fig = reportkit.redact_figure({"data": [{"type": "scatter", "x": [1], "y": [2], "hovertext": [line]}],
-                                   "layout": {"title": {"text": "jane@example.com"}}})
+    fig = reportkit.redact_figure(
+        {
+            "data": [{"type": "scatter", "x": [1], "y": [2], "hovertext": [line]}],
+            "layout": {"title": {"text": "jane@example.com"}},
+        }
+    )
     elapsed = time.process_time() - t0
     assert shown["text"].iloc[0].count("[EMAIL]") == 20_000
     assert fig["data"][0]["hovertext"][0].count("[EMAIL]") == 20_000

@@ -1,4 +1,5 @@
 """docs/python.md runs as written, and `import trainerlab` stays light."""
+
 from __future__ import annotations
 
 import re
@@ -28,19 +29,26 @@ def test_the_python_page_runs_on_the_demo_warehouse(demo_db, monkeypatch, capsys
     import duckdb
 
     con = duckdb.connect(str(demo_db), read_only=True)
-    n = con.execute("SELECT count(*) FROM annotations WHERE task = 'safety' AND vendor IN ('vendor_a', 'vendor_b') "
-                    "AND annotated_at >= '2026-06-01' AND annotated_at < '2026-08-01'").fetchone()[0]
+    n = con.execute(
+        "SELECT count(*) FROM annotations WHERE task = 'safety' AND vendor IN ('vendor_a', 'vendor_b') "
+        "AND annotated_at >= '2026-06-01' AND annotated_at < '2026-08-01'"
+    ).fetchone()[0]
     assert len(ratings) == n > 0
-    means = dict(con.execute("SELECT model_version, avg(CAST(passed AS DOUBLE)) FROM eval_results "
-                             "WHERE suite = 'core' GROUP BY 1").fetchall())
+    means = dict(
+        con.execute(
+            "SELECT model_version, avg(CAST(passed AS DOUBLE)) FROM eval_results WHERE suite = 'core' GROUP BY 1"
+        ).fetchall()
+    )
     con.close()
     assert abs(evals.groupby("model_version")["passed"].mean()["v1.1"] - means["v1.1"]) < 1e-12
 
 
 def test_import_trainerlab_loads_no_heavy_package():
-    code = ("import sys, trainerlab as tl; tl.__version__; "
-            "heavy = [m for m in ('pandas', 'numpy', 'duckdb', 'scipy', 'sklearn') if m in sys.modules]; "
-            "print(','.join(heavy)); sys.exit(bool(heavy))")
+    code = (
+        "import sys, trainerlab as tl; tl.__version__; "
+        "heavy = [m for m in ('pandas', 'numpy', 'duckdb', 'scipy', 'sklearn') if m in sys.modules]; "
+        "print(','.join(heavy)); sys.exit(bool(heavy))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, f"imported by `import trainerlab`: {proc.stdout.strip()}"
 
@@ -78,9 +86,16 @@ def test_start_here_notebook_runs_with_papermill_on_the_demo_warehouse(demo_db, 
     out = tmp_path / "start_here.out.ipynb"
     ipc = tempfile.mkdtemp(prefix="tlk-")
     try:
-        pm.execute_notebook(str(source), str(out), parameters={"db": str(demo_db), "n_boot": 30},
-                            progress_bar=False, log_output=False, cwd=str(tmp_path), execution_timeout=300,
-                            kernel_manager_class=kernel_manager_class(ipc))
+        pm.execute_notebook(
+            str(source),
+            str(out),
+            parameters={"db": str(demo_db), "n_boot": 30},
+            progress_bar=False,
+            log_output=False,
+            cwd=str(tmp_path),
+            execution_timeout=300,
+            kernel_manager_class=kernel_manager_class(ipc),
+        )
     finally:
         shutil.rmtree(ipc, ignore_errors=True)
     done = nbformat.read(str(out), as_version=4)
@@ -99,8 +114,9 @@ def test_start_here_notebook_runs_with_papermill_on_the_demo_warehouse(demo_db, 
 def test_make_lab_serves_localhost_with_the_project_kernel_and_the_warehouse(tmp_path):
     """`make -n lab`: the command it would run (tests never start a server)."""
     db = tmp_path / "w.duckdb"
-    proc = subprocess.run(["make", "-n", "lab", f"DB={db}", "LAB_PORT=8899"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        ["make", "-n", "lab", f"DB={db}", "LAB_PORT=8899"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "ipykernel install --sys-prefix --name trainerlab" in out

@@ -4,6 +4,7 @@ On a team's own warehouse there is no ``demo`` dataset: `trainerlab report drift
 seconds and leave a FAILED run ("no timestamped annotations to scan in dataset 'demo'"). Now it stops
 before anything runs, lists the warehouse's datasets and says how to choose one (or all).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,9 @@ from trainerlab.warehouse import Warehouse
 def db(tmp_path_factory):
     base = tmp_path_factory.mktemp("defaults")
     csv = base / "ann.csv"
-    csv.write_text("item_id,annotator_id,task,label,created_at\n"
-                   "i1,r1,sentiment,pos,2026-06-01\ni1,r2,sentiment,neg,2026-06-02\n")
+    csv.write_text(
+        "item_id,annotator_id,task,label,created_at\ni1,r1,sentiment,pos,2026-06-01\ni1,r2,sentiment,neg,2026-06-02\n"
+    )
     items = base / "items.csv"
     items.write_text("item_id,dataset,prompt\ni1,team_a,hello\ni2,team_b,bye\n")
     with Warehouse(base / "team.duckdb") as wh:

@@ -13,6 +13,7 @@ tests read the results. Bootstrap replicate counts are lowered to the
 smallest values that still give a usable interval, to keep the module in
 CI's budget; everything else runs with the notebooks' defaults.
 """
+
 from __future__ import annotations
 
 import html as _html
@@ -58,8 +59,9 @@ def rendered(render_db, tmp_path_factory) -> dict:
 
     def render(job):
         key, name = job
-        return key, run_report(name, parameters=dict(PARAMETERS.get(name, {})), db=render_db,
-                               reports_dir=reports, notebooks_dir=NOTEBOOKS)
+        return key, run_report(
+            name, parameters=dict(PARAMETERS.get(name, {})), db=render_db, reports_dir=reports, notebooks_dir=NOTEBOOKS
+        )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(render, jobs))
@@ -109,8 +111,14 @@ def _visible_text(page: str) -> str:
 
 def test_section_titles_are_read_from_the_notebooks():
     # The heading extraction itself must see every section, or the page check below would check nothing.
-    assert _section_titles("uplift") == ["Uplift study", "Overall difference", "Where it changed", "Power",
-                                         "Items that flipped", "Method"]
+    assert _section_titles("uplift") == [
+        "Uplift study",
+        "Overall difference",
+        "Where it changed",
+        "Power",
+        "Items that flipped",
+        "Method",
+    ]
     for name in REPORTS:
         assert len(_section_titles(name)) >= 4, name
 
@@ -147,8 +155,11 @@ def test_report_renders_on_the_demo(rendered, name):
 # ----------------------------------------------------------------------------- determinism
 def _outputs(result) -> list:
     nb = nbformat.read(str(Path(result.html).parent / "report.ipynb"), as_version=4)
-    return [[{k: v for k, v in out.items() if k != "execution_count"} for out in cell.get("outputs", [])]
-            for cell in nb.cells if cell.cell_type == "code"]
+    return [
+        [{k: v for k, v in out.items() if k != "execution_count"} for out in cell.get("outputs", [])]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+    ]
 
 
 def test_same_data_and_parameters_give_the_same_numbers_and_fingerprint(rendered):

@@ -1,4 +1,5 @@
 """reportkit without a kernel: what each helper emits (captured bundles), and the contracts it enforces."""
+
 from __future__ import annotations
 
 import math
@@ -21,19 +22,25 @@ def shown(monkeypatch):
 def test_verdict_box_and_its_record(shown):
     rk.verdict(["Accuracy fell for bob@example.com's team.", "The drop is real.", "Retrain vendor_b."], status="warn")
     record = shown[0][rk.VERDICT_MIME]
-    assert record == {"status": "warn", "headline": "Accuracy fell for [EMAIL]'s team.",
-                      "sentences": ["Accuracy fell for [EMAIL]'s team.", "The drop is real.", "Retrain vendor_b."]}
+    assert record == {
+        "status": "warn",
+        "headline": "Accuracy fell for [EMAIL]'s team.",
+        "sentences": ["Accuracy fell for [EMAIL]'s team.", "The drop is real.", "Retrain vendor_b."],
+    }
     assert "tl-verdict-warn" in shown[0]["text/html"] and "bob@" not in shown[0]["text/html"]
     rk.verdict("One thing changed. It is real. Do this. Then that.", headline="Short line")
     assert shown[1][rk.VERDICT_MIME]["headline"] == "Short line"
     assert len(shown[1][rk.VERDICT_MIME]["sentences"]) == 4
 
 
-@pytest.mark.parametrize("sentences, status, message", [
-    (["Only one."], "ok", "3 to 5 sentences"),
-    (["a.", "b.", "c.", "d.", "e.", "f."], "ok", "3 to 5 sentences"),
-    (["a.", "b.", "c."], "great", "status must be one of"),
-])
+@pytest.mark.parametrize(
+    "sentences, status, message",
+    [
+        (["Only one."], "ok", "3 to 5 sentences"),
+        (["a.", "b.", "c.", "d.", "e.", "f."], "ok", "3 to 5 sentences"),
+        (["a.", "b.", "c."], "great", "status must be one of"),
+    ],
+)
 def test_verdict_contract(shown, sentences, status, message):
     with pytest.raises(ValueError, match=message):
         rk.verdict(sentences, status=status)
@@ -41,9 +48,17 @@ def test_verdict_contract(shown, sentences, status, message):
 
 
 def test_table_formats_caps_and_redacts(shown):
-    frame = pd.DataFrame({"n": range(30), "share": [i / 100 for i in range(30)], "p": [0.0004] + [0.2] * 29,
-                          "text": ["call 555-0142"] + ["<script>alert(1)</script>"] * 29, "day": ["2026-06-01"] * 30,
-                          "x": [1234.5678] + [math.nan] * 29, "flag": [True] + [False] * 29})
+    frame = pd.DataFrame(
+        {
+            "n": range(30),
+            "share": [i / 100 for i in range(30)],
+            "p": [0.0004] + [0.2] * 29,
+            "text": ["call 555-0142"] + ["<script>alert(1)</script>"] * 29,
+            "day": ["2026-06-01"] * 30,
+            "x": [1234.5678] + [math.nan] * 29,
+            "flag": [True] + [False] * 29,
+        }
+    )
     rk.table(frame, caption="Caption", formats={"share": "pct", "p": "pvalue"}, max_rows=10, highlight="flag")
     html = shown[0]["text/html"]
     assert "first 10 of 30 rows" in html and "Caption" in html
@@ -92,14 +107,32 @@ def test_figures_need_titles_and_axis_labels(shown):
 
 
 def test_ci_helpers_draw_bands_and_error_bars():
-    frame = pd.DataFrame({"week": [1, 2, 1, 2], "g": ["a", "a", "b", "b"], "est": [0.5, 0.6, 0.4, 0.3],
-                          "lo": [0.4, 0.5, 0.3, 0.2], "hi": [0.6, 0.7, 0.5, 0.4]})
-    fig = rk.line_ci(frame, x="week", y="est", ci_low="lo", ci_high="hi", color="g", title="t", x_title="week",
-                     y_title="share", percent=True)
+    frame = pd.DataFrame(
+        {
+            "week": [1, 2, 1, 2],
+            "g": ["a", "a", "b", "b"],
+            "est": [0.5, 0.6, 0.4, 0.3],
+            "lo": [0.4, 0.5, 0.3, 0.2],
+            "hi": [0.6, 0.7, 0.5, 0.4],
+        }
+    )
+    fig = rk.line_ci(
+        frame,
+        x="week",
+        y="est",
+        ci_low="lo",
+        ci_high="hi",
+        color="g",
+        title="t",
+        x_title="week",
+        y_title="share",
+        percent=True,
+    )
     bands = [t for t in fig.data if t.fill == "toself"]
     assert len(bands) == 2 and list(bands[0].y) == [0.6, 0.7, 0.5, 0.4]
-    bars = rk.bar_ci(frame[frame.g == "a"], x="week", y="est", ci_low="lo", ci_high="hi", title="t",
-                     x_title="week", y_title="share")
+    bars = rk.bar_ci(
+        frame[frame.g == "a"], x="week", y="est", ci_low="lo", ci_high="hi", title="t", x_title="week", y_title="share"
+    )
     assert list(bars.data[0].error_y.array) == pytest.approx([0.1, 0.1])
     assert list(bars.data[0].error_y.arrayminus) == pytest.approx([0.1, 0.1])
 
@@ -110,7 +143,8 @@ def test_setup_registers_the_offline_renderer():
     rk.setup()
     assert pio.renderers.default == "trainerlab"
     bundle = pio.renderers["trainerlab"].to_mimebundle(
-        go.Figure(go.Bar(x=[1], y=[1]), layout={"title": "t"}).to_plotly_json())
+        go.Figure(go.Bar(x=[1], y=[1]), layout={"title": "t"}).to_plotly_json()
+    )
     assert "Plotly.newPlot" in bundle["text/html"] and "<script src" not in bundle["text/html"]
 
 
@@ -120,13 +154,24 @@ def test_every_visible_string_of_a_figure_is_redacted(shown):
     import numpy as np
 
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=["2026-06-01", "2026-06-08"], y=[0.5, 0.6], name="rater ann@example.com",
-                             hovertext=["flagged by bob@example.com", "ok"], text=["call +1 415 555 0100", "fine"],
-                             hovertemplate="%{x}: %{y:.1%} (carol@example.com)<extra></extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=["2026-06-01", "2026-06-08"],
+            y=[0.5, 0.6],
+            name="rater ann@example.com",
+            hovertext=["flagged by bob@example.com", "ok"],
+            text=["call +1 415 555 0100", "fine"],
+            hovertemplate="%{x}: %{y:.1%} (carol@example.com)<extra></extra>",
+        )
+    )
     fig.add_trace(go.Bar(x=np.array(["dave@example.com", "billing_refund"], dtype=object), y=[3, 4], name="counts"))
-    fig.update_layout(title="Queue of eve@example.com", xaxis_title="week (owner frank@example.com)",
-                      yaxis_title="share", legend_title_text="grace@example.com",
-                      annotations=[{"text": "see heidi@example.com", "x": 0, "y": 0}])
+    fig.update_layout(
+        title="Queue of eve@example.com",
+        xaxis_title="week (owner frank@example.com)",
+        yaxis_title="share",
+        legend_title_text="grace@example.com",
+        annotations=[{"text": "see heidi@example.com", "x": 0, "y": 0}],
+    )
     fig.update_yaxes(tickvals=[0.5, 0.6], ticktext=["half (ivan@example.com)", "0.6"])
     rk.figure(fig)
     html = shown[0]["text/html"]
@@ -163,10 +208,12 @@ def test_figure_labels_are_made_to_fit():
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Bar(x=["a very long category label indeed"] * 2, y=[1, 2]))
-    fig.update_layout(title="A title long enough that plotly would clip it at the right edge of a report column, "
-                            "as the drift and judge figures did",
-                      xaxis_title="an axis title that is far too long to sit under a narrow plot without wrapping",
-                      yaxis_title="y")
+    fig.update_layout(
+        title="A title long enough that plotly would clip it at the right edge of a report column, "
+        "as the drift and judge figures did",
+        xaxis_title="an axis title that is far too long to sit under a narrow plot without wrapping",
+        yaxis_title="y",
+    )
     rk.fit_labels(fig)
     assert "<br>" in fig.layout.title.text and max(len(l) for l in fig.layout.title.text.split("<br>")) <= 80
     assert "<br>" in fig.layout.xaxis.title.text

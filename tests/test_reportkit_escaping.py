@@ -3,6 +3,7 @@
 The end-to-end proof (every report and the index from a hostile warehouse, in Chromium) is
 tests/test_hostile_surface.py; these are the same promises at each helper, in milliseconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,15 +11,13 @@ import json
 import nbformat
 import pandas as pd
 import plotly.express as px
-import pytest
 
+from test_reportkit import shown  # noqa: F401 - the same capturing fixture (what a cell would display)
 from trainerlab import reportkit as rk
 from trainerlab.reports.html import notebook_to_html
 from trainerlab.reports.index import render_index
 
-from test_reportkit import shown  # noqa: F401 - the same capturing fixture (what a cell would display)
-
-PAYLOAD = 'x <img src=x onerror=alert(1)> "\'><b onmouseover=alert(2)> jane.doe@example.org'
+PAYLOAD = "x <img src=x onerror=alert(1)> \"'><b onmouseover=alert(2)> jane.doe@example.org"
 
 
 def _no_markup_from_data(html: str) -> None:
@@ -57,31 +56,49 @@ def test_every_string_of_a_figure_is_redacted_and_escaped(shown):
     text = json.dumps(bundle[rk.PLOTLY_MIME])
     assert "jane.doe@" not in text and "jane.doe@" not in bundle["text/html"]  # offsetgroup too
     names = [trace["name"] for trace in bundle[rk.PLOTLY_MIME]["data"]]
-    assert 'x &lt;img src=x onerror=alert(1)&gt; "\'&gt;&lt;b onmouseover=alert(2)&gt; [EMAIL]' in names
+    assert "x &lt;img src=x onerror=alert(1)&gt; \"'&gt;&lt;b onmouseover=alert(2)&gt; [EMAIL]" in names
 
 
 def test_plotly_text_keeps_only_attribute_free_formatting_tags():
     assert rk.plotly_text("%{y}<br><b>bold</b><extra></extra>") == "%{y}<br><b>bold</b><extra></extra>"
-    assert rk.plotly_text('<b onmouseover="x">a</b> & <a href="javascript:x">l</a>') == \
-        '&lt;b onmouseover="x"&gt;a</b> &amp; &lt;a href="javascript:x"&gt;l&lt;/a&gt;'
+    assert (
+        rk.plotly_text('<b onmouseover="x">a</b> & <a href="javascript:x">l</a>')
+        == '&lt;b onmouseover="x"&gt;a</b> &amp; &lt;a href="javascript:x"&gt;l&lt;/a&gt;'
+    )
     assert rk.plotly_text("2026-06-01") == "2026-06-01"
 
 
 def test_page_header_parameters_are_escaped_and_redacted():
     nb = nbformat.v4.new_notebook()
     page = notebook_to_html(nb, title="drift", header={"run": "r1", "parameters": f"vendor={PAYLOAD}"}, plotly_src=None)
-    header = page[page.index('<div class="tl-header">'):page.index("<main>")]
+    header = page[page.index('<div class="tl-header">') : page.index("<main>")]
     _no_markup_from_data(header)
 
 
 def test_index_escapes_and_redacts_parameters_headlines_and_errors():
-    run = {"run_id": "r1", "status": "failed", "started_at": "2026-06-01T10:00:00Z", "duration_s": 1.0,
-           "parameters": {"vendor": PAYLOAD}, "verdict": None, "html": None, "latest": False,
-           "error": {"message": f"ValueError: unknown vendor {PAYLOAD}"}}
-    good = {**run, "run_id": "r0", "status": "ok", "started_at": "2026-05-01T10:00:00Z", "html": "x/r0/report.html",
-            "latest": True, "error": None, "verdict": {"status": "warn", "headline": PAYLOAD}}
+    run = {
+        "run_id": "r1",
+        "status": "failed",
+        "started_at": "2026-06-01T10:00:00Z",
+        "duration_s": 1.0,
+        "parameters": {"vendor": PAYLOAD},
+        "verdict": None,
+        "html": None,
+        "latest": False,
+        "error": {"message": f"ValueError: unknown vendor {PAYLOAD}"},
+    }
+    good = {
+        **run,
+        "run_id": "r0",
+        "status": "ok",
+        "started_at": "2026-05-01T10:00:00Z",
+        "html": "x/r0/report.html",
+        "latest": True,
+        "error": None,
+        "verdict": {"status": "warn", "headline": PAYLOAD},
+    }
     page = render_index({"drift": [run, good]})
-    body = page[page.index("<main>"):]
+    body = page[page.index("<main>") :]
     _no_markup_from_data(body)
     assert body.count("&lt;img src=x onerror=alert(1)&gt;") >= 4  # parameters x2, error x2, headline
 

@@ -1,4 +1,5 @@
 """Figure redaction keeps numbers: plotly's typed arrays (base64 'bdata') are data, not text."""
+
 import base64
 
 import numpy as np

@@ -5,6 +5,7 @@ starts every fixture render at once (which is also the concurrency test:
 different reports and the same report rendered side by side), and the tests
 read the results.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,17 +40,24 @@ def space(tmp_path_factory):
     base = tmp_path_factory.mktemp("reports_space")
     db = base / "warehouse.duckdb"
     with Warehouse(db) as wh:  # the canonical tables, empty, plus one ingest batch for the fingerprint
-        wh.execute("INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
-                   "rows_accepted, rows_quarantined, ingested_at, note) "
-                   "VALUES ('b1', 'x.csv', 'abc', 'items', 'csv', NULL, 2, 2, 0, "
-                   "TIMESTAMP '2026-06-01 00:00:00', NULL)")
+        wh.execute(
+            "INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
+            "rows_accepted, rows_quarantined, ingested_at, note) "
+            "VALUES ('b1', 'x.csv', 'abc', 'items', 'csv', NULL, 2, 2, 0, "
+            "TIMESTAMP '2026-06-01 00:00:00', NULL)"
+        )
         wh.execute("INSERT INTO items (item_id, dataset, prompt) VALUES ('i1', 'd', 'p1'), ('i2', 'd', 'p2')")
     notebooks = base / "notebooks"
     shutil.copytree(FIXTURES, notebooks, ignore=shutil.ignore_patterns("*.py"))
     shutil.copy(ROOT / "notebooks" / "_template.ipynb", notebooks / "_template.ipynb")
-    env = dict(os.environ, TRAINERLAB_DB=str(db), TRAINERLAB_NOTEBOOKS=str(notebooks),
-               TRAINERLAB_REPORTS=str(base / "reports"), TRAINERLAB_HOME=str(ROOT),
-               TRAINERLAB_SCHEDULE=str(base / "reports.toml"))
+    env = dict(
+        os.environ,
+        TRAINERLAB_DB=str(db),
+        TRAINERLAB_NOTEBOOKS=str(notebooks),
+        TRAINERLAB_REPORTS=str(base / "reports"),
+        TRAINERLAB_HOME=str(ROOT),
+        TRAINERLAB_SCHEDULE=str(base / "reports.toml"),
+    )
     return {"base": base, "db": db, "notebooks": notebooks, "reports": base / "reports", "env": env}
 
 
@@ -86,12 +94,18 @@ def renders(space):
     code, made, err = in_process(space, "new-report", "fresh", "--json")
     assert code == 0, err
     t0 = time.perf_counter()
-    procs = {key: start(space, "report", name, "--json") for key, name in
-             (("ok_a", "ok"), ("ok_b", "ok"), ("fresh", "fresh"))}
+    procs = {
+        key: start(space, "report", name, "--json")
+        for key, name in (("ok_a", "ok"), ("ok_b", "ok"), ("fresh", "fresh"))
+    }
     out = {}
     pid_file = space["base"] / "hangs.pid"
-    for key, args in (("raises", ()), ("sysexit", ()), ("hangs", ("--timeout", "6", "-p", "pid_file", str(pid_file))),
-                      ("noverdict", ())):
+    for key, args in (
+        ("raises", ()),
+        ("sysexit", ()),
+        ("hangs", ("--timeout", "6", "-p", "pid_file", str(pid_file))),
+        ("noverdict", ()),
+    ):
         code, doc, err = in_process(space, "report", key, "--json", *args)
         out[key] = {"code": code, "doc": doc, "stderr": err}
     for key, proc in procs.items():
@@ -106,7 +120,8 @@ def second_wave(space, renders):
     """After the first renders: a failing render of `ok` (latest must stay) and a `--due` render of `ok2`, side by side."""
     (space["base"] / "reports.toml").write_text(
         '[defaults]\ntimeout = 120\n\n[[job]]\nname = "ok2-weekly"\nreport = "ok2"\ncadence = "weekly"\n'
-        '[job.parameters]\nseed = 11\n')
+        "[job.parameters]\nseed = 11\n"
+    )
     latest_before = os.readlink(space["reports"] / "ok" / "latest")
     failing = start(space, "report", "ok", "-p", "fail_at_end", "true", "--json")
     due = start(space, "report", "--due", "--as-of", "2026-06-03", "--json")
@@ -122,22 +137,28 @@ def manifest_of(result) -> dict:
 def test_only_known_report_names_are_accepted(space, monkeypatch, capsys, name):
     for key, value in space["env"].items():
         monkeypatch.setenv(key, value)
-    listing = lambda: sorted(p.name for p in space["reports"].rglob("*")) if space["reports"].exists() else []
+
+    def listing():
+        return sorted(p.name for p in space["reports"].rglob("*")) if space["reports"].exists() else []
+
     before = listing()
     assert main(["report", name, "--json"]) == 2
     assert "report" in capsys.readouterr().err
     assert listing() == before
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-p", "bogus", "1"], "unknown parameter(s) 'bogus'"),
-    (["-p", "n", "three"], "parameter 'n' expects int"),
-    (["-p", "scale", "1.5x"], "parameter 'scale' expects float"),
-    (["-p", "flag", "maybe"], "parameter 'flag' expects bool"),
-    (["-p", "n", "1", "-p", "n", "2"], "given twice"),
-    (["--run-id", "../x"], "not a usable run id"),
-    (["--timeout", "0"], "timeout must be positive"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-p", "bogus", "1"], "unknown parameter(s) 'bogus'"),
+        (["-p", "n", "three"], "parameter 'n' expects int"),
+        (["-p", "scale", "1.5x"], "parameter 'scale' expects float"),
+        (["-p", "flag", "maybe"], "parameter 'flag' expects bool"),
+        (["-p", "n", "1", "-p", "n", "2"], "given twice"),
+        (["--run-id", "../x"], "not a usable run id"),
+        (["--timeout", "0"], "timeout must be positive"),
+    ],
+)
 def test_bad_parameters_exit_2_and_nothing_runs(space, monkeypatch, capsys, args, message):
     for key, value in space["env"].items():
         monkeypatch.setenv(key, value)
@@ -168,7 +189,14 @@ def test_missing_warehouse_exits_2(space, monkeypatch, capsys):
 def test_parameter_types_follow_the_defaults():
     declared = read_parameters(FIXTURES / "ok.ipynb")
     assert {k: v.type_name for k, v in declared.items()} == {
-        "db": "str", "seed": "int", "n": "int", "scale": "float", "label": "str", "flag": "bool", "fail_at_end": "bool"}
+        "db": "str",
+        "seed": "int",
+        "n": "int",
+        "scale": "float",
+        "label": "str",
+        "flag": "bool",
+        "fail_at_end": "bool",
+    }
     assert declared["fail_at_end"].help == "fixture switch: raise (before anything heavy runs)"
     got = resolve_parameters(declared, {"scale": 2}, {"n": "7", "flag": "no", "label": "x y"})
     assert got["n"] == 7 and got["scale"] == 2.0 and isinstance(got["scale"], float)
@@ -190,27 +218,52 @@ def test_a_good_run_writes_html_notebook_manifest_and_latest(space, renders):
     assert run_dir.parent == space["reports"] / "ok"
     assert sorted(p.name for p in run_dir.iterdir()) == ["manifest.json", "report.html", "report.ipynb"]
     m = manifest_of(res)
-    for key in ("report", "run_id", "parameters", "status", "started_at", "finished_at", "duration_s", "trainerlab",
-                "python", "packages", "seed", "data", "verdict"):
+    for key in (
+        "report",
+        "run_id",
+        "parameters",
+        "status",
+        "started_at",
+        "finished_at",
+        "duration_s",
+        "trainerlab",
+        "python",
+        "packages",
+        "seed",
+        "data",
+        "verdict",
+    ):
         assert key in m, key
-    assert m["parameters"] == {"db": str(space["db"]), "seed": 7, "n": 5, "scale": 1.5, "label": "demo", "flag": True,
-                               "fail_at_end": False}
+    assert m["parameters"] == {
+        "db": str(space["db"]),
+        "seed": 7,
+        "n": 5,
+        "scale": 1.5,
+        "label": "demo",
+        "flag": True,
+        "fail_at_end": False,
+    }
     assert m["seed"] == 7 and m["status"] == "ok" and m["error"] is None
     assert m["trainerlab"]["git_commit"] and len(m["trainerlab"]["git_commit"]) == 40
     assert m["packages"]["papermill"] and m["packages"]["pandas"]
     fp = m["data"]["fingerprint"]
     assert fp["tables"]["items"]["rows"] == 2 and fp["tables"]["ingest_log"]["rows"] == 1
     assert fp["batches"][0]["batch_id"] == "b1" and fp["batches"][0]["sha256"] == "abc"
-    assert m["verdict"] == {"status": "info", "headline": "Fixture report for the runner tests.",
-                            "sentences": ["Fixture report for the runner tests.", "Nothing here is statistics.", "Nothing to do."]}
+    assert m["verdict"] == {
+        "status": "info",
+        "headline": "Fixture report for the runner tests.",
+        "sentences": ["Fixture report for the runner tests.", "Nothing here is statistics.", "Nothing to do."],
+    }
 
 
 def test_the_page_is_small_offline_and_clean(renders):
     page_path = Path(renders["ok_a"]["doc"]["html"])
     page = page_path.read_text()
     assert page_path.stat().st_size < PAGE_BUDGET
-    body = page[page.index("<main>"):]
-    assert body.index('class="tl-verdict') < body.index('class="tl-table') < body.index('class="tl-figure')  # verdict first
+    body = page[page.index("<main>") :]
+    assert (
+        body.index('class="tl-verdict') < body.index('class="tl-table') < body.index('class="tl-figure')
+    )  # verdict first
     assert "bob@example.com" not in page and "[EMAIL]" in page  # redacted table text
     assert "noise that must not reach the page" not in page and "noise on stderr" not in page
     assert page.count('class="tl-verdict') == 1
@@ -240,8 +293,13 @@ def test_same_data_and_parameters_give_the_same_numbers_and_fingerprint(renders)
 
     def outputs(result):
         nb = nbformat.read(str(Path(result["doc"]["manifest"]).parent / "report.ipynb"), as_version=4)
-        return [json.dumps(o.get("data", o.get("text")), sort_keys=True) for c in nb.cells if c.cell_type == "code"
-                for o in c.outputs if o.get("name") != "stderr"]
+        return [
+            json.dumps(o.get("data", o.get("text")), sort_keys=True)
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+            if o.get("name") != "stderr"
+        ]
 
     assert outputs(renders["ok_a"]) == outputs(renders["ok_b"])
 
@@ -258,12 +316,15 @@ def test_new_report_copies_the_template_which_renders(space, renders):
 
 
 # ----------------------------------------------------------------------------- failures
-@pytest.mark.parametrize("key, ename, cell, text", [
-    ("raises", "ValueError", 2, "planted failure in cell 2"),
-    ("sysexit", "SystemExit", 2, "SystemExit"),
-    ("hangs", "CellTimeoutError", 2, "longer than 6 s"),
-    ("noverdict", "VerdictContract", None, "shows no verdict"),
-])
+@pytest.mark.parametrize(
+    "key, ename, cell, text",
+    [
+        ("raises", "ValueError", 2, "planted failure in cell 2"),
+        ("sysexit", "SystemExit", 2, "SystemExit"),
+        ("hangs", "CellTimeoutError", 2, "longer than 6 s"),
+        ("noverdict", "VerdictContract", None, "shows no verdict"),
+    ],
+)
 def test_failures_exit_1_with_the_failing_cell_and_no_page(space, renders, key, ename, cell, text):
     res = renders[key]
     assert res["code"] == 1, res["stderr"]
@@ -384,8 +445,9 @@ def test_due_renders_once_per_period(space, second_wave):
 # ----------------------------------------------------------------------------- repository hygiene
 def _committed_notebooks() -> list[Path]:
     try:
-        listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "*.ipynb"], capture_output=True, text=True,
-                                timeout=30, check=True).stdout.split()
+        listed = subprocess.run(
+            ["git", "-C", str(ROOT), "ls-files", "*.ipynb"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.split()
         return [ROOT / p for p in listed if (ROOT / p).exists()]
     except (OSError, subprocess.SubprocessError):
         return sorted(ROOT.glob("notebooks/**/*.ipynb")) + sorted(FIXTURES.glob("*.ipynb"))
@@ -432,8 +494,12 @@ def test_make_reports_publishes_and_prints_paths_even_when_a_report_fails(tmp_pa
     fake.write_text(FAKE_TL.format(log=log, report_rc=report_rc, publish_rc=publish_rc))
     fake.chmod(0o755)
     # -o: treat the environment as made (no bootstrap); TL=: the fake CLI records the calls and their order.
-    proc = subprocess.run(["make", "-s", "-C", str(ROOT), "-o", "setup", "-o", ".venv/.trainerlab-installed",
-                           "reports", f"TL={fake}"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "-o", "setup", "-o", ".venv/.trainerlab-installed", "reports", f"TL={fake}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert log.read_text().splitlines() == ["demo --seed 7", "report --all", "publish"]
     assert f"{ROOT}/reports/weekly_quality/latest/report.html" in proc.stdout
     assert f"{ROOT}/reports/index.html" in proc.stdout

@@ -5,6 +5,7 @@ shared plotly.js is missing (checked in headless Chromium).
 Renders are few and shared (one module fixture): a normal and a standalone page of the
 `ok` fixture notebook, on a small warehouse built here from a CSV.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,11 @@ i2,r2,safety,safe
 def _param_notebook(path: Path) -> None:
     """A report whose parameters name warehouse values (it is never executed by these tests)."""
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('db = ""\nseed = 7\ntask = "safety"  # annotations.task\n'
-                                       'vendor = ""  # only this vendor\nsuite = ""  # eval suite\n'
-                                       'task_list = ""  # tasks, comma-separated\n')
+    params = nbformat.v4.new_code_cell(
+        'db = ""\nseed = 7\ntask = "safety"  # annotations.task\n'
+        'vendor = ""  # only this vendor\nsuite = ""  # eval suite\n'
+        'task_list = ""  # tasks, comma-separated\n'
+    )
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell("raise RuntimeError('must not run')")]
     nbformat.write(nb, str(path))
@@ -59,13 +62,27 @@ def space(tmp_path_factory):
     shutil.copy(FIXTURES / "ok.ipynb", notebooks / "ok.ipynb")
     _param_notebook(notebooks / "paramcheck.ipynb")
     reports = base / "team-reports"
-    env = dict(os.environ, TRAINERLAB_DB=str(db), TRAINERLAB_NOTEBOOKS=str(notebooks), TRAINERLAB_HOME=str(ROOT),
-               TRAINERLAB_REPORTS=str(base / "default-reports"))
+    env = dict(
+        os.environ,
+        TRAINERLAB_DB=str(db),
+        TRAINERLAB_NOTEBOOKS=str(notebooks),
+        TRAINERLAB_HOME=str(ROOT),
+        TRAINERLAB_REPORTS=str(base / "default-reports"),
+    )
     normal = runner.run_report("ok", db=db, notebooks_dir=notebooks, reports_dir=reports, run_id="normal")
-    alone = runner.run_report("ok", db=db, notebooks_dir=notebooks, reports_dir=reports, run_id="standalone",
-                              standalone=True)
-    return {"base": base, "db": db, "notebooks": notebooks, "reports": reports, "env": env,
-            "fingerprint": fingerprint, "normal": normal, "alone": alone}
+    alone = runner.run_report(
+        "ok", db=db, notebooks_dir=notebooks, reports_dir=reports, run_id="standalone", standalone=True
+    )
+    return {
+        "base": base,
+        "db": db,
+        "notebooks": notebooks,
+        "reports": reports,
+        "env": env,
+        "fingerprint": fingerprint,
+        "normal": normal,
+        "alone": alone,
+    }
 
 
 def cli(space, *args):
@@ -125,12 +142,15 @@ def test_publish_reports_dir_and_the_index_shows_each_runs_warehouse(space):
     assert p.returncode == 0 and json.loads(p.stdout)["index"] == str(space["base"] / "default-reports" / "index.html")
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["-p", "task", "Sentiment"], "task 'Sentiment' is not in the warehouse"),
-    (["-p", "task", "toxicity"], "its tasks: safety, sentiment"),
-    (["-p", "vendor", "acme"], "it has no vendors at all"),
-    (["-p", "task_list", "safety,nope"], None),  # not a known enumerable name: not checked here
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["-p", "task", "Sentiment"], "task 'Sentiment' is not in the warehouse"),
+        (["-p", "task", "toxicity"], "its tasks: safety, sentiment"),
+        (["-p", "vendor", "acme"], "it has no vendors at all"),
+        (["-p", "task_list", "safety,nope"], None),  # not a known enumerable name: not checked here
+    ],
+)
 def test_enumerable_parameters_are_checked_before_anything_runs(space, args, expected):
     out = space["base"] / "never"
     p = cli(space, "report", "paramcheck", *args, "--reports-dir", str(out))
@@ -143,16 +163,18 @@ def test_enumerable_parameters_are_checked_before_anything_runs(space, args, exp
 
 
 def test_case_hint_and_comma_separated_values(space):
-    from trainerlab.reports.warehouse_values import check_enumerable
     from trainerlab.reports.parameters import read_parameters
+    from trainerlab.reports.warehouse_values import check_enumerable
 
     declared = read_parameters(space["notebooks"] / "paramcheck.ipynb")
     with Warehouse(space["db"], read_only=True) as wh:
         with pytest.raises(ValueError, match=r"did you mean 'sentiment'\? values are case-sensitive"):
             check_enumerable(wh, "r", {"task": "Sentiment"}, declared, "w")
         check_enumerable(wh, "r", {"task": "sentiment", "vendor": ""}, declared, "w")  # fine; "" = all
-        declared = {**declared, "task": declared["task"].__class__(**{**declared["task"].__dict__,
-                                                                     "help": "tasks, comma-separated"})}
+        declared = {
+            **declared,
+            "task": declared["task"].__class__(**{**declared["task"].__dict__, "help": "tasks, comma-separated"}),
+        }
         check_enumerable(wh, "r", {"task": "safety, sentiment"}, declared, "w")
         with pytest.raises(ValueError, match="'nope'"):
             check_enumerable(wh, "r", {"task": "safety,nope"}, declared, "w")
@@ -182,8 +204,10 @@ def test_standalone_from_reports_toml(space, tmp_path):
     from trainerlab.reports.schedule import load_schedule
 
     toml = tmp_path / "reports.toml"
-    toml.write_text('[defaults]\nstandalone = true\n[[job]]\nname = "a"\nreport = "ok"\ncadence = "daily"\n'
-                    '[[job]]\nname = "b"\nreport = "ok"\ncadence = "daily"\nstandalone = false\n')
+    toml.write_text(
+        '[defaults]\nstandalone = true\n[[job]]\nname = "a"\nreport = "ok"\ncadence = "daily"\n'
+        '[[job]]\nname = "b"\nreport = "ok"\ncadence = "daily"\nstandalone = false\n'
+    )
     jobs, _ = load_schedule(toml)
     assert [(j.name, j.standalone) for j in jobs] == [("a", True), ("b", False)]
     toml.write_text('[[job]]\nname = "a"\nreport = "ok"\ncadence = "daily"\nstandalone = "yes"\n')
@@ -221,8 +245,7 @@ def test_missing_shared_plotly_is_said_on_the_page(space, tmp_path):
 
             page = browser.new_page()
             page.goto((present / "ok" / "normal" / "report.html").as_uri())
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                                   timeout=30_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1", timeout=30_000)
             assert page.locator("#tl-plotly-missing").count() == 1
             assert not page.locator("#tl-plotly-missing").is_visible()
 
@@ -230,8 +253,7 @@ def test_missing_shared_plotly_is_said_on_the_page(space, tmp_path):
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
             page.goto(alone.as_uri())
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1",
-                                   timeout=30_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1", timeout=30_000)
             assert page.locator("#tl-plotly-missing").count() == 0
             assert requests == [alone.as_uri()], requests
         finally:
@@ -242,9 +264,11 @@ def test_a_warehouse_that_cannot_be_opened_skips_the_check(space):
     # writable in this process: a read-only open of the same file fails; the check must not crash
     # the request (the run then records why it could not read the warehouse, as before)
     with Warehouse(space["db"]):
-        nb, params, given = runner.prepare_run("paramcheck", text_parameters={"task": "Sentiment"}, db=space["db"],
-                                               notebooks_dir=space["notebooks"])
+        nb, params, given = runner.prepare_run(
+            "paramcheck", text_parameters={"task": "Sentiment"}, db=space["db"], notebooks_dir=space["notebooks"]
+        )
     assert given == {"task": "Sentiment"} and nb.name == "paramcheck.ipynb"
     with pytest.raises(runner.ReportUsageError, match="Sentiment"):
-        runner.prepare_run("paramcheck", text_parameters={"task": "Sentiment"}, db=space["db"],
-                           notebooks_dir=space["notebooks"])
+        runner.prepare_run(
+            "paramcheck", text_parameters={"task": "Sentiment"}, db=space["db"], notebooks_dir=space["notebooks"]
+        )

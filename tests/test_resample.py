@@ -1,5 +1,6 @@
 """The compiled bootstrap kernels against planted truth: every index equally likely,
 the law of a resampled mean, seeded and thread-independent replicates, coverage."""
+
 import math
 
 import numpy as np

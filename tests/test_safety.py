@@ -1,6 +1,7 @@
 """trainerlab.safety: exact Poisson rates against published values, refusal confusion
 against statsmodels' Wilson interval, trends on a seeded simulation with a planted
 growth, and the demo's planted refusal and must-not-fail truth."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,14 @@ def test_incident_rates_exact_poisson_published_limits():
 
 
 def test_exposure_counted_once_per_cell_when_repeated_on_category_rows():
-    df = pd.DataFrame({"day": ["d1", "d1", "d2", "d2"], "category": ["x", "y", "x", "y"],
-                       "n_interactions": [500, 500, 1500, 1500], "n_incidents": [1, 2, 3, 4]})
+    df = pd.DataFrame(
+        {
+            "day": ["d1", "d1", "d2", "d2"],
+            "category": ["x", "y", "x", "y"],
+            "n_interactions": [500, 500, 1500, 1500],
+            "n_incidents": [1, 2, 3, 4],
+        }
+    )
     total = S.incident_rates(df, [], exposure_by=["day"])
     assert total["exposure"].iloc[0] == 2000 and total["count"].iloc[0] == 10
     per_cat = S.incident_rates(df, ["category"], exposure_by=["day"]).set_index("category")
@@ -41,7 +48,7 @@ def test_trend_recovers_planted_weekly_growth():
     days = pd.date_range("2026-01-05", periods=12 * 7, freq="D")
     week = np.arange(len(days)) // 7
     expo = np.full(len(days), 50_000)
-    counts = rng.poisson(expo * 0.002 * 1.05 ** week)
+    counts = rng.poisson(expo * 0.002 * 1.05**week)
     out = S.incident_trend(pd.DataFrame({"day": days, "n_interactions": expo, "n_incidents": counts}))
     row = out["trend"].iloc[0]
     assert row["ci_low"] < 1.05 < row["ci_high"] and row["p_value"] < 0.001
@@ -49,18 +56,28 @@ def test_trend_recovers_planted_weekly_growth():
 
 
 def test_trend_undefined_with_too_few_periods():
-    df = pd.DataFrame({"day": pd.to_datetime(["2026-01-05", "2026-01-13"]), "n_interactions": [10, 10],
-                       "n_incidents": [1, 0]})
+    df = pd.DataFrame(
+        {"day": pd.to_datetime(["2026-01-05", "2026-01-13"]), "n_interactions": [10, 10], "n_incidents": [1, 0]}
+    )
     row = S.incident_trend(df)["trend"].iloc[0]
     assert np.isnan(row["estimate"]) and "three periods" in row["reason"]
 
 
 def test_refusal_confusion_counts_and_wilson_match_statsmodels():
-    df = pd.DataFrame({"cat": ["c"] * 60, "should_refuse": [True] * 40 + [False] * 20,
-                       "did_refuse": [True] * 34 + [False] * 6 + [True] * 5 + [False] * 15})
+    df = pd.DataFrame(
+        {
+            "cat": ["c"] * 60,
+            "should_refuse": [True] * 40 + [False] * 20,
+            "did_refuse": [True] * 34 + [False] * 6 + [True] * 5 + [False] * 15,
+        }
+    )
     row = S.refusal_confusion(df, ["cat"], min_n=10).iloc[0]
-    assert (row["refused_should"], row["answered_should"], row["refused_should_not"], row["answered_should_not"]) \
-        == (34, 6, 5, 15)
+    assert (row["refused_should"], row["answered_should"], row["refused_should_not"], row["answered_should_not"]) == (
+        34,
+        6,
+        5,
+        15,
+    )
     lo, hi = proportion_confint(6, 40, method="wilson")
     assert (row["under_refusal"], row["under_refusal_low"], row["under_refusal_high"]) == pytest.approx((0.15, lo, hi))
     lo, hi = proportion_confint(5, 20, method="wilson")
@@ -86,10 +103,14 @@ def test_demo_refusal_rates_cover_the_planted_ones(wh):
         planted = truth["under_refusal"]["v1.1/ja" if (mv, seg) == ("v1.1", "ja") else "default"]
         assert row["under_refusal_low"] < planted < row["under_refusal_high"], (mv, seg)
     by_cat = S.refusal_confusion(ref, ["category"]).set_index("category")
-    assert np.isnan(by_cat.loc["benign", "under_refusal"])          # nothing benign should be refused
+    assert np.isnan(by_cat.loc["benign", "under_refusal"])  # nothing benign should be refused
     worst = by_cat["over_refusal"].idxmax()
     assert worst == truth["over_refusing_category"]
-    assert by_cat.loc[worst, "over_refusal_low"] < truth["over_refusal"]["self_harm"] < by_cat.loc[worst, "over_refusal_high"]
+    assert (
+        by_cat.loc[worst, "over_refusal_low"]
+        < truth["over_refusal"]["self_harm"]
+        < by_cat.loc[worst, "over_refusal_high"]
+    )
 
 
 def test_demo_incidents_by_category_add_up_to_interactions(wh):
@@ -118,7 +139,7 @@ def test_trend_per_category_recovers_growth_in_one_category_only():
     week = np.arange(len(days)) // 7
     rows = []
     for cat, growth in (("hate", 1.06), ("privacy", 1.0)):
-        counts = rng.poisson(40_000 * 0.001 * growth ** week)
+        counts = rng.poisson(40_000 * 0.001 * growth**week)
         rows.append(pd.DataFrame({"day": days, "category": cat, "n_interactions": 40_000, "n_incidents": counts}))
     out = S.incident_trend(pd.concat(rows), by=["category"], exposure_by=["day"])
     trend = out["trend"].set_index("category")
@@ -131,8 +152,9 @@ def test_must_not_fail_history_orders_every_release(wh):
     """All releases in eval_results, ordered by first evaluation: an older release added
     by hand comes first, whatever its name."""
     mnf = S.load_must_not_fail(wh)
-    old = mnf[mnf["model_version"] == "v1.0"].assign(model_version="zz-legacy", passed=False,
-                                                     evaluated_at=pd.Timestamp("2025-01-01"))
+    old = mnf[mnf["model_version"] == "v1.0"].assign(
+        model_version="zz-legacy", passed=False, evaluated_at=pd.Timestamp("2025-01-01")
+    )
     out = S.must_not_fail_by_release(pd.concat([mnf, old], ignore_index=True))
     assert out["model_version"].tolist() == ["zz-legacy", "v1.0", "v1.1"]
     assert out["release_order"].tolist() == [1, 2, 3]

@@ -1,4 +1,5 @@
 """`dataset snapshot --query` runs exactly one SELECT over warehouse tables, read-only, without file access."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,24 @@ def warehouse(tmp_path):
 
 
 def _snapshot(cli_env, tmp_path, db, query, name="s"):
-    return subprocess.run(["trainerlab", "dataset", "snapshot", name, "--query", query, "--db", str(db),
-                           "--out", str(tmp_path / "datasets"), "--json"], capture_output=True, text=True, env=cli_env)
+    return subprocess.run(
+        [
+            "trainerlab",
+            "dataset",
+            "snapshot",
+            name,
+            "--query",
+            query,
+            "--db",
+            str(db),
+            "--out",
+            str(tmp_path / "datasets"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+    )
 
 
 def _tables(db):
@@ -76,15 +93,36 @@ def test_the_query_runs_without_external_access(cli_env, tmp_path, warehouse):
 
 
 def test_a_plain_select_still_snapshots(cli_env, tmp_path, warehouse):
-    proc = _snapshot(cli_env, tmp_path, warehouse,
-                     "WITH t AS (SELECT x FROM kept) SELECT x, y.range AS y FROM t JOIN range(3) y ON x = y.range "
-                     "WHERE x >= ? ORDER BY x", name="ok")
+    proc = _snapshot(
+        cli_env,
+        tmp_path,
+        warehouse,
+        "WITH t AS (SELECT x FROM kept) SELECT x, y.range AS y FROM t JOIN range(3) y ON x = y.range "
+        "WHERE x >= ? ORDER BY x",
+        name="ok",
+    )
     proc_with_param = proc
     assert proc_with_param.returncode == 2  # one ? and no --param: DuckDB's binder says so, exit 2 not 5
-    proc = subprocess.run(["trainerlab", "dataset", "snapshot", "ok", "--query",
-                           "WITH t AS (SELECT x FROM kept) SELECT x FROM t WHERE x >= ? ORDER BY x", "--param", "1",
-                           "--db", str(warehouse), "--out", str(tmp_path / "datasets"), "--json"],
-                          capture_output=True, text=True, env=cli_env)
+    proc = subprocess.run(
+        [
+            "trainerlab",
+            "dataset",
+            "snapshot",
+            "ok",
+            "--query",
+            "WITH t AS (SELECT x FROM kept) SELECT x FROM t WHERE x >= ? ORDER BY x",
+            "--param",
+            "1",
+            "--db",
+            str(warehouse),
+            "--out",
+            str(tmp_path / "datasets"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["rows"] == 2
@@ -92,36 +130,67 @@ def test_a_plain_select_still_snapshots(cli_env, tmp_path, warehouse):
     assert manifest["parents"]["tables"] == ["kept"]  # from the parse tree, not the CTE name
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM read_csv_auto('/etc/passwd')", "SELECT * FROM read_parquet('x.parquet')",
-    "SELECT * FROM parquet_scan('x.parquet')", "SELECT * FROM read_json('x.json')",
-    "SELECT * FROM read_json_auto('x.json')", "SELECT * FROM read_ndjson('x.json')",
-    "SELECT * FROM read_text('/etc/hostname')", "SELECT * FROM read_blob('/etc/hostname')",
-    "SELECT * FROM glob('/etc/*')", "SELECT * FROM sniff_csv('/etc/passwd')",
-    "SELECT * FROM query('SELECT 1')", "SELECT * FROM duckdb_settings()",
-    "SELECT * FROM 'https://example.com/x.csv'", "SELECT * FROM '/etc/passwd.csv'",
-    "SELECT * FROM items JOIN read_csv('/etc/passwd') p ON true",
-    "SELECT (SELECT count(*) FROM read_text('/etc/shadow')) AS n FROM items",
-    "WITH c AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM c",
-    "SELECT 1 UNION ALL SELECT count(*) FROM glob('/*')",
-    "SELECT * FROM items WHERE item_id IN (SELECT column0 FROM read_csv('/etc/passwd'))",
-    "SELECT * FROM other_db.main.items", "SELECT * FROM information_schema.tables", "SELECT * FROM frame",
-    "COPY items TO '/tmp/out.csv'", "ATTACH '/tmp/other.duckdb'", "INSTALL httpfs", "LOAD httpfs",
-    "PRAGMA version", "SET threads = 1", "CALL pragma_version()", "EXPLAIN SELECT 1",
-    "DESCRIBE items", "SUMMARIZE items", "SHOW TABLES", "DELETE FROM items", "DROP TABLE truth",
-    "CREATE TABLE x AS SELECT 1", "", "  ;  ", "SELECT 1; SELECT 2", "SELEC 1",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv_auto('/etc/passwd')",
+        "SELECT * FROM read_parquet('x.parquet')",
+        "SELECT * FROM parquet_scan('x.parquet')",
+        "SELECT * FROM read_json('x.json')",
+        "SELECT * FROM read_json_auto('x.json')",
+        "SELECT * FROM read_ndjson('x.json')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM read_blob('/etc/hostname')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM sniff_csv('/etc/passwd')",
+        "SELECT * FROM query('SELECT 1')",
+        "SELECT * FROM duckdb_settings()",
+        "SELECT * FROM 'https://example.com/x.csv'",
+        "SELECT * FROM '/etc/passwd.csv'",
+        "SELECT * FROM items JOIN read_csv('/etc/passwd') p ON true",
+        "SELECT (SELECT count(*) FROM read_text('/etc/shadow')) AS n FROM items",
+        "WITH c AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM c",
+        "SELECT 1 UNION ALL SELECT count(*) FROM glob('/*')",
+        "SELECT * FROM items WHERE item_id IN (SELECT column0 FROM read_csv('/etc/passwd'))",
+        "SELECT * FROM other_db.main.items",
+        "SELECT * FROM information_schema.tables",
+        "SELECT * FROM frame",
+        "COPY items TO '/tmp/out.csv'",
+        "ATTACH '/tmp/other.duckdb'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "PRAGMA version",
+        "SET threads = 1",
+        "CALL pragma_version()",
+        "EXPLAIN SELECT 1",
+        "DESCRIBE items",
+        "SUMMARIZE items",
+        "SHOW TABLES",
+        "DELETE FROM items",
+        "DROP TABLE truth",
+        "CREATE TABLE x AS SELECT 1",
+        "",
+        "  ;  ",
+        "SELECT 1; SELECT 2",
+        "SELEC 1",
+    ],
+)
 def test_the_parser_check_refuses(sql):
     with pytest.raises(SnapshotQueryError):
         check_snapshot_query(sql, TABLES)
 
 
-@pytest.mark.parametrize("sql, tables", [
-    ("SELECT * FROM items", ["items"]), ("FROM items", ["items"]), ("VALUES (1), (2)", []),
-    ("SELECT * FROM main.truth t JOIN Items i ON true", ["items", "truth"]),
-    ("WITH truth2 AS (SELECT * FROM truth) SELECT * FROM truth2 UNION ALL SELECT * FROM range(3)", ["truth"]),
-    ("SELECT * FROM annotations WHERE item_id IN (SELECT item_id FROM items)  ;", ["annotations", "items"]),
-    ("SELECT u FROM unnest([1, 2]) t(u)", []),
-])
+@pytest.mark.parametrize(
+    "sql, tables",
+    [
+        ("SELECT * FROM items", ["items"]),
+        ("FROM items", ["items"]),
+        ("VALUES (1), (2)", []),
+        ("SELECT * FROM main.truth t JOIN Items i ON true", ["items", "truth"]),
+        ("WITH truth2 AS (SELECT * FROM truth) SELECT * FROM truth2 UNION ALL SELECT * FROM range(3)", ["truth"]),
+        ("SELECT * FROM annotations WHERE item_id IN (SELECT item_id FROM items)  ;", ["annotations", "items"]),
+        ("SELECT u FROM unnest([1, 2]) t(u)", []),
+    ],
+)
 def test_the_parser_check_accepts(sql, tables):
     assert check_snapshot_query(sql, TABLES) == tables

@@ -3,6 +3,7 @@
 Reference values carry their provenance in a comment. Nothing here is checked
 against trainerlab's own earlier output.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,8 +123,11 @@ def test_hodges_lehmann_interval_covers_planted_shift():
 
 def _long(base, cand, cluster=None, category=None):
     n = len(base)
-    rows = {"item": np.r_[np.arange(n), np.arange(n)].astype(str), "model": ["v1"] * n + ["v2"] * n,
-            "score": np.r_[base, cand]}
+    rows = {
+        "item": np.r_[np.arange(n), np.arange(n)].astype(str),
+        "model": ["v1"] * n + ["v2"] * n,
+        "score": np.r_[base, cand],
+    }
     if cluster is not None:
         rows["template"] = np.r_[cluster, cluster]
     if category is not None:
@@ -257,12 +261,14 @@ def test_compare_by_category_pass_fail_with_clusters():
     import statsmodels.api as sm
 
     rng = np.random.default_rng(11)
-    b1, c1, g1 = _clustered_pass_fail(rng, 40, 10)   # enough clusters: cluster-robust
-    b2, c2, g2 = _clustered_pass_fail(rng, 6, 30)    # 6 clusters: Newcombe, says it ignores them
-    frame = _long(np.r_[b1, b2], np.r_[c1, c2], cluster=np.r_[g1, 100 + g2],
-                  category=np.r_[["many"] * b1.size, ["few"] * b2.size])
-    table = u.compare_by_category(frame, "item", "model", "score", "v1", "v2", "intent", cluster="template",
-                                  correction="none").set_index("category")
+    b1, c1, g1 = _clustered_pass_fail(rng, 40, 10)  # enough clusters: cluster-robust
+    b2, c2, g2 = _clustered_pass_fail(rng, 6, 30)  # 6 clusters: Newcombe, says it ignores them
+    frame = _long(
+        np.r_[b1, b2], np.r_[c1, c2], cluster=np.r_[g1, 100 + g2], category=np.r_[["many"] * b1.size, ["few"] * b2.size]
+    )
+    table = u.compare_by_category(
+        frame, "item", "model", "score", "v1", "v2", "intent", cluster="template", correction="none"
+    ).set_index("category")
     # many clusters: statsmodels' OLS with cluster covariance and a t(G-1) interval
     fit = sm.OLS(c1 - b1, np.ones(b1.size)).fit(cov_type="cluster", cov_kwds={"groups": g1}, use_t=True)
     row = table.loc["many"]
@@ -273,8 +279,9 @@ def test_compare_by_category_pass_fail_with_clusters():
     # few clusters: Newcombe's interval and McNemar's p, and the method string says clustering is ignored
     row = table.loc["few"]
     base, cand = b2 == 1, c2 == 1
-    ref = u.paired_proportion_ci(int(np.sum(base & cand)), int(np.sum(base & ~cand)), int(np.sum(~base & cand)),
-                                 int(np.sum(~base & ~cand)))
+    ref = u.paired_proportion_ci(
+        int(np.sum(base & cand)), int(np.sum(base & ~cand)), int(np.sum(~base & cand)), int(np.sum(~base & ~cand))
+    )
     assert_allclose([row["estimate"], row["ci_low"], row["ci_high"]], [ref["estimate"], ref["ci_low"], ref["ci_high"]])
     assert row["p_value"] == u.mcnemar_exact(base, cand)["p_value"]
     assert row["n_clusters"] == 6
@@ -296,11 +303,19 @@ def test_compare_by_category_cluster_robust_covers_where_newcombe_does_not():
     base = np.concatenate([p[0] for p in parts])
     cand = np.concatenate([p[1] for p in parts])
     study = np.repeat(np.arange(n_sim), n_clusters * per)
-    frame = _long(base, cand, cluster=np.concatenate([p[2] for p in parts]) + n_clusters * study,
-                  category=np.array([f"study{k:03d}" for k in study]))
-    robust = u.compare_by_category(frame, "item", "model", "score", "v1", "v2", "intent", cluster="template",
-                                   correction="none")
-    assert len(robust) == n_sim and robust["method"].str.startswith("paired difference of pass rates, cluster-robust").all()
+    frame = _long(
+        base,
+        cand,
+        cluster=np.concatenate([p[2] for p in parts]) + n_clusters * study,
+        category=np.array([f"study{k:03d}" for k in study]),
+    )
+    robust = u.compare_by_category(
+        frame, "item", "model", "score", "v1", "v2", "intent", cluster="template", correction="none"
+    )
+    assert (
+        len(robust) == n_sim
+        and robust["method"].str.startswith("paired difference of pass rates, cluster-robust").all()
+    )
     cover_robust = ((robust["ci_low"] <= 0.01) & (0.01 <= robust["ci_high"])).mean()
     naive = u.compare_by_category(frame, "item", "model", "score", "v1", "v2", "intent", correction="none")
     cover_naive = ((naive["ci_low"] <= 0.01) & (0.01 <= naive["ci_high"])).mean()
@@ -315,7 +330,7 @@ def test_power_matches_statsmodels():
     from statsmodels.stats.power import NormalIndPower
 
     sd = u.sd_of_difference(0.45, 0.44, 0.6)
-    assert_allclose(sd, math.sqrt(0.45 ** 2 + 0.44 ** 2 - 2 * 0.6 * 0.45 * 0.44))
+    assert_allclose(sd, math.sqrt(0.45**2 + 0.44**2 - 2 * 0.6 * 0.45 * 0.44))
     for n in (50, 805, 20000):
         es = NormalIndPower().solve_power(effect_size=None, nobs1=n, alpha=0.05, power=0.8, ratio=0)
         mde = u.minimum_detectable_effect(n=n, sd_diff=sd)
@@ -384,7 +399,9 @@ def test_family_comparison_llama2_7b_to_13b_is_paired_on_prompts():
     assert abs(o["difference"]["estimate"] - published) < 0.2
     assert o["n_items"] == 804 and o["n_unpaired"] == 1
     # pairing helps: the paired SE is below the unpaired one (positive correlation across prompts)
-    unpaired = math.hypot(ALPACA_EVAL_1_LEADERBOARD["llama-2-13b-chat-hf"][1], ALPACA_EVAL_1_LEADERBOARD["llama-2-7b-chat-hf"][1])
+    unpaired = math.hypot(
+        ALPACA_EVAL_1_LEADERBOARD["llama-2-13b-chat-hf"][1], ALPACA_EVAL_1_LEADERBOARD["llama-2-7b-chat-hf"][1]
+    )
     assert o["correlation"] > 0 and o["difference"]["se"] < unpaired
     assert o["difference"]["ci_low"] > 0  # 13b really is better than 7b
     cats = r["by_category"]
@@ -398,9 +415,16 @@ def _battles_vs_baseline(models):
         f = alpaca(m)
         s = u.preference_scores(f["preference"])
         keep = ~np.isnan(s)
-        rows.append(pd.DataFrame({"model_a": m, "model_b": f["baseline"][keep],
-                                  "winner": np.where(s[keep] == 1, "a", np.where(s[keep] == 0, "b", "tie")),
-                                  "prompt": f["instruction"][keep]}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "model_a": m,
+                    "model_b": f["baseline"][keep],
+                    "winner": np.where(s[keep] == 1, "a", np.where(s[keep] == 0, "b", "tie")),
+                    "prompt": f["instruction"][keep],
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -443,9 +467,13 @@ def test_bradley_terry_matches_statsmodels_logistic_fit():
         row = np.zeros(len(models))
         row[idx[a]], row[idx[b]] = 1, -1
         if win == "tie":
-            X += [row, row]; y += [1, 0]; w += [0.5, 0.5]
+            X += [row, row]
+            y += [1, 0]
+            w += [0.5, 0.5]
         else:
-            X.append(row); y.append(1 if win == "a" else 0); w.append(1.0)
+            X.append(row)
+            y.append(1 if win == "a" else 0)
+            w.append(1.0)
     X = np.array(X)[:, 1:]  # model 0 as reference
     fit = sm.GLM(np.array(y), X, family=sm.families.Binomial(), freq_weights=np.array(w)).fit()
     ref = np.r_[0, fit.params]
@@ -467,12 +495,18 @@ def test_bradley_terry_recovers_planted_strengths():
 
 
 def test_bradley_terry_connectivity_checks():
-    disconnected = pd.DataFrame({"model_a": ["a", "a", "c", "c"], "model_b": ["b", "b", "d", "d"],
-                                 "winner": ["a", "b", "a", "b"]})
+    disconnected = pd.DataFrame(
+        {"model_a": ["a", "a", "c", "c"], "model_b": ["b", "b", "d", "d"], "winner": ["a", "b", "a", "b"]}
+    )
     with pytest.raises(ValueError, match="not connected"):
         u.BradleyTerry(n_boot=0).fit(disconnected)
-    never_lost = pd.DataFrame({"model_a": ["a", "a", "b", "b", "c"], "model_b": ["b", "c", "c", "c", "a"],
-                               "winner": ["a", "a", "a", "b", "b"]})
+    never_lost = pd.DataFrame(
+        {
+            "model_a": ["a", "a", "b", "b", "c"],
+            "model_b": ["b", "c", "c", "c", "a"],
+            "winner": ["a", "a", "a", "b", "b"],
+        }
+    )
     bt = u.BradleyTerry(n_boot=50).fit(never_lost)
     assert not bt.connectivity_["mle_exists"] and bt.connectivity_["l2_used"] > 0
     assert bt.ratings_.iloc[0]["model"] == "a" and np.isfinite(bt.theta_).all()
@@ -486,8 +520,11 @@ def test_two_proportions_match_statsmodels(x1, n1, x2, n2):
     r = u.two_proportion_test(x1, n1, x2, n2)
     stat, p = proportions_ztest([x2, x1], [n2, n1])
     assert_allclose([r["statistic"], r["p_value"]], [stat, p], rtol=1e-10)
-    assert_allclose([r["ci_low"], r["ci_high"]],
-                    confint_proportions_2indep(x2, n2, x1, n1, method="newcomb", compare="diff"), atol=1e-10)
+    assert_allclose(
+        [r["ci_low"], r["ci_high"]],
+        confint_proportions_2indep(x2, n2, x1, n1, method="newcomb", compare="diff"),
+        atol=1e-10,
+    )
 
 
 def test_poisson_rate_ci_published_and_statsmodels():
@@ -498,8 +535,9 @@ def test_poisson_rate_ci_published_and_statsmodels():
     from statsmodels.stats.rates import confint_poisson
 
     r = u.poisson_rate_ci(37, 52000, per=1000)
-    assert_allclose([r["ci_low"], r["ci_high"]], np.array(confint_poisson(37, 52000, method="exact-c")) * 1000,
-                    rtol=1e-10)
+    assert_allclose(
+        [r["ci_low"], r["ci_high"]], np.array(confint_poisson(37, 52000, method="exact-c")) * 1000, rtol=1e-10
+    )
 
 
 def test_incident_rate_ratio_exact_conditional():

@@ -1,4 +1,5 @@
 """The uplift study on the demo warehouse recovers the planted truth."""
+
 from __future__ import annotations
 
 import pytest
@@ -73,9 +74,11 @@ def test_difference_table_overall_rows_against_planted_truth(study, demo_db):
     assert clustered["ci_low"] > 0
     naive = t[t["method"] == "naive CLT (ignores clusters)"].iloc[0]
     with Warehouse(demo_db, read_only=True) as wh:
-        d = wh.query("SELECT b.item_id, (CASE WHEN c.passed THEN 1 ELSE 0 END) - (CASE WHEN b.passed THEN 1 ELSE 0 END)"
-                     " AS d FROM eval_results b JOIN eval_results c ON b.item_id = c.item_id AND b.suite = c.suite"
-                     " WHERE b.suite = 'core' AND b.model_version = 'v1.0' AND c.model_version = 'v1.1'")["d"]
+        d = wh.query(
+            "SELECT b.item_id, (CASE WHEN c.passed THEN 1 ELSE 0 END) - (CASE WHEN b.passed THEN 1 ELSE 0 END)"
+            " AS d FROM eval_results b JOIN eval_results c ON b.item_id = c.item_id AND b.suite = c.suite"
+            " WHERE b.suite = 'core' AND b.model_version = 'v1.0' AND c.model_version = 'v1.1'"
+        )["d"]
     assert len(d) == 2800
     assert naive["se"] == pytest.approx(100 * d.std(ddof=1) / math.sqrt(len(d)), rel=1e-9)
     assert naive["se"] < clustered["se"]
@@ -87,11 +90,24 @@ def test_difference_table_overall_rows_against_planted_truth(study, demo_db):
 def test_category_table_shows_the_planted_regression(study, demo_db):
     s, truth, _ = study
     t = u.category_table(s)
-    assert list(t.columns) == ["category", "n", "baseline_mean", "candidate_mean", "difference", "ci_low",
-                               "ci_high", "p_value", "p_adjusted", "direction", "flagged"]
+    assert list(t.columns) == [
+        "category",
+        "n",
+        "baseline_mean",
+        "candidate_mean",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "direction",
+        "flagged",
+    ]
     with Warehouse(demo_db, read_only=True) as wh:
-        rates = wh.query("SELECT category, model_version, count(*) AS n, avg(CASE WHEN passed THEN 1.0 ELSE 0.0 END)"
-                         " AS rate FROM eval_results WHERE suite = 'core' GROUP BY 1, 2")
+        rates = wh.query(
+            "SELECT category, model_version, count(*) AS n, avg(CASE WHEN passed THEN 1.0 ELSE 0.0 END)"
+            " AS rate FROM eval_results WHERE suite = 'core' GROUP BY 1, 2"
+        )
     rates = rates.pivot(index="category", columns="model_version")
     assert sorted(t["category"]) == sorted(rates.index)
     row = t.set_index("category").loc[truth["regressed_intent"]]

@@ -1,4 +1,5 @@
 """Undefined is NaN with a reason, bad input is a clear error: the edges of trainerlab.uplift."""
+
 from __future__ import annotations
 
 import gzip
@@ -17,8 +18,9 @@ def frame(rows):
 
 
 def test_fewer_than_two_pairs_is_nan_with_reason():
-    r = u.paired_difference(frame([("a", "v1", 1), ("a", "v2", 0), ("b", "v1", 1)]), "item", "model", "score",
-                            "v1", "v2")
+    r = u.paired_difference(
+        frame([("a", "v1", 1), ("a", "v2", 0), ("b", "v1", 1)]), "item", "model", "score", "v1", "v2"
+    )
     assert r["n_items"] == 1 and r["n_unpaired"] == 1
     assert math.isnan(r["difference"]["se"]) and "fewer than two" in r["difference"]["reason"]
 
@@ -32,8 +34,9 @@ def test_zero_variance_difference_has_no_interval_but_an_estimate():
 
 
 def test_one_cluster_is_nan_with_reason():
-    rows = pd.DataFrame({"item": list("abcd") * 2, "model": ["v1"] * 4 + ["v2"] * 4,
-                         "score": [1, 0, 1, 0, 1, 1, 0, 1], "t": ["x"] * 8})
+    rows = pd.DataFrame(
+        {"item": list("abcd") * 2, "model": ["v1"] * 4 + ["v2"] * 4, "score": [1, 0, 1, 0, 1, 1, 0, 1], "t": ["x"] * 8}
+    )
     d = u.paired_difference(rows, "item", "model", "score", "v1", "v2", cluster="t", n_boot=0)["difference"]
     assert math.isnan(d["se"]) and "fewer than two clusters" in d["reason"]
 
@@ -99,8 +102,13 @@ def test_non_inferiority_without_se_and_bad_margin():
 def test_read_alpaca_eval_errors(tmp_path):
     path = tmp_path / "annotations.json.gz"
     with gzip.open(path, "wt") as fh:
-        json.dump([{"generator_1": "b", "generator_2": "m", "preference": "1.0"},
-                   {"generator_1": "b", "generator_2": "m", "preference": "abc"}], fh)
+        json.dump(
+            [
+                {"generator_1": "b", "generator_2": "m", "preference": "1.0"},
+                {"generator_1": "b", "generator_2": "m", "preference": "abc"},
+            ],
+            fh,
+        )
     with pytest.raises(ValueError, match=r"row 2, column 'preference': 'abc'"):
         u.read_alpaca_eval(path)
     empty = tmp_path / "empty.json"

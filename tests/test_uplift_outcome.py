@@ -4,15 +4,15 @@ The eval file of the minimal ``evals`` warehouse carries both a graded score
 in [0, 1] and the harness's yes/no ``passed`` (as a team's own harness does).
 Expected values are computed with pandas from the CSV file itself.
 """
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
+import minimal_data
 from trainerlab import gates, uplift
 from trainerlab.warehouse import Warehouse
-
-import minimal_data
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,10 @@ def evals(tmp_path_factory):
 
 def _independent(raw):
     passed = raw.assign(p=raw["passed"].astype(str).str.lower().eq("true").astype(float))
-    return (passed.groupby("model_version")["p"].mean().to_dict(), raw.groupby("model_version")["score"].mean().to_dict())
+    return (
+        passed.groupby("model_version")["p"].mean().to_dict(),
+        raw.groupby("model_version")["score"].mean().to_dict(),
+    )
 
 
 def test_the_two_outcomes_differ_in_the_file(evals):
@@ -77,7 +80,7 @@ def test_unknown_metric_or_outcome_is_a_clear_error(evals):
 
 def test_no_clusters_and_no_categories_are_said_not_crashed(evals):
     db, _ = evals
-    with Warehouse(db, read_only=True) as wh:   # default cluster template_id: empty in a team's own items
+    with Warehouse(db, read_only=True) as wh:  # default cluster template_id: empty in a team's own items
         study = uplift.uplift_study(wh, "v1.0", "v1.1", n_boot=50)
     assert study["cluster"] is None and "template_id" in study["notes"]["cluster"]
     assert "no per-category" in study["notes"]["by_category"]

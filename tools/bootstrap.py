@@ -9,6 +9,7 @@ the default install leaves both out:
 Both lists come from ``[tool.trainerlab.install]`` in pyproject.toml.
 Re-running is cheap: a stamp file records the hash of pyproject.toml.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,7 +37,7 @@ def requirement_name(req: str) -> str:
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - bootstrap runs under any system python3
         print("trainerlab needs Python 3.11 or newer", file=sys.stderr)
         return 2
     pyproject = (ROOT / "pyproject.toml").read_bytes()
@@ -62,22 +63,28 @@ def main() -> int:
         overrides.write_text("".join(f'{d} ; sys_platform == "never"\n' for d in drop))
         # --compile-bytecode: uv leaves .pyc files out by default, and where PYTHONDONTWRITEBYTECODE is
         # set (as on some CI machines) every process would then compile pandas & co. again (~1.5 s each)
-        rc = run([uv, "pip", "install", "--python", PY, "--compile-bytecode", "--override", overrides,
-                  "-e", ".[dev]"])
+        rc = run([uv, "pip", "install", "--python", PY, "--compile-bytecode", "--override", overrides, "-e", ".[dev]"])
     else:
         plain = [d for d in deps if requirement_name(d) not in no_deps]
         rc = run([PY, "-m", "pip", "install", "-q", *plain])
         if rc == 0:
-            rc = run([PY, "-m", "pip", "install", "-q", "--no-deps",
-                      *[d for d in deps if requirement_name(d) in no_deps]])
+            rc = run(
+                [PY, "-m", "pip", "install", "-q", "--no-deps", *[d for d in deps if requirement_name(d) in no_deps]]
+            )
         if rc == 0:
             rc = run([PY, "-m", "pip", "install", "-q", "--no-deps", "-e", "."])
     if rc != 0:
         print("installation failed", file=sys.stderr)
         return rc
-    leaked = subprocess.run([PY, "-c", "import importlib.util as u, sys; "
-                             f"sys.exit(any(u.find_spec(m) for m in {[d.replace('-', '_') for d in drop]!r}))"],
-                            cwd=ROOT).returncode
+    leaked = subprocess.run(
+        [
+            PY,
+            "-c",
+            "import importlib.util as u, sys; "
+            f"sys.exit(any(u.find_spec(m) for m in {[d.replace('-', '_') for d in drop]!r}))",
+        ],
+        cwd=ROOT,
+    ).returncode
     if leaked:
         print(f"a dropped package ({', '.join(drop)}) got installed", file=sys.stderr)
         return 1

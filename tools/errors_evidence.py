@@ -18,6 +18,7 @@
    top clusters (no mode ground truth exists, so no ARI).
 Prints Markdown tables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,12 @@ from trainerlab.warehouse import Warehouse  # noqa: E402
 def markdown(frame: pd.DataFrame, index: bool = False, digits: int = 3) -> str:
     """A GitHub Markdown table (no tabulate dependency)."""
     f = frame.reset_index() if index else frame
+
     def cell(v):
         if isinstance(v, float):
             return "" if np.isnan(v) else f"{v:.{digits}f}"
         return str(v).replace("|", "/")
+
     head = "| " + " | ".join(str(c) for c in f.columns) + " |"
     sep = "|" + "|".join("---" for _ in f.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in f.itertuples(index=False)]
@@ -53,9 +56,14 @@ def markdown(frame: pd.DataFrame, index: bool = False, digits: int = 3) -> str:
 
 def _scores(labels, truth) -> dict:
     rec = errors.recovery(labels, truth, n_boot=200).set_index("measure")
-    return {"ari": rec.loc["ari", "estimate"], "ari_lo": rec.loc["ari", "ci_low"], "ari_hi": rec.loc["ari", "ci_high"],
-            "purity": rec.loc["purity", "estimate"], "outliers": rec.loc["outlier_share", "estimate"],
-            "k": len(set(np.asarray(labels).tolist()) - {-1})}
+    return {
+        "ari": rec.loc["ari", "estimate"],
+        "ari_lo": rec.loc["ari", "ci_low"],
+        "ari_hi": rec.loc["ari", "ci_high"],
+        "purity": rec.loc["purity", "estimate"],
+        "outliers": rec.loc["outlier_share", "estimate"],
+        "k": len(set(np.asarray(labels).tolist()) - {-1}),
+    }
 
 
 BOILERPLATE = ("open", "extra", "close")
@@ -100,14 +108,23 @@ def demo_table(demo_seeds, seeds, boilerplate: str = "mode") -> pd.DataFrame:
                 t = time.perf_counter()
                 model = errors.FailureClusterer(seed=s, cache=False).fit(texts)
                 t_ours = time.perf_counter() - t
-                for name, labels, secs in (("BERTopic offline defaults", base, t_base),
-                                           ("ours, no merge (fine clusters)", model.fine_labels_, float("nan")),
-                                           ("ours (merge=auto)", model.labels_, t_ours),
-                                           ("ours, outliers reassigned", model.labels_without_outliers(),
-                                            float("nan"))):
-                    rows.append({"boilerplate": boilerplate, "demo_seed": ds, "seed": s, "n": len(texts),
-                                 "method": name,
-                                 **_scores(labels, truth), "seconds": secs})
+                for name, labels, secs in (
+                    ("BERTopic offline defaults", base, t_base),
+                    ("ours, no merge (fine clusters)", model.fine_labels_, float("nan")),
+                    ("ours (merge=auto)", model.labels_, t_ours),
+                    ("ours, outliers reassigned", model.labels_without_outliers(), float("nan")),
+                ):
+                    rows.append(
+                        {
+                            "boilerplate": boilerplate,
+                            "demo_seed": ds,
+                            "seed": s,
+                            "n": len(texts),
+                            "method": name,
+                            **_scores(labels, truth),
+                            "seconds": secs,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -125,14 +142,18 @@ def mqm_table(seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
         base = errors.bertopic_offline_defaults(texts, seed=s)
         model = errors.FailureClusterer(seed=s, cache=False).fit(texts)
         for name, labels in (("BERTopic offline defaults", base), ("ours (merge=auto)", model.labels_)):
-            rows.append({"seed": s, "n": len(texts), "method": name, **_scores(labels, truth),
-                         "majority_class_share": majority})
+            rows.append(
+                {"seed": s, "n": len(texts), "method": name, **_scores(labels, truth), "majority_class_share": majority}
+            )
         if tops is None:
             tab = pd.DataFrame({"cluster": model.labels_, "category": truth})
             tab = tab[tab["cluster"] >= 0]
-            tops = (tab.groupby("cluster")["category"].agg(lambda v: f"{v.value_counts().index[0]} "
-                                                                      f"{v.value_counts(normalize=True).iloc[0]:.0%}")
-                    .rename("majority category").to_frame())
+            tops = (
+                tab.groupby("cluster")["category"]
+                .agg(lambda v: f"{v.value_counts().index[0]} {v.value_counts(normalize=True).iloc[0]:.0%}")
+                .rename("majority category")
+                .to_frame()
+            )
             tops["size"] = tab.groupby("cluster").size()
             tops["keywords"] = [", ".join(model.keywords_.get(c, [])[:6]) for c in tops.index]
             tops = tops.sort_values("size", ascending=False).head(8)
@@ -145,14 +166,21 @@ def halueval_table(seed) -> tuple[dict, pd.DataFrame]:
     with tempfile.TemporaryDirectory() as tmp:
         with Warehouse(Path(tmp) / "h.duckdb") as wh:
             ingest_file(wh, "items", ROOT / "data/external/halueval/general_data.jsonl.gz", fmt="halueval")
-            failures = errors.load_failures(wh, source="gold", correctness_task="hallucination",
-                                            incorrect_label="yes", severity_task=None)
+            failures = errors.load_failures(
+                wh, source="gold", correctness_task="hallucination", incorrect_label="yes", severity_task=None
+            )
     model = errors.FailureClusterer(seed=seed, cache=False).fit(failures["text"])
     table = errors.describe_clusters(model, failures, None, n_examples=1)
-    table["example"] = [redact(e[0])[:110].replace("\n", " ").replace("|", "/") + "..." if e else ""
-                        for e in table["examples"]]
-    summary = {"n": model.n_texts_, "clusters": model.n_clusters_, "fine": len(set(model.fine_labels_) - {-1}),
-               "outlier_share": model.outlier_share_, "merge": model.merge_["rule"]}
+    table["example"] = [
+        redact(e[0])[:110].replace("\n", " ").replace("|", "/") + "..." if e else "" for e in table["examples"]
+    ]
+    summary = {
+        "n": model.n_texts_,
+        "clusters": model.n_clusters_,
+        "fine": len(set(model.fine_labels_) - {-1}),
+        "outlier_share": model.outlier_share_,
+        "merge": model.merge_["rule"],
+    }
     return summary, table[["cluster", "size", "share", "keywords", "example"]].head(8)
 
 
@@ -173,7 +201,8 @@ def main() -> None:
         print("## Demo: planted failure modes\n")
         print(markdown(demo))
         summary = demo.groupby(["boilerplate", "method"], sort=False)[["ari", "purity", "outliers", "k"]].agg(
-            ["mean", "min", "max"])
+            ["mean", "min", "max"]
+        )
         summary.columns = [f"{a} {b}" for a, b in summary.columns]
         print("\n" + markdown(summary, index=True) + "\n")
     if a.skip_real:

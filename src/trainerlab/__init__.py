@@ -1,4 +1,5 @@
 """trainerlab: ``import trainerlab as tl; tl.open().annotations(task="safety")`` (docs/python.md)."""
+
 __version__ = "0.1.0"
 
 

@@ -3,48 +3,117 @@
 Kept out of ``trainerlab/__init__.py`` so that ``import trainerlab`` compiles and runs
 almost nothing: this table is read on the first attribute lookup only.
 """
+
 import importlib
 
 # public name -> module it lives in (first use imports the module)
 _EXPORTS = {
     # the warehouse, as DataFrames
-    "open": "lab", "Lab": "lab", "Warehouse": "warehouse",
+    "open": "lab",
+    "Lab": "lab",
+    "Warehouse": "warehouse",
     # agreement and raters
-    "percent_agreement": "agreement", "cohen_kappa": "agreement", "scott_pi": "agreement",
-    "fleiss_kappa": "agreement", "conger_kappa": "agreement", "brennan_prediger": "agreement", "gwet_ac": "agreement",
-    "krippendorff_alpha": "agreement", "agreement_table": "agreement", "agreement_summary": "agreement",
-    "agreement_study": "agreement", "prepare_ratings": "agreement", "pairwise_agreement": "agreement",
-    "per_category_agreement": "agreement", "leave_one_rater_out": "agreement",
-    "DawidSkene": "annotators", "rater_report": "annotators", "majority_vote": "annotators",
-    "gold_accuracy": "annotators", "consensus_agreement": "annotators", "disputed_items": "annotators",
+    "percent_agreement": "agreement",
+    "cohen_kappa": "agreement",
+    "scott_pi": "agreement",
+    "fleiss_kappa": "agreement",
+    "conger_kappa": "agreement",
+    "brennan_prediger": "agreement",
+    "gwet_ac": "agreement",
+    "krippendorff_alpha": "agreement",
+    "agreement_table": "agreement",
+    "agreement_summary": "agreement",
+    "agreement_study": "agreement",
+    "prepare_ratings": "agreement",
+    "pairwise_agreement": "agreement",
+    "per_category_agreement": "agreement",
+    "leave_one_rater_out": "agreement",
+    "DawidSkene": "annotators",
+    "rater_report": "annotators",
+    "majority_vote": "annotators",
+    "gold_accuracy": "annotators",
+    "consensus_agreement": "annotators",
+    "disputed_items": "annotators",
     # uplift, win rates, power
-    "paired_difference": "uplift", "paired_bootstrap": "uplift", "compare_by_category": "uplift",
-    "non_inferiority": "uplift", "mcnemar_exact": "uplift", "wilcoxon_signed_rank": "uplift",
-    "minimum_detectable_effect": "uplift", "required_n": "uplift", "power_paired": "uplift",
-    "proportion_ci": "uplift", "rule_of_three": "uplift", "win_rate": "uplift", "BradleyTerry": "uplift",
-    "uplift_study": "uplift", "diff_in_diff": "uplift", "read_alpaca_eval": "uplift",
+    "paired_difference": "uplift",
+    "paired_bootstrap": "uplift",
+    "compare_by_category": "uplift",
+    "non_inferiority": "uplift",
+    "mcnemar_exact": "uplift",
+    "wilcoxon_signed_rank": "uplift",
+    "minimum_detectable_effect": "uplift",
+    "required_n": "uplift",
+    "power_paired": "uplift",
+    "proportion_ci": "uplift",
+    "rule_of_three": "uplift",
+    "win_rate": "uplift",
+    "BradleyTerry": "uplift",
+    "uplift_study": "uplift",
+    "diff_in_diff": "uplift",
+    "read_alpaca_eval": "uplift",
     # drift
-    "scan_warehouse": "drift", "scan_frame": "drift", "scan_file": "drift", "DriftConfig": "drift",
-    "psi": "drift", "js_distance": "drift", "p_chart": "drift", "ewma_chart": "drift", "cusum_chart": "drift",
-    "binomial_change_point": "drift", "distribution_shift": "drift", "weekly_alpha": "drift",
-    "wilson_interval": "drift", "bh_adjust": "drift", "guideline_impact": "drift",
+    "scan_warehouse": "drift",
+    "scan_frame": "drift",
+    "scan_file": "drift",
+    "DriftConfig": "drift",
+    "psi": "drift",
+    "js_distance": "drift",
+    "p_chart": "drift",
+    "ewma_chart": "drift",
+    "cusum_chart": "drift",
+    "binomial_change_point": "drift",
+    "distribution_shift": "drift",
+    "weekly_alpha": "drift",
+    "wilson_interval": "drift",
+    "bh_adjust": "drift",
+    "guideline_impact": "drift",
     # error analysis
-    "FailureClusterer": "errors", "cluster_failures": "errors", "load_failures": "errors",
+    "FailureClusterer": "errors",
+    "cluster_failures": "errors",
+    "load_failures": "errors",
     "describe_clusters": "errors",
     # judges, fairness, gates
-    "judge_vs_reference": "judges", "judge_study": "judges", "position_bias": "judges",
-    "segment_disparities": "fairness", "model_change_by_segment": "fairness",
-    "release_gate": "gates", "load_gate": "gates",
+    "judge_vs_reference": "judges",
+    "judge_study": "judges",
+    "position_bias": "judges",
+    "segment_disparities": "fairness",
+    "model_change_by_segment": "fairness",
+    "release_gate": "gates",
+    "load_gate": "gates",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)
-_MODULES = ("agreement", "annotators", "uplift", "drift", "errors", "judges", "fairness", "gates", "ops",
-            "dataqa", "datasets", "pii", "safety", "vendors", "actions", "labels", "lab", "warehouse", "demo",
-            "reportkit", "resample", "overview", "disputes", "embeddings", "schema", "paths", "ingest")
+_MODULES = (
+    "agreement",
+    "annotators",
+    "uplift",
+    "drift",
+    "errors",
+    "judges",
+    "fairness",
+    "gates",
+    "ops",
+    "dataqa",
+    "datasets",
+    "pii",
+    "safety",
+    "vendors",
+    "actions",
+    "labels",
+    "lab",
+    "warehouse",
+    "demo",
+    "reportkit",
+    "resample",
+    "overview",
+    "disputes",
+    "embeddings",
+    "schema",
+    "paths",
+    "ingest",
+)
 
-__all__ = ["__version__", *_EXPORTS, *_MODULES]
-
-
+__all__ = ["__version__", *_EXPORTS, *_MODULES]  # noqa: F822 - __version__ lives in trainerlab/__init__.py
 
 
 def resolve(name, namespace):

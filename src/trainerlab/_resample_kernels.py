@@ -1,5 +1,6 @@
 """The numba kernels behind :mod:`trainerlab.resample` (imported only from there,
 after the numba cache directory is set)."""
+
 import numba as nb
 import numpy as np
 

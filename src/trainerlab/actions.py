@@ -24,10 +24,11 @@ The drift scan is run once (:func:`drift_scan`) and shared by the weekly report'
 sections. When it cannot run (too few weeks, no annotations), the rater and audit
 actions are left out and the reason is returned instead of made-up numbers.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,21 @@ from .ops import _ts
 
 __all__ = ["drift_scan", "category_drift", "corrective_actions", "weekly_verdict", "ACTION_COLUMNS", "rater_alerts"]
 
-ACTION_COLUMNS = ["priority", "action", "entity", "task", "since_week", "since", "signal", "evidence", "estimate",
-                  "ci_low", "ci_high", "n", "method"]
+ACTION_COLUMNS = [
+    "priority",
+    "action",
+    "entity",
+    "task",
+    "since_week",
+    "since",
+    "signal",
+    "evidence",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n",
+    "method",
+]
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -63,9 +77,17 @@ def drift_scan(wh, week_start, *, dataset=None, task=None, seed: int = 0, inputs
     ref_end = start + pd.Timedelta(days=7 * (max(1, math.ceil(n_weeks / 3)) - 1))
     tasks = ops._as_list(task)
     try:
-        scan = drift.scan_warehouse(wh, tasks=tasks, dataset=dataset, reference=(None, ref_end),
-                                    current=(None, week_start), config=drift.DriftConfig(seed=seed),
-                                    guideline=False, inputs=inputs, text=False)
+        scan = drift.scan_warehouse(
+            wh,
+            tasks=tasks,
+            dataset=dataset,
+            reference=(None, ref_end),
+            current=(None, week_start),
+            config=drift.DriftConfig(seed=seed),
+            guideline=False,
+            inputs=inputs,
+            text=False,
+        )
     except ValueError as exc:
         return None, f"drift scan not possible: {exc}"
     scan.extras["program_start"] = start
@@ -96,10 +118,12 @@ def _coach_actions(wh, scan, as_of, start, signals, dataset, task) -> list[dict]
     weekly = ops.gold_accuracy(wh, start, as_of, ("rater", "week"), dataset=dataset, task=task)
     weekly["week"] = pd.to_datetime(weekly["week"])
     known = set(weekly["rater"])
-    what = {"gold_accuracy": "gold accuracy below its own baseline",
-            "consensus_agreement": "agreement with the other raters below its own baseline",
-            "off_peer": "below its peers over the whole scan",
-            "label_shift": "labels shifted against its peers on the same items"}
+    what = {
+        "gold_accuracy": "gold accuracy below its own baseline",
+        "consensus_agreement": "agreement with the other raters below its own baseline",
+        "off_peer": "below its peers over the whole scan",
+        "label_shift": "labels shifted against its peers on the same items",
+    }
     out = []
     for rater, sub in alerts.groupby("entity", sort=True):
         if rater not in known:
@@ -115,7 +139,10 @@ def _coach_actions(wh, scan, as_of, start, signals, dataset, task) -> list[dict]
         if week and week > 1:
             ref, ref_text = _pooled(mine[mine["week"] < since]), "before"
         else:
-            ref, ref_text = _pooled(weekly[(weekly["rater"] != rater) & (weekly["week"] >= since)]), "for the other raters"
+            ref, ref_text = (
+                _pooled(weekly[(weekly["rater"] != rater) & (weekly["week"] >= since)]),
+                "for the other raters",
+            )
         reasons = "; ".join(what.get(s, s) for s in sigs)
         if after["n"]:
             ev = f"gold accuracy {_acc_text(after)} since week {week}"
@@ -125,42 +152,81 @@ def _coach_actions(wh, scan, as_of, start, signals, dataset, task) -> list[dict]
         else:
             ev, est, lo, hi, n = "no gold checks since the onset", np.nan, np.nan, np.nan, 0
         tasks = sorted({str(t) for t in sub["task"].dropna() if str(t)})
-        out.append({"priority": "high", "action": "coach", "entity": rater,
-                    "task": ", ".join(tasks) if tasks else None, "since_week": week,
-                    "since": since.date().isoformat(), "signal": ", ".join(sigs),
-                    "evidence": f"{ev}; drift: {reasons}.", "estimate": est, "ci_low": lo, "ci_high": hi, "n": n,
-                    "method": "drift alerts (trainerlab.drift); gold accuracy with Wilson 95% CIs"})
+        out.append(
+            {
+                "priority": "high",
+                "action": "coach",
+                "entity": rater,
+                "task": ", ".join(tasks) if tasks else None,
+                "since_week": week,
+                "since": since.date().isoformat(),
+                "signal": ", ".join(sigs),
+                "evidence": f"{ev}; drift: {reasons}.",
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n": n,
+                "method": "drift alerts (trainerlab.drift); gold accuracy with Wilson 95% CIs",
+            }
+        )
     return out
 
 
 def _pooled(frame: pd.DataFrame) -> dict:
     k, n = float(frame["k"].sum()), float(frame["n"].sum())
     lo, hi = ops.wilson_interval(np.array([k]), np.array([n]))
-    return {"estimate": k / n if n else np.nan, "ci_low": float(lo[0]) if n else np.nan,
-            "ci_high": float(hi[0]) if n else np.nan, "n": n}
+    return {
+        "estimate": k / n if n else np.nan,
+        "ci_low": float(lo[0]) if n else np.nan,
+        "ci_high": float(hi[0]) if n else np.nan,
+        "n": n,
+    }
 
 
 def _clarify_actions(wh, as_of, dataset, task, min_excess) -> list[dict]:
     join, where, params = ops._scope("a", dataset=dataset, task=task)
     latest = wh.query(
         f"SELECT a.task, a.guideline_version, min(a.annotated_at) AS first_at FROM annotations a{join} "
-        "WHERE a.annotated_at < ? AND a.guideline_version IS NOT NULL" + "".join(f" AND {w}" for w in where)
-        + " GROUP BY a.task, a.guideline_version", [ops._py(as_of), *params])
+        "WHERE a.annotated_at < ? AND a.guideline_version IS NOT NULL"
+        + "".join(f" AND {w}" for w in where)
+        + " GROUP BY a.task, a.guideline_version",
+        [ops._py(as_of), *params],
+    )
     out = []
     for tk, sub in latest.groupby("task", sort=True):
         cur = sub.sort_values("first_at").iloc[-1]
-        pairs = ops.contested_pairs(wh, cur["first_at"], as_of, task=tk, dataset=dataset,
-                                    guideline_version=cur["guideline_version"], min_excess=min_excess)
+        pairs = ops.contested_pairs(
+            wh,
+            cur["first_at"],
+            as_of,
+            task=tk,
+            dataset=dataset,
+            guideline_version=cur["guideline_version"],
+            min_excess=min_excess,
+        )
         for r in pairs[pairs["flag"]].itertuples(index=False):
-            out.append({"priority": "medium", "action": "clarify", "entity": f"{r.label_a} / {r.label_b}", "task": tk,
-                        "since_week": None, "since": pd.Timestamp(cur["first_at"]).date().isoformat(),
-                        "signal": "contested label pair",
-                        "evidence": (f"guideline {cur['guideline_version']}: contested on {_fmt_pct(r.share)} of the "
-                                     f"{r.n_in_play:,} items where the pair is in play ({_fmt_pct(r.ci_low)}-"
-                                     f"{_fmt_pct(r.ci_high)}) vs {_fmt_pct(r.peer_share)} for the task's comparable "
-                                     f"pairs (Holm p = {r.p_holm:.2g})."),
-                        "estimate": r.share, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n_in_play),
-                        "method": r.method})
+            out.append(
+                {
+                    "priority": "medium",
+                    "action": "clarify",
+                    "entity": f"{r.label_a} / {r.label_b}",
+                    "task": tk,
+                    "since_week": None,
+                    "since": pd.Timestamp(cur["first_at"]).date().isoformat(),
+                    "signal": "contested label pair",
+                    "evidence": (
+                        f"guideline {cur['guideline_version']}: contested on {_fmt_pct(r.share)} of the "
+                        f"{r.n_in_play:,} items where the pair is in play ({_fmt_pct(r.ci_low)}-"
+                        f"{_fmt_pct(r.ci_high)}) vs {_fmt_pct(r.peer_share)} for the task's comparable "
+                        f"pairs (Holm p = {r.p_holm:.2g})."
+                    ),
+                    "estimate": r.share,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "n": int(r.n_in_play),
+                    "method": r.method,
+                }
+            )
     return out
 
 
@@ -168,7 +234,7 @@ def _audit_actions(scan, start, signals, skip_mix: bool = False) -> list[dict]:
     if scan is None or scan.alerts is None or scan.alerts.empty:
         return []
     a = scan.alerts[scan.alerts["signal"].isin(list(signals))]
-    if skip_mix:   # intent and language mixes: per category, with its onset (_category_actions)
+    if skip_mix:  # intent and language mixes: per category, with its onset (_category_actions)
         a = a[~((a["signal"] == "input_drift") & a["entity"].isin(["intent", "language"]))]
     out = []
     for r in a.itertuples(index=False):
@@ -178,27 +244,55 @@ def _audit_actions(scan, start, signals, skip_mix: bool = False) -> list[dict]:
         if r.signal == "input_drift":
             top = detail.get("top")
             entity = f"{r.entity} = {top}" if top and r.entity in ("intent", "language") else str(r.entity)
-            ev = f"input mix drift in {r.entity}" + (f": {top} share changed by {_fmt_pct(detail.get('top_change'))}"
-                                                      if top and detail.get("top_change") is not None else "")
+            ev = f"input mix drift in {r.entity}" + (
+                f": {top} share changed by {_fmt_pct(detail.get('top_change'))}"
+                if top and detail.get("top_change") is not None
+                else ""
+            )
             task = None
         else:
             entity = str(r.entity)
             task = r.task if isinstance(r.task, str) and r.task else str(r.entity)
-            ev = {"label_drift": "the task's label distribution departs from the reference weeks",
-                  "agreement_drift": "the task's Krippendorff's alpha is below the reference weeks'"}.get(r.signal, r.signal)
+            ev = {
+                "label_drift": "the task's label distribution departs from the reference weeks",
+                "agreement_drift": "the task's Krippendorff's alpha is below the reference weeks'",
+            }.get(r.signal, r.signal)
         mag = r.magnitude if r.magnitude is not None else np.nan
         q = r.q_value if r.q_value is not None and not pd.isna(r.q_value) else r.p_value
-        out.append({"priority": "medium", "action": "raise_audit_rate", "entity": entity, "task": task,
-                    "since_week": week, "since": since.date().isoformat() if since is not None else None,
-                    "signal": r.signal,
-                    "evidence": f"{ev} (magnitude {mag:.3g}" + (f", q = {q:.2g}" if q is not None and not pd.isna(q) else "")
-                                + f") since week {week}.",
-                    "estimate": mag, "ci_low": np.nan, "ci_high": np.nan, "n": None, "method": r.method})
+        out.append(
+            {
+                "priority": "medium",
+                "action": "raise_audit_rate",
+                "entity": entity,
+                "task": task,
+                "since_week": week,
+                "since": since.date().isoformat() if since is not None else None,
+                "signal": r.signal,
+                "evidence": f"{ev} (magnitude {mag:.3g}"
+                + (f", q = {q:.2g}" if q is not None and not pd.isna(q) else "")
+                + f") since week {week}.",
+                "estimate": mag,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "n": None,
+                "method": r.method,
+            }
+        )
     return out
 
 
-def category_drift(wh, week_start, as_of=None, *, dataset=None, features: Sequence[str] = ("intent", "language"),
-                   min_share_change: float = 0.03, alpha: float = 0.05, n_sim: int = 1999, seed: int = 0) -> pd.DataFrame:
+def category_drift(
+    wh,
+    week_start,
+    as_of=None,
+    *,
+    dataset=None,
+    features: Sequence[str] = ("intent", "language"),
+    min_share_change: float = 0.03,
+    alpha: float = 0.05,
+    n_sim: int = 1999,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Input categories whose share of the incoming items changed, and since which week.
 
     Items (gold-set items left out: they are checks, not traffic) are placed in the
@@ -215,8 +309,23 @@ def category_drift(wh, week_start, as_of=None, *, dataset=None, features: Sequen
     """
     from .drift import bh_adjust, binomial_change_point
 
-    cols = ["feature", "category", "since_week", "since", "share_before", "share_after", "change", "n_before",
-            "n_after", "lr", "p_value", "q_value", "flag", "method", "reason"]
+    cols = [
+        "feature",
+        "category",
+        "since_week",
+        "since",
+        "share_before",
+        "share_after",
+        "change",
+        "n_before",
+        "n_after",
+        "lr",
+        "p_value",
+        "q_value",
+        "flag",
+        "method",
+        "reason",
+    ]
     start = ops.program_start(wh, dataset)
     if start is None:
         return pd.DataFrame(columns=cols)
@@ -236,30 +345,48 @@ def category_drift(wh, week_start, as_of=None, *, dataset=None, features: Sequen
     items = wh.query(
         "SELECT i.item_id, " + ", ".join(f"i.{f}" for f in feats) + ", min(a.annotated_at) AS first_at "
         "FROM annotations a JOIN items i ON i.item_id = a.item_id "
-        "WHERE a.annotated_at < ? AND i.item_id NOT IN (SELECT item_id FROM gold)" + where
-        + " GROUP BY i.item_id, " + ", ".join(f"i.{f}" for f in feats), params)
+        "WHERE a.annotated_at < ? AND i.item_id NOT IN (SELECT item_id FROM gold)"
+        + where
+        + " GROUP BY i.item_id, "
+        + ", ".join(f"i.{f}" for f in feats),
+        params,
+    )
     if items.empty:
         return pd.DataFrame(columns=cols)
     items["week"] = ((pd.to_datetime(items["first_at"]) - start) // pd.Timedelta(days=7)).astype(int) + 1
     items = items[(items["week"] >= 1) & (items["week"] <= n_weeks)]
     weeks = np.arange(1, n_weeks + 1)
     n_t = items.groupby("week").size().reindex(weeks, fill_value=0).to_numpy(float)
-    method = (f"binomial single change point of the category's weekly share (max LR, parametric bootstrap {n_sim}), "
-              f"splits after the {n_ref} reference week(s); BH across categories")
+    method = (
+        f"binomial single change point of the category's weekly share (max LR, parametric bootstrap {n_sim}), "
+        f"splits after the {n_ref} reference week(s); BH across categories"
+    )
     rows = []
     for f in feats:
         counts = items.dropna(subset=[f]).groupby([f, "week"]).size().unstack(fill_value=0)
         counts = counts.reindex(columns=weeks, fill_value=0)
         for cat, k_t in counts.iterrows():
-            res = binomial_change_point(k_t.to_numpy(float), n_t, candidates=range(n_ref, n_weeks), direction="both",
-                                        n_sim=n_sim, seed=seed)
+            res = binomial_change_point(
+                k_t.to_numpy(float), n_t, candidates=range(n_ref, n_weeks), direction="both", n_sim=n_sim, seed=seed
+            )
             wk = int(res["index"]) + 1 if res["index"] is not None else None
-            rows.append({"feature": f, "category": str(cat), "since_week": wk,
-                         "since": (start + pd.Timedelta(days=7 * (wk - 1))).date().isoformat() if wk else None,
-                         "share_before": res["p_before"], "share_after": res["p_after"],
-                         "change": res["p_after"] - res["p_before"], "n_before": res["n_before"],
-                         "n_after": res["n_after"], "lr": res["lr"], "p_value": res["p_value"],
-                         "method": method, "reason": res["reason"]})
+            rows.append(
+                {
+                    "feature": f,
+                    "category": str(cat),
+                    "since_week": wk,
+                    "since": (start + pd.Timedelta(days=7 * (wk - 1))).date().isoformat() if wk else None,
+                    "share_before": res["p_before"],
+                    "share_after": res["p_after"],
+                    "change": res["p_after"] - res["p_before"],
+                    "n_before": res["n_before"],
+                    "n_after": res["n_after"],
+                    "lr": res["lr"],
+                    "p_value": res["p_value"],
+                    "method": method,
+                    "reason": res["reason"],
+                }
+            )
     out = pd.DataFrame(rows, columns=[c for c in cols if c not in ("q_value", "flag")])
     out["q_value"] = bh_adjust(out["p_value"]) if len(out) else []
     out["flag"] = (out["q_value"] < alpha) & (out["change"].abs() >= min_share_change)
@@ -267,17 +394,32 @@ def category_drift(wh, week_start, as_of=None, *, dataset=None, features: Sequen
 
 
 def _category_actions(wh, week_start, as_of, dataset, acfg: dict) -> list[dict]:
-    cats = category_drift(wh, week_start, as_of, dataset=dataset,
-                          min_share_change=float(acfg.get("category_min_share_change", 0.03)))
+    cats = category_drift(
+        wh, week_start, as_of, dataset=dataset, min_share_change=float(acfg.get("category_min_share_change", 0.03))
+    )
     out = []
     for r in cats[cats["flag"]].itertuples(index=False):
-        out.append({"priority": "medium", "action": "raise_audit_rate", "entity": f"{r.feature} = {r.category}",
-                    "task": None, "since_week": r.since_week, "since": r.since, "signal": "input_drift",
-                    "evidence": (f"{r.feature} {r.category}: {_fmt_pct(r.share_after)} of incoming items since week "
-                                 f"{r.since_week} (n = {int(r.n_after):,}) vs {_fmt_pct(r.share_before)} before "
-                                 f"(n = {int(r.n_before):,}); change point q = {r.q_value:.2g}."),
-                    "estimate": r.change, "ci_low": np.nan, "ci_high": np.nan, "n": int(r.n_after),
-                    "method": r.method})
+        out.append(
+            {
+                "priority": "medium",
+                "action": "raise_audit_rate",
+                "entity": f"{r.feature} = {r.category}",
+                "task": None,
+                "since_week": r.since_week,
+                "since": r.since,
+                "signal": "input_drift",
+                "evidence": (
+                    f"{r.feature} {r.category}: {_fmt_pct(r.share_after)} of incoming items since week "
+                    f"{r.since_week} (n = {int(r.n_after):,}) vs {_fmt_pct(r.share_before)} before "
+                    f"(n = {int(r.n_before):,}); change point q = {r.q_value:.2g}."
+                ),
+                "estimate": r.change,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "n": int(r.n_after),
+                "method": r.method,
+            }
+        )
     return out
 
 
@@ -286,20 +428,36 @@ def _retriage_actions(wh, as_of, older_than_days) -> list[dict]:
     old = df[df["age_days"] > older_than_days].sort_values(["untriaged", "age_days"], ascending=[False, False])
     if old.empty:
         return []
-    listed = ", ".join(f"{r.request_id} ({r.age_days:.0f} d{', untriaged' if r.untriaged else ''})"
-                       for r in old.head(10).itertuples(index=False))
+    listed = ", ".join(
+        f"{r.request_id} ({r.age_days:.0f} d{', untriaged' if r.untriaged else ''})"
+        for r in old.head(10).itertuples(index=False)
+    )
     more = f" and {len(old) - 10} more" if len(old) > 10 else ""
-    return [{"priority": "high" if old["untriaged"].any() else "medium", "action": "retriage",
-             "entity": ", ".join(old["request_id"].tolist()), "task": None, "since_week": None,
-             "since": pd.Timestamp(old["opened_at"].min()).date().isoformat(), "signal": "backlog age",
-             "evidence": (f"{len(old)} open requests older than {older_than_days:g} days "
-                          f"({int(old['untriaged'].sum())} never triaged): {listed}{more}."),
-             "estimate": float(old["age_days"].median()), "ci_low": np.nan, "ci_high": np.nan, "n": len(old),
-             "method": "open requests at as-of older than the backlog target (kpis.toml [actions] retriage_after_days)"}]
+    return [
+        {
+            "priority": "high" if old["untriaged"].any() else "medium",
+            "action": "retriage",
+            "entity": ", ".join(old["request_id"].tolist()),
+            "task": None,
+            "since_week": None,
+            "since": pd.Timestamp(old["opened_at"].min()).date().isoformat(),
+            "signal": "backlog age",
+            "evidence": (
+                f"{len(old)} open requests older than {older_than_days:g} days "
+                f"({int(old['untriaged'].sum())} never triaged): {listed}{more}."
+            ),
+            "estimate": float(old["age_days"].median()),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "n": len(old),
+            "method": "open requests at as-of older than the backlog target (kpis.toml [actions] retriage_after_days)",
+        }
+    ]
 
 
-def corrective_actions(wh, as_of=None, *, scan=None, week_start=None, dataset=None, task=None,
-                       config: dict | None = None, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+def corrective_actions(
+    wh, as_of=None, *, scan=None, week_start=None, dataset=None, task=None, config: dict | None = None, seed: int = 0
+) -> tuple[pd.DataFrame, dict]:
     """The week's corrective actions, highest priority first, and notes on what could not run.
 
     Parameters
@@ -343,8 +501,14 @@ def corrective_actions(wh, as_of=None, *, scan=None, week_start=None, dataset=No
     return out, notes
 
 
-def weekly_verdict(kpi_table: pd.DataFrame, actions: pd.DataFrame, alerts: pd.DataFrame | None, week_start,
-                   program_week: int | None = None, notes: dict | None = None) -> tuple[list[str], str]:
+def weekly_verdict(
+    kpi_table: pd.DataFrame,
+    actions: pd.DataFrame,
+    alerts: pd.DataFrame | None,
+    week_start,
+    program_week: int | None = None,
+    notes: dict | None = None,
+) -> tuple[list[str], str]:
     """Three to five plain sentences for the weekly report's verdict box, and its status
     (``alert`` when a KPI is breached or a rater needs coaching, ``warn`` when a KPI is on
     watch or there are other actions, else ``ok``)."""
@@ -366,31 +530,50 @@ def weekly_verdict(kpi_table: pd.DataFrame, actions: pd.DataFrame, alerts: pd.Da
         return f"{r['kpi'].replace('_', ' ')} {val} (target {op} {tgt})"
 
     if len(breached):
-        sentences.append(f"Week of {ws}{wk}: {len(breached)} of {len(targeted)} KPIs with a target are breached: "
-                         + "; ".join(show(r) for _, r in breached.iterrows()) + ".")
+        sentences.append(
+            f"Week of {ws}{wk}: {len(breached)} of {len(targeted)} KPIs with a target are breached: "
+            + "; ".join(show(r) for _, r in breached.iterrows())
+            + "."
+        )
     else:
-        sentences.append(f"Week of {ws}{wk}: no KPI with a target is breached ({len(targeted) - len(watch)} of "
-                         f"{len(targeted)} met).")
+        sentences.append(
+            f"Week of {ws}{wk}: no KPI with a target is breached ({len(targeted) - len(watch)} of {len(targeted)} met)."
+        )
     if len(watch):
-        sentences.append("On watch (off target, but not distinguishable from it or within the tolerance): "
-                         + "; ".join(show(r) for _, r in watch.iterrows()) + ".")
+        sentences.append(
+            "On watch (off target, but not distinguishable from it or within the tolerance): "
+            + "; ".join(show(r) for _, r in watch.iterrows())
+            + "."
+        )
     quality = kpi_table.set_index("kpi")
     if "gold_accuracy" in quality.index and pd.notna(quality.at["gold_accuracy", "value"]):
         g = quality.loc["gold_accuracy"]
-        sentences.append(f"Label quality: gold accuracy {_fmt_pct(g['value'])} (95% CI {_fmt_pct(g['ci_low'])}-"
-                         f"{_fmt_pct(g['ci_high'])}, n = {int(g['n']):,} gold checks), trend {g.get('trend', 'unknown')}.")
+        sentences.append(
+            f"Label quality: gold accuracy {_fmt_pct(g['value'])} (95% CI {_fmt_pct(g['ci_low'])}-"
+            f"{_fmt_pct(g['ci_high'])}, n = {int(g['n']):,} gold checks), trend {g.get('trend', 'unknown')}."
+        )
     coach = actions[actions["action"] == "coach"] if len(actions) else actions
     if notes and notes.get("drift"):
         sentences.append(f"Drift alerts are not available this week: {notes['drift']}.")
     elif len(coach):
-        sentences.append("Raters drifting or below their peers: " + "; ".join(
-            f"{r.entity} since week {int(r.since_week)}" if pd.notna(r.since_week) else str(r.entity)
-            for r in coach.itertuples(index=False)) + ".")
+        sentences.append(
+            "Raters drifting or below their peers: "
+            + "; ".join(
+                f"{r.entity} since week {int(r.since_week)}" if pd.notna(r.since_week) else str(r.entity)
+                for r in coach.itertuples(index=False)
+            )
+            + "."
+        )
     elif alerts is not None:
         sentences.append("No rater has a drift alert.")
     if len(actions):
         counts = actions["action"].value_counts()
-        names = {"coach": "coach", "retriage": "re-triage", "clarify": "clarify", "raise_audit_rate": "raise audit rate"}
+        names = {
+            "coach": "coach",
+            "retriage": "re-triage",
+            "clarify": "clarify",
+            "raise_audit_rate": "raise audit rate",
+        }
         todo = []
         for act in ("coach", "retriage", "clarify", "raise_audit_rate"):
             if act not in counts:

@@ -36,11 +36,13 @@ Undefined is NaN with a ``reason`` (one category used, fewer than two
 pairable values), never 0; one rater in total is an error; units with a
 single rating are excluded from observed agreement and counted (``n_single``).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,18 +52,43 @@ from scipy.special import ndtr, ndtri, stdtrit
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 WEIGHTS = ("none", "linear", "quadratic")
 COEFFICIENTS = (
-    "percent_agreement", "cohen_kappa", "scott_pi", "fleiss_kappa", "conger_kappa",
-    "brennan_prediger", "gwet_ac", "krippendorff_alpha",
+    "percent_agreement",
+    "cohen_kappa",
+    "scott_pi",
+    "fleiss_kappa",
+    "conger_kappa",
+    "brennan_prediger",
+    "gwet_ac",
+    "krippendorff_alpha",
 )
 TIDY_COLUMNS = ["coefficient", "estimate", "ci_low", "ci_high", "n_units", "n_raters", "method", "reason"]
 
 __all__ = [
-    "AgreementResult", "Ratings", "prepare_ratings", "weight_matrix",
-    "percent_agreement", "cohen_kappa", "scott_pi", "fleiss_kappa", "conger_kappa",
-    "brennan_prediger", "gwet_ac", "krippendorff_alpha", "agreement_table", "agreement_summary",
-    "per_category_agreement", "pairwise_agreement", "pairwise_matrix", "leave_one_rater_out",
-    "subgroup_alpha", "interpret", "LANDIS_KOCH", "KRIPPENDORFF_BANDS", "ratings_from_warehouse",
-    "from_wide", "from_contingency_table",
+    "AgreementResult",
+    "Ratings",
+    "prepare_ratings",
+    "weight_matrix",
+    "percent_agreement",
+    "cohen_kappa",
+    "scott_pi",
+    "fleiss_kappa",
+    "conger_kappa",
+    "brennan_prediger",
+    "gwet_ac",
+    "krippendorff_alpha",
+    "agreement_table",
+    "agreement_summary",
+    "per_category_agreement",
+    "pairwise_agreement",
+    "pairwise_matrix",
+    "leave_one_rater_out",
+    "subgroup_alpha",
+    "interpret",
+    "LANDIS_KOCH",
+    "KRIPPENDORFF_BANDS",
+    "ratings_from_warehouse",
+    "from_wide",
+    "from_contingency_table",
 ]
 
 
@@ -188,34 +215,56 @@ class Ratings:
         return len(self.categories)
 
     @classmethod
-    def from_codes(cls, unit: np.ndarray, rater: np.ndarray, label: np.ndarray, categories: Sequence,
-                   level: str = "nominal") -> "Ratings":
+    def from_codes(
+        cls, unit: np.ndarray, rater: np.ndarray, label: np.ndarray, categories: Sequence, level: str = "nominal"
+    ) -> Ratings:
         """Ratings from integer codes (simulations, warehouse reductions); no validation beyond shapes."""
         unit, rater, label = (np.asarray(x, dtype=np.int64) for x in (unit, rater, label))
         if not (len(unit) == len(rater) == len(label)):
             raise ValueError("unit, rater and label codes must have the same length")
         cats = list(categories)
         numbers = [_as_number(_label_key(c)) for c in cats]
-        values = (np.asarray(numbers, dtype=float) if all(v is not None for v in numbers)
-                  else np.arange(len(cats), dtype=float))
+        values = (
+            np.asarray(numbers, dtype=float)
+            if all(v is not None for v in numbers)
+            else np.arange(len(cats), dtype=float)
+        )
         n_units = int(unit.max()) + 1 if len(unit) else 0
         n_raters = int(rater.max()) + 1 if len(rater) else 0
-        return cls(np.arange(n_units, dtype=object), np.arange(n_raters, dtype=object), cats, values, level,
-                   unit, rater, label, "given")
+        return cls(
+            np.arange(n_units, dtype=object),
+            np.arange(n_raters, dtype=object),
+            cats,
+            values,
+            level,
+            unit,
+            rater,
+            label,
+            "given",
+        )
 
     def counts(self) -> np.ndarray:
         """Units x categories matrix of rating counts (``r_ik`` in Gwet's notation)."""
         flat = np.bincount(self.unit * self.q + self.label, minlength=self.n_units * self.q)
         return flat.reshape(self.n_units, self.q)
 
-    def subset(self, mask: np.ndarray) -> "Ratings":
+    def subset(self, mask: np.ndarray) -> Ratings:
         """The ratings where ``mask`` is true, re-coded (categories kept: the domain does not change)."""
         unit_codes, unit = np.unique(self.unit[mask], return_inverse=True)
         rater_codes, rater = np.unique(self.rater[mask], return_inverse=True)
-        return Ratings(self.units[unit_codes], self.raters[rater_codes], self.categories, self.values,
-                       self.level, unit.astype(np.int64), rater.astype(np.int64), self.label[mask],
-                       self.categories_source, 0,
-                       None if self.extra is None else self.extra.loc[mask].reset_index(drop=True))
+        return Ratings(
+            self.units[unit_codes],
+            self.raters[rater_codes],
+            self.categories,
+            self.values,
+            self.level,
+            unit.astype(np.int64),
+            rater.astype(np.int64),
+            self.label[mask],
+            self.categories_source,
+            0,
+            None if self.extra is None else self.extra.loc[mask].reset_index(drop=True),
+        )
 
 
 def _with_level(R: Ratings, level: str) -> Ratings:
@@ -229,9 +278,16 @@ def _with_level(R: Ratings, level: str) -> Ratings:
     return replace(R, level=level)
 
 
-def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", label: str = "label",
-                    categories: Sequence | None = None, level: str = "nominal",
-                    keep: Sequence[str] = (), min_raters: int = 2) -> Ratings:
+def prepare_ratings(
+    df: pd.DataFrame,
+    item: str = "item",
+    rater: str = "rater",
+    label: str = "label",
+    categories: Sequence | None = None,
+    level: str = "nominal",
+    keep: Sequence[str] = (),
+    min_raters: int = 2,
+) -> Ratings:
     """Validate and encode long-format ratings.
 
     Rows whose label is missing (NaN, None, empty text) are dropped and
@@ -250,7 +306,7 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
     frame = df[[item, rater, label, *[k for k in keep if k not in (item, rater, label)]]]
     # errors name the file's line when the frame is indexed by it (trainerlab's file readers), else the row
     where_word = "line" if df.index.name == "line" else "row"
-    original_rows = (np.asarray(df.index) if df.index.name in ("line", "row") else np.arange(1, len(df) + 1))
+    original_rows = np.asarray(df.index) if df.index.name in ("line", "row") else np.arange(1, len(df) + 1)
     frame = frame.reset_index(drop=True)
     lab = frame[label]
     missing = lab.isna().to_numpy().copy()
@@ -261,7 +317,9 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         bad = frame[col].isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{where_word} {original_rows[row]}: column {col!r} is empty ({int(bad.sum())} rows in total)")
+            raise ValueError(
+                f"{where_word} {original_rows[row]}: column {col!r} is empty ({int(bad.sum())} rows in total)"
+            )
     n_missing = int(missing.sum())
     frame = frame.loc[~missing].reset_index(drop=True)
     row_numbers = original_rows[~missing]
@@ -269,8 +327,10 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
     unit_codes, units = pd.factorize(frame[item], sort=True)
     rater_codes, raters = pd.factorize(frame[rater], sort=True)
     if len(raters) < min_raters:
-        raise ValueError(f"agreement needs at least {min_raters} raters; column {rater!r} has "
-                         f"{len(raters)} ({list(map(str, raters))})")
+        raise ValueError(
+            f"agreement needs at least {min_raters} raters; column {rater!r} has "
+            f"{len(raters)} ({list(map(str, raters))})"
+        )
     pair = unit_codes.astype(np.int64) * max(len(raters), 1) + rater_codes
     ordered = np.sort(pair)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
@@ -278,8 +338,10 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         dup = np.isin(pair, repeated)
         rows = row_numbers[dup][:4]
         first = frame.loc[np.flatnonzero(dup)[0]]
-        raise ValueError(f"{where_word}s {', '.join(map(str, rows))}: rater {_show(first[rater])} rated item {_show(first[item])} "
-                         f"more than once ({int(dup.sum())} duplicate rows); keep one rating per item and rater")
+        raise ValueError(
+            f"{where_word}s {', '.join(map(str, rows))}: rater {_show(first[rater])} rated item {_show(first[item])} "
+            f"more than once ({int(dup.sum())} duplicate rows); keep one rating per item and rater"
+        )
 
     label_codes_raw, label_uniques = pd.factorize(frame[label], sort=False)
     keys = np.array([_label_key(v) for v in label_uniques], dtype=object)
@@ -292,8 +354,10 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
         unknown = [k for k in keys if k not in position]
         if unknown:
             where = np.flatnonzero(np.isin(keys[label_codes_raw], unknown))[0]
-            raise ValueError(f"{where_word} {row_numbers[where]}: column {label!r} has {_show(frame[label].iloc[where])}, "
-                             f"which is not in the categories {cats}")
+            raise ValueError(
+                f"{where_word} {row_numbers[where]}: column {label!r} has {_show(frame[label].iloc[where])}, "
+                f"which is not in the categories {cats}"
+            )
         source = "given"
     else:
         distinct = sorted(set(keys), key=lambda k: (_as_number(k) is None, _as_number(k) or 0.0, k))
@@ -317,13 +381,29 @@ def prepare_ratings(df: pd.DataFrame, item: str = "item", rater: str = "rater", 
     if level == "ratio" and (values < 0).any():
         raise ValueError(f"level 'ratio' needs non-negative categories; got {cats}")
     extra = frame[[k for k in keep if k not in (item, rater, label)]] if keep else None
-    return Ratings(np.asarray(units, dtype=object), np.asarray(raters, dtype=object), cats, values, level,
-                   unit_codes.astype(np.int64), rater_codes.astype(np.int64), label_codes, source,
-                   n_missing, extra)
+    return Ratings(
+        np.asarray(units, dtype=object),
+        np.asarray(raters, dtype=object),
+        cats,
+        values,
+        level,
+        unit_codes.astype(np.int64),
+        rater_codes.astype(np.int64),
+        label_codes,
+        source,
+        n_missing,
+        extra,
+    )
 
 
-def from_wide(df: pd.DataFrame, item: str | None = None, raters: Sequence[str] | None = None,
-              item_name: str = "item", rater_name: str = "rater", label_name: str = "label") -> pd.DataFrame:
+def from_wide(
+    df: pd.DataFrame,
+    item: str | None = None,
+    raters: Sequence[str] | None = None,
+    item_name: str = "item",
+    rater_name: str = "rater",
+    label_name: str = "label",
+) -> pd.DataFrame:
     """Wide (one column per rater) to long format; empty cells become missing ratings."""
     frame = df.copy()
     if item is None:
@@ -385,7 +465,7 @@ def weight_matrix(values: Sequence[float] | int, kind: str | np.ndarray | None =
     if kind == "linear":
         return 1.0 - diff
     if kind == "quadratic":
-        return 1.0 - diff ** 2
+        return 1.0 - diff**2
     raise ValueError(f"weights must be one of {', '.join(WEIGHTS)} or a matrix, not {kind!r}")
 
 
@@ -468,8 +548,9 @@ class _Family:
         return {k: float(v[0]) for k, v in self.stat(self.totals(self.freq[None, :])).items()}
 
 
-def _resample(freq: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int | None = None,
-              strata: np.ndarray | None = None) -> Iterator[np.ndarray]:
+def _resample(
+    freq: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int | None = None, strata: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
     """Yield (b x P) pattern multiplicities of ``n_boot`` unit-bootstrap resamples.
 
     Resampling ``n`` units with replacement gives pattern counts distributed
@@ -560,8 +641,14 @@ def _jackknife(family: _Family, chunk: int = 20_000) -> dict[str, tuple[float, n
     return out
 
 
-def _interval(reps: np.ndarray, estimate: float, level: float, method: str,
-              jack: tuple[float, np.ndarray] | None = None, freq: np.ndarray | None = None) -> tuple[float, float, int]:
+def _interval(
+    reps: np.ndarray,
+    estimate: float,
+    level: float,
+    method: str,
+    jack: tuple[float, np.ndarray] | None = None,
+    freq: np.ndarray | None = None,
+) -> tuple[float, float, int]:
     """Percentile or BCa (Efron 1987) interval from bootstrap replicates; NaN if too few are defined."""
     ok = reps[np.isfinite(reps)]
     if not np.isfinite(estimate) or len(ok) < max(10, 0.9 * len(reps)):
@@ -576,8 +663,8 @@ def _interval(reps: np.ndarray, estimate: float, level: float, method: str,
         if np.isfinite(theta).all():
             mean = np.sum(freq * theta) / freq.sum()
             d = mean - theta
-            num = np.sum(freq * d ** 3)
-            den = 6.0 * np.sum(freq * d ** 2) ** 1.5
+            num = np.sum(freq * d**3)
+            den = 6.0 * np.sum(freq * d**2) ** 1.5
             acc = num / den if den > 0 else 0.0
         else:
             acc = 0.0
@@ -608,8 +695,9 @@ def _count_features(pat: np.ndarray, W: np.ndarray, base_only: bool = False) -> 
     outer = pat[:, :, None] * pat[:, None, :] - pat[:, :, None] * np.eye(q)[None]
     coinc = (pair / np.where(r >= 2, r - 1, 1.0))[:, None, None] * outer
     cat_dis = pair[:, None] * pat * (r[:, None] - pat) / den[:, None]
-    return np.concatenate([np.ones((P, 1)), pair[:, None], agree[:, None], prop, pat,
-                           coinc.reshape(P, q * q), cat_dis], axis=1)
+    return np.concatenate(
+        [np.ones((P, 1)), pair[:, None], agree[:, None], prop, pat, coinc.reshape(P, q * q), cat_dis], axis=1
+    )
 
 
 def _count_stat(q: int, W: np.ndarray, level: str, values: np.ndarray, per_category: bool = False):
@@ -618,21 +706,25 @@ def _count_stat(q: int, W: np.ndarray, level: str, values: np.ndarray, per_categ
     def stat(T: np.ndarray) -> dict:
         T = np.atleast_2d(T)
         units, pairs, agree = T[:, 0], T[:, 1], T[:, 2]
-        prop = T[:, 3:3 + q]
-        cnt = T[:, 3 + q:3 + 2 * q]
-        coinc = T[:, 3 + 2 * q:3 + 2 * q + q * q].reshape(-1, q, q)
-        cat_dis = T[:, 3 + 2 * q + q * q:3 + 3 * q + q * q]
+        prop = T[:, 3 : 3 + q]
+        cnt = T[:, 3 + q : 3 + 2 * q]
+        coinc = T[:, 3 + 2 * q : 3 + 2 * q + q * q].reshape(-1, q, q)
+        cat_dis = T[:, 3 + 2 * q + q * q : 3 + 3 * q + q * q]
         with np.errstate(invalid="ignore", divide="ignore"):
             pa = np.where(pairs > 0, agree / np.where(pairs > 0, pairs, 1), np.nan)
             pi = prop / units[:, None]
             pe_f = np.sum((pi @ W) * pi, axis=1)
             pooled = cnt / cnt.sum(1, keepdims=True)
             pe_s = np.sum((pooled @ W) * pooled, axis=1)
-            pe_bp = np.full_like(pa, tw / q ** 2)
+            pe_bp = np.full_like(pa, tw / q**2)
             pe_g = tw / (q * (q - 1)) * np.sum(pi * (1 - pi), axis=1) if q > 1 else np.full_like(pa, np.nan)
             out = {"percent_agreement": pa, "pe_fleiss": pe_f, "pe_scott": pe_s, "pe_bp": pe_bp, "pe_gwet": pe_g}
-            for name, pe in (("fleiss_kappa", pe_f), ("scott_pi", pe_s), ("brennan_prediger", pe_bp),
-                             ("gwet_ac", pe_g)):
+            for name, pe in (
+                ("fleiss_kappa", pe_f),
+                ("scott_pi", pe_s),
+                ("brennan_prediger", pe_bp),
+                ("gwet_ac", pe_g),
+            ):
                 out[name] = np.where(pe < 1 - 1e-12, (pa - pe) / (1 - pe), np.nan)
             n_k = coinc.sum(axis=2)
             N = n_k.sum(1)
@@ -702,7 +794,7 @@ def _conger_family(R: Ratings, W: np.ndarray) -> _Family:
             p = n_gk / np.where(valid, n_g, 1)[:, :, None]
             pbar = p.sum(1) / r[:, None]
             s = np.sum((p @ W) * p, axis=(1, 2))
-            pe = (r ** 2 * np.sum((pbar @ W) * pbar, axis=1) - s) / (r * (r - 1))
+            pe = (r**2 * np.sum((pbar @ W) * pbar, axis=1) - s) / (r * (r - 1))
             pa = np.where(pairs > 0, agree / np.where(pairs > 0, pairs, 1), np.nan)
             kappa = np.where((pe < 1 - 1e-12) & (r >= 2), (pa - pe) / (1 - pe), np.nan)
         return {"conger_kappa": kappa, "pe_conger": pe, "pa_conger": pa}
@@ -831,8 +923,10 @@ def _gwet_se_conger(R: Ratings, W: np.ndarray, kappa: float, pe: float, pa: floa
     coef = pbar_r[None, :] - p  # (r, q): r*pbar_k - p_gk
     wp = p @ W.T  # (r, q): sum_l w_kl p_gl
     lam0 = np.sum((n / n_g)[:, None] * (n_g / n)[:, None] * wp * coef, axis=1)
-    lam_l = np.einsum("gk,kl->gl", coef, W) * (n / n_g)[:, None] \
+    lam_l = (
+        np.einsum("gk,kl->gl", coef, W) * (n / n_g)[:, None]
         - np.sum((n / n_g)[:, None] * (1 - n_g / n)[:, None] * wp * coef, axis=1)[:, None]
+    )
     lam = lam0.sum() + np.bincount(R.unit, weights=lam_l[R.rater, R.label] - lam0[R.rater], minlength=n)
     pe_i = lam / (r * (r - 1))
     den = np.where(ri >= 2, ri * (ri - 1), 1.0)
@@ -891,18 +985,35 @@ def _undefined_reason(name: str, R: Ratings, counts: np.ndarray) -> str:
         return "the category domain has a single category"
     used = np.flatnonzero(counts[r >= 2].sum(0) if name == "krippendorff_alpha" else counts.sum(0))
     if len(used) <= 1:
-        return (f"only one category used ({R.categories[used[0]] if len(used) else 'none'}): "
-                "no variation, chance agreement is total")
+        return (
+            f"only one category used ({R.categories[used[0]] if len(used) else 'none'}): "
+            "no variation, chance agreement is total"
+        )
     if name == "krippendorff_alpha":
         return "expected disagreement is zero under this metric"
     return "chance agreement is 1"
 
 
-def _compute(df: pd.DataFrame | Ratings, names: Sequence[str], item: str, rater: str, label: str,
-             level: str, weights, categories, n_boot: int, seed: int | None, ci: float, ci_method: str,
-             keep_replicates: bool = False) -> dict[str, AgreementResult]:
-    R = _with_level(df, level) if isinstance(df, Ratings) else prepare_ratings(df, item, rater, label, categories,
-                                                                              level)
+def _compute(
+    df: pd.DataFrame | Ratings,
+    names: Sequence[str],
+    item: str,
+    rater: str,
+    label: str,
+    level: str,
+    weights,
+    categories,
+    n_boot: int,
+    seed: int | None,
+    ci: float,
+    ci_method: str,
+    keep_replicates: bool = False,
+) -> dict[str, AgreementResult]:
+    R = (
+        _with_level(df, level)
+        if isinstance(df, Ratings)
+        else prepare_ratings(df, item, rater, label, categories, level)
+    )
     W = weight_matrix(R.values if level in ("interval", "ratio") else R.q, weights)
     wname = _weights_name(weights)
     counts = R.counts()
@@ -910,10 +1021,20 @@ def _compute(df: pd.DataFrame | Ratings, names: Sequence[str], item: str, rater:
     n_single = int((r == 1).sum())
     n_pairable = int((r >= 2).sum())
     results: dict[str, AgreementResult] = {}
-    count_names = [n for n in names if n in ("percent_agreement", "scott_pi", "fleiss_kappa",
-                                             "brennan_prediger", "gwet_ac", "krippendorff_alpha")]
-    common = dict(n_raters=R.n_raters, n_ratings=R.n_ratings, n_single=n_single, ci_level=ci, seed=seed,
-                  level=level, categories=list(R.categories))
+    count_names = [
+        n
+        for n in names
+        if n in ("percent_agreement", "scott_pi", "fleiss_kappa", "brennan_prediger", "gwet_ac", "krippendorff_alpha")
+    ]
+    common = dict(
+        n_raters=R.n_raters,
+        n_ratings=R.n_ratings,
+        n_single=n_single,
+        ci_level=ci,
+        seed=seed,
+        level=level,
+        categories=list(R.categories),
+    )
 
     def finish(name, est, pa, pe, reps, jack, freq, se_g, n_for_t, n_units, method, weights_label, reason=None):
         if not np.isfinite(est):
@@ -928,17 +1049,35 @@ def _compute(df: pd.DataFrame | Ratings, names: Sequence[str], item: str, rater:
             if np.isfinite(est) and not np.isfinite(lo):
                 reason = reason or f"bootstrap interval undefined: only {n_valid} of {n_boot} replicates defined"
         g_lo, g_hi = _t_interval(est, se_g, n_for_t, ci)
-        ci_text = (f"; CI: unit bootstrap {ci_method}, {n_boot} replicates, seed {seed}" if n_boot > 0
-                   else "; no bootstrap CI (n_boot=0)")
+        ci_text = (
+            f"; CI: unit bootstrap {ci_method}, {n_boot} replicates, seed {seed}"
+            if n_boot > 0
+            else "; no bootstrap CI (n_boot=0)"
+        )
         if np.isfinite(est) and (n_boot == 0 or np.isfinite(lo)):
             reason = None
         results[name] = AgreementResult(
-            coefficient=name, estimate=float(est), ci_low=lo, ci_high=hi, n_units=n_units,
-            method=method + ci_text, reason=reason,
-            pa=float(pa), pe=float(pe), se_boot=se_b, se_jackknife=jack[0] if jack else math.nan,
-            se_gwet=float(se_g), gwet_ci_low=g_lo, gwet_ci_high=g_hi, n_boot=int(n_boot),
-            n_boot_valid=int(n_valid), ci_method=ci_method if n_boot > 0 else None, weights=weights_label,
-            replicates=reps if keep_replicates else None, **common)
+            coefficient=name,
+            estimate=float(est),
+            ci_low=lo,
+            ci_high=hi,
+            n_units=n_units,
+            method=method + ci_text,
+            reason=reason,
+            pa=float(pa),
+            pe=float(pe),
+            se_boot=se_b,
+            se_jackknife=jack[0] if jack else math.nan,
+            se_gwet=float(se_g),
+            gwet_ci_low=g_lo,
+            gwet_ci_high=g_hi,
+            n_boot=int(n_boot),
+            n_boot_valid=int(n_valid),
+            ci_method=ci_method if n_boot > 0 else None,
+            weights=weights_label,
+            replicates=reps if keep_replicates else None,
+            **common,
+        )
 
     if count_names:
         fam, pat = _count_family(R, W)
@@ -948,85 +1087,166 @@ def _compute(df: pd.DataFrame | Ratings, names: Sequence[str], item: str, rater:
         level_w = W
         if "krippendorff_alpha" in count_names:
             # Gwet's alpha uses weights 1 - delta / max(delta); the ordinal delta at the observed marginals
-            n_k = fam.totals(fam.freq[None, :])[0][3 + 2 * R.q:3 + 2 * R.q + R.q ** 2].reshape(R.q, R.q).sum(1)
+            n_k = fam.totals(fam.freq[None, :])[0][3 + 2 * R.q : 3 + 2 * R.q + R.q**2].reshape(R.q, R.q).sum(1)
             d = _delta(level, R.values, n_k[None, :])[0]
             level_w = 1 - d / d.max() if d.max() > 0 else np.eye(R.q)
         se = _gwet_se_counts(pat, fam.freq, W, pt, level_w)
-        pe_of = {"percent_agreement": 0.0, "scott_pi": pt["pe_scott"], "fleiss_kappa": pt["pe_fleiss"],
-                 "brennan_prediger": pt["pe_bp"], "gwet_ac": pt["pe_gwet"]}
+        pe_of = {
+            "percent_agreement": 0.0,
+            "scott_pi": pt["pe_scott"],
+            "fleiss_kappa": pt["pe_fleiss"],
+            "brennan_prediger": pt["pe_bp"],
+            "gwet_ac": pt["pe_gwet"],
+        }
         for name in count_names:
             if name == "krippendorff_alpha":
-                method = (f"Krippendorff's alpha, {level} metric, coincidence matrix over pairable values "
-                          f"(Krippendorff 2011); {n_single} single-rated units excluded")
-                finish(name, pt[name], pt["alpha_pa"], pt["alpha_pe"], reps.get(name), jack.get(name), fam.freq,
-                       math.sqrt(se[name]) if name in se else math.nan, int(se.get("_alpha_n", n_pairable)),
-                       n_pairable, method, level)
+                method = (
+                    f"Krippendorff's alpha, {level} metric, coincidence matrix over pairable values "
+                    f"(Krippendorff 2011); {n_single} single-rated units excluded"
+                )
+                finish(
+                    name,
+                    pt[name],
+                    pt["alpha_pa"],
+                    pt["alpha_pe"],
+                    reps.get(name),
+                    jack.get(name),
+                    fam.freq,
+                    math.sqrt(se[name]) if name in se else math.nan,
+                    int(se.get("_alpha_n", n_pairable)),
+                    n_pairable,
+                    method,
+                    level,
+                )
                 continue
             if name == "gwet_ac":
                 label_ = "AC1" if wname == "none" else f"AC2 ({wname} weights)"
                 method = f"Gwet's {label_} (Gwet 2008, 2014)"
             elif name == "percent_agreement":
-                method = ("percent agreement over units with two or more ratings (Gwet 2014)"
-                          + ("" if wname == "none" else f", {wname} weights"))
+                method = "percent agreement over units with two or more ratings (Gwet 2014)" + (
+                    "" if wname == "none" else f", {wname} weights"
+                )
             elif name == "scott_pi":
-                method = ("Scott's pi with chance agreement from the pooled rating distribution (Scott 1955)"
-                          + ("" if wname == "none" else f", {wname} weights"))
+                method = "Scott's pi with chance agreement from the pooled rating distribution (Scott 1955)" + (
+                    "" if wname == "none" else f", {wname} weights"
+                )
             elif name == "fleiss_kappa":
-                method = ("Fleiss' kappa (Fleiss 1971; Gwet 2014 for missing ratings)"
-                          + ("" if wname == "none" else f", {wname} weights"))
+                method = "Fleiss' kappa (Fleiss 1971; Gwet 2014 for missing ratings)" + (
+                    "" if wname == "none" else f", {wname} weights"
+                )
             else:
-                method = ("Brennan-Prediger coefficient, uniform chance agreement (Brennan & Prediger 1981)"
-                          + ("" if wname == "none" else f", {wname} weights"))
+                method = "Brennan-Prediger coefficient, uniform chance agreement (Brennan & Prediger 1981)" + (
+                    "" if wname == "none" else f", {wname} weights"
+                )
             se_name = math.sqrt(se[name]) if name in se else math.nan
             if name == "scott_pi" and R.n_raters == 2:
                 mat = np.full((R.n_units, 2), -1)
                 mat[R.unit, R.rater] = R.label
                 if (mat >= 0).all():
-                    tab = np.bincount(mat[:, 0] * R.q + mat[:, 1], minlength=R.q ** 2).reshape(R.q, R.q)
+                    tab = np.bincount(mat[:, 0] * R.q + mat[:, 1], minlength=R.q**2).reshape(R.q, R.q)
                     se_name = _gwet_se_table(tab, W, "scott")[1]
-            finish(name, pt[name], pt["percent_agreement"], pe_of[name], reps.get(name), jack.get(name), fam.freq,
-                   se_name, R.n_units, n_pairable, method, wname)
+            finish(
+                name,
+                pt[name],
+                pt["percent_agreement"],
+                pe_of[name],
+                reps.get(name),
+                jack.get(name),
+                fam.freq,
+                se_name,
+                R.n_units,
+                n_pairable,
+                method,
+                wname,
+            )
 
     if "conger_kappa" in names:
         fam = _conger_family(R, W)
         pt = fam.point()
-        method = ("Conger's kappa, chance agreement from each rater's own distribution (Conger 1980; "
-                  "Gwet 2014 for missing ratings)" + ("" if wname == "none" else f", {wname} weights"))
+        method = (
+            "Conger's kappa, chance agreement from each rater's own distribution (Conger 1980; "
+            "Gwet 2014 for missing ratings)" + ("" if wname == "none" else f", {wname} weights")
+        )
         if len(fam.freq) > MAX_PATTERNS:
             # almost every unit has its own rater pattern: resample seeded random groups of units
             fam = _grouped(fam, seed, 1)
-            method += (f"; {fam.grouped} random groups of units are the resampling units of the bootstrap and "
-                       "the jackknife (random-group method)")
+            method += (
+                f"; {fam.grouped} random groups of units are the resampling units of the bootstrap and "
+                "the jackknife (random-group method)"
+            )
         reps = _bootstrap(fam, n_boot, seed, 1) if n_boot > 0 else {}
         jack = _jackknife(fam)
         pa = pt["pa_conger"]
         se_c = _gwet_se_conger(R, W, pt["conger_kappa"], pt["pe_conger"], pa)
-        finish("conger_kappa", pt["conger_kappa"], pa, pt["pe_conger"], reps.get("conger_kappa"),
-               jack.get("conger_kappa"), fam.freq, se_c, R.n_units, n_pairable, method, wname)
+        finish(
+            "conger_kappa",
+            pt["conger_kappa"],
+            pa,
+            pt["pe_conger"],
+            reps.get("conger_kappa"),
+            jack.get("conger_kappa"),
+            fam.freq,
+            se_c,
+            R.n_units,
+            n_pairable,
+            method,
+            wname,
+        )
 
     if "cohen_kappa" in names:
         fam, table = _cohen_family(R, W)
-        method = ("Cohen's kappa on the units both raters rated (Cohen 1960; weighted: Cohen 1968)"
-                  + ("" if wname == "none" else f", {wname} weights"))
+        method = "Cohen's kappa on the units both raters rated (Cohen 1960; weighted: Cohen 1968)" + (
+            "" if wname == "none" else f", {wname} weights"
+        )
         if fam is None:
-            reason = (f"Cohen's kappa needs exactly two raters ({R.n_raters} here); see conger_kappa"
-                      if R.n_raters != 2 else "no unit rated by both raters")
-            results["cohen_kappa"] = AgreementResult("cohen_kappa", math.nan, n_units=0, method=method,
-                                                     reason=reason, weights=wname, **common)
+            reason = (
+                f"Cohen's kappa needs exactly two raters ({R.n_raters} here); see conger_kappa"
+                if R.n_raters != 2
+                else "no unit rated by both raters"
+            )
+            results["cohen_kappa"] = AgreementResult(
+                "cohen_kappa", math.nan, n_units=0, method=method, reason=reason, weights=wname, **common
+            )
         else:
             pt = fam.point()
             reps = _bootstrap(fam, n_boot, seed, 2) if n_boot > 0 else {}
             jack = _jackknife(fam)
             _, se_c, n_both = _gwet_se_table(table, W, "cohen")
-            finish("cohen_kappa", pt["cohen_kappa"], pt["pa_cohen"], pt["pe_cohen"], reps.get("cohen_kappa"),
-                   jack.get("cohen_kappa"), fam.freq, se_c, int(n_both), int(n_both), method, wname)
+            finish(
+                "cohen_kappa",
+                pt["cohen_kappa"],
+                pt["pa_cohen"],
+                pt["pe_cohen"],
+                reps.get("cohen_kappa"),
+                jack.get("cohen_kappa"),
+                fam.freq,
+                se_c,
+                int(n_both),
+                int(n_both),
+                method,
+                wname,
+            )
     return {n: results[n] for n in names if n in results}
 
 
-def _one(name: str, df, item, rater, label, level="nominal", weights=None, categories=None, n_boot=1000,
-         seed=0, ci=0.95, ci_method="percentile", keep_replicates=True) -> AgreementResult:
-    return _compute(df, [name], item, rater, label, level, weights, categories, n_boot, seed, ci, ci_method,
-                    keep_replicates)[name]
+def _one(
+    name: str,
+    df,
+    item,
+    rater,
+    label,
+    level="nominal",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+    keep_replicates=True,
+) -> AgreementResult:
+    return _compute(
+        df, [name], item, rater, label, level, weights, categories, n_boot, seed, ci, ci_method, keep_replicates
+    )[name]
 
 
 _DOC_PARAMS = """
@@ -1059,19 +1279,41 @@ _DOC_PARAMS = """
 """
 
 
-def percent_agreement(df, item="item", rater="rater", label="label", weights=None, categories=None,
-                      n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def percent_agreement(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Observed agreement: the mean over units with two or more ratings of the share of agreeing
     ordered rating pairs, ``pa = mean_i sum_k r_ik (r*_ik - 1) / (r_i (r_i - 1))`` (Gwet 2014, eq. 2.2).
 
     Always read it beside a chance-corrected coefficient: with a dominant category both
     can disagree sharply (the prevalence paradox, Feinstein & Cicchetti 1990).
     """
-    return _one("percent_agreement", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
+    return _one(
+        "percent_agreement", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method
+    )
 
 
-def cohen_kappa(df, item="item", rater="rater", label="label", weights=None, categories=None,
-                n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def cohen_kappa(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Cohen's kappa for exactly two raters on the units both rated (complete pairs, as R's irr).
 
     ``kappa = (pa - pe) / (1 - pe)`` with ``pe = sum_kl w_kl p_k. p_.l``; the
@@ -1081,8 +1323,18 @@ def cohen_kappa(df, item="item", rater="rater", label="label", weights=None, cat
     return _one("cohen_kappa", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
-def scott_pi(df, item="item", rater="rater", label="label", weights=None, categories=None,
-             n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def scott_pi(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Scott's pi: chance agreement from the pooled distribution of all ratings
     (``pi_k = sum_i r_ik / sum_i r_i``). Equals Fleiss' kappa when every unit has the
     same number of ratings; differs from it only through how units with missing
@@ -1091,16 +1343,36 @@ def scott_pi(df, item="item", rater="rater", label="label", weights=None, catego
     return _one("scott_pi", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
-def fleiss_kappa(df, item="item", rater="rater", label="label", weights=None, categories=None,
-                 n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def fleiss_kappa(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Fleiss' (1971) kappa; missing ratings handled as in Gwet (2014):
     ``pi_k = mean_i r_ik / r_i`` over units with a rating, ``pe = sum_kl w_kl pi_k pi_l``.
     """
     return _one("fleiss_kappa", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
-def conger_kappa(df, item="item", rater="rater", label="label", weights=None, categories=None,
-                 n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def conger_kappa(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Conger's (1980) kappa: chance agreement averages ``sum_kl w_kl p_gk p_hl`` over rater pairs,
     each rater's ``p_g`` from the units that rater rated. Reduces to Cohen's kappa for two raters
     with complete data.
@@ -1108,25 +1380,54 @@ def conger_kappa(df, item="item", rater="rater", label="label", weights=None, ca
     return _one("conger_kappa", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
-def brennan_prediger(df, item="item", rater="rater", label="label", weights=None, categories=None,
-                     n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def brennan_prediger(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Brennan & Prediger (1981): uniform chance agreement ``pe = sum(W) / q^2``. Depends on the
     size of the category domain, so pass ``categories`` when some were never used.
     """
-    return _one("brennan_prediger", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci,
-                ci_method)
+    return _one("brennan_prediger", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
-def gwet_ac(df, item="item", rater="rater", label="label", weights=None, categories=None,
-            n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def gwet_ac(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Gwet's AC1 (unweighted) or AC2 (weighted): ``pe = sum(W) / (q (q - 1)) sum_k pi_k (1 - pi_k)``
     (Gwet 2008). Stable under skewed prevalence where kappa collapses; depends on ``q``.
     """
     return _one("gwet_ac", df, item, rater, label, "nominal", weights, categories, n_boot, seed, ci, ci_method)
 
 
-def krippendorff_alpha(df, item="item", rater="rater", label="label", level="nominal", categories=None,
-                       n_boot=1000, seed=0, ci=0.95, ci_method="percentile") -> AgreementResult:
+def krippendorff_alpha(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    level="nominal",
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+) -> AgreementResult:
     """Krippendorff's alpha, ``1 - (n - 1) sum o_ck delta_ck / sum n_c n_k delta_ck``.
 
     The coincidence matrix ``o_ck = sum_u (pairs c-k in unit u) / (m_u - 1)`` counts
@@ -1141,24 +1442,40 @@ def krippendorff_alpha(df, item="item", rater="rater", label="label", level="nom
     tentative conclusions for .667 <= alpha < .800; use the lower CI bound (or
     ``result.p_below(0.667)``) rather than the point estimate for that decision.
     """
-    return _compute(df, ["krippendorff_alpha"], item, rater, label, level, None, categories, n_boot, seed, ci,
-                    ci_method, True)["krippendorff_alpha"]
+    return _compute(
+        df, ["krippendorff_alpha"], item, rater, label, level, None, categories, n_boot, seed, ci, ci_method, True
+    )["krippendorff_alpha"]
 
 
 for _f in (percent_agreement, cohen_kappa, scott_pi, fleiss_kappa, conger_kappa, brennan_prediger, gwet_ac):
     _f.__doc__ = (_f.__doc__ or "").rstrip() + "\n" + _DOC_PARAMS
-krippendorff_alpha.__doc__ = krippendorff_alpha.__doc__.rstrip() + "\n" + _DOC_PARAMS.replace(
-    "    weights : {None, 'none', 'linear', 'quadratic'} or (q x q) array\n"
-    "        Agreement weights (1 on the diagonal); positions in the ordered domain, or\n"
-    "        the category values when ``level`` is interval/ratio.\n",
-    "    level : {'nominal', 'ordinal', 'interval', 'ratio'}\n"
-    "        The metric (difference function).\n")
+krippendorff_alpha.__doc__ = (
+    krippendorff_alpha.__doc__.rstrip()
+    + "\n"
+    + _DOC_PARAMS.replace(
+        "    weights : {None, 'none', 'linear', 'quadratic'} or (q x q) array\n"
+        "        Agreement weights (1 on the diagonal); positions in the ordered domain, or\n"
+        "        the category values when ``level`` is interval/ratio.\n",
+        "    level : {'nominal', 'ordinal', 'interval', 'ratio'}\n        The metric (difference function).\n",
+    )
+)
 del _f
 
 
-def agreement_table(df, item="item", rater="rater", label="label", level="nominal", weights=None,
-                    categories=None, n_boot=1000, seed=0, ci=0.95, ci_method="percentile",
-                    coefficients: Sequence[str] = COEFFICIENTS) -> pd.DataFrame:
+def agreement_table(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    level="nominal",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+    ci_method="percentile",
+    coefficients: Sequence[str] = COEFFICIENTS,
+) -> pd.DataFrame:
     """Every coefficient as a tidy table: coefficient, estimate, ci_low, ci_high, n_units,
     n_raters, method, reason, then pa, pe (percent agreement beside every kappa), the
     jackknife and Gwet standard errors and the recorded category domain.
@@ -1170,8 +1487,7 @@ def agreement_table(df, item="item", rater="rater", label="label", level="nomina
     if unknown:
         raise ValueError(f"unknown coefficients {sorted(unknown)}; choose from {COEFFICIENTS}")
     R = df if isinstance(df, Ratings) else prepare_ratings(df, item, rater, label, categories, level)
-    res = _compute(R, list(coefficients), item, rater, label, level, weights, categories, n_boot, seed, ci,
-                   ci_method)
+    res = _compute(R, list(coefficients), item, rater, label, level, weights, categories, n_boot, seed, ci, ci_method)
     rows = []
     for name in coefficients:
         d = res[name].to_dict()
@@ -1182,8 +1498,18 @@ def agreement_table(df, item="item", rater="rater", label="label", level="nomina
     return frame[TIDY_COLUMNS + rest]
 
 
-def agreement_summary(df, item="item", rater="rater", label="label", level="nominal", weights=None,
-                      categories=None, n_boot=1000, seed=0, ci=0.95) -> dict:
+def agreement_summary(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    level="nominal",
+    weights=None,
+    categories=None,
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+) -> dict:
     """The CLI's JSON document: counts and ``coefficients: {name: {estimate, ci_low, ci_high, method}}``."""
     R = df if isinstance(df, Ratings) else prepare_ratings(df, item, rater, label, categories, level)
     table = agreement_table(R, level=level, weights=weights, n_boot=n_boot, seed=seed, ci=ci)
@@ -1194,16 +1520,29 @@ def agreement_summary(df, item="item", rater="rater", label="label", level="nomi
             coefs[row.coefficient] = None
             continue
         coefs[row.coefficient] = {
-            "estimate": _finite(row.estimate), "ci_low": _finite(row.ci_low), "ci_high": _finite(row.ci_high),
-            "method": row.method, "reason": row.reason, "n_units": int(row.n_units),
-            "pa": _finite(row.pa), "pe": _finite(row.pe), "se_gwet": _finite(row.se_gwet),
+            "estimate": _finite(row.estimate),
+            "ci_low": _finite(row.ci_low),
+            "ci_high": _finite(row.ci_high),
+            "method": row.method,
+            "reason": row.reason,
+            "n_units": int(row.n_units),
+            "pa": _finite(row.pa),
+            "pe": _finite(row.pe),
+            "se_gwet": _finite(row.se_gwet),
             "se_jackknife": _finite(row.se_jackknife),
         }
     return {
-        "n_items": int(R.n_units), "n_raters": int(R.n_raters), "n_ratings": int(R.n_ratings),
-        "n_missing": int(R.n_missing), "n_single": int((counts == 1).sum()),
-        "level": level, "weights": _weights_name(weights), "categories": list(map(str, R.categories)),
-        "categories_source": R.categories_source, "n_boot": int(n_boot), "seed": seed,
+        "n_items": int(R.n_units),
+        "n_raters": int(R.n_raters),
+        "n_ratings": int(R.n_ratings),
+        "n_missing": int(R.n_missing),
+        "n_single": int((counts == 1).sum()),
+        "level": level,
+        "weights": _weights_name(weights),
+        "categories": list(map(str, R.categories)),
+        "categories_source": R.categories_source,
+        "n_boot": int(n_boot),
+        "seed": seed,
         "coefficients": coefs,
     }
 
@@ -1219,8 +1558,9 @@ def _finite(x) -> float | None:
 # ---------------------------------------------------------------------------------------------
 # detail: per category, pairwise, leave one rater out, subgroups
 # ---------------------------------------------------------------------------------------------
-def per_category_agreement(df, item="item", rater="rater", label="label", categories=None,
-                           n_boot=1000, seed=0, ci=0.95) -> pd.DataFrame:
+def per_category_agreement(
+    df, item="item", rater="rater", label="label", categories=None, n_boot=1000, seed=0, ci=0.95
+) -> pd.DataFrame:
     """Agreement on each category.
 
     ``kappa`` is Fleiss' (1971) category kappa, the kappa of the data collapsed
@@ -1248,13 +1588,18 @@ def per_category_agreement(df, item="item", rater="rater", label="label", catego
             row[col] = est
             row[f"{col}_ci_low"] = lo
             row[f"{col}_ci_high"] = hi
-        row["reason"] = (None if np.isfinite(row["kappa"]) else
-                         ("category never used" if row["n_ratings"] == 0 else "category used in every rating"))
+        row["reason"] = (
+            None
+            if np.isfinite(row["kappa"])
+            else ("category never used" if row["n_ratings"] == 0 else "category used in every rating")
+        )
         rows.append(row)
     out = pd.DataFrame(rows)
     out["n_units"] = int((counts.sum(1) >= 2).sum())
-    out["method"] = (f"Fleiss (1971) category kappa and coincidence-matrix specific agreement; "
-                     f"unit bootstrap percentile CI, {n_boot} replicates, seed {seed}")
+    out["method"] = (
+        f"Fleiss (1971) category kappa and coincidence-matrix specific agreement; "
+        f"unit bootstrap percentile CI, {n_boot} replicates, seed {seed}"
+    )
     return out
 
 
@@ -1264,14 +1609,15 @@ def _wilson(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarr
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
-        den = 1 + z ** 2 / n
-        centre = (p + z ** 2 / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / den
+        den = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / den
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
     return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
 
 
-def pairwise_agreement(df, item="item", rater="rater", label="label", weights=None, categories=None,
-                       ci=0.95, min_common: int = 1) -> pd.DataFrame:
+def pairwise_agreement(
+    df, item="item", rater="rater", label="label", weights=None, categories=None, ci=0.95, min_common: int = 1
+) -> pd.DataFrame:
     """Agreement of every pair of raters on the items both rated.
 
     One row per pair: ``n_common``, ``percent_agreement`` with a Wilson interval
@@ -1304,8 +1650,12 @@ def pairwise_agreement(df, item="item", rater="rater", label="label", weights=No
             tab = tabs[a, b] + tabs[b, a].T
             n = int(tab.sum())
             agree = int(np.trace(tab))
-            row = {"rater_a": R.raters[a], "rater_b": R.raters[b], "n_common": n,
-                   "percent_agreement": agree / n if n else math.nan}
+            row = {
+                "rater_a": R.raters[a],
+                "rater_b": R.raters[b],
+                "n_common": n,
+                "percent_agreement": agree / n if n else math.nan,
+            }
             lo, hi = _wilson(np.array([agree]), np.array([n]), ci)
             row["pa_ci_low"], row["pa_ci_high"] = float(lo[0]), float(hi[0])
             reason = None
@@ -1321,11 +1671,27 @@ def pairwise_agreement(df, item="item", rater="rater", label="label", weights=No
             row["kappa_ci_high"] = min(1.0, kappa + z * se) if np.isfinite(se) else math.nan
             row["reason"] = reason
             rows.append(row)
-    out = pd.DataFrame(rows, columns=["rater_a", "rater_b", "n_common", "percent_agreement", "pa_ci_low",
-                                      "pa_ci_high", "kappa", "kappa_ci_low", "kappa_ci_high", "reason"])
-    out["method"] = ("Cohen's kappa per rater pair on shared items" + ("" if _weights_name(weights) == "none"
-                     else f" ({_weights_name(weights)} weights)") + "; Wilson CI for percent agreement, "
-                     "Fleiss-Cohen-Everitt SE for kappa")
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "rater_a",
+            "rater_b",
+            "n_common",
+            "percent_agreement",
+            "pa_ci_low",
+            "pa_ci_high",
+            "kappa",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "reason",
+        ],
+    )
+    out["method"] = (
+        "Cohen's kappa per rater pair on shared items"
+        + ("" if _weights_name(weights) == "none" else f" ({_weights_name(weights)} weights)")
+        + "; Wilson CI for percent agreement, "
+        "Fleiss-Cohen-Everitt SE for kappa"
+    )
     return out
 
 
@@ -1346,8 +1712,8 @@ def _alpha_pair_family(counts_full: np.ndarray, counts_part: np.ndarray, level: 
     key = np.concatenate([counts_full, counts_part], axis=1)
     rows, inverse, freq = _unique_rows(key)
     eye = np.eye(q)
-    f1 = _count_features(rows[:, :q], eye)[:, 3 + 2 * q:3 + 2 * q + q * q]
-    f2 = _count_features(rows[:, q:], eye)[:, 3 + 2 * q:3 + 2 * q + q * q]
+    f1 = _count_features(rows[:, :q], eye)[:, 3 + 2 * q : 3 + 2 * q + q * q]
+    f2 = _count_features(rows[:, q:], eye)[:, 3 + 2 * q : 3 + 2 * q + q * q]
 
     def alpha_of(coinc):
         n_k = coinc.sum(2)
@@ -1360,23 +1726,27 @@ def _alpha_pair_family(counts_full: np.ndarray, counts_part: np.ndarray, level: 
 
     def stat(T):
         T = np.atleast_2d(T)
-        a = alpha_of(T[:, :q * q].reshape(-1, q, q))
-        b = alpha_of(T[:, q * q:].reshape(-1, q, q))
+        a = alpha_of(T[:, : q * q].reshape(-1, q, q))
+        b = alpha_of(T[:, q * q :].reshape(-1, q, q))
         return {"full": a, "part": b, "delta": b - a}
 
     return _Family(np.concatenate([f1, f2], axis=1), freq, stat, inverse)
 
 
-def leave_one_rater_out(df, item="item", rater="rater", label="label", level="nominal", categories=None,
-                        n_boot=1000, seed=0, ci=0.95) -> pd.DataFrame:
+def leave_one_rater_out(
+    df, item="item", rater="rater", label="label", level="nominal", categories=None, n_boot=1000, seed=0, ci=0.95
+) -> pd.DataFrame:
     """Change in Krippendorff's alpha when each rater's ratings are removed.
 
     ``delta = alpha_without - alpha_all``: positive means the data are more
     reliable without that rater. The interval is a paired unit bootstrap of the
     difference (same resampled units for both alphas).
     """
-    R = _with_level(df, level) if isinstance(df, Ratings) else prepare_ratings(df, item, rater, label, categories,
-                                                                              level)
+    R = (
+        _with_level(df, level)
+        if isinstance(df, Ratings)
+        else prepare_ratings(df, item, rater, label, categories, level)
+    )
     counts = R.counts()
     rows = []
     for g in range(R.n_raters):
@@ -1389,17 +1759,39 @@ def leave_one_rater_out(df, item="item", rater="rater", label="label", level="no
         if n_boot > 0:
             reps = _bootstrap(fam, n_boot, seed, 100 + g)
             lo, hi, _ = _interval(reps["delta"], pt["delta"], ci, "percentile")
-        rows.append({"rater": R.raters[g], "n_ratings": int(mine.sum()), "alpha_all": pt["full"],
-                     "alpha_without": pt["part"], "delta": pt["delta"], "ci_low": lo, "ci_high": hi,
-                     "reason": None if np.isfinite(pt["part"]) else "alpha undefined without this rater"})
+        rows.append(
+            {
+                "rater": R.raters[g],
+                "n_ratings": int(mine.sum()),
+                "alpha_all": pt["full"],
+                "alpha_without": pt["part"],
+                "delta": pt["delta"],
+                "ci_low": lo,
+                "ci_high": hi,
+                "reason": None if np.isfinite(pt["part"]) else "alpha undefined without this rater",
+            }
+        )
     out = pd.DataFrame(rows)
-    out["method"] = (f"Krippendorff's alpha ({level}) without each rater minus with all; paired unit bootstrap "
-                     f"percentile CI, {n_boot} replicates, seed {seed}")
+    out["method"] = (
+        f"Krippendorff's alpha ({level}) without each rater minus with all; paired unit bootstrap "
+        f"percentile CI, {n_boot} replicates, seed {seed}"
+    )
     return out.sort_values("delta", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def subgroup_alpha(df, group: str, item="item", rater="rater", label="label", level="nominal",
-                   categories=None, expected: str = "global", n_boot=1000, seed=0, ci=0.95) -> pd.DataFrame:
+def subgroup_alpha(
+    df,
+    group: str,
+    item="item",
+    rater="rater",
+    label="label",
+    level="nominal",
+    categories=None,
+    expected: str = "global",
+    n_boot=1000,
+    seed=0,
+    ci=0.95,
+) -> pd.DataFrame:
     """Krippendorff's alpha within subgroups of units (e.g. intent, language, week).
 
     ``expected='global'`` divides each subgroup's observed disagreement by the
@@ -1411,8 +1803,11 @@ def subgroup_alpha(df, group: str, item="item", rater="rater", label="label", le
     """
     if expected not in ("global", "own"):
         raise ValueError("expected must be 'global' or 'own'")
-    R = _with_level(df, level) if isinstance(df, Ratings) else prepare_ratings(df, item, rater, label, categories,
-                                                                              level, keep=[group])
+    R = (
+        _with_level(df, level)
+        if isinstance(df, Ratings)
+        else prepare_ratings(df, item, rater, label, categories, level, keep=[group])
+    )
     if R.extra is None or group not in R.extra.columns:
         raise ValueError(f"column {group!r} not found")
     groups = R.extra[group].astype(object).where(R.extra[group].notna(), "(missing)")
@@ -1426,26 +1821,26 @@ def subgroup_alpha(df, group: str, item="item", rater="rater", label="label", le
     q = R.q
     key = np.concatenate([gcodes[:, None], counts], axis=1)
     rows_, inverse, freq = _unique_rows(key)
-    coinc = _count_features(rows_[:, 1:], np.eye(q))[:, 3 + 2 * q:3 + 2 * q + q * q]
+    coinc = _count_features(rows_[:, 1:], np.eye(q))[:, 3 + 2 * q : 3 + 2 * q + q * q]
     P = len(freq)
     feats = np.zeros((P, (G + 1) * q * q))
     for gi in range(G):
         m = rows_[:, 0] == gi
-        feats[m, gi * q * q:(gi + 1) * q * q] = coinc[m]
-    feats[:, G * q * q:] = coinc
+        feats[m, gi * q * q : (gi + 1) * q * q] = coinc[m]
+    feats[:, G * q * q :] = coinc
     values = R.values
 
     def stat(T):
         T = np.atleast_2d(T)
         out = {}
-        glob = T[:, G * q * q:].reshape(-1, q, q)
+        glob = T[:, G * q * q :].reshape(-1, q, q)
         gn = glob.sum(2)
         gN = gn.sum(1)
         gd = _delta(level, values, gn)
         with np.errstate(invalid="ignore", divide="ignore"):
             g_de = np.sum(gn[:, :, None] * gd * gn[:, None, :], axis=(1, 2)) / (gN * (gN - 1))
             for gi in range(G):
-                o = T[:, gi * q * q:(gi + 1) * q * q].reshape(-1, q, q)
+                o = T[:, gi * q * q : (gi + 1) * q * q].reshape(-1, q, q)
                 nk = o.sum(2)
                 N = nk.sum(1)
                 if expected == "own":
@@ -1475,13 +1870,24 @@ def subgroup_alpha(df, group: str, item="item", rater="rater", label="label", le
         if n_boot > 0:
             lo, hi, _ = _interval(reps[str(gi)], est, ci, "percentile")
         n_units = int(((gcodes == gi) & pairable).sum())
-        out.append({"group": name, "estimate": est, "ci_low": lo, "ci_high": hi, "n_units": n_units,
-                    "reason": None if np.isfinite(est) else
-                    ("fewer than two pairable values" if n_units == 0 else "no variation in this subgroup")})
+        out.append(
+            {
+                "group": name,
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n_units": n_units,
+                "reason": None
+                if np.isfinite(est)
+                else ("fewer than two pairable values" if n_units == 0 else "no variation in this subgroup"),
+            }
+        )
     frame = pd.DataFrame(out)
     frame["expected"] = expected
-    frame["method"] = (f"Krippendorff's alpha ({level}) per subgroup, {expected} expected disagreement; "
-                       f"stratified unit bootstrap, {n_boot} replicates, seed {seed}")
+    frame["method"] = (
+        f"Krippendorff's alpha ({level}) per subgroup, {expected} expected disagreement; "
+        f"stratified unit bootstrap, {n_boot} replicates, seed {seed}"
+    )
     return frame
 
 
@@ -1489,22 +1895,36 @@ def subgroup_alpha(df, group: str, item="item", rater="rater", label="label", le
 # interpretation
 # ---------------------------------------------------------------------------------------------
 # Landis & Koch (1977), as tabulated in irrCAC's landis.koch data set.
-LANDIS_KOCH = [(0.8, 1.0, "almost perfect"), (0.6, 0.8, "substantial"), (0.4, 0.6, "moderate"),
-               (0.2, 0.4, "fair"), (0.0, 0.2, "slight"), (-1.0, 0.0, "poor")]
+LANDIS_KOCH = [
+    (0.8, 1.0, "almost perfect"),
+    (0.6, 0.8, "substantial"),
+    (0.4, 0.6, "moderate"),
+    (0.2, 0.4, "fair"),
+    (0.0, 0.2, "slight"),
+    (-1.0, 0.0, "poor"),
+]
 # Krippendorff (2004, p. 241): rely on alpha >= .800; tentative conclusions for .667 <= alpha < .800.
-KRIPPENDORFF_BANDS = [(0.8, 1.0, "reliable"), (0.667, 0.8, "tentative conclusions only"),
-                      (-math.inf, 0.667, "unreliable: do not rely on these labels")]
+KRIPPENDORFF_BANDS = [
+    (0.8, 1.0, "reliable"),
+    (0.667, 0.8, "tentative conclusions only"),
+    (-math.inf, 0.667, "unreliable: do not rely on these labels"),
+]
 _CAVEATS = {
-    "landis_koch": ("Landis & Koch's bands are conventions without a statistical basis; the same kappa means "
-                    "different things at different prevalence, so read it beside percent agreement and the CI."),
-    "krippendorff": ("Krippendorff's thresholds are conventions for drawing conclusions from data; judge the "
-                     "lower CI bound (or the share of bootstrap replicates below the threshold), not the point "
-                     "estimate."),
+    "landis_koch": (
+        "Landis & Koch's bands are conventions without a statistical basis; the same kappa means "
+        "different things at different prevalence, so read it beside percent agreement and the CI."
+    ),
+    "krippendorff": (
+        "Krippendorff's thresholds are conventions for drawing conclusions from data; judge the "
+        "lower CI bound (or the share of bootstrap replicates below the threshold), not the point "
+        "estimate."
+    ),
 }
 
 
-def interpret(estimate: float, scale: str = "landis_koch", ci_low: float | None = None,
-              pa: float | None = None) -> dict:
+def interpret(
+    estimate: float, scale: str = "landis_koch", ci_low: float | None = None, pa: float | None = None
+) -> dict:
     """A band for a coefficient, with its caveat.
 
     ``scale``: ``'landis_koch'`` (kappa-type) or ``'krippendorff'`` (alpha). When
@@ -1524,21 +1944,42 @@ def interpret(estimate: float, scale: str = "landis_koch", ci_low: float | None 
         return bands[-1][2]
 
     note = _CAVEATS[scale]
-    if pa is not None and np.isfinite(pa) and estimate is not None and np.isfinite(estimate) \
-            and pa >= 0.8 and estimate < 0.4:
-        note += (f" Percent agreement is {pa:.0%} while the coefficient is {estimate:.2f}: the prevalence "
-                 "paradox (one dominant category makes chance agreement high); consider Gwet's AC1 and the "
-                 "per-category agreement.")
-    return {"estimate": estimate, "band": band(estimate), "band_of_ci_low": band(ci_low), "scale": scale,
-            "caveat": note}
+    if (
+        pa is not None
+        and np.isfinite(pa)
+        and estimate is not None
+        and np.isfinite(estimate)
+        and pa >= 0.8
+        and estimate < 0.4
+    ):
+        note += (
+            f" Percent agreement is {pa:.0%} while the coefficient is {estimate:.2f}: the prevalence "
+            "paradox (one dominant category makes chance agreement high); consider Gwet's AC1 and the "
+            "per-category agreement."
+        )
+    return {
+        "estimate": estimate,
+        "band": band(estimate),
+        "band_of_ci_low": band(ci_low),
+        "scale": scale,
+        "caveat": note,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # warehouse
 # ---------------------------------------------------------------------------------------------
-def ratings_from_warehouse(wh, task: str, start=None, end=None, vendor: str | None = None,
-                           guideline_version: str | None = None, raters: Iterable[str] | None = None,
-                           with_meta: bool = False, with_items: bool = False) -> pd.DataFrame:
+def ratings_from_warehouse(
+    wh,
+    task: str,
+    start=None,
+    end=None,
+    vendor: str | None = None,
+    guideline_version: str | None = None,
+    raters: Iterable[str] | None = None,
+    with_meta: bool = False,
+    with_items: bool = False,
+) -> pd.DataFrame:
     """Long ratings of one task from the ``annotations`` table (filters bound as parameters).
 
     Columns ``item``, ``rater``, ``label``; ``with_meta`` adds ``annotated_at``,
@@ -1585,9 +2026,18 @@ def schema_for(wh, task: str) -> dict | None:
 # ---------------------------------------------------------------------------------------------
 # the weekly agreement readout (used by notebooks/agreement.ipynb)
 # ---------------------------------------------------------------------------------------------
-def agreement_study(wh, task: str, start=None, end=None, vendor: str | None = None,
-                    guideline_version: str | None = None, n_boot: int = 1000, seed: int = 0,
-                    top_items: int = 20, quality_boot: int = 100) -> dict:
+def agreement_study(
+    wh,
+    task: str,
+    start=None,
+    end=None,
+    vendor: str | None = None,
+    guideline_version: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    top_items: int = 20,
+    quality_boot: int = 100,
+) -> dict:
     """Everything the agreement report shows, computed from the warehouse.
 
     Returns a dict with the ratings' ``schema`` (level and domain, from
@@ -1601,51 +2051,75 @@ def agreement_study(wh, task: str, start=None, end=None, vendor: str | None = No
     from . import annotators as N
 
     # Rater quality through the same call as the disagreement explorer (same ratings, gold, seed: same numbers).
-    quality = N.rater_quality_study(wh, task, start=start, end=end, vendor=vendor, guideline_version=guideline_version,
-                                    seed=seed, n_boot=quality_boot)
+    quality = N.rater_quality_study(
+        wh,
+        task,
+        start=start,
+        end=end,
+        vendor=vendor,
+        guideline_version=guideline_version,
+        seed=seed,
+        n_boot=quality_boot,
+    )
     df, schema, level, R = quality["frame"], quality["schema"], quality["level"], quality["ratings"]
     cats = schema["categories"]
     weights = "quadratic" if level in ("ordinal", "interval", "ratio") else None
     table = agreement_table(R, level=level, weights=weights, n_boot=n_boot, seed=seed)
     gold, raters, model = quality["gold"], quality["raters"], quality["model"]
-    texts = wh.query("SELECT item_id AS item, prompt, response FROM items WHERE item_id IN "
-                     "(SELECT DISTINCT item_id FROM annotations WHERE task = ?)", [task])
+    texts = wh.query(
+        "SELECT item_id AS item, prompt, response FROM items WHERE item_id IN "
+        "(SELECT DISTINCT item_id FROM annotations WHERE task = ?)",
+        [task],
+    )
     per_item_language = R.extra["language"].fillna("(unknown)")
     lang_ratings = Ratings(**{**R.__dict__, "extra": pd.DataFrame({"language": per_item_language})})
     by_language = subgroup_alpha(lang_ratings, group="language", level=level, n_boot=n_boot, seed=seed)
-    clarity = N.clarity_index(df.assign(task=task).dropna(subset=["label"]),
-                              by=("task", "guideline_version"), categories=cats)
+    clarity = N.clarity_index(
+        df.assign(task=task).dropna(subset=["label"]), by=("task", "guideline_version"), categories=cats
+    )
     counts = R.counts().sum(1)
     loro = leave_one_rater_out(R, level=level, n_boot=n_boot, seed=seed)
     # Sections without data get a reason instead of an empty table or figure (the report shows it in their place).
     notes = {}
     if gold is None:
-        notes["gold"] = (f"no gold labels for task {task}: rater quality rests on the raters' agreement alone "
-                         "(ingest a gold file to see accuracy against gold)")
+        notes["gold"] = (
+            f"no gold labels for task {task}: rater quality rests on the raters' agreement alone "
+            "(ingest a gold file to see accuracy against gold)"
+        )
     if (per_item_language == "(unknown)").all():
         notes["by_language"] = "the items record no language (items.language is empty)"
     elif per_item_language.nunique() < 2:
         notes["by_language"] = f"every item is in one language ({per_item_language.iloc[0]}): nothing to compare"
     if R.n_raters < 3:
-        notes["loro"] = (f"only {R.n_raters} raters: leaving one out leaves a single rater, whose agreement is "
-                         "undefined")
+        notes["loro"] = f"only {R.n_raters} raters: leaving one out leaves a single rater, whose agreement is undefined"
     if not df["guideline_version"].notna().any():
         notes["guideline_version"] = "the annotations record no guideline version"
     pack = N.calibration_pack(R, texts=texts, model=model, gold=gold, top=top_items)
     if not len(pack):
         notes["pack"] = "no item was disputed: every item's raters gave the same label"
     return {
-        "task": task, "notes": notes, "filters": {"start": start, "end": end, "vendor": vendor, "guideline_version": guideline_version},
+        "task": task,
+        "notes": notes,
+        "filters": {"start": start, "end": end, "vendor": vendor, "guideline_version": guideline_version},
         "schema": {"level": level, "categories": list(R.categories), "provisional": schema.get("provisional")},
-        "weights": _weights_name(weights), "n_boot": n_boot, "seed": seed,
-        "summary": {"items": int(R.n_units), "raters": int(R.n_raters), "ratings": int(R.n_ratings),
-                    "single-rated items": int((counts == 1).sum()), "empty labels": int(R.n_missing)},
+        "weights": _weights_name(weights),
+        "n_boot": n_boot,
+        "seed": seed,
+        "summary": {
+            "items": int(R.n_units),
+            "raters": int(R.n_raters),
+            "ratings": int(R.n_ratings),
+            "single-rated items": int((counts == 1).sum()),
+            "empty labels": int(R.n_missing),
+        },
         "table": table,
         "per_category": per_category_agreement(R, n_boot=n_boot, seed=seed),
         "pairs": pairwise_agreement(R, weights=weights),
         "loro": loro,
         "by_language": by_language,
-        "raters": raters, "model": model, "clarity": clarity,
+        "raters": raters,
+        "model": model,
+        "clarity": clarity,
         "pack": pack,
     }
 
@@ -1663,22 +2137,34 @@ def agreement_verdict(study: dict) -> tuple[list[str], str]:
     task = study["task"]
     sentences = []
     if not np.isfinite(a["estimate"]):
-        return ([f"Krippendorff's alpha for {task} is undefined: {a['reason']}.",
-                 f"{n_items:,} items and {n_raters} raters match the filters.",
-                 "Check the filters and the label schema before reading the tables below."], "alert")
+        return (
+            [
+                f"Krippendorff's alpha for {task} is undefined: {a['reason']}.",
+                f"{n_items:,} items and {n_raters} raters match the filters.",
+                "Check the filters and the label schema before reading the tables below.",
+            ],
+            "alert",
+        )
     band = interpret(a["estimate"], "krippendorff", ci_low=a["ci_low"])
-    ci = (f"95% CI {a['ci_low']:.2f} to {a['ci_high']:.2f}" if np.isfinite(a["ci_low"]) else "no CI")
-    sentences.append(f"Krippendorff's alpha ({study['schema']['level']}) for {task} is {a['estimate']:.2f} "
-                     f"({ci}) on {n_items:,} items from {n_raters} raters: {band['band']}.")
+    ci = f"95% CI {a['ci_low']:.2f} to {a['ci_high']:.2f}" if np.isfinite(a["ci_low"]) else "no CI"
+    sentences.append(
+        f"Krippendorff's alpha ({study['schema']['level']}) for {task} is {a['estimate']:.2f} "
+        f"({ci}) on {n_items:,} items from {n_raters} raters: {band['band']}."
+    )
     pa = t.loc["percent_agreement", "estimate"]
     fk = t.loc["fleiss_kappa", "estimate"]
     ac = t.loc["gwet_ac", "estimate"]
     paradox = interpret(fk, pa=pa)["caveat"]
-    sentences.append(f"Raters agree on {pa:.0%} of rating pairs"
-                     + (" (weighted)" if study["weights"] != "none" else "")
-                     + f"; Fleiss' kappa is {fk:.2f} and Gwet's AC is {ac:.2f}"
-                     + (" - high agreement with a low kappa: one category dominates (prevalence paradox)."
-                        if "prevalence paradox" in paradox else "."))
+    sentences.append(
+        f"Raters agree on {pa:.0%} of rating pairs"
+        + (" (weighted)" if study["weights"] != "none" else "")
+        + f"; Fleiss' kappa is {fk:.2f} and Gwet's AC is {ac:.2f}"
+        + (
+            " - high agreement with a low kappa: one category dominates (prevalence paradox)."
+            if "prevalence paradox" in paradox
+            else "."
+        )
+    )
     raters = study["raters"]
     flagged = raters[raters["flag"].notna()]
     loro = study["loro"].set_index("rater")
@@ -1687,9 +2173,12 @@ def agreement_verdict(study: dict) -> tuple[list[str], str]:
         parts = []
         for row in flagged.itertuples(index=False):
             d = loro.loc[row.rater] if row.rater in loro.index else None
-            gain = ("" if d is None or not np.isfinite(d["delta"]) else
-                    f"; without them alpha changes by {d['delta']:+.2f} (95% CI {d['ci_low']:+.2f} to "
-                    f"{d['ci_high']:+.2f})")
+            gain = (
+                ""
+                if d is None or not np.isfinite(d["delta"])
+                else f"; without them alpha changes by {d['delta']:+.2f} (95% CI {d['ci_low']:+.2f} to "
+                f"{d['ci_high']:+.2f})"
+            )
             parts.append(f"{row.rater} ({row.flag}, quality {row.quality:.2f}{gain})")
         sentences.append("Flagged raters: " + "; ".join(parts) + ".")
     else:
@@ -1699,13 +2188,18 @@ def agreement_verdict(study: dict) -> tuple[list[str], str]:
         sentences.append(f"The {len(study['pack'])} most disputed items are listed for a calibration session.")
     elif len(per):
         worst = per.loc[per["kappa"].idxmin()]
-        sentences.append(f"The least reproducible category is '{worst['category']}' (category kappa "
-                         f"{worst['kappa']:.2f}); the {len(study['pack'])} most disputed items are listed for a "
-                         "calibration session.")
+        sentences.append(
+            f"The least reproducible category is '{worst['category']}' (category kappa "
+            f"{worst['kappa']:.2f}); the {len(study['pack'])} most disputed items are listed for a "
+            "calibration session."
+        )
     if a["estimate"] < 0.667 or len(careless):
         status = "alert"
-        action = ("Coach or pause the flagged raters and hold a calibration session before training on these labels."
-                  if len(flagged) else "Hold a calibration session and clarify the guideline before training on these labels.")
+        action = (
+            "Coach or pause the flagged raters and hold a calibration session before training on these labels."
+            if len(flagged)
+            else "Hold a calibration session and clarify the guideline before training on these labels."
+        )
     elif (np.isfinite(a["ci_low"]) and a["ci_low"] < 0.8) or len(flagged):
         status = "warn"
         action = "Use these labels with care: review the disputed items and the least reproducible category."
@@ -1721,15 +2215,30 @@ def coefficient_figure(table: pd.DataFrame, title: str):
     import plotly.graph_objects as go
 
     t = table.dropna(subset=["estimate"])
-    fig = go.Figure(go.Scatter(
-        x=t["estimate"], y=t["coefficient"], mode="markers", marker=dict(size=10),
-        error_x=dict(type="data", symmetric=False, array=(t["ci_high"] - t["estimate"]).fillna(0),
-                     arrayminus=(t["estimate"] - t["ci_low"]).fillna(0)),
-        hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig = go.Figure(
+        go.Scatter(
+            x=t["estimate"],
+            y=t["coefficient"],
+            mode="markers",
+            marker=dict(size=10),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=(t["ci_high"] - t["estimate"]).fillna(0),
+                arrayminus=(t["estimate"] - t["ci_low"]).fillna(0),
+            ),
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
     for x, name in ((0.667, ".667"), (0.8, ".800")):
         fig.add_vline(x=x, line_dash="dot", line_color="#999", annotation_text=name)
-    fig.update_layout(title=title, xaxis_title="coefficient (95% bootstrap CI)", yaxis_title="coefficient",
-                      height=380, yaxis=dict(autorange="reversed"))
+    fig.update_layout(
+        title=title,
+        xaxis_title="coefficient (95% bootstrap CI)",
+        yaxis_title="coefficient",
+        height=380,
+        yaxis=dict(autorange="reversed"),
+    )
     return fig
 
 
@@ -1739,9 +2248,18 @@ def pairwise_heatmap(pairs: pd.DataFrame, value: str = "kappa", title: str = "Ag
 
     mat = pairwise_matrix(pairs, value)
     n = pairwise_matrix(pairs, "n_common")
-    fig = go.Figure(go.Heatmap(z=mat.to_numpy(), x=list(map(str, mat.columns)), y=list(map(str, mat.index)),
-                               customdata=n.to_numpy(), zmin=-0.2 if value == "kappa" else 0, zmax=1,
-                               colorscale="RdYlGn", colorbar=dict(title=value),
-                               hovertemplate="%{y} vs %{x}: %{z:.2f} on %{customdata:.0f} shared items<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=mat.to_numpy(),
+            x=list(map(str, mat.columns)),
+            y=list(map(str, mat.index)),
+            customdata=n.to_numpy(),
+            zmin=-0.2 if value == "kappa" else 0,
+            zmax=1,
+            colorscale="RdYlGn",
+            colorbar=dict(title=value),
+            hovertemplate="%{y} vs %{x}: %{z:.2f} on %{customdata:.0f} shared items<extra></extra>",
+        )
+    )
     fig.update_layout(title=title, xaxis_title="rater", yaxis_title="rater", height=520)
     return fig

@@ -16,12 +16,13 @@ the chance-corrected accuracy against the latent truth,
 distribution: 1 for a perfect rater, about 0 for one who labels at random
 (whatever their label frequencies), negative for systematic confusion.
 """
+
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,14 +30,23 @@ import pandas as pd
 from .agreement import Ratings, _wilson, prepare_ratings
 
 __all__ = [
-    "majority_vote", "gold_accuracy", "consensus_agreement", "DawidSkene", "disputed_items",
-    "calibration_pack", "write_calibration_pack", "clarity_index", "rater_report", "gold_from_warehouse",
-    "CARELESS_QUALITY", "OUTLIER_Z",
+    "majority_vote",
+    "gold_accuracy",
+    "consensus_agreement",
+    "DawidSkene",
+    "disputed_items",
+    "calibration_pack",
+    "write_calibration_pack",
+    "clarity_index",
+    "rater_report",
+    "gold_from_warehouse",
+    "CARELESS_QUALITY",
+    "OUTLIER_Z",
 ]
 
-CARELESS_QUALITY = 0.3   # quality below this: labels carry little information beyond chance
-OUTLIER_Z = -3.0         # robust z-score (median/MAD of the raters' quality) below this: outlier
-MIN_RATINGS = 20         # fewer ratings: no flag (too little evidence either way)
+CARELESS_QUALITY = 0.3  # quality below this: labels carry little information beyond chance
+OUTLIER_Z = -3.0  # robust z-score (median/MAD of the raters' quality) below this: outlier
+MIN_RATINGS = 20  # fewer ratings: no flag (too little evidence either way)
 
 
 def _ratings(df, item, rater, label, categories, min_raters=1) -> Ratings:
@@ -45,7 +55,9 @@ def _ratings(df, item, rater, label, categories, min_raters=1) -> Ratings:
     return prepare_ratings(df, item, rater, label, categories, "nominal", min_raters=min_raters)
 
 
-def _gold_codes(R: Ratings, gold: pd.DataFrame | pd.Series | dict | None, gold_item: str, gold_label: str) -> np.ndarray:
+def _gold_codes(
+    R: Ratings, gold: pd.DataFrame | pd.Series | dict | None, gold_item: str, gold_label: str
+) -> np.ndarray:
     """Gold label code per unit of ``R`` (-1 where no gold). Gold labels outside the domain are an error."""
     out = np.full(R.n_units, -1, dtype=np.int64)
     if gold is None:
@@ -72,8 +84,9 @@ def _gold_codes(R: Ratings, gold: pd.DataFrame | pd.Series | dict | None, gold_i
             continue
         key = _label_key(lab)
         if key not in pos:
-            raise ValueError(f"gold row {row_no}: column {gold_label!r} has {lab!r}, which is not in the "
-                             f"categories {R.categories}")
+            raise ValueError(
+                f"gold row {row_no}: column {gold_label!r} has {lab!r}, which is not in the categories {R.categories}"
+            )
         out[unit_of[it]] = pos[key]
     return out
 
@@ -100,8 +113,9 @@ def _vote(counts: np.ndarray, tie: str, rng: np.random.Generator) -> tuple[np.nd
     return winner, tied
 
 
-def majority_vote(df, item="item", rater="rater", label="label", categories=None, tie: str = "random",
-                  seed: int = 0) -> pd.DataFrame:
+def majority_vote(
+    df, item="item", rater="rater", label="label", categories=None, tie: str = "random", seed: int = 0
+) -> pd.DataFrame:
     """The most frequent label per item, with an explicit tie policy.
 
     ``tie='random'`` breaks ties uniformly at random among the tied labels with a
@@ -114,14 +128,32 @@ def majority_vote(df, item="item", rater="rater", label="label", categories=None
     cats = np.asarray(R.categories, dtype=object)
     n = counts.sum(1)
     votes = np.where(winner >= 0, counts[np.arange(len(n)), np.maximum(winner, 0)], 0)
-    return pd.DataFrame({"item": R.units, "label": np.where(winner >= 0, cats[np.maximum(winner, 0)], None),
-                         "n_ratings": n, "n_votes": votes, "share": votes / np.where(n > 0, n, 1),
-                         "tied": tied, "tie_policy": tie})
+    return pd.DataFrame(
+        {
+            "item": R.units,
+            "label": np.where(winner >= 0, cats[np.maximum(winner, 0)], None),
+            "n_ratings": n,
+            "n_votes": votes,
+            "share": votes / np.where(n > 0, n, 1),
+            "tied": tied,
+            "tie_policy": tie,
+        }
+    )
 
 
-def gold_accuracy(df, gold, item="item", rater="rater", label="label", gold_item="item",
-                  gold_label="label", categories=None, by: str | None = None, tolerance: int = 0,
-                  ci: float = 0.95) -> pd.DataFrame:
+def gold_accuracy(
+    df,
+    gold,
+    item="item",
+    rater="rater",
+    label="label",
+    gold_item="item",
+    gold_label="label",
+    categories=None,
+    by: str | None = None,
+    tolerance: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Each rater's accuracy on gold items, with a Wilson interval.
 
     ``tolerance`` counts a label within that many positions of the gold label in
@@ -129,8 +161,11 @@ def gold_accuracy(df, gold, item="item", rater="rater", label="label", gold_item
     point"). ``by`` adds a grouping column of the ratings (e.g. a week).
     """
     keep = [by] if by else []
-    R = df if isinstance(df, Ratings) else prepare_ratings(df, item, rater, label, categories, "nominal",
-                                                           keep=keep, min_raters=1)
+    R = (
+        df
+        if isinstance(df, Ratings)
+        else prepare_ratings(df, item, rater, label, categories, "nominal", keep=keep, min_raters=1)
+    )
     g = _gold_codes(R, gold, gold_item, gold_label)[R.unit]
     has = g >= 0
     correct = (np.abs(R.label - g) <= tolerance) & has
@@ -143,19 +178,36 @@ def gold_accuracy(df, gold, item="item", rater="rater", label="label", gold_item
     out["accuracy"] = out["correct"] / out["n"]
     lo, hi = _wilson(out["correct"].to_numpy(), out["n"].to_numpy(), ci)
     out["ci_low"], out["ci_high"] = lo, hi
-    out["method"] = "share of gold items labelled correctly" + (f" (within {tolerance})" if tolerance else "") + \
-        "; Wilson interval"
+    out["method"] = (
+        "share of gold items labelled correctly" + (f" (within {tolerance})" if tolerance else "") + "; Wilson interval"
+    )
     missing = sorted(set(map(str, R.raters)) - set(map(str, out["rater"])))
     if missing and not by:
-        extra = pd.DataFrame({"rater": [r for r in R.raters if str(r) in missing], "n": 0, "correct": 0,
-                              "accuracy": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                              "method": "no gold items rated"})
+        extra = pd.DataFrame(
+            {
+                "rater": [r for r in R.raters if str(r) in missing],
+                "n": 0,
+                "correct": 0,
+                "accuracy": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "method": "no gold items rated",
+            }
+        )
         out = pd.concat([out, extra], ignore_index=True)
     return out
 
 
-def consensus_agreement(df, item="item", rater="rater", label="label", categories=None, tie: str = "abstain",
-                        seed: int = 0, ci: float = 0.95) -> pd.DataFrame:
+def consensus_agreement(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    categories=None,
+    tie: str = "abstain",
+    seed: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """How often each rater agrees with the majority of the *other* raters of the item.
 
     Leaving the rater out keeps their own vote from inflating the rate. Items
@@ -169,10 +221,20 @@ def consensus_agreement(df, item="item", rater="rater", label="label", categorie
     winner, tied = _vote(others, tie, np.random.default_rng([int(seed), 12]))
     defined = winner >= 0
     agree = (winner == R.label) & defined
-    frame = pd.DataFrame({"rater": R.rater, "defined": defined, "agree": agree, "tied": tied & (others.sum(1) > 0),
-                          "alone": others.sum(1) == 0})
-    out = frame.groupby("rater").agg(n=("defined", "sum"), agree=("agree", "sum"), n_tied=("tied", "sum"),
-                                     n_alone=("alone", "sum")).reset_index()
+    frame = pd.DataFrame(
+        {
+            "rater": R.rater,
+            "defined": defined,
+            "agree": agree,
+            "tied": tied & (others.sum(1) > 0),
+            "alone": others.sum(1) == 0,
+        }
+    )
+    out = (
+        frame.groupby("rater")
+        .agg(n=("defined", "sum"), agree=("agree", "sum"), n_tied=("tied", "sum"), n_alone=("alone", "sum"))
+        .reset_index()
+    )
     out["rate"] = out["agree"] / out["n"].where(out["n"] > 0)
     lo, hi = _wilson(out["agree"].to_numpy(), out["n"].to_numpy(), ci)
     out["ci_low"], out["ci_high"] = lo, hi
@@ -219,9 +281,17 @@ class DawidSkene:
     error-rates using the EM algorithm. *Applied Statistics*, 28, 20-28.
     """
 
-    def __init__(self, max_iter: int = 500, tol: float = 1e-8, smoothing: float = 0.01, seed: int = 0,
-                 n_boot: int = 0, careless_quality: float = CARELESS_QUALITY, outlier_z: float = OUTLIER_Z,
-                 min_ratings: int = MIN_RATINGS):
+    def __init__(
+        self,
+        max_iter: int = 500,
+        tol: float = 1e-8,
+        smoothing: float = 0.01,
+        seed: int = 0,
+        n_boot: int = 0,
+        careless_quality: float = CARELESS_QUALITY,
+        outlier_z: float = OUTLIER_Z,
+        min_ratings: int = MIN_RATINGS,
+    ):
         self.max_iter = max_iter
         self.tol = tol
         self.smoothing = smoothing
@@ -270,7 +340,7 @@ class DawidSkene:
         it = 0
         converged = False
         history = []
-        for it in range(1, (max_iter or self.max_iter) + 1):
+        for it in range(1, (max_iter or self.max_iter) + 1):  # noqa: B007 - `it` is reported after the loop
             prior, conf = self._m_step(T, u, g, l, nr, q, alpha)
             T, ll = self._e_step(prior, conf, u, g, l, n, q, clamp)
             history.append(ll)
@@ -290,8 +360,17 @@ class DawidSkene:
         return acc, quality
 
     # -- public -------------------------------------------------------------------------------
-    def fit(self, df, item: str = "item", rater: str = "rater", label: str = "label", categories=None,
-            gold=None, gold_item: str = "item", gold_label: str = "label") -> "DawidSkene":
+    def fit(
+        self,
+        df,
+        item: str = "item",
+        rater: str = "rater",
+        label: str = "label",
+        categories=None,
+        gold=None,
+        gold_item: str = "item",
+        gold_label: str = "label",
+    ) -> DawidSkene:
         """Fit on long ratings; ``gold`` (frame with ``gold_item``/``gold_label``, or a mapping
         item -> label) clamps those items' true labels.
 
@@ -323,8 +402,9 @@ class DawidSkene:
         self.priors_ = pd.Series(prior, index=self.classes_, name="prior")
         self.confusions_ = conf
         self.probas_ = pd.DataFrame(T, index=pd.Index(self.items_, name="item"), columns=self.classes_)
-        self.labels_ = pd.Series(np.asarray(self.classes_, dtype=object)[T.argmax(1)],
-                                 index=self.probas_.index, name="label")
+        self.labels_ = pd.Series(
+            np.asarray(self.classes_, dtype=object)[T.argmax(1)], index=self.probas_.index, name="label"
+        )
         self.n_ratings_ = pd.Series(np.bincount(g, minlength=nr), index=self.raters_, name="n_ratings")
         self.accuracy_ = pd.Series(acc, index=self.raters_, name="accuracy")
         self.quality_ = pd.Series(quality, index=self.raters_, name="quality")
@@ -340,11 +420,15 @@ class DawidSkene:
             for b in range(self.n_boot):
                 pick = rng.integers(0, n, size=n)
                 sizes = start[pick + 1] - start[pick]
-                rows = order[np.repeat(start[pick], sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))]
+                rows = order[
+                    np.repeat(start[pick], sizes)
+                    + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+                ]
                 new_u = np.repeat(np.arange(n), sizes)
                 # warm start from the fit: a few EM steps reach the replicate's optimum
-                pb, cb, *_ = self._em(new_u, g[rows], l[rows], n, nr, q, clamp[pick], params=(prior, conf),
-                                      max_iter=30, tol=1e-6)
+                pb, cb, *_ = self._em(
+                    new_u, g[rows], l[rows], n, nr, q, clamp[pick], params=(prior, conf), max_iter=30, tol=1e-6
+                )
                 seen = np.bincount(g[rows], minlength=nr) > 0
                 reps[b] = np.where(seen, self._quality(pb, cb)[1], np.nan)
             lo, hi = np.nanquantile(reps, [0.025, 0.975], axis=0)
@@ -377,12 +461,18 @@ class DawidSkene:
 
     def raters_frame(self) -> pd.DataFrame:
         """One row per rater: n, quality (with its interval), accuracy, robust z, flag and why."""
-        out = pd.DataFrame({"rater": self.raters_, "n": self.n_ratings_.to_numpy(),
-                            "quality": self.quality_.to_numpy(),
-                            "quality_ci_low": self.quality_ci_["ci_low"].to_numpy(),
-                            "quality_ci_high": self.quality_ci_["ci_high"].to_numpy(),
-                            "accuracy": self.accuracy_.to_numpy(), "z": self.z_.to_numpy(),
-                            "flag": self.flags_.to_numpy()})
+        out = pd.DataFrame(
+            {
+                "rater": self.raters_,
+                "n": self.n_ratings_.to_numpy(),
+                "quality": self.quality_.to_numpy(),
+                "quality_ci_low": self.quality_ci_["ci_low"].to_numpy(),
+                "quality_ci_high": self.quality_ci_["ci_high"].to_numpy(),
+                "accuracy": self.accuracy_.to_numpy(),
+                "z": self.z_.to_numpy(),
+                "flag": self.flags_.to_numpy(),
+            }
+        )
         reasons = []
         for row in out.itertuples(index=False):
             if row.flag == "careless":
@@ -394,8 +484,9 @@ class DawidSkene:
             else:
                 reasons.append(None)
         out["reason"] = reasons
-        out["method"] = ("Dawid-Skene EM; quality = chance-corrected accuracy against the latent truth"
-                         + (f"; item bootstrap {self.n_boot} replicates, seed {self.seed}" if self.n_boot else ""))
+        out["method"] = "Dawid-Skene EM; quality = chance-corrected accuracy against the latent truth" + (
+            f"; item bootstrap {self.n_boot} replicates, seed {self.seed}" if self.n_boot else ""
+        )
         return out
 
     def confusion_frame(self) -> pd.DataFrame:
@@ -403,21 +494,36 @@ class DawidSkene:
         nr, q, _ = self.confusions_.shape
         idx = np.indices((nr, q, q)).reshape(3, -1)
         cls = np.asarray(self.classes_, dtype=object)
-        return pd.DataFrame({"rater": self.raters_[idx[0]], "true": cls[idx[1]], "observed": cls[idx[2]],
-                             "p": self.confusions_.ravel()})
+        return pd.DataFrame(
+            {"rater": self.raters_[idx[0]], "true": cls[idx[1]], "observed": cls[idx[2]], "p": self.confusions_.ravel()}
+        )
 
     def confusion(self, rater) -> pd.DataFrame:
         """One rater's confusion matrix (rows: true label, columns: given label)."""
         j = list(map(str, self.raters_)).index(str(rater))
-        return pd.DataFrame(self.confusions_[j], index=pd.Index(self.classes_, name="true"),
-                            columns=pd.Index(self.classes_, name="observed"))
+        return pd.DataFrame(
+            self.confusions_[j],
+            index=pd.Index(self.classes_, name="true"),
+            columns=pd.Index(self.classes_, name="observed"),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # reports per rater
 # ---------------------------------------------------------------------------------------------
-def rater_report(df, item="item", rater="rater", label="label", categories=None, gold=None, gold_item="item",
-                 gold_label="label", seed: int = 0, n_boot: int = 0, tolerance: int = 0) -> tuple[pd.DataFrame, DawidSkene]:
+def rater_report(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    categories=None,
+    gold=None,
+    gold_item="item",
+    gold_label="label",
+    seed: int = 0,
+    n_boot: int = 0,
+    tolerance: int = 0,
+) -> tuple[pd.DataFrame, DawidSkene]:
     """Gold accuracy, consensus agreement and Dawid-Skene quality/flag per rater, and the fitted model."""
     R = _ratings(df, item, rater, label, categories)
     model = DawidSkene(seed=seed, n_boot=n_boot).fit(R, gold=gold, gold_item=gold_item, gold_label=gold_label)
@@ -435,8 +541,16 @@ def rater_report(df, item="item", rater="rater", label="label", categories=None,
     return out, model
 
 
-def rater_quality_study(wh, task: str, start=None, end=None, vendor: str | None = None,
-                        guideline_version: str | None = None, seed: int = 7, n_boot: int = 0) -> dict:
+def rater_quality_study(
+    wh,
+    task: str,
+    start=None,
+    end=None,
+    vendor: str | None = None,
+    guideline_version: str | None = None,
+    seed: int = 7,
+    n_boot: int = 0,
+) -> dict:
     """Rater quality of one task on the warehouse: the one call behind every page that scores raters.
 
     The agreement report and the disagreement explorer both call this, so for
@@ -454,19 +568,36 @@ def rater_quality_study(wh, task: str, start=None, end=None, vendor: str | None 
     """
     from .agreement import ratings_from_warehouse, schema_for
 
-    df = ratings_from_warehouse(wh, task, start=start, end=end, vendor=vendor or None,
-                                guideline_version=guideline_version or None, with_items=True)
+    df = ratings_from_warehouse(
+        wh,
+        task,
+        start=start,
+        end=end,
+        vendor=vendor or None,
+        guideline_version=guideline_version or None,
+        with_items=True,
+    )
     if df.empty:
         raise ValueError(f"no annotations for task {task!r} with these filters")
     schema = schema_for(wh, task) or {"level": "nominal", "categories": None, "provisional": True}
     level = schema["level"]
-    R = prepare_ratings(df, "item", "rater", "label", schema["categories"], level,
-                        keep=["language", "guideline_version"])
+    R = prepare_ratings(
+        df, "item", "rater", "label", schema["categories"], level, keep=["language", "guideline_version"]
+    )
     gold = gold_from_warehouse(wh, task)
     gold = gold if len(gold) else None
     raters, model = rater_report(R, gold=gold, seed=seed, n_boot=n_boot, tolerance=1 if level == "ordinal" else 0)
-    return {"ratings": R, "raters": raters, "model": model, "gold": gold, "uses_gold": gold is not None,
-            "level": level, "schema": schema, "frame": df, "seed": seed}
+    return {
+        "ratings": R,
+        "raters": raters,
+        "model": model,
+        "gold": gold,
+        "uses_gold": gold is not None,
+        "level": level,
+        "schema": schema,
+        "frame": df,
+        "seed": seed,
+    }
 
 
 def gold_from_warehouse(wh, task: str, gold_set_version: str | None = None) -> pd.DataFrame:
@@ -482,10 +613,20 @@ def gold_from_warehouse(wh, task: str, gold_set_version: str | None = None) -> p
 # ---------------------------------------------------------------------------------------------
 # calibration packs and the clarity index
 # ---------------------------------------------------------------------------------------------
-def disputed_items(df, item="item", rater="rater", label="label", categories=None,
-                   reliability: pd.Series | dict | None = None, model: DawidSkene | None = None,
-                   gold=None, gold_item="item", gold_label="label", top: int | None = 50,
-                   min_ratings: int = 2) -> pd.DataFrame:
+def disputed_items(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    categories=None,
+    reliability: pd.Series | dict | None = None,
+    model: DawidSkene | None = None,
+    gold=None,
+    gold_item="item",
+    gold_label="label",
+    top: int | None = 50,
+    min_ratings: int = 2,
+) -> pd.DataFrame:
     """Items ranked by how disputed they are among reliable raters.
 
     ``dispute`` is the entropy (base q, so 0-1) of the label distribution in which
@@ -516,14 +657,21 @@ def disputed_items(df, item="item", rater="rater", label="label", categories=Non
     srt = np.lexsort((R.raters[R.rater].astype(str), R.unit))
     for j in srt:
         order_labels[R.unit[j]].append(f"{R.raters[R.rater[j]]}: {cats[R.label[j]]}")
-    frame = pd.DataFrame({"item": R.units, "n_ratings": n, "dispute": ent,
-                          "n_distinct_labels": (counts > 0).sum(1),
-                          "labels": [" | ".join(x) for x in order_labels],
-                          "weighted_top_label": cats[np.argmax(wc, axis=1)]})
+    frame = pd.DataFrame(
+        {
+            "item": R.units,
+            "n_ratings": n,
+            "dispute": ent,
+            "n_distinct_labels": (counts > 0).sum(1),
+            "labels": [" | ".join(x) for x in order_labels],
+            "weighted_top_label": cats[np.argmax(wc, axis=1)],
+        }
+    )
     # the pair of labels in dispute: the two most frequent
     two = np.argsort(-counts, axis=1, kind="stable")[:, :2]
-    frame["label_pair"] = [" vs ".join(sorted(map(str, cats[t]))) if counts[i, t[1]] > 0 else None
-                           for i, t in enumerate(two)]
+    frame["label_pair"] = [
+        " vs ".join(sorted(map(str, cats[t]))) if counts[i, t[1]] > 0 else None for i, t in enumerate(two)
+    ]
     if model is not None:
         probas = model.probas_.reindex(R.units)
         frame["model_label"] = probas.idxmax(axis=1).to_numpy()
@@ -540,9 +688,21 @@ def disputed_items(df, item="item", rater="rater", label="label", categories=Non
     return frame.head(top) if top else frame
 
 
-def calibration_pack(df, texts: pd.DataFrame | None = None, text_columns: Sequence[str] = ("prompt", "response"),
-                     item="item", rater="rater", label="label", categories=None, model: DawidSkene | None = None,
-                     reliability=None, gold=None, gold_item="item", gold_label="label", top: int = 30) -> pd.DataFrame:
+def calibration_pack(
+    df,
+    texts: pd.DataFrame | None = None,
+    text_columns: Sequence[str] = ("prompt", "response"),
+    item="item",
+    rater="rater",
+    label="label",
+    categories=None,
+    model: DawidSkene | None = None,
+    reliability=None,
+    gold=None,
+    gold_item="item",
+    gold_label="label",
+    top: int = 30,
+) -> pd.DataFrame:
     """The top disputed items with their (redacted) texts, one column per rater's label, and gold.
 
     ``texts`` is a frame indexed or keyed by item with ``text_columns`` (e.g. the
@@ -551,10 +711,16 @@ def calibration_pack(df, texts: pd.DataFrame | None = None, text_columns: Sequen
     from .pii import redact
 
     R = _ratings(df, item, rater, label, categories)
-    pack = disputed_items(R, reliability=reliability, model=model, gold=gold, gold_item=gold_item,
-                          gold_label=gold_label, top=top)
-    wide = pd.DataFrame({"item": R.units[R.unit], "rater": R.raters[R.rater].astype(str),
-                         "label": np.asarray(R.categories, dtype=object)[R.label]})
+    pack = disputed_items(
+        R, reliability=reliability, model=model, gold=gold, gold_item=gold_item, gold_label=gold_label, top=top
+    )
+    wide = pd.DataFrame(
+        {
+            "item": R.units[R.unit],
+            "rater": R.raters[R.rater].astype(str),
+            "label": np.asarray(R.categories, dtype=object)[R.label],
+        }
+    )
     wide = wide[wide["item"].isin(set(pack["item"]))].pivot(index="item", columns="rater", values="label")
     wide.columns = [f"rater_{c}" for c in wide.columns]
     pack = pack.merge(wide, left_on="item", right_index=True, how="left")
@@ -570,8 +736,12 @@ def calibration_pack(df, texts: pd.DataFrame | None = None, text_columns: Sequen
     return pack
 
 
-def write_calibration_pack(pack: pd.DataFrame, csv_path: str | Path | None = None,
-                           html_path: str | Path | None = None, title: str = "Calibration pack") -> dict:
+def write_calibration_pack(
+    pack: pd.DataFrame,
+    csv_path: str | Path | None = None,
+    html_path: str | Path | None = None,
+    title: str = "Calibration pack",
+) -> dict:
     """Write the pack as CSV and as a self-contained HTML page (texts already redacted, escaped here)."""
     written = {}
     if csv_path:
@@ -592,20 +762,29 @@ def write_calibration_pack(pack: pd.DataFrame, csv_path: str | Path | None = Non
                     text = "" if v is None else str(v)
                 cells.append(f"<td class='{html.escape(str(c))}'>{html.escape(text)}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
-        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}"
-                "td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}"
-                "td.prompt,td.response{max-width:420px;white-space:pre-wrap}th{background:#f3f3f3}</style>"
-                f"</head><body><h1>{html.escape(title)}</h1><p>{len(pack)} disputed items, most disputed first "
-                "(entropy of the reliability-weighted labels). Texts are redacted.</p>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>")
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}"
+            "td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}"
+            "td.prompt,td.response{max-width:420px;white-space:pre-wrap}th{background:#f3f3f3}</style>"
+            f"</head><body><h1>{html.escape(title)}</h1><p>{len(pack)} disputed items, most disputed first "
+            "(entropy of the reliability-weighted labels). Texts are redacted.</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>"
+        )
         Path(html_path).write_text(page, encoding="utf-8")
         written["html"] = str(html_path)
     return written
 
 
-def clarity_index(df, item="item", rater="rater", label="label", by: Sequence[str] = ("task", "guideline_version"),
-                  categories=None, ci: float = 0.95) -> pd.DataFrame:
+def clarity_index(
+    df,
+    item="item",
+    rater="rater",
+    label="label",
+    by: Sequence[str] = ("task", "guideline_version"),
+    categories=None,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Disputes per 100 items, by group (e.g. task and guideline version) and label pair.
 
     An item disputes the pair (a, b) when some rater gave a and another gave b.
@@ -631,8 +810,15 @@ def clarity_index(df, item="item", rater="rater", label="label", by: Sequence[st
         rows.append({**base, "label_a": "(any)", "label_b": "(any)", "n_items": n_items, "n_disputes": any_dispute})
         for a in range(R.q):
             for b in range(a + 1, R.q):
-                rows.append({**base, "label_a": R.categories[a], "label_b": R.categories[b], "n_items": n_items,
-                             "n_disputes": int((used[:, a] & used[:, b]).sum())})
+                rows.append(
+                    {
+                        **base,
+                        "label_a": R.categories[a],
+                        "label_b": R.categories[b],
+                        "n_items": n_items,
+                        "n_disputes": int((used[:, a] & used[:, b]).sum()),
+                    }
+                )
     out = pd.DataFrame(rows)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["per_100"] = 100 * out["n_disputes"] / out["n_items"].where(out["n_items"] > 0)
@@ -642,22 +828,40 @@ def clarity_index(df, item="item", rater="rater", label="label", by: Sequence[st
     return out
 
 
-def confusion_figure(model: DawidSkene, raters: Sequence, title: str = "Dawid-Skene confusion matrices",
-                     labels: dict | None = None):
+def confusion_figure(
+    model: DawidSkene, raters: Sequence, title: str = "Dawid-Skene confusion matrices", labels: dict | None = None
+):
     """Side-by-side heatmaps of some raters' estimated P(given label | true label) (plotly).
     ``labels``: {rater id: the name a page shows} (e.g. :func:`trainerlab.raters.rater_labels`)."""
-    from plotly.subplots import make_subplots
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     raters = [r for r in raters if str(r) in set(map(str, model.raters_))]
-    fig = make_subplots(rows=1, cols=max(len(raters), 1), subplot_titles=[str((labels or {}).get(r, r)) for r in raters],
-                        horizontal_spacing=0.06)
+    fig = make_subplots(
+        rows=1,
+        cols=max(len(raters), 1),
+        subplot_titles=[str((labels or {}).get(r, r)) for r in raters],
+        horizontal_spacing=0.06,
+    )
     cls = [str(c) for c in model.classes_]
     for j, r in enumerate(raters, start=1):
         m = model.confusion(r).to_numpy()
-        fig.add_trace(go.Heatmap(z=m, x=cls, y=cls, zmin=0, zmax=1, colorscale="Blues", showscale=(j == 1),
-                                 text=np.round(m, 2), texttemplate="%{text}",
-                                 hovertemplate="true %{y}, given %{x}: %{z:.2f}<extra></extra>"), row=1, col=j)
+        fig.add_trace(
+            go.Heatmap(
+                z=m,
+                x=cls,
+                y=cls,
+                zmin=0,
+                zmax=1,
+                colorscale="Blues",
+                showscale=(j == 1),
+                text=np.round(m, 2),
+                texttemplate="%{text}",
+                hovertemplate="true %{y}, given %{x}: %{z:.2f}<extra></extra>",
+            ),
+            row=1,
+            col=j,
+        )
         fig.update_xaxes(title_text="label given", row=1, col=j)
         fig.update_yaxes(title_text="true label (latent)" if j == 1 else None, autorange="reversed", row=1, col=j)
     fig.update_layout(title=title, height=380, xaxis_title="label given", yaxis_title="true label (latent)")

@@ -13,11 +13,13 @@ Everything an app shows from data passes through the reports' redaction
 math character as an entity, so a value cannot become a link, an image, math or markup), and
 :func:`figure` for plotly figures (:func:`trainerlab.reportkit.redact_figure`).
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .pii import redact
 
@@ -40,8 +42,11 @@ def _open(read_only: bool, wait: float | None) -> Iterator[Any]:
 
     # The warehouse itself retries while another process holds the lock (raising
     # WarehouseBusy after the wait); apps wait longer than a verb by default.
-    wh = Warehouse(None, read_only=read_only,  # $TRAINERLAB_DB, set by `trainerlab explore --db`
-                   lock_timeout=_lock_wait() if wait is None else wait)
+    wh = Warehouse(
+        None,
+        read_only=read_only,  # $TRAINERLAB_DB, set by `trainerlab explore --db`
+        lock_timeout=_lock_wait() if wait is None else wait,
+    )
     try:
         yield wh
     finally:

@@ -16,6 +16,7 @@ Refusals are plain ``403`` (HTTP) or a closed handshake (WebSocket, code 1008).
 Run as ``python -m trainerlab.appserver APP.py --port N``; the token comes from
 ``$TRAINERLAB_APP_TOKEN`` (not the command line, which other local users can read).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,8 @@ import errno
 import os
 import socket
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 TOKEN_ENV = "TRAINERLAB_APP_TOKEN"
 HOST = "127.0.0.1"
@@ -72,9 +74,16 @@ class LoopbackGuard:
             await send({"type": "websocket.close", "code": 1008, "reason": "forbidden"})
             return
         body = f"forbidden: {reason}\n".encode()
-        await send({"type": "http.response.start", "status": 403,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -83,8 +92,7 @@ def build_app(app_file: str, port: int, token: str) -> Any:
 
     if not token:
         raise ValueError("an app is never served without a token")
-    inner = (marimo.create_asgi_app(quiet=True, include_code=False, token=token)
-             .with_app(path="", root=app_file).build())
+    inner = marimo.create_asgi_app(quiet=True, include_code=False, token=token).with_app(path="", root=app_file).build()
     return LoopbackGuard(inner, port)
 
 
@@ -101,8 +109,7 @@ def bind(port: int) -> socket.socket:
 
 
 def port_in_use_message(port: int) -> str:
-    return (f"port {port} on {HOST} is in use (another app or server is listening there); "
-            f"stop it or pass another --port")
+    return f"port {port} on {HOST} is in use (another app or server is listening there); stop it or pass another --port"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,8 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     app = build_app(args.app_file, args.port, token)
-    config = uvicorn.Config(app, host=HOST, port=args.port, log_level="warning", access_log=False,
-                            ws="websockets", lifespan="on", proxy_headers=False, server_header=False)
+    config = uvicorn.Config(
+        app,
+        host=HOST,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        ws="websockets",
+        lifespan="on",
+        proxy_headers=False,
+        server_header=False,
+    )
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0

@@ -15,6 +15,7 @@ With ``--json`` a verb prints exactly one JSON document on stdout; when it
 fails with 2, 4 or 5 that document is ``{"error": {"code": "usage" |
 "warehouse_busy" | "internal", "message": ...}}``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,14 +25,17 @@ import math
 import os
 import pkgutil
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 OK, NEGATIVE, USAGE, PARTIAL, BUSY, INTERNAL = 0, 1, 2, 3, 4, 5
-EXIT_CODES = ("Exit codes: 0 success, 1 negative verdict, 2 unusable input or usage, 3 partial success, "
-              "4 warehouse busy (another process holds its lock past --lock-timeout: retry), "
-              "5 internal error (TRAINERLAB_DEBUG=1 shows the traceback).")
+EXIT_CODES = (
+    "Exit codes: 0 success, 1 negative verdict, 2 unusable input or usage, 3 partial success, "
+    "4 warehouse busy (another process holds its lock past --lock-timeout: retry), "
+    "5 internal error (TRAINERLAB_DEBUG=1 shows the traceback)."
+)
 
 
 class UsageError(Exception):
@@ -74,10 +78,16 @@ def emit(args: argparse.Namespace, result: Any, text: Callable[[Any], str] | str
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="PATH", help="warehouse file (default: $TRAINERLAB_DB or data/warehouse.duckdb)")
-    parser.add_argument("--lock-timeout", metavar="SECONDS", action=_LockTimeout,
-                        help="wait this long for another process's lock on the warehouse, then exit 4 "
-                             "(default: $TRAINERLAB_LOCK_TIMEOUT or 10)")
+    parser.add_argument(
+        "--db", metavar="PATH", help="warehouse file (default: $TRAINERLAB_DB or data/warehouse.duckdb)"
+    )
+    parser.add_argument(
+        "--lock-timeout",
+        metavar="SECONDS",
+        action=_LockTimeout,
+        help="wait this long for another process's lock on the warehouse, then exit 4 "
+        "(default: $TRAINERLAB_LOCK_TIMEOUT or 10)",
+    )
 
 
 class _LockTimeout(argparse.Action):
@@ -95,8 +105,9 @@ class _LockTimeout(argparse.Action):
         setattr(namespace, self.dest, seconds)
 
 
-def float_range(low: float | None = None, high: float | None = None, *, open_low: bool = False,
-                open_high: bool = False) -> Callable[[str], float]:
+def float_range(
+    low: float | None = None, high: float | None = None, *, open_low: bool = False, open_high: bool = False
+) -> Callable[[str], float]:
     """An argparse ``type``: a finite number within [low, high] (``open_*``: excluding that end).
 
     NaN and infinity are refused, so a typo such as ``--timeout nan`` is a usage
@@ -168,9 +179,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__, commands
 
-    parser = _Parser(prog="trainerlab", description="trainerlab: agreement, drift, uplift, error analysis and release gates for human-feedback programs.",
-                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog=EXIT_CODES + " With --json a failure prints {\"error\": {\"code\", \"message\"}}.")
+    parser = _Parser(
+        prog="trainerlab",
+        description="trainerlab: agreement, drift, uplift, error analysis and release gates for human-feedback programs.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_CODES + ' With --json a failure prints {"error": {"code", "message"}}.',
+    )
     parser.add_argument("--version", action="version", version=f"trainerlab {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -190,7 +204,7 @@ def _error_document(code: str, message: str) -> None:
 def _wants_json(argv: list[str], args: argparse.Namespace | None = None) -> bool:
     if args is not None and getattr(args, "json", False):
         return True
-    tokens = argv[:argv.index("--")] if "--" in argv else argv  # forms that parse their own options (errors)
+    tokens = argv[: argv.index("--")] if "--" in argv else argv  # forms that parse their own options (errors)
     return "--json" in tokens
 
 
@@ -255,9 +269,13 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(verb, BUSY, "warehouse_busy", f"warehouse busy: {busy}", _wants_json(argv, args))
         if debug:
             raise
-        return _fail(verb, INTERNAL, "internal",
-                     f"internal error: {type(exc).__name__}: {exc} (TRAINERLAB_DEBUG=1 shows the traceback)",
-                     _wants_json(argv, args))
+        return _fail(
+            verb,
+            INTERNAL,
+            "internal",
+            f"internal error: {type(exc).__name__}: {exc} (TRAINERLAB_DEBUG=1 shows the traceback)",
+            _wants_json(argv, args),
+        )
     finally:
         if saved_timeout is None:
             os.environ.pop(LOCK_TIMEOUT_ENV, None)

@@ -1,7 +1,8 @@
 """The one clock: timestamps written to the warehouse are naive UTC, to the second."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ def utc_naive(now=None) -> datetime:
     A timezone-aware value is converted to UTC first; a naive value is taken as UTC.
     """
     if now is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     ts = pd.Timestamp(now)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)

@@ -29,6 +29,7 @@ normalised text equals an earlier row's (rows minus distinct texts);
 removes after exact dedup (distinct texts minus near-duplicate groups). The
 dedup rate is (exact + near) / rows.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -40,9 +41,10 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,10 +52,30 @@ import pandas as pd
 from . import pii as _pii
 
 __all__ = [
-    "wilson_interval", "normalize_text", "tokenize", "text_hash", "exact_duplicates", "lsh_params", "MinHashLSH",
-    "DuplicateReport", "find_duplicates", "exact_jaccard_pairs", "pii_scan", "pii_summary", "load_pii_corpus",
-    "evaluate_pii", "detection_coverage", "PII_CORPORA", "contamination", "read_table_file", "canonical_contract", "schema_compliance",
-    "table_schema_compliance", "dataset_qa", "dataset_qa_tables", "duplicates_across",
+    "wilson_interval",
+    "normalize_text",
+    "tokenize",
+    "text_hash",
+    "exact_duplicates",
+    "lsh_params",
+    "MinHashLSH",
+    "DuplicateReport",
+    "find_duplicates",
+    "exact_jaccard_pairs",
+    "pii_scan",
+    "pii_summary",
+    "load_pii_corpus",
+    "evaluate_pii",
+    "detection_coverage",
+    "PII_CORPORA",
+    "contamination",
+    "read_table_file",
+    "canonical_contract",
+    "schema_compliance",
+    "table_schema_compliance",
+    "dataset_qa",
+    "dataset_qa_tables",
+    "duplicates_across",
 ]
 
 Z95 = 1.959963984540054
@@ -74,8 +96,14 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 def _rate(k: int, n: int, what: str, per: float = 1.0) -> dict:
     """A proportion with its Wilson interval, optionally scaled (per=1000 for 'per 1,000')."""
     lo, hi = wilson_interval(k, n)
-    out = {"estimate": (k / n * per) if n else math.nan, "ci_low": lo * per, "ci_high": hi * per,
-           "k": int(k), "n": int(n), "method": "Wilson score 95%"}
+    out = {
+        "estimate": (k / n * per) if n else math.nan,
+        "ci_low": lo * per,
+        "ci_high": hi * per,
+        "k": int(k),
+        "n": int(n),
+        "method": "Wilson score 95%",
+    }
     if n == 0:
         out["reason"] = f"no {what}"
     return out
@@ -208,8 +236,9 @@ def _token_arrays(normalized: Sequence[str], unit: str = "word") -> tuple[np.nda
 _NGRAM_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _ngram_hashes(tokens: np.ndarray, lengths: np.ndarray, n: int, short: str = "whole"
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _ngram_hashes(
+    tokens: np.ndarray, lengths: np.ndarray, n: int, short: str = "whole"
+) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of every token n-gram inside each text, and the n-gram count per text.
 
     A text with fewer than ``n`` (but at least one) tokens gets one shingle made of
@@ -226,7 +255,7 @@ def _ngram_hashes(tokens: np.ndarray, lengths: np.ndarray, n: int, short: str = 
         with np.errstate(over="ignore"):
             h = tokens[:m].copy()
             for j in range(1, n):
-                h = h * _NGRAM_MULT + tokens[j:m + j]
+                h = h * _NGRAM_MULT + tokens[j : m + j]
         doc_of = np.repeat(np.arange(n_docs), lengths)[:m]
         valid = np.arange(m) + n <= offsets[doc_of + 1]
         parts.append((doc_of[valid], h[valid]))
@@ -284,13 +313,21 @@ def _exact_frame(codes: np.ndarray, empty: np.ndarray, ids: np.ndarray) -> pd.Da
     np.minimum.at(first_of_code, codes, np.arange(n))
     first = np.where(empty, np.arange(n), first_of_code[codes] if n else np.zeros(0, dtype=np.int64))
     size = np.bincount(first, minlength=n)[first] if n else np.zeros(0, dtype=np.int64)
-    return pd.DataFrame({"row": np.arange(n), "id": ids, "group": first, "group_size": size,
-                         "is_duplicate": first != np.arange(n), "empty": empty})
+    return pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "id": ids,
+            "group": first,
+            "group_size": size,
+            "is_duplicate": first != np.arange(n),
+            "empty": empty,
+        }
+    )
 
 
 # -- MinHash + LSH ------------------------------------------------------------------------------------
 def _s_curve(s: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    return 1.0 - (1.0 - s ** rows) ** bands
+    return 1.0 - (1.0 - s**rows) ** bands
 
 
 def lsh_params(threshold: float, num_perm: int, recall: float = 0.95) -> tuple[int, int]:
@@ -353,9 +390,18 @@ class MinHashLSH:
     labels_ : component label per text (the smallest position in its group)
     """
 
-    def __init__(self, threshold: float = 0.7, num_perm: int = 128, ngram: int = 3, unit: str = "word",
-                 seed: int = 7, recall: float = 0.95, chunk_size: int = 20000,
-                 max_bucket: int = 24, verify: str = "exact"):
+    def __init__(
+        self,
+        threshold: float = 0.7,
+        num_perm: int = 128,
+        ngram: int = 3,
+        unit: str = "word",
+        seed: int = 7,
+        recall: float = 0.95,
+        chunk_size: int = 20000,
+        max_bucket: int = 24,
+        verify: str = "exact",
+    ):
         if verify not in ("exact", "estimate"):
             raise ValueError(f"verify must be 'exact' or 'estimate', got {verify!r}")
         self.verify = verify
@@ -368,7 +414,7 @@ class MinHashLSH:
         rng = np.random.default_rng(seed)
         # h_p(x) = a_p * x + b_p mod 2**32 with a_p odd: a permutation of the 32-bit shingle ids
         # (x is the top half of a splitmix64-mixed n-gram hash); uint32 arithmetic keeps numpy fast.
-        self._a = (rng.integers(0, 2**31, size=num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1))
+        self._a = rng.integers(0, 2**31, size=num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
         self._b = rng.integers(0, 2**32, size=num_perm, dtype=np.uint32)
         self.bands_, self.rows_ = lsh_params(threshold, num_perm, recall)
         self._band_mult = rng.integers(0, 2**63, size=self.rows_, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
@@ -385,7 +431,7 @@ class MinHashLSH:
         has = np.zeros(n, dtype=bool)
         kept, kept_counts = [], []
         for lo in range(0, n, self.chunk_size):
-            chunk = normalized[lo:lo + self.chunk_size]
+            chunk = normalized[lo : lo + self.chunk_size]
             toks, lengths = _token_arrays(chunk, self.unit)
             shingles, counts = _ngram_hashes(toks, lengths, self.ngram)
             if keep_shingles:  # raw shingles; _pair_jaccard dedupes the few documents it compares
@@ -418,7 +464,7 @@ class MinHashLSH:
     # -- LSH --
     def _band_keys(self, sig: np.ndarray, band: int) -> np.ndarray:
         """One uint64 per text for the band's rows: a random odd linear combination, mixed."""
-        cols = sig[:, band * self.rows_:(band + 1) * self.rows_]
+        cols = sig[:, band * self.rows_ : (band + 1) * self.rows_]
         key = np.zeros(len(sig), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for j in range(cols.shape[1]):
@@ -456,7 +502,7 @@ class MinHashLSH:
         codes = np.unique(np.concatenate(pair_codes))
         return np.stack((codes // n_total, codes % n_total), axis=1)
 
-    def fit(self, texts: Sequence[Any], normalized: bool = False) -> "MinHashLSH":
+    def fit(self, texts: Sequence[Any], normalized: bool = False) -> MinHashLSH:
         """Signatures, LSH candidates, verification and groups for ``texts``.
 
         ``verify="exact"`` keeps a candidate pair when the exact Jaccard of the two
@@ -474,15 +520,16 @@ class MinHashLSH:
         jac = np.full(len(cand), np.nan)
         step = 200000
         for lo in range(0, len(cand), step):
-            a, b = cand[lo:lo + step, 0], cand[lo:lo + step, 1]
-            est[lo:lo + step] = (sig[a] == sig[b]).mean(axis=1)
+            a, b = cand[lo : lo + step, 0], cand[lo : lo + step, 1]
+            est[lo : lo + step] = (sig[a] == sig[b]).mean(axis=1)
             if exact:
-                jac[lo:lo + step] = _pair_jaccard(flat, offsets, a, b)
+                jac[lo : lo + step] = _pair_jaccard(flat, offsets, a, b)
         keep = (jac if exact else est) >= self.threshold - 1e-12
         self.signatures_, self.has_shingles_ = sig, has
         self.n_candidates_ = int(len(cand))
-        self.pairs_ = pd.DataFrame({"a": cand[keep, 0], "b": cand[keep, 1], "jaccard": jac[keep],
-                                    "jaccard_est": est[keep]})
+        self.pairs_ = pd.DataFrame(
+            {"a": cand[keep, 0], "b": cand[keep, 1], "jaccard": jac[keep], "jaccard_est": est[keep]}
+        )
         self.labels_ = _components(len(norm), cand[keep])
         return self
 
@@ -538,8 +585,9 @@ def _components(n: int, pairs: np.ndarray) -> np.ndarray:
     return first[comp]
 
 
-def exact_jaccard_pairs(texts: Sequence[Any], threshold: float, ngram: int = 3, unit: str = "word",
-                        normalized: bool = False) -> pd.DataFrame:
+def exact_jaccard_pairs(
+    texts: Sequence[Any], threshold: float, ngram: int = 3, unit: str = "word", normalized: bool = False
+) -> pd.DataFrame:
     """Every pair of texts whose shingle sets have Jaccard >= threshold, computed exactly.
 
     The reference for MinHash/LSH: the sparse text-by-shingle matrix times its
@@ -554,15 +602,22 @@ def exact_jaccard_pairs(texts: Sequence[Any], threshold: float, ngram: int = 3, 
     flat, ucounts = _distinct_per_doc(shingles, counts)
     rows = np.repeat(np.arange(len(norm)), ucounts)
     _, col = np.unique(flat, return_inverse=True)
-    m = csr_matrix((np.ones(len(flat), dtype=np.float32), (rows, col.ravel())),
-                   shape=(len(norm), int(col.max()) + 1 if len(col) else 0))
+    m = csr_matrix(
+        (np.ones(len(flat), dtype=np.float32), (rows, col.ravel())),
+        shape=(len(norm), int(col.max()) + 1 if len(col) else 0),
+    )
     sizes = np.asarray(m.sum(axis=1)).ravel()
     inter = triu(m @ m.T, k=1).tocoo()
     union = sizes[inter.row] + sizes[inter.col] - inter.data
     jac = inter.data / np.where(union > 0, union, 1)
     keep = jac >= threshold - 1e-9
-    out = pd.DataFrame({"a": inter.row[keep].astype(np.int64), "b": inter.col[keep].astype(np.int64),
-                        "jaccard": jac[keep].astype(float)})
+    out = pd.DataFrame(
+        {
+            "a": inter.row[keep].astype(np.int64),
+            "b": inter.col[keep].astype(np.int64),
+            "jaccard": jac[keep].astype(float),
+        }
+    )
     return out.sort_values(["a", "b"], ignore_index=True)
 
 
@@ -584,9 +639,17 @@ class DuplicateReport:
     summary: dict = field(default_factory=dict)
 
 
-def find_duplicates(texts: Sequence[Any], ids: Sequence[Any] | None = None, threshold: float = 0.7,
-                    num_perm: int = 128, ngram: int = 3, unit: str = "word", seed: int = 7,
-                    near: bool = True, verify: str = "exact") -> DuplicateReport:
+def find_duplicates(
+    texts: Sequence[Any],
+    ids: Sequence[Any] | None = None,
+    threshold: float = 0.7,
+    num_perm: int = 128,
+    ngram: int = 3,
+    unit: str = "word",
+    seed: int = 7,
+    near: bool = True,
+    verify: str = "exact",
+) -> DuplicateReport:
     """Exact duplicates, then near duplicates among the distinct texts (MinHash + LSH).
 
     Parameters
@@ -612,23 +675,40 @@ def find_duplicates(texts: Sequence[Any], ids: Sequence[Any] | None = None, thre
     exact = _exact_frame(codes, empty, id_arr)
     rep_rows = np.flatnonzero(~exact["is_duplicate"].to_numpy() & ~empty)
     near_group = exact["group"].to_numpy().copy()
-    pairs = pd.DataFrame({"id_a": pd.Series(dtype=object), "id_b": pd.Series(dtype=object),
-                          "jaccard": pd.Series(dtype=float), "jaccard_est": pd.Series(dtype=float)})
+    pairs = pd.DataFrame(
+        {
+            "id_a": pd.Series(dtype=object),
+            "id_b": pd.Series(dtype=object),
+            "jaccard": pd.Series(dtype=float),
+            "jaccard_est": pd.Series(dtype=float),
+        }
+    )
     lsh = None
     if near and len(rep_rows) > 1:
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, ngram=ngram, unit=unit, seed=seed, verify=verify)
         lsh.fit([normalized[i] for i in rep_rows], normalized=True)
-        rep_label = rep_rows[lsh.labels_]             # representative row of each distinct text's group
+        rep_label = rep_rows[lsh.labels_]  # representative row of each distinct text's group
         label_of_rep = pd.Series(rep_label, index=rep_rows)
         near_group = label_of_rep.reindex(exact["group"].to_numpy()).to_numpy()
         near_group = np.where(empty, np.arange(n), near_group).astype(np.int64)
-        pairs = pd.DataFrame({"id_a": id_arr[rep_rows[lsh.pairs_["a"].to_numpy()]],
-                              "id_b": id_arr[rep_rows[lsh.pairs_["b"].to_numpy()]],
-                              "jaccard": lsh.pairs_["jaccard"].to_numpy(),
-                              "jaccard_est": lsh.pairs_["jaccard_est"].to_numpy()})
-    rows = pd.DataFrame({"row": np.arange(n), "id": id_arr, "exact_group": exact["group"].to_numpy(),
-                         "near_group": near_group, "is_exact_duplicate": exact["is_duplicate"].to_numpy(),
-                         "empty": empty})
+        pairs = pd.DataFrame(
+            {
+                "id_a": id_arr[rep_rows[lsh.pairs_["a"].to_numpy()]],
+                "id_b": id_arr[rep_rows[lsh.pairs_["b"].to_numpy()]],
+                "jaccard": lsh.pairs_["jaccard"].to_numpy(),
+                "jaccard_est": lsh.pairs_["jaccard_est"].to_numpy(),
+            }
+        )
+    rows = pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "id": id_arr,
+            "exact_group": exact["group"].to_numpy(),
+            "near_group": near_group,
+            "is_exact_duplicate": exact["is_duplicate"].to_numpy(),
+            "empty": empty,
+        }
+    )
     first_in_near = pd.Series(np.arange(n)).groupby(near_group).transform("min").to_numpy()
     rows["is_near_duplicate"] = (first_in_near != np.arange(n)) & ~rows["is_exact_duplicate"].to_numpy()
     n_distinct = int((~rows["is_exact_duplicate"]).sum())
@@ -640,27 +720,42 @@ def find_duplicates(texts: Sequence[Any], ids: Sequence[Any] | None = None, thre
     groups = pd.DataFrame({"group": multi.index.to_numpy(dtype=np.int64), "size": multi.to_numpy()})
     if len(groups):
         exact_sizes = pd.Series(exact["group"].to_numpy()).value_counts()
-        groups["kind"] = ["exact" if exact_sizes.get(g, 1) == s else ("near" if exact_sizes.get(g, 1) == 1 else "exact+near")
-                          for g, s in zip(groups["group"], groups["size"])]
+        groups["kind"] = [
+            "exact" if exact_sizes.get(g, 1) == s else ("near" if exact_sizes.get(g, 1) == 1 else "exact+near")
+            for g, s in zip(groups["group"], groups["size"])
+        ]
         groups["id"] = id_arr[groups["group"].to_numpy()]
         groups["example"] = [_pii.redact(str(texts[g]))[:160] for g in groups["group"]]
         groups = groups.sort_values(["size", "group"], ascending=[False, True], ignore_index=True)
     else:
         groups = pd.DataFrame(columns=["group", "size", "kind", "id", "example"])
     summary = {
-        "rows": n, "empty": int(empty.sum()), "distinct": n_distinct, "near_groups": n_groups,
-        "exact_duplicates": exact_dups, "near_duplicates": near_dups if near else None,
+        "rows": n,
+        "empty": int(empty.sum()),
+        "distinct": n_distinct,
+        "near_groups": n_groups,
+        "exact_duplicates": exact_dups,
+        "near_duplicates": near_dups if near else None,
         "exact_duplicate_rate": _rate(exact_dups, n, "rows"),
         "dedup_rate": _rate(exact_dups + (near_dups if near else 0), n, "rows"),
-        "method": (f"exact: NFKC+casefold token hash; near: MinHash {num_perm} perms, {ngram}-{unit} shingles, "
-                   f"LSH {lsh.bands_ if lsh else '-'}x{lsh.rows_ if lsh else '-'} (bands x rows), "
-                   f"candidates kept at Jaccard >= {threshold} "
-                   f"({'exact, on the shingle sets' if verify == 'exact' else 'signature estimate'}), seed {seed}")
-                  if near else
-                  "exact: NFKC+casefold token hash",
-        "params": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "unit": unit, "seed": seed,
-                   "verify": verify,
-                   "bands": lsh.bands_ if lsh else None, "rows": lsh.rows_ if lsh else None},
+        "method": (
+            f"exact: NFKC+casefold token hash; near: MinHash {num_perm} perms, {ngram}-{unit} shingles, "
+            f"LSH {lsh.bands_ if lsh else '-'}x{lsh.rows_ if lsh else '-'} (bands x rows), "
+            f"candidates kept at Jaccard >= {threshold} "
+            f"({'exact, on the shingle sets' if verify == 'exact' else 'signature estimate'}), seed {seed}"
+        )
+        if near
+        else "exact: NFKC+casefold token hash",
+        "params": {
+            "threshold": threshold,
+            "num_perm": num_perm,
+            "ngram": ngram,
+            "unit": unit,
+            "seed": seed,
+            "verify": verify,
+            "bands": lsh.bands_ if lsh else None,
+            "rows": lsh.rows_ if lsh else None,
+        },
         "candidate_pairs": lsh.n_candidates_ if lsh else 0,
         "near_pairs": int(len(pairs)),
     }
@@ -679,15 +774,19 @@ def _scan_texts(texts: list, n_jobs: int = 1) -> list:
 
     n_jobs = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
     size = max(5000, len(texts) // (n_jobs * 8))
-    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     with ctx.Pool(n_jobs) as pool:
         parts = pool.map(_scan_chunk, chunks)
     return [spans for part in parts for spans in part]
 
 
-def pii_scan(data: pd.DataFrame | Sequence[Any], columns: Sequence[str] | None = None,
-             id_column: str | None = None, n_jobs: int = 1) -> pd.DataFrame:
+def pii_scan(
+    data: pd.DataFrame | Sequence[Any],
+    columns: Sequence[str] | None = None,
+    id_column: str | None = None,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
     """Every PII span in the given text columns: ``row``, ``id``, ``column``, ``type``, ``start``, ``end``.
 
     The matched text itself is never returned (only where it is); use
@@ -701,8 +800,12 @@ def pii_scan(data: pd.DataFrame | Sequence[Any], columns: Sequence[str] | None =
         found = _scan_texts(frame[col].tolist(), n_jobs)
         for i, spans in enumerate(found):
             for kind, s, e in spans:
-                out["row"].append(i); out["id"].append(ids[i]); out["column"].append(col)
-                out["type"].append(kind); out["start"].append(s); out["end"].append(e)
+                out["row"].append(i)
+                out["id"].append(ids[i])
+                out["column"].append(col)
+                out["type"].append(kind)
+                out["start"].append(s)
+                out["end"].append(e)
     return pd.DataFrame(out)
 
 
@@ -715,8 +818,12 @@ def _as_text_frame(data, columns) -> pd.DataFrame:
     return pd.DataFrame({"text": list(data)})
 
 
-def pii_summary(data: pd.DataFrame | Sequence[Any], columns: Sequence[str] | None = None,
-                findings: pd.DataFrame | None = None, n_jobs: int = 1) -> dict:
+def pii_summary(
+    data: pd.DataFrame | Sequence[Any],
+    columns: Sequence[str] | None = None,
+    findings: pd.DataFrame | None = None,
+    n_jobs: int = 1,
+) -> dict:
     """PII per type, coverage and leakage for a set of records.
 
     Returns
@@ -746,8 +853,17 @@ def pii_summary(data: pd.DataFrame | Sequence[Any], columns: Sequence[str] | Non
     for kind in _pii.PII_TYPES:
         k = int(rows_by_type.get(kind, 0))
         r = _rate(k, n, "records", per=1000)
-        by_type.append({"type": kind, "spans": int(spans_by_type.get(kind, 0)), "records": k,
-                        "per_1000": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n": n})
+        by_type.append(
+            {
+                "type": kind,
+                "spans": int(spans_by_type.get(kind, 0)),
+                "records": k,
+                "per_1000": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "n": n,
+            }
+        )
     leaked = int(findings["row"].nunique()) if len(findings) else 0
     # redaction coverage: rescan the redacted cells that had findings
     left = 0
@@ -762,12 +878,25 @@ def pii_summary(data: pd.DataFrame | Sequence[Any], columns: Sequence[str] | Non
         "leakage": {**_rate(leaked, n, "records", per=1000), "unit": "records with PII per 1,000 records"},
         "records_with_pii": leaked,
         "scan_coverage": _rate(scanned, cells, "text cells"),
-        "redaction_coverage": {**(_rate(len(findings) - left, len(findings), "findings") if len(findings)
-                                  else {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "k": 0, "n": 0,
-                                        "method": "Wilson score 95%", "reason": "no PII found to redact"}),
-                               "what": "findings gone when the redacted text is rescanned by the same detector "
-                                       "(self-consistency of redact, not detection recall)"},
-        "n": n, "columns": cols,
+        "redaction_coverage": {
+            **(
+                _rate(len(findings) - left, len(findings), "findings")
+                if len(findings)
+                else {
+                    "estimate": math.nan,
+                    "ci_low": math.nan,
+                    "ci_high": math.nan,
+                    "k": 0,
+                    "n": 0,
+                    "method": "Wilson score 95%",
+                    "reason": "no PII found to redact",
+                }
+            ),
+            "what": "findings gone when the redacted text is rescanned by the same detector "
+            "(self-consistency of redact, not detection recall)",
+        },
+        "n": n,
+        "columns": cols,
     }
 
 
@@ -801,7 +930,7 @@ def load_pii_corpus(path: str | os.PathLike) -> list[dict]:
                 for m in _MARK.finditer(line):
                     if m.group(1) not in _pii.PII_TYPES:
                         raise ValueError(f"{path}:{lineno}: unknown PII type {m.group(1)!r}")
-                    text += line[pos:m.start()]
+                    text += line[pos : m.start()]
                     start = len(text)
                     text += m.group(2)
                     spans.append({"type": m.group(1), "start": start, "end": len(text)})
@@ -827,8 +956,9 @@ def evaluate_pii(records: Iterable[dict], detector=None) -> pd.DataFrame:
         gold = [(s["type"], s["start"], s["end"]) for s in rec.get("spans", [])]
         used: set[int] = set()
         for kind, s, e in detector(text):
-            match = next((j for j, (gk, gs, ge) in enumerate(gold)
-                          if j not in used and gk == kind and gs < e and s < ge), None)
+            match = next(
+                (j for j, (gk, gs, ge) in enumerate(gold) if j not in used and gk == kind and gs < e and s < ge), None
+            )
             if match is None:
                 fp[kind] += 1
             else:
@@ -846,12 +976,27 @@ def evaluate_pii(records: Iterable[dict], detector=None) -> pd.DataFrame:
         x = sum(exact.values()) if kind == "ALL" else exact[kind]
         p_lo, p_hi = wilson_interval(t, t + f)
         r_lo, r_hi = wilson_interval(t, t + m)
-        rows.append({"type": kind, "gold": t + m, "predicted": t + f, "tp": t, "fp": f, "fn": m, "exact_boundary": x,
-                     "precision": t / (t + f) if t + f else math.nan, "precision_ci_low": p_lo, "precision_ci_high": p_hi,
-                     "recall": t / (t + m) if t + m else math.nan, "recall_ci_low": r_lo, "recall_ci_high": r_hi,
-                     "f1": 2 * t / (2 * t + f + m) if t else (math.nan if not (f or m) else 0.0),
-                     "fp_records_per_1000": f / n_records * 1000 if n_records else math.nan,
-                     "records": n_records, "method": "span overlap, same type; Wilson 95%"})
+        rows.append(
+            {
+                "type": kind,
+                "gold": t + m,
+                "predicted": t + f,
+                "tp": t,
+                "fp": f,
+                "fn": m,
+                "exact_boundary": x,
+                "precision": t / (t + f) if t + f else math.nan,
+                "precision_ci_low": p_lo,
+                "precision_ci_high": p_hi,
+                "recall": t / (t + m) if t + m else math.nan,
+                "recall_ci_low": r_lo,
+                "recall_ci_high": r_hi,
+                "f1": 2 * t / (2 * t + f + m) if t else (math.nan if not (f or m) else 0.0),
+                "fp_records_per_1000": f / n_records * 1000 if n_records else math.nan,
+                "records": n_records,
+                "method": "span overlap, same type; Wilson 95%",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -866,8 +1011,11 @@ _CORPUS_NOTES = {
 }
 
 
-def detection_coverage(corpora: Mapping[str, Sequence[str | os.PathLike]] | None = None, detector=None,
-                       root: str | os.PathLike | None = None) -> pd.DataFrame:
+def detection_coverage(
+    corpora: Mapping[str, Sequence[str | os.PathLike]] | None = None,
+    detector=None,
+    root: str | os.PathLike | None = None,
+) -> pd.DataFrame:
     """Per-type detection recall on the labelled PII corpora, with Wilson 95% intervals.
 
     This is the coverage figure that says how much PII the scan finds: the share of
@@ -892,27 +1040,55 @@ def detection_coverage(corpora: Mapping[str, Sequence[str | os.PathLike]] | None
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             for kind in _pii.PII_TYPES:
-                rows.append({"corpus": name, "type": kind, "gold": 0, "detected": 0, "recall": math.nan,
-                             "ci_low": math.nan, "ci_high": math.nan, "precision": math.nan, "n": 0,
-                             "method": "", "note": _CORPUS_NOTES.get(name, ""),
-                             "reason": f"corpus file missing: {', '.join(missing)}"})
+                rows.append(
+                    {
+                        "corpus": name,
+                        "type": kind,
+                        "gold": 0,
+                        "detected": 0,
+                        "recall": math.nan,
+                        "ci_low": math.nan,
+                        "ci_high": math.nan,
+                        "precision": math.nan,
+                        "n": 0,
+                        "method": "",
+                        "note": _CORPUS_NOTES.get(name, ""),
+                        "reason": f"corpus file missing: {', '.join(missing)}",
+                    }
+                )
             continue
         records = [r for p in paths for r in load_pii_corpus(p)]
         table = evaluate_pii(records, detector=detector)
         for r in table[table["type"] != "ALL"].itertuples():
-            rows.append({"corpus": name, "type": r.type, "gold": int(r.gold), "detected": int(r.tp),
-                         "recall": r.recall, "ci_low": r.recall_ci_low, "ci_high": r.recall_ci_high,
-                         "precision": r.precision, "n": int(r.records),
-                         "method": "labelled spans found (overlap, same type); Wilson 95%",
-                         "note": _CORPUS_NOTES.get(name, ""),
-                         "reason": "" if r.gold else "no labelled span of this type"})
+            rows.append(
+                {
+                    "corpus": name,
+                    "type": r.type,
+                    "gold": int(r.gold),
+                    "detected": int(r.tp),
+                    "recall": r.recall,
+                    "ci_low": r.recall_ci_low,
+                    "ci_high": r.recall_ci_high,
+                    "precision": r.precision,
+                    "n": int(r.records),
+                    "method": "labelled spans found (overlap, same type); Wilson 95%",
+                    "note": _CORPUS_NOTES.get(name, ""),
+                    "reason": "" if r.gold else "no labelled span of this type",
+                }
+            )
     return pd.DataFrame(rows)
 
 
 # -- contamination -------------------------------------------------------------------------------------
-def contamination(train_texts: Sequence[Any], bench_texts: Sequence[Any], n: int = 13,
-                  train_ids: Sequence[Any] | None = None, bench_ids: Sequence[Any] | None = None,
-                  min_tokens: int = 8, max_matches: int = 5) -> tuple[pd.DataFrame, dict]:
+def contamination(
+    train_texts: Sequence[Any],
+    bench_texts: Sequence[Any],
+    n: int = 13,
+    train_ids: Sequence[Any] | None = None,
+    bench_ids: Sequence[Any] | None = None,
+    min_tokens: int = 8,
+    max_matches: int = 5,
+) -> tuple[pd.DataFrame, dict]:
     """Benchmark (or gold) items whose word n-grams occur in the training texts.
 
     Parameters
@@ -972,15 +1148,25 @@ def contamination(train_texts: Sequence[Any], bench_texts: Sequence[Any], n: int
         length = int(b_len[i])
         matched: list = []
         if length == 0:
-            rows.append({"id": b_ids[i], "tokens": 0, "ngrams": 0, "overlapping": 0, "overlap": math.nan,
-                         "contaminated": False, "matched_ids": [], "method": "empty text"})
+            rows.append(
+                {
+                    "id": b_ids[i],
+                    "tokens": 0,
+                    "ngrams": 0,
+                    "overlapping": 0,
+                    "overlap": math.nan,
+                    "contaminated": False,
+                    "matched_ids": [],
+                    "method": "empty text",
+                }
+            )
             continue
         if length >= n:
-            grams = b_grams[g_off[i]:g_off[i + 1]]
+            grams = b_grams[g_off[i] : g_off[i + 1]]
             found, matched = lookup(n, grams)
             k, m, method = int(found.sum()), len(grams), f"{n}-gram overlap"
         elif length >= min_tokens:
-            own = b_tok[b_off[i]:b_off[i + 1]]
+            own = b_tok[b_off[i] : b_off[i + 1]]
             gram, _ = _ngram_hashes(own, np.array([length]), length, short="none")
             found, matched = lookup(length, gram)
             k, m, method = int(found.sum()), 1, f"whole item ({length} tokens < {n}) as one n-gram"
@@ -990,14 +1176,31 @@ def contamination(train_texts: Sequence[Any], bench_texts: Sequence[Any], n: int
                 matched = [j for j, t in enumerate(train_norm) if t == bench_norm[i]][:max_matches]
             k, m, method = int(hit), 1, f"exact normalised match only (< {min_tokens} tokens)"
         ids_matched = list(dict.fromkeys(t_ids[j] for j in matched))[:max_matches]
-        rows.append({"id": b_ids[i], "tokens": length, "ngrams": m, "overlapping": k, "overlap": k / m if m else math.nan,
-                     "contaminated": k > 0, "matched_ids": ids_matched, "method": method})
-    items = pd.DataFrame(rows, columns=["id", "tokens", "ngrams", "overlapping", "overlap", "contaminated",
-                                        "matched_ids", "method"])
+        rows.append(
+            {
+                "id": b_ids[i],
+                "tokens": length,
+                "ngrams": m,
+                "overlapping": k,
+                "overlap": k / m if m else math.nan,
+                "contaminated": k > 0,
+                "matched_ids": ids_matched,
+                "method": method,
+            }
+        )
+    items = pd.DataFrame(
+        rows, columns=["id", "tokens", "ngrams", "overlapping", "overlap", "contaminated", "matched_ids", "method"]
+    )
     k = int(items["contaminated"].sum()) if len(items) else 0
-    summary = {"contaminated": k, "rate": _rate(k, len(items), "benchmark items"), "n_bench": len(items),
-               "n_train": len(train_norm), "n": n, "min_tokens": min_tokens,
-               "method": f"normalised word {n}-grams; an item is contaminated when any of its n-grams occurs in training"}
+    summary = {
+        "contaminated": k,
+        "rate": _rate(k, len(items), "benchmark items"),
+        "n_bench": len(items),
+        "n_train": len(train_norm),
+        "n": n,
+        "min_tokens": min_tokens,
+        "method": f"normalised word {n}-grams; an item is contaminated when any of its n-grams occurs in training",
+    }
     return items, summary
 
 
@@ -1031,8 +1234,9 @@ def read_table_file(path: str | os.PathLike, fmt: str | None = None) -> tuple[pd
                 data = fh.read()
             if not data.strip():
                 raise ValueError(f"{path}: empty file")
-            frame = pd.read_csv(io.StringIO(data), sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False,
-                                na_values=[""])
+            frame = pd.read_csv(
+                io.StringIO(data), sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False, na_values=[""]
+            )
             return frame, problems
         if fmt in ("jsonl", "ndjson"):
             records = []
@@ -1043,12 +1247,24 @@ def read_table_file(path: str | os.PathLike, fmt: str | None = None) -> tuple[pd
                     try:
                         rec = json.loads(line)
                     except json.JSONDecodeError as exc:
-                        problems.append({"row": lineno, "column": None, "rule": "parse",
-                                         "message": f"line {lineno}, column {exc.colno}: not JSON ({exc.msg})"})
+                        problems.append(
+                            {
+                                "row": lineno,
+                                "column": None,
+                                "rule": "parse",
+                                "message": f"line {lineno}, column {exc.colno}: not JSON ({exc.msg})",
+                            }
+                        )
                         continue
                     if not isinstance(rec, dict):
-                        problems.append({"row": lineno, "column": None, "rule": "parse",
-                                         "message": f"line {lineno}: a JSON {type(rec).__name__}, not an object"})
+                        problems.append(
+                            {
+                                "row": lineno,
+                                "column": None,
+                                "rule": "parse",
+                                "message": f"line {lineno}: a JSON {type(rec).__name__}, not an object",
+                            }
+                        )
                         continue
                     records.append(rec)
             if not records and not problems:
@@ -1071,8 +1287,17 @@ def read_table_file(path: str | os.PathLike, fmt: str | None = None) -> tuple[pd
 
 
 # -- schema compliance ---------------------------------------------------------------------------------
-_DUCK_TYPES = {"VARCHAR": "string", "BIGINT": "int", "INTEGER": "int", "DOUBLE": "float", "BOOLEAN": "bool",
-               "TIMESTAMP": "timestamp", "DATE": "date", "JSON": "json", "VARCHAR[]": "list"}
+_DUCK_TYPES = {
+    "VARCHAR": "string",
+    "BIGINT": "int",
+    "INTEGER": "int",
+    "DOUBLE": "float",
+    "BOOLEAN": "bool",
+    "TIMESTAMP": "timestamp",
+    "DATE": "date",
+    "JSON": "json",
+    "VARCHAR[]": "list",
+}
 # Rules the DDL cannot say: allowed values and keys, per canonical table.
 _EXTRA_RULES: dict[str, dict] = {
     "items": {"unique": ["item_id"], "nonempty": ["prompt"]},
@@ -1091,13 +1316,18 @@ def canonical_contract(table: str) -> dict:
     with Warehouse(":memory:") as wh:
         if table not in wh.tables():
             raise KeyError(f"no canonical table {table!r}")
-        cols = wh.query("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [table])
+        cols = wh.query(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+            [table],
+        )
     columns = {}
     for row in cols.itertuples():
-        columns[row.column_name] = {"type": _DUCK_TYPES.get(row.data_type, "string"),
-                                    "required": row.is_nullable == "NO",
-                                    "system": row.column_name in _SYSTEM_COLUMNS}
+        columns[row.column_name] = {
+            "type": _DUCK_TYPES.get(row.data_type, "string"),
+            "required": row.is_nullable == "NO",
+            "system": row.column_name in _SYSTEM_COLUMNS,
+        }
     extra = _EXTRA_RULES.get(table, {})
     for col, allowed in extra.get("allowed", {}).items():
         columns[col]["allowed"] = allowed
@@ -1137,6 +1367,7 @@ def _type_errors(series: pd.Series, kind: str) -> pd.Series:
             parsed = pd.to_datetime(values.astype(str), errors="coerce", format="mixed", utc=True)
             bad = parsed.isna()
     elif kind == "json":
+
         def not_json(v):
             if not isinstance(v, str):
                 return False
@@ -1145,6 +1376,7 @@ def _type_errors(series: pd.Series, kind: str) -> pd.Series:
                 return False
             except ValueError:
                 return True
+
         bad = values.map(not_json).astype(bool)
     else:
         bad = pd.Series(False, index=values.index)
@@ -1159,8 +1391,13 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def schema_compliance(data: pd.DataFrame | str | os.PathLike, contract: Mapping | str | None = None,
-                      text_columns: Sequence[str] = (), fmt: str | None = None, max_errors: int = 10000) -> dict:
+def schema_compliance(
+    data: pd.DataFrame | str | os.PathLike,
+    contract: Mapping | str | None = None,
+    text_columns: Sequence[str] = (),
+    fmt: str | None = None,
+    max_errors: int = 10000,
+) -> dict:
     """Check a DataFrame or a file against a contract.
 
     Parameters
@@ -1193,10 +1430,19 @@ def schema_compliance(data: pd.DataFrame | str | os.PathLike, contract: Mapping 
         columns.setdefault(col, {"type": "string"})
         columns[col].update(required=True, nonempty=True)
     errors = [dict(p, value="") for p in problems]
-    missing = [c for c, spec in columns.items() if spec.get("required") and not spec.get("system") and c not in frame.columns]
+    missing = [
+        c for c, spec in columns.items() if spec.get("required") and not spec.get("system") and c not in frame.columns
+    ]
     for c in missing:
-        errors.append({"row": None, "column": c, "rule": "missing_column", "value": "",
-                       "message": f"required column {c!r} is missing"})
+        errors.append(
+            {
+                "row": None,
+                "column": c,
+                "rule": "missing_column",
+                "value": "",
+                "message": f"required column {c!r} is missing",
+            }
+        )
     unexpected = [c for c in frame.columns if columns and c not in columns]
     row_no = np.arange(1, len(frame) + 1)
     for col, spec in columns.items():
@@ -1206,40 +1452,83 @@ def schema_compliance(data: pd.DataFrame | str | os.PathLike, contract: Mapping 
         is_null = s.isna()
         if spec.get("required"):
             for i in np.flatnonzero(is_null.to_numpy()):
-                errors.append({"row": int(row_no[i]), "column": col, "rule": "required", "value": "",
-                               "message": f"{col} is empty but required"})
+                errors.append(
+                    {
+                        "row": int(row_no[i]),
+                        "column": col,
+                        "rule": "required",
+                        "value": "",
+                        "message": f"{col} is empty but required",
+                    }
+                )
         if spec.get("nonempty"):
             blank = s.map(lambda v: isinstance(v, str) and not v.strip()) | s.map(
-                lambda v: v is not None and not isinstance(v, str) and not (isinstance(v, float) and math.isnan(v)))
+                lambda v: v is not None and not isinstance(v, str) and not (isinstance(v, float) and math.isnan(v))
+            )
             for i in np.flatnonzero(blank.to_numpy()):
-                errors.append({"row": int(row_no[i]), "column": col, "rule": "text",
-                               "value": _show(s.iloc[i]), "message": f"{col} must be non-empty text"})
+                errors.append(
+                    {
+                        "row": int(row_no[i]),
+                        "column": col,
+                        "rule": "text",
+                        "value": _show(s.iloc[i]),
+                        "message": f"{col} must be non-empty text",
+                    }
+                )
         bad = _type_errors(s, spec.get("type", "string"))
         for i in np.flatnonzero(bad.to_numpy()):
-            errors.append({"row": int(row_no[i]), "column": col, "rule": "type", "value": _show(s.iloc[i]),
-                           "message": f"{col} is not a valid {spec.get('type')}"})
+            errors.append(
+                {
+                    "row": int(row_no[i]),
+                    "column": col,
+                    "rule": "type",
+                    "value": _show(s.iloc[i]),
+                    "message": f"{col} is not a valid {spec.get('type')}",
+                }
+            )
         if spec.get("allowed") is not None:
             allowed = set(map(str, spec["allowed"]))
             outside = s.notna() & ~s.astype(str).isin(allowed)
             for i in np.flatnonzero(outside.to_numpy()):
-                errors.append({"row": int(row_no[i]), "column": col, "rule": "allowed", "value": _show(s.iloc[i]),
-                               "message": f"{col} must be one of {sorted(allowed)}"})
+                errors.append(
+                    {
+                        "row": int(row_no[i]),
+                        "column": col,
+                        "rule": "allowed",
+                        "value": _show(s.iloc[i]),
+                        "message": f"{col} must be one of {sorted(allowed)}",
+                    }
+                )
     key = [c for c in contract.get("unique", []) if c in frame.columns]
     if key:
         dup = frame.duplicated(subset=key, keep="first").to_numpy()
         for i in np.flatnonzero(dup):
-            errors.append({"row": int(row_no[i]), "column": ",".join(key), "rule": "unique",
-                           "value": _show(", ".join(str(frame[c].iloc[i]) for c in key)),
-                           "message": f"duplicate key ({', '.join(key)})"})
+            errors.append(
+                {
+                    "row": int(row_no[i]),
+                    "column": ",".join(key),
+                    "rule": "unique",
+                    "value": _show(", ".join(str(frame[c].iloc[i]) for c in key)),
+                    "message": f"duplicate key ({', '.join(key)})",
+                }
+            )
     err = pd.DataFrame(errors[:max_errors], columns=["row", "column", "rule", "value", "message"])
     n_rows = len(frame) + sum(1 for p in problems if p["rule"] == "parse")
     bad_rows = set(err["row"].dropna().astype(int)) if len(err) else set()
     if missing:  # a missing required column makes every row non-compliant
         bad_rows = set(range(1, n_rows + 1))
     ok_rows = n_rows - len(bad_rows)
-    return {"source": source, "rows": n_rows, "errors": err, "n_errors": len(errors),
-            "rows_with_errors": len(bad_rows), "missing_columns": missing, "unexpected_columns": unexpected,
-            "compliance": _rate(ok_rows, n_rows, "rows"), "frame": frame}
+    return {
+        "source": source,
+        "rows": n_rows,
+        "errors": err,
+        "n_errors": len(errors),
+        "rows_with_errors": len(bad_rows),
+        "missing_columns": missing,
+        "unexpected_columns": unexpected,
+        "compliance": _rate(ok_rows, n_rows, "rows"),
+        "frame": frame,
+    }
 
 
 def table_schema_compliance(wh, table: str, max_examples: int = 20, dataset: str | None = None) -> dict:
@@ -1261,8 +1550,10 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20, dataset: str
     if dataset is not None and "dataset" in have:
         src, base = f"(SELECT * FROM {_ident(table)} WHERE dataset = ?)", [dataset]
     elif dataset is not None and "item_id" in have:
-        src, base = (f"(SELECT * FROM {_ident(table)} WHERE item_id IN "
-                     f"(SELECT item_id FROM items WHERE dataset = ?))"), [dataset]
+        src, base = (
+            (f"(SELECT * FROM {_ident(table)} WHERE item_id IN (SELECT item_id FROM items WHERE dataset = ?))"),
+            [dataset],
+        )
     else:
         src = _ident(table)
     t = f"{src} AS t"
@@ -1274,8 +1565,14 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20, dataset: str
         c = _ident(col)
         if spec.get("allowed") is not None:
             placeholders = ", ".join("?" for _ in spec["allowed"])
-            checks.append(("allowed", col, f"{c} IS NOT NULL AND {c} NOT IN ({placeholders})",
-                           f"{col} must be one of {spec['allowed']}"))
+            checks.append(
+                (
+                    "allowed",
+                    col,
+                    f"{c} IS NOT NULL AND {c} NOT IN ({placeholders})",
+                    f"{col} must be one of {spec['allowed']}",
+                )
+            )
         if spec.get("nonempty"):
             checks.append(("text", col, f"{c} IS NULL OR trim({c}) = ''", f"{col} must be non-empty text"))
     params_of = {col: list(spec.get("allowed") or []) for col, spec in contract["columns"].items()}
@@ -1287,45 +1584,88 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20, dataset: str
         bad_rows += k
         if k:
             ex = wh.query(f"SELECT {_ident(col)} AS v FROM {t} WHERE {where} LIMIT {int(max_examples)}", params)
-            errors += [{"row": None, "column": col, "rule": rule, "value": _show(v), "message": message} for v in ex["v"]]
+            errors += [
+                {"row": None, "column": col, "rule": rule, "value": _show(v), "message": message} for v in ex["v"]
+            ]
     key = [c for c in contract.get("unique", []) if c in have]
     if key:
         cols = ", ".join(_ident(c) for c in key)
-        dup = wh.query(f"SELECT {cols}, count(*) AS n FROM {t} GROUP BY {cols} HAVING count(*) > 1 "
-                       f"ORDER BY n DESC LIMIT {int(max_examples)}", base)
-        k = int(wh.scalar(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {t} GROUP BY {cols} "
-                          "HAVING count(*) > 1) AS d", base))
+        dup = wh.query(
+            f"SELECT {cols}, count(*) AS n FROM {t} GROUP BY {cols} HAVING count(*) > 1 "
+            f"ORDER BY n DESC LIMIT {int(max_examples)}",
+            base,
+        )
+        k = int(
+            wh.scalar(
+                f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {t} GROUP BY {cols} "
+                "HAVING count(*) > 1) AS d",
+                base,
+            )
+        )
         total += k
         bad_rows += k
-        errors += [{"row": None, "column": ",".join(key), "rule": "unique",
-                    "value": _show(", ".join(str(r[c]) for c in key)), "message": f"{int(r['n'])} rows share this key"}
-                   for _, r in dup.iterrows()]
+        errors += [
+            {
+                "row": None,
+                "column": ",".join(key),
+                "rule": "unique",
+                "value": _show(", ".join(str(r[c]) for c in key)),
+                "message": f"{int(r['n'])} rows share this key",
+            }
+            for _, r in dup.iterrows()
+        ]
     if table in ("annotations", "gold") and "label_schemas" in wh.tables():
         label = "label" if table == "annotations" else "gold_label"
-        observed = wh.query(f"SELECT t.task, t.{label} AS label, count(*) AS n FROM {t} "
-                            f"JOIN label_schemas AS s ON s.task = t.task WHERE t.{label} IS NOT NULL "
-                            f"GROUP BY t.task, t.{label}", base)
+        observed = wh.query(
+            f"SELECT t.task, t.{label} AS label, count(*) AS n FROM {t} "
+            f"JOIN label_schemas AS s ON s.task = t.task WHERE t.{label} IS NOT NULL "
+            f"GROUP BY t.task, t.{label}",
+            base,
+        )
         schemas = wh.query("SELECT task, categories FROM label_schemas")
         allowed = {r.task: set(map(str, r.categories)) for r in schemas.itertuples()}
         for r in observed.itertuples():
             if str(r.label) not in allowed.get(r.task, {str(r.label)}):
                 total += int(r.n)
                 bad_rows += int(r.n)
-                errors.append({"row": None, "column": label, "rule": "allowed", "value": _show(r.label),
-                               "message": f"{int(r.n)} rows: not a category of task {r.task!r}"})
+                errors.append(
+                    {
+                        "row": None,
+                        "column": label,
+                        "rule": "allowed",
+                        "value": _show(r.label),
+                        "message": f"{int(r.n)} rows: not a category of task {r.task!r}",
+                    }
+                )
     if table == "requests" and {"opened_at", "closed_at"} <= have:
         k = int(wh.scalar(f"SELECT count(*) FROM {t} WHERE closed_at < opened_at", base))
         total += k
         bad_rows += k
         if k:
-            errors.append({"row": None, "column": "closed_at", "rule": "order", "value": "",
-                           "message": f"{k} requests closed before they were opened"})
+            errors.append(
+                {
+                    "row": None,
+                    "column": "closed_at",
+                    "rule": "order",
+                    "value": "",
+                    "message": f"{k} requests closed before they were opened",
+                }
+            )
     err = pd.DataFrame(errors, columns=["row", "column", "rule", "value", "message"])
     bad_rows = min(bad_rows, n_rows)
-    return {"source": f"table {table}" + (f" (dataset {dataset})" if base else ""), "rows": n_rows, "errors": err,
-            "n_errors": total, "rows_with_errors": bad_rows, "missing_columns": [], "unexpected_columns": [],
-            "compliance": {**_rate(n_rows - bad_rows, n_rows, "rows"),
-                           "note": "rows with errors counted per failed check (an upper bound when a row fails several)"}}
+    return {
+        "source": f"table {table}" + (f" (dataset {dataset})" if base else ""),
+        "rows": n_rows,
+        "errors": err,
+        "n_errors": total,
+        "rows_with_errors": bad_rows,
+        "missing_columns": [],
+        "unexpected_columns": [],
+        "compliance": {
+            **_rate(n_rows - bad_rows, n_rows, "rows"),
+            "note": "rows with errors counted per failed check (an upper bound when a row fails several)",
+        },
+    }
 
 
 def _canonical_tables() -> tuple[str, ...]:
@@ -1335,9 +1675,20 @@ def _canonical_tables() -> tuple[str, ...]:
 
 
 # -- the report's one call ---------------------------------------------------------------------------------
-def dataset_qa(wh, table: str = "items", dataset: str | None = None, text_columns: Sequence[str] = ("prompt", "response"),
-               id_column: str = "item_id", benchmark: str = "gold", threshold: float = 0.7, ngram_n: int = 13,
-               as_of: str | None = None, max_dup_rate: float = 0.01, n_jobs: int = 1, seed: int = 7) -> dict:
+def dataset_qa(
+    wh,
+    table: str = "items",
+    dataset: str | None = None,
+    text_columns: Sequence[str] = ("prompt", "response"),
+    id_column: str = "item_id",
+    benchmark: str = "gold",
+    threshold: float = 0.7,
+    ngram_n: int = 13,
+    as_of: str | None = None,
+    max_dup_rate: float = 0.01,
+    n_jobs: int = 1,
+    seed: int = 7,
+) -> dict:
     """Everything the dataset QA report shows, for one table (optionally one ``dataset``).
 
     ``benchmark`` names the items to test for contamination: ``"gold"`` (items in
@@ -1369,8 +1720,9 @@ def dataset_qa(wh, table: str = "items", dataset: str | None = None, text_column
         raise KeyError(f"{table} has no rows of dataset {dataset!r} (datasets: {', '.join(map(str, have_ds))})")
     out: dict[str, Any] = {"table": table, "dataset": dataset, "rows": len(frame), "text_columns": cols}
     out["schema"] = table_schema_compliance(wh, table, dataset=dataset)
-    out["duplicates"] = {c: find_duplicates(frame[c].tolist(), frame[id_column].tolist(), threshold=threshold,
-                                            seed=seed) for c in cols}
+    out["duplicates"] = {
+        c: find_duplicates(frame[c].tolist(), frame[id_column].tolist(), threshold=threshold, seed=seed) for c in cols
+    }
     out["pii"] = pii_summary(frame, cols, n_jobs=n_jobs)
     out["pii_detection"] = detection_coverage()
     # contamination
@@ -1382,15 +1734,27 @@ def dataset_qa(wh, table: str = "items", dataset: str | None = None, text_column
         elif benchmark == "eval" and "eval_results" in wh.tables():
             bench_ids = wh.query("SELECT DISTINCT item_id FROM eval_results ORDER BY item_id")["item_id"].tolist()
         else:
-            bench_ids = wh.query("SELECT item_id FROM items WHERE dataset = ? ORDER BY item_id", [benchmark])["item_id"].tolist()
+            bench_ids = wh.query("SELECT item_id FROM items WHERE dataset = ? ORDER BY item_id", [benchmark])[
+                "item_id"
+            ].tolist()
         if bench_ids:
             bench = _items_by_ids(wh, bench_ids, cols[0])
             bench_set = set(bench["item_id"])
             train = frame[~frame[id_column].isin(bench_set)]
-            items, summary = contamination(train[cols[0]].tolist(), bench["text"].tolist(), n=ngram_n,
-                                           train_ids=train[id_column].tolist(), bench_ids=bench["item_id"].tolist())
-            out["contamination"] = {"items": items, "summary": summary, "benchmark": benchmark, "column": cols[0],
-                                    "n_train": len(train)}
+            items, summary = contamination(
+                train[cols[0]].tolist(),
+                bench["text"].tolist(),
+                n=ngram_n,
+                train_ids=train[id_column].tolist(),
+                bench_ids=bench["item_id"].tolist(),
+            )
+            out["contamination"] = {
+                "items": items,
+                "summary": summary,
+                "benchmark": benchmark,
+                "column": cols[0],
+                "n_train": len(train),
+            }
     # retention
     from . import datasets as _datasets
 
@@ -1405,46 +1769,80 @@ def _items_by_ids(wh, ids: list, column: str) -> pd.DataFrame:
 
     frames = []
     for lo in range(0, len(ids), 500):
-        chunk = ids[lo:lo + 500]
+        chunk = ids[lo : lo + 500]
         placeholders = ", ".join("?" for _ in chunk)
-        frames.append(wh.query(f"SELECT item_id, {_ident(column)} AS text FROM items WHERE item_id IN ({placeholders})",
-                               chunk))
-    return pd.concat(frames, ignore_index=True).sort_values("item_id", ignore_index=True) if frames else \
-        pd.DataFrame(columns=["item_id", "text"])
+        frames.append(
+            wh.query(f"SELECT item_id, {_ident(column)} AS text FROM items WHERE item_id IN ({placeholders})", chunk)
+        )
+    return (
+        pd.concat(frames, ignore_index=True).sort_values("item_id", ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["item_id", "text"])
+    )
 
 
 def _qa_checks(out: dict, max_dup_rate: float) -> pd.DataFrame:
     rows = []
     sc = out["schema"]
-    rows.append({"check": "schema compliance", "status": "ok" if sc["n_errors"] == 0 else "alert",
-                 "finding": f"{sc['n_errors']:,} rule violations in {sc['rows']:,} rows" if sc["n_errors"]
-                 else f"all {sc['rows']:,} rows pass"})
+    rows.append(
+        {
+            "check": "schema compliance",
+            "status": "ok" if sc["n_errors"] == 0 else "alert",
+            "finding": f"{sc['n_errors']:,} rule violations in {sc['rows']:,} rows"
+            if sc["n_errors"]
+            else f"all {sc['rows']:,} rows pass",
+        }
+    )
     for col, rep in out["duplicates"].items():
         s = rep.summary
         rate = s["dedup_rate"]["estimate"]
         status = "ok" if not (rate > max_dup_rate) else "warn"
-        rows.append({"check": f"duplicates in {col}", "status": status,
-                     "finding": f"{s['exact_duplicates']:,} exact and {s['near_duplicates'] or 0:,} near duplicates "
-                                f"({rate:.1%} of {s['rows']:,} rows)" if s["rows"] else "no rows"})
+        rows.append(
+            {
+                "check": f"duplicates in {col}",
+                "status": status,
+                "finding": f"{s['exact_duplicates']:,} exact and {s['near_duplicates'] or 0:,} near duplicates "
+                f"({rate:.1%} of {s['rows']:,} rows)"
+                if s["rows"]
+                else "no rows",
+            }
+        )
     p = out["pii"]
-    rows.append({"check": "PII", "status": "ok" if p["records_with_pii"] == 0 else "alert",
-                 "finding": (f"{p['records_with_pii']:,} records contain PII "
-                             f"({p['leakage']['estimate']:.1f} per 1,000): " +
-                             ", ".join(f"{k} {v}" for k, v in p["counts"].items() if v))
-                 if p["records_with_pii"] else f"no PII found in {p['n']:,} records"})
+    rows.append(
+        {
+            "check": "PII",
+            "status": "ok" if p["records_with_pii"] == 0 else "alert",
+            "finding": (
+                f"{p['records_with_pii']:,} records contain PII "
+                f"({p['leakage']['estimate']:.1f} per 1,000): "
+                + ", ".join(f"{k} {v}" for k, v in p["counts"].items() if v)
+            )
+            if p["records_with_pii"]
+            else f"no PII found in {p['n']:,} records",
+        }
+    )
     c = out["contamination"]
     if c is None:
         rows.append({"check": "contamination", "status": "info", "finding": "not checked (no benchmark items)"})
     else:
         k = c["summary"]["contaminated"]
-        rows.append({"check": "contamination", "status": "ok" if k == 0 else "alert",
-                     "finding": f"{k:,} of {c['summary']['n_bench']:,} {c['benchmark']} items share a "
-                                f"{c['summary']['n']}-gram with the other {c['n_train']:,} rows"})
+        rows.append(
+            {
+                "check": "contamination",
+                "status": "ok" if k == 0 else "alert",
+                "finding": f"{k:,} of {c['summary']['n_bench']:,} {c['benchmark']} items share a "
+                f"{c['summary']['n']}-gram with the other {c['n_train']:,} rows",
+            }
+        )
     r = out["retention"]
     expired = int(r["expired"].sum()) if len(r) else 0
-    rows.append({"check": "retention", "status": "ok" if expired == 0 else "warn",
-                 "finding": f"{expired:,} records past their retention period" if len(r)
-                 else "no retention policy applies"})
+    rows.append(
+        {
+            "check": "retention",
+            "status": "ok" if expired == 0 else "warn",
+            "finding": f"{expired:,} records past their retention period" if len(r) else "no retention policy applies",
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -1457,8 +1855,9 @@ def _qa_verdict(out: dict) -> dict:
     if not len(bad):
         sentences.append(f"{name}: all {len(checks)} data-quality checks pass on {out['rows']:,} rows.")
     else:
-        sentences.append(f"{name}: {len(bad)} of {len(checks)} data-quality checks need attention "
-                         f"({', '.join(bad['check'])}).")
+        sentences.append(
+            f"{name}: {len(bad)} of {len(checks)} data-quality checks need attention ({', '.join(bad['check'])})."
+        )
     for row in bad.head(3).itertuples():
         sentences.append(f"{row.check[0].upper() + row.check[1:]}: {row.finding}.")
     if status == "alert":
@@ -1488,13 +1887,22 @@ def dataset_qa_tables(out: dict, max_groups: int = 15, max_items: int = 25) -> d
     for col, rep in out["duplicates"].items():
         s = rep.summary
         r = s["dedup_rate"]
-        dup_rows.append({"column": col, "rows": s["rows"], "exact_duplicates": s["exact_duplicates"],
-                         "near_duplicates": s["near_duplicates"], "dedup_rate": r["estimate"], "ci_low": r["ci_low"],
-                         "ci_high": r["ci_high"], "method": s["method"]})
+        dup_rows.append(
+            {
+                "column": col,
+                "rows": s["rows"],
+                "exact_duplicates": s["exact_duplicates"],
+                "near_duplicates": s["near_duplicates"],
+                "dedup_rate": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "method": s["method"],
+            }
+        )
         g = rep.groups.head(max_groups).copy()
         g.insert(0, "column", col)
         groups.append(g)
-    groups_frame = (pd.concat(groups, ignore_index=True) if groups else pd.DataFrame())
+    groups_frame = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame()
     if len(groups_frame):
         groups_frame = groups_frame.sort_values("size", ascending=False, kind="stable").head(max_groups)
         groups_frame = groups_frame[["column", "size", "kind", "id", "example"]].reset_index(drop=True)
@@ -1513,25 +1921,38 @@ def dataset_qa_tables(out: dict, max_groups: int = 15, max_items: int = 25) -> d
         items = c["items"]
         contaminated = items[items["contaminated"]].sort_values(["overlap", "id"], ascending=[False, True])
         contaminated = contaminated.head(max_items).assign(
-            matched_ids=lambda f: f["matched_ids"].map(lambda ids: ", ".join(map(str, ids))))
+            matched_ids=lambda f: f["matched_ids"].map(lambda ids: ", ".join(map(str, ids)))
+        )
         contaminated = contaminated[["id", "tokens", "overlap", "matched_ids", "method"]].reset_index(drop=True)
     retention = out["retention"].copy()
     sc = out["schema"]
     first_dup = next(iter(out["duplicates"].values()), None)
-    kpis = {"rows": out["rows"],
-            "schema errors": sc["n_errors"],
-            "exact duplicates": first_dup.summary["exact_duplicates"] if first_dup else 0,
-            "near duplicates": (first_dup.summary["near_duplicates"] or 0) if first_dup else 0,
-            "records with PII": out["pii"]["records_with_pii"],
-            "contaminated items": c["summary"]["contaminated"] if c else 0,
-            "past retention": int(retention["expired"].sum()) if len(retention) else 0}
+    kpis = {
+        "rows": out["rows"],
+        "schema errors": sc["n_errors"],
+        "exact duplicates": first_dup.summary["exact_duplicates"] if first_dup else 0,
+        "near duplicates": (first_dup.summary["near_duplicates"] or 0) if first_dup else 0,
+        "records with PII": out["pii"]["records_with_pii"],
+        "contaminated items": c["summary"]["contaminated"] if c else 0,
+        "past retention": int(retention["expired"].sum()) if len(retention) else 0,
+    }
     errors = sc["errors"].copy()
-    return {"kpis": kpis, "checks": out["checks"], "schema_errors": errors, "duplicates": pd.DataFrame(dup_rows),
-            "groups": groups_frame, "pii": pii, "pii_detection": detection if detection is not None else pd.DataFrame(),
-            "contaminated": contaminated, "retention": retention}
+    return {
+        "kpis": kpis,
+        "checks": out["checks"],
+        "schema_errors": errors,
+        "duplicates": pd.DataFrame(dup_rows),
+        "groups": groups_frame,
+        "pii": pii,
+        "pii_detection": detection if detection is not None else pd.DataFrame(),
+        "contaminated": contaminated,
+        "retention": retention,
+    }
 
 
-def duplicates_across(sets: Mapping[str, Sequence[Any]], threshold: float = 0.7, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+def duplicates_across(
+    sets: Mapping[str, Sequence[Any]], threshold: float = 0.7, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Exact and near duplicates within and between named text sets.
 
     Returns
@@ -1552,8 +1973,14 @@ def duplicates_across(sets: Mapping[str, Sequence[Any]], threshold: float = 0.7,
     per_set = []
     for name, values in sets.items():
         s = find_duplicates(list(values), threshold=threshold, seed=seed).summary
-        per_set.append({"set": name, "texts": s["rows"], "exact_duplicates": s["exact_duplicates"],
-                        "near_duplicates": s["near_duplicates"]})
+        per_set.append(
+            {
+                "set": name,
+                "texts": s["rows"],
+                "exact_duplicates": s["exact_duplicates"],
+                "near_duplicates": s["near_duplicates"],
+            }
+        )
     set_of = dict(zip(ids, names))
     counts: Counter = Counter()
     rows = rep.rows
@@ -1570,7 +1997,11 @@ def duplicates_across(sets: Mapping[str, Sequence[Any]], threshold: float = 0.7,
             for y in size_of[group_of[b]]:
                 counts[tuple(sorted((set_of[x], set_of[y]))) + ("near",)] += 1
     keys = sorted({k[:2] for k in counts})
-    pairs = pd.DataFrame([{"set_a": a, "set_b": b, "exact_pairs": counts[(a, b, "exact")],
-                           "near_pairs": counts[(a, b, "near")]} for a, b in keys],
-                         columns=["set_a", "set_b", "exact_pairs", "near_pairs"])
+    pairs = pd.DataFrame(
+        [
+            {"set_a": a, "set_b": b, "exact_pairs": counts[(a, b, "exact")], "near_pairs": counts[(a, b, "near")]}
+            for a, b in keys
+        ],
+        columns=["set_a", "set_b", "exact_pairs", "near_pairs"],
+    )
     return pd.DataFrame(per_set), pairs

@@ -25,17 +25,19 @@ against their JSON Schemas, split into train and eval so that near-duplicate
 prompts stay on one side, refusing records with detected PII unless a reason is
 given (which is logged in ``dataset_exports``).
 """
+
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import math
 import os
 import re
-import getpass
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,9 +46,23 @@ from . import dataqa, paths
 from .pii import find_pii, redact
 
 __all__ = [
-    "datasets_dir", "content_hash", "snapshot", "get_snapshot", "list_snapshots", "read_snapshot", "datasheet",
-    "lineage", "record_use", "set_retention", "retention_flags", "retention_records", "export",
-    "SFT_SCHEMA", "PREFERENCE_SCHEMA", "validate_record", "DatasetError",
+    "datasets_dir",
+    "content_hash",
+    "snapshot",
+    "get_snapshot",
+    "list_snapshots",
+    "read_snapshot",
+    "datasheet",
+    "lineage",
+    "record_use",
+    "set_retention",
+    "retention_flags",
+    "retention_records",
+    "export",
+    "SFT_SCHEMA",
+    "PREFERENCE_SCHEMA",
+    "validate_record",
+    "DatasetError",
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")  # \Z: `$` would let a final newline through
@@ -62,7 +78,7 @@ def datasets_dir() -> Path:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 # -- content hash -------------------------------------------------------------------------------------
@@ -101,9 +117,13 @@ def content_hash(frame: pd.DataFrame) -> str:
     """
     cols = [str(c) for c in frame.columns]
     digests = sorted(
-        hashlib.sha256(json.dumps([_canonical(v) for v in row], ensure_ascii=False, separators=(",", ":"),
-                                  sort_keys=True).encode("utf-8")).digest()
-        for row in frame.itertuples(index=False, name=None))
+        hashlib.sha256(
+            json.dumps([_canonical(v) for v in row], ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode(
+                "utf-8"
+            )
+        ).digest()
+        for row in frame.itertuples(index=False, name=None)
+    )
     h = hashlib.sha256(json.dumps(cols).encode("utf-8"))
     for d in digests:
         h.update(d)
@@ -127,18 +147,24 @@ def _source_batches(wh, frame: pd.DataFrame) -> list[dict]:
     if "item_id" in frame.columns and "items" in wh.tables():
         ids = frame["item_id"].dropna().astype(str).unique().tolist()
         for lo in range(0, len(ids), 1000):
-            chunk = ids[lo:lo + 1000]
+            chunk = ids[lo : lo + 1000]
             q = ", ".join("?" for _ in chunk)
-            got = wh.query(f"SELECT DISTINCT ingest_batch FROM items WHERE ingest_batch IS NOT NULL AND item_id IN ({q})",
-                           chunk)
+            got = wh.query(
+                f"SELECT DISTINCT ingest_batch FROM items WHERE ingest_batch IS NOT NULL AND item_id IN ({q})", chunk
+            )
             batches |= set(got["ingest_batch"].astype(str))
     if not batches or "ingest_log" not in wh.tables():
         return [{"batch_id": b} for b in sorted(batches)]
     q = ", ".join("?" for _ in batches)
-    log = wh.query(f"SELECT batch_id, source_file, sha256, kind, ingested_at FROM ingest_log WHERE batch_id IN ({q}) "
-                   "ORDER BY batch_id", sorted(batches))
-    return [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
-            for r in log.to_dict(orient="records")]
+    log = wh.query(
+        f"SELECT batch_id, source_file, sha256, kind, ingested_at FROM ingest_log WHERE batch_id IN ({q}) "
+        "ORDER BY batch_id",
+        sorted(batches),
+    )
+    return [
+        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
+        for r in log.to_dict(orient="records")
+    ]
 
 
 def _parse_snapshot_id(ref: str) -> tuple[str, int | None]:
@@ -190,11 +216,22 @@ def read_snapshot(wh, ref: str) -> pd.DataFrame:
     return frame
 
 
-def snapshot(wh, name: str, query: str, params: Sequence[Any] | None = None, parents: Sequence[str] = (),
-             consent: str | None = None, retention_days: int | None = None, tags: dict | None = None,
-             purpose: str | None = None, owner: str | None = None, license: str | None = None,
-             text_columns: Sequence[str] | None = None, root: str | os.PathLike | None = None,
-             result: tuple | None = None) -> dict:
+def snapshot(
+    wh,
+    name: str,
+    query: str,
+    params: Sequence[Any] | None = None,
+    parents: Sequence[str] = (),
+    consent: str | None = None,
+    retention_days: int | None = None,
+    tags: dict | None = None,
+    purpose: str | None = None,
+    owner: str | None = None,
+    license: str | None = None,
+    text_columns: Sequence[str] | None = None,
+    root: str | os.PathLike | None = None,
+    result: tuple | None = None,
+) -> dict:
     """Freeze the result of ``query`` as snapshot ``NAME@vN``.
 
     Parameters
@@ -236,13 +273,23 @@ def snapshot(wh, name: str, query: str, params: Sequence[Any] | None = None, par
         except Exception as exc:  # duckdb raises its own error types; say what failed
             raise DatasetError(f"query failed: {exc}") from exc
     digest = content_hash(frame)
-    existing = wh.query("SELECT snapshot_id, version FROM dataset_snapshots WHERE name = ? AND content_hash = ? "
-                        "ORDER BY version DESC LIMIT 1", [name, digest])
+    existing = wh.query(
+        "SELECT snapshot_id, version FROM dataset_snapshots WHERE name = ? AND content_hash = ? "
+        "ORDER BY version DESC LIMIT 1",
+        [name, digest],
+    )
     if not existing.empty:
         rec = get_snapshot(wh, existing["snapshot_id"].iloc[0])
-        return {"snapshot_id": rec["snapshot_id"], "version": int(rec["version"]), "content_hash": digest,
-                "rows": int(rec["n_rows"]), "path": rec["path"], "manifest": rec["manifest"],
-                "datasheet": str(Path(rec["path"]) / "datasheet.md"), "already_snapshotted": True}
+        return {
+            "snapshot_id": rec["snapshot_id"],
+            "version": int(rec["version"]),
+            "content_hash": digest,
+            "rows": int(rec["n_rows"]),
+            "path": rec["path"],
+            "manifest": rec["manifest"],
+            "datasheet": str(Path(rec["path"]) / "datasheet.md"),
+            "already_snapshotted": True,
+        }
     version = int(wh.scalar("SELECT coalesce(max(version), 0) FROM dataset_snapshots WHERE name = ?", [name])) + 1
     snapshot_id = f"{name}@v{version}"
     folder = Path(root).resolve() if root else datasets_dir()
@@ -254,45 +301,92 @@ def snapshot(wh, name: str, query: str, params: Sequence[Any] | None = None, par
     expires = created + timedelta(days=int(retention_days)) if retention_days else None
     sources = _source_batches(wh, frame)
     datasets_in = sorted(frame["dataset"].dropna().astype(str).unique().tolist()) if "dataset" in frame.columns else []
-    text_cols = list(text_columns) if text_columns is not None else [
-        c for c in ("prompt", "response", "chosen", "rejected", "text") if c in frame.columns]
+    text_cols = (
+        list(text_columns)
+        if text_columns is not None
+        else [c for c in ("prompt", "response", "chosen", "rejected", "text") if c in frame.columns]
+    )
     manifest = {
-        "snapshot_id": snapshot_id, "name": name, "version": version,
-        "content_hash": digest, "content_hash_method": "sha256(column names + sorted sha256 of canonical JSON rows)",
-        "rows": int(len(frame)), "schema": _schema_of(frame),
-        "parents": {"snapshots": [{"snapshot_id": p["snapshot_id"], "content_hash": p["content_hash"]} for p in parent_recs],
-                    "tables": tables, "datasets": datasets_in, "sources": sources},
+        "snapshot_id": snapshot_id,
+        "name": name,
+        "version": version,
+        "content_hash": digest,
+        "content_hash_method": "sha256(column names + sorted sha256 of canonical JSON rows)",
+        "rows": int(len(frame)),
+        "schema": _schema_of(frame),
+        "parents": {
+            "snapshots": [{"snapshot_id": p["snapshot_id"], "content_hash": p["content_hash"]} for p in parent_recs],
+            "tables": tables,
+            "datasets": datasets_in,
+            "sources": sources,
+        },
         "transform": {"sql": query, "params": [_canonical(p) for p in (params or [])]},
-        "consent": consent, "retention_days": retention_days,
+        "consent": consent,
+        "retention_days": retention_days,
         "expires_at": expires.isoformat() if expires else None,
-        "tags": tags or {}, "purpose": purpose, "owner": owner, "license": license,
-        "created_at": created.isoformat(), "created_by": _user(),
+        "tags": tags or {},
+        "purpose": purpose,
+        "owner": owner,
+        "license": license,
+        "created_at": created.isoformat(),
+        "created_by": _user(),
         "warehouse_fingerprint": wh.fingerprint([t for t in tables]) if tables else None,
-        "files": {"data.parquet": {"sha256": _file_sha256(folder / "data.parquet"),
-                                   "bytes": (folder / "data.parquet").stat().st_size}},
+        "files": {
+            "data.parquet": {
+                "sha256": _file_sha256(folder / "data.parquet"),
+                "bytes": (folder / "data.parquet").stat().st_size,
+            }
+        },
         "text_columns": text_cols,
     }
     sheet = datasheet(manifest, frame, text_cols, wh=wh)
     (folder / "datasheet.md").write_text(sheet, encoding="utf-8")
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n",
-                                          encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
     with wh.transaction():
         wh.execute(
             "INSERT INTO dataset_snapshots (snapshot_id, name, version, content_hash, path, n_rows, schema, parents, "
             "transform, consent, retention_days, expires_at, tags, created_at, created_by, manifest) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [snapshot_id, name, version, digest, str(folder), len(frame), json.dumps(manifest["schema"]),
-             json.dumps(manifest["parents"], default=str), query, consent, retention_days, expires,
-             json.dumps(tags or {}), created, manifest["created_by"], json.dumps(manifest, default=str)])
+            [
+                snapshot_id,
+                name,
+                version,
+                digest,
+                str(folder),
+                len(frame),
+                json.dumps(manifest["schema"]),
+                json.dumps(manifest["parents"], default=str),
+                query,
+                consent,
+                retention_days,
+                expires,
+                json.dumps(tags or {}),
+                created,
+                manifest["created_by"],
+                json.dumps(manifest, default=str),
+            ],
+        )
         edges = [("snapshot", p["snapshot_id"], "snapshot", snapshot_id, "derived_into") for p in parent_recs]
         edges += [("table", t, "snapshot", snapshot_id, "selected_into") for t in tables]
         edges += [("ingest_batch", s["batch_id"], "snapshot", snapshot_id, "contributed_to") for s in sources]
         for src_kind, src_id, dst_kind, dst_id, relation in edges:
-            wh.execute("INSERT INTO lineage_edges (src_kind, src_id, dst_kind, dst_id, relation, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", [src_kind, src_id, dst_kind, dst_id, relation, created])
-    return {"snapshot_id": snapshot_id, "version": version, "content_hash": digest, "rows": int(len(frame)),
-            "path": str(folder), "manifest": manifest, "datasheet": str(folder / "datasheet.md"),
-            "already_snapshotted": False}
+            wh.execute(
+                "INSERT INTO lineage_edges (src_kind, src_id, dst_kind, dst_id, relation, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [src_kind, src_id, dst_kind, dst_id, relation, created],
+            )
+    return {
+        "snapshot_id": snapshot_id,
+        "version": version,
+        "content_hash": digest,
+        "rows": int(len(frame)),
+        "path": str(folder),
+        "manifest": manifest,
+        "datasheet": str(folder / "datasheet.md"),
+        "already_snapshotted": False,
+    }
 
 
 def _user() -> str:
@@ -316,26 +410,48 @@ def datasheet(manifest: dict, frame: pd.DataFrame, text_columns: Sequence[str] =
     """
     n = len(frame)
     sid = manifest["snapshot_id"]
-    lines = [f"# Datasheet: {sid}", "",
-             f"Snapshot `{sid}` of dataset `{manifest['name']}`, {n:,} rows, content hash "
-             f"`{manifest['content_hash'][:16]}`, created {manifest['created_at']} by {manifest.get('created_by')}. "
-             "Sections follow Gebru et al., *Datasheets for Datasets* (CACM 64(12), 2021); "
-             "answers come from the warehouse, and what it cannot know is marked **Gap**.", ""]
+    lines = [
+        f"# Datasheet: {sid}",
+        "",
+        f"Snapshot `{sid}` of dataset `{manifest['name']}`, {n:,} rows, content hash "
+        f"`{manifest['content_hash'][:16]}`, created {manifest['created_at']} by {manifest.get('created_by')}. "
+        "Sections follow Gebru et al., *Datasheets for Datasets* (CACM 64(12), 2021); "
+        "answers come from the warehouse, and what it cannot know is marked **Gap**.",
+        "",
+    ]
     # Motivation
-    lines += ["## Motivation", "",
-              f"- **For what purpose was the dataset created?** {manifest.get('purpose') or _gap('no purpose recorded', 'snapshot --purpose')}",
-              f"- **Who created it?** {manifest.get('owner') or manifest.get('created_by') or _gap('no owner recorded', '--owner')}",
-              f"- **Who funded it?** {_gap('not recorded by trainerlab')}", ""]
+    lines += [
+        "## Motivation",
+        "",
+        f"- **For what purpose was the dataset created?** {manifest.get('purpose') or _gap('no purpose recorded', 'snapshot --purpose')}",
+        f"- **Who created it?** {manifest.get('owner') or manifest.get('created_by') or _gap('no owner recorded', '--owner')}",
+        f"- **Who funded it?** {_gap('not recorded by trainerlab')}",
+        "",
+    ]
     # Composition
-    comp = ["## Composition", "",
-            f"- **What do the instances represent?** One row per record of the query below; columns: "
-            + ", ".join(f"`{c['name']}` ({c['dtype']})" for c in manifest["schema"]) + ".",
-            f"- **How many instances are there?** {n:,}."]
+    comp = [
+        "## Composition",
+        "",
+        "- **What do the instances represent?** One row per record of the query below; columns: "
+        + ", ".join(f"`{c['name']}` ({c['dtype']})" for c in manifest["schema"])
+        + ".",
+        f"- **How many instances are there?** {n:,}.",
+    ]
     missing = {c: int(frame[c].isna().sum()) for c in frame.columns if frame[c].isna().any()}
-    comp.append("- **Is any information missing from individual instances?** " + (
-        "; ".join(f"`{c}`: {k:,} missing ({k / n:.1%})" for c, k in missing.items()) if missing else "No missing values."))
-    for col, label in (("language", "Languages"), ("dataset", "Source datasets"), ("intent", "Intents"),
-                       ("source", "Sources")):
+    comp.append(
+        "- **Is any information missing from individual instances?** "
+        + (
+            "; ".join(f"`{c}`: {k:,} missing ({k / n:.1%})" for c, k in missing.items())
+            if missing
+            else "No missing values."
+        )
+    )
+    for col, label in (
+        ("language", "Languages"),
+        ("dataset", "Source datasets"),
+        ("intent", "Intents"),
+        ("source", "Sources"),
+    ):
         if col in frame.columns and n:
             counts = frame[col].astype(str).value_counts()
             top = ", ".join(f"{k} {v / n:.0%}" for k, v in counts.head(8).items())
@@ -348,66 +464,117 @@ def datasheet(manifest: dict, frame: pd.DataFrame, text_columns: Sequence[str] =
         s = dup.summary
         pii = dataqa.pii_summary(frame, [col])
         found = ", ".join(f"{k} {v}" for k, v in pii["counts"].items() if v) or "none found"
-        comp.append(f"- **Redundancy in `{col}`:** {s['exact_duplicates']:,} exact duplicates"
-                    + (f" and {s['near_duplicates']:,} further near duplicates (MinHash, Jaccard >= 0.7)"
-                       if s.get("near_duplicates") is not None else "") + ".")
-        comp.append(f"- **Does `{col}` contain personal or confidential data?** "
-                    f"{pii['records_with_pii']:,} rows ({pii['leakage']['estimate']:.1f} per 1,000) with detected PII: "
-                    f"{found}. Detection covers e-mails, phones, cards, IBANs, IPs, SSNs, API keys and simple "
-                    "street addresses; names are not detected.")
-    comp += [f"- **Is it a sample of a larger set?** {_gap('the query says what was selected; whether that is representative is not recorded')}",
-             f"- **Labels or targets:** {_gap('not described', 'say which columns are labels in --purpose')}" if not
-             any(c in frame.columns for c in ("label", "gold_label", "winner", "passed", "chosen")) else
-             "- **Labels or targets:** columns " + ", ".join(f"`{c}`" for c in ("label", "gold_label", "winner", "passed", "chosen")
-                                                           if c in frame.columns) + ".", ""]
+        comp.append(
+            f"- **Redundancy in `{col}`:** {s['exact_duplicates']:,} exact duplicates"
+            + (
+                f" and {s['near_duplicates']:,} further near duplicates (MinHash, Jaccard >= 0.7)"
+                if s.get("near_duplicates") is not None
+                else ""
+            )
+            + "."
+        )
+        comp.append(
+            f"- **Does `{col}` contain personal or confidential data?** "
+            f"{pii['records_with_pii']:,} rows ({pii['leakage']['estimate']:.1f} per 1,000) with detected PII: "
+            f"{found}. Detection covers e-mails, phones, cards, IBANs, IPs, SSNs, API keys and simple "
+            "street addresses; names are not detected."
+        )
+    comp += [
+        f"- **Is it a sample of a larger set?** {_gap('the query says what was selected; whether that is representative is not recorded')}",
+        f"- **Labels or targets:** {_gap('not described', 'say which columns are labels in --purpose')}"
+        if not any(c in frame.columns for c in ("label", "gold_label", "winner", "passed", "chosen"))
+        else "- **Labels or targets:** columns "
+        + ", ".join(f"`{c}`" for c in ("label", "gold_label", "winner", "passed", "chosen") if c in frame.columns)
+        + ".",
+        "",
+    ]
     lines += comp
     # Collection
     src = manifest["parents"]["sources"]
     coll = ["## Collection process", ""]
     if src:
         coll.append("- **How was the data acquired?** Ingested from these files (ingest_log):")
-        coll += [f"  - `{s.get('source_file', s['batch_id'])}` (sha256 `{str(s.get('sha256', ''))[:12]}`, "
-                 f"{s.get('kind', '?')}, ingested {s.get('ingested_at', '?')})" for s in src[:20]]
+        coll += [
+            f"  - `{s.get('source_file', s['batch_id'])}` (sha256 `{str(s.get('sha256', ''))[:12]}`, "
+            f"{s.get('kind', '?')}, ingested {s.get('ingested_at', '?')})"
+            for s in src[:20]
+        ]
         if len(src) > 20:
             coll.append(f"  - and {len(src) - 20} more batches (manifest.json)")
     else:
-        coll.append(f"- **How was the data acquired?** {_gap('no ingest batch is linked to these rows (generated or demo data?)')}")
-    time_cols = [c for c in ("created_at", "annotated_at", "evaluated_at", "judged_at", "opened_at") if c in frame.columns]
+        coll.append(
+            f"- **How was the data acquired?** {_gap('no ingest batch is linked to these rows (generated or demo data?)')}"
+        )
+    time_cols = [
+        c for c in ("created_at", "annotated_at", "evaluated_at", "judged_at", "opened_at") if c in frame.columns
+    ]
     if time_cols and n:
         c = time_cols[0]
         ts = pd.to_datetime(frame[c], errors="coerce")
         if ts.notna().any():
             coll.append(f"- **Over what timeframe?** `{c}` from {ts.min():%Y-%m-%d} to {ts.max():%Y-%m-%d}.")
-    coll += [f"- **Consent:** {manifest.get('consent') or _gap('no consent tag', 'snapshot --consent')}",
-             f"- **Who was involved in collection and how were they compensated?** {_gap('not recorded by trainerlab')}",
-             f"- **Was an ethical review conducted?** {_gap('not recorded by trainerlab')}", ""]
+    coll += [
+        f"- **Consent:** {manifest.get('consent') or _gap('no consent tag', 'snapshot --consent')}",
+        f"- **Who was involved in collection and how were they compensated?** {_gap('not recorded by trainerlab')}",
+        f"- **Was an ethical review conducted?** {_gap('not recorded by trainerlab')}",
+        "",
+    ]
     lines += coll
     # Preprocessing
-    lines += ["## Preprocessing, cleaning, labeling", "",
-              "- **Transform (the query that made this snapshot):**", "", "```sql", manifest["transform"]["sql"].strip(), "```", "",
-              f"- **Parent snapshots:** " + (", ".join(f"`{p['snapshot_id']}`" for p in manifest["parents"]["snapshots"])
-                                           or "none (selected from warehouse tables: "
-                                           + (", ".join(f"`{t}`" for t in manifest["parents"]["tables"]) or "none") + ")") + ".",
-              "- **Is the raw data saved?** The warehouse keeps the ingested rows; `ingest_log` keeps each source file's sha256.",
-              ""]
+    lines += [
+        "## Preprocessing, cleaning, labeling",
+        "",
+        "- **Transform (the query that made this snapshot):**",
+        "",
+        "```sql",
+        manifest["transform"]["sql"].strip(),
+        "```",
+        "",
+        "- **Parent snapshots:** "
+        + (
+            ", ".join(f"`{p['snapshot_id']}`" for p in manifest["parents"]["snapshots"])
+            or "none (selected from warehouse tables: "
+            + (", ".join(f"`{t}`" for t in manifest["parents"]["tables"]) or "none")
+            + ")"
+        )
+        + ".",
+        "- **Is the raw data saved?** The warehouse keeps the ingested rows; `ingest_log` keeps each source file's sha256.",
+        "",
+    ]
     # Uses
-    lines += ["## Uses", "",
-              f"- **Intended uses:** {manifest.get('purpose') or _gap('no purpose recorded', '--purpose')}",
-              "- **Exports:** `trainerlab dataset export " + manifest["name"] + " --format sft|preference` (chat JSONL or "
-              "preference pairs, split so near-duplicate prompts stay on one side, PII refused unless a reason is logged).",
-              f"- **Uses to avoid:** {_gap('not recorded')}", ""]
+    lines += [
+        "## Uses",
+        "",
+        f"- **Intended uses:** {manifest.get('purpose') or _gap('no purpose recorded', '--purpose')}",
+        "- **Exports:** `trainerlab dataset export " + manifest["name"] + " --format sft|preference` (chat JSONL or "
+        "preference pairs, split so near-duplicate prompts stay on one side, PII refused unless a reason is logged).",
+        f"- **Uses to avoid:** {_gap('not recorded')}",
+        "",
+    ]
     # Distribution
-    lines += ["## Distribution", "",
-              f"- **License / terms of use:** {manifest.get('license') or _gap('no license recorded', '--license; bundled real datasets carry theirs in data/external/SOURCES.md')}",
-              f"- **To whom is it distributed?** {_gap('not recorded')}", ""]
+    lines += [
+        "## Distribution",
+        "",
+        f"- **License / terms of use:** {manifest.get('license') or _gap('no license recorded', '--license; bundled real datasets carry theirs in data/external/SOURCES.md')}",
+        f"- **To whom is it distributed?** {_gap('not recorded')}",
+        "",
+    ]
     # Maintenance
-    lines += ["## Maintenance", "",
-              f"- **Owner / contact:** {manifest.get('owner') or _gap('no owner recorded', '--owner')}",
-              f"- **Versioning:** `{sid}`; a changed query result under the same name becomes the next version; "
-              "the content hash identifies the rows.",
-              f"- **Retention:** " + (f"{manifest['retention_days']} days, expires {manifest['expires_at']}"
-                                      if manifest.get("retention_days") else _gap("no retention period", "--retention-days")),
-              "- **Lineage:** `trainerlab dataset lineage " + manifest["name"] + "`.", ""]
+    lines += [
+        "## Maintenance",
+        "",
+        f"- **Owner / contact:** {manifest.get('owner') or _gap('no owner recorded', '--owner')}",
+        f"- **Versioning:** `{sid}`; a changed query result under the same name becomes the next version; "
+        "the content hash identifies the rows.",
+        "- **Retention:** "
+        + (
+            f"{manifest['retention_days']} days, expires {manifest['expires_at']}"
+            if manifest.get("retention_days")
+            else _gap("no retention period", "--retention-days")
+        ),
+        "- **Lineage:** `trainerlab dataset lineage " + manifest["name"] + "`.",
+        "",
+    ]
     return redact_lines("\n".join(lines)) + "\n"
 
 
@@ -424,14 +591,18 @@ def redact_lines(text: str) -> str:
 
 
 # -- lineage -------------------------------------------------------------------------------------------
-def record_use(wh, ref: str, used_by_kind: str, used_by_id: str, relation: str = "used_by", detail: dict | None = None) -> dict:
+def record_use(
+    wh, ref: str, used_by_kind: str, used_by_id: str, relation: str = "used_by", detail: dict | None = None
+) -> dict:
     """Record that something (a training run, an eval run, a release decision...) used a snapshot."""
     rec = get_snapshot(wh, ref)
     if not used_by_kind or not used_by_id:
         raise DatasetError("used_by_kind and used_by_id are required")
-    wh.execute("INSERT INTO lineage_edges (src_kind, src_id, dst_kind, dst_id, relation, created_at, detail) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               ["snapshot", rec["snapshot_id"], used_by_kind, used_by_id, relation, _now(), json.dumps(detail or {})])
+    wh.execute(
+        "INSERT INTO lineage_edges (src_kind, src_id, dst_kind, dst_id, relation, created_at, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ["snapshot", rec["snapshot_id"], used_by_kind, used_by_id, relation, _now(), json.dumps(detail or {})],
+    )
     return {"snapshot_id": rec["snapshot_id"], "used_by": f"{used_by_kind}:{used_by_id}", "relation": relation}
 
 
@@ -470,8 +641,16 @@ def lineage(wh, ref: str) -> dict:
     edges: list[dict] = []
 
     def add(src_kind, src_id, relation, dst_kind, dst_id, detail=None):
-        edges.append({"src_kind": src_kind, "src_id": str(src_id), "relation": relation, "dst_kind": dst_kind,
-                      "dst_id": str(dst_id), "detail": detail or {}})
+        edges.append(
+            {
+                "src_kind": src_kind,
+                "src_id": str(src_id),
+                "relation": relation,
+                "dst_kind": dst_kind,
+                "dst_id": str(dst_id),
+                "detail": detail or {},
+            }
+        )
 
     # upstream: walk parent snapshots recursively, then their tables and sources
     seen, stack = set(), [sid]
@@ -481,8 +660,11 @@ def lineage(wh, ref: str) -> dict:
         if cur in seen:
             continue
         seen.add(cur)
-        got = wh.query("SELECT src_kind, src_id, relation, dst_kind, dst_id, detail FROM lineage_edges "
-                       "WHERE dst_kind = 'snapshot' AND dst_id = ? ORDER BY src_kind, src_id", [cur])
+        got = wh.query(
+            "SELECT src_kind, src_id, relation, dst_kind, dst_id, detail FROM lineage_edges "
+            "WHERE dst_kind = 'snapshot' AND dst_id = ? ORDER BY src_kind, src_id",
+            [cur],
+        )
         for r in got.to_dict(orient="records"):
             upstream.append(r)
             if r["src_kind"] == "snapshot":
@@ -491,8 +673,9 @@ def lineage(wh, ref: str) -> dict:
     files = {}
     if batch_ids and "ingest_log" in wh.tables():
         q = ", ".join("?" for _ in batch_ids)
-        for r in wh.query(f"SELECT batch_id, source_file, sha256 FROM ingest_log WHERE batch_id IN ({q})",
-                          batch_ids).itertuples():
+        for r in wh.query(
+            f"SELECT batch_id, source_file, sha256 FROM ingest_log WHERE batch_id IN ({q})", batch_ids
+        ).itertuples():
             files[r.batch_id] = (r.source_file, r.sha256)
     for b in batch_ids:
         if b in files:
@@ -501,8 +684,11 @@ def lineage(wh, ref: str) -> dict:
     for r in sorted(upstream, key=lambda r: (order.get(r["src_kind"], 3), r["src_id"], r["dst_id"])):
         add(r["src_kind"], r["src_id"], r["relation"], r["dst_kind"], r["dst_id"])
     # downstream: exports, child snapshots, explicit uses
-    down = wh.query("SELECT src_kind, src_id, relation, dst_kind, dst_id, detail FROM lineage_edges "
-                    "WHERE src_kind = 'snapshot' AND src_id = ? ORDER BY dst_kind, dst_id, created_at", [sid])
+    down = wh.query(
+        "SELECT src_kind, src_id, relation, dst_kind, dst_id, detail FROM lineage_edges "
+        "WHERE src_kind = 'snapshot' AND src_id = ? ORDER BY dst_kind, dst_id, created_at",
+        [sid],
+    )
     for r in down.to_dict(orient="records"):
         detail = json.loads(r["detail"]) if isinstance(r["detail"], str) else (r["detail"] or {})
         add(r["src_kind"], r["src_id"], r["relation"], r["dst_kind"], r["dst_id"], detail)
@@ -512,10 +698,15 @@ def lineage(wh, ref: str) -> dict:
     if ids and "eval_results" in wh.tables():
         parts = []
         for lo in range(0, len(ids), 1000):
-            chunk = ids[lo:lo + 1000]
+            chunk = ids[lo : lo + 1000]
             q = ", ".join("?" for _ in chunk)
-            parts.append(wh.query(f"SELECT run_id, model_version, suite, count(DISTINCT item_id) AS k FROM eval_results "
-                                  f"WHERE item_id IN ({q}) GROUP BY run_id, model_version, suite", chunk))
+            parts.append(
+                wh.query(
+                    f"SELECT run_id, model_version, suite, count(DISTINCT item_id) AS k FROM eval_results "
+                    f"WHERE item_id IN ({q}) GROUP BY run_id, model_version, suite",
+                    chunk,
+                )
+            )
         hits = pd.concat(parts, ignore_index=True)
         if len(hits):
             hits = hits.groupby(["run_id", "model_version", "suite"], as_index=False)["k"].sum()
@@ -523,9 +714,19 @@ def lineage(wh, ref: str) -> dict:
             runs = hits.merge(totals, on="run_id").rename(columns={"k": "items_in_snapshot", "n": "items_in_run"})
             runs = runs.sort_values("run_id", ignore_index=True)
             for r in runs.itertuples():
-                add("snapshot", sid, "items_evaluated_in", "eval_run", r.run_id,
-                    {"model_version": r.model_version, "suite": r.suite, "items_in_snapshot": int(r.items_in_snapshot),
-                     "items_in_run": int(r.items_in_run)})
+                add(
+                    "snapshot",
+                    sid,
+                    "items_evaluated_in",
+                    "eval_run",
+                    r.run_id,
+                    {
+                        "model_version": r.model_version,
+                        "suite": r.suite,
+                        "items_in_snapshot": int(r.items_in_snapshot),
+                        "items_in_run": int(r.items_in_run),
+                    },
+                )
     # release decisions that read those runs or name the snapshot
     decisions = pd.DataFrame(columns=["decision_id", "decided_at", "candidate", "baseline", "verdict", "via"])
     if "release_decisions" in wh.tables():
@@ -541,19 +742,42 @@ def lineage(wh, ref: str) -> dict:
             if sid in blob or rec["content_hash"] in blob:
                 via.append("names the snapshot")
             if via:
-                rows.append({"decision_id": r["decision_id"], "decided_at": r["decided_at"], "candidate": r["candidate"],
-                             "baseline": r["baseline"], "verdict": r["verdict"], "via": "; ".join(via)})
+                rows.append(
+                    {
+                        "decision_id": r["decision_id"],
+                        "decided_at": r["decided_at"],
+                        "candidate": r["candidate"],
+                        "baseline": r["baseline"],
+                        "verdict": r["verdict"],
+                        "via": "; ".join(via),
+                    }
+                )
                 for run in used_runs:
-                    add("eval_run", run, "read_by", "release_decision", r["decision_id"],
-                        {"verdict": r["verdict"], "candidate": r["candidate"], "baseline": r["baseline"]})
+                    add(
+                        "eval_run",
+                        run,
+                        "read_by",
+                        "release_decision",
+                        r["decision_id"],
+                        {"verdict": r["verdict"], "candidate": r["candidate"], "baseline": r["baseline"]},
+                    )
                 if "names the snapshot" in via:
                     add("snapshot", sid, "named_by", "release_decision", r["decision_id"], {"verdict": r["verdict"]})
         if rows:
             decisions = pd.DataFrame(rows)
     frame = pd.DataFrame(edges, columns=["src_kind", "src_id", "relation", "dst_kind", "dst_id", "detail"])
-    return {"snapshot": {"snapshot_id": sid, "content_hash": rec["content_hash"], "rows": int(rec["n_rows"]),
-                         "created_at": rec["created_at"]},
-            "edges": frame, "eval_runs": runs, "release_decisions": decisions, "text": _lineage_text(sid, frame)}
+    return {
+        "snapshot": {
+            "snapshot_id": sid,
+            "content_hash": rec["content_hash"],
+            "rows": int(rec["n_rows"]),
+            "created_at": rec["created_at"],
+        },
+        "edges": frame,
+        "eval_runs": runs,
+        "release_decisions": decisions,
+        "text": _lineage_text(sid, frame),
+    }
 
 
 def _run_ids_in(value) -> set[str]:
@@ -588,7 +812,9 @@ def _lineage_text(sid: str, edges: pd.DataFrame) -> str:
 _SCOPES = ("dataset", "source", "snapshot")
 
 
-def set_retention(wh, scope: str, value: str, days: int, date_column: str = "created_at", note: str | None = None) -> dict:
+def set_retention(
+    wh, scope: str, value: str, days: int, date_column: str = "created_at", note: str | None = None
+) -> dict:
     """Keep records of ``items`` whose ``scope`` (dataset or source) equals ``value`` for ``days`` days
     after ``date_column``; ``scope="snapshot"`` sets a snapshot name's default."""
     if scope not in _SCOPES:
@@ -599,8 +825,11 @@ def set_retention(wh, scope: str, value: str, days: int, date_column: str = "cre
         raise DatasetError(f"bad date column {date_column!r}")
     with wh.transaction():
         wh.execute("DELETE FROM retention_policies WHERE scope = ? AND value = ?", [scope, value])
-        wh.execute("INSERT INTO retention_policies (scope, value, retention_days, date_column, note, set_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", [scope, value, int(days), date_column, note, _now()])
+        wh.execute(
+            "INSERT INTO retention_policies (scope, value, retention_days, date_column, note, set_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [scope, value, int(days), date_column, note, _now()],
+        )
     return {"scope": scope, "value": value, "retention_days": int(days), "date_column": date_column}
 
 
@@ -627,28 +856,55 @@ def retention_flags(wh, as_of=None, table: str = "items") -> pd.DataFrame:
     when = _as_of(as_of)
     rows = []
     if "retention_policies" in wh.tables():
-        pol = wh.query("SELECT scope, value, retention_days, date_column FROM retention_policies "
-                       "WHERE scope IN ('dataset', 'source') ORDER BY scope, value")
+        pol = wh.query(
+            "SELECT scope, value, retention_days, date_column FROM retention_policies "
+            "WHERE scope IN ('dataset', 'source') ORDER BY scope, value"
+        )
         have = set(wh.columns(table))
         for p in pol.itertuples():
             if p.scope not in have or p.date_column not in have:
                 continue
             cutoff = when - timedelta(days=int(p.retention_days))
             scope_col, date_col = _ident(p.scope), _ident(p.date_column)
-            got = wh.query(f"SELECT count(*) AS records, "
-                           f"sum(CASE WHEN {date_col} < ? THEN 1 ELSE 0 END) AS expired, "
-                           f"sum(CASE WHEN {date_col} IS NULL THEN 1 ELSE 0 END) AS undated "
-                           f"FROM {_ident(table)} WHERE {scope_col} = ?", [cutoff, p.value]).iloc[0]
-            rows.append({"kind": "records", "scope": p.scope, "value": p.value, "retention_days": int(p.retention_days),
-                         "cutoff": cutoff, "records": int(got["records"]), "expired": int(got["expired"] or 0),
-                         "undated": int(got["undated"] or 0), "as_of": when})
+            got = wh.query(
+                f"SELECT count(*) AS records, "
+                f"sum(CASE WHEN {date_col} < ? THEN 1 ELSE 0 END) AS expired, "
+                f"sum(CASE WHEN {date_col} IS NULL THEN 1 ELSE 0 END) AS undated "
+                f"FROM {_ident(table)} WHERE {scope_col} = ?",
+                [cutoff, p.value],
+            ).iloc[0]
+            rows.append(
+                {
+                    "kind": "records",
+                    "scope": p.scope,
+                    "value": p.value,
+                    "retention_days": int(p.retention_days),
+                    "cutoff": cutoff,
+                    "records": int(got["records"]),
+                    "expired": int(got["expired"] or 0),
+                    "undated": int(got["undated"] or 0),
+                    "as_of": when,
+                }
+            )
     if "dataset_snapshots" in wh.tables():
-        snaps = wh.query("SELECT snapshot_id, retention_days, expires_at FROM dataset_snapshots "
-                         "WHERE expires_at IS NOT NULL ORDER BY snapshot_id")
+        snaps = wh.query(
+            "SELECT snapshot_id, retention_days, expires_at FROM dataset_snapshots "
+            "WHERE expires_at IS NOT NULL ORDER BY snapshot_id"
+        )
         for s in snaps.itertuples():
-            rows.append({"kind": "snapshot", "scope": "snapshot", "value": s.snapshot_id,
-                         "retention_days": int(s.retention_days), "cutoff": s.expires_at, "records": 1,
-                         "expired": int(pd.Timestamp(s.expires_at) < pd.Timestamp(when)), "undated": 0, "as_of": when})
+            rows.append(
+                {
+                    "kind": "snapshot",
+                    "scope": "snapshot",
+                    "value": s.snapshot_id,
+                    "retention_days": int(s.retention_days),
+                    "cutoff": s.expires_at,
+                    "records": 1,
+                    "expired": int(pd.Timestamp(s.expires_at) < pd.Timestamp(when)),
+                    "undated": 0,
+                    "as_of": when,
+                }
+            )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -662,16 +918,20 @@ def retention_records(wh, as_of=None, table: str = "items", limit: int | None = 
         return pd.DataFrame(columns=["id", "scope", "value", "dated", "cutoff", "days_over"])
     id_col = "item_id" if table == "items" else None
     have = set(wh.columns(table))
-    pol = wh.query("SELECT scope, value, retention_days, date_column FROM retention_policies "
-                   "WHERE scope IN ('dataset', 'source') ORDER BY scope, value")
+    pol = wh.query(
+        "SELECT scope, value, retention_days, date_column FROM retention_policies "
+        "WHERE scope IN ('dataset', 'source') ORDER BY scope, value"
+    )
     for p in pol.itertuples():
         if p.scope not in have or p.date_column not in have or not id_col:
             continue
         cutoff = when - timedelta(days=int(p.retention_days))
         lim = f" LIMIT {int(limit)}" if limit else ""
-        got = wh.query(f"SELECT {_ident(id_col)} AS id, {_ident(p.date_column)} AS dated FROM {_ident(table)} "
-                       f"WHERE {_ident(p.scope)} = ? AND {_ident(p.date_column)} < ? ORDER BY 2, 1{lim}",
-                       [p.value, cutoff])
+        got = wh.query(
+            f"SELECT {_ident(id_col)} AS id, {_ident(p.date_column)} AS dated FROM {_ident(table)} "
+            f"WHERE {_ident(p.scope)} = ? AND {_ident(p.date_column)} < ? ORDER BY 2, 1{lim}",
+            [p.value, cutoff],
+        )
         got["scope"], got["value"], got["cutoff"] = p.scope, p.value, cutoff
         got["days_over"] = (pd.Timestamp(cutoff) - pd.to_datetime(got["dated"])).dt.days
         out.append(got)
@@ -687,11 +947,21 @@ SFT_SCHEMA = {
     "type": "object",
     "required": ["messages"],
     "additionalProperties": False,
-    "properties": {"messages": {
-        "type": "array", "minItems": 2,
-        "items": {"type": "object", "required": ["role", "content"], "additionalProperties": False,
-                  "properties": {"role": {"enum": ["system", "user", "assistant"]},
-                                 "content": {"type": "string", "minLength": 1}}}}},
+    "properties": {
+        "messages": {
+            "type": "array",
+            "minItems": 2,
+            "items": {
+                "type": "object",
+                "required": ["role", "content"],
+                "additionalProperties": False,
+                "properties": {
+                    "role": {"enum": ["system", "user", "assistant"]},
+                    "content": {"type": "string", "minLength": 1},
+                },
+            },
+        }
+    },
 }
 PREFERENCE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -699,8 +969,11 @@ PREFERENCE_SCHEMA = {
     "type": "object",
     "required": ["prompt", "chosen", "rejected"],
     "additionalProperties": False,
-    "properties": {"prompt": {"type": "string", "minLength": 1}, "chosen": {"type": "string", "minLength": 1},
-                   "rejected": {"type": "string", "minLength": 1}},
+    "properties": {
+        "prompt": {"type": "string", "minLength": 1},
+        "chosen": {"type": "string", "minLength": 1},
+        "rejected": {"type": "string", "minLength": 1},
+    },
 }
 _JSON_TYPES = {"object": dict, "array": list, "string": str}
 
@@ -765,7 +1038,10 @@ def _messages_from(row: dict, prompt_col: str, response_col: str, system: str | 
             msgs = json.loads(msgs)
         msgs = [{"role": str(m.get("role")), "content": m.get("content")} for m in list(msgs)]
     else:
-        msgs = [{"role": "user", "content": row.get(prompt_col)}, {"role": "assistant", "content": row.get(response_col)}]
+        msgs = [
+            {"role": "user", "content": row.get(prompt_col)},
+            {"role": "assistant", "content": row.get(response_col)},
+        ]
     if system:
         msgs = [{"role": "system", "content": system}] + msgs
     return {"messages": msgs}
@@ -775,10 +1051,23 @@ def _text_value(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
-def export(wh, ref: str, fmt: str, out: str | os.PathLike | None = None, eval_fraction: float = 0.1, seed: int = 7,
-           near_threshold: float = 0.7, allow_pii: str | None = None, redact_pii: bool = False,
-           prompt_col: str = "prompt", response_col: str = "response", chosen_col: str = "chosen",
-           rejected_col: str = "rejected", id_col: str | None = None, system: str | None = None) -> dict:
+def export(
+    wh,
+    ref: str,
+    fmt: str,
+    out: str | os.PathLike | None = None,
+    eval_fraction: float = 0.1,
+    seed: int = 7,
+    near_threshold: float = 0.7,
+    allow_pii: str | None = None,
+    redact_pii: bool = False,
+    prompt_col: str = "prompt",
+    response_col: str = "response",
+    chosen_col: str = "chosen",
+    rejected_col: str = "rejected",
+    id_col: str | None = None,
+    system: str | None = None,
+) -> dict:
     """Export a snapshot for fine-tuning (``fmt="sft"``) or preference modelling (``"preference"``).
 
     Records are built from the snapshot's columns (an existing ``messages`` column
@@ -808,31 +1097,47 @@ def export(wh, ref: str, fmt: str, out: str | os.PathLike | None = None, eval_fr
     if rec.get("expires_at") is not None and pd.Timestamp(rec["expires_at"]) < pd.Timestamp(_now()):
         raise DatasetError(f"{sid} expired on {rec['expires_at']} (retention); it may not be exported")
     frame = read_snapshot(wh, sid)
-    need = ([prompt_col, response_col] if fmt == "sft" and "messages" not in frame.columns
-            else [prompt_col, chosen_col, rejected_col] if fmt == "preference" else [])
+    need = (
+        [prompt_col, response_col]
+        if fmt == "sft" and "messages" not in frame.columns
+        else [prompt_col, chosen_col, rejected_col]
+        if fmt == "preference"
+        else []
+    )
     missing = [c for c in need if c not in frame.columns]
     if missing:
-        raise DatasetError(f"{sid} has no column(s) {missing} (columns: {list(frame.columns)}); "
-                           "name them with --prompt-col/--response-col/--chosen-col/--rejected-col")
+        raise DatasetError(
+            f"{sid} has no column(s) {missing} (columns: {list(frame.columns)}); "
+            "name them with --prompt-col/--response-col/--chosen-col/--rejected-col"
+        )
     id_col = id_col or next((c for c in ("item_id", "id", "pair_id") if c in frame.columns), None)
     ids = frame[id_col].astype(str).tolist() if id_col else [f"row-{i + 1}" for i in range(len(frame))]
     if len(set(ids)) != len(ids):
         raise DatasetError(f"{sid}: ids in {id_col or 'row numbers'} are not unique")
     records, refused, pii_rows = [], [], 0
-    text_cols = ([prompt_col, response_col] if fmt == "sft" else [prompt_col, chosen_col, rejected_col])
     rows = frame.to_dict(orient="records")
     for rid, row in zip(ids, rows):
         row = {k: _text_value(v) for k, v in row.items()}
-        record = (_messages_from(row, prompt_col, response_col, system) if fmt == "sft"
-                  else {"prompt": row[prompt_col], "chosen": row[chosen_col], "rejected": row[rejected_col]})
-        texts = ([m.get("content") for m in record["messages"]] if fmt == "sft" else list(record.values()))
+        record = (
+            _messages_from(row, prompt_col, response_col, system)
+            if fmt == "sft"
+            else {"prompt": row[prompt_col], "chosen": row[chosen_col], "rejected": row[rejected_col]}
+        )
+        texts = [m.get("content") for m in record["messages"]] if fmt == "sft" else list(record.values())
         found = sorted({k for t in texts if isinstance(t, str) for k, _, _ in find_pii(t)})
         if found:
             pii_rows += 1
             if redact_pii:
                 if fmt == "sft":
-                    record = {"messages": [dict(m, content=redact(m["content"]) if isinstance(m.get("content"), str)
-                                                else m.get("content")) for m in record["messages"]]}
+                    record = {
+                        "messages": [
+                            dict(
+                                m,
+                                content=redact(m["content"]) if isinstance(m.get("content"), str) else m.get("content"),
+                            )
+                            for m in record["messages"]
+                        ]
+                    }
                 else:
                     record = {k: redact(v) if isinstance(v, str) else v for k, v in record.items()}
             elif not allow_pii:
@@ -842,8 +1147,11 @@ def export(wh, ref: str, fmt: str, out: str | os.PathLike | None = None, eval_fr
         if errors:
             refused.append({"id": rid, "reason": "schema", "errors": errors[:3]})
             continue
-        prompt = (next((m["content"] for m in record["messages"] if m["role"] == "user"), "")
-                  if fmt == "sft" else record["prompt"])
+        prompt = (
+            next((m["content"] for m in record["messages"] if m["role"] == "user"), "")
+            if fmt == "sft"
+            else record["prompt"]
+        )
         records.append((rid, prompt, record))
     # split by near-duplicate prompt groups
     prompts = [p for _, p, _ in records]
@@ -855,7 +1163,7 @@ def export(wh, ref: str, fmt: str, out: str | os.PathLike | None = None, eval_fr
         # groups in the order of a seeded hash of their first prompt; eval takes groups until it holds
         # the requested share of records (whole groups only), so the split depends on content, not row order
         uniq, sizes = np.unique(group, return_counts=True)
-        keys = [hashlib.sha256(f"{seed}|{norm[g]}".encode("utf-8")).hexdigest() for g in uniq]
+        keys = [hashlib.sha256(f"{seed}|{norm[g]}".encode()).hexdigest() for g in uniq]
         target, taken = eval_fraction * len(group), 0
         for _, g, size in sorted(zip(keys, uniq, sizes)):
             take = taken < target and abs(taken + size - target) <= abs(taken - target)
@@ -867,56 +1175,113 @@ def export(wh, ref: str, fmt: str, out: str | os.PathLike | None = None, eval_fr
     for name in splits:
         splits[name].sort(key=lambda x: x[0])
     # cross-check: no near-duplicate group on both sides
-    sides_of_group = pd.Series([side[g] for g in group]).groupby(group).nunique() if len(group) else pd.Series(dtype=int)
+    sides_of_group = (
+        pd.Series([side[g] for g in group]).groupby(group).nunique() if len(group) else pd.Series(dtype=int)
+    )
     leaks = int((sides_of_group > 1).sum())
     folder = Path(out).resolve() if out else Path(rec["path"]) / "exports" / fmt
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     files = {}
     for name in ("train", "eval"):
-        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for _, r in splits[name]).encode("utf-8")
+        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for _, r in splits[name]).encode(
+            "utf-8"
+        )
         path = folder / f"{name}.jsonl"
         path.write_bytes(data)
         digest.update(hashlib.sha256(data).digest())
-        files[f"{name}.jsonl"] = {"sha256": hashlib.sha256(data).hexdigest(), "rows": len(splits[name]), "bytes": len(data)}
+        files[f"{name}.jsonl"] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "rows": len(splits[name]),
+            "bytes": len(data),
+        }
     schema = SFT_SCHEMA if fmt == "sft" else PREFERENCE_SCHEMA
     (folder / "schema.json").write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
     export_hash = digest.hexdigest()
     created = _now()
     export_id = f"{sid}:{fmt}:{export_hash[:12]}"
     manifest = {
-        "export_id": export_id, "snapshot_id": sid, "snapshot_content_hash": rec["content_hash"], "format": fmt,
-        "export_hash": export_hash, "export_hash_method": "sha256 of (sha256(train.jsonl) + sha256(eval.jsonl))",
-        "files": files, "schema": "schema.json",
-        "rows": {"snapshot": len(frame), "train": len(splits["train"]), "eval": len(splits["eval"]),
-                 "refused": len(refused)},
-        "eval_fraction": {"requested": eval_fraction,
-                          "actual": len(splits["eval"]) / max(1, len(records))},
-        "split": {"method": f"near-duplicate prompt groups (MinHash, Jaccard >= {near_threshold}) kept on one side; "
-                            "groups ordered by sha256(seed|normalised first prompt) go to eval until it holds "
-                            "the requested share of records",
-                  "seed": seed, "groups": int(len(side)), "groups_on_both_sides": leaks,
-                  "near_duplicate_prompts": dups.summary["near_duplicates"],
-                  "exact_duplicate_prompts": dups.summary["exact_duplicates"]},
+        "export_id": export_id,
+        "snapshot_id": sid,
+        "snapshot_content_hash": rec["content_hash"],
+        "format": fmt,
+        "export_hash": export_hash,
+        "export_hash_method": "sha256 of (sha256(train.jsonl) + sha256(eval.jsonl))",
+        "files": files,
+        "schema": "schema.json",
+        "rows": {
+            "snapshot": len(frame),
+            "train": len(splits["train"]),
+            "eval": len(splits["eval"]),
+            "refused": len(refused),
+        },
+        "eval_fraction": {"requested": eval_fraction, "actual": len(splits["eval"]) / max(1, len(records))},
+        "split": {
+            "method": f"near-duplicate prompt groups (MinHash, Jaccard >= {near_threshold}) kept on one side; "
+            "groups ordered by sha256(seed|normalised first prompt) go to eval until it holds "
+            "the requested share of records",
+            "seed": seed,
+            "groups": int(len(side)),
+            "groups_on_both_sides": leaks,
+            "near_duplicate_prompts": dups.summary["near_duplicates"],
+            "exact_duplicate_prompts": dups.summary["exact_duplicates"],
+        },
         "ids": {name: [rid for rid, _ in splits[name]] for name in splits},
         "refused": refused,
-        "pii": {"records_with_pii": pii_rows, "policy": "redacted" if redact_pii else ("allowed" if allow_pii else "refused"),
-                "allow_pii_reason": allow_pii},
-        "options": {"prompt_col": prompt_col, "response_col": response_col, "chosen_col": chosen_col,
-                    "rejected_col": rejected_col, "id_col": id_col, "system": system, "near_threshold": near_threshold},
-        "created_at": created.isoformat(), "created_by": _user(), "path": str(folder),
+        "pii": {
+            "records_with_pii": pii_rows,
+            "policy": "redacted" if redact_pii else ("allowed" if allow_pii else "refused"),
+            "allow_pii_reason": allow_pii,
+        },
+        "options": {
+            "prompt_col": prompt_col,
+            "response_col": response_col,
+            "chosen_col": chosen_col,
+            "rejected_col": rejected_col,
+            "id_col": id_col,
+            "system": system,
+            "near_threshold": near_threshold,
+        },
+        "created_at": created.isoformat(),
+        "created_by": _user(),
+        "path": str(folder),
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n",
-                                          encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
     with wh.transaction():
-        wh.execute("INSERT INTO dataset_exports (export_id, snapshot_id, format, path, export_hash, n_train, n_eval, "
-                   "n_refused, pii_records, pii_policy, allow_pii_reason, params, created_at, created_by) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   [export_id, sid, fmt, str(folder), export_hash, len(splits["train"]), len(splits["eval"]), len(refused),
-                    pii_rows, manifest["pii"]["policy"], allow_pii, json.dumps(manifest["options"] | {"seed": seed,
-                    "eval_fraction": eval_fraction}), created, manifest["created_by"]])
-        wh.execute("INSERT INTO lineage_edges (src_kind, src_id, dst_kind, dst_id, relation, created_at, detail) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   ["snapshot", sid, "export", export_id, "exported_as", created,
-                    json.dumps({"format": fmt, "export_hash": export_hash, "allow_pii_reason": allow_pii})])
+        wh.execute(
+            "INSERT INTO dataset_exports (export_id, snapshot_id, format, path, export_hash, n_train, n_eval, "
+            "n_refused, pii_records, pii_policy, allow_pii_reason, params, created_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                export_id,
+                sid,
+                fmt,
+                str(folder),
+                export_hash,
+                len(splits["train"]),
+                len(splits["eval"]),
+                len(refused),
+                pii_rows,
+                manifest["pii"]["policy"],
+                allow_pii,
+                json.dumps(manifest["options"] | {"seed": seed, "eval_fraction": eval_fraction}),
+                created,
+                manifest["created_by"],
+            ],
+        )
+        wh.execute(
+            "INSERT INTO lineage_edges (src_kind, src_id, dst_kind, dst_id, relation, created_at, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                "snapshot",
+                sid,
+                "export",
+                export_id,
+                "exported_as",
+                created,
+                json.dumps({"format": fmt, "export_hash": export_hash, "allow_pii_reason": allow_pii}),
+            ],
+        )
     return manifest

@@ -12,6 +12,7 @@ with a fixed stream number ``k`` per component, and every timestamp is derived f
 the program calendar (``PROGRAM_START`` .. ``DEMO_NOW``), never from the wall clock.
 The same seed gives the same ``wh.fingerprint()["hash"]``.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,17 +26,17 @@ from scipy.special import expit, logit
 from . import demo_texts as T
 from . import labels
 
-PROGRAM_START = np.datetime64("2026-06-01T00:00:00", "s")   # a Monday
+PROGRAM_START = np.datetime64("2026-06-01T00:00:00", "s")  # a Monday
 N_WEEKS = 12
-DEMO_NOW = np.datetime64("2026-08-24T09:00:00", "s")        # the Monday after week 12
-GUIDELINE_CHANGE_WEEK = 8     # v2 from week 8 (1-based)
-DRIFT_WEEK = 7                # r05's accuracy drops from week 7
-PRELABEL_FROM_WEEK = 5        # model pre-labels shown from week 5
-CANARY = {10: 0.10, 11: 0.30, 12: 0.50}   # v1.1 share of production traffic by week
+DEMO_NOW = np.datetime64("2026-08-24T09:00:00", "s")  # the Monday after week 12
+GUIDELINE_CHANGE_WEEK = 8  # v2 from week 8 (1-based)
+DRIFT_WEEK = 7  # r05's accuracy drops from week 7
+PRELABEL_FROM_WEEK = 5  # model pre-labels shown from week 5
+CANARY = {10: 0.10, 11: 0.30, 12: 0.50}  # v1.1 share of production traffic by week
 INPUT_DRIFT = {"intent": "shipping_delay", "from_week": 10, "factor": 3.0}
 
-N_POOL = 2800                 # items annotated by 3 raters each
-N_GOLD = 200                  # gold-set items (gold checks)
+N_POOL = 2800  # items annotated by 3 raters each
+N_GOLD = 200  # gold-set items (gold checks)
 GOLD_PER_RATER_WEEK = 15
 RATERS_PER_ITEM = 3
 
@@ -50,7 +51,7 @@ TASKS: dict[str, tuple[str, list[str]]] = {
 }
 LANGUAGES = ["en", "de", "es", "fr", "ja"]
 LANGUAGE_P = [0.62, 0.12, 0.10, 0.09, 0.07]
-LANGUAGE_EFFECT = {"en": 0.0, "de": -0.1, "es": -0.1, "fr": -0.1, "ja": -0.4}   # logit, pass prob.
+LANGUAGE_EFFECT = {"en": 0.0, "de": -0.1, "es": -0.1, "fr": -0.1, "ja": -0.4}  # logit, pass prob.
 
 # Rater accuracy parameters (probability of the true label) before any drift or
 # guideline ambiguity. The careless rater is a mixture: (1 - CARELESS_RANDOM) of the
@@ -71,44 +72,86 @@ ACCURACY = {
     "r12": (0.85, 0.62, 0.86),
 }
 CARELESS_RANDOM = 0.9
-DRIFT_ACCURACY = (0.62, 0.42, 0.66)   # r05 from week 7
+DRIFT_ACCURACY = (0.62, 0.42, 0.66)  # r05 from week 7
 # Under guideline v1, a rater who would give the right answer to a 'sensitive' or
 # 'unsafe' item gives the other of the two with this probability; v2 removes it.
 AMBIGUITY = {"v1": 0.25, "v2": 0.0}
-LENIENCY_UP = 4.0                      # r09's helpfulness errors go up 4x as often as down
-PRELABEL = {"tasks": ["safety", "correctness"], "from_week": PRELABEL_FROM_WEEK, "item_share": 0.5,
-            "accuracy": {"safety": 0.85, "correctness": 0.85}, "anchoring": 0.25,
-            "anchoring_by_rater": {CARELESS: 0.5}}
+LENIENCY_UP = 4.0  # r09's helpfulness errors go up 4x as often as down
+PRELABEL = {
+    "tasks": ["safety", "correctness"],
+    "from_week": PRELABEL_FROM_WEEK,
+    "item_share": 0.5,
+    "accuracy": {"safety": 0.85, "correctness": 0.85},
+    "anchoring": 0.25,
+    "anchoring_by_rater": {CARELESS: 0.5},
+}
 UPLIFT_OVERALL, UPLIFT_REGRESSED = 0.04, -0.06
 REGRESSED_INTENT = "billing_refund"
-JUDGES = {"human": {"position_bias_logit": 0.0, "length_bias_logit_per_log_ratio": 0.0, "tie_rate": 0.10},
-          "llm-judge": {"position_bias_logit": 0.5, "length_bias_logit_per_log_ratio": 1.0, "tie_rate": 0.04}}
+JUDGES = {
+    "human": {"position_bias_logit": 0.0, "length_bias_logit_per_log_ratio": 0.0, "tie_rate": 0.10},
+    "llm-judge": {"position_bias_logit": 0.5, "length_bias_logit_per_log_ratio": 1.0, "tie_rate": 0.04},
+}
 # The simulated model rater that labels items (table judge_labels): the same 'llm-judge'
 # that judges the preference pairs. Planted: a length bias on correctness, a blind spot
 # on 'sensitive' in safety, a good helpfulness rater, and (on the bundled HaluEval items,
 # against their human labels) a judge that misses some hallucinations.
 JUDGE_LABELS = {
-    "judge_id": "llm-judge", "judge_model": "demo-judge-2026-05", "judge_family": "demo-llm",
-    "prompt_version": "rubric-v3", "abstain_rate": 0.005, "reference_length_chars": 150,
+    "judge_id": "llm-judge",
+    "judge_model": "demo-judge-2026-05",
+    "judge_family": "demo-llm",
+    "prompt_version": "rubric-v3",
+    "abstain_rate": 0.005,
+    "reference_length_chars": 150,
     "tasks": {
-        "safety": {"confusion": [[0.95, 0.04, 0.01], [0.60, 0.35, 0.05], [0.03, 0.07, 0.90]],
-                   "blind_spot": {"label": "sensitive", "recall": 0.35, "mistaken_for": "safe"},
-                   "length_bias_logit_per_log_length": 0.0},
-        "correctness": {"p_says_correct_at_reference_length": {"correct": 0.93, "incorrect": 0.12},
-                        "length_bias_logit_per_log_length": 1.5, "positive": "correct"},
+        "safety": {
+            "confusion": [[0.95, 0.04, 0.01], [0.60, 0.35, 0.05], [0.03, 0.07, 0.90]],
+            "blind_spot": {"label": "sensitive", "recall": 0.35, "mistaken_for": "safe"},
+            "length_bias_logit_per_log_length": 0.0,
+        },
+        "correctness": {
+            "p_says_correct_at_reference_length": {"correct": 0.93, "incorrect": 0.12},
+            "length_bias_logit_per_log_length": 1.5,
+            "positive": "correct",
+        },
         "helpfulness": {"accuracy": 0.80, "off_by_one": 0.20, "length_bias_logit_per_log_length": 0.0},
     },
-    "halueval": {"task": "hallucination", "p_says_yes": {"yes": 0.80, "no": 0.05},
-                 "reference": "HaluEval's human labels (gold, task 'hallucination')"},
+    "halueval": {
+        "task": "hallucination",
+        "p_says_yes": {"yes": 0.80, "no": 0.05},
+        "reference": "HaluEval's human labels (gold, task 'hallucination')",
+    },
 }
 AUDITORS = ["qa01", "qa02", "qa03", "qa04"]
 AUDITOR_ERROR = 0.03
 AUDIT_SHARE = 0.06
 
 # Named random streams: adding a component never changes another one's draws.
-_STREAMS = {name: k for k, name in enumerate([
-    "items", "eval", "modes", "labels", "texts", "gold", "assign", "annot", "prelabel",
-    "audits", "requests", "interactions", "prefs", "mnf", "extras", "meta", "judge", "judge_external", "safety"])}
+_STREAMS = {
+    name: k
+    for k, name in enumerate(
+        [
+            "items",
+            "eval",
+            "modes",
+            "labels",
+            "texts",
+            "gold",
+            "assign",
+            "annot",
+            "prelabel",
+            "audits",
+            "requests",
+            "interactions",
+            "prefs",
+            "mnf",
+            "extras",
+            "meta",
+            "judge",
+            "judge_external",
+            "safety",
+        ]
+    )
+}
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
@@ -145,8 +188,9 @@ def _ordinal_cm(acc: float, lenient: bool) -> np.ndarray:
     k = 5
     cm = np.zeros((k, k))
     for t in range(k):
-        w = np.array([np.exp(-abs(o - t)) * ((LENIENCY_UP if o > t else 1 / LENIENCY_UP) if lenient else 1.0)
-                      for o in range(k)])
+        w = np.array(
+            [np.exp(-abs(o - t)) * ((LENIENCY_UP if o > t else 1 / LENIENCY_UP) if lenient else 1.0) for o in range(k)]
+        )
         w[t] = 0.0
         cm[t] = (1 - acc) * w / w.sum()
         cm[t, t] = acc
@@ -231,8 +275,9 @@ class _Program:
             mask = intent == i
             template[mask] = _weighted_choice(rng, tmpl_p[i], mask.sum())
         self.n_gold_cand = n_gold_cand
-        self.items = pd.DataFrame({"week": week, "intent_idx": intent, "language_idx": language,
-                                   "template_idx": template})
+        self.items = pd.DataFrame(
+            {"week": week, "intent_idx": intent, "language_idx": language, "template_idx": template}
+        )
         self.items["intent"] = [intents[i] for i in intent]
         self.items["language"] = [LANGUAGES[i] for i in language]
         self.items["template_id"] = [f"{intents[i]}-t{j + 1:02d}" for i, j in zip(intent, template)]
@@ -244,11 +289,15 @@ class _Program:
         a_intent = logit(0.80) + rng.normal(0, 0.35, len(self.intents))
         templates = sorted(it["template_id"].unique())
         b_template = dict(zip(templates, rng.normal(0, 0.7, len(templates))))
-        eta = (a_intent[it["intent_idx"].to_numpy()] + it["template_id"].map(b_template).to_numpy()
-               + it["language"].map(LANGUAGE_EFFECT).to_numpy() + rng.normal(0, 0.4, len(it)))
+        eta = (
+            a_intent[it["intent_idx"].to_numpy()]
+            + it["template_id"].map(b_template).to_numpy()
+            + it["language"].map(LANGUAGE_EFFECT).to_numpy()
+            + rng.normal(0, 0.4, len(it))
+        )
         it["eta"] = eta
         it["u0"] = rng.random(len(it))
-        same = rng.random(len(it)) < 0.75   # paired outcomes share most of their noise
+        same = rng.random(len(it)) < 0.75  # paired outcomes share most of their noise
         it["u1"] = np.where(same, it["u0"], rng.random(len(it)))
         self.template_sd, self.item_sd, self.pair_share = 0.7, 0.4, 0.75
 
@@ -275,25 +324,53 @@ class _Program:
         rng = self.rng("modes")
         it = self.items
         names = T.FAILURE_MODE_NAMES
-        base = {"hallucinated_policy": 1.0, "wrong_account_data": 1.0, "pii_leak": 0.5,
-                "overcautious_refusal": 0.7, "generic_unhelpful": 1.0, "wrong_language": 0.0,
-                "unsafe_security_advice": 0.3, "missed_escalation": 0.3}
+        base = {
+            "hallucinated_policy": 1.0,
+            "wrong_account_data": 1.0,
+            "pii_leak": 0.5,
+            "overcautious_refusal": 0.7,
+            "generic_unhelpful": 1.0,
+            "wrong_language": 0.0,
+            "unsafe_security_advice": 0.3,
+            "missed_escalation": 0.3,
+        }
         boost = {
-            "hallucinated_policy": ["billing_refund", "subscription_cancel", "warranty_claim", "promo_code",
-                                    "plan_upgrade", "return_request"],
-            "wrong_account_data": ["order_status", "shipping_delay", "payment_failed", "loyalty_points",
-                                   "address_change", "delivery_damaged"],
+            "hallucinated_policy": [
+                "billing_refund",
+                "subscription_cancel",
+                "warranty_claim",
+                "promo_code",
+                "plan_upgrade",
+                "return_request",
+            ],
+            "wrong_account_data": [
+                "order_status",
+                "shipping_delay",
+                "payment_failed",
+                "loyalty_points",
+                "address_change",
+                "delivery_damaged",
+            ],
             "pii_leak": ["account_security", "password_reset", "data_privacy", "account_deletion", "order_status"],
             "unsafe_security_advice": ["account_security", "password_reset"],
             "overcautious_refusal": ["data_privacy", "account_deletion", "invoice_request"],
             "generic_unhelpful": ["technical_issue", "product_info"],
             "missed_escalation": ["complaint_escalation"],
         }
-        factor = {"hallucinated_policy": 3, "wrong_account_data": 3, "pii_leak": 2, "unsafe_security_advice": 8,
-                  "overcautious_refusal": 3, "generic_unhelpful": 2, "missed_escalation": 15}
+        factor = {
+            "hallucinated_policy": 3,
+            "wrong_account_data": 3,
+            "pii_leak": 2,
+            "unsafe_security_advice": 8,
+            "overcautious_refusal": 3,
+            "generic_unhelpful": 2,
+            "missed_escalation": 15,
+        }
         # mode weights per intent (and language): rows intents, columns modes
-        w_intent = np.array([[base[m] * (factor[m] if intent in boost.get(m, []) else 1) for m in names]
-                             for intent in self.intents], float)
+        w_intent = np.array(
+            [[base[m] * (factor[m] if intent in boost.get(m, []) else 1) for m in names] for intent in self.intents],
+            float,
+        )
         # the regression: v1.1 invents refund terms
         w_intent[self.intents.index(REGRESSED_INTENT), names.index("hallucinated_policy")] *= 4
         fail = ~it["pass1"].astype(bool).to_numpy()
@@ -306,8 +383,14 @@ class _Program:
 
         rng = self.rng("labels")
         n = len(it)
-        sens_intents = {"account_security", "password_reset", "data_privacy", "account_deletion",
-                        "complaint_escalation", "payment_failed"}
+        sens_intents = {
+            "account_security",
+            "password_reset",
+            "data_privacy",
+            "account_deletion",
+            "complaint_escalation",
+            "payment_failed",
+        }
         safety_p = np.empty((n, 3))
         intents_list = it["intent"].tolist()
         for i in range(n):
@@ -327,9 +410,9 @@ class _Program:
             else:
                 safety_p[i] = (0.93, 0.06, 0.01)
         it["true_safety"] = _draw_from_rows(rng, safety_p)
-        help_fail, help_pass = np.array([.35, .35, .2, .08, .02]), np.array([.01, .04, .15, .45, .35])
+        help_fail, help_pass = np.array([0.35, 0.35, 0.2, 0.08, 0.02]), np.array([0.01, 0.04, 0.15, 0.45, 0.35])
         it["true_helpfulness"] = _draw_from_rows(rng, np.where(fail[:, None], help_fail, help_pass))
-        it["true_correctness"] = fail.astype(int)   # 0 correct, 1 incorrect
+        it["true_correctness"] = fail.astype(int)  # 0 correct, 1 incorrect
 
     def select_gold(self):
         rng = self.rng("gold")
@@ -355,8 +438,15 @@ class _Program:
         it = self.items
         day0 = PROGRAM_START.astype("datetime64[D]")
         prompts, responses, pii, created = [], [], {}, []
-        cols = zip(it["item_id"].tolist(), it["week"].tolist(), it["intent"].tolist(), it["intent_idx"].tolist(),
-                   it["template_idx"].tolist(), it["language"].tolist(), it["failure_mode"].tolist())
+        cols = zip(
+            it["item_id"].tolist(),
+            it["week"].tolist(),
+            it["intent"].tolist(),
+            it["intent_idx"].tolist(),
+            it["template_idx"].tolist(),
+            it["language"].tolist(),
+            it["failure_mode"].tolist(),
+        )
         for item_id, week, intent, intent_idx, template_idx, lang, mode in cols:
             ent = T.entities(d, day0)
             prompt = T.prompt_text(d, intent_idx, template_idx, lang, ent)
@@ -373,25 +463,35 @@ class _Program:
                 leak = T.entities(d, day0)
                 shown = {**ent, **{k: leak[k] for k in ("email", "email2", "phone", "address", "name", "last4")}}
                 response = T.failing_response(d, mode, intent, shown)
-                ent = {**ent, "leak_email": leak["email"], "leak_email2": leak["email2"],
-                       "leak_phone": leak["phone"], "leak_address": leak["address"]}
+                ent = {
+                    **ent,
+                    "leak_email": leak["email"],
+                    "leak_email2": leak["email2"],
+                    "leak_phone": leak["phone"],
+                    "leak_address": leak["address"],
+                }
             else:
                 response = T.failing_response(d, mode, intent, ent)
             planted = {}
             for field, text in (("prompt", prompt), ("response", response)):
-                kinds = [kind for kind, keys in (("email", ("email", "email2", "leak_email", "leak_email2")),
-                                                 ("phone", ("phone", "leak_phone")),
-                                                 ("address", ("address", "leak_address")))
-                         if any(k in ent and ent[k] in text for k in keys)]
+                kinds = [
+                    kind
+                    for kind, keys in (
+                        ("email", ("email", "email2", "leak_email", "leak_email2")),
+                        ("phone", ("phone", "leak_phone")),
+                        ("address", ("address", "leak_address")),
+                    )
+                    if any(k in ent and ent[k] in text for k in keys)
+                ]
                 if kinds:
                     planted[field] = kinds
             if planted:
                 pii[item_id] = planted
             prompts.append(prompt)
             responses.append(response)
-            if week == 0:   # the gold set was assembled the week before the program
+            if week == 0:  # the gold set was assembled the week before the program
                 created.append(PROGRAM_START - np.timedelta64(4, "D") + np.timedelta64(d.integers(0, 36000), "s"))
-            else:           # each weekly batch is exported from traffic on Monday morning
+            else:  # each weekly batch is exported from traffic on Monday morning
                 created.append(_week_start(week) + np.timedelta64(5 * 3600 + d.integers(0, 3600), "s"))
         # a few exact duplicate prompts (re-sent messages) for dataset QA
         dup_rng = self.rng("extras")
@@ -447,10 +547,15 @@ class _Program:
         # the moment the rater opens the item: a working day of its week, 08:00-18:00
         day = rng.integers(0, 5, len(item))
         sec = rng.integers(8 * 3600, 18 * 3600, len(item))
-        start = (PROGRAM_START + (7 * (week - 1)).astype("timedelta64[D]")
-                 + day.astype("timedelta64[D]") + sec.astype("timedelta64[s]"))
-        self._annotation_units = pd.DataFrame({"item": item, "rater": rater, "week": week,
-                                               "gold_check": is_gold_check, "start": start})
+        start = (
+            PROGRAM_START
+            + (7 * (week - 1)).astype("timedelta64[D]")
+            + day.astype("timedelta64[D]")
+            + sec.astype("timedelta64[s]")
+        )
+        self._annotation_units = pd.DataFrame(
+            {"item": item, "rater": rater, "week": week, "gold_check": is_gold_check, "start": start}
+        )
 
     def label_annotations(self):
         rng = self.rng("annot")
@@ -466,13 +571,16 @@ class _Program:
         speed_now = speed[rater] * np.where(drifted == 1, 0.6, 1.0)
         median_s = {"safety": 22.0, "helpfulness": 38.0, "correctness": 55.0}
         # items shown with a model pre-label (per item: every rater of it sees the same one)
-        pre_item = (prng.random(len(it)) < PRELABEL["item_share"]) & ~it["is_gold"].to_numpy() \
+        pre_item = (
+            (prng.random(len(it)) < PRELABEL["item_share"])
+            & ~it["is_gold"].to_numpy()
             & (it["week"].to_numpy() >= PRELABEL_FROM_WEEK)
+        )
         anchor = np.array([PRELABEL["anchoring_by_rater"].get(r, PRELABEL["anchoring"]) for r in RATERS])
         frames = []
         elapsed = np.zeros(n)
         suggestions = {}
-        for task, (level, cats) in TASKS.items():
+        for task, (_level, cats) in TASKS.items():
             k = len(cats)
             true = it[f"true_{task}"].to_numpy()[item]
             cms = _cm_table(task)
@@ -495,9 +603,19 @@ class _Program:
             dur = np.round(np.maximum(dur, 2.0), 1)
             at = units["start"].to_numpy() + (elapsed * 1000).astype("timedelta64[ms]")
             elapsed += dur + rng.integers(2, 20, n)
-            frames.append(pd.DataFrame({
-                "u": np.arange(n), "task": task, "true": true, "label_idx": label, "sugg_idx": suggested,
-                "annotated_at": at.astype("datetime64[s]"), "duration_s": dur}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "u": np.arange(n),
+                        "task": task,
+                        "true": true,
+                        "label_idx": label,
+                        "sugg_idx": suggested,
+                        "annotated_at": at.astype("datetime64[s]"),
+                        "duration_s": dur,
+                    }
+                )
+            )
         ann = pd.concat(frames, ignore_index=True)
         u = ann["u"].to_numpy()
         ann["item_id"] = it["item_id"].to_numpy()[item[u]]
@@ -531,13 +649,30 @@ class _Program:
     def _comments(self, rng, ann, skip):
         out = np.full(len(ann), None, dtype=object)
         amb = ((ann["task"] == "safety") & ann["true"].isin([1, 2]) & (ann["guideline_version"] == "v1")).to_numpy()
-        ambiguous = ["sensitive or unsafe? guideline 4.2 unclear", "not sure this counts as unsafe",
-                     "borderline: sensitive vs unsafe", "guideline example contradicts rule here",
-                     "unclear which safety label applies"]
-        generic = ["response mentions an email address", "customer sounds upset", "policy in answer looks made up",
-                   "prompt not in English", "long conversation, only rated last turn", "answer ignores the question",
-                   "typo in prompt", "needed to look up refund policy", "good answer", "very short response"]
-        skips = ["skipped: prompt unreadable", "skipped: duplicate of previous item", "skipped: not sure, need guidance"]
+        ambiguous = [
+            "sensitive or unsafe? guideline 4.2 unclear",
+            "not sure this counts as unsafe",
+            "borderline: sensitive vs unsafe",
+            "guideline example contradicts rule here",
+            "unclear which safety label applies",
+        ]
+        generic = [
+            "response mentions an email address",
+            "customer sounds upset",
+            "policy in answer looks made up",
+            "prompt not in English",
+            "long conversation, only rated last turn",
+            "answer ignores the question",
+            "typo in prompt",
+            "needed to look up refund policy",
+            "good answer",
+            "very short response",
+        ]
+        skips = [
+            "skipped: prompt unreadable",
+            "skipped: duplicate of previous item",
+            "skipped: not sure, need guidance",
+        ]
         r = rng.random(len(ann))
         pick_a = rng.integers(0, len(ambiguous), len(ann))
         pick_g = rng.integers(0, len(generic), len(ann))
@@ -576,18 +711,33 @@ class _Program:
             else:
                 cat[i] = "rating_too_high" if obs[i] > true[i] else "rating_too_low"
         delay = (rng.uniform(0.5, 3.0, len(a)) * 86400).astype("timedelta64[s]")
-        audited = np.minimum(a["annotated_at"].to_numpy().astype("datetime64[s]") + delay,
-                             DEMO_NOW - np.timedelta64(3600, "s"))
-        self.audits = pd.DataFrame({
-            "item_id": a["item_id"], "annotator_id": a["annotator_id"], "task": a["task"],
-            "auditor_id": np.array(AUDITORS)[rng.integers(0, len(AUDITORS), len(a))],
-            "passed": passed, "error_category": cat, "audited_at": audited})
+        audited = np.minimum(
+            a["annotated_at"].to_numpy().astype("datetime64[s]") + delay, DEMO_NOW - np.timedelta64(3600, "s")
+        )
+        self.audits = pd.DataFrame(
+            {
+                "item_id": a["item_id"],
+                "annotator_id": a["annotator_id"],
+                "task": a["task"],
+                "auditor_id": np.array(AUDITORS)[rng.integers(0, len(AUDITORS), len(a))],
+                "passed": passed,
+                "error_category": cat,
+                "audited_at": audited,
+            }
+        )
 
     # requests -------------------------------------------------------------------------
     def make_requests(self):
         rng = self.rng("requests")
-        kinds = ["guideline_clarification", "relabel", "new_task", "data_pull", "tooling_bug", "gold_update",
-                 "vendor_onboarding"]
+        kinds = [
+            "guideline_clarification",
+            "relabel",
+            "new_task",
+            "data_pull",
+            "tooling_bug",
+            "gold_update",
+            "vendor_onboarding",
+        ]
         kind_p = np.array([0.22, 0.2, 0.1, 0.2, 0.15, 0.08, 0.05])
         opened, kind = [], []
         for d in range(N_WEEKS * 7):
@@ -595,10 +745,11 @@ class _Program:
             lam = 3.2 if weekday < 5 else 0.4
             week = d // 7 + 1
             k = rng.poisson(lam)
-            extra = rng.poisson(1.5) if (3 <= week <= 7 and weekday < 5) else 0   # v1 ambiguity questions
+            extra = rng.poisson(1.5) if (3 <= week <= 7 and weekday < 5) else 0  # v1 ambiguity questions
             for j in range(k + extra):
-                opened.append(PROGRAM_START + np.timedelta64(d, "D")
-                              + np.timedelta64(int(rng.integers(7 * 3600, 19 * 3600)), "s"))
+                opened.append(
+                    PROGRAM_START + np.timedelta64(d, "D") + np.timedelta64(int(rng.integers(7 * 3600, 19 * 3600)), "s")
+                )
                 kind.append(kinds[_weighted_choice(rng, kind_p, 1)[0]] if j < k else "guideline_clarification")
         n = len(opened)
         opened = np.array(opened, dtype="datetime64[s]")
@@ -620,25 +771,38 @@ class _Program:
         owner = owners[rng.integers(0, len(owners), n)].astype(object)
         tri_s = pd.Series(triaged)
         clo_s = pd.Series(closed)
-        is_closed = (closed <= DEMO_NOW)
-        is_triaged = (triaged <= DEMO_NOW)
+        is_closed = closed <= DEMO_NOW
+        is_triaged = triaged <= DEMO_NOW
         is_closed[stale] = False
         is_triaged[untriaged_stale] = False
-        status = np.where(is_closed, np.where(rng.random(n) < 0.06, "wont_fix", "closed"),
-                          np.where(is_triaged, "triaged", "open")).astype(object)
+        status = np.where(
+            is_closed, np.where(rng.random(n) < 0.06, "wont_fix", "closed"), np.where(is_triaged, "triaged", "open")
+        ).astype(object)
         tri_s[~is_triaged] = pd.NaT
         clo_s[~is_closed] = pd.NaT
         owner[~is_triaged] = None
         ids = [f"REQ-{i + 1:04d}" for i in range(n)]
-        self.requests = pd.DataFrame({"request_id": ids, "kind": kind, "priority": priority, "opened_at": opened,
-                                      "triaged_at": tri_s.to_numpy(), "closed_at": clo_s.to_numpy(),
-                                      "status": status, "owner": owner})
+        self.requests = pd.DataFrame(
+            {
+                "request_id": ids,
+                "kind": kind,
+                "priority": priority,
+                "opened_at": opened,
+                "triaged_at": tri_s.to_numpy(),
+                "closed_at": clo_s.to_numpy(),
+                "status": status,
+                "owner": owner,
+            }
+        )
         self.truth["requests"] = {
-            "stale_open_ids": [ids[i] for i in stale], "stale_untriaged_ids": [ids[i] for i in untriaged_stale],
-            "triage_mean_hours": triage_mean_h, "close_median_days_after_triage": close_median_d,
+            "stale_open_ids": [ids[i] for i in stale],
+            "stale_untriaged_ids": [ids[i] for i in untriaged_stale],
+            "triage_mean_hours": triage_mean_h,
+            "close_median_days_after_triage": close_median_d,
             "close_lognormal_sigma": 0.8,
             "clarification_spike": {"kind": "guideline_clarification", "weeks": [3, 7], "extra_per_weekday": 1.5},
-            "as_of": str(DEMO_NOW)}
+            "as_of": str(DEMO_NOW),
+        }
 
     # eval results ---------------------------------------------------------------------
     def make_eval(self):
@@ -647,11 +811,22 @@ class _Program:
         for mv, col, day in (("v1.0", "pass0", 68), ("v1.1", "pass1", 70)):
             t0 = PROGRAM_START + np.timedelta64(day, "D") + np.timedelta64(2 * 3600, "s")
             passed = it[col].astype(bool).to_numpy()
-            rows.append(pd.DataFrame({
-                "run_id": f"eval-{mv}-core", "model_version": mv, "suite": "core", "item_id": it["item_id"],
-                "category": it["intent"], "metric": "pass", "score": passed.astype(float), "passed": passed,
-                "must_not_fail": False,
-                "evaluated_at": t0 + (np.arange(len(it)) * 3).astype("timedelta64[s]")}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "run_id": f"eval-{mv}-core",
+                        "model_version": mv,
+                        "suite": "core",
+                        "item_id": it["item_id"],
+                        "category": it["intent"],
+                        "metric": "pass",
+                        "score": passed.astype(float),
+                        "passed": passed,
+                        "must_not_fail": False,
+                        "evaluated_at": t0 + (np.arange(len(it)) * 3).astype("timedelta64[s]"),
+                    }
+                )
+            )
         self.eval_core = pd.concat(rows, ignore_index=True)
 
     def make_mnf(self):
@@ -669,26 +844,52 @@ class _Program:
         for j, (k, check, prompt, resp) in enumerate(cases):
             ent = T.entities(draws, PROGRAM_START.astype("datetime64[D]"))
             iid = f"demo-{start + j + 1:06d}"
-            opener = ["", "Hi. ", "Quick question: ", "URGENT: ", "hello, ", "Please help. ", "Hey! ", "Listen, "][j % n_per]
+            opener = ["", "Hi. ", "Quick question: ", "URGENT: ", "hello, ", "Please help. ", "Hey! ", "Listen, "][
+                j % n_per
+            ]
             text = opener + T.fill(prompt, ent)
             kinds = [kind for kind in ("email", "phone", "address") if ent[kind] in text]
             if kinds:
                 pii[iid] = {"prompt": kinds}
-            items.append({"item_id": iid, "prompt": text, "response": resp, "intent": check,
-                          "language": lang, "source": "must_not_fail", "template_id": f"mnf-{check}-t{k + 1:02d}",
-                          "created_at": PROGRAM_START - np.timedelta64(3, "D")})
+            items.append(
+                {
+                    "item_id": iid,
+                    "prompt": text,
+                    "response": resp,
+                    "intent": check,
+                    "language": lang,
+                    "source": "must_not_fail",
+                    "template_id": f"mnf-{check}-t{k + 1:02d}",
+                    "created_at": PROGRAM_START - np.timedelta64(3, "D"),
+                }
+            )
             for mv, day in (("v1.0", 68), ("v1.1", 70)):
                 ok = not (mv == "v1.0" and j in fail0)
-                evals.append({"run_id": f"eval-{mv}-must_not_fail", "model_version": mv, "suite": "must_not_fail",
-                              "item_id": iid, "category": check, "metric": "pass", "score": float(ok), "passed": ok,
-                              "must_not_fail": True,
-                              "evaluated_at": PROGRAM_START + np.timedelta64(day, "D") + np.timedelta64(3 * 3600 + j * 3, "s")})
+                evals.append(
+                    {
+                        "run_id": f"eval-{mv}-must_not_fail",
+                        "model_version": mv,
+                        "suite": "must_not_fail",
+                        "item_id": iid,
+                        "category": check,
+                        "metric": "pass",
+                        "score": float(ok),
+                        "passed": ok,
+                        "must_not_fail": True,
+                        "evaluated_at": PROGRAM_START
+                        + np.timedelta64(day, "D")
+                        + np.timedelta64(3 * 3600 + j * 3, "s"),
+                    }
+                )
         self.mnf_items = pd.DataFrame(items)
         self.eval_mnf = pd.DataFrame(evals)
         ids = self.mnf_items["item_id"].tolist()
-        self.truth["must_not_fail"] = {"n_cases": len(cases), "checks": sorted({c for c, _, _ in T.MNF_CASES}),
-                                       "n_templates": len(T.MNF_CASES),
-                                       "failures": {"v1.0": sorted(ids[j] for j in fail0), "v1.1": []}}
+        self.truth["must_not_fail"] = {
+            "n_cases": len(cases),
+            "checks": sorted({c for c, _, _ in T.MNF_CASES}),
+            "n_templates": len(T.MNF_CASES),
+            "failures": {"v1.0": sorted(ids[j] for j in fail0), "v1.1": []},
+        }
 
     # preferences ----------------------------------------------------------------------
     def make_preferences(self):
@@ -700,34 +901,52 @@ class _Program:
         diff = p["pass1"].astype(int).to_numpy() - p["pass0"].astype(int).to_numpy()
         q = 0.15 + 1.6 * diff + rng.normal(0, 0.8, len(p))
         len_a = p["response"].str.len().to_numpy()
-        log_ratio = rng.normal(0.15, 0.25, len(p))            # v1.1 answers run ~15% longer
+        log_ratio = rng.normal(0.15, 0.25, len(p))  # v1.1 answers run ~15% longer
         len_b = np.maximum(20, np.round(len_a / np.exp(log_ratio))).astype(int)
         frames = []
         expected = {}
-        for jd, (judge, spec) in enumerate(JUDGES.items()):
+        for _jd, (judge, spec) in enumerate(JUDGES.items()):
             first = rng.random(len(p)) < 0.5
-            eta = (q + spec["position_bias_logit"] * np.where(first, 1, -1)
-                   + spec["length_bias_logit_per_log_ratio"] * np.log(len_a / len_b))
+            eta = (
+                q
+                + spec["position_bias_logit"] * np.where(first, 1, -1)
+                + spec["length_bias_logit_per_log_ratio"] * np.log(len_a / len_b)
+            )
             pa = expit(eta)
             tie = rng.random(len(p)) < spec["tie_rate"]
             a_wins = rng.random(len(p)) < pa
             winner = np.where(tie, "tie", np.where(a_wins, "a", "b"))
             base = PROGRAM_START + np.timedelta64(63 if judge == "human" else 72, "D")
             offs = np.sort(rng.integers(0, (10 if judge == "human" else 1) * 86400, len(p)))
-            frames.append(pd.DataFrame({
-                "item_id": p["item_id"].to_numpy(), "model_a": "v1.1", "model_b": "v1.0", "winner": winner,
-                "judge_id": judge, "judged_at": base + offs.astype("timedelta64[s]"), "a_shown_first": first,
-                "len_a": len_a.astype(int), "len_b": len_b}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "item_id": p["item_id"].to_numpy(),
+                        "model_a": "v1.1",
+                        "model_b": "v1.0",
+                        "winner": winner,
+                        "judge_id": judge,
+                        "judged_at": base + offs.astype("timedelta64[s]"),
+                        "a_shown_first": first,
+                        "len_a": len_a.astype(int),
+                        "len_b": len_b,
+                    }
+                )
+            )
             expected[judge] = float(np.mean(pa))
         self.preferences = pd.concat(frames, ignore_index=True)
         self.truth["preferences"] = {
-            "model_a": "v1.1", "model_b": "v1.0", "n_items": int(len(p)),
+            "model_a": "v1.1",
+            "model_b": "v1.0",
+            "n_items": int(len(p)),
             "true_win_rate_a": float(np.mean(expit(q))),
             "expected_win_rate_a_given_no_tie": expected,
             "judges": JUDGES,
             "model": "P(a wins | no tie) = expit(q_item + position_bias*(+1 if a shown first else -1) "
-                     "+ length_bias*log(len_a/len_b)); q_item = 0.15 + 1.6*(pass_v1.1 - pass_v1.0) + N(0, 0.8)",
-            "length_log_ratio_mean": 0.15, "length_log_ratio_sd": 0.25}
+            "+ length_bias*log(len_a/len_b)); q_item = 0.15 + 1.6*(pass_v1.1 - pass_v1.0) + N(0, 0.8)",
+            "length_log_ratio_mean": 0.15,
+            "length_log_ratio_sd": 0.25,
+        }
 
     # model rater labels (judge_labels) ------------------------------------------------------
     def make_judge_labels(self):
@@ -762,36 +981,64 @@ class _Program:
                 label = np.where(off, true + step, true)
             text = np.array(cats, dtype=object)[label]
             text[rng.random(n) < spec["abstain_rate"]] = None
-            at = (PROGRAM_START + np.timedelta64(74, "D") + np.timedelta64(8 * 3600, "s")
-                  + np.sort(rng.integers(0, 8 * 3600, n)).astype("timedelta64[s]"))
-            frames.append(pd.DataFrame({"item_id": it["item_id"].to_numpy(), "judge_id": spec["judge_id"], "task": task,
-                                        "label": text, "judged_at": at, "judge_model": spec["judge_model"],
-                                        "judge_family": spec["judge_family"], "prompt_version": spec["prompt_version"]}))
+            at = (
+                PROGRAM_START
+                + np.timedelta64(74, "D")
+                + np.timedelta64(8 * 3600, "s")
+                + np.sort(rng.integers(0, 8 * 3600, n)).astype("timedelta64[s]")
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "item_id": it["item_id"].to_numpy(),
+                        "judge_id": spec["judge_id"],
+                        "task": task,
+                        "label": text,
+                        "judged_at": at,
+                        "judge_model": spec["judge_model"],
+                        "judge_family": spec["judge_family"],
+                        "prompt_version": spec["prompt_version"],
+                    }
+                )
+            )
             counts[task] = {"n_items": int(n), "n_missing": int(pd.isna(text).sum())}
         self.judge_labels = pd.concat(frames, ignore_index=True)
         self.truth["judge_labels"] = {
-            **spec, "table": "judge_labels", "items": "every gold and production item (not the must-not-fail cases)",
-            "counts": counts, "length_biased_task": "correctness",
+            **spec,
+            "table": "judge_labels",
+            "items": "every gold and production item (not the must-not-fail cases)",
+            "counts": counts,
+            "length_biased_task": "correctness",
             "blind_spot": {"task": "safety", **spec["tasks"]["safety"]["blind_spot"]},
             "model": "safety: label ~ confusion[true]; correctness: P(says correct) = expit(logit(p[true]) + "
-                     "length_bias * log(len(response) / reference_length_chars)); helpfulness: true score with prob "
-                     "accuracy, else one step up or down (the only neighbour at the ends); labels missing with prob "
-                     "abstain_rate; HaluEval items (when ingested): P(says yes) = p_says_yes[human label]"}
+            "length_bias * log(len(response) / reference_length_chars)); helpfulness: true score with prob "
+            "accuracy, else one step up or down (the only neighbour at the ends); labels missing with prob "
+            "abstain_rate; HaluEval items (when ingested): P(says yes) = p_says_yes[human label]",
+        }
 
     # production traffic -----------------------------------------------------------------
     def make_interactions(self):
         rng = self.rng("interactions")
         lang_share = dict(zip(LANGUAGES, LANGUAGE_P))
         rates = {  # per interaction
-            "v1.0": {"unsafe": {"en": 0.0040, "de": 0.0045, "es": 0.0045, "fr": 0.0045, "ja": 0.0060},
-                     "pii": {l: 0.0008 for l in LANGUAGES},
-                     "escalated": {"en": 0.030, "de": 0.032, "es": 0.032, "fr": 0.032, "ja": 0.050}},
-            "v1.1": {"unsafe": {"en": 0.0030, "de": 0.0034, "es": 0.0034, "fr": 0.0034, "ja": 0.0078},
-                     "pii": {l: 0.0006 for l in LANGUAGES},
-                     "escalated": {"en": 0.027, "de": 0.029, "es": 0.029, "fr": 0.029, "ja": 0.055}},
+            "v1.0": {
+                "unsafe": {"en": 0.0040, "de": 0.0045, "es": 0.0045, "fr": 0.0045, "ja": 0.0060},
+                "pii": {l: 0.0008 for l in LANGUAGES},
+                "escalated": {"en": 0.030, "de": 0.032, "es": 0.032, "fr": 0.032, "ja": 0.050},
+            },
+            "v1.1": {
+                "unsafe": {"en": 0.0030, "de": 0.0034, "es": 0.0034, "fr": 0.0034, "ja": 0.0078},
+                "pii": {l: 0.0006 for l in LANGUAGES},
+                "escalated": {"en": 0.027, "de": 0.029, "es": 0.029, "fr": 0.029, "ja": 0.055},
+            },
         }
-        spike = {"model_version": "v1.0", "segment": "en", "kind": "pii", "days": ["2026-07-08", "2026-07-09",
-                                                                                      "2026-07-10"], "factor": 8.0}
+        spike = {
+            "model_version": "v1.0",
+            "segment": "en",
+            "kind": "pii",
+            "days": ["2026-07-08", "2026-07-09", "2026-07-10"],
+            "factor": 8.0,
+        }
         spike_days = {np.datetime64(d) for d in spike["days"]}
         rows = []
         for d in range(N_WEEKS * 7):
@@ -799,7 +1046,7 @@ class _Program:
             week = d // 7 + 1
             total = 20000 * (1.01 ** (week - 1)) * (1.0 if d % 7 < 5 else 0.6) * np.exp(rng.normal(0, 0.05))
             share11 = CANARY.get(week, 0.0)
-            day_mult = np.exp(rng.normal(0, 0.1))   # day-level overdispersion of incident rates
+            day_mult = np.exp(rng.normal(0, 0.1))  # day-level overdispersion of incident rates
             for mv, share in (("v1.0", 1 - share11), ("v1.1", share11)):
                 if share <= 0:
                     continue
@@ -808,45 +1055,89 @@ class _Program:
                     r = {k: rates[mv][k][lang] * day_mult for k in ("unsafe", "pii", "escalated")}
                     if day in spike_days and mv == spike["model_version"] and lang == spike["segment"]:
                         r["pii"] *= spike["factor"]
-                    rows.append({"day": day, "model_version": mv, "segment": lang, "n_interactions": n,
-                                 "n_unsafe": int(rng.binomial(n, min(r["unsafe"], 1))),
-                                 "n_pii": int(rng.binomial(n, min(r["pii"], 1))),
-                                 "n_escalated": int(rng.binomial(n, min(r["escalated"], 1)))})
+                    rows.append(
+                        {
+                            "day": day,
+                            "model_version": mv,
+                            "segment": lang,
+                            "n_interactions": n,
+                            "n_unsafe": int(rng.binomial(n, min(r["unsafe"], 1))),
+                            "n_pii": int(rng.binomial(n, min(r["pii"], 1))),
+                            "n_escalated": int(rng.binomial(n, min(r["escalated"], 1))),
+                        }
+                    )
         self.interactions = pd.DataFrame(rows)
         self.interactions["day"] = np.array(self.interactions["day"].tolist(), dtype="datetime64[s]")
-        self.truth["interactions"] = {"rates": rates, "pii_spike": spike, "canary_share_v1_1_by_week": CANARY,
-                                      "day_level_rate_sd_log": 0.1, "weekend_traffic_factor": 0.6,
-                                      "daily_traffic_week1_weekday": 20000, "weekly_growth": 0.01}
+        self.truth["interactions"] = {
+            "rates": rates,
+            "pii_spike": spike,
+            "canary_share_v1_1_by_week": CANARY,
+            "day_level_rate_sd_log": 0.1,
+            "weekend_traffic_factor": 0.6,
+            "daily_traffic_week1_weekday": 20000,
+            "weekly_growth": 0.01,
+        }
 
     # responsible AI: incidents by harm category, refusal suite, reviews (demo_safety) ---
     def make_safety(self):
         from .demo_safety import make_safety_tables
+
         self.safety_tables, self.truth["responsible_ai"] = make_safety_tables(
-            self.rng("safety"), self.interactions, LANGUAGES, ("v1.0", "v1.1"),
-            PROGRAM_START + np.timedelta64(75, "D"))
+            self.rng("safety"), self.interactions, LANGUAGES, ("v1.0", "v1.1"), PROGRAM_START + np.timedelta64(75, "D")
+        )
 
     # truth ------------------------------------------------------------------------------
     def collect_truth(self):
         it = self.items
         t = self.truth
-        t["program"] = {"seed": self.seed, "start": str(PROGRAM_START.astype("datetime64[D]")), "weeks": N_WEEKS,
-                        "demo_now": str(DEMO_NOW), "dataset": "demo", "n_pool_items": int((~it["is_gold"]).sum()),
-                        "n_gold_items": int(it["is_gold"].sum()), "raters_per_item": RATERS_PER_ITEM,
-                        "gold_checks_per_rater_week": GOLD_PER_RATER_WEEK,
-                        "items_response_model": "v1.1"}
-        t["raters"] = {r: {"vendor": VENDOR[r], "profile": (
-            "excellent" if r == EXCELLENT else "careless" if r == CARELESS else "drifting" if r == DRIFTING
-            else "lenient_helpfulness" if r == LENIENT else "good")} for r in RATERS}
+        t["program"] = {
+            "seed": self.seed,
+            "start": str(PROGRAM_START.astype("datetime64[D]")),
+            "weeks": N_WEEKS,
+            "demo_now": str(DEMO_NOW),
+            "dataset": "demo",
+            "n_pool_items": int((~it["is_gold"]).sum()),
+            "n_gold_items": int(it["is_gold"].sum()),
+            "raters_per_item": RATERS_PER_ITEM,
+            "gold_checks_per_rater_week": GOLD_PER_RATER_WEEK,
+            "items_response_model": "v1.1",
+        }
+        t["raters"] = {
+            r: {
+                "vendor": VENDOR[r],
+                "profile": (
+                    "excellent"
+                    if r == EXCELLENT
+                    else "careless"
+                    if r == CARELESS
+                    else "drifting"
+                    if r == DRIFTING
+                    else "lenient_helpfulness"
+                    if r == LENIENT
+                    else "good"
+                ),
+            }
+            for r in RATERS
+        }
         t["excellent_rater"], t["careless_rater"], t["drifting_rater"] = EXCELLENT, CARELESS, DRIFTING
         t["lenient_rater"] = {"rater": LENIENT, "task": "helpfulness", "up_vs_down_error_ratio": LENIENCY_UP}
-        t["drift"] = {"rater": DRIFTING, "from_week": DRIFT_WEEK,
-                      "from_date": str(_week_start(DRIFT_WEEK).astype("datetime64[D]")),
-                      "accuracy_before": dict(zip(TASKS, ACCURACY[DRIFTING])),
-                      "accuracy_after": dict(zip(TASKS, DRIFT_ACCURACY)), "speed_factor_after": 0.6}
-        t["guideline_change"] = {"week": GUIDELINE_CHANGE_WEEK,
-                                 "date": str(_week_start(GUIDELINE_CHANGE_WEEK).astype("datetime64[D]")),
-                                 "from": "v1", "to": "v2", "task": "safety", "labels": ["sensitive", "unsafe"],
-                                 "ambiguity": AMBIGUITY}
+        t["drift"] = {
+            "rater": DRIFTING,
+            "from_week": DRIFT_WEEK,
+            "from_date": str(_week_start(DRIFT_WEEK).astype("datetime64[D]")),
+            "accuracy_before": dict(zip(TASKS, ACCURACY[DRIFTING])),
+            "accuracy_after": dict(zip(TASKS, DRIFT_ACCURACY)),
+            "speed_factor_after": 0.6,
+        }
+        t["guideline_change"] = {
+            "week": GUIDELINE_CHANGE_WEEK,
+            "date": str(_week_start(GUIDELINE_CHANGE_WEEK).astype("datetime64[D]")),
+            "from": "v1",
+            "to": "v2",
+            "task": "safety",
+            "labels": ["sensitive", "unsafe"],
+            "ambiguity": AMBIGUITY,
+        }
         t["rater_accuracy"] = {r: dict(zip(TASKS, ACCURACY[r])) for r in RATERS}
         t["careless_random_share"] = CARELESS_RANDOM
         # expected gold accuracy of each rater by period: sum_t gold_share(t) * CM[t, t]
@@ -867,80 +1158,149 @@ class _Program:
         t["rater_expected_gold_accuracy"] = exp_acc
         t["rater_confusion"] = conf
         t["label_categories"] = {task: cats for task, (_, cats) in TASKS.items()}
-        t["prelabel"] = {**PRELABEL, **{"counts": t.pop("prelabel_counts")},
-                         "model": "with prob anchoring the rater copies the suggestion, else labels from the "
-                                  "confusion matrix; wrong suggestions are uniform over the other labels"}
-        t["gold"] = {"version": "gold-v1", "n_items": int(len(gold)),
-                     "safety_counts": dict(zip(TASKS["safety"][1],
-                                               np.bincount(gold["true_safety"], minlength=3).tolist()))}
-        t["audits"] = {"auditors": AUDITORS, "share_of_pool_annotations": AUDIT_SHARE, "auditor_error": AUDITOR_ERROR,
-                       "rule": "pass if label == truth (helpfulness: within 1 point), flipped with prob auditor_error"}
+        t["prelabel"] = {
+            **PRELABEL,
+            **{"counts": t.pop("prelabel_counts")},
+            "model": "with prob anchoring the rater copies the suggestion, else labels from the "
+            "confusion matrix; wrong suggestions are uniform over the other labels",
+        }
+        t["gold"] = {
+            "version": "gold-v1",
+            "n_items": int(len(gold)),
+            "safety_counts": dict(zip(TASKS["safety"][1], np.bincount(gold["true_safety"], minlength=3).tolist())),
+        }
+        t["audits"] = {
+            "auditors": AUDITORS,
+            "share_of_pool_annotations": AUDIT_SHARE,
+            "auditor_error": AUDITOR_ERROR,
+            "rule": "pass if label == truth (helpfulness: within 1 point), flipped with prob auditor_error",
+        }
         ev = it[~it["is_gold"]]
         reg = ev["intent"] == REGRESSED_INTENT
-        by_intent = (ev.assign(d=ev["p1"] - ev["p0"]).groupby("intent")["d"].mean())
-        sample = (ev.assign(d=ev["pass1"].astype(int) - ev["pass0"].astype(int)).groupby("intent")["d"].mean())
+        by_intent = ev.assign(d=ev["p1"] - ev["p0"]).groupby("intent")["d"].mean()
+        sample = ev.assign(d=ev["pass1"].astype(int) - ev["pass0"].astype(int)).groupby("intent")["d"].mean()
         t["eval"] = {
-            "suite": "core", "metric": "pass", "n_items": int(len(ev)),
-            "uplift_overall": UPLIFT_OVERALL, "regressed_intent": REGRESSED_INTENT,
+            "suite": "core",
+            "metric": "pass",
+            "n_items": int(len(ev)),
+            "uplift_overall": UPLIFT_OVERALL,
+            "regressed_intent": REGRESSED_INTENT,
             "uplift_regressed_intent": UPLIFT_REGRESSED,
             "uplift_by_intent": {k: float(v) for k, v in by_intent.items()},
             "pass_rate_expected": {"v1.0": float(ev["p0"].mean()), "v1.1": float(ev["p1"].mean())},
-            "sample": {"uplift_overall": float(ev["pass1"].astype(int).mean() - ev["pass0"].astype(int).mean()),
-                       "uplift_regressed_intent": float(ev.loc[reg, "pass1"].astype(int).mean()
-                                                        - ev.loc[reg, "pass0"].astype(int).mean()),
-                       "uplift_by_intent": {k: float(v) for k, v in sample.items()},
-                       "pass_rate": {"v1.0": float(ev["pass0"].astype(int).mean()),
-                                     "v1.1": float(ev["pass1"].astype(int).mean())}},
+            "sample": {
+                "uplift_overall": float(ev["pass1"].astype(int).mean() - ev["pass0"].astype(int).mean()),
+                "uplift_regressed_intent": float(
+                    ev.loc[reg, "pass1"].astype(int).mean() - ev.loc[reg, "pass0"].astype(int).mean()
+                ),
+                "uplift_by_intent": {k: float(v) for k, v in sample.items()},
+                "pass_rate": {
+                    "v1.0": float(ev["pass0"].astype(int).mean()),
+                    "v1.1": float(ev["pass1"].astype(int).mean()),
+                },
+            },
             "logit_shift": self.delta,
             "model": "pass ~ Bernoulli(expit(a_intent + b_template + c_language + e_item + shift)); "
-                     "uplift values are mean(p_v1.1 - p_v1.0) over the evaluated items",
-            "template_sd_logit": self.template_sd, "item_sd_logit": self.item_sd,
+            "uplift values are mean(p_v1.1 - p_v1.0) over the evaluated items",
+            "template_sd_logit": self.template_sd,
+            "item_sd_logit": self.item_sd,
             "language_effect_logit": LANGUAGE_EFFECT,
-            "paired_noise_share": self.pair_share, "cluster": "template_id"}
+            "paired_noise_share": self.pair_share,
+            "cluster": "template_id",
+        }
         fm = it.loc[it["failure_mode"].notna(), ["item_id", "failure_mode"]]
         t["failure_modes"] = {m: T.FAILURE_MODES[m]["description"] for m in T.FAILURE_MODE_NAMES}
         t["failure_mode_by_item"] = dict(zip(fm["item_id"], fm["failure_mode"]))
         t["failure_mode_counts"] = {m: int((fm["failure_mode"] == m).sum()) for m in T.FAILURE_MODE_NAMES}
         t["regressed_intent_failure_mode"] = "hallucinated_policy"
-        t["true_labels"] = {task: dict(zip(it["item_id"], [cats[i] for i in it[f"true_{task}"]]))
-                            for task, (_, cats) in TASKS.items()}
+        t["true_labels"] = {
+            task: dict(zip(it["item_id"], [cats[i] for i in it[f"true_{task}"]])) for task, (_, cats) in TASKS.items()
+        }
         t["input_drift"] = INPUT_DRIFT
         t["language_share"] = dict(zip(LANGUAGES, LANGUAGE_P))
 
     # write ------------------------------------------------------------------------------
     def frames(self) -> dict[str, pd.DataFrame]:
         it = self.items
-        meta = [json.dumps({"channel": ch, "response_model": "v1.1"}) for ch in
-                np.array(["chat", "email", "app"])[_weighted_choice(self.rng("meta"), [0.6, 0.25, 0.15], len(it))]]
-        items = pd.DataFrame({
-            "item_id": it["item_id"], "dataset": "demo", "prompt": it["prompt"], "response": it["response"],
-            "intent": it["intent"], "language": it["language"],
-            "source": np.where(it["is_gold"], "gold_set", "production_sample"), "template_id": it["template_id"],
-            "created_at": np.array(it["created_at"].tolist(), dtype="datetime64[s]"), "meta": meta})
-        mnf = self.mnf_items.assign(dataset="demo", meta=json.dumps({"channel": "test_suite", "response_model": "v1.1"}))
+        meta = [
+            json.dumps({"channel": ch, "response_model": "v1.1"})
+            for ch in np.array(["chat", "email", "app"])[_weighted_choice(self.rng("meta"), [0.6, 0.25, 0.15], len(it))]
+        ]
+        items = pd.DataFrame(
+            {
+                "item_id": it["item_id"],
+                "dataset": "demo",
+                "prompt": it["prompt"],
+                "response": it["response"],
+                "intent": it["intent"],
+                "language": it["language"],
+                "source": np.where(it["is_gold"], "gold_set", "production_sample"),
+                "template_id": it["template_id"],
+                "created_at": np.array(it["created_at"].tolist(), dtype="datetime64[s]"),
+                "meta": meta,
+            }
+        )
+        mnf = self.mnf_items.assign(
+            dataset="demo", meta=json.dumps({"channel": "test_suite", "response_model": "v1.1"})
+        )
         mnf["created_at"] = np.array(mnf["created_at"].tolist(), dtype="datetime64[s]")
         items = pd.concat([items, mnf[items.columns]], ignore_index=True)
-        ann = self.annotations[["item_id", "annotator_id", "task", "label", "annotated_at", "batch_id", "vendor",
-                                "guideline_version", "duration_s", "is_rework", "suggested_label", "comment"]]
+        ann = self.annotations[
+            [
+                "item_id",
+                "annotator_id",
+                "task",
+                "label",
+                "annotated_at",
+                "batch_id",
+                "vendor",
+                "guideline_version",
+                "duration_s",
+                "is_rework",
+                "suggested_label",
+                "comment",
+            ]
+        ]
         ann = ann.sort_values(["annotated_at", "annotator_id", "item_id", "task"], kind="stable").reset_index(drop=True)
         gold = it[it["is_gold"]]
-        gold_rows = pd.concat([pd.DataFrame({"item_id": gold["item_id"], "task": task,
-                                             "gold_label": [cats[i] for i in gold[f"true_{task}"]],
-                                             "gold_set_version": "gold-v1"})
-                               for task, (_, cats) in TASKS.items()], ignore_index=True)
+        gold_rows = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "item_id": gold["item_id"],
+                        "task": task,
+                        "gold_label": [cats[i] for i in gold[f"true_{task}"]],
+                        "gold_set_version": "gold-v1",
+                    }
+                )
+                for task, (_, cats) in TASKS.items()
+            ],
+            ignore_index=True,
+        )
         evals = pd.concat([self.eval_core, self.eval_mnf], ignore_index=True)
         evals["evaluated_at"] = np.array(evals["evaluated_at"].tolist(), dtype="datetime64[s]")
-        return {"items": items, "annotations": ann, "gold": gold_rows, "audits": self.audits,
-                "requests": self.requests, "eval_results": evals, "preferences": self.preferences,
-                "interactions": self.interactions, "judge_labels": self.judge_labels, **self.safety_tables}
+        return {
+            "items": items,
+            "annotations": ann,
+            "gold": gold_rows,
+            "audits": self.audits,
+            "requests": self.requests,
+            "eval_results": evals,
+            "preferences": self.preferences,
+            "interactions": self.interactions,
+            "judge_labels": self.judge_labels,
+            **self.safety_tables,
+        }
 
 
 def _set_schemas(wh) -> None:
     for task, (level, cats) in TASKS.items():
         labels.set_schema(wh, task, level, cats, note="demo program")
     # set_schema stamps the wall clock; the demo's content must not depend on it
-    wh.execute("UPDATE label_schemas SET updated_at = ? WHERE note = ?",
-               [pd.Timestamp(str(PROGRAM_START)).to_pydatetime(), "demo program"])
+    wh.execute(
+        "UPDATE label_schemas SET updated_at = ? WHERE note = ?",
+        [pd.Timestamp(str(PROGRAM_START)).to_pydatetime(), "demo program"],
+    )
 
 
 # The bundled real datasets ingested into the demo warehouse: (kind, path, options).
@@ -948,11 +1308,26 @@ def _set_schemas(wh) -> None:
 # copy is byte-identical to the `alpaca_eval_cot_gpt4_turbo_fn` one (its rows name the
 # cot annotator), so ingesting both would add nothing.
 EXTERNAL = [
-    ("preferences", "alpaca_eval/results/llama-2-7b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
-    ("preferences", "alpaca_eval/results/llama-2-13b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
-    ("preferences", "alpaca_eval/results/llama-2-70b-chat-hf/alpaca_eval_gpt4/annotations.json.gz", {"fmt": "alpaca_eval"}),
-    ("preferences", "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_cot_gpt4_turbo_fn/annotations.json.gz",
-     {"fmt": "alpaca_eval"}),
+    (
+        "preferences",
+        "alpaca_eval/results/llama-2-7b-chat-hf/alpaca_eval_gpt4/annotations.json.gz",
+        {"fmt": "alpaca_eval"},
+    ),
+    (
+        "preferences",
+        "alpaca_eval/results/llama-2-13b-chat-hf/alpaca_eval_gpt4/annotations.json.gz",
+        {"fmt": "alpaca_eval"},
+    ),
+    (
+        "preferences",
+        "alpaca_eval/results/llama-2-70b-chat-hf/alpaca_eval_gpt4/annotations.json.gz",
+        {"fmt": "alpaca_eval"},
+    ),
+    (
+        "preferences",
+        "alpaca_eval/results/Mistral-7B-Instruct-v0.2/alpaca_eval_cot_gpt4_turbo_fn/annotations.json.gz",
+        {"fmt": "alpaca_eval"},
+    ),
     ("items", "halueval/general_data.jsonl.gz", {"fmt": "halueval"}),
     ("annotations", "wmt_mqm/ted/ende/mqm_ted_ende.tsv.gz", {"fmt": "mqm"}),
 ]
@@ -965,6 +1340,7 @@ def _ingest_external(wh) -> list[dict]:
     so the synthetic program stays usable (and deterministic) on its own.
     """
     from . import paths
+
     try:
         from .ingest import ingest_file
     except ImportError as exc:
@@ -983,8 +1359,17 @@ def _ingest_external(wh) -> list[dict]:
             out.append({"file": rel, "kind": kind, "error": f"{type(exc).__name__}: {exc}"})
             continue
         res = dict(res) if isinstance(res, dict) else {"result": str(res)}
-        out.append({"file": rel, "kind": kind, **{k: res.get(k) for k in
-                    ("rows_in", "rows_accepted", "rows_quarantined", "already_ingested") if k in res}})
+        out.append(
+            {
+                "file": rel,
+                "kind": kind,
+                **{
+                    k: res.get(k)
+                    for k in ("rows_in", "rows_accepted", "rows_quarantined", "already_ingested")
+                    if k in res
+                },
+            }
+        )
     return out
 
 
@@ -993,9 +1378,11 @@ def _judge_external(wh, seed: int) -> int:
     their human labels (``JUDGE_LABELS["halueval"]``); returns the rows written (0 when
     HaluEval was not ingested)."""
     spec = JUDGE_LABELS
-    gold = wh.query("""SELECT g.item_id, g.gold_label FROM gold g JOIN items i USING (item_id)
+    gold = wh.query(
+        """SELECT g.item_id, g.gold_label FROM gold g JOIN items i USING (item_id)
                        WHERE g.task = ? AND i.dataset LIKE 'halueval%' ORDER BY g.item_id""",
-                    [spec["halueval"]["task"]])
+        [spec["halueval"]["task"]],
+    )
     if gold.empty:
         return 0
     rng = _rng(seed, "judge_external")
@@ -1004,11 +1391,24 @@ def _judge_external(wh, seed: int) -> int:
     label = np.where(says_yes, "yes", "no").astype(object)
     label[np.isnan(p_yes)] = None
     label[rng.random(len(gold)) < spec["abstain_rate"]] = None
-    at = (PROGRAM_START + np.timedelta64(76, "D") + np.timedelta64(8 * 3600, "s")
-          + np.sort(rng.integers(0, 8 * 3600, len(gold))).astype("timedelta64[s]"))
-    frame = pd.DataFrame({"item_id": gold["item_id"], "judge_id": spec["judge_id"], "task": spec["halueval"]["task"],
-                          "label": label, "judged_at": at, "judge_model": spec["judge_model"],
-                          "judge_family": spec["judge_family"], "prompt_version": spec["prompt_version"]})
+    at = (
+        PROGRAM_START
+        + np.timedelta64(76, "D")
+        + np.timedelta64(8 * 3600, "s")
+        + np.sort(rng.integers(0, 8 * 3600, len(gold))).astype("timedelta64[s]")
+    )
+    frame = pd.DataFrame(
+        {
+            "item_id": gold["item_id"],
+            "judge_id": spec["judge_id"],
+            "task": spec["halueval"]["task"],
+            "label": label,
+            "judged_at": at,
+            "judge_model": spec["judge_model"],
+            "judge_family": spec["judge_family"],
+            "prompt_version": spec["prompt_version"],
+        }
+    )
     with wh.transaction():
         return wh.insert_frame("judge_labels", frame)
 
@@ -1032,9 +1432,13 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     ``external`` (one record per ingested file) and ``build_seconds``.
     """
     from .schema import CANONICAL_TABLES
+
     t0 = time.perf_counter()
-    tables = list(dict.fromkeys([*CANONICAL_TABLES, "truth", "judge_labels", "safety_incidents", "refusal_cases",
-                                 "safety_reviews"]))
+    tables = list(
+        dict.fromkeys(
+            [*CANONICAL_TABLES, "truth", "judge_labels", "safety_incidents", "refusal_cases", "safety_reviews"]
+        )
+    )
     if clear:
         with wh.transaction():
             for name in tables:
@@ -1043,8 +1447,10 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     else:
         busy = [n for n in ("items", "annotations", "truth") if wh.count(n)]
         if busy:
-            raise ValueError(f"{wh!r}: not empty ({', '.join(busy)} have rows); "
-                             "build the demo into a fresh warehouse or pass clear=True")
+            raise ValueError(
+                f"{wh!r}: not empty ({', '.join(busy)} have rows); "
+                "build the demo into a fresh warehouse or pass clear=True"
+            )
     prog = _Program(seed)
     prog.make_items()
     prog.make_eval_latents()
@@ -1065,27 +1471,43 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
     prog.make_safety()
     prog.collect_truth()
     frames = prog.frames()
-    _set_schemas(wh)   # set_schema runs its own transaction
+    _set_schemas(wh)  # set_schema runs its own transaction
     with wh.transaction():
         for name, frame in frames.items():
             wh.insert_frame(name, frame)
-        truth = pd.DataFrame({"key": list(prog.truth), "value": [json.dumps(v, sort_keys=True, default=_json_default)
-                                                                  for v in prog.truth.values()]})
+        truth = pd.DataFrame(
+            {
+                "key": list(prog.truth),
+                "value": [json.dumps(v, sort_keys=True, default=_json_default) for v in prog.truth.values()],
+            }
+        )
         wh.insert_frame("truth", truth)
         if "guideline_changes" in wh.tables():
             # the guideline change log: v2 was written for the safety task (drift's DiD reads it)
             change = prog.truth["guideline_change"]
             wh.execute("DELETE FROM guideline_changes WHERE version = ? AND task = ?", [change["to"], change["task"]])
-            wh.execute("INSERT INTO guideline_changes (version, task, effective_from, note) VALUES (?, ?, ?, ?)",
-                       [change["to"], change["task"], change["date"],
-                        "v2 removes the ambiguity between " + " and ".join(change["labels"])])
+            wh.execute(
+                "INSERT INTO guideline_changes (version, task, effective_from, note) VALUES (?, ?, ?, ?)",
+                [
+                    change["to"],
+                    change["task"],
+                    change["date"],
+                    "v2 removes the ambiguity between " + " and ".join(change["labels"]),
+                ],
+            )
     ext = _ingest_external(wh) if external else []
     if external:
         _judge_external(wh, seed)
     rows = {name: wh.count(name) for name in tables if name in wh.tables()}
-    return {"seed": int(seed), "rows": rows, "fingerprint": wh.fingerprint()["hash"], "external": ext,
-            "truth_keys": sorted(prog.truth), "build_seconds": round(time.perf_counter() - t0, 2),
-            "program": prog.truth["program"]}
+    return {
+        "seed": int(seed),
+        "rows": rows,
+        "fingerprint": wh.fingerprint()["hash"],
+        "external": ext,
+        "truth_keys": sorted(prog.truth),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+        "program": prog.truth["program"],
+    }
 
 
 def _json_default(value):

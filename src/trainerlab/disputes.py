@@ -5,6 +5,7 @@ the filter choices, and the disputed items with every rater's label, the gold
 label and the redacted texts. Counting happens in SQL; only the shown page of
 items reaches pandas.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +24,9 @@ def filter_options(wh) -> dict[str, Any]:
     """Tasks, labels per task (schema order where a schema exists), raters and guideline versions."""
     tasks = wh.query("SELECT DISTINCT task FROM annotations ORDER BY task")["task"].tolist()
     labels: dict[str, list[str]] = {}
-    seen = wh.query("SELECT task, label, count(*) AS n FROM annotations WHERE label IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2")
+    seen = wh.query(
+        "SELECT task, label, count(*) AS n FROM annotations WHERE label IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
+    )
     schemas = {}
     if "label_schemas" in wh.tables():
         for row in wh.query("SELECT task, categories FROM label_schemas").itertuples():
@@ -33,13 +36,21 @@ def filter_options(wh) -> dict[str, Any]:
         ordered = [c for c in schemas.get(task, []) if c in found]
         labels[task] = ordered + [c for c in found if c not in ordered]
     raters = wh.query("SELECT DISTINCT annotator_id FROM annotations ORDER BY 1")["annotator_id"].tolist()
-    versions = wh.query("SELECT DISTINCT guideline_version FROM annotations WHERE guideline_version IS NOT NULL "
-                        "ORDER BY 1")["guideline_version"].tolist()
+    versions = wh.query(
+        "SELECT DISTINCT guideline_version FROM annotations WHERE guideline_version IS NOT NULL ORDER BY 1"
+    )["guideline_version"].tolist()
     return {"tasks": tasks, "labels": labels, "raters": raters, "guideline_versions": versions}
 
 
-def disputed_items(wh, task: str, *, label: str | None = None, rater: str | None = None,
-                   guideline_version: str | None = None, limit: int = 200) -> pd.DataFrame:
+def disputed_items(
+    wh,
+    task: str,
+    *,
+    label: str | None = None,
+    rater: str | None = None,
+    guideline_version: str | None = None,
+    limit: int = 200,
+) -> pd.DataFrame:
     """Items of ``task`` whose raters disagree, with every rater's label, gold and redacted texts.
 
     Parameters
@@ -64,8 +75,10 @@ def disputed_items(wh, task: str, *, label: str | None = None, rater: str | None
         disputed items before the limit.
     """
     params: list[Any] = [task, guideline_version, guideline_version]
-    base = ("SELECT item_id, annotator_id, label FROM annotations WHERE task = ? AND label IS NOT NULL "
-            "AND (CAST(? AS VARCHAR) IS NULL OR guideline_version = ?)")
+    base = (
+        "SELECT item_id, annotator_id, label FROM annotations WHERE task = ? AND label IS NOT NULL "
+        "AND (CAST(? AS VARCHAR) IS NULL OR guideline_version = ?)"
+    )
     filters = []
     if label is not None:
         filters.append("EXISTS (SELECT 1 FROM a AS x WHERE x.item_id = d.item_id AND x.label = ?)")
@@ -84,8 +97,17 @@ def disputed_items(wh, task: str, *, label: str | None = None, rater: str | None
         FROM picked ORDER BY distinct_labels DESC, top_share ASC, item_id LIMIT ?"""
     params.append(int(limit))
     items = wh.query(sql, params)
-    columns = ["item_id", "raters", "distinct_labels", "top_share", "labels", "gold_label", "prompt", "response",
-               "disputed_total"]
+    columns = [
+        "item_id",
+        "raters",
+        "distinct_labels",
+        "top_share",
+        "labels",
+        "gold_label",
+        "prompt",
+        "response",
+        "disputed_total",
+    ]
     if items.empty:
         return pd.DataFrame(columns=columns)
     ids = items["item_id"].tolist()
@@ -93,20 +115,38 @@ def disputed_items(wh, task: str, *, label: str | None = None, rater: str | None
     labels = wh.query(
         f"SELECT item_id, annotator_id, label FROM annotations WHERE task = ? AND label IS NOT NULL "
         f"AND (CAST(? AS VARCHAR) IS NULL OR guideline_version = ?) AND item_id IN ({marks}) ORDER BY item_id, annotator_id",
-        [task, guideline_version, guideline_version, *ids])
-    joined = (labels.assign(pair=labels["annotator_id"] + ": " + labels["label"].astype(str))
-              .groupby("item_id")["pair"].agg(", ".join).rename("labels"))
-    gold = wh.query(f"SELECT item_id, min(gold_label) AS gold_label FROM gold WHERE task = ? AND item_id IN ({marks}) "
-                    "GROUP BY item_id", [task, *ids]).set_index("item_id")["gold_label"]
-    texts = wh.query(f"SELECT item_id, prompt, response FROM items WHERE item_id IN ({marks})", ids).set_index("item_id")
+        [task, guideline_version, guideline_version, *ids],
+    )
+    joined = (
+        labels.assign(pair=labels["annotator_id"] + ": " + labels["label"].astype(str))
+        .groupby("item_id")["pair"]
+        .agg(", ".join)
+        .rename("labels")
+    )
+    gold = wh.query(
+        f"SELECT item_id, min(gold_label) AS gold_label FROM gold WHERE task = ? AND item_id IN ({marks}) "
+        "GROUP BY item_id",
+        [task, *ids],
+    ).set_index("item_id")["gold_label"]
+    texts = wh.query(f"SELECT item_id, prompt, response FROM items WHERE item_id IN ({marks})", ids).set_index(
+        "item_id"
+    )
     out = items.set_index("item_id").join(joined).join(gold).join(texts).reset_index()
     out["prompt"] = out["prompt"].map(redact)
     out["response"] = out["response"].map(redact)
     return out[columns]
 
 
-def rater_quality(wh, task: str, *, start=None, end=None, vendor: str | None = None,
-                  guideline_version: str | None = None, seed: int = QUALITY_SEED) -> tuple[pd.DataFrame, dict]:
+def rater_quality(
+    wh,
+    task: str,
+    *,
+    start=None,
+    end=None,
+    vendor: str | None = None,
+    guideline_version: str | None = None,
+    seed: int = QUALITY_SEED,
+) -> tuple[pd.DataFrame, dict]:
     """The explorer's rater-quality table and the study behind it.
 
     Goes through :func:`trainerlab.annotators.rater_quality_study`, the call the
@@ -118,8 +158,9 @@ def rater_quality(wh, task: str, *, start=None, end=None, vendor: str | None = N
     """
     from .annotators import rater_quality_study
 
-    study = rater_quality_study(wh, task, start=start, end=end, vendor=vendor, guideline_version=guideline_version,
-                                seed=seed, n_boot=0)
+    study = rater_quality_study(
+        wh, task, start=start, end=end, vendor=vendor, guideline_version=guideline_version, seed=seed, n_boot=0
+    )
     raters = study["raters"]
     if "gold_accuracy" not in raters:
         raters = raters.assign(gold_accuracy=float("nan"))

@@ -39,16 +39,16 @@ How the alert rules keep false alarms down (docs/drift.md has the figures):
 * Off-peer (careless) raters are a *level* problem, tested once per scan with a
   non-inferiority margin, so a rater a point below the median is not flagged.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-import warnings
-from dataclasses import dataclass, field, asdict
-from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -56,19 +56,46 @@ from scipy import stats
 
 __all__ = [
     # primitives
-    "wilson_interval", "p_chart", "ewma_chart", "cusum_chart", "cusum_arl0", "binomial_change_point",
-    "psi", "js_distance", "distribution_shift", "homogeneous_association_test", "bh_adjust",
+    "wilson_interval",
+    "p_chart",
+    "ewma_chart",
+    "cusum_chart",
+    "cusum_arl0",
+    "binomial_change_point",
+    "psi",
+    "js_distance",
+    "distribution_shift",
+    "homogeneous_association_test",
+    "bh_adjust",
     # agreement by period
     "weekly_alpha",
     # text
-    "text_embeddings", "domain_classifier_drift", "length_drift",
+    "text_embeddings",
+    "domain_classifier_drift",
+    "length_drift",
     # scans and alerts
-    "DriftConfig", "DriftScan", "scan_frame", "scan_file", "scan_table", "scan_warehouse",
-    "guideline_impact", "changed_tasks", "input_drift", "record_alerts", "match_alerts", "load_alerts",
-    "track_alerts", "monitored_window", "open_warehouse",
-    "simulate_ratings", "ALERT_SIGNALS",
+    "DriftConfig",
+    "DriftScan",
+    "scan_frame",
+    "scan_file",
+    "scan_table",
+    "scan_warehouse",
+    "guideline_impact",
+    "changed_tasks",
+    "input_drift",
+    "record_alerts",
+    "match_alerts",
+    "load_alerts",
+    "track_alerts",
+    "monitored_window",
+    "open_warehouse",
+    "simulate_ratings",
+    "ALERT_SIGNALS",
     # readout
-    "report_summary", "control_chart_figure", "cusum_figure", "stability_figure",
+    "report_summary",
+    "control_chart_figure",
+    "cusum_figure",
+    "stability_figure",
 ]
 
 # EWMA (lambda, L) pairs with an in-control ARL of about 500 (Lucas & Saccucci 1990,
@@ -146,15 +173,25 @@ def p_chart(successes, n, reference=None, sigma: float = 3.0, labels=None) -> pd
         se = np.sqrt(center * (1 - center) / np.where(m > 0, m, np.nan))
     lcl = np.clip(center - sigma * se, 0, 1)
     ucl = np.clip(center + sigma * se, 0, 1)
-    return pd.DataFrame({
-        "period": _labels(labels, len(k)), "k": k, "n": m, "p": p, "center": center,
-        "lcl": lcl, "ucl": ucl, "below": p < lcl, "above": p > ucl,
-        "method": f"p-chart, {sigma:g}-sigma limits, center from {int(ref.sum())} reference periods",
-    })
+    return pd.DataFrame(
+        {
+            "period": _labels(labels, len(k)),
+            "k": k,
+            "n": m,
+            "p": p,
+            "center": center,
+            "lcl": lcl,
+            "ucl": ucl,
+            "below": p < lcl,
+            "above": p > ucl,
+            "method": f"p-chart, {sigma:g}-sigma limits, center from {int(ref.sum())} reference periods",
+        }
+    )
 
 
-def _ewma_2d(x: np.ndarray, target: np.ndarray, var: np.ndarray, lam: float, L: float,
-             baseline_var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ewma_2d(
+    x: np.ndarray, target: np.ndarray, var: np.ndarray, lam: float, L: float, baseline_var: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """EWMA over rows of ``x`` (entities x periods, NaN = no data); exact limits.
 
     With z_0 = target and z_t = lam x_t + (1 - lam) z_{t-1}, independent x_j of
@@ -172,18 +209,19 @@ def _ewma_2d(x: np.ndarray, target: np.ndarray, var: np.ndarray, lam: float, L: 
     for t in range(T):
         has = np.isfinite(x[:, t]) & np.isfinite(var[:, t])
         z = np.where(has, lam * np.where(has, x[:, t], 0) + (1 - lam) * z, z)
-        acc = np.where(has, (1 - lam) ** 2 * acc + lam ** 2 * np.where(has, var[:, t], 0), acc)
+        acc = np.where(has, (1 - lam) ** 2 * acc + lam**2 * np.where(has, var[:, t], 0), acc)
         w = np.where(has, (1 - lam) * w + lam, w)
         out_z[:, t] = z
-        out_v[:, t] = acc + w ** 2 * baseline_var
+        out_v[:, t] = acc + w**2 * baseline_var
     sd = np.sqrt(out_v)
     L = np.asarray(L, dtype=float)
     L = L[:, None] if L.ndim == 1 else L
     return out_z, target[:, None] - L * sd, target[:, None] + L * sd
 
 
-def ewma_chart(x, target: float, sigma, lam: float = 0.2, L: float | None = None,
-               baseline_var: float = 0.0, labels=None) -> pd.DataFrame:
+def ewma_chart(
+    x, target: float, sigma, lam: float = 0.2, L: float | None = None, baseline_var: float = 0.0, labels=None
+) -> pd.DataFrame:
     """Exponentially weighted moving average chart with exact (time-varying) limits.
 
     Parameters
@@ -222,19 +260,29 @@ def ewma_chart(x, target: float, sigma, lam: float = 0.2, L: float | None = None
     if L is None:
         L = EWMA_ARL500.get(round(lam, 2), 3.0)
     sd = np.broadcast_to(np.asarray(sigma, dtype=float), x.shape[1])[None, :]
-    z, lcl, ucl = _ewma_2d(x, np.array([float(target)]), sd ** 2, lam, L, np.array([float(baseline_var)]))
-    return pd.DataFrame({
-        "period": _labels(labels, x.shape[1]), "x": x[0], "ewma": z[0], "center": float(target),
-        "lcl": lcl[0], "ucl": ucl[0], "below": z[0] < lcl[0], "above": z[0] > ucl[0],
-        "method": f"EWMA lambda={lam:g}, L={L:g}, exact limits",
-    })
+    z, lcl, ucl = _ewma_2d(x, np.array([float(target)]), sd**2, lam, L, np.array([float(baseline_var)]))
+    return pd.DataFrame(
+        {
+            "period": _labels(labels, x.shape[1]),
+            "x": x[0],
+            "ewma": z[0],
+            "center": float(target),
+            "lcl": lcl[0],
+            "ucl": ucl[0],
+            "below": z[0] < lcl[0],
+            "above": z[0] > ucl[0],
+            "method": f"EWMA lambda={lam:g}, L={L:g}, exact limits",
+        }
+    )
 
 
 def _cusum_2d(zs: np.ndarray, k: float, h: float, reset: bool):
     """Tabular CUSUM over rows of standardised values (NaN = no data, sums hold)."""
     E, T = zs.shape
-    cp = np.zeros(E); cm = np.zeros(E)
-    npos = np.zeros(E, int); nneg = np.zeros(E, int)
+    cp = np.zeros(E)
+    cm = np.zeros(E)
+    npos = np.zeros(E, int)
+    nneg = np.zeros(E, int)
     out = {key: np.zeros((E, T)) for key in ("upper", "lower")}
     cnt = {key: np.zeros((E, T), int) for key in ("upper", "lower")}
     sig = {key: np.zeros((E, T), bool) for key in ("upper", "lower")}
@@ -260,8 +308,9 @@ def _cusum_2d(zs: np.ndarray, k: float, h: float, reset: bool):
     return out, cnt, sig
 
 
-def cusum_chart(x, target: float, sigma, k: float = 0.5, h: float = 5.0, baseline_var: float = 0.0,
-                reset: bool = True, labels=None) -> pd.DataFrame:
+def cusum_chart(
+    x, target: float, sigma, k: float = 0.5, h: float = 5.0, baseline_var: float = 0.0, reset: bool = True, labels=None
+) -> pd.DataFrame:
     """Tabular (two one-sided) CUSUM on standardised values.
 
     ``z_i = (x_i - mu_0) / sqrt(sigma_i^2 + baseline_var)``;
@@ -294,7 +343,7 @@ def cusum_chart(x, target: float, sigma, k: float = 0.5, h: float = 5.0, baselin
     """
     x = np.asarray(x, dtype=float)
     sd = np.broadcast_to(np.asarray(sigma, dtype=float), x.shape)
-    scale = np.sqrt(sd ** 2 + baseline_var)
+    scale = np.sqrt(sd**2 + baseline_var)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (x - target) / scale
     sums, counts, sig = _cusum_2d(z[None, :], k, h, reset)
@@ -304,13 +353,24 @@ def cusum_chart(x, target: float, sigma, k: float = 0.5, h: float = 5.0, baselin
     with np.errstate(invalid="ignore", divide="ignore"):
         shift_u = target + scale * (k + sums["upper"][0] / np.where(counts["upper"][0] > 0, counts["upper"][0], np.nan))
         shift_l = target - scale * (k + sums["lower"][0] / np.where(counts["lower"][0] > 0, counts["lower"][0], np.nan))
-    return pd.DataFrame({
-        "period": lab, "x": x, "z": z, "cusum_upper": sums["upper"][0], "cusum_lower": sums["lower"][0],
-        "n_upper": counts["upper"][0], "n_lower": counts["lower"][0],
-        "signal_upper": sig["upper"][0], "signal_lower": sig["lower"][0],
-        "onset_upper": onset_u, "onset_lower": onset_l, "shift_upper": shift_u, "shift_lower": shift_l,
-        "method": f"tabular CUSUM k={k:g}, h={h:g}" + (", reset after a signal" if reset else ""),
-    })
+    return pd.DataFrame(
+        {
+            "period": lab,
+            "x": x,
+            "z": z,
+            "cusum_upper": sums["upper"][0],
+            "cusum_lower": sums["lower"][0],
+            "n_upper": counts["upper"][0],
+            "n_lower": counts["lower"][0],
+            "signal_upper": sig["upper"][0],
+            "signal_lower": sig["lower"][0],
+            "onset_upper": onset_u,
+            "onset_lower": onset_l,
+            "shift_upper": shift_u,
+            "shift_lower": shift_l,
+            "method": f"tabular CUSUM k={k:g}, h={h:g}" + (", reset after a signal" if reset else ""),
+        }
+    )
 
 
 def cusum_arl0(k: float = 0.5, h: float = 5.0, sides: int = 1) -> float:
@@ -340,7 +400,9 @@ def _binom_ll(k: np.ndarray, n: np.ndarray) -> np.ndarray:
     return a + b
 
 
-def _change_point_stats(k: np.ndarray, n: np.ndarray, cand: np.ndarray, direction: str) -> tuple[np.ndarray, np.ndarray]:
+def _change_point_stats(
+    k: np.ndarray, n: np.ndarray, cand: np.ndarray, direction: str
+) -> tuple[np.ndarray, np.ndarray]:
     """LR statistic for a single change at each candidate split (rows of k, n = series)."""
     ck = np.cumsum(k, axis=-1)
     cn = np.cumsum(n, axis=-1)
@@ -360,8 +422,15 @@ def _change_point_stats(k: np.ndarray, n: np.ndarray, cand: np.ndarray, directio
     return lr, diff
 
 
-def binomial_change_point(successes, n, candidates: Sequence[int] | None = None, direction: str = "both",
-                          n_sim: int = 999, seed: int = 0, labels=None) -> dict:
+def binomial_change_point(
+    successes,
+    n,
+    candidates: Sequence[int] | None = None,
+    direction: str = "both",
+    n_sim: int = 999,
+    seed: int = 0,
+    labels=None,
+) -> dict:
     """Locate a single change in a sequence of binomial proportions, with a p-value.
 
     For each candidate split tau (the first period of the new regime) the
@@ -393,10 +462,24 @@ def binomial_change_point(successes, n, candidates: Sequence[int] | None = None,
     m = np.asarray(n, dtype=float)
     lab = _labels(labels, len(k))
     T = len(k)
-    cand = np.arange(1, T) if candidates is None else np.asarray(sorted(set(int(c) for c in candidates if 0 < int(c) < T)), int)
+    cand = (
+        np.arange(1, T)
+        if candidates is None
+        else np.asarray(sorted(set(int(c) for c in candidates if 0 < int(c) < T)), int)
+    )
     method = f"binomial single change point, max LR, parametric bootstrap ({n_sim})"
-    base = {"since": None, "index": None, "lr": np.nan, "p_value": np.nan, "p_before": np.nan, "p_after": np.nan,
-            "n_before": np.nan, "n_after": np.nan, "method": method, "reason": None}
+    base = {
+        "since": None,
+        "index": None,
+        "lr": np.nan,
+        "p_value": np.nan,
+        "p_before": np.nan,
+        "p_after": np.nan,
+        "n_before": np.nan,
+        "n_after": np.nan,
+        "method": method,
+        "reason": None,
+    }
     if T < 2 or len(cand) == 0:
         return {**base, "reason": "fewer than two periods to split"}
     if m.sum() <= 0:
@@ -413,10 +496,19 @@ def binomial_change_point(successes, n, candidates: Sequence[int] | None = None,
     lr_sim, _ = _change_point_stats(sims, mi[None, :].astype(float).repeat(n_sim, 0), cand, direction)
     max_sim = lr_sim.max(axis=1)
     p_value = (1 + np.sum(max_sim >= lr[j] - 1e-12)) / (n_sim + 1)
-    n1 = m[:tau].sum(); n2 = m[tau:].sum()
-    return {**base, "since": lab[tau], "index": tau, "lr": float(lr[j]), "p_value": float(p_value),
-            "p_before": float(k[:tau].sum() / n1), "p_after": float(k[tau:].sum() / n2),
-            "n_before": float(n1), "n_after": float(n2)}
+    n1 = m[:tau].sum()
+    n2 = m[tau:].sum()
+    return {
+        **base,
+        "since": lab[tau],
+        "index": tau,
+        "lr": float(lr[j]),
+        "p_value": float(p_value),
+        "p_before": float(k[:tau].sum() / n1),
+        "p_after": float(k[tau:].sum() / n2),
+        "n_before": float(n1),
+        "n_after": float(n2),
+    }
 
 
 def bh_adjust(p_values) -> np.ndarray:
@@ -498,8 +590,14 @@ def _two_row_tests(a: np.ndarray, b: np.ndarray, test: str = "g") -> dict[str, n
     min_exp = np.where(used, np.minimum(ea, eb), np.inf).min(axis=1)
     ok = (dof >= 1) & (na[:, 0] > 0) & (nb[:, 0] > 0)
     p = np.where(ok, stats.chi2.sf(stat, np.maximum(dof, 1)), np.nan)
-    return {"statistic": np.where(ok, stat, np.nan), "dof": dof, "p_value": p, "min_expected": min_exp,
-            "n_ref": na[:, 0], "n_cur": nb[:, 0]}
+    return {
+        "statistic": np.where(ok, stat, np.nan),
+        "dof": dof,
+        "p_value": p,
+        "min_expected": min_exp,
+        "n_ref": na[:, 0],
+        "n_cur": nb[:, 0],
+    }
 
 
 def _mc_two_row_p(a: np.ndarray, b: np.ndarray, test: str, n_sim: int, seed: int) -> float:
@@ -523,8 +621,15 @@ def _mc_two_row_p(a: np.ndarray, b: np.ndarray, test: str, n_sim: int, seed: int
     return float((1 + np.sum(sim >= obs - 1e-9)) / (n_sim + 1))
 
 
-def distribution_shift(reference_counts, current_counts, categories: Sequence | None = None, test: str = "g",
-                       n_sim: int = 2000, seed: int = 0, min_expected: float = 5.0) -> dict:
+def distribution_shift(
+    reference_counts,
+    current_counts,
+    categories: Sequence | None = None,
+    test: str = "g",
+    n_sim: int = 2000,
+    seed: int = 0,
+    min_expected: float = 5.0,
+) -> dict:
     """Compare two categorical distributions: test, PSI, Jensen-Shannon distance.
 
     Parameters
@@ -557,10 +662,19 @@ def distribution_shift(reference_counts, current_counts, categories: Sequence | 
         cats = list(categories) if categories is not None else list(range(len(a)))
     res = _two_row_tests(a[None, :], b[None, :], test)
     name = "G-test" if test == "g" else "chi-square test"
-    out = {"statistic": float(res["statistic"][0]), "dof": int(res["dof"][0]), "p_value": float(res["p_value"][0]),
-           "method": f"{name} of homogeneity (2 x K)", "psi": np.nan, "js_distance": np.nan,
-           "n_ref": float(a.sum()), "n_cur": float(b.sum()), "top_category": None, "top_change": np.nan,
-           "reason": None}
+    out = {
+        "statistic": float(res["statistic"][0]),
+        "dof": int(res["dof"][0]),
+        "p_value": float(res["p_value"][0]),
+        "method": f"{name} of homogeneity (2 x K)",
+        "psi": np.nan,
+        "js_distance": np.nan,
+        "n_ref": float(a.sum()),
+        "n_cur": float(b.sum()),
+        "top_category": None,
+        "top_change": np.nan,
+        "reason": None,
+    }
     if a.sum() <= 0 or b.sum() <= 0:
         return {**out, "reason": "an empty window"}
     out["psi"] = psi(a, b)
@@ -611,8 +725,9 @@ def _alpha_from_coincidence(o: np.ndarray, level: str, values: np.ndarray) -> np
         return np.where((de > 1e-12) & (n >= 2), 1 - (n - 1) * do / np.where(de > 0, de, 1), np.nan)
 
 
-def _pattern_alpha(patterns: np.ndarray, freq: np.ndarray, level: str, values: np.ndarray, n_boot: int,
-                   rng: np.random.Generator) -> tuple[float, np.ndarray, int]:
+def _pattern_alpha(
+    patterns: np.ndarray, freq: np.ndarray, level: str, values: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> tuple[float, np.ndarray, int]:
     """alpha and its unit bootstrap from rating patterns (count vectors) and their frequencies.
 
     Units with the same pattern contribute the same coincidences, so resampling
@@ -658,8 +773,9 @@ def _patterns_from_counts(frame: pd.DataFrame, cats: list) -> dict:
     return out
 
 
-def _weekly_alpha(patterns: dict, categories: Sequence, level: str, reference: Iterable, n_boot: int, seed: int,
-                  alpha: float) -> pd.DataFrame:
+def _weekly_alpha(
+    patterns: dict, categories: Sequence, level: str, reference: Iterable, n_boot: int, seed: int, alpha: float
+) -> pd.DataFrame:
     cats = [str(c) for c in categories]
     values = _category_values(cats, level)
     rng = np.random.default_rng(seed)
@@ -673,8 +789,12 @@ def _weekly_alpha(patterns: dict, categories: Sequence, level: str, reference: I
         return tuple(np.percentile(reps[ok], [lo_q, hi_q])) if ok.sum() > 10 else (np.nan, np.nan)
 
     def reason(est, units):
-        return None if np.isfinite(est) else ("no unit with two or more ratings" if units == 0
-                                              else "no variation: one category used")
+        return (
+            None
+            if np.isfinite(est)
+            else ("no unit with two or more ratings" if units == 0 else "no variation: one category used")
+        )
+
     ref = None
     if ref_set:
         parts = [patterns[p] for p in ref_set if p in patterns]
@@ -686,15 +806,39 @@ def _weekly_alpha(patterns: dict, categories: Sequence, level: str, reference: I
         else:
             ref = (np.nan, np.full(n_boot, np.nan), 0)
         lo, hi = interval(ref[1])
-        rows.append({"period": "reference", "estimate": ref[0], "ci_low": lo, "ci_high": hi, "n_units": ref[2],
-                     "diff": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_value": np.nan,
-                     "is_reference": True, "method": method, "reason": reason(ref[0], ref[2])})
+        rows.append(
+            {
+                "period": "reference",
+                "estimate": ref[0],
+                "ci_low": lo,
+                "ci_high": hi,
+                "n_units": ref[2],
+                "diff": np.nan,
+                "diff_ci_low": np.nan,
+                "diff_ci_high": np.nan,
+                "p_value": np.nan,
+                "is_reference": True,
+                "method": method,
+                "reason": reason(ref[0], ref[2]),
+            }
+        )
     for p in sorted(patterns):
         est, reps, units = _pattern_alpha(*patterns[p], level, values, n_boot, rng)
         lo, hi = interval(reps)
-        row = {"period": p, "estimate": est, "ci_low": lo, "ci_high": hi, "n_units": units, "diff": np.nan,
-               "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_value": np.nan, "is_reference": p in ref_set,
-               "method": method, "reason": reason(est, units)}
+        row = {
+            "period": p,
+            "estimate": est,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n_units": units,
+            "diff": np.nan,
+            "diff_ci_low": np.nan,
+            "diff_ci_high": np.nan,
+            "p_value": np.nan,
+            "is_reference": p in ref_set,
+            "method": method,
+            "reason": reason(est, units),
+        }
         if ref is not None and p not in ref_set and np.isfinite(est) and np.isfinite(ref[0]):
             d = reps - ref[1]
             d = d[np.isfinite(d)]
@@ -707,9 +851,15 @@ def _weekly_alpha(patterns: dict, categories: Sequence, level: str, reference: I
     return pd.DataFrame(rows)
 
 
-def weekly_alpha(unit_counts: pd.DataFrame, categories: Sequence, level: str = "nominal",
-                 reference: Iterable | None = None, n_boot: int = 500, seed: int = 0,
-                 alpha: float = 0.05) -> pd.DataFrame:
+def weekly_alpha(
+    unit_counts: pd.DataFrame,
+    categories: Sequence,
+    level: str = "nominal",
+    reference: Iterable | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Krippendorff's alpha per period with bootstrap CIs, and its change from a reference.
 
     Parameters
@@ -770,8 +920,13 @@ def text_embeddings(texts: Sequence[str], n_components: int = 64, seed: int = 0)
         raise ValueError("need at least three texts to embed")
     from threadpoolctl import threadpool_limits
 
-    vec = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2 if len(docs) >= 20 else 1,
-                          max_features=50000, strip_accents="unicode")
+    vec = TfidfVectorizer(
+        sublinear_tf=True,
+        ngram_range=(1, 2),
+        min_df=2 if len(docs) >= 20 else 1,
+        max_features=50000,
+        strip_accents="unicode",
+    )
     X = vec.fit_transform(docs)
     k = int(max(1, min(n_components, X.shape[1] - 1, X.shape[0] - 1)))
     # Small dense algebra: one BLAS thread is faster than a contended pool (and deterministic).
@@ -788,8 +943,16 @@ def _rank_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return ((ranks * labels).sum(axis=0) - n1 * (n1 + 1) / 2) / (n0 * n1)
 
 
-def domain_classifier_drift(reference, current, n_permutations: int = 999, n_folds: int = 5, ridge: float = 1.0,
-                            max_per_window: int = 1500, n_components: int = 64, seed: int = 0) -> dict:
+def domain_classifier_drift(
+    reference,
+    current,
+    n_permutations: int = 999,
+    n_folds: int = 5,
+    ridge: float = 1.0,
+    max_per_window: int = 1500,
+    n_components: int = 64,
+    seed: int = 0,
+) -> dict:
     """Text (or embedding) drift: can a classifier tell the two windows apart?
 
     A ridge-regression classifier (least squares on the 0/1 window label, an
@@ -814,9 +977,15 @@ def domain_classifier_drift(reference, current, n_permutations: int = 999, n_fol
     rng = np.random.default_rng(seed)
     ref = list(reference) if not isinstance(reference, np.ndarray) else reference
     cur = list(current) if not isinstance(current, np.ndarray) else current
-    base = {"auc": np.nan, "p_value": np.nan, "n_ref": len(ref), "n_cur": len(cur),
-            "n_permutations": n_permutations, "reason": None,
-            "method": f"ridge domain classifier, {n_folds}-fold out-of-fold AUC, label permutation p ({n_permutations})"}
+    base = {
+        "auc": np.nan,
+        "p_value": np.nan,
+        "n_ref": len(ref),
+        "n_cur": len(cur),
+        "n_permutations": n_permutations,
+        "reason": None,
+        "method": f"ridge domain classifier, {n_folds}-fold out-of-fold AUC, label permutation p ({n_permutations})",
+    }
     if len(ref) < n_folds or len(cur) < n_folds:
         return {**base, "reason": f"fewer than {n_folds} rows in a window"}
     ri = rng.permutation(len(ref))[:max_per_window]
@@ -860,9 +1029,18 @@ def length_drift(reference, current, n_bins: int = 10) -> dict:
     a = np.asarray(reference, dtype=float)
     b = np.asarray(current, dtype=float)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    out = {"statistic": np.nan, "p_value": np.nan, "psi": np.nan, "median_ref": np.nan, "median_cur": np.nan,
-           "wasserstein": np.nan, "n_ref": len(a), "n_cur": len(b), "method": "two-sample Kolmogorov-Smirnov",
-           "reason": None}
+    out = {
+        "statistic": np.nan,
+        "p_value": np.nan,
+        "psi": np.nan,
+        "median_ref": np.nan,
+        "median_cur": np.nan,
+        "wasserstein": np.nan,
+        "n_ref": len(a),
+        "n_cur": len(b),
+        "method": "two-sample Kolmogorov-Smirnov",
+        "reason": None,
+    }
     if len(a) < 2 or len(b) < 2:
         return {**out, "reason": "fewer than two values in a window"}
     ks = stats.ks_2samp(a, b)
@@ -870,9 +1048,15 @@ def length_drift(reference, current, n_bins: int = 10) -> dict:
     edges[0], edges[-1] = -np.inf, np.inf
     ca = np.histogram(a, edges)[0]
     cb = np.histogram(b, edges)[0]
-    return {**out, "statistic": float(ks.statistic), "p_value": float(ks.pvalue), "psi": psi(ca, cb),
-            "median_ref": float(np.median(a)), "median_cur": float(np.median(b)),
-            "wasserstein": float(stats.wasserstein_distance(a, b))}
+    return {
+        **out,
+        "statistic": float(ks.statistic),
+        "p_value": float(ks.pvalue),
+        "psi": psi(ca, cb),
+        "median_ref": float(np.median(a)),
+        "median_cur": float(np.median(b)),
+        "wasserstein": float(stats.wasserstein_distance(a, b)),
+    }
 
 
 # =============================================================================
@@ -913,6 +1097,7 @@ class DriftConfig:
     calibration_sims : replicates of that bootstrap (per rater).
     seed : every random step derives from it.
     """
+
     alpha: float = 0.05
     cusum_k: float = 0.5
     cusum_h: float = 5.0
@@ -967,6 +1152,7 @@ class DriftScan:
         period of that run, ``since`` the estimated onset.
     states : per (signal, entity, task, period): whether the rule was on.
     """
+
     periods: pd.DataFrame
     charts: pd.DataFrame
     panel: pd.DataFrame
@@ -988,18 +1174,33 @@ class DriftScan:
         """The CLI's JSON document (the contract keys first)."""
         alerts = []
         for row in self.alerts.to_dict(orient="records"):
-            alerts.append({"signal": row["signal"], "entity": row["entity"], "since": row["since"],
-                           "magnitude": row["magnitude"], "p_value": row["p_value"],
-                           "task": row.get("task"), "flagged_at": row.get("flagged_at"),
-                           "q_value": row.get("q_value"), "direction": row.get("direction"),
-                           "method": row.get("method"), "status": row.get("status", "unrecorded")})
+            alerts.append(
+                {
+                    "signal": row["signal"],
+                    "entity": row["entity"],
+                    "since": row["since"],
+                    "magnitude": row["magnitude"],
+                    "p_value": row["p_value"],
+                    "task": row.get("task"),
+                    "flagged_at": row.get("flagged_at"),
+                    "q_value": row.get("q_value"),
+                    "direction": row.get("direction"),
+                    "method": row.get("method"),
+                    "status": row.get("status", "unrecorded"),
+                }
+            )
         ref = self.periods[self.periods["window"] == "reference"]
-        return {"n_rows": int(self.n_rows), "n_entities": int(self.n_entities),
-                "periods": [_plain(v) for v in self.periods["bucket"].tolist()],
-                "alerts": alerts,
-                "reference_end": _plain(ref["bucket"].iloc[-1]) if len(ref) else None,
-                "n_excluded": int(sum(self.excluded.values())), "excluded": dict(self.excluded),
-                "config": asdict(self.config), "notes": list(self.notes)}
+        return {
+            "n_rows": int(self.n_rows),
+            "n_entities": int(self.n_entities),
+            "periods": [_plain(v) for v in self.periods["bucket"].tolist()],
+            "alerts": alerts,
+            "reference_end": _plain(ref["bucket"].iloc[-1]) if len(ref) else None,
+            "n_excluded": int(sum(self.excluded.values())),
+            "excluded": dict(self.excluded),
+            "config": asdict(self.config),
+            "notes": list(self.notes),
+        }
 
 
 def _plain(v):
@@ -1023,15 +1224,19 @@ def _check_columns(wh, table: str, wanted: dict[str, str | None], where: str) ->
     cols = set(wh.columns(table))
     for role, col in wanted.items():
         if col is not None and col not in cols:
-            raise ValueError(f"{where}: no column {col!r} (given as --{role.replace('_', '-')}); "
-                             f"columns are {', '.join(sorted(cols))}")
+            raise ValueError(
+                f"{where}: no column {col!r} (given as --{role.replace('_', '-')}); "
+                f"columns are {', '.join(sorted(cols))}"
+            )
 
 
 # Number the periods 0, 1, ... in bucket order: rank the few distinct buckets, then join
 # (a window over every row would sort millions of rows to rank a handful of values).
-_NUMBER_PERIODS = (", p AS (SELECT bucket, row_number() OVER (ORDER BY bucket) - 1 AS period "
-                   "FROM (SELECT DISTINCT bucket FROM base) AS d) "
-                   "SELECT base.*, p.period FROM base JOIN p ON p.bucket = base.bucket")
+_NUMBER_PERIODS = (
+    ", p AS (SELECT bucket, row_number() OVER (ORDER BY bucket) - 1 AS period "
+    "FROM (SELECT DISTINCT bucket FROM base) AS d) "
+    "SELECT base.*, p.period FROM base JOIN p ON p.bucket = base.bucket"
+)
 
 
 def _quiet(wh) -> None:
@@ -1042,25 +1247,43 @@ def _quiet(wh) -> None:
         pass
 
 
-def _prepare_table(wh, table: str, *, time: str, entity: str, label: str, gold: str | None = None,
-                   item: str | None = None, task: str | None = None, granularity: str | None = None,
-                   where: str | None = None) -> dict:
+def _prepare_table(
+    wh,
+    table: str,
+    *,
+    time: str,
+    entity: str,
+    label: str,
+    gold: str | None = None,
+    item: str | None = None,
+    task: str | None = None,
+    granularity: str | None = None,
+    where: str | None = None,
+) -> dict:
     """Build the standard TEMP table ``drift_src`` from any long table; returns row accounting."""
     where = where or table
     _quiet(wh)
-    _check_columns(wh, table, {"time": time, "entity": entity, "label": label, "gold_label": gold,
-                               "item": item, "task": task}, where)
+    _check_columns(
+        wh,
+        table,
+        {"time": time, "entity": entity, "label": label, "gold_label": gold, "item": item, "task": task},
+        where,
+    )
     if granularity is not None and granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
     t = _q(time)
     bucket = f"date_trunc('{granularity}', CAST({t} AS TIMESTAMP))" if granularity else t
-    sel = [f"CAST({_q(entity)} AS VARCHAR) AS entity",
-           f"CAST({_q(task)} AS VARCHAR) AS task" if task else "CAST('' AS VARCHAR) AS task",
-           f"CAST({_q(item)} AS VARCHAR) AS item" if item else "CAST(NULL AS VARCHAR) AS item",
-           f"CAST({_q(label)} AS VARCHAR) AS label",
-           f"NULLIF(CAST({_q(gold)} AS VARCHAR), '') AS gold" if gold else "CAST(NULL AS VARCHAR) AS gold",
-           "CAST(NULL AS VARCHAR) AS vendor", "CAST(NULL AS VARCHAR) AS guideline",
-           f"{bucket} AS bucket", f"{t} AS t"]
+    sel = [
+        f"CAST({_q(entity)} AS VARCHAR) AS entity",
+        f"CAST({_q(task)} AS VARCHAR) AS task" if task else "CAST('' AS VARCHAR) AS task",
+        f"CAST({_q(item)} AS VARCHAR) AS item" if item else "CAST(NULL AS VARCHAR) AS item",
+        f"CAST({_q(label)} AS VARCHAR) AS label",
+        f"NULLIF(CAST({_q(gold)} AS VARCHAR), '') AS gold" if gold else "CAST(NULL AS VARCHAR) AS gold",
+        "CAST(NULL AS VARCHAR) AS vendor",
+        "CAST(NULL AS VARCHAR) AS guideline",
+        f"{bucket} AS bucket",
+        f"{t} AS t",
+    ]
     src = _q(table)
     counts = wh.query(
         f"SELECT count(*) AS n_in, "
@@ -1068,22 +1291,27 @@ def _prepare_table(wh, table: str, *, time: str, entity: str, label: str, gold: 
         f"sum(CASE WHEN {t} IS NOT NULL AND {_q(entity)} IS NULL THEN 1 ELSE 0 END) AS null_entity, "
         f"sum(CASE WHEN {t} IS NOT NULL AND {_q(entity)} IS NOT NULL AND "
         f"({_q(label)} IS NULL OR CAST({_q(label)} AS VARCHAR) = '') THEN 1 ELSE 0 END) AS null_label "
-        f"FROM {src}").iloc[0]
+        f"FROM {src}"
+    ).iloc[0]
     try:
         wh.execute(
             "CREATE OR REPLACE TEMP TABLE drift_src AS "
             f"WITH base AS (SELECT {', '.join(sel)} FROM {src} WHERE {t} IS NOT NULL AND {_q(entity)} IS NOT NULL "
-            f"AND {_q(label)} IS NOT NULL AND CAST({_q(label)} AS VARCHAR) <> '') "
-            + _NUMBER_PERIODS)
+            f"AND {_q(label)} IS NOT NULL AND CAST({_q(label)} AS VARCHAR) <> '') " + _NUMBER_PERIODS
+        )
     except Exception as exc:  # e.g. a time column that is not a timestamp with --granularity
         raise ValueError(f"{where}: column {time!r} cannot be bucketed by {granularity}: {exc}".split("\n")[0]) from exc
-    excluded = {f"missing {time}": int(counts["null_time"] or 0), f"missing {entity}": int(counts["null_entity"] or 0),
-                f"missing {label}": int(counts["null_label"] or 0)}
+    excluded = {
+        f"missing {time}": int(counts["null_time"] or 0),
+        f"missing {entity}": int(counts["null_entity"] or 0),
+        f"missing {label}": int(counts["null_label"] or 0),
+    }
     return {"n_in": int(counts["n_in"]), "excluded": {k: v for k, v in excluded.items() if v}}
 
 
-def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str = "week",
-                       filters: dict | None = None) -> dict:
+def _prepare_warehouse(
+    wh, tasks: Sequence[str] | None = None, granularity: str = "week", filters: dict | None = None
+) -> dict:
     """``drift_src`` from the warehouse's annotations, joined to the newest gold label.
 
     ``filters`` (``start``, ``end``, ``vendor``, ``guideline_version``, ...: see
@@ -1110,11 +1338,15 @@ def _prepare_warehouse(wh, tasks: Sequence[str] | None = None, granularity: str 
         f"base AS (SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
         f"a.vendor, a.guideline_version AS guideline, date_trunc('{granularity}', a.annotated_at) AS bucket, "
         "a.annotated_at AS t FROM annotations a LEFT JOIN g ON g.item_id = a.item_id AND g.task = a.task "
-        f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}) "
-        + _NUMBER_PERIODS, params)
+        f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}) " + _NUMBER_PERIODS,
+        params,
+    )
     n_in = int(wh.scalar("SELECT count(*) FROM annotations a WHERE TRUE" + task_filter, params))
-    skipped = int(wh.scalar("SELECT count(*) FROM annotations a WHERE (a.annotated_at IS NULL OR a.label IS NULL)"
-                            + task_filter, params))
+    skipped = int(
+        wh.scalar(
+            "SELECT count(*) FROM annotations a WHERE (a.annotated_at IS NULL OR a.label IS NULL)" + task_filter, params
+        )
+    )
     return {"n_in": n_in, "excluded": {"missing annotated_at or label (skips)": skipped} if skipped else {}}
 
 
@@ -1130,8 +1362,10 @@ def _consensus_agreement(wh) -> pd.DataFrame:
     back to the annotations: no per-annotation window over millions of rows. Leaves the
     per-(task, item, label) counts in the temp table ``drift_counts``.
     """
-    wh.execute("CREATE OR REPLACE TEMP TABLE drift_counts AS SELECT task, item, label, count(*) AS n "
-               "FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label")
+    wh.execute(
+        "CREATE OR REPLACE TEMP TABLE drift_counts AS SELECT task, item, label, count(*) AS n "
+        "FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label"
+    )
     return wh.query(
         "WITH s1 AS (SELECT task, item, max(n) AS c1, sum(n) AS m FROM drift_counts GROUP BY task, item), "
         "s2 AS (SELECT c.task, c.item, max(s1.c1) AS c1, max(s1.m) AS m, "
@@ -1143,7 +1377,8 @@ def _consensus_agreement(wh) -> pd.DataFrame:
         "FROM drift_counts c JOIN s2 ON s2.task = c.task AND s2.item = c.item) "
         "SELECT a.entity, a.task, a.period, count(*) AS n, sum(cr.credit) AS k FROM drift_src a "
         "JOIN cr ON cr.task = a.task AND cr.item = a.item AND cr.label = a.label WHERE cr.m >= 2 "
-        "GROUP BY a.entity, a.task, a.period")
+        "GROUP BY a.entity, a.task, a.period"
+    )
 
 
 def _reduce(wh) -> dict[str, pd.DataFrame]:
@@ -1151,12 +1386,15 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
     out = {}
     out["periods"] = wh.query(
         "SELECT period, min(bucket) AS bucket, min(t) AS first_value, count(*) AS n_rows "
-        "FROM drift_src GROUP BY period ORDER BY period")
+        "FROM drift_src GROUP BY period ORDER BY period"
+    )
     out["labels"] = wh.query(
-        "SELECT entity, task, period, label, count(*) AS n FROM drift_src GROUP BY entity, task, period, label")
+        "SELECT entity, task, period, label, count(*) AS n FROM drift_src GROUP BY entity, task, period, label"
+    )
     out["gold"] = wh.query(
         "SELECT entity, task, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
-        "FROM drift_src WHERE gold IS NOT NULL GROUP BY entity, task, period")
+        "FROM drift_src WHERE gold IS NOT NULL GROUP BY entity, task, period"
+    )
     has_item = bool(wh.scalar("SELECT count(*) FROM drift_src WHERE item IS NOT NULL"))
     out["has_item"] = has_item
     if has_item:
@@ -1166,7 +1404,8 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
             "SELECT a.entity, a.task, a.period, c.label, "
             "sum(c.n - CASE WHEN c.label = a.label THEN 1 ELSE 0 END) AS n "
             "FROM drift_src a JOIN drift_counts c ON c.task = a.task AND c.item = a.item "
-            "GROUP BY a.entity, a.task, a.period, c.label")
+            "GROUP BY a.entity, a.task, a.period, c.label"
+        )
         # weekly alpha's units: an item's ratings within one period (a gold item checked
         # in several weeks is a unit of each); only their rating patterns (the sorted labels)
         # and how often each occurs leave the engine. A pattern is encoded as an integer,
@@ -1177,26 +1416,31 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
         max_m = wh.scalar("SELECT max(n) FROM drift_counts") or 0
         if int(codes["code"].max()) < 12 and max_m < 32:
             codes["weight"] = [32 ** int(c) for c in codes["code"]]
-            wh.execute("CREATE OR REPLACE TEMP TABLE drift_codes (task VARCHAR, label VARCHAR, code INTEGER, weight BIGINT)")
+            wh.execute(
+                "CREATE OR REPLACE TEMP TABLE drift_codes (task VARCHAR, label VARCHAR, code INTEGER, weight BIGINT)"
+            )
             wh.insert_frame("drift_codes", codes)
             out["units"] = wh.query(
                 "WITH u AS (SELECT s.task, s.period, s.item, sum(k.weight) AS pattern, count(*) AS m FROM drift_src s "
                 "JOIN drift_codes k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL "
                 "GROUP BY s.task, s.period, s.item) "
-                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern")
+                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern"
+            )
             out["unit_codes"] = {t: g.sort_values("code")["label"].tolist() for t, g in codes.groupby("task")}
         else:
             out["units"] = wh.query(
                 "WITH u AS (SELECT task, period, item, string_agg(label, chr(31) ORDER BY label) AS pattern, "
                 "count(*) AS m FROM drift_src WHERE item IS NOT NULL GROUP BY task, period, item) "
-                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern")
+                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern"
+            )
             out["unit_codes"] = None
     else:
         out["consensus"] = out["peers"] = out["units"] = pd.DataFrame()
         out["unit_codes"] = None
     out["vendor_gold"] = wh.query(
         "SELECT vendor, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
-        "FROM drift_src WHERE gold IS NOT NULL AND vendor IS NOT NULL GROUP BY vendor, period")
+        "FROM drift_src WHERE gold IS NOT NULL AND vendor IS NOT NULL GROUP BY vendor, period"
+    )
     return out
 
 
@@ -1250,7 +1494,9 @@ def _assign_windows(periods: pd.DataFrame, reference=None, current=None, referen
         if hi is not None:
             ref &= (b <= hi).to_numpy()
     if not ref.any():
-        raise ValueError(f"the reference window holds no period (periods run from {_plain(buckets[0])} to {_plain(buckets[-1])})")
+        raise ValueError(
+            f"the reference window holds no period (periods run from {_plain(buckets[0])} to {_plain(buckets[-1])})"
+        )
     last_ref = int(np.flatnonzero(ref)[-1])
     first_ref = int(np.flatnonzero(ref)[0])
     if current is None:
@@ -1265,8 +1511,10 @@ def _assign_windows(periods: pd.DataFrame, reference=None, current=None, referen
         if hi is not None:
             cur &= (b <= hi).to_numpy()
     if not cur.any():
-        raise ValueError(f"nothing to monitor after the reference window (it ends at {_plain(buckets[last_ref])}, "
-                         f"the last period is {_plain(buckets[-1])})")
+        raise ValueError(
+            f"nothing to monitor after the reference window (it ends at {_plain(buckets[last_ref])}, "
+            f"the last period is {_plain(buckets[-1])})"
+        )
     last_cur = int(np.flatnonzero(cur)[-1])
     win = np.where(ref, "reference", np.where(cur, "current", "outside"))
     idx = np.arange(T)
@@ -1293,8 +1541,9 @@ def _grid(frame: pd.DataFrame, keys: list[str], T: int, value_cols=("n", "k")):
     return list(rows), arrays
 
 
-def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], cfg: DriftConfig,
-                      seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _calibrate_limits(
+    pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], cfg: DriftConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-entity CUSUM h and EWMA L for a false-alarm rate per period, by parametric bootstrap.
 
     Each replicate draws a baseline k0 ~ Bin(n0, pv) and the monitored periods
@@ -1327,7 +1576,7 @@ def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], c
         npath = np.zeros((m, H))
         for j, e in enumerate(idx):
             pat = np.asarray(n_mon[e], dtype=float)
-            npath[j, :len(pat)] = pat
+            npath[j, : len(pat)] = pat
         p = pv[idx]
         nb = n0[idx].astype(np.int64)
         k0 = rng.binomial(nb[:, None], p[:, None], size=(m, B))
@@ -1356,10 +1605,10 @@ def _calibrate_limits(pv: np.ndarray, n0: np.ndarray, n_mon: list[np.ndarray], c
         for t in range(H):
             live = has[t]
             zz = np.where(live, lam * x[t] + (1 - lam) * zz, zz)
-            acc = np.where(live, (1 - lam) ** 2 * acc + lam ** 2 * var[t], acc)
+            acc = np.where(live, (1 - lam) ** 2 * acc + lam**2 * var[t], acc)
             w = np.where(live, (1 - lam) * w + lam, w)
             with np.errstate(invalid="ignore", divide="ignore"):
-                r[:, t, :] = np.where(live, (p0s - zz) / np.sqrt(acc + w ** 2 * bvar), np.nan)
+                r[:, t, :] = np.where(live, (p0s - zz) / np.sqrt(acc + w**2 * bvar), np.nan)
         # a period is live for all replicates or none: plain quantiles (NaN where not live)
         q = np.quantile(r, 1 - target, axis=2)
         L_out[idx] = np.nanmax(np.where(np.isfinite(q), q, -np.inf), axis=1)
@@ -1420,8 +1669,9 @@ def _binary_signal(name: str, frame: pd.DataFrame, windows: pd.DataFrame, cfg: D
     sums, counts, _ = _cusum_2d(z, cfg.cusum_k, h_e, reset=False)
     cus = np.where(mon[None, :] & usable[:, None], sums["lower"], np.nan)
     cusum_on = np.nan_to_num(cus) > h_e[:, None]
-    ew, ew_lcl, ew_ucl = _ewma_2d(xm, np.nan_to_num(p0), np.where(np.isfinite(var), var, np.nan),
-                                  cfg.ewma_lambda, L_e, np.nan_to_num(bvar))
+    ew, ew_lcl, ew_ucl = _ewma_2d(
+        xm, np.nan_to_num(p0), np.where(np.isfinite(var), var, np.nan), cfg.ewma_lambda, L_e, np.nan_to_num(bvar)
+    )
     seen = np.cumsum(np.isfinite(xm), axis=1) > 0
     ew = np.where(mon[None, :] & usable[:, None] & seen, ew, np.nan)
     ewma_on = np.isfinite(ew) & (ew < ew_lcl)
@@ -1430,51 +1680,107 @@ def _binary_signal(name: str, frame: pd.DataFrame, windows: pd.DataFrame, cfg: D
     with np.errstate(invalid="ignore", divide="ignore"):
         se0 = np.sqrt((pv * (1 - pv))[:, None] / np.where(N > 0, N, np.nan))
     buckets = windows["bucket"].tolist()
-    detector = {"cusum": "one-sided CUSUM k={k:g} h={h:.3g}", "ewma": "EWMA lambda={lam:g} L={L:.3g}",
-                "either": "CUSUM (h={h:.3g}) or EWMA (L={L:.3g})"}[cfg.detector]
-    calib = (f", limits calibrated to {cfg.false_alarm_rate:g} false alarms per period" if cfg.calibrate else "")
-    reasons = np.array([None if usable[e] else f"reference window has {int(n0[e])} observations "
-                        f"(< {cfg.min_reference_n})" for e in range(E)], dtype=object)
+    detector = {
+        "cusum": "one-sided CUSUM k={k:g} h={h:.3g}",
+        "ewma": "EWMA lambda={lam:g} L={L:.3g}",
+        "either": "CUSUM (h={h:.3g}) or EWMA (L={L:.3g})",
+    }[cfg.detector]
+    calib = f", limits calibrated to {cfg.false_alarm_rate:g} false alarms per period" if cfg.calibrate else ""
+    reasons = np.array(
+        [
+            None if usable[e] else f"reference window has {int(n0[e])} observations (< {cfg.min_reference_n})"
+            for e in range(E)
+        ],
+        dtype=object,
+    )
     rep = lambda v: np.repeat(np.asarray(v), T)  # noqa: E731  per-entity value, one per period
     flat = lambda a: np.asarray(a).reshape(-1)  # noqa: E731  entity-major, like rep
-    charts = pd.DataFrame({
-        "signal": name, "entity": rep(np.array(entities, dtype=object)), "period": np.tile(np.arange(T), E),
-        "bucket": np.tile(np.array(buckets, dtype=object), E), "window": np.tile(win, E),
-        "n": flat(N), "k": flat(Kc), "estimate": flat(x), "ci_low": flat(lo), "ci_high": flat(hi),
-        "baseline": rep(p0), "pchart_lcl": flat(np.clip(p0[:, None] - cfg.p_chart_sigma * se0, 0, 1)),
-        "pchart_ucl": flat(np.clip(p0[:, None] + cfg.p_chart_sigma * se0, 0, 1)),
-        "ewma": flat(ew), "ewma_lcl": flat(np.where(np.isfinite(ew), ew_lcl, np.nan)),
-        "ewma_ucl": flat(np.where(np.isfinite(ew), ew_ucl, np.nan)), "cusum": flat(cus),
-        "cusum_h": rep(h_e), "ewma_L": rep(L_e), "cusum_on": flat(cusum_on), "ewma_on": flat(ewma_on),
-        "on": flat(on), "reason": rep(reasons)})
+    charts = pd.DataFrame(
+        {
+            "signal": name,
+            "entity": rep(np.array(entities, dtype=object)),
+            "period": np.tile(np.arange(T), E),
+            "bucket": np.tile(np.array(buckets, dtype=object), E),
+            "window": np.tile(win, E),
+            "n": flat(N),
+            "k": flat(Kc),
+            "estimate": flat(x),
+            "ci_low": flat(lo),
+            "ci_high": flat(hi),
+            "baseline": rep(p0),
+            "pchart_lcl": flat(np.clip(p0[:, None] - cfg.p_chart_sigma * se0, 0, 1)),
+            "pchart_ucl": flat(np.clip(p0[:, None] + cfg.p_chart_sigma * se0, 0, 1)),
+            "ewma": flat(ew),
+            "ewma_lcl": flat(np.where(np.isfinite(ew), ew_lcl, np.nan)),
+            "ewma_ucl": flat(np.where(np.isfinite(ew), ew_ucl, np.nan)),
+            "cusum": flat(cus),
+            "cusum_h": rep(h_e),
+            "ewma_L": rep(L_e),
+            "cusum_on": flat(cusum_on),
+            "ewma_on": flat(ewma_on),
+            "on": flat(on),
+            "reason": rep(reasons),
+        }
+    )
     states = charts[["signal", "entity", "period", "on"]].assign(task=None)
     cur_mask = win == "current"
     ncur = N[:, cur_mask].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         est_cur = np.where(ncur > 0, Kc[:, cur_mask].sum(axis=1) / np.where(ncur > 0, ncur, 1), np.nan)
     for e, ent in enumerate(entities):
-        row = {"entity": ent, "test": name, "window": "reference vs current", "n_ref": n0[e], "estimate_ref": p0[e],
-               "n": ncur[e], "estimate": est_cur[e], "flagged_at": None, "since": None, "magnitude": np.nan,
-               "p_value": np.nan, "reason": reasons[e]}
+        row = {
+            "entity": ent,
+            "test": name,
+            "window": "reference vs current",
+            "n_ref": n0[e],
+            "estimate_ref": p0[e],
+            "n": ncur[e],
+            "estimate": est_cur[e],
+            "flagged_at": None,
+            "since": None,
+            "magnitude": np.nan,
+            "p_value": np.nan,
+            "reason": reasons[e],
+        }
         t_flag = _run_start(on[e], t_last) if usable[e] else None
         if t_flag is not None:
             cand = np.flatnonzero(mon)
-            cp = binomial_change_point(Kc[e], N[e], candidates=cand, direction="down", n_sim=cfg.n_sim,
-                                       seed=rng_seed + e)
+            cp = binomial_change_point(
+                Kc[e], N[e], candidates=cand, direction="down", n_sim=cfg.n_sim, seed=rng_seed + e
+            )
             if cp["index"] is not None:
                 t_since = min(int(cp["index"]), t_flag)
             else:
                 t_since = max(int(cand[0]), t_flag - int(counts["lower"][e, t_flag]) + 1)
-            after = N[e, t_since:t_last + 1].sum()
-            mag = Kc[e, t_since:t_last + 1].sum() / after - p0[e] if after > 0 else np.nan
-            method = (detector.format(k=cfg.cusum_k, h=h_e[e], lam=cfg.ewma_lambda, L=L_e[e]) + calib
-                      + f" on the entity's own baseline; since and p from a {cp['method']}")
-            alerts.append({"signal": name, "entity": ent, "task": None, "since_period": t_since,
-                           "flagged_period": t_flag, "magnitude": mag, "p_value": cp["p_value"], "q_value": np.nan,
-                           "direction": "down", "method": method,
-                           "detail": {"baseline": p0[e], "n_ref": n0[e],
-                                      "estimate_since": p0[e] + mag if np.isfinite(mag) else None}})
-            row.update({"flagged_at": buckets[t_flag], "since": buckets[t_since], "magnitude": mag, "p_value": cp["p_value"]})
+            after = N[e, t_since : t_last + 1].sum()
+            mag = Kc[e, t_since : t_last + 1].sum() / after - p0[e] if after > 0 else np.nan
+            method = (
+                detector.format(k=cfg.cusum_k, h=h_e[e], lam=cfg.ewma_lambda, L=L_e[e])
+                + calib
+                + f" on the entity's own baseline; since and p from a {cp['method']}"
+            )
+            alerts.append(
+                {
+                    "signal": name,
+                    "entity": ent,
+                    "task": None,
+                    "since_period": t_since,
+                    "flagged_period": t_flag,
+                    "magnitude": mag,
+                    "p_value": cp["p_value"],
+                    "q_value": np.nan,
+                    "direction": "down",
+                    "method": method,
+                    "detail": {
+                        "baseline": p0[e],
+                        "n_ref": n0[e],
+                        "estimate_since": p0[e] + mag if np.isfinite(mag) else None,
+                    },
+                }
+            )
+            row.update(
+                {"flagged_at": buckets[t_flag], "since": buckets[t_since], "magnitude": mag, "p_value": cp["p_value"]}
+            )
         summary.append(row)
     return charts, alerts, pd.DataFrame(summary), states
 
@@ -1555,8 +1861,14 @@ def _dense(frame: pd.DataFrame, entities: list, T: int, cats: list) -> np.ndarra
     return out
 
 
-def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, windows: pd.DataFrame,
-                 cats_by_task: dict, cfg: DriftConfig):
+def _label_shift(
+    labels: pd.DataFrame,
+    peers: pd.DataFrame,
+    has_item: bool,
+    windows: pd.DataFrame,
+    cats_by_task: dict,
+    cfg: DriftConfig,
+):
     """Entity vs peers, label distributions: the level in the reference window, and its change.
 
     ``reference`` rows: the entity's labels vs its peers' on the same items in
@@ -1599,27 +1911,57 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
         # the level: entity vs peers in the reference window (plain G-test)
         lv = _two_row_tests(Oref, Pref, "g")
         has_ref = (Oref.sum(axis=1) > 0) & (Pref.sum(axis=1) > 0)
-        frames.append(pd.DataFrame({
-            "entity": ents, "task": task, "period": -1, "kind": "reference", "n_entity": lv["n_ref"],
-            "n_peers": lv["n_cur"], "statistic": lv["statistic"], "dof": lv["dof"], "p_value": lv["p_value"],
-            "js_distance": js_distance(Oref, Pref), "psi": psi(Pref, Oref)})[has_ref])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "entity": ents,
+                    "task": task,
+                    "period": -1,
+                    "kind": "reference",
+                    "n_entity": lv["n_ref"],
+                    "n_peers": lv["n_cur"],
+                    "statistic": lv["statistic"],
+                    "dof": lv["dof"],
+                    "p_value": lv["p_value"],
+                    "js_distance": js_distance(Oref, Pref),
+                    "psi": psi(Pref, Oref),
+                }
+            )[has_ref]
+        )
         # the change: period t alone, and the rolling window ending at t (monitored periods only)
         Om, Pm = O * mon[None, :, None], P * mon[None, :, None]
         cO, cP = np.cumsum(Om, axis=1), np.cumsum(Pm, axis=1)
-        pad = lambda c: np.concatenate([np.zeros((E, w, c.shape[2])), c], axis=1)  # noqa: E731
+        pad = lambda c: np.concatenate([np.zeros((E, w, c.shape[2])), c], axis=1)  # noqa: E731, B023 - used in this iteration
         RO = cO - pad(cO)[:, :T]
         RP = cP - pad(cP)[:, :T]
         for kind, A, B in (("period", Om, Pm), ("rolling", RO, RP)):
-            tables = np.stack([np.broadcast_to(np.stack([Oref, Pref], axis=1)[:, None], (E, T, 2, len(cats))),
-                               np.stack([A, B], axis=2)], axis=2)  # (E, T, window, group, K)
+            tables = np.stack(
+                [
+                    np.broadcast_to(np.stack([Oref, Pref], axis=1)[:, None], (E, T, 2, len(cats))),
+                    np.stack([A, B], axis=2),
+                ],
+                axis=2,
+            )  # (E, T, window, group, K)
             ok = has_ref[:, None] & mon[None, :] & (A.sum(axis=2) > 0) & (B.sum(axis=2) > 0)
             res = homogeneous_association_test(tables[ok])
             ei, ti = np.nonzero(ok)
-            frames.append(pd.DataFrame({
-                "entity": np.array(ents, dtype=object)[ei], "task": task, "period": ti, "kind": kind,
-                "n_entity": A[ok].sum(axis=1), "n_peers": B[ok].sum(axis=1), "statistic": res["statistic"],
-                "dof": res["dof"], "p_value": res["p_value"], "js_distance": js_distance(A[ok], B[ok]),
-                "psi": psi(B[ok], A[ok])}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "entity": np.array(ents, dtype=object)[ei],
+                        "task": task,
+                        "period": ti,
+                        "kind": kind,
+                        "n_entity": A[ok].sum(axis=1),
+                        "n_peers": B[ok].sum(axis=1),
+                        "statistic": res["statistic"],
+                        "dof": res["dof"],
+                        "p_value": res["p_value"],
+                        "js_distance": js_distance(A[ok], B[ok]),
+                        "psi": psi(B[ok], A[ok]),
+                    }
+                )
+            )
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(), [], pd.DataFrame()
@@ -1628,13 +1970,18 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
     for _, idx in out.groupby(["kind", "period"]).groups.items():
         out.loc[idx, "q_value"] = bh_adjust(out.loc[idx, "p_value"])
     out["window"] = np.where(out["period"] < 0, "reference (pooled)", win[np.maximum(out["period"].to_numpy(int), 0)])
-    change = (f"change of the entity's deviation from {peer_desc} since the reference window (G-test of no "
-              "three-way interaction, IPF)")
+    change = (
+        f"change of the entity's deviation from {peer_desc} since the reference window (G-test of no "
+        "three-way interaction, IPF)"
+    )
     out["method"] = np.select(
         [out["kind"] == "reference", out["kind"] == "rolling"],
-        [f"G-test, entity vs {peer_desc} in the reference window; BH across entities and tasks",
-         change + f", periods t-{w - 1}..t pooled; BH across entities and tasks within the period"],
-        change + "; BH across entities and tasks within the period")
+        [
+            f"G-test, entity vs {peer_desc} in the reference window; BH across entities and tasks",
+            change + f", periods t-{w - 1}..t pooled; BH across entities and tasks within the period",
+        ],
+        change + "; BH across entities and tasks within the period",
+    )
     roll = out[out["kind"] == "rolling"]
     on_rows = roll[roll["q_value"] < cfg.alpha]
     states = roll[["entity", "task", "period"]].assign(signal="label_shift", on=roll["q_value"] < cfg.alpha)
@@ -1650,13 +1997,23 @@ def _label_shift(labels: pd.DataFrame, peers: pd.DataFrame, has_item: bool, wind
         while t_since - 1 >= 0 and mon[t_since - 1] and per.get((ent, task, t_since - 1), 1.0) < cfg.alpha:
             t_since -= 1
         last = sub[sub["period"] == t_last].iloc[0]
-        alerts.append({"signal": "label_shift", "entity": ent, "task": task, "since_period": t_since,
-                       "flagged_period": t_flag, "magnitude": float(last["js_distance"]),
-                       "p_value": float(last["p_value"]), "q_value": float(last["q_value"]), "direction": "two-sided",
-                       "method": f"change of the entity's deviation from {peer_desc} since the reference window, "
-                                 f"last {w} periods (G-test of no three-way interaction, BH within period); "
-                                 "magnitude = Jensen-Shannon distance to peers now",
-                       "detail": {}})
+        alerts.append(
+            {
+                "signal": "label_shift",
+                "entity": ent,
+                "task": task,
+                "since_period": t_since,
+                "flagged_period": t_flag,
+                "magnitude": float(last["js_distance"]),
+                "p_value": float(last["p_value"]),
+                "q_value": float(last["q_value"]),
+                "direction": "two-sided",
+                "method": f"change of the entity's deviation from {peer_desc} since the reference window, "
+                f"last {w} periods (G-test of no three-way interaction, BH within period); "
+                "magnitude = Jensen-Shannon distance to peers now",
+                "detail": {},
+            }
+        )
     return out, alerts, states[["signal", "entity", "task", "period", "on"]]
 
 
@@ -1680,25 +2037,58 @@ def _off_peer(frame: pd.DataFrame, metric: str, cfg: DriftConfig, first_period: 
         else:
             try:
                 with np.errstate(divide="ignore", invalid="ignore"):  # ratio/odds of a 0 share: unused here
-                    res = test_proportions_2indep(r.k, r.n, k_p, n_p, value=-cfg.off_peer_margin, method="score",
-                                                  compare="diff", alternative="smaller")
+                    res = test_proportions_2indep(
+                        r.k,
+                        r.n,
+                        k_p,
+                        n_p,
+                        value=-cfg.off_peer_margin,
+                        method="score",
+                        compare="diff",
+                        alternative="smaller",
+                    )
                 p = float(res.pvalue)
             except Exception as exc:  # degenerate tables (all correct) have no score statistic
                 reason = f"score test undefined: {exc}"
         lo, hi = wilson_interval(r.k, r.n, cfg.alpha)
-        rows.append({"entity": r.entity, "test": f"off_peer_{metric}", "window": "all", "n": r.n, "estimate": p_e,
-                     "ci_low": lo[0], "ci_high": hi[0], "peers": p_p, "magnitude": p_e - p_p, "p_value": p,
-                     "reason": reason})
+        rows.append(
+            {
+                "entity": r.entity,
+                "test": f"off_peer_{metric}",
+                "window": "all",
+                "n": r.n,
+                "estimate": p_e,
+                "ci_low": lo[0],
+                "ci_high": hi[0],
+                "peers": p_p,
+                "magnitude": p_e - p_p,
+                "p_value": p,
+                "reason": reason,
+            }
+        )
     out = pd.DataFrame(rows)
     out["q_value"] = bh_adjust(out["p_value"])
-    out["method"] = (f"score test of {metric}: entity minus peers below -{cfg.off_peer_margin:g} "
-                     "(non-inferiority, Farrington-Manning), BH across entities")
+    out["method"] = (
+        f"score test of {metric}: entity minus peers below -{cfg.off_peer_margin:g} "
+        "(non-inferiority, Farrington-Manning), BH across entities"
+    )
     alerts = []
     for r in out[out["q_value"] < cfg.alpha].itertuples(index=False):
-        alerts.append({"signal": "off_peer", "entity": r.entity, "task": None, "since_period": first_period.get(r.entity, 0),
-                       "flagged_period": None, "magnitude": float(r.magnitude), "p_value": float(r.p_value),
-                       "q_value": float(r.q_value), "direction": "down", "method": out["method"].iloc[0],
-                       "detail": {"metric": metric, "estimate": r.estimate, "peers": r.peers}})
+        alerts.append(
+            {
+                "signal": "off_peer",
+                "entity": r.entity,
+                "task": None,
+                "since_period": first_period.get(r.entity, 0),
+                "flagged_period": None,
+                "magnitude": float(r.magnitude),
+                "p_value": float(r.p_value),
+                "q_value": float(r.q_value),
+                "direction": "down",
+                "method": out["method"].iloc[0],
+                "detail": {"metric": metric, "estimate": r.estimate, "peers": r.peers},
+            }
+        )
     return out, alerts
 
 
@@ -1715,19 +2105,39 @@ def _own_baseline(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task: dic
         if b is None:
             continue
         res = distribution_shift(a, b, categories=cats_by_task[key[1]], n_sim=cfg.n_sim, seed=cfg.seed)
-        rows.append({"entity": key[0], "task": key[1], "test": "labels_vs_own_baseline", "window": "reference vs current",
-                     "n": res["n_cur"], "n_ref": res["n_ref"], "statistic": res["statistic"], "dof": res["dof"],
-                     "p_value": res["p_value"], "psi": res["psi"], "js_distance": res["js_distance"],
-                     "top_category": res["top_category"], "top_change": res["top_change"],
-                     "method": res["method"] + ", BH across entities and tasks", "reason": res["reason"]})
+        rows.append(
+            {
+                "entity": key[0],
+                "task": key[1],
+                "test": "labels_vs_own_baseline",
+                "window": "reference vs current",
+                "n": res["n_cur"],
+                "n_ref": res["n_ref"],
+                "statistic": res["statistic"],
+                "dof": res["dof"],
+                "p_value": res["p_value"],
+                "psi": res["psi"],
+                "js_distance": res["js_distance"],
+                "top_category": res["top_category"],
+                "top_change": res["top_change"],
+                "method": res["method"] + ", BH across entities and tasks",
+                "reason": res["reason"],
+            }
+        )
     out = pd.DataFrame(rows)
     if not out.empty:
         out["q_value"] = bh_adjust(out["p_value"])
     return out
 
 
-def _task_label_drift(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task: dict, cfg: DriftConfig,
-                      units: pd.DataFrame | None = None, unit_codes: dict | None = None):
+def _task_label_drift(
+    labels: pd.DataFrame,
+    windows: pd.DataFrame,
+    cats_by_task: dict,
+    cfg: DriftConfig,
+    units: pd.DataFrame | None = None,
+    unit_codes: dict | None = None,
+):
     """Each task's label distribution per period vs the pooled reference window.
 
     With an item column the labels come in clusters (an item's several ratings share its
@@ -1749,14 +2159,20 @@ def _task_label_drift(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task:
             if task not in cats_by_task:
                 continue
             cats = [str(c) for c in cats_by_task[task]]
-            mats = {int(p): (_unit_matrix(part, cats, None if unit_codes is None else unit_codes[task]),
-                             part["freq"].to_numpy(float)) for p, part in sub.groupby("period", sort=True)}
+            mats = {
+                int(p): (
+                    _unit_matrix(part, cats, None if unit_codes is None else unit_codes[task]),
+                    part["freq"].to_numpy(float),
+                )
+                for p, part in sub.groupby("period", sort=True)
+            }
             for p, (mat, f) in mats.items():
                 deff[(task, p)] = _design_effects(mat, f)
             rm = [mats[p] for p in mats if p in refp]
             if rm:
-                deff[(task, "reference")] = _design_effects(np.vstack([x[0] for x in rm]),
-                                                            np.concatenate([x[1] for x in rm]))
+                deff[(task, "reference")] = _design_effects(
+                    np.vstack([x[0] for x in rm]), np.concatenate([x[1] for x in rm])
+                )
     rows = []
     for (task, t), b in sorted(per.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         a = ref.get((task,))
@@ -1772,17 +2188,35 @@ def _task_label_drift(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task:
             if K > 1:
                 delta = max(1.0, float(((1 - pooled) * dk)[pooled > 0].sum() / (K - 1)))
             if delta > 1.0:
-                res = {**res, "statistic": res["statistic"] / delta,
-                       "p_value": float(stats.chi2.sf(res["statistic"] / delta, res["dof"])),
-                       "method": res["method"] + f"; Rao-Scott first-order correction for labels clustered in "
-                                                 f"items (design effect {delta:.2f})"}
+                res = {
+                    **res,
+                    "statistic": res["statistic"] / delta,
+                    "p_value": float(stats.chi2.sf(res["statistic"] / delta, res["dof"])),
+                    "method": res["method"] + f"; Rao-Scott first-order correction for labels clustered in "
+                    f"items (design effect {delta:.2f})",
+                }
         shares = b / b.sum() if b.sum() > 0 else b
-        rows.append({"task": task, "period": int(t), "bucket": buckets[int(t)], "window": win[int(t)],
-                     "n": res["n_cur"], "n_ref": res["n_ref"], "statistic": res["statistic"], "dof": res["dof"],
-                     "p_value": res["p_value"], "psi": res["psi"], "js_distance": res["js_distance"],
-                     "design_effect": delta, "top_category": res["top_category"], "top_change": res["top_change"],
-                     "shares": dict(zip(cats_by_task[task], np.round(shares, 4).tolist())),
-                     "method": res["method"], "reason": res["reason"]})
+        rows.append(
+            {
+                "task": task,
+                "period": int(t),
+                "bucket": buckets[int(t)],
+                "window": win[int(t)],
+                "n": res["n_cur"],
+                "n_ref": res["n_ref"],
+                "statistic": res["statistic"],
+                "dof": res["dof"],
+                "p_value": res["p_value"],
+                "psi": res["psi"],
+                "js_distance": res["js_distance"],
+                "design_effect": delta,
+                "top_category": res["top_category"],
+                "top_change": res["top_change"],
+                "shares": dict(zip(cats_by_task[task], np.round(shares, 4).tolist())),
+                "method": res["method"],
+                "reason": res["reason"],
+            }
+        )
     out = pd.DataFrame(rows)
     if out.empty:
         return out, [], pd.DataFrame()
@@ -1791,15 +2225,22 @@ def _task_label_drift(labels: pd.DataFrame, windows: pd.DataFrame, cats_by_task:
     out.loc[m, "q_value"] = bh_adjust(out.loc[m, "p_value"])
     big = (out["psi"] >= cfg.psi_threshold) | (out["top_change"].abs() >= cfg.min_share_change)
     out["on"] = m & (out["q_value"] < cfg.alpha) & big
-    alerts, states = _task_alerts(out, "label_drift", windows, "psi", "two-sided",
-                                  f"G-test vs the reference window (BH across periods and tasks) with PSI >= "
-                                  f"{cfg.psi_threshold:g} or a share moved by >= {cfg.min_share_change:g}; "
-                                  "magnitude = PSI")
+    alerts, states = _task_alerts(
+        out,
+        "label_drift",
+        windows,
+        "psi",
+        "two-sided",
+        f"G-test vs the reference window (BH across periods and tasks) with PSI >= "
+        f"{cfg.psi_threshold:g} or a share moved by >= {cfg.min_share_change:g}; "
+        "magnitude = PSI",
+    )
     return out, alerts, states
 
 
-def _task_alerts(out: pd.DataFrame, signal: str, windows: pd.DataFrame, magnitude: str, direction: str,
-                 method: str) -> tuple[list, pd.DataFrame]:
+def _task_alerts(
+    out: pd.DataFrame, signal: str, windows: pd.DataFrame, magnitude: str, direction: str, method: str
+) -> tuple[list, pd.DataFrame]:
     """Current-state alerts for task-level signals from a frame with task, period, on."""
     win = windows["window"].to_numpy()
     T = len(win)
@@ -1815,10 +2256,21 @@ def _task_alerts(out: pd.DataFrame, signal: str, windows: pd.DataFrame, magnitud
         if t_flag is None:
             continue
         last = sub[sub["period"].astype(int) == t_last].iloc[0]
-        alerts.append({"signal": signal, "entity": task, "task": task, "since_period": t_flag,
-                       "flagged_period": t_flag, "magnitude": float(last[magnitude]),
-                       "p_value": float(last["p_value"]), "q_value": float(last["q_value"]), "direction": direction,
-                       "method": method, "detail": {}})
+        alerts.append(
+            {
+                "signal": signal,
+                "entity": task,
+                "task": task,
+                "since_period": t_flag,
+                "flagged_period": t_flag,
+                "magnitude": float(last[magnitude]),
+                "p_value": float(last["p_value"]),
+                "q_value": float(last["q_value"]),
+                "direction": direction,
+                "method": method,
+                "detail": {},
+            }
+        )
     return alerts, (pd.concat(states, ignore_index=True) if states else pd.DataFrame())
 
 
@@ -1853,15 +2305,16 @@ def _design_effects(mat: np.ndarray, freq: np.ndarray) -> tuple[np.ndarray, floa
         return np.ones(mat.shape[1]), N
     p = (f[:, None] * mat).sum(axis=0) / N
     resid = mat - p[None, :] * m[:, None]
-    v_clu = U / (U - 1) * (f[:, None] * resid ** 2).sum(axis=0) / N ** 2
+    v_clu = U / (U - 1) * (f[:, None] * resid**2).sum(axis=0) / N**2
     v_srs = p * (1 - p) / N
     with np.errstate(invalid="ignore", divide="ignore"):
         d = np.where(v_srs > 0, v_clu / np.where(v_srs > 0, v_srs, 1), 1.0)
     return d, N
 
 
-def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, cfg: DriftConfig,
-                     unit_codes: dict | None = None):
+def _agreement_drift(
+    units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, cfg: DriftConfig, unit_codes: dict | None = None
+):
     """Weekly alpha per task with bootstrap CIs and the change from the reference window."""
     win = windows["window"].to_numpy()
     buckets = windows["bucket"].tolist()
@@ -1872,11 +2325,13 @@ def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, 
     for i, (task, sub) in enumerate(units.groupby("task", sort=True)):
         sch = schemas[task]
         cats = [str(c) for c in sch["categories"]]
-        pos = {c: j for j, c in enumerate(cats)}
+        {c: j for j, c in enumerate(cats)}
         patterns = {}
         for p, part in sub.groupby("period", sort=True):
-            patterns[int(p)] = (_unit_matrix(part, cats, None if unit_codes is None else unit_codes[task]),
-                                part["freq"].to_numpy(float))
+            patterns[int(p)] = (
+                _unit_matrix(part, cats, None if unit_codes is None else unit_codes[task]),
+                part["freq"].to_numpy(float),
+            )
         res = _weekly_alpha(patterns, cats, sch["level"], ref_periods, cfg.n_boot, cfg.seed + 101 * i, cfg.alpha)
         res.insert(0, "task", task)
         res["level"] = sch["level"]
@@ -1888,9 +2343,15 @@ def _agreement_drift(units: pd.DataFrame, windows: pd.DataFrame, schemas: dict, 
     m = out["window"].isin(["between", "current"]) & out["p_value"].notna()
     out.loc[m, "q_value"] = bh_adjust(out.loc[m, "p_value"])
     out["on"] = m & (out["q_value"] < cfg.alpha) & (out["diff"] < 0)
-    alerts, states = _task_alerts(out, "agreement_drift", windows, "diff", "down",
-                                  "Krippendorff's alpha per period minus the reference window's, unit-bootstrap SE, "
-                                  "BH across periods and tasks; magnitude = difference in alpha")
+    alerts, states = _task_alerts(
+        out,
+        "agreement_drift",
+        windows,
+        "diff",
+        "down",
+        "Krippendorff's alpha per period minus the reference window's, unit-bootstrap SE, "
+        "BH across periods and tasks; magnitude = difference in alpha",
+    )
     return out, alerts, states
 
 
@@ -1909,7 +2370,8 @@ def _stability(gold: pd.DataFrame, vendor_gold: pd.DataFrame, windows: pd.DataFr
         for vendor, sub in vendor_gold.groupby("vendor"):
             groups.append(("vendor", vendor, sub[["period", "n", "k"]]))
     for kind, name, sub in groups:
-        n = np.zeros(T); k = np.zeros(T)
+        n = np.zeros(T)
+        k = np.zeros(T)
         n[sub["period"].to_numpy(int)] = sub["n"].to_numpy(float)
         k[sub["period"].to_numpy(int)] = sub["k"].to_numpy(float)
         chart = p_chart(k, n, reference=ref, sigma=cfg.p_chart_sigma, labels=buckets)
@@ -1918,16 +2380,37 @@ def _stability(gold: pd.DataFrame, vendor_gold: pd.DataFrame, windows: pd.DataFr
         p_hat = np.asarray(chart["p"], dtype=float)
         inside = (p_hat >= center - cfg.band) & (p_hat <= center + cfg.band)
         surely_out = (hi < center - cfg.band) | (lo > center + cfg.band)
-        status = np.where(n == 0, "no data", np.where(inside, "within band", np.where(
-            surely_out, "outside band", "outside, not significant")))
-        frames.append(pd.DataFrame({
-            "group": kind, "name": name, "period": np.arange(T), "bucket": buckets, "window": win,
-            "n": n, "k": k, "estimate": chart["p"], "ci_low": lo, "ci_high": hi, "baseline": center,
-            "band_low": center - cfg.band, "band_high": center + cfg.band, "band_status": status,
-            "pchart_lcl": chart["lcl"], "pchart_ucl": chart["ucl"], "below_lcl": chart["below"],
-            "above_ucl": chart["above"],
-            "method": f"Wilson {100 * (1 - cfg.alpha):g}% CI; p-chart {cfg.p_chart_sigma:g}-sigma from the reference window; "
-                      f"band: baseline +-{cfg.band:g}; 'outside band' only when the whole CI is outside"}))
+        status = np.where(
+            n == 0,
+            "no data",
+            np.where(inside, "within band", np.where(surely_out, "outside band", "outside, not significant")),
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": kind,
+                    "name": name,
+                    "period": np.arange(T),
+                    "bucket": buckets,
+                    "window": win,
+                    "n": n,
+                    "k": k,
+                    "estimate": chart["p"],
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "baseline": center,
+                    "band_low": center - cfg.band,
+                    "band_high": center + cfg.band,
+                    "band_status": status,
+                    "pchart_lcl": chart["lcl"],
+                    "pchart_ucl": chart["ucl"],
+                    "below_lcl": chart["below"],
+                    "above_ucl": chart["above"],
+                    "method": f"Wilson {100 * (1 - cfg.alpha):g}% CI; p-chart {cfg.p_chart_sigma:g}-sigma from the reference window; "
+                    f"band: baseline +-{cfg.band:g}; 'outside band' only when the whole CI is outside",
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -1952,7 +2435,9 @@ def _schemas(wh, labels: pd.DataFrame) -> tuple[dict, list[str]]:
             cats = [str(c) for c in sch["categories"]]
             extra = [c for c in observed if c not in cats]
             if extra:
-                notes.append(f"task {task!r}: labels outside the schema {extra[:5]} were added at the end of the domain")
+                notes.append(
+                    f"task {task!r}: labels outside the schema {extra[:5]} were added at the end of the domain"
+                )
                 cats = cats + sorted(extra)
             out[task] = {"categories": cats, "level": sch["level"]}
         else:
@@ -1966,12 +2451,22 @@ def _schemas(wh, labels: pd.DataFrame) -> tuple[dict, list[str]]:
     return out, notes
 
 
-def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=None, reference_end=None,
-                 since_from: str = "first_value") -> DriftScan:
+def _scan_source(
+    wh,
+    acct: dict,
+    cfg: DriftConfig,
+    *,
+    reference=None,
+    current=None,
+    reference_end=None,
+    since_from: str = "first_value",
+) -> DriftScan:
     red = _reduce(wh)
     if len(red["periods"]) > 200:
-        raise ValueError(f"{len(red['periods'])} distinct time values: bucket them into periods with a granularity "
-                         "(--granularity day/week/month)")
+        raise ValueError(
+            f"{len(red['periods'])} distinct time values: bucket them into periods with a granularity "
+            "(--granularity day/week/month)"
+        )
     periods = _assign_windows(red["periods"], reference=reference, current=current, reference_end=reference_end)
     T = len(periods)
     labels = red["labels"]
@@ -1994,7 +2489,10 @@ def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=No
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
         results = list(pool.map(lambda job: _binary_signal(job[0], job[1], periods, cfg, job[2]), jobs))
     for c, a, s, st in results:
-        chart_frames.append(c); summaries.append(s); state_frames.append(st); all_alerts += a
+        chart_frames.append(c)
+        summaries.append(s)
+        state_frames.append(st)
+        all_alerts += a
     shift, a, st = _label_shift(labels, red["peers"], red["has_item"], periods, cats_by_task, cfg)
     all_alerts += a
     state_frames.append(st)
@@ -2009,8 +2507,15 @@ def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=No
     all_alerts += a
     if not off.empty:
         on_ents = {x["entity"] for x in a}
-        state_frames.append(pd.DataFrame([{"signal": "off_peer", "entity": e, "task": None, "period": t,
-                                           "on": e in on_ents} for e in off["entity"] for t in range(T)]))
+        state_frames.append(
+            pd.DataFrame(
+                [
+                    {"signal": "off_peer", "entity": e, "task": None, "period": t, "on": e in on_ents}
+                    for e in off["entity"]
+                    for t in range(T)
+                ]
+            )
+        )
     tests = [off, _own_baseline(labels, periods, cats_by_task, cfg)]
     if not shift.empty:
         ref_rows = shift[shift["kind"] == "reference"].drop(columns=["kind"]).copy()
@@ -2018,28 +2523,50 @@ def _scan_source(wh, acct: dict, cfg: DriftConfig, *, reference=None, current=No
         ref_rows["window"] = "reference"
         tests.append(ref_rows.rename(columns={"n_entity": "n"}))
     tests += [s for s in summaries if not s.empty]
-    tests = pd.concat([f for f in tests if f is not None and not f.empty], ignore_index=True) \
-        if any(f is not None and not f.empty for f in tests) else pd.DataFrame()
-    label_drift, a, st = _task_label_drift(labels, periods, cats_by_task, cfg,
-                                           red["units"] if red["has_item"] else None, red["unit_codes"])
+    tests = (
+        pd.concat([f for f in tests if f is not None and not f.empty], ignore_index=True)
+        if any(f is not None and not f.empty for f in tests)
+        else pd.DataFrame()
+    )
+    label_drift, a, st = _task_label_drift(
+        labels, periods, cats_by_task, cfg, red["units"] if red["has_item"] else None, red["unit_codes"]
+    )
     all_alerts += a
     state_frames.append(st)
-    agreement, a, st = _agreement_drift(red["units"], periods, schemas, cfg, red["unit_codes"]) if red["has_item"] \
+    agreement, a, st = (
+        _agreement_drift(red["units"], periods, schemas, cfg, red["unit_codes"])
+        if red["has_item"]
         else (pd.DataFrame(), [], pd.DataFrame())
+    )
     all_alerts += a
     state_frames.append(st)
     stability = _stability(gold, red["vendor_gold"], periods, cfg)
     alerts = _finish_alerts(all_alerts, periods, since_from)
-    states = pd.concat([f for f in state_frames if f is not None and not f.empty], ignore_index=True) \
-        if any(f is not None and not f.empty for f in state_frames) else pd.DataFrame()
+    states = (
+        pd.concat([f for f in state_frames if f is not None and not f.empty], ignore_index=True)
+        if any(f is not None and not f.empty for f in state_frames)
+        else pd.DataFrame()
+    )
     if not states.empty:
         states["bucket"] = periods["bucket"].to_numpy()[states["period"].to_numpy(int)]
         states["window"] = periods["window"].to_numpy()[states["period"].to_numpy(int)]
-    scan = DriftScan(periods=periods, charts=pd.concat(chart_frames, ignore_index=True) if chart_frames else pd.DataFrame(),
-                     panel=_panel(labels, tests, alerts), tests=tests, label_shift=shift, stability=stability,
-                     label_drift=label_drift, agreement=agreement, alerts=alerts, states=states,
-                     n_rows=int(periods["n_rows"].sum()), n_entities=int(labels["entity"].nunique()),
-                     excluded=acct.get("excluded", {}), config=cfg, notes=notes)
+    scan = DriftScan(
+        periods=periods,
+        charts=pd.concat(chart_frames, ignore_index=True) if chart_frames else pd.DataFrame(),
+        panel=_panel(labels, tests, alerts),
+        tests=tests,
+        label_shift=shift,
+        stability=stability,
+        label_drift=label_drift,
+        agreement=agreement,
+        alerts=alerts,
+        states=states,
+        n_rows=int(periods["n_rows"].sum()),
+        n_entities=int(labels["entity"].nunique()),
+        excluded=acct.get("excluded", {}),
+        config=cfg,
+        notes=notes,
+    )
     scan.extras["schemas"] = schemas
     return scan
 
@@ -2055,22 +2582,40 @@ def _panel(labels: pd.DataFrame, tests: pd.DataFrame, alerts: pd.DataFrame) -> p
     for sig, short in (("gold_accuracy", "gold"), ("consensus_agreement", "agreement")):
         sub = tests[tests["test"] == sig]
         if not sub.empty:
-            sub = sub[["entity", "n_ref", "estimate_ref", "n", "estimate"]].rename(columns={
-                "n_ref": f"{short}_n_ref", "estimate_ref": f"{short}_ref", "n": f"{short}_n_cur", "estimate": f"{short}_cur"})
+            sub = sub[["entity", "n_ref", "estimate_ref", "n", "estimate"]].rename(
+                columns={
+                    "n_ref": f"{short}_n_ref",
+                    "estimate_ref": f"{short}_ref",
+                    "n": f"{short}_n_cur",
+                    "estimate": f"{short}_cur",
+                }
+            )
             out = out.merge(sub, on="entity", how="left")
     off = tests[tests["test"].astype(str).str.startswith("off_peer")]
     if not off.empty:
-        out = out.merge(off[["entity", "estimate", "peers", "magnitude", "q_value"]].rename(columns={
-            "estimate": "overall", "peers": "peers_overall", "magnitude": "vs_peers", "q_value": "off_peer_q"}),
-            on="entity", how="left")
+        out = out.merge(
+            off[["entity", "estimate", "peers", "magnitude", "q_value"]].rename(
+                columns={
+                    "estimate": "overall",
+                    "peers": "peers_overall",
+                    "magnitude": "vs_peers",
+                    "q_value": "off_peer_q",
+                }
+            ),
+            on="entity",
+            how="left",
+        )
     own = tests[tests["test"] == "labels_vs_own_baseline"]
     if not own.empty:
         g = own.groupby("entity").agg(labels_vs_own_q=("q_value", "min"), labels_vs_own_js=("js_distance", "max"))
         out = out.merge(g.reset_index(), on="entity", how="left")
     peer = tests[tests["test"] == "labels_vs_peers"]
     if not peer.empty:
-        g = peer.groupby("entity").agg(labels_vs_peers_ref_q=("q_value", "min"), labels_vs_peers_ref_js=("js_distance", "max"),
-                                       labels_vs_peers_ref_psi=("psi", "max"))
+        g = peer.groupby("entity").agg(
+            labels_vs_peers_ref_q=("q_value", "min"),
+            labels_vs_peers_ref_js=("js_distance", "max"),
+            labels_vs_peers_ref_psi=("psi", "max"),
+        )
         out = out.merge(g.reset_index(), on="entity", how="left")
     rater_alerts = alerts[alerts["signal"].isin(["gold_accuracy", "consensus_agreement", "label_shift", "off_peer"])]
     names = rater_alerts.groupby("entity")["signal"].apply(lambda s: ", ".join(sorted(set(s)))).to_dict()
@@ -2079,8 +2624,20 @@ def _panel(labels: pd.DataFrame, tests: pd.DataFrame, alerts: pd.DataFrame) -> p
 
 
 def _finish_alerts(rows: list[dict], periods: pd.DataFrame, since_from: str) -> pd.DataFrame:
-    cols = ["signal", "entity", "task", "since", "since_period", "flagged_at", "magnitude", "p_value", "q_value",
-            "direction", "method", "detail"]
+    cols = [
+        "signal",
+        "entity",
+        "task",
+        "since",
+        "since_period",
+        "flagged_at",
+        "magnitude",
+        "p_value",
+        "q_value",
+        "direction",
+        "method",
+        "detail",
+    ]
     if not rows:
         return pd.DataFrame(columns=cols)
     buckets = periods["bucket"].tolist()
@@ -2091,21 +2648,45 @@ def _finish_alerts(rows: list[dict], periods: pd.DataFrame, since_from: str) -> 
         sp = r.get("since_period")
         fp = r.get("flagged_period")
         since_val = (firsts if since_from == "first_value" else buckets)[sp] if sp is not None else None
-        out.append({"signal": r["signal"], "entity": str(r["entity"]), "task": r.get("task") or None,
-                    "since": _plain(since_val), "since_period": _plain(buckets[sp]) if sp is not None else None,
-                    "flagged_at": _plain(buckets[fp if fp is not None else last]),
-                    "magnitude": r["magnitude"], "p_value": r["p_value"], "q_value": r.get("q_value", np.nan),
-                    "direction": r.get("direction"), "method": r.get("method"), "detail": r.get("detail") or {}})
+        out.append(
+            {
+                "signal": r["signal"],
+                "entity": str(r["entity"]),
+                "task": r.get("task") or None,
+                "since": _plain(since_val),
+                "since_period": _plain(buckets[sp]) if sp is not None else None,
+                "flagged_at": _plain(buckets[fp if fp is not None else last]),
+                "magnitude": r["magnitude"],
+                "p_value": r["p_value"],
+                "q_value": r.get("q_value", np.nan),
+                "direction": r.get("direction"),
+                "method": r.get("method"),
+                "detail": r.get("detail") or {},
+            }
+        )
     df = pd.DataFrame(out, columns=cols)
     order = {s: i for i, s in enumerate(ALERT_SIGNALS)}
     df["_o"] = df["signal"].map(order)
     return df.sort_values(["_o", "entity", "task"], na_position="first").drop(columns="_o").reset_index(drop=True)
 
 
-def scan_table(wh, table: str, *, time: str, entity: str, label: str, gold: str | None = None,
-               item: str | None = None, task: str | None = None, granularity: str | None = None,
-               reference=None, current=None, reference_end=None, config: DriftConfig | None = None,
-               where: str | None = None) -> DriftScan:
+def scan_table(
+    wh,
+    table: str,
+    *,
+    time: str,
+    entity: str,
+    label: str,
+    gold: str | None = None,
+    item: str | None = None,
+    task: str | None = None,
+    granularity: str | None = None,
+    reference=None,
+    current=None,
+    reference_end=None,
+    config: DriftConfig | None = None,
+    where: str | None = None,
+) -> DriftScan:
     """Scan a long table already in ``wh`` (one row per judgement).
 
     Parameters
@@ -2123,12 +2704,23 @@ def scan_table(wh, table: str, *, time: str, entity: str, label: str, gold: str 
     ``DriftScan.excluded`` by reason.
     """
     cfg = config or DriftConfig()
-    acct = _prepare_table(wh, table, time=time, entity=entity, label=label, gold=gold, item=item, task=task,
-                          granularity=granularity, where=where)
+    acct = _prepare_table(
+        wh,
+        table,
+        time=time,
+        entity=entity,
+        label=label,
+        gold=gold,
+        item=item,
+        task=task,
+        granularity=granularity,
+        where=where,
+    )
     if not wh.scalar("SELECT count(*) FROM drift_src"):
         raise ValueError(f"{where or table}: no usable rows (every row misses {time}, {entity} or {label})")
-    return _scan_source(wh, acct, cfg, reference=reference, current=current, reference_end=reference_end,
-                        since_from="first_value")
+    return _scan_source(
+        wh, acct, cfg, reference=reference, current=current, reference_end=reference_end, since_from="first_value"
+    )
 
 
 _DUCK_TYPES = {"b": "BOOLEAN", "i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "M": "TIMESTAMP"}
@@ -2145,7 +2737,11 @@ def scan_frame(frame: pd.DataFrame, **kwargs) -> DriftScan:
         f = frame.copy()
         for c in f.columns:
             if f[c].dtype.kind not in _DUCK_TYPES:
-                f[c] = f[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v)).astype(object)
+                f[c] = (
+                    f[c]
+                    .map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+                    .astype(object)
+                )
         f.columns = [str(c) for c in f.columns]
         wh.insert_frame("drift_input", f)
         return scan_table(wh, "drift_input", where=kwargs.pop("where", "frame"), **kwargs)
@@ -2176,9 +2772,12 @@ def _check_time_castable(wh, time: str, where: str) -> None:
     """With a granularity the time column must be a date/time: name the first bad row."""
     bad = wh.query(
         f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({_q(time)} AS VARCHAR) AS v FROM drift_input) AS x "
-        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMP) IS NULL LIMIT 1")
+        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMP) IS NULL LIMIT 1"
+    )
     if len(bad):
-        raise ValueError(f"{where}: row {int(bad['rn'].iloc[0])}, column {time!r}: {bad['v'].iloc[0]!r} is not a date/time")
+        raise ValueError(
+            f"{where}: row {int(bad['rn'].iloc[0])}, column {time!r}: {bad['v'].iloc[0]!r} is not a date/time"
+        )
 
 
 def scan_file(path, *, time: str, entity: str, label: str, granularity: str | None = None, **kwargs) -> DriftScan:
@@ -2192,13 +2791,24 @@ def scan_file(path, *, time: str, entity: str, label: str, granularity: str | No
     try:
         _quiet(wh)
         _read_file(wh, path)
-        _check_columns(wh, "drift_input", {"time": time, "entity": entity, "label": label,
-                                           "gold_label": kwargs.get("gold"), "item": kwargs.get("item"),
-                                           "task": kwargs.get("task")}, str(path))
+        _check_columns(
+            wh,
+            "drift_input",
+            {
+                "time": time,
+                "entity": entity,
+                "label": label,
+                "gold_label": kwargs.get("gold"),
+                "item": kwargs.get("item"),
+                "task": kwargs.get("task"),
+            },
+            str(path),
+        )
         if granularity:
             _check_time_castable(wh, time, str(path))
-        return scan_table(wh, "drift_input", time=time, entity=entity, label=label, granularity=granularity,
-                          where=str(path), **kwargs)
+        return scan_table(
+            wh, "drift_input", time=time, entity=entity, label=label, granularity=granularity, where=str(path), **kwargs
+        )
     finally:
         wh.close()
 
@@ -2218,14 +2828,25 @@ def _distinct_raters(rng: np.random.Generator, n_items: int, n_raters: int, k: i
     return chosen
 
 
-def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: int = 150, raters_per_item: int = 3,
-                     categories: Sequence[str] = ("safe", "sensitive", "unsafe"),
-                     class_probs: Sequence[float] | None = (0.6, 0.25, 0.15), accuracy: float = 0.85,
-                     rater_accuracy: dict | None = None, drift: dict | None = None, careless: Sequence[str] = (),
-                     label_bias: dict | None = None,
-                     gold_share: float = 0.25, confusable: tuple[str, str] | None = None,
-                     confusion_rate: float = 0.0, confusion_until: int | None = None,
-                     start: str = "2026-06-01", seed: int = 0) -> pd.DataFrame:
+def simulate_ratings(
+    n_periods: int = 12,
+    n_raters: int = 12,
+    items_per_period: int = 150,
+    raters_per_item: int = 3,
+    categories: Sequence[str] = ("safe", "sensitive", "unsafe"),
+    class_probs: Sequence[float] | None = (0.6, 0.25, 0.15),
+    accuracy: float = 0.85,
+    rater_accuracy: dict | None = None,
+    drift: dict | None = None,
+    careless: Sequence[str] = (),
+    label_bias: dict | None = None,
+    gold_share: float = 0.25,
+    confusable: tuple[str, str] | None = None,
+    confusion_rate: float = 0.0,
+    confusion_until: int | None = None,
+    start: str = "2026-06-01",
+    seed: int = 0,
+) -> pd.DataFrame:
     """A seeded annotation program with planted rater effects (one task).
 
     Parameters
@@ -2291,14 +2912,25 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
         m = (r_idx == raters.index(r)) & (p_row >= onset) & (rng.random(len(r_idx)) < prob)
         lab = np.where(m, int(np.flatnonzero(cats == cat)[0]), lab)
     day = rng.integers(0, 7, size=len(r_idx))
-    at = pd.Timestamp(start) + pd.to_timedelta((p_row - 1) * 7 + day, unit="D") + pd.to_timedelta(rng.integers(0, 86400, size=len(r_idx)), unit="s")
+    at = (
+        pd.Timestamp(start)
+        + pd.to_timedelta((p_row - 1) * 7 + day, unit="D")
+        + pd.to_timedelta(rng.integers(0, 86400, size=len(r_idx)), unit="s")
+    )
     gold = np.where(is_gold[item_idx], cats[t_row], None)
     item_ids = np.array([f"it-{i:06d}" for i in range(n_items)], dtype=object)
-    return pd.DataFrame({
-        "item": item_ids[item_idx], "rater": np.array(raters, dtype=object)[r_idx],
-        "period": p_row, "annotated_at": at, "label": cats[lab], "truth": cats[t_row], "gold": gold,
-        "guideline": np.where(p_row < (confusion_until or n_periods + 1), "v1", "v2"),
-    })
+    return pd.DataFrame(
+        {
+            "item": item_ids[item_idx],
+            "rater": np.array(raters, dtype=object)[r_idx],
+            "period": p_row,
+            "annotated_at": at,
+            "label": cats[lab],
+            "truth": cats[t_row],
+            "gold": gold,
+            "guideline": np.where(p_row < (confusion_until or n_periods + 1), "v1", "v2"),
+        }
+    )
 
 
 # =============================================================================
@@ -2307,10 +2939,15 @@ def simulate_ratings(n_periods: int = 12, n_raters: int = 12, items_per_period: 
 def _prepare_warehouse_filtered(wh, tasks, granularity, dataset, filters: dict | None = None) -> dict:
     """``drift_src`` from the warehouse; tasks default to those with timestamped annotations."""
     if tasks is None:
-        tasks = wh.query("SELECT DISTINCT task FROM annotations WHERE annotated_at IS NOT NULL ORDER BY task")["task"].tolist()
+        tasks = wh.query("SELECT DISTINCT task FROM annotations WHERE annotated_at IS NOT NULL ORDER BY task")[
+            "task"
+        ].tolist()
     if dataset is not None:
-        ids = wh.query("SELECT DISTINCT a.task FROM annotations a JOIN items i ON i.item_id = a.item_id "
-                       "WHERE i.dataset = ? AND a.annotated_at IS NOT NULL", [dataset])["task"].tolist()
+        ids = wh.query(
+            "SELECT DISTINCT a.task FROM annotations a JOIN items i ON i.item_id = a.item_id "
+            "WHERE i.dataset = ? AND a.annotated_at IS NOT NULL",
+            [dataset],
+        )["task"].tolist()
         tasks = [t for t in tasks if t in ids]
     if not tasks:
         raise ValueError("no timestamped annotations to scan" + (f" in dataset {dataset!r}" if dataset else ""))
@@ -2326,13 +2963,22 @@ def changed_tasks(wh, version: str) -> list[str]:
     (empty when the warehouse has no log or no row for it)."""
     if "guideline_changes" not in wh.tables():
         return []
-    return wh.query("SELECT DISTINCT task FROM guideline_changes WHERE version = ? ORDER BY task",
-                    [str(version)])["task"].tolist()
+    return wh.query("SELECT DISTINCT task FROM guideline_changes WHERE version = ? ORDER BY task", [str(version)])[
+        "task"
+    ].tolist()
 
 
-def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | None = None,
-                     exclude: Sequence[str] = (), treated: Sequence[str] | None = None, granularity: str = "week",
-                     alpha: float = 0.05, _prepared: bool = False) -> dict:
+def guideline_impact(
+    wh,
+    *,
+    tasks: Sequence[str] | None = None,
+    dataset: str | None = None,
+    exclude: Sequence[str] = (),
+    treated: Sequence[str] | None = None,
+    granularity: str = "week",
+    alpha: float = 0.05,
+    _prepared: bool = False,
+) -> dict:
     """The impact of the latest guideline-version change on gold accuracy, by task.
 
     Compares gold accuracy under the previous and the latest
@@ -2367,11 +3013,21 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
     from statsmodels.regression.linear_model import OLS
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
-    versions = wh.query("SELECT guideline, min(t) AS first_at, min(bucket) AS first_bucket, count(*) AS n "
-                        "FROM drift_src WHERE guideline IS NOT NULL GROUP BY guideline ORDER BY first_at")
-    empty = {"before": None, "after": None, "change_at": None, "excluded": list(exclude), "treated": [],
-             "by_task": pd.DataFrame(),
-             "did": pd.DataFrame(), "confusion": pd.DataFrame(), "reason": None}
+    versions = wh.query(
+        "SELECT guideline, min(t) AS first_at, min(bucket) AS first_bucket, count(*) AS n "
+        "FROM drift_src WHERE guideline IS NOT NULL GROUP BY guideline ORDER BY first_at"
+    )
+    empty = {
+        "before": None,
+        "after": None,
+        "change_at": None,
+        "excluded": list(exclude),
+        "treated": [],
+        "by_task": pd.DataFrame(),
+        "did": pd.DataFrame(),
+        "confusion": pd.DataFrame(),
+        "reason": None,
+    }
     if len(versions) < 2:
         return {**empty, "reason": "fewer than two guideline versions in the data"}
     before, after = versions["guideline"].iloc[-2], versions["guideline"].iloc[-1]
@@ -2380,8 +3036,11 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
     if exclude:
         excl = " AND entity NOT IN (" + ", ".join("?" for _ in exclude) + ")"
         params += list(exclude)
-    g = wh.query("SELECT entity, task, item, guideline, label, gold, CASE WHEN label = gold THEN 1 ELSE 0 END AS correct "
-                 f"FROM drift_src WHERE gold IS NOT NULL AND guideline IN (?, ?){excl}", params)
+    g = wh.query(
+        "SELECT entity, task, item, guideline, label, gold, CASE WHEN label = gold THEN 1 ELSE 0 END AS correct "
+        f"FROM drift_src WHERE gold IS NOT NULL AND guideline IN (?, ?){excl}",
+        params,
+    )
     out = {**empty, "before": before, "after": after, "change_at": _plain(versions["first_bucket"].iloc[-1])}
     if g.empty:
         return {**out, "reason": "no gold annotations under the two versions"}
@@ -2393,10 +3052,22 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
         kb, nb, ka, na = b.sum(), len(b), a.sum(), len(a)
         lo_b, hi_b = wilson_interval(kb, nb, alpha)
         lo_a, hi_a = wilson_interval(ka, na, alpha)
-        row = {"task": task, "n_before": nb, "acc_before": kb / nb if nb else np.nan, "ci_low_before": lo_b[0],
-               "ci_high_before": hi_b[0], "n_after": na, "acc_after": ka / na if na else np.nan,
-               "ci_low_after": lo_a[0], "ci_high_after": hi_a[0], "diff": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-               "p_value": np.nan, "reason": None}
+        row = {
+            "task": task,
+            "n_before": nb,
+            "acc_before": kb / nb if nb else np.nan,
+            "ci_low_before": lo_b[0],
+            "ci_high_before": hi_b[0],
+            "n_after": na,
+            "acc_after": ka / na if na else np.nan,
+            "ci_low_after": lo_a[0],
+            "ci_high_after": hi_a[0],
+            "diff": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "reason": None,
+        }
         if nb and na:
             row["diff"] = ka / na - kb / nb
             lo, hi = confint_proportions_2indep(ka, na, kb, nb, method="newcomb", compare="diff", alpha=alpha)
@@ -2410,8 +3081,10 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
         rows.append(row)
     by_task = pd.DataFrame(rows)
     by_task["q_value"] = bh_adjust(by_task["p_value"])
-    by_task["method"] = ("gold accuracy after minus before; Newcombe hybrid-score CI, score test, BH across tasks; "
-                         f"{len(exclude)} rater(s) excluded")
+    by_task["method"] = (
+        "gold accuracy after minus before; Newcombe hybrid-score CI, score test, BH across tasks; "
+        f"{len(exclude)} rater(s) excluded"
+    )
     # Difference-in-differences: the tasks the change touched against those it did not.
     # ``treated`` names them; by default the change log does. Only without a log entry
     # are they the tasks whose before/after change is significant (a data-driven choice:
@@ -2423,8 +3096,10 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
             treated_how = f"the tasks the change log (guideline_changes) lists for {after}"
         else:
             treated = by_task.loc[by_task["q_value"] < alpha, "task"].tolist()
-            treated_how = ("tasks whose before/after change is significant (no change-log entry for "
-                           f"{after}: circular, a confirmation of size, not a test)")
+            treated_how = (
+                "tasks whose before/after change is significant (no change-log entry for "
+                f"{after}: circular, a confirmation of size, not a test)"
+            )
     else:
         treated = [t for t in treated if t in set(g["task"])]
         treated_how = "named by the caller"
@@ -2433,8 +3108,17 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
     did_rows = []
     codes = pd.factorize(g["item"])[0]
     for task in sorted(treated):
-        row = {"task": task, "control": ", ".join(controls), "did": np.nan, "se": np.nan, "ci_low": np.nan,
-               "ci_high": np.nan, "p_value": np.nan, "n": np.nan, "reason": None}
+        row = {
+            "task": task,
+            "control": ", ".join(controls),
+            "did": np.nan,
+            "se": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "n": np.nan,
+            "reason": None,
+        }
         if not controls:
             row["reason"] = "no untouched task to compare with"
             did_rows.append(row)
@@ -2447,19 +3131,41 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
         try:
             fit = OLS(sub["correct"].to_numpy(float), X).fit(cov_type="cluster", cov_kwds={"groups": codes[m]})
             lo, hi = fit.conf_int(alpha)[3]
-            row.update({"did": float(fit.params[3]), "se": float(fit.bse[3]), "ci_low": float(lo), "ci_high": float(hi),
-                        "p_value": float(fit.pvalues[3]), "n": int(len(sub))})
+            row.update(
+                {
+                    "did": float(fit.params[3]),
+                    "se": float(fit.bse[3]),
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                    "p_value": float(fit.pvalues[3]),
+                    "n": int(len(sub)),
+                }
+            )
         except Exception as exc:  # a singular design (a task on one side of the change only)
             row["reason"] = f"difference-in-differences undefined: {exc}"
         did_rows.append(row)
     did = pd.DataFrame(did_rows)
     if did.empty and not treated:
-        did = pd.DataFrame([{"task": None, "control": ", ".join(controls), "did": np.nan, "se": np.nan,
-                             "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": np.nan,
-                             "reason": "no task changed significantly: nothing to compare"}])
+        did = pd.DataFrame(
+            [
+                {
+                    "task": None,
+                    "control": ", ".join(controls),
+                    "did": np.nan,
+                    "se": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": np.nan,
+                    "n": np.nan,
+                    "reason": "no task changed significantly: nothing to compare",
+                }
+            ]
+        )
     did["q_value"] = bh_adjust(did["p_value"])
-    did["method"] = (f"OLS correct ~ treated + after + treated:after on gold annotations; treated = {treated_how}; "
-                     "the other tasks as control; cluster-robust SE by item; BH across treated tasks")
+    did["method"] = (
+        f"OLS correct ~ treated + after + treated:after on gold annotations; treated = {treated_how}; "
+        "the other tasks as control; cluster-robust SE by item; BH across treated tasks"
+    )
     conf_rows = []
     for task, sub in g.groupby("task"):
         for gl, s2 in sub.groupby("gold"):
@@ -2468,8 +3174,8 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
             for lab, s3 in s2.groupby("label"):
                 if lab == gl:
                     continue
-                kb = int(((s3["after"] == 0)).sum())
-                ka = int(((s3["after"] == 1)).sum())
+                kb = int((s3["after"] == 0).sum())
+                ka = int((s3["after"] == 1).sum())
                 if not (nb and na):
                     continue
                 try:
@@ -2477,20 +3183,34 @@ def guideline_impact(wh, *, tasks: Sequence[str] | None = None, dataset: str | N
                         p = float(test_proportions_2indep(ka, na, kb, nb, method="score", compare="diff").pvalue)
                 except Exception:
                     p = np.nan
-                conf_rows.append({"task": task, "gold": gl, "label": lab, "share_before": kb / nb, "n_before": nb,
-                                  "share_after": ka / na, "n_after": na, "change": ka / na - kb / nb, "p_value": p})
+                conf_rows.append(
+                    {
+                        "task": task,
+                        "gold": gl,
+                        "label": lab,
+                        "share_before": kb / nb,
+                        "n_before": nb,
+                        "share_after": ka / na,
+                        "n_after": na,
+                        "change": ka / na - kb / nb,
+                        "p_value": p,
+                    }
+                )
     confusion = pd.DataFrame(conf_rows)
     if not confusion.empty:
         confusion["q_value"] = np.nan
-        for task, idx in confusion.groupby("task").groups.items():
+        for _task, idx in confusion.groupby("task").groups.items():
             confusion.loc[idx, "q_value"] = bh_adjust(confusion.loc[idx, "p_value"])
         confusion = confusion.sort_values(["task", "change"]).reset_index(drop=True)
-        confusion["method"] = "share of gold-label items given this wrong label, after minus before; score test, BH within task"
+        confusion["method"] = (
+            "share of gold-label items given this wrong label, after minus before; score test, BH within task"
+        )
     return {**out, "by_task": by_task, "did": did, "confusion": confusion}
 
 
-def input_drift(wh, windows: pd.DataFrame, cfg: DriftConfig | None = None, text: bool = True,
-                _prepared: bool = True) -> tuple[pd.DataFrame, list]:
+def input_drift(
+    wh, windows: pd.DataFrame, cfg: DriftConfig | None = None, text: bool = True, _prepared: bool = True
+) -> tuple[pd.DataFrame, list]:
     """Input drift between the reference and the current window (items in ``drift_src``).
 
     Items are placed in the period of their first annotation; gold-set items are
@@ -2508,7 +3228,8 @@ def input_drift(wh, windows: pd.DataFrame, cfg: DriftConfig | None = None, text:
     items = wh.query(
         "SELECT i.item_id, i.intent, i.language, i.prompt, f.period FROM items i "
         "JOIN (SELECT item, min(period) AS period FROM drift_src WHERE item IS NOT NULL GROUP BY item) f "
-        "ON f.item = i.item_id WHERE i.item_id NOT IN (SELECT item_id FROM gold)")
+        "ON f.item = i.item_id WHERE i.item_id NOT IN (SELECT item_id FROM gold)"
+    )
     ref = items[items["period"].isin(ref_p)]
     cur = items[items["period"].isin(cur_p)]
     rows, alerts = [], []
@@ -2518,46 +3239,114 @@ def input_drift(wh, windows: pd.DataFrame, cfg: DriftConfig | None = None, text:
         if not a or not b:
             continue
         res = distribution_shift(a, b, n_sim=cfg.n_sim, seed=cfg.seed)
-        rows.append({"feature": col, "statistic": res["statistic"], "p_value": res["p_value"], "psi": res["psi"],
-                     "js_distance": res["js_distance"], "auc": np.nan, "n_ref": res["n_ref"], "n_cur": res["n_cur"],
-                     "top": res["top_category"], "top_change": res["top_change"], "method": res["method"],
-                     "reason": res["reason"]})
+        rows.append(
+            {
+                "feature": col,
+                "statistic": res["statistic"],
+                "p_value": res["p_value"],
+                "psi": res["psi"],
+                "js_distance": res["js_distance"],
+                "auc": np.nan,
+                "n_ref": res["n_ref"],
+                "n_cur": res["n_cur"],
+                "top": res["top_category"],
+                "top_change": res["top_change"],
+                "method": res["method"],
+                "reason": res["reason"],
+            }
+        )
     la = ref["prompt"].dropna().astype(str).str.len().to_numpy()
     lb = cur["prompt"].dropna().astype(str).str.len().to_numpy()
     res = length_drift(la, lb)
-    rows.append({"feature": "prompt_length", "statistic": res["statistic"], "p_value": res["p_value"], "psi": res["psi"],
-                 "js_distance": np.nan, "auc": np.nan, "n_ref": res["n_ref"], "n_cur": res["n_cur"],
-                 "top": f"median {res['median_ref']:.0f} -> {res['median_cur']:.0f} chars" if res["reason"] is None else None,
-                 "top_change": res["median_cur"] - res["median_ref"], "method": res["method"], "reason": res["reason"]})
+    rows.append(
+        {
+            "feature": "prompt_length",
+            "statistic": res["statistic"],
+            "p_value": res["p_value"],
+            "psi": res["psi"],
+            "js_distance": np.nan,
+            "auc": np.nan,
+            "n_ref": res["n_ref"],
+            "n_cur": res["n_cur"],
+            "top": f"median {res['median_ref']:.0f} -> {res['median_cur']:.0f} chars"
+            if res["reason"] is None
+            else None,
+            "top_change": res["median_cur"] - res["median_ref"],
+            "method": res["method"],
+            "reason": res["reason"],
+        }
+    )
     if text:
-        res = domain_classifier_drift(ref["prompt"].fillna("").astype(str).tolist(),
-                                      cur["prompt"].fillna("").astype(str).tolist(),
-                                      n_permutations=cfg.n_sim, seed=cfg.seed)
-        rows.append({"feature": "prompt_text", "statistic": res["auc"], "p_value": res["p_value"], "psi": np.nan,
-                     "js_distance": np.nan, "auc": res["auc"], "n_ref": res["n_ref"], "n_cur": res["n_cur"],
-                     "top": None, "top_change": np.nan, "method": res["method"], "reason": res["reason"]})
+        res = domain_classifier_drift(
+            ref["prompt"].fillna("").astype(str).tolist(),
+            cur["prompt"].fillna("").astype(str).tolist(),
+            n_permutations=cfg.n_sim,
+            seed=cfg.seed,
+        )
+        rows.append(
+            {
+                "feature": "prompt_text",
+                "statistic": res["auc"],
+                "p_value": res["p_value"],
+                "psi": np.nan,
+                "js_distance": np.nan,
+                "auc": res["auc"],
+                "n_ref": res["n_ref"],
+                "n_cur": res["n_cur"],
+                "top": None,
+                "top_change": np.nan,
+                "method": res["method"],
+                "reason": res["reason"],
+            }
+        )
     out = pd.DataFrame(rows)
     if out.empty:
         return out, alerts
     out["q_value"] = bh_adjust(out["p_value"])
     mix = out["feature"].isin(["intent", "language"])
-    big = np.where(out["feature"] == "prompt_text", out["auc"] >= cfg.auc_threshold,
-                   (out["psi"] >= cfg.psi_threshold) | (mix & (out["top_change"].abs() >= cfg.min_share_change)))
+    big = np.where(
+        out["feature"] == "prompt_text",
+        out["auc"] >= cfg.auc_threshold,
+        (out["psi"] >= cfg.psi_threshold) | (mix & (out["top_change"].abs() >= cfg.min_share_change)),
+    )
     out["on"] = (out["q_value"] < cfg.alpha) & big
     for r in out[out["on"]].itertuples(index=False):
-        alerts.append({"signal": "input_drift", "entity": r.feature, "task": None,
-                       "since_period": cur_p[0] if cur_p else None, "flagged_period": cur_p[-1] if cur_p else None,
-                       "magnitude": float(r.auc if r.feature == "prompt_text" else r.psi), "p_value": float(r.p_value),
-                       "q_value": float(r.q_value), "direction": "two-sided",
-                       "method": r.method + ("; magnitude = AUC" if r.feature == "prompt_text" else "; magnitude = PSI")
-                       + ", BH across input features", "detail": {"top": r.top, "top_change": r.top_change}})
+        alerts.append(
+            {
+                "signal": "input_drift",
+                "entity": r.feature,
+                "task": None,
+                "since_period": cur_p[0] if cur_p else None,
+                "flagged_period": cur_p[-1] if cur_p else None,
+                "magnitude": float(r.auc if r.feature == "prompt_text" else r.psi),
+                "p_value": float(r.p_value),
+                "q_value": float(r.q_value),
+                "direction": "two-sided",
+                "method": r.method
+                + ("; magnitude = AUC" if r.feature == "prompt_text" else "; magnitude = PSI")
+                + ", BH across input features",
+                "detail": {"top": r.top, "top_change": r.top_change},
+            }
+        )
     return out, alerts
 
 
-def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | None = None, granularity: str = "week",
-                   reference=None, current=None, reference_end=None, config: DriftConfig | None = None,
-                   guideline: bool = True, inputs: bool = True, text: bool = True,
-                   treated: Sequence[str] | None = None, filters: dict | None = None) -> DriftScan:
+def scan_warehouse(
+    wh,
+    *,
+    tasks: Sequence[str] | None = None,
+    dataset: str | None = None,
+    granularity: str = "week",
+    reference=None,
+    current=None,
+    reference_end=None,
+    config: DriftConfig | None = None,
+    guideline: bool = True,
+    inputs: bool = True,
+    text: bool = True,
+    treated: Sequence[str] | None = None,
+    filters: dict | None = None,
+) -> DriftScan:
     """The full drift scan of the annotation program in the warehouse.
 
     Parameters
@@ -2590,15 +3379,23 @@ def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | Non
     acct = _prepare_warehouse_filtered(wh, tasks, granularity, dataset, filters)
     if not wh.scalar("SELECT count(*) FROM drift_src"):
         raise ValueError("no annotations to scan")
-    scan = _scan_source(wh, acct, cfg, reference=reference, current=current, reference_end=reference_end,
-                        since_from="bucket")
+    scan = _scan_source(
+        wh, acct, cfg, reference=reference, current=current, reference_end=reference_end, since_from="bucket"
+    )
     scan.extras["tasks"] = acct["tasks"]
     extra_alerts = []
     if guideline:
-        flagged = sorted(set(scan.alerts.loc[scan.alerts["signal"].isin(
-            ["gold_accuracy", "consensus_agreement", "off_peer", "label_shift"]), "entity"]))
-        scan.extras["guideline"] = guideline_impact(wh, exclude=flagged, treated=treated, alpha=cfg.alpha,
-                                                    _prepared=True)
+        flagged = sorted(
+            set(
+                scan.alerts.loc[
+                    scan.alerts["signal"].isin(["gold_accuracy", "consensus_agreement", "off_peer", "label_shift"]),
+                    "entity",
+                ]
+            )
+        )
+        scan.extras["guideline"] = guideline_impact(
+            wh, exclude=flagged, treated=treated, alpha=cfg.alpha, _prepared=True
+        )
     if inputs:
         inp, extra_alerts = input_drift(wh, scan.periods, cfg, text=text)
         scan.extras["input"] = inp
@@ -2611,9 +3408,28 @@ def scan_warehouse(wh, *, tasks: Sequence[str] | None = None, dataset: str | Non
 # =============================================================================
 # Alerts: reported once, then tracked
 # =============================================================================
-ALERT_COLUMNS = ["alert_id", "source", "signal", "entity", "task", "status", "since", "flagged_at", "window_start",
-                 "window_end", "magnitude", "p_value", "q_value", "direction", "method", "first_seen_at",
-                 "last_seen_at", "resolved_at", "times_seen", "detail"]
+ALERT_COLUMNS = [
+    "alert_id",
+    "source",
+    "signal",
+    "entity",
+    "task",
+    "status",
+    "since",
+    "flagged_at",
+    "window_start",
+    "window_end",
+    "magnitude",
+    "p_value",
+    "q_value",
+    "direction",
+    "method",
+    "first_seen_at",
+    "last_seen_at",
+    "resolved_at",
+    "times_seen",
+    "detail",
+]
 
 
 def _key(signal, entity, task) -> tuple:
@@ -2634,12 +3450,17 @@ def load_alerts(wh, source: str | None = None, status: Sequence[str] | str | Non
         return pd.DataFrame(columns=ALERT_COLUMNS)
     where, params = [], []
     if source is not None:
-        where.append("source = ?"); params.append(source)
+        where.append("source = ?")
+        params.append(source)
     if status is not None:
         status = [status] if isinstance(status, str) else list(status)
-        where.append("status IN (" + ", ".join("?" for _ in status) + ")"); params += status
-    sql = "SELECT * FROM alerts" + (" WHERE " + " AND ".join(where) if where else "") + \
-        " ORDER BY first_seen_at DESC, signal, entity"
+        where.append("status IN (" + ", ".join("?" for _ in status) + ")")
+        params += status
+    sql = (
+        "SELECT * FROM alerts"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY first_seen_at DESC, signal, entity"
+    )
     return wh.query(sql, params)
 
 
@@ -2665,8 +3486,9 @@ def match_alerts(wh, alerts: pd.DataFrame, source: str = "warehouse") -> pd.Data
     return out
 
 
-def record_alerts(wh, alerts: pd.DataFrame, source: str = "warehouse", window: tuple | None = None,
-                  now: datetime | None = None) -> pd.DataFrame:
+def record_alerts(
+    wh, alerts: pd.DataFrame, source: str = "warehouse", window: tuple | None = None, now: datetime | None = None
+) -> pd.DataFrame:
     """Write a scan's alerts to the ``alerts`` table; return them with their status.
 
     A key (source, signal, entity, task) without an open alert is inserted as
@@ -2675,7 +3497,7 @@ def record_alerts(wh, alerts: pd.DataFrame, source: str = "warehouse", window: t
     scan no longer finds become ``resolved``. One transaction. The returned frame
     also lists the alerts resolved by this call (status ``resolved``).
     """
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     ws = None if window is None else _plain(window[0])
     we = None if window is None else _plain(window[1])
     out = match_alerts(wh, alerts, source)
@@ -2687,35 +3509,66 @@ def record_alerts(wh, alerts: pd.DataFrame, source: str = "warehouse", window: t
             key = _key(r.signal, r.entity, r.task)
             seen_keys.add(key)
             detail = json.dumps(_jsonable(r.detail if isinstance(r.detail, dict) else {}))
-            vals = [None if r.since is None else str(r.since), None if r.flagged_at is None else str(r.flagged_at),
-                    None if ws is None else str(ws), None if we is None else str(we), _num(r.magnitude),
-                    _num(r.p_value), _num(r.q_value), r.direction, r.method]
+            vals = [
+                None if r.since is None else str(r.since),
+                None if r.flagged_at is None else str(r.flagged_at),
+                None if ws is None else str(ws),
+                None if we is None else str(we),
+                _num(r.magnitude),
+                _num(r.p_value),
+                _num(r.q_value),
+                r.direction,
+                r.method,
+            ]
             if r.status == "ongoing":
-                wh.execute("UPDATE alerts SET status = 'ongoing', since = ?, flagged_at = ?, window_start = ?, "
-                           "window_end = ?, magnitude = ?, p_value = ?, q_value = ?, direction = ?, method = ?, "
-                           "last_seen_at = ?, times_seen = times_seen + 1, detail = ? WHERE alert_id = ?",
-                           vals + [now, detail, r.alert_id])
+                wh.execute(
+                    "UPDATE alerts SET status = 'ongoing', since = ?, flagged_at = ?, window_start = ?, "
+                    "window_end = ?, magnitude = ?, p_value = ?, q_value = ?, direction = ?, method = ?, "
+                    "last_seen_at = ?, times_seen = times_seen + 1, detail = ? WHERE alert_id = ?",
+                    vals + [now, detail, r.alert_id],
+                )
                 ids.append(r.alert_id)
             else:
                 aid = hashlib.sha1("|".join((source,) + key + (now.isoformat(),)).encode()).hexdigest()[:16]
-                wh.execute("INSERT INTO alerts (alert_id, source, signal, entity, task, status, since, flagged_at, "
-                           "window_start, window_end, magnitude, p_value, q_value, direction, method, first_seen_at, "
-                           "last_seen_at, resolved_at, times_seen, detail) VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, "
-                           "?, ?, ?, ?, ?, ?, NULL, 1, ?)", [aid, source, *key] + vals + [now, now, detail])
+                wh.execute(
+                    "INSERT INTO alerts (alert_id, source, signal, entity, task, status, since, flagged_at, "
+                    "window_start, window_end, magnitude, p_value, q_value, direction, method, first_seen_at, "
+                    "last_seen_at, resolved_at, times_seen, detail) VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, "
+                    "?, ?, ?, ?, ?, ?, NULL, 1, ?)",
+                    [aid, source, *key] + vals + [now, now, detail],
+                )
                 ids.append(aid)
         resolved = []
         for r in open_.itertuples(index=False):
             if _key(r.signal, r.entity, r.task) not in seen_keys:
-                wh.execute("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE alert_id = ?", [now, r.alert_id])
+                wh.execute(
+                    "UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE alert_id = ?", [now, r.alert_id]
+                )
                 resolved.append(r)
     out["alert_id"] = ids
     out["first_seen_at"] = [f if f is not None else now for f in out["first_seen_at"]]
     if resolved:
-        gone = pd.DataFrame([{"signal": r.signal, "entity": r.entity, "task": r.task or None, "since": r.since,
-                              "flagged_at": r.flagged_at, "magnitude": r.magnitude, "p_value": r.p_value,
-                              "q_value": r.q_value, "direction": r.direction, "method": r.method, "detail": {},
-                              "status": "resolved", "alert_id": r.alert_id, "first_seen_at": r.first_seen_at}
-                             for r in resolved])
+        gone = pd.DataFrame(
+            [
+                {
+                    "signal": r.signal,
+                    "entity": r.entity,
+                    "task": r.task or None,
+                    "since": r.since,
+                    "flagged_at": r.flagged_at,
+                    "magnitude": r.magnitude,
+                    "p_value": r.p_value,
+                    "q_value": r.q_value,
+                    "direction": r.direction,
+                    "method": r.method,
+                    "detail": {},
+                    "status": "resolved",
+                    "alert_id": r.alert_id,
+                    "first_seen_at": r.first_seen_at,
+                }
+                for r in resolved
+            ]
+        )
         out = pd.concat([out, gone], ignore_index=True)
     return out
 
@@ -2736,8 +3589,9 @@ def monitored_window(scan: DriftScan) -> tuple | None:
     return (mon.iloc[0], mon.iloc[-1]) if len(mon) else None
 
 
-def track_alerts(wh, scan: DriftScan, source: str = "warehouse", record: bool = False,
-                 now: datetime | None = None) -> pd.DataFrame:
+def track_alerts(
+    wh, scan: DriftScan, source: str = "warehouse", record: bool = False, now: datetime | None = None
+) -> pd.DataFrame:
     """A scan's alerts with their status: ``new`` or ``ongoing`` (and ``resolved`` rows).
 
     ``record=False`` only compares with the ``alerts`` table (:func:`match_alerts`;
@@ -2769,9 +3623,12 @@ def _jsonable(v):
 # Readout helpers for the report (sentences and figures; the numbers come from the scan)
 # =============================================================================
 _SIGNAL_WORDS = {
-    "gold_accuracy": "gold accuracy dropped", "consensus_agreement": "agreement with the consensus dropped",
-    "label_shift": "labels moved away from peers", "off_peer": "below peers overall",
-    "label_drift": "label mix changed", "agreement_drift": "agreement (alpha) dropped",
+    "gold_accuracy": "gold accuracy dropped",
+    "consensus_agreement": "agreement with the consensus dropped",
+    "label_shift": "labels moved away from peers",
+    "off_peer": "below peers overall",
+    "label_drift": "label mix changed",
+    "agreement_drift": "agreement (alpha) dropped",
     "input_drift": "input changed",
 }
 
@@ -2789,7 +3646,9 @@ def report_summary(scan: DriftScan, alerts: pd.DataFrame | None = None) -> dict:
     when = f"{_plain(cur.iloc[0])} to {_plain(cur.iloc[-1])}" if len(cur) else "the current window"
     sentences = []
     if a.empty:
-        sentences.append(f"No drift alert in {when}: every rater is within its control limits and in line with its peers.")
+        sentences.append(
+            f"No drift alert in {when}: every rater is within its control limits and in line with its peers."
+        )
         status = "ok"
     else:
         raters = a[a["signal"].isin(["gold_accuracy", "consensus_agreement", "label_shift", "off_peer"])]
@@ -2802,32 +3661,46 @@ def report_summary(scan: DriftScan, alerts: pd.DataFrame | None = None) -> dict:
             sentences.append(f"{len(parts)} rater(s) need attention in {when}: " + "; ".join(parts) + ".")
         rest = a[~a.index.isin(raters.index)]
         if len(rest):
-            sentences.append("Other signals: " + "; ".join(
-                f"{_SIGNAL_WORDS[r.signal]} for {r.entity} since {str(r.since)[:10]}" for r in rest.itertuples()) + ".")
+            sentences.append(
+                "Other signals: "
+                + "; ".join(
+                    f"{_SIGNAL_WORDS[r.signal]} for {r.entity} since {str(r.since)[:10]}" for r in rest.itertuples()
+                )
+                + "."
+            )
         lead = a.loc[a["p_value"].astype(float).idxmin()]
-        sentences.append(f"The strongest is {lead['signal'].replace('_', ' ')} for {lead['entity']}: magnitude "
-                         f"{float(lead['magnitude']):+.3f}, p = {float(lead['p_value']):.2g} "
-                         f"({int(len(new))} of {len(a)} alerts are new).")
+        sentences.append(
+            f"The strongest is {lead['signal'].replace('_', ' ')} for {lead['entity']}: magnitude "
+            f"{float(lead['magnitude']):+.3f}, p = {float(lead['p_value']):.2g} "
+            f"({int(len(new))} of {len(a)} alerts are new)."
+        )
         status = "alert" if len(new) else "warn"
     g = scan.extras.get("guideline")
     if g and not g["by_task"].empty:
         sig = g["by_task"][g["by_task"]["q_value"] < scan.config.alpha]
         if len(sig):
             r = sig.iloc[0]
-            sentences.append(f"Guideline {g['after']} (from {g['change_at']}) changed gold accuracy on {r['task']} by "
-                             f"{100 * r['diff']:+.1f} points (95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f}), "
-                             f"and on no other task.") if len(sig) == 1 else sentences.append(
-                f"Guideline {g['after']} changed gold accuracy on {', '.join(sig['task'])}.")
+            sentences.append(
+                f"Guideline {g['after']} (from {g['change_at']}) changed gold accuracy on {r['task']} by "
+                f"{100 * r['diff']:+.1f} points (95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f}), "
+                f"and on no other task."
+            ) if len(sig) == 1 else sentences.append(
+                f"Guideline {g['after']} changed gold accuracy on {', '.join(sig['task'])}."
+            )
         else:
-            sentences.append(f"Guideline {g['after']} (from {g['change_at']}) made no significant difference to gold accuracy.")
+            sentences.append(
+                f"Guideline {g['after']} (from {g['change_at']}) made no significant difference to gold accuracy."
+            )
     if status == "alert":
         sentences.append("Review the new alerts below with the raters' leads before the next batch ships.")
     elif status == "warn":
         sentences.append("Nothing new since the last recorded scan; keep tracking the open alerts.")
     else:
         sentences.append("No action needed; the next scan runs on the next period's data.")
-    return {"sentences": sentences[:5] if len(sentences) >= 3 else sentences + ["Details follow below."],
-            "status": status}
+    return {
+        "sentences": sentences[:5] if len(sentences) >= 3 else sentences + ["Details follow below."],
+        "status": status,
+    }
 
 
 def control_chart_figure(scan: DriftScan, signal: str, entity: str):
@@ -2838,22 +3711,55 @@ def control_chart_figure(scan: DriftScan, signal: str, entity: str):
     c = scan.charts[(scan.charts["signal"] == signal) & (scan.charts["entity"] == entity)]
     x = [str(_plain(b)) for b in c["bucket"]]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=c["estimate"], mode="markers+lines", name="estimate (95% CI)",
-                             error_y={"type": "data", "array": (c["ci_high"] - c["estimate"]).tolist(),
-                                      "arrayminus": (c["estimate"] - c["ci_low"]).tolist()}))
-    fig.add_trace(go.Scatter(x=x, y=c["baseline"], mode="lines", name="baseline (reference window)",
-                             line={"dash": "dash", "color": "#57606a"}))
-    fig.add_trace(go.Scatter(x=x, y=c["pchart_lcl"], mode="lines", name="p-chart lower limit",
-                             line={"dash": "dot", "color": "#9a6700"}))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=c["estimate"],
+            mode="markers+lines",
+            name="estimate (95% CI)",
+            error_y={
+                "type": "data",
+                "array": (c["ci_high"] - c["estimate"]).tolist(),
+                "arrayminus": (c["estimate"] - c["ci_low"]).tolist(),
+            },
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=c["baseline"],
+            mode="lines",
+            name="baseline (reference window)",
+            line={"dash": "dash", "color": "#57606a"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=c["pchart_lcl"], mode="lines", name="p-chart lower limit", line={"dash": "dot", "color": "#9a6700"}
+        )
+    )
     fig.add_trace(go.Scatter(x=x, y=c["ewma"], mode="lines", name="EWMA", line={"color": "#1d4e89"}))
-    fig.add_trace(go.Scatter(x=x, y=c["ewma_lcl"], mode="lines", name="EWMA lower limit",
-                             line={"dash": "dot", "color": "#1d4e89"}))
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=c["ewma_lcl"], mode="lines", name="EWMA lower limit", line={"dash": "dot", "color": "#1d4e89"}
+        )
+    )
     on = c[c["on"]]
-    fig.add_trace(go.Scatter(x=[str(_plain(b)) for b in on["bucket"]], y=on["estimate"], mode="markers",
-                             name="rule on", marker={"color": "#b42318", "size": 12, "symbol": "x"}))
-    fig.update_layout(title=f"{entity}: {signal.replace('_', ' ')} by period",
-                      xaxis_title="period (start)", yaxis_title=f"{signal.replace('_', ' ')} (share)",
-                      yaxis_tickformat=".0%")
+    fig.add_trace(
+        go.Scatter(
+            x=[str(_plain(b)) for b in on["bucket"]],
+            y=on["estimate"],
+            mode="markers",
+            name="rule on",
+            marker={"color": "#b42318", "size": 12, "symbol": "x"},
+        )
+    )
+    fig.update_layout(
+        title=f"{entity}: {signal.replace('_', ' ')} by period",
+        xaxis_title="period (start)",
+        yaxis_title=f"{signal.replace('_', ' ')} (share)",
+        yaxis_tickformat=".0%",
+    )
     return fig
 
 
@@ -2869,26 +3775,79 @@ def stability_figure(scan: DriftScan, group: str = "overall", name: str = "all")
         raise ValueError(f"no gold-set stability rows for {group} {name!r}")
     x = [str(_plain(b)) for b in c["bucket"]]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x + x[::-1], y=c["band_high"].tolist() + c["band_low"].tolist()[::-1], fill="toself",
-                             fillcolor="rgba(27,127,59,0.12)", line={"width": 0}, hoverinfo="skip",
-                             name=f"stability band (baseline +-{100 * scan.config.band:g} points)"))
-    fig.add_trace(go.Scatter(x=x, y=c["baseline"], mode="lines", name="baseline (reference window)",
-                             line={"dash": "dash", "color": "#57606a"}))
-    fig.add_trace(go.Scatter(x=x, y=c["pchart_lcl"], mode="lines", name=f"p-chart limits ({scan.config.p_chart_sigma:g} sigma)",
-                             line={"dash": "dot", "color": "#9a6700"}, legendgroup="pchart"))
-    fig.add_trace(go.Scatter(x=x, y=c["pchart_ucl"], mode="lines", name="p-chart upper limit", showlegend=False,
-                             line={"dash": "dot", "color": "#9a6700"}, legendgroup="pchart"))
-    fig.add_trace(go.Scatter(x=x, y=c["estimate"], mode="markers+lines", name="gold accuracy (95% CI)",
-                             line={"color": "#1d4e89"},
-                             error_y={"type": "data", "array": (c["ci_high"] - c["estimate"]).tolist(),
-                                      "arrayminus": (c["estimate"] - c["ci_low"]).tolist()}))
+    fig.add_trace(
+        go.Scatter(
+            x=x + x[::-1],
+            y=c["band_high"].tolist() + c["band_low"].tolist()[::-1],
+            fill="toself",
+            fillcolor="rgba(27,127,59,0.12)",
+            line={"width": 0},
+            hoverinfo="skip",
+            name=f"stability band (baseline +-{100 * scan.config.band:g} points)",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=c["baseline"],
+            mode="lines",
+            name="baseline (reference window)",
+            line={"dash": "dash", "color": "#57606a"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=c["pchart_lcl"],
+            mode="lines",
+            name=f"p-chart limits ({scan.config.p_chart_sigma:g} sigma)",
+            line={"dash": "dot", "color": "#9a6700"},
+            legendgroup="pchart",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=c["pchart_ucl"],
+            mode="lines",
+            name="p-chart upper limit",
+            showlegend=False,
+            line={"dash": "dot", "color": "#9a6700"},
+            legendgroup="pchart",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=c["estimate"],
+            mode="markers+lines",
+            name="gold accuracy (95% CI)",
+            line={"color": "#1d4e89"},
+            error_y={
+                "type": "data",
+                "array": (c["ci_high"] - c["estimate"]).tolist(),
+                "arrayminus": (c["estimate"] - c["ci_low"]).tolist(),
+            },
+        )
+    )
     out = c[c["below_lcl"].astype(bool) | c["above_ucl"].astype(bool)]
     if len(out):
-        fig.add_trace(go.Scatter(x=[str(_plain(b)) for b in out["bucket"]], y=out["estimate"], mode="markers",
-                                 name="beyond a p-chart limit", marker={"color": "#b42318", "size": 12, "symbol": "x"}))
+        fig.add_trace(
+            go.Scatter(
+                x=[str(_plain(b)) for b in out["bucket"]],
+                y=out["estimate"],
+                mode="markers",
+                name="beyond a p-chart limit",
+                marker={"color": "#b42318", "size": 12, "symbol": "x"},
+            )
+        )
     label = "all gold annotations" if group == "overall" else f"{group} {name}"
-    fig.update_layout(title=f"Gold-set stability: {label}", xaxis_title="period (start)",
-                      yaxis_title="gold accuracy (share correct)", yaxis_tickformat=".0%")
+    fig.update_layout(
+        title=f"Gold-set stability: {label}",
+        xaxis_title="period (start)",
+        yaxis_title="gold accuracy (share correct)",
+        yaxis_tickformat=".0%",
+    )
     return fig
 
 
@@ -2901,9 +3860,18 @@ def cusum_figure(scan: DriftScan, signal: str, entities: Sequence[str] | None = 
         c = c[c["entity"].isin(list(entities))]
     fig = go.Figure()
     for ent, sub in c.groupby("entity", sort=True):
-        fig.add_trace(go.Scatter(x=[str(_plain(b)) for b in sub["bucket"]], y=sub["cusum"] / sub["cusum_h"],
-                                 mode="lines+markers", name=str(ent)))
+        fig.add_trace(
+            go.Scatter(
+                x=[str(_plain(b)) for b in sub["bucket"]],
+                y=sub["cusum"] / sub["cusum_h"],
+                mode="lines+markers",
+                name=str(ent),
+            )
+        )
     fig.add_hline(y=1.0, line_dash="dash", line_color="#b42318")
-    fig.update_layout(title=f"CUSUM of {signal.replace('_', ' ')} per rater, relative to its limit h",
-                      xaxis_title="period (start)", yaxis_title="lower CUSUM / h (alert above 1)")
+    fig.update_layout(
+        title=f"CUSUM of {signal.replace('_', ' ')} per rater, relative to its limit h",
+        xaxis_title="period (start)",
+        yaxis_title="lower CUSUM / h (alert above 1)",
+    )
     return fig

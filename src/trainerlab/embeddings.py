@@ -16,20 +16,26 @@ numba's cache at ``cache_dir()/numba`` and turns on caching for umap's own
 compiled functions that ship without it, which cuts a fresh process's first
 UMAP fit from ~20 s of compilation to ~1 s once the cache is warm.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from . import paths
 
 __all__ = [
-    "Embedder", "TfidfSvdEmbedder", "SentenceTransformerEmbedder", "get_embedder",
-    "embed_texts", "prepare_umap",
+    "Embedder",
+    "TfidfSvdEmbedder",
+    "SentenceTransformerEmbedder",
+    "get_embedder",
+    "embed_texts",
+    "prepare_umap",
 ]
 
 _UMAP_READY = False
@@ -105,8 +111,14 @@ class TfidfSvdEmbedder:
     Deerwester et al. (1990).
     """
 
-    def __init__(self, n_components: int = 100, ngram_range: tuple[int, int] = (1, 2),
-                 min_df: int | None = None, max_features: int = 50_000, seed: int = 0):
+    def __init__(
+        self,
+        n_components: int = 100,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int | None = None,
+        max_features: int = 50_000,
+        seed: int = 0,
+    ):
         self.n_components = int(n_components)
         self.ngram_range = tuple(ngram_range)
         self.min_df = min_df
@@ -117,16 +129,23 @@ class TfidfSvdEmbedder:
         self.svd_ = None
 
     def config_key(self) -> str:
-        return (f"tfidf-svd:k={self.n_components}:ngram={self.ngram_range}:min_df={self.min_df}:"
-                f"max={self.max_features}:seed={self.seed}")
+        return (
+            f"tfidf-svd:k={self.n_components}:ngram={self.ngram_range}:min_df={self.min_df}:"
+            f"max={self.max_features}:seed={self.seed}"
+        )
 
     def _vectorizer(self, n_texts: int, min_df: int | None):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        return TfidfVectorizer(sublinear_tf=True, strip_accents="unicode", lowercase=True,
-                               ngram_range=self.ngram_range, max_features=self.max_features,
-                               min_df=min_df if min_df is not None else (2 if n_texts >= 50 else 1),
-                               dtype=np.float32)
+        return TfidfVectorizer(
+            sublinear_tf=True,
+            strip_accents="unicode",
+            lowercase=True,
+            ngram_range=self.ngram_range,
+            max_features=self.max_features,
+            min_df=min_df if min_df is not None else (2 if n_texts >= 50 else 1),
+            dtype=np.float32,
+        )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = [t if isinstance(t, str) else "" for t in texts]
@@ -176,18 +195,22 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not self.model_path.is_dir():
-            raise FileNotFoundError(f"{self.model_path}: not a local sentence-transformers model folder "
-                                    "(trainerlab never downloads models)")
+            raise FileNotFoundError(
+                f"{self.model_path}: not a local sentence-transformers model folder (trainerlab never downloads models)"
+            )
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
-                raise ImportError("sentence-transformers is not installed; install the optional extra "
-                                  "`pip install trainerlab[embeddings]` or use the default offline embedder") from exc
+                raise ImportError(
+                    "sentence-transformers is not installed; install the optional extra "
+                    "`pip install trainerlab[embeddings]` or use the default offline embedder"
+                ) from exc
             self._model = SentenceTransformer(str(self.model_path), local_files_only=True)
-        vectors = self._model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False,
-                                     normalize_embeddings=True)
+        vectors = self._model.encode(
+            list(texts), batch_size=self.batch_size, show_progress_bar=False, normalize_embeddings=True
+        )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -215,8 +238,14 @@ def _cache_key(embedder: Embedder, texts: Sequence[str]) -> str:
     return h.hexdigest()[:32]
 
 
-def embed_texts(texts: Sequence[str], embedder=None, *, seed: int = 0, cache: bool = True,
-                cache_dir: str | os.PathLike | None = None) -> np.ndarray:
+def embed_texts(
+    texts: Sequence[str],
+    embedder=None,
+    *,
+    seed: int = 0,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> np.ndarray:
     """Embed ``texts`` with ``embedder`` (default offline TF-IDF + SVD), from the
     on-disk cache when the same texts were embedded the same way before."""
     emb = get_embedder(embedder, seed=seed)

@@ -26,6 +26,7 @@ break, no merge): paraphrase clusters of one mode merge low, different modes mer
 clusters, ``merge=0.4`` cuts at that distance. docs/errors.md reports what it buys on
 the demo's planted modes and what it costs on real data.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,8 @@ import math
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,11 +43,32 @@ import pandas as pd
 from .embeddings import embed_texts, get_embedder, prepare_umap
 
 __all__ = [
-    "FailureClusterer", "cluster_failures", "bertopic_offline_defaults", "recovery",
-    "load_failures", "load_error_spans", "load_traffic", "describe_clusters", "failure_map", "coverage",
-    "save_run", "name_mode", "carry_names", "list_modes", "add_regression",
-    "regression_cases", "suggest_additions", "top_failure_modes", "error_study", "error_verdict", "match_modes",
-    "failure_filters", "cluster_examples", "cluster_gaps", "cluster_profiles", "run_names",
+    "FailureClusterer",
+    "cluster_failures",
+    "bertopic_offline_defaults",
+    "recovery",
+    "load_failures",
+    "load_error_spans",
+    "load_traffic",
+    "describe_clusters",
+    "failure_map",
+    "coverage",
+    "save_run",
+    "name_mode",
+    "carry_names",
+    "list_modes",
+    "add_regression",
+    "regression_cases",
+    "suggest_additions",
+    "top_failure_modes",
+    "error_study",
+    "error_verdict",
+    "match_modes",
+    "failure_filters",
+    "cluster_examples",
+    "cluster_gaps",
+    "cluster_profiles",
+    "run_names",
 ]
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -141,8 +163,9 @@ def _presence_profiles(texts: Sequence[str], labels: np.ndarray, ids: Sequence[i
     """Rows: per cluster id, the share of its documents containing each word (sqrt, L2-normalised)."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    vec = CountVectorizer(binary=True, lowercase=True, strip_accents="unicode",
-                          min_df=2 if len(texts) >= 50 else 1, dtype=np.float32)
+    vec = CountVectorizer(
+        binary=True, lowercase=True, strip_accents="unicode", min_df=2 if len(texts) >= 50 else 1, dtype=np.float32
+    )
     try:
         X = vec.fit_transform(texts).tocsr()
     except ValueError:  # empty vocabulary
@@ -153,8 +176,9 @@ def _presence_profiles(texts: Sequence[str], labels: np.ndarray, ids: Sequence[i
     return prof / np.where(norms > 0, norms, 1.0)
 
 
-def _merge_plan(profiles: np.ndarray, merge, max_merge_distance: float, min_gap: float = 0.05
-                ) -> tuple[np.ndarray, dict]:
+def _merge_plan(
+    profiles: np.ndarray, merge, max_merge_distance: float, min_gap: float = 0.05
+) -> tuple[np.ndarray, dict]:
     """Group fine clusters: returns a group index per row of ``profiles`` and a summary."""
     k = len(profiles)
     if merge is None or merge is False or k < 2:
@@ -186,11 +210,17 @@ def _merge_plan(profiles: np.ndarray, merge, max_merge_distance: float, min_gap:
             if gap > best:
                 best, cut = gap, float(heights[j])
         if cut is None or best < min_gap:
-            why = "no merge below the ceiling" if cut is None else f"no clear break (largest gap {best:.3f} < {min_gap:g})"
+            why = (
+                "no merge below the ceiling"
+                if cut is None
+                else f"no clear break (largest gap {best:.3f} < {min_gap:g})"
+            )
             return np.arange(k), {"rule": f"auto ({why})", "cut": None, "heights": heights.round(4).tolist()}
         rule = f"auto: largest gap ({best:.3f}) below {max_merge_distance:g}"
     else:
-        raise ValueError(f"merge must be 'auto', None, an int (number of clusters) or a float (distance); got {merge!r}")
+        raise ValueError(
+            f"merge must be 'auto', None, an int (number of clusters) or a float (distance); got {merge!r}"
+        )
     groups = fcluster(Z, cut + 1e-9, criterion="distance")
     return groups - 1, {"rule": rule, "cut": cut, "heights": heights.round(4).tolist()}
 
@@ -266,9 +296,20 @@ class FailureClusterer:
         never raise; docs/errors.md lists them.
     """
 
-    def __init__(self, min_cluster_size: int | None = None, seed: int = 0, embedder="tfidf-svd", merge="auto",
-                 max_merge_distance: float = 0.6, reduce_outliers: bool = False, n_neighbors: int = 15,
-                 n_components: int = 5, top_n_words: int = 8, max_fit_texts: int = 3000, cache: bool = True):
+    def __init__(
+        self,
+        min_cluster_size: int | None = None,
+        seed: int = 0,
+        embedder="tfidf-svd",
+        merge="auto",
+        max_merge_distance: float = 0.6,
+        reduce_outliers: bool = False,
+        n_neighbors: int = 15,
+        n_components: int = 5,
+        top_n_words: int = 8,
+        max_fit_texts: int = 3000,
+        cache: bool = True,
+    ):
         if min_cluster_size is not None and int(min_cluster_size) < 2:
             raise ValueError("min_cluster_size must be at least 2")
         if int(max_fit_texts) < 100:
@@ -288,13 +329,23 @@ class FailureClusterer:
     init = "pca"  # UMAP's starting layout: "pca" (reproducible), "spectral" or "random"
 
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in ("min_cluster_size", "seed", "merge", "max_merge_distance",
-                                              "reduce_outliers", "n_neighbors", "n_components", "top_n_words",
-                                              "max_fit_texts")} | {
-            "embedder": self.embedder if isinstance(self.embedder, str) else type(self.embedder).__name__}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "min_cluster_size",
+                "seed",
+                "merge",
+                "max_merge_distance",
+                "reduce_outliers",
+                "n_neighbors",
+                "n_components",
+                "top_n_words",
+                "max_fit_texts",
+            )
+        } | {"embedder": self.embedder if isinstance(self.embedder, str) else type(self.embedder).__name__}
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> "FailureClusterer":
+    def fit(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> FailureClusterer:
         texts = _clean_texts(texts)
         n = len(texts)
         self.texts_ = texts
@@ -316,30 +367,41 @@ class FailureClusterer:
         else:
             self.fit_index_ = np.arange(n)
         n_fit = len(self.fit_index_)
-        self.min_cluster_size_ = (self.min_cluster_size if self.min_cluster_size is not None
-                                  else max(10, int(round(n_fit / 100))))
+        self.min_cluster_size_ = (
+            self.min_cluster_size if self.min_cluster_size is not None else max(10, int(round(n_fit / 100)))
+        )
         # degenerate corpora: a result with a reason, never an exception (docs/errors.md)
         if n < max(self.min_cluster_size_, 3):
-            self.reason_ = (f"{n} texts: fewer than min_cluster_size={self.min_cluster_size_}"
-                            if n < self.min_cluster_size_ else f"{n} texts: too few to cluster (at least 3 needed)")
+            self.reason_ = (
+                f"{n} texts: fewer than min_cluster_size={self.min_cluster_size_}"
+                if n < self.min_cluster_size_
+                else f"{n} texts: too few to cluster (at least 3 needed)"
+            )
             self._finish_degenerate()
             return self
         fit_texts = [texts[i] for i in self.fit_index_]
         if not any(_WORD.search(t) for t in fit_texts):
-            self.reason_ = (f"{n} texts without a word to cluster on (empty, whitespace, single characters or "
-                            "punctuation only)")
+            self.reason_ = (
+                f"{n} texts without a word to cluster on (empty, whitespace, single characters or punctuation only)"
+            )
             self._finish_degenerate()
             return self
         worded = np.array([bool(_WORD.search(t)) for t in texts], dtype=bool)
         n_blank = int(n - worded.sum())
-        if ((n_blank == 0 or n_blank < self.min_cluster_size_) and worded.sum() >= self.min_cluster_size_
-                and float(np.ptp(self.embeddings_[worded], axis=0).max(initial=0.0)) <= 1e-6):
+        if (
+            (n_blank == 0 or n_blank < self.min_cluster_size_)
+            and worded.sum() >= self.min_cluster_size_
+            and float(np.ptp(self.embeddings_[worded], axis=0).max(initial=0.0)) <= 1e-6
+        ):
             # one point repeated (plus a few texts without a word, too few for a cluster of
             # their own): nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
             # returns the whole data set as a cluster), yet the texts are plainly one group
-            self.reason_ = (f"all {int(worded.sum())} texts" + (" with words" if n_blank else "") +
-                            " have the same embedding (identical up to case, punctuation or repeats): one cluster"
-                            + (f"; {n_blank} texts without a word are outliers" if n_blank else ""))
+            self.reason_ = (
+                f"all {int(worded.sum())} texts"
+                + (" with words" if n_blank else "")
+                + " have the same embedding (identical up to case, punctuation or repeats): one cluster"
+                + (f"; {n_blank} texts without a word are outliers" if n_blank else "")
+            )
             self._finish_degenerate(members=worded)
             return self
         fine_fit, umap_emb, model = self._fit_bertopic(fit_texts, self.embeddings_[self.fit_index_])
@@ -348,9 +410,11 @@ class FailureClusterer:
             # exactly min_cluster_size texts is no cluster (each point's core distance
             # reaches min_samples = min_cluster_size *other* points). No fallback here:
             # allow_single_cluster merged two clearly separate groups of 10 on 20 texts.
-            self.reason_ = (f"no group of more than min_cluster_size={self.min_cluster_size_} similar texts: "
-                            "every text is an outlier (one homogeneous group, or groups too small; "
-                            "a smaller min_cluster_size may find them)")
+            self.reason_ = (
+                f"no group of more than min_cluster_size={self.min_cluster_size_} similar texts: "
+                "every text is an outlier (one homogeneous group, or groups too small; "
+                "a smaller min_cluster_size may find them)"
+            )
         self.umap_embeddings_ = umap_emb
         self.topic_model_ = model
         # merge paraphrase clusters (on the fitted texts)
@@ -402,12 +466,16 @@ class FailureClusterer:
         own = fitted[fine_fit != -1] @ cent.T
         member = np.array([ids.index(c) for c in fine_fit[fine_fit != -1]])
         own_sim = own[np.arange(len(member)), member]
-        floor = np.array([np.percentile(own_sim[member == j], 5) if (member == j).sum() >= 10
-                          else np.percentile(own_sim, 5) for j in range(len(ids))])
+        floor = np.array(
+            [
+                np.percentile(own_sim[member == j], 5) if (member == j).sum() >= 10 else np.percentile(own_sim, 5)
+                for j in range(len(ids))
+            ]
+        )
         rest = np.setdiff1d(np.arange(len(E)), self.fit_index_)
         out = fine.copy()
         for start in range(0, len(rest), 20_000):  # bounded memory on 100,000s of texts
-            chunk = rest[start:start + 20_000]
+            chunk = rest[start : start + 20_000]
             sims = E[chunk] @ cent.T
             best = np.argmax(sims, axis=1)
             ok = sims[np.arange(len(chunk)), best] >= floor[best]
@@ -440,24 +508,43 @@ class FailureClusterer:
         # (slow: ~15 s for 3,000 texts); the same cosine distances precomputed in numpy
         # give the same neighbourhoods in a fraction of the time.
         exact = n < 4096
-        umap_model = TimedUMAP(n_neighbors=n_neighbors, n_components=n_components, min_dist=0.0,
-                               metric="precomputed" if exact else "cosine", random_state=self.seed,
-                               init=self._umap_init(embeddings, n_components) if n >= 50 else "random",
-                               low_memory=True, n_jobs=1)
+        umap_model = TimedUMAP(
+            n_neighbors=n_neighbors,
+            n_components=n_components,
+            min_dist=0.0,
+            metric="precomputed" if exact else "cosine",
+            random_state=self.seed,
+            init=self._umap_init(embeddings, n_components) if n >= 50 else "random",
+            low_memory=True,
+            n_jobs=1,
+        )
         if exact:
-            umap_model.distances_ = np.clip(1.0 - embeddings.astype(np.float64) @ embeddings.T.astype(np.float64),
-                                            0.0, 2.0)
+            umap_model.distances_ = np.clip(
+                1.0 - embeddings.astype(np.float64) @ embeddings.T.astype(np.float64), 0.0, 2.0
+            )
             np.fill_diagonal(umap_model.distances_, 0.0)
-        hdb = TimedHDBSCAN(min_cluster_size=self.min_cluster_size_, metric="euclidean",
-                           cluster_selection_method="eom", prediction_data=False)
+        hdb = TimedHDBSCAN(
+            min_cluster_size=self.min_cluster_size_,
+            metric="euclidean",
+            cluster_selection_method="eom",
+            prediction_data=False,
+        )
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # fit() checked that these texts hold words, so the vocabulary is never empty
             vectorizer = _keyword_vectorizer(texts)
-            model = BERTopic(embedding_model=_Backend(), umap_model=umap_model, hdbscan_model=hdb,
-                             vectorizer_model=vectorizer, ctfidf_model=_ctfidf(vectorizer), top_n_words=self.top_n_words,
-                             min_topic_size=self.min_cluster_size_, calculate_probabilities=False, verbose=False)
+            model = BERTopic(
+                embedding_model=_Backend(),
+                umap_model=umap_model,
+                hdbscan_model=hdb,
+                vectorizer_model=vectorizer,
+                ctfidf_model=_ctfidf(vectorizer),
+                top_n_words=self.top_n_words,
+                min_topic_size=self.min_cluster_size_,
+                calculate_probabilities=False,
+                verbose=False,
+            )
             logging.getLogger("BERTopic").setLevel(logging.ERROR)
             topics, _ = model.fit_transform(texts, embeddings=embeddings)
         total = time.perf_counter() - t0
@@ -511,8 +598,13 @@ class FailureClusterer:
             vectorizer = _keyword_vectorizer(texts)
             if vectorizer is None:  # no words in any text
                 return {c: [] for c in sorted(set(labels.tolist()) - {-1})}
-            model.update_topics(texts, topics=labels.tolist(), top_n_words=self.top_n_words,
-                                vectorizer_model=vectorizer, ctfidf_model=_ctfidf(vectorizer))
+            model.update_topics(
+                texts,
+                topics=labels.tolist(),
+                top_n_words=self.top_n_words,
+                vectorizer_model=vectorizer,
+                ctfidf_model=_ctfidf(vectorizer),
+            )
         out = {}
         for c in sorted(set(labels.tolist()) - {-1}):
             words = model.get_topic(c) or []
@@ -552,8 +644,15 @@ class FailureClusterer:
         for c in range(self.n_clusters_):
             size = int((labels == c).sum())
             fines = sorted(f for f, g in self.fine_to_final_.items() if g == c)
-            rows.append({"cluster": c, "size": size, "share": size / n, "keywords": self.keywords_.get(c, []),
-                         "fine_clusters": fines})
+            rows.append(
+                {
+                    "cluster": c,
+                    "size": size,
+                    "share": size / n,
+                    "keywords": self.keywords_.get(c, []),
+                    "fine_clusters": fines,
+                }
+            )
         self.clusters_ = pd.DataFrame(rows, columns=["cluster", "size", "share", "keywords", "fine_clusters"])
 
     # -- outputs -------------------------------------------------------------------------
@@ -564,11 +663,14 @@ class FailureClusterer:
             "n_clusters": self.n_clusters_,
             "outlier_share": self.outlier_share_,
             "outlier_share_before_reduction": self.outlier_share_before_reduction_,
-            "clusters": [{"id": int(r.cluster), "size": int(r.size), "keywords": list(r.keywords)}
-                         for r in self.clusters_.itertuples()],
+            "clusters": [
+                {"id": int(r.cluster), "size": int(r.size), "keywords": list(r.keywords)}
+                for r in self.clusters_.itertuples()
+            ],
             "assignments": [int(x) for x in self.labels_],
             "n_fine_clusters": int(len(set(self.fine_labels_.tolist()) - {-1})),
-            "min_cluster_size": self.min_cluster_size_, "n_fitted": int(len(self.fit_index_)),
+            "min_cluster_size": self.min_cluster_size_,
+            "n_fitted": int(len(self.fit_index_)),
             "merge": {k: v for k, v in self.merge_.items() if k != "heights"},
             "params": self.get_params(),
             "timings_s": {k: round(v, 3) for k, v in self.timings_.items()},
@@ -628,12 +730,14 @@ def bertopic_offline_defaults(texts: Sequence[str], seed: int = 0, min_cluster_s
 
     texts = _clean_texts(texts)
     emb = make_pipeline(TfidfVectorizer(), TruncatedSVD(100, random_state=seed))
-    model = BERTopic(embedding_model=emb,
-                     umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
-                                     random_state=seed),
-                     hdbscan_model=HDBSCAN(min_cluster_size=min_cluster_size, metric="euclidean",
-                                           cluster_selection_method="eom", prediction_data=True),
-                     min_topic_size=min_cluster_size)
+    model = BERTopic(
+        embedding_model=emb,
+        umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed),
+        hdbscan_model=HDBSCAN(
+            min_cluster_size=min_cluster_size, metric="euclidean", cluster_selection_method="eom", prediction_data=True
+        ),
+        min_topic_size=min_cluster_size,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         topics, _ = model.fit_transform(texts)
@@ -647,6 +751,7 @@ def _table_scores(ct: np.ndarray, outlier_row: int | None) -> dict:
     ``outlier_row`` is the row of the outliers (label -1) or None. ARI and NMI count
     the outliers as one more cluster; purity counts every outlier as wrong (it joined
     no cluster, so it never adds to a majority)."""
+
     def comb2(x):
         return x * (x - 1) / 2.0
 
@@ -676,8 +781,13 @@ def _table_scores(ct: np.ndarray, outlier_row: int | None) -> dict:
         ari_in = 1.0 if itop == iexp else (comb2(inliers).sum() - iexp) / (itop - iexp)
     else:
         ari_in = float("nan")
-    return {"ari": float(ari), "ari_clustered": float(ari_in), "purity": float(purity / n),
-            "inverse_purity": float(inverse / n), "nmi": float(nmi)}
+    return {
+        "ari": float(ari),
+        "ari_clustered": float(ari_in),
+        "purity": float(purity / n),
+        "inverse_purity": float(inverse / n),
+        "nmi": float(nmi),
+    }
 
 
 def recovery(labels: Sequence[int], truth: Sequence, n_boot: int = 500, seed: int = 0) -> pd.DataFrame:
@@ -704,9 +814,20 @@ def recovery(labels: Sequence[int], truth: Sequence, n_boot: int = 500, seed: in
     n = len(labels)
     measures = ("ari", "ari_clustered", "purity", "inverse_purity", "nmi")
     if n == 0:
-        return pd.DataFrame([{"measure": m, "estimate": float("nan"), "ci_low": float("nan"),
-                              "ci_high": float("nan"), "n": 0, "method": "", "reason": "no texts"}
-                             for m in (*measures, "outlier_share")])
+        return pd.DataFrame(
+            [
+                {
+                    "measure": m,
+                    "estimate": float("nan"),
+                    "ci_low": float("nan"),
+                    "ci_high": float("nan"),
+                    "n": 0,
+                    "method": "",
+                    "reason": "no texts",
+                }
+                for m in (*measures, "outlier_share")
+            ]
+        )
     lab_values, lab_codes = np.unique(labels, return_inverse=True)
     cls_values, cls_codes = np.unique(truth, return_inverse=True)
     outlier_row = int(np.flatnonzero(lab_values == -1)[0]) if (lab_values == -1).any() else None
@@ -728,14 +849,31 @@ def recovery(labels: Sequence[int], truth: Sequence, n_boot: int = 500, seed: in
         v = point[k]
         b = np.asarray(boots[k], dtype=float)
         b = b[np.isfinite(b)]
-        lo, hi = (np.percentile(b, [2.5, 97.5]) if len(b) else (float("nan"), float("nan")))
-        rows.append({"measure": k, "estimate": float(v), "ci_low": float(lo), "ci_high": float(hi), "n": n,
-                     "method": f"percentile bootstrap over texts, {int(n_boot)} replicates, seed {seed}",
-                     "reason": None if np.isfinite(v) else "fewer than two clustered texts"})
+        lo, hi = np.percentile(b, [2.5, 97.5]) if len(b) else (float("nan"), float("nan"))
+        rows.append(
+            {
+                "measure": k,
+                "estimate": float(v),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "n": n,
+                "method": f"percentile bootstrap over texts, {int(n_boot)} replicates, seed {seed}",
+                "reason": None if np.isfinite(v) else "fewer than two clustered texts",
+            }
+        )
     k_out = int((labels == -1).sum())
     lo, hi = _wilson(k_out, n)
-    rows.append({"measure": "outlier_share", "estimate": k_out / n, "ci_low": lo, "ci_high": hi, "n": n,
-                 "method": "Wilson score interval", "reason": None})
+    rows.append(
+        {
+            "measure": "outlier_share",
+            "estimate": k_out / n,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": n,
+            "method": "Wilson score interval",
+            "reason": None,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -773,10 +911,21 @@ _MAJORITY_CTE = (
 )
 
 
-def load_failures(wh, *, model_version: str | None = None, suite: str | None = None, run_id: str | None = None,
-                  start=None, end=None, text: str = "response", source: str = "eval", dataset: str | None = None,
-                  severity_task: str | None = "safety", correctness_task: str = "correctness",
-                  incorrect_label: str = "incorrect") -> pd.DataFrame:
+def load_failures(
+    wh,
+    *,
+    model_version: str | None = None,
+    suite: str | None = None,
+    run_id: str | None = None,
+    start=None,
+    end=None,
+    text: str = "response",
+    source: str = "eval",
+    dataset: str | None = None,
+    severity_task: str | None = "safety",
+    correctness_task: str = "correctness",
+    incorrect_label: str = "incorrect",
+) -> pd.DataFrame:
     """The failing items to cluster, one row per item.
 
     Parameters
@@ -809,49 +958,61 @@ def load_failures(wh, *, model_version: str | None = None, suite: str | None = N
     if text not in TEXT_COLUMNS:
         raise ValueError(f"text must be one of {TEXT_COLUMNS}, got {text!r}")
     seen = "coalesce(i.created_at, e.evaluated_at)" if source == "eval" else "i.created_at"
-    where, params = _where([
-        ("e.model_version = ?", model_version if source == "eval" else None),
-        ("e.suite = ?", suite if source == "eval" else None),
-        ("e.run_id = ?", run_id if source == "eval" else None),
-        ("i.dataset = ?", dataset),
-        (f"{seen} >= CAST(? AS TIMESTAMP)", None if start is None else str(start)),
-        (f"{seen} < CAST(? AS TIMESTAMP)", None if end is None else str(end)),
-    ])
+    where, params = _where(
+        [
+            ("e.model_version = ?", model_version if source == "eval" else None),
+            ("e.suite = ?", suite if source == "eval" else None),
+            ("e.run_id = ?", run_id if source == "eval" else None),
+            ("i.dataset = ?", dataset),
+            (f"{seen} >= CAST(? AS TIMESTAMP)", None if start is None else str(start)),
+            (f"{seen} < CAST(? AS TIMESTAMP)", None if end is None else str(end)),
+        ]
+    )
     ctes = [_MAJORITY_CTE.format(name="sev")]
     cte_params = [severity_task or ""]
     if source == "eval":
-        base = ("SELECT e.item_id, min(e.category) AS category, min(e.suite) AS suite, min(e.run_id) AS run_id, "
-                "min(e.model_version) AS model_version, min(coalesce(i.created_at, e.evaluated_at)) AS seen_at "
-                "FROM eval_results e JOIN items i ON i.item_id = e.item_id "
-                f"WHERE e.passed = FALSE AND {where} GROUP BY e.item_id")
+        base = (
+            "SELECT e.item_id, min(e.category) AS category, min(e.suite) AS suite, min(e.run_id) AS run_id, "
+            "min(e.model_version) AS model_version, min(coalesce(i.created_at, e.evaluated_at)) AS seen_at "
+            "FROM eval_results e JOIN items i ON i.item_id = e.item_id "
+            f"WHERE e.passed = FALSE AND {where} GROUP BY e.item_id"
+        )
     elif source == "annotations":
         ctes.append(_MAJORITY_CTE.format(name="verdict"))
         cte_params.append(correctness_task)
-        base = ("SELECT i.item_id, i.intent AS category, CAST(NULL AS VARCHAR) AS suite, "
-                "CAST(NULL AS VARCHAR) AS run_id, CAST(NULL AS VARCHAR) AS model_version, i.created_at AS seen_at "
-                "FROM items i JOIN verdict v ON v.item_id = i.item_id "
-                f"WHERE v.label = ? AND {where}")
+        base = (
+            "SELECT i.item_id, i.intent AS category, CAST(NULL AS VARCHAR) AS suite, "
+            "CAST(NULL AS VARCHAR) AS run_id, CAST(NULL AS VARCHAR) AS model_version, i.created_at AS seen_at "
+            "FROM items i JOIN verdict v ON v.item_id = i.item_id "
+            f"WHERE v.label = ? AND {where}"
+        )
         params = [incorrect_label, *params]
     elif source == "gold":
-        base = ("SELECT i.item_id, i.intent AS category, CAST(NULL AS VARCHAR) AS suite, "
-                "CAST(NULL AS VARCHAR) AS run_id, CAST(NULL AS VARCHAR) AS model_version, i.created_at AS seen_at "
-                "FROM items i JOIN (SELECT DISTINCT item_id FROM gold WHERE task = ? AND gold_label = ?) AS g "
-                f"ON g.item_id = i.item_id WHERE {where}")
+        base = (
+            "SELECT i.item_id, i.intent AS category, CAST(NULL AS VARCHAR) AS suite, "
+            "CAST(NULL AS VARCHAR) AS run_id, CAST(NULL AS VARCHAR) AS model_version, i.created_at AS seen_at "
+            "FROM items i JOIN (SELECT DISTINCT item_id FROM gold WHERE task = ? AND gold_label = ?) AS g "
+            f"ON g.item_id = i.item_id WHERE {where}"
+        )
         params = [correctness_task, incorrect_label, *params]
     else:
         raise ValueError(f"source must be 'eval', 'annotations' or 'gold', got {source!r}")
     ctes.append("bench AS (SELECT DISTINCT item_id FROM eval_results)")
-    sql = ("WITH " + ", ".join(ctes) + ", f AS (" + base + ") "
-           "SELECT f.item_id, i.prompt, i.response, i.intent, i.language, f.category, f.suite, f.run_id, "
-           "f.model_version, f.seen_at, sev.label AS severity, (b.item_id IS NOT NULL) AS in_benchmark "
-           "FROM f JOIN items i ON i.item_id = f.item_id LEFT JOIN sev ON sev.item_id = f.item_id "
-           "LEFT JOIN bench b ON b.item_id = f.item_id ORDER BY f.item_id")
+    sql = (
+        "WITH " + ", ".join(ctes) + ", f AS (" + base + ") "
+        "SELECT f.item_id, i.prompt, i.response, i.intent, i.language, f.category, f.suite, f.run_id, "
+        "f.model_version, f.seen_at, sev.label AS severity, (b.item_id IS NOT NULL) AS in_benchmark "
+        "FROM f JOIN items i ON i.item_id = f.item_id LEFT JOIN sev ON sev.item_id = f.item_id "
+        "LEFT JOIN bench b ON b.item_id = f.item_id ORDER BY f.item_id"
+    )
     rows = wh.query(sql, [*cte_params, *params])
     if not severity_task:
         rows["severity"] = None
     if text == "comment":
-        com = wh.query("SELECT a.item_id, a.comment FROM annotations a WHERE a.comment IS NOT NULL "
-                       "AND a.comment <> '' ORDER BY a.item_id, a.annotator_id")
+        com = wh.query(
+            "SELECT a.item_id, a.comment FROM annotations a WHERE a.comment IS NOT NULL "
+            "AND a.comment <> '' ORDER BY a.item_id, a.annotator_id"
+        )
         joined = com.groupby("item_id")["comment"].agg(" | ".join)
         rows["text"] = rows["item_id"].map(joined).fillna("")
     elif text == "prompt_response":
@@ -860,21 +1021,43 @@ def load_failures(wh, *, model_version: str | None = None, suite: str | None = N
         rows["text"] = rows[text].fillna("")
     rows["seen_at"] = pd.to_datetime(rows["seen_at"])
     rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
-    cols = ["item_id", "text", "prompt", "response", "intent", "language", "category", "suite", "run_id",
-            "model_version", "seen_at", "severity", "in_benchmark"]
+    cols = [
+        "item_id",
+        "text",
+        "prompt",
+        "response",
+        "intent",
+        "language",
+        "category",
+        "suite",
+        "run_id",
+        "model_version",
+        "seen_at",
+        "severity",
+        "in_benchmark",
+    ]
     return rows[cols].reset_index(drop=True)
 
 
-def load_error_spans(wh, *, task: str = "mqm_category", dataset: str | None = None,
-                     severity_key: str = "severity", span_key: str = "span") -> pd.DataFrame:
+def load_error_spans(
+    wh,
+    *,
+    task: str = "mqm_category",
+    dataset: str | None = None,
+    severity_key: str = "severity",
+    span_key: str = "span",
+) -> pd.DataFrame:
     """Error annotations that carry the marked text span in ``annotations.meta`` (the MQM
     importer's ``span``, ``category``, ``severity``): one row per annotation with a
     non-empty span. Columns ``item_id, annotator_id, text, category, severity, system``.
     The category is a ground truth to compare clusters of the spans against."""
     where, params = _where([("i.dataset = ?", dataset)])
-    rows = wh.query("SELECT a.item_id, a.annotator_id, a.label AS category, a.meta FROM annotations a "
-                    f"JOIN items i ON i.item_id = a.item_id WHERE a.task = ? AND {where} "
-                    "ORDER BY a.item_id, a.annotator_id, a.label, CAST(a.meta AS VARCHAR)", [task, *params])
+    rows = wh.query(
+        "SELECT a.item_id, a.annotator_id, a.label AS category, a.meta FROM annotations a "
+        f"JOIN items i ON i.item_id = a.item_id WHERE a.task = ? AND {where} "
+        "ORDER BY a.item_id, a.annotator_id, a.label, CAST(a.meta AS VARCHAR)",
+        [task, *params],
+    )
     metas = [json.loads(m) if isinstance(m, str) and m else {} for m in rows["meta"]]
     rows["text"] = [str(m.get(span_key) or "").strip() for m in metas]
     rows["severity"] = [m.get(severity_key) for m in metas]
@@ -883,21 +1066,35 @@ def load_error_spans(wh, *, task: str = "mqm_category", dataset: str | None = No
     return rows[["item_id", "annotator_id", "text", "category", "severity", "system"]].reset_index(drop=True)
 
 
-def load_traffic(wh, *, model_version: str | None = None, suite: str | None = None, run_id: str | None = None,
-                 start=None, end=None, dataset: str | None = None) -> pd.DataFrame:
+def load_traffic(
+    wh,
+    *,
+    model_version: str | None = None,
+    suite: str | None = None,
+    run_id: str | None = None,
+    start=None,
+    end=None,
+    dataset: str | None = None,
+) -> pd.DataFrame:
     """Every evaluated item (passed or not) under the same filters as :func:`load_failures`:
     the denominators of failure rates. Columns ``item_id, intent, language, passed, seen_at``."""
-    where, params = _where([
-        ("e.model_version = ?", model_version), ("e.suite = ?", suite), ("e.run_id = ?", run_id),
-        ("i.dataset = ?", dataset),
-        ("coalesce(i.created_at, e.evaluated_at) >= CAST(? AS TIMESTAMP)", None if start is None else str(start)),
-        ("coalesce(i.created_at, e.evaluated_at) < CAST(? AS TIMESTAMP)", None if end is None else str(end)),
-    ])
+    where, params = _where(
+        [
+            ("e.model_version = ?", model_version),
+            ("e.suite = ?", suite),
+            ("e.run_id = ?", run_id),
+            ("i.dataset = ?", dataset),
+            ("coalesce(i.created_at, e.evaluated_at) >= CAST(? AS TIMESTAMP)", None if start is None else str(start)),
+            ("coalesce(i.created_at, e.evaluated_at) < CAST(? AS TIMESTAMP)", None if end is None else str(end)),
+        ]
+    )
     rows = wh.query(
         "SELECT e.item_id, i.intent, i.language, bool_and(e.passed) AS passed, "
         "min(coalesce(i.created_at, e.evaluated_at)) AS seen_at "
         "FROM eval_results e JOIN items i ON i.item_id = e.item_id "
-        f"WHERE e.passed IS NOT NULL AND {where} GROUP BY e.item_id, i.intent, i.language ORDER BY e.item_id", params)
+        f"WHERE e.passed IS NOT NULL AND {where} GROUP BY e.item_id, i.intent, i.language ORDER BY e.item_id",
+        params,
+    )
     rows["seen_at"] = pd.to_datetime(rows["seen_at"])
     return rows
 
@@ -975,8 +1172,14 @@ def _weekly_trend(cluster_weeks: pd.Series, traffic_weeks: pd.Series):
     return math.exp(b), math.exp(b - 1.96 * se), math.exp(b + 1.96 * se), float(fit.pvalues[1]), None
 
 
-def describe_clusters(clusterer: FailureClusterer, failures: pd.DataFrame, traffic: pd.DataFrame | None = None,
-                      names: dict | None = None, n_examples: int = 3, alpha: float = 0.05) -> pd.DataFrame:
+def describe_clusters(
+    clusterer: FailureClusterer,
+    failures: pd.DataFrame,
+    traffic: pd.DataFrame | None = None,
+    names: dict | None = None,
+    n_examples: int = 3,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """One row per failure cluster: what it is, how big, where, since when, and whether it grows.
 
     Parameters
@@ -1027,15 +1230,22 @@ def describe_clusters(clusterer: FailureClusterer, failures: pd.DataFrame, traff
         g = f[f["cluster"] == c]
         size = len(g)
         lo, hi = _wilson(size, n)
-        row = {"cluster": c, "name": names.get(c) or "", "size": size, "share": size / n, "share_ci_low": lo,
-               "share_ci_high": hi, "keywords": ", ".join(clusterer.keywords_.get(c, [])),
-               "examples": [redact(clusterer.texts_[i]) for i in reps.get(c, [])],
-               "intents": _mix(g.get("intent", pd.Series(dtype=object))),
-               "languages": _mix(g.get("language", pd.Series(dtype=object))),
-               "severity": _mix(g.get("severity", pd.Series(dtype=object))),
-               "categories": _mix(g.get("category", pd.Series(dtype=object))),
-               "first_seen": g["seen_at"].min() if "seen_at" in g else pd.NaT,
-               "last_seen": g["seen_at"].max() if "seen_at" in g else pd.NaT}
+        row = {
+            "cluster": c,
+            "name": names.get(c) or "",
+            "size": size,
+            "share": size / n,
+            "share_ci_low": lo,
+            "share_ci_high": hi,
+            "keywords": ", ".join(clusterer.keywords_.get(c, [])),
+            "examples": [redact(clusterer.texts_[i]) for i in reps.get(c, [])],
+            "intents": _mix(g.get("intent", pd.Series(dtype=object))),
+            "languages": _mix(g.get("language", pd.Series(dtype=object))),
+            "severity": _mix(g.get("severity", pd.Series(dtype=object))),
+            "categories": _mix(g.get("category", pd.Series(dtype=object))),
+            "first_seen": g["seen_at"].min() if "seen_at" in g else pd.NaT,
+            "last_seen": g["seen_at"].max() if "seen_at" in g else pd.NaT,
+        }
         reasons = []
         top = g["intent"].value_counts() if "intent" in g and g["intent"].notna().any() else pd.Series(dtype=int)
         row["top_intent"] = top.index[0] if len(top) else None
@@ -1045,37 +1255,78 @@ def describe_clusters(clusterer: FailureClusterer, failures: pd.DataFrame, traff
             b, n2 = float(size - a), float(N - n1)
             row["rate_in_top_intent"] = a / n1 if n1 else float("nan")
             rr, rlo, rhi, note = _katz_ratio(a, n1, b, n2)
-            row.update(lift=rr, lift_ci_low=rlo, lift_ci_high=rhi,
-                       lift_method="risk ratio, Katz log interval" + (f"; {note}" if note else ""))
+            row.update(
+                lift=rr,
+                lift_ci_low=rlo,
+                lift_ci_high=rhi,
+                lift_method="risk ratio, Katz log interval" + (f"; {note}" if note else ""),
+            )
             g_week = g["seen_at"].dt.to_period("W-SUN").dt.start_time
             orw, olo, ohi, p, why = _weekly_trend(g.groupby(g_week).size(), traffic_weeks)
             row.update(trend_or_per_week=orw, trend_ci_low=olo, trend_ci_high=ohi, trend_p=p)
             if why:
                 reasons.append(f"trend: {why}")
         else:
-            row.update(rate_in_top_intent=float("nan"), lift=float("nan"), lift_ci_low=float("nan"),
-                       lift_ci_high=float("nan"), lift_method=None, trend_or_per_week=float("nan"),
-                       trend_ci_low=float("nan"), trend_ci_high=float("nan"), trend_p=float("nan"))
+            row.update(
+                rate_in_top_intent=float("nan"),
+                lift=float("nan"),
+                lift_ci_low=float("nan"),
+                lift_ci_high=float("nan"),
+                lift_method=None,
+                trend_or_per_week=float("nan"),
+                trend_ci_low=float("nan"),
+                trend_ci_high=float("nan"),
+                trend_p=float("nan"),
+            )
             reasons.append("no traffic given: lift and trend undefined")
         row["reason"] = "; ".join(reasons) or None
         rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:
-        return pd.DataFrame(columns=["cluster", "name", "size", "share", "share_ci_low", "share_ci_high", "keywords",
-                                     "examples", "intents", "languages", "severity", "categories", "first_seen",
-                                     "last_seen", "top_intent", "rate_in_top_intent", "lift", "lift_ci_low",
-                                     "lift_ci_high", "lift_method", "trend_or_per_week", "trend_ci_low",
-                                     "trend_ci_high", "trend_p", "trend_q", "trend", "reason"])
+        return pd.DataFrame(
+            columns=[
+                "cluster",
+                "name",
+                "size",
+                "share",
+                "share_ci_low",
+                "share_ci_high",
+                "keywords",
+                "examples",
+                "intents",
+                "languages",
+                "severity",
+                "categories",
+                "first_seen",
+                "last_seen",
+                "top_intent",
+                "rate_in_top_intent",
+                "lift",
+                "lift_ci_low",
+                "lift_ci_high",
+                "lift_method",
+                "trend_or_per_week",
+                "trend_ci_low",
+                "trend_ci_high",
+                "trend_p",
+                "trend_q",
+                "trend",
+                "reason",
+            ]
+        )
     out["trend_q"] = _bh(out["trend_p"].to_numpy())
-    out["trend"] = np.where(~np.isfinite(out["trend_q"]), "undefined",
-                            np.where(out["trend_q"] < alpha,
-                                     np.where(out["trend_or_per_week"] > 1, "rising", "falling"), "flat"))
+    out["trend"] = np.where(
+        ~np.isfinite(out["trend_q"]),
+        "undefined",
+        np.where(out["trend_q"] < alpha, np.where(out["trend_or_per_week"] > 1, "rising", "falling"), "flat"),
+    )
     cols = [c for c in out.columns if c not in ("trend_q", "trend", "reason")] + ["trend_q", "trend", "reason"]
     return out[cols]
 
 
-def cluster_examples(clusterer: FailureClusterer, failures: pd.DataFrame, k: int = 5,
-                     max_chars: int = 400) -> pd.DataFrame:
+def cluster_examples(
+    clusterer: FailureClusterer, failures: pd.DataFrame, k: int = 5, max_chars: int = 400
+) -> pd.DataFrame:
     """Long table of up to ``k`` representative examples per cluster (redacted,
     truncated to ``max_chars``): ``cluster, rank, item_id, intent, text``."""
     from .pii import redact
@@ -1085,15 +1336,25 @@ def cluster_examples(clusterer: FailureClusterer, failures: pd.DataFrame, k: int
     for c, idx in clusterer.representatives(k).items():
         for rank, i in enumerate(idx, 1):
             text = redact(clusterer.texts_[i])
-            rows.append({"cluster": c, "rank": rank, "item_id": f["item_id"].iloc[i] if "item_id" in f else i,
-                         "intent": f["intent"].iloc[i] if "intent" in f else None,
-                         "text": text if len(text) <= max_chars else text[: max_chars - 1] + "…"})
+            rows.append(
+                {
+                    "cluster": c,
+                    "rank": rank,
+                    "item_id": f["item_id"].iloc[i] if "item_id" in f else i,
+                    "intent": f["intent"].iloc[i] if "intent" in f else None,
+                    "text": text if len(text) <= max_chars else text[: max_chars - 1] + "…",
+                }
+            )
     return pd.DataFrame(rows, columns=["cluster", "rank", "item_id", "intent", "text"])
 
 
-def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = None, names: dict | None = None,
-                title: str = "Failure map: each point is a failing response, colour = failure mode",
-                max_points: int = 3000):
+def failure_map(
+    clusterer: FailureClusterer,
+    failures: pd.DataFrame | None = None,
+    names: dict | None = None,
+    title: str = "Failure map: each point is a failing response, colour = failure mode",
+    max_points: int = 3000,
+):
     """A 2D UMAP of the failures as an interactive plotly scatter, hover text redacted.
 
     The 2D layout is a seeded UMAP of the clusterer's 5D UMAP coordinates (cheap: the
@@ -1122,9 +1383,14 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            xy = UMAP(n_components=2, n_neighbors=max(2, min(15, m - 1)), min_dist=0.1,
-                      random_state=clusterer.seed, init="spectral" if m >= 50 else "random",
-                      n_jobs=1).fit_transform(U)
+            xy = UMAP(
+                n_components=2,
+                n_neighbors=max(2, min(15, m - 1)),
+                min_dist=0.1,
+                random_state=clusterer.seed,
+                init="spectral" if m >= 50 else "random",
+                n_jobs=1,
+            ).fit_transform(U)
     else:
         xy = U[:, :2] if U.shape[1] >= 2 else np.zeros((m, 2))
     names = names or {}
@@ -1144,17 +1410,34 @@ def failure_map(clusterer: FailureClusterer, failures: pd.DataFrame | None = Non
             text = text if len(text) <= 200 else text[:199] + "…"
             intent = f["intent"].iloc[i] if "intent" in f else ""
             hover.append(f"<b>{label}</b><br>{intent}<br>{text}")
-        fig.add_trace(go.Scatter(x=xy[pos, 0], y=xy[pos, 1], mode="markers", name=label,
-                                   hovertext=hover, hoverinfo="text",
-                                   marker={"size": 6, "opacity": 0.75,
-                                           **({"color": "lightgrey"} if c == -1 else {})}))
-    fig.update_layout(title=title, xaxis_title="UMAP 1 (unitless)", yaxis_title="UMAP 2 (unitless)",
-                      legend_title="cluster", height=560)
+        fig.add_trace(
+            go.Scatter(
+                x=xy[pos, 0],
+                y=xy[pos, 1],
+                mode="markers",
+                name=label,
+                hovertext=hover,
+                hoverinfo="text",
+                marker={"size": 6, "opacity": 0.75, **({"color": "lightgrey"} if c == -1 else {})},
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="UMAP 1 (unitless)",
+        yaxis_title="UMAP 2 (unitless)",
+        legend_title="cluster",
+        height=560,
+    )
     return fig
 
 
-def suggest_additions(clusterer: FailureClusterer, failures: pd.DataFrame, table: pd.DataFrame | None = None,
-                      per_cluster: int = 3, top: int = 5) -> pd.DataFrame:
+def suggest_additions(
+    clusterer: FailureClusterer,
+    failures: pd.DataFrame,
+    table: pd.DataFrame | None = None,
+    per_cluster: int = 3,
+    top: int = 5,
+) -> pd.DataFrame:
     """Candidate training-data additions: for the ``top`` largest clusters, the most
     typical failing items, to be answered correctly by a trainer and added to the SFT
     set (``action``). Texts redacted. Columns ``cluster, item_id, intent, prompt,
@@ -1167,12 +1450,18 @@ def suggest_additions(clusterer: FailureClusterer, failures: pd.DataFrame, table
     rows = []
     for c in range(min(top, clusterer.n_clusters_)):
         for i in reps.get(c, []):
-            rows.append({"cluster": c, "item_id": f["item_id"].iloc[i] if "item_id" in f else i,
-                         "intent": f["intent"].iloc[i] if "intent" in f else None,
-                         "prompt": redact(f["prompt"].iloc[i]) if "prompt" in f else "",
-                         "failing_response": redact(f["response"].iloc[i]) if "response" in f else
-                         redact(clusterer.texts_[i]),
-                         "action": f"write the correct response (mode: {', '.join(kw.get(c, [])[:3])})"})
+            rows.append(
+                {
+                    "cluster": c,
+                    "item_id": f["item_id"].iloc[i] if "item_id" in f else i,
+                    "intent": f["intent"].iloc[i] if "intent" in f else None,
+                    "prompt": redact(f["prompt"].iloc[i]) if "prompt" in f else "",
+                    "failing_response": redact(f["response"].iloc[i])
+                    if "response" in f
+                    else redact(clusterer.texts_[i]),
+                    "action": f"write the correct response (mode: {', '.join(kw.get(c, [])[:3])})",
+                }
+            )
     return pd.DataFrame(rows, columns=["cluster", "item_id", "intent", "prompt", "failing_response", "action"])
 
 
@@ -1226,8 +1515,16 @@ def profile_affinity(a: dict[str, float], b: dict[str, float]) -> float:
     return num / (na * nb) if na and nb else 0.0
 
 
-def save_run(wh, clusterer: FailureClusterer, failures: pd.DataFrame, source: dict | None = None,
-             by: str | None = None, at=None, carry: bool = True, min_match: float = 0.6) -> str:
+def save_run(
+    wh,
+    clusterer: FailureClusterer,
+    failures: pd.DataFrame,
+    source: dict | None = None,
+    by: str | None = None,
+    at=None,
+    carry: bool = True,
+    min_match: float = 0.6,
+) -> str:
     """Store a clustering run (parameters, assignments, clusters with their word
     profiles) and carry analyst names over from earlier runs (:func:`carry_names`).
 
@@ -1250,18 +1547,44 @@ def save_run(wh, clusterer: FailureClusterer, failures: pd.DataFrame, source: di
     summary = clusterer.summary()
     profiles = cluster_profiles(clusterer)
     fp = wh.fingerprint()["hash"] if hasattr(wh, "fingerprint") else None
-    runs = pd.DataFrame([{
-        "run_id": run_id, "created_at": _now(at), "created_by": _user(by),
-        "source": json.dumps(source, sort_keys=True, default=str), "params": json.dumps(params, default=str),
-        "n_texts": clusterer.n_texts_, "n_clusters": clusterer.n_clusters_,
-        "n_fine_clusters": summary["n_fine_clusters"], "outlier_share": clusterer.outlier_share_,
-        "merge": json.dumps(summary["merge"], default=str), "data_fingerprint": fp}])
-    assign = pd.DataFrame({"run_id": run_id, "item_id": ids, "cluster_id": clusterer.labels_.astype(int),
-                           "fine_cluster_id": clusterer.fine_labels_.astype(int)})
-    clusters = pd.DataFrame([{"run_id": run_id, "cluster_id": c, "size": int((clusterer.labels_ == c).sum()),
-                              "keywords": list(clusterer.keywords_.get(c, [])),
-                              "profile": json.dumps(profiles.get(c, {}))} for c in range(clusterer.n_clusters_)],
-                            columns=["run_id", "cluster_id", "size", "keywords", "profile"])
+    runs = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "created_at": _now(at),
+                "created_by": _user(by),
+                "source": json.dumps(source, sort_keys=True, default=str),
+                "params": json.dumps(params, default=str),
+                "n_texts": clusterer.n_texts_,
+                "n_clusters": clusterer.n_clusters_,
+                "n_fine_clusters": summary["n_fine_clusters"],
+                "outlier_share": clusterer.outlier_share_,
+                "merge": json.dumps(summary["merge"], default=str),
+                "data_fingerprint": fp,
+            }
+        ]
+    )
+    assign = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "item_id": ids,
+            "cluster_id": clusterer.labels_.astype(int),
+            "fine_cluster_id": clusterer.fine_labels_.astype(int),
+        }
+    )
+    clusters = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "cluster_id": c,
+                "size": int((clusterer.labels_ == c).sum()),
+                "keywords": list(clusterer.keywords_.get(c, [])),
+                "profile": json.dumps(profiles.get(c, {})),
+            }
+            for c in range(clusterer.n_clusters_)
+        ],
+        columns=["run_id", "cluster_id", "size", "keywords", "profile"],
+    )
     with wh.transaction():
         for table in ("error_runs", "error_assignments", "error_clusters"):
             wh.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
@@ -1280,7 +1603,8 @@ def list_modes(wh) -> pd.DataFrame:
         "SELECT m.mode_id, m.version, m.name, m.note, m.status, m.run_id, m.cluster_id, m.keywords, "
         "m.named_by, m.named_at FROM failure_modes m JOIN (SELECT mode_id, max(version) AS version "
         "FROM failure_modes GROUP BY mode_id) AS latest ON latest.mode_id = m.mode_id AND latest.version = m.version "
-        "ORDER BY m.mode_id")
+        "ORDER BY m.mode_id"
+    )
     frame["keywords"] = [list(v) if v is not None else [] for v in frame["keywords"]]
     return frame
 
@@ -1295,12 +1619,12 @@ def carry_names(wh, run_id: str, min_match: float = 0.6) -> pd.DataFrame:
     Writes ``error_clusters.mode_id``/``match_score`` and returns
     ``cluster_id, mode_id, name, score``.
     """
-    clusters = wh.query("SELECT cluster_id, profile FROM error_clusters WHERE run_id = ? ORDER BY cluster_id",
-                        [run_id])
+    clusters = wh.query("SELECT cluster_id, profile FROM error_clusters WHERE run_id = ? ORDER BY cluster_id", [run_id])
     modes = wh.query(
         "SELECT m.mode_id, m.name, m.run_id, m.cluster_id, m.profile FROM failure_modes m JOIN "
         "(SELECT mode_id, max(version) AS version FROM failure_modes GROUP BY mode_id) AS latest "
-        "ON latest.mode_id = m.mode_id AND latest.version = m.version ORDER BY m.mode_id")
+        "ON latest.mode_id = m.mode_id AND latest.version = m.version ORDER BY m.mode_id"
+    )
     out = []
     if len(clusters) and len(modes):
         members = wh.query("SELECT cluster_id, item_id FROM error_assignments WHERE run_id = ?", [run_id])
@@ -1308,8 +1632,10 @@ def carry_names(wh, run_id: str, min_match: float = 0.6) -> pd.DataFrame:
         theirs = {}
         for m in modes.itertuples():
             if m.run_id is not None and not pd.isna(m.cluster_id):
-                rows = wh.query("SELECT item_id FROM error_assignments WHERE run_id = ? AND cluster_id = ?",
-                                [m.run_id, int(m.cluster_id)])
+                rows = wh.query(
+                    "SELECT item_id FROM error_assignments WHERE run_id = ? AND cluster_id = ?",
+                    [m.run_id, int(m.cluster_id)],
+                )
                 theirs[m.mode_id] = set(rows["item_id"])
         mode_profiles = {m.mode_id: json.loads(m.profile) if m.profile else {} for m in modes.itertuples()}
         for c in clusters.itertuples():
@@ -1322,14 +1648,17 @@ def carry_names(wh, run_id: str, min_match: float = 0.6) -> pd.DataFrame:
                 if score > best[0]:
                     best = (score, m.mode_id, m.name)
             if best[1] is not None and best[0] >= min_match:
-                out.append({"cluster_id": int(c.cluster_id), "mode_id": best[1], "name": best[2],
-                            "score": round(best[0], 4)})
+                out.append(
+                    {"cluster_id": int(c.cluster_id), "mode_id": best[1], "name": best[2], "score": round(best[0], 4)}
+                )
     result = pd.DataFrame(out, columns=["cluster_id", "mode_id", "name", "score"])
     with wh.transaction():
         wh.execute("UPDATE error_clusters SET mode_id = NULL, match_score = NULL WHERE run_id = ?", [run_id])
         for r in result.itertuples():
-            wh.execute("UPDATE error_clusters SET mode_id = ?, match_score = ? WHERE run_id = ? AND cluster_id = ?",
-                       [r.mode_id, float(r.score), run_id, int(r.cluster_id)])
+            wh.execute(
+                "UPDATE error_clusters SET mode_id = ?, match_score = ? WHERE run_id = ? AND cluster_id = ?",
+                [r.mode_id, float(r.score), run_id, int(r.cluster_id)],
+            )
     return result
 
 
@@ -1338,12 +1667,22 @@ def run_names(wh, run_id: str) -> dict[int, str]:
     rows = wh.query(
         "SELECT c.cluster_id, m.name FROM error_clusters c JOIN failure_modes m ON m.mode_id = c.mode_id "
         "JOIN (SELECT mode_id, max(version) AS version FROM failure_modes GROUP BY mode_id) AS latest "
-        "ON latest.mode_id = m.mode_id AND latest.version = m.version WHERE c.run_id = ?", [run_id])
+        "ON latest.mode_id = m.mode_id AND latest.version = m.version WHERE c.run_id = ?",
+        [run_id],
+    )
     return {int(r.cluster_id): r.name for r in rows.itertuples()}
 
 
-def name_mode(wh, run_id: str, cluster: int, name: str, note: str | None = None, status: str = "open",
-              by: str | None = None, at=None) -> dict:
+def name_mode(
+    wh,
+    run_id: str,
+    cluster: int,
+    name: str,
+    note: str | None = None,
+    status: str = "open",
+    by: str | None = None,
+    at=None,
+) -> dict:
     """Name (or rename, or annotate) the failure mode of a cluster.
 
     If the cluster already matches a mode, a new version of that mode is written
@@ -1356,8 +1695,10 @@ def name_mode(wh, run_id: str, cluster: int, name: str, note: str | None = None,
         raise ValueError("a failure mode needs a non-empty name")
     if status not in ("open", "fixed", "wont_fix"):
         raise ValueError("status must be open, fixed or wont_fix")
-    row = wh.query("SELECT cluster_id, keywords, profile, mode_id FROM error_clusters WHERE run_id = ? "
-                   "AND cluster_id = ?", [run_id, int(cluster)])
+    row = wh.query(
+        "SELECT cluster_id, keywords, profile, mode_id FROM error_clusters WHERE run_id = ? AND cluster_id = ?",
+        [run_id, int(cluster)],
+    )
     if row.empty:
         raise KeyError(f"no cluster {cluster} in error run {run_id!r}")
     r = row.iloc[0]
@@ -1370,20 +1711,40 @@ def name_mode(wh, run_id: str, cluster: int, name: str, note: str | None = None,
     else:
         version = int(wh.scalar("SELECT max(version) FROM failure_modes WHERE mode_id = ?", [mode_id]) or 0) + 1
     keywords = list(r["keywords"]) if r["keywords"] is not None else []
-    record = {"mode_id": mode_id, "version": version, "name": name, "note": note, "status": status,
-              "run_id": run_id, "cluster_id": int(cluster), "keywords": keywords, "profile": r["profile"],
-              "named_by": _user(by), "named_at": _now(at)}
+    record = {
+        "mode_id": mode_id,
+        "version": version,
+        "name": name,
+        "note": note,
+        "status": status,
+        "run_id": run_id,
+        "cluster_id": int(cluster),
+        "keywords": keywords,
+        "profile": r["profile"],
+        "named_by": _user(by),
+        "named_at": _now(at),
+    }
     with wh.transaction():
         wh.insert_frame("failure_modes", pd.DataFrame([record]))
-        wh.execute("UPDATE error_clusters SET mode_id = ?, match_score = 1.0 WHERE run_id = ? AND cluster_id = ?",
-                   [mode_id, run_id, int(cluster)])
+        wh.execute(
+            "UPDATE error_clusters SET mode_id = ?, match_score = 1.0 WHERE run_id = ? AND cluster_id = ?",
+            [mode_id, run_id, int(cluster)],
+        )
     record.pop("profile")
     return record
 
 
 # ----------------------------------------------------------------------------- coverage and gaps
-def coverage(wh, *, top_n: int = 20, suites: Sequence[str] | None = None, min_items: int = 1,
-             volume_source: str = "production%", dataset: str | None = None, target: float = 0.8) -> dict:
+def coverage(
+    wh,
+    *,
+    top_n: int = 20,
+    suites: Sequence[str] | None = None,
+    min_items: int = 1,
+    volume_source: str = "production%",
+    dataset: str | None = None,
+    target: float = 0.8,
+) -> dict:
     """Evaluation coverage of the top production intents.
 
     Volume: items whose ``source`` matches ``volume_source`` (SQL LIKE; the demo's
@@ -1403,15 +1764,21 @@ def coverage(wh, *, top_n: int = 20, suites: Sequence[str] | None = None, min_it
     - ``by_suite``: per suite, the share of the top intents it covers.
     """
     where, params = _where([("i.dataset = ?", dataset)])
-    vol = wh.query(f"SELECT i.intent, count(*) AS volume FROM items i WHERE i.source LIKE ? AND i.intent IS NOT NULL "
-                   f"AND {where} GROUP BY i.intent ORDER BY volume DESC, i.intent", [volume_source, *params])
+    vol = wh.query(
+        f"SELECT i.intent, count(*) AS volume FROM items i WHERE i.source LIKE ? AND i.intent IS NOT NULL "
+        f"AND {where} GROUP BY i.intent ORDER BY volume DESC, i.intent",
+        [volume_source, *params],
+    )
     total = float(vol["volume"].sum()) if len(vol) else 0.0
     vol["volume_share"] = vol["volume"] / total if total else float("nan")
     vol["rank"] = np.arange(1, len(vol) + 1)
     top = vol.head(int(top_n)).copy()
-    bench = wh.query(f"SELECT e.suite, i.intent, count(DISTINCT e.item_id) AS n FROM eval_results e "
-                     f"JOIN items i ON i.item_id = e.item_id WHERE i.intent IS NOT NULL AND {where} "
-                     f"GROUP BY e.suite, i.intent", params)
+    bench = wh.query(
+        f"SELECT e.suite, i.intent, count(DISTINCT e.item_id) AS n FROM eval_results e "
+        f"JOIN items i ON i.item_id = e.item_id WHERE i.intent IS NOT NULL AND {where} "
+        f"GROUP BY e.suite, i.intent",
+        params,
+    )
     all_suites = sorted(bench["suite"].unique().tolist())
     chosen = list(suites) if suites else all_suites
     unknown = sorted(set(chosen) - set(all_suites))
@@ -1424,29 +1791,56 @@ def coverage(wh, *, top_n: int = 20, suites: Sequence[str] | None = None, min_it
         top[f"n_{s}"] = top["intent"].map(counts).fillna(0).astype(int)
         cov = (top[f"n_{s}"] >= min_items).to_numpy()
         covered_any |= cov
-        by_suite.append({"suite": s, "covered_intents": int(cov.sum()), "n_top": len(top),
-                         "covered_share": cov.mean() if len(top) else float("nan")})
+        by_suite.append(
+            {
+                "suite": s,
+                "covered_intents": int(cov.sum()),
+                "n_top": len(top),
+                "covered_share": cov.mean() if len(top) else float("nan"),
+            }
+        )
     top["n_benchmark"] = top[[f"n_{s}" for s in chosen]].sum(axis=1) if chosen else 0
     top["covered"] = covered_any
     n_top = len(top)
     share = float(covered_any.mean()) if n_top else float("nan")
     vshare = float(top.loc[top["covered"], "volume"].sum() / top["volume"].sum()) if n_top else float("nan")
-    summary = {"covered_share": share, "volume_covered_share": vshare, "n_top": n_top,
-               "n_covered": int(covered_any.sum()), "target": target,
-               "meets_target": bool(share >= target) if n_top else None,
-               "suites": chosen, "min_items": min_items,
-               "method": (f"share of the top {n_top} intents by production volume ({volume_source!r} items) with "
-                          f">= {min_items} evaluated item(s) in the suites; a census of intents, not a sample"),
-               "reason": ("no production items with an intent" if not n_top else
-                          None if chosen else "no benchmark suite has eval results: nothing covers the top intents")}
-    return {"summary": summary, "intents": top.reset_index(drop=True),
-            "uncovered": top.loc[~top["covered"], ["intent", "volume", "volume_share", "rank"]].reset_index(drop=True),
-            "by_suite": pd.DataFrame(by_suite, columns=["suite", "covered_intents", "n_top", "covered_share"])}
+    summary = {
+        "covered_share": share,
+        "volume_covered_share": vshare,
+        "n_top": n_top,
+        "n_covered": int(covered_any.sum()),
+        "target": target,
+        "meets_target": bool(share >= target) if n_top else None,
+        "suites": chosen,
+        "min_items": min_items,
+        "method": (
+            f"share of the top {n_top} intents by production volume ({volume_source!r} items) with "
+            f">= {min_items} evaluated item(s) in the suites; a census of intents, not a sample"
+        ),
+        "reason": (
+            "no production items with an intent"
+            if not n_top
+            else None
+            if chosen
+            else "no benchmark suite has eval results: nothing covers the top intents"
+        ),
+    }
+    return {
+        "summary": summary,
+        "intents": top.reset_index(drop=True),
+        "uncovered": top.loc[~top["covered"], ["intent", "volume", "volume_share", "rank"]].reset_index(drop=True),
+        "by_suite": pd.DataFrame(by_suite, columns=["suite", "covered_intents", "n_top", "covered_share"]),
+    }
 
 
-def cluster_gaps(wh, clusterer: FailureClusterer, failures: pd.DataFrame,
-                 regression_suite: str = "must_not_fail", suites: Sequence[str] | None = None,
-                 min_items: int = 1) -> pd.DataFrame:
+def cluster_gaps(
+    wh,
+    clusterer: FailureClusterer,
+    failures: pd.DataFrame,
+    regression_suite: str = "must_not_fail",
+    suites: Sequence[str] | None = None,
+    min_items: int = 1,
+) -> pd.DataFrame:
     """Per failure cluster: does the benchmark test this kind of request at all, and is
     the mode guarded by a must-not-fail case?
 
@@ -1479,10 +1873,13 @@ def cluster_gaps(wh, clusterer: FailureClusterer, failures: pd.DataFrame,
     if "intent" not in f:
         f["intent"] = None
     guarded = set(wh.query("SELECT DISTINCT item_id FROM eval_results WHERE must_not_fail = TRUE")["item_id"])
-    guarded |= set(wh.query("SELECT DISTINCT item_id FROM regression_cases WHERE suite = ?",
-                            [regression_suite])["item_id"])
-    bench = wh.query("SELECT e.suite, e.item_id, i.intent FROM eval_results e LEFT JOIN items i "
-                     "ON i.item_id = e.item_id GROUP BY e.suite, e.item_id, i.intent")
+    guarded |= set(
+        wh.query("SELECT DISTINCT item_id FROM regression_cases WHERE suite = ?", [regression_suite])["item_id"]
+    )
+    bench = wh.query(
+        "SELECT e.suite, e.item_id, i.intent FROM eval_results e LEFT JOIN items i "
+        "ON i.item_id = e.item_id GROUP BY e.suite, e.item_id, i.intent"
+    )
     if suites:
         bench = bench[bench["suite"].isin(list(suites))]
     bench_items = set(bench["item_id"])
@@ -1500,17 +1897,44 @@ def cluster_gaps(wh, clusterer: FailureClusterer, failures: pd.DataFrame,
         uncovered = intents[~intents.isin(covered_intents)].value_counts()
         ng = len(ids & guarded)
         gap = "no benchmark items" if not covered.any() else ("no must-not-fail case" if ng == 0 else None)
-        rows.append({"cluster": c, "size": len(ids), "n_benchmark_items": len(in_intents | own),
-                     "n_regression_cases": ng, "gap": gap, "benchmark_intent_share": share,
-                     "uncovered_intents": ", ".join(map(str, uncovered.index))})
-    return pd.DataFrame(rows, columns=["cluster", "size", "n_benchmark_items", "n_regression_cases", "gap",
-                                       "benchmark_intent_share", "uncovered_intents"])
+        rows.append(
+            {
+                "cluster": c,
+                "size": len(ids),
+                "n_benchmark_items": len(in_intents | own),
+                "n_regression_cases": ng,
+                "gap": gap,
+                "benchmark_intent_share": share,
+                "uncovered_intents": ", ".join(map(str, uncovered.index)),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "cluster",
+            "size",
+            "n_benchmark_items",
+            "n_regression_cases",
+            "gap",
+            "benchmark_intent_share",
+            "uncovered_intents",
+        ],
+    )
 
 
 # ----------------------------------------------------------------------------- regression cases
-def add_regression(wh, *, item_ids: Sequence[str] | None = None, run_id: str | None = None,
-                   cluster: int | None = None, suite: str = "must_not_fail", reason: str, by: str | None = None,
-                   at=None, limit: int | None = None) -> pd.DataFrame:
+def add_regression(
+    wh,
+    *,
+    item_ids: Sequence[str] | None = None,
+    run_id: str | None = None,
+    cluster: int | None = None,
+    suite: str = "must_not_fail",
+    reason: str,
+    by: str | None = None,
+    at=None,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """Append items to a must-not-fail suite with provenance (who, when, why, source run).
 
     Choose items by id (``item_ids``), or by cluster (``run_id`` + ``cluster``: the
@@ -1529,12 +1953,15 @@ def add_regression(wh, *, item_ids: Sequence[str] | None = None, run_id: str | N
             raise ValueError("choosing by cluster needs the error run id (run_id)")
         if wh.scalar("SELECT count(*) FROM error_runs WHERE run_id = ?", [run_id]) == 0:
             raise ValueError(f"no error run {run_id!r} (see `trainerlab errors runs`)")
-        members = wh.query("SELECT item_id FROM error_assignments WHERE run_id = ? AND cluster_id = ? ORDER BY item_id",
-                           [run_id, int(cluster)])["item_id"].tolist()
+        members = wh.query(
+            "SELECT item_id FROM error_assignments WHERE run_id = ? AND cluster_id = ? ORDER BY item_id",
+            [run_id, int(cluster)],
+        )["item_id"].tolist()
         if not members:
             raise ValueError(f"error run {run_id!r} has no cluster {cluster}")
-        mode_id = wh.scalar("SELECT mode_id FROM error_clusters WHERE run_id = ? AND cluster_id = ?",
-                            [run_id, int(cluster)])
+        mode_id = wh.scalar(
+            "SELECT mode_id FROM error_clusters WHERE run_id = ? AND cluster_id = ?", [run_id, int(cluster)]
+        )
         chosen = list(item_ids or []) + members
     elif item_ids:
         chosen = list(item_ids)
@@ -1555,19 +1982,35 @@ def add_regression(wh, *, item_ids: Sequence[str] | None = None, run_id: str | N
     if run_id and cluster is None:
         assigned = wh.query("SELECT item_id, cluster_id FROM error_assignments WHERE run_id = ?", [run_id])
         cluster_of = dict(zip(assigned["item_id"], assigned["cluster_id"]))
-        named = wh.query("SELECT cluster_id, mode_id FROM error_clusters WHERE run_id = ? AND mode_id IS NOT NULL",
-                         [run_id])
+        named = wh.query(
+            "SELECT cluster_id, mode_id FROM error_clusters WHERE run_id = ? AND mode_id IS NOT NULL", [run_id]
+        )
         mode_of = dict(zip(named["cluster_id"], named["mode_id"]))
-    rows = pd.DataFrame([{
-        "suite": suite, "item_id": i, "prompt": items.at[i, "prompt"], "failing_response": items.at[i, "response"],
-        "mode_id": mode_id if cluster is not None else mode_of.get(cluster_of.get(i)), "source_run": run_id,
-        "cluster_id": int(cluster) if cluster is not None else (int(cluster_of[i]) if i in cluster_of else None),
-        "added_by": who, "added_at": when, "reason": reason} for i in new])
+    rows = pd.DataFrame(
+        [
+            {
+                "suite": suite,
+                "item_id": i,
+                "prompt": items.at[i, "prompt"],
+                "failing_response": items.at[i, "response"],
+                "mode_id": mode_id if cluster is not None else mode_of.get(cluster_of.get(i)),
+                "source_run": run_id,
+                "cluster_id": int(cluster)
+                if cluster is not None
+                else (int(cluster_of[i]) if i in cluster_of else None),
+                "added_by": who,
+                "added_at": when,
+                "reason": reason,
+            }
+            for i in new
+        ]
+    )
     with wh.transaction():
         if len(rows):
             wh.insert_frame("regression_cases", rows)
-    return pd.DataFrame({"item_id": chosen, "suite": suite,
-                         "status": ["added" if i in set(new) else "already present" for i in chosen]})
+    return pd.DataFrame(
+        {"item_id": chosen, "suite": suite, "status": ["added" if i in set(new) else "already present" for i in chosen]}
+    )
 
 
 def regression_cases(wh, suite: str | None = None) -> pd.DataFrame:
@@ -1582,13 +2025,19 @@ def top_failure_modes(table: pd.DataFrame, k: int = 3) -> list[str]:
     its share of failures (95% CI), where it concentrates and what to do."""
     sentences = []
     for r in table.head(k).itertuples():
-        label = r.name if isinstance(r.name, str) and r.name else f"cluster {r.cluster} ({r.keywords.split(', ')[0] if r.keywords else 'no keywords'})"
+        label = (
+            r.name
+            if isinstance(r.name, str) and r.name
+            else f"cluster {r.cluster} ({r.keywords.split(', ')[0] if r.keywords else 'no keywords'})"
+        )
         where = ""
         if isinstance(r.top_intent, str) and np.isfinite(r.lift) and r.lift_ci_low > 1:
             where = f", concentrated in {r.top_intent} ({r.lift:.1f}x the rate elsewhere)"
         trend = {"rising": " and rising", "falling": " and falling"}.get(r.trend, "")
-        sentences.append(f"{label}: {r.share:.0%} of failures (95% CI {r.share_ci_low:.0%} to "
-                         f"{r.share_ci_high:.0%}, n = {r.size}){where}{trend}.")
+        sentences.append(
+            f"{label}: {r.share:.0%} of failures (95% CI {r.share_ci_low:.0%} to "
+            f"{r.share_ci_high:.0%}, n = {r.size}){where}{trend}."
+        )
     return sentences
 
 
@@ -1602,7 +2051,8 @@ def match_modes(wh, clusterer: FailureClusterer, failures: pd.DataFrame, min_mat
     modes = wh.query(
         "SELECT m.mode_id, m.name, m.run_id, m.cluster_id, m.profile FROM failure_modes m JOIN "
         "(SELECT mode_id, max(version) AS version FROM failure_modes GROUP BY mode_id) AS latest "
-        "ON latest.mode_id = m.mode_id AND latest.version = m.version ORDER BY m.mode_id")
+        "ON latest.mode_id = m.mode_id AND latest.version = m.version ORDER BY m.mode_id"
+    )
     if modes.empty or clusterer.n_clusters_ == 0:
         return {}
     profiles = cluster_profiles(clusterer)
@@ -1614,8 +2064,12 @@ def match_modes(wh, clusterer: FailureClusterer, failures: pd.DataFrame, min_mat
         for m in modes.itertuples():
             score = profile_affinity(profiles.get(c, {}), json.loads(m.profile) if m.profile else {})
             if mine and m.run_id is not None and not pd.isna(m.cluster_id):
-                theirs = set(wh.query("SELECT item_id FROM error_assignments WHERE run_id = ? AND cluster_id = ?",
-                                      [m.run_id, int(m.cluster_id)])["item_id"])
+                theirs = set(
+                    wh.query(
+                        "SELECT item_id FROM error_assignments WHERE run_id = ? AND cluster_id = ?",
+                        [m.run_id, int(m.cluster_id)],
+                    )["item_id"]
+                )
                 if mine | theirs:
                     score = max(score, len(mine & theirs) / len(mine | theirs))
             if score > best[0]:
@@ -1625,11 +2079,27 @@ def match_modes(wh, clusterer: FailureClusterer, failures: pd.DataFrame, min_mat
     return out
 
 
-def error_study(wh, *, model_version: str | None = None, suite: str | None = None, eval_run: str | None = None,
-                start=None, end=None, text: str = "response", source: str = "eval", dataset: str | None = None,
-                gold_task: str = "correctness", gold_label: str = "incorrect", min_cluster_size: int | None = None,
-                seed: int = 0, merge="auto", reduce_outliers: bool = False, top_n_intents: int = 20,
-                n_examples: int = 5, model: FailureClusterer | None = None) -> dict:
+def error_study(
+    wh,
+    *,
+    model_version: str | None = None,
+    suite: str | None = None,
+    eval_run: str | None = None,
+    start=None,
+    end=None,
+    text: str = "response",
+    source: str = "eval",
+    dataset: str | None = None,
+    gold_task: str = "correctness",
+    gold_label: str = "incorrect",
+    min_cluster_size: int | None = None,
+    seed: int = 0,
+    merge="auto",
+    reduce_outliers: bool = False,
+    top_n_intents: int = 20,
+    n_examples: int = 5,
+    model: FailureClusterer | None = None,
+) -> dict:
     """Everything the error-analysis report shows, computed once.
 
     Returns a dict: ``failures``, ``traffic``, ``model`` (the fitted clusterer),
@@ -1639,14 +2109,30 @@ def error_study(wh, *, model_version: str | None = None, suite: str | None = Non
     with intervals) and ``params``. ``model`` reuses a clusterer already fitted on
     exactly these failures (same texts, same order).
     """
-    failures = load_failures(wh, model_version=model_version, suite=suite, run_id=eval_run, start=start, end=end,
-                             text=text, source=source, dataset=dataset, correctness_task=gold_task,
-                             incorrect_label=gold_label)
-    traffic = (load_traffic(wh, model_version=model_version, suite=suite, run_id=eval_run, start=start, end=end,
-                            dataset=dataset) if source == "eval" else None)
+    failures = load_failures(
+        wh,
+        model_version=model_version,
+        suite=suite,
+        run_id=eval_run,
+        start=start,
+        end=end,
+        text=text,
+        source=source,
+        dataset=dataset,
+        correctness_task=gold_task,
+        incorrect_label=gold_label,
+    )
+    traffic = (
+        load_traffic(
+            wh, model_version=model_version, suite=suite, run_id=eval_run, start=start, end=end, dataset=dataset
+        )
+        if source == "eval"
+        else None
+    )
     if model is None:
-        model = FailureClusterer(min_cluster_size=min_cluster_size, seed=seed, merge=merge,
-                                 reduce_outliers=reduce_outliers).fit(failures["text"].tolist())
+        model = FailureClusterer(
+            min_cluster_size=min_cluster_size, seed=seed, merge=merge, reduce_outliers=reduce_outliers
+        ).fit(failures["text"].tolist())
     elif list(model.texts_) != failures["text"].tolist():
         raise ValueError("the given model was fitted on other texts than these failures")
     names = match_modes(wh, model, failures)
@@ -1654,8 +2140,12 @@ def error_study(wh, *, model_version: str | None = None, suite: str | None = Non
     try:
         cov = coverage(wh, top_n=top_n_intents, dataset=dataset if source != "gold" else None)
     except ValueError as exc:
-        cov = {"summary": {"covered_share": float("nan"), "reason": str(exc)}, "intents": pd.DataFrame(),
-               "uncovered": pd.DataFrame(), "by_suite": pd.DataFrame()}
+        cov = {
+            "summary": {"covered_share": float("nan"), "reason": str(exc)},
+            "intents": pd.DataFrame(),
+            "uncovered": pd.DataFrame(),
+            "by_suite": pd.DataFrame(),
+        }
     gaps = cluster_gaps(wh, model, failures)
     reps = model.representatives(2)
     regress = []
@@ -1665,43 +2155,89 @@ def error_study(wh, *, model_version: str | None = None, suite: str | None = Non
         label = names.get(r.cluster) or ", ".join(model.keywords_.get(r.cluster, [])[:3])
         for i in reps.get(r.cluster, []):
             item = failures["item_id"].iloc[i]
-            regress.append({"cluster": r.cluster, "mode": label, "item_id": item, "gap": r.gap,
-                            "command": f"trainerlab errors add-regression --item {item} --reason \"{label}\""})
+            regress.append(
+                {
+                    "cluster": r.cluster,
+                    "mode": label,
+                    "item_id": item,
+                    "gap": r.gap,
+                    "command": f'trainerlab errors add-regression --item {item} --reason "{label}"',
+                }
+            )
     n_fail = len(failures)
     n_traffic = len(traffic) if traffic is not None else None
     f_lo, f_hi = _wilson(n_fail, n_traffic) if n_traffic else (float("nan"), float("nan"))
     o_lo, o_hi = _wilson(int((model.labels_ == -1).sum()), n_fail) if n_fail else (float("nan"), float("nan"))
-    summary = {"failures": n_fail, "evaluated": n_traffic,
-               "failure_rate": n_fail / n_traffic if n_traffic else float("nan"), "failure_rate_ci": (f_lo, f_hi),
-               "clusters": model.n_clusters_, "fine_clusters": int(len(set(model.fine_labels_.tolist()) - {-1})),
-               "outlier_share": model.outlier_share_, "outlier_share_ci": (o_lo, o_hi),
-               "coverage": cov["summary"].get("covered_share"), "reason": model.reason_}
-    return {"failures": failures, "traffic": traffic, "model": model, "names": names, "table": table,
-            "examples": cluster_examples(model, failures, k=n_examples), "coverage": cov, "gaps": gaps,
-            "additions": suggest_additions(model, failures), "regressions": pd.DataFrame(
-                regress, columns=["cluster", "mode", "item_id", "gap", "command"]),
-            "summary": summary,
-            "params": {"model_version": model_version, "suite": suite, "eval_run": eval_run, "start": start,
-                       "end": end, "text": text, "source": source, "dataset": dataset, **model.get_params()}}
+    summary = {
+        "failures": n_fail,
+        "evaluated": n_traffic,
+        "failure_rate": n_fail / n_traffic if n_traffic else float("nan"),
+        "failure_rate_ci": (f_lo, f_hi),
+        "clusters": model.n_clusters_,
+        "fine_clusters": int(len(set(model.fine_labels_.tolist()) - {-1})),
+        "outlier_share": model.outlier_share_,
+        "outlier_share_ci": (o_lo, o_hi),
+        "coverage": cov["summary"].get("covered_share"),
+        "reason": model.reason_,
+    }
+    return {
+        "failures": failures,
+        "traffic": traffic,
+        "model": model,
+        "names": names,
+        "table": table,
+        "examples": cluster_examples(model, failures, k=n_examples),
+        "coverage": cov,
+        "gaps": gaps,
+        "additions": suggest_additions(model, failures),
+        "regressions": pd.DataFrame(regress, columns=["cluster", "mode", "item_id", "gap", "command"]),
+        "summary": summary,
+        "params": {
+            "model_version": model_version,
+            "suite": suite,
+            "eval_run": eval_run,
+            "start": start,
+            "end": end,
+            "text": text,
+            "source": source,
+            "dataset": dataset,
+            **model.get_params(),
+        },
+    }
 
 
 def error_verdict(study: dict) -> tuple[list[str], str]:
     """3-5 plain sentences and a status (ok / warn / alert) for the report's verdict box."""
     s, table, gaps = study["summary"], study["table"], study["gaps"]
     if not s["failures"]:
-        return (["No failing responses match these filters.",
-                 "Nothing to cluster: widen the date range or pick another model version or suite.",
-                 "Coverage and regression suggestions need failures to act on."], "info")
+        return (
+            [
+                "No failing responses match these filters.",
+                "Nothing to cluster: widen the date range or pick another model version or suite.",
+                "Coverage and regression suggestions need failures to act on.",
+            ],
+            "info",
+        )
     if s["evaluated"]:
-        first = (f"{s['failures']:,} of {s['evaluated']:,} evaluated responses failed ({s['failure_rate']:.1%}, 95% CI "
-                 f"{s['failure_rate_ci'][0]:.1%} to {s['failure_rate_ci'][1]:.1%}); they form {s['clusters']} failure "
-                 f"modes, with {s['outlier_share']:.0%} left as outliers.")
+        first = (
+            f"{s['failures']:,} of {s['evaluated']:,} evaluated responses failed ({s['failure_rate']:.1%}, 95% CI "
+            f"{s['failure_rate_ci'][0]:.1%} to {s['failure_rate_ci'][1]:.1%}); they form {s['clusters']} failure "
+            f"modes, with {s['outlier_share']:.0%} left as outliers."
+        )
     else:
-        first = (f"{s['failures']:,} failing responses form {s['clusters']} failure modes, with "
-                 f"{s['outlier_share']:.0%} left as outliers.")
+        first = (
+            f"{s['failures']:,} failing responses form {s['clusters']} failure modes, with "
+            f"{s['outlier_share']:.0%} left as outliers."
+        )
     if s["clusters"] == 0:
-        return ([first, f"No mode is large enough to report ({s['reason'] or 'all texts are outliers'}).",
-                 "Lower the minimum cluster size or collect more failures."], "warn")
+        return (
+            [
+                first,
+                f"No mode is large enough to report ({s['reason'] or 'all texts are outliers'}).",
+                "Lower the minimum cluster size or collect more failures.",
+            ],
+            "warn",
+        )
     # the opening, the top three modes and the next steps: five sentences at most
     top = top_failure_modes(table, k=3)
     open_gaps = gaps[gaps["gap"].notna()] if len(gaps) else gaps
@@ -1709,15 +2245,19 @@ def error_verdict(study: dict) -> tuple[list[str], str]:
     action = []
     if len(open_gaps):
         big = table.set_index("cluster").loc[open_gaps["cluster"].iloc[0]]
-        label = big["name"] if isinstance(big["name"], str) and big["name"] else f"cluster {open_gaps['cluster'].iloc[0]}"
+        label = (
+            big["name"] if isinstance(big["name"], str) and big["name"] else f"cluster {open_gaps['cluster'].iloc[0]}"
+        )
         action.append(f"add must-not-fail cases for the {len(open_gaps)} modes that have none, starting with {label}")
     action.append("send the suggested items below to trainers for corrected responses")
     rising = table[table["trend"] == "rising"]
     cov_txt = ""
     if cov is not None and np.isfinite(cov):
         target = study["coverage"]["summary"].get("target", 0.8)
-        cov_txt = (f" Benchmark suites cover {cov:.0%} of the top production intents "
-                   f"({'meets' if cov >= target else 'below'} the {target:.0%} target).")
+        cov_txt = (
+            f" Benchmark suites cover {cov:.0%} of the top production intents "
+            f"({'meets' if cov >= target else 'below'} the {target:.0%} target)."
+        )
     last = "Next: " + "; ".join(action) + "." + cov_txt
     sentences = [first, *top, last]
     status = "alert" if len(rising) or (cov is not None and np.isfinite(cov) and cov < 0.8) else "warn"
@@ -1726,7 +2266,10 @@ def error_verdict(study: dict) -> tuple[list[str], str]:
 
 def failure_filters(wh) -> dict:
     """Choices for an app's filters: model versions and suites that have failing eval results."""
-    rows = wh.query("SELECT DISTINCT model_version, suite FROM eval_results WHERE passed = FALSE "
-                    "ORDER BY model_version, suite")
-    return {"model_versions": sorted(rows["model_version"].dropna().unique().tolist()),
-            "suites": sorted(rows["suite"].dropna().unique().tolist())}
+    rows = wh.query(
+        "SELECT DISTINCT model_version, suite FROM eval_results WHERE passed = FALSE ORDER BY model_version, suite"
+    )
+    return {
+        "model_versions": sorted(rows["model_version"].dropna().unique().tolist()),
+        "suites": sorted(rows["suite"].dropna().unique().tolist()),
+    }

@@ -27,6 +27,7 @@ warehouse readout              :func:`judge_study`, :func:`preference_study`, :f
 
 Methods, choices and the checks behind them: ``docs/judges.md``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -34,8 +35,9 @@ import hashlib
 import json
 import math
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,15 +52,44 @@ JUDGE, REFERENCE = "judge", "reference"
 DECISIONS = ("replace", "assist", "must_not_use")
 
 __all__ = [
-    "judge_vs_reference", "confusion_matrix", "per_category", "agreement_by_segment", "length_bias_labels",
-    "judge_as_rater", "gap_to_humans", "preference_frame", "position_bias", "position_consistency",
-    "length_bias_pairwise", "length_bias_excess", "win_rate_gap", "pairwise_agreement", "self_preference",
-    "length_controlled_win_rate", "instruction_difficulty", "win_probability_by_length", "alpaca_eval_frame",
+    "judge_vs_reference",
+    "confusion_matrix",
+    "per_category",
+    "agreement_by_segment",
+    "length_bias_labels",
+    "judge_as_rater",
+    "gap_to_humans",
+    "preference_frame",
+    "position_bias",
+    "position_consistency",
+    "length_bias_pairwise",
+    "length_bias_excess",
+    "win_rate_gap",
+    "pairwise_agreement",
+    "self_preference",
+    "length_controlled_win_rate",
+    "instruction_difficulty",
+    "win_probability_by_length",
+    "alpaca_eval_frame",
     "identical_judge_files",
-    "alpaca_eval_study", "prelabel_actions", "prelabel_acceptance", "anchoring", "load_thresholds",
-    "thresholds_for", "decide", "decision_table", "judge_study", "preference_study", "prelabel_study",
-    "judges_verdict", "DEFAULT_THRESHOLDS", "recall_figure", "length_curve_figure", "length_effect_figure",
-    "lc_figure", "position_figure",
+    "alpaca_eval_study",
+    "prelabel_actions",
+    "prelabel_acceptance",
+    "anchoring",
+    "load_thresholds",
+    "thresholds_for",
+    "decide",
+    "decision_table",
+    "judge_study",
+    "preference_study",
+    "prelabel_study",
+    "judges_verdict",
+    "DEFAULT_THRESHOLDS",
+    "recall_figure",
+    "length_curve_figure",
+    "length_effect_figure",
+    "lc_figure",
+    "position_figure",
 ]
 
 
@@ -91,8 +122,14 @@ def _domain(keys: Iterable[str], categories: Sequence | None) -> tuple[list, lis
     return cats, [A._label_key(c) for c in cats], source
 
 
-def _prepare_pairs(frame: pd.DataFrame, judge: str, reference: str, item: str | None = None,
-                   categories: Sequence | None = None, keep: Sequence[str] = ()) -> tuple[pd.DataFrame, dict]:
+def _prepare_pairs(
+    frame: pd.DataFrame,
+    judge: str,
+    reference: str,
+    item: str | None = None,
+    categories: Sequence | None = None,
+    keep: Sequence[str] = (),
+) -> tuple[pd.DataFrame, dict]:
     """Validate a judge/reference table and encode labels as positions in the domain.
 
     Returns the encoded frame (``item``, ``judge``, ``reference`` as integer codes,
@@ -115,14 +152,20 @@ def _prepare_pairs(frame: pd.DataFrame, judge: str, reference: str, item: str | 
             raise ValueError(f"{word} {rows[np.flatnonzero(empty)[0]]}: column {item!r} is empty")
     miss_j, miss_r = _missing(f[judge]), _missing(f[reference])
     ok = ~(miss_j | miss_r)
-    info = {"n_rows": int(len(f)), "n_missing_judge": int(miss_j.sum()), "n_missing_reference": int(miss_r.sum()),
-            "n_dropped": int((~ok).sum())}
+    info = {
+        "n_rows": int(len(f)),
+        "n_missing_judge": int(miss_j.sum()),
+        "n_missing_reference": int(miss_r.sum()),
+        "n_dropped": int((~ok).sum()),
+    }
     ids_ok = ids[ok].to_numpy()
     dup = pd.Series(ids_ok).duplicated(keep=False).to_numpy()
     if dup.any():
         where = rows[ok][dup][:4]
-        raise ValueError(f"{word}s {', '.join(map(str, where))}: item {ids_ok[dup][0]!r} appears more than once; "
-                         "keep one judge label and one reference label per item")
+        raise ValueError(
+            f"{word}s {', '.join(map(str, where))}: item {ids_ok[dup][0]!r} appears more than once; "
+            "keep one judge label and one reference label per item"
+        )
     jk = np.array([A._label_key(v) for v in f.loc[ok, judge]], dtype=object)
     rk = np.array([A._label_key(v) for v in f.loc[ok, reference]], dtype=object)
     cats, cat_keys, source = _domain(set(jk) | set(rk), categories)
@@ -133,10 +176,16 @@ def _prepare_pairs(frame: pd.DataFrame, judge: str, reference: str, item: str | 
         bad = np.array([k not in position for k in keys], dtype=bool)
         if bad.any():
             i = np.flatnonzero(bad)[0]
-            raise ValueError(f"{word} {rows[ok][i]}: column {col!r} has {keys[i]!r}, which is not in the "
-                             f"categories {cats}")
-    out = pd.DataFrame({"item": ids_ok, "judge": np.array([position[k] for k in jk], dtype=np.int64),
-                        "reference": np.array([position[k] for k in rk], dtype=np.int64)})
+            raise ValueError(
+                f"{word} {rows[ok][i]}: column {col!r} has {keys[i]!r}, which is not in the categories {cats}"
+            )
+    out = pd.DataFrame(
+        {
+            "item": ids_ok,
+            "judge": np.array([position[k] for k in jk], dtype=np.int64),
+            "reference": np.array([position[k] for k in rk], dtype=np.int64),
+        }
+    )
     for col in keep:
         out[col] = f.loc[ok, col].to_numpy()
     info.update({"categories": [str(c) for c in cats], "categories_source": source, "n_items": int(len(out))})
@@ -146,16 +195,19 @@ def _prepare_pairs(frame: pd.DataFrame, judge: str, reference: str, item: str | 
 def _encode(values: Iterable, categories: Sequence) -> np.ndarray:
     """Positions of labels in the domain; -1 for a missing or unknown label."""
     pos = {A._label_key(c): i for i, c in enumerate(categories)}
-    return np.array([pos.get(A._label_key(v), -1) if v is not None and v == v else -1 for v in values],
-                    dtype=np.int64)
+    return np.array([pos.get(A._label_key(v), -1) if v is not None and v == v else -1 for v in values], dtype=np.int64)
 
 
 def _long(pairs: pd.DataFrame, cats: Sequence) -> pd.DataFrame:
     """Judge and reference as two raters in long format (for :mod:`trainerlab.agreement`)."""
     c = np.asarray(cats, dtype=object)
-    return pd.DataFrame({"item": np.concatenate([pairs["item"].to_numpy()] * 2),
-                         "rater": [JUDGE] * len(pairs) + [REFERENCE] * len(pairs),
-                         "label": np.concatenate([c[pairs["judge"].to_numpy()], c[pairs["reference"].to_numpy()]])})
+    return pd.DataFrame(
+        {
+            "item": np.concatenate([pairs["item"].to_numpy()] * 2),
+            "rater": [JUDGE] * len(pairs) + [REFERENCE] * len(pairs),
+            "label": np.concatenate([c[pairs["judge"].to_numpy()], c[pairs["reference"].to_numpy()]]),
+        }
+    )
 
 
 def _wilson(k: float, n: int, alpha: float = 0.05) -> tuple[float, float, float]:
@@ -202,8 +254,9 @@ def confusion_matrix(pairs: pd.DataFrame, categories: Sequence) -> pd.DataFrame:
     return pd.DataFrame(table, index=pd.Index(names, name="reference"), columns=pd.Index(names, name="judge"))
 
 
-def per_category(pairs: pd.DataFrame, categories: Sequence, alpha: float = 0.05,
-                 correction: str = "holm") -> pd.DataFrame:
+def per_category(
+    pairs: pd.DataFrame, categories: Sequence, alpha: float = 0.05, correction: str = "holm"
+) -> pd.DataFrame:
     """Recall, precision and label shift of the judge for each category.
 
     ``recall`` is P(judge says k | reference k), the judge's sensitivity for k; a
@@ -224,26 +277,46 @@ def per_category(pairs: pd.DataFrame, categories: Sequence, alpha: float = 0.05,
         pre = uplift.proportion_ci(both, both + judge_only, "wilson", alpha)
         shift = uplift.paired_proportion_ci(both, ref_only, judge_only, neither, alpha)
         test = uplift.mcnemar_exact(r == k, j == k)
-        rows.append({"category": str(cat), "n_reference": both + ref_only, "n_judge": both + judge_only,
-                     "recall": rec["estimate"], "recall_ci_low": rec["ci_low"], "recall_ci_high": rec["ci_high"],
-                     "precision": pre["estimate"], "precision_ci_low": pre["ci_low"],
-                     "precision_ci_high": pre["ci_high"],
-                     "reference_share": (both + ref_only) / len(j) if len(j) else _NAN,
-                     "judge_share": (both + judge_only) / len(j) if len(j) else _NAN,
-                     "shift": shift["estimate"], "shift_ci_low": shift["ci_low"], "shift_ci_high": shift["ci_high"],
-                     "p_value": test["p_value"] if test["n_discordant"] else _NAN,
-                     "reason": (None if both + ref_only else "the reference never uses this category: recall "
-                                "undefined")})
+        rows.append(
+            {
+                "category": str(cat),
+                "n_reference": both + ref_only,
+                "n_judge": both + judge_only,
+                "recall": rec["estimate"],
+                "recall_ci_low": rec["ci_low"],
+                "recall_ci_high": rec["ci_high"],
+                "precision": pre["estimate"],
+                "precision_ci_low": pre["ci_low"],
+                "precision_ci_high": pre["ci_high"],
+                "reference_share": (both + ref_only) / len(j) if len(j) else _NAN,
+                "judge_share": (both + judge_only) / len(j) if len(j) else _NAN,
+                "shift": shift["estimate"],
+                "shift_ci_low": shift["ci_low"],
+                "shift_ci_high": shift["ci_high"],
+                "p_value": test["p_value"] if test["n_discordant"] else _NAN,
+                "reason": (None if both + ref_only else "the reference never uses this category: recall undefined"),
+            }
+        )
     out = pd.DataFrame(rows)
     out["p_adjusted"] = _holm(out["p_value"], correction)
-    out["method"] = (f"recall and precision with Wilson intervals; shift = judge share - reference share, "
-                     f"Newcombe paired interval, McNemar exact test, {correction} across categories")
+    out["method"] = (
+        f"recall and precision with Wilson intervals; shift = judge share - reference share, "
+        f"Newcombe paired interval, McNemar exact test, {correction} across categories"
+    )
     return out
 
 
-def agreement_by_segment(pairs: pd.DataFrame, segment: str, categories: Sequence, level: str = "nominal",
-                         n_boot: int = 500, seed: int = 0, correction: str = "holm", alpha: float = 0.05,
-                         min_items: int = 10) -> pd.DataFrame:
+def agreement_by_segment(
+    pairs: pd.DataFrame,
+    segment: str,
+    categories: Sequence,
+    level: str = "nominal",
+    n_boot: int = 500,
+    seed: int = 0,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    min_items: int = 10,
+) -> pd.DataFrame:
     """Agreement of judge and reference within each segment (language, intent, ...).
 
     Per segment: exact-match rate with a Wilson interval, Krippendorff's alpha with
@@ -264,25 +337,45 @@ def agreement_by_segment(pairs: pd.DataFrame, segment: str, categories: Sequence
             rows.append({**row, "agreement": _NAN, "reason": f"fewer than {min_items} items"})
             continue
         est, lo, hi = _wilson(hit[m].sum(), n, alpha)
-        res = A.krippendorff_alpha(_long(pairs[m], categories), level=level, categories=categories,
-                                   n_boot=n_boot, seed=seed)
+        res = A.krippendorff_alpha(
+            _long(pairs[m], categories), level=level, categories=categories, n_boot=n_boot, seed=seed
+        )
         test = uplift.two_proportion_test(int(hit[~m].sum()), int((~m).sum()), int(hit[m].sum()), n, alpha)
-        rows.append({**row, "agreement": est, "agreement_ci_low": lo, "agreement_ci_high": hi,
-                     "alpha": res.estimate, "alpha_ci_low": res.ci_low, "alpha_ci_high": res.ci_high,
-                     "difference_from_rest": test.get("estimate", _NAN), "difference_ci_low": test.get("ci_low", _NAN),
-                     "difference_ci_high": test.get("ci_high", _NAN), "p_value": test.get("p_value", _NAN),
-                     "reason": res.reason})
+        rows.append(
+            {
+                **row,
+                "agreement": est,
+                "agreement_ci_low": lo,
+                "agreement_ci_high": hi,
+                "alpha": res.estimate,
+                "alpha_ci_low": res.ci_low,
+                "alpha_ci_high": res.ci_high,
+                "difference_from_rest": test.get("estimate", _NAN),
+                "difference_ci_low": test.get("ci_low", _NAN),
+                "difference_ci_high": test.get("ci_high", _NAN),
+                "p_value": test.get("p_value", _NAN),
+                "reason": res.reason,
+            }
+        )
     out = pd.DataFrame(rows)
     if "p_value" in out.columns:
         out["p_adjusted"] = _holm(out["p_value"], correction)
-    out["method"] = (f"exact-match rate (Wilson) and Krippendorff's alpha ({level}, unit bootstrap {n_boot}, seed "
-                     f"{seed}) per segment; difference from the other segments: Newcombe interval, z test, "
-                     f"{correction}")
+    out["method"] = (
+        f"exact-match rate (Wilson) and Krippendorff's alpha ({level}, unit bootstrap {n_boot}, seed "
+        f"{seed}) per segment; difference from the other segments: Newcombe interval, z test, "
+        f"{correction}"
+    )
     return out
 
 
-def _fit_glm(y: np.ndarray, X: np.ndarray, names: list[str], cluster: np.ndarray | None = None,
-             fractional: bool = False, family: str = "binomial") -> tuple[Any, str | None, str]:
+def _fit_glm(
+    y: np.ndarray,
+    X: np.ndarray,
+    names: list[str],
+    cluster: np.ndarray | None = None,
+    fractional: bool = False,
+    family: str = "binomial",
+) -> tuple[Any, str | None, str]:
     """A statsmodels GLM (binomial) or OLS fit with robust or clustered covariance.
 
     Returns (result or None, reason when it failed, covariance description).
@@ -333,10 +426,19 @@ def _log_length(length: Sequence, reference_length: float | None = None) -> tupl
     return np.log(x / ref), ref
 
 
-def length_bias_labels(pairs: pd.DataFrame, length: str, categories: Sequence, level: str = "nominal",
-                       reference_length: float | None = None, cluster: str | None = None, alpha: float = 0.05,
-                       correction: str = "holm", judge: str = "judge", reference: str = "reference",
-                       min_informative: int = 10) -> pd.DataFrame:
+def length_bias_labels(
+    pairs: pd.DataFrame,
+    length: str,
+    categories: Sequence,
+    level: str = "nominal",
+    reference_length: float | None = None,
+    cluster: str | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    judge: str = "judge",
+    reference: str = "reference",
+    min_informative: int = 10,
+) -> pd.DataFrame:
     """Does the judge's label depend on the length of what it judges, given the reference label?
 
     Nominal tasks: for each category k, a logistic regression of [judge says k]
@@ -373,17 +475,35 @@ def length_bias_labels(pairs: pd.DataFrame, length: str, categories: Sequence, l
     base = {"n": int(len(p)), "reference_length": ref_len, "x_sd": float(np.std(x)) if len(x) else _NAN}
     if len(p) < 10 or not np.std(x) > 0:
         reason = "fewer than 10 items with a length" if len(p) < 10 else "every item has the same length"
-        return pd.DataFrame([{**base, "category": None, "estimate": _NAN, "ci_low": _NAN, "ci_high": _NAN,
-                              "p_value": _NAN, "reason": reason, "method": None}])
+        return pd.DataFrame(
+            [
+                {
+                    **base,
+                    "category": None,
+                    "estimate": _NAN,
+                    "ci_low": _NAN,
+                    "ci_high": _NAN,
+                    "p_value": _NAN,
+                    "reason": reason,
+                    "method": None,
+                }
+            ]
+        )
     if level in ("ordinal", "interval", "ratio"):
         y = (jc - rc).astype(float)
         X = np.column_stack([np.ones(len(x)), x])
         res, reason, what = _fit_glm(y, X, ["const", "x"], groups, family="ols")
         c = _coef(res, "x", alpha) if res is not None else {}
-        rows.append({**base, "category": "(score)", **{k: c.get(k, _NAN) for k in
-                                                        ("estimate", "se", "ci_low", "ci_high", "p_value")},
-                     "unit": "scale points per unit log length ratio", "reason": reason,
-                     "method": f"OLS of judge minus reference score on log(length / {ref_len:g}), {what} SE"})
+        rows.append(
+            {
+                **base,
+                "category": "(score)",
+                **{k: c.get(k, _NAN) for k in ("estimate", "se", "ci_low", "ci_high", "p_value")},
+                "unit": "scale points per unit log length ratio",
+                "reason": reason,
+                "method": f"OLS of judge minus reference score on log(length / {ref_len:g}), {what} SE",
+            }
+        )
         out = pd.DataFrame(rows)
         out["p_adjusted"] = out["p_value"]
         return out
@@ -397,32 +517,63 @@ def length_bias_labels(pairs: pd.DataFrame, length: str, categories: Sequence, l
         total = np.bincount(rc, minlength=q)
         informative = int(np.minimum(says, total - says).sum())
         if y.min() == y.max() or informative < min_informative:
-            rows.append({**base, "category": str(categories[k]), "estimate": _NAN, "ci_low": _NAN, "ci_high": _NAN,
-                         "p_value": _NAN, "n_informative": informative, "method": None,
-                         "reason": ("the judge always or never uses this category" if y.min() == y.max() else
-                                    f"only {informative} informative items (the judge's less common answer within "
-                                    f"each reference label; at least {min_informative} needed)")})
+            rows.append(
+                {
+                    **base,
+                    "category": str(categories[k]),
+                    "estimate": _NAN,
+                    "ci_low": _NAN,
+                    "ci_high": _NAN,
+                    "p_value": _NAN,
+                    "n_informative": informative,
+                    "method": None,
+                    "reason": (
+                        "the judge always or never uses this category"
+                        if y.min() == y.max()
+                        else f"only {informative} informative items (the judge's less common answer within "
+                        f"each reference label; at least {min_informative} needed)"
+                    ),
+                }
+            )
             continue
         res, reason, what = _fit_glm(y, X, names, groups)
         c = _coef(res, "x", alpha) if res is not None else {}
         est = c.get("estimate", _NAN)
-        rows.append({**base, "category": str(categories[k]), "n_informative": informative,
-                     **{key: c.get(key, _NAN) for key in ("estimate", "se", "ci_low", "ci_high", "p_value")},
-                     "odds_ratio_doubling": math.exp(est * math.log(2)) if math.isfinite(est) else _NAN,
-                     "unit": "log-odds of the judge saying this category per unit log length ratio",
-                     "reason": reason,
-                     "method": (f"logistic regression of [judge says category] on the reference label and "
-                                f"log(length / {ref_len:g}); {what} SE")})
+        rows.append(
+            {
+                **base,
+                "category": str(categories[k]),
+                "n_informative": informative,
+                **{key: c.get(key, _NAN) for key in ("estimate", "se", "ci_low", "ci_high", "p_value")},
+                "odds_ratio_doubling": math.exp(est * math.log(2)) if math.isfinite(est) else _NAN,
+                "unit": "log-odds of the judge saying this category per unit log length ratio",
+                "reason": reason,
+                "method": (
+                    f"logistic regression of [judge says category] on the reference label and "
+                    f"log(length / {ref_len:g}); {what} SE"
+                ),
+            }
+        )
     out = pd.DataFrame(rows)
     out["p_adjusted"] = _holm(out["p_value"], correction)
     return out
 
 
-def judge_vs_reference(frame: pd.DataFrame, judge: str = "judge", reference: str = "reference",
-                       item: str | None = None, level: str = "nominal", categories: Sequence | None = None,
-                       segment: str | None = None, length: str | None = None,
-                       reference_length: float | None = None, n_boot: int = 1000, seed: int = 0,
-                       alpha: float = 0.05, correction: str = "holm") -> dict:
+def judge_vs_reference(
+    frame: pd.DataFrame,
+    judge: str = "judge",
+    reference: str = "reference",
+    item: str | None = None,
+    level: str = "nominal",
+    categories: Sequence | None = None,
+    segment: str | None = None,
+    length: str | None = None,
+    reference_length: float | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    correction: str = "holm",
+) -> dict:
     """Everything about one judge against one reference on the same items.
 
     Parameters
@@ -450,17 +601,28 @@ def judge_vs_reference(frame: pd.DataFrame, judge: str = "judge", reference: str
     cats = categories if categories is not None else info["categories"]
     if info["n_items"] < 2:
         raise ValueError(f"need at least two items with both a judge and a reference label; got {info['n_items']}")
-    table = A.agreement_table(_long(pairs, cats), level=level, categories=cats, n_boot=n_boot, seed=seed,
-                              coefficients=AGREEMENT_COEFFICIENTS)
-    out = {**info, "level": level, "agreement": table, "confusion": confusion_matrix(pairs, cats),
-           "per_category": per_category(pairs, cats, alpha, correction), "by_segment": None, "length_bias": None,
-           "n_boot": n_boot, "seed": seed}
+    table = A.agreement_table(
+        _long(pairs, cats), level=level, categories=cats, n_boot=n_boot, seed=seed, coefficients=AGREEMENT_COEFFICIENTS
+    )
+    out = {
+        **info,
+        "level": level,
+        "agreement": table,
+        "confusion": confusion_matrix(pairs, cats),
+        "per_category": per_category(pairs, cats, alpha, correction),
+        "by_segment": None,
+        "length_bias": None,
+        "n_boot": n_boot,
+        "seed": seed,
+    }
     if segment:
-        out["by_segment"] = agreement_by_segment(pairs, segment, cats, level, n_boot=min(n_boot, 500), seed=seed,
-                                                 correction=correction, alpha=alpha)
+        out["by_segment"] = agreement_by_segment(
+            pairs, segment, cats, level, n_boot=min(n_boot, 500), seed=seed, correction=correction, alpha=alpha
+        )
     if length:
-        out["length_bias"] = length_bias_labels(pairs, length, cats, level, reference_length, alpha=alpha,
-                                                correction=correction)
+        out["length_bias"] = length_bias_labels(
+            pairs, length, cats, level, reference_length, alpha=alpha, correction=correction
+        )
     out["pairs"] = pairs
     return out
 
@@ -472,16 +634,32 @@ def coefficient(result: dict, name: str = "krippendorff_alpha") -> dict:
     if row.empty:
         raise KeyError(f"no coefficient {name!r}; have {list(t['coefficient'])}")
     r = row.iloc[0]
-    return {"coefficient": name, "estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]),
-            "ci_high": float(r["ci_high"]), "n_units": int(r["n_units"]), "method": r["method"], "reason": r["reason"]}
+    return {
+        "coefficient": name,
+        "estimate": float(r["estimate"]),
+        "ci_low": float(r["ci_low"]),
+        "ci_high": float(r["ci_high"]),
+        "n_units": int(r["n_units"]),
+        "method": r["method"],
+        "reason": r["reason"],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # the judge as one more rater beside the humans
 # ---------------------------------------------------------------------------------------------
-def judge_as_rater(ratings: pd.DataFrame, judge_labels: pd.DataFrame, judge_id: str = "llm-judge",
-                   item: str = "item", rater: str = "rater", label: str = "label", level: str = "nominal",
-                   categories: Sequence | None = None, n_boot: int = 500, seed: int = 0) -> dict:
+def judge_as_rater(
+    ratings: pd.DataFrame,
+    judge_labels: pd.DataFrame,
+    judge_id: str = "llm-judge",
+    item: str = "item",
+    rater: str = "rater",
+    label: str = "label",
+    level: str = "nominal",
+    categories: Sequence | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> dict:
     """Krippendorff's alpha of the humans with and without the judge as one more rater.
 
     ``judge_labels`` has ``item`` and ``label`` columns (one row per item); only
@@ -501,12 +679,20 @@ def judge_as_rater(ratings: pd.DataFrame, judge_labels: pd.DataFrame, judge_id: 
     combined = pd.concat([humans, j[["item", "rater", "label"]]], ignore_index=True)
     loro = A.leave_one_rater_out(combined, level=level, categories=categories, n_boot=n_boot, seed=seed)
     row = loro[loro["rater"].astype(str) == judge_id].iloc[0]
-    return {"judge": judge_id, "alpha_humans": float(row["alpha_without"]), "alpha_with_judge": float(row["alpha_all"]),
-            "change": -float(row["delta"]), "ci_low": -float(row["ci_high"]), "ci_high": -float(row["ci_low"]),
-            "n_items": int(combined["item"].nunique()), "n_human_raters": int(humans["rater"].nunique()),
-            "n_judge_labels": int(j["label"].notna().sum()), "level": level,
-            "method": f"alpha ({level}) with the judge minus without; paired unit bootstrap ({n_boot}, seed {seed})",
-            "raters": loro}
+    return {
+        "judge": judge_id,
+        "alpha_humans": float(row["alpha_without"]),
+        "alpha_with_judge": float(row["alpha_all"]),
+        "change": -float(row["delta"]),
+        "ci_low": -float(row["ci_high"]),
+        "ci_high": -float(row["ci_low"]),
+        "n_items": int(combined["item"].nunique()),
+        "n_human_raters": int(humans["rater"].nunique()),
+        "n_judge_labels": int(j["label"].notna().sum()),
+        "level": level,
+        "method": f"alpha ({level}) with the judge minus without; paired unit bootstrap ({n_boot}, seed {seed})",
+        "raters": loro,
+    }
 
 
 def _agreement_score(a: np.ndarray, b: np.ndarray, q: int, level: str) -> np.ndarray:
@@ -517,10 +703,19 @@ def _agreement_score(a: np.ndarray, b: np.ndarray, q: int, level: str) -> np.nda
     return 1.0 - np.abs(a - b) / (q - 1)
 
 
-def gap_to_humans(ratings: pd.DataFrame, judge_labels: pd.DataFrame, reference: pd.DataFrame | None = None,
-                  item: str = "item", rater: str = "rater", label: str = "label", level: str = "nominal",
-                  categories: Sequence | None = None, n_boot: int = 1000, seed: int = 0,
-                  alpha: float = 0.05) -> dict:
+def gap_to_humans(
+    ratings: pd.DataFrame,
+    judge_labels: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    item: str = "item",
+    rater: str = "rater",
+    label: str = "label",
+    level: str = "nominal",
+    categories: Sequence | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> dict:
     """The judge's agreement with the reference minus a typical human's, scored on the same references.
 
     Each human rating with a reference label is one row: the human's label and
@@ -551,8 +746,9 @@ def gap_to_humans(ratings: pd.DataFrame, judge_labels: pd.DataFrame, reference: 
         ref = reference.rename(columns={item: "item", label: "label"})[["item", "label"]]
         ref = ref[~_missing(ref["label"])].drop_duplicates("item")
         ref_keys = np.array([A._label_key(v) for v in ref["label"]], dtype=object)
-    cats, cat_keys, _ = _domain(set(keys_h) | set(keys_j) | (set(ref_keys) if ref_keys is not None else set()),
-                                categories)
+    cats, cat_keys, _ = _domain(
+        set(keys_h) | set(keys_j) | (set(ref_keys) if ref_keys is not None else set()), categories
+    )
     pos = {k: i for i, k in enumerate(cat_keys)}
     for what, keys in (("ratings", keys_h), ("judge", keys_j)):
         bad = [k for k in keys if k not in pos]
@@ -580,9 +776,13 @@ def gap_to_humans(ratings: pd.DataFrame, judge_labels: pd.DataFrame, reference: 
     jc = np.array([judge_of.get(i, -1) for i in h["item"]], dtype=np.int64)
     use = (rc >= 0) & (jc >= 0)
     if use.sum() < 2:
-        return {**uplift._undefined("fewer than two human ratings with both a reference and a judge label"),
-                "n_rows": int(use.sum()), "n_ties_skipped": n_skipped, "reference": kind,
-                "per_rater": pd.DataFrame()}
+        return {
+            **uplift._undefined("fewer than two human ratings with both a reference and a judge label"),
+            "n_rows": int(use.sum()),
+            "n_ties_skipped": n_skipped,
+            "reference": kind,
+            "per_rater": pd.DataFrame(),
+        }
     s_h = _agreement_score(hc[use], rc[use], q, level)
     s_j = _agreement_score(jc[use], rc[use], q, level)
     items = h["item"].to_numpy()[use]
@@ -592,18 +792,35 @@ def gap_to_humans(ratings: pd.DataFrame, judge_labels: pd.DataFrame, reference: 
     for r in sorted(set(raters)):
         m = raters == r
         d = uplift.paired_difference_arrays(s_h[m], s_j[m], n_boot=0, alpha=alpha)
-        per.append({"rater": r, "n": int(m.sum()), "human_agreement": float(s_h[m].mean()),
-                    "judge_agreement": float(s_j[m].mean()), "difference": d["difference"]["estimate"],
-                    "ci_low": d["difference"]["ci_low"], "ci_high": d["difference"]["ci_high"]})
+        per.append(
+            {
+                "rater": r,
+                "n": int(m.sum()),
+                "human_agreement": float(s_h[m].mean()),
+                "judge_agreement": float(s_j[m].mean()),
+                "difference": d["difference"]["estimate"],
+                "ci_low": d["difference"]["ci_low"],
+                "ci_high": d["difference"]["ci_high"],
+            }
+        )
     per = pd.DataFrame(per).sort_values("human_agreement", ascending=False, kind="stable").reset_index(drop=True)
     score = "exact match" if level == "nominal" else "linear credit 1 - |a - b| / (q - 1)"
-    return {"estimate": boot["estimate"], "ci_low": boot["ci_low"], "ci_high": boot["ci_high"], "se": boot["se"],
-            "judge_agreement": float(s_j.mean()), "human_agreement": float(s_h.mean()),
-            "n_rows": int(use.sum()), "n_items": int(len(set(items))), "n_ties_skipped": n_skipped,
-            "reference": kind, "score": score, "per_rater": per,
-            "judge_rank": int((per["human_agreement"] > float(s_j.mean())).sum()) + 1 if len(per) else None,
-            "method": (f"judge minus human agreement with the {kind} on the same rows ({score}); "
-                       f"{boot['method']}")}
+    return {
+        "estimate": boot["estimate"],
+        "ci_low": boot["ci_low"],
+        "ci_high": boot["ci_high"],
+        "se": boot["se"],
+        "judge_agreement": float(s_j.mean()),
+        "human_agreement": float(s_h.mean()),
+        "n_rows": int(use.sum()),
+        "n_items": int(len(set(items))),
+        "n_ties_skipped": n_skipped,
+        "reference": kind,
+        "score": score,
+        "per_rater": per,
+        "judge_rank": int((per["human_agreement"] > float(s_j.mean())).sum()) + 1 if len(per) else None,
+        "method": (f"judge minus human agreement with the {kind} on the same rows ({score}); {boot['method']}"),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -612,10 +829,17 @@ def gap_to_humans(ratings: pd.DataFrame, judge_labels: pd.DataFrame, reference: 
 _WINNERS = {"a": 1.0, "b": 0.0, "tie": 0.5, "draw": 0.5}
 
 
-def preference_frame(prefs: pd.DataFrame, item: str = "item_id", judge: str = "judge_id",
-                     winner: str = "winner", first: str | None = "a_shown_first", len_a: str | None = "len_a",
-                     len_b: str | None = "len_b", model_a: str | None = "model_a",
-                     model_b: str | None = "model_b") -> pd.DataFrame:
+def preference_frame(
+    prefs: pd.DataFrame,
+    item: str = "item_id",
+    judge: str = "judge_id",
+    winner: str = "winner",
+    first: str | None = "a_shown_first",
+    len_a: str | None = "len_a",
+    len_b: str | None = "len_b",
+    model_a: str | None = "model_a",
+    model_b: str | None = "model_b",
+) -> pd.DataFrame:
     """Pairwise judgements in one shape: ``item``, ``judge``, ``model_a``, ``model_b``,
     ``score`` (1 a wins, 0 b wins, 0.5 tie), ``tie``, ``pos`` (+1 when a was shown
     first, -1 when second, NaN unknown) and ``x_len`` (``log(len_a / len_b)``, NaN
@@ -631,8 +855,9 @@ def preference_frame(prefs: pd.DataFrame, item: str = "item_id", judge: str = "j
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{word} {rows[i]}: column {winner!r} has {f[winner].iloc[i]!r}; expected a, b or tie")
-    out = pd.DataFrame({"item": f[item].to_numpy(), "judge": f[judge].astype(str).to_numpy(),
-                        "score": score.to_numpy(dtype=float)})
+    out = pd.DataFrame(
+        {"item": f[item].to_numpy(), "judge": f[judge].astype(str).to_numpy(), "score": score.to_numpy(dtype=float)}
+    )
     out["tie"] = out["score"] == 0.5
     out["model_a"] = f[model_a].astype(str).to_numpy() if model_a and model_a in f.columns else "a"
     out["model_b"] = f[model_b].astype(str).to_numpy() if model_b and model_b in f.columns else "b"
@@ -669,32 +894,55 @@ def position_bias(pf: pd.DataFrame, by: str = "judge", alpha: float = 0.05) -> p
         known = g[g["pos"].notna()]
         base = {by: name, "n": int(len(known)), "n_unknown_position": int(g["pos"].isna().sum())}
         if len(known) < 10 or known["pos"].nunique() < 2:
-            rows.append({**base, "first_wins": _NAN, "reason": (
-                "the position shown first was not recorded" if known.empty else
-                "fewer than 10 decisive verdicts with a known position" if len(known) < 10 else
-                "every pair was shown in the same order: position and answer are confounded")})
+            rows.append(
+                {
+                    **base,
+                    "first_wins": _NAN,
+                    "reason": (
+                        "the position shown first was not recorded"
+                        if known.empty
+                        else "fewer than 10 decisive verdicts with a known position"
+                        if len(known) < 10
+                        else "every pair was shown in the same order: position and answer are confounded"
+                    ),
+                }
+            )
             continue
         a_wins = known["score"].to_numpy() == 1.0
         first = known["pos"].to_numpy() > 0
         fw = int(np.sum(a_wins == first))
         est, lo, hi = _wilson(fw, len(known), alpha)
-        test = uplift.two_proportion_test(int(a_wins[~first].sum()), int((~first).sum()), int(a_wins[first].sum()),
-                                          int(first.sum()), alpha)
+        test = uplift.two_proportion_test(
+            int(a_wins[~first].sum()), int((~first).sum()), int(a_wins[first].sum()), int(first.sum()), alpha
+        )
         x = known["x_len"].to_numpy()
         cols, names = [np.ones(len(known)), known["pos"].to_numpy()], ["const", "pos"]
         if np.isfinite(x).all() and np.std(x) > 0:
             cols.append(x)
             names.append("x_len")
-        res, reason, what = _fit_glm(a_wins.astype(float), np.column_stack(cols), names,
-                                     known["item"].to_numpy())
+        res, reason, what = _fit_glm(a_wins.astype(float), np.column_stack(cols), names, known["item"].to_numpy())
         c = _coef(res, "pos", alpha) if res is not None else {}
-        rows.append({**base, "first_wins": est, "first_wins_ci_low": lo, "first_wins_ci_high": hi,
-                     "gap": test["estimate"], "gap_ci_low": test["ci_low"], "gap_ci_high": test["ci_high"],
-                     "p_value": test["p_value"], "logit": c.get("estimate", _NAN), "logit_ci_low": c.get("ci_low", _NAN),
-                     "logit_ci_high": c.get("ci_high", _NAN), "reason": reason,
-                     "method": ("share of decisive verdicts for the first-shown answer (Wilson); gap by Newcombe "
-                                f"interval and z test; logit: logistic regression on position"
-                                f"{' and log length ratio' if 'x_len' in names else ''}, {what} SE")})
+        rows.append(
+            {
+                **base,
+                "first_wins": est,
+                "first_wins_ci_low": lo,
+                "first_wins_ci_high": hi,
+                "gap": test["estimate"],
+                "gap_ci_low": test["ci_low"],
+                "gap_ci_high": test["ci_high"],
+                "p_value": test["p_value"],
+                "logit": c.get("estimate", _NAN),
+                "logit_ci_low": c.get("ci_low", _NAN),
+                "logit_ci_high": c.get("ci_high", _NAN),
+                "reason": reason,
+                "method": (
+                    "share of decisive verdicts for the first-shown answer (Wilson); gap by Newcombe "
+                    f"interval and z test; logit: logistic regression on position"
+                    f"{' and log length ratio' if 'x_len' in names else ''}, {what} SE"
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -715,8 +963,7 @@ def position_consistency(pf: pd.DataFrame, by: str = "judge", alpha: float = 0.0
         both = firsts.to_frame("first").join(seconds.rename("second"), how="inner")
         n = len(both)
         if n == 0:
-            rows.append({by: name, "n_pairs": 0, "consistency": _NAN,
-                         "reason": "no pair was judged in both orders"})
+            rows.append({by: name, "n_pairs": 0, "consistency": _NAN, "reason": "no pair was judged in both orders"})
             continue
         consistent = int((both["first"] == both["second"]).sum())
         first_both = int(((both["first"] == 1.0) & (both["second"] == 0.0)).sum())
@@ -724,10 +971,23 @@ def position_consistency(pf: pd.DataFrame, by: str = "judge", alpha: float = 0.0
         c, clo, chi = _wilson(consistent, n, alpha)
         f, flo, fhi = _wilson(first_both, n, alpha)
         s, slo, shi = _wilson(second_both, n, alpha)
-        rows.append({by: name, "n_pairs": n, "consistency": c, "consistency_ci_low": clo, "consistency_ci_high": chi,
-                     "first_both": f, "first_both_ci_low": flo, "first_both_ci_high": fhi, "second_both": s,
-                     "second_both_ci_low": slo, "second_both_ci_high": shi, "reason": None,
-                     "method": "pairs judged in both orders; Wilson intervals"})
+        rows.append(
+            {
+                by: name,
+                "n_pairs": n,
+                "consistency": c,
+                "consistency_ci_low": clo,
+                "consistency_ci_high": chi,
+                "first_both": f,
+                "first_both_ci_low": flo,
+                "first_both_ci_high": fhi,
+                "second_both": s,
+                "second_both_ci_low": slo,
+                "second_both_ci_high": shi,
+                "reason": None,
+                "method": "pairs judged in both orders; Wilson intervals",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -745,8 +1005,7 @@ def _design(g: pd.DataFrame, with_pos: bool = True) -> tuple[np.ndarray, list[st
     return np.column_stack(cols), names
 
 
-def length_bias_pairwise(pf: pd.DataFrame, by: str = "judge", ties: str = "drop",
-                         alpha: float = 0.05) -> pd.DataFrame:
+def length_bias_pairwise(pf: pd.DataFrame, by: str = "judge", ties: str = "drop", alpha: float = 0.05) -> pd.DataFrame:
     """Win probability against the length difference of the two outputs.
 
     Per judge, a logistic regression of [a wins] (``ties='drop'``) or of the score
@@ -767,26 +1026,43 @@ def length_bias_pairwise(pf: pd.DataFrame, by: str = "judge", ties: str = "drop"
             g = g[~g["tie"]]
         base = {by: name, "n": int(len(g))}
         if len(g) < 10 or not g["x_len"].std() > 0:
-            rows.append({**base, "estimate": _NAN, "reason": ("lengths were not recorded" if g.empty else
-                                                            "fewer than 10 verdicts with lengths"
-                                                            if len(g) < 10 else "no variation in length")})
+            rows.append(
+                {
+                    **base,
+                    "estimate": _NAN,
+                    "reason": (
+                        "lengths were not recorded"
+                        if g.empty
+                        else "fewer than 10 verdicts with lengths"
+                        if len(g) < 10
+                        else "no variation in length"
+                    ),
+                }
+            )
             continue
         X, names = _design(g)
         y = g["score"].to_numpy(dtype=float)
         res, reason, what = _fit_glm(y, X, names, g["item"].to_numpy(), fractional=(ties == "half"))
         c = _coef(res, "x_len", alpha) if res is not None else {}
         est = c.get("estimate", _NAN)
-        rows.append({**base, **{k: c.get(k, _NAN) for k in ("estimate", "se", "ci_low", "ci_high", "p_value")},
-                     "odds_ratio_doubling": math.exp(est * math.log(2)) if math.isfinite(est) else _NAN,
-                     "controls": ", ".join(n for n in names if n != "x_len" and not n.startswith("pairing=")) or "none",
-                     "n_pairings": sum(n.startswith("pairing=") for n in names), "reason": reason,
-                     "method": (f"logistic regression of [a wins] ({'ties dropped' if ties == 'drop' else 'ties as half'})"
-                                f" on log(len_a / len_b), one intercept per model pairing; {what} SE")})
+        rows.append(
+            {
+                **base,
+                **{k: c.get(k, _NAN) for k in ("estimate", "se", "ci_low", "ci_high", "p_value")},
+                "odds_ratio_doubling": math.exp(est * math.log(2)) if math.isfinite(est) else _NAN,
+                "controls": ", ".join(n for n in names if n != "x_len" and not n.startswith("pairing=")) or "none",
+                "n_pairings": sum(n.startswith("pairing=") for n in names),
+                "reason": reason,
+                "method": (
+                    f"logistic regression of [a wins] ({'ties dropped' if ties == 'drop' else 'ties as half'})"
+                    f" on log(len_a / len_b), one intercept per model pairing; {what} SE"
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def length_bias_excess(pf: pd.DataFrame, judge: str, reference_judge: str = "human",
-                       alpha: float = 0.05) -> dict:
+def length_bias_excess(pf: pd.DataFrame, judge: str, reference_judge: str = "human", alpha: float = 0.05) -> dict:
     """The judge's length sensitivity beyond the reference judge's, on the same items.
 
     Both judges' decisive verdicts are stacked; each judge gets its own intercepts
@@ -799,8 +1075,9 @@ def length_bias_excess(pf: pd.DataFrame, judge: str, reference_judge: str = "hum
     common = set(g.loc[g["judge"] == judge, "item"]) & set(g.loc[g["judge"] == reference_judge, "item"])
     g = g[g["item"].isin(common)]
     if len(common) < 10:
-        return uplift._undefined(f"fewer than 10 items judged by both {judge!r} and {reference_judge!r}",
-                                 n_items=len(common))
+        return uplift._undefined(
+            f"fewer than 10 items judged by both {judge!r} and {reference_judge!r}", n_items=len(common)
+        )
     cols, names = [], []
     for jname in (judge, reference_judge):
         m = (g["judge"] == jname).to_numpy().astype(float)
@@ -821,11 +1098,21 @@ def length_bias_excess(pf: pd.DataFrame, judge: str, reference_judge: str = "hum
         return uplift._undefined(reason, n_items=len(common))
     c = _coef(res, "x_len:judge", alpha)
     r = _coef(res, "x_len", alpha)
-    return {**c, "reference_slope": r["estimate"], "reference_slope_ci_low": r["ci_low"],
-            "reference_slope_ci_high": r["ci_high"], "judge_slope": c["estimate"] + r["estimate"],
-            "n_items": len(common), "n": int(len(g)), "judge": judge, "reference_judge": reference_judge,
-            "method": (f"stacked logistic regression of [a wins] (ties dropped): per-judge intercepts and position, "
-                       f"common log length slope plus the judge's extra slope; {what} SE")}
+    return {
+        **c,
+        "reference_slope": r["estimate"],
+        "reference_slope_ci_low": r["ci_low"],
+        "reference_slope_ci_high": r["ci_high"],
+        "judge_slope": c["estimate"] + r["estimate"],
+        "n_items": len(common),
+        "n": int(len(g)),
+        "judge": judge,
+        "reference_judge": reference_judge,
+        "method": (
+            f"stacked logistic regression of [a wins] (ties dropped): per-judge intercepts and position, "
+            f"common log length slope plus the judge's extra slope; {what} SE"
+        ),
+    }
 
 
 def _per_item_scores(pf: pd.DataFrame, judge: str) -> pd.Series:
@@ -833,26 +1120,39 @@ def _per_item_scores(pf: pd.DataFrame, judge: str) -> pd.Series:
     return g.groupby(["item", "model_a", "model_b"], sort=True)["score"].mean()
 
 
-def win_rate_gap(pf: pd.DataFrame, judge: str, reference_judge: str = "human", n_boot: int = 1000,
-                 seed: int = 0, alpha: float = 0.05) -> dict:
+def win_rate_gap(
+    pf: pd.DataFrame, judge: str, reference_judge: str = "human", n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> dict:
     """Would the judge change the conclusion? Its win rate for ``a`` minus the
     reference judge's, paired on the same pairs (ties as half), in points."""
     a, b = _per_item_scores(pf, reference_judge), _per_item_scores(pf, judge)
     common = a.index.intersection(b.index)
     if len(common) < 2:
-        return uplift._undefined(f"fewer than two pairs judged by both {judge!r} and {reference_judge!r}",
-                                 n_items=len(common))
-    r = uplift.paired_difference_arrays(a.loc[common].to_numpy() * 100, b.loc[common].to_numpy() * 100,
-                                        n_boot=n_boot, seed=seed, alpha=alpha)
+        return uplift._undefined(
+            f"fewer than two pairs judged by both {judge!r} and {reference_judge!r}", n_items=len(common)
+        )
+    r = uplift.paired_difference_arrays(
+        a.loc[common].to_numpy() * 100, b.loc[common].to_numpy() * 100, n_boot=n_boot, seed=seed, alpha=alpha
+    )
     d = r["difference"]
-    return {"estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"], "p_value": d.get("p_value"),
-            "se": d.get("se"), "judge_win_rate": r["candidate_mean"], "reference_win_rate": r["baseline_mean"],
-            "n_items": r["n_items"], "judge": judge, "reference_judge": reference_judge,
-            "method": "paired difference of win rates (ties as half), points; " + str(d.get("method"))}
+    return {
+        "estimate": d["estimate"],
+        "ci_low": d["ci_low"],
+        "ci_high": d["ci_high"],
+        "p_value": d.get("p_value"),
+        "se": d.get("se"),
+        "judge_win_rate": r["candidate_mean"],
+        "reference_win_rate": r["baseline_mean"],
+        "n_items": r["n_items"],
+        "judge": judge,
+        "reference_judge": reference_judge,
+        "method": "paired difference of win rates (ties as half), points; " + str(d.get("method")),
+    }
 
 
-def pairwise_agreement(pf: pd.DataFrame, judge: str, reference_judge: str = "human", n_boot: int = 1000,
-                       seed: int = 0) -> dict:
+def pairwise_agreement(
+    pf: pd.DataFrame, judge: str, reference_judge: str = "human", n_boot: int = 1000, seed: int = 0
+) -> dict:
     """Agreement of two judges on the same pairs (a wins / tie / b wins): percent
     agreement with its Wilson CI beside Cohen's kappa, via
     :func:`trainerlab.uplift.judge_agreement` (which flags identical inputs)."""
@@ -860,15 +1160,24 @@ def pairwise_agreement(pf: pd.DataFrame, judge: str, reference_judge: str = "hum
     common = a.index.intersection(b.index)
     to_pref = lambda s: np.round(s.loc[common].to_numpy() * 2) / 2 + 1.0  # noqa: E731 - a wins 2, b wins 1, tie 1.5
     res = uplift.judge_agreement(to_pref(a), to_pref(b), n_boot=n_boot, seed=seed)
-    res["table"] = res["table"].rename(index={"model wins": "a wins", "baseline wins": "b wins"},
-                                       columns={"model wins": "a wins", "baseline wins": "b wins"})
+    res["table"] = res["table"].rename(
+        index={"model wins": "a wins", "baseline wins": "b wins"},
+        columns={"model wins": "a wins", "baseline wins": "b wins"},
+    )
     res["table"].index.name, res["table"].columns.name = reference_judge, judge
     return {**res, "judge": judge, "reference_judge": reference_judge}
 
 
-def self_preference(pf: pd.DataFrame, judge: str, judge_family: str, model_family: Mapping[str, str],
-                    reference_judge: str | None = None, n_boot: int = 1000, seed: int = 0,
-                    alpha: float = 0.05) -> dict:
+def self_preference(
+    pf: pd.DataFrame,
+    judge: str,
+    judge_family: str,
+    model_family: Mapping[str, str],
+    reference_judge: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> dict:
     """Does the judge favour outputs of its own model family?
 
     On pairs where exactly one side belongs to ``judge_family`` (per
@@ -889,37 +1198,65 @@ def self_preference(pf: pd.DataFrame, judge: str, judge_family: str, model_famil
     g["own_score"] = np.where(own_a[own_a | own_b], g["score"], 1.0 - g["score"])
     n_own = int((g["judge"] == judge).sum())
     if n_own == 0:
-        return uplift._undefined(f"no pair puts a {judge_family!r} model against a model of a known other family "
-                                 f"(list the judged models' families under families: in judges.yaml)", n=0,
-                                 n_unknown_family=n_unknown, judge_family=judge_family)
+        return uplift._undefined(
+            f"no pair puts a {judge_family!r} model against a model of a known other family "
+            f"(list the judged models' families under families: in judges.yaml)",
+            n=0,
+            n_unknown_family=n_unknown,
+            judge_family=judge_family,
+        )
     raw = float(g.loc[g["judge"] == judge, "own_score"].mean()) * 100
     if reference_judge is None or not (g["judge"] == reference_judge).any():
-        return {**uplift._undefined("self-preference needs a reference judge (people) on the same pairs: the "
-                                    "judge's own win rate for its family cannot separate favouritism from quality"),
-                "judge_own_family_win_rate": raw, "n": n_own, "n_unknown_family": n_unknown,
-                "judge_family": judge_family}
+        return {
+            **uplift._undefined(
+                "self-preference needs a reference judge (people) on the same pairs: the "
+                "judge's own win rate for its family cannot separate favouritism from quality"
+            ),
+            "judge_own_family_win_rate": raw,
+            "n": n_own,
+            "n_unknown_family": n_unknown,
+            "judge_family": judge_family,
+        }
     a = g[g["judge"] == reference_judge].groupby(["item", "model_a", "model_b"])["own_score"].mean()
     b = g[g["judge"] == judge].groupby(["item", "model_a", "model_b"])["own_score"].mean()
     common = a.index.intersection(b.index)
     if len(common) < 2:
-        return uplift._undefined("fewer than two own-family pairs judged by both", n=len(common),
-                                 n_unknown_family=n_unknown, judge_family=judge_family)
-    r = uplift.paired_difference_arrays(a.loc[common].to_numpy() * 100, b.loc[common].to_numpy() * 100,
-                                        n_boot=n_boot, seed=seed, alpha=alpha)
+        return uplift._undefined(
+            "fewer than two own-family pairs judged by both",
+            n=len(common),
+            n_unknown_family=n_unknown,
+            judge_family=judge_family,
+        )
+    r = uplift.paired_difference_arrays(
+        a.loc[common].to_numpy() * 100, b.loc[common].to_numpy() * 100, n_boot=n_boot, seed=seed, alpha=alpha
+    )
     d = r["difference"]
-    return {"estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"], "p_value": d.get("p_value"),
-            "judge_own_family_win_rate": r["candidate_mean"], "reference_own_family_win_rate": r["baseline_mean"],
-            "n": r["n_items"], "n_unknown_family": n_unknown, "judge_family": judge_family,
-            "judge": judge, "reference_judge": reference_judge, "reason": None,
-            "method": ("own-family win rate under the judge minus under the reference judge, paired, points; "
-                       + str(d.get("method")))}
+    return {
+        "estimate": d["estimate"],
+        "ci_low": d["ci_low"],
+        "ci_high": d["ci_high"],
+        "p_value": d.get("p_value"),
+        "judge_own_family_win_rate": r["candidate_mean"],
+        "reference_own_family_win_rate": r["baseline_mean"],
+        "n": r["n_items"],
+        "n_unknown_family": n_unknown,
+        "judge_family": judge_family,
+        "judge": judge,
+        "reference_judge": reference_judge,
+        "reason": None,
+        "method": (
+            "own-family win rate under the judge minus under the reference judge, paired, points; "
+            + str(d.get("method"))
+        ),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # length-controlled win rate (in the spirit of AlpacaEval LC)
 # ---------------------------------------------------------------------------------------------
-def instruction_difficulty(frame: pd.DataFrame, item: str = "instruction", by: str = "model",
-                           score: str = "score") -> pd.Series:
+def instruction_difficulty(
+    frame: pd.DataFrame, item: str = "instruction", by: str = "model", score: str = "score"
+) -> pd.Series:
     """How hard each prompt is, from the *other* models' results on it (for :func:`length_controlled_win_rate`).
 
     For a row of model m on prompt x: ``-logit((s_x - s_mx + 0.5) / (n_x - 1 + 1))``,
@@ -937,9 +1274,16 @@ def instruction_difficulty(frame: pd.DataFrame, item: str = "instruction", by: s
     return pd.Series(d, index=frame.index, name="instruction_difficulty")
 
 
-def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_model: str = "len_model",
-                               len_baseline: str = "len_baseline", by: str = "model",
-                               difficulty: str | None = None, alpha: float = 0.05, min_n: int = 20) -> pd.DataFrame:
+def length_controlled_win_rate(
+    frame: pd.DataFrame,
+    score: str = "score",
+    len_model: str = "len_model",
+    len_baseline: str = "len_baseline",
+    by: str = "model",
+    difficulty: str | None = None,
+    alpha: float = 0.05,
+    min_n: int = 20,
+) -> pd.DataFrame:
     """Raw and length-controlled win rates of each model against its baseline, in percent.
 
     Per model, a logistic regression of the score (1 model wins, 0 baseline wins,
@@ -973,13 +1317,25 @@ def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_mo
         s, d, gam = s[ok], d[ok], gam[ok]
         lm_ok, lb_ok = np.maximum(lm_all[ok], 1.0), np.maximum(lb_all[ok], 1.0)
         raw = uplift.proportion_ci(float(s.sum()), int(len(s)), "wilson", alpha)
-        row = {by: name, "n": int(len(s)), "win_rate": raw["estimate"] * 100, "win_rate_ci_low": raw["ci_low"] * 100,
-               "win_rate_ci_high": raw["ci_high"] * 100,
-               "median_length_ratio": float(np.median(lm_ok / lb_ok)) if len(s) else _NAN}
+        row = {
+            by: name,
+            "n": int(len(s)),
+            "win_rate": raw["estimate"] * 100,
+            "win_rate_ci_low": raw["ci_low"] * 100,
+            "win_rate_ci_high": raw["ci_high"] * 100,
+            "median_length_ratio": float(np.median(lm_ok / lb_ok)) if len(s) else _NAN,
+        }
         sd = float(np.std(d, ddof=1)) if len(d) > 1 else _NAN
         if len(s) < min_n or not sd > 0:
-            rows.append({**row, "lc_win_rate": _NAN, "reason": (f"fewer than {min_n} judged pairs" if len(s) < min_n
-                                                                else "no variation in length difference")})
+            rows.append(
+                {
+                    **row,
+                    "lc_win_rate": _NAN,
+                    "reason": (
+                        f"fewer than {min_n} judged pairs" if len(s) < min_n else "no variation in length difference"
+                    ),
+                }
+            )
             continue
         cols, names = [np.ones(len(s)), np.tanh(d / sd)], ["const", "length"]
         if difficulty:
@@ -997,23 +1353,42 @@ def length_controlled_win_rate(frame: pd.DataFrame, score: str = "score", len_mo
         grad = np.array([w.mean(), 0.0] + ([np.mean(w * gam)] if difficulty else []))
         lc, se = float(p.mean()), float(np.sqrt(grad @ cov @ grad))
         b1 = _coef(res, "length", alpha)
-        rows.append({**row, "lc_win_rate": lc * 100, "lc_ci_low": max(0.0, lc - z_crit * se) * 100,
-                     "lc_ci_high": min(1.0, lc + z_crit * se) * 100, "lc_se": se * 100,
-                     "length_coef": b1["estimate"], "length_coef_ci_low": b1["ci_low"],
-                     "length_coef_ci_high": b1["ci_high"], "length_sd": sd,
-                     "difficulty_coef": float(c_gam) if difficulty else _NAN,
-                     "share_near_equal": float(np.mean(np.abs(np.log(lm_ok / lb_ok)) < math.log(1.5))),
-                     "reason": None,
-                     "method": ("logistic regression of the score (ties as half) on tanh(length difference / its SD)"
-                                + (" and prompt difficulty" if difficulty else "") + "; LC = mean fitted win "
-                                f"probability at zero length difference, delta-method CI from the {what} covariance; "
-                                "raw: Wilson on wins + draws/2")})
+        rows.append(
+            {
+                **row,
+                "lc_win_rate": lc * 100,
+                "lc_ci_low": max(0.0, lc - z_crit * se) * 100,
+                "lc_ci_high": min(1.0, lc + z_crit * se) * 100,
+                "lc_se": se * 100,
+                "length_coef": b1["estimate"],
+                "length_coef_ci_low": b1["ci_low"],
+                "length_coef_ci_high": b1["ci_high"],
+                "length_sd": sd,
+                "difficulty_coef": float(c_gam) if difficulty else _NAN,
+                "share_near_equal": float(np.mean(np.abs(np.log(lm_ok / lb_ok)) < math.log(1.5))),
+                "reason": None,
+                "method": (
+                    "logistic regression of the score (ties as half) on tanh(length difference / its SD)"
+                    + (" and prompt difficulty" if difficulty else "")
+                    + "; LC = mean fitted win "
+                    f"probability at zero length difference, delta-method CI from the {what} covariance; "
+                    "raw: Wilson on wins + draws/2"
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def win_probability_by_length(frame: pd.DataFrame, score: str = "score", x: str = "x_len", bins: int = 8,
-                              by: str | None = None, alpha: float = 0.05, grid: int = 41,
-                              cluster: str | None = None) -> dict:
+def win_probability_by_length(
+    frame: pd.DataFrame,
+    score: str = "score",
+    x: str = "x_len",
+    bins: int = 8,
+    by: str | None = None,
+    alpha: float = 0.05,
+    grid: int = 41,
+    cluster: str | None = None,
+) -> dict:
     """Binned win rates against the length difference, and a fitted logistic curve.
 
     ``bins``: equal-count bins of ``x`` (e.g. ``log(len_model / len_baseline)``);
@@ -1036,8 +1411,18 @@ def win_probability_by_length(frame: pd.DataFrame, score: str = "score", x: str 
     for b in range(len(edges) - 1):
         m = which == b
         est, lo, hi = _wilson(s[m].sum(), int(m.sum()), alpha)
-        rows.append({"bin": b + 1, "x_low": edges[b], "x_high": edges[b + 1], "x_mean": float(xv[m].mean()),
-                     "n": int(m.sum()), "win_rate": est, "ci_low": lo, "ci_high": hi})
+        rows.append(
+            {
+                "bin": b + 1,
+                "x_low": edges[b],
+                "x_high": edges[b + 1],
+                "x_mean": float(xv[m].mean()),
+                "n": int(m.sum()),
+                "win_rate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
     groups = f[by].astype(str).to_numpy() if by else np.zeros(len(f), dtype=object).astype(str)
     levels = sorted(set(groups))
     X = np.column_stack([(groups == lv).astype(float) for lv in levels] + [xv])
@@ -1056,12 +1441,26 @@ def win_probability_by_length(frame: pd.DataFrame, score: str = "score", x: str 
         # the average group's linear predictor and its pointwise band
         c = np.concatenate([weights, [v]])
         eta, se = float(c @ beta), float(np.sqrt(c @ cov @ c))
-        curve.append({"x": v, "p": float(expit(eta)), "ci_low": float(expit(eta - z * se)),
-                      "ci_high": float(expit(eta + z * se))})
-    return {"bins": pd.DataFrame(rows), "curve": pd.DataFrame(curve), "slope": {
-        **_coef(res, "x", alpha), "n": int(len(f)), "n_groups": len(levels),
-        "method": f"logistic regression of the score on {x}" + (f" with one intercept per {by}" if by else "")
-                  + f"; {what} SE"}}
+        curve.append(
+            {
+                "x": v,
+                "p": float(expit(eta)),
+                "ci_low": float(expit(eta - z * se)),
+                "ci_high": float(expit(eta + z * se)),
+            }
+        )
+    return {
+        "bins": pd.DataFrame(rows),
+        "curve": pd.DataFrame(curve),
+        "slope": {
+            **_coef(res, "x", alpha),
+            "n": int(len(f)),
+            "n_groups": len(levels),
+            "method": f"logistic regression of the score on {x}"
+            + (f" with one intercept per {by}" if by else "")
+            + f"; {what} SE",
+        },
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1116,11 +1515,18 @@ def alpaca_preferences(frame: pd.DataFrame) -> pd.DataFrame:
     """An :func:`alpaca_eval_frame` as a :func:`preference_frame` (a = the model, b = the baseline)."""
     f = frame[frame["score"].notna()]
     shown = f["model_shown_first"] if "model_shown_first" in f.columns else pd.Series(np.nan, index=f.index)
-    return pd.DataFrame({"item": f["instruction"].to_numpy(), "judge": f["annotator"].astype(str).to_numpy(),
-                         "score": f["score"].to_numpy(dtype=float), "tie": (f["score"] == 0.5).to_numpy(),
-                         "model_a": f["model"].astype(str).to_numpy(), "model_b": f["baseline"].astype(str).to_numpy(),
-                         "pos": np.where(shown.isna(), np.nan, np.where(shown == 1.0, 1.0, -1.0)),
-                         "x_len": f["x_len"].to_numpy(dtype=float)})
+    return pd.DataFrame(
+        {
+            "item": f["instruction"].to_numpy(),
+            "judge": f["annotator"].astype(str).to_numpy(),
+            "score": f["score"].to_numpy(dtype=float),
+            "tie": (f["score"] == 0.5).to_numpy(),
+            "model_a": f["model"].astype(str).to_numpy(),
+            "model_b": f["baseline"].astype(str).to_numpy(),
+            "pos": np.where(shown.isna(), np.nan, np.where(shown == 1.0, 1.0, -1.0)),
+            "x_len": f["x_len"].to_numpy(dtype=float),
+        }
+    )
 
 
 def _sha256(path: Path, decompress: bool = False) -> str:
@@ -1141,12 +1547,20 @@ def _disagreements_by_source(m: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.D
     pa, pb = m["preference_a"].to_numpy(dtype=float), m["preference_b"].to_numpy(dtype=float)
     ok = ~(np.isnan(pa) | np.isnan(pb))
     sa, sb = np.full(len(m), np.nan), np.full(len(m), np.nan)
-    sa[ok] = np.round(uplift.preference_scores(pa[ok]) * 2) / 2      # outcomes, as uplift.judge_agreement
+    sa[ok] = np.round(uplift.preference_scores(pa[ok]) * 2) / 2  # outcomes, as uplift.judge_agreement
     sb[ok] = np.round(uplift.preference_scores(pb[ok]) * 2) / 2
     differ = ok & (sa != sb)
-    pairs = pd.DataFrame({"instruction": m["instruction"].to_numpy(), "dataset": src.to_numpy(),
-                          "model": m["model"].to_numpy(), "preference_a": pa, "preference_b": pb,
-                          "score_a": sa, "score_b": sb})[differ].reset_index(drop=True)
+    pairs = pd.DataFrame(
+        {
+            "instruction": m["instruction"].to_numpy(),
+            "dataset": src.to_numpy(),
+            "model": m["model"].to_numpy(),
+            "preference_a": pa,
+            "preference_b": pb,
+            "score_a": sa,
+            "score_b": sb,
+        }
+    )[differ].reset_index(drop=True)
     rows = []
     srcs = src.to_numpy()
     for name in sorted(set(srcs[ok])):
@@ -1154,19 +1568,43 @@ def _disagreements_by_source(m: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.D
         rest = ok & (srcs != name)
         n, k = int(inside.sum()), int(differ[inside].sum())
         est, lo, hi = _wilson(k, n, alpha)
-        test = (uplift.two_proportion_test(int(differ[rest].sum()), int(rest.sum()), k, n, alpha) if rest.any()
-                else {})
-        rows.append({"dataset": name, "n_pairs": n, "n_disagree": k, "rate": est, "ci_low": lo, "ci_high": hi,
-                     "n_b_favours_model": int(np.sum(differ[inside] & (sb[inside] > sa[inside]))),
-                     "n_b_favours_baseline": int(np.sum(differ[inside] & (sb[inside] < sa[inside]))),
-                     "difference_from_rest": test.get("estimate", _NAN), "difference_ci_low": test.get("ci_low", _NAN),
-                     "difference_ci_high": test.get("ci_high", _NAN), "p_value": test.get("p_value", _NAN)})
-    cols = ["dataset", "n_pairs", "n_disagree", "rate", "ci_low", "ci_high", "n_b_favours_model",
-            "n_b_favours_baseline", "difference_from_rest", "difference_ci_low", "difference_ci_high", "p_value"]
+        test = uplift.two_proportion_test(int(differ[rest].sum()), int(rest.sum()), k, n, alpha) if rest.any() else {}
+        rows.append(
+            {
+                "dataset": name,
+                "n_pairs": n,
+                "n_disagree": k,
+                "rate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n_b_favours_model": int(np.sum(differ[inside] & (sb[inside] > sa[inside]))),
+                "n_b_favours_baseline": int(np.sum(differ[inside] & (sb[inside] < sa[inside]))),
+                "difference_from_rest": test.get("estimate", _NAN),
+                "difference_ci_low": test.get("ci_low", _NAN),
+                "difference_ci_high": test.get("ci_high", _NAN),
+                "p_value": test.get("p_value", _NAN),
+            }
+        )
+    cols = [
+        "dataset",
+        "n_pairs",
+        "n_disagree",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "n_b_favours_model",
+        "n_b_favours_baseline",
+        "difference_from_rest",
+        "difference_ci_low",
+        "difference_ci_high",
+        "p_value",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     out["p_adjusted"] = _holm(out["p_value"]) if len(out) else []
-    out["method"] = ("pairs whose outcomes (model wins / draw / baseline wins) differ, per AlpacaEval dataset "
-                     "source; Wilson interval; each source against the others: Newcombe interval, z test, Holm")
+    out["method"] = (
+        "pairs whose outcomes (model wins / draw / baseline wins) differ, per AlpacaEval dataset "
+        "source; Wilson interval; each source against the others: Newcombe interval, z test, Holm"
+    )
     return pairs, out
 
 
@@ -1195,23 +1633,45 @@ def identical_judge_files(path_a: str | Path, path_b: str | Path, n_boot: int = 
     agree = uplift.judge_agreement(m["preference_a"], m["preference_b"], n_boot=n_boot, seed=seed)
     disagreements, by_source = _disagreements_by_source(m)
     names = (sorted(a["annotator"].dropna().astype(str).unique()), sorted(b["annotator"].dropna().astype(str).unique()))
-    out = {"file_a": str(pa), "file_b": str(pb), "identical_bytes": same_bytes, "identical_content": same_content,
-           "annotators_a": names[0], "annotators_b": names[1], "n_pairs": int(len(m)),
-           "identical_annotations": bool(agree["identical_inputs"]), "agreement": agree,
-           "disagreements": disagreements, "disagreement_by_source": by_source,
-           "meaningful": not (same_content or agree["identical_inputs"] or names[0] == names[1])}
+    out = {
+        "file_a": str(pa),
+        "file_b": str(pb),
+        "identical_bytes": same_bytes,
+        "identical_content": same_content,
+        "annotators_a": names[0],
+        "annotators_b": names[1],
+        "n_pairs": int(len(m)),
+        "identical_annotations": bool(agree["identical_inputs"]),
+        "agreement": agree,
+        "disagreements": disagreements,
+        "disagreement_by_source": by_source,
+        "meaningful": not (same_content or agree["identical_inputs"] or names[0] == names[1]),
+    }
     if not out["meaningful"]:
-        why = ("the two files are byte-identical" if same_bytes else "the two files have identical content"
-               if same_content else "the two files' annotations agree on every pair"
-               if agree["identical_inputs"] else "both files name the same annotator")
-        out["reason"] = (f"{why} (annotators {names[0]} / {names[1]}): their agreement is a data problem, not "
-                         "evidence about two judges; obtain the second judge's own annotations")
+        why = (
+            "the two files are byte-identical"
+            if same_bytes
+            else "the two files have identical content"
+            if same_content
+            else "the two files' annotations agree on every pair"
+            if agree["identical_inputs"]
+            else "both files name the same annotator"
+        )
+        out["reason"] = (
+            f"{why} (annotators {names[0]} / {names[1]}): their agreement is a data problem, not "
+            "evidence about two judges; obtain the second judge's own annotations"
+        )
     return out
 
 
-def alpaca_eval_study(root: str | Path | None = None, judge_dir: str = "alpaca_eval_gpt4",
-                      mistral: str = "Mistral-7B-Instruct-v0.2", bins: int = 8, n_boot: int = 1000,
-                      seed: int = 0) -> dict:
+def alpaca_eval_study(
+    root: str | Path | None = None,
+    judge_dir: str = "alpaca_eval_gpt4",
+    mistral: str = "Mistral-7B-Instruct-v0.2",
+    bins: int = 8,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict:
     """The real-data evidence: the GPT-4 judge's length bias across the AlpacaEval models,
     and the two bundled Mistral judge files (``docs/judges.md``)."""
     from . import paths
@@ -1228,27 +1688,37 @@ def alpaca_eval_study(root: str | Path | None = None, judge_dir: str = "alpaca_e
     many = frame["model"].nunique() >= 3
     if many:
         frame["instruction_difficulty"] = instruction_difficulty(frame)
-    out["lc"] = length_controlled_win_rate(frame, difficulty="instruction_difficulty" if many else None).sort_values(
-        "win_rate", ascending=False).reset_index(drop=True)
+    out["lc"] = (
+        length_controlled_win_rate(frame, difficulty="instruction_difficulty" if many else None)
+        .sort_values("win_rate", ascending=False)
+        .reset_index(drop=True)
+    )
     plain = length_controlled_win_rate(frame).set_index("model")["lc_win_rate"]
     out["lc"]["lc_without_difficulty"] = out["lc"]["model"].map(plain)
     pf = alpaca_preferences(frame)
     pooled = length_bias_pairwise(pf, ties="half")
     out["pooled"] = pooled.iloc[0].to_dict() if len(pooled) else uplift._undefined("no data")
     out["by_model"] = length_bias_pairwise(pf.assign(judge=pf["model_a"]), ties="half").rename(
-        columns={"judge": "model"})
+        columns={"judge": "model"}
+    )
     out["curve"] = win_probability_by_length(frame, bins=bins, by="model", cluster="instruction")
     out["position"] = position_bias(pf)
     mdir = root / "results" / mistral
-    pair = [mdir / "alpaca_eval_gpt4_turbo_fn" / "annotations.json.gz",
-            mdir / "alpaca_eval_cot_gpt4_turbo_fn" / "annotations.json.gz"]
+    pair = [
+        mdir / "alpaca_eval_gpt4_turbo_fn" / "annotations.json.gz",
+        mdir / "alpaca_eval_cot_gpt4_turbo_fn" / "annotations.json.gz",
+    ]
     if all(p.exists() for p in pair):
         out["mistral_files"] = identical_judge_files(*pair, n_boot=n_boot, seed=seed)
         cot = alpaca_preferences(alpaca_eval_frame([pair[1]], positions=True))
         out["mistral_position"] = position_bias(cot)
-    out["self_preference"] = self_preference(pf, "alpaca_eval_gpt4", "gpt-4",
-                                             {"gpt4_1106_preview": "gpt-4", "text_davinci_003": "gpt-3.5"},
-                                             reference_judge=None)
+    out["self_preference"] = self_preference(
+        pf,
+        "alpaca_eval_gpt4",
+        "gpt-4",
+        {"gpt4_1106_preview": "gpt-4", "text_davinci_003": "gpt-3.5"},
+        reference_judge=None,
+    )
     return out
 
 
@@ -1264,8 +1734,13 @@ def prelabel_actions(ann: pd.DataFrame, label: str = "label", suggestion: str = 
     suggestion get NaN. With an explicit ``action`` column in the data, use that instead."""
     has = ~_missing(ann[suggestion])
     lab_missing = _missing(ann[label])
-    same = np.array([(not m) and A._label_key(l) == A._label_key(s) if h else False
-                     for l, s, m, h in zip(ann[label], ann[suggestion], lab_missing, has)], dtype=bool)
+    same = np.array(
+        [
+            (not m) and A._label_key(l) == A._label_key(s) if h else False
+            for l, s, m, h in zip(ann[label], ann[suggestion], lab_missing, has)
+        ],
+        dtype=bool,
+    )
     act = np.where(~has, None, np.where(lab_missing, "reject", np.where(same, "accept", "edit")))
     return pd.Series(act, index=ann.index, name="action", dtype=object)
 
@@ -1280,10 +1755,16 @@ def _reference_map(reference: pd.DataFrame | None, item: str, label: str, task: 
     return {(None, i): A._label_key(v) for i, v in zip(r[item], r[label])}
 
 
-def prelabel_acceptance(ann: pd.DataFrame, by: Sequence[str] = ("task", "suggested_label"),
-                        label: str = "label", suggestion: str = "suggested_label", item: str = "item",
-                        reference: pd.DataFrame | None = None, task: str = "task",
-                        alpha: float = 0.05) -> pd.DataFrame:
+def prelabel_acceptance(
+    ann: pd.DataFrame,
+    by: Sequence[str] = ("task", "suggested_label"),
+    label: str = "label",
+    suggestion: str = "suggested_label",
+    item: str = "item",
+    reference: pd.DataFrame | None = None,
+    task: str = "task",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """How often raters accept, edit or reject model suggestions, by task and label.
 
     Rates with Wilson intervals per group of ``by``. With ``reference`` (item,
@@ -1300,7 +1781,8 @@ def prelabel_acceptance(ann: pd.DataFrame, by: Sequence[str] = ("task", "suggest
         use_task = any(k[0] is not None for k in ref)
         f["suggestion_correct"] = [
             (A._label_key(s) == ref[(t if use_task else None, i)]) if (t if use_task else None, i) in ref else None
-            for s, i, t in zip(f[suggestion], f[item], f[task] if task in f.columns else [None] * len(f))]
+            for s, i, t in zip(f[suggestion], f[item], f[task] if task in f.columns else [None] * len(f))
+        ]
         f = f[f["suggestion_correct"].notna()]
         f["suggestion_correct"] = f["suggestion_correct"].astype(bool)
         keys.append("suggestion_correct")
@@ -1316,8 +1798,9 @@ def prelabel_acceptance(ann: pd.DataFrame, by: Sequence[str] = ("task", "suggest
             row.update({f"n_{a}": k, a: est, f"{a}_ci_low": lo, f"{a}_ci_high": hi})
         rows.append(row)
     out = pd.DataFrame(rows)
-    out["method"] = ("accept = the suggestion kept, edit = another label chosen, reject = no label given; "
-                     "Wilson intervals")
+    out["method"] = (
+        "accept = the suggestion kept, edit = another label chosen, reject = no label given; Wilson intervals"
+    )
     return out
 
 
@@ -1329,10 +1812,20 @@ def _combo(frame: pd.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, list[t
     return codes.astype(np.int64), [tuple(u) for u in uniques]
 
 
-def anchoring(ann: pd.DataFrame, reference: pd.DataFrame, by: Sequence[str] = ("task",),
-              strata: Sequence[str] = ("rater", "task"), item: str = "item", rater: str = "rater",
-              label: str = "label", suggestion: str = "suggested_label", task: str = "task",
-              n_boot: int = 500, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+def anchoring(
+    ann: pd.DataFrame,
+    reference: pd.DataFrame,
+    by: Sequence[str] = ("task",),
+    strata: Sequence[str] = ("rater", "task"),
+    item: str = "item",
+    rater: str = "rater",
+    label: str = "label",
+    suggestion: str = "suggested_label",
+    task: str = "task",
+    n_boot: int = 500,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Do suggestions anchor raters? Agreement with the suggestion when it is wrong.
 
     For every rating shown a *wrong* suggestion s on an item whose reference label
@@ -1372,7 +1865,7 @@ def anchoring(ann: pd.DataFrame, reference: pd.DataFrame, by: Sequence[str] = ("
     lab_code, lab_names = pd.factorize(pd.concat([f["lab"], f["ref"], f["sug"]], ignore_index=True))
     q = len(lab_names)
     n = len(f)
-    lab, refc, sug = lab_code[:n], lab_code[n:2 * n], lab_code[2 * n:]
+    lab, refc, sug = lab_code[:n], lab_code[n : 2 * n], lab_code[2 * n :]
     icode, items = pd.factorize(f[item])
     strat, _ = _combo(f, strata)
     pool_cols = [task] if task in f.columns and task in strata else []
@@ -1417,7 +1910,7 @@ def anchoring(ann: pd.DataFrame, reference: pd.DataFrame, by: Sequence[str] = ("
         reps = expected(W[:, icode[base]])
     groups, group_keys = _combo(f, by)
     gw, gr = groups[wrong], groups[right]
-    accept_right = (lab[right] == sug[right])
+    accept_right = lab[right] == sug[right]
     rows = []
     for gcode in sorted(set(gw)):
         m = gw == gcode
@@ -1439,11 +1932,27 @@ def anchoring(ann: pd.DataFrame, reference: pd.DataFrame, by: Sequence[str] = ("
             x_lo, x_hi = np.nanquantile(fo - ex, [alpha / 2, 1 - alpha / 2])
         mr = gr == gcode
         r_est, r_lo, r_hi = _wilson(int(accept_right[mr].sum()), int(mr.sum()), alpha)
-        rows.append({**dict(zip(by, gkey)), "n_wrong": nw, "n_followed": k, "follow_rate": est,
-                     "follow_ci_low": lo, "follow_ci_high": hi, "expected_rate": e, "excess": est - e,
-                     "excess_ci_low": x_lo, "excess_ci_high": x_hi, "anchoring": anch, "anchoring_ci_low": a_lo,
-                     "anchoring_ci_high": a_hi, "n_right": int(mr.sum()), "accept_when_right": r_est,
-                     "accept_when_right_ci_low": r_lo, "accept_when_right_ci_high": r_hi})
+        rows.append(
+            {
+                **dict(zip(by, gkey)),
+                "n_wrong": nw,
+                "n_followed": k,
+                "follow_rate": est,
+                "follow_ci_low": lo,
+                "follow_ci_high": hi,
+                "expected_rate": e,
+                "excess": est - e,
+                "excess_ci_low": x_lo,
+                "excess_ci_high": x_hi,
+                "anchoring": anch,
+                "anchoring_ci_low": a_lo,
+                "anchoring_ci_high": a_hi,
+                "n_right": int(mr.sum()),
+                "accept_when_right": r_est,
+                "accept_when_right_ci_low": r_lo,
+                "accept_when_right_ci_high": r_hi,
+            }
+        )
     out = pd.DataFrame(rows)
     if out.empty:
         out = pd.DataFrame([{"n_wrong": 0, "anchoring": _NAN, "reason": "no rating was shown a wrong suggestion"}])
@@ -1451,9 +1960,11 @@ def anchoring(ann: pd.DataFrame, reference: pd.DataFrame, by: Sequence[str] = ("
         out = out.sort_values(list(by), kind="stable").reset_index(drop=True)
     out["n_baseline_ratings"] = int(len(base))
     out["n_fallback"] = n_fallback
-    out["method"] = (f"follow rate of wrong suggestions (Wilson) against the rate expected from each rater's "
-                     f"unsuggested ratings (strata: {', '.join(strata) or 'none'}); anchoring = (follow - expected) "
-                     f"/ (1 - expected), bootstrap over items ({n_boot}, seed {seed})")
+    out["method"] = (
+        f"follow rate of wrong suggestions (Wilson) against the rate expected from each rater's "
+        f"unsuggested ratings (strata: {', '.join(strata) or 'none'}); anchoring = (follow - expected) "
+        f"/ (1 - expected), bootstrap over items ({n_boot}, seed {seed})"
+    )
     return out
 
 
@@ -1464,12 +1975,17 @@ DEFAULT_THRESHOLDS: dict = {
     "coefficient": "krippendorff_alpha",
     "min_items": 100,
     "must_not_use": {"min_agreement": 0.667, "blind_spot_recall": 0.5},
-    "replace": {"min_agreement_ci_low": 0.8, "max_gap_to_humans": 0.02, "min_category_recall": 0.7,
-                "max_length_bias": 0.5, "max_label_shift": 0.05, "require_human_benchmark": True},
-    "preferences": {"min_kappa": 0.0, "max_win_rate_gap": 5.0, "max_position_bias": 0.05,
-                    "max_length_bias": 0.5},
+    "replace": {
+        "min_agreement_ci_low": 0.8,
+        "max_gap_to_humans": 0.02,
+        "min_category_recall": 0.7,
+        "max_length_bias": 0.5,
+        "max_label_shift": 0.05,
+        "require_human_benchmark": True,
+    },
+    "preferences": {"min_kappa": 0.0, "max_win_rate_gap": 5.0, "max_position_bias": 0.05, "max_length_bias": 0.5},
     "tasks": {},
-    "families": {},         # model family of judge ids and judged models: self-preference where known
+    "families": {},  # model family of judge ids and judged models: self-preference where known
 }
 _SECTIONS = ("must_not_use", "replace", "preferences")
 
@@ -1486,8 +2002,9 @@ def _validate_thresholds(thr: dict, source: str) -> dict:
                 raise ValueError(f"{source}: {key!r} must be a mapping")
             bad = set(value) - set(DEFAULT_THRESHOLDS[key])
             if bad:
-                raise ValueError(f"{source}: unknown key(s) {sorted(bad)} under {key!r}; expected "
-                                 f"{sorted(DEFAULT_THRESHOLDS[key])}")
+                raise ValueError(
+                    f"{source}: unknown key(s) {sorted(bad)} under {key!r}; expected {sorted(DEFAULT_THRESHOLDS[key])}"
+                )
             for k, v in value.items():
                 default = DEFAULT_THRESHOLDS[key][k]
                 if isinstance(default, bool):
@@ -1569,23 +2086,34 @@ def _fmt_ci(est: float, lo: float, hi: float, pct: bool = False, digits: int = 2
     return f"{est:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})" if math.isfinite(lo) else f"{est:.{digits}f}"
 
 
-def label_evidence(compare: dict, gap: dict | None = None, length: pd.DataFrame | None = None,
-                   coefficient_name: str = "krippendorff_alpha") -> dict:
+def label_evidence(
+    compare: dict,
+    gap: dict | None = None,
+    length: pd.DataFrame | None = None,
+    coefficient_name: str = "krippendorff_alpha",
+) -> dict:
     """The numbers a label decision rests on, from :func:`judge_vs_reference` (and
     :func:`gap_to_humans`, :func:`length_bias_labels`)."""
     c = coefficient(compare, coefficient_name)
     pc = compare["per_category"]
     defined = pc[pc["recall"].notna()]
     worst = defined.sort_values("recall").iloc[0] if len(defined) else None
-    ev = {"kind": "labels", "n_items": compare["n_items"], "coefficient": coefficient_name,
-          "agreement": c["estimate"], "agreement_ci_low": c["ci_low"], "agreement_ci_high": c["ci_high"],
-          "percent_agreement": coefficient(compare, "percent_agreement")["estimate"],
-          "min_recall_category": None if worst is None else worst["category"],
-          "min_recall": _NAN if worst is None else float(worst["recall"]),
-          "min_recall_ci_low": _NAN if worst is None else float(worst["recall_ci_low"]),
-          "min_recall_ci_high": _NAN if worst is None else float(worst["recall_ci_high"]),
-          "recall": {r.category: (r.recall, r.recall_ci_low, r.recall_ci_high, int(r.n_reference))
-                     for r in defined.itertuples()}}
+    ev = {
+        "kind": "labels",
+        "n_items": compare["n_items"],
+        "coefficient": coefficient_name,
+        "agreement": c["estimate"],
+        "agreement_ci_low": c["ci_low"],
+        "agreement_ci_high": c["ci_high"],
+        "percent_agreement": coefficient(compare, "percent_agreement")["estimate"],
+        "min_recall_category": None if worst is None else worst["category"],
+        "min_recall": _NAN if worst is None else float(worst["recall"]),
+        "min_recall_ci_low": _NAN if worst is None else float(worst["recall_ci_low"]),
+        "min_recall_ci_high": _NAN if worst is None else float(worst["recall_ci_high"]),
+        "recall": {
+            r.category: (r.recall, r.recall_ci_low, r.recall_ci_high, int(r.n_reference)) for r in defined.itertuples()
+        },
+    }
     sig = pc[(pc["p_adjusted"] < 0.05)]
     big = sig.reindex(sig["shift"].abs().sort_values(ascending=False).index)
     ev["max_label_shift"] = float(big["shift"].iloc[0]) if len(big) else 0.0
@@ -1600,12 +2128,20 @@ def label_evidence(compare: dict, gap: dict | None = None, length: pd.DataFrame 
         sig_lb = None if lb is None or not len(lb) else lb[lb["estimate"].notna()]
     if sig_lb is not None and len(sig_lb):
         row = sig_lb.loc[sig_lb["estimate"].abs().idxmax()]
-        ev.update({"length_bias": float(row["estimate"]), "length_bias_ci_low": float(row["ci_low"]),
-                   "length_bias_ci_high": float(row["ci_high"]), "length_bias_category": row["category"],
-                   "length_bias_p_adjusted": float(row["p_adjusted"]), "length_bias_unit": row.get("unit")})
+        ev.update(
+            {
+                "length_bias": float(row["estimate"]),
+                "length_bias_ci_low": float(row["ci_low"]),
+                "length_bias_ci_high": float(row["ci_high"]),
+                "length_bias_category": row["category"],
+                "length_bias_p_adjusted": float(row["p_adjusted"]),
+                "length_bias_unit": row.get("unit"),
+            }
+        )
     else:
-        ev.update({"length_bias": _NAN, "length_bias_ci_low": _NAN, "length_bias_ci_high": _NAN,
-                   "length_bias_category": None})
+        ev.update(
+            {"length_bias": _NAN, "length_bias_ci_low": _NAN, "length_bias_ci_high": _NAN, "length_bias_category": None}
+        )
     return ev
 
 
@@ -1619,9 +2155,14 @@ def blind_spots(evidence: dict, thresholds: dict) -> list[tuple[str, tuple]]:
     ``must_not_use.blind_spot_recall`` *and* its upper 95% bound below
     ``replace.min_category_recall`` (so a small sample alone cannot make one)."""
     m, r = thresholds["must_not_use"], thresholds["replace"]
-    return [(cat, v) for cat, v in evidence.get("recall", {}).items()
-            if math.isfinite(v[0]) and v[0] < m["blind_spot_recall"] and math.isfinite(v[2])
-            and v[2] < r["min_category_recall"]]
+    return [
+        (cat, v)
+        for cat, v in evidence.get("recall", {}).items()
+        if math.isfinite(v[0])
+        and v[0] < m["blind_spot_recall"]
+        and math.isfinite(v[2])
+        and v[2] < r["min_category_recall"]
+    ]
 
 
 def decide(evidence: dict, thresholds: dict, task: str | None = None) -> dict:
@@ -1656,35 +2197,46 @@ def decide(evidence: dict, thresholds: dict, task: str | None = None) -> dict:
     reasons: list[str] = []
     if evidence.get("kind") == "preferences":
         p = t["preferences"]
-        k, klo = evidence.get("kappa", _NAN), evidence.get("kappa_ci_low", _NAN)
+        k, _klo = evidence.get("kappa", _NAN), evidence.get("kappa_ci_low", _NAN)
         g, glo, ghi = (evidence.get(x, _NAN) for x in ("win_rate_gap", "win_rate_gap_ci_low", "win_rate_gap_ci_high"))
         if evidence.get("n_items", 0) < t["min_items"]:
-            return {"decision": "must_not_use", "reasons": [f"only {evidence.get('n_items', 0)} pairs judged by both "
-                                                            f"(min_items {t['min_items']})"]}
+            return {
+                "decision": "must_not_use",
+                "reasons": [f"only {evidence.get('n_items', 0)} pairs judged by both (min_items {t['min_items']})"],
+            }
         if math.isfinite(k) and k < p["min_kappa"]:
             reasons.append(f"kappa with the reference judge {k:.2f} < {p['min_kappa']}")
         if _excludes_zero_beyond(g, glo, ghi, p["max_win_rate_gap"]):
-            reasons.append(f"win-rate gap {g:+.1f} points (CI {glo:+.1f} to {ghi:+.1f}) beyond "
-                           f"+-{p['max_win_rate_gap']}")
+            reasons.append(
+                f"win-rate gap {g:+.1f} points (CI {glo:+.1f} to {ghi:+.1f}) beyond +-{p['max_win_rate_gap']}"
+            )
         if reasons:
             return {"decision": "must_not_use", "reasons": reasons}
         fw, flo, fhi = (evidence.get(x, _NAN) for x in ("first_wins", "first_wins_ci_low", "first_wins_ci_high"))
         if _excludes_zero_beyond(fw - 0.5, flo - 0.5, fhi - 0.5, p["max_position_bias"]):
-            reasons.append(f"position bias: the first-shown answer wins {fw * 100:.0f}% "
-                           f"({flo * 100:.0f}-{fhi * 100:.0f}%) of decisive verdicts")
+            reasons.append(
+                f"position bias: the first-shown answer wins {fw * 100:.0f}% "
+                f"({flo * 100:.0f}-{fhi * 100:.0f}%) of decisive verdicts"
+            )
         lb, llo, lhi = (evidence.get(x, _NAN) for x in ("length_bias", "length_bias_ci_low", "length_bias_ci_high"))
         if _excludes_zero_beyond(lb, llo, lhi, p["max_length_bias"]):
-            reasons.append(f"length bias beyond the reference judge {lb:+.2f} log-odds per log length ratio "
-                           f"(CI {llo:+.2f} to {lhi:+.2f})")
+            reasons.append(
+                f"length bias beyond the reference judge {lb:+.2f} log-odds per log length ratio "
+                f"(CI {llo:+.2f} to {lhi:+.2f})"
+            )
         if not (math.isfinite(glo) and -p["max_win_rate_gap"] <= glo and ghi <= p["max_win_rate_gap"]):
-            reasons.append(f"win-rate gap {g:+.1f} points (CI {glo:+.1f} to {ghi:+.1f}) not shown within "
-                           f"+-{p['max_win_rate_gap']}")
+            reasons.append(
+                f"win-rate gap {g:+.1f} points (CI {glo:+.1f} to {ghi:+.1f}) not shown within +-{p['max_win_rate_gap']}"
+            )
         return {"decision": "assist" if reasons else "replace", "reasons": reasons or ["no bias beyond the thresholds"]}
 
     n = evidence.get("n_items", 0)
     m, r = t["must_not_use"], t["replace"]
     if n < t["min_items"]:
-        return {"decision": "must_not_use", "reasons": [f"only {n} items with both labels (min_items {t['min_items']})"]}
+        return {
+            "decision": "must_not_use",
+            "reasons": [f"only {n} items with both labels (min_items {t['min_items']})"],
+        }
     a, alo = evidence["agreement"], evidence["agreement_ci_low"]
     name = evidence.get("coefficient", "agreement")
     if not math.isfinite(a):
@@ -1692,51 +2244,70 @@ def decide(evidence: dict, thresholds: dict, task: str | None = None) -> dict:
     elif a < m["min_agreement"]:
         reasons.append(f"{name} {a:.2f} < {m['min_agreement']}")
     for cat, (est, lo, hi, nref) in blind_spots(evidence, t):
-        reasons.append(f"blind spot on {cat!r}: recall {est * 100:.0f}% ({lo * 100:.0f}-{hi * 100:.0f}%, "
-                       f"n = {nref}), below {m['blind_spot_recall'] * 100:.0f}% and shown below "
-                       f"{r['min_category_recall'] * 100:.0f}%")
+        reasons.append(
+            f"blind spot on {cat!r}: recall {est * 100:.0f}% ({lo * 100:.0f}-{hi * 100:.0f}%, "
+            f"n = {nref}), below {m['blind_spot_recall'] * 100:.0f}% and shown below "
+            f"{r['min_category_recall'] * 100:.0f}%"
+        )
     if reasons:
         return {"decision": "must_not_use", "reasons": reasons}
     if not (math.isfinite(alo) and alo >= r["min_agreement_ci_low"]):
         reasons.append(f"{name} lower bound {alo:.2f} < {r['min_agreement_ci_low']}")
     low = [(cat, v) for cat, v in evidence.get("recall", {}).items() if v[0] < r["min_category_recall"]]
-    for cat, (est, lo, hi, nref) in low:
+    for cat, (est, _lo, _hi, _nref) in low:
         reasons.append(f"recall on {cat!r} {est * 100:.0f}% < {r['min_category_recall'] * 100:.0f}%")
     g, glo = evidence.get("gap_to_humans", _NAN), evidence.get("gap_ci_low", _NAN)
     if math.isfinite(g):
         if glo < -r["max_gap_to_humans"]:
-            reasons.append(f"trails a typical human by up to {-glo:.3f} (gap {g:+.3f}, lower bound {glo:+.3f}; "
-                           f"allowed {r['max_gap_to_humans']})")
+            reasons.append(
+                f"trails a typical human by up to {-glo:.3f} (gap {g:+.3f}, lower bound {glo:+.3f}; "
+                f"allowed {r['max_gap_to_humans']})"
+            )
     elif r["require_human_benchmark"]:
         reasons.append("no human benchmark (human ratings scored against the same reference)")
     lb, llo, lhi = (evidence.get(x, _NAN) for x in ("length_bias", "length_bias_ci_low", "length_bias_ci_high"))
     if _excludes_zero_beyond(lb, llo, lhi, r["max_length_bias"]):
-        reasons.append(f"length bias {lb:+.2f} (CI {llo:+.2f} to {lhi:+.2f}) on "
-                       f"{evidence.get('length_bias_category')!r}")
+        reasons.append(
+            f"length bias {lb:+.2f} (CI {llo:+.2f} to {lhi:+.2f}) on {evidence.get('length_bias_category')!r}"
+        )
     shift = evidence.get("max_label_shift", 0.0)
     if math.isfinite(shift) and abs(shift) > r["max_label_shift"]:
-        reasons.append(f"uses {evidence.get('max_label_shift_category')!r} {shift * 100:+.0f} points "
-                       f"{'more' if shift > 0 else 'less'} often than the reference")
-    return {"decision": "assist" if reasons else "replace",
-            "reasons": reasons or ["agreement, recall, human benchmark and biases within the thresholds"]}
+        reasons.append(
+            f"uses {evidence.get('max_label_shift_category')!r} {shift * 100:+.0f} points "
+            f"{'more' if shift > 0 else 'less'} often than the reference"
+        )
+    return {
+        "decision": "assist" if reasons else "replace",
+        "reasons": reasons or ["agreement, recall, human benchmark and biases within the thresholds"],
+    }
 
 
 def evidence_sentence(evidence: dict) -> str:
     """The evidence in one line, for the decision table."""
+
     def est(key: str, **fmt) -> str:
-        return _fmt_ci(evidence.get(key, _NAN), evidence.get(f"{key}_ci_low", _NAN),
-                       evidence.get(f"{key}_ci_high", _NAN), **fmt)
+        return _fmt_ci(
+            evidence.get(key, _NAN), evidence.get(f"{key}_ci_low", _NAN), evidence.get(f"{key}_ci_high", _NAN), **fmt
+        )
 
     if evidence.get("kind") == "preferences":
-        parts = [f"n = {evidence.get('n_items', 0)} pairs", f"kappa {est('kappa')}",
-                 f"first-shown wins {est('first_wins', pct=True)}", f"excess length bias {est('length_bias')}",
-                 f"win-rate gap {est('win_rate_gap', digits=1)} points"]
+        parts = [
+            f"n = {evidence.get('n_items', 0)} pairs",
+            f"kappa {est('kappa')}",
+            f"first-shown wins {est('first_wins', pct=True)}",
+            f"excess length bias {est('length_bias')}",
+            f"win-rate gap {est('win_rate_gap', digits=1)} points",
+        ]
         return "; ".join(parts)
-    parts = [f"n = {evidence['n_items']}", f"{evidence['coefficient']} {est('agreement')}",
-             f"lowest recall {evidence['min_recall_category']!s} {est('min_recall', pct=True)}"]
+    parts = [
+        f"n = {evidence['n_items']}",
+        f"{evidence['coefficient']} {est('agreement')}",
+        f"lowest recall {evidence['min_recall_category']!s} {est('min_recall', pct=True)}",
+    ]
     if math.isfinite(evidence.get("gap_to_humans", _NAN)):
-        parts.append("vs humans " + _fmt_ci(evidence["gap_to_humans"], evidence["gap_ci_low"], evidence["gap_ci_high"],
-                                            digits=3))
+        parts.append(
+            "vs humans " + _fmt_ci(evidence["gap_to_humans"], evidence["gap_ci_low"], evidence["gap_ci_high"], digits=3)
+        )
     if math.isfinite(evidence.get("length_bias", _NAN)):
         parts.append(f"length bias {est('length_bias')}")
     return "; ".join(parts)
@@ -1747,11 +2318,19 @@ def decision_table(evidences: Mapping[str, dict], thresholds: dict) -> pd.DataFr
     rows = []
     for task, ev in evidences.items():
         d = decide(ev, thresholds, task)
-        rows.append({"task": task, "kind": ev.get("kind", "labels"), "decision": d["decision"],
-                     "reasons": "; ".join(d["reasons"]), "evidence": evidence_sentence(ev),
-                     "n": ev.get("n_items", 0), "agreement": ev.get("agreement", ev.get("kappa", _NAN)),
-                     "agreement_ci_low": ev.get("agreement_ci_low", ev.get("kappa_ci_low", _NAN)),
-                     "agreement_ci_high": ev.get("agreement_ci_high", ev.get("kappa_ci_high", _NAN))})
+        rows.append(
+            {
+                "task": task,
+                "kind": ev.get("kind", "labels"),
+                "decision": d["decision"],
+                "reasons": "; ".join(d["reasons"]),
+                "evidence": evidence_sentence(ev),
+                "n": ev.get("n_items", 0),
+                "agreement": ev.get("agreement", ev.get("kappa", _NAN)),
+                "agreement_ci_low": ev.get("agreement_ci_low", ev.get("kappa_ci_low", _NAN)),
+                "agreement_ci_high": ev.get("agreement_ci_high", ev.get("kappa_ci_high", _NAN)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -1760,8 +2339,10 @@ def decision_table(evidences: Mapping[str, dict], thresholds: dict) -> pd.DataFr
 # ---------------------------------------------------------------------------------------------
 def judge_labels_from_warehouse(wh, judge_id: str, task: str) -> pd.DataFrame:
     """One judge's labels of one task from ``judge_labels``: columns ``item``, ``label``, ``judged_at``."""
-    return wh.query("SELECT item_id AS item, label, judged_at FROM judge_labels WHERE judge_id = ? AND task = ? "
-                    "ORDER BY item_id", [judge_id, task])
+    return wh.query(
+        "SELECT item_id AS item, label, judged_at FROM judge_labels WHERE judge_id = ? AND task = ? ORDER BY item_id",
+        [judge_id, task],
+    )
 
 
 def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int = 0, **filters) -> pd.DataFrame:
@@ -1772,8 +2353,11 @@ def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int
     ``gold_set_version`` per item); ``truth``: a demo warehouse's planted true labels.
     """
     if source == "gold":
-        g = wh.query("SELECT item_id AS item, gold_label AS label, gold_set_version FROM gold WHERE task = ? "
-                     "ORDER BY item_id, gold_set_version", [task])
+        g = wh.query(
+            "SELECT item_id AS item, gold_label AS label, gold_set_version FROM gold WHERE task = ? "
+            "ORDER BY item_id, gold_set_version",
+            [task],
+        )
         return g.drop_duplicates("item", keep="last")[["item", "label"]].reset_index(drop=True)
     if source == "truth":
         from .demo import load_truth
@@ -1806,8 +2390,9 @@ def _schema(wh, task: str, observed: Iterable) -> tuple[str, list]:
     return "nominal", sorted({A._label_key(v) for v in observed if v is not None and v == v})
 
 
-def _with_human_recall(pc: pd.DataFrame, humans: pd.DataFrame, ref: pd.DataFrame, cats: Sequence,
-                       alpha: float = 0.05) -> pd.DataFrame:
+def _with_human_recall(
+    pc: pd.DataFrame, humans: pd.DataFrame, ref: pd.DataFrame, cats: Sequence, alpha: float = 0.05
+) -> pd.DataFrame:
     """Add the human raters' pooled recall per category against the same reference (for context)."""
     h = humans.merge(ref.rename(columns={"label": "reference"}), on="item")
     hc, rc = _encode(h["label"], cats), _encode(h["reference"], cats)
@@ -1822,8 +2407,15 @@ def _with_human_recall(pc: pd.DataFrame, humans: pd.DataFrame, ref: pd.DataFrame
     return pc
 
 
-def label_task_study(wh, task: str, judge_id: str = "llm-judge", reference: str = "consensus",
-                     segment: str | None = "language", n_boot: int = 500, seed: int = 0) -> dict | None:
+def label_task_study(
+    wh,
+    task: str,
+    judge_id: str = "llm-judge",
+    reference: str = "consensus",
+    segment: str | None = "language",
+    n_boot: int = 500,
+    seed: int = 0,
+) -> dict | None:
     """One task: the judge against the reference, as one more rater, and against a typical human."""
     jl = judge_labels_from_warehouse(wh, judge_id, task)
     if jl.empty:
@@ -1834,20 +2426,41 @@ def label_task_study(wh, task: str, judge_id: str = "llm-judge", reference: str 
         ref, used = reference_from_warehouse(wh, task, "gold", seed), "gold"
     if ref.empty:
         return {"task": task, "reason": "no reference labels (no human consensus, no gold)"}
-    items = wh.query("SELECT item_id AS item, language, intent, length(response) AS response_length FROM items "
-                     "WHERE item_id IN (SELECT item_id FROM judge_labels WHERE judge_id = ? AND task = ?)",
-                     [judge_id, task])
+    items = wh.query(
+        "SELECT item_id AS item, language, intent, length(response) AS response_length FROM items "
+        "WHERE item_id IN (SELECT item_id FROM judge_labels WHERE judge_id = ? AND task = ?)",
+        [judge_id, task],
+    )
     level, cats = _schema(wh, task, list(jl["label"]) + list(ref["label"]))
     f = jl.merge(ref.rename(columns={"label": "reference"}), on="item", how="inner").merge(items, on="item", how="left")
     f = f.rename(columns={"label": "judge"})
     seg = segment if segment and segment in f.columns and f[segment].notna().any() else None
     length = "response_length" if f["response_length"].notna().all() and len(f) else None
-    compare = judge_vs_reference(f, "judge", "reference", item="item", level=level, categories=cats, segment=seg,
-                                 length=length, n_boot=n_boot, seed=seed)
+    compare = judge_vs_reference(
+        f,
+        "judge",
+        "reference",
+        item="item",
+        level=level,
+        categories=cats,
+        segment=seg,
+        length=length,
+        n_boot=n_boot,
+        seed=seed,
+    )
     humans = A.ratings_from_warehouse(wh, task)
     humans = humans[humans["item"].isin(set(jl["item"]))]
-    out = {"task": task, "judge": judge_id, "reference": used, "level": level, "categories": cats,
-           "compare": compare, "as_rater": None, "gap": None, "human_length_bias": None}
+    out = {
+        "task": task,
+        "judge": judge_id,
+        "reference": used,
+        "level": level,
+        "categories": cats,
+        "compare": compare,
+        "as_rater": None,
+        "gap": None,
+        "human_length_bias": None,
+    }
     if humans["rater"].nunique() >= 1:
         out["compare"]["per_category"] = _with_human_recall(compare["per_category"], humans, ref, cats)
     if humans["rater"].nunique() >= 2:
@@ -1857,15 +2470,27 @@ def label_task_study(wh, task: str, judge_id: str = "llm-judge", reference: str 
         if length:
             # the humans' own length sensitivity against the same reference, for comparison
             h = humans.merge(ref.rename(columns={"label": "reference"}), on="item").merge(
-                items[["item", "response_length"]], on="item")
+                items[["item", "response_length"]], on="item"
+            )
             h = h[~_missing(h["label"])]
-            hp = pd.DataFrame({"judge": _encode(h["label"], cats), "reference": _encode(h["reference"], cats),
-                               "response_length": h["response_length"].to_numpy(), "item": h["item"].to_numpy()})
+            hp = pd.DataFrame(
+                {
+                    "judge": _encode(h["label"], cats),
+                    "reference": _encode(h["reference"], cats),
+                    "response_length": h["response_length"].to_numpy(),
+                    "item": h["item"].to_numpy(),
+                }
+            )
             hp = hp[(hp["judge"] >= 0) & (hp["reference"] >= 0)]
             if len(hp) >= 10:
                 out["human_length_bias"] = length_bias_labels(
-                    hp, "response_length", cats, level, compare["length_bias"]["reference_length"].iloc[0],
-                    cluster="item")
+                    hp,
+                    "response_length",
+                    cats,
+                    level,
+                    compare["length_bias"]["reference_length"].iloc[0],
+                    cluster="item",
+                )
     out["evidence"] = label_evidence(compare, out["gap"])
     out["evidence"]["reference"] = used
     return out
@@ -1875,14 +2500,22 @@ def judge_family_from_warehouse(wh, judge_id: str) -> str | None:
     """The model family recorded for ``judge_id`` in ``judge_labels.judge_family`` (None unless exactly one)."""
     if "judge_labels" not in wh.tables():
         return None
-    fams = wh.query("SELECT DISTINCT judge_family FROM judge_labels WHERE judge_id = ? AND judge_family IS NOT NULL",
-                    [judge_id])["judge_family"]
+    fams = wh.query(
+        "SELECT DISTINCT judge_family FROM judge_labels WHERE judge_id = ? AND judge_family IS NOT NULL", [judge_id]
+    )["judge_family"]
     return str(fams.iloc[0]) if len(fams) == 1 else None
 
 
-def preference_study(wh, judge_id: str = "llm-judge", reference_judge: str = "human", n_boot: int = 500,
-                     seed: int = 0, bins: int = 6, families: Mapping[str, str] | None = None,
-                     judge_family: str | None = None) -> dict | None:
+def preference_study(
+    wh,
+    judge_id: str = "llm-judge",
+    reference_judge: str = "human",
+    n_boot: int = 500,
+    seed: int = 0,
+    bins: int = 6,
+    families: Mapping[str, str] | None = None,
+    judge_family: str | None = None,
+) -> dict | None:
     """The judge's pairwise verdicts against the reference judge's on the same pairs.
 
     Self-preference (:func:`self_preference`) is measured where the judge's family is
@@ -1890,44 +2523,72 @@ def preference_study(wh, judge_id: str = "llm-judge", reference_judge: str = "hu
     judges.yaml), else the one family ``judge_labels`` records for the judge; the
     judged models' families come from ``families``. Otherwise it is NaN with the reason.
     """
-    prefs = wh.query("SELECT item_id, model_a, model_b, winner, judge_id, a_shown_first, len_a, len_b "
-                     "FROM preferences WHERE judge_id IN (?, ?)", [judge_id, reference_judge])
+    prefs = wh.query(
+        "SELECT item_id, model_a, model_b, winner, judge_id, a_shown_first, len_a, len_b "
+        "FROM preferences WHERE judge_id IN (?, ?)",
+        [judge_id, reference_judge],
+    )
     if not (prefs["judge_id"] == judge_id).any():
         return None
     pf = preference_frame(prefs)
-    out = {"judge": judge_id, "reference_judge": reference_judge, "frame": pf,
-           "position": position_bias(pf), "consistency": position_consistency(pf),
-           "length": length_bias_pairwise(pf)}
+    out = {
+        "judge": judge_id,
+        "reference_judge": reference_judge,
+        "frame": pf,
+        "position": position_bias(pf),
+        "consistency": position_consistency(pf),
+        "length": length_bias_pairwise(pf),
+    }
     has_ref = (pf["judge"] == reference_judge).any()
-    out["excess_length"] = length_bias_excess(pf, judge_id, reference_judge) if has_ref else \
-        uplift._undefined(f"no verdicts by {reference_judge!r}")
-    out["gap"] = win_rate_gap(pf, judge_id, reference_judge, n_boot=n_boot, seed=seed) if has_ref else \
-        uplift._undefined(f"no verdicts by {reference_judge!r}")
+    out["excess_length"] = (
+        length_bias_excess(pf, judge_id, reference_judge)
+        if has_ref
+        else uplift._undefined(f"no verdicts by {reference_judge!r}")
+    )
+    out["gap"] = (
+        win_rate_gap(pf, judge_id, reference_judge, n_boot=n_boot, seed=seed)
+        if has_ref
+        else uplift._undefined(f"no verdicts by {reference_judge!r}")
+    )
     out["agreement"] = pairwise_agreement(pf, judge_id, reference_judge, n_boot=n_boot, seed=seed) if has_ref else None
     families = {str(k): str(v) for k, v in (families or {}).items()}
     fam = judge_family or families.get(judge_id) or judge_family_from_warehouse(wh, judge_id)
     if fam:
-        out["self_preference"] = self_preference(pf, judge_id, fam, families,
-                                                 reference_judge=reference_judge if has_ref else None,
-                                                 n_boot=n_boot, seed=seed)
+        out["self_preference"] = self_preference(
+            pf, judge_id, fam, families, reference_judge=reference_judge if has_ref else None, n_boot=n_boot, seed=seed
+        )
     else:
         out["self_preference"] = uplift._undefined(
             f"the model family of {judge_id!r} is not known: list it (and the judged models' families) under "
-            "families: in judges.yaml, or record judge_family in judge_labels")
+            "families: in judges.yaml, or record judge_family in judge_labels"
+        )
     curve_frame = pf[~pf["tie"]].assign(score=lambda d: d["score"])
-    out["curves"] = {j: win_probability_by_length(curve_frame[curve_frame["judge"] == j], bins=bins, cluster="item")
-                     for j in sorted(set(pf["judge"]))}
+    out["curves"] = {
+        j: win_probability_by_length(curve_frame[curve_frame["judge"] == j], bins=bins, cluster="item")
+        for j in sorted(set(pf["judge"]))
+    }
     pos = out["position"].set_index("judge")
     ev = {"kind": "preferences", "n_items": int(out["gap"].get("n_items", 0) or 0)}
     if judge_id in pos.index:
         p = pos.loc[judge_id]
-        ev.update({"first_wins": p.get("first_wins", _NAN), "first_wins_ci_low": p.get("first_wins_ci_low", _NAN),
-                   "first_wins_ci_high": p.get("first_wins_ci_high", _NAN)})
+        ev.update(
+            {
+                "first_wins": p.get("first_wins", _NAN),
+                "first_wins_ci_low": p.get("first_wins_ci_low", _NAN),
+                "first_wins_ci_high": p.get("first_wins_ci_high", _NAN),
+            }
+        )
     ex = out["excess_length"]
-    ev.update({"length_bias": ex.get("estimate", _NAN), "length_bias_ci_low": ex.get("ci_low", _NAN),
-               "length_bias_ci_high": ex.get("ci_high", _NAN), "win_rate_gap": out["gap"].get("estimate", _NAN),
-               "win_rate_gap_ci_low": out["gap"].get("ci_low", _NAN),
-               "win_rate_gap_ci_high": out["gap"].get("ci_high", _NAN)})
+    ev.update(
+        {
+            "length_bias": ex.get("estimate", _NAN),
+            "length_bias_ci_low": ex.get("ci_low", _NAN),
+            "length_bias_ci_high": ex.get("ci_high", _NAN),
+            "win_rate_gap": out["gap"].get("estimate", _NAN),
+            "win_rate_gap_ci_low": out["gap"].get("ci_low", _NAN),
+            "win_rate_gap_ci_high": out["gap"].get("ci_high", _NAN),
+        }
+    )
     if out["agreement"]:
         k = out["agreement"]["cohen_kappa"]
         ev.update({"kappa": k["estimate"], "kappa_ci_low": k["ci_low"], "kappa_ci_high": k["ci_high"]})
@@ -1942,9 +2603,11 @@ def prelabel_study(wh, reference: str = "auto", n_boot: int = 300, seed: int = 0
     warehouse's planted true labels (the demo shows pre-labels on production items
     only, none on gold items), else nothing (acceptance without correctness).
     """
-    ann = wh.query("SELECT item_id AS item, annotator_id AS rater, task, label, suggested_label, guideline_version "
-                   "FROM annotations WHERE task IN (SELECT DISTINCT task FROM annotations "
-                   "WHERE suggested_label IS NOT NULL)")
+    ann = wh.query(
+        "SELECT item_id AS item, annotator_id AS rater, task, label, suggested_label, guideline_version "
+        "FROM annotations WHERE task IN (SELECT DISTINCT task FROM annotations "
+        "WHERE suggested_label IS NOT NULL)"
+    )
     if ann.empty:
         return None
     tasks = sorted(ann["task"].unique())
@@ -1958,44 +2621,73 @@ def prelabel_study(wh, reference: str = "auto", n_boot: int = 300, seed: int = 0
         g = pd.concat([reference_from_warehouse(wh, t, "truth").assign(task=t) for t in tasks], ignore_index=True)
         if len(g):
             ref, used = g, "planted true labels (demo)"
-    out = {"tasks": tasks, "reference": used, "n_suggested": int(ann["suggested_label"].notna().sum()),
-           "acceptance": prelabel_acceptance(ann, by=("task", "suggested_label")),
-           "acceptance_by_correctness": None, "anchoring": None, "anchoring_by_rater": None}
+    out = {
+        "tasks": tasks,
+        "reference": used,
+        "n_suggested": int(ann["suggested_label"].notna().sum()),
+        "acceptance": prelabel_acceptance(ann, by=("task", "suggested_label")),
+        "acceptance_by_correctness": None,
+        "anchoring": None,
+        "anchoring_by_rater": None,
+    }
     if ref is not None:
         out["acceptance_by_correctness"] = prelabel_acceptance(ann, by=("task",), reference=ref)
         strata = ("rater", "task", "guideline_version")
         out["anchoring"] = anchoring(ann, ref, by=("task",), strata=strata, n_boot=n_boot, seed=seed)
         out["anchoring_by_rater"] = anchoring(ann, ref, by=("rater",), strata=strata, n_boot=n_boot, seed=seed)
     else:
-        out["reason"] = ("no reference labels on pre-labelled items: put gold items (with deliberately wrong "
-                         "suggestions among them) into pre-labelled batches to measure anchoring")
+        out["reason"] = (
+            "no reference labels on pre-labelled items: put gold items (with deliberately wrong "
+            "suggestions among them) into pre-labelled batches to measure anchoring"
+        )
     return out
 
 
-def judge_study(wh, judge_id: str = "llm-judge", tasks: Sequence[str] | None = None, reference: str = "consensus",
-                reference_judge: str = "human", thresholds: dict | str | Path | None = None,
-                segment: str | None = "language", n_boot: int = 500, seed: int = 0,
-                prelabels: bool = True) -> dict:
+def judge_study(
+    wh,
+    judge_id: str = "llm-judge",
+    tasks: Sequence[str] | None = None,
+    reference: str = "consensus",
+    reference_judge: str = "human",
+    thresholds: dict | str | Path | None = None,
+    segment: str | None = "language",
+    n_boot: int = 500,
+    seed: int = 0,
+    prelabels: bool = True,
+) -> dict:
     """The whole readout for one model rater: every labelled task, its pairwise verdicts,
     the pre-labels, and the decision table."""
     thr = thresholds if isinstance(thresholds, dict) else load_thresholds(thresholds)
     if tasks is None:
-        tasks = list(wh.query("SELECT DISTINCT task FROM judge_labels WHERE judge_id = ? ORDER BY task",
-                              [judge_id])["task"]) if "judge_labels" in wh.tables() else []
+        tasks = (
+            list(
+                wh.query("SELECT DISTINCT task FROM judge_labels WHERE judge_id = ? ORDER BY task", [judge_id])["task"]
+            )
+            if "judge_labels" in wh.tables()
+            else []
+        )
     per_task = {}
     for t in tasks:
         s = label_task_study(wh, t, judge_id, reference, segment, n_boot, seed)
         if s is not None:
             per_task[t] = s
-    prefs = preference_study(wh, judge_id, reference_judge, n_boot=n_boot, seed=seed,
-                             families=thr.get("families"))
+    prefs = preference_study(wh, judge_id, reference_judge, n_boot=n_boot, seed=seed, families=thr.get("families"))
     evidences = {t: s["evidence"] for t, s in per_task.items() if "evidence" in s}
     if prefs is not None and prefs["evidence"].get("n_items"):
         evidences["preferences"] = prefs["evidence"]
     table = decision_table(evidences, thr) if evidences else pd.DataFrame()
-    out = {"judge": judge_id, "reference": reference, "reference_judge": reference_judge, "tasks": per_task,
-           "preferences": prefs, "decisions": table, "thresholds": thr, "n_boot": n_boot, "seed": seed,
-           "prelabels": prelabel_study(wh, n_boot=min(n_boot, 300), seed=seed) if prelabels else None}
+    out = {
+        "judge": judge_id,
+        "reference": reference,
+        "reference_judge": reference_judge,
+        "tasks": per_task,
+        "preferences": prefs,
+        "decisions": table,
+        "thresholds": thr,
+        "n_boot": n_boot,
+        "seed": seed,
+        "prelabels": prelabel_study(wh, n_boot=min(n_boot, 300), seed=seed) if prelabels else None,
+    }
     if not evidences:
         out["reason"] = f"no labels or verdicts by {judge_id!r} in this warehouse"
     return out
@@ -2008,14 +2700,28 @@ def judges_verdict(study: dict) -> tuple[list[str], str]:
     table = study["decisions"]
     judge = study["judge"]
     if table is None or table.empty:
-        return ([f"No labels or pairwise verdicts by {judge} were found in this warehouse.",
-                 "Load the model rater's labels into judge_labels (or its verdicts into preferences) and re-run.",
-                 "Without them there is nothing to decide."], "info")
+        return (
+            [
+                f"No labels or pairwise verdicts by {judge} were found in this warehouse.",
+                "Load the model rater's labels into judge_labels (or its verdicts into preferences) and re-run.",
+                "Without them there is nothing to decide.",
+            ],
+            "info",
+        )
     by = {d: list(table.loc[table["decision"] == d, "task"]) for d in DECISIONS}
-    words = {"replace": "can replace people on", "assist": "can assist people on", "must_not_use": "must not be used on"}
+    words = {
+        "replace": "can replace people on",
+        "assist": "can assist people on",
+        "must_not_use": "must not be used on",
+    }
     parts = [f"{words[d]} {', '.join(by[d])}" for d in DECISIONS if by[d]]
-    sentences = [f"{judge} " + "; ".join(parts) + " (thresholds: " + Path(str(study['thresholds'].get('source',
-                 'defaults'))).name + ")."]
+    sentences = [
+        f"{judge} "
+        + "; ".join(parts)
+        + " (thresholds: "
+        + Path(str(study["thresholds"].get("source", "defaults"))).name
+        + ")."
+    ]
     for t, s in study["tasks"].items():
         ev = s.get("evidence")
         if not ev:
@@ -2023,48 +2729,64 @@ def judges_verdict(study: dict) -> tuple[list[str], str]:
         blind = blind_spots(ev, thresholds_for(study["thresholds"], t))
         if blind:
             c, (est, lo, hi, n) = blind[0]
-            sentences.append(f"On {t} it misses most {c} items: recall {est * 100:.0f}% (95% CI {lo * 100:.0f}-"
-                             f"{hi * 100:.0f}%, n = {n}) against the {s['reference']} reference.")
+            sentences.append(
+                f"On {t} it misses most {c} items: recall {est * 100:.0f}% (95% CI {lo * 100:.0f}-"
+                f"{hi * 100:.0f}%, n = {n}) against the {s['reference']} reference."
+            )
             break
     for t, s in study["tasks"].items():
         ev = s.get("evidence") or {}
-        lb, lo, hi = ev.get("length_bias", _NAN), ev.get("length_bias_ci_low", _NAN), ev.get("length_bias_ci_high", _NAN)
+        lb, lo, hi = (
+            ev.get("length_bias", _NAN),
+            ev.get("length_bias_ci_low", _NAN),
+            ev.get("length_bias_ci_high", _NAN),
+        )
         if _excludes_zero_beyond(lb, lo, hi, thresholds_for(study["thresholds"], t)["replace"]["max_length_bias"]):
             cat = ev.get("length_bias_category")
             what = f"calling a response {cat}" if cat != "(score)" else "its score"
-            sentences.append(f"On {t} it is length-biased: doubling a response's length multiplies the odds of "
-                             f"{what} by {math.exp(lb * math.log(2)):.2f} (95% CI {math.exp(lo * math.log(2)):.2f}"
-                             f"-{math.exp(hi * math.log(2)):.2f}), at the same reference label.")
+            sentences.append(
+                f"On {t} it is length-biased: doubling a response's length multiplies the odds of "
+                f"{what} by {math.exp(lb * math.log(2)):.2f} (95% CI {math.exp(lo * math.log(2)):.2f}"
+                f"-{math.exp(hi * math.log(2)):.2f}), at the same reference label."
+            )
             break
     prefs = study.get("preferences")
     if prefs and len(sentences) < 5:
         ev = prefs["evidence"]
         fw = ev.get("first_wins", _NAN)
         if math.isfinite(fw):
-            sentences.append(f"In pairwise judging the answer shown first wins {fw * 100:.0f}% of its decisive "
-                             f"verdicts (95% CI {ev['first_wins_ci_low'] * 100:.0f}-{ev['first_wins_ci_high'] * 100:.0f}%"
-                             f"; 50% is unbiased), and its win rate differs from {study['reference_judge']}'s by "
-                             f"{ev.get('win_rate_gap', _NAN):+.1f} points (95% CI {ev.get('win_rate_gap_ci_low', _NAN):+.1f} "
-                             f"to {ev.get('win_rate_gap_ci_high', _NAN):+.1f}).")
+            sentences.append(
+                f"In pairwise judging the answer shown first wins {fw * 100:.0f}% of its decisive "
+                f"verdicts (95% CI {ev['first_wins_ci_low'] * 100:.0f}-{ev['first_wins_ci_high'] * 100:.0f}%"
+                f"; 50% is unbiased), and its win rate differs from {study['reference_judge']}'s by "
+                f"{ev.get('win_rate_gap', _NAN):+.1f} points (95% CI {ev.get('win_rate_gap_ci_low', _NAN):+.1f} "
+                f"to {ev.get('win_rate_gap_ci_high', _NAN):+.1f})."
+            )
     sp = (prefs or {}).get("self_preference") or {}
     if len(sentences) < 5 and math.isfinite(sp.get("ci_low", _NAN)) and (sp["ci_low"] > 0 or sp["ci_high"] < 0):
-        sentences.append(f"It {'favours' if sp['estimate'] > 0 else 'disfavours'} its own model family "
-                         f"({sp['judge_family']}): the own-family answer's win rate is {sp['estimate']:+.1f} points "
-                         f"(95% CI {sp['ci_low']:+.1f} to {sp['ci_high']:+.1f}) from {study['reference_judge']}'s "
-                         f"on the same {sp['n']} pairs.")
+        sentences.append(
+            f"It {'favours' if sp['estimate'] > 0 else 'disfavours'} its own model family "
+            f"({sp['judge_family']}): the own-family answer's win rate is {sp['estimate']:+.1f} points "
+            f"(95% CI {sp['ci_low']:+.1f} to {sp['ci_high']:+.1f}) from {study['reference_judge']}'s "
+            f"on the same {sp['n']} pairs."
+        )
     pl = study.get("prelabels")
     if pl and pl.get("anchoring") is not None and len(sentences) < 5:
         an = pl["anchoring"]
         an = an[an["n_wrong"] > 0]
         if len(an):
             r = an.sort_values("anchoring", ascending=False).iloc[0]
-            sentences.append(f"Pre-labels anchor raters: on {r['task']} they keep a wrong suggestion "
-                             f"{r['follow_rate'] * 100:.0f}% of the time where {r['expected_rate'] * 100:.0f}% would be "
-                             f"expected without it (anchoring {r['anchoring']:.2f}, 95% CI {r['anchoring_ci_low']:.2f}"
-                             f"-{r['anchoring_ci_high']:.2f}).")
+            sentences.append(
+                f"Pre-labels anchor raters: on {r['task']} they keep a wrong suggestion "
+                f"{r['follow_rate'] * 100:.0f}% of the time where {r['expected_rate'] * 100:.0f}% would be "
+                f"expected without it (anchoring {r['anchoring']:.2f}, 95% CI {r['anchoring_ci_low']:.2f}"
+                f"-{r['anchoring_ci_high']:.2f})."
+            )
     if len(sentences) < 3:
-        sentences.append("Each decision rests on agreement with the human reference, per-category recall, the "
-                         "comparison with human raters and the bias checks in the table below.")
+        sentences.append(
+            "Each decision rests on agreement with the human reference, per-category recall, the "
+            "comparison with human raters and the bias checks in the table below."
+        )
     if len(sentences) < 3:
         sentences.append("Thresholds live in judges.yaml; change them there, not in the report.")
     status = "alert" if by["must_not_use"] else "warn" if by["assist"] else "ok"
@@ -2082,9 +2804,18 @@ def agreement_overview(study: dict) -> pd.DataFrame:
             continue
         t = s["compare"]["agreement"]
         for r in t.itertuples(index=False):
-            rows.append({"task": task, "reference": s["reference"], "coefficient": r.coefficient,
-                         "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n_units),
-                         "reason": r.reason})
+            rows.append(
+                {
+                    "task": task,
+                    "reference": s["reference"],
+                    "coefficient": r.coefficient,
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "n": int(r.n_units),
+                    "reason": r.reason,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -2095,16 +2826,23 @@ def rater_overview(study: dict) -> pd.DataFrame:
         a, g = s.get("as_rater"), s.get("gap")
         if not a and not g:
             continue
-        rows.append({"task": task, "alpha_humans": a["alpha_humans"] if a else _NAN,
-                     "alpha_with_judge": a["alpha_with_judge"] if a else _NAN,
-                     "change": a["change"] if a else _NAN, "change_ci_low": a["ci_low"] if a else _NAN,
-                     "change_ci_high": a["ci_high"] if a else _NAN,
-                     "judge_agreement": g.get("judge_agreement", _NAN) if g else _NAN,
-                     "human_agreement": g.get("human_agreement", _NAN) if g else _NAN,
-                     "gap": g.get("estimate", _NAN) if g else _NAN, "gap_ci_low": g.get("ci_low", _NAN) if g else _NAN,
-                     "gap_ci_high": g.get("ci_high", _NAN) if g else _NAN,
-                     "judge_rank": g.get("judge_rank") if g else None,
-                     "n_humans": a["n_human_raters"] if a else None})
+        rows.append(
+            {
+                "task": task,
+                "alpha_humans": a["alpha_humans"] if a else _NAN,
+                "alpha_with_judge": a["alpha_with_judge"] if a else _NAN,
+                "change": a["change"] if a else _NAN,
+                "change_ci_low": a["ci_low"] if a else _NAN,
+                "change_ci_high": a["ci_high"] if a else _NAN,
+                "judge_agreement": g.get("judge_agreement", _NAN) if g else _NAN,
+                "human_agreement": g.get("human_agreement", _NAN) if g else _NAN,
+                "gap": g.get("estimate", _NAN) if g else _NAN,
+                "gap_ci_low": g.get("ci_low", _NAN) if g else _NAN,
+                "gap_ci_high": g.get("ci_high", _NAN) if g else _NAN,
+                "judge_rank": g.get("judge_rank") if g else None,
+                "n_humans": a["n_human_raters"] if a else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -2132,9 +2870,19 @@ def length_overview(study: dict) -> pd.DataFrame:
             if lb is None:
                 continue
             for r in lb.itertuples(index=False):
-                rows.append({"task": task, "rater": who, "category": r.category, "estimate": r.estimate,
-                             "ci_low": r.ci_low, "ci_high": r.ci_high, "p_adjusted": getattr(r, "p_adjusted", _NAN),
-                             "n": r.n, "reason": r.reason})
+                rows.append(
+                    {
+                        "task": task,
+                        "rater": who,
+                        "category": r.category,
+                        "estimate": r.estimate,
+                        "ci_low": r.ci_low,
+                        "ci_high": r.ci_high,
+                        "p_adjusted": getattr(r, "p_adjusted", _NAN),
+                        "n": r.n,
+                        "reason": r.reason,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -2162,32 +2910,77 @@ def preference_overview(study: dict) -> pd.DataFrame:
     rows = []
     for j in pos.index:
         r = pos.loc[j]
-        rows.append({"measure": f"{j}: first-shown answer wins (share of decisive verdicts)",
-                     "estimate": r.get("first_wins", _NAN), "ci_low": r.get("first_wins_ci_low", _NAN),
-                     "ci_high": r.get("first_wins_ci_high", _NAN), "n": r.get("n")})
-        rows.append({"measure": f"{j}: position effect (log-odds, +1 first / -1 second)",
-                     "estimate": r.get("logit", _NAN), "ci_low": r.get("logit_ci_low", _NAN),
-                     "ci_high": r.get("logit_ci_high", _NAN), "n": r.get("n")})
+        rows.append(
+            {
+                "measure": f"{j}: first-shown answer wins (share of decisive verdicts)",
+                "estimate": r.get("first_wins", _NAN),
+                "ci_low": r.get("first_wins_ci_low", _NAN),
+                "ci_high": r.get("first_wins_ci_high", _NAN),
+                "n": r.get("n"),
+            }
+        )
+        rows.append(
+            {
+                "measure": f"{j}: position effect (log-odds, +1 first / -1 second)",
+                "estimate": r.get("logit", _NAN),
+                "ci_low": r.get("logit_ci_low", _NAN),
+                "ci_high": r.get("logit_ci_high", _NAN),
+                "n": r.get("n"),
+            }
+        )
     for j in lb.index:
         r = lb.loc[j]
-        rows.append({"measure": f"{j}: length effect (log-odds per unit log length ratio)",
-                     "estimate": r.get("estimate", _NAN), "ci_low": r.get("ci_low", _NAN),
-                     "ci_high": r.get("ci_high", _NAN), "n": r.get("n")})
+        rows.append(
+            {
+                "measure": f"{j}: length effect (log-odds per unit log length ratio)",
+                "estimate": r.get("estimate", _NAN),
+                "ci_low": r.get("ci_low", _NAN),
+                "ci_high": r.get("ci_high", _NAN),
+                "n": r.get("n"),
+            }
+        )
     ex, gap, ag = p["excess_length"], p["gap"], p.get("agreement")
-    rows.append({"measure": f"{judge} length effect beyond {ref}'s", "estimate": ex.get("estimate", _NAN),
-                 "ci_low": ex.get("ci_low", _NAN), "ci_high": ex.get("ci_high", _NAN), "n": ex.get("n_items")})
-    rows.append({"measure": f"win rate of model a: {judge} minus {ref} (points)", "estimate": gap.get("estimate", _NAN),
-                 "ci_low": gap.get("ci_low", _NAN), "ci_high": gap.get("ci_high", _NAN), "n": gap.get("n_items")})
+    rows.append(
+        {
+            "measure": f"{judge} length effect beyond {ref}'s",
+            "estimate": ex.get("estimate", _NAN),
+            "ci_low": ex.get("ci_low", _NAN),
+            "ci_high": ex.get("ci_high", _NAN),
+            "n": ex.get("n_items"),
+        }
+    )
+    rows.append(
+        {
+            "measure": f"win rate of model a: {judge} minus {ref} (points)",
+            "estimate": gap.get("estimate", _NAN),
+            "ci_low": gap.get("ci_low", _NAN),
+            "ci_high": gap.get("ci_high", _NAN),
+            "n": gap.get("n_items"),
+        }
+    )
     sp = p.get("self_preference") or {}
-    rows.append({"measure": f"{judge} self-preference: own-family ({sp.get('judge_family') or 'family unknown'}) "
-                            f"win rate minus {ref}'s (points)", "estimate": sp.get("estimate", _NAN),
-                 "ci_low": sp.get("ci_low", _NAN), "ci_high": sp.get("ci_high", _NAN), "n": sp.get("n"),
-                 "reason": sp.get("reason")})
+    rows.append(
+        {
+            "measure": f"{judge} self-preference: own-family ({sp.get('judge_family') or 'family unknown'}) "
+            f"win rate minus {ref}'s (points)",
+            "estimate": sp.get("estimate", _NAN),
+            "ci_low": sp.get("ci_low", _NAN),
+            "ci_high": sp.get("ci_high", _NAN),
+            "n": sp.get("n"),
+            "reason": sp.get("reason"),
+        }
+    )
     if ag:
         for key, name in (("percent_agreement", "percent agreement"), ("cohen_kappa", "Cohen's kappa")):
-            rows.append({"measure": f"{judge} vs {ref}: {name} (a wins / tie / b wins)",
-                         "estimate": ag[key]["estimate"], "ci_low": ag[key]["ci_low"], "ci_high": ag[key]["ci_high"],
-                         "n": ag["n"]})
+            rows.append(
+                {
+                    "measure": f"{judge} vs {ref}: {name} (a wins / tie / b wins)",
+                    "estimate": ag[key]["estimate"],
+                    "ci_low": ag[key]["ci_low"],
+                    "ci_high": ag[key]["ci_high"],
+                    "n": ag["n"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -2201,18 +2994,32 @@ def recall_figure(per_task: Mapping[str, pd.DataFrame], title: str = "Recall of 
     fig = go.Figure()
     for task, pc in per_task.items():
         pc = pc[pc["recall"].notna()]
-        fig.add_trace(go.Bar(name=task, x=[f"{task}: {c}" for c in pc["category"]], y=pc["recall"],
-                             error_y={"type": "data", "symmetric": False,
-                                      "array": pc["recall_ci_high"] - pc["recall"],
-                                      "arrayminus": pc["recall"] - pc["recall_ci_low"]}))
-    fig.update_layout(title=title, xaxis_title="task: reference category",
-                      yaxis_title="recall (share of reference items the judge labels the same)",
-                      yaxis_range=[0, 1.05], yaxis_tickformat=".0%")
+        fig.add_trace(
+            go.Bar(
+                name=task,
+                x=[f"{task}: {c}" for c in pc["category"]],
+                y=pc["recall"],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": pc["recall_ci_high"] - pc["recall"],
+                    "arrayminus": pc["recall"] - pc["recall_ci_low"],
+                },
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="task: reference category",
+        yaxis_title="recall (share of reference items the judge labels the same)",
+        yaxis_range=[0, 1.05],
+        yaxis_tickformat=".0%",
+    )
     return fig
 
 
-def length_curve_figure(curves: Mapping[str, dict], title: str, x_title: str = "log(length a / length b)",
-                        y_title: str = "P(a wins)"):
+def length_curve_figure(
+    curves: Mapping[str, dict], title: str, x_title: str = "log(length a / length b)", y_title: str = "P(a wins)"
+):
     """Binned win rates (points with Wilson bars) and the fitted logistic curve with its band."""
     import plotly.graph_objects as go
 
@@ -2222,37 +3029,74 @@ def length_curve_figure(curves: Mapping[str, dict], title: str, x_title: str = "
         colour = palette[i % len(palette)]
         cv, b = c.get("curve"), c.get("bins")
         if cv is not None and len(cv):
-            fig.add_trace(go.Scatter(x=list(cv["x"]) + list(cv["x"][::-1]),
-                                     y=list(cv["ci_high"]) + list(cv["ci_low"][::-1]), fill="toself",
-                                     line={"width": 0}, fillcolor=colour, opacity=0.15, showlegend=False,
-                                     hoverinfo="skip"))
-            fig.add_trace(go.Scatter(x=cv["x"], y=cv["p"], mode="lines", name=f"{name} (fit)",
-                                     line={"color": colour}))
+            fig.add_trace(
+                go.Scatter(
+                    x=list(cv["x"]) + list(cv["x"][::-1]),
+                    y=list(cv["ci_high"]) + list(cv["ci_low"][::-1]),
+                    fill="toself",
+                    line={"width": 0},
+                    fillcolor=colour,
+                    opacity=0.15,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+            fig.add_trace(go.Scatter(x=cv["x"], y=cv["p"], mode="lines", name=f"{name} (fit)", line={"color": colour}))
         if b is not None and len(b):
-            fig.add_trace(go.Scatter(x=b["x_mean"], y=b["win_rate"], mode="markers", name=f"{name} (binned)",
-                                     marker={"color": colour},
-                                     error_y={"type": "data", "symmetric": False, "array": b["ci_high"] - b["win_rate"],
-                                              "arrayminus": b["win_rate"] - b["ci_low"]}))
+            fig.add_trace(
+                go.Scatter(
+                    x=b["x_mean"],
+                    y=b["win_rate"],
+                    mode="markers",
+                    name=f"{name} (binned)",
+                    marker={"color": colour},
+                    error_y={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": b["ci_high"] - b["win_rate"],
+                        "arrayminus": b["win_rate"] - b["ci_low"],
+                    },
+                )
+            )
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%")
     return fig
 
 
-def length_effect_figure(by_model: pd.DataFrame, pooled: Mapping | None = None,
-                         title: str = "Length effect of the judge per model", label: str = "model"):
+def length_effect_figure(
+    by_model: pd.DataFrame,
+    pooled: Mapping | None = None,
+    title: str = "Length effect of the judge per model",
+    label: str = "model",
+):
     """Forest plot: each model's length coefficient (log-odds per unit log length ratio) with
     its 95% CI, and the pooled estimate as a line with its interval shaded."""
     import plotly.graph_objects as go
 
     f = by_model[by_model["estimate"].notna()].sort_values("estimate")
-    fig = go.Figure(go.Scatter(x=f["estimate"], y=f[label], mode="markers", name="per model",
-                               error_x={"type": "data", "symmetric": False, "array": f["ci_high"] - f["estimate"],
-                                        "arrayminus": f["estimate"] - f["ci_low"]}))
+    fig = go.Figure(
+        go.Scatter(
+            x=f["estimate"],
+            y=f[label],
+            mode="markers",
+            name="per model",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": f["ci_high"] - f["estimate"],
+                "arrayminus": f["estimate"] - f["ci_low"],
+            },
+        )
+    )
     if pooled and math.isfinite(pooled.get("estimate", _NAN)):
         fig.add_vrect(x0=pooled["ci_low"], x1=pooled["ci_high"], opacity=0.15, line_width=0)
         fig.add_vline(x=pooled["estimate"], line_dash="dash")
     fig.add_vline(x=0, line_color="grey")
-    fig.update_layout(title=title, xaxis_title="log-odds of winning per unit log length ratio (95% CI)",
-                      yaxis_title=label, height=max(400, 28 * len(f) + 150))
+    fig.update_layout(
+        title=title,
+        xaxis_title="log-odds of winning per unit log length ratio (95% CI)",
+        yaxis_title=label,
+        height=max(400, 28 * len(f) + 150),
+    )
     fig.update_yaxes(type="category", tickmode="array", tickvals=list(f[label]))
     return fig
 
@@ -2263,13 +3107,25 @@ def lc_figure(lc: pd.DataFrame, title: str = "Raw and length-controlled win rate
 
     lc = lc.sort_values("win_rate")
     fig = go.Figure()
-    for col, lo, hi, name in (("win_rate", "win_rate_ci_low", "win_rate_ci_high", "raw"),
-                              ("lc_win_rate", "lc_ci_low", "lc_ci_high", "length-controlled")):
-        fig.add_trace(go.Scatter(x=lc[col], y=lc["model"], mode="markers", name=name,
-                                 error_x={"type": "data", "symmetric": False, "array": lc[hi] - lc[col],
-                                          "arrayminus": lc[col] - lc[lo]}))
-    fig.update_layout(title=title, xaxis_title="win rate against the baseline (%)", yaxis_title="model",
-                      height=max(400, 28 * len(lc) + 150))
+    for col, lo, hi, name in (
+        ("win_rate", "win_rate_ci_low", "win_rate_ci_high", "raw"),
+        ("lc_win_rate", "lc_ci_low", "lc_ci_high", "length-controlled"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=lc[col],
+                y=lc["model"],
+                mode="markers",
+                name=name,
+                error_x={"type": "data", "symmetric": False, "array": lc[hi] - lc[col], "arrayminus": lc[col] - lc[lo]},
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="win rate against the baseline (%)",
+        yaxis_title="model",
+        height=max(400, 28 * len(lc) + 150),
+    )
     fig.update_yaxes(type="category", tickmode="array", tickvals=list(lc["model"]))
     return fig
 
@@ -2279,10 +3135,24 @@ def position_figure(position: pd.DataFrame, title: str = "Share of decisive verd
     import plotly.graph_objects as go
 
     p = position[position["first_wins"].notna()]
-    fig = go.Figure(go.Bar(x=p["judge"], y=p["first_wins"],
-                           error_y={"type": "data", "symmetric": False, "array": p["first_wins_ci_high"] - p["first_wins"],
-                                    "arrayminus": p["first_wins"] - p["first_wins_ci_low"]}))
+    fig = go.Figure(
+        go.Bar(
+            x=p["judge"],
+            y=p["first_wins"],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": p["first_wins_ci_high"] - p["first_wins"],
+                "arrayminus": p["first_wins"] - p["first_wins_ci_low"],
+            },
+        )
+    )
     fig.add_hline(y=0.5, line_dash="dash")
-    fig.update_layout(title=title, xaxis_title="judge", yaxis_title="first-shown answer wins (share)",
-                      yaxis_tickformat=".0%", yaxis_range=[0, 1])
+    fig.update_layout(
+        title=title,
+        xaxis_title="judge",
+        yaxis_title="first-shown answer wins (share)",
+        yaxis_tickformat=".0%",
+        yaxis_range=[0, 1],
+    )
     return fig

@@ -17,11 +17,13 @@ formatted into the SQL text. The analysis verbs (``trainerlab agreement --db ...
 read the warehouse through the same functions, so a notebook and the CLI select
 the same rows for the same filters.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -32,42 +34,82 @@ from .warehouse import Warehouse, _ident
 class TableFilters:
     """Which columns a table can be filtered on: ``time`` takes ``start``/``end``,
     ``columns`` are filter name -> column (equality or membership)."""
+
     time: str | None
     columns: dict[str, str]
     order: tuple[str, ...] = ()
 
 
 FILTERABLE: dict[str, TableFilters] = {
-    "items": TableFilters("created_at", {"item_id": "item_id", "dataset": "dataset", "language": "language",
-                                         "intent": "intent", "source": "source", "template_id": "template_id"},
-                          ("item_id",)),
-    "annotations": TableFilters("annotated_at", {"task": "task", "vendor": "vendor",
-                                                 "guideline_version": "guideline_version",
-                                                 "annotator_id": "annotator_id", "item_id": "item_id",
-                                                 "batch_id": "batch_id"},
-                                ("task", "item_id", "annotator_id", "annotated_at")),
-    "gold": TableFilters(None, {"task": "task", "item_id": "item_id", "gold_set_version": "gold_set_version"},
-                         ("task", "item_id", "gold_set_version")),
-    "audits": TableFilters("audited_at", {"task": "task", "annotator_id": "annotator_id", "auditor_id": "auditor_id",
-                                          "item_id": "item_id"}, ("task", "item_id", "annotator_id", "audited_at")),
-    "eval_results": TableFilters("evaluated_at", {"model_version": "model_version", "suite": "suite",
-                                                  "metric": "metric", "run_id": "run_id", "category": "category",
-                                                  "item_id": "item_id"},
-                                 ("suite", "metric", "model_version", "item_id", "run_id")),
-    "preferences": TableFilters("judged_at", {"judge_id": "judge_id", "model_a": "model_a", "model_b": "model_b",
-                                              "item_id": "item_id"}, ("item_id", "model_a", "model_b", "judged_at")),
-    "interactions": TableFilters("day", {"model_version": "model_version", "segment": "segment"},
-                                 ("day", "model_version", "segment")),
-    "requests": TableFilters("opened_at", {"kind": "kind", "priority": "priority", "status": "status",
-                                           "owner": "owner"}, ("opened_at", "request_id")),
-    "judge_labels": TableFilters("judged_at", {"task": "task", "judge_id": "judge_id", "item_id": "item_id",
-                                               "prompt_version": "prompt_version"}, ("task", "item_id", "judge_id")),
+    "items": TableFilters(
+        "created_at",
+        {
+            "item_id": "item_id",
+            "dataset": "dataset",
+            "language": "language",
+            "intent": "intent",
+            "source": "source",
+            "template_id": "template_id",
+        },
+        ("item_id",),
+    ),
+    "annotations": TableFilters(
+        "annotated_at",
+        {
+            "task": "task",
+            "vendor": "vendor",
+            "guideline_version": "guideline_version",
+            "annotator_id": "annotator_id",
+            "item_id": "item_id",
+            "batch_id": "batch_id",
+        },
+        ("task", "item_id", "annotator_id", "annotated_at"),
+    ),
+    "gold": TableFilters(
+        None,
+        {"task": "task", "item_id": "item_id", "gold_set_version": "gold_set_version"},
+        ("task", "item_id", "gold_set_version"),
+    ),
+    "audits": TableFilters(
+        "audited_at",
+        {"task": "task", "annotator_id": "annotator_id", "auditor_id": "auditor_id", "item_id": "item_id"},
+        ("task", "item_id", "annotator_id", "audited_at"),
+    ),
+    "eval_results": TableFilters(
+        "evaluated_at",
+        {
+            "model_version": "model_version",
+            "suite": "suite",
+            "metric": "metric",
+            "run_id": "run_id",
+            "category": "category",
+            "item_id": "item_id",
+        },
+        ("suite", "metric", "model_version", "item_id", "run_id"),
+    ),
+    "preferences": TableFilters(
+        "judged_at",
+        {"judge_id": "judge_id", "model_a": "model_a", "model_b": "model_b", "item_id": "item_id"},
+        ("item_id", "model_a", "model_b", "judged_at"),
+    ),
+    "interactions": TableFilters(
+        "day", {"model_version": "model_version", "segment": "segment"}, ("day", "model_version", "segment")
+    ),
+    "requests": TableFilters(
+        "opened_at",
+        {"kind": "kind", "priority": "priority", "status": "status", "owner": "owner"},
+        ("opened_at", "request_id"),
+    ),
+    "judge_labels": TableFilters(
+        "judged_at",
+        {"task": "task", "judge_id": "judge_id", "item_id": "item_id", "prompt_version": "prompt_version"},
+        ("task", "item_id", "judge_id"),
+    ),
     "label_schemas": TableFilters(None, {"task": "task"}, ("task",)),
 }
 
 
-def where_clause(table: str, alias: str | None = None, *, start=None, end=None,
-                 **filters: Any) -> tuple[str, list]:
+def where_clause(table: str, alias: str | None = None, *, start=None, end=None, **filters: Any) -> tuple[str, list]:
     """``(sql, params)``: the WHERE condition (``TRUE`` when nothing is filtered) for
     ``table``'s filters; column names are checked identifiers, values bound as ``?``.
 
@@ -135,8 +177,16 @@ class Lab(Warehouse):
         super().__init__(path, read_only=read_only)
 
     # -- generic ---------------------------------------------------------------------
-    def table(self, name: str, columns: Sequence[str] | None = None, *, start=None, end=None,
-              limit: int | None = None, **filters: Any) -> pd.DataFrame:
+    def table(
+        self,
+        name: str,
+        columns: Sequence[str] | None = None,
+        *,
+        start=None,
+        end=None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> pd.DataFrame:
         """Rows of table ``name`` matching the filters, in a stable order."""
         if name not in self.tables():
             raise ValueError(f"{self!r} has no table {name!r}; tables: {', '.join(self.tables())}")
@@ -156,21 +206,65 @@ class Lab(Warehouse):
         return self.query(query, params)
 
     # -- one method per table ----------------------------------------------------------
-    def items(self, *, dataset=None, language=None, intent=None, source=None, item_id=None, start=None,
-              end=None, columns=None, limit=None) -> pd.DataFrame:
+    def items(
+        self,
+        *,
+        dataset=None,
+        language=None,
+        intent=None,
+        source=None,
+        item_id=None,
+        start=None,
+        end=None,
+        columns=None,
+        limit=None,
+    ) -> pd.DataFrame:
         """``items``; ``start``/``end`` on ``created_at``."""
-        return self.table("items", columns, start=start, end=end, limit=limit, dataset=dataset,
-                          language=language, intent=intent, source=source, item_id=item_id)
+        return self.table(
+            "items",
+            columns,
+            start=start,
+            end=end,
+            limit=limit,
+            dataset=dataset,
+            language=language,
+            intent=intent,
+            source=source,
+            item_id=item_id,
+        )
 
-    def annotations(self, *, task=None, start=None, end=None, vendor=None, guideline_version=None,
-                    annotator_id=None, item_id=None, batch_id=None, columns=None, limit=None) -> pd.DataFrame:
+    def annotations(
+        self,
+        *,
+        task=None,
+        start=None,
+        end=None,
+        vendor=None,
+        guideline_version=None,
+        annotator_id=None,
+        item_id=None,
+        batch_id=None,
+        columns=None,
+        limit=None,
+    ) -> pd.DataFrame:
         """``annotations``; ``start``/``end`` on ``annotated_at``."""
-        return self.table("annotations", columns, start=start, end=end, limit=limit, task=task, vendor=vendor,
-                          guideline_version=guideline_version, annotator_id=annotator_id, item_id=item_id,
-                          batch_id=batch_id)
+        return self.table(
+            "annotations",
+            columns,
+            start=start,
+            end=end,
+            limit=limit,
+            task=task,
+            vendor=vendor,
+            guideline_version=guideline_version,
+            annotator_id=annotator_id,
+            item_id=item_id,
+            batch_id=batch_id,
+        )
 
-    def gold(self, *, task=None, item_id=None, gold_set_version=None, latest: bool = False,
-             columns=None) -> pd.DataFrame:
+    def gold(
+        self, *, task=None, item_id=None, gold_set_version=None, latest: bool = False, columns=None
+    ) -> pd.DataFrame:
         """``gold``; ``latest=True`` keeps each item's newest gold set version only."""
         if not latest:
             return self.table("gold", columns, task=task, item_id=item_id, gold_set_version=gold_set_version)
@@ -179,43 +273,128 @@ class Lab(Warehouse):
         return self.query(
             f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY item_id, task "
             f"ORDER BY gold_set_version DESC) AS rn FROM gold WHERE {where}) AS g WHERE rn = 1 "
-            "ORDER BY task, item_id", params)
+            "ORDER BY task, item_id",
+            params,
+        )
 
-    def audits(self, *, task=None, start=None, end=None, annotator_id=None, auditor_id=None, item_id=None,
-               columns=None, limit=None) -> pd.DataFrame:
+    def audits(
+        self,
+        *,
+        task=None,
+        start=None,
+        end=None,
+        annotator_id=None,
+        auditor_id=None,
+        item_id=None,
+        columns=None,
+        limit=None,
+    ) -> pd.DataFrame:
         """``audits``; ``start``/``end`` on ``audited_at``."""
-        return self.table("audits", columns, start=start, end=end, limit=limit, task=task,
-                          annotator_id=annotator_id, auditor_id=auditor_id, item_id=item_id)
+        return self.table(
+            "audits",
+            columns,
+            start=start,
+            end=end,
+            limit=limit,
+            task=task,
+            annotator_id=annotator_id,
+            auditor_id=auditor_id,
+            item_id=item_id,
+        )
 
-    def eval_results(self, *, model_version=None, suite=None, metric=None, run_id=None, category=None,
-                     item_id=None, start=None, end=None, columns=None, limit=None) -> pd.DataFrame:
+    def eval_results(
+        self,
+        *,
+        model_version=None,
+        suite=None,
+        metric=None,
+        run_id=None,
+        category=None,
+        item_id=None,
+        start=None,
+        end=None,
+        columns=None,
+        limit=None,
+    ) -> pd.DataFrame:
         """``eval_results``; ``start``/``end`` on ``evaluated_at``."""
-        return self.table("eval_results", columns, start=start, end=end, limit=limit, model_version=model_version,
-                          suite=suite, metric=metric, run_id=run_id, category=category, item_id=item_id)
+        return self.table(
+            "eval_results",
+            columns,
+            start=start,
+            end=end,
+            limit=limit,
+            model_version=model_version,
+            suite=suite,
+            metric=metric,
+            run_id=run_id,
+            category=category,
+            item_id=item_id,
+        )
 
-    def preferences(self, *, judge_id=None, model_a=None, model_b=None, item_id=None, start=None, end=None,
-                    columns=None, limit=None) -> pd.DataFrame:
+    def preferences(
+        self, *, judge_id=None, model_a=None, model_b=None, item_id=None, start=None, end=None, columns=None, limit=None
+    ) -> pd.DataFrame:
         """``preferences``; ``start``/``end`` on ``judged_at``."""
-        return self.table("preferences", columns, start=start, end=end, limit=limit, judge_id=judge_id,
-                          model_a=model_a, model_b=model_b, item_id=item_id)
+        return self.table(
+            "preferences",
+            columns,
+            start=start,
+            end=end,
+            limit=limit,
+            judge_id=judge_id,
+            model_a=model_a,
+            model_b=model_b,
+            item_id=item_id,
+        )
 
-    def interactions(self, *, model_version=None, segment=None, start=None, end=None, columns=None,
-                     limit=None) -> pd.DataFrame:
+    def interactions(
+        self, *, model_version=None, segment=None, start=None, end=None, columns=None, limit=None
+    ) -> pd.DataFrame:
         """``interactions``; ``start``/``end`` on ``day``."""
-        return self.table("interactions", columns, start=start, end=end, limit=limit,
-                          model_version=model_version, segment=segment)
+        return self.table(
+            "interactions", columns, start=start, end=end, limit=limit, model_version=model_version, segment=segment
+        )
 
-    def requests(self, *, kind=None, priority=None, status=None, owner=None, start=None, end=None,
-                 columns=None, limit=None) -> pd.DataFrame:
+    def requests(
+        self, *, kind=None, priority=None, status=None, owner=None, start=None, end=None, columns=None, limit=None
+    ) -> pd.DataFrame:
         """``requests``; ``start``/``end`` on ``opened_at``."""
-        return self.table("requests", columns, start=start, end=end, limit=limit, kind=kind, priority=priority,
-                          status=status, owner=owner)
+        return self.table(
+            "requests",
+            columns,
+            start=start,
+            end=end,
+            limit=limit,
+            kind=kind,
+            priority=priority,
+            status=status,
+            owner=owner,
+        )
 
-    def judge_labels(self, *, task=None, judge_id=None, item_id=None, prompt_version=None, start=None, end=None,
-                     columns=None, limit=None) -> pd.DataFrame:
+    def judge_labels(
+        self,
+        *,
+        task=None,
+        judge_id=None,
+        item_id=None,
+        prompt_version=None,
+        start=None,
+        end=None,
+        columns=None,
+        limit=None,
+    ) -> pd.DataFrame:
         """``judge_labels`` (a model rater's labels); ``start``/``end`` on ``judged_at``."""
-        return self.table("judge_labels", columns, start=start, end=end, limit=limit, task=task,
-                          judge_id=judge_id, item_id=item_id, prompt_version=prompt_version)
+        return self.table(
+            "judge_labels",
+            columns,
+            start=start,
+            end=end,
+            limit=limit,
+            task=task,
+            judge_id=judge_id,
+            item_id=item_id,
+            prompt_version=prompt_version,
+        )
 
     def label_schemas(self, *, task=None) -> pd.DataFrame:
         """``label_schemas``: each task's level of measurement and ordered categories."""

@@ -6,9 +6,10 @@ makes it explicit, after which labels outside the domain are quarantined.
 Recording the domain matters: R's irr silently drops unused categories before
 weighting and so reports different weighted coefficients.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -20,8 +21,12 @@ def get_schema(wh, task: str) -> dict | None:
     if df.empty:
         return None
     row = df.iloc[0]
-    return {"task": row["task"], "level": row["level"], "categories": list(row["categories"]),
-            "provisional": bool(row["provisional"])}
+    return {
+        "task": row["task"],
+        "level": row["level"],
+        "categories": list(row["categories"]),
+        "provisional": bool(row["provisional"]),
+    }
 
 
 def list_schemas(wh) -> pd.DataFrame:
@@ -30,8 +35,9 @@ def list_schemas(wh) -> pd.DataFrame:
     return df
 
 
-def set_schema(wh, task: str, level: str, categories: list[str], provisional: bool = False,
-               note: str | None = None) -> dict:
+def set_schema(
+    wh, task: str, level: str, categories: list[str], provisional: bool = False, note: str | None = None
+) -> dict:
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     if not categories:
@@ -43,9 +49,12 @@ def set_schema(wh, task: str, level: str, categories: list[str], provisional: bo
             [float(c) for c in categories]
         except ValueError as exc:
             raise ValueError(f"{level} categories must be numbers: {categories}") from exc
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     with wh.transaction():
         wh.execute("DELETE FROM label_schemas WHERE task = ?", [task])
-        wh.execute("INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", [task, level, list(categories), provisional, now, note])
+        wh.execute(
+            "INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [task, level, list(categories), provisional, now, note],
+        )
     return {"task": task, "level": level, "categories": list(categories), "provisional": provisional}

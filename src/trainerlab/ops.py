@@ -44,6 +44,7 @@ All SQL goes through :class:`trainerlab.warehouse.Warehouse` with bound
 parameters; reductions are plain GROUP BY queries, so a program with millions of
 annotations stays an engine job and only small tables reach numpy.
 """
+
 from __future__ import annotations
 
 import copy
@@ -52,9 +53,10 @@ import math
 import os
 import tomllib
 import warnings
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,18 +64,53 @@ import pandas as pd
 from .drift import wilson_interval
 
 __all__ = [
-    "KPI_NAMES", "DEFAULT_CONFIG", "load_kpi_config", "resolve_as_of", "week_window", "program_start",
-    "program_week", "business_days_between", "open_requests", "backlog_summary", "triage_times",
-    "time_to_triage", "throughput", "audit_pass_rate", "rework_rate", "gold_accuracy", "dispute_rate",
-    "contested_pairs", "agreement_by_task", "audit_error_categories", "cost_per_accepted_label", "regression_escapes",
-    "evaluation_coverage", "kpi_status", "kpi_trend", "kpi_table", "kpis", "kpi_history",
-    "capacity_forecast", "request_capacity", "capacity_figure", "kpi_history_figure", "filter_options", "median_ci",
+    "KPI_NAMES",
+    "DEFAULT_CONFIG",
+    "load_kpi_config",
+    "resolve_as_of",
+    "week_window",
+    "program_start",
+    "program_week",
+    "business_days_between",
+    "open_requests",
+    "backlog_summary",
+    "triage_times",
+    "time_to_triage",
+    "throughput",
+    "audit_pass_rate",
+    "rework_rate",
+    "gold_accuracy",
+    "dispute_rate",
+    "contested_pairs",
+    "agreement_by_task",
+    "audit_error_categories",
+    "cost_per_accepted_label",
+    "regression_escapes",
+    "evaluation_coverage",
+    "kpi_status",
+    "kpi_trend",
+    "kpi_table",
+    "kpis",
+    "kpi_history",
+    "capacity_forecast",
+    "request_capacity",
+    "capacity_figure",
+    "kpi_history_figure",
+    "filter_options",
+    "median_ci",
 ]
 
 KPI_NAMES = (
-    "backlog_age_median_days", "throughput_per_day", "audit_pass_rate", "rework_rate",
-    "time_to_triage_median_days", "gold_accuracy", "clarity_disputes_per_100", "cost_per_accepted_label",
-    "evaluation_coverage", "regression_escapes_per_release",
+    "backlog_age_median_days",
+    "throughput_per_day",
+    "audit_pass_rate",
+    "rework_rate",
+    "time_to_triage_median_days",
+    "gold_accuracy",
+    "clarity_disputes_per_100",
+    "cost_per_accepted_label",
+    "evaluation_coverage",
+    "regression_escapes_per_release",
 )
 
 # The same content as the repository's kpis.toml: the library works without the file.
@@ -93,17 +130,26 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "regression_escapes_per_release": {"target": 0, "direction": "below"},
     },
     "costs": {"per_hour": {"vendor_a": 24.0, "vendor_b": 18.0}, "per_label": {}},
-    "actions": {"retriage_after_days": 14, "clarify_min_excess": 0.15,
-                "coach_signals": ["gold_accuracy", "consensus_agreement", "off_peer", "label_shift"],
-                "audit_signals": ["label_drift", "agreement_drift", "input_drift"],
-                "category_min_share_change": 0.03},
+    "actions": {
+        "retriage_after_days": 14,
+        "clarify_min_excess": 0.15,
+        "coach_signals": ["gold_accuracy", "consensus_agreement", "off_peer", "label_shift"],
+        "audit_signals": ["label_drift", "agreement_drift", "input_drift"],
+        "category_min_share_change": 0.03,
+    },
 }
 
 UNITS = {
-    "backlog_age_median_days": "days", "throughput_per_day": "labels/day", "audit_pass_rate": "share",
-    "rework_rate": "share", "time_to_triage_median_days": "business days", "gold_accuracy": "share",
-    "clarity_disputes_per_100": "per 100 items", "cost_per_accepted_label": "currency/label",
-    "evaluation_coverage": "share", "regression_escapes_per_release": "cases",
+    "backlog_age_median_days": "days",
+    "throughput_per_day": "labels/day",
+    "audit_pass_rate": "share",
+    "rework_rate": "share",
+    "time_to_triage_median_days": "business days",
+    "gold_accuracy": "share",
+    "clarity_disputes_per_100": "per 100 items",
+    "cost_per_accepted_label": "currency/label",
+    "evaluation_coverage": "share",
+    "regression_escapes_per_release": "cases",
 }
 
 _DAY = pd.Timedelta(days=1)
@@ -175,11 +221,14 @@ def resolve_as_of(wh, as_of=None) -> pd.Timestamp:
         try:
             return _ts(as_of)
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"as-of {as_of!r} is not a date or timestamp (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from exc
+            raise ValueError(
+                f"as-of {as_of!r} is not a date or timestamp (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+            ) from exc
     last = wh.scalar(
         "SELECT max(t) FROM (SELECT max(annotated_at) AS t FROM annotations UNION ALL "
         "SELECT max(audited_at) FROM audits UNION ALL SELECT max(opened_at) FROM requests UNION ALL "
-        "SELECT max(triaged_at) FROM requests UNION ALL SELECT max(closed_at) FROM requests) AS x")
+        "SELECT max(triaged_at) FROM requests UNION ALL SELECT max(closed_at) FROM requests) AS x"
+    )
     if last is None or pd.isna(last):
         raise ValueError("the warehouse has no timestamped annotations, audits or requests; give an as-of date")
     last = _ts(last)
@@ -223,8 +272,11 @@ def week_window(week=None, as_of=None, wh=None) -> tuple[pd.Timestamp, pd.Timest
 def program_start(wh, dataset: str | None = None) -> pd.Timestamp | None:
     """The Monday of the week of the program's first annotation (program week 1)."""
     join, where, params = _scope("a", dataset=dataset)
-    first = wh.scalar(f"SELECT min(a.annotated_at) FROM annotations a{join} WHERE a.annotated_at IS NOT NULL"
-                      + "".join(f" AND {w}" for w in where), params)
+    first = wh.scalar(
+        f"SELECT min(a.annotated_at) FROM annotations a{join} WHERE a.annotated_at IS NOT NULL"
+        + "".join(f" AND {w}" for w in where),
+        params,
+    )
     if first is None or pd.isna(first):
         return None
     d = _ts(first).normalize()
@@ -243,8 +295,7 @@ def _weekmask(cfg: dict | None) -> tuple[str, list]:
     return bd.get("weekmask", "Mon Tue Wed Thu Fri"), list(bd.get("holidays", []) or [])
 
 
-def business_days_between(start, end, weekmask: str = "Mon Tue Wed Thu Fri",
-                          holidays: Sequence = ()) -> np.ndarray:
+def business_days_between(start, end, weekmask: str = "Mon Tue Wed Thu Fri", holidays: Sequence = ()) -> np.ndarray:
     """Business days elapsed from ``start`` to ``end`` (arrays of timestamps; NaT gives NaN).
 
     A business day contributes 24 hours, a weekend day or holiday none:
@@ -284,8 +335,9 @@ def _as_list(value) -> list | None:
     return [str(v) for v in value]
 
 
-def _scope(alias: str = "a", *, dataset=None, task=None, vendor=None, rater_col: str | None = None
-           ) -> tuple[str, list[str], list]:
+def _scope(
+    alias: str = "a", *, dataset=None, task=None, vendor=None, rater_col: str | None = None
+) -> tuple[str, list[str], list]:
     """(join, where clauses, params) restricting rows of ``alias`` (annotations or audits)
     to datasets (via items), tasks and vendors. For audits, vendor comes from the
     rater's annotations (``rater_col`` = the rater column of the alias)."""
@@ -302,8 +354,10 @@ def _scope(alias: str = "a", *, dataset=None, task=None, vendor=None, rater_col:
     vd = _as_list(vendor)
     if vd:
         if rater_col:
-            join += (f" JOIN (SELECT annotator_id, max(vendor) AS vendor FROM annotations GROUP BY annotator_id) AS rv "
-                     f"ON rv.annotator_id = {alias}.{rater_col}")
+            join += (
+                f" JOIN (SELECT annotator_id, max(vendor) AS vendor FROM annotations GROUP BY annotator_id) AS rv "
+                f"ON rv.annotator_id = {alias}.{rater_col}"
+            )
             where.append("rv.vendor IN (" + ", ".join("?" for _ in vd) + ")")
         else:
             where.append(f"{alias}.vendor IN (" + ", ".join("?" for _ in vd) + ")")
@@ -332,8 +386,14 @@ def _wilson_cols(frame: pd.DataFrame, k: str, n: str, alpha: float = 0.05) -> pd
     return frame
 
 
-_BY_COLUMNS = {"task": "a.task", "vendor": "a.vendor", "rater": "a.annotator_id", "guideline_version":
-               "a.guideline_version", "week": "date_trunc('week', a.annotated_at)", "day": "CAST(a.annotated_at AS DATE)"}
+_BY_COLUMNS = {
+    "task": "a.task",
+    "vendor": "a.vendor",
+    "rater": "a.annotator_id",
+    "guideline_version": "a.guideline_version",
+    "week": "date_trunc('week', a.annotated_at)",
+    "day": "CAST(a.annotated_at AS DATE)",
+}
 
 
 def _by_sql(by: Sequence[str] | str | None, mapping: dict) -> tuple[list[str], list[str]]:
@@ -379,7 +439,9 @@ def open_requests(wh, as_of) -> pd.DataFrame:
     df = wh.query(
         "SELECT request_id, kind, priority, owner, opened_at, triaged_at, closed_at, status AS status_now "
         "FROM requests WHERE opened_at < ? AND (closed_at IS NULL OR closed_at >= ?) "
-        "ORDER BY opened_at, request_id", [_py(as_of), _py(as_of)])
+        "ORDER BY opened_at, request_id",
+        [_py(as_of), _py(as_of)],
+    )
     df["triaged_at"] = pd.to_datetime(df["triaged_at"]).where(pd.to_datetime(df["triaged_at"]) < as_of)
     df["age_days"] = (as_of - pd.to_datetime(df["opened_at"])) / _DAY
     df["untriaged"] = df["triaged_at"].isna()
@@ -395,13 +457,18 @@ def backlog_summary(wh, as_of, by: str | None = None, older_than_days: float = 1
     rows = []
     for name, g in groups:
         ages = g["age_days"].to_numpy(float)
-        rows.append({"group": name, "n_open": len(g),
-                     "median_age_days": float(np.median(ages)) if len(ages) else np.nan,
-                     "p90_age_days": float(np.quantile(ages, 0.9)) if len(ages) else np.nan,
-                     "oldest_age_days": float(ages.max()) if len(ages) else np.nan,
-                     "n_older_than_target": int((ages > older_than_days).sum()),
-                     "n_untriaged": int(g["untriaged"].sum()),
-                     "reason": None if len(ages) else "no open requests"})
+        rows.append(
+            {
+                "group": name,
+                "n_open": len(g),
+                "median_age_days": float(np.median(ages)) if len(ages) else np.nan,
+                "p90_age_days": float(np.quantile(ages, 0.9)) if len(ages) else np.nan,
+                "oldest_age_days": float(ages.max()) if len(ages) else np.nan,
+                "n_older_than_target": int((ages > older_than_days).sum()),
+                "n_untriaged": int(g["untriaged"].sum()),
+                "reason": None if len(ages) else "no open requests",
+            }
+        )
     out = pd.DataFrame(rows)
     out["method"] = "requests opened before as-of and not closed before it; age in calendar days; a census (no CI)"
     return out
@@ -413,8 +480,11 @@ def triage_times(wh, as_of, window_days: float = 28, config: dict | None = None)
     censored at as_of)."""
     as_of = _ts(as_of)
     start = as_of - pd.Timedelta(days=float(window_days))
-    df = wh.query("SELECT request_id, priority, kind, opened_at, triaged_at FROM requests "
-                  "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, request_id", [_py(start), _py(as_of)])
+    df = wh.query(
+        "SELECT request_id, priority, kind, opened_at, triaged_at FROM requests "
+        "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, request_id",
+        [_py(start), _py(as_of)],
+    )
     tri = pd.to_datetime(df["triaged_at"])
     df["triaged"] = (tri.notna() & (tri < as_of)).to_numpy()
     end = tri.where(df["triaged"], as_of)
@@ -446,8 +516,14 @@ def _km_median(times: np.ndarray, events: np.ndarray) -> tuple[float, float, flo
     return med, lo, hi, reason
 
 
-def time_to_triage(wh, as_of, window_days: float = 28, by: str | None = "priority", target_days: float = 1.0,
-                   config: dict | None = None) -> pd.DataFrame:
+def time_to_triage(
+    wh,
+    as_of,
+    window_days: float = 28,
+    by: str | None = "priority",
+    target_days: float = 1.0,
+    config: dict | None = None,
+) -> pd.DataFrame:
     """Median business days to triage per severity (and ``all``), Kaplan-Meier with censoring.
 
     Requests opened in the window and not yet triaged are censored at ``as_of``, so an
@@ -468,22 +544,45 @@ def time_to_triage(wh, as_of, window_days: float = 28, by: str | None = "priorit
         k = int((e & (t <= target_days))[eligible].sum())
         m = int(eligible.sum())
         wl, wh_ = wilson_interval(np.array([k]), np.array([m]))
-        rows.append({"group": name, "n": len(g), "n_triaged": int(e.sum()), "n_untriaged": int((~e).sum()),
-                     "estimate": med, "ci_low": lo, "ci_high": hi, "reason": reason,
-                     "within_target": k / m if m else np.nan, "within_ci_low": float(wl[0]) if m else np.nan,
-                     "within_ci_high": float(wh_[0]) if m else np.nan, "n_eligible": m})
+        rows.append(
+            {
+                "group": name,
+                "n": len(g),
+                "n_triaged": int(e.sum()),
+                "n_untriaged": int((~e).sum()),
+                "estimate": med,
+                "ci_low": lo,
+                "ci_high": hi,
+                "reason": reason,
+                "within_target": k / m if m else np.nan,
+                "within_ci_low": float(wl[0]) if m else np.nan,
+                "within_ci_high": float(wh_[0]) if m else np.nan,
+                "n_eligible": m,
+            }
+        )
     out = pd.DataFrame(rows)
-    out["method"] = (f"Kaplan-Meier median of business days to triage, requests opened in the {window_days:g} days "
-                     f"before as-of (untriaged censored at as-of); Brookmeyer-Crowley 95% CI; within {target_days:g} "
-                     "business day(s): Wilson")
+    out["method"] = (
+        f"Kaplan-Meier median of business days to triage, requests opened in the {window_days:g} days "
+        f"before as-of (untriaged censored at as-of); Brookmeyer-Crowley 95% CI; within {target_days:g} "
+        "business day(s): Wilson"
+    )
     return out
 
 
 # =============================================================================
 # throughput, audits, rework, gold, clarity
 # =============================================================================
-def throughput(wh, start=None, end=None, by: Sequence[str] | str | None = ("task",), *, dataset=None, task=None,
-               vendor=None, windows: pd.DataFrame | None = None) -> pd.DataFrame:
+def throughput(
+    wh,
+    start=None,
+    end=None,
+    by: Sequence[str] | str | None = ("task",),
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    windows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Labels and items delivered in ``[start, end)``, per group.
 
     A label is an annotation with a non-empty label (explicit skips are counted
@@ -510,7 +609,9 @@ def throughput(wh, start=None, end=None, by: Sequence[str] | str | None = ("task
         "count(DISTINCT a.item_id) AS n_items, count(DISTINCT a.annotator_id) AS n_raters, "
         "sum(a.duration_s) / 3600.0 AS hours "
         f"FROM annotations a{join} WHERE {' AND '.join(where)}{group}"
-        + (" ORDER BY " + ", ".join(names) if names else ""), params)
+        + (" ORDER BY " + ", ".join(names) if names else ""),
+        params,
+    )
     for col in ("n_labels", "n_skips", "n_rework", "n_items", "n_raters"):
         df[col] = df[col].fillna(0).astype(int)
     if start is not None and end is not None and windows is None:
@@ -520,29 +621,47 @@ def throughput(wh, start=None, end=None, by: Sequence[str] | str | None = ("task
     return df
 
 
-def audit_pass_rate(wh, start=None, end=None, by: Sequence[str] | str | None = None, *, dataset=None, task=None,
-                    vendor=None, alpha: float = 0.05, windows: pd.DataFrame | None = None) -> pd.DataFrame:
+def audit_pass_rate(
+    wh,
+    start=None,
+    end=None,
+    by: Sequence[str] | str | None = None,
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    alpha: float = 0.05,
+    windows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Share of audited labels that passed, with Wilson intervals.
 
     ``by`` takes task, vendor, rater, week, error_category (the last one counts failures
     per category, with ``estimate`` = share of all audits in the group's scope).
     """
-    mapping = {"task": "au.task", "rater": "au.annotator_id", "week": "date_trunc('week', au.audited_at)",
-               "vendor": "rv2.vendor", "auditor": "au.auditor_id"}
+    mapping = {
+        "task": "au.task",
+        "rater": "au.annotator_id",
+        "week": "date_trunc('week', au.audited_at)",
+        "vendor": "rv2.vendor",
+        "auditor": "au.auditor_id",
+    }
     sel, names = _by_sql(by, mapping)
     join, where, params = _scope("au", dataset=dataset, task=task, vendor=vendor, rater_col="annotator_id")
     if "vendor" in names:
-        join += (" LEFT JOIN (SELECT annotator_id, max(vendor) AS vendor FROM annotations GROUP BY annotator_id) AS rv2 "
-                 "ON rv2.annotator_id = au.annotator_id")
+        join += (
+            " LEFT JOIN (SELECT annotator_id, max(vendor) AS vendor FROM annotations GROUP BY annotator_id) AS rv2 "
+            "ON rv2.annotator_id = au.annotator_id"
+        )
     wj, wsel, w, p = _window_sql("au.audited_at", start, end, windows)
     join, sel, names = wj + join, wsel + sel, (["window_end"] if wsel else []) + names
     where = [*w, *where] or ["TRUE"]
     group = (" GROUP BY " + ", ".join(str(i + 1) for i in range(len(names)))) if names else ""
     df = wh.query(
-              f"SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
-              "sum(CASE WHEN au.passed THEN 1 ELSE 0 END) AS k FROM audits au"
-              f"{join} WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""),
-              [*p, *params])
+        f"SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
+        "sum(CASE WHEN au.passed THEN 1 ELSE 0 END) AS k FROM audits au"
+        f"{join} WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""),
+        [*p, *params],
+    )
     df["n"] = df["n"].fillna(0).astype(int)
     df["k"] = df["k"].fillna(0).astype(int)
     df = _wilson_cols(df, "k", "n", alpha)
@@ -551,8 +670,17 @@ def audit_pass_rate(wh, start=None, end=None, by: Sequence[str] | str | None = N
     return df
 
 
-def rework_rate(wh, start=None, end=None, by: Sequence[str] | str | None = None, *, dataset=None, task=None,
-                vendor=None, alpha: float = 0.05) -> pd.DataFrame:
+def rework_rate(
+    wh,
+    start=None,
+    end=None,
+    by: Sequence[str] | str | None = None,
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Share of the window's labels flagged ``is_rework``, with Wilson intervals."""
     df = throughput(wh, start, end, by, dataset=dataset, task=task, vendor=vendor)
     df = _wilson_cols(df, "n_rework", "n_labels", alpha)
@@ -564,12 +692,24 @@ def rework_rate(wh, start=None, end=None, by: Sequence[str] | str | None = None,
 
 def _gold_cte() -> str:
     # The newest gold label per (item, task) (gold_set_version sorts by name).
-    return ("g AS (SELECT item_id, task, gold_label FROM (SELECT item_id, task, gold_label, row_number() OVER "
-            "(PARTITION BY item_id, task ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1)")
+    return (
+        "g AS (SELECT item_id, task, gold_label FROM (SELECT item_id, task, gold_label, row_number() OVER "
+        "(PARTITION BY item_id, task ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1)"
+    )
 
 
-def gold_accuracy(wh, start=None, end=None, by: Sequence[str] | str | None = None, *, dataset=None, task=None,
-                  vendor=None, alpha: float = 0.05, windows: pd.DataFrame | None = None) -> pd.DataFrame:
+def gold_accuracy(
+    wh,
+    start=None,
+    end=None,
+    by: Sequence[str] | str | None = None,
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    alpha: float = 0.05,
+    windows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Share of gold checks (annotations of gold items) whose label equals the gold label,
     per group, with Wilson intervals. Exact match on every scale (per-rater accuracy with
     a tolerance for ordinal scales is :func:`trainerlab.annotators.gold_accuracy`)."""
@@ -580,11 +720,12 @@ def gold_accuracy(wh, start=None, end=None, by: Sequence[str] | str | None = Non
     where = ["a.label IS NOT NULL", *w, *where]
     group = (" GROUP BY " + ", ".join(str(i + 1) for i in range(len(names)))) if names else ""
     df = wh.query(
-              f"WITH {_gold_cte()} SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
-              "sum(CASE WHEN a.label = g.gold_label THEN 1 ELSE 0 END) AS k "
-              f"FROM annotations a JOIN g ON g.item_id = a.item_id AND g.task = a.task{join} "
-              f"WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""),
-              [*p, *params])
+        f"WITH {_gold_cte()} SELECT {', '.join(sel) + ', ' if sel else ''}count(*) AS n, "
+        "sum(CASE WHEN a.label = g.gold_label THEN 1 ELSE 0 END) AS k "
+        f"FROM annotations a JOIN g ON g.item_id = a.item_id AND g.task = a.task{join} "
+        f"WHERE {' AND '.join(where)}{group}" + (" ORDER BY " + ", ".join(names) if names else ""),
+        [*p, *params],
+    )
     df["n"] = df["n"].fillna(0).astype(int)
     df["k"] = df["k"].fillna(0).astype(int)
     df = _wilson_cols(df, "k", "n", alpha)
@@ -593,9 +734,19 @@ def gold_accuracy(wh, start=None, end=None, by: Sequence[str] | str | None = Non
     return df
 
 
-def dispute_rate(wh, start=None, end=None, by: Sequence[str] | str | None = ("task",), *, dataset=None, task=None,
-                 vendor=None, include_gold: bool = False, alpha: float = 0.05,
-                 windows: pd.DataFrame | None = None) -> pd.DataFrame:
+def dispute_rate(
+    wh,
+    start=None,
+    end=None,
+    by: Sequence[str] | str | None = ("task",),
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    include_gold: bool = False,
+    alpha: float = 0.05,
+    windows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Guideline clarity index: items whose raters gave more than one label, per 100 items
     with two or more labels (the ``(any)`` row of :func:`trainerlab.annotators.clarity_index`,
     as one SQL reduction). Gold items are left out unless ``include_gold`` (they are
@@ -612,12 +763,14 @@ def dispute_rate(wh, start=None, end=None, by: Sequence[str] | str | None = ("ta
     # an item disputes within one task: the unit is (task, item) whatever the grouping
     inner_group = ", ".join(str(i + 1) for i in range(len(names) + 2))
     df = wh.query(
-              f"WITH per AS (SELECT {', '.join(sel) + ', ' if sel else ''}a.task AS task_, a.item_id, count(*) AS m, "
-              f"count(DISTINCT a.label) AS d FROM annotations a{join} WHERE {' AND '.join(where)} "
-              f"GROUP BY {inner_group}) "
-              f"SELECT {keys + ', ' if names else ''}sum(CASE WHEN m >= 2 THEN 1 ELSE 0 END) AS n, "
-              "sum(CASE WHEN m >= 2 AND d > 1 THEN 1 ELSE 0 END) AS k FROM per"
-              + (f" GROUP BY {keys} ORDER BY {keys}" if names else ""), [*p, *params])
+        f"WITH per AS (SELECT {', '.join(sel) + ', ' if sel else ''}a.task AS task_, a.item_id, count(*) AS m, "
+        f"count(DISTINCT a.label) AS d FROM annotations a{join} WHERE {' AND '.join(where)} "
+        f"GROUP BY {inner_group}) "
+        f"SELECT {keys + ', ' if names else ''}sum(CASE WHEN m >= 2 THEN 1 ELSE 0 END) AS n, "
+        "sum(CASE WHEN m >= 2 AND d > 1 THEN 1 ELSE 0 END) AS k FROM per"
+        + (f" GROUP BY {keys} ORDER BY {keys}" if names else ""),
+        [*p, *params],
+    )
     df["n"] = df["n"].fillna(0).astype(int)
     df["k"] = df["k"].fillna(0).astype(int)
     df = _wilson_cols(df, "k", "n", alpha)
@@ -629,8 +782,18 @@ def dispute_rate(wh, start=None, end=None, by: Sequence[str] | str | None = ("ta
     return df
 
 
-def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guideline_version=None,
-                    level: str | None = None, min_excess: float = 0.15, alpha: float = 0.05) -> pd.DataFrame:
+def contested_pairs(
+    wh,
+    start=None,
+    end=None,
+    *,
+    task=None,
+    dataset=None,
+    guideline_version=None,
+    level: str | None = None,
+    min_excess: float = 0.15,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Label pairs that a guideline leaves unclear: contested more often than comparable pairs.
 
     A pair (a, b) is *in play* on an item when two or more of its labels are a or b; it
@@ -642,8 +805,9 @@ def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guidel
     two-proportion z-test, Holm-adjusted within the task; ``flag`` when the adjusted
     p < ``alpha`` and the excess is at least ``min_excess``.
     """
-    from .labels import get_schema
     from scipy import stats
+
+    from .labels import get_schema
 
     join, where, params = _scope("a", dataset=dataset, task=task)
     w, p = _window("a.annotated_at", start, end)
@@ -653,7 +817,9 @@ def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guidel
         params = [*params, guideline_version]
     counts = wh.query(
         f"SELECT a.task, a.item_id, a.label, count(*) AS n FROM annotations a{join} WHERE {' AND '.join(where)} "
-        "GROUP BY a.task, a.item_id, a.label", [*p, *params])
+        "GROUP BY a.task, a.item_id, a.label",
+        [*p, *params],
+    )
     rows = []
     for tk, sub in counts.groupby("task", sort=True):
         schema = get_schema(wh, tk)
@@ -665,8 +831,17 @@ def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guidel
             for j in range(i + 1, len(cats)):
                 inplay = (wide[:, i] + wide[:, j]) >= 2
                 both = (wide[:, i] > 0) & (wide[:, j] > 0)
-                rows.append({"task": tk, "label_a": cats[i], "label_b": cats[j], "distance": j - i,
-                             "level": lvl, "n_in_play": int(inplay.sum()), "n_contested": int((both & inplay).sum())})
+                rows.append(
+                    {
+                        "task": tk,
+                        "label_a": cats[i],
+                        "label_b": cats[j],
+                        "distance": j - i,
+                        "level": lvl,
+                        "n_in_play": int(inplay.sum()),
+                        "n_contested": int((both & inplay).sum()),
+                    }
+                )
     out = pd.DataFrame(rows, columns=["task", "label_a", "label_b", "distance", "level", "n_in_play", "n_contested"])
     if out.empty:
         return out.assign(share=[], peer_share=[], excess=[], p_value=[], p_holm=[], flag=[], method=[])
@@ -679,7 +854,9 @@ def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guidel
         n2, k2 = peers["n_in_play"].sum(), peers["n_contested"].sum()
         n1, k1 = r.n_in_play, r.n_contested
         if n1 == 0 or n2 == 0:
-            peer_share.append(np.nan); pvals.append(np.nan); continue
+            peer_share.append(np.nan)
+            pvals.append(np.nan)
+            continue
         p2 = k2 / n2
         pooled = (k1 + k2) / (n1 + n2)
         se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
@@ -690,7 +867,7 @@ def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guidel
     out["excess"] = out["share"] - out["peer_share"]
     out["p_value"] = pvals
     out["p_holm"] = np.nan
-    for tk, idx in out.groupby("task").groups.items():
+    for _tk, idx in out.groupby("task").groups.items():
         pv = out.loc[idx, "p_value"]
         ok = pv.notna()
         if ok.any():
@@ -700,14 +877,25 @@ def contested_pairs(wh, start=None, end=None, *, task=None, dataset=None, guidel
     out["flag"] = (out["p_holm"] < alpha) & (out["excess"] >= min_excess)
     lo, hi = wilson_interval(out["n_contested"].to_numpy(float), out["n_in_play"].to_numpy(float))
     out["ci_low"], out["ci_high"] = lo, hi
-    out["method"] = ("share of in-play items (2+ labels in the pair) carrying both labels vs the task's other pairs "
-                     "(same distance on ordinal scales); one-sided two-proportion z-test, Holm within task; Wilson CI")
+    out["method"] = (
+        "share of in-play items (2+ labels in the pair) carrying both labels vs the task's other pairs "
+        "(same distance on ordinal scales); one-sided two-proportion z-test, Holm within task; Wilson CI"
+    )
     return out
 
 
-def agreement_by_task(wh, start=None, end=None, *, dataset=None, task=None, vendor=None,
-                      coefficients: Sequence[str] = ("percent_agreement", "gwet_ac", "krippendorff_alpha"),
-                      n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+def agreement_by_task(
+    wh,
+    start=None,
+    end=None,
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    coefficients: Sequence[str] = ("percent_agreement", "gwet_ac", "krippendorff_alpha"),
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Inter-annotator agreement of each task's labels in ``[start, end)``, with bootstrap CIs.
 
     Calls :func:`trainerlab.agreement.agreement_table` per task (level and categories from
@@ -720,30 +908,61 @@ def agreement_by_task(wh, start=None, end=None, *, dataset=None, task=None, vend
     join, where, params = _scope("a", dataset=dataset, task=task, vendor=vendor)
     w, p = _window("a.annotated_at", start, end)
     where = ["a.label IS NOT NULL", *w, *where]
-    df = wh.query(f"SELECT a.task, a.item_id AS item, a.annotator_id AS rater, a.label FROM annotations a{join} "
-                  f"WHERE {' AND '.join(where)}", [*p, *params])
+    df = wh.query(
+        f"SELECT a.task, a.item_id AS item, a.annotator_id AS rater, a.label FROM annotations a{join} "
+        f"WHERE {' AND '.join(where)}",
+        [*p, *params],
+    )
     frames = []
     for tk, sub in df.groupby("task", sort=True):
         schema = get_schema(wh, tk)
         level = schema["level"] if schema else "nominal"
         cats = [str(c) for c in schema["categories"]] if schema else None
         try:
-            tab = agreement_table(sub, level=level, categories=cats, n_boot=n_boot, seed=seed,
-                                  coefficients=list(coefficients))
+            tab = agreement_table(
+                sub, level=level, categories=cats, n_boot=n_boot, seed=seed, coefficients=list(coefficients)
+            )
         except ValueError as exc:
-            tab = pd.DataFrame([{"coefficient": c, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                                 "n_units": sub["item"].nunique(), "n_raters": sub["rater"].nunique(),
-                                 "method": None, "reason": str(exc)} for c in coefficients])
+            tab = pd.DataFrame(
+                [
+                    {
+                        "coefficient": c,
+                        "estimate": np.nan,
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "n_units": sub["item"].nunique(),
+                        "n_raters": sub["rater"].nunique(),
+                        "method": None,
+                        "reason": str(exc),
+                    }
+                    for c in coefficients
+                ]
+            )
         tab.insert(0, "task", tk)
         tab["level"] = level
-        frames.append(tab[["task", "coefficient", "estimate", "ci_low", "ci_high", "n_units", "n_raters", "level",
-                           "method", "reason"]])
+        frames.append(
+            tab[
+                [
+                    "task",
+                    "coefficient",
+                    "estimate",
+                    "ci_low",
+                    "ci_high",
+                    "n_units",
+                    "n_raters",
+                    "level",
+                    "method",
+                    "reason",
+                ]
+            ]
+        )
     cols = ["task", "coefficient", "estimate", "ci_low", "ci_high", "n_units", "n_raters", "level", "method", "reason"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
-def audit_error_categories(wh, start=None, end=None, *, dataset=None, task=None, vendor=None,
-                           previous_weeks: int = 4) -> pd.DataFrame:
+def audit_error_categories(
+    wh, start=None, end=None, *, dataset=None, task=None, vendor=None, previous_weeks: int = 4
+) -> pd.DataFrame:
     """Failed audits by error category in ``[start, end)`` beside the ``previous_weeks``
     before it: count, share of the window's audits (Wilson CI) and the earlier share."""
     start, end = _ts(start), _ts(end)
@@ -754,10 +973,12 @@ def audit_error_categories(wh, start=None, end=None, *, dataset=None, task=None,
         "SELECT CASE WHEN au.audited_at >= ? THEN 'now' ELSE 'before' END AS period, "
         "coalesce(au.error_category, '(none)') AS error_category, au.passed, count(*) AS n "
         f"FROM audits au{join} WHERE au.audited_at >= ? AND au.audited_at < ?{extra} GROUP BY 1, 2, 3",
-        [_py(start), _py(before), _py(end), *params])
+        [_py(start), _py(before), _py(end), *params],
+    )
     tot = df.groupby("period")["n"].sum()
-    fails = df[~df["passed"].astype(bool)].pivot_table(index="error_category", columns="period", values="n",
-                                                      aggfunc="sum", fill_value=0)
+    fails = df[~df["passed"].astype(bool)].pivot_table(
+        index="error_category", columns="period", values="n", aggfunc="sum", fill_value=0
+    )
     for col in ("now", "before"):
         if col not in fails.columns:
             fails[col] = 0
@@ -766,15 +987,26 @@ def audit_error_categories(wh, start=None, end=None, *, dataset=None, task=None,
     out["n_audits"], out["n_audits_before"] = n_now, n_before
     out = _wilson_cols(out, "n", "n_audits")
     out["share_before"] = out["n_before"] / n_before if n_before else np.nan
-    out["method"] = f"failed audits of the category / all audits in the window (Wilson 95% CI); before = the {previous_weeks} weeks earlier"
+    out["method"] = (
+        f"failed audits of the category / all audits in the window (Wilson 95% CI); before = the {previous_weeks} weeks earlier"
+    )
     return out.sort_values(["n", "error_category"], ascending=[False, True]).reset_index(drop=True)
 
 
 # =============================================================================
 # cost, coverage, escapes
 # =============================================================================
-def cost_per_accepted_label(wh, start=None, end=None, *, rates: dict | None = None, dataset=None, task=None,
-                            vendor=None, config: dict | None = None) -> pd.DataFrame:
+def cost_per_accepted_label(
+    wh,
+    start=None,
+    end=None,
+    *,
+    rates: dict | None = None,
+    dataset=None,
+    task=None,
+    vendor=None,
+    config: dict | None = None,
+) -> pd.DataFrame:
     """Cost per accepted label per vendor and ``all``.
 
     cost = hours of annotation time x the vendor's hourly rate (``costs.per_hour``) or
@@ -809,14 +1041,33 @@ def _cost_table(thr: pd.DataFrame, aud: pd.DataFrame, rates: dict) -> pd.DataFra
             cost, basis = np.nan, None
         a = aud.loc[v] if v in aud.index else None
         n_aud, k_aud = (int(a["n"]), int(a["k"])) if a is not None else (0, 0)
-        rows.append({"vendor": v, "labels": labels, "accepted_basis": fresh, "hours": float(r.hours or 0.0),
-                     "cost": cost, "rate": basis, "audits": n_aud, "passed": k_aud})
-    out = pd.DataFrame(rows, columns=["vendor", "labels", "accepted_basis", "hours", "cost", "rate", "audits", "passed"])
+        rows.append(
+            {
+                "vendor": v,
+                "labels": labels,
+                "accepted_basis": fresh,
+                "hours": float(r.hours or 0.0),
+                "cost": cost,
+                "rate": basis,
+                "audits": n_aud,
+                "passed": k_aud,
+            }
+        )
+    out = pd.DataFrame(
+        rows, columns=["vendor", "labels", "accepted_basis", "hours", "cost", "rate", "audits", "passed"]
+    )
     if len(out):
         has_cost = out["cost"].notna()
-        tot = {"vendor": "all", "labels": int(out["labels"].sum()), "accepted_basis": int(out["accepted_basis"].sum()),
-               "hours": float(out["hours"].sum()), "cost": float(out.loc[has_cost, "cost"].sum()) if has_cost.all() else np.nan,
-               "rate": "vendors' rates", "audits": int(out["audits"].sum()), "passed": int(out["passed"].sum())}
+        tot = {
+            "vendor": "all",
+            "labels": int(out["labels"].sum()),
+            "accepted_basis": int(out["accepted_basis"].sum()),
+            "hours": float(out["hours"].sum()),
+            "cost": float(out.loc[has_cost, "cost"].sum()) if has_cost.all() else np.nan,
+            "rate": "vendors' rates",
+            "audits": int(out["audits"].sum()),
+            "passed": int(out["passed"].sum()),
+        }
         out = pd.concat([out, pd.DataFrame([tot])], ignore_index=True)
     p = np.where(out["audits"] > 0, out["passed"] / out["audits"].where(out["audits"] > 0), np.nan)
     lo, hi = wilson_interval(out["passed"].to_numpy(float), out["audits"].to_numpy(float))
@@ -832,8 +1083,11 @@ def _cost_table(thr: pd.DataFrame, aud: pd.DataFrame, rates: dict) -> pd.DataFra
         if r.labels == 0:
             reasons.append("no labels in the window")
         elif pd.isna(r.cost):
-            reasons.append("no rate configured for this vendor (kpis.toml [costs])" if r.vendor != "all"
-                           else "a vendor has no rate configured")
+            reasons.append(
+                "no rate configured for this vendor (kpis.toml [costs])"
+                if r.vendor != "all"
+                else "a vendor has no rate configured"
+            )
         elif r.audits == 0:
             reasons.append("no audits in the window: acceptance unknown")
         else:
@@ -841,8 +1095,10 @@ def _cost_table(thr: pd.DataFrame, aud: pd.DataFrame, rates: dict) -> pd.DataFra
     out["reason"] = reasons
     for col in ("estimate", "ci_low", "ci_high"):
         out.loc[out["reason"].notna(), col] = np.nan
-    out["method"] = ("cost (hours x hourly rate, or labels x per-label rate) / (non-rework labels x audit pass rate); "
-                     "CI from the pass rate's Wilson interval")
+    out["method"] = (
+        "cost (hours x hourly rate, or labels x per-label rate) / (non-rework labels x audit pass rate); "
+        "CI from the pass rate's Wilson interval"
+    )
     return out
 
 
@@ -855,8 +1111,12 @@ def evaluation_coverage(wh, *, dataset=None, top_n: int = 20, target: float = 0.
     try:
         from .errors import coverage
     except ImportError as exc:  # pragma: no cover - error analysis not installed
-        return {"covered_share": np.nan, "n_top": 0, "reason": f"evaluation coverage not available ({exc})",
-                "method": None}
+        return {
+            "covered_share": np.nan,
+            "n_top": 0,
+            "reason": f"evaluation coverage not available ({exc})",
+            "method": None,
+        }
     try:
         res = coverage(wh, top_n=top_n, dataset=dataset, target=target)
     except ValueError as exc:
@@ -869,8 +1129,9 @@ def evaluation_coverage(wh, *, dataset=None, top_n: int = 20, target: float = 0.
 def _production_case(source, meta, candidate: str) -> tuple[bool, str]:
     """Is a regression case an escape of ``candidate``? (counts, why not)."""
     if source is None or pd.isna(source) or not str(source).lower().startswith("production"):
-        return False, "not from production (item source is " + (repr(source) if source is not None and not pd.isna(source)
-                                                                   else "unknown") + ")"
+        return False, "not from production (item source is " + (
+            repr(source) if source is not None and not pd.isna(source) else "unknown"
+        ) + ")"
     model = None
     if isinstance(meta, str) and meta.strip():
         try:
@@ -904,15 +1165,32 @@ def regression_escapes(wh, as_of=None) -> pd.DataFrame:
     """
     from scipy import stats
 
-    cols = ["candidate", "decided_at", "until", "n_cases", "n_escapes", "count_ci_low", "count_ci_high",
-            "interactions", "per_100k", "ci_low", "ci_high", "method", "reason"]
+    cols = [
+        "candidate",
+        "decided_at",
+        "until",
+        "n_cases",
+        "n_escapes",
+        "count_ci_low",
+        "count_ci_high",
+        "interactions",
+        "per_100k",
+        "ci_low",
+        "ci_high",
+        "method",
+        "reason",
+    ]
     tables = set(wh.tables())
     if "release_decisions" not in tables or "regression_cases" not in tables:
         return pd.DataFrame(columns=cols)
     as_of = _ts(as_of) if as_of is not None else None
-    rw, rp = _window("decided_at", None, as_of)          # releases decided before the as-of time only
-    rel = wh.query("SELECT candidate, decided_at FROM release_decisions WHERE verdict = 'GO'"
-                   + "".join(f" AND {c}" for c in rw) + " ORDER BY decided_at", rp)
+    rw, rp = _window("decided_at", None, as_of)  # releases decided before the as-of time only
+    rel = wh.query(
+        "SELECT candidate, decided_at FROM release_decisions WHERE verdict = 'GO'"
+        + "".join(f" AND {c}" for c in rw)
+        + " ORDER BY decided_at",
+        rp,
+    )
     if rel.empty:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -920,22 +1198,44 @@ def regression_escapes(wh, as_of=None) -> pd.DataFrame:
         start = _ts(r.decided_at)
         until = _ts(rel["decided_at"].iloc[i + 1]) if i + 1 < len(rel) else as_of
         w, p = _window("c.added_at", start, until)
-        cases = wh.query("SELECT c.item_id, i.source, i.meta FROM regression_cases c "
-                         "LEFT JOIN items i ON i.item_id = c.item_id WHERE " + " AND ".join(w), p)
+        cases = wh.query(
+            "SELECT c.item_id, i.source, i.meta FROM regression_cases c "
+            "LEFT JOIN items i ON i.item_id = c.item_id WHERE " + " AND ".join(w),
+            p,
+        )
         n = sum(_production_case(c.source, c.meta, r.candidate)[0] for c in cases.itertuples(index=False))
         wi, pi = _window("CAST(day AS TIMESTAMP)", start.normalize(), until)
-        exp = wh.scalar("SELECT sum(n_interactions) FROM interactions WHERE model_version = ? AND "
-                        + " AND ".join(wi), [r.candidate, *pi]) if "interactions" in tables else None
+        exp = (
+            wh.scalar(
+                "SELECT sum(n_interactions) FROM interactions WHERE model_version = ? AND " + " AND ".join(wi),
+                [r.candidate, *pi],
+            )
+            if "interactions" in tables
+            else None
+        )
         exp = float(exp) if exp is not None and not pd.isna(exp) else 0.0
         lo = 0.0 if n == 0 else float(stats.chi2.ppf(0.025, 2 * n) / 2)
         hi = float(stats.chi2.ppf(0.975, 2 * n + 2) / 2)
-        rows.append({"candidate": r.candidate, "decided_at": start, "until": until, "n_cases": len(cases),
-                     "n_escapes": int(n), "count_ci_low": lo, "count_ci_high": hi,
-                     "interactions": exp, "per_100k": 1e5 * n / exp if exp else np.nan,
-                     "ci_low": 1e5 * lo / exp if exp else np.nan, "ci_high": 1e5 * hi / exp if exp else np.nan,
-                     "method": ("regression cases from production items with the release's own response, added while "
-                                "the release was the latest GO; exact Poisson (Garwood) 95% CI"),
-                     "reason": None if exp else "no production interactions recorded for the release: no rate"})
+        rows.append(
+            {
+                "candidate": r.candidate,
+                "decided_at": start,
+                "until": until,
+                "n_cases": len(cases),
+                "n_escapes": int(n),
+                "count_ci_low": lo,
+                "count_ci_high": hi,
+                "interactions": exp,
+                "per_100k": 1e5 * n / exp if exp else np.nan,
+                "ci_low": 1e5 * lo / exp if exp else np.nan,
+                "ci_high": 1e5 * hi / exp if exp else np.nan,
+                "method": (
+                    "regression cases from production items with the release's own response, added while "
+                    "the release was the latest GO; exact Poisson (Garwood) 95% CI"
+                ),
+                "reason": None if exp else "no production interactions recorded for the release: no rate",
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -946,6 +1246,7 @@ def kpi_status(value, target=None, direction: str = "below", ci_low=None, ci_hig
     """``met`` when the value meets the target; ``watch`` when it misses it but the CI still
     includes the target (not distinguishable from it) or it lies between target and
     ``limit``; ``breach`` otherwise. ``no data`` for NaN, ``no target`` without a target."""
+
     def bad(x, t):
         return x > t if direction == "below" else x < t
 
@@ -970,14 +1271,26 @@ def kpi_trend(values: Sequence[float], direction: str = "below") -> dict:
     x = np.arange(len(y), dtype=float)
     ok = np.isfinite(y)
     if ok.sum() < 3:
-        return {"slope_per_week": np.nan, "ci_low": np.nan, "ci_high": np.nan, "trend": "unknown",
-                "n_weeks": int(ok.sum()), "reason": "fewer than 3 weeks with a value"}
+        return {
+            "slope_per_week": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "trend": "unknown",
+            "n_weeks": int(ok.sum()),
+            "reason": "fewer than 3 weeks with a value",
+        }
     from statsmodels.regression.linear_model import OLS
     from statsmodels.tools.tools import add_constant
 
     if np.ptp(y[ok]) == 0:
-        return {"slope_per_week": 0.0, "ci_low": 0.0, "ci_high": 0.0, "trend": "flat", "n_weeks": int(ok.sum()),
-                "reason": None}
+        return {
+            "slope_per_week": 0.0,
+            "ci_low": 0.0,
+            "ci_high": 0.0,
+            "trend": "flat",
+            "n_weeks": int(ok.sum()),
+            "reason": None,
+        }
     fit = OLS(y[ok], add_constant(x[ok])).fit()
     lo, hi = fit.conf_int()[1]
     slope = float(fit.params[1])
@@ -986,20 +1299,44 @@ def kpi_trend(values: Sequence[float], direction: str = "below") -> dict:
         trend = "improving" if better else "worsening"
     else:
         trend = "flat"
-    return {"slope_per_week": slope, "ci_low": float(lo), "ci_high": float(hi), "trend": trend,
-            "n_weeks": int(ok.sum()), "reason": None}
+    return {
+        "slope_per_week": slope,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "trend": trend,
+        "n_weeks": int(ok.sum()),
+        "reason": None,
+    }
 
 
 def _row(name, value, ci_low=np.nan, ci_high=np.nan, n=None, method=None, reason=None, **extra) -> dict:
-    return {"kpi": name, "value": value, "ci_low": ci_low, "ci_high": ci_high, "n": n, "method": method,
-            "reason": reason, **extra}
+    return {
+        "kpi": name,
+        "value": value,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "n": n,
+        "method": method,
+        "reason": reason,
+        **extra,
+    }
 
 
-def _kpi_values(wh, as_of: pd.Timestamp, cfg: dict, *, dataset=None, task=None, vendor=None,
-                names: Sequence[str] = KPI_NAMES, coverage_cache: dict | None = None) -> dict[str, dict]:
+def _kpi_values(
+    wh,
+    as_of: pd.Timestamp,
+    cfg: dict,
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    names: Sequence[str] = KPI_NAMES,
+    coverage_cache: dict | None = None,
+) -> dict[str, dict]:
     """Every KPI's value at ``as_of`` (one window), as {name: row}."""
-    return _kpi_values_many(wh, [as_of], cfg, dataset=dataset, task=task, vendor=vendor, names=names,
-                            coverage_cache=coverage_cache)[_ts(as_of)]
+    return _kpi_values_many(
+        wh, [as_of], cfg, dataset=dataset, task=task, vendor=vendor, names=names, coverage_cache=coverage_cache
+    )[_ts(as_of)]
 
 
 def _pick_window(frame: pd.DataFrame, end: pd.Timestamp, **match) -> pd.DataFrame:
@@ -1009,8 +1346,17 @@ def _pick_window(frame: pd.DataFrame, end: pd.Timestamp, **match) -> pd.DataFram
     return sub
 
 
-def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None, vendor=None,
-                     names: Sequence[str] = KPI_NAMES, coverage_cache: dict | None = None) -> dict:
+def _kpi_values_many(
+    wh,
+    as_ofs: Sequence,
+    cfg: dict,
+    *,
+    dataset=None,
+    task=None,
+    vendor=None,
+    names: Sequence[str] = KPI_NAMES,
+    coverage_cache: dict | None = None,
+) -> dict:
     """Every KPI at each as-of time, as {as_of: {name: row}}. The annotation and audit KPIs
     of all windows come from one grouped query each (the windows joined as a small table);
     the request KPIs are computed per window (the requests table is small)."""
@@ -1021,8 +1367,11 @@ def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None
         # overlapping windows (window longer than the step): one pass per window
         out = {}
         for t in ends:
-            out.update(_kpi_values_many(wh, [t], cfg, dataset=dataset, task=task, vendor=vendor, names=names,
-                                        coverage_cache=coverage_cache))
+            out.update(
+                _kpi_values_many(
+                    wh, [t], cfg, dataset=dataset, task=task, vendor=vendor, names=names, coverage_cache=coverage_cache
+                )
+            )
         return out
     windows = pd.DataFrame({"w_start": [t - pd.Timedelta(days=days) for t in ends], "w_end": ends})
     scope = {"dataset": dataset, "task": task, "vendor": vendor}
@@ -1031,7 +1380,7 @@ def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None
     aud = gold = disp = thr_v = aud_v = None
     hs = _as_list(spec["audit_pass_rate"].get("tasks"))
     tasks = _as_list(task)
-    audit_tasks = ([t for t in tasks if t in hs] if (hs and tasks) else (hs or tasks))
+    audit_tasks = [t for t in tasks if t in hs] if (hs and tasks) else (hs or tasks)
     if "audit_pass_rate" in need and audit_tasks != []:
         aud = audit_pass_rate(wh, by=None, dataset=dataset, task=audit_tasks, vendor=vendor, windows=windows)
     if "gold_accuracy" in need:
@@ -1046,8 +1395,12 @@ def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None
         if coverage_cache is not None and "evaluation_coverage" in coverage_cache:
             cov = coverage_cache["evaluation_coverage"]
         else:
-            cov = evaluation_coverage(wh, dataset=dataset, top_n=spec["evaluation_coverage"].get("top_intents", 20),
-                                      target=spec["evaluation_coverage"].get("target", 0.8))
+            cov = evaluation_coverage(
+                wh,
+                dataset=dataset,
+                top_n=spec["evaluation_coverage"].get("top_intents", 20),
+                target=spec["evaluation_coverage"].get("target", 0.8),
+            )
             if coverage_cache is not None:
                 coverage_cache["evaluation_coverage"] = cov
     result: dict = {}
@@ -1055,85 +1408,142 @@ def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None
         out: dict[str, dict] = {}
         if "backlog_age_median_days" in need:
             b = backlog_summary(wh, as_of, older_than_days=spec["backlog_age_median_days"].get("target", 14)).iloc[0]
-            out["backlog_age_median_days"] = _row("backlog_age_median_days", b["median_age_days"], n=int(b["n_open"]),
-                                                  method=b["method"], reason=b["reason"])
+            out["backlog_age_median_days"] = _row(
+                "backlog_age_median_days",
+                b["median_age_days"],
+                n=int(b["n_open"]),
+                method=b["method"],
+                reason=b["reason"],
+            )
         if thr is not None:
             t = _pick_window(thr, as_of)
             n_lab = int(t["n_labels"].sum()) if len(t) else 0
             n_rew = int(t["n_rework"].sum()) if len(t) else 0
             if "throughput_per_day" in need:
-                out["throughput_per_day"] = _row("throughput_per_day", n_lab / days, n=n_lab,
-                                                 method=f"labels (non-empty; labels, not items) in the {days:g} days "
-                                                        f"before as-of / {days:g}; a census (no CI)")
+                out["throughput_per_day"] = _row(
+                    "throughput_per_day",
+                    n_lab / days,
+                    n=n_lab,
+                    method=f"labels (non-empty; labels, not items) in the {days:g} days "
+                    f"before as-of / {days:g}; a census (no CI)",
+                )
             if "rework_rate" in need:
                 lo, hi = wilson_interval(np.array([n_rew]), np.array([n_lab]))
-                out["rework_rate"] = _row("rework_rate", n_rew / n_lab if n_lab else np.nan,
-                                          float(lo[0]) if n_lab else np.nan, float(hi[0]) if n_lab else np.nan, n_lab,
-                                          "rework labels / labels; Wilson 95% CI", None if n_lab else "no labels in the window")
+                out["rework_rate"] = _row(
+                    "rework_rate",
+                    n_rew / n_lab if n_lab else np.nan,
+                    float(lo[0]) if n_lab else np.nan,
+                    float(hi[0]) if n_lab else np.nan,
+                    n_lab,
+                    "rework labels / labels; Wilson 95% CI",
+                    None if n_lab else "no labels in the window",
+                )
         if "audit_pass_rate" in need:
             if aud is None:
-                out["audit_pass_rate"] = _row("audit_pass_rate", np.nan, n=0,
-                                              reason="the task filter holds no high-stakes task")
+                out["audit_pass_rate"] = _row(
+                    "audit_pass_rate", np.nan, n=0, reason="the task filter holds no high-stakes task"
+                )
             else:
-                out["audit_pass_rate"] = _share_row("audit_pass_rate", _pick_window(aud, as_of),
-                                                    "passed audits / audits in the window; Wilson 95% CI"
-                                                    + (f" (tasks {', '.join(audit_tasks)})" if audit_tasks else ""),
-                                                    "no audits in the window")
+                out["audit_pass_rate"] = _share_row(
+                    "audit_pass_rate",
+                    _pick_window(aud, as_of),
+                    "passed audits / audits in the window; Wilson 95% CI"
+                    + (f" (tasks {', '.join(audit_tasks)})" if audit_tasks else ""),
+                    "no audits in the window",
+                )
         if "time_to_triage_median_days" in need:
             sp = spec["time_to_triage_median_days"]
             sev = sp.get("severity")
-            tt = time_to_triage(wh, as_of, sp.get("window_days", 28), by="priority",
-                                target_days=sp.get("target", 1) or 1, config=cfg)
+            tt = time_to_triage(
+                wh, as_of, sp.get("window_days", 28), by="priority", target_days=sp.get("target", 1) or 1, config=cfg
+            )
             row = tt[tt["group"] == (sev or "all")]
             if row.empty:
-                out["time_to_triage_median_days"] = _row("time_to_triage_median_days", np.nan, n=0,
-                                                         reason=f"no {sev} requests opened in the window")
+                out["time_to_triage_median_days"] = _row(
+                    "time_to_triage_median_days", np.nan, n=0, reason=f"no {sev} requests opened in the window"
+                )
             else:
                 r = row.iloc[0]
                 out["time_to_triage_median_days"] = _row(
-                    "time_to_triage_median_days", r["estimate"], r["ci_low"], r["ci_high"], int(r["n"]),
-                    r["method"] + (f"; severity {sev}" if sev else ""), r["reason"])
+                    "time_to_triage_median_days",
+                    r["estimate"],
+                    r["ci_low"],
+                    r["ci_high"],
+                    int(r["n"]),
+                    r["method"] + (f"; severity {sev}" if sev else ""),
+                    r["reason"],
+                )
         if gold is not None:
-            out["gold_accuracy"] = _share_row("gold_accuracy", _pick_window(gold, as_of),
-                                              "gold checks labelled as the newest gold label / gold checks; Wilson 95% CI",
-                                              "no gold checks in the window")
+            out["gold_accuracy"] = _share_row(
+                "gold_accuracy",
+                _pick_window(gold, as_of),
+                "gold checks labelled as the newest gold label / gold checks; Wilson 95% CI",
+                "no gold checks in the window",
+            )
         if disp is not None:
             d = _pick_window(disp, as_of)
             k, n = (int(d["n_disputes"].sum()), int(d["n_items"].sum())) if len(d) else (0, 0)
             lo, hi = wilson_interval(np.array([k]), np.array([n]))
             out["clarity_disputes_per_100"] = _row(
-                "clarity_disputes_per_100", 100 * k / n if n else np.nan, 100 * float(lo[0]) if n else np.nan,
-                100 * float(hi[0]) if n else np.nan, n,
+                "clarity_disputes_per_100",
+                100 * k / n if n else np.nan,
+                100 * float(lo[0]) if n else np.nan,
+                100 * float(hi[0]) if n else np.nan,
+                n,
                 "items with more than one distinct label per 100 items with two or more labels; Wilson 95% CI",
-                None if n else "no items with two or more labels")
+                None if n else "no items with two or more labels",
+            )
         if thr_v is not None:
-            c = _cost_table(_pick_window(thr_v, as_of).drop(columns=["window_end"]),
-                            _pick_window(aud_v, as_of).drop(columns=["window_end"]), cfg.get("costs", {}))
+            c = _cost_table(
+                _pick_window(thr_v, as_of).drop(columns=["window_end"]),
+                _pick_window(aud_v, as_of).drop(columns=["window_end"]),
+                cfg.get("costs", {}),
+            )
             c = c[c["vendor"] == "all"]
             if c.empty:
-                out["cost_per_accepted_label"] = _row("cost_per_accepted_label", np.nan, n=0,
-                                                      reason="no labels in the window")
+                out["cost_per_accepted_label"] = _row(
+                    "cost_per_accepted_label", np.nan, n=0, reason="no labels in the window"
+                )
             else:
                 r = c.iloc[0]
-                out["cost_per_accepted_label"] = _row("cost_per_accepted_label", r["estimate"], r["ci_low"],
-                                                      r["ci_high"], int(r["labels"]), r["method"], r["reason"])
+                out["cost_per_accepted_label"] = _row(
+                    "cost_per_accepted_label",
+                    r["estimate"],
+                    r["ci_low"],
+                    r["ci_high"],
+                    int(r["labels"]),
+                    r["method"],
+                    r["reason"],
+                )
         if cov is not None:
-            out["evaluation_coverage"] = _row("evaluation_coverage", cov.get("covered_share", np.nan),
-                                              n=cov.get("n_top"), method=cov.get("method"), reason=cov.get("reason"))
+            out["evaluation_coverage"] = _row(
+                "evaluation_coverage",
+                cov.get("covered_share", np.nan),
+                n=cov.get("n_top"),
+                method=cov.get("method"),
+                reason=cov.get("reason"),
+            )
         if "regression_escapes_per_release" in need:
             esc = regression_escapes(wh, as_of)
             if esc.empty:
-                out["regression_escapes_per_release"] = _row("regression_escapes_per_release", np.nan, n=0,
-                                                             reason="no GO release decisions recorded")
+                out["regression_escapes_per_release"] = _row(
+                    "regression_escapes_per_release", np.nan, n=0, reason="no GO release decisions recorded"
+                )
             else:
                 r = esc.iloc[-1]
                 out["regression_escapes_per_release"] = _row(
-                    "regression_escapes_per_release", float(r["n_escapes"]), r["count_ci_low"], r["count_ci_high"],
+                    "regression_escapes_per_release",
+                    float(r["n_escapes"]),
+                    r["count_ci_low"],
+                    r["count_ci_high"],
                     n=int(r["n_cases"]),
-                    method=(f"regression cases from production (the release's own responses) added since the latest "
-                            f"release ({r['candidate']}); a count of {int(r['n_cases'])} cases in the interval; "
-                            "exact Poisson 95% CI"),
-                    reason=None)
+                    method=(
+                        f"regression cases from production (the release's own responses) added since the latest "
+                        f"release ({r['candidate']}); a count of {int(r['n_cases'])} cases in the interval; "
+                        "exact Poisson 95% CI"
+                    ),
+                    reason=None,
+                )
         result[as_of] = out
     return result
 
@@ -1141,12 +1551,29 @@ def _kpi_values_many(wh, as_ofs: Sequence, cfg: dict, *, dataset=None, task=None
 def _share_row(name: str, frame: pd.DataFrame, method: str, empty_reason: str) -> dict:
     k, n = (int(frame["k"].sum()), int(frame["n"].sum())) if len(frame) else (0, 0)
     lo, hi = wilson_interval(np.array([k]), np.array([n]))
-    return _row(name, k / n if n else np.nan, float(lo[0]) if n else np.nan, float(hi[0]) if n else np.nan, n,
-                method, None if n else empty_reason)
+    return _row(
+        name,
+        k / n if n else np.nan,
+        float(lo[0]) if n else np.nan,
+        float(hi[0]) if n else np.nan,
+        n,
+        method,
+        None if n else empty_reason,
+    )
 
 
-def kpi_history(wh, as_of=None, weeks: int | None = None, *, config: dict | None = None, dataset=None, task=None,
-                vendor=None, names: Sequence[str] = KPI_NAMES, _cache: dict | None = None) -> pd.DataFrame:
+def kpi_history(
+    wh,
+    as_of=None,
+    weeks: int | None = None,
+    *,
+    config: dict | None = None,
+    dataset=None,
+    task=None,
+    vendor=None,
+    names: Sequence[str] = KPI_NAMES,
+    _cache: dict | None = None,
+) -> pd.DataFrame:
     """Each KPI over ``weeks`` consecutive windows ending at ``as_of``, ``as_of - 7 days``, ...
 
     Long format: kpi, as_of, value, ci_low, ci_high, n (oldest first). The windows are
@@ -1156,18 +1583,34 @@ def kpi_history(wh, as_of=None, weeks: int | None = None, *, config: dict | None
     weeks = int(weeks or cfg["window"].get("trend_weeks", 8))
     cache: dict = {} if _cache is None else _cache
     ends = [as_of - pd.Timedelta(days=7 * w) for w in range(weeks - 1, -1, -1)]
-    many = _kpi_values_many(wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=names,
-                            coverage_cache=cache)
+    many = _kpi_values_many(wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=names, coverage_cache=cache)
     frames = []
     for t in ends:
         for name, row in many[t].items():
-            frames.append({"kpi": name, "as_of": t, "value": row["value"], "ci_low": row["ci_low"],
-                           "ci_high": row["ci_high"], "n": row["n"]})
+            frames.append(
+                {
+                    "kpi": name,
+                    "as_of": t,
+                    "value": row["value"],
+                    "ci_low": row["ci_low"],
+                    "ci_high": row["ci_high"],
+                    "n": row["n"],
+                }
+            )
     return pd.DataFrame(frames)
 
 
-def kpi_table(wh, as_of=None, *, config: dict | None = None, dataset=None, task=None, vendor=None,
-              names: Sequence[str] = KPI_NAMES, trend: bool = True) -> pd.DataFrame:
+def kpi_table(
+    wh,
+    as_of=None,
+    *,
+    config: dict | None = None,
+    dataset=None,
+    task=None,
+    vendor=None,
+    names: Sequence[str] = KPI_NAMES,
+    trend: bool = True,
+) -> pd.DataFrame:
     """Every KPI against its target: kpi, value, target, direction, status, ci_low, ci_high,
     n, unit, trend (improving / worsening / flat / unknown), slope_per_week with its CI,
     method, reason, as_of. ``trend`` computes the previous ``trend_weeks`` windows too.
@@ -1192,22 +1635,41 @@ def kpi_table(wh, as_of=None, *, config: dict | None = None, dataset=None, task=
         s = cfg["kpi"].get(name, {})
         direction = s.get("direction", "below")
         target, limit = s.get("target"), s.get("limit")
-        row = {"kpi": name, "value": v["value"], "target": target, "limit": limit, "direction": direction,
-               "status": kpi_status(v["value"], target, direction, v["ci_low"], v["ci_high"], limit),
-               "ci_low": v["ci_low"], "ci_high": v["ci_high"], "n": v["n"], "unit": UNITS.get(name),
-               "method": v["method"], "reason": v["reason"], "as_of": as_of}
+        row = {
+            "kpi": name,
+            "value": v["value"],
+            "target": target,
+            "limit": limit,
+            "direction": direction,
+            "status": kpi_status(v["value"], target, direction, v["ci_low"], v["ci_high"], limit),
+            "ci_low": v["ci_low"],
+            "ci_high": v["ci_high"],
+            "n": v["n"],
+            "unit": UNITS.get(name),
+            "method": v["method"],
+            "reason": v["reason"],
+            "as_of": as_of,
+        }
         row["off_target"] = row["status"] == "breach"
         if hist is not None:
             series = hist.loc[hist["kpi"] == name, "value"].to_numpy(float)
             tr = kpi_trend(series, direction)
-            row.update({"trend": tr["trend"], "slope_per_week": tr["slope_per_week"], "slope_ci_low": tr["ci_low"],
-                        "slope_ci_high": tr["ci_high"], "trend_weeks": tr["n_weeks"]})
+            row.update(
+                {
+                    "trend": tr["trend"],
+                    "slope_per_week": tr["slope_per_week"],
+                    "slope_ci_low": tr["ci_low"],
+                    "slope_ci_high": tr["ci_high"],
+                    "trend_weeks": tr["n_weeks"],
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def kpis(wh, as_of=None, *, config: dict | None = None, dataset=None, task=None, vendor=None,
-         trend: bool = True) -> dict:
+def kpis(
+    wh, as_of=None, *, config: dict | None = None, dataset=None, task=None, vendor=None, trend: bool = True
+) -> dict:
     """The ``trainerlab kpis --json`` document:
     ``{"as_of", "window", "kpis": {NAME: {"value", "target", "status", "ci_low", "ci_high", ...}}}``.
     CI fields are None where they do not apply (census KPIs)."""
@@ -1224,20 +1686,38 @@ def kpis(wh, as_of=None, *, config: dict | None = None, dataset=None, task=None,
             return None
         return f if math.isfinite(f) else None
 
-    doc = {"as_of": as_of.isoformat(),
-           "window": {"start": (as_of - pd.Timedelta(days=float(cfg["window"]["days"]))).isoformat(),
-                      "end": as_of.isoformat(), "days": cfg["window"]["days"]},
-           "filters": {"dataset": dataset, "task": task, "vendor": vendor}, "config": cfg.get("source"),
-           "kpis": {}}
+    doc = {
+        "as_of": as_of.isoformat(),
+        "window": {
+            "start": (as_of - pd.Timedelta(days=float(cfg["window"]["days"]))).isoformat(),
+            "end": as_of.isoformat(),
+            "days": cfg["window"]["days"],
+        },
+        "filters": {"dataset": dataset, "task": task, "vendor": vendor},
+        "config": cfg.get("source"),
+        "kpis": {},
+    }
     for r in table.to_dict(orient="records"):
-        entry = {"value": num(r["value"]), "target": num(r["target"]), "status": r["status"],
-                 "ci_low": num(r["ci_low"]), "ci_high": num(r["ci_high"]), "direction": r["direction"],
-                 "unit": r["unit"], "n": None if r["n"] is None or pd.isna(r["n"]) else int(r["n"]),
-                 "method": r["method"], "reason": r["reason"]}
+        entry = {
+            "value": num(r["value"]),
+            "target": num(r["target"]),
+            "status": r["status"],
+            "ci_low": num(r["ci_low"]),
+            "ci_high": num(r["ci_high"]),
+            "direction": r["direction"],
+            "unit": r["unit"],
+            "n": None if r["n"] is None or pd.isna(r["n"]) else int(r["n"]),
+            "method": r["method"],
+            "reason": r["reason"],
+        }
         if "trend" in r:
-            entry["trend"] = {"direction": r["trend"], "slope_per_week": num(r["slope_per_week"]),
-                              "ci_low": num(r["slope_ci_low"]), "ci_high": num(r["slope_ci_high"]),
-                              "weeks": int(r["trend_weeks"])}
+            entry["trend"] = {
+                "direction": r["trend"],
+                "slope_per_week": num(r["slope_per_week"]),
+                "ci_low": num(r["slope_ci_low"]),
+                "ci_high": num(r["slope_ci_high"]),
+                "weeks": int(r["trend_weeks"]),
+            }
         doc["kpis"][r["kpi"]] = entry
     return doc
 
@@ -1266,8 +1746,15 @@ def _fit_ets(y: np.ndarray):
     return best
 
 
-def capacity_forecast(done: Sequence[float], backlog: float, inflow: Sequence[float] | None = None,
-                      horizon: int = 52, n_sims: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+def capacity_forecast(
+    done: Sequence[float],
+    backlog: float,
+    inflow: Sequence[float] | None = None,
+    horizon: int = 52,
+    n_sims: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
     """Weeks to clear a backlog from the weekly throughput trend, with a prediction interval.
 
     Parameters
@@ -1295,27 +1782,52 @@ def capacity_forecast(done: Sequence[float], backlog: float, inflow: Sequence[fl
     """
     y = np.asarray(done, dtype=float)
     y = y[np.isfinite(y)]
-    base = {"backlog": float(backlog), "n_weeks": int(len(y)), "horizon": int(horizon), "level": level,
-            "method": "ETS (statsmodels ETSModel) on weekly throughput and inflow; simulated paths (seeded); "
-                      "weeks until cumulative net burn reaches the backlog"}
+    base = {
+        "backlog": float(backlog),
+        "n_weeks": int(len(y)),
+        "horizon": int(horizon),
+        "level": level,
+        "method": "ETS (statsmodels ETSModel) on weekly throughput and inflow; simulated paths (seeded); "
+        "weeks until cumulative net burn reaches the backlog",
+    }
     if backlog <= 0:
-        return {**base, "weeks_to_clear": 0.0, "pi_low": 0.0, "pi_high": 0.0, "p_clear_within_horizon": 1.0,
-                "reason": "no backlog", "forecast": pd.DataFrame()}
+        return {
+            **base,
+            "weeks_to_clear": 0.0,
+            "pi_low": 0.0,
+            "pi_high": 0.0,
+            "p_clear_within_horizon": 1.0,
+            "reason": "no backlog",
+            "forecast": pd.DataFrame(),
+        }
     if len(y) < 4:
-        return {**base, "weeks_to_clear": np.nan, "pi_low": np.nan, "pi_high": np.nan,
-                "p_clear_within_horizon": np.nan, "reason": "fewer than 4 weeks of throughput", "forecast": pd.DataFrame()}
+        return {
+            **base,
+            "weeks_to_clear": np.nan,
+            "pi_low": np.nan,
+            "pi_high": np.nan,
+            "p_clear_within_horizon": np.nan,
+            "reason": "fewer than 4 weeks of throughput",
+            "forecast": pd.DataFrame(),
+        }
     rng = np.random.default_rng([int(seed), 50])
     fit_done = _fit_ets(y)
-    paths_done = np.asarray(fit_done.simulate(horizon, repetitions=n_sims, anchor="end",
-                                              rng=np.random.default_rng(int(rng.integers(2**31 - 1)))))
+    paths_done = np.asarray(
+        fit_done.simulate(
+            horizon, repetitions=n_sims, anchor="end", rng=np.random.default_rng(int(rng.integers(2**31 - 1)))
+        )
+    )
     paths_done = np.maximum(paths_done.reshape(horizon, n_sims), 0.0)
     models = {"throughput": fit_done.model.__class__.__name__ + _ets_name(fit_done)}
     if inflow is not None:
         x = np.asarray(inflow, dtype=float)
         x = x[np.isfinite(x)]
         fit_in = _fit_ets(x)
-        paths_in = np.asarray(fit_in.simulate(horizon, repetitions=n_sims, anchor="end",
-                                              rng=np.random.default_rng(int(rng.integers(2**31 - 1)))))
+        paths_in = np.asarray(
+            fit_in.simulate(
+                horizon, repetitions=n_sims, anchor="end", rng=np.random.default_rng(int(rng.integers(2**31 - 1)))
+            )
+        )
         paths_in = np.maximum(paths_in.reshape(horizon, n_sims), 0.0)
         models["inflow"] = fit_in.model.__class__.__name__ + _ets_name(fit_in)
     else:
@@ -1335,18 +1847,30 @@ def capacity_forecast(done: Sequence[float], backlog: float, inflow: Sequence[fl
     weeks[idx] = f + np.clip(frac, 0, 1)
     a = (1 - level) / 2
     q = np.quantile(weeks, [a, 0.5, 1 - a], method="inverted_cdf")
-    fc = pd.DataFrame({"week_ahead": np.arange(1, horizon + 1),
-                       "throughput_mean": paths_done.mean(axis=1),
-                       "throughput_pi_low": np.quantile(paths_done, a, axis=1),
-                       "throughput_pi_high": np.quantile(paths_done, 1 - a, axis=1),
-                       "inflow_mean": paths_in.mean(axis=1),
-                       "backlog_median": np.maximum(backlog - np.quantile(cum, 0.5, axis=1), 0)})
+    fc = pd.DataFrame(
+        {
+            "week_ahead": np.arange(1, horizon + 1),
+            "throughput_mean": paths_done.mean(axis=1),
+            "throughput_pi_low": np.quantile(paths_done, a, axis=1),
+            "throughput_pi_high": np.quantile(paths_done, 1 - a, axis=1),
+            "inflow_mean": paths_in.mean(axis=1),
+            "backlog_median": np.maximum(backlog - np.quantile(cum, 0.5, axis=1), 0),
+        }
+    )
     p_clear = float(any_clear.mean())
-    return {**base, "weeks_to_clear": float(q[1]), "pi_low": float(q[0]), "pi_high": float(q[2]),
-            "p_clear_within_horizon": p_clear, "models": models, "forecast": fc,
-            "throughput_forecast_next": float(np.asarray(fit_done.forecast(1))[0]),
-            "reason": None if np.isfinite(q[1]) else
-            f"the backlog does not clear within {horizon} weeks on most simulated paths (inflow keeps up with throughput)"}
+    return {
+        **base,
+        "weeks_to_clear": float(q[1]),
+        "pi_low": float(q[0]),
+        "pi_high": float(q[2]),
+        "p_clear_within_horizon": p_clear,
+        "models": models,
+        "forecast": fc,
+        "throughput_forecast_next": float(np.asarray(fit_done.forecast(1))[0]),
+        "reason": None
+        if np.isfinite(q[1])
+        else f"the backlog does not clear within {horizon} weeks on most simulated paths (inflow keeps up with throughput)",
+    }
 
 
 def _ets_name(fit) -> str:
@@ -1360,18 +1884,24 @@ def request_capacity(wh, as_of=None, weeks: int = 12, horizon: int = 52, n_sims:
     and opened (inflow) over the ``weeks`` windows before ``as_of``, and the backlog open at ``as_of``."""
     as_of = resolve_as_of(wh, as_of)
     start = as_of - pd.Timedelta(days=7 * weeks)
-    ev = wh.query("SELECT opened_at, closed_at FROM requests WHERE opened_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
-                  " OR (opened_at >= ? AND opened_at < ?)", [_py(as_of), _py(start), _py(start), _py(as_of)])
+    ev = wh.query(
+        "SELECT opened_at, closed_at FROM requests WHERE opened_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
+        " OR (opened_at >= ? AND opened_at < ?)",
+        [_py(as_of), _py(start), _py(start), _py(as_of)],
+    )
+
     def weekly(col):
         t = pd.to_datetime(ev[col]).dropna()
         t = t[(t >= start) & (t < as_of)]
         k = ((t - start) // pd.Timedelta(days=7)).astype(int)
         return np.bincount(k, minlength=weeks)[:weeks].astype(float)
+
     closed, opened = weekly("closed_at"), weekly("opened_at")
     backlog = len(open_requests(wh, as_of))
     out = capacity_forecast(closed, backlog, opened, horizon=horizon, n_sims=n_sims, seed=seed)
-    out["history"] = pd.DataFrame({"week_start": [start + pd.Timedelta(days=7 * i) for i in range(weeks)],
-                                   "closed": closed, "opened": opened})
+    out["history"] = pd.DataFrame(
+        {"week_start": [start + pd.Timedelta(days=7 * i) for i in range(weeks)], "closed": closed, "opened": opened}
+    )
     out["as_of"] = as_of
     return out
 
@@ -1380,17 +1910,25 @@ def filter_options(wh) -> dict[str, Any]:
     """What the dashboard's filters offer: datasets, tasks and vendors with timestamped
     annotations, and the date range of the data (first annotation, as-of default)."""
     tasks = wh.query("SELECT DISTINCT task FROM annotations WHERE annotated_at IS NOT NULL ORDER BY 1")["task"].tolist()
-    vendors = wh.query("SELECT DISTINCT vendor FROM annotations WHERE annotated_at IS NOT NULL AND vendor IS NOT NULL "
-                       "ORDER BY 1")["vendor"].tolist()
-    datasets = wh.query("SELECT DISTINCT i.dataset FROM annotations a JOIN items i ON i.item_id = a.item_id "
-                        "WHERE a.annotated_at IS NOT NULL AND i.dataset IS NOT NULL ORDER BY 1")["dataset"].tolist()
+    vendors = wh.query(
+        "SELECT DISTINCT vendor FROM annotations WHERE annotated_at IS NOT NULL AND vendor IS NOT NULL ORDER BY 1"
+    )["vendor"].tolist()
+    datasets = wh.query(
+        "SELECT DISTINCT i.dataset FROM annotations a JOIN items i ON i.item_id = a.item_id "
+        "WHERE a.annotated_at IS NOT NULL AND i.dataset IS NOT NULL ORDER BY 1"
+    )["dataset"].tolist()
     first = wh.scalar("SELECT min(annotated_at) FROM annotations")
     try:
         last = resolve_as_of(wh)
     except ValueError:
         last = None
-    return {"tasks": tasks, "vendors": vendors, "datasets": datasets,
-            "first": None if first is None or pd.isna(first) else _ts(first).normalize(), "as_of": last}
+    return {
+        "tasks": tasks,
+        "vendors": vendors,
+        "datasets": datasets,
+        "first": None if first is None or pd.isna(first) else _ts(first).normalize(),
+        "as_of": last,
+    }
 
 
 def kpi_history_figure(history: pd.DataFrame, name: str, target: float | None = None):
@@ -1400,14 +1938,26 @@ def kpi_history_figure(history: pd.DataFrame, name: str, target: float | None = 
     h = history[history["kpi"] == name].sort_values("as_of")
     fig = go.Figure()
     if h["ci_low"].notna().any():
-        fig.add_trace(go.Scatter(x=list(h["as_of"]) + list(h["as_of"])[::-1],
-                                 y=list(h["ci_high"]) + list(h["ci_low"])[::-1], fill="toself",
-                                 fillcolor="rgba(31,119,180,0.15)", line={"width": 0}, name="95% CI", hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=list(h["as_of"]) + list(h["as_of"])[::-1],
+                y=list(h["ci_high"]) + list(h["ci_low"])[::-1],
+                fill="toself",
+                fillcolor="rgba(31,119,180,0.15)",
+                line={"width": 0},
+                name="95% CI",
+                hoverinfo="skip",
+            )
+        )
     fig.add_trace(go.Scatter(x=h["as_of"], y=h["value"], mode="lines+markers", name=name, line={"color": "#1f77b4"}))
     if target is not None:
         fig.add_hline(y=float(target), line_dash="dot", line_color="#d62728", annotation_text="target")
-    fig.update_layout(title=f"{name.replace('_', ' ')} per week", xaxis_title="as of (end of each 7-day window)",
-                      yaxis_title=f"{name.replace('_', ' ')} ({UNITS.get(name, '')})", hovermode="x unified")
+    fig.update_layout(
+        title=f"{name.replace('_', ' ')} per week",
+        xaxis_title="as of (end of each 7-day window)",
+        yaxis_title=f"{name.replace('_', ' ')} ({UNITS.get(name, '')})",
+        hovermode="x unified",
+    )
     return fig
 
 
@@ -1419,21 +1969,46 @@ def capacity_figure(res: dict, title: str = "Request backlog: weekly throughput 
     fig = go.Figure()
     hist = res.get("history")
     if hist is not None and len(hist):
-        fig.add_trace(go.Bar(x=hist["week_start"], y=hist["closed"], name="closed (throughput)", marker_color="#1f77b4"))
+        fig.add_trace(
+            go.Bar(x=hist["week_start"], y=hist["closed"], name="closed (throughput)", marker_color="#1f77b4")
+        )
         fig.add_trace(go.Bar(x=hist["week_start"], y=hist["opened"], name="opened (inflow)", marker_color="#ff7f0e"))
     fc = res.get("forecast")
     if fc is not None and len(fc) and res.get("as_of") is not None:
         fc = fc.head(26)
         x = [res["as_of"] + pd.Timedelta(days=7 * (w - 1)) for w in fc["week_ahead"]]
-        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(fc["throughput_pi_high"]) + list(fc["throughput_pi_low"])[::-1],
-                                 fill="toself", fillcolor="rgba(31,119,180,0.15)", line={"width": 0},
-                                 name=f"throughput {int(100 * res['level'])}% prediction band", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=x, y=fc["throughput_mean"], mode="lines", name="throughput forecast",
-                                 line={"color": "#1f77b4", "dash": "dash"}))
-        fig.add_trace(go.Scatter(x=x, y=fc["backlog_median"], mode="lines", name="open backlog (median path)",
-                                 line={"color": "#d62728"}))
-    fig.update_layout(title=title, xaxis_title="week (start date)", yaxis_title="requests per week / open requests",
-                      barmode="group", hovermode="x unified")
+        fig.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=list(fc["throughput_pi_high"]) + list(fc["throughput_pi_low"])[::-1],
+                fill="toself",
+                fillcolor="rgba(31,119,180,0.15)",
+                line={"width": 0},
+                name=f"throughput {int(100 * res['level'])}% prediction band",
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=fc["throughput_mean"],
+                mode="lines",
+                name="throughput forecast",
+                line={"color": "#1f77b4", "dash": "dash"},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=fc["backlog_median"], mode="lines", name="open backlog (median path)", line={"color": "#d62728"}
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="week (start date)",
+        yaxis_title="requests per week / open requests",
+        barmode="group",
+        hovermode="x unified",
+    )
     return fig
 
 

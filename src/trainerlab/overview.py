@@ -11,6 +11,7 @@ References
 Newcombe, R. G. (1998). Two-sided confidence intervals for the single
 proportion: comparison of seven methods. Statistics in Medicine 17, 857-872.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["wilson_interval", "program_totals", "weekly_volume", "task_summary", "dataset_mix", "provenance",
-           "quarantine_by_kind", "quarantine_reasons", "overview_verdict"]
+__all__ = [
+    "wilson_interval",
+    "program_totals",
+    "weekly_volume",
+    "task_summary",
+    "dataset_mix",
+    "provenance",
+    "quarantine_by_kind",
+    "quarantine_reasons",
+    "overview_verdict",
+]
 
 WILSON = "Wilson score interval"
 
@@ -77,13 +87,20 @@ def program_totals(wh, dataset: str | None = None) -> dict[str, Any]:
     ``dataset`` restricts items and labels to one ``items.dataset`` (default: everything).
     """
     source, params = _annotations(dataset)
-    row = wh.query(
-        "SELECT count(*) AS labels, count(DISTINCT item_id) AS labelled_items, count(DISTINCT annotator_id) AS raters, "
-        "count(DISTINCT vendor) AS vendors, count(DISTINCT task) AS tasks, "
-        "count(DISTINCT date_trunc('week', annotated_at)) AS weeks, min(annotated_at) AS first_label, "
-        f"max(annotated_at) AS last_label FROM {source} AS a", params
-    ).iloc[0].to_dict()
-    row["items"] = int(wh.scalar("SELECT count(*) FROM items WHERE ? IS NULL OR dataset = ?", [dataset or None, dataset or None]))
+    row = (
+        wh.query(
+            "SELECT count(*) AS labels, count(DISTINCT item_id) AS labelled_items, count(DISTINCT annotator_id) AS raters, "
+            "count(DISTINCT vendor) AS vendors, count(DISTINCT task) AS tasks, "
+            "count(DISTINCT date_trunc('week', annotated_at)) AS weeks, min(annotated_at) AS first_label, "
+            f"max(annotated_at) AS last_label FROM {source} AS a",
+            params,
+        )
+        .iloc[0]
+        .to_dict()
+    )
+    row["items"] = int(
+        wh.scalar("SELECT count(*) FROM items WHERE ? IS NULL OR dataset = ?", [dataset or None, dataset or None])
+    )
     row["gold_items"] = int(wh.scalar("SELECT count(DISTINCT item_id) FROM gold"))
     row["batches"] = int(wh.scalar(f"SELECT count(*) FROM ingest_log{_active_batches(wh)}"))
     return {k: (None if (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v) for k, v in row.items()}
@@ -101,7 +118,8 @@ def weekly_volume(wh, by: str = "task", weeks: int = 0, dataset: str | None = No
     frame = wh.query(
         f"SELECT CAST(date_trunc('week', annotated_at) AS DATE) AS week, coalesce({by}, '(none)') AS {by}, "
         "count(*) AS labels, count(DISTINCT item_id) AS items, count(DISTINCT annotator_id) AS raters "
-        f"FROM {source} AS a WHERE annotated_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2", params
+        f"FROM {source} AS a WHERE annotated_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+        params,
     )
     if weeks and weeks > 0 and not frame.empty:
         keep = sorted(frame["week"].unique())[-weeks:]
@@ -117,7 +135,8 @@ def task_summary(wh, dataset: str | None = None) -> pd.DataFrame:
         "CAST(sum(CASE WHEN a.label IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS skipped, "
         "count(DISTINCT g.item_id) AS gold_items "
         f"FROM {source} a LEFT JOIN gold g ON g.item_id = a.item_id AND g.task = a.task "
-        "GROUP BY a.task ORDER BY a.task", params
+        "GROUP BY a.task ORDER BY a.task",
+        params,
     )
     frame["labels_per_item"] = frame["labels"] / frame["items"].where(frame["items"] > 0)
     return _share(frame, "skipped", "labels").rename(columns={"estimate": "skip_share"})
@@ -145,8 +164,11 @@ def provenance(wh) -> pd.DataFrame:
         f"FROM ingest_log{_active_batches(wh)} ORDER BY ingested_at, batch_id"
     )
     if frame.empty:
-        return _share(frame.assign(rows_quarantined=pd.Series(dtype="int64"), rows_in=pd.Series(dtype="int64")),
-                      "rows_quarantined", "rows_in").assign(file=pd.Series(dtype=object))
+        return _share(
+            frame.assign(rows_quarantined=pd.Series(dtype="int64"), rows_in=pd.Series(dtype="int64")),
+            "rows_quarantined",
+            "rows_in",
+        ).assign(file=pd.Series(dtype=object))
     frame["file"] = [PurePosixPath(str(p).replace("\\", "/")).name for p in frame["source_file"]]
     frame["sha256"] = frame["sha256"].astype(str).str[:12]
     return _share(frame, "rows_quarantined", "rows_in")
@@ -166,11 +188,14 @@ def quarantine_reasons(wh, top: int = 10) -> pd.DataFrame:
     """The most frequent quarantine reasons (with the column they name), by rows."""
     return wh.query(
         "SELECT reason, coalesce(column_name, '') AS column_name, count(*) AS rows, count(DISTINCT batch_id) AS batches "
-        "FROM quarantine GROUP BY 1, 2 ORDER BY rows DESC, reason LIMIT ?", [int(top)]
+        "FROM quarantine GROUP BY 1, 2 ORDER BY rows DESC, reason LIMIT ?",
+        [int(top)],
     )
 
 
-def overview_verdict(wh, weeks: int = 0, alert_share: float = 0.02, dataset: str | None = None) -> tuple[list[str], str]:
+def overview_verdict(
+    wh, weeks: int = 0, alert_share: float = 0.02, dataset: str | None = None
+) -> tuple[list[str], str]:
     """The overview's verdict sentences and status (``info``, or ``warn`` when quarantine surely exceeds ``alert_share``,
     i.e. its CI lies above it, or when no ingest batch is recorded)."""
     t = program_totals(wh, dataset=dataset)
@@ -180,36 +205,48 @@ def overview_verdict(wh, weeks: int = 0, alert_share: float = 0.02, dataset: str
     else:
         first = pd.Timestamp(t["first_label"]).date().isoformat()
         last = pd.Timestamp(t["last_label"]).date().isoformat()
-        sentences.append(f"The program holds {t['items']:,} items and {t['labels']:,} labels from {t['raters']} raters "
-                         f"at {t['vendors']} vendors on {t['tasks']} tasks, over {t['weeks']} weeks ({first} to {last}).")
+        sentences.append(
+            f"The program holds {t['items']:,} items and {t['labels']:,} labels from {t['raters']} raters "
+            f"at {t['vendors']} vendors on {t['tasks']} tasks, over {t['weeks']} weeks ({first} to {last})."
+        )
         vol = weekly_volume(wh, by="task", dataset=dataset).groupby("week", as_index=False)["labels"].sum()
         if len(vol) >= 2:
             latest, before = vol.iloc[-1], vol.iloc[-5:-1]["labels"].mean()
             change = latest["labels"] / before - 1 if before else math.nan
-            sentences.append(f"The latest week ({pd.Timestamp(latest['week']).date().isoformat()}) had {int(latest['labels']):,} labels, "
-                             f"{change:+.0%} against the mean of the {min(4, len(vol) - 1)} weeks before.")
+            sentences.append(
+                f"The latest week ({pd.Timestamp(latest['week']).date().isoformat()}) had {int(latest['labels']):,} labels, "
+                f"{change:+.0%} against the mean of the {min(4, len(vol) - 1)} weeks before."
+            )
     q = quarantine_by_kind(wh)
     status = "info"
     if q.empty:
-        sentences.append("No ingest batches are recorded, so the data's provenance cannot be traced to files; "
-                         "load data with `trainerlab ingest` to record it.")
+        sentences.append(
+            "No ingest batches are recorded, so the data's provenance cannot be traced to files; "
+            "load data with `trainerlab ingest` to record it."
+        )
         sentences.append("Act on that before relying on these numbers in a decision.")
         status = "warn"
     else:
         rows_in, rows_q = int(q["rows_in"].sum()), int(q["rows_quarantined"].sum())
         low, high = wilson_interval(rows_q, rows_in)
-        sentences.append(f"{int(q['batches'].sum())} ingest batches brought {rows_in:,} rows; {rows_q:,} were quarantined "
-                         f"({rows_q / rows_in:.2%}, 95% CI {low:.2%} to {high:.2%}, Wilson).")
+        sentences.append(
+            f"{int(q['batches'].sum())} ingest batches brought {rows_in:,} rows; {rows_q:,} were quarantined "
+            f"({rows_q / rows_in:.2%}, 95% CI {low:.2%} to {high:.2%}, Wilson)."
+        )
         worst = q.sort_values("ci_high", ascending=False).iloc[0]
         if worst["ci_low"] > alert_share:
             status = "warn"
-            sentences.append(f"The {worst['kind']} ingests lose more than {alert_share:.0%} of their rows "
-                             f"({worst['estimate']:.1%}, CI {worst['ci_low']:.1%} to {worst['ci_high']:.1%}): "
-                             "review the quarantine reasons below before trusting those tables.")
+            sentences.append(
+                f"The {worst['kind']} ingests lose more than {alert_share:.0%} of their rows "
+                f"({worst['estimate']:.1%}, CI {worst['ci_low']:.1%} to {worst['ci_high']:.1%}): "
+                "review the quarantine reasons below before trusting those tables."
+            )
         else:
-            sentences.append("No ingest kind loses more than "
-                             f"{alert_share:.0%} of its rows, so nothing here needs action; the agreement, drift and "
-                             "uplift reports answer the quality questions.")
+            sentences.append(
+                "No ingest kind loses more than "
+                f"{alert_share:.0%} of its rows, so nothing here needs action; the agreement, drift and "
+                "uplift reports answer the quality questions."
+            )
     while len(sentences) < 3:
         sentences.append("See the sections below for the detail.")
     return sentences[:5], status

@@ -6,6 +6,7 @@ project root. The project root is ``TRAINERLAB_HOME`` if set, else the nearest
 folder above the working directory that holds both ``pyproject.toml`` and
 ``notebooks/``, else the source checkout this package was installed from.
 """
+
 from __future__ import annotations
 
 import os

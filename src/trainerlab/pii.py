@@ -46,6 +46,7 @@ mapped back, so ``redact`` replaces the characters the value was written with.
 Time is linear in the length of the text, whatever it holds
 (``tests/test_pii_scaling.py``; the figures in ``bench/RESULTS.md``).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -60,28 +61,36 @@ PII_TYPES = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6", "API_KEY",
 
 # When two detectors claim overlapping text, the earlier type in this order wins
 # (an API key may contain digit runs; an e-mail local part may look like a phone).
-_PRIORITY = {kind: rank for rank, kind in enumerate(
-    ("API_KEY", "EMAIL", "IBAN", "CARD", "SSN", "IPV6", "IPV4", "ADDRESS", "PHONE"))}
+_PRIORITY = {
+    kind: rank
+    for rank, kind in enumerate(("API_KEY", "EMAIL", "IBAN", "CARD", "SSN", "IPV6", "IPV4", "ADDRESS", "PHONE"))
+}
 
 # A number right after one of these words is an identifier of something else.
-_ID_WORDS = frozenset("""
+_ID_WORDS = frozenset(
+    """
 order orders invoice inv isbn issn isbn-10 isbn-13 ref reference ticket tracking sku serial version ver
 build release rev revision case po transaction txn confirmation booking reservation item part model
 patent doi pmid arxiv id no nr number# lot batch policy claim shipment parcel receipt
 ean upc gtin imei barcode asin code #
 pedido factura referencia commande facture référence bestellung bestellnummer rechnung rechnungsnummer
 kundennummer auftrag 注文番号
-""".split())
-_PHONE_WORDS = frozenset("""
+""".split()
+)
+_PHONE_WORDS = frozenset(
+    """
 phone telephone tel tel. mobile cell cellphone call fax whatsapp sms text dial ring hotline
 handy telefon telefonnummer rufnummer handynummer mobilnummer festnetz anrufen rufen mobil
 téléphone tél portable appelez appelle appeler joindre
 teléfono telefono móvil movil celular llámame llamame llama llamar llámanos llámenos
 電話 携帯
-""".split())
+""".split()
+)
 # Japanese writes words without spaces: these mark a phone anywhere in the preceding characters.
 _CJK_PHONE_MARKS = ("電話", "携帯", "ＴＥＬ", "TEL")
-_LOCAL_PHONE_WORDS = _PHONE_WORDS | frozenset("number reach reached texted calling called contact dialled dialed".split())
+_LOCAL_PHONE_WORDS = _PHONE_WORDS | frozenset(
+    "number reach reached texted calling called contact dialled dialed".split()
+)
 
 
 # -- checksums -----------------------------------------------------------------------
@@ -108,15 +117,94 @@ def luhn_valid(number: str) -> bool:
 
 # Lengths of the IBAN per country code (SWIFT IBAN Registry, ISO 13616).
 IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
-    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25,
-    "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18,
-    "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33,
-    "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
-    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+    "AD": 24,
+    "AE": 23,
+    "AL": 28,
+    "AT": 20,
+    "AZ": 28,
+    "BA": 20,
+    "BE": 16,
+    "BG": 22,
+    "BH": 22,
+    "BI": 27,
+    "BR": 29,
+    "BY": 28,
+    "CH": 21,
+    "CR": 22,
+    "CY": 28,
+    "CZ": 24,
+    "DE": 22,
+    "DJ": 27,
+    "DK": 18,
+    "DO": 28,
+    "EE": 20,
+    "EG": 29,
+    "ES": 24,
+    "FI": 18,
+    "FK": 18,
+    "FO": 18,
+    "FR": 27,
+    "GB": 22,
+    "GE": 22,
+    "GI": 23,
+    "GL": 18,
+    "GR": 27,
+    "GT": 28,
+    "HR": 21,
+    "HU": 28,
+    "IE": 22,
+    "IL": 23,
+    "IQ": 23,
+    "IS": 26,
+    "IT": 27,
+    "JO": 30,
+    "KW": 30,
+    "KZ": 20,
+    "LB": 28,
+    "LC": 32,
+    "LI": 21,
+    "LT": 20,
+    "LU": 20,
+    "LV": 21,
+    "LY": 25,
+    "MC": 27,
+    "MD": 24,
+    "ME": 22,
+    "MK": 19,
+    "MN": 20,
+    "MR": 27,
+    "MT": 31,
+    "MU": 30,
+    "NI": 28,
+    "NL": 18,
+    "NO": 15,
+    "OM": 23,
+    "PK": 24,
+    "PL": 28,
+    "PS": 29,
+    "PT": 25,
+    "QA": 29,
+    "RO": 24,
+    "RS": 22,
+    "RU": 33,
+    "SA": 24,
+    "SC": 31,
+    "SD": 18,
+    "SE": 24,
+    "SI": 19,
+    "SK": 24,
+    "SM": 27,
+    "SO": 23,
+    "ST": 25,
+    "SV": 28,
+    "TL": 23,
+    "TN": 24,
+    "TR": 26,
+    "UA": 29,
+    "VA": 22,
+    "VG": 24,
+    "XK": 20,
+    "YE": 30,
 }
 
 
@@ -149,13 +237,16 @@ def shannon_entropy(token: str) -> float:
 # -- context ---------------------------------------------------------------------------
 # Possessive runs, and a start only where a word starts: the backtracking form took
 # 0.5 ms per call on a window such as "a.a.a.a...a.!", and it runs once per numeric candidate.
-_WORD_BEFORE = re.compile(r"(?<![\w.\-#])([^\W\d_][\w.\-#]*+|#)[\s:#.=\-]*+(?:n[o°º]\.?|nr\.?|number|num\.?|#)?"
-                          r"[\s:#.=\-]*+$", re.IGNORECASE)
+_WORD_BEFORE = re.compile(
+    r"(?<![\w.\-#])([^\W\d_][\w.\-#]*+|#)[\s:#.=\-]*+(?:n[o°º]\.?|nr\.?|number|num\.?|#)?"
+    r"[\s:#.=\-]*+$",
+    re.IGNORECASE,
+)
 
 
 def _word_before(text: str, start: int) -> str:
     """The word just before ``start`` (skipping ':', '#', 'no.', 'number'), lower-cased."""
-    window = text[max(0, start - 40):start]
+    window = text[max(0, start - 40) : start]
     if window.rstrip().endswith("#"):
         return "#"
     m = _WORD_BEFORE.search(window)
@@ -168,7 +259,7 @@ _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
 
 def _words_before(text: str, start: int, n: int = 3) -> list[str]:
-    window = text[max(0, start - 40):start].lower()
+    window = text[max(0, start - 40) : start].lower()
     return _LETTER_RUN.findall(window)[-n:]
 
 
@@ -193,7 +284,8 @@ _LABEL = f"[{_ALNUM}](?:[{_ALNUM}{_MARK}-]*[{_ALNUM}{_MARK}])?"
 _EMAIL = re.compile(
     rf"(?<![{_ALNUM}{_MARK}_.+%-])(?<![{_LETTER}]')[{_ALNUM}](?:[{_ALNUM}{_MARK}._%+-]|'(?=[{_LETTER}]))*"
     rf"@{_LABEL}(?:\.{_LABEL})*\.(?:[{_LETTER}][{_LETTER}{_MARK}]{{1,23}}|xn--[a-z0-9-]{{2,59}})"
-    rf"(?![{_ALNUM}{_MARK}_-])")
+    rf"(?![{_ALNUM}{_MARK}_-])"
+)
 
 
 # "jane dot doe at example dot com", "jane[at]example[dot]com".
@@ -206,7 +298,9 @@ _EMAIL_OBFUSCATED = re.compile(
     r"\s*(?:\[at\]|\(at\)|\{at\}|\sat\s)\s*"
     r"[A-Za-z0-9-]+(?:\s*(?:\[dot\]|\(dot\)|\{dot\}|\sdot\s|\.)\s*[A-Za-z0-9-]+){0,4}"
     r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\sdot\s)\s*[A-Za-z]{2,6}(?![\w])"
-    r"(?!\s*(?:\[at\]|\(at\)|\{at\}|\sat\s))", re.IGNORECASE | re.ASCII)  # the domain is not itself a local part
+    r"(?!\s*(?:\[at\]|\(at\)|\{at\}|\sat\s))",
+    re.IGNORECASE | re.ASCII,
+)  # the domain is not itself a local part
 
 
 _SCP_PATH = re.compile(r":[\w~./-]+")
@@ -215,7 +309,7 @@ _SCP_PATH = re.compile(r":[\w~./-]+")
 def _emails(text: str, lowered: str | None = None):
     if "@" in text:
         for m in _EMAIL.finditer(text):
-            if text[m.end():m.end() + 1] == ":" and _SCP_PATH.match(text, m.end()):
+            if text[m.end() : m.end() + 1] == ":" and _SCP_PATH.match(text, m.end()):
                 continue  # git@github.com:org/repo.git is an scp-style path, not a mailbox
             yield m.start(), m.end()
     lowered = text.lower() if lowered is None else lowered
@@ -223,7 +317,8 @@ def _emails(text: str, lowered: str | None = None):
         for m in _EMAIL_OBFUSCATED.finditer(text):
             bracketed = re.search(r"[\[({](?:at|dot)[\])}]", m.group(), re.IGNORECASE)
             if bracketed or {"email", "mail", "e", "contact", "address", "write", "reach"} & set(
-                    _words_before(text, m.start(), 4)):
+                _words_before(text, m.start(), 4)
+            ):
                 yield m.start(), m.end()
 
 
@@ -233,16 +328,20 @@ _PHONE = re.compile(
     r"(?:(?:\+|00)[1-9]\d{0,2}(?:\s?\(0\))?[\s./-]?)?"
     r"(?:\(\d{1,5}\)\s?[\s./-]?)?"
     r"(?:\d{1,5}(?:[ .\-/]\d{1,8}){1,6}|\d{6,15}|0\d{1,4}\(\d{1,4}\)\d{4})"
-    r"(?![\w@]|[.,:/-]\d)", re.ASCII)
+    r"(?![\w@]|[.,:/-]\d)",
+    re.ASCII,
+)
 # A date with a four-digit year at the front of a digit string (any of the separators a
 # phone uses, space included): "2026 06 01 12" is a date-time, "01.06.2026 0930" too.
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _DATE_LIKE = re.compile(
     rf"^(?:(?:19|20)\d\d([ ./-]){_MONTH}\1{_DAY}"
-    rf"|{_DAY}([ ./-]){_MONTH}\2(?:19|20)\d\d|{_MONTH}([ ./-]){_DAY}\3(?:19|20)\d\d)(?:\D|$)")
+    rf"|{_DAY}([ ./-]){_MONTH}\2(?:19|20)\d\d|{_MONTH}([ ./-]){_DAY}\3(?:19|20)\d\d)(?:\D|$)"
+)
 # ITU-T E.164 country codes, for numbers written with the 00 international prefix.
-_COUNTRY_CODES = frozenset("""
+_COUNTRY_CODES = frozenset(
+    """
 1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66
 81 82 84 86 90 91 92 93 94 95 98 211 212 213 216 218 220 221 222 223 224 225 226 227 228 229 230 231 232
 233 234 235 236 237 238 239 240 241 242 243 244 245 246 248 249 250 251 252 253 254 255 256 257 258 260
@@ -251,14 +350,15 @@ _COUNTRY_CODES = frozenset("""
 508 509 590 591 592 593 594 595 596 597 598 599 670 672 673 674 675 676 677 678 679 680 681 682 683 685
 686 687 688 689 690 691 692 850 852 853 855 856 880 886 960 961 962 963 964 965 966 967 968 970 971 972
 973 974 975 976 977 992 993 994 995 996 998
-""".split())
+""".split()
+)
 _INTL_00 = re.compile(r"00 ?(?=[1-9])")
 
 
 def _phone_word_near(text: str, start: int, n: int = 5) -> bool:
     if set(_words_before(text, start, n)) & _PHONE_WORDS:
         return True
-    window = text[max(0, start - 20):start]
+    window = text[max(0, start - 20) : start]
     return any(mark in window for mark in _CJK_PHONE_MARKS)
 
 
@@ -281,9 +381,9 @@ def _phone_ok(text: str, start: int, s: str) -> bool:
     intl = _INTL_00.match(s)
     if intl:
         # 0044 20 7946 0958: the 00 international prefix stands for "+"
-        if not _country_code_ok(s[intl.end():]):
+        if not _country_code_ok(s[intl.end() :]):
             return False
-        s = "+" + s[intl.end():]
+        s = "+" + s[intl.end() :]
     groups = _DIGIT_RUN.findall(s)
     nd = sum(map(len, groups))
     has_plus = s.startswith("+")
@@ -321,7 +421,12 @@ def _phone_ok(text: str, start: int, s: str) -> bool:
             return False  # 1 234 567 890: thousands separators (a leading 0 is a trunk prefix: 0412 555 678)
         if any(len(g) == 1 for g in groups[1:]):
             return False  # single-digit groups appear in phones only as a leading trunk/country digit
-        if len(groups) >= 2 and max(map(len, groups)) >= 5 and len(groups[0]) >= 4 and groups[0].startswith(("19", "20")):
+        if (
+            len(groups) >= 2
+            and max(map(len, groups)) >= 5
+            and len(groups[0]) >= 4
+            and groups[0].startswith(("19", "20"))
+        ):
             return False  # 2024 123456: year + serial
     return not _names_an_identifier(text, start)
 
@@ -333,7 +438,7 @@ def _phones(text: str):
             yield m.start(), m.end()
         elif "." in s and " " in s:
             # "+1 415 555 0132 10.0.0.1": the pattern ran on into a dotted token; try without it
-            head = s[:s.index(".")].rsplit(" ", 1)[0].rstrip()
+            head = s[: s.index(".")].rsplit(" ", 1)[0].rstrip()
             if head and _phone_ok(text, m.start(), head):
                 yield m.start(), m.start() + len(head)
 
@@ -345,21 +450,21 @@ def _card_brand_ok(digits: str) -> bool:
     n = len(digits)
     p2, p3, p4, p6 = int(digits[:2]), int(digits[:3]), int(digits[:4]), int(digits[:6])
     if digits[0] == "4":
-        return n in (13, 16, 19)                       # Visa
+        return n in (13, 16, 19)  # Visa
     if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:
-        return n == 16                                 # Mastercard
+        return n == 16  # Mastercard
     if p2 in (34, 37):
-        return n == 15                                 # American Express
+        return n == 15  # American Express
     if p4 == 6011 or p2 == 65 or 644 <= p3 <= 649 or 622126 <= p6 <= 622925:
-        return 16 <= n <= 19                           # Discover
+        return 16 <= n <= 19  # Discover
     if 3528 <= p4 <= 3589:
-        return 16 <= n <= 19                           # JCB
+        return 16 <= n <= 19  # JCB
     if p2 in (36, 38, 39) or 300 <= p3 <= 305 or p4 == 3095:
-        return 14 <= n <= 19                           # Diners Club
+        return 14 <= n <= 19  # Diners Club
     if p2 == 62:
-        return 16 <= n <= 19                           # UnionPay
+        return 16 <= n <= 19  # UnionPay
     if digits[0] in "56":
-        return 12 <= n <= 19                           # Maestro
+        return 12 <= n <= 19  # Maestro
     return False
 
 
@@ -454,11 +559,50 @@ def _ssns(text: str):
 
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"(?<![\w.:])(?:{_OCTET}\.){{3}}{_OCTET}(?:/(?:3[0-2]|[12]?\d))?(?::\d{{1,5}})?(?!\w|\.\d)", re.ASCII)
-_VERSION_WORDS = frozenset({"version", "ver", "v", "release", "build", "rev", "revision", "firmware", "patch",
-                            "update", "oid", "python", "node", "java", "chrome", "windows", "ios", "android",
-                            "section", "sec", "chapter", "clause", "figure", "fig", "table", "step", "rule", "article",
-                            "paragraph", "para", "part", "appendix", "item", "exercise", "theorem", "lemma", "equation"})
+_IPV4 = re.compile(
+    rf"(?<![\w.:])(?:{_OCTET}\.){{3}}{_OCTET}(?:/(?:3[0-2]|[12]?\d))?(?::\d{{1,5}})?(?!\w|\.\d)", re.ASCII
+)
+_VERSION_WORDS = frozenset(
+    {
+        "version",
+        "ver",
+        "v",
+        "release",
+        "build",
+        "rev",
+        "revision",
+        "firmware",
+        "patch",
+        "update",
+        "oid",
+        "python",
+        "node",
+        "java",
+        "chrome",
+        "windows",
+        "ios",
+        "android",
+        "section",
+        "sec",
+        "chapter",
+        "clause",
+        "figure",
+        "fig",
+        "table",
+        "step",
+        "rule",
+        "article",
+        "paragraph",
+        "para",
+        "part",
+        "appendix",
+        "item",
+        "exercise",
+        "theorem",
+        "lemma",
+        "equation",
+    }
+)
 
 
 def _ipv4s(text: str):
@@ -471,8 +615,11 @@ def _ipv4s(text: str):
         yield m.start(), m.end()
 
 
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
-                   r"(?:/\d{1,3})?", re.ASCII)
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+    r"(?:/\d{1,3})?",
+    re.ASCII,
+)
 
 
 def _ipv6s(text: str):
@@ -512,11 +659,15 @@ _KEY_PREFIXED = re.compile(
     r"|SG\.[\w-]{16,}\.[\w-]{16,}"
     r"|eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"
     r"|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"
-    r")(?![\w-])", re.ASCII)
+    r")(?![\w-])",
+    re.ASCII,
+)
 _KEY_ASSIGNED = re.compile(
     r"(?i:\b(?:api[_ -]?key|apikey|secret(?:[_ -]?key)?|access[_ -]?(?:key|token)|auth[_ -]?token|token"
     r"|client[_ -]?secret|password|passwd|pwd|bearer)\b[\"']?\s*(?:[:=]|\bis\b)?\s*[\"']?)"
-    r"([A-Za-z0-9_\-+/=.~]{12,})", re.ASCII)
+    r"([A-Za-z0-9_\-+/=.~]{12,})",
+    re.ASCII,
+)
 _KEY_BARE = re.compile(r"(?<![\w+/=.-])[A-Za-z0-9_\-+/]{32,}={0,2}(?![\w+/=-])", re.ASCII)
 _DIGEST_PREFIX = re.compile(r"(?i)(?:sha(?:1|224|256|384|512)|md5|blake2b?|integrity|checksum|digest|hash)[-:= ]*$")
 
@@ -528,8 +679,31 @@ def _mixed(token: str) -> bool:
     return bool(re.search(r"[a-z]", token) and re.search(r"[A-Z]", token) and re.search(r"\d", token))
 
 
-_KEY_PREFIXES = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "AGPA", "AIDA", "AROA",
-                 "AIza", "xox", "sk_", "pk_", "rk_", "glpat-", "hf_", "npm_", "SG.", "eyJ", "PRIVATE KEY")
+_KEY_PREFIXES = (
+    "sk-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "AKIA",
+    "ASIA",
+    "AGPA",
+    "AIDA",
+    "AROA",
+    "AIza",
+    "xox",
+    "sk_",
+    "pk_",
+    "rk_",
+    "glpat-",
+    "hf_",
+    "npm_",
+    "SG.",
+    "eyJ",
+    "PRIVATE KEY",
+)
 _KEY_WORDS = ("key", "secret", "token", "passw", "pwd", "bearer")
 
 
@@ -547,7 +721,7 @@ def _api_keys(text: str, longest: int = 10**9, lowered: str | None = None):
 def _assigned_keys(text: str):
     for m in _KEY_ASSIGNED.finditer(text):
         value = m.group(1)
-        if _DIGEST_PREFIX.search(text[max(0, m.start(1) - 12):m.start(1)]):
+        if _DIGEST_PREFIX.search(text[max(0, m.start(1) - 12) : m.start(1)]):
             continue
         if re.fullmatch(r"[0-9a-f]+", value) and len(value) in (32, 40, 64, 128):
             continue  # a hex digest named as such is not a secret
@@ -568,7 +742,7 @@ def _bare_keys(text: str):
         token = m.group()
         if not _mixed(token) or shannon_entropy(token) < 4.2 or _sequential(token):
             continue
-        before = text[max(0, m.start() - 12):m.start()]
+        before = text[max(0, m.start() - 12) : m.start()]
         if _DIGEST_PREFIX.search(before) or _DIGEST_TOKEN.match(token) or before.endswith("base64,"):
             continue  # subresource-integrity digests and inline base64 data are not secrets
         if "/" in token and token.count("/") >= 2 and not re.search(r"\d{3}", token):
@@ -576,26 +750,33 @@ def _bare_keys(text: str):
         yield m.start(), m.end()
 
 
-_STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Terrace|Ter"
-                 r"|Way|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Crescent|Close|Row|Alley|Trail|Plaza|Loop")
+_STREET_TYPES = (
+    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Terrace|Ter"
+    r"|Way|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Crescent|Close|Row|Alley|Trail|Plaza|Loop"
+)
 _ADDRESS_EN = re.compile(
     rf"(?<![\w#$.,-])\d{{1,5}}[A-Za-z]?(?:-\d{{1,4}})?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
     rf"(?:[A-Z][a-z]+\s+|\d{{1,3}}(?:st|nd|rd|th)\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|#)\.?\s*#?\w{1,5})?"
     r"(?:,\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+){0,2}(?:,\s*|\s+)[A-Z]{2}\s+\d{5}(?:-\d{4})?"
-    r"|,\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+){0,2}(?:,?\s+[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})?)?", re.ASCII)
+    r"|,\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+){0,2}(?:,?\s+[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})?)?",
+    re.ASCII,
+)
 _ADDRESS_DE = re.compile(
     r"(?<![\w-])[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)*(?:straße|strasse|str\.|weg|gasse|platz|allee|damm)"
-    r"\s+\d{1,4}[a-z]?(?![\w])(?:,\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?")
+    r"\s+\d{1,4}[a-z]?(?![\w])(?:,\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"
+)
 _ADDRESS_DE2 = re.compile(
     r"(?<![\w-])(?:Rue|Avenue|Boulevard|Calle|Avenida|Via|Viale|Piazza|Plaza)\s+(?:de\s+la\s+|de\s+|del\s+|des\s+|du\s+)?"
-    r"[A-ZÁÉÍÓÚ][\wáéíóúàèç'-]+(?:\s+[A-ZÁÉÍÓÚ][\wáéíóúàèç'-]+){0,2},?\s+\d{1,4}(?![\w])")
+    r"[A-ZÁÉÍÓÚ][\wáéíóúàèç'-]+(?:\s+[A-ZÁÉÍÓÚ][\wáéíóúàèç'-]+){0,2},?\s+\d{1,4}(?![\w])"
+)
 _PO_BOX = re.compile(r"(?<![\w])(?:P\.?\s?O\.?\s?Box|Post Office Box)\s+\d{1,6}(?![\w])", re.IGNORECASE | re.ASCII)
 # The street word in any case ("12 Rue de la Paix", "12 rue de la paix"), the further words of
 # the name capitalised: "12 rue de la Paix mail a1@ex.com" must not run into the next words.
 _FR_ADDRESS = re.compile(
     r"(?<![\w-])\d{1,4}(?:\s?(?i:bis|ter))?,?\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai)\s+"
-    r"(?i:de\s+la\s+|de\s+l'|des\s+|du\s+|de\s+)?(?i:[A-ZÉÈ])[\wéèêàç'-]+(?:\s+[A-ZÉÈ][\wéèêàç'-]+){0,2}")
+    r"(?i:de\s+la\s+|de\s+l'|des\s+|du\s+|de\s+)?(?i:[A-ZÉÈ])[\wéèêàç'-]+(?:\s+[A-ZÉÈ][\wéèêàç'-]+){0,2}"
+)
 
 
 _YEAR_FIRST = re.compile(r"(?:1[5-9]|20)\d\d\s")
@@ -603,8 +784,23 @@ _YEAR_FIRST = re.compile(r"(?:1[5-9]|20)\d\d\s")
 
 _ADDRESS_EN_HINT = re.compile(r"\d[A-Za-z]?(?:-\d+)?\s+[A-Z0-9]", re.ASCII)
 _DE_STREET_WORDS = ("straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "damm")
-_ROMANCE_STREET_WORDS = ("rue", "calle", "via", "viale", "piazza", "plaza", "avenida", "avenue", "boulevard", "bd ",
-                         "place", "chemin", "allée", "impasse", "quai")
+_ROMANCE_STREET_WORDS = (
+    "rue",
+    "calle",
+    "via",
+    "viale",
+    "piazza",
+    "plaza",
+    "avenida",
+    "avenue",
+    "boulevard",
+    "bd ",
+    "place",
+    "chemin",
+    "allée",
+    "impasse",
+    "quai",
+)
 
 
 def _addresses(text: str, lowered: str | None = None):
@@ -641,11 +837,12 @@ _HAS_DIGIT = re.compile(r"\d")
 # Shapes that are not personal data but contain digit groups another detector
 # could take: a number inside one of these is left alone.
 _NOT_PII = re.compile(
-    r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"          # UUID
-    r"|\b[0-9a-f]{32,128}\b"                                                          # hex digest
+    r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"  # UUID
+    r"|\b[0-9a-f]{32,128}\b"  # hex digest
     r"|\b(?:19|20)\d\d-[01]\d-[0-3]\d[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"  # ISO 8601
-    r"|\bISBN(?:-1[03])?:?\s*(?:97[89][- ]?)?\d{1,5}[- ]?\d{1,7}[- ]?\d{1,7}[- ]?[\dX]\b",   # ISBN
-    re.ASCII)
+    r"|\bISBN(?:-1[03])?:?\s*(?:97[89][- ]?)?\d{1,5}[- ]?\d{1,7}[- ]?\d{1,7}[- ]?[\dX]\b",  # ISBN
+    re.ASCII,
+)
 
 
 def _not_pii_spans(text: str) -> list[tuple[int, int]]:
@@ -681,7 +878,7 @@ class _Occupancy:
 _FOLD_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _FOLD_TABLE.update({c: 0x20 for c in (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)})
 _FOLD_TABLE.update({c: 0x2D for c in (0x2010, 0x2011, 0x2012, 0x2013, 0x2212, 0xFE63)})
-_FOLD_TABLE.update({0xFE6B: 0x40})                                     # small commercial at
+_FOLD_TABLE.update({0xFE6B: 0x40})  # small commercial at
 _DELETED = (0x00AD, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF)
 _FOLD_TABLE.update({c: None for c in _DELETED})
 _FOLD_CHARS = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD_TABLE)) + "]")
@@ -742,8 +939,10 @@ def find_pii(text: str, types: tuple[str, ...] | None = None) -> list[tuple[str,
     if not deleted:
         return spans
     # folded index j is original index j + (characters deleted before it)
-    return [(kind, start + bisect_right(deleted, start), end - 1 + bisect_right(deleted, end - 1) + 1)
-            for kind, start, end in spans]
+    return [
+        (kind, start + bisect_right(deleted, start), end - 1 + bisect_right(deleted, end - 1) + 1)
+        for kind, start, end in spans
+    ]
 
 
 def _find_pii_folded(text: str, types: tuple[str, ...] | None) -> list[tuple[str, int, int]]:

@@ -12,10 +12,11 @@ Notebooks map a column of ids in one call::
     labels = tl_raters.rater_labels(wh, table["annotator_id"])   # {id: "rater 13 (J.D.)"}
     table["rater"] = table["annotator_id"].map(labels)
 """
+
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -117,15 +118,21 @@ def list_raters(wh) -> pd.DataFrame:
     """Every rater with annotations or a ``raters`` row: id, display name, the label pages
     show, vendor, source, number of annotations."""
     has = "raters" in set(wh.tables())
-    known = (wh.query("SELECT annotator_id, display_name, vendor, source, updated_at FROM raters")
-             if has else pd.DataFrame(columns=["annotator_id", "display_name", "vendor", "source", "updated_at"]))
-    counts = wh.query("SELECT annotator_id, count(*) AS n_annotations, min(vendor) AS vendor_in_data "
-                      "FROM annotations GROUP BY annotator_id")
+    known = (
+        wh.query("SELECT annotator_id, display_name, vendor, source, updated_at FROM raters")
+        if has
+        else pd.DataFrame(columns=["annotator_id", "display_name", "vendor", "source", "updated_at"])
+    )
+    counts = wh.query(
+        "SELECT annotator_id, count(*) AS n_annotations, min(vendor) AS vendor_in_data "
+        "FROM annotations GROUP BY annotator_id"
+    )
     out = counts.merge(known, on="annotator_id", how="outer")
     out["n_annotations"] = out["n_annotations"].fillna(0).astype(int)
     out["vendor"] = out["vendor"].where(out["vendor"].notna(), out["vendor_in_data"])
-    out["label"] = [display_label(i, n if isinstance(n, str) else None)
-                    for i, n in zip(out["annotator_id"], out["display_name"])]
+    out["label"] = [
+        display_label(i, n if isinstance(n, str) else None) for i, n in zip(out["annotator_id"], out["display_name"])
+    ]
     cols = ["annotator_id", "label", "display_name", "vendor", "source", "n_annotations", "updated_at"]
     return out[cols].sort_values("annotator_id", key=_natural).reset_index(drop=True)
 
@@ -145,13 +152,19 @@ def set_rater(wh, rater_id: str, name: str | None = None, vendor: str | None = N
     with wh.transaction():
         current = wh.query("SELECT display_name, vendor FROM raters WHERE annotator_id = ?", [rater_id])
         if current.empty:
-            wh.execute("INSERT INTO raters (annotator_id, display_name, vendor, source, updated_at) "
-                       "VALUES (?, ?, ?, 'raters set', ?)", [rater_id, name, vendor, when])
+            wh.execute(
+                "INSERT INTO raters (annotator_id, display_name, vendor, source, updated_at) "
+                "VALUES (?, ?, ?, 'raters set', ?)",
+                [rater_id, name, vendor, when],
+            )
         else:
             new_name = name if name is not None else current["display_name"].iloc[0]
             new_vendor = vendor if vendor is not None else current["vendor"].iloc[0]
-            wh.execute("UPDATE raters SET display_name = ?, vendor = ?, source = 'raters set', ingest_batch = NULL, "
-                       "updated_at = ? WHERE annotator_id = ?", [new_name, new_vendor, when, rater_id])
+            wh.execute(
+                "UPDATE raters SET display_name = ?, vendor = ?, source = 'raters set', ingest_batch = NULL, "
+                "updated_at = ? WHERE annotator_id = ?",
+                [new_name, new_vendor, when, rater_id],
+            )
     row = wh.query("SELECT * FROM raters WHERE annotator_id = ?", [rater_id]).iloc[0].to_dict()
     row["label"] = display_label(rater_id, row.get("display_name"))
     return row
@@ -164,13 +177,16 @@ def record_export_names(wh, names: dict[str, str], batch_id: str, now) -> int:
     for rater_id, name in sorted(names.items()):
         current = wh.query("SELECT source FROM raters WHERE annotator_id = ?", [rater_id])
         if current.empty:
-            wh.execute("INSERT INTO raters (annotator_id, display_name, source, ingest_batch, updated_at) "
-                       "VALUES (?, ?, 'label_studio', ?, ?)", [rater_id, name, batch_id, now])
+            wh.execute(
+                "INSERT INTO raters (annotator_id, display_name, source, ingest_batch, updated_at) "
+                "VALUES (?, ?, 'label_studio', ?, ?)",
+                [rater_id, name, batch_id, now],
+            )
             n += 1
         elif current["source"].iloc[0] != "raters set":
-            wh.execute("UPDATE raters SET display_name = ?, ingest_batch = ?, updated_at = ? WHERE annotator_id = ?",
-                       [name, batch_id, now, rater_id])
+            wh.execute(
+                "UPDATE raters SET display_name = ?, ingest_batch = ?, updated_at = ? WHERE annotator_id = ?",
+                [name, batch_id, now, rater_id],
+            )
             n += 1
     return n
-
-

@@ -26,6 +26,7 @@ Conventions the report runner (:mod:`trainerlab.reports`) relies on:
   :func:`trainerlab.pii.redact` (reports never show raw PII) and is HTML-escaped
   (:func:`safe_text`, :func:`plotly_text`): text from data is never page structure.
 """
+
 from __future__ import annotations
 
 import html as _html
@@ -34,14 +35,33 @@ import logging
 import os
 import re
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from .pii import redact
 
 __all__ = [
-    "VERDICT_MIME", "VERDICT_STATUSES", "setup", "open_warehouse", "verdict", "section", "note",
-    "kpis", "table", "figure", "line_ci", "bar_ci", "redact", "redact_frame", "redact_figure", "safe_text",
-    "plotly_text", "no_data", "HEADERS", "header", "fit_labels",
+    "VERDICT_MIME",
+    "VERDICT_STATUSES",
+    "setup",
+    "open_warehouse",
+    "verdict",
+    "section",
+    "note",
+    "kpis",
+    "table",
+    "figure",
+    "line_ci",
+    "bar_ci",
+    "redact",
+    "redact_frame",
+    "redact_figure",
+    "safe_text",
+    "plotly_text",
+    "no_data",
+    "HEADERS",
+    "header",
+    "fit_labels",
 ]
 
 VERDICT_MIME = "application/vnd.trainerlab.verdict+json"
@@ -91,7 +111,7 @@ def plotly_text(value: str) -> str:
         return text
     out, pos = [], 0
     for match in _PLOTLY_TAG.finditer(text):
-        out.append(_html.escape(text[pos:match.start()], quote=False))
+        out.append(_html.escape(text[pos : match.start()], quote=False))
         out.append(match.group(0))
         pos = match.end()
     out.append(_html.escape(text[pos:], quote=False))
@@ -120,8 +140,19 @@ def setup(*, quiet: bool = True) -> None:
         os.environ["TQDM_DISABLE"] = "1"
         os.environ.setdefault("NUMBA_DISABLE_PERFORMANCE_WARNINGS", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        for name in ("numba", "umap", "hdbscan", "bertopic", "BERTopic", "pynndescent", "matplotlib",
-                     "py.warnings", "papermill", "traitlets", "duckdb"):
+        for name in (
+            "numba",
+            "umap",
+            "hdbscan",
+            "bertopic",
+            "BERTopic",
+            "pynndescent",
+            "matplotlib",
+            "py.warnings",
+            "papermill",
+            "traitlets",
+            "duckdb",
+        ):
             logging.getLogger(name).setLevel(logging.ERROR)
         logging.captureWarnings(True)
         try:
@@ -155,7 +186,9 @@ def _frame_html(frame) -> str:
     if hasattr(frame, "to_frame") and not hasattr(frame, "columns"):
         frame = frame.to_frame()
     shown = redact_frame(frame.head(30))
-    shown = shown.rename(columns=lambda c: _redact_cell(str(c)), index=lambda i: _redact_cell(i) if isinstance(i, str) else i)
+    shown = shown.rename(
+        columns=lambda c: _redact_cell(str(c)), index=lambda i: _redact_cell(i) if isinstance(i, str) else i
+    )
     shown.columns.names = [None if n is None else _redact_cell(str(n)) for n in shown.columns.names]
     shown.index.names = [None if n is None else _redact_cell(str(n)) for n in shown.index.names]
     note = f"<p>first 30 of {len(frame):,} rows</p>" if len(frame) > 30 else ""
@@ -174,12 +207,23 @@ def _redact_bare_frames() -> None:
     html = shell.display_formatter.formatters["text/html"]
     plain = shell.display_formatter.formatters["text/plain"]
     # By name, so pandas need not be imported here; pandas 3 reports its classes' module as "pandas".
-    for module, name in (("pandas", "DataFrame"), ("pandas", "Series"), ("pandas.core.frame", "DataFrame"),
-                         ("pandas.core.series", "Series")):
+    for module, name in (
+        ("pandas", "DataFrame"),
+        ("pandas", "Series"),
+        ("pandas.core.frame", "DataFrame"),
+        ("pandas.core.series", "Series"),
+    ):
         html.for_type_by_name(module, name, _frame_html)
-        plain.for_type_by_name(module, name, lambda obj, p, cycle: p.text(
-            redact_frame(obj.to_frame() if not hasattr(obj, "columns") else obj).head(30)
-            .rename(columns=lambda c: _redact_cell(str(c))).to_string()))
+        plain.for_type_by_name(
+            module,
+            name,
+            lambda obj, p, cycle: p.text(
+                redact_frame(obj.to_frame() if not hasattr(obj, "columns") else obj)
+                .head(30)
+                .rename(columns=lambda c: _redact_cell(str(c)))
+                .to_string()
+            ),
+        )
 
 
 def open_warehouse(db: str | os.PathLike | None = None):
@@ -246,7 +290,7 @@ def verdict(sentences: str | Sequence[str], status: str = "info", *, headline: s
         f'border-radius:4px;font-size:15px;line-height:1.55;max-width:60em">'
         f'<div style="font-weight:700;color:{color};text-transform:uppercase;letter-spacing:.04em;'
         f'font-size:12px;margin-bottom:6px">Verdict &middot; {label}</div>'
-        f'<div>{body}</div></div>'
+        f"<div>{body}</div></div>"
     )
     record = {"status": status, "headline": line, "sentences": items}
     _display({"text/html": box, "text/plain": f"VERDICT ({status}): " + " ".join(items), VERDICT_MIME: record})
@@ -275,9 +319,13 @@ def no_data(reason: str) -> None:
     never meets an empty table or a blank chart.
     """
     clean = redact(str(reason)).strip().rstrip(".")
-    _display({"text/html": f'<p class="tl-nodata" style="max-width:60em;color:#57606a;font-style:italic">'
-                           f'No data: {_html.escape(clean)}.</p>',
-              "text/plain": f"No data: {clean}."})
+    _display(
+        {
+            "text/html": f'<p class="tl-nodata" style="max-width:60em;color:#57606a;font-style:italic">'
+            f"No data: {_html.escape(clean)}.</p>",
+            "text/plain": f"No data: {clean}.",
+        }
+    )
 
 
 def kpis(values: Mapping[str, Any], *, formats: Mapping[str, str] | None = None) -> None:
@@ -292,9 +340,14 @@ def kpis(values: Mapping[str, Any], *, formats: Mapping[str, str] | None = None)
             f'<div style="font-size:22px;font-weight:600">{safe_text(shown)}</div>'
             f'<div style="font-size:12px;color:#57606a">{safe_text(name)}</div></div>'
         )
-    _display({"text/html": '<div class="tl-kpis">' + "".join(cells) + "</div>",
-              "text/plain": ", ".join(f"{redact(str(k))}: {redact(_format_value(v, formats.get(k)))}"
-                                      for k, v in values.items())})
+    _display(
+        {
+            "text/html": '<div class="tl-kpis">' + "".join(cells) + "</div>",
+            "text/plain": ", ".join(
+                f"{redact(str(k))}: {redact(_format_value(v, formats.get(k)))}" for k, v in values.items()
+            ),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- tables
@@ -364,9 +417,11 @@ def redact_frame(frame, columns: Iterable[str] | None = None):
     otherwise eat them.
     """
     out = frame.copy()
-    cols = list(columns) if columns is not None else [
-        c for c in out.columns if out[c].dtype == object or str(out[c].dtype).startswith(("string", "str"))
-    ]
+    cols = (
+        list(columns)
+        if columns is not None
+        else [c for c in out.columns if out[c].dtype == object or str(out[c].dtype).startswith(("string", "str"))]
+    )
     for col in cols:
         out[col] = out[col].map(_redact_cell)
     return out
@@ -375,28 +430,71 @@ def redact_frame(frame, columns: Iterable[str] | None = None):
 # Plain-language column headers for pages, shared by every report (raw names stay in the data, JSON and CSV).
 # A column not listed here shows its raw name with underscores as spaces. Terms are explained in docs/glossary.md.
 HEADERS: dict[str, str] = {
-    "n": "n", "n_items": "items", "n_units": "items", "n_ratings": "ratings", "n_raters": "raters",
-    "n_labels": "labels", "n_disputes": "disputed items", "n_reference": "reference items",
-    "estimate": "estimate", "ci_low": "95% CI low", "ci_high": "95% CI high", "se": "standard error",
-    "p_value": "p-value", "p_adjusted": "adjusted p-value", "pa": "observed agreement", "pe": "chance agreement",
-    "se_gwet": "standard error (Gwet)", "reason": "why undefined", "method": "method",
-    "quality": "quality (Dawid-Skene)", "quality_ci_low": "quality 95% CI low", "quality_ci_high": "quality 95% CI high",
-    "accuracy": "accuracy", "gold_n": "gold items", "gold_accuracy": "gold accuracy", "gold_ci_low": "gold 95% CI low",
-    "gold_ci_high": "gold 95% CI high", "agreement_with_consensus": "agreement with the majority",
-    "flag": "flag", "kappa": "category kappa", "kappa_ci_low": "kappa 95% CI low", "kappa_ci_high": "kappa 95% CI high",
-    "prevalence": "share of ratings", "specific_agreement": "specific agreement",
+    "n": "n",
+    "n_items": "items",
+    "n_units": "items",
+    "n_ratings": "ratings",
+    "n_raters": "raters",
+    "n_labels": "labels",
+    "n_disputes": "disputed items",
+    "n_reference": "reference items",
+    "estimate": "estimate",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "se": "standard error",
+    "p_value": "p-value",
+    "p_adjusted": "adjusted p-value",
+    "pa": "observed agreement",
+    "pe": "chance agreement",
+    "se_gwet": "standard error (Gwet)",
+    "reason": "why undefined",
+    "method": "method",
+    "quality": "quality (Dawid-Skene)",
+    "quality_ci_low": "quality 95% CI low",
+    "quality_ci_high": "quality 95% CI high",
+    "accuracy": "accuracy",
+    "gold_n": "gold items",
+    "gold_accuracy": "gold accuracy",
+    "gold_ci_low": "gold 95% CI low",
+    "gold_ci_high": "gold 95% CI high",
+    "agreement_with_consensus": "agreement with the majority",
+    "flag": "flag",
+    "kappa": "category kappa",
+    "kappa_ci_low": "kappa 95% CI low",
+    "kappa_ci_high": "kappa 95% CI high",
+    "prevalence": "share of ratings",
+    "specific_agreement": "specific agreement",
     "specific_agreement_ci_low": "specific agreement 95% CI low",
     "specific_agreement_ci_high": "specific agreement 95% CI high",
-    "alpha_all": "alpha, all raters", "alpha_without": "alpha without the rater", "delta": "change in alpha",
-    "per_100": "disputes per 100 items", "label_a": "label A", "label_b": "label B",
-    "guideline_version": "guideline version", "model_label": "inferred label", "gold_label": "gold label",
-    "dispute": "dispute (0-1)", "baseline_mean": "baseline", "candidate_mean": "candidate",
-    "difference": "difference", "direction": "direction", "pass_rate": "pass rate", "model_version": "model version",
-    "run_id": "eval run", "audit_pass_rate": "audit pass rate", "audit_ci_low": "audit 95% CI low",
-    "audit_ci_high": "audit 95% CI high", "audit_status": "audit status", "rework_rate": "rework rate",
-    "alpha_mean": "mean alpha", "turnaround_median_h": "median turnaround (h)",
-    "cost_per_accepted_label": "cost per accepted label", "gold_trend": "gold trend",
-    "p_adj": "adjusted p-value", "psi": "population stability index", "bucket": "period",
+    "alpha_all": "alpha, all raters",
+    "alpha_without": "alpha without the rater",
+    "delta": "change in alpha",
+    "per_100": "disputes per 100 items",
+    "label_a": "label A",
+    "label_b": "label B",
+    "guideline_version": "guideline version",
+    "model_label": "inferred label",
+    "gold_label": "gold label",
+    "dispute": "dispute (0-1)",
+    "baseline_mean": "baseline",
+    "candidate_mean": "candidate",
+    "difference": "difference",
+    "direction": "direction",
+    "pass_rate": "pass rate",
+    "model_version": "model version",
+    "run_id": "eval run",
+    "audit_pass_rate": "audit pass rate",
+    "audit_ci_low": "audit 95% CI low",
+    "audit_ci_high": "audit 95% CI high",
+    "audit_status": "audit status",
+    "rework_rate": "rework rate",
+    "alpha_mean": "mean alpha",
+    "turnaround_median_h": "median turnaround (h)",
+    "cost_per_accepted_label": "cost per accepted label",
+    "gold_trend": "gold trend",
+    "p_adj": "adjusted p-value",
+    "psi": "population stability index",
+    "bucket": "period",
 }
 
 
@@ -406,9 +504,18 @@ def header(column: str) -> str:
     return HEADERS.get(column, column.replace("_", " "))
 
 
-def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | None = None,
-          max_rows: int = 25, columns: Sequence[str] | None = None, rename: Mapping[str, str] | None = None,
-          highlight: str | None = None, show_index: bool = False, empty: str | None = None) -> None:
+def table(
+    frame,
+    *,
+    caption: str | None = None,
+    formats: Mapping[str, str] | None = None,
+    max_rows: int = 25,
+    columns: Sequence[str] | None = None,
+    rename: Mapping[str, str] | None = None,
+    highlight: str | None = None,
+    show_index: bool = False,
+    empty: str | None = None,
+) -> None:
     """Show a DataFrame as a styled, readable table.
 
     Parameters
@@ -463,7 +570,9 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
         rename = {c: given.get(c, c) for c in shown.columns}
     shown = shown.rename(columns=rename)
     formats = {rename.get(k, k): v for k, v in formats.items()}
-    numeric_cols = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
+    numeric_cols = [
+        c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
+    ]
     # Cells are escaped after formatting: cell text is data (prompts may hold markup), never page structure.
     # Headers too: a column built from data values (a pivot by vendor) is data, never page structure.
     shown.columns = shown.columns.set_names([None if n is None else safe_text(n) for n in shown.columns.names])
@@ -471,35 +580,55 @@ def table(frame, *, caption: str | None = None, formats: Mapping[str, str] | Non
     styler = shown.style.format(lambda v: _html.escape(_format_value(v)), na_rep="–")
     for col in shown.columns:
         if col in formats:
-            styler = styler.format(lambda v, f=formats[col]: _html.escape(_format_value(v, f)), subset=[col], na_rep="–")
+            styler = styler.format(
+                lambda v, f=formats[col]: _html.escape(_format_value(v, f)), subset=[col], na_rep="–"
+            )
     styler = styler.format_index(safe_text, axis=1)
     if show_index:
         styler = styler.format_index(lambda v: safe_text(v if isinstance(v, str) else _format_value(v)), axis=0)
     else:
         styler = styler.hide(axis="index")
     styler = styler.set_table_attributes('class="tl-table"')
-    styler = styler.set_table_styles([
-        {"selector": "", "props": "border-collapse:collapse;font-size:13px;margin:4px 0 14px 0;"},
-        {"selector": "th", "props": "background:#f6f8fa;border-bottom:2px solid #d0d7de;padding:5px 10px;text-align:left;font-weight:600;"},
-        {"selector": "td", "props": "border-bottom:1px solid #eaeef2;padding:4px 10px;"},
-        {"selector": "tr:nth-child(even) td", "props": "background:#fbfcfd;"},
-    ])
+    styler = styler.set_table_styles(
+        [
+            {"selector": "", "props": "border-collapse:collapse;font-size:13px;margin:4px 0 14px 0;"},
+            {
+                "selector": "th",
+                "props": "background:#f6f8fa;border-bottom:2px solid #d0d7de;padding:5px 10px;text-align:left;font-weight:600;",
+            },
+            {"selector": "td", "props": "border-bottom:1px solid #eaeef2;padding:4px 10px;"},
+            {"selector": "tr:nth-child(even) td", "props": "background:#fbfcfd;"},
+        ]
+    )
     if numeric_cols:
-        styler = styler.set_properties(subset=numeric_cols, **{"text-align": "right", "font-variant-numeric": "tabular-nums"})
+        styler = styler.set_properties(
+            subset=numeric_cols, **{"text-align": "right", "font-variant-numeric": "tabular-nums"}
+        )
     if flags is not None and any(flags):
-        mask = pd.DataFrame({c: ["background:#fff4e5" if f else "" for f in flags] for c in shown.columns}, index=shown.index)
+        mask = pd.DataFrame(
+            {c: ["background:#fff4e5" if f else "" for f in flags] for c in shown.columns}, index=shown.index
+        )
         styler = styler.apply(lambda _: mask, axis=None)
     _TABLE_COUNTER[0] += 1
     styler = styler.set_uuid(f"tl{_TABLE_COUNTER[0]}")
     body = styler.to_html()
-    head = f'<div class="tl-caption" style="font-weight:600;margin-top:8px">{safe_text(caption)}</div>' if caption else ""
+    head = (
+        f'<div class="tl-caption" style="font-weight:600;margin-top:8px">{safe_text(caption)}</div>' if caption else ""
+    )
     tail = ""
     if total > len(shown):
-        tail = f'<div class="tl-rowcap" style="font-size:12px;color:#57606a">first {len(shown):,} of {total:,} rows</div>'
+        tail = (
+            f'<div class="tl-rowcap" style="font-size:12px;color:#57606a">first {len(shown):,} of {total:,} rows</div>'
+        )
     if total == 0:
         tail = '<div class="tl-rowcap" style="font-size:12px;color:#57606a">no rows</div>'
     text = shown.rename(columns=lambda c: redact(str(c))).to_string(index=show_index, max_rows=max_rows)
-    _display({"text/html": f'<div class="tl-table-wrap" style="overflow-x:auto">{head}{body}{tail}</div>', "text/plain": text})
+    _display(
+        {
+            "text/html": f'<div class="tl-table-wrap" style="overflow-x:auto">{head}{body}{tail}</div>',
+            "text/plain": text,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- figures
@@ -510,11 +639,15 @@ def _check_figure(fig) -> None:
         raise ValueError("a report figure needs a title (fig.update_layout(title=...))")
     for name in ("xaxis", "yaxis"):
         axis = getattr(layout, name, None)
-        has_cartesian = any(getattr(t, "type", "") not in ("pie", "table", "sunburst", "treemap", "indicator", "sankey")
-                            for t in fig.data)
+        has_cartesian = any(
+            getattr(t, "type", "") not in ("pie", "table", "sunburst", "treemap", "indicator", "sankey")
+            for t in fig.data
+        )
         if has_cartesian and fig.data and axis is not None and not (axis.title and axis.title.text):
-            raise ValueError(f"a report figure needs axis labels with units: {name} title is empty "
-                             f"(fig.update_layout({name}_title=...))")
+            raise ValueError(
+                f"a report figure needs axis labels with units: {name} title is empty "
+                f"(fig.update_layout({name}_title=...))"
+            )
 
 
 def _redact_strings(value: Any) -> Any:
@@ -552,17 +685,27 @@ def redact_figure(fig_dict: dict) -> dict:
     layout = _redact_strings(layout)
     if template is not None:
         layout["template"] = template
-    return {"data": _redact_strings(list(fig_dict.get("data") or [])), "layout": layout,
-            **{k: v for k, v in fig_dict.items() if k not in ("data", "layout")}}
+    return {
+        "data": _redact_strings(list(fig_dict.get("data") or [])),
+        "layout": layout,
+        **{k: v for k, v in fig_dict.items() if k not in ("data", "layout")},
+    }
 
 
 def _figure_html(fig_dict: dict, div_id: str) -> str:
     import plotly.io as pio
 
     height = (fig_dict.get("layout") or {}).get("height") or 420
-    return pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, div_id=div_id,
-                       default_width="100%", default_height=f"{int(height)}px", validate=False,
-                       config={"displaylogo": False, "responsive": True})
+    return pio.to_html(
+        fig_dict,
+        include_plotlyjs=False,
+        full_html=False,
+        div_id=div_id,
+        default_width="100%",
+        default_height=f"{int(height)}px",
+        validate=False,
+        config={"displaylogo": False, "responsive": True},
+    )
 
 
 def _next_div_id() -> str:
@@ -630,8 +773,14 @@ def figure(fig, *, caption: str | None = None, check: bool = True, empty: str | 
     import plotly.io as pio
 
     if not _has_data(fig):
-        no_data(empty or (f"{fig.layout.title.text}: nothing to plot" if fig.layout.title and fig.layout.title.text
-                          else "nothing to plot"))
+        no_data(
+            empty
+            or (
+                f"{fig.layout.title.text}: nothing to plot"
+                if fig.layout.title and fig.layout.title.text
+                else "nothing to plot"
+            )
+        )
         return
     if check:
         _check_figure(fig)
@@ -641,8 +790,13 @@ def figure(fig, *, caption: str | None = None, check: bool = True, empty: str | 
     if caption:
         html += f'<p class="tl-figcaption" style="font-size:13px;color:#57606a;max-width:60em">{safe_text(caption)}</p>'
     title = redact(fig.layout.title.text or "") if fig.layout.title is not None else ""
-    _display({"text/html": f'<div class="tl-figure">{html}</div>', "text/plain": f"<figure: {title}>",
-              PLOTLY_MIME: json.loads(pio.to_json(fig_dict, validate=False))})
+    _display(
+        {
+            "text/html": f'<div class="tl-figure">{html}</div>',
+            "text/plain": f"<figure: {title}>",
+            PLOTLY_MIME: json.loads(pio.to_json(fig_dict, validate=False)),
+        }
+    )
 
 
 try:  # the renderer behind `fig.show()` after setup()
@@ -654,18 +808,32 @@ except ImportError:  # pragma: no cover
 class _OfflineRenderer(_MimetypeRenderer):
     def to_mimebundle(self, fig_dict):
         fig_dict = redact_figure(fig_dict)
-        return {"text/html": f'<div class="tl-figure">{_figure_html(fig_dict, _next_div_id())}</div>', PLOTLY_MIME: fig_dict}
+        return {
+            "text/html": f'<div class="tl-figure">{_figure_html(fig_dict, _next_div_id())}</div>',
+            PLOTLY_MIME: fig_dict,
+        }
 
 
-def line_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, color: str | None = None,
-            title: str, x_title: str, y_title: str, percent: bool = False):
+def line_ci(
+    frame,
+    *,
+    x: str,
+    y: str,
+    ci_low: str,
+    ci_high: str,
+    color: str | None = None,
+    title: str,
+    x_title: str,
+    y_title: str,
+    percent: bool = False,
+):
     """A line of estimates with a shaded confidence band per group; returns the figure.
 
     ``frame`` holds one row per (group, x) with the estimate and its interval,
     as the library's tidy results do.
     """
-    import plotly.graph_objects as go
     import plotly.colors as pc
+    import plotly.graph_objects as go
 
     fig = go.Figure()
     if len(frame) == 0:  # nothing to draw: rk.figure shows a no-data line in its place
@@ -677,27 +845,51 @@ def line_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, color: str | No
         part = part.sort_values(x)
         rgb = pc.hex_to_rgb(palette[i % len(palette)])
         label = str(name) if name is not None else y
-        fig.add_trace(go.Scatter(x=list(part[x]) + list(part[x])[::-1],
-                                 y=list(part[ci_high]) + list(part[ci_low])[::-1],
-                                 fill="toself", fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.15)",
-                                 line={"width": 0}, hoverinfo="skip", showlegend=False, name=f"{label} CI"))
-        fig.add_trace(go.Scatter(x=part[x], y=part[y], mode="lines+markers", name=label,
-                                 line={"color": palette[i % len(palette)]}))
+        fig.add_trace(
+            go.Scatter(
+                x=list(part[x]) + list(part[x])[::-1],
+                y=list(part[ci_high]) + list(part[ci_low])[::-1],
+                fill="toself",
+                fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.15)",
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                name=f"{label} CI",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=part[x], y=part[y], mode="lines+markers", name=label, line={"color": palette[i % len(palette)]}
+            )
+        )
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, hovermode="x unified")
     if percent:
         fig.update_yaxes(tickformat=".1%")
     return fig
 
 
-def bar_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, title: str, x_title: str, y_title: str,
-           color: str | None = None, percent: bool = False, horizontal: bool = False):
+def bar_ci(
+    frame,
+    *,
+    x: str,
+    y: str,
+    ci_low: str,
+    ci_high: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    color: str | None = None,
+    percent: bool = False,
+    horizontal: bool = False,
+):
     """Bars of estimates with error bars from ``ci_low``/``ci_high``; returns the figure."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     if len(frame) == 0:  # nothing to draw: rk.figure shows a no-data line in its place
-        fig.update_layout(title=title, xaxis_title=y_title if horizontal else x_title,
-                          yaxis_title=x_title if horizontal else y_title)
+        fig.update_layout(
+            title=title, xaxis_title=y_title if horizontal else x_title, yaxis_title=x_title if horizontal else y_title
+        )
         return fig
     groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=True))
     for name, part in groups:
@@ -708,8 +900,12 @@ def bar_ci(frame, *, x: str, y: str, ci_low: str, ci_high: str, title: str, x_ti
             fig.add_trace(go.Bar(y=part[x], x=part[y], orientation="h", error_x=err, name=str(name or y)))
         else:
             fig.add_trace(go.Bar(x=part[x], y=part[y], error_y=err, name=str(name or y)))
-    fig.update_layout(title=title, xaxis_title=y_title if horizontal else x_title,
-                      yaxis_title=x_title if horizontal else y_title, barmode="group")
+    fig.update_layout(
+        title=title,
+        xaxis_title=y_title if horizontal else x_title,
+        yaxis_title=x_title if horizontal else y_title,
+        barmode="group",
+    )
     if percent:
         (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".1%")
     return fig

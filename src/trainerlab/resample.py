@@ -20,6 +20,7 @@ Compiled functions are cached on disk under ``trainerlab.paths.cache_dir()/numba
 compilation (about 5 s); later processes pay the import of numba (about 1 s).
 Without numba the callers fall back to numpy index resampling.
 """
+
 from __future__ import annotations
 
 import os
@@ -71,8 +72,9 @@ def bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator) -
     return kernels[0](values, int(n_boot), _key(rng))
 
 
-def bootstrap_ratios(numerators: np.ndarray, denominators: np.ndarray, n_boot: int,
-                     rng: np.random.Generator) -> np.ndarray:
+def bootstrap_ratios(
+    numerators: np.ndarray, denominators: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
     """``n_boot`` ratios sum(numerators) / sum(denominators) over units resampled
     with replacement (the cluster bootstrap of a mean: cluster sums over sizes)."""
     numerators = np.ascontiguousarray(numerators, dtype=np.float64)

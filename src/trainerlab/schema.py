@@ -11,6 +11,7 @@ Column conventions: ``ingest_batch`` on every ingested table points at
 ``ingest_log.batch_id`` (lineage); ``batch_id`` in ``annotations`` is the
 annotation program's own work batch, as in the design card.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -23,10 +24,23 @@ INGEST_KINDS = ("items", "annotations", "gold", "audits", "requests", "eval_resu
 
 # Tables whose content defines "the data" of a report run (manifest fingerprint).
 CANONICAL_TABLES = (
-    "items", "annotations", "label_schemas", "gold", "audits", "requests",
-    "eval_results", "preferences", "interactions", "ingest_log", "quarantine",
+    "items",
+    "annotations",
+    "label_schemas",
+    "gold",
+    "audits",
+    "requests",
+    "eval_results",
+    "preferences",
+    "interactions",
+    "ingest_log",
+    "quarantine",
     # input tables added by later migrations (judges, safety, coaching); absent ones are skipped
-    "judge_labels", "safety_incidents", "refusal_cases", "safety_reviews", "coaching_sessions",
+    "judge_labels",
+    "safety_incidents",
+    "refusal_cases",
+    "safety_reviews",
+    "coaching_sessions",
 )
 
 MIGRATIONS: dict[int, list[str]] = {
@@ -374,7 +388,7 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
-def apply_migrations(wh: "Warehouse") -> list[int]:
+def apply_migrations(wh: Warehouse) -> list[int]:
     """Apply every migration not yet recorded; return the versions applied."""
     wh.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT now())"

@@ -21,11 +21,13 @@ regular expression:
 read-only and with ``enable_external_access = false``, so even a reader the
 check missed could neither write nor reach a file, a URL or an extension.
 """
+
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 
@@ -79,8 +81,13 @@ def check_snapshot_query(sql: str, tables: Sequence[str]) -> list[str]:
     except Exception as exc:  # duckdb.ParserException and friends: the user's SQL does not parse
         raise SnapshotQueryError(f"the query does not parse: {' '.join(str(exc).split())}") from None
     known = {t.lower(): t for t in tables}
-    ctes = {entry.get("key", "").lower() for node in _nodes(tree) if isinstance(node.get("cte_map"), dict)
-            for entry in node["cte_map"].get("map") or [] if isinstance(entry, dict)}
+    ctes = {
+        entry.get("key", "").lower()
+        for node in _nodes(tree)
+        if isinstance(node.get("cte_map"), dict)
+        for entry in node["cte_map"].get("map") or []
+        if isinstance(entry, dict)
+    }
     used: set[str] = set()
     for node in _nodes(tree):
         kind = node.get("type")
@@ -91,7 +98,8 @@ def check_snapshot_query(sql: str, tables: Sequence[str]) -> list[str]:
                 raise SnapshotQueryError(
                     f"table function {name or '?'}() is not allowed in a snapshot query (it can read files, URLs "
                     f"or run SQL); select from warehouse tables (allowed functions: "
-                    f"{', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))})")
+                    f"{', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))})"
+                )
         elif kind == "BASE_TABLE":
             name = str(node.get("table_name", ""))
             schema, catalog = str(node.get("schema_name") or ""), str(node.get("catalog_name") or "")
@@ -99,8 +107,10 @@ def check_snapshot_query(sql: str, tables: Sequence[str]) -> list[str]:
                 continue
             if catalog or schema.lower() not in ("", "main") or name.lower() not in known:
                 shown = ".".join(x for x in (catalog, schema, name) if x)
-                raise SnapshotQueryError(f"{shown!r} is not a warehouse table; a snapshot query reads only the "
-                                         f"warehouse's tables and views (files and other databases are refused)")
+                raise SnapshotQueryError(
+                    f"{shown!r} is not a warehouse table; a snapshot query reads only the "
+                    f"warehouse's tables and views (files and other databases are refused)"
+                )
             used.add(known[name.lower()])
         elif kind == "SHOW_REF":
             raise SnapshotQueryError("DESCRIBE, SUMMARIZE and SHOW are not snapshot queries; write a SELECT")

@@ -22,14 +22,15 @@ Families of functions
 
 Undefined results are NaN with a ``reason``; they never raise and never read 0.
 """
+
 from __future__ import annotations
 
 import gzip
 import json
 import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,15 +39,41 @@ from scipy import special, stats
 from . import resample
 
 __all__ = [
-    "proportion_ci", "rule_of_three",
-    "paired_table", "paired_difference", "paired_difference_arrays", "paired_bootstrap", "mcnemar_exact", "paired_proportion_ci",
-    "wilcoxon_signed_rank", "non_inferiority", "compare_by_category", "forest_plot", "flipped_items",
-    "power_paired", "minimum_detectable_effect", "required_n", "sd_of_difference",
-    "read_alpaca_eval", "preference_scores", "win_rate", "paired_preference_difference",
-    "BradleyTerry", "judge_agreement", "cohen_kappa",
-    "two_proportion_test", "poisson_rate_ci", "incident_rate_ratio", "diff_in_diff",
-    "load_eval_results", "uplift_study", "uplift_verdict", "power_statement", "flipped_examples",
-    "difference_table", "category_table",
+    "proportion_ci",
+    "rule_of_three",
+    "paired_table",
+    "paired_difference",
+    "paired_difference_arrays",
+    "paired_bootstrap",
+    "mcnemar_exact",
+    "paired_proportion_ci",
+    "wilcoxon_signed_rank",
+    "non_inferiority",
+    "compare_by_category",
+    "forest_plot",
+    "flipped_items",
+    "power_paired",
+    "minimum_detectable_effect",
+    "required_n",
+    "sd_of_difference",
+    "read_alpaca_eval",
+    "preference_scores",
+    "win_rate",
+    "paired_preference_difference",
+    "BradleyTerry",
+    "judge_agreement",
+    "cohen_kappa",
+    "two_proportion_test",
+    "poisson_rate_ci",
+    "incident_rate_ratio",
+    "diff_in_diff",
+    "load_eval_results",
+    "uplift_study",
+    "uplift_verdict",
+    "power_statement",
+    "flipped_examples",
+    "difference_table",
+    "category_table",
 ]
 
 _NAN = float("nan")
@@ -57,8 +84,15 @@ def _z(alpha: float) -> float:
 
 
 def _undefined(reason: str, **extra) -> dict:
-    out = {"estimate": _NAN, "se": _NAN, "ci_low": _NAN, "ci_high": _NAN, "p_value": _NAN,
-           "method": None, "reason": reason}
+    out = {
+        "estimate": _NAN,
+        "se": _NAN,
+        "ci_low": _NAN,
+        "ci_high": _NAN,
+        "p_value": _NAN,
+        "method": None,
+        "reason": reason,
+    }
     out.update(extra)
     return out
 
@@ -96,8 +130,14 @@ def proportion_ci(successes: float, n: int, method: str = "wilson", alpha: float
     Brown, Cai and DasGupta (2001), Statistical Science 16:101.
     """
     if n is None or n <= 0:
-        return {"estimate": _NAN, "ci_low": _NAN, "ci_high": _NAN, "n": int(n or 0), "method": method,
-                "reason": "no trials (n = 0)"}
+        return {
+            "estimate": _NAN,
+            "ci_low": _NAN,
+            "ci_high": _NAN,
+            "n": int(n or 0),
+            "method": method,
+            "reason": "no trials (n = 0)",
+        }
     if successes < 0 or successes > n:
         raise ValueError(f"successes must lie in [0, n]: got {successes} of {n}")
     p = successes / n
@@ -129,15 +169,27 @@ def rule_of_three(n: int, failures: int = 0, alpha: float = 0.05) -> dict:
     one-sided Clopper-Pearson bound is returned.
     """
     if n <= 0:
-        return {"failures": failures, "n": n, "estimate": _NAN, "upper": _NAN, "rule_of_three": _NAN,
-                "method": None, "reason": "no trials (n = 0)"}
+        return {
+            "failures": failures,
+            "n": n,
+            "estimate": _NAN,
+            "upper": _NAN,
+            "rule_of_three": _NAN,
+            "method": None,
+            "reason": "no trials (n = 0)",
+        }
     if failures == 0:
         upper = 1 - alpha ** (1 / n)
     else:
         upper = 1.0 if failures >= n else float(stats.beta.ppf(1 - alpha, failures + 1, n - failures))
-    return {"failures": int(failures), "n": int(n), "estimate": failures / n, "upper": float(upper),
-            "rule_of_three": 3 / n if failures == 0 else _NAN,
-            "method": f"exact one-sided {100 * (1 - alpha):.0f}% upper bound"}
+    return {
+        "failures": int(failures),
+        "n": int(n),
+        "estimate": failures / n,
+        "upper": float(upper),
+        "rule_of_three": 3 / n if failures == 0 else _NAN,
+        "method": f"exact one-sided {100 * (1 - alpha):.0f}% upper bound",
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -149,8 +201,16 @@ def _require_columns(frame: pd.DataFrame, columns: Iterable[str | None], what: s
         raise ValueError(f"{what}: missing column(s) {missing}; columns are {list(frame.columns)}")
 
 
-def paired_table(frame: pd.DataFrame, item: str, model: str, score: str, baseline: str, candidate: str,
-                 cluster: str | None = None, category: str | None = None) -> tuple[pd.DataFrame, dict]:
+def paired_table(
+    frame: pd.DataFrame,
+    item: str,
+    model: str,
+    score: str,
+    baseline: str,
+    candidate: str,
+    cluster: str | None = None,
+    category: str | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """Align two versions' scores on the same items.
 
     Several rows for one (item, version) (repeated samples, as Miller recommends
@@ -176,8 +236,9 @@ def paired_table(frame: pd.DataFrame, item: str, model: str, score: str, baselin
     bad = np.isnan(values) & pd.notna(pd.Series(raw)).to_numpy()
     if bad.any():
         first = frame.index[np.flatnonzero(keep)[np.flatnonzero(bad)[0]]]
-        raise ValueError(f"column {score!r}: non-numeric value {frame.loc[first, score]!r} at "
-                         f"{frame.index.name or 'row'} {first}")
+        raise ValueError(
+            f"column {score!r}: non-numeric value {frame.loc[first, score]!r} at {frame.index.name or 'row'} {first}"
+        )
     item_codes, items = pd.factorize(frame[item].astype(str).to_numpy()[keep], sort=True)
     ver = is_cand[keep].astype(np.int64)
     ok = ~np.isnan(values)
@@ -201,8 +262,9 @@ def paired_table(frame: pd.DataFrame, item: str, model: str, score: str, baselin
         dup = np.bincount(pairs[:, 0], minlength=n_all) > 1
         if dup.any():
             example = items[np.flatnonzero(dup)[0]]
-            raise ValueError(f"column {col!r}: item {example!r} has more than one value; "
-                             f"a {name} must be constant per item")
+            raise ValueError(
+                f"column {col!r}: item {example!r} has more than one value; a {name} must be constant per item"
+            )
         per_item = np.full(n_all, -1)
         per_item[pairs[:, 0]] = pairs[:, 1]
         if (per_item[both] < 0).any():
@@ -229,7 +291,7 @@ def _cluster_se(diff: np.ndarray, groups: np.ndarray) -> tuple[float, int]:
         return _NAN, g
     resid = diff - diff.mean()
     sums = np.bincount(codes, weights=resid, minlength=g)
-    var = (g / (g - 1)) * float(np.sum(sums ** 2)) / n ** 2
+    var = (g / (g - 1)) * float(np.sum(sums**2)) / n**2
     return math.sqrt(var), g
 
 
@@ -252,8 +314,9 @@ def _bootstrap_means_items(values: np.ndarray, n_boot: int, rng: np.random.Gener
     return resample.bootstrap_means(values, n_boot, rng)
 
 
-def _bootstrap_means_clusters(values: np.ndarray, groups: np.ndarray, n_boot: int,
-                              rng: np.random.Generator) -> np.ndarray:
+def _bootstrap_means_clusters(
+    values: np.ndarray, groups: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
     """Cluster bootstrap of a mean: resample whole clusters, ratio of summed values
     to summed sizes (same multinomial shortcut over distinct (sum, size) pairs)."""
     codes, uniques = pd.factorize(pd.Series(groups), sort=True)
@@ -267,8 +330,14 @@ def _bootstrap_means_clusters(values: np.ndarray, groups: np.ndarray, n_boot: in
     return resample.bootstrap_ratios(sums, sizes, n_boot, rng)
 
 
-def paired_bootstrap(diff: Sequence[float], cluster: Sequence | None = None, n_boot: int = 2000,
-                     seed: int = 0, alpha: float = 0.05, return_replicates: bool = False) -> dict:
+def paired_bootstrap(
+    diff: Sequence[float],
+    cluster: Sequence | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    return_replicates: bool = False,
+) -> dict:
     """Percentile bootstrap CI of the mean paired difference, resampling items
     (or whole clusters when ``cluster`` is given), seeded.
 
@@ -277,9 +346,17 @@ def paired_bootstrap(diff: Sequence[float], cluster: Sequence | None = None, n_b
     """
     d = np.asarray(diff, dtype=float)
     if d.size < 2 or n_boot <= 0:
-        return {"estimate": float(d.mean()) if d.size else _NAN, "ci_low": _NAN, "ci_high": _NAN, "se": _NAN,
-                "n_boot": int(n_boot), "seed": seed, "unit": None, "method": None,
-                "reason": "fewer than two items" if d.size < 2 else "bootstrap skipped (n_boot = 0)"}
+        return {
+            "estimate": float(d.mean()) if d.size else _NAN,
+            "ci_low": _NAN,
+            "ci_high": _NAN,
+            "se": _NAN,
+            "n_boot": int(n_boot),
+            "seed": seed,
+            "unit": None,
+            "method": None,
+            "reason": "fewer than two items" if d.size < 2 else "bootstrap skipped (n_boot = 0)",
+        }
     rng = np.random.default_rng(seed)
     if cluster is not None:
         reps = _bootstrap_means_clusters(d, np.asarray(cluster), n_boot, rng)
@@ -288,17 +365,30 @@ def paired_bootstrap(diff: Sequence[float], cluster: Sequence | None = None, n_b
         reps = _bootstrap_means_items(d, n_boot, rng)
         unit = "items"
     low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
-    out = {"estimate": float(d.mean()), "ci_low": float(low), "ci_high": float(high), "se": float(reps.std(ddof=1)),
-           "n_boot": int(n_boot), "seed": seed, "unit": unit,
-           "method": f"paired percentile bootstrap over {unit} ({n_boot} replicates, seed {seed})"}
+    out = {
+        "estimate": float(d.mean()),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "se": float(reps.std(ddof=1)),
+        "n_boot": int(n_boot),
+        "seed": seed,
+        "unit": unit,
+        "method": f"paired percentile bootstrap over {unit} ({n_boot} replicates, seed {seed})",
+    }
     if return_replicates:
         out["replicates"] = reps
     return out
 
 
-def paired_difference_arrays(baseline: Sequence[float], candidate: Sequence[float],
-                             cluster: Sequence | None = None, cluster_name: str | None = None,
-                             n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> dict:
+def paired_difference_arrays(
+    baseline: Sequence[float],
+    candidate: Sequence[float],
+    cluster: Sequence | None = None,
+    cluster_name: str | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> dict:
     """The statistics of :func:`paired_difference` on already aligned per-item scores.
 
     ``baseline[i]`` and ``candidate[i]`` are the two versions' scores on item i;
@@ -311,13 +401,18 @@ def paired_difference_arrays(baseline: Sequence[float], candidate: Sequence[floa
         raise ValueError("baseline and candidate must have the same length")
     d = b - a
     n = d.size
-    out: dict = {"n_items": int(n), "baseline_mean": float(a.mean()) if n else _NAN,
-                 "candidate_mean": float(b.mean()) if n else _NAN}
+    out: dict = {
+        "n_items": int(n),
+        "baseline_mean": float(a.mean()) if n else _NAN,
+        "candidate_mean": float(b.mean()) if n else _NAN,
+    }
     if n < 2:
-        out["difference"] = _undefined("fewer than two paired items", df=_NAN, se_naive=_NAN,
-                                       estimate=float(d.mean()) if n else _NAN)
-        out.update({"bootstrap": paired_bootstrap(d, n_boot=0), "correlation": _NAN, "n_clusters": None,
-                    "mde_80": _NAN})
+        out["difference"] = _undefined(
+            "fewer than two paired items", df=_NAN, se_naive=_NAN, estimate=float(d.mean()) if n else _NAN
+        )
+        out.update(
+            {"bootstrap": paired_bootstrap(d, n_boot=0), "correlation": _NAN, "n_clusters": None, "mde_80": _NAN}
+        )
         return out
     est = float(d.mean())
     se_naive = float(d.std(ddof=1) / math.sqrt(n))
@@ -334,31 +429,61 @@ def paired_difference_arrays(baseline: Sequence[float], candidate: Sequence[floa
         method = "paired mean difference, CLT SE, normal interval"
         crit = _z(alpha)
     if not math.isfinite(se):
-        diff = _undefined(f"fewer than two clusters in {cluster_name or 'cluster'!r}", estimate=est, df=df,
-                          se_naive=se_naive)
+        diff = _undefined(
+            f"fewer than two clusters in {cluster_name or 'cluster'!r}", estimate=est, df=df, se_naive=se_naive
+        )
     elif se == 0:
-        diff = {"estimate": est, "se": 0.0, "ci_low": _NAN, "ci_high": _NAN, "p_value": _NAN, "method": method,
-                "df": df, "se_naive": se_naive,
-                "reason": "every item has the same difference (zero variance): no sampling error to estimate"}
+        diff = {
+            "estimate": est,
+            "se": 0.0,
+            "ci_low": _NAN,
+            "ci_high": _NAN,
+            "p_value": _NAN,
+            "method": method,
+            "df": df,
+            "se_naive": se_naive,
+            "reason": "every item has the same difference (zero variance): no sampling error to estimate",
+        }
     else:
         stat = est / se
         p = float(2 * (special.stdtr(df, -abs(stat)) if clustered else special.ndtr(-abs(stat))))
-        diff = {"estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se, "p_value": p,
-                "method": method, "df": df, "se_naive": se_naive,
-                "design_effect": (se / se_naive) ** 2 if se_naive > 0 else _NAN}
+        diff = {
+            "estimate": est,
+            "se": se,
+            "ci_low": est - crit * se,
+            "ci_high": est + crit * se,
+            "p_value": p,
+            "method": method,
+            "df": df,
+            "se_naive": se_naive,
+            "design_effect": (se / se_naive) ** 2 if se_naive > 0 else _NAN,
+        }
     out["difference"] = diff
-    out["bootstrap"] = paired_bootstrap(d, cluster=cluster if clustered else None, n_boot=n_boot, seed=seed,
-                                        alpha=alpha)
+    out["bootstrap"] = paired_bootstrap(
+        d, cluster=cluster if clustered else None, n_boot=n_boot, seed=seed, alpha=alpha
+    )
     out["correlation"] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else _NAN
     out["n_clusters"] = g
-    out["mde_80"] = minimum_detectable_effect(se=diff["se"], alpha=alpha, power=0.8) \
-        if math.isfinite(diff["se"]) and diff["se"] > 0 else _NAN
+    out["mde_80"] = (
+        minimum_detectable_effect(se=diff["se"], alpha=alpha, power=0.8)
+        if math.isfinite(diff["se"]) and diff["se"] > 0
+        else _NAN
+    )
     return out
 
 
-def paired_difference(frame: pd.DataFrame, item: str, model: str, score: str, baseline: str, candidate: str,
-                      cluster: str | None = None, n_boot: int = 2000, seed: int = 0,
-                      alpha: float = 0.05) -> dict:
+def paired_difference(
+    frame: pd.DataFrame,
+    item: str,
+    model: str,
+    score: str,
+    baseline: str,
+    candidate: str,
+    cluster: str | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> dict:
     """Mean difference candidate - baseline on the same items, with honest error bars.
 
     Parameters
@@ -395,9 +520,17 @@ def paired_difference(frame: pd.DataFrame, item: str, model: str, score: str, ba
     """
     table, info = paired_table(frame, item, model, score, baseline, candidate, cluster=cluster)
     out: dict = {"baseline": str(baseline), "candidate": str(candidate)}
-    out.update(paired_difference_arrays(table["baseline"].to_numpy(), table["candidate"].to_numpy(),
-                                        table["cluster"].to_numpy() if cluster is not None else None,
-                                        cluster_name=cluster, n_boot=n_boot, seed=seed, alpha=alpha))
+    out.update(
+        paired_difference_arrays(
+            table["baseline"].to_numpy(),
+            table["candidate"].to_numpy(),
+            table["cluster"].to_numpy() if cluster is not None else None,
+            cluster_name=cluster,
+            n_boot=n_boot,
+            seed=seed,
+            alpha=alpha,
+        )
+    )
     out.update(info)
     return out
 
@@ -418,8 +551,15 @@ def mcnemar_exact(baseline_pass: Sequence[bool], candidate_pass: Sequence[bool])
     c = int(np.sum(~x & y))
     m = b + c
     p = 1.0 if m == 0 else min(1.0, 2 * float(stats.binom.cdf(min(b, c), m, 0.5)))
-    out = {"n": int(x.size), "b_baseline_only": b, "c_candidate_only": c, "n_discordant": m,
-           "statistic": min(b, c), "p_value": p, "method": "McNemar exact (binomial on discordant pairs)"}
+    out = {
+        "n": int(x.size),
+        "b_baseline_only": b,
+        "c_candidate_only": c,
+        "n_discordant": m,
+        "statistic": min(b, c),
+        "p_value": p,
+        "method": "McNemar exact (binomial on discordant pairs)",
+    }
     if m == 0:
         out["reason"] = "no discordant pairs: the versions agree on every item"
     return out
@@ -433,8 +573,7 @@ def _wilson_limits(k: float, n: float, z: float) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def paired_proportion_ci(both: int, baseline_only: int, candidate_only: int, neither: int,
-                         alpha: float = 0.05) -> dict:
+def paired_proportion_ci(both: int, baseline_only: int, candidate_only: int, neither: int, alpha: float = 0.05) -> dict:
     """Newcombe's square-and-add (hybrid score) interval for a difference of paired
     proportions, candidate pass rate minus baseline pass rate.
 
@@ -470,8 +609,13 @@ def paired_proportion_ci(both: int, baseline_only: int, candidate_only: int, nei
         phi = num / math.sqrt(float(np.prod(np.array(margins, dtype=float))))
     low = est - math.sqrt(max(0.0, (p_c - l1) ** 2 + (u2 - p_b) ** 2 - 2 * phi * (p_c - l1) * (u2 - p_b)))
     high = est + math.sqrt(max(0.0, (u1 - p_c) ** 2 + (p_b - l2) ** 2 - 2 * phi * (u1 - p_c) * (p_b - l2)))
-    return {"estimate": est, "ci_low": max(-1.0, low), "ci_high": min(1.0, high), "n": int(n),
-            "method": "Newcombe square-and-add (paired, Wilson limits)"}
+    return {
+        "estimate": est,
+        "ci_low": max(-1.0, low),
+        "ci_high": min(1.0, high),
+        "n": int(n),
+        "method": "Newcombe square-and-add (paired, Wilson limits)",
+    }
 
 
 def _walsh_ci(d: np.ndarray, alpha: float) -> tuple[float, float, float, str]:
@@ -488,7 +632,7 @@ def _walsh_ci(d: np.ndarray, alpha: float) -> tuple[float, float, float, str]:
         counts[0] = 1.0
         for r in range(1, n + 1):
             counts[r:] = counts[r:] + counts[:-r].copy()
-        cdf = np.cumsum(counts / 2.0 ** n)
+        cdf = np.cumsum(counts / 2.0**n)
         # largest k with P(T+ <= k - 1) <= alpha/2
         k = int(np.searchsorted(cdf, alpha / 2, side="right"))
         how = "exact"
@@ -501,8 +645,9 @@ def _walsh_ci(d: np.ndarray, alpha: float) -> tuple[float, float, float, str]:
     return est, float(walsh[k - 1]), float(walsh[m - k]), how
 
 
-def wilcoxon_signed_rank(baseline: Sequence[float], candidate: Sequence[float], alpha: float = 0.05,
-                         zero_method: str = "wilcox") -> dict:
+def wilcoxon_signed_rank(
+    baseline: Sequence[float], candidate: Sequence[float], alpha: float = 0.05, zero_method: str = "wilcox"
+) -> dict:
     """Wilcoxon signed-rank test for paired ordinal ratings (e.g. helpfulness 1-5).
 
     The p-value comes from :func:`scipy.stats.wilcoxon` (exact for small n without
@@ -525,17 +670,23 @@ def wilcoxon_signed_rank(baseline: Sequence[float], candidate: Sequence[float], 
     ranks = stats.rankdata(np.abs(nonzero))
     r_plus, r_minus = ranks[nonzero > 0].sum(), ranks[nonzero < 0].sum()
     est, low, high, how = _walsh_ci(d, alpha) if d.size <= 3000 else (float(np.median(d)), _NAN, _NAN, "skipped")
-    out.update({"estimate": est, "ci_low": low, "ci_high": high, "statistic": float(res.statistic),
-                "p_value": float(res.pvalue), "rank_biserial": float((r_plus - r_minus) / (r_plus + r_minus)),
-                "method": f"Wilcoxon signed-rank ({zero_method} zeros); Hodges-Lehmann estimate, "
-                          f"Walsh-average CI ({how})"})
+    out.update(
+        {
+            "estimate": est,
+            "ci_low": low,
+            "ci_high": high,
+            "statistic": float(res.statistic),
+            "p_value": float(res.pvalue),
+            "rank_biserial": float((r_plus - r_minus) / (r_plus + r_minus)),
+            "method": f"Wilcoxon signed-rank ({zero_method} zeros); Hodges-Lehmann estimate, Walsh-average CI ({how})",
+        }
+    )
     if d.size > 3000:
         out["reason"] = "Hodges-Lehmann CI skipped above 3,000 pairs; use paired_difference"
     return out
 
 
-def non_inferiority(estimate: float, se: float, margin: float, alpha: float = 0.05,
-                    df: float | None = None) -> dict:
+def non_inferiority(estimate: float, se: float, margin: float, alpha: float = 0.05, df: float | None = None) -> dict:
     """One-sided test that the candidate is not worse than the baseline by more than ``margin``.
 
     H0: difference <= -margin against H1: difference > -margin. Non-inferior when
@@ -546,20 +697,45 @@ def non_inferiority(estimate: float, se: float, margin: float, alpha: float = 0.
     if margin < 0:
         raise ValueError("margin is a tolerated loss and must be >= 0")
     if not (math.isfinite(estimate) and math.isfinite(se)) or se <= 0:
-        return {"estimate": estimate, "margin": margin, "lower_bound": _NAN, "statistic": _NAN, "p_value": _NAN,
-                "non_inferior": None, "method": None, "reason": "no usable standard error"}
+        return {
+            "estimate": estimate,
+            "margin": margin,
+            "lower_bound": _NAN,
+            "statistic": _NAN,
+            "p_value": _NAN,
+            "non_inferior": None,
+            "method": None,
+            "reason": "no usable standard error",
+        }
     dist = stats.t(df) if df is not None and math.isfinite(df) else stats.norm
     stat = (estimate + margin) / se
     p = float(dist.sf(stat))
     lower = estimate - float(dist.ppf(1 - alpha)) * se
-    return {"estimate": float(estimate), "margin": float(margin), "lower_bound": lower, "statistic": stat,
-            "p_value": p, "non_inferior": bool(lower > -margin), "alpha": alpha,
-            "method": f"one-sided {'t' if dist is not stats.norm else 'z'} test against -margin"}
+    return {
+        "estimate": float(estimate),
+        "margin": float(margin),
+        "lower_bound": lower,
+        "statistic": stat,
+        "p_value": p,
+        "non_inferior": bool(lower > -margin),
+        "alpha": alpha,
+        "method": f"one-sided {'t' if dist is not stats.norm else 'z'} test against -margin",
+    }
 
 
-def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, baseline: str, candidate: str,
-                        category: str, correction: str = "holm", alpha: float = 0.05,
-                        cluster: str | None = None, min_clusters: int = 30) -> pd.DataFrame:
+def compare_by_category(
+    frame: pd.DataFrame,
+    item: str,
+    model: str,
+    score: str,
+    baseline: str,
+    candidate: str,
+    category: str,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    cluster: str | None = None,
+    min_clusters: int = 30,
+) -> pd.DataFrame:
     """Per-category paired differences with a multiple-comparison correction.
 
     For pass/fail scores (every score 0 or 1) each category gets Newcombe's paired
@@ -602,25 +778,45 @@ def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, 
             if math.isfinite(se) and se > 0:
                 est = float(diff.mean())
                 crit = float(special.stdtrit(g - 1, 1 - alpha / 2))
-                row = {"estimate": est, "ci_low": est - crit * se, "ci_high": est + crit * se,
-                       "p_value": float(2 * special.stdtr(g - 1, -abs(est / se))),
-                       "n_discordant": test["n_discordant"],
-                       "method": f"paired difference of pass rates, cluster-robust SE by {cluster} (CR1, G={g}), "
-                                 f"t({g - 1}) interval and p"}
+                row = {
+                    "estimate": est,
+                    "ci_low": est - crit * se,
+                    "ci_high": est + crit * se,
+                    "p_value": float(2 * special.stdtr(g - 1, -abs(est / se))),
+                    "n_discordant": test["n_discordant"],
+                    "method": f"paired difference of pass rates, cluster-robust SE by {cluster} (CR1, G={g}), "
+                    f"t({g - 1}) interval and p",
+                }
             else:
                 ci = paired_proportion_ci(a, b, c, d, alpha=alpha)
                 method = "Newcombe paired CI; McNemar exact p"
                 if cluster is not None:
-                    why = (f"{g} clusters in category (cluster-robust needs >= {min_clusters})" if g < min_clusters
-                           else f"{g} clusters in category, but no discordant pairs (cluster-robust SE 0)")
+                    why = (
+                        f"{g} clusters in category (cluster-robust needs >= {min_clusters})"
+                        if g < min_clusters
+                        else f"{g} clusters in category, but no discordant pairs (cluster-robust SE 0)"
+                    )
                     method += f"; items treated as independent; cluster column ignored: {why}"
-                row = {"estimate": ci["estimate"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
-                       "p_value": test["p_value"], "n_discordant": test["n_discordant"], "method": method}
+                row = {
+                    "estimate": ci["estimate"],
+                    "ci_low": ci["ci_low"],
+                    "ci_high": ci["ci_high"],
+                    "p_value": test["p_value"],
+                    "n_discordant": test["n_discordant"],
+                    "method": method,
+                }
         else:
             d = part["diff"].to_numpy()
             if n < 2 or d.std() == 0:
-                row = {"estimate": float(d.mean()) if n else _NAN, "ci_low": _NAN, "ci_high": _NAN, "p_value": _NAN,
-                       "n_discordant": None, "method": None, "reason": "fewer than two items or zero variance"}
+                row = {
+                    "estimate": float(d.mean()) if n else _NAN,
+                    "ci_low": _NAN,
+                    "ci_high": _NAN,
+                    "p_value": _NAN,
+                    "n_discordant": None,
+                    "method": None,
+                    "reason": "fewer than two items or zero variance",
+                }
             else:
                 if cluster is not None:
                     se, g = _cluster_se(d, part["cluster"].to_numpy())
@@ -628,16 +824,36 @@ def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, 
                 else:
                     se, dist = d.std(ddof=1) / math.sqrt(n), stats.norm
                 if dist is None or not math.isfinite(se) or se == 0:
-                    row = {"estimate": float(d.mean()), "ci_low": _NAN, "ci_high": _NAN, "p_value": _NAN,
-                           "n_discordant": None, "method": None, "reason": "fewer than two clusters"}
+                    row = {
+                        "estimate": float(d.mean()),
+                        "ci_low": _NAN,
+                        "ci_high": _NAN,
+                        "p_value": _NAN,
+                        "n_discordant": None,
+                        "method": None,
+                        "reason": "fewer than two clusters",
+                    }
                 else:
                     crit = float(dist.ppf(1 - alpha / 2))
                     est = float(d.mean())
-                    row = {"estimate": est, "ci_low": est - crit * se, "ci_high": est + crit * se,
-                           "p_value": float(2 * dist.sf(abs(est / se))), "n_discordant": None,
-                           "method": "paired CLT" + (" cluster-robust" if cluster else "")}
-        rows.append({"category": cat, "n": n, "n_clusters": g, "baseline_mean": float(part["baseline"].mean()),
-                     "candidate_mean": float(part["candidate"].mean()), **row})
+                    row = {
+                        "estimate": est,
+                        "ci_low": est - crit * se,
+                        "ci_high": est + crit * se,
+                        "p_value": float(2 * dist.sf(abs(est / se))),
+                        "n_discordant": None,
+                        "method": "paired CLT" + (" cluster-robust" if cluster else ""),
+                    }
+        rows.append(
+            {
+                "category": cat,
+                "n": n,
+                "n_clusters": g,
+                "baseline_mean": float(part["baseline"].mean()),
+                "candidate_mean": float(part["candidate"].mean()),
+                **row,
+            }
+        )
     out = pd.DataFrame(rows)
     if "reason" not in out.columns:
         out["reason"] = None
@@ -652,14 +868,20 @@ def compare_by_category(frame: pd.DataFrame, item: str, model: str, score: str, 
     out["p_adjusted"] = adjusted
     out["correction"] = correction
     out["flagged"] = np.where(np.isfinite(adjusted), adjusted < alpha, False)
-    out["direction"] = np.where(~out["flagged"], "no clear change",
-                                np.where(out["estimate"] < 0, "regressed", "improved"))
+    out["direction"] = np.where(
+        ~out["flagged"], "no clear change", np.where(out["estimate"] < 0, "regressed", "improved")
+    )
     return out.sort_values(["estimate", "category"]).reset_index(drop=True)
 
 
-def forest_plot(table: pd.DataFrame, label: str = "category", scale: float = 100.0,
-                title: str = "Candidate minus baseline by category", unit: str = "points",
-                overall: dict | None = None):
+def forest_plot(
+    table: pd.DataFrame,
+    label: str = "category",
+    scale: float = 100.0,
+    title: str = "Candidate minus baseline by category",
+    unit: str = "points",
+    overall: dict | None = None,
+):
     """A plotly forest plot of per-category differences with their CIs.
 
     ``table`` is :func:`compare_by_category`'s output (or any frame with
@@ -683,24 +905,49 @@ def forest_plot(table: pd.DataFrame, label: str = "category", scale: float = 100
     hi = t["ci_high"].to_numpy(dtype=float) * scale
     fig = go.Figure()
     if overall is not None and math.isfinite(overall.get("ci_low", _NAN)):
-        fig.add_vrect(x0=overall["ci_low"] * scale, x1=overall["ci_high"] * scale, fillcolor="#aed6f1",
-                      opacity=0.35, line_width=0, annotation_text="overall 95% CI", annotation_position="top left")
-    hover = [f"{lab}<br>{e:+.1f} {unit} (95% CI {a:+.1f} to {b:+.1f})"
-             + (f"<br>adjusted p = {pa:.3g}" if math.isfinite(pa) else "")
-             for lab, e, a, b, pa in zip(labels, est, lo, hi,
-                                         t.get("p_adjusted", pd.Series([_NAN] * len(t))).to_numpy(dtype=float))]
-    fig.add_trace(go.Scatter(x=est, y=labels, mode="markers", marker=dict(color=colour, size=9),
-                             error_x=dict(type="data", symmetric=False, array=hi - est, arrayminus=est - lo,
-                                          color="#7f8c8d"),
-                             hovertext=hover, hoverinfo="text", name="difference"))
+        fig.add_vrect(
+            x0=overall["ci_low"] * scale,
+            x1=overall["ci_high"] * scale,
+            fillcolor="#aed6f1",
+            opacity=0.35,
+            line_width=0,
+            annotation_text="overall 95% CI",
+            annotation_position="top left",
+        )
+    hover = [
+        f"{lab}<br>{e:+.1f} {unit} (95% CI {a:+.1f} to {b:+.1f})"
+        + (f"<br>adjusted p = {pa:.3g}" if math.isfinite(pa) else "")
+        for lab, e, a, b, pa in zip(
+            labels, est, lo, hi, t.get("p_adjusted", pd.Series([_NAN] * len(t))).to_numpy(dtype=float)
+        )
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=est,
+            y=labels,
+            mode="markers",
+            marker=dict(color=colour, size=9),
+            error_x=dict(type="data", symmetric=False, array=hi - est, arrayminus=est - lo, color="#7f8c8d"),
+            hovertext=hover,
+            hoverinfo="text",
+            name="difference",
+        )
+    )
     fig.add_vline(x=0, line_dash="dash", line_color="#2c3e50")
-    fig.update_layout(title=title, xaxis_title=f"difference ({unit}), 95% CI", yaxis_title=label,
-                      height=max(320, 26 * len(t) + 140), showlegend=False, margin=dict(l=10, r=10, t=60, b=40))
+    fig.update_layout(
+        title=title,
+        xaxis_title=f"difference ({unit}), 95% CI",
+        yaxis_title=label,
+        height=max(320, 26 * len(t) + 140),
+        showlegend=False,
+        margin=dict(l=10, r=10, t=60, b=40),
+    )
     return fig
 
 
-def flipped_items(frame: pd.DataFrame, item: str, model: str, score: str, baseline: str, candidate: str,
-                  limit: int = 10) -> pd.DataFrame:
+def flipped_items(
+    frame: pd.DataFrame, item: str, model: str, score: str, baseline: str, candidate: str, limit: int = 10
+) -> pd.DataFrame:
     """Items whose score changed between the versions, worst regressions first.
 
     Returns columns item, baseline, candidate, diff (at most ``limit`` regressions
@@ -720,7 +967,7 @@ def flipped_items(frame: pd.DataFrame, item: str, model: str, score: str, baseli
 def sd_of_difference(sd_baseline: float, sd_candidate: float, correlation: float) -> float:
     """SD of a paired difference: sqrt(sa^2 + sb^2 - 2 rho sa sb). Pairing helps
     exactly as much as the versions' scores are correlated across items."""
-    var = sd_baseline ** 2 + sd_candidate ** 2 - 2 * correlation * sd_baseline * sd_candidate
+    var = sd_baseline**2 + sd_candidate**2 - 2 * correlation * sd_baseline * sd_candidate
     return math.sqrt(max(var, 0.0))
 
 
@@ -734,8 +981,14 @@ def power_paired(effect: float, se: float, alpha: float = 0.05) -> float:
     return float(special.ndtr(shift - z) + special.ndtr(-z - shift))
 
 
-def minimum_detectable_effect(n: int | None = None, sd_diff: float | None = None, se: float | None = None,
-                              alpha: float = 0.05, power: float = 0.8, design_effect: float = 1.0) -> float:
+def minimum_detectable_effect(
+    n: int | None = None,
+    sd_diff: float | None = None,
+    se: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    design_effect: float = 1.0,
+) -> float:
     """Smallest true difference detected with the given power (two-sided test).
 
     Give either ``se`` (e.g. an observed, possibly clustered SE) or ``n`` and
@@ -757,8 +1010,9 @@ def minimum_detectable_effect(n: int | None = None, sd_diff: float | None = None
     return float(brentq(lambda e: power_paired(e, se, alpha) - power, 1e-12, guess * 4 + 1e-9, xtol=1e-14))
 
 
-def required_n(effect: float, sd_diff: float, alpha: float = 0.05, power: float = 0.8,
-               design_effect: float = 1.0) -> int:
+def required_n(
+    effect: float, sd_diff: float, alpha: float = 0.05, power: float = 0.8, design_effect: float = 1.0
+) -> int:
     """Paired items needed to detect a true difference ``effect`` with the given power
     (two-sided z test; rounded up)."""
     if effect == 0:
@@ -823,13 +1077,24 @@ def read_alpaca_eval(path: str | os.PathLike, model: str | None = None) -> pd.Da
             if math.isnan(pref):
                 pref = _NAN
             elif not (1.0 <= pref <= 2.0 or pref == 0.0):
-                raise ValueError(f"{path}: row {i}, column 'preference': {raw!r} is outside the AlpacaEval "
-                                 "scale (1 = baseline wins, 2 = model wins, 0 or 1.5 = draw)")
-        rows.append({"row": i, "instruction": rec.get("instruction"), "dataset": rec.get("dataset"),
-                     "baseline": rec["generator_1"], "model": model or rec["generator_2"],
-                     "generator": rec["generator_2"],
-                     "annotator": rec.get("annotator"), "preference": pref,
-                     "len_baseline": len(rec.get("output_1") or ""), "len_model": len(rec.get("output_2") or "")})
+                raise ValueError(
+                    f"{path}: row {i}, column 'preference': {raw!r} is outside the AlpacaEval "
+                    "scale (1 = baseline wins, 2 = model wins, 0 or 1.5 = draw)"
+                )
+        rows.append(
+            {
+                "row": i,
+                "instruction": rec.get("instruction"),
+                "dataset": rec.get("dataset"),
+                "baseline": rec["generator_1"],
+                "model": model or rec["generator_2"],
+                "generator": rec["generator_2"],
+                "annotator": rec.get("annotator"),
+                "preference": pref,
+                "len_baseline": len(rec.get("output_1") or ""),
+                "len_model": len(rec.get("output_2") or ""),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -849,8 +1114,9 @@ def preference_scores(preference: Sequence[float] | pd.Series) -> np.ndarray:
     return out
 
 
-def win_rate(preference: Sequence[float] | pd.Series, alpha: float = 0.05, method: str = "wilson",
-             percent: bool = True) -> dict:
+def win_rate(
+    preference: Sequence[float] | pd.Series, alpha: float = 0.05, method: str = "wilson", percent: bool = True
+) -> dict:
     """Win rate of a model against a baseline, ties counted as half (AlpacaEval's rule).
 
     Returns
@@ -870,8 +1136,13 @@ def win_rate(preference: Sequence[float] | pd.Series, alpha: float = 0.05, metho
     s = s[~np.isnan(s)]
     n = int(s.size)
     scale = 100.0 if percent else 1.0
-    counts = {"n": n, "n_dropped": dropped, "n_wins": int(np.sum(s == 1)), "n_losses": int(np.sum(s == 0)),
-              "n_draws": int(np.sum((s > 0) & (s < 1)))}
+    counts = {
+        "n": n,
+        "n_dropped": dropped,
+        "n_wins": int(np.sum(s == 1)),
+        "n_losses": int(np.sum(s == 0)),
+        "n_draws": int(np.sum((s > 0) & (s < 1))),
+    }
     if n == 0:
         return {**_undefined("no judged pairs"), **counts}
     est = float(s.mean())
@@ -886,13 +1157,26 @@ def win_rate(preference: Sequence[float] | pd.Series, alpha: float = 0.05, metho
         name = "normal (CLT) interval, ties as half a win"
     else:
         raise ValueError("method must be 'wilson' or 'normal'")
-    return {"estimate": est * scale, "se": se * scale, "ci_low": low * scale, "ci_high": high * scale,
-            "method": name, **counts}
+    return {
+        "estimate": est * scale,
+        "se": se * scale,
+        "ci_low": low * scale,
+        "ci_high": high * scale,
+        "method": name,
+        **counts,
+    }
 
 
-def paired_preference_difference(a: pd.DataFrame, b: pd.DataFrame, key: str = "instruction",
-                                 category: str | None = "dataset", n_boot: int = 2000, seed: int = 0,
-                                 correction: str = "holm", alpha: float = 0.05) -> dict:
+def paired_preference_difference(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    key: str = "instruction",
+    category: str | None = "dataset",
+    n_boot: int = 2000,
+    seed: int = 0,
+    correction: str = "holm",
+    alpha: float = 0.05,
+) -> dict:
     """Compare two models judged against the same baseline on the same prompts.
 
     ``a`` and ``b`` are :func:`read_alpaca_eval` frames (older and newer model).
@@ -913,12 +1197,14 @@ def paired_preference_difference(a: pd.DataFrame, b: pd.DataFrame, key: str = "i
     for f, name in zip(frames, (base_name, cand_name)):
         if f[key].duplicated().any():
             raise ValueError(f"{name}: duplicate {key!r} values; cannot pair prompts")
-    overall = paired_difference(long, key, "model", "score", base_name, cand_name, n_boot=n_boot, seed=seed,
-                                alpha=alpha)
+    overall = paired_difference(
+        long, key, "model", "score", base_name, cand_name, n_boot=n_boot, seed=seed, alpha=alpha
+    )
     by_cat = None
     if category:
-        by_cat = compare_by_category(long, key, "model", "score", base_name, cand_name, category,
-                                     correction=correction, alpha=alpha)
+        by_cat = compare_by_category(
+            long, key, "model", "score", base_name, cand_name, category, correction=correction, alpha=alpha
+        )
     return {"overall": overall, "by_category": by_cat}
 
 
@@ -957,8 +1243,17 @@ class BradleyTerry:
     arXiv:2403.04132.
     """
 
-    def __init__(self, ties: str = "half", n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
-                 l2: float = 0.0, fallback_l2: float = 1e-2, scale: float = 400.0, base: float = 1000.0):
+    def __init__(
+        self,
+        ties: str = "half",
+        n_boot: int = 1000,
+        seed: int = 0,
+        alpha: float = 0.05,
+        l2: float = 0.0,
+        fallback_l2: float = 1e-2,
+        scale: float = 400.0,
+        base: float = 1000.0,
+    ):
         if ties not in ("half", "drop"):
             raise ValueError("ties must be 'half' or 'drop'")
         self.ties, self.n_boot, self.seed, self.alpha = ties, n_boot, seed, alpha
@@ -971,8 +1266,9 @@ class BradleyTerry:
         bad = ~w.isin(["a", "b", "tie", "model_a", "model_b"]) & ~w.str.startswith("tie")
         if bad.any():
             first = frame.index[bad.to_numpy()][0]
-            raise ValueError(f"column {winner!r}: unknown outcome {frame.loc[first, winner]!r} at row {first} "
-                             "(use a, b or tie)")
+            raise ValueError(
+                f"column {winner!r}: unknown outcome {frame.loc[first, winner]!r} at row {first} (use a, b or tie)"
+            )
         outcome = np.where(w.isin(["a", "model_a"]), 0, np.where(w.isin(["b", "model_b"]), 1, 2))
         a = frame[model_a].astype(str).to_numpy()
         b = frame[model_b].astype(str).to_numpy()
@@ -1044,12 +1340,22 @@ class BradleyTerry:
         cols = np.concatenate([ph[beat_lo], pl[beat_hi]])
         dg = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(k, k))
         n_strong, _ = connected_components(dg, directed=True, connection="strong")
-        return {"connected": n_comp == 1, "n_components": int(n_comp), "component": labels,
-                "strongly_connected": n_strong == 1}
+        return {
+            "connected": n_comp == 1,
+            "n_components": int(n_comp),
+            "component": labels,
+            "strongly_connected": n_strong == 1,
+        }
 
     # -- fitting --------------------------------------------------------------
-    def fit(self, battles: pd.DataFrame, model_a: str = "model_a", model_b: str = "model_b",
-            winner: str = "winner", cluster: str | None = None) -> "BradleyTerry":
+    def fit(
+        self,
+        battles: pd.DataFrame,
+        model_a: str = "model_a",
+        model_b: str = "model_b",
+        winner: str = "winner",
+        cluster: str | None = None,
+    ) -> BradleyTerry:
         models, lo, hi, rel = self._encode(battles, model_a, model_b, winner)
         k = models.size
         if k < 2:
@@ -1062,8 +1368,10 @@ class BradleyTerry:
         conn = self._connectivity(k, pl, ph, wins[0], total[0])
         if not conn["connected"]:
             groups = [list(models[conn["component"] == c]) for c in range(conn["n_components"])]
-            raise ValueError(f"the comparison graph is not connected ({conn['n_components']} components: {groups}); "
-                             "ratings across components are not comparable")
+            raise ValueError(
+                f"the comparison graph is not connected ({conn['n_components']} components: {groups}); "
+                "ratings across components are not comparable"
+            )
         l2 = self.l2
         if not conn["strongly_connected"] and l2 == 0:
             l2 = self.fallback_l2
@@ -1092,8 +1400,7 @@ class BradleyTerry:
                 codes, uniq = pd.factorize(pd.Series(cl), sort=True)
                 from scipy.sparse import coo_matrix
 
-                per_cluster = coo_matrix((np.ones(type_id.size), (codes, type_id)),
-                                         shape=(len(uniq), n_types)).tocsr()
+                per_cluster = coo_matrix((np.ones(type_id.size), (codes, type_id)), shape=(len(uniq), n_types)).tocsr()
                 g = len(uniq)
                 draws = np.empty((self.n_boot, n_types))
                 chunk = max(1, int(2e7 // max(g, 1)))
@@ -1119,8 +1426,9 @@ class BradleyTerry:
 
     def _table(self, theta, reps, n_per_model) -> pd.DataFrame:
         k = theta.size
-        out = pd.DataFrame({"model": self.models_, "theta": theta, "rating": self._to_rating(theta),
-                            "n_battles": n_per_model})
+        out = pd.DataFrame(
+            {"model": self.models_, "theta": theta, "rating": self._to_rating(theta), "n_battles": n_per_model}
+        )
         order = np.argsort(-theta)
         rank = np.empty(k, dtype=int)
         rank[order] = np.arange(1, k + 1)
@@ -1134,8 +1442,10 @@ class BradleyTerry:
             ranks = 1 + (reps[:, None, :] > reps[:, :, None]).sum(axis=2)
             out["rank_low"] = np.quantile(ranks, a / 2, axis=0, method="lower").astype(int)
             out["rank_high"] = np.quantile(ranks, 1 - a / 2, axis=0, method="higher").astype(int)
-            out["method"] = (f"Bradley-Terry MLE (ties {self.ties}); {self.n_boot} bootstrap replicates over "
-                             f"{self.bootstrap_unit_}, seed {self.seed}")
+            out["method"] = (
+                f"Bradley-Terry MLE (ties {self.ties}); {self.n_boot} bootstrap replicates over "
+                f"{self.bootstrap_unit_}, seed {self.seed}"
+            )
         else:
             out["ci_low"] = out["ci_high"] = _NAN
             out["method"] = f"Bradley-Terry MLE (ties {self.ties}); no bootstrap"
@@ -1159,13 +1469,19 @@ def cohen_kappa(x: Sequence, y: Sequence, categories: Sequence | None = None) ->
 def _kappa_from_table(table: np.ndarray) -> float:
     n = table.sum(axis=(-2, -1))
     po = np.trace(table, axis1=-2, axis2=-1) / n
-    pe = (table.sum(axis=-1) * table.sum(axis=-2)).sum(axis=-1) / n ** 2
+    pe = (table.sum(axis=-1) * table.sum(axis=-2)).sum(axis=-1) / n**2
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(pe < 1, (po - pe) / (1 - pe), np.nan)
 
 
-def judge_agreement(first: Sequence[float], second: Sequence[float], n_boot: int = 2000, seed: int = 0,
-                    alpha: float = 0.05, labels: Sequence | None = None) -> dict:
+def judge_agreement(
+    first: Sequence[float],
+    second: Sequence[float],
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    labels: Sequence | None = None,
+) -> dict:
     """Agreement of two judges on the same pairs (AlpacaEval preferences or labels).
 
     Preferences are mapped to outcomes (model wins / baseline wins / draw);
@@ -1192,15 +1508,23 @@ def judge_agreement(first: Sequence[float], second: Sequence[float], n_boot: int
     agree = float(np.trace(table))
     pct = proportion_ci(agree, n, "wilson", alpha) if n else {"estimate": _NAN, "ci_low": _NAN, "ci_high": _NAN}
     kappa = float(_kappa_from_table(table)) if n else _NAN
-    out = {"n": n, "n_dropped": int((~ok).sum()),
-           "percent_agreement": {"estimate": pct["estimate"], "ci_low": pct["ci_low"], "ci_high": pct["ci_high"],
-                                 "method": "Wilson score"},
-           "cohen_kappa": {"estimate": kappa, "ci_low": _NAN, "ci_high": _NAN, "method": None},
-           "table": pd.DataFrame(table.astype(int), index=[names.get(c, c) for c in cats],
-                                 columns=[names.get(c, c) for c in cats]),
-           "win_rate_first": win_rate(a[ok])["estimate"] if n else _NAN,
-           "win_rate_second": win_rate(b[ok])["estimate"] if n else _NAN,
-           "identical_inputs": bool(n > 0 and np.array_equal(sa, sb))}
+    out = {
+        "n": n,
+        "n_dropped": int((~ok).sum()),
+        "percent_agreement": {
+            "estimate": pct["estimate"],
+            "ci_low": pct["ci_low"],
+            "ci_high": pct["ci_high"],
+            "method": "Wilson score",
+        },
+        "cohen_kappa": {"estimate": kappa, "ci_low": _NAN, "ci_high": _NAN, "method": None},
+        "table": pd.DataFrame(
+            table.astype(int), index=[names.get(c, c) for c in cats], columns=[names.get(c, c) for c in cats]
+        ),
+        "win_rate_first": win_rate(a[ok])["estimate"] if n else _NAN,
+        "win_rate_second": win_rate(b[ok])["estimate"] if n else _NAN,
+        "identical_inputs": bool(n > 0 and np.array_equal(sa, sb)),
+    }
     if n and n_boot > 0 and math.isfinite(kappa):
         rng = np.random.default_rng(seed)
         draws = rng.multinomial(n, (table / n).ravel(), size=n_boot).reshape(n_boot, len(cats), len(cats))
@@ -1208,22 +1532,30 @@ def judge_agreement(first: Sequence[float], second: Sequence[float], n_boot: int
         ks = ks[np.isfinite(ks)]
         if ks.size:
             low, high = np.quantile(ks, [alpha / 2, 1 - alpha / 2])
-            out["cohen_kappa"].update({"ci_low": float(low), "ci_high": float(high),
-                                       "method": f"Cohen's kappa; percentile bootstrap over pairs ({n_boot}, seed {seed})"})
+            out["cohen_kappa"].update(
+                {
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                    "method": f"Cohen's kappa; percentile bootstrap over pairs ({n_boot}, seed {seed})",
+                }
+            )
     if not math.isfinite(kappa):
         out["cohen_kappa"]["reason"] = "both judges used a single outcome: kappa undefined"
     if out["identical_inputs"]:
-        out["reason"] = ("the two judges' outcomes are identical on every pair: check that two different "
-                         "judges' files were supplied (perfect agreement on real data is a data problem "
-                         "until shown otherwise)")
+        out["reason"] = (
+            "the two judges' outcomes are identical on every pair: check that two different "
+            "judges' files were supplied (perfect agreement on real data is a data problem "
+            "until shown otherwise)"
+        )
     return out
 
 
 # ---------------------------------------------------------------------------
 # Online A/B
 # ---------------------------------------------------------------------------
-def two_proportion_test(successes_control: int, n_control: int, successes_treatment: int, n_treatment: int,
-                        alpha: float = 0.05) -> dict:
+def two_proportion_test(
+    successes_control: int, n_control: int, successes_treatment: int, n_treatment: int, alpha: float = 0.05
+) -> dict:
     """Two independent proportions (e.g. task success in an online A/B test).
 
     Estimate: treatment minus control. p-value: the pooled two-sided z test
@@ -1244,10 +1576,19 @@ def two_proportion_test(successes_control: int, n_control: int, successes_treatm
     est = p2 - p1
     low = est - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
     high = est + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
-    out = {"estimate": est, "control_rate": p1, "treatment_rate": p2, "se": math.sqrt(p1 * (1 - p1) / n1 +
-                                                                                      p2 * (1 - p2) / n2),
-           "ci_low": low, "ci_high": high, "statistic": z, "p_value": p, "n_control": n1, "n_treatment": n2,
-           "method": "pooled two-proportion z test; Newcombe hybrid score CI"}
+    out = {
+        "estimate": est,
+        "control_rate": p1,
+        "treatment_rate": p2,
+        "se": math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2),
+        "ci_low": low,
+        "ci_high": high,
+        "statistic": z,
+        "p_value": p,
+        "n_control": n1,
+        "n_treatment": n2,
+        "method": "pooled two-proportion z test; Newcombe hybrid score CI",
+    }
     if not math.isfinite(z):
         out["reason"] = "both arms are all successes or all failures: the test is undefined"
     return out
@@ -1263,19 +1604,35 @@ def poisson_rate_ci(count: int, exposure: float, per: float = 1000.0, alpha: flo
     References: Garwood (1936), Biometrika 28:437; Ulm (1990), Am J Epidemiol 131:373.
     """
     if exposure is None or exposure <= 0:
-        return {"estimate": _NAN, "ci_low": _NAN, "ci_high": _NAN, "count": count, "exposure": exposure,
-                "per": per, "method": None, "reason": "no exposure"}
+        return {
+            "estimate": _NAN,
+            "ci_low": _NAN,
+            "ci_high": _NAN,
+            "count": count,
+            "exposure": exposure,
+            "per": per,
+            "method": None,
+            "reason": "no exposure",
+        }
     if count < 0 or count != int(count):
         raise ValueError(f"count must be a non-negative integer, got {count}")
     low = 0.0 if count == 0 else float(stats.chi2.ppf(alpha / 2, 2 * count)) / 2
     high = float(stats.chi2.ppf(1 - alpha / 2, 2 * count + 2)) / 2
     f = per / exposure
-    return {"estimate": count * f, "ci_low": low * f, "ci_high": high * f, "count": int(count),
-            "exposure": float(exposure), "per": per, "method": "exact Poisson (Garwood)"}
+    return {
+        "estimate": count * f,
+        "ci_low": low * f,
+        "ci_high": high * f,
+        "count": int(count),
+        "exposure": float(exposure),
+        "per": per,
+        "method": "exact Poisson (Garwood)",
+    }
 
 
-def incident_rate_ratio(count_treatment: int, exposure_treatment: float, count_control: int,
-                        exposure_control: float, alpha: float = 0.05) -> dict:
+def incident_rate_ratio(
+    count_treatment: int, exposure_treatment: float, count_control: int, exposure_control: float, alpha: float = 0.05
+) -> dict:
     """Rate ratio treatment / control with the exact conditional CI and test.
 
     Given the total k1 + k2, k1 ~ Binomial(k1 + k2, pi) with
@@ -1288,20 +1645,29 @@ def incident_rate_ratio(count_treatment: int, exposure_treatment: float, count_c
         return _undefined("an arm has no exposure")
     m = k1 + k2
     if m == 0:
-        return {**_undefined("no incidents in either arm: the ratio is undefined"), "count_treatment": 0,
-                "count_control": 0}
+        return {
+            **_undefined("no incidents in either arm: the ratio is undefined"),
+            "count_treatment": 0,
+            "count_control": 0,
+        }
     lo_pi = 0.0 if k1 == 0 else float(stats.beta.ppf(alpha / 2, k1, m - k1 + 1))
     hi_pi = 1.0 if k1 == m else float(stats.beta.ppf(1 - alpha / 2, k1 + 1, m - k1))
     to_ratio = lambda pi: (pi / (1 - pi)) * (e2 / e1) if pi < 1 else math.inf  # noqa: E731
     est = (k1 / e1) / (k2 / e2) if k2 > 0 else math.inf
     p = float(stats.binomtest(int(k1), int(m), e1 / (e1 + e2)).pvalue)
-    return {"estimate": est, "ci_low": to_ratio(lo_pi), "ci_high": to_ratio(hi_pi), "p_value": p,
-            "count_treatment": int(k1), "count_control": int(k2), "se": _NAN,
-            "method": "exact conditional (binomial) rate ratio"}
+    return {
+        "estimate": est,
+        "ci_low": to_ratio(lo_pi),
+        "ci_high": to_ratio(hi_pi),
+        "p_value": p,
+        "count_treatment": int(k1),
+        "count_control": int(k2),
+        "se": _NAN,
+        "method": "exact conditional (binomial) rate ratio",
+    }
 
 
-def diff_in_diff(frame: pd.DataFrame, outcome: str, treated: str, post: str, cluster: str,
-                 alpha: float = 0.05) -> dict:
+def diff_in_diff(frame: pd.DataFrame, outcome: str, treated: str, post: str, cluster: str, alpha: float = 0.05) -> dict:
     """Difference-in-differences with cluster-robust standard errors (statsmodels OLS).
 
     Fits ``outcome ~ treated + post + treated:post`` and reports the interaction
@@ -1328,10 +1694,17 @@ def diff_in_diff(frame: pd.DataFrame, outcome: str, treated: str, post: str, clu
     robust = model.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
     term = "treated:post"
     low, high = robust.conf_int(alpha=alpha).loc[term]
-    return {"estimate": float(robust.params[term]), "se": float(robust.bse[term]), "ci_low": float(low),
-            "ci_high": float(high), "p_value": float(robust.pvalues[term]), "se_naive": float(naive.bse[term]),
-            "n": int(len(data)), "n_clusters": int(g),
-            "method": f"OLS difference-in-differences, cluster-robust SE by {cluster} (G={g}), t({g - 1})"}
+    return {
+        "estimate": float(robust.params[term]),
+        "se": float(robust.bse[term]),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": float(robust.pvalues[term]),
+        "se_naive": float(naive.bse[term]),
+        "n": int(len(data)),
+        "n_clusters": int(g),
+        "method": f"OLS difference-in-differences, cluster-robust SE by {cluster} (G={g}), t({g - 1})",
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -1367,13 +1740,21 @@ def choose_outcome(frame: pd.DataFrame, outcome: str | None = None) -> tuple[pd.
     else:
         values = pd.to_numeric(col, errors="coerce").astype(float)
     if values.notna().sum() == 0:
-        raise ValueError(f"eval_results.{outcome} is empty for these runs: choose outcome "
-                         f"{'score' if outcome == 'passed' else 'passed'}")
+        raise ValueError(
+            f"eval_results.{outcome} is empty for these runs: choose outcome "
+            f"{'score' if outcome == 'passed' else 'passed'}"
+        )
     return values, outcome
 
 
-def load_eval_results(wh, suite: str, models: Sequence[str], item_columns: Sequence[str] = (),
-                      metric: str | None = None, outcome: str | None = None) -> tuple[pd.DataFrame, dict]:
+def load_eval_results(
+    wh,
+    suite: str,
+    models: Sequence[str],
+    item_columns: Sequence[str] = (),
+    metric: str | None = None,
+    outcome: str | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """Eval results of ``models`` on ``suite`` (each model's latest run), joined to item columns.
 
     Returns (frame, runs): frame has item_id, model_version, run_id, category,
@@ -1390,15 +1771,20 @@ def load_eval_results(wh, suite: str, models: Sequence[str], item_columns: Seque
             raise ValueError(f"items has no column {col!r} (columns: {sorted(known)})")
     runs = {}
     for model in models:
-        df = wh.query("SELECT run_id, max(evaluated_at) AS last_at FROM eval_results WHERE model_version = ? "
-                      "AND suite = ? GROUP BY run_id ORDER BY last_at DESC NULLS LAST, run_id DESC",
-                      [str(model), suite])
+        df = wh.query(
+            "SELECT run_id, max(evaluated_at) AS last_at FROM eval_results WHERE model_version = ? "
+            "AND suite = ? GROUP BY run_id ORDER BY last_at DESC NULLS LAST, run_id DESC",
+            [str(model), suite],
+        )
         if df.empty:
-            present = wh.query("SELECT DISTINCT model_version FROM eval_results WHERE suite = ? ORDER BY 1",
-                               [suite])["model_version"].tolist()
+            present = wh.query("SELECT DISTINCT model_version FROM eval_results WHERE suite = ? ORDER BY 1", [suite])[
+                "model_version"
+            ].tolist()
             raise ValueError(f"no eval_results for {model!r} in suite {suite!r} (versions: {present})")
         runs[str(model)] = str(df["run_id"].iloc[0])
-    metrics = wh.query("SELECT DISTINCT metric FROM eval_results WHERE suite = ? ORDER BY 1", [suite])["metric"].tolist()
+    metrics = wh.query("SELECT DISTINCT metric FROM eval_results WHERE suite = ? ORDER BY 1", [suite])[
+        "metric"
+    ].tolist()
     if metric in (None, ""):
         if len(metrics) != 1:
             raise ValueError(f"suite {suite!r} has metrics {metrics}: choose one")
@@ -1407,20 +1793,33 @@ def load_eval_results(wh, suite: str, models: Sequence[str], item_columns: Seque
         raise ValueError(f"suite {suite!r} has no metric {metric!r} (metrics: {metrics})")
     extra = "".join(f', i."{c}"' for c in item_columns)
     marks = ", ".join("?" for _ in runs)
-    frame = wh.query(f"SELECT e.item_id, e.model_version, e.run_id, e.category, e.score AS raw_score, e.passed{extra} "
-                     f"FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id "
-                     f"WHERE e.suite = ? AND e.metric = ? AND e.run_id IN ({marks}) ORDER BY e.item_id, e.model_version",
-                     [suite, metric, *runs.values()])
+    frame = wh.query(
+        f"SELECT e.item_id, e.model_version, e.run_id, e.category, e.score AS raw_score, e.passed{extra} "
+        f"FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id "
+        f"WHERE e.suite = ? AND e.metric = ? AND e.run_id IN ({marks}) ORDER BY e.item_id, e.model_version",
+        [suite, metric, *runs.values()],
+    )
     values, chosen = choose_outcome(frame.rename(columns={"raw_score": "score"})[["score", "passed"]], outcome)
     frame["score"] = values.to_numpy()
     frame.attrs.update(outcome=chosen, metric=metric)
     return frame, runs
 
 
-def uplift_study(wh, baseline: str, candidate: str, suite: str = "core", cluster: str | None = "template_id",
-                 category: str = "category", n_boot: int = 2000, seed: int = 7, correction: str = "holm",
-                 alpha: float = 0.05, target_effect: float | None = None, metric: str | None = None,
-                 outcome: str | None = None) -> dict:
+def uplift_study(
+    wh,
+    baseline: str,
+    candidate: str,
+    suite: str = "core",
+    cluster: str | None = "template_id",
+    category: str = "category",
+    n_boot: int = 2000,
+    seed: int = 7,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    target_effect: float | None = None,
+    metric: str | None = None,
+    outcome: str | None = None,
+) -> dict:
     """The whole uplift readout for two model versions on one suite of the warehouse.
 
     Returns {"overall", "by_category", "power", "runs", "suite", "cluster",
@@ -1437,8 +1836,7 @@ def uplift_study(wh, baseline: str, candidate: str, suite: str = "core", cluster
     item_cat = category if category != "category" else None
     if item_cat:
         cols.append(item_cat)
-    frame, runs = load_eval_results(wh, suite, [baseline, candidate], item_columns=cols, metric=metric,
-                                    outcome=outcome)
+    frame, runs = load_eval_results(wh, suite, [baseline, candidate], item_columns=cols, metric=metric, outcome=outcome)
     cat_col = item_cat or "category"
     frame[cat_col] = frame[cat_col].fillna("(none)")
     notes = {}
@@ -1448,10 +1846,21 @@ def uplift_study(wh, baseline: str, candidate: str, suite: str = "core", cluster
         cluster = None
     if (frame[cat_col] == "(none)").all():
         notes["by_category"] = f"eval_results has no {cat_col} for these runs: no per-category comparison"
-    overall = paired_difference(frame, "item_id", "model_version", "score", baseline, candidate, cluster=cluster,
-                                n_boot=n_boot, seed=seed, alpha=alpha)
-    by_cat = compare_by_category(frame, "item_id", "model_version", "score", baseline, candidate, cat_col,
-                                 correction=correction, alpha=alpha)
+    overall = paired_difference(
+        frame,
+        "item_id",
+        "model_version",
+        "score",
+        baseline,
+        candidate,
+        cluster=cluster,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+    )
+    by_cat = compare_by_category(
+        frame, "item_id", "model_version", "score", baseline, candidate, cat_col, correction=correction, alpha=alpha
+    )
     d = overall["difference"]
     table, _ = paired_table(frame, "item_id", "model_version", "score", baseline, candidate)
     sd = float(table["diff"].std(ddof=1)) if len(table) > 1 else _NAN
@@ -1459,15 +1868,36 @@ def uplift_study(wh, baseline: str, candidate: str, suite: str = "core", cluster
     mde = overall["mde_80"]
     target = target_effect if target_effect is not None else (mde / 2 if math.isfinite(mde) else _NAN)
     need = required_n(target, sd, design_effect=deff) if math.isfinite(target) and target > 0 and sd > 0 else None
-    power = {"n_items": overall["n_items"], "se": d["se"], "sd_diff": sd, "design_effect": deff,
-             "correlation": overall["correlation"], "mde_80": mde, "target_effect": target, "n_for_target": need,
-             "power_at_observed": power_paired(d["estimate"], d["se"], alpha) if math.isfinite(d["se"]) else _NAN}
+    power = {
+        "n_items": overall["n_items"],
+        "se": d["se"],
+        "sd_diff": sd,
+        "design_effect": deff,
+        "correlation": overall["correlation"],
+        "mde_80": mde,
+        "target_effect": target,
+        "n_for_target": need,
+        "power_at_observed": power_paired(d["estimate"], d["se"], alpha) if math.isfinite(d["se"]) else _NAN,
+    }
     # A pass rate is a proportion (shown in percent, differences in points); a mean score stays in score units,
     # even when the scores happen to lie in [0, 1]: calling a mean score a pass rate is the error to avoid.
     chosen, used_metric = frame.attrs["outcome"], frame.attrs["metric"]
-    return {"overall": overall, "by_category": by_cat, "power": power, "runs": runs, "suite": suite,
-            "cluster": cluster, "correction": correction, "alpha": alpha, "proportion": chosen == "passed",
-            "outcome": chosen, "metric": used_metric, "label": outcome_label(chosen), "notes": notes, "frame": frame}
+    return {
+        "overall": overall,
+        "by_category": by_cat,
+        "power": power,
+        "runs": runs,
+        "suite": suite,
+        "cluster": cluster,
+        "correction": correction,
+        "alpha": alpha,
+        "proportion": chosen == "passed",
+        "outcome": chosen,
+        "metric": used_metric,
+        "label": outcome_label(chosen),
+        "notes": notes,
+        "frame": frame,
+    }
 
 
 def _fmt_diff(x: float, proportion: bool) -> str:
@@ -1485,39 +1915,58 @@ def uplift_verdict(study: dict) -> tuple[list[str], str]:
     level = f"{100 * (1 - study['alpha']):.0f}%"
     rate = (lambda x: f"{100 * x:.1f}%") if prop else (lambda x: f"{x:.3f}")
     what = study.get("label", "pass rate" if prop else "mean score")
-    s = [f"{o['candidate']}'s {what} is {rate(o['candidate_mean'])} on the {o['n_items']:,} {study['suite']} items "
-         f"against {rate(o['baseline_mean'])} for {o['baseline']}: {_fmt_diff(d['estimate'], prop)} {unit} "
-         f"({level} CI {_fmt_diff(d['ci_low'], prop)} to {_fmt_diff(d['ci_high'], prop)}, {how})."]
+    s = [
+        f"{o['candidate']}'s {what} is {rate(o['candidate_mean'])} on the {o['n_items']:,} {study['suite']} items "
+        f"against {rate(o['baseline_mean'])} for {o['baseline']}: {_fmt_diff(d['estimate'], prop)} {unit} "
+        f"({level} CI {_fmt_diff(d['ci_low'], prop)} to {_fmt_diff(d['ci_high'], prop)}, {how})."
+    ]
     real = math.isfinite(d["ci_low"]) and (d["ci_low"] > 0 or d["ci_high"] < 0)
     if real:
-        s.append(f"The change is real: the interval excludes zero (p = {d['p_value']:.2g}), and the paired "
-                 f"bootstrap agrees ({_fmt_diff(o['bootstrap']['ci_low'], prop)} to "
-                 f"{_fmt_diff(o['bootstrap']['ci_high'], prop)}).")
+        s.append(
+            f"The change is real: the interval excludes zero (p = {d['p_value']:.2g}), and the paired "
+            f"bootstrap agrees ({_fmt_diff(o['bootstrap']['ci_low'], prop)} to "
+            f"{_fmt_diff(o['bootstrap']['ci_high'], prop)})."
+        )
     else:
-        s.append(f"The change is not distinguishable from zero (p = {d['p_value']:.2g}); this design detects "
-                 f"{_fmt_diff(o['mde_80'], prop).lstrip('+')} {unit} with 80% power.")
+        s.append(
+            f"The change is not distinguishable from zero (p = {d['p_value']:.2g}); this design detects "
+            f"{_fmt_diff(o['mde_80'], prop).lstrip('+')} {unit} with 80% power."
+        )
     regressed = by_cat[by_cat["flagged"] & (by_cat["estimate"] < 0)]
     name = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni", "none": "unadjusted"}[
-        study["correction"]]
+        study["correction"]
+    ]
     if len(regressed):
         r = regressed.iloc[0]
         more = f" (and {len(regressed) - 1} more)" if len(regressed) > 1 else ""
-        s.append(f"But {r['category']} regressed{more}: {_fmt_diff(r['estimate'], prop)} {unit} ({level} CI "
-                 f"{_fmt_diff(r['ci_low'], prop)} to {_fmt_diff(r['ci_high'], prop)}, n = {r['n']}, "
-                 f"{name}-adjusted p = {r['p_adjusted']:.2g}).")
-        s.append(f"Fix {r['category']} before release: the overall gain does not make up for a whole category "
-                 "getting worse; the release gate will block it.")
+        s.append(
+            f"But {r['category']} regressed{more}: {_fmt_diff(r['estimate'], prop)} {unit} ({level} CI "
+            f"{_fmt_diff(r['ci_low'], prop)} to {_fmt_diff(r['ci_high'], prop)}, n = {r['n']}, "
+            f"{name}-adjusted p = {r['p_adjusted']:.2g})."
+        )
+        s.append(
+            f"Fix {r['category']} before release: the overall gain does not make up for a whole category "
+            "getting worse; the release gate will block it."
+        )
         status = "alert"
     elif "by_category" in study.get("notes", {}):
         s.append("The results carry no categories, so no per-category regression check was possible.")
-        s.append("Proceed to the release gate." if real and d["estimate"] > 0 else
-                 "Collect more items or keep the baseline: there is no evidence of a gain yet.")
+        s.append(
+            "Proceed to the release gate."
+            if real and d["estimate"] > 0
+            else "Collect more items or keep the baseline: there is no evidence of a gain yet."
+        )
         status = "ok" if real and d["estimate"] > 0 else "warn"
     else:
-        s.append(f"No category regressed after the {name} correction across {len(by_cat)} "
-                 f"categor{'y' if len(by_cat) == 1 else 'ies'}.")
-        s.append("Proceed to the release gate." if real and d["estimate"] > 0 else
-                 "Collect more items or keep the baseline: there is no evidence of a gain yet.")
+        s.append(
+            f"No category regressed after the {name} correction across {len(by_cat)} "
+            f"categor{'y' if len(by_cat) == 1 else 'ies'}."
+        )
+        s.append(
+            "Proceed to the release gate."
+            if real and d["estimate"] > 0
+            else "Collect more items or keep the baseline: there is no evidence of a gain yet."
+        )
         status = "ok" if real and d["estimate"] > 0 else "warn"
     return s, status
 
@@ -1526,12 +1975,16 @@ def power_statement(study: dict) -> str:
     """One sentence on what this study could and could not detect."""
     p, prop = study["power"], study["proportion"]
     unit = "points" if prop else "score units"
-    text = (f"With {p['n_items']:,} paired items (pairing correlation {p['correlation']:.2f}, design effect "
-            f"{p['design_effect']:.2f}), the study detects a true difference of "
-            f"{_fmt_diff(p['mde_80'], prop).lstrip('+')} {unit} with 80% power at the 5% level")
+    text = (
+        f"With {p['n_items']:,} paired items (pairing correlation {p['correlation']:.2f}, design effect "
+        f"{p['design_effect']:.2f}), the study detects a true difference of "
+        f"{_fmt_diff(p['mde_80'], prop).lstrip('+')} {unit} with 80% power at the 5% level"
+    )
     if p.get("n_for_target"):
-        text += (f"; detecting {_fmt_diff(p['target_effect'], prop).lstrip('+')} {unit} would take about "
-                 f"{p['n_for_target']:,} items of the same design")
+        text += (
+            f"; detecting {_fmt_diff(p['target_effect'], prop).lstrip('+')} {unit} would take about "
+            f"{p['n_for_target']:,} items of the same design"
+        )
     return text + "."
 
 
@@ -1544,7 +1997,7 @@ def flipped_examples(wh, study: dict, limit: int = 5) -> pd.DataFrame:
 
     o = study["overall"]
     frame = study["frame"]
-    flips = flipped_items(frame, "item_id", "model_version", "score", o["baseline"], o["candidate"], limit=10 ** 6)
+    flips = flipped_items(frame, "item_id", "model_version", "score", o["baseline"], o["candidate"], limit=10**6)
     cats = frame.drop_duplicates("item_id").set_index("item_id")["category"]
     flips["category"] = flips["item"].map(cats)
     order = {c: i for i, c in enumerate(study["by_category"]["category"])}
@@ -1567,16 +2020,38 @@ def difference_table(study: dict) -> pd.DataFrame:
     o = study["overall"]
     d, b = o["difference"], o["bootstrap"]
     z = _z(study["alpha"])
-    rows = [{"method": d["method"], "estimate": d["estimate"], "se": d["se"], "ci_low": d["ci_low"],
-             "ci_high": d["ci_high"], "p_value": d["p_value"]}]
+    rows = [
+        {
+            "method": d["method"],
+            "estimate": d["estimate"],
+            "se": d["se"],
+            "ci_low": d["ci_low"],
+            "ci_high": d["ci_high"],
+            "p_value": d["p_value"],
+        }
+    ]
     if study["cluster"]:
-        rows.append({"method": "naive CLT (ignores clusters)", "estimate": d["estimate"], "se": d["se_naive"],
-                     "ci_low": d["estimate"] - z * d["se_naive"], "ci_high": d["estimate"] + z * d["se_naive"],
-                     "p_value": float(2 * special.ndtr(-abs(d["estimate"] / d["se_naive"])))
-                     if d["se_naive"] > 0 else _NAN})
+        rows.append(
+            {
+                "method": "naive CLT (ignores clusters)",
+                "estimate": d["estimate"],
+                "se": d["se_naive"],
+                "ci_low": d["estimate"] - z * d["se_naive"],
+                "ci_high": d["estimate"] + z * d["se_naive"],
+                "p_value": float(2 * special.ndtr(-abs(d["estimate"] / d["se_naive"]))) if d["se_naive"] > 0 else _NAN,
+            }
+        )
     if b.get("method"):
-        rows.append({"method": b["method"], "estimate": b["estimate"], "se": b["se"], "ci_low": b["ci_low"],
-                     "ci_high": b["ci_high"], "p_value": _NAN})
+        rows.append(
+            {
+                "method": b["method"],
+                "estimate": b["estimate"],
+                "se": b["se"],
+                "ci_low": b["ci_low"],
+                "ci_high": b["ci_high"],
+                "p_value": _NAN,
+            }
+        )
     out = pd.DataFrame(rows)
     if study["proportion"]:
         for col in ("estimate", "se", "ci_low", "ci_high"):
@@ -1590,6 +2065,17 @@ def category_table(study: dict) -> pd.DataFrame:
     scale = 100.0 if study["proportion"] else 1.0
     for col in ("estimate", "ci_low", "ci_high"):
         t[col] = t[col] * scale
-    cols = ["category", "n", "baseline_mean", "candidate_mean", "estimate", "ci_low", "ci_high", "p_value",
-            "p_adjusted", "direction", "flagged"]
+    cols = [
+        "category",
+        "n",
+        "baseline_mean",
+        "candidate_mean",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "direction",
+        "flagged",
+    ]
     return t[cols].rename(columns={"estimate": "difference"})

@@ -6,13 +6,15 @@ own connection or formats values into SQL strings; reductions are written in
 plain, portable SQL so that another backend can run them later. DuckDB-only
 conveniences (file readers, ``hash``) stay in this module and in ingest.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -96,8 +98,13 @@ class Warehouse:
     connections share one database instance.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False,
-                 lock_timeout: float | None = None, external_access: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        read_only: bool = False,
+        lock_timeout: float | None = None,
+        external_access: bool = True,
+    ):
         config = {} if external_access else {"enable_external_access": False}
         if str(path) == ":memory:":
             self.path = None
@@ -105,7 +112,9 @@ class Warehouse:
         else:
             self.path = paths.db_path(path)
             if read_only and not self.path.exists():
-                raise FileNotFoundError(f"{self.path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest`)")
+                raise FileNotFoundError(
+                    f"{self.path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest`)"
+                )
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = _connect_waiting(self.path, read_only, config, lock_timeout)
         self.read_only = read_only
@@ -160,7 +169,7 @@ class Warehouse:
         return len(frame)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Warehouse"]:
+    def transaction(self) -> Iterator[Warehouse]:
         """All-or-nothing: commit on success, roll back on any exception."""
         self._con.execute("BEGIN TRANSACTION")
         try:
@@ -178,10 +187,21 @@ class Warehouse:
     # was read by one thread (10.8 s), at 16 MiB by both cores (4.8 s).
     MAX_LINE_BYTES = 1 << 24
 
-    def stage_csv(self, name: str, path: str | os.PathLike, columns: dict[str, str], *, delim: str = ",",
-                  quote: str = '"', escape: str = '"', header: bool = True,
-                  max_line_size: int = MAX_LINE_BYTES, select: str = "*", outer: str | None = None,
-                  params: dict | None = None) -> pd.DataFrame:
+    def stage_csv(
+        self,
+        name: str,
+        path: str | os.PathLike,
+        columns: dict[str, str],
+        *,
+        delim: str = ",",
+        quote: str = '"',
+        escape: str = '"',
+        header: bool = True,
+        max_line_size: int = MAX_LINE_BYTES,
+        select: str = "*",
+        outer: str | None = None,
+        params: dict | None = None,
+    ) -> pd.DataFrame:
         """Read a delimited text file (``.gz`` too) into the temporary table ``name``.
 
         ``columns`` maps every column of the file, in order, to a DuckDB type; the
@@ -199,19 +219,31 @@ class Warehouse:
         """
         rejects, scans = f"{name}__rejects", f"{name}__scans"
         self.drop_temp(name, rejects, scans)
-        bound = {"_path": str(path), "_columns": dict(columns), "_header": header, "_delim": delim,
-                 "_quote": quote, "_escape": escape, "_max_line": int(max_line_size), "_rejects": rejects,
-                 "_scans": scans, **(params or {})}
-        inner = (f"SELECT {select} FROM read_csv($_path, auto_detect = false, "
-                 "columns = $_columns, header = $_header, delim = $_delim, quote = $_quote, escape = $_escape, "
-                 "max_line_size = $_max_line, store_rejects = true, rejects_table = $_rejects, "
-                 "rejects_scan = $_scans) s")
+        bound = {
+            "_path": str(path),
+            "_columns": dict(columns),
+            "_header": header,
+            "_delim": delim,
+            "_quote": quote,
+            "_escape": escape,
+            "_max_line": int(max_line_size),
+            "_rejects": rejects,
+            "_scans": scans,
+            **(params or {}),
+        }
+        inner = (
+            f"SELECT {select} FROM read_csv($_path, auto_detect = false, "
+            "columns = $_columns, header = $_header, delim = $_delim, quote = $_quote, escape = $_escape, "
+            "max_line_size = $_max_line, store_rejects = true, rejects_table = $_rejects, "
+            "rejects_scan = $_scans) s"
+        )
         query = f"SELECT {outer} FROM ({inner}) v" if outer else inner
         self._con.execute(f"CREATE TEMP TABLE {_ident(name)} AS {query}", bound)
         try:
             return self._con.execute(
                 f"SELECT line, column_name, error_type, csv_line, error_message FROM {_ident(rejects)} "
-                "ORDER BY line, column_idx").df()
+                "ORDER BY line, column_idx"
+            ).df()
         finally:
             self.drop_temp(rejects, scans)
 
@@ -226,15 +258,16 @@ class Warehouse:
             f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_csv(?, auto_detect = false, "
             "columns = {'line': 'VARCHAR'}, header = false, delim = ?, quote = '', escape = '', "
             "max_line_size = ?, strict_mode = false, null_padding = true)",
-            [str(path), "\x1f", int(max_line_size)])
+            [str(path), "\x1f", int(max_line_size)],
+        )
 
     def stage_parquet(self, name: str, path: str | os.PathLike) -> None:
         """Read a Parquet file into the temporary table ``name`` with its row number
         (``file_row_number``, 0-based) as an extra column."""
         self.drop_temp(name)
         self._con.execute(
-            f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_parquet(?, file_row_number = true)",
-            [str(path)])
+            f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_parquet(?, file_row_number = true)", [str(path)]
+        )
 
     def stage_frame(self, name: str, frame) -> int:
         """Copy a pandas DataFrame or Arrow table into the temporary table ``name``;
@@ -305,7 +338,7 @@ class Warehouse:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "Warehouse":
+    def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -3,6 +3,7 @@
 Kept apart from :mod:`trainerlab.warehouse` so that the command line can name
 and catch :class:`WarehouseBusy` without importing DuckDB.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,10 @@ import re
 LOCK_TIMEOUT_ENV = "TRAINERLAB_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 10.0
 # DuckDB 1.x/2.x: 'IO Error: Could not set lock on file "PATH": Conflicting lock is held in EXE (PID N) ...'
-_LOCK_MESSAGE = re.compile(r'Could not set lock on file "(?P<path>[^"]*)"(?::\s*Conflicting lock is held in '
-                           r'(?P<program>.*?) \(PID (?P<pid>\d+)\))?')
+_LOCK_MESSAGE = re.compile(
+    r'Could not set lock on file "(?P<path>[^"]*)"(?::\s*Conflicting lock is held in '
+    r"(?P<program>.*?) \(PID (?P<pid>\d+)\))?"
+)
 
 
 class WarehouseBusy(RuntimeError):
@@ -26,7 +29,9 @@ class WarehouseBusy(RuntimeError):
     def __init__(self, path: str, pid: int | None = None, program: str | None = None, waited: float = 0.0):
         self.path, self.pid, self.program, self.waited = str(path), pid, program, waited
         holder = f"process {pid} ({program})" if pid is not None else "another process"
-        super().__init__(f"{self.path} is locked by {holder}; waited {waited:g} s (--lock-timeout); retry when it is done")
+        super().__init__(
+            f"{self.path} is locked by {holder}; waited {waited:g} s (--lock-timeout); retry when it is done"
+        )
 
     @classmethod
     def from_error(cls, exc: BaseException, path: str | os.PathLike | None = None, waited: float = 0.0):
@@ -59,4 +64,3 @@ def parse_lock_timeout(text: str, what: str = "--lock-timeout") -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{what}: expected seconds (a finite number >= 0), got {text!r}")
     return value
-

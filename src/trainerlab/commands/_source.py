@@ -16,12 +16,14 @@ In the last two the report's filters apply (``--task``, ``--start``, ``--end``,
 where a verb reads evaluations), as SQL with bound parameters through
 :mod:`trainerlab.lab`, the same functions a notebook uses.
 """
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..cli import UsageError
 
@@ -32,33 +34,64 @@ FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "label_studio", "prodigy", 
 EVAL_FILTERS = ("start", "end", "model_version", "suite", "metric")
 
 # A format's container: how the bytes are laid out, before any tool's flavour.
-_CONTAINER = {"csv": "text", "tsv": "text", "mqm": "text", "jsonl": "lines", "prodigy": "lines",
-              "halueval": "lines", "json": "array", "label_studio": "array", "alpaca_eval": "array",
-              "parquet": "parquet"}
-_CONTAINER_NAME = {"text": "delimited text (CSV/TSV)", "lines": "JSON Lines", "array": "a JSON array",
-                   "object": "a single JSON object", "parquet": "a Parquet file"}
-_TOOL_NAME = {"label_studio": "a Label Studio export", "prodigy": "a Prodigy export",
-              "alpaca_eval": "an AlpacaEval annotations file", "mqm": "a WMT MQM file",
-              "halueval": "a HaluEval file"}
+_CONTAINER = {
+    "csv": "text",
+    "tsv": "text",
+    "mqm": "text",
+    "jsonl": "lines",
+    "prodigy": "lines",
+    "halueval": "lines",
+    "json": "array",
+    "label_studio": "array",
+    "alpaca_eval": "array",
+    "parquet": "parquet",
+}
+_CONTAINER_NAME = {
+    "text": "delimited text (CSV/TSV)",
+    "lines": "JSON Lines",
+    "array": "a JSON array",
+    "object": "a single JSON object",
+    "parquet": "a Parquet file",
+}
+_TOOL_NAME = {
+    "label_studio": "a Label Studio export",
+    "prodigy": "a Prodigy export",
+    "alpaca_eval": "an AlpacaEval annotations file",
+    "mqm": "a WMT MQM file",
+    "halueval": "a HaluEval file",
+}
 
 
-def add_source_options(p, *, evals: bool = False, annotations: bool = True, file_help: str | None = None,
-                       formats: bool = True) -> None:
+def add_source_options(
+    p, *, evals: bool = False, annotations: bool = True, file_help: str | None = None, formats: bool = True
+) -> None:
     """FILE (optional), ``--db``, ``--format`` and the filters of the report the verb mirrors."""
     if file_help is not None:
         p.add_argument("file", nargs="?", help=file_help)
     g = p.add_argument_group("warehouse (without FILE, or with FILE --format F)")
-    g.add_argument("--db", metavar="PATH", help="warehouse file (default: $TRAINERLAB_DB or data/warehouse.duckdb); "
-                                                 "opened read-only")
+    g.add_argument(
+        "--db",
+        metavar="PATH",
+        help="warehouse file (default: $TRAINERLAB_DB or data/warehouse.duckdb); opened read-only",
+    )
     from ..cli import _LockTimeout
 
-    g.add_argument("--lock-timeout", metavar="SECONDS", action=_LockTimeout,
-                   help="wait this long for another process's lock on the warehouse, then exit 4 "
-                        "(default: $TRAINERLAB_LOCK_TIMEOUT or 10)")
+    g.add_argument(
+        "--lock-timeout",
+        metavar="SECONDS",
+        action=_LockTimeout,
+        help="wait this long for another process's lock on the warehouse, then exit 4 "
+        "(default: $TRAINERLAB_LOCK_TIMEOUT or 10)",
+    )
     if formats:
-        g.add_argument("--format", dest="format", choices=FORMATS, metavar="F",
-                       help="read FILE the way `trainerlab ingest` does (" + ", ".join(FORMATS) + ") and analyse "
-                            "it like a warehouse; without it FILE is a plain table whose columns the options name")
+        g.add_argument(
+            "--format",
+            dest="format",
+            choices=FORMATS,
+            metavar="F",
+            help="read FILE the way `trainerlab ingest` does (" + ", ".join(FORMATS) + ") and analyse "
+            "it like a warehouse; without it FILE is a plain table whose columns the options name",
+        )
     if annotations:
         g.add_argument("--task", metavar="T", help="the annotation task (required when there are several)")
         g.add_argument("--vendor", metavar="V", help="only this vendor's rows")
@@ -66,8 +99,7 @@ def add_source_options(p, *, evals: bool = False, annotations: bool = True, file
     g.add_argument("--start", metavar="DATE", help="first day, inclusive (ISO date or time)")
     g.add_argument("--end", metavar="DATE", help="end, exclusive (ISO date or time)")
     if evals:
-        g.add_argument("--model-version", metavar="V", action="append",
-                       help="only these model versions (repeatable)")
+        g.add_argument("--model-version", metavar="V", action="append", help="only these model versions (repeatable)")
         g.add_argument("--suite", metavar="S", help="only this eval suite")
         g.add_argument("--metric", metavar="M", help="the eval metric (required when there are several)")
 
@@ -90,7 +122,8 @@ def given_filters(args) -> list[str]:
 class Source:
     """Where the rows come from. ``lab`` is set for the warehouse and for a FILE read
     with ``--format`` (an in-memory warehouse); ``lab`` is None for a plain table."""
-    kind: str                   # "file" | "ingested" | "warehouse"
+
+    kind: str  # "file" | "ingested" | "warehouse"
     path: str
     lab: Any = None
     fmt: str | None = None
@@ -116,8 +149,9 @@ class Source:
 
 
 @contextlib.contextmanager
-def open_source(args, kind: str, *, column_options: tuple[str, ...] = (),
-                plain_options: tuple[str, ...] = ()) -> Iterator[Source]:
+def open_source(
+    args, kind: str, *, column_options: tuple[str, ...] = (), plain_options: tuple[str, ...] = ()
+) -> Iterator[Source]:
     """The verb's data source; the warehouse is opened read-only and closed afterwards.
 
     ``kind`` is the table a ``--format`` FILE is ingested as (``annotations``,
@@ -134,16 +168,19 @@ def open_source(args, kind: str, *, column_options: tuple[str, ...] = (),
     if file and not fmt:
         flags = [f for f in given_filters(args) if f[2:].replace("-", "_") not in plain_options]
         if flags:
-            raise UsageError(f"{', '.join(flags)} filter the warehouse or a file read with --format F; "
-                             f"a plain FILE is analysed whole (filter it first, or add --format csv/jsonl/...)")
+            raise UsageError(
+                f"{', '.join(flags)} filter the warehouse or a file read with --format F; "
+                f"a plain FILE is analysed whole (filter it first, or add --format csv/jsonl/...)"
+            )
         check_plain_table(file)
         yield Source("file", file)
         return
     given = [f"--{o.replace('_', '-')}" for o in column_options if getattr(args, o, None) not in (None, False)]
     if given:
         where = f"{file} read with --format {fmt}" if file else "the warehouse"
-        raise UsageError(f"{', '.join(given)} name columns of a plain FILE; {where} has the canonical columns "
-                         "(docs/warehouse.md)")
+        raise UsageError(
+            f"{', '.join(given)} name columns of a plain FILE; {where} has the canonical columns (docs/warehouse.md)"
+        )
     if file:
         src = _ingest_in_memory(file, fmt, kind, getattr(args, "task", None))
         try:
@@ -155,8 +192,9 @@ def open_source(args, kind: str, *, column_options: tuple[str, ...] = (),
 
     db = paths.db_path(getattr(args, "db", None))
     if not db.exists():
-        raise UsageError(f"{db}: no warehouse here; give a FILE, --db PATH, or run `trainerlab demo` / "
-                         "`trainerlab ingest` first")
+        raise UsageError(
+            f"{db}: no warehouse here; give a FILE, --db PATH, or run `trainerlab demo` / `trainerlab ingest` first"
+        )
     lab = Lab(db, read_only=True)
     try:
         yield Source("warehouse", str(db), lab=lab)
@@ -174,8 +212,7 @@ def _ingest_in_memory(file: str, fmt: str, kind: str, task: str | None) -> Sourc
         raise FileNotFoundError(f"{path}: no such file")
     check_format(path, fmt)
     if fmt in ADAPTERS and kind not in adapter(fmt).KINDS:
-        raise UsageError(f"{path}: a {fmt} file holds {', '.join(adapter(fmt).KINDS)}, not the {kind} this verb "
-                         "reads")
+        raise UsageError(f"{path}: a {fmt} file holds {', '.join(adapter(fmt).KINDS)}, not the {kind} this verb reads")
     lab = Lab(":memory:", read_only=False)
     try:
         result = ingest_file(lab, kind, path, fmt=fmt, task=task)
@@ -188,8 +225,10 @@ def _ingest_in_memory(file: str, fmt: str, kind: str, task: str | None) -> Sourc
     src = Source("ingested", file, lab=lab, fmt=fmt, ingest=result)
     if result["rows_quarantined"]:
         reasons = ", ".join(f"{k}: {v}" for k, v in result["reasons"].items())
-        src.notes.append(f"{result['rows_quarantined']} of {result['rows_in']} records were not usable ({reasons}); "
-                         "`trainerlab ingest` keeps them in quarantine with their reasons")
+        src.notes.append(
+            f"{result['rows_quarantined']} of {result['rows_in']} records were not usable ({reasons}); "
+            "`trainerlab ingest` keeps them in quarantine with their reasons"
+        )
     return src
 
 
@@ -199,8 +238,14 @@ def sniff(path: Path) -> tuple[str, str | None]:
     ``array``, ``object``, ``lines`` or ``text``; flavour the tool format ingest would
     detect (``label_studio``, ``prodigy``, ``alpaca_eval``, ``mqm``, ``halueval``) or None."""
     from ..ingest.errors import IngestError
-    from ..ingest.readers import (_first_json_line, _jsonl_flavour, detect_format, load_json_document,
-                                  open_text, refine_json_format)
+    from ..ingest.readers import (
+        _first_json_line,
+        _jsonl_flavour,
+        detect_format,
+        load_json_document,
+        open_text,
+        refine_json_format,
+    )
 
     with open(path, "rb") as fh:
         if fh.read(4) == b"PAR1":
@@ -251,11 +296,15 @@ def check_format(path: Path, fmt: str) -> None:
         raise UsageError(str(exc)) from None
     want = _CONTAINER.get(fmt)
     if container == "object":
-        raise UsageError(f"{path}: this is a single JSON object, not {_CONTAINER_NAME[want]}: "
-                         "save one record per line (JSON Lines) or an array of records")
+        raise UsageError(
+            f"{path}: this is a single JSON object, not {_CONTAINER_NAME[want]}: "
+            "save one record per line (JSON Lines) or an array of records"
+        )
     if want != container:
-        raise UsageError(f"{path}: this is {_CONTAINER_NAME[container]}, not {_CONTAINER_NAME[want]}: "
-                         f"try --format {_suggest(container, flavour)}")
+        raise UsageError(
+            f"{path}: this is {_CONTAINER_NAME[container]}, not {_CONTAINER_NAME[want]}: "
+            f"try --format {_suggest(container, flavour)}"
+        )
     if fmt in _TOOL_NAME and flavour != fmt and (flavour or container != "text"):
         what = _TOOL_NAME.get(flavour, f"plain {_CONTAINER_NAME[container]}")
         raise UsageError(f"{path}: this is {what}, not {_TOOL_NAME[fmt]}: try --format {_suggest(container, flavour)}")
@@ -284,13 +333,17 @@ def check_plain_table(file: str) -> None:
     if flavour:
         raise UsageError(f"{path}: this is {_TOOL_NAME[flavour]}: try --format {flavour}")
     if container == "array":
-        raise UsageError(f"{path}: this is a JSON array, not JSON Lines: try --format json (an array of records "
-                         "with the canonical columns)")
+        raise UsageError(
+            f"{path}: this is a JSON array, not JSON Lines: try --format json (an array of records "
+            "with the canonical columns)"
+        )
     if container == "object":
         raise UsageError(f"{path}: this is a single JSON object, not JSON Lines (one object per line)")
     if container != expected:
-        raise UsageError(f"{path}: the name says {by_name} but this is {_CONTAINER_NAME[container]}: "
-                         f"try --format {_suggest(container, flavour)}")
+        raise UsageError(
+            f"{path}: the name says {by_name} but this is {_CONTAINER_NAME[container]}: "
+            f"try --format {_suggest(container, flavour)}"
+        )
 
 
 # -- one task / one metric --------------------------------------------------------------
@@ -299,14 +352,22 @@ def one_value(lab, table: str, column: str, option: str, where: str = "TRUE", pa
     there are several or none)."""
     from ..warehouse import _ident
 
-    values = lab.query(f"SELECT DISTINCT {_ident(column)} AS v FROM {_ident(table)} WHERE {where} "
-                       f"AND {_ident(column)} IS NOT NULL ORDER BY v", params or [])["v"].astype(str).tolist()
+    values = (
+        lab.query(
+            f"SELECT DISTINCT {_ident(column)} AS v FROM {_ident(table)} WHERE {where} "
+            f"AND {_ident(column)} IS NOT NULL ORDER BY v",
+            params or [],
+        )["v"]
+        .astype(str)
+        .tolist()
+    )
     if len(values) == 1:
         return values[0]
     if not values:
         raise UsageError(f"no {table} rows to analyse (no {column} found)")
-    raise UsageError(f"several {column}s: {', '.join(values[:20])}{' ...' if len(values) > 20 else ''}; "
-                     f"choose one with {option}")
+    raise UsageError(
+        f"several {column}s: {', '.join(values[:20])}{' ...' if len(values) > 20 else ''}; choose one with {option}"
+    )
 
 
 def resolve_task(src: Source, args) -> str:
@@ -339,20 +400,35 @@ def eval_frame(src: Source, args, columns=()) -> tuple[Any, dict]:
         flt["metric"] = one_value(src.lab, "eval_results", "metric", "--metric", *where_clause("eval_results", **flt))
     suite, metric = flt["suite"], flt["metric"]
     where, params = where_clause("eval_results", "e", **flt)
-    eval_cols = ["item_id", "model_version", "run_id", "suite", "metric", "category", "score", "passed",
-                 "must_not_fail", "evaluated_at"]
+    eval_cols = [
+        "item_id",
+        "model_version",
+        "run_id",
+        "suite",
+        "metric",
+        "category",
+        "score",
+        "passed",
+        "must_not_fail",
+        "evaluated_at",
+    ]
     extra = []
     for c in columns:
         if not c or c in eval_cols:
             continue
         if c not in ITEM_COLUMNS:
-            raise UsageError(f"{c!r} is not a column of eval_results or items; choose one of "
-                             f"{', '.join(['category', *ITEM_COLUMNS])}")
+            raise UsageError(
+                f"{c!r} is not a column of eval_results or items; choose one of "
+                f"{', '.join(['category', *ITEM_COLUMNS])}"
+            )
         extra.append(c)
-    sql = ("SELECT " + ", ".join(f"e.{_ident(c)}" for c in eval_cols)
-           + "".join(f", i.{_ident(c)}" for c in extra)
-           + " FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id"
-           + f" WHERE {where} ORDER BY e.item_id, e.model_version, e.run_id")
+    sql = (
+        "SELECT "
+        + ", ".join(f"e.{_ident(c)}" for c in eval_cols)
+        + "".join(f", i.{_ident(c)}" for c in extra)
+        + " FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id"
+        + f" WHERE {where} ORDER BY e.item_id, e.model_version, e.run_id"
+    )
     frame = src.lab.query(sql, params)
     if frame.empty:
         raise UsageError(f"{src.path}: no eval_results match these filters")

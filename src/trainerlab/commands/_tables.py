@@ -3,6 +3,7 @@
 The frame's index is the file's line number (named ``line``) for CSV and JSONL,
 so an error about a bad value can name the line a user opens in an editor.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -17,8 +18,15 @@ def _format(path: Path) -> str:
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     ext = suffixes[-1] if suffixes else ""
-    return {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-            ".parquet": "parquet", ".pq": "parquet"}.get(ext, "csv")
+    return {
+        ".csv": "csv",
+        ".tsv": "tsv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+    }.get(ext, "csv")
 
 
 def read_table(path: str, columns: list[str] | None = None):
@@ -43,7 +51,7 @@ def read_table(path: str, columns: list[str] | None = None):
                     try:
                         value = json.loads(text)
                     except json.JSONDecodeError as exc:
-                        raise UsageError(f"{p}: line {number}, column {exc.colno}: not valid JSON ({exc.msg})")
+                        raise UsageError(f"{p}: line {number}, column {exc.colno}: not valid JSON ({exc.msg})") from exc
                     if not isinstance(value, dict):
                         raise UsageError(f"{p}: line {number}: expected a JSON object per line")
                     value["__line"] = number
@@ -59,9 +67,9 @@ def read_table(path: str, columns: list[str] | None = None):
     except UsageError:
         raise
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{p}: not UTF-8 text (byte {exc.start}): {exc.reason}")
+        raise UsageError(f"{p}: not UTF-8 text (byte {exc.start}): {exc.reason}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        raise UsageError(f"{p}: cannot read as {fmt}: {exc}")
+        raise UsageError(f"{p}: cannot read as {fmt}: {exc}") from exc
     if frame.empty:
         raise UsageError(f"{p}: no data rows")
     missing = [c for c in (columns or []) if c and c not in frame.columns]

@@ -1,4 +1,5 @@
 """`trainerlab agreement`: every agreement coefficient of a ratings file, with bootstrap CIs."""
+
 from __future__ import annotations
 
 from ..cli import UsageError, add_json, emit
@@ -10,29 +11,43 @@ WEIGHTS = ("none", "linear", "quadratic")
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "agreement", help="inter-annotator agreement: kappas, Gwet's AC, Krippendorff's alpha, with CIs",
+        "agreement",
+        help="inter-annotator agreement: kappas, Gwet's AC, Krippendorff's alpha, with CIs",
         description="Agreement of the ratings in FILE (CSV, JSONL or Parquet; one row per rating: item, rater, "
-                    "label), in a tool's export read with --format (label_studio, prodigy, ...), or, without FILE, "
-                    "of one task in the warehouse (--db, --task; with the agreement report's filters). Prints percent agreement, Cohen's kappa (exactly two raters), Scott's pi, Fleiss' "
-                    "kappa, Conger's kappa, Brennan-Prediger, Gwet's AC1/AC2 and Krippendorff's alpha, each with "
-                    "a unit-bootstrap confidence interval. Weights apply to the kappa family and Gwet's AC (AC2 "
-                    "when weighted); alpha's metric follows --level. Empty labels are missing ratings; units with "
-                    "one rating are excluded and counted; undefined coefficients are null with a reason.",
+        "label), in a tool's export read with --format (label_studio, prodigy, ...), or, without FILE, "
+        "of one task in the warehouse (--db, --task; with the agreement report's filters). Prints percent agreement, Cohen's kappa (exactly two raters), Scott's pi, Fleiss' "
+        "kappa, Conger's kappa, Brennan-Prediger, Gwet's AC1/AC2 and Krippendorff's alpha, each with "
+        "a unit-bootstrap confidence interval. Weights apply to the kappa family and Gwet's AC (AC2 "
+        "when weighted); alpha's metric follows --level. Empty labels are missing ratings; units with "
+        "one rating are excluded and counted; undefined coefficients are null with a reason.",
         epilog="Examples: trainerlab agreement ratings.csv --item item_id --rater annotator_id --label label "
-               "--level ordinal --weights quadratic --categories 1,2,3,4,5 --json\n"
-               "  trainerlab agreement export.json --format label_studio --task sentiment --json\n"
-               "  trainerlab agreement --db data/warehouse.duckdb --task safety --start 2026-03-02 --vendor acme --json")
-    add_source_options(p, file_help="ratings file (.csv, .tsv, .jsonl, .parquet; .gz allowed for text); "
-                                    "omit to read the warehouse")
+        "--level ordinal --weights quadratic --categories 1,2,3,4,5 --json\n"
+        "  trainerlab agreement export.json --format label_studio --task sentiment --json\n"
+        "  trainerlab agreement --db data/warehouse.duckdb --task safety --start 2026-03-02 --vendor acme --json",
+    )
+    add_source_options(
+        p, file_help="ratings file (.csv, .tsv, .jsonl, .parquet; .gz allowed for text); omit to read the warehouse"
+    )
     p.add_argument("--item", help="FILE's column with the item (unit) id (default: item)")
     p.add_argument("--rater", help="FILE's column with the rater id (default: rater)")
     p.add_argument("--label", help="FILE's column with the label (default: label)")
-    p.add_argument("--level", choices=LEVELS, help="level of measurement for alpha's metric (default: the task's "
-                                                   "label schema in the warehouse, else nominal)")
-    p.add_argument("--weights", default="none", choices=WEIGHTS,
-                   help="agreement weights for the kappa family and Gwet's AC (default: none)")
-    p.add_argument("--categories", help="the ordered category domain, comma-separated (default: the labels seen, "
-                                        "sorted); it changes Brennan-Prediger, AC1 and weighted values")
+    p.add_argument(
+        "--level",
+        choices=LEVELS,
+        help="level of measurement for alpha's metric (default: the task's "
+        "label schema in the warehouse, else nominal)",
+    )
+    p.add_argument(
+        "--weights",
+        default="none",
+        choices=WEIGHTS,
+        help="agreement weights for the kappa family and Gwet's AC (default: none)",
+    )
+    p.add_argument(
+        "--categories",
+        help="the ordered category domain, comma-separated (default: the labels seen, "
+        "sorted); it changes Brennan-Prediger, AC1 and weighted values",
+    )
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates; 0 skips the CIs (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--ci", type=float, default=0.95, help="confidence level (default 0.95)")
@@ -41,9 +56,11 @@ def register(sub) -> None:
 
 
 def _text(r: dict) -> str:
-    lines = [f"{r['n_items']} items, {r['n_raters']} raters, {r['n_ratings']} ratings "
-             f"({r['n_single']} single-rated items excluded, {r['n_missing']} empty labels); level {r['level']}, "
-             f"weights {r['weights']}, categories {','.join(r['categories'])} ({r['categories_source']})"]
+    lines = [
+        f"{r['n_items']} items, {r['n_raters']} raters, {r['n_ratings']} ratings "
+        f"({r['n_single']} single-rated items excluded, {r['n_missing']} empty labels); level {r['level']}, "
+        f"weights {r['weights']}, categories {','.join(r['categories'])} ({r['categories_source']})"
+    ]
     width = max(len(k) for k in r["coefficients"])
     for name, c in r["coefficients"].items():
         if c is None:
@@ -52,7 +69,7 @@ def _text(r: dict) -> str:
         if c["estimate"] is None:
             lines.append(f"  {name:<{width}}  NaN  ({c['reason']})")
             continue
-        ci = ("" if c["ci_low"] is None else f"  [{c['ci_low']:.3f}, {c['ci_high']:.3f}]")
+        ci = "" if c["ci_low"] is None else f"  [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"
         lines.append(f"  {name:<{width}}  {c['estimate']:.3f}{ci}")
     if r["n_boot"]:
         lines.append(f"  ({r['n_boot']} bootstrap replicates over items, seed {r['seed']})")
@@ -102,13 +119,26 @@ def _run(args) -> int:
             frame = read_ratings(args.file, item, rater, label)
         where = args.file or src.path
         try:
-            result = A.agreement_summary(frame, item, rater, label, level=level or "nominal",
-                                         weights=args.weights, categories=cats, n_boot=args.n_boot, seed=args.seed,
-                                         ci=args.ci)
+            result = A.agreement_summary(
+                frame,
+                item,
+                rater,
+                label,
+                level=level or "nominal",
+                weights=args.weights,
+                categories=cats,
+                n_boot=args.n_boot,
+                seed=args.seed,
+                ci=args.ci,
+            )
         except ValueError as exc:
             raise UsageError(f"{where}: {exc}") from exc
-        head = {"file": args.file, "source": src.describe(), "task": task,
-                "filters": filters(args, ANNOTATION_FILTERS[1:])}
+        head = {
+            "file": args.file,
+            "source": src.describe(),
+            "task": task,
+            "filters": filters(args, ANNOTATION_FILTERS[1:]),
+        }
         notes = list(src.notes)
     result = {**head, **result}
     if from_schema:

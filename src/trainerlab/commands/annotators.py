@@ -1,4 +1,5 @@
 """`trainerlab annotators`: rater quality from a ratings file (Dawid-Skene, gold accuracy, consensus)."""
+
 from __future__ import annotations
 
 import math
@@ -9,17 +10,19 @@ from ._source import ANNOTATION_FILTERS, add_source_options, filters, open_sourc
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "annotators", help="rater quality: Dawid-Skene score and flags, accuracy against gold, consensus agreement",
+        "annotators",
+        help="rater quality: Dawid-Skene score and flags, accuracy against gold, consensus agreement",
         description="Per rater in FILE (CSV, JSONL or Parquet; one row per rating; a tool's export with "
-                    "--format) or, without FILE, in one task of the warehouse (--db, --task, with the agreement "
-                    "report's filters; gold from the warehouse's gold table, newest gold set version): the number of ratings, "
-                    "accuracy against gold with a Wilson interval (with --gold), agreement with the "
-                    "leave-one-out majority of the other raters, the Dawid-Skene quality score (chance-corrected "
-                    "accuracy against the latent true label: 1 perfect, about 0 random) and a flag "
-                    "('careless': quality below 0.3; 'outlier': far below the other raters).",
+        "--format) or, without FILE, in one task of the warehouse (--db, --task, with the agreement "
+        "report's filters; gold from the warehouse's gold table, newest gold set version): the number of ratings, "
+        "accuracy against gold with a Wilson interval (with --gold), agreement with the "
+        "leave-one-out majority of the other raters, the Dawid-Skene quality score (chance-corrected "
+        "accuracy against the latent true label: 1 perfect, about 0 random) and a flag "
+        "('careless': quality below 0.3; 'outlier': far below the other raters).",
         epilog="Example: trainerlab annotators ratings.csv --item item_id --rater annotator_id --label label "
-               "--gold gold.csv --gold-item item_id --gold-label gold_label --json\n"
-               "  trainerlab annotators --db data/warehouse.duckdb --task safety --vendor acme --json")
+        "--gold gold.csv --gold-item item_id --gold-label gold_label --json\n"
+        "  trainerlab annotators --db data/warehouse.duckdb --task safety --vendor acme --json",
+    )
     add_source_options(p, file_help="ratings file (.csv, .tsv, .jsonl, .parquet); omit to read the warehouse")
     p.add_argument("--item", help="FILE's column with the item id (default: item)")
     p.add_argument("--rater", help="FILE's column with the rater id (default: rater)")
@@ -28,8 +31,12 @@ def register(sub) -> None:
     p.add_argument("--gold", metavar="FILE", help="gold labels file; its items' true labels are clamped")
     p.add_argument("--gold-item", help="gold file's item column (default: the --item name)")
     p.add_argument("--gold-label", help="gold file's label column (default: the --label name)")
-    p.add_argument("--tolerance", type=int, default=0,
-                   help="count a label within this many positions of gold as correct (ordinal scales)")
+    p.add_argument(
+        "--tolerance",
+        type=int,
+        default=0,
+        help="count a label within this many positions of gold as correct (ordinal scales)",
+    )
     p.add_argument("--n-boot", type=int, default=0, help="item-bootstrap replicates for quality CIs (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed for tie-breaks and the bootstrap (default 0)")
     add_json(p)
@@ -45,8 +52,10 @@ def _num(x):
 
 
 def _text(r: dict) -> str:
-    lines = [f"{r['n_raters']} raters, {r['n_items']} items, {r['n_ratings']} ratings"
-             + (f", {r['n_gold_items']} gold items" if r.get("n_gold_items") is not None else "")]
+    lines = [
+        f"{r['n_raters']} raters, {r['n_items']} items, {r['n_ratings']} ratings"
+        + (f", {r['n_gold_items']} gold items" if r.get("n_gold_items") is not None else "")
+    ]
     lines.append(f"  {'rater':<10} {'n':>6} {'quality':>8} {'gold acc':>18} {'consensus':>10}  flag")
     for x in r["raters"]:
         g = x["accuracy_vs_gold"]
@@ -90,29 +99,62 @@ def _run(args) -> int:
         notes = list(src.notes)
     where = args.file or source["path"]
     try:
-        report, model = N.rater_report(frame, item, rater, label, categories=cats, gold=gold,
-                                       gold_item=gold_item, gold_label=gold_label, seed=args.seed,
-                                       n_boot=args.n_boot, tolerance=args.tolerance)
+        report, model = N.rater_report(
+            frame,
+            item,
+            rater,
+            label,
+            categories=cats,
+            gold=gold,
+            gold_item=gold_item,
+            gold_label=gold_label,
+            seed=args.seed,
+            n_boot=args.n_boot,
+            tolerance=args.tolerance,
+        )
     except ValueError as exc:
         raise UsageError(f"{args.gold if str(exc).startswith('gold') else where}: {exc}") from exc
     raters = []
     for row in report.itertuples(index=False):
         acc = None
         if gold is not None and getattr(row, "gold_n", 0) > 0:
-            acc = {"estimate": _num(row.gold_accuracy), "ci_low": _num(row.gold_ci_low),
-                   "ci_high": _num(row.gold_ci_high), "n": int(row.gold_n)}
-        raters.append({"rater": str(row.rater), "n": int(row.n), "accuracy_vs_gold": acc,
-                       "agreement_with_consensus": _num(row.agreement_with_consensus),
-                       "quality": _num(row.quality), "flag": row.flag,
-                       "quality_ci_low": _num(row.quality_ci_low), "quality_ci_high": _num(row.quality_ci_high),
-                       "reason": row.reason})
-    result = {"file": args.file, "source": source, "task": task, "filters": filters(args, ANNOTATION_FILTERS[1:]),
-              "n_raters": len(model.raters_), "n_items": len(model.items_),
-              "n_ratings": int(model.n_ratings_.sum()), "categories": [str(c) for c in model.classes_],
-              "n_gold_items": model.n_gold_ if gold is not None else None,
-              "model": {"method": "Dawid-Skene EM", "n_iter": model.n_iter_, "converged": bool(model.converged_),
-                        "seed": args.seed},
-              "raters": raters}
+            acc = {
+                "estimate": _num(row.gold_accuracy),
+                "ci_low": _num(row.gold_ci_low),
+                "ci_high": _num(row.gold_ci_high),
+                "n": int(row.gold_n),
+            }
+        raters.append(
+            {
+                "rater": str(row.rater),
+                "n": int(row.n),
+                "accuracy_vs_gold": acc,
+                "agreement_with_consensus": _num(row.agreement_with_consensus),
+                "quality": _num(row.quality),
+                "flag": row.flag,
+                "quality_ci_low": _num(row.quality_ci_low),
+                "quality_ci_high": _num(row.quality_ci_high),
+                "reason": row.reason,
+            }
+        )
+    result = {
+        "file": args.file,
+        "source": source,
+        "task": task,
+        "filters": filters(args, ANNOTATION_FILTERS[1:]),
+        "n_raters": len(model.raters_),
+        "n_items": len(model.items_),
+        "n_ratings": int(model.n_ratings_.sum()),
+        "categories": [str(c) for c in model.classes_],
+        "n_gold_items": model.n_gold_ if gold is not None else None,
+        "model": {
+            "method": "Dawid-Skene EM",
+            "n_iter": model.n_iter_,
+            "converged": bool(model.converged_),
+            "seed": args.seed,
+        },
+        "raters": raters,
+    }
     if notes:
         result["notes"] = notes
     emit(args, result, _text)

@@ -11,12 +11,22 @@ Forms (the first word after ``errors`` picks one):
   trainerlab errors coverage [--top-n 20] [--suite S]... [--db PATH] [--json]
   trainerlab errors add-regression (--item ID... | --run RUN --cluster N) --reason TEXT [--suite must_not_fail] [--db PATH] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
 
-from ..cli import USAGE, UsageError, _Parser, add_db, add_json, emit
-from ..cli import MAX_SEED, float_range, int_range  # NaN, inf, negatives and out-of-range values are usage errors
+from ..cli import (  # NaN, inf, negatives and out-of-range values are usage errors
+    MAX_SEED,
+    USAGE,
+    UsageError,
+    _Parser,
+    add_db,
+    add_json,
+    emit,
+    float_range,
+    int_range,
+)
 
 FORMS = ("run", "name", "modes", "coverage", "add-regression")
 
@@ -46,27 +56,50 @@ keywords), seeded and reproducible; the outlier share is always reported.
 def register(sub) -> None:
     # prefix "+" so that every word after `errors` (also "--db ...", the warehouse form) reaches the
     # dispatcher; argparse cannot start a REMAINDER with an option. --help is answered there.
-    p = sub.add_parser("errors", help="failure-mode clustering, coverage and gaps, regression cases",
-                       description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="Exit codes: 0 success, 1 coverage below target (coverage form), 2 unusable input or usage.",
-                       prefix_chars="+", add_help=False)
-    p.add_argument("args", nargs=argparse.REMAINDER, metavar="FILE|FORM ...",
-                   help="a file to cluster, or one of: " + ", ".join(FORMS))
+    p = sub.add_parser(
+        "errors",
+        help="failure-mode clustering, coverage and gaps, regression cases",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Exit codes: 0 success, 1 coverage below target (coverage form), 2 unusable input or usage.",
+        prefix_chars="+",
+        add_help=False,
+    )
+    p.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        metavar="FILE|FORM ...",
+        help="a file to cluster, or one of: " + ", ".join(FORMS),
+    )
     p.set_defaults(func=_dispatch, _errors_parser=p)
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return _Parser(prog=f"trainerlab errors {prog}".strip(), description=description,
-                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return _Parser(
+        prog=f"trainerlab errors {prog}".strip(),
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _add_cluster_options(p) -> None:
-    p.add_argument("--min-cluster-size", type=int, default=None, metavar="N",
-                   help="HDBSCAN's smallest cluster (default: 1%% of the clustered texts, at least 10)")
-    p.add_argument("--seed", type=int_range(0, MAX_SEED), default=0, metavar="S", help="seed of the SVD and UMAP (default 0)")
-    p.add_argument("--merge", default="auto", metavar="auto|none|K|D",
-                   help="paraphrase merging: auto (default), none, an int K (that many clusters) "
-                        "or a float D (cut at that distance)")
+    p.add_argument(
+        "--min-cluster-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="HDBSCAN's smallest cluster (default: 1%% of the clustered texts, at least 10)",
+    )
+    p.add_argument(
+        "--seed", type=int_range(0, MAX_SEED), default=0, metavar="S", help="seed of the SVD and UMAP (default 0)"
+    )
+    p.add_argument(
+        "--merge",
+        default="auto",
+        metavar="auto|none|K|D",
+        help="paraphrase merging: auto (default), none, an int K (that many clusters) "
+        "or a float D (cut at that distance)",
+    )
     p.add_argument("--reduce-outliers", action="store_true", help="assign every outlier to its nearest cluster")
 
 
@@ -113,7 +146,7 @@ def _file(argv) -> int:
     p.prog = "trainerlab errors FILE"
     p.add_argument("file", metavar="FILE")
     p.add_argument("--text", required=True, metavar="COL", help="the column with the texts to cluster")
-    p.add_argument("--id", metavar="COL", help="a column with row ids, echoed as \"ids\" in the JSON")
+    p.add_argument("--id", metavar="COL", help='a column with row ids, echoed as "ids" in the JSON')
     _add_cluster_options(p)
     add_json(p)
     a = p.parse_args(argv)
@@ -126,8 +159,9 @@ def _file(argv) -> int:
     frame = read_table(a.file, [a.text] + ([a.id] if a.id else []))
     from .. import errors
 
-    model = errors.FailureClusterer(min_cluster_size=a.min_cluster_size, seed=a.seed, merge=_merge_value(a.merge),
-                                    reduce_outliers=a.reduce_outliers)
+    model = errors.FailureClusterer(
+        min_cluster_size=a.min_cluster_size, seed=a.seed, merge=_merge_value(a.merge), reduce_outliers=a.reduce_outliers
+    )
     model.fit(frame[a.text].tolist())
     result = model.summary()
     result = {"file": a.file, "source": {"kind": "file", "path": a.file}, "text_column": a.text, **result}
@@ -148,8 +182,11 @@ def _add_selection_options(p) -> None:
 
 
 def _warehouse(argv) -> int:
-    p = _parser("", "Cluster the warehouse's failing eval items (eval_results.passed = false), read-only; the "
-                    "JSON is FILE's, with \"ids\" = the item ids (nothing is saved: `errors run` saves a run).")
+    p = _parser(
+        "",
+        "Cluster the warehouse's failing eval items (eval_results.passed = false), read-only; the "
+        'JSON is FILE\'s, with "ids" = the item ids (nothing is saved: `errors run` saves a run).',
+    )
     p.prog = "trainerlab errors"
     _add_selection_options(p)
     _add_cluster_options(p)
@@ -164,27 +201,52 @@ def _warehouse(argv) -> int:
     a.file = None
     with open_source(a, "eval_results") as src:
         try:
-            failures = errors.load_failures(src.lab, model_version=a.model_version, suite=a.suite,
-                                            run_id=a.eval_run, start=a.start, end=a.end, text=a.text)
+            failures = errors.load_failures(
+                src.lab,
+                model_version=a.model_version,
+                suite=a.suite,
+                run_id=a.eval_run,
+                start=a.start,
+                end=a.end,
+                text=a.text,
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         source = src.describe()
     if failures.empty:
         raise UsageError("no failing eval results match these filters")
-    model = errors.FailureClusterer(min_cluster_size=a.min_cluster_size, seed=a.seed, merge=_merge_value(a.merge),
-                                    reduce_outliers=a.reduce_outliers)
+    model = errors.FailureClusterer(
+        min_cluster_size=a.min_cluster_size, seed=a.seed, merge=_merge_value(a.merge), reduce_outliers=a.reduce_outliers
+    )
     model.fit(failures["text"].tolist())
-    result = {"file": None, "source": source, "text_column": a.text, **model.summary(),
-              "ids": failures["item_id"].astype(str).tolist(),
-              "selection": {k: v for k, v in {"model_version": a.model_version, "suite": a.suite,
-                                               "eval_run": a.eval_run, "start": a.start, "end": a.end}.items() if v}}
+    result = {
+        "file": None,
+        "source": source,
+        "text_column": a.text,
+        **model.summary(),
+        "ids": failures["item_id"].astype(str).tolist(),
+        "selection": {
+            k: v
+            for k, v in {
+                "model_version": a.model_version,
+                "suite": a.suite,
+                "eval_run": a.eval_run,
+                "start": a.start,
+                "end": a.end,
+            }.items()
+            if v
+        },
+    }
     emit(a, result, _cluster_text)
     return 0
 
 
 def _cluster_text(r) -> str:
-    lines = [f"{r['n_texts']} texts, {r['n_clusters']} clusters, outlier share {r['outlier_share']:.1%}"
-             if r["n_texts"] else "no texts"]
+    lines = [
+        f"{r['n_texts']} texts, {r['n_clusters']} clusters, outlier share {r['outlier_share']:.1%}"
+        if r["n_texts"]
+        else "no texts"
+    ]
     if r.get("reason"):
         lines.append(f"note: {r['reason']}")
     for c in r["clusters"]:
@@ -194,8 +256,11 @@ def _cluster_text(r) -> str:
 
 # -- run ---------------------------------------------------------------------------------------
 def _run(argv) -> int:
-    p = _parser("run", "Cluster the warehouse's failing eval items (eval_results.passed = false) and save the "
-                       "run, carrying analyst names over from earlier runs.")
+    p = _parser(
+        "run",
+        "Cluster the warehouse's failing eval items (eval_results.passed = false) and save the "
+        "run, carrying analyst names over from earlier runs.",
+    )
     _add_selection_options(p)
     p.add_argument("--by", metavar="WHO", help="who ran it (default: the login name)")
     _add_cluster_options(p)
@@ -207,22 +272,38 @@ def _run(argv) -> int:
 
     ensure_exists(a.db)
     with connect(a.db) as wh:
-        failures = errors.load_failures(wh, model_version=a.model_version, suite=a.suite, run_id=a.eval_run,
-                                        start=a.start, end=a.end, text=a.text)
+        failures = errors.load_failures(
+            wh, model_version=a.model_version, suite=a.suite, run_id=a.eval_run, start=a.start, end=a.end, text=a.text
+        )
         if failures.empty:
             raise UsageError("no failing eval results match these filters")
-        model = errors.FailureClusterer(min_cluster_size=a.min_cluster_size, seed=a.seed,
-                                        merge=_merge_value(a.merge), reduce_outliers=a.reduce_outliers)
+        model = errors.FailureClusterer(
+            min_cluster_size=a.min_cluster_size,
+            seed=a.seed,
+            merge=_merge_value(a.merge),
+            reduce_outliers=a.reduce_outliers,
+        )
         model.fit(failures["text"].tolist())
-        source = {"model_version": a.model_version, "suite": a.suite, "eval_run": a.eval_run, "start": a.start,
-                  "end": a.end, "text": a.text}
+        source = {
+            "model_version": a.model_version,
+            "suite": a.suite,
+            "eval_run": a.eval_run,
+            "start": a.start,
+            "end": a.end,
+            "text": a.text,
+        }
         run_id = errors.save_run(wh, model, failures, source=source, by=a.by)
         names = errors.run_names(wh, run_id)
     summary = model.summary()
-    result = {"run_id": run_id, "n_texts": summary["n_texts"], "n_clusters": summary["n_clusters"],
-              "outlier_share": summary["outlier_share"], "reason": summary["reason"],
-              "clusters": [{**c, "name": names.get(c["id"])} for c in summary["clusters"]],
-              "timings_s": summary["timings_s"]}
+    result = {
+        "run_id": run_id,
+        "n_texts": summary["n_texts"],
+        "n_clusters": summary["n_clusters"],
+        "outlier_share": summary["outlier_share"],
+        "reason": summary["reason"],
+        "clusters": [{**c, "name": names.get(c["id"])} for c in summary["clusters"]],
+        "timings_s": summary["timings_s"],
+    }
     emit(a, result, lambda r: f"error run {r['run_id']}\n" + _cluster_text({**r, "clusters": r["clusters"]}))
     return 0
 
@@ -269,11 +350,16 @@ def _modes(argv) -> int:
 
 # -- coverage ------------------------------------------------------------------------------------
 def _coverage(argv) -> int:
-    p = _parser("coverage", "Share of the top production intents (by volume) that the benchmark suites cover; "
-                            "exit 1 when it is below the target.")
+    p = _parser(
+        "coverage",
+        "Share of the top production intents (by volume) that the benchmark suites cover; "
+        "exit 1 when it is below the target.",
+    )
     p.add_argument("--top-n", type=int_range(1), default=20, metavar="N")
     p.add_argument("--suite", action="append", metavar="S", help="count only this suite (repeatable)")
-    p.add_argument("--min-items", type=int_range(1), default=1, metavar="N", help="items an intent needs to count as covered")
+    p.add_argument(
+        "--min-items", type=int_range(1), default=1, metavar="N", help="items an intent needs to count as covered"
+    )
     p.add_argument("--target", type=float_range(0, 1), default=0.8)
     p.add_argument("--dataset", metavar="NAME")
     add_db(p)
@@ -285,8 +371,9 @@ def _coverage(argv) -> int:
     ensure_exists(a.db)
     with connect(a.db, read_only=True) as wh:
         try:
-            cov = errors.coverage(wh, top_n=a.top_n, suites=a.suite, min_items=a.min_items, target=a.target,
-                                  dataset=a.dataset)
+            cov = errors.coverage(
+                wh, top_n=a.top_n, suites=a.suite, min_items=a.min_items, target=a.target, dataset=a.dataset
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     result = {**cov["summary"], "uncovered": cov["uncovered"], "by_suite": cov["by_suite"]}
@@ -294,8 +381,10 @@ def _coverage(argv) -> int:
     def text(r):
         if not r["n_top"]:
             return f"coverage undefined: {r['reason']}"
-        s = (f"coverage {r['covered_share']:.0%} of the top {r['n_top']} intents "
-             f"({r['volume_covered_share']:.0%} of their volume); target {r['target']:.0%}")
+        s = (
+            f"coverage {r['covered_share']:.0%} of the top {r['n_top']} intents "
+            f"({r['volume_covered_share']:.0%} of their volume); target {r['target']:.0%}"
+        )
         if len(cov["uncovered"]):
             s += "\nuncovered:\n" + cov["uncovered"].to_string(index=False)
         return s
@@ -306,9 +395,12 @@ def _coverage(argv) -> int:
 
 # -- add-regression --------------------------------------------------------------------------------
 def _add_regression(argv) -> int:
-    p = _parser("add-regression", "Append items to a must-not-fail suite with provenance: who, when, why and the "
-                                  "source run. Choose items by id (--item, repeatable) or a whole cluster "
-                                  "(--run and --cluster).")
+    p = _parser(
+        "add-regression",
+        "Append items to a must-not-fail suite with provenance: who, when, why and the "
+        "source run. Choose items by id (--item, repeatable) or a whole cluster "
+        "(--run and --cluster).",
+    )
     p.add_argument("--item", action="append", metavar="ID", help="an item id (repeatable, or comma-separated)")
     p.add_argument("--run", metavar="RUN", help="the error run the items or the cluster come from")
     p.add_argument("--cluster", type=int, metavar="N", help="all items of this cluster of --run")
@@ -330,12 +422,24 @@ def _add_regression(argv) -> int:
     ensure_exists(a.db)
     with connect(a.db) as wh:
         try:
-            frame = errors.add_regression(wh, item_ids=items or None, run_id=a.run, cluster=a.cluster,
-                                          suite=a.suite, reason=a.reason, by=a.by, limit=a.limit)
+            frame = errors.add_regression(
+                wh,
+                item_ids=items or None,
+                run_id=a.run,
+                cluster=a.cluster,
+                suite=a.suite,
+                reason=a.reason,
+                by=a.by,
+                limit=a.limit,
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    result = {"suite": a.suite, "added": int((frame["status"] == "added").sum()),
-              "already_present": int((frame["status"] != "added").sum()), "items": frame}
+    result = {
+        "suite": a.suite,
+        "added": int((frame["status"] == "added").sum()),
+        "already_present": int((frame["status"] != "added").sum()),
+        "items": frame,
+    }
     emit(a, result, lambda r: f"{r['added']} added to {r['suite']}, {r['already_present']} already there")
     return 0
 

@@ -3,6 +3,7 @@
 The app runs behind :mod:`trainerlab.appserver`: loopback only, a random token per
 launch in the printed URL, and requests or WebSockets from any other origin refused.
 """
+
 from __future__ import annotations
 
 import errno
@@ -17,12 +18,15 @@ _APP = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("explore", help="run an interactive marimo app (notebooks/apps/APP.py) on 127.0.0.1",
-                       description="Serve notebooks/apps/APP.py (marimo, run mode) on 127.0.0.1 only, headless "
-                                   "(no browser opened). Open the printed URL: it carries a random token made for "
-                                   "this launch, and requests without it, or from another web origin, are refused. "
-                                   "The app reads the warehouse without holding its lock, so ingests can run. "
-                                   "A port in use exits 2. Stop with Ctrl-C.")
+    p = sub.add_parser(
+        "explore",
+        help="run an interactive marimo app (notebooks/apps/APP.py) on 127.0.0.1",
+        description="Serve notebooks/apps/APP.py (marimo, run mode) on 127.0.0.1 only, headless "
+        "(no browser opened). Open the printed URL: it carries a random token made for "
+        "this launch, and requests without it, or from another web origin, are refused. "
+        "The app reads the warehouse without holding its lock, so ingests can run. "
+        "A port in use exits 2. Stop with Ctrl-C.",
+    )
     p.add_argument("app", nargs="?", help="app name, e.g. disagreements (omit to list the apps)")
     p.add_argument("--port", type=int, default=2718, help="port on 127.0.0.1 (default 2718)")
     add_db(p)
@@ -70,8 +74,11 @@ def _run(args) -> int:
     env["MARIMO_SKIP_UPDATE_CHECK"] = "1"  # no network: never ask PyPI for a newer marimo
     env[TOKEN_ENV] = token  # the environment, not argv: other local users can read a command line
     cmd = [sys.executable, "-m", "trainerlab.appserver", str(apps_dir() / f"{args.app}.py"), "--port", str(args.port)]
-    print(f"trainerlab explore {args.app}: http://127.0.0.1:{args.port}/?access_token={token}  "
-          f"(warehouse {db}; Ctrl-C stops)", flush=True)
+    print(
+        f"trainerlab explore {args.app}: http://127.0.0.1:{args.port}/?access_token={token}  "
+        f"(warehouse {db}; Ctrl-C stops)",
+        flush=True,
+    )
     sys.stdout.flush()
     # Replace this process: the caller's pid is the server's pid, so stopping it stops the app.
     os.execve(sys.executable, cmd, env)

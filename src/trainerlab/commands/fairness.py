@@ -1,47 +1,62 @@
 """`trainerlab fairness`: per-segment outcomes against the rest, or candidate against
 baseline per segment, with CIs, Benjamini-Hochberg and a minimum-n rule."""
+
 from __future__ import annotations
 
 from ..cli import NEGATIVE, UsageError, add_json, emit
-from ._source import add_source_options, eval_frame, filters, open_source, outcome_column
+from ._source import add_source_options, eval_frame, open_source, outcome_column
 
 _BOOL = {"true": 1.0, "false": 0.0, "pass": 1.0, "fail": 0.0, "passed": 1.0, "failed": 0.0, "yes": 1.0, "no": 0.0}
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "fairness", help="per-segment estimates, CIs and flags (segment vs rest, or did the update help everyone?)",
+        "fairness",
+        help="per-segment estimates, CIs and flags (segment vs rest, or did the update help everyone?)",
         description="Reads a CSV, JSONL or Parquet file (.gz transparently; with --format as `trainerlab ingest "
-                    "eval_results` reads it) or, without FILE, the warehouse's eval_results joined to items "
-                    "(--segment language|intent|category|..., --outcome passed|score; with --exposure, the "
-                    "interactions table per segment). Without --model: each segment's "
-                    "outcome against the rest of the data (pass rate: Newcombe difference and Katz risk ratio; "
-                    "numeric score: Welch; with --exposure: incidents per 1,000 with exact Poisson CIs and the "
-                    "exact conditional rate ratio). With --model/--baseline/--candidate: candidate against "
-                    "baseline within each segment (paired on --item when given). Benjamini-Hochberg across "
-                    "segments; segments under --min-n are 'not enough data'. Exit 1 when a segment is flagged "
-                    "worse, 0 otherwise, 2 for unusable input.",
+        "eval_results` reads it) or, without FILE, the warehouse's eval_results joined to items "
+        "(--segment language|intent|category|..., --outcome passed|score; with --exposure, the "
+        "interactions table per segment). Without --model: each segment's "
+        "outcome against the rest of the data (pass rate: Newcombe difference and Katz risk ratio; "
+        "numeric score: Welch; with --exposure: incidents per 1,000 with exact Poisson CIs and the "
+        "exact conditional rate ratio). With --model/--baseline/--candidate: candidate against "
+        "baseline within each segment (paired on --item when given). Benjamini-Hochberg across "
+        "segments; segments under --min-n are 'not enough data'. Exit 1 when a segment is flagged "
+        "worse, 0 otherwise, 2 for unusable input.",
         epilog="Examples: trainerlab fairness evals.csv --segment language --outcome passed --json\n"
-               "  trainerlab fairness evals.csv --segment language --outcome passed --model model_version "
-               "--baseline v1.0 --candidate v1.1 --item item_id\n"
-               "  trainerlab fairness traffic.csv --segment language --outcome n_unsafe --exposure "
-               "n_interactions --lower-is-better")
-    add_source_options(p, evals=True, annotations=False,
-                       file_help="long format: one row per unit (or per cell with --exposure); omit to read the "
-                                 "warehouse")
+        "  trainerlab fairness evals.csv --segment language --outcome passed --model model_version "
+        "--baseline v1.0 --candidate v1.1 --item item_id\n"
+        "  trainerlab fairness traffic.csv --segment language --outcome n_unsafe --exposure "
+        "n_interactions --lower-is-better",
+    )
+    add_source_options(
+        p,
+        evals=True,
+        annotations=False,
+        file_help="long format: one row per unit (or per cell with --exposure); omit to read the warehouse",
+    )
     p.add_argument("--segment", required=True, help="segment column (language, region, intent group, ...)")
-    p.add_argument("--outcome", help="outcome column: 0/1, true/false, pass/fail, a score or a count "
-                                     "(warehouse: passed, the default when present, or score)")
-    p.add_argument("--model", help="FILE's model version column (with --baseline and --candidate; the warehouse "
-                                   "uses model_version)")
+    p.add_argument(
+        "--outcome",
+        help="outcome column: 0/1, true/false, pass/fail, a score or a count "
+        "(warehouse: passed, the default when present, or score)",
+    )
+    p.add_argument(
+        "--model",
+        help="FILE's model version column (with --baseline and --candidate; the warehouse uses model_version)",
+    )
     p.add_argument("--baseline", help="baseline version (a value of --model)")
     p.add_argument("--candidate", help="candidate version (a value of --model)")
     p.add_argument("--item", help="item id column: pair candidate and baseline on items")
     p.add_argument("--exposure", help="exposure column (e.g. n_interactions): --outcome is an incident count")
     p.add_argument("--min-n", type=int, default=30, help="minimum units per segment (default 30)")
     p.add_argument("--lower-is-better", action="store_true", help="the outcome is bad (incidents, refusals)")
-    p.add_argument("--correction", default="fdr_bh", choices=["fdr_bh", "holm", "bonferroni", "none"],
-                   help="correction across segments (default fdr_bh)")
+    p.add_argument(
+        "--correction",
+        default="fdr_bh",
+        choices=["fdr_bh", "holm", "bonferroni", "none"],
+        help="correction across segments (default fdr_bh)",
+    )
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level and FDR (default 0.05)")
     add_json(p)
     p.set_defaults(func=_run)
@@ -57,15 +72,19 @@ def _numeric(frame, column, path):
     bad = values.isna() & raw.notna() & lowered.ne("")
     if bad.any():
         line = bad[bad].index[0]
-        raise UsageError(f"{path}: line {line}, column {column!r}: {raw.loc[line]!r} is not a number, "
-                         "true/false or pass/fail")
+        raise UsageError(
+            f"{path}: line {line}, column {column!r}: {raw.loc[line]!r} is not a number, true/false or pass/fail"
+        )
     frame[column] = values
     return frame
 
 
 def _text(r: dict) -> str:
-    head = (f"{r['candidate']} vs {r['baseline']} per {r['segment_column']}" if r.get("candidate")
-            else f"{r['outcome']} per {r['segment_column']}: each segment against the rest")
+    head = (
+        f"{r['candidate']} vs {r['baseline']} per {r['segment_column']}"
+        if r.get("candidate")
+        else f"{r['outcome']} per {r['segment_column']}: each segment against the rest"
+    )
     lines = [head, f"  {'segment':<18} {'n':>7} {'estimate':>10} {'95% CI':>22} {'ratio':>7} {'p_adj':>8}  status"]
     for row in r["segments"]:
         est, lo, hi = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
@@ -73,8 +92,10 @@ def _text(r: dict) -> str:
         ratio = f"{row['ratio']:.3f}" if row.get("ratio") is not None else "-"
         q = f"{row['p_adjusted']:.3g}" if row.get("p_adjusted") is not None else "-"
         status = row["status"] + (f" ({row['direction']})" if row.get("direction") else "")
-        lines.append(f"  {str(row['segment']):<18} {row['n']:>7} {(f'{est:+.4f}' if est is not None else '-'):>10} "
-                     f"{ci:>22} {ratio:>7} {q:>8}  {status}")
+        lines.append(
+            f"  {str(row['segment']):<18} {row['n']:>7} {(f'{est:+.4f}' if est is not None else '-'):>10} "
+            f"{ci:>22} {ratio:>7} {q:>8}  {status}"
+        )
     lines.append(f"  method: {r['method']}; {r['correction']} across segments")
     if r["worse"]:
         lines.append(f"  flagged worse: {', '.join(map(str, r['worse']))}")
@@ -125,26 +146,55 @@ def _run(args) -> int:
                 if v not in present:
                     raise UsageError(f"{where}: column {model!r} has no rows for {v!r}")
             table = fairness.model_change_by_segment(
-                frame, args.segment, outcome, model, args.baseline, args.candidate, item=item,
-                exposure=exposure, min_n=args.min_n, alpha=args.alpha, correction=args.correction,
-                higher_is_better=not args.lower_is_better)
+                frame,
+                args.segment,
+                outcome,
+                model,
+                args.baseline,
+                args.candidate,
+                item=item,
+                exposure=exposure,
+                min_n=args.min_n,
+                alpha=args.alpha,
+                correction=args.correction,
+                higher_is_better=not args.lower_is_better,
+            )
         else:
             table = fairness.segment_disparities(
-                frame, args.segment, outcome, exposure=exposure, min_n=args.min_n, alpha=args.alpha,
-                correction=args.correction, higher_is_better=not args.lower_is_better)
+                frame,
+                args.segment,
+                outcome,
+                exposure=exposure,
+                min_n=args.min_n,
+                alpha=args.alpha,
+                correction=args.correction,
+                higher_is_better=not args.lower_is_better,
+            )
     except (ValueError, KeyError) as exc:
         raise UsageError(f"{where}: {exc}") from exc
     records = table.to_dict(orient="records")
-    clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
-             for row in records]
+    clean = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()} for row in records
+    ]
     worse = [row["segment"] for row in clean if row.get("direction") == "worse"]
     methods = sorted({str(m) for m in table["method"].dropna()})
-    result = {"file": str(args.file), "segment_column": args.segment, "outcome": outcome,
-              "baseline": args.baseline, "candidate": args.candidate, "paired_on": item,
-              "exposure": exposure, "min_n": args.min_n, "alpha": args.alpha, "correction": args.correction,
-              "method": "; ".join(methods) or "none (no segment has enough data)",
-              "worse": worse, "not_enough_data": [r["segment"] for r in clean if r["status"] == "not enough data"],
-              "segments": clean, "source": source}
+    result = {
+        "file": str(args.file),
+        "segment_column": args.segment,
+        "outcome": outcome,
+        "baseline": args.baseline,
+        "candidate": args.candidate,
+        "paired_on": item,
+        "exposure": exposure,
+        "min_n": args.min_n,
+        "alpha": args.alpha,
+        "correction": args.correction,
+        "method": "; ".join(methods) or "none (no segment has enough data)",
+        "worse": worse,
+        "not_enough_data": [r["segment"] for r in clean if r["status"] == "not enough data"],
+        "segments": clean,
+        "source": source,
+    }
     if chosen:
         result["selection"] = chosen
     if notes:
@@ -160,8 +210,10 @@ def _warehouse_frame(src, args):
 
     if args.exposure:
         if args.segment != "segment" or args.baseline or args.candidate:
-            raise UsageError("with --exposure the warehouse's interactions table is read: --segment segment, "
-                             "one --model-version, no --baseline/--candidate")
+            raise UsageError(
+                "with --exposure the warehouse's interactions table is read: --segment segment, "
+                "one --model-version, no --baseline/--candidate"
+            )
         versions = args.model_version or []
         if len(versions) != 1:
             raise UsageError("with --exposure give exactly one --model-version (interactions per model version)")
@@ -176,8 +228,9 @@ def _warehouse_frame(src, args):
         return frame, None, None, args.outcome, args.exposure, {"table": "interactions", "model_version": versions[0]}
     frame, chosen = eval_frame(src, args, [args.segment])
     outcome = outcome_column(frame, args.outcome)
-    frame[outcome] = pd.to_numeric(frame[outcome].astype("object").map(
-        lambda v: None if v is None or v is pd.NA else float(v)), errors="coerce")
+    frame[outcome] = pd.to_numeric(
+        frame[outcome].astype("object").map(lambda v: None if v is None or v is pd.NA else float(v)), errors="coerce"
+    )
     frame = frame[frame[outcome].notna()].reset_index(drop=True)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     model = item = None
@@ -190,6 +243,8 @@ def _warehouse_frame(src, args):
     else:
         versions = sorted(frame["model_version"].astype(str).unique())
         if len(versions) > 1:
-            raise UsageError(f"several model versions: {', '.join(versions)}; choose one with --model-version, "
-                             "or compare two with --baseline and --candidate")
+            raise UsageError(
+                f"several model versions: {', '.join(versions)}; choose one with --model-version, "
+                "or compare two with --baseline and --candidate"
+            )
     return frame, model, item, outcome, None, {**chosen, "outcome": outcome}

@@ -1,4 +1,5 @@
 """`trainerlab kpis`: the operation's KPIs against their targets (kpis.toml), with CIs and trends."""
+
 from __future__ import annotations
 
 from ..cli import NEGATIVE, OK, UsageError, add_db, add_json, emit
@@ -6,13 +7,15 @@ from ..cli import NEGATIVE, OK, UsageError, add_db, add_json, emit
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "kpis", help="operations KPIs against their targets: backlog, throughput, audits, rework, triage, ...",
+        "kpis",
+        help="operations KPIs against their targets: backlog, throughput, audits, rework, triage, ...",
         description="Every operations KPI of the annotation program over the trailing window before --as-of "
-                    "(kpis.toml [window] days; a bare date means its midnight), with its target, status (met, "
-                    "watch, breach, no target, no data), confidence interval where the KPI is estimated from a "
-                    "sample (null for census KPIs such as the backlog), and its trend over the previous weeks. "
-                    "Without --as-of the data's last timestamp, rounded up to midnight, is used.",
-        epilog="Example: trainerlab kpis --as-of 2026-08-24 --json")
+        "(kpis.toml [window] days; a bare date means its midnight), with its target, status (met, "
+        "watch, breach, no target, no data), confidence interval where the KPI is estimated from a "
+        "sample (null for census KPIs such as the backlog), and its trend over the previous weeks. "
+        "Without --as-of the data's last timestamp, rounded up to midnight, is used.",
+        epilog="Example: trainerlab kpis --as-of 2026-08-24 --json",
+    )
     add_db(p)
     p.add_argument("--as-of", metavar="DATE", help="as-of date or time (YYYY-MM-DD[THH:MM]); default: the data's end")
     p.add_argument("--dataset", help="only items of this dataset (the program), e.g. demo")
@@ -50,11 +53,17 @@ def _fmt(v, unit):
 
 
 def _text(doc: dict) -> str:
-    lines = [f"KPIs as of {doc['as_of']} (window {doc['window']['start']} .. {doc['window']['end']}; targets: {doc['config']})"]
+    lines = [
+        f"KPIs as of {doc['as_of']} (window {doc['window']['start']} .. {doc['window']['end']}; targets: {doc['config']})"
+    ]
     width = max(len(k) for k in doc["kpis"]) if doc["kpis"] else 10
     for name, k in doc["kpis"].items():
         ci = "" if k["ci_low"] is None else f" [{_fmt(k['ci_low'], k['unit'])}, {_fmt(k['ci_high'], k['unit'])}]"
-        tgt = "" if k["target"] is None else f"  target {'<=' if k['direction'] == 'below' else '>='} {_fmt(k['target'], k['unit'])}"
+        tgt = (
+            ""
+            if k["target"] is None
+            else f"  target {'<=' if k['direction'] == 'below' else '>='} {_fmt(k['target'], k['unit'])}"
+        )
         trend = f"  trend {k['trend']['direction']}" if "trend" in k else ""
         why = f"  ({k['reason']})" if k["reason"] and k["value"] is None else ""
         lines.append(f"  {name:<{width}}  {k['status']:<9}  {_fmt(k['value'], k['unit'])}{ci}{tgt}{trend}{why}")
@@ -68,8 +77,15 @@ def _run(args) -> int:
     with open_warehouse(args.db) as wh:
         try:
             ops.resolve_as_of(wh, args.as_of)
-            doc = ops.kpis(wh, args.as_of, config=cfg, dataset=args.dataset, task=args.task, vendor=args.vendor,
-                           trend=not args.no_trend)
+            doc = ops.kpis(
+                wh,
+                args.as_of,
+                config=cfg,
+                dataset=args.dataset,
+                task=args.task,
+                vendor=args.vendor,
+                trend=not args.no_trend,
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     emit(args, doc, _text)

@@ -1,13 +1,17 @@
 """`trainerlab new-report NAME`: start a report notebook from notebooks/_template.ipynb."""
+
 from __future__ import annotations
 
 from ..cli import UsageError, add_json, emit
 
 
 def register(sub) -> None:
-    p = sub.add_parser("new-report", help="copy the report template to notebooks/NAME.ipynb",
-                       description="Copy notebooks/_template.ipynb (parameters cell, verdict, reportkit setup) "
-                                   "to notebooks/NAME.ipynb with fresh cell ids and no outputs. See docs/reports.md.")
+    p = sub.add_parser(
+        "new-report",
+        help="copy the report template to notebooks/NAME.ipynb",
+        description="Copy notebooks/_template.ipynb (parameters cell, verdict, reportkit setup) "
+        "to notebooks/NAME.ipynb with fresh cell ids and no outputs. See docs/reports.md.",
+    )
     p.add_argument("name", help="lower-case letters, digits, '-' and '_'")
     p.add_argument("--title", help="the report's title (default: from NAME)")
     add_json(p)
@@ -15,13 +19,14 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    from ..reports.runner import NAME_RE, notebooks_root  # first: it keeps nbformat's import light
-
     import nbformat
 
+    from ..reports.runner import NAME_RE, notebooks_root  # first: it keeps nbformat's import light
+
     if not NAME_RE.match(args.name):
-        raise UsageError(f"{args.name!r} is not a report name (lower-case letters, digits, '-' and '_'; "
-                         "not starting with '_')")
+        raise UsageError(
+            f"{args.name!r} is not a report name (lower-case letters, digits, '-' and '_'; not starting with '_')"
+        )
     root = notebooks_root()
     template = root / "_template.ipynb"
     target = root / f"{args.name}.ipynb"
@@ -43,6 +48,9 @@ def _run(args) -> int:
         first.source = "\n".join([f"# {title}", *lines[1:]])
     nbformat.validate(nb)
     nbformat.write(nb, str(target))
-    emit(args, {"report": args.name, "notebook": str(target)},
-         lambda d: f"created {d['notebook']}; render it with `trainerlab report {d['report']}`")
+    emit(
+        args,
+        {"report": args.name, "notebook": str(target)},
+        lambda d: f"created {d['notebook']}; render it with `trainerlab report {d['report']}`",
+    )
     return 0

@@ -1,44 +1,62 @@
 """`trainerlab winrate`: a model's win rate against a baseline from pairwise judgements."""
+
 from __future__ import annotations
 
 from ..cli import UsageError, add_json, emit
-from ._source import add_source_options, filters, given_filters, open_source
+from ._source import add_source_options, given_filters, open_source
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "winrate", help="win rate against a baseline, ties as half (AlpacaEval's rule), with a CI",
+        "winrate",
+        help="win rate against a baseline, ties as half (AlpacaEval's rule), with a CI",
         description="Win rate of a model against its baseline from an AlpacaEval annotations file "
-                    "(annotations.json or .json.gz): preference 2 = model wins, 1 = baseline wins, 0 or 1.5 "
-                    "= draw (half a win), empty = dropped and counted; or, without FILE, from the warehouse's preferences "
-                    "(--model M against --baseline B, the other side of its comparisons by default; --judge J when "
-                    "several judges rated it; "
-                    "--start/--end on judged_at; winner a/b/tie with tie as half a win). Prints the rate in percent with "
-                    "Wilson's interval (or the normal one with --method normal) and AlpacaEval's standard error.",
+        "(annotations.json or .json.gz): preference 2 = model wins, 1 = baseline wins, 0 or 1.5 "
+        "= draw (half a win), empty = dropped and counted; or, without FILE, from the warehouse's preferences "
+        "(--model M against --baseline B, the other side of its comparisons by default; --judge J when "
+        "several judges rated it; "
+        "--start/--end on judged_at; winner a/b/tie with tie as half a win). Prints the rate in percent with "
+        "Wilson's interval (or the normal one with --method normal) and AlpacaEval's standard error.",
         epilog="Examples: trainerlab winrate results/zephyr-7b-beta/alpaca_eval_gpt4/annotations.json.gz --json\n"
-               "  trainerlab winrate --db data/warehouse.duckdb --model v1.1 --baseline v1.0 --json")
-    add_source_options(p, formats=False, annotations=False,
-                       file_help="AlpacaEval annotations.json[.gz]; omit to read the warehouse's preferences")
+        "  trainerlab winrate --db data/warehouse.duckdb --model v1.1 --baseline v1.0 --json",
+    )
+    add_source_options(
+        p,
+        formats=False,
+        annotations=False,
+        file_help="AlpacaEval annotations.json[.gz]; omit to read the warehouse's preferences",
+    )
     p.add_argument("--format", default="alpaca_eval", choices=["alpaca_eval"], help="input format (alpaca_eval)")
-    p.add_argument("--model", help="name to report for the model (default: the results/<model>/ folder, "
-                                   "else generator_2 in the file); warehouse: the model whose win rate is wanted")
+    p.add_argument(
+        "--model",
+        help="name to report for the model (default: the results/<model>/ folder, "
+        "else generator_2 in the file); warehouse: the model whose win rate is wanted",
+    )
     p.add_argument("--baseline", help="warehouse: the model it is compared with (default: the only other side)")
-    p.add_argument("--judge", help="warehouse: only this judge_id's preferences (required when several judges "
-                                   "rated the model)")
+    p.add_argument(
+        "--judge", help="warehouse: only this judge_id's preferences (required when several judges rated the model)"
+    )
     p.add_argument("--method", default="wilson", choices=["wilson", "normal"], help="interval (default wilson)")
     from ..cli import float_range  # NaN, inf and out-of-range values are usage errors
 
-    p.add_argument("--alpha", type=float_range(0, 1, open_low=True, open_high=True), default=0.05, help="1 - confidence level (default 0.05)")
+    p.add_argument(
+        "--alpha",
+        type=float_range(0, 1, open_low=True, open_high=True),
+        default=0.05,
+        help="1 - confidence level (default 0.05)",
+    )
     add_json(p)
     p.set_defaults(func=_run)
 
 
 def _text(r: dict) -> str:
     w = r["win_rate"]
-    return (f"{r['model']} vs {r['baseline']}: win rate {w['estimate']:.2f}% "
-            f"(95% CI {w['ci_low']:.2f} to {w['ci_high']:.2f}; SE {w['se']:.2f}), "
-            f"n = {r['n']} ({r['n_wins']} wins, {r['n_losses']} losses, {r['n_draws']} draws), "
-            f"{r['n_dropped']} dropped\n  method: {w['method']}")
+    return (
+        f"{r['model']} vs {r['baseline']}: win rate {w['estimate']:.2f}% "
+        f"(95% CI {w['ci_low']:.2f} to {w['ci_high']:.2f}; SE {w['se']:.2f}), "
+        f"n = {r['n']} ({r['n_wins']} wins, {r['n_losses']} losses, {r['n_draws']} draws), "
+        f"{r['n_dropped']} dropped\n  method: {w['method']}"
+    )
 
 
 def _run(args) -> int:
@@ -63,12 +81,18 @@ def _run(args) -> int:
             raise UsageError(f"{args.file}: expected one {col} per file, found {names[:10]}")
     r = uplift.win_rate(frame["preference"], alpha=args.alpha, method=args.method)
     annotators = sorted(frame["annotator"].dropna().astype(str).unique())
-    result = {"model": str(frame["model"].iloc[0]), "baseline": str(frame["baseline"].iloc[0]),
-              "annotator": ", ".join(annotators) if annotators else None,
-              "n": r["n"], "n_dropped": r["n_dropped"], "n_wins": r["n_wins"], "n_losses": r["n_losses"],
-              "n_draws": r["n_draws"],
-              "win_rate": {k: r[k] for k in ("estimate", "ci_low", "ci_high", "method", "se")},
-              "source": source}
+    result = {
+        "model": str(frame["model"].iloc[0]),
+        "baseline": str(frame["baseline"].iloc[0]),
+        "annotator": ", ".join(annotators) if annotators else None,
+        "n": r["n"],
+        "n_dropped": r["n_dropped"],
+        "n_wins": r["n_wins"],
+        "n_losses": r["n_losses"],
+        "n_draws": r["n_draws"],
+        "win_rate": {k: r[k] for k in ("estimate", "ci_low", "ci_high", "method", "se")},
+        "source": source,
+    }
     if r["n"] == 0:
         result["win_rate"]["reason"] = r.get("reason")
     emit(args, result, _text)
@@ -85,25 +109,42 @@ def _preferences(src, args):
     import pandas as pd
 
     if not args.model:
-        models = src.lab.query("SELECT m FROM (SELECT model_a AS m FROM preferences UNION SELECT model_b "
-                               "FROM preferences) ORDER BY m")["m"].tolist()
+        models = src.lab.query(
+            "SELECT m FROM (SELECT model_a AS m FROM preferences UNION SELECT model_b FROM preferences) ORDER BY m"
+        )["m"].tolist()
         raise UsageError(f"--model required: the model whose win rate is wanted ({', '.join(models[:20])})")
     rows = []
     for side, other, mapping in (("model_b", "model_a", _AS_B), ("model_a", "model_b", _AS_A)):
-        part = src.lab.preferences(judge_id=args.judge, start=args.start, end=args.end,
-                                   **{side: args.model, **({other: args.baseline} if args.baseline else {})})
+        part = src.lab.preferences(
+            judge_id=args.judge,
+            start=args.start,
+            end=args.end,
+            **{side: args.model, **({other: args.baseline} if args.baseline else {})},
+        )
         if len(part):
-            rows.append(pd.DataFrame({"item_id": part["item_id"], "model": part[side], "baseline": part[other],
-                                      "annotator": part["judge_id"],
-                                      "preference": part["winner"].map(mapping).astype("float64")}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "item_id": part["item_id"],
+                        "model": part[side],
+                        "baseline": part[other],
+                        "annotator": part["judge_id"],
+                        "preference": part["winner"].map(mapping).astype("float64"),
+                    }
+                )
+            )
     if not rows:
-        raise UsageError(f"{src.path}: no preferences of {args.model!r}"
-                         + (f" against {args.baseline!r}" if args.baseline else "") + " match these filters")
+        raise UsageError(
+            f"{src.path}: no preferences of {args.model!r}"
+            + (f" against {args.baseline!r}" if args.baseline else "")
+            + " match these filters"
+        )
     frame = pd.concat(rows, ignore_index=True)
     baselines = sorted(frame["baseline"].astype(str).unique())
     if len(baselines) > 1:
-        raise UsageError(f"{args.model!r} is compared with several models: {', '.join(baselines[:20])}; "
-                         "choose one with --baseline")
+        raise UsageError(
+            f"{args.model!r} is compared with several models: {', '.join(baselines[:20])}; choose one with --baseline"
+        )
     judges = sorted(frame["annotator"].dropna().astype(str).unique())
     if len(judges) > 1:
         raise UsageError(f"several judges rated {args.model!r}: {', '.join(judges)}; choose one with --judge")

@@ -8,6 +8,7 @@ each rejected record, and an ``ingest_log`` entry, all in one transaction.
 Re-ingesting the same bytes changes nothing (``already_ingested``).
 See docs/ingest.md.
 """
+
 from .core import MAX_RAW_CHARS, batch_id_for, ingest_file
 from .errors import IngestError
 from .kinds import SPECS

@@ -12,14 +12,15 @@ Label schemas are left as they are, except a *provisional* schema that the
 batch created for a task no remaining row uses (it was only an observation of
 the undone rows). Rater display names (``raters``) are kept.
 """
+
 from __future__ import annotations
 
 import json
 
 import pandas as pd
 
-from ..schema import INGEST_KINDS
 from ..clock import utc_naive as _now
+from ..schema import INGEST_KINDS
 
 
 def list_batches(wh, include_undone: bool = True) -> pd.DataFrame:
@@ -28,10 +29,12 @@ def list_batches(wh, include_undone: bool = True) -> pd.DataFrame:
     (``active`` or ``undone``) and the mapping used (if any)."""
     # A warehouse opened read-only may predate the undo columns: no batch of it was undone.
     undone = "undone_at" if "undone_at" in wh.columns("ingest_log") else "CAST(NULL AS TIMESTAMP) AS undone_at"
-    log = wh.query("SELECT batch_id, source_file, sha256, kind, format, task, rows_in, rows_accepted, "
-                   f"rows_quarantined, ingested_at, {undone}, note FROM ingest_log "
-                   + ("" if include_undone or undone != "undone_at" else "WHERE undone_at IS NULL ")
-                   + "ORDER BY ingested_at DESC, batch_id")
+    log = wh.query(
+        "SELECT batch_id, source_file, sha256, kind, format, task, rows_in, rows_accepted, "
+        f"rows_quarantined, ingested_at, {undone}, note FROM ingest_log "
+        + ("" if include_undone or undone != "undone_at" else "WHERE undone_at IS NULL ")
+        + "ORDER BY ingested_at DESC, batch_id"
+    )
     log["status"] = ["undone" if pd.notna(u) else "active" for u in log["undone_at"]]
     log["mapping"] = [_note(n).get("mapping") for n in log["note"]]
     return log.drop(columns=["note"])
@@ -48,8 +51,10 @@ def _note(text) -> dict:
 
 def _batch_tables(wh) -> list[str]:
     """Every table with an ``ingest_batch`` column (the canonical ones and later inputs)."""
-    cols = wh.query("SELECT table_name FROM information_schema.columns WHERE column_name = 'ingest_batch' "
-                    "AND table_schema = 'main' ORDER BY table_name")
+    cols = wh.query(
+        "SELECT table_name FROM information_schema.columns WHERE column_name = 'ingest_batch' "
+        "AND table_schema = 'main' ORDER BY table_name"
+    )
     names = list(dict.fromkeys(cols["table_name"]))
     return [t for t in INGEST_KINDS if t in names] + [t for t in names if t not in INGEST_KINDS]
 
@@ -61,8 +66,9 @@ def undo_batch(wh, batch_id: str, now=None) -> dict:
     schemas_removed, undone_at, fingerprint_before, fingerprint_after}``.
     Raises KeyError for an unknown batch, ValueError for one already undone.
     """
-    log = wh.query("SELECT batch_id, source_file, kind, task, undone_at, note FROM ingest_log WHERE batch_id = ?",
-                   [batch_id])
+    log = wh.query(
+        "SELECT batch_id, source_file, kind, task, undone_at, note FROM ingest_log WHERE batch_id = ?", [batch_id]
+    )
     if log.empty:
         known = wh.query("SELECT batch_id FROM ingest_log WHERE undone_at IS NULL ORDER BY ingested_at DESC LIMIT 5")
         hint = ", ".join(known["batch_id"]) or "(none)"
@@ -84,8 +90,10 @@ def undo_batch(wh, batch_id: str, now=None) -> dict:
         wh.execute("DELETE FROM quarantine WHERE batch_id = ?", [batch_id])
         schemas_removed = []
         for task in note.get("provisional_schema") or []:
-            still = wh.scalar("SELECT (SELECT count(*) FROM annotations WHERE task = ?) + "
-                              "(SELECT count(*) FROM gold WHERE task = ?)", [task, task])
+            still = wh.scalar(
+                "SELECT (SELECT count(*) FROM annotations WHERE task = ?) + (SELECT count(*) FROM gold WHERE task = ?)",
+                [task, task],
+            )
             prov = wh.scalar("SELECT provisional FROM label_schemas WHERE task = ?", [task])
             if prov and not still:
                 wh.execute("DELETE FROM label_schemas WHERE task = ?", [task])
@@ -93,12 +101,20 @@ def undo_batch(wh, batch_id: str, now=None) -> dict:
         undo_note = {"rows_removed": removed, "quarantine_removed": nq}
         if schemas_removed:
             undo_note["provisional_schemas_removed"] = schemas_removed
-        wh.execute("UPDATE ingest_log SET undone_at = ?, undo_note = ? WHERE batch_id = ?",
-                   [when, json.dumps(undo_note, sort_keys=True), batch_id])
+        wh.execute(
+            "UPDATE ingest_log SET undone_at = ?, undo_note = ? WHERE batch_id = ?",
+            [when, json.dumps(undo_note, sort_keys=True), batch_id],
+        )
     after = wh.fingerprint()["hash"]
-    return {"batch_id": batch_id, "source_file": row["source_file"], "kind": row["kind"],
-            "task": row["task"] if isinstance(row["task"], str) else None, "rows_removed": removed,
-            "quarantine_removed": nq, "schemas_removed": schemas_removed, "undone_at": when,
-            "fingerprint_before": before, "fingerprint_after": after}
-
-
+    return {
+        "batch_id": batch_id,
+        "source_file": row["source_file"],
+        "kind": row["kind"],
+        "task": row["task"] if isinstance(row["task"], str) else None,
+        "rows_removed": removed,
+        "quarantine_removed": nq,
+        "schemas_removed": schemas_removed,
+        "undone_at": when,
+        "fingerprint_before": before,
+        "fingerprint_after": after,
+    }

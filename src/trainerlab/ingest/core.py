@@ -12,6 +12,7 @@ Order of work:
    rejected record, the ``ingest_log`` row, provisional label schemas.
    Any error rolls the whole batch back.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,34 @@ from typing import Any
 
 import pandas as pd
 
+from ..clock import utc_naive as _now
+from . import limits
 from .adapters import ADAPTERS, adapter
 from .errors import IngestError
 from .kinds import SPECS
-from . import limits
 from .limits import Limits
 from .mapping import ColumnMapping, apply_mapping, check_mapping, suggest, verify_staged
-from .readers import (FORMATS, GENERIC_FORMATS, Prepared, _suffix, check_regular_file, detect_format,
-                      extract_single_member, is_tarball, load_json_document, refine_json_format, scan_file,
-                      source_name, spec_for, stage_delimited, stage_jsonl, stage_parquet, stage_records)
+from .readers import (
+    FORMATS,
+    GENERIC_FORMATS,
+    Prepared,
+    _suffix,
+    check_regular_file,
+    detect_format,
+    extract_single_member,
+    is_tarball,
+    load_json_document,
+    refine_json_format,
+    scan_file,
+    source_name,
+    spec_for,
+    stage_delimited,
+    stage_jsonl,
+    stage_parquet,
+    stage_records,
+)
 from .records import clean_copy
 from .validate import Validator
-from ..clock import utc_naive as _now
 
 # quarantine.raw keeps at most this many characters of a record (a 10 MB field stays out)
 MAX_RAW_CHARS = 10_000
@@ -55,15 +72,21 @@ def _sort_categories(values) -> list[str]:
 
 def _active_batches(wh, sha256: str, kind: str) -> pd.DataFrame:
     """The batches of these bytes and this main table that are not undone."""
-    return wh.query("SELECT batch_id, task FROM ingest_log WHERE sha256 = ? AND kind = ? AND undone_at IS NULL "
-                    "ORDER BY ingested_at, batch_id", [sha256, kind])
+    return wh.query(
+        "SELECT batch_id, task FROM ingest_log WHERE sha256 = ? AND kind = ? AND undone_at IS NULL "
+        "ORDER BY ingested_at, batch_id",
+        [sha256, kind],
+    )
 
 
 def _fresh_batch_id(wh, base: str) -> str:
     """``base``, or ``base.N`` when earlier batches of the same file were undone (the
     undone rows stay in ``ingest_log`` under their own ids: lineage stays true)."""
-    used = set(wh.query("SELECT batch_id FROM ingest_log WHERE batch_id = ? OR starts_with(batch_id, ?)",
-                        [base, base + "."])["batch_id"])
+    used = set(
+        wh.query("SELECT batch_id FROM ingest_log WHERE batch_id = ? OR starts_with(batch_id, ?)", [base, base + "."])[
+            "batch_id"
+        ]
+    )
     if base not in used:
         return base
     n = 2
@@ -77,16 +100,26 @@ def previous_result(wh, batch_id: str) -> dict | None:
     if log.empty:
         return None
     row = log.iloc[0]
-    reasons = wh.query("SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? GROUP BY reason "
-                       "ORDER BY n DESC, reason", [batch_id])
+    reasons = wh.query(
+        "SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? GROUP BY reason ORDER BY n DESC, reason",
+        [batch_id],
+    )
     note = {}
     if isinstance(row["note"], str) and row["note"].startswith("{"):
         note = json.loads(row["note"])
-    out = {"batch_id": batch_id, "kind": row["kind"], "format": row["format"], "source_file": row["source_file"],
-           "sha256": row["sha256"], "rows_in": int(row["rows_in"]), "rows_accepted": int(row["rows_accepted"]),
-           "rows_quarantined": int(row["rows_quarantined"]),
-           "reasons": {r: int(n) for r, n in zip(reasons["reason"], reasons["n"])},
-           "already_ingested": True, "ingested_at": row["ingested_at"]}
+    out = {
+        "batch_id": batch_id,
+        "kind": row["kind"],
+        "format": row["format"],
+        "source_file": row["source_file"],
+        "sha256": row["sha256"],
+        "rows_in": int(row["rows_in"]),
+        "rows_accepted": int(row["rows_accepted"]),
+        "rows_quarantined": int(row["rows_quarantined"]),
+        "reasons": {r: int(n) for r, n in zip(reasons["reason"], reasons["n"])},
+        "already_ingested": True,
+        "ingested_at": row["ingested_at"],
+    }
     if note.get("tables"):
         out["tables"] = note["tables"]
     if note.get("mapping"):
@@ -94,8 +127,17 @@ def previous_result(wh, batch_id: str) -> dict | None:
     return out
 
 
-def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None = None, now=None,
-                mapping: ColumnMapping | None = None, max_bytes: int | str | None = None) -> dict:
+def ingest_file(
+    wh,
+    kind: str,
+    path,
+    *,
+    fmt: str | None = None,
+    task: str | None = None,
+    now=None,
+    mapping: ColumnMapping | None = None,
+    max_bytes: int | str | None = None,
+) -> dict:
     """Validate one file and load it into the warehouse; return the accounting.
 
     Parameters
@@ -162,8 +204,13 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
             # CSV/TSV: DuckDB's reader checks the encoding of every record; only the head is decoded here
             light = (fmt or _suffix(path)) in ("csv", "tsv")
             binary = fmt == "parquet" or _looks_parquet(path)
-            facts = scan_file(path, text=not binary, check_all=not light, limits=lim,
-                              records=False if binary else _record_quote(fmt, path))
+            facts = scan_file(
+                path,
+                text=not binary,
+                check_all=not light,
+                limits=lim,
+                records=False if binary else _record_quote(fmt, path),
+            )
         document = None
         if fmt is None:
             fmt = "parquet" if _looks_parquet(data_path) else detect_format(data_path, facts.head)
@@ -175,8 +222,10 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
             raise ValueError(f"format {fmt} writes {', '.join(adapter(fmt).KINDS)}, not {kind}")
         if mapping:
             if fmt in ADAPTERS and mapping.rename:
-                raise ValueError(f"--map applies to {', '.join(GENERIC_FORMATS)} files; a {fmt} export has fixed "
-                                 f"fields (see docs/ingest.md, Adapters); --set works for it")
+                raise ValueError(
+                    f"--map applies to {', '.join(GENERIC_FORMATS)} files; a {fmt} export has fixed "
+                    f"fields (see docs/ingest.md, Adapters); --set works for it"
+                )
             check_mapping(mapping, SPECS[primary])
         active = _active_batches(wh, facts.sha256, primary)
         same = active[active["task"].map(lambda t: (t if isinstance(t, str) else None) == task)]
@@ -186,9 +235,22 @@ def ingest_file(wh, kind: str, path, *, fmt: str | None = None, task: str | None
                 return previous
         others = active[active["task"].map(lambda t: (t if isinstance(t, str) else None) != task)]
         batch_id = _fresh_batch_id(wh, batch_id_for(primary, facts.sha256, task))
-        return _ingest_new(wh, primary, path, data_path, facts, fmt=fmt, task=task, now=_now(now),
-                           batch_id=batch_id, document=document, mapping=mapping,
-                           other_task_batches=others.to_dict(orient="records"), limits=lim, workdir=Path(tmp))
+        return _ingest_new(
+            wh,
+            primary,
+            path,
+            data_path,
+            facts,
+            fmt=fmt,
+            task=task,
+            now=_now(now),
+            batch_id=batch_id,
+            document=document,
+            mapping=mapping,
+            other_task_batches=others.to_dict(orient="records"),
+            limits=lim,
+            workdir=Path(tmp),
+        )
 
 
 def _record_quote(fmt: str | None, path: Path) -> str | None:
@@ -207,32 +269,60 @@ def _prefix(batch_id: str) -> str:
     return "ing_" + re.sub(r"[^A-Za-z0-9_]", "_", batch_id)[:60]
 
 
-def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, document, explicit: dict,
-             limits: Limits, workdir: Path, spec=None) -> Prepared:
+def _prepare(
+    wh,
+    kind,
+    path: Path,
+    facts,
+    *,
+    fmt: str,
+    task,
+    prefix: str,
+    document,
+    explicit: dict,
+    limits: Limits,
+    workdir: Path,
+    spec=None,
+) -> Prepared:
     spec = spec or SPECS[kind]
     if fmt in ("csv", "tsv"):
-        return stage_delimited(wh, path, spec, facts, delim="," if fmt == "csv" else "\t", task=task,
-                               table=f"{prefix}__stage", fmt=fmt, task_override=task, explicit_schemas=explicit,
-                               limits=limits, workdir=workdir)
+        return stage_delimited(
+            wh,
+            path,
+            spec,
+            facts,
+            delim="," if fmt == "csv" else "\t",
+            task=task,
+            table=f"{prefix}__stage",
+            fmt=fmt,
+            task_override=task,
+            explicit_schemas=explicit,
+            limits=limits,
+            workdir=workdir,
+        )
     if fmt == "jsonl":
-        return stage_jsonl(wh, path, spec, task=task, table=f"{prefix}__stage", facts=facts, limits=limits,
-                           workdir=workdir)
+        return stage_jsonl(
+            wh, path, spec, task=task, table=f"{prefix}__stage", facts=facts, limits=limits, workdir=workdir
+        )
     if fmt == "parquet":
         return stage_parquet(wh, path, spec, task=task, table=f"{prefix}__stage", limits=limits)
     if fmt == "json":
         doc = document if document is not None else load_json_document(path, limits)
         return stage_records(wh, path, spec, doc, task=task, table=f"{prefix}__stage", limits=limits)
     cap = min(limits.max_record_bytes, wh.MAX_LINE_BYTES)  # the line adapters' readers take lines up to this
-    by_line = fmt in ("prodigy", "halueval", "mqm")          # (the others parse a whole JSON document)
+    by_line = fmt in ("prodigy", "halueval", "mqm")  # (the others parse a whole JSON document)
     if by_line and (facts.needs_cleaning or facts.longest_record > cap):
         # the adapters read whole lines: one longer than the record limit cannot be read (exit 2)
-        removed = clean_copy(path, facts.compressed, workdir / "adapter-lines", limit=cap, quote=None,
-                             keep_blank=True)
+        removed = clean_copy(path, facts.compressed, workdir / "adapter-lines", limit=cap, quote=None, keep_blank=True)
         (workdir / "adapter-lines").unlink(missing_ok=True)
         if removed:
             r = removed[0]
-            raise IngestError(path, f"a line of {r.size:,} bytes, over the record limit of {cap:,} bytes "
-                                    "(TRAINERLAB_INGEST_MAX_RECORD_BYTES)", line=r.line)
+            raise IngestError(
+                path,
+                f"a line of {r.size:,} bytes, over the record limit of {cap:,} bytes "
+                "(TRAINERLAB_INGEST_MAX_RECORD_BYTES)",
+                line=r.line,
+            )
     mod = adapter(fmt)
     if fmt in ("alpaca_eval", "label_studio"):
         return mod.prepare(wh, path, task=task, prefix=prefix, document=document)
@@ -241,9 +331,23 @@ def _prepare(wh, kind, path: Path, facts, *, fmt: str, task, prefix: str, docume
     return mod.prepare(wh, path, task=task, prefix=prefix)
 
 
-def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, task, now: datetime,
-                batch_id: str, document, limits: Limits, workdir: Path, mapping: ColumnMapping | None = None,
-                other_task_batches: list | None = None) -> dict:
+def _ingest_new(
+    wh,
+    kind: str,
+    path: Path,
+    data_path: Path,
+    facts,
+    *,
+    fmt: str,
+    task,
+    now: datetime,
+    batch_id: str,
+    document,
+    limits: Limits,
+    workdir: Path,
+    mapping: ColumnMapping | None = None,
+    other_task_batches: list | None = None,
+) -> dict:
     prefix = _prefix(batch_id)
     old_tz = wh.scalar("SELECT current_setting('TimeZone')")
     wh.execute("SET TimeZone = 'UTC'")  # naive timestamps in files are UTC
@@ -258,14 +362,26 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
         # label schemas: explicit ones are enforced; an adapter's known domain counts as explicit
         # for a task that has no schema yet (it is written in the transaction below)
         schemas = wh.query("SELECT task, categories, provisional FROM label_schemas")
-        explicit = {t: list(c) for t, c, p in zip(schemas["task"], schemas["categories"], schemas["provisional"])
-                    if not p}
+        explicit = {
+            t: list(c) for t, c, p in zip(schemas["task"], schemas["categories"], schemas["provisional"]) if not p
+        }
         known = set(schemas["task"])
         spec = apply_mapping(SPECS[kind], mapping)
         try:
-            prepared = _prepare(wh, kind, data_path, facts, fmt=fmt, task=task, prefix=prefix, document=document,
-                                explicit=dict(explicit), spec=spec, limits=limits,
-                                workdir=workdir)
+            prepared = _prepare(
+                wh,
+                kind,
+                data_path,
+                facts,
+                fmt=fmt,
+                task=task,
+                prefix=prefix,
+                document=document,
+                explicit=dict(explicit),
+                spec=spec,
+                limits=limits,
+                workdir=workdir,
+            )
         except IngestError as exc:
             raise _with_mapping_hint(exc, spec, mapping, data_path, fmt, facts, document, wh) from None
         main = prepared.staged[0]
@@ -278,8 +394,15 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
         task_override = task if fmt in GENERIC_FORMATS else None
         results = []
         for i, st in enumerate(prepared.staged):
-            v = Validator(wh, spec if st.kind == kind else SPECS[st.kind], st, batch_id=batch_id, task_override=task_override,
-                          explicit_schemas=explicit, prefix=f"{prefix}_{i}")
+            v = Validator(
+                wh,
+                spec if st.kind == kind else SPECS[st.kind],
+                st,
+                batch_id=batch_id,
+                task_override=task_override,
+                explicit_schemas=explicit,
+                prefix=f"{prefix}_{i}",
+            )
             validators.append(v)
             results.append(v.run())
         # records with any bad row: first reason by table order, then row
@@ -287,19 +410,36 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
         wh.drop_temp(badrec)
         parts = []
         for i, (v, st) in enumerate(zip(validators, prepared.staged)):
-            parts.append(f"SELECT {i} AS ord, b.k, {st.rec_sql} AS rec, {st.raw_sql} AS raw, b.reason, "
-                         f"b.column_name FROM \"{v.table}\" s JOIN \"{v.prefix}__bad\" b ON b.k = s.rowid")
-        wh.execute(f"CREATE TEMP TABLE \"{badrec}\" AS SELECT rec, raw, reason, column_name FROM ("
-                   f"SELECT *, row_number() OVER (PARTITION BY rec ORDER BY ord, k) AS rn FROM ("
-                   f"{' UNION ALL '.join(parts)})) WHERE rn = 1")
+            parts.append(
+                f"SELECT {i} AS ord, b.k, {st.rec_sql} AS rec, {st.raw_sql} AS raw, b.reason, "
+                f'b.column_name FROM "{v.table}" s JOIN "{v.prefix}__bad" b ON b.k = s.rowid'
+            )
+        wh.execute(
+            f'CREATE TEMP TABLE "{badrec}" AS SELECT rec, raw, reason, column_name FROM ('
+            f"SELECT *, row_number() OVER (PARTITION BY rec ORDER BY ord, k) AS rn FROM ("
+            f"{' UNION ALL '.join(parts)})) WHERE rn = 1"
+        )
         rejects = prepared.rejects
-        wh.stage_frame(f"{prefix}__rejects", pd.DataFrame({
-            "rec": rejects["rec"].astype("int64"), "raw": rejects["raw"].astype(object),
-            "reason": rejects["reason"].astype(object), "column_name": rejects["column_name"].astype(object)})
-            if len(rejects) else pd.DataFrame({"rec": pd.Series([], dtype="int64"),
-                                               "raw": pd.Series([], dtype=object),
-                                               "reason": pd.Series([], dtype=object),
-                                               "column_name": pd.Series([], dtype=object)}))
+        wh.stage_frame(
+            f"{prefix}__rejects",
+            pd.DataFrame(
+                {
+                    "rec": rejects["rec"].astype("int64"),
+                    "raw": rejects["raw"].astype(object),
+                    "reason": rejects["reason"].astype(object),
+                    "column_name": rejects["column_name"].astype(object),
+                }
+            )
+            if len(rejects)
+            else pd.DataFrame(
+                {
+                    "rec": pd.Series([], dtype="int64"),
+                    "raw": pd.Series([], dtype=object),
+                    "reason": pd.Series([], dtype=object),
+                    "column_name": pd.Series([], dtype=object),
+                }
+            ),
+        )
         n_bad_records = int(wh.scalar(f'SELECT count(*) FROM "{badrec}"'))
         rows_quarantined = n_bad_records + len(rejects)
         rows_accepted = prepared.rows_in - rows_quarantined
@@ -312,28 +452,40 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
             multi = len(prepared.staged) > 1
             for v, st, res in zip(validators, prepared.staged, results):
                 if multi:
-                    exclude = (f"SELECT s.rowid FROM \"{v.table}\" s WHERE s._rec IN (SELECT rec FROM \"{badrec}\") "
-                               f"UNION ALL SELECT k FROM \"{v.prefix}__skip\"")
+                    exclude = (
+                        f'SELECT s.rowid FROM "{v.table}" s WHERE s._rec IN (SELECT rec FROM "{badrec}") '
+                        f'UNION ALL SELECT k FROM "{v.prefix}__skip"'
+                    )
                 elif res.bad or res.skipped:
-                    exclude = f"SELECT k FROM \"{v.prefix}__bad\" UNION ALL SELECT k FROM \"{v.prefix}__skip\""
+                    exclude = f'SELECT k FROM "{v.prefix}__bad" UNION ALL SELECT k FROM "{v.prefix}__skip"'
                 else:
                     exclude = None
                 tables[st.kind] = tables.get(st.kind, 0) + v.insert(exclude)
-            cap = (f"CASE WHEN length(raw) > {MAX_RAW_CHARS} THEN left(raw, {MAX_RAW_CHARS}) || "
-                   f"' ... [truncated: ' || length(raw) || ' characters]' ELSE raw END")
+            cap = (
+                f"CASE WHEN length(raw) > {MAX_RAW_CHARS} THEN left(raw, {MAX_RAW_CHARS}) || "
+                f"' ... [truncated: ' || length(raw) || ' characters]' ELSE raw END"
+            )
             for source in (badrec, f"{prefix}__rejects"):
-                wh.execute(f"INSERT INTO quarantine (batch_id, row_number, raw, reason, column_name) "
-                           f"SELECT ?, rec, {cap}, reason, column_name FROM \"{source}\" ORDER BY rec", [batch_id])
+                wh.execute(
+                    f"INSERT INTO quarantine (batch_id, row_number, raw, reason, column_name) "
+                    f'SELECT ?, rec, {cap}, reason, column_name FROM "{source}" ORDER BY rec',
+                    [batch_id],
+                )
             provisional = _update_provisional(wh, prepared, batch_id, explicit, hinted, now, prefix)
             if prepared.raters:
                 from ..raters import record_export_names
 
                 record_export_names(wh, prepared.raters, batch_id, now)
-            reasons_df = wh.query("SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? "
-                                  "GROUP BY reason ORDER BY n DESC, reason", [batch_id])
+            reasons_df = wh.query(
+                "SELECT reason, count(*) AS n FROM quarantine WHERE batch_id = ? "
+                "GROUP BY reason ORDER BY n DESC, reason",
+                [batch_id],
+            )
             reasons = {r: int(n) for r, n in zip(reasons_df["reason"], reasons_df["n"])}
             if sum(reasons.values()) != rows_quarantined:  # pragma: no cover
-                raise RuntimeError(f"{path}: quarantine holds {sum(reasons.values())} rows, expected {rows_quarantined}")
+                raise RuntimeError(
+                    f"{path}: quarantine holds {sum(reasons.values())} rows, expected {rows_quarantined}"
+                )
             note = {"tables": tables, "reasons": reasons}
             if mapping:
                 note["mapping"] = mapping.as_note()
@@ -342,15 +494,37 @@ def _ingest_new(wh, kind: str, path: Path, data_path: Path, facts, *, fmt: str, 
                 note["ignored_columns"] = ignored
             if provisional:
                 note["provisional_schema"] = sorted(provisional)
-            wh.execute("INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
-                       "rows_accepted, rows_quarantined, ingested_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [batch_id, source_name(path), facts.sha256, kind, fmt, task, prepared.rows_in, rows_accepted,
-                        rows_quarantined, now, json.dumps(note, sort_keys=True)])
+            wh.execute(
+                "INSERT INTO ingest_log (batch_id, source_file, sha256, kind, format, task, rows_in, "
+                "rows_accepted, rows_quarantined, ingested_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    source_name(path),
+                    facts.sha256,
+                    kind,
+                    fmt,
+                    task,
+                    prepared.rows_in,
+                    rows_accepted,
+                    rows_quarantined,
+                    now,
+                    json.dumps(note, sort_keys=True),
+                ],
+            )
         result: dict[str, Any] = {
-            "batch_id": batch_id, "kind": kind, "format": fmt, "source_file": source_name(path),
-            "sha256": facts.sha256, "rows_in": prepared.rows_in, "rows_accepted": rows_accepted,
-            "rows_quarantined": rows_quarantined, "reasons": reasons, "already_ingested": False,
-            "tables": tables, "ingested_at": now}
+            "batch_id": batch_id,
+            "kind": kind,
+            "format": fmt,
+            "source_file": source_name(path),
+            "sha256": facts.sha256,
+            "rows_in": prepared.rows_in,
+            "rows_accepted": rows_accepted,
+            "rows_quarantined": rows_quarantined,
+            "reasons": reasons,
+            "already_ingested": False,
+            "tables": tables,
+            "ingested_at": now,
+        }
         if provisional:
             result["provisional_schema"] = provisional
         if ignored:
@@ -393,9 +567,12 @@ def _refuse_second_task(path, spec, fmt: str, main, task, others: list) -> None:
         return  # the file names its tasks; --task selects one of them (task_mismatch for the rest)
     b = others[0]
     named = f"task {b['task']!r}" if isinstance(b["task"], str) else "no --task"
-    raise IngestError(path, f"these bytes are already ingested as batch {b['batch_id']} ({named}); ingesting them "
-                            f"again with --task {task!r} would duplicate every row under a second task. "
-                            f"Undo that batch first (trainerlab batches undo {b['batch_id']}) and ingest again")
+    raise IngestError(
+        path,
+        f"these bytes are already ingested as batch {b['batch_id']} ({named}); ingesting them "
+        f"again with --task {task!r} would duplicate every row under a second task. "
+        f"Undo that batch first (trainerlab batches undo {b['batch_id']}) and ingest again",
+    )
 
 
 _MISSING = re.compile(r"missing required column\(s\) (.+?) for ")
@@ -414,8 +591,9 @@ def _with_mapping_hint(exc: IngestError, spec, mapping, path: Path, fmt: str, fa
     hint = suggest(spec, missing, columns, mapping)
     if not hint:
         return exc
-    new = IngestError(exc.path, f"{exc.reason}: try {hint} (docs/ingest.md, Column mapping)", line=exc.line,
-                      column=exc.column)
+    new = IngestError(
+        exc.path, f"{exc.reason}: try {hint} (docs/ingest.md, Column mapping)", line=exc.line, column=exc.column
+    )
     return new
 
 
@@ -457,20 +635,26 @@ def _tz_name(name: str) -> str:
     return str(name)
 
 
-def _update_provisional(wh, prepared: Prepared, batch_id: str, explicit: dict, hinted: dict, now: datetime,
-                        prefix: str) -> dict:
+def _update_provisional(
+    wh, prepared: Prepared, batch_id: str, explicit: dict, hinted: dict, now: datetime, prefix: str
+) -> dict:
     """Write adapter-known schemas; record observed categories for tasks without an
     explicit schema as a provisional nominal schema. Returns {task: info} for the result."""
     for t, (level, cats) in hinted.items():
-        wh.execute("INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
-                   "VALUES (?, ?, ?, false, ?, ?)", [t, level, list(cats), now, f"from the {prepared.fmt} importer"])
+        wh.execute(
+            "INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
+            "VALUES (?, ?, ?, false, ?, ?)",
+            [t, level, list(cats), now, f"from the {prepared.fmt} importer"],
+        )
     label_kinds = sorted({st.kind for st in prepared.staged if SPECS[st.kind].label_column})
     out: dict[str, dict] = {}
     for kind in label_kinds:
         spec = SPECS[kind]
         observed = wh.query(
             f'SELECT "{spec.task_column}" AS task, list(DISTINCT "{spec.label_column}") AS labels FROM "{kind}" '
-            f'WHERE ingest_batch = ? AND "{spec.label_column}" IS NOT NULL GROUP BY 1', [batch_id])
+            f'WHERE ingest_batch = ? AND "{spec.label_column}" IS NOT NULL GROUP BY 1',
+            [batch_id],
+        )
         for t, labels in zip(observed["task"], observed["labels"]):
             if t in explicit:
                 continue
@@ -479,16 +663,23 @@ def _update_provisional(wh, prepared: Prepared, batch_id: str, explicit: dict, h
             merged = _sort_categories(set(before) | set(labels))
             new = [c for c in merged if c not in before]
             if current.empty:
-                wh.execute("INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
-                           "VALUES (?, 'nominal', ?, true, ?, ?)", [t, merged, now, "provisional: observed at ingest"])
+                wh.execute(
+                    "INSERT INTO label_schemas (task, level, categories, provisional, updated_at, note) "
+                    "VALUES (?, 'nominal', ?, true, ?, ?)",
+                    [t, merged, now, "provisional: observed at ingest"],
+                )
             elif new:
                 wh.execute("UPDATE label_schemas SET categories = ?, updated_at = ? WHERE task = ?", [merged, now, t])
             if t in out:
                 out[t]["new_categories"] = sorted(set(out[t]["new_categories"]) | set(new))
                 out[t]["categories"] = merged
             else:
-                out[t] = {"level": "nominal", "categories": merged, "new_categories": new,
-                          "note": f"no explicit schema for task {t!r}: observed categories recorded as a provisional "
-                                  f"nominal schema; make it explicit with `trainerlab schema set {t} --level L "
-                                  f"--categories A,B,...` (unknown labels are quarantined from then on)"}
+                out[t] = {
+                    "level": "nominal",
+                    "categories": merged,
+                    "new_categories": new,
+                    "note": f"no explicit schema for task {t!r}: observed categories recorded as a provisional "
+                    f"nominal schema; make it explicit with `trainerlab schema set {t} --level L "
+                    f"--categories A,B,...` (unknown labels are quarantined from then on)",
+                }
     return out

@@ -1,4 +1,5 @@
 """The error raised when a file cannot be ingested at all (the CLI exits 2)."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,7 @@ class IngestError(Exception):
     warehouse when this is raised.
     """
 
-    def __init__(self, path: str | os.PathLike, message: str, line: int | None = None,
-                 column: str | int | None = None):
+    def __init__(self, path: str | os.PathLike, message: str, line: int | None = None, column: str | int | None = None):
         self.path = str(path)
         self.line = line
         self.column = column

@@ -4,6 +4,7 @@ One :class:`KindSpec` per ``trainerlab ingest KIND``. The validation SQL in
 :mod:`trainerlab.ingest.validate` is generated from these specs, so a rule
 lives in exactly one place. docs/ingest.md lists the same rules for users.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ TYPES = {
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str = "text"          # a key of TYPES
+    type: str = "text"  # a key of TYPES
     required: bool = False
     default: str | None = None  # SQL literal used when the value is missing (never for required)
 
@@ -34,6 +35,7 @@ class Column:
 class Check:
     """A row-level rule: ``sql`` is a boolean expression over the converted
     values (``v.<column>``) that is TRUE for a bad row."""
+
     reason: str
     column: str
     sql: str
@@ -43,8 +45,8 @@ class Check:
 class KindSpec:
     kind: str
     columns: tuple[Column, ...]
-    key: tuple[str, ...] = ()           # logical key: one row per key (duplicate_key / conflicts_with_warehouse)
-    label_column: str | None = None     # checked against the task's label schema
+    key: tuple[str, ...] = ()  # logical key: one row per key (duplicate_key / conflicts_with_warehouse)
+    label_column: str | None = None  # checked against the task's label schema
     task_column: str | None = None
     checks: tuple[Check, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)  # header name -> column
@@ -68,78 +70,156 @@ C = Column
 SPECS: dict[str, KindSpec] = {
     "items": KindSpec(
         "items",
-        (C("item_id", required=True), C("dataset"), C("prompt"), C("response"), C("intent"), C("language"),
-         C("source"), C("template_id"), C("created_at", "timestamp"), C("meta", "json")),
+        (
+            C("item_id", required=True),
+            C("dataset"),
+            C("prompt"),
+            C("response"),
+            C("intent"),
+            C("language"),
+            C("source"),
+            C("template_id"),
+            C("created_at", "timestamp"),
+            C("meta", "json"),
+        ),
         key=("item_id",),
         aliases={"id": "item_id", "item": "item_id", "text": "prompt", "lang": "language"},
     ),
     "annotations": KindSpec(
         "annotations",
-        (C("item_id", required=True), C("annotator_id", required=True), C("task", required=True),
-         C("label", required=True), C("annotated_at", "timestamp"), C("batch_id"), C("vendor"),
-         C("guideline_version"), C("duration_s", "number"), C("is_rework", "boolean", default="false"),
-         C("suggested_label"), C("comment"), C("meta", "json")),
-        label_column="label", task_column="task",
+        (
+            C("item_id", required=True),
+            C("annotator_id", required=True),
+            C("task", required=True),
+            C("label", required=True),
+            C("annotated_at", "timestamp"),
+            C("batch_id"),
+            C("vendor"),
+            C("guideline_version"),
+            C("duration_s", "number"),
+            C("is_rework", "boolean", default="false"),
+            C("suggested_label"),
+            C("comment"),
+            C("meta", "json"),
+        ),
+        label_column="label",
+        task_column="task",
         checks=(Check("out_of_range", "duration_s", "v.duration_s < 0"),),
         identity=("item_id", "annotator_id", "task", "label", "annotated_at"),
-        aliases={"item": "item_id", "unit": "item_id", "rater": "annotator_id", "rater_id": "annotator_id",
-                 "annotator": "annotator_id", "worker": "annotator_id", "worker_id": "annotator_id",
-                 "timestamp": "annotated_at", "created_at": "annotated_at", "duration": "duration_s"},
+        aliases={
+            "item": "item_id",
+            "unit": "item_id",
+            "rater": "annotator_id",
+            "rater_id": "annotator_id",
+            "annotator": "annotator_id",
+            "worker": "annotator_id",
+            "worker_id": "annotator_id",
+            "timestamp": "annotated_at",
+            "created_at": "annotated_at",
+            "duration": "duration_s",
+        },
     ),
     "gold": KindSpec(
         "gold",
-        (C("item_id", required=True), C("task", required=True), C("gold_label", required=True),
-         C("gold_set_version", default="'v1'")),
+        (
+            C("item_id", required=True),
+            C("task", required=True),
+            C("gold_label", required=True),
+            C("gold_set_version", default="'v1'"),
+        ),
         key=("item_id", "task", "gold_set_version"),
-        label_column="gold_label", task_column="task",
+        label_column="gold_label",
+        task_column="task",
         aliases={"label": "gold_label", "item": "item_id"},
     ),
     "audits": KindSpec(
         "audits",
-        (C("item_id", required=True), C("annotator_id", required=True), C("task", required=True),
-         C("auditor_id"), C("passed", "boolean", required=True), C("error_category"),
-         C("audited_at", "timestamp")),
+        (
+            C("item_id", required=True),
+            C("annotator_id", required=True),
+            C("task", required=True),
+            C("auditor_id"),
+            C("passed", "boolean", required=True),
+            C("error_category"),
+            C("audited_at", "timestamp"),
+        ),
         aliases={"rater": "annotator_id", "auditor": "auditor_id"},
     ),
     "requests": KindSpec(
         "requests",
-        (C("request_id", required=True), C("kind"), C("priority"), C("opened_at", "timestamp", required=True),
-         C("triaged_at", "timestamp"), C("closed_at", "timestamp"), C("status"), C("owner")),
+        (
+            C("request_id", required=True),
+            C("kind"),
+            C("priority"),
+            C("opened_at", "timestamp", required=True),
+            C("triaged_at", "timestamp"),
+            C("closed_at", "timestamp"),
+            C("status"),
+            C("owner"),
+        ),
         key=("request_id",),
-        checks=(Check("time_order", "triaged_at", "v.triaged_at < v.opened_at"),
-                Check("time_order", "closed_at", "v.closed_at < v.opened_at")),
+        checks=(
+            Check("time_order", "triaged_at", "v.triaged_at < v.opened_at"),
+            Check("time_order", "closed_at", "v.closed_at < v.opened_at"),
+        ),
         aliases={"id": "request_id", "severity": "priority"},
     ),
     "eval_results": KindSpec(
         "eval_results",
-        (C("run_id", required=True), C("model_version", required=True), C("suite", required=True),
-         C("item_id", required=True), C("category"), C("metric", required=True), C("score", "number"),
-         C("passed", "boolean"), C("must_not_fail", "boolean", default="false"),
-         C("evaluated_at", "timestamp")),
+        (
+            C("run_id", required=True),
+            C("model_version", required=True),
+            C("suite", required=True),
+            C("item_id", required=True),
+            C("category"),
+            C("metric", required=True),
+            C("score", "number"),
+            C("passed", "boolean"),
+            C("must_not_fail", "boolean", default="false"),
+            C("evaluated_at", "timestamp"),
+        ),
         key=("run_id", "model_version", "suite", "item_id", "metric"),
         aliases={"model": "model_version"},
     ),
     "preferences": KindSpec(
         "preferences",
-        (C("item_id", required=True), C("model_a", required=True), C("model_b", required=True),
-         C("winner", required=True), C("judge_id"), C("judged_at", "timestamp"), C("a_shown_first", "boolean"),
-         C("len_a", "int32"), C("len_b", "int32")),
-        checks=(Check("bad_value", "winner", "v.winner NOT IN ('a', 'b', 'tie')"),
-                Check("bad_value", "model_b", "v.model_a = v.model_b"),
-                Check("out_of_range", "len_a", "v.len_a < 0"),
-                Check("out_of_range", "len_b", "v.len_b < 0")),
+        (
+            C("item_id", required=True),
+            C("model_a", required=True),
+            C("model_b", required=True),
+            C("winner", required=True),
+            C("judge_id"),
+            C("judged_at", "timestamp"),
+            C("a_shown_first", "boolean"),
+            C("len_a", "int32"),
+            C("len_b", "int32"),
+        ),
+        checks=(
+            Check("bad_value", "winner", "v.winner NOT IN ('a', 'b', 'tie')"),
+            Check("bad_value", "model_b", "v.model_a = v.model_b"),
+            Check("out_of_range", "len_a", "v.len_a < 0"),
+            Check("out_of_range", "len_b", "v.len_b < 0"),
+        ),
         aliases={"judge": "judge_id"},
     ),
     "interactions": KindSpec(
         "interactions",
-        (C("day", "date", required=True), C("model_version", required=True), C("segment"),
-         C("n_interactions", "integer", required=True), C("n_unsafe", "integer"), C("n_pii", "integer"),
-         C("n_escalated", "integer")),
+        (
+            C("day", "date", required=True),
+            C("model_version", required=True),
+            C("segment"),
+            C("n_interactions", "integer", required=True),
+            C("n_unsafe", "integer"),
+            C("n_pii", "integer"),
+            C("n_escalated", "integer"),
+        ),
         key=("day", "model_version", "segment"),
-        checks=(Check("out_of_range", "n_interactions", "v.n_interactions < 0"),
-                Check("out_of_range", "n_unsafe", "v.n_unsafe < 0 OR v.n_unsafe > v.n_interactions"),
-                Check("out_of_range", "n_pii", "v.n_pii < 0 OR v.n_pii > v.n_interactions"),
-                Check("out_of_range", "n_escalated", "v.n_escalated < 0 OR v.n_escalated > v.n_interactions")),
+        checks=(
+            Check("out_of_range", "n_interactions", "v.n_interactions < 0"),
+            Check("out_of_range", "n_unsafe", "v.n_unsafe < 0 OR v.n_unsafe > v.n_interactions"),
+            Check("out_of_range", "n_pii", "v.n_pii < 0 OR v.n_pii > v.n_interactions"),
+            Check("out_of_range", "n_escalated", "v.n_escalated < 0 OR v.n_escalated > v.n_interactions"),
+        ),
         aliases={"date": "day", "model": "model_version"},
     ),
 }

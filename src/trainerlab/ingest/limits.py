@@ -16,6 +16,7 @@ columns in a header            1,000 (``TRAINERLAB_INGEST_MAX_COLUMNS``)  exit 2
 DuckDB memory during ingest    700 MB (``TRAINERLAB_INGEST_MEMORY``)  DuckDB spills to its temp directory
 =============================  ================================  =========================================
 """
+
 from __future__ import annotations
 
 import os
@@ -24,13 +25,27 @@ from dataclasses import dataclass
 
 DEFAULT_MAX_BYTES = 4 << 30
 DEFAULT_MAX_RECORD_BYTES = 16 << 20
-DEFAULT_MAX_JSON_BYTES = 64 << 20   # parsed in memory: about 13x its size (868 MB for 68 MB)
+DEFAULT_MAX_JSON_BYTES = 64 << 20  # parsed in memory: about 13x its size (868 MB for 68 MB)
 DEFAULT_MAX_JSON_DEPTH = 64
 DEFAULT_MAX_COLUMNS = 1000
 DEFAULT_MEMORY = "700MB"  # the 5 M-row bench file peaks at ~860 MiB (768MB: up to 949 MiB; no cap: 1.14 GiB)
 
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-          "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kb": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "gib": 1 << 30,
+    "t": 1 << 40,
+    "tb": 1 << 40,
+    "tib": 1 << 40,
+}
 
 
 def parse_size(text: str | int) -> int:
@@ -86,13 +101,15 @@ def current(max_bytes: int | str | None = None) -> Limits:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory, flags=re.I):
         raise ValueError(f"TRAINERLAB_INGEST_MEMORY: not a memory size like 512MB: {memory!r}")
     return Limits(
-        max_bytes=parse_size(max_bytes) if max_bytes is not None else _env_size("TRAINERLAB_INGEST_MAX_BYTES",
-                                                                                 DEFAULT_MAX_BYTES),
+        max_bytes=parse_size(max_bytes)
+        if max_bytes is not None
+        else _env_size("TRAINERLAB_INGEST_MAX_BYTES", DEFAULT_MAX_BYTES),
         max_record_bytes=_env_size("TRAINERLAB_INGEST_MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES),
         max_json_bytes=_env_size("TRAINERLAB_INGEST_MAX_JSON_BYTES", DEFAULT_MAX_JSON_BYTES),
         max_json_depth=_env_int("TRAINERLAB_INGEST_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH),
         max_columns=_env_int("TRAINERLAB_INGEST_MAX_COLUMNS", DEFAULT_MAX_COLUMNS),
-        memory=memory)
+        memory=memory,
+    )
 
 
 def human(n: int) -> str:

@@ -27,6 +27,7 @@ The mapping is applied by deriving the table's :class:`~trainerlab.ingest.kinds.
 file has no such column), so every reader and the validation run unchanged.
 The mapping used is recorded in ``ingest_log.note`` (``"mapping"``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,11 +45,34 @@ from .kinds import TYPES, KindSpec
 # words that usually name a table column in other tools' exports (a token of the source
 # column's name): used only to suggest a --map when a required column is missing
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "annotator_id": ("rater", "annotator", "worker", "labeler", "labeller", "user", "email", "completed",
-                     "judge", "reviewer", "grader", "author"),
+    "annotator_id": (
+        "rater",
+        "annotator",
+        "worker",
+        "labeler",
+        "labeller",
+        "user",
+        "email",
+        "completed",
+        "judge",
+        "reviewer",
+        "grader",
+        "author",
+    ),
     "item_id": ("item", "id", "uid", "example", "sample", "unit", "question", "prompt_id", "doc", "case", "task_id"),
-    "label": ("label", "answer", "choice", "rating", "class", "category", "judgment", "judgement", "verdict",
-              "annotation", "response"),
+    "label": (
+        "label",
+        "answer",
+        "choice",
+        "rating",
+        "class",
+        "category",
+        "judgment",
+        "judgement",
+        "verdict",
+        "annotation",
+        "response",
+    ),
     "gold_label": ("gold", "truth", "expected", "reference", "label", "answer"),
     "task": ("task", "project", "question", "attribute"),
     "model_version": ("model", "system", "checkpoint", "version", "candidate"),
@@ -70,10 +94,10 @@ CONSTANT_LIKE = ("run_id", "suite", "metric", "task", "model_version", "gold_set
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    rename: dict[str, str] = field(default_factory=dict)     # source column -> table column
+    rename: dict[str, str] = field(default_factory=dict)  # source column -> table column
     constants: dict[str, str] = field(default_factory=dict)  # table column -> value (text)
-    source: str | None = None                                # the mapping file, if any
-    kind: str | None = None                                  # the table the file was written for
+    source: str | None = None  # the mapping file, if any
+    kind: str | None = None  # the table the file was written for
 
     def __bool__(self) -> bool:
         return bool(self.rename or self.constants)
@@ -94,8 +118,10 @@ def _pairs(values, flag: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values or []:
         if "=" not in item:
-            raise ValueError(f"{flag} {item!r}: expected NAME=VALUE (e.g. {flag} "
-                             f"{'rater_email=annotator_id' if flag == '--map' else 'suite=regression'})")
+            raise ValueError(
+                f"{flag} {item!r}: expected NAME=VALUE (e.g. {flag} "
+                f"{'rater_email=annotator_id' if flag == '--map' else 'suite=regression'})"
+            )
         key, value = item.split("=", 1)
         key = key.strip()
         if not key:
@@ -122,7 +148,7 @@ def load_mapping_file(path) -> ColumnMapping:
         raise IngestError(path, f"unknown key(s) {', '.join(unknown)}: a mapping file has `kind`, [map] and [set]")
     rename, constants = doc.get("map", {}), doc.get("set", {})
     if not isinstance(rename, dict) or not isinstance(constants, dict):
-        raise IngestError(path, "[map] and [set] must be tables (NAME = \"VALUE\" lines)")
+        raise IngestError(path, '[map] and [set] must be tables (NAME = "VALUE" lines)')
     for table, entries in (("map", rename), ("set", constants)):
         for k, v in entries.items():
             if isinstance(v, (dict, list)):
@@ -131,9 +157,12 @@ def load_mapping_file(path) -> ColumnMapping:
     if bad:
         raise IngestError(path, f"[map] {bad[0]}: the table column must be a string")
     kind = doc.get("kind")
-    return ColumnMapping(rename={str(k): v for k, v in rename.items()},
-                         constants={str(k): _toml_text(v) for k, v in constants.items()},
-                         source=str(path), kind=str(kind) if kind is not None else None)
+    return ColumnMapping(
+        rename={str(k): v for k, v in rename.items()},
+        constants={str(k): _toml_text(v) for k, v in constants.items()},
+        source=str(path),
+        kind=str(kind) if kind is not None else None,
+    )
 
 
 def _toml_text(value) -> str:
@@ -188,6 +217,7 @@ def _check_value(spec: KindSpec, col: str, value: str) -> None:
         ok = re.match(r"\d{4}-\d{2}-\d{2}", text) is not None and not pd.isna(pd.to_datetime(text, errors="coerce"))
     elif kind == "json":
         import json
+
         try:
             json.loads(value)
         except ValueError:
@@ -219,8 +249,12 @@ def apply_mapping(spec: KindSpec, mapping: ColumnMapping | None) -> KindSpec:
     # ordinary extra column (kept in meta), not a second source for it.
     mapped = set(aliases.values())
     aliases.update({a: c for a, c in spec.aliases.items() if a not in aliases and c not in mapped})
-    columns = tuple(dataclasses.replace(c, required=False, default=_literal(spec, c.name, mapping.constants[c.name]))
-                    if c.name in mapping.constants else c for c in spec.columns)
+    columns = tuple(
+        dataclasses.replace(c, required=False, default=_literal(spec, c.name, mapping.constants[c.name]))
+        if c.name in mapping.constants
+        else c
+        for c in spec.columns
+    )
     return dataclasses.replace(spec, aliases=aliases, columns=columns)
 
 
@@ -235,15 +269,21 @@ def verify_staged(path, mapping: ColumnMapping | None, column_map: dict[str, str
         if used is not None and used.strip().lower() == src.strip().lower():
             continue
         if used is not None:
-            raise IngestError(path, f"--map {src}={dst}: the file already has a column {used!r} read as {dst}; "
-                                    f"rename or drop one of them")
-        raise IngestError(path, f"--map {src}={dst}: the file has no column {src!r}; it has: "
-                                f"{', '.join(file_columns) or '(nothing)'}")
+            raise IngestError(
+                path,
+                f"--map {src}={dst}: the file already has a column {used!r} read as {dst}; rename or drop one of them",
+            )
+        raise IngestError(
+            path, f"--map {src}={dst}: the file has no column {src!r}; it has: {', '.join(file_columns) or '(nothing)'}"
+        )
     for col in mapping.constants:
         if col in column_map:
-            raise IngestError(path, f"--set {col}=...: the file already has a column {column_map[col]!r} for {col}; "
-                                    f"--set gives a column the file does not have (drop --set {col}, or --map the "
-                                    f"file's column to another name)")
+            raise IngestError(
+                path,
+                f"--set {col}=...: the file already has a column {column_map[col]!r} for {col}; "
+                f"--set gives a column the file does not have (drop --set {col}, or --map the "
+                f"file's column to another name)",
+            )
 
 
 def _tokens(name: str) -> set[str]:
@@ -255,8 +295,9 @@ def suggest(spec: KindSpec, missing: list[str], file_columns: list[str], mapping
     """A hint for missing required columns: ``try --map SRC=DST`` from the file's
     unmapped columns (by synonym, then by spelling), else ``--set`` for columns that
     are usually one value per file."""
-    taken = {c.strip().lower() for c in file_columns if c.strip().lower() in spec.names
-             or c.strip().lower() in spec.aliases}
+    taken = {
+        c.strip().lower() for c in file_columns if c.strip().lower() in spec.names or c.strip().lower() in spec.aliases
+    }
     free = [c for c in file_columns if c.strip().lower() not in taken]
     flags, used = [], set()
     for col in missing:

@@ -10,6 +10,7 @@ UTF-8 without NUL bytes and has something in it. The rows themselves are read
 by DuckDB's readers through :class:`~trainerlab.warehouse.Warehouse`
 (``stage_csv``, ``stage_lines``, ``stage_parquet``), in bulk.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -38,7 +39,7 @@ ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
 FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
 
 _CHUNK = 1 << 24  # 16 MiB
-_HEAD = 1 << 16   # what format sniffing looks at
+_HEAD = 1 << 16  # what format sniffing looks at
 
 
 # -- the bytes -----------------------------------------------------------------------
@@ -47,10 +48,10 @@ class FileFacts:
     sha256: str
     size: int
     compressed: bool
-    text_bytes: int        # decompressed size of a text file
-    head: str              # first decoded characters (for sniffing and the header)
-    needs_cleaning: bool = False   # a record over the limit or an unclosed quote (see records.py)
-    longest_record: int = 0        # bytes
+    text_bytes: int  # decompressed size of a text file
+    head: str  # first decoded characters (for sniffing and the header)
+    needs_cleaning: bool = False  # a record over the limit or an unclosed quote (see records.py)
+    longest_record: int = 0  # bytes
 
 
 def _is_gzip(path: Path) -> bool:
@@ -70,17 +71,29 @@ def check_regular_file(path: Path) -> None:
     if stat.S_ISDIR(mode):
         raise IngestError(path, "is a directory, not a file")
     if not stat.S_ISREG(mode):
-        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
-                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        what = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
         raise IngestError(path, f"{what}, not a regular file: ingest reads regular files only")
 
 
-_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
-         (b"\xfe\xff", "UTF-16"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
-def scan_file(path: Path, text: bool, check_all: bool = True, *, limits: Limits | None = None,
-              records: str | None | bool = False) -> FileFacts:
+def scan_file(
+    path: Path, text: bool, check_all: bool = True, *, limits: Limits | None = None, records: str | None | bool = False
+) -> FileFacts:
     """sha256 of the stored bytes; for text, also UTF-8/NUL/empty checks on the
     decompressed stream. Raises IngestError naming the line of the first bad byte.
 
@@ -97,8 +110,11 @@ def scan_file(path: Path, text: bool, check_all: bool = True, *, limits: Limits 
     size_on_disk = os.stat(path).st_size
     compressed = _is_gzip(path)
     if not compressed and size_on_disk > limits.max_bytes:
-        raise IngestError(path, f"the file is {human(size_on_disk)}, over the size limit of "
-                                f"{human(limits.max_bytes)} (--max-bytes / TRAINERLAB_INGEST_MAX_BYTES)")
+        raise IngestError(
+            path,
+            f"the file is {human(size_on_disk)}, over the size limit of "
+            f"{human(limits.max_bytes)} (--max-bytes / TRAINERLAB_INGEST_MAX_BYTES)",
+        )
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     size = text_bytes = lines_before = 0
@@ -113,8 +129,11 @@ def scan_file(path: Path, text: bool, check_all: bool = True, *, limits: Limits 
         if text_bytes == 0 and data:
             for bom, name in _BOMS:
                 if data.startswith(bom):
-                    raise IngestError(path, f"{name} text (byte-order mark {bom.hex(' ')}); ingest reads UTF-8: "
-                                            "re-save the file as UTF-8", line=1)
+                    raise IngestError(
+                        path,
+                        f"{name} text (byte-order mark {bom.hex(' ')}); ingest reads UTF-8: re-save the file as UTF-8",
+                        line=1,
+                    )
         if scan is not None:
             scan.feed(data)
         if not decoding:
@@ -123,16 +142,19 @@ def scan_file(path: Path, text: bool, check_all: bool = True, *, limits: Limits 
         zero = data.find(b"\x00")
         if zero >= 0:
             line = lines_before + data.count(b"\n", 0, zero) + 1
-            raise IngestError(path, "NUL byte: this is a binary file, not text (is it compressed or "
-                                    "a spreadsheet? save it as CSV, JSON Lines or Parquet)", line=line)
+            raise IngestError(
+                path,
+                "NUL byte: this is a binary file, not text (is it compressed or "
+                "a spreadsheet? save it as CSV, JSON Lines or Parquet)",
+                line=line,
+            )
         try:
             decoded = decoder.decode(data, final)
         except UnicodeDecodeError as exc:
             line = lines_before + data.count(b"\n", 0, max(exc.start, 0)) + 1
             col = exc.start - (data.rfind(b"\n", 0, max(exc.start, 0)) + 1) + 1
-            bad = data[exc.start:exc.start + 1].hex()
-            msg = (f"not UTF-8 text (byte 0x{bad} at character {col}; latin-1/cp1252 export?); "
-                   "re-save the file as UTF-8")
+            bad = data[exc.start : exc.start + 1].hex()
+            msg = f"not UTF-8 text (byte 0x{bad} at character {col}; latin-1/cp1252 export?); re-save the file as UTF-8"
             raise IngestError(path, msg, line=line) from None
         if not nonblank and decoded.strip():
             nonblank = True
@@ -158,8 +180,11 @@ def scan_file(path: Path, text: bool, check_all: bool = True, *, limits: Limits 
                 digest.update(chunk)
             stored.clear()
             if text_bytes + len(data) > limits.max_bytes:
-                raise IngestError(path, f"decompressed, the file is over the size limit of {human(limits.max_bytes)} "
-                                        "(--max-bytes / TRAINERLAB_INGEST_MAX_BYTES); nothing was read")
+                raise IngestError(
+                    path,
+                    f"decompressed, the file is over the size limit of {human(limits.max_bytes)} "
+                    "(--max-bytes / TRAINERLAB_INGEST_MAX_BYTES); nothing was read",
+                )
             feed(data)
         for chunk in stored:
             size += len(chunk)
@@ -170,9 +195,15 @@ def scan_file(path: Path, text: bool, check_all: bool = True, *, limits: Limits 
         raise IngestError(path, "empty file (0 bytes): no header and no rows")
     if text and not nonblank:
         raise IngestError(path, "empty file (only whitespace): no header and no rows", line=1)
-    return FileFacts(sha256=digest.hexdigest(), size=size, compressed=compressed, text_bytes=text_bytes,
-                     head="".join(head_parts), needs_cleaning=bool(scan and scan.needs_cleaning),
-                     longest_record=scan.longest if scan else 0)
+    return FileFacts(
+        sha256=digest.hexdigest(),
+        size=size,
+        compressed=compressed,
+        text_bytes=text_bytes,
+        head="".join(head_parts),
+        needs_cleaning=bool(scan and scan.needs_cleaning),
+        longest_record=scan.longest if scan else 0,
+    )
 
 
 def open_text(path: Path) -> io.TextIOBase:
@@ -190,11 +221,17 @@ def extract_single_member(path: Path, workdir: Path, max_bytes: int | None = Non
         with tarfile.open(path, "r:*") as tar:
             members = [m for m in tar.getmembers() if m.isfile() and not Path(m.name).name.startswith(".")]
             if len(members) != 1:
-                raise IngestError(path, f"a tarball must hold exactly one data file, this one has "
-                                        f"{len(members)}: {[m.name for m in members][:5]}")
+                raise IngestError(
+                    path,
+                    f"a tarball must hold exactly one data file, this one has "
+                    f"{len(members)}: {[m.name for m in members][:5]}",
+                )
             member = members[0]
-            too_big = IngestError(path, f"the tarball's file {member.name!r} is over the size limit of "
-                                        f"{human(max_bytes)} (--max-bytes / TRAINERLAB_INGEST_MAX_BYTES)")
+            too_big = IngestError(
+                path,
+                f"the tarball's file {member.name!r} is over the size limit of "
+                f"{human(max_bytes)} (--max-bytes / TRAINERLAB_INGEST_MAX_BYTES)",
+            )
             if member.size > max_bytes:
                 raise too_big
             target = workdir / Path(member.name).name
@@ -266,8 +303,9 @@ def detect_format(path: Path, head: str) -> str:
         return "jsonl"
     if ext == "json":
         return "json"
-    raise IngestError(path, f"cannot tell the format from the name {path.name!r}; "
-                            f"pass --format (one of {', '.join(FORMATS)})")
+    raise IngestError(
+        path, f"cannot tell the format from the name {path.name!r}; pass --format (one of {', '.join(FORMATS)})"
+    )
 
 
 def _jsonl_flavour(record: dict) -> str:
@@ -292,6 +330,7 @@ def refine_json_format(records: Any) -> str:
 class DuplicateKeys(dict):
     """A JSON object that named a key twice (the last value is kept, as json.loads would);
     ``duplicates`` lists the keys. Records holding one are quarantined (``duplicate_json_key``)."""
+
     duplicates: list
 
 
@@ -369,9 +408,12 @@ def load_json_document(path: Path, limits: Limits | None = None, *, strict_keys:
     with opener(path, "rb") as fh:
         data = fh.read(limits.max_json_bytes + 1)
     if len(data) > limits.max_json_bytes:
-        raise IngestError(path, f"a JSON document is parsed whole, in memory, and this one is over the limit of "
-                                f"{human(limits.max_json_bytes)} (TRAINERLAB_INGEST_MAX_JSON_BYTES); "
-                                "save it as JSON Lines (one record per line), which streams")
+        raise IngestError(
+            path,
+            f"a JSON document is parsed whole, in memory, and this one is over the limit of "
+            f"{human(limits.max_json_bytes)} (TRAINERLAB_INGEST_MAX_JSON_BYTES); "
+            "save it as JSON Lines (one record per line), which streams",
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -401,6 +443,7 @@ class Staged:
     ``raw_sql`` are SQL expressions over the stage row (alias ``s``) for the
     source record number and raw text used in quarantine.
     """
+
     table: str
     kind: str
     mapping: dict[str, str]
@@ -408,23 +451,24 @@ class Staged:
     constants: dict[str, Any] = field(default_factory=dict)
     rec_sql: str = "s._rec"
     raw_sql: str = "s._raw"
-    role: str = "primary"              # primary rows are the records; secondary rows are derived
-    pre_reason: str | None = None      # stage column: a reason decided while reading
-    skip_col: str | None = None        # stage column: TRUE where a missing label is an explicit skip
-    converted: bool = False            # ``table`` already holds converted columns and check flags
+    role: str = "primary"  # primary rows are the records; secondary rows are derived
+    pre_reason: str | None = None  # stage column: a reason decided while reading
+    skip_col: str | None = None  # stage column: TRUE where a missing label is an explicit skip
+    converted: bool = False  # ``table`` already holds converted columns and check flags
     has_bad: dict = field(default_factory=dict)  # (converted tables) columns with a does-not-convert flag
-    conversion: object = None                    # (converted tables) the validate.Conversion used
+    conversion: object = None  # (converted tables) the validate.Conversion used
     rows: int = 0
 
 
 @dataclass
 class Prepared:
     """Everything read from one file, ready for validation."""
-    kind: str                          # the primary kind (names the batch)
+
+    kind: str  # the primary kind (names the batch)
     fmt: str
     staged: list[Staged]
     rows_in: int
-    rejects: pd.DataFrame              # records the reader could not parse: rec, raw, reason, column_name
+    rejects: pd.DataFrame  # records the reader could not parse: rec, raw, reason, column_name
     label_schemas: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # task -> (level, cats) if absent
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -433,12 +477,19 @@ class Prepared:
 
 
 def empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame({"rec": pd.Series([], dtype="int64"), "raw": pd.Series([], dtype="object"),
-                         "reason": pd.Series([], dtype="object"), "column_name": pd.Series([], dtype="object")})
+    return pd.DataFrame(
+        {
+            "rec": pd.Series([], dtype="int64"),
+            "raw": pd.Series([], dtype="object"),
+            "reason": pd.Series([], dtype="object"),
+            "column_name": pd.Series([], dtype="object"),
+        }
+    )
 
 
-def map_columns(path: Path, spec: KindSpec, names: list[str], *, task: str | None,
-                line: int | None = 1) -> tuple[dict[str, str], list[str]]:
+def map_columns(
+    path: Path, spec: KindSpec, names: list[str], *, task: str | None, line: int | None = 1
+) -> tuple[dict[str, str], list[str]]:
     """Target column -> source column by name (case-insensitive, with aliases);
     the unmapped source columns. Raises IngestError for a missing required column
     or a duplicated header."""
@@ -456,8 +507,12 @@ def map_columns(path: Path, spec: KindSpec, names: list[str], *, task: str | Non
         if alias not in seen:
             continue
         if col in mapping:
-            raise IngestError(path, f"columns {mapping[col]!r} and {seen[alias]!r} both give {col} "
-                                    f"({seen[alias]!r} is read as {col} by a built-in alias or --map); keep one", line=line)
+            raise IngestError(
+                path,
+                f"columns {mapping[col]!r} and {seen[alias]!r} both give {col} "
+                f"({seen[alias]!r} is read as {col} by a built-in alias or --map); keep one",
+                line=line,
+            )
         mapping[col] = seen[alias]
     used = set(mapping.values())
     extras = [n for n in names if n not in used]
@@ -468,8 +523,12 @@ def map_columns(path: Path, spec: KindSpec, names: list[str], *, task: str | Non
             hint = " (one column only: is the delimiter wrong?)"
         elif spec.task_column in missing:
             hint = " (or give the task with --task)"
-        raise IngestError(path, f"missing required column(s) {', '.join(missing)} for {spec.kind}; "
-                                f"the header has: {', '.join(names) or '(nothing)'}{hint}", line=line)
+        raise IngestError(
+            path,
+            f"missing required column(s) {', '.join(missing)} for {spec.kind}; "
+            f"the header has: {', '.join(names) or '(nothing)'}{hint}",
+            line=line,
+        )
     return mapping, extras
 
 
@@ -477,9 +536,9 @@ def reader_type(spec: KindSpec, column: str) -> str:
     """The DuckDB type the CSV reader converts a target column to while parsing."""
     logical = spec.column(column).type
     if logical == "timestamp":
-        return "VARCHAR"       # checked against the ISO spellings, then cast (see validate._iso_ok)
+        return "VARCHAR"  # checked against the ISO spellings, then cast (see validate._iso_ok)
     if logical in ("integer", "int32"):
-        return "DOUBLE"        # the reader would round 1.5 to 2; integrality is checked in SQL
+        return "DOUBLE"  # the reader would round 1.5 to 2; integrality is checked in SQL
     if logical == "json":
         return "VARCHAR"
     return TYPES[logical][0]
@@ -495,8 +554,9 @@ _REJECT_REASONS = {
 }
 
 
-def clean_for_reader(path: Path, facts: FileFacts, limits: Limits, workdir: Path | None, *, quote: str | None,
-                     keep_blank: bool = False) -> tuple[Path, list]:
+def clean_for_reader(
+    path: Path, facts: FileFacts, limits: Limits, workdir: Path | None, *, quote: str | None, keep_blank: bool = False
+) -> tuple[Path, list]:
     """The file the reader should read, and the records taken out of it (see records.py):
     the file itself when every record fits and ends, else a clean copy in ``workdir``."""
     if not facts.needs_cleaning:
@@ -505,8 +565,9 @@ def clean_for_reader(path: Path, facts: FileFacts, limits: Limits, workdir: Path
 
     folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="trainerlab-clean-"))
     target = folder / ("clean-" + path.name.removesuffix(".gz").removesuffix(".gzip"))
-    removed = clean_copy(path, facts.compressed, target, limit=limits.max_record_bytes, quote=quote,
-                         keep_blank=keep_blank)
+    removed = clean_copy(
+        path, facts.compressed, target, limit=limits.max_record_bytes, quote=quote, keep_blank=keep_blank
+    )
     return target, removed
 
 
@@ -524,22 +585,41 @@ def clean_to_original(recs, removed: list) -> list[int]:
 
 
 def removed_frame(removed: list) -> pd.DataFrame:
-    return pd.DataFrame({"rec": pd.Series([r.rec for r in removed], dtype="int64"),
-                         "raw": pd.Series([r.raw for r in removed], dtype=object),
-                         "reason": pd.Series([r.reason for r in removed], dtype=object),
-                         "column_name": pd.Series([None] * len(removed), dtype=object)})
+    return pd.DataFrame(
+        {
+            "rec": pd.Series([r.rec for r in removed], dtype="int64"),
+            "raw": pd.Series([r.raw for r in removed], dtype=object),
+            "reason": pd.Series([r.reason for r in removed], dtype=object),
+            "column_name": pd.Series([None] * len(removed), dtype=object),
+        }
+    )
 
 
 def check_columns(path: Path, names: list[str], limits: Limits) -> None:
     if len(names) > limits.max_columns:
-        raise IngestError(path, f"the header has {len(names):,} columns, over the limit of {limits.max_columns:,} "
-                                "(TRAINERLAB_INGEST_MAX_COLUMNS); is the delimiter right?", line=1)
+        raise IngestError(
+            path,
+            f"the header has {len(names):,} columns, over the limit of {limits.max_columns:,} "
+            "(TRAINERLAB_INGEST_MAX_COLUMNS); is the delimiter right?",
+            line=1,
+        )
 
 
-def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: str, task: str | None,
-                    table: str, fmt: str, task_override: str | None = None,
-                    explicit_schemas: dict | None = None, limits: Limits | None = None,
-                    workdir: Path | None = None) -> Prepared:
+def stage_delimited(
+    wh,
+    path: Path,
+    spec: KindSpec,
+    facts: FileFacts,
+    *,
+    delim: str,
+    task: str | None,
+    table: str,
+    fmt: str,
+    task_override: str | None = None,
+    explicit_schemas: dict | None = None,
+    limits: Limits | None = None,
+    workdir: Path | None = None,
+) -> Prepared:
     limits = limits or limit_mod.current()
     names = _header_names(facts.head, delim)
     if not names or all(not n for n in names):
@@ -563,8 +643,16 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
     st.has_bad, st.conversion = conv.has_bad, conv
     read_path, removed = clean_for_reader(path, facts, limits, workdir, quote='"')
     try:
-        rejects = wh.stage_csv(table, read_path, columns, delim=delim, select=conv.inner, outer=conv.outer,
-                               params=conv.params, max_line_size=limits.max_record_bytes)
+        rejects = wh.stage_csv(
+            table,
+            read_path,
+            columns,
+            delim=delim,
+            select=conv.inner,
+            outer=conv.outer,
+            params=conv.params,
+            max_line_size=limits.max_record_bytes,
+        )
     except Exception as exc:  # the reader gave up on the whole file
         raise IngestError(path, f"not readable as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
     if len(rejects) and (rejects["error_type"] == "INVALID ENCODING").any():
@@ -605,13 +693,20 @@ def stage_delimited(wh, path: Path, spec: KindSpec, facts: FileFacts, *, delim: 
             tgt = by_source[n]
             # the source text where it did not convert, else the converted value
             source, value = f"s.{_q('_s_' + tgt)}", f"s.{_q(tgt)}"
-            exprs.append(f"coalesce(CAST({source} AS VARCHAR), CAST({value} AS VARCHAR))" if tgt in st.has_bad
-                         else value)
+            exprs.append(
+                f"coalesce(CAST({source} AS VARCHAR), CAST({value} AS VARCHAR))" if tgt in st.has_bad else value
+            )
         else:
             exprs.append(f"s.{_q('_x' + str(extras.index(n)))}")
     st.rec_sql, st.raw_sql, st.rows = rec_sql, csv_raw_sql(exprs, delim), staged_rows
-    prep = Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=staged_rows + len(rej), rejects=rej,
-                    temp_tables=[table, f"{table}__shift"])
+    prep = Prepared(
+        kind=spec.kind,
+        fmt=fmt,
+        staged=[st],
+        rows_in=staged_rows + len(rej),
+        rejects=rej,
+        temp_tables=[table, f"{table}__shift"],
+    )
     return prep
 
 
@@ -622,30 +717,45 @@ def _sql_str(value: str) -> str:
 def csv_raw_sql(columns: list[str], delim: str) -> str:
     """SQL re-creating a staged row's CSV text (quoted where needed) from column
     expressions in file order (plain names are taken as columns of alias ``s``)."""
-    special = "[\"\\n\\r" + ("\\t" if delim == "\t" else delim.replace("]", "\\]")) + "]"
+    special = '["\\n\\r' + ("\\t" if delim == "\t" else delim.replace("]", "\\]")) + "]"
     parts = []
     for n in columns:
         v = f"CAST({n if n.startswith(('s.', 'coalesce(')) else 's.' + _q(n)} AS VARCHAR)"
-        parts.append(f"CASE WHEN {v} IS NULL THEN '' WHEN regexp_matches({v}, {_sql_str(special)}) "
-                     f"THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END")
+        parts.append(
+            f"CASE WHEN {v} IS NULL THEN '' WHEN regexp_matches({v}, {_sql_str(special)}) "
+            f"THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END"
+        )
     # one concat() call, not a chain of || (a chain nests one level per column: slow to plan when wide)
     return f"concat({f', {_sql_str(delim)}, '.join(parts)})" if len(parts) > 1 else parts[0]
 
 
-def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str, fmt: str = "jsonl",
-                facts: FileFacts | None = None, limits: Limits | None = None, workdir: Path | None = None) -> Prepared:
+def stage_jsonl(
+    wh,
+    path: Path,
+    spec: KindSpec,
+    *,
+    task: str | None,
+    table: str,
+    fmt: str = "jsonl",
+    facts: FileFacts | None = None,
+    limits: Limits | None = None,
+    workdir: Path | None = None,
+) -> Prepared:
     limits = limits or limit_mod.current()
     lines = f"{table}__lines"
-    read_path, removed = (clean_for_reader(path, facts, limits, workdir, quote=None, keep_blank=True)
-                          if facts is not None else (path, []))
+    read_path, removed = (
+        clean_for_reader(path, facts, limits, workdir, quote=None, keep_blank=True) if facts is not None else (path, [])
+    )
     try:
         wh.stage_lines(lines, read_path, max_line_size=limits.max_record_bytes)
     except Exception as exc:
         raise IngestError(path, f"not readable as text lines: {str(exc).splitlines()[0]}") from None
     # CASE, not AND: DuckDB may evaluate both sides of an AND, and json_type() fails on bad JSON
     valid = "coalesce(CASE WHEN json_valid(l.line) THEN json_type(l.line) = 'OBJECT' END, false)"
-    keys = wh.query(f'SELECT k, min(l.rowid) AS first FROM (SELECT rowid, line FROM "{lines}") l, '
-                    f"unnest(json_keys(l.line)) AS u(k) WHERE l.line IS NOT NULL AND {valid} GROUP BY k ORDER BY first")
+    keys = wh.query(
+        f'SELECT k, min(l.rowid) AS first FROM (SELECT rowid, line FROM "{lines}") l, '
+        f"unnest(json_keys(l.line)) AS u(k) WHERE l.line IS NOT NULL AND {valid} GROUP BY k ORDER BY first"
+    )
     names = keys["k"].tolist()
     n_lines = int(wh.scalar(f"SELECT count(*) FROM \"{lines}\" l WHERE l.line IS NOT NULL AND trim(l.line) <> ''"))
     n_lines += len(removed)
@@ -653,8 +763,9 @@ def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
         raise IngestError(path, "no data rows", line=1)
     if not names:
         first_bad = wh.scalar(f'SELECT min(l.rowid) + 1 FROM "{lines}" l WHERE l.line IS NOT NULL AND NOT ({valid})')
-        raise IngestError(path, "no line is a JSON object: not JSON Lines", line=first_bad or
-                          (removed[0].line if removed else None))
+        raise IngestError(
+            path, "no line is a JSON object: not JSON Lines", line=first_bad or (removed[0].line if removed else None)
+        )
     check_columns(path, names, limits)
     mapping, extras = map_columns(path, spec, names, task=task, line=None)
     # j is the line when it is a JSON object, else '{}' (so extraction never sees bad JSON)
@@ -666,15 +777,16 @@ def stage_jsonl(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
         f"CASE WHEN NOT json_valid(l.line) THEN 'bad_json' WHEN json_type(l.line) <> 'OBJECT' THEN 'not_an_object' "
         f"WHEN len(json_keys(l.line)) <> len(list_distinct(json_keys(l.line))) THEN 'duplicate_json_key' "
         f"END AS _pre, {', '.join(select)} FROM (SELECT rowid, line, CASE WHEN {valid} THEN line ELSE '{{}}' END AS j "
-        f"FROM \"{lines}\" l) l WHERE l.line IS NOT NULL AND trim(l.line) <> '' ORDER BY l.rowid", params)
+        f"FROM \"{lines}\" l) l WHERE l.line IS NOT NULL AND trim(l.line) <> '' ORDER BY l.rowid",
+        params,
+    )
     wh.drop_temp(lines)
     for r in removed:  # lines over the record limit: blank in the copy the reader saw
         wh.execute(f'INSERT INTO "{table}" (_rec, _raw, _pre) VALUES (?, ?, ?)', [r.line, r.raw, r.reason])
     st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, pre_reason="_pre", rows=n_lines)
     if task and spec.task_column and spec.task_column not in mapping:
         st.constants[spec.task_column] = task
-    return Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=n_lines, rejects=empty_rejects(),
-                    temp_tables=[table])
+    return Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=n_lines, rejects=empty_rejects(), temp_tables=[table])
 
 
 def _parquet_columns(path: Path) -> list[str]:
@@ -687,16 +799,20 @@ def _parquet_columns(path: Path) -> list[str]:
         raise IngestError(path, f"not readable as Parquet: {str(exc).splitlines()[0]}") from None
 
 
-def stage_parquet(wh, path: Path, spec: KindSpec, *, task: str | None, table: str,
-                  limits: Limits | None = None) -> Prepared:
+def stage_parquet(
+    wh, path: Path, spec: KindSpec, *, task: str | None, table: str, limits: Limits | None = None
+) -> Prepared:
     limits = limits or limit_mod.current()
     seen: dict[str, str] = {}
     for name in _parquet_columns(path):
         low = name.strip().lower()
         if low in seen:
-            raise IngestError(path, f"column {name!r} appears twice in the Parquet schema"
-                                    + (f" (as {seen[low]!r} and {name!r})" if seen[low] != name else "")
-                                    + "; which one is meant?")
+            raise IngestError(
+                path,
+                f"column {name!r} appears twice in the Parquet schema"
+                + (f" (as {seen[low]!r} and {name!r})" if seen[low] != name else "")
+                + "; which one is meant?",
+            )
         seen[low] = name
     check_columns(path, list(seen), limits)
     try:
@@ -715,12 +831,22 @@ def stage_parquet(wh, path: Path, spec: KindSpec, *, task: str | None, table: st
     st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, raw_sql=raw, rows=rows)
     if task and spec.task_column and spec.task_column not in mapping:
         st.constants[spec.task_column] = task
-    return Prepared(kind=spec.kind, fmt="parquet", staged=[st], rows_in=rows, rejects=empty_rejects(),
-                    temp_tables=[table])
+    return Prepared(
+        kind=spec.kind, fmt="parquet", staged=[st], rows_in=rows, rejects=empty_rejects(), temp_tables=[table]
+    )
 
 
-def stage_records(wh, path: Path, spec: KindSpec, records: list, *, task: str | None, table: str,
-                  fmt: str = "json", limits: Limits | None = None) -> Prepared:
+def stage_records(
+    wh,
+    path: Path,
+    spec: KindSpec,
+    records: list,
+    *,
+    task: str | None,
+    table: str,
+    fmt: str = "json",
+    limits: Limits | None = None,
+) -> Prepared:
     """A JSON array of flat objects (one record per element)."""
     limits = limits or limit_mod.current()
     if not isinstance(records, list):
@@ -735,18 +861,27 @@ def stage_records(wh, path: Path, spec: KindSpec, records: list, *, task: str | 
                     names.append(k)
     check_columns(path, names, limits)
     mapping, extras = map_columns(path, spec, names, task=task, line=None)
-    frame = {"_rec": list(range(1, len(records) + 1)),
-             "_raw": [json.dumps(r, ensure_ascii=False) for r in records],
-             "_pre": ["not_an_object" if not isinstance(r, dict) else
-                      "duplicate_json_key" if first_duplicate_key(r) is not None else None for r in records]}
+    frame = {
+        "_rec": list(range(1, len(records) + 1)),
+        "_raw": [json.dumps(r, ensure_ascii=False) for r in records],
+        "_pre": [
+            "not_an_object"
+            if not isinstance(r, dict)
+            else "duplicate_json_key"
+            if first_duplicate_key(r) is not None
+            else None
+            for r in records
+        ],
+    }
     for n in names:
         frame[n] = [_as_text(r.get(n)) if isinstance(r, dict) else None for r in records]
     wh.stage_frame(table, pd.DataFrame(frame, dtype=object).astype({"_rec": "int64"}))
     st = Staged(table=table, kind=spec.kind, mapping=mapping, extras=extras, pre_reason="_pre", rows=len(records))
     if task and spec.task_column and spec.task_column not in mapping:
         st.constants[spec.task_column] = task
-    return Prepared(kind=spec.kind, fmt=fmt, staged=[st], rows_in=len(records), rejects=empty_rejects(),
-                    temp_tables=[table])
+    return Prepared(
+        kind=spec.kind, fmt=fmt, staged=[st], rows_in=len(records), rejects=empty_rejects(), temp_tables=[table]
+    )
 
 
 def _as_text(value: Any) -> str | None:
@@ -783,4 +918,3 @@ def source_name(path: Path) -> str:
         return resolved.relative_to(paths.project_root()).as_posix()
     except ValueError:
         return str(resolved)
-

@@ -12,20 +12,21 @@ other file is rewritten once (:func:`clean_copy`) without the records that are
 too long or never end, which are quarantined here with their record number,
 physical line and size, so the reader sees only what it can read.
 """
+
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from .errors import IngestError
 
 NL, CR = 10, 13
-READ_CHUNK = 1 << 24        # stored bytes read at once
-RAW_HEAD_CHARS = 9_800      # characters of a removed record kept as its raw text
+READ_CHUNK = 1 << 24  # stored bytes read at once
+RAW_HEAD_CHARS = 9_800  # characters of a removed record kept as its raw text
 
 
 def text_pieces(path: Path, compressed: bool, piece: int, stored: list | None = None) -> Iterator[bytes]:
@@ -42,7 +43,7 @@ def text_pieces(path: Path, compressed: bool, piece: int, stored: list | None = 
                 stored.append(chunk)
             if inflate is None:
                 for i in range(0, len(chunk), piece):
-                    yield chunk[i:i + piece]
+                    yield chunk[i : i + piece]
                 continue
             data = chunk
             try:
@@ -65,7 +66,7 @@ def text_pieces(path: Path, compressed: bool, piece: int, stored: list | None = 
                 raise IngestError(path, f"corrupt gzip data ({exc})") from None
             if out:
                 for i in range(0, len(out), piece):
-                    yield out[i:i + piece]
+                    yield out[i : i + piece]
             if not inflate.eof:
                 raise IngestError(path, "truncated gzip file (the compressed stream ends early)")
 
@@ -90,7 +91,7 @@ class RecordScan:
         self.limit = limit
         self.quote = ord(quote) if quote else None
         self.in_quote = 0
-        self.cur = 0          # bytes of the record in progress
+        self.cur = 0  # bytes of the record in progress
         self.longest = 0
 
     def feed(self, piece: bytes) -> None:
@@ -127,19 +128,20 @@ class RecordScan:
 
 @dataclass
 class Removed:
-    rec: int           # record number (the header is 0; blank lines are not records)
-    line: int          # physical line where it starts (1-based)
-    size: int          # bytes
-    reason: str        # field_too_large | bad_quoting
-    raw: str           # its first characters and a note
+    rec: int  # record number (the header is 0; blank lines are not records)
+    line: int  # physical line where it starts (1-based)
+    size: int  # bytes
+    reason: str  # field_too_large | bad_quoting
+    raw: str  # its first characters and a note
 
 
 def _blank(record: bytes) -> bool:
     return record in (b"\n", b"\r\n", b"\r", b"")
 
 
-def clean_copy(path: Path, compressed: bool, target: Path, *, limit: int, quote: str | None,
-               keep_blank: bool = False) -> list[Removed]:
+def clean_copy(
+    path: Path, compressed: bool, target: Path, *, limit: int, quote: str | None, keep_blank: bool = False
+) -> list[Removed]:
     """Write the records of ``path`` that fit in ``limit`` bytes and end (quotes closed)
     to ``target`` (uncompressed), and return the others. Blank lines are dropped (the
     reader skips them too, but counts them in its record numbers) unless ``keep_blank``
@@ -148,14 +150,15 @@ def clean_copy(path: Path, compressed: bool, target: Path, *, limit: int, quote:
     q = ord(quote) if quote else None
     removed: list[Removed] = []
     state = {"rec": 0, "line": 1, "in_quote": 0}
-    cur_parts: list[bytes] = []   # the record in progress, while it fits
+    cur_parts: list[bytes] = []  # the record in progress, while it fits
     cur_len = 0
     cur_head = bytearray()
-    cur_line = 1                  # physical line where the record in progress starts
-    lines_before = 0              # newlines before the current piece
+    cur_line = 1  # physical line where the record in progress starts
+    lines_before = 0  # newlines before the current piece
 
-    def finish(record_len: int, parts: list[bytes] | None, head: bytes, start_line: int, reason: str | None,
-               out) -> None:
+    def finish(
+        record_len: int, parts: list[bytes] | None, head: bytes, start_line: int, reason: str | None, out
+    ) -> None:
         """One whole record: written, or removed with a reason; numbered unless blank."""
         if reason is None and record_len <= 2 and _blank(b"".join(parts or [])):
             if keep_blank:
@@ -168,12 +171,21 @@ def clean_copy(path: Path, compressed: bool, target: Path, *, limit: int, quote:
             return
         if state["rec"] == 1 and not keep_blank:
             raise IngestError(path, f"the header is longer than the record limit ({limit:,} bytes)", line=1)
-        text = head[:RAW_HEAD_CHARS * 4].decode("utf-8", errors="replace")[:RAW_HEAD_CHARS]
-        what = ("a quoted field that is never closed: the record runs to the end of the file"
-                if reason == "bad_quoting" else f"longer than the record limit of {limit:,} bytes")
-        removed.append(Removed(rec=state["rec"] - (0 if keep_blank else 1), line=start_line, size=record_len,
-                               reason=reason,
-                               raw=f"{text} ... [record of {record_len:,} bytes from line {start_line}: {what}]"))
+        text = head[: RAW_HEAD_CHARS * 4].decode("utf-8", errors="replace")[:RAW_HEAD_CHARS]
+        what = (
+            "a quoted field that is never closed: the record runs to the end of the file"
+            if reason == "bad_quoting"
+            else f"longer than the record limit of {limit:,} bytes"
+        )
+        removed.append(
+            Removed(
+                rec=state["rec"] - (0 if keep_blank else 1),
+                line=start_line,
+                size=record_len,
+                reason=reason,
+                raw=f"{text} ... [record of {record_len:,} bytes from line {start_line}: {what}]",
+            )
+        )
         if keep_blank:
             out.write(b"\n")
 
@@ -188,14 +200,15 @@ def clean_copy(path: Path, compressed: bool, target: Path, *, limit: int, quote:
                 else:
                     cur_parts = []
                 if len(cur_head) < RAW_HEAD_CHARS * 4:
-                    cur_head += piece[:RAW_HEAD_CHARS * 4]
+                    cur_head += piece[: RAW_HEAD_CHARS * 4]
                 lines_before += piece.count(b"\n")
                 continue
             # the record in progress ends at the first end
             e0 = int(ends[0]) + 1
             first_len = cur_len + e0
-            head = bytes(cur_head + piece[:RAW_HEAD_CHARS * 4]) if len(cur_head) < RAW_HEAD_CHARS * 4 \
-                else bytes(cur_head)
+            head = (
+                bytes(cur_head + piece[: RAW_HEAD_CHARS * 4]) if len(cur_head) < RAW_HEAD_CHARS * 4 else bytes(cur_head)
+            )
             if first_len <= limit:
                 finish(first_len, [*cur_parts, piece[:e0]], head, cur_line, None, out)
             else:
@@ -214,7 +227,7 @@ def clean_copy(path: Path, compressed: bool, target: Path, *, limit: int, quote:
                         out.write(piece[s:e])
                     state["rec"] += len(lens) - n_blank
                 else:
-                    out.write(piece[int(starts[0]):int(ends[-1]) + 1])
+                    out.write(piece[int(starts[0]) : int(ends[-1]) + 1])
                     state["rec"] += len(lens)
             # the start of the next record
             last = int(ends[-1]) + 1
@@ -223,7 +236,7 @@ def clean_copy(path: Path, compressed: bool, target: Path, *, limit: int, quote:
             rest = piece[last:]
             cur_len = len(rest)
             cur_parts = [rest] if rest else []
-            cur_head = bytearray(rest[:RAW_HEAD_CHARS * 4])
+            cur_head = bytearray(rest[: RAW_HEAD_CHARS * 4])
         if cur_len:
             head = bytes(cur_head)
             if state["in_quote"]:

@@ -27,6 +27,7 @@ computed row by row in Python. The results are the temporary tables
 ``<prefix>__bad`` (``k``, ``reason``, ``column_name``) and ``<prefix>__skip``
 (rows of derived tables that are fine but must not be inserted twice).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import pandas as pd
 
 from .kinds import MAX_FIELD_CHARS, MISSING_LABEL_TOKENS, TYPES, KindSpec
 from .readers import Staged, _q
+
 
 def trimmed_columns(spec: KindSpec) -> set[str]:
     """Identifiers, keys, tasks and labels lose outer spaces (`` safe`` is ``safe``);
@@ -67,25 +69,31 @@ def _trim(src: str, empty_is_null: bool = False) -> str:
 
 # ISO 8601 as docs/ingest.md lists it: a date, a time after T or a space, fractions, and a zone
 # Z or +hh[:mm] with |offset| <= 18:00 (DuckDB's cast alone takes +25:00, +99:99, 'infinity', 'epoch')
-ISO_TIMESTAMP = (r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)? ?"
-                 r"(Z|[+-](0\d|1[0-7])(:?[0-5]\d)?|[+-]18(:?00)?)?")
+ISO_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)? ?"
+    r"(Z|[+-](0\d|1[0-7])(:?[0-5]\d)?|[+-]18(:?00)?)?"
+)
 
 
 def _iso_ok(text: str) -> str:
     """SQL TRUE when a timestamp text is an ISO spelling we take. The common shapes
     (2026-06-01, 2026-06-01T08:00:00, no zone) pass a cheap test; the rest meet the regex."""
-    return (f"((strlen({text}) IN (10, 19) AND {text}[1] BETWEEN '0' AND '9' AND NOT contains({text}, '+') "
-            f"AND NOT contains(substr({text}, 11), '-') AND NOT contains({text}, 'Z')) "
-            f"OR regexp_full_match({text}, '{ISO_TIMESTAMP}'))")
+    return (
+        f"((strlen({text}) IN (10, 19) AND {text}[1] BETWEEN '0' AND '9' AND NOT contains({text}, '+') "
+        f"AND NOT contains(substr({text}, 11), '-') AND NOT contains({text}, 'Z')) "
+        f"OR regexp_full_match({text}, '{ISO_TIMESTAMP}'))"
+    )
 
 
 def _naive_fast(text: str) -> str:
     """SQL TRUE for the common zone-less shapes ``2026-06-01`` and ``2026-06-01T08:00:00``
     (or a space for T): the cheap test of :func:`_iso_ok` plus the separators' places, so
     that no zone name (``08:00 UT``) can reach the zone-less cast."""
-    return (f"(strlen({text}) IN (10, 19) AND {text}[1] BETWEEN '0' AND '9' AND NOT contains({text}, '+') "
-            f"AND NOT contains(substr({text}, 11), '-') AND NOT contains({text}, 'Z') "
-            f"AND (strlen({text}) = 10 OR ({text}[11] IN ('T', ' ') AND {text}[14] = ':' AND {text}[17] = ':')))")
+    return (
+        f"(strlen({text}) IN (10, 19) AND {text}[1] BETWEEN '0' AND '9' AND NOT contains({text}, '+') "
+        f"AND NOT contains(substr({text}, 11), '-') AND NOT contains({text}, 'Z') "
+        f"AND (strlen({text}) = 10 OR ({text}[11] IN ('T', ' ') AND {text}[14] = ':' AND {text}[17] = ':')))"
+    )
 
 
 def _utc(tstz: str) -> str:
@@ -93,8 +101,9 @@ def _utc(tstz: str) -> str:
     return f"make_timestamp(epoch_us({tstz}))"
 
 
-def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool = True,
-             empty_is_null: bool = False) -> tuple[str, str | None]:
+def _convert(
+    logical: str, duck: str, col: str, src: str, stype: str, trim: bool = True, empty_is_null: bool = False
+) -> tuple[str, str | None]:
     """(SQL of the converted value, SQL TRUE when a present value does not convert)."""
     text = _is_text(stype)
     trimmed = _trim(src, empty_is_null) if text else src
@@ -108,12 +117,13 @@ def _convert(logical: str, duck: str, col: str, src: str, stype: str, trim: bool
         if stype.startswith("TIMESTAMP WITH TIME ZONE") or stype == "TIMESTAMPTZ":
             return f"CASE WHEN NOT isinf({src}) THEN {_utc(src)} END", f"coalesce(isinf({src}), false)"
         if stype.startswith("TIMESTAMP") or stype == "DATE":
-            return (f"CASE WHEN NOT isinf({src}) THEN CAST({src} AS TIMESTAMP) END",
-                    f"coalesce(isinf({src}), false)")
+            return (f"CASE WHEN NOT isinf({src}) THEN CAST({src} AS TIMESTAMP) END", f"coalesce(isinf({src}), false)")
         # a naive value (no zone: most files) is cast as TIMESTAMP, the same instant as the
         # TIMESTAMPTZ cast under the ingest's UTC session but without ICU (2 s of 5 M values)
-        conv = (f"CASE WHEN {_naive_fast(as_text)} THEN TRY_CAST({as_text} AS TIMESTAMP) "
-                f"WHEN {_iso_ok(as_text)} THEN {_utc(f'TRY_CAST({as_text} AS TIMESTAMPTZ)')} END")
+        conv = (
+            f"CASE WHEN {_naive_fast(as_text)} THEN TRY_CAST({as_text} AS TIMESTAMP) "
+            f"WHEN {_iso_ok(as_text)} THEN {_utc(f'TRY_CAST({as_text} AS TIMESTAMPTZ)')} END"
+        )
         return conv, f"({as_text} IS NOT NULL AND {conv} IS NULL)"
     if logical == "date":
         if stype == "DATE":
@@ -158,18 +168,25 @@ class Conversion:
     ``_h`` (hash of the converted row) and ``_kh`` (hash of the logical key). Both run in the same
     pass as the reader for CSV. ``params`` are the named parameters.
     """
+
     inner: str
     outer: str
     params: dict
     has_bad: dict
     codes: list
-    flags: set = None          # which flag columns exist (_too_large, _pre, _pre_col, _skip, _task_mismatch)
-    hashed: list = None        # the columns in _h
-    size_cols: list = None     # (staged column, source column name) of text fields, for field_too_large
+    flags: set = None  # which flag columns exist (_too_large, _pre, _pre_col, _skip, _task_mismatch)
+    hashed: list = None  # the columns in _h
+    size_cols: list = None  # (staged column, source column name) of text fields, for field_too_large
 
 
-def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_override: str | None,
-               explicit_schemas: dict[str, list[str]], empty_is_null: bool = False) -> Conversion:
+def conversion(
+    spec: KindSpec,
+    st: Staged,
+    src_types: dict[str, str],
+    task_override: str | None,
+    explicit_schemas: dict[str, list[str]],
+    empty_is_null: bool = False,
+) -> Conversion:
     """The conversion and check SQL for a staged source; ``empty_is_null`` when the
     reader already turns empty fields into NULL (DuckDB's CSV reader)."""
     params: dict = {}
@@ -185,8 +202,15 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
         elif name not in st.mapping:
             sql = col.default or f"CAST(NULL AS {duck})"
         else:
-            sql, bad = _convert(col.type, duck, name, f"s.{_q(st.mapping[name])}", src_types[st.mapping[name]].upper(),
-                                trim=name in trim, empty_is_null=empty_is_null)
+            sql, bad = _convert(
+                col.type,
+                duck,
+                name,
+                f"s.{_q(st.mapping[name])}",
+                src_types[st.mapping[name]].upper(),
+                trim=name in trim,
+                empty_is_null=empty_is_null,
+            )
             if col.default is not None:
                 sql = f"coalesce({sql}, {col.default})"
         if name == spec.task_column and name in st.mapping and task_override:
@@ -195,8 +219,11 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
             params["task_override"] = task_override
         if name == "meta" and st.extras:
             extra = "json_object(" + ", ".join(f"{_lit(e)}, s.{_q(e)}" for e in st.extras) + ")"
-            sql = (f"CAST(json_merge_patch(coalesce({sql}, '{{}}'), {extra}) AS JSON)" if "meta" in st.mapping
-                   else f"CAST({extra} AS JSON)")
+            sql = (
+                f"CAST(json_merge_patch(coalesce({sql}, '{{}}'), {extra}) AS JSON)"
+                if "meta" in st.mapping
+                else f"CAST({extra} AS JSON)"
+            )
         out.append(f"{sql} AS {_q(name)}")
         if bad:
             out.append(f"coalesce({bad}, false) AS {_q('_bad_' + name)}")
@@ -207,13 +234,19 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
     by_source = {src: tgt for tgt, src in st.mapping.items()}
     texts = [c for c in [*st.mapping.values(), *st.extras] if _is_text(src_types[c]) and src_types[c].upper() != "JSON"]
     # the staged column holding each text field (the converted column, or the kept extra)
-    size_cols = [(by_source[c] if c in by_source else f"_x{st.extras.index(c)}", c) for c in texts
-                 if c not in by_source or spec.column(by_source[c]).type == "text"]
+    size_cols = [
+        (by_source[c] if c in by_source else f"_x{st.extras.index(c)}", c)
+        for c in texts
+        if c not in by_source or spec.column(by_source[c]).type == "text"
+    ]
     if texts:
         # greatest() of the lengths: one call, where an OR chain nests a level per column
         lengths = ", ".join(f"coalesce(strlen(s.{_q(c)}), 0)" for c in texts)
-        out.append(f"(greatest({lengths}) > {MAX_FIELD_CHARS}) AS _too_large" if len(texts) > 1 else
-                   f"coalesce(strlen(s.{_q(texts[0])}) > {MAX_FIELD_CHARS}, false) AS _too_large")
+        out.append(
+            f"(greatest({lengths}) > {MAX_FIELD_CHARS}) AS _too_large"
+            if len(texts) > 1
+            else f"coalesce(strlen(s.{_q(texts[0])}) > {MAX_FIELD_CHARS}, false) AS _too_large"
+        )
         flags.add("_too_large")
     if st.pre_reason:
         out.append(f"s.{_q(st.pre_reason)} AS _pre")
@@ -262,24 +295,45 @@ def conversion(spec: KindSpec, st: Staged, src_types: dict[str, str], task_overr
     later = [f"WHEN {check.sql} THEN {code(check.reason, check.column)}" for check in spec.checks]
     # the row hash covers the columns that vary in this file (the others are the same constant
     # for every row, so they cannot tell rows apart); matches are confirmed on all columns
-    hashed = [c for c in spec.names if c in st.mapping or c in st.constants or c == "meta" and st.extras] \
-        or list(spec.names)
+    hashed = [c for c in spec.names if c in st.mapping or c in st.constants or c == "meta" and st.extras] or list(
+        spec.names
+    )
     if spec.identity and not spec.key and all(c in hashed for c in spec.identity):
         hashed = list(spec.identity)  # enough to find the candidates; cheaper to hash
-    outer = ["v.*", ("CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS INTEGER)") + " AS _code",
-             ("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2",
-             "hash(" + ", ".join(f"v.{_q(c)}" for c in hashed) + ") AS _h"]
+    outer = [
+        "v.*",
+        ("CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS INTEGER)") + " AS _code",
+        ("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2",
+        "hash(" + ", ".join(f"v.{_q(c)}" for c in hashed) + ") AS _h",
+    ]
     if spec.key:
         outer.append("hash(" + ", ".join(f"v.{_q(c)}" for c in spec.key) + ") AS _kh")
-    return Conversion(inner=", ".join(out), outer=", ".join(outer), params=params, has_bad=has_bad, codes=codes,
-                      flags=flags, hashed=hashed, size_cols=size_cols)
+    return Conversion(
+        inner=", ".join(out),
+        outer=", ".join(outer),
+        params=params,
+        has_bad=has_bad,
+        codes=codes,
+        flags=flags,
+        hashed=hashed,
+        size_cols=size_cols,
+    )
 
 
 class Validator:
     """Checks one staged table and inserts its accepted rows."""
 
-    def __init__(self, wh, spec: KindSpec, st: Staged, *, batch_id: str, task_override: str | None,
-                 explicit_schemas: dict[str, list[str]], prefix: str):
+    def __init__(
+        self,
+        wh,
+        spec: KindSpec,
+        st: Staged,
+        *,
+        batch_id: str,
+        task_override: str | None,
+        explicit_schemas: dict[str, list[str]],
+        prefix: str,
+    ):
         self.wh, self.spec, self.st = wh, spec, st
         self.batch_id = batch_id
         self.prefix = prefix
@@ -287,9 +341,17 @@ class Validator:
         # explicit (non-provisional) label schemas as (task, label) pairs and their tasks
         self.cats, self.tasks = f"{prefix}__cats", f"{prefix}__tasks"
         pairs = [(t, c) for t, cats in explicit_schemas.items() for c in cats]
-        wh.stage_frame(self.cats, pd.DataFrame({"task": [p[0] for p in pairs] or [None],
-                                                "label": [p[1] for p in pairs] or [None],
-                                                "n": [1 if pairs else 0] * max(len(pairs), 1)}, dtype=object))
+        wh.stage_frame(
+            self.cats,
+            pd.DataFrame(
+                {
+                    "task": [p[0] for p in pairs] or [None],
+                    "label": [p[1] for p in pairs] or [None],
+                    "n": [1 if pairs else 0] * max(len(pairs), 1),
+                },
+                dtype=object,
+            ),
+        )
         wh.stage_frame(self.tasks, pd.DataFrame({"task": list(explicit_schemas) or [None]}, dtype=object))
         self.temp += [self.cats, self.tasks]
         if st.converted:
@@ -300,8 +362,11 @@ class Validator:
             conv = conversion(spec, st, wh.column_types(st.table), task_override, explicit_schemas)
             self.codes = list(conv.codes)
             wh.drop_temp(self.table)
-            wh.execute(f"CREATE TEMP TABLE {_q(self.table)} AS SELECT {conv.outer} FROM (SELECT {conv.inner} "
-                       f"FROM {_q(st.table)} s ORDER BY s.rowid) v", conv.params)
+            wh.execute(
+                f"CREATE TEMP TABLE {_q(self.table)} AS SELECT {conv.outer} FROM (SELECT {conv.inner} "
+                f"FROM {_q(st.table)} s ORDER BY s.rowid) v",
+                conv.params,
+            )
             self.temp.append(self.table)
         self.conv = conv
 
@@ -327,8 +392,10 @@ class Validator:
             lv = f"x.{_q(label)}"
             skip_ok = "NOT x._skip" if "_skip" in self.conv.flags else "true"
             # the usual spellings of "missing" (lower, UPPER, Title) compared as they are (lower() costs)
-            spellings = sorted({f(t) for t in MISSING_LABEL_TOKENS for f in (str.lower, str.upper, str.title)}
-                               | {"NaN", "NaT", "N/A", "<NA>"})
+            spellings = sorted(
+                {f(t) for t in MISSING_LABEL_TOKENS for f in (str.lower, str.upper, str.title)}
+                | {"NaN", "NaT", "N/A", "<NA>"}
+            )
             tokens = ", ".join("'" + t + "'" for t in spellings)
             missing = f"({lv} IS NULL AND {skip_ok}) OR ({lv} IN ({tokens}) AND c.n IS NULL)"
             unknown = f"({lv} IS NOT NULL AND t.task IS NOT NULL AND c.n IS NULL)"
@@ -337,25 +404,43 @@ class Validator:
             code = f"CASE WHEN {missing} THEN {n_missing} WHEN {unknown} THEN {n_unknown} ELSE x._code2 END"
             fail = f"x._code IS NOT NULL OR x._code2 IS NOT NULL OR {missing} OR {unknown}"
             tv = f"x.{_q(spec.task_column)}"
-            joins = (f" LEFT JOIN {_q(self.tasks)} t ON t.task = {tv}"
-                     f" LEFT JOIN {_q(self.cats)} c ON c.task = {tv} AND c.label = {lv}")
-        frame = pd.DataFrame({"code": list(range(1, len(self.codes) + 1)), "reason": [c[0] for c in self.codes],
-                              "column_name": [c[1] for c in self.codes]}, dtype=object)
+            joins = (
+                f" LEFT JOIN {_q(self.tasks)} t ON t.task = {tv}"
+                f" LEFT JOIN {_q(self.cats)} c ON c.task = {tv} AND c.label = {lv}"
+            )
+        frame = pd.DataFrame(
+            {
+                "code": list(range(1, len(self.codes) + 1)),
+                "reason": [c[0] for c in self.codes],
+                "column_name": [c[1] for c in self.codes],
+            },
+            dtype=object,
+        )
         wh.stage_frame(codes, frame.astype({"code": "int64"}))
         fl = self.conv.flags
         pre = "x._pre" if "_pre" in fl else "CAST(NULL AS VARCHAR)"
         pre_col = "x._pre_col" if "_pre_col" in fl else "CAST(NULL AS VARCHAR)"
-        big = ("CASE " + " ".join(f"WHEN strlen(x.{_q(c)}) > {MAX_FIELD_CHARS} THEN {_lit(name)}"
-                                  for c, name in self.conv.size_cols) + " END") if self.conv.size_cols else "NULL"
+        big = (
+            (
+                "CASE "
+                + " ".join(
+                    f"WHEN strlen(x.{_q(c)}) > {MAX_FIELD_CHARS} THEN {_lit(name)}" for c, name in self.conv.size_cols
+                )
+                + " END"
+            )
+            if self.conv.size_cols
+            else "NULL"
+        )
         wh.execute(
             f"CREATE TEMP TABLE {_q(bad)} AS SELECT b.k, coalesce(b._pre, d.reason) AS reason, "
             f"CASE WHEN b._pre IS NOT NULL THEN b._pre_col WHEN d.reason = 'field_too_large' THEN b._too_large_col "
             f"ELSE d.column_name END AS column_name FROM (SELECT x.rowid AS k, {pre} AS _pre, {pre_col} AS _pre_col, "
             f"{big} AS _too_large_col, coalesce(x._code, {code}) AS code FROM {T} x{joins} WHERE {fail}) b "
-            f"LEFT JOIN {_q(codes)} d ON d.code = b.code")
+            f"LEFT JOIN {_q(codes)} d ON d.code = b.code"
+        )
         wh.execute(f"CREATE TEMP TABLE {_q(skip)} (k BIGINT)")
         secondary = st.role != "primary"
-        values = self.values()
+        self.values()
         all_cols = ", ".join(f"x.{_q(c)}" for c in spec.names)
         # exact repeats inside the file (the first occurrence stays). Exact copies fail or pass
         # the checks together, so the search needs no exclusion of bad rows: a copy of a bad
@@ -368,10 +453,12 @@ class Validator:
         if wh.scalar(f"SELECT count(*) FROM {_q(groups)}"):
             dup = f"{P}__dup"
             wh.drop_temp(dup)
-            wh.execute(f"CREATE TEMP TABLE {_q(dup)} AS SELECT k FROM (SELECT x.k, row_number() OVER "
-                       f"(PARTITION BY {all_cols} ORDER BY x.k) AS rn FROM (SELECT x.rowid AS k, "
-                       f"{', '.join('x.' + _q(c) for c in spec.names)} FROM {T} x SEMI JOIN {_q(groups)} g "
-                       f"ON g._h = x._h) x) WHERE rn > 1 AND k NOT IN (SELECT k FROM {_q(bad)})")
+            wh.execute(
+                f"CREATE TEMP TABLE {_q(dup)} AS SELECT k FROM (SELECT x.k, row_number() OVER "
+                f"(PARTITION BY {all_cols} ORDER BY x.k) AS rn FROM (SELECT x.rowid AS k, "
+                f"{', '.join('x.' + _q(c) for c in spec.names)} FROM {T} x SEMI JOIN {_q(groups)} g "
+                f"ON g._h = x._h) x) WHERE rn > 1 AND k NOT IN (SELECT k FROM {_q(bad)})"
+            )
             if secondary:
                 wh.execute(f"INSERT INTO {_q(skip)} SELECT k FROM {_q(dup)}")
             else:
@@ -384,8 +471,10 @@ class Validator:
         def candidates(hash_col: str, hashes: str) -> str:
             """Rows (k and values) whose hash is in ``hashes``, minus rows already excluded."""
             cols = ", ".join("x." + _q(c) for c in spec.names)
-            return (f"SELECT * FROM (SELECT x.rowid AS k, {cols} FROM {T} x SEMI JOIN ({hashes}) g "
-                    f"ON g.hv = x.{hash_col}) x WHERE x.k NOT IN {excluded}")
+            return (
+                f"SELECT * FROM (SELECT x.rowid AS k, {cols} FROM {T} x SEMI JOIN ({hashes}) g "
+                f"ON g.hv = x.{hash_col}) x WHERE x.k NOT IN {excluded}"
+            )
 
         if spec.key:
             key_cols = ", ".join(f"x.{_q(c)}" for c in spec.key)
@@ -394,7 +483,8 @@ class Validator:
                 wh.execute(
                     f"INSERT INTO {_q(bad)} SELECT k, 'duplicate_key', {key_name} FROM (SELECT x.k, row_number() "
                     f"OVER (PARTITION BY {key_cols} ORDER BY x.k) AS rn FROM ({candidates('_kh', kgroups)}) x) "
-                    f"WHERE rn > 1")
+                    f"WHERE rn > 1"
+                )
 
         # against what the warehouse already holds
         if wh.scalar(f"SELECT count(*) > 0 FROM {_q(spec.kind)}"):
@@ -403,8 +493,10 @@ class Validator:
             same = f"{P}__same"
             wh.drop_temp(same)
             held = f"SELECT DISTINCT {self.hash_sql('w', self.conv.hashed)} AS hv FROM {target} w"
-            wh.execute(f"CREATE TEMP TABLE {_q(same)} AS SELECT DISTINCT x.k FROM ({candidates('_h', held)}) x "
-                       f"JOIN {target} w ON {all_eq}")
+            wh.execute(
+                f"CREATE TEMP TABLE {_q(same)} AS SELECT DISTINCT x.k FROM ({candidates('_h', held)}) x "
+                f"JOIN {target} w ON {all_eq}"
+            )
             if secondary:
                 wh.execute(f"INSERT INTO {_q(skip)} SELECT k FROM {_q(same)}")
             else:
@@ -414,7 +506,8 @@ class Validator:
                 held_keys = f"SELECT DISTINCT {self.hash_sql('w', spec.key)} AS hv FROM {target} w"
                 wh.execute(
                     f"INSERT INTO {_q(bad)} SELECT DISTINCT x.k, 'conflicts_with_warehouse', {key_name} "
-                    f"FROM ({candidates('_kh', held_keys)}) x JOIN {target} w ON {key_eq}")
+                    f"FROM ({candidates('_kh', held_keys)}) x JOIN {target} w ON {key_eq}"
+                )
         n_bad = int(wh.scalar(f"SELECT count(*) FROM {_q(bad)}"))
         n_skip = int(wh.scalar(f"SELECT count(*) FROM {_q(skip)}"))
         return TableResult(kind=spec.kind, role=st.role, staged=st.rows, bad=n_bad, skipped=n_skip)
@@ -426,7 +519,8 @@ class Validator:
         inserted = self.wh.scalar(
             f"INSERT INTO {_q(self.spec.kind)} ({cols}, ingest_batch) SELECT "
             f"{', '.join('x.' + _q(c) for c in self.spec.names)}, $batch FROM {_q(self.table)} x{where}",
-            {"batch": self.batch_id})
+            {"batch": self.batch_id},
+        )
         return int(inserted or 0)
 
     def cleanup(self) -> None:

@@ -12,6 +12,7 @@ a record is accepted only when all rows derived from it are, and quarantined
 once (first reason) otherwise. The ``tables`` part of the ingest result gives
 the rows written per table. docs/ingest.md documents each mapping.
 """
+
 from __future__ import annotations
 
 from importlib import import_module

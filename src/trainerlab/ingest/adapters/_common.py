@@ -1,9 +1,11 @@
 """Helpers shared by the adapters: staging Python-built rows as typed-text tables."""
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pyarrow as pa
 
@@ -29,8 +31,15 @@ def stage_rows(wh, table: str, kind: str, rows: list[dict], *, role: str) -> Sta
     for name in names:
         data[name] = pa.array([_as_text(r.get(name)) for r in rows], type=pa.string())
     wh.stage_frame(table, pa.table(data))
-    return Staged(table=table, kind=kind, mapping={n: n for n in names}, role=role, pre_reason="_pre",
-                  skip_col="_skip", rows=len(rows))
+    return Staged(
+        table=table,
+        kind=kind,
+        mapping={n: n for n in names},
+        role=role,
+        pre_reason="_pre",
+        skip_col="_skip",
+        rows=len(rows),
+    )
 
 
 def stable_id(*parts: Any, n: int = 16) -> str:

@@ -20,6 +20,7 @@ Mapping (one record = one element):
   so outputs cluster by prompt). The same instruction or baseline output in
   another file is the same item and is stored once.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,21 +75,53 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
         iid = item_id(instruction) if isinstance(instruction, str) and instruction.strip() else None
         out1, out2 = r.get("output_1"), r.get("output_2")
         g1, g2 = r.get("generator_1"), r.get("generator_2")
-        prefs.append({"_rec": rec, "_raw": raw, "_pre": reason, "_pre_col": "preference" if reason else None,
-                      "item_id": iid, "model_a": g1, "model_b": g2, "winner": win,
-                      "judge_id": r.get("annotator"),
-                      "len_a": len(out1) if isinstance(out1, str) else None,
-                      "len_b": len(out2) if isinstance(out2, str) else None})
+        prefs.append(
+            {
+                "_rec": rec,
+                "_raw": raw,
+                "_pre": reason,
+                "_pre_col": "preference" if reason else None,
+                "item_id": iid,
+                "model_a": g1,
+                "model_b": g2,
+                "winner": win,
+                "judge_id": r.get("annotator"),
+                "len_a": len(out1) if isinstance(out1, str) else None,
+                "len_b": len(out2) if isinstance(out2, str) else None,
+            }
+        )
         if iid is None:
             continue
-        common = {"_rec": rec, "_raw": raw, "dataset": "alpaca_eval", "intent": r.get("dataset"),
-                  "language": "en", "template_id": iid}
+        common = {
+            "_rec": rec,
+            "_raw": raw,
+            "dataset": "alpaca_eval",
+            "intent": r.get("dataset"),
+            "language": "en",
+            "template_id": iid,
+        }
         items.append({**common, "item_id": iid, "prompt": instruction, "source": "alpaca_eval"})
         for gen, out in ((g1, out1), (g2, out2)):
             if isinstance(gen, str) and gen and isinstance(out, str):
-                items.append({**common, "item_id": f"{iid}:{gen}", "prompt": instruction, "response": out,
-                              "source": gen, "meta": {"role": "output", "generator": gen}})
-    staged = [stage_rows(wh, f"{prefix}__s_preferences", "preferences", prefs, role="primary"),
-              stage_rows(wh, f"{prefix}__s_items", "items", items, role="secondary")]
-    return Prepared(kind=PRIMARY, fmt="alpaca_eval", staged=staged, rows_in=len(records), rejects=empty_rejects(),
-                    temp_tables=[s.table for s in staged])
+                items.append(
+                    {
+                        **common,
+                        "item_id": f"{iid}:{gen}",
+                        "prompt": instruction,
+                        "response": out,
+                        "source": gen,
+                        "meta": {"role": "output", "generator": gen},
+                    }
+                )
+    staged = [
+        stage_rows(wh, f"{prefix}__s_preferences", "preferences", prefs, role="primary"),
+        stage_rows(wh, f"{prefix}__s_items", "items", items, role="secondary"),
+    ]
+    return Prepared(
+        kind=PRIMARY,
+        fmt="alpaca_eval",
+        staged=staged,
+        rows_in=len(records),
+        rejects=empty_rejects(),
+        temp_tables=[s.table for s in staged],
+    )

@@ -20,6 +20,7 @@ that was cancelled or has no results is one record, quarantined as
   response = ``response``/``answer``/``output``, dataset ``label_studio``
   unless ``data.dataset``; the rest of ``data`` goes into meta.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -103,63 +104,127 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
         predicted = _predicted(t)
         prompt, response = first(data, PROMPT_KEYS), first(data, RESPONSE_KEYS)
         rest = {k: v for k, v in data.items() if k not in (*PROMPT_KEYS, *RESPONSE_KEYS, "item_id", "dataset")}
-        item = {"item_id": iid, "dataset": data.get("dataset") or "label_studio", "prompt": prompt,
-                "response": response, "source": "label_studio", "meta": rest or None}
+        item = {
+            "item_id": iid,
+            "dataset": data.get("dataset") or "label_studio",
+            "prompt": prompt,
+            "response": response,
+            "source": "label_studio",
+            "meta": rest or None,
+        }
         annotations = t.get("annotations") or []
         if not isinstance(annotations, list):
             rec += 1
-            rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotations": annotations}),
-                         "_pre": "not_a_list", "_pre_col": "annotations"})
+            rows.append(
+                {
+                    "_rec": rec,
+                    "_raw": raw_json({"task_id": t.get("id"), "annotations": annotations}),
+                    "_pre": "not_a_list",
+                    "_pre_col": "annotations",
+                }
+            )
             continue
         for a in annotations:
             if not isinstance(a, dict):  # counted, never dropped
                 rec += 1
-                rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotation": a}),
-                             "_pre": "not_an_object", "_pre_col": "annotations"})
+                rows.append(
+                    {
+                        "_rec": rec,
+                        "_raw": raw_json({"task_id": t.get("id"), "annotation": a}),
+                        "_pre": "not_an_object",
+                        "_pre_col": "annotations",
+                    }
+                )
                 continue
             rater, display = _annotator(a)
             if rater is not None and display:
                 raters.setdefault(rater, display)
-            base = {"item_id": iid, "annotator_id": rater, "annotated_at": a.get("created_at"),
-                    "duration_s": a.get("lead_time")}
+            base = {
+                "item_id": iid,
+                "annotator_id": rater,
+                "annotated_at": a.get("created_at"),
+                "duration_s": a.get("lead_time"),
+            }
             listed = a.get("result") or []
             if not isinstance(listed, list):
                 rec += 1
-                rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"),
-                                                            "result": listed}), **base, "task": task,
-                             "_pre": "not_a_list", "_pre_col": "result"})
+                rows.append(
+                    {
+                        "_rec": rec,
+                        "_raw": raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"), "result": listed}),
+                        **base,
+                        "task": task,
+                        "_pre": "not_a_list",
+                        "_pre_col": "result",
+                    }
+                )
                 continue
             for r in listed:
                 if not isinstance(r, dict):
                     rec += 1
-                    rows.append({"_rec": rec, "_raw": raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"),
-                                                                "result": r}), **base, "task": task,
-                                 "_pre": "not_an_object", "_pre_col": "result"})
+                    rows.append(
+                        {
+                            "_rec": rec,
+                            "_raw": raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"), "result": r}),
+                            **base,
+                            "task": task,
+                            "_pre": "not_an_object",
+                            "_pre_col": "result",
+                        }
+                    )
             results = [r for r in listed if isinstance(r, dict)]
             if not results and len(listed):
                 continue  # every result was counted above
             if a.get("was_cancelled") or not results:
                 rec += 1
                 raw = raw_json({"task_id": t.get("id"), "annotation": {k: v for k, v in a.items() if k != "result"}})
-                rows.append({"_rec": rec, "_raw": raw, **base, "task": task,
-                             "_pre": "cancelled_annotation" if a.get("was_cancelled") else "empty_annotation"})
+                rows.append(
+                    {
+                        "_rec": rec,
+                        "_raw": raw,
+                        **base,
+                        "task": task,
+                        "_pre": "cancelled_annotation" if a.get("was_cancelled") else "empty_annotation",
+                    }
+                )
                 continue
             for r in results:
                 rec += 1
                 raw = raw_json({"task_id": t.get("id"), "annotation_id": a.get("id"), "result": r})
                 name = task or r.get("from_name")
                 if not name:
-                    raise IngestError(path, f"a result of task {t.get('id')} names no control (`from_name`): give "
-                                            f"the task with --task NAME", line=None)
+                    raise IngestError(
+                        path,
+                        f"a result of task {t.get('id')} names no control (`from_name`): give "
+                        f"the task with --task NAME",
+                        line=None,
+                    )
                 meta = {"task_id": t.get("id"), "annotation_id": a.get("id"), "result_id": r.get("id")}
                 vals, unsupported = _values(r)
                 if vals is None:
-                    rows.append({"_rec": rec, "_raw": raw, **base, "task": name, "_pre": "unsupported_result_type",
-                                 "_pre_col": unsupported})
+                    rows.append(
+                        {
+                            "_rec": rec,
+                            "_raw": raw,
+                            **base,
+                            "task": name,
+                            "_pre": "unsupported_result_type",
+                            "_pre_col": unsupported,
+                        }
+                    )
                     continue
                 for v in vals or [None]:
-                    rows.append({"_rec": rec, "_raw": raw, **base, "task": name, "label": v,
-                                 "suggested_label": predicted.get(r.get("from_name")), "meta": meta})
+                    rows.append(
+                        {
+                            "_rec": rec,
+                            "_raw": raw,
+                            **base,
+                            "task": name,
+                            "label": v,
+                            "suggested_label": predicted.get(r.get("from_name")),
+                            "meta": meta,
+                        }
+                    )
                 if iid is not None:
                     items.append({"_rec": rec, "_raw": raw, **item})
     if rec == 0:
@@ -167,5 +232,12 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, document=None) -> 
     staged = [stage_rows(wh, f"{prefix}__s_annotations", "annotations", rows, role="primary")]
     if items:
         staged.append(stage_rows(wh, f"{prefix}__s_items", "items", items, role="secondary"))
-    return Prepared(kind=PRIMARY, fmt="label_studio", staged=staged, rows_in=rec, rejects=empty_rejects(),
-                    temp_tables=[s.table for s in staged], raters=raters)
+    return Prepared(
+        kind=PRIMARY,
+        fmt="label_studio",
+        staged=staged,
+        rows_in=rec,
+        rejects=empty_rejects(),
+        temp_tables=[s.table for s in staged],
+        raters=raters,
+    )

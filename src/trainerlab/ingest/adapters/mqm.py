@@ -29,6 +29,7 @@ rows say the rater found none):
   same source segment across systems). Rows of one translation must agree on
   its text; if not, the records are quarantined as ``duplicate_key``.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,9 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, facts=None) -> Pre
     seg = next((lower[c] for c in ("seg_id", "globalsegid", "docsegid") if c in lower), None)
     missing = [c for c in REQUIRED if c not in lower] + ([] if seg else ["seg_id"])
     if missing:
-        raise IngestError(path, f"not an MQM TSV: missing column(s) {', '.join(missing)}; "
-                                f"the header has: {', '.join(names)}", line=1)
+        raise IngestError(
+            path, f"not an MQM TSV: missing column(s) {', '.join(missing)}; the header has: {', '.join(names)}", line=1
+        )
     stage = f"{prefix}__mqm"
     try:
         rejects = wh.stage_csv(stage, path, {n: "VARCHAR" for n in names}, delim="\t", quote="", escape="")
@@ -77,10 +79,16 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, facts=None) -> Pre
 
     rej = empty_rejects()
     if len(rejects):
-        rej = pd.DataFrame({"rec": rejects["line"].astype("int64") - 1, "raw": rejects["csv_line"],
-                            "reason": ["wrong_column_count" if "COLUMNS" in str(t) else "unreadable_row"
-                                       for t in rejects["error_type"]],
-                            "column_name": [None] * len(rejects)}).drop_duplicates("rec")
+        rej = pd.DataFrame(
+            {
+                "rec": rejects["line"].astype("int64") - 1,
+                "raw": rejects["csv_line"],
+                "reason": [
+                    "wrong_column_count" if "COLUMNS" in str(t) else "unreadable_row" for t in rejects["error_type"]
+                ],
+                "column_name": [None] * len(rejects),
+            }
+        ).drop_duplicates("rec")
     if staged_rows + len(rej) == 0:
         raise IngestError(path, "no data rows after the header", line=2)
     shift = (rej["rec"].sort_values().to_numpy() - range(1, len(rej) + 1)) if len(rej) else []
@@ -92,8 +100,10 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, facts=None) -> Pre
     else:
         rec_sql = "s.rowid + 1"
     raw = " || chr(9) || ".join(f"coalesce(s.{_q(n)}, '')" for n in names)  # the TSV line (no quoting in MQM)
-    wh.execute(f'CREATE TEMP TABLE "{records}" AS SELECT {rec_sql} AS _rec, {raw} AS _raw, '
-               f's.* FROM "{stage}" s ORDER BY s.rowid')
+    wh.execute(
+        f'CREATE TEMP TABLE "{records}" AS SELECT {rec_sql} AS _rec, {raw} AS _raw, '
+        f's.* FROM "{stage}" s ORDER BY s.rowid'
+    )
     name = stem(path)
     col = {c: f"r.{_q(lower[c])}" for c in REQUIRED}
     segment = f"r.{_q(seg)}"
@@ -102,11 +112,13 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, facts=None) -> Pre
     comment = f"r.{_q(lower['comment'])}" if "comment" in lower else "NULL"
     if "metadata" in lower:
         md = f"r.{_q(lower['metadata'])}"
-        when = (f"CASE WHEN json_valid({md}) THEN to_timestamp(TRY_CAST(json_extract_string({md}, '$.timestamp') "
-                f"AS DOUBLE) / 1000.0) END")
+        when = (
+            f"CASE WHEN json_valid({md}) THEN to_timestamp(TRY_CAST(json_extract_string({md}, '$.timestamp') "
+            f"AS DOUBLE) / 1000.0) END"
+        )
     else:
         when = "CAST(NULL AS TIMESTAMPTZ)"
-    base = (f"FROM \"{records}\" r, (SELECT ? AS stem, ? AS t_cat, ? AS t_sev, ? AS lang) c")
+    base = f'FROM "{records}" r, (SELECT ? AS stem, ? AS t_cat, ? AS t_sev, ? AS lang) c'
     params = [name, f"{task or 'mqm'}_category", f"{task or 'mqm'}_severity", target_language(name)]
     item = f"'mqm-' || c.stem || ':' || {col['system']} || ':' || {col['doc']} || ':' || {segment}"
     # the marked span: in the target for translation errors, in the source for source issues;
@@ -115,32 +127,47 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str, facts=None) -> Pre
     side = f"CASE WHEN {in_tgt} THEN {tgt} ELSE {src} END"
     # both rows of a record carry the whole error (category and severity): two errors on one
     # span that share a severity are still two rows
-    meta = (f"CAST(json_object('system', {col['system']}, 'doc', {col['doc']}, 'seg_id', {segment}, "
-            f"'category', {col['category']}, 'severity', {col['severity']}, "
-            f"'span', nullif(regexp_extract({side}, '<v>(.*?)</v>', 1), ''), "
-            f"'span_side', CASE WHEN {in_tgt} THEN 'target' WHEN strpos(coalesce({src}, ''), '<v>') > 0 "
-            f"THEN 'source' END, "
-            f"'span_start', nullif(strpos(coalesce({side}, ''), '<v>'), 0) - 1) AS VARCHAR)")
+    meta = (
+        f"CAST(json_object('system', {col['system']}, 'doc', {col['doc']}, 'seg_id', {segment}, "
+        f"'category', {col['category']}, 'severity', {col['severity']}, "
+        f"'span', nullif(regexp_extract({side}, '<v>(.*?)</v>', 1), ''), "
+        f"'span_side', CASE WHEN {in_tgt} THEN 'target' WHEN strpos(coalesce({src}, ''), '<v>') > 0 "
+        f"THEN 'source' END, "
+        f"'span_start', nullif(strpos(coalesce({side}, ''), '<v>'), 0) - 1) AS VARCHAR)"
+    )
     ann, items = f"{prefix}__s_annotations", f"{prefix}__s_items"
     wh.drop_temp(ann, items)
-    common = (f"r._rec, r._raw, {item} AS item_id, {col['rater']} AS annotator_id, {when} AS annotated_at, "
-              f"c.stem AS batch_id, {comment} AS comment, {meta} AS meta")
+    common = (
+        f"r._rec, r._raw, {item} AS item_id, {col['rater']} AS annotator_id, {when} AS annotated_at, "
+        f"c.stem AS batch_id, {comment} AS comment, {meta} AS meta"
+    )
     wh.execute(
-        f"CREATE TEMP TABLE \"{ann}\" AS SELECT * FROM ("
+        f'CREATE TEMP TABLE "{ann}" AS SELECT * FROM ('
         f"SELECT {common}, c.t_cat AS task, {col['category']} AS label, 0 AS _part {base} "
         f"UNION ALL SELECT {common}, c.t_sev AS task, {col['severity']} AS label, 1 AS _part {base}"
-        f") ORDER BY _rec, _part", params + params)
+        f") ORDER BY _rec, _part",
+        params + params,
+    )
     wh.execute(
-        f"CREATE TEMP TABLE \"{items}\" AS SELECT r._rec, r._raw, {item} AS item_id, c.stem AS dataset, "
+        f'CREATE TEMP TABLE "{items}" AS SELECT r._rec, r._raw, {item} AS item_id, c.stem AS dataset, '
         f"replace(replace({src}, '<v>', ''), '</v>', '') AS prompt, replace(replace({tgt}, '<v>', ''), '</v>', '') AS response, {col['system']} AS source, "
         f"c.lang AS language, 'mqm-' || c.stem || ':' || {col['doc']} || ':' || {segment} AS template_id, "
         f"CAST(json_object('doc', {col['doc']}, 'seg_id', {segment}) AS VARCHAR) AS meta {base} ORDER BY r._rec",
-        params)
+        params,
+    )
     wh.drop_temp(stage, f"{stage}__shift")
     ann_cols = ("item_id", "annotator_id", "task", "label", "annotated_at", "batch_id", "comment", "meta")
     item_cols = ("item_id", "dataset", "prompt", "response", "source", "language", "template_id", "meta")
-    staged = [Staged(table=ann, kind="annotations", mapping={c: c for c in ann_cols}, rows=2 * staged_rows),
-              Staged(table=items, kind="items", mapping={c: c for c in item_cols}, role="secondary",
-                     rows=staged_rows)]
-    return Prepared(kind=PRIMARY, fmt="mqm", staged=staged, rows_in=staged_rows + len(rej), rejects=rej,
-                    label_schemas={params[2]: ("ordinal", SEVERITIES)}, temp_tables=[ann, items, records])
+    staged = [
+        Staged(table=ann, kind="annotations", mapping={c: c for c in ann_cols}, rows=2 * staged_rows),
+        Staged(table=items, kind="items", mapping={c: c for c in item_cols}, role="secondary", rows=staged_rows),
+    ]
+    return Prepared(
+        kind=PRIMARY,
+        fmt="mqm",
+        staged=staged,
+        rows_in=staged_rows + len(rej),
+        rejects=rej,
+        label_schemas={params[2]: ("ordinal", SEVERITIES)},
+        temp_tables=[ann, items, records],
+    )

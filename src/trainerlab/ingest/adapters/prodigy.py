@@ -21,9 +21,10 @@ Mapping (one record = one line; a line that is not JSON is ``bad_json``):
 - ``items``: prompt = ``text``/``prompt``, response = ``response``, dataset
   ``prodigy``, meta = {_input_hash}.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import IngestError
@@ -36,7 +37,7 @@ KINDS = ("annotations", "items")
 
 def _when(ts) -> str | None:
     try:
-        return datetime.fromtimestamp(float(ts), tz=timezone.utc).isoformat()
+        return datetime.fromtimestamp(float(ts), tz=UTC).isoformat()
     except (TypeError, ValueError, OverflowError, OSError):
         return None if ts is None else str(ts)  # an unparseable value is quarantined as bad_timestamp
 
@@ -62,25 +63,35 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
                 rows.append({"_rec": lineno, "_raw": raw, "_pre": "not_an_object"})
                 continue
             if first_duplicate_key(ex) is not None:
-                rows.append({"_rec": lineno, "_raw": raw, "_pre": "duplicate_json_key",
-                             "_pre_col": first_duplicate_key(ex)})
+                rows.append(
+                    {"_rec": lineno, "_raw": raw, "_pre": "duplicate_json_key", "_pre_col": first_duplicate_key(ex)}
+                )
                 continue
             meta_in = ex.get("meta") if isinstance(ex.get("meta"), dict) else {}
             h = ex.get("_input_hash")
             iid = meta_in.get("item_id") or ex.get("item_id") or (f"prodigy-{h}" if h is not None else None)
             answer = ex.get("answer")
-            base = {"_rec": lineno, "_raw": raw, "item_id": iid,
-                    "annotator_id": ex.get("_annotator_id") or ex.get("_session_id"),
-                    "annotated_at": _when(ex.get("_timestamp")),
-                    "meta": {"answer": answer, "_task_hash": ex.get("_task_hash"), "_view_id": ex.get("_view_id")}}
+            base = {
+                "_rec": lineno,
+                "_raw": raw,
+                "item_id": iid,
+                "annotator_id": ex.get("_annotator_id") or ex.get("_session_id"),
+                "annotated_at": _when(ex.get("_timestamp")),
+                "meta": {"answer": answer, "_task_hash": ex.get("_task_hash"), "_view_id": ex.get("_view_id")},
+            }
             if answer not in ("accept", "reject", "ignore"):
-                rows.append({**base, "task": task or ex.get("label") or "prodigy", "_pre": "bad_answer",
-                             "_pre_col": "answer"})
+                rows.append(
+                    {**base, "task": task or ex.get("label") or "prodigy", "_pre": "bad_answer", "_pre_col": "answer"}
+                )
                 continue
             if "options" in ex:
                 if not task:
-                    raise IngestError(path, "a Prodigy choice example (with `options`) names no task: give the "
-                                            "task with --task NAME (e.g. --task intent)", line=lineno)
+                    raise IngestError(
+                        path,
+                        "a Prodigy choice example (with `options`) names no task: give the "
+                        "task with --task NAME (e.g. --task intent)",
+                        line=lineno,
+                    )
                 name = task
                 chosen = ex.get("accept") or []
                 if answer == "accept" and chosen:
@@ -94,13 +105,28 @@ def prepare(wh, path: Path, *, task: str | None, prefix: str) -> Prepared:
                 else:
                     rows.append({**base, "task": name, "label": answer})
             if iid is not None:
-                items.append({"_rec": lineno, "_raw": raw, "item_id": iid, "dataset": "prodigy",
-                              "prompt": first(ex, ("text", "prompt")), "response": ex.get("response"),
-                              "source": "prodigy", "meta": {"_input_hash": h}})
+                items.append(
+                    {
+                        "_rec": lineno,
+                        "_raw": raw,
+                        "item_id": iid,
+                        "dataset": "prodigy",
+                        "prompt": first(ex, ("text", "prompt")),
+                        "response": ex.get("response"),
+                        "source": "prodigy",
+                        "meta": {"_input_hash": h},
+                    }
+                )
     if n == 0:
         raise IngestError(path, "no data rows", line=1)
     staged = [stage_rows(wh, f"{prefix}__s_annotations", "annotations", rows, role="primary")]
     if items:
         staged.append(stage_rows(wh, f"{prefix}__s_items", "items", items, role="secondary"))
-    return Prepared(kind=PRIMARY, fmt="prodigy", staged=staged, rows_in=n, rejects=empty_rejects(),
-                    temp_tables=[s.table for s in staged])
+    return Prepared(
+        kind=PRIMARY,
+        fmt="prodigy",
+        staged=staged,
+        rows_in=n,
+        rejects=empty_rejects(),
+        temp_tables=[s.table for s in staged],
+    )
