@@ -14,6 +14,7 @@ import pytest
 from scipy.special import expit
 
 from trainerlab import judges as J
+from trainerlab.judges.agreement_with_humans import _holm
 
 ROOT = Path(__file__).resolve().parents[1]
 ALPACA = ROOT / "data" / "external" / "alpaca_eval" / "results"
@@ -635,5 +636,5 @@ def test_multiplicity_adjustment_matches_statsmodels(method):
     p = np.array([0.01, 0.04, np.nan, 0.03, 0.2, 0.001, 0.04])
     ok = np.isfinite(p)
     expected = multipletests(p[ok], method=method)[1]
-    assert J._holm(p, method)[ok] == pytest.approx(expected, abs=1e-12)
-    assert np.isnan(J._holm(p, method)[2])
+    assert _holm(p, method)[ok] == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(_holm(p, method)[2])

@@ -44,8 +44,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-from . import agreement as A
-from . import uplift
+from .. import agreement as A
+from .. import uplift
 
 _NAN = math.nan
 JUDGE, REFERENCE = "judge", "reference"
@@ -1674,7 +1674,7 @@ def alpaca_eval_study(
 ) -> dict:
     """The real-data evidence: the GPT-4 judge's length bias across the AlpacaEval models,
     and the two bundled Mistral judge files (``docs/judges.md``)."""
-    from . import paths
+    from .. import paths
 
     root = Path(root) if root else paths.external_data_dir() / "alpaca_eval"
     files = sorted((root / "results").glob(f"*/{judge_dir}/annotations.json*"))
@@ -2047,7 +2047,7 @@ def load_thresholds(path: str | Path | None = None) -> dict:
     and negative numbers are errors naming the file and key."""
     import yaml
 
-    from . import paths
+    from .. import paths
 
     if path is None:
         candidate = paths.project_root() / "judges.yaml"
@@ -2360,7 +2360,7 @@ def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int
         )
         return g.drop_duplicates("item", keep="last")[["item", "label"]].reset_index(drop=True)
     if source == "truth":
-        from .demo import load_truth
+        from ..demo import load_truth
 
         try:
             labels = load_truth(wh, "true_labels").get(task, {})
@@ -2369,7 +2369,7 @@ def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int
         return pd.DataFrame({"item": list(labels), "label": list(labels.values())})
     if source != "consensus":
         raise ValueError(f"reference must be consensus, gold or truth, not {source!r}")
-    from .annotators import majority_vote
+    from ..annotators import majority_vote
 
     r = A.ratings_from_warehouse(wh, task, **filters)
     r = r[~_missing(r["label"])]
