@@ -14,7 +14,7 @@ import pytest
 from scipy.special import expit
 
 from trainerlab import judges as J
-from trainerlab.judges.agreement_with_humans import _holm
+from trainerlab.judges.intervals import _holm
 
 ROOT = Path(__file__).resolve().parents[1]
 ALPACA = ROOT / "data" / "external" / "alpaca_eval" / "results"
