@@ -60,7 +60,5 @@ def test_site_pages_and_api_reference_from_docstrings(site):
 def test_site_needs_no_network(site):
     # no script, stylesheet or font is fetched from another host when a page is opened
     remote = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', re.I)
-    offenders = [
-        str(p.relative_to(site)) for p in site.rglob("*.html") if remote.search(p.read_text(encoding="utf-8"))
-    ]
+    offenders = [str(p.relative_to(site)) for p in site.rglob("*.html") if remote.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
