@@ -4,7 +4,7 @@ TL        := .venv/bin/trainerlab
 SEED      ?= 7
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: reports test lint bench setup demo clean lab
+.PHONY: reports test lint docs bench setup demo clean lab
 
 # The main job: environment, demo warehouse, every report, the index.
 # A report that fails does not stop the index: publish still runs (the index shows the
@@ -28,6 +28,10 @@ LINTED := src tests bench tools
 lint: setup
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
+
+# The documentation site (mkdocs.yml), built offline and strict into site/.
+docs: setup
+	$(PY) -m mkdocs build --strict --site-dir site
 
 # Benchmarks against reference packages, side by side; writes bench/RESULTS.md.
 bench: setup
