@@ -33,6 +33,8 @@ from .errors import IngestError
 from .kinds import SPECS, TYPES, KindSpec
 from .limits import Limits, human
 from .records import RecordScan, clean_copy, text_pieces
+from .staged import Staged, _q
+from .validate import conversion
 
 GENERIC_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
@@ -433,33 +435,7 @@ def load_json_document(path: Path, limits: Limits | None = None, *, strict_keys:
     return doc
 
 
-# -- staged tables --------------------------------------------------------------------
-@dataclass
-class Staged:
-    """A temporary table holding one target table's rows before validation.
-
-    ``mapping`` maps target columns to stage columns; ``constants`` gives target
-    columns a fixed value (e.g. the task from ``--task``); ``rec_sql`` and
-    ``raw_sql`` are SQL expressions over the stage row (alias ``s``) for the
-    source record number and raw text used in quarantine.
-    """
-
-    table: str
-    kind: str
-    mapping: dict[str, str]
-    extras: list[str] = field(default_factory=list)
-    constants: dict[str, Any] = field(default_factory=dict)
-    rec_sql: str = "s._rec"
-    raw_sql: str = "s._raw"
-    role: str = "primary"  # primary rows are the records; secondary rows are derived
-    pre_reason: str | None = None  # stage column: a reason decided while reading
-    skip_col: str | None = None  # stage column: TRUE where a missing label is an explicit skip
-    converted: bool = False  # ``table`` already holds converted columns and check flags
-    has_bad: dict = field(default_factory=dict)  # (converted tables) columns with a does-not-convert flag
-    conversion: object = None  # (converted tables) the validate.Conversion used
-    rows: int = 0
-
-
+# -- staged tables (Staged lives in .staged, below validation) -----------------------
 @dataclass
 class Prepared:
     """Everything read from one file, ready for validation."""
@@ -637,7 +613,6 @@ def stage_delimited(
     if task and spec.task_column and spec.task_column not in mapping:
         st.constants[spec.task_column] = task
     # parse, convert and flag in one pass of DuckDB's reader (see validate.conversion_select)
-    from .validate import conversion
 
     conv = conversion(spec, st, columns, task_override, explicit_schemas or {}, empty_is_null=True)
     st.has_bad, st.conversion = conv.has_bad, conv
@@ -895,10 +870,6 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, float) and value != value:
         return "NaN"
     return str(value)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def spec_for(kind: str) -> KindSpec:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .kinds import MAX_FIELD_CHARS, MISSING_LABEL_TOKENS, TYPES, KindSpec
-from .readers import Staged, _q
+from .staged import Staged, _q
 
 
 def trimmed_columns(spec: KindSpec) -> set[str]:
