@@ -30,7 +30,7 @@ FAMILIES: list[str] = []
 KNOWN_CYCLES = [
     ["trainerlab.agreement", "trainerlab.annotators"],
     ["trainerlab.ingest.readers", "trainerlab.ingest.validate"],
-    ["trainerlab.dataqa", "trainerlab.datasets"],
+    ["trainerlab.dataqa", "trainerlab.dataqa.duplicates", "trainerlab.datasets", "trainerlab.datasets.store"],
 ]
 
 WAREHOUSE_MODULES = ("trainerlab.warehouse", "trainerlab.schema", "trainerlab.snapshot_query")

@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import dataqa, paths
-from .pii import find_pii, redact
+from .. import dataqa, paths
+from ..pii import find_pii, redact
 
 __all__ = [
     "datasets_dir",
@@ -258,7 +258,7 @@ def snapshot(
 
     if not _NAME.match(name or ""):
         raise DatasetError(f"bad dataset name {name!r}: letters, digits, '_', '.', '-' (up to 100)")
-    from .snapshot_query import SnapshotQueryError, check_snapshot_query
+    from ..snapshot_query import SnapshotQueryError, check_snapshot_query
 
     parent_recs = [get_snapshot(wh, p) for p in parents]
     if result is not None:
@@ -850,7 +850,7 @@ def retention_flags(wh, as_of=None, table: str = "items") -> pd.DataFrame:
     ``expired``, ``undated`` (no date to judge by: never flagged, but counted), ``as_of``.
     Empty when no policy applies.
     """
-    from .warehouse import _ident
+    from ..warehouse import _ident
 
     cols = ["kind", "scope", "value", "retention_days", "cutoff", "records", "expired", "undated", "as_of"]
     when = _as_of(as_of)
@@ -910,7 +910,7 @@ def retention_flags(wh, as_of=None, table: str = "items") -> pd.DataFrame:
 
 def retention_records(wh, as_of=None, table: str = "items", limit: int | None = None) -> pd.DataFrame:
     """The records past their retention period: ``id``, ``scope``, ``value``, ``dated``, ``cutoff``, ``days_over``."""
-    from .warehouse import _ident
+    from ..warehouse import _ident
 
     when = _as_of(as_of)
     out = []

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import pii as _pii
+from .. import pii as _pii
 
 __all__ = [
     "wilson_interval",
@@ -1031,7 +1031,7 @@ def detection_coverage(
     ``note``, ``reason`` (why recall is NaN: no labelled span of the type, or the
     corpus file is missing).
     """
-    from .paths import project_root
+    from ..paths import project_root
 
     base = Path(root) if root is not None else project_root()
     rows = []
@@ -1311,7 +1311,7 @@ _SYSTEM_COLUMNS = {"ingest_batch", "meta"}
 def canonical_contract(table: str) -> dict:
     """The contract of a canonical table from the warehouse DDL: column types, required
     (NOT NULL) columns, plus allowed values and unique keys the DDL cannot express."""
-    from .warehouse import Warehouse
+    from ..warehouse import Warehouse
 
     with Warehouse(":memory:") as wh:
         if table not in wh.tables():
@@ -1542,7 +1542,7 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20, dataset: str
     Returns the same keys as :func:`schema_compliance` (``errors`` holds up to
     ``max_examples`` example rows per rule, ``n_errors`` the full count).
     """
-    from .warehouse import _ident
+    from ..warehouse import _ident
 
     contract = canonical_contract(table) if table in _canonical_tables() else {"columns": {}, "unique": []}
     have = set(wh.columns(table))
@@ -1669,7 +1669,7 @@ def table_schema_compliance(wh, table: str, max_examples: int = 20, dataset: str
 
 
 def _canonical_tables() -> tuple[str, ...]:
-    from .schema import CANONICAL_TABLES
+    from ..schema import CANONICAL_TABLES
 
     return CANONICAL_TABLES
 
@@ -1699,7 +1699,7 @@ def dataset_qa(
     ``contamination``, ``retention``) and ``checks`` (one row per check with
     ``status`` ok/warn/alert and a sentence) and ``verdict`` (sentences, status).
     """
-    from .warehouse import _ident
+    from ..warehouse import _ident
 
     have = wh.columns(table)
     if not have:
@@ -1756,7 +1756,7 @@ def dataset_qa(
                 "n_train": len(train),
             }
     # retention
-    from . import datasets as _datasets
+    from .. import datasets as _datasets
 
     out["retention"] = _datasets.retention_flags(wh, as_of=as_of, table=table)
     out["checks"] = _qa_checks(out, max_dup_rate)
@@ -1765,7 +1765,7 @@ def dataset_qa(
 
 
 def _items_by_ids(wh, ids: list, column: str) -> pd.DataFrame:
-    from .warehouse import _ident
+    from ..warehouse import _ident
 
     frames = []
     for lo in range(0, len(ids), 500):

@@ -1,0 +1,41 @@
+"""Datasets (being split into modules by layer)."""
+
+from .store import (
+    PREFERENCE_SCHEMA,
+    SFT_SCHEMA,
+    DatasetError,
+    content_hash,
+    datasets_dir,
+    datasheet,
+    export,
+    get_snapshot,
+    lineage,
+    list_snapshots,
+    read_snapshot,
+    record_use,
+    retention_flags,
+    retention_records,
+    set_retention,
+    snapshot,
+    validate_record,
+)
+
+__all__ = [
+    "datasets_dir",
+    "content_hash",
+    "snapshot",
+    "get_snapshot",
+    "list_snapshots",
+    "read_snapshot",
+    "datasheet",
+    "lineage",
+    "record_use",
+    "set_retention",
+    "retention_flags",
+    "retention_records",
+    "export",
+    "SFT_SCHEMA",
+    "PREFERENCE_SCHEMA",
+    "validate_record",
+    "DatasetError",
+]
