@@ -24,13 +24,15 @@ PKG = SRC / "trainerlab"
 
 # The family packages of docs/architecture.md; each must be a package (a folder), not a flat module.
 # (The restructure adds each family here as it lands.)
-FAMILIES: list[str] = []
+FAMILIES: list[str] = [
+    "dataqa",
+    "datasets",
+]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.
 KNOWN_CYCLES = [
     ["trainerlab.agreement", "trainerlab.annotators"],
     ["trainerlab.ingest.readers", "trainerlab.ingest.validate"],
-    ["trainerlab.dataqa", "trainerlab.dataqa.duplicates", "trainerlab.datasets", "trainerlab.datasets.store"],
 ]
 
 WAREHOUSE_MODULES = ("trainerlab.warehouse", "trainerlab.schema", "trainerlab.snapshot_query")

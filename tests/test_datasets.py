@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from trainerlab import datasets as ds
-from trainerlab.datasets.store import _schema_errors
+from trainerlab.datasets.export_records import _schema_errors
 from trainerlab.pii import find_pii
 from trainerlab.warehouse import connect
 
