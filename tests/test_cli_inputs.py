@@ -66,7 +66,8 @@ def test_run_ids_and_report_names_take_only_letters_digits_dot_dash_underscore(t
 
 
 def test_the_same_anchor_bug_is_gone_from_every_name_check():
-    from trainerlab import datasets, warehouse
+    from trainerlab import warehouse
+    from trainerlab.datasets import store as datasets
     from trainerlab.reports import schedule
 
     assert datasets._NAME.match("support") and not datasets._NAME.match("support\n")

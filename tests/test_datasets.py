@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from trainerlab import datasets as ds
+from trainerlab.datasets.export_records import _schema_errors
 from trainerlab.pii import find_pii
 from trainerlab.warehouse import connect
 
@@ -214,7 +215,7 @@ def test_preference_export_and_schema_rules(wh, tmp_path):
 def test_our_validator_agrees_with_jsonschema(record, fmt):
     schema = ds.SFT_SCHEMA if fmt == "sft" else ds.PREFERENCE_SCHEMA
     reference_ok = jsonschema.Draft202012Validator(schema).is_valid(record)
-    assert (ds._schema_errors(record, schema) == []) == reference_ok
+    assert (_schema_errors(record, schema) == []) == reference_ok
 
 
 # -- lineage --------------------------------------------------------------------------------------

@@ -1,29 +1,8 @@
-"""Datasets as versioned products: snapshots, datasheets, lineage, retention, export.
+"""Datasets in the warehouse and on disk: snapshots (Parquet, manifest, datasheet), their
+lineage, retention policies and exports for fine-tuning.
 
-A **snapshot** is the result of a SQL query over the warehouse frozen as
-``data.parquet`` with a ``manifest.json`` (content hash, row count, schema,
-parents, the transform, consent and retention tags, creation time) and a
-``datasheet.md`` (the headings of Gebru et al., *Datasheets for Datasets*,
-CACM 2021, filled from what the warehouse knows, gaps marked). Snapshots are
-recorded in ``dataset_snapshots``; versions count up per name (``NAME@v1``,
-``NAME@v2``); the same content under the same name is not snapshotted twice.
-
-The **content hash** is independent of row order and of the Parquet encoding:
-SHA-256 over the schema and the sorted SHA-256 digests of each row's canonical
-JSON, so the same rows give the same hash on any machine.
-
-**Lineage** runs from source files (``ingest_log``) and tables through parent
-snapshots to the snapshot, then on to its exports, the evaluation runs that
-scored its items, and the release decisions that read those runs.
-
-**Retention** policies (``retention_policies``: a number of days per dataset or
-source) flag records older than their period, and snapshots past ``expires_at``.
-
-**Export** writes chat JSONL for supervised fine-tuning (``messages`` with
-roles) or preference pairs (``prompt``, ``chosen``, ``rejected``), validated
-against their JSON Schemas, split into train and eval so that near-duplicate
-prompts stay on one side, refusing records with detected PII unless a reason is
-given (which is logged in ``dataset_exports``).
+Writes ``dataset_snapshots``, ``lineage_edges``, ``retention_policies`` and
+``dataset_exports``; see the package docstring for what each record means.
 """
 
 from __future__ import annotations
@@ -31,39 +10,23 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import math
 import os
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import dataqa, paths
-from .pii import find_pii, redact
-
-__all__ = [
-    "datasets_dir",
-    "content_hash",
-    "snapshot",
-    "get_snapshot",
-    "list_snapshots",
-    "read_snapshot",
-    "datasheet",
-    "lineage",
-    "record_use",
-    "set_retention",
-    "retention_flags",
-    "retention_records",
-    "export",
-    "SFT_SCHEMA",
-    "PREFERENCE_SCHEMA",
-    "validate_record",
-    "DatasetError",
-]
+from .. import paths
+from ..dataqa.duplicates import find_duplicates
+from ..dataqa.shingles import normalize_text
+from ..pii import find_pii, redact
+from .export_records import PREFERENCE_SCHEMA, SFT_SCHEMA, _messages_from, _text_value, validate_record
+from .hashing import _canonical, content_hash
+from .verdict_datasheet import datasheet
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")  # \Z: `$` would let a final newline through
 
@@ -81,53 +44,8 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-# -- content hash -------------------------------------------------------------------------------------
-def _canonical(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    if isinstance(value, float):
-        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity") if math.isinf(value) else value
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return None if pd.isna(value) else pd.Timestamp(value).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_canonical(v) for v in value]
-    if value is pd.NaT or (not isinstance(value, (str, bool, int)) and pd.isna(value)):
-        return None
-    return value
-
-
 def _schema_of(frame: pd.DataFrame) -> list[dict]:
     return [{"name": str(c), "dtype": str(frame[c].dtype)} for c in frame.columns]
-
-
-def content_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of the column names and the multiset of rows (row order does not matter).
-
-    Each row becomes canonical JSON (NaN and NaT as null, timestamps ISO 8601,
-    numpy scalars unwrapped), is hashed, and the sorted digests are hashed
-    together with the column names.
-    """
-    cols = [str(c) for c in frame.columns]
-    digests = sorted(
-        hashlib.sha256(
-            json.dumps([_canonical(v) for v in row], ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode(
-                "utf-8"
-            )
-        ).digest()
-        for row in frame.itertuples(index=False, name=None)
-    )
-    h = hashlib.sha256(json.dumps(cols).encode("utf-8"))
-    for d in digests:
-        h.update(d)
-    return h.hexdigest()
 
 
 def _file_sha256(path: Path) -> str:
@@ -258,7 +176,7 @@ def snapshot(
 
     if not _NAME.match(name or ""):
         raise DatasetError(f"bad dataset name {name!r}: letters, digits, '_', '.', '-' (up to 100)")
-    from .snapshot_query import SnapshotQueryError, check_snapshot_query
+    from ..snapshot_query import SnapshotQueryError, check_snapshot_query
 
     parent_recs = [get_snapshot(wh, p) for p in parents]
     if result is not None:
@@ -394,200 +312,6 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # pragma: no cover - no login name in some containers
         return "unknown"
-
-
-# -- datasheet ---------------------------------------------------------------------------------------
-def _gap(what: str, how: str = "") -> str:
-    return f"**Gap:** {what}" + (f" ({how})." if how else ".")
-
-
-def datasheet(manifest: dict, frame: pd.DataFrame, text_columns: Sequence[str] = (), wh=None) -> str:
-    """A Markdown datasheet with the seven sections of *Datasheets for Datasets*.
-
-    Filled from the manifest, the rows (counts, columns, missing values, languages,
-    duplicates, PII) and the warehouse (ingest sources); every question the data
-    cannot answer is marked **Gap**. Example texts are never shown.
-    """
-    n = len(frame)
-    sid = manifest["snapshot_id"]
-    lines = [
-        f"# Datasheet: {sid}",
-        "",
-        f"Snapshot `{sid}` of dataset `{manifest['name']}`, {n:,} rows, content hash "
-        f"`{manifest['content_hash'][:16]}`, created {manifest['created_at']} by {manifest.get('created_by')}. "
-        "Sections follow Gebru et al., *Datasheets for Datasets* (CACM 64(12), 2021); "
-        "answers come from the warehouse, and what it cannot know is marked **Gap**.",
-        "",
-    ]
-    # Motivation
-    lines += [
-        "## Motivation",
-        "",
-        f"- **For what purpose was the dataset created?** {manifest.get('purpose') or _gap('no purpose recorded', 'snapshot --purpose')}",
-        f"- **Who created it?** {manifest.get('owner') or manifest.get('created_by') or _gap('no owner recorded', '--owner')}",
-        f"- **Who funded it?** {_gap('not recorded by trainerlab')}",
-        "",
-    ]
-    # Composition
-    comp = [
-        "## Composition",
-        "",
-        "- **What do the instances represent?** One row per record of the query below; columns: "
-        + ", ".join(f"`{c['name']}` ({c['dtype']})" for c in manifest["schema"])
-        + ".",
-        f"- **How many instances are there?** {n:,}.",
-    ]
-    missing = {c: int(frame[c].isna().sum()) for c in frame.columns if frame[c].isna().any()}
-    comp.append(
-        "- **Is any information missing from individual instances?** "
-        + (
-            "; ".join(f"`{c}`: {k:,} missing ({k / n:.1%})" for c, k in missing.items())
-            if missing
-            else "No missing values."
-        )
-    )
-    for col, label in (
-        ("language", "Languages"),
-        ("dataset", "Source datasets"),
-        ("intent", "Intents"),
-        ("source", "Sources"),
-    ):
-        if col in frame.columns and n:
-            counts = frame[col].astype(str).value_counts()
-            top = ", ".join(f"{k} {v / n:.0%}" for k, v in counts.head(8).items())
-            comp.append(f"- **{label}:** {top}{' and ' + str(len(counts) - 8) + ' more' if len(counts) > 8 else ''}.")
-    for col in text_columns:
-        if col not in frame.columns:
-            continue
-        texts = frame[col].tolist()
-        dup = dataqa.find_duplicates(texts, threshold=0.7, near=n <= 200000)
-        s = dup.summary
-        pii = dataqa.pii_summary(frame, [col])
-        found = ", ".join(f"{k} {v}" for k, v in pii["counts"].items() if v) or "none found"
-        comp.append(
-            f"- **Redundancy in `{col}`:** {s['exact_duplicates']:,} exact duplicates"
-            + (
-                f" and {s['near_duplicates']:,} further near duplicates (MinHash, Jaccard >= 0.7)"
-                if s.get("near_duplicates") is not None
-                else ""
-            )
-            + "."
-        )
-        comp.append(
-            f"- **Does `{col}` contain personal or confidential data?** "
-            f"{pii['records_with_pii']:,} rows ({pii['leakage']['estimate']:.1f} per 1,000) with detected PII: "
-            f"{found}. Detection covers e-mails, phones, cards, IBANs, IPs, SSNs, API keys and simple "
-            "street addresses; names are not detected."
-        )
-    comp += [
-        f"- **Is it a sample of a larger set?** {_gap('the query says what was selected; whether that is representative is not recorded')}",
-        f"- **Labels or targets:** {_gap('not described', 'say which columns are labels in --purpose')}"
-        if not any(c in frame.columns for c in ("label", "gold_label", "winner", "passed", "chosen"))
-        else "- **Labels or targets:** columns "
-        + ", ".join(f"`{c}`" for c in ("label", "gold_label", "winner", "passed", "chosen") if c in frame.columns)
-        + ".",
-        "",
-    ]
-    lines += comp
-    # Collection
-    src = manifest["parents"]["sources"]
-    coll = ["## Collection process", ""]
-    if src:
-        coll.append("- **How was the data acquired?** Ingested from these files (ingest_log):")
-        coll += [
-            f"  - `{s.get('source_file', s['batch_id'])}` (sha256 `{str(s.get('sha256', ''))[:12]}`, "
-            f"{s.get('kind', '?')}, ingested {s.get('ingested_at', '?')})"
-            for s in src[:20]
-        ]
-        if len(src) > 20:
-            coll.append(f"  - and {len(src) - 20} more batches (manifest.json)")
-    else:
-        coll.append(
-            f"- **How was the data acquired?** {_gap('no ingest batch is linked to these rows (generated or demo data?)')}"
-        )
-    time_cols = [
-        c for c in ("created_at", "annotated_at", "evaluated_at", "judged_at", "opened_at") if c in frame.columns
-    ]
-    if time_cols and n:
-        c = time_cols[0]
-        ts = pd.to_datetime(frame[c], errors="coerce")
-        if ts.notna().any():
-            coll.append(f"- **Over what timeframe?** `{c}` from {ts.min():%Y-%m-%d} to {ts.max():%Y-%m-%d}.")
-    coll += [
-        f"- **Consent:** {manifest.get('consent') or _gap('no consent tag', 'snapshot --consent')}",
-        f"- **Who was involved in collection and how were they compensated?** {_gap('not recorded by trainerlab')}",
-        f"- **Was an ethical review conducted?** {_gap('not recorded by trainerlab')}",
-        "",
-    ]
-    lines += coll
-    # Preprocessing
-    lines += [
-        "## Preprocessing, cleaning, labeling",
-        "",
-        "- **Transform (the query that made this snapshot):**",
-        "",
-        "```sql",
-        manifest["transform"]["sql"].strip(),
-        "```",
-        "",
-        "- **Parent snapshots:** "
-        + (
-            ", ".join(f"`{p['snapshot_id']}`" for p in manifest["parents"]["snapshots"])
-            or "none (selected from warehouse tables: "
-            + (", ".join(f"`{t}`" for t in manifest["parents"]["tables"]) or "none")
-            + ")"
-        )
-        + ".",
-        "- **Is the raw data saved?** The warehouse keeps the ingested rows; `ingest_log` keeps each source file's sha256.",
-        "",
-    ]
-    # Uses
-    lines += [
-        "## Uses",
-        "",
-        f"- **Intended uses:** {manifest.get('purpose') or _gap('no purpose recorded', '--purpose')}",
-        "- **Exports:** `trainerlab dataset export " + manifest["name"] + " --format sft|preference` (chat JSONL or "
-        "preference pairs, split so near-duplicate prompts stay on one side, PII refused unless a reason is logged).",
-        f"- **Uses to avoid:** {_gap('not recorded')}",
-        "",
-    ]
-    # Distribution
-    lines += [
-        "## Distribution",
-        "",
-        f"- **License / terms of use:** {manifest.get('license') or _gap('no license recorded', '--license; bundled real datasets carry theirs in data/external/SOURCES.md')}",
-        f"- **To whom is it distributed?** {_gap('not recorded')}",
-        "",
-    ]
-    # Maintenance
-    lines += [
-        "## Maintenance",
-        "",
-        f"- **Owner / contact:** {manifest.get('owner') or _gap('no owner recorded', '--owner')}",
-        f"- **Versioning:** `{sid}`; a changed query result under the same name becomes the next version; "
-        "the content hash identifies the rows.",
-        "- **Retention:** "
-        + (
-            f"{manifest['retention_days']} days, expires {manifest['expires_at']}"
-            if manifest.get("retention_days")
-            else _gap("no retention period", "--retention-days")
-        ),
-        "- **Lineage:** `trainerlab dataset lineage " + manifest["name"] + "`.",
-        "",
-    ]
-    return redact_lines("\n".join(lines)) + "\n"
-
-
-def redact_lines(text: str) -> str:
-    """Redact a Markdown document line by line, leaving fenced SQL alone (it may hold literals)."""
-    out, fenced = [], False
-    for line in text.split("\n"):
-        if line.startswith("```"):
-            fenced = not fenced
-            out.append(line)
-        else:
-            out.append(line if fenced else redact(line))
-    return "\n".join(out)
 
 
 # -- lineage -------------------------------------------------------------------------------------------
@@ -833,224 +557,7 @@ def set_retention(
     return {"scope": scope, "value": value, "retention_days": int(days), "date_column": date_column}
 
 
-def _as_of(as_of) -> datetime:
-    if as_of is None:
-        return _now()
-    ts = pd.Timestamp(as_of)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
-
-
-def retention_flags(wh, as_of=None, table: str = "items") -> pd.DataFrame:
-    """Per retention policy: records in scope, how many are past their period, the cutoff.
-
-    Returns a DataFrame ``kind`` (records/snapshots), ``scope``, ``value``,
-    ``retention_days``, ``cutoff`` (records dated before it are expired), ``records``,
-    ``expired``, ``undated`` (no date to judge by: never flagged, but counted), ``as_of``.
-    Empty when no policy applies.
-    """
-    from .warehouse import _ident
-
-    cols = ["kind", "scope", "value", "retention_days", "cutoff", "records", "expired", "undated", "as_of"]
-    when = _as_of(as_of)
-    rows = []
-    if "retention_policies" in wh.tables():
-        pol = wh.query(
-            "SELECT scope, value, retention_days, date_column FROM retention_policies "
-            "WHERE scope IN ('dataset', 'source') ORDER BY scope, value"
-        )
-        have = set(wh.columns(table))
-        for p in pol.itertuples():
-            if p.scope not in have or p.date_column not in have:
-                continue
-            cutoff = when - timedelta(days=int(p.retention_days))
-            scope_col, date_col = _ident(p.scope), _ident(p.date_column)
-            got = wh.query(
-                f"SELECT count(*) AS records, "
-                f"sum(CASE WHEN {date_col} < ? THEN 1 ELSE 0 END) AS expired, "
-                f"sum(CASE WHEN {date_col} IS NULL THEN 1 ELSE 0 END) AS undated "
-                f"FROM {_ident(table)} WHERE {scope_col} = ?",
-                [cutoff, p.value],
-            ).iloc[0]
-            rows.append(
-                {
-                    "kind": "records",
-                    "scope": p.scope,
-                    "value": p.value,
-                    "retention_days": int(p.retention_days),
-                    "cutoff": cutoff,
-                    "records": int(got["records"]),
-                    "expired": int(got["expired"] or 0),
-                    "undated": int(got["undated"] or 0),
-                    "as_of": when,
-                }
-            )
-    if "dataset_snapshots" in wh.tables():
-        snaps = wh.query(
-            "SELECT snapshot_id, retention_days, expires_at FROM dataset_snapshots "
-            "WHERE expires_at IS NOT NULL ORDER BY snapshot_id"
-        )
-        for s in snaps.itertuples():
-            rows.append(
-                {
-                    "kind": "snapshot",
-                    "scope": "snapshot",
-                    "value": s.snapshot_id,
-                    "retention_days": int(s.retention_days),
-                    "cutoff": s.expires_at,
-                    "records": 1,
-                    "expired": int(pd.Timestamp(s.expires_at) < pd.Timestamp(when)),
-                    "undated": 0,
-                    "as_of": when,
-                }
-            )
-    return pd.DataFrame(rows, columns=cols)
-
-
-def retention_records(wh, as_of=None, table: str = "items", limit: int | None = None) -> pd.DataFrame:
-    """The records past their retention period: ``id``, ``scope``, ``value``, ``dated``, ``cutoff``, ``days_over``."""
-    from .warehouse import _ident
-
-    when = _as_of(as_of)
-    out = []
-    if "retention_policies" not in wh.tables():
-        return pd.DataFrame(columns=["id", "scope", "value", "dated", "cutoff", "days_over"])
-    id_col = "item_id" if table == "items" else None
-    have = set(wh.columns(table))
-    pol = wh.query(
-        "SELECT scope, value, retention_days, date_column FROM retention_policies "
-        "WHERE scope IN ('dataset', 'source') ORDER BY scope, value"
-    )
-    for p in pol.itertuples():
-        if p.scope not in have or p.date_column not in have or not id_col:
-            continue
-        cutoff = when - timedelta(days=int(p.retention_days))
-        lim = f" LIMIT {int(limit)}" if limit else ""
-        got = wh.query(
-            f"SELECT {_ident(id_col)} AS id, {_ident(p.date_column)} AS dated FROM {_ident(table)} "
-            f"WHERE {_ident(p.scope)} = ? AND {_ident(p.date_column)} < ? ORDER BY 2, 1{lim}",
-            [p.value, cutoff],
-        )
-        got["scope"], got["value"], got["cutoff"] = p.scope, p.value, cutoff
-        got["days_over"] = (pd.Timestamp(cutoff) - pd.to_datetime(got["dated"])).dt.days
-        out.append(got)
-    if not out:
-        return pd.DataFrame(columns=["id", "scope", "value", "dated", "cutoff", "days_over"])
-    return pd.concat(out, ignore_index=True)[["id", "scope", "value", "dated", "cutoff", "days_over"]]
-
-
 # -- export ---------------------------------------------------------------------------------------------
-SFT_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "trainerlab chat SFT record",
-    "type": "object",
-    "required": ["messages"],
-    "additionalProperties": False,
-    "properties": {
-        "messages": {
-            "type": "array",
-            "minItems": 2,
-            "items": {
-                "type": "object",
-                "required": ["role", "content"],
-                "additionalProperties": False,
-                "properties": {
-                    "role": {"enum": ["system", "user", "assistant"]},
-                    "content": {"type": "string", "minLength": 1},
-                },
-            },
-        }
-    },
-}
-PREFERENCE_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "trainerlab preference pair",
-    "type": "object",
-    "required": ["prompt", "chosen", "rejected"],
-    "additionalProperties": False,
-    "properties": {
-        "prompt": {"type": "string", "minLength": 1},
-        "chosen": {"type": "string", "minLength": 1},
-        "rejected": {"type": "string", "minLength": 1},
-    },
-}
-_JSON_TYPES = {"object": dict, "array": list, "string": str}
-
-
-def _schema_errors(value: Any, schema: dict, where: str = "$") -> list[str]:
-    """A validator for the subset of JSON Schema the export schemas use."""
-    errors = []
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{where}: {value!r} is not one of {schema['enum']}")
-        return errors
-    kind = schema.get("type")
-    if kind and not isinstance(value, _JSON_TYPES[kind]):
-        return [f"{where}: expected {kind}, got {type(value).__name__}"]
-    if kind == "string" and len(value) < schema.get("minLength", 0):
-        errors.append(f"{where}: empty string")
-    if kind == "object":
-        for key in schema.get("required", []):
-            if key not in value:
-                errors.append(f"{where}: missing {key!r}")
-        props = schema.get("properties", {})
-        if schema.get("additionalProperties") is False:
-            errors += [f"{where}: unexpected key {k!r}" for k in value if k not in props]
-        for k, sub in props.items():
-            if k in value:
-                errors += _schema_errors(value[k], sub, f"{where}.{k}")
-    if kind == "array":
-        if len(value) < schema.get("minItems", 0):
-            errors.append(f"{where}: fewer than {schema['minItems']} items")
-        if "items" in schema:
-            for i, v in enumerate(value):
-                errors += _schema_errors(v, schema["items"], f"{where}[{i}]")
-    return errors
-
-
-def validate_record(record: dict, fmt: str) -> list[str]:
-    """Schema errors plus the rules a schema cannot say (roles in order, chosen differs from rejected)."""
-    schema = SFT_SCHEMA if fmt == "sft" else PREFERENCE_SCHEMA
-    errors = _schema_errors(record, schema)
-    if errors:
-        return errors
-    if fmt == "sft":
-        roles = [m["role"] for m in record["messages"]]
-        if "system" in roles[1:]:
-            errors.append("$.messages: a system message may only come first")
-        if "user" not in roles:
-            errors.append("$.messages: no user message")
-        if roles[-1] != "assistant":
-            errors.append("$.messages: the last message must be the assistant's")
-        convo = [r for r in roles if r != "system"]
-        if any(a == b for a, b in zip(convo, convo[1:])):
-            errors.append("$.messages: user and assistant must alternate")
-    else:
-        if record["chosen"].strip() == record["rejected"].strip():
-            errors.append("$: chosen and rejected are the same text")
-    return errors
-
-
-def _messages_from(row: dict, prompt_col: str, response_col: str, system: str | None) -> dict:
-    if "messages" in row and row["messages"] is not None and not (isinstance(row["messages"], float)):
-        msgs = row["messages"]
-        if isinstance(msgs, str):
-            msgs = json.loads(msgs)
-        msgs = [{"role": str(m.get("role")), "content": m.get("content")} for m in list(msgs)]
-    else:
-        msgs = [
-            {"role": "user", "content": row.get(prompt_col)},
-            {"role": "assistant", "content": row.get(response_col)},
-        ]
-    if system:
-        msgs = [{"role": "system", "content": system}] + msgs
-    return {"messages": msgs}
-
-
-def _text_value(v: Any) -> Any:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
-
 def export(
     wh,
     ref: str,
@@ -1155,9 +662,9 @@ def export(
         records.append((rid, prompt, record))
     # split by near-duplicate prompt groups
     prompts = [p for _, p, _ in records]
-    dups = dataqa.find_duplicates(prompts, [r for r, _, _ in records], threshold=near_threshold)
+    dups = find_duplicates(prompts, [r for r, _, _ in records], threshold=near_threshold)
     group = dups.rows["near_group"].to_numpy()
-    norm = [dataqa.normalize_text(p) for p in prompts]
+    norm = [normalize_text(p) for p in prompts]
     side = {}
     if len(group):
         # groups in the order of a seeded hash of their first prompt; eval takes groups until it holds
