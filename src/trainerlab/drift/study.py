@@ -1319,7 +1319,7 @@ def _prepare_warehouse(
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
     _quiet(wh)
-    from .lab import where_clause
+    from ..lab import where_clause
 
     params: list = []
     task_filter = ""
@@ -2419,7 +2419,7 @@ def _stability(gold: pd.DataFrame, vendor_gold: pd.DataFrame, windows: pd.DataFr
 # =============================================================================
 def _schemas(wh, labels: pd.DataFrame) -> tuple[dict, list[str]]:
     """Category domain and level per task: the label schema when recorded, else inferred (nominal)."""
-    from .labels import get_schema
+    from ..labels import get_schema
 
     notes = []
     out = {}
@@ -2728,7 +2728,7 @@ _DUCK_TYPES = {"b": "BOOLEAN", "i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "M":
 
 def scan_frame(frame: pd.DataFrame, **kwargs) -> DriftScan:
     """:func:`scan_table` on a DataFrame (loaded into an in-memory warehouse)."""
-    from .warehouse import Warehouse
+    from ..warehouse import Warehouse
 
     wh = Warehouse(":memory:")
     try:
@@ -2782,7 +2782,7 @@ def _check_time_castable(wh, time: str, where: str) -> None:
 
 def scan_file(path, *, time: str, entity: str, label: str, granularity: str | None = None, **kwargs) -> DriftScan:
     """:func:`scan_table` on a CSV, TSV, Parquet or JSON Lines file (read by DuckDB)."""
-    from .warehouse import Warehouse
+    from ..warehouse import Warehouse
 
     path = Path(path)
     if not path.exists():
@@ -3576,7 +3576,7 @@ def record_alerts(
 def open_warehouse(db=None, record: bool = False):
     """The warehouse for a drift readout: read-only (a report never writes), unless the run
     records its alerts (``record=True``, the scheduled job): then read-write."""
-    from .warehouse import connect, ensure_exists
+    from ..warehouse import connect, ensure_exists
 
     if record:
         ensure_exists(db or None)  # recording into a warehouse that is not there would create an empty one
