@@ -159,14 +159,14 @@ def _frame(path: str):
 
 
 def ours_consensus(path: str) -> dict:
-    from trainerlab import drift
+    from trainerlab.drift.study_source import _consensus_agreement, _prepare_table
     from trainerlab.warehouse import Warehouse
 
     wh = Warehouse(":memory:")
     wh.execute("CREATE TABLE drift_input AS SELECT * FROM read_parquet(?)", [path])
-    drift._prepare_table(wh, "drift_input", time="period", entity="rater", label="label", item="item", task="task")
+    _prepare_table(wh, "drift_input", time="period", entity="rater", label="label", item="item", task="task")
     t = time.perf_counter()
-    out = drift._consensus_agreement(wh)
+    out = _consensus_agreement(wh)
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "agree": float(out["k"].sum()), "n": float(out["n"].sum())}
 

@@ -29,6 +29,7 @@ FAMILIES: list[str] = [
     "safety",
     "dataqa",
     "datasets",
+    "drift",
 ]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.

@@ -9,6 +9,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from trainerlab import drift
+from trainerlab.drift import control_charts, distribution_tests, input_shift, study_source
 
 # Montgomery, Introduction to Statistical Quality Control, Table 9.1: mu0 = 10, sigma = 1;
 # the first 20 observations from N(10, 1), the last 10 from N(11, 1).
@@ -187,7 +188,7 @@ def test_cusum_in_control_run_length_matches_its_design():
     """Planted truth: a one-sided CUSUM on N(0, 1) data signals once in about 938 periods."""
     rng = np.random.default_rng(3)
     z = rng.normal(size=(400, 5000))
-    sums, _, sig = drift._cusum_2d(z, 0.5, 5.0, reset=True)
+    sums, _, sig = control_charts._cusum_2d(z, 0.5, 5.0, reset=True)
     rate = sig["upper"].mean()
     assert 1 / rate == pytest.approx(drift.cusum_arl0(0.5, 5.0), rel=0.1)
 
@@ -344,7 +345,7 @@ def test_rank_auc_matches_sklearn():
     s = rng.normal(size=(300, 4))
     y = (rng.random((300, 4)) < 0.4).astype(float)
     s[:, 0] += y[:, 0]
-    assert_allclose(drift._rank_auc(s, y), [roc_auc_score(y[:, j], s[:, j]) for j in range(4)])
+    assert_allclose(input_shift._rank_auc(s, y), [roc_auc_score(y[:, j], s[:, j]) for j in range(4)])
 
 
 def _docs(rng, topics, n):
@@ -754,8 +755,8 @@ def test_consensus_reduction_matches_a_brute_force_leave_one_out_count():
     with Warehouse(":memory:") as wh:
         wh.execute("CREATE TABLE t (rater VARCHAR, period BIGINT, item VARCHAR, label VARCHAR)")
         wh.insert_frame("t", sim[["rater", "period", "item", "label"]])
-        drift._prepare_table(wh, "t", time="period", entity="rater", label="label", item="item")
-        got = drift._reduce(wh)["consensus"]
+        study_source._prepare_table(wh, "t", time="period", entity="rater", label="label", item="item")
+        got = study_source._reduce(wh)["consensus"]
     got["period"] = got["period"] + 1  # 0-based periods of the scan vs the simulation's 1-based
     for r in got.itertuples(index=False):
         n, k = expect[(r.entity, r.period)]
@@ -810,10 +811,10 @@ def test_label_share_design_effect_follows_kish():
     truth = rng.choice(K, size=U, p=[0.6, 0.25, 0.15])
     same = np.zeros((U, K))
     same[np.arange(U), truth] = m
-    d, N = drift._design_effects(same, np.ones(U))
+    d, N = distribution_tests._design_effects(same, np.ones(U))
     assert N == U * m and d == pytest.approx(np.full(K, m), rel=1e-3)  # U/(U-1) is the only slack
     indep = np.zeros((U, K))
     for _j in range(m):
         np.add.at(indep, (np.arange(U), rng.choice(K, size=U, p=[0.6, 0.25, 0.15])), 1)
-    d, _ = drift._design_effects(indep, np.ones(U))
+    d, _ = distribution_tests._design_effects(indep, np.ones(U))
     assert np.all(np.abs(d - 1) < 0.1)

@@ -1,0 +1,292 @@
+"""The scan's source in the engine: any long table, a file or the warehouse's annotations loaded into
+the TEMP table ``drift_src``, and the SQL reductions that leave the engine (small tables only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+GRANULARITIES = ("day", "week", "month", "quarter", "year")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _check_columns(wh, table: str, wanted: dict[str, str | None], where: str) -> None:
+    cols = set(wh.columns(table))
+    for role, col in wanted.items():
+        if col is not None and col not in cols:
+            raise ValueError(
+                f"{where}: no column {col!r} (given as --{role.replace('_', '-')}); "
+                f"columns are {', '.join(sorted(cols))}"
+            )
+
+
+# Number the periods 0, 1, ... in bucket order: rank the few distinct buckets, then join
+# (a window over every row would sort millions of rows to rank a handful of values).
+_NUMBER_PERIODS = (
+    ", p AS (SELECT bucket, row_number() OVER (ORDER BY bucket) - 1 AS period "
+    "FROM (SELECT DISTINCT bucket FROM base) AS d) "
+    "SELECT base.*, p.period FROM base JOIN p ON p.bucket = base.bucket"
+)
+
+
+def _quiet(wh) -> None:
+    """No engine progress bar: a scan's output (``--json``, a report) must stay clean."""
+    try:
+        wh.execute("SET enable_progress_bar = false")
+    except Exception:  # another engine, or a setting it does not know
+        pass
+
+
+def _prepare_table(
+    wh,
+    table: str,
+    *,
+    time: str,
+    entity: str,
+    label: str,
+    gold: str | None = None,
+    item: str | None = None,
+    task: str | None = None,
+    granularity: str | None = None,
+    where: str | None = None,
+) -> dict:
+    """Build the standard TEMP table ``drift_src`` from any long table; returns row accounting."""
+    where = where or table
+    _quiet(wh)
+    _check_columns(
+        wh,
+        table,
+        {"time": time, "entity": entity, "label": label, "gold_label": gold, "item": item, "task": task},
+        where,
+    )
+    if granularity is not None and granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
+    t = _q(time)
+    bucket = f"date_trunc('{granularity}', CAST({t} AS TIMESTAMP))" if granularity else t
+    sel = [
+        f"CAST({_q(entity)} AS VARCHAR) AS entity",
+        f"CAST({_q(task)} AS VARCHAR) AS task" if task else "CAST('' AS VARCHAR) AS task",
+        f"CAST({_q(item)} AS VARCHAR) AS item" if item else "CAST(NULL AS VARCHAR) AS item",
+        f"CAST({_q(label)} AS VARCHAR) AS label",
+        f"NULLIF(CAST({_q(gold)} AS VARCHAR), '') AS gold" if gold else "CAST(NULL AS VARCHAR) AS gold",
+        "CAST(NULL AS VARCHAR) AS vendor",
+        "CAST(NULL AS VARCHAR) AS guideline",
+        f"{bucket} AS bucket",
+        f"{t} AS t",
+    ]
+    src = _q(table)
+    counts = wh.query(
+        f"SELECT count(*) AS n_in, "
+        f"sum(CASE WHEN {t} IS NULL THEN 1 ELSE 0 END) AS null_time, "
+        f"sum(CASE WHEN {t} IS NOT NULL AND {_q(entity)} IS NULL THEN 1 ELSE 0 END) AS null_entity, "
+        f"sum(CASE WHEN {t} IS NOT NULL AND {_q(entity)} IS NOT NULL AND "
+        f"({_q(label)} IS NULL OR CAST({_q(label)} AS VARCHAR) = '') THEN 1 ELSE 0 END) AS null_label "
+        f"FROM {src}"
+    ).iloc[0]
+    try:
+        wh.execute(
+            "CREATE OR REPLACE TEMP TABLE drift_src AS "
+            f"WITH base AS (SELECT {', '.join(sel)} FROM {src} WHERE {t} IS NOT NULL AND {_q(entity)} IS NOT NULL "
+            f"AND {_q(label)} IS NOT NULL AND CAST({_q(label)} AS VARCHAR) <> '') " + _NUMBER_PERIODS
+        )
+    except Exception as exc:  # e.g. a time column that is not a timestamp with --granularity
+        raise ValueError(f"{where}: column {time!r} cannot be bucketed by {granularity}: {exc}".split("\n")[0]) from exc
+    excluded = {
+        f"missing {time}": int(counts["null_time"] or 0),
+        f"missing {entity}": int(counts["null_entity"] or 0),
+        f"missing {label}": int(counts["null_label"] or 0),
+    }
+    return {"n_in": int(counts["n_in"]), "excluded": {k: v for k, v in excluded.items() if v}}
+
+
+def _prepare_warehouse(
+    wh, tasks: Sequence[str] | None = None, granularity: str = "week", filters: dict | None = None
+) -> dict:
+    """``drift_src`` from the warehouse's annotations, joined to the newest gold label.
+
+    ``filters`` (``start``, ``end``, ``vendor``, ``guideline_version``, ...: see
+    :func:`trainerlab.lab.where_clause`) select the annotations, as bound parameters."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
+    _quiet(wh)
+    from ..lab import where_clause
+
+    params: list = []
+    task_filter = ""
+    if tasks:
+        task_filter = " AND a.task IN (" + ", ".join("?" for _ in tasks) + ")"
+        params.extend(tasks)
+    if filters:
+        extra_sql, extra_params = where_clause("annotations", "a", **filters)
+        task_filter += f" AND {extra_sql}"
+        params.extend(extra_params)
+    wh.execute(
+        "CREATE OR REPLACE TEMP TABLE drift_src AS "
+        "WITH g AS (SELECT item_id, task, gold_label FROM ("
+        "  SELECT item_id, task, gold_label, row_number() OVER (PARTITION BY item_id, task "
+        "  ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1), "
+        f"base AS (SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
+        f"a.vendor, a.guideline_version AS guideline, date_trunc('{granularity}', a.annotated_at) AS bucket, "
+        "a.annotated_at AS t FROM annotations a LEFT JOIN g ON g.item_id = a.item_id AND g.task = a.task "
+        f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}) " + _NUMBER_PERIODS,
+        params,
+    )
+    n_in = int(wh.scalar("SELECT count(*) FROM annotations a WHERE TRUE" + task_filter, params))
+    skipped = int(
+        wh.scalar(
+            "SELECT count(*) FROM annotations a WHERE (a.annotated_at IS NULL OR a.label IS NULL)" + task_filter, params
+        )
+    )
+    return {"n_in": n_in, "excluded": {"missing annotated_at or label (skips)": skipped} if skipped else {}}
+
+
+def _consensus_agreement(wh) -> pd.DataFrame:
+    """Agreement with the leave-one-out consensus per (entity, task, period), in SQL.
+
+    For an annotation with label L on an item whose label counts are c(l), the other
+    annotations have c(l) - [l = L]; the credit is 1 when L is their unique plurality,
+    1/t when L ties with t - 1 other labels, else 0 (items with a single annotation are
+    not scored). L can only be (co-)top among the others when it is the item's unique
+    top label (count c1, held by t1 = 1 label); it then ties with the u labels counted
+    c1 - 1: credit 1/(1 + u). So the credit is one value per (task, item, label), joined
+    back to the annotations: no per-annotation window over millions of rows. Leaves the
+    per-(task, item, label) counts in the temp table ``drift_counts``.
+    """
+    wh.execute(
+        "CREATE OR REPLACE TEMP TABLE drift_counts AS SELECT task, item, label, count(*) AS n "
+        "FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label"
+    )
+    return wh.query(
+        "WITH s1 AS (SELECT task, item, max(n) AS c1, sum(n) AS m FROM drift_counts GROUP BY task, item), "
+        "s2 AS (SELECT c.task, c.item, max(s1.c1) AS c1, max(s1.m) AS m, "
+        "sum(CASE WHEN c.n = s1.c1 THEN 1 ELSE 0 END) AS t1, "
+        "sum(CASE WHEN c.n = s1.c1 - 1 THEN 1 ELSE 0 END) AS u "
+        "FROM drift_counts c JOIN s1 ON s1.task = c.task AND s1.item = c.item GROUP BY c.task, c.item), "
+        "cr AS (SELECT c.task, c.item, c.label, s2.m, "
+        "CASE WHEN c.n = s2.c1 AND s2.t1 = 1 THEN 1.0 / (1 + s2.u) ELSE 0.0 END AS credit "
+        "FROM drift_counts c JOIN s2 ON s2.task = c.task AND s2.item = c.item) "
+        "SELECT a.entity, a.task, a.period, count(*) AS n, sum(cr.credit) AS k FROM drift_src a "
+        "JOIN cr ON cr.task = a.task AND cr.item = a.item AND cr.label = a.label WHERE cr.m >= 2 "
+        "GROUP BY a.entity, a.task, a.period"
+    )
+
+
+def _reduce(wh) -> dict[str, pd.DataFrame]:
+    """The scan's SQL reductions over ``drift_src`` (plain GROUP BY and joins)."""
+    out = {}
+    out["periods"] = wh.query(
+        "SELECT period, min(bucket) AS bucket, min(t) AS first_value, count(*) AS n_rows "
+        "FROM drift_src GROUP BY period ORDER BY period"
+    )
+    out["labels"] = wh.query(
+        "SELECT entity, task, period, label, count(*) AS n FROM drift_src GROUP BY entity, task, period, label"
+    )
+    out["gold"] = wh.query(
+        "SELECT entity, task, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
+        "FROM drift_src WHERE gold IS NOT NULL GROUP BY entity, task, period"
+    )
+    has_item = bool(wh.scalar("SELECT count(*) FROM drift_src WHERE item IS NOT NULL"))
+    out["has_item"] = has_item
+    if has_item:
+        out["consensus"] = _consensus_agreement(wh)
+        # peers' labels on the entity's items: every label count of the item minus the entity's own label
+        out["peers"] = wh.query(
+            "SELECT a.entity, a.task, a.period, c.label, "
+            "sum(c.n - CASE WHEN c.label = a.label THEN 1 ELSE 0 END) AS n "
+            "FROM drift_src a JOIN drift_counts c ON c.task = a.task AND c.item = a.item "
+            "GROUP BY a.entity, a.task, a.period, c.label"
+        )
+        # weekly alpha's units: an item's ratings within one period (a gold item checked
+        # in several weeks is a unit of each); only their rating patterns (the sorted labels)
+        # and how often each occurs leave the engine. A pattern is encoded as an integer,
+        # sum over its ratings of 32^code(label), when every task has at most 12 labels and
+        # no unit has 32 ratings; otherwise as the sorted labels joined by a separator.
+        codes = out["labels"][["task", "label"]].drop_duplicates().sort_values(["task", "label"])
+        codes["code"] = codes.groupby("task").cumcount()
+        max_m = wh.scalar("SELECT max(n) FROM drift_counts") or 0
+        if int(codes["code"].max()) < 12 and max_m < 32:
+            codes["weight"] = [32 ** int(c) for c in codes["code"]]
+            wh.execute(
+                "CREATE OR REPLACE TEMP TABLE drift_codes (task VARCHAR, label VARCHAR, code INTEGER, weight BIGINT)"
+            )
+            wh.insert_frame("drift_codes", codes)
+            out["units"] = wh.query(
+                "WITH u AS (SELECT s.task, s.period, s.item, sum(k.weight) AS pattern, count(*) AS m FROM drift_src s "
+                "JOIN drift_codes k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL "
+                "GROUP BY s.task, s.period, s.item) "
+                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern"
+            )
+            out["unit_codes"] = {t: g.sort_values("code")["label"].tolist() for t, g in codes.groupby("task")}
+        else:
+            out["units"] = wh.query(
+                "WITH u AS (SELECT task, period, item, string_agg(label, chr(31) ORDER BY label) AS pattern, "
+                "count(*) AS m FROM drift_src WHERE item IS NOT NULL GROUP BY task, period, item) "
+                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern"
+            )
+            out["unit_codes"] = None
+    else:
+        out["consensus"] = out["peers"] = out["units"] = pd.DataFrame()
+        out["unit_codes"] = None
+    out["vendor_gold"] = wh.query(
+        "SELECT vendor, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
+        "FROM drift_src WHERE gold IS NOT NULL AND vendor IS NOT NULL GROUP BY vendor, period"
+    )
+    return out
+
+
+def _read_file(wh, path: Path) -> None:
+    """Load a CSV/TSV/Parquet/JSON Lines file (optionally .gz) into ``drift_input``."""
+    name = path.name.lower()
+    base = name[:-3] if name.endswith(".gz") else name
+    if base.endswith(".parquet"):
+        sql = "CREATE TABLE drift_input AS SELECT * FROM read_parquet(?)"
+    elif base.endswith((".jsonl", ".ndjson", ".json")):
+        sql = "CREATE TABLE drift_input AS SELECT * FROM read_json_auto(?)"
+    elif base.endswith(".tsv"):
+        sql = "CREATE TABLE drift_input AS SELECT * FROM read_csv(?, delim = '\t', header = true)"
+    else:
+        sql = "CREATE TABLE drift_input AS SELECT * FROM read_csv(?, header = true)"
+    try:
+        wh.execute(sql, [str(path)])
+    except Exception as exc:
+        first = str(exc).strip().split("\n")[0]
+        raise ValueError(f"{path}: cannot read as a table: {first}") from exc
+
+
+def _check_time_castable(wh, time: str, where: str) -> None:
+    """With a granularity the time column must be a date/time: name the first bad row."""
+    bad = wh.query(
+        f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({_q(time)} AS VARCHAR) AS v FROM drift_input) AS x "
+        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMP) IS NULL LIMIT 1"
+    )
+    if len(bad):
+        raise ValueError(
+            f"{where}: row {int(bad['rn'].iloc[0])}, column {time!r}: {bad['v'].iloc[0]!r} is not a date/time"
+        )
+
+
+def _prepare_warehouse_filtered(wh, tasks, granularity, dataset, filters: dict | None = None) -> dict:
+    """``drift_src`` from the warehouse; tasks default to those with timestamped annotations."""
+    if tasks is None:
+        tasks = wh.query("SELECT DISTINCT task FROM annotations WHERE annotated_at IS NOT NULL ORDER BY task")[
+            "task"
+        ].tolist()
+    if dataset is not None:
+        ids = wh.query(
+            "SELECT DISTINCT a.task FROM annotations a JOIN items i ON i.item_id = a.item_id "
+            "WHERE i.dataset = ? AND a.annotated_at IS NOT NULL",
+            [dataset],
+        )["task"].tolist()
+        tasks = [t for t in tasks if t in ids]
+    if not tasks:
+        raise ValueError("no timestamped annotations to scan" + (f" in dataset {dataset!r}" if dataset else ""))
+    acct = _prepare_warehouse(wh, tasks, granularity, filters)
+    if dataset is not None:
+        wh.execute("DELETE FROM drift_src WHERE item NOT IN (SELECT item_id FROM items WHERE dataset = ?)", [dataset])
+    acct["tasks"] = list(tasks)
+    return acct
