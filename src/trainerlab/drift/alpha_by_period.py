@@ -54,7 +54,11 @@ def _pattern_alpha(
     """
     m = patterns.sum(axis=1)
     keep = (m >= 2) & (freq > 0)
-    pat, f = patterns[keep].astype(float), freq[keep].astype(float)
+    pat, f, m_kept = patterns[keep].astype(float), freq[keep].astype(float), m[keep]
+    # one canonical order of the patterns, so the bootstrap draw does not depend on the order in
+    # which the engine returned them (a parallel GROUP BY returns rows in varying order)
+    order = np.lexsort(np.column_stack([pat, f]).T[::-1]) if len(pat) else np.arange(0)
+    pat, f, m_kept = pat[order], f[order], m_kept[order]
     U = int(f.sum())
     if U < 1:
         return np.nan, np.full(n_boot, np.nan), 0
@@ -62,7 +66,7 @@ def _pattern_alpha(
     O = pat[:, :, None] * pat[:, None, :]
     idx = np.arange(K)
     O[:, idx, idx] -= pat
-    O = (O / (m[keep] - 1)[:, None, None]).reshape(len(f), K * K)
+    O = (O / (m_kept - 1)[:, None, None]).reshape(len(f), K * K)
     est = float(_alpha_from_coincidence((f @ O).reshape(K, K), level, values))
     if n_boot <= 0 or U < 2:
         return est, np.full(max(n_boot, 0), np.nan), U
