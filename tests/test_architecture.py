@@ -30,6 +30,8 @@ FAMILIES: list[str] = [
     "dataqa",
     "datasets",
     "drift",
+    "ops",
+    "gates",
 ]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.

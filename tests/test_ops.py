@@ -16,6 +16,7 @@ import pytest
 
 from trainerlab import ops
 from trainerlab.cli import main
+from trainerlab.ops.queue import _km_median
 from trainerlab.warehouse import Warehouse
 
 AS_OF = "2026-06-10"  # a Wednesday; the 7-day window is Wed 2026-06-03 .. Tue 2026-06-09
@@ -252,12 +253,12 @@ def test_km_median_matches_statsmodels_and_sample_median():
     rng = np.random.default_rng(3)
     t = rng.exponential(2.0, 41)
     e = rng.random(41) < 0.8
-    med, lo, hi, _ = ops._km_median(t, e)
+    med, lo, hi, _ = _km_median(t, e)
     sf = SurvfuncRight(t, e.astype(int))
     assert med == sf.quantile(0.5)
     assert (lo, hi) == pytest.approx(tuple(sf.quantile_ci(0.5)))
     # with nothing censored and odd n the Kaplan-Meier median is the sample median
-    med2, *_ = ops._km_median(t, np.ones(41, bool))
+    med2, *_ = _km_median(t, np.ones(41, bool))
     assert med2 == pytest.approx(np.median(t))
 
 

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from . import ops
-from .ops import _ts
+from .ops.business_time import _py, _ts
+from .ops.study_sql import _as_list, _scope
 
 __all__ = ["drift_scan", "category_drift", "corrective_actions", "weekly_verdict", "ACTION_COLUMNS", "rater_alerts"]
 
@@ -75,7 +76,7 @@ def drift_scan(wh, week_start, *, dataset=None, task=None, seed: int = 0, inputs
     if n_weeks < 2:
         return None, "fewer than two program weeks up to the report week: no baseline to compare with"
     ref_end = start + pd.Timedelta(days=7 * (max(1, math.ceil(n_weeks / 3)) - 1))
-    tasks = ops._as_list(task)
+    tasks = _as_list(task)
     try:
         scan = drift.scan_warehouse(
             wh,
@@ -184,13 +185,13 @@ def _pooled(frame: pd.DataFrame) -> dict:
 
 
 def _clarify_actions(wh, as_of, dataset, task, min_excess) -> list[dict]:
-    join, where, params = ops._scope("a", dataset=dataset, task=task)
+    join, where, params = _scope("a", dataset=dataset, task=task)
     latest = wh.query(
         f"SELECT a.task, a.guideline_version, min(a.annotated_at) AS first_at FROM annotations a{join} "
         "WHERE a.annotated_at < ? AND a.guideline_version IS NOT NULL"
         + "".join(f" AND {w}" for w in where)
         + " GROUP BY a.task, a.guideline_version",
-        [ops._py(as_of), *params],
+        [_py(as_of), *params],
     )
     out = []
     for tk, sub in latest.groupby("task", sort=True):
@@ -335,8 +336,8 @@ def category_drift(
     n_ref = max(1, math.ceil(n_weeks / 3))
     if n_weeks - n_ref < 1:
         return pd.DataFrame(columns=cols)
-    params: list = [ops._py(as_of)]
-    ds = ops._as_list(dataset)
+    params: list = [_py(as_of)]
+    ds = _as_list(dataset)
     where = ""
     if ds:
         where = " AND i.dataset IN (" + ", ".join("?" for _ in ds) + ")"

@@ -1,27 +1,25 @@
-"""The program at a glance: volumes, people, provenance and quarantine, with intervals.
+"""The program at a glance (volumes, people, provenance, quarantine): the names of ``trainerlab.overview``.
 
-The reductions behind ``notebooks/overview.ipynb``. Counts are SQL group-bys
-over the warehouse; the only estimates are shares (labels skipped, rows
-quarantined), reported with Wilson score intervals, which keep their coverage
-at the small counts and rates near zero that quarantine shares have
-(Newcombe 1998).
-
-References
-----------
-Newcombe, R. G. (1998). Two-sided confidence intervals for the single
-proportion: comparison of seven methods. Statistics in Medicine 17, 857-872.
+The code lives in the operations package: the reductions in :mod:`trainerlab.ops.study_overview`,
+the Wilson shares in :mod:`trainerlab.ops.shares`, the sentences in
+:mod:`trainerlab.ops.verdict_overview`. This module keeps ``from trainerlab import overview``
+(``notebooks/overview.ipynb``) working.
 """
 
-from __future__ import annotations
-
-import math
-from pathlib import PurePosixPath
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from .ops.shares import WILSON, wilson_interval
+from .ops.study_overview import (
+    dataset_mix,
+    overview_verdict,
+    program_totals,
+    provenance,
+    quarantine_by_kind,
+    quarantine_reasons,
+    task_summary,
+    weekly_volume,
+)
 
 __all__ = [
+    "WILSON",
     "wilson_interval",
     "program_totals",
     "weekly_volume",
@@ -32,221 +30,3 @@ __all__ = [
     "quarantine_reasons",
     "overview_verdict",
 ]
-
-WILSON = "Wilson score interval"
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for ``successes`` out of ``n``; ``(nan, nan)`` when ``n`` is 0.
-
-    Examples
-    --------
-    Newcombe (1998), Table I, example (a): 81 of 263 gives 0.2553 to 0.3662.
-
-    >>> [round(v, 4) for v in wilson_interval(81, 263)]
-    [0.2553, 0.3662]
-    """
-    if n <= 0:
-        return (math.nan, math.nan)
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def _share(frame: pd.DataFrame, k: str, n: str) -> pd.DataFrame:
-    """Add estimate, ci_low, ci_high, n, method for the share ``k / n`` of each row."""
-    out = frame.copy()
-    ks, ns = out[k].astype("int64").to_numpy(), out[n].astype("int64").to_numpy()
-    bounds = [wilson_interval(int(a), int(b)) for a, b in zip(ks, ns)]
-    out["estimate"] = np.where(ns > 0, ks / np.where(ns > 0, ns, 1), np.nan)
-    out["ci_low"] = [b[0] for b in bounds]
-    out["ci_high"] = [b[1] for b in bounds]
-    out["n"] = ns
-    out["method"] = WILSON
-    out["reason"] = np.where(ns > 0, None, "no rows")
-    return out
-
-
-def _annotations(dataset: str | None) -> tuple[str, list]:
-    """The annotations of one dataset (joined through items), or all of them."""
-    if dataset:
-        return ("(SELECT a.* FROM annotations a JOIN items i ON i.item_id = a.item_id WHERE i.dataset = ?)", [dataset])
-    return ("annotations", [])
-
-
-def program_totals(wh, dataset: str | None = None) -> dict[str, Any]:
-    """Headline counts: items, labels, raters, vendors, tasks, weeks and the labelling span.
-
-    ``dataset`` restricts items and labels to one ``items.dataset`` (default: everything).
-    """
-    source, params = _annotations(dataset)
-    row = (
-        wh.query(
-            "SELECT count(*) AS labels, count(DISTINCT item_id) AS labelled_items, count(DISTINCT annotator_id) AS raters, "
-            "count(DISTINCT vendor) AS vendors, count(DISTINCT task) AS tasks, "
-            "count(DISTINCT date_trunc('week', annotated_at)) AS weeks, min(annotated_at) AS first_label, "
-            f"max(annotated_at) AS last_label FROM {source} AS a",
-            params,
-        )
-        .iloc[0]
-        .to_dict()
-    )
-    row["items"] = int(
-        wh.scalar("SELECT count(*) FROM items WHERE ? IS NULL OR dataset = ?", [dataset or None, dataset or None])
-    )
-    row["gold_items"] = int(wh.scalar("SELECT count(DISTINCT item_id) FROM gold"))
-    row["batches"] = int(wh.scalar(f"SELECT count(*) FROM ingest_log{_active_batches(wh)}"))
-    return {k: (None if (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v) for k, v in row.items()}
-
-
-def weekly_volume(wh, by: str = "task", weeks: int = 0, dataset: str | None = None) -> pd.DataFrame:
-    """Labels, items and raters per ISO week (Monday) and ``by`` (``task``, ``vendor`` or ``guideline_version``).
-
-    ``weeks`` > 0 keeps the most recent weeks only; ``dataset`` one ``items.dataset``.
-    Skipped labels (NULL) count as labels.
-    """
-    if by not in ("task", "vendor", "guideline_version"):
-        raise ValueError(f"by must be task, vendor or guideline_version, got {by!r}")
-    source, params = _annotations(dataset)
-    frame = wh.query(
-        f"SELECT CAST(date_trunc('week', annotated_at) AS DATE) AS week, coalesce({by}, '(none)') AS {by}, "
-        "count(*) AS labels, count(DISTINCT item_id) AS items, count(DISTINCT annotator_id) AS raters "
-        f"FROM {source} AS a WHERE annotated_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
-        params,
-    )
-    if weeks and weeks > 0 and not frame.empty:
-        keep = sorted(frame["week"].unique())[-weeks:]
-        frame = frame[frame["week"].isin(keep)].reset_index(drop=True)
-    return frame
-
-
-def task_summary(wh, dataset: str | None = None) -> pd.DataFrame:
-    """Per task: items, labels, raters, labels per item, and the share of explicit skips with its CI."""
-    source, params = _annotations(dataset)
-    frame = wh.query(
-        "SELECT a.task, count(DISTINCT a.item_id) AS items, count(*) AS labels, count(DISTINCT a.annotator_id) AS raters, "
-        "CAST(sum(CASE WHEN a.label IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS skipped, "
-        "count(DISTINCT g.item_id) AS gold_items "
-        f"FROM {source} a LEFT JOIN gold g ON g.item_id = a.item_id AND g.task = a.task "
-        "GROUP BY a.task ORDER BY a.task",
-        params,
-    )
-    frame["labels_per_item"] = frame["labels"] / frame["items"].where(frame["items"] > 0)
-    return _share(frame, "skipped", "labels").rename(columns={"estimate": "skip_share"})
-
-
-def dataset_mix(wh) -> pd.DataFrame:
-    """Items per dataset and source, with their languages and intents counted."""
-    return wh.query(
-        "SELECT coalesce(dataset, '(none)') AS dataset, coalesce(source, '(none)') AS source, count(*) AS items, "
-        "count(DISTINCT language) AS languages, count(DISTINCT intent) AS intents "
-        "FROM items GROUP BY 1, 2 ORDER BY items DESC, 1, 2"
-    )
-
-
-def _active_batches(wh) -> str:
-    """A WHERE clause leaving out undone batches (`trainerlab batches undo`); none on a warehouse
-    opened read-only from before the undo columns existed."""
-    return " WHERE undone_at IS NULL" if "undone_at" in wh.columns("ingest_log") else ""
-
-
-def provenance(wh) -> pd.DataFrame:
-    """Every ingest batch: what came in from which file, and the share of its rows quarantined (Wilson CI)."""
-    frame = wh.query(
-        "SELECT batch_id, kind, source_file, format, sha256, rows_in, rows_accepted, rows_quarantined, ingested_at "
-        f"FROM ingest_log{_active_batches(wh)} ORDER BY ingested_at, batch_id"
-    )
-    if frame.empty:
-        return _share(
-            frame.assign(rows_quarantined=pd.Series(dtype="int64"), rows_in=pd.Series(dtype="int64")),
-            "rows_quarantined",
-            "rows_in",
-        ).assign(file=pd.Series(dtype=object))
-    frame["file"] = [PurePosixPath(str(p).replace("\\", "/")).name for p in frame["source_file"]]
-    frame["sha256"] = frame["sha256"].astype(str).str[:12]
-    return _share(frame, "rows_quarantined", "rows_in")
-
-
-def quarantine_by_kind(wh) -> pd.DataFrame:
-    """Per ingest kind: batches, rows in, rows quarantined and the quarantined share with its Wilson CI."""
-    frame = wh.query(
-        "SELECT kind, count(*) AS batches, CAST(sum(rows_in) AS BIGINT) AS rows_in, "
-        "CAST(sum(rows_accepted) AS BIGINT) AS rows_accepted, CAST(sum(rows_quarantined) AS BIGINT) AS rows_quarantined "
-        f"FROM ingest_log{_active_batches(wh)} GROUP BY kind ORDER BY kind"
-    )
-    return _share(frame, "rows_quarantined", "rows_in")
-
-
-def quarantine_reasons(wh, top: int = 10) -> pd.DataFrame:
-    """The most frequent quarantine reasons (with the column they name), by rows."""
-    return wh.query(
-        "SELECT reason, coalesce(column_name, '') AS column_name, count(*) AS rows, count(DISTINCT batch_id) AS batches "
-        "FROM quarantine GROUP BY 1, 2 ORDER BY rows DESC, reason LIMIT ?",
-        [int(top)],
-    )
-
-
-def overview_verdict(
-    wh, weeks: int = 0, alert_share: float = 0.02, dataset: str | None = None
-) -> tuple[list[str], str]:
-    """The overview's verdict sentences and status (``info``, or ``warn`` when quarantine surely exceeds ``alert_share``,
-    i.e. its CI lies above it, or when no ingest batch is recorded)."""
-    t = program_totals(wh, dataset=dataset)
-    sentences: list[str] = []
-    if not t["labels"]:
-        sentences.append(f"The warehouse holds {t['items']:,} items but no labels yet.")
-    else:
-        first = pd.Timestamp(t["first_label"]).date().isoformat()
-        last = pd.Timestamp(t["last_label"]).date().isoformat()
-        sentences.append(
-            f"The program holds {t['items']:,} items and {t['labels']:,} labels from {t['raters']} raters "
-            f"at {t['vendors']} vendors on {t['tasks']} tasks, over {t['weeks']} weeks ({first} to {last})."
-        )
-        vol = weekly_volume(wh, by="task", dataset=dataset).groupby("week", as_index=False)["labels"].sum()
-        if len(vol) >= 2:
-            latest, before = vol.iloc[-1], vol.iloc[-5:-1]["labels"].mean()
-            change = latest["labels"] / before - 1 if before else math.nan
-            sentences.append(
-                f"The latest week ({pd.Timestamp(latest['week']).date().isoformat()}) had {int(latest['labels']):,} labels, "
-                f"{change:+.0%} against the mean of the {min(4, len(vol) - 1)} weeks before."
-            )
-    q = quarantine_by_kind(wh)
-    status = "info"
-    if q.empty:
-        sentences.append(
-            "No ingest batches are recorded, so the data's provenance cannot be traced to files; "
-            "load data with `trainerlab ingest` to record it."
-        )
-        sentences.append("Act on that before relying on these numbers in a decision.")
-        status = "warn"
-    else:
-        rows_in, rows_q = int(q["rows_in"].sum()), int(q["rows_quarantined"].sum())
-        low, high = wilson_interval(rows_q, rows_in)
-        sentences.append(
-            f"{int(q['batches'].sum())} ingest batches brought {rows_in:,} rows; {rows_q:,} were quarantined "
-            f"({rows_q / rows_in:.2%}, 95% CI {low:.2%} to {high:.2%}, Wilson)."
-        )
-        worst = q.sort_values("ci_high", ascending=False).iloc[0]
-        if worst["ci_low"] > alert_share:
-            status = "warn"
-            sentences.append(
-                f"The {worst['kind']} ingests lose more than {alert_share:.0%} of their rows "
-                f"({worst['estimate']:.1%}, CI {worst['ci_low']:.1%} to {worst['ci_high']:.1%}): "
-                "review the quarantine reasons below before trusting those tables."
-            )
-        else:
-            sentences.append(
-                "No ingest kind loses more than "
-                f"{alert_share:.0%} of its rows, so nothing here needs action; the agreement, drift and "
-                "uplift reports answer the quality questions."
-            )
-    while len(sentences) < 3:
-        sentences.append("See the sections below for the detail.")
-    return sentences[:5], status

@@ -43,6 +43,7 @@ def _text(r: dict) -> str:
 
 def _run(args) -> int:
     from .. import gates
+    from ..gates.study import _plain
     from ..warehouse import connect, ensure_exists
 
     try:
@@ -67,7 +68,7 @@ def _run(args) -> int:
         "baseline": result["baseline"],
         "gate": result["gate"],
         "decision_id": decision_id,
-        "checks": [{k: gates._plain(v) for k, v in c.items()} for c in result["checks"]],
+        "checks": [{k: _plain(v) for k, v in c.items()} for c in result["checks"]],
         "eval_runs": result["eval_runs"],
         "eval_rows_sha256": result["eval_rows_sha256"],
         "data_fingerprint": fp.get("hash"),

@@ -44,6 +44,7 @@ def _text(doc: dict) -> str:
 
 def _run(args) -> int:
     from .. import ops, vendors
+    from ..ops.business_time import _ts
 
     cfg = load_config(args.config)
     if args.n_boot < 0:
@@ -51,7 +52,7 @@ def _run(args) -> int:
     with open_warehouse(args.db) as wh:
         try:
             end = ops.resolve_as_of(wh, args.end)
-            start = ops._ts(args.start) if args.start else None
+            start = _ts(args.start) if args.start else None
             card = vendors.vendor_scorecard(
                 wh, start, end, dataset=args.dataset, task=args.task, config=cfg, n_boot=args.n_boot
             )
