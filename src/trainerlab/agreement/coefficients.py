@@ -2018,7 +2018,7 @@ def ratings_from_warehouse(
 
 def schema_for(wh, task: str) -> dict | None:
     """The task's label schema (level and ordered categories), if recorded."""
-    from .labels import get_schema
+    from ..labels import get_schema
 
     return get_schema(wh, task)
 
@@ -2048,7 +2048,7 @@ def agreement_study(
     flags), the fitted ``model``, ``clarity`` (disputes per 100 items by guideline
     version and label pair) and ``pack`` (the top disputed items, texts redacted).
     """
-    from . import annotators as N
+    from .. import annotators as N
 
     # Rater quality through the same call as the disagreement explorer (same ratings, gold, seed: same numbers).
     quality = N.rater_quality_study(

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .agreement import Ratings, _wilson, prepare_ratings
+from ..agreement.coefficients import Ratings, _wilson, prepare_ratings
 
 __all__ = [
     "majority_vote",
@@ -69,7 +69,7 @@ def _gold_codes(
     for col in (gold_item, gold_label):
         if col not in gold.columns:
             raise ValueError(f"gold: column {col!r} not found; the columns are {list(gold.columns)}")
-    from .agreement import _label_key
+    from ..agreement.coefficients import _label_key
 
     pos = {_label_key(c): i for i, c in enumerate(R.categories)}
     unit_of = {k: i for i, k in enumerate(R.units)}
@@ -566,7 +566,7 @@ def rater_quality_study(
     :func:`rater_report`), "model" (the fitted :class:`DawidSkene`), "gold"
     (the gold frame or None), "uses_gold", "level", "seed"}.
     """
-    from .agreement import ratings_from_warehouse, schema_for
+    from ..agreement.coefficients import ratings_from_warehouse, schema_for
 
     df = ratings_from_warehouse(
         wh,
@@ -708,7 +708,7 @@ def calibration_pack(
     ``texts`` is a frame indexed or keyed by item with ``text_columns`` (e.g. the
     ``items`` table); every text passes through :func:`trainerlab.pii.redact`.
     """
-    from .pii import redact
+    from ..pii import redact
 
     R = _ratings(df, item, rater, label, categories)
     pack = disputed_items(
