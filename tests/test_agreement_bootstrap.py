@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from trainerlab import agreement as A
-from trainerlab.agreement import coefficients
+from trainerlab.agreement import bootstrap, coefficients
 
 # The planted population: true class z ~ PI; each rater reports z with probability ACC,
 # otherwise a uniformly random category (which may be z again).
@@ -126,8 +126,8 @@ def test_random_group_bootstrap_agrees_with_exact_unit_bootstrap(monkeypatch):
     R = A.Ratings.from_codes(unit, rat, label, [0, 1, 2])
     exact = A.conger_kappa(R, n_boot=1000, seed=1)
     assert "random groups" not in exact.method
-    monkeypatch.setattr(coefficients, "MAX_PATTERNS", 100)
-    monkeypatch.setattr(coefficients, "RANDOM_GROUPS", 400)
+    monkeypatch.setattr(bootstrap, "MAX_PATTERNS", 100)
+    monkeypatch.setattr(bootstrap, "RANDOM_GROUPS", 400)
     grouped = A.conger_kappa(R, n_boot=1000, seed=1)
     assert "400 random groups" in grouped.method
     assert grouped.estimate == pytest.approx(exact.estimate, abs=1e-12)

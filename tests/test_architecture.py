@@ -24,11 +24,14 @@ PKG = SRC / "trainerlab"
 
 # The family packages of docs/architecture.md; each must be a package (a folder), not a flat module.
 # (The restructure adds each family here as it lands.)
-FAMILIES: list[str] = []
+FAMILIES: list[str] = [
+    "agreement",
+    "annotators",
+    "ratings",
+]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.
 KNOWN_CYCLES = [
-    ["trainerlab.agreement.coefficients", "trainerlab.annotators", "trainerlab.annotators.dawid_skene"],
     ["trainerlab.ingest.readers", "trainerlab.ingest.validate"],
     ["trainerlab.dataqa", "trainerlab.datasets"],
 ]
