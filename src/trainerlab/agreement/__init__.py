@@ -41,7 +41,7 @@ from .verdict import KRIPPENDORFF_BANDS, LANDIS_KOCH, agreement_verdict, interpr
 
 # The label keys trainerlab.judges reads as ``agreement._label_key`` / ``agreement._as_number``;
 # they live in trainerlab.ratings.encoding (import them from there in new code).
-from ..ratings.encoding import _as_number, _label_key  # noqa: E402, F401  isort: skip
+from ..ratings.encoding import _as_number, _label_key  # noqa: F401  isort: skip
 
 __all__ = [
     "AgreementResult",
