@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from trainerlab import agreement as A
+from trainerlab.agreement import bootstrap, coefficients
 
 # The planted population: true class z ~ PI; each rater reports z with probability ACC,
 # otherwise a uniformly random category (which may be z again).
@@ -67,7 +68,7 @@ def test_pattern_bootstrap_is_the_unit_bootstrap_exactly():
     rng = np.random.default_rng(1)
     R = panel(rng, 60)
     W = np.eye(Q)
-    fam, pat = A._count_family(R, W)
+    fam, pat = coefficients._count_family(R, W)
     counts = R.counts()
     for _ in range(20):
         draw = rng.integers(0, R.n_units, size=R.n_units)
@@ -125,8 +126,8 @@ def test_random_group_bootstrap_agrees_with_exact_unit_bootstrap(monkeypatch):
     R = A.Ratings.from_codes(unit, rat, label, [0, 1, 2])
     exact = A.conger_kappa(R, n_boot=1000, seed=1)
     assert "random groups" not in exact.method
-    monkeypatch.setattr(A, "MAX_PATTERNS", 100)
-    monkeypatch.setattr(A, "RANDOM_GROUPS", 400)
+    monkeypatch.setattr(bootstrap, "MAX_PATTERNS", 100)
+    monkeypatch.setattr(bootstrap, "RANDOM_GROUPS", 400)
     grouped = A.conger_kappa(R, n_boot=1000, seed=1)
     assert "400 random groups" in grouped.method
     assert grouped.estimate == pytest.approx(exact.estimate, abs=1e-12)
