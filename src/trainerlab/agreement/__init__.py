@@ -39,10 +39,6 @@ from .figures import coefficient_figure, pairwise_heatmap
 from .study import agreement_study
 from .verdict import KRIPPENDORFF_BANDS, LANDIS_KOCH, agreement_verdict, interpret
 
-# The label keys trainerlab.judges reads as ``agreement._label_key`` / ``agreement._as_number``;
-# they live in trainerlab.ratings.encoding (import them from there in new code).
-from ..ratings.encoding import _as_number, _label_key  # noqa: F401  isort: skip
-
 __all__ = [
     "AgreementResult",
     "Ratings",

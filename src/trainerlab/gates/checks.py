@@ -158,9 +158,9 @@ def _category_regression_result(df: pd.DataFrame, c: dict, metric: str, baseline
 def _label_reliability_result(df: pd.DataFrame, schema: dict, c: dict) -> dict:
     """``label_reliability``: Krippendorff's alpha of the ratings (item, rater, label) with its
     bootstrap CI; its lower bound (or estimate) against the minimum."""
-    from .. import agreement
+    from ..agreement.coefficients import krippendorff_alpha
 
-    res = agreement.krippendorff_alpha(
+    res = krippendorff_alpha(
         df,
         level=schema["level"],
         categories=schema["categories"],

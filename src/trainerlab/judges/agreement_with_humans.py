@@ -13,8 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import agreement as A
 from .. import uplift
+from ..agreement.breakdowns import leave_one_rater_out
+from ..agreement.coefficients import agreement_table, krippendorff_alpha
+from ..ratings.encoding import _label_key
 from .biases import length_bias_labels
 from .inputs import _domain, _long, _missing, _prepare_pairs
 from .intervals import _holm, _wilson
@@ -116,7 +118,7 @@ def agreement_by_segment(
             rows.append({**row, "agreement": _NAN, "reason": f"fewer than {min_items} items"})
             continue
         est, lo, hi = _wilson(hit[m].sum(), n, alpha)
-        res = A.krippendorff_alpha(
+        res = krippendorff_alpha(
             _long(pairs[m], categories), level=level, categories=categories, n_boot=n_boot, seed=seed
         )
         test = uplift.two_proportion_test(int(hit[~m].sum()), int((~m).sum()), int(hit[m].sum()), n, alpha)
@@ -189,7 +191,7 @@ def judge_vs_reference(
     cats = categories if categories is not None else info["categories"]
     if info["n_items"] < 2:
         raise ValueError(f"need at least two items with both a judge and a reference label; got {info['n_items']}")
-    table = A.agreement_table(
+    table = agreement_table(
         _long(pairs, cats), level=level, categories=cats, n_boot=n_boot, seed=seed, coefficients=AGREEMENT_COEFFICIENTS
     )
     out = {
@@ -262,7 +264,7 @@ def judge_as_rater(
     j = judge_labels.rename(columns={item: "item", label: "label"})[["item", "label"]]
     j = j[j["item"].isin(set(humans["item"]))].assign(rater=judge_id)
     combined = pd.concat([humans, j[["item", "rater", "label"]]], ignore_index=True)
-    loro = A.leave_one_rater_out(combined, level=level, categories=categories, n_boot=n_boot, seed=seed)
+    loro = leave_one_rater_out(combined, level=level, categories=categories, n_boot=n_boot, seed=seed)
     row = loro[loro["rater"].astype(str) == judge_id].iloc[0]
     return {
         "judge": judge_id,
@@ -324,13 +326,13 @@ def gap_to_humans(
     h = h[~_missing(h["label"])]
     j = judge_labels.rename(columns={item: "item", label: "label"})[["item", "label"]]
     j = j[~_missing(j["label"])].drop_duplicates("item")
-    keys_h = np.array([A._label_key(v) for v in h["label"]], dtype=object)
-    keys_j = np.array([A._label_key(v) for v in j["label"]], dtype=object)
+    keys_h = np.array([_label_key(v) for v in h["label"]], dtype=object)
+    keys_j = np.array([_label_key(v) for v in j["label"]], dtype=object)
     ref_keys = None
     if reference is not None:
         ref = reference.rename(columns={item: "item", label: "label"})[["item", "label"]]
         ref = ref[~_missing(ref["label"])].drop_duplicates("item")
-        ref_keys = np.array([A._label_key(v) for v in ref["label"]], dtype=object)
+        ref_keys = np.array([_label_key(v) for v in ref["label"]], dtype=object)
     cats, cat_keys, _ = _domain(
         set(keys_h) | set(keys_j) | (set(ref_keys) if ref_keys is not None else set()), categories
     )

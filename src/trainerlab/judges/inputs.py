@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import agreement as A
+from ..ratings.encoding import _as_number, _label_key
 
 JUDGE, REFERENCE = "judge", "reference"
 
@@ -35,10 +35,10 @@ def _domain(keys: Iterable[str], categories: Sequence | None) -> tuple[list, lis
         cats = list(categories)
         source = "given"
     else:
-        distinct = sorted(set(keys), key=lambda k: (A._as_number(k) is None, A._as_number(k) or 0.0, k))
+        distinct = sorted(set(keys), key=lambda k: (_as_number(k) is None, _as_number(k) or 0.0, k))
         cats = distinct
         source = "observed"
-    return cats, [A._label_key(c) for c in cats], source
+    return cats, [_label_key(c) for c in cats], source
 
 
 def _prepare_pairs(
@@ -85,8 +85,8 @@ def _prepare_pairs(
             f"{word}s {', '.join(map(str, where))}: item {ids_ok[dup][0]!r} appears more than once; "
             "keep one judge label and one reference label per item"
         )
-    jk = np.array([A._label_key(v) for v in f.loc[ok, judge]], dtype=object)
-    rk = np.array([A._label_key(v) for v in f.loc[ok, reference]], dtype=object)
+    jk = np.array([_label_key(v) for v in f.loc[ok, judge]], dtype=object)
+    rk = np.array([_label_key(v) for v in f.loc[ok, reference]], dtype=object)
     cats, cat_keys, source = _domain(set(jk) | set(rk), categories)
     position = {k: i for i, k in enumerate(cat_keys)}
     if len(position) != len(cat_keys):
@@ -113,8 +113,8 @@ def _prepare_pairs(
 
 def _encode(values: Iterable, categories: Sequence) -> np.ndarray:
     """Positions of labels in the domain; -1 for a missing or unknown label."""
-    pos = {A._label_key(c): i for i, c in enumerate(categories)}
-    return np.array([pos.get(A._label_key(v), -1) if v is not None and v == v else -1 for v in values], dtype=np.int64)
+    pos = {_label_key(c): i for i, c in enumerate(categories)}
+    return np.array([pos.get(_label_key(v), -1) if v is not None and v == v else -1 for v in values], dtype=np.int64)
 
 
 def _long(pairs: pd.DataFrame, cats: Sequence) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import agreement as A
+from ..ratings.encoding import _label_key
 from .inputs import _missing
 from .intervals import _wilson
 
@@ -29,7 +29,7 @@ def prelabel_actions(ann: pd.DataFrame, label: str = "label", suggestion: str = 
     lab_missing = _missing(ann[label])
     same = np.array(
         [
-            (not m) and A._label_key(l) == A._label_key(s) if h else False
+            (not m) and _label_key(l) == _label_key(s) if h else False
             for l, s, m, h in zip(ann[label], ann[suggestion], lab_missing, has)
         ],
         dtype=bool,
@@ -44,8 +44,8 @@ def _reference_map(reference: pd.DataFrame | None, item: str, label: str, task: 
     cols = [item, label] + ([task] if task and task in reference.columns else [])
     r = reference[cols].dropna()
     if task and task in reference.columns:
-        return {(t, i): A._label_key(v) for i, v, t in zip(r[item], r[label], r[task])}
-    return {(None, i): A._label_key(v) for i, v in zip(r[item], r[label])}
+        return {(t, i): _label_key(v) for i, v, t in zip(r[item], r[label], r[task])}
+    return {(None, i): _label_key(v) for i, v in zip(r[item], r[label])}
 
 
 def prelabel_acceptance(
@@ -73,7 +73,7 @@ def prelabel_acceptance(
     if ref is not None:
         use_task = any(k[0] is not None for k in ref)
         f["suggestion_correct"] = [
-            (A._label_key(s) == ref[(t if use_task else None, i)]) if (t if use_task else None, i) in ref else None
+            (_label_key(s) == ref[(t if use_task else None, i)]) if (t if use_task else None, i) in ref else None
             for s, i, t in zip(f[suggestion], f[item], f[task] if task in f.columns else [None] * len(f))
         ]
         f = f[f["suggestion_correct"].notna()]
@@ -151,9 +151,9 @@ def anchoring(
     f = f[f["ref"].notna()].reset_index(drop=True)
     if f.empty:
         raise ValueError("no rating has a reference label: pass reference labels for the rated items")
-    f["lab"] = [A._label_key(v) for v in f[label]]
+    f["lab"] = [_label_key(v) for v in f[label]]
     has = ~_missing(f[suggestion])
-    f["sug"] = [A._label_key(v) if h else "" for v, h in zip(f[suggestion], has)]
+    f["sug"] = [_label_key(v) if h else "" for v, h in zip(f[suggestion], has)]
     # integer codes: labels (all tasks together), items, strata, and the pooled fallback (task)
     lab_code, lab_names = pd.factorize(pd.concat([f["lab"], f["ref"], f["sug"]], ignore_index=True))
     q = len(lab_names)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import agreement as A
 from .. import uplift
+from ..ratings.encoding import _label_key
 from .agreement_with_humans import gap_to_humans, judge_as_rater, judge_vs_reference
 from .biases import (
     length_bias_excess,
@@ -83,7 +84,7 @@ def _schema(wh, task: str, observed: Iterable) -> tuple[str, list]:
     s = A.schema_for(wh, task)
     if s:
         return s["level"], list(s["categories"])
-    return "nominal", sorted({A._label_key(v) for v in observed if v is not None and v == v})
+    return "nominal", sorted({_label_key(v) for v in observed if v is not None and v == v})
 
 
 def _with_human_recall(
