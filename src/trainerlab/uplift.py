@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from . import resample
+from . import paths
+from .stats import resampling
 
 __all__ = [
     "proportion_ci",
@@ -295,6 +296,11 @@ def _cluster_se(diff: np.ndarray, groups: np.ndarray) -> tuple[float, int]:
     return math.sqrt(var), g
 
 
+def _use_kernel_cache() -> None:
+    """Cache the compiled kernels under the project's cache folder (unless the user chose one)."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(paths.cache_dir() / "numba"))
+
+
 def _bootstrap_means_items(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Bootstrap means of ``values`` resampled with replacement.
 
@@ -303,7 +309,7 @@ def _bootstrap_means_items(values: np.ndarray, n_boot: int, rng: np.random.Gener
     pass/fail or rating data (few distinct values) this draws the counts
     directly, exactly the same distribution as resampling indices at a tiny
     fraction of the cost. Continuous data (more than 256 distinct values)
-    resamples indices in the compiled kernel of :mod:`trainerlab.resample`
+    resamples indices in the compiled kernel of :mod:`trainerlab.stats.resampling`
     (parallel over replicates, seeded from ``rng``).
     """
     n = values.size
@@ -311,7 +317,8 @@ def _bootstrap_means_items(values: np.ndarray, n_boot: int, rng: np.random.Gener
     if uniq.size <= 256:
         draws = rng.multinomial(n, counts / n, size=n_boot)
         return draws @ uniq / n
-    return resample.bootstrap_means(values, n_boot, rng)
+    _use_kernel_cache()
+    return resampling.bootstrap_means(values, n_boot, rng)
 
 
 def _bootstrap_means_clusters(
@@ -327,7 +334,8 @@ def _bootstrap_means_clusters(
     if len(pairs) <= 512:
         draws = rng.multinomial(g, counts / g, size=n_boot)
         return (draws @ pairs[:, 0]) / (draws @ pairs[:, 1])
-    return resample.bootstrap_ratios(sums, sizes, n_boot, rng)
+    _use_kernel_cache()
+    return resampling.bootstrap_ratios(sums, sizes, n_boot, rng)
 
 
 def paired_bootstrap(
