@@ -26,6 +26,7 @@ PKG = SRC / "trainerlab"
 # (The restructure adds each family here as it lands.)
 FAMILIES: list[str] = [
     "stats",
+    "uplift",
 ]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.
