@@ -23,11 +23,13 @@ reports: setup
 test: lint
 	$(PY) -m pytest -q
 
-# ruff lint and format check (configured in pyproject.toml); `ruff format` fixes the format.
+# ruff lint and format check, mypy strict on the statistics core and public API (configured in
+# pyproject.toml); `ruff format` fixes the format.
 LINTED := src tests bench tools
 lint: setup
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m mypy
 
 # The documentation site (mkdocs.yml), built offline and strict into site/.
 docs: setup

@@ -7,7 +7,7 @@ paired bootstrap   10,000 replicates of the mean paired difference on 100,000 it
              values, so each replicate draws Multinomial(n, shares of the values): the
              same distribution as resampling items, without touching n items per replicate.
              A second row uses continuous scores, where ours resamples indices in a
-             compiled kernel (trainerlab.resample: numba, parallel over replicates; the
+             compiled kernel (trainerlab.stats.resampling: numba, parallel over replicates; the
              timing includes importing numba and loading the cached kernel).
   reference  the loop: ``idx = rng.integers(0, n, n); d[idx].mean()`` per replicate.
   target     within 2 s (issue 5).

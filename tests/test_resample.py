@@ -8,14 +8,15 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from trainerlab import resample, uplift
+from trainerlab import uplift
+from trainerlab.stats import resampling
 
 
 def _counts_of_one_item(n, position, n_boot, seed):
     # the replicate mean of an indicator of one item is (copies of that item drawn) / n
     values = np.zeros(n)
     values[position] = 1.0
-    means = resample.bootstrap_means(values, n_boot, np.random.default_rng(seed))
+    means = resampling.bootstrap_means(values, n_boot, np.random.default_rng(seed))
     return np.rint(means * n).astype(int)
 
 
@@ -34,7 +35,7 @@ def test_resampled_mean_has_the_plug_in_variance():
     # the bootstrap variance of a mean is sum((x - mean)^2) / n^2 exactly
     rng = np.random.default_rng(3)
     x = rng.exponential(size=5001)
-    reps = resample.bootstrap_means(x, 20_000, np.random.default_rng(1))
+    reps = resampling.bootstrap_means(x, 20_000, np.random.default_rng(1))
     expected_sd = math.sqrt(np.sum((x - x.mean()) ** 2)) / x.size
     assert abs(reps.std(ddof=1) / expected_sd - 1) < 0.02
     assert abs(reps.mean() - x.mean()) < 4 * expected_sd / math.sqrt(reps.size)
@@ -44,16 +45,16 @@ def test_seeded_and_independent_of_the_thread_count():
     import numba
 
     x = np.random.default_rng(0).normal(size=1001)
-    first = resample.bootstrap_means(x, 300, np.random.default_rng(5))
-    again = resample.bootstrap_means(x, 300, np.random.default_rng(5))
-    other = resample.bootstrap_means(x, 300, np.random.default_rng(6))
+    first = resampling.bootstrap_means(x, 300, np.random.default_rng(5))
+    again = resampling.bootstrap_means(x, 300, np.random.default_rng(5))
+    other = resampling.bootstrap_means(x, 300, np.random.default_rng(6))
     assert np.array_equal(first, again)
     assert not np.allclose(first, other)
     assert len(np.unique(first)) == first.size  # replicates are not copies of each other
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        single = resample.bootstrap_means(x, 300, np.random.default_rng(5))
+        single = resampling.bootstrap_means(x, 300, np.random.default_rng(5))
     finally:
         numba.set_num_threads(threads)
     assert np.array_equal(first, single)
@@ -61,12 +62,12 @@ def test_seeded_and_independent_of_the_thread_count():
 
 def test_ratio_kernel_with_unit_sizes_is_the_mean_kernel():
     x = np.random.default_rng(1).normal(size=999)
-    means = resample.bootstrap_means(x, 200, np.random.default_rng(2))
-    ratios = resample.bootstrap_ratios(x, np.ones_like(x), 200, np.random.default_rng(2))
+    means = resampling.bootstrap_means(x, 200, np.random.default_rng(2))
+    ratios = resampling.bootstrap_ratios(x, np.ones_like(x), 200, np.random.default_rng(2))
     assert_allclose(ratios, means, rtol=1e-10)
     with pytest.raises(ValueError):
-        resample.bootstrap_ratios(x, np.ones(3), 10, np.random.default_rng(0))
-    assert resample.bootstrap_means(np.array([]), 10, np.random.default_rng(0)).size == 0
+        resampling.bootstrap_ratios(x, np.ones(3), 10, np.random.default_rng(0))
+    assert resampling.bootstrap_means(np.array([]), 10, np.random.default_rng(0)).size == 0
 
 
 def test_percentile_ci_of_a_skewed_mean_covers_the_planted_mean():

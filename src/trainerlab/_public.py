@@ -104,7 +104,7 @@ _MODULES = (
     "warehouse",
     "demo",
     "reportkit",
-    "resample",
+    "stats",
     "overview",
     "disputes",
     "embeddings",

@@ -1,5 +1,5 @@
-"""The numba kernels behind :mod:`trainerlab.resample` (imported only from there,
-after the numba cache directory is set)."""
+"""The numba kernels behind :mod:`trainerlab.stats.resampling` (imported only from there,
+on first use)."""
 
 import numba as nb
 import numpy as np
