@@ -64,8 +64,8 @@ _EXPORTS = {
     "binomial_change_point": "drift",
     "distribution_shift": "drift",
     "weekly_alpha": "drift",
-    "wilson_interval": "drift",
-    "bh_adjust": "drift",
+    "wilson_interval": "stats",
+    "bh_adjust": "stats",
     "guideline_impact": "drift",
     # error analysis
     "FailureClusterer": "errors",

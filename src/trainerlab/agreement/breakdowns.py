@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from ..ratings.encoding import Ratings, _with_level, prepare_ratings
+from ..stats import wilson_interval
 from .bootstrap import _bootstrap, _Family, _interval, _resample, _unique_rows
 from .coefficients import _count_family, _count_features, _count_stat, _delta, _weights_name, weight_matrix
 from .standard_errors import _gwet_se_table
@@ -66,15 +67,8 @@ def per_category_agreement(
 
 
 def _wilson(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    z = ndtri(1 - (1 - level) / 2)
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        den = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
+    """Wilson limits at confidence ``level`` (trainerlab.stats; NaN where n = 0)."""
+    return wilson_interval(np.asarray(k, dtype=float), np.asarray(n, dtype=float), 1 - level)
 
 
 def pairwise_agreement(

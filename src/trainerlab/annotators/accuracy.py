@@ -7,21 +7,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from ..ratings.encoding import Ratings, _label_key, prepare_ratings
+from ..stats import wilson_interval
 
 
 def _wilson(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    z = ndtri(1 - (1 - level) / 2)
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        den = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
+    """Wilson limits at confidence ``level`` (trainerlab.stats; NaN where n = 0)."""
+    return wilson_interval(np.asarray(k, dtype=float), np.asarray(n, dtype=float), 1 - level)
 
 
 def _ratings(df, item, rater, label, categories, min_raters=1) -> Ratings:

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import math
 
+from ..stats import wilson_interval
+
 Z95 = 1.959963984540054
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k/n (Wilson 1927); (nan, nan) when n = 0."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _rate(k: int, n: int, what: str, per: float = 1.0) -> dict:

@@ -1,25 +1,20 @@
-"""The Wilson score interval of the drift statistics (statsmodels' Wilson method, vectorised, NaN where n = 0)."""
+"""The Wilson interval as the drift statistics call it: always arrays (at least 1-d), NaN where n = 0.
+
+The statistic itself is :func:`trainerlab.stats.wilson_interval`; this adapter only fixes the shape
+that drift's vectorised call sites expect.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..stats import wilson_interval as _wilson_interval
+
 
 def wilson_interval(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a proportion, vectorised; NaN where ``n == 0``.
-
-    Uses :func:`statsmodels.stats.proportion.proportion_confint` (``method="wilson"``);
-    fractional successes (agreement with tied consensus counts half) are allowed.
-    """
-    from statsmodels.stats.proportion import proportion_confint
-
+    """Wilson score interval for a proportion, vectorised; NaN where ``n == 0``; fractional
+    successes (agreement with tied consensus counts half) are allowed."""
     k = np.atleast_1d(np.asarray(successes, dtype=float))
     m = np.atleast_1d(np.asarray(n, dtype=float))
     k, m = np.broadcast_arrays(k, m)
-    low = np.full(k.shape, np.nan)
-    high = np.full(k.shape, np.nan)
-    ok = m > 0
-    if ok.any():
-        lo, hi = proportion_confint(k[ok], m[ok], alpha=alpha, method="wilson")
-        low[ok], high[ok] = lo, hi
-    return low, high
+    return _wilson_interval(k, m, alpha)

@@ -1,17 +1,7 @@
-"""Benjamini-Hochberg adjusted p-values (q-values) of the drift statistics; NaN stays NaN."""
+"""Benjamini-Hochberg q-values of the drift statistics: :func:`trainerlab.stats.bh_adjust` (NaN stays NaN)."""
 
 from __future__ import annotations
 
-import numpy as np
+from ..stats import bh_adjust
 
-
-def bh_adjust(p_values) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values); NaN stays NaN."""
-    from statsmodels.stats.multitest import multipletests
-
-    p = np.asarray(p_values, dtype=float)
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return q
+__all__ = ["bh_adjust"]

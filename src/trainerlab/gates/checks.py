@@ -14,7 +14,11 @@ import math
 
 import pandas as pd
 
-from .. import uplift
+from ..uplift.categories import compare_by_category
+from ..uplift.outcomes import outcome_label
+from ..uplift.paired import non_inferiority, paired_difference
+from ..uplift.proportions import rule_of_three
+from ..uplift.rates import incident_rate_ratio, poisson_rate_ci
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 
@@ -36,7 +40,7 @@ def _must_not_fail_result(
     """``must_not_fail``: every case passes and every regression case was evaluated; the exact
     upper bound on the failure rate ("rule of three") when none fails."""
     level = f"{100 * (1 - alpha):.0f}%"
-    bound = uplift.rule_of_three(n_total, len(failures), alpha=alpha) if n_total else {"upper": float("nan")}
+    bound = rule_of_three(n_total, len(failures), alpha=alpha) if n_total else {"upper": float("nan")}
     problems = []
     if failures:
         shown = ", ".join(failures[:5]) + (" ..." if len(failures) > 5 else "")
@@ -69,7 +73,7 @@ def _must_not_fail_result(
 def _non_inferiority_result(df: pd.DataFrame, c: dict, metric: str, baseline: str, candidate: str) -> dict:
     """``non_inferiority``: the paired difference candidate - baseline (CLT or cluster-robust) and
     its one-sided lower bound against the margin."""
-    res = uplift.paired_difference(
+    res = paired_difference(
         df,
         "item_id",
         "model_version",
@@ -85,15 +89,13 @@ def _non_inferiority_result(df: pd.DataFrame, c: dict, metric: str, baseline: st
         raise GateDataError(
             f"suite {c['suite']!r}: {res['n_items']} paired items; {d.get('reason', 'no usable standard error')}"
         )
-    ni = uplift.non_inferiority(
-        d["estimate"], d["se"], c["margin"], alpha=c["alpha"], df=d["df"] if c["cluster"] else None
-    )
+    ni = non_inferiority(d["estimate"], d["se"], c["margin"], alpha=c["alpha"], df=d["df"] if c["cluster"] else None)
     how = f"cluster-robust by {c['cluster']}" if c["cluster"] else "CLT"
     level = f"{100 * (1 - c['alpha']):.0f}%"
     prop = df.attrs["outcome"] == "passed"  # a pass rate in points; a mean score in score units
     unit = "points" if prop else "score units"
     evidence = (
-        f"{c['suite']} {uplift.outcome_label(df.attrs['outcome'], metric)}: {_pts(d['estimate'], prop)} {unit} ({100 * (1 - c['alpha']):.0f}% CI "
+        f"{c['suite']} {outcome_label(df.attrs['outcome'], metric)}: {_pts(d['estimate'], prop)} {unit} ({100 * (1 - c['alpha']):.0f}% CI "
         f"{_pts(d['ci_low'], prop)} to {_pts(d['ci_high'], prop)}, {how}, {res['n_items']} paired items); "
         f"one-sided {level} lower bound {_pts(ni['lower_bound'], prop)} "
         f"{'above' if ni['non_inferior'] else 'not above'} the margin {_pts(-c['margin'], prop)}"
@@ -119,7 +121,7 @@ def _category_regression_result(df: pd.DataFrame, c: dict, metric: str, baseline
     if df["category"].isna().all():
         raise GateDataError(f"suite {c['suite']!r} has no categories in eval_results.category")
     df["category"] = df["category"].fillna("(none)")
-    table = uplift.compare_by_category(
+    table = compare_by_category(
         df,
         "item_id",
         "model_version",
@@ -135,7 +137,7 @@ def _category_regression_result(df: pd.DataFrame, c: dict, metric: str, baseline
     prop = df.attrs["outcome"] == "passed"  # a pass rate in points; a mean score in score units
     unit = "points" if prop else "score units"
     margin = f"{100 * c['margin']:.1f} points" if prop else f"{c['margin']:.3f}"
-    what = uplift.outcome_label(df.attrs["outcome"], metric)
+    what = outcome_label(df.attrs["outcome"], metric)
     if len(bad):
         parts = [
             f"{r.category} {_pts(r.estimate, prop)} {unit} ({100 * (1 - c['alpha']):.0f}% CI "
@@ -201,7 +203,7 @@ def _incident_rate_result(cand: pd.DataFrame, base: pd.DataFrame, c: dict) -> di
 
     def rate(frame):
         k, n = int(frame["k"].fillna(0).sum()), float(frame["n"].sum())
-        return uplift.poisson_rate_ci(k, n, per=per, alpha=c["alpha"])
+        return poisson_rate_ci(k, n, per=per, alpha=c["alpha"])
 
     overall = rate(cand)
     rows = [("all", overall)]
@@ -210,7 +212,7 @@ def _incident_rate_result(cand: pd.DataFrame, base: pd.DataFrame, c: dict) -> di
     failing = [(s, r) for s, r in rows if r["ci_high"] > c["max_rate"]]
     base_rate = rate(base) if not base.empty and base["n"].sum() > 0 else None
     ratio = (
-        uplift.incident_rate_ratio(
+        incident_rate_ratio(
             overall["count"], overall["exposure"], base_rate["count"], base_rate["exposure"], alpha=c["alpha"]
         )
         if base_rate

@@ -13,10 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import uplift
 from ..agreement.breakdowns import leave_one_rater_out
 from ..agreement.coefficients import agreement_table, krippendorff_alpha
 from ..ratings.encoding import _label_key
+from ..stats.intervals import proportion_ci
+from ..stats.significance import mcnemar_exact, two_proportion_test
+from ..uplift.bootstrap import paired_bootstrap
+from ..uplift.paired import paired_difference_arrays, paired_proportion_ci
+from ..uplift.results import _undefined
 from .biases import length_bias_labels
 from .inputs import _domain, _long, _missing, _prepare_pairs
 from .intervals import _holm, _wilson
@@ -54,10 +58,10 @@ def per_category(
         ref_only = int(np.sum((r == k) & (j != k)))
         judge_only = int(np.sum((j == k) & (r != k)))
         neither = int(len(j) - both - ref_only - judge_only)
-        rec = uplift.proportion_ci(both, both + ref_only, "wilson", alpha)
-        pre = uplift.proportion_ci(both, both + judge_only, "wilson", alpha)
-        shift = uplift.paired_proportion_ci(both, ref_only, judge_only, neither, alpha)
-        test = uplift.mcnemar_exact(r == k, j == k)
+        rec = proportion_ci(both, both + ref_only, "wilson", alpha)
+        pre = proportion_ci(both, both + judge_only, "wilson", alpha)
+        shift = paired_proportion_ci(both, ref_only, judge_only, neither, alpha)
+        test = mcnemar_exact(r == k, j == k)
         rows.append(
             {
                 "category": str(cat),
@@ -121,7 +125,7 @@ def agreement_by_segment(
         res = krippendorff_alpha(
             _long(pairs[m], categories), level=level, categories=categories, n_boot=n_boot, seed=seed
         )
-        test = uplift.two_proportion_test(int(hit[~m].sum()), int((~m).sum()), int(hit[m].sum()), n, alpha)
+        test = two_proportion_test(int(hit[~m].sum()), int((~m).sum()), int(hit[m].sum()), n, alpha)
         rows.append(
             {
                 **row,
@@ -364,7 +368,7 @@ def gap_to_humans(
     use = (rc >= 0) & (jc >= 0)
     if use.sum() < 2:
         return {
-            **uplift._undefined("fewer than two human ratings with both a reference and a judge label"),
+            **_undefined("fewer than two human ratings with both a reference and a judge label"),
             "n_rows": int(use.sum()),
             "n_ties_skipped": n_skipped,
             "reference": kind,
@@ -373,12 +377,12 @@ def gap_to_humans(
     s_h = _agreement_score(hc[use], rc[use], q, level)
     s_j = _agreement_score(jc[use], rc[use], q, level)
     items = h["item"].to_numpy()[use]
-    boot = uplift.paired_bootstrap(s_j - s_h, cluster=items, n_boot=n_boot, seed=seed, alpha=alpha)
+    boot = paired_bootstrap(s_j - s_h, cluster=items, n_boot=n_boot, seed=seed, alpha=alpha)
     raters = h["rater"].astype(str).to_numpy()[use]
     per = []
     for r in sorted(set(raters)):
         m = raters == r
-        d = uplift.paired_difference_arrays(s_h[m], s_j[m], n_boot=0, alpha=alpha)
+        d = paired_difference_arrays(s_h[m], s_j[m], n_boot=0, alpha=alpha)
         per.append(
             {
                 "rater": r,

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import uplift
+from ..stats.significance import two_proportion_test
+from ..uplift.alpaca_eval_files import read_alpaca_eval
+from ..uplift.preferences import judge_agreement, preference_scores
 from .intervals import _holm, _wilson
 
 _NAN = math.nan
@@ -51,7 +53,7 @@ def alpaca_eval_frame(paths: Iterable[str | Path], positions: bool = False) -> p
     frames = []
     for p in paths:
         p = Path(p)
-        f = uplift.read_alpaca_eval(p)
+        f = read_alpaca_eval(p)
         f["file"] = str(p)
         if positions:
             f["model_shown_first"] = _alpaca_positions(p)
@@ -59,7 +61,7 @@ def alpaca_eval_frame(paths: Iterable[str | Path], positions: bool = False) -> p
     if not frames:
         raise ValueError("no AlpacaEval files given")
     out = pd.concat(frames, ignore_index=True)
-    out["score"] = uplift.preference_scores(out["preference"])
+    out["score"] = preference_scores(out["preference"])
     lm, lb = out["len_model"].to_numpy(dtype=float), out["len_baseline"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["x_len"] = np.where((lm > 0) & (lb > 0), np.log(lm / lb), np.nan)
@@ -102,8 +104,8 @@ def _disagreements_by_source(m: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.D
     pa, pb = m["preference_a"].to_numpy(dtype=float), m["preference_b"].to_numpy(dtype=float)
     ok = ~(np.isnan(pa) | np.isnan(pb))
     sa, sb = np.full(len(m), np.nan), np.full(len(m), np.nan)
-    sa[ok] = np.round(uplift.preference_scores(pa[ok]) * 2) / 2  # outcomes, as uplift.judge_agreement
-    sb[ok] = np.round(uplift.preference_scores(pb[ok]) * 2) / 2
+    sa[ok] = np.round(preference_scores(pa[ok]) * 2) / 2  # outcomes, as judge_agreement
+    sb[ok] = np.round(preference_scores(pb[ok]) * 2) / 2
     differ = ok & (sa != sb)
     pairs = pd.DataFrame(
         {
@@ -123,7 +125,7 @@ def _disagreements_by_source(m: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.D
         rest = ok & (srcs != name)
         n, k = int(inside.sum()), int(differ[inside].sum())
         est, lo, hi = _wilson(k, n, alpha)
-        test = uplift.two_proportion_test(int(differ[rest].sum()), int(rest.sum()), k, n, alpha) if rest.any() else {}
+        test = two_proportion_test(int(differ[rest].sum()), int(rest.sum()), k, n, alpha) if rest.any() else {}
         rows.append(
             {
                 "dataset": name,
@@ -181,11 +183,11 @@ def identical_judge_files(path_a: str | Path, path_b: str | Path, n_boot: int = 
     the other sources' (Newcombe interval, z test) Holm-adjusted across sources.
     """
     pa, pb = Path(path_a), Path(path_b)
-    a, b = uplift.read_alpaca_eval(pa), uplift.read_alpaca_eval(pb)
+    a, b = read_alpaca_eval(pa), read_alpaca_eval(pb)
     same_bytes = _sha256(pa) == _sha256(pb)
     same_content = same_bytes or _sha256(pa, True) == _sha256(pb, True)
     m = a.merge(b, on=["instruction", "model"], suffixes=("_a", "_b"))
-    agree = uplift.judge_agreement(m["preference_a"], m["preference_b"], n_boot=n_boot, seed=seed)
+    agree = judge_agreement(m["preference_a"], m["preference_b"], n_boot=n_boot, seed=seed)
     disagreements, by_source = _disagreements_by_source(m)
     names = (sorted(a["annotator"].dropna().astype(str).unique()), sorted(b["annotator"].dropna().astype(str).unique()))
     out = {

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import uplift
+from ..stats.significance import two_proportion_test
+from ..uplift.paired import paired_difference_arrays
+from ..uplift.results import _undefined
 from .intervals import _holm, _wilson
 from .regression import _coef, _fit_glm
 
@@ -202,7 +204,7 @@ def position_bias(pf: pd.DataFrame, by: str = "judge", alpha: float = 0.05) -> p
         first = known["pos"].to_numpy() > 0
         fw = int(np.sum(a_wins == first))
         est, lo, hi = _wilson(fw, len(known), alpha)
-        test = uplift.two_proportion_test(
+        test = two_proportion_test(
             int(a_wins[~first].sum()), int((~first).sum()), int(a_wins[first].sum()), int(first.sum()), alpha
         )
         x = known["x_len"].to_numpy()
@@ -365,9 +367,7 @@ def length_bias_excess(pf: pd.DataFrame, judge: str, reference_judge: str = "hum
     common = set(g.loc[g["judge"] == judge, "item"]) & set(g.loc[g["judge"] == reference_judge, "item"])
     g = g[g["item"].isin(common)]
     if len(common) < 10:
-        return uplift._undefined(
-            f"fewer than 10 items judged by both {judge!r} and {reference_judge!r}", n_items=len(common)
-        )
+        return _undefined(f"fewer than 10 items judged by both {judge!r} and {reference_judge!r}", n_items=len(common))
     cols, names = [], []
     for jname in (judge, reference_judge):
         m = (g["judge"] == jname).to_numpy().astype(float)
@@ -385,7 +385,7 @@ def length_bias_excess(pf: pd.DataFrame, judge: str, reference_judge: str = "hum
     names += ["x_len", "x_len:judge"]
     res, reason, what = _fit_glm(g["score"].to_numpy(dtype=float), np.column_stack(cols), names, g["item"].to_numpy())
     if res is None:
-        return uplift._undefined(reason, n_items=len(common))
+        return _undefined(reason, n_items=len(common))
     c = _coef(res, "x_len:judge", alpha)
     r = _coef(res, "x_len", alpha)
     return {
@@ -435,7 +435,7 @@ def self_preference(
     g["own_score"] = np.where(own_a[own_a | own_b], g["score"], 1.0 - g["score"])
     n_own = int((g["judge"] == judge).sum())
     if n_own == 0:
-        return uplift._undefined(
+        return _undefined(
             f"no pair puts a {judge_family!r} model against a model of a known other family "
             f"(list the judged models' families under families: in judges.yaml)",
             n=0,
@@ -445,7 +445,7 @@ def self_preference(
     raw = float(g.loc[g["judge"] == judge, "own_score"].mean()) * 100
     if reference_judge is None or not (g["judge"] == reference_judge).any():
         return {
-            **uplift._undefined(
+            **_undefined(
                 "self-preference needs a reference judge (people) on the same pairs: the "
                 "judge's own win rate for its family cannot separate favouritism from quality"
             ),
@@ -458,13 +458,13 @@ def self_preference(
     b = g[g["judge"] == judge].groupby(["item", "model_a", "model_b"])["own_score"].mean()
     common = a.index.intersection(b.index)
     if len(common) < 2:
-        return uplift._undefined(
+        return _undefined(
             "fewer than two own-family pairs judged by both",
             n=len(common),
             n_unknown_family=n_unknown,
             judge_family=judge_family,
         )
-    r = uplift.paired_difference_arrays(
+    r = paired_difference_arrays(
         a.loc[common].to_numpy() * 100, b.loc[common].to_numpy() * 100, n_boot=n_boot, seed=seed, alpha=alpha
     )
     d = r["difference"]

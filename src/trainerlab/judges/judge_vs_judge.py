@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import uplift
+from ..uplift.paired import paired_difference_arrays
+from ..uplift.preferences import judge_agreement
+from ..uplift.results import _undefined
 
 
 def _per_item_scores(pf: pd.DataFrame, judge: str) -> pd.Series:
@@ -23,10 +25,8 @@ def win_rate_gap(
     a, b = _per_item_scores(pf, reference_judge), _per_item_scores(pf, judge)
     common = a.index.intersection(b.index)
     if len(common) < 2:
-        return uplift._undefined(
-            f"fewer than two pairs judged by both {judge!r} and {reference_judge!r}", n_items=len(common)
-        )
-    r = uplift.paired_difference_arrays(
+        return _undefined(f"fewer than two pairs judged by both {judge!r} and {reference_judge!r}", n_items=len(common))
+    r = paired_difference_arrays(
         a.loc[common].to_numpy() * 100, b.loc[common].to_numpy() * 100, n_boot=n_boot, seed=seed, alpha=alpha
     )
     d = r["difference"]
@@ -54,7 +54,7 @@ def pairwise_agreement(
     a, b = _per_item_scores(pf, reference_judge), _per_item_scores(pf, judge)
     common = a.index.intersection(b.index)
     to_pref = lambda s: np.round(s.loc[common].to_numpy() * 2) / 2 + 1.0  # noqa: E731 - a wins 2, b wins 1, tie 1.5
-    res = uplift.judge_agreement(to_pref(a), to_pref(b), n_boot=n_boot, seed=seed)
+    res = judge_agreement(to_pref(a), to_pref(b), n_boot=n_boot, seed=seed)
     res["table"] = res["table"].rename(
         index={"model wins": "a wins", "baseline wins": "b wins"},
         columns={"model wins": "a wins", "baseline wins": "b wins"},

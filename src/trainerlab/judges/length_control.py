@@ -12,7 +12,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-from .. import uplift
+from ..stats.intervals import proportion_ci
+from ..uplift.results import _undefined
 from .intervals import _wilson
 from .regression import _coef, _fit_glm
 
@@ -81,7 +82,7 @@ def length_controlled_win_rate(
         ok = np.isfinite(s) & np.isfinite(d) & np.isfinite(gam)
         s, d, gam = s[ok], d[ok], gam[ok]
         lm_ok, lb_ok = np.maximum(lm_all[ok], 1.0), np.maximum(lb_all[ok], 1.0)
-        raw = uplift.proportion_ci(float(s.sum()), int(len(s)), "wilson", alpha)
+        raw = proportion_ci(float(s.sum()), int(len(s)), "wilson", alpha)
         row = {
             by: name,
             "n": int(len(s)),
@@ -167,7 +168,7 @@ def win_probability_by_length(
     """
     f = frame[np.isfinite(frame[x].to_numpy(dtype=float)) & np.isfinite(frame[score].to_numpy(dtype=float))]
     if len(f) < 10:
-        return {"bins": pd.DataFrame(), "curve": pd.DataFrame(), "slope": uplift._undefined("fewer than 10 rows")}
+        return {"bins": pd.DataFrame(), "curve": pd.DataFrame(), "slope": _undefined("fewer than 10 rows")}
     xv = f[x].to_numpy(dtype=float)
     s = f[score].to_numpy(dtype=float)
     edges = np.unique(np.quantile(xv, np.linspace(0, 1, bins + 1)))
@@ -194,7 +195,7 @@ def win_probability_by_length(
     names = [f"g{i}" for i in range(len(levels))] + ["x"]
     res, reason, what = _fit_glm(s, X, names, f[cluster].to_numpy() if cluster else None, fractional=True)
     if res is None:
-        return {"bins": pd.DataFrame(rows), "curve": pd.DataFrame(), "slope": uplift._undefined(reason)}
+        return {"bins": pd.DataFrame(rows), "curve": pd.DataFrame(), "slope": _undefined(reason)}
     lo_x, hi_x = np.quantile(xv, [0.01, 0.99])
     gx = np.linspace(lo_x, hi_x, grid)
     weights = np.array([np.mean(groups == lv) for lv in levels])

@@ -66,7 +66,7 @@ Layout (a module's file name says its layer):
 
 import pandas as pd  # noqa: F401 - ``ops.pd`` is used by the notebooks and the dashboard app
 
-from ..drift import wilson_interval  # noqa: F401 - ``ops.wilson_interval``, used by trainerlab.actions
+from ..stats import wilson_interval  # noqa: F401 - ``ops.wilson_interval``, used by trainerlab.actions
 from .business_time import business_days_between, program_week
 from .capacity import capacity_forecast
 from .figures import capacity_figure, kpi_history_figure

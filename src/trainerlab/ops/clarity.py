@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..drift import wilson_interval
+from ..stats import holm_adjust, wilson_interval
 
 
 def _contested_pair_table(
@@ -78,9 +78,7 @@ def _contested_pair_table(
         pv = out.loc[idx, "p_value"]
         ok = pv.notna()
         if ok.any():
-            from statsmodels.stats.multitest import multipletests
-
-            out.loc[pv[ok].index, "p_holm"] = multipletests(pv[ok].to_numpy(), method="holm")[1]
+            out.loc[pv[ok].index, "p_holm"] = holm_adjust(pv[ok].to_numpy())
     out["flag"] = (out["p_holm"] < alpha) & (out["excess"] >= min_excess)
     lo, hi = wilson_interval(out["n_contested"].to_numpy(float), out["n_in_play"].to_numpy(float))
     out["ci_low"], out["ci_high"] = lo, hi

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..drift import wilson_interval
+from ..stats import wilson_interval
 
 
 def _cost_table(thr: pd.DataFrame, aud: pd.DataFrame, rates: dict) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..drift import wilson_interval
+from ..stats import wilson_interval
 
 
 def _wilson_cols(frame: pd.DataFrame, k: str, n: str, alpha: float = 0.05) -> pd.DataFrame:

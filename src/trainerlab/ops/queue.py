@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..drift import wilson_interval
+from ..stats import wilson_interval
 
 
 def _backlog_table(df: pd.DataFrame, by: str | None = None, older_than_days: float = 14) -> pd.DataFrame:

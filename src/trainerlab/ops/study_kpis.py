@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..drift import wilson_interval
+from ..stats import wilson_interval
 from .business_time import _ts
 from .costs import _cost_table
 from .kpis import KPI_NAMES, UNITS, kpi_status, kpi_trend, load_kpi_config

@@ -20,7 +20,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import uplift
+from ..stats.intervals import proportion_ci
+from ..uplift.proportions import rule_of_three
+from ..uplift.rates import poisson_rate_ci
+from ..uplift.results import _z
 
 _NAN = float("nan")
 
@@ -60,7 +63,7 @@ def incident_rates(
     rows = []
     for key, k in counts.items():
         key = key if isinstance(key, tuple) else (key,)
-        ci = uplift.poisson_rate_ci(
+        ci = poisson_rate_ci(
             int(k),
             float(expo.loc[key if len(key) > 1 else key[0]]) if by else float(expo.iloc[0]),
             per=per,
@@ -133,7 +136,7 @@ def incident_trend(
                 offset=np.log(part["exposure"].to_numpy(float)),
             ).fit(scale="X2")
             b, se = float(fit.params[1]), float(fit.bse[1])
-            z = uplift._z(alpha)
+            z = _z(alpha)
             row.update(
                 estimate=math.exp(b),
                 ci_low=math.exp(b - z * se),
@@ -203,7 +206,7 @@ def refusal_confusion(
                     }
                 )
             else:
-                ci = uplift.proportion_ci(k, n, alpha=alpha)
+                ci = proportion_ci(k, n, alpha=alpha)
                 row.update(
                     {
                         name: ci["estimate"],
@@ -240,8 +243,8 @@ def must_not_fail_by_release(
     for mv, part in frame.groupby(model, sort=True):
         ok = part[passed].astype(bool).to_numpy()
         fails = part[~ok]
-        ci = uplift.proportion_ci(int(ok.sum()), len(ok), method="clopper-pearson", alpha=alpha)
-        bound = uplift.rule_of_three(len(ok), int((~ok).sum()), alpha=alpha)
+        ci = proportion_ci(int(ok.sum()), len(ok), method="clopper-pearson", alpha=alpha)
+        bound = rule_of_three(len(ok), int((~ok).sum()), alpha=alpha)
         rows.append(
             {
                 "model_version": mv,

@@ -26,6 +26,7 @@ Undefined results are NaN with a ``reason``; they never raise and never read 0.
 """
 
 from ..stats import cohen_kappa, mcnemar_exact, proportion_ci, two_proportion_test
+from .alpaca_eval_files import read_alpaca_eval
 from .bootstrap import paired_bootstrap
 from .bradley_terry import BradleyTerry
 from .categories import compare_by_category
@@ -50,7 +51,6 @@ from .rates import incident_rate_ratio, poisson_rate_ci
 # (or trainerlab.stats.normal_quantile) when those modules are rewired to the statistics core.
 from .results import _undefined, _z  # noqa: F401
 from .study import flipped_examples, load_eval_results, uplift_study
-from .study_alpaca_eval import read_alpaca_eval
 from .verdict import category_table, difference_table, power_statement, uplift_verdict
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Reads AlpacaEval annotation files (``annotations.json``) into tidy frames."""
+"""Reads AlpacaEval annotation files (``annotations.json``) into tidy frames: a file-format reader, no warehouse."""
 
 from __future__ import annotations
 
