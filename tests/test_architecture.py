@@ -24,7 +24,10 @@ PKG = SRC / "trainerlab"
 
 # The family packages of docs/architecture.md; each must be a package (a folder), not a flat module.
 # (The restructure adds each family here as it lands.)
-FAMILIES: list[str] = []
+FAMILIES: list[str] = [
+    "errors",
+    "fairness",
+]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.
 KNOWN_CYCLES = [
