@@ -457,10 +457,11 @@ class FailureClusterer:
         import logging
 
         logging.getLogger("BERTopic").setLevel(logging.ERROR)
+        # before BERTopic: it imports umap, and numba reads NUMBA_CACHE_DIR (set by prepare_umap) at its import
+        TimedUMAP, TimedHDBSCAN = _timed_classes()
         from bertopic import BERTopic
         from bertopic.backend import BaseEmbedder
 
-        TimedUMAP, TimedHDBSCAN = _timed_classes()
         n = len(texts)
         emb = get_embedder(self.embedder, seed=self.seed)
 
