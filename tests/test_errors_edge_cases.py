@@ -8,6 +8,7 @@ import pytest
 
 from trainerlab import errors
 from trainerlab.embeddings import TfidfSvdEmbedder, embed_texts
+from trainerlab.errors import clustering, rates
 from trainerlab.warehouse import Warehouse
 
 
@@ -94,29 +95,29 @@ def _profiles(groups, noise, seed=0):
 
 def test_auto_merge_joins_paraphrase_clusters():
     P = _profiles([3, 2, 4], noise=0.0)
-    groups, info = errors._merge_plan(P, "auto", 0.5)
+    groups, info = clustering._merge_plan(P, "auto", 0.5)
     assert len(set(groups)) == 3
     assert len(set(groups[:3])) == 1 and len(set(groups[3:5])) == 1 and len(set(groups[5:])) == 1
 
 
 def test_auto_merge_leaves_distinct_modes_alone():
     P = _profiles([1, 1, 1, 1, 1], noise=0.0)
-    groups, info = errors._merge_plan(P, "auto", 0.5)
+    groups, info = clustering._merge_plan(P, "auto", 0.5)
     assert len(set(groups)) == 5 and info["cut"] is None
 
 
 def test_merge_by_count_and_off():
     P = _profiles([3, 2, 4], noise=0.0)
-    assert len(set(errors._merge_plan(P, 2, 0.5)[0])) == 2
-    assert len(set(errors._merge_plan(P, None, 0.5)[0])) == len(P)
+    assert len(set(clustering._merge_plan(P, 2, 0.5)[0])) == 2
+    assert len(set(clustering._merge_plan(P, None, 0.5)[0])) == len(P)
     with pytest.raises(ValueError):
-        errors._merge_plan(P, "sometimes", 0.5)
+        clustering._merge_plan(P, "sometimes", 0.5)
 
 
 # -- intervals against published values -------------------------------------------------------
 def test_wilson_matches_newcombe_1998():
     # Newcombe (1998), Stat Med 17:857, Table I, example 81/263: score interval 0.2553 to 0.3662
-    lo, hi = errors._wilson(81, 263)
+    lo, hi = rates._wilson(81, 263)
     assert lo == pytest.approx(0.2553, abs=1e-4) and hi == pytest.approx(0.3662, abs=1e-4)
 
 
@@ -124,7 +125,7 @@ def test_lift_interval_matches_statsmodels_risk_ratio():
     from statsmodels.stats.contingency_tables import Table2x2
 
     a, n1, b, n2 = 30, 200, 45, 1800
-    rr, lo, hi, note = errors._katz_ratio(a, n1, b, n2)
+    rr, lo, hi, note = rates._katz_ratio(a, n1, b, n2)
     t = Table2x2(np.array([[a, n1 - a], [b, n2 - b]]))
     assert rr == pytest.approx(t.riskratio)
     assert (lo, hi) == pytest.approx(t.riskratio_confint(method="normal"))
@@ -137,8 +138,8 @@ def test_bh_matches_statsmodels():
     p = np.array([0.01, 0.04, 0.03, 0.2, np.nan, 0.005])
     ok = np.isfinite(p)
     expected = multipletests(p[ok], method="fdr_bh")[1]
-    np.testing.assert_allclose(errors._bh(p)[ok], expected)
-    assert np.isnan(errors._bh(p)[4])
+    np.testing.assert_allclose(rates._bh(p)[ok], expected)
+    assert np.isnan(rates._bh(p)[4])
 
 
 def test_recovery_agrees_with_scikit_learn():

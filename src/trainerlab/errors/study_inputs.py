@@ -1,0 +1,230 @@
+"""What error analysis reads from the warehouse: the failing items to cluster, the evaluated
+traffic (the denominators of failure rates), error spans with their categories, and the
+choices an app's filters offer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+TEXT_COLUMNS = ("response", "prompt", "prompt_response", "comment")
+
+
+def _where(clauses: list[tuple[str, Any]]) -> tuple[str, list]:
+    """AND together the clauses whose value is not None; returns (sql, params)."""
+    parts, params = [], []
+    for sql, value in clauses:
+        if value is None:
+            continue
+        parts.append(sql)
+        params.extend(value if isinstance(value, tuple) else (value,))
+    return (" AND ".join(parts) if parts else "TRUE"), params
+
+
+_MAJORITY_CTE = (
+    "{name} AS (SELECT item_id, label FROM ("
+    "SELECT item_id, label, row_number() OVER (PARTITION BY item_id ORDER BY n DESC, label) AS rk FROM ("
+    "SELECT item_id, label, count(*) AS n FROM annotations WHERE task = ? AND label IS NOT NULL "
+    "GROUP BY item_id, label) AS counts) AS ranked WHERE rk = 1)"
+)
+
+
+def load_failures(
+    wh,
+    *,
+    model_version: str | None = None,
+    suite: str | None = None,
+    run_id: str | None = None,
+    start=None,
+    end=None,
+    text: str = "response",
+    source: str = "eval",
+    dataset: str | None = None,
+    severity_task: str | None = "safety",
+    correctness_task: str = "correctness",
+    incorrect_label: str = "incorrect",
+) -> pd.DataFrame:
+    """The failing items to cluster, one row per item.
+
+    Parameters
+    ----------
+    wh : Warehouse
+    model_version, suite, run_id : str, optional
+        Filters on ``eval_results`` (``source="eval"``).
+    start, end : date-like, optional
+        Half-open range ``[start, end)`` on the item's time (``items.created_at``,
+        else the evaluation time).
+    text : str
+        The text to cluster: ``response`` (default), ``prompt``, ``prompt_response``
+        (both, separated by a newline) or ``comment`` (the raters' comments on the item,
+        joined).
+    source : ``"eval"``, ``"annotations"`` or ``"gold"``
+        ``eval``: items with a failed eval result (``passed = FALSE``).
+        ``annotations``: items whose majority ``correctness_task`` label is
+        ``incorrect_label`` (failures flagged by raters, for example production samples).
+        ``gold``: items whose gold label for ``correctness_task`` is ``incorrect_label``
+        (e.g. HaluEval: ``correctness_task="hallucination", incorrect_label="yes"``).
+    severity_task : str or None
+        A task whose majority label per item is reported as its severity (the demo's
+        ``safety``: safe, sensitive, unsafe); None for none.
+
+    Returns
+    -------
+    DataFrame with ``item_id, text, prompt, response, intent, language, category,
+    suite, run_id, model_version, seen_at, severity, in_benchmark`` ordered by item id.
+    """
+    if text not in TEXT_COLUMNS:
+        raise ValueError(f"text must be one of {TEXT_COLUMNS}, got {text!r}")
+    seen = "coalesce(i.created_at, e.evaluated_at)" if source == "eval" else "i.created_at"
+    where, params = _where(
+        [
+            ("e.model_version = ?", model_version if source == "eval" else None),
+            ("e.suite = ?", suite if source == "eval" else None),
+            ("e.run_id = ?", run_id if source == "eval" else None),
+            ("i.dataset = ?", dataset),
+            (f"{seen} >= CAST(? AS TIMESTAMP)", None if start is None else str(start)),
+            (f"{seen} < CAST(? AS TIMESTAMP)", None if end is None else str(end)),
+        ]
+    )
+    ctes = [_MAJORITY_CTE.format(name="sev")]
+    cte_params = [severity_task or ""]
+    if source == "eval":
+        base = (
+            "SELECT e.item_id, min(e.category) AS category, min(e.suite) AS suite, min(e.run_id) AS run_id, "
+            "min(e.model_version) AS model_version, min(coalesce(i.created_at, e.evaluated_at)) AS seen_at "
+            "FROM eval_results e JOIN items i ON i.item_id = e.item_id "
+            f"WHERE e.passed = FALSE AND {where} GROUP BY e.item_id"
+        )
+    elif source == "annotations":
+        ctes.append(_MAJORITY_CTE.format(name="verdict"))
+        cte_params.append(correctness_task)
+        base = (
+            "SELECT i.item_id, i.intent AS category, CAST(NULL AS VARCHAR) AS suite, "
+            "CAST(NULL AS VARCHAR) AS run_id, CAST(NULL AS VARCHAR) AS model_version, i.created_at AS seen_at "
+            "FROM items i JOIN verdict v ON v.item_id = i.item_id "
+            f"WHERE v.label = ? AND {where}"
+        )
+        params = [incorrect_label, *params]
+    elif source == "gold":
+        base = (
+            "SELECT i.item_id, i.intent AS category, CAST(NULL AS VARCHAR) AS suite, "
+            "CAST(NULL AS VARCHAR) AS run_id, CAST(NULL AS VARCHAR) AS model_version, i.created_at AS seen_at "
+            "FROM items i JOIN (SELECT DISTINCT item_id FROM gold WHERE task = ? AND gold_label = ?) AS g "
+            f"ON g.item_id = i.item_id WHERE {where}"
+        )
+        params = [correctness_task, incorrect_label, *params]
+    else:
+        raise ValueError(f"source must be 'eval', 'annotations' or 'gold', got {source!r}")
+    ctes.append("bench AS (SELECT DISTINCT item_id FROM eval_results)")
+    sql = (
+        "WITH " + ", ".join(ctes) + ", f AS (" + base + ") "
+        "SELECT f.item_id, i.prompt, i.response, i.intent, i.language, f.category, f.suite, f.run_id, "
+        "f.model_version, f.seen_at, sev.label AS severity, (b.item_id IS NOT NULL) AS in_benchmark "
+        "FROM f JOIN items i ON i.item_id = f.item_id LEFT JOIN sev ON sev.item_id = f.item_id "
+        "LEFT JOIN bench b ON b.item_id = f.item_id ORDER BY f.item_id"
+    )
+    rows = wh.query(sql, [*cte_params, *params])
+    if not severity_task:
+        rows["severity"] = None
+    if text == "comment":
+        com = wh.query(
+            "SELECT a.item_id, a.comment FROM annotations a WHERE a.comment IS NOT NULL "
+            "AND a.comment <> '' ORDER BY a.item_id, a.annotator_id"
+        )
+        joined = com.groupby("item_id")["comment"].agg(" | ".join)
+        rows["text"] = rows["item_id"].map(joined).fillna("")
+    elif text == "prompt_response":
+        rows["text"] = rows["prompt"].fillna("") + "\n" + rows["response"].fillna("")
+    else:
+        rows["text"] = rows[text].fillna("")
+    rows["seen_at"] = pd.to_datetime(rows["seen_at"])
+    rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
+    cols = [
+        "item_id",
+        "text",
+        "prompt",
+        "response",
+        "intent",
+        "language",
+        "category",
+        "suite",
+        "run_id",
+        "model_version",
+        "seen_at",
+        "severity",
+        "in_benchmark",
+    ]
+    return rows[cols].reset_index(drop=True)
+
+
+def load_error_spans(
+    wh,
+    *,
+    task: str = "mqm_category",
+    dataset: str | None = None,
+    severity_key: str = "severity",
+    span_key: str = "span",
+) -> pd.DataFrame:
+    """Error annotations that carry the marked text span in ``annotations.meta`` (the MQM
+    importer's ``span``, ``category``, ``severity``): one row per annotation with a
+    non-empty span. Columns ``item_id, annotator_id, text, category, severity, system``.
+    The category is a ground truth to compare clusters of the spans against."""
+    where, params = _where([("i.dataset = ?", dataset)])
+    rows = wh.query(
+        "SELECT a.item_id, a.annotator_id, a.label AS category, a.meta FROM annotations a "
+        f"JOIN items i ON i.item_id = a.item_id WHERE a.task = ? AND {where} "
+        "ORDER BY a.item_id, a.annotator_id, a.label, CAST(a.meta AS VARCHAR)",
+        [task, *params],
+    )
+    metas = [json.loads(m) if isinstance(m, str) and m else {} for m in rows["meta"]]
+    rows["text"] = [str(m.get(span_key) or "").strip() for m in metas]
+    rows["severity"] = [m.get(severity_key) for m in metas]
+    rows["system"] = [m.get("system") for m in metas]
+    rows = rows[rows["text"] != ""]
+    return rows[["item_id", "annotator_id", "text", "category", "severity", "system"]].reset_index(drop=True)
+
+
+def load_traffic(
+    wh,
+    *,
+    model_version: str | None = None,
+    suite: str | None = None,
+    run_id: str | None = None,
+    start=None,
+    end=None,
+    dataset: str | None = None,
+) -> pd.DataFrame:
+    """Every evaluated item (passed or not) under the same filters as :func:`load_failures`:
+    the denominators of failure rates. Columns ``item_id, intent, language, passed, seen_at``."""
+    where, params = _where(
+        [
+            ("e.model_version = ?", model_version),
+            ("e.suite = ?", suite),
+            ("e.run_id = ?", run_id),
+            ("i.dataset = ?", dataset),
+            ("coalesce(i.created_at, e.evaluated_at) >= CAST(? AS TIMESTAMP)", None if start is None else str(start)),
+            ("coalesce(i.created_at, e.evaluated_at) < CAST(? AS TIMESTAMP)", None if end is None else str(end)),
+        ]
+    )
+    rows = wh.query(
+        "SELECT e.item_id, i.intent, i.language, bool_and(e.passed) AS passed, "
+        "min(coalesce(i.created_at, e.evaluated_at)) AS seen_at "
+        "FROM eval_results e JOIN items i ON i.item_id = e.item_id "
+        f"WHERE e.passed IS NOT NULL AND {where} GROUP BY e.item_id, i.intent, i.language ORDER BY e.item_id",
+        params,
+    )
+    rows["seen_at"] = pd.to_datetime(rows["seen_at"])
+    return rows
+
+
+def failure_filters(wh) -> dict:
+    """Choices for an app's filters: model versions and suites that have failing eval results."""
+    rows = wh.query(
+        "SELECT DISTINCT model_version, suite FROM eval_results WHERE passed = FALSE ORDER BY model_version, suite"
+    )
+    return {
+        "model_versions": sorted(rows["model_version"].dropna().unique().tolist()),
+        "suites": sorted(rows["suite"].dropna().unique().tolist()),
+    }
