@@ -11,16 +11,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..stats import bh_adjust, wilson_interval
 
-def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval for k successes in n (Wilson 1927)."""
-    if n <= 0:
-        return float("nan"), float("nan")
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    """Wilson score interval for k successes in n, 95% (:func:`trainerlab.stats.wilson_interval`)."""
+    return wilson_interval(k, n)
 
 
 def _katz_ratio(a: float, n1: float, b: float, n2: float, z: float = 1.959963984540054):
@@ -37,22 +33,7 @@ def _katz_ratio(a: float, n1: float, b: float, n2: float, z: float = 1.959963984
     return rr, rr * math.exp(-z * se), rr * math.exp(z * se), note
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN kept)."""
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if not ok.any():
-        return out
-    q = p[ok]
-    order = np.argsort(q)
-    m = len(q)
-    adj = q[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(adj[::-1])[::-1]
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out
+_bh = bh_adjust  # Benjamini-Hochberg adjusted p-values, NaN kept (trainerlab.stats)
 
 
 def _weekly_trend(cluster_weeks: pd.Series, traffic_weeks: pd.Series):

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import uplift
-from ..drift import bh_adjust
+from ..stats import adjust_p_values, bh_adjust
+from ..uplift.rates import incident_rate_ratio
 
 NOT_ENOUGH, FINDING, NO_CLEAR = "not enough data", "finding", "no clear difference"
 _NAN = float("nan")
@@ -34,7 +34,7 @@ def _z(alpha: float) -> float:
 def _rate_contrast(k1: int, e1: float, k0: float, e0: float, rate1: float, rate0: float, alpha: float) -> dict:
     """Rate 1 against rate 0 (events k over exposure e, rates per 1,000): the Wald difference per
     1,000 with its CI, and the exact conditional rate ratio with its CI and p-value."""
-    rr = uplift.incident_rate_ratio(k1, e1, k0, e0, alpha=alpha)
+    rr = incident_rate_ratio(k1, e1, k0, e0, alpha=alpha)
     z = _z(alpha)
     se = 1000 * math.sqrt(k1 / e1**2 + k0 / e0**2)
     d = rate1 - rate0
@@ -124,9 +124,7 @@ def _finish(out: pd.DataFrame, alpha: float, correction: str, higher_is_better: 
         elif correction == "none":
             q[testable] = p[testable]
         else:
-            from statsmodels.stats.multitest import multipletests
-
-            q[testable] = multipletests(p[testable], method=correction)[1]
+            q[testable] = adjust_p_values(p[testable], correction)
     out["p_adjusted"] = q
     out["correction"] = correction
     flagged = np.isfinite(q) & (q < alpha)

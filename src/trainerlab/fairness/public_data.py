@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import uplift
+from ..uplift.alpaca_eval_files import read_alpaca_eval
+from ..uplift.preferences import preference_scores
 from .contrasts import _require
 from .segments import model_change_by_segment
 
@@ -15,12 +16,12 @@ def alpaca_source_changes(baseline_path, candidate_path, min_n: int = 30, alpha:
     """Which of AlpacaEval's ``dataset`` sources did an update help? Win rate against
     the shared reference per source, candidate vs baseline paired on instruction
     (:func:`model_change_by_segment`, BH across the sources)."""
-    a = uplift.read_alpaca_eval(baseline_path)
-    b = uplift.read_alpaca_eval(candidate_path)
+    a = read_alpaca_eval(baseline_path)
+    b = read_alpaca_eval(candidate_path)
     for frame in (a, b):
         _require(frame, ["instruction", "dataset", "preference"], "alpaca_eval annotations")
-    a = a.assign(model="baseline", score=uplift.preference_scores(a["preference"]))
-    b = b.assign(model="candidate", score=uplift.preference_scores(b["preference"]))
+    a = a.assign(model="baseline", score=preference_scores(a["preference"]))
+    b = b.assign(model="candidate", score=preference_scores(b["preference"]))
     both = pd.concat([a, b], ignore_index=True).dropna(subset=["score"])
     both = both.drop_duplicates(["instruction", "model"])
     return model_change_by_segment(

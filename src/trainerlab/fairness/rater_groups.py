@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 from scipy import stats
 
-from .. import uplift
+from ..stats.intervals import proportion_ci
 from .contrasts import _NAN, NOT_ENOUGH, _finish, _mean_compare, _require, _z
 
 
@@ -172,7 +172,7 @@ def group_agreement(
     cross-group rater pairs on the same item that agree (Wilson CI; pairs on one item
     are not independent, so the CI is optimistic and n_items is reported beside it).
     """
-    from .. import agreement
+    from ..agreement import coefficients as agreement
 
     _require(frame, [group, item, rater, label])
     data = frame[[item, rater, group, label]].dropna()
@@ -209,7 +209,7 @@ def group_agreement(
             b = data[data[group].astype(str) == g2][[item, label]]
             pairs = a.merge(b, on=item, suffixes=("_a", "_b"))
             k = int((pairs[f"{label}_a"].astype(str) == pairs[f"{label}_b"].astype(str)).sum())
-            ci = uplift.proportion_ci(k, len(pairs), alpha=alpha)
+            ci = proportion_ci(k, len(pairs), alpha=alpha)
             rows.append(
                 {
                     "scope": f"between {g1} and {g2}",

@@ -15,7 +15,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import uplift
+from ..stats.intervals import proportion_ci
+from ..stats.significance import two_proportion_test
+from ..uplift.categories import compare_by_category
+from ..uplift.preferences import win_rate
+from ..uplift.rates import poisson_rate_ci
 from .contrasts import (
     _NAN,
     NOT_ENOUGH,
@@ -63,7 +67,7 @@ def representation(
         n = int(counts.sum())
         for seg in sorted(set(t_share.index.astype(str)) | set(counts.index)):
             k = int(counts.get(seg, 0))
-            ci = uplift.proportion_ci(k, n, alpha=alpha)
+            ci = proportion_ci(k, n, alpha=alpha)
             ts = float(t_share.get(seg, 0.0))
             ratio = ci["estimate"] / ts if ts > 0 else _NAN
             if n == 0:
@@ -163,7 +167,7 @@ def segment_disparities(
         if kind == "rate":
             k1, e1 = int(part[outcome].sum()), float(part[exposure].sum())
             k0, e0 = int(rest[outcome].sum()), float(rest[exposure].sum())
-            r1, r0 = uplift.poisson_rate_ci(k1, e1), uplift.poisson_rate_ci(k0, e0)
+            r1, r0 = poisson_rate_ci(k1, e1), poisson_rate_ci(k0, e0)
             row.update(
                 n=int(k1),
                 exposure=e1,
@@ -186,7 +190,7 @@ def segment_disparities(
         else:
             y1, y0 = part[outcome].to_numpy(), rest[outcome].to_numpy()
             if kind == "proportion":
-                ci = uplift.proportion_ci(y1.sum(), len(y1), alpha=alpha)
+                ci = proportion_ci(y1.sum(), len(y1), alpha=alpha)
                 row.update(
                     segment_rate=ci["estimate"],
                     segment_low=ci["ci_low"],
@@ -201,7 +205,7 @@ def segment_disparities(
                 row.update(status=NOT_ENOUGH, reason=f"n = {len(y1)} (rest {len(y0)}) < minimum {min_n}")
             elif kind == "proportion":
                 x1, x0 = int(y1.sum()), int(y0.sum())
-                t = uplift.two_proportion_test(x0, len(y0), x1, len(y1), alpha=alpha)
+                t = two_proportion_test(x0, len(y0), x1, len(y1), alpha=alpha)
                 est, lo, hi = _ratio_ci_proportions(x1, len(y1), x0, len(y0), alpha)
                 row.update(
                     estimate=t["estimate"],
@@ -253,7 +257,7 @@ def model_change_by_segment(
         raise ValueError(f"column {model!r}: neither {baseline!r} nor {candidate!r} occurs")
     rows = []
     if item is not None and exposure is None:
-        table = uplift.compare_by_category(
+        table = compare_by_category(
             data, item, model, outcome, baseline, candidate, category=segment, correction="none", alpha=alpha
         )
         for _, r in table.iterrows():
@@ -281,7 +285,7 @@ def model_change_by_segment(
             if exposure is not None:
                 kb, eb = int(b[outcome].sum()), float(b[exposure].sum())
                 kc, ec = int(c[outcome].sum()), float(c[exposure].sum())
-                rb, rc = uplift.poisson_rate_ci(kb, eb), uplift.poisson_rate_ci(kc, ec)
+                rb, rc = poisson_rate_ci(kb, eb), poisson_rate_ci(kc, ec)
                 row.update(
                     n=kc,
                     exposure_baseline=eb,
@@ -313,7 +317,7 @@ def model_change_by_segment(
                 if min(len(yb), len(yc)) < min_n:
                     row.update(status=NOT_ENOUGH, reason=f"n = {len(yb)} / {len(yc)} < minimum {min_n}")
                 elif np.isin(np.concatenate([yb, yc]), [0.0, 1.0]).all():
-                    t = uplift.two_proportion_test(int(yb.sum()), len(yb), int(yc.sum()), len(yc), alpha=alpha)
+                    t = two_proportion_test(int(yb.sum()), len(yb), int(yc.sum()), len(yc), alpha=alpha)
                     est, lo, hi = _ratio_ci_proportions(int(yc.sum()), len(yc), int(yb.sum()), len(yb), alpha)
                     row.update(
                         estimate=t["estimate"],
@@ -367,7 +371,7 @@ def preference_by_segment(
     for seg, part in data.groupby(data[segment].astype(str), sort=True):
         w = part[winner].astype(str)
         pref = np.where(w == candidate_side, 1.0, np.where(w == other, 0.0, 0.5))
-        wr = uplift.win_rate(1.0 + pref, alpha=alpha, percent=False)  # AlpacaEval coding: 1 loss, 2 win
+        wr = win_rate(1.0 + pref, alpha=alpha, percent=False)  # AlpacaEval coding: 1 loss, 2 win
         row = {
             "segment": seg,
             "n": int(len(pref)),
