@@ -58,6 +58,11 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _is_module(dotted: str) -> bool:
+    path = SRC.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
@@ -87,9 +92,13 @@ def _imports(path: Path) -> set[str]:
                 root = ".".join(base + ([node.module] if node.module else []))
             else:
                 root = node.module or ""
-            found.add(root)
-            # `from pkg import sub` may name a submodule
-            found.update(f"{root}.{alias.name}" for alias in node.names)
+            # `from pkg import sub` names the submodule pkg.sub; `from mod import name` names mod
+            for alias in node.names:
+                sub = f"{root}.{alias.name}"
+                if _is_module(sub):
+                    found.add(sub)
+                else:
+                    found.add(root)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
