@@ -84,7 +84,7 @@ def test_lsh_candidate_rate_follows_the_s_curve():
         cand = {tuple(p) for p in lsh.candidate_pairs(sig, has).tolist()}
         rate = np.mean([(2 * i, 2 * i + 1) in cand for i in range(len(pairs))])
         expected = 1 - (1 - jaccard**r) ** b
-        lo, hi = dq.wilson_interval(int(round(rate * 200)), 200, z=3.3)
+        lo, hi = dq.wilson_interval(int(round(rate * 200)), 200, alpha=0.001)  # z = 3.29
         assert lo <= expected <= hi, (jaccard, rate, expected)
 
 
