@@ -41,6 +41,8 @@ from ..reportkit import VERDICT_MIME
 from .kernel import kernel_manager_class
 from .parameters import ParameterError, read_parameters, resolve_parameters
 
+log = logging.getLogger(__name__)
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let a final newline through
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")
 DEFAULT_TIMEOUT = 600
@@ -499,6 +501,8 @@ def run_report(
 
     t0 = time.perf_counter()
     started = _now()
+    log.info("%s: rendering run %s on %s", name, run_id, params["db"])
+    log.debug("%s: parameters %s", name, params)
     manifest_path = run_dir / "manifest.json"
     manifest: dict[str, Any] = {
         "report": name,
@@ -556,6 +560,12 @@ def run_report(
             _write_json_atomic(manifest_path, manifest)
             raise
         manifest["kernel_attempts"] = progress.get("attempts")
+        log.debug(
+            "%s: notebook executed in %.1f s (kernel attempts %s)",
+            name,
+            time.perf_counter() - t0,
+            progress.get("attempts"),
+        )
         nb = None
         try:
             nb = nbformat.read(str(out_nb), as_version=4)
@@ -632,6 +642,12 @@ def run_report(
         error=error,
     )
     _write_json_atomic(manifest_path, manifest)
+    if status == "ok":
+        log.info("%s: ok in %.1f s -> %s", name, manifest["duration_s"], html_path)
+    else:
+        log.info("%s: failed in %.1f s: %s", name, manifest["duration_s"], error.get("message"))
+    for warning in manifest["warnings"]:
+        log.info("%s: %s", name, warning)
     if status == "ok":
         _update_latest(report_dir, run_id, manifest["started_at"])
     elif error.get("ename") == "WarehouseBusy" or WarehouseBusy.from_error(error.get("evalue") or ""):

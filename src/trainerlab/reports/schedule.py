@@ -142,13 +142,14 @@ def run_due(
     timeout: float | None = None,
 ) -> list[dict]:
     """Render every job due for ``as_of`` (default today, UTC); return one entry per job."""
+    from .. import progress
     from .runner import run_report
 
     as_of = as_of or _dt.datetime.now(_dt.UTC).date()
     jobs, _ = load_schedule(schedule)
     root = reports_root(reports_dir)
     results = []
-    for job in jobs:
+    for job in progress.bar(jobs, desc="report --due", unit="job"):
         period = period_key(job.cadence, as_of)
         with file_lock(root / job.report / f".job-{job.name}.lock"):
             done = done_runs(job, period, root)
