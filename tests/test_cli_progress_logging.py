@@ -189,3 +189,17 @@ def test_report_all_shows_a_bar_over_the_reports(tmp_path, capsys):
     assert [r["report"] for r in doc["runs"]] == ["ok"]
     assert "report --all" in err and "1/1" in err
     assert "INFO trainerlab.reports.runner: ok: ok in" in err
+
+
+def test_verbose_says_that_the_run_waits_for_a_lock(tmp_path, capsys):
+    from test_cli_exit_codes import held
+    from trainerlab.warehouse import Warehouse
+
+    db = tmp_path / "w.duckdb"
+    Warehouse(db).close()
+    with held(db):
+        code = main(["-v", "schema", "show", "--db", str(db), "--lock-timeout", "0.3", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 4
+    assert _one_json_document(out)["error"]["code"] == "warehouse_busy"
+    assert "INFO trainerlab.warehouse:" in err and "another process holds the lock; waiting up to 0.3 s" in err

@@ -322,7 +322,14 @@ def main(argv: list[str] | None = None) -> int:
             cli_logging.configured(verbosity),
             progress.configured(progress.mode_for(args.progress, _wants_json(argv, args))),
         ):
+            import logging
+            import time
+
+            log = logging.getLogger(__name__)
+            started = time.perf_counter()
+            log.debug("trainerlab %s (argv %s)", verb, argv)
             code = args.func(args)
+            log.debug("trainerlab %s: exit %s after %.2f s", verb, code or 0, time.perf_counter() - started)
     except SystemExit as exc:  # a form's own parser (errors FORM ...) or a verb's sys.exit
         if exc.code == USAGE and args is not None and _wants_json(argv, args):
             _error_document("usage", _Parser.last_error or "usage error (see stderr)")
