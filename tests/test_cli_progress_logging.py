@@ -203,3 +203,37 @@ def test_verbose_says_that_the_run_waits_for_a_lock(tmp_path, capsys):
     assert code == 4
     assert _one_json_document(out)["error"]["code"] == "warehouse_busy"
     assert "INFO trainerlab.warehouse:" in err and "another process holds the lock; waiting up to 0.3 s" in err
+
+
+def test_on_a_real_terminal_the_default_draws_the_bar(tmp_path, cli_env):
+    # stderr on a pseudo-terminal, stdout a pipe: the bar is drawn on the terminal only
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    # a fresh pseudo-terminal is 0 columns wide, and tqdm draws nothing into 0 columns
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    proc = subprocess.Popen(
+        ["trainerlab", "demo", "--no-external", "--db", str(tmp_path / "demo.duckdb")],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=cli_env,
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out = proc.stdout.read().decode()
+    assert proc.wait(timeout=120) == 0
+    os.close(leader)
+    assert "demo warehouse" in out and "demo:" not in out
+    assert b"demo:" in seen and b"18/18" in seen
