@@ -41,7 +41,7 @@ bench: setup
 
 setup: .venv/.trainerlab-installed
 
-.venv/.trainerlab-installed: pyproject.toml tools/bootstrap.py
+.venv/.trainerlab-installed: pyproject.toml tools/bootstrap.py src/trainerlab/__init__.py
 	python3 tools/bootstrap.py
 
 demo: setup

@@ -259,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes and fewer repeats (a smoke test)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark module (default 3600)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a bar over the benchmarks on stderr (default: when stderr is a terminal)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     ns = parser.parse_args(argv)
@@ -284,25 +290,30 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         modules = [m for m in modules if m in wanted]
 
+    from trainerlab import progress
+
     failed = 0
-    for module in modules:
-        print(f"== {short_name(module)}{' (quick)' if ns.quick else ''} ...", flush=True)
-        entry = run_module_subprocess(module, ns.quick, ns.timeout)
-        # re-read just before writing: another run (--only OTHER) may have finished meanwhile
-        results = load_results()
-        results[module] = entry
-        if entry["status"] != "ok":
-            failed += 1
-            print(f"   {entry['status']}: {entry.get('error', '')[-600:]}", file=sys.stderr)
-        for row in entry["rows"]:
-            print(
-                f"   {row['name']}: ours {_fmt(row['ours_s'])} s, {row['reference']} {_fmt(row['reference_s'])} s, "
-                f"ratio {_fmt(row['ratio'])} (target {_fmt(row['target'])}: {target_met(row)}), "
-                f"peak {_fmt(row['peak_mb'], 4)} MB",
-                flush=True,
-            )
-        _write_atomic(RESULTS_JSON, json.dumps(results, indent=2, sort_keys=True) + "\n")
-        _write_atomic(RESULTS_MD, render(results) + "\n")
+    with progress.configured(progress.mode_for(ns.progress, as_json=False)):
+        bar = progress.bar(modules, desc="bench", unit="module")
+        for module in bar:
+            bar.set_postfix_str(short_name(module))
+            progress.write(f"== {short_name(module)}{' (quick)' if ns.quick else ''} ...", sys.stdout)
+            entry = run_module_subprocess(module, ns.quick, ns.timeout)
+            # re-read just before writing: another run (--only OTHER) may have finished meanwhile
+            results = load_results()
+            results[module] = entry
+            if entry["status"] != "ok":
+                failed += 1
+                progress.write(f"   {entry['status']}: {entry.get('error', '')[-600:]}")
+            for row in entry["rows"]:
+                progress.write(
+                    f"   {row['name']}: ours {_fmt(row['ours_s'])} s, {row['reference']} {_fmt(row['reference_s'])} s, "
+                    f"ratio {_fmt(row['ratio'])} (target {_fmt(row['target'])}: {target_met(row)}), "
+                    f"peak {_fmt(row['peak_mb'], 4)} MB",
+                    sys.stdout,
+                )
+            _write_atomic(RESULTS_JSON, json.dumps(results, indent=2, sort_keys=True) + "\n")
+            _write_atomic(RESULTS_MD, render(results) + "\n")
     print(f"wrote {RESULTS_MD.relative_to(ROOT)}")
     return 1 if failed else 0
 

@@ -29,7 +29,8 @@ def _env_pip_requirements() -> list[str]:
 def test_environment_yml_lists_exactly_the_pyproject_requirements():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     no_deps = {n.lower() for n in meta["tool"]["trainerlab"]["install"]["no-deps"]}
-    expected = meta["project"]["dependencies"] + meta["project"]["optional-dependencies"]["dev"]
+    extras = meta["project"]["optional-dependencies"]
+    expected = meta["project"]["dependencies"] + extras["test"] + extras["dev"]
     expected = {_norm(r) for r in expected if re.split(r"[<>=!~;\[ ]", r)[0].lower() not in no_deps}
     assert {_norm(r) for r in _env_pip_requirements()} == expected
     # the no-deps packages are installed by the documented last step, with the same pin

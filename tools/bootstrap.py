@@ -7,7 +7,10 @@ the default install leaves both out:
   * with pip: every dependency but bertopic is installed normally, then bertopic
     with ``--no-deps``.
 Both lists come from ``[tool.trainerlab.install]`` in pyproject.toml.
-Re-running is cheap: a stamp file records the hash of pyproject.toml.
+The extras installed are the ones ``make test`` needs: ``test`` (pytest and the
+reference implementations) and ``dev`` (the linters), see ``EXTRAS``.
+Re-running is cheap: a stamp file records the hash of pyproject.toml and of the
+file that holds the version (the installed metadata carries it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".trainerlab-installed"
+VERSION_FILE = ROOT / "src" / "trainerlab" / "__init__.py"  # [tool.setuptools.dynamic] version
+EXTRAS = ("test", "dev")
 
 
 def run(cmd: list[str]) -> int:
@@ -41,7 +46,7 @@ def main() -> int:
         print("trainerlab needs Python 3.11 or newer", file=sys.stderr)
         return 2
     pyproject = (ROOT / "pyproject.toml").read_bytes()
-    digest = hashlib.sha256(pyproject).hexdigest()
+    digest = hashlib.sha256(pyproject + VERSION_FILE.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == digest and PY.exists():
         print(f"{VENV} is up to date")
         return 0
@@ -49,7 +54,8 @@ def main() -> int:
     install = meta["tool"]["trainerlab"]["install"]
     drop = [d.lower() for d in install["drop"]]
     no_deps = [d.lower() for d in install["no-deps"]]
-    deps = meta["project"]["dependencies"] + meta["project"]["optional-dependencies"]["dev"]
+    extras = meta["project"]["optional-dependencies"]
+    deps = meta["project"]["dependencies"] + [req for extra in EXTRAS for req in extras[extra]]
 
     if not PY.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -63,7 +69,20 @@ def main() -> int:
         overrides.write_text("".join(f'{d} ; sys_platform == "never"\n' for d in drop))
         # --compile-bytecode: uv leaves .pyc files out by default, and where PYTHONDONTWRITEBYTECODE is
         # set (as on some CI machines) every process would then compile pandas & co. again (~1.5 s each)
-        rc = run([uv, "pip", "install", "--python", PY, "--compile-bytecode", "--override", overrides, "-e", ".[dev]"])
+        rc = run(
+            [
+                uv,
+                "pip",
+                "install",
+                "--python",
+                PY,
+                "--compile-bytecode",
+                "--override",
+                overrides,
+                "-e",
+                f".[{','.join(EXTRAS)}]",
+            ]
+        )
     else:
         plain = [d for d in deps if requirement_name(d) not in no_deps]
         rc = run([PY, "-m", "pip", "install", "-q", *plain])

@@ -6,7 +6,9 @@ almost nothing: this table is read on the first attribute lookup only.
 
 import importlib
 
-# public name -> module it lives in (first use imports the module)
+# public name -> the family module it is imported from (first use imports the module).
+# Always the family's public name (trainerlab.<family>), never a file inside a family
+# package: the family's __init__ re-exports its names, so this table survives moves.
 _EXPORTS = {
     # the warehouse, as DataFrames
     "open": "lab",
@@ -28,12 +30,14 @@ _EXPORTS = {
     "pairwise_agreement": "agreement",
     "per_category_agreement": "agreement",
     "leave_one_rater_out": "agreement",
+    "subgroup_alpha": "agreement",
     "DawidSkene": "annotators",
     "rater_report": "annotators",
     "majority_vote": "annotators",
     "gold_accuracy": "annotators",
     "consensus_agreement": "annotators",
     "disputed_items": "annotators",
+    "rater_quality_study": "annotators",
     # uplift, win rates, power
     "paired_difference": "uplift",
     "paired_bootstrap": "uplift",
@@ -51,11 +55,17 @@ _EXPORTS = {
     "uplift_study": "uplift",
     "diff_in_diff": "uplift",
     "read_alpaca_eval": "uplift",
+    "paired_proportion_ci": "uplift",
+    "paired_preference_difference": "uplift",
+    "two_proportion_test": "uplift",
+    "poisson_rate_ci": "uplift",
+    "incident_rate_ratio": "uplift",
     # drift
     "scan_warehouse": "drift",
     "scan_frame": "drift",
     "scan_file": "drift",
     "DriftConfig": "drift",
+    "DriftScan": "drift",
     "psi": "drift",
     "js_distance": "drift",
     "p_chart": "drift",
@@ -67,19 +77,64 @@ _EXPORTS = {
     "wilson_interval": "stats",
     "bh_adjust": "stats",
     "guideline_impact": "drift",
+    "input_drift": "drift",
+    "track_alerts": "drift",
     # error analysis
     "FailureClusterer": "errors",
     "cluster_failures": "errors",
     "load_failures": "errors",
     "describe_clusters": "errors",
-    # judges, fairness, gates
+    "error_study": "errors",
+    "cluster_gaps": "errors",
+    "top_failure_modes": "errors",
+    # judges
     "judge_vs_reference": "judges",
     "judge_study": "judges",
     "position_bias": "judges",
+    "judge_as_rater": "judges",
+    "self_preference": "judges",
+    "length_controlled_win_rate": "judges",
+    "preference_study": "judges",
+    "alpaca_eval_study": "judges",
+    # fairness and responsible AI
     "segment_disparities": "fairness",
     "model_change_by_segment": "fairness",
+    "representation": "fairness",
+    "preference_by_segment": "fairness",
+    "rater_group_effects": "fairness",
+    "rater_effects": "fairness",
+    "responsible_ai_review": "fairness",
+    "incident_rates": "safety",
+    "refusal_confusion": "safety",
+    # release gates
     "release_gate": "gates",
     "load_gate": "gates",
+    "record_decision": "gates",
+    "list_decisions": "gates",
+    # dataset QA
+    "dataset_qa": "dataqa",
+    "find_duplicates": "dataqa",
+    "exact_duplicates": "dataqa",
+    "MinHashLSH": "dataqa",
+    "pii_scan": "dataqa",
+    "evaluate_pii": "dataqa",
+    "contamination": "dataqa",
+    "schema_compliance": "dataqa",
+    "find_pii": "pii",
+    "redact": "pii",
+    # operations KPIs and vendors
+    "kpis": "ops",
+    "kpi_table": "ops",
+    "kpi_trend": "ops",
+    "load_kpi_config": "ops",
+    "capacity_forecast": "ops",
+    "backlog_summary": "ops",
+    "time_to_triage": "ops",
+    "throughput": "ops",
+    "audit_pass_rate": "ops",
+    "rework_rate": "ops",
+    "vendor_scorecard": "vendors",
+    "coaching_effectiveness": "vendors",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)

@@ -14,6 +14,10 @@ Exit codes (scripts depend on them):
 With ``--json`` a verb prints exactly one JSON document on stdout; when it
 fails with 2, 4 or 5 that document is ``{"error": {"code": "usage" |
 "warehouse_busy" | "internal", "message": ...}}``.
+
+Every verb also takes ``-v``/``-vv`` (log records on stderr: INFO, DEBUG; see
+:mod:`trainerlab.cli_logging`) and ``--progress``/``--no-progress`` (bars on stderr;
+see :mod:`trainerlab.progress`), before or after the verb.
 """
 
 from __future__ import annotations
@@ -176,6 +180,65 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
 
+def add_run_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v/--verbose`` (repeatable) and ``--progress/--no-progress``, on the top parser and after every verb.
+
+    After a verb the options default to nothing (``SUPPRESS``), so they add to, or override,
+    the ones given before it: ``trainerlab -v report -v --all`` is ``-vv``.
+    """
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        dest="verbose" if top else "verbose_after",
+        default=0 if top else argparse.SUPPRESS,
+        help="log what the run does on stderr: -v INFO, -vv DEBUG",
+    )
+    group = parser.add_mutually_exclusive_group()
+    default = None if top else argparse.SUPPRESS
+    group.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_const",
+        const=True,
+        default=default,
+        help="draw progress bars on stderr, also under --json or when stderr is not a terminal",
+    )
+    group.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_const",
+        const=False,
+        default=default,
+        help="never draw progress bars (default: only when stderr is a terminal, and not under --json)",
+    )
+
+
+def _add_run_options_after_verbs(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                if "-" in child.prefix_chars:  # `errors` passes its words to its forms, which add them
+                    add_run_options(child)
+                _add_run_options_after_verbs(child)
+
+
+_RUN: dict[str, Any] = {"verbose": 0, "progress": None, "argv": []}  # this run's options given before the verb
+
+
+def apply_run_options(args: argparse.Namespace) -> None:
+    """Apply ``-v`` and ``--progress`` of a parser a verb runs itself (``errors FORM ...``)."""
+    import logging
+
+    from . import cli_logging, progress
+
+    verbosity = _RUN["verbose"] + getattr(args, "verbose_after", 0)
+    logging.getLogger("trainerlab").setLevel(cli_logging.level_for(verbosity))
+    given = getattr(args, "progress", None)
+    choice = _RUN["progress"] if given is None else given
+    progress.set_mode(progress.mode_for(choice, _wants_json(_RUN["argv"], args)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__, commands
 
@@ -186,12 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES + ' With --json a failure prints {"error": {"code", "message"}}.',
     )
     parser.add_argument("--version", action="version", version=f"trainerlab {__version__}")
+    add_run_options(parser, top=True)
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(sub)
+    _add_run_options_after_verbs(parser)
     return parser
 
 
@@ -249,7 +314,22 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         _check_seed(args)
-        code = args.func(args)
+        from . import cli_logging, progress
+
+        verbosity = args.verbose + getattr(args, "verbose_after", 0)
+        _RUN.update(verbose=args.verbose, progress=args.progress, argv=argv)
+        with (
+            cli_logging.configured(verbosity),
+            progress.configured(progress.mode_for(args.progress, _wants_json(argv, args))),
+        ):
+            import logging
+            import time
+
+            log = logging.getLogger(__name__)
+            started = time.perf_counter()
+            log.debug("trainerlab %s (argv %s)", verb, argv)
+            code = args.func(args)
+            log.debug("trainerlab %s: exit %s after %.2f s", verb, code or 0, time.perf_counter() - started)
     except SystemExit as exc:  # a form's own parser (errors FORM ...) or a verb's sys.exit
         if exc.code == USAGE and args is not None and _wants_json(argv, args):
             _error_document("usage", _Parser.last_error or "usage error (see stderr)")

@@ -16,6 +16,7 @@ The same seed gives the same ``wh.fingerprint()["hash"]``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import numpy as np
@@ -24,7 +25,9 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 from . import demo_texts as T
-from . import labels
+from . import labels, progress
+
+log = logging.getLogger(__name__)
 
 PROGRAM_START = np.datetime64("2026-06-01T00:00:00", "s")  # a Monday
 N_WEEKS = 12
@@ -1356,9 +1359,11 @@ def _ingest_external(wh) -> list[dict]:
         try:
             res = ingest_file(wh, kind, path, now=now, **opts)
         except Exception as exc:  # noqa: BLE001 - recorded in the summary, the demo still builds
+            log.debug("ingesting %s failed", rel, exc_info=True)  # -vv: the traceback
             out.append({"file": rel, "kind": kind, "error": f"{type(exc).__name__}: {exc}"})
             continue
         res = dict(res) if isinstance(res, dict) else {"result": str(res)}
+        log.info("ingested %s as %s: %s of %s rows", rel, kind, res.get("rows_accepted"), res.get("rows_in"))
         out.append(
             {
                 "file": rel,
@@ -1452,24 +1457,55 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
                 "build the demo into a fresh warehouse or pass clear=True"
             )
     prog = _Program(seed)
-    prog.make_items()
-    prog.make_eval_latents()
-    # the uplift is planted over the items the core suite evaluates: the pool items
-    prog.solve_uplift(np.flatnonzero(prog.items["week"].to_numpy() > 0))
-    prog.make_modes_and_labels()
-    prog.select_gold()
-    prog.make_texts()
-    prog.make_annotations()
-    prog.label_annotations()
-    prog.make_audits()
-    prog.make_requests()
-    prog.make_eval()
-    prog.make_mnf()
-    prog.make_preferences()
-    prog.make_judge_labels()
-    prog.make_interactions()
-    prog.make_safety()
-    prog.collect_truth()
+    steps = [
+        ("items", prog.make_items),
+        ("eval latents", prog.make_eval_latents),
+        # the uplift is planted over the items the core suite evaluates: the pool items
+        ("uplift", lambda: prog.solve_uplift(np.flatnonzero(prog.items["week"].to_numpy() > 0))),
+        ("failure modes", prog.make_modes_and_labels),
+        ("gold", prog.select_gold),
+        ("texts", prog.make_texts),
+        ("annotations", prog.make_annotations),
+        ("labels", prog.label_annotations),
+        ("audits", prog.make_audits),
+        ("requests", prog.make_requests),
+        ("eval results", prog.make_eval),
+        ("must-not-fail", prog.make_mnf),
+        ("preferences", prog.make_preferences),
+        ("judge labels", prog.make_judge_labels),
+        ("interactions", prog.make_interactions),
+        ("safety", prog.make_safety),
+        ("truth", prog.collect_truth),
+    ]
+    names = [name for name, _ in steps] + ["write tables"] + (["real datasets"] if external else [])
+    log.info("building the demo program (seed %d) into %r", seed, wh)
+    with progress.stages("demo", names) as stage:
+        for name, step in steps:
+            stage(name)
+            step()
+        stage("write tables")
+        _write_program(wh, prog)
+        if external:
+            stage("real datasets")
+            ext = _ingest_external(wh)
+            _judge_external(wh, seed)
+        else:
+            ext = []
+    rows = {name: wh.count(name) for name in tables if name in wh.tables()}
+    log.info("demo built in %.1f s: %s", time.perf_counter() - t0, ", ".join(f"{n} {k:,}" for n, k in rows.items()))
+    return {
+        "seed": int(seed),
+        "rows": rows,
+        "fingerprint": wh.fingerprint()["hash"],
+        "external": ext,
+        "truth_keys": sorted(prog.truth),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+        "program": prog.truth["program"],
+    }
+
+
+def _write_program(wh, prog) -> None:
+    """The program's tables, its truth and the guideline change log, in one transaction."""
     frames = prog.frames()
     _set_schemas(wh)  # set_schema runs its own transaction
     with wh.transaction():
@@ -1495,19 +1531,6 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
                     "v2 removes the ambiguity between " + " and ".join(change["labels"]),
                 ],
             )
-    ext = _ingest_external(wh) if external else []
-    if external:
-        _judge_external(wh, seed)
-    rows = {name: wh.count(name) for name in tables if name in wh.tables()}
-    return {
-        "seed": int(seed),
-        "rows": rows,
-        "fingerprint": wh.fingerprint()["hash"],
-        "external": ext,
-        "truth_keys": sorted(prog.truth),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-        "program": prog.truth["program"],
-    }
 
 
 def _json_default(value):

@@ -14,10 +14,23 @@ annotation program's own work batch, as in the design card.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .warehouse import Warehouse
+
+class MigrationTarget(Protocol):
+    """What :func:`apply_migrations` needs of a warehouse (``trainerlab.warehouse.Warehouse`` has it).
+
+    A protocol rather than the class, so this module names nothing of the warehouse module that
+    imports it: the DDL stays below the engine, with no reference back up.
+    """
+
+    def execute(self, sql: str, params: Any = None) -> Any: ...
+
+    def query(self, sql: str, params: Any = None) -> Any: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
 
 # Tables that `trainerlab ingest KIND` accepts.
 INGEST_KINDS = ("items", "annotations", "gold", "audits", "requests", "eval_results", "preferences", "interactions")
@@ -388,7 +401,7 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
-def apply_migrations(wh: Warehouse) -> list[int]:
+def apply_migrations(wh: MigrationTarget) -> list[int]:
     """Apply every migration not yet recorded; return the versions applied."""
     wh.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT now())"

@@ -10,6 +10,7 @@ conveniences (file readers, ``hash``) stay in this module and in ingest.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,8 @@ import pandas as pd
 from . import paths
 from .schema import CANONICAL_TABLES, apply_migrations
 from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, WarehouseUnusable, lock_timeout_from_env  # noqa: F401
+
+log = logging.getLogger(__name__)
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: `$` would let a final newline through
 
@@ -50,6 +53,8 @@ def _connect_waiting(path: Path, read_only: bool, config: dict, lock_timeout: fl
                 raise WarehouseUnusable(f"{path}: not a usable warehouse: {' '.join(str(exc).split())}") from exc
             if waited >= timeout:
                 raise busy from None
+            if pause == 0.05:  # the first refusal: say once that we wait, and for how long at most
+                log.info("%s: another process holds the lock; waiting up to %g s", path, timeout)
             time.sleep(min(pause, max(timeout - waited, 0.01)))
             pause = min(pause * 2, 0.5)
 
@@ -118,8 +123,11 @@ class Warehouse:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = _connect_waiting(self.path, read_only, config, lock_timeout)
         self.read_only = read_only
+        log.debug("opened %s (%s)", self.path or ":memory:", "read-only" if read_only else "read-write")
         if not read_only:
-            apply_migrations(self)
+            applied = apply_migrations(self)
+            if applied:
+                log.debug("%s: applied migrations %s", self.path or ":memory:", applied)
 
     # -- the engine interface -------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:

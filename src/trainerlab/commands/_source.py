@@ -20,12 +20,15 @@ where a verb reads evaluations), as SQL with bound parameters through
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..cli import UsageError
+
+log = logging.getLogger(__name__)
 
 ANNOTATION_FILTERS = ("task", "start", "end", "vendor", "guideline_version")
 # the formats `trainerlab ingest` reads (trainerlab.ingest.FORMATS; spelled out here so that building
@@ -173,6 +176,7 @@ def open_source(
                 f"a plain FILE is analysed whole (filter it first, or add --format csv/jsonl/...)"
             )
         check_plain_table(file)
+        log.info("reading %s as a plain table", file)
         yield Source("file", file)
         return
     given = [f"--{o.replace('_', '-')}" for o in column_options if getattr(args, o, None) not in (None, False)]
@@ -182,6 +186,7 @@ def open_source(
             f"{', '.join(given)} name columns of a plain FILE; {where} has the canonical columns (docs/warehouse.md)"
         )
     if file:
+        log.info("reading %s with --format %s into an in-memory warehouse (%s)", file, fmt, kind)
         src = _ingest_in_memory(file, fmt, kind, getattr(args, "task", None))
         try:
             yield src
@@ -196,6 +201,7 @@ def open_source(
             f"{db}: no warehouse here; give a FILE, --db PATH, or run `trainerlab demo` / `trainerlab ingest` first"
         )
     lab = Lab(db, read_only=True)
+    log.info("reading %s from the warehouse %s (read-only), filters %s", kind, db, given_filters(args) or "none")
     try:
         yield Source("warehouse", str(db), lab=lab)
     finally:

@@ -15,6 +15,7 @@ Forms (the first word after ``errors`` picks one):
 from __future__ import annotations
 
 import argparse
+import logging
 
 from ..cli import (  # NaN, inf, negatives and out-of-range values are usage errors
     MAX_SEED,
@@ -23,10 +24,14 @@ from ..cli import (  # NaN, inf, negatives and out-of-range values are usage err
     _Parser,
     add_db,
     add_json,
+    add_run_options,
+    apply_run_options,
     emit,
     float_range,
     int_range,
 )
+
+log = logging.getLogger(__name__)
 
 FORMS = ("run", "name", "modes", "coverage", "add-regression")
 
@@ -75,10 +80,38 @@ def register(sub) -> None:
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return _Parser(
+    p = _Parser(
         prog=f"trainerlab errors {prog}".strip(),
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_options(p)  # -v and --progress after the form too, as after any verb
+    return p
+
+
+def _parse(p: argparse.ArgumentParser, argv) -> argparse.Namespace:
+    a = p.parse_args(argv)
+    apply_run_options(a)
+    return a
+
+
+# The clustering's stages as the command sees them (the clusterer's own stages are in its
+# summary's timings_s); the bar shows which one runs.
+_FILE_STAGES = ("read", "cluster")
+_WAREHOUSE_STAGES = ("read failures", "cluster")
+_RUN_STAGES = ("read failures", "cluster", "save run")
+
+
+def _fit(model, texts: list, stage) -> None:
+    stage("cluster")
+    log.info("clustering %d texts", len(texts))
+    model.fit(texts)
+    summary = model.summary()
+    log.info(
+        "%d clusters, outlier share %.3f (%s)",
+        summary["n_clusters"],
+        summary["outlier_share"],
+        ", ".join(f"{k} {v:.2f} s" for k, v in (summary.get("timings_s") or {}).items()),
     )
 
 
@@ -149,20 +182,26 @@ def _file(argv) -> int:
     p.add_argument("--id", metavar="COL", help='a column with row ids, echoed as "ids" in the JSON')
     _add_cluster_options(p)
     add_json(p)
-    a = p.parse_args(argv)
+    a = _parse(p, argv)
     if a.min_cluster_size is not None and a.min_cluster_size < 2:
         raise UsageError("--min-cluster-size must be at least 2")
     from ._source import check_plain_table
     from ._tables import read_table
 
     check_plain_table(a.file)
-    frame = read_table(a.file, [a.text] + ([a.id] if a.id else []))
-    from .. import errors
+    from .. import errors, progress
 
-    model = errors.FailureClusterer(
-        min_cluster_size=a.min_cluster_size, seed=a.seed, merge=_merge_value(a.merge), reduce_outliers=a.reduce_outliers
-    )
-    model.fit(frame[a.text].tolist())
+    with progress.stages("errors", _FILE_STAGES) as stage:
+        stage("read")
+        frame = read_table(a.file, [a.text] + ([a.id] if a.id else []))
+        log.info("%s: %d rows", a.file, len(frame))
+        model = errors.FailureClusterer(
+            min_cluster_size=a.min_cluster_size,
+            seed=a.seed,
+            merge=_merge_value(a.merge),
+            reduce_outliers=a.reduce_outliers,
+        )
+        _fit(model, frame[a.text].tolist(), stage)
     result = model.summary()
     result = {"file": a.file, "source": {"kind": "file", "path": a.file}, "text_column": a.text, **result}
     if a.id:
@@ -192,33 +231,39 @@ def _warehouse(argv) -> int:
     _add_cluster_options(p)
     add_db(p)
     add_json(p)
-    a = p.parse_args(argv)
+    a = _parse(p, argv)
     if a.min_cluster_size is not None and a.min_cluster_size < 2:
         raise UsageError("--min-cluster-size must be at least 2")
-    from .. import errors
+    from .. import errors, progress
     from ._source import open_source
 
     a.file = None
-    with open_source(a, "eval_results") as src:
-        try:
-            failures = errors.load_failures(
-                src.lab,
-                model_version=a.model_version,
-                suite=a.suite,
-                run_id=a.eval_run,
-                start=a.start,
-                end=a.end,
-                text=a.text,
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        source = src.describe()
-    if failures.empty:
-        raise UsageError("no failing eval results match these filters")
-    model = errors.FailureClusterer(
-        min_cluster_size=a.min_cluster_size, seed=a.seed, merge=_merge_value(a.merge), reduce_outliers=a.reduce_outliers
-    )
-    model.fit(failures["text"].tolist())
+    with progress.stages("errors", _WAREHOUSE_STAGES) as stage:
+        stage("read failures")
+        with open_source(a, "eval_results") as src:
+            try:
+                failures = errors.load_failures(
+                    src.lab,
+                    model_version=a.model_version,
+                    suite=a.suite,
+                    run_id=a.eval_run,
+                    start=a.start,
+                    end=a.end,
+                    text=a.text,
+                )
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            source = src.describe()
+        log.info("%d failing eval items", len(failures))
+        if failures.empty:
+            raise UsageError("no failing eval results match these filters")
+        model = errors.FailureClusterer(
+            min_cluster_size=a.min_cluster_size,
+            seed=a.seed,
+            merge=_merge_value(a.merge),
+            reduce_outliers=a.reduce_outliers,
+        )
+        _fit(model, failures["text"].tolist(), stage)
     result = {
         "file": None,
         "source": source,
@@ -266,15 +311,17 @@ def _run(argv) -> int:
     _add_cluster_options(p)
     add_db(p)
     add_json(p)
-    a = p.parse_args(argv)
-    from .. import errors
+    a = _parse(p, argv)
+    from .. import errors, progress
     from ..warehouse import connect, ensure_exists
 
     ensure_exists(a.db)
-    with connect(a.db) as wh:
+    with connect(a.db) as wh, progress.stages("errors run", _RUN_STAGES) as stage:
+        stage("read failures")
         failures = errors.load_failures(
             wh, model_version=a.model_version, suite=a.suite, run_id=a.eval_run, start=a.start, end=a.end, text=a.text
         )
+        log.info("%d failing eval items", len(failures))
         if failures.empty:
             raise UsageError("no failing eval results match these filters")
         model = errors.FailureClusterer(
@@ -283,7 +330,8 @@ def _run(argv) -> int:
             merge=_merge_value(a.merge),
             reduce_outliers=a.reduce_outliers,
         )
-        model.fit(failures["text"].tolist())
+        _fit(model, failures["text"].tolist(), stage)
+        stage("save run")
         source = {
             "model_version": a.model_version,
             "suite": a.suite,
@@ -319,7 +367,7 @@ def _name(argv) -> int:
     p.add_argument("--by", metavar="WHO")
     add_db(p)
     add_json(p)
-    a = p.parse_args(argv)
+    a = _parse(p, argv)
     from .. import errors
     from ..warehouse import connect, ensure_exists
 
@@ -337,7 +385,7 @@ def _modes(argv) -> int:
     p = _parser("modes", "List the named failure modes (latest version of each).")
     add_db(p)
     add_json(p)
-    a = p.parse_args(argv)
+    a = _parse(p, argv)
     from .. import errors
     from ..warehouse import connect, ensure_exists
 
@@ -364,7 +412,7 @@ def _coverage(argv) -> int:
     p.add_argument("--dataset", metavar="NAME")
     add_db(p)
     add_json(p)
-    a = p.parse_args(argv)
+    a = _parse(p, argv)
     from .. import errors
     from ..warehouse import connect, ensure_exists
 
@@ -410,7 +458,7 @@ def _add_regression(argv) -> int:
     p.add_argument("--by", metavar="WHO", help="who adds it (default: the login name)")
     add_db(p)
     add_json(p)
-    a = p.parse_args(argv)
+    a = _parse(p, argv)
     items = [i.strip() for chunk in (a.item or []) for i in chunk.split(",") if i.strip()]
     if a.cluster is not None and not a.run:
         raise UsageError("--cluster needs --run (the error run it belongs to)")

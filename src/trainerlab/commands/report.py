@@ -146,9 +146,11 @@ def _run(args) -> int:
                 )
             return 0 if result.ok else FAILED
         if args.all:
+            from .. import progress
+
             names = runner.list_reports(args.notebooks)
             results = []
-            for name in names:
+            for name in progress.bar(names, desc="report --all", unit="report"):
                 try:
                     results.append(
                         runner.run_report(

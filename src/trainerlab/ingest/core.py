@@ -16,6 +16,7 @@ Order of work:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from datetime import datetime
@@ -24,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import progress
 from ..clock import utc_naive as _now
 from . import limits
 from .adapters import ADAPTERS, adapter
@@ -52,6 +54,12 @@ from .readers import (
 )
 from .records import clean_copy
 from .validate import Validator
+
+log = logging.getLogger(__name__)
+
+# what an ingest's progress bar shows (trainerlab.progress): hashing and checking the file,
+# reading it into staging tables, validating the rows, writing tables, quarantine and lineage
+STAGES = ("scan", "read", "validate", "write")
 
 # quarantine.raw keeps at most this many characters of a record (a 10 MB field stays out)
 MAX_RAW_CHARS = 10_000
@@ -192,7 +200,11 @@ def ingest_file(
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if task is not None and not str(task).strip():
         task = None
-    with tempfile.TemporaryDirectory(prefix="trainerlab-ingest-") as tmp:
+    with (
+        progress.stages(f"ingest {path.name}", STAGES) as stage,
+        tempfile.TemporaryDirectory(prefix="trainerlab-ingest-") as tmp,
+    ):
+        stage("scan")
         data_path = path
         check_regular_file(path)
         if is_tarball(path):
@@ -232,9 +244,13 @@ def ingest_file(
         if len(same):
             previous = previous_result(wh, same["batch_id"].iloc[0])
             if previous is not None:
+                log.info("%s: already ingested as batch %s", path, previous.get("batch_id"))
                 return previous
         others = active[active["task"].map(lambda t: (t if isinstance(t, str) else None) != task)]
         batch_id = _fresh_batch_id(wh, batch_id_for(primary, facts.sha256, task))
+        log.info(
+            "%s: %s as %s (%s bytes, sha256 %s), batch %s", path, fmt, primary, facts.size, facts.sha256[:12], batch_id
+        )
         return _ingest_new(
             wh,
             primary,
@@ -250,6 +266,7 @@ def ingest_file(
             other_task_batches=others.to_dict(orient="records"),
             limits=lim,
             workdir=Path(tmp),
+            stage=stage,
         )
 
 
@@ -347,7 +364,9 @@ def _ingest_new(
     workdir: Path,
     mapping: ColumnMapping | None = None,
     other_task_batches: list | None = None,
+    stage=None,
 ) -> dict:
+    stage = stage or (lambda name: None)
     prefix = _prefix(batch_id)
     old_tz = wh.scalar("SELECT current_setting('TimeZone')")
     wh.execute("SET TimeZone = 'UTC'")  # naive timestamps in files are UTC
@@ -367,6 +386,7 @@ def _ingest_new(
         }
         known = set(schemas["task"])
         spec = apply_mapping(SPECS[kind], mapping)
+        stage("read")
         try:
             prepared = _prepare(
                 wh,
@@ -392,6 +412,8 @@ def _ingest_new(
         for t, (_, cats) in hinted.items():
             explicit[t] = list(cats)
         task_override = task if fmt in GENERIC_FORMATS else None
+        log.debug("%s: %d records staged in %s", path, prepared.rows_in, [st.kind for st in prepared.staged])
+        stage("validate")
         results = []
         for i, st in enumerate(prepared.staged):
             v = Validator(
@@ -448,6 +470,7 @@ def _ingest_new(
 
         tables: dict[str, int] = {}
         provisional: dict[str, dict] = {}
+        stage("write")
         with wh.transaction():
             multi = len(prepared.staged) > 1
             for v, st, res in zip(validators, prepared.staged, results):
@@ -531,6 +554,14 @@ def _ingest_new(
             result["ignored_columns"] = ignored
         if mapping:
             result["mapping"] = mapping.as_note()
+        log.info(
+            "%s: %d rows in, %d accepted, %d quarantined %s",
+            path,
+            prepared.rows_in,
+            rows_accepted,
+            rows_quarantined,
+            reasons or "",
+        )
         return result
     finally:
         for v in validators:

@@ -9,6 +9,7 @@
 
 See docs/reports.md for the authoring guide and the run contract.
 """
+
 import sys as _sys
 
 # nbformat validates notebooks with jsonschema, whose format checker imports
@@ -17,5 +18,5 @@ import sys as _sys
 # checker is not needed: mark the module absent unless something loaded it already.
 _sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from .runner import ReportUsageError, RunResult, list_reports, read_latest, run_report  # noqa: F401
-from .index import publish  # noqa: F401
+from .index import publish  # noqa: F401, E402 - after the rfc3987_syntax guard
+from .runner import ReportUsageError, RunResult, list_reports, read_latest, run_report  # noqa: F401, E402

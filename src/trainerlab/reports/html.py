@@ -12,6 +12,7 @@ streams (warnings, progress bars), error outputs (a successful run has none,
 but a traceback never reaches a page), code cells without outputs, and cells
 tagged ``remove``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -114,18 +115,29 @@ def _missing_plotly_banner(plotly_src: str) -> str:
     """A warning shown when the shared plotly.js did not load (the page was copied without
     ``assets/``, or the file was removed): visible unless a script finds ``window.Plotly``,
     so it also shows where scripts do not run at all (and charts cannot be drawn either)."""
-    return (f'<div class="tl-plotly-missing" id="tl-plotly-missing" role="alert">The charts on this page cannot be '
-            f'shown: the shared plotly.js ({html.escape(plotly_src)}) could not be loaded. Open the page inside its '
-            f'reports folder (with assets/ beside it), or render a standalone copy '
-            f'(<code>trainerlab report NAME --standalone</code>), which carries plotly.js inside the page.</div>\n')
+    return (
+        f'<div class="tl-plotly-missing" id="tl-plotly-missing" role="alert">The charts on this page cannot be '
+        f"shown: the shared plotly.js ({html.escape(plotly_src)}) could not be loaded. Open the page inside its "
+        f"reports folder (with assets/ beside it), or render a standalone copy "
+        f"(<code>trainerlab report NAME --standalone</code>), which carries plotly.js inside the page.</div>\n"
+    )
 
 
-_HIDE_BANNER = ('<script>(function(){var b=document.getElementById("tl-plotly-missing");'
-                'if(b&&window.Plotly!==undefined){b.style.display="none";}})();</script>\n')
+_HIDE_BANNER = (
+    '<script>(function(){var b=document.getElementById("tl-plotly-missing");'
+    'if(b&&window.Plotly!==undefined){b.style.display="none";}})();</script>\n'
+)
 
 
-def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str | None,
-                     index_href: str | None = "../../index.html", plotly_inline: str | None = None) -> str:
+def notebook_to_html(
+    nb,
+    *,
+    title: str,
+    header: dict[str, str],
+    plotly_src: str | None,
+    index_href: str | None = "../../index.html",
+    plotly_inline: str | None = None,
+) -> str:
     """The reader's page for an executed notebook (code, prompts, stderr and errors removed).
 
     ``plotly_inline``: plotly.js itself, written into the page (a standalone page: one file,
@@ -133,8 +145,9 @@ def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str 
     Otherwise a page with figures loads ``plotly_src`` and says visibly when it could not."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     body, _ = exporter.from_notebook_node(_reader_copy(nb))
     body = _EXTERNAL_SCRIPT.sub("", body)
     body = _EXTERNAL_LINK.sub("", body)
@@ -149,15 +162,15 @@ def notebook_to_html(nb, *, title: str, header: dict[str, str], plotly_src: str 
         script = f'<script charset="utf-8">{plotly_inline}</script>\n'
     elif plotly_src and has_figures:
         banner, hide = _missing_plotly_banner(plotly_src), _HIDE_BANNER
-    back = (f"<a href=\"{html.escape(index_href)}\">&larr; all reports</a> &nbsp; " if index_href else "")
+    back = f'<a href="{html.escape(index_href)}">&larr; all reports</a> &nbsp; ' if index_href else ""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{safe_text(title)}</title>\n{script}<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
-        f"<div class=\"tl-header\">{back}"
-        f"<span class=\"tl-name\">{safe_text(title)}</span><span class=\"tl-meta\">{meta}</span></div>\n"
+        f'<div class="tl-header">{back}'
+        f'<span class="tl-name">{safe_text(title)}</span><span class="tl-meta">{meta}</span></div>\n'
         f"<main>\n{banner}{body}\n{GLOSSARY_NOTE}</main>\n"
-        "<div class=\"tl-footer\">Rendered by trainerlab. Example texts are redacted; "
+        '<div class="tl-footer">Rendered by trainerlab. Example texts are redacted; '
         "the audit trail of this run (parameters, versions, data fingerprint) is in manifest.json next to this page.</div>\n"
         f"{hide}</body>\n</html>\n"
     )

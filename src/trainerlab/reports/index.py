@@ -8,12 +8,12 @@ Built from the ``manifest.json`` files alone (a run folder without one is
 shown as incomplete), so it can be rebuilt at any time and by any process;
 the page is written to a temporary name and renamed into place.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import html
 import os
-from pathlib import Path
 from typing import Any
 
 from ..reportkit import safe_text
@@ -52,20 +52,39 @@ def collect_runs(reports_dir: str | os.PathLike | None = None) -> dict[str, list
                 continue
             manifest = load_manifest(run_dir / "manifest.json")
             if manifest is None:
-                runs.append({"run_id": run_dir.name, "status": "incomplete", "started_at": "", "parameters": {},
-                             "verdict": None, "error": None, "html": None, "latest": False, "duration_s": None})
+                runs.append(
+                    {
+                        "run_id": run_dir.name,
+                        "status": "incomplete",
+                        "started_at": "",
+                        "parameters": {},
+                        "verdict": None,
+                        "error": None,
+                        "html": None,
+                        "latest": False,
+                        "duration_s": None,
+                    }
+                )
                 continue
             html_file = (manifest.get("files") or {}).get("html")
-            runs.append({
-                "run_id": manifest.get("run_id", run_dir.name), "status": manifest.get("status", "incomplete"),
-                "started_at": manifest.get("started_at") or "", "duration_s": manifest.get("duration_s"),
-                "parameters": {k: v for k, v in (manifest.get("parameters") or {}).items() if k != "db"},
-                "verdict": manifest.get("verdict"), "error": manifest.get("error"),
-                "html": f"{report_dir.name}/{run_dir.name}/{html_file}" if html_file else None,
-                "latest": run_dir.name == latest, "job": manifest.get("job"), "period": manifest.get("period"),
-                "data_hash": ((manifest.get("data") or {}).get("fingerprint") or {}).get("hash"),
-                "warehouse": _warehouse(manifest), "standalone": bool(manifest.get("standalone")),
-            })
+            runs.append(
+                {
+                    "run_id": manifest.get("run_id", run_dir.name),
+                    "status": manifest.get("status", "incomplete"),
+                    "started_at": manifest.get("started_at") or "",
+                    "duration_s": manifest.get("duration_s"),
+                    "parameters": {k: v for k, v in (manifest.get("parameters") or {}).items() if k != "db"},
+                    "verdict": manifest.get("verdict"),
+                    "error": manifest.get("error"),
+                    "html": f"{report_dir.name}/{run_dir.name}/{html_file}" if html_file else None,
+                    "latest": run_dir.name == latest,
+                    "job": manifest.get("job"),
+                    "period": manifest.get("period"),
+                    "data_hash": ((manifest.get("data") or {}).get("fingerprint") or {}).get("hash"),
+                    "warehouse": _warehouse(manifest),
+                    "standalone": bool(manifest.get("standalone")),
+                }
+            )
         if runs:
             runs.sort(key=lambda r: (r["started_at"], r["run_id"]), reverse=True)
             out[report_dir.name] = runs
@@ -79,8 +98,10 @@ def _warehouse(manifest: dict) -> str | None:
 
 def _data_line(run: dict) -> str:
     """Which warehouse a run read: path and data fingerprint."""
-    return (f'<div class="meta">warehouse {safe_text(run.get("warehouse") or "–")} &middot; '
-            f'data {safe_text(run.get("data_hash") or "–")}</div>')
+    return (
+        f'<div class="meta">warehouse {safe_text(run.get("warehouse") or "–")} &middot; '
+        f"data {safe_text(run.get('data_hash') or '–')}</div>"
+    )
 
 
 def _date(value: str) -> str:
@@ -92,7 +113,7 @@ def _params(params: dict) -> str:
 
 
 def _badge(text: str, color: str) -> str:
-    return (f'<span class="badge" style="border-color:{color};color:{color}">{safe_text(text)}</span>')
+    return f'<span class="badge" style="border-color:{color};color:{color}">{safe_text(text)}</span>'
 
 
 def _summary(run: dict) -> str:
@@ -104,45 +125,57 @@ def _summary(run: dict) -> str:
 
 
 def render_index(runs_by_report: dict[str, list[dict]], generated: _dt.datetime | None = None) -> str:
-    generated = generated or _dt.datetime.now(_dt.timezone.utc)
+    generated = generated or _dt.datetime.now(_dt.UTC)
     order = sorted(runs_by_report, key=lambda name: runs_by_report[name][0]["started_at"], reverse=True)
     blocks = []
     for name in order:
         runs = runs_by_report[name]
         newest = runs[0]
         latest = next((r for r in runs if r["latest"]), None)
-        head_link = (f'<a href="{html.escape(name)}/latest/report.html">{html.escape(name)}</a>' if latest
-                     else html.escape(name))
+        head_link = (
+            f'<a href="{html.escape(name)}/latest/report.html">{html.escape(name)}</a>' if latest else html.escape(name)
+        )
         verdict = (latest or {}).get("verdict") or {}
         vstatus = verdict.get("status")
-        lines = [f'<section class="report" id="{html.escape(name)}"><h2>{head_link} '
-                 + _render_badge(newest["status"])
-                 + (" " + _verdict_badge(vstatus) if vstatus else "")
-                 + "</h2>"]
+        lines = [
+            f'<section class="report" id="{html.escape(name)}"><h2>{head_link} '
+            + _render_badge(newest["status"])
+            + (" " + _verdict_badge(vstatus) if vstatus else "")
+            + "</h2>"
+        ]
         if latest:
             lines.append(f'<p class="headline">{safe_text(verdict.get("headline", ""))}</p>')
-            lines.append(f'<p class="meta">last good run {safe_text(latest["run_id"])}, {_date(latest["started_at"])}'
-                         f' &middot; warehouse {safe_text(latest.get("warehouse") or "–")}'
-                         f' &middot; data {safe_text(latest.get("data_hash") or "–")}</p>')
+            lines.append(
+                f'<p class="meta">last good run {safe_text(latest["run_id"])}, {_date(latest["started_at"])}'
+                f" &middot; warehouse {safe_text(latest.get('warehouse') or '–')}"
+                f" &middot; data {safe_text(latest.get('data_hash') or '–')}</p>"
+            )
         else:
             lines.append('<p class="meta">no successful run yet</p>')
         if newest["status"] == "failed" and newest.get("error"):
             lines.append(f'<p class="err">newest run failed: {safe_text(newest["error"].get("message", ""))}</p>')
         rows = []
         for run in runs:
-            link = (f'<a href="{html.escape(run["html"])}">{safe_text(run["run_id"])}</a>' if run["html"]
-                    else safe_text(run["run_id"]))
-            dur = f'{run["duration_s"]:.1f} s' if isinstance(run.get("duration_s"), (int, float)) else "–"
+            link = (
+                f'<a href="{html.escape(run["html"])}">{safe_text(run["run_id"])}</a>'
+                if run["html"]
+                else safe_text(run["run_id"])
+            )
+            dur = f"{run['duration_s']:.1f} s" if isinstance(run.get("duration_s"), (int, float)) else "–"
             rows.append(
-                f'<tr><td>{link}{" <em>(latest)</em>" if run["latest"] else ""}</td>'
-                f'<td>{_render_badge(run["status"])}</td>'
-                f'<td>{_verdict_badge((run.get("verdict") or {}).get("status")) or "–"}</td>'
+                f"<tr><td>{link}{' <em>(latest)</em>' if run['latest'] else ''}</td>"
+                f"<td>{_render_badge(run['status'])}</td>"
+                f"<td>{_verdict_badge((run.get('verdict') or {}).get('status')) or '–'}</td>"
                 f'<td>{_date(run["started_at"])}</td><td class="num">{dur}</td>'
-                f'<td>{safe_text(_params(run["parameters"]))}{_data_line(run)}</td><td>{_summary(run)}</td></tr>')
-        lines.append(f'<details{" open" if len(runs) <= 5 else ""}><summary>{len(runs)} run{"s" if len(runs) != 1 else ""}'
-                     '</summary><table><thead><tr><th>run</th><th>render</th><th>verdict</th><th>started</th><th>duration</th>'
-                     '<th>parameters</th><th>verdict / error</th></tr></thead><tbody>' + "".join(rows)
-                     + "</tbody></table></details></section>")
+                f"<td>{safe_text(_params(run['parameters']))}{_data_line(run)}</td><td>{_summary(run)}</td></tr>"
+            )
+        lines.append(
+            f"<details{' open' if len(runs) <= 5 else ''}><summary>{len(runs)} run{'s' if len(runs) != 1 else ''}"
+            "</summary><table><thead><tr><th>run</th><th>render</th><th>verdict</th><th>started</th><th>duration</th>"
+            "<th>parameters</th><th>verdict / error</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table></details></section>"
+        )
         blocks.append("\n".join(lines))
     body = "\n".join(blocks) or "<p>No reports rendered yet: run <code>trainerlab report --all</code>.</p>"
     return f"""<!DOCTYPE html>

@@ -14,6 +14,7 @@ race for the same port (papermill's known "address already in use" failure).
 * adds a fixed environment (``PYTHONHASHSEED=0``, no progress bars, no
   warnings) so that two runs on the same data print the same numbers.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,7 @@ def kernel_argv(python: str | None = None) -> list[str]:
 def kernel_manager_class(ipc_dir: str, env: dict[str, str] | None = None) -> type[AsyncKernelManager]:
     """A kernel-manager class bound to one run's socket folder and environment."""
     run_env = {**KERNEL_ENV, **(env or {})}
-    spec = KernelSpec(argv=kernel_argv(), display_name="Python 3 (trainerlab)", language="python",
-                      metadata={}, env={})
+    spec = KernelSpec(argv=kernel_argv(), display_name="Python 3 (trainerlab)", language="python", metadata={}, env={})
 
     class ProjectKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ strings and are converted to that type; values from ``reports.toml`` or the
 Python API must already have it (an ``int`` is accepted where a ``float`` is
 expected). Anything else is a :class:`ParameterError` naming the parameter.
 """
+
 from __future__ import annotations
 
 import ast
@@ -119,19 +120,23 @@ def _convert(param: Parameter, value: Any, from_text: bool) -> Any:
                 return parsed
         except (ValueError, SyntaxError):
             raise ParameterError(
-                f"parameter {param.name!r} expects {kind.__name__} (default {param.default!r}), got {text!r}") from None
+                f"parameter {param.name!r} expects {kind.__name__} (default {param.default!r}), got {text!r}"
+            ) from None
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is list and isinstance(value, tuple):
         return list(value)
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
         return value
-    raise ParameterError(f"parameter {param.name!r} expects {kind.__name__} (default {param.default!r}), "
-                         f"got {type(value).__name__} {value!r}")
+    raise ParameterError(
+        f"parameter {param.name!r} expects {kind.__name__} (default {param.default!r}), "
+        f"got {type(value).__name__} {value!r}"
+    )
 
 
-def resolve_parameters(declared: dict[str, Parameter], given: dict[str, Any] | None = None,
-                       text: dict[str, str] | None = None) -> dict[str, Any]:
+def resolve_parameters(
+    declared: dict[str, Parameter], given: dict[str, Any] | None = None, text: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Defaults overlaid with ``given`` (typed values) and ``text`` (command-line strings).
 
     Raises :class:`ParameterError` for names the notebook does not declare and

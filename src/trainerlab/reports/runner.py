@@ -12,6 +12,7 @@ The contract (see docs/reports.md):
   ``status: failed`` with the failing cell's message, no ``report.html``, and
   ``latest`` left where it was.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,12 +27,12 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import nbformat
 
@@ -40,12 +41,30 @@ from ..reportkit import VERDICT_MIME
 from .kernel import kernel_manager_class
 from .parameters import ParameterError, read_parameters, resolve_parameters
 
+log = logging.getLogger(__name__)
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let a final newline through
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")
 DEFAULT_TIMEOUT = 600
 PAGE_BUDGET_BYTES = 1_500_000
-KEY_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "duckdb", "statsmodels", "scikit-learn", "krippendorff",
-                "plotly", "papermill", "nbconvert", "nbclient", "nbformat", "ipykernel", "jupyter_client", "pyzmq")
+KEY_PACKAGES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "statsmodels",
+    "scikit-learn",
+    "numba",
+    "plotly",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "nbformat",
+    "ipykernel",
+    "jupyter_client",
+    "pyzmq",
+)
 
 
 class ReportUsageError(ValueError):
@@ -68,8 +87,14 @@ class RunResult:
         return self.status == "ok"
 
     def as_json(self) -> dict:
-        out = {"report": self.report, "run_id": self.run_id, "status": self.status, "html": self.html,
-               "manifest": self.manifest, "duration_s": self.duration_s}
+        out = {
+            "report": self.report,
+            "run_id": self.run_id,
+            "status": self.status,
+            "html": self.html,
+            "manifest": self.manifest,
+            "duration_s": self.duration_s,
+        }
         if self.error:
             out["error"] = self.error
         return out
@@ -99,17 +124,19 @@ def list_reports(notebooks_dir: str | os.PathLike | None = None) -> list[str]:
 def resolve_report(name: str, notebooks_dir: str | os.PathLike | None = None) -> Path:
     """The notebook of a known report name; anything else is a :class:`ReportUsageError`."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ReportUsageError(f"{name!r} is not a report name (lower-case letters, digits, '-' and '_'; "
-                               "no paths, no '..')")
+        raise ReportUsageError(
+            f"{name!r} is not a report name (lower-case letters, digits, '-' and '_'; no paths, no '..')"
+        )
     known = list_reports(notebooks_dir)
     if name not in known:
-        raise ReportUsageError(f"unknown report {name!r}; known reports: {', '.join(known) or 'none'} "
-                               f"(in {notebooks_root(notebooks_dir)})")
+        raise ReportUsageError(
+            f"unknown report {name!r}; known reports: {', '.join(known) or 'none'} (in {notebooks_root(notebooks_dir)})"
+        )
     return notebooks_root(notebooks_dir) / f"{name}.ipynb"
 
 
 def new_run_id(now: _dt.datetime | None = None) -> str:
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
@@ -118,11 +145,17 @@ def git_state(root: Path | None = None) -> dict:
     root = root or paths.project_root()
     out: dict[str, Any] = {"git_commit": None, "git_dirty": None}
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
         if commit.returncode == 0:
             out["git_commit"] = commit.stdout.strip()
-            status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                    capture_output=True, text=True, timeout=20)
+            status = subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
             if status.returncode == 0:
                 out["git_dirty"] = bool(status.stdout.strip())
     except (OSError, subprocess.SubprocessError):
@@ -143,7 +176,7 @@ def package_versions() -> dict[str, str | None]:
 
 
 def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def _iso(moment: _dt.datetime) -> str:
@@ -224,13 +257,22 @@ def _error_doc(index: int | None, cell, ename: str, evalue: str) -> dict:
     evalue = redact(evalue.strip())
     first = evalue.splitlines()[0] if evalue else ""
     message = f"{ename}: {first}" if first else ename
-    return {"cell": index, "execution_count": cell.get("execution_count") if cell is not None else None,
-            "ename": ename, "evalue": evalue[:2000], "message": message[:500]}
+    return {
+        "cell": index,
+        "execution_count": cell.get("execution_count") if cell is not None else None,
+        "ename": ename,
+        "evalue": evalue[:2000],
+        "message": message[:500],
+    }
 
 
 def _unexecuted_cell(nb) -> tuple[int | None, Any]:
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and cell.source.strip() and cell.get("metadata", {}).get("papermill", {}).get("status") == "pending":
+        if (
+            cell.cell_type == "code"
+            and cell.source.strip()
+            and cell.get("metadata", {}).get("papermill", {}).get("status") == "pending"
+        ):
             return index, cell
     return None, None
 
@@ -260,8 +302,16 @@ def extract_verdict(nb) -> tuple[dict | None, str | None]:
     return dict(record), None
 
 
-def _execute(nb_path: Path, out_path: Path, params: dict, timeout: float, start_timeout: float,
-             retries: int, cwd: Path, progress: dict) -> Exception | None:
+def _execute(
+    nb_path: Path,
+    out_path: Path,
+    params: dict,
+    timeout: float,
+    start_timeout: float,
+    retries: int,
+    cwd: Path,
+    progress: dict,
+) -> Exception | None:
     """Run papermill; return the exception that stopped it (None on success).
 
     ``progress["cell"]`` is kept at the index of the cell being executed (via
@@ -283,10 +333,17 @@ def _execute(nb_path: Path, out_path: Path, params: dict, timeout: float, start_
         progress.update(cell=None, started=False, attempts=attempt + 1)
         try:
             pm.execute_notebook(
-                str(nb_path), str(out_path), parameters=params, progress_bar=False, log_output=False,
-                start_timeout=start_timeout, execution_timeout=timeout, cwd=str(cwd),
+                str(nb_path),
+                str(out_path),
+                parameters=params,
+                progress_bar=False,
+                log_output=False,
+                start_timeout=start_timeout,
+                execution_timeout=timeout,
+                cwd=str(cwd),
                 kernel_manager_class=kernel_manager_class(ipc_dir),
-                shutdown_kernel="immediate", on_cell_start=on_cell_start,
+                shutdown_kernel="immediate",
+                on_cell_start=on_cell_start,
             )
             return None
         except Exception as exc:  # noqa: BLE001 - every failure becomes a failed run
@@ -300,8 +357,14 @@ def _execute(nb_path: Path, out_path: Path, params: dict, timeout: float, start_
     return last
 
 
-def prepare_run(name: str, *, parameters: dict | None = None, text_parameters: dict | None = None,
-                db: str | os.PathLike | None = None, notebooks_dir=None) -> tuple[Path, dict, dict]:
+def prepare_run(
+    name: str,
+    *,
+    parameters: dict | None = None,
+    text_parameters: dict | None = None,
+    db: str | os.PathLike | None = None,
+    notebooks_dir=None,
+) -> tuple[Path, dict, dict]:
     """Validate a request without running anything: (notebook, resolved parameters, given)."""
     nb_path = resolve_report(name, notebooks_dir)
     try:
@@ -323,7 +386,9 @@ def prepare_run(name: str, *, parameters: dict | None = None, text_parameters: d
         raise ReportUsageError(f"{name}: {exc}") from exc
     db_file = paths.db_path(db)
     if not db_file.exists():
-        raise ReportUsageError(f"{db_file}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first, or pass --db)")
+        raise ReportUsageError(
+            f"{db_file}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first, or pass --db)"
+        )
     params["db"] = str(db_file)
     shown_given = {**given, **{k: params[k] for k in text}}
     _check_values(name, db_file, shown_given, declared)
@@ -341,12 +406,11 @@ def warehouse_label(db: str | os.PathLike) -> str:
 
 def _check_values(name: str, db_file: Path, given: dict, declared: dict) -> None:
     """Given task/vendor/suite/model... values must be in the warehouse (exit 2 listing them)."""
-    from .warehouse_values import ENUMERABLE, UnknownValue, check_enumerable
-
-    from .warehouse_values import CHECKED_DEFAULTS
+    from .warehouse_values import CHECKED_DEFAULTS, ENUMERABLE, UnknownValue, check_enumerable
 
     if not any(k in ENUMERABLE and v not in ("", None) for k, v in given.items()) and not any(
-            n in declared and n not in given and declared[n].default not in ("", None) for n in CHECKED_DEFAULTS):
+        n in declared and n not in given and declared[n].default not in ("", None) for n in CHECKED_DEFAULTS
+    ):
         return
     from ..warehouse import connect
 
@@ -356,14 +420,25 @@ def _check_values(name: str, db_file: Path, given: dict, declared: dict) -> None
     except UnknownValue as exc:
         raise ReportUsageError(str(exc)) from None
     except Exception:  # noqa: BLE001 - a warehouse that cannot be opened now (busy, damaged) fails the run
-        return         # as before, with the reason in its manifest; the check is a courtesy on top
+        return  # as before, with the reason in its manifest; the check is a courtesy on top
 
 
-def run_report(name: str, *, parameters: dict | None = None, text_parameters: dict | None = None,
-               run_id: str | None = None, db: str | os.PathLike | None = None, timeout: float | None = None,
-               notebooks_dir: str | os.PathLike | None = None, reports_dir: str | os.PathLike | None = None,
-               job: str | None = None, period: str | None = None, start_timeout: float = 60,
-               retries: int = 2, standalone: bool = False) -> RunResult:
+def run_report(
+    name: str,
+    *,
+    parameters: dict | None = None,
+    text_parameters: dict | None = None,
+    run_id: str | None = None,
+    db: str | os.PathLike | None = None,
+    timeout: float | None = None,
+    notebooks_dir: str | os.PathLike | None = None,
+    reports_dir: str | os.PathLike | None = None,
+    job: str | None = None,
+    period: str | None = None,
+    start_timeout: float = 60,
+    retries: int = 2,
+    standalone: bool = False,
+) -> RunResult:
     """Render one report. Raises :class:`ReportUsageError` before running anything when the request is unusable.
 
     Parameters
@@ -383,14 +458,16 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         Write ``report.html`` as one self-contained file (plotly.js inside, no link to
         any local file): a page to attach to an e-mail.
     """
-    nb_path, params, given = prepare_run(name, parameters=parameters, text_parameters=text_parameters, db=db,
-                                         notebooks_dir=notebooks_dir)
+    nb_path, params, given = prepare_run(
+        name, parameters=parameters, text_parameters=text_parameters, db=db, notebooks_dir=notebooks_dir
+    )
     if timeout is None:
         try:
             timeout = float(os.environ.get("TRAINERLAB_CELL_TIMEOUT", DEFAULT_TIMEOUT))
         except ValueError:
-            raise ReportUsageError(f"TRAINERLAB_CELL_TIMEOUT: not a number of seconds: "
-                                   f"{os.environ['TRAINERLAB_CELL_TIMEOUT']!r}") from None
+            raise ReportUsageError(
+                f"TRAINERLAB_CELL_TIMEOUT: not a number of seconds: {os.environ['TRAINERLAB_CELL_TIMEOUT']!r}"
+            ) from None
     if not math.isfinite(timeout) or timeout <= 0:  # NaN passes `<= 0`
         raise ReportUsageError(f"timeout must be positive (a finite number of seconds), got {timeout}")
     if run_id is None:
@@ -406,8 +483,13 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
     except (WarehouseBusy, WarehouseUnusable):
         raise  # before any run folder: busy (retry) or not a warehouse (exit 2) is no failed run
     except Exception as exc:  # noqa: BLE001
-        open_error = {"cell": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000],
-                      "message": f"could not read the warehouse: {exc}"[:500]}
+        open_error = {
+            "cell": None,
+            "execution_count": None,
+            "ename": type(exc).__name__,
+            "evalue": str(exc)[:2000],
+            "message": f"could not read the warehouse: {exc}"[:500],
+        }
     root = reports_root(reports_dir)
     report_dir = root / name
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -419,20 +501,35 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
 
     t0 = time.perf_counter()
     started = _now()
+    log.info("%s: rendering run %s on %s", name, run_id, params["db"])
+    log.debug("%s: parameters %s", name, params)
     manifest_path = run_dir / "manifest.json"
     manifest: dict[str, Any] = {
-        "report": name, "run_id": run_id, "status": "running",
-        "parameters": params, "parameters_given": given,
-        "started_at": _iso(started), "finished_at": None, "duration_s": None,
+        "report": name,
+        "run_id": run_id,
+        "status": "running",
+        "parameters": params,
+        "parameters_given": given,
+        "started_at": _iso(started),
+        "finished_at": None,
+        "duration_s": None,
         "trainerlab": {"version": __version__, **git_state()},
-        "python": platform.python_version(), "platform": platform.platform(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "packages": package_versions(),
         "seed": params.get("seed"),
         "timeout_s": timeout,
-        "notebook": str(nb_path.relative_to(paths.project_root())) if nb_path.is_relative_to(paths.project_root()) else str(nb_path),
+        "notebook": str(nb_path.relative_to(paths.project_root()))
+        if nb_path.is_relative_to(paths.project_root())
+        else str(nb_path),
         "data": {"db": params["db"], "fingerprint": None},
-        "verdict": None, "error": None, "job": job, "period": period,
-        "files": {"notebook": "report.ipynb", "html": None}, "html_bytes": None, "warnings": [],
+        "verdict": None,
+        "error": None,
+        "job": job,
+        "period": period,
+        "files": {"notebook": "report.ipynb", "html": None},
+        "html_bytes": None,
+        "warnings": [],
         "standalone": bool(standalone),
     }
     _write_json_atomic(manifest_path, manifest)
@@ -448,12 +545,27 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
         try:
             exc = _execute(nb_path, out_nb, params, timeout, start_timeout, retries, paths.project_root(), progress)
         except BaseException as interrupt:  # Ctrl-C or SIGTERM: the run is recorded as failed, then re-raised
-            manifest.update(status="failed", finished_at=_iso(_now()), duration_s=round(time.perf_counter() - t0, 3),
-                            error={"cell": None, "execution_count": None, "ename": type(interrupt).__name__,
-                                   "evalue": "the render was interrupted", "message": "the render was interrupted"})
+            manifest.update(
+                status="failed",
+                finished_at=_iso(_now()),
+                duration_s=round(time.perf_counter() - t0, 3),
+                error={
+                    "cell": None,
+                    "execution_count": None,
+                    "ename": type(interrupt).__name__,
+                    "evalue": "the render was interrupted",
+                    "message": "the render was interrupted",
+                },
+            )
             _write_json_atomic(manifest_path, manifest)
             raise
         manifest["kernel_attempts"] = progress.get("attempts")
+        log.debug(
+            "%s: notebook executed in %.1f s (kernel attempts %s)",
+            name,
+            time.perf_counter() - t0,
+            progress.get("attempts"),
+        )
         nb = None
         try:
             nb = nbformat.read(str(out_nb), as_version=4)
@@ -463,8 +575,13 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
             error = _describe_failure(exc, nb, timeout, progress.get("cell"))
             error = _source_cell(error, nb, nb_path)
         elif nb is None:
-            error = {"cell": None, "execution_count": None, "ename": "RuntimeError", "evalue": "",
-                     "message": "the executed notebook was not written"}
+            error = {
+                "cell": None,
+                "execution_count": None,
+                "ename": "RuntimeError",
+                "evalue": "",
+                "message": "the executed notebook was not written",
+            }
         else:
             error = _first_error(nb)
             if error is None:
@@ -476,22 +593,31 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
             if error is None:
                 verdict, reason = extract_verdict(nb)
                 if reason:
-                    error = {"cell": None, "execution_count": None, "ename": "VerdictContract", "evalue": reason,
-                             "message": f"VerdictContract: {reason}"}
+                    error = {
+                        "cell": None,
+                        "execution_count": None,
+                        "ename": "VerdictContract",
+                        "evalue": reason,
+                        "message": f"VerdictContract: {reason}",
+                    }
         if error is None:
             from .html import notebook_to_html, plotly_asset
 
-            header = {"run": run_id, "rendered": started.strftime("%Y-%m-%d %H:%M UTC"),
-                      "data": manifest["data"]["fingerprint"]["hash"],
-                      "parameters": ", ".join(f"{k}={v}" for k, v in params.items() if k != "db") or "defaults",
-                      "warehouse": warehouse_label(params["db"])}
+            header = {
+                "run": run_id,
+                "rendered": started.strftime("%Y-%m-%d %H:%M UTC"),
+                "data": manifest["data"]["fingerprint"]["hash"],
+                "parameters": ", ".join(f"{k}={v}" for k, v in params.items() if k != "db") or "defaults",
+                "warehouse": warehouse_label(params["db"]),
+            }
             inline = None
             if standalone:
                 from .html import plotly_source
 
                 inline = plotly_source()
-                page = notebook_to_html(nb, title=name, header=header, plotly_src=None, index_href=None,
-                                        plotly_inline=inline)
+                page = notebook_to_html(
+                    nb, title=name, header=header, plotly_src=None, index_href=None, plotly_inline=inline
+                )
             else:
                 asset = plotly_asset(root)
                 page = notebook_to_html(nb, title=name, header=header, plotly_src=os.path.relpath(asset, run_dir))
@@ -501,22 +627,43 @@ def run_report(name: str, *, parameters: dict | None = None, text_parameters: di
             manifest["html_bytes"] = html_path.stat().st_size
             own_bytes = manifest["html_bytes"] - (len(inline.encode("utf-8")) if inline else 0)
             if own_bytes > PAGE_BUDGET_BYTES:
-                manifest["warnings"].append(f"report.html is {manifest['html_bytes']:,} bytes, above the "
-                                            f"{PAGE_BUDGET_BYTES:,}-byte budget (show fewer rows or points)")
+                manifest["warnings"].append(
+                    f"report.html is {manifest['html_bytes']:,} bytes, above the "
+                    f"{PAGE_BUDGET_BYTES:,}-byte budget (show fewer rows or points)"
+                )
 
     finished = _now()
     status = "ok" if error is None else "failed"
-    manifest.update(status=status, finished_at=_iso(finished), duration_s=round(time.perf_counter() - t0, 3),
-                    verdict=verdict, error=error)
+    manifest.update(
+        status=status,
+        finished_at=_iso(finished),
+        duration_s=round(time.perf_counter() - t0, 3),
+        verdict=verdict,
+        error=error,
+    )
     _write_json_atomic(manifest_path, manifest)
+    if status == "ok":
+        log.info("%s: ok in %.1f s -> %s", name, manifest["duration_s"], html_path)
+    else:
+        log.info("%s: failed in %.1f s: %s", name, manifest["duration_s"], error.get("message"))
+    for warning in manifest["warnings"]:
+        log.info("%s: %s", name, warning)
     if status == "ok":
         _update_latest(report_dir, run_id, manifest["started_at"])
     elif error.get("ename") == "WarehouseBusy" or WarehouseBusy.from_error(error.get("evalue") or ""):
         busy = WarehouseBusy(params["db"])  # a cell met the lock after the wait: recorded, and the caller retries
         busy.args = (f"{error.get('evalue') or busy} (run {run_id} recorded as failed)",)
         raise busy
-    return RunResult(report=name, run_id=run_id, status=status, html=str(html_path) if html_path else None,
-                     manifest=str(manifest_path), duration_s=manifest["duration_s"], error=error, verdict=verdict)
+    return RunResult(
+        report=name,
+        run_id=run_id,
+        status=status,
+        html=str(html_path) if html_path else None,
+        manifest=str(manifest_path),
+        duration_s=manifest["duration_s"],
+        error=error,
+        verdict=verdict,
+    )
 
 
 def _source_cell(error: dict, executed, nb_path: Path) -> dict:
@@ -537,8 +684,11 @@ def _source_cell(error: dict, executed, nb_path: Path) -> dict:
     ids = [c.get("id") for c in source.cells]
     if cell_id and cell_id in ids:
         return {**error, "cell": ids.index(cell_id)}
-    shift = sum(1 for c in executed.cells[:index]
-                if {"injected-parameters", "papermill-error-cell-tag"} & set(c.metadata.get("tags") or []))
+    shift = sum(
+        1
+        for c in executed.cells[:index]
+        if {"injected-parameters", "papermill-error-cell-tag"} & set(c.metadata.get("tags") or [])
+    )
     return {**error, "cell": index - shift}
 
 
@@ -554,8 +704,9 @@ def _describe_failure(exc: Exception, nb, timeout: float, current: int | None) -
         return _error_doc(None, None, type(exc).__name__, f"the kernel did not start: {exc}")
     kind = type(exc).__name__
     if "Timeout" in kind:
-        return _error_doc(index, cell, "CellTimeoutError",
-                          f"the cell ran longer than {timeout:g} s; the kernel was stopped")
+        return _error_doc(
+            index, cell, "CellTimeoutError", f"the cell ran longer than {timeout:g} s; the kernel was stopped"
+        )
     if "DeadKernel" in kind:
         return _error_doc(index, cell, "DeadKernelError", "the kernel died while running this cell")
     return _error_doc(index, cell, kind, str(exc))
@@ -572,6 +723,19 @@ def load_manifest(path: Path) -> dict | None:
         return None
 
 
-__all__ = ["ReportUsageError", "RunResult", "run_report", "prepare_run", "list_reports", "resolve_report",
-           "notebooks_root", "reports_root", "new_run_id", "read_latest", "extract_verdict", "load_manifest",
-           "file_lock", "DEFAULT_TIMEOUT"]
+__all__ = [
+    "ReportUsageError",
+    "RunResult",
+    "run_report",
+    "prepare_run",
+    "list_reports",
+    "resolve_report",
+    "notebooks_root",
+    "reports_root",
+    "new_run_id",
+    "read_latest",
+    "extract_verdict",
+    "load_manifest",
+    "file_lock",
+    "DEFAULT_TIMEOUT",
+]

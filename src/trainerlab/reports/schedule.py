@@ -8,6 +8,7 @@ so ``trainerlab report --due`` can be called as often as cron likes and renders
 each job at most once per period (a failed run is retried on the next call).
 A per-job lock makes two overlapping ``--due`` calls render a job once.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -79,8 +80,16 @@ def load_schedule(path: str | os.PathLike | None = None) -> tuple[list[Job], dic
         if not isinstance(standalone, bool):
             raise ReportUsageError(f"{where} ({name}): 'standalone' must be true or false, got {standalone!r}")
         seen.add(name)
-        jobs.append(Job(name=name, report=report, cadence=cadence, parameters=dict(params),
-                        timeout=float(timeout) if timeout is not None else None, standalone=standalone))
+        jobs.append(
+            Job(
+                name=name,
+                report=report,
+                cadence=cadence,
+                parameters=dict(params),
+                timeout=float(timeout) if timeout is not None else None,
+                standalone=standalone,
+            )
+        )
     return jobs, defaults
 
 
@@ -105,40 +114,79 @@ def done_runs(job: Job, period: str, reports_dir=None) -> list[str]:
         if run_dir.is_symlink() or not run_dir.is_dir():
             continue
         manifest = load_manifest(run_dir / "manifest.json")
-        if manifest and manifest.get("job") == job.name and manifest.get("period") == period and manifest.get("status") == "ok":
+        if (
+            manifest
+            and manifest.get("job") == job.name
+            and manifest.get("period") == period
+            and manifest.get("status") == "ok"
+        ):
             out.append(run_dir.name)
     return sorted(out)
 
 
 def due_jobs(jobs: list[Job], as_of: _dt.date, reports_dir=None) -> list[tuple[Job, str]]:
-    return [(job, period_key(job.cadence, as_of)) for job in jobs
-            if not done_runs(job, period_key(job.cadence, as_of), reports_dir)]
+    return [
+        (job, period_key(job.cadence, as_of))
+        for job in jobs
+        if not done_runs(job, period_key(job.cadence, as_of), reports_dir)
+    ]
 
 
-def run_due(*, as_of: _dt.date | None = None, schedule: str | os.PathLike | None = None, db=None,
-            reports_dir=None, notebooks_dir=None, timeout: float | None = None) -> list[dict]:
+def run_due(
+    *,
+    as_of: _dt.date | None = None,
+    schedule: str | os.PathLike | None = None,
+    db=None,
+    reports_dir=None,
+    notebooks_dir=None,
+    timeout: float | None = None,
+) -> list[dict]:
     """Render every job due for ``as_of`` (default today, UTC); return one entry per job."""
+    from .. import progress
     from .runner import run_report
 
-    as_of = as_of or _dt.datetime.now(_dt.timezone.utc).date()
+    as_of = as_of or _dt.datetime.now(_dt.UTC).date()
     jobs, _ = load_schedule(schedule)
     root = reports_root(reports_dir)
     results = []
-    for job in jobs:
+    for job in progress.bar(jobs, desc="report --due", unit="job"):
         period = period_key(job.cadence, as_of)
         with file_lock(root / job.report / f".job-{job.name}.lock"):
             done = done_runs(job, period, root)
             if done:
-                results.append({"job": job.name, "report": job.report, "period": period, "status": "skipped",
-                                "reason": f"already rendered for {period}", "run_id": done[-1]})
+                results.append(
+                    {
+                        "job": job.name,
+                        "report": job.report,
+                        "period": period,
+                        "status": "skipped",
+                        "reason": f"already rendered for {period}",
+                        "run_id": done[-1],
+                    }
+                )
                 continue
             try:
-                result = run_report(job.report, parameters=job.parameters, db=db, reports_dir=root,
-                                    notebooks_dir=notebooks_dir, timeout=timeout or job.timeout,
-                                    job=job.name, period=period, standalone=job.standalone)
+                result = run_report(
+                    job.report,
+                    parameters=job.parameters,
+                    db=db,
+                    reports_dir=root,
+                    notebooks_dir=notebooks_dir,
+                    timeout=timeout or job.timeout,
+                    job=job.name,
+                    period=period,
+                    standalone=job.standalone,
+                )
             except ReportUsageError as exc:
-                results.append({"job": job.name, "report": job.report, "period": period, "status": "unusable",
-                                "error": {"message": str(exc)}})
+                results.append(
+                    {
+                        "job": job.name,
+                        "report": job.report,
+                        "period": period,
+                        "status": "unusable",
+                        "error": {"message": str(exc)},
+                    }
+                )
                 continue
             results.append({"job": job.name, "period": period, **result.as_json()})
     return results

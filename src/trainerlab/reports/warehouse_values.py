@@ -12,6 +12,7 @@ may name data it reports as missing in a note), except those in
 items of a dataset, and on a team's own warehouse without it the report has
 nothing to read; the message says the value was the default and how to choose.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -20,22 +21,47 @@ import difflib
 class UnknownValue(ValueError):
     """A given parameter value that the warehouse does not hold."""
 
+
 # parameter -> what it names, and the (table, column) pairs holding the known values
 ENUMERABLE: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "task": ("tasks", (("annotations", "task"), ("label_schemas", "task"), ("gold", "task"),
-                       ("judge_labels", "task"), ("safety_reviews", "task"))),
+    "task": (
+        "tasks",
+        (
+            ("annotations", "task"),
+            ("label_schemas", "task"),
+            ("gold", "task"),
+            ("judge_labels", "task"),
+            ("safety_reviews", "task"),
+        ),
+    ),
     "gold_task": ("tasks", (("annotations", "task"), ("label_schemas", "task"), ("gold", "task"))),
     "vendor": ("vendors", (("annotations", "vendor"),)),
     "guideline_version": ("guideline versions", (("annotations", "guideline_version"),)),
     "suite": ("suites", (("eval_results", "suite"),)),
     "eval_run": ("eval runs", (("eval_results", "run_id"),)),
     "model_version": ("model versions", (("eval_results", "model_version"),)),
-    "candidate": ("model versions", (("eval_results", "model_version"), ("interactions", "model_version"),
-                                     ("safety_incidents", "model_version"), ("refusal_cases", "model_version"),
-                                     ("preferences", "model_a"), ("preferences", "model_b"))),
-    "baseline": ("model versions", (("eval_results", "model_version"), ("interactions", "model_version"),
-                                    ("safety_incidents", "model_version"), ("refusal_cases", "model_version"),
-                                    ("preferences", "model_a"), ("preferences", "model_b"))),
+    "candidate": (
+        "model versions",
+        (
+            ("eval_results", "model_version"),
+            ("interactions", "model_version"),
+            ("safety_incidents", "model_version"),
+            ("refusal_cases", "model_version"),
+            ("preferences", "model_a"),
+            ("preferences", "model_b"),
+        ),
+    ),
+    "baseline": (
+        "model versions",
+        (
+            ("eval_results", "model_version"),
+            ("interactions", "model_version"),
+            ("safety_incidents", "model_version"),
+            ("refusal_cases", "model_version"),
+            ("preferences", "model_a"),
+            ("preferences", "model_b"),
+        ),
+    ),
     "dataset": ("datasets (items.dataset)", (("items", "dataset"),)),
     "program": ("programs (items.dataset)", (("items", "dataset"),)),
     "judge": ("judges", (("judge_labels", "judge_id"), ("preferences", "judge_id"))),
@@ -54,7 +80,9 @@ def known_values(wh, name: str) -> list[str]:
     for table, column in sources:
         if table not in tables or column not in wh.columns(table):
             continue
-        frame = wh.query(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) AS v FROM "{table}" WHERE "{column}" IS NOT NULL')
+        frame = wh.query(
+            f'SELECT DISTINCT CAST("{column}" AS VARCHAR) AS v FROM "{table}" WHERE "{column}" IS NOT NULL'
+        )
         values |= set(frame["v"])
     return sorted(values)
 
@@ -73,8 +101,11 @@ def check_enumerable(wh, report: str, given: dict, declared: dict, db_label: str
 
     The defaults of :data:`CHECKED_DEFAULTS` that ``given`` does not override are checked as well.
     """
-    defaults = {n: declared[n].default for n in CHECKED_DEFAULTS
-                if n in declared and n not in given and isinstance(declared[n].default, str)}
+    defaults = {
+        n: declared[n].default
+        for n in CHECKED_DEFAULTS
+        if n in declared and n not in given and isinstance(declared[n].default, str)
+    }
     for name, value in {**given, **defaults}.items():
         if name not in ENUMERABLE or name not in declared or value in ("", None) or isinstance(value, bool):
             continue
