@@ -256,3 +256,19 @@ def test_cohen_kappa_tables_and_undefined():
     assert math.isnan(stats.cohen_kappa([1, 1, 1], [1, 1, 1]))
     with pytest.raises(ValueError):
         stats.cohen_kappa([1, 2], [1, 3], categories=[1, 2])
+
+
+def test_the_published_examples_in_the_docstrings_hold():
+    """The worked examples shown in the statistics core's documentation are run, not only shown."""
+    import doctest
+
+    import trainerlab.stats.intervals as intervals_module
+    import trainerlab.stats.multiple as multiple_module
+    import trainerlab.stats.significance as significance_module
+
+    attempted = 0
+    for module in (intervals_module, significance_module, multiple_module):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted >= 3

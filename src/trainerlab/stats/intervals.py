@@ -113,8 +113,11 @@ def wilson_interval(successes: Any, n: Any, alpha: float = 0.05) -> tuple[Any, A
     --------
     Newcombe (1998a), Table I, example (a): 81 of 263 gives 0.2553 to 0.3662.
 
+    ```pycon
     >>> [round(v, 4) for v in wilson_interval(81, 263)]
     [0.2553, 0.3662]
+
+    ```
 
     References
     ----------
@@ -183,8 +186,11 @@ def newcombe_difference_interval(
     --------
     Newcombe (1998a), Table II, example (a): 56/70 against 48/80.
 
+    ```pycon
     >>> [round(v, 4) for v in newcombe_difference_interval(56, 70, 48, 80)]
     [0.0524, 0.3339]
+
+    ```
 
     References
     ----------
@@ -246,8 +252,11 @@ def newcombe_paired_interval(
     --------
     Newcombe (1998b), Table II, example (a): 36, 12, 2, 0.
 
+    ```pycon
     >>> [round(v, 4) for v in newcombe_paired_interval(36, 12, 2, 0)]
     [0.0569, 0.3404]
+
+    ```
 
     References
     ----------
