@@ -5,6 +5,7 @@ almost nothing: this table is read on the first attribute lookup only.
 """
 
 import importlib
+from typing import Any
 
 # public name -> the family module it is imported from (first use imports the module).
 # Always the family's public name (trainerlab.<family>), never a file inside a family
@@ -171,8 +172,9 @@ _MODULES = (
 __all__ = ["__version__", *_EXPORTS, *_MODULES]  # noqa: F822 - __version__ lives in trainerlab/__init__.py
 
 
-def resolve(name, namespace):
+def resolve(name: str, namespace: dict[str, Any]) -> Any:
     """The value of ``trainerlab.<name>``, imported now and cached in ``namespace``."""
+    value: Any
     if name == "__all__":
         value = __all__
     elif name in _EXPORTS:
