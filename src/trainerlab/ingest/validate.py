@@ -101,10 +101,28 @@ def _utc(tstz: str) -> str:
     return f"make_timestamp(epoch_us({tstz}))"
 
 
+def _flag(present: str, conv: str, value: str | None) -> str:
+    """SQL TRUE when a present source value does not convert. With ``value`` (the converted
+    column of the layer below) its NULL test comes first: it is rarely true, so the test of
+    the source text runs for few rows."""
+    return f"({value} IS NULL AND {present})" if value else f"({present} AND {conv} IS NULL)"
+
+
 def _convert(
-    logical: str, duck: str, col: str, src: str, stype: str, trim: bool = True, empty_is_null: bool = False
+    logical: str,
+    duck: str,
+    col: str,
+    src: str,
+    stype: str,
+    trim: bool = True,
+    empty_is_null: bool = False,
+    value: str | None = None,
 ) -> tuple[str, str | None]:
-    """(SQL of the converted value, SQL TRUE when a present value does not convert)."""
+    """(SQL of the converted value, SQL TRUE when a present value does not convert).
+
+    ``value``: SQL of the already converted value for the flag to test (a column of the
+    layer below), so that a costly conversion (a timestamp: about 1 s per 5 M values) is
+    evaluated once per value, not again for its flag and for the kept source text."""
     text = _is_text(stype)
     trimmed = _trim(src, empty_is_null) if text else src
     as_text = trimmed if text else f"CAST({src} AS VARCHAR)"
@@ -124,7 +142,7 @@ def _convert(
             f"CASE WHEN {_naive_fast(as_text)} THEN TRY_CAST({as_text} AS TIMESTAMP) "
             f"WHEN {_iso_ok(as_text)} THEN {_utc(f'TRY_CAST({as_text} AS TIMESTAMPTZ)')} END"
         )
-        return conv, f"({as_text} IS NOT NULL AND {conv} IS NULL)"
+        return conv, _flag(f"{as_text} IS NOT NULL", conv, value)
     if logical == "date":
         if stype == "DATE":
             return f"CASE WHEN NOT isinf({src}) THEN {src} END", f"coalesce(isinf({src}), false)"
@@ -132,10 +150,11 @@ def _convert(
             return f"CASE WHEN NOT isinf({src}) THEN CAST({src} AS DATE) END", f"coalesce(isinf({src}), false)"
         iso = r"'\d{4}-\d{2}-\d{2}'"
         conv = f"CASE WHEN regexp_full_match({as_text}, {iso}) THEN TRY_CAST({as_text} AS DATE) END"
-        return conv, f"({as_text} IS NOT NULL AND {conv} IS NULL)"
+        return conv, _flag(f"{as_text} IS NOT NULL", conv, value)
     if logical == "number":
         if text:
             num = f"TRY_CAST({trimmed} AS DOUBLE)"
+            # (the flag tests the cast, not the value: NaN is missing, not bad)
             return f"CASE WHEN isnan({num}) THEN NULL ELSE {num} END", f"({trimmed} IS NOT NULL AND {num} IS NULL)"
         return f"CASE WHEN isnan(CAST({src} AS DOUBLE)) THEN NULL ELSE CAST({src} AS DOUBLE) END", None
     if logical in ("integer", "int32"):
@@ -143,16 +162,16 @@ def _convert(
             return f"CAST({src} AS {duck})", None
         num = f"TRY_CAST({trimmed} AS DOUBLE)" if text else f"CAST({src} AS DOUBLE)"
         conv = f"CASE WHEN {num} = trunc({num}) AND abs({num}) < 9.0e15 THEN CAST({num} AS {duck}) END"
-        return conv, f"({trimmed} IS NOT NULL AND NOT coalesce(isnan({num}), false) AND {conv} IS NULL)"
+        return conv, _flag(f"{trimmed} IS NOT NULL AND NOT coalesce(isnan({num}), false)", conv, value)
     if logical == "boolean":
         if stype == "BOOLEAN":
             return src, None
         conv = f"TRY_CAST(lower({trimmed}) AS BOOLEAN)" if text else f"TRY_CAST({src} AS BOOLEAN)"
-        return conv, f"({trimmed} IS NOT NULL AND {conv} IS NULL)"
+        return conv, _flag(f"{trimmed} IS NOT NULL", conv, value)
     if logical == "json":
         if text:
             conv = f"CASE WHEN json_valid({trimmed}) THEN json({trimmed}) END"
-            return conv, f"({trimmed} IS NOT NULL AND {conv} IS NULL)"
+            return conv, _flag(f"{trimmed} IS NOT NULL", conv, value)
         return f"CAST(to_json({src}) AS JSON)", None
     raise ValueError(f"unknown column type {logical}")  # pragma: no cover
 
@@ -191,6 +210,7 @@ def conversion(
     reader already turns empty fields into NULL (DuckDB's CSV reader)."""
     params: dict = {}
     out, has_bad, bad_sql = [], {}, {}
+    layered: dict[str, str] = {}  # column -> its does-not-convert flag, computed in the outer layer
     trim = trimmed_columns(spec)
     for name in spec.names:
         col = spec.column(name)
@@ -202,15 +222,19 @@ def conversion(
         elif name not in st.mapping:
             sql = col.default or f"CAST(NULL AS {duck})"
         else:
-            sql, bad = _convert(
-                col.type,
-                duck,
-                name,
-                f"s.{_q(st.mapping[name])}",
-                src_types[st.mapping[name]].upper(),
-                trim=name in trim,
-                empty_is_null=empty_is_null,
-            )
+            args = (col.type, duck, name)
+            kw = dict(stype=src_types[st.mapping[name]].upper(), trim=name in trim, empty_is_null=empty_is_null)
+            sql, bad = _convert(*args, src=f"s.{_q(st.mapping[name])}", **kw)
+            if bad and col.default is None and not (name == spec.task_column and task_override) and name != "meta":
+                # the flag over the next layer: the converted value and the source passed up
+                src_ref, value_ref = f"v.{_q('_src_' + name)}", f"v.{_q(name)}"
+                _, flag = _convert(*args, src=src_ref, value=value_ref, **kw)
+                if value_ref in flag:
+                    out.append(f"{sql} AS {_q(name)}")
+                    out.append(f"s.{_q(st.mapping[name])} AS {_q('_src_' + name)}")
+                    has_bad[name] = True
+                    layered[name] = f"coalesce({flag}, false)"
+                    continue
             if col.default is not None:
                 sql = f"coalesce({sql}, {col.default})"
         if name == spec.task_column and name in st.mapping and task_override:
@@ -267,7 +291,8 @@ def conversion(
             out.append(f"s.{keep} AS {keep}")
     for i, e in enumerate(st.extras):  # kept for the raw text of quarantined rows
         out.append(f"s.{_q(e)} AS {_q(f'_x{i}')}")
-    for name in has_bad:  # the source value where it does not convert, for the raw text (NULL, so cheap, elsewhere)
+    for name in (n for n in has_bad if n not in layered):
+        # the source value where it does not convert, for the raw text (NULL, so cheap, elsewhere)
         out.append(f"CASE WHEN {bad_sql[name]} THEN s.{_q(st.mapping[name])} END AS {_q('_s_' + name)}")
 
     # the checks, first failing rule wins; codes index (reason, column)
@@ -283,7 +308,9 @@ def conversion(
     if "_too_large" in flags:
         whens.append(f"WHEN v._too_large THEN {code('field_too_large', None)}")
     for name in spec.names:
-        if has_bad.get(name):
+        if name in layered:
+            whens.append(f"WHEN {layered[name]} THEN {code(TYPES[spec.column(name).type][1], name)}")
+        elif has_bad.get(name):
             whens.append(f"WHEN v.{_q('_bad_' + name)} THEN {code(TYPES[spec.column(name).type][1], name)}")
     if "_task_mismatch" in flags:
         whens.append(f"WHEN v._task_mismatch THEN {code('task_mismatch', spec.task_column)}")
@@ -301,7 +328,8 @@ def conversion(
     if spec.identity and not spec.key and all(c in hashed for c in spec.identity):
         hashed = list(spec.identity)  # enough to find the candidates; cheaper to hash
     outer = [
-        "v.*",
+        "v.*" + (" EXCLUDE (" + ", ".join(_q("_src_" + n) for n in layered) + ")" if layered else ""),
+        *(f"CASE WHEN {flag} THEN v.{_q('_src_' + n)} END AS {_q('_s_' + n)}" for n, flag in layered.items()),
         ("CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS INTEGER)") + " AS _code",
         ("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2",
         "hash(" + ", ".join(f"v.{_q(c)}" for c in hashed) + ") AS _h",
