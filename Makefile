@@ -19,9 +19,15 @@ reports: setup
 	elif [ $$prc -ne 0 ]; then rc=$$prc; echo "make reports: trainerlab publish failed (exit $$prc)" >&2; fi; \
 	exit $$rc
 
-# The tests (what .ci/run runs): lint and format check first, then pytest.
+# The tests (what .ci/run runs): lint and format check first, then pytest on every CPU (pytest-xdist:
+# a module whose tests share a fixture stays on one worker, see tests/conftest.py) with line coverage
+# of trainerlab (a report at the end), then the 90% floor on the statistics core and the study modules
+# (tools/coverage_floor.py). One process, for debugging: $(PY) -m pytest -p no:xdist (or -n 0).
+PYTEST_ARGS ?= -n auto --dist loadgroup --cov --cov-report=term
 test: lint
-	$(PY) -m pytest -q
+	rm -f .coverage .coverage.*
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) tools/coverage_floor.py
 
 # ruff lint and format check (configured in pyproject.toml); `ruff format` fixes the format.
 LINTED := src tests bench tools

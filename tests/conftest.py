@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,37 +28,95 @@ def cli_env(tmp_path) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """The seeded demo warehouse (seed 7), built once per test session.
+def _xdist_worker() -> str | None:
+    """The pytest-xdist worker id (``gw0``, ...), or None when the tests run in one process."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
 
-    Read-only by convention: tests that change data copy it first
-    (``shutil.copy(demo_db, tmp_path / 'w.duckdb')``).
+
+def shared_build(tmp_path_factory, name: str, build):
+    """``build(folder)`` run once for the whole test run, its (picklable) result returned to every process.
+
+    In one process this is ``build(tmp_path_factory.mktemp(name))``. Under pytest-xdist the
+    first worker to ask builds into a folder beside the workers' own temporary folders (the
+    run's base temporary folder, shared by all workers) while holding a file lock; the others
+    wait for the lock and read the pickled result. A build that failed leaves no result, so
+    the next worker to ask tries again (and fails the same way, with its own traceback).
+    What the folder holds is shared: read-only for the tests, like the fixtures built on it.
     """
+    if _xdist_worker() is None:
+        return build(tmp_path_factory.mktemp(name))
+    import pickle
+
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "shared"
+    root.mkdir(exist_ok=True)
+    folder, done = root / name, root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+        value = build(folder)
+        done.write_bytes(pickle.dumps(value))
+        return value
+
+
+def _build_demo(folder: Path) -> Path:
     from trainerlab.demo import build_demo
     from trainerlab.warehouse import Warehouse
 
-    path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    path = folder / "warehouse.duckdb"
     with Warehouse(path) as wh:
         build_demo(wh, seed=7)
     return path
 
 
 @pytest.fixture(scope="session")
-def rendered_overview(demo_db, tmp_path_factory):
+def demo_master(tmp_path_factory) -> Path:
+    """The seeded demo warehouse (seed 7), built once per test run (once for all xdist workers).
+
+    Read-only: opened only ``read_only=True`` (any number of processes may do that at once)
+    or copied. Tests use ``demo_db``.
+    """
+    return shared_build(tmp_path_factory, "demo", _build_demo)
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_master, tmp_path_factory) -> Path:
+    """The seeded demo warehouse (seed 7), built once per test session.
+
+    Read-only by convention: tests that change data copy it first
+    (``shutil.copy(demo_db, tmp_path / 'w.duckdb')``). Under pytest-xdist each worker gets its
+    own copy of the one build, so no DuckDB file is ever opened by two workers in different modes.
+    """
+    if _xdist_worker() is None:
+        return demo_master
+    path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    shutil.copy(demo_master, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def rendered_overview(demo_master, tmp_path_factory):
     """`notebooks/overview.ipynb` rendered once on the demo warehouse (shared by the report and browser tests).
 
     Returns the run's JSON document (report, run_id, status, html, manifest, duration_s, error).
     """
-    from trainerlab.reports.runner import run_report
 
-    reports = tmp_path_factory.mktemp("rendered") / "reports"
-    result = run_report("overview", db=demo_db, reports_dir=reports, notebooks_dir=ROOT / "notebooks")
-    return {**result.as_json(), "error": result.error, "reports_dir": str(reports), "db": str(demo_db)}
+    def render(folder: Path) -> dict:
+        from trainerlab.reports.runner import run_report
+
+        reports = folder / "reports"
+        result = run_report("overview", db=demo_master, reports_dir=reports, notebooks_dir=ROOT / "notebooks")
+        return {**result.as_json(), "error": result.error, "reports_dir": str(reports), "db": str(demo_master)}
+
+    return shared_build(tmp_path_factory, "rendered", render)
 
 
 @pytest.fixture(scope="session")
-def hostile_warehouse(demo_db, tmp_path_factory):
+def hostile_warehouse(demo_master, tmp_path_factory):
     """The demo warehouse with script payloads and PII in every name and free-text field, built once.
 
     Returns ``(path, renamed)``: ``renamed`` maps ``(kind, original value)`` to the hostile name
@@ -65,5 +124,31 @@ def hostile_warehouse(demo_db, tmp_path_factory):
     """
     import hostile_warehouse
 
-    path = tmp_path_factory.mktemp("hostile") / "warehouse.duckdb"
-    return path, hostile_warehouse.build(demo_db, path)
+    def build(folder: Path):
+        path = folder / "warehouse.duckdb"
+        return path, hostile_warehouse.build(demo_master, path)
+
+    return shared_build(tmp_path_factory, "hostile", build)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, keep each module's shared fixtures built once.
+
+    A test that uses a session-, module- or class-scoped fixture defined in its own module is put in that
+    module's ``xdist_group``: with ``--dist loadgroup`` (``make test``) the group runs on one
+    worker, so an expensive module fixture (a set of renders, a browser, a server) is not built
+    again on every worker. Every other test is distributed one by one. Session fixtures are
+    shared across workers by :func:`shared_build` instead. Nothing changes in one process.
+    """
+    if _xdist_worker() is None:
+        return
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        module = item.nodeid.split("::", 1)[0]
+        for defs in info.name2fixturedefs.values():
+            fixturedef = defs[-1]
+            if fixturedef.scope in ("session", "module", "class") and fixturedef.baseid.split("::", 1)[0] == module:
+                item.add_marker(pytest.mark.xdist_group(module))
+                break
