@@ -25,7 +25,6 @@ reports: setup
 # (tools/coverage_floor.py). One process, for debugging: $(PY) -m pytest -p no:xdist (or -n 0).
 PYTEST_ARGS ?= -n auto --dist loadgroup --cov --cov-report=term
 test: lint
-	rm -f .coverage .coverage.*
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) tools/coverage_floor.py
 

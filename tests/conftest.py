@@ -98,6 +98,38 @@ def demo_db(demo_master, tmp_path_factory) -> Path:
     return path
 
 
+def _warm_numba_cache(folder: Path) -> str:
+    """Fill numba's on-disk cache with the clustering pipeline's compiled functions (UMAP, pynndescent).
+
+    A fresh checkout (CI) has an empty cache: every process that clusters failures first, the
+    test workers and each report kernel rendering error_analysis, would compile the same
+    functions at the same time (about 30 s each on two busy cores). Fitting once on a small
+    synthetic corpus compiles them all; the other processes then load them (the cache is keyed
+    by function and types, not data). Skipped when the cache already holds umap's functions.
+    """
+    from trainerlab import paths
+
+    cache = Path(os.environ.setdefault("NUMBA_CACHE_DIR", str(paths.cache_dir() / "numba")))
+    if any(cache.glob("umap_*/*.nbc")):
+        return "warm"
+    import numpy as np
+
+    from trainerlab import errors
+
+    rng = np.random.default_rng(0)
+    topics = ["refund not issued", "password reset expired", "package delayed", "wrong language", "made up policy"]
+    words = "please help today again still account email store support agent".split()
+    texts = [f"{topics[i % 5]} {' '.join(rng.choice(words, 4))} {i}" for i in range(200)]
+    errors.FailureClusterer(seed=7, cache=False).fit(texts)
+    return "compiled"
+
+
+@pytest.fixture(scope="session")
+def numba_cache(tmp_path_factory) -> str:
+    """Numba's cache warmed for failure clustering, once for all workers (request it before clustering)."""
+    return shared_build(tmp_path_factory, "numba", _warm_numba_cache)
+
+
 @pytest.fixture(scope="session")
 def rendered_overview(demo_master, tmp_path_factory):
     """`notebooks/overview.ipynb` rendered once on the demo warehouse (shared by the report and browser tests).
