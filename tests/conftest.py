@@ -163,6 +163,7 @@ def hostile_warehouse(demo_master, tmp_path_factory):
     return shared_build(tmp_path_factory, "hostile", build)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist, keep each module's shared fixtures built once.
 
