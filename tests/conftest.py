@@ -161,27 +161,3 @@ def hostile_warehouse(demo_master, tmp_path_factory):
         return path, hostile_warehouse.build(demo_master, path)
 
     return shared_build(tmp_path_factory, "hostile", build)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, keep each module's shared fixtures built once.
-
-    A test that uses a session-, module- or class-scoped fixture defined in its own module is put in that
-    module's ``xdist_group``: with ``--dist loadgroup`` (``make test``) the group runs on one
-    worker, so an expensive module fixture (a set of renders, a browser, a server) is not built
-    again on every worker. Every other test is distributed one by one. Session fixtures are
-    shared across workers by :func:`shared_build` instead. Nothing changes in one process.
-    """
-    if _xdist_worker() is None:
-        return
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None or item.get_closest_marker("xdist_group"):
-            continue
-        module = item.nodeid.split("::", 1)[0]
-        for defs in info.name2fixturedefs.values():
-            fixturedef = defs[-1]
-            if fixturedef.scope in ("session", "module", "class") and fixturedef.baseid.split("::", 1)[0] == module:
-                item.add_marker(pytest.mark.xdist_group(module))
-                break
