@@ -19,9 +19,14 @@ reports: setup
 	elif [ $$prc -ne 0 ]; then rc=$$prc; echo "make reports: trainerlab publish failed (exit $$prc)" >&2; fi; \
 	exit $$rc
 
-# The tests (what .ci/run runs): lint and format check first, then pytest.
+# The tests (what .ci/run runs): lint and format check first, then pytest on every CPU (pytest-xdist:
+# each test file on one worker, so its module fixtures are built once; see docs/testing.md) with line coverage
+# of trainerlab (a report at the end), then the 90% floor on the statistics core and the study modules
+# (tools/coverage_floor.py). One process, for debugging: $(PY) -m pytest -p no:xdist (or -n 0).
+PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) tools/coverage_floor.py
 
 # ruff lint and format check, mypy strict on the statistics core and public API (configured in
 # pyproject.toml); `ruff format` fixes the format.

@@ -41,7 +41,7 @@ def demo_failures(demo_db):
 
 
 @pytest.fixture(scope="module")
-def fitted(demo_failures):
+def fitted(demo_failures, numba_cache):
     return errors.FailureClusterer(seed=SEED, cache=False).fit(demo_failures["failures"]["text"])
 
 

@@ -67,7 +67,7 @@ def _pii_variants() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def hostile_site(hostile_warehouse, tmp_path_factory) -> dict:
+def hostile_site(hostile_warehouse, numba_cache, tmp_path_factory) -> dict:
     db, renamed = hostile_warehouse
     reports = tmp_path_factory.mktemp("hostile_site") / "reports"
     parameters = H.report_parameters(renamed)

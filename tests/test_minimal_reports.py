@@ -70,7 +70,7 @@ def minimal_warehouses(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def minimal_renders(minimal_warehouses, tmp_path_factory) -> dict:
+def minimal_renders(minimal_warehouses, numba_cache, tmp_path_factory) -> dict:
     """Each (warehouse, report) of the matrix rendered once, two at a time."""
     reports = tmp_path_factory.mktemp("minimal_reports")
 

@@ -52,7 +52,7 @@ def render_db(demo_db, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def rendered(render_db, tmp_path_factory) -> dict:
+def rendered(render_db, numba_cache, tmp_path_factory) -> dict:
     """Each report of REPORTS rendered once, plus a second render of SEEDED (same data, same parameters)."""
     reports = tmp_path_factory.mktemp("renders") / "reports"
     jobs = [(name, name) for name in REPORTS] + [(f"{SEEDED}#2", SEEDED)]
