@@ -93,6 +93,7 @@ def length_bias_labels(
                     "ci_low": _NAN,
                     "ci_high": _NAN,
                     "p_value": _NAN,
+                    "p_adjusted": _NAN,
                     "reason": reason,
                     "method": None,
                 }

@@ -77,7 +77,13 @@ def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int
     if r.empty:
         return pd.DataFrame({"item": [], "label": []})
     mv = majority_vote(r, tie="abstain", seed=seed)
-    return mv.loc[mv["label"].notna(), ["item", "label"]].reset_index(drop=True)
+    win = mv.loc[mv["label"].notna(), ["item", "label"]]
+    # the most frequent label is the reference only when more than half of the item's raters gave it
+    key = r.assign(_key=r["label"].astype(str))
+    votes = key.merge(win.assign(_key=win["label"].astype(str))[["item", "_key"]], on=["item", "_key"])
+    k = win["item"].map(votes.groupby("item").size()).fillna(0)
+    strict = 2 * k > win["item"].map(r.groupby("item").size())
+    return win[strict.to_numpy()].reset_index(drop=True)
 
 
 def _schema(wh, task: str, observed: Iterable) -> tuple[str, list]:
