@@ -8,13 +8,15 @@ expired, for ``trainerlab dataset retention`` and the dataset QA report.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 
+from ..clock import utc_naive
+
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return utc_naive()  # the one clock (trainerlab.clock)
 
 
 def _as_of(as_of) -> datetime:

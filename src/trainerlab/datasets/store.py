@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import paths
+from ..clock import utc_naive
 from ..dataqa.duplicates import find_duplicates
 from ..dataqa.shingles import normalize_text
 from ..pii import find_pii, redact
@@ -41,7 +42,7 @@ def datasets_dir() -> Path:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return utc_naive()  # the one clock (trainerlab.clock)
 
 
 def _schema_of(frame: pd.DataFrame) -> list[dict]:
