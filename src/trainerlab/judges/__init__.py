@@ -22,6 +22,9 @@ length-controlled win rates    :func:`length_controlled_win_rate`, :func:`win_pr
                                (``length_control.py``)
 real data (AlpacaEval)         :func:`alpaca_eval_frame`, :func:`identical_judge_files`
                                (``alpaca_eval.py``), :func:`alpaca_eval_study` (``study_alpaca_eval.py``)
+pairwise judges vs people      :func:`pairwise_judges_vs_humans`, :func:`parse_verdicts`
+                               (``pairwise_humans.py``); real data: :func:`pandalm_frame`,
+                               :func:`pandalm_study` (``pandalm.py``, ``study_pandalm.py``)
 pre-labels                     :func:`prelabel_actions`, :func:`prelabel_acceptance`, :func:`anchoring`
                                (``prelabels.py``)
 decisions                      :func:`load_thresholds`, :func:`decide`, :func:`decision_table`
@@ -69,6 +72,8 @@ from .figures import lc_figure, length_curve_figure, length_effect_figure, posit
 from .inputs import JUDGE, REFERENCE, preference_frame
 from .judge_vs_judge import pairwise_agreement, win_rate_gap
 from .length_control import instruction_difficulty, length_controlled_win_rate, win_probability_by_length
+from .pairwise_humans import pairwise_judges_vs_humans, parse_verdicts
+from .pandalm import pandalm_frame
 from .prelabels import ACTIONS, anchoring, prelabel_acceptance, prelabel_actions
 from .study import (
     judge_family_from_warehouse,
@@ -80,6 +85,7 @@ from .study import (
     reference_from_warehouse,
 )
 from .study_alpaca_eval import alpaca_eval_study
+from .study_pandalm import pandalm_study
 from .study_tables import (
     agreement_overview,
     category_overview,
@@ -122,6 +128,11 @@ __all__ = [
     "alpaca_eval_frame",
     "alpaca_preferences",
     "identical_judge_files",
+    # pairwise judges against people, PandaLM
+    "pairwise_judges_vs_humans",
+    "parse_verdicts",
+    "pandalm_frame",
+    "pandalm_study",
     # pre-labels
     "ACTIONS",
     "prelabel_actions",
