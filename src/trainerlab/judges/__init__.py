@@ -21,7 +21,8 @@ pairwise judging               :func:`preference_frame` (``inputs.py``); :func:`
 length-controlled win rates    :func:`length_controlled_win_rate`, :func:`win_probability_by_length`
                                (``length_control.py``)
 real data (AlpacaEval)         :func:`alpaca_eval_frame`, :func:`identical_judge_files`
-                               (``alpaca_eval.py``), :func:`alpaca_eval_study` (``study_alpaca_eval.py``)
+                               (``alpaca_eval.py``), :func:`alpaca_eval_study`, :func:`alpaca_eval_two_judges`
+                               (``study_alpaca_eval.py``)
 pairwise judges vs people      :func:`pairwise_judges_vs_humans`, :func:`parse_verdicts`
                                (``pairwise_humans.py``); real data: :func:`pandalm_frame`,
                                :func:`pandalm_study` (``pandalm.py``, ``study_pandalm.py``)
@@ -84,7 +85,7 @@ from .study import (
     prelabel_study,
     reference_from_warehouse,
 )
-from .study_alpaca_eval import alpaca_eval_study
+from .study_alpaca_eval import alpaca_eval_study, alpaca_eval_two_judges
 from .study_pandalm import pandalm_study
 from .study_tables import (
     agreement_overview,
@@ -157,6 +158,7 @@ __all__ = [
     "prelabel_study",
     "judge_study",
     "alpaca_eval_study",
+    "alpaca_eval_two_judges",
     "agreement_overview",
     "rater_overview",
     "category_overview",
