@@ -390,7 +390,15 @@ def test_prodigy_jsonl(wh, tmp_path):
     assert labels.get_schema(wh, "INSULT")["categories"] == ["accept", "reject"]
 
 
-ALPACA = sorted(EXT.glob("alpaca_eval/results/*/*/annotations.json.gz"))
+# the AlpacaEval 1 files and Mistral's; the four two-judge AlpacaEval 2 models are in test_ingest_pandalm.py
+TWO_JUDGE_MODELS = {"Mixtral-8x7B-Instruct-v0.1", "cohere", "gemini-pro"}
+ALPACA = sorted(
+    p
+    for p in EXT.glob("alpaca_eval/results/*/*/annotations.json.gz")
+    if p.parts[-3] not in TWO_JUDGE_MODELS
+    and "turbo_fn" not in p.parts[-2]
+    or p.parts[-3] == "Mistral-7B-Instruct-v0.2"
+)
 
 
 @pytest.fixture(scope="module")

@@ -144,7 +144,12 @@ def test_holdout_recall_for_the_target_types(holdout):
 
 def _real_lines() -> list[str]:
     lines = []
-    files = sorted((EXTERNAL / "alpaca_eval" / "results").glob("*/*/annotations.json.gz"))
+    # the files the review below covers: AlpacaEval 1 and Mistral's (not the later two-judge AlpacaEval 2 files)
+    files = sorted(
+        p
+        for p in (EXTERNAL / "alpaca_eval" / "results").glob("*/*/annotations.json.gz")
+        if p.parts[-2] == "alpaca_eval_gpt4" or p.parts[-3] == "Mistral-7B-Instruct-v0.2"
+    )
     for path in files:
         for rec in json.load(gzip.open(path)):
             for key in ("instruction", "output_1", "output_2"):

@@ -37,7 +37,7 @@ from .staged import Staged, _q
 from .validate import conversion
 
 GENERIC_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
-ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
+ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval", "pandalm")
 FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
 
 _CHUNK = 1 << 24  # 16 MiB
@@ -326,6 +326,10 @@ def refine_json_format(records: Any) -> str:
             return "label_studio"
         if "preference" in first and ("generator_2" in first or "output_2" in first):
             return "alpaca_eval"
+        from .adapters.pandalm import is_pandalm
+
+        if is_pandalm(first):
+            return "pandalm"
     return "json"
 
 
