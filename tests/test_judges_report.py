@@ -31,6 +31,10 @@ def test_report_renders_on_the_demo(demo_db, tmp_path, monkeypatch, capsys):
         "Self-preference",
         "Pre-labels: acceptance and anchoring",
         "must_not_use",
+        "two model judges against three people (PandaLM)",
+        "unparseable verdicts counted",
+        "per motivation_app",
+        "Two LLM judges on the same AlpacaEval 2 pairs",
     ):
         assert section in page, section
     assert "Traceback" not in page and "@example.com" not in page
