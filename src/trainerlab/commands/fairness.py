@@ -49,7 +49,13 @@ def register(sub) -> None:
     p.add_argument("--candidate", help="candidate version (a value of --model)")
     p.add_argument("--item", help="item id column: pair candidate and baseline on items")
     p.add_argument("--exposure", help="exposure column (e.g. n_interactions): --outcome is an incident count")
-    p.add_argument("--min-n", type=int, default=30, help="minimum units per segment (default 30)")
+    p.add_argument(
+        "--min-n",
+        type=int,
+        default=None,
+        help="minimum units per segment (default 30); with --exposure the minimum exposure of a segment "
+        "(e.g. interactions; default 1000)",
+    )
     p.add_argument("--lower-is-better", action="store_true", help="the outcome is bad (incidents, refusals)")
     p.add_argument(
         "--correction",
@@ -110,8 +116,12 @@ def _run(args) -> int:
 
     if not 0 < args.alpha < 1:
         raise UsageError("--alpha must lie between 0 and 1")
-    if args.min_n < 1:
+    if args.min_n is not None and args.min_n < 1:
         raise UsageError("--min-n must be >= 1")
+    # with --exposure the units are the exposure (interactions): --min-n is the minimum exposure per segment
+    min_exposure = float(args.min_n) if args.exposure and args.min_n is not None else 1000.0
+    if args.min_n is None:
+        args.min_n = 30
     with open_source(args, "eval_results", column_options=("model",)) as src:
         if src.canonical:
             frame, model, item, outcome, exposure, chosen = _warehouse_frame(src, args)
@@ -155,6 +165,7 @@ def _run(args) -> int:
                 item=item,
                 exposure=exposure,
                 min_n=args.min_n,
+                min_exposure=min_exposure,
                 alpha=args.alpha,
                 correction=args.correction,
                 higher_is_better=not args.lower_is_better,
@@ -166,6 +177,7 @@ def _run(args) -> int:
                 outcome,
                 exposure=exposure,
                 min_n=args.min_n,
+                min_exposure=min_exposure,
                 alpha=args.alpha,
                 correction=args.correction,
                 higher_is_better=not args.lower_is_better,
@@ -187,6 +199,7 @@ def _run(args) -> int:
         "paired_on": item,
         "exposure": exposure,
         "min_n": args.min_n,
+        "min_exposure": min_exposure if exposure else None,
         "alpha": args.alpha,
         "correction": args.correction,
         "method": "; ".join(methods) or "none (no segment has enough data)",

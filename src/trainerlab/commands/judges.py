@@ -49,6 +49,9 @@ def register(sub) -> None:
     p.add_argument("--thresholds", metavar="PATH", help="decision thresholds (default: judges.yaml in the project)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates; 0 skips the CIs (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    from ._judges_pairwise import add_options
+
+    add_options(p)
     add_json(p)
     p.set_defaults(func=_run)
 
@@ -104,6 +107,8 @@ def _text(r: dict) -> str:
                 )
     d = r["decision"]
     lines.append(f"decision: {d['decision']} ({'; '.join(d['reasons'])})")
+    if d.get("human_benchmark", {}).get("required"):
+        lines.append(f"  human benchmark: {d['human_benchmark']['note']}")
     lines.append(f"  evidence: {d['evidence']}")
     lines.append(f"  thresholds: {d['thresholds']}")
     return "\n".join(lines)
@@ -152,6 +157,10 @@ def _run(args) -> int:
         raise UsageError(f"{args.thresholds}: no such thresholds file") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    if args.pairwise:
+        from ._judges_pairwise import run
+
+        return run(args, thresholds)
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
     level = args.level
     selection = None
@@ -187,6 +196,7 @@ def _run(args) -> int:
         raise UsageError(f"{where}: {exc}") from exc
     evidence = J.label_evidence(res, None, coefficient_name=thresholds["coefficient"])
     decision = J.decide(evidence, thresholds, args.task)
+    human_benchmark = _human_benchmark(thresholds, args.task)
     agreement = {}
     for row in res["agreement"].itertuples(index=False):
         agreement[row.coefficient] = {
@@ -244,6 +254,7 @@ def _run(args) -> int:
             "evidence": J.evidence_sentence(evidence),
             "task": args.task,
             "thresholds": thresholds.get("source"),
+            "human_benchmark": human_benchmark,
         },
     }
     if selection:
@@ -312,6 +323,26 @@ def _warehouse_pairs(src, args):
         **filters(args, ("start", "end", "vendor", "guideline_version")),
     }
     return frame, "judge", "reference", "item_id", selection, get_schema(lab, task)
+
+
+def _human_benchmark(thresholds: dict, task: str | None) -> dict:
+    """Whether the decision needs a human benchmark (``replace.require_human_benchmark``) that this run
+    cannot have: a file or the CLI's warehouse read gives one judge and one reference label per item,
+    not people's ratings scored against the same reference."""
+    from .. import judges as J
+
+    required = bool(J.thresholds_for(thresholds, task)["replace"]["require_human_benchmark"])
+    source = thresholds.get("source") or "the thresholds"
+    note = (
+        f"the decision needs a human benchmark: {source} sets replace.require_human_benchmark: true, and "
+        "this run has none (a judge and a reference label per item, no people's ratings scored against the "
+        "same reference), so replace cannot be reached here and assist is the best possible decision. "
+        "`trainerlab report judges` measures the gap to a typical human from the warehouse's ratings; "
+        "set require_human_benchmark: false to decide without it"
+        if required
+        else f"{source} sets replace.require_human_benchmark: false: replace is decided without a human benchmark"
+    )
+    return {"required": required, "available": False, "note": note}
 
 
 def _num(x):

@@ -264,10 +264,28 @@ def decide(evidence: dict, thresholds: dict, task: str | None = None) -> dict:
         if reasons:
             return {"decision": "must_not_use", "reasons": reasons}
         fw, flo, fhi = (evidence.get(x, _NAN) for x in ("first_wins", "first_wins_ci_low", "first_wins_ci_high"))
-        if _excludes_zero_beyond(fw - 0.5, flo - 0.5, fhi - 0.5, p["max_position_bias"]):
+        if "position_excess" in evidence:
+            # the first-shown answer's win rate beyond the people's on the same pairs (a fixed order needs this
+            # benchmark instead of 0.5): judge minus people, as a share
+            px, pxlo, pxhi = (
+                evidence.get(x, _NAN) for x in ("position_excess", "position_excess_ci_low", "position_excess_ci_high")
+            )
+            if _excludes_zero_beyond(px, pxlo, pxhi, p["max_position_bias"]):
+                reasons.append(
+                    f"position bias: the first-shown answer's win rate is {px * 100:+.1f} points "
+                    f"(CI {pxlo * 100:+.1f} to {pxhi * 100:+.1f}) above the people's"
+                )
+        elif _excludes_zero_beyond(fw - 0.5, flo - 0.5, fhi - 0.5, p["max_position_bias"]):
             reasons.append(
                 f"position bias: the first-shown answer wins {fw * 100:.0f}% "
                 f"({flo * 100:.0f}-{fhi * 100:.0f}%) of decisive verdicts"
+            )
+        hg, hglo = evidence.get("gap_to_humans", _NAN), evidence.get("gap_ci_low", _NAN)
+        if math.isfinite(hg) and hglo < -t["replace"]["max_gap_to_humans"]:
+            # with several people per pair there is a human benchmark: the judge must not trail a typical person
+            reasons.append(
+                f"trails a typical person by up to {-hglo:.3f} (gap {hg:+.3f}, lower bound {hglo:+.3f}; "
+                f"allowed {t['replace']['max_gap_to_humans']})"
             )
         lb, llo, lhi = (evidence.get(x, _NAN) for x in ("length_bias", "length_bias_ci_low", "length_bias_ci_high"))
         if _excludes_zero_beyond(lb, llo, lhi, p["max_length_bias"]):
@@ -317,7 +335,11 @@ def decide(evidence: dict, thresholds: dict, task: str | None = None) -> dict:
     elif r["require_human_benchmark"]:
         reasons.append("no human benchmark (human ratings scored against the same reference)")
     lb, llo, lhi = (evidence.get(x, _NAN) for x in ("length_bias", "length_bias_ci_low", "length_bias_ci_high"))
-    if _excludes_zero_beyond(lb, llo, lhi, r["max_length_bias"]):
+    # a length effect blocks replacement only when significant after Holm across categories (docs/judges.md);
+    # label_evidence keeps the largest unadjusted one for display, with its adjusted p
+    lb_p = evidence.get("length_bias_p_adjusted", 0.0)
+    lb_p = 0.0 if lb_p is None or not math.isfinite(lb_p) else lb_p
+    if _excludes_zero_beyond(lb, llo, lhi, r["max_length_bias"]) and lb_p < 0.05:
         reasons.append(
             f"length bias {lb:+.2f} (CI {llo:+.2f} to {lhi:+.2f}) on {evidence.get('length_bias_category')!r}"
         )

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..uplift.results import _undefined
-from .agreement_with_humans import judge_vs_reference
+from .agreement_with_humans import gap_to_humans, judge_vs_reference
 from .biases import length_bias_excess, length_bias_pairwise, self_preference
 from .intervals import _wilson
 from .judge_vs_judge import pairwise_agreement, win_rate_gap
@@ -177,7 +177,8 @@ def pairwise_judges_vs_humans(
     majority's counts, pairs without a majority, the raters' pairwise Cohen's kappa),
     ``summary`` (one row per judge: counts of missing and unparseable verdicts, accuracy
     against the majority on all three outcomes and on the decisive pairs, kappa, tie
-    rates, position and length effects beyond the people's, win-rate gap) and
+    rates, the gap to a typical person, position and length effects beyond the people's,
+    win-rate gap) and
     ``per_judge`` (the full results: :func:`judge_vs_reference` with a/tie/b as categories
     and the segments, the position and length analyses, self-preference).
 
@@ -193,6 +194,9 @@ def pairwise_judges_vs_humans(
       benchmark for how often the first answer deserves to win.
     * **Length**: the judge's log-odds slope on ``log(len_a / len_b)`` beyond the
       majority's (:func:`length_bias_excess`, clustered by item).
+    * **Human benchmark** (two or more people): each person's verdict scored against the
+      majority of the *other* people, and the judge's against the same majority on the same
+      pair (:func:`gap_to_humans`); ``gap_to_humans`` = judge minus a typical person.
     * **Unparseable** judge outputs are counted per judge (``n_unparseable``) and left out
       of the statistics; their rate has a Wilson interval.
     """
@@ -211,9 +215,20 @@ def pairwise_judges_vs_humans(
         raise ValueError(f"a column cannot be both a judge and a human rater: {sorted(set(judges) & set(humans))}")
     f = frame.reset_index(drop=True)
     ids = f[item].astype(str).to_numpy() if item else np.array([str(i + 1) for i in range(len(f))], dtype=object)
-    if item and pd.Series(ids).duplicated().any():
-        dup = pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]
-        raise ValueError(f"column {item!r}: pair {dup!r} appears more than once; one row per pair")
+    key = pd.DataFrame(
+        {
+            "item": ids,
+            "a": f[model_a].astype(str).to_numpy() if model_a else "",
+            "b": f[model_b].astype(str).to_numpy() if model_b else "",
+        }
+    )
+    if item and key.duplicated().any():
+        i = int(np.flatnonzero(key.duplicated().to_numpy())[0])
+        raise ValueError(
+            f"row {i + 1}: the pair ({item!r} {ids[i]!r}"
+            + (f", models {key['a'].iloc[i]!r} vs {key['b'].iloc[i]!r}" if model_a else "")
+            + ") appears more than once; one row per pair"
+        )
     hv = pd.DataFrame({h: parse_verdicts(f[h].tolist())[0] for h in humans})
     bad_h = {h: int((parse_verdicts(f[h].tolist())[1] == "unparseable").sum()) for h in humans}
     for h, nbad in bad_h.items():
@@ -338,6 +353,20 @@ def pairwise_judges_vs_humans(
         tie_h = sc[sc["reference"] == "tie"]
         tr = _share(int((tie_h["judge"] == "tie").sum()), len(tie_h), alpha)
         row.update(tie_recall=tr["estimate"], tie_recall_ci_low=tr["ci_low"], tie_recall_ci_high=tr["ci_high"])
+        # the human benchmark: each person against the majority of the *other* people, the judge against
+        # the same majority on the same pairs (exact match on a / tie / b)
+        if len(humans) >= 2:
+            jl = pd.DataFrame({"item": ids, "label": v})
+            res["gap"] = gap_to_humans(
+                long, jl[jl["label"].notna()], None, categories=list(OUTCOMES), n_boot=n_boot, seed=seed, alpha=alpha
+            )
+        else:
+            res["gap"] = _undefined("one human verdict per pair: no human benchmark")
+        row.update(
+            gap_to_humans=res["gap"].get("estimate", _NAN),
+            gap_ci_low=res["gap"].get("ci_low", _NAN),
+            gap_ci_high=res["gap"].get("ci_high", _NAN),
+        )
         res["position"] = _position(pf, j, n_boot, seed, alpha)
         for k in ("judge_first_wins", "human_first_wins", "estimate", "ci_low", "ci_high"):
             row[f"position_{k}" if k in ("estimate", "ci_low", "ci_high") else k] = res["position"].get(k, _NAN)
@@ -347,11 +376,11 @@ def pairwise_judges_vs_humans(
             length_excess_ci_low=res["length"].get("ci_low", _NAN),
             length_excess_ci_high=res["length"].get("ci_high", _NAN),
         )
-        res["gap"] = win_rate_gap(pf, j, HUMAN, n_boot=n_boot, seed=seed, alpha=alpha)
+        res["win_rate_gap"] = win_rate_gap(pf, j, HUMAN, n_boot=n_boot, seed=seed, alpha=alpha)
         row.update(
-            win_rate_gap=res["gap"].get("estimate", _NAN),
-            win_rate_gap_ci_low=res["gap"].get("ci_low", _NAN),
-            win_rate_gap_ci_high=res["gap"].get("ci_high", _NAN),
+            win_rate_gap=res["win_rate_gap"].get("estimate", _NAN),
+            win_rate_gap_ci_low=res["win_rate_gap"].get("ci_low", _NAN),
+            win_rate_gap_ci_high=res["win_rate_gap"].get("ci_high", _NAN),
         )
         res["agreement"] = pairwise_agreement(pf, j, HUMAN, n_boot=n_boot, seed=seed)
         jf = judge_families.get(j)
