@@ -160,7 +160,7 @@ def ingest_file(
         tool's export (see ``fmt``).
     fmt : str, optional
         One of ``csv, tsv, jsonl, json, parquet, label_studio, prodigy, alpaca_eval,
-        mqm, halueval, pandalm``. Default: from the extension and, for JSON and TSV, the content.
+        mqm, halueval, pandalm, inspect``. Default: from the extension and, for JSON and TSV, the content.
     task : str, optional
         The task for files without a ``task`` column (rows naming another task are
         quarantined as ``task_mismatch``); for MQM, the task-name prefix.
@@ -215,7 +215,7 @@ def ingest_file(
         else:
             # CSV/TSV: DuckDB's reader checks the encoding of every record; only the head is decoded here
             light = (fmt or _suffix(path)) in ("csv", "tsv")
-            binary = fmt == "parquet" or _looks_parquet(path)
+            binary = fmt == "parquet" or _looks_parquet(path) or _looks_zip_log(path, fmt)
             facts = scan_file(
                 path,
                 text=not binary,
@@ -224,6 +224,8 @@ def ingest_file(
                 records=False if binary else _record_quote(fmt, path),
             )
         document = None
+        if fmt is None and _looks_zip_log(data_path, fmt):
+            fmt = "inspect"  # a .eval zip log
         if fmt is None:
             fmt = "parquet" if _looks_parquet(data_path) else detect_format(data_path, facts.head)
             if fmt == "json":
@@ -273,6 +275,13 @@ def ingest_file(
 def _record_quote(fmt: str | None, path: Path) -> str | None:
     """The quote character that delimits records (CSV/TSV), or None (one record per line)."""
     return '"' if (fmt or _suffix(path)) in ("csv", "tsv") else None
+
+
+def _looks_zip_log(path: Path, fmt: str | None) -> bool:
+    """An Inspect ``.eval`` log (a zip): read as binary, never line by line."""
+    from .adapters.inspect import is_zip
+
+    return (fmt == "inspect" or (fmt is None and path.suffix == ".eval")) and path.is_file() and is_zip(path)
 
 
 def _looks_parquet(path: Path) -> bool:
@@ -341,7 +350,7 @@ def _prepare(
                 line=r.line,
             )
     mod = adapter(fmt)
-    if fmt in ("alpaca_eval", "label_studio", "pandalm"):
+    if fmt in ("alpaca_eval", "label_studio", "pandalm", "inspect"):
         return mod.prepare(wh, path, task=task, prefix=prefix, document=document)
     if fmt == "mqm":
         return mod.prepare(wh, path, task=task, prefix=prefix, facts=facts)

@@ -37,7 +37,7 @@ from .staged import Staged, _q
 from .validate import conversion
 
 GENERIC_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
-ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval", "pandalm")
+ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval", "pandalm", "inspect")
 FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
 
 _CHUNK = 1 << 24  # 16 MiB
@@ -319,7 +319,9 @@ def _jsonl_flavour(record: dict) -> str:
 
 
 def refine_json_format(records: Any) -> str:
-    """A JSON array's flavour from its first element."""
+    """A JSON array's flavour from its first element (an Inspect log is one JSON object)."""
+    if isinstance(records, dict) and "eval" in records and "samples" in records:
+        return "inspect"
     if isinstance(records, list) and records and isinstance(records[0], dict):
         first = records[0]
         if "annotations" in first and "data" in first:

@@ -1,0 +1,99 @@
+"""Importers for the files popular eval tools write, on real sample files from those projects'
+repositories (tests/fixtures/<project>/, each with its license and a README naming the source
+commit): validated and quarantined like every ingest kind (rows_in = accepted + quarantined),
+with lineage in ingest_log. Expected values are read from the fixtures with plain json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from trainerlab.ingest import IngestError, ingest_file
+from trainerlab.warehouse import Warehouse
+
+FIX = Path(__file__).resolve().parent / "fixtures"
+INSPECT = FIX / "inspect_ai"
+
+
+def balanced(r: dict) -> dict:
+    assert r["rows_in"] == r["rows_accepted"] + r["rows_quarantined"]
+    assert sum(r["reasons"].values()) == r["rows_quarantined"]
+    return r
+
+
+@pytest.fixture()
+def wh(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as w:
+        yield w
+
+
+def test_fixtures_keep_their_license_and_source():
+    for folder in [p for p in FIX.iterdir() if p.is_dir() and (p / "README.md").exists()]:
+        assert (folder / "LICENSE").exists(), folder
+        readme = (folder / "README.md").read_text()
+        assert "github.com/" in readme and "commit" in readme, folder
+
+
+def test_inspect_json_log_one_row_per_sample_and_scorer_with_lineage(wh):
+    path = INSPECT / "popularity.json"
+    log = json.loads(path.read_text())
+    r = balanced(ingest_file(wh, "eval_results", path))  # detected from the content
+    assert r["format"] == "inspect" and r["rows_in"] == len(log["samples"]) == 3 and r["rows_quarantined"] == 0
+    got = wh.query("SELECT * FROM eval_results ORDER BY item_id")
+    ev = log["eval"]
+    assert set(got["model_version"]) == {ev["model"]} and set(got["suite"]) == {ev["task"]}
+    assert set(got["run_id"]) == {f"{ev['run_id']}-epoch1"}
+    expected = {str(s["id"]): s["scores"]["match"]["value"] for s in log["samples"]}
+    for row in got.itertuples():
+        letter = expected[row.item_id]
+        assert row.metric == "match"
+        assert row.score == {"C": 1.0, "I": 0.0}[letter] and bool(row.passed) == (letter == "C")
+    lineage = wh.query("SELECT * FROM ingest_log")
+    assert lineage["sha256"].iloc[0] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert lineage["format"].iloc[0] == "inspect" and lineage["rows_in"].iloc[0] == 3
+    assert set(wh.query("SELECT DISTINCT ingest_batch FROM eval_results")["ingest_batch"]) == {r["batch_id"]}
+
+
+def test_inspect_eval_zip_log(wh):
+    path = INSPECT / "mmlu-summary-choices.eval"
+    with zipfile.ZipFile(path) as z:
+        header = json.loads(z.read("header.json"))
+        samples = [json.loads(z.read(n)) for n in z.namelist() if n.startswith("samples/")]
+    r = balanced(ingest_file(wh, "eval_results", path))
+    assert r["format"] == "inspect" and r["rows_accepted"] == len(samples) == 1
+    row = wh.query("SELECT * FROM eval_results").iloc[0]
+    s = samples[0]
+    assert row["model_version"] == header["eval"]["model"] and row["item_id"] == str(s["id"])
+    assert row["category"] == s["metadata"]["subject"] and row["metric"] == "choice"
+    assert row["score"] == (1.0 if s["scores"]["choice"]["value"] == "C" else 0.0)
+
+
+def test_inspect_epochs_errors_and_bad_scores_are_quarantined_or_kept_apart(wh, tmp_path):
+    log = json.loads((INSPECT / "popularity.json").read_text())
+    s1, s2, s3 = log["samples"]
+    again = json.loads(json.dumps(s1)) | {"epoch": 2}  # the same item in a second epoch: a second attempt
+    errored = json.loads(json.dumps(s2)) | {"epoch": 2, "error": {"message": "model timed out"}}
+    unscored = json.loads(json.dumps(s3)) | {"epoch": 2, "scores": {}}
+    bad = json.loads(json.dumps(s3)) | {"epoch": 3}
+    bad["scores"] = {"match": {"value": "maybe"}}
+    log["samples"] = [s1, s2, s3, again, errored, unscored, bad]
+    path = tmp_path / "epochs.json"
+    path.write_text(json.dumps(log))
+    r = balanced(ingest_file(wh, "eval_results", path, fmt="inspect"))
+    assert r["rows_in"] == 7 and r["rows_accepted"] == 4
+    assert r["reasons"] == {"sample_error": 1, "no_score": 1, "bad_score": 1}
+    runs = wh.query("SELECT run_id, count(*) AS n FROM eval_results GROUP BY 1").set_index("run_id")["n"]
+    assert runs.to_dict() == {f"{log['eval']['run_id']}-epoch1": 3, f"{log['eval']['run_id']}-epoch2": 1}
+    q = wh.query("SELECT reason, raw FROM quarantine ORDER BY reason")
+    assert "model timed out" in q.loc[q["reason"] == "sample_error", "raw"].iloc[0]
+
+
+def test_a_file_that_is_not_an_inspect_log_is_refused(wh, tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"results": {}}))
+    with pytest.raises(IngestError, match="Inspect log"):
+        ingest_file(wh, "eval_results", path, fmt="inspect")
