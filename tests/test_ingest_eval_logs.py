@@ -97,3 +97,41 @@ def test_a_file_that_is_not_an_inspect_log_is_refused(wh, tmp_path):
     path.write_text(json.dumps({"results": {}}))
     with pytest.raises(IngestError, match="Inspect log"):
         ingest_file(wh, "eval_results", path, fmt="inspect")
+
+
+LM_EVAL = FIX / "lm_eval"
+
+
+def test_lm_eval_per_sample_log_takes_the_model_from_the_results_file_beside_it(wh):
+    path = LM_EVAL / "samples_copa_2024-06-01T12-00-00.000000.jsonl"
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    results = json.loads((LM_EVAL / "results_2024-06-01T12-00-00.000000.json").read_text())
+    r = balanced(ingest_file(wh, "eval_results", path, fmt="lm_eval"))
+    assert r["rows_in"] == len(lines) == 3 and r["rows_quarantined"] == 0
+    got = wh.query("SELECT * FROM eval_results ORDER BY item_id")
+    assert set(got["model_version"]) == {results["model_name"]} and set(got["suite"]) == {"copa"}
+    assert set(got["run_id"]) == {"lm_eval-2024-06-01T12-00-00.000000"}
+    assert got["score"].tolist() == [x["acc"] for x in lines]
+    assert got["passed"].tolist() == [x["acc"] == 1.0 for x in lines]
+    # the per-item mean equals the results file's aggregate
+    assert got["score"].mean() == pytest.approx(results["results"]["copa"]["acc,none"])
+
+
+def test_lm_eval_results_files_are_aggregate_rows(wh, tmp_path):
+    r = balanced(ingest_file(wh, "eval_results", LM_EVAL / "results_2024-06-01T12-00-00.000000.json", fmt="lm_eval"))
+    assert r["rows_in"] == 1 and r["tables"]["eval_results"] == 2  # acc and acc_stderr; "alias" is a label
+    got = wh.query("SELECT metric, score, item_id, category FROM eval_results ORDER BY metric")
+    assert got["metric"].tolist() == ["acc", "acc_stderr"] and set(got["item_id"]) == {"(aggregate)"}
+    # the repository's own older results file names no model: quarantined, unless it is given
+    old = LM_EVAL / "copa-v0-res.json"
+    r = balanced(ingest_file(wh, "eval_results", old, fmt="lm_eval"))
+    assert r["rows_quarantined"] == 1 and r["rows_accepted"] == 0
+    from trainerlab.ingest.mapping import ColumnMapping
+
+    # (a fresh warehouse: re-ingesting the same bytes would report the first batch)
+    with Warehouse(tmp_path / "w2.duckdb") as wh2:
+        constants = ColumnMapping(constants={"model_version": "gpt2"})
+        r = balanced(ingest_file(wh2, "eval_results", old, fmt="lm_eval", mapping=constants))
+        acc = wh2.query("SELECT score FROM eval_results WHERE model_version = 'gpt2' AND metric = 'acc'")
+    assert r["rows_accepted"] == 1
+    assert acc["score"].iloc[0] == json.loads(old.read_text())["results"]["copa"]["acc"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-ADAPTERS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval", "pandalm", "inspect")
+ADAPTERS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval", "pandalm", "inspect", "lm_eval")
 
 
 def adapter(fmt: str) -> ModuleType:
