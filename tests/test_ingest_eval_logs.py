@@ -135,3 +135,46 @@ def test_lm_eval_results_files_are_aggregate_rows(wh, tmp_path):
         acc = wh2.query("SELECT score FROM eval_results WHERE model_version = 'gpt2' AND metric = 'acc'")
     assert r["rows_accepted"] == 1
     assert acc["score"].iloc[0] == json.loads(old.read_text())["results"]["copa"]["acc"]
+
+
+OPENAI = FIX / "openai_evals"
+
+
+def test_openai_evals_final_report_and_events(wh, tmp_path):
+    path = OPENAI / "oriprompt.log"
+    spec, report = (json.loads(x) for x in path.read_text().splitlines())
+    r = balanced(ingest_file(wh, "eval_results", path, fmt="openai_evals"))
+    assert r["rows_in"] == 1 and r["tables"]["eval_results"] == len(report["final_report"])
+    got = wh.query("SELECT metric, score, run_id, suite, model_version, item_id FROM eval_results")
+    assert dict(zip(got["metric"], got["score"])) == report["final_report"]
+    assert set(got["run_id"]) == {spec["spec"]["run_id"]} and set(got["suite"]) == {spec["spec"]["eval_name"]}
+    assert set(got["item_id"]) == {"(aggregate)"}
+    # events in the shape evals/record.py writes them
+    run = spec["spec"]["run_id"]
+
+    def event(i, kind, data, sample="self_prompting.full.0"):
+        return {"run_id": run, "event_id": i, "sample_id": sample, "type": kind, "data": data,
+                "created_by": "", "created_at": "2023-10-19 00:46:00.000000+00:00"}  # fmt: skip
+
+    lines = [
+        spec,
+        event(0, "sampling", {"prompt": "p", "sampled": ["s"]}),
+        event(1, "match", {"correct": True, "expected": "a", "picked": "a"}),
+        event(2, "match", {"correct": False, "expected": "a", "picked": "b"}, "self_prompting.full.1"),
+        event(3, "metrics", {"accuracy_fuzzy": 0.5, "violation": False}, "self_prompting.full.2"),
+        event(4, "error", {"msg": "API error"}, "self_prompting.full.3"),
+        report,
+    ]
+    log = tmp_path / "run.jsonl"
+    log.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    with Warehouse(tmp_path / "w3.duckdb") as w3:
+        r = balanced(ingest_file(w3, "eval_results", log, fmt="openai_evals"))
+        assert r["rows_in"] == 5 and r["reasons"] == {"sample_error": 1}
+        rows = w3.query("SELECT item_id, metric, score, passed FROM eval_results WHERE item_id <> '(aggregate)'")
+    m = rows.set_index(["item_id", "metric"])
+    assert (
+        m.loc[("self_prompting.full.0", "match"), "passed"] and m.loc[("self_prompting.full.0", "match"), "score"] == 1
+    )
+    assert not m.loc[("self_prompting.full.1", "match"), "passed"]
+    assert m.loc[("self_prompting.full.2", "accuracy_fuzzy"), "score"] == 0.5
+    assert m.loc[("self_prompting.full.2", "violation"), "passed"] == False  # noqa: E712

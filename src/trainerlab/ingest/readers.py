@@ -37,7 +37,17 @@ from .staged import Staged, _q
 from .validate import conversion
 
 GENERIC_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
-ADAPTER_FORMATS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval", "pandalm", "inspect", "lm_eval")
+ADAPTER_FORMATS = (
+    "label_studio",
+    "prodigy",
+    "alpaca_eval",
+    "mqm",
+    "halueval",
+    "pandalm",
+    "inspect",
+    "lm_eval",
+    "openai_evals",
+)
 FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
 
 _CHUNK = 1 << 24  # 16 MiB

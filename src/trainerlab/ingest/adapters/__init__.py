@@ -18,7 +18,17 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-ADAPTERS = ("label_studio", "prodigy", "alpaca_eval", "mqm", "halueval", "pandalm", "inspect", "lm_eval")
+ADAPTERS = (
+    "label_studio",
+    "prodigy",
+    "alpaca_eval",
+    "mqm",
+    "halueval",
+    "pandalm",
+    "inspect",
+    "lm_eval",
+    "openai_evals",
+)
 
 
 def adapter(fmt: str) -> ModuleType:
