@@ -178,3 +178,33 @@ def test_openai_evals_final_report_and_events(wh, tmp_path):
     assert not m.loc[("self_prompting.full.1", "match"), "passed"]
     assert m.loc[("self_prompting.full.2", "accuracy_fuzzy"), "score"] == 0.5
     assert m.loc[("self_prompting.full.2", "violation"), "passed"] == False  # noqa: E712
+
+
+ARENA = FIX / "arena"
+
+
+def test_arena_battles_winner_ties_both_bad_turn_lengths_and_style(wh):
+    path = ARENA / "battles.json"
+    battles = json.loads(path.read_text())
+    r = balanced(ingest_file(wh, "preferences", path))  # detected from the content
+    assert r["format"] == "arena" and r["rows_in"] == 5 and r["reasons"] == {"bad_preference": 1}
+    got = wh.query("SELECT * FROM preferences ORDER BY judged_at")
+    assert got["winner"].tolist() == ["a", "tie", "tie", "b"]
+    assert got["both_bad"].tolist() == [False, False, True, False]
+    assert got["turn"].tolist() == [1, 1, 1, 2] and got["item_id"].iloc[3] == "arena-c3d2a9f0:2"
+    assert got["judge_id"].tolist() == [b["judge"] for b in battles[:4]]
+    assert str(got["judged_at"].iloc[0]) == "2023-04-20 14:13:20.500000"  # tstamp 1682000000.5, UTC
+    first = battles[0]["conversation_a"][1]["content"]
+    assert got["len_a"].iloc[0] == len(first)
+    # style counts from the text when the log has no conv_metadata: one header, three list items, one bold
+    assert json.loads(got["style_a"].iloc[0]) == {"tokens": None, "header": 1, "list": 3, "bold": 1}
+    # and from conv_metadata when it is there (FastChat's add_markdown_info counts)
+    meta = battles[3]["conv_metadata"]
+    assert json.loads(got["style_b"].iloc[3]) == {
+        "tokens": meta["sum_assistant_b_tokens"],
+        "header": 0,
+        "list": sum(meta["list_count_b"].values()),
+        "bold": 0,
+    }
+    q = wh.query("SELECT raw FROM quarantine")
+    assert "leftvote" in q["raw"].iloc[0]

@@ -373,6 +373,13 @@ MIGRATIONS: dict[int, list[str]] = {
             meta JSON,
             ingest_batch VARCHAR)""",
     ],
+    # arena battle logs (ingest --format arena): the turn, both-bad ties and the answers' style counts
+    71: [
+        "ALTER TABLE preferences ADD COLUMN IF NOT EXISTS turn INTEGER",
+        "ALTER TABLE preferences ADD COLUMN IF NOT EXISTS both_bad BOOLEAN",
+        "ALTER TABLE preferences ADD COLUMN IF NOT EXISTS style_a JSON",
+        "ALTER TABLE preferences ADD COLUMN IF NOT EXISTS style_b JSON",
+    ],
     # 80-89 responsible AI (trainerlab.fairness, trainerlab.safety)
     80: [
         """CREATE TABLE IF NOT EXISTS safety_incidents (

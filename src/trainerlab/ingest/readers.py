@@ -47,6 +47,7 @@ ADAPTER_FORMATS = (
     "inspect",
     "lm_eval",
     "openai_evals",
+    "arena",
 )
 FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
 
@@ -325,6 +326,13 @@ def _jsonl_flavour(record: dict) -> str:
         return "prodigy"
     if "hallucination" in record and "user_query" in record:
         return "halueval"
+    from .adapters.arena import is_arena
+    from .adapters.openai_evals import is_openai_evals
+
+    if is_arena(record):
+        return "arena"
+    if is_openai_evals(record):
+        return "openai_evals"
     return "jsonl"
 
 
@@ -342,6 +350,10 @@ def refine_json_format(records: Any) -> str:
 
         if is_pandalm(first):
             return "pandalm"
+        from .adapters.arena import is_arena
+
+        if is_arena(first):
+            return "arena"
     return "json"
 
 

@@ -28,6 +28,7 @@ ADAPTERS = (
     "inspect",
     "lm_eval",
     "openai_evals",
+    "arena",
 )
 
 
