@@ -208,3 +208,28 @@ def test_arena_battles_winner_ties_both_bad_turn_lengths_and_style(wh):
     }
     q = wh.query("SELECT raw FROM quarantine")
     assert "leftvote" in q["raw"].iloc[0]
+
+
+PROMPTFOO = FIX / "promptfoo"
+
+
+def test_promptfoo_one_row_per_test_and_per_assertion(wh):
+    path = PROMPTFOO / "sample-export.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    entries = doc["results"]["results"]
+    r = balanced(ingest_file(wh, "eval_results", path))  # detected from the content
+    assert r["format"] == "promptfoo" and r["rows_in"] == len(entries) == 4 and r["rows_quarantined"] == 0
+    n_components = sum(len(e["gradingResult"]["componentResults"]) for e in entries)
+    assert r["tables"]["eval_results"] == len(entries) + n_components
+    got = wh.query("SELECT * FROM eval_results")
+    assert set(got["run_id"]) == {doc["evalId"]} and set(got["suite"]) == {doc["config"]["description"]}
+    assert set(got["model_version"]) == {"openai:gpt-5", "openai:gpt-5-mini"}
+    tests = got[got["metric"] == "test"].set_index(["model_version", "item_id"])
+    for e in entries:
+        row = tests.loc[(e["provider"]["id"], f"test-{e['testIdx']}")]
+        assert row["score"] == e["gradingResult"]["score"] and bool(row["passed"]) == e["success"]
+    # per-assertion pass/fail, e.g. gpt-5's cost assertion on the first riddle failed (0.0021 > 0.002)
+    cost = got[(got["metric"] == "cost") & (got["item_id"] == "test-0")].set_index("model_version")["passed"]
+    assert cost.to_dict() == {"openai:gpt-5": False, "openai:gpt-5-mini": True}
+    # every latency assertion failed in this export
+    assert not got.loc[got["metric"] == "latency", "passed"].any()

@@ -6,7 +6,7 @@ from ..cli import PARTIAL, UsageError, add_db, add_json, emit
 
 KINDS = ("items", "annotations", "gold", "audits", "requests", "eval_results", "preferences", "interactions")
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
-FORMATS += ("pandalm", "inspect", "lm_eval", "openai_evals", "arena")
+FORMATS += ("pandalm", "inspect", "lm_eval", "openai_evals", "arena", "promptfoo")
 
 
 def register(sub) -> None:

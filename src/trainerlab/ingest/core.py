@@ -160,7 +160,7 @@ def ingest_file(
         tool's export (see ``fmt``).
     fmt : str, optional
         One of ``csv, tsv, jsonl, json, parquet, label_studio, prodigy, alpaca_eval,
-        mqm, halueval, pandalm, inspect, lm_eval, openai_evals, arena``. Default: from the extension and, for JSON and TSV, the content.
+        mqm, halueval, pandalm, inspect, lm_eval, openai_evals, arena, promptfoo``. Default: from the extension and, for JSON and TSV, the content.
     task : str, optional
         The task for files without a ``task`` column (rows naming another task are
         quarantined as ``task_mismatch``); for MQM, the task-name prefix.
@@ -350,7 +350,7 @@ def _prepare(
                 line=r.line,
             )
     mod = adapter(fmt)
-    if fmt in ("alpaca_eval", "label_studio", "pandalm", "inspect", "lm_eval", "arena"):
+    if fmt in ("alpaca_eval", "label_studio", "pandalm", "inspect", "lm_eval", "arena", "promptfoo"):
         return mod.prepare(wh, path, task=task, prefix=prefix, document=document)
     if fmt == "mqm":
         return mod.prepare(wh, path, task=task, prefix=prefix, facts=facts)

@@ -48,6 +48,7 @@ ADAPTER_FORMATS = (
     "lm_eval",
     "openai_evals",
     "arena",
+    "promptfoo",
 )
 FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
 
@@ -340,6 +341,10 @@ def refine_json_format(records: Any) -> str:
     """A JSON array's flavour from its first element (an Inspect log is one JSON object)."""
     if isinstance(records, dict) and "eval" in records and "samples" in records:
         return "inspect"
+    from .adapters.promptfoo import is_promptfoo
+
+    if is_promptfoo(records):
+        return "promptfoo"
     if isinstance(records, list) and records and isinstance(records[0], dict):
         first = records[0]
         if "annotations" in first and "data" in first:

@@ -29,6 +29,7 @@ ADAPTERS = (
     "lm_eval",
     "openai_evals",
     "arena",
+    "promptfoo",
 )
 
 
