@@ -233,3 +233,23 @@ def test_promptfoo_one_row_per_test_and_per_assertion(wh):
     assert cost.to_dict() == {"openai:gpt-5": False, "openai:gpt-5-mini": True}
     # every latency assertion failed in this export
     assert not got.loc[got["metric"] == "latency", "passed"].any()
+
+
+def test_the_cli_ingests_each_format_and_refuses_a_mismatch(tmp_path, capsys):
+    from trainerlab.cli import main
+
+    db = str(tmp_path / "cli.duckdb")
+    cases = [
+        ("eval_results", INSPECT / "mmlu-summary-choices.eval", "inspect"),
+        ("eval_results", LM_EVAL / "samples_copa_2024-06-01T12-00-00.000000.jsonl", "lm_eval"),
+        ("eval_results", OPENAI / "oriprompt.log", "openai_evals"),
+        ("eval_results", PROMPTFOO / "sample-export.json", "promptfoo"),
+        ("preferences", ARENA / "battles.json", "arena"),
+    ]
+    for kind, path, fmt in cases:
+        code = main(["ingest", kind, str(path), "--format", fmt, "--db", db, "--json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["format"] == fmt and doc["rows_in"] == doc["rows_accepted"] + doc["rows_quarantined"]
+        assert code in (0, 3), (fmt, code)  # 3: partial success (the arena log's one refused vote)
+    assert main(["ingest", "preferences", str(INSPECT / "popularity.json"), "--format", "inspect", "--db", db]) == 2
+    assert "writes eval_results, not preferences" in capsys.readouterr().err

@@ -34,6 +34,7 @@ ANNOTATION_FILTERS = ("task", "start", "end", "vendor", "guideline_version")
 # the formats `trainerlab ingest` reads (trainerlab.ingest.FORMATS; spelled out here so that building
 # the parser imports no pandas: a test checks the two agree)
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
+FORMATS += ("pandalm", "inspect", "lm_eval", "openai_evals", "arena", "promptfoo")
 EVAL_FILTERS = ("start", "end", "model_version", "suite", "metric")
 
 # A format's container: how the bytes are laid out, before any tool's flavour.
