@@ -30,6 +30,7 @@ import pandas as pd
 
 from . import limits as limit_mod
 from .errors import IngestError
+from .flavours import is_arena, is_inspect, is_openai_evals, is_pandalm, is_promptfoo
 from .kinds import SPECS, TYPES, KindSpec
 from .limits import Limits, human
 from .records import RecordScan, clean_copy, text_pieces
@@ -327,9 +328,6 @@ def _jsonl_flavour(record: dict) -> str:
         return "prodigy"
     if "hallucination" in record and "user_query" in record:
         return "halueval"
-    from .adapters.arena import is_arena
-    from .adapters.openai_evals import is_openai_evals
-
     if is_arena(record):
         return "arena"
     if is_openai_evals(record):
@@ -339,10 +337,8 @@ def _jsonl_flavour(record: dict) -> str:
 
 def refine_json_format(records: Any) -> str:
     """A JSON array's flavour from its first element (an Inspect log is one JSON object)."""
-    if isinstance(records, dict) and "eval" in records and "samples" in records:
+    if is_inspect(records):
         return "inspect"
-    from .adapters.promptfoo import is_promptfoo
-
     if is_promptfoo(records):
         return "promptfoo"
     if isinstance(records, list) and records and isinstance(records[0], dict):
@@ -351,12 +347,8 @@ def refine_json_format(records: Any) -> str:
             return "label_studio"
         if "preference" in first and ("generator_2" in first or "output_2" in first):
             return "alpaca_eval"
-        from .adapters.pandalm import is_pandalm
-
         if is_pandalm(first):
             return "pandalm"
-        from .adapters.arena import is_arena
-
         if is_arena(first):
             return "arena"
     return "json"

@@ -36,10 +36,6 @@ _LIST = re.compile(r"^\s*(?:\d+\.|[-*+])\s", re.M)
 _BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
 
 
-def is_arena(first: dict) -> bool:
-    return isinstance(first, dict) and {"model_a", "model_b", "winner"} <= set(first) and "question_id" in first
-
-
 def _assistant_text(conv) -> str | None:
     if not isinstance(conv, list):
         return None

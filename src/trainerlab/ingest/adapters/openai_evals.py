@@ -30,10 +30,6 @@ PRIMARY = "eval_results"
 KINDS = ("eval_results",)
 
 
-def is_openai_evals(first: dict) -> bool:
-    return isinstance(first, dict) and isinstance(first.get("spec"), dict) and "eval_name" in first["spec"]
-
-
 def _number(v):
     if isinstance(v, bool):
         return 1.0 if v else 0.0

@@ -37,10 +37,6 @@ JUDGE_FIELDS = {"gpt_result": "gpt-3.5-turbo", "pandalm_result": "pandalm-7b"}
 _CODES = {"1": "a", "2": "b", "0": "tie", "tie": "tie"}
 
 
-def is_pandalm(first: dict) -> bool:
-    return ("cmp_key" in first and "annotator1" in first) or ("idx" in first and bool(set(first) & set(JUDGE_FIELDS)))
-
-
 def verdict(value) -> tuple[str | None, str | None]:
     """(winner, reason) for a PandaLM verdict (1, 2, 0 / "Tie"; "garbage" is unparseable)."""
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -23,20 +23,12 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import IngestError
+from ..flavours import is_promptfoo
 from ..readers import Prepared, empty_rejects, load_json_document
 from ._common import raw_json, stage_rows
 
 PRIMARY = "eval_results"
 KINDS = ("eval_results",)
-
-
-def is_promptfoo(doc) -> bool:
-    return (
-        isinstance(doc, dict)
-        and isinstance(doc.get("results"), dict)
-        and isinstance(doc["results"].get("results"), list)
-        and ("evalId" in doc or "prompts" in doc["results"])
-    )
 
 
 def _num(v):
