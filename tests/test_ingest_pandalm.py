@@ -43,11 +43,15 @@ def ingested(tmp_path_factory):
         quarantine = wh.query("SELECT * FROM quarantine")
         items = wh.query("SELECT item_id, intent, source, response FROM items")
         again = ingest_file(wh, "preferences", PANDALM / "gpt-3.5-turbo-testset-v1.json.gz")
-    return results, prefs, quarantine, items, again
+        from trainerlab import judges as J
+
+        humans = ["annotator1", "annotator2", "annotator3"]
+        from_wh = J.pairwise_study(wh, ["gpt-3.5-turbo", "pandalm-7b"], humans, n_boot=0)
+    return results, prefs, quarantine, items, again, from_wh
 
 
 def test_pandalm_files_are_detected_ingested_and_every_record_accounted_for(ingested):
-    results, prefs, quarantine, items, again = ingested
+    results, prefs, quarantine, items, again, _ = ingested
     test = _raw(PANDALM / "testset-v1.json.gz")
     gpt = _raw(PANDALM / "gpt-3.5-turbo-testset-v1.json.gz")
     assert {r["format"] for r in results.values()} == {"pandalm"}
@@ -95,3 +99,21 @@ def test_the_two_llm_judges_alpaca_eval_files_ingest_with_the_null_preference_qu
     assert r["format"] == "alpaca_eval" and r["rows_in"] == 805 and r["reasons"] == {"missing_preference": 1}
     assert r2["rows_accepted"] == 805
     assert judges.to_dict() == {"alpaca_eval_cot_gpt4_turbo_fn": 804, "alpaca_eval_gpt4_turbo_fn": 805}
+
+
+def test_the_ingested_pandalm_gives_the_same_judge_study_as_the_raw_files(ingested):
+    """Ingest then analyse (warehouse) = analyse the bundled files: the numbers the file-based study
+    has (tested against pandas in test_judges_pandalm.py), the unparseable verdicts from quarantine."""
+    from trainerlab import judges as J
+
+    from_wh = ingested[-1]["summary"].set_index("judge")
+    from_files = J.pandalm_study(PANDALM, n_boot=0)["summary"].set_index("judge")
+    cols = ["n_pairs", "n_unparseable", "n_missing", "n_scored", "accuracy", "kappa", "accuracy_decisive",
+            "judge_tie_rate", "human_tie_rate", "tie_recall", "judge_first_wins", "human_first_wins",
+            "win_rate_gap", "length_excess", "unparseable_rate"]  # fmt: skip
+    for j in ("gpt-3.5-turbo", "pandalm-7b"):
+        for c in cols:
+            assert from_wh.loc[j, c] == pytest.approx(from_files.loc[j, c], abs=1e-9), (j, c)
+    assert from_wh.loc["gpt-3.5-turbo", "n_unparseable"] == 25
+    seg = ingested[-1]["per_judge"]["pandalm-7b"]["compare"]["by_segment"]
+    assert seg.set_index("segment").loc["IMDB", "n_items"] == 50

@@ -24,7 +24,8 @@ real data (AlpacaEval)         :func:`alpaca_eval_frame`, :func:`identical_judge
                                (``alpaca_eval.py``), :func:`alpaca_eval_study`, :func:`alpaca_eval_two_judges`
                                (``study_alpaca_eval.py``)
 pairwise judges vs people      :func:`pairwise_judges_vs_humans`, :func:`parse_verdicts`
-                               (``pairwise_humans.py``); real data: :func:`pandalm_frame`,
+                               (``pairwise_humans.py``), from the warehouse :func:`pairwise_study`
+                               (``study_pairwise.py``); real data: :func:`pandalm_frame`,
                                :func:`pandalm_study` (``pandalm.py``, ``study_pandalm.py``)
 pre-labels                     :func:`prelabel_actions`, :func:`prelabel_acceptance`, :func:`anchoring`
                                (``prelabels.py``)
@@ -86,6 +87,7 @@ from .study import (
     reference_from_warehouse,
 )
 from .study_alpaca_eval import alpaca_eval_study, alpaca_eval_two_judges
+from .study_pairwise import pairwise_study
 from .study_pandalm import pandalm_study
 from .study_tables import (
     agreement_overview,
@@ -134,6 +136,7 @@ __all__ = [
     "parse_verdicts",
     "pandalm_frame",
     "pandalm_study",
+    "pairwise_study",
     # pre-labels
     "ACTIONS",
     "prelabel_actions",
