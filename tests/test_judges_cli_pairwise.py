@@ -193,3 +193,15 @@ def test_fairness_min_n_applies_with_exposure(tmp_path, capsys):
     assert rows["ja"]["status"] == "not enough data" and rows["de"]["status"] == "not enough data"
     assert rows["en"]["status"] != "not enough data" and doc["min_exposure"] == 10000
     assert code == 0  # ja (6,100 interactions) is no longer tested, so nothing is flagged
+
+
+def test_pairwise_with_one_person_per_pair_has_no_human_benchmark(tmp_path, capsys):
+    # the default policy (replace.require_human_benchmark: true) needs two or more people per pair
+    path, frame = _pairs(tmp_path, n=600, position=0.0, self_pref=0.0, garbage=0)
+    frame["judge"] = frame["rater1"]  # a judge as good as one person
+    frame.to_csv(path, index=False)
+    args = [path, "--pairwise", "--judge", "judge", "--reference", "rater2", "--n-boot", "50", "--json"]
+    code, out, _ = _run("judges", args, capsys)
+    d = json.loads(out)["per_judge"]["judge"]["decision"]
+    assert d["decision"] == "assist" and "no human benchmark" in "; ".join(d["reasons"])
+    assert code == 0

@@ -281,6 +281,9 @@ def decide(evidence: dict, thresholds: dict, task: str | None = None) -> dict:
                 f"({flo * 100:.0f}-{fhi * 100:.0f}%) of decisive verdicts"
             )
         hg, hglo = evidence.get("gap_to_humans", _NAN), evidence.get("gap_ci_low", _NAN)
+        if "gap_to_humans" in evidence and not math.isfinite(hg) and t["replace"]["require_human_benchmark"]:
+            # pairs judged by people in a file: one person per pair gives no human benchmark
+            reasons.append("no human benchmark (two or more people's verdicts per pair)")
         if math.isfinite(hg) and hglo < -t["replace"]["max_gap_to_humans"]:
             # with several people per pair there is a human benchmark: the judge must not trail a typical person
             reasons.append(
