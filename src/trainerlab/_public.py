@@ -136,6 +136,8 @@ _EXPORTS = {
     "rework_rate": "ops",
     "vendor_scorecard": "vendors",
     "coaching_effectiveness": "vendors",
+    # where to look next
+    "judge_corrected_estimate": "lookahead",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)
@@ -167,6 +169,7 @@ _MODULES = (
     "schema",
     "paths",
     "ingest",
+    "lookahead",
 )
 
 __all__ = ["__version__", *_EXPORTS, *_MODULES]  # noqa: F822 - __version__ lives in trainerlab/__init__.py

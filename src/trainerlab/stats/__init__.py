@@ -8,7 +8,8 @@ so that a fix lands once. This package imports nothing else of trainerlab.
 - :mod:`~trainerlab.stats.significance`: McNemar exact, two-proportion z test, exact binomial test;
 - :mod:`~trainerlab.stats.multiple`: Holm, Benjamini-Hochberg, Bonferroni adjustments;
 - :mod:`~trainerlab.stats.kappa`: Cohen's two-rater kappa (from labels or tables);
-- :mod:`~trainerlab.stats.resampling`: compiled bootstrap kernels (numba).
+- :mod:`~trainerlab.stats.resampling`: compiled bootstrap kernels (numba);
+- :mod:`~trainerlab.stats.ppi`: prediction-powered inference (PPI++) for a mean.
 """
 
 from .intervals import (
@@ -24,6 +25,7 @@ from .intervals import (
 from .kappa import cohen_kappa, cohen_kappa_from_table
 from .multiple import adjust_p_values, bh_adjust, bonferroni_adjust, holm_adjust
 from .resampling import bootstrap_means, bootstrap_ratios
+from .ppi import ppi_lambda, ppi_mean
 from .significance import binomial_test, mcnemar_exact, mcnemar_exact_p, two_proportion_test
 
 __all__ = [
@@ -47,4 +49,6 @@ __all__ = [
     "cohen_kappa_from_table",
     "bootstrap_means",
     "bootstrap_ratios",
+    "ppi_mean",
+    "ppi_lambda",
 ]
