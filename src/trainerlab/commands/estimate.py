@@ -50,8 +50,10 @@ def _text(doc: dict) -> str:
         lines.append(f"  undefined: {doc['reason']}")
     for s in doc.get("segments", []):
         lines.append(
-            f"  [{s['segment']}] n_judged {s['n_judged']}, n_human {s['n_human']}: " + _line("PPI++", s)
-            + "; " + _line("human only", s["human_only"])
+            f"  [{s['segment']}] n_judged {s['n_judged']}, n_human {s['n_human']}: "
+            + _line("PPI++", s)
+            + "; "
+            + _line("human only", s["human_only"])
         )
     return "\n".join(lines)
 

@@ -8,10 +8,8 @@ rate, or a win rate with ties as half) over all judged items.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..stats.ppi import ppi_mean

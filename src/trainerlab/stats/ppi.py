@@ -97,9 +97,13 @@ def ppi_mean(
     z = normal_quantile(alpha)
     all_judge = np.concatenate([f, fu])
     h_low, h_high = wilson_interval(float(y.sum()), float(n), alpha) if n else (math.nan, math.nan)
-    j_low, j_high = wilson_interval(float(all_judge.sum()), float(len(all_judge)), alpha) if len(all_judge) else (
-        math.nan,
-        math.nan,
+    j_low, j_high = (
+        wilson_interval(float(all_judge.sum()), float(len(all_judge)), alpha)
+        if len(all_judge)
+        else (
+            math.nan,
+            math.nan,
+        )
     )
     out: dict[str, Any] = {
         "n_human": n,
