@@ -138,6 +138,7 @@ _EXPORTS = {
     "coaching_effectiveness": "vendors",
     # where to look next
     "judge_corrected_estimate": "lookahead",
+    "stop_the_line": "lookahead",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)

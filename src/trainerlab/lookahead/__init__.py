@@ -6,5 +6,15 @@ tests, sample sizes) live in :mod:`trainerlab.stats`.
 """
 
 from .estimate import OUTCOME_WORDS, judge_corrected_estimate, outcome_scores
+from .stopping import STOP_COLUMNS, stop_decisions
+from .study_stop import audit_outcomes, stop_the_line
 
-__all__ = ["OUTCOME_WORDS", "judge_corrected_estimate", "outcome_scores"]
+__all__ = [
+    "OUTCOME_WORDS",
+    "judge_corrected_estimate",
+    "outcome_scores",
+    "STOP_COLUMNS",
+    "stop_decisions",
+    "audit_outcomes",
+    "stop_the_line",
+]

@@ -9,7 +9,8 @@ so that a fix lands once. This package imports nothing else of trainerlab.
 - :mod:`~trainerlab.stats.multiple`: Holm, Benjamini-Hochberg, Bonferroni adjustments;
 - :mod:`~trainerlab.stats.kappa`: Cohen's two-rater kappa (from labels or tables);
 - :mod:`~trainerlab.stats.resampling`: compiled bootstrap kernels (numba);
-- :mod:`~trainerlab.stats.ppi`: prediction-powered inference (PPI++) for a mean.
+- :mod:`~trainerlab.stats.ppi`: prediction-powered inference (PPI++) for a mean;
+- :mod:`~trainerlab.stats.sequential`: Wald's SPRT and the beta-binomial confidence sequence.
 """
 
 from .intervals import (
@@ -24,8 +25,14 @@ from .intervals import (
 )
 from .kappa import cohen_kappa, cohen_kappa_from_table
 from .multiple import adjust_p_values, bh_adjust, bonferroni_adjust, holm_adjust
-from .resampling import bootstrap_means, bootstrap_ratios
 from .ppi import ppi_lambda, ppi_mean
+from .resampling import bootstrap_means, bootstrap_ratios
+from .sequential import (
+    beta_binomial_confidence_sequence,
+    confidence_sequence_stop,
+    sprt_bernoulli,
+    sprt_thresholds,
+)
 from .significance import binomial_test, mcnemar_exact, mcnemar_exact_p, two_proportion_test
 
 __all__ = [
@@ -51,4 +58,8 @@ __all__ = [
     "bootstrap_ratios",
     "ppi_mean",
     "ppi_lambda",
+    "sprt_bernoulli",
+    "sprt_thresholds",
+    "beta_binomial_confidence_sequence",
+    "confidence_sequence_stop",
 ]
