@@ -139,6 +139,8 @@ _EXPORTS = {
     # where to look next
     "judge_corrected_estimate": "lookahead",
     "stop_the_line": "lookahead",
+    "plan_estimate": "lookahead",
+    "stratified_estimate": "lookahead",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)

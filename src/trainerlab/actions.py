@@ -510,7 +510,7 @@ def corrective_actions(
 
 def _stop_line_actions(wh, as_of, dataset, task, cfg) -> list[dict]:
     """Batches and raters whose recent audit failures cross the SPRT's stop boundary."""
-    from .lookahead import stop_the_line
+    from .lookahead.study_stop import stop_the_line
 
     acfg = cfg.get("actions", {})
     spec = cfg.get("kpi", {}).get("audit_pass_rate", {})

@@ -5,8 +5,10 @@ The statistics modules take arrays or DataFrames; the general building blocks (P
 tests, sample sizes) live in :mod:`trainerlab.stats`.
 """
 
+from .audit_plan import allocate, draw_stratified, stratified_estimate
 from .estimate import OUTCOME_WORDS, judge_corrected_estimate, outcome_scores
 from .stopping import STOP_COLUMNS, stop_decisions
+from .study_audit import audit_units, draw_audit_plan, plan_estimate, plan_strata, risk_signals
 from .study_stop import audit_outcomes, stop_the_line
 
 __all__ = [
@@ -17,4 +19,12 @@ __all__ = [
     "stop_decisions",
     "audit_outcomes",
     "stop_the_line",
+    "allocate",
+    "draw_stratified",
+    "stratified_estimate",
+    "audit_units",
+    "risk_signals",
+    "plan_strata",
+    "draw_audit_plan",
+    "plan_estimate",
 ]
