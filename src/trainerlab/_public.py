@@ -141,6 +141,8 @@ _EXPORTS = {
     "stop_the_line": "lookahead",
     "plan_estimate": "lookahead",
     "stratified_estimate": "lookahead",
+    "relabel_queue": "lookahead",
+    "relabel_study": "lookahead",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)

@@ -7,8 +7,10 @@ tests, sample sizes) live in :mod:`trainerlab.stats`.
 
 from .audit_plan import allocate, draw_stratified, stratified_estimate
 from .estimate import OUTCOME_WORDS, judge_corrected_estimate, outcome_scores
+from .relabel import RELABEL_COLUMNS, combine_predictions, expected_gain, relabel_queue, vote_entropy
 from .stopping import STOP_COLUMNS, stop_decisions
 from .study_audit import audit_units, draw_audit_plan, plan_estimate, plan_strata, risk_signals
+from .study_relabel import relabel_study
 from .study_stop import audit_outcomes, stop_the_line
 
 __all__ = [
@@ -27,4 +29,10 @@ __all__ = [
     "plan_strata",
     "draw_audit_plan",
     "plan_estimate",
+    "RELABEL_COLUMNS",
+    "expected_gain",
+    "relabel_queue",
+    "combine_predictions",
+    "vote_entropy",
+    "relabel_study",
 ]
