@@ -31,6 +31,8 @@ def test_report_renders_on_the_demo(demo_db, tmp_path, monkeypatch, capsys):
         "Self-preference",
         "Pre-labels: acceptance and anchoring",
         "must_not_use",
+        "Judge-corrected win rates",
+        "With judge labels on 1,200 items and human labels on 300",
     ):
         assert section in page, section
     assert "Traceback" not in page and "@example.com" not in page

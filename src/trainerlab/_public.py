@@ -143,6 +143,9 @@ _EXPORTS = {
     "stratified_estimate": "lookahead",
     "relabel_queue": "lookahead",
     "relabel_study": "lookahead",
+    "judge_corrected_win_rate": "lookahead",
+    "fit_irt": "lookahead",
+    "gold_study": "lookahead",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)

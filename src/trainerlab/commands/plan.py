@@ -91,9 +91,29 @@ def register(sub) -> None:
     add_json(a)
     a.set_defaults(func=_audit)
 
+    g = psub.add_parser(
+        "gold",
+        help="gold-set diagnostics: item difficulty/discrimination (IRT), uninformative and likely-wrong gold, "
+        "refresh candidates, gold answers needed per rater",
+        description="Fits a 1PL/2PL item-response model to the raters' answers on the task's gold items: per item "
+        "its difficulty and discrimination, items everyone gets right (uninformative), items whose gold label "
+        "is likely wrong (the better raters agree on another label and match the gold less often than the "
+        "others); refresh candidates from recent traffic (items the rater model is sure of that some raters "
+        "miss); per rater the gold answers a Wilson CI of half-width --margin needs.",
+        epilog="Example: trainerlab plan gold --db data/warehouse.duckdb --task safety --json",
+    )
+    add_db(g)
+    g.add_argument("--task", required=True, help="the task whose gold set to check")
+    g.add_argument("--model", choices=["1pl", "2pl"], default="2pl", help="item-response model (default 2pl)")
+    g.add_argument("--margin", type=float_range(0, 0.5, open_low=True, open_high=True), default=0.05)
+    g.add_argument("--recent-days", type=int, default=28, help="refresh candidates from this many last days")
+    g.add_argument("--seed", type=int, default=7)
+    add_json(g)
+    g.set_defaults(func=_gold)
+
 
 def _no_action(args) -> int:
-    raise UsageError("plan: give an action: stop or audit (trainerlab plan --help)")
+    raise UsageError("plan: give an action: stop, audit or gold (trainerlab plan --help)")
 
 
 def _stop_text(doc: dict) -> str:
@@ -253,4 +273,41 @@ def _audit(args) -> int:
             doc["n_drawn"] = len(rec)
             doc["seed"] = args.seed
     emit(args, doc, _audit_text)
+    return OK
+
+
+def _gold_text(doc: dict) -> str:
+    lines = [
+        f"Gold set of {doc['task']}: {doc['n_gold_items']} items, {doc['n_uninformative']} uninformative, "
+        f"{doc['n_likely_wrong_gold']} likely wrong; {len(doc['refresh'])} refresh candidates",
+    ]
+    for r in doc["items"]:
+        if r["likely_wrong_gold"]:
+            lines.append(
+                f"  likely wrong gold {r['item']}: gold {r['gold_label']!r}, good raters say {r['good_raters_say']!r}"
+            )
+    for r in doc["raters"]:
+        lines.append(
+            f"  {r['rater']}: accuracy {r['accuracy']:.3f} on {r['n_gold']} gold answers; "
+            f"{r['n_needed']} needed for +/-{doc['margin']:g} ({r['n_more']} more)"
+        )
+    lines.append(f"  method: {doc['method']}")
+    return "\n".join(lines)
+
+
+def _gold(args) -> int:
+    from ..lookahead import gold_study
+    from .kpis import open_warehouse
+
+    with open_warehouse(args.db) as wh:
+        try:
+            res = gold_study(
+                wh, args.task, model=args.model, margin=args.margin, recent_days=args.recent_days, seed=args.seed
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    doc = {"task": args.task, "margin": args.margin}
+    for key, value in res.items():
+        doc[key] = _records(value) if hasattr(value, "to_dict") else value
+    emit(args, doc, _gold_text)
     return OK
