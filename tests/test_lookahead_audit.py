@@ -207,3 +207,17 @@ def test_plan_audit_draw_then_estimate_on_planted_truth(planted_units, tmp_path,
     plan["passed"] = audits["passed"].to_numpy()
     by = plan.groupby("stratum").agg(size=("stratum_size", "first"), rate=("passed", "mean"))
     assert e["estimate"] == pytest.approx(float((by["size"] * by["rate"]).sum() / by["size"].sum()))
+
+
+def test_risk_signals_from_the_weeks_actions():
+    from trainerlab.lookahead import signals_from_actions
+
+    acts = pd.DataFrame(
+        {
+            "action": ["coach", "stop_line", "stop_line", "raise_audit_rate", "raise_audit_rate", "retriage"],
+            "entity": ["r5", "rater r7", "batch b1", "intent = refund", "task safety", "REQ-1"],
+        }
+    )
+    sig = signals_from_actions(acts)
+    assert sig == {"rater": {"r5": ["drift alert"], "r7": ["stop the line"]}, "intent": {"refund": ["drifting intent"]}}
+    assert signals_from_actions(acts.head(0)) == {"rater": {}, "intent": {}}

@@ -5,7 +5,7 @@ The statistics modules take arrays or DataFrames; the general building blocks (P
 tests, sample sizes) live in :mod:`trainerlab.stats`.
 """
 
-from .audit_plan import allocate, draw_stratified, stratified_estimate
+from .audit_plan import allocate, draw_stratified, signals_from_actions, stratified_estimate
 from .estimate import OUTCOME_WORDS, judge_corrected_estimate, outcome_scores
 from .gold import IRTFit, fit_irt, gold_item_report, gold_size_per_rater
 from .relabel import RELABEL_COLUMNS, combine_predictions, expected_gain, relabel_queue, vote_entropy
@@ -28,6 +28,7 @@ __all__ = [
     "allocate",
     "draw_stratified",
     "stratified_estimate",
+    "signals_from_actions",
     "audit_units",
     "risk_signals",
     "plan_strata",

@@ -19,9 +19,25 @@ import pandas as pd
 
 from ..stats.intervals import wilson_interval
 
-__all__ = ["RISK_FACTOR", "allocate", "draw_stratified", "stratified_estimate"]
+__all__ = ["RISK_FACTOR", "allocate", "draw_stratified", "stratified_estimate", "signals_from_actions"]
 
 RISK_FACTOR = 2.0  # each risk signal on a unit doubles its stratum's sampling weight
+
+
+def signals_from_actions(actions: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
+    """Risk signals from the week's corrective actions (:func:`trainerlab.actions.corrective_actions`):
+    raters with a ``coach`` (drift alert) or ``stop_line`` action, intents with ``raise_audit_rate``."""
+    out: dict[str, dict[str, list[str]]] = {"rater": {}, "intent": {}}
+    if actions is None or not len(actions):
+        return out
+    for action, entity in zip(actions["action"], actions["entity"].astype(str), strict=True):
+        if action == "coach":
+            out["rater"].setdefault(entity, []).append("drift alert")
+        elif action == "stop_line" and entity.startswith("rater "):
+            out["rater"].setdefault(entity[6:], []).append("stop the line")
+        elif action == "raise_audit_rate" and entity.startswith("intent = "):
+            out["intent"].setdefault(entity[9:], []).append("drifting intent")
+    return out
 
 
 def _allocate(sizes: np.ndarray, score: np.ndarray, n: int) -> np.ndarray:

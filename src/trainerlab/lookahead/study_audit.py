@@ -16,7 +16,7 @@ import pandas as pd
 from ..clock import utc_naive
 from ..ops.business_time import _py
 from ..ops.study_sql import _scope
-from .audit_plan import RISK_FACTOR, allocate, draw_stratified, stratified_estimate
+from .audit_plan import RISK_FACTOR, allocate, draw_stratified, signals_from_actions, stratified_estimate
 
 __all__ = ["audit_units", "risk_signals", "plan_strata", "draw_audit_plan", "plan_estimate"]
 
@@ -50,16 +50,9 @@ def risk_signals(wh, task: str, as_of=None, *, dataset=None, seed: int = 0) -> d
     from ..actions import corrective_actions
     from ..annotators.study import rater_quality_study
 
-    out: dict[str, dict[str, list[str]]] = {"rater": {}, "intent": {}}
     as_of = ops.resolve_as_of(wh, as_of)
     actions, _ = corrective_actions(wh, as_of, dataset=dataset, task=task, seed=seed)
-    for r in actions.itertuples(index=False):
-        if r.action == "coach":
-            out["rater"].setdefault(str(r.entity), []).append("drift alert")
-        elif r.action == "stop_line" and str(r.entity).startswith("rater "):
-            out["rater"].setdefault(str(r.entity)[6:], []).append("stop the line")
-        elif r.action == "raise_audit_rate" and str(r.entity).startswith("intent = "):
-            out["intent"].setdefault(str(r.entity)[9:], []).append("drifting intent")
+    out = signals_from_actions(actions)
     try:
         flags = rater_quality_study(wh, task, seed=seed)["model"].flags_
     except ValueError:
