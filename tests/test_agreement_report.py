@@ -71,3 +71,4 @@ def test_report_renders_on_the_demo(demo_db, tmp_path, monkeypatch, capsys):
     assert "helpfulness" in manifest["verdict"]["headline"]
     page = open(doc["html"]).read()
     assert "Calibration items" in page and "Traceback" not in page
+    assert "Relabel next and the gold set" in page and "Gold answers per rater" in page

@@ -143,6 +143,7 @@ def _sweep(tmp_path, warehouse):
         ["drift", "--record", *db],
         ["batches", "undo", "no-such-batch", *db],
         ["raters", "set", "r1", "--name", "R One", *db],
+        ["plan", "audit", "--task", "t", "--draw", "1", "--no-risk", *db],
         ["demo", "--no-external", *db],
     ]
     reads = [
@@ -168,6 +169,9 @@ def _sweep(tmp_path, warehouse):
         ["errors", *db],
         ["batches", "list", *db],
         ["raters", "list", *db],
+        ["plan", "stop", *db],
+        ["plan", "gold", "--task", "t", *db],
+        ["relabel", "--task", "t", *db],
         ["report", "overview", *db],
     ]
     return writes, reads

@@ -35,6 +35,8 @@ def test_report_renders_on_the_demo(demo_db, tmp_path, monkeypatch, capsys):
         "unparseable verdicts counted",
         "per motivation_app",
         "Two LLM judges on the same AlpacaEval 2 pairs",
+        "Judge-corrected win rates",
+        "With judge labels on 1,200 items and human labels on 300",
     ):
         assert section in page, section
     assert "Traceback" not in page and "@example.com" not in page

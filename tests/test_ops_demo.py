@@ -120,6 +120,7 @@ def test_weekly_report_renders_with_the_planted_truth_in_its_verdict(demo_db, tm
     assert "r05 since week 7" in text and "r12 since week 1" in text
     html = Path(res.as_json()["html"]).read_text()
     assert "Corrective actions" in html and "REQ-0001" in html
+    assert "Stop the line and next week" in html and "audits without a failure" in html
 
 
 def test_trend_windows_in_one_pass_equal_window_by_window(demo):

@@ -117,6 +117,7 @@ def test_section_titles_are_read_from_the_notebooks():
         "Where it changed",
         "Power",
         "Items that flipped",
+        "Judge-corrected win rate",
         "Method",
     ]
     for name in REPORTS:

@@ -136,6 +136,16 @@ _EXPORTS = {
     "rework_rate": "ops",
     "vendor_scorecard": "vendors",
     "coaching_effectiveness": "vendors",
+    # where to look next
+    "judge_corrected_estimate": "lookahead",
+    "stop_the_line": "lookahead",
+    "plan_estimate": "lookahead",
+    "stratified_estimate": "lookahead",
+    "relabel_queue": "lookahead",
+    "relabel_study": "lookahead",
+    "judge_corrected_win_rate": "lookahead",
+    "fit_irt": "lookahead",
+    "gold_study": "lookahead",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)
@@ -167,6 +177,7 @@ _MODULES = (
     "schema",
     "paths",
     "ingest",
+    "lookahead",
 )
 
 __all__ = ["__version__", *_EXPORTS, *_MODULES]  # noqa: F822 - __version__ lives in trainerlab/__init__.py

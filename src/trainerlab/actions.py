@@ -19,6 +19,11 @@ Four kinds of action, each traced to a signal and carrying the numbers behind it
     more of it until the drift is understood.
 ``retriage``
     Requests open for longer than the backlog target (untriaged ones first).
+``stop_line``
+    A batch or rater whose audit failures on the audit-rate KPI's tasks, read in the order they
+    were audited over the last ``stop_line_weeks`` weeks, cross Wald's SPRT boundary of the
+    tolerated failure rate (1 - the audit pass-rate target) against ``stop_line_factor`` times it
+    (:func:`trainerlab.lookahead.stop_the_line`): stop that batch or rater's work until reviewed.
 
 The drift scan is run once (:func:`drift_scan`) and shared by the weekly report's
 sections. When it cannot run (too few weeks, no annotations), the rater and audit
@@ -492,14 +497,54 @@ def corrective_actions(
             rows += _category_actions(wh, week_start, as_of, dataset, acfg)
     rows += _clarify_actions(wh, as_of, dataset, task, float(acfg.get("clarify_min_excess", 0.15)))
     rows += _retriage_actions(wh, as_of, float(acfg.get("retriage_after_days", 14)))
+    rows += _stop_line_actions(wh, as_of, dataset, task, cfg)
     out = pd.DataFrame(rows, columns=ACTION_COLUMNS)
     out["since_week"] = out["since_week"].astype("Int64")
     out["n"] = pd.to_numeric(out["n"], errors="coerce").round().astype("Int64")
     if len(out):
         out["_p"] = out["priority"].map(_PRIORITY)
-        out["_a"] = out["action"].map({"coach": 0, "retriage": 1, "clarify": 2, "raise_audit_rate": 3})
+        out["_a"] = out["action"].map({"stop_line": -1, "coach": 0, "retriage": 1, "clarify": 2, "raise_audit_rate": 3})
         out = out.sort_values(["_p", "_a", "entity"]).drop(columns=["_p", "_a"]).reset_index(drop=True)
     return out, notes
+
+
+def _stop_line_actions(wh, as_of, dataset, task, cfg) -> list[dict]:
+    """Batches and raters whose recent audit failures cross the SPRT's stop boundary."""
+    from .lookahead.study_stop import stop_the_line
+
+    acfg = cfg.get("actions", {})
+    spec = cfg.get("kpi", {}).get("audit_pass_rate", {})
+    target = spec.get("target")
+    if target is None or not 0 < float(target) < 1:
+        return []
+    p0 = 1 - float(target)
+    p1 = min(float(acfg.get("stop_line_factor", 3.0)) * p0, 0.5 + p0 / 2)
+    tasks = _as_list(task) or spec.get("tasks") or None
+    start = as_of - pd.Timedelta(weeks=float(acfg.get("stop_line_weeks", 4)))
+    out = []
+    for by in ("batch", "rater"):
+        table = stop_the_line(wh, start, as_of, by=by, task=tasks, dataset=dataset, p0=p0, p1=p1)
+        for r in table[table["decision"] == "stop"].itertuples(index=False):
+            out.append(
+                {
+                    "priority": "high",
+                    "action": "stop_line",
+                    "entity": f"{by} {r.entity}",
+                    "task": ", ".join(tasks) if tasks else None,
+                    "since_week": None,
+                    "since": start.date().isoformat(),
+                    "signal": "audit failures (sequential test)",
+                    "evidence": f"{r.failures} of {r.n} audits failed since {start.date().isoformat()}; the SPRT of "
+                    f"{_fmt_pct(p0)} tolerated vs {_fmt_pct(p1)} said stop at audit {r.n_decided} "
+                    f"(always-valid 95% CI of the failure rate {_fmt_pct(r.ci_low)}-{_fmt_pct(r.ci_high)}).",
+                    "estimate": r.failure_rate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "n": r.n,
+                    "method": r.method,
+                }
+            )
+    return out
 
 
 def weekly_verdict(
@@ -574,9 +619,10 @@ def weekly_verdict(
             "retriage": "re-triage",
             "clarify": "clarify",
             "raise_audit_rate": "raise audit rate",
+            "stop_line": "stop the line for",
         }
         todo = []
-        for act in ("coach", "retriage", "clarify", "raise_audit_rate"):
+        for act in ("stop_line", "coach", "retriage", "clarify", "raise_audit_rate"):
             if act not in counts:
                 continue
             ents = actions.loc[actions["action"] == act, "entity"].tolist()
@@ -587,7 +633,8 @@ def weekly_verdict(
         sentences.append("This week: " + "; ".join(todo) + ".")
     else:
         sentences.append("No corrective action is needed this week.")
-    status = "alert" if (len(breached) or len(coach)) else ("warn" if (len(watch) or len(actions)) else "ok")
+    stops = int((actions["action"] == "stop_line").sum()) if len(actions) else 0
+    status = "alert" if (len(breached) or len(coach) or stops) else ("warn" if (len(watch) or len(actions)) else "ok")
     while len(sentences) < 3:
         sentences.append("Details by section below.")
     return sentences[:5], status

@@ -405,6 +405,25 @@ MIGRATIONS: dict[int, list[str]] = {
             label VARCHAR,                    -- 'refuse' | 'comply'
             reviewed_at TIMESTAMP)""",
     ],
+    # 90-99 where to look next (trainerlab.lookahead): audit plans, one row per drawn unit
+    90: [
+        """CREATE TABLE IF NOT EXISTS audit_plans (
+            plan_id VARCHAR NOT NULL,         -- e.g. 'safety-2026-08-24-s7'
+            item_id VARCHAR NOT NULL,         -- the drawn unit: an annotation (item, rater, task);
+            annotator_id VARCHAR NOT NULL,    -- its audit is the audits row with the same three
+            task VARCHAR NOT NULL,
+            stratum VARCHAR NOT NULL,         -- 'vendor | rater | intent'
+            vendor VARCHAR,
+            intent VARCHAR,
+            risk_weight DOUBLE NOT NULL,      -- the stratum's sampling weight (2 per risk signal)
+            risk_reasons VARCHAR,             -- which signals raised it
+            stratum_size BIGINT NOT NULL,     -- units in the stratum (the population)
+            stratum_n INTEGER NOT NULL,       -- units drawn from it
+            inclusion_prob DOUBLE NOT NULL,   -- stratum_n / stratum_size; the design weight is its inverse
+            seed BIGINT NOT NULL,
+            target DOUBLE,
+            created_at TIMESTAMP NOT NULL)""",
+    ],
 }
 
 

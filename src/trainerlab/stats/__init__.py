@@ -8,7 +8,10 @@ so that a fix lands once. This package imports nothing else of trainerlab.
 - :mod:`~trainerlab.stats.significance`: McNemar exact, two-proportion z test, exact binomial test;
 - :mod:`~trainerlab.stats.multiple`: Holm, Benjamini-Hochberg, Bonferroni adjustments;
 - :mod:`~trainerlab.stats.kappa`: Cohen's two-rater kappa (from labels or tables);
-- :mod:`~trainerlab.stats.resampling`: compiled bootstrap kernels (numba).
+- :mod:`~trainerlab.stats.resampling`: compiled bootstrap kernels (numba);
+- :mod:`~trainerlab.stats.ppi`: prediction-powered inference (PPI++) for a mean;
+- :mod:`~trainerlab.stats.sequential`: Wald's SPRT and the beta-binomial confidence sequence;
+- :mod:`~trainerlab.stats.sample_size`: exact binomial demonstration and CI-margin sample sizes.
 """
 
 from .intervals import (
@@ -23,7 +26,15 @@ from .intervals import (
 )
 from .kappa import cohen_kappa, cohen_kappa_from_table
 from .multiple import adjust_p_values, bh_adjust, bonferroni_adjust, holm_adjust
+from .ppi import ppi_lambda, ppi_mean
 from .resampling import bootstrap_means, bootstrap_ratios
+from .sample_size import binomial_demonstration_n, binomial_demonstration_power, proportion_margin_n
+from .sequential import (
+    beta_binomial_confidence_sequence,
+    confidence_sequence_stop,
+    sprt_bernoulli,
+    sprt_thresholds,
+)
 from .significance import binomial_test, mcnemar_exact, mcnemar_exact_p, two_proportion_test
 
 __all__ = [
@@ -47,4 +58,13 @@ __all__ = [
     "cohen_kappa_from_table",
     "bootstrap_means",
     "bootstrap_ratios",
+    "ppi_mean",
+    "ppi_lambda",
+    "sprt_bernoulli",
+    "sprt_thresholds",
+    "beta_binomial_confidence_sequence",
+    "confidence_sequence_stop",
+    "binomial_demonstration_n",
+    "binomial_demonstration_power",
+    "proportion_margin_n",
 ]
