@@ -21,6 +21,8 @@ Families of functions (and the module each lives in)
   :func:`incident_rate_ratio` (``rates``), :func:`diff_in_diff` (``diff_in_diff``);
 - repeated runs (``repeated``): :func:`pass_at_k`, :func:`pass_hat_k` (pass^k), :func:`repeated_runs`
   (per item and suite with intervals, flaky items);
+- rankings (``style_control``): :class:`StyleControlledBT` (Bradley-Terry with style covariates,
+  bootstrap intervals, tiers) and :func:`leaderboard_figure`;
 - the uplift report: :func:`uplift_study` (``study``: reads the warehouse), :func:`uplift_verdict`
   and the reading tables (``verdict``).
 
@@ -54,6 +56,7 @@ from .repeated import pass_at_k, pass_hat_k, repeated_runs
 # (or trainerlab.stats.normal_quantile) when those modules are rewired to the statistics core.
 from .results import _undefined, _z  # noqa: F401
 from .study import flipped_examples, load_eval_results, uplift_study
+from .style_control import StyleControlledBT, leaderboard_figure
 from .verdict import category_table, difference_table, power_statement, uplift_verdict
 
 __all__ = [
@@ -98,4 +101,6 @@ __all__ = [
     "pass_at_k",
     "pass_hat_k",
     "repeated_runs",
+    "StyleControlledBT",
+    "leaderboard_figure",
 ]
