@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trainerlab.uplift.style_control import StyleControlledBT, leaderboard_figure
+from trainerlab.uplift.figures import leaderboard_figure
+from trainerlab.uplift.style_control import StyleControlledBT
 
 MODELS = ["m0", "m1", "m2", "m3", "m4", "m5"]
 THETA = np.array([1.0, 0.9, 0.4, 0.3, -0.8, -1.8]) - np.mean([1.0, 0.9, 0.4, 0.3, -0.8, -1.8])

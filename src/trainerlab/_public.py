@@ -136,6 +136,16 @@ _EXPORTS = {
     "rework_rate": "ops",
     "vendor_scorecard": "vendors",
     "coaching_effectiveness": "vendors",
+    # intraclass correlations, more rater models, repeated runs, rankings
+    "icc": "agreement",
+    "OneCoinDawidSkene": "annotators",
+    "GLAD": "annotators",
+    "MACE": "annotators",
+    "OrdinalRaterModel": "annotators",
+    "pass_at_k": "uplift",
+    "pass_hat_k": "uplift",
+    "repeated_runs": "uplift",
+    "StyleControlledBT": "uplift",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)

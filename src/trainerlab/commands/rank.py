@@ -89,7 +89,8 @@ def _text(r: dict) -> str:
 
 
 def _run(args) -> int:
-    from ..uplift.style_control import StyleControlledBT, leaderboard_figure
+    from ..uplift.figures import leaderboard_figure
+    from ..uplift.style_control import StyleControlledBT
     from ._tables import read_table
 
     if args.n_boot < 0:

@@ -22,7 +22,7 @@ Families of functions (and the module each lives in)
 - repeated runs (``repeated``): :func:`pass_at_k`, :func:`pass_hat_k` (pass^k), :func:`repeated_runs`
   (per item and suite with intervals, flaky items);
 - rankings (``style_control``): :class:`StyleControlledBT` (Bradley-Terry with style covariates,
-  bootstrap intervals, tiers) and :func:`leaderboard_figure`;
+  bootstrap intervals, tiers) and :func:`leaderboard_figure` (``figures``);
 - the uplift report: :func:`uplift_study` (``study``: reads the warehouse), :func:`uplift_verdict`
   and the reading tables (``verdict``).
 
@@ -35,7 +35,7 @@ from .bootstrap import paired_bootstrap
 from .bradley_terry import BradleyTerry
 from .categories import compare_by_category
 from .diff_in_diff import diff_in_diff
-from .figures import forest_plot
+from .figures import forest_plot, leaderboard_figure
 from .outcomes import OUTCOMES, choose_outcome, outcome_label
 from .paired import (
     flipped_items,
@@ -56,7 +56,7 @@ from .repeated import pass_at_k, pass_hat_k, repeated_runs
 # (or trainerlab.stats.normal_quantile) when those modules are rewired to the statistics core.
 from .results import _undefined, _z  # noqa: F401
 from .study import flipped_examples, load_eval_results, uplift_study
-from .style_control import StyleControlledBT, leaderboard_figure
+from .style_control import StyleControlledBT
 from .verdict import category_table, difference_table, power_statement, uplift_verdict
 
 __all__ = [
