@@ -102,8 +102,8 @@ def icc_from_matrix(x, ci: float = 0.95, n_dropped: int = 0) -> ICCResult:
 
     >>> x = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
     >>> r = icc_from_matrix(x)
-    >>> [round(v, 2) for v in r.table["estimate"]]
-    [0.17, 0.29, 0.71, 0.44, 0.62, 0.91]
+    >>> print(*(round(v, 2) for v in r.table["estimate"]))
+    0.17 0.29 0.71 0.44 0.62 0.91
     """
     if not 0 < ci < 1:
         raise ValueError("ci must be between 0 and 1")
