@@ -37,7 +37,8 @@ def test_shrout_fleiss_table_4():
 
 
 def _pingouin_table(df):
-    pg = pytest.importorskip("pingouin")  # in the `test` extra
+    import pingouin as pg  # in the `test` extra
+
     ref = pg.intraclass_corr(df, targets="item", raters="rater", ratings="label", nan_policy="omit")
     # pingouin's names (McGraw & Wong's A for absolute agreement, C for consistency)
     names = {

@@ -60,7 +60,8 @@ def test_tiers_follow_the_planted_gaps(fitted):
 
 
 def test_fit_matches_statsmodels_glm(battles):
-    sm = pytest.importorskip("statsmodels.api")
+    import statsmodels.api as sm
+
     m = StyleControlledBT(n_boot=0, l2=0.0).fit(battles, style={"length": ("len_a", "len_b")})
     names = sorted(MODELS)
     a = battles["model_a"].map(names.index).to_numpy()
