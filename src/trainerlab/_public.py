@@ -146,6 +146,16 @@ _EXPORTS = {
     "judge_corrected_win_rate": "lookahead",
     "fit_irt": "lookahead",
     "gold_study": "lookahead",
+    # intraclass correlations, more rater models, repeated runs, rankings
+    "icc": "agreement",
+    "OneCoinDawidSkene": "annotators",
+    "GLAD": "annotators",
+    "MACE": "annotators",
+    "OrdinalRaterModel": "annotators",
+    "pass_at_k": "uplift",
+    "pass_hat_k": "uplift",
+    "repeated_runs": "uplift",
+    "StyleControlledBT": "uplift",
 }
 
 # the library's modules, also reachable as attributes (tl.agreement.krippendorff_alpha)

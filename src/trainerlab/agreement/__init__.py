@@ -12,7 +12,8 @@ Input is long format, one row per rating (``item``, ``rater``, ``label``; see
 - ``breakdowns.py``: per category, per rater pair, leave one rater out, subgroups;
 - ``study.py``: the agreement report's study, read from the warehouse;
 - ``verdict.py``: bands, caveats and the report's verdict sentences;
-- ``figures.py``: plotly figures.
+- ``figures.py``: plotly figures;
+- ``icc.py``: intraclass correlations (Shrout & Fleiss 1979) for interval and ratio ratings.
 """
 
 from ..ratings.encoding import LEVELS, Ratings, from_contingency_table, from_wide, prepare_ratings
@@ -36,6 +37,7 @@ from .coefficients import (
     weight_matrix,
 )
 from .figures import coefficient_figure, pairwise_heatmap
+from .icc import ICC_NAMES, ICCResult, icc, icc_from_matrix
 from .study import agreement_study
 from .verdict import KRIPPENDORFF_BANDS, LANDIS_KOCH, agreement_verdict, interpret
 
@@ -74,4 +76,8 @@ __all__ = [
     "agreement_study",
     "coefficient_figure",
     "pairwise_heatmap",
+    "icc",
+    "icc_from_matrix",
+    "ICCResult",
+    "ICC_NAMES",
 ]

@@ -912,7 +912,7 @@ def agreement_summary(
             "se_gwet": _finite(row.se_gwet),
             "se_jackknife": _finite(row.se_jackknife),
         }
-    return {
+    out = {
         "n_items": int(R.n_units),
         "n_raters": int(R.n_raters),
         "n_ratings": int(R.n_ratings),
@@ -926,6 +926,19 @@ def agreement_summary(
         "seed": seed,
         "coefficients": coefs,
     }
+    if level in ("interval", "ratio"):  # numeric ratings: the intraclass correlations too (agreement/icc.py)
+        from .icc import icc
+
+        res = icc(R, ci=ci)
+        out["icc"] = res.as_dict()
+        out["icc_design"] = {
+            "n_targets": res.n_targets,
+            "n_judges": res.n_judges,
+            "n_dropped": res.n_dropped,
+            "missing": "listwise: items without a rating from every rater are dropped",
+            "reason": res.reason,
+        }
+    return out
 
 
 def _finite(x) -> float | None:

@@ -20,7 +20,9 @@ Layers (docs/architecture.md):
 
 - ``accuracy.py``: majority vote, accuracy on gold, agreement with the consensus;
 - ``dawid_skene.py``: the :class:`DawidSkene` rater model and its flag thresholds;
-- ``quality.py``: :func:`rater_report`, one row per rater;
+- ``rater_models.py``: one-coin Dawid-Skene, GLAD (item difficulty), MACE (spammers);
+- ``ordinal.py``: :class:`OrdinalRaterModel`, rater severity/leniency on rating scales;
+- ``quality.py``: :func:`rater_report`, one row per rater (any of the models);
 - ``calibration.py``: disputed items, calibration packs, the guideline clarity index;
 - ``study.py``: rater quality of one task, read from the warehouse;
 - ``figures.py``: the raters' confusion matrices (plotly).
@@ -30,7 +32,9 @@ from .accuracy import consensus_agreement, gold_accuracy, majority_vote
 from .calibration import calibration_pack, clarity_index, disputed_items, write_calibration_pack
 from .dawid_skene import CARELESS_QUALITY, MIN_RATINGS, OUTLIER_Z, DawidSkene
 from .figures import confusion_figure
-from .quality import rater_report
+from .ordinal import OrdinalRaterModel
+from .quality import RATER_MODELS, rater_report
+from .rater_models import GLAD, MACE, OneCoinDawidSkene
 from .study import gold_from_warehouse, rater_quality_study
 
 __all__ = [
@@ -49,4 +53,9 @@ __all__ = [
     "CARELESS_QUALITY",
     "OUTLIER_Z",
     "MIN_RATINGS",
+    "OneCoinDawidSkene",
+    "GLAD",
+    "MACE",
+    "OrdinalRaterModel",
+    "RATER_MODELS",
 ]

@@ -73,6 +73,18 @@ def _text(r: dict) -> str:
         lines.append(f"  {name:<{width}}  {c['estimate']:.3f}{ci}")
     if r["n_boot"]:
         lines.append(f"  ({r['n_boot']} bootstrap replicates over items, seed {r['seed']})")
+    if "icc" in r:
+        d = r["icc_design"]
+        lines.append(
+            f"intraclass correlations: {d['n_targets']} items x {d['n_judges']} raters "
+            f"({d['n_dropped']} items without a rating from every rater dropped)"
+        )
+        for name, c in r["icc"].items():
+            if c["estimate"] is None:
+                lines.append(f"  {name:<6} NaN  ({c['reason']})")
+            else:
+                ci = "" if c["ci_low"] is None else f"  [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"
+                lines.append(f"  {name:<6} {c['estimate']:.3f}{ci}")
     return "\n".join(lines)
 
 

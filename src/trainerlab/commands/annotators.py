@@ -7,18 +7,27 @@ import math
 from ..cli import UsageError, add_json, emit
 from ._source import ANNOTATION_FILTERS, add_source_options, filters, open_source
 
+MODELS = ("ds", "one_coin", "glad", "mace", "ordinal")  # trainerlab.annotators.RATER_MODELS (no pandas import here)
+_MODEL_FIELDS = {  # the model's own per-rater parameter(s) in the JSON
+    "one_coin": ("skill",),
+    "glad": ("ability",),
+    "mace": ("competence",),
+    "ordinal": ("severity", "severity_ci_low", "severity_ci_high"),
+}
+
 
 def register(sub) -> None:
     p = sub.add_parser(
         "annotators",
-        help="rater quality: Dawid-Skene score and flags, accuracy against gold, consensus agreement",
+        help="rater quality: Dawid-Skene (or one-coin, GLAD, MACE, ordinal) score and flags, gold accuracy, consensus",
         description="Per rater in FILE (CSV, JSONL or Parquet; one row per rating; a tool's export with "
         "--format) or, without FILE, in one task of the warehouse (--db, --task, with the agreement "
         "report's filters; gold from the warehouse's gold table, newest gold set version): the number of ratings, "
         "accuracy against gold with a Wilson interval (with --gold), agreement with the "
         "leave-one-out majority of the other raters, the Dawid-Skene quality score (chance-corrected "
         "accuracy against the latent true label: 1 perfect, about 0 random) and a flag "
-        "('careless': quality below 0.3; 'outlier': far below the other raters).",
+        "('careless': quality below 0.3; 'outlier': far below the other raters). --model picks the rater model "
+        "(MACE adds 'spammer'; ordinal reports severity in logits and flags 'severe'/'lenient').",
         epilog="Example: trainerlab annotators ratings.csv --item item_id --rater annotator_id --label label "
         "--gold gold.csv --gold-item item_id --gold-label gold_label --json\n"
         "  trainerlab annotators --db data/warehouse.duckdb --task safety --vendor acme --json",
@@ -39,6 +48,14 @@ def register(sub) -> None:
     )
     p.add_argument("--n-boot", type=int, default=0, help="item-bootstrap replicates for quality CIs (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed for tie-breaks and the bootstrap (default 0)")
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default="ds",
+        help="rater model: ds (Dawid-Skene, a confusion matrix per rater; default), one_coin (one accuracy "
+        "per rater), glad (rater ability and item difficulty), mace (competence; flags spammers), ordinal "
+        "(severity/leniency on an ordered rating scale)",
+    )
     add_json(p)
     p.set_defaults(func=_run)
 
@@ -51,6 +68,19 @@ def _num(x):
     return x if math.isfinite(x) else None
 
 
+def _model_details(name: str, model) -> dict:
+    """What the model estimates beyond the raters: item difficulties (glad), thresholds (ordinal)."""
+    if name == "glad":
+        hardest = model.difficulties_.sort_values(ascending=False).head(10)
+        return {"hardest_items": [{"item": str(i), "difficulty": _num(v)} for i, v in hardest.items()]}
+    if name == "ordinal":
+        return {
+            "thresholds": {k: _num(v) for k, v in model.thresholds_.items()},
+            "item_sd": _num(model.sigma_),
+        }
+    return {}
+
+
 def _text(r: dict) -> str:
     lines = [
         f"{r['n_raters']} raters, {r['n_items']} items, {r['n_ratings']} ratings"
@@ -61,6 +91,8 @@ def _text(r: dict) -> str:
         g = x["accuracy_vs_gold"]
         gold = "-" if g is None else f"{g['estimate']:.3f} [{g['ci_low']:.2f},{g['ci_high']:.2f}]"
         q = "NaN" if x["quality"] is None else f"{x['quality']:.3f}"
+        if "severity" in x:
+            q = f"sev {x['severity']:+.2f}"
         c = "NaN" if x["agreement_with_consensus"] is None else f"{x['agreement_with_consensus']:.3f}"
         lines.append(f"  {str(x['rater']):<10} {x['n']:>6} {q:>8} {gold:>18} {c:>10}  {x['flag'] or ''}")
     return "\n".join(lines)
@@ -111,6 +143,7 @@ def _run(args) -> int:
             seed=args.seed,
             n_boot=args.n_boot,
             tolerance=args.tolerance,
+            model=args.model,
         )
     except ValueError as exc:
         raise UsageError(f"{args.gold if str(exc).startswith('gold') else where}: {exc}") from exc
@@ -135,6 +168,7 @@ def _run(args) -> int:
                 "quality_ci_low": _num(row.quality_ci_low),
                 "quality_ci_high": _num(row.quality_ci_high),
                 "reason": row.reason,
+                **{f: _num(getattr(row, f)) for f in _MODEL_FIELDS.get(args.model, ())},
             }
         )
     result = {
@@ -146,12 +180,14 @@ def _run(args) -> int:
         "n_items": len(model.items_),
         "n_ratings": int(model.n_ratings_.sum()),
         "categories": [str(c) for c in model.classes_],
-        "n_gold_items": model.n_gold_ if gold is not None else None,
+        "n_gold_items": getattr(model, "n_gold_", None) if gold is not None else None,
         "model": {
-            "method": "Dawid-Skene EM",
+            "name": args.model,
+            "method": "Dawid-Skene EM" if args.model == "ds" else model.method,
             "n_iter": model.n_iter_,
             "converged": bool(model.converged_),
             "seed": args.seed,
+            **_model_details(args.model, model),
         },
         "raters": raters,
     }

@@ -45,12 +45,38 @@ def register(sub) -> None:
         default=0.05,
         help="1 - confidence level (default 0.05)",
     )
+    p.add_argument(
+        "--length-controlled",
+        action="store_true",
+        help="also AlpacaEval's length-controlled win rate (FILE only): the GLM of the preference on "
+        "tanh(length difference / SD) (+ prompt difficulty with --others), evaluated at equal length, "
+        "with diagnostics when the length model fits badly",
+    )
+    p.add_argument(
+        "--others",
+        nargs="+",
+        metavar="FILE",
+        help="with --length-controlled: other models' annotation files on the same prompts and judge; the "
+        "prompts' difficulty is estimated from them (leaving the model out) and enters the GLM",
+    )
     add_json(p)
     p.set_defaults(func=_run)
 
 
 def _text(r: dict) -> str:
     w = r["win_rate"]
+    lc = r.get("length_controlled")
+    if lc is not None:
+        head = _text({k: v for k, v in r.items() if k != "length_controlled"})
+        if lc["estimate"] is None:
+            return head + f"\n  length-controlled: NaN ({lc['reason']})"
+        lines = [
+            head,
+            f"  length-controlled win rate {lc['estimate']:.2f}% (95% CI {lc['ci_low']:.2f} to {lc['ci_high']:.2f})"
+            + (f", prompt difficulty from {lc['n_other_models']} other models" if lc["n_other_models"] else ""),
+        ]
+        lines += [f"  warning: {m}" for m in lc["diagnostics"]["warnings"]]
+        return "\n".join(lines)
     return (
         f"{r['model']} vs {r['baseline']}: win rate {w['estimate']:.2f}% "
         f"(95% CI {w['ci_low']:.2f} to {w['ci_high']:.2f}; SE {w['se']:.2f}), "
@@ -95,8 +121,91 @@ def _run(args) -> int:
     }
     if r["n"] == 0:
         result["win_rate"]["reason"] = r.get("reason")
+    if args.length_controlled:
+        result["length_controlled"] = _length_controlled(frame, args, r)
+    elif args.others:
+        raise UsageError("--others goes with --length-controlled")
     emit(args, result, _text)
     return 0
+
+
+def _length_controlled(frame, args, raw) -> dict:
+    """AlpacaEval's LC win rate of the FILE's model, with the length model's diagnostics."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from .. import uplift
+    from ..judges.lc_diagnostics import length_model_diagnostics
+    from ..judges.length_control import instruction_difficulty, length_controlled_win_rate
+
+    if not args.file:
+        raise UsageError("--length-controlled needs an AlpacaEval annotations FILE (the warehouse keeps no lengths)")
+
+    def scored(f):
+        # AlpacaEval: 0 (a draw) -> 1.5, then minus 1: 1 = the model wins, 0 = the baseline wins, 0.5 = a draw
+        out = f.dropna(subset=["preference"]).copy()
+        out["score"] = out["preference"].replace({0.0: 1.5}) - 1
+        return out
+
+    own = scored(frame)
+    name = str(frame["model"].iloc[0])
+    difficulty = None
+    others = []
+    if args.others:
+        for path in args.others:
+            try:
+                other = uplift.read_alpaca_eval(path)
+            except (ValueError, FileNotFoundError) as exc:
+                raise UsageError(f"{path}: {exc}") from exc
+            if other["model"].iloc[0] == name:
+                continue
+            others.append(scored(other))
+        if not others:
+            raise UsageError("--others: no other model's annotations (each file must be another model's)")
+        allf = pd.concat([own, *others], ignore_index=True)
+        allf["difficulty"] = instruction_difficulty(allf, item="instruction", by="model", score="score")
+        own = allf[allf["model"] == name].copy()
+        difficulty = "difficulty"
+    table = length_controlled_win_rate(
+        own, len_model="len_model", len_baseline="len_baseline", by="model", difficulty=difficulty, alpha=args.alpha
+    )
+    row = table.iloc[0].to_dict()
+
+    def num(x):
+        try:
+            x = float(x)
+        except (TypeError, ValueError):
+            return None
+        return x if math.isfinite(x) else None
+
+    diag = length_model_diagnostics(
+        own["score"].to_numpy(),
+        own["len_model"].to_numpy(),
+        own["len_baseline"].to_numpy(),
+        difficulty=own["difficulty"].to_numpy() if difficulty else None,
+        raw_win_rate=raw["estimate"],
+        lc_win_rate=num(row.get("lc_win_rate")),
+    )
+    return {
+        "estimate": num(row.get("lc_win_rate")),
+        "ci_low": num(row.get("lc_ci_low")),
+        "ci_high": num(row.get("lc_ci_high")),
+        "se": num(row.get("lc_se")),
+        "length_coef": num(row.get("length_coef")),
+        "difficulty_coef": num(row.get("difficulty_coef")),
+        "n": int(row.get("n", 0)),
+        "n_other_models": len(others),
+        "method": row.get("method"),
+        "reason": row.get("reason"),
+        "diagnostics": {
+            **diag,
+            "hosmer_lemeshow": diag["hosmer_lemeshow"] and {k: num(v) for k, v in diag["hosmer_lemeshow"].items()},
+        },
+        "fit_ok": bool(diag["ok"]),
+        "mean_length_ratio": num(np.mean(own["len_model"] / own["len_baseline"].clip(lower=1))),
+    }
 
 
 # winner -> AlpacaEval's preference scale, from the model's side: 2 = model wins, 1 = baseline wins, 1.5 = draw

@@ -260,3 +260,43 @@ def _coverage_result(done: int, total: int, what: str, missing: list, candidate:
         "evidence": evidence,
         "details": {"covered": done, "total": total, "share": share, "uncovered": missing},
     }
+
+
+def _pass_hat_k_result(df: pd.DataFrame, c: dict, metric: str, candidate: str) -> dict:
+    """``pass_hat_k``: the candidate's suite pass^k (all k attempts pass; every eval row of an item is one
+    attempt) with its item-bootstrap interval; its lower bound (or estimate) against ``min_pass_hat``."""
+    from ..uplift.repeated import repeated_runs
+
+    if df["passed"].isna().any():
+        raise GateDataError(
+            f"{c['suite']}/{metric}: {int(df['passed'].isna().sum())} rows of {candidate!r} have no passed value"
+        )
+    k = c["k"]
+    res = repeated_runs(df, "item_id", "passed", ks=[k], n_boot=c["n_boot"], seed=c["seed"], ci=1 - c["alpha"])
+    row = res["suite"].set_index("metric").loc[f"pass^{k}"]
+    if not math.isfinite(row["estimate"]):
+        raise GateDataError(f"{c['suite']}/{metric}: pass^{k} of {candidate!r} undefined ({row['reason']})")
+    value = row["ci_low"] if c["use"] == "ci_low" else row["estimate"]
+    ok = math.isfinite(value) and value >= c["min_pass_hat"]
+    used = "lower bound" if c["use"] == "ci_low" else "estimate"
+    flaky = res["flaky"]
+    evidence = (
+        f"{c['suite']}: pass^{k} {row['estimate']:.3f} ({100 * (1 - c['alpha']):.0f}% CI {row['ci_low']:.3f} to "
+        f"{row['ci_high']:.3f}, {int(row['n_items'])} items, {res['attempts']['min']}-{res['attempts']['max']} "
+        f"attempts each, {flaky['n_flaky']} flaky); {used} {'at or above' if ok else 'below'} the "
+        f"{c['min_pass_hat']:.3f} minimum" + (f"; {row['reason']}" if isinstance(row["reason"], str) else "")
+    )
+    return {
+        "status": PASS if ok else FAIL,
+        "evidence": evidence,
+        "details": {
+            "k": k,
+            "estimate": float(row["estimate"]),
+            "ci_low": float(row["ci_low"]),
+            "ci_high": float(row["ci_high"]),
+            "n_items": int(row["n_items"]),
+            "n_items_excluded": int(row["n_items_excluded"]),
+            "n_flaky": flaky["n_flaky"],
+            "attempts": res["attempts"],
+        },
+    }

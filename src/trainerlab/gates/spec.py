@@ -73,6 +73,16 @@ _SPECS: dict[str, dict[str, tuple[type | tuple, Any]]] = {
         "min_items": (int, 1),
         "alpha": (float, None),
     },
+    "pass_hat_k": {
+        "suite": (str, "REQUIRED"),
+        "k": (int, "REQUIRED"),
+        "min_pass_hat": (float, "REQUIRED"),
+        "metric": (str, None),
+        "use": (str, "ci_low"),
+        "n_boot": (int, 2000),
+        "seed": (int, 0),
+        "alpha": (float, None),
+    },
 }
 
 
@@ -208,6 +218,15 @@ def _validate_values(check: dict, where: str) -> None:
             raise GateConfigError(f"{where}: min_coverage is a share in (0, 1]")
         if check["of"] not in ("items", "categories"):
             raise GateConfigError(f"{where}: 'of' must be items or categories")
+    if kind == "pass_hat_k":
+        if check["k"] < 1:
+            raise GateConfigError(f"{where}: k must be a positive integer")
+        if not 0 <= check["min_pass_hat"] <= 1:
+            raise GateConfigError(f"{where}: min_pass_hat is a share in [0, 1]")
+        if check["use"] not in ("ci_low", "estimate"):
+            raise GateConfigError(f"{where}: use must be ci_low or estimate")
+        if check["use"] == "ci_low" and check["n_boot"] < 1:
+            raise GateConfigError(f"{where}: use ci_low needs n_boot >= 1")
     if kind == "non_inferiority" and check["margin"] == 0:
         raise GateConfigError(f"{where}: a non-inferiority margin must be > 0 (0 is a superiority test)")
 

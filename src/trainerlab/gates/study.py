@@ -33,6 +33,7 @@ from .checks import (
     _label_reliability_result,
     _must_not_fail_result,
     _non_inferiority_result,
+    _pass_hat_k_result,
 )
 from .spec import INCIDENT_KINDS, GateConfigError, load_gate
 from .verdict import _residual_risk_table
@@ -265,6 +266,23 @@ def _check_coverage(ctx: _Context, c: dict) -> dict:
     return _coverage_result(done, total, what, missing, ctx.candidate, c)
 
 
+def _check_pass_hat_k(ctx: _Context, c: dict) -> dict:
+    """Every eval row of the candidate in the suite and metric (all runs: repeated runs are the attempts)."""
+    metric = ctx.metric_for(c["suite"], c["metric"])
+    df = ctx.wh.query(
+        "SELECT run_id, item_id, passed FROM eval_results WHERE suite = ? AND metric = ? AND model_version = ? "
+        "ORDER BY run_id, item_id",
+        [c["suite"], metric, ctx.candidate],
+    )
+    if df.empty:
+        raise GateDataError(f"no eval_results for {ctx.candidate!r} in suite {c['suite']!r}, metric {metric!r}")
+    # every run is an attempt: the decision records them all
+    ctx.runs.setdefault(f"{c['suite']} (pass_hat_k)", {})[ctx.candidate] = ",".join(sorted(df["run_id"].unique()))
+    payload = df.to_csv(index=False).encode()
+    ctx.row_hashes[f"{c['suite']}/{metric}/pass_hat_k/{ctx.candidate}"] = hashlib.sha256(payload).hexdigest()
+    return _pass_hat_k_result(df, c, metric, ctx.candidate)
+
+
 CHECK_TYPES: dict[str, Callable[[_Context, dict], dict]] = {
     "must_not_fail": _check_must_not_fail,
     "non_inferiority": _check_non_inferiority,
@@ -272,6 +290,7 @@ CHECK_TYPES: dict[str, Callable[[_Context, dict], dict]] = {
     "label_reliability": _check_label_reliability,
     "incident_rate": _check_incident_rate,
     "coverage": _check_coverage,
+    "pass_hat_k": _check_pass_hat_k,
 }
 
 

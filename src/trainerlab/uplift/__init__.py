@@ -19,6 +19,10 @@ Families of functions (and the module each lives in)
   :func:`win_rate`, :func:`judge_agreement` (``preferences``), :class:`BradleyTerry` (``bradley_terry``);
 - online A/B: :func:`two_proportion_test` (from :mod:`trainerlab.stats`), :func:`poisson_rate_ci`,
   :func:`incident_rate_ratio` (``rates``), :func:`diff_in_diff` (``diff_in_diff``);
+- repeated runs (``repeated``): :func:`pass_at_k`, :func:`pass_hat_k` (pass^k), :func:`repeated_runs`
+  (per item and suite with intervals, flaky items);
+- rankings (``style_control``): :class:`StyleControlledBT` (Bradley-Terry with style covariates,
+  bootstrap intervals, tiers) and :func:`leaderboard_figure` (``figures``);
 - the uplift report: :func:`uplift_study` (``study``: reads the warehouse), :func:`uplift_verdict`
   and the reading tables (``verdict``).
 
@@ -31,7 +35,7 @@ from .bootstrap import paired_bootstrap
 from .bradley_terry import BradleyTerry
 from .categories import compare_by_category
 from .diff_in_diff import diff_in_diff
-from .figures import forest_plot
+from .figures import forest_plot, leaderboard_figure
 from .outcomes import OUTCOMES, choose_outcome, outcome_label
 from .paired import (
     flipped_items,
@@ -46,11 +50,13 @@ from .power import minimum_detectable_effect, power_paired, required_n, sd_of_di
 from .preferences import judge_agreement, paired_preference_difference, preference_scores, win_rate
 from .proportions import rule_of_three
 from .rates import incident_rate_ratio, poisson_rate_ci
+from .repeated import pass_at_k, pass_hat_k, repeated_runs
 
 # judges and safety call uplift._undefined / uplift._z; they move to trainerlab.uplift.results
 # (or trainerlab.stats.normal_quantile) when those modules are rewired to the statistics core.
 from .results import _undefined, _z  # noqa: F401
 from .study import flipped_examples, load_eval_results, uplift_study
+from .style_control import StyleControlledBT
 from .verdict import category_table, difference_table, power_statement, uplift_verdict
 
 __all__ = [
@@ -92,4 +98,9 @@ __all__ = [
     "OUTCOMES",
     "outcome_label",
     "choose_outcome",
+    "pass_at_k",
+    "pass_hat_k",
+    "repeated_runs",
+    "StyleControlledBT",
+    "leaderboard_figure",
 ]

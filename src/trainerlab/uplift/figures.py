@@ -8,7 +8,7 @@ import pandas as pd
 
 from .results import _NAN
 
-__all__ = ["forest_plot"]
+__all__ = ["forest_plot", "leaderboard_figure"]
 
 
 def forest_plot(
@@ -78,5 +78,38 @@ def forest_plot(
         height=max(320, 26 * len(t) + 140),
         showlegend=False,
         margin=dict(l=10, r=10, t=60, b=40),
+    )
+    return fig
+
+
+def leaderboard_figure(ratings: pd.DataFrame, title: str = "Leaderboard (style-controlled Bradley-Terry)"):
+    """Ratings with their intervals, best first, coloured and labelled by tier (plotly)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    for tier, g in ratings.groupby("tier", sort=True):
+        fig.add_trace(
+            go.Scatter(
+                x=g["rating"],
+                y=g["model"],
+                mode="markers",
+                name=f"tier {tier}",
+                marker={"size": 10, "color": palette[(int(tier) - 1) % len(palette)]},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (g["ci_high"] - g["rating"]).to_numpy(),
+                    "arrayminus": (g["rating"] - g["ci_low"]).to_numpy(),
+                },
+                hovertemplate="%{y}: %{x:.0f}<extra>tier " + str(tier) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="rating (1000 + 400 log10 odds), 95% CI",
+        yaxis={"categoryorder": "array", "categoryarray": ratings["model"].tolist()[::-1]},
+        legend_title="tier (cannot be separated within)",
+        height=max(300, 40 * len(ratings) + 120),
     )
     return fig
