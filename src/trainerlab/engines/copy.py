@@ -34,8 +34,10 @@ class CopyError(Exception):
 def _reader(wh: Warehouse, table: str):
     """A pyarrow RecordBatchReader over one table of any engine."""
     if wh.engine in ("duckdb", "parquet"):
+        from .duckdb_engine import record_batch_reader
+
         cursor = wh._con.cursor()  # type: ignore[attr-defined]
-        return cursor.execute(f"SELECT * FROM {_ident(table)}").fetch_record_batch(BATCH_ROWS)
+        return record_batch_reader(cursor.execute(f"SELECT * FROM {_ident(table)}"), BATCH_ROWS)
     if wh.engine == "spark":
         from .spark_engine import _naive_utc
 

@@ -66,6 +66,14 @@ def exclusive(path: str | os.PathLike, lock_timeout: float | None = None) -> Ite
             con.close()
 
 
+def record_batch_reader(result, rows: int):
+    """A pyarrow RecordBatchReader over an executed DuckDB result (duckdb 2.x, 1.x)."""
+    for name in ("to_arrow_reader", "fetch_record_batch"):
+        if hasattr(result, name):
+            return getattr(result, name)(rows)
+    raise RuntimeError("this duckdb version streams no Arrow batches")  # pragma: no cover
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB file with trainerlab's canonical tables.
 
@@ -153,7 +161,7 @@ class DuckDBWarehouse(Warehouse):
         # a cursor of its own, so that other queries may run while the batches are consumed
         cursor = self._con.cursor()
         try:
-            reader = cursor.execute(sql, params or []).fetch_record_batch(rows)
+            reader = record_batch_reader(cursor.execute(sql, params or []), rows)
             for batch in reader:
                 if batch.num_rows:
                     yield batch.to_pandas()
