@@ -66,12 +66,12 @@ def exclusive(path: str | os.PathLike, lock_timeout: float | None = None) -> Ite
             con.close()
 
 
-def record_batch_reader(result, rows: int):
-    """A pyarrow RecordBatchReader over an executed DuckDB result (duckdb 2.x, 1.x)."""
-    for name in ("to_arrow_reader", "fetch_record_batch"):
-        if hasattr(result, name):
-            return getattr(result, name)(rows)
-    raise RuntimeError("this duckdb version streams no Arrow batches")  # pragma: no cover
+def record_batch_reader(con, sql: str, params, rows: int):
+    """A pyarrow RecordBatchReader over a query on a DuckDB connection (duckdb 2.x, 1.x)."""
+    relation = con.sql(sql, params=params or None)
+    if hasattr(relation, "to_arrow_reader"):  # duckdb 2.x: no extra copy of the rows
+        return relation.to_arrow_reader(rows)
+    return con.execute(sql, params or []).fetch_record_batch(rows)  # pragma: no cover - duckdb 1.x
 
 
 class DuckDBWarehouse(Warehouse):
@@ -161,7 +161,7 @@ class DuckDBWarehouse(Warehouse):
         # a cursor of its own, so that other queries may run while the batches are consumed
         cursor = self._con.cursor()
         try:
-            reader = record_batch_reader(cursor.execute(sql, params or []), rows)
+            reader = record_batch_reader(cursor, sql, params, rows)
             for batch in reader:
                 if batch.num_rows:
                     yield batch.to_pandas()
@@ -377,7 +377,8 @@ class ParquetLakeWarehouse(DuckDBWarehouse):
         self.path = None
         self.read_only = True
         for name, files in lake_tables(self.lake).items():
-            self._con.execute(f"CREATE VIEW {_ident(name)} AS SELECT * FROM read_parquet(?)", [files])
+            # a view cannot take a prepared parameter: the relation API takes the path as a value
+            self._con.read_parquet(files).create_view(name)
 
     def tables(self) -> list[str]:
         df = self.query("SELECT table_name FROM information_schema.tables ORDER BY table_name")
