@@ -160,3 +160,20 @@ def test_weekly_quality_report_gives_the_same_numbers_on_spark(spark_demo, demo_
     assert duck["kpi"] and duck["alerts"] and duck["sentences"]  # the comparison compares something
     diffs = same(duck, spark)
     assert not diffs, "\n".join(diffs[:20])
+
+
+def test_ibis_engine_reads_through_the_pyspark_backend(spark_demo, demo_db):
+    """An Ibis URL (here ``pyspark://``, sharing the session) runs the same bound, transpiled SQL."""
+    pytest.importorskip("ibis")
+    from trainerlab.warehouse import Warehouse
+
+    sql = (
+        "SELECT task, count(*) AS n, avg(CASE WHEN label = ? THEN 1.0 ELSE 0.0 END) AS share "
+        "FROM annotations WHERE annotated_at >= $1 GROUP BY task ORDER BY task"
+    )
+    params = ["yes", __import__("datetime").datetime(2026, 6, 1)]
+    with Warehouse(demo_db, read_only=True) as duck, Warehouse("pyspark://") as ib:
+        assert ib.engine == "ibis" and "annotations" in ib.tables()
+        want, got = duck.query(sql, params), ib.query(sql, params)
+    assert got["task"].tolist() == want["task"].tolist() and got["n"].tolist() == want["n"].tolist()
+    assert max(abs(got["share"] - want["share"])) < TOL
