@@ -11,6 +11,7 @@ which installs it) a missing pyspark fails.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import math
@@ -21,9 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-try:
-    import pyspark  # noqa: F401
-except ImportError:
+# the optional `spark` extra: looked up, not imported here (the engine imports it)
+if importlib.util.find_spec("pyspark") is None:
     if os.environ.get("TRAINERLAB_REQUIRE_SPARK") == "1":
         pytest.fail("TRAINERLAB_REQUIRE_SPARK=1 but pyspark is not installed (make spark)", pytrace=False)
     pytest.skip("pyspark is not installed (make spark)", allow_module_level=True)
