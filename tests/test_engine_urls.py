@@ -78,7 +78,9 @@ def test_binding_positional_named_and_typed_values():
     assert "'ana'" in sql and "CAST('2026-03-02 09:30:00.000000' AS TIMESTAMP)" in sql
     assert "CAST('2026-03-02' AS DATE)" in sql and "< 3" in sql and "IS NULL" in sql
     # `?` are numbered in text order, also inside a CTE that the tree stores elsewhere
-    q = transpile.to_dialect("WITH c AS (SELECT * FROM t WHERE a = ?) SELECT * FROM c WHERE b = ?", ["first", 2], "spark")
+    q = transpile.to_dialect(
+        "WITH c AS (SELECT * FROM t WHERE a = ?) SELECT * FROM c WHERE b = ?", ["first", 2], "spark"
+    )
     assert q.index("'first'") < q.index("= 2")
     # an aware time is stored as naive UTC
     aware = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))

@@ -59,9 +59,7 @@ def ensure_exists(db: str | os.PathLike | None) -> Path | str:
         path = target.path
         assert path is not None
         if not path.exists():
-            raise FileNotFoundError(
-                f"{path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first)"
-            )
+            raise FileNotFoundError(f"{path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first)")
         return path
     if target.engine in ("parquet", "spark") and target.path is not None and not target.path.is_dir():
         raise FileNotFoundError(f"{target.path}: no such directory (the {target.engine} warehouse of {target.label})")
