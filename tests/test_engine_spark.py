@@ -169,7 +169,7 @@ def test_ibis_engine_reads_through_the_pyspark_backend(spark_demo, demo_db):
 
     sql = (
         "SELECT task, count(*) AS n, avg(CASE WHEN label = ? THEN 1.0 ELSE 0.0 END) AS share "
-        "FROM annotations WHERE annotated_at >= $1 GROUP BY task ORDER BY task"
+        "FROM annotations WHERE annotated_at >= ? GROUP BY task ORDER BY task"
     )
     params = ["yes", __import__("datetime").datetime(2026, 6, 1)]
     with Warehouse(demo_db, read_only=True) as duck, Warehouse("pyspark://") as ib:

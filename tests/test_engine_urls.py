@@ -157,3 +157,14 @@ def test_parquet_lake_round_trip(tmp_path):
     # the destination already holds rows: refused (exit 2) unless --replace
     assert main(["warehouse", "copy", f"parquet://{lake}", str(back)]) == 2
     assert main(["warehouse", "copy", f"parquet://{lake}", str(back), "--replace"]) == 0
+
+
+def test_commands_that_need_a_duckdb_file_refuse_other_engines(tmp_path, monkeypatch):
+    """`trainerlab demo --db spark://...` must not create a folder named `spark:` (exit 2 instead)."""
+    from trainerlab import paths
+    from trainerlab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--db", "spark://local[2]?warehouse=w"]) == 2
+    assert not (tmp_path / "spark:").exists()
+    assert paths.db_path("duckdb:///abs/w.duckdb") == Path("/abs/w.duckdb")
