@@ -79,6 +79,10 @@ def _naive_utc(table):
     return pa.Table.from_arrays(cols, names=table.column_names) if changed else table
 
 
+# (session, warehouse folder, table) -> the files its temporary view was registered over
+_VIEWS: dict[tuple[int, str, str], tuple] = {}
+
+
 class SparkWarehouse(Warehouse):
     """Trainerlab's tables in Spark (read-only; see the module docstring)."""
 
@@ -118,8 +122,18 @@ class SparkWarehouse(Warehouse):
 
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: no such directory (the Spark warehouse of {self.path})")
-        for name in lake_tables(folder):
-            self.spark.read.parquet(str(folder / name)).createOrReplaceTempView(name)
+        for name, files in lake_tables(folder).items():
+            # a view already registered in this session over the same files is kept (opening the
+            # warehouse again, as every verb does, reads no Parquet footers then)
+            signature = tuple(
+                (str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(folder.glob(f"{name}/*.parquet"))
+            )
+            key = (id(self.spark), str(folder), name)
+            if _VIEWS.get(key) != signature or not self.spark.catalog.tableExists(name):
+                self.spark.read.parquet(
+                    files if not (folder / name).is_dir() else str(folder / name)
+                ).createOrReplaceTempView(name)
+                _VIEWS[key] = signature
             self._tables.append(name)
 
     def tables(self) -> list[str]:
