@@ -4,7 +4,7 @@ TL        := .venv/bin/trainerlab
 SEED      ?= 7
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: reports test lint docs bench setup demo clean lab
+.PHONY: reports test lint docs bench setup demo clean lab spark
 
 # The main job: environment, demo warehouse, every report, the index.
 # A report that fails does not stop the index: publish still runs (the index shows the
@@ -66,3 +66,13 @@ lab: setup
 
 clean:
 	rm -rf .venv data/warehouse.duckdb data/cache reports/*/ reports/index.html
+
+# The Spark engine (docs/engines.md): the `spark` and `ibis` extras of pyproject.toml into .venv (only
+# their own requirements: installing ".[spark]" would resolve bertopic's torch again; ibis is small and
+# lets the tests run the Ibis engine on the same Spark). Spark also needs a Java 17+
+# runtime, which pip cannot install (Debian: apt-get install openjdk-17-jre-headless; .ci/run does).
+SPARK_REQS = $(shell python3 -c "import tomllib; x = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']; print(' '.join(repr(r) for k in ('spark', 'ibis') for r in x[k]))")
+spark: setup
+	@if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install --python $(PY) --compile-bytecode $(SPARK_REQS); \
+	else $(PY) -m pip install -q $(SPARK_REQS); fi
+	@command -v java >/dev/null 2>&1 || echo "make spark: no java on PATH; install a Java 17+ runtime (docs/engines.md)" >&2

@@ -27,12 +27,23 @@ def project_root() -> Path:
 
 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    if explicit:
-        return Path(explicit).resolve()
-    env = os.environ.get("TRAINERLAB_DB")
-    if env:
-        return Path(env).resolve()
-    return project_root() / "data" / "warehouse.duckdb"
+    """The DuckDB file (``--db``, ``$TRAINERLAB_DB``, the default); ``duckdb://PATH`` is that file.
+    Another engine's URL (``spark://``, ...) is refused: the caller needs a file
+    (:func:`trainerlab.warehouse.locate` resolves every engine)."""
+    value = explicit or os.environ.get("TRAINERLAB_DB")
+    if not value:
+        return project_root() / "data" / "warehouse.duckdb"
+    text = os.fspath(value)
+    if text.startswith("duckdb://") and text[len("duckdb://") :] not in ("", ":memory:", "/:memory:"):
+        text = text[len("duckdb://") :]
+    elif "://" in text:
+        from .warehouse_lock import WarehouseUnusable
+
+        raise WarehouseUnusable(
+            f"{text.split('?')[0]}: this needs a DuckDB warehouse file, not another engine's URL "
+            "(ingest, demo and the apps write or open DuckDB; see docs/engines.md)"
+        )
+    return Path(text).resolve()
 
 
 def reports_dir() -> Path:

@@ -194,14 +194,15 @@ def open_source(
         finally:
             src.lab.close()
         return
-    from .. import paths
+    from ..warehouse import locate
 
-    db = paths.db_path(getattr(args, "db", None))
-    if not db.exists():
+    target = locate(getattr(args, "db", None))  # a path, or an engine URL (docs/engines.md)
+    db = target.path if target.is_file else target.label
+    if target.is_file and not target.path.exists():
         raise UsageError(
             f"{db}: no warehouse here; give a FILE, --db PATH, or run `trainerlab demo` / `trainerlab ingest` first"
         )
-    lab = Lab(db, read_only=True)
+    lab = Lab(target.path if target.is_file else target.text, read_only=True)
     log.info("reading %s from the warehouse %s (read-only), filters %s", kind, db, given_filters(args) or "none")
     try:
         yield Source("warehouse", str(db), lab=lab)

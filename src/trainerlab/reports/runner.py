@@ -384,8 +384,11 @@ def prepare_run(
         params = resolve_parameters(declared, given, text)
     except ParameterError as exc:
         raise ReportUsageError(f"{name}: {exc}") from exc
-    db_file = paths.db_path(db)
-    if not db_file.exists():
+    from ..warehouse import locate
+
+    target = locate(db)  # a DuckDB path or an engine URL (docs/engines.md)
+    db_file = target.path if target.is_file else target.text
+    if target.is_file and not target.path.exists():
         raise ReportUsageError(
             f"{db_file}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first, or pass --db)"
         )
@@ -397,6 +400,10 @@ def prepare_run(
 
 def warehouse_label(db: str | os.PathLike) -> str:
     """The warehouse path as pages and the index show it: relative to the project root when inside it."""
+    from ..engines import urls
+
+    if "://" in str(db):  # an engine URL: shown without its password
+        return urls.redact(str(db))
     path = Path(db).resolve()
     try:
         return path.relative_to(paths.project_root()).as_posix()
@@ -404,7 +411,7 @@ def warehouse_label(db: str | os.PathLike) -> str:
         return str(path)
 
 
-def _check_values(name: str, db_file: Path, given: dict, declared: dict) -> None:
+def _check_values(name: str, db_file: Path | str, given: dict, declared: dict) -> None:
     """Given task/vendor/suite/model... values must be in the warehouse (exit 2 listing them)."""
     from .warehouse_values import CHECKED_DEFAULTS, ENUMERABLE, UnknownValue, check_enumerable
 

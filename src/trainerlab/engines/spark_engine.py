@@ -1,0 +1,289 @@
+"""The Spark engine: analyses' DuckDB-dialect SQL, transpiled by sqlglot, run by ``spark.sql``.
+
+Opened by ``spark://local[2]?warehouse=DIR`` (a local session; the tables are Parquet folders
+under DIR, registered as views: no Hive metastore), ``spark://HOST:7077`` (a Spark master)
+or ``sc://HOST:15002`` (Spark Connect); ``?database=NAME`` reads the tables of a catalog
+database instead. Reads only: parameters are bound as literals (:mod:`.transpile`), results
+come back through Arrow and are converted to pandas exactly as DuckDB converts them.
+
+Scratch tables: analyses that stage an intermediate result as a DuckDB ``TEMP TABLE`` (the
+drift scan) get a session-scoped, materialised temporary view of the same name; ``DELETE``
+and ``insert_frame`` work on those scratch tables only. Every other write is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+
+from . import transpile, urls
+from .base import EngineUnsupported, Warehouse, _ident
+
+log = logging.getLogger(__name__)
+
+# settings every session gets (runtime settings, so they apply to an existing session too):
+# UTC and naive timestamps like the DuckDB warehouse; NULL (not an error) for a division by zero
+RUNTIME_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.ansi.enabled": "false",
+}
+# a local session's defaults (overridden by spark.* options of the URL)
+LOCAL_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.driver.memory": "1g",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.adaptive.enabled": "true",
+}
+
+
+def spark_session(target: urls.EngineURL):
+    """The SparkSession for a ``spark://`` or ``sc://`` location (an existing one is reused)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineUnsupported(
+            "the Spark engine needs pyspark and a Java runtime: `make spark` (or pip install 'trainerlab[spark]')"
+        ) from None
+    builder = SparkSession.builder
+    if target.remote:
+        builder = builder.remote(target.remote)
+    else:
+        builder = builder.master(target.master or "local[2]").appName("trainerlab")
+        conf = dict(LOCAL_CONF) if (target.master or "").startswith("local") else {}
+        if target.path is not None:
+            conf["spark.sql.warehouse.dir"] = str(target.path)
+        for key, value in {**conf, **RUNTIME_CONF, **target.spark_conf()}.items():
+            builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    for key, value in RUNTIME_CONF.items():
+        session.conf.set(key, value)
+    return session
+
+
+def _naive_utc(table):
+    """Timestamps with a time zone -> naive UTC (the warehouse's convention)."""
+    import pyarrow as pa
+
+    cols, changed = [], False
+    for field, col in zip(table.schema, table.columns):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            col = col.cast(pa.timestamp(field.type.unit, "UTC")).cast(pa.timestamp(field.type.unit))
+            changed = True
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.column_names) if changed else table
+
+
+# (session, warehouse folder, table) -> the files its temporary view was registered over
+_VIEWS: dict[tuple[int, str, str], tuple] = {}
+
+
+class SparkWarehouse(Warehouse):
+    """Trainerlab's tables in Spark (read-only; see the module docstring)."""
+
+    engine = "spark"
+    dialect = "spark"
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        read_only: bool = True,
+        lock_timeout: float | None = None,
+        external_access: bool = True,
+    ):
+        target = urls.resolve(path)
+        if target.engine != "spark":
+            raise urls.EngineURLError(f"{target.label}: not a Spark location")
+        self.url = target
+        self.path = target.label
+        self.read_only = True
+        self.spark = spark_session(target)
+        self._scratch: dict[str, Any] = {}
+        self._tables: list[str] = []
+        import duckdb
+
+        self._pandas = duckdb.connect(":memory:")  # Arrow -> pandas as the DuckDB engine converts
+        database = target.options.get("database")
+        if database:
+            self.spark.catalog.setCurrentDatabase(database)
+        if target.path is not None:
+            self._register_lake(target.path)
+        log.debug("opened %s (Spark %s)", self.path, self.spark.version)
+
+    # -- the tables -------------------------------------------------------------------
+    def _register_lake(self, folder) -> None:
+        """Each Parquet folder under the warehouse directory is a table (a temporary view)."""
+        from .duckdb_engine import lake_tables
+
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: no such directory (the Spark warehouse of {self.path})")
+        for name, files in lake_tables(folder).items():
+            # a view already registered in this session over the same files is kept (opening the
+            # warehouse again, as every verb does, reads no Parquet footers then)
+            signature = tuple(
+                (str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(folder.glob(f"{name}/*.parquet"))
+            )
+            key = (id(self.spark), str(folder), name)
+            if _VIEWS.get(key) != signature or not self.spark.catalog.tableExists(name):
+                self.spark.read.parquet(
+                    files if not (folder / name).is_dir() else str(folder / name)
+                ).createOrReplaceTempView(name)
+                _VIEWS[key] = signature
+            self._tables.append(name)
+
+    def tables(self) -> list[str]:
+        if self.url.path is not None:
+            return sorted(self._tables)
+        names = {t.name for t in self.spark.catalog.listTables() if t.name not in self._scratch}
+        return sorted(names)
+
+    def columns(self, table: str) -> list[str]:
+        if table not in self.tables() and table not in self._scratch:
+            return []
+        return list(self.spark.table(_ident(table).replace('"', "`")).columns)
+
+    def table_hash(self, table: str) -> str:
+        """An order-independent content hash (Spark's 64-bit row hash, xor-folded); it differs
+        from the DuckDB engine's hash of the same rows: compare fingerprints within one engine."""
+        value = self.scalar(f"SELECT coalesce(bit_xor(xxhash64(*)), 0) FROM {_ident(table)} AS t")
+        return f"{int(value) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+    def fingerprint(self, tables: Sequence[str] | None = None) -> dict:
+        """As :meth:`Warehouse.fingerprint`, with every table's count and hash in one query (one
+        Spark job, not two per table)."""
+        import hashlib
+
+        from ..schema import CANONICAL_TABLES
+
+        present = set(self.tables())
+        names = [t for t in (tables or CANONICAL_TABLES) if t in present]
+        out: dict[str, Any] = {"tables": {}}
+        if names:
+            frame = self.query(
+                " UNION ALL ".join(
+                    f"SELECT {i} AS i, count(*) AS n, coalesce(bit_xor(xxhash64(*)), 0) AS h FROM {_ident(t)} AS t"
+                    for i, t in enumerate(names)
+                )
+            )
+            for i, n, h in zip(frame["i"], frame["n"], frame["h"]):
+                out["tables"][names[int(i)]] = {"rows": int(n), "hash": f"{int(h) & 0xFFFFFFFFFFFFFFFF:016x}"}
+        if "ingest_log" in present:
+            batches = self.query("SELECT batch_id, kind, source_file, sha256 FROM ingest_log ORDER BY batch_id")
+            out["batches"] = batches.to_dict(orient="records")
+        combined = "|".join(f"{k}:{v['rows']}:{v['hash']}" for k, v in sorted(out["tables"].items()))
+        out["hash"] = hashlib.sha256(combined.encode()).hexdigest()[:16]
+        return out
+
+    # -- the read surface -------------------------------------------------------------
+    def sql_text(self, sql: str, params: Sequence[Any] | dict | None = None) -> str:
+        """The Spark SQL that ``query`` runs for this DuckDB-dialect statement."""
+        return transpile.to_dialect(sql, params, "spark")
+
+    def _frame(self, sql: str, params):
+        text = self.sql_text(sql, params)
+        log.debug("spark sql: %s", text)
+        return self.spark.sql(text)
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
+        return _naive_utc(self._frame(sql, params).toArrow())
+
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        table = self.arrow(sql, params)
+        return self._pandas.from_arrow(table).df()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+        rows = self._frame(sql, params).take(1)
+        if not rows:
+            return None
+        value = rows[0][0]
+        if isinstance(value, __import__("decimal").Decimal):
+            return float(value)
+        return value
+
+    def iter_batches(
+        self, sql: str, params: Sequence[Any] | dict | None = None, rows: int = 100_000
+    ) -> Iterator[pd.DataFrame]:
+        """Batches of at most ``rows`` rows from Spark's local iterator (one partition in memory at a time)."""
+        if rows < 1:
+            raise ValueError("rows must be 1 or more")
+        frame = self._frame(sql, params)
+        names = frame.columns
+        chunk: list[tuple] = []
+        for row in frame.toLocalIterator():
+            chunk.append(tuple(row))
+            if len(chunk) == rows:
+                yield pd.DataFrame.from_records(chunk, columns=names)
+                chunk = []
+        if chunk:
+            yield pd.DataFrame.from_records(chunk, columns=names)
+
+    # -- scratch tables (the DuckDB TEMP TABLEs analyses stage) -----------------------------
+    def _keep(self, name: str, frame) -> None:
+        old = self._scratch.pop(name, None)
+        frame = frame.localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        self._scratch[name] = frame
+        if old is not None:
+            old.unpersist()
+
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+        from sqlglot import exp
+
+        tree = transpile.bind(sql, params)
+        if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "TABLE":
+            props = tree.args.get("properties")
+            temporary = props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions)
+            target = tree.this
+            name = (target.this if isinstance(target, exp.Schema) else target).name
+            if temporary:
+                query = tree.expression
+                if query is not None:
+                    self._keep(name, self.spark.sql(transpile._doubles(query).sql(dialect="spark")))
+                    return
+                if isinstance(target, exp.Schema):
+                    ddl = ", ".join(col.sql(dialect="spark") for col in target.expressions)
+                    self._keep(name, self.spark.createDataFrame([], ddl))
+                    return
+        if isinstance(tree, exp.Delete):
+            name = tree.this.name
+            if name in self._scratch:
+                where = tree.args.get("where")
+                keep = "TRUE" if where is None else f"NOT coalesce({where.this.sql(dialect='spark')}, FALSE)"
+                self._keep(name, self.spark.sql(f"SELECT * FROM {name} WHERE {keep}"))
+                return
+        if isinstance(tree, exp.Drop) and tree.this is not None and tree.this.name in self._scratch:
+            self.spark.catalog.dropTempView(tree.this.name)
+            self._scratch.pop(tree.this.name).unpersist()
+            return
+        kind = tree.key.upper()
+        raise EngineUnsupported(
+            f"the Spark engine reads; it does not run this {kind} statement (writes go to a DuckDB warehouse)"
+        )
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
+        """Append rows to a scratch table (canonical tables are written in DuckDB)."""
+        if table not in self._scratch:
+            raise EngineUnsupported(f"the Spark engine does not write {table!r} (ingest writes a DuckDB warehouse)")
+        if frame.empty:
+            return 0
+        current = self._scratch[table]
+        cols = [c for c in current.columns if c in frame.columns]
+        added = self.spark.createDataFrame(frame[cols].astype(object).where(frame[cols].notna(), None))
+        added = added.select(*[added[c].cast(current.schema[c].dataType) for c in cols])
+        self._keep(table, current.unionByName(added, allowMissingColumns=True))
+        return len(frame)
+
+    def close(self) -> None:
+        for name in list(self._scratch):
+            self.spark.catalog.dropTempView(name)
+            self._scratch.pop(name).unpersist()
+        self._pandas.close()
+        # the session itself stays: it is process-wide (getOrCreate) and slow to start
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.path})"

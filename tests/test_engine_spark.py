@@ -1,0 +1,179 @@
+"""The same analyses on DuckDB and on a real local Spark give the same numbers, alerts and verdicts.
+
+One local Spark session (``local[2]``, small memory, 2 shuffle partitions) for the whole run.
+The demo warehouse (the session's ``demo_db``) is copied into a Spark warehouse directory with
+``trainerlab warehouse copy``; then ``kpis``, ``agreement --task``, ``drift``, ``scorecard``,
+``gate`` and the weekly_quality report's code run on both, in this process (one JVM).
+Skipped only when pyspark is missing; with ``TRAINERLAB_REQUIRE_SPARK=1`` (set by .ci/run,
+which installs it) a missing pyspark fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# the optional `spark` extra: looked up, not imported here (the engine imports it)
+if importlib.util.find_spec("pyspark") is None:
+    if os.environ.get("TRAINERLAB_REQUIRE_SPARK") == "1":
+        pytest.fail("TRAINERLAB_REQUIRE_SPARK=1 but pyspark is not installed (make spark)", pytrace=False)
+    pytest.skip("pyspark is not installed (make spark)", allow_module_level=True)
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    if os.environ.get("TRAINERLAB_REQUIRE_SPARK") == "1":
+        pytest.fail("TRAINERLAB_REQUIRE_SPARK=1 but no Java runtime is installed", pytrace=False)
+    pytest.skip("no Java runtime", allow_module_level=True)
+
+from trainerlab import cli  # noqa: E402
+
+TOL = 1e-9
+# what names the place the data lives, or hashes an engine's own bytes: expected to differ
+ENGINE_SPECIFIC = {"data_fingerprint", "source", "path", "db", "warehouse", "config"}
+
+
+@pytest.fixture(scope="session")
+def spark_url(tmp_path_factory):
+    from trainerlab.engines import urls
+    from trainerlab.engines.spark_engine import spark_session
+
+    folder = tmp_path_factory.mktemp("spark") / "warehouse"
+    url = (
+        f"spark://local[2]?warehouse={folder}&spark.driver.memory=512m&spark.sql.shuffle.partitions=2"
+        "&spark.sql.codegen.wholeStage=false"
+    )
+    session = spark_session(urls.parse(url))
+    session.sparkContext.setLogLevel("ERROR")
+    yield url
+    session.stop()
+
+
+def run(argv: list[str]) -> tuple[int, dict]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(argv)
+    return code, json.loads(out.getvalue())
+
+
+@pytest.fixture(scope="session")
+def spark_demo(spark_url, demo_db):
+    """The demo warehouse copied into the Spark warehouse with `trainerlab warehouse copy`."""
+    code, doc = run(["warehouse", "copy", str(demo_db), spark_url, "--json"])
+    assert code == 0, doc
+    return spark_url, doc
+
+
+def same(a, b, where="$"):
+    """Differences between two JSON documents: numbers within TOL (relative above 1), the rest equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{where}: keys {sorted(set(a) ^ set(b))}"]
+        return [d for k in a if k not in ENGINE_SPECIFIC for d in same(a[k], b[k], f"{where}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{where}: {len(a)} vs {len(b)} entries"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in same(x, y, f"{where}[{i}]")]
+    num = (int, float)
+    if isinstance(a, num) and isinstance(b, num) and not isinstance(a, bool) and not isinstance(b, bool):
+        if math.isclose(a, b, rel_tol=TOL, abs_tol=TOL):
+            return []
+        return [f"{where}: {a!r} vs {b!r}"]
+    return [] if a == b else [f"{where}: {a!r} vs {b!r}"]
+
+
+def both(spark_demo, demo_db, argv):
+    url, _ = spark_demo
+    duck = run([*argv, "--db", str(demo_db), "--json"])
+    spark = run([*argv, "--db", url, "--json"])
+    return duck, spark
+
+
+def test_copy_counts_every_table_in_and_out(spark_demo, demo_db):
+    from trainerlab.warehouse import Warehouse
+
+    _, doc = spark_demo
+    with Warehouse(demo_db, read_only=True) as wh:
+        expected = {t: wh.count(t) for t in wh.tables()}
+    got = {r["table"]: (r["rows_in"], r["rows_out"]) for r in doc["tables"]}
+    assert got == {t: (n, n) for t, n in expected.items()}
+    assert doc["ok"] and expected["annotations"] > 40_000
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kpis"],
+        ["agreement", "--task", "safety"],
+        ["drift"],
+        ["scorecard"],
+        ["gate", str(ROOT / "gates.yaml"), "--candidate", "v1.1", "--baseline", "v1.0", "--no-record"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_verbs_give_the_same_numbers_on_spark(spark_demo, demo_db, argv):
+    (dcode, ddoc), (scode, sdoc) = both(spark_demo, demo_db, argv)
+    assert "error" not in sdoc, sdoc
+    assert dcode == scode
+    diffs = same(ddoc, sdoc)
+    assert not diffs, "\n".join(diffs[:20])
+
+
+def weekly_quality_numbers(db: str) -> dict:
+    """The weekly_quality report's code cells, run in this process on ``db``: its tables,
+    alerts, corrective actions and verdict (what the rendered page shows)."""
+    import nbformat
+
+    from trainerlab.cli import _jsonable
+
+    nb = nbformat.read(ROOT / "notebooks" / "weekly_quality.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    ns: dict = {}
+    exec(cells[0], ns)  # the parameters cell
+    ns["db"] = db
+    with contextlib.redirect_stdout(io.StringIO()):
+        for source in cells[1:]:
+            exec(source, ns)
+        ns["wh"].close()
+    out = {k: ns[k] for k in ("kpi", "acts", "iaa", "audits", "cats", "backlog", "triage", "volume", "sentences")}
+    out["status"] = ns["status"]
+    out["capacity"] = {k: v for k, v in ns["cap"].items() if not hasattr(v, "columns")}
+    out["alerts"] = ns["alerts"]
+    out["agreement_trend"] = ns["scan"].agreement
+    out["gold_stability"] = ns["stab"]
+    return _jsonable(out)
+
+
+def test_weekly_quality_report_gives_the_same_numbers_on_spark(spark_demo, demo_db, monkeypatch):
+    from trainerlab import reportkit
+
+    monkeypatch.setattr(reportkit, "setup", lambda **kw: None)  # no process-wide warning/env changes
+    url, _ = spark_demo
+    duck = weekly_quality_numbers(str(demo_db))
+    spark = weekly_quality_numbers(url)
+    assert duck["kpi"] and duck["alerts"] and duck["sentences"]  # the comparison compares something
+    diffs = same(duck, spark)
+    assert not diffs, "\n".join(diffs[:20])
+
+
+def test_ibis_engine_reads_through_the_pyspark_backend(spark_demo, demo_db):
+    """An Ibis URL (here ``pyspark://``, sharing the session) runs the same bound, transpiled SQL."""
+    pytest.importorskip("ibis")
+    from trainerlab.warehouse import Warehouse
+
+    sql = (
+        "SELECT task, count(*) AS n, avg(CASE WHEN label = ? THEN 1.0 ELSE 0.0 END) AS share "
+        "FROM annotations WHERE annotated_at >= ? GROUP BY task ORDER BY task"
+    )
+    params = ["yes", __import__("datetime").datetime(2026, 6, 1)]
+    with Warehouse(demo_db, read_only=True) as duck, Warehouse("pyspark://") as ib:
+        assert ib.engine == "ibis" and "annotations" in ib.tables()
+        want, got = duck.query(sql, params), ib.query(sql, params)
+    assert got["task"].tolist() == want["task"].tolist() and got["n"].tolist() == want["n"].tolist()
+    assert max(abs(got["share"] - want["share"])) < TOL
