@@ -70,7 +70,7 @@ clean:
 # The Spark engine (docs/engines.md): the `spark` and `ibis` extras of pyproject.toml into .venv (only
 # their own requirements: installing ".[spark]" would resolve bertopic's torch again; ibis is small and
 # lets the tests run the Ibis engine on the same Spark). Spark also needs a Java 17+
-# runtime, which pip cannot install (Debian: apt-get install openjdk-17-jre-headless; .ci/run does).
+# runtime, which pip cannot install (Debian: apt-get install default-jre-headless (Java 17 or newer); .ci/run does).
 SPARK_REQS = $(shell python3 -c "import tomllib; x = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']; print(' '.join(repr(r) for k in ('spark', 'ibis') for r in x[k]))")
 spark: setup
 	@if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install --python $(PY) --compile-bytecode $(SPARK_REQS); \
