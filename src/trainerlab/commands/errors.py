@@ -134,6 +134,32 @@ def _add_cluster_options(p) -> None:
         "or a float D (cut at that distance)",
     )
     p.add_argument("--reduce-outliers", action="store_true", help="assign every outlier to its nearest cluster")
+    p.add_argument(
+        "--embedding",
+        choices=("semantic", "lexical"),
+        default=None,
+        help="semantic (default: the offline WordLlama model shipped with trainerlab's dependencies) "
+        "or lexical (TF-IDF + SVD)",
+    )
+    p.add_argument(
+        "--embedding-model",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="a team's own embedding model (overrides --embedding; default from "
+        "TRAINERLAB_EMBEDDING_MODEL): a function texts -> array, or a factory returning an embedder",
+    )
+
+
+def _embedding_value(a):
+    """The embedder spec of --embedding-model / --embedding; a bad model is a usage error."""
+    if a.embedding_model:
+        from ..embeddings import get_embedder
+
+        try:
+            return get_embedder(a.embedding_model)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"--embedding-model: {exc}") from None
+    return a.embedding
 
 
 def _merge_value(text: str):
@@ -200,6 +226,7 @@ def _file(argv) -> int:
             seed=a.seed,
             merge=_merge_value(a.merge),
             reduce_outliers=a.reduce_outliers,
+            embedder=_embedding_value(a),
         )
         _fit(model, frame[a.text].tolist(), stage)
     result = model.summary()
@@ -262,6 +289,7 @@ def _warehouse(argv) -> int:
             seed=a.seed,
             merge=_merge_value(a.merge),
             reduce_outliers=a.reduce_outliers,
+            embedder=_embedding_value(a),
         )
         _fit(model, failures["text"].tolist(), stage)
     result = {
@@ -329,6 +357,7 @@ def _run(argv) -> int:
             seed=a.seed,
             merge=_merge_value(a.merge),
             reduce_outliers=a.reduce_outliers,
+            embedder=_embedding_value(a),
         )
         _fit(model, failures["text"].tolist(), stage)
         stage("save run")

@@ -75,6 +75,29 @@ def _timed_classes():
     return TimedUMAP, TimedHDBSCAN
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def _sentences(text: str) -> list[str]:
+    """A text's sentences (or clauses after a colon), each with a word in it."""
+    parts = [p.strip(" \t-–—\"'") for p in _SENTENCE_END.split(str(text))]
+    return [p for p in parts if _WORD.search(p)]
+
+
+def _shorten(text: str, max_chars: int) -> str:
+    text = " ".join(text.split()).rstrip(".")
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def _token_set(text: str) -> frozenset:
+    """The words of a text up to case, punctuation, order of repeats: two texts with the
+    same set are the same failure said identically (a degenerate corpus when all are)."""
+    return frozenset(w.lower() for w in _WORD.findall(text))
+
+
 def _clean_texts(texts: Iterable) -> list[str]:
     out = []
     for t in texts:
@@ -215,8 +238,10 @@ class FailureClusterer:
     seed : int
         Seeds the SVD and UMAP; same seed and texts, same clusters.
     embedder : str or object
-        ``"tfidf-svd"`` (default, offline), ``"st:/local/model"`` (optional extra), or an
-        object with ``embed(texts)``.
+        None (default: ``TRAINERLAB_EMBEDDING_MODEL`` if set, else ``"semantic"``, the
+        offline WordLlama model), ``"lexical"`` (TF-IDF + SVD), ``"st:/local/model"``
+        (optional extra), ``"module:callable"`` (a team's model) or an embedder object
+        (see :mod:`trainerlab.embeddings`).
     merge : "auto", None, int or float
         Paraphrase merging of fine clusters (see the module notes).
     max_merge_distance : float
@@ -268,7 +293,7 @@ class FailureClusterer:
         self,
         min_cluster_size: int | None = None,
         seed: int = 0,
-        embedder="tfidf-svd",
+        embedder=None,
         merge="auto",
         max_merge_distance: float = 0.6,
         reduce_outliers: bool = False,
@@ -310,7 +335,11 @@ class FailureClusterer:
                 "top_n_words",
                 "max_fit_texts",
             )
-        } | {"embedder": self.embedder if isinstance(self.embedder, str) else type(self.embedder).__name__}
+        } | {
+            "embedder": self.embedder
+            if isinstance(self.embedder, str) or self.embedder is None
+            else type(self.embedder).__name__
+        }
 
     # -- fitting -----------------------------------------------------------------------
     def fit(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> FailureClusterer:
@@ -322,12 +351,18 @@ class FailureClusterer:
         self.reason_ = None
         self.merge_ = {"rule": "none", "cut": None, "heights": []}
         self.topic_model_ = None
+        self.labels_cache_ = None
         t = time.perf_counter()
+        self.embedder_ = get_embedder(self.embedder, seed=self.seed)
         if embeddings is None:
-            embeddings = embed_texts(texts, self.embedder, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
+            embeddings = embed_texts(texts, self.embedder_, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
         elif len(embeddings) != n:
             raise ValueError(f"embeddings have {len(embeddings)} rows for {n} texts")
         self.embeddings_ = np.asarray(embeddings, dtype=np.float32)
+        self.embedding_ = {
+            "name": str(getattr(self.embedder_, "name", type(self.embedder_).__name__)),
+            "dim": int(self.embeddings_.shape[1]) if n else getattr(self.embedder_, "dim", None),
+        }
         self.timings_["embedding"] = time.perf_counter() - t
         # the texts UMAP and HDBSCAN see: all of them, or a seeded sample of max_fit_texts
         if n > self.max_fit_texts:
@@ -359,7 +394,7 @@ class FailureClusterer:
         if (
             (n_blank == 0 or n_blank < self.min_cluster_size_)
             and worded.sum() >= self.min_cluster_size_
-            and float(np.ptp(self.embeddings_[worded], axis=0).max(initial=0.0)) <= 1e-6
+            and len({_token_set(t) for t, w in zip(texts, worded) if w}) == 1
         ):
             # one point repeated (plus a few texts without a word, too few for a cluster of
             # their own): nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
@@ -415,6 +450,7 @@ class FailureClusterer:
             old_to_new[int(old)] = int(new)
         self.fine_to_final_ = {int(c): old_to_new.get(r, -1) for c, r in to_rep.items()}
         self.labels_ = final
+        self.labels_cache_ = None
         t = time.perf_counter()
         self.keywords_ = self._keywords(texts, final)
         self.timings_["keywords"] += time.perf_counter() - t
@@ -463,11 +499,11 @@ class FailureClusterer:
         from bertopic.backend import BaseEmbedder
 
         n = len(texts)
-        emb = get_embedder(self.embedder, seed=self.seed)
+        emb = self.embedder_
 
         class _Backend(BaseEmbedder):
             def embed(self, documents, verbose=False):
-                return emb.embed(list(documents))
+                return emb.encode(list(documents))
 
         # a neighbourhood must stay smaller than the groups it should keep apart: on tiny
         # corpora 15 neighbours would span everything, so cap it at a quarter of the texts
@@ -626,16 +662,26 @@ class FailureClusterer:
 
     # -- outputs -------------------------------------------------------------------------
     def summary(self) -> dict:
-        """The CLI contract: n_texts, n_clusters, outlier_share, clusters, assignments."""
+        """The CLI contract: n_texts, n_clusters, outlier_share, clusters (with a label and
+        3 redacted examples each), assignments, embedding."""
+        labels = self.mode_labels()
+        examples = self.examples(3)
         return {
             "n_texts": self.n_texts_,
             "n_clusters": self.n_clusters_,
             "outlier_share": self.outlier_share_,
             "outlier_share_before_reduction": self.outlier_share_before_reduction_,
             "clusters": [
-                {"id": int(r.cluster), "size": int(r.size), "keywords": list(r.keywords)}
+                {
+                    "id": int(r.cluster),
+                    "size": int(r.size),
+                    "keywords": list(r.keywords),
+                    "label": labels.get(int(r.cluster), ""),
+                    "examples": examples.get(int(r.cluster), []),
+                }
                 for r in self.clusters_.itertuples()
             ],
+            "embedding": dict(getattr(self, "embedding_", {"name": None, "dim": None})),
             "assignments": [int(x) for x in self.labels_],
             "n_fine_clusters": int(len(set(self.fine_labels_.tolist()) - {-1})),
             "min_cluster_size": self.min_cluster_size_,
@@ -652,6 +698,57 @@ class FailureClusterer:
         if not (self.labels_ != -1).any():
             return self.labels_.copy()
         return self._reduce_outliers(self.labels_)
+
+    def examples(self, k: int = 3) -> dict[int, list[str]]:
+        """Per cluster, its ``k`` most representative distinct texts, redacted
+        (``trainerlab.pii.redact``, the project's one redaction helper)."""
+        from ..pii import redact
+
+        return {c: [redact(self.texts_[i]) for i in rows] for c, rows in self.representatives(k).items()}
+
+    def mode_labels(self, max_chars: int = 90) -> dict[int, str]:
+        """Per cluster, a short label a manager can read: the sentence, among the
+        sentences of its 10 most representative texts, whose embedding is most similar
+        to what sets the cluster apart (its mean embedding minus the mean of all texts,
+        so a greeting or sign-off shared by every mode is not chosen). Redacted, cut at
+        a word boundary to ``max_chars``. An empty dict when nothing was clustered."""
+        from ..pii import redact
+
+        if not getattr(self, "n_clusters_", 0):
+            return {}
+        if getattr(self, "labels_cache_", None) is not None:
+            return self.labels_cache_
+        E = self.embeddings_
+        overall = E.mean(axis=0)
+        reps = self.representatives(10)
+        cands, owner = [], []
+        for c, rows in reps.items():
+            for i in rows:
+                for sent in _sentences(self.texts_[i]):
+                    cands.append(sent)
+                    owner.append(c)
+        out = {}
+        if cands:
+            try:
+                V = self.embedder_.encode(cands) if self.embedding_["name"] != "tfidf-svd" else None
+            except Exception:  # pragma: no cover - a team's model that fails on sentences
+                V = None
+            owner = np.asarray(owner)
+            for c, rows in reps.items():
+                idx = np.flatnonzero(owner == c)
+                if not len(idx):
+                    continue
+                if V is None:  # lexical vectors are fitted per corpus: take the most typical text's first sentence
+                    best = int(idx[0])
+                else:
+                    direction = E[self.labels_ == c].mean(axis=0) - overall
+                    scores = V[idx] @ direction
+                    best = int(idx[int(np.argmax(scores))])
+                out[c] = _shorten(redact(cands[best]), max_chars)
+        for c in range(self.n_clusters_):
+            out.setdefault(c, "")
+        self.labels_cache_ = out
+        return out
 
     def representatives(self, k: int = 5) -> dict[int, list[int]]:
         """Per cluster, up to ``k`` row indices of distinct texts nearest the cluster's
