@@ -119,7 +119,10 @@ class WordLlamaEmbedder:
     """The semantic default: WordLlama's ``l2_supercat`` 256-dimension static model,
     shipped inside the ``wordllama`` wheel and loaded offline.
 
-    A text's vector is the mean of its token vectors (Llama-2 tokenizer), L2-normalised.
+    A text's vector is the IDF-weighted mean of its token vectors (Llama-2 tokenizer),
+    L2-normalised; the IDF is fitted on the texts of the first ``encode`` call (or
+    :meth:`fit`), so words every text shares (a template's greeting) weigh nothing.
+    ``weighting="mean"`` is WordLlama's own plain mean (corpus-independent).
     Static token vectors know that "refund period" and "return window" are near, not
     that word order matters: it is a paraphrase model for short failure descriptions,
     not a cross-encoder. Strongest in English; other Latin-script languages share some
@@ -143,8 +146,16 @@ class WordLlamaEmbedder:
     dim = 256
     _MODEL = None  # one load per process (about 1 s): the weights are read-only
 
-    def __init__(self, batch_size: int = 512):
+    min_fit_texts = 20  # below, the IDF is all ones: the plain mean
+
+    def __init__(self, batch_size: int = 256, weighting: str = "idf"):
+        if weighting not in ("idf", "mean"):
+            raise ValueError(f"weighting must be 'idf' or 'mean', got {weighting!r}")
         self.batch_size = int(batch_size)
+        self.weighting = weighting
+        self.idf_: np.ndarray | None = None
+        if weighting == "mean":
+            self.name = "wordllama-l2_supercat-256-mean"
 
     @classmethod
     def load(cls):
@@ -157,21 +168,66 @@ class WordLlamaEmbedder:
         return cls._MODEL
 
     def config_key(self) -> str:
-        return self.name
+        return f"{self.name}:{self.weighting}"
+
+    def _batches(self, texts: list[str]):
+        """(start, ids, mask) per batch: padded token ids and their attention mask."""
+        model = self.load()
+        vocab = model.embedding.shape[0]
+        for start in range(0, len(texts), self.batch_size):
+            enc = model.tokenize(texts[start : start + self.batch_size])
+            ids = np.array([e.ids for e in enc], dtype=np.int64).reshape(len(enc), -1)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.float32).reshape(len(enc), -1)
+            np.clip(ids, 0, vocab - 1, out=ids)
+            yield start, ids, mask
+
+    def fit(self, texts: Sequence[str]) -> "WordLlamaEmbedder":
+        """Token weights from ``texts``: IDF ``log((n + 1) / (df + 1))``, so a token in
+        every text (a shared greeting, a ticket template) weighs nothing and a rare word
+        the most (the SIF idea of Arora, Liang and Ma, 2017, with IDF as the frequency
+        weight). ``encode`` fits on its first call when not fitted. Fewer than 20 texts:
+        every weight 1 (the plain mean)."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        vocab = self.load().embedding.shape[0]
+        if len(texts) < self.min_fit_texts:  # too few texts to tell a shared word from a rare one
+            self.idf_ = np.ones(vocab, dtype=np.float32)
+            return self
+        self._fit_on(self._batches(texts), len(texts))
+        return self
+
+    def _fit_on(self, batches, n: int) -> None:
+        vocab = self.load().embedding.shape[0]
+        df = np.zeros(vocab, dtype=np.float64)
+        for _, ids, mask in batches:
+            # one count per (text, token): mark present tokens, then sum over texts
+            rows = np.repeat(np.arange(len(ids)), ids.shape[1])[mask.ravel() > 0]
+            toks = ids.ravel()[mask.ravel() > 0]
+            pairs = np.unique(rows * vocab + toks)
+            np.add.at(df, pairs % vocab, 1.0)
+        self.idf_ = np.log((n + 1.0) / (df + 1.0)).astype(np.float32)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = [t if isinstance(t, str) else "" for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        model = self.load()
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            chunk = texts[start : start + self.batch_size]
-            out[start : start + len(chunk)] = model.embed(chunk, norm=False, batch_size=self.batch_size)
+        W = self.load().embedding
+        batches = self._batches(texts)
+        if self.weighting == "idf" and self.idf_ is None:
+            if len(texts) < self.min_fit_texts:
+                self.fit(texts)
+            else:  # tokenize once: keep the batches (int32 ids) for the fit and the pooling
+                batches = [(s0, ids.astype(np.int32), mask) for s0, ids, mask in batches]
+                self._fit_on(batches, len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start, ids, mask in batches:  # bounded memory on a million texts
+            w = mask if self.weighting == "mean" else self.idf_[ids] * mask
+            total = w.sum(axis=1)
+            # a text whose every token is in every text (all weights 0): the plain mean
+            w = np.where((total > 0)[:, None], w, mask)
+            total = np.maximum(w.sum(axis=1), 1e-12)
+            pooled = np.einsum("bl,bld->bd", w, W[ids].astype(np.float32, copy=False)) / total[:, None]
+            out[start : start + len(ids)] = pooled
         return _normalise(out)
-
-    embed = encode
-
 
 class TfidfSvdEmbedder:
     """TF-IDF followed by truncated SVD (latent semantic analysis), L2-normalised.
@@ -422,6 +478,8 @@ def get_embedder(spec=None, seed: int = 0) -> Embedder:
         s = spec.strip()
         if s == "semantic" or s == WordLlamaEmbedder.name:
             return WordLlamaEmbedder()
+        if s == "semantic-mean":
+            return WordLlamaEmbedder(weighting="mean")
         if s in ("lexical", "tfidf-svd"):
             return TfidfSvdEmbedder(seed=seed)
         if s.startswith("st:"):

@@ -216,6 +216,37 @@ def _merge_plan(
     return groups - 1, {"rule": rule, "cut": cut, "heights": heights.round(4).tolist()}
 
 
+class _ThresholdAgglomerative:
+    """BERTopic's cluster model: average-linkage on cosine distance, cut at a threshold;
+    clusters smaller than ``min_size`` are outliers (-1). Deterministic."""
+
+    def __init__(self, threshold: float, min_size: int):
+        self.threshold = float(threshold)
+        self.min_size = int(min_size)
+        self.seconds_ = 0.0
+
+    def fit(self, X, y=None):
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import pdist
+
+        t = time.perf_counter()
+        X = np.asarray(X, dtype=np.float64)
+        if len(X) < 2:
+            self.labels_ = np.full(len(X), -1, dtype=int)
+        else:
+            d = np.nan_to_num(pdist(X, "cosine"), nan=1.0)  # a zero vector (no known token) is far from all
+            groups = fcluster(linkage(d, method="average"), self.threshold, criterion="distance")
+            ids, counts = np.unique(groups, return_counts=True)
+            big = ids[counts >= self.min_size]
+            mapping = {g: i for i, g in enumerate(big)}
+            self.labels_ = np.array([mapping.get(g, -1) for g in groups], dtype=int)
+        self.seconds_ = time.perf_counter() - t
+        return self
+
+    def fit_predict(self, X, y=None):
+        return self.fit(X).labels_
+
+
 def _renumber(labels: np.ndarray) -> np.ndarray:
     """Cluster ids 0..K-1 by size (largest first, ties by first appearance); -1 kept."""
     ids = [c for c in pd.unique(labels) if c != -1]
@@ -246,6 +277,15 @@ class FailureClusterer:
         Paraphrase merging of fine clusters (see the module notes).
     max_merge_distance : float
         Ceiling of the automatic cut (Hellinger distance of word-presence profiles; 0.6).
+    cluster : "auto", "hdbscan" or "agglomerative"
+        How the fine clusters are found. ``"agglomerative"``: average-linkage clustering
+        of the embeddings on cosine distance, cut at ``distance_threshold``; clusters
+        smaller than ``min_cluster_size`` become outliers; no UMAP. ``"hdbscan"``: UMAP
+        then HDBSCAN (BERTopic's default). ``"auto"`` (default): agglomerative for the
+        semantic default (WordLlama), whose threshold was calibrated on planted sets
+        (docs/errors.md), HDBSCAN for every other embedding.
+    distance_threshold : float
+        Cosine distance at which the agglomerative tree is cut (0.8).
     max_fit_texts : int
         Above this many texts, UMAP, HDBSCAN and the merge run on a seeded sample of this
         size and every other text joins the cluster with the most similar mean embedding
@@ -302,7 +342,15 @@ class FailureClusterer:
         top_n_words: int = 8,
         max_fit_texts: int = 3000,
         cache: bool = True,
+        cluster: str = "auto",
+        distance_threshold: float = 0.8,
     ):
+        if cluster not in ("auto", "hdbscan", "agglomerative"):
+            raise ValueError(f"cluster must be 'auto', 'hdbscan' or 'agglomerative', got {cluster!r}")
+        if not 0 < float(distance_threshold) < 2:
+            raise ValueError("distance_threshold must be in (0, 2)")
+        self.cluster = cluster
+        self.distance_threshold = float(distance_threshold)
         if min_cluster_size is not None and int(min_cluster_size) < 2:
             raise ValueError("min_cluster_size must be at least 2")
         if int(max_fit_texts) < 100:
@@ -334,6 +382,8 @@ class FailureClusterer:
                 "n_components",
                 "top_n_words",
                 "max_fit_texts",
+                "cluster",
+                "distance_threshold",
             )
         } | {
             "embedder": self.embedder
@@ -354,6 +404,11 @@ class FailureClusterer:
         self.labels_cache_ = None
         t = time.perf_counter()
         self.embedder_ = get_embedder(self.embedder, seed=self.seed)
+        self.cluster_method_ = self.cluster
+        if self.cluster == "auto":
+            from ..embeddings import WordLlamaEmbedder
+
+            self.cluster_method_ = "agglomerative" if isinstance(self.embedder_, WordLlamaEmbedder) else "hdbscan"
         if embeddings is None:
             embeddings = embed_texts(texts, self.embedder_, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
         elif len(embeddings) != n:
@@ -424,7 +479,12 @@ class FailureClusterer:
         t = time.perf_counter()
         ids = sorted(set(fine_fit.tolist()) - {-1})
         to_rep = {c: c for c in ids}
-        if len(ids) >= 2 and self.merge is not None:
+        # "auto" merges HDBSCAN's phrasing clusters; the agglomerative cut is already made at
+        # the mode level (measured: the word-profile merge on top joined two modes of a demo)
+        merge_on = self.merge is not None and not (self.merge == "auto" and self.cluster_method_ == "agglomerative")
+        if not merge_on and self.merge == "auto":
+            self.merge_ = {"rule": "none (agglomerative cut at the mode level)", "cut": None, "heights": []}
+        if len(ids) >= 2 and merge_on:
             profiles = _presence_profiles(fit_texts, fine_fit, ids)
             groups, self.merge_ = _merge_plan(profiles, self.merge, self.max_merge_distance)
             rep = {}
@@ -505,6 +565,9 @@ class FailureClusterer:
             def embed(self, documents, verbose=False):
                 return emb.encode(list(documents))
 
+        if self.cluster_method_ == "agglomerative":
+            return self._fit_agglomerative(texts, embeddings, _Backend, BERTopic)
+
         # a neighbourhood must stay smaller than the groups it should keep apart: on tiny
         # corpora 15 neighbours would span everything, so cap it at a quarter of the texts
         n_neighbors = max(2, min(self.n_neighbors, n - 1, max(3, n // 4)))
@@ -558,6 +621,37 @@ class FailureClusterer:
         self.timings_["keywords"] = max(0.0, total - umap_model.seconds_ - hdb.seconds_)
         umap_model.distances_ = None  # do not keep an n x n matrix on the fitted model
         return np.asarray(topics, dtype=int), np.asarray(umap_model.embedding_), model
+
+    def _fit_agglomerative(self, texts, embeddings, backend, BERTopic):
+        """BERTopic with no reduction (the embeddings themselves) and a thresholded
+        average-linkage tree as its cluster model."""
+        import logging
+
+        from bertopic.dimensionality import BaseDimensionalityReduction
+
+        model_cluster = _ThresholdAgglomerative(self.distance_threshold, self.min_cluster_size_)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vectorizer = _keyword_vectorizer(texts)
+            model = BERTopic(
+                embedding_model=backend(),
+                umap_model=BaseDimensionalityReduction(),
+                hdbscan_model=model_cluster,
+                vectorizer_model=vectorizer,
+                ctfidf_model=_ctfidf(vectorizer),
+                top_n_words=self.top_n_words,
+                min_topic_size=self.min_cluster_size_,
+                calculate_probabilities=False,
+                verbose=False,
+            )
+            logging.getLogger("BERTopic").setLevel(logging.ERROR)
+            topics, _ = model.fit_transform(texts, embeddings=embeddings)
+        total = time.perf_counter() - t0
+        self.timings_["umap"] = 0.0
+        self.timings_["hdbscan"] = model_cluster.seconds_
+        self.timings_["keywords"] = max(0.0, total - model_cluster.seconds_)
+        return np.asarray(topics, dtype=int), np.asarray(embeddings), model
 
     def _umap_init(self, embeddings: np.ndarray, n_components: int):
         """UMAP's starting layout. ``init`` (class attribute, default "pca"): "pca" is the
