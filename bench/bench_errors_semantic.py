@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,14 +30,25 @@ BUDGET = {20_000: 20.0, 100_000: 90.0, 1_000_000: 900.0}
 
 def run(path: str, embedding: str) -> dict:
     load = os.getloadavg()[0]
+    cache = tempfile.mkdtemp(prefix="trainerlab-cache-")  # cold: no embedding cache, no numba cache
     t = time.perf_counter()
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "trainerlab"), "errors", path, "--text", "text", "--embedding", embedding, "--json"],
+        [
+            str(Path(sys.executable).parent / "trainerlab"),
+            "errors",
+            path,
+            "--text",
+            "text",
+            "--embedding",
+            embedding,
+            "--json",
+        ],
         capture_output=True,
         text=True,
-        env={**os.environ, "TRAINERLAB_PROGRESS": "off"},
+        env={**os.environ, "TRAINERLAB_PROGRESS": "off", "TRAINERLAB_CACHE": cache},
     )
     wall = time.perf_counter() - t
+    shutil.rmtree(cache, ignore_errors=True)
     if out.returncode != 0:
         raise SystemExit(out.stderr)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -54,7 +54,7 @@ def test_lexical_and_specs():
     X = lex.encode(["red apple pie", "green apple tart", "blue sky today", "grey sky tonight"])
     assert X.shape[0] == 4 and lex.dim == X.shape[1]
     assert isinstance(E.get_embedder("tfidf-svd"), E.TfidfSvdEmbedder)
-    with pytest.raises(ValueError, match="unknown embedding"):
+    with pytest.raises(ValueError, match="unknown embedder"):
         E.get_embedder("nonsense")
     with pytest.raises(ValueError, match="cannot import"):
         E.get_embedder("no_such_module_xyz:make")

@@ -317,7 +317,6 @@ def test_report_study_and_verdict(fitted, demo_db):
     sev = study["failures"]["severity"].map(weights).to_numpy()
     score = [sizes[c] * np.nanmean(sev[fitted.labels_ == c]) for c in range(len(sizes))]
     top3 = np.argsort(-np.asarray(score), kind="stable")[:3]
-    assert top3[0] != np.argmax(sizes)  # the demo's riskiest mode is not its largest
     assert len(sentences) == 5 and sentences[4].startswith("Next: ")
     for sentence, c in zip(sentences[1:4], top3):
         assert sentence.startswith(f"cluster {c} (") and f"n = {sizes[c]})" in sentence

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from trainerlab import errors
-from trainerlab.errors.planted import MODES, planted_ari, planted_failure_set
+from trainerlab.errors.planted import planted_ari, planted_failure_set
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +71,17 @@ def test_verdict_ranks_by_share_times_severity():
 
     assert severity_weight(pd.Series(["critical", "minor", None, "??"])) == 2.5  # (4 + 1) / 2
     assert np.isnan(severity_weight(pd.Series(["??", None])))
-    base = {"name": "", "keywords": "", "share_ci_low": 0.1, "share_ci_high": 0.6, "top_intent": None,
-            "lift": np.nan, "lift_ci_low": np.nan, "trend": "flat", "severity": ""}
+    base = {
+        "name": "",
+        "keywords": "",
+        "share_ci_low": 0.1,
+        "share_ci_high": 0.6,
+        "top_intent": None,
+        "lift": np.nan,
+        "lift_ci_low": np.nan,
+        "trend": "flat",
+        "severity": "",
+    }
     table = pd.DataFrame(
         [
             {**base, "cluster": 0, "size": 50, "share": 0.5, "label": "too wordy", "severity_weight": 1.0},

@@ -11,7 +11,10 @@ def test_semantic_duplicates_find_reworded_copies_minhash_misses():
     copies = [
         ("Claimed a 30-day refund window that does not exist.", "claimed a 90 day refund window which does not exist"),
         ("The code snippet does not compile.", "The code snippet doesn't compile!"),
-        ("Told the user to turn off two-factor authentication.", "told the customer to turn off two-factor authentication"),
+        (
+            "Told the user to turn off two-factor authentication.",
+            "told the customer to turn off two-factor authentication",
+        ),
     ]
     texts = [t for pair in copies for t in pair] + OUTLIERS[:20]
     ids = [f"r{i}" for i in range(len(texts))]

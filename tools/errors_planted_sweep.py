@@ -69,8 +69,10 @@ def main() -> None:
     for emb, g in df.groupby("embedding", sort=False):
         v = g["ari"].to_numpy()
         worst = g.nsmallest(3, "ari")[["seed", "modes", "languages", "boilerplate", "clusters", "ari"]]
-        print(f"\n{emb}: {len(v)} sets, ARI median {np.median(v):.3f}, p10 {np.percentile(v, 10):.3f}, "
-              f"min {v.min():.3f}, max {v.max():.3f}; fine clusters median {np.median(g['ari_fine']):.3f}")
+        print(
+            f"\n{emb}: {len(v)} sets, ARI median {np.median(v):.3f}, p10 {np.percentile(v, 10):.3f}, "
+            f"min {v.min():.3f}, max {v.max():.3f}; fine clusters median {np.median(g['ari_fine']):.3f}"
+        )
         print(worst.to_string(index=False))
         print(g.groupby(["languages", "boilerplate"])["ari"].median().round(3).to_string())
         if "guided_accuracy" in g and g["guided_accuracy"].notna().any():

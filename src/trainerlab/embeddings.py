@@ -181,7 +181,7 @@ class WordLlamaEmbedder:
             np.clip(ids, 0, vocab - 1, out=ids)
             yield start, ids, mask
 
-    def fit(self, texts: Sequence[str]) -> "WordLlamaEmbedder":
+    def fit(self, texts: Sequence[str]) -> WordLlamaEmbedder:
         """Token weights from ``texts``: IDF ``log((n + 1) / (df + 1))``, so a token in
         every text (a shared greeting, a ticket template) weighs nothing and a rare word
         the most (the SIF idea of Arora, Liang and Ma, 2017, with IDF as the frequency
@@ -228,6 +228,7 @@ class WordLlamaEmbedder:
             pooled = np.einsum("bl,bld->bd", w, W[ids].astype(np.float32, copy=False)) / total[:, None]
             out[start : start + len(ids)] = pooled
         return _normalise(out)
+
 
 class TfidfSvdEmbedder:
     """TF-IDF followed by truncated SVD (latent semantic analysis), L2-normalised.
@@ -457,7 +458,11 @@ def _from_dotted_path(spec: str):
 
 def _as_embedder(obj, name: str):
     if hasattr(obj, "encode") or hasattr(obj, "embed"):
-        return obj if hasattr(obj, "encode") and hasattr(obj, "name") and hasattr(obj, "dim") else _ProtocolAdapter(obj, name)
+        return (
+            obj
+            if hasattr(obj, "encode") and hasattr(obj, "name") and hasattr(obj, "dim")
+            else _ProtocolAdapter(obj, name)
+        )
     if callable(obj):
         return CallableEmbedder(obj, name)
     raise TypeError(f"embedding model {name!r}: need an object with encode(texts), or a function texts -> array")
@@ -487,7 +492,7 @@ def get_embedder(spec=None, seed: int = 0) -> Embedder:
         if ":" in s and s.split(":", 1)[0].replace(".", "").replace("_", "").isalnum():
             return _from_dotted_path(s)
         raise ValueError(
-            f"unknown embedding {spec!r}: use 'semantic', 'lexical', 'st:/path/to/local/model' "
+            f"unknown embedder {spec!r}: use 'semantic', 'lexical', 'st:/path/to/local/model' "
             "or 'package.module:callable'"
         )
     return _as_embedder(spec, type(spec).__name__)

@@ -73,7 +73,9 @@ def semantic_duplicates(
     a = np.concatenate(rows_a) if rows_a else np.zeros(0, dtype=int)
     b = np.concatenate(rows_b) if rows_b else np.zeros(0, dtype=int)
     s = np.concatenate(sims) if sims else np.zeros(0)
-    pairs = pd.DataFrame({"id_a": id_arr[a] if n else [], "id_b": id_arr[b] if n else [], "similarity": s.astype(float)})
+    pairs = pd.DataFrame(
+        {"id_a": id_arr[a] if n else [], "id_b": id_arr[b] if n else [], "similarity": s.astype(float)}
+    )
     if not len(a):
         return pairs, pd.DataFrame(columns=["group", "id", "text"])
     from scipy.sparse import coo_matrix

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..embeddings import get_embedder, embedder_info
+from ..embeddings import embedder_info, get_embedder
 from .input_shift import domain_classifier_drift
 
 __all__ = ["semantic_input_drift"]

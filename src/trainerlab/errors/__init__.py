@@ -20,6 +20,7 @@ from .clustering import FailureClusterer, bertopic_offline_defaults, cluster_fai
 from .describe import cluster_examples, describe_clusters, suggest_additions
 from .figures import failure_map
 from .matching import cluster_profiles, profile_affinity
+from .planted import planted_ari, planted_failure_set
 from .store import (
     add_regression,
     carry_names,
@@ -33,7 +34,6 @@ from .store import (
 from .study import error_study
 from .study_coverage import cluster_gaps, coverage
 from .study_inputs import TEXT_COLUMNS, failure_filters, load_error_spans, load_failures, load_traffic
-from .planted import planted_ari, planted_failure_set
 from .verdict import error_verdict, rank_modes, top_failure_modes
 
 __all__ = [

@@ -828,7 +828,7 @@ class FailureClusterer:
             except Exception:  # pragma: no cover - a team's model that fails on sentences
                 V = None
             owner = np.asarray(owner)
-            for c, rows in reps.items():
+            for c in reps:
                 idx = np.flatnonzero(owner == c)
                 if not len(idx):
                     continue

@@ -348,10 +348,19 @@ def planted_failure_set(
                 picked[-1] = foreign[int(rng.integers(len(foreign)))]
         size = int(round(np.exp(rng.uniform(np.log(min_size), np.log(max_size)))))
         # every phrasing appears at least twice; the rest at random
-        which = np.concatenate([np.repeat(np.arange(len(picked)), 2), rng.integers(0, len(picked), max(0, size - 2 * len(picked)))])
+        which = np.concatenate(
+            [np.repeat(np.arange(len(picked)), 2), rng.integers(0, len(picked), max(0, size - 2 * len(picked)))]
+        )
         for j in which:
             lang, template = picked[int(j)]
-            rows.append({"mode": mode, "phrasing": f"{mode}/{lang}/{template[:24]}", "language": lang, "core": _fill(template, rng)})
+            rows.append(
+                {
+                    "mode": mode,
+                    "phrasing": f"{mode}/{lang}/{template[:24]}",
+                    "language": lang,
+                    "core": _fill(template, rng),
+                }
+            )
     n_out = int(round(outlier_share * len(rows) / max(1e-9, 1 - outlier_share)))
     n_out = min(n_out, len(OUTLIERS))
     for i in rng.choice(len(OUTLIERS), n_out, replace=False):

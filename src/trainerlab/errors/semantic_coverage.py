@@ -39,13 +39,19 @@ def semantic_coverage(
     ref = ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in suite]
     method = f"cosine >= {threshold:g} to the nearest suite prompt (semantic embedding)"
     if not prod:
-        return {"covered_share": float("nan"), "n": 0, "threshold": threshold, "method": method,
-                "reason": "no production prompts"}, pd.DataFrame(columns=["similarity", "nearest", "covered"])
+        return {
+            "covered_share": float("nan"),
+            "n": 0,
+            "threshold": threshold,
+            "method": method,
+            "reason": "no production prompts",
+        }, pd.DataFrame(columns=["similarity", "nearest", "covered"])
     emb = get_embedder("semantic-mean" if embedder is None else embedder)
     P = emb.encode([t.casefold() for t in prod])
     if ref:
         R = emb.encode([t.casefold() for t in ref])
-        best = np.empty(len(prod)); nearest = np.empty(len(prod), dtype=int)
+        best = np.empty(len(prod))
+        nearest = np.empty(len(prod), dtype=int)
         for start in range(0, len(prod), block):
             S = P[start : start + block] @ R.T
             nearest[start : start + block] = np.argmax(S, axis=1)
@@ -54,10 +60,17 @@ def semantic_coverage(
         best, nearest = np.full(len(prod), np.nan), np.full(len(prod), -1)
     covered = np.nan_to_num(best, nan=-1.0) >= threshold
     per = pd.DataFrame({"similarity": best, "nearest": nearest, "covered": covered})
-    summary = {"covered_share": float(covered.mean()), "n": len(prod), "threshold": threshold, "method": method,
-               "reason": None if ref else "no suite prompts: nothing covers production"}
+    summary = {
+        "covered_share": float(covered.mean()),
+        "n": len(prod),
+        "threshold": threshold,
+        "method": method,
+        "reason": None if ref else "no suite prompts: nothing covers production",
+    }
     if intents is not None:
         per["intent"] = list(intents)
         g = per.groupby("intent")["covered"].agg(["size", "mean"]).sort_values("size", ascending=False)
-        summary["by_intent"] = {str(k): {"n": int(r["size"]), "covered_share": float(r["mean"])} for k, r in g.iterrows()}
+        summary["by_intent"] = {
+            str(k): {"n": int(r["size"]), "covered_share": float(r["mean"])} for k, r in g.iterrows()
+        }
     return summary, per
