@@ -58,7 +58,13 @@ def run(path: str, embedding: str) -> dict:
     if out.returncode != 0:
         raise SystemExit(out.stderr)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"wall_s": wall, "cpu_s": cpu, "load_at_start": load, "peak_mb_children": peak_mb, "result": json.loads(out.stdout)}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "load_at_start": load,
+        "peak_mb_children": peak_mb,
+        "result": json.loads(out.stdout),
+    }
 
 
 def main() -> None:
