@@ -78,3 +78,41 @@ def test_a_teams_model_plugs_in_by_dotted_path_and_environment(monkeypatch):
     bad = E.get_embedder("embedding_plugin_fixture:wrong_rows")
     with pytest.raises(ValueError, match="returned 1 vectors for 2 texts"):
         bad.encode(["x", "y"])
+
+
+def test_idf_weighting_lets_meaning_win_over_shared_boilerplate():
+    # six failures x two long boilerplates shared by all of them: a boilerplate word is in
+    # half of the texts, a failure's words in a sixth, so the corpus IDF weighs the failure
+    # more; the plain mean lets the long boilerplate decide which texts are close
+    fail = [
+        "claimed a refund window that does not exist",
+        "the code snippet does not compile",
+        "told the user to turn off two-factor authentication",
+        "answered in French although the customer wrote in English",
+        "the response stops mid-sentence",
+        "cited a research paper that does not exist",
+    ]
+    plate = [
+        "Reviewer note from the weekly quality audit of sampled transcripts, please triage: {}.",
+        "Escalated by the vendor team during the batch review, needs a regression case: {}.",
+    ]
+    texts = [plate[p].format(f) for f in fail for p in (0, 1) for _ in range(3)]
+    idf = E.WordLlamaEmbedder().encode(texts)
+    mean = E.WordLlamaEmbedder(weighting="mean").encode(texts)
+    same_failure = [
+        (i, j)
+        for i in range(len(texts))
+        for j in range(len(texts))
+        if i // 6 == j // 6 and (i // 3) % 2 != (j // 3) % 2
+    ]
+    same_plate = [
+        (i, j)
+        for i in range(len(texts))
+        for j in range(len(texts))
+        if i // 6 != j // 6 and (i // 3) % 2 == (j // 3) % 2
+    ]
+
+    def gap(X):  # mean similarity: same failure, other boilerplate minus other failure, same boilerplate
+        return np.mean([X[i] @ X[j] for i, j in same_failure]) - np.mean([X[i] @ X[j] for i, j in same_plate])
+
+    assert gap(idf) > 0.1 and gap(idf) > gap(mean) + 0.2

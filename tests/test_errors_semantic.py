@@ -62,7 +62,9 @@ def test_semantic_joins_paraphrases_lexical_splits_them(planted):
     lex = errors.FailureClusterer(seed=0, cache=False, min_cluster_size=5, embedder="lexical").fit(
         planted["text"].tolist()
     )
-    assert planted_ari(truth, sem.labels_) >= planted_ari(truth, lex.labels_)
+    # measured 0.80 against 0.42 (docs/errors.md has the sweep over 30 held-out sets)
+    assert planted_ari(truth, sem.labels_) >= 0.7
+    assert planted_ari(truth, sem.labels_) >= planted_ari(truth, lex.labels_) + 0.2
     assert sem.summary()["embedding"]["name"] != lex.summary()["embedding"]["name"]
 
 
