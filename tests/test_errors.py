@@ -72,12 +72,15 @@ def test_paraphrase_merging_beats_bertopic_offline_defaults(fitted, demo_failure
     texts, modes = demo_failures["failures"]["text"].tolist(), demo_failures["modes"]
     baseline = errors.bertopic_offline_defaults(texts, seed=SEED)
     ari_base = adjusted_rand_score(modes, baseline)
-    ari_fine = adjusted_rand_score(modes, fitted.fine_labels_)
-    ari_ours = adjusted_rand_score(modes, fitted.labels_)
-    # lexical clusters split each mode by phrasing; merging is what closes the gap
+    # lexical clusters split each mode by phrasing; the word-profile merge is what closes the gap
+    lexical = errors.FailureClusterer(seed=SEED, cache=False, embedder="lexical").fit(texts)
+    ari_fine = adjusted_rand_score(modes, lexical.fine_labels_)
+    ari_lex = adjusted_rand_score(modes, lexical.labels_)
     assert len(set(baseline) - {-1}) > 12 and ari_base < 0.6
-    assert ari_ours - ari_base >= 0.25
-    assert ari_ours - ari_fine >= 0.25
+    assert ari_lex - ari_base >= 0.25
+    assert ari_lex - ari_fine >= 0.25
+    # the semantic default (agglomerative cut, no merge) beats the defaults by as much
+    assert adjusted_rand_score(modes, fitted.labels_) - ari_base >= 0.25
 
 
 def test_same_seed_same_clusters(fitted, demo_failures):
@@ -196,7 +199,11 @@ def test_cli_contract(demo_failures, tmp_path, capsys):
     assert {"n_texts", "n_clusters", "outlier_share", "clusters", "assignments"} <= set(out)
     assert out["n_texts"] == 160 and len(out["assignments"]) == 160
     assert out["n_clusters"] == len(out["clusters"]) >= 2
-    assert {"id", "size", "keywords"} <= set(out["clusters"][0])
+    assert {"id", "size", "keywords", "label", "examples"} <= set(out["clusters"][0])
+    assert out["embedding"] == {"name": "wordllama-l2_supercat-256", "dim": 256}
+    for c in out["clusters"]:  # 3 redacted texts of the cluster, and a short label
+        assert len(c["examples"]) == 3 and not any("@example." in e for e in c["examples"])
+        assert isinstance(c["label"], str) and 0 < len(c["label"]) <= 90
     ids = {c["id"] for c in out["clusters"]}
     assert set(out["assignments"]) <= ids | {-1}
     assert sum(c["size"] for c in out["clusters"]) == sum(a != -1 for a in out["assignments"])
@@ -303,15 +310,19 @@ def test_report_study_and_verdict(fitted, demo_db):
     sentences, status = errors.error_verdict(study)
     assert 3 <= len(sentences) <= 5 and status in ("warn", "alert")
     assert sentences[0].startswith(f"{s['failures']:,} of {s['evaluated']:,} evaluated responses failed")
-    # the verdict: the top 3 failure modes (by size, counted here from the labels) and what to do
+    # the verdict: the top 3 failure modes by share x severity (counted here from the
+    # labels and the demo's safety labels: unsafe 3, sensitive 2, safe 1) and what to do
     sizes = np.bincount(fitted.labels_[fitted.labels_ >= 0])
-    top3 = np.argsort(-sizes, kind="stable")[:3]
+    weights = {"unsafe": 3.0, "sensitive": 2.0, "safe": 1.0}
+    sev = study["failures"]["severity"].map(weights).to_numpy()
+    score = [sizes[c] * np.nanmean(sev[fitted.labels_ == c]) for c in range(len(sizes))]
+    top3 = np.argsort(-np.asarray(score), kind="stable")[:3]
     assert len(sentences) == 5 and sentences[4].startswith("Next: ")
     for sentence, c in zip(sentences[1:4], top3):
         assert sentence.startswith(f"cluster {c} (") and f"n = {sizes[c]})" in sentence
     # fewer modes than three: all of them are named, and the verdict shrinks
     two = errors.error_verdict({**study, "table": study["table"].head(2)})[0]
-    assert len(two) == 4 and [t.split(" (")[0] for t in two[1:3]] == ["cluster 0", "cluster 1"]
+    assert len(two) == 4 and {t.split(" (")[0] for t in two[1:3]} == {"cluster 0", "cluster 1"}
 
 
 def test_regression_cases_reach_the_release_gate(demo_db, tmp_path):

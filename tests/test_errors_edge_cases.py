@@ -38,11 +38,11 @@ def test_embedder_never_asks_for_more_components_than_exist(texts):
 
 def test_embedding_cache_returns_the_same_vectors(tmp_path):
     texts = [f"refund {i} was denied" for i in range(20)] + [f"parcel {i} is late" for i in range(20)]
-    a = embed_texts(texts, seed=1, cache_dir=tmp_path)
+    a = embed_texts(texts, "lexical", seed=1, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npy"))) == 1
-    b = embed_texts(texts, seed=1, cache_dir=tmp_path)
+    b = embed_texts(texts, "lexical", seed=1, cache_dir=tmp_path)
     np.testing.assert_array_equal(a, b)
-    embed_texts(texts, seed=2, cache_dir=tmp_path)  # another seed is another entry
+    embed_texts(texts, "lexical", seed=2, cache_dir=tmp_path)  # another seed is another entry
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
 

@@ -108,8 +108,12 @@ def demo_table(demo_seeds, seeds, boilerplate: str = "mode") -> pd.DataFrame:
                 t = time.perf_counter()
                 model = errors.FailureClusterer(seed=s, cache=False).fit(texts)
                 t_ours = time.perf_counter() - t
+                t = time.perf_counter()
+                lexical = errors.FailureClusterer(seed=s, cache=False, embedder="lexical").fit(texts)
+                t_lex = time.perf_counter() - t
                 for name, labels, secs in (
                     ("BERTopic offline defaults", base, t_base),
+                    ("lexical (before: TF-IDF + SVD, UMAP, HDBSCAN, merge)", lexical.labels_, t_lex),
                     ("ours, no merge (fine clusters)", model.fine_labels_, float("nan")),
                     ("ours (merge=auto)", model.labels_, t_ours),
                     ("ours, outliers reassigned", model.labels_without_outliers(), float("nan")),
@@ -141,7 +145,12 @@ def mqm_table(seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
     for s in seeds:
         base = errors.bertopic_offline_defaults(texts, seed=s)
         model = errors.FailureClusterer(seed=s, cache=False).fit(texts)
-        for name, labels in (("BERTopic offline defaults", base), ("ours (merge=auto)", model.labels_)):
+        lexical = errors.FailureClusterer(seed=s, cache=False, embedder="lexical").fit(texts)
+        for name, labels in (
+            ("BERTopic offline defaults", base),
+            ("lexical (before)", lexical.labels_),
+            ("ours (semantic default)", model.labels_),
+        ):
             rows.append(
                 {"seed": s, "n": len(texts), "method": name, **_scores(labels, truth), "majority_class_share": majority}
             )
@@ -170,6 +179,7 @@ def halueval_table(seed) -> tuple[dict, pd.DataFrame]:
                 wh, source="gold", correctness_task="hallucination", incorrect_label="yes", severity_task=None
             )
     model = errors.FailureClusterer(seed=seed, cache=False).fit(failures["text"])
+    lexical = errors.FailureClusterer(seed=seed, cache=False, embedder="lexical").fit(failures["text"])
     table = errors.describe_clusters(model, failures, None, n_examples=1)
     table["example"] = [
         redact(e[0])[:110].replace("\n", " ").replace("|", "/") + "..." if e else "" for e in table["examples"]
@@ -180,8 +190,13 @@ def halueval_table(seed) -> tuple[dict, pd.DataFrame]:
         "fine": len(set(model.fine_labels_) - {-1}),
         "outlier_share": model.outlier_share_,
         "merge": model.merge_["rule"],
+        "lexical (before)": {
+            "clusters": lexical.n_clusters_,
+            "outlier_share": lexical.outlier_share_,
+            "merge": lexical.merge_["rule"],
+        },
     }
-    return summary, table[["cluster", "size", "share", "keywords", "example"]].head(8)
+    return summary, table[["cluster", "size", "share", "label", "keywords", "example"]].head(8)
 
 
 def main() -> None:

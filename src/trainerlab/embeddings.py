@@ -1,11 +1,23 @@
-"""Offline text embeddings for clustering failures, and the UMAP warm-up.
+"""Offline text embeddings: one small interface, a semantic default, the UMAP warm-up.
 
-The default install has no torch and no sentence-transformers, and nothing may be
-downloaded at run time. :class:`TfidfSvdEmbedder` (TF-IDF, then truncated SVD,
-i.e. latent semantic analysis) is the default: it needs only scikit-learn and is
-sized safely for tiny corpora (``n_components < n_features`` and ``< n_texts``).
-:class:`SentenceTransformerEmbedder` plugs in a *local* sentence-transformers
-model for users who install the ``embeddings`` extra; it never downloads.
+An *embedder* has a ``name``, a dimension ``dim`` and ``encode(texts) -> (n, dim)``
+float32 array with L2-normalised rows (:class:`Embedder`). Three ship, and a team can
+plug in its own:
+
+- ``"semantic"`` (default): :class:`WordLlamaEmbedder`, the 256-dimension static
+  embedding model that the ``wordllama`` wheel ships inside itself (MIT licence; token
+  vectors distilled from Llama-family models, mean-pooled; numpy inference, no torch).
+  It is loaded from the installed package folder with downloads disabled, so nothing
+  reaches the network at run time.
+- ``"lexical"`` (alias ``"tfidf-svd"``): :class:`TfidfSvdEmbedder`, TF-IDF then
+  truncated SVD (latent semantic analysis), fitted on the texts being embedded.
+- ``"st:PATH"``: :class:`SentenceTransformerEmbedder`, a *local* sentence-transformers
+  model (optional extra ``trainerlab[embeddings]``; never downloads).
+- ``"module:callable"``: a team's own model. The callable is imported and called once
+  with no arguments; it returns an embedder (an object with ``encode`` or ``embed``) or
+  is itself a function ``texts -> array`` (an API embedding function, say), which is
+  wrapped. The environment variable ``TRAINERLAB_EMBEDDING_MODEL`` sets the spec used
+  where none is given (``--embedding-model`` on the command line).
 
 Embeddings are cached on disk under ``trainerlab.paths.cache_dir()/embeddings``,
 keyed by a hash of the embedder's configuration and of the texts, so that a
@@ -31,12 +43,20 @@ from . import paths
 
 __all__ = [
     "Embedder",
+    "WordLlamaEmbedder",
     "TfidfSvdEmbedder",
     "SentenceTransformerEmbedder",
+    "CallableEmbedder",
+    "DEFAULT_EMBEDDING",
+    "ENV_EMBEDDING_MODEL",
     "get_embedder",
+    "embedder_info",
     "embed_texts",
     "prepare_umap",
 ]
+
+DEFAULT_EMBEDDING = "semantic"
+ENV_EMBEDDING_MODEL = "TRAINERLAB_EMBEDDING_MODEL"
 
 _UMAP_READY = False
 
@@ -77,11 +97,137 @@ def prepare_umap() -> None:
 
 
 class Embedder(Protocol):
-    """What the clusterer needs: ``embed(texts) -> (n, d) array`` and a cache key."""
+    """What every consumer needs: a ``name``, a dimension ``dim`` (None until known) and
+    ``encode(texts) -> (n, dim)`` float32 array, rows L2-normalised (cosine = dot)."""
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    name: str
+    dim: int | None
 
-    def config_key(self) -> str: ...
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalise(out: np.ndarray) -> np.ndarray:
+    out = np.asarray(out, dtype=np.float32)
+    if out.ndim == 1:
+        out = out.reshape(len(out), -1)
+    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms > 0, norms, 1.0)
+
+
+class WordLlamaEmbedder:
+    """The semantic default: WordLlama's ``l2_supercat`` 256-dimension static model,
+    shipped inside the ``wordllama`` wheel and loaded offline.
+
+    A text's vector is the IDF-weighted mean of its token vectors (Llama-2 tokenizer),
+    L2-normalised; the IDF is fitted on the texts of the first ``encode`` call (or
+    :meth:`fit`), so words every text shares (a template's greeting) weigh nothing.
+    ``weighting="mean"`` is WordLlama's own plain mean (corpus-independent).
+    Static token vectors know that "refund period" and "return window" are near, not
+    that word order matters: it is a paraphrase model for short failure descriptions,
+    not a cross-encoder. Strongest in English; other Latin-script languages share some
+    sub-word vectors; scripts unlike English far less (docs/errors.md measures it).
+
+    Parameters
+    ----------
+    batch_size : int
+        Texts per batch: memory stays bounded on a million texts.
+
+    Notes
+    -----
+    ``WordLlama.load()`` looks for its tokenizer in ``wordllama/tokenizer/`` while the
+    wheel ships ``wordllama/tokenizers/``, and downloads when it misses; loading with
+    ``cache_dir=<the installed package folder>, disable_download=True`` finds both
+    files offline (and raises rather than downloads if they are gone). Miller, D. L.
+    (2024), *WordLlama* (github.com/dleemiller/WordLlama), MIT licence.
+    """
+
+    name = "wordllama-l2_supercat-256"
+    dim = 256
+    _MODEL = None  # one load per process (about 1 s): the weights are read-only
+
+    min_fit_texts = 20  # below, the IDF is all ones: the plain mean
+
+    def __init__(self, batch_size: int = 256, weighting: str = "idf"):
+        if weighting not in ("idf", "mean"):
+            raise ValueError(f"weighting must be 'idf' or 'mean', got {weighting!r}")
+        self.batch_size = int(batch_size)
+        self.weighting = weighting
+        self.idf_: np.ndarray | None = None
+        if weighting == "mean":
+            self.name = "wordllama-l2_supercat-256-mean"
+
+    @classmethod
+    def load(cls):
+        if cls._MODEL is None:
+            import wordllama
+            from wordllama import WordLlama
+
+            folder = Path(wordllama.__file__).resolve().parent
+            cls._MODEL = WordLlama.load(config="l2_supercat", dim=256, cache_dir=folder, disable_download=True)
+        return cls._MODEL
+
+    def config_key(self) -> str:
+        return f"{self.name}:{self.weighting}"
+
+    def _batches(self, texts: list[str]):
+        """(start, ids, mask) per batch: padded token ids and their attention mask."""
+        model = self.load()
+        vocab = model.embedding.shape[0]
+        for start in range(0, len(texts), self.batch_size):
+            enc = model.tokenize(texts[start : start + self.batch_size])
+            ids = np.array([e.ids for e in enc], dtype=np.int64).reshape(len(enc), -1)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.float32).reshape(len(enc), -1)
+            np.clip(ids, 0, vocab - 1, out=ids)
+            yield start, ids, mask
+
+    def fit(self, texts: Sequence[str]) -> WordLlamaEmbedder:
+        """Token weights from ``texts``: IDF ``log((n + 1) / (df + 1))``, so a token in
+        every text (a shared greeting, a ticket template) weighs nothing and a rare word
+        the most (the SIF idea of Arora, Liang and Ma, 2017, with IDF as the frequency
+        weight). ``encode`` fits on its first call when not fitted. Fewer than 20 texts:
+        every weight 1 (the plain mean)."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        vocab = self.load().embedding.shape[0]
+        if len(texts) < self.min_fit_texts:  # too few texts to tell a shared word from a rare one
+            self.idf_ = np.ones(vocab, dtype=np.float32)
+            return self
+        self._fit_on(self._batches(texts), len(texts))
+        return self
+
+    def _fit_on(self, batches, n: int) -> None:
+        vocab = self.load().embedding.shape[0]
+        df = np.zeros(vocab, dtype=np.float64)
+        for _, ids, mask in batches:
+            # one count per (text, token): mark present tokens, then sum over texts
+            rows = np.repeat(np.arange(len(ids)), ids.shape[1])[mask.ravel() > 0]
+            toks = ids.ravel()[mask.ravel() > 0]
+            pairs = np.unique(rows * vocab + toks)
+            np.add.at(df, pairs % vocab, 1.0)
+        self.idf_ = np.log((n + 1.0) / (df + 1.0)).astype(np.float32)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        W = self.load().embedding
+        batches = self._batches(texts)
+        if self.weighting == "idf" and self.idf_ is None:
+            if len(texts) < self.min_fit_texts:
+                self.fit(texts)
+            else:  # tokenize once: keep the batches (int32 ids) for the fit and the pooling
+                batches = [(s0, ids.astype(np.int32), mask) for s0, ids, mask in batches]
+                self._fit_on(batches, len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start, ids, mask in batches:  # bounded memory on a million texts
+            w = mask if self.weighting == "mean" else self.idf_[ids] * mask
+            total = w.sum(axis=1)
+            # a text whose every token is in every text (all weights 0): the plain mean
+            w = np.where((total > 0)[:, None], w, mask)
+            total = np.maximum(w.sum(axis=1), 1e-12)
+            pooled = np.einsum("bl,bld->bd", w, W[ids].astype(np.float32, copy=False)) / total[:, None]
+            out[start : start + len(ids)] = pooled
+        return _normalise(out)
 
 
 class TfidfSvdEmbedder:
@@ -127,6 +273,16 @@ class TfidfSvdEmbedder:
         self.n_components_: int | None = None
         self.vectorizer_ = None
         self.svd_ = None
+
+    name = "tfidf-svd"
+
+    @property
+    def dim(self) -> int | None:
+        """The dimension of the last ``encode`` (it depends on the corpus), else None."""
+        return self.n_components_
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed(texts)
 
     def config_key(self) -> str:
         return (
@@ -189,6 +345,13 @@ class SentenceTransformerEmbedder:
         self.model_path = Path(model_path)
         self.batch_size = int(batch_size)
         self._model = None
+        self.name = f"st:{self.model_path.name}"
+        self.dim: int | None = None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = self.embed(texts)
+        self.dim = int(out.shape[1])
+        return out
 
     def config_key(self) -> str:
         return f"st:{self.model_path.resolve()}"
@@ -214,18 +377,131 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def get_embedder(spec="tfidf-svd", seed: int = 0) -> Embedder:
-    """An embedder from a spec: ``"tfidf-svd"`` (default, offline), ``"st:PATH"``
-    (a local sentence-transformers folder), or an object with ``embed``."""
-    if spec is None or spec == "tfidf-svd":
-        return TfidfSvdEmbedder(seed=seed)
-    if isinstance(spec, str) and spec.startswith("st:"):
-        return SentenceTransformerEmbedder(spec[3:])
+class CallableEmbedder:
+    """A function ``texts -> array`` (an API embedding function, a team's model) as an
+    embedder: rows are L2-normalised, ``dim`` is known after the first call."""
+
+    def __init__(self, fn, name: str):
+        self.fn = fn
+        self.name = str(name)
+        self.dim: int | None = None
+
+    def config_key(self) -> str:
+        return f"callable:{self.name}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        out = _normalise(np.asarray(self.fn(texts), dtype=np.float32)) if texts else np.zeros((0, self.dim or 1))
+        if len(out) != len(texts):
+            raise ValueError(f"embedding model {self.name!r} returned {len(out)} vectors for {len(texts)} texts")
+        if texts:
+            self.dim = int(out.shape[1])
+        return out.astype(np.float32)
+
+    embed = encode
+
+
+class _ProtocolAdapter:
+    """An object with ``encode`` (the protocol) or only ``embed`` (the older one)."""
+
+    def __init__(self, obj, name: str):
+        self.obj = obj
+        self.name = str(getattr(obj, "name", name))
+        self.dim = getattr(obj, "dim", None)
+
+    def config_key(self) -> str:
+        key = getattr(self.obj, "config_key", None)
+        return key() if callable(key) else f"object:{self.name}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        fn = getattr(self.obj, "encode", None) or self.obj.embed
+        out = _normalise(fn(list(texts)))
+        if len(texts):
+            self.dim = int(out.shape[1])
+        return out
+
+    embed = encode
+
+
+def _from_dotted_path(spec: str):
+    """``package.module:callable``: import the module, call the callable once."""
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"embedding model {spec!r}: cannot import module {module_name!r} ({exc})") from exc
+    target = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"embedding model {spec!r}: {module_name!r} has no {attr!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ValueError(f"embedding model {spec!r}: {attr!r} is not callable")
+    if isinstance(target, type):  # a class: an instance is the embedder
+        return _as_embedder(target(), spec)
+    import inspect
+
+    try:
+        n_required = sum(
+            1
+            for p in inspect.signature(target).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        )
+    except (TypeError, ValueError):
+        n_required = 1
+    if n_required == 0:  # a factory: called once, returns the embedder (or a function)
+        return _as_embedder(target(), spec)
+    return CallableEmbedder(target, spec)  # texts -> array
+
+
+def _as_embedder(obj, name: str):
+    if hasattr(obj, "encode") or hasattr(obj, "embed"):
+        return (
+            obj
+            if hasattr(obj, "encode") and hasattr(obj, "name") and hasattr(obj, "dim")
+            else _ProtocolAdapter(obj, name)
+        )
+    if callable(obj):
+        return CallableEmbedder(obj, name)
+    raise TypeError(f"embedding model {name!r}: need an object with encode(texts), or a function texts -> array")
+
+
+def get_embedder(spec=None, seed: int = 0) -> Embedder:
+    """An embedder from a spec.
+
+    ``None`` (the ``TRAINERLAB_EMBEDDING_MODEL`` environment variable if set, else
+    ``"semantic"``), ``"semantic"`` (:class:`WordLlamaEmbedder`), ``"lexical"`` or
+    ``"tfidf-svd"`` (:class:`TfidfSvdEmbedder`), ``"st:PATH"`` (a local
+    sentence-transformers folder), ``"module:callable"`` (a team's own model, see
+    the module notes), or an object with ``encode`` (or ``embed``), used as is.
+    """
+    if spec is None:
+        spec = os.environ.get(ENV_EMBEDDING_MODEL) or DEFAULT_EMBEDDING
     if isinstance(spec, str):
-        raise ValueError(f"unknown embedder {spec!r}: use 'tfidf-svd' or 'st:/path/to/local/model'")
-    if not hasattr(spec, "embed"):
-        raise TypeError("an embedder needs an embed(texts) method")
-    return spec
+        s = spec.strip()
+        if s == "semantic" or s == WordLlamaEmbedder.name:
+            return WordLlamaEmbedder()
+        if s == "semantic-mean":
+            return WordLlamaEmbedder(weighting="mean")
+        if s in ("lexical", "tfidf-svd"):
+            return TfidfSvdEmbedder(seed=seed)
+        if s.startswith("st:"):
+            return SentenceTransformerEmbedder(s[3:])
+        if ":" in s and s.split(":", 1)[0].replace(".", "").replace("_", "").isalnum():
+            return _from_dotted_path(s)
+        raise ValueError(
+            f"unknown embedder {spec!r}: use 'semantic', 'lexical', 'st:/path/to/local/model' "
+            "or 'package.module:callable'"
+        )
+    return _as_embedder(spec, type(spec).__name__)
+
+
+def embedder_info(embedder) -> dict:
+    """``{"name", "dim"}`` of an embedder (dim None until it has encoded something)."""
+    dim = getattr(embedder, "dim", None)
+    return {"name": str(getattr(embedder, "name", type(embedder).__name__)), "dim": None if dim is None else int(dim)}
 
 
 def _cache_key(embedder: Embedder, texts: Sequence[str]) -> str:
@@ -246,11 +522,11 @@ def embed_texts(
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
 ) -> np.ndarray:
-    """Embed ``texts`` with ``embedder`` (default offline TF-IDF + SVD), from the
+    """Embed ``texts`` with ``embedder`` (a spec or an object; see :func:`get_embedder`), from the
     on-disk cache when the same texts were embedded the same way before."""
     emb = get_embedder(embedder, seed=seed)
     if not cache:
-        return emb.embed(texts)
+        return emb.encode(texts)
     folder = Path(cache_dir) if cache_dir else paths.cache_dir() / "embeddings"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_cache_key(emb, texts)}.npy"
@@ -261,7 +537,7 @@ def embed_texts(
                 return arr
         except (OSError, ValueError):  # a truncated cache file: recompute
             pass
-    arr = emb.embed(texts)
+    arr = emb.encode(texts)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(tmp, arr)
     os.replace(tmp, path)

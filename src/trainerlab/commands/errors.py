@@ -134,6 +134,32 @@ def _add_cluster_options(p) -> None:
         "or a float D (cut at that distance)",
     )
     p.add_argument("--reduce-outliers", action="store_true", help="assign every outlier to its nearest cluster")
+    p.add_argument(
+        "--embedding",
+        choices=("semantic", "lexical"),
+        default=None,
+        help="semantic (default: the offline WordLlama model shipped with trainerlab's dependencies) "
+        "or lexical (TF-IDF + SVD)",
+    )
+    p.add_argument(
+        "--embedding-model",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="a team's own embedding model (overrides --embedding; default from "
+        "TRAINERLAB_EMBEDDING_MODEL): a function texts -> array, or a factory returning an embedder",
+    )
+
+
+def _embedding_value(a):
+    """The embedder spec of --embedding-model / --embedding; a bad model is a usage error."""
+    if a.embedding_model:
+        from ..embeddings import get_embedder
+
+        try:
+            return get_embedder(a.embedding_model)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"--embedding-model: {exc}") from None
+    return a.embedding
 
 
 def _merge_value(text: str):
@@ -180,6 +206,12 @@ def _file(argv) -> int:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--text", required=True, metavar="COL", help="the column with the texts to cluster")
     p.add_argument("--id", metavar="COL", help='a column with row ids, echoed as "ids" in the JSON')
+    p.add_argument(
+        "--seeds",
+        metavar="TAXONOMY",
+        help="guided modes: a taxonomy file (JSON/YAML {mode: [seed phrases]} or CSV mode,seed); "
+        "each text goes to the mode of its most similar seed phrase, or to other (-1)",
+    )
     _add_cluster_options(p)
     add_json(p)
     a = _parse(p, argv)
@@ -191,6 +223,9 @@ def _file(argv) -> int:
     check_plain_table(a.file)
     from .. import errors, progress
 
+    if a.seeds:
+        return _file_guided(a)
+
     with progress.stages("errors", _FILE_STAGES) as stage:
         stage("read")
         frame = read_table(a.file, [a.text] + ([a.id] if a.id else []))
@@ -200,6 +235,7 @@ def _file(argv) -> int:
             seed=a.seed,
             merge=_merge_value(a.merge),
             reduce_outliers=a.reduce_outliers,
+            embedder=_embedding_value(a),
         )
         _fit(model, frame[a.text].tolist(), stage)
     result = model.summary()
@@ -208,6 +244,64 @@ def _file(argv) -> int:
         result["ids"] = frame[a.id].astype(str).tolist()
     emit(a, result, _cluster_text)
     return 0
+
+
+def _file_guided(a) -> int:
+    """``errors FILE --seeds TAXONOMY``: the taxonomy's modes instead of clusters."""
+    from ..embeddings import embedder_info, get_embedder
+    from ..errors.guided import guided_modes, read_taxonomy
+    from ..pii import redact
+    from ._tables import read_table
+
+    try:
+        taxonomy = read_taxonomy(a.seeds)
+    except ValueError as exc:
+        raise UsageError(f"--seeds: {exc}") from None
+    frame = read_table(a.file, [a.text] + ([a.id] if a.id else []))
+    spec = _embedding_value(a)
+    emb = get_embedder(spec)
+    texts = ["" if t is None or t != t else str(t) for t in frame[a.text].tolist()]
+    g = guided_modes(texts, taxonomy, embedder=emb)
+    names = list(taxonomy)
+    ids = {m: i for i, m in enumerate(names)}
+    assign = [ids.get(m, -1) for m in g["mode"]]
+    clusters = []
+    for i, m in enumerate(names):
+        rows = g.index[g["mode"] == m]
+        order = g.loc[rows, "similarity"].sort_values(ascending=False, kind="stable").index
+        seen, examples = set(), []
+        for r in order:
+            key = texts[r].strip().lower()
+            if key not in seen:
+                seen.add(key)
+                examples.append(redact(texts[r]))
+            if len(examples) == 3:
+                break
+        clusters.append({"id": i, "size": int(len(rows)), "keywords": [], "label": m, "examples": examples})
+    n = len(texts)
+    result = {
+        "file": a.file,
+        "source": {"kind": "file", "path": a.file},
+        "text_column": a.text,
+        "n_texts": n,
+        "n_clusters": len(names),
+        "outlier_share": (sum(x == -1 for x in assign) / n) if n else float("nan"),
+        "clusters": clusters,
+        "assignments": assign,
+        "guided": {"taxonomy": a.seeds, "min_similarity": errors_min_similarity(), "other": -1},
+        "embedding": embedder_info(emb),
+        "reason": None if n else "no texts",
+    }
+    if a.id:
+        result["ids"] = frame[a.id].astype(str).tolist()
+    emit(a, result, _cluster_text)
+    return 0
+
+
+def errors_min_similarity() -> float:
+    from ..errors.guided import GUIDED_MIN_SIMILARITY
+
+    return GUIDED_MIN_SIMILARITY
 
 
 def _add_selection_options(p) -> None:
@@ -262,6 +356,7 @@ def _warehouse(argv) -> int:
             seed=a.seed,
             merge=_merge_value(a.merge),
             reduce_outliers=a.reduce_outliers,
+            embedder=_embedding_value(a),
         )
         _fit(model, failures["text"].tolist(), stage)
     result = {
@@ -295,7 +390,8 @@ def _cluster_text(r) -> str:
     if r.get("reason"):
         lines.append(f"note: {r['reason']}")
     for c in r["clusters"]:
-        lines.append(f"  {c['id']:>3}  {c['size']:>6}  {', '.join(c['keywords'])}")
+        what = c.get("label") or ", ".join(c["keywords"])
+        lines.append(f"  {c['id']:>3}  {c['size']:>6}  {what}")
     return "\n".join(lines)
 
 
@@ -329,6 +425,7 @@ def _run(argv) -> int:
             seed=a.seed,
             merge=_merge_value(a.merge),
             reduce_outliers=a.reduce_outliers,
+            embedder=_embedding_value(a),
         )
         _fit(model, failures["text"].tolist(), stage)
         stage("save run")

@@ -20,6 +20,7 @@ from .clustering import FailureClusterer, bertopic_offline_defaults, cluster_fai
 from .describe import cluster_examples, describe_clusters, suggest_additions
 from .figures import failure_map
 from .matching import cluster_profiles, profile_affinity
+from .planted import planted_ari, planted_failure_set
 from .store import (
     add_regression,
     carry_names,
@@ -33,7 +34,7 @@ from .store import (
 from .study import error_study
 from .study_coverage import cluster_gaps, coverage
 from .study_inputs import TEXT_COLUMNS, failure_filters, load_error_spans, load_failures, load_traffic
-from .verdict import error_verdict, top_failure_modes
+from .verdict import error_verdict, rank_modes, top_failure_modes
 
 __all__ = [
     "FailureClusterer",
@@ -55,6 +56,9 @@ __all__ = [
     "regression_cases",
     "suggest_additions",
     "top_failure_modes",
+    "rank_modes",
+    "planted_failure_set",
+    "planted_ari",
     "error_study",
     "error_verdict",
     "match_modes",

@@ -75,6 +75,29 @@ def _timed_classes():
     return TimedUMAP, TimedHDBSCAN
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def _sentences(text: str) -> list[str]:
+    """A text's sentences (or clauses after a colon), each with a word in it."""
+    parts = [p.strip(" \t-–—\"'") for p in _SENTENCE_END.split(str(text))]
+    return [p for p in parts if _WORD.search(p)]
+
+
+def _shorten(text: str, max_chars: int) -> str:
+    text = " ".join(text.split()).rstrip(".")
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def _token_set(text: str) -> frozenset:
+    """The words of a text up to case, punctuation, order of repeats: two texts with the
+    same set are the same failure said identically (a degenerate corpus when all are)."""
+    return frozenset(w.lower() for w in _WORD.findall(text))
+
+
 def _clean_texts(texts: Iterable) -> list[str]:
     out = []
     for t in texts:
@@ -193,6 +216,37 @@ def _merge_plan(
     return groups - 1, {"rule": rule, "cut": cut, "heights": heights.round(4).tolist()}
 
 
+class _ThresholdAgglomerative:
+    """BERTopic's cluster model: average-linkage on cosine distance, cut at a threshold;
+    clusters smaller than ``min_size`` are outliers (-1). Deterministic."""
+
+    def __init__(self, threshold: float, min_size: int):
+        self.threshold = float(threshold)
+        self.min_size = int(min_size)
+        self.seconds_ = 0.0
+
+    def fit(self, X, y=None):
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import pdist
+
+        t = time.perf_counter()
+        X = np.asarray(X, dtype=np.float64)
+        if len(X) < 2:
+            self.labels_ = np.full(len(X), -1, dtype=int)
+        else:
+            d = np.nan_to_num(pdist(X, "cosine"), nan=1.0)  # a zero vector (no known token) is far from all
+            groups = fcluster(linkage(d, method="average"), self.threshold, criterion="distance")
+            ids, counts = np.unique(groups, return_counts=True)
+            big = ids[counts >= self.min_size]
+            mapping = {g: i for i, g in enumerate(big)}
+            self.labels_ = np.array([mapping.get(g, -1) for g in groups], dtype=int)
+        self.seconds_ = time.perf_counter() - t
+        return self
+
+    def fit_predict(self, X, y=None):
+        return self.fit(X).labels_
+
+
 def _renumber(labels: np.ndarray) -> np.ndarray:
     """Cluster ids 0..K-1 by size (largest first, ties by first appearance); -1 kept."""
     ids = [c for c in pd.unique(labels) if c != -1]
@@ -215,12 +269,23 @@ class FailureClusterer:
     seed : int
         Seeds the SVD and UMAP; same seed and texts, same clusters.
     embedder : str or object
-        ``"tfidf-svd"`` (default, offline), ``"st:/local/model"`` (optional extra), or an
-        object with ``embed(texts)``.
+        None (default: ``TRAINERLAB_EMBEDDING_MODEL`` if set, else ``"semantic"``, the
+        offline WordLlama model), ``"lexical"`` (TF-IDF + SVD), ``"st:/local/model"``
+        (optional extra), ``"module:callable"`` (a team's model) or an embedder object
+        (see :mod:`trainerlab.embeddings`).
     merge : "auto", None, int or float
         Paraphrase merging of fine clusters (see the module notes).
     max_merge_distance : float
         Ceiling of the automatic cut (Hellinger distance of word-presence profiles; 0.6).
+    cluster : "auto", "hdbscan" or "agglomerative"
+        How the fine clusters are found. ``"agglomerative"``: average-linkage clustering
+        of the embeddings on cosine distance, cut at ``distance_threshold``; clusters
+        smaller than ``min_cluster_size`` become outliers; no UMAP. ``"hdbscan"``: UMAP
+        then HDBSCAN (BERTopic's default). ``"auto"`` (default): agglomerative for the
+        semantic default (WordLlama), whose threshold was calibrated on planted sets
+        (docs/errors.md), HDBSCAN for every other embedding.
+    distance_threshold : float
+        Cosine distance at which the agglomerative tree is cut (0.8).
     max_fit_texts : int
         Above this many texts, UMAP, HDBSCAN and the merge run on a seeded sample of this
         size and every other text joins the cluster with the most similar mean embedding
@@ -268,7 +333,7 @@ class FailureClusterer:
         self,
         min_cluster_size: int | None = None,
         seed: int = 0,
-        embedder="tfidf-svd",
+        embedder=None,
         merge="auto",
         max_merge_distance: float = 0.6,
         reduce_outliers: bool = False,
@@ -277,7 +342,15 @@ class FailureClusterer:
         top_n_words: int = 8,
         max_fit_texts: int = 3000,
         cache: bool = True,
+        cluster: str = "auto",
+        distance_threshold: float = 0.8,
     ):
+        if cluster not in ("auto", "hdbscan", "agglomerative"):
+            raise ValueError(f"cluster must be 'auto', 'hdbscan' or 'agglomerative', got {cluster!r}")
+        if not 0 < float(distance_threshold) < 2:
+            raise ValueError("distance_threshold must be in (0, 2)")
+        self.cluster = cluster
+        self.distance_threshold = float(distance_threshold)
         if min_cluster_size is not None and int(min_cluster_size) < 2:
             raise ValueError("min_cluster_size must be at least 2")
         if int(max_fit_texts) < 100:
@@ -309,8 +382,14 @@ class FailureClusterer:
                 "n_components",
                 "top_n_words",
                 "max_fit_texts",
+                "cluster",
+                "distance_threshold",
             )
-        } | {"embedder": self.embedder if isinstance(self.embedder, str) else type(self.embedder).__name__}
+        } | {
+            "embedder": self.embedder
+            if isinstance(self.embedder, str) or self.embedder is None
+            else type(self.embedder).__name__
+        }
 
     # -- fitting -----------------------------------------------------------------------
     def fit(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> FailureClusterer:
@@ -322,12 +401,23 @@ class FailureClusterer:
         self.reason_ = None
         self.merge_ = {"rule": "none", "cut": None, "heights": []}
         self.topic_model_ = None
+        self.labels_cache_ = None
         t = time.perf_counter()
+        self.embedder_ = get_embedder(self.embedder, seed=self.seed)
+        self.cluster_method_ = self.cluster
+        if self.cluster == "auto":
+            from ..embeddings import WordLlamaEmbedder
+
+            self.cluster_method_ = "agglomerative" if isinstance(self.embedder_, WordLlamaEmbedder) else "hdbscan"
         if embeddings is None:
-            embeddings = embed_texts(texts, self.embedder, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
+            embeddings = embed_texts(texts, self.embedder_, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
         elif len(embeddings) != n:
             raise ValueError(f"embeddings have {len(embeddings)} rows for {n} texts")
         self.embeddings_ = np.asarray(embeddings, dtype=np.float32)
+        self.embedding_ = {
+            "name": str(getattr(self.embedder_, "name", type(self.embedder_).__name__)),
+            "dim": int(self.embeddings_.shape[1]) if n else getattr(self.embedder_, "dim", None),
+        }
         self.timings_["embedding"] = time.perf_counter() - t
         # the texts UMAP and HDBSCAN see: all of them, or a seeded sample of max_fit_texts
         if n > self.max_fit_texts:
@@ -359,7 +449,7 @@ class FailureClusterer:
         if (
             (n_blank == 0 or n_blank < self.min_cluster_size_)
             and worded.sum() >= self.min_cluster_size_
-            and float(np.ptp(self.embeddings_[worded], axis=0).max(initial=0.0)) <= 1e-6
+            and len({_token_set(t) for t, w in zip(texts, worded) if w}) == 1
         ):
             # one point repeated (plus a few texts without a word, too few for a cluster of
             # their own): nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
@@ -389,7 +479,12 @@ class FailureClusterer:
         t = time.perf_counter()
         ids = sorted(set(fine_fit.tolist()) - {-1})
         to_rep = {c: c for c in ids}
-        if len(ids) >= 2 and self.merge is not None:
+        # "auto" merges HDBSCAN's phrasing clusters; the agglomerative cut is already made at
+        # the mode level (measured: the word-profile merge on top joined two modes of a demo)
+        merge_on = self.merge is not None and not (self.merge == "auto" and self.cluster_method_ == "agglomerative")
+        if not merge_on and self.merge == "auto":
+            self.merge_ = {"rule": "none (agglomerative cut at the mode level)", "cut": None, "heights": []}
+        if len(ids) >= 2 and merge_on:
             profiles = _presence_profiles(fit_texts, fine_fit, ids)
             groups, self.merge_ = _merge_plan(profiles, self.merge, self.max_merge_distance)
             rep = {}
@@ -415,6 +510,7 @@ class FailureClusterer:
             old_to_new[int(old)] = int(new)
         self.fine_to_final_ = {int(c): old_to_new.get(r, -1) for c, r in to_rep.items()}
         self.labels_ = final
+        self.labels_cache_ = None
         t = time.perf_counter()
         self.keywords_ = self._keywords(texts, final)
         self.timings_["keywords"] += time.perf_counter() - t
@@ -463,11 +559,14 @@ class FailureClusterer:
         from bertopic.backend import BaseEmbedder
 
         n = len(texts)
-        emb = get_embedder(self.embedder, seed=self.seed)
+        emb = self.embedder_
 
         class _Backend(BaseEmbedder):
             def embed(self, documents, verbose=False):
-                return emb.embed(list(documents))
+                return emb.encode(list(documents))
+
+        if self.cluster_method_ == "agglomerative":
+            return self._fit_agglomerative(texts, embeddings, _Backend, BERTopic)
 
         # a neighbourhood must stay smaller than the groups it should keep apart: on tiny
         # corpora 15 neighbours would span everything, so cap it at a quarter of the texts
@@ -522,6 +621,37 @@ class FailureClusterer:
         self.timings_["keywords"] = max(0.0, total - umap_model.seconds_ - hdb.seconds_)
         umap_model.distances_ = None  # do not keep an n x n matrix on the fitted model
         return np.asarray(topics, dtype=int), np.asarray(umap_model.embedding_), model
+
+    def _fit_agglomerative(self, texts, embeddings, backend, BERTopic):
+        """BERTopic with no reduction (the embeddings themselves) and a thresholded
+        average-linkage tree as its cluster model."""
+        import logging
+
+        from bertopic.dimensionality import BaseDimensionalityReduction
+
+        model_cluster = _ThresholdAgglomerative(self.distance_threshold, self.min_cluster_size_)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vectorizer = _keyword_vectorizer(texts)
+            model = BERTopic(
+                embedding_model=backend(),
+                umap_model=BaseDimensionalityReduction(),
+                hdbscan_model=model_cluster,
+                vectorizer_model=vectorizer,
+                ctfidf_model=_ctfidf(vectorizer),
+                top_n_words=self.top_n_words,
+                min_topic_size=self.min_cluster_size_,
+                calculate_probabilities=False,
+                verbose=False,
+            )
+            logging.getLogger("BERTopic").setLevel(logging.ERROR)
+            topics, _ = model.fit_transform(texts, embeddings=embeddings)
+        total = time.perf_counter() - t0
+        self.timings_["umap"] = 0.0
+        self.timings_["hdbscan"] = model_cluster.seconds_
+        self.timings_["keywords"] = max(0.0, total - model_cluster.seconds_)
+        return np.asarray(topics, dtype=int), np.asarray(embeddings), model
 
     def _umap_init(self, embeddings: np.ndarray, n_components: int):
         """UMAP's starting layout. ``init`` (class attribute, default "pca"): "pca" is the
@@ -626,16 +756,26 @@ class FailureClusterer:
 
     # -- outputs -------------------------------------------------------------------------
     def summary(self) -> dict:
-        """The CLI contract: n_texts, n_clusters, outlier_share, clusters, assignments."""
+        """The CLI contract: n_texts, n_clusters, outlier_share, clusters (with a label and
+        3 redacted examples each), assignments, embedding."""
+        labels = self.mode_labels()
+        examples = self.examples(3)
         return {
             "n_texts": self.n_texts_,
             "n_clusters": self.n_clusters_,
             "outlier_share": self.outlier_share_,
             "outlier_share_before_reduction": self.outlier_share_before_reduction_,
             "clusters": [
-                {"id": int(r.cluster), "size": int(r.size), "keywords": list(r.keywords)}
+                {
+                    "id": int(r.cluster),
+                    "size": int(r.size),
+                    "keywords": list(r.keywords),
+                    "label": labels.get(int(r.cluster), ""),
+                    "examples": examples.get(int(r.cluster), []),
+                }
                 for r in self.clusters_.itertuples()
             ],
+            "embedding": dict(getattr(self, "embedding_", {"name": None, "dim": None})),
             "assignments": [int(x) for x in self.labels_],
             "n_fine_clusters": int(len(set(self.fine_labels_.tolist()) - {-1})),
             "min_cluster_size": self.min_cluster_size_,
@@ -652,6 +792,57 @@ class FailureClusterer:
         if not (self.labels_ != -1).any():
             return self.labels_.copy()
         return self._reduce_outliers(self.labels_)
+
+    def examples(self, k: int = 3) -> dict[int, list[str]]:
+        """Per cluster, its ``k`` most representative distinct texts, redacted
+        (``trainerlab.pii.redact``, the project's one redaction helper)."""
+        from ..pii import redact
+
+        return {c: [redact(self.texts_[i]) for i in rows] for c, rows in self.representatives(k).items()}
+
+    def mode_labels(self, max_chars: int = 90) -> dict[int, str]:
+        """Per cluster, a short label a manager can read: the sentence, among the
+        sentences of its 10 most representative texts, whose embedding is most similar
+        to what sets the cluster apart (its mean embedding minus the mean of all texts,
+        so a greeting or sign-off shared by every mode is not chosen). Redacted, cut at
+        a word boundary to ``max_chars``. An empty dict when nothing was clustered."""
+        from ..pii import redact
+
+        if not getattr(self, "n_clusters_", 0):
+            return {}
+        if getattr(self, "labels_cache_", None) is not None:
+            return self.labels_cache_
+        E = self.embeddings_
+        overall = E.mean(axis=0)
+        reps = self.representatives(10)
+        cands, owner = [], []
+        for c, rows in reps.items():
+            for i in rows:
+                for sent in _sentences(self.texts_[i]):
+                    cands.append(sent)
+                    owner.append(c)
+        out = {}
+        if cands:
+            try:
+                V = self.embedder_.encode(cands) if self.embedding_["name"] != "tfidf-svd" else None
+            except Exception:  # pragma: no cover - a team's model that fails on sentences
+                V = None
+            owner = np.asarray(owner)
+            for c in reps:
+                idx = np.flatnonzero(owner == c)
+                if not len(idx):
+                    continue
+                if V is None:  # lexical vectors are fitted per corpus: take the most typical text's first sentence
+                    best = int(idx[0])
+                else:
+                    direction = E[self.labels_ == c].mean(axis=0) - overall
+                    scores = V[idx] @ direction
+                    best = int(idx[int(np.argmax(scores))])
+                out[c] = _shorten(redact(cands[best]), max_chars)
+        for c in range(self.n_clusters_):
+            out.setdefault(c, "")
+        self.labels_cache_ = out
+        return out
 
     def representatives(self, k: int = 5) -> dict[int, list[int]]:
         """Per cluster, up to ``k`` row indices of distinct texts nearest the cluster's

@@ -30,6 +30,31 @@ def _mix(values: pd.Series, k: int = 3) -> str:
     return ", ".join(f"{redact(str(name))} {p:.0%}" for name, p in share.head(k).items())
 
 
+# weights of common severity scales (and of a safety label): a mode's priority is its share
+# times the mean weight of its items' known severities (docs/errors.md)
+SEVERITY_WEIGHTS = {
+    "critical": 4.0,
+    "severe": 3.0,
+    "high": 3.0,
+    "major": 3.0,
+    "unsafe": 3.0,
+    "medium": 2.0,
+    "sensitive": 2.0,
+    "moderate": 2.0,
+    "minor": 1.0,
+    "low": 1.0,
+    "safe": 1.0,
+    "none": 1.0,
+}
+
+
+def severity_weight(values: pd.Series) -> float:
+    """Mean weight (:data:`SEVERITY_WEIGHTS`) of the recognised severity labels; NaN when
+    no label is recognised (severity unknown)."""
+    w = pd.Series(values, dtype=object).dropna().astype(str).str.strip().str.lower().map(SEVERITY_WEIGHTS).dropna()
+    return float(w.mean()) if len(w) else float("nan")
+
+
 def describe_clusters(
     clusterer: FailureClusterer,
     failures: pd.DataFrame,
@@ -53,7 +78,7 @@ def describe_clusters(
     Returns
     -------
     DataFrame with ``cluster, name, size, share, share_ci_low, share_ci_high, keywords,
-    examples, intents, languages, severity, categories, first_seen, last_seen,
+    examples, intents, languages, severity, categories, label, severity_weight, first_seen, last_seen,
     top_intent, rate_in_top_intent, lift, lift_ci_low, lift_ci_high, lift_method,
     trend_or_per_week, trend_ci_low, trend_ci_high, trend_p, trend_q, trend, reason``.
 
@@ -65,7 +90,10 @@ def describe_clusters(
     evaluated item, in that intent as elsewhere. *trend* is the odds ratio per week of
     a binomial regression of the weekly rate of this mode on the week number (traffic as
     denominator); ``rising``/``falling`` need a Benjamini-Hochberg q below ``alpha``
-    across clusters.
+    across clusters. *label* is a short readable name chosen with the embedding
+    (``FailureClusterer.mode_labels``); *severity_weight* the mean weight of the items'
+    known severities (:data:`SEVERITY_WEIGHTS`, NaN when unknown), which ranks the
+    verdict's modes by share x severity.
     """
     from ..pii import redact
 
@@ -75,6 +103,7 @@ def describe_clusters(
     f["cluster"] = clusterer.labels_
     n = len(f)
     reps = clusterer.representatives(n_examples)
+    labels = clusterer.mode_labels() if hasattr(clusterer, "mode_labels") else {}
     names = names or {}
     has_traffic = traffic is not None and len(traffic) > 0
     if has_traffic:
@@ -101,6 +130,8 @@ def describe_clusters(
             "languages": _mix(g.get("language", pd.Series(dtype=object))),
             "severity": _mix(g.get("severity", pd.Series(dtype=object))),
             "categories": _mix(g.get("category", pd.Series(dtype=object))),
+            "label": labels.get(c, ""),
+            "severity_weight": severity_weight(g.get("severity", pd.Series(dtype=object))),
             "first_seen": g["seen_at"].min() if "seen_at" in g else pd.NaT,
             "last_seen": g["seen_at"].max() if "seen_at" in g else pd.NaT,
         }
@@ -155,6 +186,8 @@ def describe_clusters(
                 "languages",
                 "severity",
                 "categories",
+                "label",
+                "severity_weight",
                 "first_seen",
                 "last_seen",
                 "top_intent",

@@ -7,23 +7,42 @@ import numpy as np
 import pandas as pd
 
 
+def rank_modes(table: pd.DataFrame) -> pd.DataFrame:
+    """The modes in verdict order: by share x severity weight where any mode's severity
+    is known (a mode without a known severity counts with weight 1, the lowest level),
+    else by share. Ties keep the table's order (size)."""
+    if table.empty or "severity_weight" not in table:
+        return table
+    w = pd.to_numeric(table["severity_weight"], errors="coerce")
+    if not w.notna().any():
+        return table
+    priority = table["share"].astype(float) * w.fillna(1.0)
+    return table.assign(priority=priority).sort_values("priority", ascending=False, kind="stable")
+
+
 def top_failure_modes(table: pd.DataFrame, k: int = 3) -> list[str]:
-    """Plain sentences for a report's verdict: the ``k`` largest failure modes, each with
-    its share of failures (95% CI), where it concentrates and what to do."""
+    """Plain sentences for a report's verdict: the ``k`` failure modes that matter most
+    (:func:`rank_modes`: share x severity where severity is known, else share), each
+    with its share of failures (95% CI), where it concentrates and what to do."""
     sentences = []
-    for r in table.head(k).itertuples():
+    for r in rank_modes(table).head(k).itertuples():
+        readable = getattr(r, "label", "")
         label = (
             r.name
             if isinstance(r.name, str) and r.name
+            else f'cluster {r.cluster} ("{readable}")'
+            if isinstance(readable, str) and readable
             else f"cluster {r.cluster} ({r.keywords.split(', ')[0] if r.keywords else 'no keywords'})"
         )
+        sev = getattr(r, "severity", "")
+        severity = f", severity {sev}" if isinstance(sev, str) and sev else ""
         where = ""
         if isinstance(r.top_intent, str) and np.isfinite(r.lift) and r.lift_ci_low > 1:
             where = f", concentrated in {r.top_intent} ({r.lift:.1f}x the rate elsewhere)"
         trend = {"rising": " and rising", "falling": " and falling"}.get(r.trend, "")
         sentences.append(
             f"{label}: {r.share:.0%} of failures (95% CI {r.share_ci_low:.0%} to "
-            f"{r.share_ci_high:.0%}, n = {r.size}){where}{trend}."
+            f"{r.share_ci_high:.0%}, n = {r.size}){severity}{where}{trend}."
         )
     return sentences
 
