@@ -40,6 +40,7 @@ FAMILIES: list[str] = [
     "uplift",
     "errors",
     "fairness",
+    "program",
 ]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.
