@@ -1,10 +1,42 @@
 """The program on record: incidents, online outcomes, stakeholder surveys, prompt versions,
-composite scores and the program KPIs built from them (docs/program.md).
+composite scores and the program KPIs built from them (docs/ops.md, docs/warehouse.md).
 
 Layers (docs/architecture.md): ``incidents.py``, ``online.py``, ``surveys.py``,
 ``composite.py`` are statistics (frames in, tidy rows out); ``study*.py`` read the warehouse.
 """
 
+from .composite import (
+    DEFAULT_COMPOSITE,
+    composite_gate,
+    composite_scores,
+    composite_uplift,
+    load_composite_config,
+    weights_of,
+)
+from .incidents import SEVERITIES, incident_rates, time_to_mitigate
+from .online import release_did
+from .prompts import prompt_version_uplift
+from .study_prompts import prompt_uplift, prompt_versions_in_order
 from .study_record import guideline_log, has_table, log_guideline_change
+from .surveys import quarter_of, satisfaction_by_quarter
 
-__all__ = ["guideline_log", "has_table", "log_guideline_change"]
+__all__ = [
+    "DEFAULT_COMPOSITE",
+    "SEVERITIES",
+    "composite_gate",
+    "composite_scores",
+    "composite_uplift",
+    "guideline_log",
+    "has_table",
+    "incident_rates",
+    "load_composite_config",
+    "log_guideline_change",
+    "prompt_uplift",
+    "prompt_version_uplift",
+    "prompt_versions_in_order",
+    "quarter_of",
+    "release_did",
+    "satisfaction_by_quarter",
+    "time_to_mitigate",
+    "weights_of",
+]
