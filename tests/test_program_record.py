@@ -160,3 +160,17 @@ def test_old_warehouse_opens_read_only_and_migrates(tmp_path):
     with Warehouse(path) as wh:
         assert {"incidents", "outcomes", "surveys", "prompts"} <= set(wh.tables())
         assert "prompt_version" in wh.columns("eval_results") and "ingest_batch" in wh.columns("safety_incidents")
+
+
+def test_biweekly_and_quarterly_cadences():
+    import datetime as dt
+
+    from trainerlab.reports import schedule
+
+    # ISO weeks 23 (Mon 2026-06-01) and 24 form one biweekly period; week 25 starts the next
+    assert schedule.period_key("biweekly", dt.date(2026, 6, 1)) == "2026-W23-24"
+    assert schedule.period_key("biweekly", dt.date(2026, 6, 14)) == "2026-W23-24"
+    assert schedule.period_key("biweekly", dt.date(2026, 6, 15)) == "2026-W25-26"
+    assert schedule.period_key("biweekly", dt.date(2027, 1, 1)) == "2026-W53"  # 2026 has 53 ISO weeks
+    assert schedule.period_key("quarterly", dt.date(2026, 6, 30)) == "2026-Q2"
+    assert schedule.period_key("quarterly", dt.date(2026, 7, 1)) == "2026-Q3"
