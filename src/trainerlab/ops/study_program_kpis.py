@@ -218,10 +218,12 @@ def online_uplift_kpi(wh, as_of, spec: dict) -> dict:
     release, t = firsts["model_version"].iloc[-1], pd.Timestamp(firsts["first"].iloc[-1])
     days = float(spec.get("window_days", 28))
     w = pd.Timedelta(days=days)
+    # after the release, the interactions the release served (a canary shares traffic with the
+    # prior version: its own outcomes measure the release); before it, every interaction
     frame = wh.query(
         "SELECT occurred_at, segment, CAST(task_success AS INTEGER) AS task_success FROM outcomes "
-        "WHERE occurred_at >= ? AND occurred_at < ?",
-        [(t - 2 * w).to_pydatetime(), min(t + w, as_of).to_pydatetime()],
+        "WHERE occurred_at >= ? AND occurred_at < ? AND (occurred_at < ? OR model_version = ?)",
+        [(t - 2 * w).to_pydatetime(), min(t + w, as_of).to_pydatetime(), t.to_pydatetime(), release],
     )
     res = release_did(frame, t, days, by="segment", n_boot=int(spec.get("n_boot", 2000)))
     total = res.iloc[0]

@@ -15,8 +15,8 @@ from .composite import (
 )
 from .incidents import SEVERITIES, incident_rates, time_to_mitigate
 from .online import release_did
-from .prompts import prompt_version_uplift
-from .study_prompts import prompt_uplift, prompt_versions_in_order
+from .prompts import prompt_success_uplift, prompt_version_uplift
+from .study_prompts import online_prompt_uplift, prompt_uplift, prompt_versions_in_order
 from .study_record import guideline_log, has_table, log_guideline_change
 from .surveys import quarter_of, satisfaction_by_quarter
 
@@ -31,6 +31,8 @@ __all__ = [
     "incident_rates",
     "load_composite_config",
     "log_guideline_change",
+    "online_prompt_uplift",
+    "prompt_success_uplift",
     "prompt_uplift",
     "prompt_version_uplift",
     "prompt_versions_in_order",

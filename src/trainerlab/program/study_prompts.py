@@ -53,3 +53,33 @@ def prompt_uplift(wh, *, model_version: str | None = None, suite: str | None = N
         n_boot=int(g.get("n_boot", 2000)),
         seed=int(g.get("seed", 0)),
     )
+
+
+def online_prompt_uplift(wh, *, model_version: str | None = None, margin_points: float = 1.0) -> pd.DataFrame:
+    """Task success of each prompt version against the previous one in ``outcomes`` (one model
+    version when given), versions ordered by ``prompts.created_at`` (else first use)."""
+    from .prompts import prompt_success_uplift
+
+    if not has_table(wh, "outcomes"):
+        return prompt_success_uplift(pd.DataFrame(columns=["prompt_version", "k", "n"]), [])
+    where, params = "WHERE prompt_version IS NOT NULL", []
+    if model_version:
+        where += " AND model_version = ?"
+        params.append(model_version)
+    counts = wh.query(
+        "SELECT prompt_version, min(occurred_at) AS first, count(task_success) AS n, "
+        f"sum(CAST(task_success AS INTEGER)) AS k FROM outcomes {where} GROUP BY 1",
+        params or None,
+    )
+    order_frame = counts[["prompt_version", "first"]]
+    if has_table(wh, "prompts"):
+        made = wh.query("SELECT version, min(created_at) AS created FROM prompts GROUP BY 1")
+        order_frame = order_frame.merge(made, left_on="prompt_version", right_on="version", how="left")
+    else:
+        order_frame = order_frame.assign(created=pd.NaT)
+    order_frame = order_frame.assign(
+        key=pd.to_datetime(order_frame["created"]).fillna(pd.to_datetime(order_frame["first"]))
+    )
+    order = order_frame.sort_values(["key", "prompt_version"])["prompt_version"].tolist()
+    counts = counts.assign(k=counts["k"].fillna(0).astype(int), n=counts["n"].astype(int))
+    return prompt_success_uplift(counts[["prompt_version", "k", "n"]], order, margin_points)
