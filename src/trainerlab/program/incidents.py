@@ -40,8 +40,7 @@ def time_to_mitigate(incidents: pd.DataFrame, sla_hours: dict, as_of=None) -> pd
     known = out["sla_hours"].notna() & out["hours_to_mitigate"].notna()
     # None where unknown (no SLA for the severity, or not mitigated and no as-of to measure to)
     out["within_sla"] = [
-        bool(h <= s) if ok else None
-        for h, s, ok in zip(out["hours_to_mitigate"], out["sla_hours"], known, strict=True)
+        bool(h <= s) if ok else None for h, s, ok in zip(out["hours_to_mitigate"], out["sla_hours"], known, strict=True)
     ]
     # a not-yet-mitigated incident measured to as-of has missed its SLA only once past it
     out.loc[~out["mitigated"] & known & out["within_sla"].astype(bool), "within_sla"] = None
