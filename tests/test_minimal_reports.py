@@ -45,6 +45,7 @@ MATRIX = {
         "weekly_quality": {},
         "overview": {},
         "dataset_qa": {},
+        "quality_trends": {},
     },
     "team": {
         "vendor_scorecard": {},
@@ -54,6 +55,7 @@ MATRIX = {
     "evals": {
         "uplift": {"n_boot": 200},
         "release_readiness": {},
+        "post_incident": {},
         "error_analysis": {},
         "overview": {},
         "dataset_qa": {},

@@ -75,3 +75,11 @@ def test_quarterly_surveys_cover_the_planted_means(demo):
     for quarter, mean in truth["survey_means"].items():
         assert q.at[quarter, "ci_low"] <= mean <= q.at[quarter, "ci_high"], quarter
     assert t.at["stakeholder_satisfaction", "detail"]["by_quarter"][-1]["quarter"] == "2026-Q3"
+
+
+def test_prompts_cli_stops_the_regressed_prompt(demo_db, capsys):
+    from trainerlab.cli import main
+
+    assert main(["prompts", "--online", "--db", str(demo_db), "--json"]) == 1  # the newest, sys-v3, is NO-GO
+    doc = json.loads(capsys.readouterr().out)
+    assert [(r["prompt_version"], r["verdict"]) for r in doc["versions"]] == [("sys-v2", "GO"), ("sys-v3", "NO-GO")]

@@ -292,3 +292,62 @@ def test_prompt_versions_uplift_and_gate_find_the_planted_regression(tmp_path):
     assert list(out.index) == ["p2", "p3"] and out.at["p2", "previous"] == "p1"
     assert out.at["p2", "estimate"] == pytest.approx(-5.0) and out.at["p2", "verdict"] == "NO-GO"
     assert out.at["p3", "estimate"] == pytest.approx(2.0) and out.at["p3", "verdict"] == "GO"
+
+
+def test_xmr_limits_by_hand():
+    from trainerlab.ops import xmr_limits
+    from trainerlab.ops.control import with_control_limits
+
+    lim = xmr_limits([1, 1, 1, 1, 5])  # mean 1.8, moving ranges 0, 0, 0, 4 -> mean 1
+    assert lim["center"] == pytest.approx(1.8) and lim["ucl"] == pytest.approx(1.8 + 2.66)
+    assert math.isnan(xmr_limits([1, 2])["ucl"]) and xmr_limits([1, 2])["reason"]
+    h = with_control_limits(
+        pd.DataFrame({"kpi": "k", "month": pd.date_range("2026-01-01", periods=5, freq="MS"), "value": [1, 1, 1, 1, 5]})
+    )
+    assert h["signal"].tolist() == [False, False, False, False, True]
+
+
+def test_monthly_history_gold_accuracy_and_changes(planted):
+    from trainerlab.ops import explained_signals, monthly_kpi_history, program_changes
+
+    path, _, _ = planted
+    with Warehouse(path, read_only=True) as wh:
+        h = monthly_kpi_history(
+            wh, AS_OF, 4, config=ops.DEFAULT_CONFIG, names=["gold_accuracy", "safety_incidents_per_1k"]
+        )
+        changes = program_changes(wh)
+    g = h[h["kpi"] == "gold_accuracy"].set_index(h[h["kpi"] == "gold_accuracy"]["month"].dt.strftime("%m"))
+    assert g.at["05", "reason"] and math.isnan(g.at["05", "value"])  # before the program's first record
+    assert [g.at[m, "value"] for m in ("06", "07", "08")] == pytest.approx([0.8, 0.9, 0.5])
+    # XmR over June-August: mean 0.7333, moving ranges 0.1, 0.4 -> limits 0.7333 +/- 2.66 * 0.25
+    assert g["ucl"].iloc[-1] == pytest.approx(2.2 / 3 + 2.66 * 0.25)
+    s = h[h["kpi"] == "safety_incidents_per_1k"].set_index("month")
+    assert s.at[T("2026-08-01"), "value"] == pytest.approx(1000 * 5 / 996)  # the month is the window
+    assert s.at[T("2026-07-01"), "value"] == pytest.approx(1000 * 1 / 5000)  # INC-0 in July, 5,000 interactions
+    assert {"v1 first evaluated", "v2 first evaluated", "v2 first served (outcomes)"} <= set(changes["what"])
+    planted_signal = h.assign(signal=h["kpi"].eq("gold_accuracy") & h["month"].eq(T("2026-08-01")))
+    sig = explained_signals(planted_signal, changes)
+    assert sig["kpi"].tolist() == ["gold_accuracy"] and "v2 first served" in sig["changes"].iloc[0]
+
+
+def test_composite_and_prompts_cli(planted, tmp_path, capsys):
+    path, comp, _ = planted
+    args = ["composite", "--candidate", "v2", "--baseline", "v1", "--config", str(comp), "--db", str(path), "--json"]
+    assert main(args) == 0  # the three paired differences 50, 0, 37.5 are never below 0: GO
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["uplift"]["estimate"] == pytest.approx(87.5 / 3) and doc["gate"]["verdict"] == "GO"
+    assert doc["uplift"]["ci_low"] >= 0 and doc["weights"] == {"helpfulness": 0.25, "accuracy": 0.75}
+    assert main(["composite", "--candidate", "v9", "--baseline", "v1", "--config", str(comp), "--db", str(path)]) == 2
+    assert "v9" in capsys.readouterr().err
+    assert main(["prompts", "--online", "--db", str(path), "--json"]) == 3  # no prompt versions recorded
+    assert json.loads(capsys.readouterr().out)["versions"] == []
+
+
+def test_record_end_is_the_data_end(planted, tmp_path):
+    from trainerlab.program import record_end
+
+    path, _, _ = planted
+    with Warehouse(path, read_only=True) as wh:
+        assert record_end(wh) == T("2026-08-30")  # INC-5 opened at midnight 2026-08-30, the latest record
+    with Warehouse(tmp_path / "empty.duckdb") as wh:
+        assert record_end(wh) is None

@@ -167,6 +167,7 @@ _MODULES = (
     "schema",
     "paths",
     "ingest",
+    "program",
 )
 
 __all__ = ["__version__", *_EXPORTS, *_MODULES]  # noqa: F822 - __version__ lives in trainerlab/__init__.py

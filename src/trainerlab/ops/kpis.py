@@ -75,6 +75,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "coaching_effectiveness": {"target": 0, "direction": "above", "weeks": 4},
     },
     "costs": {"per_hour": {"vendor_a": 24.0, "vendor_b": 18.0}, "per_label": {}},
+    "incidents": {"mitigate_sla_hours": {"sev1": 4, "sev2": 24, "sev3": 72, "sev4": 168}},
     "actions": {
         "retriage_after_days": 14,
         "clarify_min_excess": 0.15,

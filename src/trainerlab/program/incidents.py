@@ -37,11 +37,13 @@ def time_to_mitigate(incidents: pd.DataFrame, sla_hours: dict, as_of=None) -> pd
     out["mitigated"] = mitigated.notna()
     out["hours_to_mitigate"] = (end - opened).dt.total_seconds() / 3600.0
     out["sla_hours"] = [float(sla_hours.get(s, np.nan)) for s in out["severity"]]
-    known = out["sla_hours"].notna() & out["hours_to_mitigate"].notna()
-    # None where unknown (no SLA for the severity, or not mitigated and no as-of to measure to)
-    out["within_sla"] = [
-        bool(h <= s) if ok else None for h, s, ok in zip(out["hours_to_mitigate"], out["sla_hours"], known, strict=True)
-    ]
-    # a not-yet-mitigated incident measured to as-of has missed its SLA only once past it
-    out.loc[~out["mitigated"] & known & out["within_sla"].astype(bool), "within_sla"] = None
+    # True/False where known; None where not (no SLA for the severity, no time, or not yet
+    # mitigated and still inside its SLA: it may yet meet it)
+    verdicts = []
+    for h, s_, done in zip(out["hours_to_mitigate"], out["sla_hours"], out["mitigated"], strict=True):
+        if pd.isna(h) or pd.isna(s_) or (not done and h <= s_):
+            verdicts.append(None)
+        else:
+            verdicts.append(bool(h <= s_))
+    out["within_sla"] = pd.Series(verdicts, index=out.index, dtype=object)
     return out
