@@ -101,8 +101,10 @@ from .study import (
     week_window,
 )
 from .study_kpis import kpi_history, kpi_table, kpis
+from .study_qbr import quarter_bounds, vendor_qbr
 from .study_queue import backlog_summary, open_requests, request_capacity, time_to_triage, triage_times
 from .study_trends import explained_signals, kpi_month_table, monthly_kpi_history, program_changes
+from .verdict_qbr import qbr_verdict
 from .verdict_trends import trends_verdict
 
 __all__ = [
@@ -150,4 +152,7 @@ __all__ = [
     "explained_signals",
     "kpi_month_table",
     "trends_verdict",
+    "quarter_bounds",
+    "vendor_qbr",
+    "qbr_verdict",
 ]
