@@ -171,5 +171,6 @@ def report_parameters(renamed: dict) -> dict[str, dict]:
         "responsible_ai": {"candidate": v11, "baseline": v10, "n_boot": 50},
         "uplift": {"candidate": v11, "baseline": v10, "n_boot": 200},
         "vendor_scorecard": {},
+        "vendor_qbr": {},
         "weekly_quality": {"task": safety},
     }

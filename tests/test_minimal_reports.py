@@ -49,6 +49,7 @@ MATRIX = {
     },
     "team": {
         "vendor_scorecard": {},
+        "vendor_qbr": {},
         "drift": {"dataset": ""},
         "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False},
     },

@@ -50,6 +50,7 @@ REPORTS = [
     "vendor_scorecard",
     "post_incident",
     "quality_trends",
+    "vendor_qbr",
 ]
 SEEDED = "uplift"  # rendered twice for the determinism test (a paired cluster bootstrap with a seed)
 
@@ -199,3 +200,5 @@ def test_post_incident_and_release_readiness_show_the_planted_incidents(rendered
     trends = _visible_text(Path(rendered["quality_trends"].html).read_text(encoding="utf-8"))
     assert "have values in 3 month(s), 2026-06 to 2026-08" in trends  # the demo's months
     assert "v1.1 first served (outcomes)" in trends and "guideline v2 for safety" in trends
+    qbr = _visible_text(Path(rendered["vendor_qbr"].html).read_text(encoding="utf-8"))
+    assert "2026-Q3 (2026-07-01 to 2026-08-24)" in qbr and "against 2026-Q2" in qbr
