@@ -53,9 +53,9 @@ NAME_FIELDS: list[tuple[tuple[str, ...], str, tuple[str, ...] | None, str]] = [
     (("eval_results",), "category", ("billing_refund", "order_status", "password_reset", "shipping_delay"), "intent"),
     (("items",), "language", ("de", "ja"), "language"),
     (("interactions", "safety_incidents", "refusal_cases"), "segment", ("de", "ja"), "language"),
-    (("safety_incidents", "refusal_cases"), "category", ("privacy", "hate"), "category"),
+    (("safety_incidents", "refusal_cases", "incidents"), "category", ("privacy", "hate"), "category"),
     (
-        ("eval_results", "interactions", "safety_incidents", "refusal_cases"),
+        ("eval_results", "interactions", "safety_incidents", "refusal_cases", "incidents", "outcomes"),
         "model_version",
         ("v1.0", "v1.1"),
         "model_version",
@@ -82,6 +82,10 @@ TEXT_FIELDS = [
     ("annotations", "comment", 3),
     ("quarantine", "raw", 1),
     ("quarantine", "reason", 1),
+    ("incidents", "title", 1),
+    ("incidents", "root_cause", 1),
+    ("incidents", "mitigation", 1),
+    ("surveys", "comment", 1),
 ]
 
 
@@ -161,9 +165,12 @@ def report_parameters(renamed: dict) -> dict[str, dict]:
             "n_boot": 100,
         },
         "overview": {},
+        "post_incident": {"incident_id": "INC-003"},
+        "quality_trends": {},
         "release_readiness": {"candidate": v11, "baseline": v10},
         "responsible_ai": {"candidate": v11, "baseline": v10, "n_boot": 50},
         "uplift": {"candidate": v11, "baseline": v10, "n_boot": 200},
         "vendor_scorecard": {},
+        "vendor_qbr": {},
         "weekly_quality": {"task": safety},
     }

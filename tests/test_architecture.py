@@ -41,6 +41,7 @@ FAMILIES: list[str] = [
     "errors",
     "fairness",
     "lookahead",
+    "program",
 ]
 
 # Cycles that exist until the restructure removes them; this list only shrinks.

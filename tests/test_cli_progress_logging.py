@@ -156,7 +156,7 @@ def test_demo_build_shows_its_stages(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0
     assert _one_json_document(out)["rows"]["items"] > 0
-    assert "demo:" in err and "18/18" in err  # 17 program steps and the write
+    assert "demo:" in err and "19/19" in err  # 18 program steps and the write
     assert "INFO trainerlab.demo: demo built in" in err
 
 
@@ -236,4 +236,4 @@ def test_on_a_real_terminal_the_default_draws_the_bar(tmp_path, cli_env):
     assert proc.wait(timeout=120) == 0
     os.close(leader)
     assert "demo warehouse" in out and "demo:" not in out
-    assert b"demo:" in seen and b"18/18" in seen
+    assert b"demo:" in seen and b"19/19" in seen

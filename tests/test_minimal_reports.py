@@ -45,15 +45,18 @@ MATRIX = {
         "weekly_quality": {},
         "overview": {},
         "dataset_qa": {},
+        "quality_trends": {},
     },
     "team": {
         "vendor_scorecard": {},
+        "vendor_qbr": {},
         "drift": {"dataset": ""},
         "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False},
     },
     "evals": {
         "uplift": {"n_boot": 200},
         "release_readiness": {},
+        "post_incident": {},
         "error_analysis": {},
         "overview": {},
         "dataset_qa": {},

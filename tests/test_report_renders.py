@@ -40,7 +40,18 @@ PARAMETERS = {
     "uplift": {"n_boot": 200},
     "responsible_ai": {"n_boot": 200},
 }
-REPORTS = ["drift", "uplift", "release_readiness", "error_analysis", "dataset_qa", "responsible_ai", "vendor_scorecard"]
+REPORTS = [
+    "drift",
+    "uplift",
+    "release_readiness",
+    "error_analysis",
+    "dataset_qa",
+    "responsible_ai",
+    "vendor_scorecard",
+    "post_incident",
+    "quality_trends",
+    "vendor_qbr",
+]
 SEEDED = "uplift"  # rendered twice for the determinism test (a paired cluster bootstrap with a seed)
 
 
@@ -176,3 +187,19 @@ def test_same_data_and_parameters_give_the_same_numbers_and_fingerprint(rendered
     assert re.search(r"\d\.\d{3}", json.dumps(out1))
     assert out1 == out2
     assert sum(len(cell) for cell in out1) >= 8
+
+
+def test_post_incident_and_release_readiness_show_the_planted_incidents(rendered):
+    """The newest planted incident (INC-008: sev3, mitigated after 10 hours against a 72-hour SLA) and
+    the open incidents of v1.1 among the release's known risks (docs/demo.md, program_record)."""
+    post = _visible_text(Path(rendered["post_incident"].html).read_text(encoding="utf-8"))
+    assert "Incident INC-008 (sev3" in post and "mitigated in 10.0 hours against a 72-hour SLA (met)" in post
+    release = _visible_text(Path(rendered["release_readiness"].html).read_text(encoding="utf-8"))
+    for open_incident in ("INC-006", "INC-007", "INC-008"):
+        assert f"open incident {open_incident}" in release
+    assert "open incident INC-003" not in release  # resolved
+    trends = _visible_text(Path(rendered["quality_trends"].html).read_text(encoding="utf-8"))
+    assert "have values in 3 month(s), 2026-06 to 2026-08" in trends  # the demo's months
+    assert "v1.1 first served (outcomes)" in trends and "guideline v2 for safety" in trends
+    qbr = _visible_text(Path(rendered["vendor_qbr"].html).read_text(encoding="utf-8"))
+    assert "2026-Q3 (2026-07-01 to 2026-08-24)" in qbr and "against 2026-Q2" in qbr

@@ -188,6 +188,7 @@ _MODULES = (
     "paths",
     "ingest",
     "lookahead",
+    "program",
 )
 
 __all__ = ["__version__", *_EXPORTS, *_MODULES]  # noqa: F822 - __version__ lives in trainerlab/__init__.py

@@ -152,6 +152,7 @@ _STREAMS = {
             "judge",
             "judge_external",
             "safety",
+            "program_record",
         ]
     )
 }
@@ -1082,6 +1083,15 @@ class _Program:
         }
 
     # responsible AI: incidents by harm category, refusal suite, reviews (demo_safety) ---
+    def make_program_record(self):
+        from .demo_program import make_program_record
+
+        it = self.items
+        production = pd.DataFrame({"item_id": it["item_id"], "language": it["language"]})[~it["is_gold"].to_numpy()]
+        self.record_tables, self.truth["program_record"] = make_program_record(
+            self.rng("program_record"), production, self.mnf_items["item_id"].tolist()
+        )
+
     def make_safety(self):
         from .demo_safety import make_safety_tables
 
@@ -1293,6 +1303,7 @@ class _Program:
             "interactions": self.interactions,
             "judge_labels": self.judge_labels,
             **self.safety_tables,
+            **getattr(self, "record_tables", {}),
         }
 
 
@@ -1476,6 +1487,7 @@ def build_demo(wh, seed: int = 7, *, external: bool = True, clear: bool = False)
         ("interactions", prog.make_interactions),
         ("safety", prog.make_safety),
         ("truth", prog.collect_truth),
+        ("program record", prog.make_program_record),
     ]
     names = [name for name, _ in steps] + ["write tables"] + (["real datasets"] if external else [])
     log.info("building the demo program (seed %d) into %r", seed, wh)

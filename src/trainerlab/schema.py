@@ -33,7 +33,25 @@ class MigrationTarget(Protocol):
 
 
 # Tables that `trainerlab ingest KIND` accepts.
-INGEST_KINDS = ("items", "annotations", "gold", "audits", "requests", "eval_results", "preferences", "interactions")
+INGEST_KINDS = (
+    "items",
+    "annotations",
+    "gold",
+    "audits",
+    "requests",
+    "eval_results",
+    "preferences",
+    "interactions",
+    "safety_incidents",
+    "refusal_cases",
+    "safety_reviews",
+    "judge_labels",
+    "guideline_changes",
+    "incidents",
+    "outcomes",
+    "surveys",
+    "prompts",
+)
 
 # Tables whose content defines "the data" of a report run (manifest fingerprint).
 CANONICAL_TABLES = (
@@ -54,6 +72,11 @@ CANONICAL_TABLES = (
     "refusal_cases",
     "safety_reviews",
     "coaching_sessions",
+    "guideline_changes",
+    "incidents",
+    "outcomes",
+    "surveys",
+    "prompts",
 )
 
 MIGRATIONS: dict[int, list[str]] = {
@@ -423,6 +446,62 @@ MIGRATIONS: dict[int, list[str]] = {
             seed BIGINT NOT NULL,
             target DOUBLE,
             created_at TIMESTAMP NOT NULL)""",
+    ],
+    # 1-9 ingest: the prompt version a result or an interaction was made with
+    8: [
+        "ALTER TABLE eval_results ADD COLUMN IF NOT EXISTS prompt_version VARCHAR",
+        "ALTER TABLE interactions ADD COLUMN IF NOT EXISTS prompt_version VARCHAR",
+    ],
+    # 50-59 operations: the program's own record (incidents, online outcomes, stakeholder
+    # surveys, prompt versions); docs/warehouse.md describes each column
+    55: [
+        "ALTER TABLE guideline_changes ADD COLUMN IF NOT EXISTS ingest_batch VARCHAR",  # now an ingest kind
+        """CREATE TABLE IF NOT EXISTS incidents (
+            incident_id VARCHAR NOT NULL,
+            opened_at TIMESTAMP NOT NULL,
+            severity VARCHAR NOT NULL,        -- sev1 (worst) .. sev4
+            category VARCHAR,                 -- harm or failure category, e.g. privacy, hallucination
+            model_version VARCHAR,
+            example_item_ids VARCHAR,         -- item ids of examples, separated by ';'
+            root_cause VARCHAR,
+            mitigation VARCHAR,
+            mitigation_type VARCHAR,          -- prompt_patch | safety_layer | blocklist | dataset_hotfix | ...
+            mitigated_at TIMESTAMP,
+            resolved_at TIMESTAMP,
+            regression_case_ids VARCHAR,      -- linked regression (must-not-fail) item ids, separated by ';'
+            title VARCHAR,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS outcomes (
+            interaction_id VARCHAR NOT NULL,
+            occurred_at TIMESTAMP NOT NULL,
+            model_version VARCHAR NOT NULL,
+            prompt_version VARCHAR,
+            segment VARCHAR,                  -- e.g. locale or product surface
+            task_success BOOLEAN,
+            csat INTEGER,                     -- 1..5
+            escalated BOOLEAN,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS surveys (
+            response_id VARCHAR NOT NULL,
+            respondent_role VARCHAR,          -- e.g. product, policy, research
+            quarter VARCHAR NOT NULL,         -- YYYY-Qn
+            score INTEGER NOT NULL,           -- 1..5
+            comment VARCHAR,
+            submitted_at TIMESTAMP,
+            ingest_batch VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS prompts (
+            prompt_id VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            text_sha256 VARCHAR,              -- hash of the prompt text (the text itself stays out)
+            created_at TIMESTAMP,
+            change_note VARCHAR,
+            ingest_batch VARCHAR)""",
+    ],
+    # lineage for the responsible-AI tables that became ingest kinds
+    89: [
+        "ALTER TABLE safety_incidents ADD COLUMN IF NOT EXISTS ingest_batch VARCHAR",
+        "ALTER TABLE refusal_cases ADD COLUMN IF NOT EXISTS ingest_batch VARCHAR",
+        "ALTER TABLE safety_reviews ADD COLUMN IF NOT EXISTS ingest_batch VARCHAR",
     ],
 }
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..cli import PARTIAL, UsageError, add_db, add_json, emit
+from ..schema import INGEST_KINDS as KINDS
 
-KINDS = ("items", "annotations", "gold", "audits", "requests", "eval_results", "preferences", "interactions")
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "label_studio", "prodigy", "alpaca_eval", "mqm", "halueval")
 FORMATS += ("pandalm", "inspect", "lm_eval", "openai_evals", "arena", "promptfoo")
 

@@ -47,7 +47,7 @@ def load_config(path):
 def _fmt(v, unit):
     if v is None:
         return "-"
-    if unit == "share":
+    if unit in ("share", "relative change"):
         return f"{100 * v:.1f}%"
     return f"{v:,.2f}"
 

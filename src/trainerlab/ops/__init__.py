@@ -69,9 +69,20 @@ import pandas as pd  # noqa: F401 - ``ops.pd`` is used by the notebooks and the 
 from ..stats import wilson_interval  # noqa: F401 - ``ops.wilson_interval``, used by trainerlab.actions
 from .business_time import business_days_between, program_week
 from .capacity import capacity_forecast
+from .control import xmr_limits
 from .figures import capacity_figure, kpi_history_figure
+from .figures_trends import control_chart_figure
 from .intervals import median_ci
-from .kpis import DEFAULT_CONFIG, KPI_NAMES, UNITS, kpi_status, kpi_trend, load_kpi_config
+from .kpis import (
+    ALL_KPI_NAMES,
+    DEFAULT_CONFIG,
+    KPI_NAMES,
+    PROGRAM_KPI_NAMES,
+    UNITS,
+    kpi_status,
+    kpi_trend,
+    load_kpi_config,
+)
 from .study import (
     agreement_by_task,
     audit_error_categories,
@@ -90,7 +101,11 @@ from .study import (
     week_window,
 )
 from .study_kpis import kpi_history, kpi_table, kpis
+from .study_qbr import quarter_bounds, vendor_qbr
 from .study_queue import backlog_summary, open_requests, request_capacity, time_to_triage, triage_times
+from .study_trends import explained_signals, kpi_month_table, monthly_kpi_history, program_changes
+from .verdict_qbr import qbr_verdict
+from .verdict_trends import trends_verdict
 
 __all__ = [
     "KPI_NAMES",
@@ -128,4 +143,16 @@ __all__ = [
     "kpi_history_figure",
     "filter_options",
     "median_ci",
+    "ALL_KPI_NAMES",
+    "PROGRAM_KPI_NAMES",
+    "xmr_limits",
+    "control_chart_figure",
+    "monthly_kpi_history",
+    "program_changes",
+    "explained_signals",
+    "kpi_month_table",
+    "trends_verdict",
+    "quarter_bounds",
+    "vendor_qbr",
+    "qbr_verdict",
 ]

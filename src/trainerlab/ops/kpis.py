@@ -31,6 +31,20 @@ KPI_NAMES = (
     "regression_escapes_per_release",
 )
 
+# The program KPIs beyond the queue (trainerlab.ops.study_program_kpis); `trainerlab kpis` shows
+# every KPI of ALL_KPI_NAMES, the weekly report and the dashboard the operations KPIs above.
+PROGRAM_KPI_NAMES = (
+    "iaa",
+    "gold_stability",
+    "offline_uplift_points",
+    "online_uplift_task_success",
+    "safety_incidents_per_1k",
+    "pii_leakage_per_1k",
+    "stakeholder_satisfaction",
+    "coaching_effectiveness",
+)
+ALL_KPI_NAMES = KPI_NAMES + PROGRAM_KPI_NAMES
+
 
 # The same content as the repository's kpis.toml: the library works without the file.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -47,8 +61,21 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "cost_per_accepted_label": {"direction": "below"},
         "evaluation_coverage": {"target": 0.80, "direction": "above", "top_intents": 20},
         "regression_escapes_per_release": {"target": 0, "direction": "below"},
+        "iaa": {"target": 0.667, "direction": "above", "window_days": 28, "n_boot": 200},
+        "gold_stability": {"target": 2, "direction": "below", "months": 6},
+        "offline_uplift_points": {"target": 3, "upper": 8, "direction": "above"},
+        "online_uplift_task_success": {"target": 0.02, "upper": 0.05, "direction": "above", "window_days": 28},
+        "safety_incidents_per_1k": {"direction": "below", "window_days": 28},
+        "pii_leakage_per_1k": {
+            "direction": "below",
+            "window_days": 28,
+            "sla_days": {"sev1": 1, "sev2": 3, "sev3": 7, "sev4": 14},
+        },
+        "stakeholder_satisfaction": {"target": 4.2, "direction": "above"},
+        "coaching_effectiveness": {"target": 0, "direction": "above", "weeks": 4},
     },
     "costs": {"per_hour": {"vendor_a": 24.0, "vendor_b": 18.0}, "per_label": {}},
+    "incidents": {"mitigate_sla_hours": {"sev1": 4, "sev2": 24, "sev3": 72, "sev4": 168}},
     "actions": {
         "retriage_after_days": 14,
         "clarify_min_excess": 0.15,
@@ -70,6 +97,14 @@ UNITS = {
     "cost_per_accepted_label": "currency/label",
     "evaluation_coverage": "share",
     "regression_escapes_per_release": "cases",
+    "iaa": "alpha",
+    "gold_stability": "points",
+    "offline_uplift_points": "points",
+    "online_uplift_task_success": "relative change",
+    "safety_incidents_per_1k": "per 1,000 interactions",
+    "pii_leakage_per_1k": "per 1,000 records",
+    "stakeholder_satisfaction": "score 1-5",
+    "coaching_effectiveness": "share (DiD)",
 }
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ..stats import wilson_interval
 from .business_time import _ts
 from .costs import _cost_table
-from .kpis import KPI_NAMES, UNITS, kpi_status, kpi_trend, load_kpi_config
+from .kpis import ALL_KPI_NAMES, KPI_NAMES, PROGRAM_KPI_NAMES, UNITS, kpi_status, kpi_trend, load_kpi_config
 from .study import (
     audit_pass_rate,
     dispute_rate,
@@ -282,6 +282,23 @@ def _share_row(name: str, frame: pd.DataFrame, method: str, empty_reason: str) -
     )
 
 
+def _plain(x):
+    """A KPI's detail as JSON values: NaN and infinities None, numpy numbers plain."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, pd.Timestamp):
+        return x.isoformat()
+    return x
+
+
 def kpi_history(
     wh,
     as_of=None,
@@ -342,11 +359,23 @@ def kpi_table(
     as_of = resolve_as_of(wh, as_of)
     weeks = int(cfg["window"].get("trend_weeks", 8)) if trend else 1
     ends = [as_of - pd.Timedelta(days=7 * w) for w in range(weeks - 1, -1, -1)]
-    many = _kpi_values_many(wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=names, coverage_cache={})
-    vals = many[as_of]
+    ops_names = [n for n in names if n not in PROGRAM_KPI_NAMES]
+    many = _kpi_values_many(
+        wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=ops_names, coverage_cache={}
+    )
+    vals = dict(many[as_of])
     hist = None
     if trend:
-        hist = pd.DataFrame([{"kpi": k, "as_of": t, "value": v["value"]} for t in ends for k, v in many[t].items()])
+        hist = pd.DataFrame(
+            [{"kpi": k, "as_of": t, "value": v["value"]} for t in ends for k, v in many[t].items()],
+            columns=["kpi", "as_of", "value"],
+        )
+    program = [n for n in names if n in PROGRAM_KPI_NAMES]
+    if program:
+        from .study_program_kpis import program_kpi_values
+
+        # the program KPIs at the as-of time only (their windows are months and releases, not weeks)
+        vals.update(program_kpi_values(wh, as_of, cfg, names=program, dataset=dataset, task=task, vendor=vendor))
     rows = []
     for name in names:
         v = vals.get(name)
@@ -369,9 +398,12 @@ def kpi_table(
             "method": v["method"],
             "reason": v["reason"],
             "as_of": as_of,
+            "detail": v.get("detail"),
         }
+        if name == "coaching_effectiveness" and row["status"] == "met" and not (v["ci_low"] > 0):
+            row["status"] = "watch"  # a measurable uplift: the interval must exclude 0
         row["off_target"] = row["status"] == "breach"
-        if hist is not None:
+        if hist is not None and name not in PROGRAM_KPI_NAMES:
             series = hist.loc[hist["kpi"] == name, "value"].to_numpy(float)
             tr = kpi_trend(series, direction)
             row.update(
@@ -388,13 +420,21 @@ def kpi_table(
 
 
 def kpis(
-    wh, as_of=None, *, config: dict | None = None, dataset=None, task=None, vendor=None, trend: bool = True
+    wh,
+    as_of=None,
+    *,
+    config: dict | None = None,
+    dataset=None,
+    task=None,
+    vendor=None,
+    trend: bool = True,
+    names: Sequence[str] = ALL_KPI_NAMES,
 ) -> dict:
     """The ``trainerlab kpis --json`` document:
     ``{"as_of", "window", "kpis": {NAME: {"value", "target", "status", "ci_low", "ci_high", ...}}}``.
     CI fields are None where they do not apply (census KPIs)."""
     cfg = config or load_kpi_config()
-    table = kpi_table(wh, as_of, config=cfg, dataset=dataset, task=task, vendor=vendor, trend=trend)
+    table = kpi_table(wh, as_of, config=cfg, dataset=dataset, task=task, vendor=vendor, trend=trend, names=names)
     as_of = resolve_as_of(wh, as_of)
 
     def num(x):
@@ -430,7 +470,9 @@ def kpis(
             "method": r["method"],
             "reason": r["reason"],
         }
-        if "trend" in r:
+        if r.get("detail") is not None:
+            entry["detail"] = _plain(r["detail"])
+        if "trend" in r and isinstance(r["trend"], str):
             entry["trend"] = {
                 "direction": r["trend"],
                 "slope_per_week": num(r["slope_per_week"]),

@@ -1,8 +1,9 @@
 """Scheduled report jobs (``reports.toml``) and what is due for a period.
 
 A job is a report with parameters and a cadence: ``daily`` (period
-``2026-06-08``), ``weekly`` (ISO week ``2026-W24``) or ``monthly``
-(``2026-06``). A job is due when no successful run of it is recorded for the
+``2026-06-08``), ``weekly`` (ISO week ``2026-W24``), ``biweekly`` (a pair of ISO
+weeks, odd week first: ``2026-W23-24``; week 53 is a period of its own),
+``monthly`` (``2026-06``) or ``quarterly`` (``2026-Q2``). A job is due when no successful run of it is recorded for the
 period of the as-of date; runs record ``job`` and ``period`` in their manifest,
 so ``trainerlab report --due`` can be called as often as cron likes and renders
 each job at most once per period (a failed run is retried on the next call).
@@ -22,7 +23,7 @@ from typing import Any
 from .. import paths
 from .runner import NAME_RE, ReportUsageError, file_lock, load_manifest, reports_root
 
-CADENCES = ("daily", "weekly", "monthly")
+CADENCES = ("daily", "weekly", "monthly", "biweekly", "quarterly")
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
@@ -101,6 +102,12 @@ def period_key(cadence: str, as_of: _dt.date) -> str:
         return f"{year}-W{week:02d}"
     if cadence == "monthly":
         return f"{as_of.year}-{as_of.month:02d}"
+    if cadence == "biweekly":
+        year, week, _ = as_of.isocalendar()
+        first = week if week % 2 else week - 1
+        return f"{year}-W{first:02d}" if first == 53 else f"{year}-W{first:02d}-{first + 1:02d}"
+    if cadence == "quarterly":
+        return f"{as_of.year}-Q{(as_of.month - 1) // 3 + 1}"
     raise ValueError(f"unknown cadence {cadence!r}")
 
 

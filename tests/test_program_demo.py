@@ -1,0 +1,85 @@
+"""The demo's program record: each planted fact (docs/demo.md) recovered from the warehouse by the
+library, on the shared demo build (read-only)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from trainerlab import ops
+from trainerlab.ops.kpis import ALL_KPI_NAMES
+from trainerlab.program import online_prompt_uplift, satisfaction_by_quarter, time_to_mitigate
+from trainerlab.warehouse import Warehouse
+
+AS_OF = "2026-08-24"
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db):
+    with Warehouse(demo_db, read_only=True) as wh:
+        truth = json.loads(wh.scalar("SELECT value FROM truth WHERE key = 'program_record'"))
+        table = ops.kpi_table(wh, AS_OF, config=ops.DEFAULT_CONFIG, names=ALL_KPI_NAMES, trend=False).set_index("kpi")
+        incidents = wh.query("SELECT * FROM incidents ORDER BY incident_id")
+        surveys = wh.query("SELECT quarter, score FROM surveys")
+        prompts = online_prompt_uplift(wh).set_index("prompt_version")
+    return truth, table, incidents, surveys, prompts
+
+
+def test_incidents_time_to_mitigate_and_sla(demo):
+    truth, _, incidents, _, _ = demo
+    ttm = time_to_mitigate(incidents, truth["mitigate_sla_hours"]).set_index("incident_id")
+    for iid, planted in truth["incidents"].items():
+        if planted["hours_to_mitigate"] is None:
+            assert not ttm.at[iid, "mitigated"], iid
+        else:
+            assert ttm.at[iid, "hours_to_mitigate"] == pytest.approx(planted["hours_to_mitigate"]), iid
+            assert bool(ttm.at[iid, "within_sla"]) == planted["within_sla"], iid
+    assert truth["incidents"]["INC-006"]["within_sla"] is False  # the sev1 that took 6 hours
+
+
+def test_incident_rate_and_overdue_privacy_remediation(demo):
+    truth, t, incidents, _, _ = demo
+    opened = pd.to_datetime(incidents["opened_at"])
+    in_window = incidents[(opened >= pd.Timestamp(AS_OF) - pd.Timedelta(days=28)) & (opened < pd.Timestamp(AS_OF))]
+    sev = t.at["safety_incidents_per_1k", "detail"]["by_severity"]
+    assert sum(v["n"] for v in sev.values()) == len(in_window) == 4  # INC-005 .. INC-008
+    assert [o["incident_id"] for o in t.at["pii_leakage_per_1k", "detail"]["overdue_remediations"]] == ["INC-007"]
+
+
+def test_online_uplift_recovers_the_release_effect_and_the_falling_segment(demo):
+    truth, t, _, _, _ = demo
+    row = t.loc["online_uplift_task_success"]
+    assert row["ci_low"] <= truth["release_effect_all"] <= row["ci_high"]
+    segs = row["detail"]["by_segment"]
+    for seg, effect in truth["release_effect"].items():
+        assert segs[seg]["ci_low"] <= effect <= segs[seg]["ci_high"], seg
+    fall = truth["falling_segment"]
+    assert segs[fall]["ci_high"] < 0  # the segment where v1.1 made things worse
+    assert all(segs[s]["estimate"] > 0 for s in segs if s != fall)
+
+
+def test_prompt_version_regression_is_found_and_gated(demo):
+    truth, _, _, _, prompts = demo
+    bad = truth["prompt_regression"]
+    assert prompts.at[bad["version"], "previous"] == bad["previous"]
+    assert prompts.at[bad["version"], "ci_high"] < 0 and prompts.at[bad["version"], "verdict"] == "NO-GO"
+    assert prompts.at[bad["version"], "ci_low"] <= bad["approx_points"] <= prompts.at[bad["version"], "ci_high"]
+    assert prompts.at["sys-v2", "verdict"] == "GO"
+
+
+def test_quarterly_surveys_cover_the_planted_means(demo):
+    truth, t, _, surveys, _ = demo
+    q = satisfaction_by_quarter(surveys).set_index("quarter")
+    for quarter, mean in truth["survey_means"].items():
+        assert q.at[quarter, "ci_low"] <= mean <= q.at[quarter, "ci_high"], quarter
+    assert t.at["stakeholder_satisfaction", "detail"]["by_quarter"][-1]["quarter"] == "2026-Q3"
+
+
+def test_prompts_cli_stops_the_regressed_prompt(demo_db, capsys):
+    from trainerlab.cli import main
+
+    assert main(["prompts", "--online", "--db", str(demo_db), "--json"]) == 1  # the newest, sys-v3, is NO-GO
+    doc = json.loads(capsys.readouterr().out)
+    assert [(r["prompt_version"], r["verdict"]) for r in doc["versions"]] == [("sys-v2", "GO"), ("sys-v3", "NO-GO")]
