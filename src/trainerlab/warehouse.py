@@ -366,3 +366,34 @@ def ensure_exists(db: str | os.PathLike | None) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no warehouse here (run `trainerlab demo` or `trainerlab ingest` first)")
     return path
+
+
+# -- DuckDB-only helpers of the analyses (another engine gives its own equivalent) ------------
+def materialize(wh: Warehouse, name: str, select_sql: str, params: Sequence[Any] | dict | None = None) -> None:
+    """Keep the rows of a portable query as the session table ``name`` (DuckDB: a TEMP table),
+    for a study that reads them several times. The query is the study's analytic read and must
+    be portable (tests/test_sql_portability.py); the TEMP table is this module's edge."""
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {select_sql}", params)
+
+
+def quiet_progress(wh: Warehouse) -> None:
+    """No engine progress bar (a scan's ``--json`` output or a report must stay clean)."""
+    try:
+        wh.execute("SET enable_progress_bar = false")
+    except Exception:  # another engine, or a setting it does not know
+        pass
+
+
+def read_table_file(wh: Warehouse, name: str, path: str | os.PathLike) -> None:
+    """Load a CSV/TSV/Parquet/JSON Lines file (optionally ``.gz``) into the table ``name``."""
+    lower = Path(path).name.lower()
+    base = lower[:-3] if lower.endswith(".gz") else lower
+    if base.endswith(".parquet"):
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_parquet(?)"
+    elif base.endswith((".jsonl", ".ndjson", ".json")):
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_json_auto(?)"
+    elif base.endswith(".tsv"):
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_csv(?, delim = '\t', header = true)"
+    else:
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_csv(?, header = true)"
+    wh.execute(sql, [str(path)])
