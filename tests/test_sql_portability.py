@@ -166,6 +166,9 @@ def _run_demo(db: Path) -> list[str]:
             "agreement_study": lambda: agreement.agreement_study(
                 wh, "helpfulness", n_boot=20, quality_boot=0, top_items=3
             ),
+            "agreement_in_engine": lambda: agreement.agreement_in_engine(
+                wh, "safety", ["safe", "sensitive", "unsafe"], n_boot=20
+            ),
             "rater_quality_study": lambda: annotators.rater_quality_study(wh, "safety"),
             "agreement_by_task": lambda: ops.agreement_by_task(wh, n_boot=20),
             "kpi_history": lambda: ops.kpi_history(wh, weeks=3),
