@@ -397,3 +397,23 @@ def read_table_file(wh: Warehouse, name: str, path: str | os.PathLike) -> None:
     else:
         sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_csv(?, header = true)"
     wh.execute(sql, [str(path)])
+
+
+def iter_batches(
+    wh: Warehouse, sql: str, params: Sequence[Any] | dict | None = None, batch_rows: int = 100_000
+) -> Iterator[Any]:
+    """The query's rows as pyarrow RecordBatches of at most ``batch_rows`` rows, streamed:
+    DuckDB produces the next batch when the previous one has been consumed, so a method that
+    needs rows (Dawid-Skene, text clustering, PII scans) holds one batch at a time."""
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be >= 1, not {batch_rows}")
+    relation = wh._con.sql(sql, params=params or None)
+    if relation is None:
+        raise ValueError("iter_batches() needs a query that returns rows")
+    for name in ("to_arrow_reader", "fetch_arrow_reader", "record_batch"):  # duckdb 2.x, 1.x, 0.x
+        if hasattr(relation, name):
+            reader = getattr(relation, name)(batch_rows)
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("this duckdb version streams no Arrow batches")
+    yield from reader
