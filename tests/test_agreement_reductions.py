@@ -108,3 +108,30 @@ def test_the_reduction_refuses_what_the_rating_path_refuses(tmp_path):
 def test_rater_coefficients_are_not_count_coefficients():
     with pytest.raises(ValueError, match="need each rater's labels"):
         agreement_from_patterns(np.array([[2, 0]]), np.array([3]), ["a", "b"], coefficients=["cohen_kappa"])
+
+
+@pytest.mark.parametrize("window", [(None, None), ("2026-08-10", "2026-08-17")])
+def test_agreement_by_task_reads_patterns_and_matches_every_rating(demo_db, window):
+    """ops.agreement_by_task (the weekly report's agreement) now reads label-count patterns;
+    its numbers equal agreement_table on the window's ratings read as rows."""
+    from trainerlab import ops
+
+    start, end = window
+    with Warehouse(demo_db, read_only=True) as wh:
+        got = ops.agreement_by_task(wh, start, end, n_boot=100, seed=2)
+        for task in ("safety", "helpfulness"):
+            schema = A.schema_for(wh, task)
+            ratings = A.ratings_from_warehouse(wh, task, start=start, end=end).dropna(subset=["label"])
+            ref = A.agreement_table(
+                ratings,
+                level=schema["level"],
+                categories=schema["categories"],
+                n_boot=100,
+                seed=2,
+                coefficients=["percent_agreement", "gwet_ac", "krippendorff_alpha"],
+            )
+            _same(ref, got[got["task"] == task].drop(columns="task"))
+            assert (got.loc[got["task"] == task, "n_raters"] == ratings["rater"].nunique()).all()
+        # a task where a rater labelled an item twice keeps its row, with the reason
+        mqm = got[got["task"] == "mqm_severity"]
+        assert mqm["estimate"].isna().all() and mqm["reason"].str.contains("keep one rating per item").all()

@@ -54,8 +54,24 @@ def label_count_patterns(
     ``categories``. Raises ValueError, as the rating path does, when a label is not in
     ``categories`` or a rater labelled an item twice (rework: keep one label per item and rater).
     """
-    cats = [str(c) for c in categories]
     cte, params = _rated(task, start, end, vendor, guideline_version, table)
+    return patterns_of(wh, cte, params, categories, what=f"task {task!r}")
+
+
+def rated_source(from_sql: str, where: Sequence[str], params: Sequence[Any]) -> tuple[str, list]:
+    """The CTE ``r`` (item_id, annotator_id, label) of the non-missing ratings selected by
+    ``FROM {from_sql} WHERE {where}`` (the ratings alias ``a``), for :func:`patterns_of`."""
+    clauses = ["a.label IS NOT NULL", "trim(a.label) <> ''", *where]
+    return (
+        f"r AS (SELECT a.item_id, a.annotator_id, a.label FROM {from_sql} WHERE {' AND '.join(clauses)})",
+        list(params),
+    )
+
+
+def patterns_of(wh, cte: str, params: Sequence[Any], categories: Sequence, what: str = "ratings"):
+    """``(patterns, freq)`` of the ratings in the CTE ``r`` (see :func:`label_count_patterns`)."""
+    params = list(params)
+    cats = [str(c) for c in categories]
     marks = ", ".join("?" for _ in cats)
     bad = wh.query(
         f"WITH {cte} SELECT label, count(*) AS n FROM r WHERE label NOT IN ({marks}) GROUP BY label ORDER BY label LIMIT 1",
@@ -63,8 +79,7 @@ def label_count_patterns(
     )
     if len(bad):
         raise ValueError(
-            f"task {task!r}: label {bad['label'].iloc[0]!r} ({int(bad['n'].iloc[0])} ratings) "
-            f"is not in the categories {cats}"
+            f"{what}: label {bad['label'].iloc[0]!r} ({int(bad['n'].iloc[0])} ratings) is not in the categories {cats}"
         )
     twice = wh.query(
         f"WITH {cte} SELECT item_id, annotator_id, count(*) AS n FROM r GROUP BY item_id, annotator_id "
@@ -73,7 +88,7 @@ def label_count_patterns(
     )
     if len(twice):
         raise ValueError(
-            f"task {task!r}: rater {twice['annotator_id'].iloc[0]!r} labelled item {twice['item_id'].iloc[0]!r} "
+            f"{what}: rater {twice['annotator_id'].iloc[0]!r} labelled item {twice['item_id'].iloc[0]!r} "
             f"{int(twice['n'].iloc[0])} times; keep one rating per item and rater"
         )
     sums = ", ".join(f"sum(CASE WHEN label = ? THEN 1 ELSE 0 END) AS c{k}" for k in range(len(cats)))
