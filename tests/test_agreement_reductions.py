@@ -26,6 +26,8 @@ def _same(ref: pd.DataFrame, got: pd.DataFrame) -> None:
     for c in COLS:
         np.testing.assert_allclose(m[f"{c}_g"], m[f"{c}_r"], rtol=0, atol=1e-12, equal_nan=True)
     assert (m["n_units_g"] == m["n_units_r"]).all()
+    assert m["method_g"].tolist() == m["method_r"].tolist()
+    assert m["reason_g"].fillna("").tolist() == m["reason_r"].fillna("").tolist()
 
 
 @pytest.mark.parametrize("task", ["safety", "helpfulness"])
@@ -103,6 +105,16 @@ def test_the_reduction_refuses_what_the_rating_path_refuses(tmp_path):
         wh.insert_frame("annotations", frame.dropna().head(1))  # the same rater labels the same item again
         with pytest.raises(ValueError, match="keep one rating per item and rater"):
             label_count_patterns(wh, "grade", ["1", "2", "3", "4"])
+
+
+def test_undefined_coefficients_say_why_as_the_rating_path_does():
+    # every unit labelled "a" by both raters: chance agreement is total, alpha has no variation
+    frame = pd.DataFrame({"item": list("ppqqrr"), "rater": ["x", "y"] * 3, "label": ["a"] * 6})
+    ref = A.agreement_table(frame, categories=["a", "b"], n_boot=50, seed=1, coefficients=COUNT_COEFFICIENTS)
+    got = agreement_from_patterns(np.array([[2, 0]]), np.array([3]), ["a", "b"], n_boot=50, seed=1)
+    _same(ref, got)
+    undefined = got.loc[got["reason"].notna(), "coefficient"]
+    assert sorted(undefined) == ["fleiss_kappa", "krippendorff_alpha", "scott_pi"]  # pa = 1, BP and AC1 defined
 
 
 def test_rater_coefficients_are_not_count_coefficients():

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..ratings.encoding import _as_number, _label_key
 from .bootstrap import _bootstrap, _Family, _interval, _jackknife, _unique_rows
-from .coefficients import _count_features, _count_stat, weight_matrix
+from .coefficients import _count_features, _count_stat, _weights_name, weight_matrix
 
 COUNT_COEFFICIENTS = (
     "percent_agreement",
@@ -118,13 +118,20 @@ def agreement_from_patterns(
         "gwet_ac": pt["pe_gwet"],
         "krippendorff_alpha": pt["alpha_pe"],
     }
+    wname = _weights_name(weights)
+    n_single = int(freq[r == 1].sum())
     out = []
     for name in coefficients:
         est = pt[name]
         lo = hi = math.nan
+        n_valid = 0
         if n_boot > 0 and name in reps:
-            lo, hi, _ = _interval(reps[name], est, ci, ci_method, jack.get(name), freq)
-        reason = None if np.isfinite(est) else "undefined on these counts (one category used, or no unit rated twice)"
+            lo, hi, n_valid = _interval(reps[name], est, ci, ci_method, jack.get(name), freq)
+        reason = None
+        if not np.isfinite(est):
+            reason = _undefined_reason(name, pat, freq, categories)
+        elif n_boot > 0 and not np.isfinite(lo):
+            reason = f"bootstrap interval undefined: only {n_valid} of {n_boot} replicates defined"
         out.append(
             {
                 "coefficient": name,
@@ -136,9 +143,51 @@ def agreement_from_patterns(
                 "pa": float(pt["alpha_pa"] if name == "krippendorff_alpha" else pt["percent_agreement"]),
                 "pe": float(pe_of[name]),
                 "se_jackknife": jack[name][0] if name in jack else math.nan,
-                "method": f"{name} from {len(freq)} label-count patterns of {int(freq.sum())} units"
-                + (f"; unit bootstrap {ci_method}, {n_boot} replicates, seed {seed}" if n_boot > 0 else ""),
+                "method": _method(name, level, wname, n_single)
+                + (
+                    f"; CI: unit bootstrap {ci_method}, {n_boot} replicates, seed {seed}"
+                    if n_boot > 0
+                    else "; no bootstrap CI (n_boot=0)"
+                ),
                 "reason": reason,
             }
         )
     return pd.DataFrame(out)
+
+
+def _method(name: str, level: str, wname: str, n_single: int) -> str:
+    """The coefficient's method in words (the same as :func:`~trainerlab.agreement.agreement_table`)."""
+    weighted = "" if wname == "none" else f", {wname} weights"
+    if name == "krippendorff_alpha":
+        return (
+            f"Krippendorff's alpha, {level} metric, coincidence matrix over pairable values "
+            f"(Krippendorff 2011); {n_single} single-rated units excluded"
+        )
+    if name == "gwet_ac":
+        return f"Gwet's {'AC1' if wname == 'none' else f'AC2 ({wname} weights)'} (Gwet 2008, 2014)"
+    if name == "percent_agreement":
+        return "percent agreement over units with two or more ratings (Gwet 2014)" + weighted
+    if name == "scott_pi":
+        return "Scott's pi with chance agreement from the pooled rating distribution (Scott 1955)" + weighted
+    if name == "fleiss_kappa":
+        return "Fleiss' kappa (Fleiss 1971; Gwet 2014 for missing ratings)" + weighted
+    return "Brennan-Prediger coefficient, uniform chance agreement (Brennan & Prediger 1981)" + weighted
+
+
+def _undefined_reason(name: str, pat: np.ndarray, freq: np.ndarray, categories: Sequence) -> str:
+    """Why a count coefficient is NaN on these patterns (the rating path's reasons)."""
+    r = pat.sum(1)
+    if not (r >= 2).any():
+        return "fewer than two pairable values: no unit has two or more ratings"
+    if len(categories) < 2:
+        return "the category domain has a single category"
+    rows = (r >= 2) if name == "krippendorff_alpha" else np.ones(len(r), dtype=bool)
+    used = np.flatnonzero((pat[rows] * freq[rows, None]).sum(0))
+    if len(used) <= 1:
+        return (
+            f"only one category used ({categories[used[0]] if len(used) else 'none'}): "
+            "no variation, chance agreement is total"
+        )
+    if name == "krippendorff_alpha":
+        return "expected disagreement is zero under this metric"
+    return "chance agreement is 1"
