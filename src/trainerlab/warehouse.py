@@ -13,14 +13,27 @@ DuckDB-only conveniences (file readers, ``hash``) stay in the DuckDB engine and 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .engines import DuckDBWarehouse, EngineUnsupported, Warehouse, urls
 from .engines.base import _ident
 from .engines.duckdb_engine import _connect_waiting, exclusive
 from .warehouse_lock import LOCK_TIMEOUT_ENV, WarehouseBusy, WarehouseUnusable, lock_timeout_from_env  # noqa: F401
 
-__all__ = ["DuckDBWarehouse", "Warehouse", "connect", "ensure_exists", "exclusive", "locate"]
+__all__ = [
+    "DuckDBWarehouse",
+    "Warehouse",
+    "connect",
+    "ensure_exists",
+    "exclusive",
+    "iter_batches",
+    "locate",
+    "materialize",
+    "quiet_progress",
+    "read_table_file",
+]
 _ = (_ident, _connect_waiting)  # re-exported for the modules that import them from here
 
 
@@ -64,3 +77,60 @@ def ensure_exists(db: str | os.PathLike | None) -> Path | str:
     if target.engine in ("parquet", "spark") and target.path is not None and not target.path.is_dir():
         raise FileNotFoundError(f"{target.path}: no such directory (the {target.engine} warehouse of {target.label})")
     return target.text
+
+
+# -- DuckDB-only helpers of the analyses (another engine gives its own equivalent) ------------
+def materialize(wh: Warehouse, name: str, select_sql: str, params: Sequence[Any] | dict | None = None) -> None:
+    """Keep the rows of a portable query as the session table ``name`` (DuckDB: a TEMP table),
+    for a study that reads them several times. The query is the study's analytic read and must
+    be portable (tests/test_sql_portability.py); the TEMP table is this module's edge."""
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {select_sql}", params)
+
+
+def quiet_progress(wh: Warehouse) -> None:
+    """No engine progress bar (a scan's ``--json`` output or a report must stay clean)."""
+    try:
+        wh.execute("SET enable_progress_bar = false")
+    except Exception:  # another engine, or a setting it does not know
+        pass
+
+
+def read_table_file(wh: Warehouse, name: str, path: str | os.PathLike) -> None:
+    """Load a CSV/TSV/Parquet/JSON Lines file (optionally ``.gz``) into the table ``name``."""
+    lower = Path(path).name.lower()
+    base = lower[:-3] if lower.endswith(".gz") else lower
+    if base.endswith(".parquet"):
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_parquet(?)"
+    elif base.endswith((".jsonl", ".ndjson", ".json")):
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_json_auto(?)"
+    elif base.endswith(".tsv"):
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_csv(?, delim = '\t', header = true)"
+    else:
+        sql = f"CREATE TABLE {_ident(name)} AS SELECT * FROM read_csv(?, header = true)"
+    wh.execute(sql, [str(path)])
+
+
+def iter_batches(
+    wh: Warehouse, sql: str, params: Sequence[Any] | dict | None = None, batch_rows: int = 100_000
+) -> Iterator[Any]:
+    """The query's rows as pyarrow RecordBatches of at most ``batch_rows`` rows, streamed:
+    DuckDB produces the next batch when the previous one has been consumed, so a method that
+    needs rows (Dawid-Skene, text clustering, PII scans) holds one batch at a time."""
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be >= 1, not {batch_rows}")
+    if not isinstance(wh, DuckDBWarehouse):  # another engine streams pandas frames of its own
+        import pyarrow as pa
+
+        for frame in wh.iter_batches(sql, params, batch_rows):
+            yield from pa.Table.from_pandas(frame, preserve_index=False).to_batches(batch_rows)
+        return
+    relation = wh._con.sql(sql, params=params or None)
+    if relation is None:
+        raise ValueError("iter_batches() needs a query that returns rows")
+    for name in ("to_arrow_reader", "fetch_arrow_reader", "record_batch"):  # duckdb 2.x, 1.x, 0.x
+        if hasattr(relation, name):
+            reader = getattr(relation, name)(batch_rows)
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("this duckdb version streams no Arrow batches")
+    yield from reader

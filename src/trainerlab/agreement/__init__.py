@@ -11,6 +11,8 @@ Input is long format, one row per rating (``item``, ``rater``, ``label``; see
 - ``standard_errors.py``: Gwet's analytic standard errors;
 - ``breakdowns.py``: per category, per rater pair, leave one rater out, subgroups;
 - ``study.py``: the agreement report's study, read from the warehouse;
+- ``patterns.py`` / ``study_reductions.py``: the count coefficients from per-item label-count
+  patterns that the engine reduces to (docs/warehouse.md, "Portability");
 - ``verdict.py``: bands, caveats and the report's verdict sentences;
 - ``figures.py``: plotly figures;
 - ``icc.py``: intraclass correlations (Shrout & Fleiss 1979) for interval and ratio ratings.
@@ -38,7 +40,9 @@ from .coefficients import (
 )
 from .figures import coefficient_figure, pairwise_heatmap
 from .icc import ICC_NAMES, ICCResult, icc, icc_from_matrix
+from .patterns import COUNT_COEFFICIENTS, agreement_from_patterns
 from .study import agreement_study
+from .study_reductions import agreement_in_engine, label_count_patterns
 from .verdict import KRIPPENDORFF_BANDS, LANDIS_KOCH, agreement_verdict, interpret
 
 __all__ = [
@@ -80,4 +84,8 @@ __all__ = [
     "icc_from_matrix",
     "ICCResult",
     "ICC_NAMES",
+    "COUNT_COEFFICIENTS",
+    "agreement_from_patterns",
+    "label_count_patterns",
+    "agreement_in_engine",
 ]

@@ -1,5 +1,5 @@
 """The scan's source in the engine: any long table, a file or the warehouse's annotations loaded into
-the TEMP table ``drift_src``, and the SQL reductions that leave the engine (small tables only)."""
+the session table ``drift_src`` (:func:`trainerlab.warehouse.materialize`), and the SQL reductions that leave the engine (small tables only)."""
 
 from __future__ import annotations
 
@@ -36,10 +36,9 @@ _NUMBER_PERIODS = (
 
 def _quiet(wh) -> None:
     """No engine progress bar: a scan's output (``--json``, a report) must stay clean."""
-    try:
-        wh.execute("SET enable_progress_bar = false")
-    except Exception:  # another engine, or a setting it does not know
-        pass
+    from ..warehouse import quiet_progress
+
+    quiet_progress(wh)
 
 
 def _prepare_table(
@@ -55,7 +54,7 @@ def _prepare_table(
     granularity: str | None = None,
     where: str | None = None,
 ) -> dict:
-    """Build the standard TEMP table ``drift_src`` from any long table; returns row accounting."""
+    """Build the standard session table ``drift_src`` from any long table; returns row accounting."""
     where = where or table
     _quiet(wh)
     _check_columns(
@@ -89,10 +88,11 @@ def _prepare_table(
         f"FROM {src}"
     ).iloc[0]
     try:
-        wh.execute(
-            "CREATE OR REPLACE TEMP TABLE drift_src AS "
+        _materialize(
+            wh,
+            "drift_src",
             f"WITH base AS (SELECT {', '.join(sel)} FROM {src} WHERE {t} IS NOT NULL AND {_q(entity)} IS NOT NULL "
-            f"AND {_q(label)} IS NOT NULL AND CAST({_q(label)} AS VARCHAR) <> '') " + _NUMBER_PERIODS
+            f"AND {_q(label)} IS NOT NULL AND CAST({_q(label)} AS VARCHAR) <> '') " + _NUMBER_PERIODS,
         )
     except Exception as exc:  # e.g. a time column that is not a timestamp with --granularity
         raise ValueError(f"{where}: column {time!r} cannot be bucketed by {granularity}: {exc}".split("\n")[0]) from exc
@@ -104,8 +104,19 @@ def _prepare_table(
     return {"n_in": int(counts["n_in"]), "excluded": {k: v for k, v in excluded.items() if v}}
 
 
+def _materialize(wh, name: str, select_sql: str, params=None) -> None:
+    """The portable query's rows as the session table ``name`` (read by several reductions)."""
+    from .. import warehouse
+
+    warehouse.materialize(wh, name, select_sql, params)
+
+
 def _prepare_warehouse(
-    wh, tasks: Sequence[str] | None = None, granularity: str = "week", filters: dict | None = None
+    wh,
+    tasks: Sequence[str] | None = None,
+    granularity: str = "week",
+    filters: dict | None = None,
+    dataset: str | None = None,
 ) -> dict:
     """``drift_src`` from the warehouse's annotations, joined to the newest gold label.
 
@@ -125,16 +136,21 @@ def _prepare_warehouse(
         extra_sql, extra_params = where_clause("annotations", "a", **filters)
         task_filter += f" AND {extra_sql}"
         params.extend(extra_params)
-    wh.execute(
-        "CREATE OR REPLACE TEMP TABLE drift_src AS "
+    dataset_filter, dataset_params = "", []
+    if dataset is not None:  # only the dataset's items are scanned (the row accounting counts them all)
+        dataset_filter = " AND a.item_id IN (SELECT item_id FROM items WHERE dataset = ?)"
+        dataset_params = [dataset]
+    _materialize(
+        wh,
+        "drift_src",
         "WITH g AS (SELECT item_id, task, gold_label FROM ("
         "  SELECT item_id, task, gold_label, row_number() OVER (PARTITION BY item_id, task "
         "  ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1), "
         f"base AS (SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
         f"a.vendor, a.guideline_version AS guideline, date_trunc('{granularity}', a.annotated_at) AS bucket, "
         "a.annotated_at AS t FROM annotations a LEFT JOIN g ON g.item_id = a.item_id AND g.task = a.task "
-        f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}) " + _NUMBER_PERIODS,
-        params,
+        f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}{dataset_filter}) " + _NUMBER_PERIODS,
+        params + dataset_params,
     )
     n_in = int(wh.scalar("SELECT count(*) FROM annotations a WHERE TRUE" + task_filter, params))
     skipped = int(
@@ -157,9 +173,10 @@ def _consensus_agreement(wh) -> pd.DataFrame:
     back to the annotations: no per-annotation window over millions of rows. Leaves the
     per-(task, item, label) counts in the temp table ``drift_counts``.
     """
-    wh.execute(
-        "CREATE OR REPLACE TEMP TABLE drift_counts AS SELECT task, item, label, count(*) AS n "
-        "FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label"
+    _materialize(
+        wh,
+        "drift_counts",
+        "SELECT task, item, label, count(*) AS n FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label",
     )
     return wh.query(
         "WITH s1 AS (SELECT task, item, max(n) AS c1, sum(n) AS m FROM drift_counts GROUP BY task, item), "
@@ -211,15 +228,20 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
         max_m = wh.scalar("SELECT max(n) FROM drift_counts") or 0
         if int(codes["code"].max()) < 12 and max_m < 32:
             codes["weight"] = [32 ** int(c) for c in codes["code"]]
-            wh.execute(
-                "CREATE OR REPLACE TEMP TABLE drift_codes (task VARCHAR, label VARCHAR, code INTEGER, weight BIGINT)"
-            )
-            wh.insert_frame("drift_codes", codes)
+            # the (task, label) -> weight table travels as bound VALUES rows, not a staged table
+            values = ", ".join("(?, ?, CAST(? AS BIGINT))" for _ in range(len(codes)))
+            bound = [
+                v
+                for t, lab, w in zip(codes["task"], codes["label"], codes["weight"])
+                for v in (str(t), str(lab), int(w))
+            ]
             out["units"] = wh.query(
-                "WITH u AS (SELECT s.task, s.period, s.item, sum(k.weight) AS pattern, count(*) AS m FROM drift_src s "
-                "JOIN drift_codes k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL "
+                f"WITH k AS (SELECT * FROM (VALUES {values}) AS k(task, label, weight)), "
+                "u AS (SELECT s.task, s.period, s.item, sum(k.weight) AS pattern, count(*) AS m FROM drift_src s "
+                "JOIN k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL "
                 "GROUP BY s.task, s.period, s.item) "
-                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern"
+                "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern",
+                bound,
             )
             out["unit_codes"] = {t: g.sort_values("code")["label"].tolist() for t, g in codes.groupby("task")}
         else:
@@ -241,18 +263,10 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
 
 def _read_file(wh, path: Path) -> None:
     """Load a CSV/TSV/Parquet/JSON Lines file (optionally .gz) into ``drift_input``."""
-    name = path.name.lower()
-    base = name[:-3] if name.endswith(".gz") else name
-    if base.endswith(".parquet"):
-        sql = "CREATE TABLE drift_input AS SELECT * FROM read_parquet(?)"
-    elif base.endswith((".jsonl", ".ndjson", ".json")):
-        sql = "CREATE TABLE drift_input AS SELECT * FROM read_json_auto(?)"
-    elif base.endswith(".tsv"):
-        sql = "CREATE TABLE drift_input AS SELECT * FROM read_csv(?, delim = '\t', header = true)"
-    else:
-        sql = "CREATE TABLE drift_input AS SELECT * FROM read_csv(?, header = true)"
+    from ..warehouse import read_table_file
+
     try:
-        wh.execute(sql, [str(path)])
+        read_table_file(wh, "drift_input", path)
     except Exception as exc:
         first = str(exc).strip().split("\n")[0]
         raise ValueError(f"{path}: cannot read as a table: {first}") from exc
@@ -285,8 +299,6 @@ def _prepare_warehouse_filtered(wh, tasks, granularity, dataset, filters: dict |
         tasks = [t for t in tasks if t in ids]
     if not tasks:
         raise ValueError("no timestamped annotations to scan" + (f" in dataset {dataset!r}" if dataset else ""))
-    acct = _prepare_warehouse(wh, tasks, granularity, filters)
-    if dataset is not None:
-        wh.execute("DELETE FROM drift_src WHERE item NOT IN (SELECT item_id FROM items WHERE dataset = ?)", [dataset])
+    acct = _prepare_warehouse(wh, tasks, granularity, filters, dataset)
     acct["tasks"] = list(tasks)
     return acct

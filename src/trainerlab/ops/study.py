@@ -354,11 +354,14 @@ def agreement_by_task(
     the label schema; percent agreement beside the chance-corrected coefficients). Long
     format: task, coefficient, estimate, ci_low, ci_high, n_units, n_raters, method, reason.
     """
-    from ..agreement import agreement_table
+    from ..agreement import COUNT_COEFFICIENTS, agreement_table
     from ..labels import get_schema
 
     join, where, params = _scope("a", dataset=dataset, task=task, vendor=vendor)
     w, p = _window("a.annotated_at", start, end)
+    if set(coefficients) <= set(COUNT_COEFFICIENTS):
+        # the count coefficients need only each item's label counts: the engine returns their patterns
+        return _agreement_by_task_in_engine(wh, join, [*w, *where], [*p, *params], coefficients, n_boot, seed)
     where = ["a.label IS NOT NULL", *w, *where]
     df = wh.query(
         f"SELECT a.task, a.item_id AS item, a.annotator_id AS rater, a.label FROM annotations a{join} "
@@ -410,6 +413,84 @@ def agreement_by_task(
         )
     cols = ["task", "coefficient", "estimate", "ci_low", "ci_high", "n_units", "n_raters", "level", "method", "reason"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
+_AGREEMENT_COLUMNS = [
+    "task",
+    "coefficient",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n_units",
+    "n_raters",
+    "level",
+    "method",
+    "reason",
+]
+
+
+def _observed_categories(labels: Sequence[str]) -> list[str]:
+    """The labels in the order the rating path gives an observed domain (numbers by value, then text)."""
+    from ..ratings.encoding import _as_number, _label_key
+
+    def key(v):
+        k = _label_key(v)
+        n = _as_number(k)
+        return (n is None, n or 0.0, k)
+
+    return sorted(set(labels), key=key)
+
+
+def _agreement_by_task_in_engine(wh, join, where, params, coefficients, n_boot, seed) -> pd.DataFrame:
+    """:func:`agreement_by_task` from per-item label-count patterns (the same numbers as the rating path)."""
+    from ..agreement import agreement_from_patterns
+    from ..agreement.study_reductions import patterns_of, rated_source
+    from ..labels import get_schema
+
+    cte, cte_params = rated_source(f"annotations a{join}", where, params)
+    tasks = wh.query(
+        f"WITH {cte.replace('SELECT a.item_id,', 'SELECT a.task, a.item_id,', 1)} "
+        "SELECT task, count(DISTINCT annotator_id) AS n_raters, count(DISTINCT item_id) AS n_items "
+        "FROM r GROUP BY task ORDER BY task",
+        cte_params,
+    )
+    frames = []
+    for tk, n_raters, n_items in tasks.itertuples(index=False):
+        schema = get_schema(wh, tk)
+        level = schema["level"] if schema else "nominal"
+        task_cte, task_params = rated_source(f"annotations a{join}", [*where, "a.task = ?"], [*params, tk])
+        reason = None
+        try:
+            if schema:
+                cats = [str(c) for c in schema["categories"]]
+            else:
+                cats = _observed_categories(
+                    wh.query(f"WITH {task_cte} SELECT DISTINCT label FROM r", task_params)["label"].tolist()
+                )
+            if n_raters < 2:
+                raise ValueError(f"agreement needs at least 2 raters; task {tk!r} has {int(n_raters)}")
+            patterns, freq = patterns_of(wh, task_cte, task_params, cats, what=f"task {tk!r}")
+            tab = agreement_from_patterns(
+                patterns, freq, cats, level, n_boot=n_boot, seed=seed, coefficients=list(coefficients)
+            )
+        except ValueError as exc:
+            reason = str(exc)
+            tab = pd.DataFrame(
+                {
+                    "coefficient": list(coefficients),
+                    "estimate": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "n_units": int(n_items),
+                    "method": None,
+                    "reason": reason,
+                }
+            )
+        tab.insert(0, "task", tk)
+        tab["n_raters"] = int(n_raters)
+        tab["level"] = level
+        frames.append(tab[_AGREEMENT_COLUMNS])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_AGREEMENT_COLUMNS)
 
 
 def audit_error_categories(

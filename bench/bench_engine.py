@@ -1,0 +1,243 @@
+"""Reductions inside the engine: 100,000,000 annotation rows in Parquet, DuckDB out of core.
+
+The program: 3 tasks, 200 raters, 52 weeks, 3 ratings per item (categories a, b, c; 80% of
+labels agree with the item's truth), generated into one Parquet file by DuckDB itself
+(``COPY (SELECT ... FROM range(N)) TO ... (FORMAT parquet)``, not timed). A warehouse file
+whose ``annotations`` is a VIEW over that Parquet file (a lake: the rows are never loaded)
+is opened with ``memory_limit`` = 1 GB, 2 threads and a temp directory for spilling. Rows (each
+in its own fresh process, one run each; ratio = DuckDB's bare scan of the same columns / ours,
+so 0.25 means the operation costs four bare scans; the bare scan decodes every value, a hash
+sum per column):
+
+1. agreement with 1,000-replicate bootstrap CIs for the 3 tasks (percent agreement, Scott,
+   Fleiss, Brennan-Prediger, Gwet's AC1, Krippendorff's alpha): the engine returns per-item
+   label-count patterns (``trainerlab.agreement.agreement_in_engine``); reference: the bare
+   scan of item_id, annotator_id, task, label.
+2. the drift scan (``trainerlab.drift.scan_warehouse`` without the guideline and input stages,
+   which need item texts and guideline versions): per rater x task x week reductions in SQL,
+   calibrated charts, label tests, weekly alpha; reference: the bare scan of item_id,
+   annotator_id, task, label, annotated_at.
+3. the KPI table (``trainerlab.ops.kpi_table``, 8 weekly windows: throughput, rework, gold,
+   disputes ...); reference: the bare scan of item_id, annotator_id, task, label,
+   annotated_at, vendor, is_rework.
+
+Peak memory is the child process's own high-water mark (VmHWM; ``ru_maxrss`` of
+``resource.getrusage`` is recorded beside it); the target is <= 2 GB (2048 MiB).
+
+    .venv/bin/python bench/run.py --only engine          # 100,000,000 rows
+    .venv/bin/python bench/bench_engine.py --rows 10000000   # another size, printed only
+    TRAINERLAB_BENCH_ENGINE_ROWS=10000000 .venv/bin/python bench/run.py --only engine
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from harness import isolated_repeats
+
+ROWS = 100_000_000
+QUICK_ROWS = 1_000_000
+TASKS = ("safety", "tone", "correct")
+N_RATERS = 200
+MEMORY_LIMIT = "1GB"
+THREADS = 2
+PEAK_TARGET_MB = 2048
+AGREEMENT_COLUMNS = ("item_id", "annotator_id", "task", "label")
+DRIFT_COLUMNS = (*AGREEMENT_COLUMNS, "annotated_at")
+KPI_COLUMNS = (*DRIFT_COLUMNS, "vendor", "is_rework")
+
+
+def _duckdb(folder: str):
+    import duckdb
+
+    con = duckdb.connect(
+        config={"memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(Path(folder) / "spill")}
+    )
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def make_lake(folder: str, rows: int) -> dict:
+    """The Parquet file of ``rows`` annotations (3 per item), written by DuckDB out of core."""
+    path = Path(folder) / "annotations.parquet"
+    con = _duckdb(folder)
+    start = time.perf_counter()
+    # row i: unit u = i // 3 (its task u % 3), rating j = i % 3 by rater (7u + 13j) mod 200 (distinct
+    # for j = 0, 1, 2); the unit's truth is hash(u) mod 3 and 80% of labels equal it; one week per
+    # 1/52 of the units; every 10th unit has a gold label (its truth); 4% reworks.
+    con.execute(
+        f"""
+        COPY (
+          SELECT
+            'i' || CAST(i // 3 AS VARCHAR) AS item_id,
+            'r' || lpad(CAST((7 * (i // 3) + 13 * (i % 3)) % {N_RATERS} AS VARCHAR), 3, '0') AS annotator_id,
+            CASE (i // 3) % 3 WHEN 0 THEN 'safety' WHEN 1 THEN 'tone' ELSE 'correct' END AS task,
+            CASE WHEN hash(i, 1) % 100 < 80 THEN chr(97 + CAST(hash(i // 3) % 3 AS INTEGER))
+                 ELSE chr(97 + CAST(hash(i, 2) % 3 AS INTEGER)) END AS label,
+            TIMESTAMP '2026-01-05 00:00:00'
+              + to_seconds(CAST(((i // 3) * 52 * 7 * 86400) // {max(rows // 3, 1)} AS BIGINT)) AS annotated_at,
+            'v' || CAST(((7 * (i // 3) + 13 * (i % 3)) % {N_RATERS}) % 4 AS VARCHAR) AS vendor,
+            'g1' AS guideline_version,
+            CAST(20 + hash(i, 3) % 100 AS DOUBLE) AS duration_s,
+            hash(i, 4) % 25 = 0 AS is_rework
+          FROM range({rows}) AS t(i)
+        ) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)
+        """
+    )
+    gold = Path(folder) / "gold.parquet"
+    con.execute(
+        f"""
+        COPY (
+          SELECT 'i' || CAST(u AS VARCHAR) AS item_id,
+                 CASE u % 3 WHEN 0 THEN 'safety' WHEN 1 THEN 'tone' ELSE 'correct' END AS task,
+                 chr(97 + CAST(hash(u) % 3 AS INTEGER)) AS gold_label, 'v1' AS gold_set_version
+          FROM range(0, {max(rows // 3, 1)}, 10) AS t(u)
+        ) TO '{gold}' (FORMAT parquet)
+        """
+    )
+    return {"seconds": time.perf_counter() - start, "bytes": path.stat().st_size, "gold_bytes": gold.stat().st_size}
+
+
+def open_lake(folder: str):
+    """A warehouse whose ``annotations`` and ``gold`` are views over the Parquet files (nothing loaded)."""
+    from trainerlab import labels
+    from trainerlab.warehouse import Warehouse
+
+    db = Path(folder) / "lake.duckdb"
+    fresh = not db.exists()
+    wh = Warehouse(db)
+    wh.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    wh.execute(f"SET threads = {THREADS}")
+    wh.execute(f"SET temp_directory = '{Path(folder) / 'spill'}'")
+    wh.execute("SET enable_progress_bar = false")
+    if fresh:
+        wh.execute("DROP TABLE annotations")
+        wh.execute("DROP TABLE gold")
+        wh.execute(f"CREATE VIEW annotations AS SELECT * FROM read_parquet('{Path(folder) / 'annotations.parquet'}')")
+        wh.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{Path(folder) / 'gold.parquet'}')")
+        for task in TASKS:
+            labels.set_schema(wh, task, "nominal", ["a", "b", "c"])
+    return wh
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bare_scan(folder: str, columns: list[str]) -> dict:
+    """DuckDB reads and decodes every value of the columns (a hash sum per column: a count alone
+    would be answered from the Parquet footer's statistics without reading a value)."""
+    con = _duckdb(folder)
+    path = Path(folder) / "annotations.parquet"
+    sql = f"SELECT {', '.join(f'sum(hash({c}))' for c in columns)} FROM read_parquet('{path}')"
+    start = time.perf_counter()
+    con.execute(sql).fetchall()
+    return {"seconds": time.perf_counter() - start, "maxrss_mb": _maxrss_mb()}
+
+
+def agreement_once(folder: str) -> dict:
+    from trainerlab.agreement import agreement_in_engine
+
+    wh = open_lake(folder)
+    start = time.perf_counter()
+    out = {}
+    for task in TASKS:
+        table = agreement_in_engine(wh, task, ["a", "b", "c"], n_boot=1000, seed=0)
+        row = table.set_index("coefficient").loc["krippendorff_alpha"]
+        out[task] = [round(float(row[c]), 5) for c in ("estimate", "ci_low", "ci_high")] + [int(row["n_units"])]
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "alpha": out, "maxrss_mb": _maxrss_mb()}
+
+
+def drift_once(folder: str) -> dict:
+    from trainerlab import drift
+
+    wh = open_lake(folder)
+    start = time.perf_counter()
+    scan = drift.scan_warehouse(wh, guideline=False, inputs=False)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "periods": len(scan.periods),
+        "alerts": len(scan.alerts),
+        "n_rows": int(scan.periods["n_rows"].sum()),
+        "maxrss_mb": _maxrss_mb(),
+    }
+
+
+def kpi_once(folder: str) -> dict:
+    from trainerlab.ops import kpi_table
+
+    wh = open_lake(folder)
+    start = time.perf_counter()
+    table = kpi_table(wh)
+    seconds = time.perf_counter() - start
+    thr = table.set_index("kpi").loc["throughput_per_day"]
+    return {"seconds": seconds, "kpis": len(table), "throughput_n": int(thr["n"]), "maxrss_mb": _maxrss_mb()}
+
+
+def run_rows(rows: int) -> list[dict]:
+    load = [round(x, 2) for x in os.getloadavg()]
+    out = []
+    with tempfile.TemporaryDirectory(prefix="bench_engine_") as folder:
+        made = isolated_repeats("bench_engine:make_lake", repeats=1, folder=folder, rows=rows)
+        size = (
+            f"{rows:,} rows, Parquet {made['bytes'] / 2**20:,.0f} MiB (generated by DuckDB in {made['seconds']:.0f} s)"
+        )
+        cases = [
+            ("agreement with 1,000-replicate CIs, 3 tasks", "agreement_once", AGREEMENT_COLUMNS),
+            ("drift scan (rater x task x week reductions)", "drift_once", DRIFT_COLUMNS),
+            ("KPI table (8 weekly windows)", "kpi_once", KPI_COLUMNS),
+        ]
+        isolated_repeats("bench_engine:open_lake_only", repeats=1, folder=folder)
+        for title, func, columns in cases:
+            ref = isolated_repeats("bench_engine:bare_scan", repeats=1, folder=folder, columns=list(columns))
+            ours = isolated_repeats(f"bench_engine:{func}", repeats=1, folder=folder)
+            extra = {k: v for k, v in ours.items() if k not in ("seconds", "seconds_all", "peak_mb", "baseline_mb")}
+            out.append(
+                {
+                    "name": f"{title}: {rows:,} annotation rows in Parquet, DuckDB out of core",
+                    "ours_s": ours["seconds"],
+                    "reference": f"DuckDB bare scan of {', '.join(columns)} (same file, same limits)",
+                    "reference_s": ref["seconds"],
+                    "ratio": ref["seconds"] / ours["seconds"],
+                    "target": None,
+                    "peak_mb": ours["peak_mb"],
+                    "notes": (
+                        f"{size}; memory_limit {MEMORY_LIMIT}, {THREADS} threads, spill to a temp dir; "
+                        f"peak {ours['peak_mb']:.0f} MiB vs the {PEAK_TARGET_MB} MiB target "
+                        f"({'met' if ours['peak_mb'] <= PEAK_TARGET_MB else 'MISSED'}); "
+                        f"bare scan peak {ref['peak_mb']:.0f} MiB; load average {load} at start; {extra}"
+                    ),
+                    "rows": rows,
+                    "peak_target_mb": PEAK_TARGET_MB,
+                    "load_avg_1_5_15": load,
+                    **{f"ours_{k}": v for k, v in extra.items()},
+                }
+            )
+    return out
+
+
+def open_lake_only(folder: str) -> dict:
+    """Create the lake warehouse (views and schemas) once, untimed."""
+    open_lake(folder).close()
+    return {"seconds": 0.0}
+
+
+def run(quick: bool) -> list[dict]:
+    rows = QUICK_ROWS if quick else int(os.environ.get("TRAINERLAB_BENCH_ENGINE_ROWS", ROWS))
+    return run_rows(rows)
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=ROWS, help=f"annotation rows (default {ROWS:,})")
+    ns = parser.parse_args()
+    print(json.dumps(run_rows(ns.rows), indent=2, default=str))

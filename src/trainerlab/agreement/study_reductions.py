@@ -1,0 +1,121 @@
+"""Agreement's reduction inside the engine: per-item label-count patterns, in portable SQL.
+
+Every unit (item) becomes its row of category counts; the engine returns each distinct row
+with the number of items that have it. That table has at most a few hundred rows whatever
+the number of ratings, and it is all :func:`trainerlab.agreement.patterns.agreement_from_patterns`
+needs for the count coefficients with their bootstrap intervals. The SQL is plain GROUP BY
+(tests/test_sql_portability.py holds it to Spark and Trino).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .patterns import COUNT_COEFFICIENTS, agreement_from_patterns
+
+
+def _rated(task: str, start=None, end=None, vendor=None, guideline_version=None, table: str = "annotations"):
+    """The CTE ``r`` of the task's non-missing ratings, filters bound as parameters."""
+    where = ["a.task = ?", "a.label IS NOT NULL", "trim(a.label) <> ''"]
+    params: list[Any] = [task]
+    for sql, value in (
+        ("a.annotated_at >= ?", pd.Timestamp(start).to_pydatetime() if start else None),
+        ("a.annotated_at < ?", pd.Timestamp(end).to_pydatetime() if end else None),
+        ("a.vendor = ?", vendor),
+        ("a.guideline_version = ?", guideline_version),
+    ):
+        if value is not None:
+            where.append(sql)
+            params.append(value)
+    if not table.replace("_", "").isalnum():
+        raise ValueError(f"not a plain table name: {table!r}")
+    cte = f"r AS (SELECT a.item_id, a.annotator_id, a.label FROM {table} AS a WHERE {' AND '.join(where)})"
+    return cte, params
+
+
+def label_count_patterns(
+    wh,
+    task: str,
+    categories: Sequence,
+    *,
+    start=None,
+    end=None,
+    vendor: str | None = None,
+    guideline_version: str | None = None,
+    table: str = "annotations",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct per-item label-count rows of ``task`` and their frequencies, computed by the engine.
+
+    Returns ``(patterns, freq)``: ``patterns`` is (P x q), columns in the order of
+    ``categories``. Raises ValueError, as the rating path does, when a label is not in
+    ``categories`` or a rater labelled an item twice (rework: keep one label per item and rater).
+    """
+    cte, params = _rated(task, start, end, vendor, guideline_version, table)
+    return patterns_of(wh, cte, params, categories, what=f"task {task!r}")
+
+
+def rated_source(from_sql: str, where: Sequence[str], params: Sequence[Any]) -> tuple[str, list]:
+    """The CTE ``r`` (item_id, annotator_id, label) of the non-missing ratings selected by
+    ``FROM {from_sql} WHERE {where}`` (the ratings alias ``a``), for :func:`patterns_of`."""
+    clauses = ["a.label IS NOT NULL", "trim(a.label) <> ''", *where]
+    return (
+        f"r AS (SELECT a.item_id, a.annotator_id, a.label FROM {from_sql} WHERE {' AND '.join(clauses)})",
+        list(params),
+    )
+
+
+def patterns_of(wh, cte: str, params: Sequence[Any], categories: Sequence, what: str = "ratings"):
+    """``(patterns, freq)`` of the ratings in the CTE ``r`` (see :func:`label_count_patterns`)."""
+    params = list(params)
+    cats = [str(c) for c in categories]
+    marks = ", ".join("?" for _ in cats)
+    bad = wh.query(
+        f"WITH {cte} SELECT label, count(*) AS n FROM r WHERE label NOT IN ({marks}) GROUP BY label ORDER BY label LIMIT 1",
+        params + cats,
+    )
+    if len(bad):
+        raise ValueError(
+            f"{what}: label {bad['label'].iloc[0]!r} ({int(bad['n'].iloc[0])} ratings) is not in the categories {cats}"
+        )
+    twice = wh.query(
+        f"WITH {cte} SELECT item_id, annotator_id, count(*) AS n FROM r GROUP BY item_id, annotator_id "
+        "HAVING count(*) > 1 ORDER BY item_id, annotator_id LIMIT 1",
+        params,
+    )
+    if len(twice):
+        raise ValueError(
+            f"{what}: rater {twice['annotator_id'].iloc[0]!r} labelled item {twice['item_id'].iloc[0]!r} "
+            f"{int(twice['n'].iloc[0])} times; keep one rating per item and rater"
+        )
+    sums = ", ".join(f"sum(CASE WHEN label = ? THEN 1 ELSE 0 END) AS c{k}" for k in range(len(cats)))
+    cols = ", ".join(f"c{k}" for k in range(len(cats)))
+    frame = wh.query(
+        f"WITH {cte}, u AS (SELECT item_id, {sums} FROM r GROUP BY item_id) "
+        f"SELECT {cols}, count(*) AS freq FROM u GROUP BY {cols} ORDER BY {cols}",
+        params + cats,
+    )
+    patterns = frame[[f"c{k}" for k in range(len(cats))]].to_numpy(dtype=np.int64).reshape(len(frame), len(cats))
+    return patterns, frame["freq"].to_numpy(dtype=np.int64)
+
+
+def agreement_in_engine(
+    wh,
+    task: str,
+    categories: Sequence,
+    level: str = "nominal",
+    weights=None,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    ci: float = 0.95,
+    coefficients: Sequence[str] = COUNT_COEFFICIENTS,
+    **filters,
+) -> pd.DataFrame:
+    """The count coefficients of ``task`` with CIs, the engine returning only label-count patterns."""
+    patterns, freq = label_count_patterns(wh, task, categories, **filters)
+    return agreement_from_patterns(
+        patterns, freq, categories, level, weights, n_boot=n_boot, seed=seed, ci=ci, coefficients=coefficients
+    )
