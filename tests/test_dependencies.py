@@ -14,6 +14,7 @@ Import names are mapped to distributions with ``importlib.metadata.packages_dist
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import sys
@@ -59,9 +60,15 @@ def _third_party_imports(folder: Path) -> dict[str, set[str]]:
     return found
 
 
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    """importlib.metadata's map of import names to distributions, read once (it scans every installed package)."""
+    return importlib.metadata.packages_distributions()
+
+
 def _distributions(import_name: str) -> set[str]:
     """The distributions that provide an import name; not installed: the import name itself."""
-    dists = importlib.metadata.packages_distributions().get(import_name)
+    dists = _packages_distributions().get(import_name)
     return {_canon(d) for d in dists} if dists else {_canon(import_name)}
 
 

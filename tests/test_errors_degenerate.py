@@ -13,6 +13,10 @@ import pytest
 from trainerlab import errors
 from trainerlab.warehouse import Warehouse
 
+# UMAP's functions compiled once for all workers (conftest.numba_cache) before any test here clusters,
+# instead of each process compiling them itself (about 30 s of CPU each)
+pytestmark = pytest.mark.usefixtures("numba_cache")
+
 MONEY = "refund denied policy order account money charge bank".split()
 PARCEL = "parcel late depot courier truck delivery address".split()
 

@@ -11,6 +11,10 @@ from trainerlab.embeddings import TfidfSvdEmbedder, embed_texts
 from trainerlab.errors import clustering, rates
 from trainerlab.warehouse import Warehouse
 
+# UMAP's functions compiled once for all workers (conftest.numba_cache) before any test here clusters,
+# instead of each process compiling them itself (about 30 s of CPU each)
+pytestmark = pytest.mark.usefixtures("numba_cache")
+
 
 # -- embeddings: sized for tiny vocabularies -----------------------------------------------
 @pytest.mark.parametrize(

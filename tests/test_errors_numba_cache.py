@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# after conftest.numba_cache has filled the project's cache (once for all workers), the probe is a cached fit,
+# not a third compilation of UMAP on two busy cores; its check of the cache folder stands as before
+pytestmark = pytest.mark.usefixtures("numba_cache")
+
 PROBE = """
 import random
 from trainerlab.errors import FailureClusterer

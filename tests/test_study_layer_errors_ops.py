@@ -27,6 +27,10 @@ from trainerlab.ops.study import (
 from trainerlab.ops.study_queue import open_requests, request_capacity
 from trainerlab.warehouse import Warehouse
 
+# UMAP's functions compiled once for all workers (conftest.numba_cache) before any test here clusters,
+# instead of each process compiling them itself (about 30 s of CPU each)
+pytestmark = pytest.mark.usefixtures("numba_cache")
+
 
 @pytest.fixture(scope="module")
 def demo(demo_db):

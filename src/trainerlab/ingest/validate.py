@@ -196,6 +196,9 @@ class Conversion:
     flags: set = None  # which flag columns exist (_too_large, _pre, _pre_col, _skip, _task_mismatch)
     hashed: list = None  # the columns in _h
     size_cols: list = None  # (staged column, source column name) of text fields, for field_too_large
+    # columns the source does not give (a default or NULL for every row): SQL of the value, not stored in the
+    # converted table (three NULL text columns of an annotations CSV were a third of its staged copy)
+    fixed: dict = None
 
 
 def conversion(
@@ -211,6 +214,7 @@ def conversion(
     params: dict = {}
     out, has_bad, bad_sql = [], {}, {}
     layered: dict[str, str] = {}  # column -> its does-not-convert flag, computed in the outer layer
+    fixed: dict[str, str] = {}  # column -> its SQL, the same for every row (see Conversion.fixed)
     trim = trimmed_columns(spec)
     for name in spec.names:
         col = spec.column(name)
@@ -221,6 +225,8 @@ def conversion(
             sql = f"CAST($c_{name} AS {duck})"
         elif name not in st.mapping:
             sql = col.default or f"CAST(NULL AS {duck})"
+            if not (name == "meta" and st.extras):
+                fixed[name] = sql
         else:
             args = (col.type, duck, name)
             kw = dict(stype=src_types[st.mapping[name]].upper(), trim=name in trim, empty_is_null=empty_is_null)
@@ -327,8 +333,10 @@ def conversion(
     )
     if spec.identity and not spec.key and all(c in hashed for c in spec.identity):
         hashed = list(spec.identity)  # enough to find the candidates; cheaper to hash
+    # the inner layer still has the fixed columns (a kind's own check may read them); the table does not
+    dropped = [_q("_src_" + n) for n in layered] + [_q(n) for n in fixed]
     outer = [
-        "v.*" + (" EXCLUDE (" + ", ".join(_q("_src_" + n) for n in layered) + ")" if layered else ""),
+        "v.*" + (" EXCLUDE (" + ", ".join(dropped) + ")" if dropped else ""),
         *(f"CASE WHEN {flag} THEN v.{_q('_src_' + n)} END AS {_q('_s_' + n)}" for n, flag in layered.items()),
         ("CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS INTEGER)") + " AS _code",
         ("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2",
@@ -345,6 +353,7 @@ def conversion(
         flags=flags,
         hashed=hashed,
         size_cols=size_cols,
+        fixed=fixed,
     )
 
 
@@ -397,11 +406,19 @@ class Validator:
             )
             self.temp.append(self.table)
         self.conv = conv
+        self.fixed = dict(conv.fixed or {})
+
+    def col(self, alias: str, name: str) -> str:
+        """SQL of a target column of a converted row: the stored column, or the fixed value the table leaves out."""
+        return self.fixed[name] if name in self.fixed else f"{alias}.{_q(name)}"
+
+    def cols(self, alias: str = "x") -> str:
+        """Every target column of a converted row, named."""
+        return ", ".join(f"{self.col(alias, c)} AS {_q(c)}" for c in self.spec.names)
 
     def values(self) -> str:
         """The converted rows with their position ``k``."""
-        cols = ", ".join(f"x.{_q(c)}" for c in self.spec.names)
-        return f"SELECT x.rowid AS k, {cols} FROM {_q(self.table)} x"
+        return f"SELECT x.rowid AS k, {self.cols()} FROM {_q(self.table)} x"
 
     @staticmethod
     def hash_sql(alias: str, cols) -> str:
@@ -417,7 +434,7 @@ class Validator:
         label, fail, code = spec.label_column, "x._code IS NOT NULL OR x._code2 IS NOT NULL", "x._code2"
         joins = ""
         if label:
-            lv = f"x.{_q(label)}"
+            lv = self.col("x", label)
             skip_ok = "NOT x._skip" if "_skip" in self.conv.flags else "true"
             # the usual spellings of "missing" (lower, UPPER, Title) compared as they are (lower() costs)
             spellings = sorted(
@@ -431,7 +448,7 @@ class Validator:
             self.codes += [("missing_label", label), ("unknown_label", label)]
             code = f"CASE WHEN {missing} THEN {n_missing} WHEN {unknown} THEN {n_unknown} ELSE x._code2 END"
             fail = f"x._code IS NOT NULL OR x._code2 IS NOT NULL OR {missing} OR {unknown}"
-            tv = f"x.{_q(spec.task_column)}"
+            tv = self.col("x", spec.task_column)
             joins = (
                 f" LEFT JOIN {_q(self.tasks)} t ON t.task = {tv}"
                 f" LEFT JOIN {_q(self.cats)} c ON c.task = {tv} AND c.label = {lv}"
@@ -468,8 +485,9 @@ class Validator:
         )
         wh.execute(f"CREATE TEMP TABLE {_q(skip)} (k BIGINT)")
         secondary = st.role != "primary"
-        self.values()
-        all_cols = ", ".join(f"x.{_q(c)}" for c in spec.names)
+        # the fixed columns are the same in every row: they cannot tell rows apart
+        varying = [c for c in spec.names if c not in self.fixed] or list(spec.names)
+        all_cols = ", ".join(f"x.{_q(c)}" for c in varying)
         # exact repeats inside the file (the first occurrence stays). Exact copies fail or pass
         # the checks together, so the search needs no exclusion of bad rows: a copy of a bad
         # row keeps its own reason. The hash finds the few candidate groups; the window
@@ -484,7 +502,7 @@ class Validator:
             wh.execute(
                 f"CREATE TEMP TABLE {_q(dup)} AS SELECT k FROM (SELECT x.k, row_number() OVER "
                 f"(PARTITION BY {all_cols} ORDER BY x.k) AS rn FROM (SELECT x.rowid AS k, "
-                f"{', '.join('x.' + _q(c) for c in spec.names)} FROM {T} x SEMI JOIN {_q(groups)} g "
+                f"{self.cols()} FROM {T} x SEMI JOIN {_q(groups)} g "
                 f"ON g._h = x._h) x) WHERE rn > 1 AND k NOT IN (SELECT k FROM {_q(bad)})"
             )
             if secondary:
@@ -498,7 +516,7 @@ class Validator:
         # Candidate keys by hash (same key hash, more than one content hash), then exact.
         def candidates(hash_col: str, hashes: str) -> str:
             """Rows (k and values) whose hash is in ``hashes``, minus rows already excluded."""
-            cols = ", ".join("x." + _q(c) for c in spec.names)
+            cols = self.cols()
             return (
                 f"SELECT * FROM (SELECT x.rowid AS k, {cols} FROM {T} x SEMI JOIN ({hashes}) g "
                 f"ON g.hv = x.{hash_col}) x WHERE x.k NOT IN {excluded}"
@@ -546,7 +564,7 @@ class Validator:
         where = f" WHERE x.rowid NOT IN ({exclude_sql})" if exclude_sql else ""
         inserted = self.wh.scalar(
             f"INSERT INTO {_q(self.spec.kind)} ({cols}, ingest_batch) SELECT "
-            f"{', '.join('x.' + _q(c) for c in self.spec.names)}, $batch FROM {_q(self.table)} x{where}",
+            f"{', '.join(self.col('x', c) for c in self.spec.names)}, $batch FROM {_q(self.table)} x{where}",
             {"batch": self.batch_id},
         )
         return int(inserted or 0)
