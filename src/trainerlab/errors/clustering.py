@@ -139,9 +139,30 @@ def _keyword_vectorizer(texts: Sequence[str]):
     return None
 
 
+def _import_bertopic() -> None:
+    """Import BERTopic without its optional text-generation representations.
+
+    BERTopic imports ``transformers`` whenever it is installed (a test oracle pulls it in, and
+    many teams have it) although trainerlab uses none of those representations; without torch
+    that import prints a warning into the report page and costs about 0.6 s per process. The
+    import is hidden while BERTopic loads (it then skips those representations) and restored at
+    once, so a team's own sentence-transformers embedder still imports it."""
+    import sys
+
+    if "bertopic" in sys.modules or "transformers" in sys.modules:
+        return
+    sys.modules["transformers"] = None  # type: ignore[assignment]  # makes `import transformers` fail
+    try:
+        import bertopic  # noqa: F401
+    finally:
+        if sys.modules.get("transformers", 0) is None:
+            del sys.modules["transformers"]
+
+
 def _ctfidf(vectorizer):
     """BERTopic's class-based TF-IDF; without the IDF when the vocabulary is one word (its
     IDF is a constant there, and BERTopic's transformer cannot build a 1 x 1 diagonal)."""
+    _import_bertopic()
     from bertopic.vectorizers import ClassTfidfTransformer
 
     one_word = vectorizer is not None and len(vectorizer.vocabulary) < 2
@@ -555,6 +576,7 @@ class FailureClusterer:
         logging.getLogger("BERTopic").setLevel(logging.ERROR)
         # before BERTopic: it imports umap, and numba reads NUMBA_CACHE_DIR (set by prepare_umap) at its import
         TimedUMAP, TimedHDBSCAN = _timed_classes()
+        _import_bertopic()
         from bertopic import BERTopic
         from bertopic.backend import BaseEmbedder
 
@@ -627,6 +649,7 @@ class FailureClusterer:
         average-linkage tree as its cluster model."""
         import logging
 
+        _import_bertopic()
         from bertopic.dimensionality import BaseDimensionalityReduction
 
         model_cluster = _ThresholdAgglomerative(self.distance_threshold, self.min_cluster_size_)
@@ -881,6 +904,7 @@ def bertopic_offline_defaults(texts: Sequence[str], seed: int = 0, min_cluster_s
     no outlier reduction. Returns the topic per text (-1 outliers).
     """
     prepare_umap()
+    _import_bertopic()
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from sklearn.decomposition import TruncatedSVD
