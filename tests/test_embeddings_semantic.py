@@ -18,7 +18,11 @@ def test_semantic_default_loads_and_encodes_with_the_network_blocked(monkeypatch
     def refuse(*a, **k):
         raise OSError("network blocked by the test")
 
-    monkeypatch.setattr(socket, "socket", refuse)
+    class RefusedSocket(socket.socket):  # a class, so that modules subclassing socket.socket still import
+        def __init__(self, *a, **k):
+            refuse()
+
+    monkeypatch.setattr(socket, "socket", RefusedSocket)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.delenv(E.ENV_EMBEDDING_MODEL, raising=False)
     emb = E.get_embedder()

@@ -9,7 +9,7 @@ import pytest
 
 from trainerlab import labels
 from trainerlab.ingest import MAX_RAW_CHARS, IngestError, ingest_file
-from trainerlab.warehouse import Warehouse
+from trainerlab.warehouse import DuckDBWarehouse, Warehouse
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
 NOW = "2026-06-01 12:00:00"
@@ -143,7 +143,7 @@ def test_a_10_mb_field_is_quarantined_and_its_raw_text_capped(wh):
 
 
 def test_a_record_over_the_reader_line_limit_is_quarantined_not_lost(wh, tmp_path):
-    # a record longer than the reader's limit (Warehouse.MAX_LINE_BYTES, 16 MiB) cannot be parsed:
+    # a record longer than the reader's limit (DuckDBWarehouse.MAX_LINE_BYTES, 16 MiB) cannot be parsed:
     # it is quarantined as unreadable, the records around it are read, nothing is lost
     import gzip
 
@@ -151,7 +151,7 @@ def test_a_record_over_the_reader_line_limit_is_quarantined_not_lost(wh, tmp_pat
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         fh.write("item_id,annotator_id,task,label,comment\n")
         fh.write("i1,r01,safety,safe,short\n")
-        fh.write("i2,r01,safety,safe," + "y" * (Warehouse.MAX_LINE_BYTES + 1024) + "\n")
+        fh.write("i2,r01,safety,safe," + "y" * (DuckDBWarehouse.MAX_LINE_BYTES + 1024) + "\n")
         fh.write("i3,r02,safety,unsafe,\n")
     r = ingest_file(wh, "annotations", path, now=NOW)
     accounting(wh, r)
