@@ -159,7 +159,17 @@ def same(a: dict, b: dict, ignore=("file", "source", "task", "filters", "notes",
             return round(x, 12)
         return x
 
-    assert clean(a) == clean(b)
+    ca, cb = clean(a), clean(b)
+    assert ca == cb, "differ at: " + "; ".join(_differences(ca, cb))[:2000]
+
+
+def _differences(x, y, path="") -> list[str]:
+    """The paths where two JSON-like documents differ, with both values (the assertion's message)."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        return [d for k in sorted(set(x) | set(y), key=str) for d in _differences(x.get(k), y.get(k), f"{path}/{k}")]
+    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        return [d for i, (u, v) in enumerate(zip(x, y)) for d in _differences(u, v, f"{path}[{i}]")]
+    return [] if x == y else [f"{path}: {str(x)[:200]!r} != {str(y)[:200]!r}"]
 
 
 def _write(frame: pd.DataFrame, path) -> str:
