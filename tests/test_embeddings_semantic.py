@@ -120,3 +120,20 @@ def test_idf_weighting_lets_meaning_win_over_shared_boilerplate():
         return np.mean([X[i] @ X[j] for i, j in same_failure]) - np.mean([X[i] @ X[j] for i, j in same_plate])
 
     assert gap(idf) > 0.1 and gap(idf) > gap(mean) + 0.2
+
+
+def test_a_cache_hit_leaves_the_embedder_fitted_as_a_fresh_encode_does(tmp_path):
+    # the clusterer encodes its label sentences with the embedder after embedding the texts; with a
+    # warm cache the embedder used to stay unfitted and fitted its IDF on the sentences instead, so
+    # the same texts got a different mode label depending on the cache (a fresh clone vs a rerun)
+    texts = [f"the refund for order {i} was charged twice to the card" for i in range(15)]
+    texts += [f"parcel {i} arrived late and the tracking page was wrong" for i in range(15)]
+    sentences = ["the refund was charged twice", "the parcel arrived late"]
+    fresh = E.WordLlamaEmbedder()
+    first = E.embed_texts(texts, fresh, cache_dir=tmp_path)
+    warm = E.WordLlamaEmbedder()
+    second = E.embed_texts(texts, warm, cache_dir=tmp_path)  # read from the cache
+    assert len(list(tmp_path.iterdir())) == 1
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(fresh.idf_, warm.idf_)
+    np.testing.assert_array_equal(fresh.encode(sentences), warm.encode(sentences))

@@ -534,6 +534,11 @@ def embed_texts(
         try:
             arr = np.load(path)
             if arr.shape[0] == len(texts):
+                # the embedder leaves fitted as a fresh encode would (its IDF weights come from
+                # these texts), so that what it encodes next (e.g. a mode's label sentences) does
+                # not depend on whether the cache was warm
+                if getattr(emb, "weighting", None) == "idf" and getattr(emb, "idf_", 0) is None and hasattr(emb, "fit"):
+                    emb.fit(texts)
                 return arr
         except (OSError, ValueError):  # a truncated cache file: recompute
             pass
