@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from . import limits as limit_mod
+from .adapters import ADAPTERS
 from .errors import IngestError
 from .flavours import is_arena, is_inspect, is_openai_evals, is_pandalm, is_promptfoo
 from .kinds import SPECS, TYPES, KindSpec
@@ -38,19 +39,7 @@ from .staged import Staged, _q
 from .validate import conversion
 
 GENERIC_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
-ADAPTER_FORMATS = (
-    "label_studio",
-    "prodigy",
-    "alpaca_eval",
-    "mqm",
-    "halueval",
-    "pandalm",
-    "inspect",
-    "lm_eval",
-    "openai_evals",
-    "arena",
-    "promptfoo",
-)
+ADAPTER_FORMATS = ADAPTERS  # one list of the tool formats: ingest/adapters/__init__.py
 FORMATS = GENERIC_FORMATS + ADAPTER_FORMATS
 
 _CHUNK = 1 << 24  # 16 MiB
