@@ -192,7 +192,8 @@ def render(results: dict) -> str:
     lines = [
         "# Benchmark results",
         "",
-        "Written by `bench/run.py` (`make bench`); do not edit by hand. Raw figures: `bench/results.json`.",
+        "The table is written by `bench/run.py` (`make bench`) from `bench/results.json`; do not edit it by hand. "
+        "Sections after the hand-written marker at the end are kept by every rewrite.",
         "",
         "**ratio** = our throughput / the reference's throughput on the same input in the same run",
         "= reference_s / ours_s (1.0 = as fast as the reference; higher is better). **target** is the",
@@ -240,6 +241,21 @@ def render(results: dict) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+HAND_MARKER = "<!-- Sections below this line are written by hand; bench/run.py keeps them. -->"
+
+
+def hand_sections(previous: str) -> str:
+    """The hand-written tail of an earlier RESULTS.md (from HAND_MARKER on), or ''."""
+    at = previous.find(HAND_MARKER)
+    return previous[at:].rstrip("\n") if at >= 0 else ""
+
+
+def with_hand_sections(rendered: str, previous: str) -> str:
+    """The rendered table followed by the hand-written sections kept from the previous file."""
+    tail = hand_sections(previous)
+    return rendered.rstrip("\n") + ("\n\n" + tail if tail else "") + "\n"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -313,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                     sys.stdout,
                 )
             _write_atomic(RESULTS_JSON, json.dumps(results, indent=2, sort_keys=True) + "\n")
-            _write_atomic(RESULTS_MD, render(results) + "\n")
+            previous = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
+            _write_atomic(RESULTS_MD, with_hand_sections(render(results), previous))
     print(f"wrote {RESULTS_MD.relative_to(ROOT)}")
     return 1 if failed else 0
 
