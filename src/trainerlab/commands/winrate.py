@@ -48,16 +48,18 @@ def register(sub) -> None:
     p.add_argument(
         "--length-controlled",
         action="store_true",
-        help="also AlpacaEval's length-controlled win rate (FILE only): the GLM of the preference on "
-        "tanh(length difference / SD) (+ prompt difficulty with --others), evaluated at equal length, "
-        "with diagnostics when the length model fits badly",
+        help="also AlpacaEval's length-controlled win rate (FILE only): its length_controlled_v1 GLM (L1, "
+        "AlpacaEval's instruction difficulties, regularised towards its gamed baselines; inputs bundled) for "
+        "files on AlpacaEval's 805 prompts, else (or with --others) the plain GLM of the preference on "
+        "tanh(length difference / SD); with diagnostics when the length model fits badly",
     )
     p.add_argument(
         "--others",
         nargs="+",
         metavar="FILE",
         help="with --length-controlled: other models' annotation files on the same prompts and judge; the "
-        "prompts' difficulty is estimated from them (leaving the model out) and enters the GLM",
+        "prompts' difficulty is estimated from them (leaving the model out) and enters the plain GLM "
+        "instead of AlpacaEval's published difficulties",
     )
     add_json(p)
     p.set_defaults(func=_run)
@@ -74,7 +76,11 @@ def _text(r: dict) -> str:
             head,
             f"  length-controlled win rate {lc['estimate']:.2f}% (95% CI {lc['ci_low']:.2f} to {lc['ci_high']:.2f})"
             + (f", prompt difficulty from {lc['n_other_models']} other models" if lc["n_other_models"] else ""),
+            f"  method: {lc['method']}",
         ]
+        ae = lc.get("alpaca_eval")
+        if ae and ae["reason"]:
+            lines.append(f"  not AlpacaEval's GLM: {ae['reason']}")
         lines += [f"  warning: {m}" for m in lc["diagnostics"]["warnings"]]
         return "\n".join(lines)
     return (
@@ -149,6 +155,13 @@ def _length_controlled(frame, args, raw) -> dict:
         out["score"] = out["preference"].replace({0.0: 1.5}) - 1
         return out
 
+    def num(x):
+        try:
+            x = float(x)
+        except (TypeError, ValueError):
+            return None
+        return x if math.isfinite(x) else None
+
     own = scored(frame)
     name = str(frame["model"].iloc[0])
     difficulty = None
@@ -168,17 +181,37 @@ def _length_controlled(frame, args, raw) -> dict:
         allf["difficulty"] = instruction_difficulty(allf, item="instruction", by="model", score="score")
         own = allf[allf["model"] == name].copy()
         difficulty = "difficulty"
+    published = None
+    if not others:
+        # AlpacaEval's own GLM with its published difficulties (bundled) when the prompts are AlpacaEval's
+        from ..judges.alpaca_lc import alpaca_eval_lc, bundled_inputs
+
+        inputs = bundled_inputs()
+        published = alpaca_eval_lc(frame, inputs)
+        if published["reason"] is None:
+            keep = frame["preference"].notna().to_numpy()
+            own = own.assign(difficulty=inputs["difficulty"][keep])
+            difficulty = "difficulty"
     table = length_controlled_win_rate(
         own, len_model="len_model", len_baseline="len_baseline", by="model", difficulty=difficulty, alpha=args.alpha
     )
     row = table.iloc[0].to_dict()
+    if published is not None and published["reason"] is None:
+        from scipy import stats
 
-    def num(x):
-        try:
-            x = float(x)
-        except (TypeError, ValueError):
-            return None
-        return x if math.isfinite(x) else None
+        z = float(stats.norm.ppf(1 - args.alpha / 2))
+        se = num(row.get("lc_se"))
+        est = published["estimate"]
+        row.update(
+            lc_win_rate=est,
+            lc_ci_low=max(0.0, est - z * se) if se is not None else None,
+            lc_ci_high=min(100.0, est + z * se) if se is not None else None,
+            # AlpacaEval's length term is tanh((baseline - model) / SD): flip it to "longer model favoured > 0"
+            length_coef=-published["weights"]["length"],
+            difficulty_coef=published["weights"]["difficulty"],
+            method=published["method"]
+            + "; interval: the estimate +/- z x the delta-method SE of the unpenalised GLM with the same terms",
+        )
 
     diag = length_model_diagnostics(
         own["score"].to_numpy(),
@@ -197,6 +230,15 @@ def _length_controlled(frame, args, raw) -> dict:
         "difficulty_coef": num(row.get("difficulty_coef")),
         "n": int(row.get("n", 0)),
         "n_other_models": len(others),
+        "alpaca_eval": None
+        if published is None
+        else {
+            "estimate": num(published["estimate"]),
+            "se": num(published["se"]),
+            "weights": published["weights"],
+            "C": num(published["C"]),
+            "reason": published["reason"],
+        },
         "method": row.get("method"),
         "reason": row.get("reason"),
         "diagnostics": {

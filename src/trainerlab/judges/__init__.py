@@ -19,7 +19,8 @@ pairwise judging               :func:`preference_frame` (``inputs.py``); :func:`
                                (``biases.py``); :func:`win_rate_gap`,
                                :func:`pairwise_agreement` (``judge_vs_judge.py``)
 length-controlled win rates    :func:`length_controlled_win_rate`, :func:`win_probability_by_length`
-                               (``length_control.py``)
+                               (``length_control.py``); AlpacaEval's published GLM,
+                               :func:`alpaca_eval_lc` (``alpaca_lc.py``)
 real data (AlpacaEval)         :func:`alpaca_eval_frame`, :func:`identical_judge_files`
                                (``alpaca_eval.py``), :func:`alpaca_eval_study`, :func:`alpaca_eval_two_judges`
                                (``study_alpaca_eval.py``)
@@ -51,6 +52,7 @@ from .agreement_with_humans import (
     per_category,
 )
 from .alpaca_eval import alpaca_eval_frame, alpaca_preferences, identical_judge_files
+from .alpaca_lc import alpaca_eval_lc
 from .biases import (
     length_bias_excess,
     length_bias_labels,
@@ -127,6 +129,7 @@ __all__ = [
     "instruction_difficulty",
     "length_controlled_win_rate",
     "win_probability_by_length",
+    "alpaca_eval_lc",
     # AlpacaEval files
     "alpaca_eval_frame",
     "alpaca_preferences",

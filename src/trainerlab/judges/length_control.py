@@ -68,9 +68,10 @@ def length_controlled_win_rate(
     answers too; a model whose outputs are almost always longer than the
     baseline's is extrapolated to equal length (``share_near_equal``, the share of
     pairs whose two lengths are within a factor 1.5 of each other, says how much
-    data supports it). Unlike AlpacaEval LC there is no regularisation towards the
-    baseline and the difficulty comes from the models in the frame (AlpacaEval
-    downloads both), so the values differ from its published LC numbers.
+    data supports it). Unlike AlpacaEval LC there is no L1 penalty and no
+    regularisation towards its gamed baselines, and the difficulty comes from the
+    models in the frame, so the values differ from its published LC numbers; for
+    those, :func:`trainerlab.judges.alpaca_lc.alpaca_eval_lc`.
     """
     rows = []
     z_crit = stats.norm.ppf(1 - alpha / 2)
