@@ -415,7 +415,8 @@ def evaluation_summary(wh, candidate: str, baseline: str) -> pd.DataFrame:
     """Pass rates of both versions per suite (latest run each) with Wilson CIs."""
     ctx = _Context(wh, candidate, baseline)
     suites = wh.query(
-        "SELECT DISTINCT suite FROM eval_results WHERE model_version IN (?, ?) ORDER BY 1",
+        # pass rates: graded suites (no `passed` value, e.g. rubric scores) have none
+        "SELECT DISTINCT suite FROM eval_results WHERE model_version IN (?, ?) AND passed IS NOT NULL ORDER BY 1",
         [str(candidate), str(baseline)],
     )["suite"].tolist()
     rows = []
