@@ -271,3 +271,15 @@ def test_quarterly_satisfaction_has_control_limits(tmp_path):
     assert q["value"].tolist() == pytest.approx([4, 4, 5])
     # center 13/3, mean moving range (0 + 1) / 2
     assert q["ucl"].iloc[0] == pytest.approx(13 / 3 + 2.66 * 0.5)
+
+
+def test_weeks_before_the_first_label_are_not_zero_throughput(planted):
+    """Three weeks into the planted program, the five trend weeks before its first label hold no
+    measurement (0 labels is not a throughput of 0 before the program started): insufficient data."""
+    path, _, _ = planted
+    with Warehouse(path, read_only=True) as wh:
+        t = ops.kpi_table(
+            wh, WEEK0 + pd.Timedelta(days=21), config=_config(), names=["throughput_per_day"], trend=False
+        ).set_index("kpi")
+    tt = t.at["throughput_per_day", "trend_target"]
+    assert tt["n_weeks"] == 3 and t.at["throughput_per_day", "status"] == "insufficient data"

@@ -381,8 +381,13 @@ def kpi_table(
             else {}
         )
     hist = pd.DataFrame(
-        [{"kpi": k, "as_of": t, "value": v["value"]} for t in ends if t in many for k, v in many[t].items()],
-        columns=["kpi", "as_of", "value"],
+        [
+            {"kpi": k, "as_of": t, "value": v["value"], "n": v.get("n")}
+            for t in ends
+            if t in many
+            for k, v in many[t].items()
+        ],
+        columns=["kpi", "as_of", "value", "n"],
     )
     program = [n for n in names if n in PROGRAM_KPI_NAMES]
     if program:
@@ -465,7 +470,12 @@ def _judge_trend_target(name: str, target: tuple, direction: str, hist: pd.DataF
         groups = {g: sub.sort_values("week")["value"].to_numpy(float) for g, sub in w.groupby("series", sort=True)}
     else:
         sub = hist[hist["kpi"] == name].sort_values("as_of")
-        groups = {name: sub["value"].to_numpy(float)}
+        y = sub["value"].to_numpy(float, copy=True)
+        # weeks before the KPI's first counted record (a census of 0 labels before the program
+        # started) are not measurements; a zero week later on is
+        counted = np.flatnonzero(pd.to_numeric(sub["n"], errors="coerce").fillna(0).to_numpy() > 0)
+        y[: counted[0] if len(counted) else len(y)] = np.nan
+        groups = {name: y}
     if not groups:
         res = trend_target_status([], kind, direction, min_weeks=min_weeks)
         return {"target": kind, "text": text, **res, "reason": f"no weekly series: {res['reason']}"}
