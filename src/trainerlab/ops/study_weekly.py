@@ -76,36 +76,52 @@ def _by_window(frame: pd.DataFrame, windows: pd.DataFrame, cols) -> pd.DataFrame
 
 def iaa_by_week(wh, windows: pd.DataFrame, dataset=None) -> list[dict]:
     """Krippendorff's alpha per task and week (point estimates: a weekly series for the control
-    chart and the trend, not a bootstrap per week); level from the task's label schema."""
+    chart and the trend, not a bootstrap per week); level from the task's label schema.
+
+    With a label schema the engine reduces each week to label-count patterns per item
+    (:func:`trainerlab.agreement.study_reductions.agreement_in_engine`: no rating rows leave it);
+    a task without a schema, or a ``dataset`` filter, reads the week's ratings instead."""
     from ..agreement import krippendorff_alpha
+    from ..agreement.study_reductions import agreement_in_engine
+    from ..labels import get_schema
     from ..ratings.store import ratings_from_warehouse
 
     start, end = windows["w_start"].min(), windows["w_end"].max()
     tasks = wh.query(
-        "SELECT DISTINCT a.task, s.level FROM annotations a LEFT JOIN label_schemas s ON s.task = a.task "
-        "WHERE a.annotated_at >= ? AND a.annotated_at < ? ORDER BY a.task",
+        "SELECT DISTINCT task FROM annotations WHERE annotated_at >= ? AND annotated_at < ? ORDER BY task",
         [start.to_pydatetime(), end.to_pydatetime()],
-    )
+    )["task"].tolist()
+    keep = set(wh.query("SELECT item_id FROM items WHERE dataset = ?", [dataset])["item_id"]) if dataset else None
     rows = []
-    for task, level in zip(tasks["task"], tasks["level"], strict=True):
-        level = level if isinstance(level, str) else "nominal"
-        df = ratings_from_warehouse(wh, task, start, end, with_meta=True)
-        if dataset:
-            keep = set(wh.query("SELECT item_id FROM items WHERE dataset = ?", [dataset])["item_id"])
-            df = df[df["item"].isin(keep)]
-        at = pd.to_datetime(df["annotated_at"])
+    for task in tasks:
+        schema = get_schema(wh, task)
+        level = schema["level"] if schema else "nominal"
         vals, ns, reasons = [], [], []
         for ws, we in zip(windows["w_start"], windows["w_end"], strict=True):
-            week = df[(at >= ws) & (at < we)]
             try:
-                res = krippendorff_alpha(week, level=level, n_boot=0)
-                vals.append(res.estimate)
-                ns.append(res.n_units)
-                reasons.append(res.reason)
-            except ValueError as exc:  # one rater, nothing pairable: undefined, with the reason
-                vals.append(np.nan)
-                ns.append(0)
-                reasons.append(str(exc))
+                if schema and keep is None:
+                    res = agreement_in_engine(
+                        wh,
+                        task,
+                        schema["categories"],
+                        level,
+                        n_boot=0,
+                        coefficients=("krippendorff_alpha",),
+                        start=ws,
+                        end=we,
+                    ).iloc[0]
+                    est, n, why = res["estimate"], res["n_units"], res.get("reason")
+                else:
+                    week = ratings_from_warehouse(wh, task, ws, we)
+                    if keep is not None:
+                        week = week[week["item"].isin(keep)]
+                    res = krippendorff_alpha(week, level=level, n_boot=0)
+                    est, n, why = res.estimate, res.n_units, res.reason
+            except ValueError as exc:  # one rater, nothing pairable, a label outside the schema: undefined
+                est, n, why = np.nan, 0, str(exc)
+            vals.append(est)
+            ns.append(0 if n is None or pd.isna(n) else n)
+            reasons.append(why if isinstance(why, str) else None)
         nan = [np.nan] * len(vals)
         rows += _rows("iaa", task, windows, vals, nan, nan, ns, reasons)
     return rows
