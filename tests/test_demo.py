@@ -145,6 +145,8 @@ def test_contract_values(wh):
         ["core", "v1.1", False],
         ["must_not_fail", "v1.0", True],
         ["must_not_fail", "v1.1", True],
+        ["rubric", "v1.0", False],  # the composite's dimension scores (truth program_record.composite)
+        ["rubric", "v1.1", False],
     ]
     # the same items for both models
     assert (

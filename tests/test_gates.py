@@ -83,7 +83,7 @@ def test_gate_cli_go_records_decision_traceable_to_data(demo_db, tmp_path, capsy
     code = main(["gate", str(GATES), "--candidate", "v1.1", "--baseline", "v1.0", "--db", str(db), "--note", "REL-42"])
     text = capsys.readouterr().out
     assert code == 1 and text.startswith("NO-GO") and "billing_refund" in text
-    assert sum(line.strip().split()[0] in ("PASS", "FAIL", "ERROR") for line in text.splitlines()) == 6
+    assert sum(line.strip().split()[0] in ("PASS", "FAIL", "ERROR") for line in text.splitlines()) == 7
     with Warehouse(db, read_only=True) as wh:
         rows = wh.query("SELECT * FROM release_decisions ORDER BY decided_at")
         fingerprint = wh.fingerprint()["hash"]

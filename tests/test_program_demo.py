@@ -83,3 +83,50 @@ def test_prompts_cli_stops_the_regressed_prompt(demo_db, capsys):
     assert main(["prompts", "--online", "--db", str(demo_db), "--json"]) == 1  # the newest, sys-v3, is NO-GO
     doc = json.loads(capsys.readouterr().out)
     assert [(r["prompt_version"], r["verdict"]) for r in doc["versions"]] == [("sys-v2", "GO"), ("sys-v3", "NO-GO")]
+
+
+def test_offline_uplift_recovers_the_planted_composite_uplift(demo):
+    """The rubric suite's dimension shifts give an expected composite uplift of exactly +5 points
+    (100 * (0.35 * 0.06 + 0.35 * 0.06 + 0.2 * 0.025 + 0.1 * 0.03), no score clipped): the KPI's
+    item-bootstrap interval covers it, and per dimension the uplift is near its planted shift."""
+    truth, t, _, _, _ = demo
+    comp = truth["composite"]
+    assert comp["uplift_points"] == pytest.approx(100 * (0.35 * 0.06 + 0.35 * 0.06 + 0.2 * 0.025 + 0.1 * 0.03))
+    row = t.loc["offline_uplift_points"]
+    assert row["status"] == "met" and row["n"] == comp["n_items"] == 400
+    assert row["ci_low"] <= comp["uplift_points"] <= row["ci_high"]
+    assert row["value"] == pytest.approx(comp["sample_uplift_points"])
+    d = row["detail"]
+    assert (d["candidate"], d["production"]) == ("v1.1", "v1.0")
+    for dim, shift in comp["dimension_shift"].items():
+        assert d["by_dimension"][dim] == pytest.approx(100 * shift, abs=0.6), dim  # 400 items, noise sd 3.5 points
+
+
+def test_pii_kpi_streamed_equals_the_whole_table_scan(demo_db):
+    """The PII KPI scans the items in batches (here of 500 rows, several batches); its counts equal the
+    former path's: every item of the window fetched at once and scanned with find_pii."""
+    from trainerlab.ops.study_program_kpis import pii_leakage_kpi
+    from trainerlab.pii import find_pii
+
+    as_of, days = pd.Timestamp(AS_OF), 120
+    with Warehouse(demo_db, read_only=True) as wh:
+        row = pii_leakage_kpi(wh, as_of, {"window_days": days, "batch_rows": 500}, {})
+        items = wh.query(
+            "SELECT prompt, response FROM items WHERE created_at >= ? AND created_at < ?",
+            [(as_of - pd.Timedelta(days=days)).to_pydatetime(), as_of.to_pydatetime()],
+        )
+    k = sum(bool(find_pii(str(p or "")) or find_pii(str(r or ""))) for p, r in zip(items["prompt"], items["response"]))
+    d = row["detail"]
+    assert d["dataset_records"] == len(items) > 1000 and d["dataset_records_with_pii"] == k > 0
+    assert row["value"] == pytest.approx(1000 * (k + d["outputs_with_pii"]) / (len(items) + d["outputs"]))
+
+
+def test_weekly_pii_series_flags_the_planted_spike_week(demo_db):
+    """The demo multiplies v1.0's PII rate in `en` by 8 on 2026-07-08..10 (truth `interactions.pii_spike`):
+    of the 12 weeks before as-of, the weekly PII series' control chart flags that week and no other."""
+    with Warehouse(demo_db, read_only=True) as wh:
+        spike = json.loads(wh.scalar("SELECT value FROM truth WHERE key = 'interactions'"))["pii_spike"]
+        w = ops.weekly_program_history(wh, AS_OF, 12, names=["pii_leakage_per_1k"])
+    flagged = w.loc[w["signal"], "week"].tolist()
+    assert len(flagged) == 1
+    assert all(flagged[0] <= pd.Timestamp(d) < flagged[0] + pd.Timedelta(days=7) for d in spike["days"])

@@ -201,5 +201,8 @@ def test_post_incident_and_release_readiness_show_the_planted_incidents(rendered
     trends = _visible_text(Path(rendered["quality_trends"].html).read_text(encoding="utf-8"))
     assert "have values in 3 month(s), 2026-06 to 2026-08" in trends  # the demo's months
     assert "v1.1 first served (outcomes)" in trends and "guideline v2 for safety" in trends
+    # the program KPIs week by week: the planted PII spike week is the one signal; values formatted
+    assert "Program KPIs week by week" in trends and "pii_leakage_per_1k 2026-07-07" in trends
+    assert "float3" not in trends and "Stakeholder satisfaction per quarter" in trends
     qbr = _visible_text(Path(rendered["vendor_qbr"].html).read_text(encoding="utf-8"))
     assert "2026-Q3 (2026-07-01 to 2026-08-24)" in qbr and "against 2026-Q2" in qbr

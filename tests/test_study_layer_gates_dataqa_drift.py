@@ -51,7 +51,8 @@ def test_gate_data_errors_on_the_demo_name_what_is_present(demo_db, tmp_path):
     with Warehouse(demo_db, read_only=True) as wh:
         ctx = _Context(wh, "v1.1", "v1.0")
         with pytest.raises(
-            GateDataError, match=r"no eval_results for suite 'nope' \(suites present: \['core', 'must_not_fail'\]\)"
+            GateDataError,
+            match=r"no eval_results for suite 'nope' \(suites present: \['core', 'must_not_fail', 'rubric'\]\)",
         ):
             ctx.latest_run("v1.1", "nope")
         assert ctx.metric_for("core", None) == "pass"  # the demo's core suite has the one metric `pass`

@@ -153,6 +153,7 @@ _STREAMS = {
             "judge_external",
             "safety",
             "program_record",
+            "composite",
         ]
     )
 }
@@ -1091,6 +1092,12 @@ class _Program:
         self.record_tables, self.truth["program_record"] = make_program_record(
             self.rng("program_record"), production, self.mnf_items["item_id"].tolist()
         )
+        from .demo_program import make_composite_scores
+
+        pool = it.loc[~it["is_gold"].to_numpy(), ["item_id", "intent"]]
+        self.eval_rubric, self.truth["program_record"]["composite"] = make_composite_scores(
+            self.rng("composite"), pool, PROGRAM_START
+        )
 
     def make_safety(self):
         from .demo_safety import make_safety_tables
@@ -1290,7 +1297,8 @@ class _Program:
             ],
             ignore_index=True,
         )
-        evals = pd.concat([self.eval_core, self.eval_mnf], ignore_index=True)
+        rubric = getattr(self, "eval_rubric", None)
+        evals = pd.concat([self.eval_core, self.eval_mnf, *([] if rubric is None else [rubric])], ignore_index=True)
         evals["evaluated_at"] = np.array(evals["evaluated_at"].tolist(), dtype="datetime64[s]")
         return {
             "items": items,

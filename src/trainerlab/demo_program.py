@@ -258,3 +258,63 @@ def make_program_record(rng: np.random.Generator, items: pd.DataFrame, mnf_items
         "survey_means": {q: float(np.dot(np.arange(1, 6), p)) for q, p in SURVEY_P.items()},
     }
     return {"incidents": incidents, "outcomes": outcomes, "surveys": surveys, "prompts": prompts}, truth
+
+
+# Composite dimension scores (composite.toml): a rubric suite scored per item on helpfulness,
+# accuracy, safety and tone for v1.0 and v1.1. Score of a dimension d on item i:
+#   v1.0: RUBRIC_BASE[d] + 0.12 q_i + 0.06 u_id;  v1.1: the v1.0 score + RUBRIC_SHIFT[d] + 0.06 v_id
+# with q, u, v uniform on [-1, 1] (q shared by the item's dimensions: they move together). Every
+# score stays inside [0, 1] without clipping, so the expected composite uplift is exactly
+# 100 * sum_d w_d RUBRIC_SHIFT[d] = +5.0 points at composite.toml's weights.
+RUBRIC = {"suite": "rubric", "n_items": 400, "days": {"v1.0": 68, "v1.1": 70}}
+RUBRIC_BASE = {"helpfulness": 0.55, "accuracy": 0.60, "safety": 0.72, "tone": 0.65}
+RUBRIC_SHIFT = {"helpfulness": 0.06, "accuracy": 0.06, "safety": 0.025, "tone": 0.03}
+RUBRIC_WEIGHTS = {"helpfulness": 0.35, "accuracy": 0.35, "safety": 0.2, "tone": 0.1}  # composite.toml's
+
+
+def make_composite_scores(
+    rng: np.random.Generator, items: pd.DataFrame, program_start: np.datetime64
+) -> tuple[pd.DataFrame, dict]:
+    """``(eval_results rows, truth)``: RUBRIC["n_items"] of ``items`` (item_id, intent) scored on every
+    composite dimension by both model versions (suite ``rubric``; graded, so ``passed`` is NULL)."""
+    pick = np.sort(rng.choice(len(items), RUBRIC["n_items"], replace=False))
+    it = items.iloc[pick].reset_index(drop=True)
+    n, dims = len(it), list(RUBRIC_BASE)
+    q = rng.uniform(-1, 1, n)
+    base = {d: RUBRIC_BASE[d] + 0.12 * q + 0.06 * rng.uniform(-1, 1, n) for d in dims}
+    cand = {d: base[d] + RUBRIC_SHIFT[d] + 0.06 * rng.uniform(-1, 1, n) for d in dims}
+    frames = []
+    for version, scores in (("v1.0", base), ("v1.1", cand)):
+        t0 = program_start + np.timedelta64(RUBRIC["days"][version], "D") + np.timedelta64(5 * 3600, "s")
+        for k, d in enumerate(dims):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "run_id": f"eval-{version}-{RUBRIC['suite']}",
+                        "model_version": version,
+                        "suite": RUBRIC["suite"],
+                        "item_id": it["item_id"].to_numpy(),
+                        "category": it["intent"].to_numpy(),
+                        "metric": d,
+                        "score": scores[d],
+                        "passed": None,
+                        "must_not_fail": False,
+                        "evaluated_at": t0 + (np.arange(n) * 4 + k).astype("timedelta64[s]"),
+                    }
+                )
+            )
+    frame = pd.concat(frames, ignore_index=True)
+    total = sum(RUBRIC_WEIGHTS.values())
+    truth = {
+        "suite": RUBRIC["suite"],
+        "candidate": "v1.1",
+        "baseline": "v1.0",
+        "n_items": n,
+        "weights": RUBRIC_WEIGHTS,
+        "dimension_shift": RUBRIC_SHIFT,
+        "uplift_points": round(100 * sum(RUBRIC_WEIGHTS[d] * RUBRIC_SHIFT[d] for d in dims) / total, 10),
+        "sample_uplift_points": float(
+            100 * np.mean(sum(RUBRIC_WEIGHTS[d] * (cand[d] - base[d]) for d in dims) / total)
+        ),
+    }
+    return frame, truth

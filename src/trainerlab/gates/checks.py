@@ -300,3 +300,50 @@ def _pass_hat_k_result(df: pd.DataFrame, c: dict, metric: str, candidate: str) -
             "attempts": res["attempts"],
         },
     }
+
+
+def _composite_uplift_result(
+    df: pd.DataFrame, weights: dict, c: dict, candidate: str, baseline: str, n_boot: int, seed: int
+) -> dict:
+    """``composite_uplift``: the composite score's uplift of the candidate over the baseline (points; mean
+    paired difference over the items scored on every dimension by both), its item-bootstrap interval
+    (:func:`trainerlab.program.composite.composite_uplift`: an item's dimensions resampled together),
+    and its lower bound against ``min_ci_low``."""
+    from ..program.composite import composite_uplift
+
+    up = composite_uplift(
+        df[df["model_version"] == candidate],
+        df[df["model_version"] == baseline],
+        weights,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=c["alpha"],
+    )
+    if not math.isfinite(up["ci_low"]):
+        raise GateDataError(
+            f"{c['suite']}: composite uplift of {candidate!r} over {baseline!r} undefined ({up['reason']})"
+        )
+    ok = up["ci_low"] >= c["min_ci_low"]
+    level = f"{100 * (1 - c['alpha']):.0f}%"
+    dims = ", ".join(f"{m} {v:+.1f}" for m, v in up["by_dimension"].items())
+    evidence = (
+        f"{c['suite']}: composite {up['estimate']:+.1f} points ({level} CI {up['ci_low']:+.1f} to {up['ci_high']:+.1f}, "
+        f"item bootstrap, {up['n_items']:,} items; {dims}); lower bound {'at or above' if ok else 'below'} the "
+        f"minimum {c['min_ci_low']:+.1f}"
+    )
+    return {
+        "status": PASS if ok else FAIL,
+        "evidence": evidence,
+        "details": {
+            "estimate": up["estimate"],
+            "ci_low": up["ci_low"],
+            "ci_high": up["ci_high"],
+            "n_items": up["n_items"],
+            "candidate_mean": up["candidate_mean"],
+            "baseline_mean": up["baseline_mean"],
+            "by_dimension": up["by_dimension"],
+            "weights": weights,
+            "n_boot": n_boot,
+            "seed": seed,
+        },
+    }

@@ -73,6 +73,14 @@ _SPECS: dict[str, dict[str, tuple[type | tuple, Any]]] = {
         "min_items": (int, 1),
         "alpha": (float, None),
     },
+    "composite_uplift": {
+        "suite": (str, "REQUIRED"),
+        "min_ci_low": (float, "REQUIRED"),
+        "composite": (str, None),
+        "n_boot": (int, None),
+        "seed": (int, None),
+        "alpha": (float, None),
+    },
     "pass_hat_k": {
         "suite": (str, "REQUIRED"),
         "k": (int, "REQUIRED"),
@@ -227,6 +235,8 @@ def _validate_values(check: dict, where: str) -> None:
             raise GateConfigError(f"{where}: use must be ci_low or estimate")
         if check["use"] == "ci_low" and check["n_boot"] < 1:
             raise GateConfigError(f"{where}: use ci_low needs n_boot >= 1")
+    if kind == "composite_uplift" and check["n_boot"] is not None and check["n_boot"] < 1:
+        raise GateConfigError(f"{where}: n_boot must be a positive integer")
     if kind == "non_inferiority" and check["margin"] == 0:
         raise GateConfigError(f"{where}: a non-inferiority margin must be > 0 (0 is a superiority test)")
 

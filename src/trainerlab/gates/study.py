@@ -28,6 +28,7 @@ from .checks import (
     FAIL,
     GateDataError,
     _category_regression_result,
+    _composite_uplift_result,
     _coverage_result,
     _incident_rate_result,
     _label_reliability_result,
@@ -283,6 +284,38 @@ def _check_pass_hat_k(ctx: _Context, c: dict) -> dict:
     return _pass_hat_k_result(df, c, metric, ctx.candidate)
 
 
+def _check_composite_uplift(ctx: _Context, c: dict) -> dict:
+    """The composite's dimension scores (``composite.toml``, or the check's ``composite`` file) of both
+    versions' latest run of the suite; an unusable composite file is a gate-file error."""
+    from ..program.composite import load_composite_config, weights_of
+
+    try:
+        cfg = load_composite_config(c["composite"])
+    except (ValueError, FileNotFoundError) as exc:
+        raise GateConfigError(f"check {c['name']!r} (composite_uplift): {exc}") from exc
+    weights = weights_of(cfg)
+    runs = [ctx.latest_run(m, c["suite"]) for m in (ctx.baseline, ctx.candidate)]
+    metrics = list(weights)
+    df = ctx.wh.query(
+        "SELECT run_id, model_version, item_id, metric, score FROM eval_results WHERE suite = ? AND run_id IN (?, ?) "
+        f"AND metric IN ({', '.join('?' for _ in metrics)}) AND score IS NOT NULL ORDER BY run_id, item_id, metric",
+        [c["suite"], *runs, *metrics],
+    )
+    for model in (ctx.baseline, ctx.candidate):
+        have = set(df.loc[df["model_version"] == model, "metric"])
+        if have != set(metrics):
+            raise GateDataError(
+                f"suite {c['suite']!r}: {model!r} has no scores for dimension metric(s) "
+                f"{sorted(set(metrics) - have)} of the composite ({cfg.get('source')})"
+            )
+    payload = df[["run_id", "model_version", "item_id", "metric", "score"]].to_csv(index=False).encode()
+    ctx.row_hashes[f"{c['suite']}/composite/" + ",".join(runs)] = hashlib.sha256(payload).hexdigest()
+    g = cfg["gate"]
+    n_boot = int(c["n_boot"] if c["n_boot"] is not None else g.get("n_boot", 2000))
+    seed = int(c["seed"] if c["seed"] is not None else g.get("seed", 0))
+    return _composite_uplift_result(df, weights, c, ctx.candidate, ctx.baseline, n_boot, seed)
+
+
 CHECK_TYPES: dict[str, Callable[[_Context, dict], dict]] = {
     "must_not_fail": _check_must_not_fail,
     "non_inferiority": _check_non_inferiority,
@@ -291,6 +324,7 @@ CHECK_TYPES: dict[str, Callable[[_Context, dict], dict]] = {
     "incident_rate": _check_incident_rate,
     "coverage": _check_coverage,
     "pass_hat_k": _check_pass_hat_k,
+    "composite_uplift": _check_composite_uplift,
 }
 
 
@@ -415,7 +449,8 @@ def evaluation_summary(wh, candidate: str, baseline: str) -> pd.DataFrame:
     """Pass rates of both versions per suite (latest run each) with Wilson CIs."""
     ctx = _Context(wh, candidate, baseline)
     suites = wh.query(
-        "SELECT DISTINCT suite FROM eval_results WHERE model_version IN (?, ?) ORDER BY 1",
+        # pass rates: graded suites (no `passed` value, e.g. rubric scores) have none
+        "SELECT DISTINCT suite FROM eval_results WHERE model_version IN (?, ?) AND passed IS NOT NULL ORDER BY 1",
         [str(candidate), str(baseline)],
     )["suite"].tolist()
     rows = []

@@ -104,6 +104,8 @@ from .study_kpis import kpi_history, kpi_table, kpis
 from .study_qbr import quarter_bounds, vendor_qbr
 from .study_queue import backlog_summary, open_requests, request_capacity, time_to_triage, triage_times
 from .study_trends import explained_signals, kpi_month_table, monthly_kpi_history, program_changes
+from .study_weekly import WEEKLY_SERIES, quarterly_satisfaction, weekly_program_history
+from .trend_targets import TREND_TARGETS, combine_status, trend_target_status
 from .verdict_qbr import qbr_verdict
 from .verdict_trends import trends_verdict
 
@@ -155,4 +157,10 @@ __all__ = [
     "quarter_bounds",
     "vendor_qbr",
     "qbr_verdict",
+    "WEEKLY_SERIES",
+    "weekly_program_history",
+    "quarterly_satisfaction",
+    "TREND_TARGETS",
+    "trend_target_status",
+    "combine_status",
 ]

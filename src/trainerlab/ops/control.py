@@ -13,7 +13,7 @@ import pandas as pd
 XMR_FACTOR = 2.66
 
 
-def xmr_limits(values) -> dict:
+def xmr_limits(values, unit: str = "months") -> dict:
     """``{center, lcl, ucl, n, reason}`` of the finite values (in order). Fewer than 3 values give
     NaN limits with a reason (two points have one moving range: too few to estimate spread)."""
     x = np.asarray(values, dtype=float)
@@ -24,7 +24,7 @@ def xmr_limits(values) -> dict:
             "lcl": np.nan,
             "ucl": np.nan,
             "n": int(len(x)),
-            "reason": "fewer than 3 months with a value",
+            "reason": f"fewer than 3 {unit} with a value",
         }
     center = float(x.mean())
     mr = float(np.abs(np.diff(x)).mean())
@@ -37,13 +37,13 @@ def xmr_limits(values) -> dict:
     }
 
 
-def with_control_limits(history: pd.DataFrame) -> pd.DataFrame:
-    """``history`` (kpi, month, value, ...) with center, lcl, ucl per KPI and ``signal`` (the value
-    is outside its limits)."""
+def with_control_limits(history: pd.DataFrame, period: str = "month", by: str = "kpi") -> pd.DataFrame:
+    """``history`` (``by``, ``period``, value, ...) with center, lcl, ucl per ``by`` (a KPI, or a
+    series such as one task's agreement) and ``signal`` (the value is outside its limits)."""
     parts = []
-    for _, h in history.groupby("kpi", sort=False):
-        h = h.sort_values("month").copy()
-        lim = xmr_limits(h["value"])
+    for _, h in history.groupby(by, sort=False):
+        h = h.sort_values(period).copy()
+        lim = xmr_limits(h["value"], unit=f"{period}s")
         h["center"], h["lcl"], h["ucl"], h["limits_reason"] = lim["center"], lim["lcl"], lim["ucl"], lim["reason"]
         h["signal"] = (h["value"] > h["ucl"]) | (h["value"] < h["lcl"])
         parts.append(h)

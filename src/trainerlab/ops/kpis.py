@@ -48,24 +48,24 @@ ALL_KPI_NAMES = KPI_NAMES + PROGRAM_KPI_NAMES
 
 # The same content as the repository's kpis.toml: the library works without the file.
 DEFAULT_CONFIG: dict[str, Any] = {
-    "window": {"days": 7, "trend_weeks": 8},
+    "window": {"days": 7, "trend_weeks": 8, "trend_min_weeks": 4},
     "business_days": {"weekmask": "Mon Tue Wed Thu Fri", "holidays": []},
     "kpi": {
         "backlog_age_median_days": {"target": 14, "direction": "below"},
-        "throughput_per_day": {"direction": "above"},
+        "throughput_per_day": {"direction": "above", "trend_target": "stable"},
         "audit_pass_rate": {"target": 0.95, "direction": "above", "tasks": ["safety"]},
         "rework_rate": {"target": 0.05, "limit": 0.10, "direction": "below"},
         "time_to_triage_median_days": {"target": 1, "direction": "below", "severity": "high", "window_days": 28},
         "gold_accuracy": {"direction": "above"},
-        "clarity_disputes_per_100": {"direction": "below"},
-        "cost_per_accepted_label": {"direction": "below"},
+        "clarity_disputes_per_100": {"direction": "below", "trend_target": "falling"},
+        "cost_per_accepted_label": {"direction": "below", "trend_target": "falling", "quality_kpi": "gold_accuracy"},
         "evaluation_coverage": {"target": 0.80, "direction": "above", "top_intents": 20},
         "regression_escapes_per_release": {"target": 0, "direction": "below"},
-        "iaa": {"target": 0.667, "direction": "above", "window_days": 28, "n_boot": 200},
+        "iaa": {"target": 0.667, "direction": "above", "window_days": 28, "n_boot": 200, "trend_target": "not_falling"},
         "gold_stability": {"target": 2, "direction": "below", "months": 6},
         "offline_uplift_points": {"target": 3, "upper": 8, "direction": "above"},
         "online_uplift_task_success": {"target": 0.02, "upper": 0.05, "direction": "above", "window_days": 28},
-        "safety_incidents_per_1k": {"direction": "below", "window_days": 28},
+        "safety_incidents_per_1k": {"direction": "below", "window_days": 28, "trend_target": "falling"},
         "pii_leakage_per_1k": {
             "direction": "below",
             "window_days": 28,
@@ -149,6 +149,15 @@ def load_kpi_config(path: str | os.PathLike | None = None) -> dict:
         for key in ("target", "limit"):
             if key in spec and spec[key] is not None and not isinstance(spec[key], (int, float)):
                 raise ValueError(f"{path}: [kpi.{name}] {key} must be a number, not {spec[key]!r}")
+        if spec.get("trend_target") not in (None, "falling", "rising", "not_falling", "stable"):
+            raise ValueError(
+                f"{path}: [kpi.{name}] trend_target must be falling, rising, not_falling or stable, "
+                f"not {spec['trend_target']!r}"
+            )
+        if spec.get("quality_kpi") is not None and spec["quality_kpi"] not in KPI_NAMES:
+            raise ValueError(
+                f"{path}: [kpi.{name}] quality_kpi must name an operations KPI, not {spec['quality_kpi']!r}"
+            )
     cfg["source"] = str(path)
     return cfg
 
@@ -189,6 +198,7 @@ def kpi_trend(values: Sequence[float], direction: str = "below") -> dict:
     if ok.sum() < 3:
         return {
             "slope_per_week": np.nan,
+            "intercept": np.nan,
             "ci_low": np.nan,
             "ci_high": np.nan,
             "trend": "unknown",
@@ -201,6 +211,7 @@ def kpi_trend(values: Sequence[float], direction: str = "below") -> dict:
     if np.ptp(y[ok]) == 0:
         return {
             "slope_per_week": 0.0,
+            "intercept": float(y[ok][0]),
             "ci_low": 0.0,
             "ci_high": 0.0,
             "trend": "flat",
@@ -217,6 +228,7 @@ def kpi_trend(values: Sequence[float], direction: str = "below") -> dict:
         trend = "flat"
     return {
         "slope_per_week": slope,
+        "intercept": float(fit.params[0]),
         "ci_low": float(lo),
         "ci_high": float(hi),
         "trend": trend,

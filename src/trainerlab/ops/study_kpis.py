@@ -27,6 +27,7 @@ from .study import (
 )
 from .study_queue import backlog_summary, time_to_triage
 from .study_sql import _as_list
+from .trend_targets import TREND_TARGET_TEXT, combine_status, trend_target_status
 
 
 def _row(name, value, ci_low=np.nan, ci_high=np.nan, n=None, method=None, reason=None, **extra) -> dict:
@@ -357,25 +358,49 @@ def kpi_table(
     """
     cfg = config or load_kpi_config()
     as_of = resolve_as_of(wh, as_of)
-    weeks = int(cfg["window"].get("trend_weeks", 8)) if trend else 1
+    weeks = int(cfg["window"].get("trend_weeks", 8))
     ends = [as_of - pd.Timedelta(days=7 * w) for w in range(weeks - 1, -1, -1)]
     ops_names = [n for n in names if n not in PROGRAM_KPI_NAMES]
-    many = _kpi_values_many(
-        wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=ops_names, coverage_cache={}
-    )
-    vals = dict(many[as_of])
-    hist = None
+    targets = _trend_targets(cfg, names)
     if trend:
-        hist = pd.DataFrame(
-            [{"kpi": k, "as_of": t, "value": v["value"]} for t in ends for k, v in many[t].items()],
-            columns=["kpi", "as_of", "value"],
+        many = _kpi_values_many(
+            wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=ops_names, coverage_cache={}
         )
+        vals = dict(many[as_of])
+    else:
+        vals = dict(
+            _kpi_values_many(
+                wh, [as_of], cfg, dataset=dataset, task=task, vendor=vendor, names=ops_names, coverage_cache={}
+            )[as_of]
+        )
+        # trend targets are judged on the weekly windows even without the trend column
+        tt_ops = [n for n in dict.fromkeys([*targets, *(q for _, q in targets.values() if q)]) if n in KPI_NAMES]
+        many = (
+            _kpi_values_many(wh, ends, cfg, dataset=dataset, task=task, vendor=vendor, names=tt_ops, coverage_cache={})
+            if tt_ops
+            else {}
+        )
+    hist = pd.DataFrame(
+        [
+            {"kpi": k, "as_of": t, "value": v["value"], "n": v.get("n")}
+            for t in ends
+            if t in many
+            for k, v in many[t].items()
+        ],
+        columns=["kpi", "as_of", "value", "n"],
+    )
     program = [n for n in names if n in PROGRAM_KPI_NAMES]
     if program:
         from .study_program_kpis import program_kpi_values
 
         # the program KPIs at the as-of time only (their windows are months and releases, not weeks)
         vals.update(program_kpi_values(wh, as_of, cfg, names=program, dataset=dataset, task=task, vendor=vendor))
+    weekly = None
+    program_tt = [n for n in targets if n in PROGRAM_KPI_NAMES]
+    if program_tt:
+        from .study_weekly import weekly_program_history
+
+        weekly = weekly_program_history(wh, as_of, weeks, config=cfg, names=program_tt, dataset=dataset)
     rows = []
     for name in names:
         v = vals.get(name)
@@ -402,8 +427,13 @@ def kpi_table(
         }
         if name == "coaching_effectiveness" and row["status"] == "met" and not (v["ci_low"] > 0):
             row["status"] = "watch"  # a measurable uplift: the interval must exclude 0
+        if name in targets:
+            tt = _judge_trend_target(name, targets[name], direction, hist, weekly, cfg)
+            row["trend_target"] = tt
+            if row["status"] != "no data":
+                row["status"] = combine_status(row["status"], tt["status"])
         row["off_target"] = row["status"] == "breach"
-        if hist is not None and name not in PROGRAM_KPI_NAMES:
+        if trend and name not in PROGRAM_KPI_NAMES:
             series = hist.loc[hist["kpi"] == name, "value"].to_numpy(float)
             tr = kpi_trend(series, direction)
             row.update(
@@ -417,6 +447,55 @@ def kpi_table(
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _trend_targets(cfg: dict, names) -> dict[str, tuple[str, str | None]]:
+    """{KPI: (trend target, quality KPI or None)} of the KPIs in ``names`` with a ``trend_target``."""
+    out = {}
+    for n in names:
+        s = cfg["kpi"].get(n, {})
+        if s.get("trend_target"):
+            out[n] = (s["trend_target"], s.get("quality_kpi"))
+    return out
+
+
+def _judge_trend_target(name: str, target: tuple, direction: str, hist: pd.DataFrame, weekly, cfg: dict) -> dict:
+    """A KPI's trend target judged on its weekly series (:func:`trainerlab.ops.trend_targets.trend_target_status`);
+    ``iaa`` per task (the worst task's status)."""
+    kind, quality_kpi = target
+    min_weeks = int(cfg["window"].get("trend_min_weeks", 4))
+    text = TREND_TARGET_TEXT[kind]
+    if name in PROGRAM_KPI_NAMES:
+        w = weekly[weekly["kpi"] == name] if weekly is not None and len(weekly) else pd.DataFrame()
+        groups = {g: sub.sort_values("week")["value"].to_numpy(float) for g, sub in w.groupby("series", sort=True)}
+    else:
+        sub = hist[hist["kpi"] == name].sort_values("as_of")
+        y = sub["value"].to_numpy(float, copy=True)
+        # weeks before the KPI's first counted record (a census of 0 labels before the program
+        # started) are not measurements; a zero week later on is
+        counted = np.flatnonzero(pd.to_numeric(sub["n"], errors="coerce").fillna(0).to_numpy() > 0)
+        y[: counted[0] if len(counted) else len(y)] = np.nan
+        groups = {name: y}
+    if not groups:
+        res = trend_target_status([], kind, direction, min_weeks=min_weeks)
+        return {"target": kind, "text": text, **res, "reason": f"no weekly series: {res['reason']}"}
+    quality = None
+    if quality_kpi:
+        q = hist[hist["kpi"] == quality_kpi].sort_values("as_of")
+        quality = q["value"].to_numpy(float)
+    judged = {
+        g: trend_target_status(y, kind, direction, min_weeks=min_weeks, quality=quality, quality_name=quality_kpi or "")
+        for g, y in groups.items()
+    }
+    rank = {"met": 0, "insufficient data": 1, "watch": 2, "breach": 3}
+    worst = max(judged, key=lambda g: rank.get(judged[g]["status"], 0))
+    out = {"target": kind, "text": text, **judged[worst]}
+    if len(judged) > 1:
+        out["reason"] = f"{worst} (the worst of {len(judged)} series): {judged[worst]['reason']}"
+        out["by_series"] = {
+            g: {k: r[k] for k in ("status", "slope_per_week", "ci_low", "ci_high")} for g, r in judged.items()
+        }
+    return out
 
 
 def kpis(
@@ -472,6 +551,14 @@ def kpis(
         }
         if r.get("detail") is not None:
             entry["detail"] = _plain(r["detail"])
+        tt = r.get("trend_target")
+        if isinstance(tt, dict):
+            entry["trend_target"] = _plain(
+                {k: tt.get(k) for k in ("target", "text", "status", "reason", "slope_per_week", "ci_low", "ci_high")}
+                | {"weeks": tt.get("n_weeks"), "signals": tt.get("signals"), "by_series": tt.get("by_series")}
+            )
+            if not isinstance(entry["reason"], str):
+                entry["reason"] = tt.get("reason")  # why the status is what it is
         if "trend" in r and isinstance(r["trend"], str):
             entry["trend"] = {
                 "direction": r["trend"],

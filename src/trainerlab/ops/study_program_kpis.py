@@ -295,28 +295,52 @@ def safety_incidents_kpi(wh, as_of, spec: dict) -> dict:
     )
 
 
+def pii_record_counts(wh, windows: pd.DataFrame, dataset=None, batch_rows: int = 20_000) -> pd.DataFrame:
+    """Dataset records (items) created in each window (``w_start``, ``w_end``; non-overlapping) and those
+    with detected PII in the prompt or the response (:func:`trainerlab.pii.find_pii`): ``window_end, n, k``.
+
+    The texts are streamed in batches of ``batch_rows`` (the engine's ``iter_batches``), so one batch
+    is in memory at a time; the window each record falls in is labelled in SQL."""
+    from ..pii import find_pii
+    from .study_sql import _window_sql
+
+    _, sel, where, params = _window_sql("created_at", None, None, windows)
+    if dataset:
+        where.append("dataset = ?")
+        params.append(dataset)
+    sql = f"SELECT {sel[0]}, prompt, response FROM items WHERE {' AND '.join(where)}"
+    counts: dict = {}
+    # the engine's batches come from a cursor of its own: other queries may run in between
+    for batch in wh.iter_batches(sql, params, batch_rows):
+        for end, p, r in zip(batch["window_end"], batch["prompt"], batch["response"], strict=True):
+            n, k = counts.get(end, (0, 0))
+            counts[end] = (n + 1, k + bool(find_pii(str(p or "")) or find_pii(str(r or ""))))
+    ends = [pd.Timestamp(e) for e in windows["w_end"]]
+    got = {pd.Timestamp(e): v for e, v in counts.items() if not pd.isna(e)}
+    return pd.DataFrame(
+        {
+            "window_end": ends,
+            "n": [got.get(e, (0, 0))[0] for e in ends],
+            "k": [got.get(e, (0, 0))[1] for e in ends],
+        }
+    )
+
+
 def pii_leakage_kpi(wh, as_of, spec: dict, scope: dict) -> dict:
     """Records with detected PII per 1,000 records, pooling the dataset records created in the window
-    (items' prompt and response scanned with :func:`trainerlab.pii.find_pii`) and the production
-    outputs (``interactions.n_pii`` of ``n_interactions``); ``detail`` lists privacy incidents
-    still open past their SLA (``sla_days`` per severity)."""
-    from ..pii import find_pii
-
+    (items' prompt and response scanned with :func:`trainerlab.pii.find_pii`, streamed in batches by
+    :func:`pii_record_counts`) and the production outputs (``interactions.n_pii`` of ``n_interactions``);
+    ``detail`` lists privacy incidents still open past their SLA (``sla_days`` per severity)."""
     name = "pii_leakage_per_1k"
     start, end = _window(spec, as_of, 28)
     params = [start.to_pydatetime(), end.to_pydatetime()]
-    ds = " AND dataset = ?" if scope.get("dataset") else ""
-    items = wh.query(
-        f"SELECT prompt, response FROM items WHERE created_at >= ? AND created_at < ?{ds}",
-        params + ([scope["dataset"]] if ds else []),
+    counts = pii_record_counts(
+        wh,
+        pd.DataFrame({"w_start": [start], "w_end": [end]}),
+        scope.get("dataset"),
+        int(spec.get("batch_rows", 20_000)),
     )
-    n_items = len(items)
-    k_items = int(
-        sum(
-            bool(find_pii(str(p or "")) or find_pii(str(r or "")))
-            for p, r in zip(items["prompt"], items["response"], strict=True)
-        )
-    )
+    n_items, k_items = int(counts["n"].iloc[0]), int(counts["k"].iloc[0])
     k_out = n_out = 0
     if has_table(wh, "interactions"):
         o = wh.query(
@@ -394,7 +418,8 @@ def satisfaction_kpi(wh, as_of, spec: dict) -> dict:
 def coaching_kpi(wh, as_of, spec: dict) -> dict:
     """Difference-in-differences of the audit pass rate: raters coached in the latest cohort (sessions
     of one day, ``weeks`` before and after it inside the data) against raters not coached then;
-    OLS with SEs clustered by rater."""
+    OLS with SEs clustered by rater. ``detail.secondary_gold_accuracy``: the same design on gold
+    accuracy (the secondary outcome), with its CI."""
     from ..uplift import diff_in_diff
 
     name = "coaching_effectiveness"
@@ -422,6 +447,7 @@ def coaching_kpi(wh, as_of, spec: dict) -> dict:
     a["post"] = (pd.to_datetime(a["audited_at"]) >= day).astype(int)
     res = diff_in_diff(a, "passed", "treated", "post", "rater")
     cells = a.groupby(["treated", "post"])["passed"].mean()
+    secondary = _coaching_gold_secondary(wh, s, day, weeks)
     return _row(
         name,
         res.get("estimate", np.nan),
@@ -435,8 +461,37 @@ def coaching_kpi(wh, as_of, spec: dict) -> dict:
             "coached_on": str(day.date()),
             "raters": sorted(treated),
             "cells": {f"treated={t},post={p}": float(v) for (t, p), v in cells.items()},
+            "secondary_gold_accuracy": secondary,
         },
     )
+
+
+def _coaching_gold_secondary(wh, sessions: pd.DataFrame, day: pd.Timestamp, weeks: int) -> dict:
+    """The secondary outcome of the coaching cohort of ``day``: the difference-in-differences of gold
+    accuracy (gold checks ``weeks`` either side, coached vs not coached raters; OLS, SEs clustered by
+    rater), from :func:`trainerlab.ops.study_vendors.coaching_effectiveness` (``trainerlab coaching effect``)."""
+    from .study_vendors import coaching_effectiveness
+
+    eff = coaching_effectiveness(wh, sessions[["annotator_id", "coached_at"]], weeks=weeks)
+    row = eff[pd.to_datetime(eff["coached_on"]) == day] if len(eff) else eff
+    if row.empty:
+        return {"estimate": None, "ci_low": None, "ci_high": None, "n": 0, "reason": "no gold checks of the cohort"}
+    r = row.iloc[0]
+    return {
+        "estimate": r["estimate"],
+        "ci_low": r["ci_low"],
+        "ci_high": r["ci_high"],
+        "n": r["n"],
+        "n_clusters": r["n_clusters"],
+        "cells": {
+            "treated=0,post=0": r["before_control"],
+            "treated=0,post=1": r["after_control"],
+            "treated=1,post=0": r["before_treated"],
+            "treated=1,post=1": r["after_treated"],
+        },
+        "method": r["method"],
+        "reason": r["reason"],
+    }
 
 
 def program_kpi_values(wh, as_of, cfg: dict, *, names=PROGRAM_KPI_NAMES, dataset=None, task=None, vendor=None) -> dict:

@@ -144,24 +144,28 @@ def program_changes(wh, start=None, end=None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def explained_signals(history: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
-    """Each KPI month outside its control limits, with the changes of that month and the month before."""
-    sig = history[history["signal"].fillna(False).astype(bool)]
+def explained_signals(
+    history: pd.DataFrame, changes: pd.DataFrame, *, period: str = "month", by: str = "kpi"
+) -> pd.DataFrame:
+    """Each KPI (``by`` series) period outside its control limits, with the changes of that period
+    and the one before (``period`` month or week)."""
+    step = pd.DateOffset(months=1) if period == "month" else pd.Timedelta(days=7)
+    sig = history[history["signal"].fillna(False).astype(bool)] if len(history) else history
     rows = []
     for _, r in sig.iterrows():
-        lo, hi = r["month"] - pd.DateOffset(months=1), r["month"] + pd.DateOffset(months=1)
+        lo, hi = r[period] - step, r[period] + step
         near = changes[(changes["at"] >= lo) & (changes["at"] < hi)]
         rows.append(
             {
-                "kpi": r["kpi"],
-                "month": r["month"],
+                by: r[by],
+                period: r[period],
                 "value": r["value"],
                 "lcl": r["lcl"],
                 "ucl": r["ucl"],
                 "changes": "; ".join(near["what"]) or "no recorded change",
             }
         )
-    return pd.DataFrame(rows, columns=["kpi", "month", "value", "lcl", "ucl", "changes"])
+    return pd.DataFrame(rows, columns=[by, period, "value", "lcl", "ucl", "changes"])
 
 
 def kpi_month_table(history: pd.DataFrame) -> pd.DataFrame:
