@@ -199,9 +199,7 @@ def _weights_cte(codes: pd.DataFrame) -> tuple[str, list]:
     """The (task, label) -> 32^code table as bound VALUES rows (not a staged table)."""
     values = ", ".join("(?, ?, CAST(? AS BIGINT))" for _ in range(len(codes)))
     bound = [
-        v
-        for t, lab, c in zip(codes["task"], codes["label"], codes["code"])
-        for v in (str(t), str(lab), 32 ** int(c))
+        v for t, lab, c in zip(codes["task"], codes["label"], codes["code"]) for v in (str(t), str(lab), 32 ** int(c))
     ]
     return f"k AS (SELECT * FROM (VALUES {values}) AS k(task, label, weight))", bound
 
