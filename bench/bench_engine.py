@@ -24,6 +24,18 @@ sum per column):
 Peak memory is the child process's own high-water mark (VmHWM; ``ru_maxrss`` of
 ``resource.getrusage`` is recorded beside it); the target is <= 2 GB (2048 MiB).
 
+The same three reductions on a local Spark (``spark://local[2]?warehouse=DIR``, DIR holding the
+same Parquet files plus the canonical tables' empty folders; ``spark.driver.memory`` 2g, 2 shuffle
+partitions), each in its own fresh process (a JVM started per process), at SPARK_ROWS
+(10,000,000 by default: Spark on this 2-core machine is slower, the point is the path) on a lake
+of its own size; DuckDB runs the same operation on the same files in the same run, and the ratio
+is DuckDB's time / Spark's (0.2 = Spark takes five times as long). Spark's time is timed inside
+the process after the session has started (the JVM start is reported beside it); its memory is
+the Python driver's VmHWM plus the JVM's (the JVM is a child process: its VmHWM is read from
+/proc before the session stops). CPU seconds are the Python process's plus the JVM's.
+
+    .venv/bin/python bench/bench_engine.py --spark-only --spark-rows 10000000   # Spark rows only
+
     .venv/bin/python bench/run.py --only engine          # 100,000,000 rows
     .venv/bin/python bench/bench_engine.py --rows 10000000   # another size, printed only
     TRAINERLAB_BENCH_ENGINE_ROWS=10000000 .venv/bin/python bench/run.py --only engine
@@ -41,6 +53,9 @@ from harness import isolated_repeats
 
 ROWS = 100_000_000
 QUICK_ROWS = 1_000_000
+SPARK_ROWS = 10_000_000
+SPARK_QUICK_ROWS = 300_000
+SPARK_DRIVER_MEMORY = "2g"
 TASKS = ("safety", "tone", "correct")
 N_RATERS = 200
 MEMORY_LIMIT = "1GB"
@@ -222,6 +237,220 @@ def run_rows(rows: int) -> list[dict]:
     return out
 
 
+# -- the same reductions on a local Spark ---------------------------------------------------------
+def spark_available() -> bool:
+    import importlib.util
+    import shutil
+
+    return importlib.util.find_spec("pyspark") is not None and (
+        shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
+    )
+
+
+def make_spark_dir(folder: str) -> dict:
+    """The Spark warehouse directory of the lake: the canonical tables of ``lake.duckdb`` (empty
+    but for the label schemas) copied as Parquet folders, the two big Parquet files linked."""
+    from trainerlab.engines.copy import copy_warehouse
+    from trainerlab.warehouse import Warehouse
+
+    lake = Path(folder)
+    spark_dir = lake / "spark"
+    with Warehouse(lake / "lake.duckdb", read_only=True) as wh:
+        small = [t for t in wh.tables() if t not in ("annotations", "gold")]
+    copy_warehouse(str(lake / "lake.duckdb"), f"parquet://{spark_dir}", tables=small)
+    for name in ("annotations", "gold"):
+        link = spark_dir / f"{name}.parquet"
+        if not link.exists():
+            link.symlink_to(lake / f"{name}.parquet")
+    return {"seconds": 0.0, "tables": len(small) + 2}
+
+
+def _spark_url(folder: str) -> str:
+    return (
+        f"spark://local[{THREADS}]?warehouse={Path(folder) / 'spark'}&spark.driver.memory={SPARK_DRIVER_MEMORY}"
+        "&spark.sql.shuffle.partitions=2"
+    )
+
+
+def _jvm_pids() -> list[int]:
+    """The Java processes among this process's descendants (the Spark driver JVM)."""
+    me, out, frontier = os.getpid(), [], [os.getpid()]
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    while frontier:
+        pid = frontier.pop()
+        for child in children.get(pid, []):
+            frontier.append(child)
+            try:
+                exe = os.readlink(f"/proc/{child}/exe")
+            except OSError:
+                continue
+            if exe.endswith("/java") and child != me:
+                out.append(child)
+    return out
+
+
+def _jvm_usage() -> dict:
+    """The JVMs' own peak resident set (VmHWM, MiB) and CPU seconds (user + system)."""
+    peak, cpu = 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in _jvm_pids():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak += int(line.split()[1]) / 1024
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return {"jvm_peak_mb": peak, "jvm_cpu_s": cpu}
+
+
+def _spark_case(folder: str, work) -> dict:
+    """Open the Spark warehouse (session start timed apart), run ``work(wh)`` timed, read the JVM's usage."""
+    from trainerlab.warehouse import Warehouse
+
+    start = time.perf_counter()
+    wh = Warehouse(_spark_url(folder), read_only=True)
+    wh.spark.sparkContext.setLogLevel("ERROR")
+    started = time.perf_counter() - start
+    before = _jvm_usage()["jvm_cpu_s"] + time.process_time()
+    start = time.perf_counter()
+    result = work(wh)
+    seconds = time.perf_counter() - start
+    usage = _jvm_usage()
+    cpu = usage["jvm_cpu_s"] + time.process_time() - before
+    wh.close()
+    return {
+        "seconds": seconds,
+        "session_start_s": round(started, 1),
+        "cpu_s": round(cpu, 1),
+        "jvm_peak_mb": round(usage["jvm_peak_mb"]),
+        "driver_maxrss_mb": round(_maxrss_mb()),
+        **result,
+    }
+
+
+def _agreement_work(wh) -> dict:
+    from trainerlab.agreement import agreement_in_engine
+
+    out = {}
+    for task in TASKS:
+        table = agreement_in_engine(wh, task, ["a", "b", "c"], n_boot=1000, seed=0)
+        row = table.set_index("coefficient").loc["krippendorff_alpha"]
+        out[task] = [round(float(row[c]), 5) for c in ("estimate", "ci_low", "ci_high")] + [int(row["n_units"])]
+    return {"alpha": out}
+
+
+def _drift_work(wh) -> dict:
+    from trainerlab import drift
+
+    scan = drift.scan_warehouse(wh, guideline=False, inputs=False)
+    return {"periods": len(scan.periods), "alerts": len(scan.alerts), "n_rows": int(scan.periods["n_rows"].sum())}
+
+
+def _kpi_work(wh) -> dict:
+    from trainerlab.ops import kpi_table
+
+    table = kpi_table(wh)
+    thr = table.set_index("kpi").loc["throughput_per_day"]
+    return {"kpis": len(table), "throughput_n": int(thr["n"])}
+
+
+def spark_agreement_once(folder: str) -> dict:
+    return _spark_case(folder, _agreement_work)
+
+
+def spark_drift_once(folder: str) -> dict:
+    return _spark_case(folder, _drift_work)
+
+
+def spark_kpi_once(folder: str) -> dict:
+    return _spark_case(folder, _kpi_work)
+
+
+def _duck_cpu(func):
+    def timed(folder: str) -> dict:
+        start = time.process_time()
+        out = func(folder)
+        out["cpu_s"] = round(time.process_time() - start, 1)
+        return out
+
+    return timed
+
+
+def duck_agreement_cpu(folder: str) -> dict:
+    return _duck_cpu(agreement_once)(folder)
+
+
+def duck_drift_cpu(folder: str) -> dict:
+    return _duck_cpu(drift_once)(folder)
+
+
+def duck_kpi_cpu(folder: str) -> dict:
+    return _duck_cpu(kpi_once)(folder)
+
+
+def run_spark(rows: int, folder: str | None = None) -> list[dict]:
+    """DuckDB and Spark side by side on one lake of ``rows`` annotation rows (each in a fresh process)."""
+    load = [round(x, 2) for x in os.getloadavg()]
+    out = []
+    with tempfile.TemporaryDirectory(prefix="bench_engine_spark_") as tmp:
+        folder = folder or tmp
+        if not (Path(folder) / "annotations.parquet").exists():
+            isolated_repeats("bench_engine:make_lake", repeats=1, folder=folder, rows=rows)
+        isolated_repeats("bench_engine:open_lake_only", repeats=1, folder=folder)
+        if not (Path(folder) / "spark").exists():
+            isolated_repeats("bench_engine:make_spark_dir", repeats=1, folder=folder)
+        cases = [
+            ("agreement with 1,000-replicate CIs, 3 tasks", "agreement"),
+            ("drift scan (rater x task x week reductions)", "drift"),
+            ("KPI table (8 weekly windows)", "kpi"),
+        ]
+        for title, key in cases:
+            duck = isolated_repeats(f"bench_engine:duck_{key}_cpu", repeats=1, folder=folder)
+            load_now = [round(x, 2) for x in os.getloadavg()]
+            spark = isolated_repeats(f"bench_engine:spark_{key}_once", repeats=1, folder=folder)
+            peak = spark["peak_mb"] + spark["jvm_peak_mb"]
+            extra = {k: v for k, v in spark.items() if k not in ("seconds", "seconds_all", "peak_mb", "baseline_mb")}
+            same = {
+                k: v for k, v in extra.items() if k in ("alpha", "periods", "alerts", "n_rows", "kpis", "throughput_n")
+            }
+            agree = all(duck.get(k) == v for k, v in same.items())
+            out.append(
+                {
+                    "name": f"{title}: {rows:,} annotation rows in Parquet, local Spark (local[{THREADS}])",
+                    "ours_s": spark["seconds"],
+                    "reference": "the same operation on DuckDB out of core (same files, same run)",
+                    "reference_s": duck["seconds"],
+                    "ratio": duck["seconds"] / spark["seconds"],
+                    "target": None,
+                    "peak_mb": peak,
+                    "notes": (
+                        f"{rows:,} rows (Spark is measured at this size, not at the 100M of the DuckDB rows); "
+                        f"spark.driver.memory {SPARK_DRIVER_MEMORY}, 2 shuffle partitions; peak = Python driver "
+                        f"{spark['peak_mb']:.0f} MiB + JVM {spark['jvm_peak_mb']:.0f} MiB; session start "
+                        f"{spark['session_start_s']} s (not timed); CPU Spark {spark['cpu_s']} s (Python + JVM) vs "
+                        f"DuckDB {duck['cpu_s']} s; DuckDB peak {duck['peak_mb']:.0f} MiB; results "
+                        f"{'the same on both engines' if agree else 'DIFFER'} ({same}); load average {load_now} "
+                        "before the Spark run"
+                    ),
+                    "rows": rows,
+                    "engine": "spark",
+                    "load_avg_1_5_15": load,
+                    "duckdb_cpu_s": duck["cpu_s"],
+                    **{f"ours_{k}": v for k, v in extra.items()},
+                }
+            )
+    return out
+
+
 def open_lake_only(folder: str) -> dict:
     """Create the lake warehouse (views and schemas) once, untimed."""
     open_lake(folder).close()
@@ -230,7 +459,11 @@ def open_lake_only(folder: str) -> dict:
 
 def run(quick: bool) -> list[dict]:
     rows = QUICK_ROWS if quick else int(os.environ.get("TRAINERLAB_BENCH_ENGINE_ROWS", ROWS))
-    return run_rows(rows)
+    out = run_rows(rows)
+    if spark_available():
+        spark_rows = SPARK_QUICK_ROWS if quick else int(os.environ.get("TRAINERLAB_BENCH_SPARK_ROWS", SPARK_ROWS))
+        out += run_spark(spark_rows)
+    return out
 
 
 if __name__ == "__main__":
@@ -239,5 +472,15 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=ROWS, help=f"annotation rows (default {ROWS:,})")
+    parser.add_argument("--spark-rows", type=int, default=SPARK_ROWS, help=f"Spark's lake (default {SPARK_ROWS:,})")
+    parser.add_argument("--spark-only", action="store_true", help="only the Spark rows (DuckDB beside them)")
+    parser.add_argument("--lake", help="a folder holding (or to hold) the Spark rows' lake (kept)")
+    parser.add_argument("--out", help="also write the rows to this JSON file")
     ns = parser.parse_args()
-    print(json.dumps(run_rows(ns.rows), indent=2, default=str))
+    rows_out = [] if ns.spark_only else run_rows(ns.rows)
+    if ns.spark_only or spark_available():
+        rows_out += run_spark(ns.spark_rows, ns.lake)
+    text = json.dumps(rows_out, indent=2, default=str)
+    if ns.out:
+        Path(ns.out).write_text(text)
+    print(text)

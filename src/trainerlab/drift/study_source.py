@@ -170,14 +170,9 @@ def _consensus_agreement(wh) -> pd.DataFrame:
     not scored). L can only be (co-)top among the others when it is the item's unique
     top label (count c1, held by t1 = 1 label); it then ties with the u labels counted
     c1 - 1: credit 1/(1 + u). So the credit is one value per (task, item, label), joined
-    back to the annotations: no per-annotation window over millions of rows. Leaves the
-    per-(task, item, label) counts in the temp table ``drift_counts``.
+    back to the annotations: no per-annotation window over millions of rows. Reads the
+    per-(task, item, label) counts of the temp table ``drift_counts`` (made by :func:`_reduce`).
     """
-    _materialize(
-        wh,
-        "drift_counts",
-        "SELECT task, item, label, count(*) AS n FROM drift_src WHERE item IS NOT NULL GROUP BY task, item, label",
-    )
     return wh.query(
         "WITH s1 AS (SELECT task, item, max(n) AS c1, sum(n) AS m FROM drift_counts GROUP BY task, item), "
         "s2 AS (SELECT c.task, c.item, max(s1.c1) AS c1, max(s1.m) AS m, "
@@ -193,8 +188,86 @@ def _consensus_agreement(wh) -> pd.DataFrame:
     )
 
 
-def _reduce(wh) -> dict[str, pd.DataFrame]:
-    """The scan's SQL reductions over ``drift_src`` (plain GROUP BY and joins)."""
+def _label_codes(labels: pd.DataFrame) -> pd.DataFrame:
+    """Each task's labels numbered 0, 1, ... in sorted order (the digits of a rating pattern)."""
+    codes = labels[["task", "label"]].drop_duplicates().sort_values(["task", "label"])
+    codes["code"] = codes.groupby("task").cumcount()
+    return codes
+
+
+def _weights_cte(codes: pd.DataFrame) -> tuple[str, list]:
+    """The (task, label) -> 32^code table as bound VALUES rows (not a staged table)."""
+    values = ", ".join("(?, ?, CAST(? AS BIGINT))" for _ in range(len(codes)))
+    bound = [
+        v for t, lab, c in zip(codes["task"], codes["label"], codes["code"]) for v in (str(t), str(lab), 32 ** int(c))
+    ]
+    return f"k AS (SELECT * FROM (VALUES {values}) AS k(task, label, weight))", bound
+
+
+def _item_reductions(wh, codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Consensus agreement and peers' labels from one join (the encodable case of :func:`_reduce`).
+
+    Each item's label counts over every period are one integer, pattern = sum over its ratings of
+    32^code(label) (the session table ``drift_items``: one row per item); each annotation is joined
+    to its item's pattern once, and only the counts per (entity, task, period, label, pattern) leave
+    the engine. The leave-one-out credit and the peers' label counts are functions of (pattern, own
+    label), so they are computed on that small table: the same numbers as
+    :func:`_consensus_agreement` and the peers' join (integer counts equal; the credit sums to
+    within rounding), with one join of the annotations instead of three.
+    """
+    groups = wh.query(
+        "SELECT s.entity, s.task, s.period, s.label, i.pattern, count(*) AS n FROM drift_src s "
+        "JOIN drift_items i ON i.task = s.task AND i.item = s.item "
+        "GROUP BY s.entity, s.task, s.period, s.label, i.pattern"
+    )
+    consensus_cols = ["entity", "task", "period", "n", "k"]
+    peers_cols = ["entity", "task", "period", "label", "n"]
+    if groups.empty:
+        return pd.DataFrame(columns=consensus_cols), pd.DataFrame(columns=peers_cols)
+    import numpy as np
+
+    width = int(codes["code"].max()) + 1
+    code_of = {(t, lab): int(c) for t, lab, c in zip(codes["task"], codes["label"], codes["code"])}
+    labels_of = {t: g.sort_values("code")["label"].tolist() for t, g in codes.groupby("task")}
+    pattern = groups["pattern"].to_numpy(np.int64)
+    n = groups["n"].to_numpy(np.int64)
+    own = np.array([code_of[(t, lab)] for t, lab in zip(groups["task"], groups["label"])], dtype=np.int64)
+    # counts[:, j]: the item's ratings with label code j (the pattern's base-32 digits)
+    counts = (pattern[:, None] // (32 ** np.arange(width, dtype=np.int64))[None, :]) % 32
+    m = counts.sum(axis=1)
+    c1 = counts.max(axis=1)
+    t1 = (counts == c1[:, None]).sum(axis=1)
+    u = (counts == (c1 - 1)[:, None]).sum(axis=1)
+    own_count = counts[np.arange(len(counts)), own]
+    credit = np.where((own_count == c1) & (t1 == 1), 1.0 / (1 + u), 0.0)
+    keys = ["entity", "task", "period"]
+    scored = groups.loc[m >= 2, keys].assign(n=n[m >= 2], k=(n * credit)[m >= 2])
+    consensus = scored.groupby(keys, as_index=False, sort=True)[["n", "k"]].sum()[consensus_cols]
+    # peers: for every label present on the item, its count minus the entity's own rating
+    rows = []
+    for j in range(width):
+        present = counts[:, j] > 0
+        if not present.any():
+            continue
+        part = groups.loc[present, keys].copy()
+        part["code"] = j
+        part["n"] = (n * (counts[:, j] - (own == j)))[present]
+        rows.append(part)
+    peers = pd.concat(rows, ignore_index=True).groupby([*keys, "code"], as_index=False, sort=True)["n"].sum()
+    peers["label"] = [labels_of[t][int(c)] for t, c in zip(peers["task"], peers["code"])]
+    consensus["n"] = consensus["n"].astype("int64")
+    peers = peers[peers_cols].reset_index(drop=True)
+    peers["n"] = peers["n"].astype("int64")
+    return consensus, peers
+
+
+def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
+    """The scan's SQL reductions over ``drift_src`` (plain GROUP BY and joins).
+
+    ``reduced`` (the default) takes consensus agreement and peers' labels from one join of the
+    annotations with their item's rating pattern when patterns are encodable
+    (:func:`_item_reductions`); ``reduced=False`` runs the per-annotation joins (kept as the
+    reference the reduced path is tested against, and for the non-encodable case)."""
     out = {}
     out["periods"] = wh.query(
         "SELECT period, min(bucket) AS bucket, min(t) AS first_value, count(*) AS n_rows "
@@ -210,33 +283,51 @@ def _reduce(wh) -> dict[str, pd.DataFrame]:
     has_item = bool(wh.scalar("SELECT count(*) FROM drift_src WHERE item IS NOT NULL"))
     out["has_item"] = has_item
     if has_item:
-        out["consensus"] = _consensus_agreement(wh)
-        # peers' labels on the entity's items: every label count of the item minus the entity's own label
-        out["peers"] = wh.query(
-            "SELECT a.entity, a.task, a.period, c.label, "
-            "sum(c.n - CASE WHEN c.label = a.label THEN 1 ELSE 0 END) AS n "
-            "FROM drift_src a JOIN drift_counts c ON c.task = a.task AND c.item = a.item "
-            "GROUP BY a.entity, a.task, a.period, c.label"
-        )
         # weekly alpha's units: an item's ratings within one period (a gold item checked
         # in several weeks is a unit of each); only their rating patterns (the sorted labels)
         # and how often each occurs leave the engine. A pattern is encoded as an integer,
         # sum over its ratings of 32^code(label), when every task has at most 12 labels and
-        # no unit has 32 ratings; otherwise as the sorted labels joined by a separator.
-        codes = out["labels"][["task", "label"]].drop_duplicates().sort_values(["task", "label"])
-        codes["code"] = codes.groupby("task").cumcount()
-        max_m = wh.scalar("SELECT max(n) FROM drift_counts") or 0
-        if int(codes["code"].max()) < 12 and max_m < 32:
-            codes["weight"] = [32 ** int(c) for c in codes["code"]]
-            # the (task, label) -> weight table travels as bound VALUES rows, not a staged table
-            values = ", ".join("(?, ?, CAST(? AS BIGINT))" for _ in range(len(codes)))
-            bound = [
-                v
-                for t, lab, w in zip(codes["task"], codes["label"], codes["weight"])
-                for v in (str(t), str(lab), int(w))
-            ]
+        # no item has 32 ratings of one label; otherwise as the sorted labels joined by a separator.
+        codes = _label_codes(out["labels"])
+        small = int(codes["code"].max()) < 12
+        fast = False
+        if small and reduced:
+            # each item's pattern over every period, in one GROUP BY of the annotations; with fewer
+            # than 32 ratings on every item no label's count reaches 32 (a larger item has no
+            # pattern, and the per-annotation joins below run instead)
+            cte, bound = _weights_cte(codes)
+            _materialize(
+                wh,
+                "drift_items",
+                f"WITH {cte} SELECT s.task, s.item, CASE WHEN count(*) < 32 THEN CAST(sum(k.weight) AS BIGINT) END "
+                "AS pattern, count(*) AS m FROM drift_src s "
+                "JOIN k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL GROUP BY s.task, s.item",
+                bound,
+            )
+            fast = (wh.scalar("SELECT max(m) FROM drift_items") or 0) < 32
+        if fast:
+            encodable = True
+            out["consensus"], out["peers"] = _item_reductions(wh, codes)
+        else:
+            _materialize(
+                wh,
+                "drift_counts",
+                "SELECT task, item, label, count(*) AS n FROM drift_src WHERE item IS NOT NULL "
+                "GROUP BY task, item, label",
+            )
+            encodable = small and (wh.scalar("SELECT max(n) FROM drift_counts") or 0) < 32
+            out["consensus"] = _consensus_agreement(wh)
+            # peers' labels on the entity's items: every label count of the item minus the entity's own label
+            out["peers"] = wh.query(
+                "SELECT a.entity, a.task, a.period, c.label, "
+                "sum(c.n - CASE WHEN c.label = a.label THEN 1 ELSE 0 END) AS n "
+                "FROM drift_src a JOIN drift_counts c ON c.task = a.task AND c.item = a.item "
+                "GROUP BY a.entity, a.task, a.period, c.label"
+            )
+        if encodable:
+            cte, bound = _weights_cte(codes)
             out["units"] = wh.query(
-                f"WITH k AS (SELECT * FROM (VALUES {values}) AS k(task, label, weight)), "
+                f"WITH {cte}, "
                 "u AS (SELECT s.task, s.period, s.item, sum(k.weight) AS pattern, count(*) AS m FROM drift_src s "
                 "JOIN k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL "
                 "GROUP BY s.task, s.period, s.item) "

@@ -55,7 +55,7 @@ class Warehouse:
     path: Any = None
     read_only: bool = True
 
-    def __new__(cls, path: str | os.PathLike | None = None, *args: Any, **kwargs: Any):
+    def __new__(cls, path: str | os.PathLike[str] | None = None, *args: Any, **kwargs: Any) -> Any:
         if cls.engine is not None:
             return super().__new__(cls)
         target = urls.resolve(path) if str(path) != ":memory:" else urls.parse(":memory:")
@@ -70,21 +70,21 @@ class Warehouse:
         return super().__new__(_MIXED[key])
 
     # -- the read surface (every engine) -------------------------------------------
-    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a query with bound parameters and return a DataFrame."""
         raise NotImplementedError
 
-    def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """Run a query with bound parameters and return a pyarrow Table."""
         raise NotImplementedError
 
-    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """The first column of the first row (None when there is no row)."""
         frame = self.query(sql, params)
         return None if frame.empty else frame.iat[0, 0]
 
     def iter_batches(
-        self, sql: str, params: Sequence[Any] | dict | None = None, rows: int = 100_000
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, rows: int = 100_000
     ) -> Iterator[pd.DataFrame]:
         """The query's result as DataFrames of at most ``rows`` rows each, read as they are
         consumed (bounded memory: one batch at a time)."""
@@ -103,7 +103,7 @@ class Warehouse:
         """An order-independent content hash of a table."""
         raise NotImplementedError
 
-    def fingerprint(self, tables: Sequence[str] | None = None) -> dict:
+    def fingerprint(self, tables: Sequence[str] | None = None) -> dict[str, Any]:
         """Row counts and content hashes of the given (default: canonical) tables,
         plus the ingest batches behind them. Same data, same fingerprint (within an engine)."""
         present = set(self.tables())
@@ -122,14 +122,14 @@ class Warehouse:
         raise NotImplementedError
 
     # -- writes: DuckDB only ----------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         raise EngineUnsupported(f"the {self.engine} engine does not run {sql.split(None, 1)[0]} statements")
 
     def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
         raise EngineUnsupported(f"the {self.engine} engine does not write tables (ingest writes DuckDB)")
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -31,7 +31,7 @@ class CopyError(Exception):
     """A copy that cannot start (unknown table, destination not empty, same place twice)."""
 
 
-def _reader(wh: Warehouse, table: str):
+def _reader(wh: Warehouse, table: str) -> Any:
     """A pyarrow RecordBatchReader over one table of any engine."""
     if wh.engine in ("duckdb", "parquet"):
         from .duckdb_engine import record_batch_reader
@@ -45,7 +45,7 @@ def _reader(wh: Warehouse, table: str):
     return wh.arrow(f"SELECT * FROM {_ident(table)}").to_reader()
 
 
-def _write_folder(reader, folder: Path) -> int:
+def _write_folder(reader: Any, folder: Path) -> int:
     """The batches as one Parquet file in ``folder`` (written beside it, then renamed); returns rows written."""
     import pyarrow.parquet as pq
 
@@ -82,8 +82,8 @@ def _parquet_rows(folder: Path) -> int:
 
 
 def copy_warehouse(
-    source: str | os.PathLike,
-    destination: str | os.PathLike,
+    source: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
     tables: Sequence[str] | None = None,
     replace: bool = False,
 ) -> dict[str, Any]:
@@ -121,7 +121,9 @@ def copy_warehouse(
     return {"source": src.label, "destination": dst.label, "tables": report, "ok": ok}
 
 
-def _into_folders(swh: Warehouse, dst: urls.EngineURL, wanted, counts, replace) -> list[dict]:
+def _into_folders(
+    swh: Warehouse, dst: urls.EngineURL, wanted: list[str], counts: dict[str, int], replace: bool
+) -> list[dict[str, Any]]:
     """One Parquet folder per table under the lake (or Spark warehouse) directory."""
     root = dst.path
     assert root is not None
@@ -146,7 +148,9 @@ def _into_folders(swh: Warehouse, dst: urls.EngineURL, wanted, counts, replace) 
     return report
 
 
-def _into_spark_catalog(swh: Warehouse, dst: urls.EngineURL, wanted, counts, replace) -> list[dict]:
+def _into_spark_catalog(
+    swh: Warehouse, dst: urls.EngineURL, wanted: list[str], counts: dict[str, int], replace: bool
+) -> list[dict[str, Any]]:
     """Managed tables of the destination session's catalog (its current or ``database`` database)."""
     from .spark_engine import spark_session
 
@@ -166,7 +170,9 @@ def _into_spark_catalog(swh: Warehouse, dst: urls.EngineURL, wanted, counts, rep
     return report
 
 
-def _into_duckdb(swh: Warehouse, dst: urls.EngineURL, wanted, counts, replace) -> list[dict]:
+def _into_duckdb(
+    swh: Warehouse, dst: urls.EngineURL, wanted: list[str], counts: dict[str, int], replace: bool
+) -> list[dict[str, Any]]:
     """Into a DuckDB file (created with the canonical tables when new), one transaction per table."""
     from .duckdb_engine import DuckDBWarehouse
 
@@ -187,7 +193,7 @@ def _into_duckdb(swh: Warehouse, dst: urls.EngineURL, wanted, counts, replace) -
     return report
 
 
-def _fill(out, t: str, reader, existing: set, rows_in: int) -> int:
+def _fill(out: Any, t: str, reader: Any, existing: set[str], rows_in: int) -> int:
     with out.transaction():
         with out.registered(f"__copy_{t}", reader) as view:
             if t in existing:
@@ -203,7 +209,7 @@ def _fill(out, t: str, reader, existing: set, rows_in: int) -> int:
         seen = out.count(t)
         if seen != rows_in:
             raise _Mismatch(t, rows_in, seen)
-    return seen
+    return int(seen)
 
 
 class _Mismatch(Exception):

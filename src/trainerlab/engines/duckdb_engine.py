@@ -25,7 +25,7 @@ from .base import Warehouse, _ident
 log = logging.getLogger("trainerlab.warehouse")
 
 
-def _connect_waiting(path: Path, read_only: bool, config: dict, lock_timeout: float | None):
+def _connect_waiting(path: Path, read_only: bool, config: dict[str, Any], lock_timeout: float | None) -> Any:
     """``duckdb.connect`` that retries while another process holds the lock, then raises WarehouseBusy."""
     import time
 
@@ -49,7 +49,7 @@ def _connect_waiting(path: Path, read_only: bool, config: dict, lock_timeout: fl
 
 
 @contextlib.contextmanager
-def exclusive(path: str | os.PathLike, lock_timeout: float | None = None) -> Iterator[None]:
+def exclusive(path: str | os.PathLike[str], lock_timeout: float | None = None) -> Iterator[None]:
     """Hold the write lock of an existing warehouse file for the block (waiting like
     :class:`Warehouse`); a path with no file, or a file DuckDB cannot open, is not locked."""
     target = Path(path)
@@ -66,7 +66,7 @@ def exclusive(path: str | os.PathLike, lock_timeout: float | None = None) -> Ite
             con.close()
 
 
-def record_batch_reader(con, sql: str, params, rows: int):
+def record_batch_reader(con: Any, sql: str, params: Sequence[Any] | dict[str, Any] | None, rows: int) -> Any:
     """A pyarrow RecordBatchReader over a query on a DuckDB connection (duckdb 2.x, 1.x)."""
     relation = con.sql(sql, params=params or None)
     if hasattr(relation, "to_arrow_reader"):  # duckdb 2.x: no extra copy of the rows
@@ -105,12 +105,12 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(
         self,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike[str] | None = None,
         read_only: bool = False,
         lock_timeout: float | None = None,
         external_access: bool = True,
     ):
-        config = {} if external_access else {"enable_external_access": False}
+        config: dict[str, Any] = {} if external_access else {"enable_external_access": False}
         target = urls.parse(":memory:") if str(path) == ":memory:" else urls.resolve(path)
         if target.engine != "duckdb":
             raise urls.EngineURLError(f"{target.label}: not a DuckDB warehouse")
@@ -133,11 +133,11 @@ class DuckDBWarehouse(Warehouse):
                 log.debug("%s: applied migrations %s", self.path or ":memory:", applied)
 
     # -- the engine interface -------------------------------------------------
-    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a query with bound parameters and return a DataFrame."""
         return self._con.execute(sql, params or []).df()
 
-    def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """Run a query with bound parameters and return a pyarrow Table."""
         # A relation hands its rows to Arrow directly; the DB-API result would copy them once more.
         relation = self._con.sql(sql, params=params or None)
@@ -148,12 +148,12 @@ class DuckDBWarehouse(Warehouse):
                 return getattr(relation, name)()
         raise RuntimeError("this duckdb version returns no Arrow tables")  # pragma: no cover
 
-    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         row = self._con.execute(sql, params or []).fetchone()
         return None if row is None else row[0]
 
     def iter_batches(
-        self, sql: str, params: Sequence[Any] | dict | None = None, rows: int = 100_000
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, rows: int = 100_000
     ) -> Iterator[pd.DataFrame]:
         """The result as DataFrames of at most ``rows`` rows, streamed from DuckDB's record batches."""
         if rows < 1:
@@ -168,7 +168,7 @@ class DuckDBWarehouse(Warehouse):
         finally:
             cursor.close()
 
-    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         self._con.execute(sql, params or [])
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -217,7 +217,7 @@ class DuckDBWarehouse(Warehouse):
     def stage_csv(
         self,
         name: str,
-        path: str | os.PathLike,
+        path: str | os.PathLike[str],
         columns: dict[str, str],
         *,
         delim: str = ",",
@@ -227,7 +227,7 @@ class DuckDBWarehouse(Warehouse):
         max_line_size: int = MAX_LINE_BYTES,
         select: str = "*",
         outer: str | None = None,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Read a delimited text file (``.gz`` too) into the temporary table ``name``.
 
@@ -274,7 +274,7 @@ class DuckDBWarehouse(Warehouse):
         finally:
             self.drop_temp(rejects, scans)
 
-    def stage_lines(self, name: str, path: str | os.PathLike, max_line_size: int = MAX_LINE_BYTES) -> None:
+    def stage_lines(self, name: str, path: str | os.PathLike[str], max_line_size: int = MAX_LINE_BYTES) -> None:
         """Read a text file (``.gz`` too) into the temporary table ``name`` with one
         VARCHAR column ``line``: one row per physical line (blank lines are NULL),
         in file order, so ``rowid + 1`` is the line number."""
@@ -288,7 +288,7 @@ class DuckDBWarehouse(Warehouse):
             [str(path), "\x1f", int(max_line_size)],
         )
 
-    def stage_parquet(self, name: str, path: str | os.PathLike) -> None:
+    def stage_parquet(self, name: str, path: str | os.PathLike[str]) -> None:
         """Read a Parquet file into the temporary table ``name`` with its row number
         (``file_row_number``, 0-based) as an extra column."""
         self.drop_temp(name)
@@ -296,7 +296,7 @@ class DuckDBWarehouse(Warehouse):
             f"CREATE TEMP TABLE {_ident(name)} AS SELECT * FROM read_parquet(?, file_row_number = true)", [str(path)]
         )
 
-    def stage_frame(self, name: str, frame) -> int:
+    def stage_frame(self, name: str, frame: Any) -> int:
         """Copy a pandas DataFrame or Arrow table into the temporary table ``name``;
         returns its row count. ``rowid`` follows the frame's row order."""
         self.drop_temp(name)
@@ -305,7 +305,7 @@ class DuckDBWarehouse(Warehouse):
         return int(self.scalar(f"SELECT count(*) FROM {_ident(name)}"))
 
     @contextlib.contextmanager
-    def registered(self, name: str, obj) -> Iterator[str]:
+    def registered(self, name: str, obj: Any) -> Iterator[str]:
         """Make a pandas DataFrame or Arrow table queryable as ``name`` for the block."""
         _ident(name)
         self._con.register(name, obj)
@@ -328,7 +328,7 @@ class DuckDBWarehouse(Warehouse):
         df = self.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
         )
-        return df["table_name"].tolist()
+        return [str(x) for x in df["table_name"].tolist()]
 
     def columns(self, table: str) -> list[str]:
         df = self.query(
@@ -336,7 +336,7 @@ class DuckDBWarehouse(Warehouse):
             "ORDER BY ordinal_position",
             [table],
         )
-        return df["column_name"].tolist()
+        return [str(x) for x in df["column_name"].tolist()]
 
     def table_hash(self, table: str) -> str:
         """An order-independent content hash of a table (DuckDB's row hash, xor-folded)."""
@@ -359,7 +359,7 @@ class ParquetLakeWarehouse(DuckDBWarehouse):
 
     def __init__(
         self,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike[str] | None = None,
         read_only: bool = True,
         lock_timeout: float | None = None,
         external_access: bool = True,
@@ -382,14 +382,14 @@ class ParquetLakeWarehouse(DuckDBWarehouse):
 
     def tables(self) -> list[str]:
         df = self.query("SELECT table_name FROM information_schema.tables ORDER BY table_name")
-        return df["table_name"].tolist()
+        return [str(x) for x in df["table_name"].tolist()]
 
     def columns(self, table: str) -> list[str]:
         df = self.query(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
             [table],
         )
-        return df["column_name"].tolist()
+        return [str(x) for x in df["column_name"].tolist()]
 
     def __repr__(self) -> str:
         return f"Warehouse(parquet://{self.lake})"

@@ -28,7 +28,7 @@ class IbisWarehouse(Warehouse):
 
     def __init__(
         self,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike[str] | None = None,
         read_only: bool = True,
         lock_timeout: float | None = None,
         external_access: bool = True,
@@ -55,22 +55,22 @@ class IbisWarehouse(Warehouse):
 
         self._pandas = duckdb.connect(":memory:")
 
-    def sql_text(self, sql: str, params: Sequence[Any] | dict | None = None) -> str:
+    def sql_text(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> str:
         spark_like = self.dialect in ("pyspark", "databricks")
         return transpile.to_dialect(sql, params, "spark" if spark_like else self._sqlglot_dialect)
 
-    def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         from .spark_engine import _naive_utc
 
         text = self.sql_text(sql, params)
         log.debug("%s sql: %s", self.dialect, text)
         return _naive_utc(self.con.sql(text).to_pyarrow())
 
-    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         return self._pandas.from_arrow(self.arrow(sql, params)).df()
 
     def iter_batches(
-        self, sql: str, params: Sequence[Any] | dict | None = None, rows: int = 100_000
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, rows: int = 100_000
     ) -> Iterator[pd.DataFrame]:
         if rows < 1:
             raise ValueError("rows must be 1 or more")

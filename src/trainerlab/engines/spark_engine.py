@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -42,7 +43,7 @@ LOCAL_CONF = {
 }
 
 
-def spark_session(target: urls.EngineURL):
+def spark_session(target: urls.EngineURL) -> Any:
     """The SparkSession for a ``spark://`` or ``sc://`` location (an existing one is reused)."""
     try:
         from pyspark.sql import SparkSession
@@ -60,13 +61,42 @@ def spark_session(target: urls.EngineURL):
             conf["spark.sql.warehouse.dir"] = str(target.path)
         for key, value in {**conf, **RUNTIME_CONF, **target.spark_conf()}.items():
             builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # pyspark: Connect asked for while a classic session runs, or classic in a Connect process
+        if any(
+            k in str(exc) for k in ("SESSION_ALREADY_EXIST", "CANNOT_CONFIGURE_SPARK_CONNECT", "CONNECT_URL_NOT_SET")
+        ):
+            raise EngineUnsupported(
+                f"{target.label}: this process already runs another Spark session; a process holds one "
+                "Spark session: open the other location in a new process"
+            ) from None
+        raise
+    if not target.remote:
+        _check_master(session, target)
     for key, value in RUNTIME_CONF.items():
         session.conf.set(key, value)
     return session
 
 
-def _naive_utc(table):
+def _check_master(session: Any, target: urls.EngineURL) -> None:
+    """``getOrCreate`` hands back the process's running session whatever master was asked for:
+    a URL naming a cluster must not run silently on a local session (or the reverse). A local
+    session serves any ``local[N]`` URL (only its thread count differs)."""
+    try:
+        running = str(session.sparkContext.master)
+    except Exception:  # a Connect session has no SparkContext
+        running = "sc://"
+    wanted = target.master or "local[2]"
+    if running == wanted or (running.startswith("local") and wanted.startswith("local")):
+        return
+    raise EngineUnsupported(
+        f"{target.label}: this process already runs a Spark session on {running}; a process holds one "
+        "Spark session: open that location, or this one in a new process"
+    )
+
+
+def _naive_utc(table: Any) -> Any:
     """Timestamps with a time zone -> naive UTC (the warehouse's convention)."""
     import pyarrow as pa
 
@@ -80,7 +110,7 @@ def _naive_utc(table):
 
 
 # (session, warehouse folder, table) -> the files its temporary view was registered over
-_VIEWS: dict[tuple[int, str, str], tuple] = {}
+_VIEWS: dict[tuple[int, str, str], tuple[tuple[str, int, int], ...]] = {}
 
 
 class SparkWarehouse(Warehouse):
@@ -91,7 +121,7 @@ class SparkWarehouse(Warehouse):
 
     def __init__(
         self,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike[str] | None = None,
         read_only: bool = True,
         lock_timeout: float | None = None,
         external_access: bool = True,
@@ -116,7 +146,7 @@ class SparkWarehouse(Warehouse):
         log.debug("opened %s (Spark %s)", self.path, self.spark.version)
 
     # -- the tables -------------------------------------------------------------------
-    def _register_lake(self, folder) -> None:
+    def _register_lake(self, folder: Path) -> None:
         """Each Parquet folder under the warehouse directory is a table (a temporary view)."""
         from .duckdb_engine import lake_tables
 
@@ -153,7 +183,7 @@ class SparkWarehouse(Warehouse):
         value = self.scalar(f"SELECT coalesce(bit_xor(xxhash64(*)), 0) FROM {_ident(table)} AS t")
         return f"{int(value) & 0xFFFFFFFFFFFFFFFF:016x}"
 
-    def fingerprint(self, tables: Sequence[str] | None = None) -> dict:
+    def fingerprint(self, tables: Sequence[str] | None = None) -> dict[str, Any]:
         """As :meth:`Warehouse.fingerprint`, with every table's count and hash in one query (one
         Spark job, not two per table)."""
         import hashlib
@@ -180,23 +210,23 @@ class SparkWarehouse(Warehouse):
         return out
 
     # -- the read surface -------------------------------------------------------------
-    def sql_text(self, sql: str, params: Sequence[Any] | dict | None = None) -> str:
+    def sql_text(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> str:
         """The Spark SQL that ``query`` runs for this DuckDB-dialect statement."""
         return transpile.to_dialect(sql, params, "spark")
 
-    def _frame(self, sql: str, params):
+    def _frame(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> Any:
         text = self.sql_text(sql, params)
         log.debug("spark sql: %s", text)
         return self.spark.sql(text)
 
-    def arrow(self, sql: str, params: Sequence[Any] | dict | None = None):
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         return _naive_utc(self._frame(sql, params).toArrow())
 
-    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         table = self.arrow(sql, params)
         return self._pandas.from_arrow(table).df()
 
-    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         rows = self._frame(sql, params).take(1)
         if not rows:
             return None
@@ -206,14 +236,14 @@ class SparkWarehouse(Warehouse):
         return value
 
     def iter_batches(
-        self, sql: str, params: Sequence[Any] | dict | None = None, rows: int = 100_000
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, rows: int = 100_000
     ) -> Iterator[pd.DataFrame]:
         """Batches of at most ``rows`` rows from Spark's local iterator (one partition in memory at a time)."""
         if rows < 1:
             raise ValueError("rows must be 1 or more")
         frame = self._frame(sql, params)
         names = frame.columns
-        chunk: list[tuple] = []
+        chunk: list[tuple[Any, ...]] = []
         for row in frame.toLocalIterator():
             chunk.append(tuple(row))
             if len(chunk) == rows:
@@ -223,7 +253,7 @@ class SparkWarehouse(Warehouse):
             yield pd.DataFrame.from_records(chunk, columns=names)
 
     # -- scratch tables (the DuckDB TEMP TABLEs analyses stage) -----------------------------
-    def _keep(self, name: str, frame) -> None:
+    def _keep(self, name: str, frame: Any) -> None:
         old = self._scratch.pop(name, None)
         frame = frame.localCheckpoint(eager=True)
         frame.createOrReplaceTempView(name)
@@ -231,7 +261,7 @@ class SparkWarehouse(Warehouse):
         if old is not None:
             old.unpersist()
 
-    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         from sqlglot import exp
 
         tree = transpile.bind(sql, params)

@@ -22,7 +22,7 @@ class BindError(ValueError):
     """Parameters that do not match the statement's placeholders."""
 
 
-def _tokens(sql: str):
+def _tokens(sql: str) -> Any:
     from sqlglot.dialects.duckdb import DuckDB
 
     return DuckDB().tokenize(sql)
@@ -30,7 +30,7 @@ def _tokens(sql: str):
 
 def _name_positionals(sql: str) -> tuple[str, int]:
     """Rewrite each ``?`` as ``$__trainerlab_pN`` (N in text order); returns (sql, count)."""
-    from sqlglot.tokens import TokenType
+    from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
     pieces: list[str] = []
     last = 0
@@ -45,7 +45,7 @@ def _name_positionals(sql: str) -> tuple[str, int]:
     return "".join(pieces), n
 
 
-def literal(value: Any):
+def literal(value: Any) -> Any:
     """A sqlglot literal expression for one Python value (str, int, float, bool, None,
     date, datetime/Timestamp, Decimal, numpy scalars, lists of these)."""
     from sqlglot import exp
@@ -88,7 +88,7 @@ def literal(value: Any):
     raise BindError(f"cannot bind a parameter of type {type(value).__name__}")
 
 
-def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None):
+def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
     """Parse one DuckDB statement and replace its parameters by literals; returns the tree."""
     import sqlglot
     from sqlglot import exp
@@ -115,7 +115,7 @@ def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None):
         named.update({str(i + 1): v for i, v in enumerate(values)})  # $1, $2, ...
     used: set[str] = set()
 
-    def swap(node):
+    def swap(node: Any) -> Any:
         if isinstance(node, exp.Placeholder) and node.this is not None:
             key = str(node.this)
             if key not in named:
@@ -134,12 +134,12 @@ def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None):
     return tree
 
 
-def _doubles(tree):
+def _doubles(tree: Any) -> Any:
     """Non-integer numeric literals as DOUBLE: DuckDB divides decimals as doubles, Spark keeps
     a DECIMAL with 6 digits of scale (1.0 / 3 = 0.333333), which would cost precision."""
     from sqlglot import exp
 
-    def fix(node):
+    def fix(node: Any) -> Any:
         if (
             isinstance(node, exp.Literal)
             and not node.is_string
@@ -157,4 +157,4 @@ def to_dialect(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     tree = bind(sql, params)
     if dialect in ("spark", "databricks", "hive"):
         tree = _doubles(tree)
-    return tree.sql(dialect=dialect)
+    return str(tree.sql(dialect=dialect))

@@ -87,7 +87,7 @@ def _path(text: str) -> Path:
     return Path(os.path.expanduser(text)).resolve()
 
 
-def parse(value: str | os.PathLike) -> EngineURL:
+def parse(value: str | os.PathLike[str]) -> EngineURL:
     """Parse one ``--db`` value (no defaults: see :func:`resolve`)."""
     text = os.fspath(value)
     if not text.strip():
@@ -141,7 +141,7 @@ def parse(value: str | os.PathLike) -> EngineURL:
     return EngineURL("ibis", text, options=_options(urlsplit(text).query))
 
 
-def resolve(explicit: str | os.PathLike | None = None) -> EngineURL:
+def resolve(explicit: str | os.PathLike[str] | None = None) -> EngineURL:
     """``--db`` when given, else ``$TRAINERLAB_DB``, else ``data/warehouse.duckdb`` under the project root."""
     if explicit is not None and os.fspath(explicit) != "":
         if isinstance(explicit, Path):
