@@ -18,22 +18,12 @@ import numpy as np
 import pandas as pd
 
 from ..agreement.patterns import agreement_from_patterns
-from ..agreement.study_reductions import patterns_of, rated_source
-from ..ratings.encoding import _as_number, _label_key
+from ..agreement.study_reductions import observed_categories, patterns_of, rated_source
 from .study_sql import _scope, _window
 
 __all__ = ["vendor_consistency_in_engine", "vendor_patterns"]
 
 COLUMNS = ["vendor", "task", "estimate", "ci_low", "ci_high", "n_items", "n_raters", "method", "reason"]
-
-
-def _observed_categories(wh, cte: str, params: list) -> list:
-    """The labels the ratings use, ordered as prepare_ratings orders observed categories."""
-    labels = wh.query(f"WITH {cte} SELECT DISTINCT label FROM r ORDER BY label", params)["label"].tolist()
-    keys = sorted({_label_key(v) for v in labels}, key=lambda k: (_as_number(k) is None, _as_number(k) or 0.0, k))
-    if keys and all(_as_number(k) is not None for k in keys):
-        return [int(_as_number(k)) if float(_as_number(k)).is_integer() else _as_number(k) for k in keys]
-    return keys
 
 
 def vendor_patterns(wh, vendor: str, task: str, categories, from_sql: str, where: list, params: list):
@@ -75,7 +65,7 @@ def vendor_consistency_in_engine(
             cats = [str(c) for c in schema["categories"]]
         else:
             cte, cp = rated_source(from_sql, [*where, "a.vendor = ?", "a.task = ?"], [*params, v, tk])
-            cats = _observed_categories(wh, cte, cp)
+            cats = observed_categories(wh, cte, cp)
         pat, freq, n_raters = vendor_patterns(wh, v, tk, cats, from_sql, where, params)
         n_items = int(freq.sum())
         if n_raters < 2 or n_items == 0:
