@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import warehouse as _warehouse
 from ..ratings.encoding import LEVELS, Ratings, _as_number, _label_key
-from ..warehouse import iter_batches
 
 __all__ = ["rater_quality_streamed", "stream_ratings"]
 
@@ -107,7 +107,7 @@ def stream_ratings(
     items, raters, labels = _Codes(), _Codes(), _Codes()
     chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     n_missing = 0
-    for batch in iter_batches(wh, sql, params, batch_rows):
+    for batch in _warehouse.iter_batches(wh, sql, params, batch_rows):
         for col in ("item", "rater"):
             nulls = batch.column(col).null_count
             if nulls:
