@@ -66,7 +66,9 @@ def _planted(path, repeats: bool, seed: int = 3) -> None:
                     score = None  # NULL graded score
                 evals.append((run, model, "core", item, cat, "acc", score, passed))
     with Warehouse(path) as wh:
-        wh.insert_frame("items", pd.DataFrame(items, columns=["item_id", "dataset", "language", "template_id", "intent"]))
+        wh.insert_frame(
+            "items", pd.DataFrame(items, columns=["item_id", "dataset", "language", "template_id", "intent"])
+        )
         cols = ["run_id", "model_version", "suite", "item_id", "category", "metric", "score", "passed"]
         wh.insert_frame("eval_results", pd.DataFrame(evals, columns=cols).astype({"passed": "boolean"}))
 
@@ -202,3 +204,21 @@ def test_demo_review_tables_equal_the_row_path(demo_db):
         update = FR.eval_change_by_segment(wh, "language", "demo", "v1.0", "v1.1")
     _same(ref_rate, rate, "segment")
     _same(ref_update, update, "segment")
+
+
+def test_review_with_items_without_a_segment_does_not_stop(tmp_path):
+    """Regression: the review stopped with "item 'it004' has no category value" when an item of
+    the dataset had no language; the engine's paired sums leave such items out of every segment."""
+    from trainerlab.fairness.study import responsible_ai_review
+
+    path = tmp_path / "nulls.duckdb"
+    _planted(path, repeats=False)
+    with Warehouse(path, read_only=True) as wh:
+        out = responsible_ai_review(wh, "v1.0", "v1.1", annotation_tasks=(), n_boot=10, min_n=5)
+        ev = _rows(wh)
+    update = out["update_eval_by_segment"]
+    assert set(update["segment"]) == set(ev["segment"].dropna())
+    ref = model_change_by_segment(
+        ev[ev["segment"].notna()], "segment", "score", "model_version", "v1.0", "v1.1", item="item_id", min_n=5
+    )
+    _same(ref, update, "segment")
