@@ -118,6 +118,14 @@ class Capture:
             return original_materialize(wh, name, select_sql, params)
 
         mp.setattr(warehouse_module, "materialize", materialize)
+        # iter_batches streams a query's rows (the rater models' ratings): the query is an analytic read too
+        original_iter_batches = warehouse_module.iter_batches
+
+        def iter_batches(wh, sql, params=None, batch_rows=100_000):
+            self.record(sql, _origin(traceback.extract_stack()[:-1]))
+            return original_iter_batches(wh, sql, params, batch_rows)
+
+        mp.setattr(warehouse_module, "iter_batches", iter_batches)
         try:
             yield self
         finally:
@@ -160,7 +168,11 @@ def _run_demo(db: Path) -> list[str]:
     import trainerlab.judges as judges
     import trainerlab.ops as ops
     import trainerlab.uplift as uplift
+    from trainerlab.annotators import streaming
     from trainerlab.fairness import study as fairness_study
+    from trainerlab.fairness import study_reductions as fairness_reductions
+    from trainerlab.gates.study_reductions import alpha_in_engine
+    from trainerlab.judges import study_reductions as judges_reductions
     from trainerlab.ops import study_overview, study_queue, study_vendors
 
     with Warehouse(db, read_only=True) as wh:
@@ -187,6 +199,17 @@ def _run_demo(db: Path) -> list[str]:
             "uplift_study": lambda: uplift.uplift_study(wh, "v1.0", "v1.1", n_boot=50),
             "responsible_ai_review": lambda: fairness_study.responsible_ai_review(wh, n_boot=20, annotation_tasks=()),
             "guideline_impact": lambda: drift.guideline_impact(wh),
+            # the reductions inside the engine and the streamed reads (each also behind a study above)
+            "pass_rate_by_segment": lambda: fairness_reductions.pass_rate_by_segment(wh, "language", "demo", "v1.1"),
+            "eval_change_by_segment": lambda: fairness_reductions.eval_change_by_segment(
+                wh, "intent", "demo", "v1.0", "v1.1"
+            ),
+            "vendor_consistency": lambda: study_vendors.vendor_consistency(wh, n_boot=20),
+            "label_reliability_alpha": lambda: alpha_in_engine(
+                wh, "annotations AS a", ["a.task = ?"], ["safety"], "nominal", None, n_boot=20
+            ),
+            "consensus_in_engine": lambda: judges_reductions.consensus_in_engine(wh, "safety", vendor="vendor_a"),
+            "rater_quality_streamed": lambda: streaming.rater_quality_streamed(wh, "safety", batch_rows=5000),
         }
         for name, call in calls.items():
             try:
@@ -222,6 +245,17 @@ def test_the_capture_ran_every_verb_and_study(captured):
     for family in ("agreement", "annotators", "drift", "ops", "judges", "uplift", "fairness", "gates", "ingest"):
         assert any(o.startswith(family + "/") for o in origins), family
     assert any(_edge_of(o) == "warehouse.py" for o in origins) and "schema.py" in origins
+    # the reductions inside the engine and the streamed ratings read are held to the same rule
+    for module in (
+        "agreement/study_reductions.py",
+        "fairness/study_reductions.py",
+        "uplift/study_reductions.py",
+        "ops/vendor_reductions.py",
+        "gates/study_reductions.py",
+        "judges/study_reductions.py",
+        "annotators/streaming.py",
+    ):
+        assert module in origins, module
     assert len(statements) > 150
 
 

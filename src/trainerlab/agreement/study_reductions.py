@@ -102,6 +102,18 @@ def patterns_of(wh, cte: str, params: Sequence[Any], categories: Sequence, what:
     return patterns, frame["freq"].to_numpy(dtype=np.int64)
 
 
+def observed_categories(wh, cte: str, params: Sequence[Any]) -> list:
+    """The labels the ratings of the CTE ``r`` use, ordered as ``prepare_ratings`` orders observed
+    categories (numbers by value, then text)."""
+    from ..ratings.encoding import _as_number, _label_key
+
+    labels = wh.query(f"WITH {cte} SELECT DISTINCT label FROM r ORDER BY label", list(params))["label"].tolist()
+    keys = sorted({_label_key(v) for v in labels}, key=lambda k: (_as_number(k) is None, _as_number(k) or 0.0, k))
+    if keys and all(_as_number(k) is not None for k in keys):
+        return [int(_as_number(k)) if float(_as_number(k)).is_integer() else _as_number(k) for k in keys]
+    return keys
+
+
 def agreement_in_engine(
     wh,
     task: str,

@@ -67,7 +67,13 @@ def _mean_compare(y1: np.ndarray, y0: np.ndarray, alpha: float) -> dict:
     """Welch difference of means (segment - rest) and the delta-method ratio of means."""
     n1, n0 = len(y1), len(y0)
     m1, m0 = float(y1.mean()), float(y0.mean())
-    v1, v0 = float(y1.var(ddof=1)) / n1, float(y0.var(ddof=1)) / n0
+    return _mean_compare_moments(n1, m1, float(y1.var(ddof=1)), n0, m0, float(y0.var(ddof=1)), alpha)
+
+
+def _mean_compare_moments(n1: int, m1: float, var1: float, n0: int, m0: float, var0: float, alpha: float) -> dict:
+    """:func:`_mean_compare` from each group's n, mean and sample variance (ddof 1): what an
+    engine's GROUP BY returns (``fairness.study_reductions``)."""
+    v1, v0 = var1 / n1, var0 / n0
     se = math.sqrt(v1 + v0)
     if se == 0:
         return {

@@ -260,23 +260,7 @@ def model_change_by_segment(
         table = compare_by_category(
             data, item, model, outcome, baseline, candidate, category=segment, correction="none", alpha=alpha
         )
-        for _, r in table.iterrows():
-            row = {
-                "segment": r["category"],
-                "n": int(r["n"]),
-                "baseline_rate": r["baseline_mean"],
-                "candidate_rate": r["candidate_mean"],
-                "estimate": r["estimate"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-                "p_value": r["p_value"],
-                "method": r["method"],
-                "reason": r.get("reason"),
-                "ratio": (r["candidate_mean"] / r["baseline_mean"] if r["baseline_mean"] > 0 else _NAN),
-            }
-            if r["n"] < min_n:
-                row.update(status=NOT_ENOUGH, reason=f"n = {int(r['n'])} paired items < minimum {min_n}")
-            rows.append(row)
+        rows = _paired_change_rows(table, min_n)
     else:
         for seg, part in data.groupby(segment, sort=True):
             b = part[part[model].astype(str) == baseline]
@@ -336,6 +320,30 @@ def model_change_by_segment(
     out.insert(1, "baseline", baseline)
     out.insert(2, "candidate", candidate)
     return _finish(out, alpha, correction, higher_is_better)
+
+
+def _paired_change_rows(table: pd.DataFrame, min_n: int) -> list[dict]:
+    """The rows of :func:`model_change_by_segment` from a :func:`compare_by_category` table
+    (also built from an engine's per-segment sums: ``fairness.study_reductions``)."""
+    rows = []
+    for _, r in table.iterrows():
+        row = {
+            "segment": r["category"],
+            "n": int(r["n"]),
+            "baseline_rate": r["baseline_mean"],
+            "candidate_rate": r["candidate_mean"],
+            "estimate": r["estimate"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "p_value": r["p_value"],
+            "method": r["method"],
+            "reason": r.get("reason"),
+            "ratio": (r["candidate_mean"] / r["baseline_mean"] if r["baseline_mean"] > 0 else _NAN),
+        }
+        if r["n"] < min_n:
+            row.update(status=NOT_ENOUGH, reason=f"n = {int(r['n'])} paired items < minimum {min_n}")
+        rows.append(row)
+    return rows
 
 
 def preference_by_segment(

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import study_reductions as R
 from .rater_groups import group_agreement, rater_group_effects
 from .segments import model_change_by_segment, preference_by_segment, representation, segment_disparities
 from .verdict import DEFAULT_OWNERS, _open_risks, _verdict
@@ -86,18 +87,20 @@ def responsible_ai_review(
     inter = safety.load_interactions(wh, start, end)
     traffic = inter[inter["model_version"] == baseline].groupby("segment")["n_interactions"].sum()
     items = wh.query(f"SELECT item_id, source, {segment} AS segment FROM items WHERE dataset = ?", [dataset])
-    # A pass rate comes from eval_results.passed only (a graded score is not a pass rate).
-    ev = wh.query(
-        f"SELECT e.item_id, e.model_version, CAST(e.passed AS DOUBLE) AS score, i.{segment} AS segment "
-        "FROM eval_results e JOIN items i USING (item_id) WHERE e.suite = 'core' AND e.passed IS NOT NULL "
-        "AND e.model_version IN (?, ?) AND i.dataset = ?",
-        [baseline, candidate, dataset],
+    # A pass rate comes from eval_results.passed only (a graded score is not a pass rate). The engine
+    # reduces the eval rows (fairness.study_reductions): per item for the suite's coverage, per segment
+    # for the pass rates and the paired update.
+    suite_items = wh.query(
+        f"SELECT e.item_id, min(i.{segment}) AS segment FROM eval_results e JOIN items i USING (item_id) "
+        "WHERE e.suite = 'core' AND e.passed IS NOT NULL AND e.model_version = ? AND i.dataset = ? "
+        "GROUP BY e.item_id ORDER BY e.item_id",
+        [candidate, dataset],
     )
     refusals = safety.load_refusals(wh, [baseline, candidate])
     sources = {
         "training (labelled production samples)": items.loc[items["source"] == "production_sample", "segment"],
         "gold set": items.loc[items["source"] == "gold_set", "segment"],
-        "core benchmark suite": ev.loc[ev["model_version"] == candidate].drop_duplicates("item_id")["segment"],
+        "core benchmark suite": suite_items["segment"],
         "must-not-fail suite": items.loc[items["source"] == "must_not_fail", "segment"],
     }
     traffic_values = set(traffic.index.astype(str))
@@ -118,10 +121,7 @@ def responsible_ai_review(
         )
     else:
         out["representation"] = representation(sources, traffic, alpha=alpha)
-    cand_eval = ev[ev["model_version"] == candidate]
-    out["pass_rate_by_segment"] = segment_disparities(
-        cand_eval, "segment", "score", kind="proportion", min_n=min_n, alpha=alpha
-    )
+    out["pass_rate_by_segment"] = R.pass_rate_by_segment(wh, segment, dataset, candidate, min_n=min_n, alpha=alpha)
     helpful = wh.query(
         f"SELECT a.item_id, i.{segment} AS segment, CAST(i.meta AS VARCHAR) AS meta, "
         "avg(CAST(a.label AS DOUBLE)) AS helpfulness "
@@ -170,10 +170,9 @@ def responsible_ai_review(
         )
     # A review on a warehouse without some of its inputs (no traffic, no incidents, no refusal suite, no eval
     # results of these versions) keeps going: each missing table is empty with its reason in `notes`.
-    if ev["model_version"].isin([baseline, candidate]).any():
-        out["update_eval_by_segment"] = model_change_by_segment(
-            ev, "segment", "score", "model_version", baseline, candidate, item="item_id", min_n=min_n, alpha=alpha
-        )
+    update = R.eval_change_by_segment(wh, segment, dataset, baseline, candidate, min_n=min_n, alpha=alpha)
+    if update is not None:
+        out["update_eval_by_segment"] = update
     else:
         out["update_eval_by_segment"] = pd.DataFrame()
         notes["update_eval_by_segment"] = (
@@ -312,27 +311,8 @@ def responsible_ai_review(
         notes["must_not_fail"] = "eval_results holds no must-not-fail cases"
     out["update_eval_by"] = {}
     for col in more_segments:
-        frame = wh.query(
-            f"SELECT e.item_id, e.model_version, CAST(e.passed AS DOUBLE) AS score, i.{col} AS segment "
-            "FROM eval_results e JOIN items i USING (item_id) WHERE e.suite = 'core' "
-            "AND e.passed IS NOT NULL AND e.model_version IN (?, ?) AND i.dataset = ?",
-            [baseline, candidate, dataset],
-        )
-        out["update_eval_by"][col] = (
-            model_change_by_segment(
-                frame,
-                "segment",
-                "score",
-                "model_version",
-                baseline,
-                candidate,
-                item="item_id",
-                min_n=min_n,
-                alpha=alpha,
-            )
-            if frame["model_version"].isin([baseline, candidate]).any()
-            else pd.DataFrame()
-        )
+        update = R.eval_change_by_segment(wh, col, dataset, baseline, candidate, min_n=min_n, alpha=alpha)
+        out["update_eval_by"][col] = update if update is not None else pd.DataFrame()
     out["open_risks"] = _open_risks(out, owners, candidate)
     out["verdict"] = _verdict(out, baseline, candidate)
     return out

@@ -162,14 +162,17 @@ def _label_reliability_result(df: pd.DataFrame, schema: dict, c: dict) -> dict:
     bootstrap CI; its lower bound (or estimate) against the minimum."""
     from ..agreement.coefficients import krippendorff_alpha
 
-    res = krippendorff_alpha(
-        df,
-        level=schema["level"],
-        categories=schema["categories"],
-        n_boot=c["n_boot"],
-        seed=c["seed"],
-        ci=1 - c["alpha"],
-    )
+    # ``df``: the ratings, or alpha already computed from the engine's patterns (gates.study_reductions)
+    res = df
+    if isinstance(df, pd.DataFrame):
+        res = krippendorff_alpha(
+            df,
+            level=schema["level"],
+            categories=schema["categories"],
+            n_boot=c["n_boot"],
+            seed=c["seed"],
+            ci=1 - c["alpha"],
+        )
     value = res.ci_low if c["use"] == "ci_low" else res.estimate
     if not math.isfinite(res.estimate) or (c["use"] == "ci_low" and not math.isfinite(res.ci_low)):
         raise GateDataError(f"task {c['task']!r}: Krippendorff's alpha undefined ({res.reason or 'n_boot = 0'})")

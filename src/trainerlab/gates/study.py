@@ -37,6 +37,7 @@ from .checks import (
     _pass_hat_k_result,
 )
 from .spec import INCIDENT_KINDS, GateConfigError, load_gate
+from .study_reductions import alpha_in_engine
 from .verdict import _residual_risk_table
 
 
@@ -189,18 +190,24 @@ def _check_label_reliability(ctx: _Context, c: dict) -> dict:
     if c["guideline_version"]:
         where.append("a.guideline_version = ?")
         params.append(c["guideline_version"])
-    df = ctx.wh.query(
-        "SELECT a.item_id AS item, a.annotator_id AS rater, a.label AS label FROM annotations AS a "
-        f"LEFT JOIN items AS i ON i.item_id = a.item_id WHERE {' AND '.join(where)} "
-        "ORDER BY a.item_id, a.annotator_id",
+    schema = get_schema(ctx.wh, c["task"]) or {"level": "nominal", "categories": None}
+    # the engine returns label-count patterns, not the ratings (gates.study_reductions)
+    res = alpha_in_engine(
+        ctx.wh,
+        "annotations AS a LEFT JOIN items AS i ON i.item_id = a.item_id",
+        where,
         params,
+        schema["level"],
+        schema["categories"],
+        n_boot=c["n_boot"],
+        seed=c["seed"],
+        ci=1 - c["alpha"],
     )
-    if df.empty:
+    if res is None:
         raise GateDataError(
             f"no annotations for task {c['task']!r}" + (f" in dataset {c['dataset']!r}" if c["dataset"] else "")
         )
-    schema = get_schema(ctx.wh, c["task"]) or {"level": "nominal", "categories": None}
-    return _label_reliability_result(df, schema, c)
+    return _label_reliability_result(res, schema, c)
 
 
 def _interactions(ctx: _Context, model: str, c: dict) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from .intervals import _wilson
 from .judge_vs_judge import pairwise_agreement, win_rate_gap
 from .length_control import win_probability_by_length
 from .prelabels import anchoring, prelabel_acceptance
+from .study_reductions import consensus_in_engine, human_ratings_of_judged_items
 
 _NAN = math.nan
 
@@ -66,6 +67,13 @@ def reference_from_warehouse(wh, task: str, source: str = "consensus", seed: int
         return pd.DataFrame({"item": list(labels), "label": list(labels.values())})
     if source != "consensus":
         raise ValueError(f"reference must be consensus, gold or truth, not {source!r}")
+    # the engine counts labels per item and returns the strict majorities (judges.study_reductions)
+    return consensus_in_engine(wh, task, **filters)
+
+
+def consensus_rows(wh, task: str, seed: int = 0, **filters) -> pd.DataFrame:
+    """The consensus reference of :func:`reference_from_warehouse` from every rating read into
+    pandas (the reference the engine's reduction is tested against)."""
     from ..annotators import majority_vote
 
     r = A.ratings_from_warehouse(wh, task, **filters)
@@ -151,8 +159,7 @@ def label_task_study(
         n_boot=n_boot,
         seed=seed,
     )
-    humans = A.ratings_from_warehouse(wh, task)
-    humans = humans[humans["item"].isin(set(jl["item"]))]
+    humans = human_ratings_of_judged_items(wh, task, judge_id)
     out = {
         "task": task,
         "judge": judge_id,

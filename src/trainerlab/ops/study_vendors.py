@@ -39,7 +39,21 @@ def vendor_consistency(
     """Agreement within each vendor: Krippendorff's alpha of the vendor's own raters, per task,
     on the items two or more of them labelled (gold items included), with a unit-bootstrap CI.
 
-    The level of measurement and the category domain come from the task's label schema."""
+    The level of measurement and the category domain come from the task's label schema. The
+    engine returns label-count patterns per vendor and task, not the ratings
+    (:mod:`trainerlab.ops.vendor_reductions`)."""
+    from .vendor_reductions import vendor_consistency_in_engine
+
+    return vendor_consistency_in_engine(
+        wh, start, end, dataset=dataset, task=task, vendor=vendor, n_boot=n_boot, seed=seed
+    )
+
+
+def vendor_consistency_rows(
+    wh, start=None, end=None, *, dataset=None, task=None, vendor=None, n_boot: int = 300, seed: int = 0
+) -> pd.DataFrame:
+    """:func:`vendor_consistency` on every rating read into pandas (the reference the engine's
+    reduction is tested against)."""
     from ..agreement import krippendorff_alpha
     from ..labels import get_schema
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .categories import compare_by_category
 from .outcomes import choose_outcome, outcome_label
-from .paired import flipped_items, paired_difference, paired_table
+from .paired import flipped_items, paired_difference_arrays
 from .power import power_paired, required_n
 from .results import _NAN
+from .study_reductions import paired_outcomes
 
 __all__ = ["load_eval_results", "uplift_study", "flipped_examples"]
 
@@ -102,37 +104,45 @@ def uplift_study(
     the pass/fail column only) or ``score`` (the mean graded score); by default
     ``passed`` when the results have it. ``label`` says which in words.
     """
-    cols = [c for c in (cluster,) if c]
+    # the engine pairs the two runs (uplift.study_reductions): one row per item comes back, not every eval row
     item_cat = category if category != "category" else None
-    if item_cat:
-        cols.append(item_cat)
-    frame, runs = load_eval_results(wh, suite, [baseline, candidate], item_columns=cols, metric=metric, outcome=outcome)
-    cat_col = item_cat or "category"
-    frame[cat_col] = frame[cat_col].fillna("(none)")
+    chosen, used_metric, runs = _choose_in_engine(
+        wh, suite, [baseline, candidate], [cluster, item_cat], metric, outcome
+    )
+    table, info = paired_outcomes(wh, suite, used_metric, runs, baseline, candidate, chosen, cluster, item_cat)
     notes = {}
-    if cluster and frame[cluster].isna().all():
+    if not len(table):
+        raise ValueError(f"no items scored by both {baseline!r} and {candidate!r} in suite {suite!r}")
+    if cluster and table["cluster"].isna().all():
         # A warehouse without prompt templates has nothing to cluster on: say so, treat items as independent.
         notes["cluster"] = f"items.{cluster} is empty for these items: items treated as independent (no clustering)"
         cluster = None
-    if (frame[cat_col] == "(none)").all():
+    elif cluster and table["cluster"].isna().any():
+        example = table.loc[table["cluster"].isna(), "item"].iloc[0]
+        raise ValueError(f"item {example!r} has no cluster value in column {cluster!r}")
+    cat_col = item_cat or "category"
+    if (table["category"] == "(none)").all():
         notes["by_category"] = f"eval_results has no {cat_col} for these runs: no per-category comparison"
-    overall = paired_difference(
-        frame,
-        "item_id",
-        "model_version",
-        "score",
-        baseline,
-        candidate,
-        cluster=cluster,
-        n_boot=n_boot,
-        seed=seed,
-        alpha=alpha,
+    overall = {"baseline": str(baseline), "candidate": str(candidate)}
+    overall.update(
+        paired_difference_arrays(
+            table["baseline"].to_numpy(),
+            table["candidate"].to_numpy(),
+            table["cluster"].to_numpy() if cluster else None,
+            cluster_name=cluster,
+            n_boot=n_boot,
+            seed=seed,
+            alpha=alpha,
+        )
     )
+    overall.update(info)
+    # the per-item table in the long shape the category comparison and flipped_examples read (2 rows per item)
+    frame = _long(table, baseline, candidate, cat_col)
+    frame.attrs.update(outcome=chosen, metric=used_metric)
     by_cat = compare_by_category(
         frame, "item_id", "model_version", "score", baseline, candidate, cat_col, correction=correction, alpha=alpha
     )
     d = overall["difference"]
-    table, _ = paired_table(frame, "item_id", "model_version", "score", baseline, candidate)
     sd = float(table["diff"].std(ddof=1)) if len(table) > 1 else _NAN
     deff = d.get("design_effect", 1.0) if cluster else 1.0
     mde = overall["mde_80"]
@@ -151,7 +161,6 @@ def uplift_study(
     }
     # A pass rate is a proportion (shown in percent, differences in points); a mean score stays in score units,
     # even when the scores happen to lie in [0, 1]: calling a mean score a pass rate is the error to avoid.
-    chosen, used_metric = frame.attrs["outcome"], frame.attrs["metric"]
     return {
         "overall": overall,
         "by_category": by_cat,
@@ -168,6 +177,70 @@ def uplift_study(
         "notes": notes,
         "frame": frame,
     }
+
+
+def _choose_in_engine(wh, suite, models, item_columns, metric, outcome):
+    """(outcome, metric, runs) as :func:`load_eval_results` chooses them, without reading the rows:
+    each model's latest run, the suite's metric, ``passed`` when any row of these runs has it."""
+    known = set(wh.columns("items"))
+    for col in item_columns:
+        if col and col not in known:
+            raise ValueError(f"items has no column {col!r} (columns: {sorted(known)})")
+    runs = {}
+    for model in models:
+        df = wh.query(
+            "SELECT run_id, max(evaluated_at) AS last_at FROM eval_results WHERE model_version = ? "
+            "AND suite = ? GROUP BY run_id ORDER BY last_at DESC NULLS LAST, run_id DESC",
+            [str(model), suite],
+        )
+        if df.empty:
+            present = wh.query("SELECT DISTINCT model_version FROM eval_results WHERE suite = ? ORDER BY 1", [suite])[
+                "model_version"
+            ].tolist()
+            raise ValueError(f"no eval_results for {model!r} in suite {suite!r} (versions: {present})")
+        runs[str(model)] = str(df["run_id"].iloc[0])
+    metrics = wh.query("SELECT DISTINCT metric FROM eval_results WHERE suite = ? ORDER BY 1", [suite])[
+        "metric"
+    ].tolist()
+    if metric in (None, ""):
+        if len(metrics) != 1:
+            raise ValueError(f"suite {suite!r} has metrics {metrics}: choose one")
+        metric = metrics[0]
+    elif metric not in metrics:
+        raise ValueError(f"suite {suite!r} has no metric {metric!r} (metrics: {metrics})")
+    run_ids = list(dict.fromkeys(runs.values()))
+    counts = wh.query(
+        "SELECT count(passed) AS n_passed, count(score) AS n_score FROM eval_results "
+        f"WHERE suite = ? AND metric = ? AND run_id IN ({', '.join('?' for _ in run_ids)})",
+        [suite, metric, *run_ids],
+    )
+    n_passed, n_score = int(counts["n_passed"].iloc[0]), int(counts["n_score"].iloc[0])
+    if outcome in (None, ""):
+        outcome = "passed" if n_passed else "score"
+    if outcome not in ("passed", "score"):
+        raise ValueError(f"outcome must be one of ('passed', 'score'), got {outcome!r}")
+    if (n_passed if outcome == "passed" else n_score) == 0:
+        raise ValueError(
+            f"eval_results.{outcome} is empty for these runs: choose outcome "
+            f"{'score' if outcome == 'passed' else 'passed'}"
+        )
+    return outcome, metric, runs
+
+
+def _long(table: pd.DataFrame, baseline: str, candidate: str, cat_col: str) -> pd.DataFrame:
+    """The paired table as long rows (item_id, model_version, score, category[, cat_col])."""
+    n = len(table)
+    out = pd.DataFrame(
+        {
+            "item_id": np.repeat(table["item"].to_numpy(dtype=object), 2),
+            "model_version": np.tile(np.asarray([str(baseline), str(candidate)], dtype=object), n),
+            "score": np.column_stack([table["baseline"], table["candidate"]]).ravel(),
+            "category": np.repeat(table["category"].to_numpy(dtype=object), 2),
+        }
+    )
+    if cat_col != "category":
+        out[cat_col] = out["category"]
+    return out
 
 
 def flipped_examples(wh, study: dict, limit: int = 5) -> pd.DataFrame:

@@ -1,0 +1,205 @@
+"""Fairness's reductions inside the engine: per-segment counts and moments, per-segment paired sums.
+
+The row path reads every eval row of both versions into pandas and compares segments there.
+The comparisons need far less:
+
+- :func:`segment_disparities` (each segment against the rest, pass rate or mean score) needs
+  per segment only n, the sum and the centred second moment of the outcome: the rest's are
+  combined from the other segments' (Chan et al.'s pairwise update, no cancellation).
+  :func:`segment_moments` returns them from one GROUP BY, and
+  :func:`segment_disparities_from_moments` gives the row path's table to 1e-12;
+- :func:`model_change_by_segment` paired on items needs per segment the four pass/fail cells
+  (or the mean and variance of the per-item differences):
+  :func:`trainerlab.uplift.study_reductions.paired_category_sums`, and
+  :func:`model_change_from_sums` gives the row path's table.
+
+NULL outcomes and NULL segments are left out (the row path's disparities drop a missing
+segment; its paired comparison stops with "item has no category value" on one, which the
+reduction does not: those items are not in any segment). The SQL is plain GROUP BY
+(tests/test_sql_portability.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..stats.intervals import proportion_ci
+from ..stats.significance import two_proportion_test
+from ..uplift.study_reductions import compare_by_category_from_sums, paired_category_sums
+from .contrasts import _NAN, NOT_ENOUGH, _finish, _mean_compare_moments, _ratio_ci_proportions
+from .segments import _paired_change_rows
+
+__all__ = [
+    "eval_change_by_segment",
+    "eval_pairs_source",
+    "eval_segment_source",
+    "model_change_from_sums",
+    "pass_rate_by_segment",
+    "segment_disparities_from_moments",
+    "segment_moments",
+]
+
+MOMENTS = ("segment", "n", "total", "mean", "m2", "n_other")
+
+
+def _column(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain column name: {name!r}")
+    return name
+
+
+def eval_segment_source(segment: str, dataset: str, models: Sequence[str]) -> tuple[str, list]:
+    """The CTE ``e`` (segment, y) of the core suite's pass/fail results of ``models`` on the
+    items of ``dataset``, segment an ``items`` column (the rows ``responsible_ai_review`` compares)."""
+    col = _column(segment)
+    marks = ", ".join("?" for _ in models)
+    return (
+        f"e AS (SELECT CAST(i.{col} AS VARCHAR) AS segment, CAST(r.passed AS DOUBLE) AS y "
+        "FROM eval_results AS r JOIN items AS i ON i.item_id = r.item_id WHERE r.suite = 'core' "
+        f"AND r.passed IS NOT NULL AND r.model_version IN ({marks}) AND i.dataset = ?)",
+        [*map(str, models), dataset],
+    )
+
+
+def eval_pairs_source(segment: str, dataset: str, models: Sequence[str]) -> tuple[str, list]:
+    """The CTE ``e`` (item_id, model_version, score, category) of the same rows for a paired
+    comparison (category: the segment; items without one are left out)."""
+    col = _column(segment)
+    marks = ", ".join("?" for _ in models)
+    return (
+        f"e AS (SELECT r.item_id, r.model_version, CAST(r.passed AS DOUBLE) AS score, "
+        f"CAST(i.{col} AS VARCHAR) AS category "
+        "FROM eval_results AS r JOIN items AS i ON i.item_id = r.item_id WHERE r.suite = 'core' "
+        f"AND r.passed IS NOT NULL AND r.model_version IN ({marks}) AND i.dataset = ? AND i.{col} IS NOT NULL)",
+        [*map(str, models), dataset],
+    )
+
+
+def segment_moments(wh, source_cte: str, params: Sequence) -> pd.DataFrame:
+    """Per segment of the CTE ``e`` (segment TEXT, y DOUBLE): n, the sum (``total``), the mean,
+    the centred second moment ``m2`` (n times the population variance) and ``n_other`` (values
+    other than 0 and 1), rows with a NULL segment or y left out, segments in text order."""
+    frame = wh.query(
+        f"WITH {source_cte} SELECT segment, count(*) AS n, sum(y) AS total, avg(y) AS mean, "
+        "var_pop(y) * count(*) AS m2, sum(CASE WHEN y IN (0, 1) THEN 0 ELSE 1 END) AS n_other "
+        "FROM e WHERE segment IS NOT NULL AND y IS NOT NULL GROUP BY segment ORDER BY segment",
+        list(params),
+    )
+    frame["n"] = frame["n"].astype(np.int64)
+    frame["n_other"] = frame["n_other"].astype(np.int64)
+    for col in ("total", "mean", "m2"):
+        frame[col] = frame[col].astype(float)
+    return frame[list(MOMENTS)]
+
+
+def _rest(moments: pd.DataFrame, j: int) -> tuple[int, float, float, float]:
+    """(n, sum, mean, sample variance) of every segment but the j-th, from the segments' moments."""
+    others = moments.drop(index=moments.index[j])
+    n = int(others["n"].sum())
+    if n == 0:
+        return 0, 0.0, _NAN, _NAN
+    means = others["mean"].to_numpy(dtype=float)
+    counts = others["n"].to_numpy(dtype=float)
+    total = float(others["total"].sum())
+    # the mean of identical means is that mean (no rounding into a spurious variance)
+    mean = float(means[0]) if (means == means[0]).all() else float(np.dot(counts, means) / n)
+    m2 = float(others["m2"].sum() + np.dot(counts, (means - mean) ** 2))
+    return n, total, mean, (m2 / (n - 1) if n > 1 else _NAN)
+
+
+def segment_disparities_from_moments(
+    moments: pd.DataFrame,
+    kind: str = "auto",
+    min_n: int = 30,
+    alpha: float = 0.05,
+    correction: str = "fdr_bh",
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """:func:`trainerlab.fairness.segment_disparities` (proportion or mean outcomes) from
+    :func:`segment_moments`: the same rows, columns and numbers as on the rows."""
+    if kind == "auto":
+        kind = "proportion" if int(moments["n_other"].sum()) == 0 else "mean"
+    if kind not in ("proportion", "mean"):
+        raise ValueError("from moments, kind must be 'auto', 'proportion' or 'mean' (rates need exposures)")
+    if kind == "proportion" and int(moments["n_other"].sum()):
+        raise ValueError("a proportion outcome must be 0/1 or boolean")
+    moments = moments.reset_index(drop=True)
+    rows = []
+    for j, s in enumerate(moments.itertuples(index=False)):
+        n1 = int(s.n)
+        n0, t0, m0, var0 = _rest(moments, j)
+        row: dict = {"segment": str(s.segment), "n": n1, "n_rest": n0, "kind": kind, "reason": None}
+        if kind == "proportion":
+            x1 = int(round(s.total))
+            ci = proportion_ci(float(s.total), n1, alpha=alpha)
+            row.update(
+                segment_rate=ci["estimate"],
+                segment_low=ci["ci_low"],
+                segment_high=ci["ci_high"],
+                rest_rate=(t0 / n0) if n0 else _NAN,
+            )
+        else:
+            row.update(segment_rate=float(s.mean) if n1 else _NAN, rest_rate=m0 if n0 else _NAN)
+        if n1 < min_n or n0 < min_n:
+            row.update(status=NOT_ENOUGH, reason=f"n = {n1} (rest {n0}) < minimum {min_n}")
+        elif kind == "proportion":
+            x0 = int(round(t0))
+            t = two_proportion_test(x0, n0, x1, n1, alpha=alpha)
+            est, lo, hi = _ratio_ci_proportions(x1, n1, x0, n0, alpha)
+            row.update(
+                estimate=t["estimate"],
+                ci_low=t["ci_low"],
+                ci_high=t["ci_high"],
+                p_value=t["p_value"],
+                ratio=est,
+                ratio_low=lo,
+                ratio_high=hi,
+                reason=t.get("reason"),
+                method="Newcombe hybrid score CI; pooled z test; Katz log risk ratio",
+            )
+        else:
+            var1 = float(s.m2) / (n1 - 1) if n1 > 1 else _NAN
+            row.update(
+                **_mean_compare_moments(n1, float(s.mean), var1, n0, m0, var0, alpha),
+                method="Welch t; delta-method ratio of means",
+            )
+        rows.append(row)
+    return _finish(pd.DataFrame(rows), alpha, correction, higher_is_better)
+
+
+def model_change_from_sums(
+    sums: pd.DataFrame,
+    baseline: str,
+    candidate: str,
+    min_n: int = 30,
+    alpha: float = 0.05,
+    correction: str = "fdr_bh",
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """:func:`trainerlab.fairness.model_change_by_segment` paired on items, from
+    :func:`~trainerlab.uplift.study_reductions.paired_category_sums` (categories = segments)."""
+    table = compare_by_category_from_sums(sums, correction="none", alpha=alpha)
+    out = pd.DataFrame(_paired_change_rows(table, min_n))
+    out.insert(1, "baseline", baseline)
+    out.insert(2, "candidate", candidate)
+    return _finish(out, alpha, correction, higher_is_better)
+
+
+def pass_rate_by_segment(wh, segment: str, dataset: str, model: str, **kw) -> pd.DataFrame:
+    """The core-suite pass rate of ``model`` per segment against the rest, reduced in the engine."""
+    cte, params = eval_segment_source(segment, dataset, [model])
+    return segment_disparities_from_moments(segment_moments(wh, cte, params), kind="proportion", **kw)
+
+
+def eval_change_by_segment(wh, segment: str, dataset: str, baseline: str, candidate: str, **kw) -> pd.DataFrame | None:
+    """Candidate against baseline per segment on the core suite, paired on items, reduced in the
+    engine; None when neither version has a pass/fail result on the dataset's items."""
+    cte, params = eval_pairs_source(segment, dataset, [baseline, candidate])
+    present = wh.query(f"WITH {cte} SELECT count(*) AS n FROM e", params)
+    if not int(present["n"].iloc[0]):
+        return None
+    sums = paired_category_sums(wh, cte, params, baseline, candidate)
+    return model_change_from_sums(sums, baseline, candidate, **kw)
