@@ -8,6 +8,9 @@ unparseable timestamps, rows with a missing field) so that quarantine is
 exercised, and the three tasks have explicit label schemas so every label is
 checked.
 
+Each repeat records its wall time (the ratio) and its process CPU time (all threads), and the
+load average before and after is noted: on a shared machine the CPU times compare better.
+
 ours       ``trainerlab.ingest.ingest_file(wh, "annotations", csv)`` into a fresh
            warehouse file: sha256 of the file, parse, convert, every validation
            rule, duplicate detection, insert, quarantine and ingest_log, one
@@ -107,14 +110,15 @@ def ours_once(csv: str, workdir: str) -> dict:
     with Warehouse(db) as wh:
         for task, (level, cats) in SCHEMAS.items():
             labels.set_schema(wh, task, level, cats)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = ingest_file(wh, "annotations", csv)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         rows = wh.count("annotations")
     for suffix in ("", ".wal"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     return {
         "seconds": seconds,
+        "cpu_s": cpu,
         "rows_in": result["rows_in"],
         "rows_accepted": result["rows_accepted"],
         "rows_quarantined": result["rows_quarantined"],
@@ -129,14 +133,14 @@ def reference_once(csv: str, workdir: str) -> dict:
 
     db = Path(workdir) / f"ref-{os.getpid()}.duckdb"
     con = duckdb.connect(str(db))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [csv])
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
     con.close()
     for suffix in ("", ".wal"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    return {"seconds": seconds, "rows_in_table": rows}
+    return {"seconds": seconds, "cpu_s": cpu, "rows_in_table": rows}
 
 
 def run(quick: bool) -> list[dict]:
@@ -149,9 +153,11 @@ def run(quick: bool) -> list[dict]:
         csv = str(Path(workdir) / "annotations.csv")
         facts = make_csv(csv, n)
         ours, ref = [], []
+        load_before = [round(x, 2) for x in os.getloadavg()]
         for _ in range(repeats):  # alternate, so that load on a shared machine hits both
             ours.append(isolated("bench_ingest:ours_once", csv=csv, workdir=workdir))
             ref.append(isolated("bench_ingest:reference_once", csv=csv, workdir=workdir))
+        load_after = [round(x, 2) for x in os.getloadavg()]
         ours_s = median([r["seconds"] for r in ours])
         ref_s = median([r["seconds"] for r in ref])
         last = ours[-1]
@@ -161,6 +167,9 @@ def run(quick: bool) -> list[dict]:
             f"({', '.join(f'{k} {v}' for k, v in last['reasons'].items())}); "
             f"median of {repeats} alternating repeats, each in a fresh process; "
             f"ours {[round(r['seconds'], 2) for r in ours]} s, reference {[round(r['seconds'], 2) for r in ref]} s; "
+            f"process CPU time (all threads) ours {[round(r['cpu_s'], 2) for r in ours]} CPU-s, "
+            f"reference {[round(r['cpu_s'], 2) for r in ref]} CPU-s; "
+            f"load average before {load_before}, after {load_after}; "
             f"throughput ours {n / ours_s:,.0f} rows/s vs {n / ref_s:,.0f} rows/s; "
             f"reference peak {max(r['peak_mb'] for r in ref):,.0f} MB"
         )
@@ -177,6 +186,9 @@ def run(quick: bool) -> list[dict]:
                 "reference_peak_mb": max(r["peak_mb"] for r in ref),
                 "ours_all_s": [r["seconds"] for r in ours],
                 "reference_all_s": [r["seconds"] for r in ref],
+                "ours_cpu_s": [r["cpu_s"] for r in ours],
+                "reference_cpu_s": [r["cpu_s"] for r in ref],
+                "load_average": [load_before, load_after],
                 "rows": n,
                 "rows_accepted": last["rows_accepted"],
                 "rows_quarantined": last["rows_quarantined"],

@@ -690,10 +690,12 @@ def _update_provisional(
     out: dict[str, dict] = {}
     for kind in label_kinds:
         spec = SPECS[kind]
+        # (tasks with an explicit schema are skipped below: their labels are not gathered at all)
         observed = wh.query(
             f'SELECT "{spec.task_column}" AS task, list(DISTINCT "{spec.label_column}") AS labels FROM "{kind}" '
-            f'WHERE ingest_batch = ? AND "{spec.label_column}" IS NOT NULL GROUP BY 1',
-            [batch_id],
+            f'WHERE ingest_batch = ? AND "{spec.label_column}" IS NOT NULL '
+            f'AND coalesce(NOT list_contains(CAST(? AS VARCHAR[]), "{spec.task_column}"), true) GROUP BY 1',
+            [batch_id, sorted(explicit)],
         )
         for t, labels in zip(observed["task"], observed["labels"]):
             if t in explicit:

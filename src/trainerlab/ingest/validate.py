@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .kinds import MAX_FIELD_CHARS, MISSING_LABEL_TOKENS, TYPES, KindSpec
@@ -199,6 +200,10 @@ class Conversion:
     # columns the source does not give (a default or NULL for every row): SQL of the value, not stored in the
     # converted table (three NULL text columns of an annotations CSV were a third of its staged copy)
     fixed: dict = None
+    # the label rules (missing_label, unknown_label) are in ``_code`` (one code column, no ``_code2``);
+    # ``label_schemas`` are the explicit schemas they were written for. False: Validator.run joins them.
+    labels_in_pass: bool = False
+    label_schemas: dict = None
 
 
 def conversion(
@@ -324,7 +329,14 @@ def conversion(
     for name in spec.required:
         if name != label:
             whens.append(f"WHEN v.{_q(name)} IS NULL THEN {code('missing_value', name)}")
-    # label rules come next (they need the schema tables: see Validator.run), then the kind's own rules
+    # the label rules come next, then the kind's own rules. With a few explicit schemas (the usual
+    # case) they are written out here, so the reader pass decides every row-level reason in one code;
+    # past MAX_PASS_LABELS categories Validator.run joins the schema tables instead (_code2 then
+    # holds the kind's own rules, which come after the label rules)
+    rules = _label_rules(spec, explicit_schemas, flags, params)
+    if rules is not None:
+        whens.append(f"WHEN {rules[0]} THEN {code('missing_label', label)}")
+        whens.append(f"WHEN {rules[1]} THEN {code('unknown_label', label)}")
     later = [f"WHEN {check.sql} THEN {code(check.reason, check.column)}" for check in spec.checks]
     # the row hash covers the columns that vary in this file (the others are the same constant
     # for every row, so they cannot tell rows apart); matches are confirmed on all columns
@@ -333,15 +345,23 @@ def conversion(
     )
     if spec.identity and not spec.key and all(c in hashed for c in spec.identity):
         hashed = list(spec.identity)  # enough to find the candidates; cheaper to hash
-    # the inner layer still has the fixed columns (a kind's own check may read them); the table does not
+    # the inner layer still has the fixed columns (a kind's own check may read them); the table does not,
+    # nor the flags that only feed the codes (each a column of 5 M values in a big file's staged copy)
     dropped = [_q("_src_" + n) for n in layered] + [_q(n) for n in fixed]
+    dropped += [_q(f) for f in ("_too_large", "_task_mismatch") if f in flags]
+    dropped += [_q("_bad_" + n) for n in has_bad if n not in layered]
+    if rules is not None:
+        whens, later = whens + later, []
+    # the smallest integer type that holds every code (few: one per rule); NULL for a good row
+    code_type = "TINYINT" if len(codes) < 127 else "SMALLINT"
     outer = [
         "v.*" + (" EXCLUDE (" + ", ".join(dropped) + ")" if dropped else ""),
         *(f"CASE WHEN {flag} THEN v.{_q('_src_' + n)} END AS {_q('_s_' + n)}" for n, flag in layered.items()),
-        ("CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS INTEGER)") + " AS _code",
-        ("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2",
+        (f"CAST(CASE {' '.join(whens)} END AS {code_type})" if whens else f"CAST(NULL AS {code_type})") + " AS _code",
         "hash(" + ", ".join(f"v.{_q(c)}" for c in hashed) + ") AS _h",
     ]
+    if rules is None:
+        outer.append(("CASE " + " ".join(later) + " END" if later else "CAST(NULL AS INTEGER)") + " AS _code2")
     if spec.key:
         outer.append("hash(" + ", ".join(f"v.{_q(c)}" for c in spec.key) + ") AS _kh")
     return Conversion(
@@ -354,7 +374,53 @@ def conversion(
         hashed=hashed,
         size_cols=size_cols,
         fixed=fixed,
+        labels_in_pass=rules is not None,
+        label_schemas={t: list(c) for t, c in explicit_schemas.items()} if rules is not None else None,
     )
+
+
+# at most this many explicit (task, category) pairs are written into the reader pass's SQL
+MAX_PASS_LABELS = 1000
+
+# up to this many rows, repeated row hashes are found by sorting them in numpy, outside DuckDB's
+# memory cap (8 bytes a row, twice while copied: 128 MB at the bound, 80 MB for 5 M rows); above it,
+# by DuckDB's aggregate within its cap
+SORTED_GROUPS_MAX_ROWS = 8_000_000
+
+
+def missing_label_spellings() -> list[str]:
+    """The usual spellings of "missing" (lower, UPPER, Title), compared as written (lower() costs)."""
+    return sorted(
+        {f(t) for t in MISSING_LABEL_TOKENS for f in (str.lower, str.upper, str.title)} | {"NaN", "NaT", "N/A", "<NA>"}
+    )
+
+
+def _label_rules(spec: KindSpec, explicit: dict, flags: set, params: dict) -> tuple[str, str] | None:
+    """SQL over the converted row (alias ``v``) of the two label rules, (missing_label, unknown_label),
+    with the explicit schemas as bound parameters; None when the kind has no label or the schemas are
+    too many to write out. The same rules as the join in :meth:`Validator.run`: a label is known when
+    its task has an explicit schema listing it; a missing-value spelling is missing unless the schema
+    lists it; a label of a task with an explicit schema that does not list it is unknown."""
+    label, task = spec.label_column, spec.task_column
+    if not label or not task or sum(len(c) for c in explicit.values()) > MAX_PASS_LABELS:
+        return None
+    lv, tv = f"v.{_q(label)}", f"v.{_q(task)}"
+    tasks, branches = [], []
+    for i, (t, cats) in enumerate(explicit.items()):
+        params[f"lt_{i}"] = str(t)
+        tasks.append(f"$lt_{i}")
+        names = []
+        for j, c in enumerate(cats):
+            params[f"ll_{i}_{j}"] = str(c)
+            names.append(f"$ll_{i}_{j}")
+        branches.append(f"WHEN $lt_{i} THEN " + (f"{lv} IN ({', '.join(names)})" if names else "false"))
+    known = f"coalesce(CASE {tv} {' '.join(branches)} END, false)" if branches else "false"
+    has_schema = f"coalesce({tv} IN ({', '.join(tasks)}), false)" if tasks else "false"
+    skip_ok = "NOT v._skip" if "_skip" in flags else "true"
+    tokens = ", ".join("'" + t + "'" for t in missing_label_spellings())
+    missing = f"(({lv} IS NULL AND {skip_ok}) OR ({lv} IN ({tokens}) AND NOT {known}))"
+    unknown = f"({lv} IS NOT NULL AND {has_schema} AND NOT {known})"
+    return missing, unknown
 
 
 class Validator:
@@ -374,6 +440,7 @@ class Validator:
         self.wh, self.spec, self.st = wh, spec, st
         self.batch_id = batch_id
         self.prefix = prefix
+        self.explicit = explicit_schemas
         self.temp: list[str] = []
         # explicit (non-provisional) label schemas as (task, label) pairs and their tasks
         self.cats, self.tasks = f"{prefix}__cats", f"{prefix}__tasks"
@@ -433,15 +500,15 @@ class Validator:
         # the first failing rule: _code (reading, size, types, task, required), the label rules, _code2
         label, fail, code = spec.label_column, "x._code IS NOT NULL OR x._code2 IS NOT NULL", "x._code2"
         joins = ""
+        if self.conv.labels_in_pass:
+            # the reader pass decided every row-level rule, the label rules included: one code column
+            if self.conv.label_schemas != {t: list(c) for t, c in self.explicit.items()}:  # pragma: no cover
+                raise RuntimeError(f"{st.table}: staged with other label schemas than it is checked against")
+            fail, code, label = "x._code IS NOT NULL", "x._code", None
         if label:
             lv = self.col("x", label)
             skip_ok = "NOT x._skip" if "_skip" in self.conv.flags else "true"
-            # the usual spellings of "missing" (lower, UPPER, Title) compared as they are (lower() costs)
-            spellings = sorted(
-                {f(t) for t in MISSING_LABEL_TOKENS for f in (str.lower, str.upper, str.title)}
-                | {"NaN", "NaT", "N/A", "<NA>"}
-            )
-            tokens = ", ".join("'" + t + "'" for t in spellings)
+            tokens = ", ".join("'" + t + "'" for t in missing_label_spellings())
             missing = f"({lv} IS NULL AND {skip_ok}) OR ({lv} IN ({tokens}) AND c.n IS NULL)"
             unknown = f"({lv} IS NOT NULL AND t.task IS NOT NULL AND c.n IS NULL)"
             n_missing, n_unknown = len(self.codes) + 1, len(self.codes) + 2
@@ -495,8 +562,21 @@ class Validator:
         groups = f"{P}__groups"
         self.temp.append(groups)
         wh.drop_temp(groups)
-        wh.execute(f"CREATE TEMP TABLE {_q(groups)} AS SELECT _h FROM {T} GROUP BY _h HAVING count(*) > 1")
-        if wh.scalar(f"SELECT count(*) FROM {_q(groups)}"):
+        if int(wh.scalar(f"SELECT count(*) FROM {T}")) <= SORTED_GROUPS_MAX_ROWS:
+            # the hashes that repeat, by sorting them in numpy: half the CPU time of DuckDB's hash
+            # aggregate over millions of distinct values, and no hash table in DuckDB's capped memory
+            # (8 bytes a row outside it, hence the bound; past it DuckDB groups, spilling as needed)
+            frame = wh.query(f"SELECT _h FROM {T}")
+            h = frame["_h"].to_numpy(dtype=np.uint64, copy=True)
+            del frame
+            h.sort()
+            repeated = np.unique(h[1:][h[1:] == h[:-1]])
+            del h
+            n_groups = wh.stage_frame(groups, pd.DataFrame({"_h": pd.Series(repeated, dtype="uint64")}))
+        else:
+            wh.execute(f"CREATE TEMP TABLE {_q(groups)} AS SELECT _h FROM {T} GROUP BY _h HAVING count(*) > 1")
+            n_groups = int(wh.scalar(f"SELECT count(*) FROM {_q(groups)}"))
+        if n_groups:
             dup = f"{P}__dup"
             wh.drop_temp(dup)
             wh.execute(
