@@ -57,7 +57,9 @@ def diagnose(f: pd.DataFrame, labels: np.ndarray) -> dict:
         ok = 0
         for i in np.flatnonzero(foreign):
             c = lab[i]
-            same = (lab == c) & planted & (f["language"] == "en").to_numpy() & (f["mode"] == f["mode"].iloc[i]).to_numpy()
+            same = (
+                (lab == c) & planted & (f["language"] == "en").to_numpy() & (f["mode"] == f["mode"].iloc[i]).to_numpy()
+            )
             ok += int(c != -1 and same.any())
         own = ok / foreign.sum()
     return {
@@ -83,11 +85,18 @@ def main() -> None:
         for emb in a.embeddings.split(","):
             t = time.perf_counter()
             c0 = time.process_time()
+            error = None
             if emb == "bertopic-defaults":
-                labels = errors.bertopic_offline_defaults(f["text"].tolist(), seed=0, min_cluster_size=5)
+                try:
+                    labels = errors.bertopic_offline_defaults(f["text"].tolist(), seed=0, min_cluster_size=5)
+                except ValueError as exc:  # the recipe's SVD(100) needs more than 100 distinct words
+                    error = str(exc).splitlines()[0]
+                    labels = np.full(len(f), -1)
                 fine = labels
             else:
-                m = errors.FailureClusterer(seed=0, embedder=emb, cache=False, min_cluster_size=5).fit(f["text"].tolist())
+                m = errors.FailureClusterer(seed=0, embedder=emb, cache=False, min_cluster_size=5).fit(
+                    f["text"].tolist()
+                )
                 labels, fine = m.labels_, m.fine_labels_
             rows.append(
                 {
@@ -98,8 +107,9 @@ def main() -> None:
                     "languages": f.attrs["languages"],
                     "boilerplate": f.attrs["boilerplate"],
                     "clusters": len(set(np.asarray(labels).tolist()) - {-1}),
-                    "ari": planted_ari(truth, labels),
-                    "ari_fine": planted_ari(truth, fine),
+                    "ari": planted_ari(truth, labels) if error is None else float("nan"),
+                    "ari_fine": planted_ari(truth, fine) if error is None else float("nan"),
+                    "error": error,
                     **diagnose(f, labels),
                     "seconds": time.perf_counter() - t,
                     "cpu_seconds": time.process_time() - c0,
@@ -119,10 +129,26 @@ def main() -> None:
     if a.out:
         df.to_csv(a.out, index=False)
     for emb, g in df.groupby("embedding", sort=False):
+        if g["error"].notna().any():
+            print(
+                f"\n{emb}: failed on {int(g['error'].notna().sum())} sets: {g.loc[g['error'].notna(), 'seed'].tolist()} "
+                f"({g['error'].dropna().iloc[0]})"
+            )
+        g = g[g["error"].isna()]
         v = g["ari"].to_numpy()
         q1, med, q3 = np.percentile(v, [25, 50, 75])
-        cols = ["seed", "modes", "languages", "boilerplate", "clusters", "ari", "modes_split",
-                "clusters_mixing_modes", "foreign_with_own_mode", "outlier_share"]
+        cols = [
+            "seed",
+            "modes",
+            "languages",
+            "boilerplate",
+            "clusters",
+            "ari",
+            "modes_split",
+            "clusters_mixing_modes",
+            "foreign_with_own_mode",
+            "outlier_share",
+        ]
         print(
             f"\n{emb}: {len(v)} sets, ARI median {med:.3f}, quartiles {q1:.3f}-{q3:.3f}, "
             f"p10 {np.percentile(v, 10):.3f}, min {v.min():.3f}, max {v.max():.3f}; "

@@ -494,7 +494,9 @@ class FailureClusterer:
         self.text_normalised_ = isinstance(self.embedder_, WordLlamaEmbedder)
         if embeddings is None:
             inputs = [semantic_text(x) for x in texts] if self.text_normalised_ else texts
-            embeddings = embed_texts(inputs, self.embedder_, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
+            embeddings = (
+                embed_texts(inputs, self.embedder_, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
+            )
         elif len(embeddings) != n:
             raise ValueError(f"embeddings have {len(embeddings)} rows for {n} texts")
         self.embeddings_ = np.asarray(embeddings, dtype=np.float32)
