@@ -237,13 +237,62 @@ def _merge_plan(
     return groups - 1, {"rule": rule, "cut": cut, "heights": heights.round(4).tolist()}
 
 
+def semantic_text(text: str) -> str:
+    """What the semantic default embeds for a text: personal data replaced by its type
+    (``trainerlab.pii.redact``: an e-mail address becomes ``[EMAIL]``) and the case folded.
+
+    An address, a phone number or a name's capitals say nothing about the failure, yet a
+    static model with IDF weights gives their rare tokens the most weight, so texts of one
+    mode that quote different people's details fell apart; the placeholder keeps what
+    they share (there is an e-mail address here). Case folding makes "Cancelling" and
+    "cancelling" one token. Calibrated on tuning seeds (docs/errors.md)."""
+    from ..pii import redact
+
+    return redact(text).casefold()
+
+
+def _polish(X: np.ndarray, labels: np.ndarray, min_size: int, iters: int = 2, floor_pct: float = 5.0) -> np.ndarray:
+    """Refine a cut of unit vectors ``X``: each clustered text moves to the cluster with the
+    most similar mean vector (cosine; ``iters`` rounds, as k-means steps from the cut's
+    clusters), then an outlier joins its most similar cluster when it is at least as similar
+    as that cluster's own ``floor_pct`` percentile member. A text that the average-linkage
+    tree joined to the wrong branch early is moved back; true one-offs stay outliers.
+    Clusters left smaller than ``min_size`` become outliers; ids are renumbered 0..k-1."""
+    labels = np.asarray(labels, dtype=int).copy()
+
+    def centroids(lab):
+        ids = sorted(set(lab.tolist()) - {-1})
+        if not ids:
+            return ids, None
+        C = np.vstack([X[lab == c].mean(axis=0) for c in ids])
+        return ids, C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+
+    for _ in range(iters):
+        ids, C = centroids(labels)
+        if not ids:
+            return labels
+        labels = np.where(labels == -1, -1, np.asarray(ids)[np.argmax(X @ C.T, axis=1)])
+    ids, C = centroids(labels)
+    if ids and (labels == -1).any():
+        S = X @ C.T
+        floor = np.array([np.percentile(S[labels == c, j], floor_pct) for j, c in enumerate(ids)])
+        best = np.argmax(S, axis=1)
+        ok = S[np.arange(len(X)), best] >= floor[best]
+        labels = np.where((labels == -1) & ok, np.asarray(ids)[best], labels)
+    ids, counts = np.unique(labels[labels != -1], return_counts=True)
+    keep = {int(c): i for i, c in enumerate(ids[counts >= min_size])}
+    return np.array([keep.get(int(c), -1) for c in labels], dtype=int)
+
+
 class _ThresholdAgglomerative:
     """BERTopic's cluster model: average-linkage on cosine distance, cut at a threshold;
-    clusters smaller than ``min_size`` are outliers (-1). Deterministic."""
+    clusters smaller than ``min_size`` are outliers (-1); then, with ``polish``, the cut
+    refined by :func:`_polish`. Deterministic."""
 
-    def __init__(self, threshold: float, min_size: int):
+    def __init__(self, threshold: float, min_size: int, polish: bool = True):
         self.threshold = float(threshold)
         self.min_size = int(min_size)
+        self.polish = bool(polish)
         self.seconds_ = 0.0
 
     def fit(self, X, y=None):
@@ -261,6 +310,9 @@ class _ThresholdAgglomerative:
             big = ids[counts >= self.min_size]
             mapping = {g: i for i, g in enumerate(big)}
             self.labels_ = np.array([mapping.get(g, -1) for g in groups], dtype=int)
+            if self.polish and (self.labels_ != -1).any():
+                norms = np.linalg.norm(X, axis=1, keepdims=True)
+                self.labels_ = _polish(X / np.where(norms > 0, norms, 1.0), self.labels_, self.min_size)
         self.seconds_ = time.perf_counter() - t
         return self
 
@@ -307,6 +359,10 @@ class FailureClusterer:
         (docs/errors.md), HDBSCAN for every other embedding.
     distance_threshold : float
         Cosine distance at which the agglomerative tree is cut (0.8).
+    polish : bool
+        Agglomerative only: refine the cut (each text to the cluster with the most similar
+        mean vector, two rounds; an outlier joins a cluster it is as close to as that
+        cluster's 5th-percentile member). On by default (docs/errors.md measures it).
     max_fit_texts : int
         Above this many texts, UMAP, HDBSCAN and the merge run on a seeded sample of this
         size and every other text joins the cluster with the most similar mean embedding
@@ -365,6 +421,7 @@ class FailureClusterer:
         cache: bool = True,
         cluster: str = "auto",
         distance_threshold: float = 0.8,
+        polish: bool = True,
     ):
         if cluster not in ("auto", "hdbscan", "agglomerative"):
             raise ValueError(f"cluster must be 'auto', 'hdbscan' or 'agglomerative', got {cluster!r}")
@@ -372,6 +429,7 @@ class FailureClusterer:
             raise ValueError("distance_threshold must be in (0, 2)")
         self.cluster = cluster
         self.distance_threshold = float(distance_threshold)
+        self.polish = bool(polish)
         if min_cluster_size is not None and int(min_cluster_size) < 2:
             raise ValueError("min_cluster_size must be at least 2")
         if int(max_fit_texts) < 100:
@@ -405,6 +463,7 @@ class FailureClusterer:
                 "max_fit_texts",
                 "cluster",
                 "distance_threshold",
+                "polish",
             )
         } | {
             "embedder": self.embedder
@@ -426,12 +485,18 @@ class FailureClusterer:
         t = time.perf_counter()
         self.embedder_ = get_embedder(self.embedder, seed=self.seed)
         self.cluster_method_ = self.cluster
-        if self.cluster == "auto":
-            from ..embeddings import WordLlamaEmbedder
+        from ..embeddings import WordLlamaEmbedder
 
+        if self.cluster == "auto":
             self.cluster_method_ = "agglomerative" if isinstance(self.embedder_, WordLlamaEmbedder) else "hdbscan"
+        # the semantic default embeds each text with its personal data replaced by the type and
+        # the case folded (semantic_text); other embedders see the texts as given
+        self.text_normalised_ = isinstance(self.embedder_, WordLlamaEmbedder)
         if embeddings is None:
-            embeddings = embed_texts(texts, self.embedder_, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
+            inputs = [semantic_text(x) for x in texts] if self.text_normalised_ else texts
+            embeddings = (
+                embed_texts(inputs, self.embedder_, seed=self.seed, cache=self.cache) if n else np.zeros((0, 1))
+            )
         elif len(embeddings) != n:
             raise ValueError(f"embeddings have {len(embeddings)} rows for {n} texts")
         self.embeddings_ = np.asarray(embeddings, dtype=np.float32)
@@ -652,7 +717,7 @@ class FailureClusterer:
         _import_bertopic()
         from bertopic.dimensionality import BaseDimensionalityReduction
 
-        model_cluster = _ThresholdAgglomerative(self.distance_threshold, self.min_cluster_size_)
+        model_cluster = _ThresholdAgglomerative(self.distance_threshold, self.min_cluster_size_, polish=self.polish)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -847,7 +912,8 @@ class FailureClusterer:
         out = {}
         if cands:
             try:
-                V = self.embedder_.encode(cands) if self.embedding_["name"] != "tfidf-svd" else None
+                enc = [semantic_text(x) for x in cands] if getattr(self, "text_normalised_", False) else cands
+                V = self.embedder_.encode(enc) if self.embedding_["name"] != "tfidf-svd" else None
             except Exception:  # pragma: no cover - a team's model that fails on sentences
                 V = None
             owner = np.asarray(owner)
