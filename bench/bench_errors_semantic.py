@@ -8,7 +8,7 @@ side by side with the lexical pipeline and BERTopic's offline defaults on the sa
 Texts (``--texts``): ``planted`` (default) draws them from the planted failure-mode banks
 (``trainerlab.errors.planted``: 10 modes, 2-5 English phrasings each, a boilerplate opening
 and closing from one pool shared by all modes, slots filled at random, imbalanced sizes),
-scaled up (:func:`make_planted`); ``demo`` from the demo's bank (``bench_errors.make_texts``:
+one set of a million texts of which each size takes the first n (:func:`make_planted`); ``demo`` from the demo's bank (``bench_errors.make_texts``:
 8 modes, per-mode boilerplate). Both know every text's mode, so the ARI against planted
 truth is reported at every size.
 
@@ -39,19 +39,28 @@ BUDGET = {20_000: 20.0, 100_000: 90.0, 1_000_000: 900.0}
 MEMORY_BUDGET_MB = 6 * 1024
 
 
-def make_planted(n: int, path: str, seed: int = 1000, n_modes: int = 10) -> None:
-    """``n`` texts from one planted failure set scaled up: ``planted_failure_set`` with mode
-    sizes drawn log-uniformly in [n/k, 4n/k] (so the set holds at least ``n`` texts), English
-    phrasings, the shared boilerplate pool, no one-off outliers (their bank is small), cut to
-    its first ``n`` rows (the set is shuffled). Parquet with ``text`` and ``mode``."""
+def make_planted(n: int, path: str, seed: int = 1000, n_modes: int = 10, scale: int = 1_000_000) -> None:
+    """The first ``n`` texts of one planted failure set of at least ``scale`` texts (the same
+    set for every ``n``, shuffled, so each size is a uniform sample of it and the ARI of two
+    sizes is comparable): ``planted_failure_set`` with mode sizes drawn log-uniformly in
+    [scale/k, 4 scale/k], English phrasings, the shared boilerplate pool, no one-off
+    outliers (their bank is small). Parquet with ``text`` and ``mode``."""
     import numpy as np
+    import pandas as pd
 
     from trainerlab.errors.planted import planted_failure_set
 
-    low = max(12, int(np.ceil(n / n_modes)))
-    frame = planted_failure_set(
-        seed, n_modes=n_modes, min_size=low, max_size=4 * low, languages=False, boilerplate=True, outlier_share=0.0
-    )
+    scale = max(scale, n)
+    # drawing a million texts takes about a minute: kept once in the temp folder
+    whole = Path(tempfile.gettempdir()) / f"trainerlab-bench-planted-{seed}-{n_modes}-{scale}.parquet"
+    if whole.exists():
+        frame = pd.read_parquet(whole)
+    else:
+        low = max(12, int(np.ceil(scale / n_modes)))
+        frame = planted_failure_set(
+            seed, n_modes=n_modes, min_size=low, max_size=4 * low, languages=False, boilerplate=True, outlier_share=0.0
+        )[["text", "mode"]].iloc[:scale]
+        frame.reset_index(drop=True).to_parquet(whole)
     frame.iloc[:n][["text", "mode"]].reset_index(drop=True).to_parquet(path)
 
 

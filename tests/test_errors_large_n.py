@@ -82,7 +82,13 @@ def test_large_n_path_recovers_planted_modes_close_to_the_full_method():
     from trainerlab.errors import FailureClusterer
 
     frame = planted_failure_set(
-        2026, n_modes=6, phrasings=(2, 3), min_size=60, max_size=120, languages=False, boilerplate=False,
+        2026,
+        n_modes=6,
+        phrasings=(2, 3),
+        min_size=60,
+        max_size=120,
+        languages=False,
+        boilerplate=False,
         outlier_share=0.0,
     )
     n = len(frame)
