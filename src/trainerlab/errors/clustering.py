@@ -162,7 +162,7 @@ def _import_bertopic() -> None:
     once, so a team's own sentence-transformers embedder still imports it.
 
     ``umap`` is hidden the same way when it is not imported yet: BERTopic imports it only
-    for its plots, and importing it compiles pynndescent with numba (about 20 s of CPU on a
+    for its plots, and importing it compiles pynndescent with numba (about 16 s of CPU on a
     cold cache), which the semantic default (no UMAP) never needs.
     :func:`trainerlab.embeddings.prepare_umap` hands UMAP back to BERTopic's plots."""
     import sys
