@@ -120,3 +120,21 @@ def test_semantic_default_never_imports_umap_or_numba():
     done = subprocess.run([sys.executable, "-c", NO_UMAP], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+@pytest.mark.usefixtures("numba_cache")  # umap's functions compiled once for the session
+def test_prepare_umap_hands_umap_back_to_bertopics_plots(monkeypatch):
+    # BERTopic imported while umap was hidden marks its plots as without UMAP; the UMAP path
+    # (prepare_umap) gives it back, so BERTopic's own visualisations keep working in that process
+    from trainerlab import embeddings
+    from trainerlab.errors.clustering import _import_bertopic
+
+    _import_bertopic()
+    import bertopic.plotting._topics as plots
+
+    monkeypatch.setattr(plots, "HAS_UMAP", False)
+    monkeypatch.setattr(embeddings, "_UMAP_READY", False)
+    embeddings.prepare_umap()
+    import umap
+
+    assert plots.HAS_UMAP is True and plots.UMAP is umap.UMAP
