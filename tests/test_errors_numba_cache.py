@@ -1,6 +1,7 @@
 """UMAP's compiled functions are cached under trainerlab's cache folder (docs/errors.md), also
-when the first thing a process does is fit a FailureClusterer (BERTopic imports umap, and numba
-reads NUMBA_CACHE_DIR once, at its own import)."""
+when the first thing a process does is fit a FailureClusterer that uses UMAP (the lexical
+pipeline; numba reads NUMBA_CACHE_DIR once, at its own import). The semantic default imports
+neither umap nor numba (tests/test_errors_large_n.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ rng = random.Random(0)
 money = "refund denied policy order account money charge bank".split()
 parcel = "parcel late depot courier truck delivery address".split()
 texts = [" ".join(rng.sample(money, 4)) for _ in range(30)] + [" ".join(rng.sample(parcel, 4)) for _ in range(30)]
-model = FailureClusterer(seed=0, cache=False, min_cluster_size=5).fit(texts)
+model = FailureClusterer(seed=0, cache=False, min_cluster_size=5, embedder="lexical").fit(texts)  # the UMAP path
 assert model.topic_model_ is not None, model.reason_  # the BERTopic path ran
 import numba
 from trainerlab import paths

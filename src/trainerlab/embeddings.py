@@ -93,6 +93,12 @@ def prepare_umap() -> None:
                     obj.enable_caching()
                 except Exception:  # pragma: no cover - a function numba cannot cache
                     pass
+    import sys
+
+    plots = sys.modules.get("bertopic.plotting._topics")
+    if plots is not None and not getattr(plots, "HAS_UMAP", True):
+        # BERTopic was imported with umap hidden (errors.clustering._import_bertopic): give its plots UMAP
+        plots.UMAP, plots.HAS_UMAP = umap.umap_.UMAP, True
     _UMAP_READY = True
 
 
@@ -148,7 +154,7 @@ class WordLlamaEmbedder:
 
     min_fit_texts = 20  # below, the IDF is all ones: the plain mean
 
-    def __init__(self, batch_size: int = 256, weighting: str = "idf"):
+    def __init__(self, batch_size: int = 1024, weighting: str = "idf"):
         if weighting not in ("idf", "mean"):
             raise ValueError(f"weighting must be 'idf' or 'mean', got {weighting!r}")
         self.batch_size = int(batch_size)
@@ -170,24 +176,25 @@ class WordLlamaEmbedder:
     def config_key(self) -> str:
         return f"{self.name}:{self.weighting}"
 
-    def _batches(self, texts: list[str]):
-        """(start, ids, mask) per batch: padded token ids and their attention mask."""
+    def _batches(self, texts: Sequence[str]):
+        """(start, ids, lengths) per batch of ``batch_size`` texts: the token ids of the batch
+        concatenated without padding (int32) and the number of tokens of each text."""
         model = self.load()
         vocab = model.embedding.shape[0]
         for start in range(0, len(texts), self.batch_size):
-            enc = model.tokenize(texts[start : start + self.batch_size])
-            ids = np.array([e.ids for e in enc], dtype=np.int64).reshape(len(enc), -1)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.float32).reshape(len(enc), -1)
+            enc = model.tokenize([t if isinstance(t, str) else "" for t in texts[start : start + self.batch_size]])
+            ids = np.array([e.ids for e in enc], dtype=np.int32).reshape(len(enc), -1)
+            mask = np.array([e.attention_mask for e in enc], dtype=bool).reshape(len(enc), -1)
             np.clip(ids, 0, vocab - 1, out=ids)
-            yield start, ids, mask
+            yield start, ids[mask], mask.sum(axis=1).astype(np.int64)
 
     def fit(self, texts: Sequence[str]) -> WordLlamaEmbedder:
         """Token weights from ``texts``: IDF ``log((n + 1) / (df + 1))``, so a token in
         every text (a shared greeting, a ticket template) weighs nothing and a rare word
         the most (the SIF idea of Arora, Liang and Ma, 2017, with IDF as the frequency
         weight). ``encode`` fits on its first call when not fitted. Fewer than 20 texts:
-        every weight 1 (the plain mean)."""
-        texts = [t if isinstance(t, str) else "" for t in texts]
+        every weight 1 (the plain mean). One pass over the texts in batches; nothing but
+        the document frequencies is kept (memory does not grow with the texts)."""
         vocab = self.load().embedding.shape[0]
         if len(texts) < self.min_fit_texts:  # too few texts to tell a shared word from a rare one
             self.idf_ = np.ones(vocab, dtype=np.float32)
@@ -197,37 +204,64 @@ class WordLlamaEmbedder:
 
     def _fit_on(self, batches, n: int) -> None:
         vocab = self.load().embedding.shape[0]
-        df = np.zeros(vocab, dtype=np.float64)
-        for _, ids, mask in batches:
-            # one count per (text, token): mark present tokens, then sum over texts
-            rows = np.repeat(np.arange(len(ids)), ids.shape[1])[mask.ravel() > 0]
-            toks = ids.ravel()[mask.ravel() > 0]
-            pairs = np.unique(rows * vocab + toks)
-            np.add.at(df, pairs % vocab, 1.0)
+        df = np.zeros(vocab, dtype=np.int64)
+        for _, ids, lengths in batches:
+            # one count per (text, token): mark present tokens, then count texts per token
+            rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+            pairs = np.unique(rows * vocab + ids)
+            df += np.bincount(pairs % vocab, minlength=vocab)
         self.idf_ = np.log((n + 1.0) / (df + 1.0)).astype(np.float32)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        texts = [t if isinstance(t, str) else "" for t in texts]
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _pool(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Unit vectors of one batch: the weighted mean of its texts' token vectors, as a
+        sparse (texts x vocabulary) weight matrix times the token vectors (float32)."""
+        from scipy.sparse import csr_matrix
+
         W = self.load().embedding
-        batches = self._batches(texts)
+        b = len(lengths)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        ones = np.ones(len(ids), dtype=np.float32)
+        w = ones if self.weighting == "mean" else self.idf_[ids]
+        total = np.bincount(np.repeat(np.arange(b), lengths), weights=w, minlength=b)
+        # a text whose every token is in every text (all weights 0): the plain mean
+        flat = (total <= 0) & (lengths > 0)
+        if flat.any():
+            w = np.where(np.repeat(flat, lengths), ones, w)
+        pooled = np.asarray(csr_matrix((w, ids, indptr), shape=(b, W.shape[0])) @ W, dtype=np.float32)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        pooled /= np.where(norms > 0, norms, 1.0)  # unit rows (the mean's scale cancels); no token: zeros
+        return np.nan_to_num(pooled, copy=False)
+
+    def encode_batches(self, texts: Sequence[str]):
+        """Stream the embeddings: ``(start, vectors)`` per batch of ``batch_size`` texts,
+        ``vectors`` a (batch, 256) float32 array of unit rows, equal to the rows
+        ``start:start + len(vectors)`` of :meth:`encode`.
+
+        Fitted (``fit`` called, or ``weighting="mean"``): one pass, memory bounded by one
+        batch. Not fitted: the IDF needs every text first, so the texts are tokenized once
+        and their token ids kept, unpadded, as int32 (about 4 bytes a token, a tenth of the
+        float32 output), then pooled batch by batch."""
         if self.weighting == "idf" and self.idf_ is None:
             if len(texts) < self.min_fit_texts:
                 self.fit(texts)
-            else:  # tokenize once: keep the batches (int32 ids) for the fit and the pooling
-                batches = [(s0, ids.astype(np.int32), mask) for s0, ids, mask in batches]
-                self._fit_on(batches, len(texts))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start, ids, mask in batches:  # bounded memory on a million texts
-            w = mask if self.weighting == "mean" else self.idf_[ids] * mask
-            total = w.sum(axis=1)
-            # a text whose every token is in every text (all weights 0): the plain mean
-            w = np.where((total > 0)[:, None], w, mask)
-            total = np.maximum(w.sum(axis=1), 1e-12)
-            pooled = np.einsum("bl,bld->bd", w, W[ids].astype(np.float32, copy=False)) / total[:, None]
-            out[start : start + len(ids)] = pooled
-        return _normalise(out)
+            else:  # tokenize once: the fit and the pooling read the same kept token ids
+                kept = list(self._batches(texts))
+                self._fit_on(kept, len(texts))
+                kept.reverse()
+                while kept:  # release each batch's tokens once pooled
+                    start, ids, lengths = kept.pop()
+                    yield start, self._pool(ids, lengths)
+                return
+        for start, ids, lengths in self._batches(texts):
+            yield start, self._pool(ids, lengths)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not len(texts):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)  # the only n x dim array
+        for start, block in self.encode_batches(texts):  # bounded memory on a million texts
+            out[start : start + len(block)] = block
+        return out
 
 
 class TfidfSvdEmbedder:

@@ -98,6 +98,19 @@ def _token_set(text: str) -> frozenset:
     return frozenset(w.lower() for w in _WORD.findall(text))
 
 
+def _one_token_set(texts: Iterable[str]) -> bool:
+    """Whether all ``texts`` have the same :func:`_token_set`; stops at the first that differs
+    (a million texts are not all turned into sets to learn that the second one differs)."""
+    first = None
+    for t in texts:
+        ts = _token_set(t)
+        if first is None:
+            first = ts
+        elif ts != first:
+            return False
+    return first is not None
+
+
 def _clean_texts(texts: Iterable) -> list[str]:
     out = []
     for t in texts:
@@ -146,17 +159,25 @@ def _import_bertopic() -> None:
     many teams have it) although trainerlab uses none of those representations; without torch
     that import prints a warning into the report page and costs about 0.6 s per process. The
     import is hidden while BERTopic loads (it then skips those representations) and restored at
-    once, so a team's own sentence-transformers embedder still imports it."""
+    once, so a team's own sentence-transformers embedder still imports it.
+
+    ``umap`` is hidden the same way when it is not imported yet: BERTopic imports it only
+    for its plots, and importing it compiles pynndescent with numba (about 16 s of CPU on a
+    cold cache), which the semantic default (no UMAP) never needs.
+    :func:`trainerlab.embeddings.prepare_umap` hands UMAP back to BERTopic's plots."""
     import sys
 
-    if "bertopic" in sys.modules or "transformers" in sys.modules:
+    if "bertopic" in sys.modules:
         return
-    sys.modules["transformers"] = None  # type: ignore[assignment]  # makes `import transformers` fail
+    hidden = [m for m in ("transformers", "umap") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` fail
     try:
         import bertopic  # noqa: F401
     finally:
-        if sys.modules.get("transformers", 0) is None:
-            del sys.modules["transformers"]
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
 
 
 def _ctfidf(vectorizer):
@@ -535,7 +556,7 @@ class FailureClusterer:
         if (
             (n_blank == 0 or n_blank < self.min_cluster_size_)
             and worded.sum() >= self.min_cluster_size_
-            and len({_token_set(t) for t, w in zip(texts, worded) if w}) == 1
+            and _one_token_set(t for t, w in zip(texts, worded) if w)
         ):
             # one point repeated (plus a few texts without a word, too few for a cluster of
             # their own): nothing for UMAP to lay out or HDBSCAN to split (HDBSCAN never
@@ -639,8 +660,9 @@ class FailureClusterer:
         import logging
 
         logging.getLogger("BERTopic").setLevel(logging.ERROR)
+        # the agglomerative cut needs no UMAP: umap (and numba's compilation) is not imported
         # before BERTopic: it imports umap, and numba reads NUMBA_CACHE_DIR (set by prepare_umap) at its import
-        TimedUMAP, TimedHDBSCAN = _timed_classes()
+        TimedUMAP, TimedHDBSCAN = _timed_classes() if self.cluster_method_ != "agglomerative" else (None, None)
         _import_bertopic()
         from bertopic import BERTopic
         from bertopic.backend import BaseEmbedder
