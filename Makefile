@@ -22,8 +22,9 @@ reports: setup
 # The tests (what .ci/run runs): lint and format check first, then pytest on every CPU (pytest-xdist:
 # each test file on one worker, so its module fixtures are built once; see docs/testing.md) with line coverage
 # of trainerlab (a report at the end), then the 90% floor on the statistics core and the study modules
-# (tools/coverage_floor.py). One process, for debugging: $(PY) -m pytest -p no:xdist (or -n 0).
-PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term
+# (tools/coverage_floor.py). Files go out longest first (tests/durations.json; --no-loadscope-reorder keeps
+# that order). One process, for debugging: $(PY) -m pytest -p no:xdist (or -n 0).
+PYTEST_ARGS ?= -n auto --dist loadfile --no-loadscope-reorder --cov --cov-report=term
 test: lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) tools/coverage_floor.py

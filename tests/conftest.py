@@ -162,3 +162,34 @@ def hostile_warehouse(demo_master, tmp_path_factory):
         return path, hostile_warehouse.build(demo_master, path)
 
     return shared_build(tmp_path_factory, "hostile", build)
+
+
+# ----------------------------------------------------------------------------- xdist: longest files first
+def _file_costs() -> dict[str, float]:
+    """Seconds per test file from the last measured run (tests/durations.json, tools/test_durations.py)."""
+    import json
+
+    path = Path(__file__).with_name("durations.json")
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, order the files longest first (within a file the order is kept).
+
+    ``make test`` runs ``--dist loadfile --no-loadscope-reorder``: each file goes whole to one worker,
+    in collection order. pytest-xdist's default order (most tests first) would start the few long
+    files (renders, browsers, Spark) last, leaving one worker running them alone at the end. A file
+    missing from tests/durations.json counts as 30 s when one of its tests is marked ``slow``.
+    """
+    if _xdist_worker() is not None:
+        longest_files_first(items, _file_costs())
+
+
+def longest_files_first(items, known: dict[str, float]) -> None:
+    """Sort ``items`` in place by their file's cost, highest first; a stable sort keeps each file's order."""
+    cost: dict[str, float] = {}
+    for item in items:
+        name = item.nodeid.split("::", 1)[0]
+        slow = 30.0 if item.get_closest_marker("slow") else 0.0
+        cost[name] = known.get(name, max(cost.get(name, 0.0), slow))
+    items.sort(key=lambda item: -cost[item.nodeid.split("::", 1)[0]])
