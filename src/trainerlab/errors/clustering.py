@@ -626,8 +626,11 @@ class FailureClusterer:
 
     def _assign_rest(self, fine: np.ndarray, fine_fit: np.ndarray, ids: list[int]) -> np.ndarray:
         """Texts outside the fitted sample: the fine cluster with the most similar mean
-        embedding (cosine), or outlier when less similar than the 5th percentile of that
-        cluster's own fitted members (so the outlier rule matches the sample's)."""
+        embedding (cosine), or outlier when less similar than every fitted member of that
+        cluster (its least similar member sets the floor; clusters under 10 members use the
+        5th percentile over all members). A floor at the members' own 5th percentile made at
+        least 5% of the assigned texts outliers by construction, 14% on a planted set that
+        the full cut clustered whole."""
         if not ids:
             return fine
         E = self.embeddings_
@@ -639,7 +642,7 @@ class FailureClusterer:
         own_sim = own[np.arange(len(member)), member]
         floor = np.array(
             [
-                np.percentile(own_sim[member == j], 5) if (member == j).sum() >= 10 else np.percentile(own_sim, 5)
+                own_sim[member == j].min() if (member == j).sum() >= 10 else np.percentile(own_sim, 5)
                 for j in range(len(ids))
             ]
         )
