@@ -149,7 +149,12 @@ class DuckDBWarehouse(Warehouse):
         raise RuntimeError("this duckdb version returns no Arrow tables")  # pragma: no cover
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        row = self._con.execute(sql, params or []).fetchone()
+        result = self._con.execute(sql, params or [])
+        row = result.fetchone()
+        if row is not None:
+            # drained: DuckDB 2 refuses a relation (arrow(), iter_batches) on a connection with an
+            # unfinished result, and fetchone() alone leaves the result open
+            result.fetchall()
         return None if row is None else row[0]
 
     def iter_batches(
