@@ -9,7 +9,7 @@ the growth of its resident memory over the reading and encoding (VmHWM reset thr
 ``/proc/self/clear_refs`` after the imports and the warehouse open, so the high-water mark is
 the path's own): ``rows`` is ``prepare_ratings(ratings_from_warehouse(...))`` (the old path:
 an Arrow table, then a DataFrame of every rating's strings, then the codes), ``streamed`` is
-``annotators.streaming.stream_ratings`` (record batches of ``--batch`` rows, encoded one at a
+``annotators.study_streaming.stream_ratings`` (record batches of ``--batch`` rows, encoded one at a
 time). Both end with the same ``Ratings``, which the Dawid-Skene fit then reads; the fit itself
 is the same for both and not included. Run by hand (not by ``bench/run.py``).
 """
@@ -53,7 +53,7 @@ def build(path: Path, rows: int, per_item: int = 4) -> None:
 
 
 def child(mode: str, db: str, batch: int) -> dict:
-    from trainerlab.annotators.streaming import stream_ratings
+    from trainerlab.annotators.study_streaming import stream_ratings
     from trainerlab.ratings.encoding import prepare_ratings
     from trainerlab.ratings.store import ratings_from_warehouse
     from trainerlab.warehouse import Warehouse

@@ -1,7 +1,7 @@
 """Rater models on ratings streamed in record batches: the same Ratings and fits as the row path,
 in bounded memory.
 
-``annotators.streaming.stream_ratings`` reads a task's ratings through ``iter_batches`` and
+``annotators.study_streaming.stream_ratings`` reads a task's ratings through ``iter_batches`` and
 encodes them batch by batch; it must give exactly the ``Ratings`` of
 ``prepare_ratings(ratings_from_warehouse(...))`` (ids, categories, codes, skipped labels), so
 Dawid-Skene and the other rater models fit the same numbers, on planted data with skips
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from trainerlab import annotators as N
-from trainerlab.annotators.streaming import rater_quality_streamed, stream_ratings
+from trainerlab.annotators.study_streaming import rater_quality_streamed, stream_ratings
 from trainerlab.ratings.encoding import prepare_ratings
 from trainerlab.ratings.store import ratings_from_warehouse
 from trainerlab.warehouse import Warehouse
@@ -132,3 +132,33 @@ def test_streamed_read_grows_memory_far_less_than_the_row_path(tmp_path):
     rows, streamed = result["rows"], result["streamed"]
     assert rows["n_ratings"] == streamed["n_ratings"] == 297_000
     assert streamed["growth_mb"] < 0.7 * rows["growth_mb"], json.dumps(result)
+
+
+def test_the_annotators_verb_reads_the_warehouse_streamed_with_the_row_paths_numbers(planted, capsys, monkeypatch):
+    """`trainerlab annotators --db` encodes the ratings batch by batch (it no longer fetches a
+    DataFrame of every rating); its JSON equals the row path's rater report to 1e-12, flags equal."""
+    import trainerlab.annotators.study_streaming as S
+    from trainerlab.annotators.study import gold_from_warehouse
+    from trainerlab.cli import main
+
+    calls = []
+    real = S.stream_ratings
+    monkeypatch.setattr(S, "stream_ratings", lambda *a, **k: calls.append(k) or real(*a, **k))
+    capsys.readouterr()
+    code = main(["annotators", "--db", str(planted), "--task", "t", "--vendor", "acme", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and calls == [{"vendor": "acme"}]  # the verb took the streamed path, with its filter
+    with Warehouse(planted, read_only=True) as wh:
+        frame = ratings_from_warehouse(wh, "t", vendor="acme")
+        gold = gold_from_warehouse(wh, "t")
+    report, _ = N.rater_report(frame, "item", "rater", "label", gold=gold, gold_item="item", gold_label="label")
+    got = {r["rater"]: r for r in out["raters"]}
+    assert set(got) == set(report["rater"].astype(str))
+    for row in report.itertuples(index=False):
+        r = got[str(row.rater)]
+        assert r["n"] == row.n and r["flag"] == (row.flag if isinstance(row.flag, str) else None)
+        assert abs(r["quality"] - row.quality) < 1e-12
+        assert abs(r["agreement_with_consensus"] - row.agreement_with_consensus) < 1e-12
+    capsys.readouterr()
+    assert main(["annotators", "--db", str(planted), "--task", "t", "--vendor", "nobody", "--json"]) == 2
+    assert "no annotations of task 't' match these filters" in capsys.readouterr().out

@@ -168,7 +168,7 @@ def _run_demo(db: Path) -> list[str]:
     import trainerlab.judges as judges
     import trainerlab.ops as ops
     import trainerlab.uplift as uplift
-    from trainerlab.annotators import streaming
+    from trainerlab.annotators import study_streaming as streaming
     from trainerlab.fairness import study as fairness_study
     from trainerlab.fairness import study_reductions as fairness_reductions
     from trainerlab.gates.study_reductions import alpha_in_engine
@@ -250,10 +250,10 @@ def test_the_capture_ran_every_verb_and_study(captured):
         "agreement/study_reductions.py",
         "fairness/study_reductions.py",
         "uplift/study_reductions.py",
-        "ops/vendor_reductions.py",
+        "ops/study_vendor_reductions.py",
         "gates/study_reductions.py",
         "judges/study_reductions.py",
-        "annotators/streaming.py",
+        "annotators/study_streaming.py",
     ):
         assert module in origins, module
     assert len(statements) > 150

@@ -1,6 +1,6 @@
 """Within-vendor agreement from the engine's label-count patterns equals the row path (1e-12).
 
-``ops.vendor_reductions`` returns per vendor and task the label-count patterns of the items two
+``ops.study_vendor_reductions`` returns per vendor and task the label-count patterns of the items two
 or more of the vendor's raters labelled; Krippendorff's alpha with its unit-bootstrap interval
 must equal ``vendor_consistency_rows`` (every rating read into pandas) on planted data with
 ties, NULL labels, single-rated items, a vendor with one rater (no shared items), a task

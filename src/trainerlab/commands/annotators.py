@@ -71,7 +71,8 @@ def _num(x):
 def _model_details(name: str, model) -> dict:
     """What the model estimates beyond the raters: item difficulties (glad), thresholds (ordinal)."""
     if name == "glad":
-        hardest = model.difficulties_.sort_values(ascending=False).head(10)
+        # ties (items with the same rating pattern) in item order, whatever order the ratings came in
+        hardest = model.difficulties_.sort_index(kind="stable").sort_values(ascending=False, kind="stable").head(10)
         return {"hardest_items": [{"item": str(i), "difficulty": _num(v)} for i, v in hardest.items()]}
     if name == "ordinal":
         return {
@@ -98,10 +99,32 @@ def _text(r: dict) -> str:
     return "\n".join(lines)
 
 
+def streamed_ratings(src, args, cats):
+    """(ratings, item, rater, label, task, schema) of the task in a warehouse-like source, the
+    ratings read in record batches and encoded batch by batch (:func:`trainerlab.annotators.
+    stream_ratings`): the rater models need every rating, but never a DataFrame of them all."""
+    from ..annotators.study_streaming import stream_ratings
+    from ..labels import get_schema
+    from ._source import resolve_task
+
+    task = resolve_task(src, args)
+    flt = filters(args, ANNOTATION_FILTERS)
+    flt.pop("task", None)
+    schema = get_schema(src.lab, task)
+    if cats is None and schema and not schema["provisional"]:
+        cats = schema["categories"]
+    if src.lab.annotations(task=task, columns=["item_id"], limit=1, **flt).empty:
+        raise UsageError(f"{src.path}: no annotations of task {task!r} match these filters")
+    try:
+        R = stream_ratings(src.lab, task, cats, **flt)
+    except ValueError as exc:
+        raise UsageError(f"{src.path}: {exc}") from exc
+    return R, "item", "rater", "label", task, schema
+
+
 def _run(args) -> int:
     from .. import annotators as N
     from ._tables import read_table
-    from .agreement import ratings_source
 
     if args.n_boot < 0:
         raise UsageError("--n-boot must be 0 or more")
@@ -109,7 +132,7 @@ def _run(args) -> int:
     task = None
     with open_source(args, "annotations", column_options=("item", "rater", "label")) as src:
         if src.canonical:
-            frame, item, rater, label, task, schema = ratings_source(src, args)
+            frame, item, rater, label, task, schema = streamed_ratings(src, args, cats)
             if cats is None and schema and not schema["provisional"]:
                 cats = schema["categories"]
             gold_item, gold_label = args.gold_item or "item_id", args.gold_label or "gold_label"

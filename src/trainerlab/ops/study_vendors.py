@@ -41,8 +41,8 @@ def vendor_consistency(
 
     The level of measurement and the category domain come from the task's label schema. The
     engine returns label-count patterns per vendor and task, not the ratings
-    (:mod:`trainerlab.ops.vendor_reductions`)."""
-    from .vendor_reductions import vendor_consistency_in_engine
+    (:mod:`trainerlab.ops.study_vendor_reductions`)."""
+    from .study_vendor_reductions import vendor_consistency_in_engine
 
     return vendor_consistency_in_engine(
         wh, start, end, dataset=dataset, task=task, vendor=vendor, n_boot=n_boot, seed=seed
