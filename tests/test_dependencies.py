@@ -43,6 +43,7 @@ def _third_party_imports(folder: Path) -> dict[str, set[str]]:
     """Top-level names imported anywhere in the folder's .py files (inside functions too) -> files."""
     local = {p.stem for p in folder.rglob("*.py")} | {p.name for p in folder.rglob("*") if p.is_dir()}
     local |= {p.stem for p in (ROOT / "tools").glob("*.py")}  # the project's own scripts (tools/), imported by path
+    local |= {p.stem for p in (ROOT / "bench").glob("*.py")}  # and its benchmarks, which tests import by path too
     found: dict[str, set[str]] = {}
     for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
