@@ -37,32 +37,7 @@ def load_eval_results(
     before they reach SQL; ``metric`` (an ``eval_results.metric``) may be
     omitted when the suite has one metric.
     """
-    known = set(wh.columns("items"))
-    for col in item_columns:
-        if col not in known:
-            raise ValueError(f"items has no column {col!r} (columns: {sorted(known)})")
-    runs = {}
-    for model in models:
-        df = wh.query(
-            "SELECT run_id, max(evaluated_at) AS last_at FROM eval_results WHERE model_version = ? "
-            "AND suite = ? GROUP BY run_id ORDER BY last_at DESC NULLS LAST, run_id DESC",
-            [str(model), suite],
-        )
-        if df.empty:
-            present = wh.query("SELECT DISTINCT model_version FROM eval_results WHERE suite = ? ORDER BY 1", [suite])[
-                "model_version"
-            ].tolist()
-            raise ValueError(f"no eval_results for {model!r} in suite {suite!r} (versions: {present})")
-        runs[str(model)] = str(df["run_id"].iloc[0])
-    metrics = wh.query("SELECT DISTINCT metric FROM eval_results WHERE suite = ? ORDER BY 1", [suite])[
-        "metric"
-    ].tolist()
-    if metric in (None, ""):
-        if len(metrics) != 1:
-            raise ValueError(f"suite {suite!r} has metrics {metrics}: choose one")
-        metric = metrics[0]
-    elif metric not in metrics:
-        raise ValueError(f"suite {suite!r} has no metric {metric!r} (metrics: {metrics})")
+    runs, metric = _latest_runs_and_metric(wh, suite, models, item_columns, metric)
     extra = "".join(f', i."{c}"' for c in item_columns)
     marks = ", ".join("?" for _ in runs)
     frame = wh.query(
@@ -179,12 +154,12 @@ def uplift_study(
     }
 
 
-def _choose_in_engine(wh, suite, models, item_columns, metric, outcome):
-    """(outcome, metric, runs) as :func:`load_eval_results` chooses them, without reading the rows:
-    each model's latest run, the suite's metric, ``passed`` when any row of these runs has it."""
+def _latest_runs_and_metric(wh, suite, models, item_columns, metric) -> tuple[dict, str]:
+    """(each model's latest run of the suite, the metric): the item columns checked against
+    ``items``, the metric the suite's only one when not given; a clear error otherwise."""
     known = set(wh.columns("items"))
     for col in item_columns:
-        if col and col not in known:
+        if col not in known:
             raise ValueError(f"items has no column {col!r} (columns: {sorted(known)})")
     runs = {}
     for model in models:
@@ -208,6 +183,13 @@ def _choose_in_engine(wh, suite, models, item_columns, metric, outcome):
         metric = metrics[0]
     elif metric not in metrics:
         raise ValueError(f"suite {suite!r} has no metric {metric!r} (metrics: {metrics})")
+    return runs, metric
+
+
+def _choose_in_engine(wh, suite, models, item_columns, metric, outcome):
+    """(outcome, metric, runs) as :func:`load_eval_results` chooses them, without reading the rows:
+    each model's latest run, the suite's metric, ``passed`` when any row of these runs has it."""
+    runs, metric = _latest_runs_and_metric(wh, suite, models, [c for c in item_columns if c], metric)
     run_ids = list(dict.fromkeys(runs.values()))
     counts = wh.query(
         "SELECT count(passed) AS n_passed, count(score) AS n_score FROM eval_results "
