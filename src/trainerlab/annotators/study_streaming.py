@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from .. import warehouse as _warehouse
-from ..ratings.encoding import LEVELS, Ratings, _as_number, _label_key
+from ..ratings.encoding import (
+    LEVELS,
+    Ratings,
+    _label_key,
+    category_values,
+    given_categories,
+    observed_categories,
+)
 
 __all__ = ["rater_quality_streamed", "stream_ratings"]
 
@@ -151,37 +158,20 @@ def stream_ratings(
     label_values = [v for v in labels.code if not (v is None or (isinstance(v, str) and v.strip() == ""))]
     keys = np.array([_label_key(v) for v in label_values], dtype=object)
     if categories is not None:
-        cats = list(categories)
-        cat_keys = [_label_key(c) for c in cats]
-        if len(set(cat_keys)) != len(cat_keys):
-            raise ValueError(f"duplicate categories in {cats}")
-        position = {k: i for i, k in enumerate(cat_keys)}
+        cats, position = given_categories(categories)
         unknown = [v for v, k in zip(label_values, keys) if k not in position]
         if unknown:
             raise ValueError(f"task {task!r}: column 'label' has {unknown[0]!r}, which is not in the categories {cats}")
         source = "given"
     else:
-        distinct = sorted(set(keys), key=lambda k: (_as_number(k) is None, _as_number(k) or 0.0, k))
-        if all(_as_number(k) is not None for k in distinct):
-            cats = [int(_as_number(k)) if float(_as_number(k)).is_integer() else _as_number(k) for k in distinct]
-        else:
-            cats = distinct
-        position = {_label_key(c): i for i, c in enumerate(cats)}
+        cats, position = observed_categories(keys)
         source = "observed"
     mapper = np.full(len(labels.code), -1, dtype=np.int64)
     first_code = labels.code
     for v, k in zip(label_values, keys):
         mapper[first_code[v]] = position[k]
     label = mapper[label_first] if len(label_first) else np.empty(0, np.int64)
-    numbers = [_as_number(_label_key(c)) for c in cats]
-    if all(v is not None for v in numbers):
-        values = np.asarray(numbers, dtype=float)
-    else:
-        if level in ("interval", "ratio"):
-            raise ValueError(f"level {level!r} needs numeric categories; got {cats}")
-        values = np.arange(len(cats), dtype=float)
-    if level == "ratio" and (values < 0).any():
-        raise ValueError(f"level 'ratio' needs non-negative categories; got {cats}")
+    values = category_values(cats, level)
     return Ratings(
         np.asarray(units, dtype=object),
         np.asarray(rater_ids, dtype=object),

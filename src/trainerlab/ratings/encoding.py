@@ -152,6 +152,41 @@ def _with_level(R: Ratings, level: str) -> Ratings:
     return replace(R, level=level)
 
 
+def given_categories(categories) -> tuple[list, dict]:
+    """(the categories as a list, the code of each label key); duplicate categories are an error."""
+    cats = list(categories)
+    cat_keys = [_label_key(c) for c in cats]
+    if len(set(cat_keys)) != len(cat_keys):
+        raise ValueError(f"duplicate categories in {cats}")
+    return cats, {k: i for i, k in enumerate(cat_keys)}
+
+
+def observed_categories(keys) -> tuple[list, dict]:
+    """(the observed label keys in order: numbers by value, then texts; numeric keys as numbers,
+    the code of each label key)."""
+    distinct = sorted(set(keys), key=lambda k: (_as_number(k) is None, _as_number(k) or 0.0, k))
+    if all(_as_number(k) is not None for k in distinct):
+        cats = [int(_as_number(k)) if float(_as_number(k)).is_integer() else _as_number(k) for k in distinct]
+    else:
+        cats = distinct
+    return cats, {_label_key(c): i for i, c in enumerate(cats)}
+
+
+def category_values(cats, level: str) -> np.ndarray:
+    """The value of each category for the distance functions: the number it spells, else its
+    rank (nominal and ordinal only); ratio values must not be negative."""
+    numbers = [_as_number(_label_key(c)) for c in cats]
+    if all(v is not None for v in numbers):
+        values = np.asarray(numbers, dtype=float)
+    else:
+        if level in ("interval", "ratio"):
+            raise ValueError(f"level {level!r} needs numeric categories; got {cats}")
+        values = np.arange(len(cats), dtype=float)
+    if level == "ratio" and (values < 0).any():
+        raise ValueError(f"level 'ratio' needs non-negative categories; got {cats}")
+    return values
+
+
 def prepare_ratings(
     df: pd.DataFrame,
     item: str = "item",
@@ -220,11 +255,7 @@ def prepare_ratings(
     label_codes_raw, label_uniques = pd.factorize(frame[label], sort=False)
     keys = np.array([_label_key(v) for v in label_uniques], dtype=object)
     if categories is not None:
-        cats = list(categories)
-        cat_keys = [_label_key(c) for c in cats]
-        if len(set(cat_keys)) != len(cat_keys):
-            raise ValueError(f"duplicate categories in {cats}")
-        position = {k: i for i, k in enumerate(cat_keys)}
+        cats, position = given_categories(categories)
         unknown = [k for k in keys if k not in position]
         if unknown:
             where = np.flatnonzero(np.isin(keys[label_codes_raw], unknown))[0]
@@ -234,26 +265,12 @@ def prepare_ratings(
             )
         source = "given"
     else:
-        distinct = sorted(set(keys), key=lambda k: (_as_number(k) is None, _as_number(k) or 0.0, k))
-        if all(_as_number(k) is not None for k in distinct):
-            cats = [int(_as_number(k)) if float(_as_number(k)).is_integer() else _as_number(k) for k in distinct]
-        else:
-            cats = distinct
-        cat_keys = [_label_key(c) for c in cats]
-        position = {k: i for i, k in enumerate(cat_keys)}
+        cats, position = observed_categories(keys)
         source = "observed"
     mapper = np.array([position[k] for k in keys], dtype=np.int64)
     label_codes = mapper[label_codes_raw]
 
-    numbers = [_as_number(_label_key(c)) for c in cats]
-    if all(v is not None for v in numbers):
-        values = np.asarray(numbers, dtype=float)
-    else:
-        if level in ("interval", "ratio"):
-            raise ValueError(f"level {level!r} needs numeric categories; got {cats}")
-        values = np.arange(len(cats), dtype=float)
-    if level == "ratio" and (values < 0).any():
-        raise ValueError(f"level 'ratio' needs non-negative categories; got {cats}")
+    values = category_values(cats, level)
     extra = frame[[k for k in keep if k not in (item, rater, label)]] if keep else None
     return Ratings(
         np.asarray(units, dtype=object),
