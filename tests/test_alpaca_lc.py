@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from test_winrate_lc import PUBLISHED_LC  # AlpacaEval's published LC win rates, with their source
 from trainerlab import uplift
 from trainerlab.judges.alpaca_lc import alpaca_eval_lc, bundled_inputs, fit_soft_l1_cv, published_lc
 from trainerlab.judges.lc_diagnostics import _fit
@@ -20,26 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "data" / "external" / "alpaca_eval" / "results"
 LC = ROOT / "data" / "external" / "alpaca_eval" / "lc"
 
-# tatsu-lab/alpaca_eval @ cd543a149df8, src/alpaca_eval/leaderboards/data_AlpacaEval/alpaca_eval_gpt4_leaderboard.csv,
-# column length_controlled_winrate (the GPT-4 judge against text_davinci_003, the judge of the bundled files)
-PUBLISHED_LC = {
-    "alpaca-7b": 26.29495433067113,
-    "alpaca-7b-neft": 31.61170102536985,
-    "gpt-3.5-turbo-0301": 79.17893267677465,
-    "gpt-3.5-turbo-1106": 75.55853548412969,
-    "gpt4_1106_preview": 89.85849210429464,
-    "llama-2-13b-chat-hf": 49.81099211276289,
-    "llama-2-70b-chat-hf": 74.11120112901445,
-    "llama-2-7b-chat-hf": 29.29429740470164,
-    "phi-2": 29.81920417817079,
-    "phi-2-dpo": 54.28867357876411,
-    "phi-2-sft": 44.73886185749778,
-    "tulu-2-dpo-13b": 81.235850076993,
-    "tulu-2-dpo-70b": 84.25730016896037,
-    "tulu-2-dpo-7b": 77.85355333126851,
-    "zephyr-7b-alpha": 73.46973908236046,
-    "zephyr-7b-beta": 76.29202319983864,
-}
 TOLERANCE = 1.0  # points, every model; the median gap must stay under 0.2 (docs/uplift.md)
 
 
