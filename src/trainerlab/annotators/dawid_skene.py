@@ -21,7 +21,32 @@ OUTLIER_Z = -3.0  # robust z-score (median/MAD of the raters' quality) below thi
 MIN_RATINGS = 20  # fewer ratings: no flag (too little evidence either way)
 
 
-class DawidSkene:
+class EMSettings:
+    """The settings every EM rater model takes (Dawid-Skene and the models of
+    ``rater_models``): EM stopping, smoothing, bootstrap and the flag thresholds."""
+
+    def __init__(
+        self,
+        max_iter: int = 500,
+        tol: float = 1e-8,
+        smoothing: float = 0.01,
+        seed: int = 0,
+        n_boot: int = 0,
+        careless_quality: float = CARELESS_QUALITY,
+        outlier_z: float = OUTLIER_Z,
+        min_ratings: int = MIN_RATINGS,
+    ):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.seed = seed
+        self.n_boot = n_boot
+        self.careless_quality = careless_quality
+        self.outlier_z = outlier_z
+        self.min_ratings = min_ratings
+
+
+class DawidSkene(EMSettings):
     """Dawid & Skene (1979) latent-class rater model, fitted by EM.
 
     Parameters
@@ -55,26 +80,6 @@ class DawidSkene:
     Dawid, A. P. & Skene, A. M. (1979). Maximum likelihood estimation of observer
     error-rates using the EM algorithm. *Applied Statistics*, 28, 20-28.
     """
-
-    def __init__(
-        self,
-        max_iter: int = 500,
-        tol: float = 1e-8,
-        smoothing: float = 0.01,
-        seed: int = 0,
-        n_boot: int = 0,
-        careless_quality: float = CARELESS_QUALITY,
-        outlier_z: float = OUTLIER_Z,
-        min_ratings: int = MIN_RATINGS,
-    ):
-        self.max_iter = max_iter
-        self.tol = tol
-        self.smoothing = smoothing
-        self.seed = seed
-        self.n_boot = n_boot
-        self.careless_quality = careless_quality
-        self.outlier_z = outlier_z
-        self.min_ratings = min_ratings
 
     # -- EM on integer codes ------------------------------------------------------------------
     @staticmethod

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.special import expit, log_expit
 
 from .accuracy import _gold_codes, _ratings
-from .dawid_skene import CARELESS_QUALITY, MIN_RATINGS, OUTLIER_Z, DawidSkene
+from .dawid_skene import DawidSkene, EMSettings
 
 SPAMMER_COMPETENCE = 0.3  # MACE: a rater who gives the true label (beyond chance) less than 30% of the time
 
@@ -55,33 +55,13 @@ def _flags(quality, n_ratings, careless_quality, outlier_z, min_ratings, careles
     return flags, z
 
 
-class _LatentClassModel:
+class _LatentClassModel(EMSettings):
     """EM skeleton: the subclass gives per-rating log-probabilities of the label under "the true
     label is the label given" (``hit``) and "the true label is another given class" (``miss``)."""
 
     name = ""
     method = ""
     extra_columns: tuple[str, ...] = ()
-
-    def __init__(
-        self,
-        max_iter: int = 500,
-        tol: float = 1e-8,
-        smoothing: float = 0.01,
-        seed: int = 0,
-        n_boot: int = 0,
-        careless_quality: float = CARELESS_QUALITY,
-        outlier_z: float = OUTLIER_Z,
-        min_ratings: int = MIN_RATINGS,
-    ):
-        self.max_iter = max_iter
-        self.tol = tol
-        self.smoothing = smoothing
-        self.seed = seed
-        self.n_boot = n_boot
-        self.careless_quality = careless_quality
-        self.outlier_z = outlier_z
-        self.min_ratings = min_ratings
 
     # the model: subclasses implement these three
     def _init_params(self, d):
