@@ -16,17 +16,19 @@ line (``rk.no_data``), and a group "(unknown)" (a column the data does not
 have) never stands in for a breakdown. The uplift page must show the pass
 rate computed from ``passed`` (checked against pandas on the CSV file).
 
+Each warehouse's row of the matrix is rendered by its own file, so that the pytest-xdist
+workers share them (a module fixture runs on one worker): this file renders ``labels``,
+test_minimal_reports_team.py ``team`` and test_minimal_reports_evals.py ``evals``, with the
+checks defined here.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 
 import minimal_data
@@ -66,26 +68,31 @@ MATRIX = {
 JOBS = [(wh, name) for wh, reports in MATRIX.items() for name in reports]
 
 
-@pytest.fixture(scope="session")
-def minimal_warehouses(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("minimal")
-    return {name: minimal_data.build(name, root / name) for name in MATRIX}
+ROW = "labels"
 
 
-@pytest.fixture(scope="session")
-def minimal_renders(minimal_warehouses, numba_cache, tmp_path_factory) -> dict:
-    """Each (warehouse, report) of the matrix rendered once, two at a time."""
-    reports = tmp_path_factory.mktemp("minimal_reports")
+def build_row(row: str, tmp_path_factory) -> tuple[tuple[Path, dict], dict]:
+    """The ``row`` warehouse built, and each report of its row of MATRIX rendered once, two at a time."""
+    built = minimal_data.build(row, tmp_path_factory.mktemp(f"minimal_{row}"))
+    reports = tmp_path_factory.mktemp(f"minimal_reports_{row}")
 
-    def render(job):
-        wh, name = job
-        db, _ = minimal_warehouses[wh]
-        return job, run_report(
-            name, parameters=dict(MATRIX[wh][name]), db=db, reports_dir=reports / wh, notebooks_dir=ROOT / "notebooks"
+    def render(name):
+        return (row, name), run_report(
+            name, parameters=dict(MATRIX[row][name]), db=built[0], reports_dir=reports, notebooks_dir=ROOT / "notebooks"
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(render, JOBS))
+        return built, dict(pool.map(render, MATRIX[row]))
+
+
+@pytest.fixture(scope="module")
+def minimal_row(tmp_path_factory):
+    return build_row(ROW, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def minimal_renders(minimal_row) -> dict:
+    return minimal_row[1]
 
 
 def test_every_report_is_in_the_matrix():
@@ -93,6 +100,13 @@ def test_every_report_is_in_the_matrix():
 
     covered = {name for reports in MATRIX.values() for name in reports}
     assert set(list_reports(ROOT / "notebooks")) == covered
+
+
+def test_every_row_of_the_matrix_has_a_file():
+    # each row of MATRIX is rendered and checked by one file: this one (ROW) or test_minimal_reports_<row>.py
+    for row in MATRIX:
+        path = Path(__file__) if row == ROW else Path(__file__).with_name(f"test_minimal_reports_{row}.py")
+        assert path.is_file() and f'ROW = "{row}"' in path.read_text(encoding="utf-8"), row
 
 
 def _outputs(result):
@@ -112,9 +126,8 @@ def _figure_points(fig: dict) -> int:
     return n
 
 
-@pytest.mark.parametrize("job", JOBS, ids=[f"{w}-{n}" for w, n in JOBS])
-def test_report_renders_on_minimal_data(minimal_renders, job):
-    result = minimal_renders[job]
+def check_minimal_page(result, job) -> None:
+    """The page rendered, and no section of it is empty or a breakdown by an absent column."""
     assert result.status == "ok", result.error
     page = Path(result.html).read_text(encoding="utf-8")
     text = _visible_text(page)
@@ -137,30 +150,13 @@ def test_report_renders_on_minimal_data(minimal_renders, job):
         assert re.search(r"tl-table|tl-figure|tl-note|tl-nodata|tl-kpis|<p>|<table|tl-intro", body), section[:200]
 
 
+@pytest.mark.parametrize("job", [j for j in JOBS if j[0] == ROW], ids=[f"{w}-{n}" for w, n in JOBS if w == ROW])
+def test_report_renders_on_minimal_data(minimal_renders, job):
+    check_minimal_page(minimal_renders[job], job)
+
+
 def test_agreement_without_gold_says_so(minimal_renders):
     text = _visible_text(Path(minimal_renders[("labels", "agreement")].html).read_text(encoding="utf-8"))
     assert "no gold labels for task sentiment" in text
     assert "No data: the items record no language" in text  # By language
     assert "No data: only 2 raters" in text  # Without each rater
-
-
-def test_uplift_page_shows_the_pass_rate_from_passed(minimal_renders, minimal_warehouses):
-    _, files = minimal_warehouses["evals"]
-    raw = pd.read_csv(files["eval_results"])
-    rate = raw.assign(p=raw["passed"].astype(str).str.lower().eq("true")).groupby("model_version")["p"].mean()
-    score = raw.groupby("model_version")["score"].mean()
-    result = minimal_renders[("evals", "uplift")]
-    text = _visible_text(Path(result.html).read_text(encoding="utf-8"))
-    assert "v1.0 pass rate (passed)" in text and "v1.1 pass rate (passed)" in text
-    assert f"{100 * rate['v1.0']:.1f}%" in text and f"{100 * rate['v1.1']:.1f}%" in text
-    assert f"{100 * score['v1.0']:.1f}%" not in text  # the mean score is not shown as a rate
-    assert f"{100 * (rate['v1.1'] - rate['v1.0']):+.1f} points" in text
-    verdict = json.loads(Path(result.manifest).read_text())["verdict"]
-    assert "pass rate (passed)" in verdict["sentences"][0]
-
-
-def test_responsible_ai_without_its_inputs_does_not_say_ok(minimal_renders):
-    # a review that could not look at traffic, incidents or refusals is no clean bill of health
-    verdict = json.loads(Path(minimal_renders[("evals", "responsible_ai")].manifest).read_text())["verdict"]
-    assert verdict["status"] == "warn"
-    assert any(s.startswith("Not reviewed for lack of data") for s in verdict["sentences"])

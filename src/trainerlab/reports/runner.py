@@ -320,6 +320,9 @@ def _execute(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from .engine import register
+
+    engine_name = register()
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     logging.getLogger("traitlets").setLevel(logging.CRITICAL)
 
@@ -342,6 +345,7 @@ def _execute(
                 execution_timeout=timeout,
                 cwd=str(cwd),
                 kernel_manager_class=kernel_manager_class(ipc_dir),
+                engine_name=engine_name,
                 shutdown_kernel="immediate",
                 on_cell_start=on_cell_start,
             )
