@@ -220,6 +220,8 @@ def _comments_by_item(wh, batch_rows: int) -> Iterator[tuple[Any, str]]:
         batch_rows,
     ):
         for i, c in zip(batch["item_id"].tolist(), batch["comment"].tolist(), strict=True):
+            if item is not None and i < item:  # the merge join needs the engine's order to be Python's
+                raise RuntimeError(f"the engine returned item ids out of order ({item!r} before {i!r})")
             if parts and i != item:
                 yield item, " | ".join(parts)
                 parts = []
