@@ -88,3 +88,11 @@ def test_a_missing_table_or_column_is_named(wh):
         dataqa.table_pii(wh, "nope")
     with pytest.raises(KeyError, match="title"):
         dataqa.table_pii(wh, "items", ["title"])
+
+
+def test_one_batch_of_texts_is_held_at_a_time(wh):
+    from test_errors_streaming import BatchSpy
+
+    spy = BatchSpy(wh)
+    got = dataqa.table_pii(spy, "items", ["prompt", "response"], batch_rows=4)
+    assert got["batches"] == len(spy.refs) == 9 and spy.most_alive <= 2

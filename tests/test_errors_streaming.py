@@ -168,3 +168,34 @@ def test_fitted_embedder_pools_each_batch_as_it_arrives():
     emb = WordLlamaEmbedder().fit(texts)
     np.testing.assert_array_equal(emb.encode_stream([texts[:7], texts[7:]]), emb.encode(texts))
     assert WordLlamaEmbedder().encode_stream(iter([])).shape == (0, 256)
+
+
+class BatchSpy:
+    """A warehouse whose ``iter_batches`` records how many of its batches are still alive
+    (referenced by anyone) each time the next one is handed out."""
+
+    def __init__(self, wh):
+        self.wh, self.refs, self.most_alive = wh, [], 0
+
+    def __getattr__(self, name):
+        return getattr(self.wh, name)
+
+    def iter_batches(self, sql, params=None, rows=100_000):
+        import gc
+        import weakref
+
+        for frame in self.wh.iter_batches(sql, params, rows):
+            self.refs.append(weakref.ref(frame))
+            gc.collect()
+            self.most_alive = max(self.most_alive, sum(r() is not None for r in self.refs))
+            yield frame
+            del frame
+
+
+def test_one_batch_of_rows_is_held_at_a_time(planted):
+    """The batch being read and the one before it (still named by the consumer's loop): never
+    the batches already embedded."""
+    spy = BatchSpy(planted)
+    failures, vectors, _ = stream_failure_embeddings(spy, "semantic-mean", model_version="v1", batch_rows=5)
+    assert len(spy.refs) == 9 and len(failures) == len(vectors) == 45
+    assert spy.most_alive <= 2
