@@ -21,11 +21,12 @@ def table_pii(
     n_jobs: int = 1,
 ) -> dict:
     """PII in the text ``columns`` of a warehouse ``table`` (optionally one ``dataset``),
-    scanned ``batch_rows`` rows at a time in ``id_column`` order.
+    scanned ``batch_rows`` rows at a time, in the order the engine reads them (no sort: a sort
+    would hold every text in the engine).
 
     Returns :func:`~trainerlab.dataqa.pii_leakage.pii_summary`'s dict (``n`` is the rows
-    scanned) plus ``findings`` (``row`` is the row's position in ``id_column`` order, ``id``
-    its id) and ``batches`` (how many batches were read). A column or table that is not
+    scanned) plus ``findings`` (``id`` is the row's id, ``row`` its position in the read) and
+    ``batches`` (how many batches were read). A column or table that is not
     there is a KeyError naming it."""
     from ..warehouse import _ident
 
@@ -41,7 +42,9 @@ def table_pii(
             raise KeyError(f"{table} has no 'dataset' column to select {dataset!r}")
         where, params = "WHERE dataset = ?", [dataset]
     select = ", ".join(_ident(c) for c in dict.fromkeys([id_column, *columns]))
-    sql = f"SELECT {select} FROM {_ident(table)} {where} ORDER BY {_ident(id_column)}"
+    # no ORDER BY: a sort is a pipeline breaker, the engine would hold every text to sort it; the
+    # summary does not depend on the order, and each finding names its row's id
+    sql = f"SELECT {select} FROM {_ident(table)} {where}"
     tally = PiiTally(columns, id_column=id_column, n_jobs=n_jobs)
     batches = 0
     for batch in wh.iter_batches(sql, params, batch_rows):
