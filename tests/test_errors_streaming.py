@@ -199,3 +199,13 @@ def test_one_batch_of_rows_is_held_at_a_time(planted):
     failures, vectors, _ = stream_failure_embeddings(spy, "semantic-mean", model_version="v1", batch_rows=5)
     assert len(spy.refs) == 9 and len(failures) == len(vectors) == 45
     assert spy.most_alive <= 2
+
+
+@pytest.mark.parametrize("text", ["response", "prompt_response", "comment"])
+def test_a_column_subset_is_the_whole_reads_columns(planted, text):
+    whole = errors.load_failures(planted, text=text)
+    cols = ["item_id", "text", "severity", "in_benchmark"]
+    got = pd.concat(iter_failures(planted, text=text, columns=cols, batch_rows=6), ignore_index=True)
+    pd.testing.assert_frame_equal(got, whole[cols])
+    with pytest.raises(ValueError, match="not columns"):
+        next(iter_failures(planted, columns=["item_id", "title"]))

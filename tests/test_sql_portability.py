@@ -168,8 +168,8 @@ def _run_demo(db: Path) -> list[str]:
     import trainerlab.agreement as agreement
     import trainerlab.annotators as annotators
     import trainerlab.dataqa as dataqa
-    import trainerlab.errors as errors
     import trainerlab.drift as drift
+    import trainerlab.errors as errors
     import trainerlab.judges as judges
     import trainerlab.ops as ops
     import trainerlab.uplift as uplift
@@ -217,6 +217,9 @@ def _run_demo(db: Path) -> list[str]:
             "rater_quality_streamed": lambda: streaming.rater_quality_streamed(wh, "safety", batch_rows=5000),
             # streamed texts: the failures to cluster (and the comments joined to them), the PII scan
             "iter_failures": lambda: [list(errors.iter_failures(wh, text=t, batch_rows=5000)) for t in TEXT_MODES],
+            "iter_failures_pruned": lambda: list(
+                errors.iter_failures(wh, batch_rows=5000, columns=errors.study_inputs.STREAMED_COLUMNS)
+            ),
             "table_pii": lambda: dataqa.table_pii(wh, dataset="no such dataset"),  # the statement, not the scan
         }
         for name, call in calls.items():

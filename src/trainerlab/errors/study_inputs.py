@@ -5,7 +5,7 @@ choices an app's filters offer."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -246,6 +246,7 @@ def iter_failures(
     correctness_task: str = "correctness",
     incorrect_label: str = "incorrect",
     batch_rows: int = 20_000,
+    columns: Sequence[str] = FAILURE_COLUMNS,
 ) -> Iterator[pd.DataFrame]:
     """:func:`load_failures`'s rows in batches of at most ``batch_rows`` items, read from the
     engine as they are consumed (``Warehouse.iter_batches``: DuckDB record batches, Spark's
@@ -253,7 +254,12 @@ def iter_failures(
     :func:`load_failures`'s frame (same columns, same order, same values).
 
     ``text="comment"`` reads the raters' comments in a second stream, ordered by item id
-    like the failures, and joins each item's as :func:`load_failures` does."""
+    like the failures, and joins each item's as :func:`load_failures` does. ``columns`` (a subset
+    of :data:`FAILURE_COLUMNS`) leaves the others out of the read: the engine then neither reads
+    nor sorts a prompt or response the text does not need."""
+    unknown = set(columns) - set(FAILURE_COLUMNS)
+    if unknown:
+        raise ValueError(f"columns: {sorted(unknown)} are not columns of the failures ({FAILURE_COLUMNS})")
     sql, params = _failures_sql(
         model_version=model_version,
         suite=suite,
@@ -267,13 +273,19 @@ def iter_failures(
         correctness_task=correctness_task,
         incorrect_label=incorrect_label,
     )
+    sources = {"prompt": ["prompt"], "response": ["response"], "prompt_response": ["prompt", "response"]}
+    read = [c for c in FAILURE_COLUMNS if c != "text" and (c in columns or c in sources.get(text, []))]
+    if read != [c for c in FAILURE_COLUMNS if c != "text"]:  # the engine prunes what the outer query drops
+        sql = f"SELECT {', '.join(read)} FROM ({sql}) AS failures ORDER BY item_id"
     comments = _comments_by_item(wh, batch_rows) if text == "comment" else None
     pending: tuple[Any, str] | None = None
     for rows in wh.iter_batches(sql, params, batch_rows):
         if not severity_task:
             rows["severity"] = None
         if source != "eval":  # NULL by construction: None (object), as in the whole read, not an Arrow string NaN
-            rows[["suite", "run_id", "model_version"]] = None
+            for c in ("suite", "run_id", "model_version"):
+                if c in rows:
+                    rows[c] = None
         if comments is not None:
             # merge join on item id: both streams are in item id order (the engine's ORDER BY)
             joined = []
@@ -288,9 +300,11 @@ def iter_failures(
             rows["text"] = rows["prompt"].fillna("") + "\n" + rows["response"].fillna("")
         else:
             rows["text"] = rows[text].fillna("")
-        rows["seen_at"] = pd.to_datetime(rows["seen_at"])
-        rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
-        yield rows[list(FAILURE_COLUMNS)].reset_index(drop=True)
+        if "seen_at" in rows:
+            rows["seen_at"] = pd.to_datetime(rows["seen_at"])
+        if "in_benchmark" in rows:
+            rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
+        yield rows[[c for c in FAILURE_COLUMNS if c in columns]].reset_index(drop=True)
 
 
 class _End:
@@ -348,10 +362,10 @@ def stream_failure_embeddings(
     texts: list = []
 
     def batches():
-        for rows in iter_failures(wh, batch_rows=batch_rows, **filters):
+        for rows in iter_failures(wh, batch_rows=batch_rows, columns=STREAMED_COLUMNS, **filters):
             batch_texts = rows["text"].tolist()
             texts.append(pa.array(batch_texts, type=pa.large_string()))
-            kept.append(rows[[c for c in STREAMED_COLUMNS if c != "text"]])
+            kept.append(rows.drop(columns="text"))
             yield [semantic_text(t) for t in batch_texts] if normalise else batch_texts
 
     vectors = embed_text_batches(batches(), emb, seed=seed)
@@ -359,7 +373,7 @@ def stream_failure_embeddings(
     if kept:
         failures = pd.concat(kept, ignore_index=True)
     else:  # no failure: the columns of an empty read
-        failures = next(iter_failures(wh, batch_rows=batch_rows, **filters), None)
+        failures = next(iter_failures(wh, batch_rows=batch_rows, columns=STREAMED_COLUMNS, **filters), None)
         failures = pd.DataFrame(columns=columns) if failures is None else failures[columns]
     text_column = pa.chunked_array(texts, type=pa.large_string()) if texts else pa.chunked_array([], pa.large_string())
     failures.insert(1, "text", pd.Series(pd.arrays.ArrowExtensionArray(text_column), index=failures.index))
