@@ -180,3 +180,32 @@ def test_ibis_engine_reads_through_the_pyspark_backend(spark_demo, demo_db):
         want, got = duck.query(sql, params), ib.query(sql, params)
     assert got["task"].tolist() == want["task"].tolist() and got["n"].tolist() == want["n"].tolist()
     assert max(abs(got["share"] - want["share"])) < TOL
+
+
+def test_streamed_reads_on_spark_equal_duckdbs(spark_demo, demo_db):
+    """``iter_batches`` on Spark (the local iterator) gives every row once in batches of at most
+    ``rows``, and the streamed text reads built on it (the failures to cluster, the PII scan)
+    give what DuckDB gives."""
+    import pandas as pd
+
+    from trainerlab import dataqa, errors
+    from trainerlab.warehouse import Warehouse
+
+    url, _ = spark_demo
+    sql = "SELECT item_id, response FROM items WHERE dataset = ? ORDER BY item_id"
+    with Warehouse(demo_db, read_only=True) as duck, Warehouse(url) as spark:
+        want = duck.query(sql, ["demo"])
+        batches = list(spark.iter_batches(sql, ["demo"], rows=500))
+        assert len(batches) == -(-len(want) // 500) and max(len(b) for b in batches) <= 500
+        got = pd.concat(batches, ignore_index=True)
+        assert got["item_id"].tolist() == want["item_id"].tolist()
+        assert got["response"].tolist() == want["response"].where(want["response"].notna(), None).tolist()
+        whole = errors.load_failures(duck, model_version="v1.1", suite="core")
+        streamed = pd.concat(errors.iter_failures(spark, model_version="v1.1", suite="core", batch_rows=100))
+        assert len(whole) > 100
+        pd.testing.assert_frame_equal(streamed.reset_index(drop=True), whole, check_dtype=False)
+        pii_duck = dataqa.table_pii(duck, dataset="demo", batch_rows=1000)
+        pii_spark = dataqa.table_pii(spark, dataset="demo", batch_rows=1000)
+    assert pii_spark["n"] == pii_duck["n"] == len(want)
+    pd.testing.assert_frame_equal(pii_spark["by_type"], pii_duck["by_type"])
+    assert pii_spark["records_with_pii"] == pii_duck["records_with_pii"]

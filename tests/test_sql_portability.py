@@ -86,7 +86,7 @@ def _edge_of(module: str) -> str | None:
 class Capture:
     """Statements issued through the engine interface while active, with their origin module."""
 
-    METHODS = ("query", "arrow", "scalar", "execute", "executemany")
+    METHODS = ("query", "arrow", "scalar", "execute", "executemany", "iter_batches")
 
     def __init__(self):
         self.statements: dict[str, set[str]] = defaultdict(set)  # normalised SQL -> origin modules
@@ -144,6 +144,9 @@ def _cli(args: list[str]) -> int:
     return 0
 
 
+TEXT_MODES = ("response", "comment")
+
+
 def _run_demo(db: Path) -> list[str]:
     """The CLI verbs and study functions on the demo warehouse; returns what failed to run."""
     failed = []
@@ -164,7 +167,9 @@ def _run_demo(db: Path) -> list[str]:
             failed.append(" ".join(verb))
     import trainerlab.agreement as agreement
     import trainerlab.annotators as annotators
+    import trainerlab.dataqa as dataqa
     import trainerlab.drift as drift
+    import trainerlab.errors as errors
     import trainerlab.judges as judges
     import trainerlab.ops as ops
     import trainerlab.uplift as uplift
@@ -210,6 +215,12 @@ def _run_demo(db: Path) -> list[str]:
             ),
             "consensus_in_engine": lambda: judges_reductions.consensus_in_engine(wh, "safety", vendor="vendor_a"),
             "rater_quality_streamed": lambda: streaming.rater_quality_streamed(wh, "safety", batch_rows=5000),
+            # streamed texts: the failures to cluster (and the comments joined to them), the PII scan
+            "iter_failures": lambda: [list(errors.iter_failures(wh, text=t, batch_rows=5000)) for t in TEXT_MODES],
+            "iter_failures_pruned": lambda: list(
+                errors.iter_failures(wh, batch_rows=5000, columns=errors.study_inputs.STREAMED_COLUMNS)
+            ),
+            "table_pii": lambda: dataqa.table_pii(wh, dataset="no such dataset"),  # the statement, not the scan
         }
         for name, call in calls.items():
             try:

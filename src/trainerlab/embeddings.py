@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -254,6 +254,35 @@ class WordLlamaEmbedder:
                 return
         for start, ids, lengths in self._batches(texts):
             yield start, self._pool(ids, lengths)
+
+    def encode_stream(self, batches: Iterable[Sequence[str]]) -> np.ndarray:
+        """:meth:`encode` of texts that arrive in batches (an iterator: a warehouse read), equal
+        to ``encode`` of all of them. Each arriving batch is tokenized and dropped; the token
+        ids are kept (int32) until the IDF is fitted, then pooled into the one n x dim array.
+        Fitted (or ``weighting="mean"``): each batch is pooled as it arrives."""
+        fitted = self.weighting == "mean" or self.idf_ is not None
+        kept, blocks, n = [], [], 0
+        for texts in batches:
+            for _, ids, lengths in self._batches(list(texts)):
+                n += len(lengths)
+                if fitted:
+                    blocks.append(self._pool(ids, lengths))
+                else:
+                    kept.append((ids, lengths))
+        if fitted:
+            return np.concatenate(blocks) if blocks else np.zeros((0, self.dim), dtype=np.float32)
+        if n < self.min_fit_texts:
+            self.idf_ = np.ones(self.load().embedding.shape[0], dtype=np.float32)
+        else:
+            self._fit_on(((0, ids, lengths) for ids, lengths in kept), n)
+        out = np.empty((n, self.dim), dtype=np.float32)
+        start = 0
+        kept.reverse()
+        while kept:  # release each batch's tokens once pooled
+            ids, lengths = kept.pop()
+            out[start : start + len(lengths)] = self._pool(ids, lengths)
+            start += len(lengths)
+        return out
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not len(texts):
@@ -546,6 +575,18 @@ def _cache_key(embedder: Embedder, texts: Sequence[str]) -> str:
         h.update(b"\x00")
         h.update((t if isinstance(t, str) else "").encode("utf-8", "surrogatepass"))
     return h.hexdigest()[:32]
+
+
+def embed_text_batches(batches: Iterable[Sequence[str]], embedder=None, *, seed: int = 0) -> np.ndarray:
+    """Embed texts that arrive in batches (a warehouse read streamed batch by batch); equal to
+    ``embed_texts(all texts, embedder, cache=False)``. An embedder with ``encode_stream`` (the
+    semantic default) holds one batch of texts at a time; any other gets the texts gathered
+    into one list (a corpus-fitted embedder, TF-IDF + SVD, needs them all at once)."""
+    emb = get_embedder(embedder, seed=seed)
+    if hasattr(emb, "encode_stream"):
+        return emb.encode_stream(batches)
+    texts = [t for batch in batches for t in batch]
+    return emb.encode(texts) if texts else np.zeros((0, 1))  # no text: as FailureClusterer.fit
 
 
 def embed_texts(

@@ -398,16 +398,9 @@ def eval_frame(src: Source, args, columns=()) -> tuple[Any, dict]:
     Returns (frame, chosen) where chosen = {"suite", "metric"}. Repeated rows of an
     item and version (several runs) are all returned; the verbs average them.
     """
-    from ..lab import where_clause
     from ..warehouse import _ident
 
-    flt = filters(args, EVAL_FILTERS)
-    if not flt.get("suite"):
-        flt["suite"] = one_value(src.lab, "eval_results", "suite", "--suite", *where_clause("eval_results", **flt))
-    if not flt.get("metric"):
-        flt["metric"] = one_value(src.lab, "eval_results", "metric", "--metric", *where_clause("eval_results", **flt))
-    suite, metric = flt["suite"], flt["metric"]
-    where, params = where_clause("eval_results", "e", **flt)
+    where, params, chosen = eval_selection(src, args)
     eval_cols = [
         "item_id",
         "model_version",
@@ -440,7 +433,21 @@ def eval_frame(src: Source, args, columns=()) -> tuple[Any, dict]:
     frame = src.lab.query(sql, params)
     if frame.empty:
         raise UsageError(f"{src.path}: no eval_results match these filters")
-    return frame, {"suite": suite, "metric": metric}
+    return frame, chosen
+
+
+def eval_selection(src: Source, args) -> tuple[str, list, dict]:
+    """The WHERE condition (on ``eval_results AS e``) and parameters of :func:`eval_frame`'s rows,
+    and ``{"suite", "metric"}`` (one of each, chosen as :func:`eval_frame` chooses them)."""
+    from ..lab import where_clause
+
+    flt = filters(args, EVAL_FILTERS)
+    if not flt.get("suite"):
+        flt["suite"] = one_value(src.lab, "eval_results", "suite", "--suite", *where_clause("eval_results", **flt))
+    if not flt.get("metric"):
+        flt["metric"] = one_value(src.lab, "eval_results", "metric", "--metric", *where_clause("eval_results", **flt))
+    where, params = where_clause("eval_results", "e", **flt)
+    return where, params, {"suite": flt["suite"], "metric": flt["metric"]}
 
 
 def outcome_column(frame, requested: str | None) -> str:

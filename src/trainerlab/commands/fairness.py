@@ -122,9 +122,14 @@ def _run(args) -> int:
     min_exposure = float(args.min_n) if args.exposure and args.min_n is not None else 1000.0
     if args.min_n is None:
         args.min_n = 30
+    reduced = None
     with open_source(args, "eval_results", column_options=("model",)) as src:
         if src.canonical:
-            frame, model, item, outcome, exposure, chosen = _warehouse_frame(src, args)
+            # the engine reduces the eval rows (per-segment moments, or paired per-segment sums);
+            # the rows are read only for a segment column that is not text
+            reduced = _warehouse_reduced(src, args)
+            if reduced is None:
+                frame, model, item, outcome, exposure, chosen = _warehouse_frame(src, args)
             where = src.path
         else:
             chosen = {}
@@ -142,48 +147,52 @@ def _run(args) -> int:
             except FileNotFoundError as exc:
                 raise UsageError(str(exc)) from exc
         source, notes = src.describe(), list(src.notes)
-    frame = _numeric(frame, outcome, where)
-    if exposure:
-        frame = _numeric(frame, exposure, where)
-    if frame[args.segment].isna().any():
-        line = frame.index[frame[args.segment].isna()][0]
-        raise UsageError(f"{where}: line {line}, column {args.segment!r}: empty segment")
-    frame[args.segment] = frame[args.segment].astype(str)
-    try:
-        if model:
-            present = set(frame[model].astype(str))
-            for v in (args.baseline, args.candidate):
-                if v not in present:
-                    raise UsageError(f"{where}: column {model!r} has no rows for {v!r}")
-            table = fairness.model_change_by_segment(
-                frame,
-                args.segment,
-                outcome,
-                model,
-                args.baseline,
-                args.candidate,
-                item=item,
-                exposure=exposure,
-                min_n=args.min_n,
-                min_exposure=min_exposure,
-                alpha=args.alpha,
-                correction=args.correction,
-                higher_is_better=not args.lower_is_better,
-            )
-        else:
-            table = fairness.segment_disparities(
-                frame,
-                args.segment,
-                outcome,
-                exposure=exposure,
-                min_n=args.min_n,
-                min_exposure=min_exposure,
-                alpha=args.alpha,
-                correction=args.correction,
-                higher_is_better=not args.lower_is_better,
-            )
-    except (ValueError, KeyError) as exc:
-        raise UsageError(f"{where}: {exc}") from exc
+    if reduced is not None:
+        table, outcome, item, chosen = reduced
+        exposure = None
+    else:
+        frame = _numeric(frame, outcome, where)
+        if exposure:
+            frame = _numeric(frame, exposure, where)
+        if frame[args.segment].isna().any():
+            line = frame.index[frame[args.segment].isna()][0]
+            raise UsageError(f"{where}: line {line}, column {args.segment!r}: empty segment")
+        frame[args.segment] = frame[args.segment].astype(str)
+        try:
+            if model:
+                present = set(frame[model].astype(str))
+                for v in (args.baseline, args.candidate):
+                    if v not in present:
+                        raise UsageError(f"{where}: column {model!r} has no rows for {v!r}")
+                table = fairness.model_change_by_segment(
+                    frame,
+                    args.segment,
+                    outcome,
+                    model,
+                    args.baseline,
+                    args.candidate,
+                    item=item,
+                    exposure=exposure,
+                    min_n=args.min_n,
+                    min_exposure=min_exposure,
+                    alpha=args.alpha,
+                    correction=args.correction,
+                    higher_is_better=not args.lower_is_better,
+                )
+            else:
+                table = fairness.segment_disparities(
+                    frame,
+                    args.segment,
+                    outcome,
+                    exposure=exposure,
+                    min_n=args.min_n,
+                    min_exposure=min_exposure,
+                    alpha=args.alpha,
+                    correction=args.correction,
+                    higher_is_better=not args.lower_is_better,
+                )
+        except (ValueError, KeyError) as exc:
+            raise UsageError(f"{where}: {exc}") from exc
     records = table.to_dict(orient="records")
     clean = [
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()} for row in records
@@ -261,3 +270,78 @@ def _warehouse_frame(src, args):
                 "or compare two with --baseline and --candidate"
             )
     return frame, model, item, outcome, None, {**chosen, "outcome": outcome}
+
+
+# text columns the engine can group by as the row path groups their text (eval_results.category, or
+# an items column); another segment column (a number, a time) is grouped on the rows as before
+_TEXT_SEGMENTS = ("category", "language", "intent", "source", "template_id", "dataset")
+
+
+def _warehouse_reduced(src, args):
+    """``(table, outcome, item, selection)`` of the warehouse's eval results, reduced in the engine
+    (``fairness.study_reductions``): per-segment moments for each segment against the rest, or
+    per-segment paired sums for candidate against baseline. The same checks, messages and table as
+    the row path (``_warehouse_frame``, then the row functions). None with ``--exposure`` or a
+    segment column that is not text: the caller reads the rows."""
+    import pandas as pd
+
+    from ..fairness import study_reductions as R
+    from ..uplift.study_reductions import paired_category_sums
+    from ._source import eval_selection
+
+    if args.exposure or args.segment not in _TEXT_SEGMENTS:
+        return None
+    where, params, chosen = eval_selection(src, args)
+    wh, seg = src.lab, args.segment
+    segment = "e.category" if seg == "category" else f"i.{seg}"
+    rows = "FROM eval_results AS e LEFT JOIN items AS i ON i.item_id = e.item_id WHERE " + where
+    have = wh.query(f"SELECT count(*) AS n, count(e.passed) AS passed, count(e.score) AS score {rows}", params)
+    if not int(have["n"].iloc[0]):
+        raise UsageError(f"{src.path}: no eval_results match these filters")
+    if args.outcome and args.outcome not in ("passed", "score"):
+        raise UsageError(f"--score/--outcome on eval_results is 'passed' or 'score', not {args.outcome!r}")
+    outcome = args.outcome or ("passed" if int(have["passed"].iloc[0]) else "score")
+    if not int(have[outcome].iloc[0]):
+        raise UsageError(f"no eval_results row has a {outcome!r} value")
+    model = item = None
+    if args.baseline or args.candidate:
+        if not (args.baseline and args.candidate):
+            raise UsageError("--baseline and --candidate go together")
+        model, item = "model_version", (args.item or "item_id")
+        if item != "item_id":
+            raise UsageError("on the warehouse candidate and baseline are paired on item_id")
+    # the rows the row path keeps (an outcome), numbered in its order for the "empty segment" message
+    base = (
+        f"r AS (SELECT e.item_id, e.model_version, CAST(e.{outcome} AS DOUBLE) AS y, "
+        f"CAST({segment} AS VARCHAR) AS segment, "
+        "row_number() OVER (ORDER BY e.item_id, e.model_version, e.run_id) AS line "
+        f"{rows} AND e.{outcome} IS NOT NULL)"
+    )
+    checks = wh.query(
+        f"WITH {base} SELECT min(CASE WHEN segment IS NULL THEN line END) AS first_empty, "
+        "count(DISTINCT model_version) AS n_versions FROM r",
+        params,
+    )
+    first_empty = checks["first_empty"].iloc[0]
+    if not pd.isna(first_empty):
+        raise UsageError(f"{src.path}: line {int(first_empty)}, column {seg!r}: empty segment")
+    versions = wh.query(f"WITH {base} SELECT DISTINCT model_version FROM r", params)["model_version"]
+    versions = sorted(versions.astype(str))
+    options = {"min_n": args.min_n, "alpha": args.alpha, "correction": args.correction}
+    higher = not args.lower_is_better
+    if model is None:
+        if len(versions) > 1:
+            raise UsageError(
+                f"several model versions: {', '.join(versions)}; choose one with --model-version, "
+                "or compare two with --baseline and --candidate"
+            )
+        moments = R.segment_moments(wh, f"{base}, e AS (SELECT segment, y FROM r)", params)
+        table = R.segment_disparities_from_moments(moments, higher_is_better=higher, **options)
+        return table, outcome, None, {**chosen, "outcome": outcome}
+    for v in (args.baseline, args.candidate):
+        if v not in versions:
+            raise UsageError(f"{src.path}: column {model!r} has no rows for {v!r}")
+    pairs = f"{base}, e AS (SELECT item_id, model_version, y AS score, segment AS category FROM r)"
+    sums = paired_category_sums(wh, pairs, params, args.baseline, args.candidate)
+    table = R.model_change_from_sums(sums, args.baseline, args.candidate, higher_is_better=higher, **options)
+    return table, outcome, item, {**chosen, "outcome": outcome}

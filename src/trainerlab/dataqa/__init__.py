@@ -56,9 +56,10 @@ from .duplicates import (
 from .intervals import wilson_interval
 from .ngram_overlap import contamination
 from .pii_detection import PII_CORPORA, detection_coverage, evaluate_pii, load_pii_corpus
-from .pii_leakage import pii_scan, pii_summary
+from .pii_leakage import PiiTally, pii_scan, pii_summary
 from .shingles import normalize_text, text_hash, tokenize
 from .study import dataset_qa, dataset_qa_tables
+from .study_pii import table_pii
 from .study_retention import retention_flags, retention_records
 from .study_schema import canonical_contract, schema_compliance, table_schema_compliance
 from .table_files import read_table_file
@@ -90,4 +91,6 @@ __all__ = [
     "duplicates_across",
     "retention_flags",
     "retention_records",
+    "PiiTally",
+    "table_pii",
 ]

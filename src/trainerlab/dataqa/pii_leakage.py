@@ -95,62 +95,103 @@ def pii_summary(
       construction, NOT a measure of how much PII is detected (that is
       :func:`detection_coverage`, recall on labelled corpora);
       ``counts``: {TYPE: spans} for every type (zeros included).
+
+    Records that arrive in batches (a warehouse table read batch by batch) are summarised by
+    :class:`PiiTally`, to the same result.
     """
     frame = _as_text_frame(data, columns)
-    cols = list(columns) if columns is not None else ["text"]
-    n = len(frame)
-    if findings is None:
-        findings = pii_scan(frame, cols, n_jobs=n_jobs)
-    cells = n * len(cols)
-    scanned = int(sum(frame[c].map(lambda v: isinstance(v, str)).sum() for c in cols))
-    rows_by_type = findings.groupby("type")["row"].nunique() if len(findings) else pd.Series(dtype=int)
-    spans_by_type = findings["type"].value_counts() if len(findings) else pd.Series(dtype=int)
-    by_type = []
-    for kind in _pii.PII_TYPES:
-        k = int(rows_by_type.get(kind, 0))
-        r = _rate(k, n, "records", per=1000)
-        by_type.append(
-            {
-                "type": kind,
-                "spans": int(spans_by_type.get(kind, 0)),
-                "records": k,
-                "per_1000": r["estimate"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-                "n": n,
-            }
-        )
-    leaked = int(findings["row"].nunique()) if len(findings) else 0
-    # redaction coverage: rescan the redacted cells that had findings
-    left = 0
-    if len(findings):
-        for col in cols:
-            rows_with = findings.loc[findings["column"] == col, "row"].unique()
-            for i in rows_with:
-                left += len(_pii.find_pii(_pii.redact(frame[col].iloc[i])))
-    return {
-        "by_type": pd.DataFrame(by_type),
-        "counts": {row["type"]: row["spans"] for row in by_type},
-        "leakage": {**_rate(leaked, n, "records", per=1000), "unit": "records with PII per 1,000 records"},
-        "records_with_pii": leaked,
-        "scan_coverage": _rate(scanned, cells, "text cells"),
-        "redaction_coverage": {
-            **(
-                _rate(len(findings) - left, len(findings), "findings")
-                if len(findings)
-                else {
-                    "estimate": math.nan,
-                    "ci_low": math.nan,
-                    "ci_high": math.nan,
-                    "k": 0,
-                    "n": 0,
-                    "method": "Wilson score 95%",
-                    "reason": "no PII found to redact",
+    tally = PiiTally(list(columns) if columns is not None else ["text"], n_jobs=n_jobs)
+    tally.add(frame, findings=findings)
+    return tally.summary()
+
+
+class PiiTally:
+    """:func:`pii_summary` over records that arrive in batches: :meth:`add` scans one batch
+    (and rescans its redacted cells for the redaction check) and keeps counts and the
+    batch's findings (rows numbered across batches); :meth:`summary` is
+    :func:`pii_summary` of all the records added. No text is kept between batches.
+
+    ``findings_`` (the spans found, ``row, id, column, type, start, end``) and ``n_`` (records
+    added) are there after each :meth:`add`."""
+
+    def __init__(self, columns: Sequence[str], id_column: str | None = None, n_jobs: int = 1):
+        self.columns = list(columns)
+        self.id_column = id_column
+        self.n_jobs = n_jobs
+        self.n_ = 0
+        self.scanned_ = 0
+        self.left_ = 0
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame, findings: pd.DataFrame | None = None) -> PiiTally:
+        frame = _as_text_frame(frame, self.columns)
+        cols = self.columns
+        if findings is None:
+            findings = pii_scan(frame, cols, id_column=self.id_column, n_jobs=self.n_jobs)
+        self.scanned_ += int(sum(frame[c].map(lambda v: isinstance(v, str)).sum() for c in cols))
+        # redaction coverage: rescan the redacted cells that had findings
+        if len(findings):
+            for col in cols:
+                rows_with = findings.loc[findings["column"] == col, "row"].unique()
+                for i in rows_with:
+                    self.left_ += len(_pii.find_pii(_pii.redact(frame[col].iloc[i])))
+            self._parts.append(findings.assign(row=findings["row"] + self.n_))
+        self.n_ += len(frame)
+        return self
+
+    @property
+    def findings_(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame({k: [] for k in ("row", "id", "column", "type", "start", "end")})
+        return pd.concat(self._parts, ignore_index=True)
+
+    def summary(self) -> dict:
+        cols = self.columns
+        n = self.n_
+        findings = self.findings_
+        cells = n * len(cols)
+        rows_by_type = findings.groupby("type")["row"].nunique() if len(findings) else pd.Series(dtype=int)
+        spans_by_type = findings["type"].value_counts() if len(findings) else pd.Series(dtype=int)
+        by_type = []
+        for kind in _pii.PII_TYPES:
+            k = int(rows_by_type.get(kind, 0))
+            r = _rate(k, n, "records", per=1000)
+            by_type.append(
+                {
+                    "type": kind,
+                    "spans": int(spans_by_type.get(kind, 0)),
+                    "records": k,
+                    "per_1000": r["estimate"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "n": n,
                 }
-            ),
-            "what": "findings gone when the redacted text is rescanned by the same detector "
-            "(self-consistency of redact, not detection recall)",
-        },
-        "n": n,
-        "columns": cols,
-    }
+            )
+        leaked = int(findings["row"].nunique()) if len(findings) else 0
+        left = self.left_
+        return {
+            "by_type": pd.DataFrame(by_type),
+            "counts": {row["type"]: row["spans"] for row in by_type},
+            "leakage": {**_rate(leaked, n, "records", per=1000), "unit": "records with PII per 1,000 records"},
+            "records_with_pii": leaked,
+            "scan_coverage": _rate(self.scanned_, cells, "text cells"),
+            "redaction_coverage": {
+                **(
+                    _rate(len(findings) - left, len(findings), "findings")
+                    if len(findings)
+                    else {
+                        "estimate": math.nan,
+                        "ci_low": math.nan,
+                        "ci_high": math.nan,
+                        "k": 0,
+                        "n": 0,
+                        "method": "Wilson score 95%",
+                        "reason": "no PII found to redact",
+                    }
+                ),
+                "what": "findings gone when the redacted text is rescanned by the same detector "
+                "(self-consistency of redact, not detection recall)",
+            },
+            "n": n,
+            "columns": cols,
+        }

@@ -12,7 +12,7 @@ import pandas as pd
 from .duplicates import find_duplicates
 from .ngram_overlap import contamination
 from .pii_detection import detection_coverage
-from .pii_leakage import pii_summary
+from .study_pii import table_pii
 from .study_retention import retention_flags
 from .study_schema import table_schema_compliance
 from .verdict import _qa_checks, _qa_verdict
@@ -66,7 +66,9 @@ def dataset_qa(
     out["duplicates"] = {
         c: find_duplicates(frame[c].tolist(), frame[id_column].tolist(), threshold=threshold, seed=seed) for c in cols
     }
-    out["pii"] = pii_summary(frame, cols, n_jobs=n_jobs)
+    # the PII scan reads the table again in batches (bounded memory; the same summary as
+    # pii_summary of the frame): its findings stay with it, never the texts
+    out["pii"] = table_pii(wh, table, cols, id_column, dataset=dataset, n_jobs=n_jobs)
     out["pii_detection"] = detection_coverage()
     # contamination
     out["contamination"] = None

@@ -33,7 +33,15 @@ from .store import (
 )
 from .study import error_study
 from .study_coverage import cluster_gaps, coverage
-from .study_inputs import TEXT_COLUMNS, failure_filters, load_error_spans, load_failures, load_traffic
+from .study_inputs import (
+    TEXT_COLUMNS,
+    failure_filters,
+    iter_failures,
+    load_error_spans,
+    load_failures,
+    load_traffic,
+    stream_failure_embeddings,
+)
 from .verdict import error_verdict, rank_modes, top_failure_modes
 
 __all__ = [
@@ -68,4 +76,6 @@ __all__ = [
     "cluster_profiles",
     "profile_affinity",
     "run_names",
+    "iter_failures",
+    "stream_failure_embeddings",
 ]

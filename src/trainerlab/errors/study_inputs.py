@@ -5,11 +5,28 @@ choices an app's filters offer."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 TEXT_COLUMNS = ("response", "prompt", "prompt_response", "comment")
+FAILURE_COLUMNS = (
+    "item_id",
+    "text",
+    "prompt",
+    "response",
+    "intent",
+    "language",
+    "category",
+    "suite",
+    "run_id",
+    "model_version",
+    "seen_at",
+    "severity",
+    "in_benchmark",
+)
 
 
 def _where(clauses: list[tuple[str, Any]]) -> tuple[str, list]:
@@ -31,50 +48,21 @@ _MAJORITY_CTE = (
 )
 
 
-def load_failures(
-    wh,
+def _failures_sql(
     *,
-    model_version: str | None = None,
-    suite: str | None = None,
-    run_id: str | None = None,
-    start=None,
-    end=None,
-    text: str = "response",
-    source: str = "eval",
-    dataset: str | None = None,
-    severity_task: str | None = "safety",
-    correctness_task: str = "correctness",
-    incorrect_label: str = "incorrect",
-) -> pd.DataFrame:
-    """The failing items to cluster, one row per item.
-
-    Parameters
-    ----------
-    wh : Warehouse
-    model_version, suite, run_id : str, optional
-        Filters on ``eval_results`` (``source="eval"``).
-    start, end : date-like, optional
-        Half-open range ``[start, end)`` on the item's time (``items.created_at``,
-        else the evaluation time).
-    text : str
-        The text to cluster: ``response`` (default), ``prompt``, ``prompt_response``
-        (both, separated by a newline) or ``comment`` (the raters' comments on the item,
-        joined).
-    source : ``"eval"``, ``"annotations"`` or ``"gold"``
-        ``eval``: items with a failed eval result (``passed = FALSE``).
-        ``annotations``: items whose majority ``correctness_task`` label is
-        ``incorrect_label`` (failures flagged by raters, for example production samples).
-        ``gold``: items whose gold label for ``correctness_task`` is ``incorrect_label``
-        (e.g. HaluEval: ``correctness_task="hallucination", incorrect_label="yes"``).
-    severity_task : str or None
-        A task whose majority label per item is reported as its severity (the demo's
-        ``safety``: safe, sensitive, unsafe); None for none.
-
-    Returns
-    -------
-    DataFrame with ``item_id, text, prompt, response, intent, language, category,
-    suite, run_id, model_version, seen_at, severity, in_benchmark`` ordered by item id.
-    """
+    model_version,
+    suite,
+    run_id,
+    start,
+    end,
+    text,
+    source,
+    dataset,
+    severity_task,
+    correctness_task,
+    incorrect_label,
+) -> tuple[str, list]:
+    """The failures query of :func:`load_failures` (one row per item, ordered by item id) and its parameters."""
     if text not in TEXT_COLUMNS:
         raise ValueError(f"text must be one of {TEXT_COLUMNS}, got {text!r}")
     seen = "coalesce(i.created_at, e.evaluated_at)" if source == "eval" else "i.created_at"
@@ -125,7 +113,67 @@ def load_failures(
         "FROM f JOIN items i ON i.item_id = f.item_id LEFT JOIN sev ON sev.item_id = f.item_id "
         "LEFT JOIN bench b ON b.item_id = f.item_id ORDER BY f.item_id"
     )
-    rows = wh.query(sql, [*cte_params, *params])
+    return sql, [*cte_params, *params]
+
+
+def load_failures(
+    wh,
+    *,
+    model_version: str | None = None,
+    suite: str | None = None,
+    run_id: str | None = None,
+    start=None,
+    end=None,
+    text: str = "response",
+    source: str = "eval",
+    dataset: str | None = None,
+    severity_task: str | None = "safety",
+    correctness_task: str = "correctness",
+    incorrect_label: str = "incorrect",
+) -> pd.DataFrame:
+    """The failing items to cluster, one row per item.
+
+    Parameters
+    ----------
+    wh : Warehouse
+    model_version, suite, run_id : str, optional
+        Filters on ``eval_results`` (``source="eval"``).
+    start, end : date-like, optional
+        Half-open range ``[start, end)`` on the item's time (``items.created_at``,
+        else the evaluation time).
+    text : str
+        The text to cluster: ``response`` (default), ``prompt``, ``prompt_response``
+        (both, separated by a newline) or ``comment`` (the raters' comments on the item,
+        joined).
+    source : ``"eval"``, ``"annotations"`` or ``"gold"``
+        ``eval``: items with a failed eval result (``passed = FALSE``).
+        ``annotations``: items whose majority ``correctness_task`` label is
+        ``incorrect_label`` (failures flagged by raters, for example production samples).
+        ``gold``: items whose gold label for ``correctness_task`` is ``incorrect_label``
+        (e.g. HaluEval: ``correctness_task="hallucination", incorrect_label="yes"``).
+    severity_task : str or None
+        A task whose majority label per item is reported as its severity (the demo's
+        ``safety``: safe, sensitive, unsafe); None for none.
+
+    Returns
+    -------
+    DataFrame with ``item_id, text, prompt, response, intent, language, category,
+    suite, run_id, model_version, seen_at, severity, in_benchmark`` ordered by item id.
+    """
+    sql, params = _failures_sql(
+        model_version=model_version,
+        suite=suite,
+        run_id=run_id,
+        start=start,
+        end=end,
+        text=text,
+        source=source,
+        dataset=dataset,
+        severity_task=severity_task,
+        correctness_task=correctness_task,
+        incorrect_label=incorrect_label,
+    )
+    rows = wh.query(sql, params)
     if not severity_task:
         rows["severity"] = None
     if text == "comment":
@@ -141,22 +189,195 @@ def load_failures(
         rows["text"] = rows[text].fillna("")
     rows["seen_at"] = pd.to_datetime(rows["seen_at"])
     rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
-    cols = [
-        "item_id",
-        "text",
-        "prompt",
-        "response",
-        "intent",
-        "language",
-        "category",
-        "suite",
-        "run_id",
-        "model_version",
-        "seen_at",
-        "severity",
-        "in_benchmark",
-    ]
-    return rows[cols].reset_index(drop=True)
+    return rows[list(FAILURE_COLUMNS)].reset_index(drop=True)
+
+
+# what a streamed read keeps of each failure: everything but the prompt and response columns
+# (the text to cluster is kept; the item id finds the rest again)
+STREAMED_COLUMNS = (
+    "item_id",
+    "text",
+    "intent",
+    "language",
+    "category",
+    "suite",
+    "run_id",
+    "model_version",
+    "seen_at",
+    "severity",
+    "in_benchmark",
+)
+
+
+def _comments_by_item(wh, batch_rows: int) -> Iterator[tuple[Any, str]]:
+    """``(item_id, comments joined by " | ")`` per item with a comment, in item id order, as
+    :func:`load_failures` joins them (by annotator within an item), read in batches."""
+    item, parts = None, []
+    for batch in wh.iter_batches(
+        "SELECT a.item_id, a.comment FROM annotations a WHERE a.comment IS NOT NULL "
+        "AND a.comment <> '' ORDER BY a.item_id, a.annotator_id",
+        None,
+        batch_rows,
+    ):
+        for i, c in zip(batch["item_id"].tolist(), batch["comment"].tolist(), strict=True):
+            if item is not None and i < item:  # the merge join needs the engine's order to be Python's
+                raise RuntimeError(f"the engine returned item ids out of order ({item!r} before {i!r})")
+            if parts and i != item:
+                yield item, " | ".join(parts)
+                parts = []
+            item = i
+            parts.append(c)
+    if parts:
+        yield item, " | ".join(parts)
+
+
+def iter_failures(
+    wh,
+    *,
+    model_version: str | None = None,
+    suite: str | None = None,
+    run_id: str | None = None,
+    start=None,
+    end=None,
+    text: str = "response",
+    source: str = "eval",
+    dataset: str | None = None,
+    severity_task: str | None = "safety",
+    correctness_task: str = "correctness",
+    incorrect_label: str = "incorrect",
+    batch_rows: int = 20_000,
+    columns: Sequence[str] = FAILURE_COLUMNS,
+) -> Iterator[pd.DataFrame]:
+    """:func:`load_failures`'s rows in batches of at most ``batch_rows`` items, read from the
+    engine as they are consumed (``Warehouse.iter_batches``: DuckDB record batches, Spark's
+    local iterator): one batch of texts in memory at a time. Concatenated, the batches are
+    :func:`load_failures`'s frame (same columns, same order, same values).
+
+    ``text="comment"`` reads the raters' comments in a second stream, ordered by item id
+    like the failures, and joins each item's as :func:`load_failures` does. ``columns`` (a subset
+    of :data:`FAILURE_COLUMNS`) leaves the others out of the read: the engine then neither reads
+    nor sorts a prompt or response the text does not need."""
+    unknown = set(columns) - set(FAILURE_COLUMNS)
+    if unknown:
+        raise ValueError(f"columns: {sorted(unknown)} are not columns of the failures ({FAILURE_COLUMNS})")
+    sql, params = _failures_sql(
+        model_version=model_version,
+        suite=suite,
+        run_id=run_id,
+        start=start,
+        end=end,
+        text=text,
+        source=source,
+        dataset=dataset,
+        severity_task=severity_task,
+        correctness_task=correctness_task,
+        incorrect_label=incorrect_label,
+    )
+    sources = {"prompt": ["prompt"], "response": ["response"], "prompt_response": ["prompt", "response"]}
+    read = [c for c in FAILURE_COLUMNS if c != "text" and (c in columns or c in sources.get(text, []))]
+    if read != [c for c in FAILURE_COLUMNS if c != "text"]:  # the engine prunes what the outer query drops
+        sql = f"SELECT {', '.join(read)} FROM ({sql}) AS failures ORDER BY item_id"
+    comments = _comments_by_item(wh, batch_rows) if text == "comment" else None
+    pending: tuple[Any, str] | None = None
+    for rows in wh.iter_batches(sql, params, batch_rows):
+        if not severity_task:
+            rows["severity"] = None
+        if source != "eval":  # NULL by construction: None (object), as in the whole read, not an Arrow string NaN
+            for c in ("suite", "run_id", "model_version"):
+                if c in rows:
+                    rows[c] = None
+        if comments is not None:
+            # merge join on item id: both streams are in item id order (the engine's ORDER BY)
+            joined = []
+            for item in rows["item_id"].tolist():
+                while pending is None or pending[0] < item:
+                    pending = next(comments, None)
+                    if pending is None:
+                        pending = (_END, "")
+                joined.append(pending[1] if pending[0] == item else "")
+            rows["text"] = joined
+        elif text == "prompt_response":
+            rows["text"] = rows["prompt"].fillna("") + "\n" + rows["response"].fillna("")
+        else:
+            rows["text"] = rows[text].fillna("")
+        if "seen_at" in rows:
+            rows["seen_at"] = pd.to_datetime(rows["seen_at"])
+        if "in_benchmark" in rows:
+            rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
+        yield rows[[c for c in FAILURE_COLUMNS if c in columns]].reset_index(drop=True)
+
+
+class _End:
+    """Sorts after every item id: the end of the comment stream."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _End)
+
+    __hash__ = object.__hash__
+
+
+_END = _End()
+
+
+def stream_failure_embeddings(
+    wh,
+    embedder=None,
+    *,
+    seed: int = 0,
+    batch_rows: int = 20_000,
+    **filters: Any,
+) -> tuple[pd.DataFrame, np.ndarray, Any]:
+    """The failures to cluster and their embeddings, read and embedded batch by batch.
+
+    The failing items arrive from the engine in batches of ``batch_rows`` (:func:`iter_failures`;
+    ``filters`` are :func:`load_failures`'s keyword arguments); each batch's texts are
+    normalised as :class:`~trainerlab.errors.FailureClusterer` normalises them (the semantic
+    default: :func:`~trainerlab.errors.clustering.semantic_text`) and handed to the embedder's
+    streaming entry (:func:`trainerlab.embeddings.embed_text_batches`), and the batch's prompt
+    and response are dropped. What stays is the embedding matrix (n x dim float32), the
+    token ids of the semantic default until its IDF is fitted (int32 per token), the texts to
+    cluster as one Arrow string column, and the small columns of :data:`STREAMED_COLUMNS`.
+
+    Returns ``(failures, embeddings, embedder)``: ``failures`` is :func:`load_failures`'s frame
+    without ``prompt`` and ``response``; ``embeddings`` equal what
+    ``FailureClusterer(embedder=...).fit(failures["text"])`` computes from the whole frame;
+    ``embedder`` is the embedder, fitted (its IDF) as that fit leaves it. Cluster with
+    ``FailureClusterer(embedder=embedder, seed=seed).fit(failures["text"].tolist(), embeddings)``.
+    The on-disk embedding cache is not used (its key hashes every text before embedding).
+    """
+    import pyarrow as pa
+
+    from ..embeddings import WordLlamaEmbedder, embed_text_batches, get_embedder
+    from .clustering import semantic_text
+
+    emb = get_embedder(embedder, seed=seed)
+    normalise = isinstance(emb, WordLlamaEmbedder)  # as FailureClusterer.fit decides
+    kept: list[pd.DataFrame] = []
+    texts: list = []
+
+    def batches():
+        for rows in iter_failures(wh, batch_rows=batch_rows, columns=STREAMED_COLUMNS, **filters):
+            batch_texts = rows["text"].tolist()
+            texts.append(pa.array(batch_texts, type=pa.large_string()))
+            kept.append(rows.drop(columns="text"))
+            yield [semantic_text(t) for t in batch_texts] if normalise else batch_texts
+
+    vectors = embed_text_batches(batches(), emb, seed=seed)
+    columns = [c for c in STREAMED_COLUMNS if c != "text"]
+    if kept:
+        failures = pd.concat(kept, ignore_index=True)
+    else:  # no failure: the columns of an empty read
+        failures = next(iter_failures(wh, batch_rows=batch_rows, columns=STREAMED_COLUMNS, **filters), None)
+        failures = pd.DataFrame(columns=columns) if failures is None else failures[columns]
+    text_column = pa.chunked_array(texts, type=pa.large_string()) if texts else pa.chunked_array([], pa.large_string())
+    failures.insert(1, "text", pd.Series(pd.arrays.ArrowExtensionArray(text_column), index=failures.index))
+    return failures, vectors, emb
 
 
 def load_error_spans(

@@ -18,7 +18,6 @@ from scipy import stats
 from ..stats.intervals import proportion_ci
 from ..stats.significance import two_proportion_test
 from ..uplift.categories import compare_by_category
-from ..uplift.preferences import win_rate
 from ..uplift.rates import poisson_rate_ci
 from .contrasts import (
     _NAN,
@@ -54,19 +53,39 @@ def representation(
     One row per source and segment: n, share (estimate, Wilson CI), traffic share,
     ratio (share / traffic share), status, traffic (volume, to rank the gaps).
     """
+    counts = {}
+    for name, values in sources.items():
+        if isinstance(values, pd.DataFrame):
+            _require(values, [segment], f"source {name!r}")
+            values = values[segment]
+        counts[name] = segment_value_counts(values)
+    return representation_from_counts(counts, traffic, min_ratio=min_ratio, alpha=alpha)
+
+
+def segment_value_counts(values) -> pd.Series:
+    """Rows per segment value (as text; missing values left out): what :func:`representation`
+    counts of a source's rows."""
+    return pd.Series(values).dropna().astype(str).value_counts()
+
+
+def representation_from_counts(
+    counts: Mapping[str, pd.Series],
+    traffic: pd.Series,
+    min_ratio: float = 0.5,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """:func:`representation` from each source's rows per segment (``{source: Series of counts
+    indexed by the segment as text}``, e.g. a GROUP BY in the engine) instead of its rows."""
     traffic = pd.Series(traffic, dtype=float)
     if (traffic < 0).any() or traffic.sum() <= 0:
         raise ValueError("traffic: volumes must be non-negative with a positive total")
     t_share = traffic / traffic.sum()
     rows = []
-    for name, values in sources.items():
-        if isinstance(values, pd.DataFrame):
-            _require(values, [segment], f"source {name!r}")
-            values = values[segment]
-        counts = pd.Series(values).dropna().astype(str).value_counts()
-        n = int(counts.sum())
-        for seg in sorted(set(t_share.index.astype(str)) | set(counts.index)):
-            k = int(counts.get(seg, 0))
+    for name, source_counts in counts.items():
+        source_counts = pd.Series(source_counts, dtype="int64")
+        n = int(source_counts.sum())
+        for seg in sorted(set(t_share.index.astype(str)) | set(source_counts.index)):
+            k = int(source_counts.get(seg, 0))
             ci = proportion_ci(k, n, alpha=alpha)
             ts = float(t_share.get(seg, 0.0))
             ratio = ci["estimate"] / ts if ts > 0 else _NAN
@@ -375,32 +394,59 @@ def preference_by_segment(
             f"(row {int(np.flatnonzero(bad.to_numpy())[0]) + 1})"
         )
     other = "b" if candidate_side == "a" else "a"
+    w = data[winner].astype(str)
+    outcome = np.where(w == candidate_side, "win", np.where(w == other, "loss", "tie"))
+    keys = pd.DataFrame({"segment": data[segment].astype(str).to_numpy(), "outcome": outcome})
+    table = keys.groupby(["segment", "outcome"]).size().unstack(fill_value=0)
+    table = table.reindex(columns=["win", "loss", "tie"], fill_value=0)
+    counts = pd.DataFrame(
+        {
+            "segment": table.index.astype(str),
+            "n_wins": table["win"].to_numpy(),
+            "n_losses": table["loss"].to_numpy(),
+            "n_ties": table["tie"].to_numpy(),
+        }
+    )
+    return preference_by_segment_from_counts(counts, min_n=min_n, alpha=alpha, correction=correction)
+
+
+def preference_by_segment_from_counts(
+    counts: pd.DataFrame, min_n: int = 30, alpha: float = 0.05, correction: str = "fdr_bh"
+) -> pd.DataFrame:
+    """:func:`preference_by_segment` from the candidate's wins, losses and ties per segment
+    (columns ``segment`` (text), ``n_wins``, ``n_losses``, ``n_ties``; e.g. a GROUP BY in the
+    engine) instead of one row per judged pair. The win rate with ties as half is
+    (wins + ties / 2) / n, which :func:`trainerlab.uplift.win_rate` computes from the pairs."""
     rows = []
-    for seg, part in data.groupby(data[segment].astype(str), sort=True):
-        w = part[winner].astype(str)
-        pref = np.where(w == candidate_side, 1.0, np.where(w == other, 0.0, 0.5))
-        wr = win_rate(1.0 + pref, alpha=alpha, percent=False)  # AlpacaEval coding: 1 loss, 2 win
+    for r in counts.sort_values("segment", kind="stable").itertuples(index=False):
+        wins, losses, ties = int(r.n_wins), int(r.n_losses), int(r.n_ties)
+        n = wins + losses + ties
+        if n == 0:
+            continue
+        points = wins + 0.5 * ties  # exact in floating point: the sum of the pairs' 1, 0 and 0.5
+        ci = proportion_ci(points, n, "wilson", alpha)
+        rate = points / n
         row = {
-            "segment": seg,
-            "n": int(len(pref)),
-            "n_wins": wr["n_wins"],
-            "n_losses": wr["n_losses"],
-            "n_ties": wr["n_draws"],
-            "win_rate": wr["estimate"],
-            "win_low": wr["ci_low"],
-            "win_high": wr["ci_high"],
-            "estimate": wr["estimate"] - 0.5,
-            "ci_low": wr["ci_low"] - 0.5,
-            "ci_high": wr["ci_high"] - 0.5,
+            "segment": str(r.segment),
+            "n": n,
+            "n_wins": wins,
+            "n_losses": losses,
+            "n_ties": ties,
+            "win_rate": rate,
+            "win_low": ci["ci_low"],
+            "win_high": ci["ci_high"],
+            "estimate": rate - 0.5,
+            "ci_low": ci["ci_low"] - 0.5,
+            "ci_high": ci["ci_high"] - 0.5,
             "reason": None,
         }
-        decisive = wr["n_wins"] + wr["n_losses"]
-        if len(pref) < min_n:
-            row.update(status=NOT_ENOUGH, reason=f"n = {len(pref)} judged pairs < minimum {min_n}", p_value=_NAN)
+        decisive = wins + losses
+        if n < min_n:
+            row.update(status=NOT_ENOUGH, reason=f"n = {n} judged pairs < minimum {min_n}", p_value=_NAN)
         elif decisive == 0:
             row.update(p_value=_NAN, reason="only ties")
         else:
-            row["p_value"] = float(stats.binomtest(wr["n_wins"], decisive, 0.5).pvalue)
+            row["p_value"] = float(stats.binomtest(wins, decisive, 0.5).pvalue)
         row["method"] = "win rate with ties as half (Wilson); exact sign test on wins vs losses"
         rows.append(row)
     return _finish(pd.DataFrame(rows), alpha, correction, higher_is_better=True)

@@ -6,12 +6,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from . import study_reductions as R
 from .rater_groups import group_agreement, rater_group_effects
-from .segments import model_change_by_segment, preference_by_segment, representation, segment_disparities
+from .segments import (
+    model_change_by_segment,
+    preference_by_segment_from_counts,
+    representation_from_counts,
+    segment_disparities,
+    segment_value_counts,
+)
 from .verdict import DEFAULT_OWNERS, _open_risks, _verdict
 
 
@@ -86,28 +91,28 @@ def responsible_ai_review(
     }
     inter = safety.load_interactions(wh, start, end)
     traffic = inter[inter["model_version"] == baseline].groupby("segment")["n_interactions"].sum()
-    items = wh.query(f"SELECT item_id, source, {segment} AS segment FROM items WHERE dataset = ?", [dataset])
-    # A pass rate comes from eval_results.passed only (a graded score is not a pass rate). The engine
-    # reduces the eval rows (fairness.study_reductions): per item for the suite's coverage, per segment
-    # for the pass rates and the paired update.
-    suite_items = wh.query(
-        f"SELECT e.item_id, min(i.{segment}) AS segment FROM eval_results e JOIN items i USING (item_id) "
-        "WHERE e.suite = 'core' AND e.passed IS NOT NULL AND e.model_version = ? AND i.dataset = ? "
-        "GROUP BY e.item_id ORDER BY e.item_id",
-        [candidate, dataset],
-    )
+    # The engine counts the items per source and segment (fairness.study_reductions), and the core
+    # suite's items per segment: representation needs counts, not items. A pass rate comes from
+    # eval_results.passed only (a graded score is not a pass rate); the engine reduces the eval rows
+    # per segment for the pass rates and the paired update too.
+    items = R.item_segment_counts(wh, segment, dataset)
+    suite_items = R.suite_segment_counts(wh, segment, dataset, candidate)
     refusals = safety.load_refusals(wh, [baseline, candidate])
-    sources = {
-        "training (labelled production samples)": items.loc[items["source"] == "production_sample", "segment"],
-        "gold set": items.loc[items["source"] == "gold_set", "segment"],
-        "core benchmark suite": suite_items["segment"],
-        "must-not-fail suite": items.loc[items["source"] == "must_not_fail", "segment"],
+
+    def of_source(source: str) -> pd.Series:
+        return R.counts_by_text(items[items["source"] == source])
+
+    counts = {
+        "training (labelled production samples)": of_source("production_sample"),
+        "gold set": of_source("gold_set"),
+        "core benchmark suite": R.counts_by_text(suite_items),
+        "must-not-fail suite": of_source("must_not_fail"),
     }
     traffic_values = set(traffic.index.astype(str))
-    item_values = set(items["segment"].dropna().astype(str))
+    item_values = set(R.counts_by_text(items).index)
     suite = refusals.drop_duplicates("case_id")["segment"]
     if len(refusals) and set(suite.dropna().astype(str)) & item_values:  # the suite records the same segment
-        sources["refusal suite"] = suite
+        counts["refusal suite"] = segment_value_counts(suite)
     out["representation"] = pd.DataFrame()
     if not len(traffic):
         notes["representation"] = (
@@ -120,7 +125,7 @@ def responsible_ai_review(
             f"shares cannot be set against traffic (run the review with the segment the traffic records)"
         )
     else:
-        out["representation"] = representation(sources, traffic, alpha=alpha)
+        out["representation"] = representation_from_counts(counts, traffic, alpha=alpha)
     out["pass_rate_by_segment"] = R.pass_rate_by_segment(wh, segment, dataset, candidate, min_n=min_n, alpha=alpha)
     helpful = wh.query(
         f"SELECT a.item_id, i.{segment} AS segment, CAST(i.meta AS VARCHAR) AS meta, "
@@ -149,20 +154,10 @@ def responsible_ai_review(
             "cannot be compared on helpfulness per segment"
         )
     # the closest paired measure the data may hold: judges' head-to-head preferences
-    prefs = wh.query(
-        f"SELECT p.model_a, p.winner, i.{segment} AS segment FROM preferences p JOIN items i "
-        "USING (item_id) WHERE p.judge_id = ? AND i.dataset = ? AND p.winner IS NOT NULL AND "
-        "((p.model_a = ? AND p.model_b = ?) OR (p.model_a = ? AND p.model_b = ?))",
-        [preference_judge, dataset, candidate, baseline, baseline, candidate],
-    )
-    if len(prefs):
-        # orient every pair so that side 'a' is the candidate
-        prefs["winner"] = np.where(
-            prefs["winner"] == "tie",
-            "tie",
-            np.where((prefs["winner"] == "a") == (prefs["model_a"] == candidate), "a", "b"),
-        )
-        out["update_preference_by_segment"] = preference_by_segment(prefs, "segment", min_n=min_n, alpha=alpha)
+    # counted per segment in the engine, each judgement oriented so that a win is the candidate's
+    prefs = R.preference_counts(wh, segment, dataset, preference_judge, candidate, baseline)
+    if prefs.attrs["n_pairs"]:
+        out["update_preference_by_segment"] = preference_by_segment_from_counts(prefs, min_n=min_n, alpha=alpha)
     else:
         out["update_preference_by_segment"] = pd.DataFrame()
         notes["update_preference_by_segment"] = (

@@ -33,6 +33,10 @@ from .contrasts import _NAN, NOT_ENOUGH, _finish, _mean_compare_moments, _ratio_
 from .segments import _paired_change_rows
 
 __all__ = [
+    "counts_by_text",
+    "item_segment_counts",
+    "preference_counts",
+    "suite_segment_counts",
     "eval_change_by_segment",
     "eval_pairs_source",
     "eval_segment_source",
@@ -203,3 +207,68 @@ def eval_change_by_segment(wh, segment: str, dataset: str, baseline: str, candid
         return None
     sums = paired_category_sums(wh, cte, params, baseline, candidate)
     return model_change_from_sums(sums, baseline, candidate, **kw)
+
+
+def item_segment_counts(wh, segment: str, dataset: str) -> pd.DataFrame:
+    """Items of ``dataset`` per ``source`` and ``segment`` value (``source, segment, n``; a NULL
+    segment is a group of its own, so the column has the type the items' own column has in
+    pandas): what the review's representation counts instead of reading every item."""
+    col = _column(segment)
+    frame = wh.query(
+        f"SELECT source, {col} AS segment, count(*) AS n FROM items WHERE dataset = ? GROUP BY source, {col}",
+        [dataset],
+    )
+    frame["n"] = frame["n"].astype(np.int64)
+    return frame
+
+
+def suite_segment_counts(wh, segment: str, dataset: str, model: str) -> pd.DataFrame:
+    """Items of ``dataset`` in ``model``'s core-suite results with a pass/fail outcome, per
+    segment value (each item once, with its smallest segment value; ``segment, n``)."""
+    col = _column(segment)
+    frame = wh.query(
+        f"SELECT segment, count(*) AS n FROM (SELECT e.item_id, min(i.{col}) AS segment "
+        "FROM eval_results AS e JOIN items AS i ON i.item_id = e.item_id WHERE e.suite = 'core' "
+        "AND e.passed IS NOT NULL AND e.model_version = ? AND i.dataset = ? GROUP BY e.item_id) AS per_item "
+        "GROUP BY segment",
+        [model, dataset],
+    )
+    frame["n"] = frame["n"].astype(np.int64)
+    return frame
+
+
+def counts_by_text(frame: pd.DataFrame) -> pd.Series:
+    """Rows per segment value as text (missing values left out) from a ``segment, n`` frame:
+    :func:`~trainerlab.fairness.segments.segment_value_counts` of the rows it counts."""
+    known = frame[frame["segment"].notna()]
+    if not len(known):
+        return pd.Series(dtype="int64")
+    return known["n"].groupby(known["segment"].astype(str).to_numpy()).sum().astype("int64")
+
+
+def preference_counts(wh, segment: str, dataset: str, judge: str, candidate: str, baseline: str) -> pd.DataFrame:
+    """The ``judge``'s head-to-head judgements of ``candidate`` against ``baseline`` on items of
+    ``dataset``, counted per segment: ``segment, n_wins, n_losses, n_ties`` of the candidate
+    (a judgement is oriented as the review's row path orients it: not a tie and the winner's
+    side is the candidate's, a win; otherwise a loss). Pairs without a segment are left out of
+    the rows; ``attrs["n_pairs"]`` counts every judgement, with or without a segment."""
+    col = _column(segment)
+    frame = wh.query(
+        f"SELECT i.{col} AS segment, "
+        "sum(CASE WHEN p.winner <> 'tie' AND (p.winner = 'a') = (p.model_a = ?) THEN 1 ELSE 0 END) AS n_wins, "
+        "sum(CASE WHEN p.winner <> 'tie' AND (p.winner = 'a') <> (p.model_a = ?) THEN 1 ELSE 0 END) AS n_losses, "
+        "sum(CASE WHEN p.winner = 'tie' THEN 1 ELSE 0 END) AS n_ties "
+        "FROM preferences AS p JOIN items AS i ON i.item_id = p.item_id "
+        "WHERE p.judge_id = ? AND i.dataset = ? AND p.winner IS NOT NULL AND "
+        "((p.model_a = ? AND p.model_b = ?) OR (p.model_a = ? AND p.model_b = ?)) "
+        f"GROUP BY i.{col}",
+        [candidate, candidate, judge, dataset, candidate, baseline, baseline, candidate],
+    )
+    for c in ("n_wins", "n_losses", "n_ties"):
+        frame[c] = frame[c].astype(np.int64)
+    known = frame[frame["segment"].notna()]
+    out = known.assign(segment=known["segment"].astype(str))
+    # values with one text (in a typed column only if the types print alike): add them up
+    out = out.groupby("segment", as_index=False)[["n_wins", "n_losses", "n_ties"]].sum()
+    out.attrs["n_pairs"] = int(frame[["n_wins", "n_losses", "n_ties"]].to_numpy().sum())
+    return out
