@@ -436,7 +436,7 @@ def duck_kpi_cpu(folder: str) -> dict:
     return _duck_cpu(kpi_once)(folder)
 
 
-def run_spark(rows: int, folder: str | None = None, out_file: str | None = None) -> list[dict]:
+def run_spark(rows: int, folder: str | None = None, out_file: str | None = None, only: set | None = None) -> list[dict]:
     """DuckDB and Spark side by side on one lake of ``rows`` annotation rows (each in a fresh process)."""
     load = [round(x, 2) for x in os.getloadavg()]
     out = []
@@ -453,6 +453,8 @@ def run_spark(rows: int, folder: str | None = None, out_file: str | None = None)
             ("KPI table (8 weekly windows)", "kpi"),
         ]
         for title, key in cases:
+            if only and key not in only:
+                continue
             duck = isolated_repeats(f"bench_engine:duck_{key}_cpu", repeats=1, folder=folder)
             load_now = [round(x, 2) for x in os.getloadavg()]
             spark = isolated_repeats(f"bench_engine:spark_{key}_once", repeats=1, folder=folder)
@@ -522,7 +524,7 @@ if __name__ == "__main__":
     parser.add_argument("--lake", help="a folder holding (or to hold) the Spark rows' lake (kept)")
     parser.add_argument("--duck-lake", help="a folder holding (or to hold) the DuckDB rows' lake (kept)")
     parser.add_argument("--duck-only", action="store_true", help="only the DuckDB rows (no Spark)")
-    parser.add_argument("--cases", help="comma-separated subset of agreement,drift,kpi (DuckDB rows)")
+    parser.add_argument("--cases", help="comma-separated subset of agreement,drift,kpi")
     parser.add_argument("--out", help="also write the rows to this JSON file")
     ns = parser.parse_args()
     rows_out = (
@@ -531,7 +533,12 @@ if __name__ == "__main__":
     if ns.out:
         Path(ns.out).write_text(json.dumps(rows_out, indent=2, default=str))
     if not ns.duck_only and (ns.spark_only or spark_available()):
-        rows_out += run_spark(ns.spark_rows, ns.lake, (ns.out + ".spark.json") if ns.out else None)
+        rows_out += run_spark(
+            ns.spark_rows,
+            ns.lake,
+            (ns.out + ".spark.json") if ns.out else None,
+            set(ns.cases.split(",")) if ns.cases else None,
+        )
     text = json.dumps(rows_out, indent=2, default=str)
     if ns.out:
         Path(ns.out).write_text(text)
