@@ -226,7 +226,7 @@ def run_rows(rows: int, lake: str | None = None, only: set | None = None, out_fi
         if parquet.exists():
             import duckdb
 
-            have = duckdb.sql(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()[0]
+            have = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()[0]
             if have != rows:
                 raise SystemExit(f"{parquet} holds {have:,} rows, not {rows:,}")
             size = f"{rows:,} rows, Parquet {parquet.stat().st_size / 2**20:,.0f} MiB (kept lake, generated earlier)"
