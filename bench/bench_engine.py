@@ -35,6 +35,11 @@ the Python driver's VmHWM plus the JVM's (the JVM is a child process: its VmHWM 
 /proc before the session stops). CPU seconds are the Python process's plus the JVM's.
 
     .venv/bin/python bench/bench_engine.py --spark-only --spark-rows 10000000   # Spark rows only
+    .venv/bin/python bench/bench_engine.py --rows 100000000 --duck-only --duck-lake DIR --cases agreement,kpi
+
+``--duck-lake``/``--lake`` keep a lake between runs; ``--cases`` picks operations; ``--out`` writes
+each row as soon as it is measured. DuckDB's spill files are capped at 10 GB
+(``TRAINERLAB_BENCH_MAX_TEMP``): a 100M-row drift scan with 1 GB of memory spills more than 14 GB.
 
     .venv/bin/python bench/run.py --only engine          # 100,000,000 rows
     .venv/bin/python bench/bench_engine.py --rows 10000000   # another size, printed only
