@@ -35,6 +35,11 @@ the Python driver's VmHWM plus the JVM's (the JVM is a child process: its VmHWM 
 /proc before the session stops). CPU seconds are the Python process's plus the JVM's.
 
     .venv/bin/python bench/bench_engine.py --spark-only --spark-rows 10000000   # Spark rows only
+    .venv/bin/python bench/bench_engine.py --rows 100000000 --duck-only --duck-lake DIR --cases agreement,kpi
+
+``--duck-lake``/``--lake`` keep a lake between runs; ``--cases`` picks operations; ``--out`` writes
+each row as soon as it is measured. DuckDB's spill files are capped at 10 GB
+(``TRAINERLAB_BENCH_MAX_TEMP``): a 100M-row drift scan with 1 GB of memory spills more than 14 GB.
 
     .venv/bin/python bench/run.py --only engine          # 100,000,000 rows
     .venv/bin/python bench/bench_engine.py --rows 10000000   # another size, printed only
@@ -59,6 +64,9 @@ SPARK_DRIVER_MEMORY = "2g"
 TASKS = ("safety", "tone", "correct")
 N_RATERS = 200
 MEMORY_LIMIT = "1GB"
+# DuckDB's spill files are capped (a query that needs more fails with an out-of-disk error rather
+# than filling a shared disk); TRAINERLAB_BENCH_MAX_TEMP overrides
+MAX_TEMP = os.environ.get("TRAINERLAB_BENCH_MAX_TEMP", "10GB")
 THREADS = 2
 PEAK_TARGET_MB = 2048
 AGREEMENT_COLUMNS = ("item_id", "annotator_id", "task", "label")
@@ -73,6 +81,7 @@ def _duckdb(folder: str):
         config={"memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(Path(folder) / "spill")}
     )
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET max_temp_directory_size = '{MAX_TEMP}'")
     return con
 
 
@@ -129,6 +138,7 @@ def open_lake(folder: str):
     wh.execute(f"SET threads = {THREADS}")
     wh.execute(f"SET temp_directory = '{Path(folder) / 'spill'}'")
     wh.execute("SET enable_progress_bar = false")
+    wh.execute(f"SET max_temp_directory_size = '{MAX_TEMP}'")
     if fresh:
         wh.execute("DROP TABLE annotations")
         wh.execute("DROP TABLE gold")
@@ -149,34 +159,41 @@ def bare_scan(folder: str, columns: list[str]) -> dict:
     con = _duckdb(folder)
     path = Path(folder) / "annotations.parquet"
     sql = f"SELECT {', '.join(f'sum(hash({c}))' for c in columns)} FROM read_parquet('{path}')"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     con.execute(sql).fetchall()
-    return {"seconds": time.perf_counter() - start, "maxrss_mb": _maxrss_mb()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_s": round(time.process_time() - cpu, 1),
+        "maxrss_mb": _maxrss_mb(),
+    }
 
 
 def agreement_once(folder: str) -> dict:
     from trainerlab.agreement import agreement_in_engine
 
     wh = open_lake(folder)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     out = {}
     for task in TASKS:
         table = agreement_in_engine(wh, task, ["a", "b", "c"], n_boot=1000, seed=0)
         row = table.set_index("coefficient").loc["krippendorff_alpha"]
         out[task] = [round(float(row[c]), 5) for c in ("estimate", "ci_low", "ci_high")] + [int(row["n_units"])]
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "alpha": out, "maxrss_mb": _maxrss_mb()}
+    cpu_s = round(time.process_time() - cpu, 1)
+    return {"seconds": seconds, "cpu_s": cpu_s, "alpha": out, "maxrss_mb": _maxrss_mb()}
 
 
 def drift_once(folder: str) -> dict:
     from trainerlab import drift
 
     wh = open_lake(folder)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     scan = drift.scan_warehouse(wh, guideline=False, inputs=False)
     seconds = time.perf_counter() - start
+    cpu_s = round(time.process_time() - cpu, 1)
     return {
         "seconds": seconds,
+        "cpu_s": cpu_s,
         "periods": len(scan.periods),
         "alerts": len(scan.alerts),
         "n_rows": int(scan.periods["n_rows"].sum()),
@@ -188,30 +205,55 @@ def kpi_once(folder: str) -> dict:
     from trainerlab.ops import kpi_table
 
     wh = open_lake(folder)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     table = kpi_table(wh)
     seconds = time.perf_counter() - start
+    cpu_s = round(time.process_time() - cpu, 1)
     thr = table.set_index("kpi").loc["throughput_per_day"]
-    return {"seconds": seconds, "kpis": len(table), "throughput_n": int(thr["n"]), "maxrss_mb": _maxrss_mb()}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu_s,
+        "kpis": len(table),
+        "throughput_n": int(thr["n"]),
+        "maxrss_mb": _maxrss_mb(),
+    }
 
 
-def run_rows(rows: int) -> list[dict]:
+def run_rows(rows: int, lake: str | None = None, only: set | None = None, out_file: str | None = None) -> list[dict]:
+    """The DuckDB rows at ``rows`` annotation rows; ``lake``: a folder holding (or to hold) the
+    lake, kept (a lake of another size there is an error)."""
     load = [round(x, 2) for x in os.getloadavg()]
     out = []
-    with tempfile.TemporaryDirectory(prefix="bench_engine_") as folder:
-        made = isolated_repeats("bench_engine:make_lake", repeats=1, folder=folder, rows=rows)
-        size = (
-            f"{rows:,} rows, Parquet {made['bytes'] / 2**20:,.0f} MiB (generated by DuckDB in {made['seconds']:.0f} s)"
-        )
+    with tempfile.TemporaryDirectory(prefix="bench_engine_") as tmp:
+        folder = lake or tmp
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        parquet = Path(folder) / "annotations.parquet"
+        if parquet.exists():
+            import duckdb
+
+            have = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()[0]
+            if have != rows:
+                raise SystemExit(f"{parquet} holds {have:,} rows, not {rows:,}")
+            size = f"{rows:,} rows, Parquet {parquet.stat().st_size / 2**20:,.0f} MiB (kept lake, generated earlier)"
+        else:
+            made = isolated_repeats("bench_engine:make_lake", repeats=1, folder=folder, rows=rows)
+            size = (
+                f"{rows:,} rows, Parquet {made['bytes'] / 2**20:,.0f} MiB "
+                f"(generated by DuckDB in {made['seconds']:.0f} s)"
+            )
         cases = [
-            ("agreement with 1,000-replicate CIs, 3 tasks", "agreement_once", AGREEMENT_COLUMNS),
-            ("drift scan (rater x task x week reductions)", "drift_once", DRIFT_COLUMNS),
-            ("KPI table (8 weekly windows)", "kpi_once", KPI_COLUMNS),
+            ("agreement with 1,000-replicate CIs, 3 tasks", "duck_agreement_cpu", AGREEMENT_COLUMNS),
+            ("drift scan (rater x task x week reductions)", "duck_drift_cpu", DRIFT_COLUMNS),
+            ("KPI table (8 weekly windows)", "duck_kpi_cpu", KPI_COLUMNS),
         ]
         isolated_repeats("bench_engine:open_lake_only", repeats=1, folder=folder)
         for title, func, columns in cases:
+            if only and func.split("_")[1] not in only:
+                continue
             ref = isolated_repeats("bench_engine:bare_scan", repeats=1, folder=folder, columns=list(columns))
+            load_now = [round(x, 2) for x in os.getloadavg()]
             ours = isolated_repeats(f"bench_engine:{func}", repeats=1, folder=folder)
+            load_end = [round(x, 2) for x in os.getloadavg()]
             extra = {k: v for k, v in ours.items() if k not in ("seconds", "seconds_all", "peak_mb", "baseline_mb")}
             out.append(
                 {
@@ -226,14 +268,21 @@ def run_rows(rows: int) -> list[dict]:
                         f"{size}; memory_limit {MEMORY_LIMIT}, {THREADS} threads, spill to a temp dir; "
                         f"peak {ours['peak_mb']:.0f} MiB vs the {PEAK_TARGET_MB} MiB target "
                         f"({'met' if ours['peak_mb'] <= PEAK_TARGET_MB else 'MISSED'}); "
-                        f"bare scan peak {ref['peak_mb']:.0f} MiB; load average {load} at start; {extra}"
+                        f"CPU {ours['cpu_s']} s vs the bare scan's {ref['cpu_s']} s (CPU ratio "
+                        f"{ref['cpu_s'] / max(ours['cpu_s'], 1e-9):.3g}); bare scan peak {ref['peak_mb']:.0f} MiB; "
+                        f"load average {load_now} before and {load_end} after the run; {extra}"
                     ),
                     "rows": rows,
                     "peak_target_mb": PEAK_TARGET_MB,
                     "load_avg_1_5_15": load,
+                    "reference_cpu_s": ref["cpu_s"],
                     **{f"ours_{k}": v for k, v in extra.items()},
                 }
             )
+            if out_file:  # each row as soon as it is measured
+                import json
+
+                Path(out_file).write_text(json.dumps(out, indent=2, default=str))
     return out
 
 
@@ -376,13 +425,8 @@ def spark_kpi_once(folder: str) -> dict:
 
 
 def _duck_cpu(func):
-    def timed(folder: str) -> dict:
-        start = time.process_time()
-        out = func(folder)
-        out["cpu_s"] = round(time.process_time() - start, 1)
-        return out
-
-    return timed
+    """``func``'s row; its ``cpu_s`` covers the timed region only (not imports or opening the lake)."""
+    return func
 
 
 def duck_agreement_cpu(folder: str) -> dict:
@@ -397,7 +441,7 @@ def duck_kpi_cpu(folder: str) -> dict:
     return _duck_cpu(kpi_once)(folder)
 
 
-def run_spark(rows: int, folder: str | None = None) -> list[dict]:
+def run_spark(rows: int, folder: str | None = None, out_file: str | None = None, only: set | None = None) -> list[dict]:
     """DuckDB and Spark side by side on one lake of ``rows`` annotation rows (each in a fresh process)."""
     load = [round(x, 2) for x in os.getloadavg()]
     out = []
@@ -414,6 +458,8 @@ def run_spark(rows: int, folder: str | None = None) -> list[dict]:
             ("KPI table (8 weekly windows)", "kpi"),
         ]
         for title, key in cases:
+            if only and key not in only:
+                continue
             duck = isolated_repeats(f"bench_engine:duck_{key}_cpu", repeats=1, folder=folder)
             load_now = [round(x, 2) for x in os.getloadavg()]
             spark = isolated_repeats(f"bench_engine:spark_{key}_once", repeats=1, folder=folder)
@@ -423,6 +469,8 @@ def run_spark(rows: int, folder: str | None = None) -> list[dict]:
                 k: v for k, v in extra.items() if k in ("alpha", "periods", "alerts", "n_rows", "kpis", "throughput_n")
             }
             agree = all(duck.get(k) == v for k, v in same.items())
+            if not agree:
+                raise AssertionError(f"{title}: Spark {same} != DuckDB { {k: duck.get(k) for k in same} }")
             out.append(
                 {
                     "name": f"{title}: {rows:,} annotation rows in Parquet, local Spark (local[{THREADS}])",
@@ -448,6 +496,10 @@ def run_spark(rows: int, folder: str | None = None) -> list[dict]:
                     **{f"ours_{k}": v for k, v in extra.items()},
                 }
             )
+            if out_file:  # each row as soon as it is measured
+                import json
+
+                Path(out_file).write_text(json.dumps(out, indent=2, default=str))
     return out
 
 
@@ -475,11 +527,23 @@ if __name__ == "__main__":
     parser.add_argument("--spark-rows", type=int, default=SPARK_ROWS, help=f"Spark's lake (default {SPARK_ROWS:,})")
     parser.add_argument("--spark-only", action="store_true", help="only the Spark rows (DuckDB beside them)")
     parser.add_argument("--lake", help="a folder holding (or to hold) the Spark rows' lake (kept)")
+    parser.add_argument("--duck-lake", help="a folder holding (or to hold) the DuckDB rows' lake (kept)")
+    parser.add_argument("--duck-only", action="store_true", help="only the DuckDB rows (no Spark)")
+    parser.add_argument("--cases", help="comma-separated subset of agreement,drift,kpi")
     parser.add_argument("--out", help="also write the rows to this JSON file")
     ns = parser.parse_args()
-    rows_out = [] if ns.spark_only else run_rows(ns.rows)
-    if ns.spark_only or spark_available():
-        rows_out += run_spark(ns.spark_rows, ns.lake)
+    rows_out = (
+        [] if ns.spark_only else run_rows(ns.rows, ns.duck_lake, set(ns.cases.split(",")) if ns.cases else None, ns.out)
+    )
+    if ns.out:
+        Path(ns.out).write_text(json.dumps(rows_out, indent=2, default=str))
+    if not ns.duck_only and (ns.spark_only or spark_available()):
+        rows_out += run_spark(
+            ns.spark_rows,
+            ns.lake,
+            (ns.out + ".spark.json") if ns.out else None,
+            set(ns.cases.split(",")) if ns.cases else None,
+        )
     text = json.dumps(rows_out, indent=2, default=str)
     if ns.out:
         Path(ns.out).write_text(text)

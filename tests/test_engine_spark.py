@@ -209,3 +209,21 @@ def test_streamed_reads_on_spark_equal_duckdbs(spark_demo, demo_db):
     assert pii_spark["n"] == pii_duck["n"] == len(want)
     pd.testing.assert_frame_equal(pii_spark["by_type"], pii_duck["by_type"])
     assert pii_spark["records_with_pii"] == pii_duck["records_with_pii"]
+
+
+def test_scratch_tables_are_kept_on_disk_not_in_memory(spark_demo):
+    """A scratch table (the drift scan's ``drift_src``) is materialised on the local disk: held in
+    storage memory, 10,000,000 rows on a 2 GB driver left the scan's next GROUP BY without memory
+    (UNABLE_TO_ACQUIRE_MEMORY)."""
+    from trainerlab.warehouse import Warehouse
+
+    wh = Warehouse(spark_demo[0], read_only=True)
+    jsc = wh.spark.sparkContext._jsc.sc()
+    before = {info.id() for info in jsc.getRDDStorageInfo()}
+    wh.execute("CREATE TEMP TABLE scratch_probe AS SELECT * FROM (VALUES (1), (2), (3)) AS t(x)")
+    kept = [info for info in jsc.getRDDStorageInfo() if info.id() not in before]
+    assert kept, "the scratch table was not materialised"
+    assert all(info.memSize() == 0 and info.diskSize() > 0 for info in kept), [
+        (info.memSize(), info.diskSize()) for info in kept
+    ]
+    assert wh.scalar("SELECT sum(x) FROM scratch_probe") == 6

@@ -288,6 +288,8 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
         # and how often each occurs leave the engine. A pattern is encoded as an integer,
         # sum over its ratings of 32^code(label), when every task has at most 12 labels and
         # no item has 32 ratings of one label; otherwise as the sorted labels joined by a separator.
+        # The pattern is CAST to BIGINT: DuckDB sums BIGINTs as HUGEINT, which reaches pandas as a
+        # float64, and with 11 or 12 labels a pattern passes 2**53 (the low digits were lost).
         codes = _label_codes(out["labels"])
         small = int(codes["code"].max()) < 12
         fast = False
@@ -328,7 +330,8 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
             cte, bound = _weights_cte(codes)
             out["units"] = wh.query(
                 f"WITH {cte}, "
-                "u AS (SELECT s.task, s.period, s.item, sum(k.weight) AS pattern, count(*) AS m FROM drift_src s "
+                "u AS (SELECT s.task, s.period, s.item, CAST(sum(k.weight) AS BIGINT) AS pattern, count(*) AS m "
+                "FROM drift_src s "
                 "JOIN k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL "
                 "GROUP BY s.task, s.period, s.item) "
                 "SELECT task, period, pattern, count(*) AS freq FROM u WHERE m >= 2 GROUP BY task, period, pattern",

@@ -96,6 +96,19 @@ def _check_master(session: Any, target: urls.EngineURL) -> None:
     )
 
 
+def _on_disk(frame: Any) -> Any:
+    """``frame`` materialised on the executors' local disk (a scratch table). Kept in memory
+    (``localCheckpoint``'s default), it held the storage memory that the aggregations reading it
+    then needed: a drift scan of 10,000,000 rows on a local session with a 2 GB driver failed with
+    UNABLE_TO_ACQUIRE_MEMORY in a small GROUP BY over its ``drift_src``."""
+    from pyspark import StorageLevel
+
+    try:
+        return frame.localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+    except TypeError:  # a pyspark whose localCheckpoint has no storage level
+        return frame.localCheckpoint(eager=True)
+
+
 def _naive_utc(table: Any) -> Any:
     """Timestamps with a time zone -> naive UTC (the warehouse's convention)."""
     import pyarrow as pa
@@ -255,7 +268,7 @@ class SparkWarehouse(Warehouse):
     # -- scratch tables (the DuckDB TEMP TABLEs analyses stage) -----------------------------
     def _keep(self, name: str, frame: Any) -> None:
         old = self._scratch.pop(name, None)
-        frame = frame.localCheckpoint(eager=True)
+        frame = _on_disk(frame)
         frame.createOrReplaceTempView(name)
         self._scratch[name] = frame
         if old is not None:
