@@ -87,6 +87,9 @@ def test_multilingual_joins_a_mode_across_languages_where_the_default_cannot():
                 texts.append(p + fillers[rng.integers(len(fillers))].format(rng.integers(1000, 9999)))
                 truth.append(mode)
                 lang.append(language)
+    default = errors.FailureClusterer(seed=0, cache=False, min_cluster_size=5).fit(texts)
+    # the default puts the German texts of all three modes together (ARI 0.23 measured)
+    assert planted_ari(truth, default.labels_) < 0.5
     m = errors.FailureClusterer(seed=0, embedder="multilingual", cache=False, min_cluster_size=5).fit(texts)
     assert m.cluster_method_ == "agglomerative" and m.distance_threshold_ == M.MultilingualEmbedder.cut_threshold == 0.8
     assert planted_ari(truth, m.labels_) > 0.9
@@ -95,3 +98,32 @@ def test_multilingual_joins_a_mode_across_languages_where_the_default_cannot():
         de = labels[[t == mode and la == "de" for t, la in zip(truth, lang)]]
         en = labels[[t == mode and la == "en" for t, la in zip(truth, lang)]]
         assert np.bincount(de[de >= 0]).argmax() == np.bincount(en[en >= 0]).argmax()
+
+
+class _Axes:
+    """A toy embedder: one axis per first letter (a calibrated cut, like the shipped ones)."""
+
+    name, dim, cut_threshold = "axes", 26, 0.5
+
+    def encode(self, texts):
+        X = np.zeros((len(texts), 26), dtype=np.float32)
+        for i, t in enumerate(texts):
+            X[i, (ord(t[0].lower()) - 97) % 26] = 1.0
+            X[i, (ord(t[-1].lower()) - 97) % 26] += 0.1
+        return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_the_cut_comes_from_the_embedder_unless_given():
+    from trainerlab import errors
+
+    texts = [f"apple {i} a" for i in range(8)] + [f"banana {i} b" for i in range(8)]
+    m = errors.FailureClusterer(seed=0, embedder=_Axes(), cache=False, min_cluster_size=3).fit(texts)
+    assert m.cluster_method_ == "agglomerative" and m.distance_threshold_ == 0.5
+    assert not m.text_normalised_
+    assert sorted(np.bincount(m.labels_).tolist()) == [8, 8]
+    m = errors.FailureClusterer(seed=0, embedder=_Axes(), cache=False, min_cluster_size=3, distance_threshold=1.5).fit(
+        texts
+    )
+    assert m.distance_threshold_ == 1.5 and len(set(m.labels_.tolist())) == 1  # a cut above every distance
+    default = errors.FailureClusterer(seed=0, cache=False, min_cluster_size=3).fit(texts)
+    assert default.distance_threshold_ == 0.8 and default.text_normalised_
