@@ -3,7 +3,7 @@
 side by side with the lexical pipeline and BERTopic's offline defaults on the same texts.
 
     .venv/bin/python bench/bench_errors_semantic.py [--sizes 20000,100000,1000000]
-        [--texts planted|demo] [--lexical] [--bertopic] [--nice 10]
+        [--texts planted|demo] [--lexical] [--multilingual] [--no-semantic] [--bertopic] [--nice 10]
 
 Texts (``--texts``): ``planted`` (default) draws them from the planted failure-mode banks
 (``trainerlab.errors.planted``: 10 modes, 2-5 English phrasings each, a boilerplate opening
@@ -160,6 +160,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="20000,100000")
     ap.add_argument("--texts", choices=["planted", "demo"], default="planted")
     ap.add_argument("--lexical", action="store_true", help="also time --embedding lexical")
+    ap.add_argument("--multilingual", action="store_true", help="also time --embedding multilingual")
+    ap.add_argument("--no-semantic", action="store_true", help="leave the semantic default out")
     ap.add_argument("--bertopic", action="store_true", help="also time BERTopic's offline defaults")
     ap.add_argument("--warm", action="store_true", help="also a second semantic run with the first one's numba cache")
     ap.add_argument("--nice", type=int, default=0, help="niceness of the timed processes")
@@ -178,7 +180,9 @@ def main() -> None:
 
                 make_texts(n, path)
             truth = pd.read_parquet(path)["mode"].tolist()
-            contenders = [("semantic", "semantic")]
+            contenders = [] if a.no_semantic else [("semantic", "semantic")]
+            if a.multilingual:
+                contenders.append(("multilingual", "multilingual"))
             if a.lexical:
                 contenders.append(("lexical", "lexical"))
             for name, emb in contenders:

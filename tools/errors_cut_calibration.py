@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/errors_cut_calibration.py [--planted 0-39] [--demo-seeds 1-5,12-21]
                                                      [--thresholds 0.78,0.8,0.82,0.85]
+                                                     [--embedding semantic|multilingual|use-multilingual]
 
 Tuning sets: planted sets with seeds below 1000 (the report sweep uses 1000 up) and demo
 warehouses built with other seeds than the reported ones (7, 8, 11), their texts with the
@@ -68,17 +69,27 @@ def main() -> None:
     ap.add_argument("--demo-seeds", default="1-5,12-21")
     ap.add_argument("--thresholds", default="0.78,0.8,0.82,0.85")
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--embedding",
+        default="semantic",
+        help="semantic (every text normalisation) or another spec of get_embedder, which sees the "
+        "texts as given (multilingual normalises its WordLlama half itself)",
+    )
     a = ap.parse_args()
+    from trainerlab.embeddings import get_embedder
+
+    variants = TEXTS if a.embedding == "semantic" else {"as given": TEXTS["as given"]}
     sets = [
         ("planted", s, *(lambda f: (f["text"].tolist(), f["mode"].tolist()))(planted_failure_set(s)))
-        for s in seed_range(a.planted)
+        for s in (seed_range(a.planted) if a.planted else [])
     ]
     sets += [("demo", s, *demo_texts_without_boilerplate(s)) for s in seed_range(a.demo_seeds)] if a.demo_seeds else []
     rows = []
     for kind, s, texts, truth in sets:
         min_size = 5 if kind == "planted" else max(10, round(len(texts) / 100))  # the demo: the default
-        for norm, fn in TEXTS.items():
-            E = WordLlamaEmbedder().encode([fn(t) for t in texts])
+        for norm, fn in variants.items():
+            emb = WordLlamaEmbedder() if a.embedding == "semantic" else get_embedder(a.embedding)
+            E = emb.encode([fn(t) for t in texts])
             for thr in (float(x) for x in a.thresholds.split(",")):
                 for polish in (False, True):
                     labels = _ThresholdAgglomerative(thr, min_size, polish=polish).fit(E).labels_
@@ -89,6 +100,7 @@ def main() -> None:
     if a.out:
         df.to_csv(a.out, index=False)
     pd.set_option("display.width", 200)
+    df["embedding"] = a.embedding
     for stat in ("median", "mean"):
         table = df.groupby(["kind", "text", "polish", "threshold"])["ari"].agg(stat).unstack("threshold").round(3)
         print(f"\n{stat} ARI\n" + table.to_string())

@@ -150,6 +150,8 @@ class WordLlamaEmbedder:
 
     name = "wordllama-l2_supercat-256"
     dim = 256
+    cut_threshold = 0.8  # errors' average-linkage cut, calibrated on tuning sets (docs/errors.md)
+    normalise_text = True  # errors embeds semantic_text(text): PII by its type, case folded
     _MODEL = None  # one load per process (about 1 s): the weights are read-only
 
     min_fit_texts = 20  # below, the IDF is all ones: the plain mean
@@ -536,7 +538,9 @@ def get_embedder(spec=None, seed: int = 0) -> Embedder:
 
     ``None`` (the ``TRAINERLAB_EMBEDDING_MODEL`` environment variable if set, else
     ``"semantic"``), ``"semantic"`` (:class:`WordLlamaEmbedder`), ``"lexical"`` or
-    ``"tfidf-svd"`` (:class:`TfidfSvdEmbedder`), ``"st:PATH"`` (a local
+    ``"tfidf-svd"`` (:class:`TfidfSvdEmbedder`), ``"multilingual"`` (WordLlama beside the Universal Sentence Encoder
+    Multilingual, :class:`~trainerlab.embeddings_models.MultilingualEmbedder`),
+    ``"use-multilingual"`` (USE alone), ``"st:PATH"`` (a local
     sentence-transformers folder), ``"module:callable"`` (a team's own model, see
     the module notes), or an object with ``encode`` (or ``embed``), used as is.
     """
@@ -550,12 +554,20 @@ def get_embedder(spec=None, seed: int = 0) -> Embedder:
             return WordLlamaEmbedder(weighting="mean")
         if s in ("lexical", "tfidf-svd"):
             return TfidfSvdEmbedder(seed=seed)
+        if s == "multilingual":
+            from .embeddings_models import MultilingualEmbedder
+
+            return MultilingualEmbedder()
+        if s == "use-multilingual":
+            from .embeddings_models import MultilingualUSEEmbedder
+
+            return MultilingualUSEEmbedder()
         if s.startswith("st:"):
             return SentenceTransformerEmbedder(s[3:])
         if ":" in s and s.split(":", 1)[0].replace(".", "").replace("_", "").isalnum():
             return _from_dotted_path(s)
         raise ValueError(
-            f"unknown embedder {spec!r}: use 'semantic', 'lexical', 'st:/path/to/local/model' "
+            f"unknown embedder {spec!r}: use 'semantic', 'lexical', 'multilingual', 'st:/path/to/local/model' "
             "or 'package.module:callable'"
         )
     return _as_embedder(spec, type(spec).__name__)

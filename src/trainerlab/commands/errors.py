@@ -136,10 +136,11 @@ def _add_cluster_options(p) -> None:
     p.add_argument("--reduce-outliers", action="store_true", help="assign every outlier to its nearest cluster")
     p.add_argument(
         "--embedding",
-        choices=("semantic", "lexical"),
+        choices=("semantic", "lexical", "multilingual"),
         default=None,
-        help="semantic (default: the offline WordLlama model shipped with trainerlab's dependencies) "
-        "or lexical (TF-IDF + SVD)",
+        help="semantic (default: the offline WordLlama model shipped with trainerlab's dependencies), "
+        "lexical (TF-IDF + SVD) or multilingual (WordLlama beside the Universal Sentence Encoder "
+        "Multilingual: joins a failure mode across languages, slower; docs/errors.md)",
     )
     p.add_argument(
         "--embedding-model",

@@ -375,11 +375,13 @@ class FailureClusterer:
         How the fine clusters are found. ``"agglomerative"``: average-linkage clustering
         of the embeddings on cosine distance, cut at ``distance_threshold``; clusters
         smaller than ``min_cluster_size`` become outliers; no UMAP. ``"hdbscan"``: UMAP
-        then HDBSCAN (BERTopic's default). ``"auto"`` (default): agglomerative for the
-        semantic default (WordLlama), whose threshold was calibrated on planted sets
-        (docs/errors.md), HDBSCAN for every other embedding.
-    distance_threshold : float
-        Cosine distance at which the agglomerative tree is cut (0.8).
+        then HDBSCAN (BERTopic's default). ``"auto"`` (default): agglomerative for an
+        embedder with a calibrated cut (its ``cut_threshold``: the semantic default
+        WordLlama, ``"multilingual"``; calibrated on tuning sets,
+        docs/errors.md), HDBSCAN for every other embedding.
+    distance_threshold : float or None
+        Cosine distance at which the agglomerative tree is cut; None (default): the
+        embedder's ``cut_threshold`` (0.8 for WordLlama), else 0.8.
     polish : bool
         Agglomerative only: refine the cut (each text to the cluster with the most similar
         mean vector, two rounds; an outlier joins a cluster it is as close to as that
@@ -441,15 +443,15 @@ class FailureClusterer:
         max_fit_texts: int = 3000,
         cache: bool = True,
         cluster: str = "auto",
-        distance_threshold: float = 0.8,
+        distance_threshold: float | None = None,
         polish: bool = True,
     ):
         if cluster not in ("auto", "hdbscan", "agglomerative"):
             raise ValueError(f"cluster must be 'auto', 'hdbscan' or 'agglomerative', got {cluster!r}")
-        if not 0 < float(distance_threshold) < 2:
+        if distance_threshold is not None and not 0 < float(distance_threshold) < 2:
             raise ValueError("distance_threshold must be in (0, 2)")
         self.cluster = cluster
-        self.distance_threshold = float(distance_threshold)
+        self.distance_threshold = None if distance_threshold is None else float(distance_threshold)
         self.polish = bool(polish)
         if min_cluster_size is not None and int(min_cluster_size) < 2:
             raise ValueError("min_cluster_size must be at least 2")
@@ -506,13 +508,18 @@ class FailureClusterer:
         t = time.perf_counter()
         self.embedder_ = get_embedder(self.embedder, seed=self.seed)
         self.cluster_method_ = self.cluster
-        from ..embeddings import WordLlamaEmbedder
-
+        # a sentence embedder with a calibrated cut (the semantic default, "multilingual":
+        # its cut_threshold) is cut by average linkage; other embeddings go through
+        # UMAP + HDBSCAN + merge. Those that ask for it (normalise_text) embed each text with
+        # its personal data replaced by the type and the case folded (semantic_text); other
+        # embedders see the texts as given
+        calibrated = getattr(self.embedder_, "cut_threshold", None)
         if self.cluster == "auto":
-            self.cluster_method_ = "agglomerative" if isinstance(self.embedder_, WordLlamaEmbedder) else "hdbscan"
-        # the semantic default embeds each text with its personal data replaced by the type and
-        # the case folded (semantic_text); other embedders see the texts as given
-        self.text_normalised_ = isinstance(self.embedder_, WordLlamaEmbedder)
+            self.cluster_method_ = "agglomerative" if calibrated is not None else "hdbscan"
+        self.distance_threshold_ = (
+            self.distance_threshold if self.distance_threshold is not None else float(calibrated or 0.8)
+        )
+        self.text_normalised_ = bool(getattr(self.embedder_, "normalise_text", False))
         if embeddings is None:
             inputs = [semantic_text(x) for x in texts] if self.text_normalised_ else texts
             embeddings = (
@@ -742,7 +749,7 @@ class FailureClusterer:
         _import_bertopic()
         from bertopic.dimensionality import BaseDimensionalityReduction
 
-        model_cluster = _ThresholdAgglomerative(self.distance_threshold, self.min_cluster_size_, polish=self.polish)
+        model_cluster = _ThresholdAgglomerative(self.distance_threshold_, self.min_cluster_size_, polish=self.polish)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
