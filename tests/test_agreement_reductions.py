@@ -107,6 +107,27 @@ def test_the_reduction_refuses_what_the_rating_path_refuses(tmp_path):
             label_count_patterns(wh, "grade", ["1", "2", "3", "4"])
 
 
+def test_the_reduction_is_one_query_and_still_names_the_first_problem(tmp_path):
+    """A remote engine pays a round trip per statement: clean ratings cost one query; with a
+    foreign label and a double rating both present, the label is named first, as before."""
+    path, frame = _planted(tmp_path)
+    cats = ["1", "2", "3", "4"]
+    with Warehouse(path, read_only=True) as wh:
+        calls = []
+        real = wh.query
+        wh.query = lambda sql, params=None: calls.append(sql) or real(sql, params)
+        patterns, freq = label_count_patterns(wh, "grade", cats)
+        assert len(calls) == 1
+    labelled = frame[frame["label"].notna() & (frame["label"].str.strip() != "")]
+    assert freq.sum() == labelled["item_id"].nunique() and (patterns.sum(1) * freq).sum() == len(labelled)
+    with Warehouse(path) as wh:
+        wh.insert_frame("annotations", frame.dropna().head(1))  # a rater labels an item again
+        with pytest.raises(ValueError, match=r"label '4' \(\d+ ratings\) is not in the categories"):
+            label_count_patterns(wh, "grade", ["1", "2", "3"])
+        with pytest.raises(ValueError, match=r"rater '.+' labelled item '.+' 2 times"):
+            label_count_patterns(wh, "grade", cats)
+
+
 def test_undefined_coefficients_say_why_as_the_rating_path_does():
     # every unit labelled "a" by both raters: chance agreement is total, alpha has no variation
     frame = pd.DataFrame({"item": list("ppqqrr"), "rater": ["x", "y"] * 3, "label": ["a"] * 6})
