@@ -60,3 +60,24 @@ def test_the_kpi_trend_reads_requests_once(wh):
     finally:
         study_kpis.requests_before = real_before
     pd.testing.assert_frame_equal(table, per_window)
+
+
+def test_the_weekly_agreement_is_one_query_per_task_with_the_same_numbers(wh, monkeypatch):
+    import trainerlab.ops.study_weekly as weekly
+
+    end = pd.Timestamp(wh.scalar("SELECT max(annotated_at) FROM annotations")).ceil("D")
+    windows = pd.DataFrame({"w_end": [end - pd.Timedelta(days=7 * k) for k in range(8)][::-1]})
+    windows["w_start"] = windows["w_end"] - pd.Timedelta(days=7)
+    seen = []
+    real = wh.query
+    monkeypatch.setattr(wh, "query", lambda sql, params=None: seen.append(sql) or real(sql, params), raising=False)
+    got = weekly.iaa_by_week(wh, windows)
+    n_tasks = len({r["group"] for r in got})
+    patterns = [sql for sql in seen if "count(*) AS freq" in sql]
+    monkeypatch.setattr(weekly, "_weekly_patterns", lambda *a: None)  # one reduction per week, as before
+    want = weekly.iaa_by_week(wh, windows)
+    assert got and pd.DataFrame(got).equals(pd.DataFrame(want))
+    assert pd.DataFrame(got)["value"].notna().sum() > 8  # the comparison compares estimates
+    # one batched query per task, plus one per week that fails a check (a double rating: its reason)
+    failed = pd.DataFrame(got)["reason"].str.contains("keep one rating", na=False).sum()
+    assert len(patterns) == n_tasks + failed
