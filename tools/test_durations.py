@@ -51,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     if not seconds:
         print(f"{args.durations}: no --durations lines found", file=sys.stderr)
         return 2
+    order = sorted(seconds.items(), key=lambda kv: (-kv[1], kv[0]))
     if args.update and args.out.exists():
-        kept = {f: float(v) for f, v in json.loads(args.out.read_text(encoding="utf-8")).items() if f not in seconds}
-        seconds = {**kept, **seconds}
-    table = {f: round(s) for f, s in sorted(seconds.items(), key=lambda kv: (-kv[1], kv[0])) if s >= 1}
+        # the kept entries keep their order among equal seconds (a small diff of the shared table)
+        kept = {f: v for f, v in json.loads(args.out.read_text(encoding="utf-8")).items() if f not in seconds}
+        order = sorted([*kept.items(), *order], key=lambda kv: -round(kv[1]))
+    table = {f: round(s) for f, s in order if s >= 1}
     args.out.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
     print(f"{args.out}: {len(table)} files, {sum(table.values())} s in all")
     return 0
