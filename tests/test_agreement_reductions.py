@@ -107,6 +107,27 @@ def test_the_reduction_refuses_what_the_rating_path_refuses(tmp_path):
             label_count_patterns(wh, "grade", ["1", "2", "3", "4"])
 
 
+def test_the_reduction_is_one_query_and_still_names_the_first_problem(tmp_path):
+    """A remote engine pays a round trip per statement: clean ratings cost one query; with a
+    foreign label and a double rating both present, the label is named first, as before."""
+    path, frame = _planted(tmp_path)
+    cats = ["1", "2", "3", "4"]
+    with Warehouse(path, read_only=True) as wh:
+        calls = []
+        real = wh.query
+        wh.query = lambda sql, params=None: calls.append(sql) or real(sql, params)
+        patterns, freq = label_count_patterns(wh, "grade", cats)
+        assert len(calls) == 1
+    labelled = frame[frame["label"].notna() & (frame["label"].str.strip() != "")]
+    assert freq.sum() == labelled["item_id"].nunique() and (patterns.sum(1) * freq).sum() == len(labelled)
+    with Warehouse(path) as wh:
+        wh.insert_frame("annotations", frame.dropna().head(1))  # a rater labels an item again
+        with pytest.raises(ValueError, match=r"label '4' \(\d+ ratings\) is not in the categories"):
+            label_count_patterns(wh, "grade", ["1", "2", "3"])
+        with pytest.raises(ValueError, match=r"rater '.+' labelled item '.+' 2 times"):
+            label_count_patterns(wh, "grade", cats)
+
+
 def test_undefined_coefficients_say_why_as_the_rating_path_does():
     # every unit labelled "a" by both raters: chance agreement is total, alpha has no variation
     frame = pd.DataFrame({"item": list("ppqqrr"), "rater": ["x", "y"] * 3, "label": ["a"] * 6})
@@ -147,3 +168,32 @@ def test_agreement_by_task_reads_patterns_and_matches_every_rating(demo_db, wind
         # a task where a rater labelled an item twice keeps its row, with the reason
         mqm = got[got["task"] == "mqm_severity"]
         assert mqm["estimate"].isna().all() and mqm["reason"].str.contains("keep one rating per item").all()
+
+
+def test_the_windows_patterns_from_one_query_equal_each_windows_own(tmp_path):
+    from trainerlab.agreement.study_reductions import label_count_patterns_by_window
+
+    path, frame = _planted(tmp_path)
+    frame = frame.assign(annotated_at=pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(len(frame)) % 30, "D"))
+    path = tmp_path / "dated.duckdb"
+    with Warehouse(path) as wh:
+        wh.insert_frame("annotations", frame)
+        again = frame.dropna().iloc[[0]]  # a rater labels an item again, in the first week
+        wh.insert_frame("annotations", again)
+    cats = ["1", "2", "3", "4"]
+    day = pd.Timestamp("2026-01-01")
+    weeks = [(day + pd.Timedelta(days=7 * k), day + pd.Timedelta(days=7 * k + 7)) for k in range(5)]
+    weeks.append((day - pd.Timedelta(days=7), day))  # no ratings
+    assert pd.Timestamp(again["annotated_at"].iloc[0]) < weeks[1][0]
+    with Warehouse(path, read_only=True) as wh:
+        got = label_count_patterns_by_window(wh, "grade", cats, weeks)
+        assert got[0] is None  # its error comes from the window's own reduction
+        with pytest.raises(ValueError, match="keep one rating per item and rater"):
+            label_count_patterns(wh, "grade", cats, start=weeks[0][0], end=weeks[0][1])
+        for (start, end), pair in list(zip(weeks, got))[1:]:
+            want = label_count_patterns(wh, "grade", cats, start=start, end=end)
+            np.testing.assert_array_equal(pair[0], want[0])
+            np.testing.assert_array_equal(pair[1], want[1])
+        assert got[-1][0].shape == (0, 4) and sum(p[1].sum() for p in got[1:5]) > 100
+        with pytest.raises(ValueError, match="overlap"):
+            label_count_patterns_by_window(wh, "grade", cats, [weeks[0], (weeks[0][0], weeks[1][1])])

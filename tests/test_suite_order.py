@@ -56,3 +56,15 @@ def test_durations_output_is_summed_per_file(tmp_path):
 
     assert json.loads(table.read_text()) == {"tests/test_h.py": 97, "tests/test_x.py": 3}  # under 1 s left out
     assert tool.main([str(tmp_path / "durations.json"), "--out", str(tmp_path / "x.json")]) == 2
+
+
+def test_update_replaces_the_measured_files_and_keeps_the_others(tmp_path):
+    import json
+
+    table = tmp_path / "durations.json"
+    table.write_text(json.dumps({"tests/test_h.py": 97, "tests/test_x.py": 3, "tests/test_z.py": 40}))
+    out = tmp_path / "d.txt"
+    out.write_text("12.40s setup    tests/test_h.py::test_one\n0.70s call     tests/test_x.py::test_p\n")
+    assert tool.main([str(out), "--out", str(table), "--update"]) == 0
+    # test_h re-measured, test_x now under 1 s (left out), test_z kept; longest first
+    assert list(json.loads(table.read_text()).items()) == [("tests/test_z.py", 40), ("tests/test_h.py", 12)]

@@ -25,7 +25,7 @@ from .study import (
     resolve_as_of,
     throughput,
 )
-from .study_queue import backlog_summary, time_to_triage
+from .study_queue import backlog_summary, requests_before, time_to_triage
 from .study_sql import _as_list
 from .trend_targets import TREND_TARGET_TEXT, combine_status, trend_target_status
 
@@ -124,11 +124,19 @@ def _kpi_values_many(
             )
             if coverage_cache is not None:
                 coverage_cache["evaluation_coverage"] = cov
+    # the requests table read once for every window (a remote engine pays a round trip per read)
+    reqs = (
+        requests_before(wh, ends[-1])
+        if len(ends) > 1 and need & {"backlog_age_median_days", "time_to_triage_median_days"}
+        else None
+    )
     result: dict = {}
     for as_of in ends:
         out: dict[str, dict] = {}
         if "backlog_age_median_days" in need:
-            b = backlog_summary(wh, as_of, older_than_days=spec["backlog_age_median_days"].get("target", 14)).iloc[0]
+            b = backlog_summary(
+                wh, as_of, older_than_days=spec["backlog_age_median_days"].get("target", 14), rows=reqs
+            ).iloc[0]
             out["backlog_age_median_days"] = _row(
                 "backlog_age_median_days",
                 b["median_age_days"],
@@ -176,7 +184,13 @@ def _kpi_values_many(
             sp = spec["time_to_triage_median_days"]
             sev = sp.get("severity")
             tt = time_to_triage(
-                wh, as_of, sp.get("window_days", 28), by="priority", target_days=sp.get("target", 1) or 1, config=cfg
+                wh,
+                as_of,
+                sp.get("window_days", 28),
+                by="priority",
+                target_days=sp.get("target", 1) or 1,
+                config=cfg,
+                rows=reqs,
             )
             row = tt[tt["group"] == (sev or "all")]
             if row.empty:

@@ -58,8 +58,9 @@ def vendor_consistency_in_engine(
         params,
     )
     rows = []
+    schemas: dict = {}  # each task's schema read once, not once per vendor
     for v, tk in zip(groups["vendor"], groups["task"]):
-        schema = get_schema(wh, tk)
+        schema = schemas[tk] if tk in schemas else schemas.setdefault(tk, get_schema(wh, tk))
         level = schema["level"] if schema else "nominal"
         if schema:
             cats = [str(c) for c in schema["categories"]]

@@ -74,6 +74,16 @@ def _by_window(frame: pd.DataFrame, windows: pd.DataFrame, cols) -> pd.DataFrame
     return out
 
 
+def _weekly_patterns(wh, task, categories, bounds):
+    """The weeks' label-count patterns in one query, or None when the weeks overlap (one query each then)."""
+    from ..agreement.study_reductions import label_count_patterns_by_window
+
+    try:
+        return label_count_patterns_by_window(wh, task, categories, bounds)
+    except ValueError:
+        return None
+
+
 def iaa_by_week(wh, windows: pd.DataFrame, dataset=None) -> list[dict]:
     """Krippendorff's alpha per task and week (point estimates: a weekly series for the control
     chart and the trend, not a bootstrap per week); level from the task's label schema.
@@ -82,6 +92,7 @@ def iaa_by_week(wh, windows: pd.DataFrame, dataset=None) -> list[dict]:
     (:func:`trainerlab.agreement.study_reductions.agreement_in_engine`: no rating rows leave it);
     a task without a schema, or a ``dataset`` filter, reads the week's ratings instead."""
     from ..agreement import krippendorff_alpha
+    from ..agreement.patterns import agreement_from_patterns
     from ..agreement.study_reductions import agreement_in_engine
     from ..labels import get_schema
     from ..ratings.store import ratings_from_warehouse
@@ -93,13 +104,23 @@ def iaa_by_week(wh, windows: pd.DataFrame, dataset=None) -> list[dict]:
     )["task"].tolist()
     keep = set(wh.query("SELECT item_id FROM items WHERE dataset = ?", [dataset])["item_id"]) if dataset else None
     rows = []
+    bounds = list(zip(windows["w_start"], windows["w_end"], strict=True))
     for task in tasks:
         schema = get_schema(wh, task)
         level = schema["level"] if schema else "nominal"
         vals, ns, reasons = [], [], []
-        for ws, we in zip(windows["w_start"], windows["w_end"], strict=True):
+        # every week's label-count patterns from one query (one round trip, not one per week)
+        weekly = _weekly_patterns(wh, task, schema["categories"], bounds) if schema and keep is None else None
+        for i, (ws, we) in enumerate(bounds):
             try:
-                if schema and keep is None:
+                if weekly is not None and weekly[i] is not None:
+                    pat, freq = weekly[i]
+                    res = agreement_from_patterns(
+                        pat, freq, schema["categories"], level, None, n_boot=0, seed=0, ci=0.95,
+                        coefficients=("krippendorff_alpha",),
+                    ).iloc[0]  # fmt: skip
+                    est, n, why = res["estimate"], res["n_units"], res.get("reason")
+                elif schema and keep is None:  # a label outside the schema or a double rating: its error
                     res = agreement_in_engine(
                         wh,
                         task,
