@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from trainerlab import embeddings as E
-from trainerlab import embeddings as M
 
 
 @pytest.fixture
@@ -27,9 +26,9 @@ def network_refused(monkeypatch):
 
 
 def test_multilingual_loads_offline_and_reproduces_published_similarities(monkeypatch, network_refused):
-    monkeypatch.setattr(M.MultilingualUSEEmbedder, "_SESSION", None)  # a fresh load, sockets refused
+    monkeypatch.setattr(E.MultilingualUSEEmbedder, "_SESSION", None)  # a fresh load, sockets refused
     emb = E.get_embedder("use-multilingual")
-    assert isinstance(emb, M.MultilingualUSEEmbedder) and emb.dim == 512
+    assert isinstance(emb, E.MultilingualUSEEmbedder) and emb.dim == 512
     X = emb.encode(
         [
             "gato preto correu",
@@ -91,7 +90,7 @@ def test_multilingual_joins_a_mode_across_languages_where_the_default_cannot():
     # the default puts the German texts of all three modes together (ARI 0.23 measured)
     assert planted_ari(truth, default.labels_) < 0.5
     m = errors.FailureClusterer(seed=0, embedder="multilingual", cache=False, min_cluster_size=5).fit(texts)
-    assert m.cluster_method_ == "agglomerative" and m.distance_threshold_ == M.MultilingualEmbedder.cut_threshold == 0.8
+    assert m.cluster_method_ == "agglomerative" and m.distance_threshold_ == E.MultilingualEmbedder.cut_threshold == 0.8
     assert planted_ari(truth, m.labels_) > 0.9
     labels = np.asarray(m.labels_)
     for mode in bank:
@@ -127,3 +126,33 @@ def test_the_cut_comes_from_the_embedder_unless_given():
     assert m.distance_threshold_ == 1.5 and len(set(m.labels_.tolist())) == 1  # a cut above every distance
     default = errors.FailureClusterer(seed=0, cache=False, min_cluster_size=3).fit(texts)
     assert default.distance_threshold_ == 0.8 and default.text_normalised_
+
+
+def test_use_batches_are_bounded_by_characters_and_keep_the_order():
+    """A batch holds at most ``batch_size`` texts and ``max_batch_chars`` characters (count x its
+    longest text); a longer text runs alone. 256 HaluEval answers in one batch took 1.3 GB."""
+
+    class Recording(E.MultilingualUSEEmbedder):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.batches: list[list[str]] = []
+
+        def _run(self, batch):
+            self.batches.append(list(batch))
+            return super()._run(batch)
+
+    rng = np.random.default_rng(3)
+    texts = [("refund " * int(n)).strip() for n in rng.integers(1, 60, 40)]
+    texts[7] = "late parcel " * 300  # 3,600 characters: more than the budget alone
+    emb = Recording(batch_size=8, max_batch_chars=1_000)
+    X = emb.encode(texts)
+    assert [t for b in emb.batches for t in b] == texts  # every text once, in order
+    for b in emb.batches:
+        assert len(b) <= 8 and (len(b) == 1 or len(b) * max(map(len, b)) <= 1_000), [len(t) for t in b]
+    assert [texts[7]] in emb.batches
+    assert np.allclose(X[7], E.MultilingualUSEEmbedder(batch_size=1).encode([texts[7]])[0])
+    # short texts (count x longest within the budget) keep whole batches of batch_size
+    short = ["a refund outside the period"] * 20
+    emb = Recording(batch_size=8, max_batch_chars=1_000)
+    emb.encode(short)
+    assert [len(b) for b in emb.batches] == [8, 8, 4]
