@@ -100,3 +100,11 @@ def test_the_verb_refuses_as_the_row_path_does(db, argv, monkeypatch):
     ref_code, ref = _run(argv, rows=True, monkeypatch=monkeypatch)
     assert code == ref_code == 2
     assert msg == ref
+
+
+def test_the_warehouse_run_names_no_file(db, monkeypatch):
+    """Read from the warehouse, the document's ``file`` is null (it was the string "None")."""
+    code, doc = _run(
+        ["fairness", "--segment", "intent", "--model-version", "v1.1", "--db", str(db)], False, monkeypatch
+    )
+    assert code in (0, 1) and doc["file"] is None and doc["segments"]

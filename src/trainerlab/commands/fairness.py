@@ -200,7 +200,7 @@ def _run(args) -> int:
     worse = [row["segment"] for row in clean if row.get("direction") == "worse"]
     methods = sorted({str(m) for m in table["method"].dropna()})
     result = {
-        "file": str(args.file),
+        "file": str(args.file) if args.file is not None else None,  # null when the warehouse was read
         "segment_column": args.segment,
         "outcome": outcome,
         "baseline": args.baseline,
