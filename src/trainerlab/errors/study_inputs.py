@@ -173,9 +173,7 @@ def load_failures(
         correctness_task=correctness_task,
         incorrect_label=incorrect_label,
     )
-    rows = wh.query(sql, params)
-    if not severity_task:
-        rows["severity"] = None
+    rows = _derived_columns(wh.query(sql, params), text, severity_task)
     if text == "comment":
         com = wh.query(
             "SELECT a.item_id, a.comment FROM annotations a WHERE a.comment IS NOT NULL "
@@ -183,13 +181,24 @@ def load_failures(
         )
         joined = com.groupby("item_id")["comment"].agg(" | ".join)
         rows["text"] = rows["item_id"].map(joined).fillna("")
-    elif text == "prompt_response":
-        rows["text"] = rows["prompt"].fillna("") + "\n" + rows["response"].fillna("")
-    else:
-        rows["text"] = rows[text].fillna("")
-    rows["seen_at"] = pd.to_datetime(rows["seen_at"])
-    rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
     return rows[list(FAILURE_COLUMNS)].reset_index(drop=True)
+
+
+def _derived_columns(rows: pd.DataFrame, text: str, severity_task: str | None) -> pd.DataFrame:
+    """What the whole read and the streamed one both derive from the failures query's rows:
+    no severity without a ``severity_task``, the text to cluster (but comments, which each read
+    joins its own way), and the types of ``seen_at`` and ``in_benchmark``."""
+    if not severity_task:
+        rows["severity"] = None
+    if text == "prompt_response":
+        rows["text"] = rows["prompt"].fillna("") + "\n" + rows["response"].fillna("")
+    elif text != "comment":
+        rows["text"] = rows[text].fillna("")
+    if "seen_at" in rows:
+        rows["seen_at"] = pd.to_datetime(rows["seen_at"])
+    if "in_benchmark" in rows:
+        rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
+    return rows
 
 
 # what a streamed read keeps of each failure: everything but the prompt and response columns
@@ -280,8 +289,7 @@ def iter_failures(
     comments = _comments_by_item(wh, batch_rows) if text == "comment" else None
     pending: tuple[Any, str] | None = None
     for rows in wh.iter_batches(sql, params, batch_rows):
-        if not severity_task:
-            rows["severity"] = None
+        rows = _derived_columns(rows, text, severity_task)
         if source != "eval":  # NULL by construction: None (object), as in the whole read, not an Arrow string NaN
             for c in ("suite", "run_id", "model_version"):
                 if c in rows:
@@ -296,14 +304,6 @@ def iter_failures(
                         pending = (_END, "")
                 joined.append(pending[1] if pending[0] == item else "")
             rows["text"] = joined
-        elif text == "prompt_response":
-            rows["text"] = rows["prompt"].fillna("") + "\n" + rows["response"].fillna("")
-        else:
-            rows["text"] = rows[text].fillna("")
-        if "seen_at" in rows:
-            rows["seen_at"] = pd.to_datetime(rows["seen_at"])
-        if "in_benchmark" in rows:
-            rows["in_benchmark"] = rows["in_benchmark"].astype(bool)
         yield rows[[c for c in FAILURE_COLUMNS if c in columns]].reset_index(drop=True)
 
 
