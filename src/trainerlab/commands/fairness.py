@@ -255,21 +255,26 @@ def _warehouse_frame(src, args):
     )
     frame = frame[frame[outcome].notna()].reset_index(drop=True)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
-    model = item = None
-    if args.baseline or args.candidate:
-        if not (args.baseline and args.candidate):
-            raise UsageError("--baseline and --candidate go together")
-        model, item = "model_version", (args.item or "item_id")
-        if item != "item_id":
-            raise UsageError("on the warehouse candidate and baseline are paired on item_id")
-    else:
-        versions = sorted(frame["model_version"].astype(str).unique())
-        if len(versions) > 1:
-            raise UsageError(
-                f"several model versions: {', '.join(versions)}; choose one with --model-version, "
-                "or compare two with --baseline and --candidate"
-            )
+    model, item = _paired_on(args)
+    versions = sorted(frame["model_version"].astype(str).unique())
+    if model is None and len(versions) > 1:
+        raise UsageError(
+            f"several model versions: {', '.join(versions)}; choose one with --model-version, "
+            "or compare two with --baseline and --candidate"
+        )
     return frame, model, item, outcome, None, {**chosen, "outcome": outcome}
+
+
+def _paired_on(args) -> tuple[str | None, str | None]:
+    """``(model column, item column)`` of a warehouse comparison of candidate against baseline
+    (paired on item_id), or ``(None, None)`` without one."""
+    if not (args.baseline or args.candidate):
+        return None, None
+    if not (args.baseline and args.candidate):
+        raise UsageError("--baseline and --candidate go together")
+    if (args.item or "item_id") != "item_id":
+        raise UsageError("on the warehouse candidate and baseline are paired on item_id")
+    return "model_version", "item_id"
 
 
 # text columns the engine can group by as the row path groups their text (eval_results.category, or
@@ -303,13 +308,7 @@ def _warehouse_reduced(src, args):
     outcome = args.outcome or ("passed" if int(have["passed"].iloc[0]) else "score")
     if not int(have[outcome].iloc[0]):
         raise UsageError(f"no eval_results row has a {outcome!r} value")
-    model = item = None
-    if args.baseline or args.candidate:
-        if not (args.baseline and args.candidate):
-            raise UsageError("--baseline and --candidate go together")
-        model, item = "model_version", (args.item or "item_id")
-        if item != "item_id":
-            raise UsageError("on the warehouse candidate and baseline are paired on item_id")
+    model, item = _paired_on(args)
     # the rows the row path keeps (an outcome), numbered in its order for the "empty segment" message
     base = (
         f"r AS (SELECT e.item_id, e.model_version, CAST(e.{outcome} AS DOUBLE) AS y, "
