@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+pytest_plugins = ["warm_kernel_plugin"]  # report kernels forked from a warm zygote (tests/warm_kernel_plugin.py)
 
 
 @pytest.fixture()

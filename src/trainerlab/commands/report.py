@@ -147,23 +147,25 @@ def _run(args) -> int:
             return 0 if result.ok else FAILED
         if args.all:
             from .. import progress
+            from ..reports.warm import warm_kernels
 
             names = runner.list_reports(args.notebooks)
             results = []
-            for name in progress.bar(names, desc="report --all", unit="report"):
-                try:
-                    results.append(
-                        runner.run_report(
-                            name,
-                            db=args.db,
-                            timeout=args.timeout,
-                            notebooks_dir=args.notebooks,
-                            reports_dir=args.reports_dir,
-                            standalone=args.standalone,
-                        ).as_json()
-                    )
-                except runner.ReportUsageError as exc:
-                    results.append({"report": name, "status": "unusable", "error": {"message": str(exc)}})
+            with warm_kernels():  # one zygote forks every report's kernel (docs/reports.md)
+                for name in progress.bar(names, desc="report --all", unit="report"):
+                    try:
+                        results.append(
+                            runner.run_report(
+                                name,
+                                db=args.db,
+                                timeout=args.timeout,
+                                notebooks_dir=args.notebooks,
+                                reports_dir=args.reports_dir,
+                                standalone=args.standalone,
+                            ).as_json()
+                        )
+                    except runner.ReportUsageError as exc:
+                        results.append({"report": name, "status": "unusable", "error": {"message": str(exc)}})
             return _summarise(args, results)
         from ..reports.schedule import run_due
 

@@ -12,7 +12,10 @@ race for the same port (papermill's known "address already in use" failure).
 * uses ZeroMQ's ``ipc`` transport with socket files in a private temporary
   folder per run, so concurrent kernels cannot collide;
 * adds a fixed environment (``PYTHONHASHSEED=0``, no progress bars, no
-  warnings) so that two runs on the same data print the same numbers.
+  warnings) so that two runs on the same data print the same numbers;
+* inside :func:`trainerlab.reports.warm.warm_kernels` (``render_many``, ``report --all``,
+  the test suite) forks the kernel from a zygote that has done the heavy imports
+  once (see :mod:`trainerlab.reports.warm`); ``TRAINERLAB_WARM_KERNEL=0`` turns that off.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
+
+from . import warm
 
 KERNEL_ENV = {
     "PYTHONHASHSEED": "0",
@@ -49,14 +54,21 @@ def kernel_manager_class(ipc_dir: str, env: dict[str, str] | None = None) -> typ
             kwargs.pop("kernel_name", None)
             super().__init__(kernel_name="trainerlab", transport="ipc", ip=os.path.join(ipc_dir, "k"), **kwargs)
 
+        _spec = spec
+
         @property
         def kernel_spec(self) -> KernelSpec:  # never looked up in the machine's kernelspec folders
-            return spec
+            return self._spec
 
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             base = dict(kw.pop("env", None) or os.environ)
             base.update(run_env)
             kw["env"] = base
+            argv = warm.kernel_argv(spec.argv, base)  # through a warm zygote when one runs
+            if argv != spec.argv:
+                self._spec = KernelSpec(
+                    argv=argv, display_name=spec.display_name, language="python", metadata={}, env={}
+                )
             await super().start_kernel(**kw)
 
     return ProjectKernelManager

@@ -724,7 +724,11 @@ def _describe_failure(exc: Exception, nb, timeout: float, current: int | None) -
 
 
 def render_many(names: list[str], **kwargs) -> list[RunResult]:
-    return [run_report(n, **kwargs) for n in names]
+    """Render several reports one after another, their kernels forked from one warm zygote (:mod:`.warm`)."""
+    from .warm import warm_kernels
+
+    with warm_kernels() if len(names) > 1 else contextlib.nullcontext():
+        return [run_report(n, **kwargs) for n in names]
 
 
 def load_manifest(path: Path) -> dict | None:
