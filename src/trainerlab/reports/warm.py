@@ -355,7 +355,6 @@ def serve(socket_path: str) -> None:
     """The zygote's program: import :data:`PRELOAD`, say ``ready``, fork a kernel per request."""
     import importlib
     import selectors
-
     import warnings
 
     own_env = dict(os.environ)
@@ -528,13 +527,13 @@ def _become_kernel(conn: socket.socket, request: dict, fds: list[int]) -> None:
     import ipykernel_launcher
 
     sys.argv = [ipykernel_launcher.__file__, *request["argv"][3:]]
-    from ipykernel import kernelapp
-
-    # ipykernel read $JPY_PARENT_PID (the manager, which the launcher watches) when the zygote imported
-    # it: 1 says "started by a manager" as that value would (no banner on stdout), with no parent poller.
     import warnings
 
-    # ipykernel_launcher's launch_new_instance(), i.e. IPKernelApp.launch_instance(), in its three steps
+    from ipykernel import kernelapp
+
+    # ipykernel_launcher's launch_new_instance(), i.e. IPKernelApp.launch_instance(), in its three steps.
+    # ipykernel read $JPY_PARENT_PID (the manager, which the launcher watches) when the zygote imported
+    # it: 1 says "started by a manager" as that value would (no banner on stdout), with no parent poller.
     app = kernelapp.IPKernelApp.instance(parent_handle=1)
     warnings.filters[:] = [f for f in warnings.filters if f not in _PRELOAD_FILTERS]
     warnings._filters_mutated()  # type: ignore[attr-defined]
