@@ -16,6 +16,8 @@ _session = contextlib.ExitStack()
 
 
 def pytest_sessionstart(session):
+    if getattr(session.config, "workerinput", None) is None and getattr(session.config.option, "numprocesses", None):
+        return  # the pytest-xdist controller runs no test: its workers have their own zygotes
     from trainerlab.reports.warm import warm_kernels
 
     _session.enter_context(warm_kernels(export=True))
