@@ -76,9 +76,21 @@ def run_probe(folder: Path, nb_path: Path, tag: str, timeout: float = 120) -> di
     return doc
 
 
+@pytest.fixture(scope="module")
+def zygote():
+    """The test process's zygote (the suite's plugin opens one), or one of this module's own."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(warm.ENV_SWITCH, raising=False)
+        if warm.current() is not None:
+            yield warm.current()
+            return
+        with warm.warm_kernels():
+            yield warm.current()
+
+
 @pytest.fixture()
 def own_zygote(monkeypatch):
-    """A warm block of the test's own (the suite's plugin block is set aside while it runs)."""
+    """A warm block of the test's own (the suite's is set aside while it runs): for a test that kills it."""
     monkeypatch.delenv(warm.ENV_SOCKET, raising=False)
     monkeypatch.delenv(warm.ENV_SWITCH, raising=False)
     saved = dict(warm._state)
@@ -88,28 +100,6 @@ def own_zygote(monkeypatch):
             yield
     finally:
         warm._state.update(saved)
-
-
-def test_a_warm_kernel_starts_like_a_plain_one_with_its_own_process_and_random_state(tmp_path, own_zygote, monkeypatch):
-    nb_path = probe_notebook(tmp_path)
-    one = run_probe(tmp_path, nb_path, "warm-1")
-    zygote = warm.current()
-    assert zygote is not None and zygote.alive()
-    two = run_probe(tmp_path, nb_path, "warm-2")
-    with monkeypatch.context() as mp:
-        mp.setenv(warm.ENV_SWITCH, "0")
-        plain = run_probe(tmp_path, nb_path, "plain")
-    # forked from the zygote: its children, each a process of its own
-    assert one["own"]["ppid"] == two["own"]["ppid"] == zygote.proc.pid
-    assert plain["own"]["ppid"] == os.getpid()
-    assert len({one["own"]["pid"], two["own"]["pid"], plain["own"]["pid"], zygote.proc.pid}) == 4
-    # what a kernel's start decides is the same; the random state is its own
-    assert one["facts"] == two["facts"] == plain["facts"]
-    assert plain["facts"]["env"]["PYTHONHASHSEED"] == "0"
-    assert plain["facts"]["env"]["OPENBLAS_NUM_THREADS"] is None  # the zygote's own setting is not passed on
-    assert plain["facts"]["session_leader"]
-    for key in ("random", "np_random", "urandom"):
-        assert len({one["own"][key], two["own"][key], plain["own"][key]}) == 3, key
 
 
 def _masked_outputs(nb_path: str) -> list[list[str]]:
@@ -134,18 +124,24 @@ def _masked_outputs(nb_path: str) -> list[list[str]]:
     return cells
 
 
-def test_a_report_renders_the_same_through_a_warm_kernel(demo_db, tmp_path, own_zygote, monkeypatch):
-    warm_run = runner.run_report("overview", db=demo_db, reports_dir=tmp_path / "warm", run_id="warm")
-    assert warm_run.ok, warm_run.error
+def test_a_report_renders_the_same_through_a_warm_kernel(rendered_overview, demo_db, tmp_path, zygote, monkeypatch):
+    # `rendered_overview` (conftest) was rendered through the warm kernels of the suite (its plugin)
+    warm_run = rendered_overview
+    if json.loads(Path(warm_run["manifest"]).read_text())["kernel"] != "warm":  # the suite ran with them off
+        warm_run = runner.run_report("overview", db=demo_db, reports_dir=tmp_path / "warm", run_id="warm").as_json()
+    assert warm_run["status"] == "ok", warm_run["error"]
+    assert json.loads(Path(warm_run["manifest"]).read_text())["kernel"] == "warm"
     with monkeypatch.context() as mp:
         mp.setenv(warm.ENV_SWITCH, "0")
         plain_run = runner.run_report("overview", db=demo_db, reports_dir=tmp_path / "plain", run_id="plain")
     assert plain_run.ok, plain_run.error
-    warm_cells = _masked_outputs(str(Path(warm_run.manifest).with_name("report.ipynb")))
+    assert json.loads(Path(plain_run.manifest).read_text())["kernel"] == "plain"
+    warm_cells = _masked_outputs(str(Path(warm_run["manifest"]).with_name("report.ipynb")))
     plain_cells = _masked_outputs(str(Path(plain_run.manifest).with_name("report.ipynb")))
     assert sum(len(c) for c in plain_cells) > 20  # the report shows its tables and figures
     assert warm_cells == plain_cells
-    assert warm_run.verdict == plain_run.verdict
+    warm_verdict = json.loads(Path(warm_run["manifest"]).read_text())["verdict"]
+    assert warm_verdict == plain_run.verdict
 
 
 def _alive(pid: int) -> bool:
@@ -156,7 +152,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
-def test_a_cell_timeout_kills_the_forked_kernel_and_fails_closed(tmp_path, own_zygote):
+def test_a_cell_timeout_kills_the_forked_kernel_and_fails_closed(tmp_path, zygote):
     pid_file = tmp_path / "kernel.pid"
     nb_path = probe_notebook(
         tmp_path, f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)"
@@ -166,14 +162,14 @@ def test_a_cell_timeout_kills_the_forked_kernel_and_fails_closed(tmp_path, own_z
         run_probe(tmp_path, nb_path, "timeout", timeout=4)
     assert time.monotonic() - t0 < 90
     pid = int(pid_file.read_text())
-    assert pid != warm.current().proc.pid
+    assert pid != zygote.proc.pid and zygote.alive()
     deadline = time.monotonic() + 10
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(pid), "the hung warm kernel is still running"
 
 
-def test_interrupt_reaches_the_forked_kernel(own_zygote):
+def test_interrupt_reaches_the_forked_kernel(zygote):
     async def scenario() -> tuple[dict, dict, int]:
         ipc = tempfile.mkdtemp(prefix="tlk-")
         km = kernel.kernel_manager_class(ipc)()
@@ -182,7 +178,7 @@ def test_interrupt_reaches_the_forked_kernel(own_zygote):
         client.start_channels()
         try:
             await client.wait_for_ready(timeout=60)
-            pid_reply = await client.execute_interactive("import os; print(os.getppid())", timeout=30)
+            pid_reply = await client.execute_interactive("import os", timeout=30)
             msg_id = client.execute("import time\ntime.sleep(60)")
             await asyncio.sleep(1.0)
             await km.interrupt_kernel()
@@ -195,7 +191,6 @@ def test_interrupt_reaches_the_forked_kernel(own_zygote):
             client.stop_channels()
             await km.shutdown_kernel(now=True)
 
-    zygote = warm.current()
     interrupted, after, status = asyncio.run(scenario())
     assert zygote.alive()
     assert status == "ok"
@@ -203,43 +198,51 @@ def test_interrupt_reaches_the_forked_kernel(own_zygote):
     assert after["status"] == "ok"
 
 
-def test_two_renders_at_once_and_a_killed_zygote_falls_back(tmp_path, own_zygote):
+def test_warm_kernels_at_once_start_like_a_plain_one_and_a_killed_zygote_falls_back(tmp_path, own_zygote):
     nb_path = probe_notebook(tmp_path, "import time\ntime.sleep(2)")
     results: dict[str, dict] = {}
 
     def render(tag: str) -> None:
         results[tag] = run_probe(tmp_path, nb_path, tag)
 
-    threads = [threading.Thread(target=render, args=(tag,)) for tag in ("a", "b")]
+    threads = [threading.Thread(target=render, args=(tag,)) for tag in ("a", "b")]  # two renders at once
     for t in threads:
         t.start()
     for t in threads:
         t.join(180)
     zygote = warm.current()
     assert set(results) == {"a", "b"}
-    assert results["a"]["own"]["ppid"] == results["b"]["own"]["ppid"] == zygote.proc.pid
-    assert results["a"]["own"]["pid"] != results["b"]["own"]["pid"]
+    assert results["a"]["own"]["ppid"] == results["b"]["own"]["ppid"] == zygote.proc.pid  # forked by the zygote
 
     # a zygote that dies: the next kernel is a plain one, through the launcher (a socket nobody
-    # listens on) as well as when the manager sees it gone
+    # listens on any more) as well as when the manager sees it gone
     socket_path = zygote.socket_path
     os.kill(zygote.proc.pid, signal.SIGKILL)
     zygote.proc.wait(10)
     plain_argv = kernel.kernel_argv()
-    launcher = [sys.executable, "-I", "-S", warm.__file__, "launch", socket_path, "--", *plain_argv]
     assert warm.kernel_argv(plain_argv, dict(os.environ)) == plain_argv
-    spec_env = {warm.ENV_SOCKET: socket_path}
+    launcher = [sys.executable, "-I", "-S", warm.__file__, "launch", socket_path, "--", *plain_argv]
     saved = warm._state["zygote"]
     warm._state["zygote"] = None
     try:
-        os.environ.update(spec_env)
+        os.environ[warm.ENV_SOCKET] = socket_path
         assert warm.kernel_argv(plain_argv, dict(os.environ)) == launcher  # the socket file is still there
-        fallback = run_probe(tmp_path, nb_path, "fallback")
+        plain = run_probe(tmp_path, nb_path, "plain")
     finally:
         os.environ.pop(warm.ENV_SOCKET, None)
         warm._state["zygote"] = saved
-    assert fallback["own"]["ppid"] == os.getpid()  # the launcher exec'd the plain kernel in its own process
-    assert fallback["facts"] == results["a"]["facts"]
+    assert plain["own"]["ppid"] == os.getpid()  # the launcher exec'd the plain kernel in its own process
+
+    one, two = results["a"], results["b"]
+    assert len({one["own"]["pid"], two["own"]["pid"], plain["own"]["pid"], zygote.proc.pid}) == 4
+    # what a kernel's start decides is the same in the forked kernels and the plain one ...
+    assert one["facts"] == two["facts"] == plain["facts"]
+    assert plain["facts"]["env"]["PYTHONHASHSEED"] == "0"
+    assert plain["facts"]["env"]["OPENBLAS_NUM_THREADS"] is None  # the zygote's own setting is not passed on
+    assert plain["facts"]["session_leader"]
+    # ... and each has a random state of its own
+    for key in ("random", "np_random", "urandom"):
+        assert len({one["own"][key], two["own"][key], plain["own"][key]}) == 3, key
 
 
 def test_a_request_whose_import_time_environment_differs_gets_a_plain_kernel():
@@ -255,3 +258,34 @@ def test_turned_off_no_zygote_starts(monkeypatch):
     plain = kernel.kernel_argv()
     with warm.warm_kernels():
         assert warm.kernel_argv(plain, dict(os.environ)) == plain
+
+
+def test_report_all_forks_its_kernels_from_a_zygote_of_its_own_and_stops_it(tmp_path, monkeypatch):
+    from trainerlab.cli import main
+    from trainerlab.warehouse import Warehouse
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    fixture = nbformat.read(str(ROOT / "tests" / "notebooks" / "ok.ipynb"), as_version=4)
+    fixture.cells.append(nbformat.v4.new_code_cell("import os\nprint('parent', os.getppid())"))
+    for name in ("one", "two"):
+        nbformat.write(fixture, str(notebooks / f"{name}.ipynb"))
+    db = tmp_path / "warehouse.duckdb"
+    Warehouse(db).close()
+    monkeypatch.delenv(warm.ENV_SOCKET, raising=False)  # not the suite's zygote: the command's own
+    monkeypatch.delenv(warm.ENV_SWITCH, raising=False)
+    saved = dict(warm._state)
+    warm._state.update(depth=0, zygote=None, failed=False)
+    try:
+        code = main(["report", "--all", "--db", str(db), "--notebooks", str(notebooks), "--reports-dir", str(tmp_path)])
+    finally:
+        warm._state.update(saved)
+    assert code == 0
+    parents = []
+    for name in ("one", "two"):
+        (run,) = [p for p in (tmp_path / name).iterdir() if p.name != "latest" and p.is_dir()]
+        out = nbformat.read(str(run / "report.ipynb"), as_version=4)
+        text = "".join(o.get("text", "") for o in out.cells[-1].outputs)
+        parents.append(int(text.split()[1]))
+    assert parents[0] == parents[1] != os.getpid()  # both forked by one zygote
+    assert not _alive(parents[0])  # which ended with the command

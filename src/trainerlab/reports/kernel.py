@@ -55,6 +55,7 @@ def kernel_manager_class(ipc_dir: str, env: dict[str, str] | None = None) -> typ
             super().__init__(kernel_name="trainerlab", transport="ipc", ip=os.path.join(ipc_dir, "k"), **kwargs)
 
         _spec = spec
+        started_as: str | None = None
 
         @property
         def kernel_spec(self) -> KernelSpec:  # never looked up in the machine's kernelspec folders
@@ -65,6 +66,7 @@ def kernel_manager_class(ipc_dir: str, env: dict[str, str] | None = None) -> typ
             base.update(run_env)
             kw["env"] = base
             argv = warm.kernel_argv(spec.argv, base)  # through a warm zygote when one runs
+            type(self).started_as = "plain" if argv == spec.argv else "warm"  # the run's manifest says which
             if argv != spec.argv:
                 self._spec = KernelSpec(
                     argv=argv, display_name=spec.display_name, language="python", metadata={}, env={}

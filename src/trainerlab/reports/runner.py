@@ -334,6 +334,7 @@ def _execute(
     for attempt in range(retries + 1):
         ipc_dir = tempfile.mkdtemp(prefix="tlk-")
         progress.update(cell=None, started=False, attempts=attempt + 1)
+        manager = kernel_manager_class(ipc_dir)
         try:
             pm.execute_notebook(
                 str(nb_path),
@@ -344,7 +345,7 @@ def _execute(
                 start_timeout=start_timeout,
                 execution_timeout=timeout,
                 cwd=str(cwd),
-                kernel_manager_class=kernel_manager_class(ipc_dir),
+                kernel_manager_class=manager,
                 engine_name=engine_name,
                 shutdown_kernel="immediate",
                 on_cell_start=on_cell_start,
@@ -357,6 +358,7 @@ def _execute(
                 return exc
             time.sleep(0.5 * (attempt + 1))
         finally:
+            progress["kernel"] = getattr(manager, "started_as", None)  # "warm" (forked) or "plain"
             shutil.rmtree(ipc_dir, ignore_errors=True)
     return last
 
@@ -571,6 +573,7 @@ def run_report(
             _write_json_atomic(manifest_path, manifest)
             raise
         manifest["kernel_attempts"] = progress.get("attempts")
+        manifest["kernel"] = progress.get("kernel")
         log.debug(
             "%s: notebook executed in %.1f s (kernel attempts %s)",
             name,
