@@ -251,6 +251,7 @@ def test_a_request_whose_import_time_environment_differs_gets_a_plain_kernel():
     assert warm._env_mismatch({"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "4"}, own) is None  # set in the child
     assert "PYTHONPATH" in warm._env_mismatch({"PYTHONHASHSEED": "0", "PYTHONPATH": "/elsewhere"}, own)
     assert "PYTHONHASHSEED" in warm._env_mismatch({}, own)
+    assert "LC_ALL" in warm._env_mismatch({"PYTHONHASHSEED": "0", "LC_ALL": "C"}, own)
 
 
 def test_turned_off_no_zygote_starts(monkeypatch):

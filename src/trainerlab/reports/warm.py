@@ -88,6 +88,9 @@ IMPORT_TIME_PREFIXES = (
     "MPL",
     "TZ",
     "COVERAGE_",
+    "LANG",  # and LC_*: the interpreter's locale and encodings are set at its start
+    "LC_",
+    "MKL_",
 )
 OFF_VALUES = ("0", "off", "false", "no")
 ENV_SWITCH = "TRAINERLAB_WARM_KERNEL"
