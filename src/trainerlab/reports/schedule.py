@@ -12,6 +12,7 @@ A per-job lock makes two overlapping ``--due`` calls render a job once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import re
@@ -151,49 +152,51 @@ def run_due(
     """Render every job due for ``as_of`` (default today, UTC); return one entry per job."""
     from .. import progress
     from .runner import run_report
+    from .warm import warm_kernels
 
     as_of = as_of or _dt.datetime.now(_dt.UTC).date()
     jobs, _ = load_schedule(schedule)
     root = reports_root(reports_dir)
     results = []
-    for job in progress.bar(jobs, desc="report --due", unit="job"):
-        period = period_key(job.cadence, as_of)
-        with file_lock(root / job.report / f".job-{job.name}.lock"):
-            done = done_runs(job, period, root)
-            if done:
-                results.append(
-                    {
-                        "job": job.name,
-                        "report": job.report,
-                        "period": period,
-                        "status": "skipped",
-                        "reason": f"already rendered for {period}",
-                        "run_id": done[-1],
-                    }
-                )
-                continue
-            try:
-                result = run_report(
-                    job.report,
-                    parameters=job.parameters,
-                    db=db,
-                    reports_dir=root,
-                    notebooks_dir=notebooks_dir,
-                    timeout=timeout or job.timeout,
-                    job=job.name,
-                    period=period,
-                    standalone=job.standalone,
-                )
-            except ReportUsageError as exc:
-                results.append(
-                    {
-                        "job": job.name,
-                        "report": job.report,
-                        "period": period,
-                        "status": "unusable",
-                        "error": {"message": str(exc)},
-                    }
-                )
-                continue
-            results.append({"job": job.name, "period": period, **result.as_json()})
+    with warm_kernels() if len(jobs) > 1 else contextlib.nullcontext():  # kernels forked from one zygote (.warm)
+        for job in progress.bar(jobs, desc="report --due", unit="job"):
+            period = period_key(job.cadence, as_of)
+            with file_lock(root / job.report / f".job-{job.name}.lock"):
+                done = done_runs(job, period, root)
+                if done:
+                    results.append(
+                        {
+                            "job": job.name,
+                            "report": job.report,
+                            "period": period,
+                            "status": "skipped",
+                            "reason": f"already rendered for {period}",
+                            "run_id": done[-1],
+                        }
+                    )
+                    continue
+                try:
+                    result = run_report(
+                        job.report,
+                        parameters=job.parameters,
+                        db=db,
+                        reports_dir=root,
+                        notebooks_dir=notebooks_dir,
+                        timeout=timeout or job.timeout,
+                        job=job.name,
+                        period=period,
+                        standalone=job.standalone,
+                    )
+                except ReportUsageError as exc:
+                    results.append(
+                        {
+                            "job": job.name,
+                            "report": job.report,
+                            "period": period,
+                            "status": "unusable",
+                            "error": {"message": str(exc)},
+                        }
+                    )
+                    continue
+                results.append({"job": job.name, "period": period, **result.as_json()})
     return results
