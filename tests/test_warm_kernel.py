@@ -26,6 +26,7 @@ import pytest
 from trainerlab.reports import kernel, runner, warm
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # kernels and zygotes: about a minute on a busy machine
 
 PROBE = [
     "import importlib\n"
