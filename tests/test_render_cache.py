@@ -21,6 +21,7 @@ import render_cache
 from trainerlab.reports.runner import ReportUsageError
 from trainerlab.warehouse import Warehouse
 
+pytestmark = pytest.mark.slow  # two kernels and a subprocess
 FIXTURES = Path(__file__).resolve().parent / "notebooks"
 HERE = Path(__file__).resolve().parent
 
