@@ -139,14 +139,11 @@ def rendered_overview(demo_master, tmp_path_factory):
     Returns the run's JSON document (report, run_id, status, html, manifest, duration_s, error).
     """
 
-    def render(folder: Path) -> dict:
-        from trainerlab.reports.runner import run_report
+    import render_cache
 
-        reports = folder / "reports"
-        result = run_report("overview", db=demo_master, reports_dir=reports, notebooks_dir=ROOT / "notebooks")
-        return {**result.as_json(), "error": result.error, "reports_dir": str(reports), "db": str(demo_master)}
-
-    return shared_build(tmp_path_factory, "rendered", render)
+    result = render_cache.shared_render(tmp_path_factory, "overview", demo_master)  # once per run, as every render
+    reports = Path(result.manifest).parents[2]
+    return {**result.as_json(), "error": result.error, "reports_dir": str(reports), "db": str(demo_master)}
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import hostile_warehouse as H
+import render_cache
+from conftest import shared_build
 from test_browser import CHROMIUM, FLAGS, load_playwright
 from trainerlab.reports.html import _HIDE_BANNER
 from trainerlab.reports.index import publish
-from trainerlab.reports.runner import run_report
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -82,22 +82,31 @@ def pii_variants() -> set[str]:
     return out
 
 
-def build_site(part: str, hostile_warehouse, tmp_path_factory) -> dict:
-    """Render the part's reports (two at a time) from the hostile warehouse, then publish their index."""
+def site(part: str, hostile_warehouse, tmp_path_factory) -> dict:
+    """The part's site (:func:`build_site`), built once per test run (once for all xdist workers)."""
+    return shared_build(
+        tmp_path_factory,
+        f"hostile_site_{part}",
+        lambda folder: build_site(part, hostile_warehouse, folder, tmp_path_factory),
+    )
+
+
+def pages(site: dict, tmp_path_factory) -> dict[str, dict]:
+    """The part's pages as Chromium saw them (:func:`open_pages`), once per test run."""
+    return shared_build(tmp_path_factory, f"hostile_pages_{site['part']}", lambda folder: open_pages(site))
+
+
+def build_site(part: str, hostile_warehouse, folder: Path, tmp_path_factory) -> dict:
+    """Render the part's reports (two at a time, each once per test run) from the hostile warehouse, then
+    publish their index over a reports folder of the part's own (the runs copied there)."""
     db, renamed = hostile_warehouse
-    reports = tmp_path_factory.mktemp(f"hostile_site_{part}") / "reports"
+    reports = folder / "reports"
     parameters = H.report_parameters(renamed)
-    jobs = [
-        (key, "drift", {"granularity": FAILED_VALUE}) if key == FAILED else (key, key, parameters.get(key, {}))
+    jobs = {
+        key: ("drift", db, {"granularity": FAILED_VALUE}) if key == FAILED else (key, db, parameters.get(key, {}))
         for key in PARTS[part]
-    ]
-
-    def render(job):
-        key, name, params = job
-        return key, run_report(name, parameters=dict(params), db=db, reports_dir=reports, notebooks_dir=NOTEBOOKS)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(pool.map(render, jobs))
+    }
+    results = render_cache.gather(render_cache.render_many(tmp_path_factory, jobs), reports)
     summary = publish(reports)
     return {
         "part": part,
@@ -111,7 +120,12 @@ def build_site(part: str, hostile_warehouse, tmp_path_factory) -> dict:
 
 
 def open_pages(site: dict) -> dict[str, dict]:
-    """Each page of the part (its reports, and its index) opened once in headless Chromium."""
+    """Each page of the part (its reports, and its index) opened once in headless Chromium.
+
+    One tab visits them all, one after another: each visit is a new document (its own scripts, DOM and
+    handlers), while the tab's renderer keeps plotly.js compiled from the first page on (a new tab per
+    page compiled it again each time: about 1 CPU-second a page).
+    """
     playwright = load_playwright()
     targets = {k: Path(r.html) for k, r in site["results"].items() if r.html}
     targets["index"] = site["index"]
@@ -119,28 +133,45 @@ def open_pages(site: dict) -> dict[str, dict]:
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
+            tab = Tab(browser)
             for key, path in sorted(targets.items()):
-                out[key] = _visit(browser, path)
+                out[key] = tab.visit(path)
         finally:
             browser.close()
     return out
 
 
-def _visit(browser, path: Path) -> dict:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    seen: dict[str, list] = {"dialogs": [], "problems": [], "outside": []}
-    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-    page.on("pageerror", lambda exc: seen["problems"].append(f"pageerror: {exc}"))
-    page.on("console", lambda m: seen["problems"].append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-    page.on("requestfailed", lambda r: seen["problems"].append(f"requestfailed: {r.url}"))
-    page.route(
-        "**/*",
-        lambda route: (
-            (seen["outside"].append(route.request.url), route.abort())
-            if not route.request.url.startswith(("file:", "data:", "blob:"))
-            else route.continue_()
-        ),
-    )
+class Tab:
+    """One browser tab whose event listeners report to the visit under way (:meth:`visit`)."""
+
+    def __init__(self, browser):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.seen: dict[str, list] = {"dialogs": [], "problems": [], "outside": []}
+        page = self.page
+        # each listener reads self.seen when the event is handled, so it is charged to the page being visited
+        # (one still in flight when the next visit starts is charged to that next page: a check fails either way)
+        page.on("dialog", lambda d: (self.seen["dialogs"].append(d.message), d.dismiss()))
+        page.on("pageerror", lambda exc: self.seen["problems"].append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda m: self.seen["problems"].append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+        )
+        page.on("requestfailed", lambda r: self.seen["problems"].append(f"requestfailed: {r.url}"))
+        page.route(
+            "**/*",
+            lambda route: (
+                (self.seen["outside"].append(route.request.url), route.abort())
+                if not route.request.url.startswith(("file:", "data:", "blob:"))
+                else route.continue_()
+            ),
+        )
+
+    def visit(self, path: Path) -> dict:
+        self.seen = {"dialogs": [], "problems": [], "outside": []}
+        return _visit(self.page, path, self.seen)
+
+
+def _visit(page, path: Path, seen: dict) -> dict:
     page.goto(path.as_uri())
     n_figures = page.locator(".tl-figure").count()
     if n_figures:
@@ -186,7 +217,6 @@ def _visit(browser, path: Path) -> dict:
     }""",
         _BANNER_SCRIPT,
     )
-    page.close()
     return {**seen, **found, "file": path.read_text(encoding="utf-8")}
 
 

@@ -13,12 +13,12 @@ PART = "c"
 
 @pytest.fixture(scope="module")
 def hostile_site(hostile_warehouse, tmp_path_factory) -> dict:
-    return P.build_site(PART, hostile_warehouse, tmp_path_factory)
+    return P.site(PART, hostile_warehouse, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def pages(hostile_site) -> dict[str, dict]:
-    return P.open_pages(hostile_site)
+def pages(hostile_site, tmp_path_factory) -> dict[str, dict]:
+    return P.pages(hostile_site, tmp_path_factory)
 
 
 def test_every_report_of_the_part_renders(hostile_site):

@@ -25,17 +25,16 @@ checks defined here.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 
 import minimal_data
-from conftest import ROOT
+import render_cache
+from conftest import ROOT, shared_build
 from test_report_renders import _visible_text
 from trainerlab.reportkit import PLOTLY_MIME
-from trainerlab.reports.runner import run_report
 
 pytestmark = pytest.mark.slow
 
@@ -72,17 +71,11 @@ ROW = "labels"
 
 
 def build_row(row: str, tmp_path_factory) -> tuple[tuple[Path, dict], dict]:
-    """The ``row`` warehouse built, and each report of its row of MATRIX rendered once, two at a time."""
-    built = minimal_data.build(row, tmp_path_factory.mktemp(f"minimal_{row}"))
-    reports = tmp_path_factory.mktemp(f"minimal_reports_{row}")
-
-    def render(name):
-        return (row, name), run_report(
-            name, parameters=dict(MATRIX[row][name]), db=built[0], reports_dir=reports, notebooks_dir=ROOT / "notebooks"
-        )
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return built, dict(pool.map(render, MATRIX[row]))
+    """The ``row`` warehouse (built once per test run), and each report of its row of MATRIX rendered on it
+    (each once per test run, tests/render_cache.py), two at a time."""
+    built = shared_build(tmp_path_factory, f"minimal_{row}", lambda folder: minimal_data.build(row, folder))
+    jobs = {(row, name): (name, built[0], MATRIX[row][name]) for name in MATRIX[row]}
+    return built, render_cache.render_many(tmp_path_factory, jobs)
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ cannot go untested.
 The renders are split between two files, so that the pytest-xdist workers share
 them (a module fixture runs on one worker): this file renders the reports of
 ``HERE``, test_report_renders_b.py the rest of REPORTS and a second render of
-SEEDED. In each file the renders share one copy of the demo warehouse and run two
-at a time (the kernels do the work; the machine has two cores), in one module
-fixture; the tests read the results. Bootstrap replicate counts are lowered to the
+SEEDED. The renders read the one shared demo warehouse (``demo_master``, read-only) and
+go through ``tests/render_cache.py`` (each rendered once per test run, whichever file or
+pytest-xdist worker asks first), two at a time (the kernels do the work; the machine has
+two cores), in one module fixture; the tests read the results. Bootstrap replicate counts are lowered to the
 smallest values that still give a usable interval, to keep the module in
 CI's budget; everything else runs with the notebooks' defaults.
 """
@@ -22,16 +23,15 @@ from __future__ import annotations
 import html as _html
 import json
 import re
-import shutil
-from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import render_cache
 from trainerlab.reportkit import VERDICT_MIME
-from trainerlab.reports.runner import PAGE_BUDGET_BYTES, list_reports, run_report
+from trainerlab.reports.runner import PAGE_BUDGET_BYTES, list_reports
 
 pytestmark = pytest.mark.slow
 
@@ -59,31 +59,20 @@ SEEDED = "uplift"  # rendered twice for the determinism test (a paired cluster b
 HERE = ["drift", "error_analysis", "dataset_qa", "responsible_ai"]  # the rest: test_report_renders_b.py
 
 
-@pytest.fixture(scope="module")
-def render_db(demo_db, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("renders_db") / "warehouse.duckdb"
-    shutil.copy(demo_db, path)
-    return path
+def render_all(jobs: list[tuple[str, str]], db: Path, tmp_path_factory, options: dict | None = None) -> dict:
+    """Each (key, report) of ``jobs`` rendered on ``db`` (once per test run), two at a time: {key: RunResult}.
 
-
-def render_all(jobs: list[tuple[str, str]], db: Path, tmp_path_factory) -> dict:
-    """Each (key, report) of ``jobs`` rendered once on ``db``, two at a time: {key: RunResult}."""
-    reports = tmp_path_factory.mktemp("renders") / "reports"
-
-    def render(job):
-        key, name = job
-        return key, run_report(
-            name, parameters=dict(PARAMETERS.get(name, {})), db=db, reports_dir=reports, notebooks_dir=NOTEBOOKS
-        )
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(render, jobs))
+    ``options`` ({key: run options}) asks for a distinct render (``{"copy": 2}``: the same report, data and
+    parameters rendered a second time)."""
+    options = options or {}
+    specs = {key: (name, db, PARAMETERS.get(name, {}), options.get(key, {})) for key, name in jobs}
+    return render_cache.render_many(tmp_path_factory, specs)
 
 
 @pytest.fixture(scope="module")
-def rendered(render_db, numba_cache, tmp_path_factory) -> dict:
+def rendered(demo_master, numba_cache, tmp_path_factory) -> dict:
     """Each report of HERE rendered once."""
-    return render_all([(name, name) for name in HERE], render_db, tmp_path_factory)
+    return render_all([(name, name) for name in HERE], demo_master, tmp_path_factory)
 
 
 def test_every_report_is_rendered_by_some_test():

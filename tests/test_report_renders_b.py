@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -21,17 +20,10 @@ THERE = ["uplift", "release_readiness", "vendor_scorecard", "post_incident", "qu
 
 
 @pytest.fixture(scope="module")
-def render_db(demo_db, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("renders_db") / "warehouse.duckdb"
-    shutil.copy(demo_db, path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def rendered(render_db, tmp_path_factory) -> dict:
+def rendered(demo_master, tmp_path_factory) -> dict:
     """Each report of THERE rendered once, plus a second render of SEEDED (same data, same parameters)."""
     jobs = [(name, name) for name in THERE] + [(f"{SEEDED}#2", SEEDED)]
-    return render_all(jobs, render_db, tmp_path_factory)
+    return render_all(jobs, demo_master, tmp_path_factory, options={f"{SEEDED}#2": {"copy": 2}})
 
 
 @pytest.mark.parametrize("name", THERE)
