@@ -3,11 +3,11 @@ the warehouse: every table, its notes, the open risks and the verdict."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from . import study_helpfulness as H
 from . import study_reductions as R
 from .rater_groups import group_agreement, rater_group_effects
 from .segments import (
@@ -127,24 +127,16 @@ def responsible_ai_review(
     else:
         out["representation"] = representation_from_counts(counts, traffic, alpha=alpha)
     out["pass_rate_by_segment"] = R.pass_rate_by_segment(wh, segment, dataset, candidate, min_n=min_n, alpha=alpha)
-    helpful = wh.query(
-        f"SELECT a.item_id, i.{segment} AS segment, CAST(i.meta AS VARCHAR) AS meta, "
-        "avg(CAST(a.label AS DOUBLE)) AS helpfulness "
-        "FROM annotations a JOIN items i USING (item_id) WHERE a.task = 'helpfulness' "
-        "AND a.label IS NOT NULL AND i.dataset = ? AND i.source = 'production_sample' "
-        f"GROUP BY a.item_id, i.{segment}, CAST(i.meta AS VARCHAR)",
-        [dataset],
-    )
-    helpful["response_model"] = [_meta_value(m, "response_model") for m in helpful.pop("meta")]
-    out["helpfulness_by_segment"] = segment_disparities(
-        helpful, "segment", "helpfulness", kind="mean", min_n=min_n, alpha=alpha
-    )
+    # helpfulness: per segment (and response model) moments of the per-item mean label, reduced
+    # in the engine (fairness.study_helpfulness); the response model is read from items.meta in SQL
+    out["helpfulness_by_segment"] = H.helpfulness_by_segment(wh, segment, dataset, min_n=min_n, alpha=alpha)
     # v-next vs v-now on helpfulness needs labels of both models' responses; each item
     # holds one response (meta.response_model), so the comparison is of independent items
-    rated = set(helpful["response_model"].dropna())
+    by_model = H.helpfulness_model_moments(wh, segment, dataset)
+    rated = set(by_model["response_model"].dropna())
     if {baseline, candidate} <= rated:
-        out["update_helpfulness_by_segment"] = model_change_by_segment(
-            helpful, "segment", "helpfulness", "response_model", baseline, candidate, min_n=min_n, alpha=alpha
+        out["update_helpfulness_by_segment"] = H.model_change_from_moments(
+            by_model, baseline, candidate, min_n=min_n, alpha=alpha
         )
     else:
         out["update_helpfulness_by_segment"] = pd.DataFrame()
@@ -314,15 +306,6 @@ def responsible_ai_review(
 
 
 _ITEM_SEGMENTS = ("language", "intent", "source", "template_id")
-
-
-def _meta_value(meta, key: str):
-    import json
-
-    if meta is None or (isinstance(meta, float) and math.isnan(meta)):
-        return None
-    value = json.loads(meta) if isinstance(meta, str) else meta
-    return value.get(key) if isinstance(value, dict) else None
 
 
 def _task_first(frames: list) -> pd.DataFrame:
