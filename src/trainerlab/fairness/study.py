@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from . import study_helpfulness as H
+from . import study_rater_groups as G
 from . import study_reductions as R
 from .rater_groups import group_agreement, rater_group_effects
 from .segments import (
@@ -266,28 +267,26 @@ def responsible_ai_review(
     if not in_annotations:
         notes["annotation_rater_groups"] = f"annotations has no column {rater_group!r}"
     else:
+        # agreement from label-count patterns per group and count products per pair of groups,
+        # the mixed model from the ratings of items two or more groups labelled (study_rater_groups)
         for task in annotation_tasks:
             schema = labels.get_schema(wh, task)
             level = schema["level"] if schema else "nominal"
-            ann = wh.query(
-                f"SELECT a.item_id AS item, a.annotator_id AS rater, CAST(a.{rater_group} AS VARCHAR) "
-                "AS rater_group, a.label FROM annotations a JOIN items i USING (item_id) "
-                "WHERE a.task = ? AND a.label IS NOT NULL AND i.dataset = ?",
-                [task, dataset],
-            )
-            if ann["rater_group"].nunique() < 2:
+            groups = G.rater_groups(wh, task, dataset, rater_group)
+            if len(groups) < 2:
                 notes.setdefault("annotation_rater_groups", "")
                 notes["annotation_rater_groups"] += f"{task}: fewer than two {rater_group!r} groups. "
                 continue
             ordered = level in ("ordinal", "interval", "ratio")
+            shared = G.shared_item_ratings(wh, task, dataset, rater_group)
             effects.append(
-                rater_group_effects(ann, "rater_group", "item", "rater", "label", numeric=ordered, alpha=alpha).assign(
-                    task=task
-                )
+                rater_group_effects(
+                    shared, "rater_group", "item", "rater", "label", numeric=ordered, alpha=alpha
+                ).assign(task=task)
             )
             agree.append(
-                group_agreement(
-                    ann, "rater_group", "item", "rater", "label", level=level, n_boot=n_boot, seed=seed, alpha=alpha
+                G.group_agreement_in_engine(
+                    wh, task, dataset, rater_group, level=level, n_boot=n_boot, seed=seed, alpha=alpha, groups=groups
                 ).assign(task=task)
             )
     out["annotation_rater_groups"] = _task_first(effects)
