@@ -118,3 +118,33 @@ def test_the_sql_is_portable(planted):
     assert len(captured) >= 5
     for sql in captured:
         assert portable_sql.portability_problems(sql) == [], sql
+
+
+def test_a_group_of_one_rater_is_undefined_with_a_reason_not_an_error():
+    wh = Warehouse(":memory:")
+    wh.insert_frame("items", pd.DataFrame({"item_id": ["i1", "i2", "i3"], "dataset": "d"}))
+    wh.insert_frame(
+        "annotations",
+        pd.DataFrame(
+            {
+                "item_id": ["i1", "i2", "i3", "i1", "i1", "i2"],
+                "annotator_id": ["a", "a", "a", "b1", "b2", "b1"],
+                "task": "t",
+                "label": ["x", "y", "x", "x", "y", "y"],
+                "vendor": ["A", "A", "A", "B", "B", "B"],
+            }
+        ),
+    )
+    got = G.group_agreement_in_engine(wh, "t", "d", "vendor", n_boot=10).set_index(["scope", "coefficient"])
+    within_a = got.loc["within A"]
+    assert within_a["estimate"].isna().all() and within_a["reason"].str.contains("pairable").all()
+    # between A and B: i1 (a: x; b1: x, b2: y) and i2 (a: y; b1: y): 2 of 3 pairs agree, by hand
+    between = got.loc[("between A and B", "percent_agreement")]
+    assert between["estimate"] == pytest.approx(2 / 3) and between["n_pairs"] == 3 and between["n_items"] == 2
+    with pytest.raises(ValueError, match="at least 2 raters"):  # the row path stopped here
+        group_agreement(
+            wh.query("SELECT item_id AS item, annotator_id AS rater, vendor AS rater_group, label FROM annotations"),
+            "rater_group",
+            n_boot=10,
+        )
+    wh.close()
