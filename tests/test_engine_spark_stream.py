@@ -32,6 +32,7 @@ def test_streamed_reads_and_reductions_on_spark_equal_duckdbs(demo_db, tmp_path)
     from trainerlab.dataqa.ngram_overlap import StreamedContamination
     from trainerlab.dataqa.study_scan import scan_text_columns
     from trainerlab.fairness import study_helpfulness as H
+    from trainerlab.fairness import study_rater_groups as G
     from trainerlab.warehouse import Warehouse
 
     lake = tmp_path / "lake"
@@ -67,6 +68,8 @@ def test_streamed_reads_and_reductions_on_spark_equal_duckdbs(demo_db, tmp_path)
                 "dups": scan.duplicates("prompt"),
                 "contamination": scan.contamination.result()[0],
                 "helpful": H.helpfulness_by_segment(wh, "language", "demo", min_n=5),
+                "groups": G.group_agreement_in_engine(wh, "safety", "demo", "vendor", n_boot=20),
+                "shared": len(G.shared_item_ratings(wh, "safety", "demo", "vendor")),
                 "by_model": H.helpfulness_model_moments(wh, "language", "demo")
                 .sort_values(["segment", "response_model"], na_position="first")
                 .reset_index(drop=True),
@@ -82,5 +85,6 @@ def test_streamed_reads_and_reductions_on_spark_equal_duckdbs(demo_db, tmp_path)
         pd.testing.assert_frame_equal(getattr(s["dups"], part), getattr(d["dups"], part), check_dtype=False)
     pd.testing.assert_frame_equal(s["contamination"], d["contamination"])
     assert len(d["helpful"]) >= 2
-    for key in ("helpful", "by_model"):
+    assert s["shared"] == d["shared"] and len(d["groups"]) >= 3
+    for key in ("helpful", "by_model", "groups"):
         pd.testing.assert_frame_equal(s[key], d[key], check_dtype=False, rtol=1e-9, atol=1e-12)
