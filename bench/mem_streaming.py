@@ -116,7 +116,9 @@ def build_texts(path: Path, rows: int, gold: bool = False) -> None:
             # texts of 20 and 25 words drawn from 5,000 (templated texts would all be near duplicates
             # of each other, and the MinHash pairs, not the read, would be measured), then copies:
             # item i (i % 500 = 8) takes item i - 1's prompt (a gold item's when i % 1000 = 8)
-            words = "list_transform(range({n}), lambda j: 'w' || CAST(hash(i * 131 + j * 7 + {salt}) % 5000 AS VARCHAR))"
+            words = (
+                "list_transform(range({n}), lambda j: 'w' || CAST(hash(i * 131 + j * 7 + {salt}) % 5000 AS VARCHAR))"
+            )
             wh.execute(
                 "UPDATE items SET prompt = array_to_string(" + words.format(n=20, salt=1) + ", ' '), "
                 "response = array_to_string(" + words.format(n=25, salt=2) + ", ' ') "

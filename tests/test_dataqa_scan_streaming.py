@@ -182,3 +182,21 @@ def test_one_batch_is_held_and_rows_in_equal_rows_scanned(planted):
     assert len(spy.refs) == 8 and spy.most_alive <= 2
     # nothing but normalised texts and ids stays: no raw text column
     assert set(scan.normalized) == {"prompt", "response"} and len(scan.ids) == 36
+    # the example texts are read by id; the streamed read and that one transpile to Spark and Trino
+    from trainerlab import portable_sql
+
+    sql = []
+
+    class Recorder(BatchSpy):
+        def query(self, statement, params=None):
+            sql.append(statement)
+            return self.wh.query(statement, params)
+
+        def iter_batches(self, statement, params=None, rows=100_000):
+            sql.append(statement)
+            return super().iter_batches(statement, params, rows)
+
+    scan = scan_text_columns(Recorder(planted), "items", ["prompt"], "item_id", "WHERE dataset = ?", ["train"])
+    assert len(scan.duplicates("prompt").groups) and len(sql) == 2
+    for statement in sql:
+        assert portable_sql.portability_problems(statement) == [], statement

@@ -11,8 +11,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_errors_streaming import BatchSpy, planted  # noqa: F401 - the planted warehouse fixture
 
+from test_errors_streaming import BatchSpy, planted  # noqa: F401 - the planted warehouse fixture
 from trainerlab import errors
 from trainerlab.cli import main
 from trainerlab.errors.describe import cluster_examples, describe_clusters, suggest_additions
@@ -110,6 +110,10 @@ def test_study_holds_one_batch_and_reads_prompts_only_by_id(planted):  # noqa: F
     assert len(with_prompt) == 1
     sql, params = with_prompt[0]
     assert " IN (" in sql and 0 < len(params) <= 15 and set(params) == set(got["additions"]["item_id"])
+    from trainerlab import portable_sql
+
+    for statement, _ in spy.sql:  # every statement the study issues transpiles to Spark and Trino
+        assert portable_sql.portability_problems(statement) == [], statement
 
 
 def test_study_reuses_a_fitted_model(planted):  # noqa: F811
