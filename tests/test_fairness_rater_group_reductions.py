@@ -148,3 +148,39 @@ def test_a_group_of_one_rater_is_undefined_with_a_reason_not_an_error():
             n_boot=10,
         )
     wh.close()
+
+
+def test_safety_reviews_rater_groups_equal_the_row_path(tmp_path):
+    from trainerlab.safety import load_reviews
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for k in range(70):
+        truth = "refuse" if k % 3 else "comply"
+        for vendor, raters, noise in (("north", ["n1", "n2", "n3"], 0.1), ("south", ["s1", "s2"], 0.4)):
+            if vendor == "south" and k % 4 == 0:
+                continue  # cases only north reviewed: not read for the mixed model
+            for r in raters[:2] if k % 2 else raters:
+                flip = rng.random() < noise
+                label = ("comply" if truth == "refuse" else "refuse") if flip else truth
+                rows.append(
+                    {
+                        "case_id": f"c{k:03d}",
+                        "annotator_id": r,
+                        "vendor": vendor if k != 5 else None,
+                        "task": "should_refuse",
+                        "label": None if k == 9 and r == "n1" else label,
+                    }
+                )
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.insert_frame("safety_reviews", pd.DataFrame(rows))
+        reviews = load_reviews(wh, "vendor")
+        want = group_agreement(reviews, "rater_group", "item", "rater", "label", n_boot=40, seed=2)
+        got = G.group_agreement_in_engine(wh, None, None, "vendor", n_boot=40, seed=2, source="safety_reviews")
+        close(got, want, 1e-12)
+        want = rater_group_effects(reviews, "rater_group", "item", "rater", "label", min_items=10)
+        shared = G.shared_item_ratings(wh, None, None, "vendor", source="safety_reviews")
+        assert shared["item"].nunique() < reviews["item"].nunique()
+        got = rater_group_effects(shared, "rater_group", "item", "rater", "label", min_items=10)
+        close(got, want, 1e-9)
+        assert G.rater_groups(wh, None, None, "vendor", "safety_reviews") == ["north", "south"]

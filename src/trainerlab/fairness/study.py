@@ -10,7 +10,7 @@ import pandas as pd
 from . import study_helpfulness as H
 from . import study_rater_groups as G
 from . import study_reductions as R
-from .rater_groups import group_agreement, rater_group_effects
+from .rater_groups import rater_group_effects
 from .segments import (
     model_change_by_segment,
     preference_by_segment_from_counts,
@@ -253,15 +253,26 @@ def responsible_ai_review(
         else pd.DataFrame()
     )
     out["rater_groups"], out["group_agreement"] = pd.DataFrame(), pd.DataFrame()
-    reviews = safety.load_reviews(wh, rater_group) if in_reviews else pd.DataFrame()
+    # the rater groups of safety_reviews as those of annotations below: agreement from per-group
+    # patterns and per-pair count products, the mixed model from the shared cases' reviews only
+    review_groups = G.rater_groups(wh, None, None, rater_group, "safety_reviews") if in_reviews else []
     if not in_reviews:
         notes["rater_groups"] = f"safety_reviews has no column {rater_group!r}"
-    elif reviews["rater_group"].isna().all() or not len(reviews):
+    elif not review_groups:
         notes["rater_groups"] = f"no safety reviews with a {rater_group!r} value"
     else:
-        out["rater_groups"] = rater_group_effects(reviews, "rater_group", "item", "rater", "label", alpha=alpha)
-        out["group_agreement"] = group_agreement(
-            reviews, "rater_group", "item", "rater", "label", n_boot=n_boot, seed=seed, alpha=alpha
+        shared = G.shared_item_ratings(wh, None, None, rater_group, "safety_reviews")
+        out["rater_groups"] = rater_group_effects(shared, "rater_group", "item", "rater", "label", alpha=alpha)
+        out["group_agreement"] = G.group_agreement_in_engine(
+            wh,
+            None,
+            None,
+            rater_group,
+            n_boot=n_boot,
+            seed=seed,
+            alpha=alpha,
+            groups=review_groups,
+            source="safety_reviews",
         )
     effects, agree = [], []
     if not in_annotations:

@@ -14,6 +14,7 @@ The row path read every rating of a task (item, rater, group, label) and then:
   only those: :func:`shared_item_ratings` reads the ratings of items labelled by two or more
   groups (the items the model keeps), not the task's every rating.
 
+The same for ``safety_reviews`` (``source="safety_reviews"``: every review, its case the item).
 Ratings without a rater, a group or a label are left out, as the row path's ``dropna`` does.
 The SQL is plain GROUP BY and joins (tests/test_fairness_rater_group_reductions.py).
 """
@@ -30,35 +31,56 @@ from ..stats.intervals import proportion_ci
 from .contrasts import _NAN
 from .study_reductions import _column
 
+SOURCES = ("annotations", "safety_reviews")
 
-def _ratings_cte(group_column: str, name: str = "g") -> str:
-    """The CTE ``name`` (item_id, annotator_id, rater_group, label): the task's ratings on the
-    dataset's items with a rater, a group and a label (parameters: task, dataset)."""
+
+def _ratings_cte(group_column: str, name: str = "g", source: str = "annotations") -> str:
+    """The CTE ``name`` (item_id, annotator_id, rater_group, label) of the ratings with a rater, a
+    group and a label: of ``annotations``, the task's on the dataset's items (parameters: task,
+    dataset); of ``safety_reviews``, every review (its case is the item; no parameters)."""
     col = _column(group_column)
+    keep = f"a.label IS NOT NULL AND a.annotator_id IS NOT NULL AND a.{col} IS NOT NULL"
+    if source == "safety_reviews":
+        return (
+            f"{name} AS (SELECT a.case_id AS item_id, a.annotator_id, CAST(a.{col} AS VARCHAR) AS rater_group, "
+            f"a.label FROM safety_reviews AS a WHERE {keep})"
+        )
+    if source != "annotations":
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     return (
         f"{name} AS (SELECT a.item_id, a.annotator_id, CAST(a.{col} AS VARCHAR) AS rater_group, a.label "
         "FROM annotations AS a JOIN items AS i ON i.item_id = a.item_id WHERE a.task = ? AND i.dataset = ? "
-        f"AND a.label IS NOT NULL AND a.annotator_id IS NOT NULL AND a.{col} IS NOT NULL)"
+        f"AND {keep})"
     )
 
 
-def rater_groups(wh, task: str, dataset: str, group_column: str) -> list[str]:
-    """The groups (as text, sorted) that rated ``task`` on the dataset's items."""
+def _params(task, dataset, source: str) -> list:
+    return [] if source == "safety_reviews" else [task, dataset]
+
+
+def rater_groups(
+    wh, task: str | None, dataset: str | None, group_column: str, source: str = "annotations"
+) -> list[str]:
+    """The groups (as text, sorted) that rated ``task`` on the dataset's items (``source=
+    "safety_reviews"``: that reviewed a case; ``task`` and ``dataset`` are not used)."""
     frame = wh.query(
-        f"WITH {_ratings_cte(group_column)} SELECT DISTINCT rater_group FROM g ORDER BY rater_group", [task, dataset]
+        f"WITH {_ratings_cte(group_column, source=source)} SELECT DISTINCT rater_group FROM g ORDER BY rater_group",
+        _params(task, dataset, source),
     )
     return sorted(frame["rater_group"].astype(str).tolist())
 
 
-def shared_item_ratings(wh, task: str, dataset: str, group_column: str) -> pd.DataFrame:
+def shared_item_ratings(
+    wh, task: str | None, dataset: str | None, group_column: str, source: str = "annotations"
+) -> pd.DataFrame:
     """``item, rater, rater_group, label`` of the ratings of items that two or more groups
     labelled: the rows :func:`~trainerlab.fairness.rater_group_effects` models."""
     return wh.query(
-        f"WITH {_ratings_cte(group_column)}, shared AS (SELECT item_id FROM g GROUP BY item_id "
+        f"WITH {_ratings_cte(group_column, source=source)}, shared AS (SELECT item_id FROM g GROUP BY item_id "
         "HAVING count(DISTINCT rater_group) >= 2) "
         "SELECT g.item_id AS item, g.annotator_id AS rater, g.rater_group, g.label FROM g "
         "JOIN shared ON shared.item_id = g.item_id ORDER BY g.item_id, g.annotator_id, g.rater_group, g.label",
-        [task, dataset],
+        _params(task, dataset, source),
     )
 
 
@@ -72,15 +94,17 @@ def group_agreement_in_engine(
     seed: int = 0,
     alpha: float = 0.05,
     groups: Sequence[str] | None = None,
+    source: str = "annotations",
 ) -> pd.DataFrame:
     """:func:`~trainerlab.fairness.group_agreement` of the task's ratings, the engine returning
     label-count patterns per group and count products per pair of groups: the same rows."""
-    groups = list(groups) if groups is not None else rater_groups(wh, task, dataset, group_column)
-    cte = _ratings_cte(group_column, "g")
+    groups = list(groups) if groups is not None else rater_groups(wh, task, dataset, group_column, source)
+    cte = _ratings_cte(group_column, "g", source)
+    base = _params(task, dataset, source)
     rows = []
     for g in groups:
         within = f"{cte}, r AS (SELECT item_id, annotator_id, label FROM g WHERE rater_group = ?)"
-        params = [task, dataset, g]
+        params = [*base, g]
         cats = observed_categories(wh, within, params)
         patterns, freq = patterns_of(wh, within, params, cats, what=f"rater group {g!r}")
         tab = agreement_from_patterns(
@@ -117,7 +141,7 @@ def group_agreement_in_engine(
         "GROUP BY x.rater_group, y.rater_group) "
         "SELECT pairs.g1, pairs.g2, pairs.n_pairs, pairs.n_items, coalesce(agree.k, 0) AS k FROM pairs "
         "LEFT JOIN agree ON agree.g1 = pairs.g1 AND agree.g2 = pairs.g2",
-        [task, dataset],
+        base,
     )
     sums = {(str(r.g1), str(r.g2)): (int(r.k), int(r.n_pairs), int(r.n_items)) for r in between.itertuples()}
     for i, g1 in enumerate(groups):
