@@ -30,6 +30,14 @@ in ten):
   engine's working memory for the failures query.
 - ``pii``: ``rows`` reads the table's id, prompt and response into one frame and runs
   ``dataqa.pii_summary``; ``streamed`` is ``dataqa.table_pii`` (batches scanned and dropped).
+- ``qa``: the dataset QA report's duplicate and contamination checks, one item in 1,000 a gold
+  (benchmark) item. ``rows`` reads id, prompt and response of every item into one frame (``ORDER
+  BY item_id``), runs ``find_duplicates`` on each column and ``contamination`` of the first
+  against the gold items; ``streamed`` is ``dataqa.study_scan.scan_text_columns`` (batches
+  normalised and scanned against the benchmark's n-grams, then dropped), its ``duplicates`` per
+  column and ``StreamedContamination.result``. Both end with the same reports.
+
+    .venv/bin/python bench/mem_streaming.py --what qa --rows 1000000 --batch 50000
 """
 
 from __future__ import annotations
@@ -70,9 +78,10 @@ def build(path: Path, rows: int, per_item: int = 4) -> None:
         )
 
 
-def build_texts(path: Path, rows: int) -> None:
+def build_texts(path: Path, rows: int, gold: bool = False) -> None:
     """``rows`` items of dataset ``bench`` with a prompt and a response (PII in one in ten), each a
-    failing core-suite eval result of model ``v1``."""
+    failing core-suite eval result of model ``v1``; with ``gold``, one item in 1,000 a gold item
+    and one in 500 an exact copy of another's prompt (duplicates and contamination to find)."""
     from trainerlab.warehouse import Warehouse
 
     item = "'it' || lpad(CAST(i AS VARCHAR), 9, '0')"
@@ -98,6 +107,30 @@ def build_texts(path: Path, rows: int) -> None:
             f"SELECT 'r1', 'v1', 'core', {item}, 'pass', 0.0, FALSE FROM range(?) AS t(i)",
             [rows],
         )
+        if gold:
+            wh.execute(
+                "INSERT INTO gold (item_id, task, gold_label) "
+                f"SELECT {item}, 'correctness', 'correct' FROM range(?) AS t(i) WHERE i % 1000 = 7",
+                [rows],
+            )
+            # texts of 20 and 25 words drawn from 5,000 (templated texts would all be near duplicates
+            # of each other, and the MinHash pairs, not the read, would be measured), then copies:
+            # item i (i % 500 = 8) takes item i - 1's prompt (a gold item's when i % 1000 = 8)
+            words = (
+                "list_transform(range({n}), lambda j: 'w' || CAST(hash(i * 131 + j * 7 + {salt}) % 5000 AS VARCHAR))"
+            )
+            wh.execute(
+                "UPDATE items SET prompt = array_to_string(" + words.format(n=20, salt=1) + ", ' '), "
+                "response = array_to_string(" + words.format(n=25, salt=2) + ", ' ') "
+                "FROM (SELECT i FROM range(?) AS t(i)) AS r WHERE items.item_id = "
+                "'it' || lpad(CAST(r.i AS VARCHAR), 9, '0')",
+                [rows],
+            )
+            wh.execute(
+                "UPDATE items SET prompt = (SELECT p.prompt FROM items AS p WHERE p.item_id = "
+                "'it' || lpad(CAST(CAST(substr(items.item_id, 3) AS BIGINT) - 1 AS VARCHAR), 9, '0')) "
+                "WHERE CAST(substr(item_id, 3) AS BIGINT) % 500 = 8"
+            )
 
 
 def _errors_rows(wh):
@@ -127,6 +160,47 @@ def _pii_rows(wh):
     return pii_summary(frame, ["prompt", "response"])
 
 
+def _qa(wh, mode: str, batch: int) -> dict:
+    from trainerlab.dataqa.duplicates import find_duplicates
+    from trainerlab.dataqa.ngram_overlap import StreamedContamination, contamination
+    from trainerlab.dataqa.study import _items_by_ids
+    from trainerlab.dataqa.study_scan import scan_text_columns
+
+    cols = ["prompt", "response"]
+    bench_ids = wh.query("SELECT DISTINCT item_id FROM gold ORDER BY item_id")["item_id"].tolist()
+    bench = _items_by_ids(wh, bench_ids, cols[0])
+    if mode == "qa_rows":
+        frame = wh.query("SELECT item_id, prompt, response FROM items ORDER BY item_id")
+        dups = {c: find_duplicates(frame[c].tolist(), frame["item_id"].tolist()) for c in cols}
+        train = frame[~frame["item_id"].isin(set(bench["item_id"]))]
+        items, _ = contamination(
+            train[cols[0]].tolist(),
+            bench["text"].tolist(),
+            train_ids=train["item_id"].tolist(),
+            bench_ids=bench["item_id"].tolist(),
+        )
+        rows = len(frame)
+    else:
+        scan = scan_text_columns(
+            wh,
+            "items",
+            cols,
+            "item_id",
+            contamination=StreamedContamination(bench["text"].tolist(), bench["item_id"].tolist()),
+            exclude=set(bench["item_id"]),
+            batch_rows=batch,
+        )
+        dups = {c: scan.duplicates(c) for c in cols}
+        items, _ = scan.contamination.result()
+        rows = scan.rows
+    return {
+        "n_rows": rows,
+        "exact_duplicates": {c: d.summary["exact_duplicates"] for c, d in dups.items()},
+        "near_duplicates": {c: d.summary["near_duplicates"] for c, d in dups.items()},
+        "contaminated": int(items["contaminated"].sum()),
+    }
+
+
 def child(mode: str, db: str, batch: int) -> dict:
     from trainerlab.annotators.study_streaming import stream_ratings
     from trainerlab.ratings.encoding import prepare_ratings
@@ -134,7 +208,7 @@ def child(mode: str, db: str, batch: int) -> dict:
     from trainerlab.warehouse import Warehouse
 
     wh = Warehouse(db, read_only=True)
-    if mode.startswith(("errors", "pii")):  # imports and the model's weights are not the read's memory
+    if mode.startswith(("errors", "pii", "qa")):  # imports and the model's weights are not the read's memory
         import trainerlab.dataqa  # noqa: F401
         import trainerlab.errors  # noqa: F401
         from trainerlab.embeddings import WordLlamaEmbedder
@@ -171,6 +245,8 @@ def child(mode: str, db: str, batch: int) -> dict:
 
             summary = table_pii(wh, "items", ["prompt", "response"], batch_rows=batch)
         counts = {"n_rows": int(summary["n"]), "records_with_pii": int(summary["records_with_pii"])}
+    elif mode in ("qa_rows", "qa_streamed"):
+        counts = _qa(wh, mode, batch)
     elif mode == "rows":
         R = prepare_ratings(ratings_from_warehouse(wh, "safety"), "item", "rater", "label", min_raters=1)
     else:
@@ -218,7 +294,10 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=100_000)
     ap.add_argument("--per-item", type=int, default=4, help="raters per item (of 200)")
     ap.add_argument(
-        "--what", choices=["ratings", "errors", "errors_read", "pii"], default="ratings", help="which read to measure"
+        "--what",
+        choices=["ratings", "errors", "errors_read", "pii", "qa"],
+        default="ratings",
+        help="which read to measure",
     )
     ap.add_argument("--child")
     ap.add_argument("--db")
@@ -232,7 +311,7 @@ def main(argv=None) -> None:
         if args.what == "ratings":
             build(db, args.rows, args.per_item)
         else:
-            build_texts(db, args.rows)
+            build_texts(db, args.rows, gold=args.what == "qa")
         result = {
             "what": args.what,
             "rows": args.rows,

@@ -106,6 +106,41 @@ def _fit(model, texts: list, stage) -> None:
     stage("cluster")
     log.info("clustering %d texts", len(texts))
     model.fit(texts)
+    _log_fit(model)
+
+
+def _fit_streamed(wh, model, a, stage):
+    """The failing eval items of ``a``'s selection, read in batches and embedded as they arrive
+    (only the text to cluster and the small columns stay; no prompt, no response:
+    ``errors.stream_failure_embeddings``), then clustered: the clusters of
+    ``model.fit(load_failures(...)["text"])``. Returns the failures."""
+    from .. import errors
+
+    try:
+        failures, vectors, embedder = errors.stream_failure_embeddings(
+            wh,
+            model.embedder,
+            seed=model.seed,
+            model_version=a.model_version,
+            suite=a.suite,
+            run_id=a.eval_run,
+            start=a.start,
+            end=a.end,
+            text=a.text,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    log.info("%d failing eval items", len(failures))
+    if failures.empty:
+        raise UsageError("no failing eval results match these filters")
+    stage("cluster")
+    log.info("clustering %d texts", len(failures))
+    model.fit(failures["text"].tolist(), vectors, fitted_embedder=embedder)
+    _log_fit(model)
+    return failures
+
+
+def _log_fit(model) -> None:
     summary = model.summary()
     log.info(
         "%d clusters, outlier share %.3f (%s)",
@@ -336,30 +371,15 @@ def _warehouse(argv) -> int:
     with progress.stages("errors", _WAREHOUSE_STAGES) as stage:
         stage("read failures")
         with open_source(a, "eval_results") as src:
-            try:
-                failures = errors.load_failures(
-                    src.lab,
-                    model_version=a.model_version,
-                    suite=a.suite,
-                    run_id=a.eval_run,
-                    start=a.start,
-                    end=a.end,
-                    text=a.text,
-                )
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
+            model = errors.FailureClusterer(
+                min_cluster_size=a.min_cluster_size,
+                seed=a.seed,
+                merge=_merge_value(a.merge),
+                reduce_outliers=a.reduce_outliers,
+                embedder=_embedding_value(a),
+            )
+            failures = _fit_streamed(src.lab, model, a, stage)
             source = src.describe()
-        log.info("%d failing eval items", len(failures))
-        if failures.empty:
-            raise UsageError("no failing eval results match these filters")
-        model = errors.FailureClusterer(
-            min_cluster_size=a.min_cluster_size,
-            seed=a.seed,
-            merge=_merge_value(a.merge),
-            reduce_outliers=a.reduce_outliers,
-            embedder=_embedding_value(a),
-        )
-        _fit(model, failures["text"].tolist(), stage)
     result = {
         "file": None,
         "source": source,
@@ -415,12 +435,6 @@ def _run(argv) -> int:
     ensure_exists(a.db)
     with connect(a.db) as wh, progress.stages("errors run", _RUN_STAGES) as stage:
         stage("read failures")
-        failures = errors.load_failures(
-            wh, model_version=a.model_version, suite=a.suite, run_id=a.eval_run, start=a.start, end=a.end, text=a.text
-        )
-        log.info("%d failing eval items", len(failures))
-        if failures.empty:
-            raise UsageError("no failing eval results match these filters")
         model = errors.FailureClusterer(
             min_cluster_size=a.min_cluster_size,
             seed=a.seed,
@@ -428,7 +442,7 @@ def _run(argv) -> int:
             reduce_outliers=a.reduce_outliers,
             embedder=_embedding_value(a),
         )
-        _fit(model, failures["text"].tolist(), stage)
+        failures = _fit_streamed(wh, model, a, stage)
         stage("save run")
         source = {
             "model_version": a.model_version,

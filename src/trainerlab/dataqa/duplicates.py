@@ -413,11 +413,45 @@ def find_duplicates(
     equal after normalisation.
     """
     texts = list(texts)
-    n = len(texts)
-    id_arr = _ids(ids, n)
-    normalized = _normalize_many(texts)
-    empty = np.fromiter((not t for t in normalized), dtype=bool, count=n)
-    codes, _ = pd.factorize(pd.Series(normalized, dtype=object))
+    return _duplicates_of_normalized(
+        _normalize_many(texts),
+        _ids(ids, len(texts)),
+        lambda rows: [str(texts[g]) for g in rows],
+        threshold=threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        unit=unit,
+        seed=seed,
+        near=near,
+        verify=verify,
+    )
+
+
+def _duplicates_of_normalized(
+    normalized: list[str],
+    id_arr: np.ndarray,
+    example_texts,
+    *,
+    threshold: float,
+    num_perm: int,
+    ngram: int,
+    unit: str,
+    seed: int,
+    near: bool,
+    verify: str,
+) -> DuplicateReport:
+    """:func:`find_duplicates` of texts already normalised (:func:`_normalize_many`), in row
+    order; ``example_texts(rows)`` gives the raw texts of the groups' first rows (the examples
+    shown, redacted), so that a streamed read keeps only the normalised texts."""
+    n = len(normalized)
+    if isinstance(normalized, list):
+        empty = np.fromiter((not t for t in normalized), dtype=bool, count=n)
+        codes, _ = pd.factorize(pd.Series(normalized, dtype=object))
+    else:  # an Arrow string array (the streamed read): exact codes without a Python string per row
+        import pyarrow.compute as pc
+
+        empty = pc.equal(pc.binary_length(normalized), 0).to_numpy(zero_copy_only=False).astype(bool)
+        codes = normalized.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
     exact = _exact_frame(codes, empty, id_arr)
     rep_rows = np.flatnonzero(~exact["is_duplicate"].to_numpy() & ~empty)
     near_group = exact["group"].to_numpy().copy()
@@ -432,7 +466,10 @@ def find_duplicates(
     lsh = None
     if near and len(rep_rows) > 1:
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, ngram=ngram, unit=unit, seed=seed, verify=verify)
-        lsh.fit([normalized[i] for i in rep_rows], normalized=True)
+        distinct = (
+            [normalized[i] for i in rep_rows] if isinstance(normalized, list) else normalized.take(rep_rows).to_pylist()
+        )
+        lsh.fit(distinct, normalized=True)
         rep_label = rep_rows[lsh.labels_]  # representative row of each distinct text's group
         label_of_rep = pd.Series(rep_label, index=rep_rows)
         near_group = label_of_rep.reindex(exact["group"].to_numpy()).to_numpy()
@@ -471,7 +508,7 @@ def find_duplicates(
             for g, s in zip(groups["group"], groups["size"])
         ]
         groups["id"] = id_arr[groups["group"].to_numpy()]
-        groups["example"] = [_pii.redact(str(texts[g]))[:160] for g in groups["group"]]
+        groups["example"] = [_pii.redact(t)[:160] for t in example_texts(groups["group"].to_numpy())]
         groups = groups.sort_values(["size", "group"], ascending=[False, True], ignore_index=True)
     else:
         groups = pd.DataFrame(columns=["group", "size", "kind", "id", "example"])

@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from .duplicates import find_duplicates
-from .ngram_overlap import contamination
+from .ngram_overlap import StreamedContamination
 from .pii_detection import detection_coverage
 from .study_pii import table_pii
 from .study_retention import retention_flags
+from .study_scan import scan_text_columns
 from .study_schema import table_schema_compliance
 from .verdict import _qa_checks, _qa_verdict
 
@@ -31,6 +31,7 @@ def dataset_qa(
     max_dup_rate: float = 0.01,
     n_jobs: int = 1,
     seed: int = 7,
+    batch_rows: int = 50_000,
 ) -> dict:
     """Everything the dataset QA report shows, for one table (optionally one ``dataset``).
 
@@ -41,6 +42,12 @@ def dataset_qa(
     Returns a dict of sections (``schema``, ``duplicates`` per column, ``pii``,
     ``contamination``, ``retention``) and ``checks`` (one row per check with
     ``status`` ok/warn/alert and a sentence) and ``verdict`` (sentences, status).
+
+    The table is read once, in batches of ``batch_rows`` (:func:`scan_text_columns`): each
+    batch's texts are normalised for the duplicate checks and scanned for benchmark n-grams,
+    then dropped; what stays is the normalised texts and the ids. The PII scan reads it again
+    in batches. The results equal :func:`find_duplicates` and :func:`contamination` on the
+    whole table read in id order.
     """
     from ..warehouse import _ident
 
@@ -56,23 +63,9 @@ def dataset_qa(
         if "dataset" not in have:
             raise KeyError(f"{table} has no 'dataset' column to select {dataset!r}")
         where, params = "WHERE dataset = ?", [dataset]
-    select = ", ".join(_ident(c) for c in dict.fromkeys([id_column, *cols]) if c in have)
-    frame = wh.query(f"SELECT {select} FROM {_ident(table)} {where} ORDER BY {_ident(id_column)}", params)
-    if dataset is not None and frame.empty:
-        have_ds = wh.query(f"SELECT DISTINCT dataset FROM {_ident(table)} ORDER BY dataset")["dataset"].tolist()
-        raise KeyError(f"{table} has no rows of dataset {dataset!r} (datasets: {', '.join(map(str, have_ds))})")
-    out: dict[str, Any] = {"table": table, "dataset": dataset, "rows": len(frame), "text_columns": cols}
-    out["schema"] = table_schema_compliance(wh, table, dataset=dataset)
-    out["duplicates"] = {
-        c: find_duplicates(frame[c].tolist(), frame[id_column].tolist(), threshold=threshold, seed=seed) for c in cols
-    }
-    # the PII scan reads the table again in batches (bounded memory; the same summary as
-    # pii_summary of the frame): its findings stay with it, never the texts
-    out["pii"] = table_pii(wh, table, cols, id_column, dataset=dataset, n_jobs=n_jobs)
-    out["pii_detection"] = detection_coverage()
-    # contamination
-    out["contamination"] = None
-    bench_ids: list = []
+    # the benchmark side of contamination first (its items are few), so that the one scan of the
+    # table below feeds the contamination check as well as the duplicate checks
+    bench = None
     if benchmark and table == "items" and cols:
         if benchmark == "gold" and "gold" in wh.tables():
             bench_ids = wh.query("SELECT DISTINCT item_id FROM gold ORDER BY item_id")["item_id"].tolist()
@@ -84,22 +77,39 @@ def dataset_qa(
             ].tolist()
         if bench_ids:
             bench = _items_by_ids(wh, bench_ids, cols[0])
-            bench_set = set(bench["item_id"])
-            train = frame[~frame[id_column].isin(bench_set)]
-            items, summary = contamination(
-                train[cols[0]].tolist(),
-                bench["text"].tolist(),
-                n=ngram_n,
-                train_ids=train[id_column].tolist(),
-                bench_ids=bench["item_id"].tolist(),
-            )
-            out["contamination"] = {
-                "items": items,
-                "summary": summary,
-                "benchmark": benchmark,
-                "column": cols[0],
-                "n_train": len(train),
-            }
+    scan = scan_text_columns(
+        wh,
+        table,
+        cols,
+        id_column,
+        where,
+        params,
+        contamination=None
+        if bench is None
+        else StreamedContamination(bench["text"].tolist(), bench["item_id"].tolist(), n=ngram_n),
+        exclude=set() if bench is None else set(bench["item_id"]),
+        batch_rows=batch_rows,
+    )
+    if dataset is not None and scan.rows == 0:
+        have_ds = wh.query(f"SELECT DISTINCT dataset FROM {_ident(table)} ORDER BY dataset")["dataset"].tolist()
+        raise KeyError(f"{table} has no rows of dataset {dataset!r} (datasets: {', '.join(map(str, have_ds))})")
+    out: dict[str, Any] = {"table": table, "dataset": dataset, "rows": scan.rows, "text_columns": cols}
+    out["schema"] = table_schema_compliance(wh, table, dataset=dataset)
+    out["duplicates"] = {c: scan.duplicates(c, threshold=threshold, seed=seed) for c in cols}
+    # the PII scan reads the table again in batches (bounded memory; the same summary as
+    # pii_summary of the frame): its findings stay with it, never the texts
+    out["pii"] = table_pii(wh, table, cols, id_column, dataset=dataset, n_jobs=n_jobs)
+    out["pii_detection"] = detection_coverage()
+    out["contamination"] = None
+    if scan.contamination is not None:
+        items, summary = scan.contamination.result()
+        out["contamination"] = {
+            "items": items,
+            "summary": summary,
+            "benchmark": benchmark,
+            "column": cols[0],
+            "n_train": scan.contamination.n_train,
+        }
     # retention
     out["retention"] = retention_flags(wh, as_of=as_of, table=table)
     out["checks"] = _qa_checks(out, max_dup_rate)

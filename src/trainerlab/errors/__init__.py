@@ -36,9 +36,11 @@ from .study_coverage import cluster_gaps, coverage
 from .study_inputs import (
     TEXT_COLUMNS,
     failure_filters,
+    fit_failures_streamed,
     iter_failures,
     load_error_spans,
     load_failures,
+    load_items_by_id,
     load_traffic,
     stream_failure_embeddings,
 )
@@ -78,4 +80,6 @@ __all__ = [
     "run_names",
     "iter_failures",
     "stream_failure_embeddings",
+    "fit_failures_streamed",
+    "load_items_by_id",
 ]

@@ -481,7 +481,13 @@ class FailureClusterer:
         }
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> FailureClusterer:
+    def fit(
+        self, texts: Sequence[str], embeddings: np.ndarray | None = None, *, fitted_embedder=None
+    ) -> FailureClusterer:
+        """Cluster ``texts``. ``embeddings`` (one row per text) skips the embedding step;
+        ``fitted_embedder`` is the embedder that computed them, left fitted as this fit would
+        leave it (:func:`~trainerlab.errors.stream_failure_embeddings` returns both), used for
+        the mode labels instead of a fresh one. ``get_params`` still reports ``embedder``."""
         texts = _clean_texts(texts)
         n = len(texts)
         self.texts_ = texts
@@ -492,7 +498,7 @@ class FailureClusterer:
         self.topic_model_ = None
         self.labels_cache_ = None
         t = time.perf_counter()
-        self.embedder_ = get_embedder(self.embedder, seed=self.seed)
+        self.embedder_ = fitted_embedder if fitted_embedder is not None else get_embedder(self.embedder, seed=self.seed)
         self.cluster_method_ = self.cluster
         # a sentence embedder with a calibrated cut (the semantic default, "multilingual":
         # its cut_threshold) is cut by average linkage; other embeddings go through

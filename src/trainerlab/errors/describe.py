@@ -245,14 +245,28 @@ def suggest_additions(
     table: pd.DataFrame | None = None,
     per_cluster: int = 3,
     top: int = 5,
+    items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Candidate training-data additions: for the ``top`` largest clusters, the most
     typical failing items, to be answered correctly by a trainer and added to the SFT
     set (``action``). Texts redacted. Columns ``cluster, item_id, intent, prompt,
-    failing_response, action``."""
+    failing_response, action``.
+
+    ``items`` (indexed by item id, with ``prompt`` and ``response``: :func:`load_items_by_id`
+    of :func:`addition_item_ids`) gives the prompt and response of failures read without
+    them (the streamed read)."""
     from ..pii import redact
 
     f = failures.reset_index(drop=True)
+    if items is not None and "item_id" in f and not {"prompt", "response"} <= set(f.columns):
+        ids = addition_item_ids(clusterer, f, per_cluster=per_cluster, top=top)
+        rows_of = {i: n for n, i in enumerate(f["item_id"])} if ids else {}
+        f = f.copy()
+        for col in ("prompt", "response"):
+            values = [None] * len(f)
+            for i in ids:
+                values[rows_of[i]] = items[col].get(i) if i in items.index else None
+            f[col] = values
     reps = clusterer.representatives(per_cluster)
     kw = clusterer.keywords_
     rows = []
@@ -271,3 +285,12 @@ def suggest_additions(
                 }
             )
     return pd.DataFrame(rows, columns=["cluster", "item_id", "intent", "prompt", "failing_response", "action"])
+
+
+def addition_item_ids(clusterer: FailureClusterer, failures: pd.DataFrame, per_cluster: int = 3, top: int = 5) -> list:
+    """The item ids :func:`suggest_additions` shows (the most typical failures of the ``top``
+    largest clusters), in its order: the ids whose prompt and response a streamed study
+    fetches."""
+    f = failures.reset_index(drop=True)
+    reps = clusterer.representatives(per_cluster)
+    return [f["item_id"].iloc[i] for c in range(min(top, clusterer.n_clusters_)) for i in reps.get(c, [])]

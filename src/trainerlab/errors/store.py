@@ -299,8 +299,9 @@ def add_regression(
     chosen = list(dict.fromkeys(str(i) for i in chosen))
     if limit is not None:
         chosen = chosen[: int(limit)]
-    items = wh.query("SELECT i.item_id, i.prompt, i.response FROM items i ORDER BY i.item_id")
-    items = items[items["item_id"].isin(chosen)].set_index("item_id")
+    from .study_inputs import load_items_by_id
+
+    items = load_items_by_id(wh, chosen, ("prompt", "response"))  # the chosen items, not the whole table
     missing = [i for i in chosen if i not in items.index]
     if missing:
         raise ValueError(f"unknown item id(s): {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else ""))

@@ -8,11 +8,11 @@ import math
 import pandas as pd
 
 from .clustering import FailureClusterer
-from .describe import cluster_examples, describe_clusters, suggest_additions
+from .describe import addition_item_ids, cluster_examples, describe_clusters, suggest_additions
 from .rates import _wilson
 from .store import match_modes
 from .study_coverage import cluster_gaps, coverage
-from .study_inputs import load_failures, load_traffic
+from .study_inputs import STREAMED_COLUMNS, fit_failures_streamed, iter_failures, load_items_by_id, load_traffic
 
 
 def error_study(
@@ -45,8 +45,7 @@ def error_study(
     with intervals) and ``params``. ``model`` reuses a clusterer already fitted on
     exactly these failures (same texts, same order).
     """
-    failures = load_failures(
-        wh,
+    filters = dict(
         model_version=model_version,
         suite=suite,
         run_id=eval_run,
@@ -65,12 +64,20 @@ def error_study(
         if source == "eval"
         else None
     )
+    # the failures stream in batches and only the text to cluster stays (no prompt, no response):
+    # the few prompts and responses the report shows are fetched by item id afterwards
     if model is None:
         model = FailureClusterer(
             min_cluster_size=min_cluster_size, seed=seed, merge=merge, reduce_outliers=reduce_outliers
-        ).fit(failures["text"].tolist())
-    elif list(model.texts_) != failures["text"].tolist():
-        raise ValueError("the given model was fitted on other texts than these failures")
+        )
+        failures = fit_failures_streamed(wh, model, **filters)
+        if not len(failures):
+            model.fit([])
+    else:
+        batches = list(iter_failures(wh, columns=STREAMED_COLUMNS, **filters))
+        failures = pd.concat(batches, ignore_index=True) if batches else pd.DataFrame(columns=list(STREAMED_COLUMNS))
+        if list(model.texts_) != failures["text"].tolist():
+            raise ValueError("the given model was fitted on other texts than these failures")
     names = match_modes(wh, model, failures)
     table = describe_clusters(model, failures, traffic, names=names, n_examples=3)
     try:
@@ -125,7 +132,9 @@ def error_study(
         "examples": cluster_examples(model, failures, k=n_examples),
         "coverage": cov,
         "gaps": gaps,
-        "additions": suggest_additions(model, failures),
+        "additions": suggest_additions(
+            model, failures, items=load_items_by_id(wh, addition_item_ids(model, failures), ("prompt", "response"))
+        ),
         "regressions": pd.DataFrame(regress, columns=["cluster", "mode", "item_id", "gap", "command"]),
         "summary": summary,
         "params": {

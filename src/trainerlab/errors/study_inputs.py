@@ -353,11 +353,11 @@ def stream_failure_embeddings(
     """
     import pyarrow as pa
 
-    from ..embeddings import WordLlamaEmbedder, embed_text_batches, get_embedder
+    from ..embeddings import embed_text_batches, get_embedder
     from .clustering import semantic_text
 
     emb = get_embedder(embedder, seed=seed)
-    normalise = isinstance(emb, WordLlamaEmbedder)  # as FailureClusterer.fit decides
+    normalise = bool(getattr(emb, "normalise_text", False))  # as FailureClusterer.fit decides
     kept: list[pd.DataFrame] = []
     texts: list = []
 
@@ -378,6 +378,43 @@ def stream_failure_embeddings(
     text_column = pa.chunked_array(texts, type=pa.large_string()) if texts else pa.chunked_array([], pa.large_string())
     failures.insert(1, "text", pd.Series(pd.arrays.ArrowExtensionArray(text_column), index=failures.index))
     return failures, vectors, emb
+
+
+def fit_failures_streamed(wh, clusterer, *, batch_rows: int = 20_000, **filters: Any) -> pd.DataFrame:
+    """Read, embed and cluster the failures without holding their prompts and responses.
+
+    :func:`stream_failure_embeddings` with ``clusterer``'s embedder and seed, then
+    ``clusterer.fit(texts, embeddings, fitted_embedder=...)``: the same clusters, labels,
+    keywords and examples as ``clusterer.fit(load_failures(wh, **filters)["text"])``. Returns
+    the failures (:data:`STREAMED_COLUMNS`, in item id order); an empty read leaves
+    ``clusterer`` unfitted. Texts shown beside an example (prompt, response) are fetched by id
+    afterwards (:func:`load_items_by_id`)."""
+    failures, vectors, emb = stream_failure_embeddings(
+        wh, clusterer.embedder, seed=clusterer.seed, batch_rows=batch_rows, **filters
+    )
+    if len(failures):
+        clusterer.fit(failures["text"].tolist(), vectors, fitted_embedder=emb)
+    return failures
+
+
+def load_items_by_id(wh, ids: Sequence, columns: Sequence[str] = ("prompt", "response")) -> pd.DataFrame:
+    """``items`` columns of the given item ids, in one query (the examples a report shows
+    beside a cluster: a handful of ids, not the failures; 1,000 ids per query). Indexed by
+    ``item_id``; an id missing from ``items`` is missing from the result."""
+    allowed = {"prompt", "response", "intent", "language", "dataset", "source"}
+    unknown = [c for c in columns if c not in allowed]
+    if unknown:
+        raise ValueError(f"columns: {unknown} are not items columns this reads ({sorted(allowed)})")
+    ids = list(dict.fromkeys(ids))
+    cols = ", ".join(f"i.{c}" for c in columns)
+    if not ids:
+        return pd.DataFrame(columns=list(columns), index=pd.Index([], name="item_id"))
+    frames = []
+    for lo in range(0, len(ids), 1000):  # one query for up to 1,000 ids (a report's examples: one)
+        chunk = ids[lo : lo + 1000]
+        placeholders = ", ".join("?" for _ in chunk)
+        frames.append(wh.query(f"SELECT i.item_id, {cols} FROM items i WHERE i.item_id IN ({placeholders})", chunk))
+    return pd.concat(frames, ignore_index=True).set_index("item_id")
 
 
 def load_error_spans(

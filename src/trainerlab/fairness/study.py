@@ -3,13 +3,14 @@ the warehouse: every table, its notes, the open risks and the verdict."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from . import study_helpfulness as H
+from . import study_rater_groups as G
 from . import study_reductions as R
-from .rater_groups import group_agreement, rater_group_effects
+from .rater_groups import rater_group_effects
 from .segments import (
     model_change_by_segment,
     preference_by_segment_from_counts,
@@ -127,24 +128,16 @@ def responsible_ai_review(
     else:
         out["representation"] = representation_from_counts(counts, traffic, alpha=alpha)
     out["pass_rate_by_segment"] = R.pass_rate_by_segment(wh, segment, dataset, candidate, min_n=min_n, alpha=alpha)
-    helpful = wh.query(
-        f"SELECT a.item_id, i.{segment} AS segment, CAST(i.meta AS VARCHAR) AS meta, "
-        "avg(CAST(a.label AS DOUBLE)) AS helpfulness "
-        "FROM annotations a JOIN items i USING (item_id) WHERE a.task = 'helpfulness' "
-        "AND a.label IS NOT NULL AND i.dataset = ? AND i.source = 'production_sample' "
-        f"GROUP BY a.item_id, i.{segment}, CAST(i.meta AS VARCHAR)",
-        [dataset],
-    )
-    helpful["response_model"] = [_meta_value(m, "response_model") for m in helpful.pop("meta")]
-    out["helpfulness_by_segment"] = segment_disparities(
-        helpful, "segment", "helpfulness", kind="mean", min_n=min_n, alpha=alpha
-    )
+    # helpfulness: per segment (and response model) moments of the per-item mean label, reduced
+    # in the engine (fairness.study_helpfulness); the response model is read from items.meta in SQL
+    out["helpfulness_by_segment"] = H.helpfulness_by_segment(wh, segment, dataset, min_n=min_n, alpha=alpha)
     # v-next vs v-now on helpfulness needs labels of both models' responses; each item
     # holds one response (meta.response_model), so the comparison is of independent items
-    rated = set(helpful["response_model"].dropna())
+    by_model = H.helpfulness_model_moments(wh, segment, dataset)
+    rated = set(by_model["response_model"].dropna())
     if {baseline, candidate} <= rated:
-        out["update_helpfulness_by_segment"] = model_change_by_segment(
-            helpful, "segment", "helpfulness", "response_model", baseline, candidate, min_n=min_n, alpha=alpha
+        out["update_helpfulness_by_segment"] = H.model_change_from_moments(
+            by_model, baseline, candidate, min_n=min_n, alpha=alpha
         )
     else:
         out["update_helpfulness_by_segment"] = pd.DataFrame()
@@ -260,42 +253,51 @@ def responsible_ai_review(
         else pd.DataFrame()
     )
     out["rater_groups"], out["group_agreement"] = pd.DataFrame(), pd.DataFrame()
-    reviews = safety.load_reviews(wh, rater_group) if in_reviews else pd.DataFrame()
+    # the rater groups of safety_reviews as those of annotations below: agreement from per-group
+    # patterns and per-pair count products, the mixed model from the shared cases' reviews only
+    review_groups = G.rater_groups(wh, None, None, rater_group, "safety_reviews") if in_reviews else []
     if not in_reviews:
         notes["rater_groups"] = f"safety_reviews has no column {rater_group!r}"
-    elif reviews["rater_group"].isna().all() or not len(reviews):
+    elif not review_groups:
         notes["rater_groups"] = f"no safety reviews with a {rater_group!r} value"
     else:
-        out["rater_groups"] = rater_group_effects(reviews, "rater_group", "item", "rater", "label", alpha=alpha)
-        out["group_agreement"] = group_agreement(
-            reviews, "rater_group", "item", "rater", "label", n_boot=n_boot, seed=seed, alpha=alpha
+        shared = G.shared_item_ratings(wh, None, None, rater_group, "safety_reviews")
+        out["rater_groups"] = rater_group_effects(shared, "rater_group", "item", "rater", "label", alpha=alpha)
+        out["group_agreement"] = G.group_agreement_in_engine(
+            wh,
+            None,
+            None,
+            rater_group,
+            n_boot=n_boot,
+            seed=seed,
+            alpha=alpha,
+            groups=review_groups,
+            source="safety_reviews",
         )
     effects, agree = [], []
     if not in_annotations:
         notes["annotation_rater_groups"] = f"annotations has no column {rater_group!r}"
     else:
+        # agreement from label-count patterns per group and count products per pair of groups,
+        # the mixed model from the ratings of items two or more groups labelled (study_rater_groups)
         for task in annotation_tasks:
             schema = labels.get_schema(wh, task)
             level = schema["level"] if schema else "nominal"
-            ann = wh.query(
-                f"SELECT a.item_id AS item, a.annotator_id AS rater, CAST(a.{rater_group} AS VARCHAR) "
-                "AS rater_group, a.label FROM annotations a JOIN items i USING (item_id) "
-                "WHERE a.task = ? AND a.label IS NOT NULL AND i.dataset = ?",
-                [task, dataset],
-            )
-            if ann["rater_group"].nunique() < 2:
+            groups = G.rater_groups(wh, task, dataset, rater_group)
+            if len(groups) < 2:
                 notes.setdefault("annotation_rater_groups", "")
                 notes["annotation_rater_groups"] += f"{task}: fewer than two {rater_group!r} groups. "
                 continue
             ordered = level in ("ordinal", "interval", "ratio")
+            shared = G.shared_item_ratings(wh, task, dataset, rater_group)
             effects.append(
-                rater_group_effects(ann, "rater_group", "item", "rater", "label", numeric=ordered, alpha=alpha).assign(
-                    task=task
-                )
+                rater_group_effects(
+                    shared, "rater_group", "item", "rater", "label", numeric=ordered, alpha=alpha
+                ).assign(task=task)
             )
             agree.append(
-                group_agreement(
-                    ann, "rater_group", "item", "rater", "label", level=level, n_boot=n_boot, seed=seed, alpha=alpha
+                G.group_agreement_in_engine(
+                    wh, task, dataset, rater_group, level=level, n_boot=n_boot, seed=seed, alpha=alpha, groups=groups
                 ).assign(task=task)
             )
     out["annotation_rater_groups"] = _task_first(effects)
@@ -314,15 +316,6 @@ def responsible_ai_review(
 
 
 _ITEM_SEGMENTS = ("language", "intent", "source", "template_id")
-
-
-def _meta_value(meta, key: str):
-    import json
-
-    if meta is None or (isinstance(meta, float) and math.isnan(meta)):
-        return None
-    value = json.loads(meta) if isinstance(meta, str) else meta
-    return value.get(key) if isinstance(value, dict) else None
 
 
 def _task_first(frames: list) -> pd.DataFrame:
