@@ -1,5 +1,7 @@
-"""The scan's source in the engine: any long table, a file or the warehouse's annotations loaded into
-the session table ``drift_src`` (:func:`trainerlab.warehouse.materialize`), and the SQL reductions that leave the engine (small tables only)."""
+"""The scan's source in the engine: any long table or a file loaded into the session table
+``drift_src`` (:func:`trainerlab.warehouse.materialize`), or the warehouse's annotations named
+``drift_src`` by a view (:func:`trainerlab.warehouse.stage_view`: nothing written per row), and the
+SQL reductions that leave the engine (small tables only)."""
 
 from __future__ import annotations
 
@@ -140,16 +142,34 @@ def _prepare_warehouse(
     if dataset is not None:  # only the dataset's items are scanned (the row accounting counts them all)
         dataset_filter = " AND a.item_id IN (SELECT item_id FROM items WHERE dataset = ?)"
         dataset_params = [dataset]
+    # The newest gold label per (item, task) and the period numbers (a handful of buckets) are
+    # small session tables; drift_src itself is a view (stage_view): each reduction reads the
+    # annotations again, which costs less than writing 100M rows out as a session table.
     _materialize(
         wh,
-        "drift_src",
-        "WITH g AS (SELECT item_id, task, gold_label FROM ("
+        "drift_gold",
+        "SELECT item_id, task, gold_label FROM ("
         "  SELECT item_id, task, gold_label, row_number() OVER (PARTITION BY item_id, task "
-        "  ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1), "
-        f"base AS (SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
-        f"a.vendor, a.guideline_version AS guideline, date_trunc('{granularity}', a.annotated_at) AS bucket, "
-        "a.annotated_at AS t FROM annotations a LEFT JOIN g ON g.item_id = a.item_id AND g.task = a.task "
-        f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}{dataset_filter}) " + _NUMBER_PERIODS,
+        "  ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1",
+    )
+    keep = f"a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}{dataset_filter}"
+    bucket = f"date_trunc('{granularity}', a.annotated_at)"
+    _materialize(
+        wh,
+        "drift_periods",
+        "SELECT bucket, row_number() OVER (ORDER BY bucket) - 1 AS period "
+        f"FROM (SELECT DISTINCT {bucket} AS bucket FROM annotations a WHERE {keep}) AS d",
+        params + dataset_params,
+    )
+    from ..warehouse import stage_view
+
+    stage_view(
+        wh,
+        "drift_src",
+        "SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
+        f"a.vendor, a.guideline_version AS guideline, {bucket} AS bucket, a.annotated_at AS t, p.period "
+        "FROM annotations a LEFT JOIN drift_gold g ON g.item_id = a.item_id AND g.task = a.task "
+        f"JOIN drift_periods p ON p.bucket = {bucket} WHERE {keep}",
         params + dataset_params,
     )
     n_in = int(wh.scalar("SELECT count(*) FROM annotations a WHERE TRUE" + task_filter, params))
@@ -269,18 +289,32 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
     (:func:`_item_reductions`); ``reduced=False`` runs the per-annotation joins (kept as the
     reference the reduced path is tested against, and for the non-encodable case)."""
     out = {}
+    # one pass over drift_src for the small tables: counts per (entity, task, period, label,
+    # vendor), a few rows per rater and week, from which the periods, label counts, gold
+    # accuracy and vendor gold accuracy are summed (the counts CAST back to BIGINT: DuckDB sums a
+    # BIGINT as HUGEINT, which reaches pandas as float64; k stays a DOUBLE as it always was)
+    _materialize(
+        wh,
+        "drift_cells",
+        "SELECT entity, task, period, label, vendor, min(bucket) AS bucket, min(t) AS first_value, "
+        "count(*) AS n, sum(CASE WHEN item IS NOT NULL THEN 1 ELSE 0 END) AS n_item, "
+        "sum(CASE WHEN gold IS NOT NULL THEN 1 ELSE 0 END) AS n_gold, "
+        "sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k_gold "
+        "FROM drift_src GROUP BY entity, task, period, label, vendor",
+    )
     out["periods"] = wh.query(
-        "SELECT period, min(bucket) AS bucket, min(t) AS first_value, count(*) AS n_rows "
-        "FROM drift_src GROUP BY period ORDER BY period"
+        "SELECT period, min(bucket) AS bucket, min(first_value) AS first_value, CAST(sum(n) AS BIGINT) AS n_rows "
+        "FROM drift_cells GROUP BY period ORDER BY period"
     )
     out["labels"] = wh.query(
-        "SELECT entity, task, period, label, count(*) AS n FROM drift_src GROUP BY entity, task, period, label"
+        "SELECT entity, task, period, label, CAST(sum(n) AS BIGINT) AS n FROM drift_cells "
+        "GROUP BY entity, task, period, label"
     )
     out["gold"] = wh.query(
-        "SELECT entity, task, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
-        "FROM drift_src WHERE gold IS NOT NULL GROUP BY entity, task, period"
+        "SELECT entity, task, period, CAST(sum(n_gold) AS BIGINT) AS n, CAST(sum(k_gold) AS DOUBLE) AS k "
+        "FROM drift_cells WHERE n_gold > 0 GROUP BY entity, task, period"
     )
-    has_item = bool(wh.scalar("SELECT count(*) FROM drift_src WHERE item IS NOT NULL"))
+    has_item = bool(wh.scalar("SELECT count(*) FROM drift_cells WHERE n_item > 0"))
     out["has_item"] = has_item
     if has_item:
         # weekly alpha's units: an item's ratings within one period (a gold item checked
@@ -349,8 +383,8 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
         out["consensus"] = out["peers"] = out["units"] = pd.DataFrame()
         out["unit_codes"] = None
     out["vendor_gold"] = wh.query(
-        "SELECT vendor, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
-        "FROM drift_src WHERE gold IS NOT NULL AND vendor IS NOT NULL GROUP BY vendor, period"
+        "SELECT vendor, period, CAST(sum(n_gold) AS BIGINT) AS n, CAST(sum(k_gold) AS DOUBLE) AS k "
+        "FROM drift_cells WHERE n_gold > 0 AND vendor IS NOT NULL GROUP BY vendor, period"
     )
     return out
 
