@@ -119,3 +119,44 @@ def test_a_session_name_turns_from_table_to_view_and_back():
     materialize(w, "x", "SELECT 3 AS a")
     assert _kind(w, "x") == ["LOCAL TEMPORARY"] and w.scalar("SELECT a FROM x") == 3
     w.close()
+
+
+def _decode(red) -> dict:
+    """Weekly alpha's units as {(task, period, sorted labels): freq}."""
+    out = {}
+    for task, period, pattern, freq in red["units"][["task", "period", "pattern", "freq"]].itertuples(index=False):
+        labels = red["unit_codes"][task]
+        digits = [(int(pattern) // 32**j) % 32 for j in range(len(labels))]
+        out[(task, int(period), "".join(lab * d for lab, d in zip(labels, digits)))] = int(freq)
+    return out
+
+
+def test_weekly_units_by_hand(wh):
+    study_source._prepare_warehouse_filtered(wh, None, "week", None)
+    red = study_source._reduce(wh)
+    # week 0: i1 (a, b), i2 (a, a); week 1: i3 (a, c, a); i4 has one rating per task: no unit
+    assert _decode(red) == {("t", 0, "ab"): 1, ("t", 0, "aa"): 1, ("t", 1, "aac"): 1}
+
+
+def test_an_item_rated_across_weeks_is_a_unit_of_each_week(wh):
+    # i5: two ratings in week 0 and two in week 1 -> a unit (a, b) in week 0 and (b, b) in week 1
+    wh.insert_frame(
+        "annotations",
+        pd.DataFrame(
+            [
+                {
+                    "item_id": "i5",
+                    "annotator_id": r,
+                    "task": "t",
+                    "label": lab,
+                    "annotated_at": MON + dt.timedelta(days=d),
+                }
+                for r, lab, d in (("r1", "a", 1), ("r2", "b", 2), ("r3", "b", 8), ("r4", "b", 9))
+            ]
+        ),
+    )
+    study_source._prepare_warehouse_filtered(wh, None, "week", None)
+    fast = study_source._reduce(wh)
+    want = {("t", 0, "ab"): 2, ("t", 0, "aa"): 1, ("t", 1, "aac"): 1, ("t", 1, "bb"): 1}
+    assert _decode(fast) == want
+    assert _decode(study_source._reduce(wh, reduced=False)) == want

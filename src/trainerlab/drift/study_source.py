@@ -336,7 +336,7 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
                 wh,
                 "drift_items",
                 f"WITH {cte} SELECT s.task, s.item, CASE WHEN count(*) < 32 THEN CAST(sum(k.weight) AS BIGINT) END "
-                "AS pattern, count(*) AS m FROM drift_src s "
+                "AS pattern, count(*) AS m, min(s.period) AS p0, max(s.period) AS p1 FROM drift_src s "
                 "JOIN k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL GROUP BY s.task, s.item",
                 bound,
             )
@@ -360,7 +360,30 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
                 "FROM drift_src a JOIN drift_counts c ON c.task = a.task AND c.item = a.item "
                 "GROUP BY a.entity, a.task, a.period, c.label"
             )
-        if encodable:
+        if encodable and fast:
+            # an item rated within one period is one unit with its whole pattern: those units come
+            # from drift_items (one row per item) and only items rated across periods are grouped
+            # again by (task, period, item) from the annotations (none, usually: then no pass over
+            # the rows, and no aggregation of 33M items at 100M rows)
+            spread = bool(wh.scalar("SELECT count(*) FROM drift_items WHERE p0 < p1"))
+            cte, bound = _weights_cte(codes)
+            across = (
+                "u AS (SELECT s.task, s.period, s.item, CAST(sum(k.weight) AS BIGINT) AS pattern, count(*) AS m "
+                "FROM drift_src s JOIN k ON k.task = s.task AND k.label = s.label "
+                "JOIN drift_items i ON i.task = s.task AND i.item = s.item AND i.p0 < i.p1 "
+                "GROUP BY s.task, s.period, s.item), "
+                if spread
+                else ""
+            )
+            out["units"] = wh.query(
+                (f"WITH {cte}, {across}" if spread else "WITH ")
+                + "w AS (SELECT task, p0 AS period, pattern, m FROM drift_items WHERE p0 = p1"
+                + (" UNION ALL SELECT task, period, pattern, m FROM u" if spread else "")
+                + ") SELECT task, period, pattern, count(*) AS freq FROM w WHERE m >= 2 GROUP BY task, period, pattern",
+                bound if spread else [],
+            )
+            out["unit_codes"] = {t: g.sort_values("code")["label"].tolist() for t, g in codes.groupby("task")}
+        elif encodable:
             cte, bound = _weights_cte(codes)
             out["units"] = wh.query(
                 f"WITH {cte}, "
