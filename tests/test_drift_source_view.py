@@ -66,9 +66,16 @@ def wh():
 
 
 def test_drift_src_is_a_view_and_its_counts_equal_a_hand_count(wh):
-    study_source._prepare_warehouse_filtered(wh, None, "week", None)
+    acct = study_source._prepare_warehouse_filtered(wh, None, "week", None)
     assert _kind(wh, "drift_src") == ["VIEW"]  # not a session table of every annotation row
-    red = study_source._reduce(wh)
+    assert acct["items_source"] == "drift_rated" and _kind(wh, "drift_rated") == ["VIEW"]
+    red = study_source._reduce(wh, items="drift_rated")
+    plain = study_source._reduce(wh)  # the item reductions over drift_src itself: the same counts
+    for name in ("consensus", "peers", "units"):
+        keys = [c for c in red[name].columns if c not in ("n", "k", "freq")]
+        a = red[name].sort_values(keys).reset_index(drop=True)
+        b = plain[name].sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b)
     periods = red["periods"]
     assert periods["period"].tolist() == [0, 1, 2]
     assert periods["n_rows"].tolist() == [4, 4, 1] and str(periods["n_rows"].dtype) == "int64"

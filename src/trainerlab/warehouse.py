@@ -89,22 +89,23 @@ def materialize(wh: Warehouse, name: str, select_sql: str, params: Sequence[Any]
     wh.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {select_sql}", params)
 
 
-def stage_view(wh: Warehouse, name: str, select_sql: str, params: Sequence[Any] | dict | None = None) -> None:
+def stage_view(wh: Warehouse, name: str, select_sql: str, params: Sequence[Any] | dict | None = None) -> bool:
     """Name a portable query ``name`` for a study that reads it several times, without keeping its
     rows: on DuckDB a TEMP VIEW, re-run by each read (a view cannot hold prepared parameters, so
     they are bound as literals, quoted by sqlglot, :func:`trainerlab.engines.transpile.bind`). For
     a source of 100M annotation rows a TEMP table is written out (spilled) in full, about 80 bytes a
     row, where each read of the view decodes only the columns it uses from the source. The view
     reads the tables as they are at each read (a study that stages it only reads). Another engine:
-    :func:`materialize` (its scratch tables are its own)."""
+    :func:`materialize` (its scratch tables are its own). Returns True for a view, False for a table."""
     if not isinstance(wh, DuckDBWarehouse):
         materialize(wh, name, select_sql, params)
-        return
+        return False
     from .engines import transpile
 
     bound = transpile.bind(select_sql, params).sql(dialect="duckdb") if params else select_sql
     _replace_temp(wh, name, "TABLE")
     wh.execute(f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS {bound}")
+    return True
 
 
 def _replace_temp(wh: Warehouse, name: str, other: str) -> None:

@@ -75,7 +75,7 @@ def _scan_source(
     reference_end=None,
     since_from: str = "first_value",
 ) -> DriftScan:
-    red = _reduce(wh)
+    red = _reduce(wh, items=acct.get("items_source", "drift_src"))
     if len(red["periods"]) > 200:
         raise ValueError(
             f"{len(red['periods'])} distinct time values: bucket them into periods with a granularity "

@@ -163,7 +163,7 @@ def _prepare_warehouse(
     )
     from ..warehouse import stage_view
 
-    stage_view(
+    viewed = stage_view(
         wh,
         "drift_src",
         "SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
@@ -172,13 +172,24 @@ def _prepare_warehouse(
         f"JOIN drift_periods p ON p.bucket = {bucket} WHERE {keep}",
         params + dataset_params,
     )
+    items = "drift_src"
+    if viewed:  # the per-item reductions need no gold label: a view of the same rows without its join
+        items = "drift_rated"
+        stage_view(
+            wh,
+            items,
+            f"SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, p.period FROM annotations a "
+            f"JOIN drift_periods p ON p.bucket = {bucket} WHERE {keep}",
+            params + dataset_params,
+        )
     n_in = int(wh.scalar("SELECT count(*) FROM annotations a WHERE TRUE" + task_filter, params))
     skipped = int(
         wh.scalar(
             "SELECT count(*) FROM annotations a WHERE (a.annotated_at IS NULL OR a.label IS NULL)" + task_filter, params
         )
     )
-    return {"n_in": n_in, "excluded": {"missing annotated_at or label (skips)": skipped} if skipped else {}}
+    excluded = {"missing annotated_at or label (skips)": skipped} if skipped else {}
+    return {"n_in": n_in, "excluded": excluded, "items_source": items}
 
 
 def _consensus_agreement(wh) -> pd.DataFrame:
@@ -224,7 +235,7 @@ def _weights_cte(codes: pd.DataFrame) -> tuple[str, list]:
     return f"k AS (SELECT * FROM (VALUES {values}) AS k(task, label, weight))", bound
 
 
-def _item_reductions(wh, codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _item_reductions(wh, codes: pd.DataFrame, source: str = "drift_src") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Consensus agreement and peers' labels from one join (the encodable case of :func:`_reduce`).
 
     Each item's label counts over every period are one integer, pattern = sum over its ratings of
@@ -236,7 +247,7 @@ def _item_reductions(wh, codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     within rounding), with one join of the annotations instead of three.
     """
     groups = wh.query(
-        "SELECT s.entity, s.task, s.period, s.label, i.pattern, count(*) AS n FROM drift_src s "
+        f"SELECT s.entity, s.task, s.period, s.label, i.pattern, count(*) AS n FROM {source} s "
         "JOIN drift_items i ON i.task = s.task AND i.item = s.item "
         "GROUP BY s.entity, s.task, s.period, s.label, i.pattern"
     )
@@ -281,13 +292,16 @@ def _item_reductions(wh, codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     return consensus, peers
 
 
-def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
+def _reduce(wh, *, reduced: bool = True, items: str = "drift_src") -> dict[str, pd.DataFrame]:
     """The scan's SQL reductions over ``drift_src`` (plain GROUP BY and joins).
 
     ``reduced`` (the default) takes consensus agreement and peers' labels from one join of the
     annotations with their item's rating pattern when patterns are encodable
     (:func:`_item_reductions`); ``reduced=False`` runs the per-annotation joins (kept as the
-    reference the reduced path is tested against, and for the non-encodable case)."""
+    reference the reduced path is tested against, and for the non-encodable case). ``items``: the
+    session table or view the reduced path's per-item reductions read, ``drift_src`` or a view of
+    the same rows without the gold join (``drift_rated``, made with a ``drift_src`` view: the gold
+    labels' hash table would hold a quarter of a 1 GB memory limit at 100M rows)."""
     out = {}
     # one pass over drift_src for the small tables: counts per (entity, task, period, label,
     # vendor), a few rows per rater and week, from which the periods, label counts, gold
@@ -336,14 +350,14 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
                 wh,
                 "drift_items",
                 f"WITH {cte} SELECT s.task, s.item, CASE WHEN count(*) < 32 THEN CAST(sum(k.weight) AS BIGINT) END "
-                "AS pattern, count(*) AS m, min(s.period) AS p0, max(s.period) AS p1 FROM drift_src s "
+                f"AS pattern, count(*) AS m, min(s.period) AS p0, max(s.period) AS p1 FROM {items} s "
                 "JOIN k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL GROUP BY s.task, s.item",
                 bound,
             )
             fast = (wh.scalar("SELECT max(m) FROM drift_items") or 0) < 32
         if fast:
             encodable = True
-            out["consensus"], out["peers"] = _item_reductions(wh, codes)
+            out["consensus"], out["peers"] = _item_reductions(wh, codes, items)
         else:
             _materialize(
                 wh,
@@ -369,7 +383,7 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
             cte, bound = _weights_cte(codes)
             across = (
                 "u AS (SELECT s.task, s.period, s.item, CAST(sum(k.weight) AS BIGINT) AS pattern, count(*) AS m "
-                "FROM drift_src s JOIN k ON k.task = s.task AND k.label = s.label "
+                f"FROM {items} s JOIN k ON k.task = s.task AND k.label = s.label "
                 "JOIN drift_items i ON i.task = s.task AND i.item = s.item AND i.p0 < i.p1 "
                 "GROUP BY s.task, s.period, s.item), "
                 if spread
