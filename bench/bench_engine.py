@@ -39,7 +39,8 @@ the Python driver's VmHWM plus the JVM's (the JVM is a child process: its VmHWM 
 
 ``--duck-lake``/``--lake`` keep a lake between runs; ``--cases`` picks operations; ``--out`` writes
 each row as soon as it is measured. DuckDB's spill files are capped at 10 GB
-(``TRAINERLAB_BENCH_MAX_TEMP``): a 100M-row drift scan with 1 GB of memory spills more than 14 GB.
+(``TRAINERLAB_BENCH_MAX_TEMP``): a 100M-row drift scan with 1 GB of memory spills about 7 GB
+(each row records its spill high-water mark, ``spill_mib``).
 
     .venv/bin/python bench/run.py --only engine          # 100,000,000 rows
     .venv/bin/python bench/bench_engine.py --rows 10000000   # another size, printed only
