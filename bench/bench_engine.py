@@ -39,7 +39,8 @@ the Python driver's VmHWM plus the JVM's (the JVM is a child process: its VmHWM 
 
 ``--duck-lake``/``--lake`` keep a lake between runs; ``--cases`` picks operations; ``--out`` writes
 each row as soon as it is measured. DuckDB's spill files are capped at 10 GB
-(``TRAINERLAB_BENCH_MAX_TEMP``): a 100M-row drift scan with 1 GB of memory spills more than 14 GB.
+(``TRAINERLAB_BENCH_MAX_TEMP``): a 100M-row drift scan with 1 GB of memory spills about 7 GB
+(each row records its spill high-water mark, ``spill_mib``).
 
     .venv/bin/python bench/run.py --only engine          # 100,000,000 rows
     .venv/bin/python bench/bench_engine.py --rows 10000000   # another size, printed only
@@ -153,6 +154,42 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class _SpillWatch:
+    """The high-water mark of DuckDB's spill files in the lake's temp directory (MiB of disk
+    blocks actually used, sampled every 0.5 s by a thread), over the ``with`` block."""
+
+    def __init__(self, folder: str):
+        self.dir = Path(folder) / "spill"
+        self.peak = 0
+        self._stop = False
+
+    def _size(self) -> int:
+        try:
+            return sum(f.stat().st_blocks * 512 for f in self.dir.rglob("*") if f.is_file())
+        except OSError:  # a file removed while summing
+            return self.peak
+
+    def _poll(self) -> None:
+        while not self._stop:
+            self.peak = max(self.peak, self._size())
+            time.sleep(0.5)
+
+    def __enter__(self):
+        import threading
+
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop = True
+        self._thread.join()
+
+    @property
+    def mib(self) -> int:
+        return round(self.peak / 2**20)
+
+
 def bare_scan(folder: str, columns: list[str]) -> dict:
     """DuckDB reads and decodes every value of the columns (a hash sum per column: a count alone
     would be answered from the Parquet footer's statistics without reading a value)."""
@@ -174,13 +211,14 @@ def agreement_once(folder: str) -> dict:
     wh = open_lake(folder)
     start, cpu = time.perf_counter(), time.process_time()
     out = {}
-    for task in TASKS:
-        table = agreement_in_engine(wh, task, ["a", "b", "c"], n_boot=1000, seed=0)
-        row = table.set_index("coefficient").loc["krippendorff_alpha"]
-        out[task] = [round(float(row[c]), 5) for c in ("estimate", "ci_low", "ci_high")] + [int(row["n_units"])]
+    with _SpillWatch(folder) as spill:
+        for task in TASKS:
+            table = agreement_in_engine(wh, task, ["a", "b", "c"], n_boot=1000, seed=0)
+            row = table.set_index("coefficient").loc["krippendorff_alpha"]
+            out[task] = [round(float(row[c]), 5) for c in ("estimate", "ci_low", "ci_high")] + [int(row["n_units"])]
     seconds = time.perf_counter() - start
     cpu_s = round(time.process_time() - cpu, 1)
-    return {"seconds": seconds, "cpu_s": cpu_s, "alpha": out, "maxrss_mb": _maxrss_mb()}
+    return {"seconds": seconds, "cpu_s": cpu_s, "alpha": out, "maxrss_mb": _maxrss_mb(), "spill_mib": spill.mib}
 
 
 def drift_once(folder: str) -> dict:
@@ -188,10 +226,12 @@ def drift_once(folder: str) -> dict:
 
     wh = open_lake(folder)
     start, cpu = time.perf_counter(), time.process_time()
-    scan = drift.scan_warehouse(wh, guideline=False, inputs=False)
+    with _SpillWatch(folder) as spill:
+        scan = drift.scan_warehouse(wh, guideline=False, inputs=False)
     seconds = time.perf_counter() - start
     cpu_s = round(time.process_time() - cpu, 1)
     return {
+        "spill_mib": spill.mib,
         "seconds": seconds,
         "cpu_s": cpu_s,
         "periods": len(scan.periods),
@@ -206,11 +246,13 @@ def kpi_once(folder: str) -> dict:
 
     wh = open_lake(folder)
     start, cpu = time.perf_counter(), time.process_time()
-    table = kpi_table(wh)
+    with _SpillWatch(folder) as spill:
+        table = kpi_table(wh)
     seconds = time.perf_counter() - start
     cpu_s = round(time.process_time() - cpu, 1)
     thr = table.set_index("kpi").loc["throughput_per_day"]
     return {
+        "spill_mib": spill.mib,
         "seconds": seconds,
         "cpu_s": cpu_s,
         "kpis": len(table),

@@ -118,6 +118,14 @@ class Capture:
             return original_materialize(wh, name, select_sql, params)
 
         mp.setattr(warehouse_module, "materialize", materialize)
+        # stage_view() names a query as a DuckDB TEMP VIEW (drift_src): the same rule for its query
+        original_stage_view = warehouse_module.stage_view
+
+        def stage_view(wh, name, select_sql, params=None):
+            self.record(select_sql, _origin(traceback.extract_stack()[:-1]))
+            return original_stage_view(wh, name, select_sql, params)
+
+        mp.setattr(warehouse_module, "stage_view", stage_view)
         # iter_batches streams a query's rows (the rater models' ratings): the query is an analytic read too
         original_iter_batches = warehouse_module.iter_batches
 

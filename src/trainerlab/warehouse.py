@@ -33,6 +33,7 @@ __all__ = [
     "materialize",
     "quiet_progress",
     "read_table_file",
+    "stage_view",
 ]
 _ = (_ident, _connect_waiting)  # re-exported for the modules that import them from here
 
@@ -84,7 +85,41 @@ def materialize(wh: Warehouse, name: str, select_sql: str, params: Sequence[Any]
     """Keep the rows of a portable query as the session table ``name`` (DuckDB: a TEMP table),
     for a study that reads them several times. The query is the study's analytic read and must
     be portable (tests/test_sql_portability.py); the TEMP table is this module's edge."""
+    _replace_temp(wh, name, "VIEW")
     wh.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {select_sql}", params)
+
+
+def stage_view(wh: Warehouse, name: str, select_sql: str, params: Sequence[Any] | dict | None = None) -> bool:
+    """Name a portable query ``name`` for a study that reads it several times, without keeping its
+    rows: on DuckDB a TEMP VIEW, re-run by each read (a view cannot hold prepared parameters, so
+    they are bound as literals, quoted by sqlglot, :func:`trainerlab.engines.transpile.bind`). For
+    a source of 100M annotation rows a TEMP table is written out (spilled) in full, about 80 bytes a
+    row, where each read of the view decodes only the columns it uses from the source. The view
+    reads the tables as they are at each read (a study that stages it only reads). Another engine:
+    :func:`materialize` (its scratch tables are its own). Returns True for a view, False for a table."""
+    if not isinstance(wh, DuckDBWarehouse):
+        materialize(wh, name, select_sql, params)
+        return False
+    from .engines import transpile
+
+    bound = transpile.bind(select_sql, params).sql(dialect="duckdb") if params else select_sql
+    _replace_temp(wh, name, "TABLE")
+    wh.execute(f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS {bound}")
+    return True
+
+
+def _replace_temp(wh: Warehouse, name: str, other: str) -> None:
+    """Drop the session's ``name`` if it is of the ``other`` kind (TABLE or VIEW): DuckDB's CREATE
+    OR REPLACE does not replace a table by a view or a view by a table."""
+    if not isinstance(wh, DuckDBWarehouse):
+        return
+    kinds = wh.query(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_catalog = 'temp' AND table_name = ?",
+        [name],
+    )["table_type"].tolist()
+    if any((str(k).upper() == "VIEW") == (other == "VIEW") for k in kinds):  # a table is LOCAL TEMPORARY
+        wh.execute(f"DROP {other} {_ident(name)}")
 
 
 def quiet_progress(wh: Warehouse) -> None:

@@ -75,7 +75,7 @@ def _scan_source(
     reference_end=None,
     since_from: str = "first_value",
 ) -> DriftScan:
-    red = _reduce(wh)
+    red = _reduce(wh, items=acct.get("items_source", "drift_src"))
     if len(red["periods"]) > 200:
         raise ValueError(
             f"{len(red['periods'])} distinct time values: bucket them into periods with a granularity "
@@ -231,7 +231,7 @@ def scan_table(
         granularity=granularity,
         where=where,
     )
-    if not wh.scalar("SELECT count(*) FROM drift_src"):
+    if not wh.scalar("SELECT count(*) FROM (SELECT 1 AS one FROM drift_src LIMIT 1) AS x"):  # any row
         raise ValueError(f"{where or table}: no usable rows (every row misses {time}, {entity} or {label})")
     return _scan_source(
         wh, acct, cfg, reference=reference, current=current, reference_end=reference_end, since_from="first_value"
@@ -452,7 +452,7 @@ def scan_warehouse(
     """
     cfg = config or DriftConfig()
     acct = _prepare_warehouse_filtered(wh, tasks, granularity, dataset, filters)
-    if not wh.scalar("SELECT count(*) FROM drift_src"):
+    if not wh.scalar("SELECT count(*) FROM (SELECT 1 AS one FROM drift_src LIMIT 1) AS x"):  # any row
         raise ValueError("no annotations to scan")
     scan = _scan_source(
         wh, acct, cfg, reference=reference, current=current, reference_end=reference_end, since_from="bucket"

@@ -1,5 +1,7 @@
-"""The scan's source in the engine: any long table, a file or the warehouse's annotations loaded into
-the session table ``drift_src`` (:func:`trainerlab.warehouse.materialize`), and the SQL reductions that leave the engine (small tables only)."""
+"""The scan's source in the engine: any long table or a file loaded into the session table
+``drift_src`` (:func:`trainerlab.warehouse.materialize`), or the warehouse's annotations named
+``drift_src`` by a view (:func:`trainerlab.warehouse.stage_view`: nothing written per row), and the
+SQL reductions that leave the engine (small tables only)."""
 
 from __future__ import annotations
 
@@ -140,25 +142,54 @@ def _prepare_warehouse(
     if dataset is not None:  # only the dataset's items are scanned (the row accounting counts them all)
         dataset_filter = " AND a.item_id IN (SELECT item_id FROM items WHERE dataset = ?)"
         dataset_params = [dataset]
+    # The newest gold label per (item, task) and the period numbers (a handful of buckets) are
+    # small session tables; drift_src itself is a view (stage_view): each reduction reads the
+    # annotations again, which costs less than writing 100M rows out as a session table.
     _materialize(
         wh,
-        "drift_src",
-        "WITH g AS (SELECT item_id, task, gold_label FROM ("
+        "drift_gold",
+        "SELECT item_id, task, gold_label FROM ("
         "  SELECT item_id, task, gold_label, row_number() OVER (PARTITION BY item_id, task "
-        "  ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1), "
-        f"base AS (SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
-        f"a.vendor, a.guideline_version AS guideline, date_trunc('{granularity}', a.annotated_at) AS bucket, "
-        "a.annotated_at AS t FROM annotations a LEFT JOIN g ON g.item_id = a.item_id AND g.task = a.task "
-        f"WHERE a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}{dataset_filter}) " + _NUMBER_PERIODS,
+        "  ORDER BY gold_set_version DESC) AS rn FROM gold) AS x WHERE rn = 1",
+    )
+    keep = f"a.annotated_at IS NOT NULL AND a.label IS NOT NULL{task_filter}{dataset_filter}"
+    bucket = f"date_trunc('{granularity}', a.annotated_at)"
+    _materialize(
+        wh,
+        "drift_periods",
+        "SELECT bucket, row_number() OVER (ORDER BY bucket) - 1 AS period "
+        f"FROM (SELECT DISTINCT {bucket} AS bucket FROM annotations a WHERE {keep}) AS d",
         params + dataset_params,
     )
+    from ..warehouse import stage_view
+
+    viewed = stage_view(
+        wh,
+        "drift_src",
+        "SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, g.gold_label AS gold, "
+        f"a.vendor, a.guideline_version AS guideline, {bucket} AS bucket, a.annotated_at AS t, p.period "
+        "FROM annotations a LEFT JOIN drift_gold g ON g.item_id = a.item_id AND g.task = a.task "
+        f"JOIN drift_periods p ON p.bucket = {bucket} WHERE {keep}",
+        params + dataset_params,
+    )
+    items = "drift_src"
+    if viewed:  # the per-item reductions need no gold label: a view of the same rows without its join
+        items = "drift_rated"
+        stage_view(
+            wh,
+            items,
+            f"SELECT a.annotator_id AS entity, a.task, a.item_id AS item, a.label, p.period FROM annotations a "
+            f"JOIN drift_periods p ON p.bucket = {bucket} WHERE {keep}",
+            params + dataset_params,
+        )
     n_in = int(wh.scalar("SELECT count(*) FROM annotations a WHERE TRUE" + task_filter, params))
     skipped = int(
         wh.scalar(
             "SELECT count(*) FROM annotations a WHERE (a.annotated_at IS NULL OR a.label IS NULL)" + task_filter, params
         )
     )
-    return {"n_in": n_in, "excluded": {"missing annotated_at or label (skips)": skipped} if skipped else {}}
+    excluded = {"missing annotated_at or label (skips)": skipped} if skipped else {}
+    return {"n_in": n_in, "excluded": excluded, "items_source": items}
 
 
 def _consensus_agreement(wh) -> pd.DataFrame:
@@ -204,7 +235,7 @@ def _weights_cte(codes: pd.DataFrame) -> tuple[str, list]:
     return f"k AS (SELECT * FROM (VALUES {values}) AS k(task, label, weight))", bound
 
 
-def _item_reductions(wh, codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _item_reductions(wh, codes: pd.DataFrame, source: str = "drift_src") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Consensus agreement and peers' labels from one join (the encodable case of :func:`_reduce`).
 
     Each item's label counts over every period are one integer, pattern = sum over its ratings of
@@ -216,7 +247,7 @@ def _item_reductions(wh, codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     within rounding), with one join of the annotations instead of three.
     """
     groups = wh.query(
-        "SELECT s.entity, s.task, s.period, s.label, i.pattern, count(*) AS n FROM drift_src s "
+        f"SELECT s.entity, s.task, s.period, s.label, i.pattern, count(*) AS n FROM {source} s "
         "JOIN drift_items i ON i.task = s.task AND i.item = s.item "
         "GROUP BY s.entity, s.task, s.period, s.label, i.pattern"
     )
@@ -261,26 +292,43 @@ def _item_reductions(wh, codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     return consensus, peers
 
 
-def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
+def _reduce(wh, *, reduced: bool = True, items: str = "drift_src") -> dict[str, pd.DataFrame]:
     """The scan's SQL reductions over ``drift_src`` (plain GROUP BY and joins).
 
     ``reduced`` (the default) takes consensus agreement and peers' labels from one join of the
     annotations with their item's rating pattern when patterns are encodable
     (:func:`_item_reductions`); ``reduced=False`` runs the per-annotation joins (kept as the
-    reference the reduced path is tested against, and for the non-encodable case)."""
+    reference the reduced path is tested against, and for the non-encodable case). ``items``: the
+    session table or view the reduced path's per-item reductions read, ``drift_src`` or a view of
+    the same rows without the gold join (``drift_rated``, made with a ``drift_src`` view: the gold
+    labels' hash table would hold a quarter of a 1 GB memory limit at 100M rows)."""
     out = {}
+    # one pass over drift_src for the small tables: counts per (entity, task, period, label,
+    # vendor), a few rows per rater and week, from which the periods, label counts, gold
+    # accuracy and vendor gold accuracy are summed (the counts CAST back to BIGINT: DuckDB sums a
+    # BIGINT as HUGEINT, which reaches pandas as float64; k stays a DOUBLE as it always was)
+    _materialize(
+        wh,
+        "drift_cells",
+        "SELECT entity, task, period, label, vendor, min(bucket) AS bucket, min(t) AS first_value, "
+        "count(*) AS n, sum(CASE WHEN item IS NOT NULL THEN 1 ELSE 0 END) AS n_item, "
+        "sum(CASE WHEN gold IS NOT NULL THEN 1 ELSE 0 END) AS n_gold, "
+        "sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k_gold "
+        "FROM drift_src GROUP BY entity, task, period, label, vendor",
+    )
     out["periods"] = wh.query(
-        "SELECT period, min(bucket) AS bucket, min(t) AS first_value, count(*) AS n_rows "
-        "FROM drift_src GROUP BY period ORDER BY period"
+        "SELECT period, min(bucket) AS bucket, min(first_value) AS first_value, CAST(sum(n) AS BIGINT) AS n_rows "
+        "FROM drift_cells GROUP BY period ORDER BY period"
     )
     out["labels"] = wh.query(
-        "SELECT entity, task, period, label, count(*) AS n FROM drift_src GROUP BY entity, task, period, label"
+        "SELECT entity, task, period, label, CAST(sum(n) AS BIGINT) AS n FROM drift_cells "
+        "GROUP BY entity, task, period, label"
     )
     out["gold"] = wh.query(
-        "SELECT entity, task, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
-        "FROM drift_src WHERE gold IS NOT NULL GROUP BY entity, task, period"
+        "SELECT entity, task, period, CAST(sum(n_gold) AS BIGINT) AS n, CAST(sum(k_gold) AS DOUBLE) AS k "
+        "FROM drift_cells WHERE n_gold > 0 GROUP BY entity, task, period"
     )
-    has_item = bool(wh.scalar("SELECT count(*) FROM drift_src WHERE item IS NOT NULL"))
+    has_item = bool(wh.scalar("SELECT count(*) FROM drift_cells WHERE n_item > 0"))
     out["has_item"] = has_item
     if has_item:
         # weekly alpha's units: an item's ratings within one period (a gold item checked
@@ -302,14 +350,14 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
                 wh,
                 "drift_items",
                 f"WITH {cte} SELECT s.task, s.item, CASE WHEN count(*) < 32 THEN CAST(sum(k.weight) AS BIGINT) END "
-                "AS pattern, count(*) AS m FROM drift_src s "
+                f"AS pattern, count(*) AS m, min(s.period) AS p0, max(s.period) AS p1 FROM {items} s "
                 "JOIN k ON k.task = s.task AND k.label = s.label WHERE s.item IS NOT NULL GROUP BY s.task, s.item",
                 bound,
             )
             fast = (wh.scalar("SELECT max(m) FROM drift_items") or 0) < 32
         if fast:
             encodable = True
-            out["consensus"], out["peers"] = _item_reductions(wh, codes)
+            out["consensus"], out["peers"] = _item_reductions(wh, codes, items)
         else:
             _materialize(
                 wh,
@@ -326,7 +374,30 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
                 "FROM drift_src a JOIN drift_counts c ON c.task = a.task AND c.item = a.item "
                 "GROUP BY a.entity, a.task, a.period, c.label"
             )
-        if encodable:
+        if encodable and fast:
+            # an item rated within one period is one unit with its whole pattern: those units come
+            # from drift_items (one row per item) and only items rated across periods are grouped
+            # again by (task, period, item) from the annotations (none, usually: then no pass over
+            # the rows, and no aggregation of 33M items at 100M rows)
+            spread = bool(wh.scalar("SELECT count(*) FROM drift_items WHERE p0 < p1"))
+            cte, bound = _weights_cte(codes)
+            across = (
+                "u AS (SELECT s.task, s.period, s.item, CAST(sum(k.weight) AS BIGINT) AS pattern, count(*) AS m "
+                f"FROM {items} s JOIN k ON k.task = s.task AND k.label = s.label "
+                "JOIN drift_items i ON i.task = s.task AND i.item = s.item AND i.p0 < i.p1 "
+                "GROUP BY s.task, s.period, s.item), "
+                if spread
+                else ""
+            )
+            out["units"] = wh.query(
+                (f"WITH {cte}, {across}" if spread else "WITH ")
+                + "w AS (SELECT task, p0 AS period, pattern, m FROM drift_items WHERE p0 = p1"
+                + (" UNION ALL SELECT task, period, pattern, m FROM u" if spread else "")
+                + ") SELECT task, period, pattern, count(*) AS freq FROM w WHERE m >= 2 GROUP BY task, period, pattern",
+                bound if spread else [],
+            )
+            out["unit_codes"] = {t: g.sort_values("code")["label"].tolist() for t, g in codes.groupby("task")}
+        elif encodable:
             cte, bound = _weights_cte(codes)
             out["units"] = wh.query(
                 f"WITH {cte}, "
@@ -349,8 +420,8 @@ def _reduce(wh, *, reduced: bool = True) -> dict[str, pd.DataFrame]:
         out["consensus"] = out["peers"] = out["units"] = pd.DataFrame()
         out["unit_codes"] = None
     out["vendor_gold"] = wh.query(
-        "SELECT vendor, period, count(*) AS n, sum(CASE WHEN label = gold THEN 1 ELSE 0 END) AS k "
-        "FROM drift_src WHERE gold IS NOT NULL AND vendor IS NOT NULL GROUP BY vendor, period"
+        "SELECT vendor, period, CAST(sum(n_gold) AS BIGINT) AS n, CAST(sum(k_gold) AS DOUBLE) AS k "
+        "FROM drift_cells WHERE n_gold > 0 AND vendor IS NOT NULL GROUP BY vendor, period"
     )
     return out
 
