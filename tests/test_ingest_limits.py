@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_here import run_here
 from trainerlab.ingest import IngestError, ingest_file
 from trainerlab.warehouse import Warehouse
 
@@ -259,18 +260,15 @@ def test_max_bytes_applies_to_plain_files_too(wh, tmp_path):
         parse_size("-1")
 
 
-def test_a_bad_limit_variable_is_a_usage_error(tmp_path, cli_env):
+def test_a_bad_limit_variable_is_a_usage_error(tmp_path, cli_env, monkeypatch):
     path = tmp_path / "a.csv"
     path.write_text(HEADER + "i1,r01,safety,safe,x\n")
     env = {**cli_env, "TRAINERLAB_INGEST_MAX_RECORD_BYTES": "lots"}
     done = subprocess.run(["trainerlab", "ingest", "annotations", str(path)], env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "TRAINERLAB_INGEST_MAX_RECORD_BYTES" in done.stderr
-    bad = subprocess.run(
-        ["trainerlab", "ingest", "annotations", str(path), "--max-bytes", "huge"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-    )
+    # the option's refusal in process (the exit 2 of a real process is the variable's, above)
+    monkeypatch.setenv("TRAINERLAB_DB", cli_env["TRAINERLAB_DB"])
+    bad = run_here(["ingest", "annotations", str(path), "--max-bytes", "huge"])
     assert bad.returncode == 2 and "--max-bytes" in bad.stderr
 
 
