@@ -41,6 +41,12 @@ TEST = _names(EXTRAS["test"])
 
 def _third_party_imports(folder: Path) -> dict[str, set[str]]:
     """Top-level names imported anywhere in the folder's .py files (inside functions too) -> files."""
+    return {name: set(files) for name, files in _scan_imports(folder).items()}  # a copy: callers may change it
+
+
+@functools.cache
+def _scan_imports(folder: Path) -> dict[str, set[str]]:
+    """:func:`_third_party_imports`, parsed once per folder (two tests read src/, a few seconds of parsing)."""
     local = {p.stem for p in folder.rglob("*.py")} | {p.name for p in folder.rglob("*") if p.is_dir()}
     local |= {p.stem for p in (ROOT / "tools").glob("*.py")}  # the project's own scripts (tools/), imported by path
     local |= {p.stem for p in (ROOT / "bench").glob("*.py")}  # and its benchmarks, which tests import by path too

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cli_here import run_here
 from trainerlab import labels
 from trainerlab.ingest import IngestError, ingest_file
 from trainerlab.ingest import validate as validate_module
@@ -500,16 +501,19 @@ def _cli(cli_env, *args):
     return subprocess.run(["trainerlab", "ingest", *map(str, args)], env=cli_env, capture_output=True, text=True)
 
 
-def test_cli_exit_codes_and_json(tmp_path, cli_env):
+def test_cli_exit_codes_and_json(tmp_path, cli_env, monkeypatch):
     good = _write_formats(tmp_path)["csv"]
-    done = _cli(cli_env, "annotations", good, "--json")
+    done = _cli(cli_env, "annotations", good, "--json")  # a real process: its exit code and one JSON document
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)  # exactly one JSON document
     assert doc["rows_accepted"] == 4 and doc["already_ingested"] is False
-    bad = _cli(cli_env, "annotations", ROOT / "tests/fixtures/bad/latin1.csv")
+    # the refusal and the partial load in process, on the same warehouse (real processes' exits 2 and 3
+    # of ingest are checked in test_ingest_mapping.py and test_ingest_limits.py)
+    monkeypatch.setenv("TRAINERLAB_DB", cli_env["TRAINERLAB_DB"])
+    bad = run_here(["ingest", "annotations", ROOT / "tests/fixtures/bad/latin1.csv"])
     assert bad.returncode == 2 and bad.stdout == ""
     assert "latin1.csv, line 3" in bad.stderr
-    human = _cli(cli_env, "annotations", ROOT / "tests/fixtures/bad/truncated.csv")
+    human = run_here(["ingest", "annotations", ROOT / "tests/fixtures/bad/truncated.csv"])
     # its first row is already in the warehouse (from the first file): not loaded twice
     assert human.returncode == 3 and "wrong_column_count: 1" in human.stdout
     assert "already_in_warehouse: 1" in human.stdout

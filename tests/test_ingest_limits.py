@@ -11,12 +11,15 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 
+from cli_here import run_here
 from trainerlab.ingest import IngestError, ingest_file
 from trainerlab.warehouse import Warehouse
 
@@ -204,13 +207,24 @@ def test_a_real_size_unterminated_quote_does_not_load_the_tail(wh, tmp_path):
 
 # -- size and memory ----------------------------------------------------------------------
 def _bomb(path: Path, mb: int) -> None:
-    """A tiny gzip that expands to ``mb`` MB: one CSV record with a giant field."""
-    block = b"z" * (1 << 20)
-    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as fh:
-        fh.write(HEADER.encode() + b"i1,r01,safety,safe,")
-        for _ in range(mb):
-            fh.write(block)
-        fh.write(b"\ni2,r01,safety,safe,ok\n")
+    """A tiny gzip that expands to ``mb`` MB: one CSV record with a giant field.
+
+    The 1 MB block is compressed once and repeated: after a full flush the compressor starts afresh,
+    so each block's deflate bytes are the same (compressing 500 MB took 1.5 CPU-seconds, this 0.1).
+    The file is an ordinary gzip member (header, deflate stream, CRC-32 and length of the whole).
+    """
+    head, block, tail = HEADER.encode() + b"i1,r01,safety,safe,", b"z" * (1 << 20), b"\ni2,r01,safety,safe,ok\n"
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: the gzip header and trailer are written here
+    first = deflate.compress(head) + deflate.flush(zlib.Z_FULL_FLUSH)
+    one = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
+    for _ in range(mb):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    with open(path, "wb") as fh:
+        fh.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff")  # gzip, deflate, no name, mtime 0
+        fh.write(first + one * mb + deflate.compress(tail) + deflate.flush())
+        fh.write(struct.pack("<II", crc, (len(head) + mb * len(block) + len(tail)) & 0xFFFFFFFF))
 
 
 def _peak_child(cmd: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float]:
@@ -259,18 +273,15 @@ def test_max_bytes_applies_to_plain_files_too(wh, tmp_path):
         parse_size("-1")
 
 
-def test_a_bad_limit_variable_is_a_usage_error(tmp_path, cli_env):
+def test_a_bad_limit_variable_is_a_usage_error(tmp_path, cli_env, monkeypatch):
     path = tmp_path / "a.csv"
     path.write_text(HEADER + "i1,r01,safety,safe,x\n")
     env = {**cli_env, "TRAINERLAB_INGEST_MAX_RECORD_BYTES": "lots"}
     done = subprocess.run(["trainerlab", "ingest", "annotations", str(path)], env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "TRAINERLAB_INGEST_MAX_RECORD_BYTES" in done.stderr
-    bad = subprocess.run(
-        ["trainerlab", "ingest", "annotations", str(path), "--max-bytes", "huge"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-    )
+    # the option's refusal in process (the exit 2 of a real process is the variable's, above)
+    monkeypatch.setenv("TRAINERLAB_DB", cli_env["TRAINERLAB_DB"])
+    bad = run_here(["ingest", "annotations", str(path), "--max-bytes", "huge"])
     assert bad.returncode == 2 and "--max-bytes" in bad.stderr
 
 

@@ -13,6 +13,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+from cli_here import run_here
 from trainerlab.ingest import IngestError, ingest_file
 from trainerlab.ingest.batches import list_batches, undo_batch
 from trainerlab.ingest.mapping import ColumnMapping, build_mapping, load_mapping_file
@@ -377,16 +378,31 @@ def test_display_label_never_shows_the_email():
 
 
 # -- the CLI ----------------------------------------------------------------------------------
-def test_cli_map_batches_undo_raters(tmp_path, cli_env):
+def test_cli_map_batches_undo_raters(tmp_path, cli_env, monkeypatch):
     f = tmp_path / "raters.csv"
     f.write_text(RATER_CSV)
+    for name in ("TRAINERLAB_DB", "TRAINERLAB_HOME"):  # the in-process runs see what the processes see
+        monkeypatch.setenv(name, cli_env[name])
 
-    def run(*args):
+    def run(*args, process=False):
+        """A real ``trainerlab`` process for one run of each exit code a script reads here, else in process."""
+        if not process:
+            return run_here(list(args))
         return subprocess.run(["trainerlab", *args], capture_output=True, text=True, env=cli_env)
 
-    p = run("ingest", "annotations", str(f), "--task", "sentiment")
+    p = run("ingest", "annotations", str(f), "--task", "sentiment", process=True)
     assert p.returncode == 2 and "try --map rater_email=annotator_id" in p.stderr
-    p = run("ingest", "annotations", str(f), "--task", "sentiment", "--map", "rater_email=annotator_id", "--json")
+    p = run(
+        "ingest",
+        "annotations",
+        str(f),
+        "--task",
+        "sentiment",
+        "--map",
+        "rater_email=annotator_id",
+        "--json",
+        process=True,
+    )
     assert p.returncode == 3  # one row quarantined (empty label)
     batch = json.loads(p.stdout)["batch_id"]
     p = run("batches", "list", "--json")
@@ -397,7 +413,7 @@ def test_cli_map_batches_undo_raters(tmp_path, cli_env):
     ]
     p = run("ingest", "annotations", str(f), "--task", "other", "--map", "rater_email=annotator_id")
     assert p.returncode == 2 and f"batches undo {batch}" in p.stderr
-    p = run("batches", "undo", batch, "--json")
+    p = run("batches", "undo", batch, "--json", process=True)
     assert p.returncode == 0, p.stderr
     undo = json.loads(p.stdout)
     assert undo["rows_removed"] == {"annotations": 4} and undo["quarantine_removed"] == 1
@@ -405,7 +421,7 @@ def test_cli_map_batches_undo_raters(tmp_path, cli_env):
     assert p.returncode == 2 and "already undone" in p.stderr
     p = run("ingest", "annotations", str(f), "--task", "other", "--map", "rater_email=annotator_id", "--json")
     assert p.returncode == 3 and json.loads(p.stdout)["batch_id"].endswith("-other")
-    p = run("raters", "set", "jane.doe@example.com", "--name", "Jane Doe", "--vendor", "acme", "--json")
+    p = run("raters", "set", "jane.doe@example.com", "--name", "Jane Doe", "--vendor", "acme", "--json", process=True)
     assert p.returncode == 0 and json.loads(p.stdout)["label"] == "rater jane.doe@example.com (J.D.)"
     p = run("raters", "list", "--json")
     got = {r["annotator_id"]: (r["n_annotations"], r["vendor"]) for r in json.loads(p.stdout)["raters"]}

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from trainerlab.cli import main
 from trainerlab.snapshot_query import SnapshotQueryError, check_snapshot_query
 
 TABLES = ["items", "truth", "annotations"]
@@ -49,6 +50,17 @@ def _snapshot(cli_env, tmp_path, db, query, name="s"):
     )
 
 
+def _snapshot_here(capsys, tmp_path, db, query, name="s"):
+    """The same command as :func:`_snapshot`, run in this process (``main``): for the checks of what the
+    query may do; the exit code and the ``--json`` document of a real process are checked by the subprocess
+    runs (a refusal above, a snapshot below)."""
+    argv = ["dataset", "snapshot", name, "--query", query, "--db", str(db), "--out", str(tmp_path / "datasets")]
+    capsys.readouterr()
+    code = main([*argv, "--json"])
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, out.out, out.err)
+
+
 def _tables(db):
     from trainerlab.warehouse import Warehouse
 
@@ -66,19 +78,19 @@ def test_a_second_statement_is_refused_and_nothing_is_dropped(cli_env, tmp_path,
     assert not (tmp_path / "datasets").exists()
 
 
-def test_a_file_reader_is_refused_and_no_system_file_is_snapshotted(cli_env, tmp_path, warehouse):
+def test_a_file_reader_is_refused_and_no_system_file_is_snapshotted(capsys, tmp_path, warehouse):
     # Before: /etc/passwd became data.parquet and a datasheet.
-    proc = _snapshot(cli_env, tmp_path, warehouse, "SELECT * FROM read_csv('/etc/passwd')")
+    proc = _snapshot_here(capsys, tmp_path, warehouse, "SELECT * FROM read_csv('/etc/passwd')")
     assert proc.returncode == 2, proc.stderr
     assert "read_csv() is not allowed" in proc.stderr
     assert not (tmp_path / "datasets").exists()
-    proc = _snapshot(cli_env, tmp_path, warehouse, "SELECT * FROM '/etc/passwd'")
+    proc = _snapshot_here(capsys, tmp_path, warehouse, "SELECT * FROM '/etc/passwd'")
     assert proc.returncode == 2 and "is not a warehouse table" in proc.stderr
 
 
-def test_the_query_runs_read_only(cli_env, tmp_path, warehouse):
+def test_the_query_runs_read_only(capsys, tmp_path, warehouse):
     # nextval() writes (it advances a sequence) from inside a SELECT: the read-only connection refuses it.
-    proc = _snapshot(cli_env, tmp_path, warehouse, "SELECT nextval('tickets') AS ticket")
+    proc = _snapshot_here(capsys, tmp_path, warehouse, "SELECT nextval('tickets') AS ticket")
     assert proc.returncode == 2 and "read-only" in proc.stderr.lower(), proc.stderr
     from trainerlab.warehouse import Warehouse
 
@@ -86,15 +98,15 @@ def test_the_query_runs_read_only(cli_env, tmp_path, warehouse):
         assert wh.scalar("SELECT nextval('tickets')") == 100  # never advanced
 
 
-def test_the_query_runs_without_external_access(cli_env, tmp_path, warehouse):
-    proc = _snapshot(cli_env, tmp_path, warehouse, "SELECT * FROM file_view")
+def test_the_query_runs_without_external_access(capsys, tmp_path, warehouse):
+    proc = _snapshot_here(capsys, tmp_path, warehouse, "SELECT * FROM file_view")
     assert proc.returncode == 2, proc.stderr
     assert "disabled by configuration" in proc.stderr and "s3cr3t" not in proc.stdout + proc.stderr
 
 
-def test_a_plain_select_still_snapshots(cli_env, tmp_path, warehouse):
-    proc = _snapshot(
-        cli_env,
+def test_a_plain_select_still_snapshots(cli_env, capsys, tmp_path, warehouse):
+    proc = _snapshot_here(
+        capsys,
         tmp_path,
         warehouse,
         "WITH t AS (SELECT x FROM kept) SELECT x, y.range AS y FROM t JOIN range(3) y ON x = y.range "

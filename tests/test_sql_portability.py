@@ -160,11 +160,12 @@ def _run_demo(db: Path) -> list[str]:
     failed = []
     d = ["--db", str(db), "--json"]
     verbs = [
+        # resampling counts lowered where a verb takes them: the statements do not depend on them
         ["kpis"],
-        ["scorecard"],
+        ["scorecard", "--n-boot", "20"],
         ["agreement", "--task", "safety", "--n-boot", "50"],
         ["annotators", "--task", "safety"],
-        ["drift"],
+        ["drift", "--n-sim", "50", "--n-boot", "20"],
         ["uplift", "--candidate", "v1.1", "--baseline", "v1.0", "--suite", "core"],
         ["judges", "--task", "safety"],
         ["fairness", "--segment", "language"],

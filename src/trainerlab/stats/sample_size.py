@@ -20,7 +20,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from .intervals import clopper_pearson_interval, wilson_interval
 
@@ -31,6 +30,8 @@ def binomial_demonstration_power(
     n: Any, target: float, expected: float, alpha: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
     """(critical pass counts, power) of the exact one-sided test at each n (vectorised)."""
+    from scipy import stats as sps  # here, not at import: scipy.stats costs the CLI's verbs ~0.4 s to load
+
     m = np.asarray(n, dtype=np.int64)
     # smallest c with P(X >= c) <= alpha: sf(c - 1) <= alpha, i.e. c = isf(alpha) + 1 for a discrete law
     crit = sps.binom.isf(alpha, m, target).astype(np.int64) + 1
@@ -111,6 +112,8 @@ def proportion_margin_n(
         raise ValueError(f"expected must lie in [0, 1]: {expected}")
     if not 0 < margin < 0.5:
         raise ValueError(f"margin must lie in (0, 0.5): {margin}")
+    from scipy import stats as sps
+
     z = float(sps.norm.isf(alpha / 2))
     guess = max(1, math.ceil(z * z * max(expected * (1 - expected), 1e-6) / margin**2))
     hi_n = min(max_n, 4 * guess + 1000)

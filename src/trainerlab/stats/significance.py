@@ -14,7 +14,7 @@ from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
+from scipy import special
 
 from .intervals import newcombe_difference_interval
 
@@ -149,6 +149,8 @@ def binomial_test(successes: Any, n: Any, p: float = 0.5, alternative: str = "tw
     k, m = np.broadcast_arrays(np.asarray(successes, dtype=np.float64), np.asarray(n, dtype=np.float64))
     if np.any((k < 0) | (k > np.maximum(m, 0)) | (k != np.round(k)) | (m != np.round(m))):
         raise ValueError("successes must be whole numbers in [0, n]")
+    from scipy import stats  # here, not at import: scipy.stats costs the CLI's verbs ~0.4 s to load
+
     ok = m > 0
     if alternative == "greater":
         out = np.where(ok, stats.binom.sf(k - 1, m, p), np.nan)
