@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -37,6 +38,10 @@ from trainerlab import cli  # noqa: E402
 TOL = 1e-9
 # what names the place the data lives, or hashes an engine's own bytes: expected to differ
 ENGINE_SPECIFIC = {"data_fingerprint", "source", "path", "db", "warehouse", "config"}
+# JVM options for a short run on small data (docs/testing.md): the quick compiler only (97 s -> 53 s
+# of driver CPU for the copy and three verbs), one compiler thread and the serial collector (no
+# parallel GC threads on 2 cores; 60 s -> 46 s for three verbs), no perf-data file
+SHORT_RUN_JVM = "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -XX:-UsePerfData"
 
 
 @pytest.fixture(scope="session")
@@ -45,13 +50,14 @@ def spark_url(tmp_path_factory):
     from trainerlab.engines.spark_engine import spark_session
 
     folder = tmp_path_factory.mktemp("spark") / "warehouse"
-    url = (
-        f"spark://local[2]?warehouse={folder}&spark.driver.memory=512m&spark.sql.shuffle.partitions=2"
-        "&spark.sql.codegen.wholeStage=false"
-        # the JVM's quick compiler only: about half the driver's CPU for these short jobs (97 s -> 53 s
-        # for the copy and three verbs, side by side)
-        "&spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1"
-    )
+    settings = {
+        "warehouse": str(folder),
+        "spark.driver.memory": "512m",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.driver.extraJavaOptions": SHORT_RUN_JVM,
+    }
+    url = "spark://local[2]?" + urlencode(settings)
     session = spark_session(urls.parse(url))
     session.sparkContext.setLogLevel("ERROR")
     yield url
@@ -227,3 +233,38 @@ def test_scratch_tables_are_kept_on_disk_not_in_memory(spark_demo):
         (info.memSize(), info.diskSize()) for info in kept
     ]
     assert wh.scalar("SELECT sum(x) FROM scratch_probe") == 6
+
+
+def test_an_identical_read_is_answered_from_memory_until_a_scratch_table_changes(spark_demo, demo_db):
+    """Within one opened warehouse a repeated read statement runs no second Spark job (each costs
+    a job: a verb asks for a task's label schema once per analysis); the copy handed back is the
+    caller's own; volatile statements and reads of scratch tables run every time."""
+    from trainerlab.warehouse import Warehouse
+
+    sql = "SELECT task, count(*) AS n FROM annotations WHERE task <> ? GROUP BY task ORDER BY task"
+    with Warehouse(demo_db, read_only=True) as duck, Warehouse(spark_demo[0], read_only=True) as wh:
+        want = duck.query(sql, ["none"])
+        sc = wh.spark.sparkContext
+        tracker = sc.statusTracker()
+
+        def jobs(group, read):
+            sc.setJobGroup(group, group)
+            try:
+                value = read()
+            finally:
+                sc.setJobGroup("", "")
+            return value, len(tracker.getJobIdsForGroup(group))
+
+        first, n1 = jobs("memo-first", lambda: wh.query(sql, ["none"]))
+        first["n"] = -1  # the caller's own copy: the next answer is unchanged
+        second, n2 = jobs("memo-second", lambda: wh.query(sql, ["none"]))
+        other, n3 = jobs("memo-other", lambda: wh.scalar("SELECT count(*) FROM annotations WHERE task = ?", ["x"]))
+        assert n1 >= 1 and n2 == 0 and n3 >= 1
+        assert second["task"].tolist() == want["task"].tolist() and second["n"].tolist() == want["n"].tolist()
+        assert other == 0
+        a, b = wh.scalar("SELECT rand()"), wh.scalar("SELECT rand()")
+        assert a != b  # volatile: not from memory
+        wh.execute("CREATE TEMP TABLE memo_probe AS SELECT * FROM (VALUES (1), (2)) AS t(x)")
+        assert wh.scalar("SELECT sum(x) FROM memo_probe") == 3
+        wh.execute("DELETE FROM memo_probe WHERE x = 2")
+        assert wh.scalar("SELECT sum(x) FROM memo_probe") == 1
