@@ -268,3 +268,25 @@ def test_an_identical_read_is_answered_from_memory_until_a_scratch_table_changes
         assert wh.scalar("SELECT sum(x) FROM memo_probe") == 3
         wh.execute("DELETE FROM memo_probe WHERE x = 2")
         assert wh.scalar("SELECT sum(x) FROM memo_probe") == 1
+
+
+def test_views_read_their_schema_from_the_footers_as_spark_infers_it(spark_demo):
+    """A lake table's view takes its schema from the Parquet footers (read in Python: Spark's own
+    inference runs a job per table); it is the schema Spark infers, for every column type the
+    warehouse uses (timestamps, dates, lists, booleans, doubles, text)."""
+    from trainerlab.engines.spark_engine import _footer_schema
+    from trainerlab.warehouse import Warehouse
+
+    wh = Warehouse(spark_demo[0], read_only=True)
+    folder = wh.url.path
+    for table in ("annotations", "label_schemas", "eval_results", "interactions", "items"):
+        registered = wh.table_frame(table).schema
+        inferred = wh.spark.read.parquet(str(folder / table)).schema
+        assert registered == inferred, (table, registered.simpleString(), inferred.simpleString())
+        assert _footer_schema(sorted((folder / table).glob("*.parquet"))) == inferred  # no inference job ran
+    kinds = {
+        f.dataType.typeName()
+        for t in ("annotations", "label_schemas", "interactions")
+        for f in wh.table_frame(t).schema
+    }
+    assert {"timestamp_ntz", "date", "array", "string"} <= kinds, kinds

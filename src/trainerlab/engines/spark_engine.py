@@ -117,6 +117,24 @@ def _on_disk(frame: Any) -> Any:
         return frame.localCheckpoint(eager=True)
 
 
+def _footer_schema(files: Sequence[Path]) -> Any:
+    """The Spark schema of Parquet ``files`` from their footers, read here (pyarrow) instead of by
+    Spark's schema inference, which runs a job per table; None (Spark infers) when the files'
+    schemas differ or a type has no Spark equivalent. Naive timestamps are TIMESTAMP_NTZ and
+    zoned ones TIMESTAMP, as Spark infers them by default
+    (``spark.sql.parquet.inferTimestampNTZ.enabled``)."""
+    try:
+        import pyarrow.parquet as pq
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        schemas = [pq.read_schema(str(f)) for f in files]
+        if not schemas or any(not sc.equals(schemas[0]) for sc in schemas[1:]):
+            return None
+        return from_arrow_schema(schemas[0], prefer_timestamp_ntz=True)
+    except Exception:  # an unsupported type, an unreadable footer: Spark infers (and names the problem)
+        return None
+
+
 def _naive_utc(table: Any) -> Any:
     """Timestamps with a time zone -> naive UTC (the warehouse's convention)."""
     import pyarrow as pa
@@ -204,9 +222,12 @@ class SparkWarehouse(Warehouse):
         )
         key = (id(self.spark), str(folder), name)
         if _VIEWS.get(key) != signature or not self.spark.catalog.tableExists(name):
-            self.spark.read.parquet(
-                files if not (folder / name).is_dir() else str(folder / name)
-            ).createOrReplaceTempView(name)
+            reader = self.spark.read
+            ntz = str(self.spark.conf.get("spark.sql.parquet.inferTimestampNTZ.enabled", "true")).lower()
+            schema = _footer_schema([Path(f) for f, _, _ in signature] or [Path(files)]) if ntz == "true" else None
+            if schema is not None:
+                reader = reader.schema(schema)
+            reader.parquet(files if not (folder / name).is_dir() else str(folder / name)).createOrReplaceTempView(name)
             _VIEWS[key] = signature
 
     def table_frame(self, table: str) -> Any:
