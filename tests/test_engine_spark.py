@@ -290,3 +290,22 @@ def test_views_read_their_schema_from_the_footers_as_spark_infers_it(spark_demo)
         for f in wh.table_frame(t).schema
     }
     assert {"timestamp_ntz", "date", "array", "string"} <= kinds, kinds
+
+
+def test_reopening_a_warehouse_after_another_reads_its_own_files(spark_demo, tmp_path):
+    """A view's name is the session's: opening a second warehouse folder with the same table
+    re-registers the view over its files, and opening the first again must point it back
+    (the kept-view check looked at the first folder's files only and read the second's rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from trainerlab.warehouse import Warehouse
+
+    for lake, n in (("one", 3), ("two", 5)):
+        (tmp_path / lake / "memo_rows").mkdir(parents=True)
+        pq.write_table(pa.table({"x": list(range(n))}), tmp_path / lake / "memo_rows" / "part-0.parquet")
+    counts = []
+    for lake in ("one", "two", "one"):
+        with Warehouse(f"spark://local[2]?warehouse={tmp_path / lake}", read_only=True) as wh:
+            counts.append(wh.scalar("SELECT count(*) FROM memo_rows"))
+    assert counts == [3, 5, 3]

@@ -153,8 +153,8 @@ MEMO_CELLS = 50_000
 # statements whose answer may change between two identical calls: never answered from memory
 _VOLATILE = re.compile(r"\b(rand|random|randn|uuid|now|current_timestamp|current_date|localtimestamp)\b", re.I)
 
-# (session, warehouse folder, table) -> the files its temporary view was registered over
-_VIEWS: dict[tuple[int, str, str], tuple[tuple[str, int, int], ...]] = {}
+# (session, view name) -> the files (path, mtime, size) the view was last registered over
+_VIEWS: dict[tuple[int, str], tuple[tuple[str, int, int], ...]] = {}
 
 
 class SparkWarehouse(Warehouse):
@@ -216,15 +216,15 @@ class SparkWarehouse(Warehouse):
         assert folder is not None
         files = self._lake.pop(name)
         # a view already registered in this session over the same files is kept (opening the
-        # warehouse again, as every verb does, reads no Parquet footers then)
-        signature = tuple(
-            (str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(folder.glob(f"{name}/*.parquet"))
-        )
-        key = (id(self.spark), str(folder), name)
+        # warehouse again, as every verb does, reads no Parquet footers then); the view's name is
+        # the session's, so a view another warehouse folder registered under it is replaced
+        paths = sorted(folder.glob(f"{name}/*.parquet")) if (folder / name).is_dir() else [Path(files)]
+        signature = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in paths)
+        key = (id(self.spark), name)
         if _VIEWS.get(key) != signature or not self.spark.catalog.tableExists(name):
             reader = self.spark.read
             ntz = str(self.spark.conf.get("spark.sql.parquet.inferTimestampNTZ.enabled", "true")).lower()
-            schema = _footer_schema([Path(f) for f, _, _ in signature] or [Path(files)]) if ntz == "true" else None
+            schema = _footer_schema(paths) if ntz == "true" else None
             if schema is not None:
                 reader = reader.schema(schema)
             reader.parquet(files if not (folder / name).is_dir() else str(folder / name)).createOrReplaceTempView(name)
