@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -37,6 +38,10 @@ from trainerlab import cli  # noqa: E402
 TOL = 1e-9
 # what names the place the data lives, or hashes an engine's own bytes: expected to differ
 ENGINE_SPECIFIC = {"data_fingerprint", "source", "path", "db", "warehouse", "config"}
+# JVM options for a short run on small data (docs/testing.md): the quick compiler only (97 s -> 53 s
+# of driver CPU for the copy and three verbs), one compiler thread and the serial collector (no
+# parallel GC threads on 2 cores; 60 s -> 46 s for three verbs), no perf-data file
+SHORT_RUN_JVM = "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -XX:-UsePerfData"
 
 
 @pytest.fixture(scope="session")
@@ -45,13 +50,14 @@ def spark_url(tmp_path_factory):
     from trainerlab.engines.spark_engine import spark_session
 
     folder = tmp_path_factory.mktemp("spark") / "warehouse"
-    url = (
-        f"spark://local[2]?warehouse={folder}&spark.driver.memory=512m&spark.sql.shuffle.partitions=2"
-        "&spark.sql.codegen.wholeStage=false"
-        # the JVM's quick compiler only: about half the driver's CPU for these short jobs (97 s -> 53 s
-        # for the copy and three verbs, side by side)
-        "&spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1"
-    )
+    settings = {
+        "warehouse": str(folder),
+        "spark.driver.memory": "512m",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.driver.extraJavaOptions": SHORT_RUN_JVM,
+    }
+    url = "spark://local[2]?" + urlencode(settings)
     session = spark_session(urls.parse(url))
     session.sparkContext.setLogLevel("ERROR")
     yield url
@@ -227,3 +233,79 @@ def test_scratch_tables_are_kept_on_disk_not_in_memory(spark_demo):
         (info.memSize(), info.diskSize()) for info in kept
     ]
     assert wh.scalar("SELECT sum(x) FROM scratch_probe") == 6
+
+
+def test_an_identical_read_is_answered_from_memory_until_a_scratch_table_changes(spark_demo, demo_db):
+    """Within one opened warehouse a repeated read statement runs no second Spark job (each costs
+    a job: a verb asks for a task's label schema once per analysis); the copy handed back is the
+    caller's own; volatile statements and reads of scratch tables run every time."""
+    from trainerlab.warehouse import Warehouse
+
+    sql = "SELECT task, count(*) AS n FROM annotations WHERE task <> ? GROUP BY task ORDER BY task"
+    with Warehouse(demo_db, read_only=True) as duck, Warehouse(spark_demo[0], read_only=True) as wh:
+        want = duck.query(sql, ["none"])
+        sc = wh.spark.sparkContext
+        tracker = sc.statusTracker()
+
+        def jobs(group, read):
+            sc.setJobGroup(group, group)
+            try:
+                value = read()
+            finally:
+                sc.setJobGroup("", "")
+            return value, len(tracker.getJobIdsForGroup(group))
+
+        first, n1 = jobs("memo-first", lambda: wh.query(sql, ["none"]))
+        first["n"] = -1  # the caller's own copy: the next answer is unchanged
+        second, n2 = jobs("memo-second", lambda: wh.query(sql, ["none"]))
+        other, n3 = jobs("memo-other", lambda: wh.scalar("SELECT count(*) FROM annotations WHERE task = ?", ["x"]))
+        assert n1 >= 1 and n2 == 0 and n3 >= 1
+        assert second["task"].tolist() == want["task"].tolist() and second["n"].tolist() == want["n"].tolist()
+        assert other == 0
+        a, b = wh.scalar("SELECT rand()"), wh.scalar("SELECT rand()")
+        assert a != b  # volatile: not from memory
+        wh.execute("CREATE TEMP TABLE memo_probe AS SELECT * FROM (VALUES (1), (2)) AS t(x)")
+        assert wh.scalar("SELECT sum(x) FROM memo_probe") == 3
+        wh.execute("DELETE FROM memo_probe WHERE x = 2")
+        assert wh.scalar("SELECT sum(x) FROM memo_probe") == 1
+
+
+def test_views_read_their_schema_from_the_footers_as_spark_infers_it(spark_demo):
+    """A lake table's view takes its schema from the Parquet footers (read in Python: Spark's own
+    inference runs a job per table); it is the schema Spark infers, for every column type the
+    warehouse uses (timestamps, dates, lists, booleans, doubles, text)."""
+    from trainerlab.engines.spark_engine import _footer_schema
+    from trainerlab.warehouse import Warehouse
+
+    wh = Warehouse(spark_demo[0], read_only=True)
+    folder = wh.url.path
+    for table in ("annotations", "label_schemas", "eval_results", "interactions", "items"):
+        registered = wh.table_frame(table).schema
+        inferred = wh.spark.read.parquet(str(folder / table)).schema
+        assert registered == inferred, (table, registered.simpleString(), inferred.simpleString())
+        assert _footer_schema(sorted((folder / table).glob("*.parquet"))) == inferred  # no inference job ran
+    kinds = {
+        f.dataType.typeName()
+        for t in ("annotations", "label_schemas", "interactions")
+        for f in wh.table_frame(t).schema
+    }
+    assert {"timestamp_ntz", "date", "array", "string"} <= kinds, kinds
+
+
+def test_reopening_a_warehouse_after_another_reads_its_own_files(spark_demo, tmp_path):
+    """A view's name is the session's: opening a second warehouse folder with the same table
+    re-registers the view over its files, and opening the first again must point it back
+    (the kept-view check looked at the first folder's files only and read the second's rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from trainerlab.warehouse import Warehouse
+
+    for lake, n in (("one", 3), ("two", 5)):
+        (tmp_path / lake / "memo_rows").mkdir(parents=True)
+        pq.write_table(pa.table({"x": list(range(n))}), tmp_path / lake / "memo_rows" / "part-0.parquet")
+    counts = []
+    for lake in ("one", "two", "one"):
+        with Warehouse(f"spark://local[2]?warehouse={tmp_path / lake}", read_only=True) as wh:
+            counts.append(wh.scalar("SELECT count(*) FROM memo_rows"))
+    assert counts == [3, 5, 3]

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -55,6 +56,10 @@ START_TIMEOUT = 240  # seconds for a JVM to come up on a loaded 2-core machine
 TOL = 1e-9
 # what names the place the data lives, or hashes an engine's own bytes: expected to differ
 ENGINE_SPECIFIC = {"data_fingerprint", "source", "path", "db", "warehouse", "config"}
+# every JVM here (master, worker, Connect server, client driver, executor) runs a few short jobs:
+# the quick compiler only, one compiler thread, the serial collector, no perf-data file
+# (test_engine_spark.py's SHORT_RUN_JVM; docs/testing.md)
+SHORT_RUN_JVM = "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -XX:-UsePerfData"
 
 
 def _free_port() -> int:
@@ -105,7 +110,11 @@ def spark_services(tmp_path_factory):
         "SPARK_WORKER_DIR": str(folder / "work"),
         "SPARK_LOG_DIR": str(folder),
     }
-    daemon_env = {**env, "SPARK_DAEMON_MEMORY": "256m"}  # master and worker (not the Connect server's driver)
+    daemon_env = {
+        **env,
+        "SPARK_DAEMON_MEMORY": "256m",
+        "SPARK_DAEMON_JAVA_OPTS": SHORT_RUN_JVM,
+    }  # master and worker (not the Connect server's driver)
     bin_dir = SPARK_HOME / "bin"
     master_port, connect_port = _free_port(), _free_port()
     daemons = []
@@ -121,7 +130,8 @@ def spark_services(tmp_path_factory):
         connect = _Daemon(
             "connect",
             [str(bin_dir / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
-             "--master", "local[1]", "--driver-memory", "512m", "--conf", "spark.ui.enabled=false",
+             "--master", "local[1]", "--driver-memory", "512m", "--driver-java-options", SHORT_RUN_JVM,
+             "--conf", "spark.ui.enabled=false",
              "--conf", f"spark.connect.grpc.binding.port={connect_port}",
              "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
              "--conf", "spark.sql.shuffle.partitions=2"],
@@ -260,10 +270,18 @@ def _check(got: dict, ref: dict) -> None:
 
 
 def test_agreement_through_a_standalone_master_equals_duckdb(spark_services, demo_lake, duck_answer):
-    url = (
-        f"{spark_services['master']}?warehouse={demo_lake}&spark.driver.memory=512m&spark.executor.memory=512m"
-        "&spark.cores.max=1&spark.driver.host=127.0.0.1&spark.ui.enabled=false&spark.sql.shuffle.partitions=2"
-    )
+    settings = {
+        "warehouse": str(demo_lake),
+        "spark.driver.memory": "512m",
+        "spark.executor.memory": "512m",
+        "spark.cores.max": "1",
+        "spark.driver.host": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.driver.extraJavaOptions": SHORT_RUN_JVM,
+        "spark.executor.extraJavaOptions": SHORT_RUN_JVM,
+    }
+    url = f"{spark_services['master']}?{urlencode(settings)}"
     got = _client(url, f"spark://local[1]?warehouse={demo_lake}", duck_answer, spark_services["env"])
     assert got["master"] == spark_services["master"]  # the cluster ran it, not a local session
     _check(got, duck_answer)

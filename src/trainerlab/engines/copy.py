@@ -41,7 +41,7 @@ def _reader(wh: Warehouse, table: str) -> Any:
     if wh.engine == "spark":
         from .spark_engine import _naive_utc
 
-        return _naive_utc(wh.spark.table(table).toArrow()).to_reader()  # type: ignore[attr-defined]
+        return _naive_utc(wh.table_frame(table).toArrow()).to_reader()  # type: ignore[attr-defined]
     return wh.arrow(f"SELECT * FROM {_ident(table)}").to_reader()
 
 

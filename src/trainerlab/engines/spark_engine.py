@@ -6,6 +6,13 @@ or ``sc://HOST:15002`` (Spark Connect); ``?database=NAME`` reads the tables of a
 database instead. Reads only: parameters are bound as literals (:mod:`.transpile`), results
 come back through Arrow and are converted to pandas exactly as DuckDB converts them.
 
+Each Parquet folder is registered as a view when a statement first names it (an unused table
+costs nothing: registering one reads its footers in a Spark job). Within one opened warehouse an
+identical read statement of the canonical tables is answered from memory (a verb asks for a
+task's label schema, for instance, once per analysis that needs it; each Spark statement costs a
+job): the tables are read-only here, and a small result (:data:`MEMO_CELLS`) is kept until a
+scratch table changes or the warehouse is closed.
+
 Scratch tables: analyses that stage an intermediate result as a DuckDB ``TEMP TABLE`` (the
 drift scan) get a session-scoped, materialised temporary view of the same name; ``DELETE``
 and ``insert_frame`` work on those scratch tables only. Every other write is refused.
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,6 +117,24 @@ def _on_disk(frame: Any) -> Any:
         return frame.localCheckpoint(eager=True)
 
 
+def _footer_schema(files: Sequence[Path]) -> Any:
+    """The Spark schema of Parquet ``files`` from their footers, read here (pyarrow) instead of by
+    Spark's schema inference, which runs a job per table; None (Spark infers) when the files'
+    schemas differ or a type has no Spark equivalent. Naive timestamps are TIMESTAMP_NTZ and
+    zoned ones TIMESTAMP, as Spark infers them by default
+    (``spark.sql.parquet.inferTimestampNTZ.enabled``)."""
+    try:
+        import pyarrow.parquet as pq
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        schemas = [pq.read_schema(str(f)) for f in files]
+        if not schemas or any(not sc.equals(schemas[0]) for sc in schemas[1:]):
+            return None
+        return from_arrow_schema(schemas[0], prefer_timestamp_ntz=True)
+    except Exception:  # an unsupported type, an unreadable footer: Spark infers (and names the problem)
+        return None
+
+
 def _naive_utc(table: Any) -> Any:
     """Timestamps with a time zone -> naive UTC (the warehouse's convention)."""
     import pyarrow as pa
@@ -122,8 +148,13 @@ def _naive_utc(table: Any) -> Any:
     return pa.Table.from_arrays(cols, names=table.column_names) if changed else table
 
 
-# (session, warehouse folder, table) -> the files its temporary view was registered over
-_VIEWS: dict[tuple[int, str, str], tuple[tuple[str, int, int], ...]] = {}
+# results kept for an identical statement within one opened warehouse: at most this many cells each
+MEMO_CELLS = 50_000
+# statements whose answer may change between two identical calls: never answered from memory
+_VOLATILE = re.compile(r"\b(rand|random|randn|uuid|now|current_timestamp|current_date|localtimestamp)\b", re.I)
+
+# (session, view name) -> the files (path, mtime, size) the view was last registered over
+_VIEWS: dict[tuple[int, str], tuple[tuple[str, int, int], ...]] = {}
 
 
 class SparkWarehouse(Warehouse):
@@ -148,6 +179,8 @@ class SparkWarehouse(Warehouse):
         self.spark = spark_session(target)
         self._scratch: dict[str, Any] = {}
         self._tables: list[str] = []
+        self._lake: dict[str, str] = {}  # table -> its Parquet files, registered as a view on first use
+        self._memo: dict[tuple[str, str], Any] = {}
         import duckdb
 
         self._pandas = duckdb.connect(":memory:")  # Arrow -> pandas as the DuckDB engine converts
@@ -160,24 +193,48 @@ class SparkWarehouse(Warehouse):
 
     # -- the tables -------------------------------------------------------------------
     def _register_lake(self, folder: Path) -> None:
-        """Each Parquet folder under the warehouse directory is a table (a temporary view)."""
+        """Each Parquet folder under the warehouse directory is a table (a temporary view, registered
+        by :meth:`_ensure_views` when a statement first names it)."""
         from .duckdb_engine import lake_tables
 
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: no such directory (the Spark warehouse of {self.path})")
-        for name, files in lake_tables(folder).items():
-            # a view already registered in this session over the same files is kept (opening the
-            # warehouse again, as every verb does, reads no Parquet footers then)
-            signature = tuple(
-                (str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(folder.glob(f"{name}/*.parquet"))
-            )
-            key = (id(self.spark), str(folder), name)
-            if _VIEWS.get(key) != signature or not self.spark.catalog.tableExists(name):
-                self.spark.read.parquet(
-                    files if not (folder / name).is_dir() else str(folder / name)
-                ).createOrReplaceTempView(name)
-                _VIEWS[key] = signature
-            self._tables.append(name)
+        self._lake = lake_tables(folder)
+        self._tables = list(self._lake)
+
+    def _ensure_views(self, text: str) -> None:
+        """Register the lake tables that the Spark SQL ``text`` names and this warehouse has not yet
+        registered (a name that only looks like one, a column say, registers a view for nothing)."""
+        if not self._lake:
+            return
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+        for name in [t for t in self._lake if t in words]:
+            self._register(name)
+
+    def _register(self, name: str) -> None:
+        folder = self.url.path
+        assert folder is not None
+        files = self._lake.pop(name)
+        # a view already registered in this session over the same files is kept (opening the
+        # warehouse again, as every verb does, reads no Parquet footers then); the view's name is
+        # the session's, so a view another warehouse folder registered under it is replaced
+        paths = sorted(folder.glob(f"{name}/*.parquet")) if (folder / name).is_dir() else [Path(files)]
+        signature = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in paths)
+        key = (id(self.spark), name)
+        if _VIEWS.get(key) != signature or not self.spark.catalog.tableExists(name):
+            reader = self.spark.read
+            ntz = str(self.spark.conf.get("spark.sql.parquet.inferTimestampNTZ.enabled", "true")).lower()
+            schema = _footer_schema(paths) if ntz == "true" else None
+            if schema is not None:
+                reader = reader.schema(schema)
+            reader.parquet(files if not (folder / name).is_dir() else str(folder / name)).createOrReplaceTempView(name)
+            _VIEWS[key] = signature
+
+    def table_frame(self, table: str) -> Any:
+        """The Spark DataFrame of one table (its view registered first if need be)."""
+        if table in self._lake:
+            self._register(table)
+        return self.spark.table(_ident(table).replace('"', "`"))
 
     def tables(self) -> list[str]:
         if self.url.path is not None:
@@ -188,7 +245,7 @@ class SparkWarehouse(Warehouse):
     def columns(self, table: str) -> list[str]:
         if table not in self.tables() and table not in self._scratch:
             return []
-        return list(self.spark.table(_ident(table).replace('"', "`")).columns)
+        return list(self.table_frame(table).columns)
 
     def table_hash(self, table: str) -> str:
         """An order-independent content hash (Spark's 64-bit row hash, xor-folded); it differs
@@ -227,25 +284,45 @@ class SparkWarehouse(Warehouse):
         """The Spark SQL that ``query`` runs for this DuckDB-dialect statement."""
         return transpile.to_dialect(sql, params, "spark")
 
-    def _frame(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> Any:
-        text = self.sql_text(sql, params)
+    def _frame(self, sql: str, params: Sequence[Any] | dict[str, Any] | None, text: str | None = None) -> Any:
+        text = text if text is not None else self.sql_text(sql, params)
         log.debug("spark sql: %s", text)
+        self._ensure_views(text)
         return self.spark.sql(text)
+
+    def _memo_key(self, kind: str, text: str) -> tuple[str, str] | None:
+        """The memo's key for a read statement, or None when its answer may change: it reads a
+        scratch table or calls a volatile function."""
+        if _VOLATILE.search(text):
+            return None
+        if self._scratch and set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) & set(self._scratch):
+            return None
+        return (kind, text)
 
     def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         return _naive_utc(self._frame(sql, params).toArrow())
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
-        table = self.arrow(sql, params)
-        return self._pandas.from_arrow(table).df()
+        text = self.sql_text(sql, params)
+        key = self._memo_key("query", text)
+        if key is not None and key in self._memo:
+            return self._memo[key].copy(deep=True)
+        frame = self._pandas.from_arrow(_naive_utc(self._frame(sql, params, text).toArrow())).df()
+        if key is not None and frame.size <= MEMO_CELLS:
+            self._memo[key] = frame.copy(deep=True)
+        return frame
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        rows = self._frame(sql, params).take(1)
-        if not rows:
-            return None
-        value = rows[0][0]
+        text = self.sql_text(sql, params)
+        key = self._memo_key("scalar", text)
+        if key is not None and key in self._memo:
+            return self._memo[key]
+        rows = self._frame(sql, params, text).take(1)
+        value = rows[0][0] if rows else None
         if isinstance(value, __import__("decimal").Decimal):
-            return float(value)
+            value = float(value)
+        if key is not None:
+            self._memo[key] = value
         return value
 
     def iter_batches(
@@ -267,6 +344,7 @@ class SparkWarehouse(Warehouse):
 
     # -- scratch tables (the DuckDB TEMP TABLEs analyses stage) -----------------------------
     def _keep(self, name: str, frame: Any) -> None:
+        self._memo.clear()  # a scratch table changes: what was read may have been derived from it
         old = self._scratch.pop(name, None)
         frame = _on_disk(frame)
         frame.createOrReplaceTempView(name)
@@ -286,7 +364,9 @@ class SparkWarehouse(Warehouse):
             if temporary:
                 query = tree.expression
                 if query is not None:
-                    self._keep(name, self.spark.sql(transpile._doubles(query).sql(dialect="spark")))
+                    text = transpile._doubles(query).sql(dialect="spark")
+                    self._ensure_views(text)
+                    self._keep(name, self.spark.sql(text))
                     return
                 if isinstance(target, exp.Schema):
                     ddl = ", ".join(col.sql(dialect="spark") for col in target.expressions)
@@ -297,9 +377,11 @@ class SparkWarehouse(Warehouse):
             if name in self._scratch:
                 where = tree.args.get("where")
                 keep = "TRUE" if where is None else f"NOT coalesce({where.this.sql(dialect='spark')}, FALSE)"
+                self._ensure_views(keep)
                 self._keep(name, self.spark.sql(f"SELECT * FROM {name} WHERE {keep}"))
                 return
         if isinstance(tree, exp.Drop) and tree.this is not None and tree.this.name in self._scratch:
+            self._memo.clear()
             self.spark.catalog.dropTempView(tree.this.name)
             self._scratch.pop(tree.this.name).unpersist()
             return
@@ -325,6 +407,7 @@ class SparkWarehouse(Warehouse):
         for name in list(self._scratch):
             self.spark.catalog.dropTempView(name)
             self._scratch.pop(name).unpersist()
+        self._memo.clear()
         self._pandas.close()
         # the session itself stays: it is process-wide (getOrCreate) and slow to start
 
