@@ -309,3 +309,66 @@ def test_reopening_a_warehouse_after_another_reads_its_own_files(spark_demo, tmp
         with Warehouse(f"spark://local[2]?warehouse={tmp_path / lake}", read_only=True) as wh:
             counts.append(wh.scalar("SELECT count(*) FROM memo_rows"))
     assert counts == [3, 5, 3]
+
+
+def test_streamed_reads_and_reductions_on_spark_equal_duckdbs(spark_demo, demo_db):
+    """The streamed and reduced reads of error analysis (failures, clusters, examples by id), dataset
+    QA (duplicates, contamination) and the review's helpfulness and rater-group tables give DuckDB's
+    results on the Spark copy of the demo."""
+    import numpy as np
+    import pandas as pd
+
+    from trainerlab import errors
+    from trainerlab.dataqa.ngram_overlap import StreamedContamination
+    from trainerlab.dataqa.study_scan import scan_text_columns
+    from trainerlab.fairness import study_helpfulness as H
+    from trainerlab.fairness import study_rater_groups as G
+    from trainerlab.warehouse import Warehouse
+
+    url, _ = spark_demo
+    with Warehouse(demo_db, read_only=True) as duck, Warehouse(url) as spark:
+        got = {}
+        for name, wh in (("duck", duck), ("spark", spark)):
+            model = errors.FailureClusterer(seed=0, cache=False)
+            failures = errors.fit_failures_streamed(wh, model, model_version="v1.1", suite="core", batch_rows=200)
+            bench = duck.query("SELECT item_id, prompt AS text FROM items WHERE item_id IN (SELECT item_id FROM gold)")
+            scan = scan_text_columns(
+                wh,
+                "items",
+                ["prompt", "response"],
+                "item_id",
+                "WHERE dataset = ?",
+                ["demo"],
+                contamination=StreamedContamination(bench["text"].tolist(), bench["item_id"].tolist()),
+                exclude=set(bench["item_id"]),
+                batch_rows=500,
+            )
+            got[name] = {
+                "failures": failures.astype({"text": object}),
+                "labels": model.labels_,
+                "keywords": model.keywords_,
+                "items": errors.load_items_by_id(wh, failures["item_id"].head(7).tolist()).sort_index(),
+                "rows": scan.rows,
+                "dups": scan.duplicates("prompt"),
+                "contamination": scan.contamination.result()[0],
+                "helpful": H.helpfulness_by_segment(wh, "language", "demo", min_n=5),
+                "groups": G.group_agreement_in_engine(wh, "safety", "demo", "vendor", n_boot=20),
+                "shared": len(G.shared_item_ratings(wh, "safety", "demo", "vendor")),
+                "by_model": H.helpfulness_model_moments(wh, "language", "demo")
+                .sort_values(["segment", "response_model"], na_position="first")
+                .reset_index(drop=True),
+            }
+    d, s = got["duck"], got["spark"]
+    assert len(d["failures"]) > 100
+    pd.testing.assert_frame_equal(s["failures"], d["failures"], check_dtype=False)
+    np.testing.assert_array_equal(s["labels"], d["labels"])
+    assert s["keywords"] == d["keywords"]
+    pd.testing.assert_frame_equal(s["items"], d["items"], check_dtype=False)
+    assert s["rows"] == d["rows"] > 0
+    for part in ("rows", "pairs", "groups"):
+        pd.testing.assert_frame_equal(getattr(s["dups"], part), getattr(d["dups"], part), check_dtype=False)
+    pd.testing.assert_frame_equal(s["contamination"], d["contamination"])
+    assert len(d["helpful"]) >= 2
+    assert s["shared"] == d["shared"] and len(d["groups"]) >= 3
+    for key in ("helpful", "by_model", "groups"):
+        pd.testing.assert_frame_equal(s[key], d[key], check_dtype=False, rtol=1e-9, atol=1e-12)
