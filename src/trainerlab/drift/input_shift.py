@@ -175,6 +175,10 @@ def _input_shift(
     """Input drift of the non-gold ``items`` (item_id, intent, language, prompt, period: the period of
     their first annotation) between the reference and the current window: intent and language mix,
     prompt length, prompt text; BH across the features; the alerts. See :func:`trainerlab.drift.input_drift`."""
+    if "item_id" in items.columns:
+        # the domain classifier's folds and subsample follow row order: an engine returns rows in
+        # no fixed order, so the same items must give the same AUC whatever order they came in
+        items = items.sort_values("item_id", kind="stable").reset_index(drop=True)
     win = windows["window"].to_numpy()
     ref_p = [int(p) for p in np.flatnonzero(win == "reference")]
     cur_p = [int(p) for p in np.flatnonzero(win == "current")]

@@ -401,7 +401,7 @@ def input_drift(
     items = wh.query(
         "SELECT i.item_id, i.intent, i.language, i.prompt, f.period FROM items i "
         "JOIN (SELECT item, min(period) AS period FROM drift_src WHERE item IS NOT NULL GROUP BY item) f "
-        "ON f.item = i.item_id WHERE i.item_id NOT IN (SELECT item_id FROM gold)"
+        "ON f.item = i.item_id WHERE i.item_id NOT IN (SELECT item_id FROM gold) ORDER BY i.item_id"
     )
     return _input_shift(items, windows, cfg, text)
 
