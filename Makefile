@@ -25,7 +25,12 @@ reports: setup
 # (tools/coverage_floor.py). Files go out longest first (tests/durations.json; --no-loadscope-reorder keeps
 # that order). One process, for debugging: $(PY) -m pytest -p no:xdist (or -n 0).
 PYTEST_ARGS ?= -n auto --dist loadfile --no-loadscope-reorder --cov --cov-report=term
-test: lint
+# While lint runs, one collection writes pytest's assertion-rewritten test modules to tests/__pycache__
+# (even where PYTHONDONTWRITEBYTECODE is set), so the workers read them instead of each rewriting every
+# test file again (~8 CPU-s per worker).
+test: setup
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q --collect-only -p no:cacheprovider >/dev/null 2>&1 & warm=$$!; \
+	$(MAKE) --no-print-directory lint; rc=$$?; wait $$warm; exit $$rc
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) tools/coverage_floor.py
 
