@@ -52,7 +52,9 @@ MATRIX = {
         "vendor_scorecard": {},
         "vendor_qbr": {},
         "drift": {"dataset": ""},
-        "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False},
+        # real_judges off: the PandaLM and AlpacaEval 2 sections read bundled files, not this warehouse (the demo
+        # judges render, tests/test_judges_report.py, shows them); they cost more than the rest of the page
+        "judges": {"reference": "consensus", "n_boot": 100, "alpaca_eval": False, "real_judges": False},
     },
     "evals": {
         "uplift": {"n_boot": 200},

@@ -14,8 +14,9 @@ SEEDED. The renders read the one shared demo warehouse (``demo_master``, read-on
 go through ``tests/render_cache.py`` (each rendered once per test run, whichever file or
 pytest-xdist worker asks first), two at a time (the kernels do the work; the machine has
 two cores), in one module fixture; the tests read the results. Bootstrap replicate counts are lowered to the
-smallest values that still give a usable interval, to keep the module in
-CI's budget; everything else runs with the notebooks' defaults.
+smallest values that still give a usable interval, and dataset_qa checks the
+demo's own items, to keep the module in CI's budget (PARAMETERS says why, per
+report); everything else runs with the notebooks' defaults.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ RENDERED_ELSEWHERE = {"overview", "agreement", "judges", "weekly_quality"}
 PARAMETERS = {
     "uplift": {"n_boot": 200},
     "responsible_ai": {"n_boot": 200},
+    # the demo's own items: the whole table adds the bundled real datasets (6x the texts to scan for PII and
+    # near duplicates), the same sections with larger counts; the full-table scans have tests of their own
+    "dataset_qa": {"dataset": "demo"},
 }
 REPORTS = [
     "drift",
