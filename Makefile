@@ -27,9 +27,11 @@ reports: setup
 PYTEST_ARGS ?= -n auto --dist loadfile --no-loadscope-reorder --cov --cov-report=term
 # While lint runs, one collection writes pytest's assertion-rewritten test modules to tests/__pycache__
 # (even where PYTHONDONTWRITEBYTECODE is set), so the workers read them instead of each rewriting every
-# test file again (~8 CPU-s per worker).
+# test file again (~8 CPU-s per worker); and the package's own modules are compiled to bytecode (an editable
+# install has none), so every CLI subprocess and report kernel stops compiling them on import.
 test: setup
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q --collect-only -p no:cacheprovider >/dev/null 2>&1 & warm=$$!; \
+	{ $(PY) -m compileall -q src/trainerlab; \
+	  env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q --collect-only -p no:cacheprovider; } >/dev/null 2>&1 & warm=$$!; \
 	$(MAKE) --no-print-directory lint; rc=$$?; wait $$warm; exit $$rc
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) tools/coverage_floor.py
