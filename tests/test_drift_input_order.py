@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trainerlab.drift.scan_result import DriftConfig
 from trainerlab.drift.input_shift import _input_shift
+from trainerlab.drift.scan_result import DriftConfig
 
 
 def _items(seed: int = 3, n: int = 240) -> pd.DataFrame:

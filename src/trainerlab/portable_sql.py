@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import ErrorLevel, exp
+from sqlglot.dialects.dialect import Dialect
 
 TARGETS = ("spark", "trino")
 
@@ -56,6 +57,7 @@ DUCKDB_ONLY_FUNCTIONS = frozenset(
 # Unknown to sqlglot, but present under the same name and meaning in Spark and Trino.
 SHARED_PASSTHROUGH = frozenset({"now"})
 PSEUDO_COLUMNS = frozenset({"rowid", "file_row_number"})
+_DUCKDB = Dialect.get_or_raise("duckdb")
 FILE_READERS = (exp.ReadCSV, exp.ReadParquet) if hasattr(exp, "ReadCSV") else (exp.ReadParquet,)
 
 
@@ -93,10 +95,15 @@ def portability_problems(sql: str, targets: tuple[str, ...] = TARGETS) -> list[P
     unsupported construct, the result parses in the target's dialect, and it
     uses nothing DuckDB-only (see the module docstring).
     """
+    # Parsed once: the walk below and each target's generation read the same statements (what
+    # sqlglot.parse_one and sqlglot.transpile would each parse again).
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        statements = _DUCKDB.parse(sql)
+        if not statements or statements[0] is None:  # as sqlglot.parse_one
+            raise sqlglot.errors.ParseError(f"No expression was parsed from '{sql}'")
     except sqlglot.errors.ParseError as exc:
         return [Problem(None, f"does not parse as DuckDB SQL: {str(exc).splitlines()[0]}")]
+    tree = exp.Block(expressions=statements) if len(statements) > 1 else statements[0]
     problems: list[Problem] = []
     if not isinstance(tree, (exp.Query, exp.Insert, exp.Update, exp.Delete)):
         what = "temporary table" if _is_temp_create(tree) else f"{type(tree).__name__.upper()} statement"
@@ -116,7 +123,9 @@ def portability_problems(sql: str, targets: tuple[str, ...] = TARGETS) -> list[P
             problems.append(Problem("trino", f"named parameter ${node.name} (Trino binds only ?)"))
     for target in targets:
         try:
-            out = sqlglot.transpile(sql, read="duckdb", write=target, unsupported_level=ErrorLevel.RAISE)
+            # as sqlglot.transpile(sql, read="duckdb", write=target, ...), on copies of the parsed statements
+            writer = Dialect.get_or_raise(target)
+            out = [writer.generate(s, unsupported_level=ErrorLevel.RAISE) if s else "" for s in statements]
             for statement in out:
                 sqlglot.parse_one(statement, read=target)
         except (sqlglot.errors.UnsupportedError, sqlglot.errors.ParseError) as exc:
