@@ -68,6 +68,10 @@ PRELOAD = (
     "statsmodels.stats.proportion",
     "threadpoolctl",
     "tomllib",
+    # plotly imports it when a kernel first touches plotly.io.renderers (rk.setup): its JSON-schema
+    # validator builds a grammar at import, about 1.2 CPU-seconds per kernel. (Not plotly.io._renderers
+    # itself: it picks its default renderer at import from the running IPython shell.)
+    "nbformat",
 )
 # The zygote's own settings so that importing the above starts no thread (fork copies only the
 # calling thread): one OpenBLAS thread (each child then gets the count a new process would), and
