@@ -58,6 +58,8 @@ def spark_url(tmp_path_factory):
         "spark.driver.memory": "512m",
         "spark.sql.shuffle.partitions": "2",
         "spark.sql.codegen.wholeStage": "false",
+        # expressions interpreted, not compiled to Java classes (Janino) per query: a few rows each
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
         "spark.driver.extraJavaOptions": SHORT_RUN_JVM,
     }
     url = "spark://local[2]?" + urlencode(settings)

@@ -137,7 +137,9 @@ def spark_services(tmp_path_factory):
              "--conf", "spark.ui.enabled=false",
              "--conf", f"spark.connect.grpc.binding.port={connect_port}",
              "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-             "--conf", "spark.sql.shuffle.partitions=2"],
+             "--conf", "spark.sql.shuffle.partitions=2",
+             "--conf", "spark.sql.codegen.wholeStage=false",
+             "--conf", "spark.sql.codegen.factoryMode=NO_CODEGEN"],
             folder,
             env,
         )  # fmt: skip
@@ -281,6 +283,8 @@ def test_agreement_through_a_standalone_master_equals_duckdb(spark_services, dem
         "spark.driver.host": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "2",
+        "spark.sql.codegen.wholeStage": "false",  # no generated code for a few rows (test_engine_spark.py)
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
         "spark.driver.extraJavaOptions": SHORT_RUN_JVM,
         "spark.executor.extraJavaOptions": SHORT_RUN_JVM,
     }
