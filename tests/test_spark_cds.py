@@ -38,14 +38,22 @@ def test_make_spark_made_the_archive():
     assert spark_cds.jvm_options().startswith(f"-XX:SharedArchiveFile={path} ")
 
 
-def _fake_dump(returncode: int, calls: list):
-    """subprocess.run for the dump: writes part of an archive where the JVM would, then exits."""
+PARTIAL = b"\0" * 4096
+
+
+def _fake_dump(returncode: int, calls: list, written: bytes = PARTIAL + b"end"):
+    """subprocess.run for the dump (writes ``written`` where the JVM would, then exits) and for the
+    check that a JVM maps the result (dies, as of SIGBUS, when it is truncated)."""
 
     def run(argv, **kw):
         calls.append(argv)
+        if argv[-1] == "-version":
+            path = next(a for a in argv if a.startswith("-XX:SharedArchiveFile=")).split("=", 1)[1]
+            with open(path, "rb") as f:
+                return subprocess.CompletedProcess(argv, 0 if f.read().endswith(b"end") else 134, "", "")
         opt = next(o for o in argv[-1].split() if o.startswith("-XX:ArchiveClassesAtExit="))
         with open(opt.split("=", 1)[1], "wb") as f:
-            f.write(b"\0" * 4096)
+            f.write(written)
         return subprocess.CompletedProcess(argv, returncode, "", "SIGBUS while dumping")
 
     return run
@@ -65,6 +73,17 @@ def test_a_failed_dump_leaves_no_archive_behind(tmp_path, monkeypatch):
     assert spark_cds.main([]) == 1  # make spark goes on, saying why
 
 
+def test_a_truncated_dump_after_a_clean_exit_is_not_kept(tmp_path, monkeypatch):
+    path = tmp_path / "spark-k.jsa"
+    calls: list = []
+    monkeypatch.setattr(spark_cds, "archive_path", lambda: path)
+    monkeypatch.setattr(spark_cds, "_can_make", lambda: True)
+    monkeypatch.setattr(spark_cds.subprocess, "run", _fake_dump(0, calls, written=PARTIAL))
+    with pytest.raises(RuntimeError, match="does not map"):
+        spark_cds.make_archive()
+    assert [a[-1] for a in calls][-1] == "-version" and list(tmp_path.iterdir()) == []
+
+
 def test_a_complete_dump_is_renamed_and_older_ones_go(tmp_path, monkeypatch):
     path = tmp_path / "spark-new.jsa"
     (tmp_path / "spark-old.jsa").write_bytes(b"another pyspark's")
@@ -77,8 +96,8 @@ def test_a_complete_dump_is_renamed_and_older_ones_go(tmp_path, monkeypatch):
     monkeypatch.setattr(spark_cds.subprocess, "run", _fake_dump(0, calls))
     assert spark_cds.make_archive() == path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, mine.name])
-    assert path.stat().st_size == 4096 and len(calls) == 1
-    assert spark_cds.make_archive() == path and len(calls) == 1  # idle when it exists
+    assert path.read_bytes() == PARTIAL + b"end" and len(calls) == 2  # the dump, the check
+    assert spark_cds.make_archive() == path and len(calls) == 2  # idle when it exists
     assert spark_cds.jvm_options().startswith(f"-XX:SharedArchiveFile={path} ")
 
 

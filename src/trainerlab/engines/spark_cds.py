@@ -11,8 +11,9 @@ after the Java runtime, the pyspark version and its jars, so another runtime or 
 it (and the JVM itself maps no class from an archive whose jars changed: it warns, which
 :data:`QUIET` silences, and loads them from the jars as usual).
 
-The dump is written under a temporary name and renamed when the JVM that wrote it exited cleanly:
-a JVM mapping a partly written archive dies of SIGBUS, so no JVM may ever see one.
+The dump is written under a temporary name and renamed only when the JVM that wrote it exited
+cleanly and a JVM started with it starts: a JVM mapping a partly written archive dies of SIGBUS, so
+no JVM may ever see one.
 
 ``python -m trainerlab.engines.spark_cds`` makes it (idle when it exists); :func:`jvm_options`
 gives the options for a JVM to use it, or ``""`` when there is none. These are options for short
@@ -131,6 +132,16 @@ def make_archive(force: bool = False) -> Path | None:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
         if proc.returncode != 0 or not tmp.is_file():
             raise RuntimeError(f"the Spark CDS archive was not made (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+        # a JVM that maps it starts (0.1 CPU-s): one that died mid-dump with a clean exit still cannot
+        # hand a truncated archive on (mapping one kills the JVM with SIGBUS)
+        check = subprocess.run(
+            [shutil.which("java") or "java", f"-XX:SharedArchiveFile={tmp}", *QUIET.split(), "-version"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check.returncode != 0:
+            raise RuntimeError(f"the Spark CDS archive does not map (exit {check.returncode}): {check.stdout[:500]}")
         tmp.rename(path)
     finally:
         tmp.unlink(missing_ok=True)
