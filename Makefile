@@ -79,8 +79,11 @@ clean:
 # their own requirements: installing ".[spark]" would resolve bertopic's torch again; ibis is small and
 # lets the tests run the Ibis engine on the same Spark). Spark also needs a Java 17+
 # runtime, which pip cannot install (Debian: apt-get install default-jre-headless (Java 17 or newer); .ci/run does).
+# Then, once per install, the class-data-sharing archive that the tests' short-lived Spark JVMs start from
+# (trainerlab.engines.spark_cds; about a minute; docs/testing.md).
 SPARK_REQS = $(shell python3 -c "import tomllib; x = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']; print(' '.join(repr(r) for k in ('spark', 'ibis') for r in x[k]))")
 spark: setup
 	@if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install --python $(PY) --compile-bytecode $(SPARK_REQS); \
 	else $(PY) -m pip install -q $(SPARK_REQS); fi
 	@command -v java >/dev/null 2>&1 || echo "make spark: no java on PATH; install a Java 17+ runtime (docs/engines.md)" >&2
+	@$(PY) -m trainerlab.engines.spark_cds || echo "make spark: Spark runs without the tests' class-data-sharing archive" >&2

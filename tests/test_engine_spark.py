@@ -34,14 +34,17 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("no Java runtime", allow_module_level=True)
 
 from trainerlab import cli  # noqa: E402
+from trainerlab.engines import spark_cds  # noqa: E402
 
 TOL = 1e-9
 # what names the place the data lives, or hashes an engine's own bytes: expected to differ
 ENGINE_SPECIFIC = {"data_fingerprint", "source", "path", "db", "warehouse", "config"}
 # JVM options for a short run on small data (docs/testing.md): the quick compiler only (97 s -> 53 s
 # of driver CPU for the copy and three verbs), one compiler thread and the serial collector (no
-# parallel GC threads on 2 cores; 60 s -> 46 s for three verbs), no perf-data file
+# parallel GC threads on 2 cores; 60 s -> 46 s for three verbs), no perf-data file; and the classes
+# mapped from the install's class-data-sharing archive when `make spark` made it (spark_cds)
 SHORT_RUN_JVM = "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -XX:-UsePerfData"
+SHORT_RUN_JVM = f"{SHORT_RUN_JVM} {spark_cds.jvm_options()}".strip()
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +58,8 @@ def spark_url(tmp_path_factory):
         "spark.driver.memory": "512m",
         "spark.sql.shuffle.partitions": "2",
         "spark.sql.codegen.wholeStage": "false",
+        # expressions interpreted, not compiled to Java classes (Janino) per query: a few rows each
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
         "spark.driver.extraJavaOptions": SHORT_RUN_JVM,
     }
     url = "spark://local[2]?" + urlencode(settings)
@@ -102,6 +107,20 @@ def both(spark_demo, demo_db, argv):
     duck = run([*argv, "--db", str(demo_db), "--json"])
     spark = run([*argv, "--db", url, "--json"])
     return duck, spark
+
+
+def test_the_session_starts_from_the_install_s_class_archive(spark_url):
+    """`make spark` made the class-data-sharing archive (spark_cds), and this file's session maps
+    it: every parity check below holds with it."""
+    from pyspark.sql import SparkSession
+
+    opts = spark_cds.jvm_options()
+    if not opts and os.environ.get("TRAINERLAB_REQUIRE_SPARK") != "1":
+        pytest.skip("no class-data-sharing archive (make spark makes it)")
+    assert opts, f"no archive at {spark_cds.archive_path()} (make spark)"
+    session = SparkSession.getActiveSession()
+    assert session is not None
+    assert opts in session.sparkContext.getConf().get("spark.driver.extraJavaOptions")
 
 
 def test_copy_counts_every_table_in_and_out(spark_demo, demo_db):

@@ -50,6 +50,7 @@ if importlib.util.find_spec("grpc") is None:  # the Connect client: pyspark[conn
     pytest.skip("the Spark Connect client (grpcio) is not installed (make spark)", allow_module_level=True)
 
 from trainerlab import cli  # noqa: E402
+from trainerlab.engines import spark_cds  # noqa: E402
 
 SPARK_HOME = Path(_SPEC.origin).parent
 START_TIMEOUT = 240  # seconds for a JVM to come up on a loaded 2-core machine
@@ -58,8 +59,10 @@ TOL = 1e-9
 ENGINE_SPECIFIC = {"data_fingerprint", "source", "path", "db", "warehouse", "config"}
 # every JVM here (master, worker, Connect server, client driver, executor) runs a few short jobs:
 # the quick compiler only, one compiler thread, the serial collector, no perf-data file
-# (test_engine_spark.py's SHORT_RUN_JVM; docs/testing.md)
+# (test_engine_spark.py's SHORT_RUN_JVM; docs/testing.md), the classes mapped from the install's
+# class-data-sharing archive when `make spark` made it (spark_cds)
 SHORT_RUN_JVM = "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -XX:-UsePerfData"
+SHORT_RUN_JVM = f"{SHORT_RUN_JVM} {spark_cds.jvm_options()}".strip()
 
 
 def _free_port() -> int:
@@ -134,7 +137,9 @@ def spark_services(tmp_path_factory):
              "--conf", "spark.ui.enabled=false",
              "--conf", f"spark.connect.grpc.binding.port={connect_port}",
              "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-             "--conf", "spark.sql.shuffle.partitions=2"],
+             "--conf", "spark.sql.shuffle.partitions=2",
+             "--conf", "spark.sql.codegen.wholeStage=false",
+             "--conf", "spark.sql.codegen.factoryMode=NO_CODEGEN"],
             folder,
             env,
         )  # fmt: skip
@@ -278,6 +283,8 @@ def test_agreement_through_a_standalone_master_equals_duckdb(spark_services, dem
         "spark.driver.host": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "2",
+        "spark.sql.codegen.wholeStage": "false",  # no generated code for a few rows (test_engine_spark.py)
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
         "spark.driver.extraJavaOptions": SHORT_RUN_JVM,
         "spark.executor.extraJavaOptions": SHORT_RUN_JVM,
     }
