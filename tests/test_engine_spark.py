@@ -112,14 +112,14 @@ def both(spark_demo, demo_db, argv):
 def test_the_session_starts_from_the_install_s_class_archive(spark_url):
     """`make spark` made the class-data-sharing archive (spark_cds), and this file's session maps
     it: every parity check below holds with it."""
-    from pyspark.sql import SparkSession
+    from trainerlab.engines import urls
+    from trainerlab.engines.spark_engine import spark_session
 
     opts = spark_cds.jvm_options()
     if not opts and os.environ.get("TRAINERLAB_REQUIRE_SPARK") != "1":
         pytest.skip("no class-data-sharing archive (make spark makes it)")
     assert opts, f"no archive at {spark_cds.archive_path()} (make spark)"
-    session = SparkSession.getActiveSession()
-    assert session is not None
+    session = spark_session(urls.parse(spark_url))  # the process's one session, which the checks below use
     assert opts in session.sparkContext.getConf().get("spark.driver.extraJavaOptions")
 
 
