@@ -51,10 +51,10 @@ PROBE = [
 ]
 
 
-def probe_notebook(folder: Path, extra: str | None = None) -> Path:
+def probe_notebook(folder: Path, extra: str | None = None, name: str = "probe") -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in PROBE + ([extra] if extra else [])]
-    path = folder / "probe.ipynb"
+    path = folder / f"{name}.ipynb"
     nbformat.write(nb, str(path))
     return path
 
@@ -230,7 +230,8 @@ def test_warm_kernels_at_once_start_like_a_plain_one_and_a_killed_zygote_falls_b
     try:
         os.environ[warm.ENV_SOCKET] = socket_path
         assert warm.kernel_argv(plain_argv, dict(os.environ)) == launcher  # the socket file is still there
-        plain = run_probe(tmp_path, nb_path, "plain")
+        # the probe alone: the sleep only keeps the two warm kernels above alive at once
+        plain = run_probe(tmp_path, probe_notebook(tmp_path, name="probe-plain"), "plain")
     finally:
         os.environ.pop(warm.ENV_SOCKET, None)
         warm._state["zygote"] = saved
