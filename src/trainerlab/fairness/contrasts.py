@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..stats import adjust_p_values, bh_adjust
+from ..stats.significance import two_proportion_test
 from ..uplift.rates import incident_rate_ratio
 
 NOT_ENOUGH, FINDING, NO_CLEAR = "not enough data", "finding", "no clear difference"
@@ -61,6 +62,24 @@ def _ratio_ci_proportions(x1: int, n1: int, x0: int, n0: int, alpha: float) -> t
     se = math.sqrt(1 / a - 1 / b + 1 / c - 1 / d)
     centre = math.log((a / b) / (c / d))
     return est, math.exp(centre - _z(alpha) * se), math.exp(centre + _z(alpha) * se)
+
+
+def _proportion_compare(x1: int, n1: int, x0: int, n0: int, alpha: float) -> tuple[dict, str | None]:
+    """Group 1 against group 0 on a 0/1 outcome: the difference (Newcombe hybrid score interval,
+    pooled z test) and the risk ratio (Katz log interval) as a row's fields, and the test's reason
+    when it has one."""
+    t = two_proportion_test(x0, n0, x1, n1, alpha=alpha)
+    est, lo, hi = _ratio_ci_proportions(x1, n1, x0, n0, alpha)
+    fields = {
+        "estimate": t["estimate"],
+        "ci_low": t["ci_low"],
+        "ci_high": t["ci_high"],
+        "p_value": t["p_value"],
+        "ratio": est,
+        "ratio_low": lo,
+        "ratio_high": hi,
+    }
+    return fields, t.get("reason")
 
 
 def _mean_compare(y1: np.ndarray, y0: np.ndarray, alpha: float) -> dict:

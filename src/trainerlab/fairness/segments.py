@@ -16,7 +16,6 @@ import pandas as pd
 from scipy import stats
 
 from ..stats.intervals import proportion_ci
-from ..stats.significance import two_proportion_test
 from ..uplift.categories import compare_by_category
 from ..uplift.rates import poisson_rate_ci
 from .contrasts import (
@@ -24,8 +23,8 @@ from .contrasts import (
     NOT_ENOUGH,
     _finish,
     _mean_compare,
+    _proportion_compare,
     _rate_contrast,
-    _ratio_ci_proportions,
     _require,
 )
 
@@ -224,19 +223,8 @@ def segment_disparities(
                 row.update(status=NOT_ENOUGH, reason=f"n = {len(y1)} (rest {len(y0)}) < minimum {min_n}")
             elif kind == "proportion":
                 x1, x0 = int(y1.sum()), int(y0.sum())
-                t = two_proportion_test(x0, len(y0), x1, len(y1), alpha=alpha)
-                est, lo, hi = _ratio_ci_proportions(x1, len(y1), x0, len(y0), alpha)
-                row.update(
-                    estimate=t["estimate"],
-                    ci_low=t["ci_low"],
-                    ci_high=t["ci_high"],
-                    p_value=t["p_value"],
-                    ratio=est,
-                    ratio_low=lo,
-                    ratio_high=hi,
-                    reason=t.get("reason"),
-                    method="Newcombe hybrid score CI; pooled z test; Katz log risk ratio",
-                )
+                fields, why = _proportion_compare(x1, len(y1), x0, len(y0), alpha)
+                row.update(**fields, reason=why, method="Newcombe hybrid score CI; pooled z test; Katz log risk ratio")
             else:
                 row.update(**_mean_compare(y1, y0, alpha), method="Welch t; delta-method ratio of means")
         rows.append(row)
@@ -320,18 +308,8 @@ def model_change_by_segment(
                 if min(len(yb), len(yc)) < min_n:
                     row.update(status=NOT_ENOUGH, reason=f"n = {len(yb)} / {len(yc)} < minimum {min_n}")
                 elif np.isin(np.concatenate([yb, yc]), [0.0, 1.0]).all():
-                    t = two_proportion_test(int(yb.sum()), len(yb), int(yc.sum()), len(yc), alpha=alpha)
-                    est, lo, hi = _ratio_ci_proportions(int(yc.sum()), len(yc), int(yb.sum()), len(yb), alpha)
-                    row.update(
-                        estimate=t["estimate"],
-                        ci_low=t["ci_low"],
-                        ci_high=t["ci_high"],
-                        p_value=t["p_value"],
-                        ratio=est,
-                        ratio_low=lo,
-                        ratio_high=hi,
-                        method="Newcombe hybrid score CI; pooled z test (independent samples)",
-                    )
+                    fields, _ = _proportion_compare(int(yc.sum()), len(yc), int(yb.sum()), len(yb), alpha)
+                    row.update(**fields, method="Newcombe hybrid score CI; pooled z test (independent samples)")
                 else:
                     row.update(**_mean_compare(yc, yb, alpha), method="Welch t (independent samples)")
             rows.append(row)

@@ -24,8 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats.significance import two_proportion_test
-from .contrasts import _NAN, NOT_ENOUGH, _finish, _mean_compare_moments, _ratio_ci_proportions
+from .contrasts import _NAN, NOT_ENOUGH, _finish, _mean_compare_moments, _proportion_compare
 from .study_reductions import MOMENTS, _column, segment_disparities_from_moments, segment_moments
 
 
@@ -101,18 +100,8 @@ def model_change_from_moments(
             row.update(status=NOT_ENOUGH, reason=f"n = {nb} / {nc} < minimum {min_n}")
         elif int(b["n_other"].sum()) + int(c["n_other"].sum()) == 0:
             kb, kc = int(round(float(b["total"].iloc[0]))), int(round(float(c["total"].iloc[0])))
-            t = two_proportion_test(kb, nb, kc, nc, alpha=alpha)
-            est, lo, hi = _ratio_ci_proportions(kc, nc, kb, nb, alpha)
-            row.update(
-                estimate=t["estimate"],
-                ci_low=t["ci_low"],
-                ci_high=t["ci_high"],
-                p_value=t["p_value"],
-                ratio=est,
-                ratio_low=lo,
-                ratio_high=hi,
-                method="Newcombe hybrid score CI; pooled z test (independent samples)",
-            )
+            fields, _ = _proportion_compare(kc, nc, kb, nb, alpha)
+            row.update(**fields, method="Newcombe hybrid score CI; pooled z test (independent samples)")
         else:
             var_c = float(c["m2"].iloc[0]) / (nc - 1) if nc > 1 else _NAN
             var_b = float(b["m2"].iloc[0]) / (nb - 1) if nb > 1 else _NAN

@@ -27,9 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..stats.intervals import proportion_ci
-from ..stats.significance import two_proportion_test
 from ..uplift.study_reductions import compare_by_category_from_sums, paired_category_sums
-from .contrasts import _NAN, NOT_ENOUGH, _finish, _mean_compare_moments, _ratio_ci_proportions
+from .contrasts import _NAN, NOT_ENOUGH, _finish, _mean_compare_moments, _proportion_compare
 from .segments import _paired_change_rows
 
 __all__ = [
@@ -151,19 +150,8 @@ def segment_disparities_from_moments(
             row.update(status=NOT_ENOUGH, reason=f"n = {n1} (rest {n0}) < minimum {min_n}")
         elif kind == "proportion":
             x0 = int(round(t0))
-            t = two_proportion_test(x0, n0, x1, n1, alpha=alpha)
-            est, lo, hi = _ratio_ci_proportions(x1, n1, x0, n0, alpha)
-            row.update(
-                estimate=t["estimate"],
-                ci_low=t["ci_low"],
-                ci_high=t["ci_high"],
-                p_value=t["p_value"],
-                ratio=est,
-                ratio_low=lo,
-                ratio_high=hi,
-                reason=t.get("reason"),
-                method="Newcombe hybrid score CI; pooled z test; Katz log risk ratio",
-            )
+            fields, why = _proportion_compare(x1, n1, x0, n0, alpha)
+            row.update(**fields, reason=why, method="Newcombe hybrid score CI; pooled z test; Katz log risk ratio")
         else:
             var1 = float(s.m2) / (n1 - 1) if n1 > 1 else _NAN
             row.update(
