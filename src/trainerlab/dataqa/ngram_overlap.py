@@ -126,6 +126,11 @@ def contamination(
                 "method": method,
             }
         )
+    return _contamination_result(rows, len(train_norm), n, min_tokens)
+
+
+def _contamination_result(rows: list[dict], n_train: int, n: int, min_tokens: int) -> tuple[pd.DataFrame, dict]:
+    """The per-item table and the summary of a contamination check (in memory or streamed)."""
     items = pd.DataFrame(
         rows, columns=["id", "tokens", "ngrams", "overlapping", "overlap", "contaminated", "matched_ids", "method"]
     )
@@ -134,7 +139,7 @@ def contamination(
         "contaminated": k,
         "rate": _rate(k, len(items), "benchmark items"),
         "n_bench": len(items),
-        "n_train": len(train_norm),
+        "n_train": n_train,
         "n": n,
         "min_tokens": min_tokens,
         "method": f"normalised word {n}-grams; an item is contaminated when any of its n-grams occurs in training",
@@ -275,18 +280,4 @@ class StreamedContamination:
                     "method": method,
                 }
             )
-        items = pd.DataFrame(
-            rows, columns=["id", "tokens", "ngrams", "overlapping", "overlap", "contaminated", "matched_ids", "method"]
-        )
-        k = int(items["contaminated"].sum()) if len(items) else 0
-        summary = {
-            "contaminated": k,
-            "rate": _rate(k, len(items), "benchmark items"),
-            "n_bench": len(items),
-            "n_train": self.n_train,
-            "n": self.n,
-            "min_tokens": self.min_tokens,
-            "method": f"normalised word {self.n}-grams; an item is contaminated when any of its n-grams occurs in "
-            "training",
-        }
-        return items, summary
+        return _contamination_result(rows, self.n_train, self.n, self.min_tokens)
