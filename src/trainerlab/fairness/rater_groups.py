@@ -156,6 +156,25 @@ def _group_shift(sub: pd.DataFrame, alpha: float) -> dict:
         }
 
 
+def _within_rows(tab: pd.DataFrame, group: str) -> list[dict]:
+    """One group's agreement table as rows of :func:`group_agreement`'s result (percent agreement
+    and Krippendorff's alpha, scope ``within <group>``)."""
+    return [
+        {
+            "scope": f"within {group}",
+            "coefficient": r["coefficient"],
+            "estimate": r["estimate"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "n_items": r.get("n_units", _NAN),
+            "method": r.get("method"),
+            "reason": r.get("reason"),
+        }
+        for _, r in tab.iterrows()
+        if r["coefficient"] in ("krippendorff_alpha", "percent_agreement")
+    ]
+
+
 def group_agreement(
     frame: pd.DataFrame,
     group: str,
@@ -188,20 +207,7 @@ def group_agreement(
             seed=seed,
             coefficients=("percent_agreement", "krippendorff_alpha"),
         )
-        for _, r in tab.iterrows():
-            if r["coefficient"] in ("krippendorff_alpha", "percent_agreement"):
-                rows.append(
-                    {
-                        "scope": f"within {g}",
-                        "coefficient": r["coefficient"],
-                        "estimate": r["estimate"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "n_items": r.get("n_units", _NAN),
-                        "method": r.get("method"),
-                        "reason": r.get("reason"),
-                    }
-                )
+        rows.extend(_within_rows(tab, g))
     groups = sorted(data[group].astype(str).unique())
     for i, g1 in enumerate(groups):
         for g2 in groups[i + 1 :]:

@@ -28,7 +28,7 @@ import pandas as pd
 from ..agreement.patterns import agreement_from_patterns
 from ..agreement.study_reductions import observed_categories, patterns_of
 from ..stats.intervals import proportion_ci
-from .contrasts import _NAN
+from .rater_groups import _within_rows
 from .study_reductions import _column
 
 SOURCES = ("annotations", "safety_reviews")
@@ -116,19 +116,7 @@ def group_agreement_in_engine(
             seed=seed,
             coefficients=("percent_agreement", "krippendorff_alpha"),
         )
-        for _, r in tab.iterrows():
-            rows.append(
-                {
-                    "scope": f"within {g}",
-                    "coefficient": r["coefficient"],
-                    "estimate": r["estimate"],
-                    "ci_low": r["ci_low"],
-                    "ci_high": r["ci_high"],
-                    "n_items": r.get("n_units", _NAN),
-                    "method": r.get("method"),
-                    "reason": r.get("reason"),
-                }
-            )
+        rows.extend(_within_rows(tab, g))
     between = wh.query(
         f"WITH {cte}, c AS (SELECT item_id, rater_group, label, count(*) AS n FROM g "
         "GROUP BY item_id, rater_group, label), "
